@@ -1,0 +1,285 @@
+"""Running one flow run: parameters, attempts with retries and a timeout, hooks, subflows.
+
+A flow called inside another flow is a subflow: the parent gets a stand-in
+task run (so the graph shows where it was called and what fed it), and the
+child flow run points back at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.context import FlowRunContext, current_tags, flow_run_context, task_run_context
+from orchestrate.engine.inputs import InputWalker
+from orchestrate.engine.logs import RunLogger, capture_prints, configure, flow_run_logger, print_target
+from orchestrate.engine.names import random_name, render_name
+from orchestrate.engine.results import ResultStore
+from orchestrate.engine.retries import retry_delays
+from orchestrate.engine.runs import new_id, transition
+from orchestrate.engine.steps import CallBody, Outcome, RunHooks, Sleep, Steps, drive_async, drive_sync
+from orchestrate.engine.timeouts import RunTimeout, timeout_scope
+from orchestrate.errors import ParameterTypeError
+from orchestrate.futures import PrefectFuture
+from orchestrate.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
+from orchestrate.recording import get_sink
+from orchestrate.states import (
+    AwaitingRetry,
+    Completed,
+    Crashed,
+    Failed,
+    Pending,
+    Retrying,
+    Running,
+    State,
+    StateType,
+    TimedOut,
+    format_exception,
+)
+
+if TYPE_CHECKING:
+    from orchestrate.flows import Flow
+
+
+class FlowRunJob:
+    """One flow run: its record, its parameters, its context while it runs."""
+
+    def __init__(self, flow: Flow[..., Any], parameters: dict[str, Any]) -> None:
+        self.flow = flow
+        self.sink: RecordSink = get_sink()
+        self.parent = flow_run_context.get()
+        self.parameters = parameters
+        self.stand_in: TaskRunRecord | None = None
+        if self.parent is not None:
+            self.parameters = self._enter_parent(self.parent)
+        options = flow.options
+        self.run = FlowRunRecord(
+            id=new_id(),
+            name=render_name(options.flow_run_name, self.parameters, random_name()),
+            flow_name=options.name,
+            parameters=self.parameters,
+            state=Pending(),
+            created=time.time(),
+            tags=tuple(sorted(current_tags())),
+            parent_flow_run_id=self.parent.run.id if self.parent else None,
+            parent_task_run_id=self.stand_in.id if self.stand_in else None,
+            flow_version=options.version,
+        )
+        transition(self.run, self.run.state, self.sink, initial=True)
+        self.context: FlowRunContext | None = None
+        self._logger: RunLogger | None = None
+
+    def _enter_parent(self, parent: FlowRunContext) -> dict[str, Any]:
+        """Create the stand-in task run in the parent; resolve futures passed in."""
+        enclosing = task_run_context.get()
+        stand_in = TaskRunRecord(
+            id=new_id(),
+            flow_run_id=parent.run.id,
+            name=f"{self.flow.options.name}-{parent.next_dynamic_key('subflow:' + self.flow.options.name)}",
+            task_key=f"subflow:{self.flow.options.name}",
+            dynamic_key=0,
+            state=Pending(),
+            created=time.time(),
+            kind="subflow",
+            parent_task_run_id=enclosing.run.id if enclosing else None,
+        )
+        transition(stand_in, stand_in.state, parent.sink, initial=True)
+        if enclosing is not None:
+            parent.sink.put(EdgeRecord(parent.run.id, stand_in.id, enclosing.run.id, "parent"))
+        walker = InputWalker(parent.result_links, resolve=True)
+        resolved = walker.walk_parameters(self.parameters)
+        walker.record_edges(parent.sink, parent.run.id, stand_in.id)
+        self.stand_in = stand_in
+        return resolved
+
+    @property
+    def logger(self) -> RunLogger:
+        if self._logger is None:
+            configure()
+            self._logger = flow_run_logger(self.run.id, self.run.name)
+        return self._logger
+
+    def set_state(self, state: State) -> None:
+        transition(self.run, state, self.sink)
+        stand_in = self.stand_in
+        if stand_in is None or stand_in.state.is_final():
+            return
+        if state.is_final() or (state.type is StateType.RUNNING and stand_in.state.type is not StateType.RUNNING):
+            mirror = State(state.type, state.name, state.message, state.data)
+            mirror.traceback = state.traceback
+            assert self.parent is not None
+            transition(stand_in, mirror, self.parent.sink)
+
+    def execute_sync(self) -> State:
+        return drive_sync(flow_steps(self), self._call_sync)
+
+    async def execute_async(self) -> State:
+        return await drive_async(flow_steps(self), self._call_async)
+
+    def _new_context(self, parameters: dict[str, Any]) -> FlowRunContext:
+        options = self.flow.options
+        log_prints = options.log_prints
+        if log_prints is None:
+            log_prints = self.parent.log_prints if self.parent else False
+        if log_prints:
+            capture_prints()
+        self.context = FlowRunContext(
+            flow=self.flow,
+            run=self.run,
+            sink=self.sink,
+            task_runner=options.task_runner.duplicate(),
+            results=self.parent.results if self.parent else ResultStore(),
+            log_prints=log_prints,
+        )
+        return self.context
+
+    def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
+        context = self._new_context(parameters)
+        token = flow_run_context.set(context)
+        printing = print_target.set(self.logger) if context.log_prints else print_target.set(None)
+        try:
+            with context.task_runner:
+                with timeout_scope(self.flow.options.timeout_seconds):
+                    value = self.flow.call(parameters)
+                return value, None
+        except BaseException as exc:
+            return None, exc
+        finally:
+            print_target.reset(printing)
+            flow_run_context.reset(token)
+
+    async def _call_async(self, parameters: dict[str, Any]) -> Outcome:
+        context = self._new_context(parameters)
+        token = flow_run_context.set(context)
+        printing = print_target.set(self.logger) if context.log_prints else print_target.set(None)
+        timeout = self.flow.options.timeout_seconds
+        try:
+            with context.task_runner:
+                try:
+                    async with asyncio.timeout(timeout):
+                        value = await self.flow.call(parameters)
+                except TimeoutError as exc:
+                    if timeout is None:
+                        raise
+                    raise RunTimeout(f"Timed out after {timeout:g} seconds.") from exc
+                return value, None
+        except BaseException as exc:
+            return None, exc
+        finally:
+            print_target.reset(printing)
+            flow_run_context.reset(token)
+
+
+def flow_steps(job: FlowRunJob) -> Steps:
+    """The rules of one flow run, for either driver (see `engine.steps`)."""
+    flow, run, options = job.flow, job.run, job.flow.options
+    try:
+        parameters = flow.validate(job.parameters) if options.validate_parameters else job.parameters
+    except ParameterTypeError as exc:
+        return (yield from _finish(job, Failed(message=str(exc), data=exc)))
+    run.parameters = parameters
+    job.logger.info("Beginning flow run %r for flow %r", run.name, options.name)
+    attempt = 0
+    while True:
+        run.run_count += 1
+        running = Running() if attempt == 0 else Retrying()
+        job.set_state(running)
+        if options.on_running:
+            yield RunHooks(options.on_running, (flow, run, running), lambda h, e: _hook_failed(job, h, e))
+        value, exc = yield CallBody(parameters)
+        state = _state_from_return(value) if exc is None else _failure_state(exc)
+        crashed = state.type is StateType.CRASHED
+        if not state.is_completed() and not crashed and attempt < options.retries:
+            delay = retry_delays(options.retry_delay_seconds, options.retries)[attempt]
+            message = f"Retry {attempt + 1}/{options.retries} in {delay:.3g}s after: {state.message}"
+            job.set_state(AwaitingRetry(message=message))
+            job.logger.warning("Flow run failed (%s) - %s", state.name, message)
+            if delay > 0:
+                yield Sleep(delay)
+            attempt += 1
+            continue
+        if state.is_completed() and options.persist_result:
+            _persist(job, state.data)
+        return (yield from _finish(job, state))
+
+
+def _state_from_return(value: Any) -> State:
+    """A flow's final state from what its body returned (Prefect's rules)."""
+    if isinstance(value, PrefectFuture):
+        value = value.wait_state()
+    if isinstance(value, State):
+        state = State(value.type, value.name, value.message, value.data)
+        state.traceback = value.traceback
+        return state
+    if isinstance(value, list | tuple) and value and all(isinstance(v, State | PrefectFuture) for v in value):
+        states = [v.wait_state() if isinstance(v, PrefectFuture) else v for v in value]
+        failed = [s for s in states if not s.is_completed()]
+        if failed:
+            return Failed(message=f"{len(failed)}/{len(states)} states did not complete.", data=failed[0].data)
+        return Completed(data=[s.data for s in states])
+    return Completed(data=value)
+
+
+def _failure_state(exc: BaseException) -> State:
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, RunTimeout):
+        state = TimedOut(message=f"Flow run exceeded its timeout: {exc}", data=exc)
+    elif isinstance(exc, Exception):
+        state = Failed(message=message, data=exc)
+    else:
+        state = Crashed(message=f"Interrupted by {type(exc).__name__}", data=exc)
+    state.traceback = format_exception(exc)
+    return state
+
+
+def _finish(job: FlowRunJob, state: State) -> Steps:
+    job.set_state(state)
+    options = job.flow.options
+    if state.is_completed():
+        job.logger.info("Finished in state %s()", state.name)
+    else:
+        job.logger.error("Finished in state %s: %s", state.name, state.message)
+    hooks = {
+        StateType.COMPLETED: options.on_completion,
+        StateType.FAILED: options.on_failure,
+        StateType.CRASHED: options.on_crashed,
+        StateType.CANCELLED: options.on_cancellation,
+    }.get(state.type, ())
+    if hooks:
+        yield RunHooks(hooks, (job.flow, job.run, state), lambda h, e: _hook_failed(job, h, e))
+    return state
+
+
+def _hook_failed(job: FlowRunJob, hook: Any, exc: BaseException) -> None:
+    job.logger.error("State hook %s raised %s: %s", getattr(hook, "__name__", hook), type(exc).__name__, exc)
+
+
+def _persist(job: FlowRunJob, value: Any) -> None:
+    assert job.context is not None
+    try:
+        job.context.results.write(job.run.id, value, job.flow.options.result_serializer or "cloudpickle")
+    except Exception as exc:
+        job.logger.warning("The flow's result could not be persisted (%s: %s).", type(exc).__name__, exc)
+
+
+# --- how a flow call becomes a flow run -------------------------------------------------
+
+
+def call_flow(flow: Flow[..., Any], parameters: dict[str, Any], return_state: bool) -> Any:
+    """A flow call: run it here and return its value (or its final state)."""
+    job = FlowRunJob(flow, parameters)
+    if flow.is_async:
+        return _call_async(job, return_state)
+    return _unwrap(job.execute_sync(), return_state)
+
+
+async def _call_async(job: FlowRunJob, return_state: bool) -> Any:
+    return _unwrap(await job.execute_async(), return_state)
+
+
+def _unwrap(state: State, return_state: bool) -> Any:
+    error = state.data
+    if isinstance(error, BaseException) and not isinstance(error, Exception):
+        raise error
+    return state if return_state else state.result()

@@ -1,0 +1,109 @@
+"""A task's inputs: resolving futures and states to values, and recording what they came from.
+
+One walk over the arguments (and the lists, tuples, sets and dicts inside
+them) finds the upstream task runs — futures and states passed in, results
+linked back to their task run by identity (as Prefect does), `wait_for` — and
+either records those edges, resolves the values, or both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from orchestrate.errors import UpstreamTaskError
+from orchestrate.futures import PrefectFuture
+from orchestrate.records import EdgeKind, EdgeRecord, RecordSink
+from orchestrate.states import State, StateType
+from orchestrate.utilities.annotations import BaseAnnotation, allow_failure, quote
+
+_NEVER_LINKED = (bool, type(None))
+_COLLECTIONS = (list, tuple, set, frozenset, dict)
+
+
+def is_linkable(value: Any) -> bool:
+    """Whether a result can be traced back to its task run by identity (not interned)."""
+    if isinstance(value, _NEVER_LINKED):
+        return False
+    return not (type(value) is int and -5 <= value <= 256)
+
+
+class InputWalker:
+    """Walks one task run's arguments; see the module docstring."""
+
+    __slots__ = ("edges", "failure", "links", "pending", "resolve")
+
+    def __init__(self, links: dict[int, tuple[str, Any]] | None, resolve: bool) -> None:
+        self.links = links
+        self.resolve = resolve
+        self.edges: dict[tuple[str, EdgeKind], None] = {}
+        self.pending: list[PrefectFuture] = []
+        self.failure: str | None = None
+
+    def walk_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        return {name: self.visit(value, "data", False) for name, value in parameters.items()}
+
+    def walk_wait_for(self, wait_for: Iterable[Any]) -> None:
+        for item in wait_for:
+            self.visit(item, "wait_for", False)
+
+    def visit(self, value: Any, kind: EdgeKind, allowed: bool) -> Any:
+        if isinstance(value, PrefectFuture):
+            return self._future(value, kind, allowed)
+        if isinstance(value, State):
+            return self._state(value, kind, allowed)
+        if isinstance(value, BaseAnnotation):
+            if isinstance(value, quote):
+                return value.value
+            return self.visit(value.value, kind, allowed or isinstance(value, allow_failure))
+        if self.links and is_linkable(value):
+            link = self.links.get(id(value))
+            if link is not None and link[1] is value:
+                self.edges[(link[0], kind)] = None
+        if isinstance(value, _COLLECTIONS):
+            return self._collection(value, kind, allowed)
+        return value
+
+    def _future(self, future: PrefectFuture, kind: EdgeKind, allowed: bool) -> Any:
+        self.edges[(future.task_run_id, kind)] = None
+        if not self.resolve:
+            if not future.done():
+                self.pending.append(future)
+            return future
+        return self._state(future.wait_state(), kind, allowed, recorded=True)
+
+    def _state(self, state: State, kind: EdgeKind, allowed: bool, recorded: bool = False) -> Any:
+        if not recorded and state.run_id is not None:
+            self.edges[(state.run_id, kind)] = None
+        if not self.resolve:
+            return state
+        if state.type is StateType.COMPLETED:
+            return state.data
+        if not allowed and self.failure is None:
+            self.failure = (
+                f"Upstream task run {state.run_id or '?'} ended {state.name}"
+                + (f": {state.message}" if state.message else "")
+            )
+        return state.result(raise_on_failure=False)
+
+    def _collection(self, value: Any, kind: EdgeKind, allowed: bool) -> Any:
+        if isinstance(value, dict):
+            items = {k: self.visit(v, kind, allowed) for k, v in value.items()}
+            if not self.resolve or all(items[k] is value[k] for k in value):
+                return value
+            return type(value)(items) if type(value) is not dict else items
+        visited = [self.visit(v, kind, allowed) for v in value]
+        if not self.resolve or all(a is b for a, b in zip(visited, value, strict=True)):
+            return value
+        if hasattr(value, "_fields"):  # a namedtuple takes its fields positionally
+            return type(value)(*visited)
+        return type(value)(visited)
+
+    def record_edges(self, sink: RecordSink, flow_run_id: str, task_run_id: str) -> None:
+        for upstream, kind in self.edges:
+            if upstream != task_run_id:
+                sink.put(EdgeRecord(flow_run_id, task_run_id, upstream, kind))
+
+    def raise_for_failure(self) -> None:
+        if self.failure is not None:
+            raise UpstreamTaskError(self.failure)

@@ -1,0 +1,117 @@
+"""Run logs: `get_run_logger()`, capture into the run's records, console output, `log_prints`.
+
+Records carry the run ids as `extra` attributes; one handler on the `orc`
+logger turns them into `LogRecord`s for the sink, another prints them on
+stderr the way Prefect users are used to. `print` is wrapped once, the first
+time a run asks for `log_prints`, and logs only while such a run is current.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import sys
+from contextvars import ContextVar
+from typing import Any
+
+from orchestrate.records import LogRecord
+from orchestrate.recording import get_sink
+
+ROOT_LOGGER = "orc"
+_configured = False
+
+
+class RunLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger bound to one flow run (and task run); its lines are kept with the run."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        extra = kwargs.get("extra")
+        kwargs["extra"] = {**self.extra, **extra} if extra else self.extra  # type: ignore[dict-item]
+        return msg, kwargs
+
+
+class RunRecordHandler(logging.Handler):
+    """Sends every log line of a run to the process's sink."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        flow_run_id = getattr(record, "orc_flow_run_id", None)
+        if flow_run_id is None:
+            return
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message = f"{message}\n{logging.Formatter().formatException(record.exc_info)}"
+        get_sink().put(
+            LogRecord(
+                flow_run_id,
+                getattr(record, "orc_task_run_id", None),
+                record.created,
+                record.levelno,
+                record.name,
+                message,
+            )
+        )
+
+
+class ConsoleFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(orc_label)s%(message)s", "%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not hasattr(record, "orc_label"):
+            record.orc_label = ""
+        return super().format(record)
+
+
+def configure() -> None:
+    """Attach orc's handlers once per process (level: `ORC_LOGGING_LEVEL`, default INFO)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    logger = logging.getLogger(ROOT_LOGGER)
+    logger.setLevel(os.environ.get("ORC_LOGGING_LEVEL", "INFO").upper())
+    logger.propagate = False
+    logger.addHandler(RunRecordHandler())
+    if os.environ.get("ORC_LOGGING_TO_CONSOLE", "1") != "0":
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(ConsoleFormatter())
+        logger.addHandler(console)
+
+
+def flow_run_logger(flow_run_id: str, run_name: str) -> RunLogger:
+    return RunLogger(
+        logging.getLogger("orc.flow_runs"),
+        {"orc_flow_run_id": flow_run_id, "orc_label": f"Flow run {run_name!r} - "},
+    )
+
+
+def task_run_logger(flow_run_id: str, task_run_id: str, run_name: str) -> RunLogger:
+    return RunLogger(
+        logging.getLogger("orc.task_runs"),
+        {
+            "orc_flow_run_id": flow_run_id,
+            "orc_task_run_id": task_run_id,
+            "orc_label": f"Task run {run_name!r} - ",
+        },
+    )
+
+
+# --- log_prints ---------------------------------------------------------------
+
+print_target: ContextVar[RunLogger | None] = ContextVar("orc_print_target", default=None)
+_original_print = builtins.print
+
+
+def _print(*args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False) -> None:
+    logger = print_target.get()
+    if logger is None or (file is not None and file is not sys.stdout):
+        _original_print(*args, sep=sep, end=end, file=file, flush=flush)
+        return
+    logger.info((sep if sep is not None else " ").join(map(str, args)))
+
+
+def capture_prints() -> None:
+    """Route `print` of runs with `log_prints=True` to their run logger (idempotent)."""
+    if builtins.print is not _print:
+        builtins.print = _print

@@ -1,0 +1,128 @@
+"""One engine for sync and async runs: the logic is a generator of steps, the drivers do I/O.
+
+A run's logic (states, retries, caching) is written once as a generator that
+yields requests — call the body, sleep, run the hooks — and receives their
+outcomes. `drive_sync` and `drive_async` carry the requests out with blocking
+or awaiting calls. So there is no second, async copy of the rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrate.states import State
+
+
+@dataclass(slots=True, frozen=True)
+class CallBody:
+    """Run the user's function once with these arguments."""
+
+    parameters: dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(slots=True, frozen=True)
+class RunHooks:
+    """Call state hooks (`on_completion`, …) as `hook(*arguments)`; their errors are logged."""
+
+    hooks: Sequence[Callable[..., Any]]
+    arguments: tuple[Any, ...]
+    on_error: Callable[[Callable[..., Any], BaseException], None]
+
+
+Request = CallBody | Sleep | RunHooks
+#: (value, None) when the body returned, (None, exception) when it raised.
+Outcome = tuple[Any, BaseException | None]
+Steps = Generator[Request, Outcome | None, State]
+
+
+def drive_sync(steps: Steps, call: Callable[[dict[str, Any]], Outcome]) -> State:
+    """Carry out a run's steps in this thread."""
+    reply: Outcome | None = None
+    try:
+        request = next(steps)
+        while True:
+            if type(request) is CallBody:
+                reply = call(request.parameters)
+            elif type(request) is Sleep:
+                time.sleep(request.seconds)
+                reply = None
+            else:
+                _run_hooks_sync(request)  # type: ignore[arg-type]
+                reply = None
+            request = steps.send(reply)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+async def drive_async(steps: Steps, call: Callable[[dict[str, Any]], Awaitable[Outcome]]) -> State:
+    """Carry out a run's steps on the running event loop."""
+    reply: Outcome | None = None
+    try:
+        request = next(steps)
+        while True:
+            if type(request) is CallBody:
+                reply = await call(request.parameters)
+            elif type(request) is Sleep:
+                await asyncio.sleep(request.seconds)
+                reply = None
+            else:
+                for hook in request.hooks:  # type: ignore[union-attr]
+                    try:
+                        result = hook(*request.arguments)  # type: ignore[union-attr]
+                        if inspect.isawaitable(result):
+                            await result
+                    except Exception as exc:
+                        request.on_error(hook, exc)  # type: ignore[union-attr]
+                reply = None
+            request = steps.send(reply)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def _run_hooks_sync(request: RunHooks) -> None:
+    for hook in request.hooks:
+        try:
+            result = hook(*request.arguments)
+            if inspect.isawaitable(result):
+                asyncio.run(_await(result))
+        except Exception as exc:
+            request.on_error(hook, exc)
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+def call_plan(signature: inspect.Signature) -> Callable[[Callable[..., Any], dict[str, Any]], Any]:
+    """How to call a function with its parameters by name (positional-only and *args too)."""
+    kinds = [(p.name, p.kind) for p in signature.parameters.values()]
+    if all(kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY) for _, kind in kinds):
+        return lambda fn, parameters: fn(**parameters)
+
+    def call(fn: Callable[..., Any], parameters: dict[str, Any]) -> Any:
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for name, kind in kinds:
+            if name not in parameters:
+                continue
+            if kind is inspect.Parameter.POSITIONAL_ONLY:
+                args.append(parameters[name])
+            elif kind is inspect.Parameter.VAR_POSITIONAL:
+                args.extend(parameters[name])
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                kwargs.update(parameters[name])
+            else:
+                kwargs[name] = parameters[name]
+        return fn(*args, **kwargs)
+
+    return call

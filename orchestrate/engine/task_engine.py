@@ -1,0 +1,339 @@
+"""Running one task run: inputs, cache, attempts with retries and timeouts, final state.
+
+A `TaskRunJob` is created in the caller's thread (so its Pending state and
+its edges are recorded at once, in call order), then executed inline, on a
+runner's thread, or on an event loop. `task_steps` holds the rules for all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.cache_policies import DEFAULT, CacheKeyFnPolicy, CachePolicy, hash_objects
+from orchestrate.context import FlowRunContext, TaskRunContext, current_tags, flow_run_context, task_run_context
+from orchestrate.engine.inputs import InputWalker, is_linkable
+from orchestrate.engine.logs import RunLogger, capture_prints, configure, print_target, task_run_logger
+from orchestrate.engine.results import ResultStore
+from orchestrate.engine.retries import clamped_poisson_interval, retry_delays
+from orchestrate.engine.runs import new_id, transition
+from orchestrate.engine.steps import CallBody, Outcome, RunHooks, Sleep, Steps, drive_async, drive_sync
+from orchestrate.engine.timeouts import RunTimeout, timeout_scope
+from orchestrate.errors import UpstreamTaskError
+from orchestrate.futures import PrefectFuture
+from orchestrate.records import EdgeRecord, RecordSink, TaskRunRecord
+from orchestrate.recording import NullSink
+from orchestrate.states import (
+    AwaitingRetry,
+    Cached,
+    Completed,
+    Crashed,
+    Failed,
+    NotReady,
+    Pending,
+    Retrying,
+    Running,
+    State,
+    TimedOut,
+    format_exception,
+)
+
+if TYPE_CHECKING:
+    from orchestrate.tasks import Task
+
+_standalone_results = ResultStore()
+
+
+class TaskRunJob:
+    """One task run: its record, its arguments, and where it reports."""
+
+    __slots__ = (
+        "context",
+        "flow_ctx",
+        "is_async",
+        "parameters",
+        "pending",
+        "run",
+        "sink",
+        "task",
+        "wait_for",
+        "_logger",
+        "_edges_recorded",
+    )
+
+    def __init__(
+        self,
+        task: Task[..., Any],
+        parameters: dict[str, Any],
+        wait_for: Iterable[Any] | None,
+        flow_ctx: FlowRunContext | None,
+    ) -> None:
+        parent = task_run_context.get()
+        self.task = task
+        self.parameters = parameters
+        self.wait_for = list(wait_for) if wait_for else None
+        self.flow_ctx = flow_ctx
+        self.sink: RecordSink = flow_ctx.sink if flow_ctx else NullSink()
+        self.is_async = task.is_async
+        self.pending: list[PrefectFuture[Any]] = []
+        self.context: TaskRunContext | None = None
+        self._logger: RunLogger | None = None
+        self._edges_recorded = False
+        dynamic_key = flow_ctx.next_dynamic_key(task.task_key) if flow_ctx else 0
+        options = task.options
+        self.run = TaskRunRecord(
+            id=new_id(),
+            flow_run_id=flow_ctx.run.id if flow_ctx else "",
+            name=task.run_name(parameters, dynamic_key),
+            task_key=task.task_key,
+            dynamic_key=dynamic_key,
+            state=Pending(),
+            created=time.time(),
+            tags=tuple(sorted(options.tags | current_tags())) if options.tags or current_tags() else (),
+            parent_task_run_id=parent.run.id if parent else None,
+        )
+        transition(self.run, self.run.state, self.sink, initial=True)
+        if parent is not None:
+            self.sink.put(EdgeRecord(self.run.flow_run_id, self.run.id, parent.run.id, "parent"))
+
+    def record_upstreams(self) -> None:
+        """Record edges now and note unfinished upstream futures (for `.submit()`)."""
+        walker = InputWalker(self.flow_ctx.result_links if self.flow_ctx else None, resolve=False)
+        walker.walk_parameters(self.parameters)
+        if self.wait_for:
+            walker.walk_wait_for(self.wait_for)
+        walker.record_edges(self.sink, self.run.flow_run_id, self.run.id)
+        self.pending = walker.pending
+        self._edges_recorded = True
+
+    @property
+    def logger(self) -> RunLogger:
+        if self._logger is None:
+            configure()
+            self._logger = task_run_logger(self.run.flow_run_id, self.run.id, self.run.name)
+        return self._logger
+
+    def execute_sync(self) -> State:
+        return drive_sync(task_steps(self), self._call_sync)
+
+    async def execute_async(self) -> State:
+        return await drive_async(task_steps(self), self._call_async)
+
+    def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
+        assert self.context is not None
+        token = task_run_context.set(self.context)
+        printing = print_target.set(self.logger) if self.context.log_prints else None
+        try:
+            timeout = self.task.options.timeout_seconds
+            if timeout is None:
+                return self.task.call(parameters), None
+            with timeout_scope(timeout):
+                return self.task.call(parameters), None
+        except BaseException as exc:
+            return None, exc
+        finally:
+            if printing is not None:
+                print_target.reset(printing)
+            task_run_context.reset(token)
+
+    async def _call_async(self, parameters: dict[str, Any]) -> Outcome:
+        assert self.context is not None
+        token = task_run_context.set(self.context)
+        printing = print_target.set(self.logger) if self.context.log_prints else None
+        timeout = self.task.options.timeout_seconds
+        try:
+            if timeout is None:
+                return await self.task.call(parameters), None
+            try:
+                async with asyncio.timeout(timeout):
+                    return await self.task.call(parameters), None
+            except TimeoutError as exc:
+                raise RunTimeout(f"Timed out after {timeout:g} seconds.") from exc
+        except BaseException as exc:
+            return None, exc
+        finally:
+            if printing is not None:
+                print_target.reset(printing)
+            task_run_context.reset(token)
+
+
+def task_steps(job: TaskRunJob) -> Steps:
+    """The rules of one task run, for either driver (see `engine.steps`)."""
+    task, run, sink, options = job.task, job.run, job.sink, job.task.options
+    walker = InputWalker(job.flow_ctx.result_links if job.flow_ctx else None, resolve=True)
+    parameters = walker.walk_parameters(job.parameters)
+    if job.wait_for:
+        walker.walk_wait_for(job.wait_for)
+    if not job._edges_recorded:
+        walker.record_edges(sink, run.flow_run_id, run.id)
+    if walker.failure is not None:
+        transition(run, NotReady(message=walker.failure), sink)
+        error = UpstreamTaskError(walker.failure)
+        return (yield from _finish(job, Failed(message=walker.failure, data=error)))
+    log_prints = options.log_prints if options.log_prints is not None else bool(job.flow_ctx and job.flow_ctx.log_prints)
+    if log_prints:
+        capture_prints()
+    job.context = TaskRunContext(task, run, parameters, log_prints)
+
+    cache_key = _cache_key(job, parameters)
+    if cache_key is not None and not options.refresh_cache:
+        hit = _results(job).read(cache_key)
+        if hit is not None:
+            _link_result(job, hit.value)
+            return (yield from _finish(job, Cached(data=hit.value)))
+
+    attempt = 0
+    while True:
+        run.run_count += 1
+        transition(run, Running() if attempt == 0 else Retrying(), sink)
+        value, exc = yield CallBody(parameters)
+        if exc is None:
+            if cache_key is not None or options.persist_result:
+                _persist(job, cache_key or run.id, value)
+            _link_result(job, value)
+            return (yield from _finish(job, Completed(data=value)))
+        if isinstance(exc, Exception) and _should_retry(job, attempt, exc):
+            delay = _retry_delay(job, attempt)
+            message = f"Retry {attempt + 1}/{options.retries} in {delay:.3g}s"
+            transition(run, AwaitingRetry(message=f"{message} after {type(exc).__name__}: {exc}"), sink)
+            job.logger.warning("Task run failed with %s: %s - %s", type(exc).__name__, exc, message)
+            if delay > 0:
+                yield Sleep(delay)
+            attempt += 1
+            continue
+        return (yield from _finish(job, _failure_state(exc)))
+
+
+def _failure_state(exc: BaseException) -> State:
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, RunTimeout):
+        state = TimedOut(message=message, data=exc)
+    elif isinstance(exc, Exception):
+        state = Failed(message=message, data=exc)
+    else:
+        state = Crashed(message=f"Interrupted by {type(exc).__name__}", data=exc)
+    state.traceback = format_exception(exc)
+    return state
+
+
+def _finish(job: TaskRunJob, state: State) -> Steps:
+    transition(job.run, state, job.sink)
+    options = job.task.options
+    if state.is_failed() or state.is_crashed():
+        retried = f" after {job.run.run_count} attempts" if job.run.run_count > 1 else ""
+        detail = f"\n{state.traceback.rstrip()}" if _shows_traceback(state) else ""
+        job.logger.error("Finished in state %s%s: %s%s", state.name, retried, state.message, detail)
+    hooks = options.on_completion if state.is_completed() else options.on_failure if state.is_failed() else ()
+    if hooks:
+        yield RunHooks(hooks, (job.task, job.run, state), lambda hook, exc: _hook_failed(job, hook, exc))
+    return state
+
+
+def _shows_traceback(state: State) -> bool:
+    return state.traceback is not None and not isinstance(state.exception, UpstreamTaskError)
+
+
+def _hook_failed(job: TaskRunJob, hook: Any, exc: BaseException) -> None:
+    job.logger.error("State hook %s raised %s: %s", getattr(hook, "__name__", hook), type(exc).__name__, exc)
+
+
+def _should_retry(job: TaskRunJob, attempt: int, exc: BaseException) -> bool:
+    options = job.task.options
+    if attempt >= options.retries:
+        return False
+    if options.retry_condition_fn is None:
+        return True
+    try:
+        return bool(options.retry_condition_fn(job.task, job.run, Failed(message=str(exc), data=exc)))
+    except Exception as error:
+        job.logger.error("retry_condition_fn raised %s: %s; not retrying", type(error).__name__, error)
+        return False
+
+
+def _retry_delay(job: TaskRunJob, attempt: int) -> float:
+    options = job.task.options
+    delay = retry_delays(options.retry_delay_seconds, options.retries)[attempt]
+    if options.retry_jitter_factor is not None:
+        delay = clamped_poisson_interval(delay, options.retry_jitter_factor)
+    return delay
+
+
+def _results(job: TaskRunJob) -> ResultStore:
+    return job.flow_ctx.results if job.flow_ctx else _standalone_results
+
+
+def _cache_key(job: TaskRunJob, parameters: dict[str, Any]) -> str | None:
+    policy = cache_policy_of(job.task)
+    if policy is None:
+        return None
+    assert job.context is not None
+    flow_parameters = job.flow_ctx.run.parameters if job.flow_ctx else {}
+    key = policy.compute_key(job.context, parameters, flow_parameters)
+    if key is None or isinstance(policy, CacheKeyFnPolicy):
+        return key
+    return hash_objects(job.task.task_key, key)  # a policy key is per task, never shared by accident
+
+
+def cache_policy_of(task: Task[..., Any]) -> CachePolicy | None:
+    """The policy a task caches by, or None when its results are not reused."""
+    options = task.options
+    if options.persist_result is False:
+        return None
+    if options.cache_key_fn is not None:
+        return CacheKeyFnPolicy(options.cache_key_fn)
+    if options.cache_policy is not None:
+        return options.cache_policy
+    return DEFAULT if options.persist_result else None
+
+
+def _persist(job: TaskRunJob, key: str, value: Any) -> None:
+    options = job.task.options
+    expiration = options.cache_expiration
+    expires = time.time() + expiration.total_seconds() if expiration is not None else None
+    try:
+        _results(job).write(key, value, options.result_serializer or "cloudpickle", expires)
+        job.run.cache_key = key
+    except Exception as exc:
+        job.logger.warning("The result could not be persisted (%s: %s); it will not be cached.", type(exc).__name__, exc)
+
+
+def _link_result(job: TaskRunJob, value: Any) -> None:
+    if job.flow_ctx is not None and is_linkable(value):
+        job.flow_ctx.result_links[id(value)] = (job.run.id, value)
+
+
+# --- how a task call becomes a task run --------------------------------------------
+
+
+def call_task(task: Task[..., Any], parameters: dict[str, Any], wait_for: Iterable[Any] | None, return_state: bool) -> Any:
+    """A direct call: the task runs inline and returns its value (or state)."""
+    job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
+    if task.is_async:
+        return _call_async(job, return_state)
+    return _unwrap(job.execute_sync(), return_state)
+
+
+async def _call_async(job: TaskRunJob, return_state: bool) -> Any:
+    return _unwrap(await job.execute_async(), return_state)
+
+
+def _unwrap(state: State, return_state: bool) -> Any:
+    error = state.data
+    if isinstance(error, BaseException) and not isinstance(error, Exception):
+        raise error  # an interrupt or an outer timeout goes on up
+    return state if return_state else state.result()
+
+
+def submit_task(task: Task[..., Any], parameters: dict[str, Any], wait_for: Iterable[Any] | None) -> PrefectFuture[Any]:
+    """`.submit()`: the task run starts on the flow's task runner once its upstreams are done."""
+    flow_ctx = flow_run_context.get()
+    if flow_ctx is None:
+        raise RuntimeError(
+            f"Task {task.name!r} was submitted outside of a flow run. "
+            "Call .submit() and .map() inside a @flow, or call the task directly."
+        )
+    job = TaskRunJob(task, parameters, wait_for, flow_ctx)
+    job.record_upstreams()
+    return flow_ctx.task_runner.submit(job)

@@ -1,0 +1,173 @@
+"""`@flow`: a function whose calls become observed, retryable flow runs.
+
+Parameters are validated and coerced from the signature before the body
+runs; a flow called inside a flow is a subflow linked to its parent; an async
+flow returns a coroutine. Options live in one frozen `FlowOptions`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from functools import update_wrapper
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from orchestrate.engine.params import ParameterValidator, bind_parameters
+from orchestrate.engine.results import SERIALIZERS
+from orchestrate.engine.retries import RetryDelay
+from orchestrate.engine.steps import call_plan
+from orchestrate.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Hook = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowOptions:
+    """Everything `@flow(...)` accepts, in one place (Prefect's names and meanings)."""
+
+    name: str
+    description: str | None = None
+    version: str | None = None
+    retries: int = 0
+    retry_delay_seconds: RetryDelay | None = None
+    timeout_seconds: float | None = None
+    validate_parameters: bool = True
+    log_prints: bool | None = None
+    flow_run_name: str | Callable[[], str] | None = None
+    task_runner: TaskRunner = field(default_factory=ThreadPoolTaskRunner)
+    persist_result: bool | None = None
+    result_serializer: str | None = None
+    on_completion: tuple[Hook, ...] = ()
+    on_failure: tuple[Hook, ...] = ()
+    on_cancellation: tuple[Hook, ...] = ()
+    on_crashed: tuple[Hook, ...] = ()
+    on_running: tuple[Hook, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.retries < 0:
+            raise ValueError(f"Flow {self.name!r}: retries must be 0 or more, not {self.retries}.")
+        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
+            raise ValueError(f"Flow {self.name!r}: timeout_seconds must be positive.")
+        if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
+            raise ValueError(f"Flow {self.name!r}: result_serializer must be one of {', '.join(SERIALIZERS)}.")
+
+
+_OPTION_NAMES = frozenset(f.name for f in fields(FlowOptions))
+_HOOKS = ("on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running")
+
+
+class Flow(Generic[P, R]):
+    """A decorated flow function. Options are readable as attributes (`flow.retries`)."""
+
+    def __init__(self, fn: Callable[P, R], options: FlowOptions) -> None:
+        if not callable(fn):
+            raise TypeError("@flow must decorate a function.")
+        self.fn = fn
+        self.options = options
+        self.signature = inspect.signature(fn)
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self._call = call_plan(self.signature)
+        self._validator = ParameterValidator(options.name, fn, self.signature)
+        update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _OPTION_NAMES:
+            return getattr(self.options, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def with_options(self, **changes: Any) -> Flow[P, R]:
+        """A copy of this flow with some options changed (same keywords as `@flow`)."""
+        return Flow(self.fn, replace(self.options, **_normalise(changes)))
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return_state = bool(kwargs.pop("return_state", False))
+        from orchestrate.engine.flow_engine import call_flow
+
+        parameters = bind_parameters(self.fn, self.signature, args, kwargs)
+        return call_flow(self, parameters, return_state)  # type: ignore[no-any-return]
+
+    def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Parameters coerced to the signature's types; raises `ParameterTypeError`."""
+        return self._validator.validate(parameters)
+
+    def call(self, parameters: dict[str, Any]) -> Any:
+        return self._call(self.fn, parameters)
+
+    def __repr__(self) -> str:
+        return f"Flow<{self.options.name}>"
+
+
+def _normalise(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(options) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(f"Unknown flow option(s): {', '.join(sorted(unknown))}.")
+    for hook in _HOOKS:
+        if hook in options:
+            options[hook] = tuple(options[hook] or ())
+    if "retries" in options and options["retries"] is None:
+        options["retries"] = 0
+    runner = options.get("task_runner")
+    if isinstance(runner, type):
+        options["task_runner"] = runner()
+    elif runner is None:
+        options.pop("task_runner", None)
+    return options
+
+
+@overload
+def flow(__fn: Callable[P, R]) -> Flow[P, R]: ...
+
+
+@overload
+def flow(
+    __fn: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    version: str | None = None,
+    retries: int | None = None,
+    retry_delay_seconds: RetryDelay | None = None,
+    timeout_seconds: float | None = None,
+    validate_parameters: bool = True,
+    log_prints: bool | None = None,
+    flow_run_name: str | Callable[[], str] | None = None,
+    task_runner: TaskRunner | type[TaskRunner] | None = None,
+    persist_result: bool | None = None,
+    result_serializer: str | None = None,
+    on_completion: list[Hook] | None = None,
+    on_failure: list[Hook] | None = None,
+    on_cancellation: list[Hook] | None = None,
+    on_crashed: list[Hook] | None = None,
+    on_running: list[Hook] | None = None,
+) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+
+
+def flow(__fn: Callable[P, R] | None = None, **options: Any) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
+    """Make a function a flow: each call is a recorded flow run with states and logs.
+
+    Args:
+        name: the flow's name (the function's name, dashed, by default).
+        retries: how many times to run the whole flow again after a failure.
+        retry_delay_seconds: the delay before each flow retry.
+        timeout_seconds: fail the run as `TimedOut` after this long.
+        validate_parameters: coerce and check parameters against the type hints.
+        log_prints: send `print()` inside the flow (and its tasks) to the run's logs.
+        task_runner: where `.submit()` and `.map()` run tasks (threads by default).
+        **options: the rest of Prefect's `@flow` keywords, same meanings.
+    """
+
+    def decorate(fn: Callable[P, R]) -> Flow[P, R]:
+        normalised = _normalise(dict(options))
+        if not normalised.get("name"):
+            normalised["name"] = getattr(fn, "__name__", "flow").replace("_", "-")
+        if not normalised.get("description"):
+            normalised["description"] = inspect.getdoc(fn)
+        return Flow(fn, FlowOptions(**normalised))
+
+    return decorate(__fn) if __fn is not None else decorate
+
+
+__all__ = ["Flow", "FlowOptions", "flow"]

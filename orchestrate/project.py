@@ -1,0 +1,41 @@
+"""Where a project lives on disk: its root folder and the `.orc/` state folder in it.
+
+The root is `$ORC_HOME` if set, else the nearest folder up from the current
+one that holds a `flows.toml`, else the current folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONFIG_FILE = "flows.toml"
+STATE_DIR = ".orc"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The project folder that commands and plain-Python flow runs record into."""
+    home = os.environ.get("ORC_HOME")
+    if home:
+        return Path(home).expanduser().resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return here
+
+
+def state_dir(root: Path, create: bool = True) -> Path:
+    """The project's `.orc/` folder, user-only (0700)."""
+    path = root / STATE_DIR
+    if create and not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def store_path(root: Path) -> Path:
+    return root / STATE_DIR / "orc.duckdb"
+
+
+def results_dir(root: Path) -> Path:
+    return root / STATE_DIR / "results"

@@ -1,0 +1,151 @@
+"""Where submitted task runs execute (Prefect's task runners).
+
+A runner is entered once per flow run. `submit` starts a job once the futures
+it depends on are done — threads never sit blocked on upstream work — and
+leaving the runner waits for everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import contextvars
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+from orchestrate.futures import PrefectFuture
+from orchestrate.records import TaskRunRecord
+from orchestrate.states import Crashed, State
+
+
+class TaskJob(Protocol):
+    """One task run, ready to execute wherever a runner puts it."""
+
+    run: TaskRunRecord
+    pending: list[PrefectFuture[Any]]
+    is_async: bool
+
+    def execute_sync(self) -> State: ...
+
+    def execute_async(self) -> Coroutine[Any, Any, State]: ...
+
+
+class TaskRunner(ABC):
+    """Runs submitted task runs for the duration of one flow run."""
+
+    def duplicate(self) -> TaskRunner:
+        """A fresh, unentered runner with the same settings (one per flow run)."""
+        return type(self)()
+
+    def __enter__(self) -> TaskRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    @abstractmethod
+    def submit(self, job: TaskJob) -> PrefectFuture[Any]: ...
+
+
+class ThreadPoolTaskRunner(TaskRunner):
+    """Runs task runs on a pool of threads; async tasks share one event loop thread.
+
+    Args:
+        max_workers: the most task runs executing at once (Python's default pool size if None).
+    """
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
+        self._executor: cf.ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._started: list[cf.Future[State]] = []
+        self._lock = threading.Lock()
+
+    def duplicate(self) -> ThreadPoolTaskRunner:
+        return type(self)(self.max_workers)
+
+    def __enter__(self) -> ThreadPoolTaskRunner:
+        self._executor = cf.ThreadPoolExecutor(self.max_workers, thread_name_prefix="orc-task")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        while True:  # jobs may submit more jobs while we wait
+            with self._lock:
+                started, self._started = self._started, []
+            if not started:
+                break
+            cf.wait(started)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            assert self._loop_thread is not None
+            self._loop_thread.join()
+            self._loop.close()
+
+    def submit(self, job: TaskJob) -> PrefectFuture[Any]:
+        if self._executor is None:
+            raise RuntimeError("The task runner is not running: submit tasks inside a flow run.")
+        outcome: cf.Future[State] = cf.Future()
+        with self._lock:
+            self._started.append(outcome)
+        context = contextvars.copy_context()
+        if not job.pending:
+            self._start(job, outcome, context)
+        else:
+            _when_all_done(job.pending, lambda: self._start(job, outcome, context))
+        return PrefectFuture(job.run, outcome)
+
+    def _start(self, job: TaskJob, outcome: cf.Future[State], context: contextvars.Context) -> None:
+        if job.is_async:
+            loop = self._event_loop()
+            context.run(asyncio.run_coroutine_threadsafe, _settle_async(job, outcome), loop)
+        else:
+            assert self._executor is not None
+            self._executor.submit(context.run, _settle, job, outcome)
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._loop_thread = threading.Thread(
+                    target=self._loop.run_forever, name="orc-async-tasks", daemon=True
+                )
+                self._loop_thread.start()
+            return self._loop
+
+
+def _settle(job: TaskJob, outcome: cf.Future[State]) -> None:
+    try:
+        outcome.set_result(job.execute_sync())
+    except BaseException as exc:  # the engine reports run failures as states; this is a crash
+        outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
+
+
+async def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
+    try:
+        outcome.set_result(await job.execute_async())
+    except BaseException as exc:
+        outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
+
+
+def _when_all_done(futures: list[PrefectFuture[Any]], then: Any) -> None:
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: object) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            then()
+
+    for future in futures:
+        future.add_done_callback(one_done)
+
+
+__all__ = ["TaskRunner", "ThreadPoolTaskRunner"]

@@ -1,0 +1,252 @@
+"""`@task`: a function whose calls become observed, retryable, cacheable task runs.
+
+A call runs inline; `.submit()` returns a future on the flow's task runner;
+`.map()` submits one task run per item. Options live in one frozen
+`TaskOptions`; `with_options` makes a copy with some changed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from functools import update_wrapper
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from orchestrate.cache_policies import CachePolicy, hash_objects, source_hash
+from orchestrate.engine.names import render_name
+from orchestrate.engine.results import SERIALIZERS
+from orchestrate.engine.retries import RetryDelay, exponential_backoff
+from orchestrate.engine.steps import call_plan
+from orchestrate.futures import PrefectFuture, PrefectFutureList
+from orchestrate.utilities.annotations import allow_failure, quote, unmapped
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Hook = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOptions:
+    """Everything `@task(...)` accepts, in one place (Prefect's names and meanings)."""
+
+    name: str
+    description: str | None = None
+    tags: frozenset[str] = frozenset()
+    version: str | None = None
+    retries: int = 0
+    retry_delay_seconds: RetryDelay | None = None
+    retry_jitter_factor: float | None = None
+    retry_condition_fn: Callable[..., bool] | None = None
+    timeout_seconds: float | None = None
+    cache_policy: CachePolicy | None = None
+    cache_key_fn: Callable[..., str | None] | None = None
+    cache_expiration: timedelta | None = None
+    refresh_cache: bool | None = None
+    persist_result: bool | None = None
+    result_serializer: str | None = None
+    log_prints: bool | None = None
+    task_run_name: str | Callable[[], str] | None = None
+    on_completion: tuple[Hook, ...] = field(default=())
+    on_failure: tuple[Hook, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.retries < 0:
+            raise ValueError(f"Task {self.name!r}: retries must be 0 or more, not {self.retries}.")
+        if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
+            raise ValueError(
+                f"Task {self.name!r}: result_serializer {self.result_serializer!r} is not known; "
+                f"use one of {', '.join(SERIALIZERS)}."
+            )
+        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
+            raise ValueError(f"Task {self.name!r}: timeout_seconds must be positive.")
+
+
+_OPTION_NAMES = frozenset(f.name for f in fields(TaskOptions))
+
+
+class Task(Generic[P, R]):
+    """A decorated task function. Options are readable as attributes (`task.retries`)."""
+
+    def __init__(self, fn: Callable[P, R], options: TaskOptions) -> None:
+        if not callable(fn):
+            raise TypeError("@task must decorate a function.")
+        self.fn = fn
+        self.options = options
+        self.signature = inspect.signature(fn)
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', options.name)}"
+        self._call = call_plan(self.signature)
+        update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _OPTION_NAMES:
+            return getattr(self.options, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def with_options(self, **changes: Any) -> Task[P, R]:
+        """A copy of this task with some options changed (same keywords as `@task`)."""
+        return Task(self.fn, replace(self.options, **_normalise(changes)))
+
+    # --- calling -------------------------------------------------------------------
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return_state = bool(kwargs.pop("return_state", False))
+        wait_for = kwargs.pop("wait_for", None)
+        from orchestrate.engine.task_engine import call_task
+
+        return call_task(self, self.bind(args, kwargs), wait_for, return_state)  # type: ignore[arg-type, no-any-return]
+
+    def submit(self, *args: Any, **kwargs: Any) -> PrefectFuture[R]:
+        """Start a task run on the flow's task runner; returns its future at once."""
+        wait_for = kwargs.pop("wait_for", None)
+        kwargs.pop("return_state", None)
+        from orchestrate.engine.task_engine import submit_task
+
+        return submit_task(self, self.bind(args, kwargs), wait_for)
+
+    def map(self, *args: Any, **kwargs: Any) -> PrefectFutureList[R]:
+        """Submit one task run per item of the iterable arguments (`unmapped(x)` stays whole)."""
+        wait_for = kwargs.pop("wait_for", None)
+        kwargs.pop("return_state", None)
+        from orchestrate.engine.task_engine import submit_task
+
+        calls = self._map_calls(self.bind(args, kwargs))
+        return PrefectFutureList(submit_task(self, parameters, wait_for) for parameters in calls)
+
+    def call(self, parameters: dict[str, Any]) -> Any:
+        """Call the plain function with bound parameters."""
+        return self._call(self.fn, parameters)
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"Task {self.name!r} was called with arguments that do not fit {self.fn.__name__}{self.signature}: {exc}") from None
+        bound.apply_defaults()
+        return bound.arguments
+
+    def run_name(self, parameters: dict[str, Any], dynamic_key: int) -> str:
+        default = f"{self.options.name}-{dynamic_key}"
+        if self.options.task_run_name is None:
+            return default
+        return render_name(self.options.task_run_name, parameters, default)
+
+    def _map_calls(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        static: dict[str, Any] = {}
+        mapped: dict[str, list[Any]] = {}
+        for name, value in parameters.items():
+            if isinstance(value, unmapped):
+                static[name] = value.value
+                continue
+            if isinstance(value, quote | allow_failure):
+                static[name] = value
+                continue
+            if isinstance(value, PrefectFuture):
+                value = value.result()
+            if _is_iterable(value):
+                mapped[name] = list(value)
+            else:
+                static[name] = value
+        if not mapped:
+            raise ValueError(
+                f"Task {self.name!r}.map() got no iterable argument to map over; "
+                "pass a list (and wrap values meant for every run in unmapped())."
+            )
+        lengths = {name: len(items) for name, items in mapped.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(
+                f"Task {self.name!r}.map() got iterables of different lengths: "
+                + ", ".join(f"{n}={k}" for n, k in lengths.items())
+                + ". Give them the same length, or wrap the constant ones in unmapped()."
+            )
+        count = next(iter(lengths.values()))
+        return [{**static, **{name: items[i] for name, items in mapped.items()}} for i in range(count)]
+
+    def __repr__(self) -> str:
+        return f"Task<{self.options.name}>"
+
+
+def _is_iterable(value: Any) -> bool:
+    if isinstance(value, str | bytes):
+        return False
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _normalise(options: dict[str, Any]) -> dict[str, Any]:
+    """Accept Prefect's looser option types (lists of tags and hooks, None for empty)."""
+    unknown = set(options) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(f"Unknown task option(s): {', '.join(sorted(unknown))}.")
+    if "tags" in options:
+        options["tags"] = frozenset(options["tags"] or ())
+    for hook in ("on_completion", "on_failure"):
+        if hook in options:
+            options[hook] = tuple(options[hook] or ())
+    if options.get("retries") is None and "retries" in options:
+        options["retries"] = 0
+    return options
+
+
+@overload
+def task(__fn: Callable[P, R]) -> Task[P, R]: ...
+
+
+@overload
+def task(
+    __fn: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Iterable[str] | None = None,
+    version: str | None = None,
+    retries: int | None = None,
+    retry_delay_seconds: RetryDelay | None = None,
+    retry_jitter_factor: float | None = None,
+    retry_condition_fn: Callable[..., bool] | None = None,
+    timeout_seconds: float | None = None,
+    cache_policy: CachePolicy | None = None,
+    cache_key_fn: Callable[..., str | None] | None = None,
+    cache_expiration: timedelta | None = None,
+    refresh_cache: bool | None = None,
+    persist_result: bool | None = None,
+    result_serializer: str | None = None,
+    log_prints: bool | None = None,
+    task_run_name: str | Callable[[], str] | None = None,
+    on_completion: list[Hook] | None = None,
+    on_failure: list[Hook] | None = None,
+) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+def task(__fn: Callable[P, R] | None = None, **options: Any) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+    """Make a function a task: its calls become task runs with states, retries and caching.
+
+    Args:
+        name: the task's name (the function's name by default).
+        retries: how many times to retry a failed run.
+        retry_delay_seconds: a delay, a list of delays, or `exponential_backoff(n)`.
+        cache_policy: how to key results for reuse (see `orchestrate.cache_policies`).
+        timeout_seconds: fail the run as `TimedOut` after this long.
+        **options: the rest of Prefect's `@task` keywords, same meanings.
+    """
+
+    def decorate(fn: Callable[P, R]) -> Task[P, R]:
+        normalised = _normalise(dict(options))
+        normalised.setdefault("name", None)
+        normalised["name"] = normalised["name"] or getattr(fn, "__name__", "task")
+        return Task(fn, TaskOptions(**normalised))
+
+    return decorate(__fn) if __fn is not None else decorate
+
+
+def task_input_hash(context: Any, arguments: dict[str, Any]) -> str:
+    """A cache key from the task, its source and its arguments (Prefect's `task_input_hash`)."""
+    return hash_objects(context.task.task_key, source_hash(context.task.fn), arguments)
+
+
+__all__ = ["Task", "TaskOptions", "exponential_backoff", "task", "task_input_hash"]

@@ -1,0 +1,1 @@
+"""Small helpers with Prefect's module paths (`prefect.utilities.*`)."""

@@ -1,0 +1,272 @@
+"""Submitted and mapped task runs, futures, upstream failures, and the edges of the run graph."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from orchestrate import allow_failure, flow, task, unmapped
+from orchestrate.errors import UpstreamTaskError
+from orchestrate.futures import as_completed, wait
+
+
+@task
+def a() -> list[int]:
+    return [1, 2, 3]
+
+
+@task
+def b(x, y=0):  # type: ignore[no-untyped-def]
+    return (sum(x) if isinstance(x, list) else x) + y
+
+
+@task
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+@task
+def boom() -> None:
+    raise RuntimeError("upstream broke")
+
+
+def test_future_passed_to_submit_resolves_and_records_a_data_edge(recorded) -> None:
+    @flow
+    def pipeline() -> int:
+        return b.submit(a.submit()).result()
+
+    assert pipeline() == 6
+    assert recorded.edges() == {("a-0", "b-0", "data")}
+
+
+def test_wait_for_orders_runs_and_records_a_wait_for_edge(recorded) -> None:
+    order: list[str] = []
+    gate = threading.Event()
+
+    @task
+    def first() -> None:
+        gate.wait(5)
+        order.append("first")
+
+    @task
+    def second() -> None:
+        order.append("second")
+
+    @flow
+    def pipeline() -> None:
+        f = first.submit()
+        s = second.submit(wait_for=[f])
+        gate.set()
+        s.wait()
+
+    pipeline()
+    assert order == ["first", "second"]
+    assert recorded.edges() == {("first-0", "second-0", "wait_for")}
+
+
+def test_a_result_passed_on_is_linked_back_to_its_task_run(recorded) -> None:
+    @flow
+    def pipeline() -> int:
+        rows = a()  # a plain value, traced by identity like Prefect
+        return b(rows)
+
+    assert pipeline() == 6
+    assert recorded.edges() == {("a-0", "b-0", "data")}
+
+
+def test_a_state_passed_in_records_an_edge_and_resolves(recorded) -> None:
+    @flow
+    def pipeline() -> int:
+        state = a(return_state=True)
+        return b(state)
+
+    assert pipeline() == 6
+    assert ("a-0", "b-0", "data") in recorded.edges()
+
+
+def test_small_ints_and_none_are_not_linked_by_identity(recorded) -> None:
+    @task
+    def one() -> int:
+        return 1
+
+    @flow
+    def pipeline() -> int:
+        one()
+        return add(1, 1)  # the literal 1, not one()'s result
+
+    pipeline()
+    assert recorded.edges() == set()
+
+
+def test_futures_inside_collections_resolve_and_each_records_an_edge(recorded) -> None:
+    @task
+    def total(parts: dict) -> int:  # type: ignore[type-arg]
+        return sum(parts["values"])
+
+    @flow
+    def pipeline() -> int:
+        futures = [add.submit(i, 10) for i in range(3)]
+        return total({"values": futures})
+
+    assert pipeline() == 33
+    assert recorded.edges() == {(f"add-{i}", "total-0", "data") for i in range(3)}
+
+
+def test_map_with_unmapped_submits_one_run_per_item(recorded) -> None:
+    @flow
+    def pipeline() -> list[int]:
+        return add.map([1, 2, 3], unmapped(10)).result()
+
+    assert pipeline() == [11, 12, 13]
+    assert sorted(r.name for r in recorded.task_runs()) == ["add-0", "add-1", "add-2"]
+    assert all(r.state.is_completed() for r in recorded.task_runs())
+
+
+def test_map_over_futures_keeps_an_edge_per_item(recorded) -> None:
+    @flow
+    def pipeline() -> list[int]:
+        firsts = add.map([1, 2], unmapped(1))
+        return add.map(firsts, unmapped(100)).result()
+
+    assert pipeline() == [102, 103]
+    assert recorded.edges() == {("add-0", "add-2", "data"), ("add-1", "add-3", "data")}
+
+
+def test_map_with_uneven_iterables_says_which(recorded) -> None:
+    @flow
+    def pipeline() -> None:
+        add.map([1, 2], [1, 2, 3])
+
+    with pytest.raises(ValueError, match="different lengths: x=2, y=3"):
+        pipeline()
+
+
+def test_an_upstream_failure_makes_the_downstream_not_ready_then_failed(recorded) -> None:
+    @flow
+    def pipeline():  # type: ignore[no-untyped-def]
+        failed = boom.submit()
+        downstream = b.submit(failed)
+        return {"state": downstream.wait_state(), "upstream": failed}
+
+    result = pipeline()
+    downstream = recorded.task_run("b-0")
+    assert recorded.history(downstream.id) == ["Pending", "NotReady", "Failed"]
+    assert isinstance(result["state"].exception, UpstreamTaskError)
+    assert "ended Failed" in downstream.state.message
+    assert downstream.run_count == 0  # the body never ran
+
+
+def test_an_upstream_failure_raises_in_an_inline_call(recorded) -> None:
+    @flow
+    def pipeline() -> None:
+        b(boom.submit())
+
+    with pytest.raises(UpstreamTaskError):
+        pipeline()
+
+
+def test_allow_failure_lets_the_downstream_run_with_the_exception(recorded) -> None:
+    @task
+    def describe(x) -> str:  # type: ignore[no-untyped-def]
+        return type(x).__name__
+
+    @flow
+    def pipeline() -> tuple[str, bool]:
+        failed = boom.submit()
+        waited = describe.submit(1, wait_for=[allow_failure(failed)])
+        return describe(allow_failure(failed)), waited.state.is_completed() or waited.result() == "int"
+
+    assert pipeline() == ("RuntimeError", True)
+
+
+def test_return_state_on_a_call_gives_the_state_not_an_exception(recorded) -> None:
+    @flow
+    def pipeline() -> bool:
+        state = boom(return_state=True)
+        return state.is_failed() and isinstance(state.result(raise_on_failure=False), RuntimeError)
+
+    assert pipeline() is True
+
+
+def test_wait_and_as_completed(recorded) -> None:
+    @flow
+    def pipeline() -> tuple[int, list[int]]:
+        futures = [add.submit(i, 0) for i in range(5)]
+        done, not_done = wait(futures, timeout=10)
+        return len(done) + 10 * len(not_done), sorted(f.result() for f in as_completed(futures))
+
+    assert pipeline() == (5, [0, 1, 2, 3, 4])
+
+
+def test_a_long_dependency_chain_completes_in_order(recorded) -> None:
+    @flow
+    def pipeline() -> int:
+        future = add.submit(0, 1)
+        for _ in range(199):
+            future = add.submit(future, 1)
+        return future.result()
+
+    assert pipeline() == 200
+    assert len(recorded.edges()) == 199
+
+
+def test_a_task_called_inside_a_task_records_its_parent(recorded) -> None:
+    @task
+    def outer() -> int:
+        return add(1, 2)
+
+    @flow
+    def pipeline() -> int:
+        return outer()
+
+    assert pipeline() == 3
+    inner = recorded.task_run("add-0")
+    assert inner.parent_task_run_id == recorded.task_run("outer-0").id
+    assert ("outer-0", "add-0", "parent") in recorded.edges()
+
+
+def test_a_subflow_is_a_child_flow_run_linked_to_a_stand_in_task_run(recorded) -> None:
+    @flow
+    def child(x: int) -> int:
+        return add(x, 1)
+
+    @flow
+    def parent() -> int:
+        first = add.submit(1, 1)
+        return child(first)
+
+    assert parent() == 3
+    parent_run, child_run = sorted(recorded.flow_runs(), key=lambda r: r.created)
+    stand_in = recorded.task_run("child-0")
+    assert stand_in.kind == "subflow" and stand_in.flow_run_id == parent_run.id
+    assert child_run.parent_task_run_id == stand_in.id and child_run.parent_flow_run_id == parent_run.id
+    assert recorded.history(stand_in.id) == ["Pending", "Running", "Completed"]
+    assert ("add-0", "child-0", "data") in recorded.edges()
+    assert child_run.parameters == {"x": 2}
+    in_child = recorded.task_runs(child_run.id)
+    assert [r.name for r in in_child] == ["add-0"] and in_child[0].state.is_completed()
+
+
+def test_a_failed_subflow_fails_its_stand_in(recorded) -> None:
+    @flow
+    def child() -> None:
+        raise ValueError("child broke")
+
+    @flow
+    def parent():  # type: ignore[no-untyped-def]
+        return {"state": child(return_state=True)}
+
+    state = parent()["state"]
+    assert state.is_failed()
+    assert recorded.task_run("child-0").state.is_failed()
+
+
+def test_submit_outside_a_flow_says_how_to_fix_it() -> None:
+    with pytest.raises(RuntimeError, match="inside a @flow"):
+        add.submit(1, 2)
+
+
+def test_a_task_called_outside_a_flow_just_runs() -> None:
+    assert add(2, 3) == 5
+    assert add.fn(2, 3) == 5
