@@ -1,0 +1,36 @@
+"""Exit codes, and the one place an `OrcError` becomes a message on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+from orchestrate.errors import EntrypointError, OrcError, ParameterError, RunNotFound, StoreError
+
+OK = 0
+RUN_NOT_COMPLETED = 1
+BAD_INPUT = 2
+NOT_FOUND = 3
+STORE_ERROR = 4
+
+EPILOG = (
+    "Exit codes: 0 success; 1 the flow run ended in a state other than Completed; "
+    "2 bad input (a bad -p, parameter or entrypoint); 3 not found (unknown run id); "
+    "4 store error (the .orc/orc.duckdb file cannot be read or written)."
+)
+
+
+def exit_code_for(error: OrcError) -> int:
+    """The exit code that tells scripts which kind of trouble `error` is."""
+    if isinstance(error, EntrypointError | ParameterError):
+        return BAD_INPUT
+    if isinstance(error, RunNotFound):
+        return NOT_FOUND
+    if isinstance(error, StoreError):
+        return STORE_ERROR
+    return RUN_NOT_COMPLETED
+
+
+def report(error: OrcError) -> int:
+    """Print `error` for a person on stderr; return the exit code to leave with."""
+    print(f"Error: {error}", file=sys.stderr)
+    return exit_code_for(error)

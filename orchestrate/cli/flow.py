@@ -1,0 +1,146 @@
+"""`orc flow run PATH.py:FN`: run a flow once, here, in this process, and record it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from orchestrate.cli.options import ProjectOption
+from orchestrate.errors import ParameterError
+
+if TYPE_CHECKING:
+    from orchestrate.records import FlowRunRecord, Record, RecordSink
+    from orchestrate.states import State
+
+app = typer.Typer(help="Run flows.", no_args_is_help=True)
+
+
+@app.command("run")
+def run_flow(
+    entrypoint: Annotated[str, typer.Argument(help="PATH.py:FUNCTION, the flow to run.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="key=value; the value is parsed as JSON if it can be."),
+    ] = None,
+    params_json: Annotated[
+        str | None, typer.Option("--params", help="All parameters as one JSON object.")
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Run a flow once in this process and record it in the project's store."""
+    parameters = {**parse_params_json(params_json), **parse_params(param or [])}
+    if project is not None:
+        os.environ["ORC_HOME"] = str(project.expanduser().resolve())
+    flow_obj = _load(entrypoint)
+    watch = _watch_runs()
+    started = time.monotonic()
+    try:
+        state: State = flow_obj(**parameters, return_state=True)
+    finally:
+        _flush(watch)
+    if isinstance(state.exception, ParameterError):
+        raise state.exception
+    print(_summary(state, watch.top_run, getattr(flow_obj, "name", entrypoint), started))
+    raise typer.Exit(0 if state.is_completed() else 1)
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """`["n=3", "name=Ford"]` → `{"n": 3, "name": "Ford"}`: JSON if it parses, else the text."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(
+                f"-p {pair!r} is not of the form key=value; write it like -p days=3 "
+                "or -p name=Ford (values are read as JSON when they parse, else as text)."
+            )
+        try:
+            parsed[key.strip()] = json.loads(raw)
+        except ValueError:
+            parsed[key.strip()] = raw
+    return parsed
+
+
+def parse_params_json(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ParameterError(
+            f"--params is not valid JSON ({exc}); give an object like --params '{{\"days\": 3}}'."
+        ) from exc
+    if not isinstance(value, dict):
+        raise ParameterError(
+            f"--params must be a JSON object, not {type(value).__name__}; "
+            "give an object like --params '{\"days\": 3}'."
+        )
+    return value
+
+
+def _load(entrypoint: str) -> Any:
+    """The flow the entrypoint names; a plain function is wrapped with `@flow`."""
+    from orchestrate.entrypoints import load_flow
+    from orchestrate.flows import Flow, flow
+
+    loaded = load_flow(entrypoint, Path.cwd())
+    return loaded if isinstance(loaded, Flow) else flow(loaded)
+
+
+class _RunWatch:
+    """A pass-through sink that remembers the top-level flow run, for the summary line."""
+
+    def __init__(self, inner: RecordSink) -> None:
+        self.inner = inner
+        self.top_run: FlowRunRecord | None = None
+
+    def put(self, record: Record) -> None:
+        if self.top_run is None and _is_top_run(record):
+            self.top_run = record  # type: ignore[assignment]
+        self.inner.put(record)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return self.inner.flush(timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _is_top_run(record: Record) -> bool:
+    from orchestrate.records import FlowRunRecord
+
+    return type(record) is FlowRunRecord and record.parent_task_run_id is None
+
+
+def _watch_runs() -> _RunWatch:
+    from orchestrate.recording import get_sink, set_sink
+
+    watch = _RunWatch(get_sink())
+    set_sink(watch)
+    return watch
+
+
+def _flush(watch: _RunWatch) -> None:
+    """Make the run durable before the process exits; say so if the store would not take it."""
+    import sys
+
+    from orchestrate.recording import set_sink
+
+    set_sink(watch.inner)
+    if not watch.inner.flush(10):
+        print("Warning: the run could not be recorded in the store within 10 s.", file=sys.stderr)
+
+
+def _summary(state: State, run: FlowRunRecord | None, fallback: str, started: float) -> str:
+    name = run.name if run is not None else fallback
+    took = time.monotonic() - started
+    if run is not None and run.start_time is not None and run.end_time is not None:
+        took = run.end_time - run.start_time
+    ident = f" ({run.id})" if run is not None else ""
+    message = f": {state.message}" if state.message and not state.is_completed() else ""
+    return f"Flow run {name!r}{ident} finished in state {state.name} after {took:.2f}s{message}"

@@ -1,0 +1,294 @@
+"""How runs, task runs and logs look: rich tables for people, JSON for scripts.
+
+Rich is imported inside the functions that draw, so commands that print JSON
+(or fail early) never pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from orchestrate.store.queries import (
+        FlowRunView,
+        LogLine,
+        RunState,
+        StateEntry,
+        TaskRunView,
+    )
+
+SHORT_ID = 8
+STATE_STYLES = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "CRASHED": "bold red",
+    "RUNNING": "cyan",
+    "SCHEDULED": "yellow",
+    "PENDING": "bright_black",
+    "CANCELLING": "magenta",
+    "CANCELLED": "magenta",
+    "PAUSED": "yellow",
+}
+LEVEL_STYLES = {
+    "DEBUG": "bright_black",
+    "WARNING": "yellow",
+    "ERROR": "red",
+    "CRITICAL": "bold red",
+}
+
+
+# ---- values ---------------------------------------------------------------
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def local_time(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float | None) -> str:
+    """`0.42s`, `12.3s`, `4m05s`, `2h03m`: short enough for a table cell."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name}" for name, n in counts.items())
+
+
+# ---- JSON -------------------------------------------------------------------
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def state_json(state: RunState) -> dict[str, Any]:
+    return {
+        "type": state.type,
+        "name": state.name,
+        "message": state.message,
+        "timestamp": iso(state.timestamp),
+    }
+
+
+def error_json(state: RunState) -> dict[str, Any] | None:
+    if not (state.error_type or state.error_message or state.traceback):
+        return None
+    return {"type": state.error_type, "message": state.error_message, "traceback": state.traceback}
+
+
+def flow_run_json(run: FlowRunView) -> dict[str, Any]:
+    """The documented JSON shape of a flow run in `orc runs ls --json`."""
+    return {
+        "id": run.id,
+        "name": run.name,
+        "flow_name": run.flow_name,
+        "state_type": run.state.type,
+        "state_name": run.state.name,
+        "state_message": run.state.message,
+        "start_time": iso(run.start_time),
+        "end_time": iso(run.end_time),
+        "created": iso(run.created),
+        "duration_seconds": run.duration_seconds,
+        "parameters": run.parameters,
+        "tags": run.tags,
+        "deployment": run.deployment,
+        "parent_flow_run_id": run.parent_flow_run_id,
+        "parent_task_run_id": run.parent_task_run_id,
+        "run_count": run.run_count,
+        "task_runs": run.task_run_counts,
+    }
+
+
+def task_run_json(task_run: TaskRunView, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": task_run.id,
+        "name": task_run.name,
+        "task_key": task_run.task_key,
+        "kind": task_run.kind,
+        "state_type": task_run.state.type,
+        "state_name": task_run.state.name,
+        "start_time": iso(task_run.start_time),
+        "end_time": iso(task_run.end_time),
+        "duration_seconds": task_run.duration_seconds,
+        "run_count": task_run.run_count,
+        "upstream": [
+            {"id": up, "name": names.get(up), "kind": kind} for up, kind in task_run.upstream
+        ],
+        "error": error_json(task_run.state),
+    }
+
+
+def history_json(entry: StateEntry) -> dict[str, Any]:
+    return {**state_json(entry.state), "error": error_json(entry.state)}
+
+
+def log_json(line: LogLine) -> dict[str, Any]:
+    return {
+        "timestamp": iso(line.timestamp),
+        "level": logging.getLevelName(line.level),
+        "levelno": line.level,
+        "logger": line.logger,
+        "task_run_id": line.task_run_id,
+        "task_run_name": line.task_run_name,
+        "message": line.message,
+    }
+
+
+# ---- tables -----------------------------------------------------------------
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def state_text(state: RunState) -> Text:
+    from rich.text import Text
+
+    return Text(state.name, style=STATE_STYLES.get(state.type, ""))
+
+
+def runs_table(runs: list[FlowRunView]) -> None:
+    from rich.table import Table
+
+    out = console()
+    if not runs:
+        out.print("No flow runs yet. Run one with `orc flow run PATH.py:FUNCTION`.")
+        return
+    table = Table(box=None, header_style="bold")
+    for name in ("ID", "FLOW", "NAME", "STATE", "STARTED", "DURATION", "TASK RUNS"):
+        table.add_column(name, no_wrap=name in {"ID", "STATE", "STARTED", "DURATION"})
+    for run in runs:
+        table.add_row(
+            run.id[:SHORT_ID], run.flow_name, run.name, state_text(run.state),
+            local_time(run.start_time or run.created), duration(run.duration_seconds),
+            counts_text(run.task_run_counts),
+        )  # fmt: skip
+    out.print(table)
+
+
+def log_lines(lines: list[LogLine]) -> None:
+    from rich.text import Text
+
+    out = console()
+    for line in lines:
+        level = logging.getLevelName(line.level)
+        stamp = (
+            ""
+            if line.timestamp is None
+            else line.timestamp.astimezone().strftime("%H:%M:%S.%f")[:-3]
+        )
+        text = Text(f"{stamp} ")
+        text.append(f"{level:<8}", style=LEVEL_STYLES.get(level, ""))
+        if line.task_run_name:
+            text.append(f" {line.task_run_name}", style="cyan")
+        text.append(f" | {line.message}")
+        out.print(text, soft_wrap=True)
+
+
+def run_detail(
+    run: FlowRunView,
+    history: list[StateEntry],
+    task_runs: list[TaskRunView],
+    subflows: list[FlowRunView],
+) -> None:
+    """Everything `orc runs show` knows about one run, top to bottom."""
+    out = console()
+    _run_header(out, run)
+    _history_table(out, history)
+    _task_runs_table(out, task_runs)
+    if subflows:
+        out.print("\n[bold]Subflow runs[/bold]")
+        runs_table(subflows)
+    _errors(out, run, task_runs)
+
+
+def _run_header(out: Console, run: FlowRunView) -> None:
+    from rich.text import Text
+
+    out.print(Text(f"{run.flow_name} / {run.name}", style="bold"))
+    rows: list[tuple[str, str | Text]] = [
+        ("id", run.id),
+        ("state", state_text(run.state)),
+        ("message", run.state.message or ""),
+        ("started", local_time(run.start_time)),
+        ("ended", local_time(run.end_time)),
+        ("duration", duration(run.duration_seconds)),
+        ("attempts", str(run.run_count)),
+        ("parameters", json.dumps(run.parameters, default=str)),
+        ("tags", ", ".join(run.tags)),
+        ("deployment", run.deployment or ""),
+        ("parent task run", run.parent_task_run_id or ""),
+    ]
+    for label, value in rows:
+        if value:
+            out.print(Text(f"  {label:<16}"), value, sep="", soft_wrap=True)
+
+
+def _history_table(out: Console, history: list[StateEntry]) -> None:
+    from rich.table import Table
+
+    if not history:
+        return
+    table = Table(box=None, header_style="bold", title="State history", title_justify="left")
+    for name in ("TIME", "STATE", "MESSAGE"):
+        table.add_column(name)
+    for entry in history:
+        table.add_row(
+            local_time(entry.state.timestamp), state_text(entry.state), entry.state.message or ""
+        )
+    out.print()
+    out.print(table)
+
+
+def _task_runs_table(out: Console, task_runs: list[TaskRunView]) -> None:
+    from rich.table import Table
+
+    if not task_runs:
+        return
+    names = {t.id: t.name for t in task_runs}
+    table = Table(box=None, header_style="bold", title="Task runs", title_justify="left")
+    for name in ("NAME", "STATE", "DURATION", "ATTEMPTS", "UPSTREAM"):
+        table.add_column(name)
+    for task_run in task_runs:
+        upstream = ", ".join(names.get(up, up[:SHORT_ID]) for up, _ in task_run.upstream)
+        table.add_row(
+            task_run.name, state_text(task_run.state), duration(task_run.duration_seconds),
+            str(task_run.run_count), upstream,
+        )  # fmt: skip
+    out.print()
+    out.print(table)
+
+
+def _errors(out: Console, run: FlowRunView, task_runs: list[TaskRunView]) -> None:
+    """The flow run's error, then any failed task run's, each with its traceback."""
+    from rich.text import Text
+
+    failed = [(f"flow run {run.name}", run.state)]
+    failed += [(f"task run {t.name}", t.state) for t in task_runs]
+    for label, state in failed:
+        if not (state.error_type or state.error_message):
+            continue
+        out.print()
+        out.print(Text(f"Error in {label}: ", style="bold red"), end="")
+        out.print(Text(f"{state.error_type or 'Error'}: {state.error_message or ''}"))
+        if state.traceback:
+            out.print(Text(state.traceback.rstrip(), style="bright_black"), soft_wrap=True)

@@ -1,0 +1,111 @@
+"""Loading a flow from an entrypoint string, `"path/to/file.py:function"`.
+
+Used by `orc flow run` and by workers. Every way this can go wrong becomes an
+`EntrypointError` that names the file (and line) and says what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from orchestrate.errors import EntrypointError
+
+
+def load_flow(entrypoint: str, root: Path | None = None) -> Any:
+    """The object `function` names in the file of `entrypoint`.
+
+    Args:
+        entrypoint: `"path/to/file.py:function"`, the path relative to `root`.
+        root: the folder relative paths start from; the current folder by default.
+
+    Returns:
+        Usually an `orchestrate.flows.Flow`; a plain function is returned as is.
+    """
+    file_part, name = split_entrypoint(entrypoint)
+    base = (root or Path.cwd()).resolve()
+    path = (base / file_part).resolve()
+    if not path.is_file():
+        raise EntrypointError(
+            f'{file_part}: no such file (entrypoint "{entrypoint}"); check the path '
+            f"relative to {base}"
+        )
+    module = _import_file(path, file_part)
+    return _pick(module, name, file_part)
+
+
+def split_entrypoint(entrypoint: str) -> tuple[str, str]:
+    """`("path/to/file.py", "function")`; an `EntrypointError` if it is not of that shape."""
+    file_part, sep, name = entrypoint.rpartition(":")
+    if not sep or not file_part or not name.isidentifier():
+        raise EntrypointError(
+            f"Entrypoint {entrypoint!r} is not of the form PATH.py:FUNCTION; "
+            "write it like examples/etl.py:nightly (the file, a colon, the flow's name)."
+        )
+    return file_part, name
+
+
+def _import_file(path: Path, shown: str) -> ModuleType:
+    """Import `path` under a name of its own, with its folder on `sys.path` for sibling imports."""
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    module_name = f"orc_entrypoint_{path.stem}_{digest}"
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise EntrypointError(f"{shown}: Python cannot import this file; is it a .py file?")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        del sys.modules[module_name]
+        where = f"{shown}:{exc.lineno or '?'}:{exc.offset or '?'}"
+        raise EntrypointError(
+            f"{where}: SyntaxError: {exc.msg} — fix the file and run again."
+        ) from exc
+    except BaseException as exc:
+        del sys.modules[module_name]
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise EntrypointError(
+            f"{shown}: importing the file raised {type(exc).__name__}: {exc} "
+            "— fix the error (traceback above) and run again."
+        ) from exc
+    return module
+
+
+def _pick(module: ModuleType, name: str, shown: str) -> Any:
+    if not hasattr(module, name):
+        defined = _defined_callables(module)
+        listing = ", ".join(defined) if defined else "no flows or functions"
+        raise EntrypointError(
+            f"{shown} has no {name!r}; it defines {listing}. "
+            "Fix the name after the colon in the entrypoint."
+        )
+    obj = getattr(module, name)
+    if not callable(obj):
+        raise EntrypointError(
+            f"{shown}:{name} is a {type(obj).__name__}, not a flow or function; "
+            "point the entrypoint at a function decorated with @flow."
+        )
+    return obj
+
+
+def _defined_callables(module: ModuleType) -> list[str]:
+    """The flows first, then the plain functions, defined in the module itself."""
+    flows, functions = [], []
+    for attr, value in vars(module).items():
+        if attr.startswith("_"):
+            continue
+        if type(value).__name__ == "Flow":
+            flows.append(attr)
+        elif inspect.isfunction(value) and value.__module__ == module.__name__:
+            functions.append(attr)
+    return sorted(flows) + sorted(functions)

@@ -1,0 +1,148 @@
+"""The store's schema as numbered migrations, applied in order and recorded in `schema_version`.
+
+A file written by an older orc is upgraded on open; a file written by a newer
+orc is refused rather than misread. Add a migration by appending to
+`MIGRATIONS`; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from orchestrate.errors import StoreError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import duckdb
+
+_STATE_COLUMNS = """
+    state_type VARCHAR,
+    state_name VARCHAR,
+    state_message VARCHAR,
+    state_ts TIMESTAMPTZ,
+    error_type VARCHAR,
+    error_message VARCHAR,
+    traceback VARCHAR"""
+
+_V1 = f"""
+CREATE TABLE flow_runs (
+    id VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    flow_name VARCHAR,{_STATE_COLUMNS},
+    parameters JSON,
+    tags VARCHAR[],
+    parent_flow_run_id VARCHAR,
+    parent_task_run_id VARCHAR,
+    deployment VARCHAR,
+    entrypoint VARCHAR,
+    flow_version VARCHAR,
+    created TIMESTAMPTZ,
+    expected_start_time TIMESTAMPTZ,
+    start_time TIMESTAMPTZ,
+    end_time TIMESTAMPTZ,
+    run_count INTEGER
+);
+CREATE TABLE task_runs (
+    id VARCHAR PRIMARY KEY,
+    flow_run_id VARCHAR,
+    name VARCHAR,
+    task_key VARCHAR,
+    dynamic_key INTEGER,
+    kind VARCHAR,{_STATE_COLUMNS},
+    tags VARCHAR[],
+    parent_task_run_id VARCHAR,
+    cache_key VARCHAR,
+    created TIMESTAMPTZ,
+    start_time TIMESTAMPTZ,
+    end_time TIMESTAMPTZ,
+    run_count INTEGER
+);
+CREATE TABLE task_run_edges (
+    flow_run_id VARCHAR,
+    task_run_id VARCHAR,
+    upstream_id VARCHAR,
+    kind VARCHAR
+);
+CREATE TABLE state_history (
+    run_id VARCHAR,
+    flow_run_id VARCHAR,
+    is_task BOOLEAN,
+    state_type VARCHAR,
+    state_name VARCHAR,
+    message VARCHAR,
+    ts TIMESTAMPTZ,
+    error_type VARCHAR,
+    error_message VARCHAR,
+    traceback VARCHAR
+);
+CREATE TABLE logs (
+    flow_run_id VARCHAR,
+    task_run_id VARCHAR,
+    ts TIMESTAMPTZ,
+    level INTEGER,
+    logger VARCHAR,
+    message VARCHAR
+);
+CREATE TABLE events (
+    id VARCHAR,
+    occurred TIMESTAMPTZ,
+    event VARCHAR,
+    resource JSON,
+    related JSON,
+    payload JSON
+);
+CREATE INDEX task_runs_by_flow_run ON task_runs (flow_run_id);
+CREATE INDEX edges_by_flow_run ON task_run_edges (flow_run_id);
+CREATE INDEX history_by_run ON state_history (run_id);
+CREATE INDEX logs_by_flow_run ON logs (flow_run_id);
+CREATE INDEX events_by_time ON events (occurred);
+"""
+
+#: (version, SQL) in the order they apply. The version after all of them is the file's.
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1)]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """The schema version a file is at; 0 for a file orc has not set up yet."""
+    import duckdb
+
+    try:
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    except duckdb.CatalogException:
+        return 0  # (asking the catalog first costs ~10 ms; this costs ~1 ms)
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def check_not_newer(version: int, path: Path | str) -> None:
+    """Refuse a file written by a newer orc: reading it with an old schema would mislead."""
+    if version > LATEST_VERSION:
+        raise StoreError(
+            f"{path} has store schema version {version}, but this orc knows only up to "
+            f"{LATEST_VERSION}. Upgrade orc (pip install -U orc) to read it."
+        )
+
+
+def migrate(conn: duckdb.DuckDBPyConnection, path: Path | str) -> int:
+    """Bring the file up to `LATEST_VERSION` in one transaction; returns the version it was at."""
+    version = current_version(conn)
+    check_not_newer(version, path)
+    if version == LATEST_VERSION:
+        return version
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, applied TIMESTAMPTZ DEFAULT current_timestamp)"
+        )
+        for number, sql in MIGRATIONS:
+            if number > version:
+                conn.execute(sql)
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return version

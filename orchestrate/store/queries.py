@@ -1,0 +1,315 @@
+"""Reading the store: runs, their task runs, state history and logs, as plain dataclasses.
+
+Reads open the file read-only and hold it only for the life of a `Store`
+(DuckDB admits one process at a time). A project that has not recorded
+anything yet has no file, and reads as empty rather than as an error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.errors import RunNotFound, StoreError
+
+if TYPE_CHECKING:
+    import duckdb
+
+_STATE_COLUMNS = (
+    "state_type, state_name, state_message, epoch(state_ts), error_type, error_message, traceback"
+)
+_FLOW_RUN_COLUMNS = (
+    f"id, name, flow_name, {_STATE_COLUMNS}, parameters, tags, parent_flow_run_id, "
+    "parent_task_run_id, deployment, entrypoint, epoch(created), epoch(start_time), "
+    "epoch(end_time), run_count"
+)
+_TASK_RUN_COLUMNS = (
+    f"id, flow_run_id, name, task_key, dynamic_key, kind, {_STATE_COLUMNS}, tags, cache_key, "
+    "epoch(created), epoch(start_time), epoch(end_time), run_count"
+)
+_AMBIGUITY_SHOWN = 10
+
+
+def _time(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _duration(start: datetime | None, end: datetime | None) -> float | None:
+    return None if start is None or end is None else (end - start).total_seconds()
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A run's current state, with the error it failed with (if it did)."""
+
+    type: str
+    name: str
+    message: str | None
+    timestamp: datetime | None
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> RunState:
+        kind, name, message, ts, error_type, error_message, tb = row
+        return cls(kind, name, message, _time(ts), error_type, error_message, tb)
+
+
+@dataclass(frozen=True)
+class FlowRunView:
+    """One flow run as stored, with its task runs counted by state name."""
+
+    id: str
+    name: str
+    flow_name: str
+    state: RunState
+    parameters: dict[str, Any]
+    tags: list[str]
+    parent_flow_run_id: str | None
+    parent_task_run_id: str | None
+    deployment: str | None
+    entrypoint: str | None
+    created: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+    run_count: int
+    task_run_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return _duration(self.start_time, self.end_time)
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> FlowRunView:
+        ident, name, flow_name = row[:3]
+        params, tags, parent_flow, parent_task, deployment, entrypoint = row[10:16]
+        created, start, end, run_count = row[16:20]
+        return cls(
+            ident, name, flow_name, RunState.from_row(row[3:10]), _params(params),
+            list(tags or []), parent_flow, parent_task, deployment, entrypoint,
+            _time(created), _time(start), _time(end), run_count or 0,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TaskRunView:
+    """One task run, with the task runs it waited on (`upstream`: (id, edge kind) pairs)."""
+
+    id: str
+    flow_run_id: str
+    name: str
+    task_key: str
+    dynamic_key: int
+    kind: str
+    state: RunState
+    tags: list[str]
+    cache_key: str | None
+    created: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+    run_count: int
+    upstream: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return _duration(self.start_time, self.end_time)
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...], upstream: list[tuple[str, str]]) -> TaskRunView:
+        ident, flow_run_id, name, task_key, dynamic_key, kind = row[:6]
+        tags, cache_key, created, start, end, run_count = row[13:19]
+        return cls(
+            ident, flow_run_id, name, task_key, dynamic_key, kind, RunState.from_row(row[6:13]),
+            list(tags or []), cache_key, _time(created), _time(start), _time(end),
+            run_count or 0, upstream,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StateEntry:
+    """One step of a run's state history."""
+
+    run_id: str
+    state: RunState
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One log line of a flow run; `task_run_name` is set when a task run logged it."""
+
+    flow_run_id: str
+    task_run_id: str | None
+    task_run_name: str | None
+    timestamp: datetime | None
+    level: int
+    logger: str
+    message: str
+
+
+def _params(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+class Store:
+    """Read access to one store file; use as a context manager.
+
+    Args:
+        path: the store file (`.orc/orc.duckdb`). A missing file reads as empty.
+        lock_timeout: how long to wait for a writer in another process to let go.
+    """
+
+    def __init__(self, path: Path, lock_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self._conn: duckdb.DuckDBPyConnection | None = None
+
+    def __enter__(self) -> Store:
+        self.open()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Open the file if it exists; a missing file leaves the store empty."""
+        from orchestrate.store.connection import open_for_reading
+
+        if self._conn is None:
+            self._conn = open_for_reading(self.path, self.lock_timeout)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+    def _rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        if self._conn is None:
+            return []
+        import duckdb
+
+        try:
+            return self._conn.execute(sql, params or []).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"Reading {self.path} failed: {exc}") from exc
+
+    def list_flow_runs(
+        self, state: str | None = None, flow: str | None = None, limit: int = 50
+    ) -> list[FlowRunView]:
+        """Flow runs, newest first; `state` matches a state name or type, case-insensitively."""
+        where, params = ["TRUE"], []
+        if state:
+            where.append("(lower(state_name) = lower(?) OR lower(state_type) = lower(?))")
+            params += [state, state]
+        if flow:
+            where.append("flow_name = ?")
+            params.append(flow)
+        rows = self._rows(
+            f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)} "
+            "ORDER BY created DESC NULLS LAST, id LIMIT ?",
+            [*params, limit],
+        )
+        return self._with_counts([FlowRunView.from_row(r) for r in rows])
+
+    def _with_counts(self, runs: list[FlowRunView]) -> list[FlowRunView]:
+        if not runs:
+            return runs
+        counts: dict[str, dict[str, int]] = {}
+        for run_id, name, n in self._rows(
+            "SELECT flow_run_id, state_name, count(*) FROM task_runs "
+            "WHERE list_contains(?, flow_run_id) GROUP BY ALL ORDER BY ALL",
+            [[r.id for r in runs]],
+        ):
+            counts.setdefault(run_id, {})[name] = n
+        return [_replace_counts(r, counts.get(r.id, {})) for r in runs]
+
+    def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
+        """The flow run whose id is, or uniquely starts with, `id_or_prefix`."""
+        run_id = self._resolve(id_or_prefix)
+        rows = self._rows(f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = ?", [run_id])
+        return self._with_counts([FlowRunView.from_row(rows[0])])[0]
+
+    def _resolve(self, prefix: str) -> str:
+        if not prefix:
+            raise RunNotFound("No run id given. Run `orc runs ls` to see run ids.")
+        exact = self._rows("SELECT id FROM flow_runs WHERE id = ?", [prefix])
+        if exact:
+            return str(exact[0][0])
+        matches = self._rows(
+            "SELECT id, name, flow_name FROM flow_runs WHERE starts_with(id, ?) "
+            "ORDER BY created DESC LIMIT ?",
+            [prefix, _AMBIGUITY_SHOWN + 1],
+        )
+        if not matches:
+            raise RunNotFound(f"No flow run matches {prefix!r}. Run `orc runs ls` to see run ids.")
+        if len(matches) > 1:
+            shown = ", ".join(f"{i} ({f}/{n})" for i, n, f in matches[:_AMBIGUITY_SHOWN])
+            more = " and more" if len(matches) > _AMBIGUITY_SHOWN else ""
+            raise RunNotFound(
+                f"{prefix!r} matches more than one flow run: {shown}{more}. "
+                "Give more characters of the id."
+            )
+        return str(matches[0][0])
+
+    def state_history(self, run_id: str) -> list[StateEntry]:
+        """Every state a flow or task run went through, oldest first."""
+        rows = self._rows(
+            "SELECT run_id, state_type, state_name, message, epoch(ts), error_type, "
+            "error_message, traceback FROM state_history WHERE run_id = ? ORDER BY ts, rowid",
+            [run_id],
+        )
+        return [StateEntry(r[0], RunState.from_row(r[1:])) for r in rows]
+
+    def task_runs(self, flow_run_id: str) -> list[TaskRunView]:
+        """The task runs of one flow run in the order they started, with their upstreams."""
+        upstream: dict[str, list[tuple[str, str]]] = {}
+        for task_run_id, upstream_id, kind in self._rows(
+            "SELECT DISTINCT task_run_id, upstream_id, kind FROM task_run_edges "
+            "WHERE flow_run_id = ? ORDER BY ALL",
+            [flow_run_id],
+        ):
+            upstream.setdefault(task_run_id, []).append((upstream_id, kind))
+        rows = self._rows(
+            f"SELECT {_TASK_RUN_COLUMNS} FROM task_runs WHERE flow_run_id = ? "
+            "ORDER BY start_time NULLS LAST, created, id",
+            [flow_run_id],
+        )
+        return [TaskRunView.from_row(r, upstream.get(r[0], [])) for r in rows]
+
+    def logs(self, flow_run_id: str) -> list[LogLine]:
+        """A flow run's log lines in time order (ties in the order they were written)."""
+        rows = self._rows(
+            "SELECT l.flow_run_id, l.task_run_id, t.name, epoch(l.ts), l.level, l.logger, "
+            "l.message FROM logs l LEFT JOIN task_runs t ON t.id = l.task_run_id "
+            "WHERE l.flow_run_id = ? ORDER BY l.ts, l.rowid",
+            [flow_run_id],
+        )
+        return [LogLine(r[0], r[1], r[2], _time(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
+        """Subflow runs started from inside this flow run, oldest first."""
+        rows = self._rows(
+            f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE parent_flow_run_id = ? "
+            "OR parent_task_run_id IN (SELECT id FROM task_runs WHERE flow_run_id = ?) "
+            "ORDER BY created, id",
+            [flow_run_id, flow_run_id],
+        )
+        return self._with_counts([FlowRunView.from_row(r) for r in rows])
+
+
+def _replace_counts(run: FlowRunView, counts: dict[str, int]) -> FlowRunView:
+    from dataclasses import replace
+
+    return replace(run, task_run_counts=counts)

@@ -1,0 +1,46 @@
+"""Shared test helpers: the repo on sys.path, and builders for the records the engine emits."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the package is used from the checkout, not installed
+    sys.path.insert(0, str(ROOT))
+
+from orchestrate.records import FlowRunRecord, TaskRunRecord  # noqa: E402
+from orchestrate.states import Completed, State  # noqa: E402
+
+
+def _flow_run(run_id: str, state: State | None = None, **fields: Any) -> FlowRunRecord:
+    now = time.time()
+    defaults: dict[str, Any] = {
+        "name": f"run-{run_id}", "flow_name": "etl", "parameters": {}, "created": now,
+        "start_time": now, "end_time": now + 1.5, "run_count": 1,
+    }  # fmt: skip
+    return FlowRunRecord(id=run_id, state=state or Completed(), **{**defaults, **fields})
+
+
+def _task_run(
+    run_id: str, flow_run_id: str, state: State | None = None, **fields: Any
+) -> TaskRunRecord:
+    now = time.time()
+    defaults: dict[str, Any] = {
+        "name": f"task-{run_id}", "task_key": f"key-{run_id}", "dynamic_key": 0, "created": now,
+        "start_time": now, "end_time": now + 0.25, "run_count": 1,
+    }  # fmt: skip
+    return TaskRunRecord(
+        id=run_id, flow_run_id=flow_run_id, state=state or Completed(), **{**defaults, **fields}
+    )
+
+
+@pytest.fixture
+def build() -> SimpleNamespace:
+    """`build.flow_run(id, state, **fields)` and `build.task_run(id, flow_run_id, state, **fields)`."""
+    return SimpleNamespace(flow_run=_flow_run, task_run=_task_run)

@@ -1,0 +1,344 @@
+"""The batching writer: every record type round-trips, snapshots coalesce, bad values and locks don't lose data."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pydantic
+import pytest
+
+from orchestrate.errors import StoreError
+from orchestrate.records import EdgeRecord, EventRecord, LogRecord, StateRecord
+from orchestrate.states import Completed, Failed, Pending, Running
+from orchestrate.store import Store, StoreWriter
+from orchestrate.store.batch import FLOW_RUNS, Batch
+from orchestrate.store.migrations import migrate
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / ".orc" / "orc.duckdb"
+
+
+@pytest.fixture
+def writer(path: Path) -> Iterator[StoreWriter]:
+    writer = StoreWriter(path)
+    yield writer
+    writer.close()
+
+
+def _failed_with_traceback() -> Failed:
+    try:
+        raise ValueError("bad row 7")
+    except ValueError as exc:
+        state = Failed(message="Flow run failed", data=exc)
+        state.traceback = "Traceback: ...\nValueError: bad row 7\n"
+        return state
+
+
+def test_every_record_type_round_trips(
+    writer: StoreWriter, path: Path, build: SimpleNamespace
+) -> None:
+    failed = _failed_with_traceback()
+    flow_run = build.flow_run("f1", failed, parameters={"days": 3}, tags=("etl", "daily"))
+    writer.put(flow_run)
+    writer.put(build.task_run("t1", "f1", Completed(), tags=("io",), cache_key="k1"))
+    writer.put(build.task_run("t2", "f1", Completed()))
+    writer.put(StateRecord("f1", "f1", False, failed))
+    writer.put(EdgeRecord("f1", "t2", "t1", "wait_for"))
+    writer.put(LogRecord("f1", "t1", 1_700_000_000.5, 20, "orc.task", "hello"))
+    writer.put(EventRecord("e1", 1_700_000_001.0, "orc.flow-run.Failed", {"orc.resource.id": "f1"},
+                           {"n": 1}, [{"orc.resource.role": "flow"}]))  # fmt: skip
+    assert writer.flush(10)
+
+    with Store(path) as store:
+        run = store.get_flow_run("f1")
+        task_runs = store.task_runs("f1")
+        history = store.state_history("f1")
+        lines = store.logs("f1")
+    assert (run.state.type, run.state.name, run.state.message) == (
+        "FAILED",
+        "Failed",
+        "Flow run failed",
+    )
+    assert (run.state.error_type, run.state.error_message) == ("ValueError", "bad row 7")
+    assert run.state.traceback == failed.traceback
+    assert run.parameters == {"days": 3} and run.tags == ["etl", "daily"]
+    assert [(t.id, t.tags, t.cache_key) for t in task_runs] == [
+        ("t1", ["io"], "k1"),
+        ("t2", [], None),
+    ]
+    assert task_runs[1].upstream == [("t1", "wait_for")]
+    assert history[0].state.error_type == "ValueError"
+    assert [(line.message, line.level, line.task_run_name) for line in lines] == [
+        ("hello", 20, "task-t1")
+    ]
+    with duckdb.connect(str(path)) as conn:
+        event = conn.execute("SELECT event, resource, payload, related FROM events").fetchone()
+    assert event is not None
+    assert event[0] == "orc.flow-run.Failed"
+    assert json.loads(event[1]) == {"orc.resource.id": "f1"}
+    assert json.loads(event[2]) == {"n": 1}
+
+
+def test_a_snapshot_put_three_times_in_one_batch_is_one_row_with_the_last_state(
+    path: Path, build: SimpleNamespace
+) -> None:
+    run = build.flow_run("f1", Pending())
+    batch = Batch()
+    for state in (Pending(), Running(), Completed(message="done")):
+        run.state = state
+        batch.add(run)
+        batch.add(StateRecord("f1", "f1", False, state))
+    with duckdb.connect(str(path.parent.mkdir() or path)) as conn:
+        migrate(conn, path)
+        batch.write(conn)
+        rows = conn.execute("SELECT state_name, state_message FROM flow_runs").fetchall()
+        history = conn.execute("SELECT state_name FROM state_history ORDER BY ts").fetchall()
+    assert rows == [("Completed", "done")]
+    assert history == [("Pending",), ("Running",), ("Completed",)]
+
+
+def test_duckdb_does_not_keep_the_last_of_two_rows_with_one_key(
+    path: Path, build: SimpleNamespace
+) -> None:
+    """Why the writer coalesces: one upsert statement with a repeated key does not keep the last row."""
+    first, last = build.flow_run("same", Running()), build.flow_run("same", Completed())
+    from orchestrate.store.batch import flow_run_row
+
+    columns = [list(c) for c in zip(flow_run_row(first), flow_run_row(last), strict=True)]
+    with duckdb.connect(":memory:") as conn:
+        migrate(conn, ":memory:")
+        try:
+            conn.execute(FLOW_RUNS.sql, columns)
+        except duckdb.Error:
+            return  # older DuckDB refuses outright, which is just as good a reason
+        assert conn.execute("SELECT state_name FROM flow_runs").fetchall() != [("Completed",)]
+
+
+def test_the_same_run_updated_across_flushes_keeps_the_latest(
+    writer: StoreWriter, path: Path, build: SimpleNamespace
+) -> None:
+    run = build.flow_run("f1", Running())
+    writer.put(run)
+    assert writer.flush(10)
+    run.state = Completed()
+    writer.put(run)
+    assert writer.flush(10)
+    with Store(path) as store:
+        assert [r.state.name for r in store.list_flow_runs()] == ["Completed"]
+
+
+def test_ten_thousand_log_lines_flush_in_order(
+    writer: StoreWriter, path: Path, build: SimpleNamespace
+) -> None:
+    writer.put(build.flow_run("f1"))
+    for i in range(10_000):
+        writer.put(LogRecord("f1", None, 1_700_000_000 + i / 1000, 20, "orc", f"line {i}"))
+    assert writer.flush(30)
+    with Store(path) as store:
+        lines = store.logs("f1")
+    assert len(lines) == 10_000
+    assert [line.message for line in lines[:3]] == ["line 0", "line 1", "line 2"]
+    assert lines[-1].message == "line 9999"
+
+
+class Point(pydantic.BaseModel):
+    x: int
+    when: dt.datetime
+
+
+@dataclasses.dataclass
+class Window:
+    start: dt.date
+    days: int
+
+
+class Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr for you")
+
+
+def test_non_json_parameters_do_not_break_a_flush(
+    writer: StoreWriter, path: Path, build: SimpleNamespace
+) -> None:
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    parameters = {
+        "point": Point(x=1, when=when), "window": Window(dt.date(2026, 1, 1), 7), "when": when,
+        "ids": {3}, "path": Path("/data"), "nan": float("nan"), "thing": object(),
+        "odd": Unprintable(), ("tuple", "key"): 1,
+    }  # fmt: skip
+    writer.put(build.flow_run("f1", parameters=parameters))
+    writer.put(EventRecord("e1", 1.0, "orc.x", {"id": "f1"}, {"when": when, "odd": Unprintable()}))
+    assert writer.flush(10)
+    with Store(path) as store:
+        stored = store.get_flow_run("f1").parameters
+    assert stored["point"] == {"x": 1, "when": "2026-01-02T03:04:05Z"}
+    assert stored["window"] == {"start": "2026-01-01", "days": 7}
+    assert stored["when"] == when.isoformat() and stored["ids"] == [3] and stored["nan"] == "nan"
+    assert stored["path"] == "/data" and stored["thing"].startswith("<object object")
+    assert "Unprintable" in stored["odd"]
+
+
+def test_flush_returns_once_a_second_connection_can_read(
+    writer: StoreWriter, path: Path, build: SimpleNamespace
+) -> None:
+    for i in range(50):
+        writer.put(build.flow_run(f"run-{i:02d}"))
+    assert writer.flush(10)
+    with Store(path) as store:  # the writer may still hold the file: this shares it
+        assert len(store.list_flow_runs(limit=100)) == 50
+
+
+def test_flush_and_close_without_records_do_nothing(path: Path) -> None:
+    writer = StoreWriter(path)
+    assert writer.flush(1)
+    writer.close()
+    writer.close()
+    assert not path.exists()
+
+
+def test_close_stores_what_is_queued_and_is_idempotent(path: Path, build: SimpleNamespace) -> None:
+    writer = StoreWriter(path)
+    writer.put(build.flow_run("f1"))
+    writer.close()
+    writer.close()
+    with Store(path) as store:
+        assert [r.id for r in store.list_flow_runs()] == ["f1"]
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, duckdb
+    conn = duckdb.connect(sys.argv[1])
+    print("held", flush=True)
+    sys.stdin.readline()
+    conn.close()
+    print("released", flush=True)
+    """
+)
+
+
+@pytest.fixture
+def holder(path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process that holds the store file open until a line arrives on its stdin."""
+    path.parent.mkdir(parents=True)
+    with duckdb.connect(str(path)) as conn:
+        migrate(conn, path)
+    command = [sys.executable, "-c", HOLDER, str(path)]
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        yield proc
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _release(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline() == "released\n"
+
+
+def test_waits_for_another_process_to_release_the_file(
+    holder: subprocess.Popen[str], path: Path, build: SimpleNamespace
+) -> None:
+    writer = StoreWriter(path)
+    writer.put(build.flow_run("f1"))
+    assert not writer.flush(0.3)  # still locked out
+    _release(holder)
+    assert writer.flush(15)
+    writer.close()
+    with Store(path) as store:
+        assert [r.id for r in store.list_flow_runs()] == ["f1"]
+
+
+def test_a_long_lock_is_reported_once_and_nothing_is_lost(
+    holder: subprocess.Popen[str],
+    path: Path,
+    build: SimpleNamespace,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    writer = StoreWriter(path, lock_timeout=0.1)
+    writer.put(build.flow_run("f1"))
+    assert not writer.flush(1.0)
+    writer.put(build.flow_run("f2"))
+    _release(holder)
+    assert writer.flush(15)
+    writer.close()
+    err = capsys.readouterr().err
+    assert err.count("orc:") == 1 and "locked by another process" in err
+    with Store(path) as store:
+        assert {r.id for r in store.list_flow_runs()} == {"f1", "f2"}
+
+
+def test_a_corrupt_file_is_a_store_error_naming_the_path(
+    path: Path, build: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a duckdb file\n" * 200)
+    with (
+        pytest.raises(StoreError, match=r"not a DuckDB file.*Move it aside") as caught,
+        Store(path),
+    ):
+        pass
+    assert str(path) in str(caught.value)
+    writer = StoreWriter(path, lock_timeout=0.1)
+    writer.put(build.flow_run("f1"))
+    assert not writer.flush(0.5)
+    writer.close()
+    assert "not a DuckDB file" in capsys.readouterr().err
+
+
+READER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from orchestrate.store import Store
+    with Store(Path(sys.argv[1]), lock_timeout=8) as store:
+        print(len(store.list_flow_runs()))
+    """
+)
+
+
+def test_another_process_can_read_while_this_one_keeps_writing(
+    path: Path, build: SimpleNamespace
+) -> None:
+    writer = StoreWriter(path)
+    writer.put(build.flow_run("busy"))
+    assert writer.flush(10)
+    stop = threading.Event()
+
+    def keep_logging() -> None:
+        i = 0
+        while not stop.is_set():
+            for _ in range(200):
+                writer.put(LogRecord("busy", None, 1_700_000_000 + i, 20, "orc", f"line {i}"))
+                i += 1
+            stop.wait(0.002)  # pace like a chatty flow, not a tight loop
+
+    producer = threading.Thread(target=keep_logging)
+    producer.start()
+    try:
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        result = subprocess.run([sys.executable, "-c", READER, str(path)], env=env,
+                                capture_output=True, text=True, timeout=30)  # fmt: skip
+    finally:
+        stop.set()
+        producer.join(10)
+        writer.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"

@@ -1,0 +1,1 @@
+"""The Textual dashboard behind `orc tui`. It talks to the daemon only through `orchestrate.client`."""
