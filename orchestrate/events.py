@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrate.context import flow_run_context, task_run_context
-from orchestrate.records import EventRecord
 from orchestrate.recording import get_sink
+from orchestrate.records import EventRecord
 
 
 @dataclass(frozen=True, slots=True)

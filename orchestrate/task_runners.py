@@ -43,8 +43,8 @@ class TaskRunner(ABC):
     def __enter__(self) -> TaskRunner:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        pass
+    def __exit__(self, *exc_info: object) -> None:  # noqa: B027 - optional for runners with nothing to release
+        """Wait for the task runs started here and release what the runner holds."""
 
     @abstractmethod
     def submit(self, job: TaskJob) -> PrefectFuture[Any]: ...

@@ -13,17 +13,31 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrate.context import FlowRunContext, current_tags, flow_run_context, task_run_context
 from orchestrate.engine.inputs import InputWalker
-from orchestrate.engine.logs import RunLogger, capture_prints, configure, flow_run_logger, print_target
+from orchestrate.engine.logs import (
+    RunLogger,
+    capture_prints,
+    configure,
+    flow_run_logger,
+    print_target,
+)
 from orchestrate.engine.names import random_name, render_name
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import retry_delays
 from orchestrate.engine.runs import new_id, transition
-from orchestrate.engine.steps import CallBody, Outcome, RunHooks, Sleep, Steps, drive_async, drive_sync
+from orchestrate.engine.steps import (
+    CallBody,
+    Outcome,
+    RunHooks,
+    Sleep,
+    Steps,
+    drive_async,
+    drive_sync,
+)
 from orchestrate.engine.timeouts import RunTimeout, timeout_scope
 from orchestrate.errors import ParameterTypeError
 from orchestrate.futures import PrefectFuture
-from orchestrate.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.recording import get_sink
+from orchestrate.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.states import (
     AwaitingRetry,
     Completed,

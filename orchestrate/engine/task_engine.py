@@ -13,18 +13,38 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.cache_policies import DEFAULT, CacheKeyFnPolicy, CachePolicy, hash_objects
-from orchestrate.context import FlowRunContext, TaskRunContext, current_tags, flow_run_context, task_run_context
+from orchestrate.context import (
+    FlowRunContext,
+    TaskRunContext,
+    current_tags,
+    flow_run_context,
+    task_run_context,
+)
 from orchestrate.engine.inputs import InputWalker, is_linkable
-from orchestrate.engine.logs import RunLogger, capture_prints, configure, print_target, task_run_logger
+from orchestrate.engine.logs import (
+    RunLogger,
+    capture_prints,
+    configure,
+    print_target,
+    task_run_logger,
+)
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import clamped_poisson_interval, retry_delays
 from orchestrate.engine.runs import new_id, transition
-from orchestrate.engine.steps import CallBody, Outcome, RunHooks, Sleep, Steps, drive_async, drive_sync
+from orchestrate.engine.steps import (
+    CallBody,
+    Outcome,
+    RunHooks,
+    Sleep,
+    Steps,
+    drive_async,
+    drive_sync,
+)
 from orchestrate.engine.timeouts import RunTimeout, timeout_scope
 from orchestrate.errors import UpstreamTaskError
 from orchestrate.futures import PrefectFuture
-from orchestrate.records import EdgeRecord, RecordSink, TaskRunRecord
 from orchestrate.recording import NullSink
+from orchestrate.records import EdgeRecord, RecordSink, TaskRunRecord
 from orchestrate.states import (
     AwaitingRetry,
     Cached,
@@ -50,6 +70,8 @@ class TaskRunJob:
     """One task run: its record, its arguments, and where it reports."""
 
     __slots__ = (
+        "_edges_recorded",
+        "_logger",
         "context",
         "flow_ctx",
         "is_async",
@@ -59,8 +81,6 @@ class TaskRunJob:
         "sink",
         "task",
         "wait_for",
-        "_logger",
-        "_edges_recorded",
     )
 
     def __init__(

@@ -28,7 +28,7 @@ class BaseAnnotation(Generic[T]):
         return f"{type(self).__name__}({self.value!r})"
 
 
-class unmapped(BaseAnnotation[T]):  # noqa: N801 - Prefect's name
+class unmapped(BaseAnnotation[T]):
     """Pass the same value to every mapped task run instead of iterating over it."""
 
     __slots__ = ()
@@ -37,13 +37,13 @@ class unmapped(BaseAnnotation[T]):  # noqa: N801 - Prefect's name
         return self.value
 
 
-class allow_failure(BaseAnnotation[T]):  # noqa: N801 - Prefect's name
+class allow_failure(BaseAnnotation[T]):
     """Let a downstream task run even if this upstream future or state failed."""
 
     __slots__ = ()
 
 
-class quote(BaseAnnotation[T]):  # noqa: N801 - Prefect's name
+class quote(BaseAnnotation[T]):
     """Pass a value through untouched: no future resolution, no dependency tracking."""
 
     __slots__ = ()

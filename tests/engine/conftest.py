@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from orchestrate.recording import set_sink
 from orchestrate.records import (
     EdgeRecord,
     EventRecord,
@@ -20,7 +21,6 @@ from orchestrate.records import (
     StateRecord,
     TaskRunRecord,
 )
-from orchestrate.recording import set_sink
 
 
 @dataclass

@@ -54,7 +54,7 @@ def test_same_input_is_cached_and_does_not_run_again_new_input_runs(recorded) ->
 def test_result_files_are_user_only(recorded, tmp_path) -> None:
     double, _ = counting_task(cache_policy=INPUTS)
     run_in_flow(double, 1)
-    files = [p for p in (tmp_path / ".orc" / "results").iterdir()]
+    files = list((tmp_path / ".orc" / "results").iterdir())
     assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
 
 
@@ -106,6 +106,7 @@ def test_flow_parameters_policy_keys_on_the_flow_run_parameters(recorded) -> Non
         return double(1, return_state=True).name
 
     assert [pipeline("mon"), pipeline("mon"), pipeline("tue")] == ["Completed", "Cached", "Completed"]
+    assert len(calls) == 2
 
 
 def test_none_policy_never_caches(recorded) -> None:
@@ -118,6 +119,7 @@ def test_persist_result_alone_caches_with_the_default_policy_per_flow_run(record
     double, calls = counting_task(persist_result=True)
     run_in_flow(double, 1)
     assert run_in_flow(double, 1).name == "Completed"  # DEFAULT includes RUN_ID
+    assert len(calls) == 2
 
 
 def test_no_policy_no_caching(recorded) -> None:
@@ -128,11 +130,11 @@ def test_no_policy_no_caching(recorded) -> None:
 
 
 def test_cache_key_fn_and_task_input_hash(recorded) -> None:
-    double, calls = counting_task(cache_key_fn=task_input_hash)
+    double, _ = counting_task(cache_key_fn=task_input_hash)
     run_in_flow(double, 4)
     assert run_in_flow(double, 4).name == "Cached"
 
-    constant, calls2 = counting_task(cache_key_fn=lambda context, parameters: "same-key")
+    constant, _ = counting_task(cache_key_fn=lambda context, parameters: "same-key")
     run_in_flow(constant, 1)
     cached = run_in_flow(constant, 2)
     assert cached.name == "Cached" and cached.result() == 2  # the key alone decides
@@ -153,7 +155,7 @@ def test_policy_algebra() -> None:
     combined = INPUTS + TASK_SOURCE
     assert isinstance(combined, CompoundCachePolicy) and combined.policies == [INPUTS, TASK_SOURCE]
     assert INPUTS + NONE is INPUTS and NONE + INPUTS is INPUTS
-    assert (INPUTS - "a" - "b") == Inputs(exclude=("a", "b"))
+    assert Inputs(exclude=("a", "b")) == (INPUTS - "a" - "b")
     assert (combined - "a").policies[0] == Inputs(exclude=("a",))
     assert DEFAULT.policies == [INPUTS, TASK_SOURCE, RUN_ID]
     with pytest.raises(TypeError):

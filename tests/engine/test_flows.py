@@ -35,7 +35,7 @@ def test_a_bad_parameter_is_refused_before_the_body_runs_naming_it(recorded) -> 
     def pipeline(days: int) -> None:
         ran.append(days)
 
-    with pytest.raises(ParameterTypeError, match="parameter 'days' \\(expected int\\).*got 'soon'"):
+    with pytest.raises(ParameterTypeError, match=r"parameter 'days' \(expected int\).*got 'soon'"):
         pipeline("soon")
     state = pipeline("soon", return_state=True)
     assert state.is_failed() and isinstance(state.exception, ParameterTypeError)
@@ -48,7 +48,7 @@ def test_a_nested_model_error_names_the_field(recorded) -> None:
     def pipeline(window: Window) -> None:
         pass
 
-    with pytest.raises(ParameterTypeError, match="'window.end'"):
+    with pytest.raises(ParameterTypeError, match=r"'window\.end'"):
         pipeline({"start": 1, "end": "late"})
 
 
@@ -65,7 +65,7 @@ def test_a_call_that_does_not_fit_the_signature_is_refused(recorded) -> None:
     def pipeline(days: int) -> None:
         pass
 
-    with pytest.raises(ParameterTypeError, match="missing a required argument: 'days'"):
+    with pytest.raises(ParameterTypeError, match=r"missing a required argument: 'days'"):
         pipeline()
 
 

@@ -88,5 +88,5 @@ def test_emit_event_relates_the_run(recorded) -> None:
 
 
 def test_emit_event_needs_a_resource_id() -> None:
-    with pytest.raises(ValueError, match="orc.resource.id"):
+    with pytest.raises(ValueError, match=r"orc\.resource\.id"):
         emit_event("x.y", resource={"name": "nope"})

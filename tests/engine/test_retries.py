@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from types import SimpleNamespace
@@ -67,7 +68,7 @@ def test_retry_delays_are_waited(recorded) -> None:
         return flaky()
 
     pipeline()
-    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.05 and gaps[1] >= 0.15
 
 

@@ -7,7 +7,13 @@ import itertools
 import pytest
 
 from orchestrate import states
-from orchestrate.errors import CancelledRun, CrashedRun, FailedRun, InvalidStateTransition, UnfinishedRun
+from orchestrate.errors import (
+    CancelledRun,
+    CrashedRun,
+    FailedRun,
+    InvalidStateTransition,
+    UnfinishedRun,
+)
 from orchestrate.states import State, StateType, validate_transition
 
 T = StateType
