@@ -45,6 +45,10 @@ class CachePolicy:
             raise TypeError("Only a parameter name (str) can be removed from a cache policy.")
         return self
 
+    def configure(self, **_: Any) -> CachePolicy:
+        """Prefect's storage and isolation settings; orc keeps results in `.orc/results`."""
+        return self
+
 
 def _parts(policy: CachePolicy) -> list[CachePolicy]:
     return list(policy.policies) if isinstance(policy, CompoundCachePolicy) else [policy]
@@ -105,7 +109,7 @@ class Inputs(CachePolicy):
 
     def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
         kept = {k: v for k, v in inputs.items() if k not in self.exclude}
-        return hash_objects(kept)
+        return hash_objects(kept) if kept else None
 
     def __sub__(self, name: str) -> CachePolicy:
         if not isinstance(name, str):
@@ -179,6 +183,7 @@ def source_hash(fn: Callable[..., Any]) -> str:
 
 
 NONE = _None()
+NO_CACHE = NONE
 INPUTS = Inputs()
 TASK_SOURCE = TaskSource()
 FLOW_PARAMETERS = FlowParameters()
@@ -190,6 +195,7 @@ __all__ = [
     "FLOW_PARAMETERS",
     "INPUTS",
     "NONE",
+    "NO_CACHE",
     "RUN_ID",
     "TASK_SOURCE",
     "CacheKeyFnPolicy",

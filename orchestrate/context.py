@@ -54,6 +54,11 @@ class TaskRunContext:
     parameters: dict[str, Any]
     log_prints: bool = False
 
+    @property
+    def task_run(self) -> TaskRunRecord:
+        """Prefect's name for the run (`context.task_run.flow_run_id` in a cache_key_fn)."""
+        return self.run
+
 
 flow_run_context: ContextVar[FlowRunContext | None] = ContextVar("orc_flow_run", default=None)
 task_run_context: ContextVar[TaskRunContext | None] = ContextVar("orc_task_run", default=None)

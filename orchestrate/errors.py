@@ -6,7 +6,10 @@ id), and what to do next. The CLI renders them in one place.
     OrcError
     ├── EntrypointError          a "path.py:function" that cannot be loaded
     ├── ParameterError           a flow parameter or `-p` value that is not valid
-    │   └── ParameterTypeError   (Prefect's name) a value of the wrong type
+    │   ├── ParameterTypeError   (Prefect's name) a value of the wrong type
+    │   └── MappingError         `.map()` arguments that cannot be mapped
+    │       ├── MappingMissingIterable
+    │       └── MappingLengthMismatch
     ├── InvalidStateTransition   a state move the transition table forbids
     ├── RunNotFound              an unknown or ambiguous run id
     ├── StoreError               the DuckDB store cannot be opened or written
@@ -15,8 +18,8 @@ id), and what to do next. The CLI renders them in one place.
         ├── FailedRun
         ├── CrashedRun
         ├── CancelledRun
-        ├── UnfinishedRun
-        └── UpstreamTaskError    a task did not run because an upstream one failed
+        └── UnfinishedRun
+            └── UpstreamTaskError   a task did not run (NotReady) because an upstream one failed
 """
 
 from __future__ import annotations
@@ -36,6 +39,18 @@ class ParameterError(OrcError):
 
 class ParameterTypeError(ParameterError):
     """A parameter value has the wrong type (Prefect's name for it)."""
+
+
+class MappingError(ParameterError, ValueError):
+    """`.map()` was given arguments it cannot map over."""
+
+
+class MappingMissingIterable(MappingError):
+    """`.map()` got no iterable argument."""
+
+
+class MappingLengthMismatch(MappingError):
+    """`.map()` got iterables of different lengths."""
 
 
 class InvalidStateTransition(OrcError):
@@ -74,5 +89,5 @@ class UnfinishedRun(RunError):
     """The run has not reached a final state yet."""
 
 
-class UpstreamTaskError(RunError):
+class UpstreamTaskError(UnfinishedRun):
     """A task was not run because a task it depends on did not complete."""

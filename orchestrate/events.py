@@ -67,7 +67,12 @@ def emit_event(
 
 
 def _rename(labels: dict[str, str]) -> dict[str, str]:
-    return {("orc." + k[len("prefect."):] if k.startswith("prefect.") else k): str(v) for k, v in labels.items()}
+    """The labels as given, plus `orc.*` twins of `prefect.*` ones (so both spellings read)."""
+    result = {k: str(v) for k, v in labels.items()}
+    for key, value in labels.items():
+        if key.startswith("prefect."):
+            result.setdefault("orc." + key[len("prefect.") :], str(value))
+    return result
 
 
 __all__ = ["Event", "emit_event"]

@@ -5,22 +5,30 @@ from orchestrate.errors import (
     CrashedRun,
     FailedRun,
     InvalidStateTransition,
+    MappingLengthMismatch,
+    MappingMissingIterable,
     MissingResult,
     OrcError,
     ParameterTypeError,
     UnfinishedRun,
     UpstreamTaskError,
 )
+from orchestrate.logging import MissingContextError
 
 PrefectException = OrcError
+ParameterBindError = ParameterTypeError
 
 __all__ = [
     "CancelledRun",
     "CrashedRun",
     "FailedRun",
     "InvalidStateTransition",
+    "MappingLengthMismatch",
+    "MappingMissingIterable",
+    "MissingContextError",
     "MissingResult",
     "OrcError",
+    "ParameterBindError",
     "ParameterTypeError",
     "PrefectException",
     "UnfinishedRun",

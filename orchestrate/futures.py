@@ -106,4 +106,28 @@ def as_completed(futures: Iterable[PrefectFuture[R]], timeout: float | None = No
         yield by_inner[inner]
 
 
-__all__ = ["PrefectFuture", "PrefectFutureList", "as_completed", "wait"]
+
+
+
+def resolve_futures_to_states(value: Any) -> Any:
+    """`value` with every future in it replaced by its final state (Prefect's helper)."""
+    from orchestrate.engine.outcomes import resolve_futures_to_states as resolve
+
+    return resolve(value)
+
+
+def resolve_futures_to_results(value: Any) -> Any:
+    """`value` with every future in it replaced by its result (Prefect's helper)."""
+    from orchestrate.engine.outcomes import resolve_futures_to_states as resolve
+    from orchestrate.engine.outcomes import states_to_results
+
+    return states_to_results(resolve(value))
+
+__all__ = [
+    "PrefectFuture",
+    "PrefectFutureList",
+    "as_completed",
+    "resolve_futures_to_results",
+    "resolve_futures_to_states",
+    "wait",
+]

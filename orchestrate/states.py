@@ -153,20 +153,19 @@ class State:
         """The exception a failed run ended with, if any."""
         return self.data if isinstance(self.data, BaseException) else None
 
-    def result(self, raise_on_failure: bool = True) -> Any:
+    def result(self, raise_on_failure: bool = True, fetch: bool | None = None) -> Any:
         """The run's return value; raises the run's exception if it did not complete.
 
         Args:
             raise_on_failure: when False, return the exception instead of raising it.
+            fetch: accepted for Prefect compatibility; results are always at hand.
         """
         if self.type is StateType.COMPLETED:
             return self.data
         if self.type in TERMINAL_STATES:
-            error = self.exception or _RUN_ERRORS[self.type](self.message or self.name)
-            if raise_on_failure:
-                raise error
-            return error
-        error = UnfinishedRun(f"Run is in state {self.name!r}; it has no result yet.")
+            error = self.exception or _first_failure(self.data) or _RUN_ERRORS[self.type](self.message or self.name)
+        else:
+            error = self.exception or UnfinishedRun(f"Run is in state {self.name!r}; it has no result yet.")
         if raise_on_failure:
             raise error
         return error
@@ -180,6 +179,16 @@ class State:
     def __repr__(self) -> str:
         detail = f", message={self.message!r}" if self.message else ""
         return f"{self.name}(type={self.type.value}{detail})"
+
+
+def _first_failure(data: Any) -> BaseException | None:
+    """For a state that holds other states (a flow that returned them): the first one's error."""
+    if isinstance(data, list | tuple | set):
+        for state in data:
+            if isinstance(state, State) and not state.is_completed():
+                error = state.result(raise_on_failure=False)
+                return error if isinstance(error, BaseException) else None
+    return None
 
 
 _DEFAULT_NAMES = {t: t.value.title() for t in StateType}

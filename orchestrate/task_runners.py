@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextvars
-import os
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
@@ -54,11 +54,12 @@ class ThreadPoolTaskRunner(TaskRunner):
     """Runs task runs on a pool of threads; async tasks share one event loop thread.
 
     Args:
-        max_workers: the most task runs executing at once (Python's default pool size if None).
+        max_workers: the most task runs executing at once. Unbounded by default, as in
+            Prefect: a task that waits on tasks it submitted must never starve the pool.
     """
 
     def __init__(self, max_workers: int | None = None) -> None:
-        self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
+        self.max_workers = max_workers or sys.maxsize
         self._executor: cf.ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None

@@ -14,11 +14,12 @@ from datetime import timedelta
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from orchestrate.cache_policies import CachePolicy, hash_objects, source_hash
+from orchestrate.cache_policies import CacheKeyError, CachePolicy, hash_objects, source_hash
 from orchestrate.engine.names import render_name
 from orchestrate.engine.results import SERIALIZERS
 from orchestrate.engine.retries import RetryDelay, exponential_backoff
 from orchestrate.engine.steps import call_plan
+from orchestrate.errors import MappingLengthMismatch, MappingMissingIterable
 from orchestrate.futures import PrefectFuture, PrefectFutureList
 from orchestrate.utilities.annotations import allow_failure, quote, unmapped
 
@@ -101,19 +102,21 @@ class Task(Generic[P, R]):
     def submit(self, *args: Any, **kwargs: Any) -> PrefectFuture[R]:
         """Start a task run on the flow's task runner; returns its future at once."""
         wait_for = kwargs.pop("wait_for", None)
-        kwargs.pop("return_state", None)
+        return_state = kwargs.pop("return_state", False)
         from orchestrate.engine.task_engine import submit_task
 
-        return submit_task(self, self.bind(args, kwargs), wait_for)
+        future = submit_task(self, self.bind(args, kwargs), wait_for)
+        return future.wait_state() if return_state else future  # type: ignore[return-value]
 
     def map(self, *args: Any, **kwargs: Any) -> PrefectFutureList[R]:
         """Submit one task run per item of the iterable arguments (`unmapped(x)` stays whole)."""
         wait_for = kwargs.pop("wait_for", None)
-        kwargs.pop("return_state", None)
+        return_state = kwargs.pop("return_state", False)
         from orchestrate.engine.task_engine import submit_task
 
         calls = self._map_calls(self.bind(args, kwargs))
-        return PrefectFutureList(submit_task(self, parameters, wait_for) for parameters in calls)
+        futures = PrefectFutureList(submit_task(self, parameters, wait_for) for parameters in calls)
+        return [f.wait_state() for f in futures] if return_state else futures  # type: ignore[return-value]
 
     def call(self, parameters: dict[str, Any]) -> Any:
         """Call the plain function with bound parameters."""
@@ -140,23 +143,25 @@ class Task(Generic[P, R]):
             if isinstance(value, unmapped):
                 static[name] = value.value
                 continue
-            if isinstance(value, quote | allow_failure):
+            if isinstance(value, quote):
                 static[name] = value
                 continue
-            if isinstance(value, PrefectFuture):
-                value = value.result()
-            if _is_iterable(value):
-                mapped[name] = list(value)
+            wrap = allow_failure if isinstance(value, allow_failure) else None
+            inner = value.value if wrap else value
+            if isinstance(inner, PrefectFuture):
+                inner = inner.result()
+            if _is_iterable(inner):
+                mapped[name] = [wrap(item) for item in inner] if wrap else list(inner)
             else:
                 static[name] = value
         if not mapped:
-            raise ValueError(
+            raise MappingMissingIterable(
                 f"Task {self.name!r}.map() got no iterable argument to map over; "
                 "pass a list (and wrap values meant for every run in unmapped())."
             )
         lengths = {name: len(items) for name, items in mapped.items()}
         if len(set(lengths.values())) > 1:
-            raise ValueError(
+            raise MappingLengthMismatch(
                 f"Task {self.name!r}.map() got iterables of different lengths: "
                 + ", ".join(f"{n}={k}" for n, k in lengths.items())
                 + ". Give them the same length, or wrap the constant ones in unmapped()."
@@ -245,8 +250,14 @@ def task(__fn: Callable[P, R] | None = None, **options: Any) -> Task[P, R] | Cal
 
 
 def task_input_hash(context: Any, arguments: dict[str, Any]) -> str:
-    """A cache key from the task, its source and its arguments (Prefect's `task_input_hash`)."""
-    return hash_objects(context.task.task_key, source_hash(context.task.fn), arguments)
+    """A cache key from the task, its source and its arguments (Prefect's `task_input_hash`).
+
+    None (no caching) when an argument cannot be serialised, as in Prefect.
+    """
+    try:
+        return hash_objects(context.task.task_key, source_hash(context.task.fn), arguments)
+    except CacheKeyError:
+        return None
 
 
 __all__ = ["Task", "TaskOptions", "exponential_backoff", "task", "task_input_hash"]

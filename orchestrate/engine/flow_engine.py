@@ -21,6 +21,7 @@ from orchestrate.engine.logs import (
     print_target,
 )
 from orchestrate.engine.names import random_name, render_name
+from orchestrate.engine.outcomes import state_from_return
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import retry_delays
 from orchestrate.engine.runs import new_id, transition
@@ -35,12 +36,10 @@ from orchestrate.engine.steps import (
 )
 from orchestrate.engine.timeouts import RunTimeout, timeout_scope
 from orchestrate.errors import ParameterTypeError
-from orchestrate.futures import PrefectFuture
 from orchestrate.recording import get_sink
 from orchestrate.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.states import (
     AwaitingRetry,
-    Completed,
     Crashed,
     Failed,
     Pending,
@@ -202,7 +201,7 @@ def flow_steps(job: FlowRunJob) -> Steps:
         if options.on_running:
             yield RunHooks(options.on_running, (flow, run, running), lambda h, e: _hook_failed(job, h, e))
         value, exc = yield CallBody(parameters)
-        state = _state_from_return(value) if exc is None else _failure_state(exc)
+        state = state_from_return(value) if exc is None else _failure_state(exc)
         crashed = state.type is StateType.CRASHED
         if not state.is_completed() and not crashed and attempt < options.retries:
             delay = retry_delays(options.retry_delay_seconds, options.retries)[attempt]
@@ -216,23 +215,6 @@ def flow_steps(job: FlowRunJob) -> Steps:
         if state.is_completed() and options.persist_result:
             _persist(job, state.data)
         return (yield from _finish(job, state))
-
-
-def _state_from_return(value: Any) -> State:
-    """A flow's final state from what its body returned (Prefect's rules)."""
-    if isinstance(value, PrefectFuture):
-        value = value.wait_state()
-    if isinstance(value, State):
-        state = State(value.type, value.name, value.message, value.data)
-        state.traceback = value.traceback
-        return state
-    if isinstance(value, list | tuple) and value and all(isinstance(v, State | PrefectFuture) for v in value):
-        states = [v.wait_state() if isinstance(v, PrefectFuture) else v for v in value]
-        failed = [s for s in states if not s.is_completed()]
-        if failed:
-            return Failed(message=f"{len(failed)}/{len(states)} states did not complete.", data=failed[0].data)
-        return Completed(data=[s.data for s in states])
-    return Completed(data=value)
 
 
 def _failure_state(exc: BaseException) -> State:

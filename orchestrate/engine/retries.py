@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 
@@ -30,18 +31,32 @@ def retry_delays(delay: RetryDelay | None, retries: int) -> list[float]:
 def clamped_poisson_interval(
     average: float, clamping_factor: float = 0.3, rng: random.Random | None = None
 ) -> float:
-    """A random interval around `average`, within ±`clamping_factor` of it (Prefect's jitter).
+    """A random interval near `average`, within [lower, (1 + clamping_factor) * average].
 
-    Draws from an exponential distribution with that mean, as Prefect does,
-    and clamps it so retries of many runs spread out without ever drifting far.
+    Prefect's retry jitter: an exponential draw truncated by inverse CDF, its
+    lower bound chosen so the mean stays at `average`. Retries of many runs
+    spread out without drifting far from the configured delay.
     """
-    if average <= 0:
-        return 0.0
     if clamping_factor < 0:
         raise ValueError("retry_jitter_factor must be 0 or more")
-    draw = (rng or random).expovariate(1.0 / average)
-    lower, upper = max(0.0, average * (1 - clamping_factor)), average * (1 + clamping_factor)
-    return min(max(draw, lower), upper)
+    if average <= 0:
+        return 0.0
+    upper = average * (1 + clamping_factor)
+    lower = max(0.0, average * _lower_clamp_multiple(1 + clamping_factor))
+    low_rv, high_rv = _exponential_cdf(lower, average), _exponential_cdf(upper, average)
+    draw = (rng or random).uniform(low_rv, high_rv)
+    return -math.log(max(1 - draw, 1e-10)) * average
+
+
+def _exponential_cdf(x: float, average: float) -> float:
+    return 1 - math.exp(-x / average)
+
+
+def _lower_clamp_multiple(k: float) -> float:
+    """The lower bound, as a multiple of the mean, that keeps the truncated mean unchanged."""
+    if k >= 50:
+        return 0.0
+    return math.log(max(2**k / (2**k - 1), 1e-10), 2)
 
 
 def exponential_backoff(backoff_factor: float) -> Callable[[int], list[float]]:

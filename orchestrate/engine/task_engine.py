@@ -28,6 +28,7 @@ from orchestrate.engine.logs import (
     print_target,
     task_run_logger,
 )
+from orchestrate.engine.outcomes import state_from_return
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import clamped_poisson_interval, retry_delays
 from orchestrate.engine.runs import new_id, transition
@@ -41,14 +42,13 @@ from orchestrate.engine.steps import (
     drive_sync,
 )
 from orchestrate.engine.timeouts import RunTimeout, timeout_scope
-from orchestrate.errors import UpstreamTaskError
+from orchestrate.errors import FailedRun, UpstreamTaskError
 from orchestrate.futures import PrefectFuture
 from orchestrate.recording import NullSink
 from orchestrate.records import EdgeRecord, RecordSink, TaskRunRecord
 from orchestrate.states import (
     AwaitingRetry,
     Cached,
-    Completed,
     Crashed,
     Failed,
     NotReady,
@@ -181,23 +181,16 @@ class TaskRunJob:
 
 def task_steps(job: TaskRunJob) -> Steps:
     """The rules of one task run, for either driver (see `engine.steps`)."""
-    task, run, sink, options = job.task, job.run, job.sink, job.task.options
-    walker = InputWalker(job.flow_ctx.result_links if job.flow_ctx else None, resolve=True)
-    parameters = walker.walk_parameters(job.parameters)
-    if job.wait_for:
-        walker.walk_wait_for(job.wait_for)
-    if not job._edges_recorded:
-        walker.record_edges(sink, run.flow_run_id, run.id)
-    if walker.failure is not None:
-        transition(run, NotReady(message=walker.failure), sink)
-        error = UpstreamTaskError(walker.failure)
-        return (yield from _finish(job, Failed(message=walker.failure, data=error)))
+    parameters = _resolve_inputs(job)
+    if parameters is None:
+        return job.run.state
+    options = job.task.options
     log_prints = options.log_prints if options.log_prints is not None else bool(job.flow_ctx and job.flow_ctx.log_prints)
     if log_prints:
         capture_prints()
-    job.context = TaskRunContext(task, run, parameters, log_prints)
-
-    cache_key = _cache_key(job, parameters)
+    job.context = TaskRunContext(job.task, job.run, parameters, log_prints)
+    persists = persists_result(job.task, job.flow_ctx)
+    cache_key = _safe_cache_key(job, parameters, persists)
     if cache_key is not None and not options.refresh_cache:
         hit = _results(job).read(cache_key)
         if hit is not None:
@@ -206,24 +199,54 @@ def task_steps(job: TaskRunJob) -> Steps:
 
     attempt = 0
     while True:
-        run.run_count += 1
-        transition(run, Running() if attempt == 0 else Retrying(), sink)
+        job.run.run_count += 1
+        transition(job.run, Running() if attempt == 0 else Retrying(), job.sink)
         value, exc = yield CallBody(parameters)
-        if exc is None:
-            if cache_key is not None or options.persist_result:
-                _persist(job, cache_key or run.id, value)
-            _link_result(job, value)
-            return (yield from _finish(job, Completed(data=value)))
-        if isinstance(exc, Exception) and _should_retry(job, attempt, exc):
-            delay = _retry_delay(job, attempt)
-            message = f"Retry {attempt + 1}/{options.retries} in {delay:.3g}s"
-            transition(run, AwaitingRetry(message=f"{message} after {type(exc).__name__}: {exc}"), sink)
-            job.logger.warning("Task run failed with %s: %s - %s", type(exc).__name__, exc, message)
-            if delay > 0:
-                yield Sleep(delay)
-            attempt += 1
-            continue
-        return (yield from _finish(job, _failure_state(exc)))
+        state = state_from_return(value) if exc is None else _failure_state(exc)
+        if state.is_completed():
+            if cache_key is not None or persists:
+                _persist(job, cache_key or job.run.id, state.data)
+            _link_result(job, state.data)
+            return (yield from _finish(job, state))
+        error = exc or state.exception or FailedRun(state.message or state.name)
+        if not (isinstance(error, Exception) and _should_retry(job, attempt, error)):
+            return (yield from _finish(job, state))
+        yield from _await_retry(job, attempt, error)
+        attempt += 1
+
+
+def _resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
+    """The arguments with futures and states resolved; None if an upstream did not complete."""
+    walker = InputWalker(job.flow_ctx.result_links if job.flow_ctx else None, resolve=True)
+    parameters = walker.walk_parameters(job.parameters)
+    if job.wait_for:
+        walker.walk_wait_for(job.wait_for)
+    if not job._edges_recorded:
+        walker.record_edges(job.sink, job.run.flow_run_id, job.run.id)
+    if walker.failure is None:
+        return parameters
+    # As in Prefect: the run stays NotReady (never ran, not final) and no hook fires.
+    transition(job.run, NotReady(message=walker.failure, data=UpstreamTaskError(walker.failure)), job.sink)
+    return None
+
+
+def _await_retry(job: TaskRunJob, attempt: int, error: Exception) -> Steps:
+    delay = _retry_delay(job, attempt)
+    message = f"Retry {attempt + 1}/{job.task.options.retries} in {delay:.3g}s"
+    transition(job.run, AwaitingRetry(message=f"{message} after {type(error).__name__}: {error}"), job.sink)
+    job.logger.warning("Task run failed with %s: %s - %s", type(error).__name__, error, message)
+    if delay > 0:
+        yield Sleep(delay)
+    return job.run.state
+
+
+def _safe_cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> str | None:
+    """The cache key; a policy or key function that fails means no caching, never a failed run."""
+    try:
+        return _cache_key(job, parameters, persists)
+    except Exception as exc:
+        job.logger.error("No cache key (%s: %s); the task runs without caching.", type(exc).__name__, exc)
+        return None
 
 
 def _failure_state(exc: BaseException) -> State:
@@ -284,8 +307,8 @@ def _results(job: TaskRunJob) -> ResultStore:
     return job.flow_ctx.results if job.flow_ctx else _standalone_results
 
 
-def _cache_key(job: TaskRunJob, parameters: dict[str, Any]) -> str | None:
-    policy = cache_policy_of(job.task)
+def _cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> str | None:
+    policy = cache_policy_of(job.task, persists)
     if policy is None:
         return None
     assert job.context is not None
@@ -296,16 +319,24 @@ def _cache_key(job: TaskRunJob, parameters: dict[str, Any]) -> str | None:
     return hash_objects(job.task.task_key, key)  # a policy key is per task, never shared by accident
 
 
-def cache_policy_of(task: Task[..., Any]) -> CachePolicy | None:
+def persists_result(task: Task[..., Any], flow_ctx: FlowRunContext | None) -> bool:
+    """Prefect's rule: explicit `persist_result`, else implied by caching options, else the flow's."""
+    options = task.options
+    if options.persist_result is not None:
+        return options.persist_result
+    if options.cache_key_fn is not None or options.cache_policy is not None or options.result_serializer is not None:
+        return True
+    return bool(flow_ctx is not None and flow_ctx.flow.options.persist_result)
+
+
+def cache_policy_of(task: Task[..., Any], persists: bool) -> CachePolicy | None:
     """The policy a task caches by, or None when its results are not reused."""
     options = task.options
-    if options.persist_result is False:
+    if not persists:
         return None
     if options.cache_key_fn is not None:
         return CacheKeyFnPolicy(options.cache_key_fn)
-    if options.cache_policy is not None:
-        return options.cache_policy
-    return DEFAULT if options.persist_result else None
+    return options.cache_policy if options.cache_policy is not None else DEFAULT
 
 
 def _persist(job: TaskRunJob, key: str, value: Any) -> None:

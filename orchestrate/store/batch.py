@@ -144,19 +144,18 @@ class Batch:
     events: list[EventRecord] = field(default_factory=list)
 
     def add(self, record: object) -> None:
-        kind = type(record)
-        if kind is LogRecord:
-            self.logs.append(record)  # type: ignore[arg-type]
-        elif kind is TaskRunRecord:
-            self.task_runs[record.id] = record  # type: ignore[attr-defined]
-        elif kind is StateRecord:
-            self.states.append(record)  # type: ignore[arg-type]
-        elif kind is FlowRunRecord:
-            self.flow_runs[record.id] = record  # type: ignore[attr-defined]
-        elif kind is EdgeRecord:
-            self.edges.append(record)  # type: ignore[arg-type]
-        elif kind is EventRecord:
-            self.events.append(record)  # type: ignore[arg-type]
+        if isinstance(record, LogRecord):  # by far the most frequent, so first
+            self.logs.append(record)
+        elif isinstance(record, TaskRunRecord):
+            self.task_runs[record.id] = record
+        elif isinstance(record, StateRecord):
+            self.states.append(record)
+        elif isinstance(record, FlowRunRecord):
+            self.flow_runs[record.id] = record
+        elif isinstance(record, EdgeRecord):
+            self.edges.append(record)
+        elif isinstance(record, EventRecord):
+            self.events.append(record)
 
     def __len__(self) -> int:
         return sum(len(part) for part in self._parts())

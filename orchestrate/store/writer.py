@@ -33,6 +33,8 @@ IDLE_CLOSE = 0.2
 MAX_HOLD = 1.0
 #: After letting go because of MAX_HOLD, stay off the file this long: a reader's turn.
 READER_TURN = 0.15
+#: The most records one flush takes, so a write never waits on an endless drain.
+MAX_BATCH = 200_000
 #: After failing to get the file, wait this long before the next round of tries.
 RETRY_PAUSE = 1.0
 
@@ -154,7 +156,9 @@ class StoreWriter:
         """Move queued records into the pending batch; markers wait for the write after them."""
         queue, pending, markers = self._queue, self._pending, self._markers
         took = False
-        while queue:
+        for _ in range(MAX_BATCH):
+            if not queue:
+                break
             item = queue.popleft()
             if type(item) is _FlushMarker:
                 markers.append(item)

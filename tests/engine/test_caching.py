@@ -177,3 +177,75 @@ def test_task_source_policy_changes_with_the_code(recorded) -> None:
 
     assert run_in_flow(make(1), 1).result() == 2
     assert run_in_flow(make(2), 1).result() == 3  # new code, new key
+
+
+def test_a_cache_key_that_cannot_be_computed_runs_without_caching(recorded) -> None:
+    import threading
+
+    @task(cache_key_fn=task_input_hash)
+    def uses_lock(lock) -> str:  # type: ignore[no-untyped-def]
+        return "ran"
+
+    def broken_key(context, parameters) -> str:  # type: ignore[no-untyped-def]
+        raise KeyError("no key today")
+
+    @task(cache_key_fn=broken_key)
+    def keyed() -> str:
+        return "ran too"
+
+    assert run_in_flow(uses_lock, threading.Lock()).result() == "ran"
+    assert run_in_flow(keyed).result() == "ran too"
+    assert any("no key today" in log.message for log in recorded.logs())
+
+
+def test_cache_key_fn_sees_prefects_context_names(recorded) -> None:
+    seen = []
+
+    def key(context, parameters) -> str:  # type: ignore[no-untyped-def]
+        seen.append(context.task_run.flow_run_id)
+        return f"k-{parameters['x']}"
+
+    @task(cache_key_fn=key)
+    def work(x: int) -> int:
+        return x
+
+    run_in_flow(work, 1)
+    assert seen and seen[0]
+
+
+def test_a_flow_that_persists_results_caches_its_tasks_across_flow_retries(recorded) -> None:
+    calls = []
+    attempts = []
+
+    @task
+    def expensive() -> int:
+        calls.append(1)
+        return 42
+
+    @flow(persist_result=True, retries=1)
+    def pipeline() -> int:
+        value = expensive()
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("later step failed")
+        return value
+
+    assert pipeline() == 42
+    assert len(calls) == 1  # the retry reused the result (DEFAULT policy: same flow run)
+
+
+def test_no_cache_is_prefects_alias_and_inputs_without_inputs_does_not_cache(recorded) -> None:
+    from orchestrate.cache_policies import NO_CACHE
+
+    assert NO_CACHE is NONE
+    assert INPUTS.configure(key_storage="/tmp") is INPUTS
+    calls = []
+
+    @task(cache_policy=INPUTS)
+    def no_arguments() -> int:
+        calls.append(1)
+        return 1
+
+    run_in_flow(no_arguments)
+    run_in_flow(no_arguments)
+    assert len(calls) == 2

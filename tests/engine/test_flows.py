@@ -92,7 +92,39 @@ def test_a_flow_returning_failed_task_states_fails(recorded) -> None:
         return [maybe.submit(i) for i in range(3)]
 
     state = pipeline(return_state=True)
-    assert state.is_failed() and state.message == "1/3 states did not complete."
+    assert state.is_failed() and state.message == "1/3 states failed."
+    assert [s.name for s in state.data] == ["Completed", "Failed", "Completed"]  # Prefect keeps the states
+    with pytest.raises(ValueError, match="one"):
+        state.result()
+
+
+def test_a_flow_returning_futures_gets_their_states(recorded) -> None:
+    @task
+    def value(i: int) -> int:
+        return i
+
+    @flow
+    def pipeline():  # type: ignore[no-untyped-def]
+        return {"all": [value.submit(1), value.submit(2)], "one": value.submit(3)}
+
+    result = pipeline()
+    assert [s.result() for s in result["all"]] == [1, 2] and result["one"].result() == 3
+
+
+def test_a_task_returning_a_failed_state_fails_and_is_retried(recorded) -> None:
+    calls = []
+
+    @task(retries=2)
+    def checks():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return Failed(message="row count is zero") if len(calls) < 3 else Completed(message="fine", data=5)
+
+    @flow
+    def pipeline() -> int:
+        return checks()
+
+    assert pipeline() == 5 and len(calls) == 3
+    assert recorded.task_run("checks-0").state.message == "fine"
 
 
 def test_flow_retries_run_the_body_again(recorded) -> None:

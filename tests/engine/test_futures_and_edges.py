@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from orchestrate import allow_failure, flow, task, unmapped
-from orchestrate.errors import UpstreamTaskError
+from orchestrate.errors import UnfinishedRun, UpstreamTaskError
 from orchestrate.futures import as_completed, wait
 
 
@@ -142,19 +142,29 @@ def test_map_with_uneven_iterables_says_which(recorded) -> None:
         pipeline()
 
 
-def test_an_upstream_failure_makes_the_downstream_not_ready_then_failed(recorded) -> None:
+def test_an_upstream_failure_leaves_the_downstream_not_ready_as_prefect_does(recorded) -> None:
+    hooks = []
+
+    @task(on_failure=[lambda *args: hooks.append(args)])
+    def downstream_task(x):  # type: ignore[no-untyped-def]
+        return x
+
     @flow
     def pipeline():  # type: ignore[no-untyped-def]
         failed = boom.submit()
-        downstream = b.submit(failed)
-        return {"state": downstream.wait_state(), "upstream": failed}
+        downstream = downstream_task.submit(failed)
+        further = downstream_task.submit(downstream)
+        return {"state": downstream.wait_state(), "further": further.wait_state(), "future": downstream}
 
     result = pipeline()
-    downstream = recorded.task_run("b-0")
-    assert recorded.history(downstream.id) == ["Pending", "NotReady", "Failed"]
-    assert isinstance(result["state"].exception, UpstreamTaskError)
+    downstream = recorded.task_run("downstream_task-0")
+    assert recorded.history(downstream.id) == ["Pending", "NotReady"]
+    assert result["further"].name == "NotReady"  # it cascades
     assert "ended Failed" in downstream.state.message
-    assert downstream.run_count == 0  # the body never ran
+    assert downstream.run_count == 0 and hooks == []  # the body never ran, no hook fired
+    with pytest.raises(UnfinishedRun):  # UpstreamTaskError is an UnfinishedRun
+        result["future"].result()
+    assert isinstance(result["state"].exception, UpstreamTaskError)
 
 
 def test_an_upstream_failure_raises_in_an_inline_call(recorded) -> None:
@@ -270,3 +280,29 @@ def test_submit_outside_a_flow_says_how_to_fix_it() -> None:
 def test_a_task_called_outside_a_flow_just_runs() -> None:
     assert add(2, 3) == 5
     assert add.fn(2, 3) == 5
+
+
+def test_tasks_waiting_on_tasks_they_submitted_do_not_starve_the_pool(recorded) -> None:
+    @task
+    def child(x: int) -> int:
+        return x
+
+    @task
+    def parent(x: int) -> int:
+        return child.submit(x).result()
+
+    @flow
+    def pipeline() -> list[int]:
+        return parent.map(range(40)).result()  # far more blocked parents than cores
+
+    assert pipeline() == list(range(40))
+
+
+def test_submit_and_map_honour_return_state(recorded) -> None:
+    @flow
+    def pipeline():  # type: ignore[no-untyped-def]
+        return {"one": add.submit(1, 2, return_state=True), "many": add.map([1, 2], unmapped(1), return_state=True)}
+
+    result = pipeline()
+    assert result["one"].is_completed() and result["one"].result() == 3
+    assert [s.result() for s in result["many"]] == [2, 3]

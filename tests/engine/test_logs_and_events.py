@@ -83,7 +83,7 @@ def test_emit_event_relates_the_run(recorded) -> None:
     pipeline()
     (event,) = recorded.events()
     assert event.event == "shop.order.shipped" and event.payload == {"items": 3}
-    assert event.resource == {"orc.resource.id": "shop.order.42"}
+    assert event.resource == {"prefect.resource.id": "shop.order.42", "orc.resource.id": "shop.order.42"}
     assert event.related[0]["orc.resource.role"] == "flow-run"
 
 

@@ -1,0 +1,55 @@
+"""A run's final state from what its body returned (Prefect's rules, for flows and tasks alike).
+
+A returned State becomes the run's state; futures anywhere in the returned
+value are resolved to their states; a collection of states is Completed only
+if every one of them is, and keeps the states as its data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrate.futures import PrefectFuture
+from orchestrate.states import Completed, Failed, State
+
+
+def resolve_futures_to_states(value: Any) -> Any:
+    """`value` with every future in it (in lists, tuples, sets, dicts) replaced by its final state."""
+    if isinstance(value, PrefectFuture):
+        return value.wait_state()
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [resolve_futures_to_states(v) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=False)):
+            return value
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    if isinstance(value, dict):
+        resolved = {k: resolve_futures_to_states(v) for k, v in value.items()}
+        return value if all(resolved[k] is value[k] for k in value) else resolved
+    return value
+
+
+def state_from_return(value: Any) -> State:
+    """The state a run ends in, given its body's return value."""
+    value = resolve_futures_to_states(value)
+    if isinstance(value, State):
+        state = State(value.type, value.name, value.message, value.data)
+        state.traceback = value.traceback
+        return state
+    if isinstance(value, list | tuple | set) and value and all(isinstance(v, State) for v in value):
+        failed = [s for s in value if not s.is_completed()]
+        if failed:
+            return Failed(message=f"{len(failed)}/{len(value)} states failed.", data=value)
+        return Completed(data=value)
+    return Completed(data=value)
+
+
+def states_to_results(value: Any) -> Any:
+    """`value` with every state in it replaced by its result."""
+    if isinstance(value, State):
+        return value.result()
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [states_to_results(v) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    if isinstance(value, dict):
+        return {k: states_to_results(v) for k, v in value.items()}
+    return value
