@@ -67,8 +67,41 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def counts_text(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {name}" for name, n in counts.items())
+#: One glyph per kind of outcome, so a run's task runs fit a table cell: `3✔ 1✘`.
+_GLYPHS = (
+    ("✔", "green", {"Completed", "Cached"}),
+    ("✘", "red", {"Failed", "TimedOut", "Crashed"}),
+    ("⟳", "yellow", {"Running", "Retrying"}),
+    ("⊘", "magenta", {"Cancelled", "Cancelling"}),
+)
+
+
+def counts_glyphs(counts: dict[str, int]) -> Text:
+    """Task-run counts by outcome (anything not listed, such as Pending or NotReady, as ◌)."""
+    from rich.text import Text
+
+    text = Text()
+    seen: set[str] = set()
+    for glyph, style, names in _GLYPHS:
+        n = sum(counts.get(name, 0) for name in names)
+        seen |= names
+        if n:
+            text.append(f"{n}{glyph} ", style=style)
+    waiting = sum(n for name, n in counts.items() if name not in seen)
+    if waiting:
+        text.append(f"{waiting}◌", style="dim")
+    text.rstrip()
+    return text
+
+
+def short_time(moment: datetime | None) -> str:
+    """`14:02:11` today, `11-20 14:02` on another day."""
+    if moment is None:
+        return ""
+    local = moment.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%m-%d %H:%M")
 
 
 # ---- JSON -------------------------------------------------------------------
@@ -174,13 +207,13 @@ def runs_table(runs: list[FlowRunView]) -> None:
         out.print("No flow runs yet. Run one with `orc flow run PATH.py:FUNCTION`.")
         return
     table = Table(box=None, header_style="bold")
-    for name in ("ID", "FLOW", "NAME", "STATE", "STARTED", "DURATION", "TASK RUNS"):
-        table.add_column(name, no_wrap=name in {"ID", "STATE", "STARTED", "DURATION"})
+    for name in ("ID", "FLOW", "RUN", "STATE", "STARTED", "DURATION", "TASKS"):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
     for run in runs:
         table.add_row(
             run.id[:SHORT_ID], run.flow_name, run.name, state_text(run.state),
-            local_time(run.start_time or run.created), duration(run.duration_seconds),
-            counts_text(run.task_run_counts),
+            short_time(run.start_time or run.created), duration(run.duration_seconds),
+            counts_glyphs(run.task_run_counts),
         )  # fmt: skip
     out.print(table)
 
