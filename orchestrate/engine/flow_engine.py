@@ -21,7 +21,7 @@ from orchestrate.engine.logs import (
     print_target,
 )
 from orchestrate.engine.names import random_name, render_name
-from orchestrate.engine.outcomes import state_from_return
+from orchestrate.engine.outcomes import failure_state, state_from_return
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import retry_delays
 from orchestrate.engine.runs import new_id, transition
@@ -40,15 +40,12 @@ from orchestrate.recording import get_sink
 from orchestrate.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.states import (
     AwaitingRetry,
-    Crashed,
     Failed,
     Pending,
     Retrying,
     Running,
     State,
     StateType,
-    TimedOut,
-    format_exception,
 )
 
 if TYPE_CHECKING:
@@ -201,7 +198,7 @@ def flow_steps(job: FlowRunJob) -> Steps:
         if options.on_running:
             yield RunHooks(options.on_running, (flow, run, running), lambda h, e: _hook_failed(job, h, e))
         value, exc = yield CallBody(parameters)
-        state = state_from_return(value) if exc is None else _failure_state(exc)
+        state = state_from_return(value) if exc is None else failure_state(exc)
         crashed = state.type is StateType.CRASHED
         if not state.is_completed() and not crashed and attempt < options.retries:
             delay = retry_delays(options.retry_delay_seconds, options.retries)[attempt]
@@ -215,18 +212,6 @@ def flow_steps(job: FlowRunJob) -> Steps:
         if state.is_completed() and options.persist_result:
             _persist(job, state.data)
         return (yield from _finish(job, state))
-
-
-def _failure_state(exc: BaseException) -> State:
-    message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, RunTimeout):
-        state = TimedOut(message=f"Flow run exceeded its timeout: {exc}", data=exc)
-    elif isinstance(exc, Exception):
-        state = Failed(message=message, data=exc)
-    else:
-        state = Crashed(message=f"Interrupted by {type(exc).__name__}", data=exc)
-    state.traceback = format_exception(exc)
-    return state
 
 
 def _finish(job: FlowRunJob, state: State) -> Steps:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrate.engine.timeouts import RunTimeout
 from orchestrate.futures import PrefectFuture
-from orchestrate.states import Completed, Failed, State
+from orchestrate.states import Completed, Crashed, Failed, State, TimedOut, format_exception
 
 
 def resolve_futures_to_states(value: Any) -> Any:
@@ -53,3 +54,16 @@ def states_to_results(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: states_to_results(v) for k, v in value.items()}
     return value
+
+
+def failure_state(exc: BaseException) -> State:
+    """The state a run ends in when its body raised: TimedOut, Failed, or Crashed (an interrupt)."""
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, RunTimeout):
+        state = TimedOut(message=message, data=exc)
+    elif isinstance(exc, Exception):
+        state = Failed(message=message, data=exc)
+    else:
+        state = Crashed(message=f"Interrupted by {type(exc).__name__}", data=exc)
+    state.traceback = format_exception(exc)
+    return state

@@ -28,7 +28,7 @@ from orchestrate.engine.logs import (
     print_target,
     task_run_logger,
 )
-from orchestrate.engine.outcomes import state_from_return
+from orchestrate.engine.outcomes import failure_state, state_from_return
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import clamped_poisson_interval, retry_delays
 from orchestrate.engine.runs import new_id, transition
@@ -49,15 +49,12 @@ from orchestrate.records import EdgeRecord, RecordSink, TaskRunRecord
 from orchestrate.states import (
     AwaitingRetry,
     Cached,
-    Crashed,
     Failed,
     NotReady,
     Pending,
     Retrying,
     Running,
     State,
-    TimedOut,
-    format_exception,
 )
 
 if TYPE_CHECKING:
@@ -202,7 +199,7 @@ def task_steps(job: TaskRunJob) -> Steps:
         job.run.run_count += 1
         transition(job.run, Running() if attempt == 0 else Retrying(), job.sink)
         value, exc = yield CallBody(parameters)
-        state = state_from_return(value) if exc is None else _failure_state(exc)
+        state = state_from_return(value) if exc is None else failure_state(exc)
         if state.is_completed():
             if cache_key is not None or persists:
                 _persist(job, cache_key or job.run.id, state.data)
@@ -247,18 +244,6 @@ def _safe_cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool)
     except Exception as exc:
         job.logger.error("No cache key (%s: %s); the task runs without caching.", type(exc).__name__, exc)
         return None
-
-
-def _failure_state(exc: BaseException) -> State:
-    message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, RunTimeout):
-        state = TimedOut(message=message, data=exc)
-    elif isinstance(exc, Exception):
-        state = Failed(message=message, data=exc)
-    else:
-        state = Crashed(message=f"Interrupted by {type(exc).__name__}", data=exc)
-    state.traceback = format_exception(exc)
-    return state
 
 
 def _finish(job: TaskRunJob, state: State) -> Steps:
