@@ -75,6 +75,8 @@ class StoreWriter:
         self._reopen_at = 0.0
         self._pending = Batch()
         self._markers: list[_FlushMarker] = []
+        #: Ids of runs this writer stored that may still change (finished ones leave).
+        self._stored: set[str] = set()
 
     def put(self, record: Record) -> None:
         """Queue one record; never blocks and never touches the file."""
@@ -183,6 +185,16 @@ class StoreWriter:
             marker.ok = ok
             marker.done.set()
 
+    def _write_batch(self, batch: Batch) -> None:
+        """New runs as plain inserts; if one was stored already (by another writer), upsert all."""
+        assert self._conn is not None
+        try:
+            batch.write(self._conn, self._stored)
+        except Exception as exc:
+            if "Constraint" not in type(exc).__name__:
+                raise
+            batch.write(self._conn, None)
+
     def _write(self, batch: Batch) -> str:
         """Write one batch: "stored", "retry" (file locked; keep it) or "dropped" (bad data)."""
         if self._conn is None and time.monotonic() < self._reopen_at and not self._stopping:
@@ -196,7 +208,7 @@ class StoreWriter:
                 self._wake.wait(RETRY_PAUSE)
             return "retry"
         try:
-            batch.write(self._conn)
+            self._write_batch(batch)
             return "stored"
         except Exception as exc:
             self._report(StoreError(f"{len(batch)} records could not be written to "

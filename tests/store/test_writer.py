@@ -140,6 +140,26 @@ def test_the_same_run_updated_across_flushes_keeps_the_latest(
         assert [r.state.name for r in store.list_flow_runs()] == ["Completed"]
 
 
+def test_a_run_another_writer_stored_is_updated_not_duplicated_or_lost(
+    path: Path, build: SimpleNamespace
+) -> None:
+    """New runs take a plain INSERT; one stored by another process falls back to the upsert."""
+    first = StoreWriter(path)
+    first.put(build.flow_run("f1", Running()))
+    assert first.flush(10)
+    first.close()
+    second = StoreWriter(path)
+    try:
+        second.put(build.flow_run("f1", Completed(message="finished elsewhere")))
+        second.put(build.flow_run("f2", Completed()))
+        assert second.flush(10)
+    finally:
+        second.close()
+    with Store(path) as store:
+        runs = {r.id: r.state.name for r in store.list_flow_runs()}
+    assert runs == {"f1": "Completed", "f2": "Completed"}
+
+
 def test_ten_thousand_log_lines_flush_in_order(
     writer: StoreWriter, path: Path, build: SimpleNamespace
 ) -> None:
