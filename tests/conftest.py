@@ -1,21 +1,15 @@
-"""Shared test helpers: the repo on sys.path, and builders for the records the engine emits."""
+"""Shared test helpers: builders for the records the engine emits."""
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # the package is used from the checkout, not installed
-    sys.path.insert(0, str(ROOT))
-
-from orchestrate.records import FlowRunRecord, TaskRunRecord  # noqa: E402
-from orchestrate.states import Completed, State  # noqa: E402
+from orchestrate.records import FlowRunRecord, TaskRunRecord
+from orchestrate.states import Completed, State
 
 
 def _flow_run(run_id: str, state: State | None = None, **fields: Any) -> FlowRunRecord:

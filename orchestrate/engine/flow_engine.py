@@ -18,10 +18,11 @@ from orchestrate.engine.logs import (
     capture_prints,
     configure,
     flow_run_logger,
+    log_hook_failure,
     print_target,
 )
 from orchestrate.engine.names import random_name, render_name
-from orchestrate.engine.outcomes import failure_state, state_from_return
+from orchestrate.engine.outcomes import failure_state, state_from_return, unwrap_state
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import retry_delays
 from orchestrate.engine.runs import new_id, transition
@@ -127,7 +128,7 @@ class FlowRunJob:
     async def execute_async(self) -> State:
         return await drive_async(flow_steps(self), self._call_async)
 
-    def _new_context(self, parameters: dict[str, Any]) -> FlowRunContext:
+    def _new_context(self) -> FlowRunContext:
         options = self.flow.options
         log_prints = options.log_prints
         if log_prints is None:
@@ -145,7 +146,7 @@ class FlowRunJob:
         return self.context
 
     def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
-        context = self._new_context(parameters)
+        context = self._new_context()
         token = flow_run_context.set(context)
         printing = print_target.set(self.logger) if context.log_prints else print_target.set(None)
         try:
@@ -160,7 +161,7 @@ class FlowRunJob:
             flow_run_context.reset(token)
 
     async def _call_async(self, parameters: dict[str, Any]) -> Outcome:
-        context = self._new_context(parameters)
+        context = self._new_context()
         token = flow_run_context.set(context)
         printing = print_target.set(self.logger) if context.log_prints else print_target.set(None)
         timeout = self.flow.options.timeout_seconds
@@ -196,7 +197,7 @@ def flow_steps(job: FlowRunJob) -> Steps:
         running = Running() if attempt == 0 else Retrying()
         job.set_state(running)
         if options.on_running:
-            yield RunHooks(options.on_running, (flow, run, running), lambda h, e: _hook_failed(job, h, e))
+            yield RunHooks(options.on_running, (flow, run, running), lambda h, e: log_hook_failure(job.logger, h, e))
         value, exc = yield CallBody(parameters)
         state = state_from_return(value) if exc is None else failure_state(exc)
         crashed = state.type is StateType.CRASHED
@@ -228,12 +229,10 @@ def _finish(job: FlowRunJob, state: State) -> Steps:
         StateType.CANCELLED: options.on_cancellation,
     }.get(state.type, ())
     if hooks:
-        yield RunHooks(hooks, (job.flow, job.run, state), lambda h, e: _hook_failed(job, h, e))
+        yield RunHooks(hooks, (job.flow, job.run, state), lambda h, e: log_hook_failure(job.logger, h, e))
     return state
 
 
-def _hook_failed(job: FlowRunJob, hook: Any, exc: BaseException) -> None:
-    job.logger.error("State hook %s raised %s: %s", getattr(hook, "__name__", hook), type(exc).__name__, exc)
 
 
 def _persist(job: FlowRunJob, value: Any) -> None:
@@ -252,15 +251,10 @@ def call_flow(flow: Flow[..., Any], parameters: dict[str, Any], return_state: bo
     job = FlowRunJob(flow, parameters)
     if flow.is_async:
         return _call_async(job, return_state)
-    return _unwrap(job.execute_sync(), return_state)
+    return unwrap_state(job.execute_sync(), return_state)
 
 
 async def _call_async(job: FlowRunJob, return_state: bool) -> Any:
-    return _unwrap(await job.execute_async(), return_state)
+    return unwrap_state(await job.execute_async(), return_state)
 
 
-def _unwrap(state: State, return_state: bool) -> Any:
-    error = state.data
-    if isinstance(error, BaseException) and not isinstance(error, Exception):
-        raise error
-    return state if return_state else state.result()

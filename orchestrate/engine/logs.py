@@ -79,6 +79,11 @@ def configure() -> None:
         logger.addHandler(console)
 
 
+def log_hook_failure(logger: RunLogger, hook: Any, exc: BaseException) -> None:
+    """A state hook that raised is reported with the run; it never changes the run's state."""
+    logger.error("State hook %s raised %s: %s", getattr(hook, "__name__", hook), type(exc).__name__, exc)
+
+
 def flow_run_logger(flow_run_id: str, run_name: str) -> RunLogger:
     return RunLogger(
         logging.getLogger("orc.flow_runs"),

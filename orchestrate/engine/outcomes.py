@@ -67,3 +67,11 @@ def failure_state(exc: BaseException) -> State:
         state = Crashed(message=f"Interrupted by {type(exc).__name__}", data=exc)
     state.traceback = format_exception(exc)
     return state
+
+
+def unwrap_state(state: State, return_state: bool) -> Any:
+    """What a direct call returns: the state, or its result (raising the run's error)."""
+    error = state.data
+    if isinstance(error, BaseException) and not isinstance(error, Exception):
+        raise error  # an interrupt or an outer timeout goes on up
+    return state if return_state else state.result()

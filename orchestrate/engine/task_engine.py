@@ -25,10 +25,11 @@ from orchestrate.engine.logs import (
     RunLogger,
     capture_prints,
     configure,
+    log_hook_failure,
     print_target,
     task_run_logger,
 )
-from orchestrate.engine.outcomes import failure_state, state_from_return
+from orchestrate.engine.outcomes import failure_state, state_from_return, unwrap_state
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import clamped_poisson_interval, retry_delays
 from orchestrate.engine.runs import new_id, transition
@@ -255,7 +256,7 @@ def _finish(job: TaskRunJob, state: State) -> Steps:
         job.logger.error("Finished in state %s%s: %s%s", state.name, retried, state.message, detail)
     hooks = options.on_completion if state.is_completed() else options.on_failure if state.is_failed() else ()
     if hooks:
-        yield RunHooks(hooks, (job.task, job.run, state), lambda hook, exc: _hook_failed(job, hook, exc))
+        yield RunHooks(hooks, (job.task, job.run, state), lambda hook, exc: log_hook_failure(job.logger, hook, exc))
     return state
 
 
@@ -263,8 +264,6 @@ def _shows_traceback(state: State) -> bool:
     return state.traceback is not None and not isinstance(state.exception, UpstreamTaskError)
 
 
-def _hook_failed(job: TaskRunJob, hook: Any, exc: BaseException) -> None:
-    job.logger.error("State hook %s raised %s: %s", getattr(hook, "__name__", hook), type(exc).__name__, exc)
 
 
 def _should_retry(job: TaskRunJob, attempt: int, exc: BaseException) -> bool:
@@ -348,18 +347,13 @@ def call_task(task: Task[..., Any], parameters: dict[str, Any], wait_for: Iterab
     job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
     if task.is_async:
         return _call_async(job, return_state)
-    return _unwrap(job.execute_sync(), return_state)
+    return unwrap_state(job.execute_sync(), return_state)
 
 
 async def _call_async(job: TaskRunJob, return_state: bool) -> Any:
-    return _unwrap(await job.execute_async(), return_state)
+    return unwrap_state(await job.execute_async(), return_state)
 
 
-def _unwrap(state: State, return_state: bool) -> Any:
-    error = state.data
-    if isinstance(error, BaseException) and not isinstance(error, Exception):
-        raise error  # an interrupt or an outer timeout goes on up
-    return state if return_state else state.result()
 
 
 def submit_task(task: Task[..., Any], parameters: dict[str, Any], wait_for: Iterable[Any] | None) -> PrefectFuture[Any]:
