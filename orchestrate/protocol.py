@@ -1,0 +1,248 @@
+"""The wire contract between the daemon, its workers and its clients.
+
+JSON-RPC 2.0, one JSON object per line, over the Unix socket `.orc/orc.sock`
+(or `ssh host orc dial-stdio`, which pipes the same lines). A connection
+opens with `hello`, which checks `PROTOCOL_VERSION`. Requests carry an `id`;
+notifications (no `id`) are fire-and-forget: workers and plain-Python flow
+runs ship their records as `records` notifications, and the daemon pushes
+subscribed changes as `notify` notifications. Times are seconds since the
+epoch (float), the same as in `orchestrate.records`.
+
+The models here are what results look like; clients validate with them and
+the daemon builds them. Adding a field is compatible; removing or renaming
+one bumps `PROTOCOL_VERSION`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL_VERSION = 1
+
+# JSON-RPC error codes: the standard ones, then orc's (-32000 and below).
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+VERSION_MISMATCH = -32000
+NOT_FOUND = -32001  # unknown deployment, run, automation
+BAD_INPUT = -32002  # parameters that do not validate, a bad value
+CONFLICT = -32003  # e.g. cancelling a run that already finished
+NOT_HANDSHAKEN = -32004  # a request before `hello`
+
+
+class Method(StrEnum):
+    """Every method the daemon answers. Params and results are documented per member."""
+
+    #: {protocol: int, client: str} -> Hello
+    HELLO = "hello"
+    #: {} -> Status
+    STATUS = "status"
+    #: {} -> list[DeploymentInfo]
+    DEPLOYMENTS_LIST = "deployments.list"
+    #: {name} -> DeploymentDetail
+    DEPLOYMENTS_GET = "deployments.get"
+    #: {name} -> DeploymentInfo
+    DEPLOYMENTS_PAUSE = "deployments.pause"
+    #: {name} -> DeploymentInfo
+    DEPLOYMENTS_RESUME = "deployments.resume"
+    #: {limit?: int, state?: str (type or name), deployment?: str, since?: float} -> list[FlowRunInfo]
+    RUNS_LIST = "runs.list"
+    #: {id: str (full id or unique prefix)} -> RunDetail
+    RUNS_GET = "runs.get"
+    #: {id, after?: float (ts), limit?: int, level?: int} -> list[LogInfo]
+    RUNS_LOGS = "runs.logs"
+    #: {deployment, parameters?: dict} -> FlowRunInfo (state Scheduled, due now)
+    RUNS_CREATE = "runs.create"
+    #: {id} -> FlowRunInfo
+    RUNS_CANCEL = "runs.cancel"
+    #: {id} -> FlowRunInfo (the new run)
+    RUNS_RETRY = "runs.retry"
+    #: {name?: glob, resource?: glob, since?: float, limit?: int} -> list[EventInfo]
+    EVENTS_LIST = "events.list"
+    #: {event, resource: dict, payload?: dict, related?: list[dict]} -> EventInfo
+    EVENTS_EMIT = "events.emit"
+    #: {} -> list[AutomationInfo]
+    AUTOMATIONS_LIST = "automations.list"
+    #: {name} -> AutomationInfo
+    AUTOMATIONS_GET = "automations.get"
+    #: {name} -> AutomationInfo
+    AUTOMATIONS_PAUSE = "automations.pause"
+    #: {name} -> AutomationInfo
+    AUTOMATIONS_RESUME = "automations.resume"
+    #: {topics: list[Topic], flow_run_id?: str, event?: glob} -> {subscription: int}
+    SUBSCRIBE = "subscribe"
+    #: {subscription: int} -> {}
+    UNSUBSCRIBE = "unsubscribe"
+    #: notification {records: list[[kind, fields]]}: a worker's or flow's records
+    RECORDS = "records"
+    #: notification pushed by the daemon: Notification
+    NOTIFY = "notify"
+
+
+#: What a subscription can ask for; `notify` carries the topic with its data.
+Topic = Literal["flow_run", "task_run", "edge", "log", "event", "deployment", "automation", "status"]
+
+
+class Wire(BaseModel):
+    """Base of every wire model: extra fields from a newer daemon are kept, not refused."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Hello(Wire):
+    protocol: int
+    version: str
+    pid: int
+    project: str
+    project_root: str
+    started_at: float
+
+
+class StateInfo(Wire):
+    type: str
+    name: str
+    message: str | None = None
+    timestamp: float
+    error: str | None = None  # "ValueError: bad row" for failures
+
+
+class FlowRunInfo(Wire):
+    id: str
+    name: str
+    flow_name: str
+    deployment: str | None = None
+    state: StateInfo
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    created: float
+    expected_start_time: float | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    run_count: int = 0
+    parent_flow_run_id: str | None = None
+    #: task runs by state name, e.g. {"Completed": 3, "Failed": 1}
+    task_counts: dict[str, int] = Field(default_factory=dict)
+
+
+class EdgeInfo(Wire):
+    upstream_id: str
+    kind: Literal["data", "wait_for", "parent"]
+
+
+class TaskRunInfo(Wire):
+    id: str
+    flow_run_id: str
+    name: str
+    task_key: str
+    dynamic_key: int
+    kind: Literal["task", "subflow"] = "task"
+    state: StateInfo
+    tags: list[str] = Field(default_factory=list)
+    created: float
+    start_time: float | None = None
+    end_time: float | None = None
+    run_count: int = 0
+    upstream: list[EdgeInfo] = Field(default_factory=list)
+
+
+class LogInfo(Wire):
+    flow_run_id: str
+    task_run_id: str | None = None
+    ts: float
+    level: int
+    logger: str
+    message: str
+
+
+class RunDetail(Wire):
+    run: FlowRunInfo
+    task_runs: list[TaskRunInfo] = Field(default_factory=list)
+    state_history: list[StateInfo] = Field(default_factory=list)
+    subflow_runs: list[FlowRunInfo] = Field(default_factory=list)
+
+
+class EventInfo(Wire):
+    id: str
+    occurred: float
+    event: str
+    resource: dict[str, str]
+    related: list[dict[str, str]] = Field(default_factory=list)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScheduleInfo(Wire):
+    id: str  # stable within a deployment: "0", "1", … in config order
+    kind: Literal["cron", "interval", "rrule"]
+    text: str  # in words: "every day at 02:00 (Europe/Berlin)"
+    timezone: str
+    active: bool = True
+
+
+class RunBrief(Wire):
+    id: str
+    state_type: str
+    state_name: str
+    start_time: float | None = None
+
+
+class DeploymentInfo(Wire):
+    name: str
+    entrypoint: str
+    description: str | None = None
+    paused: bool = False
+    schedules: list[ScheduleInfo] = Field(default_factory=list)
+    next_run_time: float | None = None
+    #: the latest runs, newest first (at most 10)
+    recent: list[RunBrief] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    #: JSON Schema of the flow's parameters, when the entrypoint could be read
+    parameter_schema: dict[str, Any] | None = None
+    concurrency_limit: int | None = None
+    collision_strategy: str = "enqueue"
+    running: int = 0
+
+
+class DeploymentDetail(DeploymentInfo):
+    #: the next scheduled times (up to 5), in `timezone` when shown
+    next_times: list[float] = Field(default_factory=list)
+    timezone: str = "UTC"
+
+
+class Status(Wire):
+    pid: int
+    version: str
+    project: str
+    project_root: str
+    started_at: float
+    uptime_seconds: float
+    running: list[FlowRunInfo] = Field(default_factory=list)
+    queued: int = 0  # due but waiting for a slot
+    next_due: RunBrief | None = None
+    next_due_deployment: str | None = None
+    next_due_time: float | None = None
+    deployments: int = 0
+    automations: int = 0
+    config_error: str | None = None  # the last invalid flows.toml edit, while it stands
+
+
+class AutomationInfo(Wire):
+    name: str
+    enabled: bool
+    description: str | None = None
+    trigger_text: str  # in words
+    actions: list[str] = Field(default_factory=list)  # in words
+    last_fired: float | None = None
+    fired_count: int = 0
+    next_deadline: float | None = None  # proactive triggers: when absence would fire
+
+
+class Notification(Wire):
+    subscription: int
+    topic: str
+    data: dict[str, Any]
