@@ -102,6 +102,36 @@ EVENTS = Table(
 )  # fmt: skip
 
 
+SLOTS = Table(
+    "schedule_slots",
+    [("key", "str"), ("flow_run_id", "str"), ("deployment", "str"), ("schedule_id", "str"),
+     ("slot_time", "time")],
+    upsert=True,
+)  # fmt: skip
+
+
+@dataclass(slots=True, frozen=True)
+class SlotRecord:
+    """The daemon materialised schedule slot `key` as flow run `flow_run_id`."""
+
+    key: str
+    flow_run_id: str
+    deployment: str
+    schedule_id: str
+    slot_time: float
+
+
+@dataclass(slots=True, frozen=True)
+class RunDeletion:
+    """Scheduled flow runs the daemon withdrew (a changed schedule, a removed deployment)."""
+
+    flow_run_ids: tuple[str, ...]
+
+
+def slot_row(r: SlotRecord) -> tuple[Any, ...]:
+    return (r.key, r.flow_run_id, r.deployment, r.schedule_id, r.slot_time)
+
+
 def flow_run_row(r: FlowRunRecord) -> tuple[Any, ...]:
     return (
         r.id, r.name, r.flow_name, *state_columns(r.state), to_json(r.parameters),
@@ -147,6 +177,8 @@ class Batch:
     edges: list[EdgeRecord] = field(default_factory=list)
     logs: list[LogRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
+    slots: list[SlotRecord] = field(default_factory=list)
+    deletions: set[str] = field(default_factory=set)
 
     def add(self, record: object) -> None:
         if isinstance(record, LogRecord):  # by far the most frequent, so first
@@ -161,12 +193,26 @@ class Batch:
             self.edges.append(record)
         elif isinstance(record, EventRecord):
             self.events.append(record)
+        elif isinstance(record, SlotRecord):
+            self.slots.append(record)
+        elif isinstance(record, RunDeletion):
+            self._delete(record.flow_run_ids)
+
+    def _delete(self, ids: tuple[str, ...]) -> None:
+        """Withdraw runs: drop what is pending for them and delete what is stored."""
+        for run_id in ids:
+            self.flow_runs.pop(run_id, None)
+        gone = set(ids)
+        self.states = [s for s in self.states if s.run_id not in gone]
+        self.slots = [s for s in self.slots if s.flow_run_id not in gone]
+        self.deletions |= gone
 
     def __len__(self) -> int:
         return sum(len(part) for part in self._parts())
 
     def _parts(self) -> list[Sized]:
-        return [self.flow_runs, self.task_runs, self.states, self.edges, self.logs, self.events]
+        return [self.flow_runs, self.task_runs, self.states, self.edges, self.logs, self.events,
+                self.slots, self.deletions]  # fmt: skip
 
     def write(self, conn: duckdb.DuckDBPyConnection, stored: set[str] | None = None) -> None:
         """Every table's rows in one transaction: all of this batch is stored, or none of it.
@@ -178,7 +224,7 @@ class Batch:
         """
         runs = [(FLOW_RUNS, flow_run_row, list(self.flow_runs.values())),
                 (TASK_RUNS, task_run_row, list(self.task_runs.values()))]  # fmt: skip
-        statements: list[tuple[str, list[list[Any]]]] = []
+        statements = self._deletion_statements()
         for table, row, items in runs:
             if stored is None:  # nothing is known to be new: upsert everything
                 new, known = [], items
@@ -191,6 +237,7 @@ class Batch:
             (EDGES, edge_row, self.edges),
             (LOGS, log_row, self.logs),
             (EVENTS, event_row, self.events),
+            (SLOTS, slot_row, self.slots),
         ]
         statements += [(t.sql, _columns(row, items)) for t, row, items in appends if items]
         _execute_all(conn, statements)
@@ -201,6 +248,15 @@ class Batch:
                         stored.discard(r.id)
                     else:
                         stored.add(r.id)
+
+
+    def _deletion_statements(self) -> list[tuple[str, list[Any]]]:
+        if not self.deletions:
+            return []
+        ids = [sorted(self.deletions)]
+        return [(f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})", ids)
+                for table, column in (("flow_runs", "id"), ("state_history", "run_id"),
+                                      ("schedule_slots", "flow_run_id"))]  # fmt: skip
 
 
 def _columns(row: Callable[[Any], tuple[Any, ...]], items: Iterable[Any]) -> list[list[Any]]:

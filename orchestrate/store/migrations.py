@@ -99,8 +99,19 @@ CREATE INDEX logs_by_flow_run ON logs (flow_run_id);
 CREATE INDEX events_by_time ON events (occurred);
 """
 
+# The daemon's plan: one row per schedule slot it materialised, so a slot becomes a run once.
+_V2 = """
+CREATE TABLE schedule_slots (
+    key VARCHAR PRIMARY KEY,
+    flow_run_id VARCHAR,
+    deployment VARCHAR,
+    schedule_id VARCHAR,
+    slot_time TIMESTAMPTZ
+);
+"""
+
 #: (version, SQL) in the order they apply. The version after all of them is the file's.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -25,7 +25,7 @@ _STATE_COLUMNS = (
 _FLOW_RUN_COLUMNS = (
     f"id, name, flow_name, {_STATE_COLUMNS}, parameters, tags, parent_flow_run_id, "
     "parent_task_run_id, deployment, entrypoint, epoch(created), epoch(start_time), "
-    "epoch(end_time), run_count"
+    "epoch(end_time), run_count, epoch(expected_start_time)"
 )
 _TASK_RUN_COLUMNS = (
     f"id, flow_run_id, name, task_key, dynamic_key, kind, {_STATE_COLUMNS}, tags, cache_key, "
@@ -79,6 +79,7 @@ class FlowRunView:
     end_time: datetime | None
     run_count: int
     task_run_counts: dict[str, int] = field(default_factory=dict)
+    expected_start_time: datetime | None = None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -92,7 +93,7 @@ class FlowRunView:
         return cls(
             ident, name, flow_name, RunState.from_row(row[3:10]), _params(params),
             list(tags or []), parent_flow, parent_task, deployment, entrypoint,
-            _time(created), _time(start), _time(end), run_count or 0,
+            _time(created), _time(start), _time(end), run_count or 0, {}, _time(row[20]),
         )  # fmt: skip
 
 
@@ -151,6 +152,25 @@ class LogLine:
     message: str
 
 
+@dataclass(frozen=True)
+class EventRow:
+    """One stored event."""
+
+    id: str
+    occurred: float
+    event: str
+    resource: dict[str, str]
+    related: list[dict[str, str]]
+    payload: dict[str, Any]
+
+
+def _json(text: str | None, empty: Any) -> Any:
+    try:
+        return json.loads(text) if text else empty
+    except ValueError:
+        return empty
+
+
 def _params(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
@@ -173,6 +193,13 @@ class Store:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self._conn: duckdb.DuckDBPyConnection | None = None
+
+    @classmethod
+    def over(cls, connection: duckdb.DuckDBPyConnection) -> Store:
+        """A store reading through an open connection (the daemon's); closing it closes that one."""
+        store = cls(Path(connection.execute("PRAGMA database_list").fetchone()[2] or ""))
+        store._conn = connection
+        return store
 
     def __enter__(self) -> Store:
         self.open()
@@ -206,16 +233,26 @@ class Store:
             raise StoreError(f"Reading {self.path} failed: {exc}") from exc
 
     def list_flow_runs(
-        self, state: str | None = None, flow: str | None = None, limit: int = 50
+        self,
+        state: str | None = None,
+        flow: str | None = None,
+        limit: int = 50,
+        deployment: str | None = None,
+        since: float | None = None,
     ) -> list[FlowRunView]:
         """Flow runs, newest first; `state` matches a state name or type, case-insensitively."""
-        where, params = ["TRUE"], []
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
         if state:
             where.append("(lower(state_name) = lower(?) OR lower(state_type) = lower(?))")
             params += [state, state]
-        if flow:
-            where.append("flow_name = ?")
-            params.append(flow)
+        for column, value in (("flow_name", flow), ("deployment", deployment)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("created >= to_timestamp(?)")
+            params.append(since)
         rows = self._rows(
             f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)} "
             "ORDER BY created DESC NULLS LAST, id LIMIT ?",
@@ -288,15 +325,62 @@ class Store:
         )
         return [TaskRunView.from_row(r, upstream.get(r[0], [])) for r in rows]
 
-    def logs(self, flow_run_id: str) -> list[LogLine]:
-        """A flow run's log lines in time order (ties in the order they were written)."""
-        rows = self._rows(
+    def logs(
+        self,
+        flow_run_id: str,
+        after: float | None = None,
+        limit: int | None = None,
+        level: int | None = None,
+    ) -> list[LogLine]:
+        """A flow run's log lines in time order (ties in the order they were written).
+
+        `after` keeps lines strictly later than that time (for following a log);
+        `limit` keeps the last lines; `level` the lines at or above it.
+        """
+        where, params = ["l.flow_run_id = ?"], [flow_run_id]
+        if after is not None:
+            where.append("l.ts > to_timestamp(?)")
+            params.append(after)
+        if level is not None:
+            where.append("l.level >= ?")
+            params.append(level)
+        sql = (
             "SELECT l.flow_run_id, l.task_run_id, t.name, epoch(l.ts), l.level, l.logger, "
-            "l.message FROM logs l LEFT JOIN task_runs t ON t.id = l.task_run_id "
-            "WHERE l.flow_run_id = ? ORDER BY l.ts, l.rowid",
-            [flow_run_id],
+            "l.message, l.rowid AS rid FROM logs l "
+            "LEFT JOIN task_runs t ON t.id = l.task_run_id "
+            f"WHERE {' AND '.join(where)} ORDER BY l.ts DESC, l.rowid DESC"
         )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._rows(f"SELECT * FROM ({sql}) ORDER BY 4, rid", params)
         return [LogLine(r[0], r[1], r[2], _time(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def events(
+        self,
+        name: str | None = None,
+        resource: str | None = None,
+        since: float | None = None,
+        limit: int = 100,
+    ) -> list[EventRow]:
+        """Events newest first; `name` and `resource` (its `orc.resource.id`) are globs."""
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
+        if name:
+            where.append("event GLOB ?")
+            params.append(name)
+        if resource:
+            where.append("json_extract_string(resource, '$.\"orc.resource.id\"') GLOB ?")
+            params.append(resource)
+        if since is not None:
+            where.append("occurred >= to_timestamp(?)")
+            params.append(since)
+        rows = self._rows(
+            "SELECT id, epoch(occurred), event, resource, related, payload FROM events "
+            f"WHERE {' AND '.join(where)} ORDER BY occurred DESC, rowid DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [EventRow(r[0], r[1], r[2], _json(r[3], {}), _json(r[4], []), _json(r[5], {}))
+                for r in rows]  # fmt: skip
 
     def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
         """Subflow runs started from inside this flow run, oldest first."""

@@ -56,9 +56,18 @@ class StoreWriter:
         path: the store file; created (with its folder) on the first write.
         flush_interval: the longest a record waits in memory before a write starts.
         lock_timeout: how long one write waits for another process to release the file.
+        connection: an open connection to `path` to write through, held for the writer's
+            life (the daemon owns the file and never lets go of it); by default the
+            writer opens the file itself and lets go when idle.
     """
 
-    def __init__(self, path: Path, flush_interval: float = 0.05, lock_timeout: float = 10.0):
+    def __init__(
+        self,
+        path: Path,
+        flush_interval: float = 0.05,
+        lock_timeout: float = 10.0,
+        connection: duckdb.DuckDBPyConnection | None = None,
+    ):
         self.path = Path(path)
         self.flush_interval = min(flush_interval, 0.05)
         self.lock_timeout = lock_timeout
@@ -77,6 +86,7 @@ class StoreWriter:
         self._markers: list[_FlushMarker] = []
         #: Ids of runs this writer stored that may still change (finished ones leave).
         self._stored: set[str] = set()
+        self._shared = connection
 
     def put(self, record: Record) -> None:
         """Queue one record; never blocks and never touches the file."""
@@ -217,6 +227,8 @@ class StoreWriter:
             return "dropped"
 
     def _open(self) -> duckdb.DuckDBPyConnection:
+        if self._shared is not None:
+            return self._shared.cursor()  # its own connection to the one open database
         from orchestrate.store import connection, migrations
 
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -230,7 +242,7 @@ class StoreWriter:
         return conn
 
     def _maybe_release(self, last_work: float) -> None:
-        if self._conn is None:
+        if self._conn is None or self._shared is not None:
             return
         now = time.monotonic()
         if now - self._opened_at >= MAX_HOLD:
