@@ -1,0 +1,258 @@
+"""The shape of `flows.toml` as pydantic models: what the file may say, key by key.
+
+Unknown keys are refused and values are not coerced across TOML types (a
+string "3" is not a number), so a typo is an error rather than a surprise.
+These models check what can be checked from the text alone; what needs the
+disk (entrypoint files, folders) is in `orchestrate.config.checks`, and
+merging `[defaults]` into deployments in `orchestrate.config.resolved`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from orchestrate.schedules import Schedule, zone
+
+CollisionStrategy = Literal["enqueue", "cancel-new", "skip"]
+Catchup = Literal["none", "latest", "all"]
+
+_DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENTRYPOINT = re.compile(r"(?P<file>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)")
+
+
+class Section(BaseModel):
+    """A table of `flows.toml`: unknown keys refused, TOML types kept as written."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is not None:
+        zone(value)
+    return value
+
+
+def _check_env_name(name: str) -> str:
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError(
+            f'"{name}" is not an environment variable name; use letters, digits and _ '
+            "(not starting with a digit)"
+        )
+    return name
+
+
+class FromEnv(Section):
+    """An env value taken from orc's own environment when a run starts; never stored."""
+
+    from_env: Annotated[str, AfterValidator(_check_env_name)] = Field(
+        description="The variable to copy from the environment `orc up` runs in."
+    )
+
+
+def _env_text(value: Any) -> Any:
+    """Numbers and booleans are written as TOML would print them; the process gets text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float) else value
+
+
+def _env_tag(value: Any) -> str | None:
+    if isinstance(value, str | int | float):
+        return "<text>"
+    return "<from_env>" if isinstance(value, dict | FromEnv) else None
+
+
+EnvValue = Annotated[
+    Annotated[str, BeforeValidator(_env_text), Tag("<text>")]
+    | Annotated[FromEnv, Tag("<from_env>")],
+    Discriminator(
+        _env_tag,
+        custom_error_type="env_value",
+        custom_error_message='an env value is text or { from_env = "NAME" }',
+    ),
+]
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
+
+
+class TaskRunnerConfig(Section):
+    """Where the task runs of a flow run execute: threads, or a Dask cluster."""
+
+    type: Literal["thread", "dask"] = Field("thread", description='"thread" or "dask".')
+    address: str | None = Field(
+        None, description="dask only: the scheduler to connect to; default: start a local cluster."
+    )
+    max_workers: int | None = Field(
+        None, ge=1, description="thread: the pool size; dask: workers of the local cluster."
+    )
+    cluster_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="dask only: arguments of the local cluster."
+    )
+    client_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="dask only: arguments of the Dask client."
+    )
+
+    @model_validator(mode="after")
+    def _keys_fit_the_type(self) -> TaskRunnerConfig:
+        if self.type == "thread":
+            used = [
+                key for key in ("address", "cluster_kwargs", "client_kwargs") if getattr(self, key)
+            ]
+            if used:
+                verb = "applies" if len(used) == 1 else "apply"
+                raise ValueError(f'{" and ".join(used)} only {verb} to type = "dask"')
+        elif self.address and self.cluster_kwargs:
+            raise ValueError(
+                "cluster_kwargs configure a local cluster, but address names a running one; "
+                "keep one of them"
+            )
+        return self
+
+
+def _runner_tag(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "<name>"
+    return "<table>" if isinstance(value, dict | TaskRunnerConfig) else None
+
+
+def as_task_runner(value: str | TaskRunnerConfig | None) -> TaskRunnerConfig | None:
+    """`"dask"` and `{ type = "dask" }` mean the same runner."""
+    return TaskRunnerConfig.model_validate({"type": value}) if isinstance(value, str) else value
+
+
+TaskRunnerSpec = Annotated[
+    Annotated[Literal["thread", "dask"], Tag("<name>")]
+    | Annotated[TaskRunnerConfig, Tag("<table>")],
+    Discriminator(
+        _runner_tag,
+        custom_error_type="task_runner",
+        custom_error_message='task_runner is "thread", "dask" or a table like { type = "dask", address = "tcp://host:8786" }',
+    ),
+    AfterValidator(as_task_runner),
+]
+
+
+class DeploymentSettings(Section):
+    """The keys a deployment and `[defaults]` share."""
+
+    description: str | None = Field(None, description="Shown in `orc deployments` and the TUI.")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Arguments of the flow (merged over [defaults] ones)."
+    )
+    schedules: list[Schedule] = Field(
+        default_factory=list,
+        description="Each one table with one of cron, interval or rrule.",
+    )
+    paused: bool = Field(False, description="true: no scheduled runs are created.")
+    concurrency_limit: int | None = Field(
+        None, ge=1, description="The most runs of this deployment at once."
+    )
+    collision_strategy: CollisionStrategy = Field(
+        "enqueue",
+        description="A run due while the limit is reached: wait (enqueue), cancel it, or skip it.",
+    )
+    catchup: Catchup = Field(
+        "none",
+        description="Slots missed while orc was down: run none, the latest one, or all.",
+    )
+    retries: int = Field(0, ge=0, description="Times a failed flow run is retried.")
+    retry_delay_seconds: float = Field(0, ge=0, description="Seconds between those retries.")
+    timeout_seconds: float | None = Field(
+        None, gt=0, description="A flow run still running after this is stopped as TimedOut."
+    )
+    tags: list[str] = Field(default_factory=list, description="Labels for filters and limits.")
+    env: dict[EnvName, EnvValue] = Field(
+        default_factory=dict,
+        description='Environment of the run: text, or { from_env = "NAME" } for secrets.',
+    )
+    working_dir: str | None = Field(
+        None, description="Folder the flow runs in, relative to flows.toml; default: its folder."
+    )
+    task_runner: TaskRunnerSpec | None = Field(
+        None, description='"thread", "dask", or a table { type, address, max_workers, ... }.'
+    )
+    timezone: str | None = Field(
+        None, description='IANA timezone of the schedules, e.g. "Europe/Berlin"; default UTC.'
+    )
+
+    _known_timezone = field_validator("timezone")(_check_timezone)
+
+
+class DefaultsSection(DeploymentSettings):
+    """`[defaults]`: values every deployment gets unless it sets its own."""
+
+
+class DeploymentSpec(DeploymentSettings):
+    """One `[[deployments]]` table, as written."""
+
+    name: str = Field(description="Unique; letters, digits, -, _ and .")
+    entrypoint: str = Field(
+        description='The flow: "path/to/file.py:function", relative to flows.toml.'
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _usable_name(cls, value: str) -> str:
+        if not _DEPLOYMENT_NAME.fullmatch(value):
+            raise ValueError(
+                f'"{value}" is not a usable deployment name; use letters, digits, "-", "_" '
+                'and ".", starting with a letter or digit'
+            )
+        return value
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _entrypoint_shape(cls, value: str) -> str:
+        if not _ENTRYPOINT.fullmatch(value):
+            raise ValueError(
+                f'"{value}" is not of the form PATH.py:FUNCTION; write it like '
+                '"examples/etl.py:nightly"'
+            )
+        return value
+
+
+class ProjectSection(Section):
+    """`[project]`: the project as a whole."""
+
+    name: str | None = Field(None, description="Default: the folder's name.")
+    max_concurrent_runs: int = Field(4, ge=1, description="The most flow runs at once.")
+    watch: list[str] = Field(
+        default_factory=lambda: ["."],
+        description="Source folders (relative to flows.toml) whose edits reach the next run.",
+    )
+    tag_limits: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict,
+        description="The most runs at once of deployments with a tag, e.g. { etl = 2 }.",
+    )
+
+
+class FlowsFile(Section):
+    """The whole `flows.toml`."""
+
+    model_config = ConfigDict(title="flows.toml")
+
+    project: ProjectSection = Field(default_factory=lambda: ProjectSection.model_validate({}))
+    defaults: DefaultsSection = Field(default_factory=lambda: DefaultsSection.model_validate({}))
+    deployments: list[DeploymentSpec] = Field(default_factory=list)
+    automations: list[dict[str, Any]] = Field(
+        default_factory=list, description="Triggers and the actions they start."
+    )
+
+
+def entrypoint_parts(entrypoint: str) -> tuple[str, str] | None:
+    """`("examples/etl.py", "nightly")`, or None if `entrypoint` is not of that shape."""
+    match = _ENTRYPOINT.fullmatch(entrypoint)
+    return (match["file"], match["function"]) if match else None

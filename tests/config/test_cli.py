@@ -1,0 +1,161 @@
+"""`orc validate` and `orc schema`, through the real `orc` command and Typer's runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orchestrate.cli import config_cmds
+from orchestrate.cli.app import app
+from tests.config.conftest import REPO, Project
+from tests.config.test_errors import TWO_DEPLOYMENTS
+from tests.config.test_load import DESIGN_EXAMPLE
+
+
+def orc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    env.pop("ORC_HOME", None)
+    env.pop("API_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrate.cli", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_validate_lists_every_error_and_exits_2(project: Project) -> None:
+    project.write(TWO_DEPLOYMENTS.replace('name = "cleanup"', 'name = "nightly"'))
+    result = orc("validate", cwd=project.root)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        'flows.toml:9:8 deployments[1].name: deployment name "nightly" is already used by '
+        "deployments[0] (line 5); names must be unique",
+        'flows.toml:14:8 deployments[1].schedules[0].cron: "61 * * * *" is not a valid cron '
+        "expression (minute must be 0-59)",
+        "2 errors; fix them and run `orc validate` again.",
+    ]
+
+
+def test_validate_summarises_what_would_run(project: Project) -> None:
+    project.write(DESIGN_EXAMPLE)
+    result = orc("validate", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == 'flows.toml is valid: project "demo", 2 deployments, at most 4 runs at once.'
+    assert "nightly-etl  examples/etl.py:nightly" in lines
+    assert any(line.startswith("  every day at 02:00 (Europe/Berlin)  next ") for line in lines)
+    assert "  no schedule; runs when asked: orc run cleanup" in lines
+    assert result.stderr.startswith("warning: flows.toml:19:21 deployments[0].env.API_TOKEN: ")
+
+
+def test_validate_finds_the_file_from_project_or_file(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project.write(DESIGN_EXAMPLE)
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    assert orc("validate", "--project", str(project.root), cwd=elsewhere).returncode == 0
+    assert orc("validate", "--file", str(project.file), cwd=elsewhere).returncode == 0
+    missing = orc("validate", cwd=elsewhere)
+    assert missing.returncode == 2
+    assert f"no flows.toml at {elsewhere}" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_validate_json(project: Project) -> None:
+    project.write(TWO_DEPLOYMENTS)
+    bad = orc("validate", "--json", cwd=project.root)
+    assert bad.returncode == 2
+    report = json.loads(bad.stdout)
+    assert report["valid"] is False
+    assert report["errors"] == [
+        {
+            "file": "flows.toml",
+            "line": 14,
+            "column": 8,
+            "path": "deployments[1].schedules[0].cron",
+            "message": '"61 * * * *" is not a valid cron expression (minute must be 0-59)',
+            "severity": "error",
+        }
+    ]
+    project.write(DESIGN_EXAMPLE)
+    good = json.loads(orc("validate", "--json", cwd=project.root).stdout)
+    assert good["valid"] is True
+    nightly = good["deployments"][0]
+    assert nightly["env"] == {"API_TOKEN": {"from_env": "API_TOKEN"}}
+    assert [s["id"] for s in nightly["schedules"]] == ["0", "1"]
+    assert nightly["schedules"][0]["text"] == "every day at 02:00 (Europe/Berlin)"
+    assert len(nightly["fingerprint"]) == 16
+    assert good["warnings"][0]["path"] == "deployments[0].env.API_TOKEN"
+
+
+def test_next_run_times_are_shown_in_each_schedule_timezone(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write(
+        """
+        [defaults]
+        timezone = "Europe/Berlin"
+
+        [[deployments]]
+        name = "nightly"
+        entrypoint = "examples/etl.py:nightly"
+        schedules = [
+          { cron = "30 2 * * *" },
+          { cron = "0 9 * * mon", timezone = "America/New_York" },
+          { interval = "90s", active = false },
+        ]
+
+        [[deployments]]
+        name = "held"
+        entrypoint = "examples/etl.py:cleanup"
+        paused = true
+        schedules = [{ interval = "1h" }]
+        """
+    )
+    monkeypatch.setattr(config_cmds, "_now", lambda: datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        'flows.toml is valid: project "'
+        + project.root.name
+        + '", 2 deployments, at most 4 runs at once.',
+        "",
+        "nightly  examples/etl.py:nightly",
+        "  every day at 02:30 (Europe/Berlin)  next 2026-03-29 03:00 CEST",
+        "  at 09:00 on Monday (America/New_York)  next 2026-03-30 09:00 EDT",
+        "  every 1 minute 30 seconds  (inactive)",
+        "",
+        "held  examples/etl.py:cleanup  (paused: no scheduled runs)",
+        "  every hour",
+    ]
+
+
+def test_schema_describes_the_file() -> None:
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["title"] == "flows.toml"
+    assert set(schema["properties"]) == {"project", "defaults", "deployments", "automations"}
+    assert schema["additionalProperties"] is False
+    deployment = schema["$defs"]["DeploymentSpec"]
+    assert deployment["required"] == ["name", "entrypoint"]
+    assert deployment["properties"]["collision_strategy"]["enum"] == [
+        "enqueue",
+        "cancel-new",
+        "skip",
+    ]
+    kinds = deployment["properties"]["schedules"]["items"]["oneOf"]
+    assert [k["$ref"].rsplit("/", 1)[1] for k in kinds] == [
+        "CronSchedule",
+        "IntervalSchedule",
+        "RRuleSchedule",
+    ]
+    assert '"type": "null"' not in result.output  # TOML has no null
