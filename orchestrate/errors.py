@@ -13,7 +13,23 @@ id), and what to do next. The CLI renders them in one place.
     ├── InvalidStateTransition   a state move the transition table forbids
     ├── RunNotFound              an unknown or ambiguous run id
     ├── StoreError               the DuckDB store cannot be opened or written
+    ├── ConfigError              flows.toml is not valid (every issue, each with file:line:column)
+    ├── DaemonError              `orc up` cannot start or do what was asked
+    │   └── DaemonAlreadyRunning another `orc up` holds this project
+    ├── ClientError              talking to a daemon failed (`orchestrate.client`)
+    │   ├── DaemonNotRunning     no daemon answers on the project's socket
+    │   ├── DaemonTimeout        the daemon did not answer in time
+    │   ├── ConnectionLost       the daemon closed the connection mid-conversation
+    │   ├── ProtocolMismatch     client and daemon speak different protocol versions
+    │   ├── SshError             `ssh host orc dial-stdio` failed: ssh's own message, or no orc there
+    │   └── RemoteError          the daemon refused a request (its JSON-RPC code and message)
+    │       ├── NotFound         an unknown deployment, run or automation
+    │       ├── BadInput         parameters or values that do not validate
+    │       └── Conflict         what the current state does not allow (cancel a finished run)
     ├── MissingResult            a result that was not kept or cannot be read
+    ├── AutomationError          an automation that cannot be loaded, found or carried out
+    │   ├── AutomationNotFound   an unknown automation name
+    │   └── ActionFailed         an action that did not do what it says (its outcome event tells why)
     └── RunError                 raised by `State.result()` for a run that did not complete
         ├── FailedRun
         ├── CrashedRun
@@ -23,6 +39,11 @@ id), and what to do next. The CLI renders them in one place.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestrate.config.issues import ConfigIssue
 
 
 class OrcError(Exception):
@@ -65,6 +86,25 @@ class StoreError(OrcError):
     """The embedded store could not be opened, migrated or written."""
 
 
+class ConfigError(OrcError):
+    """`flows.toml` is not valid; `issues` lists every problem, one per line in `str()`.
+
+    Each issue is an `orchestrate.config.ConfigIssue` (file, line, column, field path, message).
+    """
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        super().__init__("\n".join(str(issue) for issue in issues))
+        self.issues = issues
+
+
+class DaemonError(OrcError):
+    """`orc up` cannot start, or cannot do what a client asked."""
+
+
+class DaemonAlreadyRunning(DaemonError):
+    """Another `orc up` holds this project (its pid is in the message)."""
+
+
 class MissingResult(OrcError):
     """A result was asked for that was not kept or cannot be read back."""
 
@@ -91,3 +131,74 @@ class UnfinishedRun(RunError):
 
 class UpstreamTaskError(UnfinishedRun):
     """A task was not run because a task it depends on did not complete."""
+
+
+class ClientError(OrcError):
+    """Talking to an orc daemon failed; the message says which daemon and what to do."""
+
+
+class DaemonNotRunning(ClientError):
+    """No daemon answers on the project's socket (none was started, or it stopped)."""
+
+    def __init__(self, root: object, host: str | None = None) -> None:
+        where, there = (f"{root} on {host}", " there") if host else (str(root), "")
+        super().__init__(f"no orc daemon is running for {where}; start it{there} with `orc up`")
+        self.root = str(root)
+        self.host = host
+
+
+class DaemonTimeout(ClientError, TimeoutError):
+    """The daemon did not answer a request within the client's timeout."""
+
+
+class ConnectionLost(ClientError):
+    """The daemon closed the connection (it stopped, or dropped a client that fell behind)."""
+
+
+class ProtocolMismatch(ClientError):
+    """The client and the daemon speak different versions of the wire protocol."""
+
+
+class SshError(ClientError):
+    """`ssh host orc dial-stdio` failed: ssh could not connect, or orc is missing there."""
+
+
+class RemoteError(ClientError):
+    """The daemon answered a request with a JSON-RPC error."""
+
+    def __init__(self, code: int, message: str, data: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class NotFound(RemoteError):
+    """The daemon knows no deployment, run or automation by that name or id."""
+
+
+class BadInput(RemoteError):
+    """The daemon refused parameters or values that do not validate."""
+
+
+class Conflict(RemoteError):
+    """The daemon refused a request the current state does not allow."""
+
+
+class AutomationError(OrcError):
+    """An automation could not be loaded, found, or carried out."""
+
+
+class AutomationNotFound(AutomationError):
+    """No automation has the name given."""
+
+
+class ActionFailed(AutomationError):
+    """An automation's action did not complete; the message goes into its outcome event.
+
+    `details` (an exit code, an HTTP status) go into the event's payload too.
+    """
+
+    def __init__(self, message: str, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}

@@ -37,5 +37,10 @@ def store_path(root: Path) -> Path:
     return root / STATE_DIR / "orc.duckdb"
 
 
+def socket_path(root: Path) -> Path:
+    """The daemon's control socket, where clients connect."""
+    return root / STATE_DIR / "orc.sock"
+
+
 def results_dir(root: Path) -> Path:
     return root / STATE_DIR / "results"

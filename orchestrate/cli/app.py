@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from orchestrate.cli import flow, logs, runs, version
+from orchestrate.cli import control, daemon, deployments, dial, flow, logs, runs, tui, version
+from orchestrate.cli.config_cmds import schema, validate
 from orchestrate.cli.exits import EPILOG
 
 app = typer.Typer(
@@ -19,3 +20,15 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(flow.app, name="flow")
 app.command("logs")(logs.logs)
 app.command("version")(version.version)
+app.command("validate")(validate)
+app.command("schema")(schema)
+app.command("up")(daemon.up)
+app.command("status")(daemon.status)
+app.add_typer(deployments.app, name="deployments")
+app.command("pause")(deployments.pause)
+app.command("resume")(deployments.resume)
+app.command("run")(control.run)
+app.command("cancel")(control.cancel)
+app.command("retry")(control.retry)
+app.command("dial-stdio")(dial.dial_stdio)
+app.command("tui")(tui.tui)

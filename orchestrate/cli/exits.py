@@ -4,30 +4,53 @@ from __future__ import annotations
 
 import sys
 
-from orchestrate.errors import EntrypointError, OrcError, ParameterError, RunNotFound, StoreError
+from orchestrate.errors import (
+    BadInput,
+    ClientError,
+    ConfigError,
+    DaemonError,
+    EntrypointError,
+    NotFound,
+    OrcError,
+    ParameterError,
+    RemoteError,
+    RunNotFound,
+    StoreError,
+)
 
 OK = 0
 RUN_NOT_COMPLETED = 1
 BAD_INPUT = 2
 NOT_FOUND = 3
 STORE_ERROR = 4
+NO_DAEMON = 5
 
 EPILOG = (
     "Exit codes: 0 success; 1 the flow run ended in a state other than Completed; "
     "2 bad input (a bad -p, parameter or entrypoint); 3 not found (unknown run id); "
-    "4 store error (the .orc/orc.duckdb file cannot be read or written)."
+    "4 store error (the .orc/orc.duckdb file cannot be read or written); "
+    "5 daemon trouble (no `orc up` running, one already running, or it cannot be reached). "
+    "`orc run --watch` exits 0 Completed, 1 Failed/Crashed, 2 Cancelled."
 )
 
 
 def exit_code_for(error: OrcError) -> int:
     """The exit code that tells scripts which kind of trouble `error` is."""
-    if isinstance(error, EntrypointError | ParameterError):
+    if isinstance(error, EntrypointError | ParameterError | BadInput) or _is_config(error):
         return BAD_INPUT
-    if isinstance(error, RunNotFound):
+    if isinstance(error, RunNotFound | NotFound):
         return NOT_FOUND
+    if isinstance(error, RemoteError):
+        return RUN_NOT_COMPLETED  # e.g. a conflict: the run already finished
+    if isinstance(error, ClientError | DaemonError):
+        return NO_DAEMON
     if isinstance(error, StoreError):
         return STORE_ERROR
     return RUN_NOT_COMPLETED
+
+
+def _is_config(error: OrcError) -> bool:
+    return isinstance(error, ConfigError)
 
 
 def report(error: OrcError) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,14 +14,43 @@ def logs(
     run: Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")],
     project: ProjectOption = None,
     json_output: JsonOption = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until the run ends.")
+    ] = False,
 ) -> None:
     """Show the log lines of a flow run (time, level, task run, message)."""
     from orchestrate.cli import render
-    from orchestrate.cli.options import open_store
+    from orchestrate.cli.options import project_folder
+    from orchestrate.cli.reads import open_reads
 
-    with open_store(project) as store:
+    with open_reads(project_folder(project)) as store:
         lines = store.logs(store.get_flow_run(run).id)
-    if json_output:
+    if json_output and not follow:
         render.print_json([render.log_json(line) for line in lines])
-    else:
-        render.log_lines(lines)
+        return
+    render.log_lines(lines)
+    if follow:
+        _follow(project_folder(project), run)
+
+
+def _follow(root: Path, run: str) -> None:
+    """Stream new lines by subscription until the run has settled (needs `orc up`)."""
+    from orchestrate.cli import render
+    from orchestrate.cli.reads import daemon_client, log_line
+    from orchestrate.errors import DaemonNotRunning
+    from orchestrate.protocol import LogInfo
+
+    client = daemon_client(root)
+    if client is None:
+        raise DaemonNotRunning(root)
+    with client:
+        detail = client.run(run)
+        if detail.run.state.type in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return
+        names = {t.id: t.name for t in detail.task_runs}
+        with client.subscribe(["log", "flow_run"], flow_run_id=detail.run.id) as changes:
+            for change in changes:
+                if change.topic == "log":
+                    render.log_lines([log_line(LogInfo.model_validate(change.data), names)])
+                elif change.data.get("settled"):
+                    return

@@ -67,6 +67,11 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def relative(seconds: float) -> str:
+    """`in 4m05s` for a time ahead, `12.0s ago` for one past."""
+    return f"in {duration(seconds)}" if seconds >= 0 else f"{duration(-seconds)} ago"
+
+
 #: One glyph per kind of outcome, so a run's task runs fit a table cell: `3✔ 1✘`.
 _GLYPHS = (
     ("✔", "green", {"Completed", "Cached"}),
@@ -212,7 +217,7 @@ def runs_table(runs: list[FlowRunView]) -> None:
     for run in runs:
         table.add_row(
             run.id[:SHORT_ID], run.flow_name, run.name, state_text(run.state),
-            short_time(run.start_time or run.created), duration(run.duration_seconds),
+            short_time(run.start_time or run.expected_start_time or run.created), duration(run.duration_seconds),
             counts_glyphs(run.task_run_counts),
         )  # fmt: skip
     out.print(table)

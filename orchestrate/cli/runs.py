@@ -25,9 +25,10 @@ def list_runs(
 ) -> None:
     """List flow runs, newest first."""
     from orchestrate.cli import render
-    from orchestrate.cli.options import open_store
+    from orchestrate.cli.options import project_folder
+    from orchestrate.cli.reads import open_reads
 
-    with open_store(project) as store:
+    with open_reads(project_folder(project)) as store:
         found = store.list_flow_runs(state=state, flow=flow, limit=limit)
     if json_output:
         render.print_json([render.flow_run_json(run) for run in found])
@@ -41,9 +42,10 @@ def show_run(
 ) -> None:
     """Show one flow run: its states, task runs, subflow runs and error."""
     from orchestrate.cli import render
-    from orchestrate.cli.options import open_store
+    from orchestrate.cli.options import project_folder
+    from orchestrate.cli.reads import open_reads
 
-    with open_store(project) as store:
+    with open_reads(project_folder(project)) as store:
         flow_run = store.get_flow_run(run)
         history = store.state_history(flow_run.id)
         task_runs = store.task_runs(flow_run.id)

@@ -2,13 +2,15 @@
 
 A flow called inside another flow is a subflow: the parent gets a stand-in
 task run (so the graph shows where it was called and what fed it), and the
-child flow run points back at it.
+child flow run points back at it. A worker runs a flow run the daemon already
+named (`RunPreset`) and can stop it from outside (`RunAborted`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.context import FlowRunContext, current_tags, flow_run_context, task_run_context
@@ -40,6 +42,7 @@ from orchestrate.errors import ParameterTypeError
 from orchestrate.recording import get_sink
 from orchestrate.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.states import (
+    STATE_NAMES,
     AwaitingRetry,
     Failed,
     Pending,
@@ -53,10 +56,43 @@ if TYPE_CHECKING:
     from orchestrate.flows import Flow
 
 
+@dataclass(frozen=True, slots=True)
+class RunPreset:
+    """What was decided about a flow run before this process runs it (a daemon, for its worker)."""
+
+    id: str
+    name: str | None = None
+    deployment: str | None = None
+    entrypoint: str | None = None
+    created: float | None = None
+    expected_start_time: float | None = None
+    run_count: int = 1  # the attempt this process makes, from 1
+
+
+class RunAborted(BaseException):
+    """Raised into a flow run's body to end the run now, in `state_name`, without retries.
+
+    A BaseException, so the user's `except Exception` lets it pass; the state
+    carries it, so a subflow stopped this way stops its parent too.
+    """
+
+    def __init__(self, state_name: str = "Cancelled", message: str | None = None) -> None:
+        if state_name not in STATE_NAMES:
+            raise ValueError(f"RunAborted: {state_name!r} is not a state name.")
+        super().__init__(message or state_name)
+        self.state_name = state_name
+        self.message = message
+
+    def state(self) -> State:
+        return State(STATE_NAMES[self.state_name], self.state_name, self.message, data=self)
+
+
 class FlowRunJob:
     """One flow run: its record, its parameters, its context while it runs."""
 
-    def __init__(self, flow: Flow[..., Any], parameters: dict[str, Any]) -> None:
+    def __init__(
+        self, flow: Flow[..., Any], parameters: dict[str, Any], preset: RunPreset | None = None
+    ) -> None:
         self.flow = flow
         self.sink: RecordSink = get_sink()
         self.parent = flow_run_context.get()
@@ -77,9 +113,23 @@ class FlowRunJob:
             parent_task_run_id=self.stand_in.id if self.stand_in else None,
             flow_version=options.version,
         )
+        if preset is not None:
+            self._apply(preset)
         transition(self.run, self.run.state, self.sink, initial=True)
         self.context: FlowRunContext | None = None
         self._logger: RunLogger | None = None
+        #: Set (with the body cancelled) to stop an async run: it ends in this state.
+        self.aborted: RunAborted | None = None
+
+    def _apply(self, preset: RunPreset) -> None:
+        run = self.run
+        run.id = preset.id
+        run.name = preset.name or run.name
+        run.deployment = preset.deployment
+        run.entrypoint = preset.entrypoint
+        run.created = preset.created or run.created
+        run.expected_start_time = preset.expected_start_time
+        run.run_count = preset.run_count - 1  # each attempt counts itself as it starts
 
     def _enter_parent(self, parent: FlowRunContext) -> dict[str, Any]:
         """Create the stand-in task run in the parent; resolve futures passed in."""
@@ -176,6 +226,8 @@ class FlowRunJob:
                     raise RunTimeout(f"Timed out after {timeout:g} seconds.") from exc
                 return value, None
         except BaseException as exc:
+            if self.aborted is not None and isinstance(exc, asyncio.CancelledError):
+                return None, self.aborted  # cancelled from outside to stop the run
             return None, exc
         finally:
             print_target.reset(printing)
@@ -187,18 +239,20 @@ def flow_steps(job: FlowRunJob) -> Steps:
     flow, run, options = job.flow, job.run, job.flow.options
     try:
         parameters = flow.validate(job.parameters) if options.validate_parameters else job.parameters
-    except ParameterTypeError as exc:
-        return (yield from _finish(job, Failed(message=str(exc), data=exc)))
+    except ParameterTypeError as refused:
+        return (yield from _finish(job, Failed(message=str(refused), data=refused)))
     run.parameters = parameters
     job.logger.info("Beginning flow run %r for flow %r", run.name, options.name)
     attempt = 0
     while True:
         run.run_count += 1
-        running = Running() if attempt == 0 else Retrying()
+        running = Running() if run.run_count == 1 else Retrying()
         job.set_state(running)
         if options.on_running:
             yield RunHooks(options.on_running, (flow, run, running), lambda h, e: log_hook_failure(job.logger, h, e))
         value, exc = yield CallBody(parameters)
+        if isinstance(exc, RunAborted):
+            return (yield from _finish(job, exc.state()))
         state = state_from_return(value) if exc is None else failure_state(exc)
         crashed = state.type is StateType.CRASHED
         if not state.is_completed() and not crashed and attempt < options.retries:

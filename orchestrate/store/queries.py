@@ -239,8 +239,13 @@ class Store:
         limit: int = 50,
         deployment: str | None = None,
         since: float | None = None,
+        upcoming: bool = False,
     ) -> list[FlowRunView]:
-        """Flow runs, newest first; `state` matches a state name or type, case-insensitively."""
+        """Flow runs, newest first; `state` matches a state name or type, case-insensitively.
+
+        Scheduled runs not due yet are left out unless `upcoming` (or a `state` filter)
+        asks for them: a daemon keeps an hour of them, and they would hide what ran.
+        """
         where: list[str] = ["TRUE"]
         params: list[Any] = []
         if state:
@@ -253,9 +258,11 @@ class Store:
         if since is not None:
             where.append("created >= to_timestamp(?)")
             params.append(since)
+        if not upcoming and not state:
+            where.append("NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))")
         rows = self._rows(
             f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)} "
-            "ORDER BY created DESC NULLS LAST, id LIMIT ?",
+            "ORDER BY coalesce(expected_start_time, created) DESC NULLS LAST, id LIMIT ?",
             [*params, limit],
         )
         return self._with_counts([FlowRunView.from_row(r) for r in rows])
@@ -381,6 +388,48 @@ class Store:
         )
         return [EventRow(r[0], r[1], r[2], _json(r[3], {}), _json(r[4], []), _json(r[5], {}))
                 for r in rows]  # fmt: skip
+
+    def unfinished_flow_runs(self) -> list[FlowRunView]:
+        """Flow runs not in a final state: what a starting daemon picks up again."""
+        rows = self._rows(
+            f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE state_type NOT IN "
+            "('COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED') ORDER BY created, id"
+        )
+        return [FlowRunView.from_row(r) for r in rows]
+
+    def schedule_slots(
+        self, since: float
+    ) -> tuple[dict[str, str], dict[tuple[str, str], float], dict[str, str]]:
+        """Slots from `since` on (key -> run id), the latest slot time per (deployment,
+        schedule), and the schedule id of each of those runs."""
+        rows = self._rows(
+            "SELECT key, flow_run_id, schedule_id FROM schedule_slots "
+            "WHERE slot_time >= to_timestamp(?)", [since])  # fmt: skip
+        keys = {r[0]: r[1] for r in rows}
+        schedule_of = {r[1]: r[2] for r in rows}
+        latest = {
+            (r[0], r[1]): float(r[2])
+            for r in self._rows(
+                "SELECT deployment, schedule_id, max(epoch(slot_time)) "
+                "FROM schedule_slots GROUP BY ALL"
+            )
+        }
+        return keys, latest, schedule_of
+
+    def recent_by_deployment(self, per_deployment: int = 10) -> dict[str, list[FlowRunView]]:
+        """The latest finished or running flow runs of every deployment, newest first."""
+        rows = self._rows(
+            f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE deployment IS NOT NULL "
+            "AND state_type <> 'SCHEDULED' "
+            "QUALIFY row_number() OVER (PARTITION BY deployment ORDER BY created DESC) <= ? "
+            "ORDER BY deployment, created DESC",
+            [per_deployment],
+        )
+        grouped: dict[str, list[FlowRunView]] = {}
+        for row in rows:
+            view = FlowRunView.from_row(row)
+            grouped.setdefault(view.deployment or "", []).append(view)
+        return grouped
 
     def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
         """Subflow runs started from inside this flow run, oldest first."""

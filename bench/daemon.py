@@ -1,0 +1,162 @@
+"""Daemon benchmarks: schedule-to-start latency, run throughput, CLI wall time, idle memory.
+
+    python bench/daemon.py [--runs 50] [--throughput 500] [--out bench/results]
+
+Each figure comes from a real `orc up` in a temporary project, real worker
+subprocesses and the real socket. Latency is from a run's due time to the
+first log line of its flow body (cold subprocess, no warm pool). Writes
+`daemon.json` and `daemon.md` to the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ORC = str(Path(sys.executable).parent / "orc")
+
+FLOW = '''
+from orchestrate import flow, get_run_logger
+
+
+@flow
+def trivial(i: int = 0) -> int:
+    get_run_logger().info("start")
+    return i
+'''
+
+
+def start_daemon(root: Path, deployments: str, max_runs: int = 4) -> subprocess.Popen[bytes]:
+    from orchestrate.client import DaemonNotRunning, connect
+
+    (root / "flows.py").write_text(FLOW)
+    (root / "flows.toml").write_text(f"[project]\nname = 'bench'\nmax_concurrent_runs = {max_runs}\n" + deployments)
+    proc = subprocess.Popen([ORC, "up", "--project", str(root)], stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connect(root, timeout=2).close()
+            return proc
+        except DaemonNotRunning:
+            time.sleep(0.05)
+    raise RuntimeError("orc up did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def latency(root: Path, runs: int) -> dict[str, float]:
+    """Due time to the flow body's first line, one run at a time."""
+    from orchestrate.client import connect
+
+    proc = start_daemon(root, '[[deployments]]\nname = "trivial"\nentrypoint = "flows.py:trivial"\n')
+    samples = []
+    try:
+        with connect(root) as client:
+            for i in range(runs):
+                run = client.create_run("trivial", {"i": i})
+                with client.subscribe(["flow_run"], flow_run_id=run.id) as changes:
+                    for change in changes:
+                        if change.data.get("settled"):
+                            break
+                first = client.logs(run.id)[0]
+                samples.append((first.ts - (run.expected_start_time or run.created)) * 1000)
+    finally:
+        stop(proc)
+    return {"p50_ms": statistics.median(samples), "p99_ms": percentile(samples, 0.99),
+            "min_ms": min(samples), "runs": runs}  # fmt: skip
+
+
+def throughput(root: Path, runs: int) -> dict[str, float]:
+    """`runs` trivial runs through the daemon with max_concurrent_runs = 4."""
+    from orchestrate.client import connect
+
+    proc = start_daemon(root, '[[deployments]]\nname = "trivial"\nentrypoint = "flows.py:trivial"\n')
+    try:
+        with connect(root) as client, client.subscribe(["flow_run"]) as changes:
+            started = time.perf_counter()
+            for i in range(runs):
+                client.create_run("trivial", {"i": i})
+            settled = 0
+            for change in changes:
+                if change.data.get("settled"):
+                    settled += 1
+                    if settled == runs:
+                        break
+            elapsed = time.perf_counter() - started
+    finally:
+        stop(proc)
+    return {"runs": runs, "seconds": elapsed, "runs_per_s": runs / elapsed}
+
+
+def cli_and_memory(root: Path) -> dict[str, float]:
+    """`orc runs ls` / `orc status` wall time and idle RSS with 50 cron deployments."""
+    deployments = "".join(
+        f'[[deployments]]\nname = "d{i}"\nentrypoint = "flows.py:trivial"\n'
+        f'schedules = [{{ cron = "{i % 60} 3 * * *" }}]\n'
+        for i in range(50)
+    )
+    proc = start_daemon(root, deployments)
+    try:
+        def wall(*args: str) -> float:
+            samples = []
+            for _ in range(7):
+                t = time.perf_counter()
+                subprocess.run([ORC, *args, "--project", str(root)], check=True, capture_output=True)
+                samples.append((time.perf_counter() - t) * 1000)
+            return statistics.median(samples)
+
+        figures = {"runs_ls_ms": wall("runs", "ls"), "status_ms": wall("status")}
+        rss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                      if line.startswith("VmRSS"))  # fmt: skip
+        figures["idle_rss_mb_50_deployments"] = rss_kb / 1024
+    finally:
+        stop(proc)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--throughput", type=int, default=500)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"}
+    for name, fn, n in (("latency", latency, args.runs), ("throughput", throughput, args.throughput),
+                        ("cli_and_memory", lambda r, _: cli_and_memory(r), 0)):  # fmt: skip
+        with tempfile.TemporaryDirectory() as tmp:
+            results[name] = fn(Path(tmp), n)
+            print(name, json.dumps(results[name]), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "daemon.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = ["# orc daemon benchmarks", "", f"Machine: {results['machine']}", "",
+             "| figure | value | target |", "|---|---|---|",
+             f"| schedule-to-start p50 | {results['latency']['p50_ms']:.0f} ms | <= 150 ms |",
+             f"| schedule-to-start p99 | {results['latency']['p99_ms']:.0f} ms | |",
+             f"| throughput, 500 trivial runs, 4 slots | {results['throughput']['runs_per_s']:.1f} runs/s | |",
+             f"| `orc runs ls` | {results['cli_and_memory']['runs_ls_ms']:.0f} ms | <= 300 ms |",
+             f"| `orc status` | {results['cli_and_memory']['status_ms']:.0f} ms | <= 300 ms |",
+             f"| idle RSS, 50 deployments | {results['cli_and_memory']['idle_rss_mb_50_deployments']:.0f} MB | <= 120 MB |"]  # fmt: skip
+    (args.out / "daemon.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""`orc run`, `orc cancel`, `orc retry`: asking the daemon to act on a deployment or a run.
+
+`orc run NAME --watch` follows the run by subscription (states and logs as
+they happen) and exits with what happened: 0 Completed, 1 Failed or Crashed,
+2 Cancelled, so scripts can chain on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from orchestrate.cli.deployments import NameArgument, _client
+from orchestrate.cli.options import ProjectOption
+
+if TYPE_CHECKING:
+    from orchestrate.client import Client
+    from orchestrate.protocol import FlowRunInfo
+
+RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+EXIT_BY_TYPE = {"COMPLETED": 0, "FAILED": 1, "CRASHED": 1, "CANCELLED": 2}
+
+
+def run(
+    name: NameArgument,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="key=value; the value is parsed as JSON if it can be."),
+    ] = None,
+    params_json: Annotated[
+        str | None, typer.Option("--params", help="All parameters as one JSON object.")
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Follow states and logs until the run ends.")
+    ] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Run a deployment now (parameters override its defaults)."""
+    from orchestrate.cli.flow import parse_params, parse_params_json
+
+    parameters = {**parse_params_json(params_json), **parse_params(param or [])}
+    with _client(project) as client:
+        created = client.create_run(name, parameters)
+        print(f"Started {created.id} ({created.name}) of {name}.", flush=True)
+        if watch:
+            raise typer.Exit(_watch(client, created))
+
+
+def _watch(client: Client, created: FlowRunInfo) -> int:
+    """Print the run's state changes and logs until it has settled; its exit code."""
+    seen: set[tuple[float, str]] = set()
+    with client.subscribe(["flow_run", "log"], flow_run_id=created.id) as changes:
+        for line in client.logs(created.id):
+            _print_log(line.model_dump(), seen)
+        detail = client.run(created.id).run
+        last = _print_state(detail.model_dump(), "")
+        if detail.state.type in FINAL and not _may_retry(detail.model_dump()):
+            return EXIT_BY_TYPE[detail.state.type]
+        for change in changes:
+            if change.topic == "log":
+                _print_log(change.data, seen)
+                continue
+            last = _print_state(change.data, last)
+            if change.data["state"]["type"] in FINAL and change.data.get("settled"):
+                return EXIT_BY_TYPE[change.data["state"]["type"]]
+    return 1
+
+
+def _may_retry(data: dict[str, Any]) -> bool:
+    return not data.get("settled", True)
+
+
+def _print_state(data: dict[str, Any], last: str) -> str:
+    state = data["state"]
+    label = state["name"]
+    if label != last:
+        extra = f": {state['message']}" if state.get("message") else ""
+        print(f"[{label}]{extra}", flush=True)
+    return str(label)
+
+
+def _print_log(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
+    key = (data["ts"], data["message"])
+    if key in seen:
+        return
+    seen.add(key)
+    level = logging.getLevelName(data["level"])
+    print(f"{level:<8} {data['message']}", flush=True)
+
+
+def cancel(run_id: RunArgument, project: ProjectOption = None) -> None:
+    """Cancel a scheduled or running flow run (its worker and children are stopped)."""
+    with _client(project) as client:
+        info = client.cancel_run(run_id)
+    print(f"{info.id}: {info.state.name}")
+
+
+def retry(run_id: RunArgument, project: ProjectOption = None) -> None:
+    """Run a failed, crashed or cancelled flow run again (same run, next attempt)."""
+    with _client(project) as client:
+        info = client.retry_run(run_id)
+    print(f"{info.id}: {info.state.name} (attempt {info.run_count + 1})")

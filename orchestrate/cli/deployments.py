@@ -1,0 +1,99 @@
+"""`orc deployments ls/show`, `orc pause`, `orc resume`: the deployments the daemon runs."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from orchestrate.cli.options import JsonOption, ProjectOption, project_folder
+
+app = typer.Typer(help="List and inspect deployments.", no_args_is_help=True)
+NameArgument = Annotated[str, typer.Argument(help="A deployment name from flows.toml.")]
+
+
+def _client(project: ProjectOption):  # type: ignore[no-untyped-def]
+    from orchestrate.cli.reads import daemon_client
+    from orchestrate.errors import DaemonNotRunning
+
+    root = project_folder(project)
+    client = daemon_client(root)
+    if client is None:
+        raise DaemonNotRunning(root)
+    return client
+
+
+@app.command("ls")
+def list_deployments(project: ProjectOption = None, json_output: JsonOption = False) -> None:
+    """List deployments: paused or active, schedules in words, next run, recent outcomes."""
+    from orchestrate.cli import render
+
+    with _client(project) as client:
+        found = client.deployments()
+    if json_output:
+        render.print_json([d.model_dump(mode="json") for d in found])
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("NAME", "STATUS", "SCHEDULE", "NEXT", "RECENT"):
+        table.add_column(column, no_wrap=column != "SCHEDULE")
+    now = time.time()
+    for d in found:
+        status = Text("paused", style="yellow") if d.paused else Text("active", style="green")
+        schedule = "; ".join(s.text for s in d.schedules if s.active) or "manual only"
+        nxt = render.relative(d.next_run_time - now) if d.next_run_time else ""
+        recent = Text()
+        for brief in reversed(d.recent[:8]):
+            recent.append("■", style=render.STATE_STYLES.get(brief.state_type, ""))
+        table.add_row(d.name, status, schedule, nxt, recent)
+    render.console().print(table)
+
+
+@app.command("show")
+def show_deployment(
+    name: NameArgument, project: ProjectOption = None, json_output: JsonOption = False
+) -> None:
+    """Show one deployment: entrypoint, schedules in words, the next 5 times in its timezone."""
+    from orchestrate.cli import render
+
+    with _client(project) as client:
+        d = client.deployment(name)
+    if json_output:
+        render.print_json(d.model_dump(mode="json"))
+        return
+    tz = ZoneInfo(d.timezone)
+    print(f"{d.name}  ({'paused' if d.paused else 'active'})")
+    print(f"  entrypoint: {d.entrypoint}")
+    if d.description:
+        print(f"  {d.description}")
+    for s in d.schedules:
+        print(f"  schedule {s.id}: {s.text}{'' if s.active else ' (inactive)'}")
+    if d.parameters:
+        print(f"  parameters: {d.parameters}")
+    limit = f"{d.concurrency_limit} ({d.collision_strategy})" if d.concurrency_limit else "none"
+    print(f"  concurrency limit: {limit}; tags: {', '.join(d.tags) or 'none'}")
+    if d.next_times:
+        print(f"  next runs ({d.timezone}):")
+        for t in d.next_times:
+            print("    " + datetime.fromtimestamp(t, UTC).astimezone(tz).strftime("%a %Y-%m-%d %H:%M:%S %Z"))
+    for brief in d.recent[:5]:
+        print(f"  recent: {brief.id[:8]} {brief.state_name}")
+
+
+def pause(name: NameArgument, project: ProjectOption = None) -> None:
+    """Pause a deployment: its scheduled runs wait until `orc resume`."""
+    with _client(project) as client:
+        client.pause_deployment(name)
+    print(f"Paused {name}.")
+
+
+def resume(name: NameArgument, project: ProjectOption = None) -> None:
+    """Resume a paused deployment (missed runs follow its catchup setting)."""
+    with _client(project) as client:
+        client.resume_deployment(name)
+    print(f"Resumed {name}.")

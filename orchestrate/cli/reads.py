@@ -1,0 +1,133 @@
+"""Where read commands get their answers: the daemon when one runs, else the store file.
+
+While `orc up` runs it holds the DuckDB file (DuckDB admits one process), so
+`orc runs ls` asks it over the socket; with no daemon the command opens the
+file itself. Both give the same views, so rendering has one code path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.store.queries import (
+    FlowRunView,
+    LogLine,
+    RunState,
+    StateEntry,
+    Store,
+    TaskRunView,
+)
+
+if TYPE_CHECKING:
+    from orchestrate.client import Client
+    from orchestrate.protocol import FlowRunInfo, LogInfo, StateInfo, TaskRunInfo
+
+
+def daemon_client(root: Path, timeout: float = 5.0) -> Client | None:
+    """A client of the project's daemon, or None when none is running."""
+    from orchestrate.client import DaemonNotRunning, connect
+
+    if not (root / ".orc" / "orc.sock").exists():
+        return None
+    try:
+        return connect(root, timeout=timeout)
+    except DaemonNotRunning:
+        return None
+
+
+def open_reads(root: Path) -> Store | DaemonReads:
+    client = daemon_client(root)
+    if client is not None:
+        return DaemonReads(client)
+    from orchestrate.project import store_path
+
+    store = Store(store_path(root))
+    store.open()
+    return store
+
+
+def _time(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _state(info: StateInfo) -> RunState:
+    error_type, _, error_message = (info.error or "").partition(": ")
+    return RunState(info.type, info.name, info.message, _time(info.timestamp),
+                    error_type or None, error_message or None)  # fmt: skip
+
+
+def flow_run_view(info: FlowRunInfo) -> FlowRunView:
+    return FlowRunView(
+        info.id, info.name, info.flow_name, _state(info.state), info.parameters, info.tags,
+        info.parent_flow_run_id, None, info.deployment, None, _time(info.created),
+        _time(info.start_time), _time(info.end_time), info.run_count, info.task_counts,
+        _time(info.expected_start_time),
+    )  # fmt: skip
+
+
+def task_run_view(info: TaskRunInfo) -> TaskRunView:
+    return TaskRunView(
+        info.id, info.flow_run_id, info.name, info.task_key, info.dynamic_key, info.kind,
+        _state(info.state), info.tags, None, _time(info.created), _time(info.start_time),
+        _time(info.end_time), info.run_count, [(u.upstream_id, u.kind) for u in info.upstream],
+    )  # fmt: skip
+
+
+def log_line(info: LogInfo, names: dict[str, str]) -> LogLine:
+    return LogLine(info.flow_run_id, info.task_run_id, names.get(info.task_run_id or ""),
+                   _time(info.ts), info.level, info.logger, info.message)  # fmt: skip
+
+
+class DaemonReads:
+    """The `Store` read API, answered by the daemon."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._details: dict[str, Any] = {}
+
+    def __enter__(self) -> DaemonReads:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.client.close()
+
+    def _detail(self, run_id: str) -> Any:
+        if run_id not in self._details:
+            self._details[run_id] = self.client.run(run_id)
+        return self._details[run_id]
+
+    def list_flow_runs(self, state: str | None = None, flow: str | None = None, limit: int = 50,
+                       deployment: str | None = None) -> list[FlowRunView]:  # fmt: skip
+        runs = self.client.runs(limit=limit if not flow else max(limit, 500), state=state,
+                                deployment=deployment)  # fmt: skip
+        views = [flow_run_view(r) for r in runs if not flow or r.flow_name == flow]
+        return views[:limit]
+
+    def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
+        from orchestrate.client import NotFound
+        from orchestrate.errors import RunNotFound
+
+        try:
+            detail = self._detail(id_or_prefix)
+        except NotFound as exc:
+            raise RunNotFound(str(exc)) from None
+        self._details[detail.run.id] = detail
+        return flow_run_view(detail.run)
+
+    def state_history(self, run_id: str) -> list[StateEntry]:
+        return [StateEntry(run_id, _state(s)) for s in self._detail(run_id).state_history]
+
+    def task_runs(self, flow_run_id: str) -> list[TaskRunView]:
+        return [task_run_view(t) for t in self._detail(flow_run_id).task_runs]
+
+    def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
+        return [flow_run_view(r) for r in self._detail(flow_run_id).subflow_runs]
+
+    def logs(self, flow_run_id: str, after: float | None = None) -> list[LogLine]:
+        names = {t.id: t.name for t in self._detail(flow_run_id).task_runs}
+        return [log_line(line, names) for line in self.client.logs(flow_run_id, after=after)]

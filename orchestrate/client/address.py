@@ -1,0 +1,116 @@
+"""Where a client finds the daemon: a local socket, or a project on a server reached over ssh.
+
+Over ssh the client runs `ssh [-p port] [user@]server orc dial-stdio [--project
+path]` and speaks the same lines over its stdin and stdout (the Docker CLI
+pattern), so ssh config, agents and jump hosts work and no port is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from orchestrate.errors import ClientError, ConnectionLost, DaemonNotRunning, SshError
+from orchestrate.project import project_root as default_root
+from orchestrate.project import socket_path
+
+#: ssh may log in through a jump host or wait on an agent; a local socket answers at once.
+SSH_HANDSHAKE_SECONDS = 30.0
+
+_NO_DAEMON = re.compile(r"no orc daemon is running for (.+?); start it")
+
+
+@dataclass(frozen=True)
+class LocalAddress:
+    """The socket of a project on this machine."""
+
+    root: Path
+
+    @property
+    def socket(self) -> Path:
+        return socket_path(self.root)
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+
+@dataclass(frozen=True)
+class SshAddress:
+    """A project on a server, reached through `ssh … orc dial-stdio`."""
+
+    destination: str  # "user@server" or "server", as ssh takes it
+    port: int | None = None
+    project: str | None = None  # the project folder there; None lets the server decide
+
+    def argv(self) -> list[str]:
+        """The command that opens the pipe: `$ORC_SSH` (or `ssh`), then the remote `orc`."""
+        remote = ["orc", "dial-stdio", *(["--project", self.project] if self.project else [])]
+        port = ["-p", str(self.port)] if self.port else []
+        ssh = shlex.split(os.environ.get("ORC_SSH") or "ssh")
+        # ssh hands the remote command to a shell as one string, so quote it here.
+        return [*ssh, "-T", *port, "--", self.destination, shlex.join(remote)]
+
+    def __str__(self) -> str:
+        port = f":{self.port}" if self.port else ""
+        return f"ssh://{self.destination}{port}{self.project or ''}"
+
+
+Address = LocalAddress | SshAddress
+
+
+def resolve(project_root: Path | None = None, host: str | None = None) -> Address:
+    """The address for a project folder here, or for `host` (`ssh://[user@]server[:port][/path]`)."""
+    if host:
+        return parse_ssh(host, project_root)
+    if project_root is None:
+        return LocalAddress(default_root())
+    return LocalAddress(project_root.expanduser().resolve())
+
+
+def handshake_timeout(address: Address, timeout: float | None) -> float | None:
+    """How long to wait for the daemon's hello: longer over ssh, which has to log in first."""
+    if timeout is not None and isinstance(address, SshAddress):
+        return max(timeout, SSH_HANDSHAKE_SECONDS)
+    return timeout
+
+
+def parse_ssh(host: str, project_root: Path | None = None) -> SshAddress:
+    """`ssh://user@server:22/srv/etl` (or plain `user@server`) as an `SshAddress`."""
+    url = urlsplit(host if "://" in host else f"ssh://{host}")
+    try:
+        port = url.port
+    except ValueError:
+        port = -1
+    if url.scheme != "ssh" or not url.hostname or port == -1:
+        raise ClientError(
+            f"cannot reach a daemon at {host!r}: expected ssh://[user@]server[:port][/path/to/project]"
+        )
+    destination = f"{url.username}@{url.hostname}" if url.username else url.hostname
+    project = url.path or (str(project_root) if project_root else None)
+    return SshAddress(destination, port, project)
+
+
+def ssh_failure(address: SshAddress, returncode: int | None, stderr: str) -> ClientError:
+    """What went wrong when `ssh … orc dial-stdio` closed before (or while) answering."""
+    said = stderr.strip()
+    server = address.destination.rpartition("@")[2]
+    if found := _NO_DAEMON.search(said):
+        return DaemonNotRunning(found.group(1), host=server)
+    if returncode == 127 or "command not found" in said or "orc: not found" in said:
+        return SshError(
+            f"orc is not installed on {server} (or not on PATH for non-interactive ssh): "
+            f"`{' '.join(address.argv()[-1:])}` failed there. Install orc on {server}, or put its "
+            "folder on PATH in a file non-interactive shells read (e.g. ~/.bashrc before its "
+            f"interactive check, or ~/.ssh/environment). ssh said: {said or 'nothing'}"
+        )
+    if returncode == 0:
+        return ConnectionLost(f"the orc daemon at {address} closed the connection")
+    if returncode == 255:
+        return SshError(f"ssh to {address.destination} failed: {said or 'no message'}")
+    return SshError(
+        f"`orc dial-stdio` on {server} stopped (exit code {returncode}): {said or 'no message'}"
+    )

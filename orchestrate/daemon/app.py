@@ -1,0 +1,133 @@
+"""`orc up`: take the project's lock, open the store, and run the daemon until a signal.
+
+The order matters: the lock first (a second daemon must fail before it
+touches anything), then the config (a broken file refuses to start, with
+every error), then the store, recovery and the first plan, and only then the
+socket, so a client never sees a daemon that has not caught up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from orchestrate._version import __version__
+from orchestrate.daemon.lock import DaemonLock
+from orchestrate.project import CONFIG_FILE, state_dir, store_path
+
+log = logging.getLogger("orc.daemon")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"ts": record.created, "level": record.levelname,
+                           "logger": record.name, "message": record.getMessage()})  # fmt: skip
+
+
+def configure_logging(log_format: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger("orc")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def run_daemon(root: Path, log_format: str = "human", shutdown_grace: float = 10.0) -> None:
+    """Run `orc up` for the project at `root` in the foreground until SIGINT/SIGTERM."""
+    from orchestrate.config import load_config
+
+    configure_logging(log_format)
+    lock = DaemonLock(root)
+    lock.acquire()
+    try:
+        config = load_config(root / CONFIG_FILE)
+        asyncio.run(_main(root, config, shutdown_grace))
+    finally:
+        lock.release()
+
+
+async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
+    from orchestrate.daemon.deployments import DeploymentTable
+    from orchestrate.daemon.handlers import Handlers
+    from orchestrate.daemon.recovery import recover
+    from orchestrate.daemon.server import RpcServer
+    from orchestrate.daemon.service import Daemon
+    from orchestrate.daemon.supervisor import Supervisor
+    from orchestrate.store import connection, migrations
+    from orchestrate.store.queries import Store
+    from orchestrate.store.writer import StoreWriter
+
+    started = time.monotonic()
+    path = store_path(root)
+    state_dir(root)
+    conn = connection.connect(path, read_only=False)
+    migrations.migrate(conn, path)
+    writer = StoreWriter(path, connection=conn)
+    daemon = Daemon(root, DeploymentTable(config, state_dir(root)), writer,
+                    lambda on_records: Supervisor(on_records))  # fmt: skip
+    handlers = Handlers(daemon, conn, __version__)
+    server = RpcServer(handlers.table(), handlers.hello)
+    daemon.publish = server.publish
+    recover(daemon, Store.over(conn.cursor()))
+    daemon.plan()
+    await server.start(state_dir(root) / "orc.sock")
+    stop = _stop_on_signals()
+    watcher = asyncio.create_task(_watch(daemon, root, config))
+    serving = asyncio.create_task(daemon.serve())
+    log.info("orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms",
+             daemon.table.project_name, len(daemon.table), _pid(), (time.monotonic() - started) * 1000)  # fmt: skip
+    await stop.wait()
+    log.info("stopping: no new runs; waiting for running ones")
+    await daemon.stop(shutdown_grace)
+    for task in (watcher, serving):
+        task.cancel()
+    await asyncio.gather(watcher, serving, return_exceptions=True)
+    await server.close()
+    writer.close()
+    conn.close()
+    log.info("stopped")
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _watch(daemon: Any, root: Path, config: Any) -> None:
+    from orchestrate.config import ConfigError, load_config
+    from orchestrate.daemon.watch import watch
+
+    config_path = root / CONFIG_FILE
+
+    async def reload() -> None:
+        try:
+            new = load_config(config_path)
+        except ConfigError as exc:
+            daemon.config_invalid(exc)
+            return
+        daemon.reload(new)
+
+    folders = [root / f for f in (getattr(config.project, "watch", None) or [])]
+    try:
+        await watch(root, config_path, folders, reload, lambda: daemon.stopping)
+    except Exception:
+        log.exception("watching %s stopped", config_path)

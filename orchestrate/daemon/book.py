@@ -1,0 +1,62 @@
+"""The daemon's memory of live runs: every flow run not yet finished, and its task runs' states.
+
+Finished runs leave the book (the store keeps them); what stays is what the
+dispatcher decides on, what `orc status` shows, and what turns a worker's
+state records into events with names and labels.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from orchestrate.records import FlowRunRecord, StateRecord, TaskRunRecord
+from orchestrate.states import StateType
+
+
+@dataclass
+class RunBook:
+    flow_runs: dict[str, FlowRunRecord] = field(default_factory=dict)
+    #: task runs of live flow runs, by flow run id then task run id
+    task_runs: dict[str, dict[str, TaskRunRecord]] = field(default_factory=dict)
+    #: state records whose task run snapshot has not arrived yet
+    orphan_states: dict[str, list[StateRecord]] = field(default_factory=dict)
+
+    def get(self, run_id: str) -> FlowRunRecord | None:
+        return self.flow_runs.get(run_id)
+
+    def put_flow_run(self, run: FlowRunRecord) -> FlowRunRecord:
+        """Keep the newest snapshot; a finished run leaves the book (with its task runs)."""
+        if run.state.is_final():
+            self.flow_runs.pop(run.id, None)
+            self.task_runs.pop(run.id, None)
+        else:
+            self.flow_runs[run.id] = run
+        return run
+
+    def put_task_run(self, run: TaskRunRecord) -> list[StateRecord]:
+        """Keep a task run snapshot; returns state records that were waiting for it."""
+        if run.flow_run_id in self.flow_runs:
+            self.task_runs.setdefault(run.flow_run_id, {})[run.id] = run
+        return self.orphan_states.pop(run.id, [])
+
+    def task_run(self, flow_run_id: str, task_run_id: str) -> TaskRunRecord | None:
+        return self.task_runs.get(flow_run_id, {}).get(task_run_id)
+
+    def park(self, record: StateRecord) -> None:
+        self.orphan_states.setdefault(record.run_id, []).append(record)
+
+    def task_counts(self, flow_run_id: str) -> dict[str, int]:
+        runs = self.task_runs.get(flow_run_id, {})
+        return dict(Counter(r.state.name for r in runs.values()))
+
+    def scheduled(self) -> list[FlowRunRecord]:
+        return [r for r in self.flow_runs.values() if r.state.type is StateType.SCHEDULED]
+
+    def future_slots(self, deployment: str, after: float) -> list[FlowRunRecord]:
+        """Scheduled (not retrying) runs of `deployment` due after `after`."""
+        return [
+            r for r in self.flow_runs.values()
+            if r.deployment == deployment and r.state.name in ("Scheduled", "Late")
+            and (r.expected_start_time or 0.0) > after
+        ]  # fmt: skip

@@ -1,0 +1,294 @@
+"""The daemon's answers to the socket's methods (`orchestrate.protocol.Method`).
+
+Live state (scheduled and running runs, deployments) comes from memory; history
+comes from the store, read in a thread through the daemon's own connection
+after the writer has caught up, so a client always reads its own writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from orchestrate import protocol
+from orchestrate.daemon import planner, views
+from orchestrate.daemon.deployments import UnknownDeployment
+from orchestrate.daemon.server import RpcError
+from orchestrate.daemon.signature import parameter_schema, validate_parameters
+from orchestrate.errors import RunNotFound
+from orchestrate.protocol import Method
+from orchestrate.schedules import next_times
+from orchestrate.store.queries import Store
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.service import Daemon
+
+T = TypeVar("T")
+Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
+
+
+class Handlers:
+    """One coroutine per method; `table()` is what the server dispatches on."""
+
+    def __init__(self, daemon: Daemon, connection: Any, version: str) -> None:
+        """`connection`: the daemon's open DuckDB connection (reads go through cursors of it)."""
+        self.daemon = daemon
+        self.connection = connection
+        self.version = version
+        self._schemas: dict[str, tuple[float, dict[str, Any] | None]] = {}
+
+    def table(self) -> dict[str, Handler]:
+        d = self.daemon
+        return {
+            Method.STATUS: self.status,
+            Method.DEPLOYMENTS_LIST: self.deployments,
+            Method.DEPLOYMENTS_GET: self.deployment,
+            Method.DEPLOYMENTS_PAUSE: lambda p, c: self.set_paused(p, True),
+            Method.DEPLOYMENTS_RESUME: lambda p, c: self.set_paused(p, False),
+            Method.RUNS_LIST: self.runs,
+            Method.RUNS_GET: self.run,
+            Method.RUNS_LOGS: self.logs,
+            Method.RUNS_CREATE: self.create_run,
+            Method.RUNS_CANCEL: self.cancel_run,
+            Method.RUNS_RETRY: self.retry_run,
+            Method.EVENTS_LIST: self.events,
+            Method.EVENTS_EMIT: self.emit,
+            Method.RECORDS: self.records,
+        } | getattr(d, "extra_handlers", {})
+
+    def hello(self) -> protocol.Hello:
+        d = self.daemon
+        return protocol.Hello(
+            protocol=protocol.PROTOCOL_VERSION, version=self.version, pid=os.getpid(),
+            project=d.table.project_name, project_root=str(d.root), started_at=d.started_at,
+        )  # fmt: skip
+
+    # -- reading the store ---------------------------------------------------------
+
+    async def _read(self, query: Callable[[Store], T]) -> T:
+        writer, connection = self.daemon.writer, self.connection
+
+        def work() -> T:
+            writer.flush(5.0)
+            cursor = connection.cursor()
+            try:
+                return query(Store.over(cursor))
+            finally:
+                cursor.close()
+
+        return await asyncio.to_thread(work)
+
+    def _live(self, run_id: str) -> Any:
+        return self.daemon.book.get(run_id)
+
+    async def _resolve(self, id_or_prefix: str) -> str:
+        try:
+            return await self._read(lambda s: s.get_flow_run(id_or_prefix).id)
+        except RunNotFound as exc:
+            raise RpcError(protocol.NOT_FOUND, str(exc)) from None
+
+    # -- status and deployments ----------------------------------------------------
+
+    async def status(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        d = self.daemon
+        now = d.clock()
+        running = [d.book.get(i) for i in d.handles]
+        scheduled = sorted(d.book.scheduled(), key=lambda r: r.expected_start_time or 0.0)
+        queued = [r for r in scheduled if (r.expected_start_time or 0.0) <= now]
+        upcoming = [r for r in scheduled if (r.expected_start_time or 0.0) > now]
+        nxt = upcoming[0] if upcoming else None
+        return {
+            "pid": os.getpid(), "version": self.version, "project": d.table.project_name,
+            "project_root": str(d.root), "started_at": d.started_at,
+            "uptime_seconds": now - d.started_at,
+            "running": [views.flow_run_info(r, d.book.task_counts(r.id)) for r in running if r],
+            "queued": len(queued),
+            "next_due": _brief(nxt) if nxt else None,
+            "next_due_deployment": nxt.deployment if nxt else None,
+            "next_due_time": nxt.expected_start_time if nxt else None,
+            "deployments": len(d.table), "automations": getattr(d, "automation_count", 0),
+            "config_error": d.config_error,
+        }  # fmt: skip
+
+    async def deployments(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
+        recent = await self._read(lambda s: s.recent_by_deployment(10))
+        return [self._deployment_info(spec, recent.get(spec.name, [])) for spec in self.daemon.table]
+
+    def _deployment_info(self, spec: Any, recent: list[Any]) -> dict[str, Any]:
+        d = self.daemon
+        upcoming = [
+            r.expected_start_time
+            for r in d.book.scheduled()
+            if r.deployment == spec.name and r.expected_start_time is not None
+        ]
+        return {
+            "name": spec.name, "entrypoint": spec.entrypoint, "description": spec.description,
+            "paused": d.table.is_paused(spec.name),
+            "schedules": [s.model_dump() for s in spec.schedule_infos()],
+            "next_run_time": None if d.table.is_paused(spec.name) or not upcoming else min(upcoming),
+            "recent": [_brief_view(v) for v in recent],
+            "tags": list(spec.tags), "parameters": dict(spec.parameters),
+            "parameter_schema": self._schema(spec),
+            "concurrency_limit": spec.concurrency_limit,
+            "collision_strategy": spec.collision_strategy,
+            "running": sum(1 for i in d.handles if (r := d.book.get(i)) and r.deployment == spec.name),
+        }  # fmt: skip
+
+    def _schema(self, spec: Any) -> dict[str, Any] | None:
+        """The flow's parameter schema, read from its source (cached until the file changes)."""
+        path = self.daemon.root / spec.entrypoint.rpartition(":")[0]
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None
+        cached = self._schemas.get(spec.entrypoint)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, parameter_schema(path, spec.entrypoint.rpartition(":")[2]))
+            self._schemas[spec.entrypoint] = cached
+        return cached[1]
+
+    async def deployment(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        spec = self._spec(params)
+        recent = await self._read(lambda s: s.recent_by_deployment(10))
+        info = self._deployment_info(spec, recent.get(spec.name, []))
+        tz = spec.timezone or "UTC"
+        now = datetime.now(UTC)
+        times = sorted(
+            t for s in spec.schedules if s.active for t in next_times(s, now, 5, default_tz=tz)
+        )[:5]
+        return info | {"next_times": [t.timestamp() for t in times], "timezone": tz}
+
+    def _spec(self, params: dict[str, Any]) -> Any:
+        try:
+            return self.daemon.table.get(str(params.get("name") or params.get("deployment")))
+        except UnknownDeployment as exc:
+            raise RpcError(protocol.NOT_FOUND, str(exc)) from None
+
+    async def set_paused(self, params: dict[str, Any], paused: bool) -> dict[str, Any]:
+        spec = self._spec(params)
+        self.daemon.set_paused(spec.name, paused)
+        recent = await self._read(lambda s: s.recent_by_deployment(10))
+        return self._deployment_info(spec, recent.get(spec.name, []))
+
+    # -- runs ----------------------------------------------------------------------
+
+    async def runs(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
+        limit = int(params.get("limit") or 50)
+        found = await self._read(
+            lambda s: s.list_flow_runs(
+                state=params.get("state"), limit=limit, deployment=params.get("deployment"),
+                since=params.get("since"), upcoming=bool(params.get("upcoming")),
+            )
+        )  # fmt: skip
+        return [self._fresh(views.stored_flow_run_info(v)) for v in found]
+
+    def _fresh(self, info: dict[str, Any]) -> dict[str, Any]:
+        """Live task counts for a running run (the store lags by a flush)."""
+        if info["id"] in self.daemon.book.task_runs:
+            info["task_counts"] = self.daemon.book.task_counts(info["id"])
+        return info
+
+    async def run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        run_id = await self._resolve(str(params.get("id", "")))
+
+        def query(s: Store) -> dict[str, Any]:
+            return {
+                "run": views.stored_flow_run_info(s.get_flow_run(run_id)),
+                "task_runs": [views.stored_task_run_info(t) for t in s.task_runs(run_id)],
+                "state_history": [views.stored_state_info(e.state) for e in s.state_history(run_id)],
+                "subflow_runs": [views.stored_flow_run_info(c) for c in s.child_flow_runs(run_id)],
+            }
+
+        return await self._read(query)
+
+    async def logs(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
+        run_id = await self._resolve(str(params.get("id", "")))
+        lines = await self._read(
+            lambda s: s.logs(run_id, params.get("after"), params.get("limit"), params.get("level"))
+        )
+        return [views.stored_log_info(line) for line in lines]
+
+    async def create_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        spec = self._spec(params)
+        parameters = params.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise RpcError(protocol.BAD_INPUT, "parameters must be a JSON object of name: value.")
+        problems = validate_parameters(self._schema(spec), {**spec.parameters, **parameters})
+        if problems:
+            raise RpcError(protocol.BAD_INPUT, f"Deployment {spec.name!r}: " + "; ".join(problems))
+        run = self.daemon.create_manual(spec.name, parameters)
+        return views.flow_run_info(run)
+
+    async def cancel_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        run_id = await self._resolve(str(params.get("id", "")))
+        run = self._live(run_id)
+        if run is None:
+            raise RpcError(protocol.CONFLICT, f"Flow run {run_id} has already finished; nothing to cancel.")
+        await self.daemon.cancel(run)
+        return views.flow_run_info(run)
+
+    async def retry_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        run_id = await self._resolve(str(params.get("id", "")))
+        if self._live(run_id) is not None:
+            raise RpcError(protocol.CONFLICT, f"Flow run {run_id} has not finished; only a finished run can be retried.")
+        view = await self._read(lambda s: s.get_flow_run(run_id))
+        if view.deployment is None or view.deployment not in self.daemon.table:
+            raise RpcError(protocol.CONFLICT, f"Flow run {run_id} has no deployment in flows.toml to run it again.")
+        if view.state.type == "COMPLETED":
+            raise RpcError(protocol.CONFLICT, f"Flow run {run_id} completed; start a new one with `orc run {view.deployment}`.")
+        from orchestrate.daemon.recovery import record_of
+
+        return views.flow_run_info(self.daemon.retry(record_of(view)))
+
+    # -- events and records --------------------------------------------------------
+
+    async def events(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
+        rows = await self._read(
+            lambda s: s.events(params.get("name"), params.get("resource"), params.get("since"),
+                               int(params.get("limit") or 100))
+        )
+        return [views.event_info(r) for r in rows]
+
+    async def emit(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        from orchestrate.records import EventRecord
+
+        resource = params.get("resource") or {}
+        if not isinstance(resource, dict) or "orc.resource.id" not in resource:
+            raise RpcError(protocol.BAD_INPUT, 'resource must be an object with "orc.resource.id".')
+        event = EventRecord(
+            id=str(params.get("id") or _uuid()), occurred=float(params.get("occurred") or time.time()),
+            event=str(params.get("event")), resource={str(k): str(v) for k, v in resource.items()},
+            payload=params.get("payload") or {}, related=params.get("related") or [],
+        )  # fmt: skip
+        self.daemon.emit(event)
+        return views.event_info(event)
+
+    async def records(self, params: dict[str, Any], conn: Any) -> None:
+        """Records shipped by a flow run in another process (plain Python while the daemon is up)."""
+        from orchestrate.record_codec import decode_records
+
+        self.daemon.put_many(decode_records(params.get("records") or []))
+
+
+def _uuid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def _brief(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "state_type": run.state.type.value, "state_name": run.state.name,
+            "start_time": run.start_time or run.expected_start_time}  # fmt: skip
+
+
+def _brief_view(view: Any) -> dict[str, Any]:
+    start = view.start_time or view.created
+    return {"id": view.id, "state_type": view.state.type, "state_name": view.state.name,
+            "start_time": start.timestamp() if start else None}  # fmt: skip
+
+
+__all__ = ["Handlers", "planner"]

@@ -1,0 +1,61 @@
+"""One daemon per project: an exclusive lock on `.orc/daemon.lock`, holding the pid.
+
+The kernel drops an flock when its process dies, even by `kill -9`, so a
+stale lock file never blocks the next `orc up`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from orchestrate.errors import DaemonAlreadyRunning
+from orchestrate.project import state_dir
+
+
+class DaemonLock:
+    """Held for the life of `orc up`; `acquire` refuses when another process holds it."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = state_dir(root) / "daemon.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise DaemonAlreadyRunning(
+                f"orc up is already running for {self.path.parent.parent} (pid {holder}). "
+                f"Stop it first (kill {holder}) or use that one: `orc status`."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.ftruncate(fd, 0)
+            os.close(fd)
+
+
+def holder_pid(root: Path) -> int | None:
+    """The pid of the daemon holding `root`, or None when none runs."""
+    path = root / ".orc" / "daemon.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        return int(text) if text.isdigit() else None
+    else:
+        return None  # we got the lock: nobody holds it
+    finally:
+        os.close(fd)

@@ -1,0 +1,127 @@
+"""Which schedule slots should exist as flow runs: a pure function of the time it is given.
+
+The daemon keeps a horizon of upcoming runs materialised as `Scheduled` (like
+Prefect's scheduler: at least `MIN_RUNS` runs and `MIN_SPAN` ahead, at most
+`MAX_RUNS` runs and `MAX_SPAN`), so `orc deployments ls` and the dashboard can
+show them and the dispatcher only ever sleeps until the next one. A slot is
+identified by (deployment, schedule, time): the daemon stores each key once,
+so planning twice, or again after a restart, never makes a second run.
+
+Catch-up decides what happens to slots that fell due while the daemon was down
+(or the deployment paused): `none` drops them, `latest` runs only the most
+recent per schedule, `all` runs every one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from orchestrate.schedules import next_times
+
+MIN_RUNS = 3
+MIN_SPAN = timedelta(hours=1)
+MAX_RUNS = 100
+MAX_SPAN = timedelta(days=100)
+
+
+class ScheduleLike(Protocol):
+    active: bool
+    parameters: dict[str, Any]
+
+
+class DeploymentLike(Protocol):
+    name: str
+    catchup: str
+    timezone: str | None
+
+    @property
+    def schedules(self) -> Sequence[ScheduleLike]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One due time of one schedule of one deployment."""
+
+    deployment: str
+    schedule_id: str
+    time: datetime
+    parameters: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> str:
+        return slot_key(self.deployment, self.schedule_id, self.time.timestamp())
+
+
+def slot_key(deployment: str, schedule_id: str, epoch: float) -> str:
+    """The idempotency key of a slot: the same slot always gets the same key."""
+    return f"{deployment}/{schedule_id}/{epoch:.3f}"
+
+
+def _active(deployment: DeploymentLike) -> Iterable[tuple[str, ScheduleLike]]:
+    for index, schedule in enumerate(deployment.schedules):
+        if schedule.active:
+            yield str(index), schedule
+
+
+def upcoming(deployment: DeploymentLike, now: datetime) -> list[Slot]:
+    """The slots after `now` that should exist as Scheduled runs."""
+    tz = deployment.timezone or "UTC"
+    slots: list[Slot] = []
+    for schedule_id, schedule in _active(deployment):
+        times = next_times(schedule, now, MAX_RUNS, until=now + MAX_SPAN, default_tz=tz)  # type: ignore[arg-type]
+        horizon = now + MIN_SPAN
+        slots += [
+            Slot(deployment.name, schedule_id, t, dict(schedule.parameters))
+            for i, t in enumerate(times)
+            if i < MIN_RUNS or t <= horizon
+        ]
+    return slots
+
+
+def missed(deployment: DeploymentLike, last: Mapping[str, datetime], now: datetime) -> list[Slot]:
+    """Slots after each schedule's last materialised one, up to `now`, that were never made."""
+    tz = deployment.timezone or "UTC"
+    slots: list[Slot] = []
+    for schedule_id, schedule in _active(deployment):
+        since = last.get(schedule_id)
+        if since is None or since >= now:
+            continue
+        times = next_times(schedule, since, MAX_RUNS, until=now, default_tz=tz)  # type: ignore[arg-type]
+        slots += [
+            Slot(deployment.name, schedule_id, t, dict(schedule.parameters))
+            for t in times
+            if t <= now
+        ]
+    return slots
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """A slot that fell due while nobody could run it: stored already (`run_id`) or not yet."""
+
+    schedule_id: str
+    time: datetime
+    run_id: str | None = None
+    slot: Slot | None = None
+
+
+def catch_up(policy: str, overdue: Sequence[Overdue]) -> tuple[list[Overdue], list[Overdue]]:
+    """Split overdue slots into (run, drop) by the deployment's catch-up policy."""
+    if policy == "all":
+        return list(overdue), []
+    if policy == "none":
+        return [], list(overdue)
+    latest: dict[str, Overdue] = {}
+    for item in overdue:
+        kept = latest.get(item.schedule_id)
+        if kept is None or item.time > kept.time:
+            latest[item.schedule_id] = item
+    keep = set(map(id, latest.values()))
+    return list(latest.values()), [o for o in overdue if id(o) not in keep]
+
+
+def utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)

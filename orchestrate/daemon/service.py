@@ -1,0 +1,500 @@
+"""The daemon's one asyncio loop: plan schedules, start due runs, supervise workers, record.
+
+Everything that changes a run goes through `put` (store + subscribers +
+events), so the socket, the store and the run book never disagree. The loop
+sleeps on a timer until the next due time, or until something wakes it (a
+worker exit, a new run, a config reload): no polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrate.daemon import planner, state_events, views
+from orchestrate.daemon.book import RunBook
+from orchestrate.daemon.deployments import DeploymentTable
+from orchestrate.daemon.dispatch import Decision, decide
+from orchestrate.engine.names import random_name
+from orchestrate.engine.runs import new_id, transition
+from orchestrate.errors import DaemonError
+from orchestrate.records import (
+    EdgeRecord,
+    EventRecord,
+    FlowRunRecord,
+    LogRecord,
+    Record,
+    StateRecord,
+    TaskRunRecord,
+)
+from orchestrate.states import State, StateType
+from orchestrate.store.batch import RunDeletion, SlotRecord
+
+log = logging.getLogger("orc.daemon")
+
+#: How long a stopping daemon lets running flow runs finish before it stops them.
+SHUTDOWN_GRACE = 10.0
+
+
+class Daemon:
+    """Schedules, dispatches and supervises the flow runs of one project."""
+
+    def __init__(
+        self,
+        root: Path,
+        deployments: DeploymentTable,
+        writer: Any,
+        supervisor_factory: Callable[[Callable[[list[Record]], None]], Any],
+        *,
+        clock: Callable[[], float] = time.time,
+        publish: Callable[..., None] | None = None,
+    ) -> None:
+        self.root = root
+        self.table = deployments
+        self.writer = writer
+        self.clock = clock
+        self.publish = publish or (lambda *a, **k: None)
+        self.book = RunBook()
+        self.handles: dict[str, Any] = {}
+        self.slot_keys: set[str] = set()
+        self.last_slot: dict[tuple[str, str], float] = {}
+        #: the schedule each slot-made run came from (run id -> schedule id)
+        self.slot_of: dict[str, str] = {}
+        self.supervisor = supervisor_factory(self.put_many)
+        self.started_at = clock()
+        self.stopping = False
+        self.config_error: str | None = None
+        self.event_listeners: list[Callable[[EventRecord], None]] = []
+        #: runs that just finished, so their final state still gets its event and retry
+        self._recent: dict[str, FlowRunRecord] = {}
+        #: runs asked for by hand (CLI, TUI, automation): a pause does not hold them
+        self._manual: set[str] = set()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._workers_dir = root / ".orc" / "workers"
+        self._workers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    # -- recording ---------------------------------------------------------------
+
+    def put(self, record: Record | SlotRecord | RunDeletion) -> None:
+        """The engine's sink interface: the daemon's own transitions come through here too."""
+        self.put_many([record])  # type: ignore[list-item]
+
+    def put_many(self, records: list[Record]) -> None:
+        """Store, remember and publish a batch of records (a worker's, or the daemon's own)."""
+        states: list[StateRecord] = []
+        for record in records:
+            self.writer.put(record)
+            kind = type(record)
+            if kind is LogRecord:
+                self.publish("log", views.log_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
+            elif kind is TaskRunRecord:
+                states += self.book.put_task_run(record)  # type: ignore[arg-type]
+                self.publish(
+                    "task_run", views.task_run_info(record), flow_run_id=record.flow_run_id
+                )  # type: ignore[arg-type, union-attr]
+            elif kind is StateRecord:
+                states.append(record)  # type: ignore[arg-type]
+            elif kind is FlowRunRecord:
+                self._put_flow_run(record)  # type: ignore[arg-type]
+            elif kind is EdgeRecord:
+                self.publish("edge", views.edge_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
+            elif kind is EventRecord:
+                self._published_event(record)  # type: ignore[arg-type]
+        for state in states:
+            self._state_event(state)
+
+    def _put_flow_run(self, run: FlowRunRecord) -> None:
+        known = self.book.get(run.id)
+        if known is not None and known is not run:
+            run.deployment = run.deployment or known.deployment
+            run.expected_start_time = run.expected_start_time or known.expected_start_time
+        self.book.put_flow_run(run)
+        if run.state.is_final():
+            self._remember(run)
+        info = views.flow_run_info(run, self.book.task_counts(run.id))
+        self.publish("flow_run", info, flow_run_id=run.id)
+
+    def _state_event(self, record: StateRecord) -> None:
+        if record.is_task:
+            task_run = self.book.task_run(record.flow_run_id, record.run_id)
+            if task_run is None:
+                if record.flow_run_id in self.book.flow_runs:
+                    self.book.park(record)
+                return
+            event = state_events.task_run_event(
+                task_run, record.state, None, self.book.get(record.flow_run_id)
+            )
+        else:
+            flow_run = self.book.get(record.run_id) or self._recent.get(record.run_id)
+            if flow_run is None:
+                return
+            event = state_events.flow_run_event(flow_run, record.state, None)
+        self.writer.put(event)
+        self._published_event(event)
+
+    def _published_event(self, event: EventRecord) -> None:
+        self.publish("event", views.event_info(event), event=event.event)
+        for listener in self.event_listeners:
+            listener(event)
+
+    def emit(self, event: EventRecord) -> None:
+        self.writer.put(event)
+        self._published_event(event)
+
+    # -- creating runs -----------------------------------------------------------
+
+    def new_run(
+        self,
+        deployment: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        at: float | None = None,
+        slot: planner.Slot | None = None,
+    ) -> FlowRunRecord:
+        """A Scheduled flow run of `deployment`, due at `at` (now by default)."""
+        spec = self.table.get(deployment)
+        now = self.clock()
+        run = FlowRunRecord(
+            id=new_id(),
+            name=random_name(),
+            flow_name=spec.entrypoint.rpartition(":")[2],
+            parameters={
+                **spec.parameters,
+                **(slot.parameters if slot else {}),
+                **(parameters or {}),
+            },
+            state=State(StateType.SCHEDULED, "Scheduled", timestamp=now),
+            created=now,
+            tags=tuple(spec.tags),
+            deployment=deployment,
+            entrypoint=spec.entrypoint,
+            expected_start_time=slot.time.timestamp() if slot else (at or now),
+        )
+        transition(run, run.state, self, initial=True)
+        if slot is not None:
+            self.slot_keys.add(slot.key)
+            self.slot_of[run.id] = slot.schedule_id
+            self.last_slot[(deployment, slot.schedule_id)] = max(
+                run.expected_start_time or 0.0,
+                self.last_slot.get((deployment, slot.schedule_id), 0.0),
+            )
+            self.put(
+                SlotRecord(
+                    slot.key, run.id, deployment, slot.schedule_id, run.expected_start_time or now
+                )
+            )
+        self.wake()
+        return run
+
+    def plan(self, names: Iterable[str] | None = None) -> int:
+        """Materialise each deployment's upcoming slots that do not exist yet."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        made = 0
+        for spec in self.table.active(names):
+            for slot in planner.upcoming(spec, now):
+                if slot.key not in self.slot_keys:
+                    self.new_run(spec.name, slot=slot)
+                    made += 1
+        return made
+
+    def withdraw(self, deployment: str) -> int:
+        """Withdraw the future scheduled runs of a deployment (its schedule changed or it left)."""
+        runs = self.book.future_slots(deployment, after=self.clock())
+        for run in runs:
+            self.book.flow_runs.pop(run.id, None)
+        if runs:
+            self.put(RunDeletion(tuple(r.id for r in runs)))
+            self.slot_keys = {k for k in self.slot_keys if not k.startswith(f"{deployment}/")}
+            for key in [k for k in self.last_slot if k[0] == deployment]:
+                del self.last_slot[key]
+        return len(runs)
+
+    # -- the loop ----------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def serve(self) -> None:
+        """Run until `stop()`: dispatch what is due, then sleep until the next due time."""
+        while not self.stopping:
+            timeout = await self.tick()
+            self._wake.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def tick(self) -> float | None:
+        """One round of dispatching; returns how long to sleep (None: until woken)."""
+        now = self.clock()
+        due = [r for r in self.book.scheduled() if self._dispatchable(r, now)]
+        running = [self.book.get(i) for i in self.handles]
+        decision = decide(due, [r for r in running if r], self.table.limits(), now)
+        consumed = await self._apply(decision)
+        if consumed:
+            self.plan(consumed)
+        return self._sleep_for(now)
+
+    def _dispatchable(self, run: FlowRunRecord, now: float) -> bool:
+        if (run.expected_start_time or 0.0) > now or run.id in self.handles:
+            return False
+        if run.deployment not in self.table:
+            return False
+        return not (self.table.is_paused(run.deployment or "") and run.state.name != "AwaitingRetry"
+                    and self._from_schedule(run))  # fmt: skip
+
+    def _from_schedule(self, run: FlowRunRecord) -> bool:
+        return run.id not in self._manual
+
+    async def _apply(self, decision: Decision) -> set[str]:
+        consumed: set[str] = set()
+        for run, _strategy, message in decision.refuse:
+            name = "Cancelled"
+            transition(run, State(StateType.CANCELLED, name, message=message), self)
+            log.info("%s %s: %s", run.deployment, run.name, message)
+            self.settled(run)
+            consumed.add(run.deployment or "")
+        for run, name in decision.wait:
+            if run.state.name != name:
+                transition(run, State(StateType.SCHEDULED, name, message=run.state.message), self)
+        for run in decision.start:
+            consumed.add(run.deployment or "")
+            await self._start(run)
+        return consumed
+
+    def _sleep_for(self, now: float) -> float | None:
+        times = [
+            r.expected_start_time or now
+            for r in self.book.scheduled()
+            if r.id not in self.handles and not self.table.is_paused(r.deployment or "")
+        ]
+        waiting_late = [
+            (r.expected_start_time or now) + 15.0
+            for r in self.book.scheduled()
+            if r.state.name == "AwaitingConcurrencySlot"
+        ]
+        future = [t for t in (*times, *waiting_late) if t > now]
+        return max(0.0, min(future) - self.clock()) if future else None
+
+    # -- starting and finishing runs -----------------------------------------------
+
+    async def _start(self, run: FlowRunRecord) -> None:
+        from orchestrate.worker.spec import RunSpec
+
+        spec = self.table.get(run.deployment or "")
+        env, missing = self.table.env(spec.name)
+        if missing:
+            message = (f"The environment variable(s) {', '.join(missing)} named by env "
+                       f"in flows.toml are not set for orc up; set them and retry the run.")  # fmt: skip
+            transition(run, State(StateType.FAILED, message=message), self)
+            self._after_exit(run)
+            return
+        transition(run, State(StateType.PENDING, "Pending", message="starting a worker"), self)
+        run_spec = RunSpec(
+            flow_run_id=run.id,
+            flow_run_name=run.name,
+            deployment=spec.name,
+            entrypoint=spec.entrypoint,
+            parameters=run.parameters,
+            project_root=str(self.root),
+            working_dir=str(spec.working_dir),
+            env=env,
+            timeout_seconds=spec.timeout_seconds,
+            tags=list(run.tags),
+            expected_start_time=run.expected_start_time,
+            run_count=run.run_count + 1,
+            task_runner=spec.task_runner.model_dump() if spec.task_runner else None,
+            flow_name=run.flow_name,
+            created=run.created,
+        )
+        try:
+            handle = await self.supervisor.start(run_spec)
+        except Exception as exc:  # could not even spawn: the run crashed, the daemon did not
+            log.exception("could not start a worker for %s", run.id)
+            transition(
+                run, State(StateType.CRASHED, message=f"Could not start a worker: {exc}"), self
+            )
+            self._after_exit(run)
+            return
+        self.handles[run.id] = handle
+        (self._workers_dir / f"{run.id}.pid").write_text(str(handle.pid))
+        log.info("started %s (%s) pid %s", run.name, spec.name, handle.pid)
+        task = asyncio.create_task(self._supervise(run.id, handle))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _supervise(self, run_id: str, handle: Any) -> None:
+        try:
+            result = await handle.wait()
+            log.info("run %s ended %s", run_id[:8], result.final_state.name)
+        except Exception:
+            log.exception("supervising %s failed", run_id)
+        finally:
+            self.handles.pop(run_id, None)
+            with suppress(OSError):
+                (self._workers_dir / f"{run_id}.pid").unlink()
+            run = self.book.get(run_id) or self._recent.get(run_id)
+            if run is not None:
+                self._after_exit(run)
+            self.wake()
+
+    def _after_exit(self, run: FlowRunRecord) -> None:
+        """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
+        if not run.state.is_final():
+            transition(
+                run,
+                State(StateType.CRASHED, message="The worker exited without a final state."),
+                self,
+            )
+        self._remember(run)
+        if not self.maybe_retry(run):
+            self.settled(run)
+
+    def settled(self, run: FlowRunRecord) -> None:
+        """Say the run's final state is final: no worker left, no retry coming."""
+        info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
+        self.publish("flow_run", info, flow_run_id=run.id)
+
+    def _remember(self, run: FlowRunRecord) -> None:
+        self._recent[run.id] = run
+        if len(self._recent) > 1000:
+            self._recent.pop(next(iter(self._recent)))
+
+    def maybe_retry(self, run: FlowRunRecord) -> bool:
+        if self.stopping or run.deployment not in self.table:
+            return False
+        spec = self.table.get(run.deployment or "")
+        if run.state.type not in (StateType.FAILED, StateType.CRASHED):
+            return False
+        if run.run_count > spec.retries:
+            return False
+        delay = float(spec.retry_delay_seconds or 0)
+        at = self.clock() + delay
+        retry = State(StateType.SCHEDULED, "AwaitingRetry",
+                      message=f"Retry {run.run_count} of {spec.retries} in {delay:g}s")  # fmt: skip
+        run.expected_start_time = at
+        run.end_time = None
+        transition(run, retry, self)
+        self.wake()
+        return True
+
+    # -- commands ------------------------------------------------------------------
+
+    def set_paused(self, name: str, paused: bool) -> None:
+        """Pause: scheduled runs of the deployment wait. Resume: catch up and plan again."""
+        if self.table.is_paused(name) == paused:
+            return
+        self.table.set_paused(name, paused)
+        verb = "paused" if paused else "resumed"
+        self.emit(state_events.daemon_event(f"orc.deployment.{verb}", f"orc.deployment.{name}",
+                                            **{"orc.resource.name": name}))  # fmt: skip
+        log.info("deployment %s %s", name, verb)
+        if not paused:
+            from orchestrate.daemon.recovery import catch_up
+
+            catch_up(self, self.clock(), [name])
+            self.plan([name])
+        self.wake()
+
+    def reload(self, config: Any) -> None:
+        """Apply a new, valid config as a diff; running runs are never touched."""
+        from orchestrate.daemon.recovery import catch_up
+
+        diff = self.table.replace(config)
+        self.config_error = None
+        for name in diff.removed + diff.rescheduled:
+            self.withdraw(name)
+        if diff.added or diff.rescheduled:
+            catch_up(self, self.clock(), diff.added)
+            self.plan(diff.added + diff.rescheduled)
+        for verb, names in (("added", diff.added), ("changed", diff.changed), ("removed", diff.removed)):
+            for name in names:
+                self.emit(state_events.daemon_event(f"orc.deployment.{verb}", f"orc.deployment.{name}",
+                                                    **{"orc.resource.name": name}))  # fmt: skip
+        summary = {"added": diff.added, "changed": diff.changed, "removed": diff.removed}
+        self.emit(state_events.daemon_event("orc.config.reloaded", "orc.config.flows-toml", summary))
+        log.info("flows.toml reloaded: %s", _summary(summary))
+        self.wake()
+
+    def config_invalid(self, error: Exception) -> None:
+        """Keep the last good config; say what is wrong, where."""
+        self.config_error = str(error)
+        issues = [str(i) for i in getattr(error, "issues", [])] or [str(error)]
+        self.emit(state_events.daemon_event("orc.config.invalid", "orc.config.flows-toml",
+                                            {"errors": issues}))  # fmt: skip
+        log.warning("flows.toml is invalid; keeping the last good config:\n  %s", "\n  ".join(issues))
+
+    def create_manual(self, deployment: str, parameters: dict[str, Any] | None) -> FlowRunRecord:
+        run = self.new_run(deployment, parameters)
+        self._manual.add(run.id)
+        return run
+
+    async def cancel(self, run: FlowRunRecord) -> FlowRunRecord:
+        handle = self.handles.get(run.id)
+        if handle is None:
+            transition(run, State(StateType.CANCELLED, message="Cancelled by request."), self)
+            self.settled(run)
+            return run
+        if run.state.type is not StateType.CANCELLING:
+            transition(run, State(StateType.CANCELLING, message="Cancelling by request."), self)
+        await handle.cancel("cancelled by request")
+        return run
+
+    def retry(self, run: FlowRunRecord) -> FlowRunRecord:
+        at = self.clock()
+        run.expected_start_time = at
+        run.end_time = None
+        transition(
+            run, State(StateType.SCHEDULED, "AwaitingRetry", message="Retried by request."), self
+        )
+        self._manual.add(run.id)
+        self.wake()
+        return run
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Stop dispatching, let running runs finish for `grace`, then stop the rest."""
+        self.stopping = True
+        self.wake()
+        if self.handles:
+            log.info("waiting up to %gs for %d running run(s)", grace, len(self.handles))
+            waits = [asyncio.shield(t) for t in self._tasks]
+            with suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), grace)
+        for run_id, handle in list(self.handles.items()):
+            run = self.book.get(run_id)
+            if run is not None and not run.state.is_final():
+                transition(
+                    run,
+                    State(StateType.CRASHED, message="orc up stopped before this run finished."),
+                    self,
+                )
+            await handle.cancel("orc up is stopping")
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _summary(diff: dict[str, list[str]]) -> str:
+    parts = [f"{verb} {', '.join(names)}" for verb, names in diff.items() if names]
+    return "; ".join(parts) or "no deployment changed"
+
+
+def kill_orphan(pid_file: Path) -> None:
+    """Stop a worker left behind by a daemon that died, if it is still running."""
+    try:
+        pid = int(pid_file.read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if b"orchestrate.worker" in cmdline:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+__all__ = ["Daemon", "DaemonError", "kill_orphan"]

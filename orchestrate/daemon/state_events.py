@@ -1,0 +1,84 @@
+"""Every state change of a flow or task run becomes an event (`orc.flow-run.Completed`, …).
+
+The labels follow Prefect's shape: the run is the resource; its deployment,
+flow and tags are related resources with a role, so automations can match
+`deployment = "nightly-etl"` or `tags = "etl"` without knowing run ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from orchestrate.records import EventRecord, FlowRunRecord, TaskRunRecord
+from orchestrate.states import State
+
+
+def _related(flow_run: FlowRunRecord | None) -> list[dict[str, str]]:
+    if flow_run is None:
+        return []
+    related = []
+    if flow_run.deployment:
+        related.append(_resource("deployment", flow_run.deployment))
+    related.append(_resource("flow", flow_run.flow_name))
+    related += [{"orc.resource.id": f"orc.tag.{tag}", "orc.resource.role": "tag"}
+                for tag in flow_run.tags]  # fmt: skip
+    return related
+
+
+def _resource(role: str, name: str) -> dict[str, str]:
+    return {"orc.resource.id": f"orc.{role}.{name}", "orc.resource.role": role,
+            "orc.resource.name": name}  # fmt: skip
+
+
+def _state(state: State) -> dict[str, Any]:
+    return {"type": state.type.value, "name": state.name, "message": state.message}
+
+
+def flow_run_event(run: FlowRunRecord, state: State, previous: State | None) -> EventRecord:
+    """`orc.flow-run.<State name>` for `run` entering `state`."""
+    resource = {
+        "orc.resource.id": f"orc.flow-run.{run.id}",
+        "orc.resource.name": run.name,
+        "orc.state-type": state.type.value,
+        "orc.state-name": state.name,
+    }
+    payload = {
+        "intended": {"from": previous.type.value if previous else None, "to": state.type.value},
+        "state": _state(state),
+        "parameters": run.parameters,
+        "run_count": run.run_count,
+    }
+    return EventRecord(str(uuid.uuid4()), state.ts, f"orc.flow-run.{state.name}", resource,
+                       payload, _related(run))  # fmt: skip
+
+
+def task_run_event(
+    run: TaskRunRecord, state: State, previous: State | None, flow_run: FlowRunRecord | None
+) -> EventRecord:
+    """`orc.task-run.<State name>`, related to its flow run as well."""
+    resource = {
+        "orc.resource.id": f"orc.task-run.{run.id}",
+        "orc.resource.name": run.name,
+        "orc.state-type": state.type.value,
+        "orc.state-name": state.name,
+    }
+    related = [{"orc.resource.id": f"orc.flow-run.{run.flow_run_id}",
+                "orc.resource.role": "flow-run"}, *_related(flow_run)]  # fmt: skip
+    payload = {
+        "intended": {"from": previous.type.value if previous else None, "to": state.type.value},
+        "state": _state(state),
+        "task_key": run.task_key,
+    }
+    return EventRecord(str(uuid.uuid4()), state.ts, f"orc.task-run.{state.name}", resource,
+                       payload, related)  # fmt: skip
+
+
+def daemon_event(
+    name: str, resource_id: str, payload: dict[str, Any] | None = None, **labels: str
+) -> EventRecord:
+    """An event the daemon raises about itself, a deployment or its config."""
+    import time
+
+    resource = {"orc.resource.id": resource_id, **labels}
+    return EventRecord(str(uuid.uuid4()), time.time(), name, resource, payload or {})

@@ -1,0 +1,113 @@
+"""The socket between a worker and its supervisor, and the lines that cross it.
+
+The supervisor hands the worker one end of a socket pair (its number on the
+command line); stdin, stdout and stderr stay the user's. Both ways it carries
+newline-delimited JSON-RPC notifications:
+
+- supervisor → worker: `run` (params: the `RunSpec`), first and once; later
+  perhaps `stop` (params: `state`, `message`), sent just before SIGTERM so
+  the worker knows whether it is being cancelled or timed out;
+- worker → supervisor: `records` (see `orchestrate.worker.sink`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import IO, Any
+
+RUN = "run"
+STOP = "stop"
+RECORDS = "records"
+
+#: How long a worker waits for its spec before giving up.
+SPEC_TIMEOUT = 30.0
+
+
+def notification(method: str, params: dict[str, Any]) -> bytes:
+    """One JSON-RPC notification as a line; a value JSON lacks (a TOML date) goes as its text."""
+    message = {"jsonrpc": "2.0", "method": method, "params": params}
+    return json.dumps(message, default=str).encode() + b"\n"
+
+
+class ChannelError(Exception):
+    """The supervisor's socket did not deliver a spec."""
+
+
+class Channel:
+    """The worker's end: read the spec, hand out a stream for records, peek for a stop reason."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._pending = b""  # bytes read past the spec line
+
+    @classmethod
+    def from_fd(cls, fd: int) -> Channel:
+        os.set_inheritable(fd, False)  # the flow's own subprocesses must not hold it open
+        return cls(socket.socket(fileno=fd))
+
+    def read_spec(self) -> dict[str, Any]:
+        """The params of the `run` notification the supervisor sends first."""
+        self.sock.settimeout(SPEC_TIMEOUT)
+        try:
+            line = self._read_line()
+        except TimeoutError as exc:
+            raise ChannelError(f"no run spec arrived within {SPEC_TIMEOUT:g}s") from exc
+        finally:
+            self.sock.settimeout(None)
+        message = _parse(line)
+        if (
+            message is None
+            or message.get("method") != RUN
+            or not isinstance(message.get("params"), dict)
+        ):
+            raise ChannelError(f"expected a {RUN!r} notification first, got {line[:200]!r}")
+        params: dict[str, Any] = message["params"]
+        return params
+
+    def writer(self) -> IO[bytes]:
+        return self.sock.makefile("wb")
+
+    def stop_reason(self) -> tuple[str, str | None] | None:
+        """The (state name, message) of the last `stop` notice received, without waiting."""
+        try:
+            while True:
+                chunk = self.sock.recv(65536, socket.MSG_DONTWAIT)
+                if not chunk:
+                    break
+                self._pending += chunk
+        except OSError:  # nothing more to read now (or the socket is gone)
+            pass
+        reason = None
+        for line in self._pending.split(b"\n"):
+            message = _parse(line)
+            if (
+                message
+                and message.get("method") == STOP
+                and isinstance(message.get("params"), dict)
+            ):
+                params = message["params"]
+                reason = (str(params.get("state") or "Cancelled"), params.get("message"))
+        return reason
+
+    def _read_line(self) -> bytes:
+        buffer = b""
+        while b"\n" not in buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ChannelError("the supervisor closed the socket before sending a run spec")
+            buffer += chunk
+        line, _, self._pending = buffer.partition(b"\n")
+        return line
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
+__all__ = ["RECORDS", "RUN", "STOP", "Channel", "ChannelError", "notification"]

@@ -1,0 +1,194 @@
+"""One flow run in a worker process: prepare the process, load the flow, run it, say how it ended.
+
+Everything the run records goes to the process's sink (installed by
+`__main__`), so every way out ends with the run in a final state on record:
+an entrypoint that does not load or parameters that do not bind end Failed
+before the flow starts; SIGTERM ends it Cancelled, or TimedOut when the
+supervisor said so first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.context import tags
+from orchestrate.engine.flow_engine import FlowRunJob, RunAborted, RunPreset
+from orchestrate.engine.runs import transition
+from orchestrate.errors import OrcError
+from orchestrate.recording import get_sink
+from orchestrate.records import LogRecord
+from orchestrate.states import Failed, State, format_exception
+
+if TYPE_CHECKING:
+    from orchestrate.flows import Flow
+    from orchestrate.worker.channel import Channel
+    from orchestrate.worker.spec import RunSpec
+
+
+class Stopper:
+    """Turns SIGTERM into `RunAborted` with the reason the supervisor sent just before it."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.requested: RunAborted | None = None
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def ignore(self) -> None:
+        """From here on SIGTERM does nothing: the run has ended and its records must get out."""
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def request(self) -> RunAborted:
+        """The stop the supervisor asked for (once; later calls return the first)."""
+        if self.requested is None:
+            name, message = self.channel.stop_reason() or ("Cancelled", None)
+            if name not in ("Cancelled", "TimedOut"):
+                name = "Cancelled"
+            self.requested = RunAborted(name, message or "The worker was stopped (SIGTERM).")
+        return self.requested
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.requested is None:
+            raise self.request()
+
+
+def run(spec: RunSpec, stopper: Stopper) -> State:
+    """Run the flow run `spec` describes, in this process; its final state."""
+    try:
+        prepare_process(spec)
+        flow, parameters = _load(spec)
+    except OrcError as exc:
+        if stopper.requested is not None:  # stopped while the user's module was importing
+            return _end_unstarted(spec, stopper.requested.state())
+        return _end_unstarted(spec, _failed(exc))
+    except RunAborted as exc:
+        return _end_unstarted(spec, exc.state())
+    preset = RunPreset(
+        id=spec.flow_run_id,
+        name=spec.flow_run_name,
+        deployment=spec.deployment,
+        entrypoint=spec.entrypoint,
+        created=spec.created,
+        expected_start_time=spec.expected_start_time,
+        run_count=spec.run_count,
+    )
+    job: FlowRunJob | None = None
+    try:
+        with tags(*spec.tags):
+            job = FlowRunJob(flow, parameters, preset)
+            if flow.is_async:
+                return asyncio.run(_execute_async(job, stopper))
+            return job.execute_sync()
+    except RunAborted as exc:
+        return _end_unstarted(spec, exc.state()) if job is None else _end_aborted(job, exc)
+
+
+def prepare_process(spec: RunSpec) -> None:
+    """The run's environment, folder and import path; run logs to the sink only, not the console."""
+    os.environ.update(spec.env)
+    os.environ["ORC_LOGGING_TO_CONSOLE"] = "0"  # stderr is captured into the run's logs already
+    os.environ["ORC_LOGGING_LEVEL"] = spec.log_level
+    os.environ.setdefault("ORC_HOME", spec.project_root)
+    folder = os.path.join(spec.project_root, spec.working_dir or "")
+    try:
+        os.chdir(folder)
+    except OSError as exc:
+        raise OrcError(
+            f"Deployment {spec.deployment!r} cannot start in {folder!r}: {exc.strerror}; "
+            "fix working_dir in flows.toml (relative paths start at the project folder)."
+        ) from exc
+    if spec.project_root not in sys.path:
+        sys.path.insert(0, spec.project_root)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # each print reaches the run's logs at once
+
+
+def _load(spec: RunSpec) -> tuple[Flow[..., Any], dict[str, Any]]:
+    """The flow (a plain function becomes one) with the spec's task runner, and its bound parameters."""
+    from orchestrate.engine.params import bind_parameters
+    from orchestrate.entrypoints import load_flow
+    from orchestrate.flows import Flow, flow
+
+    loaded = load_flow(spec.entrypoint, Path(spec.project_root))
+    flow_obj: Flow[..., Any] = loaded if isinstance(loaded, Flow) else flow(loaded)
+    if spec.task_runner is not None:
+        flow_obj = flow_obj.with_options(task_runner=_task_runner(spec))
+    return flow_obj, bind_parameters(flow_obj.fn, flow_obj.signature, (), spec.parameters)
+
+
+def _task_runner(spec: RunSpec) -> Any:
+    from orchestrate import task_runners
+
+    build = getattr(task_runners, "task_runner_from_spec", None)
+    if build is None:
+        raise OrcError(
+            f"Deployment {spec.deployment!r} sets task_runner = {spec.task_runner!r}, but this "
+            "version of orc cannot build task runners from settings; remove the setting or upgrade orc."
+        )
+    try:
+        return build(spec.task_runner)
+    except OrcError:
+        raise
+    except (TypeError, ValueError, ImportError) as exc:
+        raise OrcError(
+            f"Deployment {spec.deployment!r}: task_runner = {spec.task_runner!r} is not usable "
+            f"({type(exc).__name__}: {exc}); fix it in flows.toml."
+        ) from exc
+
+
+async def _execute_async(job: FlowRunJob, stopper: Stopper) -> State:
+    """An async run; SIGTERM cancels its body, which then ends in the stop's state."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+
+    def on_sigterm() -> None:
+        if job.aborted is None:
+            job.aborted = stopper.request()
+            main.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        return await job.execute_async()
+    except asyncio.CancelledError:
+        if job.aborted is None:
+            raise
+        return _end_aborted(job, job.aborted)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        stopper.install()
+
+
+def _end_aborted(job: FlowRunJob, exc: RunAborted) -> State:
+    """A stop that landed outside the body (between retries, in a hook): record it unless final."""
+    if not job.run.state.is_final():
+        job.set_state(exc.state())
+    return job.run.state
+
+
+def _failed(exc: BaseException) -> State:
+    state = Failed(message=str(exc), data=exc)
+    state.traceback = format_exception(exc)
+    return state
+
+
+def _end_unstarted(spec: RunSpec, state: State) -> State:
+    """Record a run whose flow never started, with why, as the engine would have."""
+    sink = get_sink()
+    record = spec.flow_run_record()
+    transition(record, record.state, sink, initial=True)
+    transition(record, state, sink)
+    message = f"Finished in state {state.name}: {state.message}"
+    sink.put(LogRecord(record.id, None, time.time(), logging.ERROR, "orc.worker", message))
+    return state
+
+
+__all__ = ["Stopper", "prepare_process", "run"]

@@ -1,0 +1,173 @@
+"""A sink that ships records as JSON-RPC `records` notifications over a byte stream.
+
+`put` is the engine's hot path, so it only appends to a deque (and wakes the
+thread after an idle spell). A daemon thread sends what has queued: the first
+record after a quiet spell at once, then a batch every `interval` while the
+run is busy, one JSON line per batch. Run snapshots put several times within
+one batch are sent once, at their last place, since they are the same object.
+Any binary stream will do: a worker's inherited socket, or a connection to
+the daemon's socket from a plain-Python flow run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+from collections import deque
+from typing import IO, Any
+
+from orchestrate.record_codec import encode_records
+from orchestrate.records import FlowRunRecord, Record, TaskRunRecord
+
+#: Every line starts like this; the encoded records and `]}}` follow.
+_PREFIX = b'{"jsonrpc":"2.0","method":"records","params":{"records":'
+_SUFFIX = b"}}\n"
+
+
+class _FlushMarker:
+    """Queued by `flush()`: set once everything queued before it has been written."""
+
+    __slots__ = ("done", "ok")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = True
+
+
+class StreamSink:
+    """Ships records to `stream` as newline-delimited `records` notifications.
+
+    Args:
+        stream: a binary stream; written and flushed from the sink's thread only.
+        interval: while busy, the longest a record waits before it is sent.
+        max_batch: the most records in one line, so no line grows without bound.
+        close_stream: close `stream` when the sink closes.
+    """
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        interval: float = 0.02,
+        max_batch: int = 2000,
+        close_stream: bool = True,
+    ):
+        self.stream = stream
+        self.interval = interval
+        self.max_batch = max_batch
+        self.close_stream = close_stream
+        self.broken: BaseException | None = None  # the write error that ended shipping
+        self._queue: deque[Any] = deque()
+        self._wake = threading.Event()
+        self._sleeping = True
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="orc-record-sink", daemon=True)
+        self._thread.start()
+
+    def put(self, record: Record) -> None:
+        """Queue one record; never blocks."""
+        self._queue.append(record)
+        if self._sleeping:
+            self._sleeping = False
+            self._wake.set()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every record put so far is written; False on timeout or a broken stream."""
+        if not self._thread.is_alive():
+            return not self._queue and self.broken is None
+        marker = _FlushMarker()
+        self._queue.append(marker)
+        self._wake.set()
+        return marker.done.wait(timeout) and marker.ok
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Send what is queued, then stop the thread (and close the stream); safe to call twice."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wait()
+                self._ship()
+                if self._stopping and not self._queue:
+                    return
+                self._wake.wait(self.interval)  # let a batch gather; flush and close cut it short
+        finally:
+            self._finish()
+
+    def _wait(self) -> None:
+        """With nothing queued, sleep until a `put`, `flush` or `close` wakes the thread."""
+        self._wake.clear()
+        if self._queue or self._stopping:
+            return
+        self._sleeping = True  # before the second look, so a racing put sees it and wakes us
+        if not self._queue and not self._stopping:
+            self._wake.wait()
+        self._sleeping = False
+        self._wake.clear()
+
+    def _ship(self) -> None:
+        while self._queue:
+            records, markers = self._drain()
+            if records and self.broken is None:
+                self._write(records)
+            for marker in markers:
+                marker.ok = self.broken is None
+                marker.done.set()
+
+    def _drain(self) -> tuple[list[Record], list[_FlushMarker]]:
+        """Up to `max_batch` queued records; a snapshot queued twice keeps only its last place."""
+        queue = self._queue
+        items: list[Any] = []
+        markers: list[_FlushMarker] = []
+        places: dict[int, int] = {}
+        while queue and len(items) < self.max_batch:
+            item = queue.popleft()
+            kind = type(item)
+            if kind is FlowRunRecord or kind is TaskRunRecord:
+                earlier = places.get(id(item))
+                if earlier is not None:
+                    items[earlier] = None
+                places[id(item)] = len(items)
+            elif kind is _FlushMarker:
+                markers.append(item)
+                continue
+            items.append(item)
+        return [r for r in items if r is not None], markers
+
+    def _write(self, records: list[Record]) -> None:
+        try:
+            body = json.dumps(encode_records(records), separators=(",", ":"), default=repr)
+        except Exception as exc:  # a record this sink cannot encode: lose this batch, not the run
+            print(
+                f"orc: {len(records)} run records could not be encoded and are lost ({exc!r}).",
+                file=sys.stderr,
+            )
+            return
+        try:
+            self.stream.write(_PREFIX + body.encode() + _SUFFIX)
+            self.stream.flush()
+        except (OSError, ValueError) as exc:  # ValueError: the stream was closed under us
+            self.broken = exc
+            print(
+                f"orc: run records can no longer be sent ({exc}); later ones are lost.",
+                file=sys.stderr,
+            )
+
+    def _finish(self) -> None:
+        """The thread's last act: release flush waiters and the stream, whatever happened."""
+        for item in self._queue:
+            if type(item) is _FlushMarker:
+                item.ok = False
+                item.done.set()
+        if self.close_stream:
+            with contextlib.suppress(OSError, ValueError):
+                self.stream.close()
+
+
+__all__ = ["StreamSink"]

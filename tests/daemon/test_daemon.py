@@ -1,0 +1,249 @@
+"""`orc up` end to end: a real daemon, real workers, the real socket and store, in a temp folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.conftest import FLOWS, Project, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_an_interval_deployment_produces_completed_runs(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [project]
+        name = "t"
+        [[deployments]]
+        name = "every-second"
+        entrypoint = "flows.py:tiny"
+        schedules = [{ interval = "1s" }]
+    """)
+    project.up()
+    done = wait_for(lambda: len(project.completed("every-second")) >= 3 and project.completed("every-second"),
+                    45, "3 Completed runs")  # fmt: skip
+    times = [r.expected_start_time for r in done]
+    assert len(set(times)) == len(times), "a schedule slot ran twice"
+    status = project.orc("status")
+    assert status.returncode == 0, status.stderr
+    assert "1 deployment(s)" in status.stdout
+
+
+def test_run_with_watch_streams_logs_and_exits_0(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+    """)
+    project.up()
+    result = project.orc("run", "tiny", "-p", "x=3", "--watch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tiny got x=3" in result.stdout
+    assert "[Completed]" in result.stdout
+
+
+def test_run_watch_exits_1_on_failure_after_retries(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "fails"
+        entrypoint = "flows.py:fails"
+        retries = 1
+    """)
+    project.up()
+    result = project.orc("run", "fails", "--watch")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.count("[Failed]") == 2, result.stdout  # the first attempt and its retry
+    assert "[AwaitingRetry]" in result.stdout
+
+
+def test_config_edits_apply_live_and_bad_ones_keep_the_last_good(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    good = """
+        [[deployments]]
+        name = "one"
+        entrypoint = "flows.py:tiny"
+    """
+    project.write("flows.toml", good)
+    project.up()
+    project.write("flows.toml", good + '\n[[deployments]]\nname = "two"\nentrypoint = "flows.py:tiny"\n'
+                  'schedules = [{ cron = "61 * * * *" }]\n')  # fmt: skip
+
+    def invalid_event() -> list[object]:
+        with project.client() as client:
+            return client.events(name="orc.config.invalid")
+
+    events = wait_for(invalid_event, 20, "an orc.config.invalid event")
+    assert "minute" in str(events[0].payload), events[0].payload
+    with project.client() as client:
+        assert [d.name for d in client.deployments()] == ["one"]
+        assert client.status().config_error
+    project.write("flows.toml", good + '\n[[deployments]]\nname = "two"\nentrypoint = "flows.py:tiny"\n')
+
+    def names() -> list[str]:
+        with project.client() as client:
+            return [d.name for d in client.deployments()]
+
+    wait_for(lambda: names() == ["one", "two"], 20, "deployment two to be added")
+    assert project.processes[0].poll() is None
+
+
+def test_a_second_daemon_is_refused_naming_the_pid(project: Project) -> None:
+    project.write("flows.toml", "")
+    first = project.up()
+    second = project.up(wait=False)
+    assert second.wait(30) == 5
+    assert f"pid {first.pid}" in project.daemon_log(), project.daemon_log()
+
+
+def test_kill_9_during_a_run_then_restart_crashes_and_retries_it(project: Project, tmp_path: Path) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "sleepy"
+        entrypoint = "flows.py:sleepy"
+        parameters = { seconds = 0.5 }
+        retries = 1
+    """)
+    daemon = project.up()
+    with project.client() as client:
+        run = client.create_run("sleepy", {"seconds": 60})
+    wait_for(lambda: project.runs()[0].state.type == "RUNNING", 30, "the run to be Running")
+    os.kill(daemon.pid, signal.SIGKILL)
+    daemon.wait(10)
+    project.up()
+
+    def history() -> list[str]:
+        with project.client() as client:
+            return [s.name for s in client.run(run.id).state_history]
+
+    wait_for(lambda: "Crashed" in history() and "AwaitingRetry" in history(), 30, "Crashed then AwaitingRetry")
+    with project.client() as client:
+        again = client.run(run.id).run
+    assert again.run_count >= 1
+
+
+def test_cancel_stops_the_flow_and_its_subprocess_within_5s(project: Project, tmp_path: Path) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "sleepy"
+        entrypoint = "flows.py:sleepy"
+    """)
+    project.up()
+    marker = tmp_path / "child.pid"
+    with project.client() as client:
+        run = client.create_run("sleepy", {"seconds": 600, "marker": str(marker)})
+    wait_for(marker.exists, 30, "the flow to start its subprocess")
+    child = int(wait_for(marker.read_text, 5, "the child pid"))
+    result = project.orc("cancel", run.id[:8])
+    assert result.returncode == 0, result.stderr
+
+    def cancelled() -> bool:
+        with project.client() as client:
+            return client.run(run.id).run.state.type == "CANCELLED"
+
+    wait_for(cancelled, 5, "the run to be Cancelled")
+    wait_for(lambda: not _alive(child), 5, "the flow's subprocess to be gone")
+
+
+def test_a_hanging_flow_is_killed_at_its_timeout(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "hangs"
+        entrypoint = "flows.py:sleepy"
+        parameters = { seconds = 600 }
+        timeout_seconds = 1
+    """)
+    project.up()
+    with project.client() as client:
+        run = client.create_run("hangs")
+
+    def final() -> object:
+        with project.client() as client:
+            state = client.run(run.id).run.state
+        return state if state.type == "FAILED" else None
+
+    state = wait_for(final, 30, "the run to time out")
+    assert state.name == "TimedOut"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "second_state"),
+    [("enqueue", "COMPLETED"), ("cancel-new", "CANCELLED"), ("skip", "CANCELLED")],
+)
+def test_concurrency_limit_collision_strategies(project: Project, strategy: str, second_state: str) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", f"""
+        [[deployments]]
+        name = "one-at-a-time"
+        entrypoint = "flows.py:sleepy"
+        parameters = {{ seconds = 1.5 }}
+        concurrency_limit = 1
+        collision_strategy = "{strategy}"
+    """)
+    project.up()
+    with project.client() as client:
+        first = client.create_run("one-at-a-time")
+        wait_for(lambda: client.run(first.id).run.state.type == "RUNNING", 30, "the first run to start")
+        second = client.create_run("one-at-a-time")
+
+        def settled() -> object:
+            state = client.run(second.id).run.state
+            return state if state.type in ("COMPLETED", "CANCELLED", "FAILED", "CRASHED") else None
+
+        state = wait_for(settled, 30, "the second run to settle")
+        assert state.type == second_state, state
+        first_state = client.run(first.id).run
+        assert first_state.state.type in ("RUNNING", "COMPLETED")
+        if strategy == "enqueue":
+            assert client.run(second.id).run.start_time >= first_state.end_time
+
+
+def test_bad_input_gets_clear_messages_and_the_daemon_keeps_running(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("broken.py", "def oops(:\n    pass\n")
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+    """)
+    project.up()
+    unknown = project.orc("run", "nope")
+    assert unknown.returncode == 3 and "No deployment named 'nope'" in unknown.stderr, unknown.stderr
+    wrong = project.orc("run", "tiny", "-p", "x=abc")
+    assert wrong.returncode == 2, wrong.stderr
+    assert "'x'" in wrong.stderr and "integer" in wrong.stderr
+    for bad in ('schedules = [{ cron = "0 25 * * *" }]', 'schedules = [{ interval = "soon" }]',
+                'timezone = "Mars/Olympus"', 'entrypoint2 = "x"'):  # fmt: skip
+        project.write("flows.toml", f'[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n{bad}\n')
+        check = project.orc("validate")
+        assert check.returncode != 0 and "flows.toml:" in (check.stdout + check.stderr), bad
+    project.write("flows.toml", '[[deployments]]\nname = "b"\nentrypoint = "broken.py:oops"\n')
+    check = project.orc("validate")
+    assert "broken.py" in check.stdout + check.stderr and check.returncode != 0
+    project.write("flows.toml", '[[deployments]]\nname = "m"\nentrypoint = "missing.py:flow"\n')
+    assert project.orc("validate").returncode != 0
+    with project.client() as client:
+        assert [d.name for d in client.deployments()] == ["tiny"]
+        assert client.status().pid == project.processes[0].pid
+    ok = project.orc("run", "tiny", "--watch")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False

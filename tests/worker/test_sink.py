@@ -1,0 +1,96 @@
+"""The stream sink ships every record as `records` notifications, batched, and loses none at close."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+from orchestrate.record_codec import decode_records
+from orchestrate.records import LogRecord, StateRecord
+from orchestrate.states import Completed, Running
+from orchestrate.worker.sink import StreamSink
+
+
+class Pipe:
+    """A real OS pipe; the read end is drained by a thread into `lines`."""
+
+    def __init__(self) -> None:
+        read, write = os.pipe()
+        self.writer = os.fdopen(write, "wb")
+        self.lines: list[dict[str, Any]] = []
+        self._reader = threading.Thread(
+            target=self._read, args=(os.fdopen(read, "rb"),), daemon=True
+        )
+        self._reader.start()
+
+    def _read(self, stream: Any) -> None:
+        with stream:
+            for line in stream:
+                self.lines.append(json.loads(line))
+
+    def closed_lines(self) -> list[dict[str, Any]]:
+        """Every line, once the writer's end is closed."""
+        self._reader.join(10)
+        return self.lines
+
+    def records(self) -> list[Any]:
+        return [
+            r for line in self.closed_lines() for r in decode_records(line["params"]["records"])
+        ]
+
+
+def log(i: int) -> LogRecord:
+    return LogRecord("f1", None, float(i), 20, "orc.flow_runs", f"line {i}")
+
+
+def test_every_record_arrives_in_order_as_records_notifications() -> None:
+    pipe = Pipe()
+    sink = StreamSink(pipe.writer)
+    for i in range(5000):
+        sink.put(log(i))
+    sink.close()
+    lines = pipe.closed_lines()
+    assert all(line["jsonrpc"] == "2.0" and line["method"] == "records" for line in lines)
+    assert [r.message for r in pipe.records()] == [f"line {i}" for i in range(5000)]
+    assert max(len(line["params"]["records"]) for line in lines) <= 2000
+
+
+def test_flush_sends_at_once_what_was_put_without_waiting_for_the_batch_interval() -> None:
+    read, write = os.pipe()
+    sink = StreamSink(os.fdopen(write, "wb"), interval=60.0)
+    sink.put(log(1))
+    sink.put(log(2))
+    assert sink.flush(5)
+    sent = os.read(read, 1 << 20).splitlines()
+    records = [r for line in sent for r in decode_records(json.loads(line)["params"]["records"])]
+    assert [r.message for r in records] == ["line 1", "line 2"]
+    sink.close()
+    os.close(read)
+
+
+def test_a_snapshot_put_again_in_one_batch_is_sent_once_at_its_last_place(build: Any) -> None:
+    pipe = Pipe()
+    sink = StreamSink(pipe.writer, interval=10.0)
+    run = build.flow_run("f1", Running())
+    sink.put(StateRecord("f1", "f1", False, run.state))
+    sink.put(run)
+    run.state = Completed()
+    sink.put(StateRecord("f1", "f1", False, run.state))
+    sink.put(run)
+    sink.close()
+    kinds = [type(r).__name__ for r in pipe.records()]
+    assert kinds == ["StateRecord", "StateRecord", "FlowRunRecord"]
+    assert pipe.records()[-1].state.name == "Completed"
+
+
+def test_a_closed_reader_never_hangs_the_run() -> None:
+    read, write = os.pipe()
+    os.close(read)
+    sink = StreamSink(os.fdopen(write, "wb"))
+    sink.put(log(1))
+    assert sink.flush(5) is False
+    sink.put(log(2))
+    sink.close(timeout=5)
+    assert isinstance(sink.broken, BrokenPipeError)
