@@ -51,9 +51,46 @@ def set_sink(sink: RecordSink | None) -> RecordSink | None:
 def _default_sink() -> RecordSink:
     if os.environ.get("ORC_RECORD", "1") == "0":
         return NullSink()
-    from orchestrate.project import project_root, store_path
+    from orchestrate.project import project_root, socket_path, store_path
+
+    root = project_root()
+    if socket_path(root).exists():  # `orc up` holds the store: report through it
+        sink = _daemon_sink(root)
+        if sink is not None:
+            return sink
     from orchestrate.store.writer import StoreWriter
 
-    writer = StoreWriter(store_path(project_root()))
+    writer = StoreWriter(store_path(root))
     atexit.register(writer.close)
     return writer
+
+
+class _ClientStream:
+    """The byte-stream face of a daemon connection, for the record sink."""
+
+    def __init__(self, client: object) -> None:
+        self.client = client
+
+    def write(self, data: bytes) -> int:
+        self.client.send_lines(data)  # type: ignore[attr-defined]
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.client.close()  # type: ignore[attr-defined]
+
+
+def _daemon_sink(root: object) -> RecordSink | None:
+    """Records shipped to the running daemon; None when it does not answer."""
+    from orchestrate.client import ClientError, connect
+    from orchestrate.worker.sink import StreamSink
+
+    try:
+        client = connect(root, timeout=5.0, name="flow")  # type: ignore[arg-type]
+    except ClientError:
+        return None
+    sink = StreamSink(_ClientStream(client))  # type: ignore[arg-type]
+    atexit.register(sink.close)
+    return sink

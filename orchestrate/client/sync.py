@@ -112,6 +112,11 @@ class Client:
         with self._lock:
             self._send(wire.notification(method, params), method, self.timeout)
 
+    def send_lines(self, data: bytes) -> None:
+        """Send already encoded notification lines (a record sink's batches) as they are."""
+        with self._lock:
+            self._send(data, "records", self.timeout)
+
     def _run(self, call: Call[T], timeout: float | None = None) -> T:
         return call.parse(self._request(call.method, call.params, timeout or self.timeout))
 

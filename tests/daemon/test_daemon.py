@@ -247,3 +247,30 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_a_plain_python_flow_reports_through_the_running_daemon(project: Project) -> None:
+    import subprocess
+    import sys
+
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", "")
+    project.up()
+    script = "import flows; print(flows.tiny(4))"
+    out = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "ORC_HOME": str(project.root)})  # fmt: skip
+    assert out.returncode == 0 and out.stdout.strip() == "8", out.stderr
+
+    def recorded() -> list[object]:
+        return [r for r in project.runs() if r.flow_name == "tiny" and r.state.type == "COMPLETED"]
+
+    run = wait_for(recorded, 20, "the plain-Python run to be recorded by the daemon")[0]
+    with project.client() as client:
+        detail = client.run(run.id)
+    assert [t.state.name for t in detail.task_runs] == ["Completed"]
+    assert any("tiny got x=4" in line.message for line in client_logs(project, run.id))
+
+
+def client_logs(project: Project, run_id: str) -> list[object]:
+    with project.client() as client:
+        return client.logs(run_id)
