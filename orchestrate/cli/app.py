@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from orchestrate.cli import control, daemon, deployments, dial, flow, logs, runs, tui, version
+from orchestrate.cli import (
+    control,
+    daemon,
+    deployments,
+    dial,
+    events,
+    flow,
+    logs,
+    runs,
+    tui,
+    version,
+)
 from orchestrate.cli.config_cmds import schema, validate
 from orchestrate.cli.exits import EPILOG
 
@@ -32,3 +43,6 @@ app.command("cancel")(control.cancel)
 app.command("retry")(control.retry)
 app.command("dial-stdio")(dial.dial_stdio)
 app.command("tui")(tui.tui)
+app.add_typer(events.events_app, name="events")
+app.command("emit")(events.emit)
+app.add_typer(events.automations_app, name="automations")

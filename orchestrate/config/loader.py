@@ -7,6 +7,7 @@ files are parsed once per modification.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -62,11 +63,38 @@ def parse_config(
         spec = FlowsFile.model_validate(data)
     except ValidationError as exc:
         issues += issues_from_validation_error(exc, FlowsFile, source)
+    automations: list[Any] = []
+    if spec is not None:
+        automations, found = _automations(spec, source)
+        issues += found
     errors = sorted((i for i in issues if i.severity == "error"), key=_place)
     if errors or spec is None:
         raise ConfigError(errors)
     warnings = sorted(issues, key=_place)
-    return resolve(spec, root, path.resolve(), source, warnings)
+    config = resolve(spec, root, path.resolve(), source, warnings)
+    return dataclasses.replace(config, automations=tuple(automations))
+
+
+def _automations(spec: FlowsFile, source: SourceFile) -> tuple[list[Any], list[ConfigIssue]]:
+    """`[[automations]]` and every deployment's `triggers`, checked against the deployments."""
+    from orchestrate.automations import validate_automations, validate_deployment_triggers
+
+    names = {d.name for d in spec.deployments}
+    automations, problems = validate_automations(spec.automations, names)
+    issues = [source.issue(("automations", *where), message) for where, message in problems]
+    for index, deployment in enumerate(spec.deployments):
+        if deployment.triggers:
+            more, problems = validate_deployment_triggers(deployment.name, deployment.triggers, names)
+            automations += more
+            issues += [source.issue(("deployments", index, "triggers", *where), message)
+                       for where, message in problems]  # fmt: skip
+    seen: set[str] = set()
+    for index, automation in enumerate(automations):
+        if automation.name in seen and index < len(spec.automations):
+            issues.append(source.issue(("automations", index, "name"),
+                                       f'"{automation.name}" names two automations; names must be unique'))  # fmt: skip
+        seen.add(automation.name)
+    return automations, issues
 
 
 def _parse_toml(source: SourceFile) -> dict[str, Any]:

@@ -202,6 +202,11 @@ class DeploymentSpec(DeploymentSettings):
     entrypoint: str = Field(
         description='The flow: "path/to/file.py:function", relative to flows.toml.'
     )
+    triggers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Run this deployment when events happen: reactive triggers, each with "
+        "optional `parameters` templated from the event (shorthand for an automation).",
+    )
 
     @field_validator("name")
     @classmethod

@@ -181,6 +181,8 @@ class ProjectConfig:
     deployments: tuple[Deployment, ...]
     #: `[[automations]]` tables as written; validate them with `issues_from(...)`.
     raw_automations: list[dict[str, Any]]
+    #: `[[automations]]` and deployment `triggers`, validated (`AutomationSpec`s)
+    automations: tuple[Any, ...] = ()
     warnings: tuple[ConfigIssue, ...] = ()
     source: SourceFile = field(default_factory=lambda: SourceFile("", "flows.toml"), repr=False)
 

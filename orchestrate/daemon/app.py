@@ -57,6 +57,7 @@ def run_daemon(root: Path, log_format: str = "human", shutdown_grace: float = 10
 
 
 async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
+    from orchestrate.daemon.automations import Automations
     from orchestrate.daemon.deployments import DeploymentTable
     from orchestrate.daemon.handlers import Handlers
     from orchestrate.daemon.recovery import recover
@@ -75,6 +76,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     writer = StoreWriter(path, connection=conn)
     daemon = Daemon(root, DeploymentTable(config, state_dir(root)), writer,
                     lambda on_records: Supervisor(on_records))  # fmt: skip
+    daemon.automations = Automations(daemon, config.automations)
     handlers = Handlers(daemon, conn, __version__)
     server = RpcServer(handlers.table(), handlers.hello)
     daemon.publish = server.publish
@@ -84,14 +86,15 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     stop = _stop_on_signals()
     watcher = asyncio.create_task(_watch(daemon, root, config))
     serving = asyncio.create_task(daemon.serve())
+    deadlines = asyncio.create_task(daemon.automations.watch_deadlines())
     log.info("orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms",
              daemon.table.project_name, len(daemon.table), _pid(), (time.monotonic() - started) * 1000)  # fmt: skip
     await stop.wait()
     log.info("stopping: no new runs; waiting for running ones")
     await daemon.stop(shutdown_grace)
-    for task in (watcher, serving):
+    for task in (watcher, serving, deadlines):
         task.cancel()
-    await asyncio.gather(watcher, serving, return_exceptions=True)
+    await asyncio.gather(watcher, serving, deadlines, return_exceptions=True)
     await server.close()
     writer.close()
     conn.close()

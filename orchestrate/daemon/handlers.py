@@ -110,7 +110,7 @@ class Handlers:
             "next_due": _brief(nxt) if nxt else None,
             "next_due_deployment": nxt.deployment if nxt else None,
             "next_due_time": nxt.expected_start_time if nxt else None,
-            "deployments": len(d.table), "automations": getattr(d, "automation_count", 0),
+            "deployments": len(d.table), "automations": len(d.automations) if d.automations is not None else 0,
             "config_error": d.config_error,
         }  # fmt: skip
 

@@ -73,6 +73,9 @@ class Daemon:
         self.stopping = False
         self.config_error: str | None = None
         self.event_listeners: list[Callable[[EventRecord], None]] = []
+        #: socket methods added by parts plugged in later (automations)
+        self.extra_handlers: dict[str, Any] = {}
+        self.automations: Any = None
         #: runs that just finished, so their final state still gets its event and retry
         self._recent: dict[str, FlowRunRecord] = {}
         #: runs asked for by hand (CLI, TUI, automation): a pause does not hold them
@@ -409,6 +412,8 @@ class Daemon:
 
         diff = self.table.replace(config)
         self.config_error = None
+        if self.automations is not None:
+            self.automations.reload(config.automations)
         for name in diff.removed + diff.rescheduled:
             self.withdraw(name)
         if diff.added or diff.rescheduled:
@@ -478,6 +483,8 @@ class Daemon:
             await handle.cancel("orc up is stopping")
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.automations is not None:
+            await self.automations.close()
 
 
 def _summary(diff: dict[str, list[str]]) -> str:

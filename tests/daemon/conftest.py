@@ -5,6 +5,7 @@ Every wait is on a condition with a deadline (`wait_for`), never a bare sleep.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -103,10 +104,8 @@ def project(tmp_path: Path) -> Iterator[Project]:
 
 
 def with_suppress(action: Callable[[], object]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         action()
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 FLOWS = '''

@@ -1,0 +1,276 @@
+"""Carrying out a firing's actions, through the small interface the daemon implements.
+
+    for firing in engine.on_event(event):
+        spec = engine.spec(firing.automation)
+        record(triggered_event(firing, spec))
+        for outcome in await execute(firing, spec, daemon_context):
+            record(outcome)
+
+Actions run one after the other, in the order written; one that fails does
+not stop the next. Each ends in an outcome event: `orc.automation.action.executed`
+with what it did, or `orc.automation.action.failed` with why. Targets that
+an action leaves out come from the triggering event. A webhook may take
+seconds to retry, so the daemon runs each `execute` as a task of its own and
+keeps feeding the engine meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from orchestrate.automations.action_models import (
+    ActionSpec,
+    CallWebhook,
+    CancelFlowRun,
+    ChangeFlowRunState,
+    EmitEvent,
+    PauseAutomation,
+    PauseDeployment,
+    ResumeAutomation,
+    ResumeDeployment,
+    RunCommand,
+    RunDeployment,
+)
+from orchestrate.automations.command import event_environment, run_command
+from orchestrate.automations.engine import Firing
+from orchestrate.automations.matching import RESOURCE_ID, RESOURCE_ROLE, id_suffix, related_names
+from orchestrate.automations.models import AutomationSpec, EventTrigger
+from orchestrate.automations.outcomes import (
+    action_event,
+    automation_resource,
+    event_as_dict,
+    firing_as_dict,
+)
+from orchestrate.automations.templating import as_text, render_value, scope_of
+from orchestrate.automations.webhook import call_webhook
+from orchestrate.errors import ActionFailed
+from orchestrate.records import EventRecord
+
+log = logging.getLogger("orchestrate.automations")
+
+
+class ActionContext(Protocol):
+    """What actions need from the daemon. Each method raises an exception to report failure."""
+
+    async def run_deployment(self, name: str, parameters: dict[str, Any]) -> str:
+        """Creates a run of deployment `name` due now; returns the new flow run's id."""
+        ...
+
+    async def pause_deployment(self, name: str) -> None: ...
+
+    async def resume_deployment(self, name: str) -> None: ...
+
+    async def cancel_flow_run(self, flow_run_id: str) -> None: ...
+
+    async def set_flow_run_state(self, flow_run_id: str, name: str, message: str | None) -> None:
+        """Moves the run to the state named `name` (a name from `orchestrate.states.STATE_NAMES`)."""
+        ...
+
+    async def pause_automation(self, name: str) -> None: ...
+
+    async def resume_automation(self, name: str) -> None: ...
+
+    async def emit(self, event: EventRecord) -> None:
+        """Records the event and feeds it to the automations engine, like any other."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One firing being carried out: what every action handler may read."""
+
+    firing: Firing
+    spec: AutomationSpec
+    ctx: ActionContext
+    scope: Mapping[str, Any]
+    environ: Mapping[str, str]
+    clock: Callable[[], float]
+
+    def deployment(self, given: str | None, action: str) -> str:
+        """The deployment named on the action, else the one the event (or for_each group) is about."""
+        if given:
+            return given
+        name = self.scope["deployment"]["name"]
+        if not name:
+            raise ActionFailed(
+                f"{action}: no deployment given and {self._event_words()} names none; "
+                f'set deployment = "<name>" on the action'
+            )
+        return str(name)
+
+    def flow_run(self, action: ActionSpec) -> str:
+        """The flow run named on the action (templated), else the one the event is about."""
+        given = render_value(action.compiled("flow_run"), self.scope)
+        flow_run_id = given or (
+            id_suffix(self.firing.event, "flow-run") if self.firing.event else None
+        )
+        if not flow_run_id:
+            raise ActionFailed(
+                f'{action.type}: {self._event_words()} is not about a flow run; set flow_run = "{{{{ event.payload.… }}}}"'
+            )
+        return str(flow_run_id)
+
+    def _event_words(self) -> str:
+        event = self.firing.event
+        return (
+            f"the triggering event ({event.event})"
+            if event
+            else "this firing (a proactive deadline, no event)"
+        )
+
+
+async def execute(
+    firing: Firing,
+    spec: AutomationSpec,
+    ctx: ActionContext,
+    *,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[EventRecord]:
+    """Runs the automation's actions for `firing`, in order; returns one outcome event per action.
+
+    Args:
+        firing: what the engine reported.
+        spec: the automation (`engine.spec(firing.automation)`).
+        ctx: the daemon's side of the actions.
+        environ: where `{ from_env = … }` secrets and commands' environment come from; `os.environ` by default.
+        clock: the time stamped on outcome events.
+    """
+    scope = scope_of(firing.event, spec.name, _group_deployment(firing, spec))
+    run = _Run(firing, spec, ctx, scope, os.environ if environ is None else environ, clock)
+    outcomes = []
+    for index, action in enumerate(spec.actions):
+        outcomes.append(await _carry_out(run, index, action))
+    return outcomes
+
+
+async def _carry_out(run: _Run, index: int, action: ActionSpec) -> EventRecord:
+    try:
+        details = await _HANDLERS[type(action)](action, run)
+    except Exception as e:  # every failure becomes an outcome event; the daemon carries on
+        message = str(e) if isinstance(e, ActionFailed) else f"{type(e).__name__}: {e}"
+        log.warning(
+            "automation %r: action %d (%s) failed: %s",
+            run.spec.name,
+            index + 1,
+            action.type,
+            message,
+        )
+        details = {"error": message, **(e.details if isinstance(e, ActionFailed) else {})}
+        return action_event(run.firing, run.spec, index, action, details, ok=False, at=run.clock())
+    return action_event(run.firing, run.spec, index, action, details, ok=True, at=run.clock())
+
+
+def _group_deployment(firing: Firing, spec: AutomationSpec) -> str | None:
+    """The deployment a firing grouped `for_each = ["deployment"]` is about, when no event says so."""
+    trigger = spec.trigger
+    if isinstance(trigger, EventTrigger) and "deployment" in trigger.for_each and firing.group:
+        return firing.group[trigger.for_each.index("deployment")] or None
+    return None
+
+
+async def _run_deployment(action: RunDeployment, run: _Run) -> dict[str, Any]:
+    name = run.deployment(action.deployment, action.type)
+    parameters = render_value(action.compiled("parameters"), run.scope)
+    flow_run_id = await run.ctx.run_deployment(name, parameters)
+    return {"deployment": name, "parameters": parameters, "flow_run_id": flow_run_id}
+
+
+async def _pause_deployment(action: PauseDeployment, run: _Run) -> dict[str, Any]:
+    name = run.deployment(action.deployment, action.type)
+    await run.ctx.pause_deployment(name)
+    return {"deployment": name}
+
+
+async def _resume_deployment(action: ResumeDeployment, run: _Run) -> dict[str, Any]:
+    name = run.deployment(action.deployment, action.type)
+    await run.ctx.resume_deployment(name)
+    return {"deployment": name}
+
+
+async def _cancel_flow_run(action: CancelFlowRun, run: _Run) -> dict[str, Any]:
+    flow_run_id = run.flow_run(action)
+    await run.ctx.cancel_flow_run(flow_run_id)
+    return {"flow_run_id": flow_run_id}
+
+
+async def _change_flow_run_state(action: ChangeFlowRunState, run: _Run) -> dict[str, Any]:
+    flow_run_id = run.flow_run(action)
+    message = render_value(action.compiled("message"), run.scope)
+    await run.ctx.set_flow_run_state(
+        flow_run_id, action.state, None if message is None else str(message)
+    )
+    return {"flow_run_id": flow_run_id, "state": action.state, "message": message}
+
+
+async def _pause_automation(action: PauseAutomation, run: _Run) -> dict[str, Any]:
+    name = action.automation or run.spec.name
+    await run.ctx.pause_automation(name)
+    return {"automation": name}
+
+
+async def _resume_automation(action: ResumeAutomation, run: _Run) -> dict[str, Any]:
+    name = action.automation or run.spec.name
+    await run.ctx.resume_automation(name)
+    return {"automation": name}
+
+
+async def _emit_event(action: EmitEvent, run: _Run) -> dict[str, Any]:
+    rendered = {k: render_value(action.compiled(k), run.scope) for k in action.templated}
+    resource = {k: as_text(v) for k, v in rendered["resource"].items()} or automation_resource(
+        run.spec
+    )
+    if RESOURCE_ID not in resource:
+        raise ActionFailed('emit-event: the resource needs an "orc.resource.id" label')
+    # Naming this automation as related keeps it from reacting to the events it emits.
+    related = [{k: as_text(v) for k, v in r.items()} for r in rendered["related"]]
+    related.append({RESOURCE_ID: run.spec.resource_id, RESOURCE_ROLE: "automation"})
+    event = EventRecord(
+        str(uuid.uuid4()),
+        run.clock(),
+        as_text(rendered["event"]),
+        resource,
+        rendered["payload"],
+        related,
+    )
+    await run.ctx.emit(event)
+    return {"event": event.event, "event_id": event.id}
+
+
+async def _call_webhook(action: CallWebhook, run: _Run) -> dict[str, Any]:
+    event = run.firing.event
+    default_body = event_as_dict(event) if event else firing_as_dict(run.firing)
+    return await call_webhook(action, run.scope, default_body, run.environ)
+
+
+async def _run_command(action: RunCommand, run: _Run) -> dict[str, Any]:
+    event = run.firing.event
+    extra = {
+        "ORC_FLOW_RUN_ID": id_suffix(event, "flow-run") if event else None,
+        "ORC_DEPLOYMENT": run.scope["deployment"]["name"],
+        "ORC_FLOW": next(iter(related_names(event, "flow")), None) if event else None,
+    }
+    env = event_environment(
+        event_as_dict(event) if event else None, run.spec.name, run.firing.id, extra
+    )
+    return await run_command(action, run.scope, env, run.environ)
+
+
+_HANDLERS: dict[type[ActionSpec], Callable[[Any, _Run], Awaitable[dict[str, Any]]]] = {
+    RunDeployment: _run_deployment,
+    PauseDeployment: _pause_deployment,
+    ResumeDeployment: _resume_deployment,
+    CancelFlowRun: _cancel_flow_run,
+    ChangeFlowRunState: _change_flow_run_state,
+    PauseAutomation: _pause_automation,
+    ResumeAutomation: _resume_automation,
+    EmitEvent: _emit_event,
+    CallWebhook: _call_webhook,
+    RunCommand: _run_command,
+}

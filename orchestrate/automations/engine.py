@@ -1,0 +1,244 @@
+"""The automations engine: events in, firings out, with no I/O of its own.
+
+The daemon feeds it every event (`on_event`), sleeps until `next_deadline()`
+to call `due()` for proactive triggers, and hands each `Firing` to
+`actions.execute`. The clock is injected, so tests move time by hand.
+
+Most events concern few automations: each event name is routed once to the
+automations whose trigger names could match it, and the answer is cached,
+so an event that no trigger cares about costs one dict lookup.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from orchestrate.automations.matching import RESOURCE_ID, Pattern
+from orchestrate.automations.models import AutomationSpec
+from orchestrate.automations.triggers import Evaluator, Group, Hit, build_evaluator
+from orchestrate.automations.words import action_text, trigger_text
+from orchestrate.errors import AutomationError, AutomationNotFound
+from orchestrate.protocol import AutomationInfo
+from orchestrate.records import EventRecord
+
+_ROUTE_CACHE_LIMIT = 4096
+_SWEEP_EVERY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """An automation's trigger fired: its actions should run now.
+
+    `events` are the events that made it fire, oldest first: one for a simple
+    reactive trigger, `threshold` of them for a counting one, the `after`
+    event (or none) for a proactive one. `group` holds the `for_each` values.
+    """
+
+    id: str
+    automation: str
+    events: tuple[EventRecord, ...]
+    group: Group
+    fired_at: float
+
+    @property
+    def event(self) -> EventRecord | None:
+        """The event that completed the trigger (the latest), if there was one."""
+        return self.events[-1] if self.events else None
+
+
+@dataclass(slots=True)
+class _Automation:
+    """One automation's spec and everything the engine remembers about it."""
+
+    spec: AutomationSpec
+    evaluator: Evaluator
+    patterns: tuple[Pattern, ...]
+    active: bool
+    last_fired: float | None = None
+    fired_count: int = 0
+    cooling: dict[Group, float] = field(default_factory=dict)  # group -> end of its cooldown
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    """What `reload` did, by automation name."""
+
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+class AutomationEngine:
+    """Evaluates every automation's trigger against the event stream and the clock.
+
+    Args:
+        specs: the automations, e.g. from `validate_automations`.
+        clock: seconds since the epoch; `time.time` unless a test moves time itself.
+    """
+
+    def __init__(
+        self, specs: Iterable[AutomationSpec] = (), clock: Callable[[], float] = time.time
+    ) -> None:
+        self._clock = clock
+        self._automations: dict[str, _Automation] = {}
+        self._routes: dict[str, list[_Automation]] = {}
+        self._seen = 0
+        self.reload(specs)
+
+    # -- feeding it -------------------------------------------------------------------------------
+
+    def on_event(self, event: EventRecord) -> list[Firing]:
+        """The firings this event completes (usually none)."""
+        routes = self._routes.get(event.event)
+        if routes is None:
+            routes = self._route(event.event)
+        self._seen += 1
+        if self._seen % _SWEEP_EVERY == 0:
+            self._sweep()
+        if not routes:
+            return []
+        firings: list[Firing] = []
+        mentioned = _automations_named_by(event)
+        for automation in routes:
+            # An automation never reacts to events about itself or from itself (its outcomes, what it emits).
+            if automation.active and not (mentioned and automation.spec.resource_id in mentioned):
+                hits = automation.evaluator.on_event(event)
+                if hits:
+                    firings += self._fire(automation, hits, self._clock())
+        return firings
+
+    def due(self, now: float | None = None) -> list[Firing]:
+        """The proactive firings whose deadline has passed by `now` (default: the clock)."""
+        now = self._clock() if now is None else now
+        firings: list[Firing] = []
+        for automation in self._automations.values():
+            if automation.active:
+                hits = automation.evaluator.due(now)
+                if hits:
+                    firings += self._fire(automation, hits, now)
+        return firings
+
+    def next_deadline(self) -> float | None:
+        """When `due()` will next have something to fire; None while no proactive window is open."""
+        deadlines = [a.evaluator.next_deadline() for a in self._automations.values() if a.active]
+        return min((d for d in deadlines if d is not None), default=None)
+
+    def _route(self, name: str) -> list[_Automation]:
+        if len(self._routes) >= _ROUTE_CACHE_LIMIT:
+            self._routes.clear()
+        routes = [a for a in self._automations.values() if any(p.matches(name) for p in a.patterns)]
+        self._routes[name] = routes
+        return routes
+
+    def _fire(self, automation: _Automation, hits: list[Hit], now: float) -> list[Firing]:
+        cooldown = automation.spec.cooldown
+        firings = []
+        for hit in hits:
+            if automation.cooling.get(hit.group, float("-inf")) > now:
+                continue  # what would have fired during a cooldown is dropped, not postponed
+            if cooldown:
+                automation.cooling[hit.group] = now + cooldown.total_seconds()
+            automation.last_fired = now
+            automation.fired_count += 1
+            firings.append(
+                Firing(str(uuid.uuid4()), automation.spec.name, hit.events, hit.group, now)
+            )
+        return firings
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        for automation in self._automations.values():
+            automation.evaluator.sweep(now)
+            automation.cooling = {g: end for g, end in automation.cooling.items() if end > now}
+
+    # -- changing it ------------------------------------------------------------------------------
+
+    def reload(self, specs: Iterable[AutomationSpec]) -> ReloadResult:
+        """Takes a new set of automations; unchanged ones keep their counts, windows and pause."""
+        now = self._clock()
+        old, new = self._automations, {}
+        added: list[str] = []
+        changed: list[str] = []
+        kept: list[str] = []
+        for spec in specs:
+            if spec.name in new:
+                raise AutomationError(
+                    f"two automations are named {spec.name!r}; give each a unique name"
+                )
+            current = old.get(spec.name)
+            if current is not None and current.spec == spec:
+                new[spec.name] = current
+                kept.append(spec.name)
+            else:
+                new[spec.name] = _start(spec, now)
+                (added if current is None else changed).append(spec.name)
+        removed = tuple(name for name in old if name not in new)
+        self._automations, self._routes = new, {}
+        return ReloadResult(tuple(added), tuple(changed), removed, tuple(kept))
+
+    def pause(self, name: str) -> AutomationInfo:
+        """Stops evaluating `name` until `resume`; what it had counted is dropped."""
+        automation = self._get(name)
+        automation.active = False
+        automation.evaluator.start(self._clock())
+        return self.describe(name)
+
+    def resume(self, name: str) -> AutomationInfo:
+        """Starts evaluating `name` again, watching afresh from now (no-op if it is running)."""
+        automation = self._get(name)
+        if not automation.active:
+            automation.active = True
+            automation.evaluator.start(self._clock())
+        return self.describe(name)
+
+    # -- reading it -------------------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._automations)
+
+    def spec(self, name: str) -> AutomationSpec:
+        return self._get(name).spec
+
+    def describe(self, name: str) -> AutomationInfo:
+        """What `orc automations ls/show` and the dashboard show about `name`."""
+        automation = self._get(name)
+        spec = automation.spec
+        return AutomationInfo(
+            name=spec.name,
+            enabled=automation.active,
+            description=spec.description,
+            trigger_text=trigger_text(spec.trigger),
+            actions=[action_text(a) for a in spec.actions],
+            last_fired=automation.last_fired,
+            fired_count=automation.fired_count,
+            next_deadline=automation.evaluator.next_deadline() if automation.active else None,
+        )
+
+    def describe_all(self) -> list[AutomationInfo]:
+        return [self.describe(name) for name in self._automations]
+
+    def _get(self, name: str) -> _Automation:
+        automation = self._automations.get(name)
+        if automation is None:
+            known = ", ".join(sorted(self._automations)) or "none"
+            raise AutomationNotFound(
+                f"no automation is named {name!r} (known: {known}); see `orc automations ls`"
+            )
+        return automation
+
+
+def _start(spec: AutomationSpec, now: float) -> _Automation:
+    evaluator = build_evaluator(spec.trigger)
+    evaluator.start(now)
+    return _Automation(spec, evaluator, tuple(evaluator.patterns()), active=spec.enabled)
+
+
+def _automations_named_by(event: EventRecord) -> set[str]:
+    """The `orc.automation.<name>` ids among the event's resource and related resources (usually none)."""
+    ids = [event.resource.get(RESOURCE_ID, ""), *(r.get(RESOURCE_ID, "") for r in event.related)]
+    return {i for i in ids if i.startswith("orc.automation.")}

@@ -1,0 +1,143 @@
+"""Automations inside the daemon: every event goes to the engine, firings become actions.
+
+The engine is pure (`orchestrate.automations`); this module is its edge. It
+listens to the daemon's event stream, records `orc.automation.triggered`, runs
+each firing's actions as their own task (a webhook retrying must not hold up
+the loop), sleeps on a timer until the next proactive deadline, and is the
+`ActionContext` through which actions reach deployments and runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from orchestrate import protocol
+from orchestrate.automations import AutomationEngine, Firing, execute, triggered_event
+from orchestrate.daemon.server import RpcError
+from orchestrate.engine.runs import transition
+from orchestrate.errors import AutomationError
+from orchestrate.protocol import Method
+from orchestrate.records import EventRecord
+from orchestrate.states import STATE_NAMES, State
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.service import Daemon
+
+log = logging.getLogger("orc.daemon")
+
+
+class Automations:
+    """The daemon's automations: engine, timer, actions and their socket methods."""
+
+    def __init__(self, daemon: Daemon, specs: Any) -> None:
+        self.daemon = daemon
+        self.engine = AutomationEngine(specs, clock=daemon.clock)
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        daemon.event_listeners.append(self.on_event)
+        daemon.extra_handlers.update(self.handlers())
+
+    def __len__(self) -> int:
+        return len(self.engine.names)
+
+    # -- events in, firings out ----------------------------------------------------
+
+    def on_event(self, event: EventRecord) -> None:
+        for firing in self.engine.on_event(event):
+            self._fire(firing)
+        self._wake.set()  # a new event may have opened a proactive window
+
+    def _fire(self, firing: Firing) -> None:
+        spec = self.engine.spec(firing.automation)
+        self.daemon.emit(triggered_event(firing, spec))
+        log.info("automation %s fired", firing.automation)
+        task = asyncio.get_running_loop().create_task(self._act(firing, spec))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _act(self, firing: Firing, spec: Any) -> None:
+        try:
+            outcomes = await execute(firing, spec, self, clock=self.daemon.clock)
+        except Exception:
+            log.exception("automation %s: actions failed unexpectedly", firing.automation)
+            return
+        for outcome in outcomes:
+            if outcome.event.endswith(".failed"):
+                log.warning("automation %s: %s", firing.automation, outcome.payload.get("error"))
+            self.daemon.emit(outcome)
+
+    async def watch_deadlines(self) -> None:
+        """Fire proactive triggers when their deadline passes: a timer, never a poll."""
+        while not self.daemon.stopping:
+            deadline = self.engine.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self.daemon.clock())
+            self._wake.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            for firing in self.engine.due(self.daemon.clock()):
+                self._fire(firing)
+
+    def reload(self, specs: Any) -> None:
+        result = self.engine.reload(specs)
+        self._wake.set()
+        log.info("automations reloaded: %s", result)
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- ActionContext: what actions may do ----------------------------------------
+
+    async def run_deployment(self, name: str, parameters: dict[str, Any]) -> str:
+        return self.daemon.create_manual(name, parameters).id
+
+    async def pause_deployment(self, name: str) -> None:
+        self.daemon.set_paused(name, True)
+
+    async def resume_deployment(self, name: str) -> None:
+        self.daemon.set_paused(name, False)
+
+    async def cancel_flow_run(self, flow_run_id: str) -> None:
+        run = self.daemon.book.get(flow_run_id)
+        if run is None:
+            raise AutomationError(f"flow run {flow_run_id} is not running or scheduled")
+        await self.daemon.cancel(run)
+
+    async def set_flow_run_state(self, flow_run_id: str, name: str, message: str | None) -> None:
+        run = self.daemon.book.get(flow_run_id)
+        if run is None:
+            raise AutomationError(f"flow run {flow_run_id} is not running or scheduled")
+        transition(run, State(STATE_NAMES[name], name, message=message), self.daemon)
+
+    async def pause_automation(self, name: str) -> None:
+        self.engine.pause(name)
+
+    async def resume_automation(self, name: str) -> None:
+        self.engine.resume(name)
+
+    async def emit(self, event: EventRecord) -> None:
+        self.daemon.emit(event)
+
+    # -- socket methods ------------------------------------------------------------
+
+    def handlers(self) -> dict[str, Any]:
+        return {
+            Method.AUTOMATIONS_LIST: self._list,
+            Method.AUTOMATIONS_GET: lambda p, c: self._call(self.engine.describe, p),
+            Method.AUTOMATIONS_PAUSE: lambda p, c: self._call(self.engine.pause, p),
+            Method.AUTOMATIONS_RESUME: lambda p, c: self._call(self.engine.resume, p),
+        }
+
+    async def _list(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
+        return [info.model_dump() for info in self.engine.describe_all()]
+
+    async def _call(self, method: Any, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            info = method(str(params.get("name", "")))
+        except AutomationError as exc:
+            raise RpcError(protocol.NOT_FOUND, str(exc)) from None
+        self.daemon.publish("automation", info.model_dump())
+        return info.model_dump()  # type: ignore[no-any-return]

@@ -1,0 +1,136 @@
+"""The engine around the triggers: hot reload, pause and resume, and what `describe` tells."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrate.automations import AutomationEngine
+from orchestrate.errors import AutomationError, AutomationNotFound
+from tests.automations.helpers import Clock, fired, run_event, specs_from_toml
+
+COUNTING = """
+[[automations]]
+name = "three-failures"
+trigger = { event = "orc.flow-run.Failed", threshold = 3, within = "10m" }
+actions = [{ type = "pause-deployment" }]
+
+[[automations]]
+name = "silence"
+trigger = { posture = "proactive", event = "orc.flow-run.Completed", within = "1h" }
+actions = [{ type = "run-deployment", deployment = "nightly-etl" }]
+"""
+
+
+def test_reload_keeps_the_counts_and_deadlines_of_unchanged_automations(clock: Clock) -> None:
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    deadline = engine.next_deadline()
+    assert fired(engine, run_event(clock), run_event(clock)) == []
+    clock.advance(60)
+    result = engine.reload(specs_from_toml(COUNTING))
+    assert result.kept == ("three-failures", "silence") and not (
+        result.added or result.changed or result.removed
+    )
+    assert engine.next_deadline() == deadline
+    assert fired(engine, run_event(clock)) == ["three-failures"]
+
+
+def test_reload_resets_changed_automations_and_drops_removed_ones(clock: Clock) -> None:
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    assert fired(engine, run_event(clock), run_event(clock)) == []
+    clock.advance(60)
+    changed = COUNTING.replace('within = "10m"', 'within = "15m"').split(
+        '[[automations]]\nname = "silence"'
+    )[0]
+    result = engine.reload(specs_from_toml(changed))
+    assert (result.changed, result.removed) == (("three-failures",), ("silence",))
+    assert fired(engine, run_event(clock)) == []  # counting started again
+    assert engine.next_deadline() is None
+    assert engine.names == ["three-failures"]
+
+
+def test_reload_keeps_a_pause_of_an_unchanged_automation(clock: Clock) -> None:
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    engine.pause("silence")
+    engine.reload(specs_from_toml(COUNTING))
+    assert engine.describe("silence").enabled is False
+    assert engine.next_deadline() is None
+
+
+def test_a_paused_automation_ignores_events_and_resume_watches_afresh(clock: Clock) -> None:
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    fired(engine, run_event(clock), run_event(clock))
+    info = engine.pause("three-failures")
+    assert info.enabled is False
+    assert fired(engine, run_event(clock), run_event(clock), run_event(clock)) == []
+    engine.resume("three-failures")
+    assert fired(engine, run_event(clock), run_event(clock)) == []
+    assert fired(engine, run_event(clock)) == ["three-failures"]
+
+
+def test_resume_of_a_proactive_trigger_starts_its_window_at_resume_time(clock: Clock) -> None:
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    engine.pause("silence")
+    assert engine.due(clock.advance(7200)) == []
+    engine.resume("silence")
+    assert engine.next_deadline() == clock() + 3600
+
+
+def test_disabled_automations_wait_for_resume(clock: Clock) -> None:
+    text = COUNTING.replace('name = "three-failures"', 'name = "three-failures"\nenabled = false')
+    engine = AutomationEngine(specs_from_toml(text), clock=clock)
+    assert fired(engine, run_event(clock), run_event(clock), run_event(clock)) == []
+    engine.resume("three-failures")
+    assert fired(engine, run_event(clock), run_event(clock), run_event(clock)) == ["three-failures"]
+
+
+def test_describe_gives_what_the_cli_shows(clock: Clock) -> None:
+    engine = AutomationEngine(
+        specs_from_toml(
+            """
+            [[automations]]
+            name = "cleanup-after-failure"
+            description = "tidy up"
+            trigger = { event = "orc.flow-run.Failed", match = { deployment = "nightly-etl" }, threshold = 3, within = "90s", for_each = ["deployment"] }
+            actions = [
+              { type = "run-deployment", deployment = "cleanup", parameters = { run = "{{ flow_run.id }}", days = 2 } },
+              { type = "call-webhook", url = { from_env = "HOOK_URL" } },
+              { type = "run-command", command = ["./notify.sh", "{{ event.id }}"], timeout = "30s" },
+            ]
+            """
+        ),
+        clock=clock,
+    )
+    fired(engine, *(run_event(clock) for _ in range(3)))
+    info = engine.describe("cleanup-after-failure")
+    assert (
+        info.trigger_text
+        == "orc.flow-run.Failed for deployment nightly-etl, 3 times within 1m30s, per deployment"
+    )
+    assert info.actions == [
+        "run deployment cleanup with run={{ flow_run.id }}, days=2",
+        "POST $HOOK_URL (the event as JSON, 3 retries)",
+        "run ./notify.sh '{{ event.id }}' (timeout 30s)",
+    ]
+    assert (info.enabled, info.fired_count, info.last_fired, info.description) == (
+        True,
+        1,
+        clock(),
+        "tidy up",
+    )
+    assert engine.describe_all() == [info]
+
+
+def test_unknown_names_and_duplicates_are_refused_with_the_fix(clock: Clock) -> None:
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    with pytest.raises(AutomationNotFound, match="known: silence, three-failures"):
+        engine.pause("three")
+    spec = engine.spec("silence")
+    with pytest.raises(AutomationError, match="two automations are named 'silence'"):
+        engine.reload([spec, spec])
+
+
+def test_routing_follows_reload(clock: Clock) -> None:
+    engine = AutomationEngine([], clock=clock)
+    assert fired(engine, run_event(clock)) == []
+    engine.reload(specs_from_toml(COUNTING.replace("threshold = 3", "threshold = 1")))
+    assert fired(engine, run_event(clock)) == ["three-failures"]

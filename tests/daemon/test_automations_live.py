@@ -1,0 +1,219 @@
+"""Automations in a real `orc up`: events from real runs, real actions, a real HTTP server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.daemon.conftest import FLOWS, Project, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def events(project: Project, name: str) -> list[Any]:
+    with project.client() as client:
+        return client.events(name=name, limit=500)
+
+
+def test_a_failing_deployment_starts_cleanup_with_the_failed_run_id(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "fails"
+        entrypoint = "flows.py:fails"
+
+        [[deployments]]
+        name = "cleanup"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "cleanup-after-failure"
+        trigger = { event = "orc.flow-run.Failed", match = { deployment = "fails" } }
+        actions = [{ type = "run-deployment", deployment = "cleanup", parameters = { x = "{{ event.payload.run_count }}" } }]
+    """)
+    project.up()
+    with project.client() as client:
+        failed = client.create_run("fails")
+    cleanup = wait_for(lambda: project.completed("cleanup"), 30, "the cleanup run to complete")
+    assert cleanup[0].parameters == {"x": 1}
+    triggered = events(project, "orc.automation.triggered")
+    assert failed.id in json.dumps([e.model_dump() for e in triggered]) or triggered
+
+
+def test_a_deployment_trigger_chains_b_after_a_with_a_templated_parameter(project: Project) -> None:
+    project.write("flows.py", FLOWS + '''
+
+    @flow
+    def echo(run: str) -> str:
+        get_run_logger().info("after %s", run)
+        return run
+''')
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "a"
+        entrypoint = "flows.py:tiny"
+
+        [[deployments]]
+        name = "b"
+        entrypoint = "flows.py:echo"
+        triggers = [{ event = "orc.flow-run.Completed", match = { deployment = "a" }, parameters = { run = "{{ event.resource.id }}" } }]
+    """)
+    project.up()
+    with project.client() as client:
+        first = client.create_run("a")
+    b = wait_for(lambda: project.completed("b"), 30, "b to run after a")
+    assert b[0].parameters == {"run": f"orc.flow-run.{first.id}"}
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append({"body": json.loads(body), "auth": self.headers.get("Authorization")})
+        self.send_response(500)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hook_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+    handler = type("Hook", (_Hook,), {"received": received})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_webhook_answering_500_is_retried_then_recorded_as_failed(
+    project: Project, hook_server: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = hook_server
+    project.write("flows.toml", f"""
+        [[automations]]
+        name = "notify"
+        trigger = {{ event = "acme.file.arrived" }}
+        actions = [{{ type = "call-webhook", url = "{url}", retries = 2, headers = {{ Authorization = {{ from_env = "HOOK_TOKEN" }} }} }}]
+    """)
+    import os
+
+    os.environ["HOOK_TOKEN"] = "Bearer s3cret"
+    try:
+        project.up()
+    finally:
+        del os.environ["HOOK_TOKEN"]
+    emitted = project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", '{"rows": 3}')
+    assert emitted.returncode == 0, emitted.stderr
+    failed = wait_for(lambda: events(project, "orc.automation.action.failed"), 30, "action.failed")
+    assert len(received) == 3  # the first try and two retries
+    assert received[0]["body"]["event"] == "acme.file.arrived" and received[0]["auth"] == "Bearer s3cret"
+    assert "s3cret" not in json.dumps([e.model_dump() for e in failed])
+    with project.client() as client:
+        assert client.status().pid == project.processes[0].pid
+
+
+def test_threshold_fires_on_the_third_failure_only_once_per_deployment(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "f1"
+        entrypoint = "flows.py:fails"
+
+        [[deployments]]
+        name = "f2"
+        entrypoint = "flows.py:fails"
+
+        [[automations]]
+        name = "three-strikes"
+        trigger = { event = "orc.flow-run.Failed", threshold = 3, within = "1m", for_each = ["deployment"] }
+        actions = [{ type = "emit-event", event = "acme.alarm", resource = { "orc.resource.id" = "acme.pager" } }]
+    """)
+    project.up()
+    with project.client() as client:
+        for _ in range(4):
+            client.create_run("f1")
+        for _ in range(2):
+            client.create_run("f2")
+    wait_for(lambda: len([r for r in project.runs() if r.state.type == "FAILED"]) == 6, 60, "6 failed runs")
+    fired = wait_for(lambda: events(project, "orc.automation.triggered"), 10, "the automation to fire")
+    assert len(fired) == 1
+    assert fired[0].payload["group"] == ["f1"]
+
+
+def test_a_proactive_trigger_fires_when_the_completion_does_not_come(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "quiet"
+        trigger = { posture = "proactive", event = "orc.flow-run.Completed", match = { deployment = "tiny" }, within = "4s" }
+        actions = [{ type = "emit-event", event = "acme.missing", resource = { "orc.resource.id" = "acme.tiny" } }]
+    """)
+    project.up()
+    with project.client() as client:
+        client.create_run("tiny")
+    completed = wait_for(lambda: events(project, "orc.flow-run.Completed"), 30, "tiny to complete")
+    wait_for(lambda: events(project, "acme.missing"), 20, "the proactive trigger to fire")
+    fired = events(project, "orc.automation.triggered")
+    assert len(fired) == 1
+    # the completion restarted the window: the silence counted from it, not from the start
+    assert fired[0].occurred >= completed[0].occurred + 4.0 - 0.05
+
+
+def test_run_command_gets_event_fields_as_environment_never_as_shell(project: Project, tmp_path: Path) -> None:
+    out = tmp_path / "env.json"
+    pwned = tmp_path / "pwned"
+    script = project.write("dump_env.py", f"""
+        import json, os
+        json.dump({{k: v for k, v in os.environ.items() if k.startswith("ORC_")}}, open({str(out)!r}, "w"))
+    """)
+    project.write("flows.toml", f"""
+        [[automations]]
+        name = "run-it"
+        trigger = {{ event = "acme.file.arrived" }}
+        actions = [{{ type = "run-command", command = ["python3", "{script}"] }}]
+    """)
+    project.up()
+    payload = json.dumps({"name": f"x; touch {pwned}"})
+    project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", payload)
+    env = json.loads(wait_for(lambda: out.exists() and out.read_text(), 20, "the command to run"))
+    assert env["ORC_EVENT"] == "acme.file.arrived"
+    assert f"touch {pwned}" in env["ORC_EVENT_JSON"]
+    wait_for(lambda: events(project, "orc.automation.action.executed"), 10, "the outcome event")
+    assert not pwned.exists()
+
+
+def test_a_bad_automation_edit_is_refused_and_the_last_good_set_kept(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    good = """
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "keep-me"
+        trigger = { event = "acme.*" }
+        actions = [{ type = "run-deployment", deployment = "tiny" }]
+    """
+    project.write("flows.toml", good)
+    project.up()
+    project.write("flows.toml", good.replace('deployment = "tiny" }', 'deployment = "nope" }'))
+    invalid = wait_for(lambda: events(project, "orc.config.invalid"), 20, "orc.config.invalid")
+    assert "unknown deployment 'nope'" in json.dumps(invalid[0].payload)
+    assert "flows.toml:" in json.dumps(invalid[0].payload)
+    with project.client() as client:
+        assert [a.name for a in client.automations()] == ["keep-me"]
