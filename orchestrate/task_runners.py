@@ -3,6 +3,10 @@
 A runner is entered once per flow run. `submit` starts a job once the futures
 it depends on are done — threads never sit blocked on upstream work — and
 leaving the runner waits for everything it started.
+
+`DaskTaskRunner` (task runs on a Dask cluster) loads on first use, so this
+module never imports `distributed`; `task_runner_from_spec` turns the
+`task_runner` of a deployment in flows.toml into a runner.
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from orchestrate.errors import OrcError
 from orchestrate.futures import PrefectFuture
 from orchestrate.records import TaskRunRecord
 from orchestrate.states import Crashed, State
+
+if TYPE_CHECKING:
+    from orchestrate.engine.dask_runner import DaskTaskRunner
 
 
 class TaskJob(Protocol):
@@ -98,7 +106,7 @@ class ThreadPoolTaskRunner(TaskRunner):
         if not job.pending:
             self._start(job, outcome, context)
         else:
-            _when_all_done(job.pending, lambda: self._start(job, outcome, context))
+            when_all_done(job.pending, lambda: self._start(job, outcome, context))
         return PrefectFuture(job.run, outcome)
 
     def _start(self, job: TaskJob, outcome: cf.Future[State], context: contextvars.Context) -> None:
@@ -134,7 +142,8 @@ async def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
         outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
 
 
-def _when_all_done(futures: list[PrefectFuture[Any]], then: Any) -> None:
+def when_all_done(futures: list[PrefectFuture[Any]], then: Any) -> None:
+    """Call `then()` once, in the thread that finishes the last of `futures`."""
     remaining = [len(futures)]
     lock = threading.Lock()
 
@@ -149,4 +158,89 @@ def _when_all_done(futures: list[PrefectFuture[Any]], then: Any) -> None:
         future.add_done_callback(one_done)
 
 
-__all__ = ["TaskRunner", "ThreadPoolTaskRunner"]
+# --- task runners named in flows.toml ---------------------------------------------------
+
+
+class InvalidTaskRunnerSpec(OrcError, ValueError):
+    """A `task_runner` setting that does not describe a task runner."""
+
+
+_SPEC_KEYS = {
+    "thread": {"type", "max_workers"},
+    "dask": {"type", "address", "cluster_class", "cluster_kwargs", "client_kwargs"},
+}
+
+
+def task_runner_from_spec(spec: str | dict[str, Any] | None) -> TaskRunner:
+    """The runner a deployment's `task_runner` setting asks for (threads when it is not set).
+
+    Args:
+        spec: `"thread"`, `"dask"`, `{ type = "thread", max_workers = 8 }` or
+            `{ type = "dask", address = "tcp://host:8786", cluster_kwargs = {...},
+            client_kwargs = {...} }`.
+
+    Raises:
+        InvalidTaskRunnerSpec: the setting names no known runner or has keys it does not take.
+    """
+    if spec is None:
+        return ThreadPoolTaskRunner()
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, dict):
+        raise InvalidTaskRunnerSpec(
+            f'task_runner must be "thread", "dask" or a table like {{ type = "dask" }}, '
+            f"not {spec!r}."
+        )
+    kind = spec.get("type")
+    if kind not in _SPEC_KEYS:
+        raise InvalidTaskRunnerSpec(
+            f'task_runner type {kind!r} is not known; use "thread" or "dask".'
+        )
+    unknown = sorted(set(spec) - _SPEC_KEYS[kind])
+    if unknown:
+        raise InvalidTaskRunnerSpec(
+            f"task_runner of type {kind!r} does not take {', '.join(unknown)}; "
+            f"it takes {', '.join(sorted(_SPEC_KEYS[kind] - {'type'}))}."
+        )
+    options = {key: value for key, value in spec.items() if key != "type"}
+    _check_types(kind, options)
+    if kind == "thread":
+        return ThreadPoolTaskRunner(**options)
+    from orchestrate.engine.dask_runner import DaskTaskRunner
+
+    return DaskTaskRunner(**options)
+
+
+def _check_types(kind: str, options: dict[str, Any]) -> None:
+    expected: dict[str, tuple[type, ...]] = {
+        "max_workers": (int,),
+        "address": (str,),
+        "cluster_class": (str,),
+        "cluster_kwargs": (dict,),
+        "client_kwargs": (dict,),
+    }
+    for key, value in options.items():
+        if (value is not None and not isinstance(value, expected[key])) or isinstance(value, bool):
+            wanted = " or ".join(t.__name__ for t in expected[key])
+            raise InvalidTaskRunnerSpec(
+                f"task_runner of type {kind!r}: {key} must be a {wanted}, not {value!r}."
+            )
+    if options.get("max_workers") is not None and options["max_workers"] < 1:
+        raise InvalidTaskRunnerSpec(f"task_runner of type {kind!r}: max_workers must be 1 or more.")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DaskTaskRunner":  # loaded on first use: `distributed` stays unimported until then
+        from orchestrate.engine.dask_runner import DaskTaskRunner
+
+        return DaskTaskRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "DaskTaskRunner",
+    "InvalidTaskRunnerSpec",
+    "TaskRunner",
+    "ThreadPoolTaskRunner",
+    "task_runner_from_spec",
+]

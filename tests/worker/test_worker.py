@@ -241,3 +241,17 @@ def test_a_worker_started_by_hand_explains_how_it_is_meant_to_run() -> None:
         [sys.executable, "-m", "orchestrate.worker"], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2 and "--fd N" in result.stderr
+
+
+async def test_the_deployments_task_runner_setting_is_used_or_refused_clearly(
+    project: Project,
+) -> None:
+    project.write("etl.py", ETL)
+    exit_ = await project.run(
+        "etl.py:etl", env={"API_TOKEN": "abc"}, task_runner={"type": "thread", "max_workers": 2}
+    )
+    assert exit_.final_state.name == "Completed"
+    project.recorder.records.clear()
+    exit_ = await project.run("etl.py:etl", task_runner={"type": "warp-drive"})
+    assert exit_.returncode == 1 and exit_.final_state.name == "Failed"
+    assert "warp-drive" in (project.recorder.flow_run().state.message or "")
