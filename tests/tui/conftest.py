@@ -1,0 +1,149 @@
+"""Fixtures for the dashboard tests: the app over a stand-in daemon, and a real `orc up`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+
+from tests.tui.fake_daemon import NOW, FakeDaemon
+from tui.app import OrcApp
+from tui.client import DashboardClient
+from tui.format import Clock
+
+ROOT = Path(__file__).resolve().parents[2]
+FROZEN = Clock(now=lambda: NOW, zone=UTC)
+
+
+@pytest.fixture
+def daemon() -> FakeDaemon:
+    return FakeDaemon.canned()
+
+
+def make_app(daemon: FakeDaemon, *, readonly: bool = False) -> OrcApp:
+    """The dashboard over the stand-in daemon, with the clock frozen."""
+
+    async def connect() -> DashboardClient:
+        return daemon.client()
+
+    return OrcApp(connect, "/srv/demo", clock=FROZEN, readonly=readonly, retry_seconds=0.05)
+
+
+FLOWS_TOML = """
+[project]
+name = "livetest"
+
+[[deployments]]
+name = "fan"
+entrypoint = "flows.py:fan"
+parameters = { n = 4 }
+
+[[deployments]]
+name = "slow"
+entrypoint = "flows.py:slow"
+"""
+
+FLOWS_PY = """
+import time
+from orchestrate import flow, task
+
+
+@task
+def start() -> int:
+    return 1
+
+
+@task
+def square(x: int, base: int) -> int:
+    return x * x + base
+
+
+@task
+def total(values: list[int]) -> int:
+    return sum(values)
+
+
+@flow
+def fan(n: int = 4) -> int:
+    base = start.submit()
+    return total(square.map(list(range(n)), base=base))
+
+
+@flow
+def slow(seconds: float = 60.0) -> None:
+    time.sleep(seconds)
+"""
+
+
+def orc_up_available() -> bool:
+    try:
+        import orchestrate.daemon.app  # noqa: F401
+    except ImportError:
+        return False
+    from orchestrate.cli.app import app
+
+    return any(command.name == "up" for command in app.registered_commands)
+
+
+@pytest.fixture
+def live_daemon(tmp_path: Path) -> Iterator[Path]:
+    """A real `orc up` on a project in `tmp_path` (deployments `fan` and `slow`); yields the project root."""
+    if not orc_up_available():
+        pytest.skip("orc up is not available yet")
+    (tmp_path / "flows.toml").write_text(FLOWS_TOML)
+    (tmp_path / "flows.py").write_text(FLOWS_PY)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ORC_HOME": str(tmp_path)}
+    log = (tmp_path / "daemon.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrate.cli", "up", "--project", str(tmp_path)],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_for_daemon(tmp_path, process, timeout=20.0)
+        yield tmp_path
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _wait_for_daemon(root: Path, process: subprocess.Popen[bytes], timeout: float) -> None:
+    from orchestrate.client import AsyncClient
+    from orchestrate.errors import ClientError
+
+    async def try_once() -> bool:
+        try:
+            client = await AsyncClient.connect(root, timeout=1.0)
+        except (ClientError, OSError):
+            return False
+        await client.close()
+        return True
+
+    deadline = time.monotonic() + timeout
+    while not asyncio.run(try_once()):
+        if process.poll() is not None:
+            raise AssertionError(
+                f"orc up exited with {process.returncode}:\n{(root / 'daemon.log').read_text()}"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"orc up did not answer within {timeout}s:\n{(root / 'daemon.log').read_text()}"
+            )
+        time.sleep(0.1)  # between connection attempts to a daemon still starting
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)

@@ -1,0 +1,85 @@
+"""The pure parts: formats, the run filter, the log buffer and the parameter form's checks."""
+
+from __future__ import annotations
+
+from orchestrate.protocol import FlowRunInfo, LogInfo, StateInfo
+from tui.format import counts_text, duration, relative
+from tui.schema import check_form, form_fields
+from tui.state import LogBuffer, LogFilter, RunFilter, RunIndex
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "days": {"type": "integer", "minimum": 1},
+        "mode": {"type": "string", "enum": ["full", "delta"]},
+        "tables": {"type": "array"},
+        "dry": {"type": "boolean"},
+    },
+    "required": ["days"],
+}
+
+
+def run(
+    id: str,
+    created: float,
+    state: str = "Completed",
+    type_: str = "COMPLETED",
+    deployment: str = "etl",
+) -> FlowRunInfo:
+    return FlowRunInfo(id=id, name=f"name-{id}", flow_name="flow", deployment=deployment,
+                       state=StateInfo(type=type_, name=state, timestamp=created), created=created)  # fmt: skip
+
+
+def test_counts_read_as_glyphs_in_a_fixed_order() -> None:
+    assert counts_text({"Pending": 8, "Completed": 180, "Running": 12}).plain == "180✔ 12⟳ 8◌"
+    assert duration(0.42) == "0.42s" and duration(245) == "4m05s" and duration(7380) == "2h03m"
+    assert relative(100.0, 40.0) == "in 1m" and relative(40.0, 100.0) == "1m ago"
+
+
+def test_runs_stay_newest_first_and_filter_by_field_or_words() -> None:
+    runs = RunIndex()
+    runs.replace_all([run("a", 1), run("c", 3)])
+    runs.upsert(run("b", 2, "Failed", "FAILED", deployment="cleanup"))
+    assert runs.view() == ["c", "b", "a"]
+    runs.filter = RunFilter("state:failed")
+    assert runs.view() == ["b"]
+    runs.filter = RunFilter("deployment:etl name-c")
+    assert runs.view() == ["c"]
+    runs.upsert(run("c", 3, "Failed", "FAILED"))
+    runs.filter = RunFilter("failed")
+    assert runs.view() == ["c", "b"]
+
+
+def test_the_log_buffer_keeps_what_the_filter_shows_as_lines_arrive() -> None:
+    logs = LogBuffer("r")
+    logs.filter = LogFilter(level=30)
+    line = LogInfo(flow_run_id="r", ts=1, level=20, logger="x", message="hello")
+    assert (
+        logs.extend([line, line.model_copy(update={"ts": 2, "level": 40, "message": "boom"})]) == 1
+    )
+    assert logs.extend([line]) == 0  # a reload does not repeat lines
+    assert [logs.lines[i].message for i in logs.shown] == ["boom"]
+    logs.filter = LogFilter(search="HEL")
+    assert [logs.lines[i].message for i in logs.shown] == ["hello"]
+
+
+def test_the_form_checks_types_bounds_and_required_fields_before_sending() -> None:
+    fields = form_fields(SCHEMA, {"mode": "full"})
+    assert [(f.name, f.kind, f.required, f.default_text) for f in fields] == [
+        ("days", "integer", True, ""), ("mode", "string", False, "full"),
+        ("tables", "array", False, ""), ("dry", "boolean", False, ""),
+    ]  # fmt: skip
+    bad = check_form(
+        fields, {"days": "0", "mode": "weekly", "tables": "orders", "dry": "maybe"}, SCHEMA
+    )
+    assert bad.errors == {
+        "days": "must be at least 1",
+        "mode": "must be one of full, delta",
+        "tables": "'orders' is not a JSON array: e.g. [1, 2]",
+        "dry": "'maybe' is not true or false",
+    }
+    assert check_form(fields, {"mode": "full"}, SCHEMA).errors == {"days": "required: type a value"}
+    good = check_form(
+        fields, {"days": "3", "mode": "delta", "tables": '["a"]', "dry": "yes"}, SCHEMA
+    )
+    assert good.ok and good.values == {"days": 3, "mode": "delta", "tables": ["a"], "dry": True}

@@ -1,0 +1,174 @@
+"""The run graph's layout on hand-built graphs: one row per task, lanes git-log style."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from orchestrate.protocol import EdgeInfo, StateInfo, TaskRunInfo
+from tui.graph import RunGraph
+from tui.lanes import LaneLayout
+
+_clock = itertools.count(1)
+
+
+def tr(
+    id: str,
+    *upstream: str | tuple[str, str],
+    key: str | None = None,
+    dyn: int = 0,
+    kind: str = "task",
+    run: str = "R",
+    state: str = "Completed",
+) -> TaskRunInfo:
+    """A task run; `upstream` names data edges, or (id, kind) pairs."""
+    edges = [
+        EdgeInfo(upstream_id=u, kind="data")
+        if isinstance(u, str)
+        else EdgeInfo(upstream_id=u[0], kind=u[1])
+        for u in upstream
+    ]  # type: ignore[arg-type]
+    return TaskRunInfo(
+        id=id, flow_run_id=run, name=f"{key or id}-{dyn}", task_key=key or id, dynamic_key=dyn,
+        kind=kind, state=StateInfo(type="COMPLETED", name=state, timestamp=0), created=next(_clock),  # type: ignore[arg-type]
+        upstream=edges,
+    )  # fmt: skip
+
+
+def drawn(graph: RunGraph) -> list[str]:
+    """Each row as `lanes  name`, the node's cell shown as ●."""
+    width = graph.lane_width
+    return [
+        f"{row.lanes.text(width)}{'  ' * row.node.depth}{row.node.name}".rstrip()
+        for row in graph.rows()
+    ]
+
+
+def laid_out(*task_runs: TaskRunInfo) -> RunGraph:
+    graph = RunGraph("R")
+    graph.load(list(task_runs))
+    return graph
+
+
+def test_a_chain_is_one_straight_column() -> None:
+    assert drawn(laid_out(tr("a"), tr("b", "a"), tr("c", "b"))) == ["● a-0", "● b-0", "● c-0"]
+
+
+def test_a_diamond_branches_and_joins() -> None:
+    graph = laid_out(tr("a"), tr("b", "a"), tr("c", "a"), tr("d", "b", "c"))
+    assert drawn(graph) == [
+        "●─╮ a-0",
+        "● │ b-0",
+        "│ ● c-0",
+        "●─╯ d-0",
+    ]
+
+
+def test_fan_out_and_fan_in_keep_one_row_per_task() -> None:
+    graph = laid_out(
+        tr("a"), *(tr(f"b{i}", "a") for i in range(3)), tr("z", *(f"b{i}" for i in range(3)))
+    )
+    assert drawn(graph) == [
+        "●─┬─╮ a-0",
+        "● │ │ b0-0",
+        "│ ● │ b1-0",
+        "│ │ ● b2-0",
+        "●─┴─╯ z-0",
+    ]
+    assert [row.node.name for row in graph.rows()].count("a-0") == 1
+
+
+def test_an_unrelated_task_steps_aside_so_adjacency_always_means_an_edge() -> None:
+    graph = laid_out(tr("a"), tr("b"), tr("c", "a", "b"))
+    assert drawn(graph) == [
+        "●   a-0",
+        "│ ● b-0",
+        "●─╯ c-0",
+    ]
+
+
+def test_wait_for_edges_are_drawn_dashed() -> None:
+    graph = laid_out(tr("a"), tr("b"), tr("c", "b", ("a", "wait_for")))
+    assert drawn(graph) == [
+        "●   a-0",
+        "┆ ● b-0",
+        "●─╯ c-0",
+    ]
+    assert graph.row(2).node.upstream == {"R:a": "wait_for", "R:b": "data"}
+
+
+def test_mapped_tasks_collapse_into_one_row_with_counts_and_expand() -> None:
+    first = tr("a")
+    members = [
+        tr(f"p{i}", "a", key="process", dyn=i, state="Failed" if i == 3 else "Completed")
+        for i in range(200)
+    ]
+    graph = laid_out(first, *members, tr("z", *(m.id for m in members)))
+    assert drawn(graph) == ["● a-0", "● process", "● z-0"]
+    group = graph.row(1).node
+    assert group.grouped and len(group.ids) == 200
+    assert group.counts() == {"Completed": 199, "Failed": 1}
+
+    graph.toggle(1)
+    rows = graph.rows()
+    assert len(rows) == 203  # the group's header, then every member, each once
+    assert rows[1].node.header and rows[2].node.name == "process-0" and rows[2].node.depth == 1
+    assert rows[-1].node.upstream == {m.id: "data" for m in members}
+    graph.toggle(1)
+    assert len(graph.rows()) == 3
+
+
+def test_a_subflow_nests_its_child_runs_rows_when_expanded() -> None:
+    graph = laid_out(tr("a"), tr("s", "a", key="subflow:report", kind="subflow"), tr("z", "s"))
+    graph.attach_child("s", "C", [tr("x", run="C"), tr("y", "x", run="C")])
+    assert drawn(graph) == ["● a-0", "● subflow:report-0", "● z-0"]
+    graph.toggle(1)
+    assert drawn(graph) == [
+        "●   a-0",
+        "●─╮ subflow:report-0",
+        "● │   x-0",
+        "● │   y-0",
+        "  ● z-0",
+    ]
+    assert graph.row(2).node.upstream == {"R:subflow:report": "parent"}
+
+
+def test_edges_that_arrive_after_their_task_runs_are_drawn() -> None:
+    graph = laid_out(tr("a"), tr("b"))
+    assert drawn(graph) == ["●   a-0", "  ● b-0"]
+    graph.add_edge("b", "a", "data")
+    assert drawn(graph) == ["● a-0", "● b-0"]
+
+
+def test_live_updates_append_rows_without_relaying_out() -> None:
+    graph = laid_out()
+    graph.rows()
+    for task_run in (tr("a"), tr("b", "a"), tr("c", "a"), tr("d", "b", "c")):
+        graph.upsert(task_run)
+    first = graph.rows()
+    assert drawn(graph) == ["●─╮ a-0", "● │ b-0", "│ ● c-0", "●─╯ d-0"]
+    graph.upsert(tr("e", "d"))
+    assert graph.rows()[0].lanes is first[0].lanes  # earlier rows were extended, not rebuilt
+    changed = graph.upsert(tr("c", "a", state="Failed").model_copy(update={"id": "c"}))
+    assert changed == 2
+
+
+def test_two_thousand_live_task_runs_stay_cheap() -> None:
+    graph = laid_out()
+    task_runs = [
+        tr(f"t{i}", *([f"t{i - 1}", f"t{max(0, i - 7)}"] if i else [])) for i in range(2000)
+    ]
+    started = time.perf_counter()
+    for task_run in task_runs:
+        graph.upsert(task_run)
+        graph.row(len(graph) - 1)  # drawn as it arrives
+    took = time.perf_counter() - started
+    assert len(graph) == 2000
+    assert took < 1.0, f"2,000 live appends took {took:.2f}s"
+
+
+def test_lanes_ignore_edges_that_point_up() -> None:
+    layout = LaneLayout()
+    layout.place([])
+    assert layout.place([(5, "data"), (0, "data")]) == 1
+    assert layout.rows[1].text(1) == "● "

@@ -1,0 +1,149 @@
+"""The dashboard against a real `orc up` in a temp project: what a person sees, with no stand-ins.
+
+The project has two deployments: `fan` (start → square.map(range(n)) → total)
+and `slow` (sleeps). Each test starts its own daemon (`live_daemon`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.tui.screen import screen_text, wait_for_notice, wait_for_text, wait_until
+from tui.app import OrcApp
+from tui.client import Target, daemon_connector
+from tui.format import TIMES
+from tui.screens.main import MainScreen
+from tui.screens.run_form import RunForm
+
+SIZE = (120, 40)
+SLOW = 30.0  # a run takes a few seconds here: the first start of a worker imports the flow
+
+
+def app_for(root: Path) -> OrcApp:
+    return OrcApp(daemon_connector(Target(project=root)), str(root))
+
+
+def main_screen(pilot: Any) -> MainScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+async def select_deployment(pilot: Any, name: str) -> None:
+    screen = main_screen(pilot)
+    await wait_until(pilot, lambda: name in screen.dashboard.deployments, what=f"deployment {name}")
+    position = list(screen.dashboard.deployments).index(name)
+    await pilot.press("1", "home", *(["down"] * position))
+    await wait_until(
+        pilot,
+        lambda: screen.selection is not None and screen.selection.key == name,
+        what=f"{name} selected",
+    )
+
+
+async def test_a_run_started_from_the_tui_completes_on_screen_with_its_fan_out_graph(
+    live_daemon: Path,
+) -> None:
+    async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for_text(pilot, "fan", timeout=SLOW)
+        assert "slow" in screen_text(pilot.app) and "livetest" in screen_text(pilot.app)
+        await select_deployment(pilot, "fan")
+        await pilot.press("r")
+        await wait_for_notice(pilot, "Run fan", timeout=SLOW)
+        screen = main_screen(pilot)
+        await wait_until(pilot, lambda: len(screen.dashboard.runs) == 1, what="the new run listed")
+        run_id = screen.dashboard.runs.view()[0]
+        # No key pressed from here: the run's state arrives by subscription.
+        await wait_until(
+            pilot,
+            lambda: screen.dashboard.runs.get(run_id).state.name == "Completed",
+            SLOW,
+            "Completed",
+        )  # type: ignore[union-attr]
+        await wait_for_text(pilot, "✔ " + screen.dashboard.runs.get(run_id).name)  # type: ignore[union-attr]
+
+        await pilot.press("2", "home")
+        await wait_until(
+            pilot,
+            lambda: screen.detail is not None and screen.detail.run.id == run_id,
+            SLOW,
+            "the run's detail",
+        )
+        await wait_until(
+            pilot,
+            lambda: screen.graph is not None and len(screen.graph) == 3,
+            SLOW,
+            "three graph rows",
+        )
+        assert screen.graph is not None
+        rows = screen.graph.rows()
+        assert [row.node.name for row in rows] == ["start-0", "square", "total-0"]
+        square = rows[1].node
+        assert len(square.ids) == 4 and square.counts() == {"Completed": 4}
+        assert square.upstream == {rows[0].node.key: "data"}
+        assert rows[2].node.upstream == {square.key: "data"}
+        await wait_for_text(pilot, f"square {TIMES}4  4✔")
+
+
+async def test_cancel_and_the_parameter_form_against_the_daemon(live_daemon: Path) -> None:
+    async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for_text(pilot, "slow", timeout=SLOW)
+        await select_deployment(pilot, "fan")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunForm), what="the run form")
+        pilot.app.screen.query_one("#field-n").value = "lots"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await wait_for_text(pilot, "'lots' is not a whole number")
+        await pilot.press("escape")
+
+        screen = main_screen(pilot)
+        await select_deployment(pilot, "slow")
+        await pilot.press("r")
+        await wait_until(
+            pilot, lambda: len(screen.dashboard.runs) == 1, SLOW, "the slow run listed"
+        )
+        run_id = screen.dashboard.runs.view()[0]
+        await wait_until(
+            pilot,
+            lambda: screen.dashboard.runs.get(run_id).state.name == "Running",
+            SLOW,
+            "Running",
+        )  # type: ignore[union-attr]
+        await pilot.press("2", "home", "c")
+        await wait_for_text(pilot, "Cancel run")
+        await pilot.press("y")
+        await wait_until(
+            pilot,
+            lambda: screen.dashboard.runs.get(run_id).state.name == "Cancelled",
+            SLOW,
+            "Cancelled",
+        )  # type: ignore[union-attr]
+
+
+FAKE_SSH = """#!/bin/sh
+# Stands in for ssh: drops the options and the destination, runs the remote command here.
+while [ "$1" != "--" ]; do shift; done
+shift 2
+exec sh -c "$1"
+"""
+
+
+async def test_host_ssh_reaches_the_daemon_through_orc_dial_stdio(
+    live_daemon: Path, tmp_path_factory: Any, monkeypatch: Any
+) -> None:
+    bin_dir = tmp_path_factory.mktemp("bin")
+    (bin_dir / "ssh").write_text(FAKE_SSH)
+    (bin_dir / "ssh").chmod(0o755)
+    monkeypatch.setenv(
+        "PATH",
+        f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    monkeypatch.delenv("ORC_SSH", raising=False)
+    host = f"ssh://me@server{live_daemon}"
+    app = OrcApp(daemon_connector(Target(host=host)), host)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "livetest", timeout=SLOW)
+        await wait_for_text(pilot, "slow")

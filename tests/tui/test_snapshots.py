@@ -1,0 +1,66 @@
+"""SVG snapshots of the main screen, the run graph and the logs at 80x24 and 120x40.
+
+The clock is frozen and the data comes from `FakeDaemon` (ids, times and
+states fixed), which stands in for the daemon because a real one gives new
+ids and times on every run. Update with `pytest --snapshot-update` after
+checking the new pictures by eye.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.tui.conftest import make_app
+from tests.tui.fake_daemon import FakeDaemon
+from tests.tui.screen import wait_for_text, wait_until
+from tui.format import TIMES
+from tui.screens.main import MainScreen
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+async def on_brave_fox(pilot: Any) -> None:
+    """Wait for the lists, then open the fan-out run `brave-fox` (third row of Runs)."""
+    await wait_for_text(pilot, "brave-fox")
+    await pilot.press("2", "down", "down")
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen)
+    await wait_until(
+        pilot,
+        lambda: screen.detail is not None and screen.detail.run.name == "brave-fox",
+        what="brave-fox",
+    )
+    await wait_for_text(pilot, f"process {TIMES}12")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def loaded(pilot: Any) -> None:
+        await wait_for_text(pilot, "brave-fox")
+        await wait_for_text(pilot, "cleanup-after")
+
+    assert snap_compare(make_app(FakeDaemon.canned()), terminal_size=size, run_before=loaded)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_run_graph(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def graph(pilot: Any) -> None:
+        await on_brave_fox(pilot)
+        await pilot.press(
+            "enter", "down", "down", "down", "enter"
+        )  # into the graph; expand `process`
+        await wait_for_text(pilot, "process-0")
+
+    assert snap_compare(make_app(FakeDaemon.canned()), terminal_size=size, run_before=graph)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_logs(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def logs(pilot: Any) -> None:
+        await on_brave_fox(pilot)
+        await pilot.press("right_square_bracket", "right_square_bracket", "enter")
+        await wait_for_text(pilot, "loaded 119,997 rows")
+
+    assert snap_compare(make_app(FakeDaemon.canned()), terminal_size=size, run_before=logs)

@@ -1,0 +1,143 @@
+"""`orc tui`: connect to the daemon (or say plainly that none runs), then show the dashboard.
+
+The app owns the connection. Until a daemon answers it shows the no-daemon
+screen and retries on a timer; once connected it shows the main screen, and
+if the connection drops it goes back to waiting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+
+from tui.client import CLIENT_ERRORS, Connector, DashboardClient, describe
+from tui.format import Clock
+from tui.messages import DaemonConnected, DaemonLost, DaemonUnreachable
+from tui.screens.main import MainScreen
+from tui.screens.no_daemon import NoDaemonScreen
+
+RETRY_SECONDS = 2.0
+
+
+class OrcApp(App[None]):
+    """The dashboard for one daemon.
+
+    Args:
+        connect: opens a client to the daemon (raises an `OrcError` or `OSError` if none answers).
+        label: how to name the project (or host) on screen.
+        start_hint: the command that starts a daemon for it, shown when none runs.
+        clock: now and the time zone; tests freeze it.
+        readonly: switch off every verb (run, cancel, retry, pause).
+        retry_seconds: how often to try again while no daemon answers.
+    """
+
+    TITLE = "orc"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True)
+    ]
+
+    def __init__(
+        self,
+        connect: Connector,
+        label: str,
+        *,
+        start_hint: str = "orc up",
+        clock: Clock | None = None,
+        readonly: bool = False,
+        retry_seconds: float = RETRY_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.connect = connect
+        self.label, self.start_hint = label, start_hint
+        self.clock = clock or Clock()
+        self.readonly = readonly
+        self.retry_seconds = retry_seconds
+        self.client: DashboardClient | None = None
+        self._retry: Timer | None = None
+
+    def get_default_screen(self) -> Screen[None]:
+        return NoDaemonScreen(self.label, self.start_hint)
+
+    def on_mount(self) -> None:
+        self.reconnect()
+
+    # ---- connecting -----------------------------------------------------------------
+
+    @work(exclusive=True, group="connect")
+    async def reconnect(self) -> None:
+        """Try once to reach the daemon; report the outcome as a message."""
+        started = time.perf_counter()
+        try:
+            client = await self.connect()
+        except CLIENT_ERRORS as error:
+            self.post_message(DaemonUnreachable(describe(error)))
+            return
+        self.post_message(DaemonConnected(client, (time.perf_counter() - started) * 1000))
+
+    def action_reconnect(self) -> None:
+        self.reconnect()
+
+    @on(DaemonConnected)
+    def _connected(self, connected: DaemonConnected) -> None:
+        self._stop_retrying()
+        self.client = connected.client
+        self.push_screen(MainScreen(connected.client, self.clock, self.readonly))
+
+    @on(DaemonUnreachable)
+    def _unreachable(self, unreachable: DaemonUnreachable) -> None:
+        if self._closing or not self.screen_stack:
+            return  # quitting
+        screen = self.screen
+        if isinstance(screen, NoDaemonScreen):
+            screen.show_reason(unreachable.reason)
+        if self._retry is None:
+            self._retry = self.set_interval(self.retry_seconds, self.reconnect)
+
+    @on(DaemonLost)
+    async def _lost(self, lost: DaemonLost) -> None:
+        """The daemon went away: back to the waiting screen, retrying."""
+        client, self.client = self.client, None
+        if not self.screen_stack:
+            return  # quitting
+        while not isinstance(self.screen, NoDaemonScreen):
+            await self.pop_screen()
+        if client is not None:
+            self._close(client)
+        self.post_message(DaemonUnreachable(f"The connection was lost: {lost.reason}"))
+
+    @work(group="close")
+    async def _close(self, client: DashboardClient) -> None:
+        with contextlib.suppress(*CLIENT_ERRORS):  # it may be gone already
+            await client.close()
+
+    def _stop_retrying(self) -> None:
+        if self._retry is not None:
+            self._retry.stop()
+            self._retry = None
+
+    async def on_unmount(self) -> None:
+        """However the app ends, the connection to the daemon is closed."""
+        self._stop_retrying()
+        client, self.client = self.client, None
+        if client is not None:
+            with contextlib.suppress(*CLIENT_ERRORS):  # it may be gone already
+                await client.close()
+
+    # ---- the command palette ----------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        if isinstance(screen, MainScreen):
+            for title, help_text, action in screen.palette_commands():
+                yield SystemCommand(
+                    title, help_text, lambda action=action: screen.run_action(action)
+                )
+        yield from super().get_system_commands(screen)

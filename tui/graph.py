@@ -1,0 +1,330 @@
+"""A flow run's task runs as graph rows: one row per task, mapped tasks collapsed, subflows nested.
+
+Task runs of the same task (same `task_key`, many `dynamic_key`s: a `.map()`
+or a loop) share one row with counts until the row is expanded; a subflow's
+stand-in task run shows its child run's rows under it when expanded. Rows are
+laid out by `tui.lanes` in the order tasks were created, which is an order
+where every upstream comes first. A task run that arrives while the run
+executes appends a row (cheap); anything that would change earlier rows (an
+edge added to a placed row, a member of an expanded group) marks the layout
+stale, and it is rebuilt once on the next read, however many changes came.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from orchestrate.protocol import EdgeInfo, TaskRunInfo
+from tui.lanes import LaneLayout, LaneRow
+
+_STRENGTH = {"wait_for": 1, "parent": 2, "data": 3}
+_NUMBERED = re.compile(r"-\d+$")
+
+
+@dataclass(eq=False)
+class GraphNode:
+    """What one row shows: a task run, a collapsed group of them, or a group's header."""
+
+    key: str
+    flow_run_id: str
+    depth: int
+    ids: list[str]
+    source: dict[str, TaskRunInfo]  # the graph's task runs by id, shared, always current
+    grouped: bool = False  # a collapsed group: one row stands for every member
+    header: bool = False  # an expanded group's own row: counts, no edges
+    expandable: bool = False
+    expanded: bool = False
+    parent_key: str | None = None  # the subflow stand-in this row is nested under
+    upstream: dict[str, str] = field(default_factory=dict)  # producer key -> edge kind
+
+    @property
+    def members(self) -> list[TaskRunInfo]:
+        return [self.source[i] for i in self.ids]
+
+    @property
+    def task_run(self) -> TaskRunInfo:
+        return self.source[self.ids[0]]
+
+    @property
+    def name(self) -> str:
+        if self.grouped or self.header:
+            return _NUMBERED.sub("", self.task_run.name)
+        return self.task_run.name
+
+    @property
+    def is_subflow(self) -> bool:
+        return self.task_run.kind == "subflow"
+
+    def counts(self) -> dict[str, int]:
+        """Members by state name, e.g. {"Completed": 180, "Running": 12}."""
+        found: dict[str, int] = {}
+        for task_run_id in self.ids:
+            name = self.source[task_run_id].state.name
+            found[name] = found.get(name, 0) + 1
+        return found
+
+    def span(self) -> tuple[float | None, float | None]:
+        """When the first member started and the last one ended (None while one still runs)."""
+        starts = [m.start_time for m in self.members if m.start_time is not None]
+        ends = [m.end_time for m in self.members]
+        start = min(starts) if starts else None
+        end = None if not ends or any(e is None for e in ends) else max(e for e in ends if e)
+        return start, end
+
+
+@dataclass(slots=True)
+class GraphRow:
+    node: GraphNode
+    lanes: LaneRow
+
+
+class RunGraph:
+    """The task runs of one flow run (and of expanded subflows) and their rows."""
+
+    def __init__(self, flow_run_id: str) -> None:
+        self.flow_run_id = flow_run_id
+        self.expanded: set[str] = set()
+        self._task_runs: dict[str, TaskRunInfo] = {}
+        self._by_run: dict[str, dict[str, list[str]]] = {}  # flow run -> task_key -> ids
+        self._children: dict[str, str] = {}  # stand-in task run id -> child flow run id
+        self._layout = LaneLayout()
+        self._nodes: list[GraphNode] = []
+        self._row_of: dict[str, int] = {}
+        self._key_of: dict[str, str] = {}  # task run id -> key of the row it shows in
+        self._pending: list[GraphNode] = []
+        self._stale = True
+
+    # ---- reading ---------------------------------------------------------
+
+    def rows(self) -> list[GraphRow]:
+        """Every row, laid out (placing new rows, or rebuilding if something earlier changed)."""
+        self._settle()
+        return [
+            GraphRow(node, lanes)
+            for node, lanes in zip(self._nodes, self._layout.rows, strict=True)
+        ]
+
+    def __len__(self) -> int:
+        self._settle()
+        return len(self._nodes)
+
+    def row(self, index: int) -> GraphRow:
+        self._settle()
+        return GraphRow(self._nodes[index], self._layout.rows[index])
+
+    @property
+    def lane_width(self) -> int:
+        self._settle()
+        return self._layout.width
+
+    def index_of(self, key: str) -> int | None:
+        """The row showing the node with `key`, if it shows."""
+        self._settle()
+        return self._row_of.get(key)
+
+    def row_of_task_run(self, task_run_id: str) -> int | None:
+        self._settle()
+        key = self._key_of.get(task_run_id)
+        return None if key is None else self._row_of.get(key)
+
+    def task_run(self, task_run_id: str) -> TaskRunInfo | None:
+        return self._task_runs.get(task_run_id)
+
+    def task_runs(self) -> list[TaskRunInfo]:
+        return list(self._task_runs.values())
+
+    # ---- changes ---------------------------------------------------------
+
+    def load(self, task_runs: list[TaskRunInfo]) -> None:
+        """Take a run's task runs (as `runs.get` returns them) and lay everything out afresh."""
+        for task_run in sorted(task_runs, key=lambda t: (t.created, t.dynamic_key)):
+            self._remember(task_run)
+        self._stale = True
+
+    def upsert(self, task_run: TaskRunInfo) -> int | None:
+        """Take a new or changed task run; returns the row to repaint, if only one changed."""
+        known = self._task_runs.get(task_run.id)
+        if known is not None and not task_run.upstream:
+            task_run = task_run.model_copy(update={"upstream": known.upstream})
+        if known is not None:
+            self._replace(task_run)
+            return self._row_of.get(self._key_of.get(task_run.id, ""))
+        first = self._remember(task_run)
+        if self._stale or task_run.flow_run_id != self.flow_run_id:
+            self._stale = True
+        elif first:
+            self._append(task_run)
+        else:
+            self._join_group(task_run)
+        return None
+
+    def add_edge(self, task_run_id: str, upstream_id: str, kind: str) -> None:
+        """Record that `task_run_id` depends on `upstream_id` (an `edge` notification)."""
+        task_run = self._task_runs.get(task_run_id)
+        if task_run is None or any(e.upstream_id == upstream_id for e in task_run.upstream):
+            return
+        edge = EdgeInfo(upstream_id=upstream_id, kind=kind)  # type: ignore[arg-type]
+        self._replace(task_run.model_copy(update={"upstream": [*task_run.upstream, edge]}))
+        pending = next((n for n in self._pending if n.key == self._key_of.get(task_run_id)), None)
+        if pending is None:
+            self._stale = True
+
+    def attach_child(
+        self, stand_in_id: str, child_flow_run_id: str, task_runs: list[TaskRunInfo]
+    ) -> None:
+        """The child flow run behind a subflow stand-in, with its task runs, for nesting."""
+        self._children[stand_in_id] = child_flow_run_id
+        self._by_run.setdefault(child_flow_run_id, {})
+        for task_run in sorted(task_runs, key=lambda t: (t.created, t.dynamic_key)):
+            if task_run.id not in self._task_runs:
+                self._remember(task_run)
+        self._stale = True
+
+    def child_of(self, stand_in_id: str) -> str | None:
+        return self._children.get(stand_in_id)
+
+    def toggle(self, row: int) -> str | None:
+        """Expand or collapse the row's group or subflow; returns the key toggled, if any."""
+        node = self.row(row).node
+        if not node.expandable:
+            return None
+        key = node.key if (node.grouped or node.header) else node.task_run.id
+        self.expanded.symmetric_difference_update({key})
+        self._stale = True
+        return key
+
+    # ---- internals -------------------------------------------------------
+
+    def _remember(self, task_run: TaskRunInfo) -> bool:
+        """Store a new task run; True if it is the first of its task in its flow run."""
+        self._task_runs[task_run.id] = task_run
+        keys = self._by_run.setdefault(task_run.flow_run_id, {})
+        ids = keys.setdefault(task_run.task_key, [])
+        ids.append(task_run.id)
+        return len(ids) == 1
+
+    def _replace(self, task_run: TaskRunInfo) -> None:
+        self._task_runs[task_run.id] = task_run
+
+    def _append(self, task_run: TaskRunInfo) -> None:
+        node = self._group_node(task_run.flow_run_id, task_run.task_key, 0, None)
+        self._key_of[task_run.id] = node.key
+        self._pending.append(node)
+
+    def _join_group(self, task_run: TaskRunInfo) -> None:
+        key = _group_key(task_run.flow_run_id, task_run.task_key)
+        row = self._row_of.get(key)
+        node = (
+            self._nodes[row]
+            if row is not None
+            else next((n for n in self._pending if n.key == key), None)
+        )
+        if node is None or node.header:
+            self._stale = True
+            return
+        node.ids.append(task_run.id)
+        node.grouped = node.expandable = True
+        self._key_of[task_run.id] = key
+        if row is not None and self._adds_producer(node, task_run):
+            self._stale = True
+
+    def _adds_producer(self, node: GraphNode, task_run: TaskRunInfo) -> bool:
+        """Whether a new member depends on a row the group's row is not yet linked to."""
+        for edge in task_run.upstream:
+            producer = self._key_of.get(edge.upstream_id)
+            if producer is not None and producer != node.key and producer not in node.upstream:
+                return True
+        return False
+
+    def _settle(self) -> None:
+        if self._stale:
+            self._rebuild()
+        elif self._pending:
+            pending, self._pending = self._pending, []
+            for node in pending:
+                self._place(node)
+
+    def _rebuild(self) -> None:
+        self._layout = LaneLayout()
+        self._nodes, self._row_of, self._pending = [], {}, []
+        nodes = list(self._walk(self.flow_run_id, 0, None))
+        self._key_of = {i: n.key for n in nodes if not n.header for i in n.ids}
+        for node in nodes:
+            self._place(node)
+        self._stale = False
+
+    def _place(self, node: GraphNode) -> None:
+        node.upstream = {} if node.header else self._upstream_of(node)
+        upstream = [
+            (self._row_of[k], kind) for k, kind in node.upstream.items() if k in self._row_of
+        ]
+        self._row_of[node.key] = self._layout.place(upstream)
+        self._nodes.append(node)
+
+    def _upstream_of(self, node: GraphNode) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for member in node.members:
+            for edge in member.upstream:
+                key = self._key_of.get(edge.upstream_id)
+                if (
+                    key
+                    and key != node.key
+                    and _STRENGTH[edge.kind] > _STRENGTH.get(found.get(key, ""), 0)
+                ):
+                    found[key] = edge.kind
+        if node.parent_key and not found:
+            found[node.parent_key] = "parent"
+        return found
+
+    def _walk(self, flow_run_id: str, depth: int, parent: str | None) -> Iterator[GraphNode]:
+        """Rows in order: each task (or group) of the run, with what is expanded under it."""
+        for task_key in self._by_run.get(flow_run_id, {}):
+            group = self._group_node(flow_run_id, task_key, depth, parent)
+            if not (group.grouped and group.key in self.expanded):
+                yield group
+                if not group.grouped:
+                    yield from self._nested(group, depth)
+                continue
+            group.grouped, group.header, group.expanded = False, True, True
+            yield group
+            for member in group.members:
+                node = GraphNode(
+                    member.id,
+                    flow_run_id,
+                    depth + 1,
+                    [member.id],
+                    self._task_runs,
+                    parent_key=parent,
+                )
+                node.expandable = member.kind == "subflow"
+                yield node
+                yield from self._nested(node, depth + 1)
+
+    def _nested(self, node: GraphNode, depth: int) -> Iterator[GraphNode]:
+        stand_in = node.task_run.id
+        child = self._children.get(stand_in)
+        node.expanded = stand_in in self.expanded
+        if node.is_subflow and node.expanded and child is not None:
+            yield from self._walk(child, depth + 1, node.key)
+
+    def _group_node(
+        self, flow_run_id: str, task_key: str, depth: int, parent: str | None
+    ) -> GraphNode:
+        ids = list(self._by_run[flow_run_id][task_key])
+        node = GraphNode(
+            _group_key(flow_run_id, task_key),
+            flow_run_id,
+            depth,
+            ids,
+            self._task_runs,
+            parent_key=parent,
+        )
+        node.grouped = len(ids) > 1
+        node.expandable = node.grouped or node.is_subflow
+        return node
+
+
+def _group_key(flow_run_id: str, task_key: str) -> str:
+    return f"{flow_run_id}:{task_key}"

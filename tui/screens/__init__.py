@@ -1,0 +1,1 @@
+"""The dashboard's screens: main, no daemon, help, confirm, the run form, events."""

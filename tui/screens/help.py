@@ -1,0 +1,57 @@
+"""`?`: every key, in one place."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: list[tuple[str, str]] = [
+    ("tab / shift+tab", "move between the lists and the detail"),
+    ("↑ ↓ j k, pgup pgdn, g G", "move in a list"),
+    ("1 2 3", "jump to Deployments, Runs, Automations"),
+    ("[ ]", "previous / next detail tab (Graph, Timeline, Logs, Parameters, Events)"),
+    ("enter / space", "open the selection; in the graph, expand a mapped task or a subflow"),
+    ("/", "filter runs (state:failed deployment:etl words…); in Logs, search"),
+    ("r", "run the selected deployment now"),
+    ("R", "run it with parameters (a form, checked before sending)"),
+    ("c", "cancel the selected run (asks first)"),
+    ("x", "retry the selected run"),
+    ("p", "pause or resume the selected deployment or automation"),
+    ("f, v", "in Logs: follow new lines on/off, step the level filter"),
+    ("e", "the live event stream"),
+    ("ctrl+p", "command palette: every action by name"),
+    ("esc", "back: close a dialog, clear a filter, return to the lists"),
+    ("q", "quit"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 95%; height: auto; max-height: 90%;
+        border: round $accent; padding: 0 1; background: $surface; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def __init__(self, readonly: bool) -> None:
+        super().__init__()
+        self.readonly = readonly
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for keys, what in KEYS:
+            table.add_row(keys, what)
+        with VerticalScroll():
+            yield Static(Text("orc tui: keys", style="bold"))
+            yield Static(table)
+            if self.readonly:
+                yield Static(Text("read-only: r, R, c, x and p are off", style="magenta"))

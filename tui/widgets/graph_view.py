@@ -1,0 +1,171 @@
+"""The run graph: lanes, state glyph, name, duration and a time bar, one row per task.
+
+The same rows make the Timeline tab (`timeline=True`): no lanes, a wider bar,
+and the offset from the run's start, so graph and timeline line up row for
+row. Rows are drawn on demand from `tui.graph.RunGraph`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from orchestrate.protocol import FlowRunInfo
+from tui.format import (
+    TERMINAL_TYPES,
+    TIMES,
+    Clock,
+    counts_text,
+    duration,
+    run_duration,
+    state_colour,
+    state_glyph,
+)
+from tui.graph import GraphNode, GraphRow, RunGraph
+from tui.widgets.row_list import RowList
+
+#: Lane colours by column, cycling (git's palette: the 16 ANSI ones that read on dark and light).
+LANE_COLOURS = ("blue", "magenta", "cyan", "yellow", "green", "bright_blue", "bright_magenta")
+MAX_LANE_CHARS = 24
+
+
+class GraphView(RowList):
+    """A run's task runs as graph rows; `enter` expands a mapped task or a subflow."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space,right,left", "expand", "Expand", show=False),
+    ]
+
+    def __init__(self, clock: Clock, *, timeline: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.timeline = timeline
+        self.graph: RunGraph | None = None
+        self.run: FlowRunInfo | None = None
+
+    def show(self, run: FlowRunInfo | None, graph: RunGraph | None) -> None:
+        self.run, self.graph = run, graph
+        self.cursor = 0
+        self.selected_key = None
+        self.rows_changed()
+
+    def row_count(self) -> int:
+        return len(self.graph) if self.graph is not None else 0
+
+    def key_at(self, index: int) -> str | None:
+        return self.graph.row(index).node.key if self.graph is not None else None
+
+    def index_of(self, key: str) -> int | None:
+        return None if self.graph is None else self.graph.index_of(key)
+
+    def empty_text(self) -> Text:
+        if self.run is None:
+            return Text("select a run to see its graph", style="dim")
+        return Text("no task runs yet", style="dim")
+
+    def selected_node(self) -> GraphNode | None:
+        if self.graph is None or not self.row_count():
+            return None
+        return self.graph.row(self.cursor).node
+
+    def action_expand(self) -> None:
+        self.action_choose()
+
+    def render_row(self, index: int, width: int) -> Text:
+        assert self.graph is not None
+        row = self.graph.row(index)
+        bounds = self._bounds()
+        lanes = Text() if self.timeline else self._lanes(row, width)
+        rest = width - len(lanes)
+        label_width = min(40 if self.timeline else 36, max(20, rest * 11 // 20))
+        bar_width = rest - label_width - 1
+        text = lanes + _label(row.node, label_width, self.timeline, bounds[0])
+        if bar_width >= 6:
+            text.append(" ")
+            text.append_text(_time_bar(row.node, bounds, bar_width, self.clock.now()))
+        return text
+
+    def _lanes(self, row: GraphRow, width: int) -> Text:
+        assert self.graph is not None
+        columns = min(self.graph.lane_width, max(1, min(MAX_LANE_CHARS, width // 4) // 2))
+        raw = row.lanes.text(columns)
+        text = Text()
+        for position, char in enumerate(raw):
+            column = position // 2
+            if column == row.lanes.column and position % 2 == 0:
+                text.append_text(_glyph(row.node))
+            else:
+                text.append(char, style=LANE_COLOURS[column % len(LANE_COLOURS)])
+        if self.graph.lane_width > columns:
+            text.append("…", style="dim")
+        text.append(" ")
+        return text
+
+    def _bounds(self) -> tuple[float, float]:
+        """The run's span: from its start to its end (or now, while it runs)."""
+        now = self.clock.now()
+        run = self.run
+        start = run.start_time if run and run.start_time else now
+        if run is None or run.state.type not in TERMINAL_TYPES or run.end_time is None:
+            end = now
+        else:
+            end = run.end_time
+        return start, max(end, start + 0.001)
+
+
+def _glyph(node: GraphNode) -> Text:
+    state = node.task_run.state
+    if node.grouped or node.header:
+        worst = _group_state(node)
+        return Text(state_glyph(worst[0], worst[1]), style=state_colour(worst[1]))
+    return Text(state_glyph(state.name, state.type), style=state_colour(state.type))
+
+
+def _group_state(node: GraphNode) -> tuple[str, str]:
+    """The state a group shows: failed if any failed, running if any runs, else the first's."""
+    members = node.members
+    for wanted in ("FAILED", "CRASHED", "RUNNING", "PENDING", "SCHEDULED"):
+        for member in members:
+            if member.state.type == wanted:
+                return member.state.name, member.state.type
+    return members[0].state.name, members[0].state.type
+
+
+def _label(node: GraphNode, width: int, timeline: bool, run_start: float) -> Text:
+    marker = ("▾ " if node.expanded else "▸ ") if node.expandable else ""
+    indent = "  " * node.depth
+    text = Text(indent + marker, style="dim")
+    if timeline:
+        text.append_text(_glyph(node))
+        text.append(" ")
+    text.append(node.name, style="bold" if node.expandable else "")
+    if node.grouped or node.header:
+        text.append(f" {TIMES}{len(node.ids)}  ", style="dim")
+        text.append_text(counts_text(node.counts()))
+    start, end = node.span()
+    took = duration(run_duration(start, end, end or start or 0.0)) if start else ""
+    if timeline and start is not None:
+        took = f"+{duration(start - run_start)} {took}"
+    text.truncate(max(1, width - len(took) - 1), overflow="ellipsis", pad=True)
+    text.append(" " + took.rjust(max(0, min(len(took), width))), style="dim")
+    return text
+
+
+def _time_bar(node: GraphNode, bounds: tuple[float, float], width: int, now: float) -> Text:
+    """Where in the run this task ran: `   ━━━━━      ` scaled to the run's span."""
+    start, end = node.span()
+    text = Text(" " * width)
+    if start is None:
+        return text
+    run_start, run_end = bounds
+    scale = width / (run_end - run_start)
+    left = int((start - run_start) * scale)
+    right = int(((end if end is not None else now) - run_start) * scale)
+    left = max(0, min(width - 1, left))
+    right = max(left + 1, min(width, right))
+    colour = state_colour(_group_state(node)[1] if node.grouped else node.task_run.state.type)
+    text.stylize(colour, left, right)
+    bar = Text("━" * (right - left), style=colour)
+    return Text(" " * left) + bar + Text(" " * (width - right))

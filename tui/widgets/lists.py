@@ -1,0 +1,158 @@
+"""The stacked lists on the left: deployments, runs (live, newest first) and automations."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from orchestrate.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
+from tui.format import (
+    Clock,
+    clock_time,
+    duration,
+    outcome_blocks,
+    relative,
+    run_duration,
+    state_colour,
+    state_glyph,
+)
+from tui.state import Dashboard
+from tui.widgets.row_list import RowList
+
+
+def _cell(value: str, width: int) -> str:
+    """`value` cut to `width` (with an ellipsis) and padded."""
+    if len(value) > width:
+        value = value[: max(0, width - 1)] + "…"
+    return value.ljust(width)
+
+
+class DeploymentList(RowList):
+    """`● nightly-etl  ■■■▲■  in 4h  every day at 02:00 (Europe/Berlin)`."""
+
+    def __init__(self, dashboard: Dashboard, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.dashboard, self.clock = dashboard, clock
+        self._names: list[str] = []
+
+    def rows_changed(self) -> None:
+        self._names = list(self.dashboard.deployments)
+        super().rows_changed()
+
+    def row_count(self) -> int:
+        return len(self._names)
+
+    def key_at(self, index: int) -> str | None:
+        return self._names[index] if index < len(self._names) else None
+
+    def index_of(self, key: str) -> int | None:
+        return self._names.index(key) if key in self._names else None
+
+    def empty_text(self) -> Text:
+        return Text("no deployments in flows.toml", style="dim")
+
+    def render_row(self, index: int, width: int) -> Text:
+        deployment = self.dashboard.deployments[self._names[index]]
+        return deployment_row(deployment, self.clock, width)
+
+
+def deployment_row(deployment: DeploymentInfo, clock: Clock, width: int) -> Text:
+    if deployment.paused:
+        dot = Text("‖ ", style="yellow")
+    elif deployment.running:
+        dot = Text("⟳ ", style="cyan")
+    else:
+        dot = Text("● ", style="green")
+    name_width = max(8, min(20, width - 22))
+    text = dot + Text(_cell(deployment.name, name_width) + " ")
+    text.append_text(outcome_blocks([r.state_type for r in deployment.recent]))
+    text.append(" " * (6 - min(5, len(deployment.recent))))
+    upcoming = "paused" if deployment.paused else relative(deployment.next_run_time, clock.now())
+    text.append(_cell(upcoming, 8), style="dim" if deployment.paused else "")
+    schedules = ", ".join(s.text for s in deployment.schedules if s.active) or "no schedule"
+    text.append(" " + schedules, style="dim")
+    return text
+
+
+class RunList(RowList):
+    """`✔ etl-brave-fox  nightly-etl  14:02:11  12.3s`, newest first, filtered by `/`."""
+
+    def __init__(self, dashboard: Dashboard, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.dashboard, self.clock = dashboard, clock
+
+    def row_count(self) -> int:
+        return len(self.dashboard.runs.view())
+
+    def key_at(self, index: int) -> str | None:
+        view = self.dashboard.runs.view()
+        return view[index] if index < len(view) else None
+
+    def index_of(self, key: str) -> int | None:
+        try:
+            return self.dashboard.runs.view().index(key)
+        except ValueError:
+            return None
+
+    def empty_text(self) -> Text:
+        if not self.dashboard.runs.filter.empty:
+            return Text("no run matches the filter (esc clears it)", style="dim")
+        return Text("no runs yet: r runs the selected deployment", style="dim")
+
+    def render_row(self, index: int, width: int) -> Text:
+        run = self.dashboard.runs.get(self.dashboard.runs.view()[index])
+        assert run is not None
+        return run_row(run, self.clock, width)
+
+
+def run_row(run: FlowRunInfo, clock: Clock, width: int) -> Text:
+    colour = state_colour(run.state.type)
+    took = duration(run_duration(run.start_time, run.end_time, clock.now()))
+    start = clock_time(run.start_time or run.expected_start_time or run.created, clock)
+    text = Text(state_glyph(run.state.name, run.state.type) + " ", style=colour)
+    fixed = 2 + 9 + 8
+    name_width = max(10, min(24, width - fixed - 14))
+    text.append(_cell(run.name, name_width) + " ")
+    spare = width - 2 - name_width - 1 - fixed
+    if spare >= 8:
+        text.append(_cell(run.deployment or run.flow_name, min(spare - 1, 18)) + " ", style="dim")
+    text.append(_cell(start, 9), style="dim")
+    text.append(took.rjust(7), style=colour)
+    return text
+
+
+class AutomationList(RowList):
+    """`● cleanup-after-failure  when orc.flow-run.Failed …  fired 2h ago`."""
+
+    def __init__(self, dashboard: Dashboard, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.dashboard, self.clock = dashboard, clock
+        self._names: list[str] = []
+
+    def rows_changed(self) -> None:
+        self._names = list(self.dashboard.automations)
+        super().rows_changed()
+
+    def row_count(self) -> int:
+        return len(self._names)
+
+    def key_at(self, index: int) -> str | None:
+        return self._names[index] if index < len(self._names) else None
+
+    def index_of(self, key: str) -> int | None:
+        return self._names.index(key) if key in self._names else None
+
+    def empty_text(self) -> Text:
+        return Text("no automations in flows.toml", style="dim")
+
+    def render_row(self, index: int, width: int) -> Text:
+        return automation_row(self.dashboard.automations[self._names[index]], self.clock, width)
+
+
+def automation_row(automation: AutomationInfo, clock: Clock, width: int) -> Text:
+    dot = Text("● ", style="green") if automation.enabled else Text("‖ ", style="yellow")
+    name_width = max(8, min(24, width - 16))
+    text = dot + Text(_cell(automation.name, name_width) + " ")
+    fired = relative(automation.last_fired, clock.now()) if automation.last_fired else "never"
+    text.append(_cell(fired, 9), style="dim")
+    text.append(" " + automation.trigger_text, style="dim")
+    return text

@@ -1,0 +1,215 @@
+"""The small text panels: the header line, a run's or deployment's details, a task run's details."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+from orchestrate.protocol import (
+    AutomationInfo,
+    DeploymentInfo,
+    FlowRunInfo,
+    LogInfo,
+    RunDetail,
+    StateInfo,
+    Status,
+)
+from tui.format import (
+    TIMES,
+    Clock,
+    clock_time,
+    duration,
+    level_colour,
+    level_name,
+    relative,
+    run_duration,
+    short_id,
+    state_text,
+)
+from tui.graph import GraphNode
+
+
+class HeaderLine(Widget):
+    """`orc  demo  ● up 2h03m  3 running · 1 queued   /srv/demo`.
+
+    Drawn with `render`, and repainted only when its text changes: it is
+    refreshed every second and on every change, and a repaint here must not
+    cost a layout of the screen.
+    """
+
+    DEFAULT_CSS = "HeaderLine { height: 1; background: $panel; padding: 0 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = Text("orc", style="bold")
+
+    def render(self) -> Text:
+        return self._text
+
+    def update(self, text: Text) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def show(
+        self, status: Status | None, running: int, queued: int, clock: Clock, readonly: bool
+    ) -> None:
+        text = Text("orc ", style="bold")
+        if status is None:
+            self.update(text + Text("connecting…", style="dim"))
+            return
+        text.append(status.project + "  ", style="bold")
+        text.append("● ", style="green")
+        text.append(f"up {duration(clock.now() - status.started_at)}  ")
+        text.append(f"{running} running", style="cyan" if running else "dim")
+        text.append(" · ")
+        text.append(f"{queued} queued", style="yellow" if queued else "dim")
+        if status.config_error:
+            text.append("  ✘ flows.toml has an error", style="red")
+        if readonly:
+            text.append("  read-only", style="magenta")
+        text.append(f"  {status.project_root}", style="dim")
+        self.update(text)
+
+
+def _history(states: list[StateInfo], clock: Clock) -> Table:
+    table = Table.grid(padding=(0, 1))
+    for state in states:
+        table.add_row(
+            Text(clock_time(state.timestamp, clock), style="dim"),
+            state_text(state.name, state.type),
+            Text(state.message or "", style="dim"),
+        )
+    return table
+
+
+def _pairs(rows: list[tuple[str, Any]]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for label, value in rows:
+        table.add_row(label, value if isinstance(value, Text) else Text(str(value)))
+    return table
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str, sort_keys=True)
+
+
+def run_details(detail: RunDetail, clock: Clock) -> Group:
+    """The Parameters tab for a run: what it ran with, where it is, and how it got there."""
+    run = detail.run
+    took = duration(run_duration(run.start_time, run.end_time, clock.now()))
+    head = _pairs(
+        [
+            ("run", f"{run.name}  ({run.id})"),
+            ("flow", run.flow_name + (f"  deployment {run.deployment}" if run.deployment else "")),
+            ("state", state_text(run.state.name, run.state.type)),
+            (
+                "started",
+                f"{clock_time(run.start_time, clock)}  took {took}"
+                if run.start_time
+                else "not yet",
+            ),
+            ("attempts", run.run_count),
+        ]
+    )
+    parts: list[Any] = [head]
+    if run.state.error or run.state.message:
+        parts.append(
+            Text(run.state.error or run.state.message or "", style="red" if run.state.error else "")
+        )
+    parts += [
+        Text("\nparameters", style="bold"),
+        Text(_json(run.parameters) if run.parameters else "none", style="cyan"),
+    ]
+    if detail.state_history:
+        parts += [Text("\nstates", style="bold"), _history(detail.state_history, clock)]
+    return Group(*parts)
+
+
+def deployment_details(deployment: DeploymentInfo, clock: Clock) -> Group:
+    """The Parameters tab for a deployment: schedules, next run, default parameters."""
+    schedules = (
+        "\n".join(f"{s.text}{'' if s.active else ' (inactive)'}" for s in deployment.schedules)
+        or "none"
+    )
+    head = _pairs(
+        [
+            ("deployment", deployment.name + ("  (paused)" if deployment.paused else "")),
+            ("entrypoint", deployment.entrypoint),
+            ("schedules", schedules),
+            ("next run", relative(deployment.next_run_time, clock.now()) or "none scheduled"),
+            (
+                "concurrency",
+                f"{deployment.concurrency_limit or 'unlimited'} ({deployment.collision_strategy})",
+            ),
+            ("running", deployment.running),
+        ]
+    )
+    parts: list[Any] = [head]
+    if deployment.description:
+        parts.append(Text(deployment.description, style="dim"))
+    parts += [
+        Text("\nparameters", style="bold"),
+        Text(_json(deployment.parameters) if deployment.parameters else "none", style="cyan"),
+    ]
+    parts.append(
+        Text("\nr runs it now · R asks for parameters first · p pauses or resumes", style="dim")
+    )
+    return Group(*parts)
+
+
+def automation_details(automation: AutomationInfo, clock: Clock) -> Group:
+    """The Parameters tab for an automation: its trigger and actions in words."""
+    fired = relative(automation.last_fired, clock.now()) if automation.last_fired else "never"
+    rows: list[tuple[str, Any]] = [
+        ("automation", automation.name + ("" if automation.enabled else "  (paused)")),
+        ("trigger", automation.trigger_text),
+        ("actions", "\n".join(automation.actions) or "none"),
+        ("last fired", f"{fired}  ({automation.fired_count} times)"),
+    ]
+    if automation.next_deadline is not None:
+        rows.append(("fires if nothing by", relative(automation.next_deadline, clock.now())))
+    return Group(_pairs(rows), Text("\np pauses or resumes it", style="dim"))
+
+
+def task_details(node: GraphNode | None, logs: list[LogInfo], clock: Clock) -> Text | Group:
+    """Under the graph: the selected row's states, attempts, error and last log lines."""
+    if node is None:
+        return Text("")
+    task_run = node.task_run
+    if node.grouped or node.header:
+        failed = [m for m in node.members if m.state.type in {"FAILED", "CRASHED"}]
+        text = Text(f"{node.name} {TIMES}{len(node.ids)}  (enter expands)", style="bold")
+        if failed:
+            text.append(
+                f"\nfirst failure: {failed[0].name}: {failed[0].state.error or failed[0].state.message or ''}",
+                style="red",
+            )
+        return text
+    took = duration(run_duration(task_run.start_time, task_run.end_time, clock.now()))
+    head = Text(f"{task_run.name}  ", style="bold")
+    head.append_text(state_text(task_run.state.name, task_run.state.type))
+    head.append(f"  attempts {task_run.run_count}  {took}  id {short_id(task_run.id)}", style="dim")
+    parts: list[Any] = [head]
+    error = task_run.state.error or (
+        task_run.state.message if task_run.state.type in {"FAILED", "CRASHED"} else None
+    )
+    if error:
+        parts.append(Text(error, style="red"))
+    for line in logs[-3:]:
+        row = Text(clock_time(line.ts, clock) + " ", style="dim")
+        row.append(level_name(line.level)[:4] + " ", style=level_colour(line.level))
+        row.append(line.message)
+        parts.append(row)
+    return Group(*parts)
+
+
+def run_title(run: FlowRunInfo | None) -> str:
+    return "select a run" if run is None else f"{run.name} · {run.state.name}"
