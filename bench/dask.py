@@ -1,0 +1,344 @@
+"""Dask task runner benchmark: 1,000 tasks of 10 ms on 2 Dask workers x 4 threads.
+
+    python bench/dask.py [--repeat 3] [--tasks 1000] [--out bench/results]
+
+On a `LocalCluster` (its scheduler inside the flow process, as `DaskTaskRunner()`
+starts one) and on a `dask scheduler` with `dask worker` processes (the layout
+of a cluster on several servers), compares: plain Dask (`client.map` +
+`gather`, and one `submit` per task collected as each ends, which is what orc
+does), orc's `DaskTaskRunner`, and orc's thread runner with 8 threads.
+Recording is on (a real DuckDB file in a temporary project), as for a user; one
+row turns it off to show the store's share. Figures are medians over
+`--repeat` rounds. orc's own overhead per task on Dask is its wall time beyond
+plain Dask's, divided by the number of tasks; the flow process's CPU time per
+task is given too. Also measured: a 200-task dependency chain, log lines
+shipped back from workers, and a 20 MB result passed down a chain with and
+without keeping it on its worker. Writes `dask.json` and `dask.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# This file is called dask.py: its folder must not shadow the real `dask` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+from orchestrate import flow, get_run_logger, task  # noqa: E402
+from orchestrate.recording import NullSink, get_sink, set_sink  # noqa: E402
+from orchestrate.task_runners import DaskTaskRunner, ThreadPoolTaskRunner  # noqa: E402
+
+SLEEP = 0.01
+WORKERS, THREADS = 2, 4
+TARGET_OVERHEAD_MS = 1.0
+
+
+def sleepy(x: int) -> int:
+    time.sleep(SLEEP)
+    return x
+
+
+def echo(x: int) -> int:
+    return x
+
+
+@task
+def sleep_task(x: int) -> int:
+    time.sleep(SLEEP)
+    return x
+
+
+@task
+def logging_task(x: int) -> int:
+    get_run_logger().info("item %d", x)
+    return x
+
+
+@task
+def quick(x: int) -> int:
+    return x
+
+
+@task
+def grow(data: bytes) -> bytes:
+    return data[:1] + data[1:]
+
+
+def fan_out(runner: Any, body: Any, count: int) -> Callable[[], None]:
+    @flow(task_runner=runner)
+    def fanned() -> None:
+        body.map(range(count)).result()
+
+    return fanned
+
+
+def chain(runner: Any, length: int) -> Callable[[], None]:
+    @flow(task_runner=runner)
+    def chained() -> None:
+        future = quick.submit(0)
+        for _ in range(length - 1):
+            future = quick.submit(future)
+        future.result()
+
+    return chained
+
+
+def big_chain(runner: Any) -> Callable[[], None]:
+    @flow(task_runner=runner)
+    def passed_on() -> None:
+        future = grow.submit(b"x" * (20 << 20))
+        for _ in range(4):
+            future = grow.submit(future)
+        future.result()
+
+    return passed_on
+
+
+def unrecorded(fn: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        previous = set_sink(NullSink())
+        try:
+            fn()
+        finally:
+            set_sink(previous)
+
+    return run
+
+
+def measure(repeat: int, fn: Callable[[], Any]) -> dict[str, float]:
+    """Median wall and flow-process CPU seconds of `fn` over `repeat` rounds."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        cpu, wall = time.process_time(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    get_sink().flush(120)  # the store's writer catches up outside the timed rounds
+    return {"wall": statistics.median(walls), "cpu": statistics.median(cpus)}
+
+
+def plain_dask(client: Any, n: int, repeat: int) -> dict[str, dict[str, float]]:
+    from distributed import as_completed
+
+    def mapped() -> None:
+        client.gather(client.map(sleepy, range(n), pure=False))
+
+    def streamed() -> None:
+        futures = [client.submit(sleepy, i, pure=False) for i in range(n)]
+        for _ in as_completed(futures, loop=client.loop, with_results=True):
+            pass
+
+    def chained() -> None:
+        future = client.submit(echo, 0, pure=False)
+        for _ in range(199):
+            future = client.submit(echo, future.result(), pure=False)
+        future.result()
+
+    client.gather(client.map(sleepy, range(50), pure=False))  # warm up the workers
+    return {
+        "dask_map_gather": measure(repeat, mapped),
+        "dask_submit_each": measure(repeat, streamed),
+        "dask_chain_200": measure(repeat, chained),
+    }
+
+
+def orc_workloads(address: str, n: int, repeat: int) -> dict[str, dict[str, float]]:
+    dask = DaskTaskRunner(address)
+    threads = ThreadPoolTaskRunner(WORKERS * THREADS)
+    fan_out(dask, quick, 10)()  # warm up: imports on the workers, the store
+    return {
+        "orc_dask": measure(repeat, fan_out(dask, sleep_task, n)),
+        "orc_dask_unrecorded": measure(repeat, unrecorded(fan_out(dask, sleep_task, n))),
+        "orc_threads": measure(repeat, fan_out(threads, sleep_task, n)),
+        "orc_dask_logging": measure(repeat, fan_out(dask, logging_task, n)),
+        "orc_dask_quiet": measure(repeat, fan_out(dask, quick, n)),
+        "orc_dask_chain_200": measure(repeat, chain(dask, 200)),
+        "orc_threads_chain_200": measure(repeat, chain(threads, 200)),
+        "orc_dask_20mb_chain_kept": measure(repeat, big_chain(dask)),
+        "orc_dask_20mb_chain_resent": measure(
+            repeat, big_chain(DaskTaskRunner(address, keep_results_over=None))
+        ),
+    }
+
+
+@contextmanager
+def local_cluster() -> Iterator[str]:
+    from orchestrate.engine.dask_cluster import start_cluster
+
+    cluster = start_cluster(None, {"n_workers": WORKERS, "threads_per_worker": THREADS})
+    try:
+        yield str(cluster.scheduler_address)
+    finally:
+        cluster.close()
+
+
+@contextmanager
+def separate_processes() -> Iterator[str]:
+    """`dask scheduler` and `dask worker` in processes of their own, as on several servers."""
+    from distributed import Client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask_cli = shutil.which("dask", path=str(Path(sys.executable).parent)) or "dask"
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    scheduler = subprocess.Popen(
+        [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        **quiet,
+    )
+    workers = subprocess.Popen(
+        [dask_cli, "worker", address, "--nworkers", str(WORKERS), "--nthreads", str(THREADS),
+         "--no-dashboard", "--host", "127.0.0.1"],
+        **quiet,
+    )  # fmt: skip
+    try:
+        with Client(address, timeout="30s", set_as_default=False) as client:
+            client.wait_for_workers(WORKERS, timeout=60)
+        yield address
+    finally:
+        for process in (workers, scheduler):
+            process.terminate()
+            process.wait(30)
+
+
+def run_on(cluster: Callable[[], Any], n: int, repeat: int) -> dict[str, Any]:
+    from distributed import Client
+
+    with cluster() as address, Client(address, set_as_default=False) as client:
+        results = plain_dask(client, n, repeat)
+        results.update(orc_workloads(address, n, repeat))
+    return {"results": results, "derived": derive(results, n)}
+
+
+def derive(r: dict[str, dict[str, float]], n: int) -> dict[str, float]:
+    ideal = n * SLEEP / (WORKERS * THREADS)
+    dask, streamed = r["dask_map_gather"], r["dask_submit_each"]
+    return {
+        "ideal_s": ideal,
+        "orc_beyond_dask_ms": (r["orc_dask"]["wall"] - dask["wall"]) / n * 1e3,
+        "orc_beyond_dask_submit_each_ms": (r["orc_dask"]["wall"] - streamed["wall"]) / n * 1e3,
+        "orc_unrecorded_beyond_dask_ms": (r["orc_dask_unrecorded"]["wall"] - dask["wall"])
+        / n
+        * 1e3,
+        "orc_cpu_beyond_dask_ms": (r["orc_dask"]["cpu"] - dask["cpu"]) / n * 1e3,
+        "orc_unrecorded_cpu_beyond_dask_ms": (r["orc_dask_unrecorded"]["cpu"] - dask["cpu"])
+        / n
+        * 1e3,
+        "log_line_cost_ms": (r["orc_dask_logging"]["wall"] - r["orc_dask_quiet"]["wall"]) / n * 1e3,
+    }
+
+
+def render_section(title: str, section: dict[str, Any], n: int) -> list[str]:
+    r, d = section["results"], section["derived"]
+
+    def row(name: str, key: str) -> str:
+        wall, cpu = r[key]["wall"], r[key]["cpu"]
+        overhead = (wall - d["ideal_s"]) / n * 1e3
+        return f"| {name} | {wall:.2f} s | {overhead:.2f} ms | {cpu / n * 1e3:.2f} ms |"
+
+    verdict = "met" if d["orc_beyond_dask_ms"] < TARGET_OVERHEAD_MS else "missed"
+    return [
+        f"## {title}",
+        "",
+        "| 1,000 tasks of 10 ms | wall | overhead per task | flow-process CPU per task |",
+        "|---|---|---|---|",
+        row("plain Dask: `client.map` + `gather`", "dask_map_gather"),
+        row("plain Dask: `submit` each, `as_completed`", "dask_submit_each"),
+        row("orc, `DaskTaskRunner`", "orc_dask"),
+        row("orc, `DaskTaskRunner`, recording off", "orc_dask_unrecorded"),
+        row("orc, thread runner (8 threads)", "orc_threads"),
+        "",
+        f"orc's own overhead per task on Dask, beyond `client.map` + `gather`: "
+        f"**{d['orc_beyond_dask_ms']:.2f} ms** (target < {TARGET_OVERHEAD_MS:g} ms: {verdict}); "
+        f"recording off: {d['orc_unrecorded_beyond_dask_ms']:.2f} ms; beyond one `submit` per "
+        f"task: {d['orc_beyond_dask_submit_each_ms']:.2f} ms. Flow-process CPU beyond plain Dask: "
+        f"{d['orc_cpu_beyond_dask_ms']:.2f} ms per task ({d['orc_unrecorded_cpu_beyond_dask_ms']:.2f} "
+        "ms with recording off).",
+        "",
+        "| other workloads | orc on Dask | orc on threads | plain Dask |",
+        "|---|---|---|---|",
+        f"| 200-task dependency chain | {r['orc_dask_chain_200']['wall'] * 1e3:.0f} ms | "
+        f"{r['orc_threads_chain_200']['wall'] * 1e3:.0f} ms | "
+        f"{r['dask_chain_200']['wall'] * 1e3:.0f} ms (submit, wait, submit) |",
+        f"| {n:,} no-op tasks | {r['orc_dask_quiet']['wall']:.2f} s | | |",
+        f"| {n:,} no-op tasks logging one line each | {r['orc_dask_logging']['wall']:.2f} s "
+        f"({d['log_line_cost_ms']:+.3f} ms per line) | | |",
+        f"| 20 MB result passed down a 5-task chain, kept on its worker | "
+        f"{r['orc_dask_20mb_chain_kept']['wall'] * 1e3:.0f} ms | | |",
+        f"| the same, every input sent from the flow process | "
+        f"{r['orc_dask_20mb_chain_resent']['wall'] * 1e3:.0f} ms | | |",
+        "",
+    ]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    n = report["tasks"]
+    ideal = report["local_cluster"]["derived"]["ideal_s"]
+    return "\n".join(
+        [
+            "# orc Dask task runner benchmark",
+            "",
+            f"{report['when']} · Python {report['python']} · distributed {report['distributed']} · "
+            f"{report['cpus']} CPUs · {WORKERS} workers x {THREADS} threads · medians of "
+            f"{report['repeat']} rounds · recording on (DuckDB) unless said",
+            "",
+            f"{n:,} tasks of {SLEEP * 1e3:.0f} ms sleep: the ideal wall time on "
+            f"{WORKERS * THREADS} threads is {ideal:.2f} s.",
+            "",
+            *render_section(
+                "LocalCluster (scheduler in the flow process)", report["local_cluster"], n
+            ),
+            *render_section(
+                "`dask scheduler` + `dask worker` processes", report["separate_processes"], n
+            ),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    import distributed
+
+    with tempfile.TemporaryDirectory(prefix="orc-bench-") as folder:
+        os.environ["ORC_HOME"] = folder
+        os.environ["ORC_LOGGING_TO_CONSOLE"] = "0"
+        report = {
+            "when": time.strftime("%Y-%m-%d %H:%M"),
+            "python": platform.python_version(),
+            "distributed": distributed.__version__,
+            "cpus": os.cpu_count(),
+            "repeat": args.repeat,
+            "tasks": args.tasks,
+            "local_cluster": run_on(local_cluster, args.tasks, args.repeat),
+            "separate_processes": run_on(separate_processes, args.tasks, args.repeat),
+        }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "dask.json").write_text(json.dumps(report, indent=2) + "\n")
+    markdown = render_markdown(report)
+    (args.out / "dask.md").write_text(markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""`DaskTaskRunner`: task run bodies on a Dask cluster; states, edges and logs stay in the flow process.
+
+A task run's rules (`task_engine.task_steps`: inputs, cache, retries, final
+state) advance here, in the flow process, driven by events rather than by a
+thread per run. Each body attempt becomes one Dask task with its own key
+(`dask_attempts`). When it ends, its envelope (value or error, and what the
+body logged and emitted) comes back to one thread, which records it and moves
+the run on: the final state, or a retry after a delay kept on a timer; state
+hooks run on a small pool. So a thousand task runs in flight cost a thousand
+Dask futures, not a thousand threads.
+
+An attempt's Dask task is released once its outcome is here, so Dask holds no
+orc result it could decide to compute again. A worker that dies mid-attempt
+fails that attempt with `WorkerLost`, and orc retries it under the task's
+policy, recorded like any retry (see `dask_cluster` for the scheduler setting
+this relies on).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextvars
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.engine.dask_attempts import AttemptChannel, AttemptNotSent, Outcomes, attempt_error
+from orchestrate.engine.dask_cluster import DaskConnection, connect
+from orchestrate.engine.dask_remote import Envelope
+from orchestrate.engine.logs import ROOT_LOGGER
+from orchestrate.engine.steps import CallBody, Outcome, Request, Sleep, Steps, _run_hooks_sync
+from orchestrate.engine.task_engine import TaskRunJob, task_steps
+from orchestrate.futures import PrefectFuture
+from orchestrate.records import EventRecord, LogRecord, Record
+from orchestrate.states import Crashed, State
+from orchestrate.task_runners import TaskJob, TaskRunner, when_all_done
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+#: Results at least this big (bytes, as Dask estimates them) also stay on the worker that
+#: made them, so a task run downstream placed there reads them without a second transfer.
+KEEP_RESULTS_OVER = 1 << 20
+_log = logging.getLogger("orc.dask")
+
+
+class DaskTaskRunner(TaskRunner):
+    """Runs task runs on a Dask cluster (Prefect's `prefect_dask.DaskTaskRunner`, same arguments).
+
+    Only the task's function runs on the cluster. States, dependency edges, retries,
+    caching and result persistence stay in the flow process, and what the function
+    logs or prints comes back with its outcome. Functions and arguments travel with
+    cloudpickle, so workers need the flow's imports (see docs/dask.md).
+
+    Args:
+        address: a running scheduler, `tcp://host:8786` (or `tls://…`). Without one,
+            a cluster is started for each flow run and closed after it.
+        cluster_class: the cluster to start when there is no address, a class or its
+            dotted path (`"dask_jobqueue.SLURMCluster"`); `distributed.LocalCluster` by default.
+        cluster_kwargs: keyword arguments for that cluster (`n_workers`, `threads_per_worker`, …).
+        client_kwargs: keyword arguments for `distributed.Client` (`security`, `timeout`, …).
+        keep_results_over: results of at least this many bytes also stay on their worker for
+            task runs downstream; None sends every input from the flow process.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        cluster_class: type | str | None = None,
+        cluster_kwargs: dict[str, Any] | None = None,
+        client_kwargs: dict[str, Any] | None = None,
+        keep_results_over: int | None = KEEP_RESULTS_OVER,
+    ) -> None:
+        self.address = address
+        self.cluster_class = cluster_class
+        self.cluster_kwargs = dict(cluster_kwargs or {})
+        self.client_kwargs = dict(client_kwargs or {})
+        self.keep_results_over = keep_results_over
+        self._session: _Session | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A flow pickled while it runs (say, into a task) takes its settings, not its session."""
+        return {**self.__dict__, "_session": None}
+
+    def duplicate(self) -> DaskTaskRunner:
+        return type(self)(
+            self.address, self.cluster_class, self.cluster_kwargs, self.client_kwargs,
+            self.keep_results_over,
+        )  # fmt: skip
+
+    @property
+    def client(self) -> Client:
+        """The `distributed.Client` of the flow run in progress."""
+        if self._session is None:
+            raise RuntimeError("The Dask task runner is not running: use its client in a flow run.")
+        return self._session.client
+
+    def __enter__(self) -> DaskTaskRunner:
+        connection = connect(
+            self.address, self.cluster_class, self.cluster_kwargs, self.client_kwargs,
+            warn=_warn_in_run,
+        )  # fmt: skip
+        self._session = _Session(connection, self.keep_results_over)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def submit(self, job: TaskJob) -> PrefectFuture[Any]:
+        if self._session is None:
+            raise RuntimeError("The task runner is not running: submit tasks inside a flow run.")
+        assert isinstance(job, TaskRunJob), "DaskTaskRunner runs the engine's task runs"
+        return self._session.submit(job)
+
+    def __repr__(self) -> str:
+        cluster = self.cluster_class
+        name = cluster if isinstance(cluster, str) else getattr(cluster, "__name__", None)
+        return f"DaskTaskRunner({self.address or name or 'LocalCluster'!r})"
+
+
+class _RemoteRun:
+    """One task run whose body attempts run on Dask; its steps advance in the flow process."""
+
+    __slots__ = ("context", "job", "outcome", "sent", "steps")
+
+    def __init__(self, job: TaskRunJob, context: contextvars.Context) -> None:
+        self.job = job
+        self.context = context
+        self.outcome: cf.Future[State] = cf.Future()
+        self.steps: Steps = task_steps(job)  # a generator: nothing runs before `resume`
+        self.sent: dict[str, Any] = {}  # the parameters of the attempt in flight
+
+    def resume(self, reply: Outcome | None, then: Callable[[_RemoteRun, Request], None]) -> None:
+        """Send `reply` to the run's steps; `then` carries out what they ask for next."""
+        self.context.run(self._advance, reply, then)
+
+    def _advance(self, reply: Outcome | None, then: Callable[[_RemoteRun, Request], None]) -> None:
+        try:
+            request = self.steps.send(reply)
+        except StopIteration as stop:
+            self.outcome.set_result(stop.value)
+            return
+        except BaseException as exc:  # the steps report run failures as states; this is a crash
+            self.crash(exc)
+            return
+        then(self, request)
+
+    def crash(self, exc: BaseException) -> None:
+        if not self.outcome.done():
+            self.outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
+
+
+class _Session:
+    """One flow run on Dask: its task runs in flight, and the thread that moves them on."""
+
+    def __init__(self, connection: DaskConnection, keep_over: int | None) -> None:
+        self.connection = connection
+        self.client = connection.client
+        self._events: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._channel = AttemptChannel(self.client, self._post, self._finished, keep_over)
+        self._attempts: dict[str, _RemoteRun] = {}
+        self._started: list[cf.Future[State]] = []
+        self._lock = threading.Lock()
+        self._hooks: cf.ThreadPoolExecutor | None = None
+        self._log_level = logging.getLogger(ROOT_LOGGER).getEffectiveLevel()
+        self._thread = threading.Thread(target=self._move_on, name="orc-dask-runs", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: TaskRunJob) -> PrefectFuture[Any]:
+        run = _RemoteRun(job, contextvars.copy_context())
+        with self._lock:
+            self._started.append(run.outcome)
+        if job.pending:
+            when_all_done(job.pending, lambda: self._post(partial(self._resume, run, None)))
+        else:
+            self._resume(run, None)
+        return PrefectFuture(job.run, run.outcome)
+
+    def _resume(self, run: _RemoteRun, reply: Outcome | None) -> None:
+        run.resume(reply, self._carry_out)
+
+    def _carry_out(self, run: _RemoteRun, request: Request) -> None:
+        if type(request) is CallBody:
+            self._send(run, request.parameters)
+        elif type(request) is Sleep:
+            timer = threading.Timer(
+                request.seconds, self._post, (partial(self._resume, run, None),)
+            )
+            timer.daemon = True
+            timer.start()
+        else:
+            self._hook_pool().submit(self._run_hooks, run, request)
+
+    def _run_hooks(self, run: _RemoteRun, request: Any) -> None:
+        run.context.run(_run_hooks_sync, request)
+        self._post(partial(self._resume, run, None))
+
+    def _post(self, event: Callable[[], None]) -> None:
+        self._events.put(event)
+
+    def _move_on(self) -> None:
+        """The one thread that handles ended attempts, timers, and upstreams being done."""
+        while True:
+            event = self._events.get()
+            if event is None:
+                return
+            try:
+                event()
+            except BaseException:  # a bug here must not stop every other run
+                _log.exception("orc could not move a task run on")
+
+    def _send(self, run: _RemoteRun, parameters: dict[str, Any], resend: bool = False) -> None:
+        run.sent = parameters
+        try:
+            key, payload, worker = self._channel.pack(run.job, parameters, self._log_level, resend)
+        except AttemptNotSent as error:
+            self._post(partial(self._resume, run, (None, error)))
+            return
+        with self._lock:
+            self._attempts[key] = run
+        self._channel.send(key, payload, worker)
+
+    def _finished(self, outcomes: Outcomes) -> None:
+        """Attempts ended: record what their bodies said, and move their runs on."""
+        for key, result in outcomes:
+            with self._lock:
+                run = self._attempts.pop(key, None)
+            if run is None:  # already settled
+                continue
+            try:
+                reply = self._reply(run, key, result)
+            except BaseException as exc:
+                run.crash(exc)
+                continue
+            if reply is not None:
+                self._resume(run, reply)
+
+    def _reply(self, run: _RemoteRun, key: str, result: Any) -> Outcome | None:
+        job = run.job
+        if not isinstance(result, Envelope):
+            return None, attempt_error(job, result)
+        if result.missing:  # a kept input was not where the attempt ran: send the values
+            self._send(run, run.sent, resend=True)
+            return None
+        _replay(job, result.records)
+        if result.kept:
+            self._channel.remember_kept(key, result, job.run.flow_run_id)
+        return result.value, result.error
+
+    def _hook_pool(self) -> cf.ThreadPoolExecutor:
+        with self._lock:
+            if self._hooks is None:
+                self._hooks = cf.ThreadPoolExecutor(4, thread_name_prefix="orc-dask-hooks")
+            return self._hooks
+
+    def close(self) -> None:
+        """Wait for every task run started here, then let go of the cluster."""
+        try:
+            while True:  # runs may start more runs while we wait
+                with self._lock:
+                    started, self._started = self._started, []
+                if not started:
+                    break
+                cf.wait(started)
+            self._channel.drop_kept()
+        finally:
+            self._events.put(None)
+            self._thread.join()
+            if self._hooks is not None:
+                self._hooks.shutdown(wait=True)
+            self.connection.close()
+
+
+def _replay(job: TaskRunJob, records: list[Record]) -> None:
+    """Put what the body logged and emitted on the worker into this run's records."""
+    sink, run = job.sink, job.run
+    for record in records:
+        if type(record) is LogRecord:
+            if not record.flow_run_id:  # a line of a task called inside the body
+                record = replace(record, flow_run_id=run.flow_run_id, task_run_id=run.id)
+            _show(record, run.name)
+        elif type(record) is EventRecord and run.flow_run_id:
+            flow_run = {
+                "orc.resource.id": f"orc.flow-run.{run.flow_run_id}",
+                "orc.resource.role": "flow-run",
+            }
+            if flow_run not in record.related:
+                record = replace(record, related=[*record.related, flow_run])
+        sink.put(record)
+
+
+def _show(record: LogRecord, run_name: str) -> None:
+    """Print a worker's log line on this console as a line logged here would be (stored once)."""
+    logger = logging.getLogger(record.logger)
+    if not logger.isEnabledFor(record.level):
+        return
+    line = logging.makeLogRecord(
+        {
+            "name": record.logger,
+            "levelno": record.level,
+            "levelname": logging.getLevelName(record.level),
+            "msg": record.message,
+            "created": record.ts,
+            "msecs": (record.ts % 1) * 1000,
+            "orc_label": f"Task run {run_name!r} - ",
+        }
+    )
+    logger.handle(line)  # no run ids on it, so the records handler leaves it alone
+
+
+def _warn_in_run(message: str) -> None:
+    """A warning about the cluster, in the flow run's logs when there is one."""
+    from orchestrate.logging import MissingContextError, get_run_logger
+
+    try:
+        get_run_logger().warning(message)
+    except MissingContextError:
+        _log.warning(message)
+
+
+__all__ = ["KEEP_RESULTS_OVER", "DaskTaskRunner"]

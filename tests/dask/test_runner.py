@@ -1,0 +1,262 @@
+"""Task runs on a real Dask cluster behave as on threads: results, states, edges, retries, logs."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrate import emit_event, flow, get_run_logger, task, unmapped
+from orchestrate.errors import UpstreamTaskError
+from orchestrate.records import EdgeRecord, StateRecord
+from orchestrate.runtime import task_run
+from orchestrate.task_runners import DaskTaskRunner, ThreadPoolTaskRunner
+from tests.dask.conftest import needs_distributed
+from tests.engine.conftest import MemorySink
+
+needs_distributed()
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@task
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+@task
+def boom() -> None:
+    raise RuntimeError("upstream broke")
+
+
+def pipeline_on(runner: Any) -> Any:
+    @flow(task_runner=runner)
+    def pipeline(n: int = 200) -> tuple[list[int], int, int]:
+        doubled = double.map(range(n))
+        plus_one = add.map(doubled, unmapped(1))
+        chain = add.submit(0, 1)
+        for i in range(10):
+            chain = add.submit(chain, i)
+        gated = add.submit(1, 1, wait_for=[chain])
+        skipped = add.submit(boom.submit(), 1)
+        skipped.wait()
+        return plus_one.result(), chain.result(), gated.result()
+
+    return pipeline
+
+
+def run_graph(sink: MemorySink, flow_run_id: str) -> dict[str, Any]:
+    """What a user sees of one flow run: each task run's state history, and the edges."""
+    runs = {r.id: r for r in sink.task_runs(flow_run_id)}
+    histories = {
+        runs[r.run_id].name: []
+        for r in sink.records
+        if isinstance(r, StateRecord) and r.run_id in runs
+    }
+    for record in sink.records:
+        if isinstance(record, StateRecord) and record.run_id in runs:
+            histories[runs[record.run_id].name].append(record.state.name)
+    edges = {
+        (runs[e.upstream_id].name, runs[e.task_run_id].name, e.kind)
+        for e in sink.records
+        if isinstance(e, EdgeRecord) and e.flow_run_id == flow_run_id
+    }
+    return {"histories": histories, "edges": edges}
+
+
+def test_a_map_and_a_chain_give_the_same_results_states_and_edges_as_threads(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    on_threads = pipeline_on(ThreadPoolTaskRunner())()
+    on_dask = pipeline_on(DaskTaskRunner(dask_address))()
+
+    assert on_dask == on_threads
+    assert on_dask[0] == [2 * i + 1 for i in range(200)]
+    threads_run, dask_run = recorded.flow_runs()
+    on_threads_graph = run_graph(recorded, threads_run.id)
+    on_dask_graph = run_graph(recorded, dask_run.id)
+    assert on_dask_graph == on_threads_graph
+    assert len(on_dask_graph["histories"]) == 200 + 200 + 11 + 1 + 2
+    assert on_dask_graph["histories"]["add-0"] == ["Pending", "Running", "Completed"]
+    assert on_dask_graph["histories"]["add-212"] == ["Pending", "NotReady"]
+    assert ("add-210", "add-211", "wait_for") in on_dask_graph["edges"]
+
+
+def test_a_task_that_fails_twice_then_succeeds_is_retried_after_its_delay(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @task(retries=2, retry_delay_seconds=0.2)
+    def flaky() -> str:
+        if task_run.run_count < 3:
+            raise ConnectionError(f"attempt {task_run.run_count} failed")
+        return f"ok on attempt {task_run.run_count}"
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> str:
+        return flaky.submit().result()
+
+    assert pipeline() == "ok on attempt 3"
+    run = recorded.task_run("flaky-0")
+    assert recorded.history(run.id) == [
+        "Pending", "Running", "AwaitingRetry", "Retrying", "AwaitingRetry", "Retrying", "Completed",
+    ]  # fmt: skip
+    assert run.run_count == 3
+    states = [
+        r.state for r in recorded.records if isinstance(r, StateRecord) and r.run_id == run.id
+    ]
+    assert states[3].ts - states[2].ts >= 0.2  # the delay was kept before the retry
+    warnings = [r.message for r in recorded.logs() if r.task_run_id == run.id and r.level == 30]
+    assert any("ConnectionError: attempt 1 failed" in w and "Retry 1/2" in w for w in warnings)
+
+
+def test_logs_prints_and_events_of_remote_tasks_reach_the_run(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @task(log_prints=True)
+    def chatty(item: int) -> int:
+        get_run_logger().info("handling item %d", item)
+        print(f"printed {item}")
+        emit_event("shop.item.handled", resource={"orc.resource.id": f"shop.item.{item}"})
+        return item
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> list[int]:
+        return chatty.map([1, 2]).result()
+
+    assert pipeline() == [1, 2]
+    flow_run = recorded.flow_runs()[0]
+    for item in (1, 2):
+        run = next(r for r in recorded.task_runs() if r.name == f"chatty-{item - 1}")
+        lines = {r.message for r in recorded.logs() if r.task_run_id == run.id}
+        assert {f"handling item {item}", f"printed {item}"} <= lines
+        assert all(r.flow_run_id == flow_run.id for r in recorded.logs() if r.task_run_id == run.id)
+    events = [e for e in recorded.events() if e.event == "shop.item.handled"]
+    assert len(events) == 2
+    related = {r["orc.resource.id"] for e in events for r in e.related}
+    assert f"orc.flow-run.{flow_run.id}" in related
+
+
+def test_a_remote_failure_keeps_its_exception_and_traceback(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @task
+    def parse(row: str) -> int:
+        return int(row)
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> int:
+        return parse.submit("not a number").result()
+
+    with pytest.raises(ValueError, match="invalid literal"):
+        pipeline()
+    run = recorded.task_run("parse-0")
+    assert run.state.name == "Failed"
+    error_lines = [r.message for r in recorded.logs() if r.task_run_id == run.id and r.level == 40]
+    assert any("in parse" in line and "return int(row)" in line for line in error_lines)
+
+
+def test_an_upstream_failure_is_not_retried_downstream(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> None:
+        add.submit(boom.submit(), 1).wait()
+
+    pipeline()
+    downstream = recorded.task_run("add-0")
+    assert recorded.history(downstream.id) == ["Pending", "NotReady"]
+    assert isinstance(downstream.state.data, UpstreamTaskError)
+
+
+def test_a_body_past_its_timeout_ends_timed_out(recorded: MemorySink, dask_address: str) -> None:
+    @task(timeout_seconds=0.3)
+    def slow() -> None:
+        for _ in range(200):
+            time.sleep(0.02)
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> tuple[str, str]:
+        state = slow.submit(return_state=True)
+        return state.name, state.message
+
+    started = time.monotonic()
+    name, message = pipeline()
+    assert name == "TimedOut"
+    assert "Timed out after 0.3 seconds" in message
+    assert time.monotonic() - started < 3
+
+
+def test_cached_results_are_reused_without_running_on_the_cluster(
+    recorded: MemorySink, dask_address: str, tmp_path: Path
+) -> None:
+    calls = tmp_path / "calls"
+    calls.mkdir()
+
+    @task(cache_key_fn=lambda context, arguments: f"report-{arguments['day']}")
+    def report(day: str, folder: str) -> str:
+        (Path(folder) / f"{time.time_ns()}").touch()
+        return f"report for {day}"
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> str:
+        return report.submit("monday", str(calls)).result()
+
+    assert pipeline() == pipeline() == "report for monday"
+    states = [r.state.name for r in recorded.task_runs()]
+    assert states == ["Completed", "Cached"]
+    assert len(list(calls.iterdir())) == 1
+
+
+def test_async_tasks_run_on_workers(recorded: MemorySink, dask_address: str) -> None:
+    @task
+    async def fetch(n: int) -> int:
+        await asyncio.sleep(0.01)
+        return n * 10
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> list[int]:
+        return fetch.map([1, 2, 3]).result()
+
+    assert pipeline() == [10, 20, 30]
+
+
+def test_arguments_that_cannot_travel_fail_the_task_run_saying_so(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @task
+    def use(lock: Any) -> None:
+        pass
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> tuple[str, str]:
+        state = use.submit(threading.Lock(), return_state=True)
+        return state.name, state.message
+
+    name, message = pipeline()
+    assert name == "Failed"
+    assert "could not be sent to the Dask cluster" in message
+    assert "pickle" in message
+
+
+def test_results_that_cannot_travel_back_fail_the_task_run_saying_so(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @task
+    def make_lock() -> Any:
+        return threading.Lock()
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> tuple[str, str]:
+        state = make_lock.submit(return_state=True)
+        return state.name, state.message
+
+    name, message = pipeline()
+    assert name == "Failed"
+    assert "could not be sent back from the Dask worker" in message
