@@ -167,7 +167,14 @@ class InvalidTaskRunnerSpec(OrcError, ValueError):
 
 _SPEC_KEYS = {
     "thread": {"type", "max_workers"},
-    "dask": {"type", "address", "cluster_class", "cluster_kwargs", "client_kwargs"},
+    "dask": {
+        "type",
+        "address",
+        "cluster_class",
+        "cluster_kwargs",
+        "client_kwargs",
+        "keep_results_over",
+    },
 }
 
 
@@ -211,19 +218,23 @@ def task_runner_from_spec(spec: str | dict[str, Any] | None) -> TaskRunner:
     return DaskTaskRunner(**options)
 
 
+#: The TOML type each setting takes, as a user would write it.
+_SPEC_TYPES: dict[str, tuple[type, str]] = {
+    "max_workers": (int, "an integer"),
+    "address": (str, "a string"),
+    "cluster_class": (str, "a string"),
+    "cluster_kwargs": (dict, "a table"),
+    "client_kwargs": (dict, "a table"),
+    "keep_results_over": (int, "an integer"),
+}
+
+
 def _check_types(kind: str, options: dict[str, Any]) -> None:
-    expected: dict[str, tuple[type, ...]] = {
-        "max_workers": (int,),
-        "address": (str,),
-        "cluster_class": (str,),
-        "cluster_kwargs": (dict,),
-        "client_kwargs": (dict,),
-    }
     for key, value in options.items():
-        if (value is not None and not isinstance(value, expected[key])) or isinstance(value, bool):
-            wanted = " or ".join(t.__name__ for t in expected[key])
+        expected, wanted = _SPEC_TYPES[key]
+        if (value is not None and not isinstance(value, expected)) or isinstance(value, bool):
             raise InvalidTaskRunnerSpec(
-                f"task_runner of type {kind!r}: {key} must be a {wanted}, not {value!r}."
+                f"task_runner of type {kind!r}: {key} must be {wanted}, not {value!r}."
             )
     if options.get("max_workers") is not None and options["max_workers"] < 1:
         raise InvalidTaskRunnerSpec(f"task_runner of type {kind!r}: max_workers must be 1 or more.")

@@ -15,6 +15,7 @@ markers in their place and asked to run on that worker.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from collections.abc import Callable
@@ -43,6 +44,11 @@ if TYPE_CHECKING:
 
 #: Attempts bigger than this (pickled) are scattered to the cluster rather than put in its graph.
 SCATTER_OVER = 1 << 20
+#: With more attempts than this of one batch still running, outcomes wait this long (seconds)
+#: to be gathered together: each gather is a round trip to the workers on the client's loop,
+#: which a LocalCluster's scheduler shares. A lone attempt (a chain) is gathered at once.
+WIDE = 16
+GATHER_WINDOW = 0.005
 
 #: (attempt key, envelope or the exception that ended the attempt)
 Outcomes = list[tuple[str, Any]]
@@ -147,6 +153,8 @@ class AttemptChannel:
         try:
             ended = as_completed(futures, loop=self.client.loop)
             async for future in ended:
+                if len(waiting) > WIDE:  # many still running: let a few more end, gather once
+                    await asyncio.sleep(GATHER_WINDOW)
                 batch = [future, *ended.next_batch(block=False)]
                 outcomes = await self._outcomes(batch)
                 for key, _ in outcomes:
@@ -232,7 +240,9 @@ def attempt_error(job: TaskRunJob, error: BaseException) -> Exception:
         worker = getattr(getattr(error, "last_worker", None), "address", "?")
         return WorkerLost(f"The Dask worker {worker} died while running {where}.")
     if name in ("CancelledError", "FutureCancelledError"):
-        return WorkerLost(f"Dask dropped {where} ({error}); the scheduler or its worker went away.")
+        return WorkerLost(
+            f"Dask cancelled {where}: the scheduler, or the worker running it, went away."
+        )
     lines = str(error).strip().splitlines() or [""]
     if lines[0].startswith("Could not serialize"):
         return DaskError(

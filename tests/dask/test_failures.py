@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,28 @@ def test_a_worker_killed_without_retries_left_fails_the_task_run(
     assert len(list(tmp_path.iterdir())) == 1
 
 
+def test_a_task_the_workers_cannot_import_fails_saying_so(
+    recorded: MemorySink, dask_address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = f"orc_only_here_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{module}.py").write_text(
+        "from orchestrate import task\n\n@task\ndef local_only() -> int:\n    return 1\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))  # importable here, not on the workers
+    local_only = importlib.import_module(module).local_only
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> tuple[str, str]:
+        state = local_only.submit(return_state=True)
+        return state.name, state.message
+
+    name, message = pipeline()
+    assert name == "Failed"
+    assert message.startswith("WorkerSetupError: Dask worker tcp://")
+    assert f"could not load the task (ModuleNotFoundError: No module named '{module}')" in message
+    assert "docs/dask.md" in message
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,3 +154,29 @@ def test_without_an_address_a_cluster_is_started_for_the_run_and_closed_after(
     assert host == "127.0.0.1"
     with pytest.raises(OSError), socket.create_connection((host, int(port)), timeout=1):
         pass  # nothing listens there any more
+
+
+def test_a_scheduler_that_reruns_tasks_itself_or_has_no_workers_is_reported_in_the_run(
+    recorded: MemorySink,
+) -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=0,
+        processes=False,
+        dashboard_address=":0",
+        scheduler_kwargs={"allowed_failures": 3},
+    ) as cluster:
+
+        @flow(task_runner=DaskTaskRunner(cluster.scheduler_address))
+        def pipeline() -> None:
+            pass
+
+        pipeline()
+    warnings = [r.message for r in recorded.logs() if r.level == 30]
+    assert any("has no workers yet; task runs wait until one joins" in w for w in warnings)
+    assert any(
+        "re-runs a task itself up to 3 times" in w
+        and "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0" in w
+        for w in warnings
+    )

@@ -66,9 +66,9 @@ def test_flows_toml_task_runner_settings_become_runners(
             {"type": "thread", "address": "tcp://x:8786"},
             "does not take address; it takes max_workers",
         ),
-        ({"type": "dask", "address": 8786}, "address must be a str, not 8786"),
+        ({"type": "dask", "address": 8786}, "address must be a string, not 8786"),
         ({"type": "thread", "max_workers": 0}, "max_workers must be 1 or more"),
-        ({"type": "thread", "max_workers": True}, "max_workers must be a int, not True"),
+        ({"type": "thread", "max_workers": True}, "max_workers must be an integer, not True"),
         (["dask"], 'task_runner must be "thread", "dask" or a table'),
     ],
 )
