@@ -16,14 +16,11 @@ are made JSON-safe on the way out.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time
-from enum import Enum
-from pathlib import PurePath
 from typing import Any
 
+from orchestrate.jsonvalues import json_default, safe_repr
 from orchestrate.records import (
     EdgeRecord,
     EventRecord,
@@ -126,32 +123,9 @@ def _traceback_of(exc: BaseException) -> str | None:
 def jsonable(value: Any) -> Any:
     """`value` as plain JSON values: models, dataclasses, dates and paths converted, the rest repr'd."""
     try:
-        return json.loads(json.dumps(value, default=_fallback))
+        return json.loads(json.dumps(value, default=json_default))
     except Exception:
-        return _safe_repr(value)
-
-
-def _fallback(value: Any) -> Any:
-    if hasattr(value, "model_dump") and callable(value.model_dump):
-        return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if isinstance(value, PurePath):
-        return str(value)
-    return _safe_repr(value)
-
-
-def _safe_repr(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception:
-        return f"<unrepresentable {type(value).__name__}>"
+        return safe_repr(value)
 
 
 # --- records -----------------------------------------------------------------------------
@@ -279,7 +253,7 @@ def decode_records(items: list[list[Any]]) -> list[Record]:
             if decoder is not None:
                 records.append(decoder(fields))
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"Record {position} ({_safe_repr(item)[:200]}) cannot be decoded: "
+            raise ValueError(f"Record {position} ({safe_repr(item)[:200]}) cannot be decoded: "
                              f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
     return records
 
