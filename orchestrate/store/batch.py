@@ -128,6 +128,13 @@ class RunDeletion:
     flow_run_ids: tuple[str, ...]
 
 
+@dataclass(slots=True, frozen=True)
+class EventPruning:
+    """Events that occurred before `before` (epoch seconds) leave the store: the retention setting."""
+
+    before: float
+
+
 def slot_row(r: SlotRecord) -> tuple[Any, ...]:
     return (r.key, r.flow_run_id, r.deployment, r.schedule_id, r.slot_time)
 
@@ -179,6 +186,7 @@ class Batch:
     events: list[EventRecord] = field(default_factory=list)
     slots: list[SlotRecord] = field(default_factory=list)
     deletions: set[str] = field(default_factory=set)
+    prune_events_before: float | None = None
 
     def add(self, record: object) -> None:
         if isinstance(record, LogRecord):  # by far the most frequent, so first
@@ -197,6 +205,8 @@ class Batch:
             self.slots.append(record)
         elif isinstance(record, RunDeletion):
             self._delete(record.flow_run_ids)
+        elif isinstance(record, EventPruning):
+            self.prune_events_before = max(self.prune_events_before or 0.0, record.before)
 
     def _delete(self, ids: tuple[str, ...]) -> None:
         """Withdraw runs: drop what is pending for them and delete what is stored."""
@@ -208,7 +218,7 @@ class Batch:
         self.deletions |= gone
 
     def __len__(self) -> int:
-        return sum(len(part) for part in self._parts())
+        return sum(len(part) for part in self._parts()) + (self.prune_events_before is not None)
 
     def _parts(self) -> list[Sized]:
         return [self.flow_runs, self.task_runs, self.states, self.edges, self.logs, self.events,
@@ -240,6 +250,8 @@ class Batch:
             (SLOTS, slot_row, self.slots),
         ]
         statements += [(t.sql, _columns(row, items)) for t, row, items in appends if items]
+        if self.prune_events_before is not None:  # after the inserts: old events in this batch go too
+            statements.append(("DELETE FROM events WHERE occurred < to_timestamp($1)", [self.prune_events_before]))
         _execute_all(conn, statements)
         if stored is not None:
             for _, _, items in runs:

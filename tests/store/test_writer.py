@@ -22,7 +22,7 @@ from orchestrate.errors import StoreError
 from orchestrate.records import EdgeRecord, EventRecord, LogRecord, StateRecord
 from orchestrate.states import Completed, Failed, Pending, Running
 from orchestrate.store import Store, StoreWriter
-from orchestrate.store.batch import FLOW_RUNS, Batch
+from orchestrate.store.batch import FLOW_RUNS, Batch, EventPruning
 from orchestrate.store.migrations import migrate
 
 
@@ -362,3 +362,15 @@ def test_another_process_can_read_while_this_one_keeps_writing(
         writer.close()
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
+
+
+def test_event_pruning_drops_only_events_older_than_the_cutoff(writer: StoreWriter, path: Path) -> None:
+    for i, occurred in enumerate((1_000.0, 2_000.0, 3_000.0)):
+        writer.put(EventRecord(f"e{i}", occurred, "orc.x", {"orc.resource.id": f"r{i}"}))
+    writer.flush()
+    writer.put(EventPruning(before=2_500.0))
+    writer.put(EventRecord("e3", 1_500.0, "orc.late", {"orc.resource.id": "r3"}))  # same batch: also too old
+    writer.flush()
+    writer.close()
+    with Store(path) as store:
+        assert [e.id for e in store.events()] == ["e2"]
