@@ -8,7 +8,6 @@ named (`RunPreset`) and can stop it from outside (`RunAborted`).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -211,6 +210,8 @@ class FlowRunJob:
             flow_run_context.reset(token)
 
     async def _call_async(self, parameters: dict[str, Any]) -> Outcome:
+        import asyncio  # here, not at the top: a sync flow's worker never loads asyncio
+
         context = self._new_context()
         token = flow_run_context.set(context)
         printing = print_target.set(self.logger) if context.log_prints else print_target.set(None)

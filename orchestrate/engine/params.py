@@ -3,15 +3,18 @@
 Like Prefect, a flow's type hints are a contract: `"3"` becomes `3`, a dict
 becomes a pydantic model, and a value that cannot fit is refused before the
 body runs, with a message naming the parameter. pydantic is imported the first
-time a flow with parameters is called, not when orc is imported.
+time a flow needs it, not when orc is imported: values that already are
+their annotated type (the common case: JSON ints for `int`, strings for `str`)
+pass without it, which keeps a worker's cold start short.
 """
 
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Union
 
 from orchestrate.errors import ParameterTypeError
 
@@ -42,31 +45,48 @@ class ParameterValidator:
         self.fn = fn
         self.signature = signature
         self._model: Any = None
-        self._checked = [
-            p.name for p in signature.parameters.values() if p.kind not in _VARIADIC
-        ]
+        self._hints: dict[str, Any] | None = None
+        self._checked = {
+            p.name: p.default for p in signature.parameters.values() if p.kind not in _VARIADIC
+        }
 
     def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        """The parameters coerced to their annotated types; raises `ParameterTypeError`."""
-        if not self._checked:
+        """The parameters coerced to their annotated types; raises `ParameterTypeError`.
+
+        A default left in place is the author's choice and is not checked
+        (`x: int = None` is common Python).
+        """
+        given = {
+            name: parameters[name]
+            for name, default in self._checked.items()
+            if name in parameters and parameters[name] is not default
+        }
+        if not given:
             return parameters
+        hints = self._type_hints()
+        if all(_already(value, hints.get(name, Any)) for name, value in given.items()):
+            return parameters  # nothing to coerce: pydantic would return the same values
         from pydantic import ValidationError
 
         model = self._model or self._build_model()
         try:
-            validated = model.model_validate({k: parameters[k] for k in self._checked if k in parameters})
+            validated = model.model_validate(given)
         except ValidationError as exc:
             raise ParameterTypeError(self._describe(exc, parameters)) from None
         coerced = dict(parameters)
-        for name in self._checked:
-            if name in parameters:
-                coerced[name] = getattr(validated, _field(name))
+        for name in given:
+            coerced[name] = getattr(validated, _field(name))
         return coerced
+
+    def _type_hints(self) -> dict[str, Any]:
+        if self._hints is None:
+            self._hints = _type_hints(self.fn)
+        return self._hints
 
     def _build_model(self) -> Any:
         from pydantic import ConfigDict, Field, create_model
 
-        hints = _type_hints(self.fn)
+        hints = self._type_hints()
         fields: dict[str, Any] = {}
         for p in self.signature.parameters.values():
             if p.kind in _VARIADIC:
@@ -86,7 +106,7 @@ class ParameterValidator:
         for error in exc.errors():
             location = ".".join(str(part) for part in error["loc"])
             name = str(error["loc"][0]) if error["loc"] else "?"
-            annotation = _type_hints(self.fn).get(name, _EMPTY)
+            annotation = self._type_hints().get(name, _EMPTY)
             expected = "" if annotation is _EMPTY else f" (expected {_type_name(annotation)})"
             got = f"; got {parameters[name]!r}" if name in parameters else ""
             problems.append(f"parameter {location!r}{expected}: {error['msg']}{got}")
@@ -109,6 +129,27 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
         }
     hints.pop("return", None)
     return hints
+
+
+_EXACT = (int, float, str, bool, bytes, list, dict)  # bare types whose values pydantic returns as they are
+_UNIONS = (Union, types.UnionType)
+
+
+def _already(value: Any, annotation: Any) -> bool:
+    """`value` is exactly of the simple type `annotation` names (`None` for optional ones).
+
+    Conservative on purpose: anything else (a subclass, `True` for `int`, `3`
+    for `float`, generics, models) goes to pydantic, which coerces or refuses.
+    """
+    if annotation is Any or annotation is _EMPTY:
+        return True
+    if annotation in _EXACT:
+        return type(value) is annotation
+    if annotation is None or annotation is type(None):
+        return value is None
+    if typing.get_origin(annotation) in _UNIONS:
+        return any(_already(value, member) for member in typing.get_args(annotation))
+    return False
 
 
 def _field(name: str) -> str:

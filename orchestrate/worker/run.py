@@ -9,7 +9,6 @@ supervisor said so first.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -85,6 +84,8 @@ def run(spec: RunSpec, stopper: Stopper) -> State:
         with tags(*spec.tags):
             job = FlowRunJob(flow, parameters, preset)
             if flow.is_async:
+                import asyncio  # only async flows pay for loading it
+
                 return asyncio.run(_execute_async(job, stopper))
             return job.execute_sync()
     except RunAborted as exc:
@@ -146,6 +147,8 @@ def _task_runner(spec: RunSpec) -> Any:
 
 async def _execute_async(job: FlowRunJob, stopper: Stopper) -> State:
     """An async run; SIGTERM cancels its body, which then ends in the stop's state."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     assert main is not None

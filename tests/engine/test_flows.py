@@ -28,6 +28,30 @@ def test_parameters_are_coerced_from_the_signature(recorded) -> None:
     assert recorded.flow_runs()[0].parameters["days"] == 3
 
 
+def test_defaults_are_the_authors_choice_and_not_validated(recorded) -> None:
+    @flow
+    def pipeline(days: int = None, label: str | None = None) -> tuple:  # type: ignore[assignment,type-arg]  # noqa: RUF013
+        return days, label
+
+    assert pipeline() == (None, None)
+    assert pipeline(label=None, days="4") == (4, None)
+    with pytest.raises(ParameterTypeError, match=r"parameter 'days'"):
+        pipeline(days="many")
+
+
+def test_values_of_the_annotated_type_pass_unchanged_and_others_are_coerced(recorded) -> None:
+    @flow
+    def pipeline(days: int, ratio: float, on: bool, tags: list, maybe: int | None = 0) -> tuple:  # type: ignore[type-arg]
+        return days, ratio, on, tags, maybe
+
+    listing = ["a"]
+    out = pipeline(3, 0.5, True, listing, None)
+    assert out == (3, 0.5, True, ["a"], None) and out[3] is listing
+    days, ratio, on, tags, maybe = pipeline(3.0, 2, "yes", ("a",), "7")
+    assert (days, ratio, on, tags, maybe) == (3, 2.0, True, ["a"], 7)
+    assert (type(days), type(ratio), type(tags), type(maybe)) == (int, float, list, int)
+
+
 def test_a_bad_parameter_is_refused_before_the_body_runs_naming_it(recorded) -> None:
     ran = []
 
