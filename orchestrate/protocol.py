@@ -91,7 +91,7 @@ Topic = Literal["flow_run", "task_run", "edge", "log", "event", "deployment", "a
 class Wire(BaseModel):
     """Base of every wire model: extra fields from a newer daemon are kept, not refused."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)  # a model is built when first used
 
 
 class Hello(Wire):
