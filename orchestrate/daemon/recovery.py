@@ -13,12 +13,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from orchestrate.daemon import planner
+from orchestrate.daemon.leftovers import end_leftovers
 from orchestrate.daemon.service import kill_orphan
 from orchestrate.engine.runs import transition
-from orchestrate.records import FlowRunRecord
+from orchestrate.records import FlowRunRecord, TaskRunRecord
 from orchestrate.states import State, StateType
 from orchestrate.store.batch import RunDeletion
-from orchestrate.store.queries import FlowRunView, Store
+from orchestrate.store.queries import FlowRunView, RunState, Store, TaskRunView
 
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
@@ -28,20 +29,34 @@ log = logging.getLogger("orc.daemon")
 KEY_MEMORY = 2 * 86400.0
 
 
+def _state(s: RunState) -> State:
+    return State(StateType(s.type), s.name, message=s.message,
+                 timestamp=s.timestamp.timestamp() if s.timestamp else None)  # fmt: skip
+
+
 def record_of(view: FlowRunView) -> FlowRunRecord:
     """A stored flow run back as the live record the daemon works on."""
-    s = view.state
-    state = State(StateType(s.type), s.name, message=s.message,
-                  timestamp=s.timestamp.timestamp() if s.timestamp else None)  # fmt: skip
     return FlowRunRecord(
         id=view.id, name=view.name, flow_name=view.flow_name, parameters=view.parameters,
-        state=state, created=view.created.timestamp() if view.created else 0.0,
+        state=_state(view.state), created=view.created.timestamp() if view.created else 0.0,
         tags=tuple(view.tags), parent_flow_run_id=view.parent_flow_run_id,
         parent_task_run_id=view.parent_task_run_id, deployment=view.deployment,
         entrypoint=view.entrypoint,
         expected_start_time=view.expected_start_time.timestamp() if view.expected_start_time else None,
         start_time=view.start_time.timestamp() if view.start_time else None,
         run_count=view.run_count,
+    )  # fmt: skip
+
+
+def task_record_of(view: TaskRunView) -> TaskRunRecord:
+    """A stored task run back as a record, to give it a final state."""
+    return TaskRunRecord(
+        id=view.id, flow_run_id=view.flow_run_id, name=view.name, task_key=view.task_key,
+        dynamic_key=view.dynamic_key, state=_state(view.state),
+        created=view.created.timestamp() if view.created else 0.0, kind=view.kind,  # type: ignore[arg-type]
+        tags=tuple(view.tags), parent_task_run_id=view.parent_task_run_id, cache_key=view.cache_key,
+        start_time=view.start_time.timestamp() if view.start_time else None,
+        end_time=view.end_time.timestamp() if view.end_time else None, run_count=view.run_count,
     )  # fmt: skip
 
 
@@ -61,7 +76,9 @@ def recover(daemon: Daemon, store: Store) -> None:
             crashed.append(run)
     for run in crashed:
         message = "orc up stopped while this run was in progress; its worker is gone."
-        transition(run, State(StateType.CRASHED, message=message), daemon)
+        state = transition(run, State(StateType.CRASHED, message=message), daemon)
+        open_tasks = [task_record_of(t) for t in store.task_runs(run.id)]  # end_leftovers skips final ones
+        end_leftovers(open_tasks, state, daemon)
         if run.parent_flow_run_id is None and run.parent_task_run_id is None:
             daemon.maybe_retry(run)
     if crashed:

@@ -28,10 +28,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrate.daemon.leftovers import end_leftovers
 from orchestrate.engine.runs import new_id, transition
 from orchestrate.errors import InvalidStateTransition
 from orchestrate.record_codec import decode_records
-from orchestrate.records import EventRecord, FlowRunRecord, LogRecord, Record, StateRecord
+from orchestrate.records import (
+    EventRecord,
+    FlowRunRecord,
+    LogRecord,
+    Record,
+    StateRecord,
+    TaskRunRecord,
+)
 from orchestrate.states import Cancelled, Crashed, State, TimedOut
 from orchestrate.worker.channel import RECORDS, RUN, STOP, notification
 from orchestrate.worker.spec import RunSpec
@@ -122,6 +130,8 @@ class WorkerHandle:
         self.last_state: State | None = None
         self._supervisor = supervisor
         self._last_run: FlowRunRecord | None = None
+        #: Task runs and subflow runs the worker started and has not finished (see `leftovers`).
+        self._open: dict[str, TaskRunRecord | FlowRunRecord] = {}
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._garbage = 0
         self._stop: tuple[str, str] | None = None  # ("cancel" | "timeout", message)
@@ -301,6 +311,11 @@ class WorkerHandle:
             elif isinstance(r, FlowRunRecord) and r.id == flow_run_id:
                 self._last_run = r
                 self._see(r.state)
+            elif isinstance(r, TaskRunRecord | FlowRunRecord):  # a task run or a subflow run
+                if r.state.is_final():
+                    self._open.pop(r.id, None)
+                else:
+                    self._open[r.id] = r
         self._supervisor.deliver(records)
 
     def _see(self, state: State) -> None:
@@ -349,6 +364,7 @@ class WorkerHandle:
             if exit_.final_state is not self.last_state:
                 self._record_final(exit_.final_state)
                 self.last_state = exit_.final_state
+            self._end_leftovers(exit_.final_state)
             payload = {"pid": self.pid, "returncode": returncode, "signal": exit_.signal}
             self._event("orc.worker.exited", {**payload, "state": exit_.final_state.name})
         except Exception as exc:
@@ -401,6 +417,12 @@ class WorkerHandle:
             self._note(logging.ERROR, f"Finished in state {state.name}: {state.message}")
         )
         self._supervisor.deliver(records)
+
+    def _end_leftovers(self, final: State) -> None:
+        records: list[Record] = []
+        if end_leftovers(self._open.values(), final, _ListSink(records)):
+            self._supervisor.deliver(records)
+        self._open.clear()
 
     def _event(self, name: str, payload: dict[str, Any]) -> None:
         if self.pid is None:

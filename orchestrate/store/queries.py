@@ -29,7 +29,7 @@ _FLOW_RUN_COLUMNS = (
 )
 _TASK_RUN_COLUMNS = (
     f"id, flow_run_id, name, task_key, dynamic_key, kind, {_STATE_COLUMNS}, tags, cache_key, "
-    "epoch(created), epoch(start_time), epoch(end_time), run_count"
+    "epoch(created), epoch(start_time), epoch(end_time), run_count, parent_task_run_id"
 )
 _AMBIGUITY_SHOWN = 10
 
@@ -115,6 +115,7 @@ class TaskRunView:
     end_time: datetime | None
     run_count: int
     upstream: list[tuple[str, str]] = field(default_factory=list)
+    parent_task_run_id: str | None = None  # the task run this one was called inside
 
     @property
     def duration_seconds(self) -> float | None:
@@ -123,11 +124,11 @@ class TaskRunView:
     @classmethod
     def from_row(cls, row: tuple[Any, ...], upstream: list[tuple[str, str]]) -> TaskRunView:
         ident, flow_run_id, name, task_key, dynamic_key, kind = row[:6]
-        tags, cache_key, created, start, end, run_count = row[13:19]
+        tags, cache_key, created, start, end, run_count, parent = row[13:20]
         return cls(
             ident, flow_run_id, name, task_key, dynamic_key, kind, RunState.from_row(row[6:13]),
             list(tags or []), cache_key, _time(created), _time(start), _time(end),
-            run_count or 0, upstream,
+            run_count or 0, upstream, parent,
         )  # fmt: skip
 
 

@@ -102,18 +102,34 @@ def test_a_second_daemon_is_refused_naming_the_pid(project: Project) -> None:
 
 
 def test_kill_9_during_a_run_then_restart_crashes_and_retries_it(project: Project, tmp_path: Path) -> None:
-    project.write("flows.py", FLOWS)
+    project.write("napping.py", """
+        import time
+        from orchestrate import flow, task
+
+        @task
+        def nap(seconds: float) -> None:
+            time.sleep(seconds)
+
+        @flow
+        def napping(seconds: float = 0.5) -> None:
+            nap(seconds)
+    """)
     project.write("flows.toml", """
         [[deployments]]
         name = "sleepy"
-        entrypoint = "flows.py:sleepy"
+        entrypoint = "napping.py:napping"
         parameters = { seconds = 0.5 }
         retries = 1
     """)
     daemon = project.up()
     with project.client() as client:
         run = client.create_run("sleepy", {"seconds": 60})
-    wait_for(lambda: project.runs()[0].state.type == "RUNNING", 30, "the run to be Running")
+
+    def task_states() -> list[str]:
+        with project.client() as client:
+            return [t.state.name for t in client.run(run.id).task_runs]
+
+    wait_for(lambda: task_states() == ["Running"], 30, "the flow's task run to be Running")
     os.kill(daemon.pid, signal.SIGKILL)
     daemon.wait(10)
     project.up()
@@ -126,6 +142,7 @@ def test_kill_9_during_a_run_then_restart_crashes_and_retries_it(project: Projec
     with project.client() as client:
         again = client.run(run.id).run
     assert again.run_count >= 1
+    assert task_states()[0] == "Crashed"  # the first attempt's task run is not left Running
 
 
 def test_cancel_stops_the_flow_and_its_subprocess_within_5s(project: Project, tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from orchestrate.daemon.supervisor import Supervisor
-from orchestrate.records import Record
+from orchestrate.records import FlowRunRecord, Record, TaskRunRecord
 from tests.worker.conftest import FLOW_RUN_ID, Project, Recorder
 
 SLOW = """
@@ -276,3 +278,65 @@ async def test_a_very_long_output_line_is_cut_into_log_lines(project: Project) -
     lines = project.recorder.messages("stdout")
     assert "".join(lines[:-1]) == "x" * 150_000 and lines[-1] == "end"
     assert max(map(len, lines)) <= 64 * 1024
+
+
+NESTED = """
+import time
+from orchestrate import flow, task
+
+@task
+def quick():
+    return 1
+
+@task
+def sleepy(n):
+    print(f"sleeping {n}", flush=True)
+    time.sleep(600)
+
+@flow
+def inner():
+    sleepy(2)
+
+@flow
+def outer():
+    quick()
+    sleepy.submit(1)
+    inner()
+"""
+
+
+def latest_runs(rec: Recorder) -> dict[str, TaskRunRecord | FlowRunRecord]:
+    """Every task run and flow run by id, as last seen."""
+    return {r.id: r for r in rec.records if isinstance(r, TaskRunRecord | FlowRunRecord)}
+
+
+@pytest.mark.parametrize("how", ["kill -9"])
+async def test_task_runs_and_subflows_left_open_by_a_dead_worker_end_with_it(
+    project: Project, how: str
+) -> None:
+    project.write("nested.py", NESTED)
+    handle = await project.start("nested.py:outer")
+
+    def both_sleeping(rec: Recorder) -> bool:
+        running = [r for r in latest_runs(rec).values()
+                   if r.name.startswith("sleepy") and r.state.name == "Running"]  # fmt: skip
+        return len(running) == 2
+
+    await project.recorder.wait_for(both_sleeping)
+    if how == "kill -9":
+        os.kill(handle.pid or 0, signal.SIGKILL)
+        exit_ = await handle.wait()
+    else:
+        exit_ = await handle.cancel("stop it")
+    ending = "Crashed" if how == "kill -9" else "Cancelled"
+    assert exit_.final_state.name == ending
+    runs = latest_runs(project.recorder)
+    def key(r: TaskRunRecord | FlowRunRecord) -> str:
+        return r.flow_name if isinstance(r, FlowRunRecord) else r.name.split("-")[0] + " task"
+
+    states = {(key(r), r.state.name) for r in runs.values() if r.id != FLOW_RUN_ID}
+    assert states == {("quick task", "Completed"), ("sleepy task", ending), ("inner task", ending),
+                      ("inner", ending)}  # fmt: skip
+    assert all(r.state.is_final() and r.end_time is not None for r in runs.values())
+    sleepers = [r for r in runs.values() if r.name.startswith("sleepy")]
+    assert len(sleepers) == 2 and all(project.recorder.history(r.id)[-1] == ending for r in sleepers)
