@@ -6,9 +6,11 @@ Fifty automations of every trigger shape watch a stream shaped like a busy
 daemon's (mostly task-run state changes, some flow-run ones, some custom
 events). Measured: how many events per second `on_event` takes on one core;
 the time per event; whether a real-time feed at 10,000 events/s is kept up
-with (queue depth, drain time); and the time from an event to its action
-running: a daemon call, a webhook POST received by a local HTTP server, and
-a `run-command` program started. Writes `automations.json` and `.md`.
+with (queue depth, drain time) while the engine's state is kept in a file as
+the daemon keeps it (debounced snapshots); what one snapshot costs; and the
+time from an event to its action running: a daemon call, a webhook POST
+received by a local HTTP server, and a `run-command` program started. Writes
+`automations.json` and `.md`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import tomllib
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate.automations import AutomationEngine, AutomationSpec, execute, validate_automations
+from orchestrate.automations.statefile import StateKeeper, write_snapshot
 from orchestrate.records import EventRecord
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,6 +154,26 @@ def throughput(count: int) -> dict[str, Any]:
         "events_per_s": count / elapsed,
         "per_event_p50_us": per_event[len(per_event) // 2] / 1e3,
         "per_event_p99_us": per_event[int(len(per_event) * 0.99)] / 1e3,
+        "snapshot": snapshot_cost(engine),
+    }
+
+
+def snapshot_cost(engine: AutomationEngine, samples: int = 50) -> dict[str, float]:
+    """One save as the daemon makes it: `snapshot()` to JSON on the loop, then the atomic write."""
+    on_loop, written = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "automations.json"
+        for _ in range(samples):
+            began = time.perf_counter()
+            text = json.dumps(engine.snapshot(), separators=(",", ":"))
+            encoded = time.perf_counter()
+            write_snapshot(path, text)
+            on_loop.append(encoded - began)
+            written.append(time.perf_counter() - encoded)
+    return {
+        "bytes": len(text),
+        "on_loop_p50_ms": statistics.median(on_loop) * 1e3,
+        "write_p50_ms": statistics.median(written) * 1e3,
     }
 
 
@@ -190,8 +214,11 @@ class Stamps:
 
 
 async def realtime(rate: int, seconds: float) -> dict[str, Any]:
-    """Feeds events at `rate`/s in 5 ms batches through a queue to the engine, as the daemon would."""
+    """Feeds events at `rate`/s in 5 ms batches through a queue to the engine, as the daemon would,
+    keeping its state in a file as the daemon does."""
     engine = AutomationEngine(fifty_automations(), clock=time.time)
+    folder = tempfile.TemporaryDirectory()
+    keeper = StateKeeper(engine, Path(folder.name) / "automations.json")
     template = event_stream(int(rate * seconds), 0.0, 0.0)
     queue: asyncio.Queue[tuple[float, EventRecord] | None] = asyncio.Queue()
     latencies: list[float] = []
@@ -206,6 +233,7 @@ async def realtime(rate: int, seconds: float) -> dict[str, Any]:
                 task = asyncio.create_task(work)
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
+            keeper.changed()
         await asyncio.gather(*tasks)
 
     consumer = asyncio.create_task(consume())
@@ -224,10 +252,13 @@ async def realtime(rate: int, seconds: float) -> dict[str, Any]:
     queue.put_nowait(None)
     await consumer
     drained = time.perf_counter()
+    await keeper.close()
+    folder.cleanup()
     latencies.sort()
     return {
         "rate": rate,
         "events": len(template),
+        "state_saves": keeper.saves,
         "max_queue_depth": depth,
         "drain_after_feed_ms": (drained - fed) * 1e3,
         "achieved_events_per_s": len(template) / (drained - began),
@@ -306,6 +337,7 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
+    snap = report["throughput"]["snapshot"]
     t, rt, hook, cmd = (
         report["throughput"],
         report["realtime"],
@@ -324,7 +356,14 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
         ),
         (
-            f"real-time feed at {rt['rate']:,}/s for {rt['events']:,} events: max queue depth",
+            f"state snapshot of the 50 automations after the run ({snap['bytes']:,} bytes): "
+            "on the loop / atomic write (p50)",
+            f"{snap['on_loop_p50_ms']:.2f} / {snap['write_p50_ms']:.2f} ms",
+            "",
+        ),
+        (
+            f"real-time feed at {rt['rate']:,}/s for {rt['events']:,} events, state kept in a file "
+            f"({rt.get('state_saves', 0)} saves): max queue depth",
             f"{rt['max_queue_depth']:,}",
             "",
         ),

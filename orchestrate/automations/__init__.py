@@ -12,12 +12,13 @@ and carries out each firing through its own `ActionContext`:
         for outcome in await execute(firing, spec, context):
             record(outcome)
     engine.next_deadline()  # when to call due() next; None while nothing is pending
+    engine.restore(saved)   # on start: what a `engine.snapshot()` kept across a restart
 """
 
 from __future__ import annotations
 
 from orchestrate.automations.actions import ActionContext, execute
-from orchestrate.automations.engine import AutomationEngine, Firing, ReloadResult
+from orchestrate.automations.engine import AutomationEngine, Firing, ReloadResult, RestoreResult
 from orchestrate.automations.models import AutomationSpec
 from orchestrate.automations.outcomes import triggered_event
 from orchestrate.automations.validation import (
@@ -34,6 +35,7 @@ __all__ = [
     "Firing",
     "Problem",
     "ReloadResult",
+    "RestoreResult",
     "automations_from_deployment_triggers",
     "execute",
     "triggered_event",

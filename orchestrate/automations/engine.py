@@ -3,6 +3,8 @@
 The daemon feeds it every event (`on_event`), sleeps until `next_deadline()`
 to call `due()` for proactive triggers, and hands each `Firing` to
 `actions.execute`. The clock is injected, so tests move time by hand.
+`revision` counts changes to what it remembers, so the daemon knows when a
+`snapshot()` is due; `restore` takes one back after a restart.
 
 Most events concern few automations: each event name is routed once to the
 automations whose trigger names could match it, and the answer is cached,
@@ -13,11 +15,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestrate.automations.matching import RESOURCE_ID, Pattern
 from orchestrate.automations.models import AutomationSpec
+from orchestrate.automations.snapshots import (
+    FORMAT,
+    dump_trigger,
+    load_trigger,
+    spec_fingerprint,
+)
 from orchestrate.automations.triggers import Evaluator, Group, Hit, build_evaluator
 from orchestrate.automations.words import action_text, trigger_text
 from orchestrate.errors import AutomationError, AutomationNotFound
@@ -57,6 +66,7 @@ class _Automation:
     evaluator: Evaluator
     patterns: tuple[Pattern, ...]
     active: bool
+    fingerprint: str
     last_fired: float | None = None
     fired_count: int = 0
     cooling: dict[Group, float] = field(default_factory=dict)  # group -> end of its cooldown
@@ -70,6 +80,15 @@ class ReloadResult:
     changed: tuple[str, ...]
     removed: tuple[str, ...]
     kept: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    """What `restore` did, by automation name: taken back, or started afresh (and why)."""
+
+    restored: tuple[str, ...]
+    changed: tuple[str, ...]
+    unreadable: tuple[str, ...]
 
 
 class AutomationEngine:
@@ -87,6 +106,8 @@ class AutomationEngine:
         self._automations: dict[str, _Automation] = {}
         self._routes: dict[str, list[_Automation]] = {}
         self._seen = 0
+        #: grows whenever what the engine remembers may have changed (never shrinks)
+        self.revision = 0
         self.reload(specs)
 
     # -- feeding it -------------------------------------------------------------------------------
@@ -101,6 +122,7 @@ class AutomationEngine:
             self._sweep()
         if not routes:
             return []
+        self.revision += 1
         firings: list[Firing] = []
         mentioned = _automations_named_by(event)
         for automation in routes:
@@ -120,6 +142,7 @@ class AutomationEngine:
                 hits = automation.evaluator.due(now)
                 if hits:
                     firings += self._fire(automation, hits, now)
+                    self.revision += 1
         return firings
 
     def next_deadline(self) -> float | None:
@@ -178,6 +201,7 @@ class AutomationEngine:
                 (added if current is None else changed).append(spec.name)
         removed = tuple(name for name in old if name not in new)
         self._automations, self._routes = new, {}
+        self.revision += 1
         return ReloadResult(tuple(added), tuple(changed), removed, tuple(kept))
 
     def pause(self, name: str) -> AutomationInfo:
@@ -185,6 +209,7 @@ class AutomationEngine:
         automation = self._get(name)
         automation.active = False
         automation.evaluator.start(self._clock())
+        self.revision += 1
         return self.describe(name)
 
     def resume(self, name: str) -> AutomationInfo:
@@ -193,7 +218,48 @@ class AutomationEngine:
         if not automation.active:
             automation.active = True
             automation.evaluator.start(self._clock())
+            self.revision += 1
         return self.describe(name)
+
+    # -- remembering it across restarts -----------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the engine remembers, as JSON-ready values for `restore`."""
+        return {
+            "format": FORMAT,
+            "automations": {name: _dump(a) for name, a in self._automations.items()},
+        }
+
+    def restore(self, snapshot: Any) -> RestoreResult:
+        """Takes back a `snapshot()` for each automation whose spec is unchanged since.
+
+        Changed automations, and any whose part cannot be read, keep the fresh
+        start they had; automations the snapshot does not know are left alone.
+
+        Raises:
+            ValueError: `snapshot` is not a snapshot of this format.
+        """
+        if not isinstance(snapshot, Mapping) or snapshot.get("format") != FORMAT:
+            raise ValueError("not an automations snapshot of this version of orc")
+        saved = snapshot.get("automations")
+        if not isinstance(saved, Mapping):
+            raise ValueError("the snapshot has no automations table")
+        now = self._clock()
+        restored: list[str] = []
+        changed: list[str] = []
+        unreadable: list[str] = []
+        for name, automation in self._automations.items():
+            part = saved.get(name)
+            if not isinstance(part, Mapping):
+                continue
+            if part.get("spec") != automation.fingerprint:
+                changed.append(name)
+            elif _load(automation, part, now):
+                restored.append(name)
+            else:
+                unreadable.append(name)
+        self.revision += 1
+        return RestoreResult(tuple(restored), tuple(changed), tuple(unreadable))
 
     # -- reading it -------------------------------------------------------------------------------
 
@@ -235,7 +301,37 @@ class AutomationEngine:
 def _start(spec: AutomationSpec, now: float) -> _Automation:
     evaluator = build_evaluator(spec.trigger)
     evaluator.start(now)
-    return _Automation(spec, evaluator, tuple(evaluator.patterns()), active=spec.enabled)
+    patterns = tuple(evaluator.patterns())
+    return _Automation(spec, evaluator, patterns, spec.enabled, spec_fingerprint(spec))
+
+
+def _dump(automation: _Automation) -> dict[str, Any]:
+    return {
+        "spec": automation.fingerprint,
+        "active": automation.active,
+        "last_fired": automation.last_fired,
+        "fired_count": automation.fired_count,
+        "cooling": [[list(group), end] for group, end in automation.cooling.items()],
+        "trigger": dump_trigger(automation.evaluator),
+    }
+
+
+def _load(automation: _Automation, part: Mapping[str, Any], now: float) -> bool:
+    """Puts a saved part back into `automation`; False (and a fresh start) if it is unreadable."""
+    try:
+        active = part["active"]
+        last_fired = part["last_fired"]
+        fired_count = int(part["fired_count"])
+        cooling = {tuple(str(v) for v in group): float(end) for group, end in part["cooling"]}
+        if not isinstance(active, bool) or not isinstance(last_fired, float | int | None):
+            raise ValueError("unreadable active or last_fired")
+        load_trigger(automation.evaluator, part["trigger"])
+    except (KeyError, TypeError, ValueError):
+        automation.evaluator.start(now)
+        return False
+    automation.active, automation.fired_count, automation.cooling = active, fired_count, cooling
+    automation.last_fired = None if last_fired is None else float(last_fired)
+    return True
 
 
 def _automations_named_by(event: EventRecord) -> set[str]:

@@ -152,7 +152,7 @@ class ReactiveEvaluator(_EventEvaluator):
 
 
 @dataclass(slots=True)
-class _Watch:
+class Watch:
     """One open proactive window: fires at `deadline` unless `threshold` events come first."""
 
     deadline: float
@@ -171,7 +171,7 @@ class ProactiveEvaluator(_EventEvaluator):
         super().__init__(spec)
         assert self.within is not None  # the model requires it for proactive triggers
         self.window: float = self.within
-        self.watches: dict[Group, _Watch] = {}
+        self.watches: dict[Group, Watch] = {}
         self.heap: list[tuple[float, Group]] = []
 
     def start(self, now: float) -> None:
@@ -180,8 +180,8 @@ class ProactiveEvaluator(_EventEvaluator):
         if self.after is None and not self.grouping.keys:
             self._watch((), now, None)
 
-    def _watch(self, group: Group, start: float, opener: EventRecord | None) -> _Watch:
-        watch = self.watches[group] = _Watch(start + self.window, 0, opener)
+    def _watch(self, group: Group, start: float, opener: EventRecord | None) -> Watch:
+        watch = self.watches[group] = Watch(start + self.window, 0, opener)
         heapq.heappush(self.heap, (watch.deadline, group))
         if len(self.heap) > 2 * len(self.watches) + 64:
             self.heap = [(w.deadline, g) for g, w in self.watches.items()]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrate.cli.options import JsonOption, ProjectOption
+from orchestrate.durations import format_duration
 
 if TYPE_CHECKING:
     from orchestrate.config import ConfigIssue, Deployment, ProjectConfig
@@ -113,7 +114,8 @@ def _summary_lines(config: ProjectConfig, now: datetime) -> list[str]:
     lines = [
         f"{config.source.display} is valid: project {json.dumps(config.project.name)}, "
         f"{count} deployment{'' if count == 1 else 's'}, "
-        f"at most {config.project.max_concurrent_runs} runs at once."
+        f"at most {config.project.max_concurrent_runs} runs at once, "
+        f"events kept {format_duration(config.project.event_retention)}."
     ]
     for deployment in config.deployments:
         lines += ["", *_deployment_lines(deployment, now)]
@@ -147,6 +149,7 @@ def _summary_json(config: ProjectConfig, now: datetime) -> dict[str, Any]:
         "project": {
             "name": project.name,
             "max_concurrent_runs": project.max_concurrent_runs,
+            "event_retention": format_duration(project.event_retention),
             "watch": [str(folder) for folder in project.watch],
             "tag_limits": dict(project.tag_limits),
         },

@@ -109,7 +109,7 @@ def show_automation(name: NameArgument, project: ProjectOption = None) -> None:
 
 @automations_app.command("pause")
 def pause_automation(name: NameArgument, project: ProjectOption = None) -> None:
-    """Stop an automation from firing (until resumed or the daemon restarts)."""
+    """Stop an automation from firing until resumed (a restart of orc up keeps the pause)."""
     with _client(project) as client:
         client.pause_automation(name)
     print(f"Paused automation {name}.")

@@ -9,7 +9,9 @@ merging `[defaults]` into deployments in `orchestrate.config.resolved`.
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,10 +22,12 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from orchestrate.durations import parse_duration
 from orchestrate.schedules import Schedule, zone
 
 CollisionStrategy = Literal["enqueue", "cancel-new", "skip"]
@@ -229,6 +233,35 @@ class DeploymentSpec(DeploymentSettings):
         return value
 
 
+def _retention_value(value: Any) -> timedelta:
+    delta = value if isinstance(value, timedelta) else parse_duration(value)
+    if delta <= timedelta(0):
+        shown = json.dumps(value) if isinstance(value, str) else repr(value)
+        raise ValueError(
+            f"{shown} would keep no events; give how long events are kept, "
+            'e.g. "30d", "12h" or "P7D"'
+        )
+    return delta
+
+
+#: How long events are kept: a duration longer than zero.
+Retention = Annotated[
+    timedelta,
+    BeforeValidator(_retention_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "examples": ["30d", "12h", "P7D"]},
+                {"type": "number", "exclusiveMinimum": 0},
+            ],
+            "default": "30d",
+            "description": "How long events are kept in the store; older ones are deleted "
+            '(on start, then hourly): "30d", "12h", ISO 8601 "P7D", or seconds.',
+        }
+    ),
+]
+
+
 class ProjectSection(Section):
     """`[project]`: the project as a whole."""
 
@@ -242,6 +275,7 @@ class ProjectSection(Section):
         default_factory=dict,
         description="The most runs at once of deployments with a tag, e.g. { etl = 2 }.",
     )
+    event_retention: Retention = Field("30d", validate_default=True)
 
 
 class FlowsFile(Section):

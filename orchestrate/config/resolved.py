@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,6 +169,7 @@ class ProjectSettings:
     max_concurrent_runs: int
     watch: tuple[Path, ...]  # absolute folders
     tag_limits: Mapping[str, int]  # tag -> the most runs at once with that tag
+    event_retention: timedelta = timedelta(days=30)  # older events leave the store
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,7 @@ def resolve(
             max_concurrent_runs=spec.project.max_concurrent_runs,
             watch=tuple((root / folder).resolve() for folder in spec.project.watch),
             tag_limits=spec.project.tag_limits,
+            event_retention=spec.project.event_retention,
         ),
         timezone=timezone,
         deployments=tuple(_deployment(spec.defaults, table, root) for table in spec.deployments),

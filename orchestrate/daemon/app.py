@@ -61,6 +61,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     from orchestrate.daemon.deployments import DeploymentTable
     from orchestrate.daemon.handlers import Handlers
     from orchestrate.daemon.recovery import recover
+    from orchestrate.daemon.retention import Retention
     from orchestrate.daemon.server import RpcServer
     from orchestrate.daemon.service import Daemon
     from orchestrate.daemon.supervisor import Supervisor
@@ -76,7 +77,9 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     writer = StoreWriter(path, connection=conn)
     daemon = Daemon(root, DeploymentTable(config, state_dir(root)), writer,
                     lambda on_records: Supervisor(on_records))  # fmt: skip
-    daemon.automations = Automations(daemon, config.automations)
+    automations_state = state_dir(root) / "automations.json"
+    daemon.automations = Automations(daemon, config.automations, automations_state)
+    retention = Retention(daemon)
     handlers = Handlers(daemon, conn, __version__)
     server = RpcServer(handlers.table(), handlers.hello)
     daemon.publish = server.publish
@@ -87,14 +90,15 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     watcher = asyncio.create_task(_watch(daemon, root, config))
     serving = asyncio.create_task(daemon.serve())
     deadlines = asyncio.create_task(daemon.automations.watch_deadlines())
+    pruning = asyncio.create_task(retention.run())
     log.info("orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms",
              daemon.table.project_name, len(daemon.table), _pid(), (time.monotonic() - started) * 1000)  # fmt: skip
     await stop.wait()
     log.info("stopping: no new runs; waiting for running ones")
     await daemon.stop(shutdown_grace)
-    for task in (watcher, serving, deadlines):
+    for task in (watcher, serving, deadlines, pruning):
         task.cancel()
-    await asyncio.gather(watcher, serving, deadlines, return_exceptions=True)
+    await asyncio.gather(watcher, serving, deadlines, pruning, return_exceptions=True)
     await server.close()
     writer.close()
     conn.close()

@@ -4,7 +4,9 @@ The engine is pure (`orchestrate.automations`); this module is its edge. It
 listens to the daemon's event stream, records `orc.automation.triggered`, runs
 each firing's actions as their own task (a webhook retrying must not hold up
 the loop), sleeps on a timer until the next proactive deadline, and is the
-`ActionContext` through which actions reach deployments and runs.
+`ActionContext` through which actions reach deployments and runs. With a state
+file, what the engine remembers (pauses, counts, windows, deadlines) outlives
+a restart: restored on start, saved after changes and on shutdown.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrate import protocol
 from orchestrate.automations import AutomationEngine, Firing, execute, triggered_event
+from orchestrate.automations.statefile import StateKeeper
 from orchestrate.daemon.server import RpcError
 from orchestrate.engine.runs import transition
 from orchestrate.errors import AutomationError
@@ -32,9 +36,13 @@ log = logging.getLogger("orc.daemon")
 class Automations:
     """The daemon's automations: engine, timer, actions and their socket methods."""
 
-    def __init__(self, daemon: Daemon, specs: Any) -> None:
+    def __init__(self, daemon: Daemon, specs: Any, state_file: Path | None = None) -> None:
         self.daemon = daemon
         self.engine = AutomationEngine(specs, clock=daemon.clock)
+        self.state: StateKeeper | None = None
+        if state_file is not None:
+            self.state = StateKeeper(self.engine, state_file, log=log)
+            self.state.restore()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         daemon.event_listeners.append(self.on_event)
@@ -49,6 +57,12 @@ class Automations:
         for firing in self.engine.on_event(event):
             self._fire(firing)
         self._wake.set()  # a new event may have opened a proactive window
+        if self.state is not None:
+            self.state.changed()
+
+    def _changed(self, *, soon: bool = False) -> None:
+        if self.state is not None:
+            self.state.changed(soon=soon)
 
     def _fire(self, firing: Firing) -> None:
         spec = self.engine.spec(firing.automation)
@@ -79,15 +93,20 @@ class Automations:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             for firing in self.engine.due(self.daemon.clock()):
                 self._fire(firing)
+            self._changed()
 
     def reload(self, specs: Any) -> None:
         result = self.engine.reload(specs)
         self._wake.set()
+        self._changed(soon=True)
         log.info("automations reloaded: %s", result)
 
     async def close(self) -> None:
+        """Let running actions finish, then save what the engine remembers."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.state is not None:
+            await self.state.close()
 
     # -- ActionContext: what actions may do ----------------------------------------
 
@@ -114,9 +133,11 @@ class Automations:
 
     async def pause_automation(self, name: str) -> None:
         self.engine.pause(name)
+        self._changed(soon=True)
 
     async def resume_automation(self, name: str) -> None:
         self.engine.resume(name)
+        self._changed(soon=True)
 
     async def emit(self, event: EventRecord) -> None:
         self.daemon.emit(event)
@@ -139,5 +160,6 @@ class Automations:
             info = method(str(params.get("name", "")))
         except AutomationError as exc:
             raise RpcError(protocol.NOT_FOUND, str(exc)) from None
+        self._changed(soon=True)
         self.daemon.publish("automation", info.model_dump())
-        return info.model_dump()  # type: ignore[no-any-return]
+        return info.model_dump()

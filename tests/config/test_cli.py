@@ -48,7 +48,7 @@ def test_validate_summarises_what_would_run(project: Project) -> None:
     result = orc("validate", cwd=project.root)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == 'flows.toml is valid: project "demo", 2 deployments, at most 4 runs at once.'
+    assert lines[0] == 'flows.toml is valid: project "demo", 2 deployments, at most 4 runs at once, events kept 30d.'
     assert "nightly-etl  examples/etl.py:nightly" in lines
     assert any(line.startswith("  every day at 02:00 (Europe/Berlin)  next ") for line in lines)
     assert "  no schedule; runs when asked: orc run cleanup" in lines
@@ -86,7 +86,7 @@ def test_validate_json(project: Project) -> None:
     ]
     project.write(DESIGN_EXAMPLE)
     good = json.loads(orc("validate", "--json", cwd=project.root).stdout)
-    assert good["valid"] is True
+    assert good["valid"] is True and good["project"]["event_retention"] == "30d"
     nightly = good["deployments"][0]
     assert nightly["env"] == {"API_TOKEN": {"from_env": "API_TOKEN"}}
     assert [s["id"] for s in nightly["schedules"]] == ["0", "1"]
@@ -125,7 +125,7 @@ def test_next_run_times_are_shown_in_each_schedule_timezone(
     assert result.output.splitlines() == [
         'flows.toml is valid: project "'
         + project.root.name
-        + '", 2 deployments, at most 4 runs at once.',
+        + '", 2 deployments, at most 4 runs at once, events kept 30d.',
         "",
         "nightly  examples/etl.py:nightly",
         "  every day at 02:30 (Europe/Berlin)  next 2026-03-29 03:00 CEST",
@@ -159,3 +159,6 @@ def test_schema_describes_the_file() -> None:
         "RRuleSchedule",
     ]
     assert '"type": "null"' not in result.output  # TOML has no null
+    retention = schema["$defs"]["ProjectSection"]["properties"]["event_retention"]
+    assert retention["default"] == "30d"
+    assert {kind["type"] for kind in retention["anyOf"]} == {"string", "number"}

@@ -75,7 +75,7 @@ def test_every_problem_is_reported_in_file_order(project: Project) -> None:
     )
     assert errors == [
         'flows.toml:2:1 project.max_concurent_runs: unknown key "max_concurent_runs" (did you mean '
-        '"max_concurrent_runs"?); allowed here: name, max_concurrent_runs, watch, tag_limits',
+        '"max_concurrent_runs"?); allowed here: name, max_concurrent_runs, watch, tag_limits, event_retention',
         'flows.toml:5:12 defaults.timezone: unknown timezone "Europe/Berlinn" (did you mean '
         '"Europe/Berlin"?); use an IANA name like "Europe/Berlin" or "UTC"',
         'flows.toml:6:11 defaults.retries: expected a whole number, not "3"',
@@ -187,3 +187,20 @@ def test_the_file_is_named_as_given_when_outside_the_current_folder(
     with pytest.raises(ConfigError) as caught:
         load_config(project.file)
     assert str(caught.value).startswith(f"{project.file}:14:8 ")
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ('"0s"', '"0s" would keep no events; give how long events are kept, e.g. "30d"'),
+        ("0", "0 would keep no events"),
+        ('"a month"', '"a month" is not a duration; write it like "90s"'),
+        ('"P1M"', '"P1M" uses months or years, which have no fixed length'),
+        ("[1]", "[1] is not a duration"),
+    ],
+)
+def test_a_bad_event_retention_names_the_place_and_the_fix(
+    project: Project, written: str, message: str
+) -> None:
+    [error] = project.errors(f'[project]\nname = "demo"\nevent_retention = {written}\n')
+    assert error.startswith(f"flows.toml:3:19 project.event_retention: {message}"), error

@@ -319,3 +319,21 @@ def test_usable_deployment_names(project: Project, name: str) -> None:
     )
     assert config.deployment(name) is not None
     assert config.deployment("missing") is None
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        (None, timedelta(days=30)),
+        ('"12h"', timedelta(hours=12)),
+        ('"P7D"', timedelta(days=7)),
+        ("3600", timedelta(hours=1)),
+        ('"1d12h"', timedelta(days=1, hours=12)),
+    ],
+)
+def test_event_retention_is_a_duration_with_a_30_day_default(
+    project: Project, written: str | None, kept: timedelta
+) -> None:
+    setting = "" if written is None else f"event_retention = {written}"
+    config = project.load(f'[project]\nname = "demo"\n{setting}\n')
+    assert config.project.event_retention == kept

@@ -217,3 +217,41 @@ def test_a_bad_automation_edit_is_refused_and_the_last_good_set_kept(project: Pr
     assert "flows.toml:" in json.dumps(invalid[0].payload)
     with project.client() as client:
         assert [a.name for a in client.automations()] == ["keep-me"]
+
+
+def test_an_event_a_flow_emits_is_listed_and_starts_an_automation(project: Project) -> None:
+    project.write("flows.py", FLOWS + '''
+
+    from orchestrate import emit_event
+
+
+    @flow
+    def announce() -> None:
+        emit_event("acme.thing.done", resource={"orc.resource.id": "acme.thing.1"}, payload={"n": 3})
+''')
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "announce"
+        entrypoint = "flows.py:announce"
+
+        [[deployments]]
+        name = "follow-up"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "after-thing"
+        trigger = { event = "acme.thing.done", match = { "orc.resource.id" = "acme.thing.*" } }
+        actions = [{ type = "run-deployment", deployment = "follow-up", parameters = { x = "{{ event.payload.n }}" } }]
+    """)
+    project.up()
+    with project.client() as client:
+        announced = client.create_run("announce")
+    follow_up = wait_for(lambda: project.completed("follow-up"), 30, "the follow-up run to complete")
+    assert follow_up[0].parameters == {"x": 3}
+    listed = project.orc("events", "ls", "--name", "acme.*", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [event] = json.loads(listed.stdout)
+    assert (event["event"], event["resource"], event["payload"]) == (
+        "acme.thing.done", {"orc.resource.id": "acme.thing.1"}, {"n": 3}
+    )
+    assert {"orc.resource.id": f"orc.flow-run.{announced.id}", "orc.resource.role": "flow-run"} in event["related"]

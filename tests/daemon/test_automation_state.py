@@ -1,0 +1,93 @@
+"""Automations across a restart of a real `orc up`: pauses and proactive deadlines are kept."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.daemon.conftest import Project, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def automations(project: Project) -> dict[str, dict[str, Any]]:
+    listed = project.orc("automations", "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return {a["name"]: a for a in json.loads(listed.stdout)}
+
+
+def events(project: Project, name: str) -> list[Any]:
+    with project.client() as client:
+        return client.events(name=name, limit=500)
+
+
+def emit(project: Project, name: str, resource: str) -> str:
+    emitted = project.orc("emit", name, "--resource", resource)
+    assert emitted.returncode == 0, emitted.stderr
+    return emitted.stdout.strip()
+
+
+def test_a_paused_automation_is_still_paused_after_a_restart(project: Project) -> None:
+    project.write("flows.toml", """
+        [[automations]]
+        name = "alarm"
+        trigger = { event = "acme.file.arrived" }
+        actions = [{ type = "emit-event", event = "acme.alarm", resource = { "orc.resource.id" = "acme.pager" } }]
+    """)
+    project.up()
+    paused = project.orc("automations", "pause", "alarm")
+    assert paused.returncode == 0, paused.stderr
+    assert project.stop() == 0
+    project.up()
+    assert automations(project)["alarm"]["enabled"] is False
+    ignored = emit(project, "acme.file.arrived", "acme.bucket.raw")
+    assert project.orc("automations", "resume", "alarm").returncode == 0
+    heard = emit(project, "acme.file.arrived", "acme.bucket.raw")
+    [triggered] = wait_for(lambda: events(project, "orc.automation.triggered"), 30, "the alarm")
+    assert triggered.payload["triggering_events"] == [heard] != [ignored]
+
+
+def test_a_proactive_window_opened_before_a_restart_fires_at_its_deadline(project: Project) -> None:
+    project.write("flows.toml", """
+        [[automations]]
+        name = "stuck-job"
+        trigger = { posture = "proactive", after = "acme.job.started", event = "acme.job.finished", within = "6s", for_each = ["orc.resource.id"] }
+        actions = [{ type = "emit-event", event = "acme.job.stuck", resource = { "orc.resource.id" = "{{ event.resource.id }}" } }]
+    """)
+    project.up()
+    emit(project, "acme.job.started", "acme.job.1")
+    [started] = events(project, "acme.job.started")
+    deadline = started.occurred + 6
+    assert automations(project)["stuck-job"]["next_deadline"] == pytest.approx(deadline, abs=1e-3)
+    assert project.stop() == 0
+    project.up()
+    restarted = time.time()
+    if restarted < deadline - 0.5:  # the restart was quick enough to see the deadline pending
+        pending = automations(project)["stuck-job"]["next_deadline"]
+        assert pending == pytest.approx(deadline, abs=1e-3)
+    [stuck] = wait_for(lambda: events(project, "acme.job.stuck"), 30, "the stuck-job alarm")
+    assert stuck.resource["orc.resource.id"] == "acme.job.1"
+    [triggered] = events(project, "orc.automation.triggered")
+    # at the deadline, or right after the start if the restart took longer than the window
+    assert deadline <= triggered.occurred < max(deadline, restarted) + 2
+
+
+def test_a_corrupt_state_file_is_reported_and_the_daemon_starts(project: Project) -> None:
+    project.write("flows.toml", """
+        [[automations]]
+        name = "alarm"
+        enabled = false
+        trigger = { event = "acme.file.arrived" }
+        actions = [{ type = "emit-event", event = "acme.alarm" }]
+    """)
+    project.write(".orc/automations.json", "{ this is not json")
+    project.up()
+    assert automations(project)["alarm"]["enabled"] is False
+    assert "automations.json is unreadable" in project.daemon_log()
+    assert project.orc("automations", "resume", "alarm").returncode == 0
+    assert project.stop() == 0
+    saved = json.loads((project.root / ".orc" / "automations.json").read_text())
+    assert saved["automations"]["alarm"]["active"] is True
