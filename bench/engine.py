@@ -125,6 +125,7 @@ def warm_workloads(repeat: int) -> dict[str, Any]:
     sink = get_sink()
     sink.flush(60)
     results: dict[str, Any] = {}
+    started = time.perf_counter()
     empties = [timed(empty) for _ in range(200)]
     results["warm_empty_flow_ms"] = statistics.median(empties) * 1e3
     n = 1000
@@ -139,6 +140,9 @@ def warm_workloads(repeat: int) -> dict[str, Any]:
     rt = median_of(repeat, lambda: timed(retried))
     results["fail_twice_then_succeed_ms"] = rt["median"] * 1e3
     results["final_flush_ms"] = timed(lambda: sink.flush(120)) * 1e3
+    # The writer trails a fast flow (it shares the GIL with its threads): what it left for the
+    # final flush is counted in this end-to-end figure, from the first run to the last row stored.
+    results["warm_until_stored_s"] = time.perf_counter() - started
     return results
 
 
@@ -155,6 +159,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         ("200-task dependency chain", f"{r['chain_200_ms']:.1f} ms", "", ""),
         ("task failing twice then succeeding", f"{r['fail_twice_then_succeed_ms']:.2f} ms", "", ""),
         ("flush of everything above to DuckDB", f"{r['final_flush_ms']:.0f} ms", "", ""),
+        ("all warm workloads above, first run to last row stored", f"{r['warm_until_stored_s']:.2f} s", "", ""),
     ]
     lines = [
         "# orc engine benchmark",

@@ -7,7 +7,6 @@ submitted tasks.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures as cf
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
@@ -70,6 +69,8 @@ class PrefectFuture(Generic[R]):
         self._future.add_done_callback(lambda _: fn(self))
 
     def __await__(self) -> Generator[Any, None, R]:
+        import asyncio  # only an async flow awaits: a sync one never loads asyncio
+
         state = yield from asyncio.wrap_future(self._future).__await__()
         return state.result()  # type: ignore[no-any-return]
 

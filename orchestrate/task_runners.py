@@ -11,21 +11,24 @@ module never imports `distributed`; `task_runner_from_spec` turns the
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures as cf
 import contextvars
 import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+from orchestrate.engine.thread_pool import ThreadPool
 from orchestrate.errors import OrcError
 from orchestrate.futures import PrefectFuture
 from orchestrate.records import TaskRunRecord
 from orchestrate.states import Crashed, State
 
 if TYPE_CHECKING:
+    import asyncio
+
     from orchestrate.engine.dask_runner import DaskTaskRunner
 
 
@@ -68,28 +71,29 @@ class ThreadPoolTaskRunner(TaskRunner):
 
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = max_workers or sys.maxsize
-        self._executor: cf.ThreadPoolExecutor | None = None
+        self._pool: ThreadPool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
-        self._started: list[cf.Future[State]] = []
+        self._started: list[cf.Future[State]] = []  # only ever appended to while running
         self._lock = threading.Lock()
 
     def duplicate(self) -> ThreadPoolTaskRunner:
         return type(self)(self.max_workers)
 
     def __enter__(self) -> ThreadPoolTaskRunner:
-        self._executor = cf.ThreadPoolExecutor(self.max_workers, thread_name_prefix="orc-task")
+        self._pool = ThreadPool(self.max_workers)
+        self._started = []
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        while True:  # jobs may submit more jobs while we wait
-            with self._lock:
-                started, self._started = self._started, []
-            if not started:
-                break
-            cf.wait(started)
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        waited = 0
+        while waited < len(self._started):  # jobs may submit more jobs while we wait
+            upto = len(self._started)
+            cf.wait(self._started[waited:upto])
+            waited = upto
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             assert self._loop_thread is not None
@@ -97,11 +101,10 @@ class ThreadPoolTaskRunner(TaskRunner):
             self._loop.close()
 
     def submit(self, job: TaskJob) -> PrefectFuture[Any]:
-        if self._executor is None:
+        if self._pool is None:
             raise RuntimeError("The task runner is not running: submit tasks inside a flow run.")
         outcome: cf.Future[State] = cf.Future()
-        with self._lock:
-            self._started.append(outcome)
+        self._started.append(outcome)
         context = contextvars.copy_context()
         if not job.pending:
             self._start(job, outcome, context)
@@ -111,13 +114,17 @@ class ThreadPoolTaskRunner(TaskRunner):
 
     def _start(self, job: TaskJob, outcome: cf.Future[State], context: contextvars.Context) -> None:
         if job.is_async:
+            import asyncio  # here, not at the top: a sync flow never loads asyncio
+
             loop = self._event_loop()
             context.run(asyncio.run_coroutine_threadsafe, _settle_async(job, outcome), loop)
         else:
-            assert self._executor is not None
-            self._executor.submit(context.run, _settle, job, outcome)
+            assert self._pool is not None
+            self._pool.submit(partial(context.run, _settle, job, outcome))
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
+        import asyncio
+
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()

@@ -18,7 +18,7 @@ from orchestrate.cache_policies import CacheKeyError, CachePolicy, hash_objects,
 from orchestrate.engine.names import render_name
 from orchestrate.engine.results import SERIALIZERS
 from orchestrate.engine.retries import RetryDelay, exponential_backoff
-from orchestrate.engine.steps import call_plan
+from orchestrate.engine.steps import bind_plan, call_plan
 from orchestrate.errors import MappingLengthMismatch, MappingMissingIterable
 from orchestrate.futures import PrefectFuture, PrefectFutureList
 from orchestrate.utilities.annotations import allow_failure, quote, unmapped
@@ -79,6 +79,7 @@ class Task(Generic[P, R]):
         self.is_async = inspect.iscoroutinefunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', options.name)}"
         self._call = call_plan(self.signature)
+        self._bind = bind_plan(self.signature)
         update_wrapper(self, fn)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> Any:
@@ -95,25 +96,20 @@ class Task(Generic[P, R]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return_state = bool(kwargs.pop("return_state", False))
         wait_for = kwargs.pop("wait_for", None)
-        from orchestrate.engine.task_engine import call_task
-
-        return call_task(self, self.bind(args, kwargs), wait_for, return_state)  # type: ignore[arg-type, no-any-return]
+        return _task_engine().call_task(self, self.bind(args, kwargs), wait_for, return_state)
 
     def submit(self, *args: Any, **kwargs: Any) -> PrefectFuture[R]:
         """Start a task run on the flow's task runner; returns its future at once."""
         wait_for = kwargs.pop("wait_for", None)
         return_state = kwargs.pop("return_state", False)
-        from orchestrate.engine.task_engine import submit_task
-
-        future = submit_task(self, self.bind(args, kwargs), wait_for)
-        return future.wait_state() if return_state else future  # type: ignore[return-value]
+        future = _task_engine().submit_task(self, self.bind(args, kwargs), wait_for)
+        return future.wait_state() if return_state else future
 
     def map(self, *args: Any, **kwargs: Any) -> PrefectFutureList[R]:
         """Submit one task run per item of the iterable arguments (`unmapped(x)` stays whole)."""
         wait_for = kwargs.pop("wait_for", None)
         return_state = kwargs.pop("return_state", False)
-        from orchestrate.engine.task_engine import submit_task
-
+        submit_task = _task_engine().submit_task
         calls = self._map_calls(self.bind(args, kwargs))
         futures = PrefectFutureList(submit_task(self, parameters, wait_for) for parameters in calls)
         return [f.wait_state() for f in futures] if return_state else futures  # type: ignore[return-value]
@@ -124,11 +120,9 @@ class Task(Generic[P, R]):
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         try:
-            bound = self.signature.bind(*args, **kwargs)
+            return self._bind(args, kwargs)
         except TypeError as exc:
             raise TypeError(f"Task {self.name!r} was called with arguments that do not fit {self.fn.__name__}{self.signature}: {exc}") from None
-        bound.apply_defaults()
-        return bound.arguments
 
     def run_name(self, parameters: dict[str, Any], dynamic_key: int) -> str:
         default = f"{self.options.name}-{dynamic_key}"
@@ -171,6 +165,19 @@ class Task(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"Task<{self.options.name}>"
+
+
+_engine: Any = None
+
+
+def _task_engine() -> Any:
+    """`orchestrate.engine.task_engine`, imported on the first task call (not by `import orchestrate`)."""
+    global _engine
+    if _engine is None:
+        from orchestrate.engine import task_engine
+
+        _engine = task_engine
+    return _engine
 
 
 def _is_iterable(value: Any) -> bool:

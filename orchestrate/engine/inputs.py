@@ -31,7 +31,7 @@ def is_linkable(value: Any) -> bool:
 class InputWalker:
     """Walks one task run's arguments; see the module docstring."""
 
-    __slots__ = ("edges", "failure", "links", "pending", "resolve")
+    __slots__ = ("edges", "failure", "links", "pending", "resolve", "wrapped")
 
     def __init__(self, links: dict[int, tuple[str, Any]] | None, resolve: bool) -> None:
         self.links = links
@@ -39,6 +39,8 @@ class InputWalker:
         self.edges: dict[tuple[str, EdgeKind], None] = {}
         self.pending: list[PrefectFuture] = []
         self.failure: str | None = None
+        #: Whether a future, state or annotation was met: only then do values need resolving.
+        self.wrapped = False
 
     def walk_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
         return {name: self.visit(value, "data", False) for name, value in parameters.items()}
@@ -49,10 +51,13 @@ class InputWalker:
 
     def visit(self, value: Any, kind: EdgeKind, allowed: bool) -> Any:
         if isinstance(value, PrefectFuture):
+            self.wrapped = True
             return self._future(value, kind, allowed)
         if isinstance(value, State):
+            self.wrapped = True
             return self._state(value, kind, allowed)
         if isinstance(value, BaseAnnotation):
+            self.wrapped = True
             if isinstance(value, quote):
                 return value.value
             return self.visit(value.value, kind, allowed or isinstance(value, allow_failure))

@@ -8,7 +8,6 @@ or awaiting calls. So there is no second, async copy of the rules.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
@@ -66,6 +65,8 @@ def drive_sync(steps: Steps, call: Callable[[dict[str, Any]], Outcome]) -> State
 
 async def drive_async(steps: Steps, call: Callable[[dict[str, Any]], Awaitable[Outcome]]) -> State:
     """Carry out a run's steps on the running event loop."""
+    import asyncio  # here, not at the top: a sync flow never loads asyncio
+
     reply: Outcome | None = None
     try:
         request = next(steps)
@@ -94,6 +95,8 @@ def _run_hooks_sync(request: RunHooks) -> None:
         try:
             result = hook(*request.arguments)
             if inspect.isawaitable(result):
+                import asyncio  # an async hook of a sync run: the only time a sync run needs it
+
                 asyncio.run(_await(result))
         except Exception as exc:
             request.on_error(hook, exc)
@@ -126,3 +129,49 @@ def call_plan(signature: inspect.Signature) -> Callable[[Callable[..., Any], dic
         return fn(*args, **kwargs)
 
     return call
+
+
+Binder = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
+
+
+def bind_plan(signature: inspect.Signature) -> Binder:
+    """`signature.bind(*args, **kwargs)` with defaults applied, as a dict in signature order.
+
+    For the usual signature (no positional-only or variadic parameters) a call that
+    fits is bound without `inspect`, which costs several microseconds per task run;
+    anything else, errors included, goes through `Signature.bind`.
+    """
+
+    def full(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return bound.arguments
+
+    parameters = list(signature.parameters.values())
+    simple = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    if not all(p.kind in simple for p in parameters):
+        return full
+    names = tuple(p.name for p in parameters)
+    positional = sum(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters)
+    defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    missing = object()
+
+    def fast(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if len(args) > positional:
+            return full(args, kwargs)
+        bound = dict(zip(names, args, strict=False))  # fewer args than names: defaults follow
+        taken = 0
+        for name in names[len(args):]:
+            value = kwargs.get(name, missing)
+            if value is missing:
+                value = defaults.get(name, missing)
+                if value is missing:
+                    return full(args, kwargs)  # a required argument is missing: its error
+            else:
+                taken += 1
+            bound[name] = value
+        if taken != len(kwargs):
+            return full(args, kwargs)  # an unknown keyword, or one given twice: its error
+        return bound
+
+    return fast

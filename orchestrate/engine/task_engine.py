@@ -7,7 +7,6 @@ runner's thread, or on an event loop. `task_steps` holds the rules for all.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -70,6 +69,7 @@ class TaskRunJob:
     __slots__ = (
         "_edges_recorded",
         "_logger",
+        "_resolved",
         "context",
         "flow_ctx",
         "is_async",
@@ -99,8 +99,9 @@ class TaskRunJob:
         self.context: TaskRunContext | None = None
         self._logger: RunLogger | None = None
         self._edges_recorded = False
+        self._resolved = False  # the parameters hold no future, state or annotation
         dynamic_key = flow_ctx.next_dynamic_key(task.task_key) if flow_ctx else 0
-        options = task.options
+        tags = task.options.tags | current_tags()
         self.run = TaskRunRecord(
             id=new_id(),
             flow_run_id=flow_ctx.run.id if flow_ctx else "",
@@ -109,7 +110,7 @@ class TaskRunJob:
             dynamic_key=dynamic_key,
             state=Pending(),
             created=time.time(),
-            tags=tuple(sorted(options.tags | current_tags())) if options.tags or current_tags() else (),
+            tags=tuple(sorted(tags)) if tags else (),
             parent_task_run_id=parent.run.id if parent else None,
         )
         transition(self.run, self.run.state, self.sink, initial=True)
@@ -125,6 +126,7 @@ class TaskRunJob:
         walker.record_edges(self.sink, self.run.flow_run_id, self.run.id)
         self.pending = walker.pending
         self._edges_recorded = True
+        self._resolved = not walker.wrapped
 
     @property
     def logger(self) -> RunLogger:
@@ -164,6 +166,8 @@ class TaskRunJob:
         try:
             if timeout is None:
                 return await self.task.call(parameters), None
+            import asyncio  # here, not at the top: a sync flow never loads asyncio
+
             try:
                 async with asyncio.timeout(timeout):
                     return await self.task.call(parameters), None
@@ -215,6 +219,8 @@ def task_steps(job: TaskRunJob) -> Steps:
 
 def _resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
     """The arguments with futures and states resolved; None if an upstream did not complete."""
+    if job._resolved:
+        return job.parameters  # plain values, their edges recorded at submit: nothing to do
     walker = InputWalker(job.flow_ctx.result_links if job.flow_ctx else None, resolve=True)
     parameters = walker.walk_parameters(job.parameters)
     if job.wait_for:

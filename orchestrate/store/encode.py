@@ -7,25 +7,44 @@ dataclasses, datetimes, open files. Each becomes JSON if it can and its
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from orchestrate.jsonvalues import safe_repr, safe_str, to_json
-from orchestrate.states import State, format_exception
+from orchestrate.states import State, StateType, format_exception
 
-__all__ = ["safe_repr", "safe_str", "state_columns", "to_json"]
+__all__ = [
+    "NULL",
+    "SEPARATOR",
+    "TYPE_TEXT",
+    "column_text",
+    "safe_repr",
+    "safe_str",
+    "state_columns",
+    "to_json",
+]
 
 
 def state_columns(state: State) -> tuple[Any, ...]:
     """(type, name, message, ts, error_type, error_message, traceback) of one state."""
-    exc = state.exception
+    exc = state.data if isinstance(state.data, BaseException) else None
     if exc is None:
-        return (state.type.value, state.name, state.message, state.ts, None, None, state.traceback)
+        return (
+            TYPE_TEXT[state.type],
+            state.name,
+            state.message,
+            state.ts,
+            None,
+            None,
+            state.traceback,
+        )
     error_type = type(exc).__qualname__
     module = type(exc).__module__
     if module not in ("builtins", "__main__"):
         error_type = f"{module}.{error_type}"
     return (
-        state.type.value,
+        TYPE_TEXT[state.type],
         state.name,
         state.message,
         state.ts,
@@ -35,6 +54,10 @@ def state_columns(state: State) -> tuple[Any, ...]:
     )
 
 
+#: A state type's stored text (a dict lookup; `.value` of an enum member is a slow property).
+TYPE_TEXT = {kind: kind.value for kind in StateType}
+
+
 def _traceback_of(exc: BaseException) -> str | None:
     if exc.__traceback__ is None:
         return None
@@ -42,3 +65,68 @@ def _traceback_of(exc: BaseException) -> str | None:
         return format_exception(exc)
     except Exception:
         return None
+
+
+# --- columns as text -----------------------------------------------------------------
+#
+# DuckDB's Python binding turns a list parameter into one boxed value per element,
+# holding the GIL, at about a microsecond each: with a flow's task runs competing for
+# the GIL, that was most of what recording cost. A column sent as one string, its
+# values joined by a separator and split again by DuckDB (GIL released), costs a
+# join here and a vectorised split there.
+
+#: Between two values of a column.
+SEPARATOR = "\x1f"
+#: A NULL value.
+NULL = "\x15"
+_BOOL_TEXT = {True: "t", False: "f"}
+
+
+def column_text(kind: str, values: Sequence[Any]) -> str | None:
+    """`values` (a column of `kind`, as `batch` names them) as one string; None if text won't do.
+
+    None means a value holds the separator or the NULL mark, or is not of the
+    column's type: the column then goes to DuckDB as a list, as it always could.
+    """
+    try:
+        if kind in ("str", "json"):
+            return _strings(values)
+        if kind in ("time", "int"):
+            return _numbers(values, kind)
+        if kind == "bool":
+            return SEPARATOR.join(map(_BOOL_TEXT.__getitem__, values))
+        if kind == "tags":
+            return SEPARATOR.join(["[]" if not tags else json.dumps(tags) for tags in values])
+    except (TypeError, KeyError, ValueError, OverflowError):
+        return None
+    return None
+
+
+def _strings(values: Sequence[Any]) -> str | None:
+    nulls = values.count(None)
+    if nulls:
+        values = [NULL if value is None else value for value in values]
+    text = SEPARATOR.join(values)  # a TypeError for anything but str
+    if text.count(SEPARATOR) != len(values) - 1 or text.count(NULL) != nulls or "\x00" in text:
+        return None  # a value holds a separator, a NULL mark, or a NUL that SQL text can't
+    return text
+
+
+def _numbers(values: Sequence[Any], kind: str) -> str | None:
+    types = set(map(type, values))
+    if not types <= (_TIME_TYPES if kind == "time" else _INT_TYPES):
+        return None  # a bool, or anything else: as a list
+    if kind == "int":
+        texts = [NULL if value is None else repr(value) for value in values]
+    elif _NONE_TYPE in types:
+        texts = [NULL if value is None else str(round(value * 1e6)) for value in values]
+    else:
+        # Whole microseconds, rounded as DuckDB's to_timestamp rounds the float: three
+        # times cheaper than the float's repr, which a flush would take for every state.
+        texts = [str(round(value * 1e6)) for value in values]
+    return SEPARATOR.join(texts)
+
+
+_NONE_TYPE = type(None)
+_TIME_TYPES = {int, float, _NONE_TYPE}
+_INT_TYPES = {int, _NONE_TYPE}

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrate.errors import StoreError
 from orchestrate.records import Record
-from orchestrate.store.batch import Batch
+from orchestrate.store.batch import Batch, StoredRuns
 
 if TYPE_CHECKING:
     import duckdb
@@ -84,8 +84,10 @@ class StoreWriter:
         self._reopen_at = 0.0
         self._pending = Batch()
         self._markers: list[_FlushMarker] = []
-        #: Ids of runs this writer stored that may still change (finished ones leave).
-        self._stored: set[str] = set()
+        #: Runs this writer stored that may be put again (their rows upsert).
+        self._stored = StoredRuns()
+        #: Statements prepared on the open connection (see `batch`); a new connection has none.
+        self._prepared: set[str] = set()
         self._shared = connection
 
     def put(self, record: Record) -> None:
@@ -166,18 +168,11 @@ class StoreWriter:
 
     def _drain(self) -> bool:
         """Move queued records into the pending batch; markers wait for the write after them."""
-        queue, pending, markers = self._queue, self._pending, self._markers
-        took = False
-        for _ in range(MAX_BATCH):
-            if not queue:
-                break
-            item = queue.popleft()
-            if type(item) is _FlushMarker:
-                markers.append(item)
-            else:
-                pending.add(item)
-            took = True
-        return took
+        take = self._queue.popleft
+        count = min(len(self._queue), MAX_BATCH)  # what is queued now; later puts wait a round
+        others = self._pending.add_all([take() for _ in range(count)])
+        self._markers += [item for item in others if type(item) is _FlushMarker]
+        return count > 0
 
     def _write_pending(self) -> None:
         if not len(self._pending):
@@ -199,11 +194,11 @@ class StoreWriter:
         """New runs as plain inserts; if one was stored already (by another writer), upsert all."""
         assert self._conn is not None
         try:
-            batch.write(self._conn, self._stored)
+            batch.write(self._conn, self._stored, self._prepared)
         except Exception as exc:
             if "Constraint" not in type(exc).__name__:
                 raise
-            batch.write(self._conn, None)
+            batch.write(self._conn, None, self._prepared)
 
     def _write(self, batch: Batch) -> str:
         """Write one batch: "stored", "retry" (file locked; keep it) or "dropped" (bad data)."""
@@ -254,6 +249,7 @@ class StoreWriter:
     def _release(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
+            self._prepared = set()
             try:
                 conn.close()
             except Exception as exc:

@@ -115,9 +115,7 @@ def test_duckdb_does_not_keep_the_last_of_two_rows_with_one_key(
 ) -> None:
     """Why the writer coalesces: one upsert statement with a repeated key does not keep the last row."""
     first, last = build.flow_run("same", Running()), build.flow_run("same", Completed())
-    from orchestrate.store.batch import flow_run_row
-
-    columns = [list(c) for c in zip(flow_run_row(first), flow_run_row(last), strict=True)]
+    columns = [list(c) for c in FLOW_RUNS.columns_of([first, last])]
     with duckdb.connect(":memory:") as conn:
         migrate(conn, ":memory:")
         try:
