@@ -23,7 +23,7 @@ from orchestrate.engine.logs import (
     print_target,
 )
 from orchestrate.engine.names import random_name, render_name
-from orchestrate.engine.outcomes import failure_state, state_from_return, unwrap_state
+from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_return, unwrap_state
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import retry_delays
 from orchestrate.engine.runs import new_id, transition
@@ -41,7 +41,6 @@ from orchestrate.errors import ParameterTypeError
 from orchestrate.recording import get_sink
 from orchestrate.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.states import (
-    STATE_NAMES,
     AwaitingRetry,
     Failed,
     Pending,
@@ -66,24 +65,6 @@ class RunPreset:
     created: float | None = None
     expected_start_time: float | None = None
     run_count: int = 1  # the attempt this process makes, from 1
-
-
-class RunAborted(BaseException):
-    """Raised into a flow run's body to end the run now, in `state_name`, without retries.
-
-    A BaseException, so the user's `except Exception` lets it pass; the state
-    carries it, so a subflow stopped this way stops its parent too.
-    """
-
-    def __init__(self, state_name: str = "Cancelled", message: str | None = None) -> None:
-        if state_name not in STATE_NAMES:
-            raise ValueError(f"RunAborted: {state_name!r} is not a state name.")
-        super().__init__(message or state_name)
-        self.state_name = state_name
-        self.message = message
-
-    def state(self) -> State:
-        return State(STATE_NAMES[self.state_name], self.state_name, self.message, data=self)
 
 
 class FlowRunJob:

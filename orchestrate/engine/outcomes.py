@@ -11,7 +11,15 @@ from typing import Any
 
 from orchestrate.engine.timeouts import RunTimeout
 from orchestrate.futures import PrefectFuture
-from orchestrate.states import Completed, Crashed, Failed, State, TimedOut, format_exception
+from orchestrate.states import (
+    STATE_NAMES,
+    Completed,
+    Crashed,
+    Failed,
+    State,
+    TimedOut,
+    format_exception,
+)
 
 
 def resolve_futures_to_states(value: Any) -> Any:
@@ -31,6 +39,8 @@ def resolve_futures_to_states(value: Any) -> Any:
 
 def state_from_return(value: Any) -> State:
     """The state a run ends in, given its body's return value."""
+    if type(value) in _PLAIN:  # nothing in it to resolve: the common case, kept cheap
+        return Completed(data=value)
     value = resolve_futures_to_states(value)
     if isinstance(value, State):
         state = State(value.type, value.name, value.message, value.data)
@@ -42,6 +52,9 @@ def state_from_return(value: Any) -> State:
             return Failed(message=f"{len(failed)}/{len(value)} states failed.", data=value)
         return Completed(data=value)
     return Completed(data=value)
+
+
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None)})
 
 
 def states_to_results(value: Any) -> Any:
@@ -56,8 +69,29 @@ def states_to_results(value: Any) -> Any:
     return value
 
 
+class RunAborted(BaseException):
+    """Raised into a flow run's body to end the run now, in `state_name`, without retries.
+
+    A BaseException, so the user's `except Exception` lets it pass; the state
+    carries it, so a subflow stopped this way stops its parent too, and a task
+    run it interrupts ends in the same state (a cancel cancels the task too).
+    """
+
+    def __init__(self, state_name: str = "Cancelled", message: str | None = None) -> None:
+        if state_name not in STATE_NAMES:
+            raise ValueError(f"RunAborted: {state_name!r} is not a state name.")
+        super().__init__(message or state_name)
+        self.state_name = state_name
+        self.message = message
+
+    def state(self) -> State:
+        return State(STATE_NAMES[self.state_name], self.state_name, self.message, data=self)
+
+
 def failure_state(exc: BaseException) -> State:
     """The state a run ends in when its body raised: TimedOut, Failed, or Crashed (an interrupt)."""
+    if isinstance(exc, RunAborted):
+        return exc.state()
     message = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, RunTimeout):
         state = TimedOut(message=message, data=exc)

@@ -310,7 +310,7 @@ def latest_runs(rec: Recorder) -> dict[str, TaskRunRecord | FlowRunRecord]:
     return {r.id: r for r in rec.records if isinstance(r, TaskRunRecord | FlowRunRecord)}
 
 
-@pytest.mark.parametrize("how", ["kill -9"])
+@pytest.mark.parametrize("how", ["kill -9", "cancel"])
 async def test_task_runs_and_subflows_left_open_by_a_dead_worker_end_with_it(
     project: Project, how: str
 ) -> None:
