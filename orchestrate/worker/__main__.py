@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
 from orchestrate.engine.flow_engine import RunAborted
@@ -37,12 +39,20 @@ def main(argv: list[str]) -> int:
         return EXIT_NOT_COMPLETED
     sink = StreamSink(channel.writer())
     set_sink(sink)
+    channel.watch_for_hangup(_orphaned)
     try:
         state = run(spec, stopper)
     finally:
         stopper.ignore()
         sink.close()
     return EXIT_COMPLETED if state.is_completed() else EXIT_NOT_COMPLETED
+
+
+def _orphaned() -> None:
+    """The daemon is gone: stop this worker and everything the flow started (its process group)."""
+    if os.getpgrp() == os.getpid():  # as the supervisor starts it: a group of its own
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ newline-delimited JSON-RPC notifications:
   perhaps `stop` (params: `state`, `message`), sent just before SIGTERM so
   the worker knows whether it is being cancelled or timed out;
 - worker → supervisor: `records` (see `orchestrate.worker.sink`).
+
+The supervisor never closes its end while the worker runs, so end-of-file
+means the daemon is gone (killed, or crashed): nothing the run records can
+be stored any more and the next `orc up` will mark it Crashed, so the worker
+stops itself rather than run on as an orphan (`watch_for_hangup`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+from collections.abc import Callable
 from typing import IO, Any
 
 RUN = "run"
@@ -41,6 +48,7 @@ class Channel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._pending = b""  # bytes read past the spec line
+        self._reading = threading.Lock()  # the hang-up watch and `stop_reason` both read
 
     @classmethod
     def from_fd(cls, fd: int) -> Channel:
@@ -69,18 +77,39 @@ class Channel:
     def writer(self) -> IO[bytes]:
         return self.sock.makefile("wb")
 
+    def watch_for_hangup(self, on_hangup: Callable[[], None]) -> threading.Thread:
+        """Call `on_hangup` (in a daemon thread) when the supervisor's end closes."""
+
+        def watch() -> None:
+            while True:
+                try:
+                    chunk = self.sock.recv(65536)
+                except OSError:
+                    return  # our own end closed: the worker is finishing
+                if not chunk:
+                    on_hangup()
+                    return
+                with self._reading:
+                    self._pending += chunk
+
+        thread = threading.Thread(target=watch, name="orc-hangup-watch", daemon=True)
+        thread.start()
+        return thread
+
     def stop_reason(self) -> tuple[str, str | None] | None:
         """The (state name, message) of the last `stop` notice received, without waiting."""
-        try:
-            while True:
-                chunk = self.sock.recv(65536, socket.MSG_DONTWAIT)
-                if not chunk:
-                    break
-                self._pending += chunk
-        except OSError:  # nothing more to read now (or the socket is gone)
-            pass
+        with self._reading:
+            try:
+                while True:
+                    chunk = self.sock.recv(65536, socket.MSG_DONTWAIT)
+                    if not chunk:
+                        break
+                    self._pending += chunk
+            except OSError:  # nothing more to read now (or the socket is gone)
+                pass
+            pending = self._pending
         reason = None
-        for line in self._pending.split(b"\n"):
+        for line in pending.split(b"\n"):
             message = _parse(line)
             if (
                 message

@@ -291,3 +291,24 @@ def test_a_plain_python_flow_reports_through_the_running_daemon(project: Project
 def client_logs(project: Project, run_id: str) -> list[object]:
     with project.client() as client:
         return client.logs(run_id)
+
+
+def test_a_worker_whose_daemon_died_stops_with_what_it_started(project: Project, tmp_path: Path) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "sleepy"
+        entrypoint = "flows.py:sleepy"
+    """)
+    daemon = project.up()
+    marker = tmp_path / "child.pid"
+    with project.client() as client:
+        client.create_run("sleepy", {"seconds": 600, "marker": str(marker)})
+    wait_for(marker.exists, 30, "the flow to start its subprocess")
+    child = int(wait_for(marker.read_text, 5, "the child pid"))
+    workers = [int(p.read_text()) for p in (project.root / ".orc" / "workers").glob("*.pid")]
+    assert len(workers) == 1 and _alive(workers[0]) and _alive(child)
+    os.kill(daemon.pid, signal.SIGKILL)
+    daemon.wait(10)
+    wait_for(lambda: not _alive(workers[0]), 5, "the orphaned worker to stop")
+    wait_for(lambda: not _alive(child), 5, "the flow's subprocess to stop with it")
