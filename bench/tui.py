@@ -1,17 +1,30 @@
 """Dashboard benchmarks: time to interactive with 10,000 runs, key latency, a 2,000-task live graph, idle CPU.
 
-    python bench/tui.py [--out bench/results]
+    python bench/tui.py [--repeat 3] [--out bench/results] [--compare before.json]
 
-The app runs headless (Textual's test driver, which draws every frame as a
-terminal would) over the canned client of `tests/tui/fake_daemon.py`, which
+The app runs headless (Textual's test driver: every frame is composed and
+every line rendered as for a terminal; only the final write of escape codes
+is skipped) over the canned client of `tests/tui/fake_daemon.py`, which
 stands in for the daemon so the figures measure the dashboard alone, with
-the store's 10,000 runs served from memory. Writes `tui.json` and `tui.md`.
+the store's 10,000 runs served from memory. Every figure is the median over
+`--repeat` rounds. Writes `tui.json` and `tui.md`; with `--compare`, the
+figures of an earlier `tui.json` are shown next to the new ones.
+
+The live graph is timed two ways per batch of 50 task runs: how long Pilot's
+`pause()` takes until the app is idle again (it sleeps in 20 ms steps, so
+its floor, measured with nothing pushed, is shown too), and the longest time
+the event loop was held by the app's work without a break (`LoopHold`): what
+a key pressed during the burst waits, i.e. stutter. CPU is measured with a
+clock that moves, so running durations change every second as they do for
+a user; the changes a busy daemon pushes are encoded before the clock
+starts (that is the daemon's work), and the idle figure waits in one sleep.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import platform
 import statistics
@@ -23,7 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.tui.fake_daemon import NOW, FakeDaemon, flow_run, task  # noqa: E402
+from orchestrate.protocol import FlowRunInfo  # noqa: E402
+from tests.tui.fake_daemon import NOW, FakeDaemon, flow_run, state, task  # noqa: E402
 from tests.tui.screen import screen_text, wait_until  # noqa: E402
 from tui import graph as graph_module  # noqa: E402
 from tui.app import OrcApp  # noqa: E402
@@ -48,11 +62,64 @@ def daemon_with_runs(count: int) -> FakeDaemon:
     return daemon
 
 
-def app_for(daemon: FakeDaemon) -> OrcApp:
+def app_for(daemon: FakeDaemon, clock: Clock | None = None) -> OrcApp:
     async def connect() -> DashboardClient:
         return daemon.client()
 
-    return OrcApp(connect, "bench", clock=Clock(now=lambda: NOW))
+    return OrcApp(connect, "bench", clock=clock or Clock(now=lambda: NOW))
+
+
+def moving_clock() -> Clock:
+    """The canned data's `NOW`, moving on in real time from here."""
+    started = time.time()
+    return Clock(now=lambda: NOW + (time.time() - started))
+
+
+class LoopHold:
+    """The longest stretch the event loop spent running callbacks back to back: what input waits behind.
+
+    Every callback of the loop (task steps, timers, Textual's messages and
+    paints) is timed; callbacks that follow each other with no idle gap make
+    one stretch. `take()` returns the longest stretch since the last call and
+    leaves out the callback it is called from (the benchmark's own pushing).
+    """
+
+    GAP = 0.0005  # seconds between callbacks that still count as one stretch
+
+    def __init__(self) -> None:
+        self.worst = self._stretch = self._last_end = 0.0
+        self._skip = False
+        self._run = asyncio.events.Handle._run
+
+    def __enter__(self) -> LoopHold:
+        hold, run = self, self._run
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            started = time.perf_counter()
+            try:
+                run(handle)
+            finally:
+                hold._note(started, time.perf_counter())
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+
+    def _note(self, started: float, ended: float) -> None:
+        if self._skip:
+            self._skip, self._stretch = False, 0.0
+        else:
+            joined = started - self._last_end <= self.GAP
+            self._stretch = (self._stretch if joined else 0.0) + (ended - started)
+            self.worst = max(self.worst, self._stretch)
+        self._last_end = ended
+
+    def take(self) -> float:
+        """Milliseconds of the longest stretch since the last call."""
+        worst, self.worst, self._skip = self.worst, 0.0, True
+        return worst * 1000
 
 
 async def time_to_interactive(runs: int, loaded: int) -> float:
@@ -100,7 +167,14 @@ async def live_graph(tasks: int, mapped: bool, batch: int = 50) -> dict[str, flo
             30,
             "eager-yak",
         )
+        floor = []
+        for _ in range(20):  # Pilot's own pause, with nothing to do
+            tick = time.perf_counter()
+            await pilot.pause()
+            floor.append((time.perf_counter() - tick) * 1000)
         frame_times: list[float] = []
+        stalls: list[float] = []
+        hold = LoopHold().__enter__()
         started = time.perf_counter()
         for first in range(0, tasks, batch):
             tick = time.perf_counter()
@@ -122,13 +196,17 @@ async def live_graph(tasks: int, mapped: bool, batch: int = 50) -> dict[str, flo
                         state_type="RUNNING",
                     ),
                 )
+            hold.take()  # what comes before is the daemon's part
             await pilot.pause()
             frame_times.append((time.perf_counter() - tick) * 1000)
+            stalls.append(hold.take())
         want = 1 if mapped else tasks
         await wait_until(
             pilot, lambda: screen.graph is not None and len(screen.graph) >= want, 60, "every row"
         )
         total = time.perf_counter() - started
+        stalls[-1] = max(stalls[-1], hold.take())
+        hold.__exit__()
     return {
         "tasks": tasks,
         "batch": batch,
@@ -136,6 +214,9 @@ async def live_graph(tasks: int, mapped: bool, batch: int = 50) -> dict[str, flo
         "per_task_us": round(total / tasks * 1e6, 1),
         "batch_frame_ms_median": round(statistics.median(frame_times), 2),
         "batch_frame_ms_max": round(max(frame_times), 2),
+        "pause_floor_ms_median": round(statistics.median(floor), 2),
+        "stall_ms_median": round(statistics.median(stalls), 2),
+        "stall_ms_max": round(max(stalls), 2),
     }
 
 
@@ -172,23 +253,40 @@ def layout_only(tasks: int = 2000) -> dict[str, float]:
     }
 
 
-async def idle_cpu(seconds: float, busy: bool) -> float:
-    """CPU used by the dashboard (percent of one core) while the daemon pushes run changes, or nothing."""
+async def idle_cpu(seconds: float, busy: str = "") -> float:
+    """CPU used by the dashboard (percent of one core) while the daemon pushes run changes, or nothing.
+
+    `busy`: "" pushes nothing; "run_count" pushes 20 run changes a second that
+    do not change what a row shows (a run's attempt count); "states" pushes 20
+    state changes a second that do (Running, Completed, Failed in turn).
+    """
     daemon = daemon_with_runs(1000)
-    async with app_for(daemon).run_test(size=SIZE) as pilot:
+    changes = [_change(daemon.runs[i % 50], i, busy) for i in range(int(seconds * 20) + 20)]
+    async with app_for(daemon, moving_clock()).run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "run-0 " in screen_text(pilot.app), 30, "the runs")
         await pilot.pause(0.5)
+        gc.collect()  # what earlier measurements left behind is not this one's to collect
         cpu, wall = time.process_time(), time.perf_counter()
         pushed = 0
-        while time.perf_counter() - wall < seconds:
-            if busy:  # a busy daemon: 20 run state changes a second
-                run = daemon.runs[pushed % 50]
-                daemon.push("flow_run", run.model_copy(update={"run_count": pushed}))
-                pushed += 1
+        while busy and time.perf_counter() - wall < seconds:  # a busy daemon: 20 changes a second
+            daemon.push("flow_run", changes[pushed])
+            pushed += 1
             await asyncio.sleep(0.05)
+        if not busy:  # one sleep: waking up to do nothing would cost what is measured
+            await asyncio.sleep(seconds)
         used = time.process_time() - cpu
         elapsed = time.perf_counter() - wall
     return used / elapsed * 100
+
+
+def _change(run: FlowRunInfo, i: int, busy: str) -> dict[str, Any]:
+    """The i-th change pushed, as the daemon sends it (encoded before the clock starts)."""
+    if busy == "states":
+        name, kind = [("Completed", "COMPLETED"), ("Failed", "FAILED"), ("Running", "RUNNING")][
+            i % 3
+        ]
+        return run.model_copy(update={"state": state(name, kind, NOW)}).model_dump()
+    return run.model_copy(update={"run_count": i}).model_dump()
 
 
 async def measure() -> dict[str, Any]:
@@ -207,69 +305,80 @@ async def measure() -> dict[str, Any]:
         "graph_2000_distinct_tasks_live": await live_graph(2000, mapped=False),
         "graph_2000_mapped_tasks_live": await live_graph(2000, mapped=True),
         "graph_layout_2000": layout_only(),
-        "idle_cpu_percent_quiet": round(await idle_cpu(5.0, busy=False), 2),
-        "idle_cpu_percent_busy_daemon": round(await idle_cpu(5.0, busy=True), 2),
+        "idle_cpu_percent_quiet": round(await idle_cpu(5.0), 2),
+        "idle_cpu_percent_busy_daemon": round(await idle_cpu(5.0, busy="run_count"), 2),
+        "idle_cpu_percent_busy_daemon_states": round(await idle_cpu(5.0, busy="states"), 2),
     }
 
 
-def markdown(results: dict[str, Any]) -> str:
-    distinct, mapped = (
-        results["graph_2000_distinct_tasks_live"],
-        results["graph_2000_mapped_tasks_live"],
-    )
+def medians(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds (nested figures too)."""
+    first = rounds[0]
+    return {
+        key: medians([r[key] for r in rounds])
+        if isinstance(first[key], dict)
+        else round(statistics.median(r[key] for r in rounds), 3)
+        for key in first
+    }
+
+
+def _live(figures: dict[str, Any]) -> str:
+    """One live-graph row: wall time, UI held per batch, and Pilot's settle time per batch."""
+    text = f"{figures['total_s']} s"
+    if "stall_ms_median" in figures:
+        text += f"; UI held per batch median {figures['stall_ms_median']} ms, max {figures['stall_ms_max']} ms"
+    text += f"; settled per batch median {figures['batch_frame_ms_median']} ms, max {figures['batch_frame_ms_max']} ms"
+    if "pause_floor_ms_median" in figures:
+        text += f" (Pilot's floor {figures['pause_floor_ms_median']} ms)"
+    return text
+
+
+def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, measured, target) for each figure; a figure an older run lacks reads `n/a`."""
     layout = results["graph_layout_2000"]
-    rows = [
-        (
-            "time to interactive, 10,000 runs (newest 1,000 loaded)",
-            f"{results['interactive_s_10k_runs_1k_loaded']} s",
-            "≤ 1 s",
-        ),
-        (
-            "time to interactive, 10,000 runs (all loaded)",
-            f"{results['interactive_s_10k_runs_all_loaded']} s",
-            "≤ 1 s",
-        ),
-        (
-            "key press to repaint, net of Pilot's own press (median)",
-            f"{results['key_ms_net_median']} ms",
-            "≤ 50 ms",
-        ),
-        (
-            "key press to repaint, as Pilot times it (median / p95; an unbound key: "
-            f"{results['pilot_press_ms_median']} ms)",
-            f"{results['key_ms_median']} / {results['key_ms_p95']} ms",
-            "",
-        ),
-        (
-            "2,000 distinct tasks arriving live, 50 a batch",
-            f"{distinct['total_s']} s; frame median {distinct['batch_frame_ms_median']} ms, max {distinct['batch_frame_ms_max']} ms",
-            "no stutter",
-        ),
-        (
-            "2,000 mapped tasks arriving live (one row)",
-            f"{mapped['total_s']} s; frame median {mapped['batch_frame_ms_median']} ms, max {mapped['batch_frame_ms_max']} ms",
-            "no stutter",
-        ),
-        (
-            "graph layout alone: append / full rebuild of 2,000",
-            f"{layout['append_us']} µs / {layout['rebuild_ms']} ms",
-            "",
-        ),
+    states = results.get("idle_cpu_percent_busy_daemon_states")
+    return [
+        ("time to interactive, 10,000 runs (newest 1,000 loaded)",
+         f"{results['interactive_s_10k_runs_1k_loaded']} s", "≤ 1 s"),
+        ("time to interactive, 10,000 runs (all loaded)",
+         f"{results['interactive_s_10k_runs_all_loaded']} s", "≤ 1 s"),
+        ("key press to repaint, net of Pilot's own press (median)",
+         f"{results['key_ms_net_median']} ms", "≤ 50 ms"),
+        ("key press to repaint, as Pilot times it (median / p95; an unbound key: "
+         f"{results['pilot_press_ms_median']} ms)", f"{results['key_ms_median']} / {results['key_ms_p95']} ms", ""),
+        ("2,000 distinct tasks arriving live, 50 a batch",
+         _live(results["graph_2000_distinct_tasks_live"]), "no stutter (UI held ≤ 16 ms median, ≤ 50 ms max)"),
+        ("2,000 mapped tasks arriving live (one row)",
+         _live(results["graph_2000_mapped_tasks_live"]), "no stutter (UI held ≤ 16 ms median, ≤ 50 ms max)"),
+        ("graph layout alone: append / full rebuild of 2,000",
+         f"{layout['append_us']} µs / {layout['rebuild_ms']} ms", ""),
         ("CPU, idle dashboard", f"{results['idle_cpu_percent_quiet']} %", "≤ 2 %"),
-        (
-            "CPU, daemon pushing 20 run changes/s",
-            f"{results['idle_cpu_percent_busy_daemon']} %",
-            "≤ 2 %",
-        ),
-    ]
+        ("CPU, daemon pushing 20 run changes/s (attempt counts: rows read the same)",
+         f"{results['idle_cpu_percent_busy_daemon']} %", "≤ 2 %"),
+        ("CPU, daemon pushing 20 run state changes/s (rows change)",
+         "n/a" if states is None else f"{states} %", "≤ 2 %"),
+    ]  # fmt: skip
+
+
+def markdown(results: dict[str, Any], before: dict[str, Any] | None = None) -> str:
+    head = ["| what | measured | target |", "|---|---|---|"]
+    rows = [f"| {what} | {value} | {target} |" for what, value, target in _rows(results)]
+    if before is not None:
+        head = ["| what | measured | before | target |", "|---|---|---|---|"]
+        rows = [
+            f"| {what} | {value} | {old} | {target} |"
+            for (what, value, target), (_, old, _) in zip(
+                _rows(results), _rows(before), strict=True
+            )
+        ]
     lines = [
         "# orc tui benchmarks",
         "",
-        f"{platform.platform()}, Python {platform.python_version()}; headless Textual driver at {SIZE[0]}x{SIZE[1]}.",
+        f"{platform.platform()}, Python {platform.python_version()}; headless Textual driver at "
+        f"{SIZE[0]}x{SIZE[1]}; medians of {results.get('rounds', 1)} rounds.",
         "",
-        "| what | measured | target |",
-        "|---|---|---|",
-        *(f"| {what} | {value} | {target} |" for what, value, target in rows),
+        *head,
+        *rows,
         "",
     ]
     return "\n".join(lines)
@@ -278,12 +387,21 @@ def markdown(results: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is their median")
+    parser.add_argument("--compare", type=Path, help="an earlier tui.json, shown as `before`")
     args = parser.parse_args()
-    results = asyncio.run(measure())
+    results = {
+        **medians([asyncio.run(measure()) for _ in range(args.repeat)]),
+        "rounds": args.repeat,
+    }
+    before = json.loads(args.compare.read_text()) if args.compare else None
+    document: dict[str, Any] = {"targets": TARGETS, **results}
+    if before is not None:
+        document["before"] = {k: v for k, v in before.items() if k not in ("targets", "before")}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "tui.json").write_text(json.dumps({"targets": TARGETS, **results}, indent=2) + "\n")
-    (args.out / "tui.md").write_text(markdown(results))
-    print(markdown(results))
+    (args.out / "tui.json").write_text(json.dumps(document, indent=2) + "\n")
+    (args.out / "tui.md").write_text(markdown(results, before))
+    print(markdown(results, before))
 
 
 if __name__ == "__main__":

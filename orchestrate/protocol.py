@@ -125,6 +125,8 @@ class FlowRunInfo(Wire):
     end_time: float | None = None
     run_count: int = 0
     parent_flow_run_id: str | None = None
+    #: the stand-in task run of a subflow's run in its parent run (None for a top-level run)
+    parent_task_run_id: str | None = None
     #: task runs by state name, e.g. {"Completed": 3, "Failed": 1}
     task_counts: dict[str, int] = Field(default_factory=dict)
 

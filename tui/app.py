@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 
+from tui import memory
 from tui.client import CLIENT_ERRORS, Connector, DashboardClient, describe
 from tui.format import Clock
 from tui.messages import DaemonConnected, DaemonLost, DaemonUnreachable
@@ -127,6 +128,7 @@ class OrcApp(App[None]):
     async def on_unmount(self) -> None:
         """However the app ends, the connection to the daemon is closed."""
         self._stop_retrying()
+        memory.thaw()
         client, self.client = self.client, None
         if client is not None:
             with contextlib.suppress(*CLIENT_ERRORS):  # it may be gone already

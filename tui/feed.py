@@ -1,14 +1,22 @@
 """From a subscription's notifications to batched, past-tense messages.
 
-A reader drains the subscription into a queue; each time the app gets a turn
-it takes everything queued at once, keeps the latest snapshot per run, and
-posts one message per topic. A worker of the main screen runs `pump`.
+The pump reads the subscription as notifications arrive, parsing each into
+a `Batch` that keeps the latest snapshot per run, and posts the batch as one
+message per topic at most once per frame (`FRAME_SECONDS`). The first change
+after a quiet spell goes out at once; changes that come within a frame of
+the last post are held and go out with the first one to arrive after the
+frame, or on a timer a frame later if none does. So a daemon pushing a
+thousand changes a second costs the dashboard ten handler calls and repaints,
+not a thousand, and a steady stream costs no timer wake-ups of its own;
+parsing as they come spreads the cost so no frame waits for a thousand at
+once. A worker of the main screen runs `pump`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -38,8 +46,8 @@ from tui.messages import (
 
 DASHBOARD_TOPICS: list[Topic] = ["flow_run", "deployment", "automation", "status", "event"]
 RUN_TOPICS: list[Topic] = ["task_run", "edge", "log"]
-BATCH_LIMIT = 5000
-_END = object()
+BATCH_LIMIT = 5000  # notifications in one batch at most, however fast they come
+FRAME_SECONDS = 0.1
 
 
 #: Per topic: the model its data is, and the field that identifies one (None: keep every item).
@@ -55,18 +63,37 @@ _TOPICS: dict[str, tuple[type[BaseModel] | None, str | None]] = {
 }
 
 
-def batch_messages(notes: list[Notification]) -> list[Message]:
-    """One message per topic for a batch of notifications, the latest snapshot per id winning."""
-    found: dict[str, dict[Any, Any]] = {topic: {} for topic in _TOPICS}
-    for position, note in enumerate(notes):
+class Batch:
+    """Notifications parsed since the last post, the latest snapshot per id winning."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, dict[Any, Any]] = {topic: {} for topic in _TOPICS}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, note: Notification) -> None:
         if note.topic not in _TOPICS:
-            continue  # a topic from a newer daemon
+            return  # a topic from a newer daemon
         model, key = _TOPICS[note.topic]
         item = (
             model.model_validate(note.data) if model else {k: str(v) for k, v in note.data.items()}
         )
-        found[note.topic][getattr(item, key) if key else position] = item
-    return _messages({topic: list(items.values()) for topic, items in found.items()})
+        self._found[note.topic][getattr(item, key) if key else self._count] = item
+        self._count += 1
+
+    def messages(self) -> list[Message]:
+        """One message per topic."""
+        return _messages({topic: list(items.values()) for topic, items in self._found.items()})
+
+
+def batch_messages(notes: list[Notification]) -> list[Message]:
+    """One message per topic for a batch of notifications, the latest snapshot per id winning."""
+    batch = Batch()
+    for note in notes:
+        batch.add(note)
+    return batch.messages()
 
 
 def _messages(items: dict[str, list[Any]]) -> list[Message]:
@@ -88,37 +115,43 @@ def _messages(items: dict[str, list[Any]]) -> list[Message]:
     return made
 
 
-async def pump(subscription: AsyncIterator[Notification], post: Callable[[Message], Any]) -> None:
-    """Read `subscription` until it ends, posting batches; a failure of the subscription propagates."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+async def pump(
+    subscription: AsyncIterator[Notification],
+    post: Callable[[Message], Any],
+    frame: float = FRAME_SECONDS,
+) -> None:
+    """Read `subscription` until it ends, posting a batch per frame at most; its failure propagates."""
+    loop = asyncio.get_running_loop()
+    batch = Batch()
+    due: asyncio.TimerHandle | None = None
+    last_post = -math.inf
 
-    async def read() -> None:
-        try:
-            async for note in subscription:
-                queue.put_nowait(note)
-        except BaseException as error:
-            queue.put_nowait(error)
-            raise
-        queue.put_nowait(_END)
+    def send() -> None:
+        nonlocal batch, due, last_post
+        if due is not None:
+            due.cancel()
+        due, last_post = None, loop.time()
+        ready, batch = batch, Batch()
+        for message in ready.messages():
+            post(message)
 
-    reader = asyncio.create_task(read())
     try:
-        while True:
-            batch = [await queue.get()]
-            while not queue.empty() and len(batch) < BATCH_LIMIT:
-                batch.append(queue.get_nowait())
-            notes = [item for item in batch if isinstance(item, Notification)]
-            for message in batch_messages(notes):
-                post(message)
-            ended = [item for item in batch if not isinstance(item, Notification)]
-            if ended:
-                if isinstance(ended[0], BaseException):
-                    raise ended[0]
-                return
+        async for note in subscription:
+            batch.add(note)
+            if len(batch) >= BATCH_LIMIT or loop.time() >= last_post + frame:
+                send()
+            elif due is None:  # held: it goes with a later arrival, or at the latest then
+                due = loop.call_at(last_post + 2 * frame, send)
+    except asyncio.CancelledError:
+        raise
+    except BaseException:
+        send()  # what came before the failure still counts
+        raise
+    else:
+        send()
     finally:
-        reader.cancel()
-        with contextlib.suppress(BaseException):
-            await reader
+        if due is not None:
+            due.cancel()
         close = getattr(subscription, "aclose", None)
         if close is not None:
             with contextlib.suppress(Exception):

@@ -6,8 +6,10 @@ stand-in task run shows its child run's rows under it when expanded. Rows are
 laid out by `tui.lanes` in the order tasks were created, which is an order
 where every upstream comes first. A task run that arrives while the run
 executes appends a row (cheap); anything that would change earlier rows (an
-edge added to a placed row, a member of an expanded group) marks the layout
-stale, and it is rebuilt once on the next read, however many changes came.
+edge added to a placed row, a member of an expanded group, a task of an
+expanded subflow) marks the layout stale, and it is rebuilt once on the next
+read, however many changes came. `take_changes` tells the views which rows
+to repaint since they last asked.
 """
 
 from __future__ import annotations
@@ -21,6 +23,45 @@ from tui.lanes import LaneLayout, LaneRow
 
 _STRENGTH = {"wait_for": 1, "parent": 2, "data": 3}
 _NUMBERED = re.compile(r"-\d+$")
+
+
+_SHOWN_FIRST = {"FAILED": 0, "CRASHED": 1, "RUNNING": 2, "PENDING": 3, "SCHEDULED": 4}
+_FAILED = frozenset({"FAILED", "CRASHED"})
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSummary:
+    """A row's members at a glance, computed in one pass (a mapped task may have thousands)."""
+
+    counts: dict[str, int]  # by state name, e.g. {"Completed": 180, "Running": 12}
+    start: float | None  # when the first member started
+    end: float | None  # when the last one ended (None while one still runs)
+    state: tuple[str, str]  # (name, type) the row shows: failed if any failed, else running, ...
+    first_failure: TaskRunInfo | None
+
+
+def _summarise(members: list[TaskRunInfo]) -> NodeSummary:
+    counts: dict[str, int] = {}
+    start: float | None = None
+    end: float | None = None
+    still_running = not members
+    shown, rank = members[0].state if members else None, len(_SHOWN_FIRST)
+    first_failure: TaskRunInfo | None = None
+    for member in members:
+        state = member.state
+        counts[state.name] = counts.get(state.name, 0) + 1
+        if member.start_time is not None and (start is None or member.start_time < start):
+            start = member.start_time
+        if member.end_time is None:
+            still_running = True
+        elif end is None or member.end_time > end:
+            end = member.end_time
+        if _SHOWN_FIRST.get(state.type, rank) < rank:
+            shown, rank = state, _SHOWN_FIRST[state.type]
+        if first_failure is None and state.type in _FAILED:
+            first_failure = member
+    name_type = (shown.name, shown.type) if shown is not None else ("", "")
+    return NodeSummary(counts, start, None if still_running else end, name_type, first_failure)
 
 
 @dataclass(eq=False)
@@ -38,6 +79,7 @@ class GraphNode:
     expanded: bool = False
     parent_key: str | None = None  # the subflow stand-in this row is nested under
     upstream: dict[str, str] = field(default_factory=dict)  # producer key -> edge kind
+    _summary: NodeSummary | None = field(default=None, repr=False)
 
     @property
     def members(self) -> list[TaskRunInfo]:
@@ -57,27 +99,37 @@ class GraphNode:
     def is_subflow(self) -> bool:
         return self.task_run.kind == "subflow"
 
+    def summary(self) -> NodeSummary:
+        """Counts, span and shown state, kept until a member changes (the graph says so)."""
+        if self._summary is None:
+            self._summary = _summarise(self.members)
+        return self._summary
+
+    def changed(self) -> None:
+        self._summary = None
+
     def counts(self) -> dict[str, int]:
         """Members by state name, e.g. {"Completed": 180, "Running": 12}."""
-        found: dict[str, int] = {}
-        for task_run_id in self.ids:
-            name = self.source[task_run_id].state.name
-            found[name] = found.get(name, 0) + 1
-        return found
+        return dict(self.summary().counts)
 
     def span(self) -> tuple[float | None, float | None]:
         """When the first member started and the last one ended (None while one still runs)."""
-        starts = [m.start_time for m in self.members if m.start_time is not None]
-        ends = [m.end_time for m in self.members]
-        start = min(starts) if starts else None
-        end = None if not ends or any(e is None for e in ends) else max(e for e in ends if e)
-        return start, end
+        summary = self.summary()
+        return summary.start, summary.end
 
 
 @dataclass(slots=True)
 class GraphRow:
     node: GraphNode
     lanes: LaneRow
+
+
+@dataclass(slots=True)
+class GraphChanges:
+    """Rows to repaint: every one (a rebuild, wider lanes), or those named (changed or added)."""
+
+    everything: bool = False
+    rows: set[int] = field(default_factory=set)
 
 
 class RunGraph:
@@ -87,7 +139,7 @@ class RunGraph:
         self.flow_run_id = flow_run_id
         self.expanded: set[str] = set()
         self._task_runs: dict[str, TaskRunInfo] = {}
-        self._by_run: dict[str, dict[str, list[str]]] = {}  # flow run -> task_key -> ids
+        self._by_run: dict[str, dict[str, list[str]]] = {flow_run_id: {}}  # run -> task_key -> ids
         self._children: dict[str, str] = {}  # stand-in task run id -> child flow run id
         self._layout = LaneLayout()
         self._nodes: list[GraphNode] = []
@@ -95,6 +147,9 @@ class RunGraph:
         self._key_of: dict[str, str] = {}  # task run id -> key of the row it shows in
         self._pending: list[GraphNode] = []
         self._stale = True
+        self._shown_runs: set[str] = set()  # flow runs whose rows show (the run, expanded subflows)
+        self._changes = GraphChanges(everything=True)
+        self._width_drawn = 0
 
     # ---- reading ---------------------------------------------------------
 
@@ -135,6 +190,21 @@ class RunGraph:
     def task_runs(self) -> list[TaskRunInfo]:
         return list(self._task_runs.values())
 
+    def knows_run(self, flow_run_id: str) -> bool:
+        """Whether task runs of `flow_run_id` belong here: the run itself, or an attached subflow run."""
+        return flow_run_id in self._by_run
+
+    def take_changes(self) -> GraphChanges:
+        """What to repaint since the last call (the layout settled first)."""
+        self._settle()
+        changes, self._changes = self._changes, GraphChanges()
+        changes.rows |= self._layout.touched
+        self._layout.touched = set()
+        if self._layout.width != self._width_drawn:
+            self._width_drawn = self._layout.width
+            changes.everything = True
+        return changes
+
     # ---- changes ---------------------------------------------------------
 
     def load(self, task_runs: list[TaskRunInfo]) -> None:
@@ -144,21 +214,43 @@ class RunGraph:
         self._stale = True
 
     def upsert(self, task_run: TaskRunInfo) -> int | None:
-        """Take a new or changed task run; returns the row to repaint, if only one changed."""
+        """Take a new or changed task run; returns the row to repaint, if only one changed.
+
+        A snapshot older than the one held (a notification sent before the
+        run was loaded, read after it) is ignored.
+        """
         known = self._task_runs.get(task_run.id)
-        if known is not None and not task_run.upstream:
-            task_run = task_run.model_copy(update={"upstream": known.upstream})
         if known is not None:
+            if task_run.state.timestamp < known.state.timestamp:
+                return None
+            if not task_run.upstream:
+                task_run = task_run.model_copy(update={"upstream": known.upstream})
             self._replace(task_run)
-            return self._row_of.get(self._key_of.get(task_run.id, ""))
+            return self._mark_rows_of(task_run)
         first = self._remember(task_run)
-        if self._stale or task_run.flow_run_id != self.flow_run_id:
-            self._stale = True
+        if self._stale:
+            return None
+        if task_run.flow_run_id != self.flow_run_id:  # a task of a subflow: a rebuild if it shows
+            self._stale = task_run.flow_run_id in self._shown_runs
         elif first:
             self._append(task_run)
         else:
             self._join_group(task_run)
         return None
+
+    def _mark_rows_of(self, task_run: TaskRunInfo) -> int | None:
+        """Note the rows that show a changed task run: its own, and an expanded group's header."""
+        key = self._key_of.get(task_run.id, "")
+        row = self._row_of.get(key)
+        header = self._row_of.get(_group_key(task_run.flow_run_id, task_run.task_key))
+        for index in {row, header}:
+            if index is not None:
+                self._changes.rows.add(index)
+                self._nodes[index].changed()
+        for node in self._pending:
+            if node.key == key:
+                node.changed()
+        return row
 
     def add_edge(self, task_run_id: str, upstream_id: str, kind: str) -> None:
         """Record that `task_run_id` depends on `upstream_id` (an `edge` notification)."""
@@ -181,9 +273,6 @@ class RunGraph:
             if task_run.id not in self._task_runs:
                 self._remember(task_run)
         self._stale = True
-
-    def child_of(self, stand_in_id: str) -> str | None:
-        return self._children.get(stand_in_id)
 
     def toggle(self, row: int) -> str | None:
         """Expand or collapse the row's group or subflow; returns the key toggled, if any."""
@@ -225,10 +314,13 @@ class RunGraph:
             self._stale = True
             return
         node.ids.append(task_run.id)
+        node.changed()
         node.grouped = node.expandable = True
         self._key_of[task_run.id] = key
-        if row is not None and self._adds_producer(node, task_run):
-            self._stale = True
+        if row is not None:
+            self._changes.rows.add(row)
+            if self._adds_producer(node, task_run):
+                self._stale = True
 
     def _adds_producer(self, node: GraphNode, task_run: TaskRunInfo) -> bool:
         """Whether a new member depends on a row the group's row is not yet linked to."""
@@ -249,11 +341,13 @@ class RunGraph:
     def _rebuild(self) -> None:
         self._layout = LaneLayout()
         self._nodes, self._row_of, self._pending = [], {}, []
+        self._shown_runs = {self.flow_run_id}
         nodes = list(self._walk(self.flow_run_id, 0, None))
         self._key_of = {i: n.key for n in nodes if not n.header for i in n.ids}
         for node in nodes:
             self._place(node)
         self._stale = False
+        self._changes = GraphChanges(everything=True)
 
     def _place(self, node: GraphNode) -> None:
         node.upstream = {} if node.header else self._upstream_of(node)
@@ -307,6 +401,7 @@ class RunGraph:
         child = self._children.get(stand_in)
         node.expanded = stand_in in self.expanded
         if node.is_subflow and node.expanded and child is not None:
+            self._shown_runs.add(child)
             yield from self._walk(child, depth + 1, node.key)
 
     def _group_node(

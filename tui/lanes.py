@@ -4,11 +4,13 @@ Rows are placed one at a time, top to bottom; a row names the earlier rows it
 depends on. A producer's output runs down a lane (a column) to its consumers;
 a consumer sits on the leftmost lane that reaches it and the others join it
 horizontally, so a node right under another in its column is its consumer,
-and a row with no upstream steps aside rather than sit under an unrelated one. A lane extends to a later consumer while nothing has been placed
-below it in its column, otherwise a new lane branches off the producer's row.
+and a row with no upstream steps aside rather than sit under an unrelated one.
+A lane extends to a later consumer while nothing has been placed below it in
+its column, otherwise a new lane branches off the producer's row.
 Every cell is a set of connections (up, down, left, right), so a tee or a
 crossing appears where lines meet, and placing a row only touches the cells
-of the lanes it extends: a live run appending rows stays cheap.
+of the lanes it extends (`touched` names those rows, for a repaint of just
+them): a live run appending rows stays cheap.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class LaneLayout:
         self._lanes: list[list[_Lane]] = []  # per row: the lanes its output runs down
         self._last_used: list[int] = []  # per column: the last row with something in it
         self._tail: list[_Lane | None] = []  # per column: the lane that may still extend down
+        self.touched: set[int] = set()  # rows placed or redrawn since the owner last cleared it
 
     @property
     def width(self) -> int:
@@ -108,6 +111,7 @@ class LaneLayout:
         """
         row = len(self.rows)
         self.rows.append(LaneRow())
+        self.touched.add(row)
         incoming: dict[int, int] = {}
         for producer, style in _strongest(upstream, row).items():
             column = self._reach(producer, row, style)
@@ -163,10 +167,12 @@ class LaneLayout:
             self.rows[r].connect(column, UP | DOWN, style)
         self.rows[bottom].connect(column, UP, style)
         self._last_used[column] = max(self._last_used[column], bottom)
+        self.touched.update(range(top, bottom + 1))
 
     def _hline(self, row: int, start: int, end: int, style: int) -> None:
         left, right = min(start, end), max(start, end)
         target = self.rows[row]
+        self.touched.add(row)
         target.connect(left, RIGHT, style)
         target.connect(right, LEFT, style)
         for x in range(left + 1, right):

@@ -73,6 +73,7 @@ class RunIndex:
         self._order: list[tuple[float, str]] = []  # (-created, id), ascending = newest first
         self._filter = RunFilter()
         self._view: list[str] | None = None
+        self._positions: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -87,13 +88,13 @@ class RunIndex:
         if new:
             bisect.insort(self._order, (-run.created, run.id))
         if new or self._filter.uses_state:
-            self._view = None
+            self._view = self._positions = None
         return new
 
     def replace_all(self, runs: Iterable[FlowRunInfo]) -> None:
         self._runs = {run.id: run for run in runs}
         self._order = sorted((-run.created, run.id) for run in self._runs.values())
-        self._view = None
+        self._view = self._positions = None
 
     @property
     def filter(self) -> RunFilter:
@@ -102,7 +103,7 @@ class RunIndex:
     @filter.setter
     def filter(self, value: RunFilter) -> None:
         self._filter = value
-        self._view = None
+        self._view = self._positions = None
 
     def view(self) -> list[str]:
         """Ids of the runs the filter keeps, newest first."""
@@ -112,6 +113,12 @@ class RunIndex:
                 ids = [run_id for run_id in ids if self._filter.matches(self._runs[run_id])]
             self._view = ids
         return self._view
+
+    def position(self, run_id: str) -> int | None:
+        """Where the run is in `view()` (None if the filter hides it)."""
+        if self._positions is None:
+            self._positions = {run_id: i for i, run_id in enumerate(self.view())}
+        return self._positions.get(run_id)
 
     def counts(self) -> tuple[int, int]:
         """How many runs are running, and how many are scheduled to start (as far as loaded)."""
@@ -142,6 +149,7 @@ class LogBuffer:
         self.shown: list[int] = []
         self._filter = LogFilter()
         self._seen: set[tuple[float, str, str | None]] = set()
+        self._by_task: dict[str, list[LogInfo]] = {}
 
     def extend(self, lines: Iterable[LogInfo]) -> int:
         """Append new lines (duplicates from a reload are dropped); returns how many are shown."""
@@ -152,10 +160,16 @@ class LogBuffer:
                 continue
             self._seen.add(key)
             self.lines.append(line)
+            if line.task_run_id:
+                self._by_task.setdefault(line.task_run_id, []).append(line)
             if self._filter.matches(line):
                 self.shown.append(len(self.lines) - 1)
                 added += 1
         return added
+
+    def of_task(self, task_run_id: str) -> list[LogInfo]:
+        """The lines a task run logged, oldest first."""
+        return self._by_task.get(task_run_id, [])
 
     @property
     def filter(self) -> LogFilter:

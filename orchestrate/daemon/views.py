@@ -28,7 +28,8 @@ def flow_run_info(run: FlowRunRecord, counts: dict[str, int] | None = None) -> d
         "parameters": run.parameters, "tags": list(run.tags), "created": run.created,
         "expected_start_time": run.expected_start_time, "start_time": run.start_time,
         "end_time": run.end_time, "run_count": run.run_count,
-        "parent_flow_run_id": run.parent_flow_run_id, "task_counts": counts or {},
+        "parent_flow_run_id": run.parent_flow_run_id,
+        "parent_task_run_id": run.parent_task_run_id, "task_counts": counts or {},
     }  # fmt: skip
 
 
@@ -79,7 +80,7 @@ def stored_flow_run_info(run: FlowRunView) -> dict[str, Any]:
         "expected_start_time": _epoch(run.expected_start_time),
         "start_time": _epoch(run.start_time), "end_time": _epoch(run.end_time),
         "run_count": run.run_count, "parent_flow_run_id": run.parent_flow_run_id,
-        "task_counts": run.task_run_counts,
+        "parent_task_run_id": run.parent_task_run_id, "task_counts": run.task_run_counts,
     }  # fmt: skip
 
 

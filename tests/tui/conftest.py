@@ -49,10 +49,17 @@ parameters = { n = 4 }
 [[deployments]]
 name = "slow"
 entrypoint = "flows.py:slow"
+
+[[deployments]]
+name = "nested"
+entrypoint = "flows.py:outer"
 """
+
+GATE = "gate.flag"  # in the project folder: the subflow of `nested` holds until it exists
 
 FLOWS_PY = """
 import time
+from pathlib import Path
 from orchestrate import flow, task
 
 
@@ -80,6 +87,29 @@ def fan(n: int = 4) -> int:
 @flow
 def slow(seconds: float = 60.0) -> None:
     time.sleep(seconds)
+
+
+@task
+def step(i: int) -> int:
+    return i
+
+
+@task
+def hold(gate: str) -> None:
+    while not Path(gate).exists():  # the test lets it go on
+        time.sleep(0.05)
+
+
+@flow
+def inner(gate: str) -> int:
+    first = step(1)
+    hold(gate)
+    return first
+
+
+@flow
+def outer(gate: str = "gate.flag") -> int:
+    return inner(gate)
 """
 
 
@@ -95,7 +125,7 @@ def orc_up_available() -> bool:
 
 @pytest.fixture
 def live_daemon(tmp_path: Path) -> Iterator[Path]:
-    """A real `orc up` on a project in `tmp_path` (deployments `fan` and `slow`); yields the project root."""
+    """A real `orc up` on a project in `tmp_path` (deployments `fan`, `slow`, `nested`); yields its root."""
     if not orc_up_available():
         pytest.skip("orc up is not available yet")
     (tmp_path / "flows.toml").write_text(FLOWS_TOML)

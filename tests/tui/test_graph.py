@@ -153,6 +153,29 @@ def test_live_updates_append_rows_without_relaying_out() -> None:
     assert changed == 2
 
 
+def test_an_older_snapshot_of_a_task_run_does_not_undo_a_newer_one() -> None:
+    graph = laid_out()
+    running = tr("a", state="Running").model_copy(
+        update={"state": StateInfo(type="RUNNING", name="Running", timestamp=10)}
+    )
+    done = running.model_copy(
+        update={"state": StateInfo(type="COMPLETED", name="Completed", timestamp=20)}
+    )
+    graph.upsert(done)
+    graph.upsert(running)  # sent before the run was loaded, read after it
+    assert graph.row(0).node.task_run.state.name == "Completed"
+
+
+def test_live_changes_name_the_rows_to_repaint() -> None:
+    graph = laid_out(tr("a"), tr("b", "a"))
+    assert graph.take_changes().everything
+    graph.upsert(tr("c", "b"))
+    assert graph.take_changes().rows == {1, 2}  # the new row, and b's lane now running down to it
+    graph.upsert(tr("b", "a", state="Failed").model_copy(update={"id": "b"}))
+    changes = graph.take_changes()
+    assert changes.rows == {1} and not changes.everything
+
+
 def test_two_thousand_live_task_runs_stay_cheap() -> None:
     graph = laid_out()
     task_runs = [

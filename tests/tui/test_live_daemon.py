@@ -1,7 +1,8 @@
 """The dashboard against a real `orc up` in a temp project: what a person sees, with no stand-ins.
 
-The project has two deployments: `fan` (start → square.map(range(n)) → total)
-and `slow` (sleeps). Each test starts its own daemon (`live_daemon`).
+The project has three deployments: `fan` (start → square.map(range(n)) →
+total), `slow` (sleeps) and `nested` (a subflow: step, then hold until the
+test creates the gate file). Each test starts its own daemon (`live_daemon`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.tui.conftest import GATE
 from tests.tui.screen import screen_text, wait_for_notice, wait_for_text, wait_until
 from tui.app import OrcApp
 from tui.client import Target, daemon_connector
@@ -121,6 +123,50 @@ async def test_cancel_and_the_parameter_form_against_the_daemon(live_daemon: Pat
             SLOW,
             "Cancelled",
         )  # type: ignore[union-attr]
+
+
+async def test_a_subflows_tasks_show_under_its_stand_in_row_and_follow_it_live(
+    live_daemon: Path,
+) -> None:
+    async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for_text(pilot, "nested", timeout=SLOW)
+        await select_deployment(pilot, "nested")
+        await pilot.press("r")
+        screen = main_screen(pilot)
+
+        def parent() -> Any:
+            runs = (screen.dashboard.runs.get(i) for i in screen.dashboard.runs.view())
+            return next((r for r in runs if r and r.deployment == "nested"), None)
+
+        await wait_until(pilot, lambda: parent() is not None, SLOW, "the nested run listed")
+        run_id = parent().id
+        await pilot.press("2", *["down"] * screen.dashboard.runs.position(run_id))  # type: ignore[operator]
+        await wait_until(
+            pilot,
+            lambda: screen.graph is not None and screen.graph.flow_run_id == run_id,
+            SLOW,
+            "the run's graph",
+        )
+        await wait_until(pilot, lambda: len(screen.graph) == 1, SLOW, "the stand-in row")  # type: ignore[arg-type]
+        assert screen.graph is not None and screen.graph.row(0).node.is_subflow
+        await pilot.press("enter", "home", "enter")  # into the graph; expand the subflow's row
+
+        def nested() -> dict[str, str]:
+            rows = screen.graph.rows() if screen.graph is not None else []
+            return {r.node.name: r.node.task_run.state.name for r in rows if r.node.depth == 1}
+
+        await wait_until(
+            pilot, lambda: nested().get("hold-0") == "Running", SLOW, "the subflow's tasks"
+        )
+        assert nested()["step-0"] == "Completed"
+        assert parent().state.name == "Running"
+        await wait_for_text(pilot, "hold-0")
+
+        (live_daemon / GATE).touch()  # the subflow goes on: followed with no key pressed
+        await wait_until(
+            pilot, lambda: nested().get("hold-0") == "Completed", SLOW, "hold-0 Completed"
+        )
+        await wait_until(pilot, lambda: parent().state.name == "Completed", SLOW, "the run done")
 
 
 FAKE_SSH = """#!/bin/sh

@@ -1,9 +1,12 @@
 """The dashboard: deployments, runs and automations on the left; the selection's detail on the right.
 
-Workers load the lists once and then follow the daemon's pushed changes;
-handlers apply each batch to `tui.state.Dashboard` and tell the affected
-widgets to repaint (Textual folds repaints into one frame). Selecting a run
-opens a second subscription for its task runs, edges and logs.
+Workers load the lists once and then follow the daemon's pushed changes, at
+most one batch per frame (`tui.feed`); handlers apply each batch to
+`tui.state.Dashboard` in place (nothing is asked of the daemon again) and
+repaint only the rows that changed and show. A tick once a second repaints
+what the clock moves (durations, relative times) where it reads differently.
+Selecting a run opens a second subscription for its task runs, edges and
+logs (`tui.screens.run_views`).
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from orchestrate.errors import RemoteError
-from orchestrate.protocol import METHOD_NOT_FOUND, EventInfo, FlowRunInfo, RunDetail
+from orchestrate.protocol import METHOD_NOT_FOUND, EventInfo
+from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
-from tui.feed import DASHBOARD_TOPICS, RUN_TOPICS, pump
+from tui.feed import DASHBOARD_TOPICS, pump
 from tui.format import Clock
-from tui.graph import RunGraph
 from tui.messages import (
     ActionFailed,
     ActionSucceeded,
@@ -32,38 +35,34 @@ from tui.messages import (
     DashboardLoaded,
     DeploymentsChanged,
     EventsArrived,
-    LogsArrived,
-    RunDetailLoaded,
     RunsChanged,
     StatusChanged,
-    SubflowLoaded,
-    TaskRunsChanged,
 )
 from tui.screens.events import EventsScreen
 from tui.screens.help import HelpScreen
-from tui.screens.verbs import Selection, Verbs
-from tui.state import Dashboard, LogBuffer, LogFilter, RunFilter
+from tui.screens.run_views import RunViews
+from tui.screens.verbs import Selection
+from tui.state import Dashboard, LogFilter, RunFilter
 from tui.widgets.event_view import EventView, event_matches
 from tui.widgets.graph_view import GraphView
-from tui.widgets.lists import AutomationList, DeploymentList, RunList
+from tui.widgets.lists import AutomationList, DeploymentList, RunList, run_row_reads
 from tui.widgets.log_view import LogView
 from tui.widgets.panels import (
     HeaderLine,
+    TaskDetail,
     automation_details,
     deployment_details,
     run_details,
-    task_details,
 )
 from tui.widgets.row_list import RowList
 
 T = TypeVar("T")
 RUNS_LOADED = 1000
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
-LOG_LINES_LOADED = 5000
 TABS = ("graph", "timeline", "logs", "parameters", "events")
 
 
-class MainScreen(Verbs):
+class MainScreen(RunViews):
     """Everything at a glance, by keyboard alone."""
 
     CSS_PATH = "main.tcss"
@@ -90,11 +89,8 @@ class MainScreen(Verbs):
         self.client, self.clock, self.readonly = client, clock, readonly
         self.dashboard = Dashboard()
         self.selection: Selection | None = None
-        self.detail: RunDetail | None = None
-        self.graph: RunGraph | None = None
-        self.logs = LogBuffer()
-        self._task_detail_shown: object = None
         self._pending_run: Timer | None = None
+        self._ticks = 0
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -109,7 +105,7 @@ class MainScreen(Verbs):
             with TabbedContent(id="detail", initial="graph"):
                 with TabPane("Graph", id="graph"):
                     yield GraphView(self.clock, id="graph-view")
-                    yield Static(id="task-detail")
+                    yield TaskDetail(id="task-detail")
                 with TabPane("Timeline", id="timeline"):
                     yield GraphView(self.clock, timeline=True, id="timeline-view")
                 with TabPane("Logs", id="logs"):
@@ -122,14 +118,21 @@ class MainScreen(Verbs):
         yield Footer()
 
     def on_mount(self) -> None:
-        for widget_id, title in (
-            ("deployments", "Deployments 1"),
-            ("runs", "Runs 2"),
-            ("automations", "Automations 3"),
+        self.bind_run_views()
+        self._header = self.query_one("#header", HeaderLine)
+        self._deployment_list = self.query_one("#deployments", DeploymentList)
+        self._run_list = self.query_one("#runs", RunList)
+        self._automation_list = self.query_one("#automations", AutomationList)
+        self._event_view = self.query_one("#event-view", EventView)
+        self._tabs = self.query_one("#detail", TabbedContent)
+        for row_list, title in (
+            (self._deployment_list, "Deployments 1"),
+            (self._run_list, "Runs 2"),
+            (self._automation_list, "Automations 3"),
         ):
-            self.query_one(f"#{widget_id}").border_title = title
-        self.query_one("#header", HeaderLine).show(None, 0, 0, self.clock, self.readonly)
-        self.query_one("#runs", RunList).focus()
+            row_list.border_title = title
+        self._header.show(None, 0, 0, self.clock, self.readonly)
+        self._run_list.focus()
         self.set_interval(1.0, self._tick)
         self.follow_dashboard()
 
@@ -156,28 +159,6 @@ class MainScreen(Verbs):
             return
         self.post_message(DaemonLost("the daemon closed the connection"))
 
-    @work(exclusive=True, group="run")
-    async def follow_run(self, run_id: str) -> None:
-        """The selected run's detail and logs, then its task runs, edges and logs as they change."""
-        try:
-            subscription = self.client.subscribe(RUN_TOPICS, flow_run_id=run_id)
-            start = getattr(subscription, "start", None)
-            if start is not None:
-                await start()
-            detail = await self.client.run(run_id)
-            logs = await self.client.logs(run_id, limit=LOG_LINES_LOADED)
-            self.post_message(RunDetailLoaded(detail, logs))
-            await pump(subscription, self.post_message)
-        except CLIENT_ERRORS as error:
-            self.notify(f"Could not follow run {run_id[:8]}: {describe(error)}", severity="error")
-
-    @work(group="subflow")
-    async def load_subflow(self, stand_in_id: str, child_id: str) -> None:
-        try:
-            self.post_message(SubflowLoaded(stand_in_id, await self.client.run(child_id)))
-        except CLIENT_ERRORS as error:
-            self.notify(f"Could not load the subflow run: {describe(error)}", severity="error")
-
     # ---- handlers: apply to the dashboard, repaint what changed --------------------
 
     @on(DashboardLoaded)
@@ -186,9 +167,10 @@ class MainScreen(Verbs):
         self.dashboard.set_deployments(loaded.deployments)
         self.dashboard.set_automations(loaded.automations)
         self.dashboard.runs.replace_all(loaded.runs)
-        for list_id in ("deployments", "runs", "automations"):
-            self.query_one(f"#{list_id}", RowList).rows_changed()
+        for row_list in (self._deployment_list, self._run_list, self._automation_list):
+            row_list.rows_changed()
         self._refresh_header()
+        memory.freeze_long_lived()
 
     @on(StatusChanged)
     def _status(self, changed: StatusChanged) -> None:
@@ -198,89 +180,44 @@ class MainScreen(Verbs):
     @on(RunsChanged)
     def _runs(self, changed: RunsChanged) -> None:
         runs = self.dashboard.runs
-        added = [runs.upsert(run) for run in changed.runs]
-        run_list = self.query_one("#runs", RunList)
-        if any(added) or not runs.filter.empty:
-            run_list.rows_changed()
-        else:  # only states changed: repaint those rows (if they show)
-            for run in changed.runs:
-                index = run_list.index_of(run.id)
-                if index is not None:
-                    run_list.refresh_line(index)
-        self._refresh_header()
+        added, redraw = False, []
+        for run in changed.runs:
+            before = runs.get(run.id)
+            added |= runs.upsert(run)
+            if before is not None and run_row_reads(before) != run_row_reads(run):
+                redraw.append(run.id)
+        if added or not runs.filter.empty:
+            self._run_list.rows_changed()
+        elif redraw:  # states or times changed: repaint those rows, if they show
+            self._run_list.runs_updated(redraw)
+        if self.dashboard.status is None:  # else the header counts come from the status
+            self._refresh_header()
+        self.subflow_runs_changed(changed.runs)
         if self.detail is not None:
             mine = [run for run in changed.runs if run.id == self.detail.run.id]
             if mine:
-                self.detail = self.detail.model_copy(update={"run": mine[-1]})
-                self._show_run_views()
+                self.run_changed(mine[-1])
 
     @on(DeploymentsChanged)
     def _deployments(self, changed: DeploymentsChanged) -> None:
         for deployment in changed.deployments:
             self.dashboard.upsert_deployment(deployment)
-        self.query_one("#deployments", DeploymentList).rows_changed()
+        self._deployment_list.rows_changed()
         self._refresh_parameters()
 
     @on(AutomationsChanged)
     def _automations(self, changed: AutomationsChanged) -> None:
         for automation in changed.automations:
             self.dashboard.upsert_automation(automation)
-        self.query_one("#automations", AutomationList).rows_changed()
+        self._automation_list.rows_changed()
         self._refresh_parameters()
 
     @on(EventsArrived)
     def _events(self, arrived: EventsArrived) -> None:
         self.dashboard.events.extend(arrived.events)
-        self.query_one("#event-view", EventView).rows_changed()
+        self._event_view.rows_changed()
         if isinstance(self.app.screen, EventsScreen):
             self.app.screen.events_arrived()
-
-    @on(RunDetailLoaded)
-    def _run_loaded(self, loaded: RunDetailLoaded) -> None:
-        self.detail = loaded.detail
-        self.graph = RunGraph(loaded.detail.run.id)
-        self.graph.load(loaded.detail.task_runs)
-        log_view = self.query_one("#log-view", LogView)
-        self.logs = LogBuffer(loaded.detail.run.id)
-        self.logs.filter = LogFilter(
-            log_view.buffer.filter.level, self.query_one("#log-search", Input).value
-        )
-        self.logs.extend(loaded.logs)
-        log_view.task_names = {t.id: t.name for t in loaded.detail.task_runs}
-        log_view.show(self.logs)
-        for view_id in ("#graph-view", "#timeline-view"):
-            self.query_one(view_id, GraphView).show(loaded.detail.run, self.graph)
-        self._refresh_parameters()
-        self._refresh_task_detail()
-
-    @on(SubflowLoaded)
-    def _subflow_loaded(self, loaded: SubflowLoaded) -> None:
-        if self.graph is not None:
-            self.graph.attach_child(
-                loaded.stand_in_id, loaded.detail.run.id, loaded.detail.task_runs
-            )
-            self._show_run_views()
-
-    @on(TaskRunsChanged)
-    def _task_runs(self, changed: TaskRunsChanged) -> None:
-        if self.graph is None:
-            return
-        names = self.query_one("#log-view", LogView).task_names
-        for task_run in changed.task_runs:
-            if task_run.flow_run_id == self.graph.flow_run_id or self.graph.task_run(task_run.id):
-                self.graph.upsert(task_run)
-                names[task_run.id] = task_run.name
-        for edge in changed.edges:
-            self.graph.add_edge(edge["task_run_id"], edge["upstream_id"], edge.get("kind", "data"))
-        self._show_run_views()
-
-    @on(LogsArrived)
-    def _logs(self, arrived: LogsArrived) -> None:
-        mine = [line for line in arrived.lines if line.flow_run_id == self.logs.flow_run_id]
-        if mine and self.logs.extend(mine):
-            self.query_one("#log-view", LogView).appended()
-        if mine:
-            self._refresh_task_detail()
 
     @on(ActionSucceeded)
     def _action_done(self, done: ActionSucceeded) -> None:
@@ -305,7 +242,7 @@ class MainScreen(Verbs):
     @on(RowList.Chosen, "#deployments, #runs, #automations")
     def _chosen(self) -> None:
         """Enter on a list moves into the detail tab that shows."""
-        active = self.query_one("#detail", TabbedContent).active
+        active = self._tabs.active
         target = {
             "graph": "#graph-view",
             "timeline": "#timeline-view",
@@ -328,9 +265,9 @@ class MainScreen(Verbs):
             # Wait for the cursor to rest: moving through a list must not load every run it passes.
             self._pending_run = self.set_timer(SELECT_DELAY, lambda: self.follow_run(run_id))
         elif run_id is None:
-            self._clear_run()
+            self.clear_run()
         self._refresh_parameters()
-        self.query_one("#event-view", EventView).rows_changed()
+        self._event_view.rows_changed()
 
     def _run_of(self, selection: Selection) -> str | None:
         if selection.kind == "run":
@@ -341,57 +278,15 @@ class MainScreen(Verbs):
                 return deployment.recent[0].id
         return None
 
-    def _clear_run(self) -> None:
-        self.workers.cancel_group(self, "run")
-        self.detail, self.graph, self.logs = None, None, LogBuffer()
-        for view_id in ("#graph-view", "#timeline-view"):
-            self.query_one(view_id, GraphView).show(None, None)
-        self.query_one("#log-view", LogView).show(self.logs)
-        self._refresh_task_detail()
-
-    @on(RowList.Highlighted, "#graph-view")
-    def _task_highlighted(self) -> None:
-        self._refresh_task_detail()
-
-    @on(RowList.Chosen, "#graph-view")
-    def _graph_row_chosen(self) -> None:
-        view = self.query_one("#graph-view", GraphView)
-        if self.graph is None or not view.row_count():
-            return
-        node = view.selected_node()
-        toggled = self.graph.toggle(view.cursor)
-        if toggled and node is not None and node.is_subflow and toggled in self.graph.expanded:
-            self._load_child(node.task_run.id)
-        self._show_run_views()
-
-    def _load_child(self, stand_in_id: str) -> None:
-        if self.graph is None or self.detail is None or self.graph.child_of(stand_in_id):
-            return
-        child = _child_run(self.detail.subflow_runs, stand_in_id, self.graph)
-        if child is None:
-            self.notify("The subflow's run is not known yet.", severity="warning")
-            return
-        self.load_subflow(stand_in_id, child.id)
-
     # ---- repainting ------------------------------------------------------------------
-
-    def _show_run_views(self) -> None:
-        for view_id in ("#graph-view", "#timeline-view"):
-            view = self.query_one(view_id, GraphView)
-            if self.detail is not None:
-                view.run = self.detail.run
-            view.rows_changed()
-        self._refresh_task_detail()
 
     def _refresh_header(self) -> None:
         running, queued = self.dashboard.running_and_queued()
-        self.query_one("#header", HeaderLine).show(
-            self.dashboard.status, running, queued, self.clock, self.readonly
-        )
+        self._header.show(self.dashboard.status, running, queued, self.clock, self.readonly)
 
     def _refresh_parameters(self) -> None:
         """The Parameters tab, drawn only while it shows (an update sizes it: a layout)."""
-        if self.query_one("#detail", TabbedContent).active != "parameters":
+        if self._tabs.active != "parameters":
             return
         target = self.query_one("#parameters-text", Static)
         selection = self.selection
@@ -412,31 +307,21 @@ class MainScreen(Verbs):
         else:
             target.update("Select a deployment, a run or an automation.")
 
-    def _refresh_task_detail(self) -> None:
-        """The selected row's detail, redrawn only when what it shows changed (it sizes itself)."""
-        node = self.query_one("#graph-view", GraphView).selected_node()
-        task_id = node.task_run.id if node is not None else None
-        lines = self.logs.lines[-2000:]
-        logs = [line for line in lines if line.task_run_id == task_id] if task_id else []
-        shown = (node.key, node.task_run, len(node.ids), len(logs)) if node else None
-        if shown != self._task_detail_shown:
-            self._task_detail_shown = shown
-            self.query_one("#task-detail", Static).update(task_details(node, logs, self.clock))
-
     def _tick(self) -> None:
-        """Once a second while something runs: durations and time bars grow."""
-        running, _ = self.dashboard.runs.counts() if len(self.dashboard.runs) < 2000 else (1, 0)
+        """Once a second: durations, time bars and relative times move; repaint rows that now differ."""
+        self._ticks += 1
+        every_row = self._ticks % 60 == 0  # a finished run's row changes only as the day does
+        for row_list in (self._deployment_list, self._run_list, self._automation_list):
+            row_list.repaint_changed(only_moving=not every_row)
         if self.detail is not None and self.detail.run.state.type == "RUNNING":
-            for view_id in ("#graph-view", "#timeline-view"):
-                self.query_one(view_id, GraphView).refresh()
-        if running:
-            self.query_one("#runs", RunList).refresh()
+            for view in self._run_views:
+                view.repaint_changed()
         self._refresh_header()
 
     @on(TabbedContent.TabActivated, "#detail")
     def _tab_shown(self) -> None:
         self._refresh_parameters()
-        self.query_one("#event-view", EventView).rows_changed()
+        self._event_view.rows_changed()
 
     def _selection_events(self) -> list[EventInfo]:
         words = self._selection_words()
@@ -455,11 +340,11 @@ class MainScreen(Verbs):
         self.query_one(f"#{list_id}", RowList).focus()
 
     def action_tab(self, step: int) -> None:
-        tabs = self.query_one("#detail", TabbedContent)
+        tabs = self._tabs
         tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
 
     def action_filter(self) -> None:
-        tabs = self.query_one("#detail", TabbedContent)
+        tabs = self._tabs
         focused = self.focused
         if tabs.active == "logs" and focused is not None and tabs in focused.ancestors_with_self:
             self.query_one("#log-search", Input).focus()
@@ -474,10 +359,10 @@ class MainScreen(Verbs):
         if focused is run_filter or (run_filter.value and isinstance(focused, RunList)):
             run_filter.value = ""
             run_filter.remove_class("shown")
-            self.query_one("#runs", RunList).focus()
+            self._run_list.focus()
         elif focused is self.query_one("#log-search", Input):
             focused.value = ""
-            self.query_one("#log-view", LogView).focus()
+            self._log_view.focus()
         elif self.selection is not None:
             self.action_focus_list(self.selection.kind + "s")
 
@@ -490,20 +375,20 @@ class MainScreen(Verbs):
     @on(Input.Changed, "#run-filter")
     def _run_filter_changed(self, changed: Input.Changed) -> None:
         self.dashboard.runs.filter = RunFilter(changed.value)
-        self.query_one("#runs", RunList).rows_changed()
+        self._run_list.rows_changed()
 
     @on(Input.Submitted, "#run-filter")
     def _run_filter_done(self) -> None:
-        self.query_one("#runs", RunList).focus()
+        self._run_list.focus()
 
     @on(Input.Changed, "#log-search")
     def _log_search_changed(self, changed: Input.Changed) -> None:
-        view = self.query_one("#log-view", LogView)
+        view = self._log_view
         view.set_filter(LogFilter(level=view.buffer.filter.level, search=changed.value))
 
     @on(Input.Submitted, "#log-search")
     def _log_search_done(self) -> None:
-        self.query_one("#log-view", LogView).focus()
+        self._log_view.focus()
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         """(title, help, action) for the command palette: every verb and view."""
@@ -540,25 +425,3 @@ async def _optional(call: Awaitable[list[T]]) -> list[T]:
         if error.code != METHOD_NOT_FOUND:
             raise
         return []
-
-
-def _child_run(
-    children: list[FlowRunInfo], stand_in_id: str, graph: RunGraph
-) -> FlowRunInfo | None:
-    """The subflow run behind a stand-in: by `parent_task_run_id` if the daemon sends it, else by order."""
-    for child in children:
-        if (child.model_extra or {}).get("parent_task_run_id") == stand_in_id:
-            return child
-    stand_in = graph.task_run(stand_in_id)
-    if stand_in is None:
-        return None
-    flow_name = stand_in.task_key.removeprefix("subflow:")
-    siblings = sorted(
-        (t for t in graph.task_runs() if t.task_key == stand_in.task_key),
-        key=lambda t: t.dynamic_key,
-    )
-    same_flow = sorted((c for c in children if c.flow_name == flow_name), key=lambda c: c.created)
-    position = next((i for i, t in enumerate(siblings) if t.id == stand_in_id), None)
-    if position is None or position >= len(same_flow):
-        return None
-    return same_flow[position]

@@ -1,4 +1,9 @@
-"""Events, newest first, as a list drawn on demand: `14:02:11 orc.flow-run.Failed  etl-brave-fox`."""
+"""Events, newest first, as a list drawn on demand: `14:02:11 orc.flow-run.Failed  etl-brave-fox`.
+
+Filtering thousands of kept events costs milliseconds, so a view that is not
+on screen (its tab in the background) only notes that it is behind, and
+catches up when it shows.
+"""
 
 from __future__ import annotations
 
@@ -30,13 +35,22 @@ class EventView(RowList):
         self.source = source
         self.words = ""
         self._shown: list[EventInfo] = []
+        self._behind = False
 
     def rows_changed(self) -> None:
+        if not self.is_on_screen:
+            self._behind = True
+            return
+        self._behind = False
         events = self.source()
         self._shown = [
             e for e in reversed(events) if not self.words or event_matches(e, self.words)
         ]
         super().rows_changed()
+
+    def on_show(self) -> None:
+        if self._behind:
+            self.rows_changed()
 
     def row_count(self) -> int:
         return len(self._shown)

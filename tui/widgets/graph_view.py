@@ -23,7 +23,7 @@ from tui.format import (
     state_colour,
     state_glyph,
 )
-from tui.graph import GraphNode, GraphRow, RunGraph
+from tui.graph import GraphChanges, GraphNode, GraphRow, RunGraph
 from tui.widgets.row_list import RowList
 
 #: Lane colours by column, cycling (git's palette: the 16 ANSI ones that read on dark and light).
@@ -50,6 +50,13 @@ class GraphView(RowList):
         self.cursor = 0
         self.selected_key = None
         self.rows_changed()
+
+    def graph_changed(self, changes: GraphChanges) -> None:
+        """Repaint after task runs arrived or changed: all rows after a rebuild, else just those named."""
+        if changes.everything:
+            self.rows_changed()
+        else:
+            self.rows_updated(changes.rows)
 
     def row_count(self) -> int:
         return len(self.graph) if self.graph is not None else 0
@@ -118,19 +125,9 @@ class GraphView(RowList):
 def _glyph(node: GraphNode) -> Text:
     state = node.task_run.state
     if node.grouped or node.header:
-        worst = _group_state(node)
-        return Text(state_glyph(worst[0], worst[1]), style=state_colour(worst[1]))
+        name, kind = node.summary().state
+        return Text(state_glyph(name, kind), style=state_colour(kind))
     return Text(state_glyph(state.name, state.type), style=state_colour(state.type))
-
-
-def _group_state(node: GraphNode) -> tuple[str, str]:
-    """The state a group shows: failed if any failed, running if any runs, else the first's."""
-    members = node.members
-    for wanted in ("FAILED", "CRASHED", "RUNNING", "PENDING", "SCHEDULED"):
-        for member in members:
-            if member.state.type == wanted:
-                return member.state.name, member.state.type
-    return members[0].state.name, members[0].state.type
 
 
 def _label(node: GraphNode, width: int, timeline: bool, run_start: float) -> Text:
@@ -143,7 +140,7 @@ def _label(node: GraphNode, width: int, timeline: bool, run_start: float) -> Tex
     text.append(node.name, style="bold" if node.expandable else "")
     if node.grouped or node.header:
         text.append(f" {TIMES}{len(node.ids)}  ", style="dim")
-        text.append_text(counts_text(node.counts()))
+        text.append_text(counts_text(node.summary().counts))
     start, end = node.span()
     took = duration(run_duration(start, end, end or start or 0.0)) if start else ""
     if timeline and start is not None:
@@ -165,7 +162,7 @@ def _time_bar(node: GraphNode, bounds: tuple[float, float], width: int, now: flo
     right = int(((end if end is not None else now) - run_start) * scale)
     left = max(0, min(width - 1, left))
     right = max(left + 1, min(width, right))
-    colour = state_colour(_group_state(node)[1] if node.grouped else node.task_run.state.type)
+    colour = state_colour(node.summary().state[1] if node.grouped else node.task_run.state.type)
     text.stylize(colour, left, right)
     bar = Text("━" * (right - left), style=colour)
     return Text(" " * left) + bar + Text(" " * (width - right))

@@ -6,6 +6,7 @@ from rich.text import Text
 
 from orchestrate.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
 from tui.format import (
+    TERMINAL_TYPES,
     Clock,
     clock_time,
     duration,
@@ -88,10 +89,12 @@ class RunList(RowList):
         return view[index] if index < len(view) else None
 
     def index_of(self, key: str) -> int | None:
-        try:
-            return self.dashboard.runs.view().index(key)
-        except ValueError:
-            return None
+        return self.dashboard.runs.position(key)
+
+    def runs_updated(self, run_ids: list[str]) -> None:
+        """Runs changed in place (states, times): repaint the rows that show them, if they read differently."""
+        positions = (self.index_of(run_id) for run_id in run_ids)
+        self.rows_updated(index for index in positions if index is not None)
 
     def empty_text(self) -> Text:
         if not self.dashboard.runs.filter.empty:
@@ -102,6 +105,18 @@ class RunList(RowList):
         run = self.dashboard.runs.get(self.dashboard.runs.view()[index])
         assert run is not None
         return run_row(run, self.clock, width)
+
+    def moves_with_clock(self, index: int) -> bool:
+        """A finished run's row reads the same from one second to the next."""
+        run = self.dashboard.runs.get(self.dashboard.runs.view()[index])
+        return run is not None and run.state.type not in TERMINAL_TYPES
+
+
+def run_row_reads(run: FlowRunInfo) -> tuple[object, ...]:
+    """What `run_row` shows of a run: a change elsewhere (attempts, task counts) leaves the row as it is."""
+    state = run.state
+    return (run.name, state.name, state.type, run.deployment, run.flow_name, run.created,
+            run.expected_start_time, run.start_time, run.end_time)  # fmt: skip
 
 
 def run_row(run: FlowRunInfo, clock: Clock, width: int) -> Text:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
+from textual.widgets import Static
 
 from orchestrate.protocol import (
     AutomationInfo,
@@ -75,6 +76,27 @@ class HeaderLine(Widget):
             text.append("  read-only", style="magenta")
         text.append(f"  {status.project_root}", style="dim")
         self.update(text)
+
+
+class TaskDetail(Static):
+    """Under the graph: the selected row's detail, sized to its content.
+
+    A new content that is as high as the last one is repainted in place; only
+    a change of height lays the screen out again (which costs a repaint of
+    every widget), so a task whose counts tick up live stays cheap.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._height: int | None = None
+
+    def show(self, content: RenderableType) -> None:
+        width = self.size.width
+        self.update(content, layout=False)
+        height = self.get_content_height(self.container_size, self.app.size, width) if width else -1
+        if height != self._height:
+            self._height = height
+            self.refresh(layout=True)
 
 
 def _history(states: list[StateInfo], clock: Clock) -> Table:
@@ -185,11 +207,11 @@ def task_details(node: GraphNode | None, logs: list[LogInfo], clock: Clock) -> T
         return Text("")
     task_run = node.task_run
     if node.grouped or node.header:
-        failed = [m for m in node.members if m.state.type in {"FAILED", "CRASHED"}]
+        failed = node.summary().first_failure
         text = Text(f"{node.name} {TIMES}{len(node.ids)}  (enter expands)", style="bold")
-        if failed:
+        if failed is not None:
             text.append(
-                f"\nfirst failure: {failed[0].name}: {failed[0].state.error or failed[0].state.message or ''}",
+                f"\nfirst failure: {failed.name}: {failed.state.error or failed.state.message or ''}",
                 style="red",
             )
         return text

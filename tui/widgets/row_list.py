@@ -4,10 +4,18 @@ Subclasses say how many rows there are, which key each row has and how a row
 reads; this class keeps the cursor on the same key when rows are inserted
 above it, scrolls it into view, and reports the highlighted row. Ten thousand
 runs cost the same to draw as thirty.
+
+Repaints are as small as the change: `rows_updated` repaints only the rows
+that show and read differently from what is on screen (it remembers the text
+of each line drawn), and a change in the number of rows resizes the
+scrollable area without a layout of the screen unless the scrollbar comes or
+goes. A list that is not on screen (a tab in the background) does no work
+until it shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,6 +26,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 CURSOR = Style(reverse=True)
 CURSOR_UNFOCUSED = Style(bold=True, underline=True)
@@ -65,6 +74,7 @@ class RowList(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.cursor = 0
         self.selected_key: str | None = None
+        self._drawn: dict[int, tuple[int, Text]] = {}  # line on screen -> (row, its text there)
 
     # ---- what subclasses provide -------------------------------------------
 
@@ -87,28 +97,104 @@ class RowList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width or self.size.width
+        width = self._width()
         count = self.row_count()
         if index >= count:
+            self._drawn.pop(y, None)
             text = self.empty_text() if count == 0 and y == 0 else Text()
         else:
-            text = self.render_row(index, width)
-            text.no_wrap, text.overflow = True, "crop"
+            text = self._row_text(index, width)
+            self._drawn[y] = (index, text)
             if index == self.cursor:
+                text = text.copy()
                 text.stylize(CURSOR if self.has_focus else CURSOR_UNFOCUSED)
         return to_strip(self, text, width)
 
     def rows_changed(self) -> None:
-        """Call after the rows changed: keeps the cursor on its key, resizes, repaints."""
+        """Call after the rows changed (added, removed, reordered): keeps the cursor on its key, repaints."""
         count = self.row_count()
         if self.selected_key is not None:
             index = self.index_of(self.selected_key)
             if index is not None:
                 self.cursor = index
         self.cursor = max(0, min(self.cursor, count - 1))
-        self.virtual_size = Size(self.size.width, count)
+        self._resize(count)
         self._announce()
         self.refresh()
+
+    def rows_updated(self, indexes: Iterable[int]) -> None:
+        """Call after rows changed in place or were added at the end: repaints what reads differently."""
+        count = self.row_count()
+        self._resize(count)
+        if count and self.cursor >= count:
+            self.cursor = count - 1
+        self._announce()
+        if not self.is_on_screen:
+            self.refresh()  # drawn when it shows
+            return
+        self._repaint_changed(index for index in indexes if index < count)
+
+    def repaint_changed(self, only_moving: bool = False) -> None:
+        """Repaint the rows on screen whose text changed as the clock moved (durations, `in 4m`).
+
+        `only_moving` looks only at rows that `moves_with_clock` (a cheaper
+        check, for every second; a full one now and then catches the rest).
+        """
+        if not self.is_on_screen:
+            self.refresh()  # drawn afresh when it shows
+            return
+        top, height, _ = self._window()
+        rows = range(top, min(self.row_count(), top + height))
+        self._repaint_changed(i for i in rows if not only_moving or self.moves_with_clock(i))
+
+    def moves_with_clock(self, index: int) -> bool:
+        """Whether the row's text can change with the clock alone."""
+        return True
+
+    def _repaint_changed(self, indexes: Iterable[int]) -> None:
+        top, height, width = self._window()
+        for index in set(indexes):
+            y = index - top
+            if 0 <= y < height:
+                drawn = self._drawn.get(y)
+                if drawn is None or drawn[0] != index or drawn[1] != self._row_text(index, width):
+                    self.refresh_line(index)
+
+    def _row_text(self, index: int, width: int) -> Text:
+        text = self.render_row(index, width)
+        text.no_wrap, text.overflow = True, "crop"
+        return text
+
+    def _window(self) -> tuple[int, int, int]:
+        """(first row on screen, how many rows show, their width), from one look at the layout."""
+        region = self.scrollable_content_region
+        return self.scroll_offset.y, max(1, region.height), region.width
+
+    def _width(self) -> int:
+        return self.scrollable_content_region.width or self.size.width
+
+    def _resize(self, count: int) -> None:
+        """Make the scrollable area `count` rows high; a layout only when the scrollbar comes or goes."""
+        if count == self.virtual_size.height:
+            return
+        size = Size(self.size.width, count)
+        if not self.is_on_screen:  # the layout that shows it sizes the scrollbar
+            self.set_reactive(Widget.virtual_size, size)
+            return
+        scrollbar = count > self.container_size.height
+        if size.width != self.virtual_size.width or scrollbar != self.show_vertical_scrollbar:
+            self.virtual_size = size  # a layout: the content gets narrower or wider
+            return
+        self.set_reactive(Widget.virtual_size, size)
+        if scrollbar:
+            self.vertical_scrollbar.window_virtual_size = count
+            self.vertical_scrollbar.refresh()
+        if self.scroll_offset.y > self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        """The scrollable area stays as wide as the list."""
+        self.set_reactive(Widget.virtual_size, Size(self.size.width, self.virtual_size.height))
 
     def on_focus(self) -> None:
         """Focusing a list selects its row again: what the verbs act on follows the focus."""
@@ -125,7 +211,7 @@ class RowList(ScrollView, can_focus=True):
         self.move_to(self.cursor + delta)
 
     def action_page(self, direction: int) -> None:
-        self.move_to(self.cursor + direction * max(1, self.size.height - 1))
+        self.move_to(self.cursor + direction * max(1, self._window()[1] - 1))
 
     def action_jump(self, index: int) -> None:
         self.move_to(index if index >= 0 else self.row_count() - 1)
@@ -145,7 +231,7 @@ class RowList(ScrollView, can_focus=True):
         self._announce()
 
     def _scroll_to_cursor(self) -> None:
-        top, height = self.scroll_offset.y, max(1, self.size.height)
+        top, height, _ = self._window()
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + height:

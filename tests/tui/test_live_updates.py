@@ -1,0 +1,208 @@
+"""Changes pushed by the daemon, as the dashboard shows them: in full, and without redrawing more than changed.
+
+A live run can push thousands of task runs in seconds and a busy daemon tens
+of run changes a second; the dashboard must end on exactly what the daemon
+last said, repaint only rows that read differently and show, and never lay
+the whole screen out again for a change inside a list (that redraws every
+widget: the stutter a user sees).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from tests.tui.conftest import make_app
+from tests.tui.fake_daemon import NOW, FakeDaemon, flow_run, state, task
+from tests.tui.screen import screen_text, wait_for_text, wait_until
+from tests.tui.test_app import open_run
+from tui.app import OrcApp
+from tui.client import DashboardClient
+from tui.format import TIMES, Clock
+from tui.graph import RunGraph
+from tui.screens.main import MainScreen
+from tui.widgets.row_list import RowList
+
+SIZE = (120, 40)
+LIVE_RUN = "run-0003"  # eager-yak: running, no task runs yet
+
+
+class Drawn:
+    """Counts the lines a list draws and the layouts of its screen, from now on."""
+
+    def __init__(self, row_list: RowList) -> None:
+        self.lines: list[int] = []
+        self.layouts = 0
+        draw = row_list.render_line
+
+        def counted(y: int) -> Any:
+            self.lines.append(y)
+            return draw(y)
+
+        row_list.render_line = counted  # type: ignore[method-assign]
+        row_list.screen.screen_layout_refresh_signal.subscribe(row_list, self._laid_out)
+
+    def _laid_out(self, _: object) -> None:
+        self.layouts += 1
+
+    def reset(self) -> None:
+        self.lines.clear()
+        self.layouts = 0
+
+
+def main_screen(pilot: Any) -> MainScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+def chain_task(i: int, done: bool) -> Any:
+    """The i-th task of a 2,000-task chain, running or (a minute later) completed."""
+    return task(
+        f"live-{i}", f"step{i}-0", f"step{i}", NOW - 40 + i * 0.01, 60.0 if done else None,
+        [(f"live-{i - 1}", "data")] if i else [], run=LIVE_RUN,
+        state_name="Completed" if done else "Running", state_type="COMPLETED" if done else "RUNNING",
+    )  # fmt: skip
+
+
+def all_completed(graph: RunGraph | None, count: int) -> bool:
+    if graph is None or len(graph) != count:
+        return False
+    return all(row.node.task_run.state.name == "Completed" for row in graph.rows())
+
+
+def graph_line(pilot: Any, name: str) -> str:
+    """The graph's line on screen that shows the task run called `name` (lanes, glyph, name, ...)."""
+    for line in screen_text(pilot.app).splitlines():
+        right = line[50:]  # the detail pane, right of the lists
+        if f" {name} " in right:
+            return right
+    return ""
+
+
+async def test_a_burst_of_2000_task_changes_ends_with_every_task_in_its_final_state(
+    daemon: FakeDaemon,
+) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "eager-yak")
+        screen = main_screen(pilot)
+        for i in range(100):  # more rows than show: the scrollbar comes (a layout, once)
+            daemon.push("task_run", chain_task(i, done=False))
+        await wait_until(pilot, lambda: screen.graph is not None and len(screen.graph) == 100)
+        await pilot.pause()
+        drawn = Drawn(screen.query_one("#graph-view", RowList))
+        for done in (False, True):  # 2,000 start, then 2,000 finish: 4,000 changes
+            for first in range(0, 2000, 100):
+                for i in range(first, first + 100):
+                    daemon.push("task_run", chain_task(i, done))
+                await pilot.pause()
+        await wait_until(pilot, lambda: all_completed(screen.graph, 2000), what="2,000 completed")
+        await pilot.pause()
+
+        assert "✔" in graph_line(pilot, "step0-0") and "✔" in graph_line(pilot, "step20-0")
+        assert drawn.layouts == 0  # the screen was never laid out again
+        assert len(drawn.lines) < 200  # the rows that show, a few times each; not 2,000
+        await pilot.press("enter", "end")  # into the graph, to its last row
+        await wait_until(pilot, lambda: "✔" in graph_line(pilot, "step1999-0"), what="the last row")
+
+
+async def test_a_change_that_reads_the_same_repaints_nothing_and_a_state_change_one_row(
+    daemon: FakeDaemon,
+) -> None:
+    daemon.runs += [
+        flow_run(f"run-1{i:03d}", f"old-{i}", "Completed", "COMPLETED", NOW - 9000 - i, 5)
+        for i in range(60)
+    ]
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "old-0 ")
+        screen = main_screen(pilot)
+        await pilot.pause()
+        drawn = Drawn(screen.query_one("#runs", RowList))
+        calm_owl = daemon.runs[1]
+
+        daemon.push("flow_run", calm_owl.model_copy(update={"run_count": 7}))
+        await wait_until(pilot, lambda: screen.dashboard.runs.get("run-0002").run_count == 7)  # type: ignore[union-attr]
+        await pilot.pause()
+        assert drawn.lines == []  # the attempt count is not on screen
+
+        hidden = daemon.runs[-1]  # the oldest run, far below the fold
+        daemon.push("flow_run", hidden.model_copy(update={"state": state("Failed", "FAILED", NOW)}))
+        await wait_until(pilot, lambda: screen.dashboard.runs.get(hidden.id).state.name == "Failed")  # type: ignore[union-attr]
+        await pilot.pause()
+        assert drawn.lines == []
+
+        retried = state("Running", "RUNNING", NOW)
+        daemon.push("flow_run", calm_owl.model_copy(update={"state": retried, "end_time": None}))
+        await wait_for_text(pilot, "⟳ calm-owl")
+        assert len(set(drawn.lines)) == 1 and drawn.layouts == 0
+
+
+async def test_a_mapped_task_growing_live_repaints_its_one_row(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "eager-yak")
+        screen = main_screen(pilot)
+        for i in range(2):
+            daemon.push("task_run", task(f"m-{i}", f"process-{i}", "process", NOW - 30, None, dyn=i, run=LIVE_RUN))  # fmt: skip
+        await wait_for_text(pilot, f"process {TIMES}2")
+        await pilot.pause()
+        drawn = Drawn(screen.query_one("#graph-view", RowList))
+        for first in range(2, 1000, 100):
+            for i in range(first, min(1000, first + 100)):
+                daemon.push("task_run", task(f"m-{i}", f"process-{i}", "process", NOW - 30, None, dyn=i, run=LIVE_RUN))  # fmt: skip
+            await pilot.pause()
+        await wait_for_text(pilot, f"process {TIMES}1000  1000✔")
+        assert set(drawn.lines) == {0} and drawn.layouts == 0
+
+
+async def test_an_expanded_subflow_is_followed_live_under_its_stand_in_row(
+    daemon: FakeDaemon,
+) -> None:
+    child = flow_run("run-child", "report-run", "Running", "RUNNING", NOW - 20, None)
+    child = child.model_copy(
+        update={
+            "flow_name": "report",
+            "parent_flow_run_id": "run-0001",
+            "parent_task_run_id": "t-report",
+        }
+    )
+    async with make_app(daemon).run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        await wait_for_text(pilot, "report-0")
+        await pilot.press("enter", *["down"] * 5, "enter")  # into the graph; expand report-0
+        await wait_for_text(pilot, "▾ report-0")
+
+        daemon.runs.append(child)  # the subflow starts: its run, then its tasks
+        daemon.task_runs["run-child"] = []
+        daemon.push("flow_run", child)
+        await wait_until(pilot, lambda: any(f == "run-child" for _, f, _ in daemon.subscriptions), what="a subscription to the child run")  # fmt: skip
+        daemon.push("task_run", task("c-chart", "chart-0", "chart", NOW - 15, None, run="run-child", state_name="Running", state_type="RUNNING"))  # fmt: skip
+        await wait_until(pilot, lambda: "⟳" in graph_line(pilot, "chart-0"), what="chart-0 running")
+        screen = main_screen(pilot)
+        assert screen.graph is not None
+        chart = next(row.node for row in screen.graph.rows() if row.node.name == "chart-0")
+        assert chart.depth == 1 and chart.parent_key == "run-0001:subflow:report"
+
+        daemon.push("task_run", task("c-chart", "chart-0", "chart", NOW - 15, 4, run="run-child"))
+        await wait_until(pilot, lambda: "✔" in graph_line(pilot, "chart-0"), what="chart-0 done")
+
+
+async def test_each_second_only_rows_whose_time_moved_are_redrawn(daemon: FakeDaemon) -> None:
+    now = [NOW]
+
+    async def connect() -> DashboardClient:
+        return daemon.client()
+
+    app = OrcApp(connect, "/srv/demo", clock=Clock(now=lambda: now[0], zone=UTC))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "42.0s")  # eager-yak has run for 42 s
+        screen = main_screen(pilot)
+        await pilot.pause()
+        drawn = Drawn(screen.query_one("#runs", RowList))
+        now[0] += 5
+        await wait_for_text(pilot, "47.0s")  # the next tick
+        await pilot.pause()
+        row = screen.dashboard.runs.position("run-0003")
+        assert set(drawn.lines) == {row}  # finished and scheduled runs read the same
