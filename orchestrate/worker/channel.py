@@ -84,6 +84,8 @@ class Channel:
             while True:
                 try:
                     chunk = self.sock.recv(65536)
+                except ConnectionError:  # reset: it died with our records unread
+                    chunk = b""
                 except OSError:
                     return  # our own end closed: the worker is finishing
                 if not chunk:
