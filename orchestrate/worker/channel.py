@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import threading
 from collections.abc import Callable
@@ -78,21 +79,32 @@ class Channel:
         return self.sock.makefile("wb")
 
     def watch_for_hangup(self, on_hangup: Callable[[], None]) -> threading.Thread:
-        """Call `on_hangup` (in a daemon thread) when the supervisor's end closes."""
+        """Call `on_hangup` (in a daemon thread) when the supervisor's end closes.
+
+        The thread waits without the read lock and reads only what is there,
+        under it, so a `stop` notice is either still in the socket or already
+        in `_pending` when the SIGTERM handler asks for it, never in between.
+        """
 
         def watch() -> None:
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN)
             while True:
-                try:
-                    chunk = self.sock.recv(65536)
-                except ConnectionError:  # reset: it died with our records unread
-                    chunk = b""
-                except OSError:
-                    return  # our own end closed: the worker is finishing
-                if not chunk:
-                    on_hangup()
-                    return
+                poller.poll()
                 with self._reading:
-                    self._pending += chunk
+                    try:
+                        chunk = self.sock.recv(65536, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        continue  # `stop_reason` took it first
+                    except ConnectionError:  # reset: it died with our records unread
+                        chunk = b""
+                    except OSError:
+                        return  # our own end closed: the worker is finishing
+                    if chunk:
+                        self._pending += chunk
+                        continue
+                on_hangup()
+                return
 
         thread = threading.Thread(target=watch, name="orc-hangup-watch", daemon=True)
         thread.start()
