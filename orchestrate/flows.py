@@ -71,7 +71,7 @@ class Flow(Generic[P, R]):
         self.is_async = inspect.iscoroutinefunction(fn)
         self._call = call_plan(self.signature)
         self._validator = ParameterValidator(options.name, fn, self.signature)
-        update_wrapper(self, fn)  # type: ignore[arg-type]
+        update_wrapper(self, fn)
 
     def __getattr__(self, name: str) -> Any:
         if name in _OPTION_NAMES:
@@ -87,7 +87,7 @@ class Flow(Generic[P, R]):
         from orchestrate.engine.flow_engine import call_flow
 
         parameters = bind_parameters(self.fn, self.signature, args, kwargs)
-        return call_flow(self, parameters, return_state)  # type: ignore[no-any-return]
+        return call_flow(self, parameters, return_state)
 
     def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:
         """Parameters coerced to the signature's types; raises `ParameterTypeError`."""

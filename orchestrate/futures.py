@@ -63,7 +63,7 @@ class PrefectFuture(Generic[R]):
             raise UnfinishedRun(
                 f"Task run {self._run.name!r} did not finish within {timeout} seconds."
             ) from None
-        return state.result(raise_on_failure=raise_on_failure)  # type: ignore[no-any-return]
+        return state.result(raise_on_failure=raise_on_failure)
 
     def add_done_callback(self, fn: Callable[[PrefectFuture[R]], Any]) -> None:
         self._future.add_done_callback(lambda _: fn(self))
@@ -72,7 +72,7 @@ class PrefectFuture(Generic[R]):
         import asyncio  # only an async flow awaits: a sync one never loads asyncio
 
         state = yield from asyncio.wrap_future(self._future).__await__()
-        return state.result()  # type: ignore[no-any-return]
+        return state.result()
 
     def __repr__(self) -> str:
         return f"PrefectFuture({self._run.name!r}, {self.state!r})"

@@ -107,7 +107,13 @@ class EventRecord:
 Record = FlowRunRecord | TaskRunRecord | StateRecord | EdgeRecord | LogRecord | EventRecord
 
 
-class RecordSink(Protocol):
+class RecordPut(Protocol):
+    """Anything records can be put into: all that recording a state change needs."""
+
+    def put(self, record: Record) -> None: ...
+
+
+class RecordSink(RecordPut, Protocol):
     """Where the engine sends records. `put` must never block on I/O."""
 
     def put(self, record: Record) -> None: ...

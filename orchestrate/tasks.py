@@ -80,7 +80,7 @@ class Task(Generic[P, R]):
         self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', options.name)}"
         self._call = call_plan(self.signature)
         self._bind = bind_plan(self.signature)
-        update_wrapper(self, fn)  # type: ignore[arg-type]
+        update_wrapper(self, fn)
 
     def __getattr__(self, name: str) -> Any:
         if name in _OPTION_NAMES:
@@ -256,7 +256,7 @@ def task(__fn: Callable[P, R] | None = None, **options: Any) -> Task[P, R] | Cal
     return decorate(__fn) if __fn is not None else decorate
 
 
-def task_input_hash(context: Any, arguments: dict[str, Any]) -> str:
+def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
     """A cache key from the task, its source and its arguments (Prefect's `task_input_hash`).
 
     None (no caching) when an argument cannot be serialised, as in Prefect.

@@ -98,7 +98,7 @@ class DeploymentTable:
     def env(self, name: str) -> tuple[dict[str, str], list[str]]:
         """The deployment's environment, secrets read from the daemon's environment now,
         and the names of variables it asks for that are not set."""
-        return self.get(name).environment(os.environ)  # type: ignore[no-any-return]
+        return self.get(name).environment(os.environ)
 
     def replace(self, config: Any) -> ConfigDiff:
         """Take a new config; returns what changed, by deployment name."""

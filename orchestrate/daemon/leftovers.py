@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from orchestrate.engine.runs import transition
 from orchestrate.errors import InvalidStateTransition
-from orchestrate.records import FlowRunRecord, RecordSink, TaskRunRecord
+from orchestrate.records import FlowRunRecord, RecordPut, TaskRunRecord
 from orchestrate.states import Cancelled, Crashed, State
 
 log = logging.getLogger("orc.daemon")
@@ -31,7 +31,7 @@ def leftover_state(flow_state: State) -> State:
 
 
 def end_leftovers(
-    runs: Iterable[TaskRunRecord | FlowRunRecord], flow_state: State, sink: RecordSink
+    runs: Iterable[TaskRunRecord | FlowRunRecord], flow_state: State, sink: RecordPut
 ) -> int:
     """Give every run in `runs` that is not final a final state; how many were ended."""
     ended = 0

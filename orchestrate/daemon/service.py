@@ -55,7 +55,7 @@ class Daemon:
         supervisor_factory: Callable[[Callable[[list[Record]], None]], Any],
         *,
         clock: Callable[[], float] = time.time,
-        publish: Callable[..., None] | None = None,
+        publish: Callable[..., object] | None = None,
     ) -> None:
         self.root = root
         self.table = deployments
@@ -101,9 +101,8 @@ class Daemon:
                 self.publish("log", views.log_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
             elif kind is TaskRunRecord:
                 states += self.book.put_task_run(record)  # type: ignore[arg-type]
-                self.publish(
-                    "task_run", views.task_run_info(record), flow_run_id=record.flow_run_id
-                )  # type: ignore[arg-type, union-attr]
+                info = views.task_run_info(record)  # type: ignore[arg-type]
+                self.publish("task_run", info, flow_run_id=record.flow_run_id)  # type: ignore[union-attr]
             elif kind is StateRecord:
                 states.append(record)  # type: ignore[arg-type]
             elif kind is FlowRunRecord:
@@ -397,7 +396,7 @@ class Daemon:
         self.table.set_paused(name, paused)
         verb = "paused" if paused else "resumed"
         self.emit(state_events.daemon_event(f"orc.deployment.{verb}", f"orc.deployment.{name}",
-                                            **{"orc.resource.name": name}))  # fmt: skip
+                                            labels={"orc.resource.name": name}))  # fmt: skip
         log.info("deployment %s %s", name, verb)
         if not paused:
             from orchestrate.daemon.recovery import catch_up
@@ -422,7 +421,7 @@ class Daemon:
         for verb, names in (("added", diff.added), ("changed", diff.changed), ("removed", diff.removed)):
             for name in names:
                 self.emit(state_events.daemon_event(f"orc.deployment.{verb}", f"orc.deployment.{name}",
-                                                    **{"orc.resource.name": name}))  # fmt: skip
+                                                    labels={"orc.resource.name": name}))  # fmt: skip
         summary = {"added": diff.added, "changed": diff.changed, "removed": diff.removed}
         self.emit(state_events.daemon_event("orc.config.reloaded", "orc.config.flows-toml", summary))
         log.info("flows.toml reloaded: %s", _summary(summary))

@@ -75,10 +75,10 @@ def task_run_event(
 
 
 def daemon_event(
-    name: str, resource_id: str, payload: dict[str, Any] | None = None, **labels: str
+    name: str, resource_id: str, payload: dict[str, Any] | None = None, labels: dict[str, str] | None = None
 ) -> EventRecord:
     """An event the daemon raises about itself, a deployment or its config."""
     import time
 
-    resource = {"orc.resource.id": resource_id, **labels}
+    resource = {"orc.resource.id": resource_id, **(labels or {})}
     return EventRecord(str(uuid.uuid4()), time.time(), name, resource, payload or {})

@@ -232,7 +232,9 @@ def flow_steps(job: FlowRunJob) -> Steps:
         job.set_state(running)
         if options.on_running:
             yield RunHooks(options.on_running, (flow, run, running), lambda h, e: log_hook_failure(job.logger, h, e))
-        value, exc = yield CallBody(parameters)
+        outcome = yield CallBody(parameters)
+        assert outcome is not None  # a body call always answers with its outcome
+        value, exc = outcome
         if isinstance(exc, RunAborted):
             return (yield from _finish(job, exc.state()))
         state = state_from_return(value) if exc is None else failure_state(exc)

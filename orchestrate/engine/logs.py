@@ -22,7 +22,7 @@ ROOT_LOGGER = "orc"
 _configured = False
 
 
-class RunLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class RunLogger(logging.LoggerAdapter):
     """A logger bound to one flow run (and task run); its lines are kept with the run."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:

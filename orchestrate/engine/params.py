@@ -94,7 +94,7 @@ class ParameterValidator:
             annotation = hints.get(p.name, Any)
             default = ... if p.default is _EMPTY else p.default
             fields[_field(p.name)] = (annotation, Field(default, alias=p.name))
-        self._model = create_model(  # type: ignore[call-overload]
+        self._model = create_model(
             f"{self.flow_name}_parameters",
             __config__=ConfigDict(arbitrary_types_allowed=True, populate_by_name=True),
             **fields,

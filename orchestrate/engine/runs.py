@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from orchestrate.records import FlowRunRecord, RecordSink, StateRecord, TaskRunRecord
+from orchestrate.records import FlowRunRecord, RecordPut, StateRecord, TaskRunRecord
 from orchestrate.states import TERMINAL_STATES, State, StateType, validate_transition
 
 _IDS_AT_ONCE = 256
@@ -44,7 +44,7 @@ def _forget_ids() -> None:
 os.register_at_fork(after_in_child=_forget_ids)  # a forked child must not reuse the parent's ids
 
 
-def transition(run: FlowRunRecord | TaskRunRecord, state: State, sink: RecordSink, initial: bool = False) -> State:
+def transition(run: FlowRunRecord | TaskRunRecord, state: State, sink: RecordPut, initial: bool = False) -> State:
     """Move `run` to `state` if the transition table allows it, and record both."""
     validate_transition(None if initial else run.state, state)
     state.run_id = run.id

@@ -60,7 +60,7 @@ def drive_sync(steps: Steps, call: Callable[[dict[str, Any]], Outcome]) -> State
                 reply = None
             request = steps.send(reply)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
 
 
 async def drive_async(steps: Steps, call: Callable[[dict[str, Any]], Awaitable[Outcome]]) -> State:
@@ -87,7 +87,7 @@ async def drive_async(steps: Steps, call: Callable[[dict[str, Any]], Awaitable[O
                 reply = None
             request = steps.send(reply)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
 
 
 def _run_hooks_sync(request: RunHooks) -> None:

@@ -203,7 +203,9 @@ def task_steps(job: TaskRunJob) -> Steps:
     while True:
         job.run.run_count += 1
         transition(job.run, Running() if attempt == 0 else Retrying(), job.sink)
-        value, exc = yield CallBody(parameters)
+        outcome = yield CallBody(parameters)
+        assert outcome is not None  # a body call always answers with its outcome
+        value, exc = outcome
         state = state_from_return(value) if exc is None else failure_state(exc)
         if state.is_completed():
             if cache_key is not None or persists:
@@ -258,7 +260,7 @@ def _finish(job: TaskRunJob, state: State) -> Steps:
     options = job.task.options
     if state.is_failed() or state.is_crashed():
         retried = f" after {job.run.run_count} attempts" if job.run.run_count > 1 else ""
-        detail = f"\n{state.traceback.rstrip()}" if _shows_traceback(state) else ""
+        detail = f"\n{(state.traceback or '').rstrip()}" if _shows_traceback(state) else ""
         job.logger.error("Finished in state %s%s: %s%s", state.name, retried, state.message, detail)
     hooks = options.on_completion if state.is_completed() else options.on_failure if state.is_failed() else ()
     if hooks:

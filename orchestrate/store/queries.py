@@ -198,7 +198,8 @@ class Store:
     @classmethod
     def over(cls, connection: duckdb.DuckDBPyConnection) -> Store:
         """A store reading through an open connection (the daemon's); closing it closes that one."""
-        store = cls(Path(connection.execute("PRAGMA database_list").fetchone()[2] or ""))
+        row = connection.execute("PRAGMA database_list").fetchone()
+        store = cls(Path((row[2] if row else None) or ""))
         store._conn = connection
         return store
 
@@ -345,7 +346,8 @@ class Store:
         `after` keeps lines strictly later than that time (for following a log);
         `limit` keeps the last lines; `level` the lines at or above it.
         """
-        where, params = ["l.flow_run_id = ?"], [flow_run_id]
+        where: list[str] = ["l.flow_run_id = ?"]
+        params: list[Any] = [flow_run_id]
         if after is not None:
             where.append("l.ts > to_timestamp(?)")
             params.append(after)
