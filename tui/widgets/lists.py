@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rich.text import Text
 
 from orchestrate.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
@@ -27,16 +30,21 @@ def _cell(value: str, width: int) -> str:
     return value.ljust(width)
 
 
-class DeploymentList(RowList):
-    """`● nightly-etl  ■■■▲■  in 4h  every day at 02:00 (Europe/Berlin)`."""
+class NamedRowList(RowList):
+    """A list of the dashboard's items keyed by name (deployments, automations), in their order."""
+
+    empty: str = ""
 
     def __init__(self, dashboard: Dashboard, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.dashboard, self.clock = dashboard, clock
         self._names: list[str] = []
 
+    def items(self) -> Mapping[str, Any]:
+        raise NotImplementedError
+
     def rows_changed(self) -> None:
-        self._names = list(self.dashboard.deployments)
+        self._names = list(self.items())
         super().rows_changed()
 
     def row_count(self) -> int:
@@ -49,11 +57,19 @@ class DeploymentList(RowList):
         return self._names.index(key) if key in self._names else None
 
     def empty_text(self) -> Text:
-        return Text("no deployments in flows.toml", style="dim")
+        return Text(self.empty, style="dim")
+
+
+class DeploymentList(NamedRowList):
+    """`● nightly-etl  ■■■▲■  in 4h  every day at 02:00 (Europe/Berlin)`."""
+
+    empty = "no deployments in flows.toml"
+
+    def items(self) -> dict[str, DeploymentInfo]:
+        return self.dashboard.deployments
 
     def render_row(self, index: int, width: int) -> Text:
-        deployment = self.dashboard.deployments[self._names[index]]
-        return deployment_row(deployment, self.clock, width)
+        return deployment_row(self.dashboard.deployments[self._names[index]], self.clock, width)
 
 
 def deployment_row(deployment: DeploymentInfo, clock: Clock, width: int) -> Text:
@@ -135,29 +151,13 @@ def run_row(run: FlowRunInfo, clock: Clock, width: int) -> Text:
     return text
 
 
-class AutomationList(RowList):
+class AutomationList(NamedRowList):
     """`● cleanup-after-failure  when orc.flow-run.Failed …  fired 2h ago`."""
 
-    def __init__(self, dashboard: Dashboard, clock: Clock, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.dashboard, self.clock = dashboard, clock
-        self._names: list[str] = []
+    empty = "no automations in flows.toml"
 
-    def rows_changed(self) -> None:
-        self._names = list(self.dashboard.automations)
-        super().rows_changed()
-
-    def row_count(self) -> int:
-        return len(self._names)
-
-    def key_at(self, index: int) -> str | None:
-        return self._names[index] if index < len(self._names) else None
-
-    def index_of(self, key: str) -> int | None:
-        return self._names.index(key) if key in self._names else None
-
-    def empty_text(self) -> Text:
-        return Text("no automations in flows.toml", style="dim")
+    def items(self) -> dict[str, AutomationInfo]:
+        return self.dashboard.automations
 
     def render_row(self, index: int, width: int) -> Text:
         return automation_row(self.dashboard.automations[self._names[index]], self.clock, width)
