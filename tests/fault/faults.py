@@ -1,0 +1,285 @@
+"""Faults, rounds and the result file: kill orc at random moments, settle it, check it.
+
+A round is one fresh project: `orc up`, a sequence of faults (each one a
+trial: the daemon killed with SIGKILL right after a dispatch, mid-run, in a
+burst of writes, during a flows.toml reload or during shutdown; a worker
+killed with SIGKILL; the daemon stopped with SIGSTOP for a few seconds),
+a restart after each daemon kill, then a settle (deployments paused, every
+run allowed to end), a clean stop and the invariant checks. Everything
+random comes from one seed, printed with every failure, so a round replays
+with `ORC_FAULT_SEED`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.fault.invariants import INVARIANTS, Violations, check, gather
+from tests.fault.project import DEPLOYMENTS, FaultProject, pid_alive, wait_for
+
+DAEMON_KILLS = ("dispatch", "run", "write", "reload", "shutdown")
+ACTIVE_OR_RETRYING = ("Pending", "Running", "Cancelling", "AwaitingRetry")
+
+
+@dataclass
+class Trial:
+    """One fault: what was hit, how, when (seconds into the round) and what happened."""
+
+    trial: int
+    kind: str
+    at: float
+    detail: str = ""
+
+
+@dataclass
+class Round:
+    """One project's faults and the violations found after them."""
+
+    round: int
+    seed: str
+    trials: list[Trial] = field(default_factory=list)
+    violations: dict[str, Any] = field(default_factory=dict)
+    total_violations: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def daemon_kill_kinds(rng: random.Random, count: int) -> list[str]:
+    """`count` daemon kills spread over every kind, in a random order."""
+    kinds = [DAEMON_KILLS[i % len(DAEMON_KILLS)] for i in range(count)]
+    rng.shuffle(kinds)
+    return kinds
+
+
+class Runner:
+    """Runs the faults of one round on one project."""
+
+    def __init__(self, project: FaultProject, rng: random.Random, number: int, seed: str) -> None:
+        self.project = project
+        self.rng = rng
+        self.round = Round(number, seed)
+        self.started = time.monotonic()
+        self._log_offset = 0
+
+    def run(self, faults: list[str]) -> Round:
+        """Every fault in order, then settle, stop and check; the daemon never survives it."""
+        try:
+            self._up()
+            for kind in faults:
+                self._ensure_up()
+                self._fault(kind)
+            self._ensure_up()
+            self.settle()
+            self.project.stop()
+            found = check(gather(self.project.root), self.project.root)
+        except Exception as exc:
+            self.round.error = f"{type(exc).__name__}: {exc}"
+            found = Violations()
+        finally:
+            self.project.kill_everything()
+        self.round.violations = found.as_json()
+        self.round.total_violations = found.total
+        self.round.seconds = round(time.monotonic() - self.started, 1)
+        return self.round
+
+    # -- the daemon's lifetime ------------------------------------------------------
+
+    def _up(self) -> None:
+        self.project.up()
+        self._log_offset = 0
+
+    def _ensure_up(self) -> None:
+        if self.project.daemon is None:
+            self._up()
+
+    def _record(self, kind: str, detail: str = "") -> None:
+        at = round(time.monotonic() - self.started, 3)
+        self.round.trials.append(Trial(len(self.round.trials) + 1, kind, at, detail))
+
+    def _fault(self, kind: str) -> None:
+        faults: dict[str, Callable[[], None]] = {
+            "dispatch": self.kill_after_dispatch,
+            "run": self.kill_mid_run,
+            "write": self.kill_in_writes,
+            "reload": self.kill_in_reload,
+            "shutdown": self.kill_in_shutdown,
+            "worker": self.kill_worker,
+            "sigstop": self.stop_and_continue,
+        }
+        faults[kind]()
+
+    def _kill_daemon(self, kind: str, detail: str) -> None:
+        self.project.kill_daemon(signal.SIGKILL)
+        self._record(f"daemon-kill:{kind}", detail)
+
+    # -- the faults -------------------------------------------------------------------
+
+    def kill_after_dispatch(self) -> None:
+        """SIGKILL within 0-300 ms after the daemon logged that it started a worker."""
+        wait_for(self._saw_start, 20, "the daemon to start a worker")
+        delay = self.rng.uniform(0, 0.3)
+        time.sleep(delay)  # the fault: kill at a random point after the dispatch
+        self._kill_daemon("dispatch", f"{delay * 1000:.0f} ms after a 'started' line")
+
+    def _saw_start(self) -> bool:
+        lines, self._log_offset = self.project.new_log_lines(self._log_offset)
+        return any(" started " in line for line in lines)
+
+    def kill_mid_run(self) -> None:
+        """SIGKILL at a random moment 0.2-3 s into the daemon's life, with runs in flight."""
+        delay = self.rng.uniform(0.2, 3.0)
+        time.sleep(delay)  # the fault: a random moment
+        self._kill_daemon("run", f"{delay:.2f} s after the last check")
+
+    def kill_in_writes(self) -> None:
+        """SIGKILL within 0-100 ms of a fan-out task body starting (a burst of records)."""
+        seen = self._task_starts()
+        wait_for(lambda: self._task_starts() > seen, 20, "a fan-out task to start")
+        delay = self.rng.uniform(0, 0.1)
+        time.sleep(delay)  # the fault: kill in the middle of a burst of task records
+        self._kill_daemon("write", f"{delay * 1000:.0f} ms after a task started")
+
+    def _task_starts(self) -> int:
+        try:
+            return self.project.markers.read_bytes().count(b'"kind": "task", "phase": "start"')
+        except OSError:
+            return 0
+
+    def kill_in_reload(self) -> None:
+        """Rewrite flows.toml (a real diff), then SIGKILL within 0-500 ms."""
+        self.project.rewrite_config()
+        delay = self.rng.uniform(0, 0.5)
+        time.sleep(delay)  # the fault: kill somewhere in the reload
+        self._kill_daemon("reload", f"{delay * 1000:.0f} ms after rewriting flows.toml")
+
+    def kill_in_shutdown(self) -> None:
+        """SIGTERM (a clean stop begins), then SIGKILL within 0-1.5 s."""
+        time.sleep(self.rng.uniform(0.3, 1.5))  # let some runs be in flight first
+        self.project.kill_daemon(signal.SIGTERM)
+        delay = self.rng.uniform(0, 1.5)
+        time.sleep(delay)  # the fault: kill somewhere in the shutdown
+        late = "" if self.project.daemon is not None else " (it had already stopped)"
+        self._kill_daemon("shutdown", f"{delay * 1000:.0f} ms after SIGTERM{late}")
+
+    def kill_worker(self) -> None:
+        """SIGKILL one of this project's workers, 0-1 s after it was seen (as the OOM killer does)."""
+        workers = wait_for(self.project.workers, 20, "a worker to run")
+        pid = self.rng.choice(workers)
+        delay = self.rng.uniform(0, 1.0)
+        time.sleep(delay)  # the fault: a random point of the run
+        alive = pid_alive(pid)
+        if alive:
+            os.kill(pid, signal.SIGKILL)
+        self._record(
+            "worker-kill",
+            f"pid {pid} {delay * 1000:.0f} ms after seen{'' if alive else ' (had ended)'}",
+        )
+
+    def stop_and_continue(self) -> None:
+        """SIGSTOP the daemon for 1-4 s, then SIGCONT: workers and clients must cope."""
+        proc = self.project.daemon
+        assert proc is not None
+        pause = self.rng.uniform(1.0, 4.0)
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(pause)  # the fault: a daemon frozen this long
+        proc.send_signal(signal.SIGCONT)
+        self._record("daemon-sigstop", f"stopped {pause:.1f} s")
+
+    # -- settling -------------------------------------------------------------------
+
+    def settle(self, timeout: float = 60) -> None:
+        """Pause every deployment and wait until no run is active or waiting to retry."""
+        with self.project.client() as client:
+            for name in DEPLOYMENTS:
+                client.pause_deployment(name)
+        try:
+            wait_for(self._idle, timeout, "every run to end", every=0.2)
+        except TimeoutError:
+            self._record("settle-timeout", f"runs still active after {timeout:g} s")
+
+    def _idle(self) -> bool:
+        with self.project.client() as client:
+            runs = client.runs(limit=10_000)
+        return not any(r.state.name in ACTIVE_OR_RETRYING for r in runs)
+
+
+def plan_faults(
+    rng: random.Random, daemon_kills: int, worker_kills: int, sigstops: int
+) -> list[str]:
+    """A random order of the given numbers of each fault."""
+    faults = [
+        *daemon_kill_kinds(rng, daemon_kills),
+        *["worker"] * worker_kills,
+        *["sigstop"] * sigstops,
+    ]
+    rng.shuffle(faults)
+    return faults
+
+
+def run_round(
+    base: Path,
+    number: int,
+    seed: str,
+    faults: list[str] | None = None,
+    counts: tuple[int, int, int] = (5, 1, 0),
+) -> Round:
+    """One round in a fresh project under `base`; `counts` = daemon kills, worker kills, SIGSTOPs."""
+    rng = random.Random(f"{seed}-{number}")
+    plan = faults if faults is not None else plan_faults(rng, *counts)
+    project = FaultProject.create(base / f"round-{number}")
+    return Runner(project, rng, number, seed).run(plan)
+
+
+def tested_commit() -> str:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        ["git", "-C", str(root), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()[:100]
+
+
+def write_results(
+    path: Path, seed: str, rounds: list[Round], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The result file: every trial with its timing and every violation with its details."""
+    totals = dict.fromkeys(INVARIANTS, 0)
+    for r in rounds:
+        for key, n in r.violations.get("counts", {}).items():
+            totals[key] += n
+    kinds: dict[str, int] = {}
+    for r in rounds:
+        for t in r.trials:
+            kinds[t.kind] = kinds.get(t.kind, 0) + 1
+    document = {
+        "seed": seed,
+        "commit": tested_commit(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "rounds": len(rounds),
+        "trials": kinds,
+        "violations": totals,
+        "errors": [f"round {r.round}: {r.error}" for r in rounds if r.error],
+        **(extra or {}),
+        "per_round": [asdict(r) for r in rounds],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, default=str) + "\n")
+    return document
+
+
+def default_seed() -> str:
+    return os.environ.get("ORC_FAULT_SEED") or str(random.SystemRandom().randrange(10**9))
+
+
+__all__ = ["Round", "Runner", "Trial", "default_seed", "plan_faults", "run_round", "write_results"]
