@@ -162,27 +162,29 @@ class Runner:
         self._kill_daemon("reload", f"{delay * 1000:.0f} ms after rewriting flows.toml")
 
     def kill_in_shutdown(self) -> None:
-        """SIGTERM (a clean stop begins), then SIGKILL within 0-1.5 s."""
-        time.sleep(self.rng.uniform(0.3, 1.5))  # let some runs be in flight first
+        """With a worker running, SIGTERM (a clean stop begins), then SIGKILL within 0-1 s."""
+        wait_for(self.project.workers, 20, "a worker to run")
         self.project.kill_daemon(signal.SIGTERM)
-        delay = self.rng.uniform(0, 1.5)
-        time.sleep(delay)  # the fault: kill somewhere in the shutdown
-        late = "" if self.project.daemon is not None else " (it had already stopped)"
-        self._kill_daemon("shutdown", f"{delay * 1000:.0f} ms after SIGTERM{late}")
-
-    def kill_worker(self) -> None:
-        """SIGKILL one of this project's workers, 0-1 s after it was seen (as the OOM killer does)."""
-        workers = wait_for(self.project.workers, 20, "a worker to run")
-        pid = self.rng.choice(workers)
         delay = self.rng.uniform(0, 1.0)
-        time.sleep(delay)  # the fault: a random point of the run
-        alive = pid_alive(pid)
-        if alive:
-            os.kill(pid, signal.SIGKILL)
-        self._record(
-            "worker-kill",
-            f"pid {pid} {delay * 1000:.0f} ms after seen{'' if alive else ' (had ended)'}",
-        )
+        time.sleep(delay)  # the fault: kill somewhere in the shutdown
+        if self.project.daemon is None:
+            self._record("daemon-stopped-before-kill", f"{delay * 1000:.0f} ms after SIGTERM")
+            return
+        self._kill_daemon("shutdown", f"{delay * 1000:.0f} ms after SIGTERM")
+
+    def kill_worker(self, patience: float = 20) -> None:
+        """SIGKILL one of this project's workers 0-300 ms after it was seen (as the OOM killer does)."""
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            workers = wait_for(self.project.workers, 20, "a worker to run")
+            pid = self.rng.choice(workers)
+            delay = self.rng.uniform(0, 0.3)
+            time.sleep(delay)  # the fault: a random point of the run
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                self._record("worker-kill", f"pid {pid} {delay * 1000:.0f} ms after it was seen")
+                return
+        self._record("worker-missed", f"no worker lived long enough in {patience:g} s")
 
     def stop_and_continue(self) -> None:
         """SIGSTOP the daemon for 1-4 s, then SIGCONT: workers and clients must cope."""

@@ -1,0 +1,149 @@
+"""The short fault suite: a few kill -9s of the daemon and of workers, a SIGSTOP, then the invariants.
+
+The long form (`python -m tests.fault`) runs the same rounds hundreds of
+times; this one runs two in well under the test timeout, on every change.
+A failure names the seed: `ORC_FAULT_SEED=<seed> pytest tests/fault` replays it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.fault.faults import Round, default_seed, run_round, write_results
+from tests.fault.invariants import INVARIANTS, Evidence, Violations, check
+
+#: six daemon kills over every kind, three worker kills and one SIGSTOP, in two rounds
+ROUNDS = [
+    ["dispatch", "reload", "shutdown", "worker", "worker", "sigstop"],
+    ["run", "write", "dispatch", "worker"],
+]
+
+
+def _failure(seed: str, rounds: list[Round], results: Path) -> str:
+    lines = [
+        f"seed {seed} (replay: ORC_FAULT_SEED={seed} pytest tests/fault); results in {results}"
+    ]
+    for r in rounds:
+        faults = ", ".join(f"{t.kind} ({t.detail})" for t in r.trials)
+        lines.append(f"round {r.round}: {faults}")
+        if r.error:
+            lines.append(f"  error: {r.error}")
+        for key, details in r.violations.get("details", {}).items():
+            lines.append(f"  {key}: {INVARIANTS[key]}: {r.violations['counts'][key]}")
+            lines += [f"    {d}" for d in details[:3]]
+    return "\n".join(lines)
+
+
+def test_kill_9_of_the_daemon_and_workers_breaks_no_guarantee(tmp_path: Path) -> None:
+    seed = default_seed()
+    rng = random.Random(seed)
+    rounds = []
+    for number, faults in enumerate(ROUNDS, start=1):
+        plan = list(faults)
+        rng.shuffle(plan)
+        rounds.append(run_round(tmp_path, number, seed, faults=plan))
+    results = Path(os.environ.get("ORC_FAULT_RESULTS", tmp_path / ".orc-fault-results.json"))
+    write_results(results, seed, rounds)
+    broken = sum(r.total_violations for r in rounds) + sum(1 for r in rounds if r.error)
+    assert broken == 0, _failure(seed, rounds, results)
+
+
+def _evidence(**changes: object) -> Evidence:
+    """A consistent store and marker file for one finished run of `quick`, then `changes`."""
+    run, task = "run-1", "task-1"
+    evidence = Evidence(
+        markers=[
+            {
+                "kind": "flow",
+                "phase": "start",
+                "flow_run": run,
+                "attempt": 1,
+                "deployment": "quick",
+                "pid": 1,
+                "slot": 0.0,
+            },
+            {
+                "kind": "task",
+                "phase": "start",
+                "flow_run": run,
+                "task_run": task,
+                "attempt": 1,
+                "deployment": "quick",
+                "pid": 1,
+            },
+            {
+                "kind": "flow",
+                "phase": "end",
+                "flow_run": run,
+                "attempt": 1,
+                "deployment": "quick",
+                "pid": 1,
+            },
+        ],
+        flow_runs={
+            run: {
+                "id": run,
+                "deployment": "quick",
+                "state_type": "COMPLETED",
+                "state_name": "Completed",
+                "run_count": 1,
+            }
+        },
+        task_runs={
+            task: {
+                "id": task,
+                "flow_run_id": run,
+                "state_type": "COMPLETED",
+                "state_name": "Completed",
+            }
+        },
+        history={
+            run: ["Scheduled", "Pending", "Running", "Completed"],
+            task: ["Running", "Completed"],
+        },
+        slots=[
+            {
+                "key": "k",
+                "flow_run_id": run,
+                "deployment": "quick",
+                "schedule_id": "s",
+                "slot_time": 0.0,
+            }
+        ],
+    )
+    for name, value in changes.items():
+        setattr(evidence, name, value)
+    return evidence
+
+
+def _found(evidence: Evidence, tmp_path: Path) -> dict[str, int]:
+    found: Violations = check(evidence, tmp_path)
+    return {k: n for k, n in found.counts.items() if n}
+
+
+def test_the_checks_pass_a_consistent_run(tmp_path: Path) -> None:
+    assert _found(_evidence(), tmp_path) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "broken"),
+    [
+        ("attempts", lambda e: e.markers.insert(2, dict(e.markers[0], pid=2))),
+        ("no_rerun", lambda e: e.markers.append(dict(e.markers[0], attempt=2))),
+        ("recorded", lambda e: e.task_runs.clear()),
+        ("history", lambda e: e.history["run-1"].pop()),
+        (
+            "not_stuck",
+            lambda e: e.flow_runs["run-1"].update(state_type="RUNNING", state_name="Running"),
+        ),
+        ("slot_once", lambda e: e.slots.append(dict(e.slots[0], key="k2", flow_run_id="run-2"))),
+    ],
+)
+def test_each_check_catches_its_violation(tmp_path: Path, name: str, broken: object) -> None:
+    evidence = _evidence()
+    broken(evidence)  # type: ignore[operator]
+    assert name in _found(evidence, tmp_path)
