@@ -18,6 +18,7 @@ import random
 import signal
 import subprocess
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -82,7 +83,11 @@ class Runner:
             self.project.stop()
             found = check(gather(self.project.root), self.project.root)
         except Exception as exc:
-            self.round.error = f"{type(exc).__name__}: {exc}"
+            where = traceback.extract_tb(exc.__traceback__)[-3:]
+            frames = " <- ".join(
+                f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where)
+            )
+            self.round.error = f"{type(exc).__name__}: {exc} (at {frames})"
             found = Violations()
         finally:
             self.project.kill_everything()

@@ -192,8 +192,8 @@ class FaultProject:
             raise RuntimeError(f"orc up exited with {proc.returncode}:\n{log[-3000:]}")
         try:
             connect(self.root, timeout=2).close()
-        except DaemonNotRunning:
-            return False
+        except (DaemonNotRunning, ConnectionError):
+            return False  # not listening yet, or listening but not yet answering
         return True
 
     def client(self) -> Client:
