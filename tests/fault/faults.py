@@ -64,12 +64,22 @@ def daemon_kill_kinds(rng: random.Random, count: int) -> list[str]:
 class Runner:
     """Runs the faults of one round on one project."""
 
-    def __init__(self, project: FaultProject, rng: random.Random, number: int, seed: str) -> None:
+    def __init__(
+        self,
+        project: FaultProject,
+        rng: random.Random,
+        number: int,
+        seed: str,
+        settle_for: float = 60,
+    ) -> None:
         self.project = project
+        self.settle_for = settle_for
         self.rng = rng
         self.round = Round(number, seed)
         self.started = time.monotonic()
         self._log_offset = 0
+        #: runs still active when the settle gave up ("id (deployment) State")
+        self.unsettled: list[str] = []
 
     def run(self, faults: list[str]) -> Round:
         """Every fault in order, then settle, stop and check; the daemon never survives it."""
@@ -79,9 +89,9 @@ class Runner:
                 self._ensure_up()
                 self._fault(kind)
             self._ensure_up()
-            self.settle()
+            self.settle(self.settle_for)
             self.project.stop()
-            found = check(gather(self.project.root), self.project.root)
+            found = check(gather(self.project.root), self.project.root, self.unsettled)
         except Exception as exc:
             where = traceback.extract_tb(exc.__traceback__)[-3:]
             frames = " <- ".join(
@@ -209,14 +219,21 @@ class Runner:
             for name in DEPLOYMENTS:
                 client.pause_deployment(name)
         try:
-            wait_for(self._idle, timeout, "every run to end", every=0.2)
+            wait_for(lambda: not self._unsettled(), timeout, "every run to end", every=0.2)
         except TimeoutError:
-            self._record("settle-timeout", f"runs still active after {timeout:g} s")
+            self.unsettled = self._unsettled()
+            self._record(
+                "settle-timeout", f"{len(self.unsettled)} run(s) still active after {timeout:g} s"
+            )
 
-    def _idle(self) -> bool:
+    def _unsettled(self) -> list[str]:
         with self.project.client() as client:
             runs = client.runs(limit=10_000)
-        return not any(r.state.name in ACTIVE_OR_RETRYING for r in runs)
+        return [
+            f"run {r.id} ({r.deployment}) {r.state.name}"
+            for r in runs
+            if r.state.name in ACTIVE_OR_RETRYING
+        ]
 
 
 def plan_faults(
@@ -238,12 +255,13 @@ def run_round(
     seed: str,
     faults: list[str] | None = None,
     counts: tuple[int, int, int] = (5, 1, 0),
+    settle_for: float = 60,
 ) -> Round:
     """One round in a fresh project under `base`; `counts` = daemon kills, worker kills, SIGSTOPs."""
     rng = random.Random(f"{seed}-{number}")
     plan = faults if faults is not None else plan_faults(rng, *counts)
     project = FaultProject.create(base / f"round-{number}")
-    return Runner(project, rng, number, seed).run(plan)
+    return Runner(project, rng, number, seed, settle_for).run(plan)
 
 
 def tested_commit() -> str:

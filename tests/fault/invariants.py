@@ -9,6 +9,7 @@ store is checked against.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,9 +114,15 @@ def gather(root: Path) -> Evidence:
     return Evidence(read_markers(root / "markers.log"), flow_runs, task_runs, history, slots)
 
 
-def check(evidence: Evidence, root: Path) -> Violations:
-    """Every invariant over one project's evidence, plus the processes still alive in it."""
+def check(evidence: Evidence, root: Path, unsettled: list[str] | None = None) -> Violations:
+    """Every invariant over one project's evidence, plus the processes still alive in it.
+
+    `unsettled` are runs that were still active or waiting to retry when the
+    settle gave up: stuck, even if the stop then gave them a final state.
+    """
     found = Violations()
+    for run in unsettled or []:
+        found.add("not_stuck", f"{run} did not settle (deployments paused, timed out)")
     check_attempts(evidence, found)
     check_no_rerun(evidence, found)
     check_recorded(evidence, found)
@@ -269,9 +276,18 @@ def _check_slot_bodies(
             )
 
 
-def check_no_leftover(root: Path, found: Violations) -> None:
-    """No process works in the project once its daemon has stopped."""
-    for pid, cmd in processes_of(root):
+def check_no_leftover(root: Path, found: Violations, dying_for: float = 2.0) -> None:
+    """No process works in the project once its daemon has stopped.
+
+    A process killed just before the daemon exited may take a moment to
+    leave the process table; only one still there `dying_for` s later counts.
+    """
+    deadline = time.monotonic() + dying_for
+    left = list(processes_of(root))
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)  # the interval between checks of a condition
+        left = list(processes_of(root))
+    for pid, cmd in left:
         found.add("no_leftover", f"pid {pid} still runs: {describe(cmd)[:160]}")
 
 

@@ -29,7 +29,7 @@ def test_a_full_disk_stops_nothing_for_good(tmp_path: Path) -> None:
                 seen = full_then_freed(runner)
                 runner.settle(timeout=30)
                 project.stop()
-                found = check(gather(project.root), project.root)
+                found = check(gather(project.root), project.root, runner.unsettled)
             finally:
                 project.kill_everything()
     except MountRefused as exc:

@@ -45,7 +45,7 @@ def test_kill_9_of_the_daemon_and_workers_breaks_no_guarantee(tmp_path: Path) ->
     for number, faults in enumerate(ROUNDS, start=1):
         plan = list(faults)
         rng.shuffle(plan)
-        rounds.append(run_round(tmp_path, number, seed, faults=plan))
+        rounds.append(run_round(tmp_path, number, seed, faults=plan, settle_for=30))
     results = Path(os.environ.get("ORC_FAULT_RESULTS", tmp_path / ".orc-fault-results.json"))
     write_results(results, seed, rounds)
     broken = sum(r.total_violations for r in rounds) + sum(1 for r in rounds if r.error)
