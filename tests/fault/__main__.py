@@ -32,6 +32,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--daemon-kills", type=int, default=200, help="daemon SIGKILLs to land")
     parser.add_argument("--worker-kills", type=int, default=50, help="worker SIGKILLs to land")
     parser.add_argument("--sigstops", type=int, default=10, help="daemon SIGSTOP/SIGCONT pauses")
+    parser.add_argument("--disk-full", type=int, default=2, help="disk-full rounds (need root)")
     parser.add_argument("--per-round", type=int, default=5, help="daemon kills per project")
     parser.add_argument(
         "--max-minutes", type=float, default=45, help="stop starting rounds after this"
@@ -57,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     rounds: list[Round] = []
     print(f"seed {seed}; projects under {workdir}", flush=True)
     while time.monotonic() < deadline:
-        counts = _next_counts(args, rounds)
-        if counts is None:
+        faults = _next_faults(args, rounds)
+        if faults is None:
             break
         number = len(rounds) + 1
-        result = run_round(workdir, number, seed, counts=counts)
+        result = run_round(workdir, number, seed, **faults)
         rounds.append(result)
         _report(result)
         if result.total_violations == 0 and not result.error:
@@ -75,6 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     violations = sum(r.total_violations for r in rounds)
     print(f"{len(rounds)} rounds, {violations} violation(s); {args.results}", flush=True)
     return 1 if violations or any(r.error for r in rounds) else 0
+
+
+def _next_faults(args: argparse.Namespace, rounds: list[Round]) -> dict[str, Any] | None:
+    """The next round's faults: kill rounds first, then the disk-full ones; None when all done."""
+    counts = _next_counts(args, rounds)
+    if counts is not None:
+        return {"counts": counts}
+    disk_rounds = sum(1 for r in rounds if r.trials and r.trials[0].kind == "disk-full")
+    if disk_rounds < args.disk_full and not any(r.skipped for r in rounds):
+        return {"faults": ["disk-full"]}
+    return None
 
 
 def _next_counts(args: argparse.Namespace, rounds: list[Round]) -> tuple[int, int, int] | None:

@@ -12,11 +12,10 @@ import errno
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.fault.faults import Runner
 from tests.fault.project import FaultProject, wait_for
 
 CHUNK = b"\0" * (64 * 1024)
@@ -73,13 +72,17 @@ def ended_bodies(project: FaultProject) -> int:
     return project.markers.read_bytes().count(b'"kind": "flow", "phase": "end"')
 
 
-def full_then_freed(runner: Runner, full_for: float = 4.0, resume_within: float = 30.0) -> DiskFull:
+def full_then_freed(
+    project: FaultProject,
+    record: Callable[[str, str], None],
+    full_for: float = 4.0,
+    resume_within: float = 30.0,
+) -> DiskFull:
     """Fill the store's disk for `full_for` s asking for `orc status` meanwhile, free it, time the resume."""
     seen = DiskFull()
-    project = runner.project
     wait_for(lambda: ended_bodies(project) >= 3, 30, "a few runs to finish")
     filler = fill(project.root / ".orc")
-    runner._record("disk-full", f"filled {filler.stat().st_size // 1024} KiB for {full_for:g} s")
+    record("disk-full", f"filled {filler.stat().st_size // 1024} KiB for {full_for:g} s")
     until = time.monotonic() + full_for
     while time.monotonic() < until:
         _ask_status(project, seen)

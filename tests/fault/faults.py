@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.fault.disk import MountRefused, full_then_freed, small_tmpfs
 from tests.fault.invariants import INVARIANTS, Violations, check, gather
 from tests.fault.project import DEPLOYMENTS, FaultProject, pid_alive, wait_for
 
@@ -52,6 +53,7 @@ class Round:
     total_violations: int = 0
     seconds: float = 0.0
     error: str | None = None
+    skipped: str | None = None
 
 
 def daemon_kill_kinds(rng: random.Random, count: int) -> list[str]:
@@ -78,8 +80,8 @@ class Runner:
         self.round = Round(number, seed)
         self.started = time.monotonic()
         self._log_offset = 0
-        #: runs still active when the settle gave up ("id (deployment) State")
-        self.unsettled: list[str] = []
+        #: (invariant, detail) violations seen live, e.g. runs that never settled
+        self.seen: list[tuple[str, str]] = []
 
     def run(self, faults: list[str]) -> Round:
         """Every fault in order, then settle, stop and check; the daemon never survives it."""
@@ -91,7 +93,7 @@ class Runner:
             self._ensure_up()
             self.settle(self.settle_for)
             self.project.stop()
-            found = check(gather(self.project.root), self.project.root, self.unsettled)
+            found = check(gather(self.project.root), self.project.root, self.seen)
         except Exception as exc:
             where = traceback.extract_tb(exc.__traceback__)[-3:]
             frames = " <- ".join(
@@ -129,6 +131,7 @@ class Runner:
             "shutdown": self.kill_in_shutdown,
             "worker": self.kill_worker,
             "sigstop": self.stop_and_continue,
+            "disk-full": self.disk_full,
         }
         faults[kind]()
 
@@ -211,6 +214,15 @@ class Runner:
         proc.send_signal(signal.SIGCONT)
         self._record("daemon-sigstop", f"stopped {pause:.1f} s")
 
+    def disk_full(self) -> None:
+        """Fill the store's disk (the project must be on a small tmpfs), then free it."""
+        seen = full_then_freed(self.project, self._record)
+        self.seen += [("answers", f"orc status while full: {f}") for f in seen.status_failures]
+        if seen.resumed_after is None:
+            self.seen.append(
+                ("resumes", "no run started and completed within 30 s of freeing the disk")
+            )
+
     # -- settling -------------------------------------------------------------------
 
     def settle(self, timeout: float = 60) -> None:
@@ -257,11 +269,23 @@ def run_round(
     counts: tuple[int, int, int] = (5, 1, 0),
     settle_for: float = 60,
 ) -> Round:
-    """One round in a fresh project under `base`; `counts` = daemon kills, worker kills, SIGSTOPs."""
+    """One round in a fresh project under `base`; `counts` = daemon kills, worker kills, SIGSTOPs.
+
+    With a `disk-full` fault the project's `.orc` is a small tmpfs; where it
+    cannot be mounted the round is skipped, with the reason.
+    """
     rng = random.Random(f"{seed}-{number}")
     plan = faults if faults is not None else plan_faults(rng, *counts)
     project = FaultProject.create(base / f"round-{number}")
-    return Runner(project, rng, number, seed, settle_for).run(plan)
+    runner = Runner(project, rng, number, seed, settle_for)
+    if "disk-full" not in plan:
+        return runner.run(plan)
+    try:
+        with small_tmpfs(project.root / ".orc", "32m"):
+            return runner.run(plan)
+    except MountRefused as exc:
+        runner.round.skipped = str(exc)
+        return runner.round
 
 
 def tested_commit() -> str:

@@ -27,6 +27,8 @@ INVARIANTS = {
     "not_stuck": "no run left Pending, Running or Cancelling",
     "slot_once": "no schedule slot made or run twice",
     "no_leftover": "no process of a run alive after the daemon stopped",
+    "answers": "orc status answers while the store's disk is full",
+    "resumes": "runs start and complete again once disk space is back",
 }
 
 ACTIVE = ("PENDING", "RUNNING", "CANCELLING")
@@ -114,15 +116,15 @@ def gather(root: Path) -> Evidence:
     return Evidence(read_markers(root / "markers.log"), flow_runs, task_runs, history, slots)
 
 
-def check(evidence: Evidence, root: Path, unsettled: list[str] | None = None) -> Violations:
+def check(evidence: Evidence, root: Path, seen: list[tuple[str, str]] | None = None) -> Violations:
     """Every invariant over one project's evidence, plus the processes still alive in it.
 
-    `unsettled` are runs that were still active or waiting to retry when the
-    settle gave up: stuck, even if the stop then gave them a final state.
+    `seen` are (invariant, detail) violations observed live, such as runs
+    that never settled: stuck, even if the stop then gave them a final state.
     """
     found = Violations()
-    for run in unsettled or []:
-        found.add("not_stuck", f"{run} did not settle (deployments paused, timed out)")
+    for invariant, detail in seen or []:
+        found.add(invariant, detail)
     check_attempts(evidence, found)
     check_no_rerun(evidence, found)
     check_recorded(evidence, found)
