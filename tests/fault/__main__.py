@@ -56,11 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + args.max_minutes * 60
     started = time.monotonic()
     rounds: list[Round] = []
+    disk_rounds = 0
     print(f"seed {seed}; projects under {workdir}", flush=True)
     while time.monotonic() < deadline:
-        faults = _next_faults(args, rounds)
+        faults = _next_faults(args, rounds, disk_rounds)
         if faults is None:
             break
+        disk_rounds += "faults" in faults
         number = len(rounds) + 1
         result = run_round(workdir, number, seed, **faults)
         rounds.append(result)
@@ -78,12 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if violations or any(r.error for r in rounds) else 0
 
 
-def _next_faults(args: argparse.Namespace, rounds: list[Round]) -> dict[str, Any] | None:
+def _next_faults(
+    args: argparse.Namespace, rounds: list[Round], disk_rounds: int
+) -> dict[str, Any] | None:
     """The next round's faults: kill rounds first, then the disk-full ones; None when all done."""
     counts = _next_counts(args, rounds)
     if counts is not None:
         return {"counts": counts}
-    disk_rounds = sum(1 for r in rounds if r.trials and r.trials[0].kind == "disk-full")
     if disk_rounds < args.disk_full and not any(r.skipped for r in rounds):
         return {"faults": ["disk-full"]}
     return None
