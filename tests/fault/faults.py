@@ -289,9 +289,10 @@ def run_round(
 
 
 def tested_commit() -> str:
+    """The last commit that changed orc itself: what the figures are about."""
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        ["git", "-C", str(root), "log", "-1", "--format=%h %s"],
+        ["git", "-C", str(root), "log", "-1", "--format=%h %s", "--", "orchestrate"],
         capture_output=True,
         text=True,
         check=False,
