@@ -153,6 +153,7 @@ def _replay(
     if missing:
         daemon.put_many(missing)
         log.info("run %s: %d record(s) replayed from its journal", found.flow_run_id[:8], len(missing))
+    daemon.retire_journals_soon(found.flow_run_id, found.attempt)
     if not current or run is None:
         return None
     daemon.book.put_flow_run(run)

@@ -415,16 +415,24 @@ class Daemon:
             if run is not None:
                 self._after_exit(run, retryable=not needs_a_fix)
             self.wake()
-        await self._retire_journals(run_id)
+        await self._retire_journals(run_id, handle.spec.run_count)
 
-    async def _retire_journals(self, run_id: str) -> None:
-        """Remove a finished attempt's journal once the store holds all it says."""
+    async def _retire_journals(self, run_id: str, attempt: int) -> None:
+        """Remove a run's journals up to `attempt` once the store holds all they say."""
         stored = await asyncio.to_thread(self.writer.flush, 60.0)
         if not stored:
-            return  # kept: the next orc up replays it
+            return  # kept: the next orc up replays them
         for path in self.journals_dir.glob(f"{run_id}.*{JOURNAL_SUFFIX}"):
-            with suppress(OSError):
-                path.unlink()
+            number = path.name[len(run_id) + 1 : -len(JOURNAL_SUFFIX)]
+            if number.isdigit() and int(number) <= attempt:
+                with suppress(OSError):
+                    path.unlink()
+
+    def retire_journals_soon(self, run_id: str, attempt: int) -> None:
+        """`_retire_journals` in the background (recovery calls it for what it replayed)."""
+        task = asyncio.create_task(self._retire_journals(run_id, attempt))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _after_exit(self, run: FlowRunRecord, retryable: bool = True) -> None:
         """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
