@@ -255,3 +255,29 @@ def test_an_event_a_flow_emits_is_listed_and_starts_an_automation(project: Proje
         "acme.thing.done", {"orc.resource.id": "acme.thing.1"}, {"n": 3}
     )
     assert {"orc.resource.id": f"orc.flow-run.{announced.id}", "orc.resource.role": "flow-run"} in event["related"]
+
+
+def test_a_templated_shell_script_is_refused_and_the_payload_never_runs(project: Project, tmp_path: Path) -> None:
+    out, pwned = tmp_path / "out.txt", tmp_path / "pwned"
+    safe = f"""
+        [[automations]]
+        name = "greet"
+        trigger = {{ event = "acme.file.arrived" }}
+        actions = [{{ type = "run-command", command = ["sh", "-c", 'printf %s "$1" > {out}', "sh", "{{{{ event.payload.name }}}}"] }}]
+    """
+    unsafe = safe.replace("""'printf %s "$1" > """, "'printf %s {{ event.payload.name }} > ")
+    project.write("flows.toml", unsafe)
+    refused = project.orc("validate")
+    assert refused.returncode == 2 and "command[2]" in refused.stderr and "ORC_EVENT_JSON" in refused.stderr
+    assert "flows.toml:5:" in refused.stderr and "Traceback" not in refused.stderr
+    project.write("flows.toml", safe)
+    project.up()
+    project.write("flows.toml", unsafe)
+    invalid = wait_for(lambda: events(project, "orc.config.invalid"), 20, "orc.config.invalid")
+    assert "event text would become code" in json.dumps(invalid[0].payload)
+    payload = json.dumps({"name": f"x; touch {pwned}"})
+    emitted = project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", payload)
+    assert emitted.returncode == 0, emitted.stderr
+    wait_for(lambda: events(project, "orc.automation.action.executed"), 20, "the kept, safe action to run")
+    assert out.read_text() == f"x; touch {pwned}"  # the payload arrived as one argument: data
+    assert not pwned.exists()
