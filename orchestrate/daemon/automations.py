@@ -21,8 +21,9 @@ from orchestrate import protocol
 from orchestrate.automations import AutomationEngine, Firing, execute, triggered_event
 from orchestrate.automations.statefile import StateKeeper
 from orchestrate.daemon.server import RpcError
+from orchestrate.daemon.signature import parameter_schema, validate_parameters
 from orchestrate.engine.runs import transition
-from orchestrate.errors import AutomationError
+from orchestrate.errors import ActionFailed, AutomationError
 from orchestrate.protocol import Method
 from orchestrate.records import EventRecord
 from orchestrate.states import STATE_NAMES, State
@@ -45,6 +46,7 @@ class Automations:
             self.state.restore()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._schemas: dict[str, tuple[float, dict[str, Any] | None]] = {}
         daemon.event_listeners.append(self.on_event)
         daemon.extra_handlers.update(self.handlers())
 
@@ -111,7 +113,33 @@ class Automations:
     # -- ActionContext: what actions may do ----------------------------------------
 
     async def run_deployment(self, name: str, parameters: dict[str, Any]) -> str:
+        """A run of `name`, unless the rendered parameters do not fit its flow (then no run)."""
+        spec = self.daemon.table.get(name)
+        problems = validate_parameters(
+            self._schema(spec.entrypoint), {**spec.parameters, **parameters}
+        )
+        if problems:
+            raise ActionFailed(
+                f"run-deployment {name!r}: the parameters do not fit flow {spec.entrypoint} "
+                f"({'; '.join(problems)}), so no run was created; fix the action's parameters "
+                "or the values the event carries",
+                {"deployment": name, "parameters": parameters},
+            )
         return self.daemon.create_manual(name, parameters).id
+
+    def _schema(self, entrypoint: str) -> dict[str, Any] | None:
+        """The flow's parameter schema read from its source (`ast`, never imported); cached by mtime."""
+        file, _, function = entrypoint.rpartition(":")
+        path = self.daemon.root / file
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None  # the worker reports a missing entrypoint
+        cached = self._schemas.get(entrypoint)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, parameter_schema(path, function))
+            self._schemas[entrypoint] = cached
+        return cached[1]
 
     async def pause_deployment(self, name: str) -> None:
         self.daemon.set_paused(name, True)

@@ -281,3 +281,28 @@ def test_a_templated_shell_script_is_refused_and_the_payload_never_runs(project:
     wait_for(lambda: events(project, "orc.automation.action.executed"), 20, "the kept, safe action to run")
     assert out.read_text() == f"x; touch {pwned}"  # the payload arrived as one argument: data
     assert not pwned.exists()
+
+
+def test_run_deployment_parameters_that_do_not_fit_the_flow_are_a_failed_action_not_a_run(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "start-tiny"
+        trigger = { event = "acme.file.arrived" }
+        actions = [{ type = "run-deployment", deployment = "tiny", parameters = { x = "{{ event.payload.x }}" } }]
+    """)
+    project.up()
+    bad = project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", '{"x": "abc"}')
+    assert bad.returncode == 0, bad.stderr
+    [failed] = wait_for(lambda: events(project, "orc.automation.action.failed"), 20, "action.failed")
+    error = failed.payload["error"]
+    assert "parameter 'x' must be an integer, got 'abc'" in error and "flows.py:tiny" in error
+    assert "no run was created" in error
+    project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", '{"x": 4}')
+    [good] = wait_for(lambda: project.completed("tiny"), 30, "the run with a fitting parameter")
+    assert good.parameters == {"x": 4}
+    assert len(project.runs(deployment="tiny")) == 1  # the bad firing created none
