@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrate import protocol
 from orchestrate.automations import AutomationEngine, Firing, execute, triggered_event
 from orchestrate.automations.statefile import StateKeeper
+from orchestrate.automations.webhook import Webhooks
 from orchestrate.daemon.server import RpcError
 from orchestrate.daemon.signature import parameter_schema, validate_parameters
 from orchestrate.engine.runs import transition
@@ -47,6 +48,7 @@ class Automations:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._schemas: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._webhooks = Webhooks()  # one pool and one in-flight cap for every firing
         daemon.event_listeners.append(self.on_event)
         daemon.extra_handlers.update(self.handlers())
 
@@ -76,7 +78,9 @@ class Automations:
 
     async def _act(self, firing: Firing, spec: Any) -> None:
         try:
-            outcomes = await execute(firing, spec, self, clock=self.daemon.clock)
+            outcomes = await execute(
+                firing, spec, self, clock=self.daemon.clock, webhooks=self._webhooks
+            )
         except Exception:
             log.exception("automation %s: actions failed unexpectedly", firing.automation)
             return
@@ -107,6 +111,7 @@ class Automations:
         """Let running actions finish, then save what the engine remembers."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._webhooks.close()
         if self.state is not None:
             await self.state.close()
 
