@@ -54,7 +54,7 @@ from orchestrate.automations.webhook import Webhooks, call_webhook
 from orchestrate.errors import ActionFailed
 from orchestrate.records import EventRecord
 
-log = logging.getLogger("orchestrate.automations")
+log = logging.getLogger("orc.automations")
 
 
 class ActionContext(Protocol):

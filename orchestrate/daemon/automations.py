@@ -84,9 +84,7 @@ class Automations:
         except Exception:
             log.exception("automation %s: actions failed unexpectedly", firing.automation)
             return
-        for outcome in outcomes:
-            if outcome.event.endswith(".failed"):
-                log.warning("automation %s: %s", firing.automation, outcome.payload.get("error"))
+        for outcome in outcomes:  # a failed action was logged where it failed
             self.daemon.emit(outcome)
 
     async def watch_deadlines(self) -> None:
@@ -105,7 +103,7 @@ class Automations:
         result = self.engine.reload(specs)
         self._wake.set()
         self._changed(soon=True)
-        log.info("automations reloaded: %s", result)
+        log.info("automations reloaded: %s", result.words())
 
     async def close(self) -> None:
         """Let running actions finish, then save what the engine remembers."""
