@@ -55,8 +55,11 @@ def test_runs_show_and_logs_have_the_traceback_with_the_daemon_up_or_down(projec
         wait_for(lambda d=deployment: [r for r in project.runs(deployment=d) if r.state.type == "FAILED"],
                  30, f"the {deployment} run to fail")  # fmt: skip
     up = {run.id: _shown(project, run.id) for run in (flow_raised, task_raised)}
+    listed_up = json.loads(project.orc("runs", "ls", "--json").stdout)
     project.stop()
     down = {run.id: _shown(project, run.id) for run in (flow_raised, task_raised)}
+    listed_down = json.loads(project.orc("runs", "ls", "--json").stdout)
+    assert listed_up == listed_down and all(r["expected_start_time"] for r in listed_up)
 
     data, text, logs = up[flow_raised.id]
     assert data["error"]["type"] == "ValueError"
