@@ -67,7 +67,7 @@ class Webhooks:
         self.limit = limit
         self._slots = asyncio.Semaphore(limit)
         self._client = httpx.AsyncClient(
-            follow_redirects=False,
+            follow_redirects=True,  # as urllib did; httpx drops Authorization on a cross-origin hop
             limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
         )
 
