@@ -109,12 +109,34 @@ _VERSION_SUFFIX = re.compile(r"(?<=[a-z])[0-9][0-9.]*$")
 #: Variables an interpreter runs or loads code from: a templated value there is code too.
 CODE_VARIABLES = frozenset(
     {
-        "BASH_ENV", "ENV", "PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND", "SHELLOPTS",
-        "BASHOPTS", "IFS", "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT",
-        "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME", "PERL5OPT", "PERL5LIB", "PERLLIB",
-        "RUBYOPT", "RUBYLIB", "NODE_OPTIONS", "NODE_PATH", "GIT_SSH_COMMAND", "EDITOR",
+        "BASH_ENV",
+        "ENV",
+        "PS1",
+        "PS2",
+        "PS3",
+        "PS4",
+        "PROMPT_COMMAND",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "IFS",
+        "PATH",
+        "LD_PRELOAD",
+        "LD_LIBRARY_PATH",
+        "LD_AUDIT",
+        "PYTHONSTARTUP",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PERL5OPT",
+        "PERL5LIB",
+        "PERLLIB",
+        "RUBYOPT",
+        "RUBYLIB",
+        "NODE_OPTIONS",
+        "NODE_PATH",
+        "GIT_SSH_COMMAND",
+        "EDITOR",
     }
-)  # fmt: skip
+)
 
 ADVICE = (
     "read event data from the ORC_EVENT_JSON environment variable (the whole event as JSON), "
