@@ -9,38 +9,19 @@ socket, so a client never sees a daemon that has not caught up.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from orchestrate._version import __version__
 from orchestrate.daemon.lock import DaemonLock
+from orchestrate.daemon.logs import configure_logging
 from orchestrate.daemon.supervised import DaemonFailed, Supervised
 from orchestrate.project import CONFIG_FILE, state_dir, store_path
 
 log = logging.getLogger("orc.daemon")
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"ts": record.created, "level": record.levelname,
-                           "logger": record.name, "message": record.getMessage()})  # fmt: skip
-
-
-def configure_logging(log_format: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
-    root = logging.getLogger("orc")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
 
 
 def run_daemon(root: Path, log_format: str = "human", shutdown_grace: float = 10.0) -> None:
