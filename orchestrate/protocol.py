@@ -231,6 +231,9 @@ class Status(Wire):
     deployments: int = 0
     automations: int = 0
     config_error: str | None = None  # the last invalid flows.toml edit, while it stands
+    process_scope: str | None = None  # how every process of a run is found and stopped
+    blocked_deployments: dict[str, str] = Field(default_factory=dict)  # name -> why it cannot run
+    store_degraded: str | None = None  # why the store cannot be written now, while that lasts
 
 
 class AutomationInfo(Wire):

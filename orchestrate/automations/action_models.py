@@ -21,8 +21,10 @@ from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from orchestrate.automations.fields import Duration, FromEnv, Spec, compile_templates
+from orchestrate.automations.interpreters import argv_problems, env_problems
 from orchestrate.states import STATE_NAMES
 
 
@@ -147,8 +149,10 @@ class RunCommand(ActionSpec):
     """Run a program: `command` is an argv list (templated items), never a shell string.
 
     Event fields reach it as environment variables: ORC_EVENT (the name),
-    ORC_EVENT_ID, ORC_RESOURCE_ID, ORC_EVENT_JSON, ORC_AUTOMATION, plus `env`
-    (templated values or `{ from_env = "NAME" }`). It is killed after `timeout`.
+    ORC_EVENT_ID, ORC_RESOURCE_ID, ORC_EVENT_JSON (the whole event),
+    ORC_AUTOMATION, plus `env` (templated values or `{ from_env = "NAME" }`).
+    It is killed after `timeout`. A template where a program reads code (the
+    script of `sh -c`, `python -c`, …; see `interpreters`) is refused.
     """
 
     type: Literal["run-command"]
@@ -167,6 +171,23 @@ class RunCommand(ActionSpec):
                 "orc never runs a shell, so event text can never become shell code"
             )
         return value
+
+    @model_validator(mode="after")
+    def _no_templated_code(self) -> RunCommand:
+        """Event text may be an argument, never the program or a script an interpreter runs."""
+        for index, reason in argv_problems(self.command):
+            raise _template_refused(("command", index), reason)
+        for name, reason in env_problems(self.env):
+            raise _template_refused(("env", name), reason)
+        return self
+
+
+def _template_refused(path: tuple[str | int, ...], reason: str) -> PydanticCustomError:
+    """An error `validation.problems_of` reports at `path` inside the action."""
+    where = ".".join(str(p) for p in path)
+    return PydanticCustomError(
+        "template", "{where}: {reason}", {"where": where, "path": path, "reason": reason}
+    )
 
 
 ACTION_TYPES: dict[str, type[ActionSpec]] = {

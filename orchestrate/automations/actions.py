@@ -11,7 +11,9 @@ not stop the next. Each ends in an outcome event: `orc.automation.action.execute
 with what it did, or `orc.automation.action.failed` with why. Targets that
 an action leaves out come from the triggering event. A webhook may take
 seconds to retry, so the daemon runs each `execute` as a task of its own and
-keeps feeding the engine meanwhile.
+keeps feeding the engine meanwhile. Nothing here blocks the loop or uses a
+thread: webhooks go through `Webhooks` (httpx on the loop, a concurrency
+cap), commands through asyncio subprocesses.
 """
 
 from __future__ import annotations
@@ -48,11 +50,11 @@ from orchestrate.automations.outcomes import (
     firing_as_dict,
 )
 from orchestrate.automations.templating import as_text, render_value, scope_of
-from orchestrate.automations.webhook import call_webhook
+from orchestrate.automations.webhook import Webhooks, call_webhook
 from orchestrate.errors import ActionFailed
 from orchestrate.records import EventRecord
 
-log = logging.getLogger("orchestrate.automations")
+log = logging.getLogger("orc.automations")
 
 
 class ActionContext(Protocol):
@@ -91,6 +93,7 @@ class _Run:
     scope: Mapping[str, Any]
     environ: Mapping[str, str]
     clock: Callable[[], float]
+    webhooks: Webhooks
 
     def deployment(self, given: str | None, action: str) -> str:
         """The deployment named on the action, else the one the event (or for_each group) is about."""
@@ -132,6 +135,7 @@ async def execute(
     *,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
+    webhooks: Webhooks | None = None,
 ) -> list[EventRecord]:
     """Runs the automation's actions for `firing`, in order; returns one outcome event per action.
 
@@ -141,13 +145,15 @@ async def execute(
         ctx: the daemon's side of the actions.
         environ: where `{ from_env = … }` secrets and commands' environment come from; `os.environ` by default.
         clock: the time stamped on outcome events.
+        webhooks: the sender shared by all firings (its cap is global); a fresh one if None.
     """
+    if webhooks is None:
+        async with Webhooks() as own:
+            return await execute(firing, spec, ctx, environ=environ, clock=clock, webhooks=own)
     scope = scope_of(firing.event, spec.name, _group_deployment(firing, spec))
-    run = _Run(firing, spec, ctx, scope, os.environ if environ is None else environ, clock)
-    outcomes = []
-    for index, action in enumerate(spec.actions):
-        outcomes.append(await _carry_out(run, index, action))
-    return outcomes
+    environ = os.environ if environ is None else environ
+    run = _Run(firing, spec, ctx, scope, environ, clock, webhooks)
+    return [await _carry_out(run, index, action) for index, action in enumerate(spec.actions)]
 
 
 async def _carry_out(run: _Run, index: int, action: ActionSpec) -> EventRecord:
@@ -246,7 +252,7 @@ async def _emit_event(action: EmitEvent, run: _Run) -> dict[str, Any]:
 async def _call_webhook(action: CallWebhook, run: _Run) -> dict[str, Any]:
     event = run.firing.event
     default_body = event_as_dict(event) if event else firing_as_dict(run.firing)
-    return await call_webhook(action, run.scope, default_body, run.environ)
+    return await call_webhook(action, run.scope, default_body, run.environ, run.webhooks)
 
 
 async def _run_command(action: RunCommand, run: _Run) -> dict[str, Any]:

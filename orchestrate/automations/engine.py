@@ -81,6 +81,20 @@ class ReloadResult:
     removed: tuple[str, ...]
     kept: tuple[str, ...]
 
+    def words(self) -> str:
+        """`added a, b; changed c; 3 kept` for the daemon's log (no Python repr there)."""
+        parts = [
+            f"{verb} {', '.join(names)}"
+            for verb, names in (
+                ("added", self.added),
+                ("changed", self.changed),
+                ("removed", self.removed),
+            )
+            if names
+        ]
+        parts.append(f"{len(self.kept)} kept")
+        return "; ".join(parts)
+
 
 @dataclass(frozen=True, slots=True)
 class RestoreResult:

@@ -30,7 +30,7 @@ SAVE_DELAY = 1.0
 #: state never takes more than a small share of the daemon's loop.
 _SAVE_SHARE = 20
 
-_log = logging.getLogger("orchestrate.automations")
+_log = logging.getLogger("orc.automations")
 
 
 def read_snapshot(path: Path) -> Any | None:

@@ -28,7 +28,7 @@ from typing import Any
 from orchestrate.automations.matching import RESOURCE_NAME, id_suffix, related_names
 from orchestrate.records import EventRecord
 
-log = logging.getLogger("orchestrate.automations")
+log = logging.getLogger("orc.automations")
 
 #: The names a placeholder can start with, and the keys each one has.
 ROOTS: Mapping[str, frozenset[str]] = {

@@ -1,20 +1,24 @@
-"""`call-webhook`: one HTTP request with retries, using the standard library in a worker thread.
+"""`call-webhook`: one HTTP request with retries, on the daemon's event loop.
 
-urllib in `asyncio.to_thread` keeps orc free of an HTTP client dependency,
-and the daemon's loop never blocks on a slow endpoint. Secrets (a URL or
-header values `from_env`) are read when the request is made and never appear
-in errors, logs or outcome events.
+Requests go through one `httpx.AsyncClient` per `Webhooks` sender, never a
+thread: the daemon's thread pool serves store reads, and six slow endpoints
+once filled it so `orc runs ls` timed out. Each attempt has a total deadline
+(the action's `timeout`), and at most `limit` requests are in flight at
+once; the rest wait their turn on an asyncio semaphore, which costs the loop
+nothing. Secrets (a URL or header values `from_env`) are read when the
+request is made and never appear in errors, logs or outcome events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from orchestrate._version import __version__
 from orchestrate.automations.action_models import CallWebhook
@@ -22,8 +26,15 @@ from orchestrate.automations.fields import FromEnv, reveal
 from orchestrate.automations.templating import render_value
 from orchestrate.errors import ActionFailed
 
+#: Requests in flight at once across every automation; more wait their turn.
+DEFAULT_LIMIT = 8
+
 #: Answers worth asking again: the server may be restarting or shedding load.
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+# httpx logs each request's URL at INFO; a URL may be a secret read `from_env`.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,25 +51,82 @@ class _Answer:
         return self.status is None or self.status in _RETRYABLE
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+    timeout: float
+
+
+class Webhooks:
+    """Sends webhook requests on the running loop: one connection pool, `limit` in flight at once."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self.limit = limit
+        self._slots = asyncio.Semaphore(limit)
+        self._client = httpx.AsyncClient(
+            follow_redirects=True,  # as urllib did; httpx drops Authorization on a cross-origin hop
+            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Webhooks:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def send(self, request: _Request) -> _Answer:
+        """One attempt; waits for a free slot first (the wait does not count toward the timeout)."""
+        async with self._slots:
+            try:
+                async with asyncio.timeout(request.timeout):
+                    response = await self._client.request(
+                        request.method,
+                        request.url,
+                        headers=request.headers,
+                        content=request.body,
+                        timeout=request.timeout,
+                    )
+            except (TimeoutError, httpx.TimeoutException):
+                return _Answer(None, f"no answer within {request.timeout:g}s")
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:
+                # The message of a transport error may quote the URL, which may be a secret.
+                return _Answer(None, f"could not connect ({type(e).__name__})")
+        if response.is_success:
+            return _Answer(response.status_code)
+        return _Answer(
+            response.status_code, f"answered {response.status_code} {response.reason_phrase}"
+        )
+
+
 async def call_webhook(
-    action: CallWebhook, scope: Mapping[str, Any], default_body: Any, environ: Mapping[str, str]
+    action: CallWebhook,
+    scope: Mapping[str, Any],
+    default_body: Any,
+    environ: Mapping[str, str],
+    sender: Webhooks,
 ) -> dict[str, Any]:
     """Sends the request; returns what the outcome event records, or raises ActionFailed."""
     url = reveal(action.url, environ, "call-webhook url")
     shown = f"${action.url.from_env}" if isinstance(action.url, FromEnv) else action.url
     if not url.startswith(("http://", "https://")):
         raise ActionFailed(f"call-webhook: {shown} does not hold an http:// or https:// URL")
-    headers = _headers(action, scope, environ)
     payload = (
         default_body if action.payload is None else render_value(action.compiled("payload"), scope)
     )
     body = None if action.method == "GET" else json.dumps(payload, default=str).encode()
+    request = _Request(
+        action.method, url, _headers(action, scope, environ), body, action.timeout.total_seconds()
+    )
     attempts = action.retries + 1
     answer = _Answer(None)
     for attempt in range(attempts):
-        answer = await asyncio.to_thread(
-            _send, action.method, url, headers, body, action.timeout.total_seconds()
-        )
+        answer = await sender.send(request)
         if answer.ok:
             return {"url": shown, "status": answer.status, "attempts": attempt + 1}
         if not answer.retryable:
@@ -76,27 +144,6 @@ def _headers(
         revealed = reveal(value, environ, f"call-webhook header {name}")
         headers[name] = revealed if isinstance(revealed, str) else json.dumps(revealed)
     return headers
-
-
-def _send(
-    method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float
-) -> _Answer:
-    request = urllib.request.Request(url, data=body, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(
-            request, timeout=timeout
-        ) as response:  # http(s) only, checked above
-            response.read()
-            return _Answer(response.status)
-    except urllib.error.HTTPError as e:
-        e.close()
-        return _Answer(e.code, f"answered {e.code} {e.reason}")
-    except urllib.error.URLError as e:
-        return _Answer(None, f"could not connect ({e.reason})")
-    except (TimeoutError, OSError) as e:
-        return _Answer(
-            None, f"no answer within {timeout:g}s" if isinstance(e, TimeoutError) else str(e)
-        )
 
 
 def _failure(method: str, shown: str, answer: _Answer, attempts: int) -> ActionFailed:

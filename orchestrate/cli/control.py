@@ -91,11 +91,23 @@ def _print_log(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
     print(f"{level:<8} {data['message']}", flush=True)
 
 
-def cancel(run_id: RunArgument, project: ProjectOption = None) -> None:
-    """Cancel a scheduled or running flow run (its worker and children are stopped)."""
+def cancel(
+    run_id: RunArgument,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait for the final state: exit 0 Cancelled, 1 if it ended otherwise."),
+    ] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Cancel a scheduled or running flow run (its worker and every process it started stop).
+
+    Answers at once, with the run Cancelling; `--wait` follows it to its final state.
+    """
     with _client(project) as client:
         info = client.cancel_run(run_id)
-    print(f"{info.id}: {info.state.name}")
+        print(f"{info.id}: {info.state.name}", flush=True)
+        if wait and info.state.type not in FINAL:
+            raise typer.Exit(0 if _watch(client, info) == EXIT_BY_TYPE["CANCELLED"] else 1)
 
 
 def retry(run_id: RunArgument, project: ProjectOption = None) -> None:

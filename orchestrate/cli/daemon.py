@@ -52,3 +52,9 @@ def status(project: ProjectOption = None, json_output: JsonOption = False) -> No
         print(f"  running: {run.id[:8]} {run.deployment or run.flow_name} ({run.name})")
     if info.config_error:
         print(f"  flows.toml has errors; the last good version is in use:\n    {info.config_error}")
+    for name, reason in info.blocked_deployments.items():
+        print(f"  blocked: {name}: {reason}")
+    if info.store_degraded:
+        print(f"  STORE DEGRADED: {info.store_degraded}")
+    if info.process_scope:
+        print(f"  processes of a run: {info.process_scope}")

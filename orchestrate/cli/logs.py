@@ -22,13 +22,16 @@ def logs(
     from orchestrate.cli import render
     from orchestrate.cli.options import project_folder
     from orchestrate.cli.reads import open_reads
+    from orchestrate.cli.runs import read_run
 
     with open_reads(project_folder(project)) as store:
-        lines = store.logs(store.get_flow_run(run).id)
+        found = read_run(store, run)
+        lines = store.logs(found.run.id)
     if json_output and not follow:
         render.print_json([render.log_json(line) for line in lines])
         return
     render.log_lines(lines)
+    render.unlogged_error(found.run, lines)
     if follow:
         _follow(project_folder(project), run)
 

@@ -143,6 +143,7 @@ def flow_run_json(run: FlowRunView) -> dict[str, Any]:
         "start_time": iso(run.start_time),
         "end_time": iso(run.end_time),
         "created": iso(run.created),
+        "expected_start_time": iso(run.expected_start_time),
         "duration_seconds": run.duration_seconds,
         "parameters": run.parameters,
         "tags": run.tags,
@@ -242,6 +243,32 @@ def log_lines(lines: list[LogLine]) -> None:
         out.print(text, soft_wrap=True)
 
 
+def unlogged_error(run: FlowRunView, lines: list[LogLine]) -> None:
+    """The run's traceback after its log lines when none holds it, so `orc logs` explains a failure.
+
+    A task run logs its own traceback; a flow that raised itself, or
+    parameters refused before the flow started, leave none in the log.
+    """
+    from rich.text import Text
+
+    state = run.state
+    if not state.traceback or _traceback_logged(state.traceback, lines):
+        return
+    out = console()
+    out.print(Text(f"flow run {run.name} ended {state.name}: ", style="bold red"), end="")
+    out.print(Text(f"{state.error_type or 'Error'}: {state.error_message or ''}"))
+    out.print(Text(state.traceback.rstrip(), style="bright_black"), soft_wrap=True)
+
+
+def _traceback_logged(traceback: str, lines: list[LogLine]) -> bool:
+    """A line already holds a traceback ending in the same exception (a task run logs its own)."""
+    last = traceback.strip().splitlines()[-1]
+    return any(
+        "Traceback (most recent call last)" in line.message and last in line.message
+        for line in lines
+    )
+
+
 def run_detail(
     run: FlowRunView,
     history: list[StateEntry],
@@ -267,6 +294,7 @@ def _run_header(out: Console, run: FlowRunView) -> None:
         ("id", run.id),
         ("state", state_text(run.state)),
         ("message", run.state.message or ""),
+        ("expected start", local_time(run.expected_start_time)),
         ("started", local_time(run.start_time)),
         ("ended", local_time(run.end_time)),
         ("duration", duration(run.duration_seconds)),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from orchestrate.cli.options import JsonOption, ProjectOption
+
+if TYPE_CHECKING:
+    from orchestrate.cli.reads import DaemonReads
+    from orchestrate.protocol import StateInfo
+    from orchestrate.store.queries import FlowRunView, RunState, StateEntry, Store, TaskRunView
 
 app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
 
@@ -46,20 +53,78 @@ def show_run(
     from orchestrate.cli.reads import open_reads
 
     with open_reads(project_folder(project)) as store:
-        flow_run = store.get_flow_run(run)
-        history = store.state_history(flow_run.id)
-        task_runs = store.task_runs(flow_run.id)
-        subflows = store.child_flow_runs(flow_run.id)
+        found = read_run(store, run)
     if not json_output:
-        render.run_detail(flow_run, history, task_runs, subflows)
+        render.run_detail(found.run, found.history, found.task_runs, found.subflows)
         return
-    names = {t.id: t.name for t in task_runs}
+    names = {t.id: t.name for t in found.task_runs}
     render.print_json(
         {
-            **render.flow_run_json(flow_run),
-            "error": render.error_json(flow_run.state),
-            "state_history": [render.history_json(entry) for entry in history],
-            "task_run_details": [render.task_run_json(t, names) for t in task_runs],
-            "subflow_runs": [render.flow_run_json(child) for child in subflows],
+            **render.flow_run_json(found.run),
+            "error": render.error_json(found.run.state),
+            "state_history": [render.history_json(entry) for entry in found.history],
+            "task_run_details": [render.task_run_json(t, names) for t in found.task_runs],
+            "subflow_runs": [render.flow_run_json(child) for child in found.subflows],
         }
+    )
+
+
+@dataclass(frozen=True)
+class RunRead:
+    """One flow run with everything `orc runs show` prints."""
+
+    run: FlowRunView
+    history: list[StateEntry]
+    task_runs: list[TaskRunView]
+    subflows: list[FlowRunView]
+
+
+def read_run(store: Store | DaemonReads, run: str) -> RunRead:
+    """The run `run` (id or prefix) with its errors and tracebacks, the same from the daemon as from the file."""
+    from orchestrate.cli.reads import DaemonReads
+
+    if isinstance(store, DaemonReads):
+        return _read_from_daemon(store, run)
+    flow_run = store.get_flow_run(run)
+    return RunRead(
+        flow_run,
+        store.state_history(flow_run.id),
+        store.task_runs(flow_run.id),
+        store.child_flow_runs(flow_run.id),
+    )
+
+
+def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
+    """One `runs.get` answer, keeping the full error type and traceback each state carries."""
+    from orchestrate.cli.reads import flow_run_view, task_run_view
+    from orchestrate.client import NotFound
+    from orchestrate.errors import RunNotFound
+    from orchestrate.store.queries import StateEntry
+
+    try:
+        detail = reads.client.run(run)
+    except NotFound as exc:
+        raise RunNotFound(str(exc)) from None
+    return RunRead(
+        replace(flow_run_view(detail.run), state=wire_state(detail.run.state)),
+        [StateEntry(detail.run.id, wire_state(s)) for s in detail.state_history],
+        [replace(task_run_view(t), state=wire_state(t.state)) for t in detail.task_runs],
+        [replace(flow_run_view(r), state=wire_state(r.state)) for r in detail.subflow_runs],
+    )
+
+
+def wire_state(info: StateInfo) -> RunState:
+    """A state from the wire with its error as the store keeps it (type, message, traceback)."""
+    from orchestrate.store.queries import RunState
+
+    extra = info.model_extra or {}
+    short_type, _, short_message = (info.error or "").partition(": ")
+    return RunState(
+        info.type,
+        info.name,
+        info.message,
+        datetime.fromtimestamp(info.timestamp, UTC),
+        extra.get("error_type") or short_type or None,
+        extra.get("error_message") or short_message or None,
+        extra.get("traceback"),
     )

@@ -9,37 +9,19 @@ socket, so a client never sees a daemon that has not caught up.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from orchestrate._version import __version__
 from orchestrate.daemon.lock import DaemonLock
+from orchestrate.daemon.logs import configure_logging
+from orchestrate.daemon.supervised import DaemonFailed, Supervised
 from orchestrate.project import CONFIG_FILE, state_dir, store_path
 
 log = logging.getLogger("orc.daemon")
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"ts": record.created, "level": record.levelname,
-                           "logger": record.name, "message": record.getMessage()})  # fmt: skip
-
-
-def configure_logging(log_format: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
-    root = logging.getLogger("orc")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
 
 
 def run_daemon(root: Path, log_format: str = "human", shutdown_grace: float = 10.0) -> None:
@@ -62,6 +44,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     from orchestrate.daemon.handlers import Handlers
     from orchestrate.daemon.recovery import recover
     from orchestrate.daemon.retention import Retention
+    from orchestrate.daemon.scope import RunScopes
     from orchestrate.daemon.server import RpcServer
     from orchestrate.daemon.service import Daemon
     from orchestrate.daemon.supervisor import Supervisor
@@ -75,34 +58,42 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     conn = connection.connect(path, read_only=False)
     migrations.migrate(conn, path)
     writer = StoreWriter(path, connection=conn)
+    scopes = RunScopes(root)
     daemon = Daemon(root, DeploymentTable(config, state_dir(root)), writer,
-                    lambda on_records: Supervisor(on_records))  # fmt: skip
+                    lambda on_records: Supervisor(on_records, scopes=scopes))  # fmt: skip
+    daemon.scopes = scopes
     automations_state = state_dir(root) / "automations.json"
     daemon.automations = Automations(daemon, config.automations, automations_state)
     retention = Retention(daemon)
     handlers = Handlers(daemon, conn, __version__)
     server = RpcServer(handlers.table(), handlers.hello)
     daemon.publish = server.publish
-    recover(daemon, Store.over(conn.cursor()))
+    cursor = conn.cursor()
+    recover(daemon, Store.over(cursor), cursor)
     daemon.plan()
     await server.start(state_dir(root) / "orc.sock")
     stop = _stop_on_signals()
-    watcher = asyncio.create_task(_watch(daemon, root, config))
-    serving = asyncio.create_task(daemon.serve())
-    deadlines = asyncio.create_task(daemon.automations.watch_deadlines())
-    pruning = asyncio.create_task(retention.run())
-    log.info("orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms",
-             daemon.table.project_name, len(daemon.table), _pid(), (time.monotonic() - started) * 1000)  # fmt: skip
+    parts = Supervised(stop)
+    parts.start("watcher", lambda: _watch(daemon, root, config))
+    parts.start("scheduler", daemon.serve)
+    parts.start("automation deadlines", daemon.automations.watch_deadlines)
+    parts.start("retention", retention.run)
+    log.info("orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms; processes of a run: %s",
+             daemon.table.project_name, len(daemon.table), _pid(),
+             (time.monotonic() - started) * 1000, scopes.mechanism)  # fmt: skip
     await stop.wait()
-    log.info("stopping: no new runs; waiting for running ones")
+    if parts.failed:
+        log.error("stopping: %s failed for good", parts.failed)
+    else:
+        log.info("stopping: no new runs; waiting for running ones")
     await daemon.stop(shutdown_grace)
-    for task in (watcher, serving, deadlines, pruning):
-        task.cancel()
-    await asyncio.gather(watcher, serving, deadlines, pruning, return_exceptions=True)
+    await parts.cancel()
     await server.close()
     writer.close()
     conn.close()
     log.info("stopped")
+    if parts.failed:
+        raise DaemonFailed(f"orc up stopped because its {parts.failed} kept failing; see the log above.")
 
 
 def _pid() -> int:
@@ -122,6 +113,7 @@ def _stop_on_signals() -> asyncio.Event:
 async def _watch(daemon: Any, root: Path, config: Any) -> None:
     from orchestrate.config import ConfigError, load_config
     from orchestrate.daemon.watch import watch
+    from orchestrate.errors import OrcError
 
     config_path = root / CONFIG_FILE
 
@@ -131,10 +123,15 @@ async def _watch(daemon: Any, root: Path, config: Any) -> None:
         except ConfigError as exc:
             daemon.config_invalid(exc)
             return
-        daemon.reload(new)
+        except Exception as exc:  # one bad save must never end live reload
+            log.exception("reading %s failed", config_path)
+            daemon.config_invalid(OrcError(f"{config_path}: cannot be read ({type(exc).__name__}: {exc})"))
+            return
+        try:
+            daemon.reload(new)
+        except Exception as exc:
+            log.exception("applying %s failed; keeping the last good config", config_path)
+            daemon.config_invalid(OrcError(f"{config_path}: cannot be applied ({type(exc).__name__}: {exc})"))
 
     folders = [root / f for f in (getattr(config.project, "watch", None) or [])]
-    try:
-        await watch(root, config_path, folders, reload, lambda: daemon.stopping)
-    except Exception:
-        log.exception("watching %s stopped", config_path)
+    await watch(root, config_path, folders, reload, lambda: daemon.stopping)

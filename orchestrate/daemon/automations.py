@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from orchestrate import protocol
 from orchestrate.automations import AutomationEngine, Firing, execute, triggered_event
 from orchestrate.automations.statefile import StateKeeper
+from orchestrate.automations.webhook import Webhooks
 from orchestrate.daemon.server import RpcError
+from orchestrate.daemon.signature import parameter_schema, validate_parameters
 from orchestrate.engine.runs import transition
-from orchestrate.errors import AutomationError
+from orchestrate.errors import ActionFailed, AutomationError
 from orchestrate.protocol import Method
 from orchestrate.records import EventRecord
 from orchestrate.states import STATE_NAMES, State
@@ -45,6 +47,8 @@ class Automations:
             self.state.restore()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._schemas: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._webhooks = Webhooks()  # one pool and one in-flight cap for every firing
         daemon.event_listeners.append(self.on_event)
         daemon.extra_handlers.update(self.handlers())
 
@@ -74,13 +78,13 @@ class Automations:
 
     async def _act(self, firing: Firing, spec: Any) -> None:
         try:
-            outcomes = await execute(firing, spec, self, clock=self.daemon.clock)
+            outcomes = await execute(
+                firing, spec, self, clock=self.daemon.clock, webhooks=self._webhooks
+            )
         except Exception:
             log.exception("automation %s: actions failed unexpectedly", firing.automation)
             return
-        for outcome in outcomes:
-            if outcome.event.endswith(".failed"):
-                log.warning("automation %s: %s", firing.automation, outcome.payload.get("error"))
+        for outcome in outcomes:  # a failed action was logged where it failed
             self.daemon.emit(outcome)
 
     async def watch_deadlines(self) -> None:
@@ -99,19 +103,46 @@ class Automations:
         result = self.engine.reload(specs)
         self._wake.set()
         self._changed(soon=True)
-        log.info("automations reloaded: %s", result)
+        log.info("automations reloaded: %s", result.words())
 
     async def close(self) -> None:
         """Let running actions finish, then save what the engine remembers."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._webhooks.close()
         if self.state is not None:
             await self.state.close()
 
     # -- ActionContext: what actions may do ----------------------------------------
 
     async def run_deployment(self, name: str, parameters: dict[str, Any]) -> str:
+        """A run of `name`, unless the rendered parameters do not fit its flow (then no run)."""
+        spec = self.daemon.table.get(name)
+        problems = validate_parameters(
+            self._schema(spec.entrypoint), {**spec.parameters, **parameters}
+        )
+        if problems:
+            raise ActionFailed(
+                f"run-deployment {name!r}: the parameters do not fit flow {spec.entrypoint} "
+                f"({'; '.join(problems)}), so no run was created; fix the action's parameters "
+                "or the values the event carries",
+                {"deployment": name, "parameters": parameters},
+            )
         return self.daemon.create_manual(name, parameters).id
+
+    def _schema(self, entrypoint: str) -> dict[str, Any] | None:
+        """The flow's parameter schema read from its source (`ast`, never imported); cached by mtime."""
+        file, _, function = entrypoint.rpartition(":")
+        path = self.daemon.root / file
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None  # the worker reports a missing entrypoint
+        cached = self._schemas.get(entrypoint)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, parameter_schema(path, function))
+            self._schemas[entrypoint] = cached
+        return cached[1]
 
     async def pause_deployment(self, name: str) -> None:
         self.daemon.set_paused(name, True)

@@ -111,7 +111,7 @@ class Handlers:
             "next_due_deployment": nxt.deployment if nxt else None,
             "next_due_time": nxt.expected_start_time if nxt else None,
             "deployments": len(d.table), "automations": len(d.automations) if d.automations is not None else 0,
-            "config_error": d.config_error,
+            "config_error": d.config_error, **d.health(),
         }  # fmt: skip
 
     async def deployments(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
@@ -220,6 +220,8 @@ class Handlers:
         problems = validate_parameters(self._schema(spec), {**spec.parameters, **parameters})
         if problems:
             raise RpcError(protocol.BAD_INPUT, f"Deployment {spec.name!r}: " + "; ".join(problems))
+        if (blocked := self.daemon.table.blocked(spec.name)) is not None:
+            raise RpcError(protocol.CONFLICT, blocked)
         run = self.daemon.create_manual(spec.name, parameters)
         return views.flow_run_info(run)
 

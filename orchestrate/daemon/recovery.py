@@ -10,18 +10,30 @@ its key is stored once, and a run is only ever dispatched from the book.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrate.daemon import planner
 from orchestrate.daemon.leftovers import end_leftovers
 from orchestrate.daemon.service import kill_orphan
 from orchestrate.engine.runs import transition
-from orchestrate.records import FlowRunRecord, TaskRunRecord
+from orchestrate.records import (
+    EdgeRecord,
+    EventRecord,
+    FlowRunRecord,
+    LogRecord,
+    StateRecord,
+    TaskRunRecord,
+)
 from orchestrate.states import State, StateType
-from orchestrate.store.batch import RunDeletion
+from orchestrate.store.batch import SlotRecord
 from orchestrate.store.queries import FlowRunView, RunState, Store, TaskRunView
+from orchestrate.store.replay import StoredKeys, StoredRun, stored_keys
+from orchestrate.worker import exit_codes, journal
+from orchestrate.worker.journal import Journal
 
 if TYPE_CHECKING:
+    import duckdb
+
     from orchestrate.daemon.service import Daemon
 
 log = logging.getLogger("orc.daemon")
@@ -60,30 +72,180 @@ def task_record_of(view: TaskRunView) -> TaskRunRecord:
     )  # fmt: skip
 
 
-def recover(daemon: Daemon, store: Store) -> None:
-    """Load the last daemon's runs and slots, crash what was left running, catch up."""
-    for pid_file in (daemon.root / ".orc" / "workers").glob("*.pid"):
-        kill_orphan(pid_file)
-        pid_file.unlink(missing_ok=True)
+def recover(daemon: Daemon, store: Store, conn: duckdb.DuckDBPyConnection) -> None:
+    """Load the last daemon's runs and slots, replay their journals, end what was cut off, catch up.
+
+    Order matters: first every process the last daemon's runs left is stopped
+    (so no journal grows while it is read), then each journal is replayed into
+    the store, and only then is anything decided, from the journal's word: a
+    body that finished is final, not run again; an attempt that was cut off
+    is Crashed and spent, and retried only within `retries`.
+    """
+    _stop_leftovers(daemon)
     now = daemon.clock()
     keys, daemon.last_slot, daemon.slot_of = store.schedule_slots(since=now - KEY_MEMORY)
     daemon.slot_keys = set(keys)
-    crashed: list[FlowRunRecord] = []
+    journals = _journals(daemon)
+    cut_off: list[tuple[FlowRunRecord, Journal | None]] = []
     for view in store.unfinished_flow_runs():
         run = record_of(view)
         daemon.book.put_flow_run(run)
-        if run.state.type is not StateType.SCHEDULED:
-            crashed.append(run)
-    for run in crashed:
-        message = "orc up stopped while this run was in progress; its worker is gone."
-        state = transition(run, State(StateType.CRASHED, message=message), daemon)
-        open_tasks = [task_record_of(t) for t in store.task_runs(run.id)]  # end_leftovers skips final ones
-        end_leftovers(open_tasks, state, daemon)
-        if run.parent_flow_run_id is None and run.parent_task_run_id is None:
-            daemon.maybe_retry(run)
-    if crashed:
-        log.info("recovered %d run(s) left in progress as Crashed", len(crashed))
+        if run.id not in journals and run.state.type is not StateType.SCHEDULED:
+            cut_off.append((run, None))
+    by_run = {run_id: key for key, run_id in keys.items()}
+    for waiting in daemon.book.scheduled():
+        if waiting.id in by_run:
+            detail = (by_run[waiting.id], daemon.slot_of.get(waiting.id, ""), waiting.expected_start_time or 0.0)
+            daemon.slot_detail[waiting.id] = detail
+    for found in journals.values():
+        replayed = _replay(daemon, conn, found)
+        if replayed is not None:
+            cut_off.append((replayed, found))
+    for run, found_or_none in cut_off:
+        _end_cut_off(daemon, store, run, found_or_none)
+    if cut_off:
+        log.info("recovered %d run(s) the last orc up left in progress", len(cut_off))
     catch_up(daemon, now)
+
+
+def _stop_leftovers(daemon: Daemon) -> None:
+    for pid_file in (daemon.root / ".orc" / "workers").glob("*.pid"):
+        kill_orphan(pid_file)
+        pid_file.unlink(missing_ok=True)
+    if daemon.scopes is not None:
+        left = daemon.scopes.leftovers()
+        if left:
+            log.warning("stopped %d process(es) that runs of the last orc up left running", left)
+
+
+def _journals(daemon: Daemon) -> dict[str, Journal]:
+    """The newest readable journal of each run (older attempts' were stored already)."""
+    newest: dict[str, Journal] = {}
+    for path in sorted(daemon.journals_dir.glob(f"*{journal.SUFFIX}")):
+        found = journal.read(path)
+        if found is None:
+            log.warning("%s is not a run journal; left as it is", path)
+            continue
+        if found.flow_run_id not in newest or found.attempt > newest[found.flow_run_id].attempt:
+            newest[found.flow_run_id] = found
+    return newest
+
+
+def _replay(
+    daemon: Daemon, conn: duckdb.DuckDBPyConnection, found: Journal
+) -> FlowRunRecord | None:
+    """Store what the journal holds and the store lacks; the run if this attempt was cut off
+    (its end was never handled), else None."""
+    run_ids = sorted({found.flow_run_id} | {r.id for r in found.records if isinstance(r, FlowRunRecord | TaskRunRecord)})
+    event_ids = [r.id for r in found.records if isinstance(r, EventRecord)]
+    stored = stored_keys(conn, run_ids, event_ids)
+    current = _is_current(stored.runs.get(found.flow_run_id), found.attempt)
+    missing = _unstored(found, stored, current)
+    run = _latest_run(found, daemon.book.get(found.flow_run_id), current)
+    if current and run is not None:
+        run.run_count = max(run.run_count, found.attempt)
+        if found.slot is not None and found.slot[0] not in daemon.slot_keys:
+            key, schedule_id, when = found.slot
+            daemon.slot_keys.add(key)
+            daemon.slot_of[run.id] = schedule_id
+            missing.insert(0, SlotRecord(key, run.id, run.deployment or "", schedule_id, when))
+        missing.insert(0, run)
+    if missing:
+        daemon.put_many(missing)
+        log.info("run %s: %d record(s) replayed from its journal", found.flow_run_id[:8], len(missing))
+    daemon.retire_journals_soon(found.flow_run_id, found.attempt)
+    if not current or run is None:
+        return None
+    daemon.book.put_flow_run(run)
+    return run
+
+
+def _is_current(stored: StoredRun | None, attempt: int) -> bool:
+    """Does the journal's attempt hold the run's latest word (rather than the store)?"""
+    if stored is None:
+        return True  # the run's rows never reached the store
+    if stored.run_count > attempt or stored.state_type in _FINAL:
+        return False
+    # Scheduled again after this attempt (AwaitingRetry) is newer; Scheduled before it is not.
+    return not (stored.state_type == "SCHEDULED" and stored.run_count >= attempt)
+
+
+def _unstored(found: Journal, stored: StoredKeys, current: bool) -> list[Any]:
+    """The journal's records the store does not hold; the flow run itself is left to the caller."""
+    missing: list[Any] = []
+    for record in found.records:
+        if isinstance(record, StateRecord):
+            if not stored.has_state(record.run_id, record.state.name, record.state.ts):
+                missing.append(record)
+        elif isinstance(record, LogRecord):
+            if not stored.has_log(record.flow_run_id, record.task_run_id, record.message, record.ts):
+                missing.append(record)
+        elif isinstance(record, EdgeRecord):
+            if (record.task_run_id, record.upstream_id, record.kind) not in stored.edges:
+                missing.append(record)
+        elif isinstance(record, EventRecord):
+            if record.id not in stored.events:
+                missing.append(record)
+        elif record.id != found.flow_run_id:  # a task run or subflow: never over a final row
+            known = stored.runs.get(record.id)
+            if known is None or known.state_type not in _FINAL:
+                missing.append(record)
+    return _last_snapshots(missing)
+
+
+def _last_snapshots(records: list[Any]) -> list[Any]:
+    """Each run snapshot once, at its last place: the journal has every version of it."""
+    last = {r.id: i for i, r in enumerate(records) if isinstance(r, FlowRunRecord | TaskRunRecord)}
+    return [r for i, r in enumerate(records)
+            if not isinstance(r, FlowRunRecord | TaskRunRecord) or last[r.id] == i]  # fmt: skip
+
+
+def _latest_run(found: Journal, known: FlowRunRecord | None, current: bool) -> FlowRunRecord | None:
+    """The run's newest version: the worker's last snapshot, else the dispatched one."""
+    if not current:
+        return None
+    snapshots = [r for r in found.records if isinstance(r, FlowRunRecord) and r.id == found.flow_run_id]
+    run = snapshots[-1] if snapshots else (known or found.run)
+    if run is None:
+        return None
+    if snapshots and known is not None:
+        run.deployment = run.deployment or known.deployment
+        run.expected_start_time = run.expected_start_time or known.expected_start_time
+    return run
+
+
+def _end_cut_off(daemon: Daemon, store: Store, run: FlowRunRecord, found: Journal | None) -> None:
+    """Give a run whose attempt the last daemon never saw end its final state; retry if allowed."""
+    retryable = found is None or found.exit_code != exit_codes.NEEDS_A_FIX
+    if not run.state.is_final():
+        state = _cut_off_state(run)
+        transition(run, state, daemon)
+    open_tasks = [task_record_of(t) for t in store.task_runs(run.id)]  # end_leftovers skips final ones
+    end_leftovers(open_tasks, run.state, daemon)
+    daemon.book.put_flow_run(run)
+    top_level = run.parent_flow_run_id is None and run.parent_task_run_id is None
+    if not (top_level and retryable and daemon.maybe_retry(run)):
+        daemon.settled(run)
+
+
+def _cut_off_state(run: FlowRunRecord) -> State:
+    if run.state.type is StateType.CANCELLING:
+        return State(StateType.CANCELLED, message="Cancelled: orc up stopped while the run was being cancelled.")
+    attempt = f" (attempt {run.run_count})" if run.run_count else ""
+    message = f"orc up stopped while this run was in progress{attempt}; its worker is gone."
+    return State(StateType.CRASHED, message=message)
+
+
+_FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+#: Scheduled runs not started yet, whatever they waited for: the catch-up policy applies to all.
+_WAITING = ("Scheduled", "Late", "AwaitingConcurrencySlot")
+
+
+def _missed(daemon: Daemon, run: FlowRunRecord, policy: str) -> None:
+    message = (f"Not run: its slot passed while orc up was not running, and catchup = "
+               f"{policy!r} runs {'only the latest missed slot' if policy == 'latest' else 'no missed slot'}.")  # fmt: skip
+    transition(run, State(StateType.CANCELLED, message=message), daemon)
+    daemon.settled(run)
 
 
 def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None:
@@ -91,7 +253,7 @@ def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None
     now_dt = planner.utc(now)
     for spec in daemon.table.active(names):
         stored = [r for r in daemon.book.scheduled()
-                  if r.deployment == spec.name and r.state.name in ("Scheduled", "Late")
+                  if r.deployment == spec.name and r.state.name in _WAITING
                   and (r.expected_start_time or now) < now and r.id not in daemon._manual]  # fmt: skip
         overdue = [planner.Overdue(daemon.slot_of.get(r.id, "0"), planner.utc(r.expected_start_time or now), run_id=r.id)
                    for r in stored]  # fmt: skip
@@ -104,11 +266,10 @@ def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None
         for item in keep:
             if item.slot is not None:
                 daemon.new_run(spec.name, slot=item.slot)
-        dropped = [item.run_id for item in drop if item.run_id]
-        for run_id in dropped:
-            daemon.book.flow_runs.pop(run_id, None)
-        if dropped:
-            daemon.put(RunDeletion(tuple(dropped)))
+        for item in drop:
+            run = daemon.book.get(item.run_id) if item.run_id else None
+            if run is not None:  # it was listed already: it ends, with why, rather than vanish
+                _missed(daemon, run, spec.catchup)
         if drop:
             log.info(
                 "%s: %d missed slot(s) dropped (catchup = %s)", spec.name, len(drop), spec.catchup

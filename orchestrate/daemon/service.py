@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -37,6 +38,9 @@ from orchestrate.records import (
 )
 from orchestrate.states import State, StateType
 from orchestrate.store.batch import RunDeletion, SlotRecord
+from orchestrate.worker.journal import SUFFIX as JOURNAL_SUFFIX
+from orchestrate.worker.journal import create as create_journal
+from orchestrate.worker.journal import journal_path
 
 log = logging.getLogger("orc.daemon")
 
@@ -68,6 +72,10 @@ class Daemon:
         self.last_slot: dict[tuple[str, str], float] = {}
         #: the schedule each slot-made run came from (run id -> schedule id)
         self.slot_of: dict[str, str] = {}
+        #: the slot each slot-made run of this daemon's life came from: (key, schedule id, time)
+        self.slot_detail: dict[str, tuple[str, str, float]] = {}
+        #: slots skipped by a collision strategy, per deployment, since this daemon started
+        self.skipped: Counter[str] = Counter()
         self.supervisor = supervisor_factory(self.put_many)
         self.started_at = clock()
         self.stopping = False
@@ -84,6 +92,11 @@ class Daemon:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._workers_dir = root / ".orc" / "workers"
         self._workers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        #: each attempt's journal, from dispatch until the store has all of it
+        self.journals_dir = root / ".orc" / "runs"
+        self.journals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        #: how the processes of a run are found and stopped (see `daemon.scope`)
+        self.scopes: Any = None
 
     # -- recording ---------------------------------------------------------------
 
@@ -185,6 +198,7 @@ class Daemon:
         if slot is not None:
             self.slot_keys.add(slot.key)
             self.slot_of[run.id] = slot.schedule_id
+            self.slot_detail[run.id] = (slot.key, slot.schedule_id, slot.time.timestamp())
             self.last_slot[(deployment, slot.schedule_id)] = max(
                 run.expected_start_time or 0.0,
                 self.last_slot.get((deployment, slot.schedule_id), 0.0),
@@ -257,11 +271,13 @@ class Daemon:
 
     async def _apply(self, decision: Decision) -> set[str]:
         consumed: set[str] = set()
-        for run, _strategy, message in decision.refuse:
-            name = "Cancelled"
-            transition(run, State(StateType.CANCELLED, name, message=message), self)
-            log.info("%s %s: %s", run.deployment, run.name, message)
-            self.settled(run)
+        for run, strategy, message in decision.refuse:
+            if strategy == "skip" and self._from_schedule(run):
+                self._skip(run, message)
+            else:
+                transition(run, State(StateType.CANCELLED, message=message), self)
+                log.info("%s %s: %s", run.deployment, run.name, message)
+                self.settled(run)
             consumed.add(run.deployment or "")
         for run, name in decision.wait:
             if run.state.name != name:
@@ -270,6 +286,24 @@ class Daemon:
             consumed.add(run.deployment or "")
             await self._start(run)
         return consumed
+
+    def _skip(self, run: FlowRunRecord, message: str) -> None:
+        """A slot skipped by `collision_strategy = "skip"`: an event and a count, not a run.
+
+        The slot's key stays stored, so the slot is never planned again.
+        """
+        deployment = run.deployment or ""
+        slot = self.slot_detail.pop(run.id, None)
+        self.book.flow_runs.pop(run.id, None)
+        self.put(RunDeletion((run.id,)))
+        if slot is not None:
+            self.put(SlotRecord(slot[0], "", deployment, slot[1], slot[2]))
+        self.skipped[deployment] += 1
+        when = run.expected_start_time
+        self.emit(state_events.daemon_event(
+            "orc.deployment.slot-skipped", f"orc.deployment.{deployment}",
+            {"slot_time": when, "reason": message}, labels={"orc.resource.name": deployment}))  # fmt: skip
+        log.info("%s: slot %s skipped: %s", deployment, _clock(when), message)
 
     def _sleep_for(self, now: float) -> float | None:
         times = [
@@ -288,18 +322,54 @@ class Daemon:
     # -- starting and finishing runs -----------------------------------------------
 
     async def _start(self, run: FlowRunRecord) -> None:
-        from orchestrate.worker.spec import RunSpec
+        """Spend one attempt of `run` and start its worker.
 
+        The attempt is counted, and journalled durably, before any worker
+        exists: however the run ends from here (a worker that never starts or
+        dies, a daemon killed mid-dispatch), this attempt is spent exactly once.
+        """
         spec = self.table.get(run.deployment or "")
-        env, missing = self.table.env(spec.name)
-        if missing:
-            message = (f"The environment variable(s) {', '.join(missing)} named by env "
-                       f"in flows.toml are not set for orc up; set them and retry the run.")  # fmt: skip
-            transition(run, State(StateType.FAILED, message=message), self)
+        run.run_count += 1
+        blocked = self.table.blocked(spec.name)
+        if blocked is not None:
+            self._fail_for_good(run, blocked)
+            return
+        journal = self._journal(run)
+        transition(run, State(StateType.PENDING, "Pending",
+                              message=f"starting a worker (attempt {run.run_count})"), self)  # fmt: skip
+        try:
+            handle = await self.supervisor.start(self._run_spec(run, spec, journal))
+        except Exception as exc:  # could not even spawn: the run crashed, the daemon did not
+            log.exception("could not start a worker for %s", run.id)
+            transition(
+                run, State(StateType.CRASHED, message=f"Could not start a worker: {exc}"), self
+            )
             self._after_exit(run)
             return
-        transition(run, State(StateType.PENDING, "Pending", message="starting a worker"), self)
-        run_spec = RunSpec(
+        self.handles[run.id] = handle
+        (self._workers_dir / f"{run.id}.pid").write_text(str(handle.pid))
+        log.info("started %s (%s) pid %s, attempt %d", run.name, spec.name, handle.pid, run.run_count)
+        task = asyncio.create_task(self._supervise(run.id, handle))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _journal(self, run: FlowRunRecord) -> str | None:
+        """Create this attempt's journal (see `worker.journal`); None if the disk refuses."""
+        path = journal_path(self.journals_dir, run.id, run.run_count)
+        slot = self._slot_of_run(run)
+        try:
+            create_journal(path, run, slot)
+        except OSError as exc:
+            log.error("run %s: cannot write its journal %s (%s); a kill of orc up now can "
+                      "lose what this attempt records", run.id[:8], path, exc)  # fmt: skip
+            return None
+        return str(path)
+
+    def _run_spec(self, run: FlowRunRecord, spec: Any, journal: str | None) -> Any:
+        from orchestrate.worker.spec import RunSpec
+
+        env, _ = self.table.env(spec.name)
+        return RunSpec(
             flow_run_id=run.id,
             flow_run_name=run.name,
             deployment=spec.name,
@@ -311,30 +381,29 @@ class Daemon:
             timeout_seconds=spec.timeout_seconds,
             tags=list(run.tags),
             expected_start_time=run.expected_start_time,
-            run_count=run.run_count + 1,
+            run_count=run.run_count,
             task_runner=spec.task_runner.model_dump() if spec.task_runner else None,
             flow_name=run.flow_name,
             created=run.created,
+            journal=journal,
         )
-        try:
-            handle = await self.supervisor.start(run_spec)
-        except Exception as exc:  # could not even spawn: the run crashed, the daemon did not
-            log.exception("could not start a worker for %s", run.id)
-            transition(
-                run, State(StateType.CRASHED, message=f"Could not start a worker: {exc}"), self
-            )
-            self._after_exit(run)
-            return
-        self.handles[run.id] = handle
-        (self._workers_dir / f"{run.id}.pid").write_text(str(handle.pid))
-        log.info("started %s (%s) pid %s", run.name, spec.name, handle.pid)
-        task = asyncio.create_task(self._supervise(run.id, handle))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+    def _slot_of_run(self, run: FlowRunRecord) -> tuple[str, str, float] | None:
+        """The schedule slot a run was made for (key, schedule id, time), if one was."""
+        return self.slot_detail.get(run.id)
+
+    def _fail_for_good(self, run: FlowRunRecord, message: str) -> None:
+        """End a run Failed with a reason no retry can fix: it is not retried."""
+        transition(run, State(StateType.FAILED, message=message), self)
+        log.warning("%s %s failed and is not retried: %s", run.deployment, run.name, message)
+        self._remember(run)
+        self.settled(run)
 
     async def _supervise(self, run_id: str, handle: Any) -> None:
+        needs_a_fix = False
         try:
             result = await handle.wait()
+            needs_a_fix = result.needs_a_fix
             log.info("run %s ended %s", run_id[:8], result.final_state.name)
         except Exception:
             log.exception("supervising %s failed", run_id)
@@ -344,10 +413,28 @@ class Daemon:
                 (self._workers_dir / f"{run_id}.pid").unlink()
             run = self.book.get(run_id) or self._recent.get(run_id)
             if run is not None:
-                self._after_exit(run)
+                self._after_exit(run, retryable=not needs_a_fix)
             self.wake()
+        await self._retire_journals(run_id, handle.spec.run_count)
 
-    def _after_exit(self, run: FlowRunRecord) -> None:
+    async def _retire_journals(self, run_id: str, attempt: int) -> None:
+        """Remove a run's journals up to `attempt` once the store holds all they say."""
+        stored = await asyncio.to_thread(self.writer.flush, 60.0)
+        if not stored:
+            return  # kept: the next orc up replays them
+        for path in self.journals_dir.glob(f"{run_id}.*{JOURNAL_SUFFIX}"):
+            number = path.name[len(run_id) + 1 : -len(JOURNAL_SUFFIX)]
+            if number.isdigit() and int(number) <= attempt:
+                with suppress(OSError):
+                    path.unlink()
+
+    def retire_journals_soon(self, run_id: str, attempt: int) -> None:
+        """`_retire_journals` in the background (recovery calls it for what it replayed)."""
+        task = asyncio.create_task(self._retire_journals(run_id, attempt))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _after_exit(self, run: FlowRunRecord, retryable: bool = True) -> None:
         """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
         if not run.state.is_final():
             transition(
@@ -356,11 +443,15 @@ class Daemon:
                 self,
             )
         self._remember(run)
-        if not self.maybe_retry(run):
+        if not retryable:
+            log.warning("%s %s: not retried, no retry can fix this: %s",
+                        run.deployment, run.name, run.state.message)  # fmt: skip
+        if not (retryable and self.maybe_retry(run)):
             self.settled(run)
 
     def settled(self, run: FlowRunRecord) -> None:
         """Say the run's final state is final: no worker left, no retry coming."""
+        self.slot_detail.pop(run.id, None)
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
 
@@ -386,6 +477,16 @@ class Daemon:
         transition(run, retry, self)
         self.wake()
         return True
+
+    def health(self) -> dict[str, Any]:
+        """What `orc status` adds about the daemon's own condition."""
+        blocked = {d.name: reason for d in self.table if (reason := self.table.blocked(d.name))}
+        degraded = getattr(self.writer, "degraded", None)
+        return {
+            "process_scope": self.scopes.mechanism if self.scopes is not None else "process group",
+            "blocked_deployments": blocked,
+            "store_degraded": degraded,
+        }
 
     # -- commands ------------------------------------------------------------------
 
@@ -448,7 +549,11 @@ class Daemon:
             return run
         if run.state.type is not StateType.CANCELLING:
             transition(run, State(StateType.CANCELLING, message="Cancelling by request."), self)
-        await handle.cancel("cancelled by request")
+        # Answer at Cancelling: stopping takes up to the kill grace, and the caller can
+        # follow the run to its final state (`orc cancel --wait`).
+        stopping = asyncio.create_task(handle.cancel("cancelled by request"))
+        self._tasks.add(stopping)
+        stopping.add_done_callback(self._tasks.discard)
         return run
 
     def retry(self, run: FlowRunRecord) -> FlowRunRecord:
@@ -484,6 +589,10 @@ class Daemon:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.automations is not None:
             await self.automations.close()
+
+
+def _clock(epoch: float | None) -> str:
+    return datetime.fromtimestamp(epoch or 0.0, UTC).isoformat(timespec="seconds")
 
 
 def _summary(diff: dict[str, list[str]]) -> str:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrate.daemon.leftovers import end_leftovers
+from orchestrate.daemon.scope import MARK, RunScopes
 from orchestrate.engine.runs import new_id, transition
 from orchestrate.errors import InvalidStateTransition
 from orchestrate.record_codec import decode_records
@@ -41,6 +42,7 @@ from orchestrate.records import (
     TaskRunRecord,
 )
 from orchestrate.states import Cancelled, Crashed, State, TimedOut
+from orchestrate.worker import exit_codes
 from orchestrate.worker.channel import RECORDS, RUN, STOP, notification
 from orchestrate.worker.spec import RunSpec
 
@@ -69,6 +71,8 @@ class WorkerExit:
         cancelled: the supervisor stopped it because `cancel()` was called.
         final_state: the worker's own final state if it recorded one, else TimedOut,
             Cancelled or Crashed as recorded by the supervisor.
+        needs_a_fix: the run failed in a way no retry can fix (its flow did not load, its
+            parameters do not fit), so it must not be retried.
     """
 
     returncode: int | None
@@ -76,6 +80,7 @@ class WorkerExit:
     timed_out: bool
     cancelled: bool
     final_state: State
+    needs_a_fix: bool = False
 
 
 class Supervisor:
@@ -86,6 +91,8 @@ class Supervisor:
             records, states, logs, events), including the supervisor's own; its errors are logged.
         python: the interpreter that runs workers.
         kill_grace: seconds between SIGTERM and SIGKILL when stopping a worker.
+        scopes: finds every process of a run (see `daemon.scope`); without it, the
+            worker's process group stands for the run.
     """
 
     def __init__(
@@ -94,10 +101,12 @@ class Supervisor:
         *,
         python: str = sys.executable,
         kill_grace: float = 5.0,
+        scopes: RunScopes | None = None,
     ) -> None:
         self.on_records = on_records
         self.python = python
         self.kill_grace = kill_grace
+        self.scopes = scopes
         #: The workers not yet exited, by flow run id.
         self.running: dict[str, WorkerHandle] = {}
 
@@ -160,11 +169,17 @@ class WorkerHandle:
         ours, theirs = socket.socketpair()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
+        scopes = self._supervisor.scopes
+        env = None
+        if scopes is not None:
+            env = {**os.environ, MARK: scopes.mark(self.spec.flow_run_id)}
+            self.spec = dataclasses.replace(self.spec, subreaper=not scopes.uses_cgroup)
         try:
             proc = await asyncio.create_subprocess_exec(
                 self._supervisor.python, "-m", "orchestrate.worker", "--fd", str(theirs.fileno()),
                 stdin=subprocess.DEVNULL, stdout=out_write, stderr=err_write,
                 pass_fds=(theirs.fileno(),), start_new_session=True, cwd=self.spec.project_root,
+                env=env,
             )  # fmt: skip
         except OSError as exc:
             for fd in (out_read, err_read):
@@ -177,6 +192,8 @@ class WorkerHandle:
             os.close(out_write)
             os.close(err_write)
         self.pid = proc.pid
+        if scopes is not None:  # before the spec goes out: the worker runs no user code until then
+            scopes.adopt(self.spec.flow_run_id, proc.pid)
         self._event("orc.worker.started", {"pid": proc.pid})
         try:
             pumps = await self._open_pumps(ours, out_read, err_read)
@@ -213,8 +230,24 @@ class WorkerHandle:
             returncode = await proc.wait()
         finally:
             self._exited.set()
+            await self._end_scope()
             await self._finish_pumps(pumps)
             self._conclude(returncode, None)
+
+    async def _end_scope(self) -> None:
+        """The worker is gone: stop whatever of the run is still running (detached ones too)."""
+        scopes = self._supervisor.scopes
+        if scopes is None:
+            self._signal(signal.SIGKILL)
+            return
+        try:
+            left = await asyncio.to_thread(scopes.release, self.spec.flow_run_id, self.pid)
+        except Exception:
+            log.exception("Stopping what flow run %s left running failed", self.spec.flow_run_id)
+            return
+        if left:
+            text = f"{left} process(es) the flow run started were still running when its worker exited; they were stopped."
+            self._supervisor.deliver([self._note(logging.WARNING, text)])
 
     async def _open_pumps(
         self, sock: socket.socket, out: int, err: int
@@ -351,7 +384,11 @@ class WorkerHandle:
             self._writer.write(line)
 
     def _signal(self, signum: int) -> None:
-        if self.pid is not None:
+        """`signum` to the whole run: the worker's group, and with scopes every process of it."""
+        scopes = self._supervisor.scopes
+        if scopes is not None:
+            scopes.signal(self.spec.flow_run_id, self.pid, signum)
+        elif self.pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signum)
 
@@ -393,7 +430,10 @@ class WorkerHandle:
                 state = Cancelled(message=message)
             else:
                 state = Crashed(message=self._crash_message(returncode, killed_by))
-        return WorkerExit(returncode, killed_by, kind == "timeout", kind == "cancel", state)
+        needs_a_fix = returncode == exit_codes.NEEDS_A_FIX and not state.is_completed()
+        return WorkerExit(
+            returncode, killed_by, kind == "timeout", kind == "cancel", state, needs_a_fix
+        )
 
     def _crash_message(self, returncode: int | None, killed_by: int | None) -> str:
         if killed_by is not None:

@@ -16,9 +16,26 @@ from orchestrate.store.queries import EventRow, FlowRunView, LogLine, RunState, 
 
 
 def state_info(state: State) -> dict[str, Any]:
-    kind, name, message, ts, error_type, error_message, _ = state_columns(state)
+    kind, name, message, ts, error_type, error_message, traceback = state_columns(state)
+    fields = {"type": kind, "name": name, "message": message, "timestamp": ts}
+    return fields | _error_fields(error_type, error_message, traceback)
+
+
+def _error_fields(
+    error_type: str | None, error_message: str | None, traceback: str | None
+) -> dict[str, Any]:
+    """`error` ("KeyError: 'id'") plus what the store keeps: the full type, message and traceback.
+
+    The last three are extra fields of `StateInfo`, so `orc runs show` says the
+    same with the daemon up as with it down.
+    """
     error = f"{error_type.rsplit('.', 1)[-1]}: {error_message}" if error_type else None
-    return {"type": kind, "name": name, "message": message, "timestamp": ts, "error": error}
+    return {
+        "error": error,
+        "error_type": error_type,
+        "error_message": error_message,
+        "traceback": traceback,
+    }
 
 
 def flow_run_info(run: FlowRunRecord, counts: dict[str, int] | None = None) -> dict[str, Any]:
@@ -65,11 +82,13 @@ def _epoch(value: datetime | None) -> float | None:
 
 
 def stored_state_info(state: RunState) -> dict[str, Any]:
-    error = None
-    if state.error_type:
-        error = f"{state.error_type.rsplit('.', 1)[-1]}: {state.error_message}"
-    return {"type": state.type, "name": state.name, "message": state.message,
-            "timestamp": _epoch(state.timestamp) or 0.0, "error": error}  # fmt: skip
+    fields = {
+        "type": state.type,
+        "name": state.name,
+        "message": state.message,
+        "timestamp": _epoch(state.timestamp) or 0.0,
+    }
+    return fields | _error_fields(state.error_type, state.error_message, state.traceback)
 
 
 def stored_flow_run_info(run: FlowRunView) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from orchestrate.engine.dask_remote import (
     Envelope,
     KeptValue,
     TaskCode,
+    dumps_keeping_files,
     forget_kept,
     run_attempt,
 )
@@ -98,7 +99,7 @@ class AttemptChannel:
             self._keep_over, kept_inputs=worker is not None,
         )  # fmt: skip
         try:
-            return key, cloudpickle.dumps(attempt), worker
+            return key, dumps_keeping_files(attempt), worker
         except Exception as exc:
             raise AttemptNotSent(
                 f"Task run {run.name!r} could not be sent to the Dask cluster: its arguments do "

@@ -8,9 +8,11 @@ as if the body had run in the flow process. Nothing here writes to a store.
 
 An attempt arrives pickled by the flow process (what cannot travel fails
 there, at submit, with a clear message), and a task's function is unpickled
-once per worker process, not once per attempt. A large result can also stay
-on the worker that made it, so a task run downstream placed on that worker
-reads it there instead of receiving it again from the flow process.
+once per worker process, not once per attempt. Code that travels by value
+keeps the file it was written in (`dumps_keeping_files`), so a traceback from
+a worker names the file and line of the task's source. A large result can
+also stay on the worker that made it, so a task run downstream placed on that
+worker reads it there instead of receiving it again from the flow process.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib
+import io
 import logging
 import os
 import sys
 import threading
-from collections import OrderedDict
+import types
+from collections import ChainMap, OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +95,7 @@ class TaskCode:
         if where is not None:
             blob = cloudpickle.dumps(("import", *where))
         else:
-            blob = cloudpickle.dumps(
+            blob = dumps_keeping_files(
                 (
                     "value",
                     task.fn,
@@ -102,6 +106,40 @@ class TaskCode:
                 )
             )
         return cls(hashlib.blake2b(blob, digest_size=16).hexdigest(), blob)
+
+
+def dumps_keeping_files(value: Any) -> bytes:
+    """`cloudpickle.dumps`, except that code pickled by value keeps its file name.
+
+    cloudpickle (3.1.3 on) names every such code object `<dynamic-code>`, so a
+    task's traceback from a worker would show neither its file nor its source line.
+    """
+    buffer = io.BytesIO()
+    _FileKeepingPickler(buffer, protocol=cloudpickle.DEFAULT_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def _reduce_code_in_file(code: types.CodeType) -> tuple[Any, ...]:
+    """cloudpickle's reduction of `code`, then its file name put back when loaded."""
+    rebuild, arguments = _CLOUDPICKLE_REDUCE_CODE(code)
+    return _code_in_file, (rebuild, arguments, code.co_filename)
+
+
+def _code_in_file(rebuild: Any, arguments: tuple[Any, ...], filename: str) -> types.CodeType:
+    """A code object unpickled on a worker, named after the file it came from."""
+    code: types.CodeType = rebuild(*arguments)
+    return code.replace(co_filename=filename)
+
+
+_CLOUDPICKLE_REDUCE_CODE = cloudpickle.Pickler.dispatch_table[types.CodeType]
+
+
+class _FileKeepingPickler(cloudpickle.Pickler):
+    """cloudpickle's pickler with code objects reduced by `_reduce_code_in_file`."""
+
+    dispatch_table = ChainMap(
+        {types.CodeType: _reduce_code_in_file}, cloudpickle.Pickler.dispatch_table
+    )
 
 
 def _import_path(task: Task[..., Any]) -> tuple[str, str] | None:

@@ -6,6 +6,7 @@ import gc
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 # orc's own modules load with the collector off and are then frozen: they live as
 # long as the process, and collecting while they load is ~10% of a worker's start.
@@ -13,17 +14,24 @@ gc.disable()
 try:
     from orchestrate.engine.outcomes import RunAborted
     from orchestrate.recording import set_sink
+    from orchestrate.worker import exit_codes
     from orchestrate.worker.channel import Channel, ChannelError
-    from orchestrate.worker.run import Stopper, run
+    from orchestrate.worker.journal import JournalWriter
+    from orchestrate.worker.run import Stopper, needs_a_fix, run
     from orchestrate.worker.sink import StreamSink
     from orchestrate.worker.spec import RunSpec, SpecError
+
+    if TYPE_CHECKING:
+        from orchestrate.states import State
 finally:
     gc.freeze()
     gc.enable()
 
-EXIT_COMPLETED = 0
-EXIT_NOT_COMPLETED = 1
-EXIT_NO_SPEC = 2
+EXIT_COMPLETED = exit_codes.COMPLETED
+EXIT_NOT_COMPLETED = exit_codes.NOT_COMPLETED
+EXIT_NO_SPEC = exit_codes.NO_SPEC
+EXIT_NEEDS_A_FIX = exit_codes.NEEDS_A_FIX
+EXIT_ORPHANED = exit_codes.ORPHANED
 USAGE = "usage: python -m orchestrate.worker --fd N  (N: a socket from the orc supervisor)"
 
 
@@ -45,22 +53,53 @@ def main(argv: list[str]) -> int:
         return EXIT_NO_SPEC
     except RunAborted:  # stopped before it knew its run; the supervisor records the end
         return EXIT_NOT_COMPLETED
-    sink = StreamSink(channel.writer())
+    journal = _open_journal(spec.journal)
+    sink = StreamSink(channel.writer(), journal=journal)
     set_sink(sink)
-    channel.watch_for_hangup(_orphaned)
+    channel.watch_for_hangup(lambda: _orphaned(sink, journal))
+    code = EXIT_NOT_COMPLETED
     try:
         state = run(spec, stopper)
+        code = _exit_code(state)
     finally:
         stopper.ignore()
         sink.close()
-    return EXIT_COMPLETED if state.is_completed() else EXIT_NOT_COMPLETED
+        if journal is not None:
+            journal.exit(code)
+            journal.close()
+    return code
 
 
-def _orphaned() -> None:
-    """The daemon is gone: stop this worker and everything the flow started (its process group)."""
-    if os.getpgrp() == os.getpid():  # as the supervisor starts it: a group of its own
-        os.killpg(os.getpid(), signal.SIGKILL)
-    os.kill(os.getpid(), signal.SIGKILL)
+def _exit_code(state: State) -> int:
+    if state.is_completed():
+        return EXIT_COMPLETED
+    return EXIT_NEEDS_A_FIX if needs_a_fix(state) else EXIT_NOT_COMPLETED
+
+
+def _open_journal(path: str | None) -> JournalWriter | None:
+    if path is None:
+        return None
+    try:
+        return JournalWriter(path)
+    except OSError as exc:  # the records still go to the daemon; only a kill of it can lose them
+        print(f"orc worker: the run's journal {path} cannot be opened ({exc})", file=sys.stderr)
+        return None
+
+
+def _orphaned(sink: StreamSink, journal: JournalWriter | None) -> None:
+    """The daemon is gone: journal what is queued, then stop this worker and all the flow started.
+
+    The next `orc up` reads the journal, so the run's records up to here are kept.
+    """
+    try:
+        sink.flush(timeout=2.0)
+        if journal is not None:
+            journal.exit(EXIT_ORPHANED)
+            journal.close()
+    finally:
+        if os.getpgrp() == os.getpid():  # as the supervisor starts it: a group of its own
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 if __name__ == "__main__":

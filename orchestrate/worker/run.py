@@ -9,6 +9,7 @@ supervisor said so first.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -20,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from orchestrate.context import tags
 from orchestrate.engine.flow_engine import FlowRunJob, RunAborted, RunPreset
 from orchestrate.engine.runs import transition
-from orchestrate.errors import OrcError
+from orchestrate.errors import OrcError, ParameterTypeError
 from orchestrate.recording import get_sink
 from orchestrate.records import LogRecord
-from orchestrate.states import Failed, State, format_exception
+from orchestrate.states import Failed, State, StateType, format_exception
 
 if TYPE_CHECKING:
     from orchestrate.flows import Flow
@@ -92,9 +93,20 @@ def run(spec: RunSpec, stopper: Stopper) -> State:
         return _end_unstarted(spec, exc.state()) if job is None else _end_aborted(job, exc)
 
 
+def needs_a_fix(state: State) -> bool:
+    """A failure no retry can fix: the flow did not load, or its parameters do not fit it.
+
+    The worker exits with its own code for these, so the daemon ends the run
+    Failed with the reason instead of spending retries on it.
+    """
+    return state.type is StateType.FAILED and isinstance(state.data, OrcError | ParameterTypeError)
+
+
 def prepare_process(spec: RunSpec) -> None:
     """The run's environment, folder and import path; run logs to the sink only, not the console."""
     os.environ.update(spec.env)
+    if spec.subreaper:
+        _become_subreaper()
     os.environ["ORC_LOGGING_TO_CONSOLE"] = "0"  # stderr is captured into the run's logs already
     os.environ["ORC_LOGGING_LEVEL"] = spec.log_level
     os.environ.setdefault("ORC_HOME", spec.project_root)
@@ -110,6 +122,15 @@ def prepare_process(spec: RunSpec) -> None:
         sys.path.insert(0, spec.project_root)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # each print reaches the run's logs at once
+
+
+def _become_subreaper() -> None:
+    """Adopt the flow's orphaned processes (PR_SET_CHILD_SUBREAPER), so a stop still finds
+    a child that double-forked or started a session of its own."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
 
 
 def _load(spec: RunSpec) -> tuple[Flow[..., Any], dict[str, Any]]:

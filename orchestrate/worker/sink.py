@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from orchestrate.record_codec import encode_records
 from orchestrate.records import FlowRunRecord, Record, TaskRunRecord
+from orchestrate.worker.journal import JournalWriter
 
 #: Every line starts like this; the encoded records and `]}}` follow.
 _PREFIX = b'{"jsonrpc":"2.0","method":"records","params":{"records":'
@@ -44,6 +45,7 @@ class StreamSink:
         interval: while busy, the longest a record waits before it is sent.
         max_batch: the most records in one line, so no line grows without bound.
         close_stream: close `stream` when the sink closes.
+        journal: written each line before `stream`, and kept on when `stream` breaks.
     """
 
     def __init__(
@@ -52,11 +54,13 @@ class StreamSink:
         interval: float = 0.02,
         max_batch: int = 2000,
         close_stream: bool = True,
+        journal: JournalWriter | None = None,
     ):
         self.stream = stream
         self.interval = interval
         self.max_batch = max_batch
         self.close_stream = close_stream
+        self.journal = journal
         self.broken: BaseException | None = None  # the write error that ended shipping
         self._queue: deque[Any] = deque()
         self._wake = threading.Event()
@@ -114,7 +118,7 @@ class StreamSink:
     def _ship(self) -> None:
         while self._queue:
             records, markers = self._drain()
-            if records and self.broken is None:
+            if records and (self.broken is None or self.journal is not None):
                 self._write(records)
             for marker in markers:
                 marker.ok = self.broken is None
@@ -149,8 +153,13 @@ class StreamSink:
                 file=sys.stderr,
             )
             return
+        line = _PREFIX + body.encode() + _SUFFIX
+        if self.journal is not None:
+            self.journal.write(line)
+        if self.broken is not None:
+            return
         try:
-            self.stream.write(_PREFIX + body.encode() + _SUFFIX)
+            self.stream.write(line)
             self.stream.flush()
         except (OSError, ValueError) as exc:  # ValueError: the stream was closed under us
             self.broken = exc

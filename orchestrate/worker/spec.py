@@ -41,6 +41,9 @@ class RunSpec:
         log_level: the level of the run's logs (`"DEBUG"`, `"INFO"`, …).
         flow_name: the flow's name as the daemon knows it (for records made before the flow loads).
         created: when the daemon created the run.
+        journal: the file this attempt's records are appended to first (see `worker.journal`).
+        subreaper: the worker adopts what the flow's processes orphan, so a cancel finds them
+            (set where the daemon cannot give the run a cgroup of its own).
     """
 
     flow_run_id: str
@@ -59,6 +62,8 @@ class RunSpec:
     log_level: str = "INFO"
     flow_name: str | None = None
     created: float | None = None
+    journal: str | None = None
+    subreaper: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +132,8 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "log_level": _STR,
     "flow_name": _OPT_STR,
     "created": _NUMBER,
+    "journal": _OPT_STR,
+    "subreaper": ((bool,), "true or false"),
 }
 _REQUIRED = ("flow_run_id", "deployment", "entrypoint", "project_root")
 

@@ -97,7 +97,7 @@ def test_an_unreadable_file_is_reported_and_the_automations_start_fresh(
     path = tmp_path / "automations.json"
     path.write_text(content, encoding="latin-1")
     engine = engine_from_toml(TEXT, clock)
-    with caplog.at_level(logging.WARNING, "orchestrate.automations"):
+    with caplog.at_level(logging.WARNING, "orc.automations"):
         StateKeeper(engine, path).restore()
     assert f"{path} is unreadable" in caplog.text and "start fresh" in caplog.text
     assert engine.describe("etl-silent").enabled is True
@@ -108,7 +108,7 @@ def test_a_missing_file_is_a_first_start(
     tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = engine_from_toml(TEXT, clock)
-    with caplog.at_level(logging.INFO, "orchestrate.automations"):
+    with caplog.at_level(logging.INFO, "orc.automations"):
         StateKeeper(engine, tmp_path / "automations.json").restore()
     assert caplog.text == ""
 
@@ -119,7 +119,7 @@ async def test_a_failed_write_is_reported_once_and_does_not_raise(
     path = tmp_path / "gone" / "automations.json"
     engine = engine_from_toml(TEXT, clock)
     keeper = StateKeeper(engine, path, delay=0.01)
-    with caplog.at_level(logging.WARNING, "orchestrate.automations"):
+    with caplog.at_level(logging.WARNING, "orc.automations"):
         engine.pause("etl-silent")
         keeper.changed(soon=True)
         await until(lambda: "could not save" in caplog.text, "the warning")

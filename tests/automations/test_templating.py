@@ -62,7 +62,7 @@ def test_a_missing_value_renders_empty_and_warns(
     clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     scope = scope_of(run_event(clock), "auto")
-    with caplog.at_level(logging.WARNING, "orchestrate.automations"):
+    with caplog.at_level(logging.WARNING, "orc.automations"):
         assert compile_template("{{ event.payload.nope }}").render(scope) is None
         assert compile_template("x={{ event.payload.nope.deeper }}!").render(scope) == "x=!"
         assert compile_template("{{ event.related[7].name }}").render(scope) is None
@@ -70,7 +70,7 @@ def test_a_missing_value_renders_empty_and_warns(
 
 
 def test_without_an_event_placeholders_render_empty(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, "orchestrate.automations"):
+    with caplog.at_level(logging.WARNING, "orc.automations"):
         assert (
             compile_template("late: {{ event.id }} for {{ deployment.name }}").render(
                 scope_of(None, "a", "etl")

@@ -35,7 +35,7 @@ def populated(tmp_path: Path, build: SimpleNamespace) -> Path:
     failed = _failed()
     records: list[Record] = [
         build.flow_run("aaaa1111-run", failed, name="brave-otter", created=BASE, parameters={"days": 3},
-                       start_time=BASE, end_time=BASE + 1.5),
+                       start_time=BASE, end_time=BASE + 1.5, expected_start_time=BASE - 30),
         build.flow_run("aaaa2222-run", Completed(), name="calm-heron", created=BASE + 60),
         build.flow_run("bbbb3333-run", Running(), name="swift-fox", created=BASE + 120, flow_name="report",
                        end_time=None),
@@ -66,6 +66,15 @@ def test_runs_ls_json_has_the_documented_shape(populated: Path, orc: Orc) -> Non
     expected = {"id", "name", "flow_name", "state_type", "state_name", "start_time", "end_time",
                 "duration_seconds", "parameters", "parent_task_run_id", "task_runs"}  # fmt: skip
     assert expected <= failed.keys()
+
+
+def test_every_run_has_its_slot_time_as_expected_start_time(populated: Path, orc: Orc) -> None:
+    runs = {r["id"]: r for r in parse_json(orc("runs", "ls", "--json"))}
+    assert runs["aaaa1111-run"]["expected_start_time"] == "2023-11-14T22:12:50+00:00"
+    assert runs["aaaa2222-run"]["expected_start_time"] is None  # a run no slot planned
+    shown = parse_json(orc("runs", "show", "aaaa1", "--json"))
+    assert shown["expected_start_time"] == "2023-11-14T22:12:50+00:00"
+    assert "expected start" in orc("runs", "show", "aaaa1").stdout
 
 
 def test_runs_ls_filters_and_prints_a_table(populated: Path, orc: Orc) -> None:

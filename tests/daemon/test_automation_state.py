@@ -31,12 +31,15 @@ def emit(project: Project, name: str, resource: str) -> str:
 
 
 def test_a_paused_automation_is_still_paused_after_a_restart(project: Project) -> None:
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[automations]]
         name = "alarm"
         trigger = { event = "acme.file.arrived" }
         actions = [{ type = "emit-event", event = "acme.alarm", resource = { "orc.resource.id" = "acme.pager" } }]
-    """)
+    """,
+    )
     project.up()
     paused = project.orc("automations", "pause", "alarm")
     assert paused.returncode == 0, paused.stderr
@@ -51,12 +54,15 @@ def test_a_paused_automation_is_still_paused_after_a_restart(project: Project) -
 
 
 def test_a_proactive_window_opened_before_a_restart_fires_at_its_deadline(project: Project) -> None:
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[automations]]
         name = "stuck-job"
         trigger = { posture = "proactive", after = "acme.job.started", event = "acme.job.finished", within = "6s", for_each = ["orc.resource.id"] }
         actions = [{ type = "emit-event", event = "acme.job.stuck", resource = { "orc.resource.id" = "{{ event.resource.id }}" } }]
-    """)
+    """,
+    )
     project.up()
     emit(project, "acme.job.started", "acme.job.1")
     [started] = events(project, "acme.job.started")
@@ -76,13 +82,16 @@ def test_a_proactive_window_opened_before_a_restart_fires_at_its_deadline(projec
 
 
 def test_a_corrupt_state_file_is_reported_and_the_daemon_starts(project: Project) -> None:
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[automations]]
         name = "alarm"
         enabled = false
         trigger = { event = "acme.file.arrived" }
         actions = [{ type = "emit-event", event = "acme.alarm" }]
-    """)
+    """,
+    )
     project.write(".orc/automations.json", "{ this is not json")
     project.up()
     assert automations(project)["alarm"]["enabled"] is False

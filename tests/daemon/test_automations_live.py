@@ -23,7 +23,9 @@ def events(project: Project, name: str) -> list[Any]:
 
 def test_a_failing_deployment_starts_cleanup_with_the_failed_run_id(project: Project) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "fails"
         entrypoint = "flows.py:fails"
@@ -36,7 +38,8 @@ def test_a_failing_deployment_starts_cleanup_with_the_failed_run_id(project: Pro
         name = "cleanup-after-failure"
         trigger = { event = "orc.flow-run.Failed", match = { deployment = "fails" } }
         actions = [{ type = "run-deployment", deployment = "cleanup", parameters = { x = "{{ event.payload.run_count }}" } }]
-    """)
+    """,
+    )
     project.up()
     with project.client() as client:
         failed = client.create_run("fails")
@@ -47,14 +50,20 @@ def test_a_failing_deployment_starts_cleanup_with_the_failed_run_id(project: Pro
 
 
 def test_a_deployment_trigger_chains_b_after_a_with_a_templated_parameter(project: Project) -> None:
-    project.write("flows.py", FLOWS + '''
+    project.write(
+        "flows.py",
+        FLOWS
+        + """
 
     @flow
     def echo(run: str) -> str:
         get_run_logger().info("after %s", run)
         return run
-''')
-    project.write("flows.toml", """
+""",
+    )
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "a"
         entrypoint = "flows.py:tiny"
@@ -63,7 +72,8 @@ def test_a_deployment_trigger_chains_b_after_a_with_a_templated_parameter(projec
         name = "b"
         entrypoint = "flows.py:echo"
         triggers = [{ event = "orc.flow-run.Completed", match = { deployment = "a" }, parameters = { run = "{{ event.resource.id }}" } }]
-    """)
+    """,
+    )
     project.up()
     with project.client() as client:
         first = client.create_run("a")
@@ -76,7 +86,9 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append({"body": json.loads(body), "auth": self.headers.get("Authorization")})
+        type(self).received.append(
+            {"body": json.loads(body), "auth": self.headers.get("Authorization")}
+        )
         self.send_response(500)
         self.end_headers()
 
@@ -100,12 +112,15 @@ def test_a_webhook_answering_500_is_retried_then_recorded_as_failed(
     project: Project, hook_server: tuple[str, list[dict[str, Any]]]
 ) -> None:
     url, received = hook_server
-    project.write("flows.toml", f"""
+    project.write(
+        "flows.toml",
+        f"""
         [[automations]]
         name = "notify"
         trigger = {{ event = "acme.file.arrived" }}
         actions = [{{ type = "call-webhook", url = "{url}", retries = 2, headers = {{ Authorization = {{ from_env = "HOOK_TOKEN" }} }} }}]
-    """)
+    """,
+    )
     import os
 
     os.environ["HOOK_TOKEN"] = "Bearer s3cret"
@@ -113,11 +128,16 @@ def test_a_webhook_answering_500_is_retried_then_recorded_as_failed(
         project.up()
     finally:
         del os.environ["HOOK_TOKEN"]
-    emitted = project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", '{"rows": 3}')
+    emitted = project.orc(
+        "emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", '{"rows": 3}'
+    )
     assert emitted.returncode == 0, emitted.stderr
     failed = wait_for(lambda: events(project, "orc.automation.action.failed"), 30, "action.failed")
     assert len(received) == 3  # the first try and two retries
-    assert received[0]["body"]["event"] == "acme.file.arrived" and received[0]["auth"] == "Bearer s3cret"
+    assert (
+        received[0]["body"]["event"] == "acme.file.arrived"
+        and received[0]["auth"] == "Bearer s3cret"
+    )
     assert "s3cret" not in json.dumps([e.model_dump() for e in failed])
     with project.client() as client:
         assert client.status().pid == project.processes[0].pid
@@ -125,7 +145,9 @@ def test_a_webhook_answering_500_is_retried_then_recorded_as_failed(
 
 def test_threshold_fires_on_the_third_failure_only_once_per_deployment(project: Project) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "f1"
         entrypoint = "flows.py:fails"
@@ -138,22 +160,31 @@ def test_threshold_fires_on_the_third_failure_only_once_per_deployment(project: 
         name = "three-strikes"
         trigger = { event = "orc.flow-run.Failed", threshold = 3, within = "1m", for_each = ["deployment"] }
         actions = [{ type = "emit-event", event = "acme.alarm", resource = { "orc.resource.id" = "acme.pager" } }]
-    """)
+    """,
+    )
     project.up()
     with project.client() as client:
         for _ in range(4):
             client.create_run("f1")
         for _ in range(2):
             client.create_run("f2")
-    wait_for(lambda: len([r for r in project.runs() if r.state.type == "FAILED"]) == 6, 60, "6 failed runs")
-    fired = wait_for(lambda: events(project, "orc.automation.triggered"), 10, "the automation to fire")
+    wait_for(
+        lambda: len([r for r in project.runs() if r.state.type == "FAILED"]) == 6,
+        60,
+        "6 failed runs",
+    )
+    fired = wait_for(
+        lambda: events(project, "orc.automation.triggered"), 10, "the automation to fire"
+    )
     assert len(fired) == 1
     assert fired[0].payload["group"] == ["f1"]
 
 
 def test_a_proactive_trigger_fires_when_the_completion_does_not_come(project: Project) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "tiny"
         entrypoint = "flows.py:tiny"
@@ -162,7 +193,8 @@ def test_a_proactive_trigger_fires_when_the_completion_does_not_come(project: Pr
         name = "quiet"
         trigger = { posture = "proactive", event = "orc.flow-run.Completed", match = { deployment = "tiny" }, within = "4s" }
         actions = [{ type = "emit-event", event = "acme.missing", resource = { "orc.resource.id" = "acme.tiny" } }]
-    """)
+    """,
+    )
     project.up()
     with project.client() as client:
         client.create_run("tiny")
@@ -174,19 +206,27 @@ def test_a_proactive_trigger_fires_when_the_completion_does_not_come(project: Pr
     assert fired[0].occurred >= completed[0].occurred + 4.0 - 0.05
 
 
-def test_run_command_gets_event_fields_as_environment_never_as_shell(project: Project, tmp_path: Path) -> None:
+def test_run_command_gets_event_fields_as_environment_never_as_shell(
+    project: Project, tmp_path: Path
+) -> None:
     out = tmp_path / "env.json"
     pwned = tmp_path / "pwned"
-    script = project.write("dump_env.py", f"""
+    script = project.write(
+        "dump_env.py",
+        f"""
         import json, os
         json.dump({{k: v for k, v in os.environ.items() if k.startswith("ORC_")}}, open({str(out)!r}, "w"))
-    """)
-    project.write("flows.toml", f"""
+    """,
+    )
+    project.write(
+        "flows.toml",
+        f"""
         [[automations]]
         name = "run-it"
         trigger = {{ event = "acme.file.arrived" }}
         actions = [{{ type = "run-command", command = ["python3", "{script}"] }}]
-    """)
+    """,
+    )
     project.up()
     payload = json.dumps({"name": f"x; touch {pwned}"})
     project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", payload)
@@ -220,7 +260,10 @@ def test_a_bad_automation_edit_is_refused_and_the_last_good_set_kept(project: Pr
 
 
 def test_an_event_a_flow_emits_is_listed_and_starts_an_automation(project: Project) -> None:
-    project.write("flows.py", FLOWS + '''
+    project.write(
+        "flows.py",
+        FLOWS
+        + """
 
     from orchestrate import emit_event
 
@@ -228,8 +271,11 @@ def test_an_event_a_flow_emits_is_listed_and_starts_an_automation(project: Proje
     @flow
     def announce() -> None:
         emit_event("acme.thing.done", resource={"orc.resource.id": "acme.thing.1"}, payload={"n": 3})
-''')
-    project.write("flows.toml", """
+""",
+    )
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "announce"
         entrypoint = "flows.py:announce"
@@ -242,16 +288,98 @@ def test_an_event_a_flow_emits_is_listed_and_starts_an_automation(project: Proje
         name = "after-thing"
         trigger = { event = "acme.thing.done", match = { "orc.resource.id" = "acme.thing.*" } }
         actions = [{ type = "run-deployment", deployment = "follow-up", parameters = { x = "{{ event.payload.n }}" } }]
-    """)
+    """,
+    )
     project.up()
     with project.client() as client:
         announced = client.create_run("announce")
-    follow_up = wait_for(lambda: project.completed("follow-up"), 30, "the follow-up run to complete")
+    follow_up = wait_for(
+        lambda: project.completed("follow-up"), 30, "the follow-up run to complete"
+    )
     assert follow_up[0].parameters == {"x": 3}
     listed = project.orc("events", "ls", "--name", "acme.*", "--json")
     assert listed.returncode == 0, listed.stderr
     [event] = json.loads(listed.stdout)
     assert (event["event"], event["resource"], event["payload"]) == (
-        "acme.thing.done", {"orc.resource.id": "acme.thing.1"}, {"n": 3}
+        "acme.thing.done",
+        {"orc.resource.id": "acme.thing.1"},
+        {"n": 3},
     )
-    assert {"orc.resource.id": f"orc.flow-run.{announced.id}", "orc.resource.role": "flow-run"} in event["related"]
+    assert {
+        "orc.resource.id": f"orc.flow-run.{announced.id}",
+        "orc.resource.role": "flow-run",
+    } in event["related"]
+
+
+def test_a_templated_shell_script_is_refused_and_the_payload_never_runs(
+    project: Project, tmp_path: Path
+) -> None:
+    out, pwned = tmp_path / "out.txt", tmp_path / "pwned"
+    safe = f"""
+        [[automations]]
+        name = "greet"
+        trigger = {{ event = "acme.file.arrived" }}
+        actions = [{{ type = "run-command", command = ["sh", "-c", 'printf %s "$1" > {out}', "sh", "{{{{ event.payload.name }}}}"] }}]
+    """
+    unsafe = safe.replace("""'printf %s "$1" > """, "'printf %s {{ event.payload.name }} > ")
+    project.write("flows.toml", unsafe)
+    refused = project.orc("validate")
+    assert (
+        refused.returncode == 2
+        and "command[2]" in refused.stderr
+        and "ORC_EVENT_JSON" in refused.stderr
+    )
+    assert "flows.toml:5:" in refused.stderr and "Traceback" not in refused.stderr
+    project.write("flows.toml", safe)
+    project.up()
+    project.write("flows.toml", unsafe)
+    invalid = wait_for(lambda: events(project, "orc.config.invalid"), 20, "orc.config.invalid")
+    assert "event text would become code" in json.dumps(invalid[0].payload)
+    payload = json.dumps({"name": f"x; touch {pwned}"})
+    emitted = project.orc(
+        "emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", payload
+    )
+    assert emitted.returncode == 0, emitted.stderr
+    wait_for(
+        lambda: events(project, "orc.automation.action.executed"),
+        20,
+        "the kept, safe action to run",
+    )
+    assert out.read_text() == f"x; touch {pwned}"  # the payload arrived as one argument: data
+    assert not pwned.exists()
+
+
+def test_run_deployment_parameters_that_do_not_fit_the_flow_are_a_failed_action_not_a_run(
+    project: Project,
+) -> None:
+    project.write("flows.py", FLOWS)
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "start-tiny"
+        trigger = { event = "acme.file.arrived" }
+        actions = [{ type = "run-deployment", deployment = "tiny", parameters = { x = "{{ event.payload.x }}" } }]
+    """,
+    )
+    project.up()
+    bad = project.orc(
+        "emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", '{"x": "abc"}'
+    )
+    assert bad.returncode == 0, bad.stderr
+    [failed] = wait_for(
+        lambda: events(project, "orc.automation.action.failed"), 20, "action.failed"
+    )
+    error = failed.payload["error"]
+    assert "parameter 'x' must be an integer, got 'abc'" in error and "flows.py:tiny" in error
+    assert "no run was created" in error
+    project.orc(
+        "emit", "acme.file.arrived", "--resource", "acme.bucket.raw", "--payload", '{"x": 4}'
+    )
+    [good] = wait_for(lambda: project.completed("tiny"), 30, "the run with a fitting parameter")
+    assert good.parameters == {"x": 4}
+    assert len(project.runs(deployment="tiny")) == 1  # the bad firing created none

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from orchestrate import emit_event, flow, get_run_logger, task, unmapped
+from orchestrate.entrypoints import load_flow
 from orchestrate.errors import UpstreamTaskError
 from orchestrate.records import EdgeRecord, StateRecord
 from orchestrate.runtime import task_run
@@ -159,7 +160,51 @@ def test_a_remote_failure_keeps_its_exception_and_traceback(
     run = recorded.task_run("parse-0")
     assert run.state.name == "Failed"
     error_lines = [r.message for r in recorded.logs() if r.task_run_id == run.id and r.level == 40]
-    assert any("in parse" in line and "return int(row)" in line for line in error_lines)
+    line = Path(__file__).read_text().splitlines().index("        return int(row)") + 1
+    assert any(
+        f'File "{__file__}", line {line}, in parse\n    return int(row)' in text
+        for text in error_lines
+    )
+
+
+FLOW_FILE = """
+from orchestrate import flow, task
+from orchestrate.task_runners import ThreadPoolTaskRunner
+
+
+def to_numbers(rows):
+    return [int(row) for row in rows]
+
+
+@task
+def parse(rows: list[str]) -> list[int]:
+    return to_numbers(rows)
+
+
+@flow(task_runner=ThreadPoolTaskRunner())
+def pipeline() -> list[int]:
+    return parse.submit(["1", "two"]).result()
+"""
+
+
+def test_a_remote_failure_in_a_flow_file_names_each_file_line_of_its_traceback(
+    recorded: MemorySink, dask_address: str, tmp_path: Path
+) -> None:
+    flow_file = tmp_path / "numbers.py"
+    flow_file.write_text(FLOW_FILE)
+    pipeline = load_flow("numbers.py:pipeline", root=tmp_path)
+    on_cluster = pipeline.with_options(task_runner=DaskTaskRunner(dask_address))
+
+    with pytest.raises(ValueError, match="invalid literal"):
+        on_cluster()
+    run = recorded.task_run("parse-0")
+    [text] = [r.message for r in recorded.logs() if r.task_run_id == run.id and r.level == 40]
+    frames = [
+        f'File "{flow_file}", line 12, in parse\n    return to_numbers(rows)',
+        f'File "{flow_file}", line 7, in to_numbers\n    return [int(row) for row in rows]',
+        f'File "{flow_file}", line 7, in <listcomp>\n    return [int(row) for row in rows]',
+    ]
+    assert all(frame in text for frame in frames), text
 
 
 def test_an_upstream_failure_is_not_retried_downstream(

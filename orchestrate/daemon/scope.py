@@ -1,0 +1,253 @@
+"""Every process of a flow run, found and stopped together, detached children included.
+
+Two mechanisms, the better one where the daemon may use it (`orc status` says
+which is active):
+
+- **cgroup v2**: each run's worker goes into a cgroup of its own under one
+  made for this project, before it runs any user code. Nothing it starts can
+  leave it (without privileges), and `cgroup.kill` ends them all at once.
+- **subreaper + mark**: the worker makes itself a child subreaper, so what it
+  starts stays its descendant even after a double fork, and every process of
+  the run inherits `ORC_RUN_SCOPE` in its environment, which still finds a
+  process that detached itself and outlived the worker.
+
+In both, the worker's process group is signalled too. A run's scope ends with
+the run: whatever is left of it when its worker exits is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+log = logging.getLogger("orc.daemon.scope")
+
+#: The environment variable that marks every process of a run: "<project key>/<flow run id>".
+MARK = "ORC_RUN_SCOPE"
+_PROC = Path("/proc")
+
+
+class RunScopes:
+    """Finds and stops the processes of this project's runs."""
+
+    def __init__(self, project_root: Path, cgroup_root: Path | None = None) -> None:
+        self.key = hashlib.sha256(str(project_root.resolve()).encode()).hexdigest()[:12]
+        self.base = _make_base(cgroup_root or _own_cgroup(), f"orc-{self.key}")
+
+    @property
+    def mechanism(self) -> str:
+        """What `orc status` shows."""
+        if self.base is not None:
+            return f"cgroup v2 ({self.base})"
+        return "subreaper + environment mark (no writable cgroup v2)"
+
+    @property
+    def uses_cgroup(self) -> bool:
+        return self.base is not None
+
+    def mark(self, flow_run_id: str) -> str:
+        return f"{self.key}/{flow_run_id}"
+
+    def adopt(self, flow_run_id: str, pid: int) -> None:
+        """Put a just-started worker (still waiting for its spec) into the run's cgroup."""
+        if self.base is None:
+            return
+        group = self.base / f"run-{flow_run_id}"
+        try:
+            group.mkdir(exist_ok=True)
+            (group / "cgroup.procs").write_text(str(pid))
+        except OSError as exc:
+            log.warning("run %s: cannot use cgroup %s (%s); falling back to the mark", flow_run_id[:8], group, exc)
+
+    def signal(self, flow_run_id: str, worker_pid: int | None, signum: int) -> int:
+        """Send `signum` to every process of the run; how many there were."""
+        pids = self.processes(flow_run_id, worker_pid)
+        if signum == signal.SIGKILL and self.base is not None:
+            with contextlib.suppress(OSError):
+                (self.base / f"run-{flow_run_id}" / "cgroup.kill").write_text("1")
+        if worker_pid is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(worker_pid, signum)
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signum)
+        return len(pids)
+
+    def processes(self, flow_run_id: str, worker_pid: int | None) -> set[int]:
+        """The live processes of a run: its cgroup, the worker's descendants, the marked ones."""
+        pids = set(self._cgroup_pids(flow_run_id))
+        pids |= _marked(self.mark(flow_run_id))
+        if worker_pid is not None:
+            pids |= _descendants(worker_pid)
+        pids.discard(os.getpid())
+        return pids
+
+    def release(self, flow_run_id: str, worker_pid: int | None) -> int:
+        """The run is over: kill what is left of it and remove its cgroup; how many were left."""
+        left = self.processes(flow_run_id, worker_pid) - ({worker_pid} if worker_pid else set())
+        if left or self._cgroup_pids(flow_run_id):
+            self.signal(flow_run_id, None, signal.SIGKILL)
+        if self.base is not None:
+            self._remove(self.base / f"run-{flow_run_id}")
+        return len(left)
+
+    @staticmethod
+    def _remove(group: Path, wait: float = 2.0) -> None:
+        """Remove a run's cgroup once the kernel has emptied it (killed processes leave it
+        a moment after the kill); runs in a thread, never on the daemon's loop."""
+        if not group.exists():
+            return
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                group.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    log.warning("cgroup %s is still busy; it is removed at the next start", group)
+                    return
+                _wait_empty(group, deadline)
+
+    def leftovers(self) -> int:
+        """At start: stop every process a killed daemon's runs left behind; how many."""
+        count = 0
+        runs = {m.partition("/")[2] for m in _all_marks() if m.startswith(self.key + "/")}
+        if self.base is not None:
+            runs |= {p.name.removeprefix("run-") for p in self.base.glob("run-*") if p.is_dir()}
+        for run_id in runs:
+            count += self.release(run_id, None)
+        return count
+
+    def _cgroup_pids(self, flow_run_id: str) -> list[int]:
+        if self.base is None:
+            return []
+        try:
+            text = (self.base / f"run-{flow_run_id}" / "cgroup.procs").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
+
+
+def _wait_empty(group: Path, deadline: float) -> None:
+    """Block until `cgroup.events` says the group has no process left, or `deadline`."""
+    import select
+
+    try:
+        events = (group / "cgroup.events").open("rb", buffering=0)
+    except OSError:
+        return
+    with events:
+        poller = select.poll()
+        poller.register(events, select.POLLPRI)
+        while b"populated 0" not in events.read() and time.monotonic() < deadline:
+            poller.poll(max(1, int((deadline - time.monotonic()) * 1000)))
+            events.seek(0)
+
+
+def _own_cgroup() -> Path | None:
+    """This process's cgroup v2 folder, if the unified hierarchy is mounted."""
+    mount = _cgroup2_mount()
+    if mount is None:
+        return None
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("0::"):
+            return mount / line[3:].lstrip("/")
+    return None
+
+
+def _cgroup2_mount() -> Path | None:
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        if right.split(" ", 1)[0] == "cgroup2":
+            return Path(left.split()[4])
+    return None
+
+
+def _make_base(parent: Path | None, name: str) -> Path | None:
+    """A cgroup of our own under `parent` where runs can go; None if that is not allowed here."""
+    if parent is None or os.environ.get("ORC_NO_CGROUP"):
+        return None
+    base = parent / name
+    try:
+        base.mkdir(exist_ok=True)
+        probe = base / "probe"
+        probe.mkdir(exist_ok=True)
+        (probe / "cgroup.procs").read_text()
+        probe.rmdir()
+        if not (base / "cgroup.kill").exists():
+            return None  # a kernel older than 5.14: no way to end a cgroup at once
+    except OSError:
+        return None
+    return base
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _parents():
+        children.setdefault(ppid, []).append(pid)
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _parents() -> Iterable[tuple[int, int]]:
+    for entry in _pids():
+        try:
+            stat = (_PROC / str(entry) / "stat").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        yield entry, int(fields[1])
+
+
+def _marked(mark: str) -> set[int]:
+    return {pid for pid, value in _marks() if value == mark}
+
+
+def _all_marks() -> set[str]:
+    return {value for _, value in _marks()}
+
+
+def _marks() -> Iterable[tuple[int, str]]:
+    prefix = MARK.encode() + b"="
+    me = os.getpid()
+    for pid in _pids():
+        if pid == me:
+            continue
+        try:
+            environ = (_PROC / str(pid) / "environ").read_bytes()
+        except OSError:
+            continue
+        if prefix not in environ:
+            continue
+        for item in environ.split(b"\0"):
+            if item.startswith(prefix):
+                yield pid, item[len(prefix) :].decode(errors="replace")
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir(_PROC) if name.isdigit()]
+
+
+__all__ = ["MARK", "RunScopes"]
