@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from orchestrate.errors import OrcError
 from tests.fault.invariants import read_markers
 from tests.fault.project import FLOWS, FaultProject, wait_for
 
@@ -80,14 +81,14 @@ def test_an_unset_env_variable_fails_once_and_names_it(tmp_path: Path, retries: 
     project = _project(
         tmp_path / "p",
         f'[[deployments]]\nname = "needs-token"\nentrypoint = "flows.py:quick"\n'
+        f'schedules = [{{ interval = "2s" }}]\n'
         f'env = {{ TOKEN = {{ from_env = "{UNSET}" }} }}\nretries = {retries}\n',
     )
     try:
         project.up()
-        with project.client() as client:
-            run_id = client.create_run("needs-token").id
-        wait_for(lambda: _failed(_state_of(project, run_id)), 20, "the run to fail")
+        run_id = wait_for(lambda: _first_failed(project), 20, "a scheduled run to fail")
         cpu = _daemon_cpu(project)
+        refusal = _manual_run_refusal(project)
     finally:
         _stop(project)
     stored, history = _stored(project, run_id)
@@ -98,6 +99,24 @@ def test_an_unset_env_variable_fails_once_and_names_it(tmp_path: Path, retries: 
     assert read_markers(project.markers) == [], (
         "the flow body ran although its env could not be built"
     )
+    assert refusal is None or UNSET in refusal, refusal
+
+
+def _first_failed(project: FaultProject) -> str | None:
+    """The id of the first run `orc runs ls` shows Failed, once there is one."""
+    with project.client() as client:
+        runs = client.runs(limit=50, deployment="needs-token")
+    return next((r.id for r in runs if _failed(r)), None)
+
+
+def _manual_run_refusal(project: FaultProject) -> str | None:
+    """A run asked for by hand is refused naming the variable, or accepted (and then fails once)."""
+    try:
+        with project.client() as client:
+            client.create_run("needs-token")
+    except OrcError as exc:
+        return str(exc)
+    return None
 
 
 def test_a_flow_that_raises_runs_retries_plus_one_times_spaced_by_the_delay(tmp_path: Path) -> None:
