@@ -31,9 +31,12 @@ def _project(root: Path, deployment: str) -> FaultProject:
 
 
 def _state_of(project: FaultProject, run_id: str) -> Any:
-    """The run as `orc runs ls` shows it; None until the store has it."""
-    with project.client() as client:
-        return next((r for r in client.runs(limit=50) if r.id == run_id), None)
+    """The run as `orc runs show` shows it; None until the store has it."""
+    try:
+        with project.client() as client:
+            return client.run(run_id).run
+    except OrcError:
+        return None
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -152,3 +155,27 @@ def _failed(run: Any) -> bool:
 def _final_after(project: FaultProject, run_id: str, attempts: int) -> bool:
     run = _state_of(project, run_id)
     return _failed(run) and run.run_count >= attempts
+
+
+def test_a_retry_due_while_its_deployment_is_paused_still_runs(tmp_path: Path) -> None:
+    """Pausing holds new scheduled runs, not a retry already promised: it must come after its delay."""
+    project = _project(
+        tmp_path / "p",
+        '[[deployments]]\nname = "fails"\nentrypoint = "flows.py:always_fails"\n'
+        "retries = 2\nretry_delay_seconds = 2\n",
+    )
+    try:
+        project.up()
+        with project.client() as client:
+            run_id = client.create_run("fails").id
+        wait_for(lambda: _awaiting_retry(project, run_id), 20, "the first retry to be scheduled")
+        with project.client() as client:
+            client.pause_deployment("fails")
+        wait_for(lambda: _final_after(project, run_id, 3), 20, "the retries of a paused deployment")
+    finally:
+        _stop(project)
+
+
+def _awaiting_retry(project: FaultProject, run_id: str) -> bool:
+    run = _state_of(project, run_id)
+    return run is not None and run.state.name == "AwaitingRetry"
