@@ -133,6 +133,7 @@ class Runner:
             "worker": self.kill_worker,
             "sigstop": self.stop_and_continue,
             "disk-full": self.disk_full,
+            "reload-only": self.reload_only,
         }
         faults[kind]()
 
@@ -144,14 +145,11 @@ class Runner:
 
     def kill_after_dispatch(self) -> None:
         """SIGKILL within 0-300 ms after the daemon logged that it started a worker."""
-        wait_for(self._saw_start, 20, "the daemon to start a worker")
+        self._saw(" started ")
+        wait_for(lambda: self._saw(" started "), 20, "the daemon to start a worker")
         delay = self.rng.uniform(0, 0.3)
         time.sleep(delay)  # the fault: kill at a random point after the dispatch
         self._kill_daemon("dispatch", f"{delay * 1000:.0f} ms after a 'started' line")
-
-    def _saw_start(self) -> bool:
-        lines, self._log_offset = self.project.new_log_lines(self._log_offset)
-        return any(" started " in line for line in lines)
 
     def kill_mid_run(self) -> None:
         """SIGKILL at a random moment 0.2-3 s into the daemon's life, with runs in flight."""
@@ -179,6 +177,18 @@ class Runner:
         delay = self.rng.uniform(0, 0.5)
         time.sleep(delay)  # the fault: kill somewhere in the reload
         self._kill_daemon("reload", f"{delay * 1000:.0f} ms after rewriting flows.toml")
+
+    def reload_only(self) -> None:
+        """Rewrite flows.toml and wait until the daemon applied it: an edit, no kill."""
+        self._saw("flows.toml reloaded")
+        self.project.rewrite_config()
+        wait_for(lambda: self._saw("flows.toml reloaded"), 20, "the daemon to apply the edit")
+        self._record("reload", "flows.toml rewritten and applied")
+
+    def _saw(self, text: str) -> bool:
+        """Whether the daemon logged `text` since the last look (reading moves the mark on)."""
+        lines, self._log_offset = self.project.new_log_lines(self._log_offset)
+        return any(text in line for line in lines)
 
     def kill_in_shutdown(self) -> None:
         """With a worker running, SIGTERM (a clean stop begins), then SIGKILL within 0-400 ms."""

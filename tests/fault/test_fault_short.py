@@ -147,3 +147,10 @@ def test_each_check_catches_its_violation(tmp_path: Path, name: str, broken: obj
     evidence = _evidence()
     broken(evidence)  # type: ignore[operator]
     assert name in _found(evidence, tmp_path)
+
+
+def test_flows_toml_edits_lose_no_state_history(tmp_path: Path) -> None:
+    """Edits that move a schedule withdraw and plan runs in one writer batch: nothing may be lost."""
+    seed = default_seed()
+    result = run_round(tmp_path, 1, seed, faults=["reload-only"] * 3, settle_for=30)
+    assert result.total_violations == 0 and not result.error, _failure(seed, [result], tmp_path)
