@@ -1,6 +1,6 @@
 """One flush's worth of records, grouped per table and written as columnar bulk statements.
 
-Run snapshots are coalesced by id (last put wins) because the engine re-puts
+Run snapshots (and schedule slots) are coalesced by key (last put wins) because the engine re-puts
 the same mutable object after each change, and because DuckDB's upsert keeps
 the first of two rows with one key in a single statement. Each table then
 gets one `INSERT … SELECT unnest(…), …` (see `columns`): hundreds of thousands
@@ -39,7 +39,15 @@ from orchestrate.store.encode import column_text
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["FLOW_RUNS", "TASK_RUNS", "Batch", "EventPruning", "RunDeletion", "SlotRecord", "StoredRuns"]
+__all__ = [
+    "FLOW_RUNS",
+    "TASK_RUNS",
+    "Batch",
+    "EventPruning",
+    "RunDeletion",
+    "SlotRecord",
+    "StoredRuns",
+]
 
 
 @dataclass(slots=True, frozen=True)
@@ -104,7 +112,7 @@ class Batch:
     edges: list[EdgeRecord] = field(default_factory=list)
     logs: list[LogRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
-    slots: list[SlotRecord] = field(default_factory=list)
+    slots: dict[str, SlotRecord] = field(default_factory=dict)
     deletions: set[str] = field(default_factory=set)
     prune_events_before: float | None = None
 
@@ -122,7 +130,7 @@ class Batch:
         elif isinstance(record, EventRecord):
             self.events.append(record)
         elif isinstance(record, SlotRecord):
-            self.slots.append(record)
+            self.slots[record.key] = record
         elif isinstance(record, RunDeletion):
             self._delete(record.flow_run_ids)
         elif isinstance(record, EventPruning):
@@ -149,12 +157,18 @@ class Batch:
         return others
 
     def _delete(self, ids: tuple[str, ...]) -> None:
-        """Withdraw runs: drop what is pending for them and delete what is stored."""
+        """Withdraw runs: drop what is pending for them and delete what is stored.
+
+        The lists change in place: `add_all` holds their bound methods while it
+        runs, and a rebound list would leave every later record in a list no
+        write reads.
+        """
         for run_id in ids:
             self.flow_runs.pop(run_id, None)
         gone = set(ids)
-        self.states = [s for s in self.states if s.run_id not in gone]
-        self.slots = [s for s in self.slots if s.flow_run_id not in gone]
+        self.states[:] = [s for s in self.states if s.run_id not in gone]
+        for key in [key for key, slot in self.slots.items() if slot.flow_run_id in gone]:
+            del self.slots[key]
         self.deletions |= gone
 
     def __len__(self) -> int:
@@ -193,15 +207,22 @@ class Batch:
                 statements.append(_statement(table, known, upsert=table.upsert))
         appends: list[tuple[Table, list[Any]]] = [
             (HISTORY, self.states), (EDGES, self.edges), (LOGS, self.logs), (EVENTS, self.events),
-            (SLOTS, self.slots),
+            (SLOTS, list(self.slots.values())),
         ]  # fmt: skip
         statements += [_statement(table, items, table.upsert) for table, items in appends if items]
-        if self.prune_events_before is not None:  # after the inserts: old events in this batch go too
-            statements.append(("DELETE FROM events WHERE occurred < to_timestamp($1)", [self.prune_events_before], None))
+        if (
+            self.prune_events_before is not None
+        ):  # after the inserts: old events in this batch go too
+            statements.append(
+                (
+                    "DELETE FROM events WHERE occurred < to_timestamp($1)",
+                    [self.prune_events_before],
+                    None,
+                )
+            )
         _execute_all(conn, statements, set() if prepared is None else prepared)
         if stored is not None:
             stored.update(r for _, items in runs for r in items)
-
 
     def _deletion_statements(self) -> list[Statement]:
         if not self.deletions:
@@ -230,7 +251,9 @@ def _statement(table: Table, items: list[Any], upsert: bool) -> Statement:
     EXECUTE from Python.
     """
     columns = table.columns_of(items)
-    texts = [column_text(kind, column) for (_, kind), column in zip(table.columns, columns, strict=True)]
+    texts = [
+        column_text(kind, column) for (_, kind), column in zip(table.columns, columns, strict=True)
+    ]
     if None in texts:
         return (table.sql if upsert else table.insert_sql), [list(c) for c in columns], None
     name = f"orc_{table.name}_{'upsert' if upsert else 'insert'}"
@@ -241,7 +264,9 @@ def _statement(table: Table, items: list[Any], upsert: bool) -> Statement:
 _QUOTE, _QUOTES = "'", "''"
 
 
-def _execute_all(conn: duckdb.DuckDBPyConnection, statements: list[Statement], prepared: set[str]) -> None:
+def _execute_all(
+    conn: duckdb.DuckDBPyConnection, statements: list[Statement], prepared: set[str]
+) -> None:
     conn.execute("BEGIN TRANSACTION")
     try:
         for sql, parameters, prepare in statements:
