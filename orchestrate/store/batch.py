@@ -12,7 +12,7 @@ won't go as text, as bound lists.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sized
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +171,57 @@ class Batch:
             del self.slots[key]
         self.deletions |= gone
 
+    def refused(
+        self, conn: duckdb.DuckDBPyConnection, prepared: set[str], is_data_error: ErrorTest
+    ) -> list[Any]:
+        """The records DuckDB will not take, found by trial writes (rolled back) of ever smaller halves.
+
+        A write fails as a whole, so one odd value would cost every record
+        beside it. An error that is not about data (the disk, the file) raises:
+        nothing is known about the records then.
+        """
+        refused: list[Any] = []
+        pieces = [part for part in self._tables() if part]
+        while pieces:
+            piece = pieces.pop()
+            try:
+                Batch.of(piece).write(conn, None, prepared, commit=False)
+            except Exception as exc:
+                if not is_data_error(exc):
+                    raise
+                if len(piece) == 1:
+                    refused += piece
+                else:
+                    pieces += [piece[len(piece) // 2 :], piece[: len(piece) // 2]]
+        return refused
+
+    @classmethod
+    def of(cls, records: list[Any]) -> Batch:
+        batch = cls()
+        batch.add_all(records)
+        return batch
+
+    def swap(self, record: Any, replacement: Any | None) -> None:
+        """Put `replacement` where `record` (this very object) is, or remove `record` when None."""
+        for part in (self.states, self.edges, self.logs, self.events):
+            for i, item in enumerate(part):
+                if item is record:
+                    part[i : i + 1] = [] if replacement is None else [replacement]
+                    return
+        for keyed in (self.flow_runs, self.task_runs, self.slots):
+            for key, item in keyed.items():
+                if item is record:
+                    if replacement is None:
+                        del keyed[key]
+                    else:
+                        keyed[key] = replacement
+                    return
+
+    def _tables(self) -> list[list[Any]]:
+        """Each table's records, in the order a write stores them."""
+        return [list(self.flow_runs.values()), list(self.task_runs.values()), self.states, self.edges,
+                self.logs, self.events, list(self.slots.values())]  # fmt: skip
+
     def __len__(self) -> int:
         return sum(len(part) for part in self._parts()) + (self.prune_events_before is not None)
 
@@ -183,6 +234,7 @@ class Batch:
         conn: duckdb.DuckDBPyConnection,
         stored: StoredRuns | None = None,
         prepared: set[str] | None = None,
+        commit: bool = True,
     ) -> None:
         """Every table's rows in one transaction: all of this batch is stored, or none of it.
 
@@ -190,6 +242,7 @@ class Batch:
         runs are new and take the cheaper plain INSERT. It is updated after a
         successful write. Without it, every run is upserted. `prepared` names the
         statements prepared on `conn` already (kept by a writer across flushes).
+        With `commit` False the transaction is rolled back: a trial write.
         """
         runs: list[tuple[Table, list[Any]]] = [
             (FLOW_RUNS, list(self.flow_runs.values())), (TASK_RUNS, list(self.task_runs.values())),
@@ -213,15 +266,10 @@ class Batch:
         if (
             self.prune_events_before is not None
         ):  # after the inserts: old events in this batch go too
-            statements.append(
-                (
-                    "DELETE FROM events WHERE occurred < to_timestamp($1)",
-                    [self.prune_events_before],
-                    None,
-                )
-            )
-        _execute_all(conn, statements, set() if prepared is None else prepared)
-        if stored is not None:
+            prune = "DELETE FROM events WHERE occurred < to_timestamp($1)"
+            statements.append((prune, [self.prune_events_before], None))
+        _execute_all(conn, statements, set() if prepared is None else prepared, commit)
+        if stored is not None and commit:
             stored.update(r for _, items in runs for r in items)
 
     def _deletion_statements(self) -> list[Statement]:
@@ -237,6 +285,9 @@ _RECORD_TYPES = (
     StateRecord, TaskRunRecord, LogRecord, FlowRunRecord, EdgeRecord, EventRecord, SlotRecord,
     RunDeletion, EventPruning,
 )  # fmt: skip
+
+#: True when an exception says the data was wrong (not the disk, the file or the lock).
+ErrorTest = Callable[[BaseException], bool]
 
 #: A statement, its parameters, and the prepared statement it executes (name, SQL), if any.
 Statement = tuple[str, list[Any] | None, tuple[str, str] | None]
@@ -265,7 +316,7 @@ _QUOTE, _QUOTES = "'", "''"
 
 
 def _execute_all(
-    conn: duckdb.DuckDBPyConnection, statements: list[Statement], prepared: set[str]
+    conn: duckdb.DuckDBPyConnection, statements: list[Statement], prepared: set[str], commit: bool
 ) -> None:
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -274,7 +325,7 @@ def _execute_all(
                 conn.execute(f"PREPARE {prepare[0]} AS {prepare[1]}")
                 prepared.add(prepare[0])
             conn.execute(sql, parameters)
-        conn.execute("COMMIT")
+        conn.execute("COMMIT" if commit else "ROLLBACK")
     except BaseException:
         prepared.clear()  # prepare again next time rather than trust what a failure left
         with contextlib.suppress(Exception):
