@@ -299,6 +299,7 @@ class StoreWriter:
         if outcome == "wait":
             return False  # the batch and its markers stay for the next round
         self._pending = Batch()
+        self._succeeded()
         self._settle(ok=outcome == "stored")
         return True
 
@@ -319,14 +320,11 @@ class StoreWriter:
         except Exception as exc:
             self._failed(exc)
             return "wait"
-        self._succeeded()
         return "set-aside" if aside else "stored"
 
     def _due(self) -> bool:
-        """False during a backoff pause, or during a reader's turn at the file; closing goes anyway."""
+        """False during a backoff pause, or during a reader's turn at the file (`_finish` ends both)."""
         now = time.monotonic()
-        if self._stopping:
-            return True
         return now >= self._retry_at and (self._conn is not None or now >= self._reopen_at)
 
     def _write_batch(self, batch: Batch) -> int:
