@@ -28,42 +28,7 @@ from orchestrate.states import Completed, Running, State
 from orchestrate.store import StoreWriter
 from orchestrate.store.migrations import migrate
 from orchestrate.store.writer import StoreHealth
-
-ENOSPC = 'Could not write file "orc.duckdb.wal": No space left on device'
-DURABLE = ("FATAL Error: Transaction COMMIT succeeded and is durable, but the autocheckpoint "
-           "failed. Reopen the database instance to recover.")  # fmt: skip
-
-
-class Faults:
-    """A real connection whose cursors fail on demand, as DuckDB fails on a full disk."""
-
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
-        self.conn = conn
-        self.full = False
-        self.fatal_after_commit = False
-        self.tries: list[float] = []  # when each write began (BEGIN)
-
-    def cursor(self) -> _FaultyCursor:
-        return _FaultyCursor(self, self.conn.cursor())
-
-
-class _FaultyCursor:
-    def __init__(self, faults: Faults, cursor: duckdb.DuckDBPyConnection) -> None:
-        self.faults, self.real = faults, cursor
-
-    def execute(self, sql: str, parameters: Any = None) -> Any:
-        if sql.startswith("BEGIN"):
-            self.faults.tries.append(time.monotonic())
-        if self.faults.full and sql.startswith(("COMMIT", "EXECUTE", "INSERT")):
-            raise duckdb.IOException(ENOSPC)
-        result = self.real.execute(sql, parameters)
-        if sql == "COMMIT" and self.faults.fatal_after_commit:
-            self.faults.fatal_after_commit = False
-            raise duckdb.FatalException(DURABLE)
-        return result
-
-    def close(self) -> None:
-        self.real.close()
+from tests.store.faulty import Faults
 
 
 @pytest.fixture
