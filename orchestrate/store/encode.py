@@ -191,14 +191,20 @@ def _tags(value: Any) -> tuple[str, ...]:
 def _state(state: Any) -> State | None:
     if not isinstance(state, State) or state.type not in TYPE_TEXT:
         return None
-    fixed = State(state.type, _text(state.name), None if state.message is None else _text(state.message),
-                  state.data, _time(state.ts))  # fmt: skip
+    message = None if state.message is None else _text(state.message)
+    fixed = State(state.type, _text(state.name), message, state.data, _time(state.ts))
     fixed.traceback = None if state.traceback is None else _text(state.traceback)
     return fixed
 
 
 #: How a field of each annotated type is made storable (optional types share their fixer).
 _FIXES: dict[str, Callable[[Any], Any]] = {
-    "str": _text, "EdgeKind": _text, "TaskRunKind": _text, "float": _time, "int": _int,
-    "bool": bool, "tuple[str, ...]": _tags, "State": _state,
-}  # fmt: skip
+    "str": _text,
+    "EdgeKind": _text,
+    "TaskRunKind": _text,
+    "float": _time,
+    "int": _int,
+    "bool": bool,
+    "tuple[str, ...]": _tags,
+    "State": _state,
+}

@@ -141,8 +141,9 @@ class StoreWriter:
     @property
     def health(self) -> StoreHealth:
         """The store as this writer sees it now; safe to read from any thread."""
-        return StoreHealth(self._degraded, len(self._queue) + len(self._pending), self._since,
-                           len(self.set_aside), self._reopen)  # fmt: skip
+        waiting = len(self._queue) + len(self._pending)
+        aside = len(self.set_aside)
+        return StoreHealth(self._degraded, waiting, self._since, aside, self._reopen)
 
     def on_health(self, callback: Callable[[StoreHealth], None]) -> None:
         """Call `callback(health)` whenever the store turns degraded, changes why, or recovers.
@@ -192,15 +193,20 @@ class StoreWriter:
         self._rouse()
         if self._thread is not None:
             self._thread.join(timeout)
-        unwritten = sum(type(item) is not _FlushMarker for item in list(self._queue)) + len(
-            self._pending
+        queued = sum(type(item) is not _FlushMarker for item in list(self._queue))
+        if queued or len(self._pending) or self.set_aside:
+            self._say_lost(queued + len(self._pending), timeout)
+
+    def _say_lost(self, unwritten: int, timeout: float) -> None:
+        """Closing left records unwritten: an error naming how many, why, and what to do."""
+        why = self._degraded or f"the writer did not finish within {timeout:g} s"
+        refused = len(self.set_aside)
+        _say(
+            logging.ERROR,
+            f"{unwritten + refused} records could not be written to {self.path} and are lost "
+            f"as this process ends ({unwritten} waiting: {why}; {refused} refused by DuckDB, "
+            f"logged above). Free space or fix the file, then run the flow again.",
         )
-        if unwritten or self.set_aside:
-            why = self._degraded or f"the writer did not finish within {timeout:g} s"
-            _say(logging.ERROR, f"{unwritten + len(self.set_aside)} records could not be written to "
-                                f"{self.path} and are lost as this process ends ({unwritten} waiting: "
-                                f"{why}; {len(self.set_aside)} refused by DuckDB, logged above). Free "
-                                f"space or fix the file, then run the flow again.")  # fmt: skip
 
     def _rouse(self) -> None:
         """Start the thread on first use, or wake it from its idle wait."""
@@ -356,24 +362,31 @@ class StoreWriter:
         return aside
 
     def _clean(self, batch: Batch) -> int:
-        """Replace each record DuckDB refuses with its sanitised form, or set it aside; returns those set aside."""
+        """Swap each record DuckDB refuses for a sanitised copy, or set it aside; returns those set aside."""
         assert self._conn is not None
         aside = 0
         for record in batch.refused(self._conn, self._prepared, _is_data_error):
             fixed = sanitised(record)
-            if fixed is not None and not Batch.of([fixed]).refused(
-                self._conn, self._prepared, _is_data_error
-            ):
+            run = _run_id(record)
+            if fixed is not None and self._accepts(fixed):
                 batch.swap(record, fixed)
-                _say(logging.WARNING, f"Stored a sanitised copy of a record DuckDB refused "
-                                      f"(run {_run_id(record)}): {record!r:.300}")  # fmt: skip
+                _say(
+                    logging.WARNING,
+                    f"Stored a sanitised copy of a record of run {run}: {record!r:.300}",
+                )
                 continue
             batch.swap(record, None)
             self.set_aside.append(record)
             aside += 1
-            _say(logging.ERROR, f"DuckDB refused a record of run {_run_id(record)} even sanitised; it "
-                                f"is kept in memory, not stored: {record!r:.300}")  # fmt: skip
+            _say(
+                logging.ERROR,
+                f"DuckDB refused a record of run {run}, sanitised too; kept in memory: {record!r:.300}",
+            )
         return aside
+
+    def _accepts(self, record: Any) -> bool:
+        assert self._conn is not None
+        return not Batch.of([record]).refused(self._conn, self._prepared, _is_data_error)
 
     def _invalidated(self, exc: Exception) -> int:
         """The commit is durable but DuckDB invalidated the database: reopen before the next write."""
@@ -412,9 +425,11 @@ class StoreWriter:
         self._degraded = reason
         self._since = self._since or time.time()
         ours = not isinstance(exc, StoreError) and type(exc).__module__ not in ("duckdb", "_duckdb")
-        _say(logging.WARNING if first else logging.ERROR,
-             f"Could not write to {self.path} ({reason}). {self.health.waiting} records wait in memory "
-             f"and will be written when it works again; nothing is dropped.", exc if ours else None)  # fmt: skip
+        message = (
+            f"Could not write to {self.path} ({reason}). {self.health.waiting} records wait in "
+            "memory and will be written when it works again; nothing is dropped."
+        )
+        _say(logging.WARNING if first else logging.ERROR, message, exc if ours else None)
         self._notify()
 
     def _notify(self) -> None:

@@ -35,11 +35,13 @@ def test_states_after_a_withdrawal_in_the_same_batch_are_stored(
     done = Completed(timestamp=3.0)
     batch = Batch()
     batch.add_all([planned, StateRecord("planned", "planned", False, planned.state)])
-    batch.add_all([
-        RunDeletion(("planned",)),
-        StateRecord("other", "other", False, running),
-        StateRecord("other", "other", False, done),
-    ])  # fmt: skip
+    batch.add_all(
+        [
+            RunDeletion(("planned",)),
+            StateRecord("other", "other", False, running),
+            StateRecord("other", "other", False, done),
+        ]
+    )
     batch.write(conn)
     assert _history(conn) == [("other", "Running"), ("other", "Completed")]
     assert conn.execute("SELECT count(*) FROM flow_runs").fetchone() == (0,)

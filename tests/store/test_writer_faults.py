@@ -91,8 +91,9 @@ def test_a_full_disk_keeps_every_record_and_writes_them_in_order_once_space_is_b
         (f"line {i}",) for i in range(5)
     ]
     assert _rows(faults, "SELECT state_name FROM state_history ORDER BY rowid") == [
-        ("Running",), ("Completed",),
-    ]  # fmt: skip
+        ("Running",),
+        ("Completed",),
+    ]
     assert _rows(faults, "SELECT state_name FROM flow_runs") == [("Completed",)]
 
 
@@ -122,10 +123,10 @@ def test_a_failing_store_is_tried_with_growing_pauses_however_often_flush_is_cal
     tries = list(faults.tries)
     faults.full = False
     assert writer.flush(15)
-    # 0.1 + 0.2 + 0.4 + 0.8 s of pauses fit in 1.6 s: five tries, six with a slow machine's luck.
-    assert 3 <= len(tries) <= 6
-    gaps = [b - a for a, b in itertools.pairwise(tries)]
-    assert all(later >= earlier * 1.5 for earlier, later in itertools.pairwise(gaps))
+    # 0.1 + 0.2 + 0.4 + 0.8 s of pauses fit in 1.6 s: at most five tries (a busy machine: fewer).
+    assert 2 <= len(tries) <= 5
+    gaps = [later - earlier for earlier, later in itertools.pairwise(tries)]
+    assert all(gap >= 0.1 * 2**i for i, gap in enumerate(gaps)), gaps
     assert _rows(faults, "SELECT id FROM flow_runs") == [("f1",)]
 
 
@@ -181,8 +182,11 @@ def test_a_record_duckdb_refuses_is_stored_sanitised_and_costs_nothing_else(
     writer.put(LogRecord("f1", None, 3.0, 20, "orc", "after"))
     assert writer.flush(10)
     assert _rows(faults, "SELECT message, level FROM logs ORDER BY rowid") == [
-        ("before", 20), ("a level past 32 bits", None), ("no time", 20), ("after", 20),
-    ]  # fmt: skip
+        ("before", 20),
+        ("a level past 32 bits", None),
+        ("no time", 20),
+        ("after", 20),
+    ]
     assert _rows(faults, "SELECT id FROM flow_runs") == [("f1",)]
     assert capsys.readouterr().err.count("sanitised copy") == 2
 
@@ -238,8 +242,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    command = ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -275,7 +279,9 @@ def test_a_real_full_disk_loses_nothing_and_the_writer_recovers_by_itself(
     finally:
         writer.close()
     with duckdb.connect(str(path), read_only=True) as conn:
-        count, first, last = conn.execute("SELECT count(*), min(message), max(message) FROM logs").fetchone() or ()  # fmt: skip
+        summary = conn.execute("SELECT count(*), min(message), max(message) FROM logs").fetchone()
+    assert summary is not None
+    count, first, last = summary
     assert (count, first[:10], last[:10]) == (4_000, "line 00000", "line 03999")
 
 

@@ -45,9 +45,14 @@ BASE = 1_700_000_000.0
 
 FLOW_IDS = ["f0", "f1", "f2", "f3"]
 TASK_IDS = ["t0", "t1", "t2"]
-STATES = [(StateType.SCHEDULED, "Scheduled"), (StateType.PENDING, "Pending"),
-          (StateType.RUNNING, "Running"), (StateType.COMPLETED, "Completed"),
-          (StateType.FAILED, "Failed"), (StateType.CRASHED, "Crashed")]  # fmt: skip
+STATES = [
+    (StateType.SCHEDULED, "Scheduled"),
+    (StateType.PENDING, "Pending"),
+    (StateType.RUNNING, "Running"),
+    (StateType.COMPLETED, "Completed"),
+    (StateType.FAILED, "Failed"),
+    (StateType.CRASHED, "Crashed"),
+]
 
 #: One step: a record to put (drawn as a tuple, built with its sequence number), a flush, or a fault.
 steps = st.one_of(
