@@ -294,7 +294,21 @@ class StoreWriter:
         count = min(len(self._queue), MAX_BATCH)  # what is queued now; later puts wait a round
         others = self._pending.add_all([take() for _ in range(count)])
         self._markers += [item for item in others if type(item) is _FlushMarker]
+        strays = [item for item in others if type(item) is not _FlushMarker]
+        if strays or self._pending.unreadable:
+            self._set_aside_unreadable(strays)
         return count > 0
+
+    def _set_aside_unreadable(self, strays: list[Any]) -> None:
+        """Keep what is not a record, or is one too broken to sort, and say so with its run id."""
+        unreadable = self._pending.unreadable + strays
+        self._pending.unreadable = []
+        self.set_aside += unreadable
+        for item in unreadable:
+            message = (
+                f"Kept in memory, not stored: {item!r:.300} (run {_run_id(item)}) is not a record."
+            )
+            _say(logging.ERROR, message)
 
     def _write_pending(self) -> bool:
         """Write the pending batch; False while it must wait (kept whole, in order, for the next try)."""

@@ -26,6 +26,7 @@ import pytest
 from orchestrate.records import LogRecord, StateRecord
 from orchestrate.states import Completed, Running, State
 from orchestrate.store import StoreWriter
+from orchestrate.store.batch import RunDeletion
 from orchestrate.store.migrations import migrate
 from orchestrate.store.writer import StoreHealth
 from tests.store.faulty import Faults
@@ -305,3 +306,19 @@ def test_threads_putting_while_the_disk_is_full_lose_nothing(
     faults.full = False
     assert writer.flush(15)
     assert _rows(faults, "SELECT count(DISTINCT message) FROM logs") == [(6_000,)]
+
+
+def test_a_record_too_broken_to_sort_is_set_aside_and_the_records_after_it_are_stored(
+    writer: StoreWriter, faults: Faults, build: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A withdrawal whose ids are not a tuple of strings must not take the drained records with it."""
+    broken = RunDeletion(None)  # type: ignore[arg-type]
+    writer.put(build.flow_run("f1"))
+    writer.put(broken)
+    writer.put(StateRecord("f1", "f1", False, Completed()))
+    writer.put(build.flow_run("f2"))
+    writer.flush(10)
+    assert writer.set_aside == [broken]
+    assert _rows(faults, "SELECT id FROM flow_runs ORDER BY id") == [("f1",), ("f2",)]
+    assert _rows(faults, "SELECT run_id FROM state_history") == [("f1",)]
+    assert "RunDeletion(flow_run_ids=None)" in capsys.readouterr().err
