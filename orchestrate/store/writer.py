@@ -128,6 +128,7 @@ class StoreWriter:
         #: Statements prepared on the open connection (see `batch`); a new connection has none.
         self._prepared: set[str] = set()
         self._shared = connection
+        self._swapped = False
         #: Why writes fail now (None while they succeed), since when, and whether DuckDB needs a reopen.
         self._degraded: str | None = None
         self._since: float | None = None
@@ -161,6 +162,7 @@ class StoreWriter:
         connection does that and hands the new one here.
         """
         self._shared = connection
+        self._swapped = True  # the writer's thread lets go of its old cursor before its next write
         self._reopen = False
         self._retry_at = 0.0
         self._rouse()
@@ -333,6 +335,9 @@ class StoreWriter:
         """Write one batch, or keep it ("wait") when its turn has not come or the store fails."""
         if not self._due():
             return "wait"
+        if self._swapped:
+            self._swapped = False
+            self._release()
         try:
             if self._conn is None:
                 self._conn = self._open()

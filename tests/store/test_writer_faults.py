@@ -322,3 +322,26 @@ def test_a_record_too_broken_to_sort_is_set_aside_and_the_records_after_it_are_s
     assert _rows(faults, "SELECT id FROM flow_runs ORDER BY id") == [("f1",), ("f2",)]
     assert _rows(faults, "SELECT run_id FROM state_history") == [("f1",)]
     assert "RunDeletion(flow_run_ids=None)" in capsys.readouterr().err
+
+
+def test_after_duckdb_invalidates_the_database_a_reopened_connection_brings_the_store_back(
+    path: Path, build: SimpleNamespace
+) -> None:
+    """Only the daemon can reopen the file it owns; `use_connection` hands the writer the new one."""
+    first = Faults(duckdb.connect(str(path)))
+    migrate(first.conn, path)
+    writer = StoreWriter(path, connection=first)  # type: ignore[arg-type]
+    try:
+        first.fatal_after_commit = True
+        writer.put(build.flow_run("f1"))
+        assert writer.flush(10)
+        assert writer.health.reopen and writer.health.degraded is not None
+        first.conn.close()
+        second = Faults(duckdb.connect(str(path)))
+        writer.use_connection(second)  # type: ignore[arg-type]
+        writer.put(build.flow_run("f2"))
+        assert writer.flush(10)
+        assert writer.health == StoreHealth()
+        assert _rows(second, "SELECT id FROM flow_runs ORDER BY id") == [("f1",), ("f2",)]
+    finally:
+        writer.close()
