@@ -353,32 +353,26 @@ class StoreWriter:
         return now >= self._retry_at and (self._conn is not None or now >= self._reopen_at)
 
     def _write_batch(self, batch: Batch) -> int:
-        """Store `batch` in one transaction; returns how many of its records had to be set aside."""
+        """Store `batch` in one transaction; returns how many of its records had to be set aside.
+
+        New runs go as plain INSERTs. If DuckDB refuses the batch, it is upserted
+        whole (a run another writer stored already); if it still refuses, the
+        records at fault are swapped for sanitised copies or set aside first.
+        """
         assert self._conn is not None
-        try:
-            batch.write(self._conn, self._stored, self._prepared)
-            return 0
-        except Exception as exc:
-            if _committed(exc):
-                return self._invalidated(exc)
-            if not _is_data_error(exc):
-                raise
-        try:  # a run another writer stored already refuses the plain INSERT: upsert everything
-            batch.write(self._conn, None, self._prepared)
-            return 0
-        except Exception as exc:
-            if _committed(exc):
-                return self._invalidated(exc)
-            if not _is_data_error(exc):
-                raise
-        aside = self._clean(batch)
-        try:
-            batch.write(self._conn, None, self._prepared)
-        except Exception as exc:
-            if not _committed(exc):
-                raise
-            self._invalidated(exc)
-        return aside
+        for stored, clean in ((self._stored, False), (None, False), (None, True)):
+            aside = self._clean(batch) if clean else 0
+            try:
+                batch.write(self._conn, stored, self._prepared)
+            except Exception as exc:
+                if _committed(exc):
+                    self._invalidated(exc)
+                elif clean or not _is_data_error(exc):
+                    raise
+                else:
+                    continue
+            return aside
+        return 0  # not reached: the last attempt returns or raises
 
     def _clean(self, batch: Batch) -> int:
         """Swap each record DuckDB refuses for a sanitised copy, or set it aside; returns those set aside."""
@@ -407,13 +401,12 @@ class StoreWriter:
         assert self._conn is not None
         return not Batch.of([record]).refused(self._conn, self._prepared, _is_data_error)
 
-    def _invalidated(self, exc: Exception) -> int:
+    def _invalidated(self, exc: Exception) -> None:
         """The commit is durable but DuckDB invalidated the database: reopen before the next write."""
         self._release()
         if self._shared is not None:  # only its owner can reopen the database
             self._reopen = True
             self._degrade(f"the store must be reopened: {exc}", exc)
-        return 0
 
     def _failed(self, exc: Exception) -> None:
         """Keep the records, pause before the next try (longer each time), and say the store is degraded."""

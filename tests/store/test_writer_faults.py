@@ -226,10 +226,13 @@ def test_a_failure_of_the_writer_thread_is_reported_and_the_thread_goes_on(
     heard: list[StoreHealth] = []
     writer.on_health(heard.append)
     writer.put(build.flow_run("f1"))
+    assert writer.flush(15)
+    _wait_for(lambda: len(heard) == 1)  # the loop failed right after that write
+    assert "a bug in the writer" in (heard[0].degraded or "")
     writer.put(build.flow_run("f2"))
     assert writer.flush(15)
     assert _rows(faults, "SELECT id FROM flow_runs ORDER BY id") == [("f1",), ("f2",)]
-    assert heard and "a bug in the writer" in (heard[0].degraded or "")
+    assert [h.degraded for h in heard][1:] == [None]
     assert "Traceback" in capsys.readouterr().err
 
 
