@@ -129,6 +129,8 @@ class StoreWriter:
         self._prepared: set[str] = set()
         self._shared = connection
         self._swapped = False
+        self._shut = False
+        self._late = False
         #: Why writes fail now (None while they succeed), since when, and whether DuckDB needs a reopen.
         self._degraded: str | None = None
         self._since: float | None = None
@@ -190,6 +192,7 @@ class StoreWriter:
             return
         self._closed = True
         if self._thread is None and not self._queue:
+            self._seal()
             return
         self._stopping = True
         self._rouse()
@@ -198,6 +201,18 @@ class StoreWriter:
         queued = sum(type(item) is not _FlushMarker for item in list(self._queue))
         if queued or len(self._pending) or self.set_aside:
             self._say_lost(queued + len(self._pending), timeout)
+        self._seal()
+
+    def _seal(self) -> None:
+        """After `close`: a `put` wakes `_rouse` again, which says its record is not stored."""
+        self._shut = True
+        self._sleeping = True
+
+    def _say_late(self) -> None:
+        if not self._late:
+            self._late = True
+            message = f"A record given after {self.path} was closed is not stored: close it last."
+            _say(logging.ERROR, message)
 
     def _say_lost(self, unwritten: int, timeout: float) -> None:
         """Closing left records unwritten: an error naming how many, why, and what to do."""
@@ -212,6 +227,9 @@ class StoreWriter:
 
     def _rouse(self) -> None:
         """Start the thread on first use, or wake it from its idle wait."""
+        if self._shut:
+            self._say_late()
+            return
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
@@ -424,7 +442,7 @@ class StoreWriter:
             return
         _say(
             logging.INFO,
-            f"Writing to {self.path} works again: every record kept meanwhile is stored.",
+            f"Writing to {self.path} works again; what was kept meanwhile is written in order.",
         )
         self._degraded = self._since = None
         self._notify()

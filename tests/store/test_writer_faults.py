@@ -348,3 +348,15 @@ def test_after_duckdb_invalidates_the_database_a_reopened_connection_brings_the_
         assert _rows(second, "SELECT id FROM flow_runs ORDER BY id") == [("f1",), ("f2",)]
     finally:
         writer.close()
+
+
+def test_a_record_given_after_close_is_reported_not_silently_lost(
+    path: Path, build: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    writer = StoreWriter(path)
+    writer.put(build.flow_run("f1"))
+    writer.close()
+    writer.put(build.flow_run("late"))
+    writer.put(build.flow_run("later"))
+    assert capsys.readouterr().err.count("given after") == 1  # said once, not once per record
+    assert not writer.flush(1)
