@@ -68,6 +68,27 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     handlers = Handlers(daemon, conn, __version__)
     server = RpcServer(handlers.table(), handlers.hello)
     daemon.publish = server.publish
+    loop = asyncio.get_running_loop()
+
+    def health_changed(health: Any) -> None:  # on the writer's thread
+        loop.call_soon_threadsafe(daemon.store_health_changed, health)
+
+    writer.on_health(health_changed)
+
+    def reopen_store() -> None:
+        """DuckDB invalidated the database (a full disk in a checkpoint): open it again."""
+        try:
+            fresh = connection.connect(path, read_only=False)
+            migrations.migrate(fresh, path)
+        except Exception:
+            log.exception("opening the store again failed; trying again in 5 s")
+            loop.call_later(5.0, reopen_store)
+            return
+        writer.use_connection(fresh)
+        handlers.connection = fresh
+        log.warning("the store was opened again after DuckDB gave it up")
+
+    daemon.reopen_store = reopen_store
     cursor = conn.cursor()
     recover(daemon, Store.over(cursor), cursor)
     daemon.plan()
