@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -83,6 +84,20 @@ def _anchor_value(value: Any) -> Any:
         ) from None
 
 
+#: Anchors must fall in these years: a grid through one, in any timezone and with any
+#: interval, then stays inside what a datetime can hold.
+ANCHOR_YEARS = (1900, 9000)
+
+
+def _anchor_in_range(value: datetime | None) -> datetime | None:
+    if value is not None and not ANCHOR_YEARS[0] <= value.year <= ANCHOR_YEARS[1]:
+        raise ValueError(
+            f'"{value.isoformat()}" is out of range; give an anchor between the years '
+            f'{ANCHOR_YEARS[0]} and {ANCHOR_YEARS[1]}, like "2026-01-01T00:00:00"'
+        )
+    return value
+
+
 Interval = Annotated[
     timedelta,
     BeforeValidator(_interval_value),
@@ -107,6 +122,7 @@ class IntervalSchedule(_ScheduleBase):
     anchor: Annotated[
         datetime | None,
         BeforeValidator(_anchor_value),
+        AfterValidator(_anchor_in_range),
         WithJsonSchema({"type": "string", "examples": ["2026-01-01T00:00:00"]}),
     ] = Field(
         None,

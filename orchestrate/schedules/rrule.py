@@ -25,6 +25,9 @@ _FIXED_STEP_SECONDS = {
     "DAILY": 86400,
     "WEEKLY": 604800,
 }
+#: The longest period an INTERVAL may make, in seconds (about 100 years, like any duration).
+_LONGEST_PERIOD = 36525 * 86400
+_PERIOD_SECONDS = {**_FIXED_STEP_SECONDS, "MONTHLY": 31 * 86400, "YEARLY": 366 * 86400}
 _DTSTART = re.compile(
     r"DTSTART(?:;TZID=(?P<tz>[^:;\n]+))?:(?P<stamp>\d{8}(?:T\d{6})?)(?P<utc>Z)?", re.IGNORECASE
 )
@@ -68,6 +71,7 @@ def parse_rrule(text: str) -> ParsedRule:
     parts = _rrule_parts(text)
     if not parts:
         raise ValueError("it has no FREQ; write it like FREQ=WEEKLY;BYDAY=MO;BYHOUR=9")
+    _check_interval(parts)
     match = _DTSTART.search(text)
     tz_name = (match["tz"] or ("UTC" if match["utc"] else None)) if match else None
     try:
@@ -77,6 +81,20 @@ def parse_rrule(text: str) -> ParsedRule:
     except (TypeError, KeyError, IndexError, OverflowError) as exc:
         raise ValueError(f"{type(exc).__name__}: {exc}") from None
     return ParsedRule(rule, _dtstart_of(match, tz_name), tz_name, parts)
+
+
+def _check_interval(parts: dict[str, str]) -> None:
+    """INTERVAL must be a whole number of periods from 1 up to about 100 years' worth."""
+    written = parts.get("INTERVAL")
+    if written is None:
+        return
+    period = _PERIOD_SECONDS.get(parts.get("FREQ", ""), 1)
+    if not written.isdigit() or int(written) < 1:
+        raise ValueError(f"INTERVAL={written[:20]} must be a whole number, 1 or more")
+    if len(written) > 12 or int(written) * period > _LONGEST_PERIOD:
+        raise ValueError(
+            f"INTERVAL={written[:20]} is too long; the period may be at most about 100 years"
+        )
 
 
 def _dtstart_of(match: re.Match[str] | None, tz_name: str | None) -> datetime:
