@@ -16,7 +16,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from orchestrate.config.checks import disk_issues
-from orchestrate.config.issues import ConfigIssue, SourceFile, issues_from_validation_error
+from orchestrate.config.issues import (
+    ConfigIssue,
+    SourceFile,
+    issues_from_validation_error,
+    toml_value,
+)
 from orchestrate.config.models import FlowsFile
 from orchestrate.config.parameters import parameter_issues
 from orchestrate.config.reading import decode, parse_toml
@@ -115,8 +120,10 @@ def _automations(spec: FlowsFile, source: SourceFile) -> tuple[list[Any], list[C
     from orchestrate.automations import validate_automations, validate_deployment_triggers
 
     names = {d.name for d in spec.deployments}
-    automations, problems = validate_automations(spec.automations, names)
-    issues = [source.issue(("automations", *where), message) for where, message in problems]
+    kept, issues = _text_keys(spec.automations, source)
+    automations, problems = validate_automations([item for _, item in kept], names)
+    issues += [source.issue(("automations", kept[int(where[0])][0], *where[1:]), message)
+               for where, message in problems]  # fmt: skip
     for index, deployment in enumerate(spec.deployments):
         if deployment.triggers:
             more, problems = validate_deployment_triggers(
@@ -132,6 +139,41 @@ def _automations(spec: FlowsFile, source: SourceFile) -> tuple[list[Any], list[C
                                        f'"{automation.name}" names two automations; names must be unique'))  # fmt: skip
         seen.add(automation.name)
     return automations, issues
+
+
+def _text_keys(
+    raw: list[dict[str, Any]], source: SourceFile
+) -> tuple[list[tuple[int, Any]], list[ConfigIssue]]:
+    """Automations whose `name` and action `type`s are not arrays or tables, with their index.
+
+    Those two are looked up by value, so an array or a table there cannot be
+    validated at all; such an automation is reported here, and checked fully
+    once they are fixed.
+    """
+    kept: list[tuple[int, Any]] = []
+    issues: list[ConfigIssue] = []
+    for index, item in enumerate(raw):
+        actions = item.get("actions") if isinstance(item, dict) else None
+        places = [("name",), *(("actions", number, "type")
+                                for number in range(len(actions) if isinstance(actions, list) else 0))]  # fmt: skip
+        found = [source.issue(("automations", index, *place), f"expected text in quotes, not {toml_value(value)}")
+                 for place in places if isinstance(value := _at(item, place), list | dict)]  # fmt: skip
+        if found:
+            issues += found
+        else:
+            kept.append((index, item))
+    return kept, issues
+
+
+def _at(table: Any, place: tuple[str | int, ...]) -> Any:
+    for part in place:
+        if isinstance(table, dict) and isinstance(part, str):
+            table = table.get(part)
+        elif isinstance(table, list) and isinstance(part, int) and part < len(table):
+            table = table[part]
+        else:
+            return None
+    return table
 
 
 def _place(issue: ConfigIssue) -> tuple[int, int]:
