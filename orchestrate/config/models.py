@@ -29,6 +29,7 @@ from pydantic import (
 
 from orchestrate.durations import MAX_DURATION, parse_duration
 from orchestrate.schedules import Schedule, zone
+from orchestrate.schedules.models import Parameters
 
 CollisionStrategy = Literal["enqueue", "cancel-new", "skip"]
 Catchup = Literal["none", "latest", "all"]
@@ -161,7 +162,7 @@ class DeploymentSettings(Section):
     """The keys a deployment and `[defaults]` share."""
 
     description: str | None = Field(None, description="Shown in `orc deployments` and the TUI.")
-    parameters: dict[str, Any] = Field(
+    parameters: Parameters = Field(
         default_factory=dict, description="Arguments of the flow (merged over [defaults] ones)."
     )
     schedules: list[Schedule] = Field(
