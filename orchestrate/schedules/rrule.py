@@ -106,12 +106,36 @@ def _dtstart_of(match: re.Match[str] | None, tz_name: str | None) -> datetime:
 
 
 def validate_rrule(text: str) -> str:
-    """`text` if dateutil reads it as an RFC 5545 rule; a `ValueError` that says why not."""
+    """`text` if dateutil reads it as an RFC 5545 rule that can fire; a `ValueError` saying why not."""
     try:
-        parse_rrule(text)
+        parsed = parse_rrule(text)
     except ValueError as exc:
         raise ValueError(f"{json.dumps(text)} is not a valid rrule ({exc})") from None
+    if not _days_meet(parsed.parts):
+        raise ValueError(
+            f"{json.dumps(text)} never matches a date (like February 30); "
+            "check BYMONTH and BYMONTHDAY"
+        )
     return text
+
+
+#: The most days each month can have (February in a leap year).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_meet(parts: dict[str, str]) -> bool:
+    """Whether some BYMONTHDAY exists in some BYMONTH, read from the text alone.
+
+    dateutil finds out only by walking every period up to the year 9999: for a
+    SECONDLY rule, minutes of a blocked daemon each time it plans.
+    """
+    days = _numbers(parts.get("BYMONTHDAY", ""))
+    months = [m for m in _numbers(parts.get("BYMONTH", "")) if 1 <= m <= 12] or range(1, 13)
+    return not days or any(abs(d) <= _MONTH_DAYS[m - 1] for m in months for d in days)
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip().lstrip("+-").isdigit()]
 
 
 def rrule_walls_after(text: str, start: datetime) -> Iterator[datetime]:
