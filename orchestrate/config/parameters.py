@@ -104,11 +104,16 @@ def _deployment_issues(target: _Target, index: int, source: SourceFile) -> list[
 
 
 def _run_issues(
-    target: _Target, values: Mapping[str, Any], where: FieldPath, source: SourceFile, what: str
+    target: _Target,
+    values: Mapping[str, Any],
+    where: FieldPath,
+    source: SourceFile,
+    what: str,
+    templated: Collection[str] = (),
 ) -> list[ConfigIssue]:
-    """Values a schedule adds, and required parameters that its runs would still lack."""
+    """Values a schedule or action adds, and required parameters its runs would still lack."""
     issues = []
-    present = {*target.parameters, *values}
+    present = {*target.parameters, *values, *templated}
     for problem in _problems(target.signature, values, present=present):
         if problem.kind == "missing":
             issues.append(source.issue(where, _missing(target, problem.name, what)))
@@ -127,9 +132,8 @@ def _action_issues(
         return []  # reported by the automation checks
     literal = {name: value for name, value in values.items() if not _templated(value)}
     templated = {name: None for name in values if name not in literal}
-    issues = _run_issues(target, literal, where, source, "action")
-    names_only = _problems(target.signature, templated, check_types=False)
-    for problem in names_only:
+    issues = _run_issues(target, literal, where, source, "action", templated)
+    for problem in _problems(target.signature, templated, check_types=False):
         path = (*where, "parameters", problem.name)
         issues.append(source.issue(path, _message(target, problem, False), at_key=True))
     return issues
