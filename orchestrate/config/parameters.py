@@ -24,6 +24,7 @@ from typing import Any
 from orchestrate.config.issues import ConfigIssue, SourceFile
 from orchestrate.config.locate import FieldPath
 from orchestrate.config.models import FlowsFile, entrypoint_parts
+from orchestrate.config.resolved import Deployment
 from orchestrate.config.signature import (
     FlowSignature,
     ParameterProblem,
@@ -73,6 +74,42 @@ def parameter_issues(spec: FlowsFile, root: Path, source: SourceFile) -> list[Co
         if target is not None:
             issues += _action_issues(target, values, where, source)
     return issues
+
+
+def run_parameter_problems(
+    deployment: Deployment, root: Path, parameters: Mapping[str, Any]
+) -> list[str]:
+    """Why a run of `deployment` with `parameters` over its own would be refused, one sentence each.
+
+    The same checks and words as `orc validate`, for values known only when a run
+    is asked for: an automation's rendered templates, `orc run -p`. Empty when
+    the run would validate, or when the flow's signature cannot be read.
+
+    Args:
+        deployment: from the loaded config.
+        root: the project folder (`ProjectConfig.root`).
+        parameters: the values given for this run, merged over the deployment's.
+    """
+    parts = entrypoint_parts(deployment.entrypoint)
+    signature = flow_signature(root / parts[0], parts[1]) if parts else None
+    if signature is None:
+        return []
+    values = {**deployment.parameters, **parameters}
+    target = _Target(deployment.name, deployment.entrypoint, signature, values, {})
+    problems = parameter_problems(signature, values, present=values.keys())
+    return [_run_message(target, problem) for problem in problems]
+
+
+def _run_message(target: _Target, problem: ParameterProblem) -> str:
+    if problem.kind == "unknown":
+        return _message(target, problem, False)
+    if problem.kind == "type":
+        return f"parameter {json.dumps(problem.name)}: {_message(target, problem, False)}"
+    return (
+        f"parameter {json.dumps(problem.name)} has no value (flow {target.entrypoint} takes "
+        f"{target.takes(problem.name)}, with no default); give it for this run or in the "
+        "deployment's parameters in flows.toml"
+    )
 
 
 def _targets(spec: FlowsFile, root: Path) -> Iterator[_Target]:

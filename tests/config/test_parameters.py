@@ -179,3 +179,19 @@ def test_checks_follow_an_edit_of_the_flow_file(report: Project) -> None:
     flow_file = report.root / "examples" / "report.py"
     flow_file.write_text(FLOWS.replace("days: int = 1", "days: str = '1'"))
     assert load_config(report.file, environ={}).deployments[0].parameters["days"] == "abc"
+
+
+def test_run_parameters_given_later_are_checked_in_the_same_words(report: Project) -> None:
+    """For rendered automation templates and `orc run -p`: values known only when a run is asked for."""
+    from orchestrate.config import run_parameter_problems
+
+    config = report.load(DEPLOYMENT + "parameters = { days = 2 }\n")
+    [deployment] = config.deployments
+    assert run_parameter_problems(deployment, config.root, {"day": "mon"}) == []
+    assert run_parameter_problems(deployment, config.root, {"days": "x", "extra": 1}) == [
+        'parameter "days": expected integer, got "x" (flow examples/report.py:report takes days: int = 1)',
+        'there is no parameter "extra"; flow examples/report.py:report takes day: str, days: int = 1, '
+        "ratio: float = 0.5, tags: list[str] | None = None. Fix the name or remove it",
+        'parameter "day" has no value (flow examples/report.py:report takes day: str, with no '
+        "default); give it for this run or in the deployment's parameters in flows.toml",
+    ]
