@@ -33,6 +33,7 @@ def run_daemon(root: Path, log_format: str = "human", shutdown_grace: float = 10
     lock.acquire()
     try:
         config = load_config(root / CONFIG_FILE)
+        log_warnings(config)
         asyncio.run(_main(root, config, shutdown_grace))
     finally:
         lock.release()
@@ -117,6 +118,12 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
         raise DaemonFailed(f"orc up stopped because its {parts.failed} kept failing; see the log above.")
 
 
+def log_warnings(config: Any) -> None:
+    """What `orc validate` warns about (an unset `from_env` blocking a deployment), in the log."""
+    for issue in getattr(config, "warnings", ()):
+        log.warning("flows.toml: %s", issue)
+
+
 def _pid() -> int:
     import os
 
@@ -148,6 +155,7 @@ async def _watch(daemon: Any, root: Path, config: Any) -> None:
             log.exception("reading %s failed", config_path)
             daemon.config_invalid(OrcError(f"{config_path}: cannot be read ({type(exc).__name__}: {exc})"))
             return
+        log_warnings(new)
         try:
             daemon.reload(new)
         except Exception as exc:
