@@ -2,7 +2,9 @@
 
 Used for schedule intervals and for automation windows (`within`, `cooldown`).
 Months and years are refused: they have no fixed length, and a schedule that
-means "monthly" is a cron or an rrule.
+means "monthly" is a cron or an rrule. Nothing longer than `MAX_DURATION` is
+accepted, so that a time computed from now plus or minus a duration always
+stays inside what a datetime can hold.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ _ISO = re.compile(
     rf"(?:T(?:({_NUMBER})H)?(?:({_NUMBER})M)?(?:({_NUMBER})S)?)?",
     re.IGNORECASE,
 )
+#: The longest duration accepted: about 100 years.
+MAX_DURATION = timedelta(days=36525)
 _HINT = 'write it like "90s", "15m", "1h30m", "2d", ISO 8601 "PT15M", or a number of seconds'
 
 
@@ -37,7 +41,13 @@ def parse_duration(value: str | int | float) -> timedelta:
         raise ValueError(f"{value!r} is not a duration; {_HINT}")
     if isinstance(value, str):
         return _parse_text(value)
-    return _from_seconds(float(value), repr(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a duration; {_HINT}")
+    if isinstance(value, int) and abs(value) > 10**30:
+        # Too big for a float, and maybe for repr (Python refuses over 4300 digits).
+        shown = f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+        return _from_seconds(math.inf if value > 0 else -math.inf, shown)
+    return _from_seconds(float(value), _shortened(repr(value)))
 
 
 def format_duration(delta: timedelta) -> str:
@@ -89,14 +99,22 @@ def _parse_iso(compact: str, shown: str) -> timedelta:
 
 
 def _from_seconds(seconds: float, shown: str) -> timedelta:
-    if not math.isfinite(seconds):
-        raise ValueError(f"{shown} is not a duration; {_HINT}")
     if seconds < 0:
         raise ValueError(f"{shown} is negative; a duration is zero or more")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{shown} is too long; a duration is at most 36525d (about 100 years)")
     return timedelta(seconds=seconds)
 
 
 def _quoted(text: str) -> str:
-    """`text` in double quotes, as it would appear in the TOML file."""
+    """`text` in double quotes, as it would appear in the TOML file (shortened if long)."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    return _shortened(f'"{escaped}"')
+
+
+def _shortened(shown: str) -> str:
+    """A value as messages quote it: at most 40 characters, so one line stays readable."""
+    if len(shown) <= 40:
+        return shown
+    closing = shown[-1] if shown.endswith('"') else ""
+    return f"{shown[:36]}...{closing}"

@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -27,11 +27,23 @@ FileOption = Annotated[
 ]
 
 
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Treat warnings (like an unset from_env variable, which blocks its deployment) "
+        "as errors: exit 2.",
+    ),
+]
+
+
 def validate(
-    project: ProjectOption = None, file: FileOption = None, json_output: JsonOption = False
+    project: ProjectOption = None,
+    file: FileOption = None,
+    json_output: JsonOption = False,
+    strict: StrictOption = False,
 ) -> None:
     """Check flows.toml: print every error (exit 2), or what would run and when (exit 0)."""
-    from orchestrate.cli.exits import BAD_INPUT
     from orchestrate.cli.render import print_json
     from orchestrate.config import ConfigError, load_config
 
@@ -39,11 +51,9 @@ def validate(
     try:
         config = load_config(path)
     except ConfigError as error:
-        if json_output:
-            print_json({"valid": False, "file": str(path), "errors": _dicts(error.issues)})
-        else:
-            _print_errors(error.issues)
-        raise typer.Exit(BAD_INPUT) from None
+        _refuse(path, error.issues, json_output)
+    if strict and config.warnings:
+        _refuse(path, list(config.warnings), json_output, strict=True)
     now = _now()
     if json_output:
         print_json(_summary_json(config, now))
@@ -83,11 +93,27 @@ def _config_path(project: Path | None, file: Path | None) -> Path:
     return path
 
 
-def _print_errors(issues: list[ConfigIssue]) -> None:
+def _refuse(
+    path: Path, issues: list[ConfigIssue], json_output: bool, *, strict: bool = False
+) -> NoReturn:
+    """Report `issues` (errors, or warnings under --strict) and exit 2."""
+    from orchestrate.cli.exits import BAD_INPUT
+    from orchestrate.cli.render import print_json
+
+    if json_output:
+        print_json({"valid": False, "file": str(path), "errors": _dicts(issues)})
+    else:
+        _print_errors(issues, strict)
+    raise typer.Exit(BAD_INPUT)
+
+
+def _print_errors(issues: list[ConfigIssue], strict: bool) -> None:
     for issue in issues:
-        print(issue, file=sys.stderr)
-    count = f"{len(issues)} error" + ("" if len(issues) == 1 else "s")
-    print(f"{count}; fix them and run `orc validate` again.", file=sys.stderr)
+        print(f"warning: {issue}" if strict else issue, file=sys.stderr)
+    kind = "warning" if strict else "error"
+    count = f"{len(issues)} {kind}" + ("" if len(issues) == 1 else "s")
+    why = " (--strict treats warnings as errors)" if strict else ""
+    print(f"{count}{why}; fix them and run `orc validate` again.", file=sys.stderr)
 
 
 def _dicts(issues: Any) -> list[dict[str, Any]]:

@@ -3,6 +3,13 @@
     config = load_config(root / "flows.toml")   # raises ConfigError listing every issue
     config.deployment("nightly-etl").fingerprint()
 
+`load_config` raises nothing but `ConfigError`, whatever the file holds, and
+checks every parameter in the file against its flow's signature (read with
+`ast`). For values known only when a run is asked for (rendered templates,
+`orc run -p`), `run_parameter_problems(deployment, config.root, values)` says
+the same in the same words; `Deployment.blocked_reason(os.environ)` says why a
+deployment with an unset `from_env` variable cannot run.
+
 The file's folder is the project root: entrypoints, `working_dir` and `watch`
 are relative to it.
 """
@@ -21,6 +28,7 @@ from orchestrate.config.models import (
     ProjectSection,
     TaskRunnerConfig,
 )
+from orchestrate.config.parameters import run_parameter_problems
 from orchestrate.config.resolved import (
     Deployment,
     DeploymentDiff,
@@ -29,6 +37,7 @@ from orchestrate.config.resolved import (
     diff_deployments,
 )
 from orchestrate.config.schema import json_schema
+from orchestrate.config.signature import FlowSignature, flow_signature
 from orchestrate.errors import ConfigError
 
 __all__ = [
@@ -39,6 +48,7 @@ __all__ = [
     "DeploymentDiff",
     "DeploymentSpec",
     "FieldPath",
+    "FlowSignature",
     "FlowsFile",
     "FromEnv",
     "Position",
@@ -51,9 +61,11 @@ __all__ = [
     "diff_deployments",
     "display_name",
     "entrypoint_problem",
+    "flow_signature",
     "format_path",
     "issues_from_validation_error",
     "json_schema",
     "load_config",
     "parse_config",
+    "run_parameter_problems",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ def disk_issues(
     issues = _watch_issues(data, root, source)
     for path, table in _settings_tables(data):
         issues += _working_dir_issues(table, path, root, source)
-        issues += _env_warnings(table, path, source, environ)
+        issues += _env_warnings(table, path, source, environ, _users(data, path))
         issues += _task_runner_warnings(table, path, source)
     issues += _duplicate_names(data, source)
     problems: dict[tuple[str, str], str | None] = {}  # deployments often share a file
@@ -69,20 +69,52 @@ def _working_dir_issues(
     return [source.issue((*path, "working_dir"), message)]
 
 
+def _users(data: Mapping[str, Any], path: FieldPath) -> Callable[[str], list[str]]:
+    """For an env key of the table at `path`: the deployments that take it from there."""
+    if path[0] == "deployments":
+        name = data["deployments"][path[1]].get("name")
+        return lambda key: [name if isinstance(name, str) else f"deployments[{path[1]}]"]
+    deployments = [t for p, t in _settings_tables(data) if p[0] == "deployments"]
+
+    def inheriting(key: str) -> list[str]:
+        return [str(t.get("name")) for t in deployments if key not in _table(t.get("env"))]
+
+    return inheriting
+
+
 def _env_warnings(
-    table: dict[str, Any], path: FieldPath, source: SourceFile, environ: Mapping[str, str]
+    table: dict[str, Any],
+    path: FieldPath,
+    source: SourceFile,
+    environ: Mapping[str, str],
+    users: Callable[[str], list[str]],
 ) -> list[ConfigIssue]:
-    env = table.get("env")
+    """A `from_env` variable that is not set blocks the deployments that use it (and only them)."""
     issues = []
-    for key, value in env.items() if isinstance(env, dict) else ():
-        name = value.get("from_env") if isinstance(value, dict) else None
-        if isinstance(name, str) and name not in environ:
-            message = (
-                f"{name} is not set in this environment; runs will fail to start "
-                "unless it is set where `orc up` runs"
-            )
+    for key, value in _table(table.get("env")).items():
+        name = _table(value).get("from_env")
+        if not isinstance(name, str) or name in environ:
+            continue
+        blocked = users(key)
+        if blocked:
+            message = f"{name} is not set in this environment; {blocked_words(blocked, name)}"
             issues.append(source.issue((*path, "env", key), message, severity="warning"))
     return issues
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def blocked_words(deployments: list[str], variable: str) -> str:
+    """What an unset `from_env` variable does, said once for `orc validate`, status and run refusals."""
+    names = ", ".join(json.dumps(name) for name in deployments)
+    which = f"deployment {names} is" if len(deployments) == 1 else f"deployments {names} are"
+    return (
+        f"{which} blocked until it is: `orc up` runs the others, but refuses `orc run` of "
+        f"{'it' if len(deployments) == 1 else 'them'} and ends scheduled runs Failed. "
+        f"Set {variable} where `orc up` runs, then restart it"
+    )
 
 
 def _task_runner_warnings(

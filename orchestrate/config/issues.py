@@ -133,15 +133,22 @@ def _message(detail: ErrorDetails, path: FieldPath, model: type[BaseModel], raw_
     if kind == "literal_error":
         return f"{toml_value(given)} is not allowed; use {_options(ctx.get('expected', ''))}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bound = next(iter(ctx.values()), "")
+        bound = _number(next(iter(ctx.values()), ""))
         words = {"greater_than_equal": "at least", "greater_than": "more than"}
         limit = words.get(kind, "at most" if kind == "less_than_equal" else "less than")
         return f"{toml_value(given)} is too {'small' if 'greater' in kind else 'large'}; use {limit} {bound}"
+    if kind == "finite_number":
+        return f"{toml_value(given)} is not a finite number; write a number like 30"
     base = kind.removesuffix("_type").removesuffix("_parsing")
     if base in _EXPECTED:
         return f"expected {_EXPECTED[base]}, not {toml_value(given)}"
     message = detail["msg"]
     return message[:1].lower() + message[1:]
+
+
+def _number(bound: Any) -> Any:
+    """A limit as people write it: 3600, not 3600.0."""
+    return int(bound) if isinstance(bound, float) and bound.is_integer() else bound
 
 
 def _options(expected: str) -> str:

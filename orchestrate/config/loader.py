@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,16 +16,24 @@ from typing import Any
 from pydantic import ValidationError
 
 from orchestrate.config.checks import disk_issues
-from orchestrate.config.issues import ConfigIssue, SourceFile, issues_from_validation_error
+from orchestrate.config.issues import (
+    ConfigIssue,
+    SourceFile,
+    issues_from_validation_error,
+    toml_value,
+)
 from orchestrate.config.models import FlowsFile
+from orchestrate.config.parameters import parameter_issues
+from orchestrate.config.reading import decode, parse_toml
 from orchestrate.config.resolved import ProjectConfig, resolve
 from orchestrate.errors import ConfigError
-
-_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
 def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> ProjectConfig:
     """Load and check the `flows.toml` at `path`; its folder is the project root.
+
+    Whatever the file holds, the only exception is a `ConfigError`: the daemon
+    reloads on every save and must survive any of them.
 
     Args:
         path: the file.
@@ -39,11 +45,11 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Proj
     """
     display = display_name(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError([ConfigIssue(display, 1, 1, "", f"cannot be read: {reason}")]) from exc
-    return parse_config(text, path, environ=environ, display=display)
+        return _loaded(path, environ, display)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise _bug(display, exc) from exc
 
 
 def parse_config(
@@ -54,10 +60,27 @@ def parse_config(
     display: str | None = None,
 ) -> ProjectConfig:
     """Check `text` as the contents of the `flows.toml` at `path` (which need not exist)."""
-    source = SourceFile(text, display or display_name(path))
+    display = display or display_name(path)
+    try:
+        return _checked(SourceFile(text, display), path, os.environ if environ is None else environ)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise _bug(display, exc) from exc
+
+
+def _loaded(path: Path, environ: Mapping[str, str] | None, display: str) -> ProjectConfig:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(display, 1, 1, "", _unreadable(exc))]) from exc
+    return parse_config(decode(raw, display), path, environ=environ, display=display)
+
+
+def _checked(source: SourceFile, path: Path, environ: Mapping[str, str]) -> ProjectConfig:
     root = path.resolve().parent
-    data = _parse_toml(source)
-    issues = disk_issues(data, root, source, os.environ if environ is None else environ)
+    data = parse_toml(source)
+    issues = disk_issues(data, root, source, environ)
     spec: FlowsFile | None = None
     try:
         spec = FlowsFile.model_validate(data)
@@ -67,6 +90,7 @@ def parse_config(
     if spec is not None:
         automations, found = _automations(spec, source)
         issues += found
+        issues += parameter_issues(spec, root, source)
     errors = sorted((i for i in issues if i.severity == "error"), key=_place)
     if errors or spec is None:
         raise ConfigError(errors)
@@ -75,16 +99,36 @@ def parse_config(
     return dataclasses.replace(config, automations=tuple(automations))
 
 
+def _bug(display: str, exc: Exception) -> ConfigError:
+    """The last line of defence: any other exception becomes a `ConfigError` naming the file."""
+    reason = f"{type(exc).__name__}: {str(exc)[:200]}".rstrip(": ")
+    message = (
+        f"could not be checked ({reason}); this is a bug in orc, please report it "
+        "with the file. The last good configuration stays in use"
+    )
+    return ConfigError([ConfigIssue(display, 1, 1, "", message)])
+
+
+def _unreadable(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "cannot be read: it is a folder; flows.toml must be a file"
+    return f"cannot be read: {exc.strerror or exc}"
+
+
 def _automations(spec: FlowsFile, source: SourceFile) -> tuple[list[Any], list[ConfigIssue]]:
     """`[[automations]]` and every deployment's `triggers`, checked against the deployments."""
     from orchestrate.automations import validate_automations, validate_deployment_triggers
 
     names = {d.name for d in spec.deployments}
-    automations, problems = validate_automations(spec.automations, names)
-    issues = [source.issue(("automations", *where), message) for where, message in problems]
+    kept, issues = _text_keys(spec.automations, source)
+    automations, problems = validate_automations([item for _, item in kept], names)
+    issues += [source.issue(("automations", kept[int(where[0])][0], *where[1:]), message)
+               for where, message in problems]  # fmt: skip
     for index, deployment in enumerate(spec.deployments):
         if deployment.triggers:
-            more, problems = validate_deployment_triggers(deployment.name, deployment.triggers, names)
+            more, problems = validate_deployment_triggers(
+                deployment.name, deployment.triggers, names
+            )
             automations += more
             issues += [source.issue(("deployments", index, "triggers", *where), message)
                        for where, message in problems]  # fmt: skip
@@ -97,20 +141,39 @@ def _automations(spec: FlowsFile, source: SourceFile) -> tuple[list[Any], list[C
     return automations, issues
 
 
-def _parse_toml(source: SourceFile) -> dict[str, Any]:
-    try:
-        return tomllib.loads(source.text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        where = _TOML_WHERE.search(message)
-        if where:
-            line, column = int(where[1]), int(where[2])
-        else:  # "(at end of document)"
-            lines = source.text.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
-        reason = re.sub(r"\s*\(at [^)]*\)$", "", message)
-        issue = ConfigIssue(source.display, line, column, "", f"not valid TOML: {reason}")
-        raise ConfigError([issue]) from exc
+def _text_keys(
+    raw: list[dict[str, Any]], source: SourceFile
+) -> tuple[list[tuple[int, Any]], list[ConfigIssue]]:
+    """Automations whose `name` and action `type`s are not arrays or tables, with their index.
+
+    Those two are looked up by value, so an array or a table there cannot be
+    validated at all; such an automation is reported here, and checked fully
+    once they are fixed.
+    """
+    kept: list[tuple[int, Any]] = []
+    issues: list[ConfigIssue] = []
+    for index, item in enumerate(raw):
+        actions = item.get("actions") if isinstance(item, dict) else None
+        places = [("name",), *(("actions", number, "type")
+                                for number in range(len(actions) if isinstance(actions, list) else 0))]  # fmt: skip
+        found = [source.issue(("automations", index, *place), f"expected text in quotes, not {toml_value(value)}")
+                 for place in places if isinstance(value := _at(item, place), list | dict)]  # fmt: skip
+        if found:
+            issues += found
+        else:
+            kept.append((index, item))
+    return kept, issues
+
+
+def _at(table: Any, place: tuple[str | int, ...]) -> Any:
+    for part in place:
+        if isinstance(table, dict) and isinstance(part, str):
+            table = table.get(part)
+        elif isinstance(table, list) and isinstance(part, int) and part < len(table):
+            table = table[part]
+        else:
+            return None
+    return table
 
 
 def _place(issue: ConfigIssue) -> tuple[int, int]:
@@ -121,5 +184,5 @@ def display_name(path: Path) -> str:
     """`path` as messages show it: relative to the current folder when it is inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return str(path)

@@ -27,11 +27,17 @@ from pydantic import (
     model_validator,
 )
 
-from orchestrate.durations import parse_duration
+from orchestrate.durations import MAX_DURATION, parse_duration
 from orchestrate.schedules import Schedule, zone
+from orchestrate.schedules.models import Parameters
 
 CollisionStrategy = Literal["enqueue", "cancel-new", "skip"]
 Catchup = Literal["none", "latest", "all"]
+
+#: The largest count (retries, limits, workers) and number of seconds a setting may hold:
+#: anything larger is a typo, and would overflow the store's columns or a datetime.
+MAX_COUNT = 10_000
+MAX_SECONDS = int(MAX_DURATION.total_seconds())
 
 _DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -100,7 +106,10 @@ class TaskRunnerConfig(Section):
         None, description="dask only: the scheduler to connect to; default: start a local cluster."
     )
     max_workers: int | None = Field(
-        None, ge=1, description="thread: the pool size; dask: workers of the local cluster."
+        None,
+        ge=1,
+        le=MAX_COUNT,
+        description="thread: the pool size; dask: workers of the local cluster.",
     )
     cluster_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="dask only: arguments of the local cluster."
@@ -153,7 +162,7 @@ class DeploymentSettings(Section):
     """The keys a deployment and `[defaults]` share."""
 
     description: str | None = Field(None, description="Shown in `orc deployments` and the TUI.")
-    parameters: dict[str, Any] = Field(
+    parameters: Parameters = Field(
         default_factory=dict, description="Arguments of the flow (merged over [defaults] ones)."
     )
     schedules: list[Schedule] = Field(
@@ -162,7 +171,7 @@ class DeploymentSettings(Section):
     )
     paused: bool = Field(False, description="true: no scheduled runs are created.")
     concurrency_limit: int | None = Field(
-        None, ge=1, description="The most runs of this deployment at once."
+        None, ge=1, le=MAX_COUNT, description="The most runs of this deployment at once."
     )
     collision_strategy: CollisionStrategy = Field(
         "enqueue",
@@ -172,10 +181,16 @@ class DeploymentSettings(Section):
         "none",
         description="Slots missed while orc was down: run none, the latest one, or all.",
     )
-    retries: int = Field(0, ge=0, description="Times a failed flow run is retried.")
-    retry_delay_seconds: float = Field(0, ge=0, description="Seconds between those retries.")
+    retries: int = Field(0, ge=0, le=MAX_COUNT, description="Times a failed flow run is retried.")
+    retry_delay_seconds: float = Field(
+        0, ge=0, le=MAX_SECONDS, allow_inf_nan=False, description="Seconds between those retries."
+    )
     timeout_seconds: float | None = Field(
-        None, gt=0, description="A flow run still running after this is stopped as TimedOut."
+        None,
+        gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
+        description="A flow run still running after this is stopped as TimedOut.",
     )
     tags: list[str] = Field(default_factory=list, description="Labels for filters and limits.")
     env: dict[EnvName, EnvValue] = Field(
@@ -266,12 +281,14 @@ class ProjectSection(Section):
     """`[project]`: the project as a whole."""
 
     name: str | None = Field(None, description="Default: the folder's name.")
-    max_concurrent_runs: int = Field(4, ge=1, description="The most flow runs at once.")
+    max_concurrent_runs: int = Field(
+        4, ge=1, le=MAX_COUNT, description="The most flow runs at once."
+    )
     watch: list[str] = Field(
         default_factory=lambda: ["."],
         description="Source folders (relative to flows.toml) whose edits reach the next run.",
     )
-    tag_limits: dict[str, Annotated[int, Field(ge=1)]] = Field(
+    tag_limits: dict[str, Annotated[int, Field(ge=1, le=MAX_COUNT)]] = Field(
         default_factory=dict,
         description="The most runs at once of deployments with a tag, e.g. { etl = 2 }.",
     )

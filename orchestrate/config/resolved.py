@@ -99,6 +99,22 @@ class Deployment:
                 missing.append(value.from_env)
         return values, missing
 
+    def blocked_reason(self, environ: Mapping[str, str]) -> str | None:
+        """Why no run of this deployment can start in `environ` (a `from_env` name unset), or None.
+
+        A reason no retry can fix: the run ends Failed with it, and `orc run` is refused.
+        """
+        _, missing = self.environment(environ)
+        if not missing:
+            return None
+        names = " and ".join(missing)
+        verb = "is" if len(missing) == 1 else "are"
+        return (
+            f"deployment {json.dumps(self.name)} needs {names} from the environment (env "
+            f"{{ from_env = ... }} in flows.toml), which {verb} not set where `orc up` runs; "
+            "set it there and restart `orc up`"
+        )
+
     def schedule_infos(self) -> list[ScheduleInfo]:
         """The schedules as the wire contract shows them (words, timezone, active)."""
         from orchestrate.protocol import ScheduleInfo

@@ -33,6 +33,7 @@ def run_daemon(root: Path, log_format: str = "human", shutdown_grace: float = 10
     lock.acquire()
     try:
         config = load_config(root / CONFIG_FILE)
+        log_warnings(config)
         asyncio.run(_main(root, config, shutdown_grace))
     finally:
         lock.release()
@@ -68,6 +69,27 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     handlers = Handlers(daemon, conn, __version__)
     server = RpcServer(handlers.table(), handlers.hello)
     daemon.publish = server.publish
+    loop = asyncio.get_running_loop()
+
+    def health_changed(health: Any) -> None:  # on the writer's thread
+        loop.call_soon_threadsafe(daemon.store_health_changed, health)
+
+    writer.on_health(health_changed)
+
+    def reopen_store() -> None:
+        """DuckDB invalidated the database (a full disk in a checkpoint): open it again."""
+        try:
+            fresh = connection.connect(path, read_only=False)
+            migrations.migrate(fresh, path)
+        except Exception:
+            log.exception("opening the store again failed; trying again in 5 s")
+            loop.call_later(5.0, reopen_store)
+            return
+        writer.use_connection(fresh)
+        handlers.connection = fresh
+        log.warning("the store was opened again after DuckDB gave it up")
+
+    daemon.reopen_store = reopen_store
     cursor = conn.cursor()
     recover(daemon, Store.over(cursor), cursor)
     daemon.plan()
@@ -94,6 +116,12 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     log.info("stopped")
     if parts.failed:
         raise DaemonFailed(f"orc up stopped because its {parts.failed} kept failing; see the log above.")
+
+
+def log_warnings(config: Any) -> None:
+    """What `orc validate` warns about (an unset `from_env` blocking a deployment), in the log."""
+    for issue in getattr(config, "warnings", ()):
+        log.warning("flows.toml: %s", issue)
 
 
 def _pid() -> int:
@@ -127,6 +155,7 @@ async def _watch(daemon: Any, root: Path, config: Any) -> None:
             log.exception("reading %s failed", config_path)
             daemon.config_invalid(OrcError(f"{config_path}: cannot be read ({type(exc).__name__}: {exc})"))
             return
+        log_warnings(new)
         try:
             daemon.reload(new)
         except Exception as exc:

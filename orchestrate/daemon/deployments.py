@@ -97,15 +97,8 @@ class DeploymentTable:
 
     def blocked(self, name: str) -> str | None:
         """Why the deployment cannot run now (a `from_env` variable unset for orc up), or None."""
-        _, missing = self.env(name)
-        if not missing:
-            return None
-        names = ", ".join(missing)
-        return (
-            f"Deployment {name!r} cannot run: the environment variable(s) {names} named by "
-            f"`env` in flows.toml are not set where orc up runs. Set them for orc up (for a "
-            "systemd service, in its EnvironmentFile) and restart it; its runs fail until then."
-        )
+        reason = self.get(name).blocked_reason(os.environ)
+        return None if reason is None else f"{reason[0].upper()}{reason[1:]}."
 
     def env(self, name: str) -> tuple[dict[str, str], list[str]]:
         """The deployment's environment, secrets read from the daemon's environment now,

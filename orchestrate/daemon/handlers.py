@@ -73,7 +73,8 @@ class Handlers:
         writer, connection = self.daemon.writer, self.connection
 
         def work() -> T:
-            writer.flush(5.0)
+            # Read what was put so far; while the store is degraded, read what is there now.
+            writer.flush(5.0 if writer.health.degraded is None else 0)
             cursor = connection.cursor()
             try:
                 return query(Store.over(cursor))

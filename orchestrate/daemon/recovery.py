@@ -95,7 +95,11 @@ def recover(daemon: Daemon, store: Store, conn: duckdb.DuckDBPyConnection) -> No
     by_run = {run_id: key for key, run_id in keys.items()}
     for waiting in daemon.book.scheduled():
         if waiting.id in by_run:
-            detail = (by_run[waiting.id], daemon.slot_of.get(waiting.id, ""), waiting.expected_start_time or 0.0)
+            detail = (
+                by_run[waiting.id],
+                daemon.slot_of.get(waiting.id, ""),
+                waiting.expected_start_time or 0.0,
+            )
             daemon.slot_detail[waiting.id] = detail
     for found in journals.values():
         replayed = _replay(daemon, conn, found)
@@ -136,7 +140,10 @@ def _replay(
 ) -> FlowRunRecord | None:
     """Store what the journal holds and the store lacks; the run if this attempt was cut off
     (its end was never handled), else None."""
-    run_ids = sorted({found.flow_run_id} | {r.id for r in found.records if isinstance(r, FlowRunRecord | TaskRunRecord)})
+    run_ids = sorted(
+        {found.flow_run_id}
+        | {r.id for r in found.records if isinstance(r, FlowRunRecord | TaskRunRecord)}
+    )
     event_ids = [r.id for r in found.records if isinstance(r, EventRecord)]
     stored = stored_keys(conn, run_ids, event_ids)
     current = _is_current(stored.runs.get(found.flow_run_id), found.attempt)
@@ -152,7 +159,9 @@ def _replay(
         missing.insert(0, run)
     if missing:
         daemon.put_many(missing)
-        log.info("run %s: %d record(s) replayed from its journal", found.flow_run_id[:8], len(missing))
+        log.info(
+            "run %s: %d record(s) replayed from its journal", found.flow_run_id[:8], len(missing)
+        )
     daemon.retire_journals_soon(found.flow_run_id, found.attempt)
     if not current or run is None:
         return None
@@ -178,7 +187,9 @@ def _unstored(found: Journal, stored: StoredKeys, current: bool) -> list[Any]:
             if not stored.has_state(record.run_id, record.state.name, record.state.ts):
                 missing.append(record)
         elif isinstance(record, LogRecord):
-            if not stored.has_log(record.flow_run_id, record.task_run_id, record.message, record.ts):
+            if not stored.has_log(
+                record.flow_run_id, record.task_run_id, record.message, record.ts
+            ):
                 missing.append(record)
         elif isinstance(record, EdgeRecord):
             if (record.task_run_id, record.upstream_id, record.kind) not in stored.edges:
@@ -204,7 +215,9 @@ def _latest_run(found: Journal, known: FlowRunRecord | None, current: bool) -> F
     """The run's newest version: the worker's last snapshot, else the dispatched one."""
     if not current:
         return None
-    snapshots = [r for r in found.records if isinstance(r, FlowRunRecord) and r.id == found.flow_run_id]
+    snapshots = [
+        r for r in found.records if isinstance(r, FlowRunRecord) and r.id == found.flow_run_id
+    ]
     run = snapshots[-1] if snapshots else (known or found.run)
     if run is None:
         return None
@@ -220,7 +233,9 @@ def _end_cut_off(daemon: Daemon, store: Store, run: FlowRunRecord, found: Journa
     if not run.state.is_final():
         state = _cut_off_state(run)
         transition(run, state, daemon)
-    open_tasks = [task_record_of(t) for t in store.task_runs(run.id)]  # end_leftovers skips final ones
+    open_tasks = [
+        task_record_of(t) for t in store.task_runs(run.id)
+    ]  # end_leftovers skips final ones
     end_leftovers(open_tasks, run.state, daemon)
     daemon.book.put_flow_run(run)
     top_level = run.parent_flow_run_id is None and run.parent_task_run_id is None
@@ -230,7 +245,10 @@ def _end_cut_off(daemon: Daemon, store: Store, run: FlowRunRecord, found: Journa
 
 def _cut_off_state(run: FlowRunRecord) -> State:
     if run.state.type is StateType.CANCELLING:
-        return State(StateType.CANCELLED, message="Cancelled: orc up stopped while the run was being cancelled.")
+        return State(
+            StateType.CANCELLED,
+            message="Cancelled: orc up stopped while the run was being cancelled.",
+        )
     attempt = f" (attempt {run.run_count})" if run.run_count else ""
     message = f"orc up stopped while this run was in progress{attempt}; its worker is gone."
     return State(StateType.CRASHED, message=message)

@@ -63,7 +63,12 @@ class RunScopes:
             group.mkdir(exist_ok=True)
             (group / "cgroup.procs").write_text(str(pid))
         except OSError as exc:
-            log.warning("run %s: cannot use cgroup %s (%s); falling back to the mark", flow_run_id[:8], group, exc)
+            log.warning(
+                "run %s: cannot use cgroup %s (%s); falling back to the mark",
+                flow_run_id[:8],
+                group,
+                exc,
+            )
 
     def signal(self, flow_run_id: str, worker_pid: int | None, signum: int) -> int:
         """Send `signum` to every process of the run; how many there were."""

@@ -97,6 +97,8 @@ class Daemon:
         self.journals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         #: how the processes of a run are found and stopped (see `daemon.scope`)
         self.scopes: Any = None
+        #: opens the store again after DuckDB invalidated it (set by `orc up`)
+        self.reopen_store: Callable[[], None] | None = None
 
     # -- recording ---------------------------------------------------------------
 
@@ -481,12 +483,31 @@ class Daemon:
     def health(self) -> dict[str, Any]:
         """What `orc status` adds about the daemon's own condition."""
         blocked = {d.name: reason for d in self.table if (reason := self.table.blocked(d.name))}
-        degraded = getattr(self.writer, "degraded", None)
+        health = getattr(self.writer, "health", None)
+        degraded = None
+        if health is not None and health.degraded is not None:
+            degraded = (f"{health.degraded} ({health.waiting} record(s) waiting since "
+                        f"{_clock(health.since)}, {health.set_aside} set aside); kept in memory "
+                        "and retried, nothing is dropped: free space or fix the file")  # fmt: skip
         return {
             "process_scope": self.scopes.mechanism if self.scopes is not None else "process group",
             "blocked_deployments": blocked,
             "store_degraded": degraded,
         }
+
+    def store_health_changed(self, health: Any) -> None:
+        """The writer's word on the store (on the loop): say it, as a log line and an event."""
+        payload = {"reason": health.degraded, "waiting": health.waiting, "since": health.since,
+                   "set_aside": health.set_aside}  # fmt: skip
+        if health.degraded is None:
+            log.warning("the store is written again; %d record(s) were waiting", health.waiting)
+            self.emit(state_events.daemon_event("orc.store.recovered", "orc.store", payload))
+        else:
+            log.error("the store cannot be written (%s); %d record(s) kept in memory and retried",
+                      health.degraded, health.waiting)  # fmt: skip
+            self.emit(state_events.daemon_event("orc.store.degraded", "orc.store", payload))
+        if health.reopen and self.reopen_store is not None:
+            self.reopen_store()
 
     # -- commands ------------------------------------------------------------------
 

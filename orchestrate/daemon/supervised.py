@@ -57,7 +57,9 @@ class Supervised:
             except Exception:
                 now = time.monotonic()
                 failures = [t for t in failures if now - t < WINDOW] + [now]
-                log.exception("the daemon's %s failed (%d time(s) in %gs)", name, len(failures), WINDOW)
+                log.exception(
+                    "the daemon's %s failed (%d time(s) in %gs)", name, len(failures), WINDOW
+                )
                 if len(failures) > MAX_FAILURES:
                     self.failed = name
                     self.stop.set()

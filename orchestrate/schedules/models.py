@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,6 +29,27 @@ from orchestrate.schedules.wallclock import checked_timezone
 SCHEDULE_KINDS = ("cron", "interval", "rrule")
 
 
+def _json_ready(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Parameters travel as JSON to the worker, the store and the wire: no nan or inf in them."""
+    stack: list[tuple[str, Any]] = list(parameters.items())
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(
+                f"{where} is {value}, which JSON cannot carry; parameters reach the flow as JSON, "
+                "so give a finite number (or text, and convert it in the flow)"
+            )
+        if isinstance(value, dict):
+            stack += [(f"{where}.{key}", item) for key, item in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{where}[{index}]", item) for index, item in enumerate(value)]
+    return parameters
+
+
+#: A `parameters` table: names to values, every number finite.
+Parameters = Annotated[dict[str, Any], AfterValidator(_json_ready)]
+
+
 class _ScheduleBase(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -35,7 +58,7 @@ class _ScheduleBase(BaseModel):
     timezone: str | None = Field(
         None, description="IANA timezone of this schedule; default: the deployment's timezone."
     )
-    parameters: dict[str, Any] = Field(
+    parameters: Parameters = Field(
         default_factory=dict,
         description="Parameter overrides for runs from this schedule (merged over the deployment's).",
     )
@@ -83,6 +106,20 @@ def _anchor_value(value: Any) -> Any:
         ) from None
 
 
+#: Anchors must fall in these years: a grid through one, in any timezone and with any
+#: interval, then stays inside what a datetime can hold.
+ANCHOR_YEARS = (1900, 9000)
+
+
+def _anchor_in_range(value: datetime | None) -> datetime | None:
+    if value is not None and not ANCHOR_YEARS[0] <= value.year <= ANCHOR_YEARS[1]:
+        raise ValueError(
+            f'"{value.isoformat()}" is out of range; give an anchor between the years '
+            f'{ANCHOR_YEARS[0]} and {ANCHOR_YEARS[1]}, like "2026-01-01T00:00:00"'
+        )
+    return value
+
+
 Interval = Annotated[
     timedelta,
     BeforeValidator(_interval_value),
@@ -107,6 +144,7 @@ class IntervalSchedule(_ScheduleBase):
     anchor: Annotated[
         datetime | None,
         BeforeValidator(_anchor_value),
+        AfterValidator(_anchor_in_range),
         WithJsonSchema({"type": "string", "examples": ["2026-01-01T00:00:00"]}),
     ] = Field(
         None,

@@ -25,6 +25,9 @@ _FIXED_STEP_SECONDS = {
     "DAILY": 86400,
     "WEEKLY": 604800,
 }
+#: The longest period an INTERVAL may make, in seconds (about 100 years, like any duration).
+_LONGEST_PERIOD = 36525 * 86400
+_PERIOD_SECONDS = {**_FIXED_STEP_SECONDS, "MONTHLY": 31 * 86400, "YEARLY": 366 * 86400}
 _DTSTART = re.compile(
     r"DTSTART(?:;TZID=(?P<tz>[^:;\n]+))?:(?P<stamp>\d{8}(?:T\d{6})?)(?P<utc>Z)?", re.IGNORECASE
 )
@@ -68,6 +71,7 @@ def parse_rrule(text: str) -> ParsedRule:
     parts = _rrule_parts(text)
     if not parts:
         raise ValueError("it has no FREQ; write it like FREQ=WEEKLY;BYDAY=MO;BYHOUR=9")
+    _check_interval(parts)
     match = _DTSTART.search(text)
     tz_name = (match["tz"] or ("UTC" if match["utc"] else None)) if match else None
     try:
@@ -79,6 +83,20 @@ def parse_rrule(text: str) -> ParsedRule:
     return ParsedRule(rule, _dtstart_of(match, tz_name), tz_name, parts)
 
 
+def _check_interval(parts: dict[str, str]) -> None:
+    """INTERVAL must be a whole number of periods from 1 up to about 100 years' worth."""
+    written = parts.get("INTERVAL")
+    if written is None:
+        return
+    period = _PERIOD_SECONDS.get(parts.get("FREQ", ""), 1)
+    if not written.isdigit() or int(written) < 1:
+        raise ValueError(f"INTERVAL={written[:20]} must be a whole number, 1 or more")
+    if len(written) > 12 or int(written) * period > _LONGEST_PERIOD:
+        raise ValueError(
+            f"INTERVAL={written[:20]} is too long; the period may be at most about 100 years"
+        )
+
+
 def _dtstart_of(match: re.Match[str] | None, tz_name: str | None) -> datetime:
     if match is None:
         return DEFAULT_ANCHOR
@@ -88,12 +106,36 @@ def _dtstart_of(match: re.Match[str] | None, tz_name: str | None) -> datetime:
 
 
 def validate_rrule(text: str) -> str:
-    """`text` if dateutil reads it as an RFC 5545 rule; a `ValueError` that says why not."""
+    """`text` if dateutil reads it as an RFC 5545 rule that can fire; a `ValueError` saying why not."""
     try:
-        parse_rrule(text)
+        parsed = parse_rrule(text)
     except ValueError as exc:
         raise ValueError(f"{json.dumps(text)} is not a valid rrule ({exc})") from None
+    if not _days_meet(parsed.parts):
+        raise ValueError(
+            f"{json.dumps(text)} never matches a date (like February 30); "
+            "check BYMONTH and BYMONTHDAY"
+        )
     return text
+
+
+#: The most days each month can have (February in a leap year).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_meet(parts: dict[str, str]) -> bool:
+    """Whether some BYMONTHDAY exists in some BYMONTH, read from the text alone.
+
+    dateutil finds out only by walking every period up to the year 9999: for a
+    SECONDLY rule, minutes of a blocked daemon each time it plans.
+    """
+    days = _numbers(parts.get("BYMONTHDAY", ""))
+    months = [m for m in _numbers(parts.get("BYMONTH", "")) if 1 <= m <= 12] or range(1, 13)
+    return not days or any(abs(d) <= _MONTH_DAYS[m - 1] for m in months for d in days)
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip().lstrip("+-").isdigit()]
 
 
 def rrule_walls_after(text: str, start: datetime) -> Iterator[datetime]:

@@ -18,15 +18,16 @@ def zone(name: str) -> ZoneInfo:
     """The IANA timezone `name`; a `ValueError` that suggests a close name if there is none."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         pass
     from difflib import get_close_matches
     from zoneinfo import available_timezones
 
-    close = get_close_matches(name, sorted(available_timezones()), n=1)
+    close = get_close_matches(name, sorted(available_timezones()), n=1) if len(name) < 64 else []
     hint = f' (did you mean "{close[0]}"?)' if close else ""
+    shown = name if len(name) < 64 else f"{name[:60]}..."
     raise ValueError(
-        f'unknown timezone "{name}"{hint}; use an IANA name like "Europe/Berlin" or "UTC"'
+        f'unknown timezone "{shown}"{hint}; use an IANA name like "Europe/Berlin" or "UTC"'
     )
 
 

@@ -1,6 +1,6 @@
 """One flush's worth of records, grouped per table and written as columnar bulk statements.
 
-Run snapshots are coalesced by id (last put wins) because the engine re-puts
+Run snapshots (and schedule slots) are coalesced by key (last put wins) because the engine re-puts
 the same mutable object after each change, and because DuckDB's upsert keeps
 the first of two rows with one key in a single statement. Each table then
 gets one `INSERT … SELECT unnest(…), …` (see `columns`): hundreds of thousands
@@ -12,7 +12,7 @@ won't go as text, as bound lists.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sized
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +39,15 @@ from orchestrate.store.encode import column_text
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["FLOW_RUNS", "TASK_RUNS", "Batch", "EventPruning", "RunDeletion", "SlotRecord", "StoredRuns"]
+__all__ = [
+    "FLOW_RUNS",
+    "TASK_RUNS",
+    "Batch",
+    "EventPruning",
+    "RunDeletion",
+    "SlotRecord",
+    "StoredRuns",
+]
 
 
 @dataclass(slots=True, frozen=True)
@@ -104,9 +112,11 @@ class Batch:
     edges: list[EdgeRecord] = field(default_factory=list)
     logs: list[LogRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
-    slots: list[SlotRecord] = field(default_factory=list)
+    slots: dict[str, SlotRecord] = field(default_factory=dict)
     deletions: set[str] = field(default_factory=set)
     prune_events_before: float | None = None
+    #: Records `add_all` could not sort into a table; the writer sets them aside, loudly.
+    unreadable: list[Any] = field(default_factory=list)
 
     def add(self, record: object) -> None:
         if isinstance(record, StateRecord):  # the three a task run sends most, first
@@ -122,7 +132,7 @@ class Batch:
         elif isinstance(record, EventRecord):
             self.events.append(record)
         elif isinstance(record, SlotRecord):
-            self.slots.append(record)
+            self.slots[record.key] = record
         elif isinstance(record, RunDeletion):
             self._delete(record.flow_run_ids)
         elif isinstance(record, EventPruning):
@@ -132,30 +142,95 @@ class Batch:
         """`add` each record; returns those that are not records (a writer's markers), in order.
 
         The writer's hot loop: a task run sends six records, and this takes them
-        at a fraction of the cost of six `add` calls.
+        at a fraction of the cost of six `add` calls. A record that cannot even
+        be sorted (an id that is not hashable) goes to `unreadable`, and the
+        loop resumes after it: the iterator knows where, at no cost per record.
         """
         states, task_runs = self.states.append, self.task_runs
         others: list[Any] = []
-        for record in records:
-            kind = type(record)
-            if kind is StateRecord:
-                states(record)
-            elif kind is TaskRunRecord:
-                task_runs[record.id] = record
-            elif isinstance(record, _RECORD_TYPES):
-                self.add(record)
-            else:
-                others.append(record)
-        return others
+        remaining = iter(records)
+        record: Any = None
+        while True:
+            try:
+                for record in remaining:
+                    kind = type(record)
+                    if kind is StateRecord:
+                        states(record)
+                    elif kind is TaskRunRecord:
+                        task_runs[record.id] = record
+                    elif isinstance(record, _RECORD_TYPES):
+                        self.add(record)
+                    else:
+                        others.append(record)
+                return others
+            except Exception:
+                self.unreadable.append(record)
 
     def _delete(self, ids: tuple[str, ...]) -> None:
-        """Withdraw runs: drop what is pending for them and delete what is stored."""
+        """Withdraw runs: drop what is pending for them and delete what is stored.
+
+        The lists change in place: `add_all` holds their bound methods while it
+        runs, and a rebound list would leave every later record in a list no
+        write reads.
+        """
         for run_id in ids:
             self.flow_runs.pop(run_id, None)
         gone = set(ids)
-        self.states = [s for s in self.states if s.run_id not in gone]
-        self.slots = [s for s in self.slots if s.flow_run_id not in gone]
+        self.states[:] = [s for s in self.states if s.run_id not in gone]
+        for key in [key for key, slot in self.slots.items() if slot.flow_run_id in gone]:
+            del self.slots[key]
         self.deletions |= gone
+
+    def refused(
+        self, conn: duckdb.DuckDBPyConnection, prepared: set[str], is_data_error: ErrorTest
+    ) -> list[Any]:
+        """The records DuckDB will not take, found by trial writes (rolled back) of ever smaller halves.
+
+        A write fails as a whole, so one odd value would cost every record
+        beside it. An error that is not about data (the disk, the file) raises:
+        nothing is known about the records then.
+        """
+        refused: list[Any] = []
+        pieces = [part for part in self._tables() if part]
+        while pieces:
+            piece = pieces.pop()
+            try:
+                Batch.of(piece).write(conn, None, prepared, commit=False)
+            except Exception as exc:
+                if not is_data_error(exc):
+                    raise
+                if len(piece) == 1:
+                    refused += piece
+                else:
+                    pieces += [piece[len(piece) // 2 :], piece[: len(piece) // 2]]
+        return refused
+
+    @classmethod
+    def of(cls, records: list[Any]) -> Batch:
+        batch = cls()
+        batch.add_all(records)
+        return batch
+
+    def swap(self, record: Any, replacement: Any | None) -> None:
+        """Put `replacement` where `record` (this very object) is, or remove `record` when None."""
+        for part in (self.states, self.edges, self.logs, self.events):
+            for i, item in enumerate(part):
+                if item is record:
+                    part[i : i + 1] = [] if replacement is None else [replacement]
+                    return
+        for keyed in (self.flow_runs, self.task_runs, self.slots):
+            for key, item in keyed.items():
+                if item is record:
+                    if replacement is None:
+                        del keyed[key]
+                    else:
+                        keyed[key] = replacement
+                    return
+
+    def _tables(self) -> list[list[Any]]:
+        """Each table's records, in the order a write stores them."""
+        return [list(self.flow_runs.values()), list(self.task_runs.values()), self.states, self.edges,
+                self.logs, self.events, list(self.slots.values())]  # fmt: skip
 
     def __len__(self) -> int:
         return sum(len(part) for part in self._parts()) + (self.prune_events_before is not None)
@@ -169,6 +244,7 @@ class Batch:
         conn: duckdb.DuckDBPyConnection,
         stored: StoredRuns | None = None,
         prepared: set[str] | None = None,
+        commit: bool = True,
     ) -> None:
         """Every table's rows in one transaction: all of this batch is stored, or none of it.
 
@@ -176,6 +252,7 @@ class Batch:
         runs are new and take the cheaper plain INSERT. It is updated after a
         successful write. Without it, every run is upserted. `prepared` names the
         statements prepared on `conn` already (kept by a writer across flushes).
+        With `commit` False the transaction is rolled back: a trial write.
         """
         runs: list[tuple[Table, list[Any]]] = [
             (FLOW_RUNS, list(self.flow_runs.values())), (TASK_RUNS, list(self.task_runs.values())),
@@ -193,15 +270,17 @@ class Batch:
                 statements.append(_statement(table, known, upsert=table.upsert))
         appends: list[tuple[Table, list[Any]]] = [
             (HISTORY, self.states), (EDGES, self.edges), (LOGS, self.logs), (EVENTS, self.events),
-            (SLOTS, self.slots),
+            (SLOTS, list(self.slots.values())),
         ]  # fmt: skip
         statements += [_statement(table, items, table.upsert) for table, items in appends if items]
-        if self.prune_events_before is not None:  # after the inserts: old events in this batch go too
-            statements.append(("DELETE FROM events WHERE occurred < to_timestamp($1)", [self.prune_events_before], None))
-        _execute_all(conn, statements, set() if prepared is None else prepared)
-        if stored is not None:
+        if (
+            self.prune_events_before is not None
+        ):  # after the inserts: old events in this batch go too
+            prune = "DELETE FROM events WHERE occurred < to_timestamp($1)"
+            statements.append((prune, [self.prune_events_before], None))
+        _execute_all(conn, statements, set() if prepared is None else prepared, commit)
+        if stored is not None and commit:
             stored.update(r for _, items in runs for r in items)
-
 
     def _deletion_statements(self) -> list[Statement]:
         if not self.deletions:
@@ -217,6 +296,9 @@ _RECORD_TYPES = (
     RunDeletion, EventPruning,
 )  # fmt: skip
 
+#: True when an exception says the data was wrong (not the disk, the file or the lock).
+ErrorTest = Callable[[BaseException], bool]
+
 #: A statement, its parameters, and the prepared statement it executes (name, SQL), if any.
 Statement = tuple[str, list[Any] | None, tuple[str, str] | None]
 
@@ -230,7 +312,9 @@ def _statement(table: Table, items: list[Any], upsert: bool) -> Statement:
     EXECUTE from Python.
     """
     columns = table.columns_of(items)
-    texts = [column_text(kind, column) for (_, kind), column in zip(table.columns, columns, strict=True)]
+    texts = [
+        column_text(kind, column) for (_, kind), column in zip(table.columns, columns, strict=True)
+    ]
     if None in texts:
         return (table.sql if upsert else table.insert_sql), [list(c) for c in columns], None
     name = f"orc_{table.name}_{'upsert' if upsert else 'insert'}"
@@ -241,7 +325,9 @@ def _statement(table: Table, items: list[Any], upsert: bool) -> Statement:
 _QUOTE, _QUOTES = "'", "''"
 
 
-def _execute_all(conn: duckdb.DuckDBPyConnection, statements: list[Statement], prepared: set[str]) -> None:
+def _execute_all(
+    conn: duckdb.DuckDBPyConnection, statements: list[Statement], prepared: set[str], commit: bool
+) -> None:
     conn.execute("BEGIN TRANSACTION")
     try:
         for sql, parameters, prepare in statements:
@@ -249,7 +335,7 @@ def _execute_all(conn: duckdb.DuckDBPyConnection, statements: list[Statement], p
                 conn.execute(f"PREPARE {prepare[0]} AS {prepare[1]}")
                 prepared.add(prepare[0])
             conn.execute(sql, parameters)
-        conn.execute("COMMIT")
+        conn.execute("COMMIT" if commit else "ROLLBACK")
     except BaseException:
         prepared.clear()  # prepare again next time rather than trust what a failure left
         with contextlib.suppress(Exception):

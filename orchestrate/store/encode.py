@@ -7,9 +7,11 @@ dataclasses, datetimes, open files. Each becomes JSON if it can and its
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
-from typing import Any
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from orchestrate.jsonvalues import safe_repr, safe_str, to_json
 from orchestrate.states import State, StateType, format_exception
@@ -21,6 +23,7 @@ __all__ = [
     "column_text",
     "safe_repr",
     "safe_str",
+    "sanitised",
     "state_columns",
     "to_json",
 ]
@@ -130,3 +133,78 @@ def _numbers(values: Sequence[Any], kind: str) -> str | None:
 _NONE_TYPE = type(None)
 _TIME_TYPES = {int, float, _NONE_TYPE}
 _INT_TYPES = {int, _NONE_TYPE}
+
+
+# --- a record DuckDB refused, made storable ---------------------------------------------
+
+R = TypeVar("R")
+
+#: INTEGER columns (run_count, dynamic_key, level) hold 32 bits.
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def sanitised(record: R) -> R | None:
+    """A copy of `record` whose every field has the type its column holds; None if its state is unusable.
+
+    A writer calls this for a record DuckDB refused (a name that is not a
+    string, a NaN time, a count past 32 bits): what can be kept is kept, a value
+    that cannot be is stored as its text or as NULL.
+    """
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        return None
+    changes: dict[str, Any] = {}
+    for spec in dataclasses.fields(record):
+        value = getattr(record, spec.name)
+        fix = _FIXES.get(str(spec.type).replace(" | None", ""))
+        if fix is not None and (value is not None or fix is _tags):
+            changes[spec.name] = fix(value)
+    if "state" in changes and changes["state"] is None:
+        return None
+    return dataclasses.replace(record, **changes)
+
+
+def _text(value: Any) -> str:
+    return (value if isinstance(value, str) else safe_str(value)).replace("\x00", "\ufffd")
+
+
+def _time(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and abs(number) < 1e11 else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and _INT_MIN <= value <= _INT_MAX else None
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    try:
+        return tuple(_text(tag) for tag in value)
+    except TypeError:
+        return (_text(value),)
+
+
+def _state(state: Any) -> State | None:
+    if not isinstance(state, State) or state.type not in TYPE_TEXT:
+        return None
+    message = None if state.message is None else _text(state.message)
+    fixed = State(state.type, _text(state.name), message, state.data, _time(state.ts))
+    fixed.traceback = None if state.traceback is None else _text(state.traceback)
+    return fixed
+
+
+#: How a field of each annotated type is made storable (optional types share their fixer).
+_FIXES: dict[str, Callable[[Any], Any]] = {
+    "str": _text,
+    "EdgeKind": _text,
+    "TaskRunKind": _text,
+    "float": _time,
+    "int": _int,
+    "bool": bool,
+    "tuple[str, ...]": _tags,
+    "State": _state,
+}

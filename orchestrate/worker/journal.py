@@ -19,17 +19,39 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _text
 from pathlib import Path
 from typing import Any
 
 from orchestrate.record_codec import decode_records, encode_records
-from orchestrate.records import FlowRunRecord, Record
+from orchestrate.records import FlowRunRecord, Record, TaskRunRecord
+from orchestrate.states import State, StateType
 
 HEADER = "orc.journal"
 EXIT = "exit"
+STARTED = "started"
 SUFFIX = ".journal"
 #: While a run is busy, at most this long passes between two fsyncs of its journal.
 SYNC_INTERVAL = 0.5
+
+
+def started_line(run: TaskRunRecord) -> bytes:
+    """A task run that starts its body now, in a line cheap enough for every task (~1 µs)."""
+    return (
+        f'{{"{STARTED}":["{run.id}","{run.flow_run_id}",{_text(run.name)},{_text(run.task_key)},'
+        f'{run.dynamic_key},{run.state.ts!r},"{run.kind}",{run.run_count}]}}\n'
+    ).encode()
+
+
+def _started(fields: list[Any]) -> TaskRunRecord:
+    run_id, flow_run_id, name, task_key, dynamic_key, ts, kind, run_count = fields
+    state = State(StateType.RUNNING, "Running" if run_count <= 1 else "Retrying", timestamp=ts)
+    state.run_id = run_id
+    return TaskRunRecord(
+        id=run_id, flow_run_id=flow_run_id, name=name, task_key=task_key,
+        dynamic_key=int(dynamic_key), state=state, created=ts, kind=kind,
+        start_time=ts, run_count=int(run_count),
+    )  # fmt: skip
 
 
 def journal_path(folder: Path, flow_run_id: str, attempt: int) -> Path:
@@ -67,12 +89,14 @@ class JournalWriter:
         self._synced = time.monotonic()
         self.failed: OSError | None = None
 
-    def write(self, line: bytes) -> None:
+    def write(self, line: bytes, sync: bool = True) -> None:
+        """Append one line (safe from several threads: O_APPEND writes do not interleave);
+        `sync=False` never waits for the disk (a task thread's write)."""
         if self._fd is None:
             return
         try:
             os.write(self._fd, line)
-            if time.monotonic() - self._synced >= SYNC_INTERVAL:
+            if sync and time.monotonic() - self._synced >= SYNC_INTERVAL:
                 self.sync()
         except OSError as exc:
             self._fail(exc)
@@ -150,7 +174,9 @@ def read(path: Path) -> Journal | None:
         try:
             if message is None:
                 raise ValueError("not a JSON object")
-            if EXIT in message:
+            if STARTED in message:
+                journal.records.append(_started(message[STARTED]))
+            elif EXIT in message:
                 journal.exit_code = int(message[EXIT])
             else:
                 journal.records.extend(decode_records(message["params"]["records"]))

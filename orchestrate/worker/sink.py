@@ -20,7 +20,10 @@ from typing import IO, Any
 
 from orchestrate.record_codec import encode_records
 from orchestrate.records import FlowRunRecord, Record, TaskRunRecord
-from orchestrate.worker.journal import JournalWriter
+from orchestrate.states import StateType
+from orchestrate.worker.journal import JournalWriter, started_line
+
+_RUNNING = StateType.RUNNING
 
 #: Every line starts like this; the encoded records and `]}}` follow.
 _PREFIX = b'{"jsonrpc":"2.0","method":"records","params":{"records":'
@@ -70,7 +73,18 @@ class StreamSink:
         self._thread.start()
 
     def put(self, record: Record) -> None:
-        """Queue one record; never blocks."""
+        """Queue one record; never blocks on the network.
+
+        A task run that starts its body now (Running or Retrying) is journalled
+        at once, in this thread, in a short line (~1 µs): if the worker is killed
+        in the next instant, the execution still has its record.
+        """
+        if (
+            self.journal is not None
+            and type(record) is TaskRunRecord
+            and record.state.type is _RUNNING
+        ):
+            self.journal.write(started_line(record), sync=False)
         self._queue.append(record)
         if self._sleeping:
             self._sleeping = False

@@ -48,7 +48,10 @@ def test_validate_summarises_what_would_run(project: Project) -> None:
     result = orc("validate", cwd=project.root)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == 'flows.toml is valid: project "demo", 2 deployments, at most 4 runs at once, events kept 30d.'
+    assert (
+        lines[0]
+        == 'flows.toml is valid: project "demo", 2 deployments, at most 4 runs at once, events kept 30d.'
+    )
     assert "nightly-etl  examples/etl.py:nightly" in lines
     assert any(line.startswith("  every day at 02:00 (Europe/Berlin)  next ") for line in lines)
     assert "  no schedule; runs when asked: orc run cleanup" in lines
@@ -162,3 +165,90 @@ def test_schema_describes_the_file() -> None:
     retention = schema["$defs"]["ProjectSection"]["properties"]["event_retention"]
     assert retention["default"] == "30d"
     assert {kind["type"] for kind in retention["anyOf"]} == {"string", "number"}
+
+
+def test_an_unset_from_env_variable_names_the_deployments_it_blocks(project: Project) -> None:
+    project.write(
+        """
+        [defaults]
+        env = { SHARED = { from_env = "ORC_TEST_UNSET_SHARED" } }
+
+        [[deployments]]
+        name = "nightly"
+        entrypoint = "examples/etl.py:nightly"
+        env = { API_TOKEN = { from_env = "ORC_TEST_UNSET_TOKEN" } }
+
+        [[deployments]]
+        name = "cleanup"
+        entrypoint = "examples/etl.py:cleanup"
+        env = { SHARED = "set here" }
+        """
+    )
+    result = orc("validate", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: flows.toml:2:18 defaults.env.SHARED: ORC_TEST_UNSET_SHARED is not set in this "
+        'environment; deployment "nightly" is blocked until it is: `orc up` runs the others, but '
+        "refuses `orc run` of it and ends scheduled runs Failed. Set ORC_TEST_UNSET_SHARED where "
+        "`orc up` runs, then restart it",
+        "warning: flows.toml:7:21 deployments[0].env.API_TOKEN: ORC_TEST_UNSET_TOKEN is not set in "
+        'this environment; deployment "nightly" is blocked until it is: `orc up` runs the others, '
+        "but refuses `orc run` of it and ends scheduled runs Failed. Set ORC_TEST_UNSET_TOKEN where "
+        "`orc up` runs, then restart it",
+    ]
+    strict = orc("validate", "--strict", cwd=project.root)
+    assert strict.returncode == 2
+    assert strict.stdout == ""
+    assert strict.stderr.splitlines()[-1] == (
+        "2 warnings (--strict treats warnings as errors); fix them and run `orc validate` again."
+    )
+    strict_json = json.loads(orc("validate", "--strict", "--json", cwd=project.root).stdout)
+    assert strict_json["valid"] is False
+    assert [e["path"] for e in strict_json["errors"]] == [
+        "defaults.env.SHARED",
+        "deployments[0].env.API_TOKEN",
+    ]
+
+
+def test_blocked_reason_names_the_deployment_and_the_variable(project: Project) -> None:
+    config = project.load(DESIGN_EXAMPLE, environ={})
+    nightly, cleanup = config.deployments
+    assert nightly.blocked_reason({}) == (
+        'deployment "nightly-etl" needs API_TOKEN from the environment (env { from_env = ... } in '
+        "flows.toml), which is not set where `orc up` runs; set it there and restart `orc up`"
+    )
+    assert nightly.blocked_reason({"API_TOKEN": "x"}) is None
+    assert cleanup.blocked_reason({}) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "first_line"),
+    [
+        pytest.param(
+            "x = " + "[" * 500 + "]" * 500,
+            "flows.toml:1:504 arrays and tables nest more than 32 levels",
+            id="deep",
+        ),
+        pytest.param(
+            '[[deployments]]\nname = "a"\nentrypoint = "examples/etl.py:nightly"\n'
+            'schedules = [{ interval = "99999999999d" }]',
+            'flows.toml:4:27 deployments[0].schedules[0].interval: "99999999999d" is too long',
+            id="huge interval",
+        ),
+        pytest.param(
+            '[[deployments]]\nname = "a"\nentrypoint = "examples/etl.py:nightly"\n'
+            'parameters = { days = "abc" }',
+            'flows.toml:4:23 deployments[0].parameters.days: expected integer, got "abc" '
+            "(flow examples/etl.py:nightly takes days: int = 1)",
+            id="parameter type",
+        ),
+    ],
+)
+def test_validate_refuses_what_crashed_or_passed_before_with_exit_2_and_no_traceback(
+    project: Project, text: str, first_line: str
+) -> None:
+    project.file.write_text(text + "\n")
+    result = orc("validate", cwd=project.root)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith(first_line)

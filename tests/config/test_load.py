@@ -87,6 +87,10 @@ def test_a_missing_environment_variable_is_a_warning_not_an_error(project: Proje
 
 
 def test_defaults_merge_into_each_deployment_and_the_deployment_wins(project: Project) -> None:
+    (project.root / "examples" / "report.py").write_text(
+        "def nightly(days: int = 1, verbose: bool = False) -> None: ...\n"
+        "def cleanup(days: int = 1, verbose: bool = False) -> None: ...\n"
+    )
     config = project.load(
         """
         [defaults]
@@ -98,14 +102,14 @@ def test_defaults_merge_into_each_deployment_and_the_deployment_wins(project: Pr
 
         [[deployments]]
         name = "nightly"
-        entrypoint = "examples/etl.py:nightly"
+        entrypoint = "examples/report.py:nightly"
         retries = 0
         parameters = { days = 7 }
         env = { MODE = "test" }
 
         [[deployments]]
         name = "cleanup"
-        entrypoint = "examples/etl.py:cleanup"
+        entrypoint = "examples/report.py:cleanup"
         """
     )
     nightly, cleanup = config.deployments

@@ -62,3 +62,30 @@ def test_format_duration_reads_back(written: str) -> None:
     delta = parse_duration(written)
     assert parse_duration(format_duration(delta)) == delta
     assert format_duration(parse_duration("90s")) == "1m30s"
+
+
+@pytest.mark.parametrize(
+    ("written", "says"),
+    [
+        (
+            "99999999999d",
+            '"99999999999d" is too long; a duration is at most 36525d (about 100 years)',
+        ),
+        ("P99999999999W", "is too long"),
+        (1e300, "1e+300 is too long"),
+        pytest.param(10**400, "a number of about 401 digits is too long", id="401 digits"),
+        pytest.param(-(10**400), "a number of about 401 digits is negative", id="-401 digits"),
+        pytest.param(
+            "9" * 400 + "s", '"99999999999999999999999999999999999..." is too long', id="400 nines"
+        ),
+    ],
+)
+def test_durations_past_100_years_are_refused_not_overflowed(written: object, says: str) -> None:
+    """timedelta overflowed (OverflowError) past 999999999 days, and any date plus 100 years stays valid."""
+    with pytest.raises(ValueError) as caught:
+        parse_duration(written)  # type: ignore[arg-type]
+    assert says in str(caught.value)
+
+
+def test_100_years_is_the_longest_duration() -> None:
+    assert parse_duration("36525d") == timedelta(days=36525)

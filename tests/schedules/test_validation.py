@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -75,6 +76,54 @@ def test_a_bad_interval_is_refused(interval: object, reason: str) -> None:
 
 def test_a_bad_anchor_is_refused() -> None:
     assert "is not a date and time" in refusal(interval="1h", anchor="tomorrow")
+
+
+@pytest.mark.parametrize(
+    "anchor", ["0001-01-01T00:00:00", "9999-12-31T23:59:59-23:59", datetime(9001, 1, 1)]
+)
+def test_an_anchor_out_of_range_is_refused_before_planning_overflows(anchor: object) -> None:
+    """Year 1 in Europe/Berlin, or 9999 with an offset, overflowed a datetime when the grid was planned."""
+    assert "is out of range; give an anchor between the years 1900 and 9000" in refusal(
+        interval="1h", anchor=anchor, timezone="Europe/Berlin"
+    )
+
+
+def test_intervals_past_100_years_are_refused() -> None:
+    assert '"99999999999d" is too long; a duration is at most 36525d' in refusal(
+        interval="99999999999d"
+    )
+    assert schedule(interval="36525d").interval == timedelta(days=36525)
+
+
+@pytest.mark.parametrize(
+    ("rule", "reason"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL=0 must be a whole number, 1 or more"),
+        ("FREQ=DAILY;INTERVAL=-1", "INTERVAL=-1 must be a whole number, 1 or more"),
+        (
+            "FREQ=YEARLY;INTERVAL=100",
+            "INTERVAL=100 is too long; the period may be at most about 100 years",
+        ),
+        ("FREQ=DAILY;INTERVAL=99999999999999", "INTERVAL=99999999999999 is too long"),
+    ],
+)
+def test_an_rrule_interval_that_breaks_planning_is_refused(rule: str, reason: str) -> None:
+    """INTERVAL=0 divided by zero, a huge one overflowed, a negative one walked backwards."""
+    assert reason in refusal(rrule=rule)
+
+
+def test_an_rrule_that_never_fires_is_refused() -> None:
+    """dateutil walks to the year 9999 looking for February 31: seconds of a blocked daemon."""
+    assert "never matches a date (like February 30)" in refusal(
+        rrule="FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=31"
+    )
+    assert "never matches" in refusal(rrule="FREQ=SECONDLY;BYMONTH=4,6;BYMONTHDAY=-31")
+    assert schedule(rrule="FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29").kind == "rrule"
+
+
+def test_a_timezone_name_too_long_for_a_path_is_an_unknown_timezone() -> None:
+    message = refusal(cron="0 2 * * *", timezone="x" * 5000)
+    assert message.startswith(f'unknown timezone "{"x" * 60}..."; use an IANA name')
 
 
 @pytest.mark.parametrize(

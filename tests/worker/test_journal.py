@@ -1,0 +1,99 @@
+"""The worker's journal: everything a run records is on disk before anyone hears of it."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+from orchestrate.records import FlowRunRecord, LogRecord, TaskRunRecord
+from orchestrate.states import Completed, Pending, Running
+from orchestrate.worker import journal
+from orchestrate.worker.sink import StreamSink
+
+
+def _run(run_count: int = 1) -> FlowRunRecord:
+    return FlowRunRecord(id="f1", name="brave-otter", flow_name="etl", parameters={"n": 1},
+                         state=Pending(), created=time.time(), deployment="etl", run_count=run_count)  # fmt: skip
+
+
+def _task(name: str = "step-0") -> TaskRunRecord:
+    return TaskRunRecord(id=f"t-{name}", flow_run_id="f1", name=name, task_key="step",
+                         dynamic_key=0, state=Running(), created=time.time(), run_count=1)  # fmt: skip
+
+
+class BrokenStream(io.RawIOBase):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_the_header_names_the_run_the_attempt_and_the_slot(tmp_path: Path) -> None:
+    path = journal.journal_path(tmp_path, "f1", 2)
+    journal.create(path, _run(run_count=2), ("etl/0/1700000000", "0", 1_700_000_000.0))
+    found = journal.read(path)
+    assert found is not None and (found.flow_run_id, found.attempt) == ("f1", 2)
+    assert (
+        found.run is not None and found.run.deployment == "etl" and found.run.parameters == {"n": 1}
+    )
+    assert found.slot == ("etl/0/1700000000", "0", 1_700_000_000.0)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_task_start_is_on_disk_before_the_sink_thread_sends_anything(tmp_path: Path) -> None:
+    path = journal.journal_path(tmp_path, "f1", 1)
+    journal.create(path, _run())
+    writer = journal.JournalWriter(str(path))
+    sink = StreamSink(io.BytesIO(), interval=60.0, journal=writer)
+    task = _task()
+    sink._sleeping = False  # keep the thread asleep: only the synchronous line may land
+    sink.put(task)
+    found = journal.read(path)
+    assert found is not None
+    assert [(r.id, r.state.name) for r in found.records if isinstance(r, TaskRunRecord)] == [
+        (task.id, "Running")
+    ]
+    sink.close()
+    writer.close()
+
+
+def test_records_are_journalled_even_when_the_daemon_is_gone(tmp_path: Path) -> None:
+    path = journal.journal_path(tmp_path, "f1", 1)
+    journal.create(path, _run())
+    writer = journal.JournalWriter(str(path))
+    sink = StreamSink(BrokenStream(), journal=writer)
+    for i in range(50):
+        sink.put(LogRecord("f1", None, time.time(), 20, "orc.flow", f"line {i}"))
+    run = _run()
+    run.state = Completed()
+    sink.put(run)
+    sink.flush(timeout=5)
+    sink.close()
+    writer.exit(0)
+    writer.close()
+    found = journal.read(path)
+    assert found is not None and found.exit_code == 0
+    assert [r.message for r in found.records if isinstance(r, LogRecord)] == [
+        f"line {i}" for i in range(50)
+    ]
+    assert [r.state.name for r in found.records if isinstance(r, FlowRunRecord)] == ["Completed"]
+
+
+def test_a_line_cut_short_by_a_kill_is_skipped_and_the_rest_kept(tmp_path: Path) -> None:
+    path = journal.journal_path(tmp_path, "f1", 1)
+    journal.create(path, _run())
+    writer = journal.JournalWriter(str(path))
+    writer.write(journal.started_line(_task("a")))
+    writer.write(journal.started_line(_task("b"))[:30])  # the process died mid-write
+    writer.close()
+    found = journal.read(path)
+    assert found is not None and found.unreadable == 1
+    assert [r.name for r in found.records if isinstance(r, TaskRunRecord)] == ["a"]
+
+
+def test_a_file_without_a_header_is_not_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "f1.1.journal"
+    path.write_bytes(b"garbage\n")
+    assert journal.read(path) is None
