@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fault.faults import Round, default_seed, run_round, write_results
+from tests.fault.faults import DAEMON_KILLS, Round, default_seed, run_round, write_results
 from tests.fault.invariants import INVARIANTS
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
@@ -33,6 +33,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-kills", type=int, default=50, help="worker SIGKILLs to land")
     parser.add_argument("--sigstops", type=int, default=10, help="daemon SIGSTOP/SIGCONT pauses")
     parser.add_argument("--disk-full", type=int, default=2, help="disk-full rounds (need root)")
+    parser.add_argument(
+        "--kinds",
+        type=_kinds,
+        default=DAEMON_KILLS,
+        help=f"daemon kills to draw from, comma-separated (default: {','.join(DAEMON_KILLS)})",
+    )
     parser.add_argument("--per-round", type=int, default=5, help="daemon kills per project")
     parser.add_argument(
         "--max-minutes", type=float, default=45, help="stop starting rounds after this"
@@ -43,6 +49,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=RESULTS / "fault.json")
     parser.add_argument("--workdir", type=Path, default=None, help="where round projects go")
     return parser.parse_args(argv)
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in DAEMON_KILLS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(unknown) or text!r}: kinds are {', '.join(DAEMON_KILLS)}"
+        )
+    return kinds
 
 
 def landed(rounds: list[Round], prefix: str) -> int:
@@ -86,7 +102,7 @@ def _next_faults(
     """The next round's faults: kill rounds first, then the disk-full ones; None when all done."""
     counts = _next_counts(args, rounds)
     if counts is not None:
-        return {"counts": counts}
+        return {"counts": counts, "kinds": args.kinds}
     if disk_rounds < args.disk_full and not any(r.skipped for r in rounds):
         return {"faults": ["disk-full"]}
     return None

@@ -57,11 +57,13 @@ class Round:
     skipped: str | None = None
 
 
-def daemon_kill_kinds(rng: random.Random, count: int) -> list[str]:
-    """`count` daemon kills spread over every kind, in a random order."""
-    kinds = [DAEMON_KILLS[i % len(DAEMON_KILLS)] for i in range(count)]
-    rng.shuffle(kinds)
-    return kinds
+def daemon_kill_kinds(
+    rng: random.Random, count: int, kinds: tuple[str, ...] = DAEMON_KILLS
+) -> list[str]:
+    """`count` daemon kills spread over `kinds`, in a random order."""
+    chosen = [kinds[i % len(kinds)] for i in range(count)]
+    rng.shuffle(chosen)
+    return chosen
 
 
 class Runner:
@@ -256,11 +258,15 @@ class Runner:
 
 
 def plan_faults(
-    rng: random.Random, daemon_kills: int, worker_kills: int, sigstops: int
+    rng: random.Random,
+    daemon_kills: int,
+    worker_kills: int,
+    sigstops: int,
+    kinds: tuple[str, ...] = DAEMON_KILLS,
 ) -> list[str]:
     """A random order of the given numbers of each fault."""
     faults = [
-        *daemon_kill_kinds(rng, daemon_kills),
+        *daemon_kill_kinds(rng, daemon_kills, kinds),
         *["worker"] * worker_kills,
         *["sigstop"] * sigstops,
     ]
@@ -275,6 +281,7 @@ def run_round(
     faults: list[str] | None = None,
     counts: tuple[int, int, int] = (5, 1, 0),
     settle_for: float = 60,
+    kinds: tuple[str, ...] = DAEMON_KILLS,
 ) -> Round:
     """One round in a fresh project under `base`; `counts` = daemon kills, worker kills, SIGSTOPs.
 
@@ -282,7 +289,7 @@ def run_round(
     cannot be mounted the round is skipped, with the reason.
     """
     rng = random.Random(f"{seed}-{number}")
-    plan = faults if faults is not None else plan_faults(rng, *counts)
+    plan = faults if faults is not None else plan_faults(rng, *counts, kinds=kinds)
     project = FaultProject.create(base / f"round-{number}")
     runner = Runner(project, rng, number, seed, settle_for)
     if "disk-full" not in plan:
@@ -339,4 +346,13 @@ def default_seed() -> str:
     return os.environ.get("ORC_FAULT_SEED") or str(random.SystemRandom().randrange(10**9))
 
 
-__all__ = ["Round", "Runner", "Trial", "default_seed", "plan_faults", "run_round", "write_results"]
+__all__ = [
+    "DAEMON_KILLS",
+    "Round",
+    "Runner",
+    "Trial",
+    "default_seed",
+    "plan_faults",
+    "run_round",
+    "write_results",
+]
