@@ -21,7 +21,7 @@ from tests.fault.project import DEPLOYMENTS, describe, processes_of
 
 INVARIANTS = {
     "attempts": "no run's body started more often than its attempts allow",
-    "no_rerun": "no body started again after it finished",
+    "no_rerun": "a body that finished is Completed, never started again",
     "recorded": "every flow and task execution has its row",
     "history": "every run has its state history, ending in its current state",
     "not_stuck": "no run left Pending, Running or Cancelling",
@@ -170,7 +170,7 @@ def check_attempts(evidence: Evidence, found: Violations) -> None:
 
 
 def check_no_rerun(evidence: Evidence, found: Violations) -> None:
-    """After a body wrote `end`, the same run never starts a body again."""
+    """After a body wrote `end`, the run never starts a body again, and it is stored Completed."""
     finished: dict[str, int] = {}
     for line in evidence.markers:
         if line["kind"] != "flow":
@@ -183,6 +183,23 @@ def check_no_rerun(evidence: Evidence, found: Violations) -> None:
                 "no_rerun",
                 f"run {run_id} ({line['deployment']}) finished attempt "
                 f"{finished[run_id]}, then started attempt {line['attempt']}",
+            )
+    _check_finished_completed(evidence, found)
+
+
+def _check_finished_completed(evidence: Evidence, found: Violations) -> None:
+    """A run whose last body finished is Completed, not Crashed as if it had been cut off."""
+    last: dict[str, dict[str, Any]] = {}
+    for line in evidence.markers:
+        if line["kind"] == "flow" and line["phase"] in ("start", "end"):
+            last[line["flow_run"]] = line
+    for run_id, line in last.items():
+        stored = evidence.flow_runs.get(run_id)
+        if line["phase"] == "end" and stored is not None and stored["state_name"] != "Completed":
+            found.add(
+                "no_rerun",
+                f"run {run_id} ({line['deployment']}) finished attempt {line['attempt']} "
+                f"but is stored {stored['state_name']}",
             )
 
 

@@ -134,6 +134,7 @@ def test_the_checks_pass_a_consistent_run(tmp_path: Path) -> None:
     [
         ("attempts", lambda e: e.markers.insert(2, dict(e.markers[0], pid=2))),
         ("no_rerun", lambda e: e.markers.append(dict(e.markers[0], attempt=2))),
+        ("no_rerun", lambda e: e.flow_runs["run-1"].update(state_name="Crashed")),
         ("recorded", lambda e: e.task_runs.clear()),
         ("history", lambda e: e.history["run-1"].pop()),
         (
