@@ -16,7 +16,7 @@ from tests.fault.faults import default_seed, run_round
 
 def test_a_full_disk_stops_nothing_for_good(tmp_path: Path) -> None:
     seed = default_seed()
-    result = run_round(tmp_path, 1, seed, faults=["disk-full"], settle_for=30)
+    result = run_round(tmp_path, 1, seed, faults=["disk-full"], settle_for=20)
     if result.skipped:
         pytest.skip(f"a disk-full trial needs a small tmpfs: {result.skipped}")
     details = [f"{k}: {d}" for k, ds in result.violations.get("details", {}).items() for d in ds]

@@ -45,7 +45,7 @@ def test_kill_9_of_the_daemon_and_workers_breaks_no_guarantee(tmp_path: Path) ->
     for number, faults in enumerate(ROUNDS, start=1):
         plan = list(faults)
         rng.shuffle(plan)
-        rounds.append(run_round(tmp_path, number, seed, faults=plan, settle_for=30))
+        rounds.append(run_round(tmp_path, number, seed, faults=plan, settle_for=20))
     results = Path(os.environ.get("ORC_FAULT_RESULTS", tmp_path / ".orc-fault-results.json"))
     write_results(results, seed, rounds)
     broken = sum(r.total_violations for r in rounds) + sum(1 for r in rounds if r.error)
@@ -153,5 +153,5 @@ def test_each_check_catches_its_violation(tmp_path: Path, name: str, broken: obj
 def test_flows_toml_edits_lose_no_state_history(tmp_path: Path) -> None:
     """Edits that move a schedule withdraw and plan runs in one writer batch: nothing may be lost."""
     seed = default_seed()
-    result = run_round(tmp_path, 1, seed, faults=["reload-only"] * 3, settle_for=30)
+    result = run_round(tmp_path, 1, seed, faults=["reload-only"] * 3, settle_for=20)
     assert result.total_violations == 0 and not result.error, _failure(seed, [result], tmp_path)
