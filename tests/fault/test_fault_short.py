@@ -52,10 +52,10 @@ def test_kill_9_of_the_daemon_and_workers_breaks_no_guarantee(tmp_path: Path) ->
     assert broken == 0, _failure(seed, rounds, results)
 
 
-def _evidence(**changes: object) -> Evidence:
-    """A consistent store and marker file for one finished run of `quick`, then `changes`."""
+def _evidence() -> Evidence:
+    """A consistent store and marker file for one finished run of `quick`."""
     run, task = "run-1", "task-1"
-    evidence = Evidence(
+    return Evidence(
         markers=[
             {
                 "kind": "flow",
@@ -115,9 +115,6 @@ def _evidence(**changes: object) -> Evidence:
             }
         ],
     )
-    for name, value in changes.items():
-        setattr(evidence, name, value)
-    return evidence
 
 
 def _found(evidence: Evidence, tmp_path: Path) -> dict[str, int]:
