@@ -93,8 +93,9 @@ def _marks(project: Project, kind: str) -> list[list[str]]:
 
 
 def _settled(project: Project, run_id: str, states: tuple[str, ...]) -> object:
-    runs = [r for r in project.runs() if r.id == run_id]
-    return runs[0] if runs and runs[0].state.name in states else None
+    with project.client() as client:
+        run = client.run(run_id).run
+    return run if run.state.name in states else None
 
 
 def _stored(project: Project, sql: str, *params: object) -> list[tuple[object, ...]]:
@@ -390,3 +391,23 @@ def _gone(pid: int) -> bool:
     except OSError:
         return True
     return stat[stat.rfind(")") + 2] == "Z"
+
+
+def test_a_pause_holds_new_slots_but_a_waiting_retry_still_comes_on_time(project: Project) -> None:
+    project.write("flows.py", MARKED)
+    project.write(
+        "flows.toml",
+        _config("""
+[[deployments]]
+name = "fails"
+entrypoint = "flows.py:fails"
+retries = 1
+retry_delay_seconds = 2
+"""),
+    )
+    project.up()
+    run_id = project.orc("run", "fails").stdout.split()[1]
+    wait_for(lambda: _settled(project, run_id, ("AwaitingRetry",)), 20, "the first attempt to fail")
+    assert project.orc("pause", "fails").returncode == 0
+    run = wait_for(lambda: _settled(project, run_id, ("Failed",)), 20, "the retry to run and fail")
+    assert run.run_count == 2  # type: ignore[attr-defined]
