@@ -349,6 +349,99 @@ class UnsubscribeParams(Params):
     subscription: int
 
 
+Text = Annotated[str, Field(max_length=1_000_000)]
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+StateTypeName = Literal[
+    "SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CRASHED", "CANCELLING",
+    "CANCELLED", "PAUSED",
+]  # fmt: skip
+
+
+class StateFields(Params):
+    type: StateTypeName
+    name: Name
+    message: Text | None = None
+    timestamp: Epoch
+    error_type: Text | None = None
+    error_message: Text | None = None
+    traceback: Text | None = None
+
+
+class FlowRunFields(Params):
+    id: Name
+    name: Text
+    flow_name: Text
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    state: StateFields
+    created: Epoch
+    tags: list[Text] = Field(default_factory=list)
+    parent_flow_run_id: Name | None = None
+    parent_task_run_id: Name | None = None
+    deployment: Text | None = None
+    entrypoint: Text | None = None
+    flow_version: Text | None = None
+    expected_start_time: Epoch | None = None
+    start_time: Epoch | None = None
+    end_time: Epoch | None = None
+    run_count: Count = 0
+
+
+class TaskRunFields(Params):
+    id: Name
+    flow_run_id: Name
+    name: Text
+    task_key: Text
+    dynamic_key: Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+    state: StateFields
+    created: Epoch
+    kind: Literal["task", "subflow"] = "task"
+    tags: list[Text] = Field(default_factory=list)
+    parent_task_run_id: Name | None = None
+    cache_key: Text | None = None
+    start_time: Epoch | None = None
+    end_time: Epoch | None = None
+    run_count: Count = 0
+
+
+class StateRecordFields(Params):
+    run_id: Name
+    flow_run_id: Name
+    is_task: bool
+    state: StateFields
+
+
+class EdgeFields(Params):
+    flow_run_id: Name
+    task_run_id: Name
+    upstream_id: Name
+    kind: Literal["data", "wait_for", "parent"]
+
+
+class LogFields(Params):
+    flow_run_id: Name
+    task_run_id: Name | None = None
+    ts: Epoch
+    level: Annotated[int, Field(ge=0, le=1000)]
+    logger: Text
+    message: Text
+
+
+class EventFields(Params):
+    id: Name
+    occurred: Epoch
+    event: Name
+    resource: dict[str, str]
+    payload: dict[str, Any] = Field(default_factory=dict)
+    related: list[dict[str, str]] = Field(default_factory=list)
+
+
+#: What each kind of shipped record must hold to be stored (`orchestrate.record_codec`).
+RECORD_FIELDS: dict[str, type[Params]] = {
+    "flow_run": FlowRunFields, "task_run": TaskRunFields, "state": StateRecordFields,
+    "edge": EdgeFields, "log": LogFields, "event": EventFields,
+}  # fmt: skip
+
+
 class RecordsParams(Params):
     #: `[kind, fields]` pairs (`orchestrate.record_codec`); the fields are checked when decoded
     records: list[Annotated[tuple[str, dict[str, Any]], Field(strict=False)]]

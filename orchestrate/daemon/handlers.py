@@ -12,11 +12,14 @@ fit its shape goes out repaired, with `malformed` saying what was wrong.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import ValidationError
 
 from orchestrate import protocol
 from orchestrate.daemon import planner, views
@@ -31,6 +34,7 @@ from orchestrate.store.queries import Store
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
 
+log = logging.getLogger("orc.daemon")
 T = TypeVar("T")
 Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
@@ -294,13 +298,40 @@ class Handlers:
         """Records shipped by a flow run in another process (plain Python while the daemon is up)."""
         from orchestrate.record_codec import decode_records
 
-        self.daemon.put_many(decode_records(params.get("records") or []))
+        fitting = [
+            item for n, item in enumerate(params.get("records") or []) if _fits(n, item, conn)
+        ]
+        try:
+            records = decode_records(fitting)
+        except ValueError as exc:  # a record that fits its model but not its decoder
+            raise RpcError(protocol.INVALID_PARAMS, str(exc)) from None
+        self.daemon.put_many(records)
 
 
 def _uuid() -> str:
     import uuid
 
     return str(uuid.uuid4())
+
+
+def _fits(position: int, item: Any, connection: Any) -> bool:
+    """Whether a shipped record can be stored; one that cannot is left out, and logged.
+
+    Left in, it would fail the writer's whole batch, other clients' records included.
+    """
+    kind, fields = item
+    model = protocol.RECORD_FIELDS.get(kind)
+    if model is None:
+        return True  # a kind from a newer orc: decode_records skips it
+    try:
+        model.model_validate(fields)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        log.warning("left out record %d (%s) from %r: %s: %s", position, kind, connection, where,
+                    problem["msg"])  # fmt: skip
+        return False
+    return True
 
 
 def _marked(info: dict[str, Any], view: Any) -> dict[str, Any]:

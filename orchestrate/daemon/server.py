@@ -33,7 +33,7 @@ from orchestrate._version import __version__
 from orchestrate.client import unix
 from orchestrate.errors import DaemonAlreadyRunning, DaemonError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("orc.daemon.server")
 
 Handler = Callable[[dict[str, Any], "Connection"], Awaitable[Any]]
 
@@ -473,6 +473,9 @@ class RpcServer:
         method = message.get("method")
         handler = self._handlers.get(method) if isinstance(method, str) else None
         params = message.get("params")
+        if message.get("jsonrpc") != "2.0":
+            log.warning("ignored a notification from %r: it does not say jsonrpc 2.0", connection)
+            return
         if handler is None or not connection.handshaken or not isinstance(params, dict):
             log.warning(
                 "ignored notification %s from %r (unknown, bad params, or before hello)",
@@ -489,6 +492,8 @@ class RpcServer:
             return
         try:
             await handler(params, connection)
+        except RpcError as error:  # a refusal, as a request would have been told
+            log.warning("notification `%s` from %r refused: %s", method, connection, error.message)
         except Exception:
             log.exception("notification `%s` from %r failed", method, connection)
 
