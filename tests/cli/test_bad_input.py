@@ -137,6 +137,22 @@ def test_wrong_params_over_the_socket_are_refused_naming_the_field(
     assert stored == []
 
 
+def test_a_shipped_record_that_cannot_be_stored_is_left_out_and_the_rest_kept(
+    live: Project,
+) -> None:
+    good = {"id": "kept-1", "occurred": time.time(), "event": "shipped.kept",
+            "resource": {"orc.resource.id": "r"}}  # fmt: skip
+    bad = {**good, "id": "bad-1", "event": "shipped.bad", "occurred": "noon", "payload": [1]}
+    with live.client() as client:
+        client.notify("records", {"records": [["event", bad], ["event", good]]})
+        client.emit_event("shipped.after", {"orc.resource.id": "r"})
+        names = {e.event for e in client.events(name="shipped.*")}
+
+    assert names == {"shipped.kept", "shipped.after"}
+    assert "left out record 0 (event)" in live.daemon_log()
+    assert "occurred: Input should be a valid number" in live.daemon_log()
+
+
 # -- a stored row that does not fit: listed as malformed, daemon up or down ------------------
 
 
