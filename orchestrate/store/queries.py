@@ -404,12 +404,14 @@ class Store:
             [prefix, _AMBIGUITY_SHOWN + 1],
         )
         if not matches:
-            raise RunNotFound(f"No flow run matches {prefix!r}. Run `orc runs ls` to see run ids.")
+            raise RunNotFound(
+                f"No flow run matches {_raw(repr(prefix))}. Run `orc runs ls` to see run ids."
+            )
         if len(matches) > 1:
             shown = ", ".join(f"{i} ({f}/{n})" for i, n, f in matches[:_AMBIGUITY_SHOWN])
             more = " and more" if len(matches) > _AMBIGUITY_SHOWN else ""
             raise RunNotFound(
-                f"{prefix!r} matches more than one flow run: {shown}{more}. "
+                f"{_raw(repr(prefix))} matches more than one flow run: {shown}{more}. "
                 "Give more characters of the id."
             )
         return str(matches[0][0])
