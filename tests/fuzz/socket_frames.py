@@ -8,6 +8,7 @@ its own that is then closed (`cut`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class Frame:
     kind: str
     data: bytes
     expects_reply: bool  # a request with a usable id (or a frame the server must answer)
+    request_id: int | None = None  # the id it was sent with, when it has one
 
 
 class Frames:
@@ -94,6 +96,7 @@ class Frames:
     def __init__(self, seed: int) -> None:
         self.random = random.Random(seed)
         self._ids = iter(range(1, 10**12))
+        self.last_id: int | None = None
         self._makers = [
             (12, self.bad_params), (4, self.valid), (3, self.odd_params), (2, self.odd_envelope),
             (2, self.notification), (2, self.mangled), (1, self.garbage), (1, self.not_an_object),
@@ -103,7 +106,9 @@ class Frames:
 
     def next(self) -> Frame:
         (maker,) = self.random.choices([m for _, m in self._makers], self._weights)
-        return maker()
+        self.last_id = None
+        frame: Frame = maker()
+        return dataclasses.replace(frame, request_id=self.last_id)
 
     # -- building blocks -------------------------------------------------------------
 
@@ -113,7 +118,8 @@ class Frames:
     def request(
         self, method: str, params: Any, envelope: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        message = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
+        self.last_id = next(self._ids)
+        message = {"jsonrpc": "2.0", "id": self.last_id, "method": method, "params": params}
         return {**message, **(envelope or {})}
 
     def line(self, message: Any) -> bytes:

@@ -32,7 +32,7 @@ from tests.daemon.conftest import FLOWS, Project, with_suppress
 from tests.fuzz.socket_frames import VALID, Frame, Frames
 
 LONG = os.environ.get("ORC_FUZZ_LONG") == "1"
-INPUTS = int(os.environ.get("ORC_FUZZ_INPUTS") or (20_000 if LONG else 500))
+INPUTS = int(os.environ.get("ORC_FUZZ_INPUTS") or (50_000 if LONG else 500))
 SEED = int(os.environ.get("ORC_FUZZ_SEED") or (random.randrange(2**32) if LONG else 13))
 RESULT = Path(
     os.environ.get("ORC_FUZZ_RESULT") or Path(tempfile.gettempdir()) / "orc-fuzz" / "socket.json"
@@ -110,6 +110,7 @@ class Tally:
     """What a fuzz run saw; written as the result file."""
 
     seed: int
+    sent: dict[Any, str] = field(default_factory=dict)  # request id -> kind of frame
     inputs: Counter[str] = field(default_factory=Counter)
     replies: Counter[str] = field(default_factory=Counter)
     internal_errors: list[str] = field(default_factory=list)
@@ -118,27 +119,30 @@ class Tally:
     connections_dropped: int = 0
     hangs: list[str] = field(default_factory=list)
 
-    def reply(self, frame: Frame, line: bytes) -> None:
+    def reply(self, line: bytes) -> None:
+        """Count one line from the daemon; replies are matched to their frame by request id."""
         try:
             message = json.loads(line)
         except ValueError:
-            self.unreadable_replies.append(f"{frame.kind}: {line[:200]!r}")
+            self.unreadable_replies.append(repr(line[:200]))
             return
         for one in message if isinstance(message, list) else [message]:
-            self._one(frame, one, line)
+            self._one(one, line)
 
-    def _one(self, frame: Frame, message: Any, line: bytes) -> None:
+    def _one(self, message: Any, line: bytes) -> None:
+        request_id = message.get("id") if isinstance(message, dict) else None
+        kind = self.sent.get(request_id, "?") if isinstance(request_id, int) else "?"
         error = message.get("error") if isinstance(message, dict) else None
         if isinstance(error, dict):
             self.replies[f"error {error.get('code')}"] += 1
             if error.get("code") == protocol.INTERNAL_ERROR:
-                self.internal_errors.append(f"{frame.kind}: {error.get('message')}")
+                self.internal_errors.append(f"{kind}: {error.get('message')}")
         elif isinstance(message, dict) and message.get("method") == "notify":
             self.replies["notify"] += 1
         else:
             self.replies["result"] += 1
         if TRACEBACK.encode() in line:
-            self.tracebacks_in_replies.append(f"{frame.kind}: {line[:300]!r}")
+            self.tracebacks_in_replies.append(f"{kind}: {line[:300]!r}")
 
 
 def fuzz(project: Project, frames: Frames, count: int, tally: Tally) -> None:
@@ -148,6 +152,7 @@ def fuzz(project: Project, frames: Frames, count: int, tally: Tally) -> None:
         for number in range(count):
             frame = frames.next()
             tally.inputs[frame.kind.split(":")[0]] += 1
+            tally.sent[frame.request_id] = frame.kind
             if frame.kind == "cut-connection":
                 _cut(project, frame)
                 continue
@@ -163,7 +168,7 @@ def fuzz(project: Project, frames: Frames, count: int, tally: Tally) -> None:
                 session = None
                 continue
             for line in lines or []:
-                tally.reply(frame, line)
+                tally.reply(line)
             if lines is None:
                 tally.connections_dropped += 1
                 session.close()
