@@ -349,8 +349,9 @@ class UnsubscribeParams(Params):
     subscription: int
 
 
-Text = Annotated[str, Field(max_length=1_000_000)]
+Text = str  # a log line or a traceback may be long: the store takes any length
 Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 StateTypeName = Literal[
     "SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CRASHED", "CANCELLING",
     "CANCELLED", "PAUSED",
@@ -391,10 +392,10 @@ class TaskRunFields(Params):
     flow_run_id: Name
     name: Text
     task_key: Text
-    dynamic_key: Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+    dynamic_key: Int32
     state: StateFields
     created: Epoch
-    kind: Literal["task", "subflow"] = "task"
+    kind: Name = "task"  # "task" or "subflow"; a newer orc may add kinds
     tags: list[Text] = Field(default_factory=list)
     parent_task_run_id: Name | None = None
     cache_key: Text | None = None
@@ -414,14 +415,14 @@ class EdgeFields(Params):
     flow_run_id: Name
     task_run_id: Name
     upstream_id: Name
-    kind: Literal["data", "wait_for", "parent"]
+    kind: Name  # "data", "wait_for" or "parent"; a newer orc may add kinds
 
 
 class LogFields(Params):
     flow_run_id: Name
     task_run_id: Name | None = None
     ts: Epoch
-    level: Annotated[int, Field(ge=0, le=1000)]
+    level: Int32
     logger: Text
     message: Text
 
