@@ -212,3 +212,19 @@ def test_a_stored_row_that_does_not_fit_is_listed_as_malformed(daemon: str, tmp_
     assert "related: not a list of objects of strings ([1, 2])" in events["bad-event"]["malformed"]
     assert [r["id"] for r in json.loads(runs.stdout)] == ["bad-run"]
     assert "still here" in logs.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["runs", "x" * 3000], ["x" * 3000]],
+    ids=["unknown subcommand", "unknown command"],
+)
+def test_a_pasted_wall_of_text_gets_a_usage_error_quoting_it_cut_short(
+    args: list[str], orc: Orc
+) -> None:
+    result = orc(*args)
+
+    assert result.returncode == 2
+    assert "x" * 100 not in result.stderr
+    assert len(result.stderr) < 1000
+    assert "Traceback" not in result.stderr
