@@ -11,6 +11,15 @@ epoch (float), the same as in `orchestrate.records`.
 The models here are what results look like; clients validate with them and
 the daemon builds them. Adding a field is compatible; removing or renaming
 one bumps `PROTOCOL_VERSION`.
+
+Params are checked too: `PARAMS` holds a model per method, and the daemon
+answers a request whose params do not fit with `INVALID_PARAMS` naming the
+field, what it expects and what came, before any handler runs. JSON types are
+taken as they are (no "5" for 5); names a method does not know are ignored, so
+a newer client stays compatible. Records a flow ships are checked the same way
+(`RECORD_FIELDS`), one by one: one that could not be stored is left out.
+A stored row that no longer fits its result model is sent repaired, with
+`malformed` saying what was wrong, so a listing never fails on one row.
 """
 
 from __future__ import annotations
@@ -64,7 +73,8 @@ class Method(StrEnum):
     RUNS_RETRY = "runs.retry"
     #: {name?: glob, resource?: glob, since?: float, limit?: int} -> list[EventInfo]
     EVENTS_LIST = "events.list"
-    #: {event, resource: dict, payload?: dict, related?: list[dict]} -> EventInfo
+    #: {event, resource: dict (with "orc.resource.id"), payload?: dict, related?: list[dict],
+    #:  id?: str, occurred?: float} -> EventInfo
     EVENTS_EMIT = "events.emit"
     #: {} -> list[AutomationInfo]
     AUTOMATIONS_LIST = "automations.list"
