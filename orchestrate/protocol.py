@@ -273,12 +273,10 @@ class Notification(Wire):
 #: 0001-01-01 and 9999-12-31 23:59:59 UTC: the times the store can hold.
 EARLIEST = -62135596800.0
 LATEST = 253402300799.0
-#: The most rows one listing may ask for.
-MAX_LIMIT = 1_000_000
 
 Epoch = Annotated[float, Field(ge=EARLIEST, le=LATEST, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=1024)]
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+Limit = Annotated[int, Field(ge=1)]  # past a table's size means all of it
 
 
 class Params(BaseModel):
@@ -317,7 +315,7 @@ class RunIdParams(Params):
 
 class RunsLogsParams(RunIdParams):
     after: Epoch | None = None
-    limit: Annotated[int, Field(ge=0, le=MAX_LIMIT)] | None = None
+    limit: Annotated[int, Field(ge=0)] | None = None
     level: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 

@@ -234,6 +234,14 @@ def _raw(value: Any) -> str:
     return text if len(text) <= _RAW_SHOWN else text[: _RAW_SHOWN - 1] + "…"
 
 
+def _limit(limit: int) -> int:
+    """A row limit DuckDB takes: a limit past any table's size means all rows, not an error."""
+    return max(0, min(int(limit), _MOST_ROWS))
+
+
+_MOST_ROWS = 2**62
+
+
 def _noted(notes: list[str]) -> str | None:
     return "; ".join(notes) if notes else None
 
@@ -370,7 +378,7 @@ class Store:
         rows = self._rows(
             f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)} "
             "ORDER BY coalesce(expected_start_time, created) DESC NULLS LAST, id LIMIT ?",
-            [*params, limit],
+            [*params, _limit(limit)],
         )
         return self._with_counts([FlowRunView.from_row(r) for r in rows])
 
@@ -468,7 +476,7 @@ class Store:
             f"WHERE {' AND '.join(where)} ORDER BY l.ts DESC, l.rowid DESC"
         )
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+            sql += f" LIMIT {_limit(limit)}"
         rows = self._rows(f"SELECT * FROM ({sql}) ORDER BY 4, rid", params)
         return [LogLine.from_row(r) for r in rows]
 
@@ -494,7 +502,7 @@ class Store:
         rows = self._rows(
             "SELECT id, epoch(occurred), event, resource, related, payload FROM events "
             f"WHERE {' AND '.join(where)} ORDER BY occurred DESC, rowid DESC LIMIT ?",
-            [*params, limit],
+            [*params, _limit(limit)],
         )
         return [EventRow.from_row(r) for r in rows]
 
