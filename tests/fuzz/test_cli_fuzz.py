@@ -64,7 +64,7 @@ SINCE = ["10x", "-5m", "99999999999d", "P", "2026-13-01", "", "1e400s", "yesterd
          "0001-01-01", "9999-12-31T23:59:59", "10m"]  # fmt: skip
 JSON_TEXTS = ["{", "[1]", "null", "1e400", '{"x": "abc"}', '{"x": 1e400}', '"s"',
               '{"x": NaN}', '{"x": {"y": []}}', "{}", '{"x": [1, 2]}', "\ufeff{}"]  # fmt: skip
-#: Nested past what Python's JSON reader follows (`-p`/`--params`: see the xfail below).
+#: Nested past what Python's JSON reader follows (`-p`/`--params`).
 DEEP_JSON = "[" * 5000
 PAIRS = ["x", "=1", "x=", "x=abc", "x=[1", "x={}", "x=null", "x=true", "x=1e400", "=", "x==1"]
 STATES = ["Failedd", "", "*", "COMPLETED'", "failed", "Running", "\u00fc"]
@@ -239,11 +239,6 @@ def _write_result(tally: Tally, seconds: float, answering: bool | None) -> None:
     path.write_text(json.dumps(result, indent=2) + "\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orchestrate/cli/flow.py parse_params/parse_params_json catch ValueError only, "
-    "so JSON nested too deeply escapes as RecursionError",
-)
 @pytest.mark.parametrize("argv", [["-p", f"x={DEEP_JSON}"], ["--params", DEEP_JSON]])
 def test_params_nested_too_deeply_are_bad_input(argv: list[str], tmp_path: Path) -> None:
     outcome = run_in_process(["run", "tiny", *argv, "--project", str(tmp_path)])
