@@ -11,14 +11,23 @@ epoch (float), the same as in `orchestrate.records`.
 The models here are what results look like; clients validate with them and
 the daemon builds them. Adding a field is compatible; removing or renaming
 one bumps `PROTOCOL_VERSION`.
+
+Params are checked too: `PARAMS` holds a model per method, and the daemon
+answers a request whose params do not fit with `INVALID_PARAMS` naming the
+field, what it expects and what came, before any handler runs. JSON types are
+taken as they are (no "5" for 5); names a method does not know are ignored, so
+a newer client stays compatible. Records a flow ships are checked the same way
+(`RECORD_FIELDS`), one by one: one that could not be stored is left out.
+A stored row that no longer fits its result model is sent repaired, with
+`malformed` saying what was wrong, so a listing never fails on one row.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PROTOCOL_VERSION = 1
 
@@ -64,7 +73,8 @@ class Method(StrEnum):
     RUNS_RETRY = "runs.retry"
     #: {name?: glob, resource?: glob, since?: float, limit?: int} -> list[EventInfo]
     EVENTS_LIST = "events.list"
-    #: {event, resource: dict, payload?: dict, related?: list[dict]} -> EventInfo
+    #: {event, resource: dict (with "orc.resource.id"), payload?: dict, related?: list[dict],
+    #:  id?: str, occurred?: float} -> EventInfo
     EVENTS_EMIT = "events.emit"
     #: {} -> list[AutomationInfo]
     AUTOMATIONS_LIST = "automations.list"
@@ -85,7 +95,9 @@ class Method(StrEnum):
 
 
 #: What a subscription can ask for; `notify` carries the topic with its data.
-Topic = Literal["flow_run", "task_run", "edge", "log", "event", "deployment", "automation", "status"]
+Topic = Literal[
+    "flow_run", "task_run", "edge", "log", "event", "deployment", "automation", "status"
+]
 
 
 class Wire(BaseModel):
@@ -129,6 +141,8 @@ class FlowRunInfo(Wire):
     parent_task_run_id: str | None = None
     #: task runs by state name, e.g. {"Completed": 3, "Failed": 1}
     task_counts: dict[str, int] = Field(default_factory=dict)
+    #: set when the stored row does not fit this shape: what is wrong, with the raw value
+    malformed: str | None = None
 
 
 class EdgeInfo(Wire):
@@ -159,6 +173,8 @@ class LogInfo(Wire):
     level: int
     logger: str
     message: str
+    #: set when the stored row does not fit this shape: what is wrong, with the raw value
+    malformed: str | None = None
 
 
 class RunDetail(Wire):
@@ -175,6 +191,8 @@ class EventInfo(Wire):
     resource: dict[str, str]
     related: list[dict[str, str]] = Field(default_factory=list)
     payload: dict[str, Any] = Field(default_factory=dict)
+    #: set when the stored row does not fit this shape: what is wrong, with the raw value
+    malformed: str | None = None
 
 
 class ScheduleInfo(Wire):
@@ -251,3 +269,230 @@ class Notification(Wire):
     subscription: int
     topic: str
     data: dict[str, Any]
+
+
+# -- request params: what each method accepts, checked by the daemon before it acts ---------
+
+#: 0001-01-01 and 9999-12-31 23:59:59 UTC: the times the store can hold.
+EARLIEST = -62135596800.0
+LATEST = 253402300799.0
+
+Epoch = Annotated[float, Field(ge=EARLIEST, le=LATEST, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=1024)]
+Limit = Annotated[int, Field(ge=1)]  # past a table's size means all of it
+
+
+class Params(BaseModel):
+    """Base of request params: JSON types as they are (no "5" for 5), unknown names ignored.
+
+    A newer client may send a name this daemon does not know; that is compatible.
+    """
+
+    model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
+
+
+class NoParams(Params):
+    pass
+
+
+class HelloParams(Params):
+    protocol: int
+    client: Annotated[str, Field(max_length=1024)] | None = None
+
+
+class NameParams(Params):
+    name: Name
+
+
+class RunsListParams(Params):
+    limit: Limit = 50
+    state: Name | None = None
+    deployment: Name | None = None
+    since: Epoch | None = None
+    upcoming: bool = False
+
+
+class RunIdParams(Params):
+    id: Name
+
+
+class RunsLogsParams(RunIdParams):
+    after: Epoch | None = None
+    limit: Annotated[int, Field(ge=0)] | None = None
+    level: Annotated[int, Field(ge=0, le=1000)] | None = None
+
+
+class RunsCreateParams(Params):
+    deployment: Name
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventsListParams(Params):
+    name: Name | None = None
+    resource: Name | None = None
+    since: Epoch | None = None
+    limit: Limit = 100
+
+
+class EventsEmitParams(Params):
+    event: Name
+    resource: dict[str, str]
+    payload: dict[str, Any] = Field(default_factory=dict)
+    related: list[dict[str, str]] = Field(default_factory=list)
+    id: Name | None = None
+    occurred: Epoch | None = None
+
+    @field_validator("resource")
+    @classmethod
+    def _names_the_resource(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value.get("orc.resource.id"):
+            raise ValueError('must name its resource: {"orc.resource.id": "acme.bucket.raw"}')
+        return value
+
+
+class SubscribeParams(Params):
+    topics: Annotated[list[Topic], Field(min_length=1)]
+    flow_run_id: Name | None = None
+    event: Name | None = None
+
+
+class UnsubscribeParams(Params):
+    subscription: int
+
+
+Text = str  # a log line or a traceback may be long: the store takes any length
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+StateTypeName = Literal[
+    "SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CRASHED", "CANCELLING",
+    "CANCELLED", "PAUSED",
+]  # fmt: skip
+
+
+class StateFields(Params):
+    type: StateTypeName
+    name: Name
+    message: Text | None = None
+    timestamp: Epoch
+    error_type: Text | None = None
+    error_message: Text | None = None
+    traceback: Text | None = None
+
+
+class FlowRunFields(Params):
+    id: Name
+    name: Text
+    flow_name: Text
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    state: StateFields
+    created: Epoch
+    tags: list[Text] = Field(default_factory=list)
+    parent_flow_run_id: Name | None = None
+    parent_task_run_id: Name | None = None
+    deployment: Text | None = None
+    entrypoint: Text | None = None
+    flow_version: Text | None = None
+    expected_start_time: Epoch | None = None
+    start_time: Epoch | None = None
+    end_time: Epoch | None = None
+    run_count: Count = 0
+
+
+class TaskRunFields(Params):
+    id: Name
+    flow_run_id: Name
+    name: Text
+    task_key: Text
+    dynamic_key: Int32
+    state: StateFields
+    created: Epoch
+    kind: Name = "task"  # "task" or "subflow"; a newer orc may add kinds
+    tags: list[Text] = Field(default_factory=list)
+    parent_task_run_id: Name | None = None
+    cache_key: Text | None = None
+    start_time: Epoch | None = None
+    end_time: Epoch | None = None
+    run_count: Count = 0
+
+
+class StateRecordFields(Params):
+    run_id: Name
+    flow_run_id: Name
+    is_task: bool
+    state: StateFields
+
+
+class EdgeFields(Params):
+    flow_run_id: Name
+    task_run_id: Name
+    upstream_id: Name
+    kind: Name  # "data", "wait_for" or "parent"; a newer orc may add kinds
+
+
+class LogFields(Params):
+    flow_run_id: Name
+    task_run_id: Name | None = None
+    ts: Epoch
+    level: Int32
+    logger: Text
+    message: Text
+
+
+class EventFields(Params):
+    id: Name
+    occurred: Epoch
+    event: Name
+    resource: dict[str, str]
+    payload: dict[str, Any] = Field(default_factory=dict)
+    related: list[dict[str, str]] = Field(default_factory=list)
+
+
+#: What each kind of shipped record must hold to be stored (`orchestrate.record_codec`).
+RECORD_FIELDS: dict[str, type[Params]] = {
+    "flow_run": FlowRunFields, "task_run": TaskRunFields, "state": StateRecordFields,
+    "edge": EdgeFields, "log": LogFields, "event": EventFields,
+}  # fmt: skip
+
+
+class RecordsParams(Params):
+    #: `[kind, fields]` pairs (`orchestrate.record_codec`); the fields are checked when decoded
+    records: list[Annotated[tuple[str, dict[str, Any]], Field(strict=False)]]
+
+
+#: The params model of every method; the daemon refuses a request whose params do not fit.
+PARAMS: dict[str, type[Params]] = {
+    Method.HELLO: HelloParams,
+    Method.STATUS: NoParams,
+    Method.DEPLOYMENTS_LIST: NoParams,
+    Method.DEPLOYMENTS_GET: NameParams,
+    Method.DEPLOYMENTS_PAUSE: NameParams,
+    Method.DEPLOYMENTS_RESUME: NameParams,
+    Method.RUNS_LIST: RunsListParams,
+    Method.RUNS_GET: RunIdParams,
+    Method.RUNS_LOGS: RunsLogsParams,
+    Method.RUNS_CREATE: RunsCreateParams,
+    Method.RUNS_CANCEL: RunIdParams,
+    Method.RUNS_RETRY: RunIdParams,
+    Method.EVENTS_LIST: EventsListParams,
+    Method.EVENTS_EMIT: EventsEmitParams,
+    Method.AUTOMATIONS_LIST: NoParams,
+    Method.AUTOMATIONS_GET: NameParams,
+    Method.AUTOMATIONS_PAUSE: NameParams,
+    Method.AUTOMATIONS_RESUME: NameParams,
+    Method.SUBSCRIBE: SubscribeParams,
+    Method.UNSUBSCRIBE: UnsubscribeParams,
+    Method.RECORDS: RecordsParams,
+}
+
+
+def checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with the method's fields checked and normalised (names it does not know kept).
+
+    Raises:
+        pydantic.ValidationError: a field is missing, of the wrong type or out of range.
+    """
+    model = PARAMS.get(method)
+    if model is None:
+        return params
+    checked = model.model_validate(params)
+    return {**params, **{name: getattr(checked, name) for name in checked.model_fields_set}}

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from orchestrate.cli import (
     control,
@@ -19,8 +25,36 @@ from orchestrate.cli import (
 from orchestrate.cli.config_cmds import schema, validate
 from orchestrate.cli.exits import EPILOG
 
+_LONG_QUOTE = re.compile(r"'([^']{80})[^']{20,}'")
+
+
+@contextmanager
+def _short_usage_errors() -> Iterator[None]:
+    """A usage error quotes what was typed: a pasted wall of text is quoted cut short."""
+    try:
+        yield
+    except Exception as error:
+        message = getattr(error, "message", None)
+        if hasattr(error, "exit_code") and isinstance(message, str):
+            error.message = _LONG_QUOTE.sub(r"'\1…'", message)  # type: ignore[attr-defined]
+        raise
+
+
+class _Commands(TyperGroup):
+    """The `orc` group: usage errors of it and of every command under it stay one paragraph."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _short_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _short_usage_errors():
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
     name="orc",
+    cls=_Commands,
     help="orc: a terminal-first workflow orchestrator.",
     epilog=EPILOG,
     no_args_is_help=True,

@@ -27,7 +27,8 @@ NO_DAEMON = 5
 
 EPILOG = (
     "Exit codes: 0 success; 1 the flow run ended in a state other than Completed; "
-    "2 bad input (a bad -p, parameter or entrypoint); 3 not found (unknown run id); "
+    "2 bad input (a bad argument or option value, -p, --params, --payload, parameter or "
+    "entrypoint; the daemon refusing a value it was sent); 3 not found (unknown run id); "
     "4 store error (the .orc/orc.duckdb file cannot be read or written); "
     "5 daemon trouble (no `orc up` running, one already running, or it cannot be reached). "
     "`orc run --watch` exits 0 Completed, 1 Failed/Crashed, 2 Cancelled."

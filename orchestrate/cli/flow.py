@@ -61,6 +61,10 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
             )
         try:
             parsed[key.strip()] = json.loads(raw)
+        except RecursionError as exc:
+            raise ParameterError(
+                f"-p {key.strip()}: the value is nested too deeply to read as JSON."
+            ) from exc
         except ValueError:
             parsed[key.strip()] = raw
     return parsed
@@ -71,6 +75,8 @@ def parse_params_json(text: str | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(text)
+    except RecursionError as exc:
+        raise ParameterError("--params is nested too deeply to read as JSON.") from exc
     except ValueError as exc:
         raise ParameterError(
             f"--params is not valid JSON ({exc}); give an object like --params '{{\"days\": 3}}'."

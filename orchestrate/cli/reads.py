@@ -50,7 +50,13 @@ def open_reads(root: Path) -> Store | DaemonReads:
 
 
 def _time(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+    """A time from the daemon; one out of Python's range reads as unknown."""
+    if epoch is None:
+        return None
+    try:
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _state(info: StateInfo) -> RunState:
@@ -64,7 +70,7 @@ def flow_run_view(info: FlowRunInfo) -> FlowRunView:
         info.id, info.name, info.flow_name, _state(info.state), info.parameters, info.tags,
         info.parent_flow_run_id, None, info.deployment, None, _time(info.created),
         _time(info.start_time), _time(info.end_time), info.run_count, info.task_counts,
-        _time(info.expected_start_time),
+        _time(info.expected_start_time), info.malformed,
     )  # fmt: skip
 
 
@@ -73,12 +79,14 @@ def task_run_view(info: TaskRunInfo) -> TaskRunView:
         info.id, info.flow_run_id, info.name, info.task_key, info.dynamic_key, info.kind,
         _state(info.state), info.tags, None, _time(info.created), _time(info.start_time),
         _time(info.end_time), info.run_count, [(u.upstream_id, u.kind) for u in info.upstream],
+        None, getattr(info, "malformed", None),
     )  # fmt: skip
 
 
 def log_line(info: LogInfo, names: dict[str, str]) -> LogLine:
     return LogLine(info.flow_run_id, info.task_run_id, names.get(info.task_run_id or ""),
-                   _time(info.ts), info.level, info.logger, info.message)  # fmt: skip
+                   _time(info.ts), info.level, info.logger, info.message,
+                   info.malformed)  # fmt: skip
 
 
 class DaemonReads:

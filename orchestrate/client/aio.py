@@ -209,7 +209,7 @@ class AsyncClient:
     async def _run(
         self, call: Call[T], *, timeout: float | None = None, bind: Bind | None = None
     ) -> T:
-        return call.parse(await self._request(call.method, call.params, timeout, bind))
+        return call.read(await self._request(call.method, call.params, timeout, bind), self.address)
 
     async def _request(
         self,

@@ -6,13 +6,15 @@ two ways of waiting.
 
 from __future__ import annotations
 
+import json
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from orchestrate.errors import ProtocolMismatch
+from orchestrate.errors import ClientError, ProtocolMismatch
 from orchestrate.protocol import (
     PROTOCOL_VERSION,
     AutomationInfo,
@@ -39,6 +41,19 @@ class Call(Generic[T]):
     params: dict[str, Any]
     parse: Callable[[Any], T]
 
+    def read(self, raw: Any, address: object) -> T:
+        """The result parsed; one that does not fit the protocol is a `ClientError`, not a crash."""
+        try:
+            return self.parse(raw)
+        except ValidationError as error:
+            problem = error.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"]) or "result"
+            raise ClientError(
+                f"the orc daemon at {address} answered `{self.method}` with a result this orc "
+                f"cannot read ({where}: {problem['msg']}); run the same orc version on both "
+                "sides, and see the daemon's log"
+            ) from error
+
 
 def _given(**params: Any) -> dict[str, Any]:
     """The params that were given: None means "not asked", so it is not sent."""
@@ -46,7 +61,52 @@ def _given(**params: Any) -> dict[str, Any]:
 
 
 def _many(model: type[M]) -> Callable[[Any], list[M]]:
-    return lambda raw: [model.model_validate(item) for item in raw]
+    """A list result; an item that does not fit is kept, repaired and marked `malformed`."""
+    return lambda raw: [_item(model, item) for item in raw]
+
+
+def _item(model: type[M], raw: Any) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        return _salvaged(model, raw if isinstance(raw, dict) else {}, error)
+
+
+def _salvaged(model: type[M], raw: dict[str, Any], error: ValidationError) -> M:
+    """`raw` with each unfit field emptied, and `malformed` saying what each held."""
+    fixed = dict(raw)
+    notes = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        field = model.model_fields.get(name)
+        if field is None:
+            continue
+        notes.append(f"{name}: {problem['msg']} ({_shown(raw.get(name))})")
+        if field.is_required():
+            fixed[name] = _blank(field.annotation)
+        else:
+            fixed.pop(name, None)
+    return model.model_validate({**fixed, "malformed": "; ".join(notes) or str(error)})
+
+
+def _shown(value: Any, limit: int = 200) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _blank(annotation: Any) -> Any:
+    """The emptiest value of a type: what stands in for a required field that did not fit."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return get_args(annotation)[0]
+    if origin in (Union, types.UnionType):
+        return None if type(None) in get_args(annotation) else _blank(get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {
+            n: _blank(f.annotation) for n, f in annotation.model_fields.items() if f.is_required()
+        }
+    blanks: dict[Any, Any] = {str: "", int: 0, float: 0.0, bool: False, dict: {}, list: []}
+    return blanks.get(origin or annotation)
 
 
 def client_name() -> str:

@@ -118,7 +118,9 @@ class Client:
             self._send(data, "records", self.timeout)
 
     def _run(self, call: Call[T], timeout: float | None = None) -> T:
-        return call.parse(self._request(call.method, call.params, timeout or self.timeout))
+        return call.read(
+            self._request(call.method, call.params, timeout or self.timeout), self.address
+        )
 
     def _request(self, method: str, params: dict[str, Any], timeout: float | None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout

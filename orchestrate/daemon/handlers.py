@@ -3,16 +3,23 @@
 Live state (scheduled and running runs, deployments) comes from memory; history
 comes from the store, read in a thread through the daemon's own connection
 after the writer has caught up, so a client always reads its own writes.
+
+Params arrive checked against `orchestrate.protocol.PARAMS` by the server, so
+a handler reads them as the protocol types them. A stored row that does not
+fit its shape goes out repaired, with `malformed` saying what was wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import ValidationError
 
 from orchestrate import protocol
 from orchestrate.daemon import planner, views
@@ -27,6 +34,7 @@ from orchestrate.store.queries import Store
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
 
+log = logging.getLogger("orc.daemon")
 T = TypeVar("T")
 Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
@@ -117,7 +125,9 @@ class Handlers:
 
     async def deployments(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
         recent = await self._read(lambda s: s.recent_by_deployment(10))
-        return [self._deployment_info(spec, recent.get(spec.name, [])) for spec in self.daemon.table]
+        return [
+            self._deployment_info(spec, recent.get(spec.name, [])) for spec in self.daemon.table
+        ]
 
     def _deployment_info(self, spec: Any, recent: list[Any]) -> dict[str, Any]:
         d = self.daemon
@@ -185,7 +195,7 @@ class Handlers:
                 since=params.get("since"), upcoming=bool(params.get("upcoming")),
             )
         )  # fmt: skip
-        return [self._fresh(views.stored_flow_run_info(v)) for v in found]
+        return [self._fresh(_marked(views.stored_flow_run_info(v), v)) for v in found]
 
     def _fresh(self, info: dict[str, Any]) -> dict[str, Any]:
         """Live task counts for a running run (the store lags by a flush)."""
@@ -198,10 +208,16 @@ class Handlers:
 
         def query(s: Store) -> dict[str, Any]:
             return {
-                "run": views.stored_flow_run_info(s.get_flow_run(run_id)),
-                "task_runs": [views.stored_task_run_info(t) for t in s.task_runs(run_id)],
-                "state_history": [views.stored_state_info(e.state) for e in s.state_history(run_id)],
-                "subflow_runs": [views.stored_flow_run_info(c) for c in s.child_flow_runs(run_id)],
+                "run": _marked(views.stored_flow_run_info(run := s.get_flow_run(run_id)), run),
+                "task_runs": [
+                    _marked(views.stored_task_run_info(t), t) for t in s.task_runs(run_id)
+                ],
+                "state_history": [
+                    views.stored_state_info(e.state) for e in s.state_history(run_id)
+                ],
+                "subflow_runs": [
+                    _marked(views.stored_flow_run_info(c), c) for c in s.child_flow_runs(run_id)
+                ],
             }
 
         return await self._read(query)
@@ -211,13 +227,11 @@ class Handlers:
         lines = await self._read(
             lambda s: s.logs(run_id, params.get("after"), params.get("limit"), params.get("level"))
         )
-        return [views.stored_log_info(line) for line in lines]
+        return [_marked(views.stored_log_info(line), line) for line in lines]
 
     async def create_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         spec = self._spec(params)
         parameters = params.get("parameters") or {}
-        if not isinstance(parameters, dict):
-            raise RpcError(protocol.BAD_INPUT, "parameters must be a JSON object of name: value.")
         problems = validate_parameters(self._schema(spec), {**spec.parameters, **parameters})
         if problems:
             raise RpcError(protocol.BAD_INPUT, f"Deployment {spec.name!r}: " + "; ".join(problems))
@@ -230,19 +244,30 @@ class Handlers:
         run_id = await self._resolve(str(params.get("id", "")))
         run = self._live(run_id)
         if run is None:
-            raise RpcError(protocol.CONFLICT, f"Flow run {run_id} has already finished; nothing to cancel.")
+            raise RpcError(
+                protocol.CONFLICT, f"Flow run {run_id} has already finished; nothing to cancel."
+            )
         await self.daemon.cancel(run)
         return views.flow_run_info(run)
 
     async def retry_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         run_id = await self._resolve(str(params.get("id", "")))
         if self._live(run_id) is not None:
-            raise RpcError(protocol.CONFLICT, f"Flow run {run_id} has not finished; only a finished run can be retried.")
+            raise RpcError(
+                protocol.CONFLICT,
+                f"Flow run {run_id} has not finished; only a finished run can be retried.",
+            )
         view = await self._read(lambda s: s.get_flow_run(run_id))
         if view.deployment is None or view.deployment not in self.daemon.table:
-            raise RpcError(protocol.CONFLICT, f"Flow run {run_id} has no deployment in flows.toml to run it again.")
+            raise RpcError(
+                protocol.CONFLICT,
+                f"Flow run {run_id} has no deployment in flows.toml to run it again.",
+            )
         if view.state.type == "COMPLETED":
-            raise RpcError(protocol.CONFLICT, f"Flow run {run_id} completed; start a new one with `orc run {view.deployment}`.")
+            raise RpcError(
+                protocol.CONFLICT,
+                f"Flow run {run_id} completed; start a new one with `orc run {view.deployment}`.",
+            )
         from orchestrate.daemon.recovery import record_of
 
         return views.flow_run_info(self.daemon.retry(record_of(view)))
@@ -251,20 +276,22 @@ class Handlers:
 
     async def events(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
         rows = await self._read(
-            lambda s: s.events(params.get("name"), params.get("resource"), params.get("since"),
-                               int(params.get("limit") or 100))
+            lambda s: s.events(
+                params.get("name"),
+                params.get("resource"),
+                params.get("since"),
+                int(params.get("limit") or 100),
+            )
         )
-        return [views.event_info(r) for r in rows]
+        return [_marked(views.event_info(r), r) for r in rows]
 
     async def emit(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         from orchestrate.records import EventRecord
 
-        resource = params.get("resource") or {}
-        if not isinstance(resource, dict) or "orc.resource.id" not in resource:
-            raise RpcError(protocol.BAD_INPUT, 'resource must be an object with "orc.resource.id".')
+        occurred = params.get("occurred")
         event = EventRecord(
-            id=str(params.get("id") or _uuid()), occurred=float(params.get("occurred") or time.time()),
-            event=str(params.get("event")), resource={str(k): str(v) for k, v in resource.items()},
+            id=params.get("id") or _uuid(), occurred=time.time() if occurred is None else occurred,
+            event=params["event"], resource=params["resource"],
             payload=params.get("payload") or {}, related=params.get("related") or [],
         )  # fmt: skip
         self.daemon.emit(event)
@@ -274,13 +301,47 @@ class Handlers:
         """Records shipped by a flow run in another process (plain Python while the daemon is up)."""
         from orchestrate.record_codec import decode_records
 
-        self.daemon.put_many(decode_records(params.get("records") or []))
+        fitting = [
+            item for n, item in enumerate(params.get("records") or []) if _fits(n, item, conn)
+        ]
+        try:
+            records = decode_records(fitting)
+        except ValueError as exc:  # a record that fits its model but not its decoder
+            raise RpcError(protocol.INVALID_PARAMS, str(exc)) from None
+        self.daemon.put_many(records)
 
 
 def _uuid() -> str:
     import uuid
 
     return str(uuid.uuid4())
+
+
+def _fits(position: int, item: Any, connection: Any) -> bool:
+    """Whether a shipped record can be stored; one that cannot is left out, and logged.
+
+    Left in, it would fail the writer's whole batch, other clients' records included.
+    """
+    kind, fields = item
+    model = protocol.RECORD_FIELDS.get(kind)
+    if model is None:
+        return True  # a kind from a newer orc: decode_records skips it
+    try:
+        model.model_validate(fields)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        log.warning("left out record %d (%s) from %r: %s: %s", position, kind, connection, where,
+                    problem["msg"])  # fmt: skip
+        return False
+    return True
+
+
+def _marked(info: dict[str, Any], view: Any) -> dict[str, Any]:
+    """`info` with the view's `malformed` note, when its stored row did not fit."""
+    if getattr(view, "malformed", None):
+        info["malformed"] = view.malformed
+    return info
 
 
 def _brief(run: Any) -> dict[str, Any]:

@@ -86,12 +86,12 @@ def recover(daemon: Daemon, store: Store, conn: duckdb.DuckDBPyConnection) -> No
     keys, daemon.last_slot, daemon.slot_of = store.schedule_slots(since=now - KEY_MEMORY)
     daemon.slot_keys = set(keys)
     journals = _journals(daemon)
-    cut_off: list[tuple[FlowRunRecord, Journal | None]] = []
+    cut_off: list[tuple[FlowRunRecord, Journal | None, list[TaskRunRecord]]] = []
     for view in store.unfinished_flow_runs():
         run = record_of(view)
         daemon.book.put_flow_run(run)
         if run.id not in journals and run.state.type is not StateType.SCHEDULED:
-            cut_off.append((run, None))
+            cut_off.append((run, None, []))
     by_run = {run_id: key for key, run_id in keys.items()}
     for waiting in daemon.book.scheduled():
         if waiting.id in by_run:
@@ -102,11 +102,11 @@ def recover(daemon: Daemon, store: Store, conn: duckdb.DuckDBPyConnection) -> No
             )
             daemon.slot_detail[waiting.id] = detail
     for found in journals.values():
-        replayed = _replay(daemon, conn, found)
+        replayed, open_tasks = _replay(daemon, conn, found)
         if replayed is not None:
-            cut_off.append((replayed, found))
-    for run, found_or_none in cut_off:
-        _end_cut_off(daemon, store, run, found_or_none)
+            cut_off.append((replayed, found, open_tasks))
+    for run, found_or_none, open_tasks in cut_off:
+        _end_cut_off(daemon, store, run, found_or_none, open_tasks)
     if cut_off:
         log.info("recovered %d run(s) the last orc up left in progress", len(cut_off))
     catch_up(daemon, now)
@@ -137,9 +137,13 @@ def _journals(daemon: Daemon) -> dict[str, Journal]:
 
 def _replay(
     daemon: Daemon, conn: duckdb.DuckDBPyConnection, found: Journal
-) -> FlowRunRecord | None:
-    """Store what the journal holds and the store lacks; the run if this attempt was cut off
-    (its end was never handled), else None."""
+) -> tuple[FlowRunRecord | None, list[TaskRunRecord]]:
+    """Store what the journal holds and the store lacks.
+
+    Returns the run if this attempt was cut off (its end was never handled),
+    and the task runs the journal leaves open. An older attempt's open task
+    runs end here: that attempt is over whatever came after it.
+    """
     run_ids = sorted(
         {found.flow_run_id}
         | {r.id for r in found.records if isinstance(r, FlowRunRecord | TaskRunRecord)}
@@ -163,10 +167,13 @@ def _replay(
             "run %s: %d record(s) replayed from its journal", found.flow_run_id[:8], len(missing)
         )
     daemon.retire_journals_soon(found.flow_run_id, found.attempt)
+    open_tasks = [r for r in missing if isinstance(r, TaskRunRecord) and not r.state.is_final()]
     if not current or run is None:
-        return None
+        ended = State(StateType.CRASHED, message=f"attempt {found.attempt} of its flow run ended")
+        end_leftovers(open_tasks, ended, daemon)
+        return None, []
     daemon.book.put_flow_run(run)
-    return run
+    return run, open_tasks
 
 
 def _is_current(stored: StoredRun | None, attempt: int) -> bool:
@@ -180,27 +187,25 @@ def _is_current(stored: StoredRun | None, attempt: int) -> bool:
 
 
 def _unstored(found: Journal, stored: StoredKeys, current: bool) -> list[Any]:
-    """The journal's records the store does not hold; the flow run itself is left to the caller."""
+    """The journal's records the store does not hold, each once (a line may be journalled
+    twice: a task start at once, then in its batch); the flow run itself is left to the caller."""
     missing: list[Any] = []
     for record in found.records:
         if isinstance(record, StateRecord):
-            if not stored.has_state(record.run_id, record.state.name, record.state.ts):
-                missing.append(record)
+            new = stored.add_state(record.run_id, record.state.name, record.state.ts)
         elif isinstance(record, LogRecord):
-            if not stored.has_log(
-                record.flow_run_id, record.task_run_id, record.message, record.ts
-            ):
-                missing.append(record)
+            new = stored.add_log(record.flow_run_id, record.task_run_id, record.message, record.ts)
         elif isinstance(record, EdgeRecord):
-            if (record.task_run_id, record.upstream_id, record.kind) not in stored.edges:
-                missing.append(record)
+            new = stored.add_edge(record.task_run_id, record.upstream_id, record.kind)
         elif isinstance(record, EventRecord):
-            if record.id not in stored.events:
-                missing.append(record)
+            new = stored.add_event(record.id)
         elif record.id != found.flow_run_id:  # a task run or subflow: never over a final row
             known = stored.runs.get(record.id)
-            if known is None or known.state_type not in _FINAL:
-                missing.append(record)
+            new = known is None or known.state_type not in _FINAL
+        else:
+            new = False
+        if new:
+            missing.append(record)
     return _last_snapshots(missing)
 
 
@@ -227,8 +232,18 @@ def _latest_run(found: Journal, known: FlowRunRecord | None, current: bool) -> F
     return run
 
 
-def _end_cut_off(daemon: Daemon, store: Store, run: FlowRunRecord, found: Journal | None) -> None:
-    """Give a run whose attempt the last daemon never saw end its final state; retry if allowed."""
+def _end_cut_off(
+    daemon: Daemon,
+    store: Store,
+    run: FlowRunRecord,
+    found: Journal | None,
+    replayed: list[TaskRunRecord],
+) -> None:
+    """Give a run whose attempt the last daemon never saw end its final state; retry if allowed.
+
+    Its open task runs are those the store holds and those just replayed (not
+    in the file yet), the replayed snapshot winning.
+    """
     retryable = found is None or found.exit_code != exit_codes.NEEDS_A_FIX
     if not run.state.is_final():
         state = _cut_off_state(run)

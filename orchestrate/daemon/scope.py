@@ -85,11 +85,14 @@ class RunScopes:
         return len(pids)
 
     def processes(self, flow_run_id: str, worker_pid: int | None) -> set[int]:
-        """The live processes of a run: its cgroup, the worker's descendants, the marked ones."""
-        pids = set(self._cgroup_pids(flow_run_id))
-        pids |= _marked(self.mark(flow_run_id))
-        if worker_pid is not None:
-            pids |= _descendants(worker_pid)
+        """The live processes of a run: its cgroup, else the worker's descendants and the
+        marked ones (a scan of /proc, ~2 ms; a cgroup needs only its list)."""
+        if self.base is not None:
+            pids = set(self._cgroup_pids(flow_run_id))
+        else:
+            pids = _marked(self.mark(flow_run_id))
+            if worker_pid is not None:
+                pids |= _descendants(worker_pid)
         pids.discard(os.getpid())
         return pids
 
@@ -122,13 +125,19 @@ class RunScopes:
                 _wait_empty(group, deadline)
 
     def leftovers(self) -> int:
-        """At start: stop every process a killed daemon's runs left behind; how many."""
+        """At start: stop every process a killed daemon's runs left behind; how many.
+
+        The marks are read even with a cgroup: a daemon before it may have had none.
+        """
         count = 0
-        runs = {m.partition("/")[2] for m in _all_marks() if m.startswith(self.key + "/")}
+        for pid, mark in _marks():
+            if mark.startswith(self.key + "/"):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                count += 1
         if self.base is not None:
-            runs |= {p.name.removeprefix("run-") for p in self.base.glob("run-*") if p.is_dir()}
-        for run_id in runs:
-            count += self.release(run_id, None)
+            for group in self.base.glob("run-*"):
+                count += self.release(group.name.removeprefix("run-"), None)
         return count
 
     def _cgroup_pids(self, flow_run_id: str) -> list[int]:
@@ -228,10 +237,6 @@ def _parents() -> Iterable[tuple[int, int]]:
 
 def _marked(mark: str) -> set[int]:
     return {pid for pid, value in _marks() if value == mark}
-
-
-def _all_marks() -> set[str]:
-    return {value for _, value in _marks()}
 
 
 def _marks() -> Iterable[tuple[int, str]]:

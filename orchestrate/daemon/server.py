@@ -33,7 +33,7 @@ from orchestrate._version import __version__
 from orchestrate.client import unix
 from orchestrate.errors import DaemonAlreadyRunning, DaemonError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("orc.daemon.server")
 
 Handler = Callable[[dict[str, Any], "Connection"], Awaitable[Any]]
 
@@ -374,9 +374,8 @@ class RpcServer:
     async def _receive(self, connection: Connection, line: bytes) -> None:
         try:
             message = json.loads(line)
-        except ValueError as error:
-            reply = _error(None, protocol.PARSE_ERROR, f"not JSON: {error}")
-            connection.send(reply)
+        except (ValueError, RecursionError) as error:
+            connection.send(_error(None, protocol.PARSE_ERROR, _not_json(error)))
             return
         if isinstance(message, list):
             await connection.run(self._batch(connection, message))
@@ -413,6 +412,9 @@ class RpcServer:
         """The reply line to one request: its result, or its error."""
         request_id = message.get("id")
         method = message.get("method")
+        problem = _envelope_problem(message)
+        if problem is not None:
+            return _error(_valid_id(request_id), protocol.INVALID_REQUEST, problem)
         try:
             return _result_line(request_id, await self._call(connection, method, message))
         except RpcError as error:
@@ -438,7 +440,7 @@ class RpcServer:
         if not connection.handshaken:
             raise RpcError(
                 protocol.NOT_HANDSHAKEN,
-                f"`{method}` before `hello`: a connection starts with `hello` "
+                f"{_quoted(method)} before `hello`: a connection starts with `hello` "
                 f"(protocol {protocol.PROTOCOL_VERSION})",
             )
         handler = self._builtin.get(method) or self._handlers.get(method)
@@ -446,11 +448,12 @@ class RpcServer:
             known = ", ".join(sorted({"hello", *self._builtin, *self._handlers}))
             raise RpcError(
                 protocol.METHOD_NOT_FOUND,
-                f"this orc daemon has no method `{method}` (it has: {known})",
+                f"this orc daemon has no method {_quoted(method)} (it has: {known})",
             )
-        return await handler(params, connection)
+        return await handler(protocol.checked_params(method, params), connection)
 
     def _greet(self, connection: Connection, params: dict[str, Any]) -> protocol.Hello:
+        params = protocol.checked_params(protocol.Method.HELLO, params)
         theirs = params.get("protocol")
         ours = protocol.PROTOCOL_VERSION
         if theirs != ours:
@@ -470,37 +473,44 @@ class RpcServer:
         method = message.get("method")
         handler = self._handlers.get(method) if isinstance(method, str) else None
         params = message.get("params")
+        if message.get("jsonrpc") != "2.0":
+            log.warning("ignored a notification from %r: it does not say jsonrpc 2.0", connection)
+            return
         if handler is None or not connection.handshaken or not isinstance(params, dict):
             log.warning(
-                "ignored notification %r from %r (unknown, bad params, or before hello)",
-                method,
+                "ignored notification %s from %r (unknown, bad params, or before hello)",
+                _short(method),
                 connection,
             )
             return
+        assert isinstance(method, str)  # a handler was found by it
+        try:
+            params = protocol.checked_params(method, params)
+        except ValidationError as error:
+            log.warning("ignored notification `%s` from %r: %s", method, connection,
+                        _first_problem(error))  # fmt: skip
+            return
         try:
             await handler(params, connection)
+        except RpcError as error:  # a refusal, as a request would have been told
+            log.warning("notification `%s` from %r refused: %s", method, connection, error.message)
         except Exception:
             log.exception("notification `%s` from %r failed", method, connection)
 
     async def _subscribe(self, params: dict[str, Any], connection: Connection) -> dict[str, int]:
-        topics = params.get("topics")
-        if not isinstance(topics, list) or not topics or not set(topics) <= TOPICS:
-            raise RpcError(
-                protocol.INVALID_PARAMS,
-                f"`subscribe` takes `topics`, a list from {sorted(TOPICS)}; got {topics!r}",
-            )
-        flow_run_id, event = params.get("flow_run_id"), params.get("event")
-        if not isinstance(flow_run_id, str | None) or not isinstance(event, str | None):
-            raise RpcError(protocol.INVALID_PARAMS, "`flow_run_id` and `event` must be strings")
+        """Params checked by `protocol.SubscribeParams` before this is called."""
         number = next(self._subscription_ids)
-        subscription = Subscription(number, connection, frozenset(topics), flow_run_id, event)
+        subscription = Subscription(
+            number, connection, frozenset(params["topics"]), params.get("flow_run_id"),
+            params.get("event"),
+        )  # fmt: skip
         connection.subscriptions[number] = subscription
         for topic in subscription.topics:
             self._by_topic[topic][number] = subscription
         return {"subscription": number}
 
     async def _unsubscribe(self, params: dict[str, Any], connection: Connection) -> dict[str, Any]:
-        subscription = connection.subscriptions.pop(params.get("subscription"), None)  # type: ignore[arg-type]
+        subscription = connection.subscriptions.pop(params["subscription"], None)
         if subscription is None:
             raise RpcError(
                 protocol.NOT_FOUND, f"no subscription {params.get('subscription')!r} here"
@@ -530,7 +540,51 @@ def _first_problem(error: ValidationError) -> str:
     first = problems[0]
     where = ".".join(str(part) for part in first["loc"]) or "params"
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    message = first["msg"].removeprefix("Value error, ")
+    got = "" if first["type"] == "missing" else f"; got {_short(first.get('input'))}"
+    return f"{where}: {message}{got}{more}"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """`value` as JSON (its repr if it is not JSON), cut to `limit` characters."""
+    try:
+        text = json.dumps(value, default=repr)
+    except (ValueError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quoted(name: Any) -> str:
+    """A method name in backticks, or as short JSON when it is long or not a string."""
+    if isinstance(name, str) and len(name) <= 80 and name.isprintable():
+        return f"`{name}`"
+    return _short(name)
+
+
+def _not_json(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "not JSON this daemon can read: nested too deeply"
+    if isinstance(error, UnicodeDecodeError):
+        return f"not JSON: not UTF-8 text (byte {error.start})"
+    return f"not JSON: {_first_line(error)}"
+
+
+def _envelope_problem(message: dict[str, Any]) -> str | None:
+    """What makes `message` not a JSON-RPC 2.0 request, if anything."""
+    if message.get("jsonrpc") != "2.0":
+        return f'a request must say "jsonrpc": "2.0"; got {_short(message.get("jsonrpc"))}'
+    if _valid_id(message.get("id")) is None and message.get("id") is not None:
+        return f"a request id must be a string or an integer; got {_short(message.get('id'))}"
+    return None
+
+
+def _valid_id(request_id: Any) -> str | int | None:
+    """The id to echo in a reply: JSON-RPC allows strings and numbers (orc: integers)."""
+    if isinstance(request_id, str) or (
+        isinstance(request_id, int) and not isinstance(request_id, bool)
+    ):
+        return request_id
+    return None
 
 
 def _first_line(error: BaseException) -> str:

@@ -261,9 +261,11 @@ class Daemon:
         return self._sleep_for(now)
 
     def _dispatchable(self, run: FlowRunRecord, now: float) -> bool:
-        if (run.expected_start_time or 0.0) > now or run.id in self.handles:
-            return False
-        if run.deployment not in self.table:
+        return (run.expected_start_time or 0.0) <= now and self._may_start(run)
+
+    def _may_start(self, run: FlowRunRecord) -> bool:
+        """Would the run start once due? A pause holds scheduled runs, not retries or manual ones."""
+        if run.id in self.handles or run.deployment not in self.table:
             return False
         return not (self.table.is_paused(run.deployment or "") and run.state.name != "AwaitingRetry"
                     and self._from_schedule(run))  # fmt: skip
@@ -308,11 +310,7 @@ class Daemon:
         log.info("%s: slot %s skipped: %s", deployment, _clock(when), message)
 
     def _sleep_for(self, now: float) -> float | None:
-        times = [
-            r.expected_start_time or now
-            for r in self.book.scheduled()
-            if r.id not in self.handles and not self.table.is_paused(r.deployment or "")
-        ]
+        times = [r.expected_start_time or now for r in self.book.scheduled() if self._may_start(r)]
         waiting_late = [
             (r.expected_start_time or now) + 15.0
             for r in self.book.scheduled()

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from orchestrate.daemon.leftovers import end_leftovers
@@ -42,7 +43,7 @@ from orchestrate.records import (
     TaskRunRecord,
 )
 from orchestrate.states import Cancelled, Crashed, State, TimedOut
-from orchestrate.worker import exit_codes
+from orchestrate.worker import exit_codes, journal
 from orchestrate.worker.channel import RECORDS, RUN, STOP, notification
 from orchestrate.worker.spec import RunSpec
 
@@ -58,6 +59,8 @@ MAX_RECORDS_LINE = 256 * 1024 * 1024
 STDERR_TAIL = 10
 #: How many garbage lines are reported in the run's logs (the rest are only counted).
 GARBAGE_REPORTS = 5
+#: Exits after which the worker had sent all it recorded (see `worker.exit_codes`).
+_ORDERLY_EXITS = (exit_codes.COMPLETED, exit_codes.NOT_COMPLETED, exit_codes.NEEDS_A_FIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,8 @@ class WorkerHandle:
         self._last_run: FlowRunRecord | None = None
         #: Task runs and subflow runs the worker started and has not finished (see `leftovers`).
         self._open: dict[str, TaskRunRecord | FlowRunRecord] = {}
+        #: Every task run and subflow run the worker has reported, final or not.
+        self._seen: set[str] = set()
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._garbage = 0
         self._stop: tuple[str, str] | None = None  # ("cancel" | "timeout", message)
@@ -232,7 +237,45 @@ class WorkerHandle:
             self._exited.set()
             await self._end_scope()
             await self._finish_pumps(pumps)
+            if returncode not in _ORDERLY_EXITS:
+                await self._salvage()
             self._conclude(returncode, None)
+
+    async def _salvage(self) -> None:
+        """A worker killed mid-run may have journalled task runs it never got to send (a task
+        started in the instant before the kill): take them from its journal, so each
+        execution has its row and is ended with the run."""
+        if self.spec.journal is None:
+            return
+        try:
+            found = await asyncio.to_thread(journal.read, Path(self.spec.journal))
+        except Exception:
+            log.exception("Reading the journal of flow run %s failed", self.spec.flow_run_id)
+            return
+        if found is None:
+            return
+        own = [
+            r
+            for r in found.records
+            if isinstance(r, FlowRunRecord) and r.id == self.spec.flow_run_id
+        ]
+        if (
+            own
+            and own[-1].state.is_final()
+            and (self.last_state is None or not self.last_state.is_final())
+        ):
+            # The flow had ended before the kill: its state stands, the run is not cut off.
+            final = own[-1]
+            self._take([StateRecord(final.id, final.id, False, final.state), final])
+        unseen = {r.id: r for r in found.records
+                  if isinstance(r, TaskRunRecord) and r.id not in self._seen}  # fmt: skip
+        if not unseen:
+            return
+        self._supervisor.deliver(list(unseen.values()))
+        for run in unseen.values():
+            self._seen.add(run.id)
+            if not run.state.is_final():
+                self._open[run.id] = run
 
     async def _end_scope(self) -> None:
         """The worker is gone: stop whatever of the run is still running (detached ones too)."""
@@ -345,6 +388,7 @@ class WorkerHandle:
                 self._last_run = r
                 self._see(r.state)
             elif isinstance(r, TaskRunRecord | FlowRunRecord):  # a task run or a subflow run
+                self._seen.add(r.id)
                 if r.state.is_final():
                     self._open.pop(r.id, None)
                 else:

@@ -3,6 +3,11 @@
 Reads open the file read-only and hold it only for the life of a `Store`
 (DuckDB admits one process at a time). A project that has not recorded
 anything yet has no file, and reads as empty rather than as an error.
+
+A row that does not fit its view (written by an older orc, or by hand) is
+read anyway: each unfit value is replaced by an empty one and the view's
+`malformed` says what was wrong, with the raw value, so one bad row never
+fails a whole listing.
 """
 
 from __future__ import annotations
@@ -35,7 +40,13 @@ _AMBIGUITY_SHOWN = 10
 
 
 def _time(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+    """A stored time; one out of Python's range (DuckDB allows `infinity`) reads as unknown."""
+    if epoch is None:
+        return None
+    try:
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _duration(start: datetime | None, end: datetime | None) -> float | None:
@@ -55,8 +66,11 @@ class RunState:
     traceback: str | None = None
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> RunState:
+    def from_row(cls, row: tuple[Any, ...], notes: list[str] | None = None) -> RunState:
         kind, name, message, ts, error_type, error_message, tb = row
+        notes = [] if notes is None else notes
+        kind = _text(kind, "state type", notes)
+        name = _text(name, "state name", notes)
         return cls(kind, name, message, _time(ts), error_type, error_message, tb)
 
 
@@ -80,6 +94,7 @@ class FlowRunView:
     run_count: int
     task_run_counts: dict[str, int] = field(default_factory=dict)
     expected_start_time: datetime | None = None
+    malformed: str | None = None  # what in the stored row did not fit, with its raw value
 
     @property
     def duration_seconds(self) -> float | None:
@@ -87,13 +102,17 @@ class FlowRunView:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> FlowRunView:
-        ident, name, flow_name = row[:3]
+        notes: list[str] = []
+        ident, name, flow_name = (
+            _text(v, k, notes) for v, k in zip(row[:3], _RUN_NAMES, strict=True)
+        )
         params, tags, parent_flow, parent_task, deployment, entrypoint = row[10:16]
         created, start, end, run_count = row[16:20]
         return cls(
-            ident, name, flow_name, RunState.from_row(row[3:10]), _params(params),
+            ident, name, flow_name, RunState.from_row(row[3:10], notes), _params(params, notes),
             list(tags or []), parent_flow, parent_task, deployment, entrypoint,
             _time(created), _time(start), _time(end), run_count or 0, {}, _time(row[20]),
+            _noted(notes),
         )  # fmt: skip
 
 
@@ -116,6 +135,7 @@ class TaskRunView:
     run_count: int
     upstream: list[tuple[str, str]] = field(default_factory=list)
     parent_task_run_id: str | None = None  # the task run this one was called inside
+    malformed: str | None = None  # what in the stored row did not fit, with its raw value
 
     @property
     def duration_seconds(self) -> float | None:
@@ -123,12 +143,19 @@ class TaskRunView:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], upstream: list[tuple[str, str]]) -> TaskRunView:
-        ident, flow_run_id, name, task_key, dynamic_key, kind = row[:6]
+        notes: list[str] = []
+        ident, flow_run_id, name, task_key = (
+            _text(v, k, notes) for v, k in zip(row[:4], _TASK_NAMES, strict=True)
+        )
+        dynamic_key, kind = row[4:6]
+        if kind not in ("task", "subflow"):
+            notes.append(f"kind: not 'task' or 'subflow' ({_raw(kind)})")
+            kind = "task"
         tags, cache_key, created, start, end, run_count, parent = row[13:20]
         return cls(
-            ident, flow_run_id, name, task_key, dynamic_key, kind, RunState.from_row(row[6:13]),
-            list(tags or []), cache_key, _time(created), _time(start), _time(end),
-            run_count or 0, upstream, parent,
+            ident, flow_run_id, name, task_key, dynamic_key or 0, kind,
+            RunState.from_row(row[6:13], notes), list(tags or []), cache_key, _time(created),
+            _time(start), _time(end), run_count or 0, upstream, parent, _noted(notes),
         )  # fmt: skip
 
 
@@ -151,6 +178,19 @@ class LogLine:
     level: int
     logger: str
     message: str
+    malformed: str | None = None  # what in the stored row did not fit, with its raw value
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> LogLine:
+        notes: list[str] = []
+        flow_run_id, task_run_id, task_name, ts, level, logger, message = row[:7]
+        if not isinstance(level, int):
+            notes.append(f"level: not a number ({_raw(level)})")
+            level = 0
+        return cls(
+            _text(flow_run_id, "flow_run_id", notes), task_run_id, task_name, _time(ts), level,
+            _text(logger, "logger", notes), _text(message, "message", notes), _noted(notes),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -163,23 +203,94 @@ class EventRow:
     resource: dict[str, str]
     related: list[dict[str, str]]
     payload: dict[str, Any]
+    malformed: str | None = None  # what in the stored row did not fit, with its raw value
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> EventRow:
+        notes: list[str] = []
+        ident, occurred, event, resource, related, payload = row
+        if not isinstance(occurred, int | float):
+            notes.append(f"occurred: not a time ({_raw(occurred)})")
+            occurred = 0.0
+        return cls(
+            _text(ident, "id", notes), float(occurred), _text(event, "event", notes),
+            _fitting(resource, _is_labels, {}, "resource: not an object of strings", notes),
+            _fitting(related, _is_label_list, [], "related: not a list of objects of strings",
+                     notes),
+            _fitting(payload, lambda v: isinstance(v, dict), {}, "payload: not a JSON object",
+                     notes),
+            _noted(notes),
+        )  # fmt: skip
 
 
-def _json(text: str | None, empty: Any) -> Any:
-    try:
-        return json.loads(text) if text else empty
-    except ValueError:
+_RUN_NAMES = ("id", "name", "flow_name")
+_TASK_NAMES = ("id", "flow_run_id", "name", "task_key")
+_RAW_SHOWN = 200
+
+
+def _raw(value: Any) -> str:
+    """A stored value as it reads in the file, cut short."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= _RAW_SHOWN else text[: _RAW_SHOWN - 1] + "…"
+
+
+def _limit(limit: int) -> int:
+    """A row limit DuckDB takes: a limit past any table's size means all rows, not an error."""
+    return max(0, min(int(limit), _MOST_ROWS))
+
+
+_MOST_ROWS = 2**62
+
+
+def _noted(notes: list[str]) -> str | None:
+    return "; ".join(notes) if notes else None
+
+
+def _text(value: Any, name: str, notes: list[str]) -> str:
+    """A text column that must hold text: empty (and noted) when it does not."""
+    if isinstance(value, str):
+        return value
+    notes.append(f"{name}: missing" if value is None else f"{name}: not text ({_raw(value)})")
+    return "" if value is None else str(value)
+
+
+def _is_labels(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _is_label_list(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_labels(item) for item in value)
+
+
+def _fitting(text: Any, fits: Any, empty: Any, problem: str, notes: list[str]) -> Any:
+    """The JSON in `text` if `fits(value)`; else `empty`, and the problem noted with the raw text."""
+    if text is None or text == "":
         return empty
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        value = _UNREADABLE
+    if value is not _UNREADABLE and fits(value):
+        return value
+    notes.append(f"{problem} ({_raw(text)})")
+    return empty
 
 
-def _params(text: str | None) -> dict[str, Any]:
+_UNREADABLE = object()
+
+
+def _params(text: str | None, notes: list[str] | None = None) -> dict[str, Any]:
     if not text:
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {"value": value}
+    except (ValueError, RecursionError):
+        value = _UNREADABLE
+    if isinstance(value, dict):
+        return value
+    if notes is not None:
+        notes.append(f"parameters: not a JSON object ({_raw(text)})")
+    return {} if value is _UNREADABLE else {"value": value}
 
 
 class Store:
@@ -261,11 +372,13 @@ class Store:
             where.append("created >= to_timestamp(?)")
             params.append(since)
         if not upcoming and not state:
-            where.append("NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))")
+            where.append(
+                "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))"
+            )
         rows = self._rows(
             f"SELECT {_FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)} "
             "ORDER BY coalesce(expected_start_time, created) DESC NULLS LAST, id LIMIT ?",
-            [*params, limit],
+            [*params, _limit(limit)],
         )
         return self._with_counts([FlowRunView.from_row(r) for r in rows])
 
@@ -299,12 +412,14 @@ class Store:
             [prefix, _AMBIGUITY_SHOWN + 1],
         )
         if not matches:
-            raise RunNotFound(f"No flow run matches {prefix!r}. Run `orc runs ls` to see run ids.")
+            raise RunNotFound(
+                f"No flow run matches {_raw(repr(prefix))}. Run `orc runs ls` to see run ids."
+            )
         if len(matches) > 1:
             shown = ", ".join(f"{i} ({f}/{n})" for i, n, f in matches[:_AMBIGUITY_SHOWN])
             more = " and more" if len(matches) > _AMBIGUITY_SHOWN else ""
             raise RunNotFound(
-                f"{prefix!r} matches more than one flow run: {shown}{more}. "
+                f"{_raw(repr(prefix))} matches more than one flow run: {shown}{more}. "
                 "Give more characters of the id."
             )
         return str(matches[0][0])
@@ -361,9 +476,9 @@ class Store:
             f"WHERE {' AND '.join(where)} ORDER BY l.ts DESC, l.rowid DESC"
         )
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+            sql += f" LIMIT {_limit(limit)}"
         rows = self._rows(f"SELECT * FROM ({sql}) ORDER BY 4, rid", params)
-        return [LogLine(r[0], r[1], r[2], _time(r[3]), r[4], r[5], r[6]) for r in rows]
+        return [LogLine.from_row(r) for r in rows]
 
     def events(
         self,
@@ -387,10 +502,9 @@ class Store:
         rows = self._rows(
             "SELECT id, epoch(occurred), event, resource, related, payload FROM events "
             f"WHERE {' AND '.join(where)} ORDER BY occurred DESC, rowid DESC LIMIT ?",
-            [*params, limit],
+            [*params, _limit(limit)],
         )
-        return [EventRow(r[0], r[1], r[2], _json(r[3], {}), _json(r[4], []), _json(r[5], {}))
-                for r in rows]  # fmt: skip
+        return [EventRow.from_row(r) for r in rows]
 
     def unfinished_flow_runs(self) -> list[FlowRunView]:
         """Flow runs not in a final state: what a starting daemon picks up again."""

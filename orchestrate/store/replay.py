@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,16 +38,33 @@ class StoredKeys:
     edges: set[tuple[str, str, str]] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
 
-    def has_state(self, run_id: str, name: str, ts: float) -> bool:
-        return _near(self.states.get((run_id, name), ()), ts)
+    def add_state(self, run_id: str, name: str, ts: float) -> bool:
+        """Note a history row; False if the store (or an earlier add) has it already."""
+        return _add(self.states[(run_id, name)], ts)
 
-    def has_log(self, flow_run_id: str, task_run_id: str | None, message: str, ts: float) -> bool:
-        return _near(self.logs.get((flow_run_id, task_run_id or "", message), ()), ts)
+    def add_log(self, flow_run_id: str, task_run_id: str | None, message: str, ts: float) -> bool:
+        return _add(self.logs[(flow_run_id, task_run_id or "", message)], ts)
+
+    def add_edge(self, task_run_id: str, upstream_id: str, kind: str) -> bool:
+        return _add_key(self.edges, (task_run_id, upstream_id, kind))
+
+    def add_event(self, event_id: str) -> bool:
+        return _add_key(self.events, event_id)
 
 
-def _near(stamps: list[int] | tuple[()], ts: float) -> bool:
+def _add(stamps: list[int], ts: float) -> bool:
     us = round(ts * 1_000_000)
-    return any(abs(us - s) <= _TOLERANCE_US for s in stamps)
+    if any(abs(us - s) <= _TOLERANCE_US for s in stamps):
+        return False
+    stamps.append(us)
+    return True
+
+
+def _add_key(keys: set[Any], key: Any) -> bool:
+    if key in keys:
+        return False
+    keys.add(key)
+    return True
 
 
 def stored_keys(

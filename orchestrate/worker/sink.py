@@ -19,8 +19,8 @@ from collections import deque
 from typing import IO, Any
 
 from orchestrate.record_codec import encode_records
-from orchestrate.records import FlowRunRecord, Record, TaskRunRecord
-from orchestrate.states import StateType
+from orchestrate.records import FlowRunRecord, Record, StateRecord, TaskRunRecord
+from orchestrate.states import TERMINAL_STATES, StateType
 from orchestrate.worker.journal import JournalWriter, started_line
 
 _RUNNING = StateType.RUNNING
@@ -77,14 +77,15 @@ class StreamSink:
 
         A task run that starts its body now (Running or Retrying) is journalled
         at once, in this thread, in a short line (~1 µs): if the worker is killed
-        in the next instant, the execution still has its record.
+        in the next instant, the execution still has its record. So is a flow
+        run's final state (once a run).
         """
-        if (
-            self.journal is not None
-            and type(record) is TaskRunRecord
-            and record.state.type is _RUNNING
-        ):
-            self.journal.write(started_line(record), sync=False)
+        if self.journal is not None:
+            kind = type(record)
+            if kind is TaskRunRecord and record.state.type is _RUNNING:  # type: ignore[union-attr]
+                self.journal.write(started_line(record), sync=False)  # type: ignore[arg-type]
+            elif kind is FlowRunRecord and record.state.type in TERMINAL_STATES:  # type: ignore[union-attr]
+                self._journal_end(record)  # type: ignore[arg-type]
         self._queue.append(record)
         if self._sleeping:
             self._sleeping = False
@@ -157,6 +158,16 @@ class StreamSink:
                 continue
             items.append(item)
         return [r for r in items if r is not None], markers
+
+    def _journal_end(self, run: FlowRunRecord) -> None:
+        """A flow run's final state, journalled at once: a body that has returned is never
+        taken for one cut off (and run again) because of a kill in the next instant."""
+        records: list[Record] = [StateRecord(run.id, run.id, False, run.state), run]
+        try:
+            body = json.dumps(encode_records(records), separators=(",", ":"), default=repr)
+        except Exception:  # the sink thread tries again with the batch, and says so
+            return
+        self.journal.write(_PREFIX + body.encode() + _SUFFIX)  # type: ignore[union-attr]
 
     def _write(self, records: list[Record]) -> None:
         try:

@@ -108,6 +108,18 @@ class FakeDaemon:
         async def typed(params: dict[str, Any], connection: Connection) -> int:
             return Limit.model_validate(params).limit
 
+        async def events(params: dict[str, Any], connection: Connection) -> list[dict[str, Any]]:
+            good = {
+                "id": "e1",
+                "occurred": 1.0,
+                "event": "acme.fine",
+                "resource": {"orc.resource.id": "r"},
+            }
+            return [good, {**good, "id": "e2", "payload": [1], "related": [1, 2]}]
+
+        async def deployment(params: dict[str, Any], connection: Connection) -> dict[str, Any]:
+            return {"name": 5, "entrypoint": "etl.py:nightly"}  # what no daemon should answer
+
         async def records(params: dict[str, Any], connection: Connection) -> None:
             with self.seen:
                 self.records.append((connection.client, connection.peer_pid, params))
@@ -116,7 +128,7 @@ class FakeDaemon:
         return {
             "echo": echo, "status": status, "runs.get": get_run, "runs.create": create_run,
             "runs.cancel": cancel_run, "boom": boom, "slow": slow, "records": records,
-            "typed": typed,
+            "typed": typed, "events.list": events, "deployments.get": deployment,
         }  # fmt: skip
 
     async def _main(self) -> None:

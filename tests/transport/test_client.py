@@ -156,3 +156,26 @@ def test_importing_the_client_loads_no_event_loop_store_or_ui() -> None:
     loaded = {name.split(".")[0] for name in json.loads(out.stdout)}
 
     assert not loaded & {"asyncio", "duckdb", "textual", "typer", "rich"}
+
+
+def test_a_listing_item_that_does_not_fit_is_kept_and_marked_malformed(daemon: FakeDaemon) -> None:
+    with connect(daemon.root) as client:
+        found = client.events()
+
+    assert [e.id for e in found] == ["e1", "e2"]
+    assert found[0].malformed is None
+    assert found[1].payload == {} and found[1].related == []
+    assert found[1].malformed is not None
+    assert "payload: Input should be a valid dictionary ([1])" in found[1].malformed
+    assert "related" in found[1].malformed
+
+
+def test_a_result_that_does_not_fit_is_a_client_error_naming_method_and_field(
+    daemon: FakeDaemon,
+) -> None:
+    with connect(daemon.root) as client, pytest.raises(ClientError) as raised:
+        client.deployment("etl")
+
+    assert "`deployments.get`" in str(raised.value)
+    assert "name: Input should be a valid string" in str(raised.value)
+    assert "same orc version" in str(raised.value)

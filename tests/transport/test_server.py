@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -239,3 +240,79 @@ def test_a_project_deeper_than_a_socket_address_allows_still_works(
 
     with Client.connect(root) as client:
         assert client.status().project_root == str(daemon.root)
+
+
+def test_frames_that_are_not_json_rpc_2_get_errors_and_the_connection_goes_on(
+    raw: Callable[[], RawClient],
+) -> None:
+    client = raw()
+    client.hello()
+    frames = [
+        b"[" * 100_000 + b"\n",  # nested deeper than any parser should follow
+        b"\xff\xfe\x00garbage\n",
+        b'{"jsonrpc":"1.0","id":3,"method":"echo"}\n',
+        b'{"id":4,"method":"echo"}\n',
+        b'{"jsonrpc":"2.0","id":{"a":1},"method":"echo"}\n',
+        b'{"jsonrpc":"2.0","id":true,"method":"echo"}\n',
+        b'{"jsonrpc":"2.0","id":6,"method":7}\n',
+    ]
+    replies = []
+    for frame in frames:
+        client.send(frame)
+        replies.append(client.receive())
+
+    codes = [r["error"]["code"] for r in replies]
+    assert codes == [protocol.PARSE_ERROR] * 2 + [protocol.INVALID_REQUEST] * 5
+    assert "nested too deeply" in replies[0]["error"]["message"]
+    assert 'say "jsonrpc": "2.0"' in replies[2]["error"]["message"]
+    assert replies[4]["id"] is None and "string or an integer" in replies[4]["error"]["message"]
+    assert client.ask("echo", {"still": 1}, id=9)["result"]["params"] == {"still": 1}
+
+
+def test_params_of_a_protocol_method_are_checked_before_its_handler_runs(
+    raw: Callable[[], RawClient],
+) -> None:
+    client = raw()
+    client.hello()
+
+    reply = client.ask("runs.get", {"id": 5})
+
+    assert reply["error"]["code"] == protocol.INVALID_PARAMS
+    assert (
+        reply["error"]["message"]
+        == "bad params for `runs.get`: id: Input should be a valid string; got 5"
+    )
+
+
+def test_a_notification_with_bad_params_is_dropped_with_one_log_line(
+    daemon: FakeDaemon, caplog: pytest.LogCaptureFixture
+) -> None:
+    with connect(daemon.root, name="worker") as client:
+        client.notify("records", {"records": 5})
+        client.notify("records", {"records": [["log", {"n": 1}]]})
+
+        received = daemon.wait_for_records(1)
+
+    assert [params for _, _, params in received] == [{"records": [("log", {"n": 1})]}]
+    dropped = [r for r in caplog.records if "ignored notification `records`" in r.getMessage()]
+    assert dropped and "records: Input should be a valid list" in dropped[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_flood_of_requests_and_a_client_cut_mid_frame_leave_others_answered(
+    daemon: FakeDaemon, raw: Callable[[], RawClient]
+) -> None:
+    flooder = raw()
+    flooder.hello()
+    count = 3000
+    flooder.send(b"".join(
+        json.dumps({"jsonrpc": "2.0", "id": i, "method": "echo", "params": {"n": i}}).encode() + b"\n"
+        for i in range(count)
+    ))  # fmt: skip
+    cut = RawClient(daemon.socket)
+    cut.send(b'{"jsonrpc":"2.0","id":1,"method":"hel')
+    cut.close()
+
+    with connect(daemon.root) as other:
+        assert other.call("echo", ok=1)["params"] == {"ok": 1}
+    assert sorted(flooder.receive()["id"] for _ in range(count)) == list(range(count))
