@@ -51,13 +51,14 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     from orchestrate.daemon.supervisor import Supervisor
     from orchestrate.store import connection, migrations
     from orchestrate.store.queries import Store
-    from orchestrate.store.writer import StoreWriter
+    from orchestrate.store.writer import StoreWriter, report_through_logging
 
     started = time.monotonic()
     path = store_path(root)
     state_dir(root)
     conn = connection.connect(path, read_only=False)
     migrations.migrate(conn, path)
+    report_through_logging()
     writer = StoreWriter(path, connection=conn)
     scopes = RunScopes(root)
     daemon = Daemon(root, DeploymentTable(config, state_dir(root)), writer,

@@ -32,9 +32,8 @@ from orchestrate.worker import exit_codes, journal
 from orchestrate.worker.journal import Journal
 
 if TYPE_CHECKING:
-    import duckdb
-
     from orchestrate.daemon.service import Daemon
+    from orchestrate.store.replay import Connection
 
 log = logging.getLogger("orc.daemon")
 #: How far back slot keys are loaded: a slot older than this cannot be planned again.
@@ -72,7 +71,7 @@ def task_record_of(view: TaskRunView) -> TaskRunRecord:
     )  # fmt: skip
 
 
-def recover(daemon: Daemon, store: Store, conn: duckdb.DuckDBPyConnection) -> None:
+def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
     """Load the last daemon's runs and slots, replay their journals, end what was cut off, catch up.
 
     Order matters: first every process the last daemon's runs left is stopped
@@ -136,7 +135,7 @@ def _journals(daemon: Daemon) -> dict[str, Journal]:
 
 
 def _replay(
-    daemon: Daemon, conn: duckdb.DuckDBPyConnection, found: Journal
+    daemon: Daemon, conn: Connection, found: Journal
 ) -> tuple[FlowRunRecord | None, list[TaskRunRecord]]:
     """Store what the journal holds and the store lacks.
 

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
+    #: The connection (or cursor) the daemon reads its store through.
+    Connection = duckdb.DuckDBPyConnection
+
 #: Timestamps go through a float and DuckDB's microseconds: equal within this (µs).
 _TOLERANCE_US = 2
 

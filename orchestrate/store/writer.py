@@ -505,9 +505,18 @@ class StoreWriter:
                 _say(logging.WARNING, f"Closing {self.path} failed: {exc}")
 
 
+_THROUGH_LOGGING = False
+
+
+def report_through_logging() -> None:
+    """Say the writer's troubles in the process's log (`orc up` has one) instead of on stderr."""
+    global _THROUGH_LOGGING
+    _THROUGH_LOGGING = True
+
+
 def _say(level: int, message: str, exc: BaseException | None = None) -> None:
-    """Log under `orc.store` where orc's logs have a home (the daemon's), else say it on stderr."""
-    if logging.getLogger("orc").handlers:
+    """Log under `orc.store` where the process has a log (the daemon's), else say it on stderr."""
+    if _THROUGH_LOGGING:
         log.log(level, message, exc_info=exc)
         return
     with contextlib.suppress(Exception):
