@@ -247,10 +247,9 @@ def _end_cut_off(
     if not run.state.is_final():
         state = _cut_off_state(run)
         transition(run, state, daemon)
-    open_tasks = [
-        task_record_of(t) for t in store.task_runs(run.id)
-    ]  # end_leftovers skips final ones
-    end_leftovers(open_tasks, run.state, daemon)
+    tasks = {t.id: task_record_of(t) for t in store.task_runs(run.id)}
+    tasks.update((t.id, t) for t in replayed)
+    end_leftovers(tasks.values(), run.state, daemon)  # it skips the final ones
     daemon.book.put_flow_run(run)
     top_level = run.parent_flow_run_id is None and run.parent_task_run_id is None
     if not (top_level and retryable and daemon.maybe_retry(run)):

@@ -595,15 +595,8 @@ class Daemon:
             waits = [asyncio.shield(t) for t in self._tasks]
             with suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), grace)
-        for run_id, handle in list(self.handles.items()):
-            run = self.book.get(run_id)
-            if run is not None and not run.state.is_final():
-                transition(
-                    run,
-                    State(StateType.CRASHED, message="orc up stopped before this run finished."),
-                    self,
-                )
-            await handle.cancel("orc up is stopping")
+        reason = "orc up stopped before this run finished."
+        await asyncio.gather(*(h.abandon(reason) for h in list(self.handles.values())))
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.automations is not None:

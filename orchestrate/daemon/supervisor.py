@@ -168,6 +168,13 @@ class WorkerHandle:
             )
         return await self.wait()
 
+    async def abandon(self, reason: str) -> WorkerExit:
+        """Stop the worker because the daemon is stopping: the flow run ends Crashed, recorded
+        by the worker itself where it still can, so its history stays in order."""
+        if not self._done.done():
+            await asyncio.shield(self._begin_stop("shutdown", reason))
+        return await self.wait()
+
     # --- starting -----------------------------------------------------------------------
 
     async def _launch(self) -> None:
@@ -412,7 +419,7 @@ class WorkerHandle:
     async def _terminate(self, kind: str, message: str) -> None:
         if self._exited.is_set():
             return
-        state = "TimedOut" if kind == "timeout" else "Cancelled"
+        state = {"timeout": "TimedOut", "shutdown": "Crashed"}.get(kind, "Cancelled")
         self._send(notification(STOP, {"state": state, "message": message}))
         if self._writer is not None:
             with contextlib.suppress(Exception):
@@ -472,6 +479,8 @@ class WorkerHandle:
                 state = TimedOut(message=message)
             elif kind == "cancel":
                 state = Cancelled(message=message)
+            elif kind == "shutdown":
+                state = Crashed(message=message)
             else:
                 state = Crashed(message=self._crash_message(returncode, killed_by))
         needs_a_fix = returncode == exit_codes.NEEDS_A_FIX and not state.is_completed()

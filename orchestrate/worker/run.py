@@ -50,7 +50,7 @@ class Stopper:
         """The stop the supervisor asked for (once; later calls return the first)."""
         if self.requested is None:
             name, message = self.channel.stop_reason() or ("Cancelled", None)
-            if name not in ("Cancelled", "TimedOut"):
+            if name not in ("Cancelled", "TimedOut", "Crashed"):
                 name = "Cancelled"
             self.requested = RunAborted(name, message or "The worker was stopped (SIGTERM).")
         return self.requested

@@ -1,0 +1,122 @@
+"""Recovery reads a killed daemon's journals before it decides anything.
+
+Each test writes the journal a worker would have left (the same functions the
+worker uses) into a real project, starts a real `orc up`, and reads the store
+file after it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import duckdb
+
+from orchestrate.record_codec import encode_records
+from orchestrate.records import FlowRunRecord, LogRecord, Record, StateRecord, TaskRunRecord
+from orchestrate.states import Completed, Pending, Running, Scheduled
+from orchestrate.worker import journal
+from tests.daemon.conftest import Project
+
+CONFIG = '[project]\nname = "rec"\n\n[[deployments]]\nname = "d"\nentrypoint = "flows.py:f"\nretries = {retries}\n'
+FLOW = "from orchestrate import flow\n\n\n@flow\ndef f() -> None:\n    pass\n"
+
+
+def _project(project: Project, retries: int = 0) -> Path:
+    project.write("flows.py", FLOW)
+    project.write("flows.toml", CONFIG.format(retries=retries))
+    folder = project.root / ".orc" / "runs"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _line(*records: Record) -> bytes:
+    body = json.dumps(encode_records(list(records)), default=str)
+    return b'{"jsonrpc":"2.0","method":"records","params":{"records":' + body.encode() + b"}}\n"
+
+
+def _run(run_id: str = "f1") -> FlowRunRecord:
+    return FlowRunRecord(id=run_id, name="calm-heron", flow_name="f", parameters={},
+                         state=Scheduled(), created=time.time(), deployment="d",
+                         entrypoint="flows.py:f", run_count=1)  # fmt: skip
+
+
+def _rows(project: Project, sql: str, *params: object) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(project.root / ".orc" / "orc.duckdb"), read_only=True) as conn:
+        return conn.execute(sql, list(params)).fetchall()
+
+
+def test_a_body_that_finished_is_kept_and_the_tasks_it_left_open_are_ended(
+    project: Project,
+) -> None:
+    folder = _project(project, retries=2)
+    run = _run()
+    path = journal.journal_path(folder, run.id, 1)
+    journal.create(path, run)
+    writer = journal.JournalWriter(str(path))
+    run.state = Running()
+    writer.write(_line(StateRecord(run.id, run.id, False, run.state), run))
+    for i in range(3):  # started, and cut off before their ends were written
+        task = TaskRunRecord(id=f"t{i}", flow_run_id=run.id, name=f"step-{i}", task_key="step",
+                             dynamic_key=i, state=Running(), created=time.time(), run_count=1)  # fmt: skip
+        writer.write(journal.started_line(task))
+    writer.write(_line(LogRecord(run.id, None, time.time(), 20, "orc.flow_runs", "done")))
+    run.state = Completed()
+    writer.write(_line(StateRecord(run.id, run.id, False, run.state), run))
+    writer.close()
+
+    project.up()
+    project.stop()
+    assert _rows(project, "SELECT state_name, run_count FROM flow_runs") == [("Completed", 1)]
+    tasks = _rows(project, "SELECT id, state_name FROM task_runs ORDER BY id")
+    assert tasks == [("t0", "Crashed"), ("t1", "Crashed"), ("t2", "Crashed")]
+    assert _rows(project, "SELECT message FROM logs WHERE message = 'done'") == [("done",)]
+    assert not list(folder.iterdir())  # retired once stored
+
+
+def test_an_attempt_dispatched_but_never_stored_is_spent_not_lost(project: Project) -> None:
+    folder = _project(project, retries=0)
+    run = _run()
+    journal.create(
+        journal.journal_path(folder, run.id, 1), run, ("d/0/1700000000", "0", 1_700_000_000.0)
+    )
+
+    project.up()
+    project.stop()
+    ((state, run_count, message),) = _rows(
+        project, "SELECT state_name, run_count, state_message FROM flow_runs"
+    )
+    assert (state, run_count) == ("Crashed", 1) and "attempt 1" in str(message)
+    assert _rows(project, "SELECT key, flow_run_id FROM schedule_slots") == [
+        ("d/0/1700000000", "f1")
+    ]
+
+
+def test_a_journal_replayed_twice_adds_each_row_once(project: Project) -> None:
+    folder = _project(project, retries=0)
+    run = _run()
+    path = journal.journal_path(folder, run.id, 1)
+    journal.create(path, run)
+    writer = journal.JournalWriter(str(path))
+    run.state = Pending()
+    writer.write(_line(StateRecord(run.id, run.id, False, run.state), run))
+    run.state = Running()
+    line = _line(StateRecord(run.id, run.id, False, run.state), run,
+                 LogRecord(run.id, None, time.time(), 20, "orc.flow_runs", "working"))  # fmt: skip
+    writer.write(line)
+    writer.write(line)  # the same line twice, as a task start and its batch can be
+    writer.close()
+    kept = path.read_bytes()
+
+    project.up()
+    project.stop()
+    path.write_bytes(kept)  # as if the last orc up died before it removed the journal
+    project.up()
+    project.stop()
+    history = _rows(
+        project, "SELECT state_name, ts FROM state_history WHERE run_id = 'f1' ORDER BY ts"
+    )
+    assert len(history) == len(set(history))
+    assert [name for name, _ in history].count("Running") == 1
+    assert _rows(project, "SELECT count(*) FROM logs WHERE message = 'working'") == [(1,)]
