@@ -226,6 +226,10 @@ class DeploymentInfo(Wire):
     concurrency_limit: int | None = None
     collision_strategy: str = "enqueue"
     running: int = 0
+    #: why no run of it can start (an unset `from_env` variable), or None
+    blocked: str | None = None
+    #: slots skipped by `collision_strategy = "skip"` since orc up started
+    skipped_slots: int = 0
 
 
 class DeploymentDetail(DeploymentInfo):

@@ -45,6 +45,8 @@ def list_deployments(project: ProjectOption = None, json_output: JsonOption = Fa
     now = time.time()
     for d in found:
         status = Text("paused", style="yellow") if d.paused else Text("active", style="green")
+        if d.blocked:
+            status = Text("blocked", style="bold red")
         schedule = "; ".join(s.text for s in d.schedules if s.active) or "manual only"
         nxt = render.relative(d.next_run_time - now) if d.next_run_time else ""
         recent = Text()
@@ -69,6 +71,10 @@ def show_deployment(
     tz = ZoneInfo(d.timezone)
     print(f"{d.name}  ({'paused' if d.paused else 'active'})")
     print(f"  entrypoint: {d.entrypoint}")
+    if d.blocked:
+        print(f"  BLOCKED: {d.blocked}")
+    if d.skipped_slots:
+        print(f"  skipped slots (collision_strategy = skip): {d.skipped_slots} since orc up started")
     if d.description:
         print(f"  {d.description}")
     for s in d.schedules:

@@ -147,6 +147,7 @@ class Handlers:
             "concurrency_limit": spec.concurrency_limit,
             "collision_strategy": spec.collision_strategy,
             "running": sum(1 for i in d.handles if (r := d.book.get(i)) and r.deployment == spec.name),
+            "blocked": d.table.blocked(spec.name), "skipped_slots": d.skipped[spec.name],
         }  # fmt: skip
 
     def _schema(self, spec: Any) -> dict[str, Any] | None:

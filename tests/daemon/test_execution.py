@@ -138,6 +138,11 @@ def test_an_unset_env_variable_fails_each_slot_once_and_never_loops(project: Pro
     assert project.orc("run", "fine", "--watch").returncode == 0  # the others still run
     with project.client() as client:
         assert "ORC_TEST_SURELY_UNSET" in json.dumps(client.status().model_dump())
+    listed = project.orc("deployments", "ls").stdout
+    assert [
+        line.split()[1] for line in listed.splitlines() if line.startswith(("needs-token", "fine"))
+    ] == ["blocked", "active"]
+    assert "ORC_TEST_SURELY_UNSET" in project.orc("deployments", "show", "needs-token").stdout
     project.stop()
     runs = _stored(project, "SELECT id, state_name, run_count, state_message FROM flow_runs "
                             "WHERE deployment = 'needs-token' AND state_type != 'SCHEDULED'")  # fmt: skip
@@ -288,21 +293,23 @@ def scope_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     return str(request.param)
 
 
-def test_cancel_answers_at_cancelling_and_takes_detached_children_with_it(
-    project: Project, scope_mode: str
-) -> None:
+def _start_stubborn(project: Project) -> tuple[str, int]:
+    """A run that ignores SIGTERM, and the pid of the detached child it started."""
     project.write("flows.py", MARKED)
     project.write(
         "flows.toml",
-        _config("""
-[[deployments]]
-name = "stubborn"
-entrypoint = "flows.py:stubborn"
-"""),
+        _config('[[deployments]]\nname = "stubborn"\nentrypoint = "flows.py:stubborn"\n'),
     )
     project.up()
     run_id = project.orc("run", "stubborn").stdout.split()[1]
     child = int(wait_for(lambda: _marks(project, "child"), 20, "the flow's child")[0][0])
+    return run_id, child
+
+
+def test_cancel_answers_at_cancelling_and_takes_detached_children_with_it(
+    project: Project, scope_mode: str
+) -> None:
+    run_id, child = _start_stubborn(project)
     began = time.monotonic()
     answer = project.orc("cancel", run_id)
     assert answer.returncode == 0 and "Cancelling" in answer.stdout, answer.stdout + answer.stderr
@@ -315,18 +322,7 @@ entrypoint = "flows.py:stubborn"
 def test_a_worker_killed_takes_its_detached_children_with_it(
     project: Project, scope_mode: str
 ) -> None:
-    project.write("flows.py", MARKED)
-    project.write(
-        "flows.toml",
-        _config("""
-[[deployments]]
-name = "stubborn"
-entrypoint = "flows.py:stubborn"
-"""),
-    )
-    project.up()
-    run_id = project.orc("run", "stubborn").stdout.split()[1]
-    child = int(wait_for(lambda: _marks(project, "child"), 20, "the flow's child")[0][0])
+    run_id, child = _start_stubborn(project)
     worker = int((project.root / ".orc" / "workers" / f"{run_id}.pid").read_text())
     os.kill(worker, signal.SIGKILL)
     wait_for(lambda: _settled(project, run_id, ("Crashed",)), 20, "the run to end Crashed")
@@ -357,6 +353,7 @@ collision_strategy = "skip"
 
     wait_for(skipped, 20, "a slot-skipped event")
     assert not [r for r in project.runs(deployment="busy") if r.state.type == "CANCELLED"]
+    assert "skipped slots" in project.orc("deployments", "show", "busy").stdout
     with project.client() as client:
         assert not [e for e in client.events(limit=500) if e.event == "orc.flow-run.Cancelled"]
 

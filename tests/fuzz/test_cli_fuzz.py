@@ -31,6 +31,7 @@ import pytest
 
 from orchestrate.cli import exits
 from tests.daemon.conftest import FLOWS, Project
+from tests.fuzz.test_socket_fuzz import FLOWS_TOML
 
 LONG = os.environ.get("ORC_FUZZ_LONG") == "1"
 INPUTS = int(os.environ.get("ORC_FUZZ_INPUTS") or (5_000 if LONG else 150))
@@ -43,19 +44,6 @@ DOCUMENTED = {exits.OK, exits.RUN_NOT_COMPLETED, exits.BAD_INPUT, exits.NOT_FOUN
               exits.STORE_ERROR, exits.NO_DAEMON}  # fmt: skip
 MESSAGE_LIMIT = 2_000  # characters: a paragraph, not a dump
 
-FLOWS_TOML = """
-    [project]
-    name = "fuzz"
-
-    [[deployments]]
-    name = "tiny"
-    entrypoint = "flows.py:tiny"
-
-    [[automations]]
-    name = "watch"
-    trigger = { event = "never.happens" }
-    actions = [{ type = "emit-event", event = "fuzz.seen", resource = { "orc.resource.id" = "fuzz" } }]
-"""
 
 IDS = ["", "zzz", "'", "%", "*", "-1", "0" * 40, "a" * 3000, "\u00e9t\u00e9", "run id", "../../x"]
 NAMES = ["nope", "", " ", "tiny ", "TINY", "*", "../x", "a" * 3000, "\u2603", "watch\t"]

@@ -83,3 +83,18 @@ def test_the_form_checks_types_bounds_and_required_fields_before_sending() -> No
         fields, {"days": "3", "mode": "delta", "tables": '["a"]', "dry": "yes"}, SCHEMA
     )
     assert good.ok and good.values == {"days": 3, "mode": "delta", "tables": ["a"], "dry": True}
+
+
+def test_a_blocked_deployment_is_marked_in_its_row_and_named_in_its_detail() -> None:
+    from orchestrate.protocol import DeploymentInfo
+    from tui.widgets.lists import deployment_row
+
+    class Frozen:
+        def now(self) -> float:
+            return 0.0
+
+    reason = "Deployment 'etl' needs API_TOKEN from the environment, which is not set."
+    blocked = DeploymentInfo(name="etl", entrypoint="etl.py:etl", blocked=reason)
+    fine = DeploymentInfo(name="etl", entrypoint="etl.py:etl")
+    assert deployment_row(blocked, Frozen(), 60).plain.startswith("✖ etl")  # type: ignore[arg-type]
+    assert not deployment_row(fine, Frozen(), 60).plain.startswith("✖")  # type: ignore[arg-type]

@@ -73,7 +73,9 @@ class DeploymentList(NamedRowList):
 
 
 def deployment_row(deployment: DeploymentInfo, clock: Clock, width: int) -> Text:
-    if deployment.paused:
+    if deployment.blocked:
+        dot = Text("✖ ", style="bold red")
+    elif deployment.paused:
         dot = Text("‖ ", style="yellow")
     elif deployment.running:
         dot = Text("⟳ ", style="cyan")

@@ -165,6 +165,7 @@ def deployment_details(deployment: DeploymentInfo, clock: Clock) -> Group:
         [
             ("deployment", deployment.name + ("  (paused)" if deployment.paused else "")),
             ("entrypoint", deployment.entrypoint),
+            *([("blocked", deployment.blocked)] if deployment.blocked else []),
             ("schedules", schedules),
             ("next run", relative(deployment.next_run_time, clock.now()) or "none scheduled"),
             (
