@@ -121,6 +121,9 @@ class StateInfo(Wire):
     message: str | None = None
     timestamp: float
     error: str | None = None  # "ValueError: bad row" for failures
+    error_type: str | None = None  # the exception's full type name
+    error_message: str | None = None
+    traceback: str | None = None  # the whole traceback, as Python printed it
 
 
 class FlowRunInfo(Wire):

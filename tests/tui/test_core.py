@@ -98,3 +98,29 @@ def test_a_blocked_deployment_is_marked_in_its_row_and_named_in_its_detail() -> 
     fine = DeploymentInfo(name="etl", entrypoint="etl.py:etl")
     assert deployment_row(blocked, Frozen(), 60).plain.startswith("✖ etl")  # type: ignore[arg-type]
     assert not deployment_row(fine, Frozen(), 60).plain.startswith("✖")  # type: ignore[arg-type]
+
+
+def test_a_failed_run_shows_its_whole_traceback_in_the_run_detail() -> None:
+    from rich.console import Console
+
+    from orchestrate.protocol import RunDetail
+    from tui.format import Clock
+    from tui.widgets.panels import run_details
+
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/srv/etl/flows.py", line 12, in load\n'
+        "    rows = parse(raw)\n"
+        '  File "/srv/etl/flows.py", line 30, in parse\n'
+        "    return int(row)\n"
+        "ValueError: invalid literal for int() with base 10: 'x'\n"
+    )
+    state = StateInfo(type="FAILED", name="Failed", timestamp=0.0, traceback=trace,
+                      error="ValueError: invalid literal for int() with base 10: 'x'")  # fmt: skip
+    run = FlowRunInfo(
+        id="r1", name="brave-otter", flow_name="etl", state=state, parameters={}, created=0.0
+    )
+    console = Console(width=120, record=True)
+    console.print(run_details(RunDetail(run=run), Clock()))
+    shown = console.export_text()
+    assert 'File "/srv/etl/flows.py", line 30, in parse' in shown and "return int(row)" in shown

@@ -146,6 +146,8 @@ def run_details(detail: RunDetail, clock: Clock) -> Group:
         parts.append(
             Text(run.state.error or run.state.message or "", style="red" if run.state.error else "")
         )
+    if run.state.traceback:
+        parts.append(_traceback(run.state.traceback))
     parts += [
         Text("\nparameters", style="bold"),
         Text(_json(run.parameters) if run.parameters else "none", style="cyan"),
@@ -226,12 +228,22 @@ def task_details(node: GraphNode | None, logs: list[LogInfo], clock: Clock) -> T
     )
     if error:
         parts.append(Text(error, style="red"))
+    if task_run.state.traceback:
+        parts.append(_traceback(task_run.state.traceback))
     for line in logs[-3:]:
         row = Text(clock_time(line.ts, clock) + " ", style="dim")
         row.append(level_name(line.level)[:4] + " ", style=level_colour(line.level))
         row.append(line.message)
         parts.append(row)
     return Group(*parts)
+
+
+def _traceback(text: str) -> Text:
+    """A whole traceback, the frames dim and the error line that ends it red."""
+    lines = text.rstrip("\n").split("\n")
+    shown = Text("\n".join(lines[:-1]) + "\n", style="dim") if len(lines) > 1 else Text()
+    shown.append(lines[-1], style="bold red")
+    return shown
 
 
 def run_title(run: FlowRunInfo | None) -> str:
