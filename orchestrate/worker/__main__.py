@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         sink.close()
         if journal is not None:
             journal.exit(code)
-            journal.close()
+            journal.close(sync=sink.broken is not None)
     return code
 
 

@@ -63,9 +63,9 @@ def create(path: Path, run: FlowRunRecord, slot: tuple[str, str, float] | None =
 
     The header holds the run itself (and its schedule slot), so a run whose rows
     never reached the store is still known, with its slot, after a kill. Once
-    written it survives a kill of any process; the worker's first fsync (within
-    `SYNC_INTERVAL`) makes it survive a machine crash too. An fsync here would
-    cost every dispatch ~4 ms on the daemon's loop.
+    written it survives a kill of any process; the worker's fsyncs (while its run
+    is busy) make it survive a crash of the machine too. An fsync here would cost
+    every dispatch ~4 ms on the daemon's loop.
     """
     header = {
         HEADER: 1, "flow_run_id": run.id, "attempt": run.run_count, "dispatched": time.time(),
@@ -79,7 +79,10 @@ def create(path: Path, run: FlowRunRecord, slot: tuple[str, str, float] | None =
 
 
 class JournalWriter:
-    """The worker's end: append lines; fsync at most every `SYNC_INTERVAL` and on close.
+    """The worker's end: append lines; while a run is busy, fsync every `SYNC_INTERVAL`.
+
+    A write is in the kernel at once, so it survives a kill of any process;
+    the fsyncs bound what a crash of the machine could take.
 
     A write that fails (a full disk) is reported once on stderr and the run
     goes on: the records still reach the daemon over the channel.
@@ -88,7 +91,7 @@ class JournalWriter:
     def __init__(self, path: str) -> None:
         self.path = path
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND)
-        self._synced = 0.0  # the first write syncs the daemon's header with it
+        self._synced = time.monotonic()
         self.failed: OSError | None = None
 
     def write(self, line: bytes, sync: bool = True) -> None:
@@ -112,11 +115,14 @@ class JournalWriter:
         """The last line: the worker's exit code (see `orchestrate.worker.__main__`)."""
         self.write(json.dumps({EXIT: code}).encode() + b"\n")
 
-    def close(self) -> None:
+    def close(self, sync: bool = True) -> None:
+        """Close the file; `sync=False` where the daemon has had every record already (it
+        stores them within a flush), so the fsync would only delay the worker's exit."""
         if self._fd is None:
             return
         try:
-            self.sync()
+            if sync:
+                self.sync()
         except OSError as exc:
             self._fail(exc)
         finally:
