@@ -85,23 +85,17 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
     keys, daemon.last_slot, daemon.slot_of = store.schedule_slots(since=now - KEY_MEMORY)
     daemon.slot_keys = set(keys)
     journals = _journals(daemon)
+    last_attempt = {found.flow_run_id: found.attempt for found in journals}  # sorted: last wins
     cut_off: list[tuple[FlowRunRecord, Journal | None, list[TaskRunRecord]]] = []
     for view in store.unfinished_flow_runs():
         run = record_of(view)
         daemon.book.put_flow_run(run)
-        if run.id not in journals and run.state.type is not StateType.SCHEDULED:
+        if run.id not in last_attempt and run.state.type is not StateType.SCHEDULED:
             cut_off.append((run, None, []))
-    by_run = {run_id: key for key, run_id in keys.items()}
-    for waiting in daemon.book.scheduled():
-        if waiting.id in by_run:
-            detail = (
-                by_run[waiting.id],
-                daemon.slot_of.get(waiting.id, ""),
-                waiting.expected_start_time or 0.0,
-            )
-            daemon.slot_detail[waiting.id] = detail
-    for found in journals.values():
-        replayed, open_tasks = _replay(daemon, conn, found)
+    _remember_slots(daemon, keys)
+    for found in journals:  # each run's attempts in order: only its last can be cut off
+        latest = found.attempt == last_attempt[found.flow_run_id]
+        replayed, open_tasks = _replay(daemon, conn, found, latest)
         if replayed is not None:
             cut_off.append((replayed, found, open_tasks))
     for run, found_or_none, open_tasks in cut_off:
@@ -121,27 +115,38 @@ def _stop_leftovers(daemon: Daemon) -> None:
             log.warning("stopped %d process(es) that runs of the last orc up left running", left)
 
 
-def _journals(daemon: Daemon) -> dict[str, Journal]:
-    """The newest readable journal of each run (older attempts' were stored already)."""
-    newest: dict[str, Journal] = {}
-    for path in sorted(daemon.journals_dir.glob(f"*{journal.SUFFIX}")):
-        found = journal.read(path)
-        if found is None:
+def _remember_slots(daemon: Daemon, keys: dict[str, str]) -> None:
+    """The slot of each waiting run, so a skip can keep its key (see `Daemon._skip`)."""
+    by_run = {run_id: key for key, run_id in keys.items()}
+    for waiting in daemon.book.scheduled():
+        if waiting.id in by_run:
+            schedule_id = daemon.slot_of.get(waiting.id, "")
+            detail = (by_run[waiting.id], schedule_id, waiting.expected_start_time or 0.0)
+            daemon.slot_detail[waiting.id] = detail
+
+
+def _journals(daemon: Daemon) -> list[Journal]:
+    """Every readable journal, each run's attempts in order (a journal is removed only once
+    the store holds it, so an older attempt's may still hold rows the store lacks)."""
+    found = []
+    for path in daemon.journals_dir.glob(f"*{journal.SUFFIX}"):
+        read = journal.read(path)
+        if read is None:
             log.warning("%s is not a run journal; left as it is", path)
             continue
-        if found.flow_run_id not in newest or found.attempt > newest[found.flow_run_id].attempt:
-            newest[found.flow_run_id] = found
-    return newest
+        found.append(read)
+    return sorted(found, key=lambda j: (j.flow_run_id, j.attempt))
 
 
 def _replay(
-    daemon: Daemon, conn: Connection, found: Journal
+    daemon: Daemon, conn: Connection, found: Journal, latest: bool
 ) -> tuple[FlowRunRecord | None, list[TaskRunRecord]]:
     """Store what the journal holds and the store lacks.
 
     Returns the run if this attempt was cut off (its end was never handled),
-    and the task runs the journal leaves open. An older attempt's open task
-    runs end here: that attempt is over whatever came after it.
+    and the task runs the journal leaves open. Only a run's `latest` attempt
+    can be cut off; an older one's open task runs end here, since that attempt
+    is over whatever came after it.
     """
     run_ids = sorted(
         {found.flow_run_id}
@@ -149,7 +154,7 @@ def _replay(
     )
     event_ids = [r.id for r in found.records if isinstance(r, EventRecord)]
     stored = stored_keys(conn, run_ids, event_ids)
-    current = _is_current(stored.runs.get(found.flow_run_id), found.attempt)
+    current = latest and _is_current(stored.runs.get(found.flow_run_id), found.attempt)
     missing = _unstored(found, stored, current)
     run = _latest_run(found, daemon.book.get(found.flow_run_id), current)
     if current and run is not None:

@@ -120,3 +120,29 @@ def test_a_journal_replayed_twice_adds_each_row_once(project: Project) -> None:
     assert len(history) == len(set(history))
     assert [name for name, _ in history].count("Running") == 1
     assert _rows(project, "SELECT count(*) FROM logs WHERE message = 'working'") == [(1,)]
+
+
+def test_an_older_attempts_journal_is_replayed_too_and_only_the_last_attempt_is_cut_off(
+    project: Project,
+) -> None:
+    folder = _project(project, retries=1)
+    run = _run()
+    first = journal.journal_path(folder, run.id, 1)
+    journal.create(first, run)
+    writer = journal.JournalWriter(str(first))
+    task = TaskRunRecord(id="t-old", flow_run_id=run.id, name="step-0", task_key="step",
+                         dynamic_key=0, state=Running(), created=time.time(), run_count=1)  # fmt: skip
+    writer.write(journal.started_line(task))
+    writer.close()
+    run.run_count = 2  # the retry was dispatched, then orc up was killed
+    journal.create(journal.journal_path(folder, run.id, 2), run)
+
+    project.up()
+    project.stop()
+    ((state, run_count),) = _rows(project, "SELECT state_name, run_count FROM flow_runs")
+    assert (state, run_count) == ("Crashed", 2)  # retries = 1: two attempts spent, no third
+    assert _rows(project, "SELECT id, state_name FROM task_runs") == [("t-old", "Crashed")]
+    crashed = _rows(
+        project, "SELECT count(*) FROM state_history WHERE run_id = 'f1' AND state_name = 'Crashed'"
+    )
+    assert crashed == [(1,)]
