@@ -159,12 +159,13 @@ def _replay(
     run = _latest_run(found, daemon.book.get(found.flow_run_id), current)
     if current and run is not None:
         run.run_count = max(run.run_count, found.attempt)
+        head: list[Any] = []
         if found.slot is not None and found.slot[0] not in daemon.slot_keys:
             key, schedule_id, when = found.slot
             daemon.slot_keys.add(key)
             daemon.slot_of[run.id] = schedule_id
-            missing.insert(0, SlotRecord(key, run.id, run.deployment or "", schedule_id, when))
-        missing.insert(0, run)
+            head.append(SlotRecord(key, run.id, run.deployment or "", schedule_id, when))
+        missing = head + _with_history([run], stored) + missing
     if missing:
         daemon.put_many(missing)
         log.info(
@@ -210,7 +211,24 @@ def _unstored(found: Journal, stored: StoredKeys, current: bool) -> list[Any]:
             new = False
         if new:
             missing.append(record)
-    return _last_snapshots(missing)
+    return _with_history(_last_snapshots(missing), stored)
+
+
+def _with_history(records: list[Any], stored: StoredKeys) -> list[Any]:
+    """Each replayed snapshot's state in the history too: a worker encodes a snapshot when it
+    sends it, so its state can be newer than the last state line it had written."""
+    out: list[Any] = []
+    for record in records:
+        if isinstance(record, TaskRunRecord) and stored.add_state(
+            record.id, record.state.name, record.state.ts
+        ):
+            out.append(StateRecord(record.id, record.flow_run_id, True, record.state))
+        elif isinstance(record, FlowRunRecord) and stored.add_state(
+            record.id, record.state.name, record.state.ts
+        ):
+            out.append(StateRecord(record.id, record.id, False, record.state))
+        out.append(record)
+    return out
 
 
 def _last_snapshots(records: list[Any]) -> list[Any]:

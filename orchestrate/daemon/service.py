@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,11 +108,16 @@ class Daemon:
         self.put_many([record])  # type: ignore[list-item]
 
     def put_many(self, records: list[Record]) -> None:
-        """Store, remember and publish a batch of records (a worker's, or the daemon's own)."""
+        """Store, remember and publish a batch of records (a worker's, or the daemon's own).
+
+        Run snapshots go to the writer as copies: the daemon changes its runs in
+        place, and a batch still waiting to be written must not store a state
+        whose history row is only in the next batch.
+        """
         states: list[StateRecord] = []
         for record in records:
-            self.writer.put(record)
             kind = type(record)
+            self.writer.put(replace(record) if kind in _SNAPSHOTS else record)
             if kind is LogRecord:
                 self.publish("log", views.log_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
             elif kind is TaskRunRecord:
@@ -601,6 +607,9 @@ class Daemon:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.automations is not None:
             await self.automations.close()
+
+
+_SNAPSHOTS = (FlowRunRecord, TaskRunRecord)
 
 
 def _clock(epoch: float | None) -> str:
