@@ -13,9 +13,10 @@ import pytest
 from orchestrate import emit_event, flow, get_run_logger, task, unmapped
 from orchestrate.entrypoints import load_flow
 from orchestrate.errors import UpstreamTaskError
+from orchestrate.integrations.dask import DaskTaskRunner
 from orchestrate.records import EdgeRecord, StateRecord
 from orchestrate.runtime import task_run
-from orchestrate.task_runners import DaskTaskRunner, ThreadPoolTaskRunner
+from orchestrate.task_runners import ThreadPoolTaskRunner
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink
 

@@ -112,7 +112,7 @@ def test_a_dask_worker_running_an_attempt_loads_no_store_tui_or_cli() -> None:
         "-c",
         "import sys, json, cloudpickle\n"
         "from orchestrate import get_run_logger, task\n"
-        "from orchestrate.engine.dask_remote import Attempt, TaskCode, run_attempt\n"
+        "from orchestrate.integrations.dask.remote import Attempt, TaskCode, run_attempt\n"
         "from orchestrate.records import TaskRunRecord\n"
         "from orchestrate.states import Running\n"
         "@task\n"
