@@ -130,6 +130,16 @@ def test_the_integration_path_and_prefects_path_give_one_runner_class() -> None:
     ]
 
 
+def test_the_integration_exports_its_runner_and_errors() -> None:
+    import orchestrate.integrations.dask as dask_integration
+
+    exported = {name: getattr(dask_integration, name) for name in dask_integration.__all__}
+    assert issubclass(exported["WorkerLost"], exported["DaskError"])
+    assert all(value.__name__ == name for name, value in exported.items())
+    with pytest.raises(AttributeError, match="has no attribute 'LocalCluster'"):
+        _ = dask_integration.LocalCluster
+
+
 def test_a_dask_worker_running_an_attempt_loads_no_store_tui_or_cli() -> None:
     out = run_python(
         "-c",
