@@ -40,8 +40,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from orchestrate import flow, get_run_logger, task  # noqa: E402
+from orchestrate.integrations.dask import DaskTaskRunner  # noqa: E402
 from orchestrate.recording import NullSink, get_sink, set_sink  # noqa: E402
-from orchestrate.task_runners import DaskTaskRunner, ThreadPoolTaskRunner  # noqa: E402
+from orchestrate.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 SLEEP = 0.01
 WORKERS, THREADS = 2, 4
@@ -178,7 +179,7 @@ def orc_workloads(address: str, n: int, repeat: int) -> dict[str, dict[str, floa
 
 @contextmanager
 def local_cluster() -> Iterator[str]:
-    from orchestrate.engine.dask_cluster import start_cluster
+    from orchestrate.integrations.dask.cluster import start_cluster
 
     cluster = start_cluster(None, {"n_workers": WORKERS, "threads_per_worker": THREADS})
     try:

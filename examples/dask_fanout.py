@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 
 from orchestrate import flow, get_run_logger, task, unmapped
-from orchestrate.task_runners import DaskTaskRunner
+from orchestrate.integrations.dask import DaskTaskRunner
 
 
 @task(retries=2, retry_delay_seconds=1)

@@ -4,15 +4,18 @@ A runner is entered once per flow run. `submit` starts a job once the futures
 it depends on are done — threads never sit blocked on upstream work — and
 leaving the runner waits for everything it started.
 
-`DaskTaskRunner` (task runs on a Dask cluster) loads on first use, so this
-module never imports `distributed`; `task_runner_from_spec` turns the
-`task_runner` of a deployment in flows.toml into a runner.
+`DaskTaskRunner` (task runs on a Dask cluster) lives in the Dask integration,
+`orchestrate.integrations.dask`; this module names it only to keep Prefect's
+path working and loads it on first use, so importing it never loads the
+integration or `distributed`. `task_runner_from_spec` turns the `task_runner`
+of a deployment in flows.toml into a runner.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextvars
+import importlib
 import sys
 import threading
 from abc import ABC, abstractmethod
@@ -29,7 +32,7 @@ from orchestrate.states import Crashed, State
 if TYPE_CHECKING:
     import asyncio
 
-    from orchestrate.engine.dask_runner import DaskTaskRunner
+    from orchestrate.integrations.dask import DaskTaskRunner
 
 
 class TaskJob(Protocol):
@@ -220,9 +223,7 @@ def task_runner_from_spec(spec: str | dict[str, Any] | None) -> TaskRunner:
     _check_types(kind, options)
     if kind == "thread":
         return ThreadPoolTaskRunner(**options)
-    from orchestrate.engine.dask_runner import DaskTaskRunner
-
-    return DaskTaskRunner(**options)
+    return _integration_runner("DaskTaskRunner")(**options)
 
 
 #: The TOML type each setting takes, as a user would write it.
@@ -247,11 +248,21 @@ def _check_types(kind: str, options: dict[str, Any]) -> None:
         raise InvalidTaskRunnerSpec(f"task_runner of type {kind!r}: max_workers must be 1 or more.")
 
 
-def __getattr__(name: str) -> Any:
-    if name == "DaskTaskRunner":  # loaded on first use: `distributed` stays unimported until then
-        from orchestrate.engine.dask_runner import DaskTaskRunner
+#: Runners an integration defines, under the names Prefect's paths give them here, and that
+#: integration. The integration is built on this module, so this module holds no import of it:
+#: it looks the runner up by name when first asked for, and the dependency points one way.
+_INTEGRATION_RUNNERS = {"DaskTaskRunner": "orchestrate.integrations.dask"}
 
-        return DaskTaskRunner
+
+def _integration_runner(name: str) -> type[TaskRunner]:
+    """The runner class `name` from its integration, which loads now if it has not yet."""
+    runner: type[TaskRunner] = getattr(importlib.import_module(_INTEGRATION_RUNNERS[name]), name)
+    return runner
+
+
+def __getattr__(name: str) -> Any:
+    if name in _INTEGRATION_RUNNERS:  # `distributed` stays unimported until a runner is entered
+        return _integration_runner(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

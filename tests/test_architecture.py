@@ -66,6 +66,21 @@ def test_the_engine_never_imports_daemon_store_cli_or_tui(path: Path) -> None:
     assert not bad, f"{path.name} imports {bad}"
 
 
+def test_the_engine_names_no_dask_and_loads_no_dask_module() -> None:
+    # Dask is an integration built on the engine: the engine runs the same without it.
+    files = sorted((PACKAGE / "engine").rglob("*.py"))
+    engine = [
+        ".".join(("orchestrate", *p.relative_to(PACKAGE).with_suffix("").parts)) for p in files
+    ]
+    engine = [name.removesuffix(".__init__") for name in engine]
+    loaded = modules_loaded_by("\n".join(f"import {name}" for name in engine))
+    assert set(engine) <= loaded
+    dask_like = ("dask", "distributed", "orchestrate.integrations")
+    assert not sorted(m for m in loaded if any(word in m for word in dask_like))
+    named = [p.name for p in files if "dask" in p.read_text().lower()]
+    assert not named, f"{named} name Dask"
+
+
 def test_the_store_never_imports_the_engine() -> None:
     for path in (PACKAGE / "store").glob("*.py"):
         bad = {name for name in imports_of(path) if name.startswith("orchestrate.engine")}

@@ -26,7 +26,7 @@ def needs_distributed() -> None:
 
 @pytest.fixture(scope="session")
 def dask_cluster() -> Iterator[Any]:
-    from orchestrate.engine.dask_cluster import start_cluster
+    from orchestrate.integrations.dask.cluster import start_cluster
 
     cluster = start_cluster(None, {"n_workers": 2, "threads_per_worker": 2})
     yield cluster

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FLOW_FILE = """
 from orchestrate import flow, get_run_logger, task
 from orchestrate.runtime import task_run
-from orchestrate.task_runners import DaskTaskRunner
+from orchestrate.integrations.dask import DaskTaskRunner
 
 
 @task(retries=1)

@@ -14,10 +14,9 @@ import pytest
 
 from orchestrate import flow, task
 from orchestrate.context import flow_run_context
-from orchestrate.engine.dask_cluster import SchedulerUnreachable
+from orchestrate.integrations.dask import DaskTaskRunner, SchedulerUnreachable
 from orchestrate.records import StateRecord
 from orchestrate.runtime import task_run
-from orchestrate.task_runners import DaskTaskRunner
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink
 

@@ -8,10 +8,10 @@ from typing import Any
 import cloudpickle
 
 from orchestrate import flow, task
-from orchestrate.engine.dask_remote import Attempt, KeptValue, TaskCode, run_attempt
+from orchestrate.integrations.dask import DaskTaskRunner
+from orchestrate.integrations.dask.remote import Attempt, KeptValue, TaskCode, run_attempt
 from orchestrate.records import TaskRunRecord
 from orchestrate.states import Running
-from orchestrate.task_runners import DaskTaskRunner
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import orchestrate
 from orchestrate import emit_event, flow, get_run_logger, task, unmapped
 from orchestrate.entrypoints import load_flow
 from orchestrate.errors import UpstreamTaskError
+from orchestrate.integrations.dask import DaskTaskRunner
 from orchestrate.records import EdgeRecord, StateRecord
 from orchestrate.runtime import task_run
-from orchestrate.task_runners import DaskTaskRunner, ThreadPoolTaskRunner
+from orchestrate.task_runners import ThreadPoolTaskRunner
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink
 
@@ -165,6 +168,32 @@ def test_a_remote_failure_keeps_its_exception_and_traceback(
         f'File "{__file__}", line {line}, in parse\n    return int(row)' in text
         for text in error_lines
     )
+
+
+def test_a_remote_failure_raised_in_the_flow_shows_no_orc_frame_from_the_worker(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    # orc's frames on the worker are cut before the error travels: after the flow's own frames
+    # come only its `.result()` calls, then the task's code.
+    @task
+    def parse(row: str) -> int:
+        return int(row)
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> int:
+        return parse.submit("not a number").result()
+
+    with pytest.raises(ValueError, match="invalid literal") as raised:
+        pipeline()
+    frames = traceback.extract_tb(raised.value.__traceback__)
+    names = [frame.name for frame in frames]
+    from_worker = frames[names.index("pipeline") + 1 :]
+    orc_dir = str(Path(orchestrate.__file__).parent)
+    orc_frames = [
+        (Path(f.filename).name, f.name) for f in from_worker if f.filename.startswith(orc_dir)
+    ]
+    assert orc_frames == [("futures.py", "result"), ("states.py", "result")]
+    assert from_worker[-1].name == "parse"
 
 
 FLOW_FILE = """

@@ -107,12 +107,45 @@ def test_importing_the_runners_or_naming_the_dask_one_never_loads_distributed() 
     assert json.loads(out.stdout.splitlines()[-1]) == [False, False, "DaskTaskRunner"]
 
 
+def test_the_integration_path_and_prefects_path_give_one_runner_class() -> None:
+    # Flows written against either path, and a "dask" task_runner in flows.toml, share one
+    # class, and naming it by the integration's path loads `distributed` no sooner either.
+    out = run_python(
+        "-c",
+        "import sys, json\n"
+        "from orchestrate.integrations.dask import DaskTaskRunner\n"
+        "loaded = 'distributed' in sys.modules\n"
+        "from orchestrate.task_runners import DaskTaskRunner as by_prefect_path\n"
+        "from orchestrate.task_runners import task_runner_from_spec\n"
+        "from_toml = type(task_runner_from_spec('dask'))\n"
+        "print(json.dumps([loaded, by_prefect_path is DaskTaskRunner, from_toml is DaskTaskRunner,"
+        " DaskTaskRunner.__module__]))",
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1]) == [
+        False,
+        True,
+        True,
+        "orchestrate.integrations.dask.runner",
+    ]
+
+
+def test_the_integration_exports_its_runner_and_errors() -> None:
+    import orchestrate.integrations.dask as dask_integration
+
+    exported = {name: getattr(dask_integration, name) for name in dask_integration.__all__}
+    assert issubclass(exported["WorkerLost"], exported["DaskError"])
+    assert all(value.__name__ == name for name, value in exported.items())
+    with pytest.raises(AttributeError, match="has no attribute 'LocalCluster'"):
+        _ = dask_integration.LocalCluster
+
+
 def test_a_dask_worker_running_an_attempt_loads_no_store_tui_or_cli() -> None:
     out = run_python(
         "-c",
         "import sys, json, cloudpickle\n"
         "from orchestrate import get_run_logger, task\n"
-        "from orchestrate.engine.dask_remote import Attempt, TaskCode, run_attempt\n"
+        "from orchestrate.integrations.dask.remote import Attempt, TaskCode, run_attempt\n"
         "from orchestrate.records import TaskRunRecord\n"
         "from orchestrate.states import Running\n"
         "@task\n"

@@ -33,6 +33,7 @@ from typing import Any
 
 import cloudpickle
 
+import orchestrate
 from orchestrate.context import TaskRunContext, task_run_context
 from orchestrate.engine.logs import (
     ROOT_LOGGER,
@@ -50,7 +51,8 @@ from orchestrate.tasks import Task, TaskOptions
 
 #: Modules orc imports from a flow file (`orchestrate.entrypoints`); workers cannot import them.
 FILE_MODULE_PREFIX = "orc_entrypoint_"
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+#: orc's own frames (anything in the `orchestrate` package) lead a task's traceback; they are cut.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(orchestrate.__file__)) + os.sep
 
 
 class RemoteTraceback(Exception):

@@ -3,7 +3,7 @@
 A task run's rules (`task_engine.task_steps`: inputs, cache, retries, final
 state) advance here, in the flow process, driven by events rather than by a
 thread per run. Each body attempt becomes one Dask task with its own key
-(`dask_attempts`). When it ends, its envelope (value or error, and what the
+(`attempts`). When it ends, its envelope (value or error, and what the
 body logged and emitted) comes back to one thread, which records it and moves
 the run on: the final state, or a retry after a delay kept on a timer; state
 hooks run on a small pool. So a thousand task runs in flight cost a thousand
@@ -12,7 +12,7 @@ Dask futures, not a thousand threads.
 An attempt's Dask task is released once its outcome is here, so Dask holds no
 orc result it could decide to compute again. A worker that dies mid-attempt
 fails that attempt with `WorkerLost`, and orc retries it under the task's
-policy, recorded like any retry (see `dask_cluster` for the scheduler setting
+policy, recorded like any retry (see `cluster` for the scheduler setting
 this relies on).
 """
 
@@ -28,13 +28,18 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.engine.dask_attempts import AttemptChannel, AttemptNotSent, Outcomes, attempt_error
-from orchestrate.engine.dask_cluster import DaskConnection, connect
-from orchestrate.engine.dask_remote import Envelope
 from orchestrate.engine.logs import ROOT_LOGGER
 from orchestrate.engine.steps import CallBody, Outcome, Request, Sleep, Steps, _run_hooks_sync
 from orchestrate.engine.task_engine import TaskRunJob, task_steps
 from orchestrate.futures import PrefectFuture
+from orchestrate.integrations.dask.attempts import (
+    AttemptChannel,
+    AttemptNotSent,
+    Outcomes,
+    attempt_error,
+)
+from orchestrate.integrations.dask.cluster import DaskConnection, connect
+from orchestrate.integrations.dask.remote import Envelope
 from orchestrate.records import EventRecord, LogRecord, Record
 from orchestrate.states import Crashed, State
 from orchestrate.task_runners import TaskJob, TaskRunner, when_all_done

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
-from orchestrate.engine.dask_cluster import DaskError, WorkerLost
-from orchestrate.engine.dask_remote import (
+from orchestrate.integrations.dask.cluster import DaskError, WorkerLost
+from orchestrate.integrations.dask.remote import (
     FILE_MODULE_PREFIX,
     Attempt,
     Envelope,
