@@ -1,9 +1,9 @@
 """Every typed daemon call, written once: its method, its params, its result and what it does.
 
-Each function below builds the `Call` of one daemon method; `Calls` turns
-each into a method, and `Client` and `AsyncClient` both inherit it, so the
-two clients are one behaviour with two ways of waiting (and the TUI uses
-`AsyncClient` itself). A new daemon method is one function and one line of
+Each function below builds the `Call` of one daemon method, and its
+docstring is the method's; `Calls` turns each into a method, and `Client`
+and `AsyncClient` both inherit it, so the two clients are one behaviour with
+two ways of waiting. A new daemon method is one function and one line of
 `Calls`.
 """
 
