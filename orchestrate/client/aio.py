@@ -18,22 +18,11 @@ from typing import Any, TypeVar
 
 from orchestrate.client import calls, wire
 from orchestrate.client.address import Address, SshAddress, handshake_timeout, resolve, ssh_failure
-from orchestrate.client.calls import Call, check_hello, client_name
+from orchestrate.client.calls import Calls, check_hello, client_name
+from orchestrate.client.rpc import Call, timed_out
 from orchestrate.client.unix import local_socket
-from orchestrate.errors import ClientError, ConnectionLost, DaemonTimeout, SshError
-from orchestrate.protocol import (
-    AutomationInfo,
-    DeploymentDetail,
-    DeploymentInfo,
-    EventInfo,
-    FlowRunInfo,
-    Hello,
-    LogInfo,
-    Notification,
-    RunDetail,
-    Status,
-    Topic,
-)
+from orchestrate.errors import ClientError, ConnectionLost, SshError
+from orchestrate.protocol import Hello, Notification, Topic
 
 T = TypeVar("T")
 Bind = Callable[[Any], None]
@@ -100,7 +89,7 @@ async def _open(address: Address, timeout: float | None) -> _Stream:
     return _Stream(process.stdout, process.stdin, address, process)
 
 
-class AsyncClient:
+class AsyncClient(Calls):
     """A connection to one orc daemon for asyncio code; the same methods as `Client`, awaited.
 
     Open one with `await AsyncClient.connect(...)`; close it with `await
@@ -132,7 +121,7 @@ class AsyncClient:
         client = cls(await _open(address, timeout), timeout)
         try:
             wait = handshake_timeout(address, timeout)
-            hello = await client._run(calls.hello(name or client_name()), timeout=wait)
+            hello = await client._run(calls.handshake(name or client_name()), timeout=wait)
             client.server = check_hello(hello, address)
         except BaseException:
             await client.close()
@@ -198,10 +187,6 @@ class AsyncClient:
             subscription._queue.put_nowait(self._lost)
         self._subscriptions.clear()
 
-    async def call(self, method: str, **params: Any) -> Any:
-        """Send any request and return its raw (JSON) result."""
-        return await self._request(method, params)
-
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         """Send a notification: no reply (workers ship `records` this way)."""
         await self._write(wire.notification(method, params))
@@ -231,10 +216,7 @@ class AsyncClient:
                 future.exception()  # raised here instead; not "never retrieved"
             raise
         except TimeoutError:
-            raise DaemonTimeout(
-                f"the orc daemon at {self.address} did not answer `{method}` within {wait:g} s; "
-                "it may be busy or stuck (see its log), or wait longer (a larger timeout)"
-            ) from None
+            raise timed_out(self.address, method, wait) from None
         finally:
             self._pending.pop(request_id, None)
         return wire.result(reply)
@@ -269,86 +251,6 @@ class AsyncClient:
         if self._subscriptions.pop(subscription, None) is not None and self._lost is None:
             with contextlib.suppress(ClientError):
                 await self._run(calls.unsubscribe(subscription))
-
-    async def hello(self) -> Hello:
-        return await self._run(calls.hello(client_name()))
-
-    async def status(self) -> Status:
-        return await self._run(calls.status())
-
-    async def deployments(self) -> list[DeploymentInfo]:
-        return await self._run(calls.deployments())
-
-    async def deployment(self, name: str) -> DeploymentDetail:
-        return await self._run(calls.deployment(name))
-
-    async def pause_deployment(self, name: str) -> DeploymentInfo:
-        return await self._run(calls.pause_deployment(name))
-
-    async def resume_deployment(self, name: str) -> DeploymentInfo:
-        return await self._run(calls.resume_deployment(name))
-
-    async def runs(
-        self,
-        limit: int = 50,
-        state: str | None = None,
-        deployment: str | None = None,
-        since: float | None = None,
-    ) -> list[FlowRunInfo]:
-        return await self._run(calls.runs(limit, state, deployment, since))
-
-    async def run(self, id: str) -> RunDetail:
-        return await self._run(calls.run(id))
-
-    async def logs(
-        self,
-        id: str,
-        after: float | None = None,
-        limit: int | None = None,
-        level: int | None = None,
-    ) -> list[LogInfo]:
-        return await self._run(calls.logs(id, after, limit, level))
-
-    async def create_run(
-        self, deployment: str, parameters: dict[str, Any] | None = None
-    ) -> FlowRunInfo:
-        return await self._run(calls.create_run(deployment, parameters))
-
-    async def cancel_run(self, id: str) -> FlowRunInfo:
-        return await self._run(calls.cancel_run(id))
-
-    async def retry_run(self, id: str) -> FlowRunInfo:
-        return await self._run(calls.retry_run(id))
-
-    async def events(
-        self,
-        name: str | None = None,
-        resource: str | None = None,
-        since: float | None = None,
-        limit: int = 100,
-    ) -> list[EventInfo]:
-        return await self._run(calls.events(name, resource, since, limit))
-
-    async def emit_event(
-        self,
-        event: str,
-        resource: dict[str, str],
-        payload: dict[str, Any] | None = None,
-        related: list[dict[str, str]] | None = None,
-    ) -> EventInfo:
-        return await self._run(calls.emit_event(event, resource, payload, related))
-
-    async def automations(self) -> list[AutomationInfo]:
-        return await self._run(calls.automations())
-
-    async def automation(self, name: str) -> AutomationInfo:
-        return await self._run(calls.automation(name))
-
-    async def pause_automation(self, name: str) -> AutomationInfo:
-        return await self._run(calls.pause_automation(name))
-
-    async def resume_automation(self, name: str) -> AutomationInfo:
-        return await self._run(calls.resume_automation(name))
 
 
 class AsyncSubscription:

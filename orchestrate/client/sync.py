@@ -12,31 +12,20 @@ from typing import Any, TypeVar
 
 from orchestrate.client import calls, wire
 from orchestrate.client.address import Address, handshake_timeout, resolve
-from orchestrate.client.calls import Call, check_hello, client_name
+from orchestrate.client.calls import Calls, check_hello, client_name
 from orchestrate.client.channels import Channel, open_channel
-from orchestrate.errors import DaemonTimeout
-from orchestrate.protocol import (
-    AutomationInfo,
-    DeploymentDetail,
-    DeploymentInfo,
-    EventInfo,
-    FlowRunInfo,
-    Hello,
-    LogInfo,
-    Notification,
-    RunDetail,
-    Status,
-    Topic,
-)
+from orchestrate.client.rpc import Call, timed_out
+from orchestrate.protocol import Hello, Notification, Topic
 
 T = TypeVar("T")
 
 
-class Client:
+class Client(Calls):
     """A blocking connection to one orc daemon.
 
     Open one with `connect()`; close it with `close()` or a `with` block. Each
-    method sends one request and waits for its reply at most `timeout` seconds.
+    method sends one request and waits for its reply at most `timeout` seconds
+    (the methods are declared once, in `orchestrate.client.calls`).
     Safe to share between threads (requests take turns).
     """
 
@@ -80,7 +69,7 @@ class Client:
         client = cls(open_channel(address, timeout), address, timeout)
         try:
             hello = client._run(
-                calls.hello(name or client_name()), handshake_timeout(address, timeout)
+                calls.handshake(name or client_name()), handshake_timeout(address, timeout)
             )
             client.server = check_hello(hello, address)
         except BaseException:
@@ -102,10 +91,6 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def call(self, method: str, **params: Any) -> Any:
-        """Send any request and return its raw (JSON) result."""
-        return self._request(method, params, self.timeout)
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         """Send a notification: no reply, no waiting (workers ship `records` this way)."""
@@ -136,22 +121,16 @@ class Client:
         try:
             self._channel.send(line)
         except TimeoutError as error:
-            raise self._timed_out(method, timeout) from error
+            raise timed_out(self.address, method, timeout) from error
 
     def _readline(self, deadline: float | None, method: str, timeout: float | None) -> bytes:
         try:
             line = self._channel.lines.readline(deadline)
         except TimeoutError as error:
-            raise self._timed_out(method, timeout) from error
+            raise timed_out(self.address, method, timeout) from error
         if line is None:
             raise self._channel.failure()
         return line
-
-    def _timed_out(self, method: str, timeout: float | None) -> DaemonTimeout:
-        return DaemonTimeout(
-            f"the orc daemon at {self.address} did not answer `{method}` within {timeout:g} s; "
-            "it may be busy or stuck (see its log), or wait longer (a larger timeout)"
-        )
 
     def subscribe(
         self, topics: Sequence[Topic], flow_run_id: str | None = None, event: str | None = None
@@ -172,102 +151,6 @@ class Client:
             own.close()
             raise
         return Subscription(own, subscription)
-
-    def hello(self) -> Hello:
-        """The daemon's identity: version, pid, project and start time."""
-        return self._run(calls.hello(client_name()))
-
-    def status(self) -> Status:
-        """What the daemon is doing: running runs, the queue, what is due next."""
-        return self._run(calls.status())
-
-    def deployments(self) -> list[DeploymentInfo]:
-        """Every deployment, with its schedules, next run and latest runs."""
-        return self._run(calls.deployments())
-
-    def deployment(self, name: str) -> DeploymentDetail:
-        """One deployment, with its next scheduled times."""
-        return self._run(calls.deployment(name))
-
-    def pause_deployment(self, name: str) -> DeploymentInfo:
-        """Stop scheduling runs of a deployment (runs already started go on)."""
-        return self._run(calls.pause_deployment(name))
-
-    def resume_deployment(self, name: str) -> DeploymentInfo:
-        """Schedule runs of a paused deployment again."""
-        return self._run(calls.resume_deployment(name))
-
-    def runs(
-        self,
-        limit: int = 50,
-        state: str | None = None,
-        deployment: str | None = None,
-        since: float | None = None,
-    ) -> list[FlowRunInfo]:
-        """Flow runs, newest first, filtered by state (type or name), deployment and start."""
-        return self._run(calls.runs(limit, state, deployment, since))
-
-    def run(self, id: str) -> RunDetail:
-        """One flow run (full id or unique prefix) with its task runs and state history."""
-        return self._run(calls.run(id))
-
-    def logs(
-        self,
-        id: str,
-        after: float | None = None,
-        limit: int | None = None,
-        level: int | None = None,
-    ) -> list[LogInfo]:
-        """The log lines of a flow run, after a timestamp and at or above a level."""
-        return self._run(calls.logs(id, after, limit, level))
-
-    def create_run(self, deployment: str, parameters: dict[str, Any] | None = None) -> FlowRunInfo:
-        """Start a run of a deployment now (it is Scheduled, due at once)."""
-        return self._run(calls.create_run(deployment, parameters))
-
-    def cancel_run(self, id: str) -> FlowRunInfo:
-        """Cancel a scheduled or running flow run."""
-        return self._run(calls.cancel_run(id))
-
-    def retry_run(self, id: str) -> FlowRunInfo:
-        """Run a finished flow run again with the same parameters; returns the new run."""
-        return self._run(calls.retry_run(id))
-
-    def events(
-        self,
-        name: str | None = None,
-        resource: str | None = None,
-        since: float | None = None,
-        limit: int = 100,
-    ) -> list[EventInfo]:
-        """Events, newest first, by name glob, resource id glob and time."""
-        return self._run(calls.events(name, resource, since, limit))
-
-    def emit_event(
-        self,
-        event: str,
-        resource: dict[str, str],
-        payload: dict[str, Any] | None = None,
-        related: list[dict[str, str]] | None = None,
-    ) -> EventInfo:
-        """Record an event (automations see it like any other)."""
-        return self._run(calls.emit_event(event, resource, payload, related))
-
-    def automations(self) -> list[AutomationInfo]:
-        """Every automation, with its trigger and actions in words."""
-        return self._run(calls.automations())
-
-    def automation(self, name: str) -> AutomationInfo:
-        """One automation."""
-        return self._run(calls.automation(name))
-
-    def pause_automation(self, name: str) -> AutomationInfo:
-        """Stop an automation from firing."""
-        return self._run(calls.pause_automation(name))
-
-    def resume_automation(self, name: str) -> AutomationInfo:
-        """Let a paused automation fire again."""
-        return self._run(calls.resume_automation(name))
 
 
 class Subscription(Iterator[Notification]):
