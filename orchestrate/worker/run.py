@@ -209,6 +209,8 @@ def _end_unstarted(spec: RunSpec, state: State) -> State:
     sink = get_sink()
     record = spec.flow_run_record()
     transition(record, record.state, sink, initial=True)
+    # A stop's state was made when the signal came, before this Pending: it must come after it.
+    state.ts = max(state.ts, record.state.ts + 1e-6)
     transition(record, state, sink)
     message = f"Finished in state {state.name}: {state.message}"
     sink.put(LogRecord(record.id, None, time.time(), logging.ERROR, "orc.worker", message))
