@@ -117,14 +117,13 @@ def wire_state(info: StateInfo) -> RunState:
     """A state from the wire with its error as the store keeps it (type, message, traceback)."""
     from orchestrate.store.queries import RunState
 
-    extra = info.model_extra or {}
     short_type, _, short_message = (info.error or "").partition(": ")
     return RunState(
         info.type,
         info.name,
         info.message,
         datetime.fromtimestamp(info.timestamp, UTC),
-        extra.get("error_type") or short_type or None,
-        extra.get("error_message") or short_message or None,
-        extra.get("traceback"),
+        info.error_type or short_type or None,
+        info.error_message or short_message or None,
+        info.traceback,
     )
