@@ -16,9 +16,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from orchestrate._version import __version__
 from orchestrate.automations.action_models import CallWebhook
@@ -32,9 +30,8 @@ DEFAULT_LIMIT = 8
 #: Answers worth asking again: the server may be restarting or shedding load.
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
-# httpx logs each request's URL at INFO; a URL may be a secret read `from_env`.
-logging.getLogger("httpx").setLevel(logging.WARNING)
-logging.getLogger("httpcore").setLevel(logging.WARNING)
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +63,28 @@ class Webhooks:
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self.limit = limit
         self._slots = asyncio.Semaphore(limit)
-        self._client = httpx.AsyncClient(
-            follow_redirects=True,  # as urllib did; httpx drops Authorization on a cross-origin hop
-            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-        )
+        self._pool: httpx.AsyncClient | None = None
+
+    def _client(self) -> httpx.AsyncClient:
+        """The connection pool, made at the first request: a daemon without webhooks never
+        loads httpx (about 10 MB of memory it would hold for months)."""
+        if self._pool is None:
+            import httpx
+
+            # httpx logs each request's URL at INFO; a URL may be a secret read `from_env`.
+            logging.getLogger("httpx").setLevel(logging.WARNING)
+            logging.getLogger("httpcore").setLevel(logging.WARNING)
+            self._pool = httpx.AsyncClient(
+                follow_redirects=True,  # as urllib did; httpx drops Authorization on a cross-origin hop
+                limits=httpx.Limits(
+                    max_connections=self.limit, max_keepalive_connections=self.limit
+                ),
+            )
+        return self._pool
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def __aenter__(self) -> Webhooks:
         return self
@@ -82,10 +94,12 @@ class Webhooks:
 
     async def send(self, request: _Request) -> _Answer:
         """One attempt; waits for a free slot first (the wait does not count toward the timeout)."""
+        import httpx
+
         async with self._slots:
             try:
                 async with asyncio.timeout(request.timeout):
-                    response = await self._client.request(
+                    response = await self._client().request(
                         request.method,
                         request.url,
                         headers=request.headers,
