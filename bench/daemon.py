@@ -150,7 +150,7 @@ def main() -> None:
              "| figure | value | target |", "|---|---|---|",
              f"| schedule-to-start p50 | {results['latency']['p50_ms']:.0f} ms | <= 150 ms |",
              f"| schedule-to-start p99 | {results['latency']['p99_ms']:.0f} ms | |",
-             f"| throughput, 500 trivial runs, 4 slots | {results['throughput']['runs_per_s']:.1f} runs/s | |",
+             f"| throughput, {results['throughput']['runs']} trivial runs, 4 slots | {results['throughput']['runs_per_s']:.1f} runs/s | |",
              f"| `orc runs ls` | {results['cli_and_memory']['runs_ls_ms']:.0f} ms | <= 300 ms |",
              f"| `orc status` | {results['cli_and_memory']['status_ms']:.0f} ms | <= 300 ms |",
              f"| idle RSS, 50 deployments | {results['cli_and_memory']['idle_rss_mb_50_deployments']:.0f} MB | <= 120 MB |"]  # fmt: skip
