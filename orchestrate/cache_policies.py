@@ -60,7 +60,13 @@ class CompoundCachePolicy(CachePolicy):
 
     policies: list[CachePolicy] = field(default_factory=list)
 
-    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
+    def compute_key(
+        self,
+        task_ctx: TaskRunContext,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
         keys = [p.compute_key(task_ctx, inputs, flow_parameters, **kwargs) for p in self.policies]
         present = [k for k in keys if k is not None]
         return hash_objects(*present) if present else None
@@ -73,7 +79,13 @@ class CompoundCachePolicy(CachePolicy):
 class _None(CachePolicy):
     """Never cache."""
 
-    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
+    def compute_key(
+        self,
+        task_ctx: TaskRunContext,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
         return None
 
 
@@ -81,7 +93,13 @@ class _None(CachePolicy):
 class TaskSource(CachePolicy):
     """Key on the task's source code, so editing the task invalidates its cache."""
 
-    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
+    def compute_key(
+        self,
+        task_ctx: TaskRunContext,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
         return source_hash(task_ctx.task.fn)
 
 
@@ -89,7 +107,13 @@ class TaskSource(CachePolicy):
 class FlowParameters(CachePolicy):
     """Key on the parameters of the flow run the task belongs to."""
 
-    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
+    def compute_key(
+        self,
+        task_ctx: TaskRunContext,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
         return hash_objects(flow_parameters) if flow_parameters else None
 
 
@@ -97,7 +121,13 @@ class FlowParameters(CachePolicy):
 class RunId(CachePolicy):
     """Key on the flow run id: a result is reused only within the same flow run."""
 
-    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
+    def compute_key(
+        self,
+        task_ctx: TaskRunContext,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
         return task_ctx.run.flow_run_id
 
 
@@ -107,7 +137,13 @@ class Inputs(CachePolicy):
 
     exclude: tuple[str, ...] = ()
 
-    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
+    def compute_key(
+        self,
+        task_ctx: TaskRunContext,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
         kept = {k: v for k, v in inputs.items() if k not in self.exclude}
         return hash_objects(kept) if kept else None
 
@@ -123,7 +159,13 @@ class CacheKeyFnPolicy(CachePolicy):
 
     cache_key_fn: Callable[[Any, dict[str, Any]], str | None] | None = None
 
-    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
+    def compute_key(
+        self,
+        task_ctx: TaskRunContext,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
         return None if self.cache_key_fn is None else self.cache_key_fn(task_ctx, inputs)
 
 
@@ -178,8 +220,6 @@ def source_hash(fn: Callable[..., Any]) -> str:
         code = getattr(fn, "__code__", None)
         text = f"{code.co_code.hex()}{code.co_consts!r}{code.co_names!r}" if code else repr(fn)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
 
 
 NONE = _None()

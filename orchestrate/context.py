@@ -86,7 +86,9 @@ def tags(*names: str) -> Iterator[frozenset[str]]:
 
 def get_run_context() -> TaskRunContext | FlowRunContext:
     """The innermost run in progress; raises if called outside of any run."""
-    context: TaskRunContext | FlowRunContext | None = task_run_context.get() or flow_run_context.get()
+    context: TaskRunContext | FlowRunContext | None = (
+        task_run_context.get() or flow_run_context.get()
+    )
     if context is None:
         raise RuntimeError("No run is in progress: call this inside a @flow or @task.")
     return context

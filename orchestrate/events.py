@@ -47,7 +47,9 @@ def emit_event(
     """
     resource = _rename(resource)
     if not event or not isinstance(event, str):
-        raise ValueError("emit_event: the event name must be a non-empty string like 'shop.order.shipped'.")
+        raise ValueError(
+            "emit_event: the event name must be a non-empty string like 'shop.order.shipped'."
+        )
     if "orc.resource.id" not in resource:
         raise ValueError(
             f"emit_event({event!r}): the resource needs an 'orc.resource.id' label, "
@@ -58,12 +60,20 @@ def emit_event(
     related_resources = [_rename(r) for r in related or []]
     flow_ctx, task_ctx = flow_run_context.get(), task_run_context.get()
     if flow_ctx is not None:
-        related_resources.append({"orc.resource.id": f"orc.flow-run.{flow_ctx.run.id}", "orc.resource.role": "flow-run"})
+        related_resources.append(
+            {"orc.resource.id": f"orc.flow-run.{flow_ctx.run.id}", "orc.resource.role": "flow-run"}
+        )
     if task_ctx is not None:
-        related_resources.append({"orc.resource.id": f"orc.task-run.{task_ctx.run.id}", "orc.resource.role": "task-run"})
-    record = EventRecord(id or new_id(), occurred or time.time(), event, resource, payload or {}, related_resources)
+        related_resources.append(
+            {"orc.resource.id": f"orc.task-run.{task_ctx.run.id}", "orc.resource.role": "task-run"}
+        )
+    record = EventRecord(
+        id or new_id(), occurred or time.time(), event, resource, payload or {}, related_resources
+    )
     (flow_ctx.sink if flow_ctx else get_sink()).put(record)
-    return Event(record.id, record.occurred, record.event, record.resource, record.payload, record.related)
+    return Event(
+        record.id, record.occurred, record.event, record.resource, record.payload, record.related
+    )
 
 
 def _rename(labels: dict[str, str]) -> dict[str, str]:

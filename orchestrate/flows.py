@@ -52,7 +52,9 @@ class FlowOptions:
         if self.timeout_seconds is not None and self.timeout_seconds <= 0:
             raise ValueError(f"Flow {self.name!r}: timeout_seconds must be positive.")
         if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
-            raise ValueError(f"Flow {self.name!r}: result_serializer must be one of {', '.join(SERIALIZERS)}.")
+            raise ValueError(
+                f"Flow {self.name!r}: result_serializer must be one of {', '.join(SERIALIZERS)}."
+            )
 
 
 _OPTION_NAMES = frozenset(f.name for f in fields(FlowOptions))
@@ -145,7 +147,9 @@ def flow(
 ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
 
-def flow(__fn: Callable[P, R] | None = None, **options: Any) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
+def flow(
+    __fn: Callable[P, R] | None = None, **options: Any
+) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
     """Make a function a flow: each call is a recorded flow run with states and logs.
 
     Args:

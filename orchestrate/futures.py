@@ -93,21 +93,22 @@ class DoneAndNotDoneFutures(NamedTuple, Generic[R]):
     not_done: set[PrefectFuture[R]]
 
 
-def wait(futures: Iterable[PrefectFuture[R]], timeout: float | None = None) -> DoneAndNotDoneFutures[R]:
+def wait(
+    futures: Iterable[PrefectFuture[R]], timeout: float | None = None
+) -> DoneAndNotDoneFutures[R]:
     """Wait for futures; returns those done and those not done when `timeout` ran out."""
     by_inner = {f._future: f for f in futures}
     done, not_done = cf.wait(by_inner, timeout=timeout)
     return DoneAndNotDoneFutures({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
 
 
-def as_completed(futures: Iterable[PrefectFuture[R]], timeout: float | None = None) -> Iterator[PrefectFuture[R]]:
+def as_completed(
+    futures: Iterable[PrefectFuture[R]], timeout: float | None = None
+) -> Iterator[PrefectFuture[R]]:
     """Yield futures as their task runs finish, first finished first."""
     by_inner = {f._future: f for f in futures}
     for inner in cf.as_completed(by_inner, timeout=timeout):
         yield by_inner[inner]
-
-
-
 
 
 def resolve_futures_to_states(value: Any) -> Any:
@@ -123,6 +124,7 @@ def resolve_futures_to_results(value: Any) -> Any:
     from orchestrate.engine.outcomes import states_to_results
 
     return states_to_results(resolve(value))
+
 
 __all__ = [
     "PrefectFuture",

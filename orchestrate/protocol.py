@@ -371,9 +371,16 @@ Text = str  # a log line or a traceback may be long: the store takes any length
 Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 StateTypeName = Literal[
-    "SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CRASHED", "CANCELLING",
-    "CANCELLED", "PAUSED",
-]  # fmt: skip
+    "SCHEDULED",
+    "PENDING",
+    "RUNNING",
+    "COMPLETED",
+    "FAILED",
+    "CRASHED",
+    "CANCELLING",
+    "CANCELLED",
+    "PAUSED",
+]
 
 
 class StateFields(Params):
@@ -456,9 +463,13 @@ class EventFields(Params):
 
 #: What each kind of shipped record must hold to be stored (`orchestrate.record_codec`).
 RECORD_FIELDS: dict[str, type[Params]] = {
-    "flow_run": FlowRunFields, "task_run": TaskRunFields, "state": StateRecordFields,
-    "edge": EdgeFields, "log": LogFields, "event": EventFields,
-}  # fmt: skip
+    "flow_run": FlowRunFields,
+    "task_run": TaskRunFields,
+    "state": StateRecordFields,
+    "edge": EdgeFields,
+    "log": LogFields,
+    "event": EventFields,
+}
 
 
 class RecordsParams(Params):

@@ -132,45 +132,101 @@ def jsonable(value: Any) -> Any:
 
 
 def _flow_run(r: FlowRunRecord) -> list[Any]:
-    return ["flow_run", {
-        "id": r.id, "name": r.name, "flow_name": r.flow_name, "parameters": jsonable(r.parameters),
-        "state": encode_state(r.state), "created": r.created, "tags": list(r.tags),
-        "parent_flow_run_id": r.parent_flow_run_id, "parent_task_run_id": r.parent_task_run_id,
-        "deployment": r.deployment, "entrypoint": r.entrypoint, "flow_version": r.flow_version,
-        "expected_start_time": r.expected_start_time, "start_time": r.start_time,
-        "end_time": r.end_time, "run_count": r.run_count,
-    }]  # fmt: skip
+    return [
+        "flow_run",
+        {
+            "id": r.id,
+            "name": r.name,
+            "flow_name": r.flow_name,
+            "parameters": jsonable(r.parameters),
+            "state": encode_state(r.state),
+            "created": r.created,
+            "tags": list(r.tags),
+            "parent_flow_run_id": r.parent_flow_run_id,
+            "parent_task_run_id": r.parent_task_run_id,
+            "deployment": r.deployment,
+            "entrypoint": r.entrypoint,
+            "flow_version": r.flow_version,
+            "expected_start_time": r.expected_start_time,
+            "start_time": r.start_time,
+            "end_time": r.end_time,
+            "run_count": r.run_count,
+        },
+    ]
 
 
 def _task_run(r: TaskRunRecord) -> list[Any]:
-    return ["task_run", {
-        "id": r.id, "flow_run_id": r.flow_run_id, "name": r.name, "task_key": r.task_key,
-        "dynamic_key": r.dynamic_key, "state": encode_state(r.state), "created": r.created,
-        "kind": r.kind, "tags": list(r.tags), "parent_task_run_id": r.parent_task_run_id,
-        "cache_key": r.cache_key, "start_time": r.start_time, "end_time": r.end_time,
-        "run_count": r.run_count,
-    }]  # fmt: skip
+    return [
+        "task_run",
+        {
+            "id": r.id,
+            "flow_run_id": r.flow_run_id,
+            "name": r.name,
+            "task_key": r.task_key,
+            "dynamic_key": r.dynamic_key,
+            "state": encode_state(r.state),
+            "created": r.created,
+            "kind": r.kind,
+            "tags": list(r.tags),
+            "parent_task_run_id": r.parent_task_run_id,
+            "cache_key": r.cache_key,
+            "start_time": r.start_time,
+            "end_time": r.end_time,
+            "run_count": r.run_count,
+        },
+    ]
 
 
 def _state(r: StateRecord) -> list[Any]:
-    return ["state", {"run_id": r.run_id, "flow_run_id": r.flow_run_id, "is_task": r.is_task,
-                      "state": encode_state(r.state)}]  # fmt: skip
+    return [
+        "state",
+        {
+            "run_id": r.run_id,
+            "flow_run_id": r.flow_run_id,
+            "is_task": r.is_task,
+            "state": encode_state(r.state),
+        },
+    ]
 
 
 def _edge(r: EdgeRecord) -> list[Any]:
-    return ["edge", {"flow_run_id": r.flow_run_id, "task_run_id": r.task_run_id,
-                     "upstream_id": r.upstream_id, "kind": r.kind}]  # fmt: skip
+    return [
+        "edge",
+        {
+            "flow_run_id": r.flow_run_id,
+            "task_run_id": r.task_run_id,
+            "upstream_id": r.upstream_id,
+            "kind": r.kind,
+        },
+    ]
 
 
 def _log(r: LogRecord) -> list[Any]:
-    return ["log", {"flow_run_id": r.flow_run_id, "task_run_id": r.task_run_id, "ts": r.ts,
-                    "level": r.level, "logger": r.logger, "message": r.message}]  # fmt: skip
+    return [
+        "log",
+        {
+            "flow_run_id": r.flow_run_id,
+            "task_run_id": r.task_run_id,
+            "ts": r.ts,
+            "level": r.level,
+            "logger": r.logger,
+            "message": r.message,
+        },
+    ]
 
 
 def _event(r: EventRecord) -> list[Any]:
-    return ["event", {"id": r.id, "occurred": r.occurred, "event": r.event,
-                      "resource": jsonable(r.resource), "payload": jsonable(r.payload),
-                      "related": jsonable(r.related)}]  # fmt: skip
+    return [
+        "event",
+        {
+            "id": r.id,
+            "occurred": r.occurred,
+            "event": r.event,
+            "resource": jsonable(r.resource),
+            "payload": jsonable(r.payload),
+            "related": jsonable(r.related),
+        },
+    ]
 
 
 _ENCODERS: dict[type, Callable[[Any], list[Any]]] = {
@@ -191,20 +247,42 @@ def encode_records(records: Iterable[Record]) -> list[list[Any]]:
 
 def _decode_flow_run(f: dict[str, Any]) -> FlowRunRecord:
     return FlowRunRecord(
-        f["id"], f["name"], f["flow_name"], f.get("parameters") or {}, decode_state(f["state"]),
-        f["created"], tuple(f.get("tags") or ()), f.get("parent_flow_run_id"),
-        f.get("parent_task_run_id"), f.get("deployment"), f.get("entrypoint"), f.get("flow_version"),
-        f.get("expected_start_time"), f.get("start_time"), f.get("end_time"), f.get("run_count", 0),
-    )  # fmt: skip
+        f["id"],
+        f["name"],
+        f["flow_name"],
+        f.get("parameters") or {},
+        decode_state(f["state"]),
+        f["created"],
+        tuple(f.get("tags") or ()),
+        f.get("parent_flow_run_id"),
+        f.get("parent_task_run_id"),
+        f.get("deployment"),
+        f.get("entrypoint"),
+        f.get("flow_version"),
+        f.get("expected_start_time"),
+        f.get("start_time"),
+        f.get("end_time"),
+        f.get("run_count", 0),
+    )
 
 
 def _decode_task_run(f: dict[str, Any]) -> TaskRunRecord:
     return TaskRunRecord(
-        f["id"], f["flow_run_id"], f["name"], f["task_key"], f["dynamic_key"],
-        decode_state(f["state"]), f["created"], f.get("kind", "task"), tuple(f.get("tags") or ()),
-        f.get("parent_task_run_id"), f.get("cache_key"), f.get("start_time"), f.get("end_time"),
+        f["id"],
+        f["flow_run_id"],
+        f["name"],
+        f["task_key"],
+        f["dynamic_key"],
+        decode_state(f["state"]),
+        f["created"],
+        f.get("kind", "task"),
+        tuple(f.get("tags") or ()),
+        f.get("parent_task_run_id"),
+        f.get("cache_key"),
+        f.get("start_time"),
+        f.get("end_time"),
         f.get("run_count", 0),
-    )  # fmt: skip
+    )
 
 
 def _decode_state_record(f: dict[str, Any]) -> StateRecord:
@@ -224,8 +302,14 @@ def _decode_log(f: dict[str, Any]) -> LogRecord:
 
 
 def _decode_event(f: dict[str, Any]) -> EventRecord:
-    return EventRecord(f["id"], f["occurred"], f["event"], f["resource"], f.get("payload") or {},
-                       f.get("related") or [])  # fmt: skip
+    return EventRecord(
+        f["id"],
+        f["occurred"],
+        f["event"],
+        f["resource"],
+        f.get("payload") or {},
+        f.get("related") or [],
+    )
 
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Record]] = {
@@ -253,8 +337,10 @@ def decode_records(items: list[list[Any]]) -> list[Record]:
             if decoder is not None:
                 records.append(decoder(fields))
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"Record {position} ({safe_repr(item)[:200]}) cannot be decoded: "
-                             f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
+            raise ValueError(
+                f"Record {position} ({safe_repr(item)[:200]}) cannot be decoded: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
     return records
 
 

@@ -163,9 +163,15 @@ class State:
         if self.type is StateType.COMPLETED:
             return self.data
         if self.type in TERMINAL_STATES:
-            error = self.exception or _first_failure(self.data) or _RUN_ERRORS[self.type](self.message or self.name)
+            error = (
+                self.exception
+                or _first_failure(self.data)
+                or _RUN_ERRORS[self.type](self.message or self.name)
+            )
         else:
-            error = self.exception or UnfinishedRun(f"Run is in state {self.name!r}; it has no result yet.")
+            error = self.exception or UnfinishedRun(
+                f"Run is in state {self.name!r}; it has no result yet."
+            )
         if raise_on_failure:
             raise error
         return error
@@ -223,9 +229,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _constructor(type: StateType, name: str) -> Any:
-    def make(
-        message: str | None = None, data: Any = None, name: str = name, **_: Any
-    ) -> State:
+    def make(message: str | None = None, data: Any = None, name: str = name, **_: Any) -> State:
         return State(type, name=name, message=message, data=data)
 
     make.__name__ = name

@@ -77,7 +77,9 @@ class Task(Generic[P, R]):
         self.options = options
         self.signature = inspect.signature(fn)
         self.is_async = inspect.iscoroutinefunction(fn)
-        self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', options.name)}"
+        self.task_key = (
+            f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', options.name)}"
+        )
         self._call = call_plan(self.signature)
         self._bind = bind_plan(self.signature)
         update_wrapper(self, fn)
@@ -122,7 +124,9 @@ class Task(Generic[P, R]):
         try:
             return self._bind(args, kwargs)
         except TypeError as exc:
-            raise TypeError(f"Task {self.name!r} was called with arguments that do not fit {self.fn.__name__}{self.signature}: {exc}") from None
+            raise TypeError(
+                f"Task {self.name!r} was called with arguments that do not fit {self.fn.__name__}{self.signature}: {exc}"
+            ) from None
 
     def run_name(self, parameters: dict[str, Any], dynamic_key: int) -> str:
         default = f"{self.options.name}-{dynamic_key}"
@@ -161,7 +165,9 @@ class Task(Generic[P, R]):
                 + ". Give them the same length, or wrap the constant ones in unmapped()."
             )
         count = next(iter(lengths.values()))
-        return [{**static, **{name: items[i] for name, items in mapped.items()}} for i in range(count)]
+        return [
+            {**static, **{name: items[i] for name, items in mapped.items()}} for i in range(count)
+        ]
 
     def __repr__(self) -> str:
         return f"Task<{self.options.name}>"
@@ -235,7 +241,9 @@ def task(
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
-def task(__fn: Callable[P, R] | None = None, **options: Any) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+def task(
+    __fn: Callable[P, R] | None = None, **options: Any
+) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Make a function a task: its calls become task runs with states, retries and caching.
 
     Args:

@@ -28,18 +28,43 @@ STATE_COLOURS = {
 }
 #: Glyph per state name (the type's glyph for names not listed).
 STATE_GLYPHS = {
-    "Completed": "✔", "Cached": "✔", "Failed": "✘", "TimedOut": "✘", "Crashed": "✘",
-    "Running": "⟳", "Retrying": "⟳", "Scheduled": "◷", "Late": "◷", "AwaitingRetry": "◷",
-    "AwaitingConcurrencySlot": "◷", "Pending": "◌", "NotReady": "◌", "Cancelling": "⊘",
-    "Cancelled": "⊘", "Paused": "‖", "Suspended": "‖",
-}  # fmt: skip
+    "Completed": "✔",
+    "Cached": "✔",
+    "Failed": "✘",
+    "TimedOut": "✘",
+    "Crashed": "✘",
+    "Running": "⟳",
+    "Retrying": "⟳",
+    "Scheduled": "◷",
+    "Late": "◷",
+    "AwaitingRetry": "◷",
+    "AwaitingConcurrencySlot": "◷",
+    "Pending": "◌",
+    "NotReady": "◌",
+    "Cancelling": "⊘",
+    "Cancelled": "⊘",
+    "Paused": "‖",
+    "Suspended": "‖",
+}
 TYPE_OF_NAME = {
-    "Completed": "COMPLETED", "Cached": "COMPLETED", "Failed": "FAILED", "TimedOut": "FAILED",
-    "Crashed": "CRASHED", "Running": "RUNNING", "Retrying": "RUNNING", "Scheduled": "SCHEDULED",
-    "Late": "SCHEDULED", "AwaitingRetry": "SCHEDULED", "AwaitingConcurrencySlot": "SCHEDULED",
-    "Pending": "PENDING", "NotReady": "PENDING", "Cancelling": "CANCELLING",
-    "Cancelled": "CANCELLED", "Paused": "PAUSED", "Suspended": "PAUSED",
-}  # fmt: skip
+    "Completed": "COMPLETED",
+    "Cached": "COMPLETED",
+    "Failed": "FAILED",
+    "TimedOut": "FAILED",
+    "Crashed": "CRASHED",
+    "Running": "RUNNING",
+    "Retrying": "RUNNING",
+    "Scheduled": "SCHEDULED",
+    "Late": "SCHEDULED",
+    "AwaitingRetry": "SCHEDULED",
+    "AwaitingConcurrencySlot": "SCHEDULED",
+    "Pending": "PENDING",
+    "NotReady": "PENDING",
+    "Cancelling": "CANCELLING",
+    "Cancelled": "CANCELLED",
+    "Paused": "PAUSED",
+    "Suspended": "PAUSED",
+}
 LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 LEVEL_COLOURS = {10: "bright_black", 20: "", 30: "yellow", 40: "red", 50: "bright_red"}
 #: The sign between a collapsed mapped task and its size, as in the issue: `process` SIGN `200`.

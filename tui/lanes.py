@@ -25,13 +25,23 @@ UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8
 DASHED, SOLID = 1, 2
 
 _SOLID_CHARS = {
-    0: " ", UP: "╵", DOWN: "╷", LEFT: "╴", RIGHT: "╶",
-    UP | DOWN: "│", LEFT | RIGHT: "─",
-    UP | RIGHT: "╰", UP | LEFT: "╯", DOWN | RIGHT: "╭", DOWN | LEFT: "╮",
-    UP | DOWN | RIGHT: "├", UP | DOWN | LEFT: "┤",
-    UP | LEFT | RIGHT: "┴", DOWN | LEFT | RIGHT: "┬",
+    0: " ",
+    UP: "╵",
+    DOWN: "╷",
+    LEFT: "╴",
+    RIGHT: "╶",
+    UP | DOWN: "│",
+    LEFT | RIGHT: "─",
+    UP | RIGHT: "╰",
+    UP | LEFT: "╯",
+    DOWN | RIGHT: "╭",
+    DOWN | LEFT: "╮",
+    UP | DOWN | RIGHT: "├",
+    UP | DOWN | LEFT: "┤",
+    UP | LEFT | RIGHT: "┴",
+    DOWN | LEFT | RIGHT: "┬",
     UP | DOWN | LEFT | RIGHT: "┼",
-}  # fmt: skip
+}
 _DASHED_CHARS = {**_SOLID_CHARS, UP | DOWN: "┆", LEFT | RIGHT: "┄"}
 _STRENGTH: dict[str, int] = {"wait_for": 1, "parent": 2, "data": 3}
 

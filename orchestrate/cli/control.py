@@ -95,7 +95,9 @@ def cancel(
     run_id: RunArgument,
     wait: Annotated[
         bool,
-        typer.Option("--wait", help="Wait for the final state: exit 0 Cancelled, 1 if it ended otherwise."),
+        typer.Option(
+            "--wait", help="Wait for the final state: exit 0 Cancelled, 1 if it ended otherwise."
+        ),
     ] = False,
     project: ProjectOption = None,
 ) -> None:

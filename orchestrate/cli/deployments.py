@@ -74,7 +74,9 @@ def show_deployment(
     if d.blocked:
         print(f"  BLOCKED: {d.blocked}")
     if d.skipped_slots:
-        print(f"  skipped slots (collision_strategy = skip): {d.skipped_slots} since orc up started")
+        print(
+            f"  skipped slots (collision_strategy = skip): {d.skipped_slots} since orc up started"
+        )
     if d.description:
         print(f"  {d.description}")
     for s in d.schedules:
@@ -86,7 +88,10 @@ def show_deployment(
     if d.next_times:
         print(f"  next runs ({d.timezone}):")
         for t in d.next_times:
-            print("    " + datetime.fromtimestamp(t, UTC).astimezone(tz).strftime("%a %Y-%m-%d %H:%M:%S %Z"))
+            print(
+                "    "
+                + datetime.fromtimestamp(t, UTC).astimezone(tz).strftime("%a %Y-%m-%d %H:%M:%S %Z")
+            )
     for brief in d.recent[:5]:
         print(f"  recent: {brief.id[:8]} {brief.state_name}")
 

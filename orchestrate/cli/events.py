@@ -89,8 +89,11 @@ def list_events(
     from orchestrate.cli.reads import daemon_client
 
     filters: dict[str, Any] = {
-        "name": name, "resource": resource, "since": _since(since), "limit": limit,
-    }  # fmt: skip
+        "name": name,
+        "resource": resource,
+        "since": _since(since),
+        "limit": limit,
+    }
     root = project_folder(project)
     client = daemon_client(root)
     if client is None:

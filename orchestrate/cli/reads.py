@@ -61,32 +61,70 @@ def _time(epoch: float | None) -> datetime | None:
 
 def _state(info: StateInfo) -> RunState:
     error_type, _, error_message = (info.error or "").partition(": ")
-    return RunState(info.type, info.name, info.message, _time(info.timestamp),
-                    error_type or None, error_message or None)  # fmt: skip
+    return RunState(
+        info.type,
+        info.name,
+        info.message,
+        _time(info.timestamp),
+        error_type or None,
+        error_message or None,
+    )
 
 
 def flow_run_view(info: FlowRunInfo) -> FlowRunView:
     return FlowRunView(
-        info.id, info.name, info.flow_name, _state(info.state), info.parameters, info.tags,
-        info.parent_flow_run_id, None, info.deployment, None, _time(info.created),
-        _time(info.start_time), _time(info.end_time), info.run_count, info.task_counts,
-        _time(info.expected_start_time), info.malformed,
-    )  # fmt: skip
+        info.id,
+        info.name,
+        info.flow_name,
+        _state(info.state),
+        info.parameters,
+        info.tags,
+        info.parent_flow_run_id,
+        None,
+        info.deployment,
+        None,
+        _time(info.created),
+        _time(info.start_time),
+        _time(info.end_time),
+        info.run_count,
+        info.task_counts,
+        _time(info.expected_start_time),
+        info.malformed,
+    )
 
 
 def task_run_view(info: TaskRunInfo) -> TaskRunView:
     return TaskRunView(
-        info.id, info.flow_run_id, info.name, info.task_key, info.dynamic_key, info.kind,
-        _state(info.state), info.tags, None, _time(info.created), _time(info.start_time),
-        _time(info.end_time), info.run_count, [(u.upstream_id, u.kind) for u in info.upstream],
-        None, getattr(info, "malformed", None),
-    )  # fmt: skip
+        info.id,
+        info.flow_run_id,
+        info.name,
+        info.task_key,
+        info.dynamic_key,
+        info.kind,
+        _state(info.state),
+        info.tags,
+        None,
+        _time(info.created),
+        _time(info.start_time),
+        _time(info.end_time),
+        info.run_count,
+        [(u.upstream_id, u.kind) for u in info.upstream],
+        None,
+        getattr(info, "malformed", None),
+    )
 
 
 def log_line(info: LogInfo, names: dict[str, str]) -> LogLine:
-    return LogLine(info.flow_run_id, info.task_run_id, names.get(info.task_run_id or ""),
-                   _time(info.ts), info.level, info.logger, info.message,
-                   info.malformed)  # fmt: skip
+    return LogLine(
+        info.flow_run_id,
+        info.task_run_id,
+        names.get(info.task_run_id or ""),
+        _time(info.ts),
+        info.level,
+        info.logger,
+        info.message,
+        info.malformed,
+    )
 
 
 class DaemonReads:
@@ -109,10 +147,16 @@ class DaemonReads:
             self._details[run_id] = self.client.run(run_id)
         return self._details[run_id]
 
-    def list_flow_runs(self, state: str | None = None, flow: str | None = None, limit: int = 50,
-                       deployment: str | None = None) -> list[FlowRunView]:  # fmt: skip
-        runs = self.client.runs(limit=limit if not flow else max(limit, 500), state=state,
-                                deployment=deployment)  # fmt: skip
+    def list_flow_runs(
+        self,
+        state: str | None = None,
+        flow: str | None = None,
+        limit: int = 50,
+        deployment: str | None = None,
+    ) -> list[FlowRunView]:
+        runs = self.client.runs(
+            limit=limit if not flow else max(limit, 500), state=state, deployment=deployment
+        )
         views = [flow_run_view(r) for r in runs if not flow or r.flow_name == flow]
         return views[:limit]
 

@@ -217,10 +217,14 @@ def runs_table(runs: list[FlowRunView]) -> None:
         table.add_column(name, no_wrap=True, overflow="ellipsis")
     for run in runs:
         table.add_row(
-            run.id[:SHORT_ID], run.flow_name, run.name, state_text(run.state),
-            short_time(run.start_time or run.expected_start_time or run.created), duration(run.duration_seconds),
+            run.id[:SHORT_ID],
+            run.flow_name,
+            run.name,
+            state_text(run.state),
+            short_time(run.start_time or run.expected_start_time or run.created),
+            duration(run.duration_seconds),
             counts_glyphs(run.task_run_counts),
-        )  # fmt: skip
+        )
     out.print(table)
 
 
@@ -337,9 +341,12 @@ def _task_runs_table(out: Console, task_runs: list[TaskRunView]) -> None:
     for task_run in task_runs:
         upstream = ", ".join(names.get(up, up[:SHORT_ID]) for up, _ in task_run.upstream)
         table.add_row(
-            task_run.name, state_text(task_run.state), duration(task_run.duration_seconds),
-            str(task_run.run_count), upstream,
-        )  # fmt: skip
+            task_run.name,
+            state_text(task_run.state),
+            duration(task_run.duration_seconds),
+            str(task_run.run_count),
+            upstream,
+        )
     out.print()
     out.print(table)
 

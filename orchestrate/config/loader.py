@@ -122,21 +122,29 @@ def _automations(spec: FlowsFile, source: SourceFile) -> tuple[list[Any], list[C
     names = {d.name for d in spec.deployments}
     kept, issues = _text_keys(spec.automations, source)
     automations, problems = validate_automations([item for _, item in kept], names)
-    issues += [source.issue(("automations", kept[int(where[0])][0], *where[1:]), message)
-               for where, message in problems]  # fmt: skip
+    issues += [
+        source.issue(("automations", kept[int(where[0])][0], *where[1:]), message)
+        for where, message in problems
+    ]
     for index, deployment in enumerate(spec.deployments):
         if deployment.triggers:
             more, problems = validate_deployment_triggers(
                 deployment.name, deployment.triggers, names
             )
             automations += more
-            issues += [source.issue(("deployments", index, "triggers", *where), message)
-                       for where, message in problems]  # fmt: skip
+            issues += [
+                source.issue(("deployments", index, "triggers", *where), message)
+                for where, message in problems
+            ]
     seen: set[str] = set()
     for index, automation in enumerate(automations):
         if automation.name in seen and index < len(spec.automations):
-            issues.append(source.issue(("automations", index, "name"),
-                                       f'"{automation.name}" names two automations; names must be unique'))  # fmt: skip
+            issues.append(
+                source.issue(
+                    ("automations", index, "name"),
+                    f'"{automation.name}" names two automations; names must be unique',
+                )
+            )
         seen.add(automation.name)
     return automations, issues
 
@@ -154,10 +162,20 @@ def _text_keys(
     issues: list[ConfigIssue] = []
     for index, item in enumerate(raw):
         actions = item.get("actions") if isinstance(item, dict) else None
-        places = [("name",), *(("actions", number, "type")
-                                for number in range(len(actions) if isinstance(actions, list) else 0))]  # fmt: skip
-        found = [source.issue(("automations", index, *place), f"expected text in quotes, not {toml_value(value)}")
-                 for place in places if isinstance(value := _at(item, place), list | dict)]  # fmt: skip
+        places = [
+            ("name",),
+            *(
+                ("actions", number, "type")
+                for number in range(len(actions) if isinstance(actions, list) else 0)
+            ),
+        ]
+        found = [
+            source.issue(
+                ("automations", index, *place), f"expected text in quotes, not {toml_value(value)}"
+            )
+            for place in places
+            if isinstance(value := _at(item, place), list | dict)
+        ]
         if found:
             issues += found
         else:

@@ -20,12 +20,34 @@ from typing import Any, Literal
 
 from orchestrate.config.issues import toml_value
 
-_SIMPLE = {"int": "integer", "float": "number", "str": "string", "bool": "boolean",
-           "list": "array", "dict": "object", "tuple": "array", "set": "array"}  # fmt: skip
-_WORDS = {"integer": "an integer", "array": "a list", "object": "an object", "null": "null",
-          "number": "a number", "string": "a string", "boolean": "true or false"}  # fmt: skip
-_PLAIN = {"integer": "integer", "number": "number", "string": "string", "boolean": "true or false",
-          "array": "array", "object": "table", "null": "nothing"}  # fmt: skip
+_SIMPLE = {
+    "int": "integer",
+    "float": "number",
+    "str": "string",
+    "bool": "boolean",
+    "list": "array",
+    "dict": "object",
+    "tuple": "array",
+    "set": "array",
+}
+_WORDS = {
+    "integer": "an integer",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+}
+_PLAIN = {
+    "integer": "integer",
+    "number": "number",
+    "string": "string",
+    "boolean": "true or false",
+    "array": "array",
+    "object": "table",
+    "null": "nothing",
+}
 _BOOL_TEXT = ("true", "false", "0", "1", "yes", "no", "on", "off", "t", "f", "y", "n")
 
 
@@ -174,10 +196,16 @@ def validate_parameters(schema: dict[str, Any] | None, values: dict[str, Any]) -
     properties: dict[str, Any] = schema.get("properties", {})
     problems = []
     if schema.get("additionalProperties") is False:
-        problems += [f"there is no parameter {name!r} (parameters: {', '.join(properties) or 'none'})"
-                     for name in values if name not in properties]  # fmt: skip
-    problems += [f"parameter {name!r} is required" for name in schema.get("required", [])
-                 if name not in values]  # fmt: skip
+        problems += [
+            f"there is no parameter {name!r} (parameters: {', '.join(properties) or 'none'})"
+            for name in values
+            if name not in properties
+        ]
+    problems += [
+        f"parameter {name!r} is required"
+        for name in schema.get("required", [])
+        if name not in values
+    ]
     for name, value in values.items():
         if name in properties and not fits(properties[name], value):
             problems.append(f"parameter {name!r} must be {_words(properties[name])}, got {value!r}")
@@ -206,8 +234,11 @@ def parameter_problems(
                 ParameterProblem(name, "type", f"expected {expected}, got {_shown(value)}")
             )
     if present is not None:
-        problems += [ParameterProblem(name, "missing", f"{name!r} has no value")
-                     for name in signature.required if name not in present]  # fmt: skip
+        problems += [
+            ParameterProblem(name, "missing", f"{name!r} has no value")
+            for name in signature.required
+            if name not in present
+        ]
     return problems
 
 

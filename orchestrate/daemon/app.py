@@ -61,8 +61,12 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     report_through_logging()
     writer = StoreWriter(path, connection=conn)
     scopes = RunScopes(root)
-    daemon = Daemon(root, DeploymentTable(config, state_dir(root)), writer,
-                    lambda on_records: Supervisor(on_records, scopes=scopes))  # fmt: skip
+    daemon = Daemon(
+        root,
+        DeploymentTable(config, state_dir(root)),
+        writer,
+        lambda on_records: Supervisor(on_records, scopes=scopes),
+    )
     daemon.scopes = scopes
     automations_state = state_dir(root) / "automations.json"
     daemon.automations = Automations(daemon, config.automations, automations_state)
@@ -101,9 +105,14 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     parts.start("scheduler", daemon.serve)
     parts.start("automation deadlines", daemon.automations.watch_deadlines)
     parts.start("retention", retention.run)
-    log.info("orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms; processes of a run: %s",
-             daemon.table.project_name, len(daemon.table), _pid(),
-             (time.monotonic() - started) * 1000, scopes.mechanism)  # fmt: skip
+    log.info(
+        "orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms; processes of a run: %s",
+        daemon.table.project_name,
+        len(daemon.table),
+        _pid(),
+        (time.monotonic() - started) * 1000,
+        scopes.mechanism,
+    )
     await stop.wait()
     if parts.failed:
         log.error("stopping: %s failed for good", parts.failed)
@@ -116,7 +125,9 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     conn.close()
     log.info("stopped")
     if parts.failed:
-        raise DaemonFailed(f"orc up stopped because its {parts.failed} kept failing; see the log above.")
+        raise DaemonFailed(
+            f"orc up stopped because its {parts.failed} kept failing; see the log above."
+        )
 
 
 def log_warnings(config: Any) -> None:
@@ -154,14 +165,18 @@ async def _watch(daemon: Any, root: Path, config: Any) -> None:
             return
         except Exception as exc:  # one bad save must never end live reload
             log.exception("reading %s failed", config_path)
-            daemon.config_invalid(OrcError(f"{config_path}: cannot be read ({type(exc).__name__}: {exc})"))
+            daemon.config_invalid(
+                OrcError(f"{config_path}: cannot be read ({type(exc).__name__}: {exc})")
+            )
             return
         log_warnings(new)
         try:
             daemon.reload(new)
         except Exception as exc:
             log.exception("applying %s failed; keeping the last good config", config_path)
-            daemon.config_invalid(OrcError(f"{config_path}: cannot be applied ({type(exc).__name__}: {exc})"))
+            daemon.config_invalid(
+                OrcError(f"{config_path}: cannot be applied ({type(exc).__name__}: {exc})")
+            )
 
     folders = [root / f for f in (getattr(config.project, "watch", None) or [])]
     await watch(root, config_path, folders, reload, lambda: daemon.stopping)

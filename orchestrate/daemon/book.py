@@ -56,7 +56,9 @@ class RunBook:
     def future_slots(self, deployment: str, after: float) -> list[FlowRunRecord]:
         """Scheduled (not retrying) runs of `deployment` due after `after`."""
         return [
-            r for r in self.flow_runs.values()
-            if r.deployment == deployment and r.state.name in ("Scheduled", "Late")
+            r
+            for r in self.flow_runs.values()
+            if r.deployment == deployment
+            and r.state.name in ("Scheduled", "Late")
             and (r.expected_start_time or 0.0) > after
-        ]  # fmt: skip
+        ]

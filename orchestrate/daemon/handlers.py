@@ -71,9 +71,13 @@ class Handlers:
     def hello(self) -> protocol.Hello:
         d = self.daemon
         return protocol.Hello(
-            protocol=protocol.PROTOCOL_VERSION, version=self.version, pid=os.getpid(),
-            project=d.table.project_name, project_root=str(d.root), started_at=d.started_at,
-        )  # fmt: skip
+            protocol=protocol.PROTOCOL_VERSION,
+            version=self.version,
+            pid=os.getpid(),
+            project=d.table.project_name,
+            project_root=str(d.root),
+            started_at=d.started_at,
+        )
 
     # -- reading the store ---------------------------------------------------------
 
@@ -111,17 +115,22 @@ class Handlers:
         upcoming = [r for r in scheduled if (r.expected_start_time or 0.0) > now]
         nxt = upcoming[0] if upcoming else None
         return {
-            "pid": os.getpid(), "version": self.version, "project": d.table.project_name,
-            "project_root": str(d.root), "started_at": d.started_at,
+            "pid": os.getpid(),
+            "version": self.version,
+            "project": d.table.project_name,
+            "project_root": str(d.root),
+            "started_at": d.started_at,
             "uptime_seconds": now - d.started_at,
             "running": [views.flow_run_info(r, d.book.task_counts(r.id)) for r in running if r],
             "queued": len(queued),
             "next_due": _brief(nxt) if nxt else None,
             "next_due_deployment": nxt.deployment if nxt else None,
             "next_due_time": nxt.expected_start_time if nxt else None,
-            "deployments": len(d.table), "automations": len(d.automations) if d.automations is not None else 0,
-            "config_error": d.config_error, **d.health(),
-        }  # fmt: skip
+            "deployments": len(d.table),
+            "automations": len(d.automations) if d.automations is not None else 0,
+            "config_error": d.config_error,
+            **d.health(),
+        }
 
     async def deployments(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
         recent = await self._read(lambda s: s.recent_by_deployment(10))
@@ -137,18 +146,26 @@ class Handlers:
             if r.deployment == spec.name and r.expected_start_time is not None
         ]
         return {
-            "name": spec.name, "entrypoint": spec.entrypoint, "description": spec.description,
+            "name": spec.name,
+            "entrypoint": spec.entrypoint,
+            "description": spec.description,
             "paused": d.table.is_paused(spec.name),
             "schedules": [s.model_dump() for s in spec.schedule_infos()],
-            "next_run_time": None if d.table.is_paused(spec.name) or not upcoming else min(upcoming),
+            "next_run_time": None
+            if d.table.is_paused(spec.name) or not upcoming
+            else min(upcoming),
             "recent": [_brief_view(v) for v in recent],
-            "tags": list(spec.tags), "parameters": dict(spec.parameters),
+            "tags": list(spec.tags),
+            "parameters": dict(spec.parameters),
             "parameter_schema": self._schema(spec),
             "concurrency_limit": spec.concurrency_limit,
             "collision_strategy": spec.collision_strategy,
-            "running": sum(1 for i in d.handles if (r := d.book.get(i)) and r.deployment == spec.name),
-            "blocked": d.table.blocked(spec.name), "skipped_slots": d.skipped[spec.name],
-        }  # fmt: skip
+            "running": sum(
+                1 for i in d.handles if (r := d.book.get(i)) and r.deployment == spec.name
+            ),
+            "blocked": d.table.blocked(spec.name),
+            "skipped_slots": d.skipped[spec.name],
+        }
 
     def _schema(self, spec: Any) -> dict[str, Any] | None:
         """The flow's parameter schema, read from its source (cached until the file changes)."""
@@ -192,10 +209,13 @@ class Handlers:
         limit = int(params.get("limit") or 50)
         found = await self._read(
             lambda s: s.list_flow_runs(
-                state=params.get("state"), limit=limit, deployment=params.get("deployment"),
-                since=params.get("since"), upcoming=bool(params.get("upcoming")),
+                state=params.get("state"),
+                limit=limit,
+                deployment=params.get("deployment"),
+                since=params.get("since"),
+                upcoming=bool(params.get("upcoming")),
             )
-        )  # fmt: skip
+        )
         return [self._fresh(_marked(views.stored_flow_run_info(v), v)) for v in found]
 
     def _fresh(self, info: dict[str, Any]) -> dict[str, Any]:
@@ -291,10 +311,13 @@ class Handlers:
 
         occurred = params.get("occurred")
         event = EventRecord(
-            id=params.get("id") or _uuid(), occurred=time.time() if occurred is None else occurred,
-            event=params["event"], resource=params["resource"],
-            payload=params.get("payload") or {}, related=params.get("related") or [],
-        )  # fmt: skip
+            id=params.get("id") or _uuid(),
+            occurred=time.time() if occurred is None else occurred,
+            event=params["event"],
+            resource=params["resource"],
+            payload=params.get("payload") or {},
+            related=params.get("related") or [],
+        )
         self.daemon.emit(event)
         return views.event_info(event)
 
@@ -332,8 +355,14 @@ def _fits(position: int, item: Any, connection: Any) -> bool:
     except ValidationError as error:
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
-        log.warning("left out record %d (%s) from %r: %s: %s", position, kind, connection, where,
-                    problem["msg"])  # fmt: skip
+        log.warning(
+            "left out record %d (%s) from %r: %s: %s",
+            position,
+            kind,
+            connection,
+            where,
+            problem["msg"],
+        )
         return False
     return True
 
@@ -346,14 +375,22 @@ def _marked(info: dict[str, Any], view: Any) -> dict[str, Any]:
 
 
 def _brief(run: Any) -> dict[str, Any]:
-    return {"id": run.id, "state_type": run.state.type.value, "state_name": run.state.name,
-            "start_time": run.start_time or run.expected_start_time}  # fmt: skip
+    return {
+        "id": run.id,
+        "state_type": run.state.type.value,
+        "state_name": run.state.name,
+        "start_time": run.start_time or run.expected_start_time,
+    }
 
 
 def _brief_view(view: Any) -> dict[str, Any]:
     start = view.start_time or view.created
-    return {"id": view.id, "state_type": view.state.type, "state_name": view.state.name,
-            "start_time": start.timestamp() if start else None}  # fmt: skip
+    return {
+        "id": view.id,
+        "state_type": view.state.type,
+        "state_name": view.state.name,
+        "start_time": start.timestamp() if start else None,
+    }
 
 
 __all__ = ["Handlers", "planner"]

@@ -41,34 +41,54 @@ KEY_MEMORY = 2 * 86400.0
 
 
 def _state(s: RunState) -> State:
-    return State(StateType(s.type), s.name, message=s.message,
-                 timestamp=s.timestamp.timestamp() if s.timestamp else None)  # fmt: skip
+    return State(
+        StateType(s.type),
+        s.name,
+        message=s.message,
+        timestamp=s.timestamp.timestamp() if s.timestamp else None,
+    )
 
 
 def record_of(view: FlowRunView) -> FlowRunRecord:
     """A stored flow run back as the live record the daemon works on."""
     return FlowRunRecord(
-        id=view.id, name=view.name, flow_name=view.flow_name, parameters=view.parameters,
-        state=_state(view.state), created=view.created.timestamp() if view.created else 0.0,
-        tags=tuple(view.tags), parent_flow_run_id=view.parent_flow_run_id,
-        parent_task_run_id=view.parent_task_run_id, deployment=view.deployment,
+        id=view.id,
+        name=view.name,
+        flow_name=view.flow_name,
+        parameters=view.parameters,
+        state=_state(view.state),
+        created=view.created.timestamp() if view.created else 0.0,
+        tags=tuple(view.tags),
+        parent_flow_run_id=view.parent_flow_run_id,
+        parent_task_run_id=view.parent_task_run_id,
+        deployment=view.deployment,
         entrypoint=view.entrypoint,
-        expected_start_time=view.expected_start_time.timestamp() if view.expected_start_time else None,
+        expected_start_time=view.expected_start_time.timestamp()
+        if view.expected_start_time
+        else None,
         start_time=view.start_time.timestamp() if view.start_time else None,
         run_count=view.run_count,
-    )  # fmt: skip
+    )
 
 
 def task_record_of(view: TaskRunView) -> TaskRunRecord:
     """A stored task run back as a record, to give it a final state."""
     return TaskRunRecord(
-        id=view.id, flow_run_id=view.flow_run_id, name=view.name, task_key=view.task_key,
-        dynamic_key=view.dynamic_key, state=_state(view.state),
-        created=view.created.timestamp() if view.created else 0.0, kind=view.kind,  # type: ignore[arg-type]
-        tags=tuple(view.tags), parent_task_run_id=view.parent_task_run_id, cache_key=view.cache_key,
+        id=view.id,
+        flow_run_id=view.flow_run_id,
+        name=view.name,
+        task_key=view.task_key,
+        dynamic_key=view.dynamic_key,
+        state=_state(view.state),
+        created=view.created.timestamp() if view.created else 0.0,
+        kind=view.kind,  # type: ignore[arg-type]
+        tags=tuple(view.tags),
+        parent_task_run_id=view.parent_task_run_id,
+        cache_key=view.cache_key,
         start_time=view.start_time.timestamp() if view.start_time else None,
-        end_time=view.end_time.timestamp() if view.end_time else None, run_count=view.run_count,
-    )  # fmt: skip
+        end_time=view.end_time.timestamp() if view.end_time else None,
+        run_count=view.run_count,
+    )
 
 
 def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
@@ -234,8 +254,11 @@ def _with_history(records: list[Any], stored: StoredKeys) -> list[Any]:
 def _last_snapshots(records: list[Any]) -> list[Any]:
     """Each run snapshot once, at its last place: the journal has every version of it."""
     last = {r.id: i for i, r in enumerate(records) if isinstance(r, FlowRunRecord | TaskRunRecord)}
-    return [r for i, r in enumerate(records)
-            if not isinstance(r, FlowRunRecord | TaskRunRecord) or last[r.id] == i]  # fmt: skip
+    return [
+        r
+        for i, r in enumerate(records)
+        if not isinstance(r, FlowRunRecord | TaskRunRecord) or last[r.id] == i
+    ]
 
 
 def _latest_run(found: Journal, known: FlowRunRecord | None, current: bool) -> FlowRunRecord | None:
@@ -296,8 +319,10 @@ _WAITING = ("Scheduled", "Late", "AwaitingConcurrencySlot")
 
 
 def _missed(daemon: Daemon, run: FlowRunRecord, policy: str) -> None:
-    message = (f"Not run: its slot passed while orc up was not running, and catchup = "
-               f"{policy!r} runs {'only the latest missed slot' if policy == 'latest' else 'no missed slot'}.")  # fmt: skip
+    message = (
+        f"Not run: its slot passed while orc up was not running, and catchup = "
+        f"{policy!r} runs {'only the latest missed slot' if policy == 'latest' else 'no missed slot'}."
+    )
     transition(run, State(StateType.CANCELLED, message=message), daemon)
     daemon.settled(run)
 
@@ -306,16 +331,30 @@ def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None
     """Apply each deployment's catch-up policy to slots that fell due while nobody ran them."""
     now_dt = planner.utc(now)
     for spec in daemon.table.active(names):
-        stored = [r for r in daemon.book.scheduled()
-                  if r.deployment == spec.name and r.state.name in _WAITING
-                  and (r.expected_start_time or now) < now and r.id not in daemon._manual]  # fmt: skip
-        overdue = [planner.Overdue(daemon.slot_of.get(r.id, "0"), planner.utc(r.expected_start_time or now), run_id=r.id)
-                   for r in stored]  # fmt: skip
+        stored = [
+            r
+            for r in daemon.book.scheduled()
+            if r.deployment == spec.name
+            and r.state.name in _WAITING
+            and (r.expected_start_time or now) < now
+            and r.id not in daemon._manual
+        ]
+        overdue = [
+            planner.Overdue(
+                daemon.slot_of.get(r.id, "0"),
+                planner.utc(r.expected_start_time or now),
+                run_id=r.id,
+            )
+            for r in stored
+        ]
         last = {
             sid: planner.utc(t) for (dep, sid), t in daemon.last_slot.items() if dep == spec.name
         }
-        overdue += [planner.Overdue(s.schedule_id, s.time, slot=s)
-                    for s in planner.missed(spec, last, now_dt) if s.key not in daemon.slot_keys]  # fmt: skip
+        overdue += [
+            planner.Overdue(s.schedule_id, s.time, slot=s)
+            for s in planner.missed(spec, last, now_dt)
+            if s.key not in daemon.slot_keys
+        ]
         keep, drop = planner.catch_up(spec.catchup, overdue)
         for item in keep:
             if item.slot is not None:

@@ -487,8 +487,9 @@ class RpcServer:
         try:
             params = protocol.checked_params(method, params)
         except ValidationError as error:
-            log.warning("ignored notification `%s` from %r: %s", method, connection,
-                        _first_problem(error))  # fmt: skip
+            log.warning(
+                "ignored notification `%s` from %r: %s", method, connection, _first_problem(error)
+            )
             return
         try:
             await handler(params, connection)
@@ -501,9 +502,12 @@ class RpcServer:
         """Params checked by `protocol.SubscribeParams` before this is called."""
         number = next(self._subscription_ids)
         subscription = Subscription(
-            number, connection, frozenset(params["topics"]), params.get("flow_run_id"),
+            number,
+            connection,
+            frozenset(params["topics"]),
+            params.get("flow_run_id"),
             params.get("event"),
-        )  # fmt: skip
+        )
         connection.subscriptions[number] = subscription
         for topic in subscription.topics:
             self._by_topic[topic][number] = subscription

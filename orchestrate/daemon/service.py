@@ -273,8 +273,11 @@ class Daemon:
         """Would the run start once due? A pause holds scheduled runs, not retries or manual ones."""
         if run.id in self.handles or run.deployment not in self.table:
             return False
-        return not (self.table.is_paused(run.deployment or "") and run.state.name != "AwaitingRetry"
-                    and self._from_schedule(run))  # fmt: skip
+        return not (
+            self.table.is_paused(run.deployment or "")
+            and run.state.name != "AwaitingRetry"
+            and self._from_schedule(run)
+        )
 
     def _from_schedule(self, run: FlowRunRecord) -> bool:
         return run.id not in self._manual
@@ -310,9 +313,14 @@ class Daemon:
             self.put(SlotRecord(slot[0], "", deployment, slot[1], slot[2]))
         self.skipped[deployment] += 1
         when = run.expected_start_time
-        self.emit(state_events.daemon_event(
-            "orc.deployment.slot-skipped", f"orc.deployment.{deployment}",
-            {"slot_time": when, "reason": message}, labels={"orc.resource.name": deployment}))  # fmt: skip
+        self.emit(
+            state_events.daemon_event(
+                "orc.deployment.slot-skipped",
+                f"orc.deployment.{deployment}",
+                {"slot_time": when, "reason": message},
+                labels={"orc.resource.name": deployment},
+            )
+        )
         log.info("%s: slot %s skipped: %s", deployment, _clock(when), message)
 
     def _sleep_for(self, now: float) -> float | None:
@@ -341,8 +349,13 @@ class Daemon:
             self._fail_for_good(run, blocked)
             return
         journal = self._journal(run)
-        transition(run, State(StateType.PENDING, "Pending",
-                              message=f"starting a worker (attempt {run.run_count})"), self)  # fmt: skip
+        transition(
+            run,
+            State(
+                StateType.PENDING, "Pending", message=f"starting a worker (attempt {run.run_count})"
+            ),
+            self,
+        )
         try:
             handle = await self.supervisor.start(self._run_spec(run, spec, journal))
         except Exception as exc:  # could not even spawn: the run crashed, the daemon did not
@@ -354,7 +367,9 @@ class Daemon:
             return
         self.handles[run.id] = handle
         (self._workers_dir / f"{run.id}.pid").write_text(str(handle.pid))
-        log.info("started %s (%s) pid %s, attempt %d", run.name, spec.name, handle.pid, run.run_count)
+        log.info(
+            "started %s (%s) pid %s, attempt %d", run.name, spec.name, handle.pid, run.run_count
+        )
         task = asyncio.create_task(self._supervise(run.id, handle))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -366,8 +381,13 @@ class Daemon:
         try:
             create_journal(path, run, slot)
         except OSError as exc:
-            log.error("run %s: cannot write its journal %s (%s); a kill of orc up now can "
-                      "lose what this attempt records", run.id[:8], path, exc)  # fmt: skip
+            log.error(
+                "run %s: cannot write its journal %s (%s); a kill of orc up now can "
+                "lose what this attempt records",
+                run.id[:8],
+                path,
+                exc,
+            )
             return None
         return str(path)
 
@@ -450,8 +470,12 @@ class Daemon:
             )
         self._remember(run)
         if not retryable:
-            log.warning("%s %s: not retried, no retry can fix this: %s",
-                        run.deployment, run.name, run.state.message)  # fmt: skip
+            log.warning(
+                "%s %s: not retried, no retry can fix this: %s",
+                run.deployment,
+                run.name,
+                run.state.message,
+            )
         if not (retryable and self.maybe_retry(run)):
             self.settled(run)
 
@@ -476,8 +500,11 @@ class Daemon:
             return False
         delay = float(spec.retry_delay_seconds or 0)
         at = self.clock() + delay
-        retry = State(StateType.SCHEDULED, "AwaitingRetry",
-                      message=f"Retry {run.run_count} of {spec.retries} in {delay:g}s")  # fmt: skip
+        retry = State(
+            StateType.SCHEDULED,
+            "AwaitingRetry",
+            message=f"Retry {run.run_count} of {spec.retries} in {delay:g}s",
+        )
         run.expected_start_time = at
         run.end_time = None
         transition(run, retry, self)
@@ -490,9 +517,11 @@ class Daemon:
         health = getattr(self.writer, "health", None)
         degraded = None
         if health is not None and health.degraded is not None:
-            degraded = (f"{health.degraded} ({health.waiting} record(s) waiting since "
-                        f"{_clock(health.since)}, {health.set_aside} set aside); kept in memory "
-                        "and retried, nothing is dropped: free space or fix the file")  # fmt: skip
+            degraded = (
+                f"{health.degraded} ({health.waiting} record(s) waiting since "
+                f"{_clock(health.since)}, {health.set_aside} set aside); kept in memory "
+                "and retried, nothing is dropped: free space or fix the file"
+            )
         return {
             "process_scope": self.scopes.mechanism if self.scopes is not None else "process group",
             "blocked_deployments": blocked,
@@ -501,14 +530,21 @@ class Daemon:
 
     def store_health_changed(self, health: Any) -> None:
         """The writer's word on the store (on the loop): say it, as a log line and an event."""
-        payload = {"reason": health.degraded, "waiting": health.waiting, "since": health.since,
-                   "set_aside": health.set_aside}  # fmt: skip
+        payload = {
+            "reason": health.degraded,
+            "waiting": health.waiting,
+            "since": health.since,
+            "set_aside": health.set_aside,
+        }
         if health.degraded is None:
             log.warning("the store is written again; %d record(s) were waiting", health.waiting)
             self.emit(state_events.daemon_event("orc.store.recovered", "orc.store", payload))
         else:
-            log.error("the store cannot be written (%s); %d record(s) kept in memory and retried",
-                      health.degraded, health.waiting)  # fmt: skip
+            log.error(
+                "the store cannot be written (%s); %d record(s) kept in memory and retried",
+                health.degraded,
+                health.waiting,
+            )
             self.emit(state_events.daemon_event("orc.store.degraded", "orc.store", payload))
         if health.reopen and self.reopen_store is not None:
             self.reopen_store()
@@ -521,8 +557,13 @@ class Daemon:
             return
         self.table.set_paused(name, paused)
         verb = "paused" if paused else "resumed"
-        self.emit(state_events.daemon_event(f"orc.deployment.{verb}", f"orc.deployment.{name}",
-                                            labels={"orc.resource.name": name}))  # fmt: skip
+        self.emit(
+            state_events.daemon_event(
+                f"orc.deployment.{verb}",
+                f"orc.deployment.{name}",
+                labels={"orc.resource.name": name},
+            )
+        )
         log.info("deployment %s %s", name, verb)
         if not paused:
             from orchestrate.daemon.recovery import catch_up
@@ -544,12 +585,23 @@ class Daemon:
         if diff.added or diff.rescheduled:
             catch_up(self, self.clock(), diff.added)
             self.plan(diff.added + diff.rescheduled)
-        for verb, names in (("added", diff.added), ("changed", diff.changed), ("removed", diff.removed)):
+        for verb, names in (
+            ("added", diff.added),
+            ("changed", diff.changed),
+            ("removed", diff.removed),
+        ):
             for name in names:
-                self.emit(state_events.daemon_event(f"orc.deployment.{verb}", f"orc.deployment.{name}",
-                                                    labels={"orc.resource.name": name}))  # fmt: skip
+                self.emit(
+                    state_events.daemon_event(
+                        f"orc.deployment.{verb}",
+                        f"orc.deployment.{name}",
+                        labels={"orc.resource.name": name},
+                    )
+                )
         summary = {"added": diff.added, "changed": diff.changed, "removed": diff.removed}
-        self.emit(state_events.daemon_event("orc.config.reloaded", "orc.config.flows-toml", summary))
+        self.emit(
+            state_events.daemon_event("orc.config.reloaded", "orc.config.flows-toml", summary)
+        )
         log.info("flows.toml reloaded: %s", _summary(summary))
         self.wake()
 
@@ -557,9 +609,14 @@ class Daemon:
         """Keep the last good config; say what is wrong, where."""
         self.config_error = str(error)
         issues = [str(i) for i in getattr(error, "issues", [])] or [str(error)]
-        self.emit(state_events.daemon_event("orc.config.invalid", "orc.config.flows-toml",
-                                            {"errors": issues}))  # fmt: skip
-        log.warning("flows.toml is invalid; keeping the last good config:\n  %s", "\n  ".join(issues))
+        self.emit(
+            state_events.daemon_event(
+                "orc.config.invalid", "orc.config.flows-toml", {"errors": issues}
+            )
+        )
+        log.warning(
+            "flows.toml is invalid; keeping the last good config:\n  %s", "\n  ".join(issues)
+        )
 
     def create_manual(self, deployment: str, parameters: dict[str, Any] | None) -> FlowRunRecord:
         run = self.new_run(deployment, parameters)

@@ -21,14 +21,18 @@ def _related(flow_run: FlowRunRecord | None) -> list[dict[str, str]]:
     if flow_run.deployment:
         related.append(_resource("deployment", flow_run.deployment))
     related.append(_resource("flow", flow_run.flow_name))
-    related += [{"orc.resource.id": f"orc.tag.{tag}", "orc.resource.role": "tag"}
-                for tag in flow_run.tags]  # fmt: skip
+    related += [
+        {"orc.resource.id": f"orc.tag.{tag}", "orc.resource.role": "tag"} for tag in flow_run.tags
+    ]
     return related
 
 
 def _resource(role: str, name: str) -> dict[str, str]:
-    return {"orc.resource.id": f"orc.{role}.{name}", "orc.resource.role": role,
-            "orc.resource.name": name}  # fmt: skip
+    return {
+        "orc.resource.id": f"orc.{role}.{name}",
+        "orc.resource.role": role,
+        "orc.resource.name": name,
+    }
 
 
 def _state(state: State) -> dict[str, Any]:
@@ -49,8 +53,9 @@ def flow_run_event(run: FlowRunRecord, state: State, previous: State | None) -> 
         "parameters": run.parameters,
         "run_count": run.run_count,
     }
-    return EventRecord(str(uuid.uuid4()), state.ts, f"orc.flow-run.{state.name}", resource,
-                       payload, _related(run))  # fmt: skip
+    return EventRecord(
+        str(uuid.uuid4()), state.ts, f"orc.flow-run.{state.name}", resource, payload, _related(run)
+    )
 
 
 def task_run_event(
@@ -63,19 +68,25 @@ def task_run_event(
         "orc.state-type": state.type.value,
         "orc.state-name": state.name,
     }
-    related = [{"orc.resource.id": f"orc.flow-run.{run.flow_run_id}",
-                "orc.resource.role": "flow-run"}, *_related(flow_run)]  # fmt: skip
+    related = [
+        {"orc.resource.id": f"orc.flow-run.{run.flow_run_id}", "orc.resource.role": "flow-run"},
+        *_related(flow_run),
+    ]
     payload = {
         "intended": {"from": previous.type.value if previous else None, "to": state.type.value},
         "state": _state(state),
         "task_key": run.task_key,
     }
-    return EventRecord(str(uuid.uuid4()), state.ts, f"orc.task-run.{state.name}", resource,
-                       payload, related)  # fmt: skip
+    return EventRecord(
+        str(uuid.uuid4()), state.ts, f"orc.task-run.{state.name}", resource, payload, related
+    )
 
 
 def daemon_event(
-    name: str, resource_id: str, payload: dict[str, Any] | None = None, labels: dict[str, str] | None = None
+    name: str,
+    resource_id: str,
+    payload: dict[str, Any] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> EventRecord:
     """An event the daemon raises about itself, a deployment or its config."""
     import time

@@ -188,11 +188,19 @@ class WorkerHandle:
             self.spec = dataclasses.replace(self.spec, subreaper=not scopes.uses_cgroup)
         try:
             proc = await asyncio.create_subprocess_exec(
-                self._supervisor.python, "-m", "orchestrate.worker", "--fd", str(theirs.fileno()),
-                stdin=subprocess.DEVNULL, stdout=out_write, stderr=err_write,
-                pass_fds=(theirs.fileno(),), start_new_session=True, cwd=self.spec.project_root,
+                self._supervisor.python,
+                "-m",
+                "orchestrate.worker",
+                "--fd",
+                str(theirs.fileno()),
+                stdin=subprocess.DEVNULL,
+                stdout=out_write,
+                stderr=err_write,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                cwd=self.spec.project_root,
                 env=env,
-            )  # fmt: skip
+            )
         except OSError as exc:
             for fd in (out_read, err_read):
                 os.close(fd)
@@ -274,8 +282,11 @@ class WorkerHandle:
             # The flow had ended before the kill: its state stands, the run is not cut off.
             final = own[-1]
             self._take([StateRecord(final.id, final.id, False, final.state), final])
-        unseen = {r.id: r for r in found.records
-                  if isinstance(r, TaskRunRecord) and r.id not in self._seen}  # fmt: skip
+        unseen = {
+            r.id: r
+            for r in found.records
+            if isinstance(r, TaskRunRecord) and r.id not in self._seen
+        }
         if not unseen:
             return
         self._supervisor.deliver(list(unseen.values()))

@@ -40,41 +40,73 @@ def _error_fields(
 
 def flow_run_info(run: FlowRunRecord, counts: dict[str, int] | None = None) -> dict[str, Any]:
     return {
-        "id": run.id, "name": run.name, "flow_name": run.flow_name,
-        "deployment": run.deployment, "state": state_info(run.state),
-        "parameters": run.parameters, "tags": list(run.tags), "created": run.created,
-        "expected_start_time": run.expected_start_time, "start_time": run.start_time,
-        "end_time": run.end_time, "run_count": run.run_count,
+        "id": run.id,
+        "name": run.name,
+        "flow_name": run.flow_name,
+        "deployment": run.deployment,
+        "state": state_info(run.state),
+        "parameters": run.parameters,
+        "tags": list(run.tags),
+        "created": run.created,
+        "expected_start_time": run.expected_start_time,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "run_count": run.run_count,
         "parent_flow_run_id": run.parent_flow_run_id,
-        "parent_task_run_id": run.parent_task_run_id, "task_counts": counts or {},
-    }  # fmt: skip
+        "parent_task_run_id": run.parent_task_run_id,
+        "task_counts": counts or {},
+    }
 
 
 def task_run_info(
     run: TaskRunRecord, upstream: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
     return {
-        "id": run.id, "flow_run_id": run.flow_run_id, "name": run.name,
-        "task_key": run.task_key, "dynamic_key": run.dynamic_key, "kind": run.kind,
-        "state": state_info(run.state), "tags": list(run.tags), "created": run.created,
-        "start_time": run.start_time, "end_time": run.end_time, "run_count": run.run_count,
+        "id": run.id,
+        "flow_run_id": run.flow_run_id,
+        "name": run.name,
+        "task_key": run.task_key,
+        "dynamic_key": run.dynamic_key,
+        "kind": run.kind,
+        "state": state_info(run.state),
+        "tags": list(run.tags),
+        "created": run.created,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "run_count": run.run_count,
         "upstream": upstream or [],
-    }  # fmt: skip
+    }
 
 
 def edge_info(edge: EdgeRecord) -> dict[str, Any]:
-    return {"flow_run_id": edge.flow_run_id, "task_run_id": edge.task_run_id,
-            "upstream_id": edge.upstream_id, "kind": edge.kind}  # fmt: skip
+    return {
+        "flow_run_id": edge.flow_run_id,
+        "task_run_id": edge.task_run_id,
+        "upstream_id": edge.upstream_id,
+        "kind": edge.kind,
+    }
 
 
 def log_info(log: LogRecord) -> dict[str, Any]:
-    return {"flow_run_id": log.flow_run_id, "task_run_id": log.task_run_id, "ts": log.ts,
-            "level": log.level, "logger": log.logger, "message": log.message}  # fmt: skip
+    return {
+        "flow_run_id": log.flow_run_id,
+        "task_run_id": log.task_run_id,
+        "ts": log.ts,
+        "level": log.level,
+        "logger": log.logger,
+        "message": log.message,
+    }
 
 
 def event_info(event: EventRecord | EventRow) -> dict[str, Any]:
-    return {"id": event.id, "occurred": event.occurred, "event": event.event,
-            "resource": event.resource, "related": event.related, "payload": event.payload}  # fmt: skip
+    return {
+        "id": event.id,
+        "occurred": event.occurred,
+        "event": event.event,
+        "resource": event.resource,
+        "related": event.related,
+        "payload": event.payload,
+    }
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -93,28 +125,48 @@ def stored_state_info(state: RunState) -> dict[str, Any]:
 
 def stored_flow_run_info(run: FlowRunView) -> dict[str, Any]:
     return {
-        "id": run.id, "name": run.name, "flow_name": run.flow_name,
-        "deployment": run.deployment, "state": stored_state_info(run.state),
-        "parameters": run.parameters, "tags": run.tags, "created": _epoch(run.created) or 0.0,
+        "id": run.id,
+        "name": run.name,
+        "flow_name": run.flow_name,
+        "deployment": run.deployment,
+        "state": stored_state_info(run.state),
+        "parameters": run.parameters,
+        "tags": run.tags,
+        "created": _epoch(run.created) or 0.0,
         "expected_start_time": _epoch(run.expected_start_time),
-        "start_time": _epoch(run.start_time), "end_time": _epoch(run.end_time),
-        "run_count": run.run_count, "parent_flow_run_id": run.parent_flow_run_id,
-        "parent_task_run_id": run.parent_task_run_id, "task_counts": run.task_run_counts,
-    }  # fmt: skip
+        "start_time": _epoch(run.start_time),
+        "end_time": _epoch(run.end_time),
+        "run_count": run.run_count,
+        "parent_flow_run_id": run.parent_flow_run_id,
+        "parent_task_run_id": run.parent_task_run_id,
+        "task_counts": run.task_run_counts,
+    }
 
 
 def stored_task_run_info(run: TaskRunView) -> dict[str, Any]:
     return {
-        "id": run.id, "flow_run_id": run.flow_run_id, "name": run.name,
-        "task_key": run.task_key, "dynamic_key": run.dynamic_key, "kind": run.kind,
-        "state": stored_state_info(run.state), "tags": run.tags,
-        "created": _epoch(run.created) or 0.0, "start_time": _epoch(run.start_time),
-        "end_time": _epoch(run.end_time), "run_count": run.run_count,
+        "id": run.id,
+        "flow_run_id": run.flow_run_id,
+        "name": run.name,
+        "task_key": run.task_key,
+        "dynamic_key": run.dynamic_key,
+        "kind": run.kind,
+        "state": stored_state_info(run.state),
+        "tags": run.tags,
+        "created": _epoch(run.created) or 0.0,
+        "start_time": _epoch(run.start_time),
+        "end_time": _epoch(run.end_time),
+        "run_count": run.run_count,
         "upstream": [{"upstream_id": u, "kind": k} for u, k in run.upstream],
-    }  # fmt: skip
+    }
 
 
 def stored_log_info(line: LogLine) -> dict[str, Any]:
-    return {"flow_run_id": line.flow_run_id, "task_run_id": line.task_run_id,
-            "ts": _epoch(line.timestamp) or 0.0, "level": line.level, "logger": line.logger,
-            "message": line.message}  # fmt: skip
+    return {
+        "flow_run_id": line.flow_run_id,
+        "task_run_id": line.task_run_id,
+        "ts": _epoch(line.timestamp) or 0.0,
+        "level": line.level,
+        "logger": line.logger,
+        "message": line.message,
+    }

@@ -37,13 +37,25 @@ async def watch(
     from watchfiles import awatch
 
     paths = sorted({config_path.parent, *[f for f in folders if f.exists()]})
-    async for changes in awatch(*paths, watch_filter=_interesting(root), debounce=200, step=50,
-                                recursive=True, stop_event=None):  # fmt: skip
+    async for changes in awatch(
+        *paths,
+        watch_filter=_interesting(root),
+        debounce=200,
+        step=50,
+        recursive=True,
+        stop_event=None,
+    ):
         if stop():
             return
         changed = {Path(p) for _, p in changes}
         if config_path in changed:
             await on_config()
-        sources = sorted(str(p.relative_to(root)) for p in changed if p.suffix == ".py" and p.is_relative_to(root))
+        sources = sorted(
+            str(p.relative_to(root))
+            for p in changed
+            if p.suffix == ".py" and p.is_relative_to(root)
+        )
         if sources:
-            log.info("source changed (%s); the next run of each flow uses it", ", ".join(sources[:5]))
+            log.info(
+                "source changed (%s); the next run of each flow uses it", ", ".join(sources[:5])
+            )

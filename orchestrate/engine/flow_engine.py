@@ -146,7 +146,9 @@ class FlowRunJob:
         stand_in = self.stand_in
         if stand_in is None or stand_in.state.is_final():
             return
-        if state.is_final() or (state.type is StateType.RUNNING and stand_in.state.type is not StateType.RUNNING):
+        if state.is_final() or (
+            state.type is StateType.RUNNING and stand_in.state.type is not StateType.RUNNING
+        ):
             mirror = State(state.type, state.name, state.message, state.data)
             mirror.traceback = state.traceback
             assert self.parent is not None
@@ -220,7 +222,9 @@ def flow_steps(job: FlowRunJob) -> Steps:
     """The rules of one flow run, for either driver (see `engine.steps`)."""
     flow, run, options = job.flow, job.run, job.flow.options
     try:
-        parameters = flow.validate(job.parameters) if options.validate_parameters else job.parameters
+        parameters = (
+            flow.validate(job.parameters) if options.validate_parameters else job.parameters
+        )
     except ParameterTypeError as refused:
         return (yield from _finish(job, Failed(message=str(refused), data=refused)))
     run.parameters = parameters
@@ -231,7 +235,11 @@ def flow_steps(job: FlowRunJob) -> Steps:
         running = Running() if run.run_count == 1 else Retrying()
         job.set_state(running)
         if options.on_running:
-            yield RunHooks(options.on_running, (flow, run, running), lambda h, e: log_hook_failure(job.logger, h, e))
+            yield RunHooks(
+                options.on_running,
+                (flow, run, running),
+                lambda h, e: log_hook_failure(job.logger, h, e),
+            )
         outcome = yield CallBody(parameters)
         assert outcome is not None  # a body call always answers with its outcome
         value, exc = outcome
@@ -241,7 +249,9 @@ def flow_steps(job: FlowRunJob) -> Steps:
         crashed = state.type is StateType.CRASHED
         if not state.is_completed() and not crashed and attempt < options.retries:
             delay = retry_delays(options.retry_delay_seconds, options.retries)[attempt]
-            message = f"Retry {attempt + 1}/{options.retries} in {delay:.3g}s after: {state.message}"
+            message = (
+                f"Retry {attempt + 1}/{options.retries} in {delay:.3g}s after: {state.message}"
+            )
             job.set_state(AwaitingRetry(message=message))
             job.logger.warning("Flow run failed (%s) - %s", state.name, message)
             if delay > 0:
@@ -267,18 +277,22 @@ def _finish(job: FlowRunJob, state: State) -> Steps:
         StateType.CANCELLED: options.on_cancellation,
     }.get(state.type, ())
     if hooks:
-        yield RunHooks(hooks, (job.flow, job.run, state), lambda h, e: log_hook_failure(job.logger, h, e))
+        yield RunHooks(
+            hooks, (job.flow, job.run, state), lambda h, e: log_hook_failure(job.logger, h, e)
+        )
     return state
-
-
 
 
 def _persist(job: FlowRunJob, value: Any) -> None:
     assert job.context is not None
     try:
-        job.context.results.write(job.run.id, value, job.flow.options.result_serializer or "cloudpickle")
+        job.context.results.write(
+            job.run.id, value, job.flow.options.result_serializer or "cloudpickle"
+        )
     except Exception as exc:
-        job.logger.warning("The flow's result could not be persisted (%s: %s).", type(exc).__name__, exc)
+        job.logger.warning(
+            "The flow's result could not be persisted (%s: %s).", type(exc).__name__, exc
+        )
 
 
 # --- how a flow call becomes a flow run -------------------------------------------------
@@ -294,5 +308,3 @@ def call_flow(flow: Flow[..., Any], parameters: dict[str, Any], return_state: bo
 
 async def _call_async(job: FlowRunJob, return_state: bool) -> Any:
     return unwrap_state(await job.execute_async(), return_state)
-
-

@@ -85,9 +85,8 @@ class InputWalker:
         if state.type is StateType.COMPLETED:
             return state.data
         if not allowed and self.failure is None:
-            self.failure = (
-                f"Upstream task run {state.run_id or '?'} ended {state.name}"
-                + (f": {state.message}" if state.message else "")
+            self.failure = f"Upstream task run {state.run_id or '?'} ended {state.name}" + (
+                f": {state.message}" if state.message else ""
             )
         return state.result(raise_on_failure=False)
 

@@ -55,7 +55,9 @@ class RunRecordHandler(logging.Handler):
 
 class ConsoleFormatter(logging.Formatter):
     def __init__(self) -> None:
-        super().__init__("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(orc_label)s%(message)s", "%H:%M:%S")
+        super().__init__(
+            "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(orc_label)s%(message)s", "%H:%M:%S"
+        )
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "orc_label"):
@@ -81,7 +83,9 @@ def configure() -> None:
 
 def log_hook_failure(logger: RunLogger, hook: Any, exc: BaseException) -> None:
     """A state hook that raised is reported with the run; it never changes the run's state."""
-    logger.error("State hook %s raised %s: %s", getattr(hook, "__name__", hook), type(exc).__name__, exc)
+    logger.error(
+        "State hook %s raised %s: %s", getattr(hook, "__name__", hook), type(exc).__name__, exc
+    )
 
 
 def flow_run_logger(flow_run_id: str, run_name: str) -> RunLogger:
@@ -108,7 +112,9 @@ print_target: ContextVar[RunLogger | None] = ContextVar("orc_print_target", defa
 _original_print = builtins.print
 
 
-def _print(*args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False) -> None:
+def _print(
+    *args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False
+) -> None:
     logger = print_target.get()
     if logger is None or (file is not None and file is not sys.stdout):
         _original_print(*args, sep=sep, end=end, file=file, flush=flush)

@@ -23,7 +23,10 @@ _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def bind_parameters(
-    fn: Callable[..., Any], signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
+    fn: Callable[..., Any],
+    signature: inspect.Signature,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> dict[str, Any]:
     """The call's arguments by parameter name, defaults included."""
     try:
@@ -40,7 +43,9 @@ def bind_parameters(
 class ParameterValidator:
     """Validates and coerces a flow's parameters against its signature (built once per flow)."""
 
-    def __init__(self, flow_name: str, fn: Callable[..., Any], signature: inspect.Signature) -> None:
+    def __init__(
+        self, flow_name: str, fn: Callable[..., Any], signature: inspect.Signature
+    ) -> None:
         self.flow_name = flow_name
         self.fn = fn
         self.signature = signature
@@ -131,7 +136,15 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     return hints
 
 
-_EXACT = (int, float, str, bool, bytes, list, dict)  # bare types whose values pydantic returns as they are
+_EXACT = (
+    int,
+    float,
+    str,
+    bool,
+    bytes,
+    list,
+    dict,
+)  # bare types whose values pydantic returns as they are
 _UNIONS = (Union, types.UnionType)
 
 

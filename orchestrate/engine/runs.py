@@ -30,10 +30,10 @@ def _random_ids(count: int) -> list[str]:
     h = os.urandom(16 * count).hex()
     return [
         # version 4, and the RFC 4122 variant (10xx) in the top bits of the 17th digit
-        f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-"
-        f"{'89ab'[int(h[i + 16], 16) & 3]}{h[i + 17:i + 20]}-{h[i + 20:i + 32]}"
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+        f"{'89ab'[int(h[i + 16], 16) & 3]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
         for i in range(0, 32 * count, 32)
-    ]  # fmt: skip
+    ]
 
 
 def _forget_ids() -> None:
@@ -44,7 +44,9 @@ def _forget_ids() -> None:
 os.register_at_fork(after_in_child=_forget_ids)  # a forked child must not reuse the parent's ids
 
 
-def transition(run: FlowRunRecord | TaskRunRecord, state: State, sink: RecordPut, initial: bool = False) -> State:
+def transition(
+    run: FlowRunRecord | TaskRunRecord, state: State, sink: RecordPut, initial: bool = False
+) -> State:
     """Move `run` to `state` if the transition table allows it, and record both."""
     validate_transition(None if initial else run.state, state)
     state.run_id = run.id

@@ -109,7 +109,10 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
 def call_plan(signature: inspect.Signature) -> Callable[[Callable[..., Any], dict[str, Any]], Any]:
     """How to call a function with its parameters by name (positional-only and *args too)."""
     kinds = [(p.name, p.kind) for p in signature.parameters.values()]
-    if all(kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY) for _, kind in kinds):
+    if all(
+        kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        for _, kind in kinds
+    ):
         return lambda fn, parameters: fn(**parameters)
 
     def call(fn: Callable[..., Any], parameters: dict[str, Any]) -> Any:
@@ -161,7 +164,7 @@ def bind_plan(signature: inspect.Signature) -> Binder:
             return full(args, kwargs)
         bound = dict(zip(names, args, strict=False))  # fewer args than names: defaults follow
         taken = 0
-        for name in names[len(args):]:
+        for name in names[len(args) :]:
             value = kwargs.get(name, missing)
             if value is missing:
                 value = defaults.get(name, missing)

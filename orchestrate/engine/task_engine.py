@@ -187,7 +187,11 @@ def task_steps(job: TaskRunJob) -> Steps:
     if parameters is None:
         return job.run.state
     options = job.task.options
-    log_prints = options.log_prints if options.log_prints is not None else bool(job.flow_ctx and job.flow_ctx.log_prints)
+    log_prints = (
+        options.log_prints
+        if options.log_prints is not None
+        else bool(job.flow_ctx and job.flow_ctx.log_prints)
+    )
     if log_prints:
         capture_prints()
     job.context = TaskRunContext(job.task, job.run, parameters, log_prints)
@@ -232,14 +236,18 @@ def _resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
     if walker.failure is None:
         return parameters
     # As in Prefect: the run stays NotReady (never ran, not final) and no hook fires.
-    transition(job.run, NotReady(message=walker.failure, data=UpstreamTaskError(walker.failure)), job.sink)
+    transition(
+        job.run, NotReady(message=walker.failure, data=UpstreamTaskError(walker.failure)), job.sink
+    )
     return None
 
 
 def _await_retry(job: TaskRunJob, attempt: int, error: Exception) -> Steps:
     delay = _retry_delay(job, attempt)
     message = f"Retry {attempt + 1}/{job.task.options.retries} in {delay:.3g}s"
-    transition(job.run, AwaitingRetry(message=f"{message} after {type(error).__name__}: {error}"), job.sink)
+    transition(
+        job.run, AwaitingRetry(message=f"{message} after {type(error).__name__}: {error}"), job.sink
+    )
     job.logger.warning("Task run failed with %s: %s - %s", type(error).__name__, error, message)
     if delay > 0:
         yield Sleep(delay)
@@ -251,7 +259,9 @@ def _safe_cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool)
     try:
         return _cache_key(job, parameters, persists)
     except Exception as exc:
-        job.logger.error("No cache key (%s: %s); the task runs without caching.", type(exc).__name__, exc)
+        job.logger.error(
+            "No cache key (%s: %s); the task runs without caching.", type(exc).__name__, exc
+        )
         return None
 
 
@@ -262,16 +272,24 @@ def _finish(job: TaskRunJob, state: State) -> Steps:
         retried = f" after {job.run.run_count} attempts" if job.run.run_count > 1 else ""
         detail = f"\n{(state.traceback or '').rstrip()}" if _shows_traceback(state) else ""
         job.logger.error("Finished in state %s%s: %s%s", state.name, retried, state.message, detail)
-    hooks = options.on_completion if state.is_completed() else options.on_failure if state.is_failed() else ()
+    hooks = (
+        options.on_completion
+        if state.is_completed()
+        else options.on_failure
+        if state.is_failed()
+        else ()
+    )
     if hooks:
-        yield RunHooks(hooks, (job.task, job.run, state), lambda hook, exc: log_hook_failure(job.logger, hook, exc))
+        yield RunHooks(
+            hooks,
+            (job.task, job.run, state),
+            lambda hook, exc: log_hook_failure(job.logger, hook, exc),
+        )
     return state
 
 
 def _shows_traceback(state: State) -> bool:
     return state.traceback is not None and not isinstance(state.exception, UpstreamTaskError)
-
-
 
 
 def _should_retry(job: TaskRunJob, attempt: int, exc: BaseException) -> bool:
@@ -281,9 +299,13 @@ def _should_retry(job: TaskRunJob, attempt: int, exc: BaseException) -> bool:
     if options.retry_condition_fn is None:
         return True
     try:
-        return bool(options.retry_condition_fn(job.task, job.run, Failed(message=str(exc), data=exc)))
+        return bool(
+            options.retry_condition_fn(job.task, job.run, Failed(message=str(exc), data=exc))
+        )
     except Exception as error:
-        job.logger.error("retry_condition_fn raised %s: %s; not retrying", type(error).__name__, error)
+        job.logger.error(
+            "retry_condition_fn raised %s: %s; not retrying", type(error).__name__, error
+        )
         return False
 
 
@@ -308,7 +330,9 @@ def _cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> s
     key = policy.compute_key(job.context, parameters, flow_parameters)
     if key is None or isinstance(policy, CacheKeyFnPolicy):
         return key
-    return hash_objects(job.task.task_key, key)  # a policy key is per task, never shared by accident
+    return hash_objects(
+        job.task.task_key, key
+    )  # a policy key is per task, never shared by accident
 
 
 def persists_result(task: Task[..., Any], flow_ctx: FlowRunContext | None) -> bool:
@@ -316,7 +340,11 @@ def persists_result(task: Task[..., Any], flow_ctx: FlowRunContext | None) -> bo
     options = task.options
     if options.persist_result is not None:
         return options.persist_result
-    if options.cache_key_fn is not None or options.cache_policy is not None or options.result_serializer is not None:
+    if (
+        options.cache_key_fn is not None
+        or options.cache_policy is not None
+        or options.result_serializer is not None
+    ):
         return True
     return bool(flow_ctx is not None and flow_ctx.flow.options.persist_result)
 
@@ -339,7 +367,11 @@ def _persist(job: TaskRunJob, key: str, value: Any) -> None:
         _results(job).write(key, value, options.result_serializer or "cloudpickle", expires)
         job.run.cache_key = key
     except Exception as exc:
-        job.logger.warning("The result could not be persisted (%s: %s); it will not be cached.", type(exc).__name__, exc)
+        job.logger.warning(
+            "The result could not be persisted (%s: %s); it will not be cached.",
+            type(exc).__name__,
+            exc,
+        )
 
 
 def _link_result(job: TaskRunJob, value: Any) -> None:
@@ -350,7 +382,12 @@ def _link_result(job: TaskRunJob, value: Any) -> None:
 # --- how a task call becomes a task run --------------------------------------------
 
 
-def call_task(task: Task[..., Any], parameters: dict[str, Any], wait_for: Iterable[Any] | None, return_state: bool) -> Any:
+def call_task(
+    task: Task[..., Any],
+    parameters: dict[str, Any],
+    wait_for: Iterable[Any] | None,
+    return_state: bool,
+) -> Any:
     """A direct call: the task runs inline and returns its value (or state)."""
     job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
     if task.is_async:
@@ -362,9 +399,9 @@ async def _call_async(job: TaskRunJob, return_state: bool) -> Any:
     return unwrap_state(await job.execute_async(), return_state)
 
 
-
-
-def submit_task(task: Task[..., Any], parameters: dict[str, Any], wait_for: Iterable[Any] | None) -> PrefectFuture[Any]:
+def submit_task(
+    task: Task[..., Any], parameters: dict[str, Any], wait_for: Iterable[Any] | None
+) -> PrefectFuture[Any]:
     """`.submit()`: the task run starts on the flow's task runner once its upstreams are done."""
     flow_ctx = flow_run_context.get()
     if flow_ctx is None:

@@ -229,15 +229,30 @@ class Batch:
 
     def _tables(self) -> list[list[Any]]:
         """Each table's records, in the order a write stores them."""
-        return [list(self.flow_runs.values()), list(self.task_runs.values()), self.states, self.edges,
-                self.logs, self.events, list(self.slots.values())]  # fmt: skip
+        return [
+            list(self.flow_runs.values()),
+            list(self.task_runs.values()),
+            self.states,
+            self.edges,
+            self.logs,
+            self.events,
+            list(self.slots.values()),
+        ]
 
     def __len__(self) -> int:
         return sum(len(part) for part in self._parts()) + (self.prune_events_before is not None)
 
     def _parts(self) -> list[Sized]:
-        return [self.flow_runs, self.task_runs, self.states, self.edges, self.logs, self.events,
-                self.slots, self.deletions]  # fmt: skip
+        return [
+            self.flow_runs,
+            self.task_runs,
+            self.states,
+            self.edges,
+            self.logs,
+            self.events,
+            self.slots,
+            self.deletions,
+        ]
 
     def write(
         self,
@@ -255,8 +270,9 @@ class Batch:
         With `commit` False the transaction is rolled back: a trial write.
         """
         runs: list[tuple[Table, list[Any]]] = [
-            (FLOW_RUNS, list(self.flow_runs.values())), (TASK_RUNS, list(self.task_runs.values())),
-        ]  # fmt: skip
+            (FLOW_RUNS, list(self.flow_runs.values())),
+            (TASK_RUNS, list(self.task_runs.values())),
+        ]
         statements = self._deletion_statements()
         for table, items in runs:
             if stored is None:  # nothing is known to be new: upsert everything
@@ -269,9 +285,12 @@ class Batch:
             if known:
                 statements.append(_statement(table, known, upsert=table.upsert))
         appends: list[tuple[Table, list[Any]]] = [
-            (HISTORY, self.states), (EDGES, self.edges), (LOGS, self.logs), (EVENTS, self.events),
+            (HISTORY, self.states),
+            (EDGES, self.edges),
+            (LOGS, self.logs),
+            (EVENTS, self.events),
             (SLOTS, list(self.slots.values())),
-        ]  # fmt: skip
+        ]
         statements += [_statement(table, items, table.upsert) for table, items in appends if items]
         if (
             self.prune_events_before is not None
@@ -286,15 +305,27 @@ class Batch:
         if not self.deletions:
             return []
         ids = [sorted(self.deletions)]
-        return [(f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})", ids, None)
-                for table, column in (("flow_runs", "id"), ("state_history", "run_id"),
-                                      ("schedule_slots", "flow_run_id"))]  # fmt: skip
+        return [
+            (f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})", ids, None)
+            for table, column in (
+                ("flow_runs", "id"),
+                ("state_history", "run_id"),
+                ("schedule_slots", "flow_run_id"),
+            )
+        ]
 
 
 _RECORD_TYPES = (
-    StateRecord, TaskRunRecord, LogRecord, FlowRunRecord, EdgeRecord, EventRecord, SlotRecord,
-    RunDeletion, EventPruning,
-)  # fmt: skip
+    StateRecord,
+    TaskRunRecord,
+    LogRecord,
+    FlowRunRecord,
+    EdgeRecord,
+    EventRecord,
+    SlotRecord,
+    RunDeletion,
+    EventPruning,
+)
 
 #: True when an exception says the data was wrong (not the disk, the file or the lock).
 ErrorTest = Callable[[BaseException], bool]

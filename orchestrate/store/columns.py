@@ -25,11 +25,23 @@ from orchestrate.records import (
 from orchestrate.store.encode import NULL, SEPARATOR, TYPE_TEXT, state_columns, to_json
 
 # Column kinds: how a Python list binds, and how text or a bound value becomes the stored type.
-_BIND = {"str": "VARCHAR[]", "int": "BIGINT[]", "bool": "BOOLEAN[]", "time": "DOUBLE[]",
-         "json": "VARCHAR[]", "tags": "VARCHAR[][]"}  # fmt: skip
+_BIND = {
+    "str": "VARCHAR[]",
+    "int": "BIGINT[]",
+    "bool": "BOOLEAN[]",
+    "time": "DOUBLE[]",
+    "json": "VARCHAR[]",
+    "tags": "VARCHAR[][]",
+}
 _STORE = {"time": "to_timestamp({})", "json": "{}::JSON"}
-_FROM_TEXT = {"str": "{}", "int": "{}::BIGINT", "bool": "{}::BOOLEAN",
-              "time": "to_timestamp({}::BIGINT / 1000000)", "json": "{}::JSON", "tags": "{}::JSON::VARCHAR[]"}  # fmt: skip
+_FROM_TEXT = {
+    "str": "{}",
+    "int": "{}::BIGINT",
+    "bool": "{}::BOOLEAN",
+    "time": "to_timestamp({}::BIGINT / 1000000)",
+    "json": "{}::JSON",
+    "tags": "{}::JSON::VARCHAR[]",
+}
 
 Columns = list[Sequence[Any]]
 
@@ -116,30 +128,111 @@ def _state_columns(gathered: Columns) -> Columns:
 
 
 def flow_run_columns(runs: list[FlowRunRecord]) -> Columns:
-    (ids, names, flows, parameters, tags, parent_flow_runs, parent_task_runs, deployments,
-     entrypoints, versions, created, expected, starts, ends, counts, *state) = _gather(
-        runs, "id", "name", "flow_name", "parameters", "tags", "parent_flow_run_id",
-        "parent_task_run_id", "deployment", "entrypoint", "flow_version", "created",
-        "expected_start_time", "start_time", "end_time", "run_count", *_STATE_FIELDS,
-    )  # fmt: skip
+    (
+        ids,
+        names,
+        flows,
+        parameters,
+        tags,
+        parent_flow_runs,
+        parent_task_runs,
+        deployments,
+        entrypoints,
+        versions,
+        created,
+        expected,
+        starts,
+        ends,
+        counts,
+        *state,
+    ) = _gather(
+        runs,
+        "id",
+        "name",
+        "flow_name",
+        "parameters",
+        "tags",
+        "parent_flow_run_id",
+        "parent_task_run_id",
+        "deployment",
+        "entrypoint",
+        "flow_version",
+        "created",
+        "expected_start_time",
+        "start_time",
+        "end_time",
+        "run_count",
+        *_STATE_FIELDS,
+    )
     return [
-        ids, names, flows, *_state_columns(state), list(map(to_json, parameters)),
-        list(map(list, tags)), parent_flow_runs, parent_task_runs, deployments, entrypoints,
-        versions, created, expected, starts, ends, counts,
-    ]  # fmt: skip
+        ids,
+        names,
+        flows,
+        *_state_columns(state),
+        list(map(to_json, parameters)),
+        list(map(list, tags)),
+        parent_flow_runs,
+        parent_task_runs,
+        deployments,
+        entrypoints,
+        versions,
+        created,
+        expected,
+        starts,
+        ends,
+        counts,
+    ]
 
 
 def task_run_columns(runs: list[TaskRunRecord]) -> Columns:
-    (ids, flow_runs, names, keys, dynamic_keys, kinds, tags, parents, cache_keys, created,
-     starts, ends, counts, *state) = _gather(
-        runs, "id", "flow_run_id", "name", "task_key", "dynamic_key", "kind", "tags",
-        "parent_task_run_id", "cache_key", "created", "start_time", "end_time", "run_count",
+    (
+        ids,
+        flow_runs,
+        names,
+        keys,
+        dynamic_keys,
+        kinds,
+        tags,
+        parents,
+        cache_keys,
+        created,
+        starts,
+        ends,
+        counts,
+        *state,
+    ) = _gather(
+        runs,
+        "id",
+        "flow_run_id",
+        "name",
+        "task_key",
+        "dynamic_key",
+        "kind",
+        "tags",
+        "parent_task_run_id",
+        "cache_key",
+        "created",
+        "start_time",
+        "end_time",
+        "run_count",
         *_STATE_FIELDS,
-    )  # fmt: skip
+    )
     return [
-        ids, flow_runs, names, keys, dynamic_keys, kinds, *_state_columns(state),
-        list(map(list, tags)), parents, cache_keys, created, starts, ends, counts,
-    ]  # fmt: skip
+        ids,
+        flow_runs,
+        names,
+        keys,
+        dynamic_keys,
+        kinds,
+        *_state_columns(state),
+        list(map(list, tags)),
+        parents,
+        cache_keys,
+        created,
+        starts,
+        ends,
+        counts,
+    ]
 
 
 def history_columns(records: list[StateRecord]) -> Columns:
@@ -168,29 +261,60 @@ def slot_columns(slots: list[Any]) -> Columns:
     return _gather(slots, "key", "flow_run_id", "deployment", "schedule_id", "slot_time")
 
 
-_STATE = [("state_type", "str"), ("state_name", "str"), ("state_message", "str"),
-          ("state_ts", "time"), ("error_type", "str"), ("error_message", "str"),
-          ("traceback", "str")]  # fmt: skip
+_STATE = [
+    ("state_type", "str"),
+    ("state_name", "str"),
+    ("state_message", "str"),
+    ("state_ts", "time"),
+    ("error_type", "str"),
+    ("error_message", "str"),
+    ("traceback", "str"),
+]
 
 FLOW_RUNS = Table(
     "flow_runs",
-    [("id", "str"), ("name", "str"), ("flow_name", "str"), *_STATE, ("parameters", "json"),
-     ("tags", "tags"), ("parent_flow_run_id", "str"), ("parent_task_run_id", "str"),
-     ("deployment", "str"), ("entrypoint", "str"), ("flow_version", "str"),
-     ("created", "time"), ("expected_start_time", "time"), ("start_time", "time"),
-     ("end_time", "time"), ("run_count", "int")],
+    [
+        ("id", "str"),
+        ("name", "str"),
+        ("flow_name", "str"),
+        *_STATE,
+        ("parameters", "json"),
+        ("tags", "tags"),
+        ("parent_flow_run_id", "str"),
+        ("parent_task_run_id", "str"),
+        ("deployment", "str"),
+        ("entrypoint", "str"),
+        ("flow_version", "str"),
+        ("created", "time"),
+        ("expected_start_time", "time"),
+        ("start_time", "time"),
+        ("end_time", "time"),
+        ("run_count", "int"),
+    ],
     flow_run_columns,
     upsert=True,
-)  # fmt: skip
+)
 TASK_RUNS = Table(
     "task_runs",
-    [("id", "str"), ("flow_run_id", "str"), ("name", "str"), ("task_key", "str"),
-     ("dynamic_key", "int"), ("kind", "str"), *_STATE, ("tags", "tags"),
-     ("parent_task_run_id", "str"), ("cache_key", "str"), ("created", "time"),
-     ("start_time", "time"), ("end_time", "time"), ("run_count", "int")],
+    [
+        ("id", "str"),
+        ("flow_run_id", "str"),
+        ("name", "str"),
+        ("task_key", "str"),
+        ("dynamic_key", "int"),
+        ("kind", "str"),
+        *_STATE,
+        ("tags", "tags"),
+        ("parent_task_run_id", "str"),
+        ("cache_key", "str"),
+        ("created", "time"),
+        ("start_time", "time"),
+        ("end_time", "time"),
+        ("run_count", "int"),
+    ],
     task_run_columns,
     upsert=True,
-)  # fmt: skip
+)
 EDGES = Table(
     "task_run_edges",
     [("flow_run_id", "str"), ("task_run_id", "str"), ("upstream_id", "str"), ("kind", "str")],
@@ -198,27 +322,53 @@ EDGES = Table(
 )
 HISTORY = Table(
     "state_history",
-    [("run_id", "str"), ("flow_run_id", "str"), ("is_task", "bool"), ("state_type", "str"),
-     ("state_name", "str"), ("message", "str"), ("ts", "time"), ("error_type", "str"),
-     ("error_message", "str"), ("traceback", "str")],
+    [
+        ("run_id", "str"),
+        ("flow_run_id", "str"),
+        ("is_task", "bool"),
+        ("state_type", "str"),
+        ("state_name", "str"),
+        ("message", "str"),
+        ("ts", "time"),
+        ("error_type", "str"),
+        ("error_message", "str"),
+        ("traceback", "str"),
+    ],
     history_columns,
-)  # fmt: skip
+)
 LOGS = Table(
     "logs",
-    [("flow_run_id", "str"), ("task_run_id", "str"), ("ts", "time"), ("level", "int"),
-     ("logger", "str"), ("message", "str")],
+    [
+        ("flow_run_id", "str"),
+        ("task_run_id", "str"),
+        ("ts", "time"),
+        ("level", "int"),
+        ("logger", "str"),
+        ("message", "str"),
+    ],
     log_columns,
-)  # fmt: skip
+)
 EVENTS = Table(
     "events",
-    [("id", "str"), ("occurred", "time"), ("event", "str"), ("resource", "json"),
-     ("related", "json"), ("payload", "json")],
+    [
+        ("id", "str"),
+        ("occurred", "time"),
+        ("event", "str"),
+        ("resource", "json"),
+        ("related", "json"),
+        ("payload", "json"),
+    ],
     event_columns,
-)  # fmt: skip
+)
 SLOTS = Table(
     "schedule_slots",
-    [("key", "str"), ("flow_run_id", "str"), ("deployment", "str"), ("schedule_id", "str"),
-     ("slot_time", "time")],
+    [
+        ("key", "str"),
+        ("flow_run_id", "str"),
+        ("deployment", "str"),
+        ("schedule_id", "str"),
+        ("slot_time", "time"),
+    ],
     slot_columns,
     upsert=True,
-)  # fmt: skip
+)

@@ -109,11 +109,24 @@ class FlowRunView:
         params, tags, parent_flow, parent_task, deployment, entrypoint = row[10:16]
         created, start, end, run_count = row[16:20]
         return cls(
-            ident, name, flow_name, RunState.from_row(row[3:10], notes), _params(params, notes),
-            list(tags or []), parent_flow, parent_task, deployment, entrypoint,
-            _time(created), _time(start), _time(end), run_count or 0, {}, _time(row[20]),
+            ident,
+            name,
+            flow_name,
+            RunState.from_row(row[3:10], notes),
+            _params(params, notes),
+            list(tags or []),
+            parent_flow,
+            parent_task,
+            deployment,
+            entrypoint,
+            _time(created),
+            _time(start),
+            _time(end),
+            run_count or 0,
+            {},
+            _time(row[20]),
             _noted(notes),
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -153,10 +166,23 @@ class TaskRunView:
             kind = "task"
         tags, cache_key, created, start, end, run_count, parent = row[13:20]
         return cls(
-            ident, flow_run_id, name, task_key, dynamic_key or 0, kind,
-            RunState.from_row(row[6:13], notes), list(tags or []), cache_key, _time(created),
-            _time(start), _time(end), run_count or 0, upstream, parent, _noted(notes),
-        )  # fmt: skip
+            ident,
+            flow_run_id,
+            name,
+            task_key,
+            dynamic_key or 0,
+            kind,
+            RunState.from_row(row[6:13], notes),
+            list(tags or []),
+            cache_key,
+            _time(created),
+            _time(start),
+            _time(end),
+            run_count or 0,
+            upstream,
+            parent,
+            _noted(notes),
+        )
 
 
 @dataclass(frozen=True)
@@ -188,9 +214,15 @@ class LogLine:
             notes.append(f"level: not a number ({_raw(level)})")
             level = 0
         return cls(
-            _text(flow_run_id, "flow_run_id", notes), task_run_id, task_name, _time(ts), level,
-            _text(logger, "logger", notes), _text(message, "message", notes), _noted(notes),
-        )  # fmt: skip
+            _text(flow_run_id, "flow_run_id", notes),
+            task_run_id,
+            task_name,
+            _time(ts),
+            level,
+            _text(logger, "logger", notes),
+            _text(message, "message", notes),
+            _noted(notes),
+        )
 
 
 @dataclass(frozen=True)
@@ -213,14 +245,18 @@ class EventRow:
             notes.append(f"occurred: not a time ({_raw(occurred)})")
             occurred = 0.0
         return cls(
-            _text(ident, "id", notes), float(occurred), _text(event, "event", notes),
+            _text(ident, "id", notes),
+            float(occurred),
+            _text(event, "event", notes),
             _fitting(resource, _is_labels, {}, "resource: not an object of strings", notes),
-            _fitting(related, _is_label_list, [], "related: not a list of objects of strings",
-                     notes),
-            _fitting(payload, lambda v: isinstance(v, dict), {}, "payload: not a JSON object",
-                     notes),
+            _fitting(
+                related, _is_label_list, [], "related: not a list of objects of strings", notes
+            ),
+            _fitting(
+                payload, lambda v: isinstance(v, dict), {}, "payload: not a JSON object", notes
+            ),
             _noted(notes),
-        )  # fmt: skip
+        )
 
 
 _RUN_NAMES = ("id", "name", "flow_name")
@@ -521,7 +557,9 @@ class Store:
         schedule), and the schedule id of each of those runs."""
         rows = self._rows(
             "SELECT key, flow_run_id, schedule_id FROM schedule_slots "
-            "WHERE slot_time >= to_timestamp(?)", [since])  # fmt: skip
+            "WHERE slot_time >= to_timestamp(?)",
+            [since],
+        )
         keys = {r[0]: r[1] for r in rows}
         schedule_of = {r[1]: r[2] for r in rows}
         latest = {

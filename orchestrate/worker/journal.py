@@ -48,10 +48,17 @@ def _started(fields: list[Any]) -> TaskRunRecord:
     state = State(StateType.RUNNING, "Running" if run_count <= 1 else "Retrying", timestamp=ts)
     state.run_id = run_id
     return TaskRunRecord(
-        id=run_id, flow_run_id=flow_run_id, name=name, task_key=task_key,
-        dynamic_key=int(dynamic_key), state=state, created=ts, kind=kind,
-        start_time=ts, run_count=int(run_count),
-    )  # fmt: skip
+        id=run_id,
+        flow_run_id=flow_run_id,
+        name=name,
+        task_key=task_key,
+        dynamic_key=int(dynamic_key),
+        state=state,
+        created=ts,
+        kind=kind,
+        start_time=ts,
+        run_count=int(run_count),
+    )
 
 
 def journal_path(folder: Path, flow_run_id: str, attempt: int) -> Path:
@@ -68,9 +75,13 @@ def create(path: Path, run: FlowRunRecord, slot: tuple[str, str, float] | None =
     every dispatch ~4 ms on the daemon's loop.
     """
     header = {
-        HEADER: 1, "flow_run_id": run.id, "attempt": run.run_count, "dispatched": time.time(),
-        "run": encode_records([run])[0], "slot": list(slot) if slot else None,
-    }  # fmt: skip
+        HEADER: 1,
+        "flow_run_id": run.id,
+        "attempt": run.run_count,
+        "dispatched": time.time(),
+        "run": encode_records([run])[0],
+        "slot": list(slot) if slot else None,
+    }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
     try:
         os.write(fd, json.dumps(header, default=str).encode() + b"\n")

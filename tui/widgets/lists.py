@@ -133,8 +133,17 @@ class RunList(RowList):
 def run_row_reads(run: FlowRunInfo) -> tuple[object, ...]:
     """What `run_row` shows of a run: a change elsewhere (attempts, task counts) leaves the row as it is."""
     state = run.state
-    return (run.name, state.name, state.type, run.deployment, run.flow_name, run.created,
-            run.expected_start_time, run.start_time, run.end_time)  # fmt: skip
+    return (
+        run.name,
+        state.name,
+        state.type,
+        run.deployment,
+        run.flow_name,
+        run.created,
+        run.expected_start_time,
+        run.start_time,
+        run.end_time,
+    )
 
 
 def run_row(run: FlowRunInfo, clock: Clock, width: int) -> Text:

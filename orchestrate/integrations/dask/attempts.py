@@ -95,9 +95,15 @@ class AttemptChannel:
         sent, worker = (parameters, None) if resend else self._swap_kept(parameters)
         assert job.context is not None
         attempt = Attempt(
-            key, self._code(job.task), run, sent, job.context.log_prints, log_level,
-            self._keep_over, kept_inputs=worker is not None,
-        )  # fmt: skip
+            key,
+            self._code(job.task),
+            run,
+            sent,
+            job.context.log_prints,
+            log_level,
+            self._keep_over,
+            kept_inputs=worker is not None,
+        )
         try:
             return key, dumps_keeping_files(attempt), worker
         except Exception as exc:

@@ -93,9 +93,12 @@ class DaskTaskRunner(TaskRunner):
 
     def duplicate(self) -> DaskTaskRunner:
         return type(self)(
-            self.address, self.cluster_class, self.cluster_kwargs, self.client_kwargs,
+            self.address,
+            self.cluster_class,
+            self.cluster_kwargs,
+            self.client_kwargs,
             self.keep_results_over,
-        )  # fmt: skip
+        )
 
     @property
     def client(self) -> Client:
@@ -106,9 +109,12 @@ class DaskTaskRunner(TaskRunner):
 
     def __enter__(self) -> DaskTaskRunner:
         connection = connect(
-            self.address, self.cluster_class, self.cluster_kwargs, self.client_kwargs,
+            self.address,
+            self.cluster_class,
+            self.cluster_kwargs,
+            self.client_kwargs,
             warn=_warn_in_run,
-        )  # fmt: skip
+        )
         self._session = _Session(connection, self.keep_results_over)
         return self
 
