@@ -119,6 +119,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     else:
         log.info("stopping: no new runs; waiting for running ones")
     await daemon.stop(shutdown_grace)
+    scopes.close()
     await parts.cancel()
     await server.close()
     writer.close()

@@ -140,6 +140,17 @@ class RunScopes:
                 count += self.release(group.name.removeprefix("run-"), None)
         return count
 
+    def close(self) -> None:
+        """`orc up` is stopping with every run ended: remove the project's cgroup if it is empty
+        (a run's group still busy keeps it, for the next start to clean up)."""
+        if self.base is None:
+            return
+        for group in self.base.glob("run-*"):
+            with contextlib.suppress(OSError):
+                group.rmdir()
+        with contextlib.suppress(OSError):
+            self.base.rmdir()
+
     def _cgroup_pids(self, flow_run_id: str) -> list[int]:
         if self.base is None:
             return []

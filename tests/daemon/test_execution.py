@@ -408,3 +408,20 @@ retry_delay_seconds = 2
     assert project.orc("pause", "fails").returncode == 0
     run = wait_for(lambda: _settled(project, run_id, ("Failed",)), 20, "the retry to run and fail")
     assert run.run_count == 2  # type: ignore[attr-defined]
+
+
+def test_a_clean_stop_leaves_no_cgroup_behind(project: Project) -> None:
+    project.write("flows.py", MARKED)
+    project.write(
+        "flows.toml", _config('[[deployments]]\nname = "slow"\nentrypoint = "flows.py:slow"\n')
+    )
+    project.up()
+    with project.client() as client:
+        scope = client.status().process_scope or ""
+    if not scope.startswith("cgroup v2"):
+        pytest.skip(f"orc up may not make cgroups here ({scope})")
+    base = Path(scope.removeprefix("cgroup v2 (").removesuffix(")"))
+    assert project.orc("run", "slow", "--watch").returncode == 0
+    assert base.is_dir()
+    project.stop()
+    assert not base.exists()
