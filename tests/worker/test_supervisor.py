@@ -123,11 +123,12 @@ async def test_a_worker_that_exits_without_a_final_state_crashes_the_run(project
     )
     exit_ = await project.run("quit.py:quit")
     state = exit_.final_state
-    assert exit_.returncode == 3 and state.name == "Crashed"
+    assert exit_.returncode == 3 and state.name == "Crashed" and not exit_.needs_a_fix
     assert "exited with code 3" in (state.message or "") and "giving up" in (state.message or "")
     assert project.recorder.flow_run().state.name == "Crashed"
-    history = project.recorder.history()  # what the last ~20 ms queued died with the process
-    assert history[0] == "Pending" and history[-1] == "Crashed" and history.count("Crashed") == 1
+    history = project.recorder.history()  # what the last ~20 ms queued may die with the process
+    assert history[-1] == "Crashed" and history.count("Crashed") == 1
+    assert set(history) <= {"Pending", "Running", "Crashed"}
     assert "giving up" in project.recorder.messages("stderr")
 
 

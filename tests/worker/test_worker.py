@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import date
 
+from orchestrate.worker import exit_codes
 from tests.test_architecture import PACKAGE, imports_of
 from tests.worker.conftest import FLOW_RUN_ID, Project
 
@@ -84,7 +85,7 @@ async def test_a_failing_flow_ends_failed_with_its_error_and_exit_code_1(project
 async def test_a_bad_parameter_fails_the_run_naming_the_parameter(project: Project) -> None:
     project.write("etl.py", ETL)
     exit_ = await project.run("etl.py:etl", parameters={"n": "many"})
-    assert exit_.returncode == 3 and exit_.needs_a_fix  # no retry can fix it
+    assert exit_.returncode == exit_codes.NEEDS_A_FIX and exit_.needs_a_fix  # no retry can fix it
     message = project.recorder.flow_run().state.message or ""
     assert project.recorder.flow_run().state.name == "Failed"
     assert "parameter 'n'" in message and "'many'" in message
@@ -93,7 +94,7 @@ async def test_a_bad_parameter_fails_the_run_naming_the_parameter(project: Proje
 async def test_an_unknown_parameter_fails_the_run_naming_it(project: Project) -> None:
     project.write("etl.py", ETL)
     exit_ = await project.run("etl.py:etl", parameters={"days": 3})
-    assert exit_.returncode == 3 and exit_.needs_a_fix
+    assert exit_.returncode == exit_codes.NEEDS_A_FIX and exit_.needs_a_fix
     assert "'days'" in (project.recorder.flow_run().state.message or "")
 
 
@@ -101,7 +102,7 @@ async def test_a_syntax_error_fails_the_run_with_file_and_line(project: Project)
     project.write("etl.py", "from orchestrate import flow\n\n@flow\ndef etl(:\n    pass\n")
     exit_ = await project.run("etl.py:etl")
     run = project.recorder.flow_run()
-    assert exit_.returncode == 3 and exit_.needs_a_fix and run.state.name == "Failed"
+    assert exit_.returncode == exit_codes.NEEDS_A_FIX and exit_.needs_a_fix and run.state.name == "Failed"
     assert "etl.py:4" in (run.state.message or "") and "SyntaxError" in (run.state.message or "")
     assert run.flow_name == "etl" and project.recorder.history() == ["Pending", "Failed"]
     assert any("etl.py:4" in m for m in project.recorder.messages("orc.worker"))
@@ -203,7 +204,7 @@ async def test_a_missing_working_dir_fails_the_run_saying_so(project: Project) -
     project.write("etl.py", ETL)
     exit_ = await project.run("etl.py:etl", working_dir="no/such/dir")
     message = project.recorder.flow_run().state.message or ""
-    assert exit_.returncode == 3 and "no/such/dir" in message and "working_dir" in message
+    assert exit_.returncode == exit_codes.NEEDS_A_FIX and "no/such/dir" in message and "working_dir" in message
 
 
 def test_the_worker_package_and_codec_import_no_daemon_store_or_cli() -> None:
@@ -254,5 +255,5 @@ async def test_the_deployments_task_runner_setting_is_used_or_refused_clearly(
     assert exit_.final_state.name == "Completed"
     project.recorder.records.clear()
     exit_ = await project.run("etl.py:etl", task_runner={"type": "warp-drive"})
-    assert exit_.returncode == 3 and exit_.final_state.name == "Failed"
+    assert exit_.returncode == exit_codes.NEEDS_A_FIX and exit_.final_state.name == "Failed"
     assert "warp-drive" in (project.recorder.flow_run().state.message or "")
