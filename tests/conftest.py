@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,3 +39,26 @@ def _task_run(
 def build() -> SimpleNamespace:
     """`build.flow_run(id, state, **fields)` and `build.task_run(id, flow_run_id, state, **fields)`."""
     return SimpleNamespace(flow_run=_flow_run, task_run=_task_run)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_cgroups_left_behind() -> Iterator[None]:
+    """Daemons killed by tests leave their project's (empty) cgroup; remove those this session made."""
+    import os
+
+    from orchestrate.daemon.scope import _own_cgroup
+
+    began = time.time()
+    yield
+    parent = _own_cgroup()
+    if parent is None or not parent.is_dir():
+        return
+    for base in parent.glob("orc-*"):
+        try:
+            if os.stat(base).st_ctime < began:
+                continue
+            for group in base.glob("run-*"):
+                group.rmdir()
+            base.rmdir()
+        except OSError:
+            continue  # still in use, or not ours to remove
