@@ -86,6 +86,12 @@ def _config(deployments: str) -> str:
     return f'[project]\nname = "exec"\n\n{deployments}'
 
 
+def _deploy(project: Project, deployments: str) -> None:
+    """The marked flows and a flows.toml with `deployments`."""
+    project.write("flows.py", MARKED)
+    project.write("flows.toml", _config(deployments))
+
+
 def _marks(project: Project, kind: str) -> list[list[str]]:
     path = project.root / "marks.txt"
     lines = path.read_text().splitlines() if path.exists() else []
@@ -181,16 +187,15 @@ retry_delay_seconds = 0
 def test_a_failing_flow_with_two_retries_runs_three_attempts_spaced_by_the_delay(
     project: Project,
 ) -> None:
-    project.write("flows.py", MARKED)
-    project.write(
-        "flows.toml",
-        _config("""
+    _deploy(
+        project,
+        """
 [[deployments]]
 name = "fails"
 entrypoint = "flows.py:fails"
 retries = 2
 retry_delay_seconds = 1
-"""),
+""",
     )
     project.up()
     assert project.orc("run", "fails", "--watch", timeout=60).returncode == 1
@@ -205,15 +210,14 @@ retry_delay_seconds = 1
 def test_kill_9_right_after_dispatch_spends_the_attempt_and_never_runs_it_again(
     project: Project,
 ) -> None:
-    project.write("flows.py", MARKED)
-    project.write(
-        "flows.toml",
-        _config("""
+    _deploy(
+        project,
+        """
 [[deployments]]
 name = "slow"
 entrypoint = "flows.py:slow"
 retries = 0
-"""),
+""",
     )
     daemon = project.up()
     created = project.orc("run", "slow")
@@ -238,15 +242,14 @@ retries = 0
 def test_a_body_that_finished_while_the_daemon_was_frozen_is_kept_not_run_again(
     project: Project,
 ) -> None:
-    project.write("flows.py", MARKED)
-    project.write(
-        "flows.toml",
-        _config("""
+    _deploy(
+        project,
+        """
 [[deployments]]
 name = "fan"
 entrypoint = "flows.py:fan"
 retries = 1
-"""),
+""",
     )
     daemon = project.up()
     run_id = project.orc("run", "fan").stdout.split()[1]
@@ -332,10 +335,9 @@ def test_a_worker_killed_takes_its_detached_children_with_it(
 
 
 def test_a_skipped_slot_is_an_event_not_a_cancelled_run(project: Project) -> None:
-    project.write("flows.py", MARKED)
-    project.write(
-        "flows.toml",
-        _config("""
+    _deploy(
+        project,
+        """
 [[deployments]]
 name = "busy"
 entrypoint = "flows.py:slow"
@@ -343,7 +345,7 @@ parameters = { seconds = 2.5 }
 schedules = [{ interval = "1s" }]
 concurrency_limit = 1
 collision_strategy = "skip"
-"""),
+""",
     )
     project.up()
 
@@ -391,16 +393,15 @@ def _gone(pid: int) -> bool:
 
 
 def test_a_pause_holds_new_slots_but_a_waiting_retry_still_comes_on_time(project: Project) -> None:
-    project.write("flows.py", MARKED)
-    project.write(
-        "flows.toml",
-        _config("""
+    _deploy(
+        project,
+        """
 [[deployments]]
 name = "fails"
 entrypoint = "flows.py:fails"
 retries = 1
 retry_delay_seconds = 2
-"""),
+""",
     )
     project.up()
     run_id = project.orc("run", "fails").stdout.split()[1]
