@@ -33,7 +33,7 @@ from typing import Any
 
 from orchestrate.automations import AutomationEngine, AutomationSpec, execute, validate_automations
 from orchestrate.automations.statefile import StateKeeper, write_snapshot
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 

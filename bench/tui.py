@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrate.protocol import FlowRunInfo  # noqa: E402
+from orchestrate.client.protocol import FlowRunInfo  # noqa: E402
 from tests.tui.fake_daemon import NOW, FakeDaemon, flow_run, state, task  # noqa: E402
 from tests.tui.screen import screen_text, wait_until  # noqa: E402
 from tui import graph as graph_module  # noqa: E402
@@ -222,7 +222,7 @@ async def live_graph(tasks: int, mapped: bool, batch: int = 50) -> dict[str, flo
 
 def layout_only(tasks: int = 2000) -> dict[str, float]:
     """The pure layout: 2,000 appends one by one, and one full rebuild."""
-    from orchestrate.protocol import EdgeInfo, StateInfo, TaskRunInfo
+    from orchestrate.client.protocol import EdgeInfo, StateInfo, TaskRunInfo
 
     def make(i: int) -> TaskRunInfo:
         edges = [

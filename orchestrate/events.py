@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrate.context import flow_run_context, task_run_context
+from orchestrate.core.records import EventRecord
+from orchestrate.engine import flow_run_context, task_run_context
 from orchestrate.recording import get_sink
-from orchestrate.records import EventRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def emit_event(
             f"emit_event({event!r}): the resource needs an 'orc.resource.id' label, "
             "e.g. resource={'orc.resource.id': 'shop.order.42'}."
         )
-    from orchestrate.engine.runs import new_id
+    from orchestrate.core.runs import new_id
 
     related_resources = [_rename(r) for r in related or []]
     flow_ctx, task_ctx = flow_run_context.get(), task_run_context.get()

@@ -1,6 +1,6 @@
 """Prefect's `prefect.exceptions` names, so `from prefect.exceptions import X` moves over."""
 
-from orchestrate.errors import (
+from orchestrate.core.errors import (
     CancelledRun,
     CrashedRun,
     FailedRun,

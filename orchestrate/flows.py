@@ -9,52 +9,22 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from orchestrate.engine.params import ParameterValidator, bind_parameters
-from orchestrate.engine.results import SERIALIZERS
-from orchestrate.engine.retries import RetryDelay
-from orchestrate.engine.steps import call_plan
-from orchestrate.task_runners import TaskRunner, ThreadPoolTaskRunner
+from orchestrate.engine import (
+    FlowOptions,
+    Hook,
+    ParameterValidator,
+    RetryDelay,
+    TaskRunner,
+    bind_parameters,
+    call_plan,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Hook = Callable[..., Any]
-
-
-@dataclass(frozen=True, slots=True)
-class FlowOptions:
-    """Everything `@flow(...)` accepts, in one place (Prefect's names and meanings)."""
-
-    name: str
-    description: str | None = None
-    version: str | None = None
-    retries: int = 0
-    retry_delay_seconds: RetryDelay | None = None
-    timeout_seconds: float | None = None
-    validate_parameters: bool = True
-    log_prints: bool | None = None
-    flow_run_name: str | Callable[[], str] | None = None
-    task_runner: TaskRunner = field(default_factory=ThreadPoolTaskRunner)
-    persist_result: bool | None = None
-    result_serializer: str | None = None
-    on_completion: tuple[Hook, ...] = ()
-    on_failure: tuple[Hook, ...] = ()
-    on_cancellation: tuple[Hook, ...] = ()
-    on_crashed: tuple[Hook, ...] = ()
-    on_running: tuple[Hook, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.retries < 0:
-            raise ValueError(f"Flow {self.name!r}: retries must be 0 or more, not {self.retries}.")
-        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
-            raise ValueError(f"Flow {self.name!r}: timeout_seconds must be positive.")
-        if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
-            raise ValueError(
-                f"Flow {self.name!r}: result_serializer must be one of {', '.join(SERIALIZERS)}."
-            )
 
 
 _OPTION_NAMES = frozenset(f.name for f in fields(FlowOptions))
@@ -86,7 +56,7 @@ class Flow(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return_state = bool(kwargs.pop("return_state", False))
-        from orchestrate.engine.flow_engine import call_flow
+        from orchestrate.engine import call_flow
 
         parameters = bind_parameters(self.fn, self.signature, args, kwargs)
         return call_flow(self, parameters, return_state)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from orchestrate.context import flow_run_context, task_run_context
-from orchestrate.engine.logs import RunLogger, configure, flow_run_logger, task_run_logger
+from orchestrate.engine import (
+    RunLogger,
+    configure,
+    flow_run_context,
+    flow_run_logger,
+    task_run_context,
+    task_run_logger,
+)
 
 
 class MissingContextError(RuntimeError):

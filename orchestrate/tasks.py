@@ -9,59 +9,31 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from datetime import timedelta
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from orchestrate.cache_policies import CacheKeyError, CachePolicy, hash_objects, source_hash
-from orchestrate.engine.names import render_name
-from orchestrate.engine.results import SERIALIZERS
-from orchestrate.engine.retries import RetryDelay, exponential_backoff
-from orchestrate.engine.steps import bind_plan, call_plan
-from orchestrate.errors import MappingLengthMismatch, MappingMissingIterable
-from orchestrate.futures import PrefectFuture, PrefectFutureList
-from orchestrate.utilities.annotations import allow_failure, quote, unmapped
+from orchestrate.core.annotations import allow_failure, quote, unmapped
+from orchestrate.core.errors import MappingLengthMismatch, MappingMissingIterable
+from orchestrate.core.names import render_name
+from orchestrate.engine import (
+    CacheKeyError,
+    CachePolicy,
+    Hook,
+    PrefectFuture,
+    PrefectFutureList,
+    RetryDelay,
+    TaskOptions,
+    bind_plan,
+    call_plan,
+    exponential_backoff,
+    hash_objects,
+    source_hash,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Hook = Callable[..., Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TaskOptions:
-    """Everything `@task(...)` accepts, in one place (Prefect's names and meanings)."""
-
-    name: str
-    description: str | None = None
-    tags: frozenset[str] = frozenset()
-    version: str | None = None
-    retries: int = 0
-    retry_delay_seconds: RetryDelay | None = None
-    retry_jitter_factor: float | None = None
-    retry_condition_fn: Callable[..., bool] | None = None
-    timeout_seconds: float | None = None
-    cache_policy: CachePolicy | None = None
-    cache_key_fn: Callable[..., str | None] | None = None
-    cache_expiration: timedelta | None = None
-    refresh_cache: bool | None = None
-    persist_result: bool | None = None
-    result_serializer: str | None = None
-    log_prints: bool | None = None
-    task_run_name: str | Callable[[], str] | None = None
-    on_completion: tuple[Hook, ...] = field(default=())
-    on_failure: tuple[Hook, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        if self.retries < 0:
-            raise ValueError(f"Task {self.name!r}: retries must be 0 or more, not {self.retries}.")
-        if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
-            raise ValueError(
-                f"Task {self.name!r}: result_serializer {self.result_serializer!r} is not known; "
-                f"use one of {', '.join(SERIALIZERS)}."
-            )
-        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
-            raise ValueError(f"Task {self.name!r}: timeout_seconds must be positive.")
 
 
 _OPTION_NAMES = frozenset(f.name for f in fields(TaskOptions))
@@ -173,17 +145,11 @@ class Task(Generic[P, R]):
         return f"Task<{self.options.name}>"
 
 
-_engine: Any = None
-
-
 def _task_engine() -> Any:
-    """`orchestrate.engine.task_engine`, imported on the first task call (not by `import orchestrate`)."""
-    global _engine
-    if _engine is None:
-        from orchestrate.engine import task_engine
+    """The engine's entry; the task engine loads on the first task call, not on `import orchestrate`."""
+    from orchestrate import engine
 
-        _engine = task_engine
-    return _engine
+    return engine
 
 
 def _is_iterable(value: Any) -> bool:
@@ -250,7 +216,7 @@ def task(
         name: the task's name (the function's name by default).
         retries: how many times to retry a failed run.
         retry_delay_seconds: a delay, a list of delays, or `exponential_backoff(n)`.
-        cache_policy: how to key results for reuse (see `orchestrate.cache_policies`).
+        cache_policy: how to key results for reuse (see `orchestrate.engine.caching`).
         timeout_seconds: fail the run as `TimedOut` after this long.
         **options: the rest of Prefect's `@task` keywords, same meanings.
     """

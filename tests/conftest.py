@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrate.records import FlowRunRecord, TaskRunRecord
+from orchestrate.core.records import FlowRunRecord, TaskRunRecord
 from orchestrate.states import Completed, State
 
 

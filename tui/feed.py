@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 from textual.message import Message
 
-from orchestrate.protocol import (
+from orchestrate.client.protocol import (
     AutomationInfo,
     DeploymentInfo,
     EventInfo,

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from orchestrate.protocol import EdgeInfo, TaskRunInfo
+from orchestrate.client.protocol import EdgeInfo, TaskRunInfo
 from tui.lanes import LaneLayout, LaneRow
 
 _STRENGTH = {"wait_for": 1, "parent": 2, "data": 3}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from orchestrate.protocol import (
+from orchestrate.client.protocol import (
     AutomationInfo,
     DeploymentInfo,
     EventInfo,

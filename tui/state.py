@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from orchestrate.protocol import (
+from orchestrate.client.protocol import (
     AutomationInfo,
     DeploymentInfo,
     EventInfo,

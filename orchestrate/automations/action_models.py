@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from orchestrate.automations.fields import Duration, FromEnv, Spec, compile_templates
 from orchestrate.automations.interpreters import argv_problems, env_problems
-from orchestrate.states import STATE_NAMES
+from orchestrate.core.states import STATE_NAMES
 
 
 class ActionSpec(Spec):

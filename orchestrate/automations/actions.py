@@ -51,8 +51,8 @@ from orchestrate.automations.outcomes import (
 )
 from orchestrate.automations.templating import as_text, render_value, scope_of
 from orchestrate.automations.webhook import Webhooks, call_webhook
-from orchestrate.errors import ActionFailed
-from orchestrate.records import EventRecord
+from orchestrate.core.errors import ActionFailed
+from orchestrate.core.records import EventRecord
 
 log = logging.getLogger("orc.automations")
 
@@ -71,7 +71,7 @@ class ActionContext(Protocol):
     async def cancel_flow_run(self, flow_run_id: str) -> None: ...
 
     async def set_flow_run_state(self, flow_run_id: str, name: str, message: str | None) -> None:
-        """Moves the run to the state named `name` (a name from `orchestrate.states.STATE_NAMES`)."""
+        """Moves the run to the state named `name` (a name from `orchestrate.core.states.STATE_NAMES`)."""
         ...
 
     async def pause_automation(self, name: str) -> None: ...

@@ -19,7 +19,7 @@ from typing import Any
 from orchestrate.automations.action_models import RunCommand
 from orchestrate.automations.fields import reveal
 from orchestrate.automations.templating import as_text, render_value
-from orchestrate.errors import ActionFailed
+from orchestrate.core.errors import ActionFailed
 
 #: How much of the program's output (stdout and stderr together) the outcome event keeps.
 OUTPUT_TAIL = 4000

@@ -29,9 +29,9 @@ from orchestrate.automations.snapshots import (
 )
 from orchestrate.automations.triggers import Evaluator, Group, Hit, build_evaluator
 from orchestrate.automations.words import action_text, trigger_text
-from orchestrate.errors import AutomationError, AutomationNotFound
-from orchestrate.protocol import AutomationInfo
-from orchestrate.records import EventRecord
+from orchestrate.client.protocol import AutomationInfo
+from orchestrate.core.errors import AutomationError, AutomationNotFound
+from orchestrate.core.records import EventRecord
 
 _ROUTE_CACHE_LIMIT = 4096
 _SWEEP_EVERY = 10_000

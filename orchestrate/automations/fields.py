@@ -10,8 +10,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from orchestrate.automations.templating import compile_value, template_problems
-from orchestrate.durations import parse_duration
-from orchestrate.errors import ActionFailed
+from orchestrate.core.durations import parse_duration
+from orchestrate.core.errors import ActionFailed
 
 
 class Spec(BaseModel):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import translate
 
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 
 RESOURCE_ID = "orc.resource.id"
 RESOURCE_NAME = "orc.resource.name"

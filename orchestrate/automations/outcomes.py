@@ -16,7 +16,7 @@ from orchestrate.automations.engine import Firing
 from orchestrate.automations.matching import RESOURCE_ID, RESOURCE_NAME, RESOURCE_ROLE
 from orchestrate.automations.models import AutomationSpec
 from orchestrate.automations.words import action_text, trigger_text
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 
 TRIGGERED = "orc.automation.triggered"
 EXECUTED = "orc.automation.action.executed"

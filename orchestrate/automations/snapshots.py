@@ -26,7 +26,7 @@ from orchestrate.automations.triggers import (
     ReactiveEvaluator,
     Watch,
 )
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 
 #: Bumped when the layout changes; a snapshot of another format is not restored.
 FORMAT = 1

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate.automations.engine import AutomationEngine
-from orchestrate.jsonvalues import json_default
+from orchestrate.core.jsonvalues import json_default
 
 #: The longest a change waits before it is written.
 SAVE_DELAY = 1.0

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrate.automations.matching import RESOURCE_NAME, id_suffix, related_names
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 
 log = logging.getLogger("orc.automations")
 

@@ -18,7 +18,7 @@ from itertools import pairwise
 
 from orchestrate.automations.matching import Grouping, LabelFilter, Pattern
 from orchestrate.automations.models import CompoundTrigger, EventTrigger, SequenceTrigger, Trigger
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 
 Group = tuple[str, ...]
 

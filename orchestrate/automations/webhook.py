@@ -22,7 +22,7 @@ from orchestrate._version import __version__
 from orchestrate.automations.action_models import CallWebhook
 from orchestrate.automations.fields import FromEnv, reveal
 from orchestrate.automations.templating import render_value
-from orchestrate.errors import ActionFailed
+from orchestrate.core.errors import ActionFailed
 
 #: Requests in flight at once across every automation; more wait their turn.
 DEFAULT_LIMIT = 8

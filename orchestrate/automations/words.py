@@ -27,7 +27,7 @@ from orchestrate.automations.action_models import (
 )
 from orchestrate.automations.fields import FromEnv
 from orchestrate.automations.models import CompoundTrigger, EventTrigger, SequenceTrigger, Trigger
-from orchestrate.durations import format_duration
+from orchestrate.core.durations import format_duration
 
 
 def _either(globs: Iterable[str]) -> str:

@@ -18,7 +18,7 @@ def main() -> None:
     try:
         from orchestrate.cli.app import app
         from orchestrate.cli.exits import report
-        from orchestrate.errors import OrcError
+        from orchestrate.core.errors import OrcError
     finally:
         gc.freeze()
         gc.enable()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from orchestrate.cli.options import JsonOption, ProjectOption
-from orchestrate.durations import format_duration
+from orchestrate.core.durations import format_duration
 
 if TYPE_CHECKING:
     from orchestrate.config import ConfigIssue, Deployment, ProjectConfig
@@ -80,7 +80,7 @@ def _now() -> datetime:
 def _config_path(project: Path | None, file: Path | None) -> Path:
     from orchestrate.cli.exits import BAD_INPUT
     from orchestrate.cli.options import project_folder
-    from orchestrate.project import CONFIG_FILE
+    from orchestrate.core.project import CONFIG_FILE
 
     path = file.expanduser() if file else project_folder(project) / CONFIG_FILE
     if not path.is_file():

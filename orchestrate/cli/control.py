@@ -17,7 +17,7 @@ from orchestrate.cli.options import ProjectOption
 
 if TYPE_CHECKING:
     from orchestrate.client import Client
-    from orchestrate.protocol import FlowRunInfo
+    from orchestrate.client.protocol import FlowRunInfo
 
 RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}

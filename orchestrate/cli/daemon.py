@@ -31,7 +31,7 @@ def status(project: ProjectOption = None, json_output: JsonOption = False) -> No
     """Show the daemon: pid, uptime, running runs and the next due run."""
     from orchestrate.cli import render
     from orchestrate.cli.reads import daemon_client
-    from orchestrate.errors import DaemonNotRunning
+    from orchestrate.core.errors import DaemonNotRunning
 
     root = project_folder(project)
     client = daemon_client(root)

@@ -17,7 +17,7 @@ NameArgument = Annotated[str, typer.Argument(help="A deployment name from flows.
 
 def _client(project: ProjectOption):  # type: ignore[no-untyped-def]
     from orchestrate.cli.reads import daemon_client
-    from orchestrate.errors import DaemonNotRunning
+    from orchestrate.core.errors import DaemonNotRunning
 
     root = project_folder(project)
     client = daemon_client(root)

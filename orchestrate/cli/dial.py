@@ -30,7 +30,7 @@ def dial_stdio(project: ProjectOption = None) -> None:
     from orchestrate.cli.options import project_folder
     from orchestrate.client.address import LocalAddress
     from orchestrate.client.unix import local_socket
-    from orchestrate.errors import ClientError
+    from orchestrate.core.errors import ClientError
 
     try:
         sock = local_socket(LocalAddress(project_folder(project)), timeout=5.0)

@@ -19,7 +19,7 @@ from orchestrate.cli.deployments import _client
 from orchestrate.cli.options import JsonOption, ProjectOption
 
 if TYPE_CHECKING:
-    from orchestrate.protocol import EventInfo
+    from orchestrate.client.protocol import EventInfo
 
 events_app = typer.Typer(help="List and follow events.", no_args_is_help=True)
 automations_app = typer.Typer(
@@ -32,8 +32,8 @@ def _since(text: str | None) -> float | None:
     """`--since` as a time: a duration back from now, or an ISO time."""
     if text is None:
         return None
-    from orchestrate.durations import parse_duration
-    from orchestrate.errors import ParameterError
+    from orchestrate.core.durations import parse_duration
+    from orchestrate.core.errors import ParameterError
 
     try:
         return time.time() - parse_duration(text).total_seconds()
@@ -62,8 +62,8 @@ def _stored_events(root: Path, **filters: Any) -> list[EventInfo]:
     """Events read from the store file, when no daemon holds it."""
     from dataclasses import asdict
 
-    from orchestrate.project import store_path
-    from orchestrate.protocol import EventInfo
+    from orchestrate.client.protocol import EventInfo
+    from orchestrate.core.project import store_path
     from orchestrate.store.queries import Store
 
     with Store(store_path(root)) as store:
@@ -115,7 +115,7 @@ def tail_events(
     json_output: JsonOption = False,
 ) -> None:
     """Print events as they happen (pushed by the daemon) until interrupted."""
-    from orchestrate.protocol import EventInfo
+    from orchestrate.client.protocol import EventInfo
 
     with _client(project) as client, client.subscribe(["event"], event=name) as changes:
         for change in changes:
@@ -142,7 +142,7 @@ def emit(
 
 def _payload(text: str | None) -> dict[str, Any]:
     """`--payload` as a JSON object, or a `ParameterError` that shows how to write one."""
-    from orchestrate.errors import ParameterError
+    from orchestrate.core.errors import ParameterError
 
     example = "write it like --payload '{\"rows\": 3}'"
     try:
@@ -160,7 +160,7 @@ def _payload(text: str | None) -> dict[str, Any]:
 
 
 def _check_name(what: str, value: str, example: str) -> None:
-    from orchestrate.errors import ParameterError
+    from orchestrate.core.errors import ParameterError
 
     if not value.strip() or not value.isprintable():
         raise ParameterError(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from orchestrate.errors import (
+from orchestrate.core.errors import (
     BadInput,
     ClientError,
-    ConfigError,
     DaemonError,
     EntrypointError,
     NotFound,
@@ -51,7 +50,9 @@ def exit_code_for(error: OrcError) -> int:
 
 
 def _is_config(error: OrcError) -> bool:
-    return isinstance(error, ConfigError)
+    """A flows.toml error, known without loading the config package (and pydantic)."""
+    config = sys.modules.get("orchestrate.config.issues")
+    return config is not None and isinstance(error, config.ConfigError)
 
 
 def report(error: OrcError) -> int:

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrate.cli.options import ProjectOption
-from orchestrate.errors import ParameterError
+from orchestrate.core.errors import ParameterError
 
 if TYPE_CHECKING:
-    from orchestrate.records import FlowRunRecord, Record, RecordSink
-    from orchestrate.states import State
+    from orchestrate.core.records import FlowRunRecord, Record, RecordSink
+    from orchestrate.core.states import State
 
 app = typer.Typer(help="Run flows.", no_args_is_help=True)
 
@@ -91,8 +91,8 @@ def parse_params_json(text: str | None) -> dict[str, Any]:
 
 def _load(entrypoint: str) -> Any:
     """The flow the entrypoint names; a plain function is wrapped with `@flow`."""
-    from orchestrate.entrypoints import load_flow
     from orchestrate.flows import Flow, flow
+    from orchestrate.worker.entrypoints import load_flow
 
     loaded = load_flow(entrypoint, Path.cwd())
     return loaded if isinstance(loaded, Flow) else flow(loaded)
@@ -118,7 +118,7 @@ class _RunWatch:
 
 
 def _is_top_run(record: Record) -> bool:
-    from orchestrate.records import FlowRunRecord
+    from orchestrate.core.records import FlowRunRecord
 
     return type(record) is FlowRunRecord and record.parent_task_run_id is None
 

@@ -40,8 +40,8 @@ def _follow(root: Path, run: str) -> None:
     """Stream new lines by subscription until the run has settled (needs `orc up`)."""
     from orchestrate.cli import render
     from orchestrate.cli.reads import daemon_client, log_line
-    from orchestrate.errors import DaemonNotRunning
-    from orchestrate.protocol import LogInfo
+    from orchestrate.client.protocol import LogInfo
+    from orchestrate.core.errors import DaemonNotRunning
 
     client = daemon_client(root)
     if client is None:

@@ -22,14 +22,14 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def project_folder(project: Path | None) -> Path:
-    from orchestrate.project import project_root
+    from orchestrate.core.project import project_root
 
     return project.expanduser().resolve() if project else project_root()
 
 
 def open_store(project: Path | None) -> Store:
     """The project's store, opened read-only (a project with no runs yet reads as empty)."""
-    from orchestrate.project import store_path
+    from orchestrate.core.project import store_path
     from orchestrate.store.queries import Store
 
     store = Store(store_path(project_folder(project)))

@@ -23,7 +23,7 @@ from orchestrate.store.queries import (
 
 if TYPE_CHECKING:
     from orchestrate.client import Client
-    from orchestrate.protocol import FlowRunInfo, LogInfo, StateInfo, TaskRunInfo
+    from orchestrate.client.protocol import FlowRunInfo, LogInfo, StateInfo, TaskRunInfo
 
 
 def daemon_client(root: Path, timeout: float = 5.0) -> Client | None:
@@ -42,7 +42,7 @@ def open_reads(root: Path) -> Store | DaemonReads:
     client = daemon_client(root)
     if client is not None:
         return DaemonReads(client)
-    from orchestrate.project import store_path
+    from orchestrate.core.project import store_path
 
     store = Store(store_path(root))
     store.open()
@@ -162,7 +162,7 @@ class DaemonReads:
 
     def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
         from orchestrate.client import NotFound
-        from orchestrate.errors import RunNotFound
+        from orchestrate.core.errors import RunNotFound
 
         try:
             detail = self._detail(id_or_prefix)

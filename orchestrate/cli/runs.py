@@ -12,7 +12,7 @@ from orchestrate.cli.options import JsonOption, ProjectOption
 
 if TYPE_CHECKING:
     from orchestrate.cli.reads import DaemonReads
-    from orchestrate.protocol import StateInfo
+    from orchestrate.client.protocol import StateInfo
     from orchestrate.store.queries import FlowRunView, RunState, StateEntry, Store, TaskRunView
 
 app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
@@ -98,7 +98,7 @@ def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
     """One `runs.get` answer, keeping the full error type and traceback each state carries."""
     from orchestrate.cli.reads import flow_run_view, task_run_view
     from orchestrate.client import NotFound
-    from orchestrate.errors import RunNotFound
+    from orchestrate.core.errors import RunNotFound
     from orchestrate.store.queries import StateEntry
 
     try:

@@ -1,6 +1,6 @@
 """The one client of the orc daemon, for the CLI, the TUI and workers.
 
-It speaks `orchestrate.protocol` (newline-delimited JSON-RPC 2.0) over the
+It speaks `orchestrate.client.protocol` (newline-delimited JSON-RPC 2.0) over the
 project's socket `.orc/orc.sock`, or over `ssh host orc dial-stdio` for a
 daemon on another machine. `Client` blocks and loads no event loop, so a
 short command stays quick; `AsyncClient` (loaded on first use) multiplexes
@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.errors import (
+from orchestrate.core.errors import (
     BadInput,
     ClientError,
     Conflict,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from orchestrate.errors import ClientError, ConnectionLost, DaemonNotRunning, SshError
-from orchestrate.project import project_root as default_root
-from orchestrate.project import socket_path
+from orchestrate.core.errors import ClientError, ConnectionLost, DaemonNotRunning, SshError
+from orchestrate.core.project import project_root as default_root
+from orchestrate.core.project import socket_path
 
 #: ssh may log in through a jump host or wait on an agent; a local socket answers at once.
 SSH_HANDSHAKE_SECONDS = 30.0

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from orchestrate.client import calls, wire
 from orchestrate.client.address import Address, SshAddress, handshake_timeout, resolve, ssh_failure
 from orchestrate.client.calls import Calls, check_hello, client_name
+from orchestrate.client.protocol import Hello, Notification, Topic
 from orchestrate.client.rpc import Call, timed_out
 from orchestrate.client.unix import local_socket
-from orchestrate.errors import ClientError, ConnectionLost, SshError
-from orchestrate.protocol import Hello, Notification, Topic
+from orchestrate.core.errors import ClientError, ConnectionLost, SshError
 
 T = TypeVar("T")
 Bind = Callable[[Any], None]

@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrate.client.rpc import Call, Rpc, given, many
-from orchestrate.errors import ProtocolMismatch
-from orchestrate.protocol import (
+from orchestrate.client.protocol import (
     PROTOCOL_VERSION,
     AutomationInfo,
     DeploymentDetail,
@@ -27,6 +25,8 @@ from orchestrate.protocol import (
     RunDetail,
     Status,
 )
+from orchestrate.client.rpc import Call, Rpc, given, many
+from orchestrate.core.errors import ProtocolMismatch
 
 
 def client_name() -> str:

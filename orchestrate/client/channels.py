@@ -17,7 +17,7 @@ from collections.abc import Callable
 from orchestrate.client.address import Address, LocalAddress, SshAddress, ssh_failure
 from orchestrate.client.unix import local_socket
 from orchestrate.client.wire import LINE_LIMIT
-from orchestrate.errors import ClientError, ConnectionLost, SshError
+from orchestrate.core.errors import ClientError, ConnectionLost, SshError
 
 _CHUNK = 256 * 1024
 

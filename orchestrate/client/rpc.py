@@ -29,7 +29,7 @@ from typing import (
 
 from pydantic import BaseModel, ValidationError
 
-from orchestrate.errors import ClientError, DaemonTimeout
+from orchestrate.core.errors import ClientError, DaemonTimeout
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -14,8 +14,8 @@ from orchestrate.client import calls, wire
 from orchestrate.client.address import Address, handshake_timeout, resolve
 from orchestrate.client.calls import Calls, check_hello, client_name
 from orchestrate.client.channels import Channel, open_channel
+from orchestrate.client.protocol import Hello, Notification, Topic
 from orchestrate.client.rpc import Call, timed_out
-from orchestrate.protocol import Hello, Notification, Topic
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrate.errors import ClientError, DaemonNotRunning
+from orchestrate.core.errors import ClientError, DaemonNotRunning
 
 if TYPE_CHECKING:
     from orchestrate.client.address import LocalAddress

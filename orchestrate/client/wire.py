@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestrate import protocol
-from orchestrate.errors import BadInput, Conflict, NotFound, ProtocolMismatch, RemoteError
+from orchestrate.client import protocol
+from orchestrate.core.errors import BadInput, Conflict, NotFound, ProtocolMismatch, RemoteError
 
 #: Lines can be large: the detail of a run with thousands of task runs is one line.
 LINE_LIMIT = 64 * 2**20

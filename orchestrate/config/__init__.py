@@ -17,7 +17,12 @@ are relative to it.
 from __future__ import annotations
 
 from orchestrate.config.checks import entrypoint_problem
-from orchestrate.config.issues import ConfigIssue, SourceFile, issues_from_validation_error
+from orchestrate.config.issues import (
+    ConfigError,
+    ConfigIssue,
+    SourceFile,
+    issues_from_validation_error,
+)
 from orchestrate.config.loader import display_name, load_config, parse_config
 from orchestrate.config.locate import FieldPath, Position, SourceMap, format_path
 from orchestrate.config.models import (
@@ -38,7 +43,6 @@ from orchestrate.config.resolved import (
 )
 from orchestrate.config.schema import json_schema
 from orchestrate.config.signature import FlowSignature, flow_signature
-from orchestrate.errors import ConfigError
 
 __all__ = [
     "ConfigError",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 from pydantic import BaseModel, Tag
 
 from orchestrate.config.locate import FieldPath, Position, SourceMap, format_path
+from orchestrate.core.errors import OrcError
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -203,3 +204,14 @@ def _model_at(annotation: Any, loc: tuple) -> type[BaseModel] | None:
         fields = annotation.model_fields
         return _model_at(fields[part].annotation, rest) if part in fields else None
     return None
+
+
+class ConfigError(OrcError):
+    """`flows.toml` is not valid; `issues` lists every problem, one per line in `str()`.
+
+    Each issue is a `ConfigIssue` (file, line, column, field path, message).
+    """
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        super().__init__("\n".join(str(issue) for issue in issues))
+        self.issues = issues

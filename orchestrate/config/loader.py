@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from orchestrate.config.checks import disk_issues
 from orchestrate.config.issues import (
+    ConfigError,
     ConfigIssue,
     SourceFile,
     issues_from_validation_error,
@@ -26,7 +27,6 @@ from orchestrate.config.models import FlowsFile
 from orchestrate.config.parameters import parameter_issues
 from orchestrate.config.reading import decode, parse_toml
 from orchestrate.config.resolved import ProjectConfig, resolve
-from orchestrate.errors import ConfigError
 
 
 def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> ProjectConfig:

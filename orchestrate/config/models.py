@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from orchestrate.durations import MAX_DURATION, parse_duration
+from orchestrate.core.durations import MAX_DURATION, parse_duration
 from orchestrate.schedules import Schedule, zone
 from orchestrate.schedules.models import Parameters
 

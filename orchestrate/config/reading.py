@@ -16,9 +16,8 @@ import tomllib
 from collections.abc import Iterator
 from typing import Any
 
-from orchestrate.config.issues import ConfigIssue, SourceFile
+from orchestrate.config.issues import ConfigError, ConfigIssue, SourceFile
 from orchestrate.config.locate import FieldPath, Position, format_path
-from orchestrate.errors import ConfigError
 
 #: How deep arrays and tables may nest, counted from the top of the file.
 MAX_DEPTH = 32

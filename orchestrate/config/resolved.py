@@ -40,7 +40,7 @@ from orchestrate.schedules import AnySchedule, describe, schedule_timezone
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-    from orchestrate.protocol import ScheduleInfo
+    from orchestrate.client.protocol import ScheduleInfo
 
 DEFAULT_TIMEZONE = "UTC"
 #: Tables a deployment merges key by key over `[defaults]`; every other key replaces.
@@ -117,7 +117,7 @@ class Deployment:
 
     def schedule_infos(self) -> list[ScheduleInfo]:
         """The schedules as the wire contract shows them (words, timezone, active)."""
-        from orchestrate.protocol import ScheduleInfo
+        from orchestrate.client.protocol import ScheduleInfo
 
         return [
             ScheduleInfo(

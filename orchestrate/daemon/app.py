@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate._version import __version__
+from orchestrate.core.project import CONFIG_FILE, state_dir, store_path
 from orchestrate.daemon.lock import DaemonLock
 from orchestrate.daemon.logs import configure_logging
 from orchestrate.daemon.supervised import DaemonFailed, Supervised
-from orchestrate.project import CONFIG_FILE, state_dir, store_path
 
 log = logging.getLogger("orc.daemon")
 
@@ -153,8 +153,8 @@ def _stop_on_signals() -> asyncio.Event:
 
 async def _watch(daemon: Any, root: Path, config: Any) -> None:
     from orchestrate.config import ConfigError, load_config
+    from orchestrate.core.errors import OrcError
     from orchestrate.daemon.watch import watch
-    from orchestrate.errors import OrcError
 
     config_path = root / CONFIG_FILE
 

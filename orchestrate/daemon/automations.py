@@ -17,17 +17,17 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrate import protocol
 from orchestrate.automations import AutomationEngine, Firing, execute, triggered_event
 from orchestrate.automations.statefile import StateKeeper
 from orchestrate.automations.webhook import Webhooks
+from orchestrate.client import protocol
+from orchestrate.client.protocol import Method
+from orchestrate.core.errors import ActionFailed, AutomationError
+from orchestrate.core.records import EventRecord
+from orchestrate.core.runs import transition
+from orchestrate.core.states import STATE_NAMES, State
 from orchestrate.daemon.server import RpcError
 from orchestrate.daemon.signature import parameter_schema, validate_parameters
-from orchestrate.engine.runs import transition
-from orchestrate.errors import ActionFailed, AutomationError
-from orchestrate.protocol import Method
-from orchestrate.records import EventRecord
-from orchestrate.states import STATE_NAMES, State
 
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon

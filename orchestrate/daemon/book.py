@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from orchestrate.records import FlowRunRecord, StateRecord, TaskRunRecord
-from orchestrate.states import StateType
+from orchestrate.core.records import FlowRunRecord, StateRecord, TaskRunRecord
+from orchestrate.core.states import StateType
 
 
 @dataclass

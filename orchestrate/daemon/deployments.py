@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrate.core.errors import DaemonError
 from orchestrate.daemon.dispatch import DeploymentLimit, Limits
-from orchestrate.errors import DaemonError
 
 
 class UnknownDeployment(DaemonError):

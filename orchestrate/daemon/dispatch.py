@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from orchestrate.records import FlowRunRecord
-from orchestrate.states import StateType
+from orchestrate.core.records import FlowRunRecord
+from orchestrate.core.states import StateType
 
 #: A Scheduled run still waiting this long after its time becomes Late.
 LATE_AFTER = 15.0

@@ -1,10 +1,10 @@
-"""The daemon's answers to the socket's methods (`orchestrate.protocol.Method`).
+"""The daemon's answers to the socket's methods (`orchestrate.client.protocol.Method`).
 
 Live state (scheduled and running runs, deployments) comes from memory; history
 comes from the store, read in a thread through the daemon's own connection
 after the writer has caught up, so a client always reads its own writes.
 
-Params arrive checked against `orchestrate.protocol.PARAMS` by the server, so
+Params arrive checked against `orchestrate.client.protocol.PARAMS` by the server, so
 a handler reads them as the protocol types them. A stored row that does not
 fit its shape goes out repaired, with `malformed` saying what was wrong.
 """
@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from orchestrate import protocol
+from orchestrate.client import protocol
+from orchestrate.client.protocol import Method
+from orchestrate.core.errors import RunNotFound
 from orchestrate.daemon import planner, views
 from orchestrate.daemon.deployments import UnknownDeployment
 from orchestrate.daemon.server import RpcError
 from orchestrate.daemon.signature import parameter_schema, validate_parameters
-from orchestrate.errors import RunNotFound
-from orchestrate.protocol import Method
 from orchestrate.schedules import next_times
 from orchestrate.store.queries import Store
 
@@ -307,7 +307,7 @@ class Handlers:
         return [_marked(views.event_info(r), r) for r in rows]
 
     async def emit(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
-        from orchestrate.records import EventRecord
+        from orchestrate.core.records import EventRecord
 
         occurred = params.get("occurred")
         event = EventRecord(
@@ -323,7 +323,7 @@ class Handlers:
 
     async def records(self, params: dict[str, Any], conn: Any) -> None:
         """Records shipped by a flow run in another process (plain Python while the daemon is up)."""
-        from orchestrate.record_codec import decode_records
+        from orchestrate.core.record_codec import decode_records
 
         fitting = [
             item for n, item in enumerate(params.get("records") or []) if _fits(n, item, conn)

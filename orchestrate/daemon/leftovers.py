@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from orchestrate.engine.runs import transition
-from orchestrate.errors import InvalidStateTransition
-from orchestrate.records import FlowRunRecord, RecordPut, TaskRunRecord
-from orchestrate.states import Cancelled, Crashed, State
+from orchestrate.core.errors import InvalidStateTransition
+from orchestrate.core.records import FlowRunRecord, RecordPut, TaskRunRecord
+from orchestrate.core.runs import transition
+from orchestrate.core.states import Cancelled, Crashed, State
 
 log = logging.getLogger("orc.daemon")
 

@@ -10,8 +10,8 @@ import fcntl
 import os
 from pathlib import Path
 
-from orchestrate.errors import DaemonAlreadyRunning
-from orchestrate.project import state_dir
+from orchestrate.core.errors import DaemonAlreadyRunning
+from orchestrate.core.project import state_dir
 
 
 class DaemonLock:

@@ -12,11 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.daemon import planner
-from orchestrate.daemon.leftovers import end_leftovers
-from orchestrate.daemon.service import kill_orphan
-from orchestrate.engine.runs import transition
-from orchestrate.records import (
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     FlowRunRecord,
@@ -24,12 +20,17 @@ from orchestrate.records import (
     StateRecord,
     TaskRunRecord,
 )
-from orchestrate.states import State, StateType
+from orchestrate.core.runs import transition
+from orchestrate.core.states import State, StateType
+from orchestrate.daemon import planner
+from orchestrate.daemon.leftovers import end_leftovers
+from orchestrate.daemon.scope import kill_orphan
+from orchestrate.recording import journal
+from orchestrate.recording.journal import Journal
 from orchestrate.store.batch import SlotRecord
 from orchestrate.store.queries import FlowRunView, RunState, Store, TaskRunView
 from orchestrate.store.replay import StoredKeys, StoredRun, stored_keys
-from orchestrate.worker import exit_codes, journal
-from orchestrate.worker.journal import Journal
+from orchestrate.worker import exit_codes
 
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon

@@ -14,8 +14,8 @@ import logging
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from orchestrate.durations import format_duration
-from orchestrate.records import EventRecord
+from orchestrate.core.durations import format_duration
+from orchestrate.core.records import EventRecord
 from orchestrate.store.batch import EventPruning
 
 if TYPE_CHECKING:

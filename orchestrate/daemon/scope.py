@@ -271,4 +271,16 @@ def _pids() -> list[int]:
     return [int(name) for name in os.listdir(_PROC) if name.isdigit()]
 
 
-__all__ = ["MARK", "RunScopes"]
+def kill_orphan(pid_file: Path) -> None:
+    """Stop a worker left behind by a daemon that died, if it is still running."""
+    try:
+        pid = int(pid_file.read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if b"orchestrate.worker" in cmdline:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+__all__ = ["MARK", "RunScopes", "kill_orphan"]

@@ -28,10 +28,9 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from orchestrate import protocol
 from orchestrate._version import __version__
-from orchestrate.client import unix
-from orchestrate.errors import DaemonAlreadyRunning, DaemonError
+from orchestrate.client import protocol, unix
+from orchestrate.core.errors import DaemonAlreadyRunning, DaemonError
 
 log = logging.getLogger("orc.daemon.server")
 
@@ -49,7 +48,7 @@ _NOTIFY = b'{"jsonrpc":"2.0","method":"notify","params":{"subscription":%d,"topi
 
 
 class RpcError(Exception):
-    """Raised by a handler to answer with a JSON-RPC error (codes in `orchestrate.protocol`)."""
+    """Raised by a handler to answer with a JSON-RPC error (codes in `orchestrate.client.protocol`)."""
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -21,14 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrate.daemon import planner, state_events, views
-from orchestrate.daemon.book import RunBook
-from orchestrate.daemon.deployments import DeploymentTable
-from orchestrate.daemon.dispatch import Decision, decide
-from orchestrate.engine.names import random_name
-from orchestrate.engine.runs import new_id, transition
-from orchestrate.errors import DaemonError
-from orchestrate.records import (
+from orchestrate.core.errors import DaemonError
+from orchestrate.core.names import random_name
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     FlowRunRecord,
@@ -37,11 +30,16 @@ from orchestrate.records import (
     StateRecord,
     TaskRunRecord,
 )
-from orchestrate.states import State, StateType
+from orchestrate.core.runs import new_id, transition
+from orchestrate.core.states import State, StateType
+from orchestrate.daemon import planner, state_events, views
+from orchestrate.daemon.book import RunBook
+from orchestrate.daemon.deployments import DeploymentTable
+from orchestrate.daemon.dispatch import Decision, decide
+from orchestrate.recording.journal import SUFFIX as JOURNAL_SUFFIX
+from orchestrate.recording.journal import create as create_journal
+from orchestrate.recording.journal import journal_path
 from orchestrate.store.batch import RunDeletion, SlotRecord
-from orchestrate.worker.journal import SUFFIX as JOURNAL_SUFFIX
-from orchestrate.worker.journal import create as create_journal
-from orchestrate.worker.journal import journal_path
 
 log = logging.getLogger("orc.daemon")
 
@@ -678,16 +676,4 @@ def _summary(diff: dict[str, list[str]]) -> str:
     return "; ".join(parts) or "no deployment changed"
 
 
-def kill_orphan(pid_file: Path) -> None:
-    """Stop a worker left behind by a daemon that died, if it is still running."""
-    try:
-        pid = int(pid_file.read_text())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return
-    if b"orchestrate.worker" in cmdline:
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-
-
-__all__ = ["Daemon", "DaemonError", "kill_orphan"]
+__all__ = ["Daemon", "DaemonError"]

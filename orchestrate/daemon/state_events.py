@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from orchestrate.records import EventRecord, FlowRunRecord, TaskRunRecord
-from orchestrate.states import State
+from orchestrate.core.records import EventRecord, FlowRunRecord, TaskRunRecord
+from orchestrate.core.states import State
 
 
 def _related(flow_run: FlowRunRecord | None) -> list[dict[str, str]]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
-from orchestrate.errors import DaemonError
+from orchestrate.core.errors import DaemonError
 
 log = logging.getLogger("orc.daemon")
 

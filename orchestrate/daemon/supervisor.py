@@ -29,12 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrate.daemon.leftovers import end_leftovers
-from orchestrate.daemon.scope import MARK, RunScopes
-from orchestrate.engine.runs import new_id, transition
-from orchestrate.errors import InvalidStateTransition
-from orchestrate.record_codec import decode_records
-from orchestrate.records import (
+from orchestrate.core.errors import InvalidStateTransition
+from orchestrate.core.record_codec import decode_records
+from orchestrate.core.records import (
     EventRecord,
     FlowRunRecord,
     LogRecord,
@@ -42,8 +39,12 @@ from orchestrate.records import (
     StateRecord,
     TaskRunRecord,
 )
-from orchestrate.states import Cancelled, Crashed, State, TimedOut
-from orchestrate.worker import exit_codes, journal
+from orchestrate.core.runs import new_id, transition
+from orchestrate.core.states import Cancelled, Crashed, State, TimedOut
+from orchestrate.daemon.leftovers import end_leftovers
+from orchestrate.daemon.scope import MARK, RunScopes
+from orchestrate.recording import journal
+from orchestrate.worker import exit_codes
 from orchestrate.worker.channel import RECORDS, RUN, STOP, notification
 from orchestrate.worker.spec import RunSpec
 

@@ -1,4 +1,4 @@
-"""Records and stored rows as the plain dicts the wire carries (shapes of `orchestrate.protocol`).
+"""Records and stored rows as the plain dicts the wire carries (shapes of `orchestrate.client.protocol`).
 
 Built by hand rather than through pydantic because the daemon publishes one
 for every record a worker ships: this is on the hot path.
@@ -9,8 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from orchestrate.records import EdgeRecord, EventRecord, FlowRunRecord, LogRecord, TaskRunRecord
-from orchestrate.states import State
+from orchestrate.core.records import (
+    EdgeRecord,
+    EventRecord,
+    FlowRunRecord,
+    LogRecord,
+    TaskRunRecord,
+)
+from orchestrate.core.states import State
 from orchestrate.store.encode import state_columns
 from orchestrate.store.queries import EventRow, FlowRunView, LogLine, RunState, TaskRunView
 

@@ -12,7 +12,25 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.context import FlowRunContext, current_tags, flow_run_context, task_run_context
+from orchestrate.core.errors import ParameterTypeError
+from orchestrate.core.names import random_name, render_name
+from orchestrate.core.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
+from orchestrate.core.runs import new_id, transition
+from orchestrate.core.states import (
+    AwaitingRetry,
+    Failed,
+    Pending,
+    Retrying,
+    Running,
+    State,
+    StateType,
+)
+from orchestrate.engine.context import (
+    FlowRunContext,
+    current_tags,
+    flow_run_context,
+    task_run_context,
+)
 from orchestrate.engine.inputs import InputWalker
 from orchestrate.engine.logs import (
     RunLogger,
@@ -22,11 +40,9 @@ from orchestrate.engine.logs import (
     log_hook_failure,
     print_target,
 )
-from orchestrate.engine.names import random_name, render_name
 from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_return, unwrap_state
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import retry_delays
-from orchestrate.engine.runs import new_id, transition
 from orchestrate.engine.steps import (
     CallBody,
     Outcome,
@@ -37,21 +53,10 @@ from orchestrate.engine.steps import (
     drive_sync,
 )
 from orchestrate.engine.timeouts import RunTimeout, timeout_scope
-from orchestrate.errors import ParameterTypeError
 from orchestrate.recording import get_sink
-from orchestrate.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
-from orchestrate.states import (
-    AwaitingRetry,
-    Failed,
-    Pending,
-    Retrying,
-    Running,
-    State,
-    StateType,
-)
 
 if TYPE_CHECKING:
-    from orchestrate.flows import Flow
+    from orchestrate.engine.definitions import FlowDefinition
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,7 @@ class FlowRunJob:
     """One flow run: its record, its parameters, its context while it runs."""
 
     def __init__(
-        self, flow: Flow[..., Any], parameters: dict[str, Any], preset: RunPreset | None = None
+        self, flow: FlowDefinition, parameters: dict[str, Any], preset: RunPreset | None = None
     ) -> None:
         self.flow = flow
         self.sink: RecordSink = get_sink()
@@ -298,7 +303,7 @@ def _persist(job: FlowRunJob, value: Any) -> None:
 # --- how a flow call becomes a flow run -------------------------------------------------
 
 
-def call_flow(flow: Flow[..., Any], parameters: dict[str, Any], return_state: bool) -> Any:
+def call_flow(flow: FlowDefinition, parameters: dict[str, Any], return_state: bool) -> Any:
     """A flow call: run it here and return its value (or its final state)."""
     job = FlowRunJob(flow, parameters)
     if flow.is_async:

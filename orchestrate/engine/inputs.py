@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from orchestrate.errors import UpstreamTaskError
-from orchestrate.futures import PrefectFuture
-from orchestrate.records import EdgeKind, EdgeRecord, RecordSink
-from orchestrate.states import State, StateType
-from orchestrate.utilities.annotations import BaseAnnotation, allow_failure, quote
+from orchestrate.core.annotations import BaseAnnotation, allow_failure, quote
+from orchestrate.core.errors import UpstreamTaskError
+from orchestrate.core.records import EdgeKind, EdgeRecord, RecordSink
+from orchestrate.core.states import State, StateType
+from orchestrate.engine.futures import PrefectFuture
 
 _NEVER_LINKED = (bool, type(None))
 _COLLECTIONS = (list, tuple, set, frozenset, dict)

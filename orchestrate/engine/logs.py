@@ -15,8 +15,8 @@ import sys
 from contextvars import ContextVar
 from typing import Any
 
+from orchestrate.core.records import LogRecord
 from orchestrate.recording import get_sink
-from orchestrate.records import LogRecord
 
 ROOT_LOGGER = "orc"
 _configured = False

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrate.engine.timeouts import RunTimeout
-from orchestrate.futures import PrefectFuture
-from orchestrate.states import (
+from orchestrate.core.states import (
     STATE_NAMES,
     Completed,
     Crashed,
@@ -20,6 +18,8 @@ from orchestrate.states import (
     TimedOut,
     format_exception,
 )
+from orchestrate.engine.futures import PrefectFuture
+from orchestrate.engine.timeouts import RunTimeout
 
 
 def resolve_futures_to_states(value: Any) -> Any:
@@ -35,6 +35,11 @@ def resolve_futures_to_states(value: Any) -> Any:
         resolved = {k: resolve_futures_to_states(v) for k, v in value.items()}
         return value if all(resolved[k] is value[k] for k in value) else resolved
     return value
+
+
+def resolve_futures_to_results(value: Any) -> Any:
+    """`value` with every future in it replaced by its result (Prefect's helper)."""
+    return states_to_results(resolve_futures_to_states(value))
 
 
 def state_from_return(value: Any) -> State:

@@ -16,7 +16,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, Union
 
-from orchestrate.errors import ParameterTypeError
+from orchestrate.core.errors import ParameterTypeError
 
 _EMPTY = inspect.Parameter.empty
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrate.errors import MissingResult
+from orchestrate.core.errors import MissingResult
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
 SERIALIZERS = ("cloudpickle", "pickle", "json")
@@ -37,7 +37,7 @@ class ResultStore:
     @property
     def folder(self) -> Path:
         if self._folder is None:
-            from orchestrate.project import project_root, results_dir
+            from orchestrate.core.project import project_root, results_dir
 
             self._folder = results_dir(project_root())
         return self._folder

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrate.states import State
+from orchestrate.core.states import State
 
 
 @dataclass(slots=True, frozen=True)

@@ -11,14 +11,28 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.cache_policies import DEFAULT, CacheKeyFnPolicy, CachePolicy, hash_objects
-from orchestrate.context import (
+from orchestrate.core.errors import FailedRun, UpstreamTaskError
+from orchestrate.core.records import EdgeRecord, RecordSink, TaskRunRecord
+from orchestrate.core.runs import new_id, transition
+from orchestrate.core.states import (
+    AwaitingRetry,
+    Cached,
+    Failed,
+    NotReady,
+    Pending,
+    Retrying,
+    Running,
+    State,
+)
+from orchestrate.engine.caching import DEFAULT, CacheKeyFnPolicy, CachePolicy, hash_objects
+from orchestrate.engine.context import (
     FlowRunContext,
     TaskRunContext,
     current_tags,
     flow_run_context,
     task_run_context,
 )
+from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import InputWalker, is_linkable
 from orchestrate.engine.logs import (
     RunLogger,
@@ -31,7 +45,6 @@ from orchestrate.engine.logs import (
 from orchestrate.engine.outcomes import failure_state, state_from_return, unwrap_state
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import clamped_poisson_interval, retry_delays
-from orchestrate.engine.runs import new_id, transition
 from orchestrate.engine.steps import (
     CallBody,
     Outcome,
@@ -42,23 +55,10 @@ from orchestrate.engine.steps import (
     drive_sync,
 )
 from orchestrate.engine.timeouts import RunTimeout, timeout_scope
-from orchestrate.errors import FailedRun, UpstreamTaskError
-from orchestrate.futures import PrefectFuture
 from orchestrate.recording import NullSink
-from orchestrate.records import EdgeRecord, RecordSink, TaskRunRecord
-from orchestrate.states import (
-    AwaitingRetry,
-    Cached,
-    Failed,
-    NotReady,
-    Pending,
-    Retrying,
-    Running,
-    State,
-)
 
 if TYPE_CHECKING:
-    from orchestrate.tasks import Task
+    from orchestrate.engine.definitions import TaskDefinition
 
 _standalone_results = ResultStore()
 
@@ -83,7 +83,7 @@ class TaskRunJob:
 
     def __init__(
         self,
-        task: Task[..., Any],
+        task: TaskDefinition,
         parameters: dict[str, Any],
         wait_for: Iterable[Any] | None,
         flow_ctx: FlowRunContext | None,
@@ -335,7 +335,7 @@ def _cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> s
     )  # a policy key is per task, never shared by accident
 
 
-def persists_result(task: Task[..., Any], flow_ctx: FlowRunContext | None) -> bool:
+def persists_result(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bool:
     """Prefect's rule: explicit `persist_result`, else implied by caching options, else the flow's."""
     options = task.options
     if options.persist_result is not None:
@@ -349,7 +349,7 @@ def persists_result(task: Task[..., Any], flow_ctx: FlowRunContext | None) -> bo
     return bool(flow_ctx is not None and flow_ctx.flow.options.persist_result)
 
 
-def cache_policy_of(task: Task[..., Any], persists: bool) -> CachePolicy | None:
+def cache_policy_of(task: TaskDefinition, persists: bool) -> CachePolicy | None:
     """The policy a task caches by, or None when its results are not reused."""
     options = task.options
     if not persists:
@@ -383,7 +383,7 @@ def _link_result(job: TaskRunJob, value: Any) -> None:
 
 
 def call_task(
-    task: Task[..., Any],
+    task: TaskDefinition,
     parameters: dict[str, Any],
     wait_for: Iterable[Any] | None,
     return_state: bool,
@@ -400,13 +400,13 @@ async def _call_async(job: TaskRunJob, return_state: bool) -> Any:
 
 
 def submit_task(
-    task: Task[..., Any], parameters: dict[str, Any], wait_for: Iterable[Any] | None
+    task: TaskDefinition, parameters: dict[str, Any], wait_for: Iterable[Any] | None
 ) -> PrefectFuture[Any]:
     """`.submit()`: the task run starts on the flow's task runner once its upstreams are done."""
     flow_ctx = flow_run_context.get()
     if flow_ctx is None:
         raise RuntimeError(
-            f"Task {task.name!r} was submitted outside of a flow run. "
+            f"Task {task.options.name!r} was submitted outside of a flow run. "
             "Call .submit() and .map() inside a @flow, or call the task directly."
         )
     job = TaskRunJob(task, parameters, wait_for, flow_ctx)

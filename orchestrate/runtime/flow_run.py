@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrate.context import flow_run_context
+from orchestrate.engine import flow_run_context
 
 __all__ = [
     "deployment_name",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrate.context import task_run_context
+from orchestrate.engine import task_run_context
 
 __all__ = ["id", "name", "parameters", "run_count", "tags", "task_name"]
 

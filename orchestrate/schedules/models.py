@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from orchestrate.durations import parse_duration
+from orchestrate.core.durations import parse_duration
 from orchestrate.schedules.cron import validate_cron
 from orchestrate.schedules.rrule import parse_rrule, validate_rrule
 from orchestrate.schedules.wallclock import checked_timezone

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.records import (
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     FlowRunRecord,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from orchestrate.records import (
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     FlowRunRecord,

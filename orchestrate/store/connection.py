@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrate.errors import StoreError
+from orchestrate.core.errors import StoreError
 
 if TYPE_CHECKING:
     import duckdb

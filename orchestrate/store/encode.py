@@ -13,8 +13,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from orchestrate.jsonvalues import safe_repr, safe_str, to_json
-from orchestrate.states import State, StateType, format_exception
+from orchestrate.core.jsonvalues import safe_repr, safe_str, to_json
+from orchestrate.core.states import State, StateType, format_exception
 
 __all__ = [
     "NULL",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestrate.errors import StoreError
+from orchestrate.core.errors import StoreError
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.errors import RunNotFound, StoreError
+from orchestrate.core.errors import RunNotFound, StoreError
 
 if TYPE_CHECKING:
     import duckdb

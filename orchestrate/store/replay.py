@@ -1,6 +1,6 @@
 """What the store already holds of a journalled run, so a replay adds each row exactly once.
 
-A worker journals every record before it reports it (`orchestrate.worker.journal`);
+A worker journals every record before it reports it (`orchestrate.recording.journal`);
 a daemon killed before its writer flushed leaves the store short of some of
 them. Replaying the journal must add what is missing and nothing twice:
 history, logs, edges and events are appended rows, so they are matched here

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from orchestrate.errors import StoreError
-from orchestrate.records import Record
+from orchestrate.core.errors import StoreError
+from orchestrate.core.records import Record
 from orchestrate.store.batch import Batch, StoredRuns
 from orchestrate.store.encode import sanitised
 

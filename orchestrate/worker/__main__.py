@@ -14,15 +14,15 @@ gc.disable()
 try:
     from orchestrate.engine.outcomes import RunAborted
     from orchestrate.recording import set_sink
+    from orchestrate.recording.journal import JournalWriter
+    from orchestrate.recording.stream import StreamSink
     from orchestrate.worker import exit_codes
     from orchestrate.worker.channel import Channel, ChannelError
-    from orchestrate.worker.journal import JournalWriter
     from orchestrate.worker.run import Stopper, needs_a_fix, run
-    from orchestrate.worker.sink import StreamSink
     from orchestrate.worker.spec import RunSpec, SpecError
 
     if TYPE_CHECKING:
-        from orchestrate.states import State
+        from orchestrate.core.states import State
 finally:
     gc.freeze()
     gc.enable()

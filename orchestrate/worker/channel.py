@@ -7,7 +7,7 @@ newline-delimited JSON-RPC notifications:
 - supervisor → worker: `run` (params: the `RunSpec`), first and once; later
   perhaps `stop` (params: `state`, `message`), sent just before SIGTERM so
   the worker knows whether it is being cancelled or timed out;
-- worker → supervisor: `records` (see `orchestrate.worker.sink`).
+- worker → supervisor: `records` (see `orchestrate.recording.stream`).
 
 The supervisor never closes its end while the worker runs, so end-of-file
 means the daemon is gone (killed, or crashed): nothing the run records can

@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.context import tags
+from orchestrate.core.errors import OrcError, ParameterTypeError
+from orchestrate.core.records import LogRecord
+from orchestrate.core.runs import transition
+from orchestrate.core.states import Failed, State, StateType, format_exception
+from orchestrate.engine.context import tags
 from orchestrate.engine.flow_engine import FlowRunJob, RunAborted, RunPreset
-from orchestrate.engine.runs import transition
-from orchestrate.errors import OrcError, ParameterTypeError
 from orchestrate.recording import get_sink
-from orchestrate.records import LogRecord
-from orchestrate.states import Failed, State, StateType, format_exception
 
 if TYPE_CHECKING:
     from orchestrate.flows import Flow
@@ -136,8 +136,8 @@ def _become_subreaper() -> None:
 def _load(spec: RunSpec) -> tuple[Flow[..., Any], dict[str, Any]]:
     """The flow (a plain function becomes one) with the spec's task runner, and its bound parameters."""
     from orchestrate.engine.params import bind_parameters
-    from orchestrate.entrypoints import load_flow
     from orchestrate.flows import Flow, flow
+    from orchestrate.worker.entrypoints import load_flow
 
     loaded = load_flow(spec.entrypoint, Path(spec.project_root))
     flow_obj: Flow[..., Any] = loaded if isinstance(loaded, Flow) else flow(loaded)
@@ -147,16 +147,10 @@ def _load(spec: RunSpec) -> tuple[Flow[..., Any], dict[str, Any]]:
 
 
 def _task_runner(spec: RunSpec) -> Any:
-    from orchestrate import task_runners
+    from orchestrate.worker.runners import task_runner_from_spec
 
-    build = getattr(task_runners, "task_runner_from_spec", None)
-    if build is None:
-        raise OrcError(
-            f"Deployment {spec.deployment!r} sets task_runner = {spec.task_runner!r}, but this "
-            "version of orc cannot build task runners from settings; remove the setting or upgrade orc."
-        )
     try:
-        return build(spec.task_runner)
+        return task_runner_from_spec(spec.task_runner)
     except OrcError:
         raise
     except (TypeError, ValueError, ImportError) as exc:

@@ -12,8 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from orchestrate.records import FlowRunRecord
-from orchestrate.states import Pending
+from orchestrate.core.records import FlowRunRecord
+from orchestrate.core.states import Pending
 
 
 class SpecError(ValueError):

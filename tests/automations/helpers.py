@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from orchestrate.automations import AutomationEngine, AutomationSpec, validate_automations
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 
 DEPLOYMENTS = {"nightly-etl", "cleanup", "report", "hourly-sync"}
 _ids = itertools.count(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 
 
 class RecordingContext:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrate.automations import AutomationEngine
-from orchestrate.errors import AutomationError, AutomationNotFound
+from orchestrate.core.errors import AutomationError, AutomationNotFound
 from tests.automations.helpers import Clock, fired, run_event, specs_from_toml
 
 COUNTING = """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 from tests.automations.helpers import Clock, engine_from_toml, fired, plain_event, run_event
 
 ON_FAILURE = """

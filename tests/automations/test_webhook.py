@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from orchestrate.automations import AutomationEngine, execute
-from orchestrate.records import EventRecord
+from orchestrate.core.records import EventRecord
 from tests.automations.helpers import Clock, run_event, specs_from_toml
 from tests.automations.recording_context import RecordingContext
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from orchestrate import protocol
+from orchestrate.client import protocol
 from orchestrate.client import RemoteError
-from orchestrate.project import store_path
+from orchestrate.core.project import store_path
 from orchestrate.store import StoreWriter
 from tests.cli.conftest import Orc, parse_json
 from tests.daemon.conftest import FLOWS, Project, with_suppress
@@ -180,7 +180,7 @@ def _old_bad_rows(root: Path) -> None:
 
 
 def _good_event() -> Any:
-    from orchestrate.records import EventRecord
+    from orchestrate.core.records import EventRecord
 
     return EventRecord(
         id="good-event", occurred=time.time() - 60, event="acme.fine",

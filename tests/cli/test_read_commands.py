@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestrate.project import store_path
-from orchestrate.records import EdgeRecord, LogRecord, Record, StateRecord
+from orchestrate.core.project import store_path
+from orchestrate.core.records import EdgeRecord, LogRecord, Record, StateRecord
 from orchestrate.states import Completed, Failed, Pending, Running, State
 from orchestrate.store import StoreWriter
 from tests.cli.conftest import Orc, parse_json

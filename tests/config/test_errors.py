@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from orchestrate.config import ConfigError, load_config
-from orchestrate.errors import OrcError
+from orchestrate.core.errors import OrcError
 from tests.config.conftest import Project
 
 TWO_DEPLOYMENTS = """

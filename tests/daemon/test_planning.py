@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from orchestrate.daemon import planner
 from orchestrate.daemon.dispatch import LATE_AFTER, DeploymentLimit, Limits, decide
-from orchestrate.records import FlowRunRecord
+from orchestrate.core.records import FlowRunRecord
 from orchestrate.schedules import CronSchedule, IntervalSchedule
 from orchestrate.states import State, StateType
 

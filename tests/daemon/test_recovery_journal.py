@@ -13,10 +13,10 @@ from pathlib import Path
 
 import duckdb
 
-from orchestrate.record_codec import encode_records
-from orchestrate.records import FlowRunRecord, LogRecord, Record, StateRecord, TaskRunRecord
+from orchestrate.core.record_codec import encode_records
+from orchestrate.core.records import FlowRunRecord, LogRecord, Record, StateRecord, TaskRunRecord
 from orchestrate.states import Completed, Pending, Running, Scheduled
-from orchestrate.worker import journal
+from orchestrate.recording import journal
 from tests.daemon.conftest import Project
 
 CONFIG = '[project]\nname = "rec"\n\n[[deployments]]\nname = "d"\nentrypoint = "flows.py:f"\nretries = {retries}\n'

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from orchestrate.project import store_path
-from orchestrate.records import EventRecord
+from orchestrate.core.project import store_path
+from orchestrate.core.records import EventRecord
 from orchestrate.store.writer import StoreWriter
 from tests.daemon.conftest import Project, wait_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrate.entrypoints import load_flow
+from orchestrate.worker.entrypoints import load_flow
 from orchestrate.integrations.dask import DaskTaskRunner
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink

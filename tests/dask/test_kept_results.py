@@ -10,7 +10,7 @@ import cloudpickle
 from orchestrate import flow, task
 from orchestrate.integrations.dask import DaskTaskRunner
 from orchestrate.integrations.dask.remote import Attempt, KeptValue, TaskCode, run_attempt
-from orchestrate.records import TaskRunRecord
+from orchestrate.core.records import TaskRunRecord
 from orchestrate.states import Running
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink

@@ -13,10 +13,10 @@ import pytest
 
 import orchestrate
 from orchestrate import emit_event, flow, get_run_logger, task, unmapped
-from orchestrate.entrypoints import load_flow
-from orchestrate.errors import UpstreamTaskError
+from orchestrate.worker.entrypoints import load_flow
+from orchestrate.core.errors import UpstreamTaskError
 from orchestrate.integrations.dask import DaskTaskRunner
-from orchestrate.records import EdgeRecord, StateRecord
+from orchestrate.core.records import EdgeRecord, StateRecord
 from orchestrate.runtime import task_run
 from orchestrate.task_runners import ThreadPoolTaskRunner
 from tests.dask.conftest import needs_distributed

@@ -11,11 +11,8 @@ from typing import Any
 
 import pytest
 
-from orchestrate.task_runners import (
-    InvalidTaskRunnerSpec,
-    ThreadPoolTaskRunner,
-    task_runner_from_spec,
-)
+from orchestrate.task_runners import ThreadPoolTaskRunner
+from orchestrate.worker.runners import InvalidTaskRunnerSpec, task_runner_from_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,7 +113,7 @@ def test_the_integration_path_and_prefects_path_give_one_runner_class() -> None:
         "from orchestrate.integrations.dask import DaskTaskRunner\n"
         "loaded = 'distributed' in sys.modules\n"
         "from orchestrate.task_runners import DaskTaskRunner as by_prefect_path\n"
-        "from orchestrate.task_runners import task_runner_from_spec\n"
+        "from orchestrate.worker.runners import task_runner_from_spec\n"
         "from_toml = type(task_runner_from_spec('dask'))\n"
         "print(json.dumps([loaded, by_prefect_path is DaskTaskRunner, from_toml is DaskTaskRunner,"
         " DaskTaskRunner.__module__]))",
@@ -146,7 +143,7 @@ def test_a_dask_worker_running_an_attempt_loads_no_store_tui_or_cli() -> None:
         "import sys, json, cloudpickle\n"
         "from orchestrate import get_run_logger, task\n"
         "from orchestrate.integrations.dask.remote import Attempt, TaskCode, run_attempt\n"
-        "from orchestrate.records import TaskRunRecord\n"
+        "from orchestrate.core.records import TaskRunRecord\n"
         "from orchestrate.states import Running\n"
         "@task\n"
         "def body(x):\n"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from orchestrate.recording import set_sink
-from orchestrate.records import (
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     FlowRunRecord,

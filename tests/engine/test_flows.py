@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from orchestrate import flow, tags, task
-from orchestrate.errors import ParameterTypeError
+from orchestrate.core.errors import ParameterTypeError
 from orchestrate.runtime import flow_run, task_run
 from orchestrate.states import Completed, Failed
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from orchestrate import allow_failure, flow, task, unmapped
-from orchestrate.errors import UnfinishedRun, UpstreamTaskError
+from orchestrate.core.errors import UnfinishedRun, UpstreamTaskError
 from orchestrate.futures import as_completed, wait
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from orchestrate import flow, task
-from orchestrate.engine.runs import new_id
+from orchestrate.core.runs import new_id
 from orchestrate.engine.steps import bind_plan
 
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from orchestrate import states
-from orchestrate.errors import (
+from orchestrate.core.errors import (
     CancelledRun,
     CrashedRun,
     FailedRun,

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestrate.errors import OrcError
+from orchestrate.core.errors import OrcError
 from tests.fault.invariants import read_markers
 from tests.fault.project import FLOWS, FaultProject, wait_for
 

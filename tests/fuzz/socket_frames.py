@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrate import protocol
-from orchestrate.protocol import Method
+from orchestrate.client import protocol
+from orchestrate.client.protocol import Method
 
 #: A valid params object per method; none of them starts a flow run or changes a deployment.
 VALID: dict[str, dict[str, Any]] = {

@@ -103,7 +103,7 @@ def run_in_process(argv: list[str]) -> Outcome:
     """`orc argv` as the console script runs it (`orchestrate.cli.main`), output captured."""
     from orchestrate.cli.app import app
     from orchestrate.cli.exits import report
-    from orchestrate.errors import OrcError
+    from orchestrate.core.errors import OrcError
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -164,8 +164,8 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]:
 
 def _stored_history(root: Path) -> None:
     """A run, a log line and an event in the store file, as a stopped daemon leaves them."""
-    from orchestrate.project import store_path
-    from orchestrate.records import EventRecord, LogRecord
+    from orchestrate.core.project import store_path
+    from orchestrate.core.records import EventRecord, LogRecord
     from orchestrate.store import StoreWriter
     from tests.conftest import _flow_run
 

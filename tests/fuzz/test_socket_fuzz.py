@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from orchestrate import protocol
+from orchestrate.client import protocol
 from tests.daemon.conftest import FLOWS, Project, with_suppress
 from tests.fuzz.socket_frames import VALID, Frame, Frames
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from orchestrate.durations import format_duration, parse_duration
+from orchestrate.core.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

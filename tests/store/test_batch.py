@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from orchestrate.records import StateRecord
+from orchestrate.core.records import StateRecord
 from orchestrate.states import Completed, Running, Scheduled
 from orchestrate.store.batch import Batch, RunDeletion, SlotRecord
 from orchestrate.store.migrations import migrate

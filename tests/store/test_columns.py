@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from orchestrate.records import EdgeRecord, EventRecord, LogRecord, Record, StateRecord
+from orchestrate.core.records import EdgeRecord, EventRecord, LogRecord, Record, StateRecord
 from orchestrate.states import Completed, Failed, Pending, Running, State
 from orchestrate.store import StoreWriter
 from orchestrate.store.batch import Batch, SlotRecord, StoredRuns

@@ -13,7 +13,7 @@ import sys, time
 from pathlib import Path
 import orchestrate.cli, orchestrate.recording, orchestrate.store
 assert "duckdb" not in sys.modules, "importing the store loaded duckdb"
-from orchestrate.records import LogRecord
+from orchestrate.core.records import LogRecord
 from orchestrate.store import StoreWriter
 writer = StoreWriter(Path(sys.argv[1]))
 writer.put(LogRecord("f", None, time.time(), 20, "orc", "hi"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestrate.errors import StoreError
+from orchestrate.core.errors import StoreError
 from orchestrate.store import Store, migrations
 
 TABLES = {"flow_runs", "task_runs", "task_run_edges", "state_history", "logs", "events"}

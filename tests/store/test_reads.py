@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestrate.errors import RunNotFound
-from orchestrate.records import EdgeRecord, LogRecord, Record, StateRecord
+from orchestrate.core.errors import RunNotFound
+from orchestrate.core.records import EdgeRecord, LogRecord, Record, StateRecord
 from orchestrate.states import Completed, Failed, Pending, Running, State
 from orchestrate.store import Store, StoreWriter
 

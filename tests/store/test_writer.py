@@ -18,8 +18,8 @@ import duckdb
 import pydantic
 import pytest
 
-from orchestrate.errors import StoreError
-from orchestrate.records import EdgeRecord, EventRecord, LogRecord, StateRecord
+from orchestrate.core.errors import StoreError
+from orchestrate.core.records import EdgeRecord, EventRecord, LogRecord, StateRecord
 from orchestrate.states import Completed, Failed, Pending, Running
 from orchestrate.store import Store, StoreWriter
 from orchestrate.store.batch import FLOW_RUNS, Batch, EventPruning

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestrate.records import LogRecord, StateRecord
+from orchestrate.core.records import LogRecord, StateRecord
 from orchestrate.states import Completed, Running, State
 from orchestrate.store import StoreWriter
 from orchestrate.store.batch import RunDeletion

@@ -24,7 +24,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrate.records import (
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     FlowRunRecord,

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 import pytest
 from pydantic import BaseModel
 
-from orchestrate import protocol
+from orchestrate.client import protocol
 from orchestrate.daemon.server import Connection, RpcError, RpcServer
-from orchestrate.project import socket_path
+from orchestrate.core.project import socket_path
 
 T = TypeVar("T")
 WAIT = 10.0  # seconds any test waits for something that should happen at once

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from orchestrate import protocol
+from orchestrate.client import protocol
 from orchestrate.client import AsyncClient, Client, connect
 from orchestrate.daemon.server import Connection
-from orchestrate.protocol import Method
+from orchestrate.client.protocol import Method
 
 from .conftest import FakeDaemon, run_detail
 

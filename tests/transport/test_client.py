@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import protocol
+from orchestrate.client import protocol
 from orchestrate.client import (
     AsyncClient,
     BadInput,
@@ -24,7 +24,7 @@ from orchestrate.client import (
 )
 from orchestrate.client import calls as client_calls
 from orchestrate.client.address import SshAddress, parse_ssh
-from orchestrate.errors import ClientError
+from orchestrate.core.errors import ClientError
 
 from .conftest import FakeDaemon
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import protocol
+from orchestrate.client import protocol
 from orchestrate.cli.exits import exit_code_for
 from orchestrate.client import AsyncClient, DaemonNotRunning, SshError, connect
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import protocol
+from orchestrate.client import protocol
 from orchestrate.client import Client, RemoteError, connect
 from orchestrate.daemon.server import RpcServer
-from orchestrate.errors import DaemonAlreadyRunning
+from orchestrate.core.errors import DaemonAlreadyRunning
 
 from .conftest import WAIT, FakeDaemon, RawClient
 

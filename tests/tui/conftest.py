@@ -146,7 +146,7 @@ def live_daemon(tmp_path: Path) -> Iterator[Path]:
 
 def _wait_for_daemon(root: Path, process: subprocess.Popen[bytes], timeout: float) -> None:
     from orchestrate.client import AsyncClient
-    from orchestrate.errors import ClientError
+    from orchestrate.core.errors import ClientError
 
     async def try_once() -> bool:
         try:

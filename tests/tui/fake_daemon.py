@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrate.errors import BadInput, Conflict, NotFound
-from orchestrate.protocol import (
+from orchestrate.core.errors import BadInput, Conflict, NotFound
+from orchestrate.client.protocol import (
     BAD_INPUT,
     CONFLICT,
     NOT_FOUND,

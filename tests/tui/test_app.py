@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.message import Message
 
-from orchestrate.errors import DaemonNotRunning
+from orchestrate.core.errors import DaemonNotRunning
 from tests.tui.conftest import FROZEN, make_app
 from tests.tui.fake_daemon import NOW, FakeDaemon, state, task
 from tests.tui.screen import screen_text, wait_for_notice, wait_for_text, wait_until
@@ -196,8 +196,8 @@ async def test_the_parameter_form_refuses_a_bad_value_before_sending(daemon: Fak
 
 async def test_the_daemons_refusal_shows_in_the_form(daemon: FakeDaemon) -> None:
     async def refuse(deployment: str, parameters: dict[str, Any] | None = None) -> Any:
-        from orchestrate.errors import BadInput
-        from orchestrate.protocol import BAD_INPUT
+        from orchestrate.core.errors import BadInput
+        from orchestrate.client.protocol import BAD_INPUT
 
         raise BadInput(BAD_INPUT, "parameter 'source' of nightly: no such bucket")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrate.protocol import FlowRunInfo, LogInfo, StateInfo
+from orchestrate.client.protocol import FlowRunInfo, LogInfo, StateInfo
 from tui.format import counts_text, duration, relative
 from tui.schema import check_form, form_fields
 from tui.state import LogBuffer, LogFilter, RunFilter, RunIndex
@@ -86,7 +86,7 @@ def test_the_form_checks_types_bounds_and_required_fields_before_sending() -> No
 
 
 def test_a_blocked_deployment_is_marked_in_its_row_and_named_in_its_detail() -> None:
-    from orchestrate.protocol import DeploymentInfo
+    from orchestrate.client.protocol import DeploymentInfo
     from tui.widgets.lists import deployment_row
 
     class Frozen:
@@ -103,7 +103,7 @@ def test_a_blocked_deployment_is_marked_in_its_row_and_named_in_its_detail() -> 
 def test_a_failed_run_shows_its_whole_traceback_in_the_run_detail() -> None:
     from rich.console import Console
 
-    from orchestrate.protocol import RunDetail
+    from orchestrate.client.protocol import RunDetail
     from tui.format import Clock
     from tui.widgets.panels import run_details
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from orchestrate.protocol import EdgeInfo, StateInfo, TaskRunInfo
+from orchestrate.client.protocol import EdgeInfo, StateInfo, TaskRunInfo
 from tui.graph import RunGraph
 from tui.lanes import LaneLayout
 

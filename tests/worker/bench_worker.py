@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from orchestrate.daemon.supervisor import Supervisor
-from orchestrate.record_codec import decode_records, encode_records
-from orchestrate.records import LogRecord, Record, StateRecord, TaskRunRecord
+from orchestrate.core.record_codec import decode_records, encode_records
+from orchestrate.core.records import LogRecord, Record, StateRecord, TaskRunRecord
 from orchestrate.worker.spec import RunSpec
 
 FLOWS = """

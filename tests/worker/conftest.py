@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from orchestrate.daemon.supervisor import Supervisor, WorkerExit, WorkerHandle
-from orchestrate.records import (
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     FlowRunRecord,

@@ -6,10 +6,10 @@ import io
 import time
 from pathlib import Path
 
-from orchestrate.records import FlowRunRecord, LogRecord, TaskRunRecord
+from orchestrate.core.records import FlowRunRecord, LogRecord, TaskRunRecord
 from orchestrate.states import Completed, Pending, Running
-from orchestrate.worker import journal
-from orchestrate.worker.sink import StreamSink
+from orchestrate.recording import journal
+from orchestrate.recording.stream import StreamSink
 
 
 def _run(run_count: int = 1) -> FlowRunRecord:

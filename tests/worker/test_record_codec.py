@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from orchestrate.record_codec import RecordedError, decode_records, encode_records
-from orchestrate.records import (
+from orchestrate.core.record_codec import RecordedError, decode_records, encode_records
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     LogRecord,

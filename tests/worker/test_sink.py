@@ -7,10 +7,10 @@ import os
 import threading
 from typing import Any
 
-from orchestrate.record_codec import decode_records
-from orchestrate.records import LogRecord, StateRecord
+from orchestrate.core.record_codec import decode_records
+from orchestrate.core.records import LogRecord, StateRecord
 from orchestrate.states import Completed, Running
-from orchestrate.worker.sink import StreamSink
+from orchestrate.recording.stream import StreamSink
 
 
 class Pipe:

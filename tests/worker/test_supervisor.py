@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchestrate.daemon.supervisor import Supervisor
-from orchestrate.records import FlowRunRecord, Record, TaskRunRecord
+from orchestrate.core.records import FlowRunRecord, Record, TaskRunRecord
 from tests.worker.conftest import FLOW_RUN_ID, Project, Recorder
 
 SLOW = """

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from orchestrate.protocol import EventInfo
+from orchestrate.client.protocol import EventInfo
 from tui.format import Clock
 from tui.widgets.event_view import EventView
 

@@ -21,8 +21,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
-from orchestrate.errors import RemoteError
-from orchestrate.protocol import METHOD_NOT_FOUND, EventInfo
+from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
+from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
 from tui.feed import DASHBOARD_TOPICS, pump

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from orchestrate.protocol import DeploymentInfo, FlowRunInfo
+from orchestrate.client.protocol import DeploymentInfo, FlowRunInfo
 from tui.client import CLIENT_ERRORS, describe
 from tui.schema import FormField, check_form, form_fields
 

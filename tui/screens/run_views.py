@@ -14,7 +14,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.widgets import Input
 
-from orchestrate.protocol import FlowRunInfo, RunDetail
+from orchestrate.client.protocol import FlowRunInfo, RunDetail
 from tui.client import CLIENT_ERRORS, describe
 from tui.feed import RUN_TOPICS, pump
 from tui.format import Clock

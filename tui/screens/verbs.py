@@ -14,7 +14,7 @@ from typing import Any, Literal
 from textual import work
 from textual.screen import Screen
 
-from orchestrate.protocol import DeploymentInfo, FlowRunInfo
+from orchestrate.client.protocol import DeploymentInfo, FlowRunInfo
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
 from tui.format import TERMINAL_TYPES, short_id
 from tui.messages import ActionFailed, ActionSucceeded, RunsChanged

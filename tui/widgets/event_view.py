@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from rich.text import Text
 
-from orchestrate.protocol import EventInfo
+from orchestrate.client.protocol import EventInfo
 from tui.format import Clock, clock_time
 from tui.widgets.row_list import RowList
 

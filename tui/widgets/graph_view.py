@@ -12,7 +12,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from orchestrate.protocol import FlowRunInfo
+from orchestrate.client.protocol import FlowRunInfo
 from tui.format import (
     TERMINAL_TYPES,
     TIMES,

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.text import Text
 
-from orchestrate.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
+from orchestrate.client.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
 from tui.format import (
     TERMINAL_TYPES,
     Clock,

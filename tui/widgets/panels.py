@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
-from orchestrate.protocol import (
+from orchestrate.client.protocol import (
     AutomationInfo,
     DeploymentInfo,
     FlowRunInfo,

@@ -40,8 +40,8 @@ from orchestrate.integrations.dask.remote import (
 if TYPE_CHECKING:
     from distributed import Client
 
+    from orchestrate.engine.definitions import TaskDefinition
     from orchestrate.engine.task_engine import TaskRunJob
-    from orchestrate.tasks import Task
 
 #: Attempts bigger than this (pickled) are scattered to the cluster rather than put in its graph.
 SCATTER_OVER = 1 << 20
@@ -82,7 +82,7 @@ class AttemptChannel:
         self._keep_over = keep_over
         self._lock = threading.Lock()
         self._outbox: list[tuple[str, Any, str | None]] = []  # (key, payload, worker)
-        self._codes: dict[int, tuple[Task[..., Any], TaskCode]] = {}
+        self._codes: dict[int, tuple[TaskDefinition, TaskCode]] = {}
         self._kept: dict[int, tuple[Any, str, str]] = {}  # id(result) -> (result, worker, key)
         self._kept_runs: set[str] = set()
 
@@ -91,7 +91,9 @@ class AttemptChannel:
     ) -> tuple[str, bytes, str | None]:
         """The attempt's key, its payload, and the worker it should run on (if any)."""
         run = job.run
-        key = f"orc-{job.task.name}-{run.id}-{run.run_count}" + ("-resent" if resend else "")
+        key = f"orc-{job.task.options.name}-{run.id}-{run.run_count}" + (
+            "-resent" if resend else ""
+        )
         sent, worker = (parameters, None) if resend else self._swap_kept(parameters)
         assert job.context is not None
         attempt = Attempt(
@@ -231,7 +233,7 @@ class AttemptChannel:
             return parameters, None
         return swapped, workers.pop()
 
-    def _code(self, task: Task[..., Any]) -> TaskCode:
+    def _code(self, task: TaskDefinition) -> TaskCode:
         entry = self._codes.get(id(task))
         if entry is None:
             _pickle_file_modules_by_value(task)
@@ -259,7 +261,7 @@ def attempt_error(job: TaskRunJob, error: BaseException) -> Exception:
     return DaskError(f"Dask could not run {where}: {name}: {lines[0]}")
 
 
-def _pickle_file_modules_by_value(task: Task[..., Any]) -> None:
+def _pickle_file_modules_by_value(task: TaskDefinition) -> None:
     """Code loaded from a flow file (not importable on workers) travels by value, classes too."""
     module = sys.modules.get(getattr(task.fn, "__module__", "") or "")
     if module is not None and module.__name__.startswith(FILE_MODULE_PREFIX):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.errors import OrcError
+from orchestrate.core.errors import OrcError
 
 if TYPE_CHECKING:
     from distributed import Client

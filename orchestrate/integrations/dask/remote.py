@@ -34,7 +34,11 @@ from typing import Any
 import cloudpickle
 
 import orchestrate
-from orchestrate.context import TaskRunContext, task_run_context
+from orchestrate.core.errors import OrcError
+from orchestrate.core.records import Record, RecordSink, TaskRunRecord
+from orchestrate.core.states import format_exception
+from orchestrate.engine.context import TaskRunContext, task_run_context
+from orchestrate.engine.definitions import TaskDefinition, TaskOptions
 from orchestrate.engine.logs import (
     ROOT_LOGGER,
     capture_prints,
@@ -43,13 +47,10 @@ from orchestrate.engine.logs import (
     task_run_logger,
 )
 from orchestrate.engine.timeouts import RunTimeout, timeout_scope
-from orchestrate.errors import OrcError
 from orchestrate.recording import set_sink
-from orchestrate.records import Record, RecordSink, TaskRunRecord
-from orchestrate.states import format_exception
-from orchestrate.tasks import Task, TaskOptions
+from orchestrate.tasks import Task
 
-#: Modules orc imports from a flow file (`orchestrate.entrypoints`); workers cannot import them.
+#: Modules orc imports from a flow file (`orchestrate.worker.entrypoints`); workers cannot import them.
 FILE_MODULE_PREFIX = "orc_entrypoint_"
 #: orc's own frames (anything in the `orchestrate` package) lead a task's traceback; they are cut.
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(orchestrate.__file__)) + os.sep
@@ -91,7 +92,7 @@ class TaskCode:
     blob: bytes
 
     @classmethod
-    def of(cls, task: Task[..., Any]) -> TaskCode:
+    def of(cls, task: TaskDefinition) -> TaskCode:
         options = task.options
         where = _import_path(task)
         if where is not None:
@@ -144,7 +145,7 @@ class _FileKeepingPickler(cloudpickle.Pickler):
     )
 
 
-def _import_path(task: Task[..., Any]) -> tuple[str, str] | None:
+def _import_path(task: TaskDefinition) -> tuple[str, str] | None:
     """`(module, qualified name)` under which `task` itself can be imported, if any."""
     module_name = getattr(task.fn, "__module__", None) or ""
     qualname = getattr(task.fn, "__qualname__", "")

@@ -28,10 +28,13 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.core.records import EventRecord, LogRecord, Record
+from orchestrate.core.states import Crashed, State
+from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.logs import ROOT_LOGGER
+from orchestrate.engine.runners import TaskJob, TaskRunner, when_all_done
 from orchestrate.engine.steps import CallBody, Outcome, Request, Sleep, Steps, _run_hooks_sync
 from orchestrate.engine.task_engine import TaskRunJob, task_steps
-from orchestrate.futures import PrefectFuture
 from orchestrate.integrations.dask.attempts import (
     AttemptChannel,
     AttemptNotSent,
@@ -40,9 +43,6 @@ from orchestrate.integrations.dask.attempts import (
 )
 from orchestrate.integrations.dask.cluster import DaskConnection, connect
 from orchestrate.integrations.dask.remote import Envelope
-from orchestrate.records import EventRecord, LogRecord, Record
-from orchestrate.states import Crashed, State
-from orchestrate.task_runners import TaskJob, TaskRunner, when_all_done
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -13,7 +13,6 @@ id), and what to do next. The CLI renders them in one place.
     ├── InvalidStateTransition   a state move the transition table forbids
     ├── RunNotFound              an unknown or ambiguous run id
     ├── StoreError               the DuckDB store cannot be opened or written
-    ├── ConfigError              flows.toml is not valid (every issue, each with file:line:column)
     ├── DaemonError              `orc up` cannot start or do what was asked
     │   └── DaemonAlreadyRunning another `orc up` holds this project
     ├── ClientError              talking to a daemon failed (`orchestrate.client`)
@@ -39,11 +38,6 @@ id), and what to do next. The CLI renders them in one place.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from orchestrate.config.issues import ConfigIssue
 
 
 class OrcError(Exception):
@@ -84,17 +78,6 @@ class RunNotFound(OrcError):
 
 class StoreError(OrcError):
     """The embedded store could not be opened, migrated or written."""
-
-
-class ConfigError(OrcError):
-    """`flows.toml` is not valid; `issues` lists every problem, one per line in `str()`.
-
-    Each issue is an `orchestrate.config.ConfigIssue` (file, line, column, field path, message).
-    """
-
-    def __init__(self, issues: list[ConfigIssue]) -> None:
-        super().__init__("\n".join(str(issue) for issue in issues))
-        self.issues = issues
 
 
 class DaemonError(OrcError):

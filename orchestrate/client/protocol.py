@@ -6,7 +6,7 @@ opens with `hello`, which checks `PROTOCOL_VERSION`. Requests carry an `id`;
 notifications (no `id`) are fire-and-forget: workers and plain-Python flow
 runs ship their records as `records` notifications, and the daemon pushes
 subscribed changes as `notify` notifications. Times are seconds since the
-epoch (float), the same as in `orchestrate.records`.
+epoch (float), the same as in `orchestrate.core.records`.
 
 The models here are what results look like; clients validate with them and
 the daemon builds them. Adding a field is compatible; removing or renaming
@@ -461,7 +461,7 @@ class EventFields(Params):
     related: list[dict[str, str]] = Field(default_factory=list)
 
 
-#: What each kind of shipped record must hold to be stored (`orchestrate.record_codec`).
+#: What each kind of shipped record must hold to be stored (`orchestrate.core.record_codec`).
 RECORD_FIELDS: dict[str, type[Params]] = {
     "flow_run": FlowRunFields,
     "task_run": TaskRunFields,
@@ -473,7 +473,7 @@ RECORD_FIELDS: dict[str, type[Params]] = {
 
 
 class RecordsParams(Params):
-    #: `[kind, fields]` pairs (`orchestrate.record_codec`); the fields are checked when decoded
+    #: `[kind, fields]` pairs (`orchestrate.core.record_codec`); the fields are checked when decoded
     records: list[Annotated[tuple[str, dict[str, Any]], Field(strict=False)]]
 
 

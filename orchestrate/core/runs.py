@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from orchestrate.records import FlowRunRecord, RecordPut, StateRecord, TaskRunRecord
-from orchestrate.states import TERMINAL_STATES, State, StateType, validate_transition
+from orchestrate.core.records import FlowRunRecord, RecordPut, StateRecord, TaskRunRecord
+from orchestrate.core.states import TERMINAL_STATES, State, StateType, validate_transition
 
 _IDS_AT_ONCE = 256
 _ids: Iterator[str] = iter(())

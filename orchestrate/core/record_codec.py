@@ -20,8 +20,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from orchestrate.jsonvalues import json_default, safe_repr
-from orchestrate.records import (
+from orchestrate.core.jsonvalues import json_default, safe_repr
+from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
     FlowRunRecord,
@@ -30,7 +30,7 @@ from orchestrate.records import (
     StateRecord,
     TaskRunRecord,
 )
-from orchestrate.states import State, StateType, format_exception
+from orchestrate.core.states import State, StateType, format_exception
 
 
 class RecordedError(Exception):

@@ -23,9 +23,9 @@ from json.encoder import encode_basestring_ascii as _text
 from pathlib import Path
 from typing import Any
 
-from orchestrate.record_codec import decode_records, encode_records
-from orchestrate.records import FlowRunRecord, Record, TaskRunRecord
-from orchestrate.states import State, StateType
+from orchestrate.core.record_codec import decode_records, encode_records
+from orchestrate.core.records import FlowRunRecord, Record, TaskRunRecord
+from orchestrate.core.states import State, StateType
 
 HEADER = "orc.journal"
 EXIT = "exit"

@@ -11,7 +11,7 @@ import atexit
 import os
 import threading
 
-from orchestrate.records import Record, RecordSink
+from orchestrate.core.records import Record, RecordSink
 
 _sink: RecordSink | None = None
 _lock = threading.Lock()
@@ -51,7 +51,7 @@ def set_sink(sink: RecordSink | None) -> RecordSink | None:
 def _default_sink() -> RecordSink:
     if os.environ.get("ORC_RECORD", "1") == "0":
         return NullSink()
-    from orchestrate.project import project_root, socket_path, store_path
+    from orchestrate.core.project import project_root, socket_path, store_path
 
     root = project_root()
     if socket_path(root).exists():  # `orc up` holds the store: report through it
@@ -85,7 +85,7 @@ class _ClientStream:
 def _daemon_sink(root: object) -> RecordSink | None:
     """Records shipped to the running daemon; None when it does not answer."""
     from orchestrate.client import ClientError, connect
-    from orchestrate.worker.sink import StreamSink
+    from orchestrate.recording.stream import StreamSink
 
     try:
         client = connect(root, timeout=5.0, name="flow")  # type: ignore[arg-type]

@@ -18,10 +18,10 @@ import threading
 from collections import deque
 from typing import IO, Any
 
-from orchestrate.record_codec import encode_records
-from orchestrate.records import FlowRunRecord, Record, StateRecord, TaskRunRecord
-from orchestrate.states import TERMINAL_STATES, StateType
-from orchestrate.worker.journal import JournalWriter, started_line
+from orchestrate.core.record_codec import encode_records
+from orchestrate.core.records import FlowRunRecord, Record, StateRecord, TaskRunRecord
+from orchestrate.core.states import TERMINAL_STATES, StateType
+from orchestrate.recording.journal import JournalWriter, started_line
 
 _RUNNING = StateType.RUNNING
 

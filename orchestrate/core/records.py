@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from orchestrate.states import State
+from orchestrate.core.states import State
 
 EdgeKind = Literal["data", "wait_for", "parent"]
 TaskRunKind = Literal["task", "subflow"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from orchestrate.errors import EntrypointError
+from orchestrate.core.errors import EntrypointError
 
 
 def load_flow(entrypoint: str, root: Path | None = None) -> Any:

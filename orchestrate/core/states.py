@@ -1,0 +1,284 @@
+"""Run states with Prefect's types and names, and the one table of allowed moves.
+
+A state is a small immutable value: a type (what the engine reasons about),
+a name (what people read: `Late`, `Cached`, `TimedOut`…), a message, and the
+data it carries (a run's result, or the exception it failed with). Every state
+change of every run goes through `validate_transition`, so the rules live here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback as _traceback
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from orchestrate.core.errors import (
+    CancelledRun,
+    CrashedRun,
+    FailedRun,
+    InvalidStateTransition,
+    UnfinishedRun,
+)
+
+
+class StateType(StrEnum):
+    """The kinds of state the engine and daemon reason about."""
+
+    SCHEDULED = "SCHEDULED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CRASHED = "CRASHED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+    PAUSED = "PAUSED"
+
+
+TERMINAL_STATES = frozenset(
+    {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+)
+
+#: Every state name orc uses, with the type it belongs to.
+STATE_NAMES: Mapping[str, StateType] = {
+    "Scheduled": StateType.SCHEDULED,
+    "Late": StateType.SCHEDULED,
+    "AwaitingRetry": StateType.SCHEDULED,
+    "AwaitingConcurrencySlot": StateType.SCHEDULED,
+    "Pending": StateType.PENDING,
+    "NotReady": StateType.PENDING,
+    "Running": StateType.RUNNING,
+    "Retrying": StateType.RUNNING,
+    "Completed": StateType.COMPLETED,
+    "Cached": StateType.COMPLETED,
+    "Failed": StateType.FAILED,
+    "TimedOut": StateType.FAILED,
+    "Crashed": StateType.CRASHED,
+    "Cancelling": StateType.CANCELLING,
+    "Cancelled": StateType.CANCELLED,
+    "Paused": StateType.PAUSED,
+    "Suspended": StateType.PAUSED,
+}
+
+_S, _P, _R = StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING
+_C, _F, _X = StateType.COMPLETED, StateType.FAILED, StateType.CRASHED
+_CG, _CD, _PA = StateType.CANCELLING, StateType.CANCELLED, StateType.PAUSED
+
+#: Allowed moves by type. `None` is a run that has no state yet. A terminal run
+#: may only be re-scheduled (a retry); Running never goes back to Pending.
+ALLOWED_TRANSITIONS: Mapping[StateType | None, frozenset[StateType]] = {
+    None: frozenset({_S, _P}),
+    _S: frozenset({_S, _P, _R, _F, _X, _CG, _CD}),
+    _P: frozenset({_S, _P, _R, _C, _F, _X, _CG, _CD, _PA}),
+    _R: frozenset({_S, _C, _F, _X, _CG, _CD, _PA}),
+    _PA: frozenset({_S, _P, _R, _F, _X, _CG, _CD}),
+    _CG: frozenset({_C, _F, _X, _CD}),
+    _C: frozenset({_S}),
+    _F: frozenset({_S}),
+    _X: frozenset({_S}),
+    _CD: frozenset({_S}),
+}
+
+
+class State:
+    """One state of a flow or task run (Prefect's `State`, same reading API).
+
+    Args:
+        type: the state type.
+        name: the display name; defaults to the type's own name.
+        message: a human sentence about why the run is in this state.
+        data: the run's result (Completed) or the exception (Failed, Crashed).
+        timestamp: when the state began, seconds since the epoch; now by default.
+    """
+
+    __slots__ = ("data", "message", "name", "run_id", "traceback", "ts", "type")
+
+    def __init__(
+        self,
+        type: StateType,
+        name: str | None = None,
+        message: str | None = None,
+        data: Any = None,
+        timestamp: float | None = None,
+    ) -> None:
+        self.type = type
+        self.name = name or _DEFAULT_NAMES[type]
+        self.message = message
+        self.data = data
+        self.ts = time.time() if timestamp is None else timestamp
+        self.traceback: str | None = None
+        self.run_id: str | None = None  # the run this state belongs to, once set
+
+    @property
+    def timestamp(self) -> datetime:
+        return datetime.fromtimestamp(self.ts, UTC)
+
+    def is_scheduled(self) -> bool:
+        return self.type is StateType.SCHEDULED
+
+    def is_pending(self) -> bool:
+        return self.type is StateType.PENDING
+
+    def is_running(self) -> bool:
+        return self.type is StateType.RUNNING
+
+    def is_completed(self) -> bool:
+        return self.type is StateType.COMPLETED
+
+    def is_failed(self) -> bool:
+        return self.type is StateType.FAILED
+
+    def is_crashed(self) -> bool:
+        return self.type is StateType.CRASHED
+
+    def is_cancelling(self) -> bool:
+        return self.type is StateType.CANCELLING
+
+    def is_cancelled(self) -> bool:
+        return self.type is StateType.CANCELLED
+
+    def is_paused(self) -> bool:
+        return self.type is StateType.PAUSED
+
+    def is_final(self) -> bool:
+        return self.type in TERMINAL_STATES
+
+    @property
+    def exception(self) -> BaseException | None:
+        """The exception a failed run ended with, if any."""
+        return self.data if isinstance(self.data, BaseException) else None
+
+    def result(self, raise_on_failure: bool = True, fetch: bool | None = None) -> Any:
+        """The run's return value; raises the run's exception if it did not complete.
+
+        Args:
+            raise_on_failure: when False, return the exception instead of raising it.
+            fetch: accepted for Prefect compatibility; results are always at hand.
+        """
+        if self.type is StateType.COMPLETED:
+            return self.data
+        if self.type in TERMINAL_STATES:
+            error = (
+                self.exception
+                or _first_failure(self.data)
+                or _RUN_ERRORS[self.type](self.message or self.name)
+            )
+        else:
+            error = self.exception or UnfinishedRun(
+                f"Run is in state {self.name!r}; it has no result yet."
+            )
+        if raise_on_failure:
+            raise error
+        return error
+
+    def copy(self, **changes: Any) -> State:
+        """A new state like this one, with some fields changed and a fresh timestamp."""
+        fields = {"type": self.type, "name": self.name, "message": self.message, "data": self.data}
+        fields.update(changes)
+        return State(**fields)
+
+    def __repr__(self) -> str:
+        detail = f", message={self.message!r}" if self.message else ""
+        return f"{self.name}(type={self.type.value}{detail})"
+
+
+def _first_failure(data: Any) -> BaseException | None:
+    """For a state that holds other states (a flow that returned them): the first one's error."""
+    if isinstance(data, list | tuple | set):
+        for state in data:
+            if isinstance(state, State) and not state.is_completed():
+                error = state.result(raise_on_failure=False)
+                return error if isinstance(error, BaseException) else None
+    return None
+
+
+_DEFAULT_NAMES = {t: t.value.title() for t in StateType}
+_RUN_ERRORS: dict[StateType, type[Exception]] = {
+    StateType.FAILED: FailedRun,
+    StateType.CRASHED: CrashedRun,
+    StateType.CANCELLED: CancelledRun,
+}
+
+
+def validate_transition(current: State | None, proposed: State) -> None:
+    """Raise `InvalidStateTransition` unless the table allows `current` → `proposed`."""
+    from_type = None if current is None else current.type
+    if proposed.type not in ALLOWED_TRANSITIONS[from_type]:
+        origin = "a new run" if current is None else current.name
+        raise InvalidStateTransition(
+            f"A run cannot move from {origin} to {proposed.name}; "
+            f"from {from_type.value if from_type else 'no state'} it may move to "
+            f"{', '.join(sorted(t.value for t in ALLOWED_TRANSITIONS[from_type]))}."
+        )
+
+
+def format_exception(exc: BaseException) -> str:
+    """The traceback kept with a failed run, starting at the user's code (orc's frames dropped)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        tb = tb.tb_next
+    return "".join(_traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+
+
+#: The `orchestrate/` folder: frames from files under it are orc's, not the user's.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _constructor(type: StateType, name: str) -> Any:
+    def make(message: str | None = None, data: Any = None, name: str = name, **_: Any) -> State:
+        return State(type, name=name, message=message, data=data)
+
+    make.__name__ = name
+    make.__doc__ = f"A `{name}` state (type {type.value})."
+    return make
+
+
+Scheduled = _constructor(StateType.SCHEDULED, "Scheduled")
+Late = _constructor(StateType.SCHEDULED, "Late")
+AwaitingRetry = _constructor(StateType.SCHEDULED, "AwaitingRetry")
+AwaitingConcurrencySlot = _constructor(StateType.SCHEDULED, "AwaitingConcurrencySlot")
+Pending = _constructor(StateType.PENDING, "Pending")
+NotReady = _constructor(StateType.PENDING, "NotReady")
+Running = _constructor(StateType.RUNNING, "Running")
+Retrying = _constructor(StateType.RUNNING, "Retrying")
+Completed = _constructor(StateType.COMPLETED, "Completed")
+Cached = _constructor(StateType.COMPLETED, "Cached")
+Failed = _constructor(StateType.FAILED, "Failed")
+TimedOut = _constructor(StateType.FAILED, "TimedOut")
+Crashed = _constructor(StateType.CRASHED, "Crashed")
+Cancelling = _constructor(StateType.CANCELLING, "Cancelling")
+Cancelled = _constructor(StateType.CANCELLED, "Cancelled")
+Paused = _constructor(StateType.PAUSED, "Paused")
+Suspended = _constructor(StateType.PAUSED, "Suspended")
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "STATE_NAMES",
+    "TERMINAL_STATES",
+    "AwaitingConcurrencySlot",
+    "AwaitingRetry",
+    "Cached",
+    "Cancelled",
+    "Cancelling",
+    "Completed",
+    "Crashed",
+    "Failed",
+    "Late",
+    "NotReady",
+    "Paused",
+    "Pending",
+    "Retrying",
+    "Running",
+    "Scheduled",
+    "State",
+    "StateType",
+    "Suspended",
+    "TimedOut",
+    "format_exception",
+    "validate_transition",
+]

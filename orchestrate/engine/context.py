@@ -1,0 +1,93 @@
+"""What is running right now: the flow run and task run of the current thread or task.
+
+Context variables carry them, so threads started by the task runner and
+asyncio tasks each see their own, and `get_run_logger()` and
+`orchestrate.runtime` can find the run without it being passed around.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.core.records import FlowRunRecord, RecordSink, TaskRunRecord
+
+if TYPE_CHECKING:
+    from orchestrate.engine.definitions import FlowDefinition, TaskDefinition
+    from orchestrate.engine.results import ResultStore
+    from orchestrate.engine.runners import TaskRunner
+
+
+@dataclass(slots=True, eq=False)
+class FlowRunContext:
+    """The flow run in progress and what its task runs share."""
+
+    flow: FlowDefinition
+    run: FlowRunRecord
+    sink: RecordSink
+    task_runner: TaskRunner
+    results: ResultStore
+    log_prints: bool = False
+    _counters: dict[str, itertools.count[int]] = field(default_factory=dict)
+    #: id(result) -> (task run id, result): results linked back to the task run
+    #: that produced them, kept alive so the id is not reused while the run lasts.
+    result_links: dict[int, tuple[str, Any]] = field(default_factory=dict)
+
+    def next_dynamic_key(self, task_key: str) -> int:
+        counter = self._counters.get(task_key)
+        if counter is None:
+            counter = self._counters.setdefault(task_key, itertools.count())
+        return next(counter)
+
+
+@dataclass(slots=True, eq=False)
+class TaskRunContext:
+    """The task run in progress."""
+
+    task: TaskDefinition
+    run: TaskRunRecord
+    parameters: dict[str, Any]
+    log_prints: bool = False
+
+    @property
+    def task_run(self) -> TaskRunRecord:
+        """Prefect's name for the run (`context.task_run.flow_run_id` in a cache_key_fn)."""
+        return self.run
+
+
+flow_run_context: ContextVar[FlowRunContext | None] = ContextVar("orc_flow_run", default=None)
+task_run_context: ContextVar[TaskRunContext | None] = ContextVar("orc_task_run", default=None)
+_tags: ContextVar[frozenset[str]] = ContextVar("orc_tags", default=frozenset())
+
+
+def current_tags() -> frozenset[str]:
+    return _tags.get()
+
+
+@contextmanager
+def tags(*names: str) -> Iterator[frozenset[str]]:
+    """Add tags to every task run (and flow run) created inside the block.
+
+    Args:
+        *names: the tags to add to those already in force.
+    """
+    current = _tags.get() | frozenset(names)
+    token = _tags.set(current)
+    try:
+        yield current
+    finally:
+        _tags.reset(token)
+
+
+def get_run_context() -> TaskRunContext | FlowRunContext:
+    """The innermost run in progress; raises if called outside of any run."""
+    context: TaskRunContext | FlowRunContext | None = (
+        task_run_context.get() or flow_run_context.get()
+    )
+    if context is None:
+        raise RuntimeError("No run is in progress: call this inside a @flow or @task.")
+    return context

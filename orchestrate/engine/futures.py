@@ -1,0 +1,120 @@
+"""Futures of submitted task runs (Prefect's `PrefectFuture`), and `wait` / `as_completed`.
+
+A future resolves to the task run's final `State`; `.result()` unwraps it.
+Futures can also be awaited from async flows, so `asyncio.gather` works on
+submitted tasks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+
+from orchestrate.core.errors import UnfinishedRun
+
+if TYPE_CHECKING:
+    from orchestrate.core.records import TaskRunRecord
+    from orchestrate.core.states import State
+
+R = TypeVar("R")
+
+
+class PrefectFuture(Generic[R]):
+    """The eventual outcome of one task run started with `.submit()` or `.map()`."""
+
+    __slots__ = ("_future", "_run")
+
+    def __init__(self, run: TaskRunRecord, future: cf.Future[State]) -> None:
+        self._run = run
+        self._future = future
+
+    @property
+    def task_run_id(self) -> str:
+        return self._run.id
+
+    @property
+    def state(self) -> State:
+        """The task run's state now (final once the future is done)."""
+        if self._future.done():
+            return self._future.result()
+        return self._run.state
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the task run is final, or `timeout` seconds pass."""
+        cf.wait([self._future], timeout=timeout)
+
+    def wait_state(self) -> State:
+        return self._future.result()
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
+        """The task's return value; raises its exception if it did not complete.
+
+        Args:
+            timeout: seconds to wait at most; raises `UnfinishedRun` after.
+            raise_on_failure: when False, return the exception instead of raising it.
+        """
+        try:
+            state = self._future.result(timeout)
+        except cf.TimeoutError:
+            raise UnfinishedRun(
+                f"Task run {self._run.name!r} did not finish within {timeout} seconds."
+            ) from None
+        return state.result(raise_on_failure=raise_on_failure)
+
+    def add_done_callback(self, fn: Callable[[PrefectFuture[R]], Any]) -> None:
+        self._future.add_done_callback(lambda _: fn(self))
+
+    def __await__(self) -> Generator[Any, None, R]:
+        import asyncio  # only an async flow awaits: a sync one never loads asyncio
+
+        state = yield from asyncio.wrap_future(self._future).__await__()
+        return state.result()
+
+    def __repr__(self) -> str:
+        return f"PrefectFuture({self._run.name!r}, {self.state!r})"
+
+
+class PrefectFutureList(list[PrefectFuture[R]]):
+    """The futures of a `.map()`, with `wait()` and `result()` over all of them."""
+
+    def wait(self, timeout: float | None = None) -> None:
+        wait(self, timeout=timeout)
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> list[R]:
+        return [f.result(timeout, raise_on_failure) for f in self]
+
+
+class DoneAndNotDoneFutures(NamedTuple, Generic[R]):
+    done: set[PrefectFuture[R]]
+    not_done: set[PrefectFuture[R]]
+
+
+def wait(
+    futures: Iterable[PrefectFuture[R]], timeout: float | None = None
+) -> DoneAndNotDoneFutures[R]:
+    """Wait for futures; returns those done and those not done when `timeout` ran out."""
+    by_inner = {f._future: f for f in futures}
+    done, not_done = cf.wait(by_inner, timeout=timeout)
+    return DoneAndNotDoneFutures({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
+
+
+def as_completed(
+    futures: Iterable[PrefectFuture[R]], timeout: float | None = None
+) -> Iterator[PrefectFuture[R]]:
+    """Yield futures as their task runs finish, first finished first."""
+    by_inner = {f._future: f for f in futures}
+    for inner in cf.as_completed(by_inner, timeout=timeout):
+        yield by_inner[inner]
+
+
+__all__ = [
+    "DoneAndNotDoneFutures",
+    "PrefectFuture",
+    "PrefectFutureList",
+    "as_completed",
+    "wait",
+]
