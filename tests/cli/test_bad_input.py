@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from orchestrate.client import protocol
-from orchestrate.client import RemoteError
+from orchestrate.client import RemoteError, protocol
 from orchestrate.core.project import store_path
 from orchestrate.store import StoreWriter
 from tests.cli.conftest import Orc, parse_json

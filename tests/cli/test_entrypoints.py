@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.worker.entrypoints import load_flow
 from orchestrate.core.errors import EntrypointError
+from orchestrate.worker.entrypoints import load_flow
 
 
 def _write(folder: Path, name: str, source: str) -> Path:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from orchestrate.core.records import FlowRunRecord
 from orchestrate.daemon import planner
 from orchestrate.daemon.dispatch import LATE_AFTER, DeploymentLimit, Limits, decide
-from orchestrate.core.records import FlowRunRecord
 from orchestrate.schedules import CronSchedule, IntervalSchedule
 from orchestrate.states import State, StateType
 

@@ -15,8 +15,8 @@ import duckdb
 
 from orchestrate.core.record_codec import encode_records
 from orchestrate.core.records import FlowRunRecord, LogRecord, Record, StateRecord, TaskRunRecord
-from orchestrate.states import Completed, Pending, Running, Scheduled
 from orchestrate.recording import journal
+from orchestrate.states import Completed, Pending, Running, Scheduled
 from tests.daemon.conftest import Project
 
 CONFIG = '[project]\nname = "rec"\n\n[[deployments]]\nname = "d"\nentrypoint = "flows.py:f"\nretries = {retries}\n'

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrate.worker.entrypoints import load_flow
 from orchestrate.integrations.dask import DaskTaskRunner
+from orchestrate.worker.entrypoints import load_flow
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink
 

@@ -14,8 +14,8 @@ import pytest
 
 from orchestrate import flow, task
 from orchestrate.context import flow_run_context
-from orchestrate.integrations.dask import DaskTaskRunner, SchedulerUnreachable
 from orchestrate.core.records import StateRecord
+from orchestrate.integrations.dask import DaskTaskRunner, SchedulerUnreachable
 from orchestrate.runtime import task_run
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink

@@ -8,9 +8,9 @@ from typing import Any
 import cloudpickle
 
 from orchestrate import flow, task
+from orchestrate.core.records import TaskRunRecord
 from orchestrate.integrations.dask import DaskTaskRunner
 from orchestrate.integrations.dask.remote import Attempt, KeptValue, TaskCode, run_attempt
-from orchestrate.core.records import TaskRunRecord
 from orchestrate.states import Running
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink

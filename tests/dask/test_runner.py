@@ -13,12 +13,12 @@ import pytest
 
 import orchestrate
 from orchestrate import emit_event, flow, get_run_logger, task, unmapped
-from orchestrate.worker.entrypoints import load_flow
 from orchestrate.core.errors import UpstreamTaskError
-from orchestrate.integrations.dask import DaskTaskRunner
 from orchestrate.core.records import EdgeRecord, StateRecord
+from orchestrate.integrations.dask import DaskTaskRunner
 from orchestrate.runtime import task_run
 from orchestrate.task_runners import ThreadPoolTaskRunner
+from orchestrate.worker.entrypoints import load_flow
 from tests.dask.conftest import needs_distributed
 from tests.engine.conftest import MemorySink
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from orchestrate.recording import set_sink
 from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
@@ -21,6 +20,7 @@ from orchestrate.core.records import (
     StateRecord,
     TaskRunRecord,
 )
+from orchestrate.recording import set_sink
 
 
 @dataclass

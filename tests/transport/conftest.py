@@ -23,8 +23,8 @@ import pytest
 from pydantic import BaseModel
 
 from orchestrate.client import protocol
-from orchestrate.daemon.server import Connection, RpcError, RpcServer
 from orchestrate.core.project import socket_path
+from orchestrate.daemon.server import Connection, RpcError, RpcServer
 
 T = TypeVar("T")
 WAIT = 10.0  # seconds any test waits for something that should happen at once

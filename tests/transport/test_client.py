@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.client import protocol
 from orchestrate.client import (
     AsyncClient,
     BadInput,
@@ -21,6 +20,7 @@ from orchestrate.client import (
     ProtocolMismatch,
     RemoteError,
     connect,
+    protocol,
 )
 from orchestrate.client import calls as client_calls
 from orchestrate.client.address import SshAddress, parse_ssh

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.client import protocol
 from orchestrate.cli.exits import exit_code_for
-from orchestrate.client import AsyncClient, DaemonNotRunning, SshError, connect
+from orchestrate.client import AsyncClient, DaemonNotRunning, SshError, connect, protocol
 
 from .conftest import WAIT, FakeDaemon
 

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.client import protocol
-from orchestrate.client import Client, RemoteError, connect
-from orchestrate.daemon.server import RpcServer
+from orchestrate.client import Client, RemoteError, connect, protocol
 from orchestrate.core.errors import DaemonAlreadyRunning
+from orchestrate.daemon.server import RpcServer
 
 from .conftest import WAIT, FakeDaemon, RawClient
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrate.core.errors import BadInput, Conflict, NotFound
 from orchestrate.client.protocol import (
     BAD_INPUT,
     CONFLICT,
@@ -38,6 +37,7 @@ from orchestrate.client.protocol import (
     Status,
     TaskRunInfo,
 )
+from orchestrate.core.errors import BadInput, Conflict, NotFound
 
 NOW = 1_767_258_000.0  # 2026-01-01 09:00:00 UTC
 START = NOW - 600

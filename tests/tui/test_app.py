@@ -196,8 +196,8 @@ async def test_the_parameter_form_refuses_a_bad_value_before_sending(daemon: Fak
 
 async def test_the_daemons_refusal_shows_in_the_form(daemon: FakeDaemon) -> None:
     async def refuse(deployment: str, parameters: dict[str, Any] | None = None) -> Any:
-        from orchestrate.core.errors import BadInput
         from orchestrate.client.protocol import BAD_INPUT
+        from orchestrate.core.errors import BadInput
 
         raise BadInput(BAD_INPUT, "parameter 'source' of nightly: no such bucket")
 

@@ -21,9 +21,9 @@ import textwrap
 import time
 from pathlib import Path
 
-from orchestrate.daemon.supervisor import Supervisor
 from orchestrate.core.record_codec import decode_records, encode_records
 from orchestrate.core.records import LogRecord, Record, StateRecord, TaskRunRecord
+from orchestrate.daemon.supervisor import Supervisor
 from orchestrate.worker.spec import RunSpec
 
 FLOWS = """

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 from orchestrate.core.records import FlowRunRecord, LogRecord, TaskRunRecord
-from orchestrate.states import Completed, Pending, Running
 from orchestrate.recording import journal
 from orchestrate.recording.stream import StreamSink
+from orchestrate.states import Completed, Pending, Running
 
 
 def _run(run_count: int = 1) -> FlowRunRecord:

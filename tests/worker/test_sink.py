@@ -9,8 +9,8 @@ from typing import Any
 
 from orchestrate.core.record_codec import decode_records
 from orchestrate.core.records import LogRecord, StateRecord
-from orchestrate.states import Completed, Running
 from orchestrate.recording.stream import StreamSink
+from orchestrate.states import Completed, Running
 
 
 class Pipe:

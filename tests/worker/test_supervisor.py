@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.daemon.supervisor import Supervisor
 from orchestrate.core.records import FlowRunRecord, Record, TaskRunRecord
+from orchestrate.daemon.supervisor import Supervisor
 from tests.worker.conftest import FLOW_RUN_ID, Project, Recorder
 
 SLOW = """
