@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from orchestrate._version import __version__
 
 if TYPE_CHECKING:
-    from orchestrate.core.annotations import allow_failure, unmapped
-    from orchestrate.core.states import State
-    from orchestrate.engine.context import tags
-    from orchestrate.engine.futures import PrefectFuture
+    from orchestrate.context import tags
     from orchestrate.events import emit_event
     from orchestrate.flows import Flow, flow
+    from orchestrate.futures import PrefectFuture
     from orchestrate.logging import get_run_logger
+    from orchestrate.states import State
     from orchestrate.tasks import Task, task
+    from orchestrate.utilities.annotations import allow_failure, unmapped
 
 _EXPORTS = {
     "flow": "orchestrate.flows",
@@ -29,11 +29,11 @@ _EXPORTS = {
     "task": "orchestrate.tasks",
     "Task": "orchestrate.tasks",
     "get_run_logger": "orchestrate.logging",
-    "tags": "orchestrate.engine.context",
-    "unmapped": "orchestrate.core.annotations",
-    "allow_failure": "orchestrate.core.annotations",
-    "State": "orchestrate.core.states",
-    "PrefectFuture": "orchestrate.engine.futures",
+    "tags": "orchestrate.context",
+    "unmapped": "orchestrate.utilities.annotations",
+    "allow_failure": "orchestrate.utilities.annotations",
+    "State": "orchestrate.states",
+    "PrefectFuture": "orchestrate.futures",
     "emit_event": "orchestrate.events",
 }
 

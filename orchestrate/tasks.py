@@ -216,7 +216,7 @@ def task(
         name: the task's name (the function's name by default).
         retries: how many times to retry a failed run.
         retry_delay_seconds: a delay, a list of delays, or `exponential_backoff(n)`.
-        cache_policy: how to key results for reuse (see `orchestrate.engine.caching`).
+        cache_policy: how to key results for reuse (see `orchestrate.cache_policies`).
         timeout_seconds: fail the run as `TimedOut` after this long.
         **options: the rest of Prefect's `@task` keywords, same meanings.
     """

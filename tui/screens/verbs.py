@@ -122,6 +122,7 @@ class Verbs(Screen[None]):
             )
             return
         name = self.selection.key
+        call: Awaitable[object]
         if self.selection.kind == "deployment":
             paused = self.dashboard.deployments[name].paused
             call = (

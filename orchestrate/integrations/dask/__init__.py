@@ -2,7 +2,7 @@
 
     from orchestrate.integrations.dask import DaskTaskRunner
 
-`orchestrate.engine.runners.DaskTaskRunner` is the same class, kept for flows
+`orchestrate.task_runners.DaskTaskRunner` is the same class, kept for flows
 written against Prefect's paths. Where each part runs:
 
 - `runner`: the flow process side, `DaskTaskRunner` and the events that move task runs on;
