@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from orchestrate.client import calls, wire
 from orchestrate.client.address import Address, handshake_timeout, resolve
@@ -20,7 +20,25 @@ from orchestrate.client.rpc import Call, timed_out
 T = TypeVar("T")
 
 
-class Client(Calls):
+class _ClosedOnExit:
+    """`with x:` closes `x` on the way out."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Client(Calls, _ClosedOnExit):
     """A blocking connection to one orc daemon.
 
     Open one with `connect()`; close it with `close()` or a `with` block. Each
@@ -80,17 +98,6 @@ class Client(Calls):
     def close(self) -> None:
         """Close the connection (for ssh: end the ssh process)."""
         self._channel.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         """Send a notification: no reply, no waiting (workers ship `records` this way)."""
@@ -153,7 +160,7 @@ class Client(Calls):
         return Subscription(own, subscription)
 
 
-class Subscription(Iterator[Notification]):
+class Subscription(Iterator[Notification], _ClosedOnExit):
     """The notifications of one subscription; iterating blocks until the next one arrives.
 
     Iteration raises `ConnectionLost` when the daemon goes away (it ends the
@@ -177,17 +184,6 @@ class Subscription(Iterator[Notification]):
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def connect(
