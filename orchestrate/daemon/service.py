@@ -14,25 +14,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from orchestrate.core.errors import DaemonError
 from orchestrate.core.names import random_name
-from orchestrate.core.records import (
-    EdgeRecord,
-    EventRecord,
-    FlowRunRecord,
-    LogRecord,
-    Record,
-    StateRecord,
-    TaskRunRecord,
-)
+from orchestrate.core.records import EventRecord, FlowRunRecord, Record
 from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import State, StateType
-from orchestrate.daemon import planner, state_events, views
+from orchestrate.daemon import planner, recorder, state_events, views
 from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
@@ -106,70 +97,21 @@ class Daemon:
         self.put_many([record])  # type: ignore[list-item]
 
     def put_many(self, records: list[Record]) -> None:
-        """Store, remember and publish a batch of records (a worker's, or the daemon's own).
-
-        Run snapshots go to the writer as copies: the daemon changes its runs in
-        place, and a batch still waiting to be written must not store a state
-        whose history row is only in the next batch.
-        """
-        states: list[StateRecord] = []
-        for record in records:
-            kind = type(record)
-            self.writer.put(replace(record) if kind in _SNAPSHOTS else record)
-            if kind is LogRecord:
-                self.publish("log", views.log_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
-            elif kind is TaskRunRecord:
-                states += self.book.put_task_run(record)  # type: ignore[arg-type]
-                info = views.task_run_info(record)  # type: ignore[arg-type]
-                self.publish("task_run", info, flow_run_id=record.flow_run_id)  # type: ignore[union-attr]
-            elif kind is StateRecord:
-                states.append(record)  # type: ignore[arg-type]
-            elif kind is FlowRunRecord:
-                self._put_flow_run(record)  # type: ignore[arg-type]
-            elif kind is EdgeRecord:
-                self.publish("edge", views.edge_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
-            elif kind is EventRecord:
-                self._published_event(record)  # type: ignore[arg-type]
-        for state in states:
-            self._state_event(state)
-
-    def _put_flow_run(self, run: FlowRunRecord) -> None:
-        known = self.book.get(run.id)
-        if known is not None and known is not run:
-            run.deployment = run.deployment or known.deployment
-            run.expected_start_time = run.expected_start_time or known.expected_start_time
-        self.book.put_flow_run(run)
-        if run.state.is_final():
-            self._remember(run)
-        info = views.flow_run_info(run, self.book.task_counts(run.id))
-        self.publish("flow_run", info, flow_run_id=run.id)
-
-    def _state_event(self, record: StateRecord) -> None:
-        if record.is_task:
-            task_run = self.book.task_run(record.flow_run_id, record.run_id)
-            if task_run is None:
-                if record.flow_run_id in self.book.flow_runs:
-                    self.book.park(record)
-                return
-            event = state_events.task_run_event(
-                task_run, record.state, None, self.book.get(record.flow_run_id)
-            )
-        else:
-            flow_run = self.book.get(record.run_id) or self._recent.get(record.run_id)
-            if flow_run is None:
-                return
-            event = state_events.flow_run_event(flow_run, record.state, None)
-        self.writer.put(event)
-        self._published_event(event)
-
-    def _published_event(self, event: EventRecord) -> None:
-        self.publish("event", views.event_info(event), event=event.event)
-        for listener in self.event_listeners:
-            listener(event)
+        """Store, remember and publish a batch of records (see `recorder.record_batch`)."""
+        recorder.record_batch(self, records)
 
     def emit(self, event: EventRecord) -> None:
-        self.writer.put(event)
-        self._published_event(event)
+        recorder.emit(self, event)
+
+    def known_run(self, run_id: str) -> FlowRunRecord | None:
+        """A live run, or one that finished lately (its final state may still need handling)."""
+        return self.book.get(run_id) or self._recent.get(run_id)
+
+    def remember(self, run: FlowRunRecord) -> None:
+        """Keep a finished run at hand for a while (see `known_run`)."""
+        self._recent[run.id] = run
+        if len(self._recent) > 1000:
+            self._recent.pop(next(iter(self._recent)))
 
     # -- creating runs -----------------------------------------------------------
 
@@ -420,7 +362,7 @@ class Daemon:
         """End a run Failed with a reason no retry can fix: it is not retried."""
         transition(run, State(StateType.FAILED, message=message), self)
         log.warning("%s %s failed and is not retried: %s", run.deployment, run.name, message)
-        self._remember(run)
+        self.remember(run)
         self.settled(run)
 
     async def _supervise(self, run_id: str, handle: Any) -> None:
@@ -435,7 +377,7 @@ class Daemon:
             self.handles.pop(run_id, None)
             with suppress(OSError):
                 (self._workers_dir / f"{run_id}.pid").unlink()
-            run = self.book.get(run_id) or self._recent.get(run_id)
+            run = self.known_run(run_id)
             if run is not None:
                 self._after_exit(run, retryable=not needs_a_fix)
             self.wake()
@@ -466,7 +408,7 @@ class Daemon:
                 State(StateType.CRASHED, message="The worker exited without a final state."),
                 self,
             )
-        self._remember(run)
+        self.remember(run)
         if not retryable:
             log.warning(
                 "%s %s: not retried, no retry can fix this: %s",
@@ -482,11 +424,6 @@ class Daemon:
         self.slot_detail.pop(run.id, None)
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
-
-    def _remember(self, run: FlowRunRecord) -> None:
-        self._recent[run.id] = run
-        if len(self._recent) > 1000:
-            self._recent.pop(next(iter(self._recent)))
 
     def maybe_retry(self, run: FlowRunRecord) -> bool:
         if self.stopping or run.deployment not in self.table:
@@ -662,9 +599,6 @@ class Daemon:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.automations is not None:
             await self.automations.close()
-
-
-_SNAPSHOTS = (FlowRunRecord, TaskRunRecord)
 
 
 def _clock(epoch: float | None) -> str:
