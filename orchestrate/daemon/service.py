@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +23,10 @@ from orchestrate.core.names import random_name
 from orchestrate.core.records import EventRecord, FlowRunRecord, Record
 from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import State, StateType
-from orchestrate.daemon import planner, recorder, state_events, views
+from orchestrate.daemon import attempts, planner, recorder, retries, state_events, views
 from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
-from orchestrate.recording.journal import SUFFIX as JOURNAL_SUFFIX
-from orchestrate.recording.journal import create as create_journal
-from orchestrate.recording.journal import journal_path
 from orchestrate.store.batch import RunDeletion, SlotRecord
 
 log = logging.getLogger("orc.daemon")
@@ -80,8 +77,8 @@ class Daemon:
         self._manual: set[str] = set()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._workers_dir = root / ".orc" / "workers"
-        self._workers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.workers_dir = root / ".orc" / "workers"
+        self.workers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         #: each attempt's journal, from dispatch until the store has all of it
         self.journals_dir = root / ".orc" / "runs"
         self.journals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -237,7 +234,7 @@ class Daemon:
                 transition(run, State(StateType.SCHEDULED, name, message=run.state.message), self)
         for run in decision.start:
             consumed.add(run.deployment or "")
-            await self._start(run)
+            await attempts.start(self, run)
         return consumed
 
     def _skip(self, run: FlowRunRecord, message: str) -> None:
@@ -275,149 +272,15 @@ class Daemon:
 
     # -- starting and finishing runs -----------------------------------------------
 
-    async def _start(self, run: FlowRunRecord) -> None:
-        """Spend one attempt of `run` and start its worker.
-
-        The attempt is counted, and journalled durably, before any worker
-        exists: however the run ends from here (a worker that never starts or
-        dies, a daemon killed mid-dispatch), this attempt is spent exactly once.
-        """
-        spec = self.table.get(run.deployment or "")
-        run.run_count += 1
-        blocked = self.table.blocked(spec.name)
-        if blocked is not None:
-            self._fail_for_good(run, blocked)
-            return
-        journal = self._journal(run)
-        transition(
-            run,
-            State(
-                StateType.PENDING, "Pending", message=f"starting a worker (attempt {run.run_count})"
-            ),
-            self,
-        )
-        try:
-            handle = await self.supervisor.start(self._run_spec(run, spec, journal))
-        except Exception as exc:  # could not even spawn: the run crashed, the daemon did not
-            log.exception("could not start a worker for %s", run.id)
-            transition(
-                run, State(StateType.CRASHED, message=f"Could not start a worker: {exc}"), self
-            )
-            self._after_exit(run)
-            return
-        self.handles[run.id] = handle
-        (self._workers_dir / f"{run.id}.pid").write_text(str(handle.pid))
-        log.info(
-            "started %s (%s) pid %s, attempt %d", run.name, spec.name, handle.pid, run.run_count
-        )
-        task = asyncio.create_task(self._supervise(run.id, handle))
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` as a task of the daemon's own, which `stop()` waits for."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _journal(self, run: FlowRunRecord) -> str | None:
-        """Create this attempt's journal (see `worker.journal`); None if the disk refuses."""
-        path = journal_path(self.journals_dir, run.id, run.run_count)
-        slot = self._slot_of_run(run)
-        try:
-            create_journal(path, run, slot)
-        except OSError as exc:
-            log.error(
-                "run %s: cannot write its journal %s (%s); a kill of orc up now can "
-                "lose what this attempt records",
-                run.id[:8],
-                path,
-                exc,
-            )
-            return None
-        return str(path)
-
-    def _run_spec(self, run: FlowRunRecord, spec: Any, journal: str | None) -> Any:
-        from orchestrate.worker.spec import RunSpec
-
-        env, _ = self.table.env(spec.name)
-        return RunSpec(
-            flow_run_id=run.id,
-            flow_run_name=run.name,
-            deployment=spec.name,
-            entrypoint=spec.entrypoint,
-            parameters=run.parameters,
-            project_root=str(self.root),
-            working_dir=str(spec.working_dir),
-            env=env,
-            timeout_seconds=spec.timeout_seconds,
-            tags=list(run.tags),
-            expected_start_time=run.expected_start_time,
-            run_count=run.run_count,
-            task_runner=spec.task_runner.model_dump() if spec.task_runner else None,
-            flow_name=run.flow_name,
-            created=run.created,
-            journal=journal,
-        )
-
-    def _slot_of_run(self, run: FlowRunRecord) -> tuple[str, str, float] | None:
-        """The schedule slot a run was made for (key, schedule id, time), if one was."""
-        return self.slot_detail.get(run.id)
-
-    def _fail_for_good(self, run: FlowRunRecord, message: str) -> None:
-        """End a run Failed with a reason no retry can fix: it is not retried."""
-        transition(run, State(StateType.FAILED, message=message), self)
-        log.warning("%s %s failed and is not retried: %s", run.deployment, run.name, message)
-        self.remember(run)
-        self.settled(run)
-
-    async def _supervise(self, run_id: str, handle: Any) -> None:
-        needs_a_fix = False
-        try:
-            result = await handle.wait()
-            needs_a_fix = result.needs_a_fix
-            log.info("run %s ended %s", run_id[:8], result.final_state.name)
-        except Exception:
-            log.exception("supervising %s failed", run_id)
-        finally:
-            self.handles.pop(run_id, None)
-            with suppress(OSError):
-                (self._workers_dir / f"{run_id}.pid").unlink()
-            run = self.known_run(run_id)
-            if run is not None:
-                self._after_exit(run, retryable=not needs_a_fix)
-            self.wake()
-        await self._retire_journals(run_id, handle.spec.run_count)
-
-    async def _retire_journals(self, run_id: str, attempt: int) -> None:
-        """Remove a run's journals up to `attempt` once the store holds all they say."""
-        stored = await asyncio.to_thread(self.writer.flush, 60.0)
-        if not stored:
-            return  # kept: the next orc up replays them
-        for path in self.journals_dir.glob(f"{run_id}.*{JOURNAL_SUFFIX}"):
-            number = path.name[len(run_id) + 1 : -len(JOURNAL_SUFFIX)]
-            if number.isdigit() and int(number) <= attempt:
-                with suppress(OSError):
-                    path.unlink()
 
     def retire_journals_soon(self, run_id: str, attempt: int) -> None:
-        """`_retire_journals` in the background (recovery calls it for what it replayed)."""
-        task = asyncio.create_task(self._retire_journals(run_id, attempt))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _after_exit(self, run: FlowRunRecord, retryable: bool = True) -> None:
-        """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
-        if not run.state.is_final():
-            transition(
-                run,
-                State(StateType.CRASHED, message="The worker exited without a final state."),
-                self,
-            )
-        self.remember(run)
-        if not retryable:
-            log.warning(
-                "%s %s: not retried, no retry can fix this: %s",
-                run.deployment,
-                run.name,
-                run.state.message,
-            )
-        if not (retryable and self.maybe_retry(run)):
-            self.settled(run)
+        """`attempts.retire_journals` in the background (recovery calls it for what it replayed)."""
+        self.background(attempts.retire_journals(self, run_id, attempt))
 
     def settled(self, run: FlowRunRecord) -> None:
         """Say the run's final state is final: no worker left, no retry coming."""
@@ -426,25 +289,7 @@ class Daemon:
         self.publish("flow_run", info, flow_run_id=run.id)
 
     def maybe_retry(self, run: FlowRunRecord) -> bool:
-        if self.stopping or run.deployment not in self.table:
-            return False
-        spec = self.table.get(run.deployment or "")
-        if run.state.type not in (StateType.FAILED, StateType.CRASHED):
-            return False
-        if run.run_count > spec.retries:
-            return False
-        delay = float(spec.retry_delay_seconds or 0)
-        at = self.clock() + delay
-        retry = State(
-            StateType.SCHEDULED,
-            "AwaitingRetry",
-            message=f"Retry {run.run_count} of {spec.retries} in {delay:g}s",
-        )
-        run.expected_start_time = at
-        run.end_time = None
-        transition(run, retry, self)
-        self.wake()
-        return True
+        return retries.maybe_retry(self, run)
 
     def health(self) -> dict[str, Any]:
         """What `orc status` adds about the daemon's own condition."""
@@ -559,27 +404,10 @@ class Daemon:
         return run
 
     async def cancel(self, run: FlowRunRecord) -> FlowRunRecord:
-        handle = self.handles.get(run.id)
-        if handle is None:
-            transition(run, State(StateType.CANCELLED, message="Cancelled by request."), self)
-            self.settled(run)
-            return run
-        if run.state.type is not StateType.CANCELLING:
-            transition(run, State(StateType.CANCELLING, message="Cancelling by request."), self)
-        # Answer at Cancelling: stopping takes up to the kill grace, and the caller can
-        # follow the run to its final state (`orc cancel --wait`).
-        stopping = asyncio.create_task(handle.cancel("cancelled by request"))
-        self._tasks.add(stopping)
-        stopping.add_done_callback(self._tasks.discard)
-        return run
+        return await attempts.cancel(self, run)
 
     def retry(self, run: FlowRunRecord) -> FlowRunRecord:
-        at = self.clock()
-        run.expected_start_time = at
-        run.end_time = None
-        transition(
-            run, State(StateType.SCHEDULED, "AwaitingRetry", message="Retried by request."), self
-        )
+        retries.schedule_again(self, run, self.clock(), "Retried by request.")
         self._manual.add(run.id)
         self.wake()
         return run
