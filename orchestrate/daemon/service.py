@@ -23,7 +23,7 @@ from orchestrate.core.names import random_name
 from orchestrate.core.records import EventRecord, FlowRunRecord, Record
 from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import State, StateType
-from orchestrate.daemon import attempts, planner, recorder, retries, state_events, views
+from orchestrate.daemon import attempts, planner, recorder, retries, slots, state_events, views
 from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
@@ -141,18 +141,7 @@ class Daemon:
         )
         transition(run, run.state, self, initial=True)
         if slot is not None:
-            self.slot_keys.add(slot.key)
-            self.slot_of[run.id] = slot.schedule_id
-            self.slot_detail[run.id] = (slot.key, slot.schedule_id, slot.time.timestamp())
-            self.last_slot[(deployment, slot.schedule_id)] = max(
-                run.expected_start_time or 0.0,
-                self.last_slot.get((deployment, slot.schedule_id), 0.0),
-            )
-            self.put(
-                SlotRecord(
-                    slot.key, run.id, deployment, slot.schedule_id, run.expected_start_time or now
-                )
-            )
+            slots.claim(self, run, slot, now)
         self.wake()
         return run
 
@@ -168,16 +157,7 @@ class Daemon:
         return made
 
     def withdraw(self, deployment: str) -> int:
-        """Withdraw the future scheduled runs of a deployment (its schedule changed or it left)."""
-        runs = self.book.future_slots(deployment, after=self.clock())
-        for run in runs:
-            self.book.flow_runs.pop(run.id, None)
-        if runs:
-            self.put(RunDeletion(tuple(r.id for r in runs)))
-            self.slot_keys = {k for k in self.slot_keys if not k.startswith(f"{deployment}/")}
-            for key in [k for k in self.last_slot if k[0] == deployment]:
-                del self.last_slot[key]
-        return len(runs)
+        return slots.withdraw(self, deployment)
 
     # -- the loop ----------------------------------------------------------------
 
@@ -223,7 +203,7 @@ class Daemon:
         consumed: set[str] = set()
         for run, strategy, message in decision.refuse:
             if strategy == "skip" and self._from_schedule(run):
-                self._skip(run, message)
+                slots.skip(self, run, message)
             else:
                 transition(run, State(StateType.CANCELLED, message=message), self)
                 log.info("%s %s: %s", run.deployment, run.name, message)
@@ -236,29 +216,6 @@ class Daemon:
             consumed.add(run.deployment or "")
             await attempts.start(self, run)
         return consumed
-
-    def _skip(self, run: FlowRunRecord, message: str) -> None:
-        """A slot skipped by `collision_strategy = "skip"`: an event and a count, not a run.
-
-        The slot's key stays stored, so the slot is never planned again.
-        """
-        deployment = run.deployment or ""
-        slot = self.slot_detail.pop(run.id, None)
-        self.book.flow_runs.pop(run.id, None)
-        self.put(RunDeletion((run.id,)))
-        if slot is not None:
-            self.put(SlotRecord(slot[0], "", deployment, slot[1], slot[2]))
-        self.skipped[deployment] += 1
-        when = run.expected_start_time
-        self.emit(
-            state_events.daemon_event(
-                "orc.deployment.slot-skipped",
-                f"orc.deployment.{deployment}",
-                {"slot_time": when, "reason": message},
-                labels={"orc.resource.name": deployment},
-            )
-        )
-        log.info("%s: slot %s skipped: %s", deployment, _clock(when), message)
 
     def _sleep_for(self, now: float) -> float | None:
         times = [r.expected_start_time or now for r in self.book.scheduled() if self._may_start(r)]
