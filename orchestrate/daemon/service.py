@@ -23,7 +23,16 @@ from orchestrate.core.names import random_name
 from orchestrate.core.records import EventRecord, FlowRunRecord, Record
 from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import State, StateType
-from orchestrate.daemon import attempts, planner, recorder, retries, slots, state_events, views
+from orchestrate.daemon import (
+    attempts,
+    planner,
+    recorder,
+    retries,
+    slots,
+    state_events,
+    status,
+    views,
+)
 from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
@@ -249,42 +258,10 @@ class Daemon:
         return retries.maybe_retry(self, run)
 
     def health(self) -> dict[str, Any]:
-        """What `orc status` adds about the daemon's own condition."""
-        blocked = {d.name: reason for d in self.table if (reason := self.table.blocked(d.name))}
-        health = getattr(self.writer, "health", None)
-        degraded = None
-        if health is not None and health.degraded is not None:
-            degraded = (
-                f"{health.degraded} ({health.waiting} record(s) waiting since "
-                f"{_clock(health.since)}, {health.set_aside} set aside); kept in memory "
-                "and retried, nothing is dropped: free space or fix the file"
-            )
-        return {
-            "process_scope": self.scopes.mechanism if self.scopes is not None else "process group",
-            "blocked_deployments": blocked,
-            "store_degraded": degraded,
-        }
+        return status.report(self)
 
     def store_health_changed(self, health: Any) -> None:
-        """The writer's word on the store (on the loop): say it, as a log line and an event."""
-        payload = {
-            "reason": health.degraded,
-            "waiting": health.waiting,
-            "since": health.since,
-            "set_aside": health.set_aside,
-        }
-        if health.degraded is None:
-            log.warning("the store is written again; %d record(s) were waiting", health.waiting)
-            self.emit(state_events.daemon_event("orc.store.recovered", "orc.store", payload))
-        else:
-            log.error(
-                "the store cannot be written (%s); %d record(s) kept in memory and retried",
-                health.degraded,
-                health.waiting,
-            )
-            self.emit(state_events.daemon_event("orc.store.degraded", "orc.store", payload))
-        if health.reopen and self.reopen_store is not None:
-            self.reopen_store()
+        status.store_health_changed(self, health)
 
     # -- commands ------------------------------------------------------------------
 
@@ -384,10 +361,6 @@ class Daemon:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.automations is not None:
             await self.automations.close()
-
-
-def _clock(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch or 0.0, UTC).isoformat(timespec="seconds")
 
 
 def _summary(diff: dict[str, list[str]]) -> str:
