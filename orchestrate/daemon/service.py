@@ -26,10 +26,10 @@ from orchestrate.core.states import State, StateType
 from orchestrate.daemon import (
     attempts,
     planner,
+    reconfigure,
     recorder,
     retries,
     slots,
-    state_events,
     status,
     views,
 )
@@ -266,71 +266,13 @@ class Daemon:
     # -- commands ------------------------------------------------------------------
 
     def set_paused(self, name: str, paused: bool) -> None:
-        """Pause: scheduled runs of the deployment wait. Resume: catch up and plan again."""
-        if self.table.is_paused(name) == paused:
-            return
-        self.table.set_paused(name, paused)
-        verb = "paused" if paused else "resumed"
-        self.emit(
-            state_events.daemon_event(
-                f"orc.deployment.{verb}",
-                f"orc.deployment.{name}",
-                labels={"orc.resource.name": name},
-            )
-        )
-        log.info("deployment %s %s", name, verb)
-        if not paused:
-            from orchestrate.daemon.recovery import catch_up
-
-            catch_up(self, self.clock(), [name])
-            self.plan([name])
-        self.wake()
+        reconfigure.set_paused(self, name, paused)
 
     def reload(self, config: Any) -> None:
-        """Apply a new, valid config as a diff; running runs are never touched."""
-        from orchestrate.daemon.recovery import catch_up
-
-        diff = self.table.replace(config)
-        self.config_error = None
-        if self.automations is not None:
-            self.automations.reload(config.automations)
-        for name in diff.removed + diff.rescheduled:
-            self.withdraw(name)
-        if diff.added or diff.rescheduled:
-            catch_up(self, self.clock(), diff.added)
-            self.plan(diff.added + diff.rescheduled)
-        for verb, names in (
-            ("added", diff.added),
-            ("changed", diff.changed),
-            ("removed", diff.removed),
-        ):
-            for name in names:
-                self.emit(
-                    state_events.daemon_event(
-                        f"orc.deployment.{verb}",
-                        f"orc.deployment.{name}",
-                        labels={"orc.resource.name": name},
-                    )
-                )
-        summary = {"added": diff.added, "changed": diff.changed, "removed": diff.removed}
-        self.emit(
-            state_events.daemon_event("orc.config.reloaded", "orc.config.flows-toml", summary)
-        )
-        log.info("flows.toml reloaded: %s", _summary(summary))
-        self.wake()
+        reconfigure.reload(self, config)
 
     def config_invalid(self, error: Exception) -> None:
-        """Keep the last good config; say what is wrong, where."""
-        self.config_error = str(error)
-        issues = [str(i) for i in getattr(error, "issues", [])] or [str(error)]
-        self.emit(
-            state_events.daemon_event(
-                "orc.config.invalid", "orc.config.flows-toml", {"errors": issues}
-            )
-        )
-        log.warning(
-            "flows.toml is invalid; keeping the last good config:\n  %s", "\n  ".join(issues)
-        )
+        reconfigure.config_invalid(self, error)
 
     def create_manual(self, deployment: str, parameters: dict[str, Any] | None) -> FlowRunRecord:
         run = self.new_run(deployment, parameters)
@@ -361,11 +303,6 @@ class Daemon:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.automations is not None:
             await self.automations.close()
-
-
-def _summary(diff: dict[str, list[str]]) -> str:
-    parts = [f"{verb} {', '.join(names)}" for verb, names in diff.items() if names]
-    return "; ".join(parts) or "no deployment changed"
 
 
 __all__ = ["Daemon", "DaemonError"]
