@@ -4,6 +4,12 @@ Everything that changes a run goes through `put` (store + subscribers +
 events), so the socket, the store and the run book never disagree. The loop
 sleeps on a timer until the next due time, or until something wakes it (a
 worker exit, a new run, a config reload): no polling.
+
+The `Daemon` holds the state and decides when; each policy lives in its own
+module and is handed the daemon: `recorder` (where records go), `slots`
+(schedule slots made into runs), `attempts` (starting and supervising a
+worker), `retries` (settling an attempt's end), `reconfigure` (pause, resume,
+reload) and `status` (the daemon's own condition).
 """
 
 from __future__ import annotations
@@ -86,6 +92,7 @@ class Daemon:
         self._manual: set[str] = set()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: one pid file per running worker, so the next orc up can stop what this one left
         self.workers_dir = root / ".orc" / "workers"
         self.workers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         #: each attempt's journal, from dispatch until the store has all of it
@@ -107,6 +114,7 @@ class Daemon:
         recorder.record_batch(self, records)
 
     def emit(self, event: EventRecord) -> None:
+        """Store and publish an event the daemon raises itself."""
         recorder.emit(self, event)
 
     def known_run(self, run_id: str) -> FlowRunRecord | None:
@@ -166,6 +174,7 @@ class Daemon:
         return made
 
     def withdraw(self, deployment: str) -> int:
+        """Withdraw a deployment's future scheduled runs (see `slots.withdraw`)."""
         return slots.withdraw(self, deployment)
 
     # -- the loop ----------------------------------------------------------------
@@ -236,7 +245,7 @@ class Daemon:
         future = [t for t in (*times, *waiting_late) if t > now]
         return max(0.0, min(future) - self.clock()) if future else None
 
-    # -- starting and finishing runs -----------------------------------------------
+    # -- attempts and their ends ---------------------------------------------------
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run `work` as a task of the daemon's own, which `stop()` waits for."""
@@ -255,34 +264,45 @@ class Daemon:
         self.publish("flow_run", info, flow_run_id=run.id)
 
     def maybe_retry(self, run: FlowRunRecord) -> bool:
+        """Schedule the run's next attempt if its deployment's `retries` allow one."""
         return retries.maybe_retry(self, run)
 
+    # -- the daemon's condition ----------------------------------------------------
+
     def health(self) -> dict[str, Any]:
+        """What `orc status` adds about the daemon's own condition."""
         return status.report(self)
 
     def store_health_changed(self, health: Any) -> None:
+        """The writer's word on the store (on the loop): say it, as a log line and an event."""
         status.store_health_changed(self, health)
 
     # -- commands ------------------------------------------------------------------
 
     def set_paused(self, name: str, paused: bool) -> None:
+        """Pause: scheduled runs of the deployment wait. Resume: catch up and plan again."""
         reconfigure.set_paused(self, name, paused)
 
     def reload(self, config: Any) -> None:
+        """Apply a new, valid config as a diff; running runs are never touched."""
         reconfigure.reload(self, config)
 
     def config_invalid(self, error: Exception) -> None:
+        """Keep the last good config; say what is wrong, where."""
         reconfigure.config_invalid(self, error)
 
     def create_manual(self, deployment: str, parameters: dict[str, Any] | None) -> FlowRunRecord:
+        """A run asked for by hand (CLI, TUI, automation): a pause does not hold it."""
         run = self.new_run(deployment, parameters)
         self._manual.add(run.id)
         return run
 
     async def cancel(self, run: FlowRunRecord) -> FlowRunRecord:
+        """Cancel by request; answers at Cancelling while a worker stops (see `attempts.cancel`)."""
         return await attempts.cancel(self, run)
 
     def retry(self, run: FlowRunRecord) -> FlowRunRecord:
+        """Run a finished run again now, by request: a pause does not hold it."""
         retries.schedule_again(self, run, self.clock(), "Retried by request.")
         self._manual.add(run.id)
         self.wake()
