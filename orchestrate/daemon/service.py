@@ -4,6 +4,12 @@ Everything that changes a run goes through `put` (store + subscribers +
 events), so the socket, the store and the run book never disagree. The loop
 sleeps on a timer until the next due time, or until something wakes it (a
 worker exit, a new run, a config reload): no polling.
+
+The `Daemon` holds the state and decides when; each policy lives in its own
+module and is handed the daemon: `recorder` (where records go), `slots`
+(schedule slots made into runs), `attempts` (starting and supervising a
+worker), `retries` (settling an attempt's end), `reconfigure` (pause, resume,
+reload) and `status` (the daemon's own condition).
 """
 
 from __future__ import annotations
@@ -12,33 +18,30 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from contextlib import suppress
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from orchestrate.core.errors import DaemonError
 from orchestrate.core.names import random_name
-from orchestrate.core.records import (
-    EdgeRecord,
-    EventRecord,
-    FlowRunRecord,
-    LogRecord,
-    Record,
-    StateRecord,
-    TaskRunRecord,
-)
+from orchestrate.core.records import EventRecord, FlowRunRecord, Record
 from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import State, StateType
-from orchestrate.daemon import planner, state_events, views
+from orchestrate.daemon import (
+    attempts,
+    planner,
+    reconfigure,
+    recorder,
+    retries,
+    slots,
+    status,
+    views,
+)
 from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
-from orchestrate.recording.journal import SUFFIX as JOURNAL_SUFFIX
-from orchestrate.recording.journal import create as create_journal
-from orchestrate.recording.journal import journal_path
 from orchestrate.store.batch import RunDeletion, SlotRecord
 
 log = logging.getLogger("orc.daemon")
@@ -89,8 +92,9 @@ class Daemon:
         self._manual: set[str] = set()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._workers_dir = root / ".orc" / "workers"
-        self._workers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        #: one pid file per running worker, so the next orc up can stop what this one left
+        self.workers_dir = root / ".orc" / "workers"
+        self.workers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         #: each attempt's journal, from dispatch until the store has all of it
         self.journals_dir = root / ".orc" / "runs"
         self.journals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -106,70 +110,22 @@ class Daemon:
         self.put_many([record])  # type: ignore[list-item]
 
     def put_many(self, records: list[Record]) -> None:
-        """Store, remember and publish a batch of records (a worker's, or the daemon's own).
-
-        Run snapshots go to the writer as copies: the daemon changes its runs in
-        place, and a batch still waiting to be written must not store a state
-        whose history row is only in the next batch.
-        """
-        states: list[StateRecord] = []
-        for record in records:
-            kind = type(record)
-            self.writer.put(replace(record) if kind in _SNAPSHOTS else record)
-            if kind is LogRecord:
-                self.publish("log", views.log_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
-            elif kind is TaskRunRecord:
-                states += self.book.put_task_run(record)  # type: ignore[arg-type]
-                info = views.task_run_info(record)  # type: ignore[arg-type]
-                self.publish("task_run", info, flow_run_id=record.flow_run_id)  # type: ignore[union-attr]
-            elif kind is StateRecord:
-                states.append(record)  # type: ignore[arg-type]
-            elif kind is FlowRunRecord:
-                self._put_flow_run(record)  # type: ignore[arg-type]
-            elif kind is EdgeRecord:
-                self.publish("edge", views.edge_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
-            elif kind is EventRecord:
-                self._published_event(record)  # type: ignore[arg-type]
-        for state in states:
-            self._state_event(state)
-
-    def _put_flow_run(self, run: FlowRunRecord) -> None:
-        known = self.book.get(run.id)
-        if known is not None and known is not run:
-            run.deployment = run.deployment or known.deployment
-            run.expected_start_time = run.expected_start_time or known.expected_start_time
-        self.book.put_flow_run(run)
-        if run.state.is_final():
-            self._remember(run)
-        info = views.flow_run_info(run, self.book.task_counts(run.id))
-        self.publish("flow_run", info, flow_run_id=run.id)
-
-    def _state_event(self, record: StateRecord) -> None:
-        if record.is_task:
-            task_run = self.book.task_run(record.flow_run_id, record.run_id)
-            if task_run is None:
-                if record.flow_run_id in self.book.flow_runs:
-                    self.book.park(record)
-                return
-            event = state_events.task_run_event(
-                task_run, record.state, None, self.book.get(record.flow_run_id)
-            )
-        else:
-            flow_run = self.book.get(record.run_id) or self._recent.get(record.run_id)
-            if flow_run is None:
-                return
-            event = state_events.flow_run_event(flow_run, record.state, None)
-        self.writer.put(event)
-        self._published_event(event)
-
-    def _published_event(self, event: EventRecord) -> None:
-        self.publish("event", views.event_info(event), event=event.event)
-        for listener in self.event_listeners:
-            listener(event)
+        """Store, remember and publish a batch of records (see `recorder.record_batch`)."""
+        recorder.record_batch(self, records)
 
     def emit(self, event: EventRecord) -> None:
-        self.writer.put(event)
-        self._published_event(event)
+        """Store and publish an event the daemon raises itself."""
+        recorder.emit(self, event)
+
+    def known_run(self, run_id: str) -> FlowRunRecord | None:
+        """A live run, or one that finished lately (its final state may still need handling)."""
+        return self.book.get(run_id) or self._recent.get(run_id)
+
+    def remember(self, run: FlowRunRecord) -> None:
+        """Keep a finished run at hand for a while (see `known_run`)."""
+        self._recent[run.id] = run
+        if len(self._recent) > 1000:
+            self._recent.pop(next(iter(self._recent)))
 
     # -- creating runs -----------------------------------------------------------
 
@@ -202,18 +158,7 @@ class Daemon:
         )
         transition(run, run.state, self, initial=True)
         if slot is not None:
-            self.slot_keys.add(slot.key)
-            self.slot_of[run.id] = slot.schedule_id
-            self.slot_detail[run.id] = (slot.key, slot.schedule_id, slot.time.timestamp())
-            self.last_slot[(deployment, slot.schedule_id)] = max(
-                run.expected_start_time or 0.0,
-                self.last_slot.get((deployment, slot.schedule_id), 0.0),
-            )
-            self.put(
-                SlotRecord(
-                    slot.key, run.id, deployment, slot.schedule_id, run.expected_start_time or now
-                )
-            )
+            slots.claim(self, run, slot, now)
         self.wake()
         return run
 
@@ -229,16 +174,8 @@ class Daemon:
         return made
 
     def withdraw(self, deployment: str) -> int:
-        """Withdraw the future scheduled runs of a deployment (its schedule changed or it left)."""
-        runs = self.book.future_slots(deployment, after=self.clock())
-        for run in runs:
-            self.book.flow_runs.pop(run.id, None)
-        if runs:
-            self.put(RunDeletion(tuple(r.id for r in runs)))
-            self.slot_keys = {k for k in self.slot_keys if not k.startswith(f"{deployment}/")}
-            for key in [k for k in self.last_slot if k[0] == deployment]:
-                del self.last_slot[key]
-        return len(runs)
+        """Withdraw a deployment's future scheduled runs (see `slots.withdraw`)."""
+        return slots.withdraw(self, deployment)
 
     # -- the loop ----------------------------------------------------------------
 
@@ -284,7 +221,7 @@ class Daemon:
         consumed: set[str] = set()
         for run, strategy, message in decision.refuse:
             if strategy == "skip" and self._from_schedule(run):
-                self._skip(run, message)
+                slots.skip(self, run, message)
             else:
                 transition(run, State(StateType.CANCELLED, message=message), self)
                 log.info("%s %s: %s", run.deployment, run.name, message)
@@ -295,31 +232,8 @@ class Daemon:
                 transition(run, State(StateType.SCHEDULED, name, message=run.state.message), self)
         for run in decision.start:
             consumed.add(run.deployment or "")
-            await self._start(run)
+            await attempts.start(self, run)
         return consumed
-
-    def _skip(self, run: FlowRunRecord, message: str) -> None:
-        """A slot skipped by `collision_strategy = "skip"`: an event and a count, not a run.
-
-        The slot's key stays stored, so the slot is never planned again.
-        """
-        deployment = run.deployment or ""
-        slot = self.slot_detail.pop(run.id, None)
-        self.book.flow_runs.pop(run.id, None)
-        self.put(RunDeletion((run.id,)))
-        if slot is not None:
-            self.put(SlotRecord(slot[0], "", deployment, slot[1], slot[2]))
-        self.skipped[deployment] += 1
-        when = run.expected_start_time
-        self.emit(
-            state_events.daemon_event(
-                "orc.deployment.slot-skipped",
-                f"orc.deployment.{deployment}",
-                {"slot_time": when, "reason": message},
-                labels={"orc.resource.name": deployment},
-            )
-        )
-        log.info("%s: slot %s skipped: %s", deployment, _clock(when), message)
 
     def _sleep_for(self, now: float) -> float | None:
         times = [r.expected_start_time or now for r in self.book.scheduled() if self._may_start(r)]
@@ -331,151 +245,17 @@ class Daemon:
         future = [t for t in (*times, *waiting_late) if t > now]
         return max(0.0, min(future) - self.clock()) if future else None
 
-    # -- starting and finishing runs -----------------------------------------------
+    # -- attempts and their ends ---------------------------------------------------
 
-    async def _start(self, run: FlowRunRecord) -> None:
-        """Spend one attempt of `run` and start its worker.
-
-        The attempt is counted, and journalled durably, before any worker
-        exists: however the run ends from here (a worker that never starts or
-        dies, a daemon killed mid-dispatch), this attempt is spent exactly once.
-        """
-        spec = self.table.get(run.deployment or "")
-        run.run_count += 1
-        blocked = self.table.blocked(spec.name)
-        if blocked is not None:
-            self._fail_for_good(run, blocked)
-            return
-        journal = self._journal(run)
-        transition(
-            run,
-            State(
-                StateType.PENDING, "Pending", message=f"starting a worker (attempt {run.run_count})"
-            ),
-            self,
-        )
-        try:
-            handle = await self.supervisor.start(self._run_spec(run, spec, journal))
-        except Exception as exc:  # could not even spawn: the run crashed, the daemon did not
-            log.exception("could not start a worker for %s", run.id)
-            transition(
-                run, State(StateType.CRASHED, message=f"Could not start a worker: {exc}"), self
-            )
-            self._after_exit(run)
-            return
-        self.handles[run.id] = handle
-        (self._workers_dir / f"{run.id}.pid").write_text(str(handle.pid))
-        log.info(
-            "started %s (%s) pid %s, attempt %d", run.name, spec.name, handle.pid, run.run_count
-        )
-        task = asyncio.create_task(self._supervise(run.id, handle))
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` as a task of the daemon's own, which `stop()` waits for."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _journal(self, run: FlowRunRecord) -> str | None:
-        """Create this attempt's journal (see `worker.journal`); None if the disk refuses."""
-        path = journal_path(self.journals_dir, run.id, run.run_count)
-        slot = self._slot_of_run(run)
-        try:
-            create_journal(path, run, slot)
-        except OSError as exc:
-            log.error(
-                "run %s: cannot write its journal %s (%s); a kill of orc up now can "
-                "lose what this attempt records",
-                run.id[:8],
-                path,
-                exc,
-            )
-            return None
-        return str(path)
-
-    def _run_spec(self, run: FlowRunRecord, spec: Any, journal: str | None) -> Any:
-        from orchestrate.worker.spec import RunSpec
-
-        env, _ = self.table.env(spec.name)
-        return RunSpec(
-            flow_run_id=run.id,
-            flow_run_name=run.name,
-            deployment=spec.name,
-            entrypoint=spec.entrypoint,
-            parameters=run.parameters,
-            project_root=str(self.root),
-            working_dir=str(spec.working_dir),
-            env=env,
-            timeout_seconds=spec.timeout_seconds,
-            tags=list(run.tags),
-            expected_start_time=run.expected_start_time,
-            run_count=run.run_count,
-            task_runner=spec.task_runner.model_dump() if spec.task_runner else None,
-            flow_name=run.flow_name,
-            created=run.created,
-            journal=journal,
-        )
-
-    def _slot_of_run(self, run: FlowRunRecord) -> tuple[str, str, float] | None:
-        """The schedule slot a run was made for (key, schedule id, time), if one was."""
-        return self.slot_detail.get(run.id)
-
-    def _fail_for_good(self, run: FlowRunRecord, message: str) -> None:
-        """End a run Failed with a reason no retry can fix: it is not retried."""
-        transition(run, State(StateType.FAILED, message=message), self)
-        log.warning("%s %s failed and is not retried: %s", run.deployment, run.name, message)
-        self._remember(run)
-        self.settled(run)
-
-    async def _supervise(self, run_id: str, handle: Any) -> None:
-        needs_a_fix = False
-        try:
-            result = await handle.wait()
-            needs_a_fix = result.needs_a_fix
-            log.info("run %s ended %s", run_id[:8], result.final_state.name)
-        except Exception:
-            log.exception("supervising %s failed", run_id)
-        finally:
-            self.handles.pop(run_id, None)
-            with suppress(OSError):
-                (self._workers_dir / f"{run_id}.pid").unlink()
-            run = self.book.get(run_id) or self._recent.get(run_id)
-            if run is not None:
-                self._after_exit(run, retryable=not needs_a_fix)
-            self.wake()
-        await self._retire_journals(run_id, handle.spec.run_count)
-
-    async def _retire_journals(self, run_id: str, attempt: int) -> None:
-        """Remove a run's journals up to `attempt` once the store holds all they say."""
-        stored = await asyncio.to_thread(self.writer.flush, 60.0)
-        if not stored:
-            return  # kept: the next orc up replays them
-        for path in self.journals_dir.glob(f"{run_id}.*{JOURNAL_SUFFIX}"):
-            number = path.name[len(run_id) + 1 : -len(JOURNAL_SUFFIX)]
-            if number.isdigit() and int(number) <= attempt:
-                with suppress(OSError):
-                    path.unlink()
 
     def retire_journals_soon(self, run_id: str, attempt: int) -> None:
-        """`_retire_journals` in the background (recovery calls it for what it replayed)."""
-        task = asyncio.create_task(self._retire_journals(run_id, attempt))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _after_exit(self, run: FlowRunRecord, retryable: bool = True) -> None:
-        """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
-        if not run.state.is_final():
-            transition(
-                run,
-                State(StateType.CRASHED, message="The worker exited without a final state."),
-                self,
-            )
-        self._remember(run)
-        if not retryable:
-            log.warning(
-                "%s %s: not retried, no retry can fix this: %s",
-                run.deployment,
-                run.name,
-                run.state.message,
-            )
-        if not (retryable and self.maybe_retry(run)):
-            self.settled(run)
+        """`attempts.retire_journals` in the background (recovery calls it for what it replayed)."""
+        self.background(attempts.retire_journals(self, run_id, attempt))
 
     def settled(self, run: FlowRunRecord) -> None:
         """Say the run's final state is final: no worker left, no retry coming."""
@@ -483,166 +263,47 @@ class Daemon:
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
 
-    def _remember(self, run: FlowRunRecord) -> None:
-        self._recent[run.id] = run
-        if len(self._recent) > 1000:
-            self._recent.pop(next(iter(self._recent)))
-
     def maybe_retry(self, run: FlowRunRecord) -> bool:
-        if self.stopping or run.deployment not in self.table:
-            return False
-        spec = self.table.get(run.deployment or "")
-        if run.state.type not in (StateType.FAILED, StateType.CRASHED):
-            return False
-        if run.run_count > spec.retries:
-            return False
-        delay = float(spec.retry_delay_seconds or 0)
-        at = self.clock() + delay
-        retry = State(
-            StateType.SCHEDULED,
-            "AwaitingRetry",
-            message=f"Retry {run.run_count} of {spec.retries} in {delay:g}s",
-        )
-        run.expected_start_time = at
-        run.end_time = None
-        transition(run, retry, self)
-        self.wake()
-        return True
+        """Schedule the run's next attempt if its deployment's `retries` allow one."""
+        return retries.maybe_retry(self, run)
+
+    # -- the daemon's condition ----------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """What `orc status` adds about the daemon's own condition."""
-        blocked = {d.name: reason for d in self.table if (reason := self.table.blocked(d.name))}
-        health = getattr(self.writer, "health", None)
-        degraded = None
-        if health is not None and health.degraded is not None:
-            degraded = (
-                f"{health.degraded} ({health.waiting} record(s) waiting since "
-                f"{_clock(health.since)}, {health.set_aside} set aside); kept in memory "
-                "and retried, nothing is dropped: free space or fix the file"
-            )
-        return {
-            "process_scope": self.scopes.mechanism if self.scopes is not None else "process group",
-            "blocked_deployments": blocked,
-            "store_degraded": degraded,
-        }
+        return status.report(self)
 
     def store_health_changed(self, health: Any) -> None:
         """The writer's word on the store (on the loop): say it, as a log line and an event."""
-        payload = {
-            "reason": health.degraded,
-            "waiting": health.waiting,
-            "since": health.since,
-            "set_aside": health.set_aside,
-        }
-        if health.degraded is None:
-            log.warning("the store is written again; %d record(s) were waiting", health.waiting)
-            self.emit(state_events.daemon_event("orc.store.recovered", "orc.store", payload))
-        else:
-            log.error(
-                "the store cannot be written (%s); %d record(s) kept in memory and retried",
-                health.degraded,
-                health.waiting,
-            )
-            self.emit(state_events.daemon_event("orc.store.degraded", "orc.store", payload))
-        if health.reopen and self.reopen_store is not None:
-            self.reopen_store()
+        status.store_health_changed(self, health)
 
     # -- commands ------------------------------------------------------------------
 
     def set_paused(self, name: str, paused: bool) -> None:
         """Pause: scheduled runs of the deployment wait. Resume: catch up and plan again."""
-        if self.table.is_paused(name) == paused:
-            return
-        self.table.set_paused(name, paused)
-        verb = "paused" if paused else "resumed"
-        self.emit(
-            state_events.daemon_event(
-                f"orc.deployment.{verb}",
-                f"orc.deployment.{name}",
-                labels={"orc.resource.name": name},
-            )
-        )
-        log.info("deployment %s %s", name, verb)
-        if not paused:
-            from orchestrate.daemon.recovery import catch_up
-
-            catch_up(self, self.clock(), [name])
-            self.plan([name])
-        self.wake()
+        reconfigure.set_paused(self, name, paused)
 
     def reload(self, config: Any) -> None:
         """Apply a new, valid config as a diff; running runs are never touched."""
-        from orchestrate.daemon.recovery import catch_up
-
-        diff = self.table.replace(config)
-        self.config_error = None
-        if self.automations is not None:
-            self.automations.reload(config.automations)
-        for name in diff.removed + diff.rescheduled:
-            self.withdraw(name)
-        if diff.added or diff.rescheduled:
-            catch_up(self, self.clock(), diff.added)
-            self.plan(diff.added + diff.rescheduled)
-        for verb, names in (
-            ("added", diff.added),
-            ("changed", diff.changed),
-            ("removed", diff.removed),
-        ):
-            for name in names:
-                self.emit(
-                    state_events.daemon_event(
-                        f"orc.deployment.{verb}",
-                        f"orc.deployment.{name}",
-                        labels={"orc.resource.name": name},
-                    )
-                )
-        summary = {"added": diff.added, "changed": diff.changed, "removed": diff.removed}
-        self.emit(
-            state_events.daemon_event("orc.config.reloaded", "orc.config.flows-toml", summary)
-        )
-        log.info("flows.toml reloaded: %s", _summary(summary))
-        self.wake()
+        reconfigure.reload(self, config)
 
     def config_invalid(self, error: Exception) -> None:
         """Keep the last good config; say what is wrong, where."""
-        self.config_error = str(error)
-        issues = [str(i) for i in getattr(error, "issues", [])] or [str(error)]
-        self.emit(
-            state_events.daemon_event(
-                "orc.config.invalid", "orc.config.flows-toml", {"errors": issues}
-            )
-        )
-        log.warning(
-            "flows.toml is invalid; keeping the last good config:\n  %s", "\n  ".join(issues)
-        )
+        reconfigure.config_invalid(self, error)
 
     def create_manual(self, deployment: str, parameters: dict[str, Any] | None) -> FlowRunRecord:
+        """A run asked for by hand (CLI, TUI, automation): a pause does not hold it."""
         run = self.new_run(deployment, parameters)
         self._manual.add(run.id)
         return run
 
     async def cancel(self, run: FlowRunRecord) -> FlowRunRecord:
-        handle = self.handles.get(run.id)
-        if handle is None:
-            transition(run, State(StateType.CANCELLED, message="Cancelled by request."), self)
-            self.settled(run)
-            return run
-        if run.state.type is not StateType.CANCELLING:
-            transition(run, State(StateType.CANCELLING, message="Cancelling by request."), self)
-        # Answer at Cancelling: stopping takes up to the kill grace, and the caller can
-        # follow the run to its final state (`orc cancel --wait`).
-        stopping = asyncio.create_task(handle.cancel("cancelled by request"))
-        self._tasks.add(stopping)
-        stopping.add_done_callback(self._tasks.discard)
-        return run
+        """Cancel by request; answers at Cancelling while a worker stops (see `attempts.cancel`)."""
+        return await attempts.cancel(self, run)
 
     def retry(self, run: FlowRunRecord) -> FlowRunRecord:
-        at = self.clock()
-        run.expected_start_time = at
-        run.end_time = None
-        transition(
-            run, State(StateType.SCHEDULED, "AwaitingRetry", message="Retried by request."), self
-        )
+        """Run a finished run again now, by request: a pause does not hold it."""
+        retries.schedule_again(self, run, self.clock(), "Retried by request.")
         self._manual.add(run.id)
         self.wake()
         return run
@@ -662,18 +323,6 @@ class Daemon:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.automations is not None:
             await self.automations.close()
-
-
-_SNAPSHOTS = (FlowRunRecord, TaskRunRecord)
-
-
-def _clock(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch or 0.0, UTC).isoformat(timespec="seconds")
-
-
-def _summary(diff: dict[str, list[str]]) -> str:
-    parts = [f"{verb} {', '.join(names)}" for verb, names in diff.items() if names]
-    return "; ".join(parts) or "no deployment changed"
 
 
 __all__ = ["Daemon", "DaemonError"]

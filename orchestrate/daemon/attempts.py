@@ -1,0 +1,151 @@
+"""Spending one attempt of a flow run: count it, journal it, start its worker, watch it end.
+
+The attempt is counted, and journalled durably, before any worker exists:
+however the run ends from here (a worker that never starts or dies, a daemon
+killed mid-dispatch), this attempt is spent exactly once. Its journals are
+removed only once the store holds all they say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.core.records import FlowRunRecord
+from orchestrate.core.runs import transition
+from orchestrate.core.states import State, StateType
+from orchestrate.daemon import retries
+from orchestrate.recording.journal import SUFFIX as JOURNAL_SUFFIX
+from orchestrate.recording.journal import create as create_journal
+from orchestrate.recording.journal import journal_path
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.service import Daemon
+
+log = logging.getLogger("orc.daemon")
+
+
+async def start(daemon: Daemon, run: FlowRunRecord) -> None:
+    """Spend one attempt of `run` and start its worker (see the module docstring)."""
+    spec = daemon.table.get(run.deployment or "")
+    run.run_count += 1
+    blocked = daemon.table.blocked(spec.name)
+    if blocked is not None:
+        retries.fail_for_good(daemon, run, blocked)
+        return
+    journal = _journal(daemon, run)
+    transition(
+        run,
+        State(StateType.PENDING, "Pending", message=f"starting a worker (attempt {run.run_count})"),
+        daemon,
+    )
+    handle = await _spawn(daemon, run, spec, journal)
+    if handle is None:
+        return
+    daemon.handles[run.id] = handle
+    (daemon.workers_dir / f"{run.id}.pid").write_text(str(handle.pid))
+    log.info("started %s (%s) pid %s, attempt %d", run.name, spec.name, handle.pid, run.run_count)
+    daemon.background(_supervise(daemon, run.id, handle))
+
+
+async def _spawn(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None) -> Any:
+    """The worker's handle, or None: it could not even spawn, so the run crashed, not the daemon."""
+    try:
+        return await daemon.supervisor.start(_run_spec(daemon, run, spec, journal))
+    except Exception as exc:
+        log.exception("could not start a worker for %s", run.id)
+        transition(
+            run, State(StateType.CRASHED, message=f"Could not start a worker: {exc}"), daemon
+        )
+        retries.after_exit(daemon, run)
+        return None
+
+
+def _journal(daemon: Daemon, run: FlowRunRecord) -> str | None:
+    """Create this attempt's journal (see `worker.journal`); None if the disk refuses."""
+    path = journal_path(daemon.journals_dir, run.id, run.run_count)
+    slot = daemon.slot_detail.get(run.id)  # the schedule slot it was made for, if one
+    try:
+        create_journal(path, run, slot)
+    except OSError as exc:
+        log.error(
+            "run %s: cannot write its journal %s (%s); a kill of orc up now can "
+            "lose what this attempt records",
+            run.id[:8],
+            path,
+            exc,
+        )
+        return None
+    return str(path)
+
+
+def _run_spec(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None) -> Any:
+    from orchestrate.worker.spec import RunSpec
+
+    env, _ = daemon.table.env(spec.name)
+    return RunSpec(
+        flow_run_id=run.id,
+        flow_run_name=run.name,
+        deployment=spec.name,
+        entrypoint=spec.entrypoint,
+        parameters=run.parameters,
+        project_root=str(daemon.root),
+        working_dir=str(spec.working_dir),
+        env=env,
+        timeout_seconds=spec.timeout_seconds,
+        tags=list(run.tags),
+        expected_start_time=run.expected_start_time,
+        run_count=run.run_count,
+        task_runner=spec.task_runner.model_dump() if spec.task_runner else None,
+        flow_name=run.flow_name,
+        created=run.created,
+        journal=journal,
+    )
+
+
+async def _supervise(daemon: Daemon, run_id: str, handle: Any) -> None:
+    needs_a_fix = False
+    try:
+        result = await handle.wait()
+        needs_a_fix = result.needs_a_fix
+        log.info("run %s ended %s", run_id[:8], result.final_state.name)
+    except Exception:
+        log.exception("supervising %s failed", run_id)
+    finally:
+        daemon.handles.pop(run_id, None)
+        with suppress(OSError):
+            (daemon.workers_dir / f"{run_id}.pid").unlink()
+        run = daemon.known_run(run_id)
+        if run is not None:
+            retries.after_exit(daemon, run, retryable=not needs_a_fix)
+        daemon.wake()
+    await retire_journals(daemon, run_id, handle.spec.run_count)
+
+
+async def retire_journals(daemon: Daemon, run_id: str, attempt: int) -> None:
+    """Remove a run's journals up to `attempt` once the store holds all they say."""
+    stored = await asyncio.to_thread(daemon.writer.flush, 60.0)
+    if not stored:
+        return  # kept: the next orc up replays them
+    for path in daemon.journals_dir.glob(f"{run_id}.*{JOURNAL_SUFFIX}"):
+        number = path.name[len(run_id) + 1 : -len(JOURNAL_SUFFIX)]
+        if number.isdigit() and int(number) <= attempt:
+            with suppress(OSError):
+                path.unlink()
+
+
+async def cancel(daemon: Daemon, run: FlowRunRecord) -> FlowRunRecord:
+    """Cancel by request: at once if no worker runs it, else Cancelling while its worker stops."""
+    handle = daemon.handles.get(run.id)
+    if handle is None:
+        transition(run, State(StateType.CANCELLED, message="Cancelled by request."), daemon)
+        daemon.settled(run)
+        return run
+    if run.state.type is not StateType.CANCELLING:
+        transition(run, State(StateType.CANCELLING, message="Cancelling by request."), daemon)
+    # Answer at Cancelling: stopping takes up to the kill grace, and the caller can
+    # follow the run to its final state (`orc cancel --wait`).
+    daemon.background(handle.cancel("cancelled by request"))
+    return run

@@ -1,0 +1,79 @@
+"""Changes to the deployments while orc up runs: a pause or resume, a new flows.toml, a broken one.
+
+Each is applied as a diff: running runs are never touched; future slots of a
+deployment that left or was rescheduled are withdrawn, and one that came back
+(added, rescheduled or resumed) catches up and is planned again. Every change
+is said as an `orc.deployment.*` or `orc.config.*` event and a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from orchestrate.core.records import EventRecord
+from orchestrate.daemon import state_events
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.service import Daemon
+
+log = logging.getLogger("orc.daemon")
+
+
+def set_paused(daemon: Daemon, name: str, paused: bool) -> None:
+    """Pause: scheduled runs of the deployment wait. Resume: catch up and plan again."""
+    if daemon.table.is_paused(name) == paused:
+        return
+    daemon.table.set_paused(name, paused)
+    verb = "paused" if paused else "resumed"
+    daemon.emit(_deployment_event(verb, name))
+    log.info("deployment %s %s", name, verb)
+    if not paused:
+        from orchestrate.daemon.recovery import catch_up
+
+        catch_up(daemon, daemon.clock(), [name])
+        daemon.plan([name])
+    daemon.wake()
+
+
+def reload(daemon: Daemon, config: Any) -> None:
+    """Apply a new, valid config as a diff; running runs are never touched."""
+    from orchestrate.daemon.recovery import catch_up
+
+    diff = daemon.table.replace(config)
+    daemon.config_error = None
+    if daemon.automations is not None:
+        daemon.automations.reload(config.automations)
+    for name in diff.removed + diff.rescheduled:
+        daemon.withdraw(name)
+    if diff.added or diff.rescheduled:
+        catch_up(daemon, daemon.clock(), diff.added)
+        daemon.plan(diff.added + diff.rescheduled)
+    summary = {"added": diff.added, "changed": diff.changed, "removed": diff.removed}
+    for verb, names in summary.items():
+        for name in names:
+            daemon.emit(_deployment_event(verb, name))
+    daemon.emit(state_events.daemon_event("orc.config.reloaded", "orc.config.flows-toml", summary))
+    log.info("flows.toml reloaded: %s", _summary(summary))
+    daemon.wake()
+
+
+def config_invalid(daemon: Daemon, error: Exception) -> None:
+    """Keep the last good config; say what is wrong, where."""
+    daemon.config_error = str(error)
+    issues = [str(i) for i in getattr(error, "issues", [])] or [str(error)]
+    daemon.emit(
+        state_events.daemon_event("orc.config.invalid", "orc.config.flows-toml", {"errors": issues})
+    )
+    log.warning("flows.toml is invalid; keeping the last good config:\n  %s", "\n  ".join(issues))
+
+
+def _deployment_event(verb: str, name: str) -> EventRecord:
+    return state_events.daemon_event(
+        f"orc.deployment.{verb}", f"orc.deployment.{name}", labels={"orc.resource.name": name}
+    )
+
+
+def _summary(diff: dict[str, list[str]]) -> str:
+    parts = [f"{verb} {', '.join(names)}" for verb, names in diff.items() if names]
+    return "; ".join(parts) or "no deployment changed"

@@ -1,0 +1,99 @@
+"""Where every record the daemon hears goes: the store, the run book, subscribers and events.
+
+A worker's batch and the daemon's own transitions take this one path, so the
+socket, the store and the run book never disagree; state records become
+`orc.flow-run.*` and `orc.task-run.*` events here. It is the hot path of a
+busy daemon: one pass per batch, dispatching on the exact record type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from orchestrate.core.records import (
+    EdgeRecord,
+    EventRecord,
+    FlowRunRecord,
+    LogRecord,
+    Record,
+    StateRecord,
+    TaskRunRecord,
+)
+from orchestrate.daemon import state_events, views
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.service import Daemon
+
+_SNAPSHOTS = (FlowRunRecord, TaskRunRecord)
+
+
+def record_batch(daemon: Daemon, records: list[Record]) -> None:
+    """Store, remember and publish a batch of records (a worker's, or the daemon's own).
+
+    Run snapshots go to the writer as copies: the daemon changes its runs in
+    place, and a batch still waiting to be written must not store a state
+    whose history row is only in the next batch.
+    """
+    states: list[StateRecord] = []
+    for record in records:
+        kind = type(record)
+        daemon.writer.put(replace(record) if kind in _SNAPSHOTS else record)
+        if kind is LogRecord:
+            daemon.publish("log", views.log_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
+        elif kind is TaskRunRecord:
+            states += daemon.book.put_task_run(record)  # type: ignore[arg-type]
+            info = views.task_run_info(record)  # type: ignore[arg-type]
+            daemon.publish("task_run", info, flow_run_id=record.flow_run_id)  # type: ignore[union-attr]
+        elif kind is StateRecord:
+            states.append(record)  # type: ignore[arg-type]
+        elif kind is FlowRunRecord:
+            _flow_run(daemon, record)  # type: ignore[arg-type]
+        elif kind is EdgeRecord:
+            daemon.publish("edge", views.edge_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
+        elif kind is EventRecord:
+            _published_event(daemon, record)  # type: ignore[arg-type]
+    for state in states:
+        _state_event(daemon, state)
+
+
+def emit(daemon: Daemon, event: EventRecord) -> None:
+    """Store an event the daemon raised and tell subscribers and listeners."""
+    daemon.writer.put(event)
+    _published_event(daemon, event)
+
+
+def _flow_run(daemon: Daemon, run: FlowRunRecord) -> None:
+    known = daemon.book.get(run.id)
+    if known is not None and known is not run:
+        run.deployment = run.deployment or known.deployment
+        run.expected_start_time = run.expected_start_time or known.expected_start_time
+    daemon.book.put_flow_run(run)
+    if run.state.is_final():
+        daemon.remember(run)
+    info = views.flow_run_info(run, daemon.book.task_counts(run.id))
+    daemon.publish("flow_run", info, flow_run_id=run.id)
+
+
+def _state_event(daemon: Daemon, record: StateRecord) -> None:
+    if record.is_task:
+        task_run = daemon.book.task_run(record.flow_run_id, record.run_id)
+        if task_run is None:
+            if record.flow_run_id in daemon.book.flow_runs:
+                daemon.book.park(record)
+            return
+        event = state_events.task_run_event(
+            task_run, record.state, None, daemon.book.get(record.flow_run_id)
+        )
+    else:
+        flow_run = daemon.known_run(record.run_id)
+        if flow_run is None:
+            return
+        event = state_events.flow_run_event(flow_run, record.state, None)
+    emit(daemon, event)
+
+
+def _published_event(daemon: Daemon, event: EventRecord) -> None:
+    daemon.publish("event", views.event_info(event), event=event.event)
+    for listener in daemon.event_listeners:
+        listener(event)

@@ -1,0 +1,73 @@
+"""How an attempt's end is settled: the run made final, then retried within `retries`, or settled.
+
+A retry is the same flow run Scheduled again as `AwaitingRetry` (Prefect's
+word), so it keeps its id and its attempts count on; a pause does not hold it.
+A reason no retry can fix (a blocked deployment, a worker that says its run
+needs a fix) ends the run without one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from orchestrate.core.records import FlowRunRecord
+from orchestrate.core.runs import transition
+from orchestrate.core.states import State, StateType
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.service import Daemon
+
+log = logging.getLogger("orc.daemon")
+
+
+def after_exit(daemon: Daemon, run: FlowRunRecord, retryable: bool = True) -> None:
+    """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
+    if not run.state.is_final():
+        transition(
+            run,
+            State(StateType.CRASHED, message="The worker exited without a final state."),
+            daemon,
+        )
+    daemon.remember(run)
+    if not retryable:
+        log.warning(
+            "%s %s: not retried, no retry can fix this: %s",
+            run.deployment,
+            run.name,
+            run.state.message,
+        )
+    if not (retryable and maybe_retry(daemon, run)):
+        daemon.settled(run)
+
+
+def fail_for_good(daemon: Daemon, run: FlowRunRecord, message: str) -> None:
+    """End a run Failed with a reason no retry can fix: it is not retried."""
+    transition(run, State(StateType.FAILED, message=message), daemon)
+    log.warning("%s %s failed and is not retried: %s", run.deployment, run.name, message)
+    daemon.remember(run)
+    daemon.settled(run)
+
+
+def maybe_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
+    """Schedule the run's next attempt if it failed or crashed and its `retries` allow one."""
+    if daemon.stopping or run.deployment not in daemon.table:
+        return False
+    spec = daemon.table.get(run.deployment or "")
+    if run.state.type not in (StateType.FAILED, StateType.CRASHED):
+        return False
+    if run.run_count > spec.retries:
+        return False
+    delay = float(spec.retry_delay_seconds or 0)
+    message = f"Retry {run.run_count} of {spec.retries} in {delay:g}s"
+    schedule_again(daemon, run, daemon.clock() + delay, message)
+    daemon.wake()
+    return True
+
+
+def schedule_again(daemon: Daemon, run: FlowRunRecord, at: float, message: str) -> None:
+    """The same run Scheduled again at `at` as AwaitingRetry, for its next attempt."""
+    retry = State(StateType.SCHEDULED, "AwaitingRetry", message=message)
+    run.expected_start_time = at
+    run.end_time = None
+    transition(run, retry, daemon)

@@ -1,0 +1,73 @@
+"""The schedule slots the daemon made into runs: claimed once, withdrawn, or skipped.
+
+Each slot's key is stored with the run made for it, so planning again (or
+after a restart) never makes a second run; a slot skipped by a collision
+strategy keeps its key, so it is never planned again either.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from orchestrate.core.records import FlowRunRecord
+from orchestrate.daemon import planner, state_events
+from orchestrate.store.batch import RunDeletion, SlotRecord
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.service import Daemon
+
+log = logging.getLogger("orc.daemon")
+
+
+def claim(daemon: Daemon, run: FlowRunRecord, slot: planner.Slot, now: float) -> None:
+    """Remember, and store, that `run` was made for `slot`."""
+    deployment = run.deployment or ""
+    daemon.slot_keys.add(slot.key)
+    daemon.slot_of[run.id] = slot.schedule_id
+    daemon.slot_detail[run.id] = (slot.key, slot.schedule_id, slot.time.timestamp())
+    daemon.last_slot[(deployment, slot.schedule_id)] = max(
+        run.expected_start_time or 0.0,
+        daemon.last_slot.get((deployment, slot.schedule_id), 0.0),
+    )
+    daemon.put(
+        SlotRecord(slot.key, run.id, deployment, slot.schedule_id, run.expected_start_time or now)
+    )
+
+
+def withdraw(daemon: Daemon, deployment: str) -> int:
+    """Withdraw the future scheduled runs of a deployment (its schedule changed or it left)."""
+    runs = daemon.book.future_slots(deployment, after=daemon.clock())
+    for run in runs:
+        daemon.book.flow_runs.pop(run.id, None)
+    if runs:
+        daemon.put(RunDeletion(tuple(r.id for r in runs)))
+        daemon.slot_keys = {k for k in daemon.slot_keys if not k.startswith(f"{deployment}/")}
+        for key in [k for k in daemon.last_slot if k[0] == deployment]:
+            del daemon.last_slot[key]
+    return len(runs)
+
+
+def skip(daemon: Daemon, run: FlowRunRecord, message: str) -> None:
+    """A slot skipped by `collision_strategy = "skip"`: an event and a count, not a run.
+
+    The slot's key stays stored, so the slot is never planned again.
+    """
+    deployment = run.deployment or ""
+    slot = daemon.slot_detail.pop(run.id, None)
+    daemon.book.flow_runs.pop(run.id, None)
+    daemon.put(RunDeletion((run.id,)))
+    if slot is not None:
+        daemon.put(SlotRecord(slot[0], "", deployment, slot[1], slot[2]))
+    daemon.skipped[deployment] += 1
+    when = run.expected_start_time
+    daemon.emit(
+        state_events.daemon_event(
+            "orc.deployment.slot-skipped",
+            f"orc.deployment.{deployment}",
+            {"slot_time": when, "reason": message},
+            labels={"orc.resource.name": deployment},
+        )
+    )
+    when_text = planner.utc(when or 0.0).isoformat(timespec="seconds")
+    log.info("%s: slot %s skipped: %s", deployment, when_text, message)
