@@ -137,7 +137,7 @@ def _stop_leftovers(daemon: Daemon) -> None:
 
 
 def _remember_slots(daemon: Daemon, keys: dict[str, str]) -> None:
-    """The slot of each waiting run, so a skip can keep its key (see `Daemon._skip`)."""
+    """The slot of each waiting run, so a skip can keep its key (see `slots.skip`)."""
     by_run = {run_id: key for key, run_id in keys.items()}
     for waiting in daemon.book.scheduled():
         if waiting.id in by_run:
