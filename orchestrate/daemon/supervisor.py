@@ -25,26 +25,20 @@ import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from orchestrate.core.errors import InvalidStateTransition
 from orchestrate.core.record_codec import decode_records
-from orchestrate.core.records import (
-    EventRecord,
-    FlowRunRecord,
-    LogRecord,
-    Record,
-    StateRecord,
-    TaskRunRecord,
-)
-from orchestrate.core.runs import new_id, transition
-from orchestrate.core.states import Cancelled, Crashed, State, TimedOut
-from orchestrate.daemon.leftovers import end_leftovers
+from orchestrate.core.records import LogRecord, Record
+from orchestrate.core.states import Crashed, State
 from orchestrate.daemon.scope import MARK, RunScopes
-from orchestrate.recording import journal
-from orchestrate.worker import exit_codes
+from orchestrate.daemon.worker_exit import (
+    ORDERLY_EXITS,
+    WorkerExit,
+    decide_exit,
+    final_state_records,
+)
+from orchestrate.daemon.worker_records import RecordedRun, note, worker_event
+from orchestrate.daemon.worker_salvage import salvage
 from orchestrate.worker.channel import RECORDS, RUN, STOP, notification
 from orchestrate.worker.spec import RunSpec
 
@@ -60,31 +54,6 @@ MAX_RECORDS_LINE = 256 * 1024 * 1024
 STDERR_TAIL = 10
 #: How many garbage lines are reported in the run's logs (the rest are only counted).
 GARBAGE_REPORTS = 5
-#: Exits after which the worker had sent all it recorded (see `worker.exit_codes`).
-_ORDERLY_EXITS = (exit_codes.COMPLETED, exit_codes.NOT_COMPLETED, exit_codes.NEEDS_A_FIX)
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerExit:
-    """How a worker ended and the flow run's final state.
-
-    Args:
-        returncode: the exit code (negative: killed by that signal); None if it never started.
-        signal: the signal that killed it, if one did.
-        timed_out: the supervisor stopped it at `timeout_seconds`.
-        cancelled: the supervisor stopped it because `cancel()` was called.
-        final_state: the worker's own final state if it recorded one, else TimedOut,
-            Cancelled or Crashed as recorded by the supervisor.
-        needs_a_fix: the run failed in a way no retry can fix (its flow did not load, its
-            parameters do not fit), so it must not be retried.
-    """
-
-    returncode: int | None
-    signal: int | None
-    timed_out: bool
-    cancelled: bool
-    final_state: State
-    needs_a_fix: bool = False
 
 
 class Supervisor:
@@ -139,14 +108,8 @@ class WorkerHandle:
         self.spec = spec
         self.pid: int | None = None
         self.started_at = time.time()
-        #: The latest state of the flow run seen in the worker's records.
-        self.last_state: State | None = None
         self._supervisor = supervisor
-        self._last_run: FlowRunRecord | None = None
-        #: Task runs and subflow runs the worker started and has not finished (see `leftovers`).
-        self._open: dict[str, TaskRunRecord | FlowRunRecord] = {}
-        #: Every task run and subflow run the worker has reported, final or not.
-        self._seen: set[str] = set()
+        self._run = RecordedRun(spec.flow_run_id)
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._garbage = 0
         self._stop: tuple[str, str] | None = None  # ("cancel" | "timeout", message)
@@ -156,6 +119,11 @@ class WorkerHandle:
         self._writer: asyncio.StreamWriter | None = None
         self._transports: list[asyncio.BaseTransport] = []
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def last_state(self) -> State | None:
+        """The latest state of the flow run seen in the worker's records."""
+        return self._run.last_state
 
     async def wait(self) -> WorkerExit:
         """Wait for the worker to end; always returns, whatever happened to it."""
@@ -253,48 +221,9 @@ class WorkerHandle:
             self._exited.set()
             await self._end_scope()
             await self._finish_pumps(pumps)
-            if returncode not in _ORDERLY_EXITS:
-                await self._salvage()
+            if returncode not in ORDERLY_EXITS:
+                await salvage(self.spec.journal, self._run, self._take)
             self._conclude(returncode, None)
-
-    async def _salvage(self) -> None:
-        """A worker killed mid-run may have journalled task runs it never got to send (a task
-        started in the instant before the kill): take them from its journal, so each
-        execution has its row and is ended with the run."""
-        if self.spec.journal is None:
-            return
-        try:
-            found = await asyncio.to_thread(journal.read, Path(self.spec.journal))
-        except Exception:
-            log.exception("Reading the journal of flow run %s failed", self.spec.flow_run_id)
-            return
-        if found is None:
-            return
-        own = [
-            r
-            for r in found.records
-            if isinstance(r, FlowRunRecord) and r.id == self.spec.flow_run_id
-        ]
-        if (
-            own
-            and own[-1].state.is_final()
-            and (self.last_state is None or not self.last_state.is_final())
-        ):
-            # The flow had ended before the kill: its state stands, the run is not cut off.
-            final = own[-1]
-            self._take([StateRecord(final.id, final.id, False, final.state), final])
-        unseen = {
-            r.id: r
-            for r in found.records
-            if isinstance(r, TaskRunRecord) and r.id not in self._seen
-        }
-        if not unseen:
-            return
-        self._supervisor.deliver(list(unseen.values()))
-        for run in unseen.values():
-            self._seen.add(run.id)
-            if not run.state.is_final():
-                self._open[run.id] = run
 
     async def _end_scope(self) -> None:
         """The worker is gone: stop whatever of the run is still running (detached ones too)."""
@@ -309,7 +238,7 @@ class WorkerHandle:
             return
         if left:
             text = f"{left} process(es) the flow run started were still running when its worker exited; they were stopped."
-            self._supervisor.deliver([self._note(logging.WARNING, text)])
+            self._supervisor.deliver([note(self.spec.flow_run_id, logging.WARNING, text)])
 
     async def _open_pumps(
         self, sock: socket.socket, out: int, err: int
@@ -392,32 +321,11 @@ class WorkerHandle:
             if self._garbage > GARBAGE_REPORTS:
                 return []
             text = f"The worker sent a line that is not a records notification ({exc}); it was skipped: {line[:120]!r}"
-            return [self._note(logging.WARNING, text)]
-
-    def _note(self, level: int, message: str) -> LogRecord:
-        """A line of the supervisor's own in the run's logs."""
-        return LogRecord(self.spec.flow_run_id, None, time.time(), level, "orc.supervisor", message)
+            return [note(self.spec.flow_run_id, logging.WARNING, text)]
 
     def _take(self, records: list[Record]) -> None:
-        flow_run_id = self.spec.flow_run_id
-        for r in records:
-            if isinstance(r, StateRecord) and r.run_id == flow_run_id:
-                self._see(r.state)
-            elif isinstance(r, FlowRunRecord) and r.id == flow_run_id:
-                self._last_run = r
-                self._see(r.state)
-            elif isinstance(r, TaskRunRecord | FlowRunRecord):  # a task run or a subflow run
-                self._seen.add(r.id)
-                if r.state.is_final():
-                    self._open.pop(r.id, None)
-                else:
-                    self._open[r.id] = r
+        self._run.take(records)
         self._supervisor.deliver(records)
-
-    def _see(self, state: State) -> None:
-        # A worker's run never leaves a final state; a snapshot can run ahead of its history.
-        if self.last_state is None or not self.last_state.is_final():
-            self.last_state = state
 
     # --- stopping -----------------------------------------------------------------------
 
@@ -461,10 +369,7 @@ class WorkerHandle:
         """Record the final state if the worker did not, announce the exit, release `wait()`."""
         try:
             exit_ = self._exit(returncode, state)
-            if exit_.final_state is not self.last_state:
-                self._record_final(exit_.final_state)
-                self.last_state = exit_.final_state
-            self._end_leftovers(exit_.final_state)
+            self._record_end(exit_.final_state)
             payload = {"pid": self.pid, "returncode": returncode, "signal": exit_.signal}
             self._event("orc.worker.exited", {**payload, "state": exit_.final_state.name})
         except Exception as exc:
@@ -479,89 +384,28 @@ class WorkerHandle:
 
     def _exit(self, returncode: int | None, state: State | None) -> WorkerExit:
         """How it ended; `state` is a final state decided already (a worker that never started)."""
-        killed_by = -returncode if returncode is not None and returncode < 0 else None
-        kind, message = self._stop or ("", "")
-        recorded = (
-            self.last_state if self.last_state is not None and self.last_state.is_final() else None
-        )
-        if state is None:
-            state = recorded
-        if state is None:
-            if kind == "timeout":
-                state = TimedOut(message=message)
-            elif kind == "cancel":
-                state = Cancelled(message=message)
-            elif kind == "shutdown":
-                state = Crashed(message=message)
-            else:
-                state = Crashed(message=self._crash_message(returncode, killed_by))
-        needs_a_fix = returncode == exit_codes.NEEDS_A_FIX and not state.is_completed()
-        return WorkerExit(
-            returncode, killed_by, kind == "timeout", kind == "cancel", state, needs_a_fix
-        )
+        recorded = self._run.final_state()
+        tail = self._stderr_tail
+        return decide_exit(returncode, state, self._stop, recorded, tail)
 
-    def _crash_message(self, returncode: int | None, killed_by: int | None) -> str:
-        if killed_by is not None:
-            what = f"The worker was killed by {_signal_name(killed_by)}"
-        else:
-            what = f"The worker exited with code {returncode}"
-        text = f"{what} before the flow run reached a final state."
-        if self._stderr_tail:
-            text += " Last lines on stderr:\n" + "\n".join(self._stderr_tail)
-        return text
-
-    def _record_final(self, state: State) -> None:
-        run = dataclasses.replace(self._last_run) if self._last_run else self.spec.flow_run_record()
-        records: list[Record] = []
-        try:
-            transition(run, state, _ListSink(records))
-        except InvalidStateTransition as exc:
-            log.warning("Flow run %s: not recording %s (%s)", run.id, state.name, exc)
-            return
-        records.append(
-            self._note(logging.ERROR, f"Finished in state {state.name}: {state.message}")
-        )
-        self._supervisor.deliver(records)
-
-    def _end_leftovers(self, final: State) -> None:
-        records: list[Record] = []
-        if end_leftovers(self._open.values(), final, _ListSink(records)):
-            self._supervisor.deliver(records)
-        self._open.clear()
+    def _record_end(self, final: State) -> None:
+        """Record `final` for the flow run unless the worker did, and end what it left open."""
+        if final is not self._run.last_state:
+            run = self._run.last_run or self.spec.flow_run_record()
+            records = final_state_records(run, final)
+            if records:
+                self._supervisor.deliver(records)
+            self._run.last_state = final
+        leftovers = self._run.end_leftovers(final)
+        if leftovers:
+            self._supervisor.deliver(leftovers)
 
     def _event(self, name: str, payload: dict[str, Any]) -> None:
         if self.pid is None:
             return  # no process, no worker resource to speak of
-        related = [
-            {
-                "orc.resource.id": f"orc.flow-run.{self.spec.flow_run_id}",
-                "orc.resource.role": "flow-run",
-            },
-            {
-                "orc.resource.id": f"orc.deployment.{self.spec.deployment}",
-                "orc.resource.role": "deployment",
-            },
-        ]
-        resource = {"orc.resource.id": f"orc.worker.{self.pid}"}
-        self._supervisor.deliver(
-            [EventRecord(new_id(), time.time(), name, resource, payload, related)]
-        )
-
-
-class _ListSink:
-    """Collects what `transition` records, to hand it on as one batch."""
-
-    def __init__(self, records: list[Record]) -> None:
-        self.records = records
-
-    def put(self, record: Record) -> None:
-        self.records.append(record)
-
-    def flush(self, timeout: float | None = None) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
+        spec = self.spec
+        event = worker_event(spec.flow_run_id, spec.deployment, self.pid, name, payload)
+        self._supervisor.deliver([event])
 
 
 async def _lines(
@@ -590,11 +434,4 @@ async def _lines(
         yield lines
 
 
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-__all__ = ["Supervisor", "WorkerExit", "WorkerHandle"]
+__all__ = ["Supervisor", "WorkerHandle"]
