@@ -11,7 +11,7 @@ or one the supervisor records for it (TimedOut, Cancelled, Crashed).
 
 This module orchestrates; each policy has a module of its own: starting and
 signalling the processes (`worker_process`), the channels (`worker_pipes`),
-following the worker's records
+timeouts and cancels (`worker_stop`), following the worker's records
 (`worker_records`), the journal of a killed worker (`worker_salvage`) and the
 final state of an exit (`worker_exit`).
 """
@@ -19,7 +19,6 @@ final state of an exit (`worker_exit`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -40,7 +39,8 @@ from orchestrate.daemon.worker_pipes import WorkerPipes
 from orchestrate.daemon.worker_process import RunProcesses, spawn_worker
 from orchestrate.daemon.worker_records import RecordedRun, note, worker_event
 from orchestrate.daemon.worker_salvage import salvage
-from orchestrate.worker.channel import RUN, STOP, notification
+from orchestrate.daemon.worker_stop import WorkerStop
+from orchestrate.worker.channel import RUN, notification
 from orchestrate.worker.spec import RunSpec
 
 log = logging.getLogger("orc.daemon.supervisor")
@@ -101,9 +101,7 @@ class WorkerHandle:
         self._run = RecordedRun(spec.flow_run_id)
         self._processes = RunProcesses(spec.flow_run_id, supervisor.scopes)
         self._pipes = WorkerPipes(spec.flow_run_id, self._take, supervisor.deliver)
-        self._stop: tuple[str, str] | None = None  # ("cancel" | "timeout", message)
-        self._stopping: asyncio.Task[None] | None = None
-        self._exited = asyncio.Event()
+        self._stop = WorkerStop(self._processes, self._pipes, supervisor.kill_grace)
         self._done: asyncio.Future[WorkerExit] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
 
@@ -125,7 +123,7 @@ class WorkerHandle:
         """Stop the worker (and everything it started): the flow run ends Cancelled."""
         if not self._done.done():
             await asyncio.shield(
-                self._begin_stop("cancel", reason or "The flow run was cancelled.")
+                self._stop.begin("cancel", reason or "The flow run was cancelled.")
             )
         return await self.wait()
 
@@ -133,7 +131,7 @@ class WorkerHandle:
         """Stop the worker because the daemon is stopping: the flow run ends Crashed, recorded
         by the worker itself where it still can, so its history stays in order."""
         if not self._done.done():
-            await asyncio.shield(self._begin_stop("shutdown", reason))
+            await asyncio.shield(self._stop.begin("shutdown", reason))
         return await self.wait()
 
     # --- starting -----------------------------------------------------------------------
@@ -172,7 +170,7 @@ class WorkerHandle:
     ) -> None:
         returncode: int | None = None
         try:
-            returncode = await self._wait_exit(proc)
+            returncode = await self._stop.wait_exit(proc, self.spec.timeout_seconds)
         except BaseException:  # cancelled, or a bug here: the worker must not outlive its watch
             log.exception(
                 "Supervising worker %s (flow run %s) failed; killing it",
@@ -182,7 +180,7 @@ class WorkerHandle:
             self._processes.signal(signal.SIGKILL)
             returncode = await proc.wait()
         finally:
-            self._exited.set()
+            self._stop.exited.set()
             await self._end_scope()
             await self._pipes.finish(pumps)
             if returncode not in ORDERLY_EXITS:
@@ -196,43 +194,9 @@ class WorkerHandle:
             text = f"{left} process(es) the flow run started were still running when its worker exited; they were stopped."
             self._supervisor.deliver([note(self.spec.flow_run_id, logging.WARNING, text)])
 
-    async def _wait_exit(self, proc: asyncio.subprocess.Process) -> int:
-        timer = None
-        if self.spec.timeout_seconds is not None:
-            seconds = self.spec.timeout_seconds
-            message = f"Flow run timed out after {seconds:g}s and was stopped."
-            timer = asyncio.get_running_loop().call_later(
-                seconds, self._begin_stop, "timeout", message
-            )
-        try:
-            return await proc.wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
-
     def _take(self, records: list[Record]) -> None:
         self._run.take(records)
         self._supervisor.deliver(records)
-
-    # --- stopping -----------------------------------------------------------------------
-
-    def _begin_stop(self, kind: str, message: str) -> asyncio.Task[None]:
-        """Start stopping the worker (once: the first reason stands)."""
-        if self._stopping is None:
-            self._stop = (kind, message)
-            self._stopping = asyncio.create_task(self._terminate(kind, message))
-        return self._stopping
-
-    async def _terminate(self, kind: str, message: str) -> None:
-        if self._exited.is_set():
-            return
-        state = {"timeout": "TimedOut", "shutdown": "Crashed"}.get(kind, "Cancelled")
-        await self._pipes.tell(notification(STOP, {"state": state, "message": message}))
-        self._processes.signal(signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._exited.wait(), self._supervisor.kill_grace)
-        # To the group: what the flow started dies too, even if the worker has already left.
-        self._processes.signal(signal.SIGKILL)
 
     # --- ending -------------------------------------------------------------------------
 
@@ -257,7 +221,7 @@ class WorkerHandle:
         """How it ended; `state` is a final state decided already (a worker that never started)."""
         recorded = self._run.final_state()
         tail = self._pipes.stderr_tail
-        return decide_exit(returncode, state, self._stop, recorded, tail)
+        return decide_exit(returncode, state, self._stop.reason, recorded, tail)
 
     def _record_end(self, final: State) -> None:
         """Record `final` for the flow run unless the worker did, and end what it left open."""
