@@ -8,83 +8,42 @@ become the run's logs, line by line. Whatever happens — the worker crashes,
 sends garbage, or `on_records` raises — `WorkerHandle.wait()` returns a
 `WorkerExit`, and the flow run has a final state on record: the worker's own,
 or one the supervisor records for it (TimedOut, Cancelled, Crashed).
+
+This module orchestrates; each policy has a module of its own: starting and
+signalling the processes (`worker_process`), the channels (`worker_pipes`),
+timeouts and cancels (`worker_stop`), following the worker's records
+(`worker_records`), the journal of a killed worker (`worker_salvage`) and the
+final state of an exit (`worker_exit`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-import json
 import logging
-import os
 import signal
-import socket
-import subprocess
 import sys
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from orchestrate.core.errors import InvalidStateTransition
-from orchestrate.core.record_codec import decode_records
-from orchestrate.core.records import (
-    EventRecord,
-    FlowRunRecord,
-    LogRecord,
-    Record,
-    StateRecord,
-    TaskRunRecord,
+from orchestrate.core.records import Record
+from orchestrate.core.states import Crashed, State
+from orchestrate.daemon.scope import RunScopes
+from orchestrate.daemon.worker_exit import (
+    ORDERLY_EXITS,
+    WorkerExit,
+    decide_exit,
+    final_state_records,
 )
-from orchestrate.core.runs import new_id, transition
-from orchestrate.core.states import Cancelled, Crashed, State, TimedOut
-from orchestrate.daemon.leftovers import end_leftovers
-from orchestrate.daemon.scope import MARK, RunScopes
-from orchestrate.recording import journal
-from orchestrate.worker import exit_codes
-from orchestrate.worker.channel import RECORDS, RUN, STOP, notification
+from orchestrate.daemon.worker_pipes import WorkerPipes
+from orchestrate.daemon.worker_process import RunProcesses, spawn_worker
+from orchestrate.daemon.worker_records import RecordedRun, note, worker_event
+from orchestrate.daemon.worker_salvage import salvage
+from orchestrate.daemon.worker_stop import WorkerStop
+from orchestrate.worker.channel import RUN, notification
 from orchestrate.worker.spec import RunSpec
 
 log = logging.getLogger("orc.daemon.supervisor")
-
-#: After the worker exits, how long its pipes may stay open (a process it left behind holds them).
-IO_GRACE = 2.0
-#: A stdout or stderr line longer than this is cut into several log lines.
-MAX_LOG_LINE = 64 * 1024
-#: A records line longer than this is not a worker's: it is dropped as garbage.
-MAX_RECORDS_LINE = 256 * 1024 * 1024
-#: How many stderr lines a Crashed state quotes.
-STDERR_TAIL = 10
-#: How many garbage lines are reported in the run's logs (the rest are only counted).
-GARBAGE_REPORTS = 5
-#: Exits after which the worker had sent all it recorded (see `worker.exit_codes`).
-_ORDERLY_EXITS = (exit_codes.COMPLETED, exit_codes.NOT_COMPLETED, exit_codes.NEEDS_A_FIX)
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerExit:
-    """How a worker ended and the flow run's final state.
-
-    Args:
-        returncode: the exit code (negative: killed by that signal); None if it never started.
-        signal: the signal that killed it, if one did.
-        timed_out: the supervisor stopped it at `timeout_seconds`.
-        cancelled: the supervisor stopped it because `cancel()` was called.
-        final_state: the worker's own final state if it recorded one, else TimedOut,
-            Cancelled or Crashed as recorded by the supervisor.
-        needs_a_fix: the run failed in a way no retry can fix (its flow did not load, its
-            parameters do not fit), so it must not be retried.
-    """
-
-    returncode: int | None
-    signal: int | None
-    timed_out: bool
-    cancelled: bool
-    final_state: State
-    needs_a_fix: bool = False
 
 
 class Supervisor:
@@ -137,25 +96,24 @@ class WorkerHandle:
 
     def __init__(self, spec: RunSpec, supervisor: Supervisor) -> None:
         self.spec = spec
-        self.pid: int | None = None
         self.started_at = time.time()
-        #: The latest state of the flow run seen in the worker's records.
-        self.last_state: State | None = None
         self._supervisor = supervisor
-        self._last_run: FlowRunRecord | None = None
-        #: Task runs and subflow runs the worker started and has not finished (see `leftovers`).
-        self._open: dict[str, TaskRunRecord | FlowRunRecord] = {}
-        #: Every task run and subflow run the worker has reported, final or not.
-        self._seen: set[str] = set()
-        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
-        self._garbage = 0
-        self._stop: tuple[str, str] | None = None  # ("cancel" | "timeout", message)
-        self._stopping: asyncio.Task[None] | None = None
-        self._exited = asyncio.Event()
+        self._run = RecordedRun(spec.flow_run_id)
+        self._processes = RunProcesses(spec.flow_run_id, supervisor.scopes)
+        self._pipes = WorkerPipes(spec.flow_run_id, self._take, supervisor.deliver)
+        self._stop = WorkerStop(self._processes, self._pipes, supervisor.kill_grace)
         self._done: asyncio.Future[WorkerExit] = asyncio.get_running_loop().create_future()
-        self._writer: asyncio.StreamWriter | None = None
-        self._transports: list[asyncio.BaseTransport] = []
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's pid, once it started."""
+        return self._processes.pid
+
+    @property
+    def last_state(self) -> State | None:
+        """The latest state of the flow run seen in the worker's records."""
+        return self._run.last_state
 
     async def wait(self) -> WorkerExit:
         """Wait for the worker to end; always returns, whatever happened to it."""
@@ -165,7 +123,7 @@ class WorkerHandle:
         """Stop the worker (and everything it started): the flow run ends Cancelled."""
         if not self._done.done():
             await asyncio.shield(
-                self._begin_stop("cancel", reason or "The flow run was cancelled.")
+                self._stop.begin("cancel", reason or "The flow run was cancelled.")
             )
         return await self.wait()
 
@@ -173,61 +131,33 @@ class WorkerHandle:
         """Stop the worker because the daemon is stopping: the flow run ends Crashed, recorded
         by the worker itself where it still can, so its history stays in order."""
         if not self._done.done():
-            await asyncio.shield(self._begin_stop("shutdown", reason))
+            await asyncio.shield(self._stop.begin("shutdown", reason))
         return await self.wait()
 
     # --- starting -----------------------------------------------------------------------
 
     async def _launch(self) -> None:
-        ours, theirs = socket.socketpair()
-        out_read, out_write = os.pipe()
-        err_read, err_write = os.pipe()
-        scopes = self._supervisor.scopes
-        env = None
-        if scopes is not None:
-            env = {**os.environ, MARK: scopes.mark(self.spec.flow_run_id)}
-            self.spec = dataclasses.replace(self.spec, subreaper=not scopes.uses_cgroup)
+        self.spec, env = self._processes.prepare(self.spec)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                self._supervisor.python,
-                "-m",
-                "orchestrate.worker",
-                "--fd",
-                str(theirs.fileno()),
-                stdin=subprocess.DEVNULL,
-                stdout=out_write,
-                stderr=err_write,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-                cwd=self.spec.project_root,
-                env=env,
-            )
+            spawned = await spawn_worker(self._supervisor.python, self.spec, env)
         except OSError as exc:
-            for fd in (out_read, err_read):
-                os.close(fd)
-            ours.close()
             self._task = asyncio.create_task(self._never_started(exc))
             return
-        finally:
-            theirs.close()
-            os.close(out_write)
-            os.close(err_write)
-        self.pid = proc.pid
-        if scopes is not None:  # before the spec goes out: the worker runs no user code until then
-            scopes.adopt(self.spec.flow_run_id, proc.pid)
-        self._event("orc.worker.started", {"pid": proc.pid})
+        # Before the spec goes out: the worker runs no user code until then.
+        self._processes.adopt(spawned.proc.pid)
+        self._event("orc.worker.started", {"pid": spawned.proc.pid})
         try:
-            pumps = await self._open_pumps(ours, out_read, err_read)
-            self._send(notification(RUN, self.spec.to_dict()))
+            pumps = await self._pipes.open(spawned.sock, spawned.stdout, spawned.stderr)
+            self._pipes.send(notification(RUN, self.spec.to_dict()))
         except Exception:
             log.exception(
                 "Worker %s (flow run %s) cannot be watched; killing it",
                 self.pid,
                 self.spec.flow_run_id,
             )
-            self._signal(signal.SIGKILL)
+            self._processes.signal(signal.SIGKILL)
             pumps = []
-        self._task = asyncio.create_task(self._supervise(proc, pumps))
+        self._task = asyncio.create_task(self._supervise(spawned.proc, pumps))
 
     async def _never_started(self, exc: OSError) -> None:
         message = f"The worker could not be started ({self._supervisor.python} -m orchestrate.worker): {exc}"
@@ -240,220 +170,33 @@ class WorkerHandle:
     ) -> None:
         returncode: int | None = None
         try:
-            returncode = await self._wait_exit(proc)
+            returncode = await self._stop.wait_exit(proc, self.spec.timeout_seconds)
         except BaseException:  # cancelled, or a bug here: the worker must not outlive its watch
             log.exception(
                 "Supervising worker %s (flow run %s) failed; killing it",
                 self.pid,
                 self.spec.flow_run_id,
             )
-            self._signal(signal.SIGKILL)
+            self._processes.signal(signal.SIGKILL)
             returncode = await proc.wait()
         finally:
-            self._exited.set()
+            self._stop.exited.set()
             await self._end_scope()
-            await self._finish_pumps(pumps)
-            if returncode not in _ORDERLY_EXITS:
-                await self._salvage()
+            await self._pipes.finish(pumps)
+            if returncode not in ORDERLY_EXITS:
+                await salvage(self.spec.journal, self._run, self._take)
             self._conclude(returncode, None)
-
-    async def _salvage(self) -> None:
-        """A worker killed mid-run may have journalled task runs it never got to send (a task
-        started in the instant before the kill): take them from its journal, so each
-        execution has its row and is ended with the run."""
-        if self.spec.journal is None:
-            return
-        try:
-            found = await asyncio.to_thread(journal.read, Path(self.spec.journal))
-        except Exception:
-            log.exception("Reading the journal of flow run %s failed", self.spec.flow_run_id)
-            return
-        if found is None:
-            return
-        own = [
-            r
-            for r in found.records
-            if isinstance(r, FlowRunRecord) and r.id == self.spec.flow_run_id
-        ]
-        if (
-            own
-            and own[-1].state.is_final()
-            and (self.last_state is None or not self.last_state.is_final())
-        ):
-            # The flow had ended before the kill: its state stands, the run is not cut off.
-            final = own[-1]
-            self._take([StateRecord(final.id, final.id, False, final.state), final])
-        unseen = {
-            r.id: r
-            for r in found.records
-            if isinstance(r, TaskRunRecord) and r.id not in self._seen
-        }
-        if not unseen:
-            return
-        self._supervisor.deliver(list(unseen.values()))
-        for run in unseen.values():
-            self._seen.add(run.id)
-            if not run.state.is_final():
-                self._open[run.id] = run
 
     async def _end_scope(self) -> None:
         """The worker is gone: stop whatever of the run is still running (detached ones too)."""
-        scopes = self._supervisor.scopes
-        if scopes is None:
-            self._signal(signal.SIGKILL)
-            return
-        try:
-            left = await asyncio.to_thread(scopes.release, self.spec.flow_run_id, self.pid)
-        except Exception:
-            log.exception("Stopping what flow run %s left running failed", self.spec.flow_run_id)
-            return
+        left = await self._processes.release()
         if left:
             text = f"{left} process(es) the flow run started were still running when its worker exited; they were stopped."
-            self._supervisor.deliver([self._note(logging.WARNING, text)])
-
-    async def _open_pumps(
-        self, sock: socket.socket, out: int, err: int
-    ) -> list[asyncio.Task[None]]:
-        reader, self._writer = await asyncio.open_connection(sock=sock)
-        stdout = await self._pipe_reader(out)
-        stderr = await self._pipe_reader(err)
-        return [
-            asyncio.create_task(self._pump_records(reader)),
-            asyncio.create_task(self._pump_output(stdout, "stdout", logging.INFO)),
-            asyncio.create_task(self._pump_output(stderr, "stderr", logging.WARNING)),
-        ]
-
-    async def _wait_exit(self, proc: asyncio.subprocess.Process) -> int:
-        timer = None
-        if self.spec.timeout_seconds is not None:
-            seconds = self.spec.timeout_seconds
-            message = f"Flow run timed out after {seconds:g}s and was stopped."
-            timer = asyncio.get_running_loop().call_later(
-                seconds, self._begin_stop, "timeout", message
-            )
-        try:
-            return await proc.wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
-
-    async def _finish_pumps(self, pumps: list[asyncio.Task[None]]) -> None:
-        """Read what the worker left in its pipes; give up after `IO_GRACE` if someone holds them open."""
-        if pumps:
-            _, late = await asyncio.wait(pumps, timeout=IO_GRACE)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
-        if self._writer is not None:
-            self._writer.close()
-        for transport in self._transports:
-            transport.close()
-
-    async def _pipe_reader(self, fd: int) -> asyncio.StreamReader:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        pipe = os.fdopen(fd, "rb", buffering=0)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
-        self._transports.append(transport)
-        return reader
-
-    async def _pump_records(self, reader: asyncio.StreamReader) -> None:
-        async for lines in _lines(reader, MAX_RECORDS_LINE, chunk=1024 * 1024):
-            records: list[Record] = []
-            for line in lines:
-                records.extend(self._decode(line))
-            if records:
-                self._take(records)
-
-    async def _pump_output(self, reader: asyncio.StreamReader, name: str, level: int) -> None:
-        flow_run_id = self.spec.flow_run_id
-        async for lines in _lines(reader, MAX_LOG_LINE, chunk=MAX_LOG_LINE):
-            now = time.time()
-            texts = [line.decode(errors="replace").rstrip("\r") for line in lines]
-            if name == "stderr":
-                self._stderr_tail.extend(texts)
-            self._supervisor.deliver(
-                [LogRecord(flow_run_id, None, now, level, name, t) for t in texts]
-            )
-
-    def _decode(self, line: bytes) -> list[Record]:
-        """The records of one `records` line; anything else is reported (a few times) and skipped."""
-        if not line.strip():
-            return []
-        try:
-            message = json.loads(line)
-            if message.get("method") != RECORDS:
-                raise ValueError(f"method {message.get('method')!r}, expected {RECORDS!r}")
-            return decode_records(message["params"]["records"])
-        except Exception as exc:
-            self._garbage += 1
-            if self._garbage > GARBAGE_REPORTS:
-                return []
-            text = f"The worker sent a line that is not a records notification ({exc}); it was skipped: {line[:120]!r}"
-            return [self._note(logging.WARNING, text)]
-
-    def _note(self, level: int, message: str) -> LogRecord:
-        """A line of the supervisor's own in the run's logs."""
-        return LogRecord(self.spec.flow_run_id, None, time.time(), level, "orc.supervisor", message)
+            self._supervisor.deliver([note(self.spec.flow_run_id, logging.WARNING, text)])
 
     def _take(self, records: list[Record]) -> None:
-        flow_run_id = self.spec.flow_run_id
-        for r in records:
-            if isinstance(r, StateRecord) and r.run_id == flow_run_id:
-                self._see(r.state)
-            elif isinstance(r, FlowRunRecord) and r.id == flow_run_id:
-                self._last_run = r
-                self._see(r.state)
-            elif isinstance(r, TaskRunRecord | FlowRunRecord):  # a task run or a subflow run
-                self._seen.add(r.id)
-                if r.state.is_final():
-                    self._open.pop(r.id, None)
-                else:
-                    self._open[r.id] = r
+        self._run.take(records)
         self._supervisor.deliver(records)
-
-    def _see(self, state: State) -> None:
-        # A worker's run never leaves a final state; a snapshot can run ahead of its history.
-        if self.last_state is None or not self.last_state.is_final():
-            self.last_state = state
-
-    # --- stopping -----------------------------------------------------------------------
-
-    def _begin_stop(self, kind: str, message: str) -> asyncio.Task[None]:
-        """Start stopping the worker (once: the first reason stands)."""
-        if self._stopping is None:
-            self._stop = (kind, message)
-            self._stopping = asyncio.create_task(self._terminate(kind, message))
-        return self._stopping
-
-    async def _terminate(self, kind: str, message: str) -> None:
-        if self._exited.is_set():
-            return
-        state = {"timeout": "TimedOut", "shutdown": "Crashed"}.get(kind, "Cancelled")
-        self._send(notification(STOP, {"state": state, "message": message}))
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._writer.drain(), 1.0)
-        self._signal(signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._exited.wait(), self._supervisor.kill_grace)
-        # To the group: what the flow started dies too, even if the worker has already left.
-        self._signal(signal.SIGKILL)
-
-    def _send(self, line: bytes) -> None:
-        if self._writer is not None and not self._writer.is_closing():
-            self._writer.write(line)
-
-    def _signal(self, signum: int) -> None:
-        """`signum` to the whole run: the worker's group, and with scopes every process of it."""
-        scopes = self._supervisor.scopes
-        if scopes is not None:
-            scopes.signal(self.spec.flow_run_id, self.pid, signum)
-        elif self.pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signum)
 
     # --- ending -------------------------------------------------------------------------
 
@@ -461,10 +204,7 @@ class WorkerHandle:
         """Record the final state if the worker did not, announce the exit, release `wait()`."""
         try:
             exit_ = self._exit(returncode, state)
-            if exit_.final_state is not self.last_state:
-                self._record_final(exit_.final_state)
-                self.last_state = exit_.final_state
-            self._end_leftovers(exit_.final_state)
+            self._record_end(exit_.final_state)
             payload = {"pid": self.pid, "returncode": returncode, "signal": exit_.signal}
             self._event("orc.worker.exited", {**payload, "state": exit_.final_state.name})
         except Exception as exc:
@@ -479,122 +219,28 @@ class WorkerHandle:
 
     def _exit(self, returncode: int | None, state: State | None) -> WorkerExit:
         """How it ended; `state` is a final state decided already (a worker that never started)."""
-        killed_by = -returncode if returncode is not None and returncode < 0 else None
-        kind, message = self._stop or ("", "")
-        recorded = (
-            self.last_state if self.last_state is not None and self.last_state.is_final() else None
-        )
-        if state is None:
-            state = recorded
-        if state is None:
-            if kind == "timeout":
-                state = TimedOut(message=message)
-            elif kind == "cancel":
-                state = Cancelled(message=message)
-            elif kind == "shutdown":
-                state = Crashed(message=message)
-            else:
-                state = Crashed(message=self._crash_message(returncode, killed_by))
-        needs_a_fix = returncode == exit_codes.NEEDS_A_FIX and not state.is_completed()
-        return WorkerExit(
-            returncode, killed_by, kind == "timeout", kind == "cancel", state, needs_a_fix
-        )
+        recorded = self._run.final_state()
+        tail = self._pipes.stderr_tail
+        return decide_exit(returncode, state, self._stop.reason, recorded, tail)
 
-    def _crash_message(self, returncode: int | None, killed_by: int | None) -> str:
-        if killed_by is not None:
-            what = f"The worker was killed by {_signal_name(killed_by)}"
-        else:
-            what = f"The worker exited with code {returncode}"
-        text = f"{what} before the flow run reached a final state."
-        if self._stderr_tail:
-            text += " Last lines on stderr:\n" + "\n".join(self._stderr_tail)
-        return text
-
-    def _record_final(self, state: State) -> None:
-        run = dataclasses.replace(self._last_run) if self._last_run else self.spec.flow_run_record()
-        records: list[Record] = []
-        try:
-            transition(run, state, _ListSink(records))
-        except InvalidStateTransition as exc:
-            log.warning("Flow run %s: not recording %s (%s)", run.id, state.name, exc)
-            return
-        records.append(
-            self._note(logging.ERROR, f"Finished in state {state.name}: {state.message}")
-        )
-        self._supervisor.deliver(records)
-
-    def _end_leftovers(self, final: State) -> None:
-        records: list[Record] = []
-        if end_leftovers(self._open.values(), final, _ListSink(records)):
-            self._supervisor.deliver(records)
-        self._open.clear()
+    def _record_end(self, final: State) -> None:
+        """Record `final` for the flow run unless the worker did, and end what it left open."""
+        if final is not self._run.last_state:
+            run = self._run.last_run or self.spec.flow_run_record()
+            records = final_state_records(run, final)
+            if records:
+                self._supervisor.deliver(records)
+            self._run.last_state = final
+        leftovers = self._run.end_leftovers(final)
+        if leftovers:
+            self._supervisor.deliver(leftovers)
 
     def _event(self, name: str, payload: dict[str, Any]) -> None:
         if self.pid is None:
             return  # no process, no worker resource to speak of
-        related = [
-            {
-                "orc.resource.id": f"orc.flow-run.{self.spec.flow_run_id}",
-                "orc.resource.role": "flow-run",
-            },
-            {
-                "orc.resource.id": f"orc.deployment.{self.spec.deployment}",
-                "orc.resource.role": "deployment",
-            },
-        ]
-        resource = {"orc.resource.id": f"orc.worker.{self.pid}"}
-        self._supervisor.deliver(
-            [EventRecord(new_id(), time.time(), name, resource, payload, related)]
-        )
+        spec = self.spec
+        event = worker_event(spec.flow_run_id, spec.deployment, self.pid, name, payload)
+        self._supervisor.deliver([event])
 
 
-class _ListSink:
-    """Collects what `transition` records, to hand it on as one batch."""
-
-    def __init__(self, records: list[Record]) -> None:
-        self.records = records
-
-    def put(self, record: Record) -> None:
-        self.records.append(record)
-
-    def flush(self, timeout: float | None = None) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
-
-async def _lines(
-    reader: asyncio.StreamReader, limit: int, chunk: int
-) -> AsyncIterator[list[bytes]]:
-    """The complete lines of each read, without their newline; a line past `limit` is cut there."""
-    pieces: list[bytes] = []
-    size = 0
-    while True:
-        data = await reader.read(chunk)
-        if not data:
-            if pieces:
-                yield [b"".join(pieces)]
-            return
-        if b"\n" not in data:
-            pieces.append(data)
-            size += len(data)
-            if size >= limit:
-                yield [b"".join(pieces)]
-                pieces, size = [], 0
-            continue
-        first, *rest = data.split(b"\n")
-        lines = [b"".join([*pieces, first]), *rest[:-1]]
-        pieces = [rest[-1]] if rest[-1] else []
-        size = len(rest[-1])
-        yield lines
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-__all__ = ["Supervisor", "WorkerExit", "WorkerHandle"]
+__all__ = ["Supervisor", "WorkerHandle"]

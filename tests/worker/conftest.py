@@ -24,7 +24,8 @@ from orchestrate.core.records import (
     StateRecord,
     TaskRunRecord,
 )
-from orchestrate.daemon.supervisor import Supervisor, WorkerExit, WorkerHandle
+from orchestrate.daemon.supervisor import Supervisor, WorkerHandle
+from orchestrate.daemon.worker_exit import WorkerExit
 from orchestrate.worker.spec import RunSpec
 
 FLOW_RUN_ID = "7f0c1d2e-0000-4000-8000-000000000001"

@@ -1,0 +1,169 @@
+"""The daemon's ends of one worker's channels: its records in, a stop out, its output as logs.
+
+A worker sends its records as `records` notifications over its socket; its
+stdout and stderr become the run's logs, line by line. Neither may hurt the
+daemon: a line past its limit is cut, a line that is not a records
+notification is reported (a few times) and skipped, and after the worker
+exits its pipes are read for at most `IO_GRACE` seconds, since a process it
+left behind may hold them open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+from orchestrate.core.record_codec import decode_records
+from orchestrate.core.records import LogRecord, Record
+from orchestrate.daemon.worker_records import note
+from orchestrate.worker.channel import RECORDS
+
+#: After the worker exits, how long its pipes may stay open (a process it left behind holds them).
+IO_GRACE = 2.0
+#: A stdout or stderr line longer than this is cut into several log lines.
+MAX_LOG_LINE = 64 * 1024
+#: A records line longer than this is not a worker's: it is dropped as garbage.
+MAX_RECORDS_LINE = 256 * 1024 * 1024
+#: How many stderr lines a Crashed state quotes.
+STDERR_TAIL = 10
+#: How many garbage lines are reported in the run's logs (the rest are only counted).
+GARBAGE_REPORTS = 5
+
+
+class WorkerPipes:
+    """Reads one worker's socket and output pipes, and writes to its socket.
+
+    Args:
+        flow_run_id: the run whose logs the output lines become.
+        on_records: called with each batch of records the worker sent.
+        deliver: called with each batch of log lines (the worker's output, garbage reports).
+    """
+
+    def __init__(
+        self,
+        flow_run_id: str,
+        on_records: Callable[[list[Record]], None],
+        deliver: Callable[[list[Record]], None],
+    ) -> None:
+        self.flow_run_id = flow_run_id
+        self.on_records = on_records
+        self.deliver = deliver
+        #: The last lines the worker wrote to stderr, for a Crashed state to quote.
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
+        self._garbage = 0
+        self._writer: asyncio.StreamWriter | None = None
+        self._transports: list[asyncio.BaseTransport] = []
+
+    async def open(self, sock: socket.socket, out: int, err: int) -> list[asyncio.Task[None]]:
+        """Start reading the socket and both pipes; the tasks end when their ends close."""
+        reader, self._writer = await asyncio.open_connection(sock=sock)
+        stdout = await self._pipe_reader(out)
+        stderr = await self._pipe_reader(err)
+        return [
+            asyncio.create_task(self._pump_records(reader)),
+            asyncio.create_task(self._pump_output(stdout, "stdout", logging.INFO)),
+            asyncio.create_task(self._pump_output(stderr, "stderr", logging.WARNING)),
+        ]
+
+    def send(self, line: bytes) -> None:
+        """Write `line` to the worker's socket, if it is still open."""
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.write(line)
+
+    async def tell(self, line: bytes) -> None:
+        """Send `line` and give it up to a second to leave, as before a signal."""
+        self.send(line)
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._writer.drain(), 1.0)
+
+    async def finish(self, pumps: list[asyncio.Task[None]]) -> None:
+        """Read what the worker left in its pipes; give up after `IO_GRACE` if someone holds them open."""
+        if pumps:
+            _, late = await asyncio.wait(pumps, timeout=IO_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+        if self._writer is not None:
+            self._writer.close()
+        for transport in self._transports:
+            transport.close()
+
+    async def _pipe_reader(self, fd: int) -> asyncio.StreamReader:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        pipe = os.fdopen(fd, "rb", buffering=0)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
+        self._transports.append(transport)
+        return reader
+
+    async def _pump_records(self, reader: asyncio.StreamReader) -> None:
+        async for lines in _lines(reader, MAX_RECORDS_LINE, chunk=1024 * 1024):
+            records: list[Record] = []
+            for line in lines:
+                records.extend(self._decode(line))
+            if records:
+                self.on_records(records)
+
+    async def _pump_output(self, reader: asyncio.StreamReader, name: str, level: int) -> None:
+        flow_run_id = self.flow_run_id
+        async for lines in _lines(reader, MAX_LOG_LINE, chunk=MAX_LOG_LINE):
+            now = time.time()
+            texts = [line.decode(errors="replace").rstrip("\r") for line in lines]
+            if name == "stderr":
+                self.stderr_tail.extend(texts)
+            self.deliver([LogRecord(flow_run_id, None, now, level, name, t) for t in texts])
+
+    def _decode(self, line: bytes) -> list[Record]:
+        """The records of one `records` line; anything else is reported (a few times) and skipped."""
+        if not line.strip():
+            return []
+        try:
+            message = json.loads(line)
+            if message.get("method") != RECORDS:
+                raise ValueError(f"method {message.get('method')!r}, expected {RECORDS!r}")
+            return decode_records(message["params"]["records"])
+        except Exception as exc:
+            self._garbage += 1
+            if self._garbage > GARBAGE_REPORTS:
+                return []
+            text = f"The worker sent a line that is not a records notification ({exc}); it was skipped: {line[:120]!r}"
+            return [note(self.flow_run_id, logging.WARNING, text)]
+
+
+async def _lines(
+    reader: asyncio.StreamReader, limit: int, chunk: int
+) -> AsyncIterator[list[bytes]]:
+    """The complete lines of each read, without their newline; a line past `limit` is cut there."""
+    pieces: list[bytes] = []
+    size = 0
+    while True:
+        data = await reader.read(chunk)
+        if not data:
+            if pieces:
+                yield [b"".join(pieces)]
+            return
+        if b"\n" not in data:
+            pieces.append(data)
+            size += len(data)
+            if size >= limit:
+                yield [b"".join(pieces)]
+                pieces, size = [], 0
+            continue
+        first, *rest = data.split(b"\n")
+        lines = [b"".join([*pieces, first]), *rest[:-1]]
+        pieces = [rest[-1]] if rest[-1] else []
+        size = len(rest[-1])
+        yield lines
+
+
+__all__ = ["GARBAGE_REPORTS", "IO_GRACE", "MAX_LOG_LINE", "MAX_RECORDS_LINE", "WorkerPipes"]

@@ -1,0 +1,113 @@
+"""A worker's processes: starting `python -m orchestrate.worker`, and reaching all that it starts.
+
+Each worker runs in a session (so a process group) of its own, and with run
+scopes (see `daemon.scope`) in a cgroup or under a subreaper too, so a signal
+reaches whatever the flow started, detached processes included. The
+supervisor's channels to it are made here: one end of a socket pair (passed
+as `--fd N`) and a pipe each for stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from signal import SIGKILL
+
+from orchestrate.daemon.scope import MARK, RunScopes
+from orchestrate.worker.spec import RunSpec
+
+log = logging.getLogger("orc.daemon.supervisor")
+
+
+@dataclass(frozen=True, slots=True)
+class Spawned:
+    """A started worker and the daemon's ends of its socket and output pipes."""
+
+    proc: asyncio.subprocess.Process
+    sock: socket.socket
+    stdout: int
+    stderr: int
+
+
+async def spawn_worker(python: str, spec: RunSpec, env: dict[str, str] | None) -> Spawned:
+    """Start a worker for `spec` in a session of its own; an OSError closes every end first."""
+    ours, theirs = socket.socketpair()
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            python,
+            "-m",
+            "orchestrate.worker",
+            "--fd",
+            str(theirs.fileno()),
+            stdin=subprocess.DEVNULL,
+            stdout=out_write,
+            stderr=err_write,
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
+            cwd=spec.project_root,
+            env=env,
+        )
+    except OSError:
+        for fd in (out_read, err_read):
+            os.close(fd)
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+        os.close(out_write)
+        os.close(err_write)
+    return Spawned(proc, ours, out_read, err_read)
+
+
+class RunProcesses:
+    """Every process of one flow run: the worker's group, or with `scopes` the run's scope."""
+
+    def __init__(self, flow_run_id: str, scopes: RunScopes | None) -> None:
+        self.flow_run_id = flow_run_id
+        self.scopes = scopes
+        #: The worker's pid (and its process group's), once it started.
+        self.pid: int | None = None
+
+    def prepare(self, spec: RunSpec) -> tuple[RunSpec, dict[str, str] | None]:
+        """The spec and environment to start the worker with, so that it lands in the scope."""
+        if self.scopes is None:
+            return spec, None
+        env = {**os.environ, MARK: self.scopes.mark(self.flow_run_id)}
+        return dataclasses.replace(spec, subreaper=not self.scopes.uses_cgroup), env
+
+    def adopt(self, pid: int) -> None:
+        """Take the started worker into the run's scope (before it runs any user code)."""
+        self.pid = pid
+        if self.scopes is not None:
+            self.scopes.adopt(self.flow_run_id, pid)
+
+    def signal(self, signum: int) -> None:
+        """`signum` to the whole run: the worker's group, and with scopes every process of it."""
+        if self.scopes is not None:
+            self.scopes.signal(self.flow_run_id, self.pid, signum)
+        elif self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signum)
+
+    async def release(self) -> int:
+        """The worker is gone: stop whatever of the run is still running (detached ones too);
+        how many processes were left (0 if that is not known)."""
+        if self.scopes is None:
+            self.signal(SIGKILL)
+            return 0
+        try:
+            return await asyncio.to_thread(self.scopes.release, self.flow_run_id, self.pid)
+        except Exception:
+            log.exception("Stopping what flow run %s left running failed", self.flow_run_id)
+            return 0
+
+
+__all__ = ["RunProcesses", "Spawned", "spawn_worker"]
