@@ -28,7 +28,6 @@ R = TypeVar("R")
 
 
 _OPTION_NAMES = frozenset(f.name for f in fields(FlowOptions))
-_HOOKS = ("on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running")
 
 
 class Flow(Generic[P, R]):
@@ -76,9 +75,6 @@ def _normalise(options: dict[str, Any]) -> dict[str, Any]:
     unknown = set(options) - _OPTION_NAMES
     if unknown:
         raise TypeError(f"Unknown flow option(s): {', '.join(sorted(unknown))}.")
-    for hook in _HOOKS:
-        if hook in options:
-            options[hook] = tuple(options[hook] or ())
     if "retries" in options and options["retries"] is None:
         options["retries"] = 0
     runner = options.get("task_runner")

@@ -169,9 +169,6 @@ def _normalise(options: dict[str, Any]) -> dict[str, Any]:
         raise TypeError(f"Unknown task option(s): {', '.join(sorted(unknown))}.")
     if "tags" in options:
         options["tags"] = frozenset(options["tags"] or ())
-    for hook in ("on_completion", "on_failure"):
-        if hook in options:
-            options[hook] = tuple(options[hook] or ())
     if options.get("retries") is None and "retries" in options:
         options["retries"] = 0
     return options
