@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from copy import copy
 from dataclasses import fields, replace
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -22,6 +23,7 @@ from orchestrate.engine import (
     bind_parameters,
     call_plan,
 )
+from orchestrate.utilities import callables
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,18 +33,44 @@ _OPTION_NAMES = frozenset(f.name for f in fields(FlowOptions))
 
 
 class Flow(Generic[P, R]):
-    """A decorated flow function. Options are readable as attributes (`flow.retries`)."""
+    """A decorated flow function. Options are readable as attributes (`flow.retries`).
 
-    def __init__(self, fn: Callable[P, R], options: FlowOptions) -> None:
-        if not callable(fn):
-            raise TypeError("@flow must decorate a function.")
+    Built by `@flow`, or directly as in Prefect: `Flow(fn=f, name="etl", retries=2)`.
+    On a class it works as a method, classmethod or staticmethod.
+    """
+
+    def __init__(
+        self, fn: Callable[P, R], options: FlowOptions | None = None, **settings: Any
+    ) -> None:
+        fn, self._kind = callables.unwrap(fn)
+        update_wrapper(self, fn)  # first: a callable object's __dict__ must not replace ours
         self.fn = fn
-        self.options = options
+        self.options = options if options is not None else _options(fn, settings)
         self.signature = inspect.signature(fn)
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = callables.is_async(fn)
         self._call = call_plan(self.signature)
-        self._validator = ParameterValidator(options.name, fn, self.signature)
-        update_wrapper(self, fn)
+        self._validator = ParameterValidator(self.options.name, fn, self.signature)
+        self._method: Flow[P, R] | None = None
+
+    def __get__(self, instance: Any, owner: Any = None) -> Flow[P, R]:
+        """Read from a class or an instance: bind `self` (or `cls`) as Prefect does."""
+        target = callables.binding_target(self._kind, instance, owner)
+        if target is None:
+            return self
+        template = self._method or self._method_template()
+        bound = copy(template)
+        bound.fn = callables.bind(self.fn, target)
+        return bound
+
+    def _method_template(self) -> Flow[P, R]:
+        """This flow with `self` dropped from its signature (made once, copied per binding)."""
+        template = copy(self)
+        template._kind = "bound"
+        template.signature = callables.without_first(self.signature)
+        template._call = call_plan(template.signature)
+        template._validator = ParameterValidator(self.options.name, self.fn, template.signature)
+        self._method = template
+        return template
 
     def __getattr__(self, name: str) -> Any:
         if name in _OPTION_NAMES:
@@ -51,7 +79,9 @@ class Flow(Generic[P, R]):
 
     def with_options(self, **changes: Any) -> Flow[P, R]:
         """A copy of this flow with some options changed (same keywords as `@flow`)."""
-        return Flow(self.fn, replace(self.options, **_normalise(changes)))
+        return Flow(
+            callables.rewrap(self.fn, self._kind), replace(self.options, **_normalise(changes))
+        )
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return_state = bool(kwargs.pop("return_state", False))
@@ -83,6 +113,17 @@ def _normalise(options: dict[str, Any]) -> dict[str, Any]:
     elif runner is None:
         options.pop("task_runner", None)
     return options
+
+
+def _options(fn: Callable[..., Any], settings: dict[str, Any]) -> FlowOptions:
+    """`@flow`'s keywords as options, the name and description taken from `fn` when not given."""
+    normalised = _normalise(dict(settings))
+    if not normalised.get("name"):
+        name = callables.default_name(fn)
+        normalised["name"] = name.replace("_", "-").replace("<lambda>", "unknown-lambda")
+    if not normalised.get("description"):
+        normalised["description"] = inspect.getdoc(fn)
+    return FlowOptions(**normalised)
 
 
 @overload
@@ -130,12 +171,7 @@ def flow(
     """
 
     def decorate(fn: Callable[P, R]) -> Flow[P, R]:
-        normalised = _normalise(dict(options))
-        if not normalised.get("name"):
-            normalised["name"] = getattr(fn, "__name__", "flow").replace("_", "-")
-        if not normalised.get("description"):
-            normalised["description"] = inspect.getdoc(fn)
-        return Flow(fn, FlowOptions(**normalised))
+        return Flow(fn, **options)
 
     return decorate(__fn) if __fn is not None else decorate
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
+from copy import copy
 from dataclasses import fields, replace
 from datetime import timedelta
 from functools import update_wrapper
@@ -31,6 +32,7 @@ from orchestrate.engine import (
     hash_objects,
     source_hash,
 )
+from orchestrate.utilities import callables
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,21 +42,47 @@ _OPTION_NAMES = frozenset(f.name for f in fields(TaskOptions))
 
 
 class Task(Generic[P, R]):
-    """A decorated task function. Options are readable as attributes (`task.retries`)."""
+    """A decorated task function. Options are readable as attributes (`task.retries`).
 
-    def __init__(self, fn: Callable[P, R], options: TaskOptions) -> None:
-        if not callable(fn):
-            raise TypeError("@task must decorate a function.")
+    Built by `@task`, or directly as in Prefect: `Task(fn=f, name="load", retries=2)`.
+    On a class it works as a method, classmethod or staticmethod.
+    """
+
+    def __init__(
+        self, fn: Callable[P, R], options: TaskOptions | None = None, **settings: Any
+    ) -> None:
+        fn, self._kind = callables.unwrap(fn)
+        update_wrapper(self, fn)  # first: a callable object's __dict__ must not replace ours
         self.fn = fn
-        self.options = options
+        self.options = options if options is not None else _options(fn, settings)
         self.signature = inspect.signature(fn)
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = callables.is_async(fn)
         self.task_key = (
-            f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', options.name)}"
+            f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.options.name)}"
         )
         self._call = call_plan(self.signature)
         self._bind = bind_plan(self.signature)
-        update_wrapper(self, fn)
+        self._method: Task[P, R] | None = None
+
+    def __get__(self, instance: Any, owner: Any = None) -> Task[P, R]:
+        """Read from a class or an instance: bind `self` (or `cls`) as Prefect does."""
+        target = callables.binding_target(self._kind, instance, owner)
+        if target is None:
+            return self
+        template = self._method or self._method_template()
+        bound = copy(template)
+        bound.fn = callables.bind(self.fn, target)
+        return bound
+
+    def _method_template(self) -> Task[P, R]:
+        """This task with `self` dropped from its signature (made once, copied per binding)."""
+        template = copy(self)
+        template._kind = "bound"
+        template.signature = callables.without_first(self.signature)
+        template._call = call_plan(template.signature)
+        template._bind = bind_plan(template.signature)
+        self._method = template
+        return template
 
     def __getattr__(self, name: str) -> Any:
         if name in _OPTION_NAMES:
@@ -63,7 +91,9 @@ class Task(Generic[P, R]):
 
     def with_options(self, **changes: Any) -> Task[P, R]:
         """A copy of this task with some options changed (same keywords as `@task`)."""
-        return Task(self.fn, replace(self.options, **_normalise(changes)))
+        return Task(
+            callables.rewrap(self.fn, self._kind), replace(self.options, **_normalise(changes))
+        )
 
     # --- calling -------------------------------------------------------------------
 
@@ -174,6 +204,15 @@ def _normalise(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _options(fn: Callable[..., Any], settings: dict[str, Any]) -> TaskOptions:
+    """`@task`'s keywords as options, the name and description taken from `fn` when not given."""
+    normalised = _normalise(dict(settings))
+    normalised["name"] = normalised.get("name") or callables.default_name(fn)
+    if not normalised.get("description"):
+        normalised["description"] = inspect.getdoc(fn)
+    return TaskOptions(**normalised)
+
+
 @overload
 def task(__fn: Callable[P, R]) -> Task[P, R]: ...
 
@@ -219,10 +258,7 @@ def task(
     """
 
     def decorate(fn: Callable[P, R]) -> Task[P, R]:
-        normalised = _normalise(dict(options))
-        normalised.setdefault("name", None)
-        normalised["name"] = normalised["name"] or getattr(fn, "__name__", "task")
-        return Task(fn, TaskOptions(**normalised))
+        return Task(fn, **options)
 
     return decorate(__fn) if __fn is not None else decorate
 

@@ -6,6 +6,8 @@ import pytest
 
 from orchestrate import flow, task
 from orchestrate.context import FlowRunContext, TaskRunContext
+from orchestrate.flows import Flow
+from orchestrate.tasks import Task
 
 
 def test_run_contexts_are_found_with_their_class_get(recorded) -> None:
@@ -78,3 +80,106 @@ def test_with_options_timeout_zero_unsets_the_timeout() -> None:
     assert timed.with_options(timeout_seconds=0).timeout_seconds is None
     assert flow(timeout_seconds=5)(_noop).with_options(timeout_seconds=0).timeout_seconds is None
     assert task(timeout_seconds=0)(_noop).timeout_seconds is None
+
+
+# --- methods and callables ---------------------------------------------------------------
+
+
+class Scaler:
+    """Flows and tasks as methods: `self` is bound, not a parameter."""
+
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+
+    @task
+    def scale(self, x: int) -> int:
+        return x * self.factor
+
+    @flow
+    def run(self, x: int) -> int:
+        return self.scale(x) + self.scale.submit(x).result()
+
+    @flow
+    @classmethod
+    def named(cls, x: int) -> str:
+        return f"{cls.__name__}:{x}"
+
+    @task
+    @staticmethod
+    def double(x: int) -> int:
+        return 2 * x
+
+    @flow
+    @staticmethod
+    def quadruple(x: int) -> int:
+        return Scaler.double(Scaler.double(x))
+
+
+def test_flows_and_tasks_on_instance_methods_bind_self(recorded) -> None:
+    assert Scaler(3).run("2") == 12  # "2" coerced to int: self is not a parameter
+    assert Scaler(5).run(1) == 10
+    runs = recorded.flow_runs()
+    assert [r.parameters for r in runs] == [{"x": 2}, {"x": 1}]
+    assert {r.name.split("-")[0] for r in recorded.task_runs()} == {"scale"}
+    assert isinstance(Scaler.run, type(Scaler(1).run))  # a Flow on the class and on an instance
+
+
+def test_classmethod_and_staticmethod_flows_and_tasks(recorded) -> None:
+    assert Scaler.named(4) == "Scaler:4"
+    assert Scaler(1).named(5) == "Scaler:5"
+    assert Scaler.quadruple(3) == 12 and Scaler(1).quadruple(1) == 4
+    assert [r.parameters for r in recorded.flow_runs()] == [{"x": 4}, {"x": 5}, {"x": 3}, {"x": 1}]
+    assert len(recorded.task_runs()) == 4
+
+
+class Adder:
+    """A callable object."""
+
+    def __init__(self, amount: int) -> None:
+        self.amount = amount
+
+    def __call__(self, x: int) -> int:
+        return x + self.amount
+
+
+def test_callable_objects_become_flows_and_tasks(recorded) -> None:
+    add = task(Adder(1))
+    pipeline = flow(name="adding")(Adder(10))
+    assert add.name == "Adder" and pipeline.name == "adding"
+
+    @flow
+    def outer() -> int:
+        return add(1) + pipeline(1)
+
+    assert outer() == 13
+    assert recorded.task_run("Adder-0").state.name == "Completed"
+
+
+class AsyncDoubler:
+    async def __call__(self, x: int) -> int:
+        return 2 * x
+
+
+def test_an_async_callable_object_is_an_async_task(recorded) -> None:
+    import asyncio
+
+    double = task(AsyncDoubler())
+
+    @flow
+    async def outer() -> int:
+        return await double(2)
+
+    assert double.is_async and asyncio.run(outer()) == 4
+
+
+def test_flow_and_task_objects_are_built_like_prefects() -> None:
+    def body(x: int) -> int:
+        return x
+
+    built = Flow(fn=body, name="built", retries=2)
+    assert (built.name, built.retries, built.fn) == ("built", 2, body)
+    made = Task(fn=body, name="made", tags=["a"])
+    assert (made.name, made.tags, made.fn) == ("made", {"a"}, body)
+    assert Task(body).name == "body" and Flow(body).name == "body"
+    with pytest.raises(TypeError, match="'fn' must be callable"):
+        Flow(fn=3)  # type: ignore[arg-type]
