@@ -60,6 +60,7 @@ class Flow(Generic[P, R]):
         template = self._method or self._method_template()
         bound = copy(template)
         bound.fn = callables.bind(self.fn, target)
+        bound.options = self.options  # hooks added after the template was made count too
         return bound
 
     def _method_template(self) -> Flow[P, R]:
@@ -96,6 +97,53 @@ class Flow(Generic[P, R]):
 
     def call(self, parameters: dict[str, Any]) -> Any:
         return self._call(self.fn, parameters)
+
+    # --- state hooks, as decorators (`@my_flow.on_completion`) ---------------------------
+
+    def on_completion(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run completes; returns `fn`."""
+        return self._add_hook("on_completion", fn)
+
+    def on_failure(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run fails; returns `fn`."""
+        return self._add_hook("on_failure", fn)
+
+    def on_cancellation(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run is cancelled; returns `fn`."""
+        return self._add_hook("on_cancellation", fn)
+
+    def on_crashed(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run crashes; returns `fn`."""
+        return self._add_hook("on_crashed", fn)
+
+    def on_running(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run starts running; returns `fn`."""
+        return self._add_hook("on_running", fn)
+
+    def _add_hook(self, option: str, fn: Hook) -> Hook:
+        changes: dict[str, Any] = {option: (*getattr(self.options, option), fn)}
+        self.options = replace(self.options, **changes)
+        return fn
+
+    @property
+    def on_completion_hooks(self) -> list[Hook]:
+        return list(self.options.on_completion)
+
+    @property
+    def on_failure_hooks(self) -> list[Hook]:
+        return list(self.options.on_failure)
+
+    @property
+    def on_cancellation_hooks(self) -> list[Hook]:
+        return list(self.options.on_cancellation)
+
+    @property
+    def on_crashed_hooks(self) -> list[Hook]:
+        return list(self.options.on_crashed)
+
+    @property
+    def on_running_hooks(self) -> list[Hook]:
+        return list(self.options.on_running)
 
     def __repr__(self) -> str:
         return f"Flow<{self.options.name}>"

@@ -72,6 +72,7 @@ class Task(Generic[P, R]):
         template = self._method or self._method_template()
         bound = copy(template)
         bound.fn = callables.bind(self.fn, target)
+        bound.options = self.options  # hooks added after the template was made count too
         return bound
 
     def _method_template(self) -> Task[P, R]:
@@ -170,6 +171,29 @@ class Task(Generic[P, R]):
         return [
             {**static, **{name: items[i] for name, items in mapped.items()}} for i in range(count)
         ]
+
+    # --- state hooks, as decorators (`@my_task.on_completion`) ---------------------------
+
+    def on_completion(self, fn: Hook) -> Hook:
+        """Add `fn(task, task_run, state)` to run when a task run completes; returns `fn`."""
+        return self._add_hook("on_completion", fn)
+
+    def on_failure(self, fn: Hook) -> Hook:
+        """Add `fn(task, task_run, state)` to run when a task run fails; returns `fn`."""
+        return self._add_hook("on_failure", fn)
+
+    def _add_hook(self, option: str, fn: Hook) -> Hook:
+        changes: dict[str, Any] = {option: (*getattr(self.options, option), fn)}
+        self.options = replace(self.options, **changes)
+        return fn
+
+    @property
+    def on_completion_hooks(self) -> list[Hook]:
+        return list(self.options.on_completion)
+
+    @property
+    def on_failure_hooks(self) -> list[Hook]:
+        return list(self.options.on_failure)
 
     def __repr__(self) -> str:
         return f"Task<{self.options.name}>"

@@ -124,6 +124,19 @@ def test_flows_and_tasks_on_instance_methods_bind_self(recorded) -> None:
     assert isinstance(Scaler.run, type(Scaler(1).run))  # a Flow on the class and on an instance
 
 
+def test_a_hook_added_after_binding_reaches_later_bindings(recorded) -> None:
+    class Job:
+        @flow
+        def go(self) -> int:
+            return 1
+
+    Job().go()
+    seen: list[str] = []
+    Job.go.on_completion(lambda flow, run, state: seen.append(state.name))
+    Job().go()
+    assert seen == ["Completed"]
+
+
 def test_classmethod_and_staticmethod_flows_and_tasks(recorded) -> None:
     assert Scaler.named(4) == "Scaler:4"
     assert Scaler(1).named(5) == "Scaler:5"
@@ -183,3 +196,76 @@ def test_flow_and_task_objects_are_built_like_prefects() -> None:
     assert Task(body).name == "body" and Flow(body).name == "body"
     with pytest.raises(TypeError, match="'fn' must be callable"):
         Flow(fn=3)  # type: ignore[arg-type]
+
+
+# --- hooks ---------------------------------------------------------------------------------
+
+
+def test_every_flow_hook_registers_with_its_decorator(recorded) -> None:
+    calls: list[tuple[str, str]] = []
+
+    @flow
+    def pipeline(fail: bool) -> None:
+        if fail:
+            raise ValueError("boom")
+
+    def record(kind: str):  # type: ignore[no-untyped-def]
+        def hook(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
+            calls.append((kind, state.name))
+
+        return hook
+
+    for kind in ("on_running", "on_completion", "on_failure", "on_cancellation", "on_crashed"):
+        registered = record(kind)
+        assert getattr(pipeline, kind)(registered) is registered
+    assert len(pipeline.on_completion_hooks) == 1
+
+    pipeline(False)
+    pipeline(True, return_state=True)
+    assert calls == [
+        ("on_running", "Running"),
+        ("on_completion", "Completed"),
+        ("on_running", "Running"),
+        ("on_failure", "Failed"),
+    ]
+
+
+def test_task_hooks_register_with_their_decorator(recorded) -> None:
+    calls: list[tuple[str, str]] = []
+
+    @task
+    def work(fail: bool) -> None:
+        if fail:
+            raise ValueError("boom")
+
+    @work.on_completion
+    def done(task, task_run, state) -> None:  # type: ignore[no-untyped-def]
+        calls.append((task.name, state.name))
+
+    @work.on_failure
+    def failed(task, task_run, state) -> None:  # type: ignore[no-untyped-def]
+        calls.append((task.name, state.name))
+
+    @flow
+    def pipeline() -> None:
+        work(False)
+        work(True, return_state=True)
+
+    pipeline()
+    assert calls == [("work", "Completed"), ("work", "Failed")]
+    with pytest.raises(TypeError, match="Expected callables in 'on_failure'"):
+        work.on_failure(3)  # type: ignore[arg-type]
+
+
+def test_a_failing_hook_is_logged_as_prefect_logs_it(recorded) -> None:
+    def broken(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("hook broke")
+
+    @flow(on_completion=[broken])
+    def pipeline() -> int:
+        return 1
+
+    assert pipeline() == 1
+    [line] = [r for r in recorded.logs() if "hook" in r.message]
+    assert line.message.startswith("An error was encountered while running hook 'broken'")
+    assert "RuntimeError: hook broke" in line.message
