@@ -8,16 +8,20 @@ flow returns a coroutine. Options live in one frozen `FlowOptions`.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from copy import copy
 from dataclasses import fields, replace
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from orchestrate.core.annotations import allow_failure
+from orchestrate.core.errors import UpstreamTaskError
+from orchestrate.core.states import State
 from orchestrate.engine import (
     FlowOptions,
     Hook,
     ParameterValidator,
+    PrefectFuture,
     RetryDelay,
     TaskRunner,
     bind_parameters,
@@ -86,7 +90,11 @@ class Flow(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return_state = bool(kwargs.pop("return_state", False))
+        wait_for: Any = kwargs.pop("wait_for", None)
         from orchestrate.engine import call_flow
+
+        if wait_for:
+            _wait_for_upstream(self.options.name, wait_for)
 
         parameters = bind_parameters(self.fn, self.signature, args, kwargs)
         return call_flow(self, parameters, return_state)
@@ -147,6 +155,22 @@ class Flow(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"Flow<{self.options.name}>"
+
+
+def _wait_for_upstream(name: str, wait_for: Iterable[Any]) -> None:
+    """Block until every upstream future is final; refuse to start after a failed one.
+
+    As in Prefect, `allow_failure(future)` lets the flow start whatever the upstream's end.
+    """
+    for item in wait_for:
+        allowed = isinstance(item, allow_failure)
+        upstream = item.unwrap() if allowed else item
+        state = upstream.wait_state() if isinstance(upstream, PrefectFuture) else upstream
+        if isinstance(state, State) and not state.is_completed() and not allowed:
+            raise UpstreamTaskError(
+                f"Flow {name!r} did not start: upstream run {state.run_id or '?'} ended "
+                f"{state.name}. Wrap it in allow_failure() to start the flow anyway."
+            )
 
 
 def _normalise(options: dict[str, Any]) -> dict[str, Any]:
