@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from copy import copy
 from dataclasses import fields, replace
 from datetime import timedelta
-from functools import update_wrapper
+from functools import cached_property, partial, update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from orchestrate.core.annotations import allow_failure, quote, unmapped
+from orchestrate.core.annotations import BaseAnnotation, allow_failure, quote, unmapped
 from orchestrate.core.errors import MappingLengthMismatch, MappingMissingIterable
 from orchestrate.core.names import render_name
 from orchestrate.engine import (
@@ -111,11 +111,15 @@ class Task(Generic[P, R]):
         return future.wait_state() if return_state else future
 
     def map(self, *args: Any, **kwargs: Any) -> PrefectFutureList[R]:
-        """Submit one task run per item of the iterable arguments (`unmapped(x)` stays whole)."""
+        """Submit one task run per item of the iterable arguments (`unmapped(x)` stays whole).
+
+        As in Prefect, defaults are not mapped over, and each `**kwargs` entry is
+        an argument of its own (mapped when iterable).
+        """
         wait_for = kwargs.pop("wait_for", None)
         return_state = kwargs.pop("return_state", False)
         submit_task = _task_engine().submit_task
-        calls = self._map_calls(self.bind(args, kwargs))
+        calls = self._map_calls(self._bind_given(args, kwargs))
         futures = PrefectFutureList(submit_task(self, parameters, wait_for) for parameters in calls)
         return [f.wait_state() for f in futures] if return_state else futures  # type: ignore[return-value]
 
@@ -133,28 +137,68 @@ class Task(Generic[P, R]):
 
     def run_name(self, parameters: dict[str, Any], dynamic_key: int) -> str:
         default = f"{self.options.name}-{dynamic_key}"
-        if self.options.task_run_name is None:
+        template = self.options.task_run_name
+        if template is None:
             return default
-        return render_name(self.options.task_run_name, parameters, default)
+        if callable(template) and _takes_parameters(template):
+            # Prefect passes the run's parameters to a callable that asks for them.
+            return render_name(partial(template, parameters=parameters), parameters, default)
+        return render_name(template, parameters, default)
+
+    @property
+    def tags(self) -> set[str]:
+        """The task's tags, as a set (as Prefect has them); change them with `with_options`."""
+        return set(self.options.tags)
+
+    @cached_property
+    def source_code(self) -> str | None:
+        """The function's source (None for a builtin or code typed at a prompt), read on first use."""
+        try:
+            return inspect.getsource(self.fn)
+        except (TypeError, OSError):
+            return None
+
+    def _bind_given(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The arguments given (no defaults), each `**kwargs` entry on its own."""
+        try:
+            given = dict(self.signature.bind(*args, **kwargs).arguments)
+        except TypeError as exc:
+            raise TypeError(
+                f"Task {self.name!r}.map() was called with arguments that do not fit "
+                f"{self.fn.__name__}{self.signature}: {exc}"
+            ) from None
+        variadic = _var_keyword(self.signature)
+        if variadic is not None:
+            given.update(given.pop(variadic, {}))
+        return given
 
     def _map_calls(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         static: dict[str, Any] = {}
         mapped: dict[str, list[Any]] = {}
+        wrappers: dict[str, BaseAnnotation[Any]] = {}
         for name, value in parameters.items():
+            if isinstance(value, allow_failure | quote):
+                wrappers[name] = value
+                value = value.unwrap()
             if isinstance(value, unmapped):
                 static[name] = value.value
                 continue
-            if isinstance(value, quote):
-                static[name] = value
-                continue
-            wrap = allow_failure if isinstance(value, allow_failure) else None
-            inner = value.value if wrap else value
-            if isinstance(inner, PrefectFuture):
-                inner = inner.result()
-            if _is_iterable(inner):
-                mapped[name] = [wrap(item) for item in inner] if wrap else list(inner)
+            if isinstance(value, PrefectFuture):
+                value = value.result()
+            if _is_iterable(value):
+                mapped[name] = list(value)
             else:
                 static[name] = value
+        count = self._map_length(mapped)
+        calls = []
+        for i in range(count):
+            call = {**static, **{name: items[i] for name, items in mapped.items()}}
+            for name, wrapper in wrappers.items():
+                call[name] = wrapper.rewrap(call[name])
+            calls.append(self._complete_call(call))
+        return calls
+
+    def _map_length(self, mapped: dict[str, list[Any]]) -> int:
         if not mapped:
             raise MappingMissingIterable(
                 f"Task {self.name!r}.map() got no iterable argument to map over; "
@@ -167,10 +211,22 @@ class Task(Generic[P, R]):
                 + ", ".join(f"{n}={k}" for n, k in lengths.items())
                 + ". Give them the same length, or wrap the constant ones in unmapped()."
             )
-        count = next(iter(lengths.values()))
-        return [
-            {**static, **{name: items[i] for name, items in mapped.items()}} for i in range(count)
-        ]
+        return next(iter(lengths.values()))
+
+    def _complete_call(self, call: dict[str, Any]) -> dict[str, Any]:
+        """One mapped call's parameters in signature order: defaults filled, extra keywords gathered."""
+        complete: dict[str, Any] = {}
+        for name, parameter in self.signature.parameters.items():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                known = self.signature.parameters
+                complete[name] = {k: v for k, v in call.items() if k not in known}
+            elif name in call:
+                complete[name] = call[name]
+            elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+                complete[name] = ()
+            elif parameter.default is not inspect.Parameter.empty:
+                complete[name] = parameter.default
+        return complete
 
     # --- state hooks, as decorators (`@my_task.on_completion`) ---------------------------
 
@@ -204,6 +260,21 @@ def _task_engine() -> Any:
     from orchestrate import engine
 
     return engine
+
+
+def _takes_parameters(fn: Callable[..., Any]) -> bool:
+    try:
+        return "parameters" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _var_keyword(signature: inspect.Signature) -> str | None:
+    """The name of the `**kwargs` parameter, if there is one."""
+    for name, parameter in signature.parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            return name
+    return None
 
 
 def _is_iterable(value: Any) -> bool:
@@ -261,7 +332,7 @@ def task(
     persist_result: bool | None = None,
     result_serializer: str | None = None,
     log_prints: bool | None = None,
-    task_run_name: str | Callable[[], str] | None = None,
+    task_run_name: str | Callable[..., str] | None = None,
     on_completion: list[Hook] | None = None,
     on_failure: list[Hook] | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...

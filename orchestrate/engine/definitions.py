@@ -132,7 +132,8 @@ class TaskOptions:
     persist_result: bool | None = None
     result_serializer: str | None = None
     log_prints: bool | None = None
-    task_run_name: str | Callable[[], str] | None = None
+    #: A template, or a callable taking nothing or the run's `parameters`.
+    task_run_name: str | Callable[..., str] | None = None
     on_completion: tuple[Hook, ...] = field(default=())
     on_failure: tuple[Hook, ...] = field(default=())
 

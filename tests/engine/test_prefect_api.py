@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from orchestrate import flow, task
 from orchestrate.context import FlowRunContext, TaskRunContext
 from orchestrate.flows import Flow
 from orchestrate.tasks import Task
+from orchestrate.utilities.annotations import allow_failure, quote
 
 
 def test_run_contexts_are_found_with_their_class_get(recorded) -> None:
@@ -269,3 +272,140 @@ def test_a_failing_hook_is_logged_as_prefect_logs_it(recorded) -> None:
     [line] = [r for r in recorded.logs() if "hook" in r.message]
     assert line.message.startswith("An error was encountered while running hook 'broken'")
     assert "RuntimeError: hook broke" in line.message
+
+
+# --- annotations ---------------------------------------------------------------------------
+
+
+def test_quote_unquotes_and_a_task_receives_the_value_untouched(recorded) -> None:
+    @task
+    def first() -> int:
+        return 1
+
+    @task
+    def inspect_it(value: object) -> object:
+        return value
+
+    @flow
+    def pipeline() -> tuple[object, object]:
+        future = first.submit()
+        passed = inspect_it(quote([future]))
+        return passed, future
+
+    assert quote(5).unquote() == 5 and quote(5).unwrap() == 5
+    passed, future = pipeline()
+    assert passed == [future]  # not resolved: the future itself, inside the list
+
+
+def test_map_over_a_quoted_iterable_quotes_each_item(recorded) -> None:
+    @task
+    def echo(item: object) -> object:
+        return item
+
+    @flow
+    def pipeline() -> list[object]:
+        return echo.map(quote([[1], [2]])).result()
+
+    assert pipeline() == [[1], [2]]
+
+
+# --- smaller ones ----------------------------------------------------------------------------
+
+
+def test_map_leaves_defaults_whole_and_spreads_keyword_arguments(recorded) -> None:
+    @task
+    def combine(x: int, pair: tuple[int, int] = (7, 8), **extra: object) -> tuple[object, ...]:
+        return x, pair, extra
+
+    @flow
+    def pipeline() -> list[tuple[object, ...]]:
+        return combine.map([1, 2, 3], scale=10, label=["a", "b", "c"]).result()
+
+    assert pipeline() == [
+        (1, (7, 8), {"scale": 10, "label": "a"}),
+        (2, (7, 8), {"scale": 10, "label": "b"}),
+        (3, (7, 8), {"scale": 10, "label": "c"}),
+    ]
+
+
+def test_a_subflow_waits_for_the_futures_it_is_given(recorded) -> None:
+    order: list[str] = []
+    started = threading.Event()
+
+    @task
+    def slow() -> None:
+        started.set()
+        assert released.wait(5)
+        order.append("task")
+
+    @flow
+    def child() -> str:
+        order.append("child")
+        return "done"
+
+    released = threading.Event()
+
+    @flow
+    def parent() -> str:
+        future = slow.submit()
+        assert started.wait(5)
+        threading.Timer(0.05, released.set).start()
+        return child(wait_for=[future])
+
+    assert parent() == "done" and order == ["task", "child"]
+
+
+def test_a_subflow_does_not_start_after_a_failed_upstream(recorded) -> None:
+    ran: list[str] = []
+
+    @task
+    def broken() -> None:
+        raise ValueError("upstream broke")
+
+    @flow
+    def child() -> None:
+        ran.append("child")
+
+    @flow
+    def parent() -> None:
+        future = broken.submit()
+        child(wait_for=[future])
+
+    state = parent(return_state=True)
+    assert state.is_failed() and ran == []
+    allowed: list[str] = []
+
+    @flow
+    def lenient() -> None:
+        future = broken.submit()
+        child(wait_for=[allow_failure(future)])
+        allowed.append("after")
+
+    lenient(return_state=True)
+    assert ran == ["child"] and allowed == ["after"]
+
+
+def test_task_run_name_callables_may_take_the_parameters(recorded) -> None:
+    def name_from(parameters: dict[str, object]) -> str:
+        return f"load-{parameters['table']}"
+
+    @task(task_run_name=name_from)
+    def load(table: str) -> None:
+        pass
+
+    @flow
+    def pipeline() -> None:
+        load("users")
+
+    pipeline()
+    assert recorded.task_run("load-users").state.name == "Completed"
+
+
+def test_task_tags_and_source_code() -> None:
+    @task(tags=["a", "b"])
+    def tagged() -> None:
+        pass
+
+    assert tagged.tags == {"a", "b"}
+    assert tagged.source_code is not None and "def tagged" in tagged.source_code
+    assert Task(fn=len).source_code is None  # a builtin has no source
