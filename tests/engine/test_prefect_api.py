@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
+from pydantic import BaseModel
 
 from orchestrate import flow, task
 from orchestrate.context import FlowRunContext, TaskRunContext
+from orchestrate.core.errors import ParameterTypeError
 from orchestrate.flows import Flow
 from orchestrate.tasks import Task
 from orchestrate.utilities.annotations import allow_failure, quote
@@ -409,3 +411,24 @@ def test_task_tags_and_source_code() -> None:
     assert tagged.tags == {"a", "b"}
     assert tagged.source_code is not None and "def tagged" in tagged.source_code
     assert Task(fn=len).source_code is None  # a builtin has no source
+
+
+class Window(BaseModel):
+    start: int
+    end: int
+
+
+def test_a_parameter_default_is_coerced_like_a_passed_value(recorded) -> None:
+    @flow
+    def pipeline(window: Window = {"start": 1, "end": "2"}, days: int = "3") -> tuple[Window, int]:  # type: ignore[assignment]  # noqa: B006
+        return window, days
+
+    assert pipeline() == (Window(start=1, end=2), 3)
+    assert recorded.flow_runs()[0].parameters["days"] == 3
+
+    @flow
+    def refused(days: int = "many") -> None:  # type: ignore[assignment]
+        pass
+
+    with pytest.raises(ParameterTypeError, match=r"parameter 'days'"):
+        refused()
