@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrate.engine import FlowRunContext
+from orchestrate.engine import FlowRunContext, TaskRunContext
 from orchestrate.runtime.overrides import read
 
 __all__ = [
@@ -66,12 +66,21 @@ def _from_run(read_run: Callable[[FlowRunContext], Any], empty: Any = None) -> C
     return get
 
 
+def _id() -> str | None:
+    """The flow run's id; a task run whose flow's context is not here (a Dask worker) knows it too."""
+    context = FlowRunContext.get()
+    if context is not None:
+        return context.run.id
+    task_context = TaskRunContext.get()
+    return task_context.run.flow_run_id if task_context is not None else None
+
+
 def _parent_deployment(context: FlowRunContext) -> str | None:
     return context.parent.run.deployment if context.parent is not None else None
 
 
 _GETTERS: dict[str, Callable[[], Any]] = {
-    "id": _from_run(lambda c: c.run.id),
+    "id": _id,
     "name": _from_run(lambda c: c.run.name),
     "flow_name": _from_run(lambda c: c.flow.options.name),
     "flow_version": _from_run(lambda c: c.flow.options.version),

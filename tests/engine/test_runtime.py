@@ -132,3 +132,24 @@ def test_unknown_attribute_raises_attribute_error() -> None:
         _ = flow_run.nope
     with pytest.raises(AttributeError, match="nope"):
         _ = task_run.nope
+
+
+def test_a_task_run_without_its_flow_context_still_knows_the_flow_run_id(recorded) -> None:
+    from orchestrate.context import flow_run_context
+
+    seen: dict[str, object] = {}
+
+    @task
+    def remote() -> None:
+        token = flow_run_context.set(None)  # as on a Dask worker: only the task run's context
+        try:
+            seen["id"] = flow_run.id
+        finally:
+            flow_run_context.reset(token)
+
+    @flow
+    def pipeline() -> str:
+        remote()
+        return str(flow_run.id)
+
+    assert pipeline() == seen["id"]
