@@ -47,6 +47,7 @@ class Flow(Generic[P, R]):
         self, fn: Callable[P, R], options: FlowOptions | None = None, **settings: Any
     ) -> None:
         fn, self._kind = callables.unwrap(fn)
+        self._bound = False  # a copy with `self` or `cls` bound (read from an instance or class)
         update_wrapper(self, fn)  # first: a callable object's __dict__ must not replace ours
         self.fn = fn
         self.options = options if options is not None else _options(fn, settings)
@@ -58,7 +59,7 @@ class Flow(Generic[P, R]):
 
     def __get__(self, instance: Any, owner: Any = None) -> Flow[P, R]:
         """Read from a class or an instance: bind `self` (or `cls`) as Prefect does."""
-        target = callables.binding_target(self._kind, instance, owner)
+        target = None if self._bound else callables.binding_target(self._kind, instance, owner)
         if target is None:
             return self
         template = self._method or self._method_template()
@@ -67,10 +68,23 @@ class Flow(Generic[P, R]):
         bound.options = self.options  # hooks added after the template was made count too
         return bound
 
+    @property
+    def ismethod(self) -> bool:
+        """Whether this flow was read from an instance, with `self` bound (Prefect's `ismethod`)."""
+        return self._bound and self._kind == "function"
+
+    @property
+    def isclassmethod(self) -> bool:
+        return self._kind == "classmethod"
+
+    @property
+    def isstaticmethod(self) -> bool:
+        return self._kind == "staticmethod"
+
     def _method_template(self) -> Flow[P, R]:
         """This flow with `self` dropped from its signature (made once, copied per binding)."""
         template = copy(self)
-        template._kind = "bound"
+        template._bound = True
         template.signature = callables.without_first(self.signature)
         template._call = call_plan(template.signature)
         template._validator = ParameterValidator(self.options.name, self.fn, template.signature)
@@ -84,9 +98,8 @@ class Flow(Generic[P, R]):
 
     def with_options(self, **changes: Any) -> Flow[P, R]:
         """A copy of this flow with some options changed (same keywords as `@flow`)."""
-        return Flow(
-            callables.rewrap(self.fn, self._kind), replace(self.options, **_normalise(changes))
-        )
+        fn = self.fn if self._bound else callables.rewrap(self.fn, self._kind)
+        return Flow(fn, replace(self.options, **_normalise(changes)))
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return_state = bool(kwargs.pop("return_state", False))

@@ -52,6 +52,7 @@ class Task(Generic[P, R]):
         self, fn: Callable[P, R], options: TaskOptions | None = None, **settings: Any
     ) -> None:
         fn, self._kind = callables.unwrap(fn)
+        self._bound = False  # a copy with `self` or `cls` bound (read from an instance or class)
         update_wrapper(self, fn)  # first: a callable object's __dict__ must not replace ours
         self.fn = fn
         self.options = options if options is not None else _options(fn, settings)
@@ -66,7 +67,7 @@ class Task(Generic[P, R]):
 
     def __get__(self, instance: Any, owner: Any = None) -> Task[P, R]:
         """Read from a class or an instance: bind `self` (or `cls`) as Prefect does."""
-        target = callables.binding_target(self._kind, instance, owner)
+        target = None if self._bound else callables.binding_target(self._kind, instance, owner)
         if target is None:
             return self
         template = self._method or self._method_template()
@@ -75,10 +76,23 @@ class Task(Generic[P, R]):
         bound.options = self.options  # hooks added after the template was made count too
         return bound
 
+    @property
+    def ismethod(self) -> bool:
+        """Whether this task was read from an instance, with `self` bound (Prefect's `ismethod`)."""
+        return self._bound and self._kind == "function"
+
+    @property
+    def isclassmethod(self) -> bool:
+        return self._kind == "classmethod"
+
+    @property
+    def isstaticmethod(self) -> bool:
+        return self._kind == "staticmethod"
+
     def _method_template(self) -> Task[P, R]:
         """This task with `self` dropped from its signature (made once, copied per binding)."""
         template = copy(self)
-        template._kind = "bound"
+        template._bound = True
         template.signature = callables.without_first(self.signature)
         template._call = call_plan(template.signature)
         template._bind = bind_plan(template.signature)
@@ -92,9 +106,8 @@ class Task(Generic[P, R]):
 
     def with_options(self, **changes: Any) -> Task[P, R]:
         """A copy of this task with some options changed (same keywords as `@task`)."""
-        return Task(
-            callables.rewrap(self.fn, self._kind), replace(self.options, **_normalise(changes))
-        )
+        fn = self.fn if self._bound else callables.rewrap(self.fn, self._kind)
+        return Task(fn, replace(self.options, **_normalise(changes)))
 
     # --- calling -------------------------------------------------------------------
 

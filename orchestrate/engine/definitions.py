@@ -99,6 +99,12 @@ class FlowOptions:
     on_running: tuple[Hook, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            hint = " Perhaps you meant to call it? e.g. '@flow(name=get_flow_name())'"
+            raise TypeError(
+                f"Expected string for flow parameter 'name'; got {type(self.name).__name__} "
+                f"instead.{hint if callable(self.name) else ''}"
+            )
         owner = f"Flow {self.name!r}"
         for option in _FLOW_HOOKS:
             object.__setattr__(self, option, _hooks("flow", option, getattr(self, option)))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import MethodType
 from typing import Any, Literal
 
-MethodKind = Literal["function", "classmethod", "staticmethod", "bound"]
+MethodKind = Literal["function", "classmethod", "staticmethod"]
 
 
 def unwrap(fn: Any) -> tuple[Callable[..., Any], MethodKind]:
@@ -47,7 +47,7 @@ def binding_target(kind: MethodKind, instance: Any, owner: Any) -> Any:
         return owner
     if kind == "function":
         return instance
-    return None
+    return None  # a staticmethod binds nothing
 
 
 def bind(fn: Callable[..., Any], target: Any) -> MethodType:

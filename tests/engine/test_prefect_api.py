@@ -432,3 +432,26 @@ def test_a_parameter_default_is_coerced_like_a_passed_value(recorded) -> None:
 
     with pytest.raises(ParameterTypeError, match=r"parameter 'days'"):
         refused()
+
+
+def test_a_flow_name_must_be_a_string() -> None:
+    def get_name() -> str:
+        return "x"
+
+    with pytest.raises(
+        TypeError, match=r"Expected string for flow parameter 'name'; got function.*call it"
+    ):
+        flow(name=get_name)(_noop)
+
+
+def test_method_kind_is_readable_as_in_prefect() -> None:
+    assert Scaler(1).scale.ismethod and not Scaler.scale.ismethod
+    assert Scaler.named.isclassmethod and Scaler.double.isstaticmethod
+    assert not Scaler.double.isclassmethod and not Scaler.named.ismethod
+
+
+def test_with_options_on_a_bound_flow_keeps_the_binding(recorded) -> None:
+    assert Scaler(2).run.with_options(name="scaled")(1) == 4
+    assert Scaler.named.with_options(retries=1)(3) == "Scaler:3"
+    assert Scaler.double.with_options(name="twice")(4) == 8
+    assert recorded.flow_runs()[0].flow_name == "scaled"
