@@ -408,7 +408,7 @@ def test_task_tags_and_source_code() -> None:
     def tagged() -> None:
         pass
 
-    assert tagged.tags == {"a", "b"}
+    assert tagged.tags == {"a", "b"} and isinstance(tagged.tags, set)
     assert tagged.source_code is not None and "def tagged" in tagged.source_code
     assert Task(fn=len).source_code is None  # a builtin has no source
 
