@@ -8,42 +8,88 @@ flow returns a coroutine. Options live in one frozen `FlowOptions`.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from copy import copy
 from dataclasses import fields, replace
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from orchestrate.core.annotations import allow_failure
+from orchestrate.core.errors import UpstreamTaskError
+from orchestrate.core.states import State
 from orchestrate.engine import (
     FlowOptions,
     Hook,
     ParameterValidator,
+    PrefectFuture,
     RetryDelay,
     TaskRunner,
     bind_parameters,
     call_plan,
 )
+from orchestrate.utilities import callables
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 _OPTION_NAMES = frozenset(f.name for f in fields(FlowOptions))
-_HOOKS = ("on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running")
 
 
 class Flow(Generic[P, R]):
-    """A decorated flow function. Options are readable as attributes (`flow.retries`)."""
+    """A decorated flow function. Options are readable as attributes (`flow.retries`).
 
-    def __init__(self, fn: Callable[P, R], options: FlowOptions) -> None:
-        if not callable(fn):
-            raise TypeError("@flow must decorate a function.")
+    Built by `@flow`, or directly as in Prefect: `Flow(fn=f, name="etl", retries=2)`.
+    On a class it works as a method, classmethod or staticmethod.
+    """
+
+    def __init__(
+        self, fn: Callable[P, R], options: FlowOptions | None = None, **settings: Any
+    ) -> None:
+        fn, self._kind = callables.unwrap(fn)
+        self._bound = False  # a copy with `self` or `cls` bound (read from an instance or class)
+        update_wrapper(self, fn)  # first: a callable object's __dict__ must not replace ours
         self.fn = fn
-        self.options = options
+        self.options = options if options is not None else _options(fn, settings)
         self.signature = inspect.signature(fn)
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = callables.is_async(fn)
         self._call = call_plan(self.signature)
-        self._validator = ParameterValidator(options.name, fn, self.signature)
-        update_wrapper(self, fn)
+        self._validator = ParameterValidator(self.options.name, fn, self.signature)
+        self._method: Flow[P, R] | None = None
+
+    def __get__(self, instance: Any, owner: Any = None) -> Flow[P, R]:
+        """Read from a class or an instance: bind `self` (or `cls`) as Prefect does."""
+        target = None if self._bound else callables.binding_target(self._kind, instance, owner)
+        if target is None:
+            return self
+        template = self._method or self._method_template()
+        bound = copy(template)
+        bound.fn = callables.bind(self.fn, target)
+        bound.options = self.options  # hooks added after the template was made count too
+        return bound
+
+    @property
+    def ismethod(self) -> bool:
+        """Whether this flow was read from an instance, with `self` bound (Prefect's `ismethod`)."""
+        return self._bound and self._kind == "function"
+
+    @property
+    def isclassmethod(self) -> bool:
+        return self._kind == "classmethod"
+
+    @property
+    def isstaticmethod(self) -> bool:
+        return self._kind == "staticmethod"
+
+    def _method_template(self) -> Flow[P, R]:
+        """This flow with `self` dropped from its signature (made once, copied per binding)."""
+        template = copy(self)
+        template._bound = True
+        template.signature = callables.without_first(self.signature)
+        template._call = call_plan(template.signature)
+        template._validator = ParameterValidator(self.options.name, self.fn, template.signature)
+        self._method = template
+        return template
 
     def __getattr__(self, name: str) -> Any:
         if name in _OPTION_NAMES:
@@ -52,11 +98,16 @@ class Flow(Generic[P, R]):
 
     def with_options(self, **changes: Any) -> Flow[P, R]:
         """A copy of this flow with some options changed (same keywords as `@flow`)."""
-        return Flow(self.fn, replace(self.options, **_normalise(changes)))
+        fn = self.fn if self._bound else callables.rewrap(self.fn, self._kind)
+        return Flow(fn, replace(self.options, **_normalise(changes)))
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return_state = bool(kwargs.pop("return_state", False))
+        wait_for: Any = kwargs.pop("wait_for", None)
         from orchestrate.engine import call_flow
+
+        if wait_for:
+            _wait_for_upstream(self.options.name, wait_for)
 
         parameters = bind_parameters(self.fn, self.signature, args, kwargs)
         return call_flow(self, parameters, return_state)
@@ -68,17 +119,77 @@ class Flow(Generic[P, R]):
     def call(self, parameters: dict[str, Any]) -> Any:
         return self._call(self.fn, parameters)
 
+    # --- state hooks, as decorators (`@my_flow.on_completion`) ---------------------------
+
+    def on_completion(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run completes; returns `fn`."""
+        return self._add_hook("on_completion", fn)
+
+    def on_failure(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run fails; returns `fn`."""
+        return self._add_hook("on_failure", fn)
+
+    def on_cancellation(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run is cancelled; returns `fn`."""
+        return self._add_hook("on_cancellation", fn)
+
+    def on_crashed(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run crashes; returns `fn`."""
+        return self._add_hook("on_crashed", fn)
+
+    def on_running(self, fn: Hook) -> Hook:
+        """Add `fn(flow, flow_run, state)` to run when a flow run starts running; returns `fn`."""
+        return self._add_hook("on_running", fn)
+
+    def _add_hook(self, option: str, fn: Hook) -> Hook:
+        changes: dict[str, Any] = {option: (*getattr(self.options, option), fn)}
+        self.options = replace(self.options, **changes)
+        return fn
+
+    @property
+    def on_completion_hooks(self) -> list[Hook]:
+        return list(self.options.on_completion)
+
+    @property
+    def on_failure_hooks(self) -> list[Hook]:
+        return list(self.options.on_failure)
+
+    @property
+    def on_cancellation_hooks(self) -> list[Hook]:
+        return list(self.options.on_cancellation)
+
+    @property
+    def on_crashed_hooks(self) -> list[Hook]:
+        return list(self.options.on_crashed)
+
+    @property
+    def on_running_hooks(self) -> list[Hook]:
+        return list(self.options.on_running)
+
     def __repr__(self) -> str:
         return f"Flow<{self.options.name}>"
+
+
+def _wait_for_upstream(name: str, wait_for: Iterable[Any]) -> None:
+    """Block until every upstream future is final; refuse to start after a failed one.
+
+    As in Prefect, `allow_failure(future)` lets the flow start whatever the upstream's end.
+    """
+    for item in wait_for:
+        allowed = isinstance(item, allow_failure)
+        upstream = item.unwrap() if allowed else item
+        state = upstream.wait_state() if isinstance(upstream, PrefectFuture) else upstream
+        if isinstance(state, State) and not state.is_completed() and not allowed:
+            raise UpstreamTaskError(
+                f"Flow {name!r} did not start: upstream run {state.run_id or '?'} ended "
+                f"{state.name}. Wrap it in allow_failure() to start the flow anyway."
+            )
 
 
 def _normalise(options: dict[str, Any]) -> dict[str, Any]:
     unknown = set(options) - _OPTION_NAMES
     if unknown:
         raise TypeError(f"Unknown flow option(s): {', '.join(sorted(unknown))}.")
-    for hook in _HOOKS:
-        if hook in options:
-            options[hook] = tuple(options[hook] or ())
     if "retries" in options and options["retries"] is None:
         options["retries"] = 0
     runner = options.get("task_runner")
@@ -87,6 +198,17 @@ def _normalise(options: dict[str, Any]) -> dict[str, Any]:
     elif runner is None:
         options.pop("task_runner", None)
     return options
+
+
+def _options(fn: Callable[..., Any], settings: dict[str, Any]) -> FlowOptions:
+    """`@flow`'s keywords as options, the name and description taken from `fn` when not given."""
+    normalised = _normalise(dict(settings))
+    if not normalised.get("name"):
+        name = callables.default_name(fn)
+        normalised["name"] = name.replace("_", "-").replace("<lambda>", "unknown-lambda")
+    if not normalised.get("description"):
+        normalised["description"] = inspect.getdoc(fn)
+    return FlowOptions(**normalised)
 
 
 @overload
@@ -134,12 +256,7 @@ def flow(
     """
 
     def decorate(fn: Callable[P, R]) -> Flow[P, R]:
-        normalised = _normalise(dict(options))
-        if not normalised.get("name"):
-            normalised["name"] = getattr(fn, "__name__", "flow").replace("_", "-")
-        if not normalised.get("description"):
-            normalised["description"] = inspect.getdoc(fn)
-        return Flow(fn, FlowOptions(**normalised))
+        return Flow(fn, **options)
 
     return decorate(__fn) if __fn is not None else decorate
 

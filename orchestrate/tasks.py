@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
+from copy import copy
 from dataclasses import fields, replace
 from datetime import timedelta
-from functools import update_wrapper
+from functools import cached_property, partial, update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from orchestrate.core.annotations import allow_failure, quote, unmapped
+from orchestrate.core.annotations import BaseAnnotation, allow_failure, quote, unmapped
 from orchestrate.core.errors import MappingLengthMismatch, MappingMissingIterable
 from orchestrate.core.names import render_name
 from orchestrate.engine import (
@@ -31,6 +32,7 @@ from orchestrate.engine import (
     hash_objects,
     source_hash,
 )
+from orchestrate.utilities import callables
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,21 +42,62 @@ _OPTION_NAMES = frozenset(f.name for f in fields(TaskOptions))
 
 
 class Task(Generic[P, R]):
-    """A decorated task function. Options are readable as attributes (`task.retries`)."""
+    """A decorated task function. Options are readable as attributes (`task.retries`).
 
-    def __init__(self, fn: Callable[P, R], options: TaskOptions) -> None:
-        if not callable(fn):
-            raise TypeError("@task must decorate a function.")
+    Built by `@task`, or directly as in Prefect: `Task(fn=f, name="load", retries=2)`.
+    On a class it works as a method, classmethod or staticmethod.
+    """
+
+    def __init__(
+        self, fn: Callable[P, R], options: TaskOptions | None = None, **settings: Any
+    ) -> None:
+        fn, self._kind = callables.unwrap(fn)
+        self._bound = False  # a copy with `self` or `cls` bound (read from an instance or class)
+        update_wrapper(self, fn)  # first: a callable object's __dict__ must not replace ours
         self.fn = fn
-        self.options = options
+        self.options = options if options is not None else _options(fn, settings)
         self.signature = inspect.signature(fn)
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = callables.is_async(fn)
         self.task_key = (
-            f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', options.name)}"
+            f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.options.name)}"
         )
         self._call = call_plan(self.signature)
         self._bind = bind_plan(self.signature)
-        update_wrapper(self, fn)
+        self._method: Task[P, R] | None = None
+
+    def __get__(self, instance: Any, owner: Any = None) -> Task[P, R]:
+        """Read from a class or an instance: bind `self` (or `cls`) as Prefect does."""
+        target = None if self._bound else callables.binding_target(self._kind, instance, owner)
+        if target is None:
+            return self
+        template = self._method or self._method_template()
+        bound = copy(template)
+        bound.fn = callables.bind(self.fn, target)
+        bound.options = self.options  # hooks added after the template was made count too
+        return bound
+
+    @property
+    def ismethod(self) -> bool:
+        """Whether this task was read from an instance, with `self` bound (Prefect's `ismethod`)."""
+        return self._bound and self._kind == "function"
+
+    @property
+    def isclassmethod(self) -> bool:
+        return self._kind == "classmethod"
+
+    @property
+    def isstaticmethod(self) -> bool:
+        return self._kind == "staticmethod"
+
+    def _method_template(self) -> Task[P, R]:
+        """This task with `self` dropped from its signature (made once, copied per binding)."""
+        template = copy(self)
+        template._bound = True
+        template.signature = callables.without_first(self.signature)
+        template._call = call_plan(template.signature)
+        template._bind = bind_plan(template.signature)
+        self._method = template
+        return template
 
     def __getattr__(self, name: str) -> Any:
         if name in _OPTION_NAMES:
@@ -63,7 +106,8 @@ class Task(Generic[P, R]):
 
     def with_options(self, **changes: Any) -> Task[P, R]:
         """A copy of this task with some options changed (same keywords as `@task`)."""
-        return Task(self.fn, replace(self.options, **_normalise(changes)))
+        fn = self.fn if self._bound else callables.rewrap(self.fn, self._kind)
+        return Task(fn, replace(self.options, **_normalise(changes)))
 
     # --- calling -------------------------------------------------------------------
 
@@ -80,11 +124,15 @@ class Task(Generic[P, R]):
         return future.wait_state() if return_state else future
 
     def map(self, *args: Any, **kwargs: Any) -> PrefectFutureList[R]:
-        """Submit one task run per item of the iterable arguments (`unmapped(x)` stays whole)."""
+        """Submit one task run per item of the iterable arguments (`unmapped(x)` stays whole).
+
+        As in Prefect, defaults are not mapped over, and each `**kwargs` entry is
+        an argument of its own (mapped when iterable).
+        """
         wait_for = kwargs.pop("wait_for", None)
         return_state = kwargs.pop("return_state", False)
         submit_task = _task_engine().submit_task
-        calls = self._map_calls(self.bind(args, kwargs))
+        calls = self._map_calls(self._bind_given(args, kwargs))
         futures = PrefectFutureList(submit_task(self, parameters, wait_for) for parameters in calls)
         return [f.wait_state() for f in futures] if return_state else futures  # type: ignore[return-value]
 
@@ -102,28 +150,68 @@ class Task(Generic[P, R]):
 
     def run_name(self, parameters: dict[str, Any], dynamic_key: int) -> str:
         default = f"{self.options.name}-{dynamic_key}"
-        if self.options.task_run_name is None:
+        template = self.options.task_run_name
+        if template is None:
             return default
-        return render_name(self.options.task_run_name, parameters, default)
+        if callable(template) and _takes_parameters(template):
+            # Prefect passes the run's parameters to a callable that asks for them.
+            return render_name(partial(template, parameters=parameters), parameters, default)
+        return render_name(template, parameters, default)
+
+    @property
+    def tags(self) -> set[str]:
+        """The task's tags, as a set (as Prefect has them); change them with `with_options`."""
+        return set(self.options.tags)
+
+    @cached_property
+    def source_code(self) -> str | None:
+        """The function's source (None for a builtin or code typed at a prompt), read on first use."""
+        try:
+            return inspect.getsource(self.fn)
+        except (TypeError, OSError):
+            return None
+
+    def _bind_given(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The arguments given (no defaults), each `**kwargs` entry on its own."""
+        try:
+            given = dict(self.signature.bind(*args, **kwargs).arguments)
+        except TypeError as exc:
+            raise TypeError(
+                f"Task {self.name!r}.map() was called with arguments that do not fit "
+                f"{self.fn.__name__}{self.signature}: {exc}"
+            ) from None
+        variadic = _var_keyword(self.signature)
+        if variadic is not None:
+            given.update(given.pop(variadic, {}))
+        return given
 
     def _map_calls(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         static: dict[str, Any] = {}
         mapped: dict[str, list[Any]] = {}
+        wrappers: dict[str, BaseAnnotation[Any]] = {}
         for name, value in parameters.items():
+            if isinstance(value, allow_failure | quote):
+                wrappers[name] = value
+                value = value.unwrap()
             if isinstance(value, unmapped):
                 static[name] = value.value
                 continue
-            if isinstance(value, quote):
-                static[name] = value
-                continue
-            wrap = allow_failure if isinstance(value, allow_failure) else None
-            inner = value.value if wrap else value
-            if isinstance(inner, PrefectFuture):
-                inner = inner.result()
-            if _is_iterable(inner):
-                mapped[name] = [wrap(item) for item in inner] if wrap else list(inner)
+            if isinstance(value, PrefectFuture):
+                value = value.result()
+            if _is_iterable(value):
+                mapped[name] = list(value)
             else:
                 static[name] = value
+        count = self._map_length(mapped)
+        calls = []
+        for i in range(count):
+            call = {**static, **{name: items[i] for name, items in mapped.items()}}
+            for name, wrapper in wrappers.items():
+                call[name] = wrapper.rewrap(call[name])
+            calls.append(self._complete_call(call))
+        return calls
+
+    def _map_length(self, mapped: dict[str, list[Any]]) -> int:
         if not mapped:
             raise MappingMissingIterable(
                 f"Task {self.name!r}.map() got no iterable argument to map over; "
@@ -136,10 +224,45 @@ class Task(Generic[P, R]):
                 + ", ".join(f"{n}={k}" for n, k in lengths.items())
                 + ". Give them the same length, or wrap the constant ones in unmapped()."
             )
-        count = next(iter(lengths.values()))
-        return [
-            {**static, **{name: items[i] for name, items in mapped.items()}} for i in range(count)
-        ]
+        return next(iter(lengths.values()))
+
+    def _complete_call(self, call: dict[str, Any]) -> dict[str, Any]:
+        """One mapped call's parameters in signature order: defaults filled, extra keywords gathered."""
+        complete: dict[str, Any] = {}
+        for name, parameter in self.signature.parameters.items():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                known = self.signature.parameters
+                complete[name] = {k: v for k, v in call.items() if k not in known}
+            elif name in call:
+                complete[name] = call[name]
+            elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+                complete[name] = ()
+            elif parameter.default is not inspect.Parameter.empty:
+                complete[name] = parameter.default
+        return complete
+
+    # --- state hooks, as decorators (`@my_task.on_completion`) ---------------------------
+
+    def on_completion(self, fn: Hook) -> Hook:
+        """Add `fn(task, task_run, state)` to run when a task run completes; returns `fn`."""
+        return self._add_hook("on_completion", fn)
+
+    def on_failure(self, fn: Hook) -> Hook:
+        """Add `fn(task, task_run, state)` to run when a task run fails; returns `fn`."""
+        return self._add_hook("on_failure", fn)
+
+    def _add_hook(self, option: str, fn: Hook) -> Hook:
+        changes: dict[str, Any] = {option: (*getattr(self.options, option), fn)}
+        self.options = replace(self.options, **changes)
+        return fn
+
+    @property
+    def on_completion_hooks(self) -> list[Hook]:
+        return list(self.options.on_completion)
+
+    @property
+    def on_failure_hooks(self) -> list[Hook]:
+        return list(self.options.on_failure)
 
     def __repr__(self) -> str:
         return f"Task<{self.options.name}>"
@@ -150,6 +273,21 @@ def _task_engine() -> Any:
     from orchestrate import engine
 
     return engine
+
+
+def _takes_parameters(fn: Callable[..., Any]) -> bool:
+    try:
+        return "parameters" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _var_keyword(signature: inspect.Signature) -> str | None:
+    """The name of the `**kwargs` parameter, if there is one."""
+    for name, parameter in signature.parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            return name
+    return None
 
 
 def _is_iterable(value: Any) -> bool:
@@ -169,12 +307,18 @@ def _normalise(options: dict[str, Any]) -> dict[str, Any]:
         raise TypeError(f"Unknown task option(s): {', '.join(sorted(unknown))}.")
     if "tags" in options:
         options["tags"] = frozenset(options["tags"] or ())
-    for hook in ("on_completion", "on_failure"):
-        if hook in options:
-            options[hook] = tuple(options[hook] or ())
     if options.get("retries") is None and "retries" in options:
         options["retries"] = 0
     return options
+
+
+def _options(fn: Callable[..., Any], settings: dict[str, Any]) -> TaskOptions:
+    """`@task`'s keywords as options, the name and description taken from `fn` when not given."""
+    normalised = _normalise(dict(settings))
+    normalised["name"] = normalised.get("name") or callables.default_name(fn)
+    if not normalised.get("description"):
+        normalised["description"] = inspect.getdoc(fn)
+    return TaskOptions(**normalised)
 
 
 @overload
@@ -201,7 +345,7 @@ def task(
     persist_result: bool | None = None,
     result_serializer: str | None = None,
     log_prints: bool | None = None,
-    task_run_name: str | Callable[[], str] | None = None,
+    task_run_name: str | Callable[..., str] | None = None,
     on_completion: list[Hook] | None = None,
     on_failure: list[Hook] | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
@@ -222,10 +366,7 @@ def task(
     """
 
     def decorate(fn: Callable[P, R]) -> Task[P, R]:
-        normalised = _normalise(dict(options))
-        normalised.setdefault("name", None)
-        normalised["name"] = normalised["name"] or getattr(fn, "__name__", "task")
-        return Task(fn, TaskOptions(**normalised))
+        return Task(fn, **options)
 
     return decorate(__fn) if __fn is not None else decorate
 

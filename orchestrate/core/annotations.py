@@ -18,6 +18,10 @@ class BaseAnnotation(Generic[T]):
     def unwrap(self) -> T:
         return self.value
 
+    def rewrap(self, value: T) -> BaseAnnotation[T]:
+        """The same annotation around another value (each mapped item keeps its wrapper)."""
+        return type(self)(value)
+
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.value == other.value
 
@@ -47,6 +51,10 @@ class quote(BaseAnnotation[T]):
     """Pass a value through untouched: no future resolution, no dependency tracking."""
 
     __slots__ = ()
+
+    def unquote(self) -> T:
+        """The quoted value (Prefect's name for `unwrap`)."""
+        return self.value
 
 
 __all__ = ["BaseAnnotation", "allow_failure", "quote", "unmapped"]

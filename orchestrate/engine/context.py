@@ -32,10 +32,27 @@ class FlowRunContext:
     task_runner: TaskRunner
     results: ResultStore
     log_prints: bool = False
+    #: The flow run this one is a subflow of: the context current when this one was made.
+    parent: FlowRunContext | None = field(default_factory=lambda: flow_run_context.get())
     _counters: dict[str, itertools.count[int]] = field(default_factory=dict)
     #: id(result) -> (task run id, result): results linked back to the task run
     #: that produced them, kept alive so the id is not reused while the run lasts.
     result_links: dict[int, tuple[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def get(cls) -> FlowRunContext | None:
+        """The flow run in progress in this thread or task, or None (Prefect's `FlowRunContext.get()`)."""
+        return flow_run_context.get()
+
+    @property
+    def flow_run(self) -> FlowRunRecord:
+        """Prefect's name for the run (`FlowRunContext.get().flow_run.id`)."""
+        return self.run
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The run's parameters, as validated (Prefect's `flow_run_ctx.parameters`)."""
+        return self.run.parameters
 
     def next_dynamic_key(self, task_key: str) -> int:
         counter = self._counters.get(task_key)
@@ -52,6 +69,11 @@ class TaskRunContext:
     run: TaskRunRecord
     parameters: dict[str, Any]
     log_prints: bool = False
+
+    @classmethod
+    def get(cls) -> TaskRunContext | None:
+        """The task run in progress in this thread or task, or None (Prefect's `TaskRunContext.get()`)."""
+        return task_run_context.get()
 
     @property
     def task_run(self) -> TaskRunRecord:

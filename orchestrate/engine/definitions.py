@@ -19,6 +19,62 @@ from orchestrate.engine.runners import TaskRunner, ThreadPoolTaskRunner
 
 Hook = Callable[..., Any]
 
+_FLOW_HOOKS = ("on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running")
+_TASK_HOOKS = ("on_completion", "on_failure")
+_MAX_RETRY_DELAYS = 50
+
+
+def _hooks(kind: str, option: str, hooks: Any) -> tuple[Hook, ...]:
+    """Hooks as a tuple, refused at decoration (as Prefect does) unless a list of callables."""
+    if hooks is None:
+        return ()
+    example = f"Please provide a list of hooks to '{option}':\n\n@{kind}({option}=[hook1, hook2])\ndef my_{kind}():\n\tpass"
+    try:
+        listed = tuple(hooks)
+    except TypeError:
+        raise TypeError(
+            f"Expected iterable for '{option}'; got {type(hooks).__name__} instead. {example}"
+        ) from None
+    for hook in listed:
+        if not callable(hook):
+            raise TypeError(
+                f"Expected callables in '{option}'; got {type(hook).__name__} instead. {example}"
+            )
+    return listed
+
+
+def _check_run_name(option: str, value: Any) -> None:
+    if value is not None and not isinstance(value, str) and not callable(value):
+        raise TypeError(
+            f"Expected string or callable for '{option}'; got {type(value).__name__} instead."
+        )
+
+
+def _timeout(owner: str, seconds: float | None) -> float | None:
+    """Seconds as a float; 0 or None means no timeout (so `with_options(timeout_seconds=0)` unsets it)."""
+    if not seconds:
+        return None
+    if seconds < 0:
+        raise ValueError(f"{owner}: timeout_seconds must be positive, or 0 for no timeout.")
+    return float(seconds)
+
+
+def _check_retry_delay(owner: str, delay: Any, retries: int) -> None:
+    if callable(delay):
+        delay = delay(retries)
+    if delay is None or isinstance(delay, int | float):
+        return
+    if not isinstance(delay, list | tuple):
+        raise TypeError(
+            "Invalid `retry_delay_seconds` provided; must be an int, float, list or callable. "
+            f"{owner} got {type(delay).__name__}."
+        )
+    if len(delay) > _MAX_RETRY_DELAYS:
+        raise ValueError(
+            f"Can not configure more than {_MAX_RETRY_DELAYS} retry delays per task "
+            f"({owner} has {len(delay)}); give fewer delays, the last one repeats."
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FlowOptions:
@@ -43,10 +99,19 @@ class FlowOptions:
     on_running: tuple[Hook, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            hint = " Perhaps you meant to call it? e.g. '@flow(name=get_flow_name())'"
+            raise TypeError(
+                f"Expected string for flow parameter 'name'; got {type(self.name).__name__} "
+                f"instead.{hint if callable(self.name) else ''}"
+            )
+        owner = f"Flow {self.name!r}"
+        for option in _FLOW_HOOKS:
+            object.__setattr__(self, option, _hooks("flow", option, getattr(self, option)))
+        _check_run_name("flow_run_name", self.flow_run_name)
+        object.__setattr__(self, "timeout_seconds", _timeout(owner, self.timeout_seconds))
         if self.retries < 0:
-            raise ValueError(f"Flow {self.name!r}: retries must be 0 or more, not {self.retries}.")
-        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
-            raise ValueError(f"Flow {self.name!r}: timeout_seconds must be positive.")
+            raise ValueError(f"{owner}: retries must be 0 or more, not {self.retries}.")
         if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
             raise ValueError(
                 f"Flow {self.name!r}: result_serializer must be one of {', '.join(SERIALIZERS)}."
@@ -73,20 +138,32 @@ class TaskOptions:
     persist_result: bool | None = None
     result_serializer: str | None = None
     log_prints: bool | None = None
-    task_run_name: str | Callable[[], str] | None = None
+    #: A template, or a callable taking nothing or the run's `parameters`.
+    task_run_name: str | Callable[..., str] | None = None
     on_completion: tuple[Hook, ...] = field(default=())
     on_failure: tuple[Hook, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        owner = f"Task {self.name!r}"
+        for option in _TASK_HOOKS:
+            object.__setattr__(self, option, _hooks("task", option, getattr(self, option)))
+        _check_run_name("task_run_name", self.task_run_name)
+        object.__setattr__(self, "timeout_seconds", _timeout(owner, self.timeout_seconds))
         if self.retries < 0:
-            raise ValueError(f"Task {self.name!r}: retries must be 0 or more, not {self.retries}.")
+            raise ValueError(f"{owner}: retries must be 0 or more, not {self.retries}.")
+        _check_retry_delay(owner, self.retry_delay_seconds, self.retries)
+        if self.retry_jitter_factor is not None and self.retry_jitter_factor < 0:
+            raise ValueError(f"{owner}: `retry_jitter_factor` must be >= 0.")
+        if self.retry_condition_fn is not None and not callable(self.retry_condition_fn):
+            raise TypeError(
+                "Expected `retry_condition_fn` to be callable, got "
+                f"{type(self.retry_condition_fn).__name__} instead."
+            )
         if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
             raise ValueError(
                 f"Task {self.name!r}: result_serializer {self.result_serializer!r} is not known; "
                 f"use one of {', '.join(SERIALIZERS)}."
             )
-        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
-            raise ValueError(f"Task {self.name!r}: timeout_seconds must be positive.")
 
 
 class FlowDefinition(Protocol):

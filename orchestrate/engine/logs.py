@@ -81,10 +81,18 @@ def configure() -> None:
         logger.addHandler(console)
 
 
+def hook_name(hook: Any) -> str:
+    """A hook's name in log lines (Prefect's: a partial by its function, an object by its class)."""
+    name = getattr(hook, "__name__", None) or getattr(getattr(hook, "func", None), "__name__", None)
+    return name or type(hook).__name__
+
+
 def log_hook_failure(logger: RunLogger, hook: Any, exc: BaseException) -> None:
-    """A state hook that raised is reported with the run; it never changes the run's state."""
+    """A state hook that raised is reported with the run (as Prefect words it); the run's state stays."""
     logger.error(
-        "State hook %s raised %s: %s", getattr(hook, "__name__", hook), type(exc).__name__, exc
+        "An error was encountered while running hook %r",
+        hook_name(hook),
+        exc_info=(type(exc), exc, exc.__traceback__),
     )
 
 

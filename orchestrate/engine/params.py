@@ -58,13 +58,14 @@ class ParameterValidator:
     def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:
         """The parameters coerced to their annotated types; raises `ParameterTypeError`.
 
-        A default left in place is the author's choice and is not checked
-        (`x: int = None` is common Python).
+        Defaults are checked and coerced like passed values, as Prefect does
+        (a dict default becomes the annotated model). A `None` default left in
+        place is the exception: `x: int = None` is common Python.
         """
         given = {
             name: parameters[name]
             for name, default in self._checked.items()
-            if name in parameters and parameters[name] is not default
+            if name in parameters and not (default is None and parameters[name] is None)
         }
         if not given:
             return parameters
