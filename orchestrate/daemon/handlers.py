@@ -26,7 +26,7 @@ from orchestrate.client.protocol import Method
 from orchestrate.core.errors import RunNotFound
 from orchestrate.daemon import planner, views
 from orchestrate.daemon.deployments import UnknownDeployment
-from orchestrate.daemon.server import RpcError
+from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.daemon.signature import parameter_schema, validate_parameters
 from orchestrate.schedules import next_times
 from orchestrate.store.queries import Store

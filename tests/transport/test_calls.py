@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from orchestrate.client import protocol
-from orchestrate.client import AsyncClient, Client, connect
-from orchestrate.daemon.server import Connection
+from orchestrate.client import AsyncClient, Client, connect, protocol
 from orchestrate.client.protocol import Method
+from orchestrate.daemon.rpc_connection import Connection
 
 from .conftest import FakeDaemon, run_detail
 
