@@ -26,7 +26,7 @@ from orchestrate.core.errors import ActionFailed, AutomationError
 from orchestrate.core.records import EventRecord
 from orchestrate.core.runs import transition
 from orchestrate.core.states import STATE_NAMES, State
-from orchestrate.daemon.server import RpcError
+from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.daemon.signature import parameter_schema, validate_parameters
 
 if TYPE_CHECKING:

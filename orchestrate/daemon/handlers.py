@@ -7,6 +7,8 @@ after the writer has caught up, so a client always reads its own writes.
 Params arrive checked against `orchestrate.client.protocol.PARAMS` by the server, so
 a handler reads them as the protocol types them. A stored row that does not
 fit its shape goes out repaired, with `malformed` saying what was wrong.
+What a deployment looks like to a client is built in `deployment_info`, and
+records shipped by other processes are checked in `shipped_records`.
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
-
 from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
 from orchestrate.core.errors import RunNotFound
 from orchestrate.daemon import planner, views
+from orchestrate.daemon.deployment_info import ParameterSchemas, deployment_info
 from orchestrate.daemon.deployments import UnknownDeployment
-from orchestrate.daemon.server import RpcError
-from orchestrate.daemon.signature import parameter_schema, validate_parameters
+from orchestrate.daemon.rpc_wire import RpcError
+from orchestrate.daemon.shipped_records import take_records
+from orchestrate.daemon.signature import validate_parameters
 from orchestrate.schedules import next_times
 from orchestrate.store.queries import Store
 
@@ -47,7 +49,7 @@ class Handlers:
         self.daemon = daemon
         self.connection = connection
         self.version = version
-        self._schemas: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._schemas = ParameterSchemas(daemon.root)
 
     def table(self) -> dict[str, Handler]:
         d = self.daemon
@@ -139,46 +141,7 @@ class Handlers:
         ]
 
     def _deployment_info(self, spec: Any, recent: list[Any]) -> dict[str, Any]:
-        d = self.daemon
-        upcoming = [
-            r.expected_start_time
-            for r in d.book.scheduled()
-            if r.deployment == spec.name and r.expected_start_time is not None
-        ]
-        return {
-            "name": spec.name,
-            "entrypoint": spec.entrypoint,
-            "description": spec.description,
-            "paused": d.table.is_paused(spec.name),
-            "schedules": [s.model_dump() for s in spec.schedule_infos()],
-            "next_run_time": None
-            if d.table.is_paused(spec.name) or not upcoming
-            else min(upcoming),
-            "recent": [_brief_view(v) for v in recent],
-            "tags": list(spec.tags),
-            "parameters": dict(spec.parameters),
-            "parameter_schema": self._schema(spec),
-            "concurrency_limit": spec.concurrency_limit,
-            "collision_strategy": spec.collision_strategy,
-            "running": sum(
-                1 for i in d.handles if (r := d.book.get(i)) and r.deployment == spec.name
-            ),
-            "blocked": d.table.blocked(spec.name),
-            "skipped_slots": d.skipped[spec.name],
-        }
-
-    def _schema(self, spec: Any) -> dict[str, Any] | None:
-        """The flow's parameter schema, read from its source (cached until the file changes)."""
-        path = self.daemon.root / spec.entrypoint.rpartition(":")[0]
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            return None
-        cached = self._schemas.get(spec.entrypoint)
-        if cached is None or cached[0] != mtime:
-            cached = (mtime, parameter_schema(path, spec.entrypoint.rpartition(":")[2]))
-            self._schemas[spec.entrypoint] = cached
-        return cached[1]
+        return deployment_info(self.daemon, spec, recent, self._schemas.of(spec))
 
     async def deployment(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         spec = self._spec(params)
@@ -253,7 +216,7 @@ class Handlers:
     async def create_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         spec = self._spec(params)
         parameters = params.get("parameters") or {}
-        problems = validate_parameters(self._schema(spec), {**spec.parameters, **parameters})
+        problems = validate_parameters(self._schemas.of(spec), {**spec.parameters, **parameters})
         if problems:
             raise RpcError(protocol.BAD_INPUT, f"Deployment {spec.name!r}: " + "; ".join(problems))
         if (blocked := self.daemon.table.blocked(spec.name)) is not None:
@@ -323,48 +286,13 @@ class Handlers:
 
     async def records(self, params: dict[str, Any], conn: Any) -> None:
         """Records shipped by a flow run in another process (plain Python while the daemon is up)."""
-        from orchestrate.core.record_codec import decode_records
-
-        fitting = [
-            item for n, item in enumerate(params.get("records") or []) if _fits(n, item, conn)
-        ]
-        try:
-            records = decode_records(fitting)
-        except ValueError as exc:  # a record that fits its model but not its decoder
-            raise RpcError(protocol.INVALID_PARAMS, str(exc)) from None
-        self.daemon.put_many(records)
+        take_records(params, conn, self.daemon.put_many)
 
 
 def _uuid() -> str:
     import uuid
 
     return str(uuid.uuid4())
-
-
-def _fits(position: int, item: Any, connection: Any) -> bool:
-    """Whether a shipped record can be stored; one that cannot is left out, and logged.
-
-    Left in, it would fail the writer's whole batch, other clients' records included.
-    """
-    kind, fields = item
-    model = protocol.RECORD_FIELDS.get(kind)
-    if model is None:
-        return True  # a kind from a newer orc: decode_records skips it
-    try:
-        model.model_validate(fields)
-    except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        log.warning(
-            "left out record %d (%s) from %r: %s: %s",
-            position,
-            kind,
-            connection,
-            where,
-            problem["msg"],
-        )
-        return False
-    return True
 
 
 def _marked(info: dict[str, Any], view: Any) -> dict[str, Any]:
@@ -380,16 +308,6 @@ def _brief(run: Any) -> dict[str, Any]:
         "state_type": run.state.type.value,
         "state_name": run.state.name,
         "start_time": run.start_time or run.expected_start_time,
-    }
-
-
-def _brief_view(view: Any) -> dict[str, Any]:
-    start = view.start_time or view.created
-    return {
-        "id": view.id,
-        "state_type": view.state.type,
-        "state_name": view.state.name,
-        "start_time": start.timestamp() if start else None,
     }
 
 

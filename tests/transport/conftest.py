@@ -24,7 +24,9 @@ from pydantic import BaseModel
 
 from orchestrate.client import protocol
 from orchestrate.core.project import socket_path
-from orchestrate.daemon.server import Connection, RpcError, RpcServer
+from orchestrate.daemon.rpc_connection import Connection
+from orchestrate.daemon.rpc_wire import RpcError
+from orchestrate.daemon.server import RpcServer
 
 T = TypeVar("T")
 WAIT = 10.0  # seconds any test waits for something that should happen at once

@@ -13,7 +13,7 @@ import pytest
 
 from orchestrate.client import AsyncClient, Client, connect, protocol
 from orchestrate.client.protocol import Method
-from orchestrate.daemon.server import Connection
+from orchestrate.daemon.rpc_connection import Connection
 
 from .conftest import FakeDaemon, run_detail
 

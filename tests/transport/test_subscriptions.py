@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from orchestrate.client import AsyncClient, BadInput, ConnectionLost, connect
-from orchestrate.daemon.server import Connection
+from orchestrate.daemon.rpc_connection import Connection
 
 from .conftest import WAIT, FakeDaemon, RawClient
 
