@@ -12,23 +12,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from orchestrate.store.queries import (
-        FlowRunView,
-        LogLine,
-        RunState,
-        StateEntry,
-        Store,
-        TaskRunView,
-    )
+    from orchestrate.store.queries import Store
+    from orchestrate.store.views import FlowRunView, LogLine, RunState, StateEntry, TaskRunView
     from orchestrate.store.writer import StoreWriter
 
 _HOMES = {
-    "FlowRunView": "queries",
-    "LogLine": "queries",
-    "RunState": "queries",
-    "StateEntry": "queries",
+    "FlowRunView": "views",
+    "LogLine": "views",
+    "RunState": "views",
+    "StateEntry": "views",
     "Store": "queries",
-    "TaskRunView": "queries",
+    "TaskRunView": "views",
     "StoreWriter": "writer",
 }
 

@@ -275,15 +275,14 @@ class Batch:
         ]
         statements = self._deletion_statements()
         for table, items in runs:
-            if stored is None:  # nothing is known to be new: upsert everything
-                new, known = [], items
-            else:
-                new = [r for r in items if r.id not in stored]
-                known = [r for r in items if r.id in stored]
-            if new:
-                statements.append(_statement(table, new, upsert=False))
-            if known:
-                statements.append(_statement(table, known, upsert=table.upsert))
+            statements += _run_statements(table, items, stored)
+        statements += self._append_statements()
+        _execute_all(conn, statements, set() if prepared is None else prepared, commit)
+        if stored is not None and commit:
+            stored.update(r for _, items in runs for r in items)
+
+    def _append_statements(self) -> list[Statement]:
+        """The tables only ever added to, then the event pruning (old events in this batch go too)."""
         appends: list[tuple[Table, list[Any]]] = [
             (HISTORY, self.states),
             (EDGES, self.edges),
@@ -291,15 +290,11 @@ class Batch:
             (EVENTS, self.events),
             (SLOTS, list(self.slots.values())),
         ]
-        statements += [_statement(table, items, table.upsert) for table, items in appends if items]
-        if (
-            self.prune_events_before is not None
-        ):  # after the inserts: old events in this batch go too
+        statements = [_statement(table, items, table.upsert) for table, items in appends if items]
+        if self.prune_events_before is not None:
             prune = "DELETE FROM events WHERE occurred < to_timestamp($1)"
             statements.append((prune, [self.prune_events_before], None))
-        _execute_all(conn, statements, set() if prepared is None else prepared, commit)
-        if stored is not None and commit:
-            stored.update(r for _, items in runs for r in items)
+        return statements
 
     def _deletion_statements(self) -> list[Statement]:
         if not self.deletions:
@@ -332,6 +327,21 @@ ErrorTest = Callable[[BaseException], bool]
 
 #: A statement, its parameters, and the prepared statement it executes (name, SQL), if any.
 Statement = tuple[str, list[Any] | None, tuple[str, str] | None]
+
+
+def _run_statements(table: Table, items: list[Any], stored: StoredRuns | None) -> list[Statement]:
+    """A run table's rows: plain INSERTs for runs known to be new, upserts for the rest."""
+    if stored is None:  # nothing is known to be new: upsert everything
+        new, known = [], items
+    else:
+        new = [r for r in items if r.id not in stored]
+        known = [r for r in items if r.id in stored]
+    statements = []
+    if new:
+        statements.append(_statement(table, new, upsert=False))
+    if known:
+        statements.append(_statement(table, known, upsert=table.upsert))
+    return statements
 
 
 def _statement(table: Table, items: list[Any], upsert: bool) -> Statement:

@@ -1,27 +1,23 @@
 """The store's tables as columns: records turned into one list per column, and the SQL that loads them.
 
-A flush writes each table with one `INSERT … SELECT unnest(…)`. The columns
-come from one `attrgetter` pass over the records (state fields included),
-transposed by `zip`: this runs in the writer thread and holds the GIL the
-flow's task runs need, so it stays at C speed. A column goes to DuckDB as
-one string when it can (`encode.column_text`), or as a list.
+A flush writes each table with one `INSERT … SELECT unnest(…)`. A table is
+declared by its columns alone: each is read from the record field of its
+name (JSON and tags converted by kind), and the seven state columns from the
+record's `state`. The columns come from one `attrgetter` pass over the
+records (state fields included), transposed by `zip`: this runs in the writer
+thread and holds the GIL the flow's task runs need, so it stays at C speed.
+A column goes to DuckDB as one string when it can (`encode.column_text`), or
+as a list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
-from orchestrate.core.records import (
-    EdgeRecord,
-    EventRecord,
-    FlowRunRecord,
-    LogRecord,
-    StateRecord,
-    TaskRunRecord,
-)
 from orchestrate.store.encode import NULL, SEPARATOR, TYPE_TEXT, state_columns, to_json
 
 # Column kinds: how a Python list binds, and how text or a bound value becomes the stored type.
@@ -42,18 +38,54 @@ _FROM_TEXT = {
     "json": "{}::JSON",
     "tags": "{}::JSON::VARCHAR[]",
 }
+#: What a record field of a kind becomes in its column (other kinds go as they are).
+_CONVERT: dict[str, Callable[[Any], Any]] = {"json": to_json, "tags": list}
 
 Columns = list[Sequence[Any]]
+
+#: The fields of a record's state that its state columns come from, for `_gather`.
+_STATE_FIELDS = (
+    "state.type",
+    "state.name",
+    "state.message",
+    "state.ts",
+    "state.traceback",
+    "state.data",
+    "state",
+)
+_STATE_KINDS = ("str", "str", "str", "time", "str", "str", "str")
 
 
 @dataclass(frozen=True)
 class Table:
-    """A table: its columns in the order `columns_of` builds them from records."""
+    """A table: its columns, in order, each as (name, kind).
+
+    A column holds the record field of its name; the seven columns from
+    `state_type` on (`state_columns`) hold the record's state instead.
+    """
 
     name: str
     columns: Sequence[tuple[str, str]]
-    columns_of: Callable[[list[Any]], Columns]
     upsert: bool = False
+
+    def columns_of(self, records: list[Any]) -> Columns:
+        """Every column of `records`, in the table's order, from one pass over them."""
+        fields, kinds, state_at = self._plan
+        gathered = _gather(records, *fields)
+        plain = zip(kinds, gathered[: len(kinds)], strict=True)
+        columns = [_converted(kind, column) for kind, column in plain]
+        if state_at is not None:
+            columns[state_at:state_at] = _state_columns(gathered[len(kinds) :])
+        return columns
+
+    @cached_property
+    def _plan(self) -> tuple[tuple[str, ...], tuple[str, ...], int | None]:
+        """The fields `columns_of` gathers, the kinds of those not from the state, and where the state goes."""
+        names = [name for name, _ in self.columns]
+        state_at = names.index("state_type") if "state_type" in names else None
+        plain = [c for i, c in enumerate(self.columns) if not _in_state(i, state_at)]
+        state_fields = _STATE_FIELDS if state_at is not None else ()
+        return (*(n for n, _ in plain), *state_fields), tuple(k for _, k in plain), state_at
 
     @property
     def insert_sql(self) -> str:
@@ -69,7 +101,7 @@ class Table:
         outer = ", ".join(
             _STORE.get(kind, "{}").format(f"c{i}") for i, (_, kind) in enumerate(self.columns, 1)
         )
-        return f"{self._verb(self.upsert)} INTO {self.name} ({self._names}) SELECT {outer} FROM (SELECT {inner})"
+        return self._insert(self.upsert, outer, inner)
 
     def text_sql(self, upsert: bool) -> str:
         """The statement for columns sent as text (`encode.column_text`), one string per column."""
@@ -81,32 +113,26 @@ class Table:
             _FROM_TEXT[kind].format(f"nullif(c{i}, chr({ord(NULL)}))")
             for i, (_, kind) in enumerate(self.columns, 1)
         )
-        return f"{self._verb(upsert)} INTO {self.name} ({self._names}) SELECT {outer} FROM (SELECT {inner})"
+        return self._insert(upsert, outer, inner)
 
-    @staticmethod
-    def _verb(upsert: bool) -> str:
-        return "INSERT OR REPLACE" if upsert else "INSERT"
+    def _insert(self, upsert: bool, outer: str, inner: str) -> str:
+        verb = "INSERT OR REPLACE" if upsert else "INSERT"
+        names = ", ".join(name for name, _ in self.columns)
+        return f"{verb} INTO {self.name} ({names}) SELECT {outer} FROM (SELECT {inner})"
 
-    @property
-    def _names(self) -> str:
-        return ", ".join(name for name, _ in self.columns)
+
+def _in_state(index: int, state_at: int | None) -> bool:
+    return state_at is not None and state_at <= index < state_at + len(_STATE_KINDS)
+
+
+def _converted(kind: str, column: Sequence[Any]) -> Sequence[Any]:
+    convert = _CONVERT.get(kind)
+    return column if convert is None else list(map(convert, column))
 
 
 def _gather(records: list[Any], *fields: str) -> Columns:
     """Each of `fields` (dotted paths) of every record: one column per field, in one pass."""
     return list(zip(*map(attrgetter(*fields), records), strict=True))
-
-
-#: The fields of a record's state that its state columns come from, for `_gather`.
-_STATE_FIELDS = (
-    "state.type",
-    "state.name",
-    "state.message",
-    "state.ts",
-    "state.traceback",
-    "state.data",
-    "state",
-)
 
 
 def _state_columns(gathered: Columns) -> Columns:
@@ -127,149 +153,20 @@ def _state_columns(gathered: Columns) -> Columns:
     ]
 
 
-def flow_run_columns(runs: list[FlowRunRecord]) -> Columns:
-    (
-        ids,
-        names,
-        flows,
-        parameters,
-        tags,
-        parent_flow_runs,
-        parent_task_runs,
-        deployments,
-        entrypoints,
-        versions,
-        created,
-        expected,
-        starts,
-        ends,
-        counts,
-        *state,
-    ) = _gather(
-        runs,
-        "id",
-        "name",
-        "flow_name",
-        "parameters",
-        "tags",
-        "parent_flow_run_id",
-        "parent_task_run_id",
-        "deployment",
-        "entrypoint",
-        "flow_version",
-        "created",
-        "expected_start_time",
-        "start_time",
-        "end_time",
-        "run_count",
-        *_STATE_FIELDS,
-    )
-    return [
-        ids,
-        names,
-        flows,
-        *_state_columns(state),
-        list(map(to_json, parameters)),
-        list(map(list, tags)),
-        parent_flow_runs,
-        parent_task_runs,
-        deployments,
-        entrypoints,
-        versions,
-        created,
-        expected,
-        starts,
-        ends,
-        counts,
-    ]
+def _state(*names: str) -> list[tuple[str, str]]:
+    """The seven state columns under `names`, with their kinds."""
+    return list(zip(names, _STATE_KINDS, strict=True))
 
 
-def task_run_columns(runs: list[TaskRunRecord]) -> Columns:
-    (
-        ids,
-        flow_runs,
-        names,
-        keys,
-        dynamic_keys,
-        kinds,
-        tags,
-        parents,
-        cache_keys,
-        created,
-        starts,
-        ends,
-        counts,
-        *state,
-    ) = _gather(
-        runs,
-        "id",
-        "flow_run_id",
-        "name",
-        "task_key",
-        "dynamic_key",
-        "kind",
-        "tags",
-        "parent_task_run_id",
-        "cache_key",
-        "created",
-        "start_time",
-        "end_time",
-        "run_count",
-        *_STATE_FIELDS,
-    )
-    return [
-        ids,
-        flow_runs,
-        names,
-        keys,
-        dynamic_keys,
-        kinds,
-        *_state_columns(state),
-        list(map(list, tags)),
-        parents,
-        cache_keys,
-        created,
-        starts,
-        ends,
-        counts,
-    ]
-
-
-def history_columns(records: list[StateRecord]) -> Columns:
-    run_ids, flow_runs, is_task, *state = _gather(
-        records, "run_id", "flow_run_id", "is_task", *_STATE_FIELDS
-    )
-    return [run_ids, flow_runs, is_task, *_state_columns(state)]
-
-
-def edge_columns(edges: list[EdgeRecord]) -> Columns:
-    return _gather(edges, "flow_run_id", "task_run_id", "upstream_id", "kind")
-
-
-def log_columns(logs: list[LogRecord]) -> Columns:
-    return _gather(logs, "flow_run_id", "task_run_id", "ts", "level", "logger", "message")
-
-
-def event_columns(events: list[EventRecord]) -> Columns:
-    ids, occurred, names, *documents = _gather(
-        events, "id", "occurred", "event", "resource", "related", "payload"
-    )
-    return [ids, occurred, names, *(list(map(to_json, document)) for document in documents)]
-
-
-def slot_columns(slots: list[Any]) -> Columns:
-    return _gather(slots, "key", "flow_run_id", "deployment", "schedule_id", "slot_time")
-
-
-_STATE = [
-    ("state_type", "str"),
-    ("state_name", "str"),
-    ("state_message", "str"),
-    ("state_ts", "time"),
-    ("error_type", "str"),
-    ("error_message", "str"),
-    ("traceback", "str"),
-]
+_STATE = _state(
+    "state_type",
+    "state_name",
+    "state_message",
+    "state_ts",
+    "error_type",
+    "error_message",
+    "traceback",
+)
 
 FLOW_RUNS = Table(
     "flow_runs",
@@ -291,7 +188,6 @@ FLOW_RUNS = Table(
         ("end_time", "time"),
         ("run_count", "int"),
     ],
-    flow_run_columns,
     upsert=True,
 )
 TASK_RUNS = Table(
@@ -312,13 +208,11 @@ TASK_RUNS = Table(
         ("end_time", "time"),
         ("run_count", "int"),
     ],
-    task_run_columns,
     upsert=True,
 )
 EDGES = Table(
     "task_run_edges",
     [("flow_run_id", "str"), ("task_run_id", "str"), ("upstream_id", "str"), ("kind", "str")],
-    edge_columns,
 )
 HISTORY = Table(
     "state_history",
@@ -326,15 +220,10 @@ HISTORY = Table(
         ("run_id", "str"),
         ("flow_run_id", "str"),
         ("is_task", "bool"),
-        ("state_type", "str"),
-        ("state_name", "str"),
-        ("message", "str"),
-        ("ts", "time"),
-        ("error_type", "str"),
-        ("error_message", "str"),
-        ("traceback", "str"),
+        *_state(
+            "state_type", "state_name", "message", "ts", "error_type", "error_message", "traceback"
+        ),
     ],
-    history_columns,
 )
 LOGS = Table(
     "logs",
@@ -346,7 +235,6 @@ LOGS = Table(
         ("logger", "str"),
         ("message", "str"),
     ],
-    log_columns,
 )
 EVENTS = Table(
     "events",
@@ -358,7 +246,6 @@ EVENTS = Table(
         ("related", "json"),
         ("payload", "json"),
     ],
-    event_columns,
 )
 SLOTS = Table(
     "schedule_slots",
@@ -369,6 +256,5 @@ SLOTS = Table(
         ("schedule_id", "str"),
         ("slot_time", "time"),
     ],
-    slot_columns,
     upsert=True,
 )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 #: How long an open waits for another process to let go of the file.
 LOCK_TIMEOUT = 10.0
 _FIRST_BACKOFF = 0.005
-_MAX_BACKOFF = 0.05  # short, to catch the writer's gaps (writer.READER_TURN)
+_MAX_BACKOFF = 0.05  # short, to catch the writer's gaps (file_hold.READER_TURN)
 
 
 def is_lock_error(exc: BaseException) -> bool:

@@ -169,13 +169,13 @@ def writer(tmp_path: Path) -> Iterator[StoreWriter]:
 def test_a_writer_that_let_go_of_the_file_prepares_its_statements_again(
     writer: StoreWriter, build: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("orchestrate.store.writer.IDLE_CLOSE", 0.0)
+    monkeypatch.setattr("orchestrate.store.file_hold.IDLE_CLOSE", 0.0)
     writer.put(build.task_run("t1", "f1"))
     assert writer.flush(10)
     deadline = time.monotonic() + 10
-    while writer._conn is not None and time.monotonic() < deadline:  # let go once idle
+    while writer._file.conn is not None and time.monotonic() < deadline:  # let go once idle
         writer._wake.wait(0.01)
-    assert writer._conn is None
+    assert writer._file.conn is None
     writer.put(build.task_run("t2", "f1"))
     assert writer.flush(10)
     writer.close()

@@ -27,8 +27,9 @@ from orchestrate.core.records import LogRecord, StateRecord
 from orchestrate.states import Completed, Running, State
 from orchestrate.store import StoreWriter
 from orchestrate.store.batch import RunDeletion
+from orchestrate.store.file_hold import FileHold
+from orchestrate.store.health import StoreHealth
 from orchestrate.store.migrations import migrate
-from orchestrate.store.writer import StoreHealth
 from tests.store.faulty import Faults
 
 
@@ -214,15 +215,15 @@ def test_a_failure_of_the_writer_thread_is_reported_and_the_thread_goes_on(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    release = StoreWriter._maybe_release
+    release = FileHold.release_if_due
     failures = iter([RuntimeError("a bug in the writer")])
 
-    def fail_once(self: StoreWriter, last_work: float) -> None:
+    def fail_once(self: FileHold, last_work: float) -> None:
         with contextlib.suppress(StopIteration):
             raise next(failures)
         release(self, last_work)
 
-    monkeypatch.setattr(StoreWriter, "_maybe_release", fail_once)
+    monkeypatch.setattr(FileHold, "release_if_due", fail_once)
     heard: list[StoreHealth] = []
     writer.on_health(heard.append)
     writer.put(build.flow_run("f1"))

@@ -33,7 +33,7 @@ from orchestrate.core.records import (
     TaskRunRecord,
 )
 from orchestrate.states import State, StateType
-from orchestrate.store import writer as writer_module
+from orchestrate.store import health
 from orchestrate.store.batch import EventPruning, RunDeletion, SlotRecord
 from orchestrate.store.migrations import migrate
 from orchestrate.store.writer import StoreWriter
@@ -158,8 +158,8 @@ def _stored(conn: duckdb.DuckDBPyConnection) -> Model:
 def _quick_backoff() -> Iterator[None]:
     """Failed writes pause 1 ms, not 0.1 s and up: the pauses have their own test."""
     with (
-        mock.patch.object(writer_module, "FIRST_BACKOFF", 0.001),
-        mock.patch.object(writer_module, "MAX_BACKOFF", 0.004),
+        mock.patch.object(health, "FIRST_BACKOFF", 0.001),
+        mock.patch.object(health, "MAX_BACKOFF", 0.004),
     ):
         yield
 

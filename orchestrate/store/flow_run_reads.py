@@ -1,0 +1,137 @@
+"""The flow-run reads of a `Store`: listings, one run by id or prefix, what a daemon picks up.
+
+A listing comes with each run's task runs counted by state name, read in one
+query for the whole page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from orchestrate.core.errors import RunNotFound
+from orchestrate.store.lenient import raw
+from orchestrate.store.reader import Reader, row_limit
+from orchestrate.store.views import FLOW_RUN_COLUMNS, FlowRunView
+
+_AMBIGUITY_SHOWN = 10
+
+
+class FlowRunReads(Reader):
+    """Reads of the `flow_runs` table."""
+
+    def list_flow_runs(
+        self,
+        state: str | None = None,
+        flow: str | None = None,
+        limit: int = 50,
+        deployment: str | None = None,
+        since: float | None = None,
+        upcoming: bool = False,
+    ) -> list[FlowRunView]:
+        """Flow runs, newest first; `state` matches a state name or type, case-insensitively.
+
+        Scheduled runs not due yet are left out unless `upcoming` (or a `state` filter)
+        asks for them: a daemon keeps an hour of them, and they would hide what ran.
+        """
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
+        if state:
+            where.append("(lower(state_name) = lower(?) OR lower(state_type) = lower(?))")
+            params += [state, state]
+        for column, value in (("flow_name", flow), ("deployment", deployment)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("created >= to_timestamp(?)")
+            params.append(since)
+        if not upcoming and not state:
+            where.append(
+                "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))"
+            )
+        rows = self._rows(
+            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)} "
+            "ORDER BY coalesce(expected_start_time, created) DESC NULLS LAST, id LIMIT ?",
+            [*params, row_limit(limit)],
+        )
+        return self._with_counts([FlowRunView.from_row(r) for r in rows])
+
+    def _with_counts(self, runs: list[FlowRunView]) -> list[FlowRunView]:
+        if not runs:
+            return runs
+        counts: dict[str, dict[str, int]] = {}
+        for run_id, name, n in self._rows(
+            "SELECT flow_run_id, state_name, count(*) FROM task_runs "
+            "WHERE list_contains(?, flow_run_id) GROUP BY ALL ORDER BY ALL",
+            [[r.id for r in runs]],
+        ):
+            counts.setdefault(run_id, {})[name] = n
+        return [_replace_counts(r, counts.get(r.id, {})) for r in runs]
+
+    def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
+        """The flow run whose id is, or uniquely starts with, `id_or_prefix`."""
+        run_id = self._resolve(id_or_prefix)
+        rows = self._rows(f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = ?", [run_id])
+        return self._with_counts([FlowRunView.from_row(rows[0])])[0]
+
+    def _resolve(self, prefix: str) -> str:
+        if not prefix:
+            raise RunNotFound("No run id given. Run `orc runs ls` to see run ids.")
+        exact = self._rows("SELECT id FROM flow_runs WHERE id = ?", [prefix])
+        if exact:
+            return str(exact[0][0])
+        matches = self._rows(
+            "SELECT id, name, flow_name FROM flow_runs WHERE starts_with(id, ?) "
+            "ORDER BY created DESC LIMIT ?",
+            [prefix, _AMBIGUITY_SHOWN + 1],
+        )
+        if not matches:
+            raise RunNotFound(
+                f"No flow run matches {raw(repr(prefix))}. Run `orc runs ls` to see run ids."
+            )
+        if len(matches) > 1:
+            shown = ", ".join(f"{i} ({f}/{n})" for i, n, f in matches[:_AMBIGUITY_SHOWN])
+            more = " and more" if len(matches) > _AMBIGUITY_SHOWN else ""
+            raise RunNotFound(
+                f"{raw(repr(prefix))} matches more than one flow run: {shown}{more}. "
+                "Give more characters of the id."
+            )
+        return str(matches[0][0])
+
+    def unfinished_flow_runs(self) -> list[FlowRunView]:
+        """Flow runs not in a final state: what a starting daemon picks up again."""
+        rows = self._rows(
+            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE state_type NOT IN "
+            "('COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED') ORDER BY created, id"
+        )
+        return [FlowRunView.from_row(r) for r in rows]
+
+    def recent_by_deployment(self, per_deployment: int = 10) -> dict[str, list[FlowRunView]]:
+        """The latest finished or running flow runs of every deployment, newest first."""
+        rows = self._rows(
+            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE deployment IS NOT NULL "
+            "AND state_type <> 'SCHEDULED' "
+            "QUALIFY row_number() OVER (PARTITION BY deployment ORDER BY created DESC) <= ? "
+            "ORDER BY deployment, created DESC",
+            [per_deployment],
+        )
+        grouped: dict[str, list[FlowRunView]] = {}
+        for row in rows:
+            view = FlowRunView.from_row(row)
+            grouped.setdefault(view.deployment or "", []).append(view)
+        return grouped
+
+    def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
+        """Subflow runs started from inside this flow run, oldest first."""
+        rows = self._rows(
+            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE parent_flow_run_id = ? "
+            "OR parent_task_run_id IN (SELECT id FROM task_runs WHERE flow_run_id = ?) "
+            "ORDER BY created, id",
+            [flow_run_id, flow_run_id],
+        )
+        return self._with_counts([FlowRunView.from_row(r) for r in rows])
+
+
+def _replace_counts(run: FlowRunView, counts: dict[str, int]) -> FlowRunView:
+    return replace(run, task_run_counts=counts)

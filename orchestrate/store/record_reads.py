@@ -1,0 +1,126 @@
+"""The reads of a `Store` besides flow runs: task runs, state history, logs, events, schedule slots.
+
+What a run leaves behind as it goes, and what the daemon keeps of its
+schedules: each read in the order its reader needs it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrate.store.reader import Reader, row_limit
+from orchestrate.store.views import (
+    TASK_RUN_COLUMNS,
+    EventRow,
+    LogLine,
+    RunState,
+    StateEntry,
+    TaskRunView,
+)
+
+
+class RecordReads(Reader):
+    """Reads of `task_runs`, `task_run_edges`, `state_history`, `logs`, `events`, `schedule_slots`."""
+
+    def state_history(self, run_id: str) -> list[StateEntry]:
+        """Every state a flow or task run went through, oldest first."""
+        rows = self._rows(
+            "SELECT run_id, state_type, state_name, message, epoch(ts), error_type, "
+            "error_message, traceback FROM state_history WHERE run_id = ? ORDER BY ts, rowid",
+            [run_id],
+        )
+        return [StateEntry(r[0], RunState.from_row(r[1:])) for r in rows]
+
+    def task_runs(self, flow_run_id: str) -> list[TaskRunView]:
+        """The task runs of one flow run in the order they started, with their upstreams."""
+        upstream: dict[str, list[tuple[str, str]]] = {}
+        for task_run_id, upstream_id, kind in self._rows(
+            "SELECT DISTINCT task_run_id, upstream_id, kind FROM task_run_edges "
+            "WHERE flow_run_id = ? ORDER BY ALL",
+            [flow_run_id],
+        ):
+            upstream.setdefault(task_run_id, []).append((upstream_id, kind))
+        rows = self._rows(
+            f"SELECT {TASK_RUN_COLUMNS} FROM task_runs WHERE flow_run_id = ? "
+            "ORDER BY start_time NULLS LAST, created, id",
+            [flow_run_id],
+        )
+        return [TaskRunView.from_row(r, upstream.get(r[0], [])) for r in rows]
+
+    def logs(
+        self,
+        flow_run_id: str,
+        after: float | None = None,
+        limit: int | None = None,
+        level: int | None = None,
+    ) -> list[LogLine]:
+        """A flow run's log lines in time order (ties in the order they were written).
+
+        `after` keeps lines strictly later than that time (for following a log);
+        `limit` keeps the last lines; `level` the lines at or above it.
+        """
+        where: list[str] = ["l.flow_run_id = ?"]
+        params: list[Any] = [flow_run_id]
+        if after is not None:
+            where.append("l.ts > to_timestamp(?)")
+            params.append(after)
+        if level is not None:
+            where.append("l.level >= ?")
+            params.append(level)
+        sql = (
+            "SELECT l.flow_run_id, l.task_run_id, t.name, epoch(l.ts), l.level, l.logger, "
+            "l.message, l.rowid AS rid FROM logs l "
+            "LEFT JOIN task_runs t ON t.id = l.task_run_id "
+            f"WHERE {' AND '.join(where)} ORDER BY l.ts DESC, l.rowid DESC"
+        )
+        if limit is not None:
+            sql += f" LIMIT {row_limit(limit)}"
+        rows = self._rows(f"SELECT * FROM ({sql}) ORDER BY 4, rid", params)
+        return [LogLine.from_row(r) for r in rows]
+
+    def events(
+        self,
+        name: str | None = None,
+        resource: str | None = None,
+        since: float | None = None,
+        limit: int = 100,
+    ) -> list[EventRow]:
+        """Events newest first; `name` and `resource` (its `orc.resource.id`) are globs."""
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
+        if name:
+            where.append("event GLOB ?")
+            params.append(name)
+        if resource:
+            where.append("json_extract_string(resource, '$.\"orc.resource.id\"') GLOB ?")
+            params.append(resource)
+        if since is not None:
+            where.append("occurred >= to_timestamp(?)")
+            params.append(since)
+        rows = self._rows(
+            "SELECT id, epoch(occurred), event, resource, related, payload FROM events "
+            f"WHERE {' AND '.join(where)} ORDER BY occurred DESC, rowid DESC LIMIT ?",
+            [*params, row_limit(limit)],
+        )
+        return [EventRow.from_row(r) for r in rows]
+
+    def schedule_slots(
+        self, since: float
+    ) -> tuple[dict[str, str], dict[tuple[str, str], float], dict[str, str]]:
+        """Slots from `since` on (key -> run id), the latest slot time per (deployment,
+        schedule), and the schedule id of each of those runs."""
+        rows = self._rows(
+            "SELECT key, flow_run_id, schedule_id FROM schedule_slots "
+            "WHERE slot_time >= to_timestamp(?)",
+            [since],
+        )
+        keys = {r[0]: r[1] for r in rows}
+        schedule_of = {r[1]: r[2] for r in rows}
+        latest = {
+            (r[0], r[1]): float(r[2])
+            for r in self._rows(
+                "SELECT deployment, schedule_id, max(epoch(slot_time)) "
+                "FROM schedule_slots GROUP BY ALL"
+            )
+        }
+        return keys, latest, schedule_of
