@@ -7,19 +7,13 @@ file itself. Both give the same views, so rendering has one code path.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.store.queries import (
-    FlowRunView,
-    LogLine,
-    RunState,
-    StateEntry,
-    Store,
-    TaskRunView,
-)
+from orchestrate.store.lenient import time_of
+from orchestrate.store.queries import Store
+from orchestrate.store.views import FlowRunView, LogLine, RunState, StateEntry, TaskRunView
 
 if TYPE_CHECKING:
     from orchestrate.client import Client
@@ -49,23 +43,13 @@ def open_reads(root: Path) -> Store | DaemonReads:
     return store
 
 
-def _time(epoch: float | None) -> datetime | None:
-    """A time from the daemon; one out of Python's range reads as unknown."""
-    if epoch is None:
-        return None
-    try:
-        return datetime.fromtimestamp(epoch, UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
-
-
 def _state(info: StateInfo) -> RunState:
     error_type, _, error_message = (info.error or "").partition(": ")
     return RunState(
         info.type,
         info.name,
         info.message,
-        _time(info.timestamp),
+        time_of(info.timestamp),
         error_type or None,
         error_message or None,
     )
@@ -83,12 +67,12 @@ def flow_run_view(info: FlowRunInfo) -> FlowRunView:
         None,
         info.deployment,
         None,
-        _time(info.created),
-        _time(info.start_time),
-        _time(info.end_time),
+        time_of(info.created),
+        time_of(info.start_time),
+        time_of(info.end_time),
         info.run_count,
         info.task_counts,
-        _time(info.expected_start_time),
+        time_of(info.expected_start_time),
         info.malformed,
     )
 
@@ -104,9 +88,9 @@ def task_run_view(info: TaskRunInfo) -> TaskRunView:
         _state(info.state),
         info.tags,
         None,
-        _time(info.created),
-        _time(info.start_time),
-        _time(info.end_time),
+        time_of(info.created),
+        time_of(info.start_time),
+        time_of(info.end_time),
         info.run_count,
         [(u.upstream_id, u.kind) for u in info.upstream],
         None,
@@ -119,7 +103,7 @@ def log_line(info: LogInfo, names: dict[str, str]) -> LogLine:
         info.flow_run_id,
         info.task_run_id,
         names.get(info.task_run_id or ""),
-        _time(info.ts),
+        time_of(info.ts),
         info.level,
         info.logger,
         info.message,

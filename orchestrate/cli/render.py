@@ -15,13 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-    from orchestrate.store.queries import (
-        FlowRunView,
-        LogLine,
-        RunState,
-        StateEntry,
-        TaskRunView,
-    )
+    from orchestrate.store.views import FlowRunView, LogLine, RunState, StateEntry, TaskRunView
 
 SHORT_ID = 8
 STATE_STYLES = {

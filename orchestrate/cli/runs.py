@@ -13,7 +13,8 @@ from orchestrate.cli.options import JsonOption, ProjectOption
 if TYPE_CHECKING:
     from orchestrate.cli.reads import DaemonReads
     from orchestrate.client.protocol import StateInfo
-    from orchestrate.store.queries import FlowRunView, RunState, StateEntry, Store, TaskRunView
+    from orchestrate.store.queries import Store
+    from orchestrate.store.views import FlowRunView, RunState, StateEntry, TaskRunView
 
 app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
 
@@ -99,7 +100,7 @@ def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
     from orchestrate.cli.reads import flow_run_view, task_run_view
     from orchestrate.client import NotFound
     from orchestrate.core.errors import RunNotFound
-    from orchestrate.store.queries import StateEntry
+    from orchestrate.store.views import StateEntry
 
     try:
         detail = reads.client.run(run)
@@ -115,7 +116,7 @@ def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
 
 def wire_state(info: StateInfo) -> RunState:
     """A state from the wire with its error as the store keeps it (type, message, traceback)."""
-    from orchestrate.store.queries import RunState
+    from orchestrate.store.views import RunState
 
     short_type, _, short_message = (info.error or "").partition(": ")
     return RunState(

@@ -50,8 +50,9 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     from orchestrate.daemon.service import Daemon
     from orchestrate.daemon.supervisor import Supervisor
     from orchestrate.store import connection, migrations
+    from orchestrate.store.notices import report_through_logging
     from orchestrate.store.queries import Store
-    from orchestrate.store.writer import StoreWriter, report_through_logging
+    from orchestrate.store.writer import StoreWriter
 
     started = time.monotonic()
     path = store_path(root)

@@ -28,8 +28,9 @@ from orchestrate.daemon.scope import kill_orphan
 from orchestrate.recording import journal
 from orchestrate.recording.journal import Journal
 from orchestrate.store.batch import SlotRecord
-from orchestrate.store.queries import FlowRunView, RunState, Store, TaskRunView
+from orchestrate.store.queries import Store
 from orchestrate.store.replay import StoredKeys, StoredRun, stored_keys
+from orchestrate.store.views import FlowRunView, RunState, TaskRunView
 from orchestrate.worker import exit_codes
 
 if TYPE_CHECKING:

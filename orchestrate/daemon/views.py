@@ -18,7 +18,7 @@ from orchestrate.core.records import (
 )
 from orchestrate.core.states import State
 from orchestrate.store.encode import state_columns
-from orchestrate.store.queries import EventRow, FlowRunView, LogLine, RunState, TaskRunView
+from orchestrate.store.views import EventRow, FlowRunView, LogLine, RunState, TaskRunView
 
 
 def state_info(state: State) -> dict[str, Any]:

@@ -10,16 +10,8 @@ from __future__ import annotations
 
 from orchestrate.store.flow_run_reads import FlowRunReads
 from orchestrate.store.record_reads import RecordReads
-from orchestrate.store.views import (
-    EventRow,
-    FlowRunView,
-    LogLine,
-    RunState,
-    StateEntry,
-    TaskRunView,
-)
 
-__all__ = ["EventRow", "FlowRunView", "LogLine", "RunState", "StateEntry", "Store", "TaskRunView"]
+__all__ = ["Store"]
 
 
 class Store(FlowRunReads, RecordReads):

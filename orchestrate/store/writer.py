@@ -29,14 +29,13 @@ from orchestrate.core.records import Record
 from orchestrate.store.batch import Batch, StoredRuns
 from orchestrate.store.file_hold import FileHold
 from orchestrate.store.health import HealthWatch, StoreHealth, backoff
-from orchestrate.store.notices import report_through_logging, say
+from orchestrate.store.notices import say
 from orchestrate.store.refusals import set_aside_unreadable, write_batch
 
 if TYPE_CHECKING:
     import duckdb
 
-#: `report_through_logging` is the daemon's switch for what the writer says (see `notices`).
-__all__ = ["StoreWriter", "report_through_logging"]
+__all__ = ["StoreWriter"]
 
 #: The most records one flush takes, so a write never waits on an endless drain.
 MAX_BATCH = 200_000
