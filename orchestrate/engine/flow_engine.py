@@ -31,6 +31,7 @@ from orchestrate.engine.context import (
     flow_run_context,
     task_run_context,
 )
+from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.inputs import InputWalker
 from orchestrate.engine.logs import (
     RunLogger,

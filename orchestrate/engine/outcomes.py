@@ -65,7 +65,7 @@ _PLAIN = frozenset({int, float, str, bytes, bool, type(None)})
 def states_to_results(value: Any) -> Any:
     """`value` with every state in it replaced by its result."""
     if isinstance(value, State):
-        return value.result()
+        return value.sync_result()
     if isinstance(value, list | tuple | set | frozenset):
         items = [states_to_results(v) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
@@ -113,4 +113,4 @@ def unwrap_state(state: State, return_state: bool) -> Any:
     error = state.data
     if isinstance(error, BaseException) and not isinstance(error, Exception):
         raise error  # an interrupt or an outer timeout goes on up
-    return state if return_state else state.result()
+    return state if return_state else state.sync_result()

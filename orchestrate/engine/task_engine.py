@@ -32,6 +32,7 @@ from orchestrate.engine.context import (
     flow_run_context,
     task_run_context,
 )
+from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import InputWalker, is_linkable
 from orchestrate.engine.logs import (
