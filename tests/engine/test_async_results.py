@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from typing import Any
 
 import pytest
@@ -123,3 +124,23 @@ def test_failed_and_unfinished_states_in_async_code(recorded) -> None:
         return error
 
     assert isinstance(asyncio.run(pipeline()), ValueError)
+
+
+def test_giving_up_on_awaiting_a_future_leaves_its_task_run_alone(recorded) -> None:
+    release = threading.Event()
+
+    @task
+    def slow() -> int:
+        release.wait(10)
+        return 1
+
+    @flow
+    async def pipeline() -> int:
+        future = slow.submit()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(future, 0.01)
+        release.set()
+        return future.result()
+
+    assert asyncio.run(pipeline()) == 1
+    assert recorded.task_run("slow-0").state.is_completed()
