@@ -216,6 +216,8 @@ class State:
 
 def _first_failure(data: Any) -> BaseException | None:
     """For a state that holds other states (a flow that returned them): the first one's error."""
+    if isinstance(data, State):
+        data = [data]
     if isinstance(data, list | tuple | set):
         for state in data:
             if isinstance(state, State) and not state.is_completed():
