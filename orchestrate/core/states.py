@@ -23,6 +23,7 @@ from orchestrate.core.errors import (
     CrashedRun,
     FailedRun,
     InvalidStateTransition,
+    PausedRun,
     UnfinishedRun,
 )
 
@@ -189,16 +190,17 @@ class State:
         """`result()` always in this thread: how orc itself reads a state."""
         if self.type is StateType.COMPLETED:
             return self.data
-        if self.type in TERMINAL_STATES:
-            error = (
-                self.exception
-                or _first_failure(self.data)
-                or _RUN_ERRORS[self.type](self.message or self.name)
-            )
-        else:
-            error = self.exception or UnfinishedRun(
-                f"Run is in state {self.name!r}; it has no result yet."
-            )
+        if self.type not in TERMINAL_STATES:  # as in Prefect: raised even without raise_on_failure
+            if self.type is StateType.PAUSED:
+                raise PausedRun("Run is paused, its result is not available.", state=self)
+            if isinstance(self.data, UnfinishedRun):
+                raise self.data  # NotReady: why the task did not run
+            raise UnfinishedRun(f"Run is in {self.type.value} state, its result is not available.")
+        error = (
+            self.exception
+            or _first_failure(self.data)
+            or _RUN_ERRORS[self.type](self.message or self.name)
+        )
         if raise_on_failure:
             raise error
         return error
@@ -220,7 +222,7 @@ def _first_failure(data: Any) -> BaseException | None:
         data = [data]
     if isinstance(data, list | tuple | set):
         for state in data:
-            if isinstance(state, State) and not state.is_completed():
+            if isinstance(state, State) and state.is_final() and not state.is_completed():
                 error = state.sync_result(raise_on_failure=False)
                 return error if isinstance(error, BaseException) else None
     return None

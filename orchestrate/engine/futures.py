@@ -12,7 +12,7 @@ import concurrent.futures as cf
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-from orchestrate.core.errors import UnfinishedRun
+from orchestrate.core.errors import ResultTimeout
 
 if TYPE_CHECKING:
     import asyncio
@@ -57,15 +57,13 @@ class PrefectFuture(Generic[R]):
         """The task's return value; raises its exception if it did not complete.
 
         Args:
-            timeout: seconds to wait at most; raises `UnfinishedRun` after.
+            timeout: seconds to wait at most; raises `TimeoutError` after (`ResultTimeout`).
             raise_on_failure: when False, return the exception instead of raising it.
         """
         try:
             state = self._future.result(timeout)
         except cf.TimeoutError:
-            raise UnfinishedRun(
-                f"Task run {self._run.name!r} did not finish within {timeout} seconds."
-            ) from None
+            raise self._timed_out(timeout) from None
         return state.sync_result(raise_on_failure)
 
     async def aresult(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
@@ -75,10 +73,13 @@ class PrefectFuture(Generic[R]):
         try:
             state = await asyncio.wait_for(self._waiter(), timeout)
         except TimeoutError:
-            raise UnfinishedRun(
-                f"Task run {self._run.name!r} did not finish within {timeout} seconds."
-            ) from None
+            raise self._timed_out(timeout) from None
         return state.sync_result(raise_on_failure)
+
+    def _timed_out(self, timeout: float | None) -> ResultTimeout:
+        return ResultTimeout(
+            f"Task run {self._run.id} ({self._run.name!r}) did not complete within {timeout} seconds"
+        )
 
     def add_done_callback(self, fn: Callable[[PrefectFuture[R]], Any]) -> None:
         self._future.add_done_callback(lambda _: fn(self))

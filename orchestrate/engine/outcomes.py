@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from orchestrate.core.errors import RunTimeout
 from orchestrate.core.states import (
     STATE_NAMES,
     Completed,
@@ -22,7 +23,6 @@ from orchestrate.core.states import (
     format_exception,
 )
 from orchestrate.engine.futures import PrefectFuture
-from orchestrate.engine.timeouts import RunTimeout
 
 
 def resolve_futures_to_states(value: Any) -> Any:
@@ -131,12 +131,19 @@ class RunAborted(BaseException):
         return State(STATE_NAMES[self.state_name], self.state_name, self.message, data=self)
 
 
-def failure_state(exc: BaseException) -> State:
-    """The state a run ends in when its body raised: TimedOut, Failed, or Crashed (an interrupt)."""
+def failure_state(exc: BaseException, noun: str = "Task run") -> State:
+    """The state a run ends in when its body raised: TimedOut, Failed, or Crashed (an interrupt).
+
+    As in Prefect, any `TimeoutError` from the body ends the run TimedOut.
+    """
     if isinstance(exc, RunAborted):
         return exc.state()
     message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, RunTimeout):
+    if isinstance(exc, TimeoutError):
+        if isinstance(exc, RunTimeout) and exc.seconds is not None:
+            message = f"{noun} exceeded timeout of {exc.seconds} second(s)"
+        else:
+            message = f"{noun} failed due to timeout: {exc!r}"
         state = TimedOut(message=message, data=exc)
     elif isinstance(exc, Exception):
         state = Failed(message=message, data=exc)

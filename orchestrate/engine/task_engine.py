@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.core.errors import FailedRun, UpstreamTaskError
+from orchestrate.core.errors import FailedRun, TaskRunTimeoutError, UpstreamTaskError
 from orchestrate.core.records import EdgeRecord, RecordSink, TaskRunRecord
 from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import (
@@ -55,7 +55,7 @@ from orchestrate.engine.steps import (
     drive_async,
     drive_sync,
 )
-from orchestrate.engine.timeouts import RunTimeout, timeout_scope
+from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import NullSink
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class TaskRunJob:
             timeout = self.task.options.timeout_seconds
             if timeout is None:
                 return self.task.call(parameters), None
-            with timeout_scope(timeout):
+            with timeout_scope(timeout, TaskRunTimeoutError):
                 return self.task.call(parameters), None
         except BaseException as exc:
             return None, exc
@@ -173,7 +173,7 @@ class TaskRunJob:
                 async with asyncio.timeout(timeout):
                     return await self.task.call(parameters), None
             except TimeoutError as exc:
-                raise RunTimeout(f"Timed out after {timeout:g} seconds.") from exc
+                raise TaskRunTimeoutError.after(timeout) from exc
         except BaseException as exc:
             return None, exc
         finally:

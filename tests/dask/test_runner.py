@@ -263,7 +263,7 @@ def test_a_body_past_its_timeout_ends_timed_out(recorded: MemorySink, dask_addre
     started = time.monotonic()
     name, message = pipeline()
     assert name == "TimedOut"
-    assert "Timed out after 0.3 seconds" in message
+    assert message == "Task run exceeded timeout of 0.3 second(s)"
     assert time.monotonic() - started < 3
 
 
