@@ -71,7 +71,7 @@ class ThreadPoolTaskRunner(TaskRunner):
         return type(self)(self.max_workers)
 
     def __enter__(self) -> ThreadPoolTaskRunner:
-        self._pool = ThreadPool(self.max_workers)
+        self._pool = ThreadPool(self.max_workers, on_exit=_close_thread_loop)
         self._started = []
         return self
 
@@ -111,17 +111,23 @@ def _settle(job: TaskJob, outcome: cf.Future[State]) -> None:
 
 
 def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
-    """An async task run gets an event loop of its own on a pool thread, as in Prefect.
+    """An async task run gets an event loop to itself on a pool thread, as in Prefect.
 
     So a task that blocks on `.result()` holds up only itself: a loop shared by
     all async task runs would wait for the very work queued behind it.
     """
-    import asyncio  # here, not at the top: a sync flow never loads asyncio
+    from orchestrate.engine.thread_loops import run_alone  # a sync flow never loads asyncio
 
     try:
-        outcome.set_result(asyncio.run(job.execute_async()))
+        outcome.set_result(run_alone(job.execute_async()))
     except BaseException as exc:
         outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
+
+
+def _close_thread_loop() -> None:
+    loops = sys.modules.get("orchestrate.engine.thread_loops")
+    if loops is not None:  # not loaded: no async task ran, so no thread has a loop
+        loops.close_thread_loop()
 
 
 def when_all_done(futures: list[PrefectFuture[Any]], then: Any) -> None:

@@ -7,6 +7,7 @@ seconds; one that hangs fails the test by name instead of hanging the suite.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import threading
 from collections.abc import Callable
@@ -200,3 +201,30 @@ def test_an_async_task_blocking_on_an_async_task_it_submitted_returns(recorded) 
         return await asyncio.wait_for(pipeline(), timeout=PER_COMBINATION)
 
     assert _run_with_deadline(lambda: asyncio.run(main()), PER_COMBINATION + 1) == 42
+
+
+def test_async_task_runs_on_a_reused_thread_loop_start_clean(recorded) -> None:
+    """Each run sees the context it was submitted in; what it left running is cancelled."""
+    seen = contextvars.ContextVar("seen", default=-1)
+    loops: list[asyncio.AbstractEventLoop] = []
+    abandoned: list[asyncio.Task[None]] = []
+    still_running: list[bool] = []
+
+    @task
+    async def reads() -> int:
+        loops.append(asyncio.get_running_loop())
+        still_running.append(any(not t.done() for t in abandoned))
+        abandoned.append(asyncio.create_task(asyncio.sleep(5)))
+        return seen.get()
+
+    @flow
+    def pipeline() -> list[int]:
+        values = []
+        for i in range(5):  # one after another: the same pool thread takes each
+            seen.set(i)
+            values.append(reads.submit().result())
+        return values
+
+    assert pipeline() == [0, 1, 2, 3, 4]
+    assert not any(still_running) and all(t.cancelled() for t in abandoned)
+    assert len(set(loops)) < len(loops) and all(loop.is_closed() for loop in loops)
