@@ -88,6 +88,16 @@ async def holder_flow_async(leaf: str, starter: str, waiter: str) -> list[int]:
     return await work_async(leaf, starter, waiter)
 
 
+@task
+def subflow_in_task_sync(leaf: str, starter: str, waiter: str) -> list[int]:
+    return holder_flow_sync(leaf, starter, waiter)
+
+
+@task
+async def subflow_in_task_async(leaf: str, starter: str, waiter: str) -> list[int]:
+    return await holder_flow_async(leaf, starter, waiter)
+
+
 def _in_sync_flow(holder: str, *args: str) -> list[int]:
     if holder == "flow":
         return work_sync(*args)
@@ -97,6 +107,10 @@ def _in_sync_flow(holder: str, *args: str) -> list[int]:
         return holder_task_async.submit(*args).result()
     if holder == "called sync task":
         return holder_task_sync(*args)
+    if holder == "sync subflow in a submitted task":
+        return subflow_in_task_sync.submit(*args).result()
+    if holder == "async subflow in a submitted task":
+        return subflow_in_task_async.submit(*args).result()
     return holder_flow_sync(*args)  # a sync subflow
 
 
@@ -113,6 +127,10 @@ async def _in_async_flow(holder: str, *args: str) -> list[int]:
         return await holder_task_async(*args)
     if holder == "sync subflow":
         return holder_flow_sync(*args)
+    if holder == "sync subflow in a submitted task":
+        return await subflow_in_task_sync.submit(*args)
+    if holder == "async subflow in a submitted task":
+        return await subflow_in_task_async.submit(*args)
     return await holder_flow_async(*args)
 
 
@@ -126,13 +144,20 @@ async def outer_async(holder: str, leaf: str, starter: str, waiter: str) -> list
     return await _in_async_flow(holder, leaf, starter, waiter)
 
 
-ASYNC_BODIES = ("submitted async task", "called async task", "async subflow")
+ASYNC_BODIES = (
+    "submitted async task",
+    "called async task",
+    "async subflow",
+    "async subflow in a submitted task",
+)
 SYNC_HOLDERS = (
     "flow",
     "submitted sync task",
     "submitted async task",
     "called sync task",
     "sync subflow",
+    "sync subflow in a submitted task",
+    "async subflow in a submitted task",
 )
 ASYNC_HOLDERS = (*SYNC_HOLDERS, "called async task", "async subflow")
 
