@@ -207,12 +207,13 @@ class FlowRunJob:
         timeout = self.flow.options.timeout_seconds
         try:
             with context.task_runner:
+                scope = asyncio.timeout(timeout)
                 try:
-                    async with asyncio.timeout(timeout):
+                    async with scope:
                         value = await self.flow.call(parameters)
                 except TimeoutError as exc:
-                    if timeout is None:
-                        raise
+                    if timeout is None or not scope.expired():
+                        raise  # the body's own TimeoutError, not its timeout
                     raise FlowRunTimeoutError.after(timeout) from exc
                 return value, None
         except BaseException as exc:

@@ -169,10 +169,13 @@ class TaskRunJob:
                 return await self.task.call(parameters), None
             import asyncio  # here, not at the top: a sync flow never loads asyncio
 
+            scope = asyncio.timeout(timeout)
             try:
-                async with asyncio.timeout(timeout):
+                async with scope:
                     return await self.task.call(parameters), None
             except TimeoutError as exc:
+                if not scope.expired():
+                    raise  # the body's own TimeoutError, not its timeout
                 raise TaskRunTimeoutError.after(timeout) from exc
         except BaseException as exc:
             return None, exc

@@ -155,3 +155,22 @@ def test_parameter_bind_error_from_a_bind_failure() -> None:
         "but received args: (1, 2, 3) and kwargs: ['x']."
     )
     assert isinstance(error, ParameterTypeError)
+
+
+def test_a_timeout_error_from_an_async_body_with_a_timeout_is_not_its_timeout(recorded) -> None:
+    @task(timeout_seconds=5)
+    async def slow_disk() -> None:
+        raise TimeoutError("slow disk")
+
+    @flow(timeout_seconds=5)
+    async def pipeline() -> None:
+        raise TimeoutError("slow network")
+
+    @flow
+    async def calls_the_task():  # type: ignore[no-untyped-def]
+        return {"state": await slow_disk(return_state=True)}
+
+    task_state = asyncio.run(calls_the_task())["state"]
+    assert task_state.message == "Task run failed due to timeout: TimeoutError('slow disk')"
+    flow_state = asyncio.run(pipeline(return_state=True))
+    assert flow_state.message == "Flow run failed due to timeout: TimeoutError('slow network')"
