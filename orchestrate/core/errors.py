@@ -33,11 +33,23 @@ id), and what to do next. The CLI renders them in one place.
         ├── FailedRun
         ├── CrashedRun
         ├── CancelledRun
+        ├── PausedRun
         └── UnfinishedRun
-            └── UpstreamTaskError   a task did not run (NotReady) because an upstream one failed
+            ├── UpstreamTaskError   a task did not run (NotReady) because an upstream one failed
+            └── ResultTimeout       `future.result(timeout=)` ran out (also a TimeoutError)
+
+Timeouts of a run's body are `TimeoutError`s as in Prefect, outside the tree:
+
+    TimeoutError
+    └── RunTimeout               a body ran past its `timeout_seconds` (orc's name)
+        ├── TaskRunTimeoutError  (Prefect's name, `prefect.task_engine`)
+        └── FlowRunTimeoutError  (Prefect's name, `prefect.flow_engine`)
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
 
 
 class OrcError(Exception):
@@ -54,6 +66,30 @@ class ParameterError(OrcError):
 
 class ParameterTypeError(ParameterError):
     """A parameter value has the wrong type (Prefect's name for it)."""
+
+    @classmethod
+    def from_validation_error(cls, exc: Any) -> Self:
+        """Prefect's message for a pydantic `ValidationError`: one line per bad field."""
+        bad = [f"{'.'.join(str(i) for i in err['loc'])}: {err['msg']}" for err in exc.errors()]
+        return cls("Flow run received invalid parameters:\n - " + "\n - ".join(bad))
+
+    @classmethod
+    def from_bind_failure(
+        cls,
+        fn: Callable[..., Any],
+        exc: TypeError,
+        call_args: tuple[Any, ...],
+        call_kwargs: dict[str, Any],
+    ) -> Self:
+        """Prefect's message for arguments that do not fit `fn`'s signature."""
+        import inspect  # only when this error is built: importing errors stays cheap
+
+        signature = str(inspect.signature(fn)).strip("()")
+        return cls(
+            f"Error binding parameters for function '{fn.__name__}': {exc}.\n"
+            f"Function '{fn.__name__}' has signature '{signature}' but received "
+            f"args: {call_args} and kwargs: {list(call_kwargs.keys())}."
+        )
 
 
 class MappingError(ParameterError, ValueError):
@@ -108,12 +144,48 @@ class CancelledRun(RunError):
     """The run was cancelled."""
 
 
+class PausedRun(RunError):
+    """The run is paused: it has no result until it resumes."""
+
+    def __init__(self, *args: object, state: Any = None) -> None:
+        super().__init__(*args)
+        self.state = state
+
+
 class UnfinishedRun(RunError):
     """The run has not reached a final state yet."""
 
 
 class UpstreamTaskError(UnfinishedRun):
     """A task was not run because a task it depends on did not complete."""
+
+
+class ResultTimeout(UnfinishedRun, TimeoutError):
+    """A result was waited for longer than the timeout given; the run itself goes on."""
+
+
+class RunTimeout(TimeoutError):
+    """A run's body ran past its `timeout_seconds`, given as `seconds` (the run ends TimedOut)."""
+
+    def __init__(self, message: str = "", seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+    @classmethod
+    def after(cls, seconds: float) -> Self:
+        """Prefect's message for a scope that ran out."""
+        return cls(f"Scope timed out after {float(seconds)} second(s).", float(seconds))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keeps `seconds` when it travels (Dask)
+        return (type(self), (str(self), self.seconds))
+
+
+class TaskRunTimeoutError(RunTimeout):
+    """A task run's body ran past its `timeout_seconds` (Prefect's name)."""
+
+
+class FlowRunTimeoutError(RunTimeout):
+    """A flow run's body ran past its `timeout_seconds` (Prefect's name)."""
 
 
 class ClientError(OrcError):

@@ -10,9 +10,10 @@ and nowhere else.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import traceback as _traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -22,6 +23,7 @@ from orchestrate.core.errors import (
     CrashedRun,
     FailedRun,
     InvalidStateTransition,
+    PausedRun,
     UnfinishedRun,
 )
 
@@ -153,25 +155,52 @@ class State:
         """The exception a failed run ended with, if any."""
         return self.data if isinstance(self.data, BaseException) else None
 
-    def result(self, raise_on_failure: bool = True, fetch: bool | None = None) -> Any:
+    def result(
+        self,
+        raise_on_failure: bool = True,
+        fetch: bool | None = None,
+        retry_result_failure: bool = True,
+        _sync: bool | None = None,
+    ) -> Any:
         """The run's return value; raises the run's exception if it did not complete.
+
+        Called from async code (an async task or flow, or a coroutine outside any
+        run) it returns an awaitable of that, as Prefect's does: `await state.result()`.
 
         Args:
             raise_on_failure: when False, return the exception instead of raising it.
             fetch: accepted for Prefect compatibility; results are always at hand.
+            retry_result_failure: accepted for Prefect compatibility; nothing is re-read.
+            _sync: force the value (True) or the awaitable (False), as Prefect's `_sync`.
         """
+        if _sync is False or (_sync is None and in_async_code()):
+            return self.aresult(raise_on_failure)
+        return self.sync_result(raise_on_failure)
+
+    async def aresult(
+        self,
+        raise_on_failure: bool = True,
+        fetch: bool | None = None,
+        retry_result_failure: bool = True,
+    ) -> Any:
+        """`result()` for async code, whatever code calls it."""
+        return self.sync_result(raise_on_failure)
+
+    def sync_result(self, raise_on_failure: bool = True) -> Any:
+        """`result()` always in this thread: how orc itself reads a state."""
         if self.type is StateType.COMPLETED:
             return self.data
-        if self.type in TERMINAL_STATES:
-            error = (
-                self.exception
-                or _first_failure(self.data)
-                or _RUN_ERRORS[self.type](self.message or self.name)
-            )
-        else:
-            error = self.exception or UnfinishedRun(
-                f"Run is in state {self.name!r}; it has no result yet."
-            )
+        if self.type not in TERMINAL_STATES:  # as in Prefect: raised even without raise_on_failure
+            if self.type is StateType.PAUSED:
+                raise PausedRun("Run is paused, its result is not available.", state=self)
+            if isinstance(self.data, UnfinishedRun):
+                raise self.data  # NotReady: why the task did not run
+            raise UnfinishedRun(f"Run is in {self.type.value} state, its result is not available.")
+        error = (
+            self.exception
+            or _first_failure(self.data)
+            or _RUN_ERRORS[self.type](self.message or self.name)
+        )
         if raise_on_failure:
             raise error
         return error
@@ -189,10 +218,12 @@ class State:
 
 def _first_failure(data: Any) -> BaseException | None:
     """For a state that holds other states (a flow that returned them): the first one's error."""
+    if isinstance(data, State):
+        data = [data]
     if isinstance(data, list | tuple | set):
         for state in data:
-            if isinstance(state, State) and not state.is_completed():
-                error = state.result(raise_on_failure=False)
+            if isinstance(state, State) and state.is_final() and not state.is_completed():
+                error = state.sync_result(raise_on_failure=False)
                 return error if isinstance(error, BaseException) else None
     return None
 
@@ -203,6 +234,27 @@ _RUN_ERRORS: dict[StateType, type[Exception]] = {
     StateType.CRASHED: CrashedRun,
     StateType.CANCELLED: CancelledRun,
 }
+
+
+#: Answers "is the caller async code?" from the run in progress, or None outside any run.
+#: The engine installs it (`set_run_probe`): this module cannot see the engine's context.
+_run_probe: Callable[[], bool | None] | None = None
+
+
+def set_run_probe(probe: Callable[[], bool | None]) -> None:
+    """Let `State.result()` ask the engine whether the run in progress is async."""
+    global _run_probe
+    _run_probe = probe
+
+
+def in_async_code() -> bool:
+    """Prefect's rule: an async task or flow is async code; outside a run, a running loop is."""
+    if _run_probe is not None:
+        answer = _run_probe()
+        if answer is not None:
+            return answer
+    asyncio = sys.modules.get("asyncio")  # not loaded: no loop can be running
+    return asyncio is not None and asyncio._get_running_loop() is not None
 
 
 def validate_transition(current: State | None, proposed: State) -> None:
@@ -280,5 +332,7 @@ __all__ = [
     "Suspended",
     "TimedOut",
     "format_exception",
+    "in_async_code",
+    "set_run_probe",
     "validate_transition",
 ]

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.core.errors import ParameterTypeError
+from orchestrate.core.errors import FlowRunTimeoutError, ParameterTypeError
 from orchestrate.core.names import random_name, render_name
 from orchestrate.core.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.core.runs import new_id, transition
@@ -31,6 +31,7 @@ from orchestrate.engine.context import (
     flow_run_context,
     task_run_context,
 )
+from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.inputs import InputWalker
 from orchestrate.engine.logs import (
     RunLogger,
@@ -52,7 +53,7 @@ from orchestrate.engine.steps import (
     drive_async,
     drive_sync,
 )
-from orchestrate.engine.timeouts import RunTimeout, timeout_scope
+from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import get_sink
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ class FlowRunJob:
         printing = print_target.set(self.logger) if context.log_prints else print_target.set(None)
         try:
             with context.task_runner:
-                with timeout_scope(self.flow.options.timeout_seconds):
+                with timeout_scope(self.flow.options.timeout_seconds, FlowRunTimeoutError):
                     value = self.flow.call(parameters)
                 return value, None
         except BaseException as exc:
@@ -206,13 +207,14 @@ class FlowRunJob:
         timeout = self.flow.options.timeout_seconds
         try:
             with context.task_runner:
+                scope = asyncio.timeout(timeout)
                 try:
-                    async with asyncio.timeout(timeout):
+                    async with scope:
                         value = await self.flow.call(parameters)
                 except TimeoutError as exc:
-                    if timeout is None:
-                        raise
-                    raise RunTimeout(f"Timed out after {timeout:g} seconds.") from exc
+                    if timeout is None or not scope.expired():
+                        raise  # the body's own TimeoutError, not its timeout
+                    raise FlowRunTimeoutError.after(timeout) from exc
                 return value, None
         except BaseException as exc:
             if self.aborted is not None and isinstance(exc, asyncio.CancelledError):
@@ -250,7 +252,7 @@ def flow_steps(job: FlowRunJob) -> Steps:
         value, exc = outcome
         if isinstance(exc, RunAborted):
             return (yield from _finish(job, exc.state()))
-        state = state_from_return(value) if exc is None else failure_state(exc)
+        state = state_from_return(value) if exc is None else failure_state(exc, "Flow run")
         crashed = state.type is StateType.CRASHED
         if not state.is_completed() and not crashed and attempt < options.retries:
             delay = retry_delays(options.retry_delay_seconds, options.retries)[attempt]

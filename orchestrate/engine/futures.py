@@ -1,8 +1,9 @@
 """Futures of submitted task runs (Prefect's `PrefectFuture`), and `wait` / `as_completed`.
 
-A future resolves to the task run's final `State`; `.result()` unwraps it.
-Futures can also be awaited from async flows, so `asyncio.gather` works on
-submitted tasks.
+A future resolves to the task run's final `State`; `.result()` unwraps it,
+blocking, in async code too (as Prefect's do). Futures can also be awaited,
+so `asyncio.gather` works on submitted tasks, and `aresult()` waits without
+blocking the event loop.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import concurrent.futures as cf
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-from orchestrate.core.errors import UnfinishedRun
+from orchestrate.core.errors import ResultTimeout
 
 if TYPE_CHECKING:
+    import asyncio
+
     from orchestrate.core.records import TaskRunRecord
     from orchestrate.core.states import State
 
@@ -54,25 +57,42 @@ class PrefectFuture(Generic[R]):
         """The task's return value; raises its exception if it did not complete.
 
         Args:
-            timeout: seconds to wait at most; raises `UnfinishedRun` after.
+            timeout: seconds to wait at most; raises `TimeoutError` after (`ResultTimeout`).
             raise_on_failure: when False, return the exception instead of raising it.
         """
         try:
             state = self._future.result(timeout)
         except cf.TimeoutError:
-            raise UnfinishedRun(
-                f"Task run {self._run.name!r} did not finish within {timeout} seconds."
-            ) from None
-        return state.result(raise_on_failure=raise_on_failure)
+            raise self._timed_out(timeout) from None
+        return state.sync_result(raise_on_failure)
+
+    async def aresult(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
+        """`result()` for async code: waits without blocking the event loop."""
+        import asyncio
+
+        try:
+            state = await asyncio.wait_for(self._waiter(), timeout)
+        except TimeoutError:
+            raise self._timed_out(timeout) from None
+        return state.sync_result(raise_on_failure)
+
+    def _timed_out(self, timeout: float | None) -> ResultTimeout:
+        return ResultTimeout(
+            f"Task run {self._run.id} ({self._run.name!r}) did not complete within {timeout} seconds"
+        )
 
     def add_done_callback(self, fn: Callable[[PrefectFuture[R]], Any]) -> None:
         self._future.add_done_callback(lambda _: fn(self))
 
     def __await__(self) -> Generator[Any, None, R]:
-        import asyncio  # only an async flow awaits: a sync one never loads asyncio
+        state = yield from self._waiter().__await__()
+        return state.sync_result()
 
-        state = yield from asyncio.wrap_future(self._future).__await__()
-        return state.result()
+    def _waiter(self) -> asyncio.Future[State]:
+        """The state as an asyncio future; cancelling it leaves the task run alone."""
+        import asyncio  # only async code awaits: a sync flow never loads asyncio
+
+        return asyncio.shield(asyncio.wrap_future(self._future))
 
     def __repr__(self) -> str:
         return f"PrefectFuture({self._run.name!r}, {self.state!r})"

@@ -88,7 +88,9 @@ class InputWalker:
             self.failure = f"Upstream task run {state.run_id or '?'} ended {state.name}" + (
                 f": {state.message}" if state.message else ""
             )
-        return state.result(raise_on_failure=False)
+        if not state.is_final():  # NotReady: its data (why it did not run), as Prefect passes on
+            return state.data
+        return state.sync_result(raise_on_failure=False)
 
     def _collection(self, value: Any, kind: EdgeKind, allowed: bool) -> Any:
         if isinstance(value, dict):

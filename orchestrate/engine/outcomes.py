@@ -1,25 +1,28 @@
 """A run's final state from what its body returned (Prefect's rules, for flows and tasks alike).
 
-A returned State becomes the run's state; futures anywhere in the returned
-value are resolved to their states; a collection of states is Completed only
-if every one of them is, and keeps the states as its data.
+Futures anywhere in the returned value are resolved to their states. A state
+the body built becomes the run's state; a state of another run, or a
+collection of states, gives an aggregate one (Completed only if every one of
+them is) that keeps what was returned as its data.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+from orchestrate.core.errors import RunTimeout
 from orchestrate.core.states import (
     STATE_NAMES,
     Completed,
     Crashed,
     Failed,
     State,
+    StateType,
     TimedOut,
     format_exception,
 )
 from orchestrate.engine.futures import PrefectFuture
-from orchestrate.engine.timeouts import RunTimeout
 
 
 def resolve_futures_to_states(value: Any) -> Any:
@@ -47,16 +50,51 @@ def state_from_return(value: Any) -> State:
     if type(value) in _PLAIN:  # nothing in it to resolve: the common case, kept cheap
         return Completed(data=value)
     value = resolve_futures_to_states(value)
-    if isinstance(value, State):
+    if isinstance(value, State) and value.run_id is None:  # built by the body: adopted as is
         state = State(value.type, value.name, value.message, value.data)
         state.traceback = value.traceback
         return state
-    if isinstance(value, list | tuple | set) and value and all(isinstance(v, State) for v in value):
-        failed = [s for s in value if not s.is_completed()]
-        if failed:
-            return Failed(message=f"{len(failed)}/{len(value)} states failed.", data=value)
-        return Completed(data=value)
+    if isinstance(value, State) or is_state_collection(value):
+        return aggregate_state(value)
     return Completed(data=value)
+
+
+def is_state_collection(value: Any) -> bool:
+    """A non-empty list, tuple or set of states only (Prefect's `is_state_iterable`)."""
+    return (
+        isinstance(value, list | tuple | set)
+        and bool(value)
+        and all(isinstance(v, State) for v in value)
+    )
+
+
+def aggregate_state(value: State | list[State] | tuple[State, ...] | set[State]) -> State:
+    """Prefect's rule for returned run states: Completed if all are, else Cancelled, Paused, Failed.
+
+    The state keeps what was returned as its data, so the caller gets the states back.
+    """
+    states = [value] if isinstance(value, State) else list(value)
+    total = len(states)
+    counts = Counter(s.type for s in states)
+    if counts[StateType.COMPLETED] == total:
+        return Completed(message="All states completed.", data=value)
+    if counts[StateType.CANCELLED]:
+        kind, message = (
+            StateType.CANCELLED,
+            f"{counts[StateType.CANCELLED]}/{total} states cancelled.",
+        )
+    elif counts[StateType.PAUSED]:
+        kind, message = StateType.PAUSED, f"{counts[StateType.PAUSED]}/{total} states paused."
+    else:
+        kind = StateType.FAILED
+        failed = counts[StateType.FAILED] + counts[StateType.CRASHED]
+        unfinished = sum(not s.is_final() for s in states)
+        message = (
+            f"{failed}/{total} states failed."
+            if failed
+            else f"{unfinished}/{total} states are not final."
+        )
+    return State(kind, message=message, data=value)
 
 
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None)})
@@ -65,7 +103,7 @@ _PLAIN = frozenset({int, float, str, bytes, bool, type(None)})
 def states_to_results(value: Any) -> Any:
     """`value` with every state in it replaced by its result."""
     if isinstance(value, State):
-        return value.result()
+        return value.sync_result()
     if isinstance(value, list | tuple | set | frozenset):
         items = [states_to_results(v) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
@@ -93,12 +131,19 @@ class RunAborted(BaseException):
         return State(STATE_NAMES[self.state_name], self.state_name, self.message, data=self)
 
 
-def failure_state(exc: BaseException) -> State:
-    """The state a run ends in when its body raised: TimedOut, Failed, or Crashed (an interrupt)."""
+def failure_state(exc: BaseException, noun: str = "Task run") -> State:
+    """The state a run ends in when its body raised: TimedOut, Failed, or Crashed (an interrupt).
+
+    As in Prefect, any `TimeoutError` from the body ends the run TimedOut.
+    """
     if isinstance(exc, RunAborted):
         return exc.state()
     message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, RunTimeout):
+    if isinstance(exc, TimeoutError):
+        if isinstance(exc, RunTimeout) and exc.seconds is not None:
+            message = f"{noun} exceeded timeout of {exc.seconds} second(s)"
+        else:
+            message = f"{noun} failed due to timeout: {exc!r}"
         state = TimedOut(message=message, data=exc)
     elif isinstance(exc, Exception):
         state = Failed(message=message, data=exc)
@@ -109,8 +154,16 @@ def failure_state(exc: BaseException) -> State:
 
 
 def unwrap_state(state: State, return_state: bool) -> Any:
-    """What a direct call returns: the state, or its result (raising the run's error)."""
-    error = state.data
-    if isinstance(error, BaseException) and not isinstance(error, Exception):
-        raise error  # an interrupt or an outer timeout goes on up
-    return state if return_state else state.result()
+    """What a direct call returns: the state, or its result (raising the run's error).
+
+    Returned states come back as they are, failed ones too, as Prefect hands back
+    what the body returned; only a single returned run state raises its error.
+    """
+    data = state.data
+    if isinstance(data, BaseException) and not isinstance(data, Exception):
+        raise data  # an interrupt or an outer timeout goes on up
+    if return_state:
+        return state
+    if is_state_collection(data):
+        return data
+    return state.sync_result()

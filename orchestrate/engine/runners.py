@@ -17,15 +17,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from orchestrate.core.records import TaskRunRecord
 from orchestrate.core.states import Crashed, State
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.thread_pool import ThreadPool
-
-if TYPE_CHECKING:
-    import asyncio
 
 
 class TaskJob(Protocol):
@@ -58,7 +55,7 @@ class TaskRunner(ABC):
 
 
 class ThreadPoolTaskRunner(TaskRunner):
-    """Runs task runs on a pool of threads; async tasks share one event loop thread.
+    """Runs task runs on a pool of threads; an async one runs its own event loop there.
 
     Args:
         max_workers: the most task runs executing at once. Unbounded by default, as in
@@ -68,16 +65,13 @@ class ThreadPoolTaskRunner(TaskRunner):
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = max_workers or sys.maxsize
         self._pool: ThreadPool | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: threading.Thread | None = None
         self._started: list[cf.Future[State]] = []  # only ever appended to while running
-        self._lock = threading.Lock()
 
     def duplicate(self) -> ThreadPoolTaskRunner:
         return type(self)(self.max_workers)
 
     def __enter__(self) -> ThreadPoolTaskRunner:
-        self._pool = ThreadPool(self.max_workers)
+        self._pool = ThreadPool(self.max_workers, on_exit=_close_thread_loop)
         self._started = []
         return self
 
@@ -90,11 +84,6 @@ class ThreadPoolTaskRunner(TaskRunner):
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            assert self._loop_thread is not None
-            self._loop_thread.join()
-            self._loop.close()
 
     def submit(self, job: TaskJob) -> PrefectFuture[Any]:
         if self._pool is None:
@@ -109,26 +98,9 @@ class ThreadPoolTaskRunner(TaskRunner):
         return PrefectFuture(job.run, outcome)
 
     def _start(self, job: TaskJob, outcome: cf.Future[State], context: contextvars.Context) -> None:
-        if job.is_async:
-            import asyncio  # here, not at the top: a sync flow never loads asyncio
-
-            loop = self._event_loop()
-            context.run(asyncio.run_coroutine_threadsafe, _settle_async(job, outcome), loop)
-        else:
-            assert self._pool is not None
-            self._pool.submit(partial(context.run, _settle, job, outcome))
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        import asyncio
-
-        with self._lock:
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-                self._loop_thread = threading.Thread(
-                    target=self._loop.run_forever, name="orc-async-tasks", daemon=True
-                )
-                self._loop_thread.start()
-            return self._loop
+        assert self._pool is not None
+        settle = _settle_async if job.is_async else _settle
+        self._pool.submit(partial(context.run, settle, job, outcome))
 
 
 def _settle(job: TaskJob, outcome: cf.Future[State]) -> None:
@@ -138,11 +110,24 @@ def _settle(job: TaskJob, outcome: cf.Future[State]) -> None:
         outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
 
 
-async def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
+def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
+    """An async task run gets an event loop to itself on a pool thread, as in Prefect.
+
+    So a task that blocks on `.result()` holds up only itself: a loop shared by
+    all async task runs would wait for the very work queued behind it.
+    """
+    from orchestrate.engine.thread_loops import run_alone  # a sync flow never loads asyncio
+
     try:
-        outcome.set_result(await job.execute_async())
+        outcome.set_result(run_alone(job.execute_async()))
     except BaseException as exc:
         outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
+
+
+def _close_thread_loop() -> None:
+    loops = sys.modules.get("orchestrate.engine.thread_loops")
+    if loops is not None:  # not loaded: no async task ran, so no thread has a loop
+        loops.close_thread_loop()
 
 
 def when_all_done(futures: list[PrefectFuture[Any]], then: Any) -> None:

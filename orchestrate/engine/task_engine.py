@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.core.errors import FailedRun, UpstreamTaskError
+from orchestrate.core.errors import FailedRun, TaskRunTimeoutError, UpstreamTaskError
 from orchestrate.core.records import EdgeRecord, RecordSink, TaskRunRecord
 from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import (
@@ -32,6 +32,7 @@ from orchestrate.engine.context import (
     flow_run_context,
     task_run_context,
 )
+from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import InputWalker, is_linkable
 from orchestrate.engine.logs import (
@@ -54,7 +55,7 @@ from orchestrate.engine.steps import (
     drive_async,
     drive_sync,
 )
-from orchestrate.engine.timeouts import RunTimeout, timeout_scope
+from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import NullSink
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ class TaskRunJob:
             timeout = self.task.options.timeout_seconds
             if timeout is None:
                 return self.task.call(parameters), None
-            with timeout_scope(timeout):
+            with timeout_scope(timeout, TaskRunTimeoutError):
                 return self.task.call(parameters), None
         except BaseException as exc:
             return None, exc
@@ -168,11 +169,14 @@ class TaskRunJob:
                 return await self.task.call(parameters), None
             import asyncio  # here, not at the top: a sync flow never loads asyncio
 
+            scope = asyncio.timeout(timeout)
             try:
-                async with asyncio.timeout(timeout):
+                async with scope:
                     return await self.task.call(parameters), None
             except TimeoutError as exc:
-                raise RunTimeout(f"Timed out after {timeout:g} seconds.") from exc
+                if not scope.expired():
+                    raise  # the body's own TimeoutError, not its timeout
+                raise TaskRunTimeoutError.after(timeout) from exc
         except BaseException as exc:
             return None, exc
         finally:

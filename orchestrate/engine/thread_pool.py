@@ -24,8 +24,11 @@ _pool_numbers = count()
 class ThreadPool:
     """Runs zero-argument jobs on up to `max_workers` threads, started as needed."""
 
-    def __init__(self, max_workers: int, name: str = "orc-task") -> None:
+    def __init__(
+        self, max_workers: int, name: str = "orc-task", on_exit: Job | None = None
+    ) -> None:
         self.max_workers = max_workers
+        self._on_exit = on_exit  # called by each thread as it ends
         self._name = f"{name}-{next(_pool_numbers)}"
         self._jobs: deque[Job] = deque()
         self._lock = threading.Lock()
@@ -77,6 +80,13 @@ class ThreadPool:
         thread.start()
 
     def _work(self) -> None:
+        try:
+            self._take_jobs()
+        finally:
+            if self._on_exit is not None:
+                self._on_exit()
+
+    def _take_jobs(self) -> None:
         jobs = self._jobs
         arrived = False
         while True:

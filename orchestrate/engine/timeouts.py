@@ -16,9 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
-class RunTimeout(TimeoutError):
-    """A run's body ran past its `timeout_seconds` (the run ends `TimedOut`)."""
+from orchestrate.core.errors import RunTimeout
 
 
 class _Expired(BaseException):
@@ -49,8 +47,8 @@ def _on_alarm(signum: int, frame: object) -> None:
 
 
 @contextmanager
-def timeout_scope(seconds: float | None) -> Iterator[None]:
-    """Raise `RunTimeout` in this block if it is still running after `seconds`."""
+def timeout_scope(seconds: float | None, error: type[RunTimeout] = RunTimeout) -> Iterator[None]:
+    """Raise `error` (a `RunTimeout`) in this block if it is still running after `seconds`."""
     if seconds is None:
         yield
         return
@@ -60,7 +58,7 @@ def timeout_scope(seconds: float | None) -> Iterator[None]:
         with _main_thread_timer(scope, seconds) if in_main else _thread_timer(scope, seconds):
             yield
     except scope:
-        raise RunTimeout(f"Timed out after {seconds:g} seconds.") from None
+        raise error.after(seconds) from None
 
 
 @contextmanager
@@ -100,3 +98,6 @@ def _thread_timer(scope: _Scope, seconds: float) -> Iterator[None]:
             finished = True
             # An expiry that raced with a normal exit must not fire later, elsewhere.
             ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, None)
+
+
+__all__ = ["RunTimeout", "timeout_scope"]

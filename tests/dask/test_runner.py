@@ -192,7 +192,7 @@ def test_a_remote_failure_raised_in_the_flow_shows_no_orc_frame_from_the_worker(
     orc_frames = [
         (Path(f.filename).name, f.name) for f in from_worker if f.filename.startswith(orc_dir)
     ]
-    assert orc_frames == [("futures.py", "result"), ("states.py", "result")]
+    assert orc_frames == [("futures.py", "result"), ("states.py", "sync_result")]
     assert from_worker[-1].name == "parse"
 
 
@@ -263,7 +263,7 @@ def test_a_body_past_its_timeout_ends_timed_out(recorded: MemorySink, dask_addre
     started = time.monotonic()
     name, message = pipeline()
     assert name == "TimedOut"
-    assert "Timed out after 0.3 seconds" in message
+    assert message == "Task run exceeded timeout of 0.3 second(s)"
     assert time.monotonic() - started < 3
 
 

@@ -106,7 +106,7 @@ def test_result_of_a_final_state_without_exception_raises_the_run_error(state: S
 
 
 def test_result_of_an_unfinished_state_raises_unfinished_run() -> None:
-    with pytest.raises(UnfinishedRun, match="Running"):
+    with pytest.raises(UnfinishedRun, match="Run is in RUNNING state"):
         states.Running().result()
 
 
