@@ -196,11 +196,10 @@ class Task(Generic[P, R]):
             if isinstance(value, unmapped):
                 static[name] = value.value
                 continue
-            if isinstance(value, PrefectFuture):
-                value = value.result()
-            if _is_iterable(value):
-                mapped[name] = list(value)
-            else:
+            resolved = value.result() if isinstance(value, PrefectFuture) else value
+            if _is_iterable(resolved):
+                mapped[name] = list(resolved)
+            else:  # a future stays one, so each run waits on it and records the edge
                 static[name] = value
         count = self._map_length(mapped)
         calls = []

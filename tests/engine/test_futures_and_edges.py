@@ -133,6 +133,16 @@ def test_map_over_futures_keeps_an_edge_per_item(recorded) -> None:
     assert recorded.edges() == {("add-0", "add-2", "data"), ("add-1", "add-3", "data")}
 
 
+def test_a_future_of_one_value_passed_to_map_is_an_edge_to_every_mapped_run(recorded) -> None:
+    @flow
+    def pipeline() -> list[int]:
+        base = add.submit(1, 1)
+        return add.map([1, 2], base).result()
+
+    assert pipeline() == [3, 4]
+    assert recorded.edges() == {("add-0", "add-1", "data"), ("add-0", "add-2", "data")}
+
+
 def test_map_with_uneven_iterables_says_which(recorded) -> None:
     @flow
     def pipeline() -> None:
