@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -31,12 +32,11 @@ def status(project: ProjectOption = None, json_output: JsonOption = False) -> No
     """Show the daemon: pid, uptime, running runs and the next due run."""
     from orchestrate.cli import render
     from orchestrate.cli.reads import daemon_client
-    from orchestrate.core.errors import DaemonNotRunning
 
     root = project_folder(project)
     client = daemon_client(root)
     if client is None:
-        raise DaemonNotRunning(root)
+        _not_running(root, json_output)
     with client:
         info = client.status()
     if json_output:
@@ -58,3 +58,33 @@ def status(project: ProjectOption = None, json_output: JsonOption = False) -> No
         print(f"  STORE DEGRADED: {info.store_degraded}")
     if info.process_scope:
         print(f"  processes of a run: {info.process_scope}")
+
+
+def _not_running(root: Path, json_output: bool) -> NoReturn:
+    """Say the daemon is down, when it was last seen and where its log is; exit 5."""
+    from orchestrate.cli import render
+    from orchestrate.cli.exits import NO_DAEMON
+    from orchestrate.core.project import log_path
+
+    seen = last_seen(root)
+    log = log_path(root)
+    if json_output:
+        render.print_json(
+            {"running": False, "project_root": str(root), "last_seen": seen, "log": str(log)}
+        )
+    else:
+        when = "never" if seen is None else render.relative(seen - time.time())
+        print(f"orc up is not running for {root}; last seen {when}.")
+        if log.exists():
+            print(f"  log: {log}")
+        print("  start it with `orc up` (or `orc up --detach`).")
+    raise typer.Exit(NO_DAEMON)
+
+
+def last_seen(root: Path) -> float | None:
+    """When the daemon last left a mark: its lock released, its store or log written."""
+    from orchestrate.core.project import STATE_DIR, log_path, store_path
+
+    marks = (root / STATE_DIR / "daemon.lock", store_path(root), log_path(root))
+    times = [p.stat().st_mtime for p in marks if p.exists()]
+    return max(times) if (root / STATE_DIR / "daemon.lock").exists() and times else None

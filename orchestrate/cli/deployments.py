@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -26,13 +26,28 @@ def _client(project: ProjectOption):  # type: ignore[no-untyped-def]
     return client
 
 
+def _found(project: ProjectOption, name: str | None = None) -> Any:
+    """The daemon's answer for all deployments (or `name`), or flows.toml's when none runs."""
+    from orchestrate.cli import offline
+    from orchestrate.cli.reads import daemon_client
+
+    root = project_folder(project)
+    client = daemon_client(root)
+    if client is None:
+        return offline.deployments(root) if name is None else offline.deployment(root, name)
+    with client:
+        return client.deployments() if name is None else client.deployment(name)
+
+
 @app.command("ls")
 def list_deployments(project: ProjectOption = None, json_output: JsonOption = False) -> None:
-    """List deployments: paused or active, schedules in words, next run, recent outcomes."""
+    """List deployments: paused or active, schedules in words, next run, recent outcomes.
+
+    With no daemon running, flows.toml and the store answer.
+    """
     from orchestrate.cli import render
 
-    with _client(project) as client:
-        found = client.deployments()
+    found = _found(project)
     if json_output:
         render.print_json([d.model_dump(mode="json") for d in found])
         return
@@ -63,8 +78,7 @@ def show_deployment(
     """Show one deployment: entrypoint, schedules in words, the next 5 times in its timezone."""
     from orchestrate.cli import render
 
-    with _client(project) as client:
-        d = client.deployment(name)
+    d = _found(project, name)
     if json_output:
         render.print_json(d.model_dump(mode="json"))
         return

@@ -169,11 +169,24 @@ def _check_name(what: str, value: str, example: str) -> None:
         )
 
 
+def _automations(project: ProjectOption, name: str | None = None) -> Any:
+    """The daemon's automations (or the one named), or flows.toml's and their saved state."""
+    from orchestrate.cli import offline
+    from orchestrate.cli.options import project_folder
+    from orchestrate.cli.reads import daemon_client
+
+    root = project_folder(project)
+    client = daemon_client(root)
+    if client is None:
+        return offline.automations(root) if name is None else offline.automation(root, name)
+    with client:
+        return client.automations() if name is None else client.automation(name)
+
+
 @automations_app.command("ls")
 def list_automations(project: ProjectOption = None, json_output: JsonOption = False) -> None:
     """Automations: enabled, trigger in words, last fired, next proactive deadline."""
-    with _client(project) as client:
-        found = client.automations()
+    found = _automations(project)
     if json_output:
         print(json.dumps([a.model_dump() for a in found], indent=2))
         return
@@ -192,8 +205,7 @@ def list_automations(project: ProjectOption = None, json_output: JsonOption = Fa
 @automations_app.command("show")
 def show_automation(name: NameArgument, project: ProjectOption = None) -> None:
     """One automation in full."""
-    with _client(project) as client:
-        a = client.automation(name)
+    a = _automations(project, name)
     print(json.dumps(a.model_dump(), indent=2))
 
 

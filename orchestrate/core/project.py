@@ -44,3 +44,8 @@ def socket_path(root: Path) -> Path:
 
 def results_dir(root: Path) -> Path:
     return root / STATE_DIR / "results"
+
+
+def log_path(root: Path) -> Path:
+    """Where `orc up --detach` writes the daemon's log (rotated beside it)."""
+    return root / STATE_DIR / "orc.log"
