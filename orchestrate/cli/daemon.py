@@ -1,4 +1,5 @@
-"""`orc up` (run the daemon in the foreground) and `orc status` (ask it how it is)."""
+"""`orc up` (run the daemon, in the foreground or detached), `orc down` (stop it through
+its socket) and `orc status` (ask it how it is, or when it was last seen)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,60 @@ def up(
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds running runs get to finish on stop.")
     ] = 10.0,
+    detach: Annotated[
+        bool,
+        typer.Option("--detach", "-d", help="Run in the background, logging to .orc/orc.log."),
+    ] = False,
+    log_file: Annotated[Path | None, typer.Option("--log-file", hidden=True)] = None,
 ) -> None:
     """Start the daemon for this project: schedule, run and record its deployments."""
-    from orchestrate.daemon.app import run_daemon
-
     if log_format not in ("human", "json"):
         raise typer.BadParameter("use human or json", param_hint="--log-format")
-    run_daemon(project_folder(project), log_format=log_format, shutdown_grace=grace)
+    root = project_folder(project)
+    if detach:
+        from orchestrate.core.project import log_path
+        from orchestrate.daemon.detach import start_detached
+
+        pid = start_detached(root, ["--log-format", log_format, "--grace", str(grace)])
+        print(f"orc up is running for {root} (pid {pid}); log: {log_path(root)}")
+        print("  stop it with `orc down`.")
+        return
+    from orchestrate.daemon.app import run_daemon
+
+    run_daemon(root, log_format=log_format, shutdown_grace=grace, log_file=log_file)
+
+
+def down(
+    project: ProjectOption = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0,
+            help="Seconds to wait for the daemon to go (default: its grace plus 30).",
+        ),
+    ] = None,
+) -> None:
+    """Stop the daemon gracefully: no new runs, running ones get its grace; exits 0 once gone."""
+    from orchestrate.cli.reads import daemon_client
+    from orchestrate.core.errors import DaemonError
+    from orchestrate.daemon.lock import wait_gone
+
+    root = project_folder(project)
+    client = daemon_client(root)
+    if client is None:
+        print(f"orc up is not running for {root}.")
+        return
+    with client:
+        stopping = client.shutdown()
+    wait = stopping.grace + 30.0 if timeout is None else timeout
+    print(f"Stopping orc up (pid {stopping.pid}); running runs get {stopping.grace:g}s to finish.")
+    if not wait_gone(root, stopping.pid, wait):
+        raise DaemonError(
+            f"orc up (pid {stopping.pid}) has not stopped after {wait:g}s; wait longer "
+            f"(`orc down --timeout 600`) or stop it at once with `kill -9 {stopping.pid}`."
+        )
+    print("Stopped.")
 
 
 def status(project: ProjectOption = None, json_output: JsonOption = False) -> None:
@@ -58,6 +106,10 @@ def status(project: ProjectOption = None, json_output: JsonOption = False) -> No
         print(f"  STORE DEGRADED: {info.store_degraded}")
     if info.process_scope:
         print(f"  processes of a run: {info.process_scope}")
+    from orchestrate.core.project import log_path
+
+    if log_path(root).exists():
+        print(f"  log: {log_path(root)}")
 
 
 def _not_running(root: Path, json_output: bool) -> NoReturn:

@@ -24,6 +24,7 @@ from orchestrate.client.protocol import (
     Method,
     RunDetail,
     Status,
+    Stopping,
 )
 from orchestrate.client.rpc import Call, Rpc, given, many
 from orchestrate.core.errors import ProtocolMismatch
@@ -169,6 +170,11 @@ def resume_automation(name: str) -> Call[AutomationInfo]:
     return Call(Method.AUTOMATIONS_RESUME, {"name": name}, AutomationInfo.model_validate)
 
 
+def shutdown() -> Call[Stopping]:
+    """Stop the daemon gracefully: no new runs, running ones get its grace, then it exits."""
+    return Call(Method.SHUTDOWN, {}, Stopping.model_validate)
+
+
 def subscribe(
     topics: Sequence[str], flow_run_id: str | None = None, event: str | None = None
 ) -> Call[int]:
@@ -198,6 +204,7 @@ class Calls:
     logs = Rpc(logs)
     create_run = Rpc(create_run)
     cancel_run = Rpc(cancel_run)
+    shutdown = Rpc(shutdown)
     retry_run = Rpc(retry_run)
     events = Rpc(events)
     emit_event = Rpc(emit_event)

@@ -84,6 +84,8 @@ class Method(StrEnum):
     AUTOMATIONS_PAUSE = "automations.pause"
     #: {name} -> AutomationInfo
     AUTOMATIONS_RESUME = "automations.resume"
+    #: {} -> Stopping: stop dispatching, let running runs finish within the grace, exit
+    SHUTDOWN = "shutdown"
     #: {topics: list[Topic], flow_run_id?: str, event?: glob} -> {subscription: int}
     SUBSCRIBE = "subscribe"
     #: {subscription: int} -> {}
@@ -239,6 +241,13 @@ class DeploymentDetail(DeploymentInfo):
     #: the next scheduled times (up to 5), in `timezone` when shown
     next_times: list[float] = Field(default_factory=list)
     timezone: str = "UTC"
+
+
+class Stopping(Wire):
+    """The answer to `shutdown`: which daemon is stopping and how long its runs may take."""
+
+    pid: int
+    grace: float
 
 
 class Status(Wire):
@@ -497,6 +506,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.AUTOMATIONS_GET: NameParams,
     Method.AUTOMATIONS_PAUSE: NameParams,
     Method.AUTOMATIONS_RESUME: NameParams,
+    Method.SHUTDOWN: NoParams,
     Method.SUBSCRIBE: SubscribeParams,
     Method.UNSUBSCRIBE: UnsubscribeParams,
     Method.RECORDS: RecordsParams,

@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrate._version import __version__
 from orchestrate.core.project import CONFIG_FILE, state_dir, store_path
+from orchestrate.daemon import sd_notify
 from orchestrate.daemon.lock import DaemonLock
 from orchestrate.daemon.logs import configure_logging
 from orchestrate.daemon.supervised import DaemonFailed, Supervised
@@ -24,11 +25,16 @@ from orchestrate.daemon.supervised import DaemonFailed, Supervised
 log = logging.getLogger("orc.daemon")
 
 
-def run_daemon(root: Path, log_format: str = "human", shutdown_grace: float = 10.0) -> None:
-    """Run `orc up` for the project at `root` in the foreground until SIGINT/SIGTERM."""
+def run_daemon(
+    root: Path,
+    log_format: str = "human",
+    shutdown_grace: float = 10.0,
+    log_file: Path | None = None,
+) -> None:
+    """Run `orc up` for the project at `root` until SIGINT/SIGTERM or `orc down`."""
     from orchestrate.config import load_config
 
-    configure_logging(log_format)
+    configure_logging(log_format, log_file=log_file)
     lock = DaemonLock(root)
     lock.acquire()
     try:
@@ -48,6 +54,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     from orchestrate.daemon.scope import RunScopes
     from orchestrate.daemon.server import RpcServer
     from orchestrate.daemon.service import Daemon
+    from orchestrate.daemon.shutdown import shutdown_handlers
     from orchestrate.daemon.supervisor import Supervisor
     from orchestrate.store import connection, migrations
     from orchestrate.store.notices import report_through_logging
@@ -73,7 +80,8 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     daemon.automations = Automations(daemon, config.automations, automations_state)
     retention = Retention(daemon)
     handlers = Handlers(daemon, conn, __version__)
-    server = RpcServer(handlers.table(), handlers.hello)
+    stop = _stop_on_signals()
+    server = RpcServer(handlers.table() | shutdown_handlers(stop, shutdown_grace), handlers.hello)
     daemon.publish = server.publish
     loop = asyncio.get_running_loop()
 
@@ -100,12 +108,12 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     recover(daemon, Store.over(cursor), cursor)
     daemon.plan()
     await server.start(state_dir(root) / "orc.sock")
-    stop = _stop_on_signals()
     parts = Supervised(stop)
     parts.start("watcher", lambda: _watch(daemon, root, config))
     parts.start("scheduler", daemon.serve)
     parts.start("automation deadlines", daemon.automations.watch_deadlines)
     parts.start("retention", retention.run)
+    parts.start("watchdog", sd_notify.watchdog)
     log.info(
         "orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms; processes of a run: %s",
         daemon.table.project_name,
@@ -114,7 +122,9 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
         (time.monotonic() - started) * 1000,
         scopes.mechanism,
     )
+    sd_notify.notify(f"READY=1\nMAINPID={_pid()}\nSTATUS=ready")
     await stop.wait()
+    sd_notify.notify("STOPPING=1")
     if parts.failed:
         log.error("stopping: %s failed for good", parts.failed)
     else:

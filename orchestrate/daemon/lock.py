@@ -59,3 +59,48 @@ def holder_pid(root: Path) -> int | None:
         return None  # we got the lock: nobody holds it
     finally:
         os.close(fd)
+
+
+def wait_released(root: Path, timeout: float) -> bool:
+    """Wait until no daemon holds `root` (its process has let go of the lock); False on timeout.
+
+    The kernel wakes a blocked flock the moment the holder exits, so this
+    waits on the lock itself rather than polling a pid.
+    """
+    import threading
+
+    path = root / ".orc" / "daemon.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    released = threading.Event()
+
+    def take() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            released.set()
+        finally:
+            os.close(fd)
+
+    threading.Thread(target=take, name="orc-down-wait", daemon=True).start()
+    return released.wait(timeout)
+
+
+def wait_gone(root: Path, pid: int, timeout: float) -> bool:
+    """Wait until the daemon process `pid` of `root` has exited; False on timeout.
+
+    A pidfd turns readable when the process ends; where there is none (an old
+    kernel) the lock's release, the daemon's last act, stands in for it.
+    """
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return wait_released(root, timeout)
+    try:
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(fd)

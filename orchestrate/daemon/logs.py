@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 #: The daemon's logger tree; modules log to `orc.<area>`.
@@ -41,14 +42,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(log_format: str, level: str = "INFO") -> None:
-    """Send every log record of this process to stderr in `log_format` ("human" or "json")."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(log_format: str, level: str = "INFO", log_file: Path | None = None) -> None:
+    """Send every log record of this process to stderr in `log_format` ("human" or "json"),
+    or to `log_file`, rotated, when the daemon runs detached."""
+    handler: logging.Handler
+    if log_file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        from orchestrate.daemon.detach import RotatingLog
+
+        handler = RotatingLog(log_file)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
+            logging.Formatter(
+                "%(asctime)s %(levelname)-7s %(message)s",
+                "%H:%M:%S" if log_file is None else "%Y-%m-%d %H:%M:%S",
+            )
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -48,7 +48,9 @@ class Project:
         path.write_text(textwrap.dedent(text))
         return path
 
-    def orc(self, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def orc(
+        self, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [ORC, *args, "--project", str(self.root)], capture_output=True, text=True,
             timeout=timeout, env={**os.environ, **(env or {})},
@@ -108,7 +110,7 @@ def with_suppress(action: Callable[[], object]) -> None:
         action()
 
 
-FLOWS = '''
+FLOWS = """
     import os
     import subprocess
     import time
@@ -140,4 +142,4 @@ FLOWS = '''
     @flow
     def fails() -> None:
         raise ValueError("this flow always fails")
-'''
+"""

@@ -15,14 +15,17 @@ pytestmark = pytest.mark.timeout(120)
 
 def test_an_interval_deployment_produces_completed_runs(project: Project) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [project]
         name = "t"
         [[deployments]]
         name = "every-second"
         entrypoint = "flows.py:tiny"
         schedules = [{ interval = "1s" }]
-    """)
+    """,
+    )
     project.up()
     done = wait_for(lambda: len(project.completed("every-second")) >= 3 and project.completed("every-second"),
                     45, "3 Completed runs")  # fmt: skip
@@ -35,11 +38,14 @@ def test_an_interval_deployment_produces_completed_runs(project: Project) -> Non
 
 def test_run_with_watch_streams_logs_and_exits_0(project: Project) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "tiny"
         entrypoint = "flows.py:tiny"
-    """)
+    """,
+    )
     project.up()
     result = project.orc("run", "tiny", "-p", "x=3", "--watch")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -49,12 +55,15 @@ def test_run_with_watch_streams_logs_and_exits_0(project: Project) -> None:
 
 def test_run_watch_exits_1_on_failure_after_retries(project: Project) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "fails"
         entrypoint = "flows.py:fails"
         retries = 1
-    """)
+    """,
+    )
     project.up()
     result = project.orc("run", "fails", "--watch")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -83,7 +92,9 @@ def test_config_edits_apply_live_and_bad_ones_keep_the_last_good(project: Projec
     with project.client() as client:
         assert [d.name for d in client.deployments()] == ["one"]
         assert client.status().config_error
-    project.write("flows.toml", good + '\n[[deployments]]\nname = "two"\nentrypoint = "flows.py:tiny"\n')
+    project.write(
+        "flows.toml", good + '\n[[deployments]]\nname = "two"\nentrypoint = "flows.py:tiny"\n'
+    )
 
     def names() -> list[str]:
         with project.client() as client:
@@ -101,8 +112,12 @@ def test_a_second_daemon_is_refused_naming_the_pid(project: Project) -> None:
     assert f"pid {first.pid}" in project.daemon_log(), project.daemon_log()
 
 
-def test_kill_9_during_a_run_then_restart_crashes_and_retries_it(project: Project, tmp_path: Path) -> None:
-    project.write("napping.py", """
+def test_kill_9_during_a_run_then_restart_crashes_and_retries_it(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write(
+        "napping.py",
+        """
         import time
         from orchestrate import flow, task
 
@@ -113,14 +128,18 @@ def test_kill_9_during_a_run_then_restart_crashes_and_retries_it(project: Projec
         @flow
         def napping(seconds: float = 0.5) -> None:
             nap(seconds)
-    """)
-    project.write("flows.toml", """
+    """,
+    )
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "sleepy"
         entrypoint = "napping.py:napping"
         parameters = { seconds = 0.5 }
         retries = 1
-    """)
+    """,
+    )
     daemon = project.up()
     with project.client() as client:
         run = client.create_run("sleepy", {"seconds": 60})
@@ -138,20 +157,29 @@ def test_kill_9_during_a_run_then_restart_crashes_and_retries_it(project: Projec
         with project.client() as client:
             return [s.name for s in client.run(run.id).state_history]
 
-    wait_for(lambda: "Crashed" in history() and "AwaitingRetry" in history(), 30, "Crashed then AwaitingRetry")
+    wait_for(
+        lambda: "Crashed" in history() and "AwaitingRetry" in history(),
+        30,
+        "Crashed then AwaitingRetry",
+    )
     with project.client() as client:
         again = client.run(run.id).run
     assert again.run_count >= 1
     assert task_states()[0] == "Crashed"  # the first attempt's task run is not left Running
 
 
-def test_cancel_stops_the_flow_and_its_subprocess_within_5s(project: Project, tmp_path: Path) -> None:
+def test_cancel_stops_the_flow_and_its_subprocess_within_5s(
+    project: Project, tmp_path: Path
+) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "sleepy"
         entrypoint = "flows.py:sleepy"
-    """)
+    """,
+    )
     project.up()
     marker = tmp_path / "child.pid"
     with project.client() as client:
@@ -171,13 +199,16 @@ def test_cancel_stops_the_flow_and_its_subprocess_within_5s(project: Project, tm
 
 def test_a_hanging_flow_is_killed_at_its_timeout(project: Project) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "hangs"
         entrypoint = "flows.py:sleepy"
         parameters = { seconds = 600 }
         timeout_seconds = 1
-    """)
+    """,
+    )
     project.up()
     with project.client() as client:
         run = client.create_run("hangs")
@@ -195,20 +226,27 @@ def test_a_hanging_flow_is_killed_at_its_timeout(project: Project) -> None:
     ("strategy", "second_state"),
     [("enqueue", "COMPLETED"), ("cancel-new", "CANCELLED"), ("skip", "CANCELLED")],
 )
-def test_concurrency_limit_collision_strategies(project: Project, strategy: str, second_state: str) -> None:
+def test_concurrency_limit_collision_strategies(
+    project: Project, strategy: str, second_state: str
+) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", f"""
+    project.write(
+        "flows.toml",
+        f"""
         [[deployments]]
         name = "one-at-a-time"
         entrypoint = "flows.py:sleepy"
         parameters = {{ seconds = 1.5 }}
         concurrency_limit = 1
         collision_strategy = "{strategy}"
-    """)
+    """,
+    )
     project.up()
     with project.client() as client:
         first = client.create_run("one-at-a-time")
-        wait_for(lambda: client.run(first.id).run.state.type == "RUNNING", 30, "the first run to start")
+        wait_for(
+            lambda: client.run(first.id).run.state.type == "RUNNING", 30, "the first run to start"
+        )
         second = client.create_run("one-at-a-time")
 
         def settled() -> object:
@@ -226,20 +264,27 @@ def test_concurrency_limit_collision_strategies(project: Project, strategy: str,
 def test_bad_input_gets_clear_messages_and_the_daemon_keeps_running(project: Project) -> None:
     project.write("flows.py", FLOWS)
     project.write("broken.py", "def oops(:\n    pass\n")
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "tiny"
         entrypoint = "flows.py:tiny"
-    """)
+    """,
+    )
     project.up()
     unknown = project.orc("run", "nope")
-    assert unknown.returncode == 3 and "No deployment named 'nope'" in unknown.stderr, unknown.stderr
+    assert unknown.returncode == 3 and "No deployment named 'nope'" in unknown.stderr, (
+        unknown.stderr
+    )
     wrong = project.orc("run", "tiny", "-p", "x=abc")
     assert wrong.returncode == 2, wrong.stderr
     assert "'x'" in wrong.stderr and "integer" in wrong.stderr
     for bad in ('schedules = [{ cron = "0 25 * * *" }]', 'schedules = [{ interval = "soon" }]',
                 'timezone = "Mars/Olympus"', 'entrypoint2 = "x"'):  # fmt: skip
-        project.write("flows.toml", f'[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n{bad}\n')
+        project.write(
+            "flows.toml", f'[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n{bad}\n'
+        )
         check = project.orc("validate")
         assert check.returncode != 0 and "flows.toml:" in (check.stdout + check.stderr), bad
     project.write("flows.toml", '[[deployments]]\nname = "b"\nentrypoint = "broken.py:oops"\n')
@@ -293,13 +338,18 @@ def client_logs(project: Project, run_id: str) -> list[object]:
         return client.logs(run_id)
 
 
-def test_a_worker_whose_daemon_died_stops_with_what_it_started(project: Project, tmp_path: Path) -> None:
+def test_a_worker_whose_daemon_died_stops_with_what_it_started(
+    project: Project, tmp_path: Path
+) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "sleepy"
         entrypoint = "flows.py:sleepy"
-    """)
+    """,
+    )
     daemon = project.up()
     marker = tmp_path / "child.pid"
     with project.client() as client:

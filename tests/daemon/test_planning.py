@@ -14,7 +14,9 @@ from orchestrate.states import State, StateType
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night Berlin springs forward
 
 
-def deployment(*schedules: object, catchup: str = "latest", tz: str | None = None) -> SimpleNamespace:
+def deployment(
+    *schedules: object, catchup: str = "latest", tz: str | None = None
+) -> SimpleNamespace:
     return SimpleNamespace(name="d", catchup=catchup, timezone=tz, schedules=list(schedules))
 
 
@@ -51,24 +53,36 @@ def test_missed_slots_follow_the_catchup_policy() -> None:
     assert planner.catch_up("all", overdue) == (overdue, [])
 
 
-def _run(name: str, deployment: str, at: float, state: str = "Scheduled", tags: tuple[str, ...] = ()) -> FlowRunRecord:
+def _run(
+    name: str, deployment: str, at: float, state: str = "Scheduled", tags: tuple[str, ...] = ()
+) -> FlowRunRecord:
     kind = StateType.RUNNING if state == "Running" else StateType.SCHEDULED
     return FlowRunRecord(id=name, name=name, flow_name="f", parameters={}, state=State(kind, state),
                          created=at, tags=tags, deployment=deployment, expected_start_time=at)  # fmt: skip
 
 
 def test_decide_respects_global_deployment_and_tag_limits() -> None:
-    due = [_run("a1", "a", 1), _run("a2", "a", 2), _run("b1", "b", 3, tags=("db",)), _run("c1", "c", 4, tags=("db",))]
+    due = [
+        _run("a1", "a", 1),
+        _run("a2", "a", 2),
+        _run("b1", "b", 3, tags=("db",)),
+        _run("c1", "c", 4, tags=("db",)),
+    ]
     limits = Limits(3, {"a": DeploymentLimit(1)}, {"db": 1})
     decision = decide(due, [], limits, now=10)
     assert [r.id for r in decision.start] == ["a1", "b1"]
-    assert [(r.id, name) for r, name in decision.wait] == [("a2", "AwaitingConcurrencySlot"), ("c1", "AwaitingConcurrencySlot")]
+    assert [(r.id, name) for r, name in decision.wait] == [
+        ("a2", "AwaitingConcurrencySlot"),
+        ("c1", "AwaitingConcurrencySlot"),
+    ]
 
 
 def test_collision_strategies_refuse_instead_of_waiting() -> None:
     running = [_run("r", "a", 0, "Running")]
     for strategy in ("cancel-new", "skip"):
-        decision = decide([_run("n", "a", 1)], running, Limits(None, {"a": DeploymentLimit(1, strategy)}), now=2)
+        decision = decide(
+            [_run("n", "a", 1)], running, Limits(None, {"a": DeploymentLimit(1, strategy)}), now=2
+        )
         assert [(r.id, s) for r, s, _ in decision.refuse] == [("n", strategy)]
         assert "concurrency_limit = 1" in decision.refuse[0][2]
 

@@ -54,6 +54,7 @@ ANSWERS: dict[str, Any] = {
     Method.AUTOMATIONS_GET: AUTOMATION,
     Method.AUTOMATIONS_PAUSE: AUTOMATION,
     Method.AUTOMATIONS_RESUME: {**AUTOMATION, "enabled": True},
+    Method.SHUTDOWN: {"pid": 1, "grace": 10.0},
 }
 
 #: Every daemon call a client offers, with arguments a caller might give.
@@ -79,6 +80,7 @@ CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("automation", ("tidy",), {}),
     ("pause_automation", ("tidy",), {}),
     ("resume_automation", ("tidy",), {}),
+    ("shutdown", (), {}),
 ]
 
 

@@ -1,0 +1,71 @@
+"""`orc down` stops a daemon through its socket; `orc up --detach` starts one in the background."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.daemon.conftest import FLOWS, Project, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+CONFIG = """
+    [[deployments]]
+    name = "sleepy"
+    entrypoint = "flows.py:sleepy"
+"""
+
+
+def _running(project: Project, seconds: float) -> str:
+    started = project.orc("run", "sleepy", "-p", f"seconds={seconds}")
+    assert started.returncode == 0, started.stderr
+    return wait_for(lambda: [r.id for r in project.runs(state="RUNNING")], 30, "a Running run")[0]
+
+
+def _state(project: Project, run_id: str) -> str:
+    shown = project.orc("runs", "show", run_id, "--json")
+    assert shown.returncode == 0, shown.stderr
+    return str(json.loads(shown.stdout)["state_name"])
+
+
+def test_down_lets_a_running_run_finish_within_the_grace(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", CONFIG)
+    daemon = project.up("--grace", "30")
+    run_id = _running(project, 1.0)
+    down = project.orc("down", "--timeout", "60")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert daemon.poll() == 0, "orc down returned before the daemon had gone"
+    assert _state(project, run_id) == "Completed"
+
+
+def test_down_records_what_outlives_the_grace_and_is_idempotent(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", CONFIG)
+    daemon = project.up("--grace", "0.5")
+    run_id = _running(project, 600)
+    down = project.orc("down", "--timeout", "60")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert daemon.poll() == 0
+    assert _state(project, run_id) in ("Crashed", "Cancelled")
+    again = project.orc("down")
+    assert again.returncode == 0, again.stderr
+    assert "not running" in again.stdout
+
+
+def test_up_detach_returns_once_ready_and_logs_to_orc_log(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", CONFIG)
+    up = project.orc("up", "--detach")
+    assert up.returncode == 0, up.stdout + up.stderr
+    log = project.root / ".orc" / "orc.log"
+    assert str(log) in up.stdout
+    status = project.orc("status")
+    assert status.returncode == 0, status.stderr
+    assert f"log: {log}" in status.stdout
+    assert project.orc("up", "--detach").returncode == 5  # a second one is refused
+    assert project.orc("down").returncode == 0
+    assert "orc up: project" in log.read_text()
+    assert "stopped" in log.read_text()
+    assert "not running" in project.orc("status").stdout
