@@ -32,6 +32,7 @@ def disk_issues(
         issues += _env_warnings(table, path, source, environ, _users(data, path))
         issues += _task_runner_warnings(table, path, source)
     issues += _duplicate_names(data, source)
+    issues += _short_secret_warnings(data, source, environ)
     problems: dict[tuple[str, str], str | None] = {}  # deployments often share a file
     for path, table in _settings_tables(data):
         if path[0] == "deployments":
@@ -100,6 +101,35 @@ def _env_warnings(
             message = f"{name} is not set in this environment; {blocked_words(blocked, name)}"
             issues.append(source.issue((*path, "env", key), message, severity="warning"))
     return issues
+
+
+def _short_secret_warnings(
+    data: Mapping[str, Any], source: SourceFile, environ: Mapping[str, str]
+) -> list[ConfigIssue]:
+    """A secret shorter than 4 characters is not masked in logs: say so where it is named."""
+    from orchestrate.core.secrets import MIN_LENGTH
+
+    places: list[tuple[FieldPath, str]] = []
+    for path, table in _settings_tables(data):
+        for key, value in _table(table.get("env")).items():
+            name = _table(value).get("from_env")
+            if isinstance(name, str):
+                places.append(((*path, "env", key), name))
+    listed = _table(data.get("project")).get("secrets")
+    for index, name in enumerate(listed if isinstance(listed, list) else []):
+        if isinstance(name, str):
+            places.append((("project", "secrets", index), name))
+    return [
+        source.issue(
+            place,
+            f"{name} is shorter than {MIN_LENGTH} characters, so its value is not masked as *** "
+            "in logs, states and events (a short value would mask innocent text); use a "
+            "longer secret",
+            severity="warning",
+        )
+        for place, name in places
+        if 0 < len(environ.get(name, "")) < MIN_LENGTH
+    ]
 
 
 def _table(value: Any) -> dict[str, Any]:

@@ -293,6 +293,11 @@ class ProjectSection(Section):
         description="The most runs at once of deployments with a tag, e.g. { etl = 2 }.",
     )
     event_retention: Retention = Field("30d", validate_default=True)
+    secrets: list[EnvName] = Field(
+        default_factory=list,
+        description="Environment variables whose values are masked as *** in logs, states and "
+        "events, besides every { from_env = ... } value.",
+    )
 
 
 class FlowsFile(Section):

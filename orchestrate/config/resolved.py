@@ -186,6 +186,7 @@ class ProjectSettings:
     watch: tuple[Path, ...]  # absolute folders
     tag_limits: Mapping[str, int]  # tag -> the most runs at once with that tag
     event_retention: timedelta = timedelta(days=30)  # older events leave the store
+    secrets: tuple[str, ...] = ()  # variables whose values are masked, besides from_env ones
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,13 @@ class ProjectConfig:
 
     def deployment(self, name: str) -> Deployment | None:
         return self._by_name.get(name)
+
+    def secret_values(self, environ: Mapping[str, str]) -> list[str]:
+        """The values to mask: every `from_env` variable and `[project] secrets` name set."""
+        names = set(self.project.secrets)
+        for deployment in self.deployments:
+            names.update(v.from_env for v in deployment.env.values() if not isinstance(v, str))
+        return [environ[name] for name in sorted(names) if environ.get(name)]
 
     def fingerprints(self) -> dict[str, str]:
         return {deployment.name: deployment.fingerprint() for deployment in self.deployments}
@@ -273,6 +281,7 @@ def resolve(
             watch=tuple((root / folder).resolve() for folder in spec.project.watch),
             tag_limits=spec.project.tag_limits,
             event_retention=spec.project.event_retention,
+            secrets=tuple(spec.project.secrets),
         ),
         timezone=timezone,
         deployments=tuple(_deployment(spec.defaults, table, root) for table in spec.deployments),

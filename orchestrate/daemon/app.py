@@ -39,6 +39,7 @@ def run_daemon(
     lock.acquire()
     try:
         config = load_config(root / CONFIG_FILE)
+        use_secrets(config)
         log_warnings(config)
         asyncio.run(_main(root, config, shutdown_grace))
     finally:
@@ -142,6 +143,15 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
         )
 
 
+def use_secrets(config: Any) -> None:
+    """Mask the config's secrets, as set in the daemon's environment, in its log and pipes."""
+    import os
+
+    from orchestrate.core import secrets
+
+    secrets.use(secrets.Masker(config.secret_values(os.environ)))
+
+
 def log_warnings(config: Any) -> None:
     """What `orc validate` warns about (an unset `from_env` blocking a deployment), in the log."""
     for issue in getattr(config, "warnings", ()):
@@ -181,6 +191,7 @@ async def _watch(daemon: Any, root: Path, config: Any) -> None:
                 OrcError(f"{config_path}: cannot be read ({type(exc).__name__}: {exc})")
             )
             return
+        use_secrets(new)
         log_warnings(new)
         try:
             daemon.reload(new)

@@ -94,6 +94,7 @@ def _run_spec(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None
         project_root=str(daemon.root),
         working_dir=str(spec.working_dir),
         env=env,
+        secrets=daemon.table.secret_values(),
         timeout_seconds=spec.timeout_seconds,
         tags=list(run.tags),
         expected_start_time=run.expected_start_time,

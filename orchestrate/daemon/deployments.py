@@ -105,6 +105,10 @@ class DeploymentTable:
         and the names of variables it asks for that are not set."""
         return self.get(name).environment(os.environ)
 
+    def secret_values(self) -> list[str]:
+        """The values masked in every run's records and the daemon's log, read from its env now."""
+        return list(self.config.secret_values(os.environ))
+
     def replace(self, config: Any) -> ConfigDiff:
         """Take a new config; returns what changed, by deployment name."""
         old = self._by_name

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from orchestrate.core import secrets
+
 #: The daemon's logger tree; modules log to `orc.<area>`.
 ROOT = "orc"
 
@@ -42,6 +44,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _Masked(logging.Formatter):
+    """Any formatter, with the project's secrets masked in the line it makes (traceback too)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return secrets.current().text(self.inner.format(record))
+
+
 def configure_logging(log_format: str, level: str = "INFO", log_file: Path | None = None) -> None:
     """Send every log record of this process to stderr in `log_format` ("human" or "json"),
     or to `log_file`, rotated, when the daemon runs detached."""
@@ -61,6 +74,7 @@ def configure_logging(log_format: str, level: str = "INFO", log_file: Path | Non
                 "%H:%M:%S" if log_file is None else "%Y-%m-%d %H:%M:%S",
             )
         )
+    handler.setFormatter(_Masked(handler.formatter or logging.Formatter()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)  # other libraries: only what needs attention

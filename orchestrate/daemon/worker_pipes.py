@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
+from orchestrate.core import secrets
 from orchestrate.core.record_codec import decode_records
 from orchestrate.core.records import LogRecord, Record
 from orchestrate.daemon.worker_records import note
@@ -109,8 +110,9 @@ class WorkerPipes:
     async def _pump_records(self, reader: asyncio.StreamReader) -> None:
         async for lines in _lines(reader, MAX_RECORDS_LINE, chunk=1024 * 1024):
             records: list[Record] = []
+            masker = secrets.current()  # a worker masks its lines; an older one may not have
             for line in lines:
-                records.extend(self._decode(line))
+                records.extend(self._decode(masker.line(line) if masker else line))
             if records:
                 self.on_records(records)
 
@@ -118,7 +120,8 @@ class WorkerPipes:
         flow_run_id = self.flow_run_id
         async for lines in _lines(reader, MAX_LOG_LINE, chunk=MAX_LOG_LINE):
             now = time.time()
-            texts = [line.decode(errors="replace").rstrip("\r") for line in lines]
+            masker = secrets.current()
+            texts = [masker.text(line.decode(errors="replace").rstrip("\r")) for line in lines]
             if name == "stderr":
                 self.stderr_tail.extend(texts)
             self.deliver([LogRecord(flow_run_id, None, now, level, name, t) for t in texts])

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from orchestrate.core.record_codec import encode_records
 from orchestrate.core.records import FlowRunRecord, Record, StateRecord, TaskRunRecord
+from orchestrate.core.secrets import Masker
 from orchestrate.core.states import TERMINAL_STATES, StateType
 from orchestrate.recording.journal import JournalWriter, started_line
 
@@ -49,6 +50,7 @@ class StreamSink:
         max_batch: the most records in one line, so no line grows without bound.
         close_stream: close `stream` when the sink closes.
         journal: written each line before `stream`, and kept on when `stream` breaks.
+        masker: masks the project's secrets in each line before the journal or `stream` sees it.
     """
 
     def __init__(
@@ -58,12 +60,14 @@ class StreamSink:
         max_batch: int = 2000,
         close_stream: bool = True,
         journal: JournalWriter | None = None,
+        masker: Masker | None = None,
     ):
         self.stream = stream
         self.interval = interval
         self.max_batch = max_batch
         self.close_stream = close_stream
         self.journal = journal
+        self.masker = masker
         self.broken: BaseException | None = None  # the write error that ended shipping
         self._queue: deque[Any] = deque()
         self._wake = threading.Event()
@@ -83,7 +87,8 @@ class StreamSink:
         if self.journal is not None:
             kind = type(record)
             if kind is TaskRunRecord and record.state.type is _RUNNING:  # type: ignore[union-attr]
-                self.journal.write(started_line(record), sync=False)  # type: ignore[arg-type]
+                line = started_line(record)  # type: ignore[arg-type]
+                self.journal.write(self.masker.line(line) if self.masker else line, sync=False)
             elif kind is FlowRunRecord and record.state.type in TERMINAL_STATES:  # type: ignore[union-attr]
                 self._journal_end(record)  # type: ignore[arg-type]
         self._queue.append(record)
@@ -167,7 +172,8 @@ class StreamSink:
             body = json.dumps(encode_records(records), separators=(",", ":"), default=repr)
         except Exception:  # the sink thread tries again with the batch, and says so
             return
-        self.journal.write(_PREFIX + body.encode() + _SUFFIX)  # type: ignore[union-attr]
+        line = _PREFIX + body.encode() + _SUFFIX
+        self.journal.write(self.masker.line(line) if self.masker else line)  # type: ignore[union-attr]
 
     def _write(self, records: list[Record]) -> None:
         try:
@@ -179,6 +185,8 @@ class StreamSink:
             )
             return
         line = _PREFIX + body.encode() + _SUFFIX
+        if self.masker is not None:
+            line = self.masker.line(line)
         if self.journal is not None:
             self.journal.write(line)
         if self.broken is not None:

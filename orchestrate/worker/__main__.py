@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 # long as the process, and collecting while they load is ~10% of a worker's start.
 gc.disable()
 try:
+    from orchestrate.core import secrets
     from orchestrate.engine.outcomes import RunAborted
     from orchestrate.recording import set_sink
     from orchestrate.recording.journal import JournalWriter
@@ -54,7 +55,9 @@ def main(argv: list[str]) -> int:
     except RunAborted:  # stopped before it knew its run; the supervisor records the end
         return EXIT_NOT_COMPLETED
     journal = _open_journal(spec.journal)
-    sink = StreamSink(channel.writer(), journal=journal)
+    masker = secrets.Masker(spec.secrets)
+    secrets.use(masker)
+    sink = StreamSink(channel.writer(), journal=journal, masker=masker or None)
     set_sink(sink)
     channel.watch_for_hangup(lambda: _orphaned(sink, journal))
     code = EXIT_NOT_COMPLETED

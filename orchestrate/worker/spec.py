@@ -33,6 +33,7 @@ class RunSpec:
         project_root: the project folder.
         working_dir: the folder the run starts in (`project_root` if None).
         env: variables set for the run, already resolved; never logged or stored.
+        secrets: values masked as `***` in every record before it leaves the worker.
         timeout_seconds: the supervisor stops the run after this long.
         tags: tags of the flow run and its task runs.
         expected_start_time: when the run was due (seconds since the epoch).
@@ -54,6 +55,7 @@ class RunSpec:
     parameters: dict[str, Any] = field(default_factory=dict)
     working_dir: str | None = None
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    secrets: list[str] = field(default_factory=list, repr=False)
     timeout_seconds: float | None = None
     tags: list[str] = field(default_factory=list)
     expected_start_time: float | None = None
@@ -124,6 +126,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "parameters": ((dict,), "an object"),
     "working_dir": _OPT_STR,
     "env": ((dict,), "an object of strings"),
+    "secrets": ((list,), "a list of strings"),
     "timeout_seconds": _NUMBER,
     "tags": ((list,), "a list of strings"),
     "expected_start_time": _NUMBER,

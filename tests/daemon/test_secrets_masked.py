@@ -1,0 +1,112 @@
+"""A `from_env` secret a flow prints, logs, raises and emits leaves no trace under `.orc/`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.conftest import Project
+
+pytestmark = pytest.mark.timeout(120)
+
+TOKEN = "tok-3f9a-SECRET-77"
+LISTED = "listed-secret-value-42"
+SHORT = "abc"
+
+LEAKY = '''
+    import os
+    import sys
+
+    from orchestrate import flow, get_run_logger, task
+    from orchestrate.events import emit_event
+
+
+    @task
+    def use_token() -> str:
+        token = os.environ["API_TOKEN"]
+        get_run_logger().info("calling the API with %s", token)
+        return token
+
+
+    @flow
+    def leaky() -> None:
+        token = use_token()
+        print("token on stdout:", token)
+        print("listed on stderr:", os.environ["LISTED_SECRET"], file=sys.stderr)
+        print("short one:", os.environ["SHORT_SECRET"])
+        emit_event("acme.token.used", {"orc.resource.id": f"acme.{token}"}, payload={"t": token})
+        raise ValueError(f"the API refused {token}")
+'''
+
+
+@pytest.fixture
+def leaky(project: Project) -> Iterator[Project]:
+    project.write("flows.py", LEAKY)
+    project.write("flows.toml", """
+        [project]
+        name = "secrets"
+        secrets = ["LISTED_SECRET"]
+        [[deployments]]
+        name = "leaky"
+        entrypoint = "flows.py:leaky"
+        retries = 0
+        env = { API_TOKEN = { from_env = "API_TOKEN" }, SHORT_SECRET = { from_env = "SHORT_SECRET" } }
+    """)
+    env = {"API_TOKEN": TOKEN, "LISTED_SECRET": LISTED, "SHORT_SECRET": SHORT}
+    up = project.orc("up", "--detach", env=env)
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        yield project
+    finally:
+        project.orc("down")
+
+
+def _files(root: Path) -> Iterator[Path]:
+    for path in sorted((root / ".orc").rglob("*")):
+        if path.is_file():
+            yield path
+
+
+def test_no_file_under_orc_holds_a_secret(leaky: Project) -> None:
+    ran = leaky.orc("run", "leaky", "--watch")
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert TOKEN not in ran.stdout + ran.stderr
+    assert "***" in ran.stdout
+    run_id = leaky.runs(deployment="leaky")[0].id
+    logs = leaky.orc("logs", run_id).stdout
+    assert "calling the API with ***" in logs
+    assert "token on stdout: ***" in logs
+    assert "listed on stderr: ***" in logs
+    assert "short one: abc" in logs  # too short to mask
+    shown = leaky.orc("runs", "show", run_id).stdout
+    assert "the API refused ***" in shown
+    events = leaky.orc("events", "ls", "--name", "acme.*", "--json").stdout
+    assert "acme.***" in events
+    assert leaky.orc("down").returncode == 0
+    found = list(_files(leaky.root))
+    assert any(p.name == "orc.log" for p in found)
+    assert any(p.suffix == ".duckdb" for p in found)
+    for path in found:
+        raw = path.read_bytes()
+        for secret in (TOKEN, LISTED):
+            assert secret.encode() not in raw, f"{secret} is in {path}"
+
+
+def test_validate_warns_of_a_secret_too_short_to_mask(project: Project) -> None:
+    project.write("flows.py", "from orchestrate import flow\n\n@flow\ndef f() -> None: ...\n")
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "f"
+        entrypoint = "flows.py:f"
+        env = { SHORT_SECRET = { from_env = "SHORT_SECRET" } }
+    """)
+    result = project.orc("validate", env={"SHORT_SECRET": SHORT})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SHORT_SECRET" in result.stdout + result.stderr
+    assert "shorter than 4" in result.stdout + result.stderr
+    quiet = project.orc("validate", env={"SHORT_SECRET": "long-enough"})
+    assert "shorter than 4" not in quiet.stdout + quiet.stderr
+    assert os.environ.get("SHORT_SECRET") is None
