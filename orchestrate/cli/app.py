@@ -19,6 +19,7 @@ from orchestrate.cli import (
     flow,
     logs,
     runs,
+    scaffold,
     tui,
     version,
 )
@@ -70,6 +71,7 @@ app.command("schema")(schema)
 app.command("up")(daemon.up)
 app.command("status")(daemon.status)
 app.command("down")(daemon.down)
+app.command("init")(scaffold.init)
 app.add_typer(deployments.app, name="deployments")
 app.command("pause")(deployments.pause)
 app.command("resume")(deployments.resume)

@@ -16,7 +16,7 @@ TOKEN = "tok-3f9a-SECRET-77"
 LISTED = "listed-secret-value-42"
 SHORT = "abc"
 
-LEAKY = '''
+LEAKY = """
     import os
     import sys
 
@@ -39,13 +39,15 @@ LEAKY = '''
         print("short one:", os.environ["SHORT_SECRET"])
         emit_event("acme.token.used", {"orc.resource.id": f"acme.{token}"}, payload={"t": token})
         raise ValueError(f"the API refused {token}")
-'''
+"""
 
 
 @pytest.fixture
 def leaky(project: Project) -> Iterator[Project]:
     project.write("flows.py", LEAKY)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [project]
         name = "secrets"
         secrets = ["LISTED_SECRET"]
@@ -54,7 +56,8 @@ def leaky(project: Project) -> Iterator[Project]:
         entrypoint = "flows.py:leaky"
         retries = 0
         env = { API_TOKEN = { from_env = "API_TOKEN" }, SHORT_SECRET = { from_env = "SHORT_SECRET" } }
-    """)
+    """,
+    )
     env = {"API_TOKEN": TOKEN, "LISTED_SECRET": LISTED, "SHORT_SECRET": SHORT}
     up = project.orc("up", "--detach", env=env)
     assert up.returncode == 0, up.stdout + up.stderr
@@ -97,12 +100,15 @@ def test_no_file_under_orc_holds_a_secret(leaky: Project) -> None:
 
 def test_validate_warns_of_a_secret_too_short_to_mask(project: Project) -> None:
     project.write("flows.py", "from orchestrate import flow\n\n@flow\ndef f() -> None: ...\n")
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "f"
         entrypoint = "flows.py:f"
         env = { SHORT_SECRET = { from_env = "SHORT_SECRET" } }
-    """)
+    """,
+    )
     result = project.orc("validate", env={"SHORT_SECRET": SHORT})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SHORT_SECRET" in result.stdout + result.stderr
