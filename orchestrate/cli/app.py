@@ -20,6 +20,7 @@ from orchestrate.cli import (
     logs,
     runs,
     scaffold,
+    service,
     tui,
     version,
 )
@@ -72,6 +73,7 @@ app.command("up")(daemon.up)
 app.command("status")(daemon.status)
 app.command("down")(daemon.down)
 app.command("init")(scaffold.init)
+app.add_typer(service.app, name="service")
 app.add_typer(deployments.app, name="deployments")
 app.command("pause")(deployments.pause)
 app.command("resume")(deployments.resume)
