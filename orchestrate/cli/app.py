@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -63,6 +63,33 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    """`orc --version`: the version, before any command is looked for."""
+    if value:
+        from orchestrate._version import __version__
+
+        print(f"orc {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            expose_value=False,
+            callback=_print_version,
+            help="Show the orc version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """orc: a terminal-first workflow orchestrator."""
+
+
 app.add_typer(runs.app, name="runs")
 app.add_typer(flow.app, name="flow")
 app.command("logs")(logs.logs)

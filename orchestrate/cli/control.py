@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrate.cli.deployments import NameArgument, _client
-from orchestrate.cli.options import ProjectOption
+from orchestrate.cli.options import JsonOption, ProjectOption
 
 if TYPE_CHECKING:
     from orchestrate.client import Client
@@ -37,6 +37,12 @@ def run(
         bool, typer.Option("--watch", "-w", help="Follow states and logs until the run ends.")
     ] = False,
     project: ProjectOption = None,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the run (id, state, …) as JSON; with --watch, once it ends."
+        ),
+    ] = False,
 ) -> None:
     """Run a deployment now (parameters override its defaults)."""
     from orchestrate.cli.flow import parse_params, parse_params_json
@@ -44,29 +50,51 @@ def run(
     parameters = {**parse_params_json(params_json), **parse_params(param or [])}
     with _client(project) as client:
         created = client.create_run(name, parameters)
-        print(f"Started {created.id} ({created.name}) of {name}.", flush=True)
-        if watch:
-            raise typer.Exit(_watch(client, created))
+        if not json_output:
+            print(f"Started {created.id} ({created.name}) of {name}.", flush=True)
+        code = _watch(client, created, quiet=json_output) if watch else 0
+        if json_output:
+            _print_run(client.run(created.id).run if watch else created)
+        raise typer.Exit(code)
 
 
-def _watch(client: Client, created: FlowRunInfo) -> int:
-    """Print the run's state changes and logs until it has settled; its exit code."""
+def _print_run(info: FlowRunInfo) -> None:
+    """A run as `orc runs ls --json` shows it (ISO times with their offset)."""
+    from orchestrate.cli import render
+    from orchestrate.cli.reads import flow_run_view
+
+    render.print_json(render.flow_run_json(flow_run_view(info)))
+
+
+def _watch(client: Client, created: FlowRunInfo, quiet: bool = False) -> int:
+    """Print the run's state changes and logs (unless `quiet`) until it has settled;
+    its exit code."""
     seen: set[tuple[float, str]] = set()
+    if quiet:
+        seen = _Everything()
+        last = "\0"
     with client.subscribe(["flow_run", "log"], flow_run_id=created.id) as changes:
         for line in client.logs(created.id):
             _print_log(line.model_dump(), seen)
         detail = client.run(created.id).run
-        last = _print_state(detail.model_dump(), "")
+        last = last if quiet else _print_state(detail.model_dump(), "")
         if detail.state.type in FINAL and not _may_retry(detail.model_dump()):
             return EXIT_BY_TYPE[detail.state.type]
         for change in changes:
             if change.topic == "log":
                 _print_log(change.data, seen)
                 continue
-            last = _print_state(change.data, last)
+            last = last if quiet else _print_state(change.data, last)
             if change.data["state"]["type"] in FINAL and change.data.get("settled"):
                 return EXIT_BY_TYPE[change.data["state"]["type"]]
     return 1
+
+
+class _Everything(set[tuple[float, str]]):
+    """A `seen` set that has seen every log line: a quiet watch prints none."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
 
 
 def _may_retry(data: dict[str, Any]) -> bool:
@@ -100,6 +128,7 @@ def cancel(
         ),
     ] = False,
     project: ProjectOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Cancel a scheduled or running flow run (its worker and every process it started stop).
 
@@ -107,13 +136,25 @@ def cancel(
     """
     with _client(project) as client:
         info = client.cancel_run(run_id)
-        print(f"{info.id}: {info.state.name}", flush=True)
+        if not json_output:
+            print(f"{info.id}: {info.state.name}", flush=True)
+        code = 0
         if wait and info.state.type not in FINAL:
-            raise typer.Exit(0 if _watch(client, info) == EXIT_BY_TYPE["CANCELLED"] else 1)
+            ended = _watch(client, info, quiet=json_output)
+            code = 0 if ended == EXIT_BY_TYPE["CANCELLED"] else 1
+            info = client.run(info.id).run
+        if json_output:
+            _print_run(info)
+    raise typer.Exit(code)
 
 
-def retry(run_id: RunArgument, project: ProjectOption = None) -> None:
+def retry(
+    run_id: RunArgument, project: ProjectOption = None, json_output: JsonOption = False
+) -> None:
     """Run a failed, crashed or cancelled flow run again (same run, next attempt)."""
     with _client(project) as client:
         info = client.retry_run(run_id)
+    if json_output:
+        _print_run(info)
+        return
     print(f"{info.id}: {info.state.name} (attempt {info.run_count + 1})")

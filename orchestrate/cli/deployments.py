@@ -110,15 +110,29 @@ def show_deployment(
         print(f"  recent: {brief.id[:8]} {brief.state_name}")
 
 
-def pause(name: NameArgument, project: ProjectOption = None) -> None:
+def pause(
+    name: NameArgument, project: ProjectOption = None, json_output: JsonOption = False
+) -> None:
     """Pause a deployment: its scheduled runs wait until `orc resume`."""
     with _client(project) as client:
-        client.pause_deployment(name)
-    print(f"Paused {name}.")
+        info = client.pause_deployment(name)
+    _said(info, f"Paused {name}.", json_output)
 
 
-def resume(name: NameArgument, project: ProjectOption = None) -> None:
+def resume(
+    name: NameArgument, project: ProjectOption = None, json_output: JsonOption = False
+) -> None:
     """Resume a paused deployment (missed runs follow its catchup setting)."""
     with _client(project) as client:
-        client.resume_deployment(name)
-    print(f"Resumed {name}.")
+        info = client.resume_deployment(name)
+    _said(info, f"Resumed {name}.", json_output)
+
+
+def _said(info: Any, words: str, json_output: bool) -> None:
+    """The deployment as `orc deployments ls --json` shows it, or `words`."""
+    from orchestrate.cli import render
+
+    if json_output:
+        render.print_json(info.model_dump(mode="json"))
+    else:
+        print(words)
