@@ -98,8 +98,11 @@ def deployment(root: Path, name: str) -> DeploymentDetail:
     table = _table(root)
     try:
         spec = table.get(name)
-    except UnknownDeployment as exc:
-        raise NotFound(NOT_FOUND, str(exc)) from None
+    except UnknownDeployment:
+        known = ", ".join(d.name for d in table) or "none"
+        raise NotFound(
+            NOT_FOUND, f"no deployment named {_quoted(name)} in flows.toml (deployments: {known})"
+        ) from None
     info = _info(spec, table.is_paused(name), _recent(root).get(name, []))
     timezone = spec.timezone or "UTC"
     detail = info | {"next_times": _next_times(spec, 5), "timezone": timezone}
@@ -130,6 +133,15 @@ def automations(root: Path) -> list[AutomationInfo]:
 def automation(root: Path, name: str) -> AutomationInfo:
     try:
         info: AutomationInfo = _automation_engine(root).describe(name)
-    except AutomationNotFound as exc:
-        raise NotFound(NOT_FOUND, str(exc)) from None
+    except AutomationNotFound:
+        known = ", ".join(a.name for a in automations(root)) or "none"
+        raise NotFound(
+            NOT_FOUND,
+            f"no automation is named {_quoted(name)} (known: {known}); see `orc automations ls`",
+        ) from None
     return info
+
+
+def _quoted(name: str) -> str:
+    """A name as typed, cut short: a pasted wall of text stays a one-line message."""
+    return repr(name) if len(name) <= 80 else repr(name[:80]) + "…"
