@@ -60,7 +60,7 @@ app = typer.Typer(
     help="orc: a terminal-first workflow orchestrator.",
     epilog=EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrate.cli import completion
 from orchestrate.cli.deployments import NameArgument, _client
 from orchestrate.cli.options import JsonOption, ProjectOption
 
@@ -19,7 +20,12 @@ if TYPE_CHECKING:
     from orchestrate.client import Client
     from orchestrate.client.protocol import FlowRunInfo
 
-RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
+RunArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A flow run id, or a unique prefix of one.", autocompletion=completion.run_ids
+    ),
+]
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 EXIT_BY_TYPE = {"COMPLETED": 0, "FAILED": 1, "CRASHED": 1, "CANCELLED": 2}
 

@@ -9,10 +9,16 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from orchestrate.cli import completion
 from orchestrate.cli.options import JsonOption, ProjectOption, project_folder
 
 app = typer.Typer(help="List and inspect deployments.", no_args_is_help=True)
-NameArgument = Annotated[str, typer.Argument(help="A deployment name from flows.toml.")]
+NameArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A deployment name from flows.toml.", autocompletion=completion.deployments
+    ),
+]
 
 
 def _client(project: ProjectOption):  # type: ignore[no-untyped-def]

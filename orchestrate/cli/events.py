@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrate.cli import completion
 from orchestrate.cli.deployments import _client
 from orchestrate.cli.options import JsonOption, ProjectOption
 
@@ -25,7 +26,12 @@ events_app = typer.Typer(help="List and follow events.", no_args_is_help=True)
 automations_app = typer.Typer(
     help="List, inspect, pause and resume automations.", no_args_is_help=True
 )
-NameArgument = Annotated[str, typer.Argument(help="An automation name from flows.toml.")]
+NameArgument = Annotated[
+    str,
+    typer.Argument(
+        help="An automation name from flows.toml.", autocompletion=completion.automations
+    ),
+]
 
 
 def _since(text: str | None) -> float | None:

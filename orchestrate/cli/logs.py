@@ -7,11 +7,17 @@ from typing import Annotated
 
 import typer
 
+from orchestrate.cli import completion
 from orchestrate.cli.options import JsonOption, ProjectOption
 
 
 def logs(
-    run: Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")],
+    run: Annotated[
+        str,
+        typer.Argument(
+            help="A flow run id, or a unique prefix of one.", autocompletion=completion.run_ids
+        ),
+    ],
     project: ProjectOption = None,
     json_output: JsonOption = False,
     follow: Annotated[

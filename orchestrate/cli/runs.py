@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from orchestrate.cli import completion
 from orchestrate.cli.options import JsonOption, ProjectOption
 
 if TYPE_CHECKING:
@@ -18,13 +19,23 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
 
-RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
+RunArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A flow run id, or a unique prefix of one.", autocompletion=completion.run_ids
+    ),
+]
 
 
 @app.command("ls")
 def list_runs(
     state: Annotated[
-        str | None, typer.Option("--state", help="Only runs in this state (name or type).")
+        str | None,
+        typer.Option(
+            "--state",
+            help="Only runs in this state (name or type).",
+            autocompletion=completion.states,
+        ),
     ] = None,
     flow: Annotated[str | None, typer.Option("--flow", help="Only runs of this flow.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
