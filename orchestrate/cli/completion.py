@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -89,3 +89,9 @@ def _recent_runs(root: Path) -> list[tuple[str, str]]:
     with Store(store_path(root)) as store:
         views = store.list_flow_runs(limit=RECENT_RUNS)
     return [(v.id, f"{v.name} {v.deployment or v.flow_name} {v.state.name}") for v in views]
+
+
+#: A run id argument that completes recent ids.
+RunArgument = Annotated[
+    str, typer.Argument(help="A flow run id, or a unique prefix of one.", autocompletion=run_ids)
+]

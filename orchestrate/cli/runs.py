@@ -19,12 +19,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
 
-RunArgument = Annotated[
-    str,
-    typer.Argument(
-        help="A flow run id, or a unique prefix of one.", autocompletion=completion.run_ids
-    ),
-]
+RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
 
 
 @app.command("ls")
@@ -57,7 +52,7 @@ def list_runs(
 
 @app.command("show")
 def show_run(
-    run: RunArgument, project: ProjectOption = None, json_output: JsonOption = False
+    run: completion.RunArgument, project: ProjectOption = None, json_output: JsonOption = False
 ) -> None:
     """Show one flow run: its states, task runs, subflow runs and error."""
     from orchestrate.cli import render
