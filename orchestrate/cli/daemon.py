@@ -88,7 +88,11 @@ def status(project: ProjectOption = None, json_output: JsonOption = False) -> No
     with client:
         info = client.status()
     if json_output:
-        render.print_json(info.model_dump(mode="json"))
+        from orchestrate.core.project import log_path
+
+        log = log_path(root)
+        extra = {"running": True, "log": str(log) if log.exists() else None}
+        render.print_json(info.model_dump(mode="json") | extra)
         return
     print(f"orc up for {info.project} ({info.project_root})")
     print(f"  pid {info.pid}, version {info.version}, up {render.duration(info.uptime_seconds)}")
@@ -121,8 +125,11 @@ def _not_running(root: Path, json_output: bool) -> NoReturn:
     seen = last_seen(root)
     log = log_path(root)
     if json_output:
+        from datetime import UTC, datetime
+
+        stamp = None if seen is None else datetime.fromtimestamp(seen, UTC).isoformat()
         render.print_json(
-            {"running": False, "project_root": str(root), "last_seen": seen, "log": str(log)}
+            {"running": False, "project_root": str(root), "last_seen": stamp, "log": str(log)}
         )
     else:
         when = "never" if seen is None else render.relative(seen - time.time())

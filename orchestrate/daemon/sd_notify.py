@@ -17,9 +17,21 @@ import socket
 NOTIFY_SOCKET = "NOTIFY_SOCKET"
 
 
+_address: str | None = None
+
+
+def _notify_address() -> str | None:
+    """The socket's address, taken out of the environment on first use so that the
+    daemon's workers (and the flows they run) do not inherit it."""
+    global _address
+    if _address is None:
+        _address = os.environ.pop(NOTIFY_SOCKET, "")
+    return _address or None
+
+
 def notify(message: str) -> bool:
     """Send `message` (e.g. "READY=1") to the notify socket; False when there is none."""
-    address = os.environ.get(NOTIFY_SOCKET)
+    address = _notify_address()
     if not address:
         return False
     if address.startswith("@"):

@@ -64,6 +64,7 @@ def test_up_detach_returns_once_ready_and_logs_to_orc_log(project: Project) -> N
     status = project.orc("status")
     assert status.returncode == 0, status.stderr
     assert f"log: {log}" in status.stdout
+    assert json.loads(project.orc("status", "--json").stdout)["log"] == str(log)
     assert project.orc("up", "--detach").returncode == 5  # a second one is refused
     assert project.orc("down").returncode == 0
     assert "orc up: project" in log.read_text()

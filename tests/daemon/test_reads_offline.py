@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -97,4 +98,4 @@ def test_status_says_not_running_and_when_it_was_last_seen(stopped: tuple[Projec
     assert "last seen" in result.stdout
     info = json.loads(project.orc("status", "--json").stdout)
     assert info["running"] is False
-    assert info["last_seen"] is not None
+    assert datetime.fromisoformat(info["last_seen"]).tzinfo is not None
