@@ -3,11 +3,13 @@
 Plain Python flows run while the daemon is up send their records as `records`
 notifications. Each record is checked against its wire model on its own: one
 that does not fit is left out and logged, since left in it would fail the
-writer's whole batch, other clients' records included.
+writer's whole batch, other clients' records included. The project's secrets
+are masked in them, as a worker masks its own.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from orchestrate.client import protocol
+from orchestrate.core import secrets
 from orchestrate.daemon.rpc_wire import RpcError
 
 if TYPE_CHECKING:
@@ -32,6 +35,9 @@ def take_records(
     fitting = [
         item for n, item in enumerate(params.get("records") or []) if _fits(n, item, connection)
     ]
+    masker = secrets.current()
+    if masker and fitting:  # a flow in another process does not know the project's secrets
+        fitting = json.loads(masker.line(json.dumps(fitting).encode()))
     try:
         records = decode_records(fitting)
     except ValueError as exc:  # a record that fits its model but not its decoder

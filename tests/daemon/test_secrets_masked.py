@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,3 +118,26 @@ def test_validate_warns_of_a_secret_too_short_to_mask(project: Project) -> None:
     quiet = project.orc("validate", env={"SHORT_SECRET": "long-enough"})
     assert "shorter than 4" not in quiet.stdout + quiet.stderr
     assert os.environ.get("SHORT_SECRET") is None
+
+
+def test_a_plain_python_flow_shipping_to_the_daemon_is_masked_too(leaky: Project) -> None:
+    script = leaky.write(
+        "plain.py",
+        """
+        import os
+        from orchestrate import flow, get_run_logger
+
+        @flow
+        def plain() -> None:
+            get_run_logger().info("plain sees %s", os.environ["API_TOKEN"])
+
+        plain()
+    """,
+    )
+    env = {**os.environ, "API_TOKEN": TOKEN, "ORC_HOME": str(leaky.root)}
+    done = subprocess.run([sys.executable, str(script)], cwd=leaky.root, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_id = next(r.id for r in leaky.runs() if r.flow_name == "plain")
+    logs = leaky.orc("logs", run_id).stdout
+    assert "plain sees ***" in logs, logs
