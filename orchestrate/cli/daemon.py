@@ -56,12 +56,17 @@ def down(
 ) -> None:
     """Stop the daemon gracefully: no new runs, running ones get its grace; exits 0 once gone."""
     from orchestrate.cli.reads import daemon_client
-    from orchestrate.core.errors import DaemonError
+    from orchestrate.core.errors import ClientError, DaemonError
     from orchestrate.daemon.lock import wait_gone
 
     root = project_folder(project)
-    client = daemon_client(root)
+    try:
+        client = daemon_client(root)
+    except ClientError as exc:  # it holds the socket but does not answer
+        _refuse_if_held(root, str(exc))
+        raise
     if client is None:
+        _refuse_if_held(root, "its socket is gone")
         print(f"orc up is not running for {root}.")
         return
     with client:
@@ -74,6 +79,19 @@ def down(
             f"(`orc down --timeout 600`) or stop it at once with `kill -9 {stopping.pid}`."
         )
     print("Stopped.")
+
+
+def _refuse_if_held(root: Path, why: str) -> None:
+    """A daemon that holds the project but does not answer: name its pid and how to stop it."""
+    from orchestrate.core.errors import DaemonError
+    from orchestrate.daemon.lock import holder_pid
+
+    pid = holder_pid(root)
+    if pid is not None:
+        raise DaemonError(
+            f"orc up (pid {pid}) holds {root} but does not answer ({why}); stop it with "
+            f"`kill {pid}` (or `kill -9 {pid}`: the next start recovers its runs)."
+        )
 
 
 def status(project: ProjectOption = None, json_output: JsonOption = False) -> None:

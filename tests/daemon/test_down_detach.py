@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 
@@ -70,3 +71,18 @@ def test_up_detach_returns_once_ready_and_logs_to_orc_log(project: Project) -> N
     assert "orc up: project" in log.read_text()
     assert "stopped" in log.read_text()
     assert "not running" in project.orc("status").stdout
+
+
+def test_down_names_a_daemon_that_holds_the_project_but_does_not_answer(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", CONFIG)
+    daemon = project.up()
+    daemon.send_signal(signal.SIGSTOP)
+    try:
+        down = project.orc("down")
+    finally:
+        daemon.send_signal(signal.SIGCONT)
+    assert down.returncode == 5, down.stdout + down.stderr
+    assert f"pid {daemon.pid}" in down.stderr and "does not answer" in down.stderr
+    assert project.orc("down").returncode == 0
+    assert daemon.wait(30) == 0
