@@ -7,6 +7,7 @@ import sys
 from orchestrate.core.errors import (
     BadInput,
     ClientError,
+    Conflict,
     DaemonError,
     EntrypointError,
     NotFound,
@@ -27,7 +28,8 @@ NO_DAEMON = 5
 EPILOG = (
     "Exit codes: 0 success; 1 the flow run ended in a state other than Completed; "
     "2 bad input (a bad argument or option value, -p, --params, --payload, parameter or "
-    "entrypoint; the daemon refusing a value it was sent); 3 not found (unknown run id); "
+    "entrypoint; the daemon refusing a value it was sent or a request the run's state does "
+    "not allow, such as retrying a Completed run); 3 not found (unknown run id); "
     "4 store error (the .orc/orc.duckdb file cannot be read or written); "
     "5 daemon trouble (no `orc up` running, one already running, or it cannot be reached). "
     "`orc run --watch` exits 0 Completed, 1 Failed/Crashed, 2 Cancelled."
@@ -40,8 +42,10 @@ def exit_code_for(error: OrcError) -> int:
         return BAD_INPUT
     if isinstance(error, RunNotFound | NotFound):
         return NOT_FOUND
+    if isinstance(error, Conflict):
+        return BAD_INPUT  # a refused request (retry of a Completed run), not a run's outcome
     if isinstance(error, RemoteError):
-        return RUN_NOT_COMPLETED  # e.g. a conflict: the run already finished
+        return RUN_NOT_COMPLETED
     if isinstance(error, ClientError | DaemonError):
         return NO_DAEMON
     if isinstance(error, StoreError):

@@ -48,6 +48,9 @@ def test_run_cancel_retry_pause_resume_print_json(project: Project) -> None:
     watched = _json(project, "run", "tiny", "--watch")
     assert watched["state_name"] == "Completed"
     assert ISO.match(watched["end_time"])
+    refused = project.orc("retry", watched["id"])  # a refused request, not a run's outcome
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "completed" in refused.stderr
 
     sleeping = _json(project, "run", "sleepy", "-p", "seconds=600")
     wait_for(lambda: project.runs(state="RUNNING"), 30, "the sleepy run to start")
