@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextvars
+import copy
 import logging
 import queue
 import threading
@@ -41,7 +42,7 @@ from orchestrate.integrations.dask.attempts import (
     Outcomes,
     attempt_error,
 )
-from orchestrate.integrations.dask.cluster import DaskConnection, connect
+from orchestrate.integrations.dask.cluster import ClusterChoice, DaskConnection, connect
 from orchestrate.integrations.dask.remote import Envelope
 
 if TYPE_CHECKING:
@@ -62,14 +63,24 @@ class DaskTaskRunner(TaskRunner):
     cloudpickle, so workers need the flow's imports (see docs/dask.md).
 
     Args:
-        address: a running scheduler, `tcp://host:8786` (or `tls://…`). Without one,
-            a cluster is started for each flow run and closed after it.
+        address: a running scheduler, `tcp://host:8786` (or `tls://…`). Without one (or a
+            `cluster`), a cluster is started for each flow run and closed after it.
         cluster_class: the cluster to start when there is no address, a class or its
             dotted path (`"dask_jobqueue.SLURMCluster"`); `distributed.LocalCluster` by default.
-        cluster_kwargs: keyword arguments for that cluster (`n_workers`, `threads_per_worker`, …).
+        cluster_kwargs: keyword arguments for that cluster (`n_workers`, `threads_per_worker`,
+            `dashboard_address`, …).
         client_kwargs: keyword arguments for `distributed.Client` (`security`, `timeout`, …).
         keep_results_over: results of at least this many bytes also stay on their worker for
             task runs downstream; None sends every input from the flow process.
+        cluster: a running cluster object (`distributed.LocalCluster(...)`, a `KubeCluster`)
+            to use as it is; it is not closed after the run. Unlike Prefect's, it is a
+            synchronous cluster (`asynchronous=False`, the default).
+        adapt_kwargs: scale the cluster with the load, `cluster.adapt(**adapt_kwargs)`
+            (`{"minimum": 1, "maximum": 8}`); for a started or given cluster, not an address.
+
+    Raises:
+        ValueError: `address` with `cluster`, `cluster_class`, `cluster_kwargs` or
+            `adapt_kwargs`, or `cluster` with `cluster_class` or `cluster_kwargs`.
     """
 
     def __init__(
@@ -79,26 +90,58 @@ class DaskTaskRunner(TaskRunner):
         cluster_kwargs: dict[str, Any] | None = None,
         client_kwargs: dict[str, Any] | None = None,
         keep_results_over: int | None = KEEP_RESULTS_OVER,
+        *,
+        cluster: Any | None = None,
+        adapt_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self.address = address
-        self.cluster_class = cluster_class
-        self.cluster_kwargs = dict(cluster_kwargs or {})
-        self.client_kwargs = dict(client_kwargs or {})
+        self._choice = ClusterChoice(
+            address,
+            cluster,
+            cluster_class,
+            dict(cluster_kwargs or {}),
+            dict(adapt_kwargs or {}),
+            dict(client_kwargs or {}),
+        )
         self.keep_results_over = keep_results_over
         self._session: _Session | None = None
 
+    @property
+    def address(self) -> str | None:
+        return self._choice.address
+
+    @property
+    def cluster_class(self) -> type | str | None:
+        return self._choice.cluster_class
+
+    @property
+    def cluster_kwargs(self) -> dict[str, Any]:
+        return self._choice.cluster_kwargs
+
+    @property
+    def adapt_kwargs(self) -> dict[str, Any]:
+        return self._choice.adapt_kwargs
+
+    @property
+    def client_kwargs(self) -> dict[str, Any]:
+        return self._choice.client_kwargs
+
+    @property
+    def cluster(self) -> Any | None:
+        """The cluster object given, if any (one started per run is not kept here)."""
+        return self._choice.cluster
+
     def __getstate__(self) -> dict[str, Any]:
         """A flow pickled while it runs (say, into a task) takes its settings, not its session."""
-        return {**self.__dict__, "_session": None}
+        return {
+            **self.__dict__,
+            "_session": None,
+            "_choice": replace(self._choice, cluster=None),
+        }
 
     def duplicate(self) -> DaskTaskRunner:
-        return type(self)(
-            self.address,
-            self.cluster_class,
-            self.cluster_kwargs,
-            self.client_kwargs,
-            self.keep_results_over,
-        )
+        runner = copy.copy(self)
+        runner._session = None
+        return runner
 
     @property
     def client(self) -> Client:
@@ -108,13 +151,7 @@ class DaskTaskRunner(TaskRunner):
         return self._session.client
 
     def __enter__(self) -> DaskTaskRunner:
-        connection = connect(
-            self.address,
-            self.cluster_class,
-            self.cluster_kwargs,
-            self.client_kwargs,
-            warn=_warn_in_run,
-        )
+        connection = connect(self._choice, warn=_warn_in_run, say=_say_in_run)
         self._session = _Session(connection, self.keep_results_over)
         return self
 
@@ -327,12 +364,21 @@ def _show(record: LogRecord, run_name: str) -> None:
 
 def _warn_in_run(message: str) -> None:
     """A warning about the cluster, in the flow run's logs when there is one."""
+    _log_in_run(logging.WARNING, message)
+
+
+def _say_in_run(message: str) -> None:
+    """A line about the cluster (its dashboard), in the flow run's logs when there is one."""
+    _log_in_run(logging.INFO, message)
+
+
+def _log_in_run(level: int, message: str) -> None:
     from orchestrate.logging import MissingContextError, get_run_logger
 
     try:
-        get_run_logger().warning(message)
+        get_run_logger().log(level, message)
     except MissingContextError:
-        _log.warning(message)
+        _log.log(level, message)
 
 
 __all__ = ["KEEP_RESULTS_OVER", "DaskTaskRunner"]
