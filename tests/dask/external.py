@@ -19,8 +19,14 @@ from typing import Any
 from tests.daemon.conftest import wait_for
 
 DASK = str(Path(sys.executable).parent / "dask")
-#: As docs/dask.md says to start a scheduler orc uses: Dask reports a lost worker, orc retries.
-ENV = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+ROOT = Path(__file__).resolve().parents[2]
+#: As docs/dask.md says to start a scheduler orc uses (Dask reports a lost worker, orc
+#: retries), and with this checkout importable, for tasks defined in test modules.
+ENV = {
+    **os.environ,
+    "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+}
 
 
 @dataclass

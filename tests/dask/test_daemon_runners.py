@@ -7,7 +7,7 @@ the runner, and for Dask a scheduler and workers orc did not start.
 
 from __future__ import annotations
 
-from tests.daemon.conftest import Project
+from tests.daemon.conftest import Project, wait_for
 from tests.dask.conftest import needs_distributed
 from tests.dask.external import ExternalCluster
 
@@ -65,3 +65,59 @@ def test_a_dask_deployment_runs_on_a_running_cluster_under_the_daemon(
     out = _run(project, f'{{ type = "dask", address = "{address}", keep_results_over = 0 }}')
     assert "ran on: dask worker tcp://127.0.0.1:" in out and "thread" not in out
     assert f"Dask dashboard of the Dask scheduler at {address}" in out
+
+
+SLOW = """
+    import time
+    from pathlib import Path
+
+    from orchestrate import flow, task, unmapped
+    from orchestrate.runtime import task_run
+
+
+    @task(retries=3)
+    def step(i: int, folder: str) -> int:
+        (Path(folder) / f"started-{i}-attempt-{task_run.run_count}").touch()
+        if i >= 1:
+            time.sleep(120)
+        return i
+
+
+    @flow
+    def slow(folder: str) -> list[int]:
+        return step.map(range(3), unmapped(folder)).result()
+"""
+
+
+def test_a_killed_scheduler_ends_the_deployments_run_crashed(
+    project: Project, external_cluster: ExternalCluster
+) -> None:
+    address, marks = external_cluster.address, project.root / "marks"
+    marks.mkdir()
+    project.write("flows.py", SLOW)
+    project.write("flows.toml", f"""
+        [[deployments]]
+        name = "slow"
+        entrypoint = "flows.py:slow"
+        task_runner = {{ type = "dask", address = "{address}" }}
+    """)  # fmt: skip
+    project.up()
+    started = project.orc("run", "slow", "-p", f"folder={marks}")
+    assert started.returncode == 0, started.stdout + started.stderr
+    running = [marks / f"started-{i}-attempt-1" for i in range(3)]
+    wait_for(lambda: all(p.exists() for p in running), 60, "every step to start")
+    external_cluster.kill_scheduler()
+
+    [run] = wait_for(
+        lambda: [
+            r for r in project.runs() if r.state.type not in ("PENDING", "RUNNING", "SCHEDULED")
+        ],
+        30,
+        "the run to end",
+    )
+    with project.client() as client:
+        detail = client.run(run.id)
+    assert detail.run.state.name == "Crashed"
+    assert detail.run.state.message == f"The flow run lost the Dask scheduler at {address}."
+    assert sorted(t.state.name for t in detail.task_runs) == ["Completed", "Crashed", "Crashed"]
+    assert not list(marks.glob("*-attempt-2"))  # no retry storm

@@ -33,6 +33,7 @@ from orchestrate.core.records import EventRecord, LogRecord, Record
 from orchestrate.core.states import Crashed, State
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.logs import ROOT_LOGGER
+from orchestrate.engine.outcomes import RunAborted
 from orchestrate.engine.runners import TaskJob, TaskRunner, when_all_done
 from orchestrate.engine.steps import CallBody, Outcome, Request, Sleep, Steps, _run_hooks_sync
 from orchestrate.engine.task_engine import TaskRunJob, task_steps
@@ -52,6 +53,10 @@ if TYPE_CHECKING:
 #: made them, so a task run downstream placed there reads them without a second transfer.
 KEEP_RESULTS_OVER = 1 << 20
 _log = logging.getLogger("orc.dask")
+#: Why `distributed` cancels every future of a client whose scheduler connection broke,
+#: and the client states after that: reconnecting, then given up.
+_SCHEDULER_GONE = "scheduler-connection-lost"
+_CLIENT_GONE = frozenset({"connecting", "closing", "closed"})
 
 
 class DaskTaskRunner(TaskRunner):
@@ -159,6 +164,8 @@ class DaskTaskRunner(TaskRunner):
         session, self._session = self._session, None
         if session is not None:
             session.close()
+            if session.lost:  # whatever the flow made of its crashed task runs, the run crashed
+                raise session.scheduler_lost()
 
     def submit(self, job: TaskJob) -> PrefectFuture[Any]:
         if self._session is None:
@@ -216,6 +223,8 @@ class _Session:
         self._started: list[cf.Future[State]] = []
         self._lock = threading.Lock()
         self._hooks: cf.ThreadPoolExecutor | None = None
+        self._address = str(getattr(self.client.scheduler, "address", None) or "?")
+        self.lost = False  # the scheduler went away: nothing more can run on it
         self._log_level = logging.getLogger(ROOT_LOGGER).getEffectiveLevel()
         self._thread = threading.Thread(target=self._move_on, name="orc-dask-runs", daemon=True)
         self._thread.start()
@@ -263,8 +272,22 @@ class _Session:
             except BaseException:  # a bug here must not stop every other run
                 _log.exception("orc could not move a task run on")
 
+    def scheduler_lost(self) -> RunAborted:
+        """Ends a task run, and the flow run, Crashed: retries cannot reach a scheduler that is gone."""
+        return RunAborted("Crashed", f"The flow run lost the Dask scheduler at {self._address}.")
+
+    def _lost_with(self, error: Any) -> bool:
+        """Whether an attempt ended because the client lost its scheduler (not a worker)."""
+        if not self.lost:
+            reason = getattr(error, "reason", None)
+            self.lost = reason == _SCHEDULER_GONE or self.client.status in _CLIENT_GONE
+        return self.lost
+
     def _send(self, run: _RemoteRun, parameters: dict[str, Any], resend: bool = False) -> None:
         run.sent = parameters
+        if self.lost:
+            self._post(partial(self._resume, run, (None, self.scheduler_lost())))
+            return
         try:
             key, payload, worker = self._channel.pack(run.job, parameters, self._log_level, resend)
         except AttemptNotSent as error:
@@ -292,6 +315,8 @@ class _Session:
     def _reply(self, run: _RemoteRun, key: str, result: Any) -> Outcome | None:
         job = run.job
         if not isinstance(result, Envelope):
+            if self._lost_with(result):
+                return None, self.scheduler_lost()
             return None, attempt_error(job, result)
         if result.missing:  # a kept input was not where the attempt ran: send the values
             self._send(run, run.sent, resend=True)
@@ -316,7 +341,8 @@ class _Session:
                 if not started:
                     break
                 cf.wait(started)
-            self._channel.drop_kept()
+            if not self.lost:  # else they went with the scheduler; asking would only wait
+                self._channel.drop_kept()
         finally:
             self._events.put(None)
             self._thread.join()
