@@ -149,6 +149,11 @@ class DaskTaskRunner(TaskRunner):
         return runner
 
     @property
+    def running(self) -> bool:
+        """Whether a flow run is using this runner now (it has a client)."""
+        return self._session is not None
+
+    @property
     def client(self) -> Client:
         """The `distributed.Client` of the flow run in progress."""
         if self._session is None:
