@@ -44,6 +44,7 @@ from orchestrate.integrations.dask.attempts import (
     attempt_error,
 )
 from orchestrate.integrations.dask.cluster import ClusterChoice, DaskConnection, connect
+from orchestrate.integrations.dask.placement import submit_options
 from orchestrate.integrations.dask.remote import Envelope
 
 if TYPE_CHECKING:
@@ -187,11 +188,12 @@ class DaskTaskRunner(TaskRunner):
 class _RemoteRun:
     """One task run whose body attempts run on Dask; its steps advance in the flow process."""
 
-    __slots__ = ("context", "job", "outcome", "sent", "steps")
+    __slots__ = ("context", "job", "options", "outcome", "sent", "steps")
 
     def __init__(self, job: TaskRunJob, context: contextvars.Context) -> None:
         self.job = job
         self.context = context
+        self.options = submit_options(job.run.name)  # `dask.annotate(...)` around `.submit()`
         self.outcome: cf.Future[State] = cf.Future()
         self.steps: Steps = task_steps(job)  # a generator: nothing runs before `resume`
         self.sent: dict[str, Any] = {}  # the parameters of the attempt in flight
@@ -294,13 +296,15 @@ class _Session:
             self._post(partial(self._resume, run, (None, self.scheduler_lost())))
             return
         try:
-            key, payload, worker = self._channel.pack(run.job, parameters, self._log_level, resend)
+            key, payload, worker = self._channel.pack(
+                run.job, parameters, self._log_level, resend, place=not run.options
+            )
         except AttemptNotSent as error:
             self._post(partial(self._resume, run, (None, error)))
             return
         with self._lock:
             self._attempts[key] = run
-        self._channel.send(key, payload, worker)
+        self._channel.send(key, payload, worker, run.options)
 
     def _finished(self, outcomes: Outcomes) -> None:
         """Attempts ended: record what their bodies said, and move their runs on."""
