@@ -76,7 +76,7 @@ def worker_address() -> str:
 
 
 def test_workers_annotation_places_each_task_run(recorded: MemorySink, dask_cluster: Any) -> None:
-    workers = sorted(dask_cluster.scheduler_info["workers"])
+    workers = sorted(dask_cluster.scheduler.workers)
 
     @flow(task_runner=DaskTaskRunner(dask_cluster.scheduler_address))
     def placed() -> list[str]:

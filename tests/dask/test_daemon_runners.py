@@ -64,7 +64,10 @@ def test_a_dask_deployment_runs_on_a_running_cluster_under_the_daemon(
     address = external_cluster.address
     out = _run(project, f'{{ type = "dask", address = "{address}", keep_results_over = 0 }}')
     assert "ran on: dask worker tcp://127.0.0.1:" in out and "thread" not in out
-    assert f"Dask dashboard of the Dask scheduler at {address}" in out
+    assert f"Task runs go to the Dask scheduler at {address}; Dask dashboard: http://" in out
+    [run] = project.runs()
+    shown = project.orc("runs", "show", run.id)  # read through the daemon
+    assert "dask dashboard  http://127.0.0.1:" in shown.stdout, shown.stdout + shown.stderr
 
 
 SLOW = """

@@ -52,10 +52,20 @@ class WorkerLost(DaskError):
 
 @dataclass(slots=True)
 class DaskConnection:
-    """A client for one flow run, and the cluster it started (closed with it), if any."""
+    """A client for one flow run, and the cluster it started (closed with it), if any.
+
+    `what` names the cluster for people ("the LocalCluster started for this run"), and
+    `dashboard` is the link to its Dask dashboard, when it serves one.
+    """
 
     client: Client
     cluster: Any | None
+    what: str = "the Dask cluster"
+    dashboard: str | None = None
+
+    @property
+    def scheduler(self) -> str:
+        return str(getattr(self.client.scheduler, "address", None) or "?")
 
     def close(self) -> None:
         try:
@@ -95,15 +105,8 @@ class ClusterChoice:
             )
 
 
-def connect(
-    choice: ClusterChoice,
-    warn: Callable[[str], None] = _log.warning,
-    say: Callable[[str], None] = _log.info,
-) -> DaskConnection:
-    """A client on the chosen scheduler or cluster, starting a cluster when none is given.
-
-    `say` gets the line that names the cluster's dashboard, for the run's logs.
-    """
+def connect(choice: ClusterChoice, warn: Callable[[str], None] = _log.warning) -> DaskConnection:
+    """A client on the chosen scheduler or cluster, starting a cluster when none is given."""
     try:
         from distributed import Client
     except ImportError as exc:
@@ -115,8 +118,7 @@ def connect(
     if choice.address is not None:
         client = _client_at(Client, choice.address, {"timeout": CONNECT_TIMEOUT, **options})
         _check_scheduler(client, choice.address, warn)
-        _say_dashboard(client, f"the Dask scheduler at {choice.address}", say)
-        return DaskConnection(client, None)
+        return DaskConnection(client, None, "the Dask scheduler", _dashboard_link(client))
     started = choice.cluster is None
     cluster: Any = (
         start_cluster(choice.cluster_class, choice.cluster_kwargs) if started else choice.cluster
@@ -131,10 +133,8 @@ def connect(
         raise
     if not _is_local_cluster(cluster):
         _check_allowed_failures(client, f"the {type(cluster).__name__}", warn)
-    what = "started for this run" if started else "given"
-    where = getattr(cluster, "scheduler_address", "?")
-    _say_dashboard(client, f"the {type(cluster).__name__} {what} ({where})", say)
-    return DaskConnection(client, cluster if started else None)
+    what = f"the {type(cluster).__name__} " + ("started for this run" if started else "given")
+    return DaskConnection(client, cluster if started else None, what, _dashboard_link(client))
 
 
 def start_cluster(cluster_class: type | str | None, cluster_kwargs: dict[str, Any]) -> Any:
@@ -187,14 +187,13 @@ def _check_allowed_failures(client: Client, where: str, warn: Callable[[str], No
         )
 
 
-def _say_dashboard(client: Client, what: str, say: Callable[[str], None]) -> None:
-    """Name the dashboard of the cluster a run uses: where to watch its task runs."""
+def _dashboard_link(client: Client) -> str | None:
+    """The link to the Dask dashboard of the client's scheduler: where to watch task runs."""
     try:
         link = client.dashboard_link
-    except Exception:  # no dashboard (bokeh missing, or turned off): nothing to show
-        return
-    if link:
-        say(f"Dask dashboard of {what}: {link}")
+    except Exception:  # the scheduler serves no dashboard (turned off): nothing to show
+        return None
+    return str(link) if link else None
 
 
 def _is_local_cluster(cluster: Any) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextvars
-import copy
 import logging
 import queue
 import threading
@@ -44,6 +43,7 @@ from orchestrate.integrations.dask.attempts import (
     attempt_error,
 )
 from orchestrate.integrations.dask.cluster import ClusterChoice, DaskConnection, connect
+from orchestrate.integrations.dask.dashboard import announce
 from orchestrate.integrations.dask.placement import submit_options
 from orchestrate.integrations.dask.remote import Envelope
 
@@ -145,8 +145,9 @@ class DaskTaskRunner(TaskRunner):
         }
 
     def duplicate(self) -> DaskTaskRunner:
-        runner = copy.copy(self)
-        runner._session = None
+        """The same settings, the given cluster object too (`copy` would go by `__getstate__`)."""
+        runner = type(self).__new__(type(self))
+        runner.__dict__.update(self.__dict__, _session=None)
         return runner
 
     @property
@@ -162,8 +163,9 @@ class DaskTaskRunner(TaskRunner):
         return self._session.client
 
     def __enter__(self) -> DaskTaskRunner:
-        connection = connect(self._choice, warn=_warn_in_run, say=_say_in_run)
+        connection = connect(self._choice, warn=_warn_in_run)
         self._session = _Session(connection, self.keep_results_over)
+        announce(connection.what, connection.scheduler, connection.dashboard)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -230,7 +232,7 @@ class _Session:
         self._started: list[cf.Future[State]] = []
         self._lock = threading.Lock()
         self._hooks: cf.ThreadPoolExecutor | None = None
-        self._address = str(getattr(self.client.scheduler, "address", None) or "?")
+        self._address = connection.scheduler
         self.lost = False  # the scheduler went away: nothing more can run on it
         self._log_level = logging.getLogger(ROOT_LOGGER).getEffectiveLevel()
         self._thread = threading.Thread(target=self._move_on, name="orc-dask-runs", daemon=True)
@@ -399,21 +401,12 @@ def _show(record: LogRecord, run_name: str) -> None:
 
 def _warn_in_run(message: str) -> None:
     """A warning about the cluster, in the flow run's logs when there is one."""
-    _log_in_run(logging.WARNING, message)
-
-
-def _say_in_run(message: str) -> None:
-    """A line about the cluster (its dashboard), in the flow run's logs when there is one."""
-    _log_in_run(logging.INFO, message)
-
-
-def _log_in_run(level: int, message: str) -> None:
     from orchestrate.logging import MissingContextError, get_run_logger
 
     try:
-        get_run_logger().log(level, message)
+        get_run_logger().warning(message)
     except MissingContextError:
-        _log.log(level, message)
+        _log.warning(message)
 
 
 __all__ = ["KEEP_RESULTS_OVER", "DaskTaskRunner"]
