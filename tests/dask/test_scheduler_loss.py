@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestrate import flow, task, unmapped
+from orchestrate.context import flow_run_context
 from orchestrate.core.records import StateRecord
 from orchestrate.engine.outcomes import RunAborted
 from orchestrate.integrations.dask import DaskTaskRunner
@@ -72,3 +73,24 @@ def test_a_killed_scheduler_crashes_the_run_without_a_retry_storm(
         run = recorded.task_run(f"step-{i}")
         assert recorded.history(run.id) == ["Pending", "Running", "Crashed"]
     assert not list(tmp_path.glob("started-*-attempt-2"))  # no attempt was retried
+
+
+def test_a_task_run_submitted_after_the_scheduler_went_is_not_sent(
+    recorded: MemorySink, external_cluster: ExternalCluster, tmp_path: Path
+) -> None:
+    address, folder = external_cluster.address, str(tmp_path)
+
+    @flow(task_runner=DaskTaskRunner(address))
+    def pipeline() -> int:
+        first = step.submit(0, folder).result()
+        external_cluster.kill_scheduler()
+        client = flow_run_context.get().task_runner.client  # type: ignore[union-attr]
+        wait_for(lambda: client.status != "running", 30, "the client to see the scheduler go")
+        return first + step.submit(1, folder).result()
+
+    began = time.monotonic()
+    with pytest.raises(RunAborted, match=f"lost the Dask scheduler at {address}"):
+        pipeline()
+    assert time.monotonic() - began < 20  # not the client's reconnect timeout
+    assert recorded.history(recorded.task_run("step-1").id) == ["Pending", "Running", "Crashed"]
+    assert not (tmp_path / "started-1-attempt-1").exists()
