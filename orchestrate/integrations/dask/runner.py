@@ -13,7 +13,9 @@ An attempt's Dask task is released once its outcome is here, so Dask holds no
 orc result it could decide to compute again. A worker that dies mid-attempt
 fails that attempt with `WorkerLost`, and orc retries it under the task's
 policy, recorded like any retry (see `cluster` for the scheduler setting
-this relies on).
+this relies on). A lost scheduler is different: no retry can reach it, so the
+task runs in flight end Crashed, none is sent after, and the flow run ends
+Crashed ("lost the Dask scheduler at ADDR").
 """
 
 from __future__ import annotations
