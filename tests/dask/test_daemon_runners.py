@@ -124,3 +124,11 @@ def test_a_killed_scheduler_ends_the_deployments_run_crashed(
     assert detail.run.state.message == f"The flow run lost the Dask scheduler at {address}."
     assert sorted(t.state.name for t in detail.task_runs) == ["Completed", "Crashed", "Crashed"]
     assert not list(marks.glob("*-attempt-2"))  # no retry storm
+
+
+def test_a_dask_deployment_without_address_starts_a_cluster_for_its_run_under_the_daemon(
+    project: Project,
+) -> None:
+    out = _run(project, '{ type = "dask", cluster_kwargs = { n_workers = 1 } }')
+    assert "ran on: dask worker tcp://127.0.0.1:" in out and "thread" not in out
+    assert "Task runs go to the LocalCluster started for this run at tcp://127.0.0.1:" in out
