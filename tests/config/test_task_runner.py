@@ -8,6 +8,8 @@ accepts is one the worker can build.
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +133,11 @@ def test_the_models_the_worker_and_the_runners_take_the_same_keys() -> None:
     assert in_code | {"type"} == SPEC_KEYS["dask"]
     thread = set(inspect.signature(ThreadPoolTaskRunner).parameters)
     assert thread | {"type"} == SPEC_KEYS["thread"]
+
+
+def test_the_docs_list_each_types_keys() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "dask.md").read_text()
+    for kind, keys in SPEC_KEYS.items():
+        [row] = [line for line in text.splitlines() if line.startswith(f'| `"{kind}"`')]
+        listed = set(re.findall(r"`([a-z_]+)`", row.split("|")[2]))
+        assert listed == keys - {"type"}, (kind, row)
