@@ -11,12 +11,18 @@ import typer
 from orchestrate.cli.options import JsonOption, ProjectOption
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from orchestrate.cli.reads import DaemonReads
-    from orchestrate.client.protocol import StateInfo
+    from orchestrate.client.protocol import EventInfo, StateInfo
     from orchestrate.store.queries import Store
-    from orchestrate.store.views import FlowRunView, RunState, StateEntry, TaskRunView
+    from orchestrate.store.views import EventRow, FlowRunView, RunState, StateEntry, TaskRunView
 
 app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
+
+#: The event in which a flow run says which Dask cluster it used and where its dashboard is
+#: (`orchestrate.integrations.dask.dashboard.DASHBOARD_EVENT`, not imported: the CLI stays light).
+DASHBOARD_EVENT = "orc.dask.cluster.connected"
 
 RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
 
@@ -56,7 +62,9 @@ def show_run(
     with open_reads(project_folder(project)) as store:
         found = read_run(store, run)
     if not json_output:
-        render.run_detail(found.run, found.history, found.task_runs, found.subflows)
+        render.run_detail(
+            found.run, found.history, found.task_runs, found.subflows, found.dashboards
+        )
         return
     names = {t.id: t.name for t in found.task_runs}
     render.print_json(
@@ -66,6 +74,7 @@ def show_run(
             "state_history": [render.history_json(entry) for entry in found.history],
             "task_run_details": [render.task_run_json(t, names) for t in found.task_runs],
             "subflow_runs": [render.flow_run_json(child) for child in found.subflows],
+            "dask_dashboards": list(found.dashboards),
         }
     )
 
@@ -78,6 +87,8 @@ class RunRead:
     history: list[StateEntry]
     task_runs: list[TaskRunView]
     subflows: list[FlowRunView]
+    #: links to the dashboards of the Dask clusters the run used, oldest first
+    dashboards: tuple[str, ...] = ()
 
 
 def read_run(store: Store | DaemonReads, run: str) -> RunRead:
@@ -92,7 +103,14 @@ def read_run(store: Store | DaemonReads, run: str) -> RunRead:
         store.state_history(flow_run.id),
         store.task_runs(flow_run.id),
         store.child_flow_runs(flow_run.id),
+        _dashboards(store.events(DASHBOARD_EVENT, f"orc.flow-run.{flow_run.id}", limit=20)),
     )
+
+
+def _dashboards(events: Sequence[EventRow | EventInfo]) -> tuple[str, ...]:
+    """The dashboard links in a run's cluster events (newest first), oldest first, once each."""
+    links = (event.payload.get("dashboard") for event in reversed(events))
+    return tuple(dict.fromkeys(link for link in links if isinstance(link, str)))
 
 
 def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
@@ -111,6 +129,9 @@ def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
         [StateEntry(detail.run.id, wire_state(s)) for s in detail.state_history],
         [replace(task_run_view(t), state=wire_state(t.state)) for t in detail.task_runs],
         [replace(flow_run_view(r), state=wire_state(r.state)) for r in detail.subflow_runs],
+        _dashboards(
+            reads.client.events(DASHBOARD_EVENT, f"orc.flow-run.{detail.run.id}", limit=20)
+        ),
     )
 
 

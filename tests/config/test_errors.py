@@ -145,7 +145,7 @@ def test_toml_syntax_errors_have_a_line_and_column(
         ),
         (
             'task_runner = { type = "thread", address = "tcp://x:1" }',
-            'address only applies to type = "dask"',
+            'task_runner.address: unknown key "address"; allowed here: type, max_workers',
         ),
         ('working_dir = "nowhere"', 'deployments[0].working_dir: no such folder "nowhere"'),
         (
