@@ -23,6 +23,7 @@ from orchestrate.client.protocol import (
     LogInfo,
     Method,
     RunDetail,
+    SqlResult,
     Status,
 )
 from orchestrate.client.rpc import Call, Rpc, given, many
@@ -169,6 +170,23 @@ def resume_automation(name: str) -> Call[AutomationInfo]:
     return Call(Method.AUTOMATIONS_RESUME, {"name": name}, AutomationInfo.model_validate)
 
 
+def sql_query(sql: str, limit: int | None = None, timeout: float = 30.0) -> Call[SqlResult]:
+    """Run one read-only SQL statement over the history views; at most `limit` rows."""
+    params = given(sql=sql, limit=limit, timeout=timeout)
+    return Call(Method.SQL_QUERY, params, SqlResult.model_validate)
+
+
+def sql_copy(sql: str, path: str, format: str, timeout: float = 30.0) -> Call[dict[str, Any]]:
+    """Write what one read-only statement returns to a file (0600) on the daemon's host."""
+    params = given(sql=sql, path=path, format=format, timeout=timeout)
+    return Call(Method.SQL_COPY, params, lambda raw: dict(raw))
+
+
+def sql_schema() -> Call[list[tuple[str, str, str]]]:
+    """(view, column, type) of every view `sql_query` offers."""
+    return Call(Method.SQL_SCHEMA, {}, lambda raw: [(v, c, t) for v, c, t in raw])
+
+
 def subscribe(
     topics: Sequence[str], flow_run_id: str | None = None, event: str | None = None
 ) -> Call[int]:
@@ -205,3 +223,6 @@ class Calls:
     automation = Rpc(automation)
     pause_automation = Rpc(pause_automation)
     resume_automation = Rpc(resume_automation)
+    sql_query = Rpc(sql_query)
+    sql_copy = Rpc(sql_copy)
+    sql_schema = Rpc(sql_schema)

@@ -90,6 +90,13 @@ class Method(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     #: notification {records: list[[kind, fields]]}: a worker's or flow's records
     RECORDS = "records"
+    #: {sql: str, limit?: int (rows; none: all), timeout?: float (s)} -> SqlResult (read-only)
+    SQL_QUERY = "sql.query"
+    #: {sql: str, path: str (absolute, on the daemon's host), format: parquet|csv|json,
+    #:  timeout?: float} -> {rows: int, path: str} (the file written 0600)
+    SQL_COPY = "sql.copy"
+    #: {} -> list[[view, column, type]]: the views `sql.query` offers
+    SQL_SCHEMA = "sql.schema"
     #: notification pushed by the daemon: Notification
     NOTIFY = "notify"
 
@@ -329,6 +336,26 @@ class RunsLogsParams(RunIdParams):
     level: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
+class SqlQueryParams(Params):
+    sql: Annotated[str, Field(min_length=1)]
+    limit: Annotated[int, Field(ge=0)] | None = None
+    timeout: Annotated[float, Field(gt=0, le=24 * 3600, strict=False)] = 30.0
+
+
+class SqlCopyParams(SqlQueryParams):
+    path: Name
+    format: Literal["parquet", "csv", "json"]
+
+
+class SqlResult(Wire):
+    """A read-only query's answer: columns, their DuckDB types, rows as JSON values."""
+
+    columns: list[str]
+    types: list[str]
+    rows: list[list[Any]]
+    truncated: bool = False
+
+
 class RunsCreateParams(Params):
     deployment: Name
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -500,6 +527,9 @@ PARAMS: dict[str, type[Params]] = {
     Method.SUBSCRIBE: SubscribeParams,
     Method.UNSUBSCRIBE: UnsubscribeParams,
     Method.RECORDS: RecordsParams,
+    Method.SQL_QUERY: SqlQueryParams,
+    Method.SQL_COPY: SqlCopyParams,
+    Method.SQL_SCHEMA: NoParams,
 }
 
 

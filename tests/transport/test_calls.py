@@ -54,6 +54,9 @@ ANSWERS: dict[str, Any] = {
     Method.AUTOMATIONS_GET: AUTOMATION,
     Method.AUTOMATIONS_PAUSE: AUTOMATION,
     Method.AUTOMATIONS_RESUME: {**AUTOMATION, "enabled": True},
+    Method.SQL_QUERY: {"columns": ["n"], "types": ["BIGINT"], "rows": [[2]], "truncated": False},
+    Method.SQL_COPY: {"rows": 2, "path": "/tmp/runs.parquet"},
+    Method.SQL_SCHEMA: [["flow_runs", "id", "VARCHAR"]],
 }
 
 #: Every daemon call a client offers, with arguments a caller might give.
@@ -79,6 +82,9 @@ CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("automation", ("tidy",), {}),
     ("pause_automation", ("tidy",), {}),
     ("resume_automation", ("tidy",), {}),
+    ("sql_query", ("SELECT count(*) AS n FROM flow_runs",), {"limit": 10}),
+    ("sql_copy", ("SELECT 1", "/tmp/runs.parquet", "parquet"), {}),
+    ("sql_schema", (), {}),
 ]
 
 

@@ -1,0 +1,80 @@
+"""`sql.query`, `sql.copy`, `sql.schema`: users' read-only SQL, answered while the daemon writes.
+
+The daemon holds the store file, so `orc sql` asks it. Each query runs on a
+cursor of its own (DuckDB's MVCC: the writer never waits behind a reader), in
+threads of its own, so a slow query holds up neither the writer nor the
+daemon's other reads. It first waits for the writer to flush, so a query sees
+what was recorded before it was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from orchestrate.client import protocol
+from orchestrate.client.protocol import Method
+from orchestrate.core.errors import QueryError
+from orchestrate.daemon.rpc_wire import RpcError
+from orchestrate.store import history_sql
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.handlers import Handlers
+
+T = TypeVar("T")
+Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
+
+#: Queries at once; more wait their turn rather than take the daemon's other threads.
+QUERY_THREADS = 2
+
+
+class SqlMethods:
+    """The SQL methods of one daemon, reading through its handlers' current connection."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+        self._threads = ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="orc-sql")
+
+    def table(self) -> dict[str, Handler]:
+        return {
+            Method.SQL_QUERY: self.query,
+            Method.SQL_COPY: self.copy,
+            Method.SQL_SCHEMA: self.schema,
+        }
+
+    async def query(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        sql, limit, timeout = params["sql"], params.get("limit"), float(params["timeout"])
+        result = await self._on_cursor(lambda c: history_sql.run_query(c, sql, limit, timeout))
+        return asdict(result)
+
+    async def copy(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        path = Path(params["path"])
+        if not path.is_absolute():
+            raise RpcError(protocol.BAD_INPUT, f"sql.copy needs an absolute path, not {path}")
+        sql, fmt, timeout = params["sql"], params["format"], float(params["timeout"])
+        rows = await self._on_cursor(lambda c: history_sql.copy_query(c, sql, path, fmt, timeout))
+        return {"rows": rows, "path": str(path)}
+
+    async def schema(self, params: dict[str, Any], conn: Any) -> list[list[str]]:
+        found = await self._on_cursor(history_sql.schema)
+        return [list(row) for row in found]
+
+    async def _on_cursor(self, work: Callable[[Any], T]) -> T:
+        writer, connection = self.handlers.daemon.writer, self.handlers.connection
+
+        def run() -> T:
+            writer.flush(5.0 if writer.health.degraded is None else 0)
+            cursor = connection.cursor()
+            try:
+                return work(cursor)
+            finally:
+                cursor.close()
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._threads, run)
+        except QueryError as exc:
+            raise RpcError(protocol.BAD_INPUT, str(exc)) from None
