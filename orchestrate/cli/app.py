@@ -19,6 +19,7 @@ from orchestrate.cli import (
     flow,
     logs,
     runs,
+    sql,
     tui,
     version,
 )
@@ -80,3 +81,4 @@ app.command("tui")(tui.tui)
 app.add_typer(events.events_app, name="events")
 app.command("emit")(events.emit)
 app.add_typer(events.automations_app, name="automations")
+app.command("sql")(sql.sql)
