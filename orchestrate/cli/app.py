@@ -16,6 +16,7 @@ from orchestrate.cli import (
     deployments,
     dial,
     events,
+    export,
     flow,
     logs,
     runs,
@@ -82,3 +83,6 @@ app.add_typer(events.events_app, name="events")
 app.command("emit")(events.emit)
 app.add_typer(events.automations_app, name="automations")
 app.command("sql")(sql.sql)
+app.command("export")(export.export)
+app.command("backup")(export.backup)
+app.command("restore")(export.restore)

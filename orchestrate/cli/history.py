@@ -40,6 +40,10 @@ class History:
         conn = open_for_reading(store_path(root))
         return cls(None, conn if conn is not None else history_sql.empty_store())
 
+    @property
+    def through_daemon(self) -> bool:
+        return self._client is not None
+
     def __enter__(self) -> Self:
         return self
 
@@ -69,6 +73,15 @@ class History:
 
         assert self._conn is not None
         return history_sql.copy_query(self._conn, sql, path, fmt, timeout)
+
+    def backup(self, path: Path) -> int:
+        """A consistent copy of the whole store at `path` (0600); its size in bytes."""
+        path = path.expanduser().resolve()
+        if self._client is not None:
+            return int(self._client.backup_store(str(path))["bytes"])
+        from orchestrate.store.backup import backup
+
+        return backup(self._conn, path)
 
     def schema(self) -> list[tuple[str, str, str]]:
         if self._client is not None:

@@ -187,6 +187,11 @@ def sql_schema() -> Call[list[tuple[str, str, str]]]:
     return Call(Method.SQL_SCHEMA, {}, lambda raw: [(v, c, t) for v, c, t in raw])
 
 
+def backup_store(path: str) -> Call[dict[str, Any]]:
+    """Copy the whole store, consistently, to a new file (0600) on the daemon's host."""
+    return Call(Method.STORE_BACKUP, {"path": path}, lambda raw: dict(raw))
+
+
 def subscribe(
     topics: Sequence[str], flow_run_id: str | None = None, event: str | None = None
 ) -> Call[int]:
@@ -226,3 +231,4 @@ class Calls:
     sql_query = Rpc(sql_query)
     sql_copy = Rpc(sql_copy)
     sql_schema = Rpc(sql_schema)
+    backup_store = Rpc(backup_store)

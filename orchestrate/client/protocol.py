@@ -97,6 +97,8 @@ class Method(StrEnum):
     SQL_COPY = "sql.copy"
     #: {} -> list[[view, column, type]]: the views `sql.query` offers
     SQL_SCHEMA = "sql.schema"
+    #: {path: str (absolute, on the daemon's host)} -> {path: str, bytes: int}: a consistent copy
+    STORE_BACKUP = "store.backup"
     #: notification pushed by the daemon: Notification
     NOTIFY = "notify"
 
@@ -347,6 +349,10 @@ class SqlCopyParams(SqlQueryParams):
     format: Literal["parquet", "csv", "json"]
 
 
+class PathParams(Params):
+    path: Name
+
+
 class SqlResult(Wire):
     """A read-only query's answer: columns, their DuckDB types, rows as JSON values."""
 
@@ -530,6 +536,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.SQL_QUERY: SqlQueryParams,
     Method.SQL_COPY: SqlCopyParams,
     Method.SQL_SCHEMA: NoParams,
+    Method.STORE_BACKUP: PathParams,
 }
 
 

@@ -1,4 +1,4 @@
-"""`sql.query`, `sql.copy`, `sql.schema`: users' read-only SQL, answered while the daemon writes.
+"""`sql.query`, `sql.copy`, `sql.schema`, `store.backup`: users' reads, answered while the daemon writes.
 
 The daemon holds the store file, so `orc sql` asks it. Each query runs on a
 cursor of its own (DuckDB's MVCC: the writer never waits behind a reader), in
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
-from orchestrate.core.errors import QueryError
+from orchestrate.core.errors import QueryError, StoreError
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.store import history_sql
 
@@ -44,6 +44,7 @@ class SqlMethods:
             Method.SQL_QUERY: self.query,
             Method.SQL_COPY: self.copy,
             Method.SQL_SCHEMA: self.schema,
+            Method.STORE_BACKUP: self.backup,
         }
 
     async def query(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
@@ -52,9 +53,7 @@ class SqlMethods:
         return asdict(result)
 
     async def copy(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
-        path = Path(params["path"])
-        if not path.is_absolute():
-            raise RpcError(protocol.BAD_INPUT, f"sql.copy needs an absolute path, not {path}")
+        path = _absolute(params["path"])
         sql, fmt, timeout = params["sql"], params["format"], float(params["timeout"])
         rows = await self._on_cursor(lambda c: history_sql.copy_query(c, sql, path, fmt, timeout))
         return {"rows": rows, "path": str(path)}
@@ -62,6 +61,13 @@ class SqlMethods:
     async def schema(self, params: dict[str, Any], conn: Any) -> list[list[str]]:
         found = await self._on_cursor(history_sql.schema)
         return [list(row) for row in found]
+
+    async def backup(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        from orchestrate.store.backup import backup
+
+        path = _absolute(params["path"])
+        size = await self._on_cursor(lambda c: backup(c, path))
+        return {"path": str(path), "bytes": size}
 
     async def _on_cursor(self, work: Callable[[Any], T]) -> T:
         writer, connection = self.handlers.daemon.writer, self.handlers.connection
@@ -78,3 +84,12 @@ class SqlMethods:
             return await asyncio.get_running_loop().run_in_executor(self._threads, run)
         except QueryError as exc:
             raise RpcError(protocol.BAD_INPUT, str(exc)) from None
+        except StoreError as exc:
+            raise RpcError(protocol.BAD_INPUT, str(exc)) from None
+
+
+def _absolute(path: str) -> Path:
+    """A client's path: it must be absolute, as the daemon's folder is not the client's."""
+    if not Path(path).is_absolute():
+        raise RpcError(protocol.BAD_INPUT, f"the daemon writes files at absolute paths, not {path}")
+    return Path(path)

@@ -9,8 +9,6 @@ query past its timeout. Rows leave as JSON values, so both paths print alike.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,6 +20,7 @@ from orchestrate.core.errors import QueryError
 from orchestrate.store import history_views
 from orchestrate.store.history_values import json_value
 from orchestrate.store.history_views import VIEW_NAMES
+from orchestrate.store.private_files import private_file
 
 if TYPE_CHECKING:
     import duckdb
@@ -77,7 +76,7 @@ def copy_query(
         raise QueryError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
     statement = read_only_statement(conn, sql)
     path = Path(path).expanduser().resolve()
-    with _private_file(path) as partial, _guarded(conn, timeout):
+    with private_file(path) as partial, _guarded(conn, timeout):
         # The newline ends a trailing `--` comment; the statement is one SELECT (checked).
         conn.execute(f"COPY ({statement}\n) TO {_literal(str(partial))} ({FORMATS[fmt]})")
         row = conn.fetchone()
@@ -145,21 +144,6 @@ def _guarded(conn: duckdb.DuckDBPyConnection, timeout: float) -> Iterator[None]:
         # An interrupted or failed statement may have ended the transaction already.
         with suppress(duckdb.Error):
             conn.execute("ROLLBACK")
-
-
-@contextmanager
-def _private_file(path: Path) -> Iterator[Path]:
-    """A path in a private folder beside `path`; moved to `path` with mode 0600 when done."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".orc-export-", dir=path.parent))  # mode 0700
-    partial = folder / path.name
-    try:
-        yield partial
-        os.chmod(partial, 0o600)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-        folder.rmdir()
 
 
 def _literal(text: str) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import duckdb
 import pytest
 
 from tests.daemon.conftest import FLOWS, Project
@@ -71,3 +72,37 @@ def test_schema_through_the_daemon(two_runs: Project) -> None:
     views = _json(two_runs, "--schema")
     assert isinstance(views, dict)
     assert "deployments" in views
+
+
+def test_export_parquet_through_the_daemon_reads_back(two_runs: Project) -> None:
+    out = two_runs.root / "exports" / "runs.parquet"
+    result = two_runs.orc("export", "flow_runs", "--format", "parquet", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    back = duckdb.sql(f"SELECT deployment, state_name FROM read_parquet('{out}')").fetchall()
+    assert back == [("tiny", "Completed"), ("tiny", "Completed")]
+
+
+def test_a_backup_of_a_store_being_written_restores_whole(two_runs: Project) -> None:
+    for _ in range(4):  # runs that record while the backup is taken
+        started = two_runs.orc("run", "tiny")
+        assert started.returncode == 0, started.stderr
+    copy = two_runs.root / "orc.backup"
+    made = two_runs.orc("backup", str(copy))
+    assert made.returncode == 0, made.stderr + two_runs.daemon_log()
+    assert copy.stat().st_mode & 0o777 == 0o600
+    with duckdb.connect(str(copy), read_only=True) as backed_up:
+        ids = backed_up.sql("SELECT id FROM flow_runs ORDER BY id").fetchall()
+        orphans = backed_up.sql(
+            "SELECT count(*) FROM task_runs WHERE flow_run_id NOT IN (SELECT id FROM flow_runs)"
+        ).fetchall()
+    assert len(ids) >= 2
+    assert orphans == [(0,)]
+    refused = two_runs.orc("restore", str(copy))
+    assert refused.returncode == 5
+    assert "stop it" in refused.stderr
+    assert two_runs.stop() == 0
+    restored = two_runs.orc("restore", str(copy))
+    assert restored.returncode == 0, restored.stderr
+    rows = _json(two_runs, "SELECT id FROM flow_runs ORDER BY id")
+    assert [(r["id"],) for r in rows] == ids  # type: ignore[index]

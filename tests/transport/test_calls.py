@@ -57,6 +57,7 @@ ANSWERS: dict[str, Any] = {
     Method.SQL_QUERY: {"columns": ["n"], "types": ["BIGINT"], "rows": [[2]], "truncated": False},
     Method.SQL_COPY: {"rows": 2, "path": "/tmp/runs.parquet"},
     Method.SQL_SCHEMA: [["flow_runs", "id", "VARCHAR"]],
+    Method.STORE_BACKUP: {"path": "/tmp/orc.backup", "bytes": 1},
 }
 
 #: Every daemon call a client offers, with arguments a caller might give.
@@ -85,6 +86,7 @@ CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("sql_query", ("SELECT count(*) AS n FROM flow_runs",), {"limit": 10}),
     ("sql_copy", ("SELECT 1", "/tmp/runs.parquet", "parquet"), {}),
     ("sql_schema", (), {}),
+    ("backup_store", ("/tmp/orc.backup",), {}),
 ]
 
 
