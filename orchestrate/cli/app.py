@@ -19,6 +19,7 @@ from orchestrate.cli import (
     export,
     flow,
     logs,
+    prune,
     runs,
     sql,
     tui,
@@ -86,3 +87,4 @@ app.command("sql")(sql.sql)
 app.command("export")(export.export)
 app.command("backup")(export.backup)
 app.command("restore")(export.restore)
+app.command("prune")(prune.prune)

@@ -192,6 +192,14 @@ def backup_store(path: str) -> Call[dict[str, Any]]:
     return Call(Method.STORE_BACKUP, {"path": path}, lambda raw: dict(raw))
 
 
+def prune_runs(
+    older_than: float, deployment: str | None = None, dry_run: bool = False
+) -> Call[dict[str, int]]:
+    """Remove finished flow runs that ended over `older_than` seconds ago, with all they left."""
+    params = given(older_than=older_than, deployment=deployment, dry_run=dry_run)
+    return Call(Method.RUNS_PRUNE, params, lambda raw: {k: int(v) for k, v in raw.items()})
+
+
 def subscribe(
     topics: Sequence[str], flow_run_id: str | None = None, event: str | None = None
 ) -> Call[int]:
@@ -232,3 +240,4 @@ class Calls:
     sql_copy = Rpc(sql_copy)
     sql_schema = Rpc(sql_schema)
     backup_store = Rpc(backup_store)
+    prune_runs = Rpc(prune_runs)

@@ -99,6 +99,9 @@ class Method(StrEnum):
     SQL_SCHEMA = "sql.schema"
     #: {path: str (absolute, on the daemon's host)} -> {path: str, bytes: int}: a consistent copy
     STORE_BACKUP = "store.backup"
+    #: {older_than: float (s), deployment?: str, dry_run?: bool}
+    #:  -> {flow_runs, task_runs, states, edges, logs: int} removed (or that would be)
+    RUNS_PRUNE = "runs.prune"
     #: notification pushed by the daemon: Notification
     NOTIFY = "notify"
 
@@ -349,6 +352,12 @@ class SqlCopyParams(SqlQueryParams):
     format: Literal["parquet", "csv", "json"]
 
 
+class RunsPruneParams(Params):
+    older_than: Annotated[float, Field(gt=0, strict=False)]
+    deployment: Name | None = None
+    dry_run: bool = False
+
+
 class PathParams(Params):
     path: Name
 
@@ -537,6 +546,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.SQL_COPY: SqlCopyParams,
     Method.SQL_SCHEMA: NoParams,
     Method.STORE_BACKUP: PathParams,
+    Method.RUNS_PRUNE: RunsPruneParams,
 }
 
 

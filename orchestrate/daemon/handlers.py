@@ -27,10 +27,10 @@ from orchestrate.core.errors import RunNotFound
 from orchestrate.daemon import planner, views
 from orchestrate.daemon.deployment_info import ParameterSchemas, deployment_info
 from orchestrate.daemon.deployments import UnknownDeployment
+from orchestrate.daemon.history_methods import HistoryMethods
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.daemon.shipped_records import take_records
 from orchestrate.daemon.signature import validate_parameters
-from orchestrate.daemon.sql_methods import SqlMethods
 from orchestrate.schedules import next_times
 from orchestrate.store.queries import Store
 
@@ -69,7 +69,7 @@ class Handlers:
             Method.EVENTS_LIST: self.events,
             Method.EVENTS_EMIT: self.emit,
             Method.RECORDS: self.records,
-            **SqlMethods(self).table(),
+            **HistoryMethods(self).table(),
         } | getattr(d, "extra_handlers", {})
 
     def hello(self) -> protocol.Hello:

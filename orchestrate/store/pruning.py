@@ -115,3 +115,18 @@ def delete(conn: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def prune_file(
+    conn: duckdb.DuckDBPyConnection, before: float, deployment: str | None, dry_run: bool
+) -> PruneCounts:
+    """Remove (or count) final runs that ended before `before`, a batch per transaction."""
+    total = PruneCounts()
+    while True:
+        ids = prunable(conn, before, None if dry_run else BATCH, deployment)
+        total += count(conn, ids)
+        if dry_run or not ids:
+            return total
+        delete(conn, ids)
+        if len(ids) < BATCH:
+            return total

@@ -58,6 +58,7 @@ ANSWERS: dict[str, Any] = {
     Method.SQL_COPY: {"rows": 2, "path": "/tmp/runs.parquet"},
     Method.SQL_SCHEMA: [["flow_runs", "id", "VARCHAR"]],
     Method.STORE_BACKUP: {"path": "/tmp/orc.backup", "bytes": 1},
+    Method.RUNS_PRUNE: {"flow_runs": 1, "task_runs": 2, "states": 3, "edges": 0, "logs": 4},
 }
 
 #: Every daemon call a client offers, with arguments a caller might give.
@@ -87,6 +88,7 @@ CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("sql_copy", ("SELECT 1", "/tmp/runs.parquet", "parquet"), {}),
     ("sql_schema", (), {}),
     ("backup_store", ("/tmp/orc.backup",), {}),
+    ("prune_runs", (86400.0,), {"deployment": "etl", "dry_run": True}),
 ]
 
 

@@ -1,4 +1,4 @@
-"""`sql.query`, `sql.copy`, `sql.schema`, `store.backup`: users' reads, answered while the daemon writes.
+"""`sql.*`, `store.backup`, `runs.prune`: users' history methods, answered while the daemon writes.
 
 The daemon holds the store file, so `orc sql` asks it. Each query runs on a
 cursor of its own (DuckDB's MVCC: the writer never waits behind a reader), in
@@ -32,7 +32,7 @@ Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
 QUERY_THREADS = 2
 
 
-class SqlMethods:
+class HistoryMethods:
     """The SQL methods of one daemon, reading through its handlers' current connection."""
 
     def __init__(self, handlers: Handlers) -> None:
@@ -45,6 +45,7 @@ class SqlMethods:
             Method.SQL_COPY: self.copy,
             Method.SQL_SCHEMA: self.schema,
             Method.STORE_BACKUP: self.backup,
+            Method.RUNS_PRUNE: self.prune,
         }
 
     async def query(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
@@ -68,6 +69,19 @@ class SqlMethods:
         path = _absolute(params["path"])
         size = await self._on_cursor(lambda c: backup(c, path))
         return {"path": str(path), "bytes": size}
+
+    async def prune(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        from orchestrate.daemon import run_retention
+
+        daemon = self.handlers.daemon
+        before = daemon.clock() - float(params["older_than"])
+        deployment, dry_run = params.get("deployment"), bool(params.get("dry_run"))
+        cutoff = run_retention.Cutoff(before, deployment)
+        counts = await asyncio.get_running_loop().run_in_executor(
+            self._threads,
+            lambda: run_retention.prune(daemon, self.handlers.connection, [cutoff], dry_run),
+        )
+        return counts.as_dict()
 
     async def _on_cursor(self, work: Callable[[Any], T]) -> T:
         writer, connection = self.handlers.daemon.writer, self.handlers.connection
