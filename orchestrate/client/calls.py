@@ -93,9 +93,25 @@ def runs(
     state: str | None = None,
     deployment: str | None = None,
     since: float | None = None,
+    *,
+    flow: str | None = None,
+    states: Sequence[str] | None = None,
+    tag: str | None = None,
+    until: float | None = None,
+    scheduled: bool | None = None,
 ) -> Call[list[FlowRunInfo]]:
-    """Flow runs, newest first, filtered by state (type or name), deployment and start."""
-    params = given(limit=limit, state=state, deployment=deployment, since=since)
+    """Flow runs, newest first, filtered by states (types or names), deployment, flow, tag and time."""
+    params = given(
+        limit=limit,
+        state=state,
+        deployment=deployment,
+        since=since,
+        flow=flow,
+        states=list(states) if states else None,
+        tag=tag,
+        until=until,
+        scheduled=scheduled or None,
+    )
     return Call(Method.RUNS_LIST, params, many(FlowRunInfo))
 
 

@@ -59,7 +59,8 @@ class Method(StrEnum):
     DEPLOYMENTS_PAUSE = "deployments.pause"
     #: {name} -> DeploymentInfo
     DEPLOYMENTS_RESUME = "deployments.resume"
-    #: {limit?: int, state?: str (type or name), deployment?: str, since?: float} -> list[FlowRunInfo]
+    #: {limit?: int, state?: str (type or name), deployment?: str, since?: float, flow?: str,
+    #:  states?: list[str], tag?: str, until?: float, scheduled?: bool} -> list[FlowRunInfo]
     RUNS_LIST = "runs.list"
     #: {id: str (full id or unique prefix)} -> RunDetail
     RUNS_GET = "runs.get"
@@ -329,6 +330,11 @@ class RunsListParams(Params):
     deployment: Name | None = None
     since: Epoch | None = None
     upcoming: bool = False
+    flow: Name | None = None
+    states: list[Name] = Field(default_factory=list)
+    tag: Name | None = None
+    until: Epoch | None = None
+    scheduled: bool = False
 
 
 class RunIdParams(Params):

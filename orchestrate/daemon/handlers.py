@@ -179,6 +179,11 @@ class Handlers:
                 deployment=params.get("deployment"),
                 since=params.get("since"),
                 upcoming=bool(params.get("upcoming")),
+                flow=params.get("flow"),
+                states=params.get("states") or (),
+                tag=params.get("tag"),
+                until=params.get("until"),
+                scheduled=bool(params.get("scheduled")),
             )
         )
         return [self._fresh(_marked(views.stored_flow_run_info(v), v)) for v in found]

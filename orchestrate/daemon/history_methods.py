@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
+#: Seconds a query may run when the request names no timeout (params carry only what was sent).
+DEFAULT_TIMEOUT = 30.0
 #: Queries at once; more wait their turn rather than take the daemon's other threads.
 QUERY_THREADS = 2
 
@@ -49,13 +51,21 @@ class HistoryMethods:
         }
 
     async def query(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
-        sql, limit, timeout = params["sql"], params.get("limit"), float(params["timeout"])
+        sql, limit, timeout = (
+            params["sql"],
+            params.get("limit"),
+            float(params.get("timeout") or DEFAULT_TIMEOUT),
+        )
         result = await self._on_cursor(lambda c: history_sql.run_query(c, sql, limit, timeout))
         return asdict(result)
 
     async def copy(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         path = _absolute(params["path"])
-        sql, fmt, timeout = params["sql"], params["format"], float(params["timeout"])
+        sql, fmt, timeout = (
+            params["sql"],
+            params["format"],
+            float(params.get("timeout") or DEFAULT_TIMEOUT),
+        )
         rows = await self._on_cursor(lambda c: history_sql.copy_query(c, sql, path, fmt, timeout))
         return {"rows": rows, "path": str(path)}
 
