@@ -43,6 +43,10 @@ FORMATS: dict[str, str] = {
 }
 
 
+#: A row cap this large means no cap.
+_ALL_ROWS = 2**31
+
+
 @dataclass(frozen=True)
 class QueryResult:
     """What a query returned: column names and types, rows as JSON values, and whether capped."""
@@ -57,6 +61,8 @@ def run_query(
     conn: duckdb.DuckDBPyConnection, sql: str, limit: int | None, timeout: float
 ) -> QueryResult:
     """Run one read-only statement; at most `limit` rows (None: all)."""
+    if limit is not None and limit >= _ALL_ROWS:
+        limit = None  # past what a table could show: every row (and no overflow in DuckDB)
     statement = read_only_statement(conn, sql)
     with _guarded(conn, timeout):
         conn.execute(statement)

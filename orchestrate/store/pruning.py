@@ -65,6 +65,8 @@ def prunable(
     exclude: Sequence[str] = (),
 ) -> list[str]:
     """Final flow runs that ended before `before` (epoch s): of `deployment`, or of any but `exclude`."""
+    if before <= 0:
+        return []  # nothing ended before 1970, and DuckDB refuses times far before it
     sql = (
         "SELECT id FROM flow_runs WHERE list_contains($1::VARCHAR[], state_type) "
         "AND coalesce(end_time, state_ts, created) < to_timestamp($2)"

@@ -84,3 +84,8 @@ def test_a_direct_delete_does_the_same(store: Path) -> None:
         pruning.delete(conn, ["old-etl"])
         assert conn.execute(ORPHANS).fetchall() == [(0,)]
     assert "old-etl" not in _ids(store)
+
+
+def test_a_cutoff_before_1970_finds_nothing_rather_than_failing(store: Path) -> None:
+    with connect(store) as conn:
+        assert pruning.prunable(conn, -1e308) == []

@@ -145,3 +145,9 @@ def test_copy_refuses_what_a_query_refuses(store: Path, tmp_path: Path) -> None:
     assert conn is not None
     with conn, pytest.raises(QueryError, match="read-only"):
         sql.copy_query(conn, "DELETE FROM flow_runs", tmp_path / "x.csv", "csv", 30)
+
+
+def test_a_cap_past_any_table_means_every_row(store: Path) -> None:
+    result = _run(store, "SELECT id FROM flow_runs", limit=2**63)
+    assert len(result.rows) == 3
+    assert not result.truncated
