@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from orchestrate.cli import (
+    backfill,
     control,
     daemon,
     deployments,
@@ -88,3 +89,4 @@ app.command("export")(export.export)
 app.command("backup")(export.backup)
 app.command("restore")(export.restore)
 app.command("prune")(prune.prune)
+app.command("backfill")(backfill.backfill)

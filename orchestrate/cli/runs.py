@@ -32,6 +32,9 @@ def list_runs(
         str | None, typer.Option("--deployment", help="Only runs of this deployment.")
     ] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only runs with this tag.")] = None,
+    backfill: Annotated[
+        str | None, typer.Option("--backfill", help="Only runs of this backfill (its id).")
+    ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="Created since: 2h, 7d, or a date/time.")
     ] = None,
@@ -52,6 +55,7 @@ def list_runs(
     from orchestrate.cli.run_filters import checked_states, moment
 
     states = checked_states(state or [])
+    tag = f"backfill:{backfill}" if backfill else tag
     with open_reads(project_folder(project)) as store:
         found = store.list_flow_runs(
             flow=flow,

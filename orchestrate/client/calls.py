@@ -216,6 +216,26 @@ def prune_runs(
     return Call(Method.RUNS_PRUNE, params, lambda raw: {k: int(v) for k, v in raw.items()})
 
 
+def backfill(
+    deployment: str,
+    start: float,
+    end: float,
+    dry_run: bool = False,
+    rerun: bool = False,
+    parameters: dict[str, Any] | None = None,
+) -> Call[dict[str, Any]]:
+    """One run per schedule slot of `deployment` in `[start, end)` that has none yet."""
+    params = given(
+        deployment=deployment,
+        start=start,
+        end=end,
+        dry_run=dry_run,
+        rerun=rerun,
+        parameters=parameters,
+    )
+    return Call(Method.RUNS_BACKFILL, params, lambda raw: dict(raw))
+
+
 def subscribe(
     topics: Sequence[str], flow_run_id: str | None = None, event: str | None = None
 ) -> Call[int]:
@@ -257,3 +277,4 @@ class Calls:
     sql_schema = Rpc(sql_schema)
     backup_store = Rpc(backup_store)
     prune_runs = Rpc(prune_runs)
+    backfill = Rpc(backfill)

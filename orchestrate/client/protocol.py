@@ -103,6 +103,9 @@ class Method(StrEnum):
     #: {older_than: float (s), deployment?: str, dry_run?: bool}
     #:  -> {flow_runs, task_runs, states, edges, logs: int} removed (or that would be)
     RUNS_PRUNE = "runs.prune"
+    #: {deployment, start: float, end: float, dry_run?: bool, rerun?: bool, parameters?: dict}
+    #:  -> {id: str, slots: list[{time, key, existing?: run id, created?: run id}]}
+    RUNS_BACKFILL = "runs.backfill"
     #: notification pushed by the daemon: Notification
     NOTIFY = "notify"
 
@@ -364,6 +367,15 @@ class RunsPruneParams(Params):
     dry_run: bool = False
 
 
+class RunsBackfillParams(Params):
+    deployment: Name
+    start: Epoch
+    end: Epoch
+    dry_run: bool = False
+    rerun: bool = False
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
 class PathParams(Params):
     path: Name
 
@@ -553,6 +565,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.SQL_SCHEMA: NoParams,
     Method.STORE_BACKUP: PathParams,
     Method.RUNS_PRUNE: RunsPruneParams,
+    Method.RUNS_BACKFILL: RunsBackfillParams,
 }
 
 

@@ -48,6 +48,7 @@ class HistoryMethods:
             Method.SQL_SCHEMA: self.schema,
             Method.STORE_BACKUP: self.backup,
             Method.RUNS_PRUNE: self.prune,
+            Method.RUNS_BACKFILL: self.backfill,
         }
 
     async def query(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
@@ -92,6 +93,36 @@ class HistoryMethods:
             lambda: run_retention.prune(daemon, self.handlers.connection, [cutoff], dry_run),
         )
         return counts.as_dict()
+
+    async def backfill(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        from orchestrate.daemon import backfill as bf
+        from orchestrate.daemon.deployments import UnknownDeployment
+        from orchestrate.store.slot_lookup import runs_of_slots
+
+        daemon = self.handlers.daemon
+        try:
+            spec = daemon.table.get(params["deployment"])
+        except UnknownDeployment as exc:
+            raise RpcError(protocol.NOT_FOUND, str(exc)) from None
+        start, end = bf.epoch_datetime(params["start"]), bf.epoch_datetime(params["end"])
+        if end <= start:
+            raise RpcError(protocol.BAD_INPUT, "a backfill's end must come after its start")
+        try:
+            slots = bf.slots_between(spec, start, end)
+        except bf.TooManySlots as exc:
+            raise RpcError(protocol.BAD_INPUT, str(exc)) from None
+        keys = [s.key for s in slots]
+        stored = await self._on_cursor(lambda c: runs_of_slots(c, keys))
+        backfill_id, done = bf.backfill(
+            daemon,
+            spec,
+            slots,
+            stored,
+            dry_run=bool(params.get("dry_run")),
+            rerun=bool(params.get("rerun")),
+            parameters=params.get("parameters") or {},
+        )
+        return {"id": backfill_id, "slots": [asdict(d) for d in done]}
 
     async def _on_cursor(self, work: Callable[[Any], T]) -> T:
         writer, connection = self.handlers.daemon.writer, self.handlers.connection

@@ -55,6 +55,7 @@ VALID: dict[str, dict[str, Any]] = {
     Method.SQL_SCHEMA: {},
     Method.STORE_BACKUP: {"path": _SCRATCH + "/orc.backup"},
     Method.RUNS_PRUNE: {"older_than": 1e9, "dry_run": True},
+    Method.RUNS_BACKFILL: {"deployment": "tiny", "start": 1.7e9, "end": 1.7e9 + 0.001, "dry_run": True},
 }
 assert set(VALID) == {m.value for m in Method} - {Method.NOTIFY}, "a method has no fuzz input"
 

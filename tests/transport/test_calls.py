@@ -59,6 +59,7 @@ ANSWERS: dict[str, Any] = {
     Method.SQL_SCHEMA: [["flow_runs", "id", "VARCHAR"]],
     Method.STORE_BACKUP: {"path": "/tmp/orc.backup", "bytes": 1},
     Method.RUNS_PRUNE: {"flow_runs": 1, "task_runs": 2, "states": 3, "edges": 0, "logs": 4},
+    Method.RUNS_BACKFILL: {"id": "b1", "slots": [{"time": 1.0, "key": "k", "existing": None, "created": "r"}]},
 }
 
 #: Every daemon call a client offers, with arguments a caller might give.
@@ -89,6 +90,7 @@ CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("sql_schema", (), {}),
     ("backup_store", ("/tmp/orc.backup",), {}),
     ("prune_runs", (86400.0,), {"deployment": "etl", "dry_run": True}),
+    ("backfill", ("etl", 1.0, 2.0), {"dry_run": True}),
 ]
 
 
