@@ -30,9 +30,26 @@ RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique pre
 @app.command("ls")
 def list_runs(
     state: Annotated[
-        str | None, typer.Option("--state", help="Only runs in this state (name or type).")
+        list[str] | None,
+        typer.Option("--state", help="Only runs in this state (name or type); may be repeated."),
     ] = None,
     flow: Annotated[str | None, typer.Option("--flow", help="Only runs of this flow.")] = None,
+    deployment: Annotated[
+        str | None, typer.Option("--deployment", help="Only runs of this deployment.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only runs with this tag.")] = None,
+    backfill: Annotated[
+        str | None, typer.Option("--backfill", help="Only runs of this backfill (its id).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Created since: 2h, 7d, or a date/time.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Created before: 2h, 7d, or a date/time.")
+    ] = None,
+    scheduled: Annotated[
+        bool, typer.Option("--scheduled", help="Only upcoming scheduled runs.")
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
     project: ProjectOption = None,
     json_output: JsonOption = False,
@@ -41,13 +58,39 @@ def list_runs(
     from orchestrate.cli import render
     from orchestrate.cli.options import project_folder
     from orchestrate.cli.reads import open_reads
+    from orchestrate.cli.run_filters import checked_states, moment
 
+    states = checked_states(state or [])
+    tag = f"backfill:{backfill}" if backfill else tag
     with open_reads(project_folder(project)) as store:
-        found = store.list_flow_runs(state=state, flow=flow, limit=limit)
+        found = store.list_flow_runs(
+            flow=flow,
+            limit=limit,
+            deployment=deployment,
+            states=states,
+            tag=tag,
+            since=moment(since, "--since"),
+            until=moment(until, "--until"),
+            scheduled=scheduled,
+        )
     if json_output:
         render.print_json([render.flow_run_json(run) for run in found])
+    elif not found and (asked := _asked(states, flow, deployment, tag, since, until, scheduled)):
+        render.console().print(f"No flow runs match {asked}.")
     else:
         render.runs_table(found)
+
+
+def _asked(states: tuple[str, ...], *values: str | bool | None) -> str:
+    """The filters given, as typed: what "No flow runs match …" names."""
+    names = ("--flow", "--deployment", "--tag", "--since", "--until", "--scheduled")
+    words = [f"--state {s}" for s in states]
+    for name, value in zip(names, values, strict=True):
+        if value is True:
+            words.append(name)
+        elif value:
+            words.append(f"{name} {value}")
+    return " ".join(words)
 
 
 @app.command("show")

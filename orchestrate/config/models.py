@@ -286,6 +286,10 @@ class DeploymentSpec(DeploymentSettings):
         description="Run this deployment when events happen: reactive triggers, each with "
         "optional `parameters` templated from the event (shorthand for an automation).",
     )
+    run_retention: RunRetention | None = Field(
+        None,
+        description="How long this deployment's finished runs are kept ([project]'s if unset).",
+    )
 
     @field_validator("name")
     @classmethod
@@ -337,6 +341,35 @@ Retention = Annotated[
 ]
 
 
+def _run_retention_value(value: Any) -> timedelta:
+    delta = value if isinstance(value, timedelta) else parse_duration(value)
+    if delta <= timedelta(0):
+        shown = json.dumps(value) if isinstance(value, str) else repr(value)
+        raise ValueError(
+            f"{shown} would keep no runs; give how long finished runs are kept, "
+            'e.g. "90d", "12h" or "P30D"'
+        )
+    return delta
+
+
+#: How long finished flow runs are kept: a duration longer than zero.
+RunRetention = Annotated[
+    timedelta,
+    BeforeValidator(_run_retention_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "examples": ["90d", "12h", "P30D"]},
+                {"type": "number", "exclusiveMinimum": 0},
+            ],
+            "description": "How long finished flow runs are kept; older ones leave the store "
+            "with their task runs, states, edges and logs (on start, then hourly). "
+            "Unset: kept for ever.",
+        }
+    ),
+]
+
+
 class ProjectSection(Section):
     """`[project]`: the project as a whole."""
 
@@ -353,6 +386,7 @@ class ProjectSection(Section):
         description="The most runs at once of deployments with a tag, e.g. { etl = 2 }.",
     )
     event_retention: Retention = Field("30d", validate_default=True)
+    run_retention: RunRetention | None = None
 
 
 class FlowsFile(Section):

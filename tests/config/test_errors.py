@@ -75,7 +75,7 @@ def test_every_problem_is_reported_in_file_order(project: Project) -> None:
     )
     assert errors == [
         'flows.toml:2:1 project.max_concurent_runs: unknown key "max_concurent_runs" (did you mean '
-        '"max_concurrent_runs"?); allowed here: name, max_concurrent_runs, watch, tag_limits, event_retention',
+        '"max_concurrent_runs"?); allowed here: name, max_concurrent_runs, watch, tag_limits, event_retention, run_retention',
         'flows.toml:5:12 defaults.timezone: unknown timezone "Europe/Berlinn" (did you mean '
         '"Europe/Berlin"?); use an IANA name like "Europe/Berlin" or "UTC"',
         'flows.toml:6:11 defaults.retries: expected a whole number, not "3"',
