@@ -11,16 +11,20 @@ import typer
 from typer.core import TyperGroup
 
 from orchestrate.cli import (
+    backfill,
     control,
     daemon,
     deployments,
     dial,
     events,
+    export,
     flow,
     logs,
+    prune,
     runs,
     scaffold,
     service,
+    sql,
     tui,
     version,
 )
@@ -112,3 +116,9 @@ app.command("tui")(tui.tui)
 app.add_typer(events.events_app, name="events")
 app.command("emit")(events.emit)
 app.add_typer(events.automations_app, name="automations")
+app.command("sql")(sql.sql)
+app.command("export")(export.export)
+app.command("backup")(export.backup)
+app.command("restore")(export.restore)
+app.command("prune")(prune.prune)
+app.command("backfill")(backfill.backfill)

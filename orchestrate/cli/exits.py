@@ -13,6 +13,7 @@ from orchestrate.core.errors import (
     NotFound,
     OrcError,
     ParameterError,
+    QueryError,
     RemoteError,
     RunNotFound,
     StoreError,
@@ -36,9 +37,12 @@ EPILOG = (
 )
 
 
+_BAD_INPUT = (EntrypointError, ParameterError, BadInput, QueryError)
+
+
 def exit_code_for(error: OrcError) -> int:
     """The exit code that tells scripts which kind of trouble `error` is."""
-    if isinstance(error, EntrypointError | ParameterError | BadInput) or _is_config(error):
+    if isinstance(error, _BAD_INPUT) or _is_config(error):
         return BAD_INPUT
     if isinstance(error, RunNotFound | NotFound):
         return NOT_FOUND

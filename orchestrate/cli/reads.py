@@ -7,6 +7,7 @@ file itself. Both give the same views, so rendering has one code path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -137,12 +138,25 @@ class DaemonReads:
         flow: str | None = None,
         limit: int = 50,
         deployment: str | None = None,
+        *,
+        states: Sequence[str] = (),
+        tag: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        scheduled: bool = False,
     ) -> list[FlowRunView]:
         runs = self.client.runs(
-            limit=limit if not flow else max(limit, 500), state=state, deployment=deployment
+            limit=limit,
+            state=state,
+            deployment=deployment,
+            since=since,
+            flow=flow,
+            states=states,
+            tag=tag,
+            until=until,
+            scheduled=scheduled,
         )
-        views = [flow_run_view(r) for r in runs if not flow or r.flow_name == flow]
-        return views[:limit]
+        return [flow_run_view(r) for r in runs]
 
     def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
         from orchestrate.client import NotFound

@@ -272,10 +272,11 @@ def run_detail(
     history: list[StateEntry],
     task_runs: list[TaskRunView],
     subflows: list[FlowRunView],
+    dashboards: tuple[str, ...] = (),
 ) -> None:
     """Everything `orc runs show` knows about one run, top to bottom."""
     out = console()
-    _run_header(out, run)
+    _run_header(out, run, dashboards)
     _history_table(out, history)
     _task_runs_table(out, task_runs)
     if subflows:
@@ -284,7 +285,7 @@ def run_detail(
     _errors(out, run, task_runs)
 
 
-def _run_header(out: Console, run: FlowRunView) -> None:
+def _run_header(out: Console, run: FlowRunView, dashboards: tuple[str, ...] = ()) -> None:
     from rich.text import Text
 
     out.print(Text(f"{run.flow_name} / {run.name}", style="bold"))
@@ -301,6 +302,7 @@ def _run_header(out: Console, run: FlowRunView) -> None:
         ("tags", ", ".join(run.tags)),
         ("deployment", run.deployment or ""),
         ("parent task run", run.parent_task_run_id or ""),
+        *(("dask dashboard", link) for link in dashboards),
     ]
     for label, value in rows:
         if value:

@@ -12,12 +12,18 @@ from orchestrate.cli import completion
 from orchestrate.cli.options import JsonOption, ProjectOption
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from orchestrate.cli.reads import DaemonReads
-    from orchestrate.client.protocol import StateInfo
+    from orchestrate.client.protocol import EventInfo, StateInfo
     from orchestrate.store.queries import Store
-    from orchestrate.store.views import FlowRunView, RunState, StateEntry, TaskRunView
+    from orchestrate.store.views import EventRow, FlowRunView, RunState, StateEntry, TaskRunView
 
 app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
+
+#: The event in which a flow run says which Dask cluster it used and where its dashboard is
+#: (`orchestrate.integrations.dask.dashboard.DASHBOARD_EVENT`, not imported: the CLI stays light).
+DASHBOARD_EVENT = "orc.dask.cluster.connected"
 
 RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
 
@@ -25,14 +31,30 @@ RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique pre
 @app.command("ls")
 def list_runs(
     state: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--state",
-            help="Only runs in this state (name or type).",
+            help="Only runs in this state (name or type); may be repeated.",
             autocompletion=completion.states,
         ),
     ] = None,
     flow: Annotated[str | None, typer.Option("--flow", help="Only runs of this flow.")] = None,
+    deployment: Annotated[
+        str | None, typer.Option("--deployment", help="Only runs of this deployment.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only runs with this tag.")] = None,
+    backfill: Annotated[
+        str | None, typer.Option("--backfill", help="Only runs of this backfill (its id).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Created since: 2h, 7d, or a date/time.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Created before: 2h, 7d, or a date/time.")
+    ] = None,
+    scheduled: Annotated[
+        bool, typer.Option("--scheduled", help="Only upcoming scheduled runs.")
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
     project: ProjectOption = None,
     json_output: JsonOption = False,
@@ -41,13 +63,39 @@ def list_runs(
     from orchestrate.cli import render
     from orchestrate.cli.options import project_folder
     from orchestrate.cli.reads import open_reads
+    from orchestrate.cli.run_filters import checked_states, moment
 
+    states = checked_states(state or [])
+    tag = f"backfill:{backfill}" if backfill else tag
     with open_reads(project_folder(project)) as store:
-        found = store.list_flow_runs(state=state, flow=flow, limit=limit)
+        found = store.list_flow_runs(
+            flow=flow,
+            limit=limit,
+            deployment=deployment,
+            states=states,
+            tag=tag,
+            since=moment(since, "--since"),
+            until=moment(until, "--until"),
+            scheduled=scheduled,
+        )
     if json_output:
         render.print_json([render.flow_run_json(run) for run in found])
+    elif not found and (asked := _asked(states, flow, deployment, tag, since, until, scheduled)):
+        render.console().print(f"No flow runs match {asked}.")
     else:
         render.runs_table(found)
+
+
+def _asked(states: tuple[str, ...], *values: str | bool | None) -> str:
+    """The filters given, as typed: what "No flow runs match …" names."""
+    names = ("--flow", "--deployment", "--tag", "--since", "--until", "--scheduled")
+    words = [f"--state {s}" for s in states]
+    for name, value in zip(names, values, strict=True):
+        if value is True:
+            words.append(name)
+        elif value:
+            words.append(f"{name} {value}")
+    return " ".join(words)
 
 
 @app.command("show")
@@ -62,7 +110,9 @@ def show_run(
     with open_reads(project_folder(project)) as store:
         found = read_run(store, run)
     if not json_output:
-        render.run_detail(found.run, found.history, found.task_runs, found.subflows)
+        render.run_detail(
+            found.run, found.history, found.task_runs, found.subflows, found.dashboards
+        )
         return
     names = {t.id: t.name for t in found.task_runs}
     render.print_json(
@@ -72,6 +122,7 @@ def show_run(
             "state_history": [render.history_json(entry) for entry in found.history],
             "task_run_details": [render.task_run_json(t, names) for t in found.task_runs],
             "subflow_runs": [render.flow_run_json(child) for child in found.subflows],
+            "dask_dashboards": list(found.dashboards),
         }
     )
 
@@ -84,6 +135,8 @@ class RunRead:
     history: list[StateEntry]
     task_runs: list[TaskRunView]
     subflows: list[FlowRunView]
+    #: links to the dashboards of the Dask clusters the run used, oldest first
+    dashboards: tuple[str, ...] = ()
 
 
 def read_run(store: Store | DaemonReads, run: str) -> RunRead:
@@ -98,7 +151,14 @@ def read_run(store: Store | DaemonReads, run: str) -> RunRead:
         store.state_history(flow_run.id),
         store.task_runs(flow_run.id),
         store.child_flow_runs(flow_run.id),
+        _dashboards(store.events(DASHBOARD_EVENT, f"orc.flow-run.{flow_run.id}", limit=20)),
     )
+
+
+def _dashboards(events: Sequence[EventRow | EventInfo]) -> tuple[str, ...]:
+    """The dashboard links in a run's cluster events (newest first), oldest first, once each."""
+    links = (event.payload.get("dashboard") for event in reversed(events))
+    return tuple(dict.fromkeys(link for link in links if isinstance(link, str)))
 
 
 def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
@@ -117,6 +177,9 @@ def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
         [StateEntry(detail.run.id, wire_state(s)) for s in detail.state_history],
         [replace(task_run_view(t), state=wire_state(t.state)) for t in detail.task_runs],
         [replace(flow_run_view(r), state=wire_state(r.state)) for r in detail.subflow_runs],
+        _dashboards(
+            reads.client.events(DASHBOARD_EVENT, f"orc.flow-run.{detail.run.id}", limit=20)
+        ),
     )
 
 

@@ -23,6 +23,7 @@ from orchestrate.client.protocol import (
     LogInfo,
     Method,
     RunDetail,
+    SqlResult,
     Status,
     Stopping,
 )
@@ -93,9 +94,25 @@ def runs(
     state: str | None = None,
     deployment: str | None = None,
     since: float | None = None,
+    *,
+    flow: str | None = None,
+    states: Sequence[str] | None = None,
+    tag: str | None = None,
+    until: float | None = None,
+    scheduled: bool | None = None,
 ) -> Call[list[FlowRunInfo]]:
-    """Flow runs, newest first, filtered by state (type or name), deployment and start."""
-    params = given(limit=limit, state=state, deployment=deployment, since=since)
+    """Flow runs, newest first, filtered by states (types or names), deployment, flow, tag and time."""
+    params = given(
+        limit=limit,
+        state=state,
+        deployment=deployment,
+        since=since,
+        flow=flow,
+        states=list(states) if states else None,
+        tag=tag,
+        until=until,
+        scheduled=scheduled or None,
+    )
     return Call(Method.RUNS_LIST, params, many(FlowRunInfo))
 
 
@@ -175,6 +192,56 @@ def shutdown() -> Call[Stopping]:
     return Call(Method.SHUTDOWN, {}, Stopping.model_validate)
 
 
+def sql_query(sql: str, limit: int | None = None, timeout: float = 30.0) -> Call[SqlResult]:
+    """Run one read-only SQL statement over the history views; at most `limit` rows."""
+    params = given(sql=sql, limit=limit, timeout=timeout)
+    return Call(Method.SQL_QUERY, params, SqlResult.model_validate)
+
+
+def sql_copy(sql: str, path: str, format: str, timeout: float = 30.0) -> Call[dict[str, Any]]:
+    """Write what one read-only statement returns to a file (0600) on the daemon's host."""
+    params = given(sql=sql, path=path, format=format, timeout=timeout)
+    return Call(Method.SQL_COPY, params, lambda raw: dict(raw))
+
+
+def sql_schema() -> Call[list[tuple[str, str, str]]]:
+    """(view, column, type) of every view `sql_query` offers."""
+    return Call(Method.SQL_SCHEMA, {}, lambda raw: [(v, c, t) for v, c, t in raw])
+
+
+def backup_store(path: str) -> Call[dict[str, Any]]:
+    """Copy the whole store, consistently, to a new file (0600) on the daemon's host."""
+    return Call(Method.STORE_BACKUP, {"path": path}, lambda raw: dict(raw))
+
+
+def prune_runs(
+    older_than: float, deployment: str | None = None, dry_run: bool = False
+) -> Call[dict[str, int]]:
+    """Remove finished flow runs that ended over `older_than` seconds ago, with all they left."""
+    params = given(older_than=older_than, deployment=deployment, dry_run=dry_run)
+    return Call(Method.RUNS_PRUNE, params, lambda raw: {k: int(v) for k, v in raw.items()})
+
+
+def backfill(
+    deployment: str,
+    start: float,
+    end: float,
+    dry_run: bool = False,
+    rerun: bool = False,
+    parameters: dict[str, Any] | None = None,
+) -> Call[dict[str, Any]]:
+    """One run per schedule slot of `deployment` in `[start, end)` that has none yet."""
+    params = given(
+        deployment=deployment,
+        start=start,
+        end=end,
+        dry_run=dry_run,
+        rerun=rerun,
+        parameters=parameters,
+    )
+    return Call(Method.RUNS_BACKFILL, params, lambda raw: dict(raw))
+
+
 def subscribe(
     topics: Sequence[str], flow_run_id: str | None = None, event: str | None = None
 ) -> Call[int]:
@@ -212,3 +279,9 @@ class Calls:
     automation = Rpc(automation)
     pause_automation = Rpc(pause_automation)
     resume_automation = Rpc(resume_automation)
+    sql_query = Rpc(sql_query)
+    sql_copy = Rpc(sql_copy)
+    sql_schema = Rpc(sql_schema)
+    backup_store = Rpc(backup_store)
+    prune_runs = Rpc(prune_runs)
+    backfill = Rpc(backfill)

@@ -59,7 +59,8 @@ class Method(StrEnum):
     DEPLOYMENTS_PAUSE = "deployments.pause"
     #: {name} -> DeploymentInfo
     DEPLOYMENTS_RESUME = "deployments.resume"
-    #: {limit?: int, state?: str (type or name), deployment?: str, since?: float} -> list[FlowRunInfo]
+    #: {limit?: int, state?: str (type or name), deployment?: str, since?: float, flow?: str,
+    #:  states?: list[str], tag?: str, until?: float, scheduled?: bool} -> list[FlowRunInfo]
     RUNS_LIST = "runs.list"
     #: {id: str (full id or unique prefix)} -> RunDetail
     RUNS_GET = "runs.get"
@@ -92,6 +93,21 @@ class Method(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     #: notification {records: list[[kind, fields]]}: a worker's or flow's records
     RECORDS = "records"
+    #: {sql: str, limit?: int (rows; none: all), timeout?: float (s)} -> SqlResult (read-only)
+    SQL_QUERY = "sql.query"
+    #: {sql: str, path: str (absolute, on the daemon's host), format: parquet|csv|json,
+    #:  timeout?: float} -> {rows: int, path: str} (the file written 0600)
+    SQL_COPY = "sql.copy"
+    #: {} -> list[[view, column, type]]: the views `sql.query` offers
+    SQL_SCHEMA = "sql.schema"
+    #: {path: str (absolute, on the daemon's host)} -> {path: str, bytes: int}: a consistent copy
+    STORE_BACKUP = "store.backup"
+    #: {older_than: float (s), deployment?: str, dry_run?: bool}
+    #:  -> {flow_runs, task_runs, states, edges, logs: int} removed (or that would be)
+    RUNS_PRUNE = "runs.prune"
+    #: {deployment, start: float, end: float, dry_run?: bool, rerun?: bool, parameters?: dict}
+    #:  -> {id: str, slots: list[{time, key, existing?: run id, created?: run id}]}
+    RUNS_BACKFILL = "runs.backfill"
     #: notification pushed by the daemon: Notification
     NOTIFY = "notify"
 
@@ -326,6 +342,11 @@ class RunsListParams(Params):
     deployment: Name | None = None
     since: Epoch | None = None
     upcoming: bool = False
+    flow: Name | None = None
+    states: list[Name] = Field(default_factory=list)
+    tag: Name | None = None
+    until: Epoch | None = None
+    scheduled: bool = False
 
 
 class RunIdParams(Params):
@@ -336,6 +357,45 @@ class RunsLogsParams(RunIdParams):
     after: Epoch | None = None
     limit: Annotated[int, Field(ge=0)] | None = None
     level: Annotated[int, Field(ge=0, le=1000)] | None = None
+
+
+class SqlQueryParams(Params):
+    sql: Annotated[str, Field(min_length=1)]
+    limit: Annotated[int, Field(ge=0)] | None = None
+    timeout: Annotated[float, Field(gt=0, le=24 * 3600, strict=False)] = 30.0
+
+
+class SqlCopyParams(SqlQueryParams):
+    path: Name
+    format: Literal["parquet", "csv", "json"]
+
+
+class RunsPruneParams(Params):
+    older_than: Annotated[float, Field(gt=0, strict=False)]
+    deployment: Name | None = None
+    dry_run: bool = False
+
+
+class RunsBackfillParams(Params):
+    deployment: Name
+    start: Epoch
+    end: Epoch
+    dry_run: bool = False
+    rerun: bool = False
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class PathParams(Params):
+    path: Name
+
+
+class SqlResult(Wire):
+    """A read-only query's answer: columns, their DuckDB types, rows as JSON values."""
+
+    columns: list[str]
+    types: list[str]
+    rows: list[list[Any]]
+    truncated: bool = False
 
 
 class RunsCreateParams(Params):
@@ -510,6 +570,12 @@ PARAMS: dict[str, type[Params]] = {
     Method.SUBSCRIBE: SubscribeParams,
     Method.UNSUBSCRIBE: UnsubscribeParams,
     Method.RECORDS: RecordsParams,
+    Method.SQL_QUERY: SqlQueryParams,
+    Method.SQL_COPY: SqlCopyParams,
+    Method.SQL_SCHEMA: NoParams,
+    Method.STORE_BACKUP: PathParams,
+    Method.RUNS_PRUNE: RunsPruneParams,
+    Method.RUNS_BACKFILL: RunsBackfillParams,
 }
 
 

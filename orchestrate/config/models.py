@@ -21,9 +21,11 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -98,57 +100,112 @@ EnvValue = Annotated[
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
 
 
-class TaskRunnerConfig(Section):
-    """Where the task runs of a flow run execute: threads, or a Dask cluster."""
+class ThreadRunnerConfig(Section):
+    """`{ type = "thread" }`: task runs on a pool of threads in the flow run's process."""
 
-    type: Literal["thread", "dask"] = Field("thread", description='"thread" or "dask".')
-    address: str | None = Field(
-        None, description="dask only: the scheduler to connect to; default: start a local cluster."
-    )
+    type: Literal["thread"] = Field("thread", description='"thread".')
     max_workers: int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="The most task runs at once; default: by CPUs."
+    )
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _set_keys(self, handler(self))
+
+
+class DaskRunnerConfig(Section):
+    """`{ type = "dask" }`: task runs on a Dask cluster (the keys of `DaskTaskRunner`)."""
+
+    type: Literal["dask"] = Field(description='"dask".')
+    address: str | None = Field(
+        None, description="A running scheduler, tcp://host:8786; default: a cluster per run."
+    )
+    cluster_class: str | None = Field(
         None,
-        ge=1,
-        le=MAX_COUNT,
-        description="thread: the pool size; dask: workers of the local cluster.",
+        description='The cluster to start per run, a dotted path ("dask_jobqueue.SLURMCluster"); '
+        "default: distributed.LocalCluster.",
     )
     cluster_kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="dask only: arguments of the local cluster."
+        default_factory=dict,
+        description="Arguments of that cluster (n_workers, dashboard_address, ...).",
+    )
+    adapt_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Scale that cluster with the load: cluster.adapt(minimum=, maximum=).",
     )
     client_kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="dask only: arguments of the Dask client."
+        default_factory=dict, description="Arguments of distributed.Client (timeout, ...)."
+    )
+    keep_results_over: int | None = Field(
+        None,
+        ge=0,
+        description="Results of at least this many bytes stay on their worker for downstream "
+        "task runs; default 1 MiB.",
     )
 
     @model_validator(mode="after")
-    def _keys_fit_the_type(self) -> TaskRunnerConfig:
-        if self.type == "thread":
-            used = [
-                key for key in ("address", "cluster_kwargs", "client_kwargs") if getattr(self, key)
-            ]
-            if used:
-                verb = "applies" if len(used) == 1 else "apply"
-                raise ValueError(f'{" and ".join(used)} only {verb} to type = "dask"')
-        elif self.address and self.cluster_kwargs:
+    def _one_cluster(self) -> DaskRunnerConfig:
+        started = [key for key in _STARTED_CLUSTER_KEYS if getattr(self, key)]
+        if self.address and started:
             raise ValueError(
-                "cluster_kwargs configure a local cluster, but address names a running one; "
-                "keep one of them"
+                f"{' and '.join(started)} configure a cluster started for the run, but address "
+                "names a running one; keep one of them"
             )
         return self
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _set_keys(self, handler(self))
+
+
+_STARTED_CLUSTER_KEYS = ("cluster_class", "cluster_kwargs", "adapt_kwargs")
+
+#: Either runner's table.
+TaskRunnerConfig = ThreadRunnerConfig | DaskRunnerConfig
+
+
+def _set_keys(config: Section, dumped: dict[str, Any]) -> dict[str, Any]:
+    """Only the keys the table set (and its type): a runner gets its own defaults for the rest."""
+    return {
+        key: value
+        for key, value in dumped.items()
+        if key == "type" or key in config.model_fields_set
+    }
+
+
+def _runner_type_tag(value: Any) -> str | None:
+    if isinstance(value, ThreadRunnerConfig | DaskRunnerConfig):
+        return f"<{value.type}>"
+    kind = value.get("type", "thread") if isinstance(value, dict) else None
+    return f"<{kind}>" if kind in ("thread", "dask") else None
+
+
+RunnerTable = Annotated[
+    Annotated[ThreadRunnerConfig, Tag("<thread>")] | Annotated[DaskRunnerConfig, Tag("<dask>")],
+    Discriminator(
+        _runner_type_tag,
+        custom_error_type="task_runner_type",
+        custom_error_message='task_runner type is "thread" or "dask"',
+    ),
+]
 
 
 def _runner_tag(value: Any) -> str | None:
     if isinstance(value, str):
         return "<name>"
-    return "<table>" if isinstance(value, dict | TaskRunnerConfig) else None
+    return "<table>" if isinstance(value, dict | ThreadRunnerConfig | DaskRunnerConfig) else None
 
 
 def as_task_runner(value: str | TaskRunnerConfig | None) -> TaskRunnerConfig | None:
     """`"dask"` and `{ type = "dask" }` mean the same runner."""
-    return TaskRunnerConfig.model_validate({"type": value}) if isinstance(value, str) else value
+    if isinstance(value, str):
+        model = ThreadRunnerConfig if value == "thread" else DaskRunnerConfig
+        return model.model_validate({"type": value})
+    return value
 
 
 TaskRunnerSpec = Annotated[
-    Annotated[Literal["thread", "dask"], Tag("<name>")]
-    | Annotated[TaskRunnerConfig, Tag("<table>")],
+    Annotated[Literal["thread", "dask"], Tag("<name>")] | Annotated[RunnerTable, Tag("<table>")],
     Discriminator(
         _runner_tag,
         custom_error_type="task_runner",
@@ -201,7 +258,10 @@ class DeploymentSettings(Section):
         None, description="Folder the flow runs in, relative to flows.toml; default: its folder."
     )
     task_runner: TaskRunnerSpec | None = Field(
-        None, description='"thread", "dask", or a table { type, address, max_workers, ... }.'
+        None,
+        description='"thread", "dask", or a table: { type = "thread", max_workers }, '
+        '{ type = "dask", address, cluster_class, cluster_kwargs, adapt_kwargs, client_kwargs, '
+        "keep_results_over }.",
     )
     timezone: str | None = Field(
         None, description='IANA timezone of the schedules, e.g. "Europe/Berlin"; default UTC.'
@@ -225,6 +285,10 @@ class DeploymentSpec(DeploymentSettings):
         default_factory=list,
         description="Run this deployment when events happen: reactive triggers, each with "
         "optional `parameters` templated from the event (shorthand for an automation).",
+    )
+    run_retention: RunRetention | None = Field(
+        None,
+        description="How long this deployment's finished runs are kept ([project]'s if unset).",
     )
 
     @field_validator("name")
@@ -277,6 +341,35 @@ Retention = Annotated[
 ]
 
 
+def _run_retention_value(value: Any) -> timedelta:
+    delta = value if isinstance(value, timedelta) else parse_duration(value)
+    if delta <= timedelta(0):
+        shown = json.dumps(value) if isinstance(value, str) else repr(value)
+        raise ValueError(
+            f"{shown} would keep no runs; give how long finished runs are kept, "
+            'e.g. "90d", "12h" or "P30D"'
+        )
+    return delta
+
+
+#: How long finished flow runs are kept: a duration longer than zero.
+RunRetention = Annotated[
+    timedelta,
+    BeforeValidator(_run_retention_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "examples": ["90d", "12h", "P30D"]},
+                {"type": "number", "exclusiveMinimum": 0},
+            ],
+            "description": "How long finished flow runs are kept; older ones leave the store "
+            "with their task runs, states, edges and logs (on start, then hourly). "
+            "Unset: kept for ever.",
+        }
+    ),
+]
+
+
 class ProjectSection(Section):
     """`[project]`: the project as a whole."""
 
@@ -293,6 +386,7 @@ class ProjectSection(Section):
         description="The most runs at once of deployments with a tag, e.g. { etl = 2 }.",
     )
     event_retention: Retention = Field("30d", validate_default=True)
+    run_retention: RunRetention | None = None
     secrets: list[EnvName] = Field(
         default_factory=list,
         description="Environment variables whose values are masked as *** in logs, states and "

@@ -68,6 +68,7 @@ class Deployment:
     working_dir: Path  # absolute; the project root unless the file names another folder
     task_runner: TaskRunnerConfig | None
     timezone: str  # for schedules that name none
+    run_retention: timedelta | None = None  # overrides [project] run_retention
 
     @property
     def schedule_ids(self) -> tuple[str, ...]:
@@ -186,6 +187,7 @@ class ProjectSettings:
     watch: tuple[Path, ...]  # absolute folders
     tag_limits: Mapping[str, int]  # tag -> the most runs at once with that tag
     event_retention: timedelta = timedelta(days=30)  # older events leave the store
+    run_retention: timedelta | None = None  # older finished runs leave the store; None: kept
     secrets: tuple[str, ...] = ()  # variables whose values are masked, besides from_env ones
 
 
@@ -281,6 +283,7 @@ def resolve(
             watch=tuple((root / folder).resolve() for folder in spec.project.watch),
             tag_limits=spec.project.tag_limits,
             event_retention=spec.project.event_retention,
+            run_retention=spec.project.run_retention,
             secrets=tuple(spec.project.secrets),
         ),
         timezone=timezone,
@@ -317,4 +320,5 @@ def _deployment(defaults: DefaultsSection, spec: DeploymentSpec, root: Path) -> 
         working_dir=(root / merged.working_dir).resolve() if merged.working_dir else root,
         task_runner=as_task_runner(merged.task_runner),
         timezone=merged.timezone or DEFAULT_TIMEZONE,
+        run_retention=spec.run_retention,
     )

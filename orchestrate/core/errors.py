@@ -13,6 +13,7 @@ id), and what to do next. The CLI renders them in one place.
     ├── InvalidStateTransition   a state move the transition table forbids
     ├── RunNotFound              an unknown or ambiguous run id
     ├── StoreError               the DuckDB store cannot be opened or written
+    ├── QueryError               a SQL query (`orc sql`) refused as not read-only, invalid, or too slow
     ├── DaemonError              `orc up` cannot start or do what was asked
     │   └── DaemonAlreadyRunning another `orc up` holds this project
     ├── ClientError              talking to a daemon failed (`orchestrate.client`)
@@ -114,6 +115,10 @@ class RunNotFound(OrcError):
 
 class StoreError(OrcError):
     """The embedded store could not be opened, migrated or written."""
+
+
+class QueryError(OrcError):
+    """A user's SQL query that is not read-only, does not run, or ran past its timeout."""
 
 
 class DaemonError(OrcError):

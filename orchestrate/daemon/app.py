@@ -52,6 +52,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     from orchestrate.daemon.handlers import Handlers
     from orchestrate.daemon.recovery import recover
     from orchestrate.daemon.retention import Retention
+    from orchestrate.daemon.run_retention import RunRetention
     from orchestrate.daemon.scope import RunScopes
     from orchestrate.daemon.server import RpcServer
     from orchestrate.daemon.service import Daemon
@@ -115,6 +116,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     parts.start("automation deadlines", daemon.automations.watch_deadlines)
     parts.start("retention", retention.run)
     parts.start("watchdog", sd_notify.watchdog)
+    parts.start("run retention", RunRetention(daemon, lambda: handlers.connection).run)
     log.info(
         "orc up: project %s, %d deployment(s), pid %d, ready in %.0f ms; processes of a run: %s",
         daemon.table.project_name,

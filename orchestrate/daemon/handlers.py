@@ -27,6 +27,7 @@ from orchestrate.core.errors import RunNotFound
 from orchestrate.daemon import planner, views
 from orchestrate.daemon.deployment_info import ParameterSchemas, deployment_info
 from orchestrate.daemon.deployments import UnknownDeployment
+from orchestrate.daemon.history_methods import HistoryMethods
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.daemon.shipped_records import take_records
 from orchestrate.daemon.signature import validate_parameters
@@ -68,6 +69,7 @@ class Handlers:
             Method.EVENTS_LIST: self.events,
             Method.EVENTS_EMIT: self.emit,
             Method.RECORDS: self.records,
+            **HistoryMethods(self).table(),
         } | getattr(d, "extra_handlers", {})
 
     def hello(self) -> protocol.Hello:
@@ -177,6 +179,11 @@ class Handlers:
                 deployment=params.get("deployment"),
                 since=params.get("since"),
                 upcoming=bool(params.get("upcoming")),
+                flow=params.get("flow"),
+                states=params.get("states") or (),
+                tag=params.get("tag"),
+                until=params.get("until"),
+                scheduled=bool(params.get("scheduled")),
             )
         )
         return [self._fresh(_marked(views.stored_flow_run_info(v), v)) for v in found]

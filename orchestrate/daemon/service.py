@@ -136,6 +136,7 @@ class Daemon:
         *,
         at: float | None = None,
         slot: planner.Slot | None = None,
+        tags: tuple[str, ...] = (),
     ) -> FlowRunRecord:
         """A Scheduled flow run of `deployment`, due at `at` (now by default)."""
         spec = self.table.get(deployment)
@@ -151,7 +152,7 @@ class Daemon:
             },
             state=State(StateType.SCHEDULED, "Scheduled", timestamp=now),
             created=now,
-            tags=tuple(spec.tags),
+            tags=(*spec.tags, *tags),
             deployment=deployment,
             entrypoint=spec.entrypoint,
             expected_start_time=slot.time.timestamp() if slot else (at or now),

@@ -24,6 +24,7 @@ from orchestrate.core.records import (
     StateRecord,
     TaskRunRecord,
 )
+from orchestrate.store import pruning
 from orchestrate.store.columns import (
     EDGES,
     EVENTS,
@@ -35,6 +36,7 @@ from orchestrate.store.columns import (
     Table,
 )
 from orchestrate.store.encode import column_text
+from orchestrate.store.pruning import RunPruning
 
 if TYPE_CHECKING:
     import duckdb
@@ -114,6 +116,8 @@ class Batch:
     events: list[EventRecord] = field(default_factory=list)
     slots: dict[str, SlotRecord] = field(default_factory=dict)
     deletions: set[str] = field(default_factory=set)
+    #: Finished runs retention removes, after this batch's own rows (late ones for them go too).
+    pruned: set[str] = field(default_factory=set)
     prune_events_before: float | None = None
     #: Records `add_all` could not sort into a table; the writer sets them aside, loudly.
     unreadable: list[Any] = field(default_factory=list)
@@ -135,6 +139,8 @@ class Batch:
             self.slots[record.key] = record
         elif isinstance(record, RunDeletion):
             self._delete(record.flow_run_ids)
+        elif isinstance(record, RunPruning):
+            self.pruned.update(record.flow_run_ids)
         elif isinstance(record, EventPruning):
             self.prune_events_before = max(self.prune_events_before or 0.0, record.before)
 
@@ -252,6 +258,7 @@ class Batch:
             self.events,
             self.slots,
             self.deletions,
+            self.pruned,
         ]
 
     def write(
@@ -294,6 +301,7 @@ class Batch:
         if self.prune_events_before is not None:
             prune = "DELETE FROM events WHERE occurred < to_timestamp($1)"
             statements.append((prune, [self.prune_events_before], None))
+        statements += [(sql, params, None) for sql, params in pruning.statements(self.pruned)]
         return statements
 
     def _deletion_statements(self) -> list[Statement]:
@@ -320,6 +328,7 @@ _RECORD_TYPES = (
     SlotRecord,
     RunDeletion,
     EventPruning,
+    RunPruning,
 )
 
 #: True when an exception says the data was wrong (not the disk, the file or the lock).

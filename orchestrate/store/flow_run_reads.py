@@ -6,6 +6,7 @@ query for the whole page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -28,25 +29,45 @@ class FlowRunReads(Reader):
         deployment: str | None = None,
         since: float | None = None,
         upcoming: bool = False,
+        *,
+        states: Sequence[str] = (),
+        tag: str | None = None,
+        until: float | None = None,
+        scheduled: bool = False,
     ) -> list[FlowRunView]:
-        """Flow runs, newest first; `state` matches a state name or type, case-insensitively.
+        """Flow runs, newest first; `state` and `states` match state names or types, any case.
 
-        Scheduled runs not due yet are left out unless `upcoming` (or a `state` filter)
+        Scheduled runs not due yet are left out unless `upcoming` (or a state filter)
         asks for them: a daemon keeps an hour of them, and they would hide what ran.
+        `scheduled` lists only those. `since` and `until` bound when a run was created.
         """
+        wanted = [s.lower() for s in (*states, *([state] if state else []))]
         where: list[str] = ["TRUE"]
         params: list[Any] = []
-        if state:
-            where.append("(lower(state_name) = lower(?) OR lower(state_type) = lower(?))")
-            params += [state, state]
+        if wanted:
+            where.append(
+                "(list_contains(?, lower(state_name)) OR list_contains(?, lower(state_type)))"
+            )
+            params += [wanted, wanted]
         for column, value in (("flow_name", flow), ("deployment", deployment)):
             if value:
                 where.append(f"{column} = ?")
                 params.append(value)
-        if since is not None:
-            where.append("created >= to_timestamp(?)")
-            params.append(since)
-        if not upcoming and not state:
+        if tag:
+            where.append("list_contains(tags, ?)")
+            params.append(tag)
+        for clause, moment in (
+            ("created >= to_timestamp(?)", since),
+            ("created < to_timestamp(?)", until),
+        ):
+            if moment is not None:
+                where.append(clause)
+                params.append(moment)
+        if scheduled:
+            where.append(
+                "state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE)"
+            )
+        elif not upcoming and not wanted:
             where.append(
                 "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))"
             )

@@ -12,13 +12,16 @@ class InvalidTaskRunnerSpec(OrcError, ValueError):
     """A `task_runner` setting that does not describe a task runner."""
 
 
-_SPEC_KEYS = {
+#: The keys each runner type takes: flows.toml's models, the schema and the runners'
+#: arguments hold the same ones (tests/config/test_task_runner.py keeps them equal).
+SPEC_KEYS = {
     "thread": {"type", "max_workers"},
     "dask": {
         "type",
         "address",
         "cluster_class",
         "cluster_kwargs",
+        "adapt_kwargs",
         "client_kwargs",
         "keep_results_over",
     },
@@ -30,8 +33,8 @@ def task_runner_from_spec(spec: str | dict[str, Any] | None) -> TaskRunner:
 
     Args:
         spec: `"thread"`, `"dask"`, `{ type = "thread", max_workers = 8 }` or
-            `{ type = "dask", address = "tcp://host:8786", cluster_kwargs = {...},
-            client_kwargs = {...} }`.
+            `{ type = "dask", address = "tcp://host:8786", client_kwargs = {...} }` (the keys
+            of `SPEC_KEYS`); a key set to None counts as not set.
 
     Raises:
         InvalidTaskRunnerSpec: the setting names no known runner or has keys it does not take.
@@ -40,21 +43,23 @@ def task_runner_from_spec(spec: str | dict[str, Any] | None) -> TaskRunner:
         return ThreadPoolTaskRunner()
     if isinstance(spec, str):
         spec = {"type": spec}
+    elif isinstance(spec, dict):  # null is not TOML: a key sent as null was not set
+        spec = {key: value for key, value in spec.items() if value is not None}
     if not isinstance(spec, dict):
         raise InvalidTaskRunnerSpec(
             f'task_runner must be "thread", "dask" or a table like {{ type = "dask" }}, '
             f"not {spec!r}."
         )
     kind = spec.get("type")
-    if kind not in _SPEC_KEYS:
+    if kind not in SPEC_KEYS:
         raise InvalidTaskRunnerSpec(
             f'task_runner type {kind!r} is not known; use "thread" or "dask".'
         )
-    unknown = sorted(set(spec) - _SPEC_KEYS[kind])
+    unknown = sorted(set(spec) - SPEC_KEYS[kind])
     if unknown:
         raise InvalidTaskRunnerSpec(
             f"task_runner of type {kind!r} does not take {', '.join(unknown)}; "
-            f"it takes {', '.join(sorted(_SPEC_KEYS[kind] - {'type'}))}."
+            f"it takes {', '.join(sorted(SPEC_KEYS[kind] - {'type'}))}."
         )
     options = {key: value for key, value in spec.items() if key != "type"}
     _check_types(kind, options)
@@ -62,7 +67,10 @@ def task_runner_from_spec(spec: str | dict[str, Any] | None) -> TaskRunner:
         return ThreadPoolTaskRunner(**options)
     from orchestrate.integrations.dask import DaskTaskRunner  # loads `distributed` only now
 
-    runner: TaskRunner = DaskTaskRunner(**options)
+    try:
+        runner: TaskRunner = DaskTaskRunner(**options)
+    except ValueError as exc:  # settings that do not go together
+        raise InvalidTaskRunnerSpec(f"task_runner of type 'dask': {exc}") from exc
     return runner
 
 
@@ -72,6 +80,7 @@ _SPEC_TYPES: dict[str, tuple[type, str]] = {
     "address": (str, "a string"),
     "cluster_class": (str, "a string"),
     "cluster_kwargs": (dict, "a table"),
+    "adapt_kwargs": (dict, "a table"),
     "client_kwargs": (dict, "a table"),
     "keep_results_over": (int, "an integer"),
 }

@@ -75,7 +75,7 @@ def test_every_problem_is_reported_in_file_order(project: Project) -> None:
     )
     assert errors == [
         'flows.toml:2:1 project.max_concurent_runs: unknown key "max_concurent_runs" (did you mean '
-        '"max_concurrent_runs"?); allowed here: name, max_concurrent_runs, watch, tag_limits, event_retention, secrets',
+        '"max_concurrent_runs"?); allowed here: name, max_concurrent_runs, watch, tag_limits, event_retention, run_retention, secrets',
         'flows.toml:5:12 defaults.timezone: unknown timezone "Europe/Berlinn" (did you mean '
         '"Europe/Berlin"?); use an IANA name like "Europe/Berlin" or "UTC"',
         'flows.toml:6:11 defaults.retries: expected a whole number, not "3"',
@@ -145,7 +145,7 @@ def test_toml_syntax_errors_have_a_line_and_column(
         ),
         (
             'task_runner = { type = "thread", address = "tcp://x:1" }',
-            'address only applies to type = "dask"',
+            'task_runner.address: unknown key "address"; allowed here: type, max_workers',
         ),
         ('working_dir = "nowhere"', 'deployments[0].working_dir: no such folder "nowhere"'),
         (

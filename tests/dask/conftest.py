@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from orchestrate.recording import set_sink
+from tests.daemon.conftest import project  # noqa: F401 (a fixture, for daemon tests here)
+from tests.dask.external import ExternalCluster
 from tests.engine.conftest import MemorySink
 
 SKIP_REASON = "the Dask task runner needs `distributed` (pip install 'orc[dask]')"
@@ -48,3 +50,13 @@ def recorded(tmp_path, monkeypatch) -> Iterator[MemorySink]:  # type: ignore[no-
     previous = set_sink(sink)
     yield sink
     set_sink(previous)
+
+
+@pytest.fixture
+def external_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExternalCluster]:
+    """`dask scheduler` and 2 `dask worker` subprocesses on localhost, killed after the test."""
+    cluster = ExternalCluster(tmp_path_factory.mktemp("dask-cluster"))
+    try:
+        yield cluster.start(workers=2)
+    finally:
+        cluster.close()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.dask.conftest import needs_distributed
 
@@ -58,3 +59,18 @@ def test_a_flow_file_run_by_orc_on_a_cluster_keeps_remote_logs_and_retries_in_th
     messages = {line["message"] for line in lines}
     assert {"shouting hi", "printed hi", "shouting flaky", "printed flaky"} <= messages
     assert any("ConnectionError: first try fails" in m and "Retry 1/1" in m for m in messages)
+
+
+def test_runs_show_prints_the_dashboard_of_the_cluster_the_run_used(
+    tmp_path: Path, dask_cluster: Any, dask_address: str
+) -> None:
+    (tmp_path / "loud.py").write_text(FLOW_FILE.format(address=dask_address))
+    assert orc(tmp_path, "flow", "run", "loud.py:loud", "-p", 'words=["hi"]').returncode == 0
+    [run] = json.loads(orc(tmp_path, "runs", "ls", "--json").stdout)
+
+    shown = orc(tmp_path, "runs", "show", run["id"])
+
+    link = dask_cluster.dashboard_link
+    assert link and f"dask dashboard  {link}" in shown.stdout, shown.stdout
+    detail = json.loads(orc(tmp_path, "runs", "show", run["id"], "--json").stdout)
+    assert detail["dask_dashboards"] == [link]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from orchestrate.integrations.dask.runner import KEEP_RESULTS_OVER
 from orchestrate.task_runners import ThreadPoolTaskRunner
 from orchestrate.worker.runners import InvalidTaskRunnerSpec, task_runner_from_spec
 
@@ -29,13 +30,21 @@ ROOT = Path(__file__).resolve().parents[2]
                 "type": "dask",
                 "address": "tcp://10.0.0.5:8786",
                 "client_kwargs": {"timeout": "5s"},
-                "cluster_kwargs": {"n_workers": 4},
+                "keep_results_over": None,  # as a full dump sends it: not set
             },
             {
                 "type": "DaskTaskRunner",
                 "address": "tcp://10.0.0.5:8786",
                 "client_kwargs": {"timeout": "5s"},
+                "keep_results_over": KEEP_RESULTS_OVER,
+            },
+        ),
+        (
+            {"type": "dask", "cluster_kwargs": {"n_workers": 4}, "adapt_kwargs": {"maximum": 6}},
+            {
+                "type": "DaskTaskRunner",
                 "cluster_kwargs": {"n_workers": 4},
+                "adapt_kwargs": {"maximum": 6},
             },
         ),
         (
@@ -58,7 +67,10 @@ def test_flows_toml_task_runner_settings_become_runners(
     [
         ("spark", 'task_runner type \'spark\' is not known; use "thread" or "dask"'),
         ({"address": "tcp://x:8786"}, "task_runner type None is not known"),
-        ({"type": "dask", "adress": "tcp://x:8786"}, "does not take adress; it takes address,"),
+        (
+            {"type": "dask", "adress": "tcp://x:8786"},
+            "does not take adress; it takes adapt_kwargs, address,",
+        ),
         (
             {"type": "thread", "address": "tcp://x:8786"},
             "does not take address; it takes max_workers",
@@ -67,6 +79,10 @@ def test_flows_toml_task_runner_settings_become_runners(
         ({"type": "thread", "max_workers": 0}, "max_workers must be 1 or more"),
         ({"type": "thread", "max_workers": True}, "max_workers must be an integer, not True"),
         (["dask"], 'task_runner must be "thread", "dask" or a table'),
+        (
+            {"type": "dask", "address": "tcp://x:8786", "cluster_kwargs": {"n_workers": 4}},
+            "Cannot specify `address` and `cluster`/`cluster_class`/`cluster_kwargs`",
+        ),
     ],
 )
 def test_a_task_runner_setting_that_is_wrong_says_what_to_write(spec: Any, message: str) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,9 @@ from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
 
 #: A valid params object per method; none of them starts a flow run or changes a deployment.
+#: Where the methods that write files may write them.
+_SCRATCH = os.path.join(tempfile.gettempdir(), "orc-fuzz-files")
+
 VALID: dict[str, dict[str, Any]] = {
     Method.HELLO: {"protocol": protocol.PROTOCOL_VERSION, "client": "fuzz"},
     Method.STATUS: {},
@@ -45,6 +50,12 @@ VALID: dict[str, dict[str, Any]] = {
     Method.SUBSCRIBE: {"topics": ["status"]},
     Method.UNSUBSCRIBE: {"subscription": 999_999},
     Method.RECORDS: {"records": []},
+    Method.SQL_QUERY: {"sql": "SELECT count(*) FROM flow_runs", "limit": 5, "timeout": 5.0},
+    Method.SQL_COPY: {"sql": "SELECT 1", "path": _SCRATCH + "/one.csv", "format": "csv"},
+    Method.SQL_SCHEMA: {},
+    Method.STORE_BACKUP: {"path": _SCRATCH + "/orc.backup"},
+    Method.RUNS_PRUNE: {"older_than": 1e9, "dry_run": True},
+    Method.RUNS_BACKFILL: {"deployment": "tiny", "start": 1.7e9, "end": 1.7e9 + 0.001, "dry_run": True},
 }
 #: `shutdown` is left out: it would end the daemon under fuzz (tests/daemon/test_down_detach.py).
 NOT_FUZZED = {Method.NOTIFY, Method.SHUTDOWN}

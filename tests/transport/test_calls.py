@@ -55,6 +55,15 @@ ANSWERS: dict[str, Any] = {
     Method.AUTOMATIONS_PAUSE: AUTOMATION,
     Method.AUTOMATIONS_RESUME: {**AUTOMATION, "enabled": True},
     Method.SHUTDOWN: {"pid": 1, "grace": 10.0},
+    Method.SQL_QUERY: {"columns": ["n"], "types": ["BIGINT"], "rows": [[2]], "truncated": False},
+    Method.SQL_COPY: {"rows": 2, "path": "/tmp/runs.parquet"},
+    Method.SQL_SCHEMA: [["flow_runs", "id", "VARCHAR"]],
+    Method.STORE_BACKUP: {"path": "/tmp/orc.backup", "bytes": 1},
+    Method.RUNS_PRUNE: {"flow_runs": 1, "task_runs": 2, "states": 3, "edges": 0, "logs": 4},
+    Method.RUNS_BACKFILL: {
+        "id": "b1",
+        "slots": [{"time": 1.0, "key": "k", "existing": None, "created": "r"}],
+    },
 }
 
 #: Every daemon call a client offers, with arguments a caller might give.
@@ -81,6 +90,12 @@ CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("pause_automation", ("tidy",), {}),
     ("resume_automation", ("tidy",), {}),
     ("shutdown", (), {}),
+    ("sql_query", ("SELECT count(*) AS n FROM flow_runs",), {"limit": 10}),
+    ("sql_copy", ("SELECT 1", "/tmp/runs.parquet", "parquet"), {}),
+    ("sql_schema", (), {}),
+    ("backup_store", ("/tmp/orc.backup",), {}),
+    ("prune_runs", (86400.0,), {"deployment": "etl", "dry_run": True}),
+    ("backfill", ("etl", 1.0, 2.0), {"dry_run": True}),
 ]
 
 

@@ -8,7 +8,8 @@ written against Prefect's paths. Where each part runs:
 - `runner`: the flow process side, `DaskTaskRunner` and the events that move task runs on;
 - `attempts`: packing body attempts into Dask tasks and collecting their outcomes;
 - `remote`: what a Dask worker runs for one attempt (kept light: workers import only this);
-- `cluster`: connecting to a scheduler or starting a cluster, and the errors of this package.
+- `cluster`: connecting to a scheduler or starting a cluster, and the errors of this package;
+- `clients`: `get_dask_client()` and `get_async_dask_client()`, a client for the code of a run.
 
 Names load on first use, so a Dask worker that imports `remote` does not load
 the flow-process side, and nothing here imports `distributed` until a runner
@@ -21,6 +22,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from orchestrate.integrations.dask.clients import get_async_dask_client, get_dask_client
     from orchestrate.integrations.dask.cluster import (
         DaskError,
         DaskNotInstalled,
@@ -39,6 +41,8 @@ _HOMES = {
     "WorkerLost": "cluster",
     "RemoteError": "remote",
     "WorkerSetupError": "remote",
+    "get_async_dask_client": "clients",
+    "get_dask_client": "clients",
 }
 
 
@@ -56,4 +60,6 @@ __all__ = [
     "SchedulerUnreachable",
     "WorkerLost",
     "WorkerSetupError",
+    "get_async_dask_client",
+    "get_dask_client",
 ]

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import cloudpickle
 
 from orchestrate.integrations.dask.cluster import DaskError, WorkerLost
+from orchestrate.integrations.dask.placement import SubmitOptions
 from orchestrate.integrations.dask.remote import (
     FILE_MODULE_PREFIX,
     Attempt,
@@ -53,6 +54,8 @@ GATHER_WINDOW = 0.005
 
 #: (attempt key, envelope or the exception that ended the attempt)
 Outcomes = list[tuple[str, Any]]
+#: An attempt waiting to leave: key, payload, the worker keeping its inputs, Dask options.
+_Outgoing = tuple[str, Any, str | None, SubmitOptions]
 
 
 class AttemptNotSent(DaskError):
@@ -81,20 +84,30 @@ class AttemptChannel:
         self._deliver = deliver
         self._keep_over = keep_over
         self._lock = threading.Lock()
-        self._outbox: list[tuple[str, Any, str | None]] = []  # (key, payload, worker)
+        self._outbox: list[_Outgoing] = []
         self._codes: dict[int, tuple[TaskDefinition, TaskCode]] = {}
         self._kept: dict[int, tuple[Any, str, str]] = {}  # id(result) -> (result, worker, key)
         self._kept_runs: set[str] = set()
 
     def pack(
-        self, job: TaskRunJob, parameters: dict[str, Any], log_level: int, resend: bool = False
+        self,
+        job: TaskRunJob,
+        parameters: dict[str, Any],
+        log_level: int,
+        resend: bool = False,
+        place: bool = True,
     ) -> tuple[str, bytes, str | None]:
-        """The attempt's key, its payload, and the worker it should run on (if any)."""
+        """The attempt's key, its payload, and the worker it should run on (if any).
+
+        With `place` False (the user placed the run with `dask.annotate`), kept inputs are
+        sent as values rather than steering the run to the worker that keeps them.
+        """
         run = job.run
         key = f"orc-{job.task.options.name}-{run.id}-{run.run_count}" + (
             "-resent" if resend else ""
         )
-        sent, worker = (parameters, None) if resend else self._swap_kept(parameters)
+        keep_placing = place and not resend
+        sent, worker = self._swap_kept(parameters) if keep_placing else (parameters, None)
         assert job.context is not None
         attempt = Attempt(
             key,
@@ -114,10 +127,12 @@ class AttemptChannel:
                 f"not pickle ({type(exc).__name__}: {exc}). Pass values cloudpickle can serialise."
             ) from exc
 
-    def send(self, key: str, payload: bytes, worker: str | None) -> None:
-        """Queue an attempt; it leaves with the next batch."""
+    def send(
+        self, key: str, payload: bytes, worker: str | None, options: SubmitOptions | None = None
+    ) -> None:
+        """Queue an attempt; it leaves with the next batch (`options`: Dask's, from annotations)."""
         with self._lock:
-            self._outbox.append((key, payload, worker))
+            self._outbox.append((key, payload, worker, options or {}))
             first = len(self._outbox) == 1
         if first:
             self._post(self._flush)
@@ -128,29 +143,44 @@ class AttemptChannel:
         try:
             futures = self._submit(outbox)
         except Exception as exc:  # the client is gone: every attempt of the batch ends here
-            self._deliver([(key, exc) for key, _, _ in outbox])
+            self._deliver([(entry[0], exc) for entry in outbox])
             return
         loop = self.client.loop
         assert loop is not None
         loop.add_callback(self._track, futures)
 
-    def _submit(self, outbox: list[tuple[str, Any, str | None]]) -> list[Any]:
-        """One graph for the attempts that may run anywhere; one submit each for the placed ones."""
+    def _submit(self, outbox: list[_Outgoing]) -> list[Any]:
+        """One graph for the attempts that may run anywhere; one submit each for the others."""
         large = [entry for entry in outbox if len(entry[1]) > SCATTER_OVER]
         if large:  # big inputs go as data, not inside the graph the scheduler keeps
-            scattered = self.client.scatter([payload for _, payload, _ in large], hash=False)
-            by_key = {key: data for (key, _, _), data in zip(large, scattered, strict=True)}
-            outbox = [(key, by_key.get(key, payload), worker) for key, payload, worker in outbox]
+            scattered = self.client.scatter([entry[1] for entry in large], hash=False)
+            by_key = {entry[0]: data for entry, data in zip(large, scattered, strict=True)}
+            outbox = [
+                (key, by_key.get(key, payload), worker, options)
+                for key, payload, worker, options in outbox
+            ]
         futures: list[Any] = []
-        anywhere = [(key, payload) for key, payload, worker in outbox if worker is None]
+        anywhere = [
+            (key, payload) for key, payload, worker, options in outbox if not (worker or options)
+        ]
         if anywhere:
             keys, payloads = zip(*anywhere, strict=True)
             futures += self.client.map(run_attempt, payloads, key=list(keys), pure=False)
-        placed = {"pure": False, "allow_other_workers": True}
-        for key, payload, worker in outbox:
-            if worker is not None:  # its inputs are kept there: run it there if Dask can
+        for key, payload, worker, options in outbox:
+            if options:  # placed by the user (`dask.annotate`)
                 futures.append(
-                    self.client.submit(run_attempt, payload, key=key, workers=[worker], **placed)
+                    self.client.submit(run_attempt, payload, key=key, pure=False, **options)
+                )
+            elif worker is not None:  # its inputs are kept there: run it there if Dask can
+                futures.append(
+                    self.client.submit(
+                        run_attempt,
+                        payload,
+                        key=key,
+                        workers=[worker],
+                        pure=False,
+                        allow_other_workers=True,
+                    )
                 )
         return futures
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.errors import OrcError
@@ -52,10 +52,20 @@ class WorkerLost(DaskError):
 
 @dataclass(slots=True)
 class DaskConnection:
-    """A client for one flow run, and the cluster it started (closed with it), if any."""
+    """A client for one flow run, and the cluster it started (closed with it), if any.
+
+    `what` names the cluster for people ("the LocalCluster started for this run"), and
+    `dashboard` is the link to its Dask dashboard, when it serves one.
+    """
 
     client: Client
     cluster: Any | None
+    what: str = "the Dask cluster"
+    dashboard: str | None = None
+
+    @property
+    def scheduler(self) -> str:
+        return str(getattr(self.client.scheduler, "address", None) or "?")
 
     def close(self) -> None:
         try:
@@ -65,14 +75,38 @@ class DaskConnection:
                 self.cluster.close()
 
 
-def connect(
-    address: str | None,
-    cluster_class: type | str | None,
-    cluster_kwargs: dict[str, Any],
-    client_kwargs: dict[str, Any],
-    warn: Callable[[str], None] = _log.warning,
-) -> DaskConnection:
-    """A client on the scheduler at `address`, or on a new cluster when there is none."""
+@dataclass(frozen=True, slots=True)
+class ClusterChoice:
+    """Where a flow run's task runs go: the settings of `DaskTaskRunner`, checked together."""
+
+    address: str | None = None
+    cluster: Any | None = None
+    cluster_class: type | str | None = None
+    cluster_kwargs: dict[str, Any] = field(default_factory=dict)
+    adapt_kwargs: dict[str, Any] = field(default_factory=dict)
+    client_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """The combinations Prefect's `DaskTaskRunner` refuses, refused the same way."""
+        if self.address and (
+            self.cluster is not None
+            or self.cluster_class
+            or self.cluster_kwargs
+            or self.adapt_kwargs
+        ):
+            raise ValueError(
+                "Cannot specify `address` and `cluster`/`cluster_class`/`cluster_kwargs`/"
+                "`adapt_kwargs`: an address names a running scheduler, the others a cluster."
+            )
+        if self.cluster is not None and (self.cluster_class or self.cluster_kwargs):
+            raise ValueError(
+                "Cannot specify `cluster` and `cluster_class`/`cluster_kwargs`: "
+                "the cluster given is used as it is."
+            )
+
+
+def connect(choice: ClusterChoice, warn: Callable[[str], None] = _log.warning) -> DaskConnection:
+    """A client on the chosen scheduler or cluster, starting a cluster when none is given."""
     try:
         from distributed import Client
     except ImportError as exc:
@@ -80,20 +114,27 @@ def connect(
             "DaskTaskRunner needs the `distributed` package, which is not installed here: "
             "pip install 'orc[dask]' (or pip install distributed), then run the flow again."
         ) from exc
-    options = {"set_as_default": False, **client_kwargs}
-    if address is None:
-        cluster = start_cluster(cluster_class, cluster_kwargs)
-        try:
-            client = Client(cluster, **options)
-        except BaseException:
+    options = {"set_as_default": False, **choice.client_kwargs}
+    if choice.address is not None:
+        client = _client_at(Client, choice.address, {"timeout": CONNECT_TIMEOUT, **options})
+        _check_scheduler(client, choice.address, warn)
+        return DaskConnection(client, None, "the Dask scheduler", _dashboard_link(client))
+    started = choice.cluster is None
+    cluster: Any = (
+        start_cluster(choice.cluster_class, choice.cluster_kwargs) if started else choice.cluster
+    )
+    try:
+        if choice.adapt_kwargs:
+            cluster.adapt(**choice.adapt_kwargs)
+        client = Client(cluster, **options)
+    except BaseException:
+        if started:
             cluster.close()
-            raise
-        if not _is_local_cluster(cluster):
-            _check_allowed_failures(client, f"the {type(cluster).__name__}", warn)
-        return DaskConnection(client, cluster)
-    client = _client_at(Client, address, {"timeout": CONNECT_TIMEOUT, **options})
-    _check_scheduler(client, address, warn)
-    return DaskConnection(client, None)
+        raise
+    if not _is_local_cluster(cluster):
+        _check_allowed_failures(client, f"the {type(cluster).__name__}", warn)
+    what = f"the {type(cluster).__name__} " + ("started for this run" if started else "given")
+    return DaskConnection(client, cluster if started else None, what, _dashboard_link(client))
 
 
 def start_cluster(cluster_class: type | str | None, cluster_kwargs: dict[str, Any]) -> Any:
@@ -144,6 +185,15 @@ def _check_allowed_failures(client: Client, where: str, warn: Callable[[str], No
             "so a task body may run twice without orc knowing. Start the scheduler with "
             "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 to have orc retry such task runs instead."
         )
+
+
+def _dashboard_link(client: Client) -> str | None:
+    """The link to the Dask dashboard of the client's scheduler: where to watch task runs."""
+    try:
+        link = client.dashboard_link
+    except Exception:  # the scheduler serves no dashboard (turned off): nothing to show
+        return None
+    return str(link) if link else None
 
 
 def _is_local_cluster(cluster: Any) -> bool:

@@ -13,7 +13,9 @@ An attempt's Dask task is released once its outcome is here, so Dask holds no
 orc result it could decide to compute again. A worker that dies mid-attempt
 fails that attempt with `WorkerLost`, and orc retries it under the task's
 policy, recorded like any retry (see `cluster` for the scheduler setting
-this relies on).
+this relies on). A lost scheduler is different: no retry can reach it, so the
+task runs in flight end Crashed, none is sent after, and the flow run ends
+Crashed ("lost the Dask scheduler at ADDR").
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from orchestrate.core.records import EventRecord, LogRecord, Record
 from orchestrate.core.states import Crashed, State
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.logs import ROOT_LOGGER
+from orchestrate.engine.outcomes import RunAborted
 from orchestrate.engine.runners import TaskJob, TaskRunner, when_all_done
 from orchestrate.engine.steps import CallBody, Outcome, Request, Sleep, Steps, _run_hooks_sync
 from orchestrate.engine.task_engine import TaskRunJob, task_steps
@@ -41,7 +44,9 @@ from orchestrate.integrations.dask.attempts import (
     Outcomes,
     attempt_error,
 )
-from orchestrate.integrations.dask.cluster import DaskConnection, connect
+from orchestrate.integrations.dask.cluster import ClusterChoice, DaskConnection, connect
+from orchestrate.integrations.dask.dashboard import announce
+from orchestrate.integrations.dask.placement import submit_options
 from orchestrate.integrations.dask.remote import Envelope
 
 if TYPE_CHECKING:
@@ -51,6 +56,10 @@ if TYPE_CHECKING:
 #: made them, so a task run downstream placed there reads them without a second transfer.
 KEEP_RESULTS_OVER = 1 << 20
 _log = logging.getLogger("orc.dask")
+#: Why `distributed` cancels every future of a client whose scheduler connection broke,
+#: and the client states after that: reconnecting, then given up.
+_SCHEDULER_GONE = "scheduler-connection-lost"
+_CLIENT_GONE = frozenset({"connecting", "closing", "closed"})
 
 
 class DaskTaskRunner(TaskRunner):
@@ -62,14 +71,24 @@ class DaskTaskRunner(TaskRunner):
     cloudpickle, so workers need the flow's imports (see docs/dask.md).
 
     Args:
-        address: a running scheduler, `tcp://host:8786` (or `tls://…`). Without one,
-            a cluster is started for each flow run and closed after it.
+        address: a running scheduler, `tcp://host:8786` (or `tls://…`). Without one (or a
+            `cluster`), a cluster is started for each flow run and closed after it.
         cluster_class: the cluster to start when there is no address, a class or its
             dotted path (`"dask_jobqueue.SLURMCluster"`); `distributed.LocalCluster` by default.
-        cluster_kwargs: keyword arguments for that cluster (`n_workers`, `threads_per_worker`, …).
+        cluster_kwargs: keyword arguments for that cluster (`n_workers`, `threads_per_worker`,
+            `dashboard_address`, …).
         client_kwargs: keyword arguments for `distributed.Client` (`security`, `timeout`, …).
         keep_results_over: results of at least this many bytes also stay on their worker for
             task runs downstream; None sends every input from the flow process.
+        cluster: a running cluster object (`distributed.LocalCluster(...)`, a `KubeCluster`)
+            to use as it is; it is not closed after the run. Unlike Prefect's, it is a
+            synchronous cluster (`asynchronous=False`, the default).
+        adapt_kwargs: scale the cluster with the load, `cluster.adapt(**adapt_kwargs)`
+            (`{"minimum": 1, "maximum": 8}`); for a started or given cluster, not an address.
+
+    Raises:
+        ValueError: `address` with `cluster`, `cluster_class`, `cluster_kwargs` or
+            `adapt_kwargs`, or `cluster` with `cluster_class` or `cluster_kwargs`.
     """
 
     def __init__(
@@ -79,26 +98,64 @@ class DaskTaskRunner(TaskRunner):
         cluster_kwargs: dict[str, Any] | None = None,
         client_kwargs: dict[str, Any] | None = None,
         keep_results_over: int | None = KEEP_RESULTS_OVER,
+        *,
+        cluster: Any | None = None,
+        adapt_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self.address = address
-        self.cluster_class = cluster_class
-        self.cluster_kwargs = dict(cluster_kwargs or {})
-        self.client_kwargs = dict(client_kwargs or {})
+        self._choice = ClusterChoice(
+            address,
+            cluster,
+            cluster_class,
+            dict(cluster_kwargs or {}),
+            dict(adapt_kwargs or {}),
+            dict(client_kwargs or {}),
+        )
         self.keep_results_over = keep_results_over
         self._session: _Session | None = None
 
+    @property
+    def address(self) -> str | None:
+        return self._choice.address
+
+    @property
+    def cluster_class(self) -> type | str | None:
+        return self._choice.cluster_class
+
+    @property
+    def cluster_kwargs(self) -> dict[str, Any]:
+        return self._choice.cluster_kwargs
+
+    @property
+    def adapt_kwargs(self) -> dict[str, Any]:
+        return self._choice.adapt_kwargs
+
+    @property
+    def client_kwargs(self) -> dict[str, Any]:
+        return self._choice.client_kwargs
+
+    @property
+    def cluster(self) -> Any | None:
+        """The cluster object given, if any (one started per run is not kept here)."""
+        return self._choice.cluster
+
     def __getstate__(self) -> dict[str, Any]:
         """A flow pickled while it runs (say, into a task) takes its settings, not its session."""
-        return {**self.__dict__, "_session": None}
+        return {
+            **self.__dict__,
+            "_session": None,
+            "_choice": replace(self._choice, cluster=None),
+        }
 
     def duplicate(self) -> DaskTaskRunner:
-        return type(self)(
-            self.address,
-            self.cluster_class,
-            self.cluster_kwargs,
-            self.client_kwargs,
-            self.keep_results_over,
-        )
+        """The same settings, the given cluster object too (`copy` would go by `__getstate__`)."""
+        runner = type(self).__new__(type(self))
+        runner.__dict__.update(self.__dict__, _session=None)
+        return runner
+
+    @property
+    def running(self) -> bool:
+        """Whether a flow run is using this runner now (it has a client)."""
+        return self._session is not None
 
     @property
     def client(self) -> Client:
@@ -108,20 +165,17 @@ class DaskTaskRunner(TaskRunner):
         return self._session.client
 
     def __enter__(self) -> DaskTaskRunner:
-        connection = connect(
-            self.address,
-            self.cluster_class,
-            self.cluster_kwargs,
-            self.client_kwargs,
-            warn=_warn_in_run,
-        )
+        connection = connect(self._choice, warn=_warn_in_run)
         self._session = _Session(connection, self.keep_results_over)
+        announce(connection.what, connection.scheduler, connection.dashboard)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         session, self._session = self._session, None
         if session is not None:
             session.close()
+            if session.lost:  # whatever the flow made of its crashed task runs, the run crashed
+                raise session.scheduler_lost()
 
     def submit(self, job: TaskJob) -> PrefectFuture[Any]:
         if self._session is None:
@@ -138,11 +192,12 @@ class DaskTaskRunner(TaskRunner):
 class _RemoteRun:
     """One task run whose body attempts run on Dask; its steps advance in the flow process."""
 
-    __slots__ = ("context", "job", "outcome", "sent", "steps")
+    __slots__ = ("context", "job", "options", "outcome", "sent", "steps")
 
     def __init__(self, job: TaskRunJob, context: contextvars.Context) -> None:
         self.job = job
         self.context = context
+        self.options = submit_options(job.run.name)  # `dask.annotate(...)` around `.submit()`
         self.outcome: cf.Future[State] = cf.Future()
         self.steps: Steps = task_steps(job)  # a generator: nothing runs before `resume`
         self.sent: dict[str, Any] = {}  # the parameters of the attempt in flight
@@ -179,6 +234,8 @@ class _Session:
         self._started: list[cf.Future[State]] = []
         self._lock = threading.Lock()
         self._hooks: cf.ThreadPoolExecutor | None = None
+        self._address = connection.scheduler
+        self.lost = False  # the scheduler went away: nothing more can run on it
         self._log_level = logging.getLogger(ROOT_LOGGER).getEffectiveLevel()
         self._thread = threading.Thread(target=self._move_on, name="orc-dask-runs", daemon=True)
         self._thread.start()
@@ -226,16 +283,32 @@ class _Session:
             except BaseException:  # a bug here must not stop every other run
                 _log.exception("orc could not move a task run on")
 
+    def scheduler_lost(self) -> RunAborted:
+        """Ends a task run, and the flow run, Crashed: retries cannot reach a scheduler that is gone."""
+        return RunAborted("Crashed", f"The flow run lost the Dask scheduler at {self._address}.")
+
+    def _lost_with(self, error: Any) -> bool:
+        """Whether an attempt ended because the client lost its scheduler (not a worker)."""
+        if not self.lost:
+            reason = getattr(error, "reason", None)
+            self.lost = reason == _SCHEDULER_GONE or self.client.status in _CLIENT_GONE
+        return self.lost
+
     def _send(self, run: _RemoteRun, parameters: dict[str, Any], resend: bool = False) -> None:
         run.sent = parameters
+        if self.lost:
+            self._post(partial(self._resume, run, (None, self.scheduler_lost())))
+            return
         try:
-            key, payload, worker = self._channel.pack(run.job, parameters, self._log_level, resend)
+            key, payload, worker = self._channel.pack(
+                run.job, parameters, self._log_level, resend, place=not run.options
+            )
         except AttemptNotSent as error:
             self._post(partial(self._resume, run, (None, error)))
             return
         with self._lock:
             self._attempts[key] = run
-        self._channel.send(key, payload, worker)
+        self._channel.send(key, payload, worker, run.options)
 
     def _finished(self, outcomes: Outcomes) -> None:
         """Attempts ended: record what their bodies said, and move their runs on."""
@@ -255,6 +328,8 @@ class _Session:
     def _reply(self, run: _RemoteRun, key: str, result: Any) -> Outcome | None:
         job = run.job
         if not isinstance(result, Envelope):
+            if self._lost_with(result):
+                return None, self.scheduler_lost()
             return None, attempt_error(job, result)
         if result.missing:  # a kept input was not where the attempt ran: send the values
             self._send(run, run.sent, resend=True)
@@ -279,7 +354,8 @@ class _Session:
                 if not started:
                     break
                 cf.wait(started)
-            self._channel.drop_kept()
+            if not self.lost:  # else they went with the scheduler; asking would only wait
+                self._channel.drop_kept()
         finally:
             self._events.put(None)
             self._thread.join()

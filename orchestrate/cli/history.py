@@ -1,0 +1,92 @@
+"""Where `orc sql` and `orc export` run their SQL: in the daemon when one runs, else on the file.
+
+While `orc up` runs it holds the store (DuckDB admits one process), so the
+query goes over the socket and the daemon runs it; with no daemon the file is
+opened read-only here. A project with nothing recorded yet reads as empty
+views. Both give the same `SqlResult`, so printing has one code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from orchestrate.client.protocol import SqlResult
+
+if TYPE_CHECKING:
+    from orchestrate.client import Client
+
+
+class History:
+    """SQL over a project's run history, through its daemon or its file; use as a context manager."""
+
+    def __init__(self, client: Client | None, conn: Any) -> None:
+        self._client = client
+        self._conn = conn
+
+    @classmethod
+    def of(cls, root: Path) -> Self:
+        from orchestrate.cli.reads import daemon_client
+
+        client = daemon_client(root)
+        if client is not None:
+            return cls(client, None)
+        from orchestrate.core.project import store_path
+        from orchestrate.store import history_sql
+        from orchestrate.store.connection import open_for_reading
+
+        conn = open_for_reading(store_path(root))
+        return cls(None, conn if conn is not None else history_sql.empty_store())
+
+    @property
+    def through_daemon(self) -> bool:
+        return self._client is not None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._conn is not None:
+            self._conn.close()
+
+    def query(self, sql: str, limit: int | None, timeout: float) -> SqlResult:
+        if self._client is not None:
+            return self._client.sql_query(sql, limit=limit, timeout=timeout)
+        from orchestrate.store import history_sql
+
+        assert self._conn is not None
+        return SqlResult(**asdict(history_sql.run_query(self._conn, sql, limit, timeout)))
+
+    def copy(self, sql: str, path: Path, fmt: str, timeout: float) -> int:
+        """Write the rows to `path` (0600); the daemon writes it when one runs (same host)."""
+        path = path.expanduser().resolve()
+        if self._client is not None:
+            answer: dict[str, Any] = self._client.sql_copy(sql, str(path), fmt, timeout=timeout)
+            return int(answer["rows"])
+        from orchestrate.store import history_sql
+
+        assert self._conn is not None
+        return history_sql.copy_query(self._conn, sql, path, fmt, timeout)
+
+    def backup(self, path: Path) -> int:
+        """A consistent copy of the whole store at `path` (0600); its size in bytes."""
+        path = path.expanduser().resolve()
+        if self._client is not None:
+            return int(self._client.backup_store(str(path))["bytes"])
+        from orchestrate.store.backup import backup
+
+        return backup(self._conn, path)
+
+    def schema(self) -> list[tuple[str, str, str]]:
+        if self._client is not None:
+            return self._client.sql_schema()
+        from orchestrate.store import history_sql
+
+        assert self._conn is not None
+        return history_sql.schema(self._conn)

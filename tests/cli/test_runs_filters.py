@@ -1,0 +1,66 @@
+"""`orc runs ls` filters: deployment, flow, several states, tag, since/until, upcoming scheduled."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from orchestrate.core.project import store_path
+from orchestrate.states import Completed, Crashed, Failed, Scheduled
+from orchestrate.store import StoreWriter
+from tests.cli.conftest import Orc, parse_json
+
+HOUR = 3600.0
+
+
+@pytest.fixture
+def runs(tmp_path: Path, build: SimpleNamespace) -> Path:
+    now = time.time()
+    writer = StoreWriter(store_path(tmp_path))
+    for run_id, state, deployment, flow, tags, age in [
+        ("etl-ok", Completed(), "etl", "nightly", ["prod"], 1),
+        ("etl-bad", Failed(), "etl", "nightly", ["prod"], 30),
+        ("report-crash", Crashed(), "report", "weekly", [], 72),
+        ("adhoc", Completed(), None, "scratch", ["dev"], 100),
+    ]:
+        created = now - age * HOUR
+        writer.put(build.flow_run(run_id, state, deployment=deployment, flow_name=flow, tags=tags,
+                                  created=created, expected_start_time=created))  # fmt: skip
+    writer.put(build.flow_run("etl-next", Scheduled(), deployment="etl", flow_name="nightly",
+                              created=now, expected_start_time=now + HOUR, start_time=None, end_time=None))  # fmt: skip
+    writer.close()
+    return tmp_path
+
+
+def _ids(orc: Orc, *args: str) -> list[str]:
+    return [r["id"] for r in parse_json(orc("runs", "ls", "--json", *args))]
+
+
+def test_each_filter_narrows_the_list(runs: Path, orc: Orc) -> None:
+    assert _ids(orc, "--deployment", "etl") == ["etl-ok", "etl-bad"]
+    assert _ids(orc, "--flow", "weekly") == ["report-crash"]
+    assert _ids(orc, "--state", "Failed", "--state", "crashed") == ["etl-bad", "report-crash"]
+    assert _ids(orc, "--tag", "dev") == ["adhoc"]
+    assert _ids(orc, "--since", "2d") == ["etl-ok", "etl-bad"]
+    assert _ids(orc, "--until", "2d") == ["report-crash", "adhoc"]
+    assert _ids(orc, "--scheduled") == ["etl-next"]
+    assert _ids(orc, "--deployment", "etl", "--state", "COMPLETED", "--since", "1970-01-02") == ["etl-ok"]
+
+
+def test_a_filter_that_matches_nothing_says_so(runs: Path, orc: Orc) -> None:
+    result = orc("runs", "ls", "--deployment", "etl", "--state", "Cancelled")
+    assert result.returncode == 0, result.stderr
+    assert "No flow runs match --state Cancelled --deployment etl." in result.stdout
+    assert "yet" not in result.stdout
+
+
+def test_an_unknown_state_or_time_is_a_usage_error(runs: Path, orc: Orc) -> None:
+    state = orc("runs", "ls", "--state", "Failedd")
+    assert state.returncode == 2
+    assert "'Failedd' is not a state" in state.stderr
+    since = orc("runs", "ls", "--since", "last tuesday")
+    assert since.returncode == 2
+    assert "neither a duration" in since.stderr

@@ -1,0 +1,72 @@
+"""`orc backfill` in a real `orc up`: one run per past slot, each seeing its slot, never twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.daemon.conftest import Project, wait_for
+
+pytestmark = pytest.mark.timeout(180)
+
+SLOT_FLOW = '''
+    from orchestrate import flow, get_run_logger
+    from orchestrate.runtime import flow_run
+
+
+    @flow
+    def daily() -> None:
+        get_run_logger().info("slot %s", flow_run.scheduled_start_time.isoformat())
+'''
+
+#: Runs of past slots (the daemon also plans the next real one).
+PAST = "SELECT count(*) AS n FROM flow_runs WHERE expected_start_time < TIMESTAMPTZ '2026-02-01'"
+DAYS = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"]
+
+
+def _sql(project: Project, query: str) -> list[dict[str, object]]:
+    result = project.orc("sql", "--json", query)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def daily(project: Project) -> Project:
+    project.write("flows.py", SLOT_FLOW)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "daily"
+        entrypoint = "flows.py:daily"
+        schedules = [{ cron = "0 0 * * *", timezone = "UTC" }]
+        concurrency_limit = 2
+    """)
+    project.up()
+    return project
+
+
+def test_a_dry_run_lists_the_slots_and_makes_nothing(daily: Project) -> None:
+    listed = daily.orc("backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-06", "--dry-run")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.count("would run") == 5
+    assert "2026-01-05 00:00:00 UTC" in listed.stdout and "2026-01-06" not in listed.stdout
+    assert _sql(daily, PAST) == [{"n": 0}]
+
+
+def test_five_daily_slots_run_once_each_seeing_their_slot(daily: Project) -> None:
+    made = daily.orc("backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-06", "--json")
+    assert made.returncode == 0, made.stderr + daily.daemon_log()
+    answer = json.loads(made.stdout)
+    assert len([s for s in answer["slots"] if s["created"]]) == 5
+    finished = f"""SELECT count(*) AS n FROM flow_runs
+                   WHERE list_contains(tags, 'backfill:{answer["id"]}') AND state_name = 'Completed'"""
+    wait_for(lambda: _sql(daily, finished) == [{"n": 5}], 120, "5 backfilled runs to complete")
+    seen = _sql(daily, "SELECT message FROM logs WHERE message LIKE 'slot %' ORDER BY message")
+    assert [row["message"] for row in seen] == [f"slot {day}T00:00:00+00:00" for day in DAYS]
+    listed = daily.orc("runs", "ls", "--backfill", answer["id"], "--json")
+    assert len(json.loads(listed.stdout)) == 5
+
+    again = daily.orc("backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-06")
+    assert again.returncode == 0, again.stderr
+    assert "0 run(s) queued, 5 slot(s) already had one" in again.stdout
+    assert _sql(daily, PAST) == [{"n": 5}]

@@ -1,0 +1,61 @@
+"""Run retention in a real `orc up`: `orc prune` through the daemon, and `run_retention` on start."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from orchestrate.states import Completed, Failed, Running
+from tests.cli.test_prune import ORPHANS, put_history
+from tests.daemon.conftest import Project, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _sql(project: Project, query: str) -> list[dict[str, object]]:
+    result = project.orc("sql", "--json", query)
+    assert result.returncode == 0, result.stderr + project.daemon_log()
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def _ids(project: Project) -> set[str]:
+    return {str(row["id"]) for row in _sql(project, "SELECT id FROM flow_runs")}
+
+
+def test_orc_prune_through_the_daemon(project: Project, build: SimpleNamespace) -> None:
+    project.write("flows.toml", '[project]\nname = "kept"\n')
+    put_history(project.root, build, {
+        "old-etl": (Completed(), "etl", 40), "old-running": (Running(), "etl", 40),
+        "new-etl": (Completed(), "etl", 1),
+    })  # fmt: skip
+    project.up()
+    dry = project.orc("prune", "--older-than", "30d", "--dry-run")
+    assert dry.stdout.startswith("Would remove 1 flow runs"), dry.stdout + dry.stderr
+    said = project.orc("prune", "--older-than", "30d")
+    assert said.stdout.startswith("Removed 1 flow runs, 1 task runs"), said.stdout + said.stderr
+    assert _ids(project) == {"old-running", "new-etl"}
+    assert _sql(project, ORPHANS) == [{"orphans": 0}]
+
+
+def test_run_retention_on_start_with_a_per_deployment_override(project: Project, build: SimpleNamespace) -> None:
+    project.write("flows.py", "from orchestrate import flow\n\n@flow\ndef tiny() -> None:\n    pass\n")
+    project.write("flows.toml", """
+        [project]
+        run_retention = "30d"
+
+        [[deployments]]
+        name = "short"
+        entrypoint = "flows.py:tiny"
+        run_retention = "5d"
+    """)
+    put_history(project.root, build, {
+        "old-plain": (Completed(), "gone-deployment", 40), "week-plain": (Failed(), "gone-deployment", 7),
+        "week-short": (Completed(), "short", 7), "new-short": (Completed(), "short", 1),
+    })  # fmt: skip
+    project.up()
+    wait_for(lambda: _ids(project) == {"week-plain", "new-short"}, 30,
+             "runs past their retention to leave the store")  # fmt: skip
+    assert _sql(project, ORPHANS) == [{"orphans": 0}]
+    assert "run retention removed 2 flow runs" in project.daemon_log()

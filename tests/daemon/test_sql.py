@@ -1,0 +1,108 @@
+"""`orc sql` while `orc up` holds the store: the daemon answers on a cursor of its own."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import duckdb
+import pytest
+
+from tests.daemon.conftest import FLOWS, Project
+
+
+@pytest.fixture
+def two_runs(project: Project) -> Project:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", """
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+    """)
+    project.up()
+    for x in ("1", "2"):
+        result = project.orc("run", "tiny", "-p", f"x={x}", "--watch")
+        assert result.returncode == 0, result.stdout + result.stderr
+    return project
+
+
+def _json(project: Project, *args: str) -> object:
+    result = project.orc("sql", "--json", *args)
+    assert result.returncode == 0, result.stderr + project.daemon_log()
+    return json.loads(result.stdout)
+
+
+def test_sql_counts_runs_and_task_runs_through_the_daemon(two_runs: Project) -> None:
+    counted = _json(two_runs, """
+        SELECT f.deployment, f.state_name, count(DISTINCT f.id) AS runs, count(t.id) AS task_runs
+        FROM flow_runs f LEFT JOIN task_runs t ON t.flow_run_id = f.id
+        GROUP BY ALL
+    """)
+    assert counted == [{"deployment": "tiny", "state_name": "Completed", "runs": 2, "task_runs": 2}]
+    logged = _json(two_runs, "SELECT message FROM logs WHERE message LIKE 'tiny got%' ORDER BY ts")
+    assert logged == [{"message": "tiny got x=1"}, {"message": "tiny got x=2"}]
+
+
+def test_a_delete_is_refused_and_the_daemon_goes_on(two_runs: Project) -> None:
+    refused = two_runs.orc("sql", "DELETE FROM flow_runs")
+    assert refused.returncode == 2
+    assert "read-only" in refused.stderr
+    assert _json(two_runs, "SELECT count(*) AS n FROM flow_runs") == [{"n": 2}]
+    again = two_runs.orc("run", "tiny", "--watch")
+    assert again.returncode == 0, again.stderr
+
+
+def test_csv_streams_every_row_past_the_table_cap(two_runs: Project) -> None:
+    result = two_runs.orc("sql", "--csv", "--limit", "1", "SELECT run_id, state_name FROM states ORDER BY ts")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["run_id", "state_name"]
+    assert len(rows) - 1 >= 8  # two flow runs and two task runs, each Pending/Running/Completed or more
+
+
+def test_a_slow_query_is_stopped_at_its_timeout(two_runs: Project) -> None:
+    slow = two_runs.orc("sql", "--timeout", "0.3", "SELECT count(*) FROM range(10000000000) a, range(1000) b")
+    assert slow.returncode == 2
+    assert "timeout of 0.3 s" in slow.stderr
+    assert _json(two_runs, "SELECT count(*) AS n FROM flow_runs") == [{"n": 2}]
+
+
+def test_schema_through_the_daemon(two_runs: Project) -> None:
+    views = _json(two_runs, "--schema")
+    assert isinstance(views, dict)
+    assert "deployments" in views
+
+
+def test_export_parquet_through_the_daemon_reads_back(two_runs: Project) -> None:
+    out = two_runs.root / "exports" / "runs.parquet"
+    result = two_runs.orc("export", "flow_runs", "--format", "parquet", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    back = duckdb.sql(f"SELECT deployment, state_name FROM read_parquet('{out}')").fetchall()
+    assert back == [("tiny", "Completed"), ("tiny", "Completed")]
+
+
+def test_a_backup_of_a_store_being_written_restores_whole(two_runs: Project) -> None:
+    for _ in range(4):  # runs that record while the backup is taken
+        started = two_runs.orc("run", "tiny")
+        assert started.returncode == 0, started.stderr
+    copy = two_runs.root / "orc.backup"
+    made = two_runs.orc("backup", str(copy))
+    assert made.returncode == 0, made.stderr + two_runs.daemon_log()
+    assert copy.stat().st_mode & 0o777 == 0o600
+    with duckdb.connect(str(copy), read_only=True) as backed_up:
+        ids = backed_up.sql("SELECT id FROM flow_runs ORDER BY id").fetchall()
+        orphans = backed_up.sql(
+            "SELECT count(*) FROM task_runs WHERE flow_run_id NOT IN (SELECT id FROM flow_runs)"
+        ).fetchall()
+    assert len(ids) >= 2
+    assert orphans == [(0,)]
+    refused = two_runs.orc("restore", str(copy))
+    assert refused.returncode == 5
+    assert "stop it" in refused.stderr
+    assert two_runs.stop() == 0
+    restored = two_runs.orc("restore", str(copy))
+    assert restored.returncode == 0, restored.stderr
+    rows = _json(two_runs, "SELECT id FROM flow_runs ORDER BY id")
+    assert [(r["id"],) for r in rows] == ids  # type: ignore[index]
