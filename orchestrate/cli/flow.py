@@ -34,15 +34,22 @@ def run_flow(
 ) -> None:
     """Run a flow once in this process and record it in the project's store."""
     parameters = {**parse_params_json(params_json), **parse_params(param or [])}
-    if project is not None:
+    home = os.environ.get("ORC_HOME")
+    if project is not None:  # where the run records; put back after, for callers in-process
         os.environ["ORC_HOME"] = str(project.expanduser().resolve())
-    flow_obj = _load(entrypoint)
-    watch = _watch_runs()
-    started = time.monotonic()
     try:
-        state: State = flow_obj(**parameters, return_state=True)
+        flow_obj = _load(entrypoint)
+        watch = _watch_runs()
+        started = time.monotonic()
+        try:
+            state: State = flow_obj(**parameters, return_state=True)
+        finally:
+            _flush(watch)
     finally:
-        _flush(watch)
+        if home is None:
+            os.environ.pop("ORC_HOME", None)
+        else:
+            os.environ["ORC_HOME"] = home
     if isinstance(state.exception, ParameterError):
         raise state.exception
     print(_summary(state, watch.top_run, getattr(flow_obj, "name", entrypoint), started))
