@@ -68,6 +68,7 @@ class Deployment:
     working_dir: Path  # absolute; the project root unless the file names another folder
     task_runner: TaskRunnerConfig | None
     timezone: str  # for schedules that name none
+    preload: tuple[str, ...] = ()  # imported by the zygote its runs are forked from
 
     @property
     def schedule_ids(self) -> tuple[str, ...]:
@@ -150,6 +151,7 @@ class Deployment:
             "working_dir": str(self.working_dir),
             "task_runner": self.task_runner.model_dump() if self.task_runner else None,
             "timezone": self.timezone,
+            **({"preload": list(self.preload)} if self.preload else {}),
         }
 
     def fingerprint(self) -> str:
@@ -308,4 +310,5 @@ def _deployment(defaults: DefaultsSection, spec: DeploymentSpec, root: Path) -> 
         working_dir=(root / merged.working_dir).resolve() if merged.working_dir else root,
         task_runner=as_task_runner(merged.task_runner),
         timezone=merged.timezone or DEFAULT_TIMEZONE,
+        preload=tuple(merged.preload),
     )

@@ -256,6 +256,10 @@ class Zygotes:
             await asyncio.shield(self._starting[key])
         return key in self._ready
 
+    def prewarm(self, cwd: str, preload: Sequence[str] = ()) -> None:
+        """Start the zygote for (`cwd`, `preload`) in the background, so a first run is warm too."""
+        self._warm_later((self.python, cwd, tuple(preload)))
+
     def zygote(self, cwd: str, preload: Sequence[str] = ()) -> Zygote | None:
         """The ready zygote for (`cwd`, `preload`), if there is one."""
         return self._ready.get((self.python, cwd, tuple(preload)))

@@ -4,19 +4,28 @@ It imports the worker (and a deployment's `preload` modules) once, then forks
 one child per flow run when the daemon asks; the child becomes an ordinary
 worker (`orchestrate.worker.__main__.main`) that reads its spec over its own
 socket and imports the flow's module only then, so the next run sees a source
-edit. The model is `multiprocessing.forkserver`, not Gunicorn's preload:
+edit. The model is `multiprocessing.forkserver`, not Gunicorn's arbiter:
 
-- like forkserver, the server is a separate, single-threaded process started
-  from a clean interpreter, so forking it is safe (Gunicorn forks its arbiter,
-  which a daemon with threads and an event loop could not be), and it hands
-  out processes rather than serving requests itself;
-- like forkserver, the client passes the child's file descriptors over a Unix
-  socket (`SCM_RIGHTS`) and gets the child's pid and exit status back on a
-  pipe of its own, because the child is the server's, not the daemon's, to reap;
-- like Gunicorn's `--preload`, user modules named in `preload` are imported
-  before forking (copy-on-write, after `gc.freeze`); unlike Gunicorn's reload,
-  a change to them restarts the whole server (the daemon watches the files
-  this server reports), since a module cannot be safely re-imported in place.
+- Gunicorn forks workers from its arbiter, the process that also supervises
+  them, and with `preload_app` imports the app there (`Arbiter.setup` calls
+  `app.wsgi()`). orc's supervisor is the daemon, which has threads (the store
+  writer) and an event loop, and must not fork. Like forkserver, the forking
+  is done by a separate, single-threaded server started from a clean
+  interpreter, which only hands out processes;
+- like forkserver, the daemon passes the child's file descriptors over a Unix
+  socket (`SCM_RIGHTS`); the server's select loop is woken by `SIGCHLD`
+  through `set_wakeup_fd`, and it reaps its children and writes each exit code to the
+  child's own pipe, since the child is the server's, not the daemon's, to reap.
+  One difference: the child, not the server, writes its pid, once it has its
+  own session, so a signal to its group can never miss it;
+- like Gunicorn's `preload_app`, modules named in `preload` are imported
+  before forking (shared copy-on-write, after `gc.freeze`) and cannot be
+  reloaded in place: a change to one of their files restarts the server (the
+  daemon watches the files it reports). A preload that fails to import is
+  reported, not skipped as forkserver does, and runs start cold;
+- unlike forkserver, which clears the server's `atexit` handlers in a child,
+  a child runs them on exit, as a cold worker that imported the same modules
+  would.
 
 Each child starts a session of its own, takes its env and working dir from the
 request, and runs with signal handlers reset, before it tells the daemon it
@@ -24,7 +33,7 @@ exists; the daemon then puts it into the run's scope before sending the spec,
 exactly as for a cold worker.
 
 Control messages (`SOCK_SEQPACKET`, one JSON object each):
-- daemon → zygote: `{"op": "fork", "env": {...}, "cwd": "..."}` with four fds
+- daemon → zygote: `{"preload": [...]}` once at start, then `{"op": "fork", "env": {...}, "cwd": "..."}` with four fds
   (worker socket, stdout, stderr, status pipe), or `{"op": "ping"}`;
 - zygote → daemon: `{"op": "ready", "pid", "files", "error"}` once at start,
   `{"op": "pong"}` for a ping.
