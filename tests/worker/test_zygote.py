@@ -11,6 +11,8 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,14 @@ async def test_the_zygote_exits_when_the_daemon_closes_its_end(tmp_path: Path) -
     zygote.control.close()
     assert await asyncio.wait_for(zygote.proc.wait(), 10) == 0
     await zygotes.close()
+
+
+def test_the_zygote_is_single_threaded_and_lean_after_preloading() -> None:
+    code = (
+        "import sys, threading\n"
+        "from orchestrate.worker import zygote\n"
+        "assert zygote._preload(['json']) is None\n"
+        "print(threading.active_count(), sorted({'duckdb', 'textual', 'typer'} & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split(maxsplit=1) == ["1", "[]\n"]
