@@ -70,13 +70,10 @@ async def fork_worker(
     status_read, status_write = os.pipe()
     proc = None
     try:
-        fds = (theirs.fileno(), out_write, err_write, status_write)
+        fds = (theirs.detach(), out_write, err_write, status_write)  # closed by `fork`
         environ = dict(os.environ) if env is None else env
         proc = await zygotes.fork(spec.project_root, spec.preload, environ, fds, status_read)
     finally:
-        theirs.close()
-        for fd in (out_write, err_write, status_write):
-            os.close(fd)
         if proc is None:
             for fd in (out_read, err_read, status_read):
                 os.close(fd)

@@ -185,13 +185,17 @@ class Zygote:
     ) -> ForkedProcess:
         """A child with `fds` (worker socket, stdout, stderr, status pipe's write end), in a
         session of its own, in `cwd` with `env`; returns once the child has said, on the
-        `status` read end, that it exists."""
+        `status` read end, that it exists. `fds` are closed here once sent: then a zygote
+        that dies before forking closes the status pipe, and the run goes cold at once."""
         self.last_used = time.monotonic()
         message = json.dumps({"op": "fork", "env": env, "cwd": cwd}).encode()
         try:
             socket.send_fds(self.control, [message], list(fds))
         except OSError as exc:  # a full socket (a stuck zygote) included
             raise ZygoteError(f"the zygote {self.pid} does not take requests: {exc}") from exc
+        finally:
+            for fd in fds:
+                os.close(fd)
         return await asyncio.wait_for(_started(status), FORK_TIMEOUT)
 
     async def stop(self) -> None:
@@ -234,10 +238,13 @@ class Zygotes:
         fds: Sequence[int],
         status: int,
     ) -> ForkedProcess | None:
-        """A warm child, or None when none can be had now (start cold; the reason is logged)."""
+        """A warm child, or None when none can be had now (start cold; the reason is logged).
+        `fds` are closed here either way (see `Zygote.fork`)."""
         key = (self.python, cwd, tuple(preload))
         zygote = await self._usable(key)
         if zygote is None:
+            for fd in fds:
+                os.close(fd)
             return None
         try:
             return await zygote.fork(env, cwd, fds, status)

@@ -85,7 +85,10 @@ def main(argv: list[str]) -> int:
     preload = [str(m) for m in (hello or {}).get("preload", [])]
     error = _preload(preload)
     files = _module_files(preload)
-    _send(control, {"op": "ready", "pid": os.getpid(), "files": files, "error": error})
+    try:
+        _send(control, {"op": "ready", "pid": os.getpid(), "files": files, "error": error})
+    except OSError:  # the daemon stopped while this one was starting
+        return 0
     if error is not None:
         return 1
     return Server(control).serve()

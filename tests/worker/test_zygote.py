@@ -258,3 +258,33 @@ def test_the_zygote_is_single_threaded_and_lean_after_preloading() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split(maxsplit=1) == ["1", "[]\n"]
+
+
+async def test_a_zygote_that_dies_taking_a_fork_falls_back_to_cold_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "dies_forking.py").write_text("import os\n\nos.fork = lambda: os._exit(3)\n")
+    (tmp_path / "ok.py").write_text(
+        "from orchestrate import flow\n\n@flow\ndef ok():\n    return 1\n"
+    )
+    monkeypatch.setattr(zygotes_module, "FORK_TIMEOUT", 60.0)  # the fallback must not wait on it
+    recorder = Recorder()
+    supervisor = Supervisor(recorder, warm=True)
+    assert supervisor.zygotes is not None
+    spec = RunSpec(
+        flow_run_id=FLOW_RUN_ID,
+        deployment="d",
+        entrypoint="ok.py:ok",
+        project_root=str(tmp_path),
+        preload=["dies_forking"],
+    )
+    try:
+        assert await supervisor.zygotes.warm(str(tmp_path), spec.preload)
+        with caplog.at_level(logging.WARNING, "orc.daemon.zygotes"):
+            async with asyncio.timeout(15):
+                handle = await supervisor.start(spec)
+                exit_ = await handle.wait()
+    finally:
+        await supervisor.shutdown()
+    assert exit_.final_state.name == "Completed" and exit_.returncode == 0
+    assert any("failed to fork" in r.getMessage() for r in caplog.records)
