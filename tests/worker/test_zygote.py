@@ -288,3 +288,48 @@ async def test_a_zygote_that_dies_taking_a_fork_falls_back_to_cold_at_once(
         await supervisor.shutdown()
     assert exit_.final_state.name == "Completed" and exit_.returncode == 0
     assert any("failed to fork" in r.getMessage() for r in caplog.records)
+
+
+DETACHING = """
+import subprocess, time
+from orchestrate import flow
+
+@flow
+def detach():
+    child = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    print(f"child {child.pid}", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("mode", ["cgroup", "subreaper"])
+@pytest.mark.parametrize("stop", ["cancel", "timeout"])
+async def test_cancel_and_timeout_of_a_forked_run_take_its_detached_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, stop: str
+) -> None:
+    from orchestrate.daemon.scope import RunScopes
+    from tests.worker.test_supervisor import process_gone, wait_until_gone
+
+    if mode == "subreaper":
+        monkeypatch.setenv("ORC_NO_CGROUP", "1")
+    scopes = RunScopes(tmp_path)
+    assert mode == "cgroup" or not scopes.uses_cgroup
+    recorder = Recorder()
+    project = WarmProject(
+        tmp_path, recorder, Supervisor(recorder, kill_grace=1.0, scopes=scopes, warm=True)
+    )
+    project.write("detaching.py", DETACHING)
+    try:
+        timeout = 2.0 if stop == "timeout" else None
+        handle = await project.start("detaching.py:detach", timeout_seconds=timeout)
+        line = await recorder.wait_for(
+            lambda rec: next((m for m in rec.messages("stdout") if m.startswith("child ")), None)
+        )
+        child = int(line.split()[1])
+        exit_ = await (handle.cancel("enough") if stop == "cancel" else handle.wait())
+        await wait_until_gone(child, timeout=10.0)
+        assert process_gone(handle.pid or 0)
+        assert exit_.final_state.name == ("Cancelled" if stop == "cancel" else "TimedOut")
+    finally:
+        await project.supervisor.shutdown()
+        scopes.close()
