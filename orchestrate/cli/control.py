@@ -50,23 +50,44 @@ def run(
 
 
 def _watch(client: Client, created: FlowRunInfo) -> int:
-    """Print the run's state changes and logs until it has settled; its exit code."""
+    """Print the run's states and logs, in order, until it has settled; its exit code.
+
+    States come from the run's stored history, read again at each change pushed (pushes
+    may skip states, and a warm run can be over before the subscription starts); what
+    was printed already is skipped.
+    """
     seen: set[tuple[float, str]] = set()
     with client.subscribe(["flow_run", "log"], flow_run_id=created.id) as changes:
-        for line in client.logs(created.id):
-            _print_log(line.model_dump(), seen)
-        detail = client.run(created.id).run
-        last = _print_state(detail.model_dump(), "")
-        if detail.state.type in FINAL and not _may_retry(detail.model_dump()):
-            return EXIT_BY_TYPE[detail.state.type]
-        for change in changes:
+        found = client.run(created.id)  # before the logs: once settled, all its lines are stored
+        past = [(s.timestamp, {"state": s.model_dump()}) for s in found.state_history]
+        past += [(line.ts, line.model_dump()) for line in client.logs(created.id)]
+        for _, data in sorted(past, key=lambda item: item[0]):
+            _show(data, seen)
+        detail = found.run.model_dump()
+        while not (detail["state"]["type"] in FINAL and not _may_retry(detail)):
+            change = next(changes, None)
+            if change is None:
+                return 1
             if change.topic == "log":
-                _print_log(change.data, seen)
+                _show(change.data, seen)
                 continue
-            last = _print_state(change.data, last)
-            if change.data["state"]["type"] in FINAL and change.data.get("settled"):
-                return EXIT_BY_TYPE[change.data["state"]["type"]]
-    return 1
+            found = client.run(created.id)
+            for state in found.state_history:
+                _show({"state": state.model_dump()}, seen)
+            detail = {**found.run.model_dump(), "settled": change.data.get("settled")}
+        return EXIT_BY_TYPE[detail["state"]["type"]]
+
+
+def _show(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
+    """Print a state or a log line once (the store keeps times to the microsecond)."""
+    if "state" not in data:
+        _print_log(data, seen)
+        return
+    state = data["state"]
+    key = (round(float(state["timestamp"]), 5), str(state["name"]))
+    if key not in seen:
+        seen.add(key)
+        _print_state(data, "")
 
 
 def _may_retry(data: dict[str, Any]) -> bool:
@@ -83,7 +104,7 @@ def _print_state(data: dict[str, Any], last: str) -> str:
 
 
 def _print_log(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
-    key = (data["ts"], data["message"])
+    key = (round(float(data["ts"]), 5), str(data["message"]))
     if key in seen:
         return
     seen.add(key)
