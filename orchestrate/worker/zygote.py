@@ -21,7 +21,7 @@ edit. The model is `multiprocessing.forkserver`, not Gunicorn's arbiter:
 - like Gunicorn's `preload_app`, modules named in `preload` are imported
   before forking (shared copy-on-write, after `gc.freeze`) and cannot be
   reloaded in place: a change to one of their files restarts the server (the
-  daemon watches the files it reports). A preload that fails to import is
+  daemon checks the files it reports before each fork). A preload that fails to import is
   reported, not skipped as forkserver does, and runs start cold;
 - unlike forkserver, which clears the server's `atexit` handlers in a child,
   a child runs them on exit, as a cold worker that imported the same modules
