@@ -73,34 +73,52 @@ def _print_run(info: FlowRunInfo) -> None:
 
 
 def _watch(client: Client, created: FlowRunInfo, quiet: bool = False) -> int:
-    """Print the run's state changes and logs (unless `quiet`) until it has settled;
-    its exit code."""
-    seen: set[tuple[float, str]] = set()
-    if quiet:
-        seen = _Everything()
-        last = "\0"
+    """Print the run's states and logs (unless `quiet`), in order, until it has settled;
+    its exit code.
+
+    States come from the run's stored history, read again at each change pushed (pushes
+    may skip states, and a warm run can be over before the subscription starts); what
+    was printed already is skipped.
+    """
+    seen: set[tuple[float, str]] = _Everything() if quiet else set()
     with client.subscribe(["flow_run", "log"], flow_run_id=created.id) as changes:
-        for line in client.logs(created.id):
-            _print_log(line.model_dump(), seen)
-        detail = client.run(created.id).run
-        last = last if quiet else _print_state(detail.model_dump(), "")
-        if detail.state.type in FINAL and not _may_retry(detail.model_dump()):
-            return EXIT_BY_TYPE[detail.state.type]
-        for change in changes:
+        found = client.run(created.id)  # before the logs: once settled, all its lines are stored
+        past = [(s.timestamp, {"state": s.model_dump()}) for s in found.state_history]
+        past += [(line.ts, line.model_dump()) for line in client.logs(created.id)]
+        for _, data in sorted(past, key=lambda item: item[0]):
+            _show(data, seen)
+        detail = found.run.model_dump()
+        while not (detail["state"]["type"] in FINAL and not _may_retry(detail)):
+            change = next(changes, None)
+            if change is None:
+                return 1
             if change.topic == "log":
-                _print_log(change.data, seen)
+                _show(change.data, seen)
                 continue
-            last = last if quiet else _print_state(change.data, last)
-            if change.data["state"]["type"] in FINAL and change.data.get("settled"):
-                return EXIT_BY_TYPE[change.data["state"]["type"]]
-    return 1
+            found = client.run(created.id)
+            for state in found.state_history:
+                _show({"state": state.model_dump()}, seen)
+            detail = {**found.run.model_dump(), "settled": change.data.get("settled")}
+        return EXIT_BY_TYPE[detail["state"]["type"]]
 
 
 class _Everything(set[tuple[float, str]]):
-    """A `seen` set that has seen every log line: a quiet watch prints none."""
+    """A `seen` set that has seen every state and log line: a quiet watch prints none."""
 
     def __contains__(self, item: object) -> bool:
         return True
+
+
+def _show(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
+    """Print a state or a log line once (the store keeps times to the microsecond)."""
+    if "state" not in data:
+        _print_log(data, seen)
+        return
+    state = data["state"]
+    key = (round(float(state["timestamp"]), 5), str(state["name"]))
+    if key not in seen:
+        seen.add(key)
+        _print_state(data, "")
 
 
 def _may_retry(data: dict[str, Any]) -> bool:
@@ -117,7 +135,7 @@ def _print_state(data: dict[str, Any], last: str) -> str:
 
 
 def _print_log(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
-    key = (data["ts"], data["message"])
+    key = (round(float(data["ts"]), 5), str(data["message"]))
     if key in seen:
         return
     seen.add(key)

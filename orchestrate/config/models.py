@@ -43,6 +43,7 @@ MAX_SECONDS = int(MAX_DURATION.total_seconds())
 
 _DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MODULE = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
 _ENTRYPOINT = re.compile(r"(?P<file>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -265,6 +266,11 @@ class DeploymentSettings(Section):
     )
     timezone: str | None = Field(
         None, description='IANA timezone of the schedules, e.g. "Europe/Berlin"; default UTC.'
+    )
+    preload: list[Annotated[str, Field(pattern=f"^{_MODULE}$")]] = Field(
+        default_factory=list,
+        description="Modules imported once in the warm process runs are forked from, e.g. "
+        '["pandas"]; in [defaults], for the whole project. An edit of one restarts it.',
     )
 
     _known_timezone = field_validator("timezone")(_check_timezone)

@@ -69,6 +69,7 @@ class Deployment:
     task_runner: TaskRunnerConfig | None
     timezone: str  # for schedules that name none
     run_retention: timedelta | None = None  # overrides [project] run_retention
+    preload: tuple[str, ...] = ()  # imported by the zygote its runs are forked from
 
     @property
     def schedule_ids(self) -> tuple[str, ...]:
@@ -151,6 +152,7 @@ class Deployment:
             "working_dir": str(self.working_dir),
             "task_runner": self.task_runner.model_dump() if self.task_runner else None,
             "timezone": self.timezone,
+            **({"preload": list(self.preload)} if self.preload else {}),
         }
 
     def fingerprint(self) -> str:
@@ -321,4 +323,5 @@ def _deployment(defaults: DefaultsSection, spec: DeploymentSpec, root: Path) -> 
         task_runner=as_task_runner(merged.task_runner),
         timezone=merged.timezone or DEFAULT_TIMEZONE,
         run_retention=spec.run_retention,
+        preload=tuple(merged.preload),
     )

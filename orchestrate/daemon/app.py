@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -75,7 +76,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
         root,
         DeploymentTable(config, state_dir(root)),
         writer,
-        lambda on_records: Supervisor(on_records, scopes=scopes),
+        lambda on_records: Supervisor(on_records, scopes=scopes, warm=_warm_starts()),
     )
     daemon.scopes = scopes
     automations_state = state_dir(root) / "automations.json"
@@ -109,6 +110,9 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     cursor = conn.cursor()
     recover(daemon, Store.over(cursor), cursor)
     daemon.plan()
+    if daemon.supervisor.zygotes is not None:
+        for deployment in config.deployments:
+            daemon.supervisor.zygotes.prewarm(str(root), deployment.preload)
     await server.start(state_dir(root) / "orc.sock")
     parts = Supervised(stop)
     parts.start("watcher", lambda: _watch(daemon, root, config))
@@ -158,6 +162,11 @@ def log_warnings(config: Any) -> None:
     """What `orc validate` warns about (an unset `from_env` blocking a deployment), in the log."""
     for issue in getattr(config, "warnings", ()):
         log.warning("flows.toml: %s", issue)
+
+
+def _warm_starts() -> bool:
+    """Runs are forked from warm zygotes unless ORC_COLD_WORKERS=1 (to compare, or to debug)."""
+    return os.environ.get("ORC_COLD_WORKERS", "") in ("", "0")
 
 
 def _pid() -> int:

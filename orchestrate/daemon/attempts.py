@@ -103,6 +103,7 @@ def _run_spec(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None
         flow_name=run.flow_name,
         created=run.created,
         journal=journal,
+        preload=list(spec.preload),
     )
 
 

@@ -36,10 +36,11 @@ from orchestrate.daemon.worker_exit import (
     final_state_records,
 )
 from orchestrate.daemon.worker_pipes import WorkerPipes
-from orchestrate.daemon.worker_process import RunProcesses, spawn_worker
+from orchestrate.daemon.worker_process import RunProcesses, WorkerProcess, start_worker
 from orchestrate.daemon.worker_records import RecordedRun, note, worker_event
 from orchestrate.daemon.worker_salvage import salvage
 from orchestrate.daemon.worker_stop import WorkerStop
+from orchestrate.daemon.zygotes import Zygotes
 from orchestrate.worker.channel import RUN, notification
 from orchestrate.worker.spec import RunSpec
 
@@ -65,11 +66,13 @@ class Supervisor:
         python: str = sys.executable,
         kill_grace: float = 5.0,
         scopes: RunScopes | None = None,
+        warm: bool = False,
     ) -> None:
         self.on_records = on_records
         self.python = python
         self.kill_grace = kill_grace
         self.scopes = scopes
+        self.zygotes = Zygotes(python) if warm else None
         #: The workers not yet exited, by flow run id.
         self.running: dict[str, WorkerHandle] = {}
 
@@ -83,6 +86,8 @@ class Supervisor:
     async def shutdown(self, reason: str = "The orc daemon stopped.") -> None:
         """Cancel every running worker and wait for them all."""
         await asyncio.gather(*(h.cancel(reason) for h in list(self.running.values())))
+        if self.zygotes is not None:
+            await self.zygotes.close()
 
     def deliver(self, records: list[Record]) -> None:
         try:
@@ -139,7 +144,9 @@ class WorkerHandle:
     async def _launch(self) -> None:
         self.spec, env = self._processes.prepare(self.spec)
         try:
-            spawned = await spawn_worker(self._supervisor.python, self.spec, env)
+            spawned = await start_worker(
+                self._supervisor.python, self.spec, env, self._supervisor.zygotes
+            )
         except OSError as exc:
             self._task = asyncio.create_task(self._never_started(exc))
             return
@@ -165,9 +172,7 @@ class WorkerHandle:
 
     # --- watching -----------------------------------------------------------------------
 
-    async def _supervise(
-        self, proc: asyncio.subprocess.Process, pumps: list[asyncio.Task[None]]
-    ) -> None:
+    async def _supervise(self, proc: WorkerProcess, pumps: list[asyncio.Task[None]]) -> None:
         returncode: int | None = None
         try:
             returncode = await self._stop.wait_exit(proc, self.spec.timeout_seconds)

@@ -1,10 +1,13 @@
-"""A worker's processes: starting `python -m orchestrate.worker`, and reaching all that it starts.
+"""A worker's processes: forking it from a warm zygote or starting `python -m orchestrate.worker`
+cold, and reaching all that it starts.
 
 Each worker runs in a session (so a process group) of its own, and with run
 scopes (see `daemon.scope`) in a cgroup or under a subreaper too, so a signal
 reaches whatever the flow started, detached processes included. The
 supervisor's channels to it are made here: one end of a socket pair (passed
-as `--fd N`) and a pipe each for stdout and stderr.
+as `--fd N`) and a pipe each for stdout and stderr. A forked worker gets the
+same ends, its own session and the same environment and folder (see
+`daemon.zygotes`), so nothing after its start can tell the two apart.
 """
 
 from __future__ import annotations
@@ -18,21 +21,64 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from signal import SIGKILL
+from typing import Protocol
 
 from orchestrate.daemon.scope import MARK, RunScopes
+from orchestrate.daemon.zygotes import Zygotes
 from orchestrate.worker.spec import RunSpec
 
 log = logging.getLogger("orc.daemon.supervisor")
+
+
+class WorkerProcess(Protocol):
+    """A started worker: a cold subprocess, or a child forked by a zygote."""
+
+    @property
+    def pid(self) -> int: ...
+
+    async def wait(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Spawned:
     """A started worker and the daemon's ends of its socket and output pipes."""
 
-    proc: asyncio.subprocess.Process
+    proc: WorkerProcess
     sock: socket.socket
     stdout: int
     stderr: int
+
+
+async def start_worker(
+    python: str, spec: RunSpec, env: dict[str, str] | None, zygotes: Zygotes | None
+) -> Spawned:
+    """Fork a worker for `spec` from a warm zygote if one is ready, else spawn it cold."""
+    if zygotes is not None:
+        forked = await fork_worker(zygotes, spec, env)
+        if forked is not None:
+            return forked
+    return await spawn_worker(python, spec, env)
+
+
+async def fork_worker(
+    zygotes: Zygotes, spec: RunSpec, env: dict[str, str] | None
+) -> Spawned | None:
+    """A worker forked from the zygote for `spec`, or None (start it cold; the zygote said why)."""
+    ours, theirs = socket.socketpair()
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    status_read, status_write = os.pipe()
+    proc = None
+    try:
+        fds = (theirs.detach(), out_write, err_write, status_write)  # closed by `fork`
+        environ = dict(os.environ) if env is None else env
+        proc = await zygotes.fork(spec.project_root, spec.preload, environ, fds, status_read)
+    finally:
+        if proc is None:
+            for fd in (out_read, err_read, status_read):
+                os.close(fd)
+            ours.close()
+    return None if proc is None else Spawned(proc, ours, out_read, err_read)
 
 
 async def spawn_worker(python: str, spec: RunSpec, env: dict[str, str] | None) -> Spawned:
@@ -110,4 +156,11 @@ class RunProcesses:
             return 0
 
 
-__all__ = ["RunProcesses", "Spawned", "spawn_worker"]
+__all__ = [
+    "RunProcesses",
+    "Spawned",
+    "WorkerProcess",
+    "fork_worker",
+    "spawn_worker",
+    "start_worker",
+]

@@ -14,7 +14,7 @@ import contextlib
 import signal
 
 from orchestrate.daemon.worker_pipes import WorkerPipes
-from orchestrate.daemon.worker_process import RunProcesses
+from orchestrate.daemon.worker_process import RunProcesses, WorkerProcess
 from orchestrate.worker.channel import STOP, notification
 
 #: The state the worker is asked to record for each kind of stop (any other: Cancelled).
@@ -47,8 +47,8 @@ class WorkerStop:
             self._stopping = asyncio.create_task(self._terminate(kind, message))
         return self._stopping
 
-    async def wait_exit(self, proc: asyncio.subprocess.Process, seconds: float | None) -> int:
-        """The worker's exit code; it is stopped as timed out if it runs past `seconds`."""
+    async def wait_exit(self, proc: WorkerProcess, seconds: float | None) -> int | None:
+        """The worker's exit code (None: unknown); it is stopped as timed out if it runs past `seconds`."""
         timer = None
         if seconds is not None:
             message = f"Flow run timed out after {seconds:g}s and was stopped."

@@ -1,4 +1,5 @@
-"""The worker: one subprocess per flow run, `python -m orchestrate.worker --fd N`.
+"""The worker: one subprocess per flow run, `python -m orchestrate.worker --fd N`, or forked
+by a warm zygote (`orchestrate.worker.zygote`) that has it imported already.
 
 It reads its `RunSpec` from the socket the supervisor passed as fd N, runs
 the flow with the daemon's ids, ships every record back over that socket in

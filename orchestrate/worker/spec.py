@@ -45,6 +45,8 @@ class RunSpec:
         journal: the file this attempt's records are appended to first (see `worker.journal`).
         subreaper: the worker adopts what the flow's processes orphan, so a cancel finds them
             (set where the daemon cannot give the run a cgroup of its own).
+        preload: modules the daemon's zygote imports before forking this run's worker
+            (the worker itself ignores it).
     """
 
     flow_run_id: str
@@ -66,6 +68,7 @@ class RunSpec:
     created: float | None = None
     journal: str | None = None
     subreaper: bool = False
+    preload: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +140,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "created": _NUMBER,
     "journal": _OPT_STR,
     "subreaper": ((bool,), "true or false"),
+    "preload": ((list,), "a list of module names"),
 }
 _REQUIRED = ("flow_run_id", "deployment", "entrypoint", "project_root")
 
@@ -148,7 +152,7 @@ def _fits(name: str, value: Any) -> bool:
     if not isinstance(value, types):
         return False
     items: Any = value
-    if name == "tags":
+    if name in ("tags", "preload"):
         return all(isinstance(v, str) for v in items)
     if name == "env":
         return all(isinstance(k, str) and isinstance(v, str) for k, v in items.items())

@@ -41,8 +41,10 @@ MARKED = '''
 
 
     @flow
-    def fan(n: int = 30) -> int:
+    def fan(n: int = 30, gate: bool = False) -> int:
         mark("start", flow_run.id, flow_run.run_count, time.time())
+        while gate and not os.path.exists("go"):  # held until the test opens the gate
+            time.sleep(0.01)
         total = sum(step(i) for i in range(n))
         mark("end", flow_run.id)
         return total
@@ -248,15 +250,18 @@ def test_a_body_that_finished_while_the_daemon_was_frozen_is_kept_not_run_again(
 [[deployments]]
 name = "fan"
 entrypoint = "flows.py:fan"
+parameters = { gate = true }
 retries = 1
 """,
     )
     daemon = project.up()
     run_id = project.orc("run", "fan").stdout.split()[1]
     wait_for(lambda: _started_line(project), 20, "the daemon to start a worker")
+    wait_for(lambda: _marks(project, "start"), 20, "the flow body to begin")
     os.kill(daemon.pid, signal.SIGSTOP)
     try:
         pid = int((project.root / ".orc" / "workers" / f"{run_id}.pid").read_text())
+        (project.root / "go").touch()  # the body ends only now, with its daemon frozen
         wait_for(lambda: _gone(pid), 30, "the worker to finish while its daemon is frozen")
     finally:
         os.kill(daemon.pid, signal.SIGKILL)

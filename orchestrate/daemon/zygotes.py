@@ -1,0 +1,364 @@
+"""Warm zygotes: the daemon's side of `orchestrate.worker.zygote`, and their lifetime.
+
+One zygote per interpreter, project folder and `preload` list, started on the
+first run that could use it (that run, and any while it warms, start cold) and
+kept until the daemon stops. A zygote is not used, and is replaced, when:
+
+- it has exited, or does not answer a ping after being idle (`HEALTH_IDLE`);
+- a file of a module it preloaded has changed (its code would be stale);
+- a fork does not report its child within `FORK_TIMEOUT`.
+
+Each of these is logged, and the run starts cold instead: a warm start is an
+optimisation, never a reason for a run not to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from orchestrate.worker.zygote import EXITED, MAX_MESSAGE, STARTED, STATUS
+
+log = logging.getLogger("orc.daemon.zygotes")
+
+#: How long a zygote may take to import orchestrate and the preload list.
+READY_TIMEOUT = 60.0
+#: How long a fork may take before the zygote is taken for hung.
+FORK_TIMEOUT = 5.0
+#: A zygote idle for longer than this is pinged before it is used.
+HEALTH_IDLE = 10.0
+PING_TIMEOUT = 1.0
+#: After a zygote failed to start, how long runs of its kind start cold before it is tried again.
+RETRY_AFTER = 30.0
+
+Key = tuple[str, str, tuple[str, ...]]
+
+
+class ZygoteError(Exception):
+    """A zygote did not start, answer or fork."""
+
+
+class ForkedProcess:
+    """A worker forked by a zygote: its pid, and its exit code from the status pipe.
+
+    The child is the zygote's to reap, so its exit code comes from the zygote.
+    If the zygote dies first, the exit is still seen (a pidfd), but its code is
+    lost: `returncode` is then None and the run's own records decide its end.
+    """
+
+    def __init__(self, pid: int, status_fd: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._status_fd = status_fd
+        self._buffer = b""
+        self._exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().add_reader(status_fd, self._on_status)
+
+    async def wait(self) -> int | None:
+        return await asyncio.shield(self._exited)
+
+    def _on_status(self) -> None:
+        try:
+            chunk = os.read(self._status_fd, 64)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        self._buffer += chunk
+        while len(self._buffer) >= STATUS.size:
+            kind, value = STATUS.unpack_from(self._buffer)
+            self._buffer = self._buffer[STATUS.size :]
+            if kind == EXITED:
+                self._close_status()
+                self._finish(value)
+                return
+        if not chunk:  # the zygote died before its child: watch the child itself
+            self._close_status()
+            self._watch_pidfd()
+
+    def _watch_pidfd(self) -> None:
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except OSError:  # already gone
+            self._finish(None)
+            return
+        loop = asyncio.get_running_loop()
+
+        def exited() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            self._finish(None)
+
+        loop.add_reader(pidfd, exited)
+
+    def _close_status(self) -> None:
+        asyncio.get_running_loop().remove_reader(self._status_fd)
+        os.close(self._status_fd)
+
+    def _finish(self, code: int | None) -> None:
+        self.returncode = code
+        if not self._exited.done():
+            self._exited.set_result(code)
+
+
+class Zygote:
+    """One running `python -m orchestrate.worker.zygote` and the daemon's control socket to it."""
+
+    def __init__(
+        self, proc: asyncio.subprocess.Process, control: socket.socket, files: Sequence[str]
+    ) -> None:
+        self.proc = proc
+        self.control = control
+        self.files = {path: _mtime(path) for path in files}
+        self.last_used = time.monotonic()
+        self._asking = asyncio.Lock()
+
+    @classmethod
+    async def start(cls, python: str, cwd: str, preload: Sequence[str]) -> Zygote:
+        """Start one and wait until it has imported everything; `ZygoteError` if it cannot."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                python,
+                "-m",
+                "orchestrate.worker.zygote",
+                "--fd",
+                str(theirs.fileno()),
+                stdin=asyncio.subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # a Ctrl-C meant for `orc up` is the daemon's to handle
+                cwd=cwd,
+            )
+        except OSError as exc:
+            ours.close()
+            raise ZygoteError(f"cannot start {python} -m orchestrate.worker.zygote: {exc}") from exc
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        zygote = cls(proc, ours, ())
+        try:
+            await zygote._tell({"preload": list(preload)})
+            ready = await asyncio.wait_for(zygote._hear(), READY_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            await zygote.stop()
+            raise ZygoteError(f"the zygote did not start: {exc!r}") from exc
+        except BaseException:  # cancelled (the daemon is stopping): it must not outlive us
+            await asyncio.shield(zygote.stop())
+            raise
+        if ready.get("error"):
+            await zygote.stop()
+            raise ZygoteError(f"preloading {list(preload)} failed: {ready['error']}")
+        zygote.files = {path: _mtime(path) for path in ready.get("files", [])}
+        return zygote
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+    def changed(self) -> list[str]:
+        """The preloaded files that changed since it started."""
+        return [path for path, mtime in self.files.items() if _mtime(path) != mtime]
+
+    async def ping(self) -> bool:
+        """Whether it answers within `PING_TIMEOUT`."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT):
+                async with self._asking:
+                    await self._tell({"op": "ping"})
+                    return (await self._hear()).get("op") == "pong"
+        except (OSError, TimeoutError, ValueError):
+            return False
+
+    async def fork(
+        self, env: dict[str, str], cwd: str, fds: Sequence[int], status: int
+    ) -> ForkedProcess:
+        """A child with `fds` (worker socket, stdout, stderr, status pipe's write end), in a
+        session of its own, in `cwd` with `env`; returns once the child has said, on the
+        `status` read end, that it exists. `fds` are closed here once sent: then a zygote
+        that dies before forking closes the status pipe, and the run goes cold at once."""
+        self.last_used = time.monotonic()
+        message = json.dumps({"op": "fork", "env": env, "cwd": cwd}).encode()
+        try:
+            socket.send_fds(self.control, [message], list(fds))
+        except OSError as exc:  # a full socket (a stuck zygote) included
+            raise ZygoteError(f"the zygote {self.pid} does not take requests: {exc}") from exc
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return await asyncio.wait_for(_started(status), FORK_TIMEOUT)
+
+    async def stop(self) -> None:
+        """Close its socket (it exits on that), and kill it if it does not."""
+        self.control.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 2.0)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+
+    async def _tell(self, message: dict[str, Any]) -> None:
+        await asyncio.get_running_loop().sock_sendall(self.control, json.dumps(message).encode())
+
+    async def _hear(self) -> dict[str, Any]:
+        data = await asyncio.get_running_loop().sock_recv(self.control, MAX_MESSAGE)
+        if not data:
+            raise ValueError("the zygote closed its socket")
+        message = json.loads(data)
+        if not isinstance(message, dict):
+            raise ValueError(f"not a zygote message: {data[:200]!r}")
+        return message
+
+
+class Zygotes:
+    """The daemon's zygotes, by (interpreter, project folder, preload list)."""
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+        self._ready: dict[Key, Zygote] = {}
+        self._starting: dict[Key, asyncio.Task[None]] = {}
+        self._failed: dict[Key, float] = {}
+
+    async def fork(
+        self,
+        cwd: str,
+        preload: Sequence[str],
+        env: dict[str, str],
+        fds: Sequence[int],
+        status: int,
+    ) -> ForkedProcess | None:
+        """A warm child, or None when none can be had now (start cold; the reason is logged).
+        `fds` are closed here either way (see `Zygote.fork`)."""
+        key = (self.python, cwd, tuple(preload))
+        zygote = await self._usable(key)
+        if zygote is None:
+            for fd in fds:
+                os.close(fd)
+            return None
+        try:
+            return await zygote.fork(env, cwd, fds, status)
+        except (ZygoteError, TimeoutError, OSError) as exc:
+            log.warning("zygote %d failed to fork (%r); starting the run cold", zygote.pid, exc)
+            await self._retire(key, zygote)
+            self._warm_later(key)
+            return None
+
+    async def warm(self, cwd: str, preload: Sequence[str] = ()) -> bool:
+        """Start the zygote for (`cwd`, `preload`) and wait for it; whether it is ready."""
+        key = (self.python, cwd, tuple(preload))
+        self._failed.pop(key, None)
+        if key not in self._ready:
+            self._warm_later(key)
+            await asyncio.shield(self._starting[key])
+        return key in self._ready
+
+    def prewarm(self, cwd: str, preload: Sequence[str] = ()) -> None:
+        """Start the zygote for (`cwd`, `preload`) in the background, so a first run is warm too."""
+        self._warm_later((self.python, cwd, tuple(preload)))
+
+    def zygote(self, cwd: str, preload: Sequence[str] = ()) -> Zygote | None:
+        """The ready zygote for (`cwd`, `preload`), if there is one."""
+        return self._ready.get((self.python, cwd, tuple(preload)))
+
+    async def close(self) -> None:
+        """Stop every zygote (the daemon is stopping); runs they forked are not touched."""
+        for task in self._starting.values():
+            task.cancel()
+        await asyncio.gather(*self._starting.values(), return_exceptions=True)
+        zygotes, self._ready = list(self._ready.values()), {}
+        await asyncio.gather(*(z.stop() for z in zygotes), return_exceptions=True)
+
+    async def _usable(self, key: Key) -> Zygote | None:
+        zygote = self._ready.get(key)
+        if zygote is None:
+            self._warm_later(key)
+            return None
+        reason = _unfit(zygote)
+        idle = time.monotonic() - zygote.last_used > HEALTH_IDLE
+        if reason is None and idle and not await zygote.ping():
+            reason = "it did not answer a ping"
+        if reason is None:
+            return zygote
+        log.warning("zygote %d is replaced: %s; this run starts cold", zygote.pid, reason)
+        await self._retire(key, zygote)
+        self._warm_later(key)
+        return None
+
+    def _warm_later(self, key: Key) -> None:
+        failed = self._failed.get(key)
+        if key in self._starting or (failed and time.monotonic() - failed < RETRY_AFTER):
+            return
+        self._starting[key] = asyncio.create_task(self._start(key))
+
+    async def _start(self, key: Key) -> None:
+        python, cwd, preload = key
+        try:
+            self._ready[key] = await Zygote.start(python, cwd, preload)
+            log.info(
+                "zygote %d ready for %s (preload %s)", self._ready[key].pid, cwd, list(preload)
+            )
+        except ZygoteError as exc:
+            self._failed[key] = time.monotonic()
+            log.warning("%s; runs start cold for %gs before it is tried again", exc, RETRY_AFTER)
+        finally:
+            self._starting.pop(key, None)
+
+    async def _retire(self, key: Key, zygote: Zygote) -> None:
+        if self._ready.get(key) is zygote:
+            del self._ready[key]
+        await zygote.stop()
+
+
+def _unfit(zygote: Zygote) -> str | None:
+    if not zygote.alive():
+        return f"it exited with code {zygote.proc.returncode}"
+    changed = zygote.changed()
+    if changed:
+        return f"{changed[0]} changed" + (f" (and {len(changed) - 1} more)" if changed[1:] else "")
+    return None
+
+
+async def _started(status_fd: int) -> ForkedProcess:
+    """Wait for the child's STARTED record on its status pipe."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[int] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            data = os.read(status_fd, STATUS.size)  # the child writes it in one piece
+        except BlockingIOError:
+            return
+        loop.remove_reader(status_fd)
+        if len(data) == STATUS.size and STATUS.unpack(data)[0] == STARTED:
+            ready.set_result(STATUS.unpack(data)[1])
+        else:
+            ready.set_exception(ZygoteError(f"the zygote did not report its child ({data!r})"))
+
+    os.set_blocking(status_fd, False)
+    loop.add_reader(status_fd, readable)
+    try:
+        pid = await ready
+    finally:
+        loop.remove_reader(status_fd)
+    return ForkedProcess(pid, status_fd)
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+__all__ = ["ForkedProcess", "Zygote", "ZygoteError", "Zygotes"]

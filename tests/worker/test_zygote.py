@@ -1,0 +1,335 @@
+"""A run forked from a warm zygote behaves as a cold one, and a broken zygote costs only speed.
+
+The `project` fixture here is warm: its supervisor forks every worker from a
+zygote (it waits for the zygote first, and checks the worker is its child), so
+the supervisor's own stop, crash and cancel tests imported below run forked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrate.daemon import zygotes as zygotes_module
+from orchestrate.daemon.supervisor import Supervisor, WorkerHandle
+from orchestrate.daemon.zygotes import Zygotes
+from orchestrate.worker.spec import RunSpec
+from tests.worker.conftest import FLOW_RUN_ID, Project, Recorder
+from tests.worker.test_supervisor import (  # noqa: F401  (collected here again, forked)
+    test_a_hanging_flow_is_stopped_at_its_timeout_as_timed_out,
+    test_a_run_cancelled_while_its_module_imports_ends_cancelled,
+    test_a_worker_killed_from_outside_crashes_the_run,
+    test_a_worker_that_exits_without_a_final_state_crashes_the_run,
+    test_a_worker_that_ignores_sigterm_is_killed_after_the_grace,
+    test_an_async_flow_is_cancelled_by_the_worker_itself,
+    test_cancel_kills_the_worker_and_what_the_flow_started,
+    test_shutdown_cancels_every_running_worker,
+)
+
+SHOW = """
+import os, sys
+from orchestrate import flow
+from orchestrate.runtime import flow_run
+
+@flow
+def show():
+    print("cwd", os.getcwd(), flush=True)
+    print("late", os.environ.get("ORC_TEST_LATE"), flush=True)
+    print("token", os.environ.get("ORC_TEST_TOKEN"), flush=True)
+    print("run", flow_run.id, flow_run.name, flush=True)
+    print("path0", sys.path[0], flush=True)
+"""
+
+
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rfind(")") + 2 :].split()[1])
+
+
+class WarmProject(Project):
+    """A project whose runs must be forked from its zygote."""
+
+    async def start(self, entrypoint: str, **fields: object) -> WorkerHandle:
+        zygotes = self.supervisor.zygotes
+        assert zygotes is not None and await zygotes.warm(str(self.root))
+        zygote = zygotes.zygote(str(self.root))
+        assert zygote is not None
+        handle = await self.supervisor.start(self.spec(entrypoint, **fields))
+        assert handle.pid is not None and parent_of(handle.pid) == zygote.pid, "not forked"
+        return handle
+
+
+@pytest.fixture
+async def project(tmp_path: Path) -> WarmProject:  # type: ignore[override]
+    recorder = Recorder()
+    supervisor = Supervisor(recorder, kill_grace=1.0, warm=True)
+    yield WarmProject(tmp_path, recorder, supervisor)  # type: ignore[misc]
+    await supervisor.shutdown()
+
+
+def lines(project: Project, prefix: str) -> list[str]:
+    return [
+        m[len(prefix) + 1 :] for m in project.recorder.messages("stdout") if m.startswith(prefix)
+    ]
+
+
+async def test_a_forked_run_has_its_own_env_folder_import_path_and_run_context(
+    project: WarmProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("show.py", SHOW)
+    (project.root / "sub").mkdir()
+    assert project.supervisor.zygotes is not None
+    await project.supervisor.zygotes.warm(str(project.root))
+    monkeypatch.setenv("ORC_TEST_LATE", "set after the zygote started")
+    exit_ = await project.run(
+        "show.py:show", working_dir="sub", env={"ORC_TEST_TOKEN": "from the deployment"}
+    )
+    assert exit_.returncode == 0 and exit_.final_state.name == "Completed"
+    assert lines(project, "cwd") == [str(project.root / "sub")]
+    assert lines(project, "late") == ["set after the zygote started"]
+    assert lines(project, "token") == ["from the deployment"]
+    assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
+    assert lines(project, "path0") == [str(project.root)]
+    assert "ORC_TEST_TOKEN" not in os.environ  # the daemon's own environment is untouched
+
+
+async def test_a_source_edit_is_seen_by_the_next_forked_run(project: WarmProject) -> None:
+    source = (
+        'from orchestrate import flow\n\n@flow\ndef v():\n    print("version {}", flush=True)\n'
+    )
+    project.write("edited.py", source.format(1))
+    await project.run("edited.py:v")
+    project.write("edited.py", source.format(2))
+    await project.run("edited.py:v", flow_run_id="7f0c1d2e-0000-4000-8000-000000000002")
+    assert project.recorder.messages("stdout") == ["version 1", "version 2"]
+
+
+async def test_a_run_outlives_its_zygote_and_the_next_run_starts_cold(
+    project: WarmProject, caplog: pytest.LogCaptureFixture
+) -> None:
+    project.write(
+        "gate.py",
+        """
+        import os, time
+        from orchestrate import flow
+
+        @flow
+        def gate():
+            print("waiting", flush=True)
+            while not os.path.exists("go"):
+                time.sleep(0.01)
+            print("through", flush=True)
+        """,
+    )
+    handle = await project.start("gate.py:gate")
+    await project.recorder.wait_for(lambda rec: "waiting" in rec.messages("stdout"))
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None
+    zygote = zygotes.zygote(str(project.root))
+    assert zygote is not None
+    os.kill(zygote.pid, signal.SIGKILL)
+    await asyncio.wait_for(zygote.proc.wait(), 10)
+    (project.root / "go").touch()
+    first = await asyncio.wait_for(handle.wait(), 30)
+    assert first.final_state.name == "Completed" and "through" in project.recorder.messages(
+        "stdout"
+    )
+
+    with caplog.at_level(logging.WARNING, "orc.daemon.zygotes"):
+        second = await project.supervisor.start(
+            project.spec("gate.py:gate", flow_run_id="7f0c1d2e-0000-4000-8000-000000000002")
+        )
+        assert second.pid is not None and parent_of(second.pid) == os.getpid()  # cold
+        assert (await asyncio.wait_for(second.wait(), 30)).final_state.name == "Completed"
+    assert any("exited" in r.getMessage() and "cold" in r.getMessage() for r in caplog.records)
+    assert await zygotes.warm(str(project.root))  # and a new one takes its place
+    assert zygotes.zygote(str(project.root)) is not zygote
+
+
+async def test_a_zygote_that_does_not_answer_is_replaced_and_the_run_starts_cold(
+    project: WarmProject, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    project.write("show.py", SHOW)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    zygote = zygotes.zygote(str(project.root))
+    assert zygote is not None
+    os.kill(zygote.pid, signal.SIGSTOP)
+    monkeypatch.setattr(zygotes_module, "HEALTH_IDLE", 0.0)
+    monkeypatch.setattr(zygotes_module, "PING_TIMEOUT", 0.2)
+    with caplog.at_level(logging.WARNING, "orc.daemon.zygotes"):
+        handle = await project.supervisor.start(project.spec("show.py:show"))
+        exit_ = await asyncio.wait_for(handle.wait(), 30)
+    assert exit_.final_state.name == "Completed"
+    assert any("ping" in r.getMessage() for r in caplog.records)
+    await asyncio.wait_for(zygote.proc.wait(), 10)  # it was stopped for good
+
+
+async def test_a_preloaded_module_is_shared_and_its_edit_restarts_the_zygote(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "helper.py").write_text("VALUE = 'first'\n")
+    (tmp_path / "uses.py").write_text(
+        "import sys\nfrom orchestrate import flow\n\n@flow\ndef uses():\n"
+        "    print('preloaded', 'helper' in sys.modules, flush=True)\n"
+        "    import helper\n    print('value', helper.VALUE, flush=True)\n"
+    )
+    recorder = Recorder()
+    supervisor = Supervisor(recorder, warm=True)
+    zygotes = supervisor.zygotes
+    assert zygotes is not None
+    root, preload = str(tmp_path), ["helper"]
+    spec = RunSpec(
+        flow_run_id=FLOW_RUN_ID,
+        deployment="d",
+        entrypoint="uses.py:uses",
+        project_root=root,
+        preload=preload,
+    )
+    try:
+        assert await zygotes.warm(root, preload)
+        first = zygotes.zygote(root, preload)
+        await (await supervisor.start(spec)).wait()
+        (tmp_path / "helper.py").write_text("VALUE = 'second'\n")
+        stat = os.stat(tmp_path / "helper.py")
+        os.utime(tmp_path / "helper.py", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        with caplog.at_level(logging.WARNING, "orc.daemon.zygotes"):
+            await (await supervisor.start(spec)).wait()  # cold, while a new zygote warms
+        assert await zygotes.warm(root, preload)
+        assert zygotes.zygote(root, preload) is not first
+        await (await supervisor.start(spec)).wait()
+    finally:
+        await supervisor.shutdown()
+    out = recorder.messages("stdout")
+    assert out[0::2] == ["preloaded True", "preloaded False", "preloaded True"]
+    assert out[1::2] == ["value first", "value second", "value second"]
+    assert any("helper.py changed" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_preload_that_does_not_import_leaves_runs_cold(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "ok.py").write_text(
+        "from orchestrate import flow\n\n@flow\ndef ok():\n    return 1\n"
+    )
+    recorder = Recorder()
+    supervisor = Supervisor(recorder, warm=True)
+    spec = RunSpec(
+        flow_run_id=FLOW_RUN_ID,
+        deployment="d",
+        entrypoint="ok.py:ok",
+        project_root=str(tmp_path),
+        preload=["no_such_module_for_orc"],
+    )
+    assert supervisor.zygotes is not None
+    try:
+        with caplog.at_level(logging.WARNING, "orc.daemon.zygotes"):
+            assert not await supervisor.zygotes.warm(str(tmp_path), spec.preload)
+            exit_ = await (await supervisor.start(spec)).wait()
+    finally:
+        await supervisor.shutdown()
+    assert exit_.final_state.name == "Completed"
+    assert any("no_such_module_for_orc" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_zygote_exits_when_the_daemon_closes_its_end(tmp_path: Path) -> None:
+    zygotes = Zygotes()
+    assert await zygotes.warm(str(tmp_path))
+    zygote = zygotes.zygote(str(tmp_path))
+    assert zygote is not None and await zygote.ping()
+    zygote.control.close()
+    assert await asyncio.wait_for(zygote.proc.wait(), 10) == 0
+    await zygotes.close()
+
+
+def test_the_zygote_is_single_threaded_and_lean_after_preloading() -> None:
+    code = (
+        "import sys, threading\n"
+        "from orchestrate.worker import zygote\n"
+        "assert zygote._preload(['json']) is None\n"
+        "print(threading.active_count(), sorted({'duckdb', 'textual', 'typer'} & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split(maxsplit=1) == ["1", "[]\n"]
+
+
+async def test_a_zygote_that_dies_taking_a_fork_falls_back_to_cold_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "dies_forking.py").write_text("import os\n\nos.fork = lambda: os._exit(3)\n")
+    (tmp_path / "ok.py").write_text(
+        "from orchestrate import flow\n\n@flow\ndef ok():\n    return 1\n"
+    )
+    monkeypatch.setattr(zygotes_module, "FORK_TIMEOUT", 60.0)  # the fallback must not wait on it
+    recorder = Recorder()
+    supervisor = Supervisor(recorder, warm=True)
+    assert supervisor.zygotes is not None
+    spec = RunSpec(
+        flow_run_id=FLOW_RUN_ID,
+        deployment="d",
+        entrypoint="ok.py:ok",
+        project_root=str(tmp_path),
+        preload=["dies_forking"],
+    )
+    try:
+        assert await supervisor.zygotes.warm(str(tmp_path), spec.preload)
+        with caplog.at_level(logging.WARNING, "orc.daemon.zygotes"):
+            async with asyncio.timeout(15):
+                handle = await supervisor.start(spec)
+                exit_ = await handle.wait()
+    finally:
+        await supervisor.shutdown()
+    assert exit_.final_state.name == "Completed" and exit_.returncode == 0
+    assert any("failed to fork" in r.getMessage() for r in caplog.records)
+
+
+DETACHING = """
+import subprocess, time
+from orchestrate import flow
+
+@flow
+def detach():
+    child = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    print(f"child {child.pid}", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("mode", ["cgroup", "subreaper"])
+@pytest.mark.parametrize("stop", ["cancel", "timeout"])
+async def test_cancel_and_timeout_of_a_forked_run_take_its_detached_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, stop: str
+) -> None:
+    from orchestrate.daemon.scope import RunScopes
+    from tests.worker.test_supervisor import process_gone, wait_until_gone
+
+    if mode == "subreaper":
+        monkeypatch.setenv("ORC_NO_CGROUP", "1")
+    scopes = RunScopes(tmp_path)
+    assert mode == "cgroup" or not scopes.uses_cgroup
+    recorder = Recorder()
+    project = WarmProject(
+        tmp_path, recorder, Supervisor(recorder, kill_grace=1.0, scopes=scopes, warm=True)
+    )
+    project.write("detaching.py", DETACHING)
+    try:
+        timeout = 2.0 if stop == "timeout" else None
+        handle = await project.start("detaching.py:detach", timeout_seconds=timeout)
+        line = await recorder.wait_for(
+            lambda rec: next((m for m in rec.messages("stdout") if m.startswith("child ")), None)
+        )
+        child = int(line.split()[1])
+        exit_ = await (handle.cancel("enough") if stop == "cancel" else handle.wait())
+        await wait_until_gone(child, timeout=10.0)
+        assert process_gone(handle.pid or 0)
+        assert exit_.final_state.name == ("Cancelled" if stop == "cancel" else "TimedOut")
+    finally:
+        await project.supervisor.shutdown()
+        scopes.close()
