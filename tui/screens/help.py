@@ -13,12 +13,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS: list[tuple[str, str]] = [
-    ("tab / shift+tab", "move between the lists and the detail"),
+    ("tab / shift+tab", "next / previous pane: Deployments, Runs, Automations, the detail tab"),
     ("↑ ↓ j k, pgup pgdn, g G", "move in a list"),
     ("1 2 3", "jump to Deployments, Runs, Automations"),
     ("[ ]", "previous / next detail tab (Graph, Timeline, Logs, Parameters, Events)"),
     ("enter / space", "open the selection; in the graph, expand a mapped task or a subflow"),
     ("/", "filter runs (state:failed deployment:etl words…); in Logs, search"),
+    ("enter / esc in a filter", "leave it (enter keeps the text, esc clears it)"),
     ("r", "run the selected deployment now"),
     ("R", "run it with parameters (a form, checked before sending)"),
     ("c", "cancel the selected run (asks first)"),

@@ -19,7 +19,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
 from orchestrate.core.errors import RemoteError
@@ -45,6 +46,7 @@ from tui.screens.verbs import Selection
 from tui.state import Dashboard, LogFilter, RunFilter
 from tui.widgets.event_view import EventView, event_matches
 from tui.widgets.graph_view import GraphView
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.lists import AutomationList, DeploymentList, RunList, run_row_reads
 from tui.widgets.log_view import LogView
 from tui.widgets.panels import (
@@ -54,12 +56,23 @@ from tui.widgets.panels import (
     deployment_details,
     run_details,
 )
+from tui.widgets.prompt import Prompt
 from tui.widgets.row_list import RowList
 
 T = TypeVar("T")
 RUNS_LOADED = 1000
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
 TABS = ("graph", "timeline", "logs", "parameters", "events")
+#: What Tab walks through, in this order (shift+tab backwards); the detail is its shown tab's view.
+PANES = ("deployments", "runs", "automations", "detail")
+#: The view that takes the keys in each detail tab.
+TAB_VIEWS = {
+    "graph": "graph-view",
+    "timeline": "timeline-view",
+    "logs": "log-view",
+    "parameters": "parameters-scroll",
+    "events": "event-view",
+}
 
 
 class MainScreen(RunViews):
@@ -76,6 +89,8 @@ class MainScreen(RunViews):
         Binding("e", "events", "Events"),
         Binding("question_mark", "help", "Help"),
         Binding("escape", "back", "Back", show=False),
+        Binding("tab", "next_pane(1)", "Next pane", show=False),
+        Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False),
         Binding("1", "focus_list('deployments')", "Deployments", show=False),
         Binding("2", "focus_list('runs')", "Runs", show=False),
         Binding("3", "focus_list('automations')", "Automations", show=False),
@@ -97,7 +112,7 @@ class MainScreen(RunViews):
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield DeploymentList(self.dashboard, self.clock, id="deployments")
-                yield Input(
+                yield Prompt(
                     placeholder="filter runs: state:failed deployment:etl words", id="run-filter"
                 )
                 yield RunList(self.dashboard, self.clock, id="runs")
@@ -109,13 +124,13 @@ class MainScreen(RunViews):
                 with TabPane("Timeline", id="timeline"):
                     yield GraphView(self.clock, timeline=True, id="timeline-view")
                 with TabPane("Logs", id="logs"):
-                    yield Input(placeholder="search the logs", id="log-search")
+                    yield Prompt(placeholder="search the logs", id="log-search")
                     yield LogView(self.clock, id="log-view")
-                with TabPane("Parameters", id="parameters"), VerticalScroll():
+                with TabPane("Parameters", id="parameters"), VerticalScroll(id="parameters-scroll"):
                     yield Static(id="parameters-text")
                 with TabPane("Events", id="events"):
                     yield EventView(self.clock, self._selection_events, id="event-view")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.bind_run_views()
@@ -242,15 +257,7 @@ class MainScreen(RunViews):
     @on(RowList.Chosen, "#deployments, #runs, #automations")
     def _chosen(self) -> None:
         """Enter on a list moves into the detail tab that shows."""
-        active = self._tabs.active
-        target = {
-            "graph": "#graph-view",
-            "timeline": "#timeline-view",
-            "logs": "#log-view",
-            "events": "#event-view",
-        }
-        if active in target:
-            self.query_one(target[active]).focus()
+        self._detail_view().focus()
 
     def select(self, selection: Selection) -> None:
         """Show `selection` in the detail pane (a deployment shows its latest run)."""
@@ -264,8 +271,8 @@ class MainScreen(RunViews):
         if run_id is not None and (self.detail is None or self.detail.run.id != run_id):
             # Wait for the cursor to rest: moving through a list must not load every run it passes.
             self._pending_run = self.set_timer(SELECT_DELAY, lambda: self.follow_run(run_id))
-        elif run_id is None:
-            self.clear_run()
+        elif run_id is None and selection.kind == "deployment":
+            self.clear_run()  # an automation has no run: the last run stays, named in its title
         self._refresh_parameters()
         self._event_view.rows_changed()
 
@@ -339,30 +346,53 @@ class MainScreen(RunViews):
     def action_focus_list(self, list_id: str) -> None:
         self.query_one(f"#{list_id}", RowList).focus()
 
+    def action_next_pane(self, step: int) -> None:
+        """Tab: the next pane in `PANES` order, from wherever the focus is."""
+        panes = [self.query_one(f"#{pane}") for pane in PANES[:-1]] + [self._detail_view()]
+        focused = self.focused
+        here = next(
+            (
+                i
+                for i, pane in enumerate(panes)
+                if focused is not None and focused in (pane, *pane.ancestors)
+            ),
+            None,
+        )
+        if here is None:
+            here = PANES.index("detail") if self._in_detail(focused) else -1 if step > 0 else 0
+        panes[(here + step) % len(panes)].focus()
+
+    def _detail_view(self) -> Widget:
+        return self.query_one(f"#{TAB_VIEWS[self._tabs.active]}")
+
+    def _in_detail(self, widget: Widget | None) -> bool:
+        return widget is not None and self._tabs in widget.ancestors_with_self
+
     def action_tab(self, step: int) -> None:
         tabs = self._tabs
+        in_detail = self._in_detail(self.focused)
         tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
+        if in_detail:
+            self._detail_view().focus()
 
     def action_filter(self) -> None:
-        tabs = self._tabs
+        """`/`: search the logs from the Logs tab, else filter the runs."""
         focused = self.focused
-        if tabs.active == "logs" and focused is not None and tabs in focused.ancestors_with_self:
-            self.query_one("#log-search", Input).focus()
+        if self._tabs.active == "logs" and self._in_detail(focused):
+            self.query_one("#log-search", Prompt).open(self._log_view)
             return
-        run_filter = self.query_one("#run-filter", Input)
-        run_filter.add_class("shown")
-        run_filter.focus()
+        self.query_one("#run-filter", Prompt).open(self._run_list)
 
     def action_back(self) -> None:
+        """Esc: leave and clear an open input, clear the runs filter, or return to the lists."""
         focused = self.focused
-        run_filter = self.query_one("#run-filter", Input)
-        if focused is run_filter or (run_filter.value and isinstance(focused, RunList)):
-            run_filter.value = ""
-            run_filter.remove_class("shown")
-            self._run_list.focus()
-        elif focused is self.query_one("#log-search", Input):
-            focused.value = ""
-            self._log_view.focus()
+        run_filter = self.query_one("#run-filter", Prompt)
+        if isinstance(focused, Prompt):
+            focused.close(clear=True)
+            if focused is run_filter:
+                self._run_list.focus()
+        elif run_filter.value and isinstance(focused, RunList):
+            run_filter.close(clear=True)
         elif self.selection is not None:
             self.action_focus_list(self.selection.kind + "s")
 
@@ -377,18 +407,16 @@ class MainScreen(RunViews):
         self.dashboard.runs.filter = RunFilter(changed.value)
         self._run_list.rows_changed()
 
-    @on(Input.Submitted, "#run-filter")
-    def _run_filter_done(self) -> None:
-        self._run_list.focus()
+    @on(Input.Submitted, "#run-filter, #log-search")
+    def _prompt_done(self, submitted: Input.Submitted) -> None:
+        """Enter leaves the input, its text still applied."""
+        if isinstance(submitted.input, Prompt):
+            submitted.input.close(clear=False)
 
     @on(Input.Changed, "#log-search")
     def _log_search_changed(self, changed: Input.Changed) -> None:
         view = self._log_view
         view.set_filter(LogFilter(level=view.buffer.filter.level, search=changed.value))
-
-    @on(Input.Submitted, "#log-search")
-    def _log_search_done(self) -> None:
-        self._log_view.focus()
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         """(title, help, action) for the command palette: every verb and view."""
