@@ -25,6 +25,10 @@ def main_screen(pilot: Any) -> MainScreen:
     return screen
 
 
+def footer_line(pilot: Any) -> str:
+    return screen_text(pilot.app).rstrip("\n").splitlines()[-1]
+
+
 def focused_id(pilot: Any) -> str | None:
     focused = pilot.app.focused
     return None if focused is None else focused.id
@@ -100,6 +104,5 @@ async def test_help_and_quit_are_always_in_the_footer_at_80_columns(daemon: Fake
         await open_run(pilot, "brave-fox")
         for keys in ([], ["right_square_bracket", "right_square_bracket", "enter"], ["1"]):
             await pilot.press(*keys)
-            await wait_until(pilot, lambda: True)
-            footer = screen_text(pilot.app).rstrip("\n").splitlines()[-1]
-            assert "? Help" in footer and "q Quit" in footer, footer
+            await wait_until(pilot, lambda: "? Help" in footer_line(pilot), what="? Help")
+            assert "q Quit" in footer_line(pilot)

@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import DescendantFocus
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane
@@ -62,6 +63,7 @@ from tui.widgets.row_list import RowList
 T = TypeVar("T")
 RUNS_LOADED = 1000
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
+NARROW = 70  # columns below which lists and detail show one at a time
 TABS = ("graph", "timeline", "logs", "parameters", "events")
 #: What Tab walks through, in this order (shift+tab backwards); the detail is its shown tab's view.
 PANES = ("deployments", "runs", "automations", "detail")
@@ -126,7 +128,7 @@ class MainScreen(RunViews):
                 with TabPane("Logs", id="logs"):
                     yield Prompt(placeholder="search the logs", id="log-search")
                     yield LogView(self.clock, id="log-view")
-                with TabPane("Parameters", id="parameters"), VerticalScroll(id="parameters-scroll"):
+                with TabPane("Params", id="parameters"), VerticalScroll(id="parameters-scroll"):
                     yield Static(id="parameters-text")
                 with TabPane("Events", id="events"):
                     yield EventView(self.clock, self._selection_events, id="event-view")
@@ -148,6 +150,7 @@ class MainScreen(RunViews):
             row_list.border_title = title
         self._header.show(None, 0, 0, self.clock, self.readonly)
         self._run_list.focus()
+        self.set_class(self.size.width < NARROW, "-narrow")
         self.set_interval(1.0, self._tick)
         self.follow_dashboard()
 
@@ -257,7 +260,7 @@ class MainScreen(RunViews):
     @on(RowList.Chosen, "#deployments, #runs, #automations")
     def _chosen(self) -> None:
         """Enter on a list moves into the detail tab that shows."""
-        self._detail_view().focus()
+        self._focus_detail()
 
     def select(self, selection: Selection) -> None:
         """Show `selection` in the detail pane (a deployment shows its latest run)."""
@@ -360,7 +363,22 @@ class MainScreen(RunViews):
         )
         if here is None:
             here = PANES.index("detail") if self._in_detail(focused) else -1 if step > 0 else 0
-        panes[(here + step) % len(panes)].focus()
+        target = (here + step) % len(panes)
+        if target == len(panes) - 1:
+            self._focus_detail()
+        else:
+            panes[target].focus()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")
+
+    def on_descendant_focus(self, focused: DescendantFocus) -> None:
+        """On a narrow terminal the side the focus is on fills the screen."""
+        self.set_class(self._in_detail(focused.widget), "-zoom-detail")
+
+    def _focus_detail(self) -> None:
+        self.add_class("-zoom-detail")  # shown before focused: a hidden widget takes no focus
+        self._detail_view().focus()
 
     def _detail_view(self) -> Widget:
         return self.query_one(f"#{TAB_VIEWS[self._tabs.active]}")
@@ -373,7 +391,7 @@ class MainScreen(RunViews):
         in_detail = self._in_detail(self.focused)
         tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
         if in_detail:
-            self._detail_view().focus()
+            self._focus_detail()
 
     def action_filter(self) -> None:
         """`/`: search the logs from the Logs tab, else filter the runs."""
