@@ -36,11 +36,15 @@ class DaemonConnected(Message):
 @dataclass
 class DaemonUnreachable(Message):
     reason: str
+    over_ssh: bool = False  # ssh itself failed (refused, unknown host), not the daemon
 
 
 @dataclass
 class DaemonLost(Message):
+    """A connection stopped answering; `client` says which (a late report of an old one is ignored)."""
+
     reason: str
+    client: object = None
 
 
 @dataclass

@@ -137,6 +137,7 @@ class FakeDaemon:
     subscriptions: list[tuple[list[str], str | None, asyncio.Queue[Notification | None]]] = field(
         default_factory=list
     )
+    down: bool = False  # `make_app`'s connector refuses while set
 
     @classmethod
     def canned(cls) -> FakeDaemon:

@@ -64,3 +64,16 @@ def test_logs(snap_compare: Any, size: tuple[int, int]) -> None:
         await wait_for_text(pilot, "loaded 119,997 rows")
 
     assert snap_compare(make_app(FakeDaemon.canned()), terminal_size=size, run_before=logs)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_connection_lost(snap_compare: Any, size: tuple[int, int]) -> None:
+    daemon = FakeDaemon.canned()
+
+    async def lost(pilot: Any) -> None:
+        await on_brave_fox(pilot)
+        daemon.down = True
+        daemon.hang_up()
+        await wait_for_text(pilot, "connection lost")
+
+    assert snap_compare(make_app(daemon), terminal_size=size, run_before=lost)

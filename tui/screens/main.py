@@ -11,6 +11,7 @@ logs (`tui.screens.run_views`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Iterable
 from typing import ClassVar, TypeVar
 
@@ -45,6 +46,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.run_views import RunViews
 from tui.screens.verbs import Selection
 from tui.state import Dashboard, LogFilter, RunFilter
+from tui.widgets.banner import Banner
 from tui.widgets.event_view import EventView, event_matches
 from tui.widgets.graph_view import GraphView
 from tui.widgets.key_footer import KeyFooter
@@ -62,6 +64,8 @@ from tui.widgets.row_list import RowList
 
 T = TypeVar("T")
 RUNS_LOADED = 1000
+HEARTBEAT_SECONDS = 1.0  # a status request this often: a hung daemon is noticed within 2 s
+HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
 NARROW = 70  # columns below which lists and detail show one at a time
 TABS = ("graph", "timeline", "logs", "parameters", "events")
@@ -106,11 +110,14 @@ class MainScreen(RunViews):
         self.client, self.clock, self.readonly = client, clock, readonly
         self.dashboard = Dashboard()
         self.selection: Selection | None = None
+        self.disconnected = False
+        self._beating = False
         self._pending_run: Timer | None = None
         self._ticks = 0
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
+        yield Banner(id="banner")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield DeploymentList(self.dashboard, self.clock, id="deployments")
@@ -152,6 +159,7 @@ class MainScreen(RunViews):
         self._run_list.focus()
         self.set_class(self.size.width < NARROW, "-narrow")
         self.set_interval(1.0, self._tick)
+        self.set_interval(HEARTBEAT_SECONDS, self._heartbeat)
         self.follow_dashboard()
 
     # ---- workers: they call the client and post; they never touch widgets --------
@@ -159,6 +167,7 @@ class MainScreen(RunViews):
     @work(exclusive=True, group="dashboard")
     async def follow_dashboard(self) -> None:
         """Subscribe first (so nothing is missed), load the lists, then follow the changes."""
+        client = self.client
         try:
             subscription = self.client.subscribe(DASHBOARD_TOPICS)
             start = getattr(subscription, "start", None)
@@ -173,9 +182,53 @@ class MainScreen(RunViews):
             self.post_message(EventsArrived(sorted(events, key=lambda e: e.occurred)))
             await pump(subscription, self.post_message)
         except CLIENT_ERRORS as error:
-            self.post_message(DaemonLost(describe(error)))
+            self.post_message(DaemonLost(describe(error), client))
             return
-        self.post_message(DaemonLost("the daemon closed the connection"))
+        self.post_message(DaemonLost("the daemon closed the connection", client))
+
+    @work(group="heartbeat")
+    async def heartbeat(self) -> None:
+        """Ask for the status: it keeps the header true, and no answer in time means the daemon is gone.
+
+        A daemon that dies closes its socket at once; one that hangs, or an ssh
+        link that drops, says nothing, and this is how the screen finds out.
+        """
+        client, self._beating = self.client, True
+        try:
+            status = await asyncio.wait_for(client.status(), HEARTBEAT_TIMEOUT)
+        except CLIENT_ERRORS as error:  # TimeoutError among them
+            reason = (
+                "the daemon did not answer" if isinstance(error, TimeoutError) else describe(error)
+            )
+            self.post_message(DaemonLost(reason, client))
+            return
+        finally:
+            self._beating = False
+        self.post_message(StatusChanged(status))
+
+    def _heartbeat(self) -> None:
+        if not self.disconnected and not self._beating:  # one question at a time
+            self.heartbeat()
+
+    # ---- the connection, as the app reports it ------------------------------------------
+
+    def connection_lost(self, reason: str) -> None:
+        """Keep the last picture, say it may be stale, stop asking the old connection."""
+        self.disconnected = True
+        self.workers.cancel_group(self, "dashboard")
+        self.workers.cancel_group(self, "heartbeat")
+        self.query_one("#banner", Banner).lost(reason, self.clock.now())
+        self._refresh_header()
+
+    def reconnected(self, client: DashboardClient) -> None:
+        """A new connection: the same selection, filter and tab, the data loaded afresh."""
+        self.client, self.disconnected = client, False
+        self.query_one("#banner", Banner).restored()
+        self._refresh_header()
+        self.dashboard.events.clear()
+        self.follow_dashboard()
+        if self.detail is not None:
+            self.follow_run(self.detail.run.id)
 
     # ---- handlers: apply to the dashboard, repaint what changed --------------------
 
@@ -292,7 +345,9 @@ class MainScreen(RunViews):
 
     def _refresh_header(self) -> None:
         running, queued = self.dashboard.running_and_queued()
-        self._header.show(self.dashboard.status, running, queued, self.clock, self.readonly)
+        self._header.show(
+            self.dashboard.status, running, queued, self.clock, self.readonly, self.disconnected
+        )
 
     def _refresh_parameters(self) -> None:
         """The Parameters tab, drawn only while it shows (an update sizes it: a layout)."""
@@ -327,6 +382,7 @@ class MainScreen(RunViews):
             for view in self._run_views:
                 view.repaint_changed()
         self._refresh_header()
+        self.query_one("#banner", Banner).tick(self.clock.now())
 
     @on(TabbedContent.TabActivated, "#detail")
     def _tab_shown(self) -> None:

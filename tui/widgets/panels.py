@@ -58,15 +58,24 @@ class HeaderLine(Widget):
             self.refresh()
 
     def show(
-        self, status: Status | None, running: int, queued: int, clock: Clock, readonly: bool
+        self,
+        status: Status | None,
+        running: int,
+        queued: int,
+        clock: Clock,
+        readonly: bool,
+        lost: bool = False,
     ) -> None:
         text = Text("orc ", style="bold")
         if status is None:
             self.update(text + Text("connecting…", style="dim"))
             return
         text.append(status.project + "  ", style="bold")
-        text.append("● ", style="green")
-        text.append(f"up {duration(clock.now() - status.started_at)}  ")
+        if lost:  # no uptime that keeps ticking for a daemon that may be gone
+            text.append("✘ disconnected  ", style="bold red")
+        else:
+            text.append("● ", style="green")
+            text.append(f"up {duration(clock.now() - status.started_at)}  ")
         text.append(f"{running} running", style="cyan" if running else "dim")
         text.append(" · ")
         text.append(f"{queued} queued", style="yellow" if queued else "dim")
