@@ -82,3 +82,13 @@ async def test_at_60x18_the_lists_fill_the_screen_and_enter_swaps_in_the_detail(
         assert "brave-fox · Completed" in screen_text(pilot.app)  # the detail names its run
         await pilot.press("escape")
         await wait_until(pilot, lambda: "Deployments" in screen_text(pilot.app), what="the lists")
+
+
+async def test_z_zooms_the_detail_to_the_full_width_and_back(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=(80, 24)) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await pilot.press("2", "home", "down", "down", "z")
+        await wait_until(pilot, lambda: "Deployments" not in screen_text(pilot.app), what="zoom")
+        await wait_for_text(pilot, "extract-0")
+        await pilot.press("z")
+        await wait_until(pilot, lambda: "Deployments" in screen_text(pilot.app), what="unzoom")

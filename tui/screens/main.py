@@ -93,6 +93,7 @@ class MainScreen(RunViews):
         Binding("p", "pause_resume", "Pause/resume"),
         Binding("slash", "filter", "Filter"),
         Binding("e", "events", "Events"),
+        Binding("z", "zoom", "Zoom"),
         Binding("question_mark", "help", "Help"),
         Binding("escape", "back", "Back", show=False),
         Binding("tab", "next_pane(1)", "Next pane", show=False),
@@ -431,6 +432,13 @@ class MainScreen(RunViews):
     def on_descendant_focus(self, focused: DescendantFocus) -> None:
         """On a narrow terminal the side the focus is on fills the screen."""
         self.set_class(self._in_detail(focused.widget), "-zoom-detail")
+
+    def action_zoom(self) -> None:
+        """`z`: the detail alone, full width (again: the lists come back)."""
+        zoomed = not self.has_class("-zoomed")
+        self.set_class(zoomed, "-zoomed")
+        if zoomed:
+            self._focus_detail()
 
     def _focus_detail(self) -> None:
         self.add_class("-zoom-detail")  # shown before focused: a hidden widget takes no focus

@@ -241,7 +241,7 @@ def task_details(node: GraphNode | None, logs: list[LogInfo], clock: Clock) -> T
         parts.append(_traceback(task_run.state.traceback))
     for line in logs[-3:]:
         row = Text(clock_time(line.ts, clock) + " ", style="dim")
-        row.append(level_name(line.level)[:4] + " ", style=level_colour(line.level))
+        row.append(level_name(line.level) + " ", style=level_colour(line.level))
         row.append(line.message)
         parts.append(row)
     return Group(*parts)
