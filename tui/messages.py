@@ -78,6 +78,14 @@ class AutomationsChanged(Message, bubble=False):
 
 
 @dataclass
+class ListsReloaded(Message, bubble=False):
+    """Deployments or automations asked for again after an event said they changed (None: not asked)."""
+
+    deployments: list[DeploymentInfo] | None
+    automations: list[AutomationInfo] | None
+
+
+@dataclass
 class EventsArrived(Message, bubble=False):
     events: list[EventInfo]
 

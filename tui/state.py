@@ -279,10 +279,10 @@ class Dashboard:
             self.set_automations([*self.automations.values(), automation])
 
     def running_and_queued(self) -> tuple[int, int]:
-        """Counts for the header: from the daemon's status when known, else from the runs loaded."""
-        if self.status is not None:
-            return len(self.status.running), self.status.queued
-        return self.runs.counts()
+        """Counts for the header: running from the runs the stream keeps (a status is up to a
+        second old), queued (waiting for a slot) from the daemon's status when known."""
+        running, waiting = self.runs.counts()
+        return running, self.status.queued if self.status is not None else waiting
 
 
 def state_type_of(name: str) -> str:

@@ -138,6 +138,7 @@ class FakeDaemon:
         default_factory=list
     )
     down: bool = False  # `make_app`'s connector refuses while set
+    config_error: str | None = None  # what `status` says of flows.toml
 
     @classmethod
     def canned(cls) -> FakeDaemon:
@@ -266,7 +267,8 @@ class FakeClient:
     async def status(self) -> Status:
         running = [r for r in self.daemon.runs if r.state.type == "RUNNING"]
         return Status(pid=4242, version="0.1.0", project="demo", project_root="/srv/demo", started_at=NOW - 7380,
-                      uptime_seconds=7380, running=running, queued=1, deployments=2, automations=1)  # fmt: skip
+                      uptime_seconds=7380, running=running, queued=1, deployments=2, automations=1,
+                      config_error=self.daemon.config_error)  # fmt: skip
 
     async def deployments(self) -> list[DeploymentInfo]:
         return list(self.daemon.deployments)

@@ -7,6 +7,7 @@ test creates the gate file). Each test starts its own daemon (`live_daemon`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -202,3 +203,30 @@ async def test_host_ssh_reaches_the_daemon_through_orc_dial_stdio(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_text(pilot, "livetest", timeout=SLOW)
         await wait_for_text(pilot, "slow")
+
+
+async def orc(root: Path, *argv: str) -> None:
+    """Run `orc …` against the project, as a person in another terminal would."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "orchestrate.cli", *argv, "--project", str(root),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), SLOW)
+    assert process.returncode == 0, out.decode()
+
+
+async def test_changes_made_outside_show_without_a_key_pressed(live_daemon: Path) -> None:
+    async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for_text(pilot, "slow", timeout=SLOW)
+        await orc(live_daemon, "pause", "slow")
+        await wait_for_text(pilot, "‖ slow", timeout=1.0)
+
+        toml = live_daemon / "flows.toml"
+        toml.write_text(
+            toml.read_text() + '\n[[deployments]]\nname = "added"\nentrypoint = "flows.py:fan"\n'
+        )
+        await wait_for_text(pilot, "added", timeout=SLOW)  # the watcher's debounce, then 1 s
+
+        toml.write_text(toml.read_text() + "\n[[deployments]]\nname = 3\n")
+        await wait_for_text(pilot, "flows.toml is invalid", timeout=SLOW)

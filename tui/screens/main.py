@@ -38,6 +38,7 @@ from tui.messages import (
     DashboardLoaded,
     DeploymentsChanged,
     EventsArrived,
+    ListsReloaded,
     RunsChanged,
     StatusChanged,
 )
@@ -64,6 +65,9 @@ from tui.widgets.row_list import RowList
 
 T = TypeVar("T")
 RUNS_LOADED = 1000
+#: Events after which the deployments (or automations) are asked for again.
+DEPLOYMENT_EVENTS = ("orc.deployment.", "orc.config.reloaded")
+AUTOMATION_EVENTS = ("orc.automation.",)
 HEARTBEAT_SECONDS = 1.0  # a status request this often: a hung daemon is noticed within 2 s
 HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
@@ -207,6 +211,19 @@ class MainScreen(RunViews):
             self._beating = False
         self.post_message(StatusChanged(status))
 
+    @work(exclusive=True, group="reload")
+    async def reload_lists(self, deployments: bool, automations: bool) -> None:
+        """The daemon pushes no list of its own for these: an event says one changed, and it is asked."""
+        try:
+            self.post_message(
+                ListsReloaded(
+                    await self.client.deployments() if deployments else None,
+                    await _optional(self.client.automations()) if automations else None,
+                )
+            )
+        except CLIENT_ERRORS:
+            return  # the heartbeat reports a lost daemon
+
     def _heartbeat(self) -> None:
         if not self.disconnected and not self._beating:  # one question at a time
             self.heartbeat()
@@ -248,6 +265,7 @@ class MainScreen(RunViews):
     def _status(self, changed: StatusChanged) -> None:
         self.dashboard.status = changed.status
         self._refresh_header()
+        self.query_one("#banner", Banner).config_error(changed.status.config_error)
 
     @on(RunsChanged)
     def _runs(self, changed: RunsChanged) -> None:
@@ -262,8 +280,7 @@ class MainScreen(RunViews):
             self._run_list.rows_changed()
         elif redraw:  # states or times changed: repaint those rows, if they show
             self._run_list.runs_updated(redraw)
-        if self.dashboard.status is None:  # else the header counts come from the status
-            self._refresh_header()
+        self._refresh_header()  # the running count is the runs' own
         self.subflow_runs_changed(changed.runs)
         if self.detail is not None:
             mine = [run for run in changed.runs if run.id == self.detail.run.id]
@@ -286,10 +303,26 @@ class MainScreen(RunViews):
 
     @on(EventsArrived)
     def _events(self, arrived: EventsArrived) -> None:
+        names = [event.event for event in arrived.events]
+        deployments = any(n.startswith(DEPLOYMENT_EVENTS) for n in names)
+        automations = any(n.startswith(AUTOMATION_EVENTS) for n in names)
+        if (deployments or automations) and self.dashboard.status is not None:
+            self.reload_lists(deployments, automations)
         self.dashboard.events.extend(arrived.events)
         self._event_view.rows_changed()
         if isinstance(self.app.screen, EventsScreen):
             self.app.screen.events_arrived()
+
+    @on(ListsReloaded)
+    def _lists_reloaded(self, reloaded: ListsReloaded) -> None:
+        """The lists as the daemon has them now: added, changed, removed, paused, fired."""
+        if reloaded.deployments is not None:
+            self.dashboard.set_deployments(reloaded.deployments)
+            self._deployment_list.rows_changed()
+        if reloaded.automations is not None:
+            self.dashboard.set_automations(reloaded.automations)
+            self._automation_list.rows_changed()
+        self._refresh_parameters()
 
     @on(ActionSucceeded)
     def _action_done(self, done: ActionSucceeded) -> None:

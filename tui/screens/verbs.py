@@ -14,10 +14,16 @@ from typing import Any, Literal
 from textual import work
 from textual.screen import Screen
 
-from orchestrate.client.protocol import DeploymentInfo, FlowRunInfo
+from orchestrate.client.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
 from tui.format import TERMINAL_TYPES, short_id
-from tui.messages import ActionFailed, ActionSucceeded, RunsChanged
+from tui.messages import (
+    ActionFailed,
+    ActionSucceeded,
+    AutomationsChanged,
+    DeploymentsChanged,
+    RunsChanged,
+)
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.run_form import RunForm
 from tui.state import Dashboard
@@ -151,4 +157,8 @@ class Verbs(Screen[None]):
         if isinstance(result, FlowRunInfo):
             self.post_message(RunsChanged([result]))
             summary = f"{summary}: {result.name} ({short_id(result.id)}) is {result.state.name}"
+        elif isinstance(result, DeploymentInfo):  # paused or resumed: the mark shows at once
+            self.post_message(DeploymentsChanged([result]))
+        elif isinstance(result, AutomationInfo):
+            self.post_message(AutomationsChanged([result]))
         self.post_message(ActionSucceeded(summary))

@@ -1,5 +1,7 @@
 """The line under the header that says the screen may be stale: `connection lost — retrying (4s)`.
 
+While connected it says instead that `flows.toml` has an error, where and why.
+
 The rest of the screen keeps the last picture (a list that goes blank tells
 nothing); the banner says how old it is and why, until the daemon answers.
 """
@@ -18,17 +20,20 @@ class Banner(Static):
     DEFAULT_CSS = """
     Banner { display: none; height: 1; background: $error; color: $text; padding: 0 1; }
     Banner.-shown { display: block; }
+    Banner.-config { background: $warning; color: $text; height: auto; max-height: 3; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lost_at: float | None = None
         self.reason = ""
+        self._config_error: str | None = None
 
     def lost(self, reason: str, now: float) -> None:
         if self.lost_at is None:
             self.lost_at = now
         self.reason = reason
+        self.remove_class("-config")
         self.add_class("-shown")
         self.tick(now)
 
@@ -49,3 +54,15 @@ class Banner(Static):
     def restored(self) -> None:
         self.lost_at = None
         self.remove_class("-shown")
+        self.config_error(self._config_error)
+
+    def config_error(self, error: str | None) -> None:
+        """While connected: the last invalid flows.toml edit, where and why (the daemon keeps the last good one)."""
+        self._config_error = error
+        if self.lost_at is not None:
+            return  # the loss says more
+        self.set_class(bool(error), "-shown", "-config")
+        if error:
+            text = Text("flows.toml is invalid, the last good config still runs: ", style="bold")
+            text.append(" ".join(error.split()))
+            self.update(text)
