@@ -103,6 +103,8 @@ class RunIndex:
         self._filter = RunFilter()
         self._view: list[str] | None = None
         self._positions: dict[str, int] | None = None
+        self._running: set[str] = set()  # kept as runs change: the header asks on every batch
+        self._waiting: set[str] = set()
         self.widths = ColumnWidths()
 
     def __len__(self) -> int:
@@ -135,6 +137,7 @@ class RunIndex:
 
     def replace_all(self, runs: Iterable[FlowRunInfo]) -> None:
         self._runs = {run.id: run for run in runs}
+        self._running, self._waiting = set(), set()
         for run in self._runs.values():
             self._learn(run)
         self._keys = {run.id: sort_key(run) for run in self._runs.values()}
@@ -142,6 +145,9 @@ class RunIndex:
         self._view = self._positions = None
 
     def _learn(self, run: FlowRunInfo) -> None:
+        kind = run.state.type
+        (self._running.add if kind == "RUNNING" else self._running.discard)(run.id)
+        (self._waiting.add if kind in {"SCHEDULED", "PENDING"} else self._waiting.discard)(run.id)
         if run.deployment and run.state.type not in {"SCHEDULED", "PENDING"}:
             self._flows[run.deployment] = run.flow_name
         self.widths.grow(run, self.flow_name(run))
@@ -191,11 +197,7 @@ class RunIndex:
 
     def counts(self) -> tuple[int, int]:
         """How many runs are running, and how many are scheduled to start (as far as loaded)."""
-        running = sum(1 for run in self._runs.values() if run.state.type == "RUNNING")
-        waiting = sum(
-            1 for run in self._runs.values() if run.state.type in {"SCHEDULED", "PENDING"}
-        )
-        return running, waiting
+        return len(self._running), len(self._waiting)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ KEYS: list[tuple[str, str]] = [
     ("[ ]", "previous / next detail tab (Graph, Timeline, Logs, Parameters, Events)"),
     ("enter / space", "open the selection; in the graph, expand a mapped task or a subflow"),
     ("/", "filter runs (state:failed deployment:etl words…); in Logs, search"),
+    (
+        ":",
+        "command line: run NAME key=value, deploy NAME, cancel, retry, pause, logs (tab completes)",
+    ),
     ("enter / esc in a filter", "leave it (enter keeps the text, esc clears it)"),
     ("r", "run the selected deployment now"),
     ("R", "run it with parameters (a form, checked before sending)"),

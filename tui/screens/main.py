@@ -28,6 +28,7 @@ from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
 from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
+from tui.commands import NAMED, Command, CommandSuggester, parse
 from tui.feed import DASHBOARD_TOPICS, pump
 from tui.format import Clock
 from tui.messages import (
@@ -96,6 +97,7 @@ class MainScreen(RunViews):
         Binding("x", "retry_run", "Retry"),
         Binding("p", "pause_resume", "Pause/resume"),
         Binding("slash", "filter", "Filter"),
+        Binding("colon", "command", "Command"),
         Binding("e", "events", "Events"),
         Binding("z", "zoom", "Zoom"),
         Binding("question_mark", "help", "Help"),
@@ -144,6 +146,11 @@ class MainScreen(RunViews):
                     yield Static(id="parameters-text")
                 with TabPane("Events", id="events"):
                     yield EventView(self.clock, self._selection_events, id="event-view")
+        yield Prompt(
+            placeholder=":run NAME key=value · :deploy NAME · :cancel · :retry · :logs (tab completes)",
+            id="command",
+            suggester=CommandSuggester(lambda: self.dashboard.deployments),
+        )
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -441,8 +448,11 @@ class MainScreen(RunViews):
 
     def action_next_pane(self, step: int) -> None:
         """Tab: the next pane in `PANES` order, from wherever the focus is."""
-        panes = [self.query_one(f"#{pane}") for pane in PANES[:-1]] + [self._detail_view()]
         focused = self.focused
+        if isinstance(focused, Prompt):
+            focused.complete()
+            return
+        panes = [self.query_one(f"#{pane}") for pane in PANES[:-1]] + [self._detail_view()]
         here = next(
             (
                 i
@@ -521,6 +531,47 @@ class MainScreen(RunViews):
     def _run_filter_changed(self, changed: Input.Changed) -> None:
         self.dashboard.runs.filter = RunFilter(changed.value)
         self._run_list.rows_changed()
+
+    def action_command(self) -> None:
+        """`:`: the command line, beside the palette."""
+        self.query_one("#command", Prompt).open(self.focused)
+
+    @on(Input.Submitted, "#command")
+    def _command_given(self, submitted: Input.Submitted) -> None:
+        prompt = self.query_one("#command", Prompt)
+        prompt.close(clear=True)
+        try:
+            command = parse(submitted.value)
+        except ValueError as error:
+            self.notify(str(error), severity="error", timeout=6)
+            return
+        self._run_command(command)
+
+    def _run_command(self, command: Command) -> None:
+        if command.verb in NAMED and command.name not in self.dashboard.deployments:
+            known = ", ".join(self.dashboard.deployments) or "none"
+            self.notify(f"no deployment {command.name!r} (known: {known})", severity="error")
+        elif command.verb == "run" and command.name is not None:
+            self.run_deployment(command.name, command.parameters or None)
+        elif command.verb == "deploy" and command.name is not None:
+            self._deployment_list.focus()
+            index = self._deployment_list.index_of(command.name)
+            if index is not None:
+                self._deployment_list.move_to(index)
+        elif command.verb == "logs":
+            self._tabs.active = "logs"
+            self._focus_detail()
+        elif command.verb == "quit":
+            self.app.exit()
+        else:
+            verbs = {
+                "cancel": self.action_cancel_run,
+                "retry": self.action_retry_run,
+                "pause": self.action_pause_resume,
+                "help": self.action_help,
+            }
+            if not (self.readonly and command.verb in {"cancel", "retry", "pause"}):
+                verbs[command.verb]()
 
     @on(Input.Submitted, "#run-filter, #log-search")
     def _prompt_done(self, submitted: Input.Submitted) -> None:

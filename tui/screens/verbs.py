@@ -76,7 +76,14 @@ class Verbs(Screen[None]):
         if deployment is None:
             self.notify("Select a deployment (or a run of one) to run it.", severity="warning")
             return
-        self._call(f"run {deployment.name}", self.client.create_run(deployment.name))
+        self.run_deployment(deployment.name)
+
+    def run_deployment(self, name: str, parameters: dict[str, Any] | None = None) -> None:
+        """Ask the daemon to run `name` now (the daemon checks the parameters)."""
+        if self.readonly:
+            self.notify("read-only: runs are not started from here", severity="warning")
+            return
+        self._call(f"run {name}", self.client.create_run(name, parameters))
 
     def action_run_with_parameters(self) -> None:
         deployment = self.selected_deployment()

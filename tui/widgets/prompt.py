@@ -6,6 +6,7 @@ meant for a list is never typed into it: the modal model of lazygit and k9s.
 
 from __future__ import annotations
 
+from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -13,8 +14,10 @@ from textual.widgets import Input
 class Prompt(Input):
     """An `Input` that is focusable only between `open()` and `close()`."""
 
-    def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
-        super().__init__(placeholder=placeholder, id=id)
+    def __init__(
+        self, *, placeholder: str = "", id: str | None = None, suggester: Suggester | None = None
+    ) -> None:
+        super().__init__(placeholder=placeholder, id=id, suggester=suggester)
         self.can_focus = False
         self.opener: Widget | None = None
 
@@ -24,6 +27,11 @@ class Prompt(Input):
         self.can_focus = True
         self.add_class("open")
         self.focus()
+
+    def complete(self) -> None:
+        """Tab: take the suggestion shown, if any (Tab never leaves an open input)."""
+        self.action_end()
+        self.action_cursor_right()  # at the end, this accepts the suggestion
 
     def close(self, clear: bool) -> None:
         """Give the keys back to whoever opened it (hidden too, if `clear` empties it)."""
