@@ -106,3 +106,24 @@ async def test_help_and_quit_are_always_in_the_footer_at_80_columns(daemon: Fake
             await pilot.press(*keys)
             await wait_until(pilot, lambda: "? Help" in footer_line(pilot), what="? Help")
             assert "q Quit" in footer_line(pilot)
+
+
+def cursor_styled(row_list: Any) -> bool:
+    """Whether the list's cursor row is drawn in a cursor style (reverse or bold)."""
+    y = row_list.cursor - row_list.scroll_offset.y
+    strip = row_list.render_line(y)
+    return any(seg.style is not None and (seg.style.reverse or seg.style.bold) for seg in strip)
+
+
+async def test_only_the_list_holding_the_selection_shows_a_cursor(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        runs, deployments, automations = (
+            screen.query_one(f"#{name}") for name in ("runs", "deployments", "automations")
+        )
+        assert cursor_styled(runs)
+        assert not cursor_styled(deployments) and not cursor_styled(automations)
+        await pilot.press("enter")  # into the graph: the runs list keeps its (bold) cursor
+        assert cursor_styled(runs) and not cursor_styled(deployments)

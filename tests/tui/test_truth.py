@@ -91,3 +91,24 @@ async def test_an_invalid_flows_toml_shows_as_a_banner_with_the_place_and_reason
         await wait_until(
             pilot, lambda: "flows.toml:12:5" not in screen_text(pilot.app), timeout=2.0
         )
+
+
+async def test_the_header_names_the_ssh_host_the_version_and_the_time_zone(
+    daemon: FakeDaemon,
+) -> None:
+    from orchestrate.client.address import SshAddress
+    from tests.tui.conftest import FROZEN
+    from tests.tui.fake_daemon import FakeClient
+    from tui.app import OrcApp
+    from tui.client import DashboardClient
+
+    async def connect() -> DashboardClient:
+        client = FakeClient(daemon)
+        client.address = SshAddress("ops@box")  # type: ignore[attr-defined]
+        return client  # type: ignore[return-value]
+
+    app = OrcApp(connect, "ops@box", clock=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_text(pilot, "on ops@box")
+        header = screen_text(pilot.app).splitlines()[0]
+        assert "v0.1.0" in header and "times in UTC" in header

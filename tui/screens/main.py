@@ -24,6 +24,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane
 
+from orchestrate.client.address import SshAddress
 from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
 from orchestrate.core.errors import RemoteError
 from tui import memory
@@ -361,6 +362,14 @@ class MainScreen(RunViews):
         if selection == self.selection:
             return
         self.selection = selection
+        for row_list, kind in (
+            (self._deployment_list, "deployment"),
+            (self._run_list, "run"),
+            (self._automation_list, "automation"),
+        ):
+            if row_list.holds_selection != (kind == selection.kind):
+                row_list.holds_selection = kind == selection.kind
+                row_list.refresh()  # one list shows where the selection is, not three
         run_id = self._run_of(selection)
         if self._pending_run is not None:
             self._pending_run.stop()
@@ -387,7 +396,13 @@ class MainScreen(RunViews):
     def _refresh_header(self) -> None:
         running, queued = self.dashboard.running_and_queued()
         self._header.show(
-            self.dashboard.status, running, queued, self.clock, self.readonly, self.disconnected
+            self.dashboard.status,
+            running,
+            queued,
+            self.clock,
+            self.readonly,
+            self.disconnected,
+            ssh_host(self.client),
         )
 
     def _refresh_parameters(self) -> None:
@@ -609,6 +624,12 @@ class MainScreen(RunViews):
                 *commands,
             ]
         return commands
+
+
+def ssh_host(client: DashboardClient) -> str | None:
+    """The server a client reaches over ssh (None for the local socket)."""
+    address = getattr(client, "address", None)
+    return str(address.destination) if isinstance(address, SshAddress) else None
 
 
 async def _optional(call: Awaitable[list[T]]) -> list[T]:

@@ -65,12 +65,17 @@ class HeaderLine(Widget):
         clock: Clock,
         readonly: bool,
         lost: bool = False,
+        host: str | None = None,
     ) -> None:
         text = Text("orc ", style="bold")
         if status is None:
             self.update(text + Text("connecting…", style="dim"))
             return
-        text.append(status.project + "  ", style="bold")
+        text.append(status.project + " ", style="bold")
+        if host:  # over ssh: which server this is, always in sight
+            text.append(f"on {host} ", style="bold cyan")
+        text.append(f"v{status.version} ", style="dim")
+        text.append(" ")
         if lost:  # no uptime that keeps ticking for a daemon that may be gone
             text.append("✘ disconnected  ", style="bold red")
         else:
@@ -84,6 +89,7 @@ class HeaderLine(Widget):
         if readonly:
             text.append("  read-only", style="magenta")
         text.append(f"  {status.project_root}", style="dim")
+        text.append(f"  times in {clock.local(clock.now()).tzname()}", style="dim")
         self.update(text)
 
 

@@ -29,7 +29,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 CURSOR = Style(reverse=True)
-CURSOR_UNFOCUSED = Style(bold=True, underline=True)
+CURSOR_UNFOCUSED = Style(bold=True)  # where the selection is, while another pane has the keys
 
 
 class RowList(ScrollView, can_focus=True):
@@ -74,6 +74,7 @@ class RowList(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.cursor = 0
         self.selected_key: str | None = None
+        self.holds_selection = True  # unfocused, the cursor shows only where the selection is
         self._drawn: dict[int, tuple[int, Text]] = {}  # line on screen -> (row, its text there)
 
     # ---- what subclasses provide -------------------------------------------
@@ -120,7 +121,7 @@ class RowList(ScrollView, can_focus=True):
         else:
             text = self._row_text(index, width)
             self._drawn[y] = (index, text)
-            if index == self.cursor:
+            if index == self.cursor and (self.has_focus or self.holds_selection):
                 text = text.copy()
                 text.stylize(CURSOR if self.has_focus else CURSOR_UNFOCUSED)
         return to_strip(self, text, width)
