@@ -127,3 +127,19 @@ async def test_only_the_list_holding_the_selection_shows_a_cursor(daemon: FakeDa
         assert not cursor_styled(deployments) and not cursor_styled(automations)
         await pilot.press("enter")  # into the graph: the runs list keeps its (bold) cursor
         assert cursor_styled(runs) and not cursor_styled(deployments)
+
+
+async def test_the_event_stream_filter_takes_keys_only_after_slash(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await pilot.press("e")
+        await wait_for_text(pilot, "orc.flow-run.Failed")
+        screen = pilot.app.screen
+        event_filter = screen.query_one("#event-filter", Input)
+        await pilot.press("tab", "j", "k")
+        assert event_filter.value == ""
+        await pilot.press("slash", *"Completed", "enter")
+        await wait_until(pilot, lambda: "orc.flow-run.Failed" not in screen_text(pilot.app))
+        assert focused_id(pilot) == "event-stream"
+        await pilot.press("escape", "escape")  # clear the filter, then back
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, MainScreen), what="back")
