@@ -105,3 +105,18 @@ def test_failed_run_logs_with_the_whole_traceback(snap_compare: Any, size: tuple
         await wait_for_text(pilot, "ValueError: bad row 17")
 
     assert snap_compare(make_app(daemon), terminal_size=size, run_before=logs)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_config_error_banner(snap_compare: Any, size: tuple[int, int]) -> None:
+    daemon = FakeDaemon.canned()
+    daemon.config_error = (
+        "flows.toml:12:5: deployments[1].schedules[0].cron: 'every tuesday' is not a cron "
+        "expression; write it as five fields, e.g. '0 2 * * 2'"
+    )
+
+    async def shown(pilot: Any) -> None:
+        await wait_for_text(pilot, "brave-fox")
+        await wait_for_text(pilot, "flows.toml:12:5")  # the first heartbeat brings it
+
+    assert snap_compare(make_app(daemon), terminal_size=size, run_before=shown)
