@@ -247,6 +247,10 @@ def _logs(run_id: str) -> list[LogInfo]:
     ]
 
 
+def _not_due(run: FlowRunInfo) -> bool:
+    return run.state.type == "SCHEDULED" and (run.expected_start_time or 0.0) > NOW
+
+
 class FakeClient:
     """The `DashboardClient` methods over a `FakeDaemon`."""
 
@@ -290,7 +294,14 @@ class FakeClient:
         deployment: str | None = None,
         since: float | None = None,
     ) -> list[FlowRunInfo]:
-        return sorted(self.daemon.runs, key=lambda r: -r.created)[:limit]
+        runs = self.daemon.runs
+        if state is not None:  # a state filter brings runs not due yet too, as the daemon's does
+            runs = [
+                r for r in runs if state.lower() in (r.state.name.lower(), r.state.type.lower())
+            ]
+        else:  # scheduled runs not due yet are left out, as the daemon leaves them out
+            runs = [r for r in runs if not _not_due(r)]
+        return sorted(runs, key=lambda r: -r.created)[:limit]
 
     async def run(self, id: str) -> RunDetail:
         found = self._run(id)

@@ -57,8 +57,9 @@ async def test_a_run_started_from_the_tui_completes_on_screen_with_its_fan_out_g
     live_daemon: Path,
 ) -> None:
     async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for_text(pilot, "fan", timeout=SLOW)
-        assert "slow" in screen_text(pilot.app) and "livetest" in screen_text(pilot.app)
+        await wait_for_text(pilot, "● fan ", timeout=SLOW)  # the row: "fan" is in the tmp path too
+        await wait_for_text(pilot, "● slow ")  # the list grows to its rows a frame later
+        assert "livetest" in screen_text(pilot.app)
         await select_deployment(pilot, "fan")
         await pilot.press("r")
         await wait_for_notice(pilot, "Run fan", timeout=SLOW)
@@ -99,7 +100,7 @@ async def test_a_run_started_from_the_tui_completes_on_screen_with_its_fan_out_g
 
 async def test_cancel_and_the_parameter_form_against_the_daemon(live_daemon: Path) -> None:
     async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for_text(pilot, "slow", timeout=SLOW)
+        await wait_for_text(pilot, "● slow ", timeout=SLOW)
         await select_deployment(pilot, "fan")
         await pilot.press("R")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunForm), what="the run form")
@@ -136,7 +137,7 @@ async def test_a_subflows_tasks_show_under_its_stand_in_row_and_follow_it_live(
     live_daemon: Path,
 ) -> None:
     async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for_text(pilot, "nested", timeout=SLOW)
+        await wait_for_text(pilot, "● nested ", timeout=SLOW)
         await select_deployment(pilot, "nested")
         await pilot.press("r")
         screen = main_screen(pilot)
@@ -218,7 +219,7 @@ async def orc(root: Path, *argv: str) -> None:
 
 async def test_changes_made_outside_show_without_a_key_pressed(live_daemon: Path) -> None:
     async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for_text(pilot, "slow", timeout=SLOW)
+        await wait_for_text(pilot, "● slow ", timeout=SLOW)
         await orc(live_daemon, "pause", "slow")
         await wait_for_text(pilot, "‖ slow", timeout=1.0)
 

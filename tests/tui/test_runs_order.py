@@ -109,3 +109,14 @@ async def test_a_scheduled_run_shows_its_flows_name_not_its_functions() -> None:
         assert " etl " in line and "nightly " not in line.replace("nightly-etl", "")
         await pilot.press("slash", *"flow:etl", "enter")
         await wait_for_text(pilot, "due-later")
+
+
+async def test_runs_not_due_yet_are_loaded_into_the_upcoming_section_on_open() -> None:
+    daemon = daemon_with_runs()  # due-soon and due-later: the daemon lists them only when asked
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "due-soon")
+        assert run_names_in_order(pilot, ["due-soon", "due-later", "waited"])[:3] == [
+            "upcoming",
+            "due-soon",
+            "due-later",
+        ]

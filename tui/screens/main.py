@@ -67,6 +67,7 @@ from tui.widgets.row_list import RowList
 
 T = TypeVar("T")
 RUNS_LOADED = 1000
+UPCOMING_LOADED = 200  # scheduled runs not due yet (a daemon keeps about an hour of them)
 #: Events after which the deployments (or automations) are asked for again.
 DEPLOYMENT_EVENTS = ("orc.deployment.", "orc.config.reloaded")
 AUTOMATION_EVENTS = ("orc.automation.",)
@@ -189,6 +190,10 @@ class MainScreen(RunViews):
             status = await self.client.status()
             deployments = await self.client.deployments()
             runs = await self.client.runs(limit=RUNS_LOADED)
+            # runs.list leaves out scheduled runs not due yet unless a state is asked for
+            upcoming = await self.client.runs(limit=UPCOMING_LOADED, state="SCHEDULED")
+            known = {run.id for run in runs}
+            runs += [run for run in upcoming if run.id not in known]
             automations = await _optional(self.client.automations())
             events = await _optional(self.client.events(limit=200))
             self.post_message(DashboardLoaded(status, deployments, runs, automations))
