@@ -218,7 +218,12 @@ class RunViews(Verbs):
 
     def _title_detail(self) -> None:
         """The detail pane names the run it shows (which may not be the selected row's)."""
-        self.query_one("#detail").border_title = run_title(self.detail.run if self.detail else None)
+        detail = self.query_one("#detail")
+        title = run_title(self.detail.run if self.detail else None)
+        if (
+            detail.border_title != title
+        ):  # a new title repaints the whole pane: only when it reads anew
+            detail.border_title = title
 
     def _refresh_task_detail(self) -> None:
         """The selected row's detail, redrawn only when what it shows changed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -177,16 +178,23 @@ def run_row_reads(run: FlowRunInfo) -> tuple[object, ...]:
     )
 
 
-def run_columns(widths: ColumnWidths) -> list[Column]:
-    """Glyph and name always; then deployment, start, duration and flow, dropped in reverse order."""
-    return [
+@functools.lru_cache(maxsize=64)
+def run_columns(
+    name: int, deployment: int, flow: int, width: int
+) -> tuple[list[Column], dict[str, int]]:
+    """Glyph and name always; then deployment, start, duration and flow, dropped in reverse order.
+
+    The same for every row of a list of one width: worked out once, not per row drawn.
+    """
+    columns = [
         Column("glyph", 1),
-        Column("name", max(8, widths.name), cut=True, min_width=8),
-        Column("deployment", widths.deployment, priority=5),
-        Column("flow", widths.flow, priority=1),
+        Column("name", max(8, name), cut=True, min_width=8),
+        Column("deployment", deployment, priority=5),
+        Column("flow", flow, priority=1),
         Column("start", 8, priority=4),
         Column("took", 6, priority=3, right=True),
     ]
+    return columns, fit(columns, width)
 
 
 def run_row(
@@ -199,10 +207,10 @@ def run_row(
     else:
         start = clock_time(run.start_time or run.expected_start_time or run.created, clock)
         took = duration(run_duration(run.start_time, run.end_time, clock.now()))
-    columns = run_columns(widths)
+    columns, fitted = run_columns(widths.name, widths.deployment, widths.flow, width)
     return row(
         columns,
-        fit(columns, width),
+        fitted,
         {
             "glyph": (state_glyph(run.state.name, run.state.type), colour),
             "name": (run.name, ""),
