@@ -70,6 +70,7 @@ async def test_a_daemon_that_hangs_is_noticed_within_2_seconds(daemon: FakeDaemo
             await hung.wait()
 
         switch.clients[-1].status = never  # type: ignore[method-assign]
+        switch.clients[-1].hello = never  # type: ignore[method-assign]
         started = time.monotonic()
         await wait_for_text(pilot, BANNER, timeout=3.0)
         assert time.monotonic() - started < 2.5

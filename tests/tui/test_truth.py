@@ -85,11 +85,13 @@ async def test_an_invalid_flows_toml_shows_as_a_banner_with_the_place_and_reason
     async with make_app(daemon).run_test(size=SIZE) as pilot:
         await wait_for_text(pilot, "brave-fox")
         daemon.config_error = "flows.toml:12:5: deployments[1].schedules[0].cron: bad cron 'x'"
-        await wait_for_text(pilot, "flows.toml:12:5", timeout=2.0)  # within a heartbeat
+        daemon.push("event", event("orc.config.invalid", "orc.config.flows-toml"))
+        await wait_for_text(pilot, "flows.toml:12:5", timeout=1.0)
         assert "bad cron" in screen_text(pilot.app)
         daemon.config_error = None
+        daemon.push("event", event("orc.config.reloaded", "orc.config.flows-toml"))
         await wait_until(
-            pilot, lambda: "flows.toml:12:5" not in screen_text(pilot.app), timeout=2.0
+            pilot, lambda: "flows.toml:12:5" not in screen_text(pilot.app), timeout=1.0
         )
 
 

@@ -12,6 +12,7 @@ logs (`tui.screens.run_views`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Iterable
 from typing import ClassVar, TypeVar
 
@@ -25,7 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from orchestrate.client.address import SshAddress
-from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
+from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo, Status
 from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
@@ -72,6 +73,7 @@ UPCOMING_LOADED = 200  # scheduled runs not due yet (a daemon keeps about an hou
 DEPLOYMENT_EVENTS = ("orc.deployment.", "orc.config.reloaded")
 AUTOMATION_EVENTS = ("orc.automation.",)
 HEARTBEAT_SECONDS = 1.0  # a status request this often: a hung daemon is noticed within 2 s
+STATUS_EVERY = 5  # heartbeats: the status (queue, config error) comes with every fifth
 HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
 NARROW = 70  # columns below which lists and detail show one at a time
@@ -121,6 +123,7 @@ class MainScreen(RunViews):
         self.selection: Selection | None = None
         self.disconnected = False
         self._beating = False
+        self._beats = 0
         self._pending_run: Timer | None = None
         self._ticks = 0
 
@@ -205,15 +208,18 @@ class MainScreen(RunViews):
         self.post_message(DaemonLost("the daemon closed the connection", client))
 
     @work(group="heartbeat")
-    async def heartbeat(self) -> None:
-        """Ask for the status: it keeps the header true, and no answer in time means the daemon is gone.
+    async def heartbeat(self, with_status: bool) -> None:
+        """Ping the daemon (its hello, a few bytes); no answer in time means it is gone.
 
         A daemon that dies closes its socket at once; one that hangs, or an ssh
         link that drops, says nothing, and this is how the screen finds out.
+        Now and then the status comes too (the queue, a config error): it
+        lists every running run, too much to parse every second.
         """
         client, self._beating = self.client, True
         try:
-            status = await asyncio.wait_for(client.status(), HEARTBEAT_TIMEOUT)
+            call = client.status() if with_status else client.hello()
+            answer = await asyncio.wait_for(call, HEARTBEAT_TIMEOUT)
         except CLIENT_ERRORS as error:  # TimeoutError among them
             reason = (
                 "the daemon did not answer" if isinstance(error, TimeoutError) else describe(error)
@@ -222,7 +228,14 @@ class MainScreen(RunViews):
             return
         finally:
             self._beating = False
-        self.post_message(StatusChanged(status))
+        if isinstance(answer, Status):
+            self.post_message(StatusChanged(answer))
+
+    @work(exclusive=True, group="status")
+    async def refresh_status(self) -> None:
+        """The status now (an event said the config changed): the banner and header follow it."""
+        with contextlib.suppress(*CLIENT_ERRORS):  # a lost daemon is the heartbeat's to report
+            self.post_message(StatusChanged(await self.client.status()))
 
     @work(exclusive=True, group="reload")
     async def reload_lists(self, deployments: bool, automations: bool) -> None:
@@ -239,7 +252,8 @@ class MainScreen(RunViews):
 
     def _heartbeat(self) -> None:
         if not self.disconnected and not self._beating:  # one question at a time
-            self.heartbeat()
+            self._beats += 1
+            self.heartbeat(with_status=self._beats % STATUS_EVERY == 0)
 
     # ---- the connection, as the app reports it ------------------------------------------
 
@@ -269,6 +283,7 @@ class MainScreen(RunViews):
         self.dashboard.set_deployments(loaded.deployments)
         self.dashboard.set_automations(loaded.automations)
         self.dashboard.runs.replace_all(loaded.runs)
+        self.query_one("#banner", Banner).config_error(loaded.status.config_error)
         for row_list in (self._deployment_list, self._run_list, self._automation_list):
             row_list.rows_changed()
         self._refresh_header()
@@ -321,6 +336,8 @@ class MainScreen(RunViews):
         automations = any(n.startswith(AUTOMATION_EVENTS) for n in names)
         if (deployments or automations) and self.dashboard.status is not None:
             self.reload_lists(deployments, automations)
+        if any(n.startswith("orc.config.") for n in names) and self.dashboard.status is not None:
+            self.refresh_status()  # an invalid (or fixed) flows.toml: the banner says so now
         self.dashboard.events.extend(arrived.events)
         self._event_view.rows_changed()
         if isinstance(self.app.screen, EventsScreen):
