@@ -1,8 +1,10 @@
 """`orc tui`: connect to the daemon (or say plainly that none runs), then show the dashboard.
 
 The app owns the connection. Until a daemon answers it shows the no-daemon
-screen and retries on a timer; once connected it shows the main screen, and
-if the connection drops it goes back to waiting.
+screen and retries on a timer; once connected it shows the main screen. If
+the connection drops, the main screen keeps its last picture under a banner
+while the app retries, and picks up the new connection with its selection,
+filter and tab as they were.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 
+from orchestrate.core.errors import SshError
 from tui import memory
 from tui.client import CLIENT_ERRORS, Connector, DashboardClient, describe
 from tui.format import Clock
@@ -80,7 +83,7 @@ class OrcApp(App[None]):
         try:
             client = await self.connect()
         except CLIENT_ERRORS as error:
-            self.post_message(DaemonUnreachable(describe(error)))
+            self.post_message(DaemonUnreachable(describe(error), isinstance(error, SshError)))
             return
         self.post_message(DaemonConnected(client, (time.perf_counter() - started) * 1000))
 
@@ -91,7 +94,11 @@ class OrcApp(App[None]):
     def _connected(self, connected: DaemonConnected) -> None:
         self._stop_retrying()
         self.client = connected.client
-        self.push_screen(MainScreen(connected.client, self.clock, self.readonly))
+        main = self._main_screen()
+        if main is not None:  # back after a loss: the same screen, its selection and filters
+            main.reconnected(connected.client)
+        else:
+            self.push_screen(MainScreen(connected.client, self.clock, self.readonly))
 
     @on(DaemonUnreachable)
     def _unreachable(self, unreachable: DaemonUnreachable) -> None:
@@ -99,21 +106,28 @@ class OrcApp(App[None]):
             return  # quitting
         screen = self.screen
         if isinstance(screen, NoDaemonScreen):
-            screen.show_reason(unreachable.reason)
+            screen.show_reason(unreachable.reason, unreachable.over_ssh)
         if self._retry is None:
             self._retry = self.set_interval(self.retry_seconds, self.reconnect)
 
     @on(DaemonLost)
-    async def _lost(self, lost: DaemonLost) -> None:
-        """The daemon went away: back to the waiting screen, retrying."""
+    def _lost(self, lost: DaemonLost) -> None:
+        """The daemon went away: keep the dashboard as it was, with a banner, and retry."""
+        if lost.client is not None and lost.client is not self.client:
+            return  # a late word about a connection already replaced
         client, self.client = self.client, None
-        if not self.screen_stack:
+        if not self.screen_stack or self._closing:
             return  # quitting
-        while not isinstance(self.screen, NoDaemonScreen):
-            await self.pop_screen()
         if client is not None:
             self._close(client)
-        self.post_message(DaemonUnreachable(f"The connection was lost: {lost.reason}"))
+        main = self._main_screen()
+        if main is not None:
+            main.connection_lost(lost.reason)
+        if self._retry is None:
+            self._retry = self.set_interval(self.retry_seconds, self.reconnect)
+
+    def _main_screen(self) -> MainScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
     @work(group="close")
     async def _close(self, client: DashboardClient) -> None:

@@ -36,11 +36,15 @@ class DaemonConnected(Message):
 @dataclass
 class DaemonUnreachable(Message):
     reason: str
+    over_ssh: bool = False  # ssh itself failed (refused, unknown host), not the daemon
 
 
 @dataclass
 class DaemonLost(Message):
+    """A connection stopped answering; `client` says which (a late report of an old one is ignored)."""
+
     reason: str
+    client: object = None
 
 
 @dataclass
@@ -71,6 +75,14 @@ class DeploymentsChanged(Message, bubble=False):
 @dataclass
 class AutomationsChanged(Message, bubble=False):
     automations: list[AutomationInfo]
+
+
+@dataclass
+class ListsReloaded(Message, bubble=False):
+    """Deployments or automations asked for again after an event said they changed (None: not asked)."""
+
+    deployments: list[DeploymentInfo] | None
+    automations: list[AutomationInfo] | None
 
 
 @dataclass

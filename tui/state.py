@@ -26,6 +26,12 @@ from tui.format import TYPE_OF_NAME
 EVENTS_KEPT = 5000
 
 
+#: Section headers in the runs view: upcoming runs (Scheduled, soonest first), then the rest.
+UPCOMING, RECENT = "§upcoming", "§recent"
+SECTIONS = frozenset({UPCOMING, RECENT})
+NAME_CAP, DEPLOYMENT_CAP, FLOW_CAP = 24, 20, 16
+
+
 @dataclass(frozen=True)
 class RunFilter:
     """What `/` typed: words that must all match; `state:`, `deployment:` and `flow:` narrow a field.
@@ -44,20 +50,20 @@ class RunFilter:
     def uses_state(self) -> bool:
         return not self.empty
 
-    def matches(self, run: FlowRunInfo) -> bool:
+    def matches(self, run: FlowRunInfo, flow_name: str | None = None) -> bool:
         for word in self.text.lower().split():
             field_name, _, wanted = word.rpartition(":")
-            if not _field_matches(run, field_name, wanted):
+            if not _field_matches(run, flow_name or run.flow_name, field_name, wanted):
                 return False
         return True
 
 
-def _field_matches(run: FlowRunInfo, field_name: str, wanted: str) -> bool:
+def _field_matches(run: FlowRunInfo, flow_name: str, field_name: str, wanted: str) -> bool:
     state = f"{run.state.name} {run.state.type}".lower()
     fields = {
         "state": state,
         "deployment": (run.deployment or "").lower(),
-        "flow": run.flow_name.lower(),
+        "flow": flow_name.lower(),
     }
     if field_name in fields:
         return wanted in fields[field_name]
@@ -65,15 +71,41 @@ def _field_matches(run: FlowRunInfo, field_name: str, wanted: str) -> bool:
     return wanted in haystack
 
 
+def sort_key(run: FlowRunInfo) -> tuple[int, float]:
+    """Upcoming runs first, soonest first; then the others by (expected) start, newest first."""
+    if run.state.type == "SCHEDULED":
+        return (0, run.expected_start_time or run.created)
+    return (1, -(run.start_time or run.expected_start_time or run.created))
+
+
+@dataclass
+class ColumnWidths:
+    """The longest name, deployment and flow among the runs (capped): the runs list's column widths."""
+
+    name: int = 0
+    deployment: int = 0
+    flow: int = 0
+
+    def grow(self, run: FlowRunInfo, flow_name: str) -> None:
+        self.name = max(self.name, min(NAME_CAP, len(run.name)))
+        self.deployment = max(self.deployment, min(DEPLOYMENT_CAP, len(run.deployment or "")))
+        self.flow = max(self.flow, min(FLOW_CAP, len(flow_name)))
+
+
 class RunIndex:
-    """Flow runs by id, newest first, with a filtered view recomputed only when needed."""
+    """Flow runs by id in `sort_key` order, with a filtered view recomputed only when needed."""
 
     def __init__(self) -> None:
         self._runs: dict[str, FlowRunInfo] = {}
-        self._order: list[tuple[float, str]] = []  # (-created, id), ascending = newest first
+        self._keys: dict[str, tuple[int, float]] = {}
+        self._order: list[tuple[int, float, str]] = []  # (section, time key, id), ascending
+        self._flows: dict[str, str] = {}  # deployment -> its flow's name, from a run that started
         self._filter = RunFilter()
         self._view: list[str] | None = None
         self._positions: dict[str, int] | None = None
+        self._running: set[str] = set()  # kept as runs change: the header asks on every batch
+        self._waiting: set[str] = set()
+        self.widths = ColumnWidths()
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -81,20 +113,44 @@ class RunIndex:
     def get(self, run_id: str) -> FlowRunInfo | None:
         return self._runs.get(run_id)
 
+    def flow_name(self, run: FlowRunInfo) -> str:
+        """The flow's name; a run not started yet carries its function's, so a started sibling's wins."""
+        if run.state.type in {"SCHEDULED", "PENDING"} and run.deployment in self._flows:
+            return self._flows[run.deployment]
+        return run.flow_name
+
     def upsert(self, run: FlowRunInfo) -> bool:
-        """Add or replace a run; True if it was new."""
+        """Add or replace a run; True if the view's order changed (a new run, or one that moved)."""
         new = run.id not in self._runs
         self._runs[run.id] = run
-        if new:
-            bisect.insort(self._order, (-run.created, run.id))
-        if new or self._filter.uses_state:
+        self._learn(run)
+        key, before = sort_key(run), self._keys.get(run.id)
+        moved = key != before
+        if moved:
+            if before is not None:
+                del self._order[bisect.bisect_left(self._order, (*before, run.id))]
+            bisect.insort(self._order, (*key, run.id))
+            self._keys[run.id] = key
+        if moved or self._filter.uses_state:
             self._view = self._positions = None
-        return new
+        return new or moved
 
     def replace_all(self, runs: Iterable[FlowRunInfo]) -> None:
         self._runs = {run.id: run for run in runs}
-        self._order = sorted((-run.created, run.id) for run in self._runs.values())
+        self._running, self._waiting = set(), set()
+        for run in self._runs.values():
+            self._learn(run)
+        self._keys = {run.id: sort_key(run) for run in self._runs.values()}
+        self._order = sorted((*key, run_id) for run_id, key in self._keys.items())
         self._view = self._positions = None
+
+    def _learn(self, run: FlowRunInfo) -> None:
+        kind = run.state.type
+        (self._running.add if kind == "RUNNING" else self._running.discard)(run.id)
+        (self._waiting.add if kind in {"SCHEDULED", "PENDING"} else self._waiting.discard)(run.id)
+        if run.deployment and run.state.type not in {"SCHEDULED", "PENDING"}:
+            self._flows[run.deployment] = run.flow_name
+        self.widths.grow(run, self.flow_name(run))
 
     @property
     def filter(self) -> RunFilter:
@@ -106,13 +162,32 @@ class RunIndex:
         self._view = self._positions = None
 
     def view(self) -> list[str]:
-        """Ids of the runs the filter keeps, newest first."""
+        """Ids of the runs the filter keeps in order, under section headers when some are upcoming."""
         if self._view is None:
-            ids = [run_id for _, run_id in self._order]
+            kept = [(section, run_id) for section, _, run_id in self._order]
             if not self._filter.empty:
-                ids = [run_id for run_id in ids if self._filter.matches(self._runs[run_id])]
-            self._view = ids
+                kept = [
+                    (section, run_id)
+                    for section, run_id in kept
+                    if self._filter.matches(self._runs[run_id], self.flow_name(self._runs[run_id]))
+                ]
+            upcoming = [run_id for section, run_id in kept if section == 0]
+            recent = [run_id for section, run_id in kept if section == 1]
+            if upcoming:
+                self._view = [UPCOMING, *upcoming, *([RECENT, *recent] if recent else [])]
+            else:
+                self._view = recent
         return self._view
+
+    def upcoming_count(self) -> int:
+        view = self.view()
+        return (
+            view.index(RECENT) - 1
+            if RECENT in view
+            else len(view) - 1
+            if view[:1] == [UPCOMING]
+            else 0
+        )
 
     def position(self, run_id: str) -> int | None:
         """Where the run is in `view()` (None if the filter hides it)."""
@@ -122,11 +197,7 @@ class RunIndex:
 
     def counts(self) -> tuple[int, int]:
         """How many runs are running, and how many are scheduled to start (as far as loaded)."""
-        running = sum(1 for run in self._runs.values() if run.state.type == "RUNNING")
-        waiting = sum(
-            1 for run in self._runs.values() if run.state.type in {"SCHEDULED", "PENDING"}
-        )
-        return running, waiting
+        return len(self._running), len(self._waiting)
 
 
 @dataclass(frozen=True)
@@ -210,10 +281,10 @@ class Dashboard:
             self.set_automations([*self.automations.values(), automation])
 
     def running_and_queued(self) -> tuple[int, int]:
-        """Counts for the header: from the daemon's status when known, else from the runs loaded."""
-        if self.status is not None:
-            return len(self.status.running), self.status.queued
-        return self.runs.counts()
+        """Counts for the header: running from the runs the stream keeps (a status is up to a
+        second old), queued (waiting for a slot) from the daemon's status when known."""
+        running, waiting = self.runs.counts()
+        return running, self.status.queued if self.status is not None else waiting
 
 
 def state_type_of(name: str) -> str:

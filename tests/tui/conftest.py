@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrate.core.errors import ConnectionLost
 from tests.tui.fake_daemon import NOW, FakeDaemon
 from tui.app import OrcApp
 from tui.client import DashboardClient
@@ -32,7 +33,9 @@ def make_app(daemon: FakeDaemon, *, readonly: bool = False) -> OrcApp:
     """The dashboard over the stand-in daemon, with the clock frozen."""
 
     async def connect() -> DashboardClient:
-        return daemon.client()
+        if daemon.down:
+            raise ConnectionLost("the orc daemon for /srv/demo closed the connection")
+        return daemon.client()  # type: ignore[return-value]
 
     return OrcApp(connect, "/srv/demo", clock=FROZEN, readonly=readonly, retry_seconds=0.05)
 

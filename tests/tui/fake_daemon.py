@@ -137,6 +137,8 @@ class FakeDaemon:
     subscriptions: list[tuple[list[str], str | None, asyncio.Queue[Notification | None]]] = field(
         default_factory=list
     )
+    down: bool = False  # `make_app`'s connector refuses while set
+    config_error: str | None = None  # what `status` says of flows.toml
 
     @classmethod
     def canned(cls) -> FakeDaemon:
@@ -245,6 +247,10 @@ def _logs(run_id: str) -> list[LogInfo]:
     ]
 
 
+def _not_due(run: FlowRunInfo) -> bool:
+    return run.state.type == "SCHEDULED" and (run.expected_start_time or 0.0) > NOW
+
+
 class FakeClient:
     """The `DashboardClient` methods over a `FakeDaemon`."""
 
@@ -265,7 +271,8 @@ class FakeClient:
     async def status(self) -> Status:
         running = [r for r in self.daemon.runs if r.state.type == "RUNNING"]
         return Status(pid=4242, version="0.1.0", project="demo", project_root="/srv/demo", started_at=NOW - 7380,
-                      uptime_seconds=7380, running=running, queued=1, deployments=2, automations=1)  # fmt: skip
+                      uptime_seconds=7380, running=running, queued=1, deployments=2, automations=1,
+                      config_error=self.daemon.config_error)  # fmt: skip
 
     async def deployments(self) -> list[DeploymentInfo]:
         return list(self.daemon.deployments)
@@ -287,7 +294,14 @@ class FakeClient:
         deployment: str | None = None,
         since: float | None = None,
     ) -> list[FlowRunInfo]:
-        return sorted(self.daemon.runs, key=lambda r: -r.created)[:limit]
+        runs = self.daemon.runs
+        if state is not None:  # a state filter brings runs not due yet too, as the daemon's does
+            runs = [
+                r for r in runs if state.lower() in (r.state.name.lower(), r.state.type.lower())
+            ]
+        else:  # scheduled runs not due yet are left out, as the daemon leaves them out
+            runs = [r for r in runs if not _not_due(r)]
+        return sorted(runs, key=lambda r: -r.created)[:limit]
 
     async def run(self, id: str) -> RunDetail:
         found = self._run(id)

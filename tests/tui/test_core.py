@@ -96,8 +96,8 @@ def test_a_blocked_deployment_is_marked_in_its_row_and_named_in_its_detail() -> 
     reason = "Deployment 'etl' needs API_TOKEN from the environment, which is not set."
     blocked = DeploymentInfo(name="etl", entrypoint="etl.py:etl", blocked=reason)
     fine = DeploymentInfo(name="etl", entrypoint="etl.py:etl")
-    assert deployment_row(blocked, Frozen(), 60).plain.startswith("✖ etl")  # type: ignore[arg-type]
-    assert not deployment_row(fine, Frozen(), 60).plain.startswith("✖")  # type: ignore[arg-type]
+    assert deployment_row(blocked, Frozen(), 60, 3).plain.startswith("✖ etl")  # type: ignore[arg-type]
+    assert not deployment_row(fine, Frozen(), 60, 3).plain.startswith("✖")  # type: ignore[arg-type]
 
 
 def test_a_failed_run_shows_its_whole_traceback_in_the_run_detail() -> None:

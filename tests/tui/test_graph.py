@@ -195,3 +195,21 @@ def test_lanes_ignore_edges_that_point_up() -> None:
     layout.place([])
     assert layout.place([(5, "data"), (0, "data")]) == 1
     assert layout.rows[1].text(1) == "● "
+
+
+async def test_f_in_the_graph_jumps_to_the_failed_task() -> None:
+    from tests.tui.conftest import make_app
+    from tests.tui.fake_daemon import FakeDaemon
+    from tests.tui.screen import wait_for_text, wait_until
+    from tests.tui.test_app import open_run
+    from tui.screens.main import MainScreen
+
+    async with make_app(FakeDaemon.canned()).run_test(size=(120, 40)) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await pilot.press("enter", "f")  # into the graph; the mapped `process` holds the failure
+        await wait_until(pilot, lambda: screen._graph_view.selected_node().name == "process")  # type: ignore[union-attr]
+        await pilot.press("enter", "f")  # expanded: onto process-7 itself
+        await wait_until(pilot, lambda: screen._graph_view.selected_node().name == "process-7")  # type: ignore[union-attr]

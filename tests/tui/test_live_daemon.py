@@ -7,6 +7,7 @@ test creates the gate file). Each test starts its own daemon (`live_daemon`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from tui.client import Target, daemon_connector
 from tui.format import TIMES
 from tui.screens.main import MainScreen
 from tui.screens.run_form import RunForm
+from tui.state import SECTIONS
 
 SIZE = (120, 40)
 SLOW = 30.0  # a run takes a few seconds here: the first start of a worker imports the flow
@@ -32,6 +34,11 @@ def main_screen(pilot: Any) -> MainScreen:
     screen = pilot.app.screen
     assert isinstance(screen, MainScreen)
     return screen
+
+
+def first_run_id(screen: MainScreen) -> str:
+    """The run at the top of the list, under any section title."""
+    return next(i for i in screen.dashboard.runs.view() if i not in SECTIONS)
 
 
 async def select_deployment(pilot: Any, name: str) -> None:
@@ -50,14 +57,15 @@ async def test_a_run_started_from_the_tui_completes_on_screen_with_its_fan_out_g
     live_daemon: Path,
 ) -> None:
     async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for_text(pilot, "fan", timeout=SLOW)
-        assert "slow" in screen_text(pilot.app) and "livetest" in screen_text(pilot.app)
+        await wait_for_text(pilot, "● fan ", timeout=SLOW)  # the row: "fan" is in the tmp path too
+        await wait_for_text(pilot, "● slow ")  # the list grows to its rows a frame later
+        assert "livetest" in screen_text(pilot.app)
         await select_deployment(pilot, "fan")
         await pilot.press("r")
         await wait_for_notice(pilot, "Run fan", timeout=SLOW)
         screen = main_screen(pilot)
         await wait_until(pilot, lambda: len(screen.dashboard.runs) == 1, what="the new run listed")
-        run_id = screen.dashboard.runs.view()[0]
+        run_id = first_run_id(screen)
         # No key pressed from here: the run's state arrives by subscription.
         await wait_until(
             pilot,
@@ -92,7 +100,7 @@ async def test_a_run_started_from_the_tui_completes_on_screen_with_its_fan_out_g
 
 async def test_cancel_and_the_parameter_form_against_the_daemon(live_daemon: Path) -> None:
     async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for_text(pilot, "slow", timeout=SLOW)
+        await wait_for_text(pilot, "● slow ", timeout=SLOW)
         await select_deployment(pilot, "fan")
         await pilot.press("R")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunForm), what="the run form")
@@ -107,7 +115,7 @@ async def test_cancel_and_the_parameter_form_against_the_daemon(live_daemon: Pat
         await wait_until(
             pilot, lambda: len(screen.dashboard.runs) == 1, SLOW, "the slow run listed"
         )
-        run_id = screen.dashboard.runs.view()[0]
+        run_id = first_run_id(screen)
         await wait_until(
             pilot,
             lambda: screen.dashboard.runs.get(run_id).state.name == "Running",
@@ -129,7 +137,7 @@ async def test_a_subflows_tasks_show_under_its_stand_in_row_and_follow_it_live(
     live_daemon: Path,
 ) -> None:
     async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for_text(pilot, "nested", timeout=SLOW)
+        await wait_for_text(pilot, "● nested ", timeout=SLOW)
         await select_deployment(pilot, "nested")
         await pilot.press("r")
         screen = main_screen(pilot)
@@ -140,7 +148,10 @@ async def test_a_subflows_tasks_show_under_its_stand_in_row_and_follow_it_live(
 
         await wait_until(pilot, lambda: parent() is not None, SLOW, "the nested run listed")
         run_id = parent().id
-        await pilot.press("2", *["down"] * screen.dashboard.runs.position(run_id))  # type: ignore[operator]
+        # its subflow's run is listed too, beside it (same start): wait for it, then move
+        await wait_until(pilot, lambda: len(screen.dashboard.runs) == 2, SLOW, "the child run")
+        shown = [i for i in screen.dashboard.runs.view() if i not in SECTIONS]
+        await pilot.press("2", "home", *["down"] * shown.index(run_id))
         await wait_until(
             pilot,
             lambda: screen.graph is not None and screen.graph.flow_run_id == run_id,
@@ -193,3 +204,30 @@ async def test_host_ssh_reaches_the_daemon_through_orc_dial_stdio(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_text(pilot, "livetest", timeout=SLOW)
         await wait_for_text(pilot, "slow")
+
+
+async def orc(root: Path, *argv: str) -> None:
+    """Run `orc …` against the project, as a person in another terminal would."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "orchestrate.cli", *argv, "--project", str(root),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), SLOW)
+    assert process.returncode == 0, out.decode()
+
+
+async def test_changes_made_outside_show_without_a_key_pressed(live_daemon: Path) -> None:
+    async with app_for(live_daemon).run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for_text(pilot, "● slow ", timeout=SLOW)
+        await orc(live_daemon, "pause", "slow")
+        await wait_for_text(pilot, "‖ slow", timeout=1.0)
+
+        toml = live_daemon / "flows.toml"
+        toml.write_text(
+            toml.read_text() + '\n[[deployments]]\nname = "added"\nentrypoint = "flows.py:fan"\n'
+        )
+        await wait_for_text(pilot, "added", timeout=SLOW)  # the watcher's debounce, then 1 s
+
+        toml.write_text(toml.read_text() + "\n[[deployments]]\nname = 3\n")
+        await wait_for_text(pilot, "flows.toml is invalid", timeout=SLOW)

@@ -9,6 +9,7 @@ widget: the stutter a user sees).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 from typing import Any
 
@@ -50,6 +51,22 @@ class Drawn:
         self.layouts = 0
 
 
+async def settled(pilot: Any, drawn: Drawn, timeout: float = 10.0) -> None:
+    """Wait until a layout asked for earlier has happened: two pauses in a row with none.
+
+    A pause handles every message waiting (a layout request among them) and
+    then lays out; a layout can ask for one more (a scrollbar sized anew).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = drawn.layouts
+        await pilot.pause()
+        await pilot.pause()
+        if drawn.layouts == before:
+            return
+    raise AssertionError(f"the screen kept being laid out for {timeout}s")
+
+
 def main_screen(pilot: Any) -> MainScreen:
     screen = pilot.app.screen
     assert isinstance(screen, MainScreen)
@@ -87,11 +104,13 @@ async def test_a_burst_of_2000_task_changes_ends_with_every_task_in_its_final_st
         await wait_for_text(pilot, "brave-fox")
         await open_run(pilot, "eager-yak")
         screen = main_screen(pilot)
+        drawn = Drawn(screen.query_one("#graph-view", RowList))
         for i in range(100):  # more rows than show: the scrollbar comes (a layout, once)
             daemon.push("task_run", chain_task(i, done=False))
         await wait_until(pilot, lambda: screen.graph is not None and len(screen.graph) == 100)
-        await pilot.pause()
-        drawn = Drawn(screen.query_one("#graph-view", RowList))
+        await wait_until(pilot, lambda: drawn.layouts > 0, what="the layout for the scrollbar")
+        await settled(pilot, drawn)  # it lands a frame or more after the rows, later under load
+        drawn.reset()
         for done in (False, True):  # 2,000 start, then 2,000 finish: 4,000 changes
             for first in range(0, 2000, 100):
                 for i in range(first, first + 100):
@@ -204,5 +223,6 @@ async def test_each_second_only_rows_whose_time_moved_are_redrawn(daemon: FakeDa
         now[0] += 5
         await wait_for_text(pilot, "47.0s")  # the next tick
         await pilot.pause()
-        row = screen.dashboard.runs.position("run-0003")
-        assert set(drawn.lines) == {row}  # finished and scheduled runs read the same
+        running = screen.dashboard.runs.position("run-0003")  # 47.0s
+        due = screen.dashboard.runs.position("run-0004")  # due 10s ago
+        assert set(drawn.lines) == {running, due}  # finished runs read the same

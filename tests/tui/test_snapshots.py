@@ -61,6 +61,62 @@ def test_logs(snap_compare: Any, size: tuple[int, int]) -> None:
     async def logs(pilot: Any) -> None:
         await on_brave_fox(pilot)
         await pilot.press("right_square_bracket", "right_square_bracket", "enter")
-        await wait_for_text(pilot, "loaded 119,997 rows")
+        await wait_for_text(pilot, "loaded 119,997")
 
     assert snap_compare(make_app(FakeDaemon.canned()), terminal_size=size, run_before=logs)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_connection_lost(snap_compare: Any, size: tuple[int, int]) -> None:
+    daemon = FakeDaemon.canned()
+
+    async def lost(pilot: Any) -> None:
+        await on_brave_fox(pilot)
+        daemon.down = True
+        daemon.hang_up()
+        await wait_for_text(pilot, "connection lost")
+
+    assert snap_compare(make_app(daemon), terminal_size=size, run_before=lost)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_failed_run_logs_with_the_whole_traceback(snap_compare: Any, size: tuple[int, int]) -> None:
+    from tests.tui.test_logs import TRACEBACK, line
+
+    daemon = FakeDaemon.canned()
+    daemon.logs["run-0002"] = [
+        line("Beginning flow run 'calm-owl' for flow 'etl'").model_copy(
+            update={"flow_run_id": "run-0002"}
+        ),
+        line(TRACEBACK, level=40, at=95).model_copy(update={"flow_run_id": "run-0002"}),
+    ]
+
+    async def logs(pilot: Any) -> None:
+        await wait_for_text(pilot, "calm-owl")
+        await pilot.press("2", "end")  # calm-owl, the oldest run
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await wait_until(
+            pilot,
+            lambda: screen.detail is not None and screen.detail.run.name == "calm-owl",
+            what="calm-owl",
+        )
+        await pilot.press("right_square_bracket", "right_square_bracket", "enter", "w")
+        await wait_for_text(pilot, "ValueError: bad row 17")
+
+    assert snap_compare(make_app(daemon), terminal_size=size, run_before=logs)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_config_error_banner(snap_compare: Any, size: tuple[int, int]) -> None:
+    daemon = FakeDaemon.canned()
+    daemon.config_error = (
+        "flows.toml:12:5: deployments[1].schedules[0].cron: 'every tuesday' is not a cron "
+        "expression; write it as five fields, e.g. '0 2 * * 2'"
+    )
+
+    async def shown(pilot: Any) -> None:
+        await wait_for_text(pilot, "brave-fox")
+        await wait_for_text(pilot, "flows.toml:12:5")  # the first heartbeat brings it
+
+    assert snap_compare(make_app(daemon), terminal_size=size, run_before=shown)

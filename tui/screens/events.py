@@ -9,11 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from orchestrate.client.protocol import EventInfo
 from tui.format import Clock
+from tui.screens.help import HelpScreen
 from tui.widgets.event_view import EventView
+from tui.widgets.key_footer import KeyFooter
+from tui.widgets.prompt import Prompt
 
 
 class EventsScreen(Screen[None]):
@@ -21,11 +24,14 @@ class EventsScreen(Screen[None]):
 
     DEFAULT_CSS = """
     EventsScreen #title { height: 1; background: $panel; padding: 0 1; }
-    EventsScreen Input { height: 3; }
+    EventsScreen Prompt { display: none; height: 3; }
+    EventsScreen Prompt.open { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "filter", "Filter"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "app.quit", "Quit"),
     ]
 
     def __init__(self, clock: Clock, source: Callable[[], Sequence[EventInfo]]) -> None:
@@ -34,9 +40,9 @@ class EventsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Events[/b] (live, newest first)", id="title")
-        yield Input(placeholder="/ filter: words in the event name or resource", id="event-filter")
+        yield Prompt(placeholder="filter: words in the event name or resource", id="event-filter")
         yield EventView(self.clock, self.source, id="event-stream")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.stream.rows_changed()
@@ -56,14 +62,19 @@ class EventsScreen(Screen[None]):
 
     @on(Input.Submitted, "#event-filter")
     def _filter_done(self) -> None:
-        self.stream.focus()
+        self.query_one("#event-filter", Prompt).close(clear=False)
 
     def action_filter(self) -> None:
-        self.query_one("#event-filter", Input).focus()
+        self.query_one("#event-filter", Prompt).open(self.stream)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(readonly=False))
 
     def action_back(self) -> None:
-        if self.focused is self.query_one("#event-filter", Input) and self.stream.words:
-            self.query_one("#event-filter", Input).value = ""
+        """Esc: leave the filter (clearing it) if it has the keys or a text, else go back."""
+        prompt = self.query_one("#event-filter", Prompt)
+        if self.focused is prompt or prompt.value:
+            prompt.close(clear=True)
             self.stream.focus()
             return
         self.dismiss()

@@ -11,6 +11,8 @@ logs (`tui.screens.run_views`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Iterable
 from typing import ClassVar, TypeVar
 
@@ -18,13 +20,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import DescendantFocus
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
-from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
+from orchestrate.client.address import SshAddress
+from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo, Status
 from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
+from tui.commands import NAMED, Command, CommandSuggester, parse
 from tui.feed import DASHBOARD_TOPICS, pump
 from tui.format import Clock
 from tui.messages import (
@@ -35,6 +41,7 @@ from tui.messages import (
     DashboardLoaded,
     DeploymentsChanged,
     EventsArrived,
+    ListsReloaded,
     RunsChanged,
     StatusChanged,
 )
@@ -43,8 +50,10 @@ from tui.screens.help import HelpScreen
 from tui.screens.run_views import RunViews
 from tui.screens.verbs import Selection
 from tui.state import Dashboard, LogFilter, RunFilter
+from tui.widgets.banner import Banner
 from tui.widgets.event_view import EventView, event_matches
 from tui.widgets.graph_view import GraphView
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.lists import AutomationList, DeploymentList, RunList, run_row_reads
 from tui.widgets.log_view import LogView
 from tui.widgets.panels import (
@@ -54,12 +63,31 @@ from tui.widgets.panels import (
     deployment_details,
     run_details,
 )
+from tui.widgets.prompt import Prompt
 from tui.widgets.row_list import RowList
 
 T = TypeVar("T")
 RUNS_LOADED = 1000
+UPCOMING_LOADED = 200  # scheduled runs not due yet (a daemon keeps about an hour of them)
+#: Events after which the deployments (or automations) are asked for again.
+DEPLOYMENT_EVENTS = ("orc.deployment.", "orc.config.reloaded")
+AUTOMATION_EVENTS = ("orc.automation.",)
+HEARTBEAT_SECONDS = 1.0  # a status request this often: a hung daemon is noticed within 2 s
+STATUS_EVERY = 5  # heartbeats: the status (queue, config error) comes with every fifth
+HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
+NARROW = 70  # columns below which lists and detail show one at a time
 TABS = ("graph", "timeline", "logs", "parameters", "events")
+#: What Tab walks through, in this order (shift+tab backwards); the detail is its shown tab's view.
+PANES = ("deployments", "runs", "automations", "detail")
+#: The view that takes the keys in each detail tab.
+TAB_VIEWS = {
+    "graph": "graph-view",
+    "timeline": "timeline-view",
+    "logs": "log-view",
+    "parameters": "parameters-scroll",
+    "events": "event-view",
+}
 
 
 class MainScreen(RunViews):
@@ -73,9 +101,13 @@ class MainScreen(RunViews):
         Binding("x", "retry_run", "Retry"),
         Binding("p", "pause_resume", "Pause/resume"),
         Binding("slash", "filter", "Filter"),
+        Binding("colon", "command", "Command"),
         Binding("e", "events", "Events"),
+        Binding("z", "zoom", "Zoom"),
         Binding("question_mark", "help", "Help"),
         Binding("escape", "back", "Back", show=False),
+        Binding("tab", "next_pane(1)", "Next pane", show=False),
+        Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False),
         Binding("1", "focus_list('deployments')", "Deployments", show=False),
         Binding("2", "focus_list('runs')", "Runs", show=False),
         Binding("3", "focus_list('automations')", "Automations", show=False),
@@ -89,15 +121,19 @@ class MainScreen(RunViews):
         self.client, self.clock, self.readonly = client, clock, readonly
         self.dashboard = Dashboard()
         self.selection: Selection | None = None
+        self.disconnected = False
+        self._beating = False
+        self._beats = 0
         self._pending_run: Timer | None = None
         self._ticks = 0
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
+        yield Banner(id="banner")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield DeploymentList(self.dashboard, self.clock, id="deployments")
-                yield Input(
+                yield Prompt(
                     placeholder="filter runs: state:failed deployment:etl words", id="run-filter"
                 )
                 yield RunList(self.dashboard, self.clock, id="runs")
@@ -109,13 +145,18 @@ class MainScreen(RunViews):
                 with TabPane("Timeline", id="timeline"):
                     yield GraphView(self.clock, timeline=True, id="timeline-view")
                 with TabPane("Logs", id="logs"):
-                    yield Input(placeholder="search the logs", id="log-search")
+                    yield Prompt(placeholder="search the logs", id="log-search")
                     yield LogView(self.clock, id="log-view")
-                with TabPane("Parameters", id="parameters"), VerticalScroll():
+                with TabPane("Params", id="parameters"), VerticalScroll(id="parameters-scroll"):
                     yield Static(id="parameters-text")
                 with TabPane("Events", id="events"):
                     yield EventView(self.clock, self._selection_events, id="event-view")
-        yield Footer()
+        yield Prompt(
+            placeholder=":run NAME key=value · :deploy NAME · :cancel · :retry · :logs (tab completes)",
+            id="command",
+            suggester=CommandSuggester(lambda: self.dashboard.deployments),
+        )
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.bind_run_views()
@@ -133,7 +174,9 @@ class MainScreen(RunViews):
             row_list.border_title = title
         self._header.show(None, 0, 0, self.clock, self.readonly)
         self._run_list.focus()
+        self.set_class(self.size.width < NARROW, "-narrow")
         self.set_interval(1.0, self._tick)
+        self.set_interval(HEARTBEAT_SECONDS, self._heartbeat)
         self.follow_dashboard()
 
     # ---- workers: they call the client and post; they never touch widgets --------
@@ -141,6 +184,7 @@ class MainScreen(RunViews):
     @work(exclusive=True, group="dashboard")
     async def follow_dashboard(self) -> None:
         """Subscribe first (so nothing is missed), load the lists, then follow the changes."""
+        client = self.client
         try:
             subscription = self.client.subscribe(DASHBOARD_TOPICS)
             start = getattr(subscription, "start", None)
@@ -149,15 +193,87 @@ class MainScreen(RunViews):
             status = await self.client.status()
             deployments = await self.client.deployments()
             runs = await self.client.runs(limit=RUNS_LOADED)
+            # runs.list leaves out scheduled runs not due yet unless a state is asked for
+            upcoming = await self.client.runs(limit=UPCOMING_LOADED, state="SCHEDULED")
+            known = {run.id for run in runs}
+            runs += [run for run in upcoming if run.id not in known]
             automations = await _optional(self.client.automations())
             events = await _optional(self.client.events(limit=200))
             self.post_message(DashboardLoaded(status, deployments, runs, automations))
             self.post_message(EventsArrived(sorted(events, key=lambda e: e.occurred)))
             await pump(subscription, self.post_message)
         except CLIENT_ERRORS as error:
-            self.post_message(DaemonLost(describe(error)))
+            self.post_message(DaemonLost(describe(error), client))
             return
-        self.post_message(DaemonLost("the daemon closed the connection"))
+        self.post_message(DaemonLost("the daemon closed the connection", client))
+
+    @work(group="heartbeat")
+    async def heartbeat(self, with_status: bool) -> None:
+        """Ping the daemon (its hello, a few bytes); no answer in time means it is gone.
+
+        A daemon that dies closes its socket at once; one that hangs, or an ssh
+        link that drops, says nothing, and this is how the screen finds out.
+        Now and then the status comes too (the queue, a config error): it
+        lists every running run, too much to parse every second.
+        """
+        client, self._beating = self.client, True
+        try:
+            call = client.status() if with_status else client.hello()
+            answer = await asyncio.wait_for(call, HEARTBEAT_TIMEOUT)
+        except CLIENT_ERRORS as error:  # TimeoutError among them
+            reason = (
+                "the daemon did not answer" if isinstance(error, TimeoutError) else describe(error)
+            )
+            self.post_message(DaemonLost(reason, client))
+            return
+        finally:
+            self._beating = False
+        if isinstance(answer, Status):
+            self.post_message(StatusChanged(answer))
+
+    @work(exclusive=True, group="status")
+    async def refresh_status(self) -> None:
+        """The status now (an event said the config changed): the banner and header follow it."""
+        with contextlib.suppress(*CLIENT_ERRORS):  # a lost daemon is the heartbeat's to report
+            self.post_message(StatusChanged(await self.client.status()))
+
+    @work(exclusive=True, group="reload")
+    async def reload_lists(self, deployments: bool, automations: bool) -> None:
+        """The daemon pushes no list of its own for these: an event says one changed, and it is asked."""
+        try:
+            self.post_message(
+                ListsReloaded(
+                    await self.client.deployments() if deployments else None,
+                    await _optional(self.client.automations()) if automations else None,
+                )
+            )
+        except CLIENT_ERRORS:
+            return  # the heartbeat reports a lost daemon
+
+    def _heartbeat(self) -> None:
+        if not self.disconnected and not self._beating:  # one question at a time
+            self._beats += 1
+            self.heartbeat(with_status=self._beats % STATUS_EVERY == 0)
+
+    # ---- the connection, as the app reports it ------------------------------------------
+
+    def connection_lost(self, reason: str) -> None:
+        """Keep the last picture, say it may be stale, stop asking the old connection."""
+        self.disconnected = True
+        self.workers.cancel_group(self, "dashboard")
+        self.workers.cancel_group(self, "heartbeat")
+        self.query_one("#banner", Banner).lost(reason, self.clock.now())
+        self._refresh_header()
+
+    def reconnected(self, client: DashboardClient) -> None:
+        """A new connection: the same selection, filter and tab, the data loaded afresh."""
+        self.client, self.disconnected = client, False
+        self.query_one("#banner", Banner).restored()
+        self._refresh_header()
+        self.dashboard.events.clear()
+        self.follow_dashboard()
+        if self.detail is not None:
+            self.follow_run(self.detail.run.id)
 
     # ---- handlers: apply to the dashboard, repaint what changed --------------------
 
@@ -167,6 +283,7 @@ class MainScreen(RunViews):
         self.dashboard.set_deployments(loaded.deployments)
         self.dashboard.set_automations(loaded.automations)
         self.dashboard.runs.replace_all(loaded.runs)
+        self.query_one("#banner", Banner).config_error(loaded.status.config_error)
         for row_list in (self._deployment_list, self._run_list, self._automation_list):
             row_list.rows_changed()
         self._refresh_header()
@@ -176,6 +293,7 @@ class MainScreen(RunViews):
     def _status(self, changed: StatusChanged) -> None:
         self.dashboard.status = changed.status
         self._refresh_header()
+        self.query_one("#banner", Banner).config_error(changed.status.config_error)
 
     @on(RunsChanged)
     def _runs(self, changed: RunsChanged) -> None:
@@ -190,8 +308,7 @@ class MainScreen(RunViews):
             self._run_list.rows_changed()
         elif redraw:  # states or times changed: repaint those rows, if they show
             self._run_list.runs_updated(redraw)
-        if self.dashboard.status is None:  # else the header counts come from the status
-            self._refresh_header()
+        self._refresh_header()  # the running count is the runs' own
         self.subflow_runs_changed(changed.runs)
         if self.detail is not None:
             mine = [run for run in changed.runs if run.id == self.detail.run.id]
@@ -214,10 +331,28 @@ class MainScreen(RunViews):
 
     @on(EventsArrived)
     def _events(self, arrived: EventsArrived) -> None:
+        names = [event.event for event in arrived.events]
+        deployments = any(n.startswith(DEPLOYMENT_EVENTS) for n in names)
+        automations = any(n.startswith(AUTOMATION_EVENTS) for n in names)
+        if (deployments or automations) and self.dashboard.status is not None:
+            self.reload_lists(deployments, automations)
+        if any(n.startswith("orc.config.") for n in names) and self.dashboard.status is not None:
+            self.refresh_status()  # an invalid (or fixed) flows.toml: the banner says so now
         self.dashboard.events.extend(arrived.events)
         self._event_view.rows_changed()
         if isinstance(self.app.screen, EventsScreen):
             self.app.screen.events_arrived()
+
+    @on(ListsReloaded)
+    def _lists_reloaded(self, reloaded: ListsReloaded) -> None:
+        """The lists as the daemon has them now: added, changed, removed, paused, fired."""
+        if reloaded.deployments is not None:
+            self.dashboard.set_deployments(reloaded.deployments)
+            self._deployment_list.rows_changed()
+        if reloaded.automations is not None:
+            self.dashboard.set_automations(reloaded.automations)
+            self._automation_list.rows_changed()
+        self._refresh_parameters()
 
     @on(ActionSucceeded)
     def _action_done(self, done: ActionSucceeded) -> None:
@@ -242,21 +377,21 @@ class MainScreen(RunViews):
     @on(RowList.Chosen, "#deployments, #runs, #automations")
     def _chosen(self) -> None:
         """Enter on a list moves into the detail tab that shows."""
-        active = self._tabs.active
-        target = {
-            "graph": "#graph-view",
-            "timeline": "#timeline-view",
-            "logs": "#log-view",
-            "events": "#event-view",
-        }
-        if active in target:
-            self.query_one(target[active]).focus()
+        self._focus_detail()
 
     def select(self, selection: Selection) -> None:
         """Show `selection` in the detail pane (a deployment shows its latest run)."""
         if selection == self.selection:
             return
         self.selection = selection
+        for row_list, kind in (
+            (self._deployment_list, "deployment"),
+            (self._run_list, "run"),
+            (self._automation_list, "automation"),
+        ):
+            if row_list.holds_selection != (kind == selection.kind):
+                row_list.holds_selection = kind == selection.kind
+                row_list.refresh()  # one list shows where the selection is, not three
         run_id = self._run_of(selection)
         if self._pending_run is not None:
             self._pending_run.stop()
@@ -264,8 +399,8 @@ class MainScreen(RunViews):
         if run_id is not None and (self.detail is None or self.detail.run.id != run_id):
             # Wait for the cursor to rest: moving through a list must not load every run it passes.
             self._pending_run = self.set_timer(SELECT_DELAY, lambda: self.follow_run(run_id))
-        elif run_id is None:
-            self.clear_run()
+        elif run_id is None and selection.kind == "deployment":
+            self.clear_run()  # an automation has no run: the last run stays, named in its title
         self._refresh_parameters()
         self._event_view.rows_changed()
 
@@ -282,7 +417,15 @@ class MainScreen(RunViews):
 
     def _refresh_header(self) -> None:
         running, queued = self.dashboard.running_and_queued()
-        self._header.show(self.dashboard.status, running, queued, self.clock, self.readonly)
+        self._header.show(
+            self.dashboard.status,
+            running,
+            queued,
+            self.clock,
+            self.readonly,
+            self.disconnected,
+            ssh_host(self.client),
+        )
 
     def _refresh_parameters(self) -> None:
         """The Parameters tab, drawn only while it shows (an update sizes it: a layout)."""
@@ -317,6 +460,7 @@ class MainScreen(RunViews):
             for view in self._run_views:
                 view.repaint_changed()
         self._refresh_header()
+        self.query_one("#banner", Banner).tick(self.clock.now())
 
     @on(TabbedContent.TabActivated, "#detail")
     def _tab_shown(self) -> None:
@@ -339,30 +483,78 @@ class MainScreen(RunViews):
     def action_focus_list(self, list_id: str) -> None:
         self.query_one(f"#{list_id}", RowList).focus()
 
+    def action_next_pane(self, step: int) -> None:
+        """Tab: the next pane in `PANES` order, from wherever the focus is."""
+        focused = self.focused
+        if isinstance(focused, Prompt):
+            focused.complete()
+            return
+        panes = [self.query_one(f"#{pane}") for pane in PANES[:-1]] + [self._detail_view()]
+        here = next(
+            (
+                i
+                for i, pane in enumerate(panes)
+                if focused is not None and focused in (pane, *pane.ancestors)
+            ),
+            None,
+        )
+        if here is None:
+            here = PANES.index("detail") if self._in_detail(focused) else -1 if step > 0 else 0
+        target = (here + step) % len(panes)
+        if target == len(panes) - 1:
+            self._focus_detail()
+        else:
+            panes[target].focus()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")
+
+    def on_descendant_focus(self, focused: DescendantFocus) -> None:
+        """On a narrow terminal the side the focus is on fills the screen."""
+        self.set_class(self._in_detail(focused.widget), "-zoom-detail")
+
+    def action_zoom(self) -> None:
+        """`z`: the detail alone, full width (again: the lists come back)."""
+        zoomed = not self.has_class("-zoomed")
+        self.set_class(zoomed, "-zoomed")
+        if zoomed:
+            self._focus_detail()
+
+    def _focus_detail(self) -> None:
+        self.add_class("-zoom-detail")  # shown before focused: a hidden widget takes no focus
+        self._detail_view().focus()
+
+    def _detail_view(self) -> Widget:
+        return self.query_one(f"#{TAB_VIEWS[self._tabs.active]}")
+
+    def _in_detail(self, widget: Widget | None) -> bool:
+        return widget is not None and self._tabs in widget.ancestors_with_self
+
     def action_tab(self, step: int) -> None:
         tabs = self._tabs
+        in_detail = self._in_detail(self.focused)
         tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
+        if in_detail:
+            self._focus_detail()
 
     def action_filter(self) -> None:
-        tabs = self._tabs
+        """`/`: search the logs from the Logs tab, else filter the runs."""
         focused = self.focused
-        if tabs.active == "logs" and focused is not None and tabs in focused.ancestors_with_self:
-            self.query_one("#log-search", Input).focus()
+        if self._tabs.active == "logs" and self._in_detail(focused):
+            self.query_one("#log-search", Prompt).open(self._log_view)
             return
-        run_filter = self.query_one("#run-filter", Input)
-        run_filter.add_class("shown")
-        run_filter.focus()
+        self.query_one("#run-filter", Prompt).open(self._run_list)
 
     def action_back(self) -> None:
+        """Esc: leave and clear an open input, clear the runs filter, or return to the lists."""
         focused = self.focused
-        run_filter = self.query_one("#run-filter", Input)
-        if focused is run_filter or (run_filter.value and isinstance(focused, RunList)):
-            run_filter.value = ""
-            run_filter.remove_class("shown")
-            self._run_list.focus()
-        elif focused is self.query_one("#log-search", Input):
-            focused.value = ""
-            self._log_view.focus()
+        run_filter = self.query_one("#run-filter", Prompt)
+        if isinstance(focused, Prompt):
+            focused.close(clear=True)
+            if focused is run_filter:
+                self._run_list.focus()
+        elif run_filter.value and isinstance(focused, RunList):
+            run_filter.close(clear=True)
         elif self.selection is not None:
             self.action_focus_list(self.selection.kind + "s")
 
@@ -377,18 +569,57 @@ class MainScreen(RunViews):
         self.dashboard.runs.filter = RunFilter(changed.value)
         self._run_list.rows_changed()
 
-    @on(Input.Submitted, "#run-filter")
-    def _run_filter_done(self) -> None:
-        self._run_list.focus()
+    def action_command(self) -> None:
+        """`:`: the command line, beside the palette."""
+        self.query_one("#command", Prompt).open(self.focused)
+
+    @on(Input.Submitted, "#command")
+    def _command_given(self, submitted: Input.Submitted) -> None:
+        prompt = self.query_one("#command", Prompt)
+        prompt.close(clear=True)
+        try:
+            command = parse(submitted.value)
+        except ValueError as error:
+            self.notify(str(error), severity="error", timeout=6)
+            return
+        self._run_command(command)
+
+    def _run_command(self, command: Command) -> None:
+        if command.verb in NAMED and command.name not in self.dashboard.deployments:
+            known = ", ".join(self.dashboard.deployments) or "none"
+            self.notify(f"no deployment {command.name!r} (known: {known})", severity="error")
+        elif command.verb == "run" and command.name is not None:
+            self.run_deployment(command.name, command.parameters or None)
+        elif command.verb == "deploy" and command.name is not None:
+            self._deployment_list.focus()
+            index = self._deployment_list.index_of(command.name)
+            if index is not None:
+                self._deployment_list.move_to(index)
+        elif command.verb == "logs":
+            self._tabs.active = "logs"
+            self._focus_detail()
+        elif command.verb == "quit":
+            self.app.exit()
+        else:
+            verbs = {
+                "cancel": self.action_cancel_run,
+                "retry": self.action_retry_run,
+                "pause": self.action_pause_resume,
+                "help": self.action_help,
+            }
+            if not (self.readonly and command.verb in {"cancel", "retry", "pause"}):
+                verbs[command.verb]()
+
+    @on(Input.Submitted, "#run-filter, #log-search")
+    def _prompt_done(self, submitted: Input.Submitted) -> None:
+        """Enter leaves the input, its text still applied."""
+        if isinstance(submitted.input, Prompt):
+            submitted.input.close(clear=False)
 
     @on(Input.Changed, "#log-search")
     def _log_search_changed(self, changed: Input.Changed) -> None:
         view = self._log_view
         view.set_filter(LogFilter(level=view.buffer.filter.level, search=changed.value))
-
-    @on(Input.Submitted, "#log-search")
-    def _log_search_done(self) -> None:
-        self._log_view.focus()
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         """(title, help, action) for the command palette: every verb and view."""
@@ -415,6 +646,12 @@ class MainScreen(RunViews):
                 *commands,
             ]
         return commands
+
+
+def ssh_host(client: DashboardClient) -> str | None:
+    """The server a client reaches over ssh (None for the local socket)."""
+    address = getattr(client, "address", None)
+    return str(address.destination) if isinstance(address, SshAddress) else None
 
 
 async def _optional(call: Awaitable[list[T]]) -> list[T]:

@@ -34,14 +34,21 @@ class NoDaemonScreen(Screen[None]):
             yield Static(self._text(self.reason), id="message")
         yield Footer()
 
-    def show_reason(self, reason: str) -> None:
+    def show_reason(self, reason: str, over_ssh: bool = False) -> None:
         self.reason = reason
         for message in self.query("#message").results(Static):
-            message.update(self._text(reason))
+            message.update(self._text(reason, over_ssh))
 
-    def _text(self, reason: str) -> Text:
+    def _text(self, reason: str, over_ssh: bool = False) -> Text:
         if reason == "connecting…":
             return Text(f"Connecting to the orc daemon for {self.label}…")
+        if over_ssh:  # ssh itself failed: say so, with what ssh said, not "no daemon"
+            text = Text("Could not reach ", style="bold")
+            text.append(self.label, style="bold cyan")
+            text.append(" over ssh\n\n", style="bold")
+            text.append(reason)
+            text.append("\n\nThis screen retries on its own.")
+            return text
         text = Text("No orc daemon is running for ", style="bold")
         text.append(self.label, style="bold cyan")
         text.append("\n\n")

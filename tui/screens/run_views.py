@@ -24,7 +24,7 @@ from tui.screens.verbs import Verbs
 from tui.state import LogBuffer, LogFilter
 from tui.widgets.graph_view import GraphView
 from tui.widgets.log_view import LogView
-from tui.widgets.panels import TaskDetail, task_details
+from tui.widgets.panels import TaskDetail, run_title, task_details
 from tui.widgets.row_list import RowList
 
 LOG_LINES_LOADED = 5000
@@ -99,6 +99,7 @@ class RunViews(Verbs):
         self._log_view.show(self.logs)
         for view in self._run_views:
             view.show(loaded.detail.run, self.graph)
+        self._title_detail()
         self.subflow_runs_changed(loaded.detail.subflow_runs)
         self._refresh_parameters()
         self._refresh_task_detail()
@@ -157,6 +158,7 @@ class RunViews(Verbs):
         for view in self._run_views:
             view.run = run
             view.repaint_changed()
+        self._title_detail()
         self._refresh_parameters()
 
     def subflow_runs_changed(self, runs: list[FlowRunInfo]) -> None:
@@ -201,6 +203,7 @@ class RunViews(Verbs):
         for view in self._run_views:
             view.show(None, None)
         self._log_view.show(self.logs)
+        self._title_detail()
         self._refresh_task_detail()
 
     # ---- repainting ------------------------------------------------------------------
@@ -212,6 +215,15 @@ class RunViews(Verbs):
         for view in self._run_views:
             view.graph_changed(changes)
         self._refresh_task_detail()
+
+    def _title_detail(self) -> None:
+        """The detail pane names the run it shows (which may not be the selected row's)."""
+        detail = self.query_one("#detail")
+        title = run_title(self.detail.run if self.detail else None)
+        if (
+            detail.border_title != title
+        ):  # a new title repaints the whole pane: only when it reads anew
+            detail.border_title = title
 
     def _refresh_task_detail(self) -> None:
         """The selected row's detail, redrawn only when what it shows changed."""

@@ -14,10 +14,16 @@ from typing import Any, Literal
 from textual import work
 from textual.screen import Screen
 
-from orchestrate.client.protocol import DeploymentInfo, FlowRunInfo
+from orchestrate.client.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
 from tui.format import TERMINAL_TYPES, short_id
-from tui.messages import ActionFailed, ActionSucceeded, RunsChanged
+from tui.messages import (
+    ActionFailed,
+    ActionSucceeded,
+    AutomationsChanged,
+    DeploymentsChanged,
+    RunsChanged,
+)
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.run_form import RunForm
 from tui.state import Dashboard
@@ -70,7 +76,14 @@ class Verbs(Screen[None]):
         if deployment is None:
             self.notify("Select a deployment (or a run of one) to run it.", severity="warning")
             return
-        self._call(f"run {deployment.name}", self.client.create_run(deployment.name))
+        self.run_deployment(deployment.name)
+
+    def run_deployment(self, name: str, parameters: dict[str, Any] | None = None) -> None:
+        """Ask the daemon to run `name` now (the daemon checks the parameters)."""
+        if self.readonly:
+            self.notify("read-only: runs are not started from here", severity="warning")
+            return
+        self._call(f"run {name}", self.client.create_run(name, parameters))
 
     def action_run_with_parameters(self) -> None:
         deployment = self.selected_deployment()
@@ -151,4 +164,8 @@ class Verbs(Screen[None]):
         if isinstance(result, FlowRunInfo):
             self.post_message(RunsChanged([result]))
             summary = f"{summary}: {result.name} ({short_id(result.id)}) is {result.state.name}"
+        elif isinstance(result, DeploymentInfo):  # paused or resumed: the mark shows at once
+            self.post_message(DeploymentsChanged([result]))
+        elif isinstance(result, AutomationInfo):
+            self.post_message(AutomationsChanged([result]))
         self.post_message(ActionSucceeded(summary))

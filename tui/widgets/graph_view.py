@@ -29,6 +29,7 @@ from tui.widgets.row_list import RowList
 #: Lane colours by column, cycling (git's palette: the 16 ANSI ones that read on dark and light).
 LANE_COLOURS = ("blue", "magenta", "cyan", "yellow", "green", "bright_blue", "bright_magenta")
 MAX_LANE_CHARS = 24
+FAILED_TYPES = frozenset({"FAILED", "CRASHED"})
 
 
 class GraphView(RowList):
@@ -36,6 +37,7 @@ class GraphView(RowList):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space,right,left", "expand", "Expand", show=False),
+        Binding("f", "next_failure", "Next failed"),
     ]
 
     def __init__(self, clock: Clock, *, timeline: bool = False, id: str | None = None) -> None:
@@ -79,6 +81,25 @@ class GraphView(RowList):
 
     def action_expand(self) -> None:
         self.action_choose()
+
+    def action_next_failure(self) -> None:
+        """`f`: the next row (after the cursor, wrapping) that failed or holds a failure."""
+        count = self.row_count()
+        if self.graph is None or not count:
+            return
+        for step in range(1, count + 1):
+            index = (self.cursor + step) % count
+            node = self.graph.row(index).node
+            grouped = node.grouped or node.header
+            failed = (
+                node.summary().first_failure is not None
+                if grouped
+                else node.task_run.state.type in FAILED_TYPES
+            )
+            if failed:
+                self.move_to(index)
+                return
+        self.notify("No task of this run failed.", timeout=3)
 
     def render_row(self, index: int, width: int) -> Text:
         assert self.graph is not None

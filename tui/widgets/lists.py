@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
 
 from orchestrate.client.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
+from tui.columns import Column, fit, row
 from tui.format import (
     TERMINAL_TYPES,
+    TIMES,
     Clock,
     clock_time,
     duration,
@@ -19,15 +22,8 @@ from tui.format import (
     state_colour,
     state_glyph,
 )
-from tui.state import Dashboard
+from tui.state import NAME_CAP, RECENT, SECTIONS, UPCOMING, ColumnWidths, Dashboard
 from tui.widgets.row_list import RowList
-
-
-def _cell(value: str, width: int) -> str:
-    """`value` cut to `width` (with an ellipsis) and padded."""
-    if len(value) > width:
-        value = value[: max(0, width - 1)] + "…"
-    return value.ljust(width)
 
 
 class NamedRowList(RowList):
@@ -39,12 +35,14 @@ class NamedRowList(RowList):
         super().__init__(id=id)
         self.dashboard, self.clock = dashboard, clock
         self._names: list[str] = []
+        self.name_width = 0
 
     def items(self) -> Mapping[str, Any]:
         raise NotImplementedError
 
     def rows_changed(self) -> None:
         self._names = list(self.items())
+        self.name_width = min(NAME_CAP, max((len(name) for name in self._names), default=0))
         super().rows_changed()
 
     def row_count(self) -> int:
@@ -69,31 +67,54 @@ class DeploymentList(NamedRowList):
         return self.dashboard.deployments
 
     def render_row(self, index: int, width: int) -> Text:
-        return deployment_row(self.dashboard.deployments[self._names[index]], self.clock, width)
+        deployment = self.dashboard.deployments[self._names[index]]
+        return deployment_row(deployment, self.clock, width, self.name_width)
 
 
-def deployment_row(deployment: DeploymentInfo, clock: Clock, width: int) -> Text:
+def deployment_row(deployment: DeploymentInfo, clock: Clock, width: int, name_width: int) -> Text:
+    """Mark and name always; then the next run, the last outcomes and the schedules as room allows."""
     if deployment.blocked:
-        dot = Text("✖ ", style="bold red")
+        mark = ("✖", "bold red")
     elif deployment.paused:
-        dot = Text("‖ ", style="yellow")
+        mark = ("‖", "yellow")
     elif deployment.running:
-        dot = Text("⟳ ", style="cyan")
+        mark = ("⟳", "cyan")
     else:
-        dot = Text("● ", style="green")
-    name_width = max(8, min(20, width - 22))
-    text = dot + Text(_cell(deployment.name, name_width) + " ")
-    text.append_text(outcome_blocks([r.state_type for r in deployment.recent]))
-    text.append(" " * (6 - min(5, len(deployment.recent))))
-    upcoming = "paused" if deployment.paused else relative(deployment.next_run_time, clock.now())
-    text.append(_cell(upcoming, 8), style="dim" if deployment.paused else "")
+        mark = ("●", "green")
     schedules = ", ".join(s.text for s in deployment.schedules if s.active) or "no schedule"
-    text.append(" " + schedules, style="dim")
+    columns = [
+        Column("mark", 1),
+        Column("name", max(8, name_width), cut=True, min_width=8),
+        Column("outcomes", 5, priority=3),
+        Column("next", 8, priority=4),
+        Column("schedules", len(schedules), priority=2),
+    ]
+    widths = fit(columns, width)
+    if "schedules" not in widths:  # a schedule cut to `eve` says nothing: shorten it to what fits
+        spare = width - sum(widths.values()) - len(widths)
+        if spare >= 12:
+            widths["schedules"] = spare
+    upcoming = "paused" if deployment.paused else relative(deployment.next_run_time, clock.now())
+    text = row(
+        columns,
+        widths,
+        {
+            "mark": mark,
+            "name": (deployment.name, ""),
+            "next": (upcoming, "yellow" if deployment.paused else ""),
+            "schedules": (schedules, "dim"),
+        },
+    )
+    if "outcomes" in widths:  # coloured blocks: put in place of the blank the row left for them
+        at = 2 + widths["name"] + 1
+        blocks = outcome_blocks([r.state_type for r in deployment.recent])
+        blocks.pad_left(5 - len(blocks))
+        text = text[:at] + blocks + text[at + 5 :]
     return text
 
 
 class RunList(RowList):
-    """`✔ etl-brave-fox  nightly-etl  14:02:11  12.3s`, newest first, filtered by `/`."""
+    """`✔ brave-fox  nightly-etl  etl  14:02:11  12.3s`: upcoming runs first, then by start, filtered by `/`."""
 
     def __init__(self, dashboard: Dashboard, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -104,10 +125,14 @@ class RunList(RowList):
 
     def key_at(self, index: int) -> str | None:
         view = self.dashboard.runs.view()
-        return view[index] if index < len(view) else None
+        return view[index] if index < len(view) and view[index] not in SECTIONS else None
 
     def index_of(self, key: str) -> int | None:
         return self.dashboard.runs.position(key)
+
+    def selectable(self, index: int) -> bool:
+        view = self.dashboard.runs.view()
+        return index < len(view) and view[index] not in SECTIONS
 
     def runs_updated(self, run_ids: list[str]) -> None:
         """Runs changed in place (states, times): repaint the rows that show them, if they read differently."""
@@ -120,13 +145,20 @@ class RunList(RowList):
         return Text("no runs yet: r runs the selected deployment", style="dim")
 
     def render_row(self, index: int, width: int) -> Text:
-        run = self.dashboard.runs.get(self.dashboard.runs.view()[index])
+        runs = self.dashboard.runs
+        key = runs.view()[index]
+        if key == UPCOMING:
+            return Text(f"upcoming · {runs.upcoming_count()}", style="bold yellow")
+        if key == RECENT:
+            return Text("recent", style="bold")
+        run = runs.get(key)
         assert run is not None
-        return run_row(run, self.clock, width)
+        return run_row(run, self.clock, width, runs.widths, runs.flow_name(run))
 
     def moves_with_clock(self, index: int) -> bool:
         """A finished run's row reads the same from one second to the next."""
-        run = self.dashboard.runs.get(self.dashboard.runs.view()[index])
+        view = self.dashboard.runs.view()
+        run = self.dashboard.runs.get(view[index])
         return run is not None and run.state.type not in TERMINAL_TYPES
 
 
@@ -146,20 +178,48 @@ def run_row_reads(run: FlowRunInfo) -> tuple[object, ...]:
     )
 
 
-def run_row(run: FlowRunInfo, clock: Clock, width: int) -> Text:
+@functools.lru_cache(maxsize=64)
+def run_columns(
+    name: int, deployment: int, flow: int, width: int
+) -> tuple[list[Column], dict[str, int]]:
+    """Glyph and name always; then deployment, start, duration and flow, dropped in reverse order.
+
+    The same for every row of a list of one width: worked out once, not per row drawn.
+    """
+    columns = [
+        Column("glyph", 1),
+        Column("name", max(8, name), cut=True, min_width=8),
+        Column("deployment", deployment, priority=5),
+        Column("flow", flow, priority=1),
+        Column("start", 8, priority=4),
+        Column("took", 6, priority=3, right=True),
+    ]
+    return columns, fit(columns, width)
+
+
+def run_row(
+    run: FlowRunInfo, clock: Clock, width: int, widths: ColumnWidths, flow_name: str
+) -> Text:
     colour = state_colour(run.state.type)
-    took = duration(run_duration(run.start_time, run.end_time, clock.now()))
-    start = clock_time(run.start_time or run.expected_start_time or run.created, clock)
-    text = Text(state_glyph(run.state.name, run.state.type) + " ", style=colour)
-    fixed = 2 + 9 + 8
-    name_width = max(10, min(24, width - fixed - 14))
-    text.append(_cell(run.name, name_width) + " ")
-    spare = width - 2 - name_width - 1 - fixed
-    if spare >= 8:
-        text.append(_cell(run.deployment or run.flow_name, min(spare - 1, 18)) + " ", style="dim")
-    text.append(_cell(start, 9), style="dim")
-    text.append(took.rjust(7), style=colour)
-    return text
+    if run.state.type == "SCHEDULED":
+        start = relative(run.expected_start_time or run.created, clock.now())
+        took = ""
+    else:
+        start = clock_time(run.start_time or run.expected_start_time or run.created, clock)
+        took = duration(run_duration(run.start_time, run.end_time, clock.now()))
+    columns, fitted = run_columns(widths.name, widths.deployment, widths.flow, width)
+    return row(
+        columns,
+        fitted,
+        {
+            "glyph": (state_glyph(run.state.name, run.state.type), colour),
+            "name": (run.name, ""),
+            "deployment": (run.deployment or "", "dim"),
+            "flow": (flow_name, "dim"),
+            "start": (start, "dim"),
+            "took": (took, colour),
+        },
+    )
 
 
 class AutomationList(NamedRowList):
@@ -171,14 +231,36 @@ class AutomationList(NamedRowList):
         return self.dashboard.automations
 
     def render_row(self, index: int, width: int) -> Text:
-        return automation_row(self.dashboard.automations[self._names[index]], self.clock, width)
+        automation = self.dashboard.automations[self._names[index]]
+        return automation_row(automation, self.clock, width, self.name_width)
 
 
-def automation_row(automation: AutomationInfo, clock: Clock, width: int) -> Text:
-    dot = Text("● ", style="green") if automation.enabled else Text("‖ ", style="yellow")
-    name_width = max(8, min(24, width - 16))
-    text = dot + Text(_cell(automation.name, name_width) + " ")
-    fired = relative(automation.last_fired, clock.now()) if automation.last_fired else "never"
-    text.append(_cell(fired, 9), style="dim")
-    text.append(" " + automation.trigger_text, style="dim")
-    return text
+def automation_row(automation: AutomationInfo, clock: Clock, width: int, name_width: int) -> Text:
+    """Mark and name always; then how often and when it last fired (`2 times, 5m ago`), then its trigger."""
+    mark = ("●", "green") if automation.enabled else ("‖", "yellow")
+    if automation.fired_count or automation.last_fired:
+        when = relative(automation.last_fired, clock.now()) if automation.last_fired else ""
+        fired = f"{automation.fired_count}{TIMES} {when}".rstrip()
+    else:
+        fired = "never"
+    columns = [
+        Column("mark", 1),
+        Column("name", max(8, name_width), cut=True, min_width=8),
+        Column("fired", len(fired), priority=3),
+        Column("trigger", len(automation.trigger_text), priority=2),
+    ]
+    widths = fit(columns, width)
+    if "trigger" not in widths:
+        spare = width - sum(widths.values()) - len(widths)
+        if spare >= 12:
+            widths["trigger"] = spare
+    return row(
+        columns,
+        widths,
+        {
+            "mark": mark,
+            "name": (automation.name, ""),
+            "fired": (fired, "dim"),
+            "trigger": (automation.trigger_text, "dim"),
+        },
+    )

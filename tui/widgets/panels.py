@@ -58,15 +58,29 @@ class HeaderLine(Widget):
             self.refresh()
 
     def show(
-        self, status: Status | None, running: int, queued: int, clock: Clock, readonly: bool
+        self,
+        status: Status | None,
+        running: int,
+        queued: int,
+        clock: Clock,
+        readonly: bool,
+        lost: bool = False,
+        host: str | None = None,
     ) -> None:
         text = Text("orc ", style="bold")
         if status is None:
             self.update(text + Text("connecting…", style="dim"))
             return
-        text.append(status.project + "  ", style="bold")
-        text.append("● ", style="green")
-        text.append(f"up {duration(clock.now() - status.started_at)}  ")
+        text.append(status.project + " ", style="bold")
+        if host:  # over ssh: which server this is, always in sight
+            text.append(f"on {host} ", style="bold cyan")
+        text.append(f"v{status.version} ", style="dim")
+        text.append(" ")
+        if lost:  # no uptime that keeps ticking for a daemon that may be gone
+            text.append("✘ disconnected  ", style="bold red")
+        else:
+            text.append("● ", style="green")
+            text.append(f"up {duration(clock.now() - status.started_at)}  ")
         text.append(f"{running} running", style="cyan" if running else "dim")
         text.append(" · ")
         text.append(f"{queued} queued", style="yellow" if queued else "dim")
@@ -75,6 +89,7 @@ class HeaderLine(Widget):
         if readonly:
             text.append("  read-only", style="magenta")
         text.append(f"  {status.project_root}", style="dim")
+        text.append(f"  times in {clock.local(clock.now()).tzname()}", style="dim")
         self.update(text)
 
 
@@ -232,7 +247,7 @@ def task_details(node: GraphNode | None, logs: list[LogInfo], clock: Clock) -> T
         parts.append(_traceback(task_run.state.traceback))
     for line in logs[-3:]:
         row = Text(clock_time(line.ts, clock) + " ", style="dim")
-        row.append(level_name(line.level)[:4] + " ", style=level_colour(line.level))
+        row.append(level_name(line.level) + " ", style=level_colour(line.level))
         row.append(line.message)
         parts.append(row)
     return Group(*parts)

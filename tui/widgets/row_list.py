@@ -29,7 +29,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 CURSOR = Style(reverse=True)
-CURSOR_UNFOCUSED = Style(bold=True, underline=True)
+CURSOR_UNFOCUSED = Style(bold=True)  # where the selection is, while another pane has the keys
 
 
 class RowList(ScrollView, can_focus=True):
@@ -74,6 +74,7 @@ class RowList(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.cursor = 0
         self.selected_key: str | None = None
+        self.holds_selection = True  # unfocused, the cursor shows only where the selection is
         self._drawn: dict[int, tuple[int, Text]] = {}  # line on screen -> (row, its text there)
 
     # ---- what subclasses provide -------------------------------------------
@@ -93,6 +94,21 @@ class RowList(ScrollView, can_focus=True):
     def empty_text(self) -> Text:
         return Text("nothing yet", style="dim")
 
+    def selectable(self, index: int) -> bool:
+        """Whether the cursor may rest on the row (a section header may not)."""
+        return True
+
+    def _nearest_selectable(self, index: int, step: int) -> int:
+        """`index`, or the first selectable row from it going `step`, else going back."""
+        count = self.row_count()
+        for direction in (step or 1, -(step or 1)):
+            i = index
+            while 0 <= i < count:
+                if self.selectable(i):
+                    return i
+                i += direction
+        return index
+
     # ---- drawing -----------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
@@ -105,7 +121,7 @@ class RowList(ScrollView, can_focus=True):
         else:
             text = self._row_text(index, width)
             self._drawn[y] = (index, text)
-            if index == self.cursor:
+            if index == self.cursor and (self.has_focus or self.holds_selection):
                 text = text.copy()
                 text.stylize(CURSOR if self.has_focus else CURSOR_UNFOCUSED)
         return to_strip(self, text, width)
@@ -117,7 +133,7 @@ class RowList(ScrollView, can_focus=True):
             index = self.index_of(self.selected_key)
             if index is not None:
                 self.cursor = index
-        self.cursor = max(0, min(self.cursor, count - 1))
+        self.cursor = self._nearest_selectable(max(0, min(self.cursor, count - 1)), 1)
         self._resize(count)
         self._announce()
         self.refresh()
@@ -224,7 +240,8 @@ class RowList(ScrollView, can_focus=True):
         if count == 0:
             return
         previous = self.cursor
-        self.cursor = max(0, min(index, count - 1))
+        step = 1 if index >= previous else -1
+        self.cursor = self._nearest_selectable(max(0, min(index, count - 1)), step)
         self._scroll_to_cursor()
         self.refresh_line(previous)
         self.refresh_line(self.cursor)

@@ -1,0 +1,119 @@
+"""Losing the daemon: the last picture stays under a banner, and comes back as the user left it.
+
+A daemon that stops closes its socket; one that hangs (or an ssh link that
+drops) just goes quiet, and the heartbeat notices within 2 s. On reconnect
+the same selection, filter and tab show, loaded afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from orchestrate.core.errors import ConnectionLost
+from tests.tui.conftest import FROZEN
+from tests.tui.fake_daemon import FakeClient, FakeDaemon
+from tests.tui.screen import screen_text, wait_for_text, wait_until
+from tui.app import OrcApp
+from tui.client import DashboardClient, Target, daemon_connector
+from tui.screens.main import MainScreen
+
+SIZE = (120, 40)
+BANNER = "connection lost — retrying"
+
+
+class Switch:
+    """Whether the stand-in daemon answers, and the clients it handed out."""
+
+    def __init__(self, daemon: FakeDaemon) -> None:
+        self.daemon, self.up, self.clients = daemon, True, list[FakeClient]()
+
+    async def connect(self) -> DashboardClient:
+        if not self.up:
+            raise ConnectionLost("the orc daemon for /srv/demo closed the connection")
+        client = self.daemon.client()
+        self.clients.append(client)
+        return client  # type: ignore[return-value]
+
+
+def app_with(switch: Switch) -> OrcApp:
+    return OrcApp(switch.connect, "/srv/demo", clock=FROZEN, retry_seconds=0.05)
+
+
+async def test_a_daemon_that_stops_leaves_the_last_picture_under_a_banner(
+    daemon: FakeDaemon,
+) -> None:
+    switch = Switch(daemon)
+    async with app_with(switch).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        switch.up = False
+        daemon.hang_up()
+        await wait_for_text(pilot, BANNER, timeout=2.0)
+        text = screen_text(pilot.app)
+        assert "brave-fox" in text and "nightly-etl" in text  # the data stays
+        assert "disconnected" in text and "up 2h03m" not in text  # no uptime ticking on
+        assert text.count("closed the connection") == 1  # said once
+
+
+async def test_a_daemon_that_hangs_is_noticed_within_2_seconds(daemon: FakeDaemon) -> None:
+    switch = Switch(daemon)
+    async with app_with(switch).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        switch.up = False
+        hung = asyncio.Event()
+
+        async def never(*_: Any, **__: Any) -> Any:
+            await hung.wait()
+
+        switch.clients[-1].status = never  # type: ignore[method-assign]
+        switch.clients[-1].hello = never  # type: ignore[method-assign]
+        started = time.monotonic()
+        await wait_for_text(pilot, BANNER, timeout=3.0)
+        assert time.monotonic() - started < 2.5
+        assert "did not answer" in screen_text(pilot.app)
+
+
+async def test_after_reconnecting_the_selection_filter_and_tab_are_as_they_were(
+    daemon: FakeDaemon,
+) -> None:
+    switch = Switch(daemon)
+    async with app_with(switch).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await pilot.press("slash", *"nightly", "enter")  # filter: brave-fox, calm-owl
+        await pilot.press("down")  # calm-owl
+        await wait_until(
+            pilot, lambda: screen.detail is not None and screen.detail.run.name == "calm-owl"
+        )
+        await pilot.press("right_square_bracket", "right_square_bracket")  # Logs
+        switch.up = False
+        daemon.hang_up()
+        await wait_for_text(pilot, BANNER, timeout=2.0)
+        daemon.subscriptions.clear()
+        switch.up = True
+        await wait_until(pilot, lambda: BANNER not in screen_text(pilot.app), what="reconnected")
+        await wait_until(pilot, lambda: len(daemon.subscriptions) == 2, what="subscribed again")
+        assert pilot.app.screen is screen
+        assert screen.query_one("#run-filter", Input).value == "nightly"
+        assert "eager-yak" not in screen_text(pilot.app)
+        assert screen.selection is not None and screen.selection.key == "run-0002"
+        assert screen.query_one("#detail").active == "logs"  # type: ignore[attr-defined]
+        assert "calm-owl · Failed" in screen_text(pilot.app)
+
+
+async def test_a_refused_ssh_connection_names_the_host_and_the_cause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORC_SSH", "ssh")
+    target = Target(host="ssh://nobody@127.0.0.1:1")  # nothing listens on port 1
+    app = OrcApp(daemon_connector(target), target.label, retry_seconds=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "Could not reach", timeout=15)
+        text = screen_text(app)
+        assert "127.0.0.1" in text and "refused" in text.lower()
+        assert "No orc daemon is running" not in text

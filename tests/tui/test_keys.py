@@ -1,0 +1,145 @@
+"""The modal key model: inputs take keys only once `/` opened them, Tab walks the panes in a fixed order.
+
+Each test drives the dashboard as a person would (Pilot) and asserts what
+they would notice: where the keys went, what the footer offers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input
+
+from tests.tui.conftest import make_app
+from tests.tui.fake_daemon import FakeDaemon
+from tests.tui.screen import screen_text, wait_for_text, wait_until
+from tests.tui.test_app import open_run
+from tui.screens.main import PANES, MainScreen
+
+SIZE = (120, 40)
+
+
+def main_screen(pilot: Any) -> MainScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+def footer_line(pilot: Any) -> str:
+    return screen_text(pilot.app).rstrip("\n").splitlines()[-1]
+
+
+def focused_id(pilot: Any) -> str | None:
+    focused = pilot.app.focused
+    return None if focused is None else focused.id
+
+
+async def test_enter_on_a_list_with_the_logs_open_leaves_the_log_search_empty(
+    daemon: FakeDaemon,
+) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        await pilot.press("right_square_bracket", "right_square_bracket")  # Logs
+        await wait_for_text(pilot, "loaded 119,997 rows")
+        await pilot.press("2", "enter")
+        assert focused_id(pilot) == "log-view"
+        await pilot.press("left_square_bracket", "right_square_bracket", "1", "2", "3")
+        assert screen.query_one("#log-search", Input).value == ""
+        assert focused_id(pilot) == "automations"
+        assert "no log line matches" not in screen_text(pilot.app)
+
+
+async def test_an_input_takes_keys_only_after_slash_and_enter_or_esc_leave_it(
+    daemon: FakeDaemon,
+) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        run_filter = screen.query_one("#run-filter", Input)
+        await pilot.press("slash", *"failed", "enter")
+        assert run_filter.value == "failed" and focused_id(pilot) == "runs"
+        await pilot.press(
+            "1", "2", "left_square_bracket", "j"
+        )  # keys for the panes, not the filter
+        assert run_filter.value == "failed" and focused_id(pilot) == "runs"
+        await pilot.press("slash", *" etl", "escape")
+        assert focused_id(pilot) == "runs"
+        assert run_filter.value == ""  # esc leaves and clears
+        await wait_for_text(pilot, "brave-fox")
+
+
+async def test_tab_walks_the_panes_in_a_fixed_order_and_never_into_an_input(
+    daemon: FakeDaemon,
+) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        await pilot.press("slash", "escape")  # an input opened once stays out of the walk
+        await pilot.press("1")
+        seen = [focused_id(pilot)]
+        for _ in range(len(PANES)):
+            await pilot.press("tab")
+            seen.append(focused_id(pilot))
+        assert seen == ["deployments", "runs", "automations", "graph-view", "deployments"]
+        await pilot.press("shift+tab")
+        assert focused_id(pilot) == "graph-view"
+
+
+async def test_tab_onto_automations_keeps_the_run_graph_shown(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        await wait_for_text(pilot, "extract-0")
+        await pilot.press("tab")  # Runs -> Automations
+        await pilot.pause(0.3)  # past the delay after which a selection's run would load
+        assert focused_id(pilot) == "automations"
+        assert "extract-0" in screen_text(pilot.app)
+
+
+async def test_help_and_quit_are_always_in_the_footer_at_80_columns(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=(80, 24)) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        for keys in ([], ["right_square_bracket", "right_square_bracket", "enter"], ["1"]):
+            await pilot.press(*keys)
+            await wait_until(pilot, lambda: "? Help" in footer_line(pilot), what="? Help")
+            assert "q Quit" in footer_line(pilot)
+
+
+def cursor_styled(row_list: Any) -> bool:
+    """Whether the list's cursor row is drawn in a cursor style (reverse or bold)."""
+    y = row_list.cursor - row_list.scroll_offset.y
+    strip = row_list.render_line(y)
+    return any(seg.style is not None and (seg.style.reverse or seg.style.bold) for seg in strip)
+
+
+async def test_only_the_list_holding_the_selection_shows_a_cursor(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        runs, deployments, automations = (
+            screen.query_one(f"#{name}") for name in ("runs", "deployments", "automations")
+        )
+        assert cursor_styled(runs)
+        assert not cursor_styled(deployments) and not cursor_styled(automations)
+        await pilot.press("enter")  # into the graph: the runs list keeps its (bold) cursor
+        assert cursor_styled(runs) and not cursor_styled(deployments)
+
+
+async def test_the_event_stream_filter_takes_keys_only_after_slash(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await pilot.press("e")
+        await wait_for_text(pilot, "orc.flow-run.Failed")
+        screen = pilot.app.screen
+        event_filter = screen.query_one("#event-filter", Input)
+        await pilot.press("tab", "j", "k")
+        assert event_filter.value == ""
+        await pilot.press("slash", *"Completed", "enter")
+        await wait_until(pilot, lambda: "orc.flow-run.Failed" not in screen_text(pilot.app))
+        assert focused_id(pilot) == "event-stream"
+        await pilot.press("escape", "escape")  # clear the filter, then back
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, MainScreen), what="back")
