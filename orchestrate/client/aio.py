@@ -43,7 +43,8 @@ class _Stream:
         if self.process is None:
             return ConnectionLost(f"the orc daemon for {self.address} closed the connection")
         assert isinstance(self.address, SshAddress)
-        return ssh_failure(self.address, self.process.returncode, await self._finish())
+        said = await self._finish()  # first: ssh's exit code is known only once it has exited
+        return ssh_failure(self.address, self.process.returncode, said)
 
     async def close(self) -> None:
         if self.process is not None:
