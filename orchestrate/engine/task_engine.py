@@ -331,7 +331,9 @@ def _cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> s
         return None
     assert job.context is not None
     flow_parameters = job.flow_ctx.run.parameters if job.flow_ctx else {}
-    key = policy.compute_key(job.context, parameters, flow_parameters)
+    key = policy.compute_key(
+        task_ctx=job.context, inputs=parameters, flow_parameters=flow_parameters
+    )
     if key is None or isinstance(policy, CacheKeyFnPolicy):
         return key
     return hash_objects(
