@@ -16,7 +16,7 @@ import traceback as _traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from orchestrate.core.errors import (
     CancelledRun,
@@ -87,8 +87,13 @@ ALLOWED_TRANSITIONS: Mapping[StateType | None, frozenset[StateType]] = {
 }
 
 
-class State:
+R = TypeVar("R")
+
+
+class State(Generic[R]):
     """One state of a flow or task run (Prefect's `State`, same reading API).
+
+    Generic in its result type as Prefect's is, so `State[int]` annotations work.
 
     Args:
         type: the state type.
