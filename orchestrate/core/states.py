@@ -16,7 +16,7 @@ import traceback as _traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic
 
 from orchestrate.core.errors import (
     CancelledRun,
@@ -87,7 +87,14 @@ ALLOWED_TRANSITIONS: Mapping[StateType | None, frozenset[StateType]] = {
 }
 
 
-R = TypeVar("R")
+if TYPE_CHECKING:  # the default (PEP 696) keeps a bare `State(...)` typed as State[Any]
+    from typing_extensions import TypeVar
+
+    R = TypeVar("R", default=Any)
+else:  # at run time the plain TypeVar, so importing orc does not load typing_extensions
+    from typing import TypeVar
+
+    R = TypeVar("R")
 
 
 class State(Generic[R]):
