@@ -34,7 +34,7 @@ from orchestrate.engine.context import (
 )
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
-from orchestrate.engine.inputs import InputWalker, is_linkable
+from orchestrate.engine.inputs import InputWalker, SelfDependencyError, is_linkable
 from orchestrate.engine.logs import (
     RunLogger,
     capture_prints,
@@ -187,7 +187,10 @@ class TaskRunJob:
 
 def task_steps(job: TaskRunJob) -> Steps:
     """The rules of one task run, for either driver (see `engine.steps`)."""
-    parameters = _resolve_inputs(job)
+    try:
+        parameters = _resolve_inputs(job)
+    except SelfDependencyError as refused:  # Prefect fails the run rather than hang on itself
+        return (yield from _finish(job, failure_state(refused)))
     if parameters is None:
         return job.run.state
     options = job.task.options
@@ -231,7 +234,8 @@ def _resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
     """The arguments with futures and states resolved; None if an upstream did not complete."""
     if job._resolved:
         return job.parameters  # plain values, their edges recorded at submit: nothing to do
-    walker = InputWalker(job.flow_ctx.result_links if job.flow_ctx else None, resolve=True)
+    links = job.flow_ctx.result_links if job.flow_ctx else None
+    walker = InputWalker(links, resolve=True, own=(job.run.id, job.task.options.name))
     parameters = walker.walk_parameters(job.parameters)
     if job.wait_for:
         walker.walk_wait_for(job.wait_for)
