@@ -38,7 +38,6 @@ from orchestrate.engine.logs import (
     capture_prints,
     configure,
     flow_run_logger,
-    log_hook_failure,
     print_target,
 )
 from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_return, unwrap_state
@@ -242,11 +241,7 @@ def flow_steps(job: FlowRunJob) -> Steps:
         running = Running() if run.run_count == 1 else Retrying()
         job.set_state(running)
         if options.on_running:
-            yield RunHooks(
-                options.on_running,
-                (flow, run, running),
-                lambda h, e: log_hook_failure(job.logger, h, e),
-            )
+            yield RunHooks(options.on_running, (flow, run, running), job.logger, _log_prints(job))
         outcome = yield CallBody(parameters)
         assert outcome is not None  # a body call always answers with its outcome
         value, exc = outcome
@@ -281,13 +276,16 @@ def _finish(job: FlowRunJob, state: State) -> Steps:
         StateType.COMPLETED: options.on_completion,
         StateType.FAILED: options.on_failure,
         StateType.CRASHED: options.on_crashed,
+        StateType.CANCELLING: options.on_cancellation,  # as Prefect: a returned Cancelling too
         StateType.CANCELLED: options.on_cancellation,
     }.get(state.type, ())
     if hooks:
-        yield RunHooks(
-            hooks, (job.flow, job.run, state), lambda h, e: log_hook_failure(job.logger, h, e)
-        )
+        yield RunHooks(hooks, (job.flow, job.run, state), job.logger, _log_prints(job))
     return state
+
+
+def _log_prints(job: FlowRunJob) -> bool:
+    return job.context is not None and job.context.log_prints
 
 
 def _persist(job: FlowRunJob, value: Any) -> None:

@@ -39,7 +39,6 @@ from orchestrate.engine.logs import (
     RunLogger,
     capture_prints,
     configure,
-    log_hook_failure,
     print_target,
     task_run_logger,
 )
@@ -288,11 +287,8 @@ def _finish(job: TaskRunJob, state: State) -> Steps:
         else ()
     )
     if hooks:
-        yield RunHooks(
-            hooks,
-            (job.task, job.run, state),
-            lambda hook, exc: log_hook_failure(job.logger, hook, exc),
-        )
+        log_prints = job.context is not None and job.context.log_prints
+        yield RunHooks(hooks, (job.task, job.run, state), job.logger, log_prints)
     return state
 
 
