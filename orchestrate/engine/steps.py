@@ -95,6 +95,14 @@ async def drive_async(steps: Steps, call: Callable[[dict[str, Any]], Awaitable[O
         return stop.value
 
 
+def run_step_sync(request: Sleep | RunHooks) -> None:
+    """Carry out a request other than the body's call in this thread (for a streaming driver)."""
+    if type(request) is Sleep:
+        time.sleep(request.seconds)
+    else:
+        _run_hooks_sync(request)  # type: ignore[arg-type]
+
+
 def _run_hooks_sync(request: RunHooks) -> None:
     for hook in request.hooks:
         with _hook_scope(request, hook):
