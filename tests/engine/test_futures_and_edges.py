@@ -351,3 +351,27 @@ def test_a_task_that_depends_on_itself_fails_instead_of_waiting_forever(recorded
         "Please inspect the inputs and dependencies of count."
     )
     assert recorded.task_run("count-0").state.name == "Failed"
+
+
+def test_wait_for_a_failed_future_leaves_the_task_not_ready_in_every_call_form(recorded) -> None:
+    @task
+    def after() -> int:
+        return 1
+
+    @task
+    async def after_async() -> int:
+        return 1
+
+    @flow
+    def pipeline() -> list[str]:
+        failed = boom.submit()
+        states = [
+            after(wait_for=[failed], return_state=True),
+            after.submit(wait_for=[failed]).wait_state(),
+            after.submit(wait_for=[failed], return_state=True),
+            after(wait_for=[boom(return_state=True)], return_state=True),
+            after_async.submit(wait_for=[failed]).wait_state(),
+        ]
+        return [s.name for s in states]
+
+    assert pipeline() == ["NotReady"] * 5
