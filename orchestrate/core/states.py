@@ -16,7 +16,7 @@ import traceback as _traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic
 
 from orchestrate.core.errors import (
     CancelledRun,
@@ -87,8 +87,20 @@ ALLOWED_TRANSITIONS: Mapping[StateType | None, frozenset[StateType]] = {
 }
 
 
-class State:
+if TYPE_CHECKING:  # the default (PEP 696) keeps a bare `State(...)` typed as State[Any]
+    from typing_extensions import TypeVar
+
+    R = TypeVar("R", default=Any)
+else:  # at run time the plain TypeVar, so importing orc does not load typing_extensions
+    from typing import TypeVar
+
+    R = TypeVar("R")
+
+
+class State(Generic[R]):
     """One state of a flow or task run (Prefect's `State`, same reading API).
+
+    Generic in its result type as Prefect's is, so `State[int]` annotations work.
 
     Args:
         type: the state type.

@@ -24,11 +24,18 @@ if TYPE_CHECKING:
 class CachePolicy:
     """Base of all policies: combine with `+`, drop inputs with `-`."""
 
+    @classmethod
+    def from_cache_key_fn(
+        cls, cache_key_fn: Callable[[Any, dict[str, Any]], str | None]
+    ) -> CacheKeyFnPolicy:
+        """A policy from a `(context, parameters) -> key` function, as Prefect offers it."""
+        return CacheKeyFnPolicy(cache_key_fn=cache_key_fn)
+
     def compute_key(
         self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
+        task_ctx: TaskRunContext | None,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
         **kwargs: Any,
     ) -> str | None:
         raise NotImplementedError
@@ -41,8 +48,7 @@ class CachePolicy:
         return CompoundCachePolicy([*_parts(self), *_parts(other)])
 
     def __sub__(self, name: str) -> CachePolicy:
-        if not isinstance(name, str):
-            raise TypeError("Only a parameter name (str) can be removed from a cache policy.")
+        _check_name(name)
         return self
 
     def configure(self, **_: Any) -> CachePolicy:
@@ -50,8 +56,23 @@ class CachePolicy:
         return self
 
 
+def _check_name(name: object) -> None:
+    if not isinstance(name, str):
+        raise TypeError("Only a parameter name (str) can be removed from a cache policy.")
+
+
 def _parts(policy: CachePolicy) -> list[CachePolicy]:
     return list(policy.policies) if isinstance(policy, CompoundCachePolicy) else [policy]
+
+
+def _flattened(policies: list[CachePolicy]) -> list[CachePolicy]:
+    """Prefect's normal form: nested compounds inlined, all `Inputs` merged into one at the end."""
+    flat = [part for policy in policies for part in _parts(policy)]
+    inputs = [p for p in flat if isinstance(p, Inputs)]
+    rest = [p for p in flat if not isinstance(p, Inputs)]
+    if not inputs:
+        return rest
+    return [*rest, Inputs(exclude=sorted({name for p in inputs for name in p.exclude}))]
 
 
 @dataclass(frozen=True)
@@ -60,19 +81,30 @@ class CompoundCachePolicy(CachePolicy):
 
     policies: list[CachePolicy] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "policies", _flattened(list(self.policies)))
+
     def compute_key(
         self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
+        task_ctx: TaskRunContext | None,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
         **kwargs: Any,
     ) -> str | None:
-        keys = [p.compute_key(task_ctx, inputs, flow_parameters, **kwargs) for p in self.policies]
+        keys = [
+            p.compute_key(
+                task_ctx=task_ctx, inputs=inputs, flow_parameters=flow_parameters, **kwargs
+            )
+            for p in self.policies
+        ]
         present = [k for k in keys if k is not None]
         return hash_objects(*present) if present else None
 
     def __sub__(self, name: str) -> CachePolicy:
-        return CompoundCachePolicy([p - name for p in self.policies])
+        _check_name(name)
+        if not any(isinstance(p, Inputs) for p in self.policies):
+            return self  # nothing here keys on inputs
+        return CompoundCachePolicy([*self.policies, Inputs(exclude=[name])])
 
 
 @dataclass(frozen=True)
@@ -81,9 +113,9 @@ class _None(CachePolicy):
 
     def compute_key(
         self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
+        task_ctx: TaskRunContext | None,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
         **kwargs: Any,
     ) -> str | None:
         return None
@@ -95,12 +127,12 @@ class TaskSource(CachePolicy):
 
     def compute_key(
         self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
+        task_ctx: TaskRunContext | None,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
         **kwargs: Any,
     ) -> str | None:
-        return source_hash(task_ctx.task.fn)
+        return None if task_ctx is None else source_hash(task_ctx.task.fn)
 
 
 @dataclass(frozen=True)
@@ -109,9 +141,9 @@ class FlowParameters(CachePolicy):
 
     def compute_key(
         self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
+        task_ctx: TaskRunContext | None,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
         **kwargs: Any,
     ) -> str | None:
         return hash_objects(flow_parameters) if flow_parameters else None
@@ -119,38 +151,48 @@ class FlowParameters(CachePolicy):
 
 @dataclass(frozen=True)
 class RunId(CachePolicy):
-    """Key on the flow run id: a result is reused only within the same flow run."""
+    """Key on the flow run id (the task run id outside a flow): reuse within one run only."""
 
     def compute_key(
         self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
+        task_ctx: TaskRunContext | None,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
         **kwargs: Any,
     ) -> str | None:
-        return task_ctx.run.flow_run_id
+        if task_ctx is None:
+            return None
+        run = task_ctx.task_run
+        return str(run.flow_run_id or run.id)
 
 
 @dataclass(frozen=True)
 class Inputs(CachePolicy):
-    """Key on the task's arguments, except those named in `exclude`."""
+    """Key on the task's arguments, except those named in `exclude` (a list, as in Prefect)."""
 
-    exclude: tuple[str, ...] = ()
+    exclude: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exclude", list(self.exclude))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.exclude))
 
     def compute_key(
         self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
+        task_ctx: TaskRunContext | None,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
         **kwargs: Any,
     ) -> str | None:
-        kept = {k: v for k, v in inputs.items() if k not in self.exclude}
-        return hash_objects(kept) if kept else None
+        if not inputs:
+            return None
+        # Prefect keys a call whose every input is excluded too (on the empty mapping).
+        return hash_objects({k: v for k, v in inputs.items() if k not in self.exclude})
 
     def __sub__(self, name: str) -> CachePolicy:
-        if not isinstance(name, str):
-            raise TypeError("Only a parameter name (str) can be removed from a cache policy.")
-        return Inputs(exclude=(*self.exclude, name))
+        _check_name(name)
+        return Inputs(exclude=[*self.exclude, name])
 
 
 @dataclass(frozen=True)
@@ -161,12 +203,12 @@ class CacheKeyFnPolicy(CachePolicy):
 
     def compute_key(
         self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
+        task_ctx: TaskRunContext | None,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
         **kwargs: Any,
     ) -> str | None:
-        return None if self.cache_key_fn is None else self.cache_key_fn(task_ctx, inputs)
+        return None if self.cache_key_fn is None else self.cache_key_fn(task_ctx, inputs or {})
 
 
 class CacheKeyError(ValueError):

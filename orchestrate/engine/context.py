@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrate.core.records import FlowRunRecord, RecordSink, TaskRunRecord
 
 if TYPE_CHECKING:
+    from orchestrate.core.states import State
     from orchestrate.engine.definitions import FlowDefinition, TaskDefinition
     from orchestrate.engine.results import ResultStore
     from orchestrate.engine.runners import TaskRunner
@@ -38,6 +39,9 @@ class FlowRunContext:
     #: id(result) -> (task run id, result): results linked back to the task run
     #: that produced them, kept alive so the id is not reused while the run lasts.
     result_links: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    #: Child flows that completed in an earlier attempt of this run, by stand-in name
+    #: (`child-0`): a retry hands back their state instead of running them again, as Prefect does.
+    completed_subflows: dict[str, State] = field(default_factory=dict)
 
     @classmethod
     def get(cls) -> FlowRunContext | None:

@@ -38,7 +38,6 @@ from orchestrate.engine.logs import (
     capture_prints,
     configure,
     flow_run_logger,
-    log_hook_failure,
     print_target,
 )
 from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_return, unwrap_state
@@ -77,15 +76,21 @@ class FlowRunJob:
     """One flow run: its record, its parameters, its context while it runs."""
 
     def __init__(
-        self, flow: FlowDefinition, parameters: dict[str, Any], preset: RunPreset | None = None
+        self,
+        flow: FlowDefinition,
+        parameters: dict[str, Any],
+        preset: RunPreset | None = None,
+        stand_in_name: str | None = None,
     ) -> None:
         self.flow = flow
         self.sink: RecordSink = get_sink()
         self.parent = flow_run_context.get()
         self.parameters = parameters
         self.stand_in: TaskRunRecord | None = None
+        #: Shared by the contexts of every attempt (see FlowRunContext.completed_subflows).
+        self.completed_subflows: dict[str, State] = {}
         if self.parent is not None:
-            self.parameters = self._enter_parent(self.parent)
+            self.parameters = self._enter_parent(self.parent, stand_in_name)
         options = flow.options
         self.run = FlowRunRecord(
             id=new_id(),
@@ -117,13 +122,13 @@ class FlowRunJob:
         run.expected_start_time = preset.expected_start_time
         run.run_count = preset.run_count - 1  # each attempt counts itself as it starts
 
-    def _enter_parent(self, parent: FlowRunContext) -> dict[str, Any]:
+    def _enter_parent(self, parent: FlowRunContext, name: str | None) -> dict[str, Any]:
         """Create the stand-in task run in the parent; resolve futures passed in."""
         enclosing = task_run_context.get()
         stand_in = TaskRunRecord(
             id=new_id(),
             flow_run_id=parent.run.id,
-            name=f"{self.flow.options.name}-{parent.next_dynamic_key('subflow:' + self.flow.options.name)}",
+            name=name or stand_in_name(parent, self.flow),
             task_key=f"subflow:{self.flow.options.name}",
             dynamic_key=0,
             state=Pending(),
@@ -180,6 +185,7 @@ class FlowRunJob:
             task_runner=options.task_runner.duplicate(),
             results=self.parent.results if self.parent else ResultStore(),
             log_prints=log_prints,
+            completed_subflows=self.completed_subflows,
         )
         return self.context
 
@@ -242,11 +248,7 @@ def flow_steps(job: FlowRunJob) -> Steps:
         running = Running() if run.run_count == 1 else Retrying()
         job.set_state(running)
         if options.on_running:
-            yield RunHooks(
-                options.on_running,
-                (flow, run, running),
-                lambda h, e: log_hook_failure(job.logger, h, e),
-            )
+            yield RunHooks(options.on_running, (flow, run, running), job.logger, _log_prints(job))
         outcome = yield CallBody(parameters)
         assert outcome is not None  # a body call always answers with its outcome
         value, exc = outcome
@@ -281,13 +283,16 @@ def _finish(job: FlowRunJob, state: State) -> Steps:
         StateType.COMPLETED: options.on_completion,
         StateType.FAILED: options.on_failure,
         StateType.CRASHED: options.on_crashed,
+        StateType.CANCELLING: options.on_cancellation,  # as Prefect: a returned Cancelling too
         StateType.CANCELLED: options.on_cancellation,
     }.get(state.type, ())
     if hooks:
-        yield RunHooks(
-            hooks, (job.flow, job.run, state), lambda h, e: log_hook_failure(job.logger, h, e)
-        )
+        yield RunHooks(hooks, (job.flow, job.run, state), job.logger, _log_prints(job))
     return state
+
+
+def _log_prints(job: FlowRunJob) -> bool:
+    return job.context is not None and job.context.log_prints
 
 
 def _persist(job: FlowRunJob, value: Any) -> None:
@@ -307,11 +312,35 @@ def _persist(job: FlowRunJob, value: Any) -> None:
 
 def call_flow(flow: FlowDefinition, parameters: dict[str, Any], return_state: bool) -> Any:
     """A flow call: run it here and return its value (or its final state)."""
-    job = FlowRunJob(flow, parameters)
+    parent = flow_run_context.get()
+    name = None if parent is None else stand_in_name(parent, flow)
+    earlier = None if parent is None or name is None else parent.completed_subflows.get(name)
+    if earlier is not None:  # a retry of the parent: the child completed already
+        return (
+            _earlier_async(earlier, return_state)
+            if flow.is_async
+            else unwrap_state(earlier, return_state)
+        )
+    job = FlowRunJob(flow, parameters, stand_in_name=name)
     if flow.is_async:
-        return _call_async(job, return_state)
-    return unwrap_state(job.execute_sync(), return_state)
+        return _call_async(job, return_state, name)
+    return _remember(job, job.execute_sync(), name, return_state)
 
 
-async def _call_async(job: FlowRunJob, return_state: bool) -> Any:
-    return unwrap_state(await job.execute_async(), return_state)
+def stand_in_name(parent: FlowRunContext, flow: FlowDefinition) -> str:
+    """The name of a child flow's task run in its parent: `child-0`, `child-1`, … per attempt."""
+    return f"{flow.options.name}-{parent.next_dynamic_key('subflow:' + flow.options.name)}"
+
+
+def _remember(job: FlowRunJob, state: State, name: str | None, return_state: bool) -> Any:
+    if job.parent is not None and name is not None and state.is_completed():
+        job.parent.completed_subflows[name] = state
+    return unwrap_state(state, return_state)
+
+
+async def _call_async(job: FlowRunJob, return_state: bool, name: str | None = None) -> Any:
+    return _remember(job, await job.execute_async(), name, return_state)
+
+
+async def _earlier_async(state: State, return_state: bool) -> Any:
+    return unwrap_state(state, return_state)

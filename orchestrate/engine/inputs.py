@@ -28,14 +28,33 @@ def is_linkable(value: Any) -> bool:
     return not (type(value) is int and -5 <= value <= 256)
 
 
+class SelfDependencyError(ValueError):
+    """A task run's inputs hold its own future (a list filled after submit): waiting would hang."""
+
+    @classmethod
+    def of(cls, task_name: str) -> SelfDependencyError:
+        """Prefect's words for it."""
+        return cls(
+            "Discovered a task depending on itself. Raising to avoid a deadlock. "
+            f"Please inspect the inputs and dependencies of {task_name}."
+        )
+
+
 class InputWalker:
     """Walks one task run's arguments; see the module docstring."""
 
-    __slots__ = ("edges", "failure", "links", "pending", "resolve", "wrapped")
+    __slots__ = ("edges", "failure", "links", "own", "pending", "resolve", "wrapped")
 
-    def __init__(self, links: dict[int, tuple[str, Any]] | None, resolve: bool) -> None:
+    def __init__(
+        self,
+        links: dict[int, tuple[str, Any]] | None,
+        resolve: bool,
+        own: tuple[str, str] | None = None,
+    ) -> None:
         self.links = links
         self.resolve = resolve
+        #: The (task run id, task name) whose inputs these are, to refuse waiting on itself.
+        self.own = own
         self.edges: dict[tuple[str, EdgeKind], None] = {}
         self.pending: list[PrefectFuture] = []
         self.failure: str | None = None
@@ -75,6 +94,8 @@ class InputWalker:
             if not future.done():
                 self.pending.append(future)
             return future
+        if self.own is not None and future.task_run_id == self.own[0]:
+            raise SelfDependencyError.of(self.own[1])
         return self._state(future.wait_state(), kind, allowed, recorded=True)
 
     def _state(self, state: State, kind: EdgeKind, allowed: bool, recorded: bool = False) -> Any:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrate.core.states import State
+from orchestrate.engine.logs import RunLogger, hook_name, log_hook_failure, print_target
 
 
 @dataclass(slots=True, frozen=True)
@@ -31,11 +33,16 @@ class Sleep:
 
 @dataclass(slots=True, frozen=True)
 class RunHooks:
-    """Call state hooks (`on_completion`, …) as `hook(*arguments)`; their errors are logged."""
+    """Call state hooks (`on_completion`, …) as `hook(*arguments)`, the state last.
+
+    Each is announced and its end or error logged on the run, as Prefect does;
+    with `log_prints` its prints become run log lines like the body's.
+    """
 
     hooks: Sequence[Callable[..., Any]]
     arguments: tuple[Any, ...]
-    on_error: Callable[[Callable[..., Any], BaseException], None]
+    logger: RunLogger
+    log_prints: bool = False
 
 
 Request = CallBody | Sleep | RunHooks
@@ -78,28 +85,50 @@ async def drive_async(steps: Steps, call: Callable[[dict[str, Any]], Awaitable[O
                 reply = None
             else:
                 for hook in request.hooks:  # type: ignore[union-attr]
-                    try:
+                    with _hook_scope(request, hook):  # type: ignore[arg-type]
                         result = hook(*request.arguments)  # type: ignore[union-attr]
                         if inspect.isawaitable(result):
                             await result
-                    except Exception as exc:
-                        request.on_error(hook, exc)  # type: ignore[union-attr]
                 reply = None
             request = steps.send(reply)
     except StopIteration as stop:
         return stop.value
 
 
+def run_step_sync(request: Sleep | RunHooks) -> None:
+    """Carry out a request other than the body's call in this thread (for a streaming driver)."""
+    if type(request) is Sleep:
+        time.sleep(request.seconds)
+    else:
+        _run_hooks_sync(request)  # type: ignore[arg-type]
+
+
 def _run_hooks_sync(request: RunHooks) -> None:
     for hook in request.hooks:
-        try:
+        with _hook_scope(request, hook):
             result = hook(*request.arguments)
             if inspect.isawaitable(result):
                 import asyncio  # an async hook of a sync run: the only time a sync run needs it
 
                 asyncio.run(_await(result))
-        except Exception as exc:
-            request.on_error(hook, exc)
+
+
+@contextmanager
+def _hook_scope(request: RunHooks, hook: Callable[..., Any]) -> Iterator[None]:
+    """Around one hook: Prefect's log lines, its prints captured, its error logged and swallowed."""
+    name = hook_name(hook)
+    state: State = request.arguments[-1]
+    request.logger.info("Running hook %r in response to entering state %r", name, state.name)
+    printing = print_target.set(request.logger) if request.log_prints else None
+    try:
+        yield
+    except Exception as exc:
+        log_hook_failure(request.logger, hook, exc)
+    else:
+        request.logger.info("Hook %r finished running successfully", name)
+    finally:
+        if printing is not None:
+            print_target.reset(printing)
 
 
 async def _await(awaitable: Awaitable[Any]) -> Any:

@@ -7,8 +7,9 @@ runner's thread, or on an event loop. `task_steps` holds the rules for all.
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.errors import FailedRun, TaskRunTimeoutError, UpstreamTaskError
@@ -34,12 +35,11 @@ from orchestrate.engine.context import (
 )
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
-from orchestrate.engine.inputs import InputWalker, is_linkable
+from orchestrate.engine.inputs import InputWalker, SelfDependencyError, is_linkable
 from orchestrate.engine.logs import (
     RunLogger,
     capture_prints,
     configure,
-    log_hook_failure,
     print_target,
     task_run_logger,
 )
@@ -54,6 +54,7 @@ from orchestrate.engine.steps import (
     Steps,
     drive_async,
     drive_sync,
+    run_step_sync,
 )
 from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import NullSink
@@ -142,6 +143,27 @@ class TaskRunJob:
     async def execute_async(self) -> State:
         return await drive_async(task_steps(self), self._call_async)
 
+    def stream_sync(self, parameters: dict[str, Any]) -> Generator[Any, None, Outcome]:
+        """A generator body: each item is made inside the task run and handed on as it comes."""
+        body, error = self._call_sync(parameters)  # creates the generator; its code has not run
+        if error is not None:
+            return None, error
+        assert self.context is not None
+        while True:
+            token = task_run_context.set(self.context)
+            printing = print_target.set(self.logger) if self.context.log_prints else None
+            try:
+                item = next(body)
+            except StopIteration as stop:
+                return stop.value, None
+            except BaseException as exc:
+                return None, exc
+            finally:
+                if printing is not None:
+                    print_target.reset(printing)
+                task_run_context.reset(token)
+            yield item
+
     def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
         assert self.context is not None
         token = task_run_context.set(self.context)
@@ -187,7 +209,10 @@ class TaskRunJob:
 
 def task_steps(job: TaskRunJob) -> Steps:
     """The rules of one task run, for either driver (see `engine.steps`)."""
-    parameters = _resolve_inputs(job)
+    try:
+        parameters = _resolve_inputs(job)
+    except SelfDependencyError as refused:  # Prefect fails the run rather than hang on itself
+        return (yield from _finish(job, failure_state(refused)))
     if parameters is None:
         return job.run.state
     options = job.task.options
@@ -231,7 +256,8 @@ def _resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
     """The arguments with futures and states resolved; None if an upstream did not complete."""
     if job._resolved:
         return job.parameters  # plain values, their edges recorded at submit: nothing to do
-    walker = InputWalker(job.flow_ctx.result_links if job.flow_ctx else None, resolve=True)
+    links = job.flow_ctx.result_links if job.flow_ctx else None
+    walker = InputWalker(links, resolve=True, own=(job.run.id, job.task.options.name))
     parameters = walker.walk_parameters(job.parameters)
     if job.wait_for:
         walker.walk_wait_for(job.wait_for)
@@ -284,11 +310,8 @@ def _finish(job: TaskRunJob, state: State) -> Steps:
         else ()
     )
     if hooks:
-        yield RunHooks(
-            hooks,
-            (job.task, job.run, state),
-            lambda hook, exc: log_hook_failure(job.logger, hook, exc),
-        )
+        log_prints = job.context is not None and job.context.log_prints
+        yield RunHooks(hooks, (job.task, job.run, state), job.logger, log_prints)
     return state
 
 
@@ -331,7 +354,9 @@ def _cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> s
         return None
     assert job.context is not None
     flow_parameters = job.flow_ctx.run.parameters if job.flow_ctx else {}
-    key = policy.compute_key(job.context, parameters, flow_parameters)
+    key = policy.compute_key(
+        task_ctx=job.context, inputs=parameters, flow_parameters=flow_parameters
+    )
     if key is None or isinstance(policy, CacheKeyFnPolicy):
         return key
     return hash_objects(
@@ -396,7 +421,43 @@ def call_task(
     job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
     if task.is_async:
         return _call_async(job, return_state)
+    if inspect.isgeneratorfunction(task.fn):
+        return _stream_sync(job, return_state)
     return unwrap_state(job.execute_sync(), return_state)
+
+
+def _stream_sync(job: TaskRunJob, return_state: bool) -> Generator[Any, None, Any]:
+    """A generator task called directly streams, as in Prefect: a retry streams again from the start."""
+    steps = task_steps(job)
+    try:
+        request = next(steps)
+        while True:
+            if isinstance(request, CallBody):
+                try:
+                    reply: Outcome | None = yield from job.stream_sync(request.parameters)
+                except GeneratorExit:  # the caller stopped early: the run completed
+                    _drain(steps, (None, None))
+                    return None
+            else:
+                run_step_sync(request)
+                reply = None
+            request = steps.send(reply)
+    except StopIteration as stop:
+        return unwrap_state(stop.value, return_state)
+
+
+def _drain(steps: Steps, reply: Outcome | None) -> None:
+    """Finish a run's steps without handing anything more to the caller."""
+    try:
+        request = steps.send(reply)
+        while True:
+            if isinstance(request, CallBody):
+                request = steps.send((None, None))
+            else:
+                run_step_sync(request)
+                request = steps.send(None)
+    except StopIteration:
+        pass
 
 
 async def _call_async(job: TaskRunJob, return_state: bool) -> Any:

@@ -334,3 +334,26 @@ def test_results_that_cannot_travel_back_fail_the_task_run_saying_so(
     name, message = pipeline()
     assert name == "Failed"
     assert "could not be sent back from the Dask worker" in message
+
+
+def test_an_async_body_past_its_timeout_raises_prefects_timeout_error(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @task(timeout_seconds=0.3)
+    async def slow() -> None:
+        await asyncio.sleep(30)
+
+    @task(timeout_seconds=30)
+    async def own_timeout() -> None:
+        raise TimeoutError("the API did not answer")
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> list[tuple[str, str, str]]:
+        states = [slow.submit(return_state=True), own_timeout.submit(return_state=True)]
+        errors = [s.result(raise_on_failure=False) for s in states]
+        return [(s.name, type(e).__name__, str(e)) for s, e in zip(states, errors, strict=True)]
+
+    timed_out, failed = pipeline()
+    assert timed_out == ("TimedOut", "TaskRunTimeoutError", "Scope timed out after 0.3 second(s).")
+    # as in Prefect any TimeoutError ends the run TimedOut, but the body's own keeps its type
+    assert failed == ("TimedOut", "TimeoutError", "the API did not answer")

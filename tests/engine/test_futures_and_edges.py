@@ -316,3 +316,62 @@ def test_submit_and_map_honour_return_state(recorded) -> None:
     result = pipeline()
     assert result["one"].is_completed() and result["one"].result() == 3
     assert [s.result() for s in result["many"]] == [2, 3]
+
+
+def test_a_task_that_depends_on_itself_fails_instead_of_waiting_forever(recorded) -> None:
+    appended = threading.Event()
+
+    @task
+    def gate() -> int:
+        appended.wait(10)
+        return 0
+
+    @task
+    def count(items: list) -> int:  # type: ignore[type-arg]
+        return len(items)
+
+    @flow
+    def pipeline() -> int:
+        queue = [gate.submit()]
+        queue.append(count.submit(queue))  # the list it reads now holds its own future
+        appended.set()
+        return queue[1].result()
+
+    outcome: dict = {}  # type: ignore[type-arg]
+    runner = threading.Thread(
+        target=lambda: outcome.update(state=pipeline(return_state=True)), daemon=True
+    )
+    runner.start()
+    runner.join(20)
+    assert not runner.is_alive(), "the flow waited on a task that waits for itself"
+    error = outcome["state"].result(raise_on_failure=False)
+    assert isinstance(error, ValueError)
+    assert str(error) == (
+        "Discovered a task depending on itself. Raising to avoid a deadlock. "
+        "Please inspect the inputs and dependencies of count."
+    )
+    assert recorded.task_run("count-0").state.name == "Failed"
+
+
+def test_wait_for_a_failed_future_leaves_the_task_not_ready_in_every_call_form(recorded) -> None:
+    @task
+    def after() -> int:
+        return 1
+
+    @task
+    async def after_async() -> int:
+        return 1
+
+    @flow
+    def pipeline() -> list[str]:
+        failed = boom.submit()
+        states = [
+            after(wait_for=[failed], return_state=True),
+            after.submit(wait_for=[failed]).wait_state(),
+            after.submit(wait_for=[failed], return_state=True),
+            after(wait_for=[boom(return_state=True)], return_state=True),
+            after_async.submit(wait_for=[failed]).wait_state(),
+        ]
+        return [s.name for s in states]
+
+    assert pipeline() == ["NotReady"] * 5

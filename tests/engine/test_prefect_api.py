@@ -271,7 +271,8 @@ def test_a_failing_hook_is_logged_as_prefect_logs_it(recorded) -> None:
         return 1
 
     assert pipeline() == 1
-    [line] = [r for r in recorded.logs() if "hook" in r.message]
+    announce, line = [r for r in recorded.logs() if "hook" in r.message]
+    assert announce.message == "Running hook 'broken' in response to entering state 'Completed'"
     assert line.message.startswith("An error was encountered while running hook 'broken'")
     assert "RuntimeError: hook broke" in line.message
 

@@ -117,3 +117,22 @@ def test_predicates_match_the_type() -> None:
     assert states.Late().is_scheduled() and not states.Late().is_final()
     assert states.Retrying().is_running()
     assert states.Cancelling().is_cancelling() and not states.Cancelling().is_final()
+
+
+def test_state_is_generic_in_its_result_type_as_in_prefect() -> None:
+    import typing
+
+    from orchestrate import flow
+
+    def annotated() -> State[int]:
+        return State(StateType.COMPLETED, data=1)
+
+    assert typing.get_type_hints(annotated)["return"] == State[int]
+    assert typing.get_args(State[int]) == (int,)
+    assert State[int](StateType.COMPLETED, data=3).result() == 3
+
+    @flow
+    def returns_a_state() -> State[int]:
+        return State(StateType.COMPLETED, data=4)
+
+    assert returns_a_state() == 4

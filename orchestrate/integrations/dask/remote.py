@@ -34,7 +34,7 @@ from typing import Any
 import cloudpickle
 
 import orchestrate
-from orchestrate.core.errors import OrcError
+from orchestrate.core.errors import OrcError, TaskRunTimeoutError
 from orchestrate.core.records import Record, RecordSink, TaskRunRecord
 from orchestrate.core.states import format_exception
 from orchestrate.engine.context import TaskRunContext, task_run_context
@@ -46,7 +46,7 @@ from orchestrate.engine.logs import (
     print_target,
     task_run_logger,
 )
-from orchestrate.engine.timeouts import RunTimeout, timeout_scope
+from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import set_sink
 from orchestrate.tasks import Task
 
@@ -241,7 +241,7 @@ def _call_capturing(
     try:
         if task.is_async:
             return asyncio.run(_call_async(task, parameters)), None
-        with timeout_scope(task.options.timeout_seconds):
+        with timeout_scope(task.options.timeout_seconds, TaskRunTimeoutError):
             return task.call(parameters), None
     except BaseException as exc:  # reported as the attempt's outcome, like in the flow process
         return None, exc
@@ -256,11 +256,14 @@ async def _call_async(task: Task[..., Any], parameters: dict[str, Any]) -> Any:
     timeout = task.options.timeout_seconds
     if timeout is None:
         return await task.call(parameters)
+    scope = asyncio.timeout(timeout)
     try:
-        async with asyncio.timeout(timeout):
+        async with scope:
             return await task.call(parameters)
     except TimeoutError as exc:
-        raise RunTimeout(f"Timed out after {timeout:g} seconds.") from exc
+        if not scope.expired():
+            raise  # the body's own TimeoutError, not its timeout
+        raise TaskRunTimeoutError.after(timeout) from exc
 
 
 def _portable(error: BaseException | None) -> BaseException | None:
