@@ -98,7 +98,8 @@ def _watch(client: Client, created: FlowRunInfo, quiet: bool = False) -> int:
             found = client.run(created.id)
             for state in found.state_history:
                 _show({"state": state.model_dump()}, seen)
-            detail = {**found.run.model_dump(), "settled": change.data.get("settled")}
+            detail = found.run.model_dump()
+            detail["settled"] = bool(change.data.get("settled") or detail.get("settled"))
         return EXIT_BY_TYPE[detail["state"]["type"]]
 
 

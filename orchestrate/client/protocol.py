@@ -164,6 +164,9 @@ class FlowRunInfo(Wire):
     task_counts: dict[str, int] = Field(default_factory=dict)
     #: set when the stored row does not fit this shape: what is wrong, with the raw value
     malformed: str | None = None
+    #: in `runs.get` and pushes: whether this state is the run's last (no worker on it, no
+    #: retry coming); None where the sender does not say
+    settled: bool | None = None
 
 
 class EdgeInfo(Wire):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
 from orchestrate.core.errors import RunNotFound
+from orchestrate.core.states import TERMINAL_STATES
 from orchestrate.daemon import planner, views
 from orchestrate.daemon.deployment_info import ParameterSchemas, deployment_info
 from orchestrate.daemon.deployments import UnknownDeployment
@@ -211,7 +212,18 @@ class Handlers:
                 ],
             }
 
-        return await self._read(query)
+        detail = await self._read(query)
+        detail["run"]["settled"] = self._settled(run_id, detail["run"]["state"]["type"])
+        return detail
+
+    def _settled(self, run_id: str, stored_type: str) -> bool:
+        """Whether the run's state is its last: no worker on it and no retry coming. The live
+        run is asked first: the store can still show a failed attempt the daemon has retried."""
+        if run_id in self.daemon.handles:
+            return False
+        live = self.daemon.known_run(run_id)
+        state_type = live.state.type.value if live is not None else stored_type
+        return state_type in _FINAL_TYPES
 
     async def logs(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
         run_id = await self._resolve(str(params.get("id", "")))
@@ -300,6 +312,9 @@ def _uuid() -> str:
     import uuid
 
     return str(uuid.uuid4())
+
+
+_FINAL_TYPES = frozenset(t.value for t in TERMINAL_STATES)
 
 
 def _marked(info: dict[str, Any], view: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,16 @@ def show():
     print("run", flow_run.id, flow_run.name, flush=True)
     print("path0", sys.path[0], flush=True)
 """
+
+
+@pytest.fixture(autouse=True)
+def zygote_log_in_caplog(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The daemon's zygote log reaches caplog even after a flow run in this process has set
+    orc's loggers not to propagate (as it does for every run)."""
+    logger = logging.getLogger("orc.daemon.zygotes")
+    logger.addHandler(caplog.handler)
+    yield
+    logger.removeHandler(caplog.handler)
 
 
 def parent_of(pid: int) -> int:
