@@ -59,8 +59,8 @@ class RunScopes:
         if self.base is None:
             return
         group = self.base / f"run-{flow_run_id}"
-        try:
-            group.mkdir(exist_ok=True)
+        try:  # `parents`: the project's cgroup comes back if something removed it while empty
+            group.mkdir(parents=True, exist_ok=True)
             (group / "cgroup.procs").write_text(str(pid))
         except OSError as exc:
             log.warning(

@@ -431,3 +431,23 @@ def test_a_clean_stop_leaves_no_cgroup_behind(project: Project) -> None:
     assert base.is_dir()
     project.stop()
     assert not base.exists()
+
+
+def test_a_project_cgroup_removed_while_empty_comes_back_for_the_next_run(project: Project) -> None:
+    project.write("flows.py", MARKED)
+    project.write(
+        "flows.toml",
+        _config('[[deployments]]\nname = "stubborn"\nentrypoint = "flows.py:stubborn"\n'),
+    )
+    project.up()
+    with project.client() as client:
+        scope = client.status().process_scope or ""
+    if not scope.startswith("cgroup v2"):
+        pytest.skip(f"orc up may not make cgroups here ({scope})")
+    base = Path(scope.removeprefix("cgroup v2 (").removesuffix(")"))
+    base.rmdir()  # empty between runs: a cleaner (or systemd) may remove it
+    run_id = project.orc("run", "stubborn").stdout.split()[1]
+    child = int(wait_for(lambda: _marks(project, "child"), 20, "the flow's child")[0][0])
+    assert (base / f"run-{run_id}").is_dir()
+    assert project.orc("cancel", run_id, "--wait", timeout=30).returncode == 0
+    wait_for(lambda: _gone(child), 10, "the detached child to be stopped")
