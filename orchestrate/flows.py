@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from copy import copy
 from dataclasses import fields, replace
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -36,7 +35,7 @@ R = TypeVar("R")
 _OPTION_NAMES = frozenset(f.name for f in fields(FlowOptions))
 
 
-class Flow(Generic[P, R]):
+class Flow(callables.MethodBinding, Generic[P, R]):
     """A decorated flow function. Options are readable as attributes (`flow.retries`).
 
     Built by `@flow`, or directly as in Prefect: `Flow(fn=f, name="etl", retries=2)`.
@@ -57,39 +56,9 @@ class Flow(Generic[P, R]):
         self._validator = ParameterValidator(self.options.name, fn, self.signature)
         self._method: Flow[P, R] | None = None
 
-    def __get__(self, instance: Any, owner: Any = None) -> Flow[P, R]:
-        """Read from a class or an instance: bind `self` (or `cls`) as Prefect does."""
-        target = None if self._bound else callables.binding_target(self._kind, instance, owner)
-        if target is None:
-            return self
-        template = self._method or self._method_template()
-        bound = copy(template)
-        bound.fn = callables.bind(self.fn, target)
-        bound.options = self.options  # hooks added after the template was made count too
-        return bound
-
-    @property
-    def ismethod(self) -> bool:
-        """Whether this flow was read from an instance, with `self` bound (Prefect's `ismethod`)."""
-        return self._bound and self._kind == "function"
-
-    @property
-    def isclassmethod(self) -> bool:
-        return self._kind == "classmethod"
-
-    @property
-    def isstaticmethod(self) -> bool:
-        return self._kind == "staticmethod"
-
-    def _method_template(self) -> Flow[P, R]:
-        """This flow with `self` dropped from its signature (made once, copied per binding)."""
-        template = copy(self)
-        template._bound = True
-        template.signature = callables.without_first(self.signature)
-        template._call = call_plan(template.signature)
-        template._validator = ParameterValidator(self.options.name, self.fn, template.signature)
-        self._method = template
-        return template
+    def _resign(self) -> None:
+        self._call = call_plan(self.signature)
+        self._validator = ParameterValidator(self.options.name, self.fn, self.signature)
 
     def __getattr__(self, name: str) -> Any:
         if name in _OPTION_NAMES:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from copy import copy
 from dataclasses import fields, replace
 from datetime import timedelta
 from functools import cached_property, partial, update_wrapper
@@ -41,7 +40,7 @@ R = TypeVar("R")
 _OPTION_NAMES = frozenset(f.name for f in fields(TaskOptions))
 
 
-class Task(Generic[P, R]):
+class Task(callables.MethodBinding, Generic[P, R]):
     """A decorated task function. Options are readable as attributes (`task.retries`).
 
     Built by `@task`, or directly as in Prefect: `Task(fn=f, name="load", retries=2)`.
@@ -65,39 +64,9 @@ class Task(Generic[P, R]):
         self._bind = bind_plan(self.signature)
         self._method: Task[P, R] | None = None
 
-    def __get__(self, instance: Any, owner: Any = None) -> Task[P, R]:
-        """Read from a class or an instance: bind `self` (or `cls`) as Prefect does."""
-        target = None if self._bound else callables.binding_target(self._kind, instance, owner)
-        if target is None:
-            return self
-        template = self._method or self._method_template()
-        bound = copy(template)
-        bound.fn = callables.bind(self.fn, target)
-        bound.options = self.options  # hooks added after the template was made count too
-        return bound
-
-    @property
-    def ismethod(self) -> bool:
-        """Whether this task was read from an instance, with `self` bound (Prefect's `ismethod`)."""
-        return self._bound and self._kind == "function"
-
-    @property
-    def isclassmethod(self) -> bool:
-        return self._kind == "classmethod"
-
-    @property
-    def isstaticmethod(self) -> bool:
-        return self._kind == "staticmethod"
-
-    def _method_template(self) -> Task[P, R]:
-        """This task with `self` dropped from its signature (made once, copied per binding)."""
-        template = copy(self)
-        template._bound = True
-        template.signature = callables.without_first(self.signature)
-        template._call = call_plan(template.signature)
-        template._bind = bind_plan(template.signature)
-        self._method = template
-        return template
+    def _resign(self) -> None:
+        self._call = call_plan(self.signature)
+        self._bind = bind_plan(self.signature)
 
     def __getattr__(self, name: str) -> Any:
         if name in _OPTION_NAMES:

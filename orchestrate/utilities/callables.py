@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from copy import copy
 from types import MethodType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 MethodKind = Literal["function", "classmethod", "staticmethod"]
 
@@ -66,3 +67,53 @@ def is_async(fn: Callable[..., Any]) -> bool:
     if inspect.isfunction(fn) or inspect.ismethod(fn):
         return False
     return inspect.iscoroutinefunction(type(fn).__call__)
+
+
+class MethodBinding:
+    """What `Flow` and `Task` share as descriptors: read from an instance or a class, a
+    decorated method binds `self` (or `cls`) as Prefect's do. Subclasses set `fn`,
+    `options`, `signature`, `_kind`, `_bound` and `_method`, and rebuild what depends on the
+    signature in `_resign`."""
+
+    fn: Callable[..., Any]
+    options: Any
+    signature: inspect.Signature
+    _kind: MethodKind
+    _bound: bool
+    _method: Any
+
+    def __get__(self, instance: Any, owner: Any = None) -> Self:
+        target = None if self._bound else binding_target(self._kind, instance, owner)
+        if target is None:
+            return self
+        template = self._method or self._method_template()
+        bound = copy(template)
+        bound.fn = bind(self.fn, target)
+        bound.options = self.options  # hooks added after the template was made count too
+        return bound
+
+    @property
+    def ismethod(self) -> bool:
+        """Whether this was read from an instance, with `self` bound (Prefect's `ismethod`)."""
+        return self._bound and self._kind == "function"
+
+    @property
+    def isclassmethod(self) -> bool:
+        return self._kind == "classmethod"
+
+    @property
+    def isstaticmethod(self) -> bool:
+        return self._kind == "staticmethod"
+
+    def _method_template(self) -> Self:
+        """This one with `self` dropped from its signature (made once, copied per binding)."""
+        template = copy(self)
+        template._bound = True
+        template.signature = without_first(self.signature)
+        template._resign()
+        self._method = template
+        return template
+
+    def _resign(self) -> None:
+        """Rebuild what was made from the signature (it has just lost `self`)."""
+        raise NotImplementedError
