@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from orchestrate.core.errors import RunNotFound
+from orchestrate.store import windows
 from orchestrate.store.lenient import raw
 from orchestrate.store.reader import Reader, row_limit
 from orchestrate.store.views import FLOW_RUN_COLUMNS, FlowRunView
@@ -71,10 +72,17 @@ class FlowRunReads(Reader):
             where.append(
                 "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))"
             )
-        rows = self._rows(
-            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)} "
-            "ORDER BY coalesce(expected_start_time, created) DESC NULLS LAST, id LIMIT ?",
-            [*params, row_limit(limit)],
+        wanted_rows = row_limit(limit)
+        rows = windows.newest(
+            self._rows,
+            (f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)}", params),
+            (
+                " ORDER BY coalesce(expected_start_time, created) DESC NULLS LAST, id LIMIT ?",
+                [wanted_rows],
+            ),
+            windows.SLOT_WINDOW,
+            windows.SLOT_COLUMNS,
+            lambda found: len(found) >= wanted_rows,
         )
         return self._with_counts([FlowRunView.from_row(r) for r in rows])
 
@@ -83,9 +91,10 @@ class FlowRunReads(Reader):
             return runs
         counts: dict[str, dict[str, int]] = {}
         for run_id, name, n in self._rows(
+            # an IN list of values probes the flow_run_id index; list_contains scans every row
             "SELECT flow_run_id, state_name, count(*) FROM task_runs "
-            "WHERE list_contains(?, flow_run_id) GROUP BY ALL ORDER BY ALL",
-            [[r.id for r in runs]],
+            f"WHERE flow_run_id IN ({', '.join('?' * len(runs))}) GROUP BY ALL ORDER BY ALL",
+            [r.id for r in runs],
         ):
             counts.setdefault(run_id, {})[name] = n
         return [_replace_counts(r, counts.get(r.id, {})) for r in runs]
@@ -129,19 +138,28 @@ class FlowRunReads(Reader):
         return [FlowRunView.from_row(r) for r in rows]
 
     def recent_by_deployment(self, per_deployment: int = 10) -> dict[str, list[FlowRunView]]:
-        """The latest finished or running flow runs of every deployment, newest first."""
-        rows = self._rows(
-            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE deployment IS NOT NULL "
-            "AND state_type <> 'SCHEDULED' "
-            "QUALIFY row_number() OVER (PARTITION BY deployment ORDER BY created DESC) <= ? "
-            "ORDER BY deployment, created DESC",
-            [per_deployment],
+        """The latest finished or running flow runs of every deployment, newest first.
+
+        The window widens until every deployment has `per_deployment` runs in it
+        (or it is the whole table: a deployment with fewer runs reads everything).
+        """
+        shown = "deployment IS NOT NULL AND state_type <> 'SCHEDULED'"
+        deployments = {
+            d for (d,) in self._rows(f"SELECT DISTINCT deployment FROM flow_runs WHERE {shown}")
+        }
+        rows = windows.newest(
+            self._rows,
+            (f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {shown}", []),
+            (
+                " QUALIFY row_number() OVER (PARTITION BY deployment ORDER BY created DESC) <= ? "
+                "ORDER BY deployment, created DESC",
+                [per_deployment],
+            ),
+            windows.CREATED_WINDOW,
+            ("created",),
+            lambda found: _each_has(_by_deployment(found), deployments, per_deployment),
         )
-        grouped: dict[str, list[FlowRunView]] = {}
-        for row in rows:
-            view = FlowRunView.from_row(row)
-            grouped.setdefault(view.deployment or "", []).append(view)
-        return grouped
+        return _by_deployment(rows)
 
     def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
         """Subflow runs started from inside this flow run, oldest first."""
@@ -152,6 +170,18 @@ class FlowRunReads(Reader):
             [flow_run_id, flow_run_id],
         )
         return self._with_counts([FlowRunView.from_row(r) for r in rows])
+
+
+def _by_deployment(rows: list[tuple[Any, ...]]) -> dict[str, list[FlowRunView]]:
+    grouped: dict[str, list[FlowRunView]] = {}
+    for row in rows:
+        view = FlowRunView.from_row(row)
+        grouped.setdefault(view.deployment or "", []).append(view)
+    return grouped
+
+
+def _each_has(grouped: dict[str, list[FlowRunView]], deployments: set[str], count: int) -> bool:
+    return all(len(grouped.get(d, ())) >= count for d in deployments)
 
 
 def _replace_counts(run: FlowRunView, counts: dict[str, int]) -> FlowRunView:
