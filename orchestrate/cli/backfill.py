@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from orchestrate.cli.options import JsonOption, ProjectOption
+
+if TYPE_CHECKING:
+    from orchestrate.client import Client
+
+#: The state types a backfilled run can still be cancelled from.
+UNFINISHED = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING")
+#: The most runs one `orc cancel --backfill` reads (a backfill is one run per slot).
+_MOST_RUNS = 100_000
 
 
 def backfill(
@@ -101,3 +109,29 @@ def _say(answer: dict[str, Any], deployment: str, dry_run: bool) -> None:
             f"Backfill {answer['id']}: {made} run(s) queued, {skipped} slot(s) already had one. "
             f"Follow them with `orc runs ls --backfill {answer['id']}`."
         )
+
+
+def cancel_backfill(client: Client, backfill: str, json_output: bool) -> None:
+    """Cancel every unfinished run tagged with the backfill (`orc cancel --backfill ID`)."""
+    runs = client.runs(limit=_MOST_RUNS, states=UNFINISHED, tag=f"backfill:{backfill}")
+    pending = [r for r in runs if r.state.type != "CANCELLING"]
+    if not json_output:
+        if not pending:
+            print(f"No unfinished runs of backfill {backfill}.", flush=True)
+            return
+        print(f"Cancelling {len(pending)} unfinished run(s) of backfill {backfill}.", flush=True)
+    from orchestrate.core.errors import Conflict
+
+    cancelled = []
+    for run in pending:
+        try:
+            info = client.cancel_run(run.id)
+        except Conflict:  # it finished between the listing and now: nothing left to stop
+            continue
+        cancelled.append(info)
+        if not json_output:
+            print(f"{info.id}: {info.state.name}", flush=True)
+    if json_output:
+        from orchestrate.cli.render import print_json
+
+        print_json([{"id": i.id, "state": i.state.name} for i in cancelled])
