@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
 
 #: The state types a backfilled run can still be cancelled from.
 UNFINISHED = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING")
+_FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 #: The most runs one `orc cancel --backfill` reads (a backfill is one run per slot).
 _MOST_RUNS = 100_000
 
@@ -30,6 +33,13 @@ def backfill(
     ] = False,
     parameters: Annotated[
         str | None, typer.Option("--parameters", help="Parameters for every run, as JSON.")
+    ] = None,
+    follow: Annotated[
+        bool | None,
+        typer.Option(
+            "--follow/--no-follow",
+            help="Print a progress line as the runs finish, until all have (default on a terminal).",
+        ),
     ] = None,
     json_output: JsonOption = False,
     project: ProjectOption = None,
@@ -52,12 +62,15 @@ def backfill(
             rerun=rerun,
             parameters=_parameters(parameters),
         )
-    if json_output:
-        from orchestrate.cli.render import print_json
+        if json_output:
+            from orchestrate.cli.render import print_json
 
-        print_json(answer)
-        return
-    _say(answer, deployment, dry_run)
+            print_json(answer)
+            return
+        _say(answer, deployment, dry_run)
+        made = [s["created"] for s in answer["slots"] if s.get("created")]
+        if made and (sys.stdout.isatty() if follow is None else follow):
+            follow_progress(client, answer["id"], made)
 
 
 def _epoch(value: str, option: str) -> float:
@@ -135,3 +148,39 @@ def cancel_backfill(client: Client, backfill: str, json_output: bool) -> None:
         from orchestrate.cli.render import print_json
 
         print_json([{"id": i.id, "state": i.state.name} for i in cancelled])
+
+
+def follow_progress(client: Client, backfill: str, run_ids: list[str]) -> None:
+    """Print a progress line each time a run of the backfill changes state, until all are final."""
+    wanted = set(run_ids)
+    states: dict[str, tuple[str, str]] = {}
+    shown = ""
+    with client.subscribe(["flow_run"]) as changes:
+        for run in client.runs(limit=_MOST_RUNS, tag=f"backfill:{backfill}"):
+            if run.id in wanted:
+                states[run.id] = (run.state.type, run.state.name)
+        shown = _progress(backfill, states, len(wanted), shown)
+        if _done(states, wanted):
+            return
+        for change in changes:
+            if change.data.get("id") in wanted:
+                state = change.data["state"]
+                states[change.data["id"]] = (state["type"], state["name"])
+                shown = _progress(backfill, states, len(wanted), shown)
+            if _done(states, wanted):
+                return
+
+
+def _done(states: dict[str, tuple[str, str]], wanted: set[str]) -> bool:
+    return all(states.get(i, ("", ""))[0] in _FINAL for i in wanted)
+
+
+def _progress(backfill: str, states: dict[str, tuple[str, str]], total: int, shown: str) -> str:
+    """`Backfill 1a2b: 3/5 finished (3 Completed, 1 Running, 1 Scheduled)`, printed if new."""
+    finished = sum(1 for kind, _ in states.values() if kind in _FINAL)
+    names = Counter(name for _, name in states.values())
+    parts = ", ".join(f"{n} {name}" for name, n in names.most_common())
+    line = f"Backfill {backfill}: {finished}/{total} finished ({parts})"
+    if line != shown:
+        print(line, flush=True)
+    return line

@@ -124,3 +124,11 @@ def test_cancel_needs_a_run_or_a_backfill_not_both(project: Project) -> None:
     both = project.orc("cancel", "abc", "--backfill", "xyz")
     assert neither.returncode == 2 and both.returncode == 2
     assert "--backfill" in neither.stderr and "--backfill" in both.stderr
+
+
+def test_a_followed_backfill_prints_its_progress_until_every_run_is_done(daily: Project) -> None:
+    made = daily.orc("backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-04", "--follow")
+    assert made.returncode == 0, made.stderr + daily.daemon_log()
+    lines = [line for line in made.stdout.splitlines() if ": " in line and "finished (" in line]
+    assert lines, made.stdout
+    assert lines[-1].endswith(": 3/3 finished (3 Completed)"), made.stdout
