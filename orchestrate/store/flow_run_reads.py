@@ -17,6 +17,14 @@ from orchestrate.store.reader import Reader, row_limit
 from orchestrate.store.views import FLOW_RUN_COLUMNS, FlowRunView
 
 _AMBIGUITY_SHOWN = 10
+#: What `orc runs ls --sort` orders by; "slot" (when a run was due) is the default.
+SORTS = {
+    "slot": "coalesce(expected_start_time, created)",
+    "start": "start_time",
+    "end": "end_time",
+    "created": "created",
+    "duration": "end_time - start_time",
+}
 
 
 class FlowRunReads(Reader):
@@ -35,8 +43,13 @@ class FlowRunReads(Reader):
         tag: str | None = None,
         until: float | None = None,
         scheduled: bool = False,
+        sort: str | None = None,
+        reverse: bool = False,
     ) -> list[FlowRunView]:
         """Flow runs, newest first; `state` and `states` match state names or types, any case.
+
+        `sort` orders by another of `SORTS` (latest or largest first, `reverse`
+        for the other way; runs without that time come last either way).
 
         Scheduled runs not due yet are left out unless `upcoming` (or a state filter)
         asks for them: a daemon keeps an hour of them, and they would hide what ran.
@@ -72,18 +85,22 @@ class FlowRunReads(Reader):
             where.append(
                 "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))"
             )
+        if sort is not None and sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
         wanted_rows = row_limit(limit)
-        rows = windows.newest(
-            self._rows,
-            (f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)}", params),
-            (
-                " ORDER BY coalesce(expected_start_time, created) DESC NULLS LAST, id LIMIT ?",
-                [wanted_rows],
-            ),
-            windows.SLOT_WINDOW,
-            windows.SLOT_COLUMNS,
-            lambda found: len(found) >= wanted_rows,
-        )
+        query = f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)}"
+        order = f" ORDER BY {SORTS[sort or 'slot']} {'ASC' if reverse else 'DESC'} NULLS LAST, id"
+        if sort is not None or reverse:  # an order a time window cannot bound: read it all
+            rows = self._rows(f"{query}{order} LIMIT ?", [*params, wanted_rows])
+        else:
+            rows = windows.newest(
+                self._rows,
+                (query, params),
+                (f"{order} LIMIT ?", [wanted_rows]),
+                windows.SLOT_WINDOW,
+                windows.SLOT_COLUMNS,
+                lambda found: len(found) >= wanted_rows,
+            )
         return self._with_counts([FlowRunView.from_row(r) for r in rows])
 
     def _with_counts(self, runs: list[FlowRunView]) -> list[FlowRunView]:
