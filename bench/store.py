@@ -86,14 +86,13 @@ def median_ms(action: Callable[[], object], repeat: int) -> float:
 
 def query_times(path: Path, run_id: str, repeat: int) -> dict[str, float]:
     """Each read through one open `Store`: the part of a command that is the query."""
+    from orchestrate.cli.runs import read_run
     from orchestrate.store import Store
 
     with Store(path) as store:
         return {
             "runs ls": median_ms(lambda: store.list_flow_runs(limit=50), repeat),
-            "runs show": median_ms(
-                lambda: (store.get_flow_run(run_id), store.task_runs(run_id)), repeat
-            ),
+            "runs show": median_ms(lambda: read_run(store, run_id), repeat),
             "logs": median_ms(lambda: store.logs(run_id), repeat),
             "dashboard snapshot": median_ms(lambda: store.recent_by_deployment(10), repeat),
         }

@@ -80,3 +80,31 @@ def test_the_dashboard_keeps_ten_runs_of_every_deployment_however_old(
         recent = store.recent_by_deployment(10)
     assert [r.id for r in recent["hourly"]] == [f"hourly-{i:03d}" for i in range(10)]
     assert [r.id for r in recent["monthly"]] == [f"monthly-{i:03d}" for i in range(10)]
+
+
+def test_subflow_runs_are_found_by_either_parent_in_creation_order(
+    tmp_path: Path, build: SimpleNamespace
+) -> None:
+    path = tmp_path / "orc.duckdb"
+    _write(path, [
+        build.flow_run("parent", Completed(), created=NOW),
+        build.task_run("parent-t", "parent", Completed()),
+        build.flow_run("by-task", Completed(), created=NOW + 2, parent_task_run_id="parent-t"),
+        build.flow_run("by-flow", Completed(), created=NOW + 1, parent_flow_run_id="parent"),
+        build.flow_run("other", Completed(), created=NOW + 3),
+    ])  # fmt: skip
+    with Store(path) as store:
+        assert [r.id for r in store.child_flow_runs("parent")] == ["by-flow", "by-task"]
+
+
+def test_the_parent_columns_are_indexed(tmp_path: Path, build: SimpleNamespace) -> None:
+    import duckdb
+
+    path = tmp_path / "orc.duckdb"
+    _write(path, [build.flow_run("one", Completed())])
+    conn = duckdb.connect(str(path), read_only=True)
+    with conn:
+        names = {
+            row[0] for row in conn.execute("SELECT index_name FROM duckdb_indexes()").fetchall()
+        }
+    assert {"flow_runs_by_parent_flow_run", "flow_runs_by_parent_task_run"} <= names
