@@ -165,7 +165,10 @@ def follow_progress(client: Client, backfill: str, run_ids: list[str]) -> None:
         for change in changes:
             if change.data.get("id") in wanted:
                 state = change.data["state"]
-                states[change.data["id"]] = (state["type"], state["name"])
+                # a final state counts once the daemon says it is settled (no retry coming)
+                settled = state["type"] not in _FINAL or change.data.get("settled")
+                kind = state["type"] if settled else "SETTLING"
+                states[change.data["id"]] = (kind, state["name"])
                 shown = _progress(backfill, states, len(wanted), shown)
             if _done(states, wanted):
                 return
