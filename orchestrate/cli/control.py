@@ -145,7 +145,16 @@ def _print_log(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
 
 
 def cancel(
-    run_id: RunArgument,
+    run_id: Annotated[
+        str | None,
+        typer.Argument(
+            help="A flow run id, or a unique prefix of one.", autocompletion=completion.run_ids
+        ),
+    ] = None,
+    backfill: Annotated[
+        str | None,
+        typer.Option("--backfill", help="Cancel every unfinished run of this backfill (its id)."),
+    ] = None,
     wait: Annotated[
         bool,
         typer.Option(
@@ -159,6 +168,15 @@ def cancel(
 
     Answers at once, with the run Cancelling; `--wait` follows it to its final state.
     """
+    if (run_id is None) == (backfill is None):
+        raise typer.BadParameter("give a flow run id or --backfill ID (one of them)")
+    if backfill is not None:
+        from orchestrate.cli.backfill import cancel_backfill
+
+        with _client(project) as client:
+            cancel_backfill(client, backfill, json_output)
+        return
+    assert run_id is not None
     with _client(project) as client:
         info = client.cancel_run(run_id)
         if not json_output:

@@ -46,7 +46,7 @@ def prune(
 
 
 def _prune_file(root: Path, before: float, deployment: str | None, dry_run: bool) -> dict[str, int]:
-    from orchestrate.core.project import store_path
+    from orchestrate.core.project import results_dir, store_path
     from orchestrate.store import connection, migrations, pruning
 
     path = store_path(root)
@@ -56,7 +56,7 @@ def _prune_file(root: Path, before: float, deployment: str | None, dry_run: bool
     try:
         if not dry_run:
             migrations.migrate(conn, path)
-        return pruning.prune_file(conn, before, deployment, dry_run).as_dict()
+        return pruning.prune_file(conn, before, deployment, dry_run, results_dir(root)).as_dict()
     finally:
         conn.close()
 

@@ -144,6 +144,8 @@ class DaemonReads:
         since: float | None = None,
         until: float | None = None,
         scheduled: bool = False,
+        sort: str | None = None,
+        reverse: bool = False,
     ) -> list[FlowRunView]:
         runs = self.client.runs(
             limit=limit,
@@ -155,6 +157,8 @@ class DaemonReads:
             tag=tag,
             until=until,
             scheduled=scheduled,
+            sort=sort,
+            reverse=reverse,
         )
         return [flow_run_view(r) for r in runs]
 

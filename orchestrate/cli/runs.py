@@ -26,6 +26,8 @@ app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
 DASHBOARD_EVENT = "orc.dask.cluster.connected"
 
 RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
+#: The orders `--sort` takes (`orchestrate.store.flow_run_reads.SORTS`, less the default).
+RUN_SORTS = ("start", "end", "created", "duration")
 
 
 @app.command("ls")
@@ -55,17 +57,28 @@ def list_runs(
     scheduled: Annotated[
         bool, typer.Option("--scheduled", help="Only upcoming scheduled runs.")
     ] = False,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort", help="Order by start, end, created or duration (latest or largest first)."
+        ),
+    ] = None,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Earliest or smallest first.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
     project: ProjectOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List flow runs, newest first."""
+    """List flow runs, newest first (or as --sort says)."""
     from orchestrate.cli import render
     from orchestrate.cli.options import project_folder
     from orchestrate.cli.reads import open_reads
     from orchestrate.cli.run_filters import checked_states, moment
 
     states = checked_states(state or [])
+    if sort is not None and sort not in RUN_SORTS:
+        raise typer.BadParameter(
+            f"{sort!r} is not one of {', '.join(RUN_SORTS)}", param_hint="--sort"
+        )
     tag = f"backfill:{backfill}" if backfill else tag
     with open_reads(project_folder(project)) as store:
         found = store.list_flow_runs(
@@ -77,6 +90,8 @@ def list_runs(
             since=moment(since, "--since"),
             until=moment(until, "--until"),
             scheduled=scheduled,
+            sort=sort,
+            reverse=reverse,
         )
     if json_output:
         render.print_json([render.flow_run_json(run) for run in found])

@@ -100,8 +100,11 @@ def runs(
     tag: str | None = None,
     until: float | None = None,
     scheduled: bool | None = None,
+    sort: str | None = None,
+    reverse: bool | None = None,
 ) -> Call[list[FlowRunInfo]]:
-    """Flow runs, newest first, filtered by states (types or names), deployment, flow, tag and time."""
+    """Flow runs, newest first (or by `sort`: start, end, created, duration), filtered by states
+    (types or names), deployment, flow, tag and time."""
     params = given(
         limit=limit,
         state=state,
@@ -112,6 +115,8 @@ def runs(
         tag=tag,
         until=until,
         scheduled=scheduled or None,
+        sort=sort,
+        reverse=reverse or None,
     )
     return Call(Method.RUNS_LIST, params, many(FlowRunInfo))
 

@@ -185,6 +185,8 @@ class Handlers:
                 tag=params.get("tag"),
                 until=params.get("until"),
                 scheduled=bool(params.get("scheduled")),
+                sort=params.get("sort"),
+                reverse=bool(params.get("reverse")),
             )
         )
         return [self._fresh(_marked(views.stored_flow_run_info(v), v)) for v in found]

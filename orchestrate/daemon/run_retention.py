@@ -17,8 +17,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.core.project import results_dir
 from orchestrate.core.records import EventRecord
-from orchestrate.store import pruning
+from orchestrate.store import pruning, result_files
 from orchestrate.store.pruning import BATCH, PruneCounts, RunPruning
 
 if TYPE_CHECKING:
@@ -45,8 +46,9 @@ class Cutoff:
 def prune(
     daemon: Daemon, connection: Any, cutoffs: Sequence[Cutoff], dry_run: bool = False
 ) -> PruneCounts:
-    """Remove (or, in a dry run, count) the runs past each cutoff; blocking, run it in a thread."""
+    """Remove (or, in a dry run, count) the runs past each cutoff and their results; blocking."""
     total = PruneCounts()
+    results = results_dir(daemon.root)
     for cutoff in cutoffs:
         while True:
             cursor = connection.cursor()
@@ -56,12 +58,18 @@ def prune(
                     cursor, cutoff.before, limit, cutoff.deployment, cutoff.exclude
                 )
                 total += pruning.count(cursor, ids)
+                files = result_files.existing(results, result_files.result_keys(cursor, ids))
             finally:
                 cursor.close()
+            if dry_run:
+                total += PruneCounts(results=len(files))
             if dry_run or not ids:
                 break
             daemon.writer.put(RunPruning(tuple(ids)))
-            if not daemon.writer.flush(_FLUSH_TIMEOUT) or len(ids) < BATCH:
+            flushed = daemon.writer.flush(_FLUSH_TIMEOUT)
+            if flushed:  # the rows are gone: nothing points at the files any more
+                total += PruneCounts(results=result_files.remove(files))
+            if not flushed or len(ids) < BATCH:
                 break
     return total
 

@@ -11,11 +11,22 @@ from dataclasses import replace
 from typing import Any
 
 from orchestrate.core.errors import RunNotFound
+from orchestrate.store import windows
 from orchestrate.store.lenient import raw
 from orchestrate.store.reader import Reader, row_limit
 from orchestrate.store.views import FLOW_RUN_COLUMNS, FlowRunView
 
 _AMBIGUITY_SHOWN = 10
+#: Where a flow run's creation time is in a row read with FLOW_RUN_COLUMNS.
+_CREATED = [c.strip() for c in FLOW_RUN_COLUMNS.split(",")].index("epoch(created)")
+#: What `orc runs ls --sort` orders by; "slot" (when a run was due) is the default.
+SORTS = {
+    "slot": "coalesce(expected_start_time, created)",
+    "start": "start_time",
+    "end": "end_time",
+    "created": "created",
+    "duration": "end_time - start_time",
+}
 
 
 class FlowRunReads(Reader):
@@ -34,8 +45,13 @@ class FlowRunReads(Reader):
         tag: str | None = None,
         until: float | None = None,
         scheduled: bool = False,
+        sort: str | None = None,
+        reverse: bool = False,
     ) -> list[FlowRunView]:
         """Flow runs, newest first; `state` and `states` match state names or types, any case.
+
+        `sort` orders by another of `SORTS` (latest or largest first, `reverse`
+        for the other way; runs without that time come last either way).
 
         Scheduled runs not due yet are left out unless `upcoming` (or a state filter)
         asks for them: a daemon keeps an hour of them, and they would hide what ran.
@@ -71,11 +87,22 @@ class FlowRunReads(Reader):
             where.append(
                 "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))"
             )
-        rows = self._rows(
-            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)} "
-            "ORDER BY coalesce(expected_start_time, created) DESC NULLS LAST, id LIMIT ?",
-            [*params, row_limit(limit)],
-        )
+        if sort is not None and sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
+        wanted_rows = row_limit(limit)
+        query = f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)}"
+        order = f" ORDER BY {SORTS[sort or 'slot']} {'ASC' if reverse else 'DESC'} NULLS LAST, id"
+        if sort is not None or reverse:  # an order a time window cannot bound: read it all
+            rows = self._rows(f"{query}{order} LIMIT ?", [*params, wanted_rows])
+        else:
+            rows = windows.newest(
+                self._rows,
+                (query, params),
+                (f"{order} LIMIT ?", [wanted_rows]),
+                windows.SLOT_WINDOW,
+                windows.SLOT_COLUMNS,
+                lambda found: len(found) >= wanted_rows,
+            )
         return self._with_counts([FlowRunView.from_row(r) for r in rows])
 
     def _with_counts(self, runs: list[FlowRunView]) -> list[FlowRunView]:
@@ -83,9 +110,10 @@ class FlowRunReads(Reader):
             return runs
         counts: dict[str, dict[str, int]] = {}
         for run_id, name, n in self._rows(
+            # an IN list of values probes the flow_run_id index; list_contains scans every row
             "SELECT flow_run_id, state_name, count(*) FROM task_runs "
-            "WHERE list_contains(?, flow_run_id) GROUP BY ALL ORDER BY ALL",
-            [[r.id for r in runs]],
+            f"WHERE flow_run_id IN ({', '.join('?' * len(runs))}) GROUP BY ALL ORDER BY ALL",
+            [r.id for r in runs],
         ):
             counts.setdefault(run_id, {})[name] = n
         return [_replace_counts(r, counts.get(r.id, {})) for r in runs]
@@ -129,29 +157,61 @@ class FlowRunReads(Reader):
         return [FlowRunView.from_row(r) for r in rows]
 
     def recent_by_deployment(self, per_deployment: int = 10) -> dict[str, list[FlowRunView]]:
-        """The latest finished or running flow runs of every deployment, newest first."""
-        rows = self._rows(
-            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE deployment IS NOT NULL "
-            "AND state_type <> 'SCHEDULED' "
-            "QUALIFY row_number() OVER (PARTITION BY deployment ORDER BY created DESC) <= ? "
-            "ORDER BY deployment, created DESC",
-            [per_deployment],
+        """The latest finished or running flow runs of every deployment, newest first.
+
+        The window widens until every deployment has `per_deployment` runs in it
+        (or it is the whole table: a deployment with fewer runs reads everything).
+        """
+        shown = "deployment IS NOT NULL AND state_type <> 'SCHEDULED'"
+        deployments = {
+            d for (d,) in self._rows(f"SELECT DISTINCT deployment FROM flow_runs WHERE {shown}")
+        }
+        rows = windows.newest(
+            self._rows,
+            (f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {shown}", []),
+            (
+                " QUALIFY row_number() OVER (PARTITION BY deployment ORDER BY created DESC) <= ? "
+                "ORDER BY deployment, created DESC",
+                [per_deployment],
+            ),
+            windows.CREATED_WINDOW,
+            ("created",),
+            lambda found: _each_has(_by_deployment(found), deployments, per_deployment),
         )
-        grouped: dict[str, list[FlowRunView]] = {}
-        for row in rows:
-            view = FlowRunView.from_row(row)
-            grouped.setdefault(view.deployment or "", []).append(view)
-        return grouped
+        return _by_deployment(rows)
 
     def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
         """Subflow runs started from inside this flow run, oldest first."""
+        # two index lookups: an OR of the two, or an IN over a subquery, scans every run
+        tasks = [
+            r[0]
+            for r in self._rows("SELECT id FROM task_runs WHERE flow_run_id = ?", [flow_run_id])
+        ]
         rows = self._rows(
-            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE parent_flow_run_id = ? "
-            "OR parent_task_run_id IN (SELECT id FROM task_runs WHERE flow_run_id = ?) "
-            "ORDER BY created, id",
-            [flow_run_id, flow_run_id],
+            f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE parent_flow_run_id = ?",
+            [flow_run_id],
         )
+        if tasks:
+            rows += self._rows(
+                f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE parent_task_run_id IN "
+                f"({', '.join('?' * len(tasks))})",
+                tasks,
+            )
+        unique = {row[0]: row for row in rows}
+        rows = sorted(unique.values(), key=lambda row: (row[_CREATED] or 0.0, row[0]))
         return self._with_counts([FlowRunView.from_row(r) for r in rows])
+
+
+def _by_deployment(rows: list[tuple[Any, ...]]) -> dict[str, list[FlowRunView]]:
+    grouped: dict[str, list[FlowRunView]] = {}
+    for row in rows:
+        view = FlowRunView.from_row(row)
+        grouped.setdefault(view.deployment or "", []).append(view)
+    return grouped
+
+
+def _each_has(grouped: dict[str, list[FlowRunView]], deployments: set[str], count: int) -> bool:
+    return all(len(grouped.get(d, ())) >= count for d in deployments)
 
 
 def _replace_counts(run: FlowRunView, counts: dict[str, int]) -> FlowRunView:

@@ -110,8 +110,14 @@ CREATE TABLE schedule_slots (
 );
 """
 
+# `orc runs show` finds a run's subflow runs by these: a lookup, not a scan of every run.
+_V3 = """
+CREATE INDEX flow_runs_by_parent_flow_run ON flow_runs (parent_flow_run_id);
+CREATE INDEX flow_runs_by_parent_task_run ON flow_runs (parent_task_run_id);
+"""
+
 #: (version, SQL) in the order they apply. The version after all of them is the file's.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 

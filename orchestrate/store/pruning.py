@@ -1,7 +1,7 @@
 """Run retention: which finished flow runs are old enough to go, and deleting them with all they left.
 
-A flow run leaves with its task runs, states, edges and logs, so no row is
-left pointing at nothing. Only final runs go (Completed, Failed, Crashed,
+A flow run leaves with its task runs, states, edges, logs and persisted
+results, so nothing is left pointing at nothing. Only final runs go (Completed, Failed, Crashed,
 Cancelled): a run that may still change is never touched. Deletes come in
 bounded batches, each one short, so the writer that runs them is not held up
 for long. Schedule slots stay: they are what keeps a past slot from being
@@ -14,7 +14,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.store import result_files
+
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import duckdb
 
 #: Flow runs deleted per transaction.
@@ -48,6 +52,8 @@ class PruneCounts:
     states: int = 0
     edges: int = 0
     logs: int = 0
+    #: persisted result files (flow and task results, cache entries no kept run uses)
+    results: int = 0
 
     def __add__(self, other: PruneCounts) -> PruneCounts:
         mine, theirs = asdict(self), asdict(other)
@@ -120,15 +126,26 @@ def delete(conn: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> None:
 
 
 def prune_file(
-    conn: duckdb.DuckDBPyConnection, before: float, deployment: str | None, dry_run: bool
+    conn: duckdb.DuckDBPyConnection,
+    before: float,
+    deployment: str | None,
+    dry_run: bool,
+    results: Path | None = None,
 ) -> PruneCounts:
-    """Remove (or count) final runs that ended before `before`, a batch per transaction."""
+    """Remove (or count) final runs that ended before `before`, a batch per transaction.
+
+    Their result files in the folder `results` go once their rows are gone.
+    """
     total = PruneCounts()
     while True:
         ids = prunable(conn, before, None if dry_run else BATCH, deployment)
+        files = result_files.existing(results, result_files.result_keys(conn, ids))
         total += count(conn, ids)
-        if dry_run or not ids:
+        if dry_run:
+            return total + PruneCounts(results=len(files))
+        if not ids:
             return total
         delete(conn, ids)
+        total += PruneCounts(results=result_files.remove(files))
         if len(ids) < BATCH:
             return total

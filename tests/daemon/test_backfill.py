@@ -10,7 +10,7 @@ from tests.daemon.conftest import Project, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
-SLOT_FLOW = '''
+SLOT_FLOW = """
     from orchestrate import flow, get_run_logger
     from orchestrate.runtime import flow_run
 
@@ -18,7 +18,7 @@ SLOT_FLOW = '''
     @flow
     def daily() -> None:
         get_run_logger().info("slot %s", flow_run.scheduled_start_time.isoformat())
-'''
+"""
 
 #: Runs of past slots (the daemon also plans the next real one).
 PAST = "SELECT count(*) AS n FROM flow_runs WHERE expected_start_time < TIMESTAMPTZ '2026-02-01'"
@@ -34,19 +34,24 @@ def _sql(project: Project, query: str) -> list[dict[str, object]]:
 @pytest.fixture
 def daily(project: Project) -> Project:
     project.write("flows.py", SLOT_FLOW)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "daily"
         entrypoint = "flows.py:daily"
         schedules = [{ cron = "0 0 * * *", timezone = "UTC" }]
         concurrency_limit = 2
-    """)
+    """,
+    )
     project.up()
     return project
 
 
 def test_a_dry_run_lists_the_slots_and_makes_nothing(daily: Project) -> None:
-    listed = daily.orc("backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-06", "--dry-run")
+    listed = daily.orc(
+        "backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-06", "--dry-run"
+    )
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count("would run") == 5
     assert "2026-01-05 00:00:00 UTC" in listed.stdout and "2026-01-06" not in listed.stdout
@@ -70,3 +75,60 @@ def test_five_daily_slots_run_once_each_seeing_their_slot(daily: Project) -> Non
     assert again.returncode == 0, again.stderr
     assert "0 run(s) queued, 5 slot(s) already had one" in again.stdout
     assert _sql(daily, PAST) == [{"n": 5}]
+
+
+BUSY_FLOW = """
+    import time
+
+    from orchestrate import flow
+
+
+    @flow
+    def daily() -> None:
+        time.sleep(600)  # the work a cancel has to stop
+"""
+
+
+def test_cancel_backfill_cancels_every_unfinished_run_of_it(project: Project) -> None:
+    project.write("flows.py", BUSY_FLOW)
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "daily"
+        entrypoint = "flows.py:daily"
+        schedules = [{ cron = "0 0 * * *", timezone = "UTC" }]
+        concurrency_limit = 1
+    """,
+    )
+    project.up()
+    made = project.orc(
+        "backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-04", "--json"
+    )
+    assert made.returncode == 0, made.stderr + project.daemon_log()
+    backfill = json.loads(made.stdout)["id"]
+    of_it = f"FROM flow_runs WHERE list_contains(tags, 'backfill:{backfill}')"
+    wait_for(lambda: _sql(project, f"SELECT count(*) AS n {of_it} AND state_type = 'RUNNING'")
+             == [{"n": 1}], 60, "one backfilled run to start")  # fmt: skip
+    said = project.orc("cancel", "--backfill", backfill)
+    assert said.returncode == 0, said.stderr
+    assert f"Cancelling 3 unfinished run(s) of backfill {backfill}" in said.stdout
+    wait_for(lambda: _sql(project, f"SELECT count(*) AS n {of_it} AND state_type = 'CANCELLED'")
+             == [{"n": 3}], 60, "all three backfilled runs to end Cancelled")  # fmt: skip
+    again = project.orc("cancel", "--backfill", backfill)
+    assert again.returncode == 0 and f"No unfinished runs of backfill {backfill}" in again.stdout
+
+
+def test_cancel_needs_a_run_or_a_backfill_not_both(project: Project) -> None:
+    neither = project.orc("cancel")
+    both = project.orc("cancel", "abc", "--backfill", "xyz")
+    assert neither.returncode == 2 and both.returncode == 2
+    assert "--backfill" in neither.stderr and "--backfill" in both.stderr
+
+
+def test_a_followed_backfill_prints_its_progress_until_every_run_is_done(daily: Project) -> None:
+    made = daily.orc("backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-04", "--follow")
+    assert made.returncode == 0, made.stderr + daily.daemon_log()
+    lines = [line for line in made.stdout.splitlines() if ": " in line and "finished (" in line]
+    assert lines, made.stdout
+    assert lines[-1].endswith(": 3/3 finished (3 Completed)"), made.stdout

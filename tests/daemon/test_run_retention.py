@@ -59,3 +59,24 @@ def test_run_retention_on_start_with_a_per_deployment_override(project: Project,
              "runs past their retention to leave the store")  # fmt: skip
     assert _sql(project, ORPHANS) == [{"orphans": 0}]
     assert "run retention removed 2 flow runs" in project.daemon_log()
+
+
+def test_orc_prune_through_the_daemon_removes_persisted_results(
+    project: Project, build: SimpleNamespace
+) -> None:
+    from orchestrate.core.project import results_dir
+    from orchestrate.engine.results import ResultStore
+
+    project.write("flows.toml", '[project]\nname = "kept"\n')
+    put_history(project.root, build, {
+        "old-etl": (Completed(), "etl", 40), "new-etl": (Completed(), "etl", 1),
+    })  # fmt: skip
+    results = ResultStore(results_dir(project.root))
+    for key in ("old-etl", "old-etl-t", "new-etl", "new-etl-t"):
+        results.write(key, key)
+    project.up()
+    said = project.orc("prune", "--older-than", "30d")
+    assert said.stdout.startswith("Removed 1 flow runs"), said.stdout + said.stderr
+    assert "2 results" in said.stdout
+    left = {k for k in ("old-etl", "old-etl-t", "new-etl", "new-etl-t") if results.read(k)}
+    assert left == {"new-etl", "new-etl-t"}

@@ -33,5 +33,7 @@ def test_filters_through_the_daemon(project: Project) -> None:
     assert ids("--flow", "tiny") == ["tiny"]
     assert ids("--tag", "small", "--since", "1h") == ["tiny"]
     assert ids("--until", "1h") == []
+    assert ids("--sort", "created") == ["fails", "tiny"]
+    assert ids("--sort", "created", "--reverse") == ["tiny", "fails"]
     none = project.orc("runs", "ls", "--deployment", "tiny", "--state", "Failed")
     assert "No flow runs match --state Failed --deployment tiny." in none.stdout
