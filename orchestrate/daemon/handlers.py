@@ -237,13 +237,18 @@ class Handlers:
     async def create_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         spec = self._spec(params)
         parameters = params.get("parameters") or {}
+        self.check_runnable(spec, parameters)
+        run = self.daemon.create_manual(spec.name, parameters)
+        return views.flow_run_info(run)
+
+    def check_runnable(self, spec: Any, parameters: dict[str, Any]) -> None:
+        """Refuse a run of `spec` with `parameters` that could only fail: parameters that do
+        not fit the flow, or a deployment blocked by its config."""
         problems = validate_parameters(self._schemas.of(spec), {**spec.parameters, **parameters})
         if problems:
             raise RpcError(protocol.BAD_INPUT, f"Deployment {spec.name!r}: " + "; ".join(problems))
         if (blocked := self.daemon.table.blocked(spec.name)) is not None:
             raise RpcError(protocol.CONFLICT, blocked)
-        run = self.daemon.create_manual(spec.name, parameters)
-        return views.flow_run_info(run)
 
     async def cancel_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         run_id = await self._resolve(str(params.get("id", "")))

@@ -104,6 +104,8 @@ class HistoryMethods:
             spec = daemon.table.get(params["deployment"])
         except UnknownDeployment as exc:
             raise RpcError(protocol.NOT_FOUND, str(exc)) from None
+        if not params.get("dry_run"):
+            self.handlers.check_runnable(spec, params.get("parameters") or {})
         start, end = bf.epoch_datetime(params["start"]), bf.epoch_datetime(params["end"])
         if end <= start:
             raise RpcError(protocol.BAD_INPUT, "a backfill's end must come after its start")

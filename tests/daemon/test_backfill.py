@@ -127,8 +127,47 @@ def test_cancel_needs_a_run_or_a_backfill_not_both(project: Project) -> None:
 
 
 def test_a_followed_backfill_prints_its_progress_until_every_run_is_done(daily: Project) -> None:
-    made = daily.orc("backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-04", "--follow")
+    made = daily.orc(
+        "backfill", "daily", "--start", "2026-01-01", "--end", "2026-01-04", "--follow"
+    )
     assert made.returncode == 0, made.stderr + daily.daemon_log()
     lines = [line for line in made.stdout.splitlines() if ": " in line and "finished (" in line]
     assert lines, made.stdout
     assert lines[-1].endswith(": 3/3 finished (3 Completed)"), made.stdout
+
+
+def test_parameters_that_do_not_fit_are_refused_before_any_run_is_made(project: Project) -> None:
+    project.write(
+        "flows.py",
+        """
+        from orchestrate import flow
+
+
+        @flow
+        def daily(rows: int = 1) -> int:
+            return rows
+    """,
+    )
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "daily"
+        entrypoint = "flows.py:daily"
+        schedules = [{ cron = "0 0 * * *", timezone = "UTC" }]
+    """,
+    )
+    project.up()
+    refused = project.orc(
+        "backfill",
+        "daily",
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2026-01-06",
+        "--parameters",
+        '{"rows": "many"}',
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "rows" in refused.stderr
+    assert _sql(project, PAST) == [{"n": 0}]
