@@ -222,7 +222,8 @@ retries = 0
 """,
     )
     daemon = project.up()
-    created = project.orc("run", "slow")
+    # Long enough that the kill lands mid-body even when the run forks warm in milliseconds.
+    created = project.orc("run", "slow", "-p", "seconds=30")
     run_id = created.stdout.split()[1]
     wait_for(lambda: _started_line(project), 20, "the daemon to start a worker")
     os.kill(daemon.pid, signal.SIGKILL)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,8 +73,21 @@ class WarmProject(Project):
         assert zygotes is not None and await zygotes.warm(str(self.root))
         zygote = zygotes.zygote(str(self.root))
         assert zygote is not None
-        handle = await self.supervisor.start(self.spec(entrypoint, **fields))
-        assert handle.pid is not None and parent_of(handle.pid) == zygote.pid, "not forked"
+        forked: list[int] = []
+        fork = zygote.fork
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            child = await fork(*args, **kwargs)
+            forked.append(child.pid)
+            return child
+
+        zygote.fork = counted  # type: ignore[method-assign]
+        try:
+            handle = await self.supervisor.start(self.spec(entrypoint, **fields))
+        finally:
+            del zygote.fork  # back to the method
+        # the zygote forked this very worker (a quick one may already be gone from /proc)
+        assert handle.pid is not None and forked == [handle.pid], "not forked"
         return handle
 
 
