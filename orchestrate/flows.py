@@ -110,11 +110,6 @@ class Flow(callables.MethodBinding, Generic[P, R]):
         """Add `fn(flow, flow_run, state)` to run when a flow run starts running; returns `fn`."""
         return self._add_hook("on_running", fn)
 
-    def _add_hook(self, option: str, fn: Hook) -> Hook:
-        changes: dict[str, Any] = {option: (*getattr(self.options, option), fn)}
-        self.options = replace(self.options, **changes)
-        return fn
-
     @property
     def on_completion_hooks(self) -> list[Hook]:
         return list(self.options.on_completion)

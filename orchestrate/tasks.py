@@ -219,11 +219,6 @@ class Task(callables.MethodBinding, Generic[P, R]):
         """Add `fn(task, task_run, state)` to run when a task run fails; returns `fn`."""
         return self._add_hook("on_failure", fn)
 
-    def _add_hook(self, option: str, fn: Hook) -> Hook:
-        changes: dict[str, Any] = {option: (*getattr(self.options, option), fn)}
-        self.options = replace(self.options, **changes)
-        return fn
-
     @property
     def on_completion_hooks(self) -> list[Hook]:
         return list(self.options.on_completion)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from copy import copy
+from dataclasses import replace
 from types import MethodType
 from typing import Any, Literal, Self
 
@@ -70,10 +71,10 @@ def is_async(fn: Callable[..., Any]) -> bool:
 
 
 class MethodBinding:
-    """What `Flow` and `Task` share as descriptors: read from an instance or a class, a
-    decorated method binds `self` (or `cls`) as Prefect's do. Subclasses set `fn`,
-    `options`, `signature`, `_kind`, `_bound` and `_method`, and rebuild what depends on the
-    signature in `_resign`."""
+    """What `Flow` and `Task` share: read from an instance or a class, a decorated method
+    binds `self` (or `cls`) as Prefect's do, and hooks can be added by decorator. Subclasses
+    set `fn`, `options`, `signature`, `_kind`, `_bound` and `_method`, and rebuild what depends
+    on the signature in `_resign`."""
 
     fn: Callable[..., Any]
     options: Any
@@ -117,3 +118,8 @@ class MethodBinding:
     def _resign(self) -> None:
         """Rebuild what was made from the signature (it has just lost `self`)."""
         raise NotImplementedError
+
+    def _add_hook(self, option: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """`@flow.on_completion`-style: add `fn` to the hooks `option` names; returns `fn`."""
+        self.options = replace(self.options, **{option: (*getattr(self.options, option), fn)})
+        return fn
