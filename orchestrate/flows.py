@@ -51,7 +51,9 @@ class Flow(callables.MethodBinding, Generic[P, R]):
         self.fn = fn
         self.options = options if options is not None else _options(fn, settings)
         self.signature = inspect.signature(fn)
-        self.is_async = callables.is_async(fn)
+        #: As Prefect's `isgenerator`: a call streams the items inside one flow run.
+        self.is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+        self.is_async = callables.is_async(fn) or inspect.isasyncgenfunction(fn)
         self._call = call_plan(self.signature)
         self._validator = ParameterValidator(self.options.name, fn, self.signature)
         self._method: Flow[P, R] | None = None
@@ -79,6 +81,10 @@ class Flow(callables.MethodBinding, Generic[P, R]):
             _wait_for_upstream(self.options.name, wait_for)
 
         parameters = bind_parameters(self.fn, self.signature, args, kwargs)
+        if self.is_generator:
+            from orchestrate.engine import stream_flow
+
+            return stream_flow(self, parameters, return_state)
         return call_flow(self, parameters, return_state)
 
     def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:

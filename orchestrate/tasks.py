@@ -56,7 +56,9 @@ class Task(callables.MethodBinding, Generic[P, R]):
         self.fn = fn
         self.options = options if options is not None else _options(fn, settings)
         self.signature = inspect.signature(fn)
-        self.is_async = callables.is_async(fn)
+        #: As Prefect's `isgenerator`: a direct call streams the items inside one task run.
+        self.is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+        self.is_async = callables.is_async(fn) or inspect.isasyncgenfunction(fn)
         self.task_key = (
             f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.options.name)}"
         )
@@ -83,6 +85,8 @@ class Task(callables.MethodBinding, Generic[P, R]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return_state = bool(kwargs.pop("return_state", False))
         wait_for = kwargs.pop("wait_for", None)
+        if self.is_generator:
+            return _task_engine().stream_task(self, self.bind(args, kwargs), wait_for, return_state)
         return _task_engine().call_task(self, self.bind(args, kwargs), wait_for, return_state)
 
     def submit(self, *args: Any, **kwargs: Any) -> PrefectFuture[R]:

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         as_completed,
         wait,
     )
+    from orchestrate.engine.generator_runs import is_generator, stream_flow, stream_task
     from orchestrate.engine.logs import RunLogger, configure, flow_run_logger, task_run_logger
     from orchestrate.engine.outcomes import resolve_futures_to_results, resolve_futures_to_states
     from orchestrate.engine.params import ParameterValidator, bind_parameters
@@ -111,6 +112,9 @@ _HOMES = {
     "bind_plan": "steps",
     "call_plan": "steps",
     "call_task": "task_engine",
+    "is_generator": "generator_runs",
+    "stream_flow": "generator_runs",
+    "stream_task": "generator_runs",
     "submit_task": "task_engine",
 }
 
@@ -166,9 +170,12 @@ __all__ = [
     "flow_run_logger",
     "get_run_context",
     "hash_objects",
+    "is_generator",
     "resolve_futures_to_results",
     "resolve_futures_to_states",
     "source_hash",
+    "stream_flow",
+    "stream_task",
     "submit_task",
     "tags",
     "task_run_context",

@@ -49,8 +49,10 @@ from orchestrate.engine.steps import (
     RunHooks,
     Sleep,
     Steps,
+    awaitable,
     drive_async,
     drive_sync,
+    listed,
 )
 from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import get_sink
@@ -196,7 +198,7 @@ class FlowRunJob:
         try:
             with context.task_runner:
                 with timeout_scope(self.flow.options.timeout_seconds, FlowRunTimeoutError):
-                    value = self.flow.call(parameters)
+                    value = listed(self.flow.call(parameters))
                 return value, None
         except BaseException as exc:
             return None, exc
@@ -216,7 +218,7 @@ class FlowRunJob:
                 scope = asyncio.timeout(timeout)
                 try:
                     async with scope:
-                        value = await self.flow.call(parameters)
+                        value = listed(await awaitable(self.flow.call(parameters)))
                 except TimeoutError as exc:
                     if timeout is None or not scope.expired():
                         raise  # the body's own TimeoutError, not its timeout

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import AsyncGeneratorType, GeneratorType
 from typing import Any
 
 from orchestrate.core.states import State
@@ -103,6 +104,20 @@ def run_step_sync(request: Sleep | RunHooks) -> None:
         _run_hooks_sync(request)  # type: ignore[arg-type]
 
 
+async def run_step_async(request: Sleep | RunHooks) -> None:
+    """Carry out a request other than the body's call on the running loop (for a streaming driver)."""
+    import asyncio
+
+    if type(request) is Sleep:
+        await asyncio.sleep(request.seconds)
+        return
+    for hook in request.hooks:  # type: ignore[union-attr]
+        with _hook_scope(request, hook):  # type: ignore[arg-type]
+            result = hook(*request.arguments)  # type: ignore[union-attr]
+            if inspect.isawaitable(result):
+                await result
+
+
 def _run_hooks_sync(request: RunHooks) -> None:
     for hook in request.hooks:
         with _hook_scope(request, hook):
@@ -133,6 +148,20 @@ def _hook_scope(request: RunHooks, hook: Callable[..., Any]) -> Iterator[None]:
 
 async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
+
+
+def listed(value: Any) -> Any:
+    """A returned generator as the list of its items (Prefect: generators are not portable)."""
+    return list(value) if type(value) is GeneratorType else value
+
+
+def awaitable(body: Any) -> Awaitable[Any]:
+    """What an async body's call gives, to await: an async generator is awaited as its items."""
+    return _collect(body) if type(body) is AsyncGeneratorType else body
+
+
+async def _collect(items: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in items]
 
 
 def call_plan(signature: inspect.Signature) -> Callable[[Callable[..., Any], dict[str, Any]], Any]:

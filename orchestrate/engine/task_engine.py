@@ -7,9 +7,8 @@ runner's thread, or on an event loop. `task_steps` holds the rules for all.
 
 from __future__ import annotations
 
-import inspect
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.errors import FailedRun, TaskRunTimeoutError, UpstreamTaskError
@@ -52,9 +51,10 @@ from orchestrate.engine.steps import (
     RunHooks,
     Sleep,
     Steps,
+    awaitable,
     drive_async,
     drive_sync,
-    run_step_sync,
+    listed,
 )
 from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import NullSink
@@ -143,27 +143,6 @@ class TaskRunJob:
     async def execute_async(self) -> State:
         return await drive_async(task_steps(self), self._call_async)
 
-    def stream_sync(self, parameters: dict[str, Any]) -> Generator[Any, None, Outcome]:
-        """A generator body: each item is made inside the task run and handed on as it comes."""
-        body, error = self._call_sync(parameters)  # creates the generator; its code has not run
-        if error is not None:
-            return None, error
-        assert self.context is not None
-        while True:
-            token = task_run_context.set(self.context)
-            printing = print_target.set(self.logger) if self.context.log_prints else None
-            try:
-                item = next(body)
-            except StopIteration as stop:
-                return stop.value, None
-            except BaseException as exc:
-                return None, exc
-            finally:
-                if printing is not None:
-                    print_target.reset(printing)
-                task_run_context.reset(token)
-            yield item
-
     def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
         assert self.context is not None
         token = task_run_context.set(self.context)
@@ -171,9 +150,9 @@ class TaskRunJob:
         try:
             timeout = self.task.options.timeout_seconds
             if timeout is None:
-                return self.task.call(parameters), None
+                return listed(self.task.call(parameters)), None
             with timeout_scope(timeout, TaskRunTimeoutError):
-                return self.task.call(parameters), None
+                return listed(self.task.call(parameters)), None
         except BaseException as exc:
             return None, exc
         finally:
@@ -188,13 +167,13 @@ class TaskRunJob:
         timeout = self.task.options.timeout_seconds
         try:
             if timeout is None:
-                return await self.task.call(parameters), None
+                return listed(await awaitable(self.task.call(parameters))), None
             import asyncio  # here, not at the top: a sync flow never loads asyncio
 
             scope = asyncio.timeout(timeout)
             try:
                 async with scope:
-                    return await self.task.call(parameters), None
+                    return listed(await awaitable(self.task.call(parameters))), None
             except TimeoutError as exc:
                 if not scope.expired():
                     raise  # the body's own TimeoutError, not its timeout
@@ -421,43 +400,7 @@ def call_task(
     job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
     if task.is_async:
         return _call_async(job, return_state)
-    if inspect.isgeneratorfunction(task.fn):
-        return _stream_sync(job, return_state)
     return unwrap_state(job.execute_sync(), return_state)
-
-
-def _stream_sync(job: TaskRunJob, return_state: bool) -> Generator[Any, None, Any]:
-    """A generator task called directly streams, as in Prefect: a retry streams again from the start."""
-    steps = task_steps(job)
-    try:
-        request = next(steps)
-        while True:
-            if isinstance(request, CallBody):
-                try:
-                    reply: Outcome | None = yield from job.stream_sync(request.parameters)
-                except GeneratorExit:  # the caller stopped early: the run completed
-                    _drain(steps, (None, None))
-                    return None
-            else:
-                run_step_sync(request)
-                reply = None
-            request = steps.send(reply)
-    except StopIteration as stop:
-        return unwrap_state(stop.value, return_state)
-
-
-def _drain(steps: Steps, reply: Outcome | None) -> None:
-    """Finish a run's steps without handing anything more to the caller."""
-    try:
-        request = steps.send(reply)
-        while True:
-            if isinstance(request, CallBody):
-                request = steps.send((None, None))
-            else:
-                run_step_sync(request)
-                request = steps.send(None)
-    except StopIteration:
-        pass
 
 
 async def _call_async(job: TaskRunJob, return_state: bool) -> Any:

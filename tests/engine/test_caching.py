@@ -36,7 +36,9 @@ def counting_task(**options):  # type: ignore[no-untyped-def]
 def run_in_flow(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     @flow
     def pipeline():  # type: ignore[no-untyped-def]
-        return {"state": fn(*args, return_state=True, **kwargs)}  # a bare State would become the flow's
+        return {
+            "state": fn(*args, return_state=True, **kwargs)
+        }  # a bare State would become the flow's
 
     return pipeline()["state"]
 
@@ -105,7 +107,11 @@ def test_flow_parameters_policy_keys_on_the_flow_run_parameters(recorded) -> Non
     def pipeline(day: str) -> str:
         return double(1, return_state=True).name
 
-    assert [pipeline("mon"), pipeline("mon"), pipeline("tue")] == ["Completed", "Cached", "Completed"]
+    assert [pipeline("mon"), pipeline("mon"), pipeline("tue")] == [
+        "Completed",
+        "Cached",
+        "Completed",
+    ]
     assert len(calls) == 2
 
 

@@ -117,7 +117,11 @@ def test_a_flow_returning_failed_task_states_fails(recorded) -> None:
 
     state = pipeline(return_state=True)
     assert state.is_failed() and state.message == "1/3 states failed."
-    assert [s.name for s in state.data] == ["Completed", "Failed", "Completed"]  # Prefect keeps the states
+    assert [s.name for s in state.data] == [
+        "Completed",
+        "Failed",
+        "Completed",
+    ]  # Prefect keeps the states
     with pytest.raises(ValueError, match="one"):
         state.result()
 
@@ -141,7 +145,11 @@ def test_a_task_returning_a_failed_state_fails_and_is_retried(recorded) -> None:
     @task(retries=2)
     def checks():  # type: ignore[no-untyped-def]
         calls.append(1)
-        return Failed(message="row count is zero") if len(calls) < 3 else Completed(message="fine", data=5)
+        return (
+            Failed(message="row count is zero")
+            if len(calls) < 3
+            else Completed(message="fine", data=5)
+        )
 
     @flow
     def pipeline() -> int:
@@ -193,7 +201,10 @@ def test_a_task_past_its_timeout_ends_timed_out_inline_and_submitted(recorded) -
 
     @flow
     def pipeline():  # type: ignore[no-untyped-def]
-        return {"inline": slow_sleep(return_state=True), "submitted": busy_loop.submit().wait_state()}
+        return {
+            "inline": slow_sleep(return_state=True),
+            "submitted": busy_loop.submit().wait_state(),
+        }
 
     started = time.monotonic()
     result = pipeline()
@@ -247,7 +258,10 @@ def test_state_hooks_are_called_with_flow_run_and_state(recorded) -> None:
 def test_task_hooks(recorded) -> None:
     calls = []
 
-    @task(on_completion=[lambda t, r, s: calls.append(("ok", t.name, s.name))], on_failure=[lambda t, r, s: calls.append(("bad", r.name, s.name))])
+    @task(
+        on_completion=[lambda t, r, s: calls.append(("ok", t.name, s.name))],
+        on_failure=[lambda t, r, s: calls.append(("bad", r.name, s.name))],
+    )
     def work(fail: bool) -> None:
         if fail:
             raise ValueError("x")
@@ -270,7 +284,11 @@ def test_run_names_templates_and_runtime(recorded) -> None:
 
     @flow(flow_run_name=lambda: "custom-name")
     def pipeline(day: str) -> None:
-        seen["flow"] = (flow_run.name, flow_run.parameters, flow_run.scheduled_start_time is not None)
+        seen["flow"] = (
+            flow_run.name,
+            flow_run.parameters,
+            flow_run.scheduled_start_time is not None,
+        )
         load("users")
 
     pipeline("mon")
@@ -311,7 +329,12 @@ def test_with_options_copies_and_changes(recorded) -> None:
         return "ok"
 
     renamed = pipeline.with_options(name="other", retries=3)
-    assert (renamed.name, renamed.retries, pipeline.name, pipeline.retries) == ("other", 3, "pipeline", 1)
+    assert (renamed.name, renamed.retries, pipeline.name, pipeline.retries) == (
+        "other",
+        3,
+        "pipeline",
+        1,
+    )
     assert renamed() == "ok" and renamed.fn is pipeline.fn
     with pytest.raises(TypeError, match="Unknown flow option"):
         pipeline.with_options(retires=2)

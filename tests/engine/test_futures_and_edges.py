@@ -164,7 +164,11 @@ def test_an_upstream_failure_leaves_the_downstream_not_ready_as_prefect_does(rec
         failed = boom.submit()
         downstream = downstream_task.submit(failed)
         further = downstream_task.submit(downstream)
-        return {"state": downstream.wait_state(), "further": further.wait_state(), "future": downstream}
+        return {
+            "state": downstream.wait_state(),
+            "further": further.wait_state(),
+            "future": downstream,
+        }
 
     result = pipeline()
     downstream = recorded.task_run("downstream_task-0")
@@ -260,7 +264,10 @@ def test_a_subflow_is_a_child_flow_run_linked_to_a_stand_in_task_run(recorded) -
     parent_run, child_run = sorted(recorded.flow_runs(), key=lambda r: r.created)
     stand_in = recorded.task_run("child-0")
     assert stand_in.kind == "subflow" and stand_in.flow_run_id == parent_run.id
-    assert child_run.parent_task_run_id == stand_in.id and child_run.parent_flow_run_id == parent_run.id
+    assert (
+        child_run.parent_task_run_id == stand_in.id
+        and child_run.parent_flow_run_id == parent_run.id
+    )
     assert recorded.history(stand_in.id) == ["Pending", "Running", "Completed"]
     assert ("add-0", "child-0", "data") in recorded.edges()
     assert child_run.parameters == {"x": 2}
@@ -311,7 +318,10 @@ def test_tasks_waiting_on_tasks_they_submitted_do_not_starve_the_pool(recorded) 
 def test_submit_and_map_honour_return_state(recorded) -> None:
     @flow
     def pipeline():  # type: ignore[no-untyped-def]
-        return {"one": add.submit(1, 2, return_state=True), "many": add.map([1, 2], unmapped(1), return_state=True)}
+        return {
+            "one": add.submit(1, 2, return_state=True),
+            "many": add.map([1, 2], unmapped(1), return_state=True),
+        }
 
     result = pipeline()
     assert result["one"].is_completed() and result["one"].result() == 3

@@ -23,7 +23,11 @@ def test_run_logger_lines_carry_time_level_and_run_ids(recorded) -> None:
     pipeline()
     flow_id = recorded.flow_runs()[0].id
     task_id = recorded.task_run("work-0").id
-    lines = {(log.message, log.level, log.task_run_id) for log in recorded.logs() if log.flow_run_id == flow_id}
+    lines = {
+        (log.message, log.level, log.task_run_id)
+        for log in recorded.logs()
+        if log.flow_run_id == flow_id
+    }
     assert ("starting", logging.INFO, None) in lines
     assert ("careful with rows", logging.WARNING, task_id) in lines
     assert all(log.ts > 0 for log in recorded.logs())
@@ -78,12 +82,19 @@ def test_get_run_logger_outside_a_run_explains() -> None:
 def test_emit_event_relates_the_run(recorded) -> None:
     @flow
     def pipeline() -> None:
-        emit_event("shop.order.shipped", resource={"prefect.resource.id": "shop.order.42"}, payload={"items": 3})
+        emit_event(
+            "shop.order.shipped",
+            resource={"prefect.resource.id": "shop.order.42"},
+            payload={"items": 3},
+        )
 
     pipeline()
     (event,) = recorded.events()
     assert event.event == "shop.order.shipped" and event.payload == {"items": 3}
-    assert event.resource == {"prefect.resource.id": "shop.order.42", "orc.resource.id": "shop.order.42"}
+    assert event.resource == {
+        "prefect.resource.id": "shop.order.42",
+        "orc.resource.id": "shop.order.42",
+    }
     assert event.related[0]["orc.resource.role"] == "flow-run"
 
 

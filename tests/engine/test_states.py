@@ -23,8 +23,26 @@ T = StateType
 # Cancelling only ends; a final run may only be scheduled again (a retry).
 EXPECTED_ALLOWED = {
     None: {T.SCHEDULED, T.PENDING},
-    T.SCHEDULED: {T.SCHEDULED, T.PENDING, T.RUNNING, T.FAILED, T.CRASHED, T.CANCELLING, T.CANCELLED},
-    T.PENDING: {T.SCHEDULED, T.PENDING, T.RUNNING, T.COMPLETED, T.FAILED, T.CRASHED, T.CANCELLING, T.CANCELLED, T.PAUSED},
+    T.SCHEDULED: {
+        T.SCHEDULED,
+        T.PENDING,
+        T.RUNNING,
+        T.FAILED,
+        T.CRASHED,
+        T.CANCELLING,
+        T.CANCELLED,
+    },
+    T.PENDING: {
+        T.SCHEDULED,
+        T.PENDING,
+        T.RUNNING,
+        T.COMPLETED,
+        T.FAILED,
+        T.CRASHED,
+        T.CANCELLING,
+        T.CANCELLED,
+        T.PAUSED,
+    },
     T.RUNNING: {T.SCHEDULED, T.COMPLETED, T.FAILED, T.CRASHED, T.CANCELLING, T.CANCELLED, T.PAUSED},
     T.PAUSED: {T.SCHEDULED, T.PENDING, T.RUNNING, T.FAILED, T.CRASHED, T.CANCELLING, T.CANCELLED},
     T.CANCELLING: {T.COMPLETED, T.FAILED, T.CRASHED, T.CANCELLED},
@@ -98,9 +116,15 @@ def test_result_of_a_failed_state_raises_its_exception_or_returns_it() -> None:
 
 @pytest.mark.parametrize(
     ("state", "error"),
-    [(states.Failed(message="x"), FailedRun), (states.Crashed(message="x"), CrashedRun), (states.Cancelled(message="x"), CancelledRun)],
+    [
+        (states.Failed(message="x"), FailedRun),
+        (states.Crashed(message="x"), CrashedRun),
+        (states.Cancelled(message="x"), CancelledRun),
+    ],
 )
-def test_result_of_a_final_state_without_exception_raises_the_run_error(state: State, error: type) -> None:
+def test_result_of_a_final_state_without_exception_raises_the_run_error(
+    state: State, error: type
+) -> None:
     with pytest.raises(error):
         state.result()
 
