@@ -223,6 +223,14 @@ class Task(callables.MethodBinding, Generic[P, R]):
         """Add `fn(task, task_run, state)` to run when a task run fails; returns `fn`."""
         return self._add_hook("on_failure", fn)
 
+    def on_running(self, fn: Hook) -> Hook:
+        """Add `fn(task, task_run, state)` to run as each attempt starts running; returns `fn`."""
+        return self._add_hook("on_running", fn)
+
+    @property
+    def on_running_hooks(self) -> list[Hook]:
+        return list(self.options.on_running)
+
     @property
     def on_completion_hooks(self) -> list[Hook]:
         return list(self.options.on_completion)
@@ -310,11 +318,15 @@ def task(
     cache_expiration: timedelta | None = None,
     refresh_cache: bool | None = None,
     persist_result: bool | None = None,
-    result_serializer: str | None = None,
+    result_storage: Any = None,
+    result_storage_key: str | None = None,
+    result_serializer: Any = None,
+    cache_result_in_memory: bool = True,
     log_prints: bool | None = None,
     task_run_name: str | Callable[..., str] | None = None,
     on_completion: list[Hook] | None = None,
     on_failure: list[Hook] | None = None,
+    on_running: list[Hook] | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 

@@ -97,6 +97,19 @@ else:  # at run time the plain TypeVar, so importing orc does not load typing_ex
     R = TypeVar("R")
 
 
+class StoredResult:
+    """A result kept only in storage (`cache_result_in_memory=False`): read back when asked for."""
+
+    __slots__ = ("key", "read")
+
+    def __init__(self, key: str, read: Callable[[], Any]) -> None:
+        self.key = key
+        self.read = read
+
+    def __repr__(self) -> str:
+        return f"StoredResult({self.key!r})"
+
+
 class State(Generic[R]):
     """One state of a flow or task run (Prefect's `State`, same reading API).
 
@@ -201,7 +214,8 @@ class State(Generic[R]):
     def sync_result(self, raise_on_failure: bool = True) -> Any:
         """`result()` always in this thread: how orc itself reads a state."""
         if self.type is StateType.COMPLETED:
-            return self.data
+            data = self.data
+            return data.read() if type(data) is StoredResult else data
         if self.type not in TERMINAL_STATES:  # as in Prefect: raised even without raise_on_failure
             if self.type is StateType.PAUSED:
                 raise PausedRun("Run is paused, its result is not available.", state=self)
@@ -341,6 +355,7 @@ __all__ = [
     "Scheduled",
     "State",
     "StateType",
+    "StoredResult",
     "Suspended",
     "TimedOut",
     "format_exception",

@@ -13,14 +13,14 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from orchestrate.engine.caching import CachePolicy
-from orchestrate.engine.results import SERIALIZERS
+from orchestrate.engine.results import check_serializer, storage_folder
 from orchestrate.engine.retries import RetryDelay
 from orchestrate.engine.runners import TaskRunner, ThreadPoolTaskRunner
 
 Hook = Callable[..., Any]
 
 _FLOW_HOOKS = ("on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running")
-_TASK_HOOKS = ("on_completion", "on_failure")
+_TASK_HOOKS = ("on_completion", "on_failure", "on_running")
 _MAX_RETRY_DELAYS = 50
 
 
@@ -59,6 +59,13 @@ def _timeout(owner: str, seconds: float | None) -> float | None:
     return float(seconds)
 
 
+def _check_results(owner: str, options: FlowOptions | TaskOptions) -> None:
+    """Prefect's result options, refused when decorated if they cannot work here."""
+    folder = storage_folder(owner, options.result_storage)
+    object.__setattr__(options, "result_storage", folder)
+    check_serializer(owner, options.result_serializer)
+
+
 def _check_retry_delay(owner: str, delay: Any, retries: int) -> None:
     if callable(delay):
         delay = delay(retries)
@@ -91,7 +98,12 @@ class FlowOptions:
     flow_run_name: str | Callable[[], str] | None = None
     task_runner: TaskRunner = field(default_factory=ThreadPoolTaskRunner)
     persist_result: bool | None = None
-    result_serializer: str | None = None
+    #: A folder: given as a path or an object with a `basepath`; tasks inherit it.
+    result_storage: Any = None
+    #: A name in `SERIALIZERS` or an object with `dumps` and `loads`; tasks inherit it.
+    result_serializer: Any = None
+    #: False: the result is read back from storage when asked for, not held by the state.
+    cache_result_in_memory: bool = True
     on_completion: tuple[Hook, ...] = ()
     on_failure: tuple[Hook, ...] = ()
     on_cancellation: tuple[Hook, ...] = ()
@@ -112,10 +124,7 @@ class FlowOptions:
         object.__setattr__(self, "timeout_seconds", _timeout(owner, self.timeout_seconds))
         if self.retries < 0:
             raise ValueError(f"{owner}: retries must be 0 or more, not {self.retries}.")
-        if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
-            raise ValueError(
-                f"Flow {self.name!r}: result_serializer must be one of {', '.join(SERIALIZERS)}."
-            )
+        _check_results(owner, self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +145,17 @@ class TaskOptions:
     cache_expiration: timedelta | None = None
     refresh_cache: bool | None = None
     persist_result: bool | None = None
-    result_serializer: str | None = None
+    result_storage: Any = None
+    #: Where the result is stored, templated: "{parameters[x]}.json", "{task_run.id}".
+    result_storage_key: str | None = None
+    result_serializer: Any = None
+    cache_result_in_memory: bool = True
     log_prints: bool | None = None
     #: A template, or a callable taking nothing or the run's `parameters`.
     task_run_name: str | Callable[..., str] | None = None
     on_completion: tuple[Hook, ...] = field(default=())
     on_failure: tuple[Hook, ...] = field(default=())
+    on_running: tuple[Hook, ...] = field(default=())
 
     def __post_init__(self) -> None:
         owner = f"Task {self.name!r}"
@@ -159,11 +173,12 @@ class TaskOptions:
                 "Expected `retry_condition_fn` to be callable, got "
                 f"{type(self.retry_condition_fn).__name__} instead."
             )
-        if self.result_serializer is not None and self.result_serializer not in SERIALIZERS:
-            raise ValueError(
-                f"Task {self.name!r}: result_serializer {self.result_serializer!r} is not known; "
-                f"use one of {', '.join(SERIALIZERS)}."
+        if self.result_storage_key is not None and not isinstance(self.result_storage_key, str):
+            raise TypeError(
+                f"{owner}: result_storage_key must be a string such as "
+                f"'{{parameters[x]}}.pkl'; got {type(self.result_storage_key).__name__}."
             )
+        _check_results(owner, self)
 
 
 class FlowDefinition(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.errors import FlowRunTimeoutError, ParameterTypeError
@@ -24,6 +25,7 @@ from orchestrate.core.states import (
     Running,
     State,
     StateType,
+    StoredResult,
 )
 from orchestrate.engine.context import (
     FlowRunContext,
@@ -41,7 +43,7 @@ from orchestrate.engine.logs import (
     print_target,
 )
 from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_return, unwrap_state
-from orchestrate.engine.results import ResultStore
+from orchestrate.engine.results import ResultStore, flow_persists, store_at
 from orchestrate.engine.retries import retry_delays
 from orchestrate.engine.steps import (
     CallBody,
@@ -185,11 +187,18 @@ class FlowRunJob:
             run=self.run,
             sink=self.sink,
             task_runner=options.task_runner.duplicate(),
-            results=self.parent.results if self.parent else ResultStore(),
+            results=self._results(),
             log_prints=log_prints,
             completed_subflows=self.completed_subflows,
         )
         return self.context
+
+    def _results(self) -> ResultStore:
+        """The flow's `result_storage`, else its parent's, else the project's results."""
+        folder = self.flow.options.result_storage
+        if folder is not None:
+            return store_at(folder)
+        return self.parent.results if self.parent else ResultStore()
 
     def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
         context = self._new_context()
@@ -269,8 +278,8 @@ def flow_steps(job: FlowRunJob) -> Steps:
                 yield Sleep(delay)
             attempt += 1
             continue
-        if state.is_completed() and options.persist_result:
-            _persist(job, state.data)
+        if state.is_completed() and flow_persists(options):
+            _persist(job, state)
         return (yield from _finish(job, state))
 
 
@@ -297,16 +306,19 @@ def _log_prints(job: FlowRunJob) -> bool:
     return job.context is not None and job.context.log_prints
 
 
-def _persist(job: FlowRunJob, value: Any) -> None:
+def _persist(job: FlowRunJob, state: State) -> None:
+    """Write the result under the run's id; with `cache_result_in_memory=False` let go of it."""
     assert job.context is not None
+    store, serializer = job.context.results, job.flow.options.result_serializer or "cloudpickle"
     try:
-        job.context.results.write(
-            job.run.id, value, job.flow.options.result_serializer or "cloudpickle"
-        )
+        store.write(job.run.id, state.data, serializer)
     except Exception as exc:
         job.logger.warning(
             "The flow's result could not be persisted (%s: %s).", type(exc).__name__, exc
         )
+        return
+    if not job.flow.options.cache_result_in_memory:
+        state.data = StoredResult(job.run.id, partial(store.load, job.run.id, serializer))
 
 
 # --- how a flow call becomes a flow run -------------------------------------------------

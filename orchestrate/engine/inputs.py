@@ -104,7 +104,7 @@ class InputWalker:
         if not self.resolve:
             return state
         if state.type is StateType.COMPLETED:
-            return state.data
+            return state.sync_result()  # the value, read back if it was kept only in storage
         if not allowed and self.failure is None:
             self.failure = f"Upstream task run {state.run_id or '?'} ended {state.name}" + (
                 f": {state.message}" if state.message else ""

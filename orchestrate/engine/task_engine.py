@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.errors import FailedRun, TaskRunTimeoutError, UpstreamTaskError
@@ -23,8 +24,15 @@ from orchestrate.core.states import (
     Retrying,
     Running,
     State,
+    StoredResult,
 )
-from orchestrate.engine.caching import DEFAULT, CacheKeyFnPolicy, CachePolicy, hash_objects
+from orchestrate.engine.caching import (
+    DEFAULT,
+    NO_CACHE,
+    CacheKeyFnPolicy,
+    CachePolicy,
+    hash_objects,
+)
 from orchestrate.engine.context import (
     FlowRunContext,
     TaskRunContext,
@@ -43,7 +51,7 @@ from orchestrate.engine.logs import (
     task_run_logger,
 )
 from orchestrate.engine.outcomes import failure_state, state_from_return, unwrap_state
-from orchestrate.engine.results import ResultStore
+from orchestrate.engine.results import ResultStore, flow_persists, store_at
 from orchestrate.engine.retries import clamped_poisson_interval, retry_delays
 from orchestrate.engine.steps import (
     CallBody,
@@ -56,6 +64,7 @@ from orchestrate.engine.steps import (
     drive_sync,
     listed,
 )
+from orchestrate.engine.storage_keys import StorageKeyError, render_storage_key
 from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import NullSink
 
@@ -204,24 +213,30 @@ def task_steps(job: TaskRunJob) -> Steps:
         capture_prints()
     job.context = TaskRunContext(job.task, job.run, parameters, log_prints)
     persists = persists_result(job.task, job.flow_ctx)
-    cache_key = _safe_cache_key(job, parameters, persists)
+    try:
+        cache_key, write_key = _keys(job, parameters, persists)
+    except StorageKeyError as refused:
+        return (yield from _finish(job, failure_state(refused)))
     if cache_key is not None and not options.refresh_cache:
-        hit = _results(job).read(cache_key)
+        hit = _results(job).read(cache_key, serializer=serializer_of(job))
         if hit is not None:
             _link_result(job, hit.value)
-            return (yield from _finish(job, Cached(data=hit.value)))
+            return (yield from _finish(job, Cached(data=_held(job, cache_key, hit.value))))
 
     attempt = 0
     while True:
         job.run.run_count += 1
-        transition(job.run, Running() if attempt == 0 else Retrying(), job.sink)
+        running = Running() if attempt == 0 else Retrying()
+        transition(job.run, running, job.sink)
+        if options.on_running:
+            yield RunHooks(options.on_running, (job.task, job.run, running), job.logger, log_prints)
         outcome = yield CallBody(parameters)
         assert outcome is not None  # a body call always answers with its outcome
         value, exc = outcome
         state = state_from_return(value) if exc is None else failure_state(exc)
         if state.is_completed():
-            if cache_key is not None or persists:
-                _persist(job, cache_key or job.run.id, state.data)
+            if write_key is not None or persists:
+                _keep(job, write_key or job.run.id, state)
             _link_result(job, state.data)
             return (yield from _finish(job, state))
         error = exc or state.exception or FailedRun(state.message or state.name)
@@ -261,6 +276,28 @@ def _await_retry(job: TaskRunJob, attempt: int, error: Exception) -> Steps:
     if delay > 0:
         yield Sleep(delay)
     return job.run.state
+
+
+def _keys(
+    job: TaskRunJob, parameters: dict[str, Any], persists: bool
+) -> tuple[str | None, str | None]:
+    """The key a stored result is looked for under, and the one it is written under.
+
+    As in Prefect, a `result_storage_key` is both (unless the policy is NO_CACHE,
+    then it is only written), and persisting nothing means neither.
+    """
+    options = job.task.options
+    if options.result_storage_key is None:
+        key = _safe_cache_key(job, parameters, persists)
+        return key, key
+    if not persists:
+        return None, None
+    assert options.result_storage_key is not None
+    flow_run = job.flow_ctx.run if job.flow_ctx else None
+    key = render_storage_key(
+        options.result_storage_key, options.name, parameters, job.run, flow_run
+    )
+    return (None if options.cache_policy is NO_CACHE else key), key
 
 
 def _safe_cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> str | None:
@@ -324,7 +361,32 @@ def _retry_delay(job: TaskRunJob, attempt: int) -> float:
 
 
 def _results(job: TaskRunJob) -> ResultStore:
+    """The task's own `result_storage`, else its flow's, else the project's results."""
+    folder = job.task.options.result_storage
+    if folder is not None:
+        return store_at(folder)
     return job.flow_ctx.results if job.flow_ctx else _standalone_results
+
+
+def serializer_of(job: TaskRunJob) -> Any:
+    """The task's serializer, else its flow's (as Prefect inherits it), else cloudpickle."""
+    serializer = job.task.options.result_serializer
+    if serializer is None and job.flow_ctx is not None:
+        serializer = job.flow_ctx.flow.options.result_serializer
+    return serializer or "cloudpickle"
+
+
+def _keep(job: TaskRunJob, key: str, state: State) -> None:
+    """Persist a completed run's result; with `cache_result_in_memory=False` the state lets go of it."""
+    if _persist(job, key, state.data) and not job.task.options.cache_result_in_memory:
+        state.data = _held(job, key, state.data)
+
+
+def _held(job: TaskRunJob, key: str, value: Any) -> Any:
+    """What the state holds: the value, or with `cache_result_in_memory=False` a way to read it."""
+    if job.task.options.cache_result_in_memory:
+        return value
+    return StoredResult(key, partial(_results(job).load, key, serializer_of(job)))
 
 
 def _cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> str | None:
@@ -352,9 +414,12 @@ def persists_result(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bo
         options.cache_key_fn is not None
         or options.cache_policy is not None
         or options.result_serializer is not None
+        or options.result_storage is not None
+        or options.result_storage_key is not None
+        or not options.cache_result_in_memory  # there must be somewhere to read it back from
     ):
         return True
-    return bool(flow_ctx is not None and flow_ctx.flow.options.persist_result)
+    return flow_ctx is not None and flow_persists(flow_ctx.flow.options)
 
 
 def cache_policy_of(task: TaskDefinition, persists: bool) -> CachePolicy | None:
@@ -367,19 +432,21 @@ def cache_policy_of(task: TaskDefinition, persists: bool) -> CachePolicy | None:
     return options.cache_policy if options.cache_policy is not None else DEFAULT
 
 
-def _persist(job: TaskRunJob, key: str, value: Any) -> None:
-    options = job.task.options
-    expiration = options.cache_expiration
+def _persist(job: TaskRunJob, key: str, value: Any) -> bool:
+    """Write the result under `key`; a result that cannot be written is only warned about."""
+    expiration = job.task.options.cache_expiration
     expires = time.time() + expiration.total_seconds() if expiration is not None else None
     try:
-        _results(job).write(key, value, options.result_serializer or "cloudpickle", expires)
-        job.run.cache_key = key
+        _results(job).write(key, value, serializer_of(job), expires)
     except Exception as exc:
         job.logger.warning(
             "The result could not be persisted (%s: %s); it will not be cached.",
             type(exc).__name__,
             exc,
         )
+        return False
+    job.run.cache_key = key
+    return True
 
 
 def _link_result(job: TaskRunJob, value: Any) -> None:
