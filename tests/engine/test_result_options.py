@@ -347,3 +347,24 @@ def test_task_on_running_hooks_run_as_each_attempt_starts(recorded) -> None:
 def test_a_non_callable_on_running_hook_is_refused() -> None:
     with pytest.raises(TypeError, match="on_running"):
         task(on_running=[1])(lambda: 1)  # type: ignore[list-item]
+
+
+def test_a_result_that_cannot_be_serialized_is_warned_about_and_still_returned(recorded) -> None:
+    import logging
+    import threading
+
+    lock = threading.Lock()
+
+    @task(cache_result_in_memory=False)
+    def unpicklable() -> Any:
+        return lock
+
+    @flow
+    def pipeline() -> Any:
+        return unpicklable()
+
+    assert pipeline() is lock  # kept in memory after all: there was nowhere else to keep it
+    (run,) = recorded.task_runs()
+    assert run.state.name == "Completed"
+    warnings = [r.message for r in recorded.logs() if r.level == logging.WARNING]
+    assert any("could not be persisted" in m and "lock" in m for m in warnings), warnings

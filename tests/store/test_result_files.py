@@ -66,3 +66,38 @@ def test_a_dry_run_counts_results_and_removes_none(project: tuple[Path, Path]) -
 @pytest.mark.parametrize("key", ["plain-key_1.0", LONG_KEY, "slash/and:colon"])
 def test_file_names_match_the_engines(key: str) -> None:
     assert result_filename(key) == _filename(key)
+
+
+def test_a_pruned_run_takes_the_file_its_result_storage_key_named(tmp_path, monkeypatch) -> None:
+    """A flow run recorded into a real store, then pruned: its keyed result file goes with it."""
+    from orchestrate import flow, task
+    from orchestrate.core.project import results_dir, store_path
+    from orchestrate.recording import set_sink
+
+    monkeypatch.setenv("ORC_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+    @task(result_storage_key="report-{parameters[day]}.pkl")
+    def report(day: int) -> str:
+        return f"report {day}"
+
+    @flow
+    def nightly(day: int) -> str:
+        return report(day)
+
+    writer = StoreWriter(store_path(tmp_path))
+    previous = set_sink(writer)
+    try:
+        assert nightly(1) == "report 1"
+    finally:
+        set_sink(previous)
+        writer.close()
+    kept = results_dir(tmp_path) / "report-1.pkl"
+    assert kept.is_file()
+    conn = connect(store_path(tmp_path))
+    with conn:
+        counts = pruning.prune_file(
+            conn, time.time() + DAY, None, dry_run=False, results=results_dir(tmp_path)
+        )
+    assert counts.flow_runs == 1 and counts.results == 1
+    assert not kept.exists()
