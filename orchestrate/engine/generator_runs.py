@@ -40,6 +40,7 @@ def stream_task(
     if return_state:  # refused before any task run exists, as in Prefect
         return refused_async("task") if streams_async else refused("task")
     job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
+    job.streams = True
     body = _TaskStream(job)
     return (
         stream_async(task_steps(job), body) if streams_async else stream_sync(task_steps(job), body)

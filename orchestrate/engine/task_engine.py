@@ -88,6 +88,7 @@ class TaskRunJob:
         "pending",
         "run",
         "sink",
+        "streams",
         "task",
         "wait_for",
     )
@@ -111,6 +112,7 @@ class TaskRunJob:
         self._logger: RunLogger | None = None
         self._edges_recorded = False
         self._resolved = False  # the parameters hold no future, state or annotation
+        self.streams = False  # a generator streamed to its caller: nothing cached, as in Prefect
         dynamic_key = flow_ctx.next_dynamic_key(task.task_key) if flow_ctx else 0
         tags = task.options.tags | current_tags()
         self.run = TaskRunRecord(
@@ -212,13 +214,13 @@ def task_steps(job: TaskRunJob) -> Steps:
     if log_prints:
         capture_prints()
     job.context = TaskRunContext(job.task, job.run, parameters, log_prints)
-    persists = persists_result(job.task, job.flow_ctx)
+    persists = not job.streams and persists_result(job.task, job.flow_ctx)
     try:
         cache_key, write_key = _keys(job, parameters, persists)
     except StorageKeyError as refused:
         return (yield from _finish(job, failure_state(refused)))
     if cache_key is not None and not options.refresh_cache:
-        hit = _results(job).read(cache_key, serializer=serializer_of(job))
+        hit = _results(job).read(cache_key, serializer=_serializer_of(job))
         if hit is not None:
             _link_result(job, hit.value)
             return (yield from _finish(job, Cached(data=_held(job, cache_key, hit.value))))
@@ -292,7 +294,6 @@ def _keys(
         return key, key
     if not persists:
         return None, None
-    assert options.result_storage_key is not None
     flow_run = job.flow_ctx.run if job.flow_ctx else None
     key = render_storage_key(
         options.result_storage_key, options.name, parameters, job.run, flow_run
@@ -368,7 +369,7 @@ def _results(job: TaskRunJob) -> ResultStore:
     return job.flow_ctx.results if job.flow_ctx else _standalone_results
 
 
-def serializer_of(job: TaskRunJob) -> Any:
+def _serializer_of(job: TaskRunJob) -> Any:
     """The task's serializer, else its flow's (as Prefect inherits it), else cloudpickle."""
     serializer = job.task.options.result_serializer
     if serializer is None and job.flow_ctx is not None:
@@ -386,7 +387,7 @@ def _held(job: TaskRunJob, key: str, value: Any) -> Any:
     """What the state holds: the value, or with `cache_result_in_memory=False` a way to read it."""
     if job.task.options.cache_result_in_memory:
         return value
-    return StoredResult(key, partial(_results(job).load, key, serializer_of(job)))
+    return StoredResult(key, partial(_results(job).load, key, _serializer_of(job)))
 
 
 def _cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool) -> str | None:
@@ -437,7 +438,7 @@ def _persist(job: TaskRunJob, key: str, value: Any) -> bool:
     expiration = job.task.options.cache_expiration
     expires = time.time() + expiration.total_seconds() if expiration is not None else None
     try:
-        _results(job).write(key, value, serializer_of(job), expires)
+        _results(job).write(key, value, _serializer_of(job), expires)
     except Exception as exc:
         job.logger.warning(
             "The result could not be persisted (%s: %s); it will not be cached.",

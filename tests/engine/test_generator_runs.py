@@ -441,3 +441,24 @@ def test_return_state_is_refused_for_an_async_generator_flow(recorded) -> None:
 
     with pytest.raises(ValueError, match="The return_type for a generator flow must be 'result'"):
         asyncio.run(consume())
+
+
+def test_a_streaming_generator_task_is_never_served_from_the_cache(recorded) -> None:
+    """Prefect never reads a cached result for a generator: it streams again every time."""
+    from orchestrate.cache_policies import INPUTS
+
+    made: list[int] = []
+
+    @task(cache_policy=INPUTS, persist_result=True)
+    def numbers(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            made.append(i)
+            yield i
+
+    @flow
+    def pipeline() -> list[int]:
+        return list(numbers(2)) + list(numbers(2))
+
+    assert pipeline() == [0, 1, 0, 1]
+    assert made == [0, 1, 0, 1]
+    assert [r.state.name for r in recorded.task_runs()] == ["Completed", "Completed"]
