@@ -20,7 +20,9 @@ from typing import Any
 from orchestrate.core.errors import MissingResult
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
-SERIALIZERS = ("cloudpickle", "pickle", "json")
+#: Prefect's "compressed/…" are lzma over its "pickle" (cloudpickle) or "json".
+_COMPRESSED = {"compressed/pickle": "cloudpickle", "compressed/json": "json"}
+SERIALIZERS = ("cloudpickle", "pickle", "json", *_COMPRESSED)
 #: How a file written with a serializer object (one with `dumps` and `loads`) is marked.
 _OBJECT = "object"
 
@@ -175,6 +177,10 @@ def _dumps(value: Any, serializer: Any) -> bytes:
     if not isinstance(serializer, str):
         data = serializer.dumps(value)
         return data.encode() if isinstance(data, str) else bytes(data)
+    if serializer in _COMPRESSED:
+        import lzma
+
+        return lzma.compress(_dumps(value, _COMPRESSED[serializer]))
     if serializer == "json":
         return json.dumps(value).encode()
     if serializer == "pickle":
@@ -191,6 +197,10 @@ def _loads(payload: bytes, serializer: Any) -> Any:
         raise ValueError("it was written with a serializer object; read it with that serializer")
     if not isinstance(serializer, str):
         return serializer.loads(payload)
+    if serializer in _COMPRESSED:
+        import lzma
+
+        return _loads(lzma.decompress(payload), _COMPRESSED[serializer])
     if serializer == "json":
         return json.loads(payload)
     import pickle

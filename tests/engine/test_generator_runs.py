@@ -462,3 +462,21 @@ def test_a_streaming_generator_task_is_never_served_from_the_cache(recorded) -> 
     assert pipeline() == [0, 1, 0, 1]
     assert made == [0, 1, 0, 1]
     assert [r.state.name for r in recorded.task_runs()] == ["Completed", "Completed"]
+
+
+def test_a_generator_subflow_streams_inside_its_parent(recorded) -> None:
+    @flow
+    def child():  # type: ignore[no-untyped-def]
+        yield 1
+        yield 2
+
+    @flow
+    def parent() -> list[int]:
+        return [v * 10 for v in child()]
+
+    assert parent() == [10, 20]
+    runs = {r.flow_name: r for r in recorded.flow_runs()}
+    assert runs["child"].parent_flow_run_id == runs["parent"].id
+    assert runs["child"].state.name == "Completed"
+    (stand_in,) = recorded.task_runs()
+    assert stand_in.state.name == "Completed" and runs["child"].parent_task_run_id == stand_in.id

@@ -368,3 +368,21 @@ def test_a_result_that_cannot_be_serialized_is_warned_about_and_still_returned(r
     assert run.state.name == "Completed"
     warnings = [r.message for r in recorded.logs() if r.level == logging.WARNING]
     assert any("could not be persisted" in m and "lock" in m for m in warnings), warnings
+
+
+@pytest.mark.parametrize("serializer", ["compressed/pickle", "compressed/json"])
+def test_prefects_compressed_serializers_write_small_files_and_read_them_back(
+    recorded, serializer
+) -> None:
+    @task(result_serializer=serializer, result_storage_key="rows")
+    def rows() -> list[str]:
+        return ["the same row"] * 1000
+
+    @flow
+    def pipeline() -> int:
+        return len(rows())
+
+    assert pipeline() == 1000
+    assert pipeline() == 1000
+    assert [r.state.name for r in recorded.task_runs()] == ["Completed", "Cached"]
+    assert (results_dir(Path.cwd()) / "rows").stat().st_size < 1000  # 15 kB uncompressed
