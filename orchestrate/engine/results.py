@@ -183,10 +183,7 @@ def _dumps(value: Any, serializer: Any) -> bytes:
         return lzma.compress(_dumps(value, _COMPRESSED[serializer]))
     if serializer == "json":
         return json.dumps(value).encode()
-    if serializer == "pickle":
-        import pickle
-
-        return pickle.dumps(value)
+    # Prefect's "pickle" is cloudpickle too: a lambda or a local class must survive it.
     import cloudpickle
 
     return bytes(cloudpickle.dumps(value))

@@ -386,3 +386,19 @@ def test_prefects_compressed_serializers_write_small_files_and_read_them_back(
     assert pipeline() == 1000
     assert [r.state.name for r in recorded.task_runs()] == ["Completed", "Cached"]
     assert (results_dir(Path.cwd()) / "rows").stat().st_size < 1000  # 15 kB uncompressed
+
+
+def test_the_pickle_serializer_keeps_a_local_function_as_prefect_does(recorded) -> None:
+    """Prefect's "pickle" serializer is cloudpickle: a result holding a lambda persists."""
+
+    @task(result_serializer="pickle", result_storage_key="adder")
+    def make_adder() -> Any:
+        return lambda x: x + 1
+
+    @flow
+    def pipeline() -> int:
+        return make_adder()(1)
+
+    assert pipeline() == 2
+    assert pipeline() == 2
+    assert [r.state.name for r in recorded.task_runs()] == ["Completed", "Cached"]
