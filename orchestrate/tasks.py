@@ -231,6 +231,22 @@ class Task(callables.MethodBinding, Generic[P, R]):
     def on_running_hooks(self) -> list[Hook]:
         return list(self.options.on_running)
 
+    def on_commit(self, fn: Hook) -> Hook:
+        """Add `fn(transaction)` to run when the task run's transaction commits; returns `fn`."""
+        return self._add_hook("on_commit", fn)
+
+    def on_rollback(self, fn: Hook) -> Hook:
+        """Add `fn(transaction)` to run when the task run's transaction rolls back; returns `fn`."""
+        return self._add_hook("on_rollback", fn)
+
+    @property
+    def on_commit_hooks(self) -> list[Hook]:
+        return list(self.options.on_commit)
+
+    @property
+    def on_rollback_hooks(self) -> list[Hook]:
+        return list(self.options.on_rollback)
+
     @property
     def on_completion_hooks(self) -> list[Hook]:
         return list(self.options.on_completion)
@@ -327,6 +343,8 @@ def task(
     on_completion: list[Hook] | None = None,
     on_failure: list[Hook] | None = None,
     on_running: list[Hook] | None = None,
+    on_commit: list[Hook] | None = None,
+    on_rollback: list[Hook] | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 

@@ -27,6 +27,7 @@ PUBLIC_MODULES = {
     "states",
     "task_runners",
     "tasks",
+    "transactions",
 }
 
 

@@ -61,6 +61,15 @@ if TYPE_CHECKING:
     from orchestrate.engine.runners import TaskRunner, ThreadPoolTaskRunner
     from orchestrate.engine.steps import bind_plan, call_plan
     from orchestrate.engine.task_engine import call_task, submit_task
+    from orchestrate.engine.transactions import (
+        CommitMode,
+        IsolationLevel,
+        ResultRecord,
+        Transaction,
+        TransactionState,
+        get_transaction,
+        transaction,
+    )
 
 #: Each name of the engine's entry and the module that defines it.
 _HOMES = {
@@ -116,6 +125,13 @@ _HOMES = {
     "stream_flow": "generator_runs",
     "stream_task": "generator_runs",
     "submit_task": "task_engine",
+    "CommitMode": "transactions",
+    "IsolationLevel": "transactions",
+    "ResultRecord": "transactions",
+    "Transaction": "transactions",
+    "TransactionState": "transactions",
+    "get_transaction": "transactions",
+    "transaction": "transactions",
 }
 
 
@@ -139,6 +155,7 @@ __all__ = [
     "CacheKeyError",
     "CacheKeyFnPolicy",
     "CachePolicy",
+    "CommitMode",
     "CompoundCachePolicy",
     "DoneAndNotDoneFutures",
     "FlowOptions",
@@ -146,9 +163,11 @@ __all__ = [
     "FlowRunContext",
     "Hook",
     "Inputs",
+    "IsolationLevel",
     "ParameterValidator",
     "PrefectFuture",
     "PrefectFutureList",
+    "ResultRecord",
     "RetryDelay",
     "RunId",
     "RunLogger",
@@ -157,6 +176,8 @@ __all__ = [
     "TaskRunner",
     "TaskSource",
     "ThreadPoolTaskRunner",
+    "Transaction",
+    "TransactionState",
     "as_completed",
     "bind_parameters",
     "bind_plan",
@@ -169,6 +190,7 @@ __all__ = [
     "flow_run_context",
     "flow_run_logger",
     "get_run_context",
+    "get_transaction",
     "hash_objects",
     "is_generator",
     "resolve_futures_to_results",
@@ -180,5 +202,6 @@ __all__ = [
     "tags",
     "task_run_context",
     "task_run_logger",
+    "transaction",
     "wait",
 ]

@@ -20,7 +20,7 @@ from orchestrate.engine.runners import TaskRunner, ThreadPoolTaskRunner
 Hook = Callable[..., Any]
 
 _FLOW_HOOKS = ("on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running")
-_TASK_HOOKS = ("on_completion", "on_failure", "on_running")
+_TASK_HOOKS = ("on_completion", "on_failure", "on_running", "on_commit", "on_rollback")
 _MAX_RETRY_DELAYS = 50
 
 
@@ -156,6 +156,9 @@ class TaskOptions:
     on_completion: tuple[Hook, ...] = field(default=())
     on_failure: tuple[Hook, ...] = field(default=())
     on_running: tuple[Hook, ...] = field(default=())
+    #: Called with the task run's transaction when it commits, or rolls back (`engine.transactions`).
+    on_commit: tuple[Hook, ...] = field(default=())
+    on_rollback: tuple[Hook, ...] = field(default=())
 
     def __post_init__(self) -> None:
         owner = f"Task {self.name!r}"

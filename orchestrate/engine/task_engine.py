@@ -66,10 +66,16 @@ from orchestrate.engine.steps import (
 )
 from orchestrate.engine.storage_keys import StorageKeyError, render_storage_key
 from orchestrate.engine.timeouts import timeout_scope
+from orchestrate.engine.transactions import (
+    active_transaction,
+    settle_task_transaction,
+    task_transaction,
+)
 from orchestrate.recording import NullSink
 
 if TYPE_CHECKING:
     from orchestrate.engine.definitions import TaskDefinition
+    from orchestrate.engine.transactions import Transaction
 
 _standalone_results = ResultStore()
 
@@ -90,6 +96,8 @@ class TaskRunJob:
         "sink",
         "streams",
         "task",
+        "txn",
+        "txn_parent",
         "wait_for",
     )
 
@@ -113,6 +121,8 @@ class TaskRunJob:
         self._edges_recorded = False
         self._resolved = False  # the parameters hold no future, state or annotation
         self.streams = False  # a generator streamed to its caller: nothing cached, as in Prefect
+        self.txn_parent = active_transaction.get()  # the transaction the call was made in
+        self.txn: Transaction | None = None  # this attempt's own, when one is needed
         dynamic_key = flow_ctx.next_dynamic_key(task.task_key) if flow_ctx else 0
         tags = task.options.tags | current_tags()
         self.run = TaskRunRecord(
@@ -158,6 +168,7 @@ class TaskRunJob:
         assert self.context is not None
         token = task_run_context.set(self.context)
         printing = print_target.set(self.logger) if self.context.log_prints else None
+        txn = active_transaction.set(self.txn) if self.txn is not None else None
         try:
             timeout = self.task.options.timeout_seconds
             if timeout is None:
@@ -167,6 +178,8 @@ class TaskRunJob:
         except BaseException as exc:
             return None, exc
         finally:
+            if txn is not None:
+                active_transaction.reset(txn)
             if printing is not None:
                 print_target.reset(printing)
             task_run_context.reset(token)
@@ -175,6 +188,7 @@ class TaskRunJob:
         assert self.context is not None
         token = task_run_context.set(self.context)
         printing = print_target.set(self.logger) if self.context.log_prints else None
+        txn = active_transaction.set(self.txn) if self.txn is not None else None
         timeout = self.task.options.timeout_seconds
         try:
             if timeout is None:
@@ -192,6 +206,8 @@ class TaskRunJob:
         except BaseException as exc:
             return None, exc
         finally:
+            if txn is not None:
+                active_transaction.reset(txn)
             if printing is not None:
                 print_target.reset(printing)
             task_run_context.reset(token)
@@ -232,13 +248,14 @@ def task_steps(job: TaskRunJob) -> Steps:
         transition(job.run, running, job.sink)
         if options.on_running:
             yield RunHooks(options.on_running, (job.task, job.run, running), job.logger, log_prints)
+        if job.txn_parent is not None or options.on_commit or options.on_rollback:
+            _open_transaction(job, write_key, persists)
         outcome = yield CallBody(parameters)
         assert outcome is not None  # a body call always answers with its outcome
         value, exc = outcome
         state = state_from_return(value) if exc is None else failure_state(exc)
         if state.is_completed():
-            if write_key is not None or persists:
-                _keep(job, write_key or job.run.id, state)
+            _keep_result(job, write_key, persists, state)
             _link_result(job, state.data)
             return (yield from _finish(job, state))
         error = exc or state.exception or FailedRun(state.message or state.name)
@@ -448,6 +465,29 @@ def _persist(job: TaskRunJob, key: str, value: Any) -> bool:
         return False
     job.run.cache_key = key
     return True
+
+
+def _open_transaction(job: TaskRunJob, write_key: str | None, persists: bool) -> None:
+    """This attempt's own transaction, joined to the one the task was called in (Prefect's)."""
+    key = write_key if write_key is not None or not persists else job.run.id
+    job.txn = task_transaction(job.txn_parent, job.task.options, key, _results(job), job.logger)
+
+
+def _keep_result(job: TaskRunJob, write_key: str | None, persists: bool, state: State) -> None:
+    """Persist a completed run's result now, or stage it in its transaction until commit.
+
+    A staged result stays in memory (whatever `cache_result_in_memory` says):
+    its file exists only once the transaction commits.
+    """
+    writes = write_key is not None or persists
+    if job.txn is None:
+        if writes:
+            _keep(job, write_key or job.run.id, state)
+        return
+    write = partial(_persist, job) if writes else None
+    if writes:  # where it will be once committed, so pruning the run finds it
+        job.run.cache_key = write_key or job.run.id
+    settle_task_transaction(job.txn, state.data, job.task.options, write)
 
 
 def _link_result(job: TaskRunJob, value: Any) -> None:
