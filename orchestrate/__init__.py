@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from orchestrate.logging import get_run_logger
     from orchestrate.states import State
     from orchestrate.tasks import Task, task
+    from orchestrate.transactions import Transaction
     from orchestrate.utilities.annotations import allow_failure, unmapped
 
 _EXPORTS = {
@@ -35,6 +36,7 @@ _EXPORTS = {
     "State": "orchestrate.states",
     "PrefectFuture": "orchestrate.futures",
     "emit_event": "orchestrate.events",
+    "Transaction": "orchestrate.transactions",
 }
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "PrefectFuture",
     "State",
     "Task",
+    "Transaction",
     "__version__",
     "allow_failure",
     "emit_event",

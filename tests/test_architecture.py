@@ -119,6 +119,7 @@ def test_the_public_api_is_pinned() -> None:
         "PrefectFuture",
         "State",
         "Task",
+        "Transaction",
         "__version__",
         "allow_failure",
         "emit_event",
