@@ -68,6 +68,7 @@ from orchestrate.engine.storage_keys import StorageKeyError, render_storage_key
 from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.engine.transactions import (
     active_transaction,
+    rolled_back_event,
     settle_task_transaction,
     task_transaction,
 )
@@ -487,7 +488,18 @@ def _keep_result(job: TaskRunJob, write_key: str | None, persists: bool, state: 
     write = partial(_persist, job) if writes else None
     if writes:  # where it will be once committed, so pruning the run finds it
         job.run.cache_key = write_key or job.run.id
-    settle_task_transaction(job.txn, state.data, job.task.options, write)
+    settle_task_transaction(job.txn, state.data, job.task.options, write, _rollback_announcer(job))
+
+
+def _rollback_announcer(job: TaskRunJob) -> Any:
+    """A rollback hook that records `orc.task-run.RolledBack`; not logged (it is not the user's)."""
+    announce = partial(_announce_rollback, job)
+    announce.log_on_run = False  # type: ignore[attr-defined]
+    return announce
+
+
+def _announce_rollback(job: TaskRunJob, _txn: Transaction) -> None:
+    job.sink.put(rolled_back_event(job.run))
 
 
 def _link_result(job: TaskRunJob, value: Any) -> None:

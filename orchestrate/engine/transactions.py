@@ -20,12 +20,15 @@ import hashlib
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from orchestrate.core.records import EventRecord, TaskRunRecord
+from orchestrate.core.runs import new_id
 from orchestrate.engine.context import flow_run_context, task_run_context
 from orchestrate.engine.logs import hook_name
 from orchestrate.engine.results import ResultStore
@@ -392,7 +395,11 @@ def task_transaction(
 
 
 def settle_task_transaction(
-    txn: Transaction, value: Any, options: TaskOptions, write: Writer | None
+    txn: Transaction,
+    value: Any,
+    options: TaskOptions,
+    write: Writer | None,
+    announce: Hook | None = None,
 ) -> None:
     """A task run completed: stage its result and hooks, then commit now or leave it to the parent.
 
@@ -401,7 +408,8 @@ def settle_task_transaction(
     """
     txn._writer = write
     txn.write_on_commit = write is not None
-    txn.stage(value, list(options.on_rollback), list(options.on_commit))
+    undo = [announce, *options.on_rollback] if announce is not None else list(options.on_rollback)
+    txn.stage(value, undo, list(options.on_commit))
     parent = txn._parent
     if parent is None:
         txn.commit()  # a task's own transaction outside any other commits as it ends (LAZY)
@@ -409,6 +417,24 @@ def settle_task_transaction(
     if txn.commit_mode is CommitMode.EAGER:
         txn.commit()
     parent.add_child(txn)
+
+
+def rolled_back_event(run: TaskRunRecord) -> EventRecord:
+    """`orc.task-run.RolledBack`: Prefect's event for a completed task run undone by its transaction.
+
+    Only an event: the run keeps its Completed state, as in Prefect.
+    """
+    resource = {
+        "orc.resource.id": f"orc.task-run.{run.id}",
+        "orc.resource.name": run.name,
+        "orc.state-type": "COMPLETED",
+        "orc.state-name": "RolledBack",
+    }
+    related = [
+        {"orc.resource.id": f"orc.flow-run.{run.flow_run_id}", "orc.resource.role": "flow-run"}
+    ]
+    payload = {"message": "Task rolled back as part of transaction", "task_key": run.task_key}
+    return EventRecord(new_id(), time.time(), "orc.task-run.RolledBack", resource, payload, related)
 
 
 # --- locks for SERIALIZABLE ----------------------------------------------------------
@@ -474,6 +500,7 @@ __all__ = [
     "active_transaction",
     "current_result_store",
     "get_transaction",
+    "rolled_back_event",
     "settle_task_transaction",
     "task_transaction",
     "transaction",

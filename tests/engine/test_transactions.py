@@ -54,7 +54,19 @@ def test_a_failing_task_rolls_back_the_file_an_earlier_task_wrote(recorded, tmp_
         pipeline(contents="hello world")
     assert not side_effect.exists()
     assert rolled_back == ["Transaction"]
-    assert recorded.task_run("write_file-0").state.name == "Completed"  # its state stays
+    written = recorded.task_run("write_file-0")
+    assert written.state.name == "Completed"  # its state stays; an event says it was undone
+    assert [e.resource["orc.resource.id"] for e in recorded.events()] == [
+        f"orc.task-run.{written.id}"
+    ]
+    assert recorded.events()[0].event == "orc.task-run.RolledBack"
+    hook_lines = [
+        line.message for line in recorded.logs() if "rollback hook" in line.message.lower()
+    ]
+    assert hook_lines == [
+        "Running rollback hook 'del_file'",
+        "Rollback hook 'del_file' finished running successfully",
+    ]
 
 
 def test_the_rollback_hook_reads_values_set_on_the_transaction(recorded, tmp_path) -> None:
@@ -399,3 +411,64 @@ def test_non_callable_transaction_hooks_are_refused_when_decorating() -> None:
 
         @task(on_rollback=["not a hook"])
         def step() -> None: ...
+
+
+# --- across processes: the record outlives the run ----------------------------------
+
+IDEMPOTENT_PIPELINE = """
+from pathlib import Path
+
+from orchestrate import flow, task
+from orchestrate.transactions import transaction
+
+
+@task
+def download_data():
+    return "some data"
+
+
+@task
+def write_data(data: str):
+    with open("data.txt", "a") as f:
+        f.write(data + "\\n")
+
+
+@flow(log_prints=True)
+def pipeline():
+    with transaction(key="download-and-write-data") as txn:
+        if txn.is_committed():
+            print("Data file has already been written. Exiting early.")
+            return
+        data = download_data()
+        write_data(data)
+
+
+if __name__ == "__main__":
+    pipeline()
+"""
+
+
+def test_a_second_python_process_finds_the_work_committed(tmp_path: Path) -> None:
+    """Prefect's idempotency example, import changed, run twice as `python pipeline.py`."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "pipeline.py").write_text(IDEMPOTENT_PIPELINE)
+    env = {**os.environ, "ORC_HOME": str(tmp_path)}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "pipeline.py"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    first, second = run(), run()
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "already been written" not in first.stderr
+    assert "Data file has already been written. Exiting early." in second.stderr
+    assert (tmp_path / "data.txt").read_text() == "some data\n"
