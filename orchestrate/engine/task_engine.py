@@ -471,7 +471,9 @@ def _persist(job: TaskRunJob, key: str, value: Any) -> bool:
 def _open_transaction(job: TaskRunJob, write_key: str | None, persists: bool) -> None:
     """This attempt's own transaction, joined to the one the task was called in (Prefect's)."""
     key = write_key if write_key is not None or not persists else job.run.id
-    job.txn = task_transaction(job.txn_parent, job.task.options, key, _results(job), job.logger)
+    job.txn = task_transaction(
+        job.txn_parent, job.task.options, key, _results(job), lambda: job.logger
+    )
 
 
 def _keep_result(job: TaskRunJob, write_key: str | None, persists: bool, state: State) -> None:
@@ -493,13 +495,13 @@ def _keep_result(job: TaskRunJob, write_key: str | None, persists: bool, state: 
 
 def _rollback_announcer(job: TaskRunJob) -> Any:
     """A rollback hook that records `orc.task-run.RolledBack`; not logged (it is not the user's)."""
-    announce = partial(_announce_rollback, job)
+    announce = partial(_announce_rollback, job.sink, job.run)  # not the job: keep little alive
     announce.log_on_run = False  # type: ignore[attr-defined]
     return announce
 
 
-def _announce_rollback(job: TaskRunJob, _txn: Transaction) -> None:
-    job.sink.put(rolled_back_event(job.run))
+def _announce_rollback(sink: RecordSink, run: TaskRunRecord, _txn: Transaction) -> None:
+    sink.put(rolled_back_event(run))
 
 
 def _link_result(job: TaskRunJob, value: Any) -> None:

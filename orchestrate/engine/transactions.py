@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from orchestrate.engine.definitions import TaskOptions
 
 Hook = Callable[["Transaction"], Any]
+Logger = logging.Logger | logging.LoggerAdapter[Any]
 Writer = Callable[[str, Any], object]
 
 _fallback_logger = logging.getLogger("orc.transactions")
@@ -92,7 +93,7 @@ class Transaction:
     on_commit_hooks: list[Hook] = field(default_factory=list)
     on_rollback_hooks: list[Hook] = field(default_factory=list)
     overwrite: bool = False
-    logger: logging.Logger | logging.LoggerAdapter[Any] = _fallback_logger
+    logger: Logger = _fallback_logger
     write_on_commit: bool = True
     _stored_values: dict[str, Any] = field(default_factory=dict, repr=False)
     _staged_value: Any = field(default=None, repr=False)
@@ -103,6 +104,8 @@ class Transaction:
     #: The transaction this one was opened in, fixed when it opens (None: outermost).
     _parent: Transaction | None = field(default=None, repr=False)
     _opened: bool = field(default=False, repr=False)
+    #: Makes `logger` when first needed (a task run's logger costs more than the rest of this).
+    _make_logger: Callable[[], Logger] | None = field(default=None, repr=False)
 
     # --- values shared within a transaction --------------------------------------
 
@@ -242,7 +245,7 @@ class Transaction:
             self._release()
             return True
         except Exception:
-            self.logger.exception(
+            self._logger().exception(
                 "An error was encountered while committing transaction %r", self.key
             )
             self.rollback()
@@ -260,7 +263,7 @@ class Transaction:
                 child.rollback()
             return True
         except Exception:
-            self.logger.exception(
+            self._logger().exception(
                 "An error was encountered while rolling back transaction %r", self.key
             )
             return False
@@ -278,21 +281,28 @@ class Transaction:
             self._lock.release()
             self._lock = None
 
+    def _logger(self) -> Logger:
+        if self._make_logger is not None:
+            self.logger, self._make_logger = self._make_logger(), None
+        return self.logger
+
     def _run_hook(self, hook: Hook, kind: str) -> None:
         name = hook_name(hook)
         logs = getattr(hook, "log_on_run", True)
         if logs:
-            self.logger.info("Running %s hook %r", kind, name)
+            self._logger().info("Running %s hook %r", kind, name)
         try:
             result = hook(self)
             if inspect.isawaitable(result):
                 _await_in_thread(result)
         except Exception:
             if logs:
-                self.logger.error("An error was encountered while running %s hook %r", kind, name)
+                self._logger().error(
+                    "An error was encountered while running %s hook %r", kind, name
+                )
             raise
         if logs:
-            self.logger.info("%s hook %r finished running successfully", kind.capitalize(), name)
+            self._logger().info("%s hook %r finished running successfully", kind.capitalize(), name)
 
 
 _active: ContextVar[Transaction | None] = ContextVar("orc_transaction", default=None)
@@ -372,7 +382,7 @@ def task_transaction(
     options: TaskOptions,
     key: str | None,
     store: ResultStore,
-    logger: logging.LoggerAdapter[Any],
+    logger: Callable[[], Logger],
 ) -> Transaction | None:
     """The transaction a task run's attempt joins, or None when nothing can observe one.
 
@@ -388,7 +398,7 @@ def task_transaction(
         commit_mode=parent.commit_mode if parent else CommitMode.LAZY,
         isolation_level=parent.isolation_level if parent else IsolationLevel.READ_COMMITTED,
         state=TransactionState.ACTIVE,
-        logger=logger,
+        _make_logger=logger,
         _parent=parent,
         _opened=True,
     )
