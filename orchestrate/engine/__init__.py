@@ -62,11 +62,13 @@ if TYPE_CHECKING:
     from orchestrate.engine.steps import bind_plan, call_plan
     from orchestrate.engine.task_engine import call_task, submit_task
     from orchestrate.engine.transactions import (
+        AsyncTransaction,
         CommitMode,
         IsolationLevel,
         ResultRecord,
         Transaction,
         TransactionState,
+        atransaction,
         get_transaction,
         transaction,
     )
@@ -125,6 +127,8 @@ _HOMES = {
     "stream_flow": "generator_runs",
     "stream_task": "generator_runs",
     "submit_task": "task_engine",
+    "AsyncTransaction": "transactions",
+    "atransaction": "transactions",
     "CommitMode": "transactions",
     "IsolationLevel": "transactions",
     "ResultRecord": "transactions",
@@ -152,6 +156,7 @@ __all__ = [
     "NO_CACHE",
     "RUN_ID",
     "TASK_SOURCE",
+    "AsyncTransaction",
     "CacheKeyError",
     "CacheKeyFnPolicy",
     "CachePolicy",
@@ -179,6 +184,7 @@ __all__ = [
     "Transaction",
     "TransactionState",
     "as_completed",
+    "atransaction",
     "bind_parameters",
     "bind_plan",
     "call_flow",

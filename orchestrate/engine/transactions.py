@@ -21,11 +21,11 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from orchestrate.core.records import EventRecord, TaskRunRecord
 from orchestrate.core.runs import new_id
@@ -184,20 +184,22 @@ class Transaction:
     def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> None:
         if self._token is None:
             raise RuntimeError("Asymmetric use of context. Context exit called without an enter.")
-        if exc_type is not None:
-            self.rollback()
-            self._reset()
-            return  # the exception carries on
-        if self.commit_mode is CommitMode.EAGER:
-            self.commit()
-        if self.get_parent() is not None:
-            self._reset()  # the parent takes responsibility
+        self._settle(failed=exc_type is not None)
+        self._reset()  # an exception carries on
+
+    def _settle(self, failed: bool) -> None:
+        """At the end of the block: roll back on error, else commit now or leave it to the parent."""
+        if failed:
+            _rollback(self)
             return
+        if self.commit_mode is CommitMode.EAGER:
+            _commit(self)
+        if self.get_parent() is not None:
+            return  # the parent takes responsibility
         if self.commit_mode is CommitMode.OFF:
-            self.rollback()  # nobody committed it
+            _rollback(self)  # nobody committed it
         else:
-            self.commit()
-        self._reset()
+            _commit(self)
 
     def _prepare(self, parent: Transaction | None) -> None:
         """Inherit the mode from the parent, lock the key if asked, and see whether it is done."""
@@ -227,7 +229,7 @@ class Transaction:
             _active.reset(self._token)
             self._token = None
         if parent is not None and self.state is TransactionState.ROLLED_BACK:
-            parent.rollback()
+            _rollback(parent)
 
     def commit(self) -> bool:
         """Commit children, run the commit hooks, write the staged value; False if not done now."""
@@ -236,7 +238,7 @@ class Transaction:
             return False
         try:
             for child in self.children:
-                child.commit()
+                _commit(child)
             for hook in self.on_commit_hooks:
                 self._run_hook(hook, "commit")
             if self.key is not None and self.write_on_commit:
@@ -248,7 +250,7 @@ class Transaction:
             self._logger().exception(
                 "An error was encountered while committing transaction %r", self.key
             )
-            self.rollback()
+            _rollback(self)
             return False
 
     def rollback(self) -> bool:
@@ -260,7 +262,7 @@ class Transaction:
                 self._run_hook(hook, "rollback")
             self.state = TransactionState.ROLLED_BACK
             for child in reversed(self.children):
-                child.rollback()
+                _rollback(child)
             return True
         except Exception:
             self._logger().exception(
@@ -305,6 +307,58 @@ class Transaction:
             self._logger().info("%s hook %r finished running successfully", kind.capitalize(), name)
 
 
+class AsyncTransaction(Transaction):
+    """A transaction for `async with` (Prefect's): its blocking work runs off the event loop."""
+
+    async def __aenter__(self) -> AsyncTransaction:
+        import asyncio
+
+        if self._token is not None:
+            raise RuntimeError("Context already entered. Context enter calls cannot be nested.")
+        await asyncio.to_thread(self._prepare, _active.get())  # may wait for a lock
+        self._token = _active.set(self)
+        self._opened = True
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> None:
+        import asyncio
+
+        if self._token is None:
+            raise RuntimeError("Asymmetric use of context. Context exit called without an enter.")
+        await asyncio.to_thread(self._settle, exc_type is not None)
+        self._reset()
+
+    def __enter__(self) -> NoReturn:
+        raise NotImplementedError(
+            "AsyncTransaction does not support the `with` statement. "
+            "Use the `async with` statement instead."
+        )
+
+    async def commit(self) -> bool:  # type: ignore[override]
+        import asyncio
+
+        return await asyncio.to_thread(Transaction.commit, self)
+
+    async def rollback(self) -> bool:  # type: ignore[override]
+        import asyncio
+
+        return await asyncio.to_thread(Transaction.rollback, self)
+
+    async def read(self) -> ResultRecord | None:  # type: ignore[override]
+        import asyncio
+
+        return await asyncio.to_thread(Transaction.read, self)
+
+
+def _commit(txn: Transaction) -> bool:
+    """Commit now, in this thread, whichever kind of transaction it is."""
+    return Transaction.commit(txn) if isinstance(txn, AsyncTransaction) else txn.commit()
+
+
+def _rollback(txn: Transaction) -> bool:
+    return Transaction.rollback(txn) if isinstance(txn, AsyncTransaction) else txn.rollback()
+
+
 _active: ContextVar[Transaction | None] = ContextVar("orc_transaction", default=None)
 #: The open transaction; the task engine sets it to a run's own around its body.
 active_transaction = _active
@@ -342,6 +396,31 @@ def transaction(
     if key is not None and store is None:
         store = current_result_store()
     with Transaction(
+        key=key,
+        store=store,
+        commit_mode=commit_mode,
+        isolation_level=isolation_level,
+        overwrite=overwrite,
+        write_on_commit=write_on_commit,
+        logger=logger or _run_logger(),
+    ) as txn:
+        yield txn
+
+
+@asynccontextmanager
+async def atransaction(
+    key: str | None = None,
+    store: ResultStore | None = None,
+    commit_mode: CommitMode | None = None,
+    isolation_level: IsolationLevel | None = None,
+    overwrite: bool = False,
+    write_on_commit: bool = True,
+    logger: Logger | None = None,
+) -> AsyncIterator[AsyncTransaction]:
+    """`transaction()` for `async with`: the same arguments, an `AsyncTransaction`."""
+    if key is not None and store is None:
+        store = current_result_store()
+    async with AsyncTransaction(
         key=key,
         store=store,
         commit_mode=commit_mode,
@@ -502,12 +581,14 @@ def _await_in_thread(awaitable: Any) -> Any:
 
 
 __all__ = [
+    "AsyncTransaction",
     "CommitMode",
     "IsolationLevel",
     "ResultRecord",
     "Transaction",
     "TransactionState",
     "active_transaction",
+    "atransaction",
     "current_result_store",
     "get_transaction",
     "rolled_back_event",

@@ -14,10 +14,12 @@ import pytest
 from orchestrate import flow, task
 from orchestrate.cache_policies import INPUTS
 from orchestrate.transactions import (
+    AsyncTransaction,
     CommitMode,
     IsolationLevel,
     Transaction,
     TransactionState,
+    atransaction,
     get_transaction,
     transaction,
 )
@@ -239,6 +241,45 @@ def test_async_tasks_in_an_async_flow_roll_back_too(recorded) -> None:
     with pytest.raises(ValueError, match="bad"):
         asyncio.run(pipeline())
     assert undone == ["async hook", "sync hook"]
+
+
+def test_async_with_atransaction_rolls_back_and_commits_like_with(recorded) -> None:
+    import asyncio
+
+    undone: list[str] = []
+
+    @task(on_rollback=[lambda txn: undone.append("write")])
+    async def write() -> int:
+        return 1
+
+    @task
+    async def check() -> None:
+        raise ValueError("bad")
+
+    @flow
+    async def pipeline() -> None:
+        async with atransaction() as txn:
+            assert isinstance(txn, AsyncTransaction) and get_transaction() is txn
+            await write()
+            await check()
+
+    with pytest.raises(ValueError, match="bad"):
+        asyncio.run(pipeline())
+    assert undone == ["write"]
+
+    async def keyed() -> tuple[bool, bool, object]:
+        async with atransaction(key="async-answer") as first:
+            first.stage(42)
+        async with atransaction(key="async-answer") as again:
+            record = await again.read()
+            return first.is_committed(), again.is_committed(), record and record.result
+
+    assert asyncio.run(keyed()) == (True, True, 42)
+
+
+def test_an_async_transaction_refuses_a_plain_with() -> None:
+    with pytest.raises(NotImplementedError, match="async with"), AsyncTransaction():
+        pass
 
 
 # --- nested transactions and commit modes (Prefect's tests/test_transactions.py) -------
