@@ -423,6 +423,29 @@ def test_a_rerun_repeats_rolled_back_work_and_skips_committed_work(recorded) -> 
     ]
 
 
+def test_a_storage_key_file_is_written_at_commit_and_never_on_rollback(recorded, tmp_path) -> None:
+    results = tmp_path / ".orc" / "results"
+
+    @task(result_storage_key="rows-{parameters[day]}", cache_result_in_memory=False)
+    def extract(day: int) -> list[int]:
+        return [day]
+
+    @flow
+    def pipeline(day: int, fail: bool) -> list[int]:
+        with transaction():
+            rows = extract(day)
+            assert not (results / f"rows-{day}").exists()  # staged, not yet written
+            if fail:
+                raise RuntimeError("load failed")
+        return rows
+
+    with pytest.raises(RuntimeError):
+        pipeline(1, fail=True)
+    assert not (results / "rows-1").exists()
+    assert pipeline(2, fail=False) == [2]
+    assert (results / "rows-2").exists()
+
+
 def test_serializable_transactions_with_one_key_do_the_work_once(recorded) -> None:
     work: list[str] = []
     inside = threading.Event()
