@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
 from orchestrate.core.errors import QueryError, StoreError
+from orchestrate.core.project import state_dir
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.store import history_sql
 
@@ -46,6 +47,7 @@ class HistoryMethods:
             Method.SQL_QUERY: self.query,
             Method.SQL_COPY: self.copy,
             Method.SQL_SCHEMA: self.schema,
+            Method.SQL_SPOOL: self.spool,
             Method.STORE_BACKUP: self.backup,
             Method.RUNS_PRUNE: self.prune,
             Method.RUNS_BACKFILL: self.backfill,
@@ -69,6 +71,15 @@ class HistoryMethods:
         )
         rows = await self._on_cursor(lambda c: history_sql.copy_query(c, sql, path, fmt, timeout))
         return {"rows": rows, "path": str(path)}
+
+    async def spool(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        """Every row into a private file under .orc/: a reply has a size limit, a file has not."""
+        sql, timeout = params["sql"], float(params.get("timeout") or DEFAULT_TIMEOUT)
+        path = spool_path(self.handlers.daemon.root)
+        found, rows = await self._on_cursor(
+            lambda c: history_sql.spool_query(c, sql, path, timeout)
+        )
+        return {"path": str(path), "columns": found.columns, "types": found.types, "rows": rows}
 
     async def schema(self, params: dict[str, Any], conn: Any) -> list[list[str]]:
         found = await self._on_cursor(history_sql.schema)
@@ -143,6 +154,15 @@ class HistoryMethods:
             raise RpcError(protocol.BAD_INPUT, str(exc)) from None
         except StoreError as exc:
             raise RpcError(protocol.BAD_INPUT, str(exc)) from None
+
+
+def spool_path(root: Path) -> Path:
+    """A fresh file name in the project's user-only `.orc/sql/` folder."""
+    import uuid
+
+    folder = state_dir(root) / "sql"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / f"{uuid.uuid4().hex}.jsonl"
 
 
 def _absolute(path: str) -> Path:

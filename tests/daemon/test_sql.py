@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import filecmp
 import io
 import json
+import subprocess
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.daemon.conftest import FLOWS, Project
+from orchestrate.client.wire import LINE_LIMIT
+from tests.daemon.conftest import FLOWS, ORC, Project
 
 
 @pytest.fixture
@@ -106,3 +110,47 @@ def test_a_backup_of_a_store_being_written_restores_whole(two_runs: Project) -> 
     assert restored.returncode == 0, restored.stderr
     rows = _json(two_runs, "SELECT id FROM flow_runs ORDER BY id")
     assert [(r["id"],) for r in rows] == ids  # type: ignore[index]
+
+
+def _printed(project: Project, out: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """`orc sql ARGS` with stdout to a file: the answers here are larger than a socket reply."""
+    with out.open("wb") as sink:
+        return subprocess.run(
+            [ORC, "sql", *args, "--project", str(project.root)],
+            stdout=sink, stderr=subprocess.PIPE, timeout=300,
+        )  # fmt: skip
+
+
+def test_json_and_csv_past_the_reply_limit_print_alike_with_the_daemon_up_and_down(
+    two_runs: Project, tmp_path: Path
+) -> None:
+    rows = LINE_LIMIT // 1000 + 2000  # about 1 kB a row: the answer is larger than any one reply
+    query = (
+        "SELECT i, repeat('x', 1000) AS pad, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i) AS at,"
+        f" {{'n': i, 'tags': [i, NULL]}} AS nested, i / 3 AS ratio FROM range({rows}) t(i) ORDER BY i"
+    )
+    outputs: dict[str, Path] = {}
+    for mode in ("up", "down"):
+        if mode == "down":
+            assert two_runs.stop() == 0
+        for fmt in ("--json", "--csv"):
+            out = outputs[f"{fmt}-{mode}"] = tmp_path / f"{mode}{fmt}"
+            result = _printed(two_runs, out, fmt, query)
+            assert result.returncode == 0, result.stderr.decode() + two_runs.daemon_log()
+    assert outputs["--json-up"].stat().st_size > LINE_LIMIT
+    assert filecmp.cmp(outputs["--json-up"], outputs["--json-down"], shallow=False)
+    assert filecmp.cmp(outputs["--csv-up"], outputs["--csv-down"], shallow=False)
+    with outputs["--json-up"].open() as printed:
+        first = printed.readline() + printed.readline()
+    assert first.startswith('[\n{"i": 0, "pad": "xxx')
+    tail = outputs["--json-up"].read_bytes()[-2000:].decode()
+    assert tail.endswith('"ratio": %r}\n]\n' % ((rows - 1) / 3))
+    assert list((two_runs.root / ".orc" / "sql").iterdir()) == []  # the spool file is gone
+
+
+def test_a_delete_is_refused_as_json_too(two_runs: Project) -> None:
+    refused = two_runs.orc("sql", "--json", "DELETE FROM flow_runs")
+    assert refused.returncode == 2
+    assert "read-only" in refused.stderr
+    assert refused.stdout == ""
+    assert _json(two_runs, "SELECT count(*) AS n FROM flow_runs") == [{"n": 2}]
