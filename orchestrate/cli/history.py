@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from orchestrate.client import Client
 
 
+#: Seconds past a query's own timeout the CLI waits for the daemon's answer: the daemon
+#: first lets its writer flush (up to 5 s), and a timed-out query still has to say so.
+REPLY_MARGIN = 15.0
+
+
 @dataclass(frozen=True)
 class Rows:
     """Every row of a query, read as it is printed, so no answer is too large to print."""
@@ -38,10 +43,11 @@ class History:
         self._conn = conn
 
     @classmethod
-    def of(cls, root: Path) -> Self:
+    def of(cls, root: Path, timeout: float = 30.0) -> Self:
+        """Through the daemon if one runs, waiting for its answer as long as the work may take."""
         from orchestrate.cli.reads import daemon_client
 
-        client = daemon_client(root)
+        client = daemon_client(root, timeout + REPLY_MARGIN)
         if client is not None:
             return cls(client, None)
         from orchestrate.core.project import store_path

@@ -46,7 +46,7 @@ def sql(
 
     if sum([json_output, csv_output, parquet is not None]) > 1:
         raise QueryError("Choose one of --json, --csv and --parquet.")
-    with History.of(project_folder(project)) as history:
+    with History.of(project_folder(project), timeout) as history:
         if show_schema:
             sql_output.schema(history.schema(), json_output)
             return

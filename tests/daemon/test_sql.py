@@ -154,3 +154,13 @@ def test_a_delete_is_refused_as_json_too(two_runs: Project) -> None:
     assert "read-only" in refused.stderr
     assert refused.stdout == ""
     assert _json(two_runs, "SELECT count(*) AS n FROM flow_runs") == [{"n": 2}]
+
+
+def test_the_cli_waits_for_the_daemon_as_long_as_the_query_may_run(two_runs: Project) -> None:
+    """A client gives up on a reply after 5 s by default; a query may take its whole --timeout."""
+    from orchestrate.cli.history import History
+
+    with History.of(two_runs.root, 120.0) as history:
+        assert history.through_daemon
+        assert history._client is not None and history._client.timeout is not None
+        assert history._client.timeout > 120.0
