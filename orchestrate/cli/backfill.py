@@ -63,9 +63,10 @@ def backfill(
             parameters=_parameters(parameters),
         )
         if json_output:
-            from orchestrate.cli.render import print_json
+            from orchestrate.cli.render import iso_moment, print_json
 
-            print_json(answer)
+            slots = [s | {"time": iso_moment(s["time"])} for s in answer["slots"]]
+            print_json(answer | {"slots": slots})
             return
         _say(answer, deployment, dry_run)
         made = [s["created"] for s in answer["slots"] if s.get("created")]
