@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +34,8 @@ Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
 DEFAULT_TIMEOUT = 30.0
 #: Queries at once; more wait their turn rather than take the daemon's other threads.
 QUERY_THREADS = 2
+#: Seconds a spool file may outlive its reader before the next spool deletes it.
+SPOOL_KEPT = 24 * 3600.0
 
 
 class HistoryMethods:
@@ -156,12 +159,22 @@ class HistoryMethods:
             raise RpcError(protocol.BAD_INPUT, str(exc)) from None
 
 
-def spool_path(root: Path) -> Path:
-    """A fresh file name in the project's user-only `.orc/sql/` folder."""
+def spool_path(root: Path, now: float | None = None) -> Path:
+    """A fresh file name in the project's user-only `.orc/sql/` folder.
+
+    A reader deletes its file when done; one a killed reader left behind is
+    deleted here once it is a day old.
+    """
+    import time
     import uuid
 
     folder = state_dir(root) / "sql"
     folder.mkdir(mode=0o700, exist_ok=True)
+    stale = (time.time() if now is None else now) - SPOOL_KEPT
+    for left in folder.glob("*.jsonl"):
+        with suppress(OSError):
+            if left.stat().st_mtime < stale:
+                left.unlink()
     return folder / f"{uuid.uuid4().hex}.jsonl"
 
 

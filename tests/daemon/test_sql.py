@@ -6,6 +6,7 @@ import csv
 import filecmp
 import io
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -164,3 +165,17 @@ def test_the_cli_waits_for_the_daemon_as_long_as_the_query_may_run(two_runs: Pro
         assert history.through_daemon
         assert history._client is not None and history._client.timeout is not None
         assert history._client.timeout > 120.0
+
+
+def test_a_spool_file_left_by_a_killed_reader_goes_after_a_day(tmp_path: Path) -> None:
+    from orchestrate.daemon.history_methods import SPOOL_KEPT, spool_path
+
+    first = spool_path(tmp_path)
+    first.write_text("[1]\n")
+    os.utime(first, (1_000_000.0, 1_000_000.0))
+    fresh = spool_path(tmp_path, now=1_000_000.0 + SPOOL_KEPT / 2)
+    fresh.write_text("[2]\n")
+    assert first.exists()
+    spool_path(tmp_path, now=1_000_000.0 + SPOOL_KEPT + 1)
+    assert not first.exists() and fresh.exists()
+    assert (tmp_path / ".orc" / "sql").stat().st_mode & 0o777 == 0o700
