@@ -110,7 +110,7 @@ def status(project: ProjectOption = None, json_output: JsonOption = False) -> No
 
         log = log_path(root)
         extra = {"running": True, "log": str(log) if log.exists() else None}
-        render.print_json(info.model_dump(mode="json") | extra)
+        render.print_json(render.wire_json(info) | extra)
         return
     print(f"orc up for {info.project} ({info.project_root})")
     print(f"  pid {info.pid}, version {info.version}, up {render.duration(info.uptime_seconds)}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -108,6 +108,42 @@ def short_time(moment: datetime | None) -> str:
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+#: Fields of the daemon's replies that hold a moment as epoch seconds.
+_MOMENTS = frozenset(
+    {"created", "expected_start_time", "start_time", "end_time", "timestamp", "ts", "occurred",
+     "started_at", "next_run_time", "next_times", "next_due_time", "last_fired", "last_seen"}
+)  # fmt: skip
+
+
+def wire_json(model: Any) -> Any:
+    """A reply model as JSON with its moments in ISO 8601 with an offset, as every orc JSON time.
+
+    Only the model's own fields are read as moments: parameters and payloads
+    are users' data and stay as they are.
+    """
+    from pydantic import BaseModel
+
+    out = model.model_dump(mode="json")
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out[name] = wire_json(value)
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            out[name] = [wire_json(v) for v in value]
+        elif name in _MOMENTS:
+            out[name] = iso_moment(out[name])
+    return out
+
+
+def iso_moment(value: Any) -> Any:
+    """Epoch seconds (or a list of them) as ISO 8601 in UTC with its offset; None as None."""
+    if isinstance(value, list):
+        return [iso_moment(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    return value
 
 
 def state_json(state: RunState) -> dict[str, Any]:

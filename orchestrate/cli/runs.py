@@ -42,7 +42,12 @@ def list_runs(
     ] = None,
     flow: Annotated[str | None, typer.Option("--flow", help="Only runs of this flow.")] = None,
     deployment: Annotated[
-        str | None, typer.Option("--deployment", help="Only runs of this deployment.")
+        str | None,
+        typer.Option(
+            "--deployment",
+            help="Only runs of this deployment.",
+            autocompletion=completion.deployments,
+        ),
     ] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only runs with this tag.")] = None,
     backfill: Annotated[

@@ -24,6 +24,7 @@ from orchestrate.client.protocol import (
     Method,
     RunDetail,
     SqlResult,
+    SqlSpooled,
     Status,
     Stopping,
 )
@@ -209,6 +210,11 @@ def sql_copy(sql: str, path: str, format: str, timeout: float = 30.0) -> Call[di
     return Call(Method.SQL_COPY, params, lambda raw: dict(raw))
 
 
+def sql_spool(sql: str, timeout: float = 30.0) -> Call[SqlSpooled]:
+    """Write every row of one read-only statement to a file under .orc/ for the caller to read."""
+    return Call(Method.SQL_SPOOL, given(sql=sql, timeout=timeout), SqlSpooled.model_validate)
+
+
 def sql_schema() -> Call[list[tuple[str, str, str]]]:
     """(view, column, type) of every view `sql_query` offers."""
     return Call(Method.SQL_SCHEMA, {}, lambda raw: [(v, c, t) for v, c, t in raw])
@@ -287,6 +293,7 @@ class Calls:
     sql_query = Rpc(sql_query)
     sql_copy = Rpc(sql_copy)
     sql_schema = Rpc(sql_schema)
+    sql_spool = Rpc(sql_spool)
     backup_store = Rpc(backup_store)
     prune_runs = Rpc(prune_runs)
     backfill = Rpc(backfill)

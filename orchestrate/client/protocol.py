@@ -100,6 +100,9 @@ class Method(StrEnum):
     SQL_COPY = "sql.copy"
     #: {} -> list[[view, column, type]]: the views `sql.query` offers
     SQL_SCHEMA = "sql.schema"
+    #: {sql: str, timeout?: float} -> SqlSpooled: every row in a 0600 file under .orc/, one
+    #:  JSON array a line, for a result too large for one reply (the reader deletes it)
+    SQL_SPOOL = "sql.spool"
     #: {path: str (absolute, on the daemon's host)} -> {path: str, bytes: int}: a consistent copy
     STORE_BACKUP = "store.backup"
     #: {older_than: float (s), deployment?: str, dry_run?: bool}
@@ -401,6 +404,15 @@ class SqlResult(Wire):
     truncated: bool = False
 
 
+class SqlSpooled(Wire):
+    """Where the daemon wrote a query's rows (same host), and their columns and count."""
+
+    path: str
+    columns: list[str]
+    types: list[str]
+    rows: int
+
+
 class RunsCreateParams(Params):
     deployment: Name
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -576,6 +588,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.SQL_QUERY: SqlQueryParams,
     Method.SQL_COPY: SqlCopyParams,
     Method.SQL_SCHEMA: NoParams,
+    Method.SQL_SPOOL: SqlQueryParams,
     Method.STORE_BACKUP: PathParams,
     Method.RUNS_PRUNE: RunsPruneParams,
     Method.RUNS_BACKFILL: RunsBackfillParams,

@@ -149,6 +149,10 @@ def test_naive_after_is_refused() -> None:
         ("0 0 * jan,jul sun", True),
         ("0 0 1-31/2 * 5-1", True),
         ("@weekly", True),
+        ("0 0 15W * *", True),
+        ("0 6 1W * *", True),
+        ("0 6 31w * *", True),
+        ("0 0 W30 * *", True),
     ],
 )
 def test_the_fast_walk_names_the_same_wall_times_as_croniter(cron: str, day_or: bool) -> None:
