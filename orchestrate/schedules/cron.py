@@ -58,9 +58,24 @@ _CRON_FIELDS = (
 
 
 def cron_fields(expression: str) -> list[str]:
-    """The five fields of `expression`, with `@daily`-style macros expanded."""
+    """The five fields of `expression`, with `@daily`-style macros expanded.
+
+    A one-value range (`5-5`, `mon-mon/2`) becomes the value itself: croniter
+    reads it as `*`, which would run `0 5-5 * * *` every hour instead of at 05:00.
+    """
     text = " ".join(expression.split())
-    return MACROS.get(text.lower(), text).split(" ")
+    fields = MACROS.get(text.lower(), text).split(" ")
+    return [",".join(_one_value(item) for item in field.split(",")) for field in fields]
+
+
+_ONE_VALUE_RANGE = re.compile(r"^(\w+)-(\w+)(?:/\d+)?$")
+
+
+def _one_value(item: str) -> str:
+    match = _ONE_VALUE_RANGE.match(item)
+    if match and match[1].lower() == match[2].lower():
+        return match[1]
+    return item
 
 
 def validate_cron(expression: str, day_or: bool = True) -> str:
