@@ -21,6 +21,7 @@ PUBLIC_MODULES = {
     "context",
     "events",
     "exceptions",
+    "flow_runs",
     "flows",
     "futures",
     "logging",

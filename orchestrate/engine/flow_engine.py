@@ -41,6 +41,7 @@ from orchestrate.engine.logs import (
     print_target,
 )
 from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_return, unwrap_state
+from orchestrate.engine.pauses import Suspend
 from orchestrate.engine.results import ResultStore
 from orchestrate.engine.retries import retry_delays
 from orchestrate.engine.steps import (
@@ -254,6 +255,9 @@ def flow_steps(job: FlowRunJob) -> Steps:
         value, exc = outcome
         if isinstance(exc, RunAborted):
             return (yield from _finish(job, exc.state()))
+        if isinstance(exc, Suspend):  # the run stays Suspended; a resume runs it again
+            job.logger.info("Flow run suspended: %s", exc.state.message)
+            return exc.state
         state = state_from_return(value) if exc is None else failure_state(exc, "Flow run")
         crashed = state.type is StateType.CRASHED
         if not state.is_completed() and not crashed and attempt < options.retries:
