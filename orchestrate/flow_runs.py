@@ -18,7 +18,6 @@ returns an awaitable, as Prefect's do.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -66,6 +65,8 @@ async def apause_flow_run(
     key: str | None = None,
 ) -> Any:
     """`pause_flow_run` for async code: the event loop stays free while the run waits."""
+    import asyncio  # here: a sync flow's worker never loads asyncio
+
     from orchestrate.engine import pause
 
     return await asyncio.to_thread(pause, wait_for_input, timeout, key, False)
@@ -142,6 +143,8 @@ async def aresume_flow_run(
     flow_run_id: UUID | str, run_input: dict[str, Any] | None = None
 ) -> None:
     """`resume_flow_run` for async code."""
+    import asyncio
+
     from orchestrate.client import connect
 
     def work() -> None:

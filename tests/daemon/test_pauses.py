@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import json
 import signal
+from uuid import UUID
 
+import pytest
+
+from orchestrate.exceptions import NotPausedError
+from orchestrate.flow_runs import resume_flow_run
 from tests.daemon.conftest import Project, wait_for
 
-FLOWS = '''
+FLOWS = """
     from pydantic import BaseModel
 
     from orchestrate import flow, task
@@ -58,7 +63,7 @@ FLOWS = '''
         n = suspend_flow_run(wait_for_input=int, timeout=timeout)
         mark("resumed", n)
         return n
-'''
+"""
 
 CONFIG = """
 [project]
@@ -119,7 +124,10 @@ def test_a_paused_run_goes_on_in_its_worker_with_the_input_it_is_resumed_with(
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"Resumed {run_id}" in resumed.stdout
     _in_state(project, run_id, "Completed")
-    assert _marks(project) == ["prepared 1", "resumed True ok"]  # the body ran once, on from the pause
+    assert _marks(project) == [
+        "prepared 1",
+        "resumed True ok",
+    ]  # the body ran once, on from the pause
     with project.client() as client:
         detail = client.run(run_id)
     names = [s.name for s in detail.state_history]
@@ -151,13 +159,18 @@ def test_input_that_does_not_fit_the_model_is_refused_and_the_run_stays_paused(
     assert _marks(project)[-1] == "resumed False -"
 
 
-def test_resuming_a_run_that_is_not_paused_says_so(project: Project) -> None:
+def test_resume_flow_run_from_python_and_a_run_that_is_not_paused_says_so(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _deploy(project)
     project.up()
+    monkeypatch.setenv("ORC_HOME", str(project.root))
     run_id = _start(project, "hold")
     _in_state(project, run_id, "Paused")
-    assert project.orc("runs", "resume", run_id).returncode == 0
+    resume_flow_run(UUID(run_id))  # Prefect's call, through the project's daemon
     _in_state(project, run_id, "Completed")
+    with pytest.raises(NotPausedError, match="not paused"):
+        resume_flow_run(run_id)
     again = project.orc("runs", "resume", run_id)
     assert again.returncode != 0
     assert "not paused; only a paused run can be resumed" in again.stdout + again.stderr
@@ -192,7 +205,14 @@ def test_a_suspended_run_frees_its_slot_and_reruns_from_the_top_with_its_input(
     with project.client() as client:
         detail = client.run(run_id)
     names = [s.name for s in detail.state_history]
-    assert names.count("Suspended") == 1 and "Resuming" in names, names
+    assert names.count("Suspended") == 1 and "Retrying" not in names, names
+    assert names[names.index("Resuming") :] == [
+        "Resuming",
+        "Pending",
+        "Pending",
+        "Running",
+        "Completed",
+    ]
     assert detail.run.run_count == 2
 
 
