@@ -64,12 +64,45 @@ async def apause_flow_run(
     poll_interval: int = 10,
     key: str | None = None,
 ) -> Any:
-    """`pause_flow_run` for async code: the event loop stays free while the run waits."""
-    import asyncio  # here: a sync flow's worker never loads asyncio
+    """`pause_flow_run` for async code: the event loop stays free while the run waits.
 
+    The wait runs in a thread of its own that nothing joins, so a cancel of the
+    flow (its task cancelled) ends the run at once rather than at the pause's timeout.
+    """
     from orchestrate.engine import pause
 
-    return await asyncio.to_thread(pause, wait_for_input, timeout, key, False)
+    return await _in_own_thread(pause, wait_for_input, timeout, key, False)
+
+
+async def _in_own_thread(fn: Any, *args: Any) -> Any:
+    """`fn(*args)` in a daemon thread with this context; its outcome, awaited."""
+    import asyncio  # here: a sync flow's worker never loads asyncio
+    import contextlib
+    import contextvars
+    import threading
+
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(outcome: Any, failed: bool) -> None:
+        if done.cancelled():
+            return
+        if failed:
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)
+
+    def work() -> None:
+        try:
+            outcome, failed = context.run(fn, *args), False
+        except BaseException as exc:
+            outcome, failed = exc, True
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, outcome, failed)
+
+    threading.Thread(target=work, name="orc-pause", daemon=True).start()
+    return await done
 
 
 def suspend_flow_run(

@@ -35,11 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("orc.daemon")
 
 
-def suspended(state: State) -> bool:
-    """A run whose worker ended on purpose in `suspend_flow_run`: it waits for a resume."""
-    return state.type is StateType.PAUSED and state.name == "Suspended"
-
-
 @dataclass(slots=True)
 class Pause:
     """One pause of a run, as its `pause-requested` event told it."""
@@ -224,4 +219,4 @@ def _word(pause: Pause) -> str:
     return "suspended" if pause.reschedule else "paused"
 
 
-__all__ = ["Pause", "Pauses", "suspended"]
+__all__ = ["Pause", "Pauses"]

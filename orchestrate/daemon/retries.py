@@ -23,8 +23,8 @@ log = logging.getLogger("orc.daemon")
 
 def after_exit(daemon: Daemon, run: FlowRunRecord, retryable: bool = True) -> None:
     """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
-    if run.state.type is StateType.PAUSED and run.state.name == "Suspended":
-        return  # it ended its worker on purpose: a resume starts it again (`daemon.pauses`)
+    if run.state.type is StateType.PAUSED:
+        return  # suspended, or paused when orc up stopped: a resume starts it again (`pauses`)
     if not run.state.is_final():
         transition(
             run,

@@ -321,6 +321,10 @@ class Daemon:
         """Stop dispatching, let running runs finish for `grace`, then stop the rest."""
         self.stopping = True
         self.wake()
+        for run_id, handle in list(self.handles.items()):  # a paused run would only hold us up
+            paused = self.book.get(run_id)
+            if paused is not None and paused.state.type is StateType.PAUSED:
+                self.background(handle.abandon("orc up stopped while this run was paused."))
         if self.handles:
             log.info("waiting up to %gs for %d running run(s)", grace, len(self.handles))
             waits = [asyncio.shield(t) for t in self._tasks]

@@ -22,7 +22,7 @@ from orchestrate.core.records import (
     TaskRunRecord,
 )
 from orchestrate.core.runs import new_id
-from orchestrate.core.states import State, StateType
+from orchestrate.core.states import State
 from orchestrate.daemon.leftovers import end_leftovers
 
 
@@ -70,8 +70,8 @@ class RecordedRun:
     def final_state(self) -> State | None:
         """The final state the worker recorded for its flow run, if it got that far."""
         last = self.last_state
-        if last is not None and (last.is_final() or _suspended(last)):
-            return last  # a suspended run ended its worker on purpose: that is its end
+        if last is not None and (last.is_final() or last.is_paused()):
+            return last  # a paused run whose worker ends waits for a resume: that is its end
         return None
 
     def end_leftovers(self, final: State) -> list[Record]:
@@ -80,10 +80,6 @@ class RecordedRun:
         ended = end_leftovers(self.open.values(), final, records)
         self.open.clear()
         return records if ended else []
-
-
-def _suspended(state: State) -> bool:
-    return state.type is StateType.PAUSED and state.name == "Suspended"
 
 
 def note(flow_run_id: str, level: int, message: str) -> LogRecord:

@@ -259,8 +259,8 @@ def flow_steps(job: FlowRunJob) -> Steps:
         value, exc = outcome
         if isinstance(exc, RunAborted):
             return (yield from _finish(job, exc.state()))
-        if isinstance(exc, Suspend):  # the run stays Suspended; a resume runs it again
-            job.logger.info("Flow run suspended: %s", exc.state.message)
+        if isinstance(exc, Suspend):  # the run stays paused; a resume runs it again
+            job.logger.info("Flow run %s: %s", exc.state.name.lower(), exc.state.message)
             return exc.state
         state = state_from_return(value) if exc is None else failure_state(exc, "Flow run")
         crashed = state.type is StateType.CRASHED

@@ -21,6 +21,7 @@ from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import State, StateType
 from orchestrate.engine.context import FlowRunContext, flow_run_context, task_run_context
 from orchestrate.engine.logs import flow_run_logger
+from orchestrate.engine.outcomes import RunAborted
 
 #: The event a pause leaves, with its `PauseRequest` as payload.
 PAUSE_EVENT = "orc.flow-run.pause-requested"
@@ -68,7 +69,8 @@ class ResumeGate(Protocol):
 
 
 class Suspend(BaseException):
-    """Ends the flow body of a suspended run; the run stays Suspended and its process ends."""
+    """Ends the flow body of a paused run (a suspend, or a pause `orc up` stopped under): the
+    run stays in its PAUSED state and its process ends; a resume runs it again."""
 
     def __init__(self, state: State) -> None:
         super().__init__(state.message)
@@ -114,12 +116,28 @@ def pause(wait_for_input: Any, timeout: float | None, key: str | None, reschedul
         )
         raise Suspend(state)
     logger.info("Pausing flow, execution will continue when this flow run is resumed.")
-    run_input = gate.wait(run_id, key, timeout)
+    run_input = _wait(gate, context, key, timeout)
     if run_input is None:
         raise FlowPauseTimeout("Flow run was paused and never resumed.")
     transition(context.run, State(StateType.RUNNING, "Running"), context.sink)
     logger.info("Resuming flow run execution!")
     return load_input(model, run_input.get("run_input"))
+
+
+def _wait(
+    gate: ResumeGate, context: FlowRunContext, key: str, timeout: float | None
+) -> dict[str, Any] | None:
+    """Wait for the resume. `orc up` stopping meanwhile (a stop as Crashed) leaves the run
+    Paused, as a suspend would: its worker ends, and a resume runs the flow again."""
+    try:
+        return gate.wait(context.run.id, key, timeout)
+    except RunAborted as stop:
+        if stop.state_name != "Crashed":
+            raise  # a cancel or a timeout ends the run as it says
+        flow_run_logger(context.run.id, context.run.name).warning(
+            "orc up stopped while this flow run was paused; a resume runs it again from the top."
+        )
+        raise Suspend(context.run.state) from None
 
 
 def _gate_for(context: FlowRunContext, verb: str) -> ResumeGate:

@@ -58,6 +58,12 @@ FLOWS = """
 
 
     @flow
+    async def hold_async(timeout: int = 600) -> None:
+        await pause_flow_run(timeout=timeout)
+        mark("went-on")
+
+
+    @flow
     def suspends(timeout: int = 600) -> int:
         prepare()
         n = suspend_flow_run(wait_for_input=int, timeout=timeout)
@@ -76,6 +82,10 @@ entrypoint = "flows.py:approve"
 [[deployments]]
 name = "hold"
 entrypoint = "flows.py:hold"
+
+[[deployments]]
+name = "hold-async"
+entrypoint = "flows.py:hold_async"
 
 [[deployments]]
 name = "suspends"
@@ -250,3 +260,38 @@ def test_a_paused_runs_timeout_holds_across_a_kill_of_the_daemon(project: Projec
     _in_state(project, run_id, "Failed", timeout=30)
     assert "paused and never resumed" in (_state(project, run_id)[2] or "")
     assert _marks(project) == []
+
+
+@pytest.mark.parametrize("stop", ["orc down", "kill -9"])
+def test_a_paused_run_outlives_orc_up_stopping_and_runs_again_when_resumed(
+    project: Project, stop: str
+) -> None:
+    _deploy(project)
+    daemon = project.up()
+    run_id = _start(project, "hold")
+    _in_state(project, run_id, "Paused")
+    if stop == "orc down":
+        down = project.orc("down")
+        assert down.returncode == 0, down.stdout + down.stderr
+        project.stop(daemon)
+    else:
+        project.stop(daemon, signal.SIGKILL)  # its worker sees the daemon go and stops
+    project.up()
+    assert _state(project, run_id)[1] == "Paused"  # not Crashed
+    assert project.orc("runs", "resume", run_id).returncode == 0
+    _in_state(project, run_id, "Completed")
+    assert _marks(project) == ["went-on"]
+
+
+def test_an_async_paused_run_goes_on_when_resumed_and_cancels_at_once(project: Project) -> None:
+    _deploy(project)
+    project.up()
+    first, second = _start(project, "hold-async"), _start(project, "hold-async")
+    _in_state(project, first, "Paused")
+    _in_state(project, second, "Paused")
+    assert project.orc("runs", "resume", first).returncode == 0
+    _in_state(project, first, "Completed")
+    cancelled = project.orc("cancel", second, "--wait")
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    assert _state(project, second)[1] == "Cancelled"
+    assert _marks(project) == ["went-on"]
