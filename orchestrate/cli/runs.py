@@ -232,7 +232,10 @@ def resume_run(
     if json_output:
         _print_run(info)
     else:
-        print(f"Resumed {info.id} ({info.name}): {info.state.name}.", flush=True)
+        how = (
+            "runs again from the top" if info.state.name == "Resuming" else "goes on in its worker"
+        )
+        print(f"Resumed {info.id} ({info.name}): it {how}.", flush=True)
 
 
 def parse_run_input(values: list[str]) -> dict[str, Any] | None:

@@ -111,6 +111,14 @@ class Pauses:
 
     # -- resuming ---------------------------------------------------------------------
 
+    def worker_ended(self, run: FlowRunRecord) -> None:
+        """A paused run's worker is gone. Resumed already (the notice came too late for it):
+        run it again now. Else it waits for its resume (or its timeout) as a suspended run."""
+        pauses = self.runs.get(run.id)
+        if pauses is not None and pauses.current is None and pauses.resumed:
+            self._run_again(run)
+
+
     def resume(self, run_id: str, run_input: dict[str, Any] | None) -> FlowRunRecord:
         """Resume the paused run `run_id` with `run_input`, or refuse with why (an `RpcError`)."""
         from orchestrate.client import protocol

@@ -132,7 +132,7 @@ def test_a_paused_run_goes_on_in_its_worker_with_the_input_it_is_resumed_with(
     assert run_id in listed.stdout, listed.stdout + listed.stderr
     resumed = project.orc("runs", "resume", run_id[:8], "-i", "approved=true", "-i", "note=ok")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert f"Resumed {run_id}" in resumed.stdout
+    assert f"Resumed {run_id}" in resumed.stdout and "goes on in its worker" in resumed.stdout
     _in_state(project, run_id, "Completed")
     assert _marks(project) == [
         "prepared 1",
@@ -210,6 +210,7 @@ def test_a_suspended_run_frees_its_slot_and_reruns_from_the_top_with_its_input(
     assert refused.returncode != 0 and "'value' must be an integer" in refused.stderr
     resumed = project.orc("runs", "resume", run_id, "-i", "value=5")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "runs again from the top" in resumed.stdout
     _in_state(project, run_id, "Completed")
     assert _marks(project) == ["prepared 1", "prepared 2", "resumed 5"]
     with project.client() as client:
