@@ -118,7 +118,6 @@ class Pauses:
         if pauses is not None and pauses.current is None and pauses.resumed:
             self._run_again(run)
 
-
     def resume(self, run_id: str, run_input: dict[str, Any] | None) -> FlowRunRecord:
         """Resume the paused run `run_id` with `run_input`, or refuse with why (an `RpcError`)."""
         from orchestrate.client import protocol
