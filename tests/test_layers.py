@@ -24,6 +24,7 @@ PUBLIC_MODULES = {
     "flow_runs",
     "flows",
     "futures",
+    "input",
     "logging",
     "states",
     "task_runners",

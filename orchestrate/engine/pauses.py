@@ -109,7 +109,7 @@ def pause(wait_for_input: Any, timeout: float | None, key: str | None, reschedul
         return load_input(model, (earlier or {}).get("run_input"))
     schema = None if model is None else model.model_json_schema()
     request = PauseRequest(key, timeout, reschedule, schema)
-    state = _record_pause(context, request)
+    state = _record_pause(context, request, _description(model))
     if reschedule:
         logger.info(
             "Suspending flow run, execution will be rescheduled when this flow run is resumed."
@@ -154,7 +154,13 @@ def _gate_for(context: FlowRunContext, verb: str) -> ResumeGate:
     return _gate
 
 
-def _record_pause(context: FlowRunContext, request: PauseRequest) -> State:
+def _description(model: Any) -> str | None:
+    """What a `RunInput` says it asks for (`with_initial_data(description=...)`), if it does."""
+    text = getattr(model, "_description", None)
+    return text if isinstance(text, str) else None
+
+
+def _record_pause(context: FlowRunContext, request: PauseRequest, asks: str | None) -> State:
     now = time.time()
     run = context.run
     resource = {"orc.resource.id": f"orc.flow-run.{run.id}", "orc.resource.name": run.name}
@@ -162,7 +168,10 @@ def _record_pause(context: FlowRunContext, request: PauseRequest) -> State:
     context.sink.put(EventRecord(new_id(), now, PAUSE_EVENT, resource, payload))
     name = "Suspended" if request.reschedule else "Paused"
     limit = "" if request.timeout is None else f" within {request.timeout:g}s"
-    message = f"{name} (key {request.key!r}); resume it{limit} with `orc runs resume {run.id}`."
+    asked = f": {asks}" if asks else ""
+    message = (
+        f"{name} (key {request.key!r}){asked}; resume it{limit} with `orc runs resume {run.id}`."
+    )
     return transition(run, State(StateType.PAUSED, name, message=message), context.sink)
 
 

@@ -212,3 +212,34 @@ def test_pause_flow_run_from_async_code_is_awaitable(recorded: MemorySink, gate_
         return await pause_flow_run(wait_for_input=int, timeout=30)
 
     assert asyncio.run(approve()) == 2
+
+
+def test_a_run_input_with_initial_data_gives_defaults_and_says_what_it_asks(
+    recorded: MemorySink, gate_of: Any
+) -> None:
+    from orchestrate.daemon.run_input import problems
+    from orchestrate.input import RunInput
+
+    class Payout(RunInput):
+        approved: bool
+        amount: int = 0
+
+    asked = Payout.with_initial_data(description="Pay out?", approved=False)
+    gate_of(AnsweringGate({"run_input": {}}))
+
+    @flow
+    def payout() -> Any:
+        return pause_flow_run(wait_for_input=asked)
+
+    answer = payout()
+    assert isinstance(answer, Payout) and (answer.approved, answer.amount) == (False, 0)
+    paused = [
+        r.state
+        for r in recorded.records
+        if isinstance(getattr(r, "state", None), State) and r.state.name == "Paused"
+    ]
+    assert "Pay out?" in (paused[0].message or "")
+    [event] = [e for e in recorded.events() if e.event == PAUSE_EVENT]
+    assert problems({"approved": True, "tip": 1}, event.payload["input_schema"]) == [
+        "input has no field 'tip' (it has: approved, amount)"
+    ]
