@@ -204,6 +204,7 @@ InputOption = Annotated[
     typer.Option(
         "--input",
         "-i",
+        "-p",
         help="The input the run waits for: a JSON object, or key=value (repeatable; "
         "the value is parsed as JSON if it can be).",
     ),

@@ -208,7 +208,7 @@ def test_a_suspended_run_frees_its_slot_and_reruns_from_the_top_with_its_input(
         wait_for(lambda: not client.status().running, 20, "the suspended run's worker to end")
     refused = project.orc("runs", "resume", run_id, "-i", "value=many")
     assert refused.returncode != 0 and "'value' must be an integer" in refused.stderr
-    resumed = project.orc("runs", "resume", run_id, "-i", "value=5")
+    resumed = project.orc("runs", "resume", run_id, "-p", "value=5")  # -p as for orc run
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "runs again from the top" in resumed.stdout
     _in_state(project, run_id, "Completed")
