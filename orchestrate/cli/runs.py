@@ -1,10 +1,11 @@
-"""`orc runs ls` and `orc runs show`: what ran, how it went, and why it failed."""
+"""`orc runs ls` and `orc runs show`: what ran, how it went, and why it failed;
+`orc runs resume`: let a paused run go on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -201,6 +202,64 @@ def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
             reads.client.events(DASHBOARD_EVENT, f"orc.flow-run.{detail.run.id}", limit=20)
         ),
     )
+
+
+InputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        "-i",
+        "-p",
+        help="The input the run waits for: a JSON object, or key=value (repeatable; "
+        "the value is parsed as JSON if it can be).",
+    ),
+]
+
+
+@app.command("resume")
+def resume_run(
+    run: RunArgument,
+    run_input: InputOption = None,
+    project: ProjectOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Resume a flow run paused in pause_flow_run or suspend_flow_run, with its input.
+
+    A paused run goes on in its worker; a suspended one is started again and runs from
+    the top, where the suspend returns the input. The input is checked against the
+    model the flow waits for (`wait_for_input`).
+    """
+    from orchestrate.cli.control import _print_run
+    from orchestrate.cli.deployments import _client
+
+    given = parse_run_input(run_input or [])
+    with _client(project) as client:
+        info = client.resume_run(run, given)
+    if json_output:
+        _print_run(info)
+    else:
+        how = (
+            "runs again from the top" if info.state.name == "Resuming" else "goes on in its worker"
+        )
+        print(f"Resumed {info.id} ({info.name}): it {how}.", flush=True)
+
+
+def parse_run_input(values: list[str]) -> dict[str, Any] | None:
+    """`--input '{"ok": true}'` and `--input ok=true` → `{"ok": True}`; None when none given."""
+    from orchestrate.cli.flow import parse_params, parse_params_json
+    from orchestrate.core.errors import ParameterError
+
+    if not values:
+        return None
+    merged: dict[str, Any] = {}
+    for value in values:
+        try:
+            is_object = value.lstrip().startswith("{")
+            merged.update(parse_params_json(value) if is_object else parse_params([value]))
+        except ParameterError as exc:  # said of `-p`/`--params`: say it of --input
+            text = str(exc).replace("--params", "--input").replace("-p ", "--input ")
+            raise ParameterError(text) from exc
+    return merged
 
 
 def wire_state(info: StateInfo) -> RunState:

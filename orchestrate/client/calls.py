@@ -151,6 +151,11 @@ def retry_run(id: str) -> Call[FlowRunInfo]:
     return Call(Method.RUNS_RETRY, {"id": id}, FlowRunInfo.model_validate)
 
 
+def resume_run(id: str, run_input: dict[str, Any] | None = None) -> Call[FlowRunInfo]:
+    """Resume a paused or suspended flow run, with the input it waits for."""
+    return Call(Method.RUNS_RESUME, given(id=id, run_input=run_input), FlowRunInfo.model_validate)
+
+
 def events(
     name: str | None = None,
     resource: str | None = None,
@@ -284,6 +289,7 @@ class Calls:
     cancel_run = Rpc(cancel_run)
     shutdown = Rpc(shutdown)
     retry_run = Rpc(retry_run)
+    resume_run = Rpc(resume_run)
     events = Rpc(events)
     emit_event = Rpc(emit_event)
     automations = Rpc(automations)

@@ -72,6 +72,9 @@ class Method(StrEnum):
     RUNS_CANCEL = "runs.cancel"
     #: {id} -> FlowRunInfo (the new run)
     RUNS_RETRY = "runs.retry"
+    #: {id, run_input?: dict} -> FlowRunInfo (a paused run resumed; Running, or Scheduled
+    #: "Resuming" for a suspended one)
+    RUNS_RESUME = "runs.resume"
     #: {name?: glob, resource?: glob, since?: float, limit?: int} -> list[EventInfo]
     EVENTS_LIST = "events.list"
     #: {event, resource: dict (with "orc.resource.id"), payload?: dict, related?: list[dict],
@@ -359,6 +362,10 @@ class RunIdParams(Params):
     id: Name
 
 
+class RunsResumeParams(RunIdParams):
+    run_input: dict[str, Any] | None = None
+
+
 class RunsLogsParams(RunIdParams):
     after: Epoch | None = None
     limit: Annotated[int, Field(ge=0)] | None = None
@@ -575,6 +582,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.RUNS_CREATE: RunsCreateParams,
     Method.RUNS_CANCEL: RunIdParams,
     Method.RUNS_RETRY: RunIdParams,
+    Method.RUNS_RESUME: RunsResumeParams,
     Method.EVENTS_LIST: EventsListParams,
     Method.EVENTS_EMIT: EventsEmitParams,
     Method.AUTOMATIONS_LIST: NoParams,

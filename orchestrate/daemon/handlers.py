@@ -67,6 +67,7 @@ class Handlers:
             Method.RUNS_CREATE: self.create_run,
             Method.RUNS_CANCEL: self.cancel_run,
             Method.RUNS_RETRY: self.retry_run,
+            Method.RUNS_RESUME: self.resume_run,
             Method.EVENTS_LIST: self.events,
             Method.EVENTS_EMIT: self.emit,
             Method.RECORDS: self.records,
@@ -281,6 +282,12 @@ class Handlers:
         from orchestrate.daemon.recovery import record_of
 
         return views.flow_run_info(self.daemon.retry(record_of(view)))
+
+    async def resume_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        """Resume a paused or suspended run, with its input checked (see `daemon.pauses`)."""
+        run_id = await self._resolve(str(params.get("id", "")))
+        run = self.daemon.pauses.resume(run_id, params.get("run_input"))
+        return views.flow_run_info(run)
 
     # -- events and records --------------------------------------------------------
 

@@ -23,6 +23,9 @@ log = logging.getLogger("orc.daemon")
 
 def after_exit(daemon: Daemon, run: FlowRunRecord, retryable: bool = True) -> None:
     """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
+    if run.state.type is StateType.PAUSED:  # suspended, or its worker stopped while paused
+        daemon.pauses.worker_ended(run)  # it waits for a resume, which runs it again
+        return
     if not run.state.is_final():
         transition(
             run,
