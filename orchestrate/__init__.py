@@ -16,14 +16,7 @@ from orchestrate._version import __version__
 if TYPE_CHECKING:
     from orchestrate.context import tags
     from orchestrate.events import emit_event
-    from orchestrate.flow_runs import (
-        apause_flow_run,
-        aresume_flow_run,
-        asuspend_flow_run,
-        pause_flow_run,
-        resume_flow_run,
-        suspend_flow_run,
-    )
+    from orchestrate.flow_runs import pause_flow_run, resume_flow_run, suspend_flow_run
     from orchestrate.flows import Flow, flow
     from orchestrate.futures import PrefectFuture
     from orchestrate.logging import get_run_logger

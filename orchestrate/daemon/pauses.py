@@ -62,6 +62,8 @@ class RunPauses:
 
     current: Pause | None = None
     resumed: dict[str, Any] = field(default_factory=dict)
+    #: Attempts that were a resume running the flow again, not a retry.
+    reruns: int = 0
 
 
 class Pauses:
@@ -90,6 +92,16 @@ class Pauses:
             if pauses.current is not None and pauses.current.key == key:
                 pauses.current = None
                 self._disarm(run_id)
+
+    def reruns(self, run_id: str) -> int:
+        """How many of `run_id`'s attempts were resumes: they do not spend its `retries`."""
+        pauses = self.runs.get(run_id)
+        return pauses.reruns if pauses else 0
+
+    def forget(self, run_id: str) -> None:
+        """The run is settled: nothing of its pauses is needed again."""
+        self._disarm(run_id)
+        self.runs.pop(run_id, None)
 
     def resumed(self, run_id: str) -> dict[str, Any]:
         """The pauses of `run_id` resumed so far, by key: its next worker passes them."""
@@ -173,6 +185,7 @@ class Pauses:
 
     def _run_again(self, run: FlowRunRecord) -> None:
         """A suspended run (or a paused one whose worker is gone) starts again from the top."""
+        self.runs.setdefault(run.id, RunPauses()).reruns += 1
         run.expected_start_time = self.daemon.clock()
         run.end_time = None
         transition(

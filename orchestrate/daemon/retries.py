@@ -59,10 +59,11 @@ def maybe_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
     spec = daemon.table.get(run.deployment or "")
     if run.state.type not in (StateType.FAILED, StateType.CRASHED):
         return False
-    if run.run_count > spec.retries:
+    attempts = run.run_count - daemon.pauses.reruns(run.id)  # a resume is not a retry
+    if attempts > spec.retries:
         return False
     delay = float(spec.retry_delay_seconds or 0)
-    message = f"Retry {run.run_count} of {spec.retries} in {delay:g}s"
+    message = f"Retry {attempts} of {spec.retries} in {delay:g}s"
     schedule_again(daemon, run, daemon.clock() + delay, message)
     daemon.wake()
     return True

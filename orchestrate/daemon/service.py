@@ -264,6 +264,7 @@ class Daemon:
     def settled(self, run: FlowRunRecord) -> None:
         """Say the run's final state is final: no worker left, no retry coming."""
         self.slot_detail.pop(run.id, None)
+        self.pauses.forget(run.id)
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
 

@@ -69,6 +69,14 @@ FLOWS = """
         n = suspend_flow_run(wait_for_input=int, timeout=timeout)
         mark("resumed", n)
         return n
+
+
+    @flow
+    def suspends_then_flaky() -> None:
+        suspend_flow_run(timeout=600)
+        if flow_run.run_count == 2:  # the first attempt after the resume fails
+            raise RuntimeError("flaky")
+        mark("done", flow_run.run_count)
 """
 
 CONFIG = """
@@ -91,6 +99,11 @@ entrypoint = "flows.py:hold_async"
 name = "suspends"
 entrypoint = "flows.py:suspends"
 concurrency_limit = 1
+
+[[deployments]]
+name = "suspends-then-flaky"
+entrypoint = "flows.py:suspends_then_flaky"
+retries = 1
 """
 
 
@@ -225,6 +238,20 @@ def test_a_suspended_run_frees_its_slot_and_reruns_from_the_top_with_its_input(
         "Completed",
     ]
     assert detail.run.run_count == 2
+
+
+def test_a_resume_does_not_spend_the_deployments_retries(project: Project) -> None:
+    """retries = 1 still allows one retry after a suspended run was resumed once."""
+    _deploy(project)
+    project.up()
+    run_id = _start(project, "suspends-then-flaky")
+    _in_state(project, run_id, "Suspended")
+    assert project.orc("runs", "resume", run_id).returncode == 0
+    _in_state(project, run_id, "Completed")
+    assert _marks(project) == ["done 3"]
+    with project.client() as client:
+        names = [s.name for s in client.run(run_id).state_history]
+    assert names.count("AwaitingRetry") == 1, names
 
 
 def test_a_suspended_run_not_resumed_in_time_is_failed_by_the_daemon(project: Project) -> None:
