@@ -163,3 +163,17 @@ def test_orc_version_loads_neither_typer_nor_duckdb(tmp_path: Path) -> None:
     assert "duckdb " in result.stdout
     modules = {name.partition(".")[0] for name in out.read_text().split()}
     assert not modules & {*HEAVY, "rich"}
+
+
+def test_a_command_loads_its_own_module_and_not_the_others(tmp_path: Path) -> None:
+    """`orc run --help` builds the run command alone: no sql, events, tui, export or backfill."""
+    out = tmp_path / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "run", "--help"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MODULES_OUT": str(out)},
+    )  # fmt: skip
+    assert result.returncode == 0 and "--watch" in result.stdout
+    modules = set(out.read_text().split())
+    assert "orchestrate.cli.control" in modules
+    others = {f"orchestrate.cli.{name}" for name in ("sql", "events", "tui", "export", "backfill")}
+    assert not modules & others, sorted(modules & others)
