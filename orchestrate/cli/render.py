@@ -7,7 +7,6 @@ Rich is imported inside the functions that draw, so commands that print JSON
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +58,13 @@ def duration(seconds: float | None) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def level_name(level: int) -> str:
+    """`INFO` for 20, `Level 25` for a level without a name (logging is loaded only here)."""
+    import logging
+
+    return logging.getLevelName(level)
 
 
 def relative(seconds: float) -> str:
@@ -175,7 +181,7 @@ def history_json(entry: StateEntry) -> dict[str, Any]:
 def log_json(line: LogLine) -> dict[str, Any]:
     return {
         "timestamp": iso(line.timestamp),
-        "level": logging.getLevelName(line.level),
+        "level": level_name(line.level),
         "levelno": line.level,
         "logger": line.logger,
         "task_run_id": line.task_run_id,
@@ -227,7 +233,7 @@ def log_lines(lines: list[LogLine]) -> None:
 
     out = console()
     for line in lines:
-        level = logging.getLevelName(line.level)
+        level = level_name(line.level)
         stamp = (
             ""
             if line.timestamp is None
