@@ -90,6 +90,14 @@ def version(args: Args) -> int | None:
     return 0
 
 
+def version_flag(args: Args) -> int | None:
+    """`orc --version`: what the Typer app's eager option prints."""
+    from orchestrate._version import __version__
+
+    print(f"orc {__version__}")
+    return 0
+
+
 def status(args: Args) -> int | None:
     from orchestrate.cli.status_view import print_status, print_status_json
 
@@ -183,7 +191,7 @@ def run(args: Args) -> int | None:
         return None
     name = args.positionals[0]
     with client:
-        created = client.request("runs.create", deployment=name)
+        created = client.request("runs.create", deployment=name, parameters={})
     if "--json" in args.flags:
         from orchestrate.cli import render
         from orchestrate.cli.reads import flow_run_view
@@ -206,6 +214,7 @@ _RUNS_LS = {
 #: The commands of the quick path: the words that name each, its arguments and its answer.
 COMMANDS: dict[tuple[str, ...], tuple[Shape, Callable[[Args], int | None]]] = {
     ("version",): (Shape(options={}), version),
+    ("--version",): (Shape(flags=frozenset(), options={}), version_flag),
     ("status",): (Shape(), status),
     ("runs", "ls"): (Shape(options=_RUNS_LS), runs_ls),
     ("runs", "show"): (Shape(positionals=1), runs_show),

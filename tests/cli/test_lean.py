@@ -163,6 +163,21 @@ def test_orc_version_loads_neither_typer_nor_duckdb(tmp_path: Path) -> None:
     assert "duckdb " in result.stdout
     modules = {name.partition(".")[0] for name in out.read_text().split()}
     assert not modules & {*HEAVY, "rich"}
+    flag = subprocess.run(
+        [sys.executable, "-m", "orchestrate.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    full = subprocess.run(
+        [sys.executable, "-m", "orchestrate.cli", "--version"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "ORC_LEAN_CLI": "0"},
+    )  # fmt: skip
+    assert (
+        (flag.returncode, flag.stdout)
+        == (full.returncode, full.stdout)
+        == (0, result.stdout.splitlines()[0] + "\n")
+    )
 
 
 def test_a_command_loads_its_own_module_and_not_the_others(tmp_path: Path) -> None:
