@@ -70,17 +70,19 @@ def _root(args: Args) -> Path:
 
 
 def _client(args: Args) -> PlainClient | None:
-    """A plain client of the project's daemon, or None when none answers here."""
+    """A plain client of the project's daemon, or None when none listens (the full command then
+    reads the store file). Any other trouble (no answer in time, another protocol) is raised
+    as the full command raises it: asking again through Typer would only double the wait."""
     from orchestrate.client.plain import PlainClient
-    from orchestrate.core.errors import ClientError
+    from orchestrate.core.errors import DaemonNotRunning
 
     root = _root(args)
     if not (root / ".orc" / "orc.sock").exists():
         return None
     try:
         return PlainClient(root)
-    except ClientError:
-        return None  # the full path says what is wrong, as it always has
+    except DaemonNotRunning:
+        return None
 
 
 def version(args: Args) -> int | None:

@@ -6,11 +6,14 @@ command through the Typer app, so the two paths are compared on the same runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -192,3 +195,30 @@ def test_a_command_loads_its_own_module_and_not_the_others(tmp_path: Path) -> No
     assert "orchestrate.cli.control" in modules
     others = {f"orchestrate.cli.{name}" for name in ("sql", "events", "tui", "export", "backfill")}
     assert not modules & others, sorted(modules & others)
+
+
+def test_a_daemon_that_does_not_answer_is_asked_once(tmp_path: Path) -> None:
+    """A socket that takes connections and never replies: one wait, exit 5, the daemon named."""
+    (tmp_path / "flows.toml").write_text("")
+    (tmp_path / ".orc").mkdir()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(tmp_path / ".orc" / "orc.sock"))
+    server.listen(8)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "orchestrate.cli", "status", "--project", str(tmp_path)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "did not answer `hello`" in result.stderr
+    assert len(held) == 1
