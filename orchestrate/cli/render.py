@@ -7,7 +7,6 @@ Rich is imported inside the functions that draw, so commands that print JSON
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +58,13 @@ def duration(seconds: float | None) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def level_name(level: int) -> str:
+    """`INFO` for 20, `Level 25` for a level without a name (logging is loaded only here)."""
+    import logging
+
+    return logging.getLevelName(level)
 
 
 def relative(seconds: float) -> str:
@@ -137,6 +143,26 @@ def wire_json(model: Any) -> Any:
     return out
 
 
+#: Keys whose values are users' data: never read as moments.
+_USER_DATA = frozenset({"parameters", "payload", "run_input", "job_variables", "result"})
+
+
+def iso_moments(data: Any) -> Any:
+    """`wire_json` for an answer already read as plain JSON (the quick path has no models)."""
+    if isinstance(data, list):
+        return [iso_moments(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    return {
+        key: value
+        if key in _USER_DATA
+        else iso_moment(value)
+        if key in _MOMENTS
+        else iso_moments(value)
+        for key, value in data.items()
+    }
+
+
 def iso_moment(value: Any) -> Any:
     """Epoch seconds (or a list of them) as ISO 8601 in UTC with its offset; None as None."""
     if isinstance(value, list):
@@ -211,7 +237,7 @@ def history_json(entry: StateEntry) -> dict[str, Any]:
 def log_json(line: LogLine) -> dict[str, Any]:
     return {
         "timestamp": iso(line.timestamp),
-        "level": logging.getLevelName(line.level),
+        "level": level_name(line.level),
         "levelno": line.level,
         "logger": line.logger,
         "task_run_id": line.task_run_id,
@@ -263,7 +289,7 @@ def log_lines(lines: list[LogLine]) -> None:
 
     out = console()
     for line in lines:
-        level = logging.getLevelName(line.level)
+        level = level_name(line.level)
         stamp = (
             ""
             if line.timestamp is None

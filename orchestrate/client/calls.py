@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from orchestrate.client.codes import check_protocol
 from orchestrate.client.protocol import (
     PROTOCOL_VERSION,
     AutomationInfo,
@@ -29,7 +30,6 @@ from orchestrate.client.protocol import (
     Stopping,
 )
 from orchestrate.client.rpc import Call, Rpc, given, many
-from orchestrate.core.errors import ProtocolMismatch
 
 
 def client_name() -> str:
@@ -41,11 +41,7 @@ def client_name() -> str:
 
 def check_hello(hello: Hello, address: object) -> Hello:
     """The daemon's hello, if it speaks our protocol (it refuses first when it does not)."""
-    if hello.protocol != PROTOCOL_VERSION:
-        raise ProtocolMismatch(
-            f"the orc daemon at {address} speaks protocol {hello.protocol} and this client "
-            f"{PROTOCOL_VERSION}; use the same orc version on both sides"
-        )
+    check_protocol(hello.protocol, address)
     return hello
 
 

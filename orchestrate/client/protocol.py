@@ -29,19 +29,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PROTOCOL_VERSION = 1
-
-# JSON-RPC error codes: the standard ones, then orc's (-32000 and below).
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-VERSION_MISMATCH = -32000
-NOT_FOUND = -32001  # unknown deployment, run, automation
-BAD_INPUT = -32002  # parameters that do not validate, a bad value
-CONFLICT = -32003  # e.g. cancelling a run that already finished
-NOT_HANDSHAKEN = -32004  # a request before `hello`
+# The version and error codes live in `codes` (no pydantic there); every name stays here too.
+from orchestrate.client.codes import BAD_INPUT as BAD_INPUT
+from orchestrate.client.codes import CONFLICT as CONFLICT
+from orchestrate.client.codes import INTERNAL_ERROR as INTERNAL_ERROR
+from orchestrate.client.codes import INVALID_PARAMS as INVALID_PARAMS
+from orchestrate.client.codes import INVALID_REQUEST as INVALID_REQUEST
+from orchestrate.client.codes import METHOD_NOT_FOUND as METHOD_NOT_FOUND
+from orchestrate.client.codes import NOT_FOUND as NOT_FOUND
+from orchestrate.client.codes import NOT_HANDSHAKEN as NOT_HANDSHAKEN
+from orchestrate.client.codes import PARSE_ERROR as PARSE_ERROR
+from orchestrate.client.codes import PROTOCOL_VERSION as PROTOCOL_VERSION
+from orchestrate.client.codes import VERSION_MISMATCH as VERSION_MISMATCH
 
 
 class Method(StrEnum):

@@ -120,7 +120,9 @@ class Handlers:
         queued = [r for r in scheduled if (r.expected_start_time or 0.0) <= now]
         upcoming = [r for r in scheduled if (r.expected_start_time or 0.0) > now]
         nxt = upcoming[0] if upcoming else None
-        return {
+        # Sent as the model writes it (every field, in order), so a client that reads plain
+        # JSON (`orc status --json` on its quick path) prints what a validating one prints.
+        answer = {
             "pid": os.getpid(),
             "version": self.version,
             "project": d.table.project_name,
@@ -137,6 +139,7 @@ class Handlers:
             "config_error": d.config_error,
             **d.health(),
         }
+        return protocol.Status.model_validate(answer).model_dump(mode="json")
 
     async def deployments(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
         recent = await self._read(lambda s: s.recent_by_deployment(10))
