@@ -405,7 +405,7 @@ def _persist(job: TaskRunJob, key: str, value: Any) -> None:
 
 def _link_result(job: TaskRunJob, value: Any) -> None:
     if job.flow_ctx is not None and is_linkable(value):
-        job.flow_ctx.result_links[id(value)] = (job.run.id, value)
+        job.flow_ctx.result_links.add(job.run.id, value)
 
 
 # --- how a task call becomes a task run --------------------------------------------
