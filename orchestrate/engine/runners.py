@@ -10,7 +10,6 @@ other machines are integrations built on them (`orchestrate.integrations`).
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextvars
 import sys
 import threading
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 from orchestrate.core.records import TaskRunRecord
 from orchestrate.core.states import Crashed, State
 from orchestrate.engine.futures import PrefectFuture
+from orchestrate.engine.state_future import StateFuture
 from orchestrate.engine.thread_pool import ThreadPool
 
 
@@ -89,7 +89,7 @@ class ThreadPoolTaskRunner(TaskRunner):
     def submit(self, job: TaskJob) -> PrefectFuture[Any]:
         if self._pool is None:
             raise RuntimeError("The task runner is not running: submit tasks inside a flow run.")
-        outcome: cf.Future[State] = cf.Future()
+        outcome = StateFuture()
         with self._all_finished:
             self._unfinished += 1
         context = contextvars.copy_context()
@@ -99,7 +99,7 @@ class ThreadPoolTaskRunner(TaskRunner):
             when_all_done(job.pending, lambda: self._start(job, outcome, context))
         return PrefectFuture(job.run, outcome)
 
-    def _start(self, job: TaskJob, outcome: cf.Future[State], context: contextvars.Context) -> None:
+    def _start(self, job: TaskJob, outcome: StateFuture, context: contextvars.Context) -> None:
         assert self._pool is not None
         settle = _settle_async if job.is_async else _settle
         try:
@@ -109,7 +109,7 @@ class ThreadPoolTaskRunner(TaskRunner):
             self._count_off()
             raise
 
-    def _settled(self, settle: Settle, job: TaskJob, outcome: cf.Future[State]) -> None:
+    def _settled(self, settle: Settle, job: TaskJob, outcome: StateFuture) -> None:
         """Run the job to its final state, then count it off (its downstream jobs counted already)."""
         try:
             settle(job, outcome)
@@ -123,14 +123,14 @@ class ThreadPoolTaskRunner(TaskRunner):
                 self._all_finished.notify_all()
 
 
-def _settle(job: TaskJob, outcome: cf.Future[State]) -> None:
+def _settle(job: TaskJob, outcome: StateFuture) -> None:
     try:
         outcome.set_result(job.execute_sync())
     except BaseException as exc:  # the engine reports run failures as states; this is a crash
         outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
 
 
-def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
+def _settle_async(job: TaskJob, outcome: StateFuture) -> None:
     """An async task run gets an event loop to itself on a pool thread, as in Prefect.
 
     So a task that blocks on `.result()` holds up only itself: a loop shared by
@@ -144,7 +144,7 @@ def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
         outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
 
 
-Settle = Callable[[TaskJob, "cf.Future[State]"], None]
+Settle = Callable[[TaskJob, StateFuture], None]
 
 
 def _close_thread_loop() -> None:
