@@ -180,3 +180,20 @@ def test_waiting_on_futures_with_a_timeout_says_what_is_unfinished(store: Path) 
         return [f.result() for f in done], [f.result() for f in not_done], message, seen
 
     assert pipeline() == (["quick"], ["late"], "1 (of 2) futures unfinished", ["quick"])
+
+
+def test_once_stored_a_finished_task_runs_records_are_not_kept(store: Path) -> None:
+    @task
+    def number(i: int) -> int:
+        return i
+
+    @flow
+    def pipeline() -> tuple[int, int]:
+        for i in range(1000):
+            number(i)
+        assert get_sink().flush(30)
+        gc.collect()
+        alive = [type(o).__name__ for o in gc.get_objects()]
+        return alive.count("TaskRunRecord"), alive.count("StateRecord")
+
+    assert pipeline() == (0, 0)
