@@ -48,11 +48,13 @@ class ResultLinks:
 
     def add(self, task_run_id: str, value: Any) -> None:
         key = id(value)
-        try:
-            held: Any = _Watch(value, self._gone)
-            held.key = key
-        except TypeError:  # no weak reference to it: keep it, so its id is not reused
-            held = value
+        held: Any = value  # no weak reference to it: kept, so its id is not reused
+        if type(value).__weakrefoffset__:  # it takes one (asked without raising: the hot path)
+            try:
+                held = _Watch(value, self._gone)
+                held.key = key
+            except TypeError:  # a type that says it does and does not
+                held = value
         self._held[key] = held
         self._runs[key] = task_run_id
 
