@@ -312,7 +312,12 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# orc engine benchmark",
         "",
-        f"{report['when']} · Python {report['python']} · {report['cpus']} CPUs · medians of {report['repeat']} rounds · recording on (DuckDB)",
+        f"{report['when']} · Python {report['python']} · {report['cpus']} CPUs · medians of {report['repeat']} rounds · recording on (DuckDB)"
+        + (
+            f" · load average {report['load'][0]:.1f} → {report['load'][1]:.1f}"
+            if "load" in report
+            else ""
+        ),
         "",
         "| workload | orc | target | Prefect 3.9.1 |",
         "|---|---|---|---|",
@@ -345,6 +350,7 @@ def main() -> None:
         "--scale", action=argparse.BooleanOptionalAction, default=True, help="1k-100k task flows"
     )
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="orc-bench-") as folder:
         project = Path(folder)
         os.environ["ORC_HOME"] = str(project)
@@ -370,6 +376,9 @@ def main() -> None:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "repeat": args.repeat,
+        #: The 1-minute load average as the run began and ended: figures from a busy machine
+        #: (others' test runs) are slower by about the load over the CPU count, CPU times least.
+        "load": [load_before, os.getloadavg()[0]],
         "results": results,
         "scale": scale,
         "targets": TARGETS,
