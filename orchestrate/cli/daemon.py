@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from orchestrate.cli.options import JsonOption, ProjectOption, project_folder
+
+if TYPE_CHECKING:
+    from orchestrate.client.protocol import ZygoteInfo
 
 
 def up(
@@ -128,10 +131,33 @@ def status(project: ProjectOption = None, json_output: JsonOption = False) -> No
         print(f"  STORE DEGRADED: {info.store_degraded}")
     if info.process_scope:
         print(f"  processes of a run: {info.process_scope}")
+    for line in _zygote_lines(info.zygotes):
+        print(line)
     from orchestrate.core.project import log_path
 
     if log_path(root).exists():
         print(f"  log: {log_path(root)}")
+
+
+def _zygote_lines(zygotes: list[ZygoteInfo]) -> list[str]:
+    """A line per warm fork server, and why its runs last started cold if they did."""
+    from orchestrate.cli import render
+
+    lines = []
+    for zygote in zygotes:
+        since = (
+            ""
+            if zygote.up_since is None
+            else f", up {render.duration(time.time() - zygote.up_since)}"
+        )
+        pid = f" pid {zygote.pid}" if zygote.pid is not None else ""
+        preload = f" preload {', '.join(zygote.preload)}" if zygote.preload else ""
+        lines.append(
+            f"  zygote {zygote.python}{preload}: {zygote.state}{pid}{since}, {zygote.forks} fork(s)"
+        )
+        if zygote.last_cold_reason:
+            lines.append(f"    last cold start: {zygote.last_cold_reason}")
+    return lines
 
 
 def _not_running(root: Path, json_output: bool) -> NoReturn:

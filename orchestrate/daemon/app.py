@@ -112,7 +112,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     daemon.plan()
     if daemon.supervisor.zygotes is not None:
         for deployment in config.deployments:
-            daemon.supervisor.zygotes.prewarm(str(root), deployment.preload)
+            daemon.supervisor.zygotes.prewarm(str(root), deployment.preload, deployment.python)
     await server.start(state_dir(root) / "orc.sock")
     parts = Supervised(stop)
     parts.start("watcher", lambda: _watch(daemon, root, config))

@@ -54,16 +54,17 @@ async def start_worker(
 ) -> Spawned:
     """Fork a worker for `spec` from a warm zygote if one is ready, else spawn it cold."""
     if zygotes is not None:
-        forked = await fork_worker(zygotes, spec, env)
+        forked = await fork_worker(zygotes, python, spec, env)
         if forked is not None:
             return forked
     return await spawn_worker(python, spec, env)
 
 
 async def fork_worker(
-    zygotes: Zygotes, spec: RunSpec, env: dict[str, str] | None
+    zygotes: Zygotes, python: str, spec: RunSpec, env: dict[str, str] | None
 ) -> Spawned | None:
-    """A worker forked from the zygote for `spec`, or None (start it cold; the zygote said why)."""
+    """A worker forked from `python`'s zygote for `spec`, or None (start it cold; the zygote
+    said why)."""
     ours, theirs = socket.socketpair()
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
@@ -72,7 +73,9 @@ async def fork_worker(
     try:
         fds = (theirs.detach(), out_write, err_write, status_write)  # closed by `fork`
         environ = dict(os.environ) if env is None else env
-        proc = await zygotes.fork(spec.project_root, spec.preload, environ, fds, status_read)
+        proc = await zygotes.fork(
+            python, spec.project_root, spec.preload, environ, fds, status_read
+        )
     finally:
         if proc is None:
             for fd in (out_read, err_read, status_read):

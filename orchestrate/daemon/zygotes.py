@@ -1,12 +1,13 @@
 """Warm zygotes: the daemon's side of `orchestrate.worker.zygote`, and their lifetime.
 
-One zygote per interpreter, project folder and `preload` list, started on the
+One zygote per interpreter (the daemon's, or a deployment's `python`/`venv`), project folder and `preload` list, started on the
 first run that could use it (that run, and any while it warms, start cold) and
 kept until the daemon stops. A zygote is not used, and is replaced, when:
 
 - it has exited, or does not answer a ping after being idle (`HEALTH_IDLE`);
 - a file of a module it preloaded has changed (its code would be stale);
-- a fork does not report its child within `FORK_TIMEOUT`.
+- a fork does not report its child within `FORK_TIMEOUT`;
+- (never used) it speaks another protocol than the daemon (another orc in that venv).
 
 Each of these is logged, and the run starts cold instead: a warm start is an
 optimisation, never a reason for a run not to start.
@@ -25,6 +26,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from orchestrate._version import __version__
+from orchestrate.worker.handshake import PROTOCOL, install_hint
 from orchestrate.worker.zygote import EXITED, MAX_MESSAGE, STARTED, STATUS
 
 log = logging.getLogger("orc.daemon.zygotes")
@@ -119,6 +122,9 @@ class Zygote:
         self.control = control
         self.files = {path: _mtime(path) for path in files}
         self.last_used = time.monotonic()
+        #: When it started (seconds since the epoch), and how many workers it has forked.
+        self.started = time.time()
+        self.forks = 0
         self._asking = asyncio.Lock()
 
     @classmethod
@@ -153,6 +159,13 @@ class Zygote:
         except BaseException:  # cancelled (the daemon is stopping): it must not outlive us
             await asyncio.shield(zygote.stop())
             raise
+        if ready.get("protocol") != PROTOCOL:
+            await zygote.stop()
+            theirs = ready.get("protocol", 0)
+            raise ZygoteError(
+                f"the zygote of {python} speaks protocol v{theirs}, the daemon v{PROTOCOL}: "
+                f"install orc {__version__} there ({install_hint(python)})"
+            )
         if ready.get("error"):
             await zygote.stop()
             raise ZygoteError(f"preloading {list(preload)} failed: {ready['error']}")
@@ -229,47 +242,77 @@ class Zygotes:
         self._ready: dict[Key, Zygote] = {}
         self._starting: dict[Key, asyncio.Task[None]] = {}
         self._failed: dict[Key, float] = {}
+        self._fallbacks: dict[Key, str] = {}  # why a run of that kind last started cold
 
     async def fork(
         self,
+        python: str,
         cwd: str,
         preload: Sequence[str],
         env: dict[str, str],
         fds: Sequence[int],
         status: int,
     ) -> ForkedProcess | None:
-        """A warm child, or None when none can be had now (start cold; the reason is logged).
-        `fds` are closed here either way (see `Zygote.fork`)."""
-        key = (self.python, cwd, tuple(preload))
+        """A warm child of `python`'s zygote, or None when none can be had now (start cold; the
+        reason is logged). `fds` are closed here either way (see `Zygote.fork`)."""
+        key = (python, cwd, tuple(preload))
         zygote = await self._usable(key)
         if zygote is None:
             for fd in fds:
                 os.close(fd)
             return None
         try:
-            return await zygote.fork(env, cwd, fds, status)
+            forked = await zygote.fork(env, cwd, fds, status)
         except (ZygoteError, TimeoutError, OSError) as exc:
             log.warning("zygote %d failed to fork (%r); starting the run cold", zygote.pid, exc)
+            self._cold(key, f"zygote {zygote.pid} failed to fork ({exc!r})")
             await self._retire(key, zygote)
             self._warm_later(key)
             return None
+        zygote.forks += 1
+        return forked
 
-    async def warm(self, cwd: str, preload: Sequence[str] = ()) -> bool:
-        """Start the zygote for (`cwd`, `preload`) and wait for it; whether it is ready."""
-        key = (self.python, cwd, tuple(preload))
+    async def warm(self, cwd: str, preload: Sequence[str] = (), python: str | None = None) -> bool:
+        """Start the zygote for (`python`, `cwd`, `preload`) and wait for it; whether it is ready."""
+        key = (python or self.python, cwd, tuple(preload))
         self._failed.pop(key, None)
         if key not in self._ready:
             self._warm_later(key)
             await asyncio.shield(self._starting[key])
         return key in self._ready
 
-    def prewarm(self, cwd: str, preload: Sequence[str] = ()) -> None:
-        """Start the zygote for (`cwd`, `preload`) in the background, so a first run is warm too."""
-        self._warm_later((self.python, cwd, tuple(preload)))
+    def prewarm(self, cwd: str, preload: Sequence[str] = (), python: str | None = None) -> None:
+        """Start the zygote for (`python`, `cwd`, `preload`) in the background, so a first run
+        is warm too."""
+        self._warm_later((python or self.python, cwd, tuple(preload)))
 
-    def zygote(self, cwd: str, preload: Sequence[str] = ()) -> Zygote | None:
-        """The ready zygote for (`cwd`, `preload`), if there is one."""
-        return self._ready.get((self.python, cwd, tuple(preload)))
+    def zygote(
+        self, cwd: str, preload: Sequence[str] = (), python: str | None = None
+    ) -> Zygote | None:
+        """The ready zygote for (`python`, `cwd`, `preload`), if there is one."""
+        return self._ready.get((python or self.python, cwd, tuple(preload)))
+
+    def report(self) -> list[dict[str, Any]]:
+        """Each zygote for `orc status`: its interpreter, pid, start, forks served, and why its
+        runs last started cold (one starting or failed has no pid)."""
+        keys = sorted({*self._ready, *self._starting, *self._failed, *self._fallbacks})
+        rows = []
+        for key in keys:
+            zygote = self._ready.get(key)
+            condition = "ready" if zygote else "starting" if key in self._starting else "down"
+            rows.append(
+                {
+                    "python": key[0],
+                    "folder": key[1],
+                    "preload": list(key[2]),
+                    "state": condition,
+                    "pid": zygote.pid if zygote else None,
+                    "up_since": zygote.started if zygote else None,
+                    "forks": zygote.forks if zygote else 0,
+                    "last_cold_reason": self._fallbacks.get(key),
+                }
+            )
+        return rows
 
     async def close(self) -> None:
         """Stop every zygote (the daemon is stopping); runs they forked are not touched."""
@@ -282,6 +325,8 @@ class Zygotes:
     async def _usable(self, key: Key) -> Zygote | None:
         zygote = self._ready.get(key)
         if zygote is None:
+            if key not in self._failed:  # else the reason it failed stands
+                self._cold(key, "its zygote was still starting")
             self._warm_later(key)
             return None
         reason = _unfit(zygote)
@@ -291,9 +336,13 @@ class Zygotes:
         if reason is None:
             return zygote
         log.warning("zygote %d is replaced: %s; this run starts cold", zygote.pid, reason)
+        self._cold(key, f"zygote {zygote.pid} was replaced: {reason}")
         await self._retire(key, zygote)
         self._warm_later(key)
         return None
+
+    def _cold(self, key: Key, reason: str) -> None:
+        self._fallbacks[key] = f"{reason} (at {time.strftime('%Y-%m-%dT%H:%M:%S%z')})"
 
     def _warm_later(self, key: Key) -> None:
         failed = self._failed.get(key)
@@ -305,11 +354,13 @@ class Zygotes:
         python, cwd, preload = key
         try:
             self._ready[key] = await Zygote.start(python, cwd, preload)
+            self._failed.pop(key, None)
             log.info(
                 "zygote %d ready for %s (preload %s)", self._ready[key].pid, cwd, list(preload)
             )
         except ZygoteError as exc:
             self._failed[key] = time.monotonic()
+            self._fallbacks[key] = f"{exc} (at {time.strftime('%Y-%m-%dT%H:%M:%S%z')})"
             log.warning("%s; runs start cold for %gs before it is tried again", exc, RETRY_AFTER)
         finally:
             self._starting.pop(key, None)

@@ -47,6 +47,8 @@ class RunSpec:
             (set where the daemon cannot give the run a cgroup of its own).
         preload: modules the daemon's zygote imports before forking this run's worker
             (the worker itself ignores it).
+        python: the interpreter the worker runs under (the deployment's `python` or `venv`);
+            None for the daemon's own. The worker itself ignores it.
     """
 
     flow_run_id: str
@@ -69,6 +71,7 @@ class RunSpec:
     journal: str | None = None
     subreaper: bool = False
     preload: list[str] = field(default_factory=list)
+    python: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,6 +144,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "journal": _OPT_STR,
     "subreaper": ((bool,), "true or false"),
     "preload": ((list,), "a list of module names"),
+    "python": _OPT_STR,
 }
 _REQUIRED = ("flow_run_id", "deployment", "entrypoint", "project_root")
 

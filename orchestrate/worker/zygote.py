@@ -35,7 +35,8 @@ exactly as for a cold worker.
 Control messages (`SOCK_SEQPACKET`, one JSON object each):
 - daemon → zygote: `{"preload": [...]}` once at start, then `{"op": "fork", "env": {...}, "cwd": "..."}` with four fds
   (worker socket, stdout, stderr, status pipe), or `{"op": "ping"}`;
-- zygote → daemon: `{"op": "ready", "pid", "files", "error"}` once at start,
+- zygote → daemon: `{"op": "ready", "pid", "files", "error", "protocol"}` once at start
+  (`protocol`: see `orchestrate.worker.handshake`; the daemon uses no zygote of another),
   `{"op": "pong"}` for a ping.
 Status pipe (per child), 8-byte records `(kind, value)`: `STARTED` with the
 pid (written by the child after `setsid`), then `EXITED` with the exit code
@@ -55,6 +56,8 @@ import struct
 import sys
 import traceback
 from typing import Any
+
+from orchestrate.worker.handshake import PROTOCOL
 
 STATUS = struct.Struct("<ii")
 STARTED = 1
@@ -86,7 +89,8 @@ def main(argv: list[str]) -> int:
     error = _preload(preload)
     files = _module_files(preload)
     try:
-        _send(control, {"op": "ready", "pid": os.getpid(), "files": files, "error": error})
+        ready = {"op": "ready", "pid": os.getpid(), "files": files, "error": error}
+        _send(control, {**ready, "protocol": PROTOCOL})
     except OSError:  # the daemon stopped while this one was starting
         return 0
     if error is not None:
