@@ -280,6 +280,7 @@ class ZygoteInfo(Wire):
     up_since: float | None = None
     forks: int = 0  # workers it has forked
     last_cold_reason: str | None = None  # why a run of its kind last started cold instead
+    spare: bool = False  # a worker forked ahead waits for its next run
 
 
 class Status(Wire):

@@ -137,6 +137,8 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     else:
         log.info("stopping: no new runs; waiting for running ones")
     await daemon.stop(shutdown_grace)
+    if daemon.supervisor.zygotes is not None:  # and their spares, before their cgroups go
+        await daemon.supervisor.zygotes.close()
     scopes.close()
     await parts.cancel()
     await server.close()

@@ -76,7 +76,7 @@ class Supervisor:
         self.python = python
         self.kill_grace = kill_grace
         self.scopes = scopes
-        self.zygotes = Zygotes(python) if warm else None
+        self.zygotes = Zygotes(python, scopes) if warm else None
         #: The workers not yet exited, by flow run id.
         self.running: dict[str, WorkerHandle] = {}
 
@@ -153,7 +153,7 @@ class WorkerHandle:
             self._task = asyncio.create_task(self._never_started(exc))
             return
         # Before the spec goes out: the worker runs no user code until then.
-        self._processes.adopt(spawned.proc.pid)
+        self._processes.adopt(spawned.proc.pid, spawned.scope)
         self._event("orc.worker.started", {"pid": spawned.proc.pid})
         refused = await self._greet(spawned)
         if refused is not None:

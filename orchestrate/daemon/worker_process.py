@@ -47,6 +47,8 @@ class Spawned:
     sock: socket.socket
     stdout: int
     stderr: int
+    #: The cgroup a spare already waits in (see `daemon.spares`), which becomes the run's.
+    scope: str | None = None
 
 
 async def start_worker(
@@ -65,6 +67,15 @@ async def fork_worker(
 ) -> Spawned | None:
     """A worker forked from `python`'s zygote for `spec`, or None (start it cold; the zygote
     said why)."""
+    environ = dict(os.environ) if env is None else env
+    spare = await zygotes.spare(python, spec.project_root, spec.preload)
+    if spare is not None:
+        try:
+            spare.give(environ, spec.project_root)
+            return Spawned(spare.proc, spare.sock, spare.stdout, spare.stderr, spare.scope)
+        except OSError as exc:  # it died after all: fork one now
+            log.warning("spare worker %d cannot take its run (%s)", spare.proc.pid, exc)
+            await spare.drop(zygotes.scopes)
     ours, theirs = socket.socketpair()
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
@@ -72,7 +83,6 @@ async def fork_worker(
     proc = None
     try:
         fds = (theirs.detach(), out_write, err_write, status_write)  # closed by `fork`
-        environ = dict(os.environ) if env is None else env
         proc = await zygotes.fork(
             python, spec.project_root, spec.preload, environ, fds, status_read
         )
@@ -132,10 +142,13 @@ class RunProcesses:
         env = {**os.environ, MARK: self.scopes.mark(self.flow_run_id)}
         return dataclasses.replace(spec, subreaper=not self.scopes.uses_cgroup), env
 
-    def adopt(self, pid: int) -> None:
-        """Take the started worker into the run's scope (before it runs any user code)."""
+    def adopt(self, pid: int, scope: str | None = None) -> None:
+        """Take the started worker into the run's scope (before it runs any user code); a
+        spare is in a `scope` of its own already, which becomes the run's."""
         self.pid = pid
-        if self.scopes is not None:
+        if self.scopes is not None and scope is not None:
+            self.scopes.bind(self.flow_run_id, scope)
+        elif self.scopes is not None:
             self.scopes.adopt(self.flow_run_id, pid)
 
     def signal(self, signum: int) -> None:

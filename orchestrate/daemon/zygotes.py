@@ -23,10 +23,13 @@ import os
 import socket
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 from orchestrate._version import __version__
+from orchestrate.daemon.scope import RunScopes
+from orchestrate.daemon.spares import Spare, fork_spare
 from orchestrate.worker.handshake import PROTOCOL, install_hint
 from orchestrate.worker.zygote import EXITED, MAX_MESSAGE, STARTED, STATUS
 
@@ -67,6 +70,10 @@ class ForkedProcess:
 
     async def wait(self) -> int | None:
         return await asyncio.shield(self._exited)
+
+    def done(self) -> bool:
+        """Whether it has exited."""
+        return self._exited.done()
 
     def _on_status(self) -> None:
         try:
@@ -125,6 +132,8 @@ class Zygote:
         #: When it started (seconds since the epoch), and how many workers it has forked.
         self.started = time.time()
         self.forks = 0
+        #: The pids of its latest children (spares included), newest last.
+        self.children: deque[int] = deque(maxlen=64)
         self._asking = asyncio.Lock()
 
     @classmethod
@@ -194,14 +203,21 @@ class Zygote:
             return False
 
     async def fork(
-        self, env: dict[str, str], cwd: str, fds: Sequence[int], status: int
+        self, env: dict[str, str] | None, cwd: str | None, fds: Sequence[int], status: int
     ) -> ForkedProcess:
         """A child with `fds` (worker socket, stdout, stderr, status pipe's write end), in a
         session of its own, in `cwd` with `env`; returns once the child has said, on the
         `status` read end, that it exists. `fds` are closed here once sent: then a zygote
-        that dies before forking closes the status pipe, and the run goes cold at once."""
+        that dies before forking closes the status pipe, and the run goes cold at once.
+        Without `env` and `cwd` it is a spare (see `daemon.spares`): a fifth fd is the pipe
+        they come through later."""
         self.last_used = time.monotonic()
-        message = json.dumps({"op": "fork", "env": env, "cwd": cwd}).encode()
+        request = (
+            {"op": "fork", "env": env, "cwd": cwd}
+            if env is not None
+            else {"op": "fork", "spare": True}
+        )
+        message = json.dumps(request).encode()
         try:
             socket.send_fds(self.control, [message], list(fds))
         except OSError as exc:  # a full socket (a stuck zygote) included
@@ -209,7 +225,9 @@ class Zygote:
         finally:
             for fd in fds:
                 os.close(fd)
-        return await asyncio.wait_for(_started(status), FORK_TIMEOUT)
+        child = await asyncio.wait_for(_started(status), FORK_TIMEOUT)
+        self.children.append(child.pid)
+        return child
 
     async def stop(self) -> None:
         """Close its socket (it exits on that), and kill it if it does not."""
@@ -237,8 +255,15 @@ class Zygote:
 class Zygotes:
     """The daemon's zygotes, by (interpreter, project folder, preload list)."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(
+        self, python: str = sys.executable, scopes: RunScopes | None = None, spares: bool = True
+    ) -> None:
         self.python = python
+        self.scopes = scopes
+        self.spares = spares
+        self._spares: dict[Key, Spare] = {}
+        self._refilling: dict[Key, asyncio.Task[None]] = {}
+        self._dropping: set[asyncio.Task[None]] = set()
         self._ready: dict[Key, Zygote] = {}
         self._starting: dict[Key, asyncio.Task[None]] = {}
         self._failed: dict[Key, float] = {}
@@ -271,6 +296,26 @@ class Zygotes:
             return None
         zygote.forks += 1
         return forked
+
+    async def spare(self, python: str, cwd: str, preload: Sequence[str]) -> Spare | None:
+        """The waiting spare of that kind if its zygote is fit (it reaps the spare and reports
+        its exit; else None, and `fork` checks again, says why and replaces it); the next
+        spare is forked meanwhile."""
+        key = (python, cwd, tuple(preload))
+        spare = self._spares.pop(key, None)
+        if spare is None:
+            return None
+        zygote = self._ready.get(key)
+        fit = zygote is spare.zygote and _unfit(spare.zygote) is None and spare.alive()
+        if fit and time.monotonic() - spare.zygote.last_used > HEALTH_IDLE:
+            fit = await spare.zygote.ping()
+        if not fit or zygote is None:
+            self._drop(spare)
+            return None
+        zygote.last_used = time.monotonic()
+        zygote.forks += 1
+        self._refill_later(key)
+        return spare
 
     async def warm(self, cwd: str, preload: Sequence[str] = (), python: str | None = None) -> bool:
         """Start the zygote for (`python`, `cwd`, `preload`) and wait for it; whether it is ready."""
@@ -310,6 +355,7 @@ class Zygotes:
                     "up_since": zygote.started if zygote else None,
                     "forks": zygote.forks if zygote else 0,
                     "last_cold_reason": self._fallbacks.get(key),
+                    "spare": key in self._spares,
                 }
             )
         return rows
@@ -319,6 +365,11 @@ class Zygotes:
         for task in self._starting.values():
             task.cancel()
         await asyncio.gather(*self._starting.values(), return_exceptions=True)
+        # a spare being forked is let finish (a cancel could leave its cgroup behind), then dropped
+        await asyncio.gather(*self._refilling.values(), *self._dropping, return_exceptions=True)
+        self.spares = False
+        spares, self._spares = list(self._spares.values()), {}
+        await asyncio.gather(*(s.drop(self.scopes) for s in spares), return_exceptions=True)
         zygotes, self._ready = list(self._ready.values()), {}
         await asyncio.gather(*(z.stop() for z in zygotes), return_exceptions=True)
 
@@ -355,6 +406,7 @@ class Zygotes:
         try:
             self._ready[key] = await Zygote.start(python, cwd, preload)
             self._failed.pop(key, None)
+            self._refill_later(key)
             log.info(
                 "zygote %d ready for %s (preload %s)", self._ready[key].pid, cwd, list(preload)
             )
@@ -368,7 +420,38 @@ class Zygotes:
     async def _retire(self, key: Key, zygote: Zygote) -> None:
         if self._ready.get(key) is zygote:
             del self._ready[key]
+        spare = self._spares.get(key)
+        if spare is not None and spare.zygote is zygote:
+            del self._spares[key]
+            await spare.drop(self.scopes)
         await zygote.stop()
+
+    def _refill_later(self, key: Key) -> None:
+        if self.spares and key not in self._refilling and key not in self._spares:
+            self._refilling[key] = asyncio.create_task(self._refill(key))
+
+    async def _refill(self, key: Key) -> None:
+        """Fork the next spare of `key`'s zygote, in the background."""
+        zygote = self._ready.get(key)
+        try:
+            if zygote is None or not zygote.alive():
+                return
+            try:
+                spare = await fork_spare(zygote, self.scopes)
+            except (ZygoteError, TimeoutError, OSError) as exc:
+                log.warning("zygote %d failed to fork a spare (%r)", zygote.pid, exc)
+                return
+            if self._ready.get(key) is zygote and key not in self._spares:
+                self._spares[key] = spare
+            else:  # replaced meanwhile
+                await spare.drop(self.scopes)
+        finally:
+            self._refilling.pop(key, None)
+
+    def _drop(self, spare: Spare) -> None:
+        task = asyncio.create_task(spare.drop(self.scopes))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
 
 
 def _unfit(zygote: Zygote) -> str | None:
