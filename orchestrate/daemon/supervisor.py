@@ -19,6 +19,7 @@ final state of an exit (`worker_exit`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -178,7 +179,13 @@ class WorkerHandle:
         return self.spec.python or self._supervisor.python
 
     async def _greet(self, spawned: Spawned) -> State | None:
-        """Exchange hellos; the final state of a worker that cannot take this daemon's spec."""
+        """Exchange hellos; the final state of a worker that cannot take this daemon's spec.
+        A forked worker speaks its zygote's protocol, checked when it started: ours is sent
+        with the spec, and its answer comes with its records (a round trip saved)."""
+        if spawned.agreed:
+            with contextlib.suppress(OSError):  # it died already: its exit says how
+                spawned.sock.sendall(handshake.ours().line())  # an empty socket: never blocks
+            return None
         try:
             theirs = await worker_handshake.exchange(spawned.sock)
         except worker_handshake.NoHello as exc:

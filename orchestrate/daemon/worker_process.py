@@ -49,6 +49,8 @@ class Spawned:
     stderr: int
     #: The cgroup a spare already waits in (see `daemon.spares`), which becomes the run's.
     scope: str | None = None
+    #: Forked from a zygote that said it speaks our protocol: its hello need not be awaited.
+    agreed: bool = False
 
 
 async def start_worker(
@@ -72,7 +74,7 @@ async def fork_worker(
     if spare is not None:
         try:
             spare.give(environ, spec.project_root)
-            return Spawned(spare.proc, spare.sock, spare.stdout, spare.stderr, spare.scope)
+            return Spawned(spare.proc, spare.sock, spare.stdout, spare.stderr, spare.scope, True)
         except OSError as exc:  # it died after all: fork one now
             log.warning("spare worker %d cannot take its run (%s)", spare.proc.pid, exc)
             await spare.drop(zygotes.scopes)
@@ -91,7 +93,7 @@ async def fork_worker(
             for fd in (out_read, err_read, status_read):
                 os.close(fd)
             ours.close()
-    return None if proc is None else Spawned(proc, ours, out_read, err_read)
+    return None if proc is None else Spawned(proc, ours, out_read, err_read, agreed=True)
 
 
 async def spawn_worker(python: str, spec: RunSpec, env: dict[str, str] | None) -> Spawned:
