@@ -302,6 +302,11 @@ class Zygotes:
         its exit; else None, and `fork` checks again, says why and replaces it); the next
         spare is forked meanwhile."""
         key = (python, cwd, tuple(preload))
+        refill = self._refilling.get(key)
+        if key not in self._spares and refill is not None:
+            # one is being forked: waiting for it is never slower than forking another
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(refill), FORK_TIMEOUT)
         spare = self._spares.pop(key, None)
         if spare is None:
             return None
