@@ -1,7 +1,11 @@
 """A flow run's task runs as graph rows: one row per task, mapped tasks collapsed, subflows nested.
 
-Task runs of the same task (same `task_key`, many `dynamic_key`s: a `.map()`
-or a loop) share one row with counts until the row is expanded; a subflow's
+Task runs of the same task called from the same place share one row with
+counts until the row is expanded. Runs carry no call site, so the place is
+read from the graph itself (`tui.calls`): a chain (runs of the task feeding
+each other, a loop `x = t(x)`) is one call; other runs are grouped by the
+tasks they depend on (a `.map()` over one producer's outputs is one call).
+250 mapped and 30 chained calls of one task are two rows. A subflow's
 stand-in task run shows its child run's rows under it when expanded. Rows are
 laid out by `tui.lanes` in the order tasks were created, which is an order
 where every upstream comes first. A task run that arrives while the run
@@ -19,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from orchestrate.client.protocol import EdgeInfo, TaskRunInfo
+from tui.calls import CallSites
 from tui.lanes import LaneLayout, LaneRow
 
 _STRENGTH = {"wait_for": 1, "parent": 2, "data": 3}
@@ -78,6 +83,7 @@ class GraphNode:
     expandable: bool = False
     expanded: bool = False
     parent_key: str | None = None  # the subflow stand-in this row is nested under
+    call: str = ""  # how this group was called, when the task has more than one row
     upstream: dict[str, str] = field(default_factory=dict)  # producer key -> edge kind
     _summary: NodeSummary | None = field(default=None, repr=False)
 
@@ -139,7 +145,8 @@ class RunGraph:
         self.flow_run_id = flow_run_id
         self.expanded: set[str] = set()
         self._task_runs: dict[str, TaskRunInfo] = {}
-        self._by_run: dict[str, dict[str, list[str]]] = {flow_run_id: {}}  # run -> task_key -> ids
+        self._calls = CallSites()  # run -> call key -> ids, and each task run's call
+        self._calls.add_run(flow_run_id)
         self._children: dict[str, str] = {}  # stand-in task run id -> child flow run id
         self._layout = LaneLayout()
         self._nodes: list[GraphNode] = []
@@ -192,7 +199,7 @@ class RunGraph:
 
     def knows_run(self, flow_run_id: str) -> bool:
         """Whether task runs of `flow_run_id` belong here: the run itself, or an attached subflow run."""
-        return flow_run_id in self._by_run
+        return self._calls.has_run(flow_run_id)
 
     def take_changes(self) -> GraphChanges:
         """What to repaint since the last call (the layout settled first)."""
@@ -226,6 +233,11 @@ class RunGraph:
             if not task_run.upstream:
                 task_run = task_run.model_copy(update={"upstream": known.upstream})
             self._replace(task_run)
+            if task_run.upstream != known.upstream and self._calls.recall(
+                task_run, self._task_runs
+            ):
+                self._stale = True
+                return None
             return self._mark_rows_of(task_run)
         first = self._remember(task_run)
         if self._stale:
@@ -242,7 +254,7 @@ class RunGraph:
         """Note the rows that show a changed task run: its own, and an expanded group's header."""
         key = self._key_of.get(task_run.id, "")
         row = self._row_of.get(key)
-        header = self._row_of.get(_group_key(task_run.flow_run_id, task_run.task_key))
+        header = self._row_of.get(_group_key(task_run.flow_run_id, self._calls.key_of(task_run.id)))
         for index in {row, header}:
             if index is not None:
                 self._changes.rows.add(index)
@@ -258,7 +270,11 @@ class RunGraph:
         if task_run is None or any(e.upstream_id == upstream_id for e in task_run.upstream):
             return
         edge = EdgeInfo(upstream_id=upstream_id, kind=kind)  # type: ignore[arg-type]
-        self._replace(task_run.model_copy(update={"upstream": [*task_run.upstream, edge]}))
+        task_run = task_run.model_copy(update={"upstream": [*task_run.upstream, edge]})
+        self._replace(task_run)
+        if self._calls.recall(task_run, self._task_runs):
+            self._stale = True
+            return
         pending = next((n for n in self._pending if n.key == self._key_of.get(task_run_id)), None)
         if pending is None:
             self._stale = True
@@ -268,7 +284,7 @@ class RunGraph:
     ) -> None:
         """The child flow run behind a subflow stand-in, with its task runs, for nesting."""
         self._children[stand_in_id] = child_flow_run_id
-        self._by_run.setdefault(child_flow_run_id, {})
+        self._calls.add_run(child_flow_run_id)
         for task_run in sorted(task_runs, key=lambda t: (t.created, t.dynamic_key)):
             if task_run.id not in self._task_runs:
                 self._remember(task_run)
@@ -287,23 +303,27 @@ class RunGraph:
     # ---- internals -------------------------------------------------------
 
     def _remember(self, task_run: TaskRunInfo) -> bool:
-        """Store a new task run; True if it is the first of its task in its flow run."""
+        """Store a new task run; True if it is the first of its call in its flow run.
+
+        A run that turns an earlier one into a chain's head moves that one to
+        the chain's row: the layout is rebuilt.
+        """
         self._task_runs[task_run.id] = task_run
-        keys = self._by_run.setdefault(task_run.flow_run_id, {})
-        ids = keys.setdefault(task_run.task_key, [])
-        ids.append(task_run.id)
-        return len(ids) == 1
+        first, moved = self._calls.add(task_run, self._task_runs)
+        if moved:
+            self._stale = True
+        return first
 
     def _replace(self, task_run: TaskRunInfo) -> None:
         self._task_runs[task_run.id] = task_run
 
     def _append(self, task_run: TaskRunInfo) -> None:
-        node = self._group_node(task_run.flow_run_id, task_run.task_key, 0, None)
+        node = self._group_node(task_run.flow_run_id, self._calls.key_of(task_run.id), 0, None)
         self._key_of[task_run.id] = node.key
         self._pending.append(node)
 
     def _join_group(self, task_run: TaskRunInfo) -> None:
-        key = _group_key(task_run.flow_run_id, task_run.task_key)
+        key = _group_key(task_run.flow_run_id, self._calls.key_of(task_run.id))
         row = self._row_of.get(key)
         node = (
             self._nodes[row]
@@ -374,8 +394,8 @@ class RunGraph:
 
     def _walk(self, flow_run_id: str, depth: int, parent: str | None) -> Iterator[GraphNode]:
         """Rows in order: each task (or group) of the run, with what is expanded under it."""
-        for task_key in self._by_run.get(flow_run_id, {}):
-            group = self._group_node(flow_run_id, task_key, depth, parent)
+        for call_key in self._calls.in_order(flow_run_id, self._task_runs):
+            group = self._group_node(flow_run_id, call_key, depth, parent)
             if not (group.grouped and group.key in self.expanded):
                 yield group
                 if not group.grouped:
@@ -405,21 +425,26 @@ class RunGraph:
             yield from self._walk(child, depth + 1, node.key)
 
     def _group_node(
-        self, flow_run_id: str, task_key: str, depth: int, parent: str | None
+        self, flow_run_id: str, call_key: str, depth: int, parent: str | None
     ) -> GraphNode:
-        ids = list(self._by_run[flow_run_id][task_key])
+        runs = self._task_runs
+        ids = sorted(
+            self._calls.ids(flow_run_id, call_key),
+            key=lambda i: (runs[i].created, runs[i].dynamic_key),
+        )
         node = GraphNode(
-            _group_key(flow_run_id, task_key),
+            _group_key(flow_run_id, call_key),
             flow_run_id,
             depth,
             ids,
             self._task_runs,
             parent_key=parent,
+            call=self._calls.label(flow_run_id, call_key, self._task_runs),
         )
         node.grouped = len(ids) > 1
         node.expandable = node.grouped or node.is_subflow
         return node
 
 
-def _group_key(flow_run_id: str, task_key: str) -> str:
-    return f"{flow_run_id}:{task_key}"
+def _group_key(flow_run_id: str, call_key: str) -> str:
+    return f"{flow_run_id}:{call_key}"

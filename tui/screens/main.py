@@ -140,6 +140,7 @@ class MainScreen(RunViews):
                 yield AutomationList(self.dashboard, self.clock, id="automations")
             with TabbedContent(id="detail", initial="graph"):
                 with TabPane("Graph", id="graph"):
+                    yield Prompt(placeholder="find a task by name (n: next)", id="graph-search")
                     yield GraphView(self.clock, id="graph-view")
                     yield TaskDetail(id="task-detail")
                 with TabPane("Timeline", id="timeline"):
@@ -538,10 +539,13 @@ class MainScreen(RunViews):
             self._focus_detail()
 
     def action_filter(self) -> None:
-        """`/`: search the logs from the Logs tab, else filter the runs."""
+        """`/`: search the logs or the graph from their tab, else filter the runs."""
         focused = self.focused
         if self._tabs.active == "logs" and self._in_detail(focused):
             self.query_one("#log-search", Prompt).open(self._log_view)
+            return
+        if self._tabs.active == "graph" and self._in_detail(focused):
+            self.query_one("#graph-search", Prompt).open(self._graph_view)
             return
         self.query_one("#run-filter", Prompt).open(self._run_list)
 
@@ -610,11 +614,15 @@ class MainScreen(RunViews):
             if not (self.readonly and command.verb in {"cancel", "retry", "pause"}):
                 verbs[command.verb]()
 
-    @on(Input.Submitted, "#run-filter, #log-search")
+    @on(Input.Submitted, "#run-filter, #log-search, #graph-search")
     def _prompt_done(self, submitted: Input.Submitted) -> None:
         """Enter leaves the input, its text still applied."""
         if isinstance(submitted.input, Prompt):
             submitted.input.close(clear=False)
+
+    @on(Input.Changed, "#graph-search")
+    def _graph_search_changed(self, changed: Input.Changed) -> None:
+        self._graph_view.find(changed.value, self._graph_view.cursor)
 
     @on(Input.Changed, "#log-search")
     def _log_search_changed(self, changed: Input.Changed) -> None:

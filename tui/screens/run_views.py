@@ -137,6 +137,10 @@ class RunViews(Verbs):
     def _task_highlighted(self) -> None:
         self._refresh_task_detail()
 
+    @on(GraphView.Expanded)
+    def _graph_expanded(self) -> None:
+        self._graph_changed()
+
     @on(RowList.Chosen, "#graph-view")
     def _graph_row_chosen(self) -> None:
         view = self._graph_view
