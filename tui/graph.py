@@ -153,6 +153,7 @@ class RunGraph:
         self._row_of: dict[str, int] = {}
         self._key_of: dict[str, str] = {}  # task run id -> key of the row it shows in
         self._pending: list[GraphNode] = []
+        self._reach: list[int] = []  # per row: the last row whose lanes run up into it (or above)
         self._stale = True
         self._shown_runs: set[str] = set()  # flow runs whose rows show (the run, expanded subflows)
         self._changes = GraphChanges(everything=True)
@@ -163,6 +164,7 @@ class RunGraph:
     def rows(self) -> list[GraphRow]:
         """Every row, laid out (placing new rows, or rebuilding if something earlier changed)."""
         self._settle()
+        self._place_through(len(self._nodes) - 1)
         return [
             GraphRow(node, lanes)
             for node, lanes in zip(self._nodes, self._layout.rows, strict=True)
@@ -174,10 +176,17 @@ class RunGraph:
 
     def row(self, index: int) -> GraphRow:
         self._settle()
+        self._place_through(index)
         return GraphRow(self._nodes[index], self._layout.rows[index])
+
+    def lay_out_through(self, index: int) -> None:
+        """Place the rows a view is about to draw (up to `index`), so they share one lane width."""
+        self._settle()
+        self._place_through(min(index, len(self._nodes) - 1))
 
     @property
     def lane_width(self) -> int:
+        """Lane columns of the rows placed so far (rows are placed as far as they are read)."""
         self._settle()
         return self._layout.width
 
@@ -356,26 +365,59 @@ class RunGraph:
         elif self._pending:
             pending, self._pending = self._pending, []
             for node in pending:
-                self._place(node)
+                self._add_row(node)
 
     def _rebuild(self) -> None:
+        """Rows and their upstream anew; lanes are placed later, as far as rows are read.
+
+        Opening a run of 5,000 tasks places the lanes of the first screen and
+        of the rows that reach back into it, not all of them.
+        """
         self._layout = LaneLayout()
-        self._nodes, self._row_of, self._pending = [], {}, []
+        self._pending = []
         self._shown_runs = {self.flow_run_id}
-        nodes = list(self._walk(self.flow_run_id, 0, None))
-        self._key_of = {i: n.key for n in nodes if not n.header for i in n.ids}
-        for node in nodes:
-            self._place(node)
+        self._nodes = list(self._walk(self.flow_run_id, 0, None))
+        self._row_of = {node.key: index for index, node in enumerate(self._nodes)}
+        self._key_of = {i: n.key for n in self._nodes if not n.header for i in n.ids}
+        self._reach = []
+        for index, node in enumerate(self._nodes):
+            node.upstream = {} if node.header else self._upstream_of(node)
+            self._reach.append(index)
+            self._reaches_back(index, node)
+        for index in range(1, len(self._reach)):
+            self._reach[index] = max(self._reach[index], self._reach[index - 1])
         self._stale = False
         self._changes = GraphChanges(everything=True)
 
-    def _place(self, node: GraphNode) -> None:
+    def _reaches_back(self, index: int, node: GraphNode) -> int:
+        """Note that rows from the node's first producer down must wait for it; returns that row."""
+        first = min(
+            (row for key in node.upstream if (row := self._row_of.get(key, index)) < index),
+            default=index,
+        )
+        self._reach[first] = max(self._reach[first], index)
+        return first
+
+    def _place_through(self, index: int) -> None:
+        """Place rows up to `index` and every later row whose lanes run up into them."""
+        target = self._reach[index] if 0 <= index < len(self._reach) else index
+        for row in range(len(self._layout.rows), target + 1):
+            node = self._nodes[row]
+            upstream = [(self._row_of[k], kind) for k, kind in node.upstream.items()]
+            self._layout.place(upstream)
+
+    def _add_row(self, node: GraphNode) -> None:
+        """A row appended live: placed now if its lanes reach rows already placed."""
+        index = len(self._nodes)
         node.upstream = {} if node.header else self._upstream_of(node)
-        upstream = [
-            (self._row_of[k], kind) for k, kind in node.upstream.items() if k in self._row_of
-        ]
-        self._row_of[node.key] = self._layout.place(upstream)
         self._nodes.append(node)
+        self._row_of[node.key] = index
+        self._reach.append(self._reach[-1] if self._reach else index)
+        first = self._reaches_back(index, node)
+        for row in range(first, index + 1):
+            self._reach[row] = max(self._reach[row], index)
+        if first < len(self._layout.rows) or len(self._layout.rows) == index:
+            self._place_through(index)
 
     def _upstream_of(self, node: GraphNode) -> dict[str, str]:
         found: dict[str, str] = {}

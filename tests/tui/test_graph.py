@@ -37,10 +37,10 @@ def tr(
 
 def drawn(graph: RunGraph) -> list[str]:
     """Each row as `lanes  name`, the node's cell shown as ●."""
+    rows = graph.rows()  # every row placed: lanes are laid out as far as rows are read
     width = graph.lane_width
     return [
-        f"{row.lanes.text(width)}{'  ' * row.node.depth}{row.node.name}".rstrip()
-        for row in graph.rows()
+        f"{row.lanes.text(width)}{'  ' * row.node.depth}{row.node.name}".rstrip() for row in rows
     ]
 
 
@@ -169,6 +169,8 @@ def test_an_older_snapshot_of_a_task_run_does_not_undo_a_newer_one() -> None:
 def test_live_changes_name_the_rows_to_repaint() -> None:
     graph = laid_out(tr("a"), tr("b", "a"))
     assert graph.take_changes().everything
+    graph.rows()  # drawn (lanes are placed as rows are read)
+    graph.take_changes()
     graph.upsert(tr("c", "b"))
     assert graph.take_changes().rows == {1, 2}  # the new row, and b's lane now running down to it
     graph.upsert(tr("b", "a", state="Failed").model_copy(update={"id": "b"}))
@@ -259,3 +261,17 @@ def test_a_chain_whose_edges_arrive_late_moves_to_its_own_row() -> None:
         ("no upstream", 3),
         ("chained", 2),
     ]
+
+
+def test_rows_read_from_the_top_place_only_the_lanes_that_reach_them() -> None:
+    task_runs = [
+        tr(f"t{i}", *([f"t{i - 1}", f"t{max(0, i - 7)}"] if i else [])) for i in range(5000)
+    ]
+    lazy, full = laid_out(*task_runs), laid_out(*task_runs)
+    top = [lazy.row(i).lanes for i in range(40)]  # a first screen
+    assert len(lazy._layout.rows) < 100  # not the 5,000
+    assert [
+        row.lanes for row in full.rows()[:40]
+    ] == top  # and drawn as the whole layout draws them
+    sink = laid_out(*task_runs[:50], tr("z", "t0"))  # a last row fed by the first
+    assert sink.row(0).lanes == sink.rows()[0].lanes and len(sink._layout.rows) == 51

@@ -13,6 +13,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.strip import Strip
 
 from orchestrate.client.protocol import FlowRunInfo
 from tui.format import (
@@ -147,6 +148,12 @@ class GraphView(RowList):
         """`n`: the next row that matches the graph search."""
         if self.search:
             self.find(self.search, self.cursor + 1)
+
+    def render_line(self, y: int) -> Strip:
+        """A line of the graph, once every row on screen is placed: they all share one lane width."""
+        if self.graph is not None:
+            self.graph.lay_out_through(self.scroll_offset.y + self._window()[1])
+        return super().render_line(y)
 
     def render_row(self, index: int, width: int) -> Text:
         assert self.graph is not None

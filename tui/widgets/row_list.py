@@ -76,6 +76,7 @@ class RowList(ScrollView, can_focus=True):
         self.selected_key: str | None = None
         self.holds_selection = True  # unfocused, the cursor shows only where the selection is
         self._drawn: dict[int, tuple[int, Text]] = {}  # line on screen -> (row, its text there)
+        self._line_style: Style | None = None
 
     # ---- what subclasses provide -------------------------------------------
 
@@ -124,7 +125,17 @@ class RowList(ScrollView, can_focus=True):
             if index == self.cursor and (self.has_focus or self.holds_selection):
                 text = text.copy()
                 text.stylize(CURSOR if self.has_focus else CURSOR_UNFOCUSED)
-        return to_strip(self, text, width)
+        return to_strip(self, text, width, self._base_style())
+
+    def _base_style(self) -> Style:
+        """The list's own style under every line, worked out once per style change, not per line."""
+        if self._line_style is None:
+            self._line_style = self.rich_style
+        return self._line_style
+
+    def notify_style_update(self) -> None:
+        self._line_style = None
+        super().notify_style_update()
 
     def rows_changed(self) -> None:
         """Call after the rows changed (added, removed, reordered): keeps the cursor on its key, repaints."""
@@ -261,7 +272,7 @@ class RowList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, key))
 
 
-def to_strip(widget: ScrollView, text: Text, width: int) -> Strip:
-    """One line of `text`, cut or padded to `width`, on the widget's own background."""
+def to_strip(widget: ScrollView, text: Text, width: int, style: Style | None = None) -> Strip:
+    """One line of `text`, cut or padded to `width`, on the widget's own background (or `style`)."""
     segments = list(text.render(widget.app.console))
-    return Strip(segments).crop_extend(0, width, None).apply_style(widget.rich_style)
+    return Strip(segments).crop_extend(0, width, None).apply_style(style or widget.rich_style)
