@@ -17,8 +17,14 @@ KEYS: list[tuple[str, str]] = [
     ("↑ ↓ j k, pgup pgdn, g G", "move in a list"),
     ("1 2 3", "jump to Deployments, Runs, Automations"),
     ("[ ]", "previous / next detail tab (Graph, Timeline, Logs, Parameters, Events)"),
-    ("enter / space", "open the selection; in the graph, expand a mapped task or a subflow"),
-    ("/", "filter runs (state:failed deployment:etl words…); in Logs, search"),
+    (
+        "enter / space",
+        "open the selection; in the graph, expand a group or subflow, or a task's logs",
+    ),
+    (
+        "/",
+        "filter runs (state:failed deployment:etl words…); in Logs, search; in the graph, find a task (n: next)",
+    ),
     (
         ":",
         "command line: run NAME key=value, deploy NAME, cancel, retry, pause, logs (tab completes)",
@@ -29,8 +35,13 @@ KEYS: list[tuple[str, str]] = [
     ("c", "cancel the selected run (asks first)"),
     ("x", "retry the selected run"),
     ("p", "pause or resume the selected deployment or automation"),
-    ("f", "in the graph: the next failed task (or the group that holds one)"),
-    ("f, v, w", "in Logs: follow new lines on/off, step the level filter, wrap long lines"),
+    ("f", "in the graph: the next failed task run (its group opens to show it)"),
+    ("l", "in the graph: the selected task's logs, full screen (esc: back)"),
+    (
+        "f, v, w, t",
+        "in Logs: follow new lines on/off, step the level filter, wrap long lines, times",
+    ),
+    ("E, s", "in Logs: the first error; save the lines shown to a file (0600, in this folder)"),
     ("← → (h l), home", "in Logs without wrap: scroll sideways, back to the first column"),
     ("e", "the live event stream"),
     ("z", "zoom: the detail alone, full width (z again brings the lists back)"),

@@ -20,6 +20,7 @@ from tui.feed import RUN_TOPICS, pump
 from tui.format import Clock
 from tui.graph import RunGraph
 from tui.messages import LogsArrived, RunDetailLoaded, SubflowLoaded, TaskRunsChanged
+from tui.screens.task_logs import TaskLogsScreen
 from tui.screens.verbs import Verbs
 from tui.state import LogBuffer, LogFilter
 from tui.widgets.graph_view import GraphView
@@ -96,6 +97,7 @@ class RunViews(Verbs):
         )
         self.logs.extend(loaded.logs)
         self._log_view.task_names = {t.id: t.name for t in loaded.detail.task_runs}
+        self._log_view.file_stem = f"orc-{loaded.detail.run.name}"
         self._log_view.show(self.logs)
         for view in self._run_views:
             view.show(loaded.detail.run, self.graph)
@@ -130,6 +132,8 @@ class RunViews(Verbs):
         mine = [line for line in arrived.lines if line.flow_run_id == self.logs.flow_run_id]
         if mine and self.logs.extend(mine):
             self._log_view.appended()
+        if mine and isinstance(self.app.screen, TaskLogsScreen):
+            self.app.screen.lines_arrived(mine)
         if mine:
             self._refresh_task_detail()
 
@@ -141,12 +145,23 @@ class RunViews(Verbs):
     def _graph_expanded(self) -> None:
         self._graph_changed()
 
+    @on(GraphView.LogsWanted)
+    def _task_logs_wanted(self, wanted: GraphView.LogsWanted) -> None:
+        """A task's logs in the log viewer, full screen (a group's: its first failure's, else first)."""
+        node = wanted.node
+        failure = node.summary().first_failure if node.grouped or node.header else None
+        task_run = failure or node.task_run
+        self.app.push_screen(TaskLogsScreen(task_run, self.logs.of_task(task_run.id), self.clock))
+
     @on(RowList.Chosen, "#graph-view")
     def _graph_row_chosen(self) -> None:
         view = self._graph_view
         if self.graph is None or not view.row_count():
             return
         node = view.selected_node()
+        if node is not None and not node.expandable:  # a task run: enter opens its logs
+            self._task_logs_wanted(GraphView.LogsWanted(view, node))
+            return
         toggled = self.graph.toggle(view.cursor)
         if toggled and node is not None and node.is_subflow and toggled in self.graph.expanded:
             self._follow_child(node.task_run.id, notify=True)

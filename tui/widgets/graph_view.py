@@ -42,7 +42,15 @@ class GraphView(RowList):
         Binding("space,right,left", "expand", "Expand", show=False),
         Binding("f", "next_failure", "Next failed"),
         Binding("n", "next_match", "Next match", show=False),
+        Binding("l", "logs", "Task logs"),
     ]
+
+    @dataclass
+    class LogsWanted(Message):
+        """`l` (or enter on a task run): the selected task's logs, in the log viewer."""
+
+        graph_view: GraphView
+        node: GraphNode
 
     @dataclass
     class Expanded(Message):
@@ -89,6 +97,11 @@ class GraphView(RowList):
         if self.graph is None or not self.row_count():
             return None
         return self.graph.row(self.cursor).node
+
+    def action_logs(self) -> None:
+        node = self.selected_node()
+        if node is not None:
+            self.post_message(self.LogsWanted(self, node))
 
     def action_expand(self) -> None:
         self.action_choose()
