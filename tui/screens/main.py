@@ -172,7 +172,7 @@ class MainScreen(RunViews):
             (self._run_list, "Runs 2"),
             (self._automation_list, "Automations 3"),
         ):
-            row_list.border_title = title
+            row_list.set_title(title)
         self._header.show(None, 0, 0, self.clock, self.readonly)
         self._run_list.focus()
         self.set_class(self.size.width < NARROW, "-narrow")
