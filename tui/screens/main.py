@@ -340,6 +340,7 @@ class MainScreen(RunViews):
         if any(n.startswith("orc.config.") for n in names) and self.dashboard.status is not None:
             self.refresh_status()  # an invalid (or fixed) flows.toml: the banner says so now
         self.dashboard.events.extend(arrived.events)
+        self.events_about_runs(arrived.events)
         self._event_view.rows_changed()
         if isinstance(self.app.screen, EventsScreen):
             self.app.screen.events_arrived()
@@ -447,7 +448,7 @@ class MainScreen(RunViews):
         ):
             target.update(automation_details(self.dashboard.automations[selection.key], self.clock))
         elif self.detail is not None:
-            target.update(run_details(self.detail, self.clock))
+            target.update(run_details(self.detail, self.clock, self.dask_dashboards))
         else:
             target.update("Select a deployment, a run or an automation.")
 

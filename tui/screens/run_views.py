@@ -14,8 +14,9 @@ from __future__ import annotations
 from textual import on, work
 from textual.widgets import Input
 
-from orchestrate.client.protocol import FlowRunInfo, RunDetail
+from orchestrate.client.protocol import EventInfo, FlowRunInfo, RunDetail
 from tui.client import CLIENT_ERRORS, describe
+from tui.dask_links import DASHBOARD_EVENT, dashboard_links, resource_of
 from tui.feed import RUN_TOPICS, pump
 from tui.format import Clock
 from tui.graph import RunGraph
@@ -40,6 +41,7 @@ class RunViews(Verbs):
     def __init__(self) -> None:
         super().__init__()
         self.detail: RunDetail | None = None
+        self.dask_dashboards: tuple[str, ...] = ()  # of the run shown
         self.graph: RunGraph | None = None
         self.logs = LogBuffer()
         self._task_detail_shown: object = None
@@ -65,7 +67,8 @@ class RunViews(Verbs):
                 await start()
             detail = await self.client.run(run_id)
             logs = await self.client.logs(run_id, limit=LOG_LINES_LOADED)
-            self.post_message(RunDetailLoaded(detail, logs))
+            events = await self.client.events(DASHBOARD_EVENT, resource_of(run_id), limit=20)
+            self.post_message(RunDetailLoaded(detail, logs, dashboard_links(events, run_id)))
             await pump(subscription, self.post_message)
         except CLIENT_ERRORS as error:
             self.notify(f"Could not follow run {run_id[:8]}: {describe(error)}", severity="error")
@@ -89,6 +92,7 @@ class RunViews(Verbs):
     def _run_loaded(self, loaded: RunDetailLoaded) -> None:
         self._stop_subflows()
         self.detail = loaded.detail
+        self.dask_dashboards = loaded.dask_dashboards
         self.graph = RunGraph(loaded.detail.run.id)
         self.graph.load(loaded.detail.task_runs)
         self.logs = LogBuffer(loaded.detail.run.id)
@@ -169,6 +173,15 @@ class RunViews(Verbs):
 
     # ---- the run as it changes -----------------------------------------------------------
 
+    def events_about_runs(self, events: list[EventInfo]) -> None:
+        """Events that arrived live: a Dask dashboard the shown run connected to shows at once."""
+        if self.detail is None:
+            return
+        links = dashboard_links(events, self.detail.run.id)
+        if links:
+            self.dask_dashboards = tuple(dict.fromkeys((*self.dask_dashboards, *links)))
+            self._refresh_parameters()
+
     def run_changed(self, run: FlowRunInfo) -> None:
         """The shown run's own state or times changed: its bars may scale anew."""
         if self.detail is None:
@@ -219,6 +232,7 @@ class RunViews(Verbs):
         self.workers.cancel_group(self, "run")
         self._stop_subflows()
         self.detail, self.graph, self.logs = None, None, LogBuffer()
+        self.dask_dashboards = ()
         for view in self._run_views:
             view.show(None, None)
         self._log_view.show(self.logs)
