@@ -43,6 +43,7 @@ KEYS: list[tuple[str, str]] = [
     ),
     ("E, s", "in Logs: the first error; save the lines shown to a file (0600, in this folder)"),
     ("← → (h l), home", "in Logs without wrap: scroll sideways, back to the first column"),
+    ("o / O", "sort the focused table by its next key / reverse it (its title names the order)"),
     ("e", "the live event stream"),
     ("z", "zoom: the detail alone, full width (z again brings the lists back)"),
     ("ctrl+p", "command palette: every action by name"),

@@ -135,7 +135,8 @@ class GraphView(RowList):
         self.graph.toggle(index)
         self.rows_changed()
         self.post_message(self.Expanded(self))
-        self.move_to(self.graph.row_of_task_run(failure.id) or index)
+        row = self.graph.row_of_task_run(failure.id)
+        self.move_to(index if row is None else row)
         self.call_after_refresh(self._scroll_to_cursor)  # once the taller list is laid out
 
     def find(self, search: str, start: int = 0) -> None:
@@ -165,7 +166,7 @@ class GraphView(RowList):
     def render_line(self, y: int) -> Strip:
         """A line of the graph, once every row on screen is placed: they all share one lane width."""
         if self.graph is not None:
-            self.graph.lay_out_through(self.scroll_offset.y + self._window()[1])
+            self.graph.lay_out_through(self.scroll_offset.y + self.size.height)
         return super().render_line(y)
 
     def render_row(self, index: int, width: int) -> Text:
