@@ -1,13 +1,14 @@
-"""Dashboard benchmarks: time to interactive with 10,000 runs, key latency, a 2,000-task live graph, idle CPU.
+"""Dashboard benchmarks: time to interactive with 10,000 runs, key latency, live and big graphs, idle CPU.
 
-    python bench/tui.py [--repeat 3] [--out bench/results] [--compare before.json]
+    python bench/tui.py [--repeat 3] [--out bench/results] [--compare before.json] [--only-big-graphs]
 
 The app runs headless (Textual's test driver: every frame is composed and
 every line rendered as for a terminal; only the final write of escape codes
 is skipped) over the canned client of `tests/tui/fake_daemon.py`, which
 stands in for the daemon so the figures measure the dashboard alone, with
 the store's 10,000 runs served from memory. Every figure is the median over
-`--repeat` rounds. Writes `tui.json` and `tui.md`; with `--compare`, the
+`--repeat` rounds. Writes `tui.json` and `tui.md` (`tui_graphs.*` with
+`--only-big-graphs`, the 500 / 5,000 task figures alone); with `--compare`, the
 figures of an earlier `tui.json` are shown next to the new ones.
 
 The live graph is timed two ways per batch of 50 task runs: how long Pilot's
@@ -220,6 +221,62 @@ async def live_graph(tasks: int, mapped: bool, batch: int = 50) -> dict[str, flo
     }
 
 
+def big_run_tasks(count: int) -> list[Any]:
+    """`count` distinct tasks (one row each), each fed by the one before and the one 7 back."""
+    return [
+        task(
+            f"big-{i}", f"step{i}-0", f"step{i}", NOW - 600 + i * 0.01, 0.5 if i % 97 else None,
+            [(f"big-{j}", "data") for j in sorted({i - 1, max(0, i - 7)}) if i and j != i],
+            run="run-0002",
+            state_name="Completed" if i % 97 else "Running",
+            state_type="COMPLETED" if i % 97 else "RUNNING",
+        )
+        for i in range(count)
+    ]  # fmt: skip
+
+
+async def big_graph(tasks: int, pages: int = 30) -> dict[str, float]:
+    """Open a finished run of `tasks` rows (time to its first rows on screen), then page down the graph.
+
+    Each page down is timed as Pilot's press (its floor, an unbound key, is
+    shown too) and as the longest stretch the loop was held (`LoopHold`):
+    the frame a user waits for while scrolling.
+    """
+    daemon = FakeDaemon.canned()
+    daemon.task_runs["run-0002"] = big_run_tasks(tasks)
+    async with app_for(daemon).run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "calm-owl" in screen_text(pilot.app), 30, "the runs")
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await pilot.press("2", "end")  # calm-owl, the oldest run
+        started = time.perf_counter()
+        await wait_until(pilot, lambda: " step1-0 " in screen_text(pilot.app), 30, "the graph")
+        opened = time.perf_counter() - started
+        await pilot.press("enter")  # into the graph
+        presses: list[float] = []
+        floor: list[float] = []
+        stalls: list[float] = []
+        with LoopHold() as hold:
+            for _ in range(pages):
+                hold.take()
+                tick = time.perf_counter()
+                await pilot.press("pagedown")
+                presses.append((time.perf_counter() - tick) * 1000)
+                stalls.append(hold.take())
+                tick = time.perf_counter()
+                await pilot.press("f12")  # unbound: what Pilot costs alone
+                floor.append((time.perf_counter() - tick) * 1000)
+        assert screen._graph_view.cursor > 0
+    return {
+        "tasks": tasks,
+        "open_s": round(opened, 3),
+        "page_ms_median": round(statistics.median(presses), 2),
+        "page_press_floor_ms_median": round(statistics.median(floor), 2),
+        "page_stall_ms_median": round(statistics.median(stalls), 2),
+        "page_stall_ms_max": round(max(stalls), 2),
+    }
+
+
 def layout_only(tasks: int = 2000) -> dict[str, float]:
     """The pure layout: 2,000 appends one by one, and one full rebuild."""
     from orchestrate.client.protocol import EdgeInfo, StateInfo, TaskRunInfo
@@ -289,7 +346,16 @@ def _change(run: FlowRunInfo, i: int, busy: str) -> dict[str, Any]:
     return run.model_copy(update={"run_count": i}).model_dump()
 
 
-async def measure() -> dict[str, Any]:
+async def measure_big_graphs() -> dict[str, Any]:
+    return {
+        "graph_500_tasks_open": await big_graph(500),
+        "graph_5000_tasks_open": await big_graph(5000),
+    }
+
+
+async def measure(only_big_graphs: bool = False) -> dict[str, Any]:
+    if only_big_graphs:
+        return await measure_big_graphs()
     interactive = await time_to_interactive(10_000, 1000)
     interactive_all = await time_to_interactive(10_000, 10_000)
     keys = await key_latency()
@@ -308,6 +374,7 @@ async def measure() -> dict[str, Any]:
         "idle_cpu_percent_quiet": round(await idle_cpu(5.0), 2),
         "idle_cpu_percent_busy_daemon": round(await idle_cpu(5.0, busy="run_count"), 2),
         "idle_cpu_percent_busy_daemon_states": round(await idle_cpu(5.0, busy="states"), 2),
+        **await measure_big_graphs(),
     }
 
 
@@ -333,11 +400,35 @@ def _live(figures: dict[str, Any]) -> str:
     return text
 
 
+def _big(figures: dict[str, Any] | None) -> tuple[str, str]:
+    """(open time, page-down frame) of one big-graph figure, or `n/a` from a run that lacks it."""
+    if figures is None:
+        return "n/a", "n/a"
+    return f"{figures['open_s']} s", (
+        f"UI held median {figures['page_stall_ms_median']} ms, max {figures['page_stall_ms_max']} ms; "
+        f"Pilot's press {figures['page_ms_median']} ms (unbound key {figures['page_press_floor_ms_median']} ms)"
+    )
+
+
+def _big_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    for count, key in (("500", "graph_500_tasks_open"), ("5,000", "graph_5000_tasks_open")):
+        opened, page = _big(results.get(key))
+        rows.append(
+            (f"open a run of {count} distinct tasks (select to first rows drawn)", opened, "≤ 1 s")
+        )
+        rows.append((f"page down its graph, {count} rows", page, "no lag (UI held ≤ 16 ms)"))
+    return rows
+
+
 def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(what, measured, target) for each figure; a figure an older run lacks reads `n/a`."""
+    if "graph_layout_2000" not in results:  # a run of the big graphs alone
+        return _big_rows(results)
     layout = results["graph_layout_2000"]
     states = results.get("idle_cpu_percent_busy_daemon_states")
     return [
+        *_big_rows(results),
         ("time to interactive, 10,000 runs (newest 1,000 loaded)",
          f"{results['interactive_s_10k_runs_1k_loaded']} s", "≤ 1 s"),
         ("time to interactive, 10,000 runs (all loaded)",
@@ -365,11 +456,10 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None = None) -> s
     rows = [f"| {what} | {value} | {target} |" for what, value, target in _rows(results)]
     if before is not None:
         head = ["| what | measured | before | target |", "|---|---|---|---|"]
+        earlier = {what: value for what, value, _ in _rows(before)}
         rows = [
-            f"| {what} | {value} | {old} | {target} |"
-            for (what, value, target), (_, old, _) in zip(
-                _rows(results), _rows(before), strict=True
-            )
+            f"| {what} | {value} | {earlier.get(what, 'n/a')} | {target} |"
+            for what, value, target in _rows(results)
         ]
     lines = [
         "# orc tui benchmarks",
@@ -389,9 +479,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is their median")
     parser.add_argument("--compare", type=Path, help="an earlier tui.json, shown as `before`")
+    parser.add_argument(
+        "--only-big-graphs", action="store_true", help="just the 500 / 5,000 task graph figures"
+    )
     args = parser.parse_args()
     results = {
-        **medians([asyncio.run(measure()) for _ in range(args.repeat)]),
+        **medians([asyncio.run(measure(args.only_big_graphs)) for _ in range(args.repeat)]),
         "rounds": args.repeat,
     }
     before = json.loads(args.compare.read_text()) if args.compare else None
@@ -399,8 +492,9 @@ def main() -> None:
     if before is not None:
         document["before"] = {k: v for k, v in before.items() if k not in ("targets", "before")}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "tui.json").write_text(json.dumps(document, indent=2) + "\n")
-    (args.out / "tui.md").write_text(markdown(results, before))
+    stem = "tui_graphs" if args.only_big_graphs else "tui"  # a part never overwrites the whole
+    (args.out / f"{stem}.json").write_text(json.dumps(document, indent=2) + "\n")
+    (args.out / f"{stem}.md").write_text(markdown(results, before))
     print(markdown(results, before))
 
 

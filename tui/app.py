@@ -10,13 +10,15 @@ filter and tab as they were.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import NoColor
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -27,6 +29,7 @@ from tui.format import Clock
 from tui.messages import DaemonConnected, DaemonLost, DaemonUnreachable
 from tui.screens.main import MainScreen
 from tui.screens.no_daemon import NoDaemonScreen
+from tui.terminal import wants_no_colour
 
 RETRY_SECONDS = 2.0
 
@@ -41,6 +44,7 @@ class OrcApp(App[None]):
         clock: now and the time zone; tests freeze it.
         readonly: switch off every verb (run, cancel, retry, pause).
         retry_seconds: how often to try again while no daemon answers.
+        environ: the environment that says whether colour is wanted (`NO_COLOR`, `TERM`).
     """
 
     TITLE = "orc"
@@ -58,8 +62,12 @@ class OrcApp(App[None]):
         clock: Clock | None = None,
         readonly: bool = False,
         retry_seconds: float = RETRY_SECONDS,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__()
+        no_colour = wants_no_colour(os.environ if environ is None else environ)
+        super().__init__(ansi_color=no_colour)
+        if no_colour and not any(isinstance(f, NoColor) for f in self._filters):
+            self._filters.append(NoColor())  # what Textual adds for NO_COLOR with ANSI colour
         self.connect = connect
         self.label, self.start_hint = label, start_hint
         self.clock = clock or Clock()

@@ -1,7 +1,11 @@
 """A flow run's task runs as graph rows: one row per task, mapped tasks collapsed, subflows nested.
 
-Task runs of the same task (same `task_key`, many `dynamic_key`s: a `.map()`
-or a loop) share one row with counts until the row is expanded; a subflow's
+Task runs of the same task called from the same place share one row with
+counts until the row is expanded. Runs carry no call site, so the place is
+read from the graph itself (`tui.calls`): a chain (runs of the task feeding
+each other, a loop `x = t(x)`) is one call; other runs are grouped by the
+tasks they depend on (a `.map()` over one producer's outputs is one call).
+250 mapped and 30 chained calls of one task are two rows. A subflow's
 stand-in task run shows its child run's rows under it when expanded. Rows are
 laid out by `tui.lanes` in the order tasks were created, which is an order
 where every upstream comes first. A task run that arrives while the run
@@ -19,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from orchestrate.client.protocol import EdgeInfo, TaskRunInfo
+from tui.calls import CallSites
 from tui.lanes import LaneLayout, LaneRow
 
 _STRENGTH = {"wait_for": 1, "parent": 2, "data": 3}
@@ -78,6 +83,7 @@ class GraphNode:
     expandable: bool = False
     expanded: bool = False
     parent_key: str | None = None  # the subflow stand-in this row is nested under
+    call: str = ""  # how this group was called, when the task has more than one row
     upstream: dict[str, str] = field(default_factory=dict)  # producer key -> edge kind
     _summary: NodeSummary | None = field(default=None, repr=False)
 
@@ -139,13 +145,15 @@ class RunGraph:
         self.flow_run_id = flow_run_id
         self.expanded: set[str] = set()
         self._task_runs: dict[str, TaskRunInfo] = {}
-        self._by_run: dict[str, dict[str, list[str]]] = {flow_run_id: {}}  # run -> task_key -> ids
+        self._calls = CallSites()  # run -> call key -> ids, and each task run's call
+        self._calls.add_run(flow_run_id)
         self._children: dict[str, str] = {}  # stand-in task run id -> child flow run id
         self._layout = LaneLayout()
         self._nodes: list[GraphNode] = []
         self._row_of: dict[str, int] = {}
         self._key_of: dict[str, str] = {}  # task run id -> key of the row it shows in
         self._pending: list[GraphNode] = []
+        self._reach: list[int] = []  # per row: the last row whose lanes run up into it (or above)
         self._stale = True
         self._shown_runs: set[str] = set()  # flow runs whose rows show (the run, expanded subflows)
         self._changes = GraphChanges(everything=True)
@@ -156,6 +164,7 @@ class RunGraph:
     def rows(self) -> list[GraphRow]:
         """Every row, laid out (placing new rows, or rebuilding if something earlier changed)."""
         self._settle()
+        self._place_through(len(self._nodes) - 1)
         return [
             GraphRow(node, lanes)
             for node, lanes in zip(self._nodes, self._layout.rows, strict=True)
@@ -167,10 +176,17 @@ class RunGraph:
 
     def row(self, index: int) -> GraphRow:
         self._settle()
+        self._place_through(index)
         return GraphRow(self._nodes[index], self._layout.rows[index])
+
+    def lay_out_through(self, index: int) -> None:
+        """Place the rows a view is about to draw (up to `index`), so they share one lane width."""
+        self._settle()
+        self._place_through(min(index, len(self._nodes) - 1))
 
     @property
     def lane_width(self) -> int:
+        """Lane columns of the rows placed so far (rows are placed as far as they are read)."""
         self._settle()
         return self._layout.width
 
@@ -192,7 +208,7 @@ class RunGraph:
 
     def knows_run(self, flow_run_id: str) -> bool:
         """Whether task runs of `flow_run_id` belong here: the run itself, or an attached subflow run."""
-        return flow_run_id in self._by_run
+        return self._calls.has_run(flow_run_id)
 
     def take_changes(self) -> GraphChanges:
         """What to repaint since the last call (the layout settled first)."""
@@ -226,6 +242,11 @@ class RunGraph:
             if not task_run.upstream:
                 task_run = task_run.model_copy(update={"upstream": known.upstream})
             self._replace(task_run)
+            if task_run.upstream != known.upstream and self._calls.recall(
+                task_run, self._task_runs
+            ):
+                self._stale = True
+                return None
             return self._mark_rows_of(task_run)
         first = self._remember(task_run)
         if self._stale:
@@ -242,7 +263,7 @@ class RunGraph:
         """Note the rows that show a changed task run: its own, and an expanded group's header."""
         key = self._key_of.get(task_run.id, "")
         row = self._row_of.get(key)
-        header = self._row_of.get(_group_key(task_run.flow_run_id, task_run.task_key))
+        header = self._row_of.get(_group_key(task_run.flow_run_id, self._calls.key_of(task_run.id)))
         for index in {row, header}:
             if index is not None:
                 self._changes.rows.add(index)
@@ -258,7 +279,11 @@ class RunGraph:
         if task_run is None or any(e.upstream_id == upstream_id for e in task_run.upstream):
             return
         edge = EdgeInfo(upstream_id=upstream_id, kind=kind)  # type: ignore[arg-type]
-        self._replace(task_run.model_copy(update={"upstream": [*task_run.upstream, edge]}))
+        task_run = task_run.model_copy(update={"upstream": [*task_run.upstream, edge]})
+        self._replace(task_run)
+        if self._calls.recall(task_run, self._task_runs):
+            self._stale = True
+            return
         pending = next((n for n in self._pending if n.key == self._key_of.get(task_run_id)), None)
         if pending is None:
             self._stale = True
@@ -268,7 +293,7 @@ class RunGraph:
     ) -> None:
         """The child flow run behind a subflow stand-in, with its task runs, for nesting."""
         self._children[stand_in_id] = child_flow_run_id
-        self._by_run.setdefault(child_flow_run_id, {})
+        self._calls.add_run(child_flow_run_id)
         for task_run in sorted(task_runs, key=lambda t: (t.created, t.dynamic_key)):
             if task_run.id not in self._task_runs:
                 self._remember(task_run)
@@ -287,23 +312,27 @@ class RunGraph:
     # ---- internals -------------------------------------------------------
 
     def _remember(self, task_run: TaskRunInfo) -> bool:
-        """Store a new task run; True if it is the first of its task in its flow run."""
+        """Store a new task run; True if it is the first of its call in its flow run.
+
+        A run that turns an earlier one into a chain's head moves that one to
+        the chain's row: the layout is rebuilt.
+        """
         self._task_runs[task_run.id] = task_run
-        keys = self._by_run.setdefault(task_run.flow_run_id, {})
-        ids = keys.setdefault(task_run.task_key, [])
-        ids.append(task_run.id)
-        return len(ids) == 1
+        first, moved = self._calls.add(task_run, self._task_runs)
+        if moved:
+            self._stale = True
+        return first
 
     def _replace(self, task_run: TaskRunInfo) -> None:
         self._task_runs[task_run.id] = task_run
 
     def _append(self, task_run: TaskRunInfo) -> None:
-        node = self._group_node(task_run.flow_run_id, task_run.task_key, 0, None)
+        node = self._group_node(task_run.flow_run_id, self._calls.key_of(task_run.id), 0, None)
         self._key_of[task_run.id] = node.key
         self._pending.append(node)
 
     def _join_group(self, task_run: TaskRunInfo) -> None:
-        key = _group_key(task_run.flow_run_id, task_run.task_key)
+        key = _group_key(task_run.flow_run_id, self._calls.key_of(task_run.id))
         row = self._row_of.get(key)
         node = (
             self._nodes[row]
@@ -336,26 +365,59 @@ class RunGraph:
         elif self._pending:
             pending, self._pending = self._pending, []
             for node in pending:
-                self._place(node)
+                self._add_row(node)
 
     def _rebuild(self) -> None:
+        """Rows and their upstream anew; lanes are placed later, as far as rows are read.
+
+        Opening a run of 5,000 tasks places the lanes of the first screen and
+        of the rows that reach back into it, not all of them.
+        """
         self._layout = LaneLayout()
-        self._nodes, self._row_of, self._pending = [], {}, []
+        self._pending = []
         self._shown_runs = {self.flow_run_id}
-        nodes = list(self._walk(self.flow_run_id, 0, None))
-        self._key_of = {i: n.key for n in nodes if not n.header for i in n.ids}
-        for node in nodes:
-            self._place(node)
+        self._nodes = list(self._walk(self.flow_run_id, 0, None))
+        self._row_of = {node.key: index for index, node in enumerate(self._nodes)}
+        self._key_of = {i: n.key for n in self._nodes if not n.header for i in n.ids}
+        self._reach = []
+        for index, node in enumerate(self._nodes):
+            node.upstream = {} if node.header else self._upstream_of(node)
+            self._reach.append(index)
+            self._reaches_back(index, node)
+        for index in range(1, len(self._reach)):
+            self._reach[index] = max(self._reach[index], self._reach[index - 1])
         self._stale = False
         self._changes = GraphChanges(everything=True)
 
-    def _place(self, node: GraphNode) -> None:
+    def _reaches_back(self, index: int, node: GraphNode) -> int:
+        """Note that rows from the node's first producer down must wait for it; returns that row."""
+        first = min(
+            (row for key in node.upstream if (row := self._row_of.get(key, index)) < index),
+            default=index,
+        )
+        self._reach[first] = max(self._reach[first], index)
+        return first
+
+    def _place_through(self, index: int) -> None:
+        """Place rows up to `index` and every later row whose lanes run up into them."""
+        target = self._reach[index] if 0 <= index < len(self._reach) else index
+        for row in range(len(self._layout.rows), target + 1):
+            node = self._nodes[row]
+            upstream = [(self._row_of[k], kind) for k, kind in node.upstream.items()]
+            self._layout.place(upstream)
+
+    def _add_row(self, node: GraphNode) -> None:
+        """A row appended live: placed now if its lanes reach rows already placed."""
+        index = len(self._nodes)
         node.upstream = {} if node.header else self._upstream_of(node)
-        upstream = [
-            (self._row_of[k], kind) for k, kind in node.upstream.items() if k in self._row_of
-        ]
-        self._row_of[node.key] = self._layout.place(upstream)
         self._nodes.append(node)
+        self._row_of[node.key] = index
+        self._reach.append(self._reach[-1] if self._reach else index)
+        first = self._reaches_back(index, node)
+        for row in range(first, index + 1):
+            self._reach[row] = max(self._reach[row], index)
+        if first < len(self._layout.rows) or len(self._layout.rows) == index:
+            self._place_through(index)
 
     def _upstream_of(self, node: GraphNode) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -374,8 +436,8 @@ class RunGraph:
 
     def _walk(self, flow_run_id: str, depth: int, parent: str | None) -> Iterator[GraphNode]:
         """Rows in order: each task (or group) of the run, with what is expanded under it."""
-        for task_key in self._by_run.get(flow_run_id, {}):
-            group = self._group_node(flow_run_id, task_key, depth, parent)
+        for call_key in self._calls.in_order(flow_run_id, self._task_runs):
+            group = self._group_node(flow_run_id, call_key, depth, parent)
             if not (group.grouped and group.key in self.expanded):
                 yield group
                 if not group.grouped:
@@ -405,21 +467,26 @@ class RunGraph:
             yield from self._walk(child, depth + 1, node.key)
 
     def _group_node(
-        self, flow_run_id: str, task_key: str, depth: int, parent: str | None
+        self, flow_run_id: str, call_key: str, depth: int, parent: str | None
     ) -> GraphNode:
-        ids = list(self._by_run[flow_run_id][task_key])
+        runs = self._task_runs
+        ids = sorted(
+            self._calls.ids(flow_run_id, call_key),
+            key=lambda i: (runs[i].created, runs[i].dynamic_key),
+        )
         node = GraphNode(
-            _group_key(flow_run_id, task_key),
+            _group_key(flow_run_id, call_key),
             flow_run_id,
             depth,
             ids,
             self._task_runs,
             parent_key=parent,
+            call=self._calls.label(flow_run_id, call_key, self._task_runs),
         )
         node.grouped = len(ids) > 1
         node.expandable = node.grouped or node.is_subflow
         return node
 
 
-def _group_key(flow_run_id: str, task_key: str) -> str:
-    return f"{flow_run_id}:{task_key}"
+def _group_key(flow_run_id: str, call_key: str) -> str:
+    return f"{flow_run_id}:{call_key}"

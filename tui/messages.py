@@ -94,6 +94,7 @@ class EventsArrived(Message, bubble=False):
 class RunDetailLoaded(Message, bubble=False):
     detail: RunDetail
     logs: list[LogInfo]
+    dask_dashboards: tuple[str, ...] = ()  # links to the Dask dashboards the run used
 
 
 @dataclass

@@ -21,7 +21,8 @@ from orchestrate.client.protocol import (
     LogInfo,
     Status,
 )
-from tui.format import TYPE_OF_NAME
+from tui.format import TYPE_OF_NAME, run_duration
+from tui.sorting import Sorting, SortKey
 
 EVENTS_KEPT = 5000
 
@@ -78,6 +79,19 @@ def sort_key(run: FlowRunInfo) -> tuple[int, float]:
     return (1, -(run.start_time or run.expected_start_time or run.created))
 
 
+RUN_STATE_ORDER = {"RUNNING": 0, "FAILED": 1, "CRASHED": 1, "PENDING": 2, "SCHEDULED": 3}
+RUN_SORT_KEYS: tuple[SortKey[FlowRunInfo], ...] = (
+    SortKey("start", sort_key),  # natural: upcoming first, then newest start first
+    SortKey("name", lambda run: run.name),
+    SortKey("deployment", lambda run: (run.deployment or "", sort_key(run))),
+    SortKey("state", lambda run: (RUN_STATE_ORDER.get(run.state.type, 4), sort_key(run))),
+    SortKey(
+        "duration",
+        lambda run: -(run_duration(run.start_time, run.end_time, run.end_time or 0.0) or 0.0),
+    ),
+)
+
+
 @dataclass
 class ColumnWidths:
     """The longest name, deployment and flow among the runs (capped): the runs list's column widths."""
@@ -106,6 +120,7 @@ class RunIndex:
         self._running: set[str] = set()  # kept as runs change: the header asks on every batch
         self._waiting: set[str] = set()
         self.widths = ColumnWidths()
+        self.sorting: Sorting[FlowRunInfo] = Sorting(RUN_SORT_KEYS)
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -131,7 +146,7 @@ class RunIndex:
                 del self._order[bisect.bisect_left(self._order, (*before, run.id))]
             bisect.insort(self._order, (*key, run.id))
             self._keys[run.id] = key
-        if moved or self._filter.uses_state:
+        if moved or self._filter.uses_state or not self.sorting.natural:
             self._view = self._positions = None
         return new or moved
 
@@ -161,8 +176,21 @@ class RunIndex:
         self._filter = value
         self._view = self._positions = None
 
+    def sorting_changed(self) -> None:
+        self._view = self._positions = None
+
     def view(self) -> list[str]:
-        """Ids of the runs the filter keeps in order, under section headers when some are upcoming."""
+        """Ids of the runs the filter keeps in order, under section headers when some are upcoming.
+
+        Sorted by another key (or reversed), the runs are one list without sections.
+        """
+        if self._view is None and not self.sorting.natural:
+            kept_runs = [
+                run
+                for run in (self._runs[run_id] for _, _, run_id in self._order)
+                if self._filter.empty or self._filter.matches(run, self.flow_name(run))
+            ]
+            self._view = [run.id for run in self.sorting.apply(kept_runs)]
         if self._view is None:
             kept = [(section, run_id) for section, _, run_id in self._order]
             if not self._filter.empty:

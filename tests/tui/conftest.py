@@ -22,6 +22,7 @@ from tui.format import Clock
 
 ROOT = Path(__file__).resolve().parents[2]
 FROZEN = Clock(now=lambda: NOW, zone=UTC)
+COLOUR_TERMINAL = {"TERM": "xterm-256color"}  # snapshots the same whatever terminal runs the tests
 
 
 @pytest.fixture
@@ -37,7 +38,10 @@ def make_app(daemon: FakeDaemon, *, readonly: bool = False) -> OrcApp:
             raise ConnectionLost("the orc daemon for /srv/demo closed the connection")
         return daemon.client()  # type: ignore[return-value]
 
-    return OrcApp(connect, "/srv/demo", clock=FROZEN, readonly=readonly, retry_seconds=0.05)
+    return OrcApp(
+        connect, "/srv/demo", clock=FROZEN, readonly=readonly, retry_seconds=0.05,
+        environ=COLOUR_TERMINAL,
+    )  # fmt: skip
 
 
 FLOWS_TOML = """

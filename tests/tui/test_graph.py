@@ -37,10 +37,10 @@ def tr(
 
 def drawn(graph: RunGraph) -> list[str]:
     """Each row as `lanes  name`, the node's cell shown as ●."""
+    rows = graph.rows()  # every row placed: lanes are laid out as far as rows are read
     width = graph.lane_width
     return [
-        f"{row.lanes.text(width)}{'  ' * row.node.depth}{row.node.name}".rstrip()
-        for row in graph.rows()
+        f"{row.lanes.text(width)}{'  ' * row.node.depth}{row.node.name}".rstrip() for row in rows
     ]
 
 
@@ -169,6 +169,8 @@ def test_an_older_snapshot_of_a_task_run_does_not_undo_a_newer_one() -> None:
 def test_live_changes_name_the_rows_to_repaint() -> None:
     graph = laid_out(tr("a"), tr("b", "a"))
     assert graph.take_changes().everything
+    graph.rows()  # drawn (lanes are placed as rows are read)
+    graph.take_changes()
     graph.upsert(tr("c", "b"))
     assert graph.take_changes().rows == {1, 2}  # the new row, and b's lane now running down to it
     graph.upsert(tr("b", "a", state="Failed").model_copy(update={"id": "b"}))
@@ -210,6 +212,66 @@ async def test_f_in_the_graph_jumps_to_the_failed_task() -> None:
         screen = pilot.app.screen
         assert isinstance(screen, MainScreen)
         await pilot.press("enter", "f")  # into the graph; the mapped `process` holds the failure
-        await wait_until(pilot, lambda: screen._graph_view.selected_node().name == "process")  # type: ignore[union-attr]
-        await pilot.press("enter", "f")  # expanded: onto process-7 itself
         await wait_until(pilot, lambda: screen._graph_view.selected_node().name == "process-7")  # type: ignore[union-attr]
+        await pilot.press("f")  # the only failure: `f` comes back to it
+        await wait_until(pilot, lambda: screen._graph_view.selected_node().name == "process-7")  # type: ignore[union-attr]
+
+
+def mapped_and_chained(mapped: int = 250, chained: int = 30) -> list[TaskRunInfo]:
+    """`extract`, then `process.map(extract)` and a loop `x = process(x)`: two calls of one task."""
+    runs = [tr("e", key="extract")]
+    runs += [tr(f"m{i}", "e", key="process", dyn=i) for i in range(mapped)]
+    runs += [
+        tr(f"c{i}", *([f"c{i - 1}"] if i else []), key="process", dyn=mapped + i)
+        for i in range(chained)
+    ]
+    return runs
+
+
+def test_mapped_and_chained_calls_of_one_task_are_two_rows() -> None:
+    graph = laid_out(*mapped_and_chained())
+    rows = [row.node for row in graph.rows()]
+    assert [(n.name, len(n.ids), n.call) for n in rows] == [
+        ("extract-0", 1, ""),
+        ("process", 250, "after extract"),
+        ("process", 30, "chained"),
+    ]
+
+
+def test_calls_stay_apart_when_their_runs_arrive_live() -> None:
+    graph = laid_out()
+    graph.rows()
+    for task_run in mapped_and_chained(20, 5):
+        graph.upsert(task_run)
+        graph.rows()
+    assert [(n.name, len(n.ids)) for n in (row.node for row in graph.rows())] == [
+        ("extract-0", 1),
+        ("process", 20),
+        ("process", 5),
+    ]
+
+
+def test_a_chain_whose_edges_arrive_late_moves_to_its_own_row() -> None:
+    graph = laid_out(*(tr(f"m{i}", key="process", dyn=i) for i in range(3)))
+    graph.upsert(tr("c0", key="process", dyn=3))
+    graph.upsert(tr("c1", key="process", dyn=4))
+    assert len(graph) == 1  # no edges yet: one call as far as anyone can tell
+    graph.add_edge("c1", "c0", "data")
+    assert [(n.call, len(n.ids)) for n in (row.node for row in graph.rows())] == [
+        ("no upstream", 3),
+        ("chained", 2),
+    ]
+
+
+def test_rows_read_from_the_top_place_only_the_lanes_that_reach_them() -> None:
+    task_runs = [
+        tr(f"t{i}", *([f"t{i - 1}", f"t{max(0, i - 7)}"] if i else [])) for i in range(5000)
+    ]
+    lazy, full = laid_out(*task_runs), laid_out(*task_runs)
+    top = [lazy.row(i).lanes for i in range(40)]  # a first screen
+    assert len(lazy._layout.rows) < 100  # not the 5,000
+    assert [
+        row.lanes for row in full.rows()[:40]
+    ] == top  # and drawn as the whole layout draws them
+    sink = laid_out(*task_runs[:50], tr("z", "t0"))  # a last row fed by the first
+    assert sink.row(0).lanes == sink.rows()[0].lanes and len(sink._layout.rows) == 51

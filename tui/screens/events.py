@@ -39,7 +39,7 @@ class EventsScreen(Screen[None]):
         self.clock, self.source = clock, source
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]Events[/b] (live, newest first)", id="title")
+        yield Static(self._title(), id="title")
         yield Prompt(placeholder="filter: words in the event name or resource", id="event-filter")
         yield EventView(self.clock, self.source, id="event-stream")
         yield KeyFooter()
@@ -54,6 +54,15 @@ class EventsScreen(Screen[None]):
 
     def events_arrived(self) -> None:
         self.stream.rows_changed()
+
+    def _title(self) -> str:
+        stream = self.query(EventView)
+        sort = stream.first().sorting.label() if stream else "time ↑"
+        return f"[b]Events[/b] (live) · sorted by {sort} (o: next key, O: reverse)"
+
+    @on(EventView.Sorted)
+    def _sorted(self) -> None:
+        self.query_one("#title", Static).update(self._title())
 
     @on(Input.Changed, "#event-filter")
     def _filter_changed(self, changed: Input.Changed) -> None:

@@ -140,6 +140,7 @@ class MainScreen(RunViews):
                 yield AutomationList(self.dashboard, self.clock, id="automations")
             with TabbedContent(id="detail", initial="graph"):
                 with TabPane("Graph", id="graph"):
+                    yield Prompt(placeholder="find a task by name (n: next)", id="graph-search")
                     yield GraphView(self.clock, id="graph-view")
                     yield TaskDetail(id="task-detail")
                 with TabPane("Timeline", id="timeline"):
@@ -171,7 +172,7 @@ class MainScreen(RunViews):
             (self._run_list, "Runs 2"),
             (self._automation_list, "Automations 3"),
         ):
-            row_list.border_title = title
+            row_list.set_title(title)
         self._header.show(None, 0, 0, self.clock, self.readonly)
         self._run_list.focus()
         self.set_class(self.size.width < NARROW, "-narrow")
@@ -339,6 +340,7 @@ class MainScreen(RunViews):
         if any(n.startswith("orc.config.") for n in names) and self.dashboard.status is not None:
             self.refresh_status()  # an invalid (or fixed) flows.toml: the banner says so now
         self.dashboard.events.extend(arrived.events)
+        self.events_about_runs(arrived.events)
         self._event_view.rows_changed()
         if isinstance(self.app.screen, EventsScreen):
             self.app.screen.events_arrived()
@@ -446,7 +448,7 @@ class MainScreen(RunViews):
         ):
             target.update(automation_details(self.dashboard.automations[selection.key], self.clock))
         elif self.detail is not None:
-            target.update(run_details(self.detail, self.clock))
+            target.update(run_details(self.detail, self.clock, self.dask_dashboards))
         else:
             target.update("Select a deployment, a run or an automation.")
 
@@ -538,10 +540,13 @@ class MainScreen(RunViews):
             self._focus_detail()
 
     def action_filter(self) -> None:
-        """`/`: search the logs from the Logs tab, else filter the runs."""
+        """`/`: search the logs or the graph from their tab, else filter the runs."""
         focused = self.focused
         if self._tabs.active == "logs" and self._in_detail(focused):
             self.query_one("#log-search", Prompt).open(self._log_view)
+            return
+        if self._tabs.active == "graph" and self._in_detail(focused):
+            self.query_one("#graph-search", Prompt).open(self._graph_view)
             return
         self.query_one("#run-filter", Prompt).open(self._run_list)
 
@@ -610,11 +615,15 @@ class MainScreen(RunViews):
             if not (self.readonly and command.verb in {"cancel", "retry", "pause"}):
                 verbs[command.verb]()
 
-    @on(Input.Submitted, "#run-filter, #log-search")
+    @on(Input.Submitted, "#run-filter, #log-search, #graph-search")
     def _prompt_done(self, submitted: Input.Submitted) -> None:
         """Enter leaves the input, its text still applied."""
         if isinstance(submitted.input, Prompt):
             submitted.input.close(clear=False)
+
+    @on(Input.Changed, "#graph-search")
+    def _graph_search_changed(self, changed: Input.Changed) -> None:
+        self._graph_view.find(changed.value, self._graph_view.cursor)
 
     @on(Input.Changed, "#log-search")
     def _log_search_changed(self, changed: Input.Changed) -> None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 from textual import on, work
 from textual.widgets import Input
 
-from orchestrate.client.protocol import FlowRunInfo, RunDetail
+from orchestrate.client.protocol import EventInfo, FlowRunInfo, RunDetail
 from tui.client import CLIENT_ERRORS, describe
+from tui.dask_links import DASHBOARD_EVENT, dashboard_links, resource_of
 from tui.feed import RUN_TOPICS, pump
 from tui.format import Clock
 from tui.graph import RunGraph
 from tui.messages import LogsArrived, RunDetailLoaded, SubflowLoaded, TaskRunsChanged
+from tui.screens.task_logs import TaskLogsScreen
 from tui.screens.verbs import Verbs
 from tui.state import LogBuffer, LogFilter
 from tui.widgets.graph_view import GraphView
@@ -39,6 +41,7 @@ class RunViews(Verbs):
     def __init__(self) -> None:
         super().__init__()
         self.detail: RunDetail | None = None
+        self.dask_dashboards: tuple[str, ...] = ()  # of the run shown
         self.graph: RunGraph | None = None
         self.logs = LogBuffer()
         self._task_detail_shown: object = None
@@ -64,7 +67,8 @@ class RunViews(Verbs):
                 await start()
             detail = await self.client.run(run_id)
             logs = await self.client.logs(run_id, limit=LOG_LINES_LOADED)
-            self.post_message(RunDetailLoaded(detail, logs))
+            events = await self.client.events(DASHBOARD_EVENT, resource_of(run_id), limit=20)
+            self.post_message(RunDetailLoaded(detail, logs, dashboard_links(events, run_id)))
             await pump(subscription, self.post_message)
         except CLIENT_ERRORS as error:
             self.notify(f"Could not follow run {run_id[:8]}: {describe(error)}", severity="error")
@@ -88,6 +92,7 @@ class RunViews(Verbs):
     def _run_loaded(self, loaded: RunDetailLoaded) -> None:
         self._stop_subflows()
         self.detail = loaded.detail
+        self.dask_dashboards = loaded.dask_dashboards
         self.graph = RunGraph(loaded.detail.run.id)
         self.graph.load(loaded.detail.task_runs)
         self.logs = LogBuffer(loaded.detail.run.id)
@@ -96,6 +101,7 @@ class RunViews(Verbs):
         )
         self.logs.extend(loaded.logs)
         self._log_view.task_names = {t.id: t.name for t in loaded.detail.task_runs}
+        self._log_view.file_stem = f"orc-{loaded.detail.run.name}"
         self._log_view.show(self.logs)
         for view in self._run_views:
             view.show(loaded.detail.run, self.graph)
@@ -130,6 +136,8 @@ class RunViews(Verbs):
         mine = [line for line in arrived.lines if line.flow_run_id == self.logs.flow_run_id]
         if mine and self.logs.extend(mine):
             self._log_view.appended()
+        if mine and isinstance(self.app.screen, TaskLogsScreen):
+            self.app.screen.lines_arrived(mine)
         if mine:
             self._refresh_task_detail()
 
@@ -137,18 +145,42 @@ class RunViews(Verbs):
     def _task_highlighted(self) -> None:
         self._refresh_task_detail()
 
+    @on(GraphView.Expanded)
+    def _graph_expanded(self) -> None:
+        self._graph_changed()
+
+    @on(GraphView.LogsWanted)
+    def _task_logs_wanted(self, wanted: GraphView.LogsWanted) -> None:
+        """A task's logs in the log viewer, full screen (a group's: its first failure's, else first)."""
+        node = wanted.node
+        failure = node.summary().first_failure if node.grouped or node.header else None
+        task_run = failure or node.task_run
+        self.app.push_screen(TaskLogsScreen(task_run, self.logs.of_task(task_run.id), self.clock))
+
     @on(RowList.Chosen, "#graph-view")
     def _graph_row_chosen(self) -> None:
         view = self._graph_view
         if self.graph is None or not view.row_count():
             return
         node = view.selected_node()
+        if node is not None and not node.expandable:  # a task run: enter opens its logs
+            self._task_logs_wanted(GraphView.LogsWanted(view, node))
+            return
         toggled = self.graph.toggle(view.cursor)
         if toggled and node is not None and node.is_subflow and toggled in self.graph.expanded:
             self._follow_child(node.task_run.id, notify=True)
         self._graph_changed()
 
     # ---- the run as it changes -----------------------------------------------------------
+
+    def events_about_runs(self, events: list[EventInfo]) -> None:
+        """Events that arrived live: a Dask dashboard the shown run connected to shows at once."""
+        if self.detail is None:
+            return
+        links = dashboard_links(events, self.detail.run.id)
+        if links:
+            self.dask_dashboards = tuple(dict.fromkeys((*self.dask_dashboards, *links)))
+            self._refresh_parameters()
 
     def run_changed(self, run: FlowRunInfo) -> None:
         """The shown run's own state or times changed: its bars may scale anew."""
@@ -200,6 +232,7 @@ class RunViews(Verbs):
         self.workers.cancel_group(self, "run")
         self._stop_subflows()
         self.detail, self.graph, self.logs = None, None, LogBuffer()
+        self.dask_dashboards = ()
         for view in self._run_views:
             view.show(None, None)
         self._log_view.show(self.logs)

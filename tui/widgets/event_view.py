@@ -13,7 +13,22 @@ from rich.text import Text
 
 from orchestrate.client.protocol import EventInfo
 from tui.format import Clock, clock_time
-from tui.widgets.row_list import RowList
+from tui.sorting import Sorting, SortKey
+from tui.widgets.row_list import SortableList
+
+EVENT_SORT_KEYS: tuple[SortKey[EventInfo], ...] = (
+    SortKey("time", lambda e: -e.occurred),  # natural: newest first
+    SortKey("event", lambda e: (e.event, -e.occurred)),
+    SortKey("resource", lambda e: (resource_name(e), -e.occurred)),
+)
+
+
+def resource_name(event: EventInfo) -> str:
+    return (
+        event.resource.get("orc.resource.name")
+        or event.resource.get("name")
+        or event.resource.get("orc.resource.id", "")
+    )
 
 
 def event_matches(event: EventInfo, words: str) -> bool:
@@ -24,7 +39,7 @@ def event_matches(event: EventInfo, words: str) -> bool:
     return all(word in haystack for word in words.lower().split())
 
 
-class EventView(RowList):
+class EventView(SortableList):
     """The events a source gives (all of them, or those about the selection), filtered by words."""
 
     def __init__(
@@ -34,6 +49,7 @@ class EventView(RowList):
         self.clock = clock
         self.source = source
         self.words = ""
+        self.sorting: Sorting[EventInfo] = Sorting(EVENT_SORT_KEYS)
         self._shown: list[EventInfo] = []
         self._behind = False
 
@@ -46,6 +62,8 @@ class EventView(RowList):
         self._shown = [
             e for e in reversed(events) if not self.words or event_matches(e, self.words)
         ]
+        if not self.sorting.natural:
+            self._shown = self.sorting.apply(self._shown)
         super().rows_changed()
 
     def on_show(self) -> None:
@@ -71,6 +89,5 @@ class EventView(RowList):
         text = Text(clock_time(event.occurred, self.clock) + " ", style="dim")
         colour = "red" if event.event.endswith(("Failed", "Crashed")) else "cyan"
         text.append(event.event, style=colour)
-        name = event.resource.get("orc.resource.name") or event.resource.get("name") or ""
-        text.append("  " + (name or event.resource.get("orc.resource.id", "")), style="dim")
+        text.append("  " + resource_name(event), style="dim")
         return text

@@ -7,10 +7,13 @@ row. Rows are drawn on demand from `tui.graph.RunGraph`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.strip import Strip
 
 from orchestrate.client.protocol import FlowRunInfo
 from tui.format import (
@@ -38,7 +41,22 @@ class GraphView(RowList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space,right,left", "expand", "Expand", show=False),
         Binding("f", "next_failure", "Next failed"),
+        Binding("n", "next_match", "Next match", show=False),
+        Binding("l", "logs", "Task logs"),
     ]
+
+    @dataclass
+    class LogsWanted(Message):
+        """`l` (or enter on a task run): the selected task's logs, in the log viewer."""
+
+        graph_view: GraphView
+        node: GraphNode
+
+    @dataclass
+    class Expanded(Message):
+        """The view expanded a group itself (to show a failed member): the run's views repaint."""
+
+        graph_view: GraphView
 
     def __init__(self, clock: Clock, *, timeline: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -46,6 +64,7 @@ class GraphView(RowList):
         self.timeline = timeline
         self.graph: RunGraph | None = None
         self.run: FlowRunInfo | None = None
+        self.search = ""  # what `/` looks for in task names (highlighted, `n` for the next)
 
     def show(self, run: FlowRunInfo | None, graph: RunGraph | None) -> None:
         self.run, self.graph = run, graph
@@ -79,6 +98,11 @@ class GraphView(RowList):
             return None
         return self.graph.row(self.cursor).node
 
+    def action_logs(self) -> None:
+        node = self.selected_node()
+        if node is not None:
+            self.post_message(self.LogsWanted(self, node))
+
     def action_expand(self) -> None:
         self.action_choose()
 
@@ -90,16 +114,60 @@ class GraphView(RowList):
         for step in range(1, count + 1):
             index = (self.cursor + step) % count
             node = self.graph.row(index).node
-            grouped = node.grouped or node.header
+            if node.header:  # an open group: its failures are the rows below it
+                continue
             failed = (
                 node.summary().first_failure is not None
-                if grouped
+                if node.grouped
                 else node.task_run.state.type in FAILED_TYPES
             )
             if failed:
-                self.move_to(index)
+                self._onto_failure(index, node)
                 return
         self.notify("No task of this run failed.", timeout=3)
+
+    def _onto_failure(self, index: int, node: GraphNode) -> None:
+        """The cursor onto the failed task run itself: a collapsed group holding it opens first."""
+        failure = node.summary().first_failure if node.grouped else None
+        if self.graph is None or failure is None:
+            self.move_to(index)
+            return
+        self.graph.toggle(index)
+        self.rows_changed()
+        self.post_message(self.Expanded(self))
+        row = self.graph.row_of_task_run(failure.id)
+        self.move_to(index if row is None else row)
+        self.call_after_refresh(self._scroll_to_cursor)  # once the taller list is laid out
+
+    def find(self, search: str, start: int = 0) -> None:
+        """Move to the first row from `start` (wrapping) whose task, or a member of its group, matches."""
+        self.search = search
+        self.refresh()
+        count = self.row_count()
+        if self.graph is None or not search or not count:
+            return
+        wanted = search.casefold()
+        for step in range(count):
+            index = (start + step) % count
+            node = self.graph.row(index).node
+            names = (
+                [node.name] if not node.grouped else [node.name, *(m.name for m in node.members)]
+            )
+            if any(wanted in name.casefold() for name in names):
+                self.move_to(index)
+                return
+        self.notify(f"No task matches {search!r}.", timeout=3)
+
+    def action_next_match(self) -> None:
+        """`n`: the next row that matches the graph search."""
+        if self.search:
+            self.find(self.search, self.cursor + 1)
+
+    def render_line(self, y: int) -> Strip:
+        """A line of the graph, once every row on screen is placed: they all share one lane width."""
+        if self.graph is not None:
+            self.graph.lay_out_through(self.scroll_offset.y + self.size.height)
+        return super().render_line(y)
 
     def render_row(self, index: int, width: int) -> Text:
         assert self.graph is not None
@@ -113,6 +181,8 @@ class GraphView(RowList):
         if bar_width >= 6:
             text.append(" ")
             text.append_text(_time_bar(row.node, bounds, bar_width, self.clock.now()))
+        if self.search:
+            text.highlight_words([self.search], style="reverse", case_sensitive=False)
         return text
 
     def _lanes(self, row: GraphRow, width: int) -> Text:
@@ -127,7 +197,7 @@ class GraphView(RowList):
             else:
                 text.append(char, style=LANE_COLOURS[column % len(LANE_COLOURS)])
         if self.graph.lane_width > columns:
-            text.append("…", style="dim")
+            text.append_text(_overflow(row, columns, self.graph.lane_width))
         text.append(" ")
         return text
 
@@ -151,6 +221,19 @@ def _glyph(node: GraphNode) -> Text:
     return Text(state_glyph(state.name, state.type), style=state_colour(state.type))
 
 
+def _overflow(row: GraphRow, columns: int, lane_width: int) -> Text:
+    """What lies right of the lanes shown: `+N` lines hidden there, and the node's mark if it is.
+
+    A fixed width on every row, so names stay aligned; the state mark is
+    never lost to a lane too far right.
+    """
+    hidden = sum(1 for cell in row.lanes.cells[columns:] if cell)
+    room = len(str(lane_width - columns)) + 1
+    text = Text(f"+{hidden}".rjust(room) if hidden else " " * room, style="dim")
+    text.append_text(_glyph(row.node) if row.lanes.column >= columns else Text(" "))
+    return text
+
+
 def _label(node: GraphNode, width: int, timeline: bool, run_start: float) -> Text:
     marker = ("▾ " if node.expanded else "▸ ") if node.expandable else ""
     indent = "  " * node.depth
@@ -161,6 +244,8 @@ def _label(node: GraphNode, width: int, timeline: bool, run_start: float) -> Tex
     text.append(node.name, style="bold" if node.expandable else "")
     if node.grouped or node.header:
         text.append(f" {TIMES}{len(node.ids)}  ", style="dim")
+        if node.call:
+            text.append(f"{node.call}  ", style="italic dim")
         text.append_text(counts_text(node.summary().counts))
     start, end = node.span()
     took = duration(run_duration(start, end, end or start or 0.0)) if start else ""

@@ -22,18 +22,21 @@ from tui.format import (
     state_colour,
     state_glyph,
 )
+from tui.sorting import Sorting, SortKey, missing_last
 from tui.state import NAME_CAP, RECENT, SECTIONS, UPCOMING, ColumnWidths, Dashboard
-from tui.widgets.row_list import RowList
+from tui.widgets.row_list import SortableList
 
 
-class NamedRowList(RowList):
-    """A list of the dashboard's items keyed by name (deployments, automations), in their order."""
+class NamedRowList(SortableList):
+    """A list of the dashboard's items keyed by name (deployments, automations), by the sort chosen."""
 
     empty: str = ""
+    sort_keys: tuple[SortKey[Any], ...] = (SortKey("name", lambda item: item.name),)
 
     def __init__(self, dashboard: Dashboard, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.dashboard, self.clock = dashboard, clock
+        self.sorting = Sorting(self.sort_keys)
         self._names: list[str] = []
         self.name_width = 0
 
@@ -41,7 +44,12 @@ class NamedRowList(RowList):
         raise NotImplementedError
 
     def rows_changed(self) -> None:
-        self._names = list(self.items())
+        items = self.items()  # kept by name: the natural order costs nothing
+        self._names = (
+            list(items)
+            if self.sorting.natural
+            else [item.name for item in self.sorting.apply(items.values())]
+        )
         self.name_width = min(NAME_CAP, max((len(name) for name in self._names), default=0))
         super().rows_changed()
 
@@ -62,6 +70,11 @@ class DeploymentList(NamedRowList):
     """`● nightly-etl  ■■■▲■  in 4h  every day at 02:00 (Europe/Berlin)`."""
 
     empty = "no deployments in flows.toml"
+    sort_keys = (
+        SortKey("name", lambda d: d.name),
+        SortKey("next run", lambda d: (missing_last(d.next_run_time), d.name)),
+        SortKey("state", lambda d: (not d.blocked, not d.running, not d.paused, d.name)),
+    )
 
     def items(self) -> dict[str, DeploymentInfo]:
         return self.dashboard.deployments
@@ -113,12 +126,16 @@ def deployment_row(deployment: DeploymentInfo, clock: Clock, width: int, name_wi
     return text
 
 
-class RunList(RowList):
+class RunList(SortableList):
     """`✔ brave-fox  nightly-etl  etl  14:02:11  12.3s`: upcoming runs first, then by start, filtered by `/`."""
 
     def __init__(self, dashboard: Dashboard, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.dashboard, self.clock = dashboard, clock
+        self.sorting = dashboard.runs.sorting
+
+    def order_changed(self) -> None:
+        self.dashboard.runs.sorting_changed()
 
     def row_count(self) -> int:
         return len(self.dashboard.runs.view())
@@ -226,6 +243,11 @@ class AutomationList(NamedRowList):
     """`● cleanup-after-failure  when orc.flow-run.Failed …  fired 2h ago`."""
 
     empty = "no automations in flows.toml"
+    sort_keys = (
+        SortKey("name", lambda a: a.name),
+        SortKey("last fired", lambda a: (a.last_fired is None, -(a.last_fired or 0.0), a.name)),
+        SortKey("times fired", lambda a: (-a.fired_count, a.name)),
+    )
 
     def items(self) -> dict[str, AutomationInfo]:
         return self.dashboard.automations

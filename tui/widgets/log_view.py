@@ -6,6 +6,9 @@ line, and with wrap on a long line takes as many rows as it needs; without
 wrap, left and right scroll the messages sideways. Only rows on screen are
 formatted, so a run with a hundred thousand log lines scrolls as fast as
 one with ten.
+
+`t` hides or shows the times, `E` jumps to the first error, and `s` saves
+the lines the filter shows to a file only the user can read (`tui.log_file`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from textual.binding import Binding, BindingType
 
 from orchestrate.client.protocol import LogInfo
 from tui.format import Clock, clock_time, level_colour, level_name
+from tui.log_file import save_lines
 from tui.state import LogBuffer, LogFilter
 from tui.widgets.row_list import RowList
 
@@ -28,12 +32,15 @@ CONTINUATION = 2  # indent of a message's later rows: a traceback keeps the room
 
 
 class LogView(RowList):
-    """Log lines of the selected run; `f` follows, `v` steps the level, `w` wraps, ← → scroll."""
+    """Log lines of a run (or one task run); `f` follows, `v` level, `w` wraps, `t` times, ← → scroll."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("v", "next_level", "Level"),
         Binding("w", "toggle_wrap", "Wrap"),
+        Binding("t", "toggle_times", "Times"),
+        Binding("E", "first_error", "First error"),
+        Binding("s", "save", "Save"),
         Binding("left,h", "side(-1)", "Left", show=False),
         Binding("right,l", "side(1)", "Right", show=False),
         Binding("home,g", "jump(0)", "First", show=False),
@@ -45,7 +52,9 @@ class LogView(RowList):
         self.buffer = LogBuffer()
         self.follow = True
         self.wrap = False
+        self.times = True
         self.x_offset = 0
+        self.file_stem = "orc-logs"  # what a saved file is called (the run's name, the task's)
         self.task_names: dict[str, str] = {}
         self._rows: list[tuple[int, int]] = []  # screen row -> (position in buffer.shown, piece)
         self._mapped_width = 0
@@ -113,7 +122,7 @@ class LogView(RowList):
 
     def _prefix_width(self, line: LogInfo) -> int:
         source = self._source(line)
-        return 9 + LEVEL_WIDTH + 1 + (len(source) + 1 if source else 0)
+        return (9 if self.times else 0) + LEVEL_WIDTH + 1 + (len(source) + 1 if source else 0)
 
     # ---- keys ---------------------------------------------------------------------------
 
@@ -126,6 +135,34 @@ class LogView(RowList):
     def action_toggle_wrap(self) -> None:
         self.wrap, self.x_offset = not self.wrap, 0
         self._remap()
+
+    def action_toggle_times(self) -> None:
+        self.times = not self.times
+        if self.wrap:  # the room for a message changed
+            self._remap()
+        else:
+            self.refresh()
+
+    def action_first_error(self) -> None:
+        """`E`: the first line logged at ERROR or above, following stopped so it stays in sight."""
+        lines, shown = self.buffer.lines, self.buffer.shown
+        position = next((i for i, index in enumerate(shown) if lines[index].level >= 40), None)
+        if position is None:
+            self.notify("No error in these log lines.", timeout=3)
+            return
+        self.follow = False
+        self.move_to(next(i for i, (pos, _) in enumerate(self._rows) if pos == position))
+        self.scroll_to(y=self.cursor, animate=False, immediate=True)  # on top: its traceback below
+
+    def action_save(self) -> None:
+        """`s`: the lines the filter shows, written whole to a new file (0600); the notice names it."""
+        lines = [self.buffer.lines[i] for i in self.buffer.shown]
+        try:
+            path = save_lines(lines, self.file_stem, self.clock, self.task_names)
+        except OSError as error:
+            self.notify(f"Could not save the logs: {error}", severity="error", timeout=8)
+            return
+        self.notify(f"Saved {len(lines)} log lines to {path}", timeout=8)
 
     def action_side(self, step: int) -> None:
         if self.wrap:
@@ -178,7 +215,7 @@ class LogView(RowList):
             text = Text(" " * CONTINUATION)
             text.append(body, style=_continuation_style(line, piece, len(pieces)))
         else:
-            text = Text(clock_time(line.ts, self.clock) + " ", style="dim")
+            text = Text(clock_time(line.ts, self.clock) + " " if self.times else "", style="dim")
             text.append(
                 level_name(line.level).ljust(LEVEL_WIDTH) + " ", style=level_colour(line.level)
             )

@@ -138,7 +138,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str, sort_keys=True)
 
 
-def run_details(detail: RunDetail, clock: Clock) -> Group:
+def run_details(detail: RunDetail, clock: Clock, dask_dashboards: tuple[str, ...] = ()) -> Group:
     """The Parameters tab for a run: what it ran with, where it is, and how it got there."""
     run = detail.run
     took = duration(run_duration(run.start_time, run.end_time, clock.now()))
@@ -154,6 +154,7 @@ def run_details(detail: RunDetail, clock: Clock) -> Group:
                 else "not yet",
             ),
             ("attempts", run.run_count),
+            *(("dask dashboard", link) for link in dask_dashboards),
         ]
     )
     parts: list[Any] = [head]

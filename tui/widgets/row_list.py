@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -27,6 +27,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
+
+from tui.sorting import Sorting
 
 CURSOR = Style(reverse=True)
 CURSOR_UNFOCUSED = Style(bold=True)  # where the selection is, while another pane has the keys
@@ -76,6 +78,7 @@ class RowList(ScrollView, can_focus=True):
         self.selected_key: str | None = None
         self.holds_selection = True  # unfocused, the cursor shows only where the selection is
         self._drawn: dict[int, tuple[int, Text]] = {}  # line on screen -> (row, its text there)
+        self._line_style: Style | None = None
 
     # ---- what subclasses provide -------------------------------------------
 
@@ -124,7 +127,17 @@ class RowList(ScrollView, can_focus=True):
             if index == self.cursor and (self.has_focus or self.holds_selection):
                 text = text.copy()
                 text.stylize(CURSOR if self.has_focus else CURSOR_UNFOCUSED)
-        return to_strip(self, text, width)
+        return to_strip(self, text, width, self._base_style())
+
+    def _base_style(self) -> Style:
+        """The list's own style under every line, worked out once per style change, not per line."""
+        if self._line_style is None:
+            self._line_style = self.rich_style
+        return self._line_style
+
+    def notify_style_update(self) -> None:
+        self._line_style = None
+        super().notify_style_update()
 
     def rows_changed(self) -> None:
         """Call after the rows changed (added, removed, reordered): keeps the cursor on its key, repaints."""
@@ -261,7 +274,54 @@ class RowList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, key))
 
 
-def to_strip(widget: ScrollView, text: Text, width: int) -> Strip:
-    """One line of `text`, cut or padded to `width`, on the widget's own background."""
+def to_strip(widget: ScrollView, text: Text, width: int, style: Style | None = None) -> Strip:
+    """One line of `text`, cut or padded to `width`, on the widget's own background (or `style`)."""
     segments = list(text.render(widget.app.console))
-    return Strip(segments).crop_extend(0, width, None).apply_style(widget.rich_style)
+    return Strip(segments).crop_extend(0, width, None).apply_style(style or widget.rich_style)
+
+
+class SortableList(RowList):
+    """A list whose order the user picks: `o` the next sort key, `O` reversed; the title names it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "sort_next", "Sort"),
+        Binding("O", "sort_reverse", "Reverse", show=False),
+    ]
+
+    sorting: Sorting[Any]
+
+    @dataclass
+    class Sorted(Message):
+        """The list's order changed (another key or direction)."""
+
+        row_list: SortableList
+
+        @property
+        def control(self) -> SortableList:
+            return self.row_list
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.title_base = ""
+
+    def set_title(self, base: str) -> None:
+        """The pane's title, then the sort in use (`Runs 2 · start ↑`)."""
+        self.title_base = base
+        self.border_title = f"{base} · {self.sorting.label()}" if base else self.sorting.label()
+
+    def action_sort_next(self) -> None:
+        self.sorting.cycle()
+        self._resorted()
+
+    def action_sort_reverse(self) -> None:
+        self.sorting.flip()
+        self._resorted()
+
+    def _resorted(self) -> None:
+        self.order_changed()
+        self.set_title(self.title_base)
+        self.rows_changed()
+        self.post_message(self.Sorted(self))
+
+    def order_changed(self) -> None:
+        """Drop whatever order is kept for the rows (called before they are read again)."""
