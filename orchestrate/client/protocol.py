@@ -75,6 +75,8 @@ class Method(StrEnum):
     #: {id, run_input?: dict} -> FlowRunInfo (a paused run resumed; Running, or Scheduled
     #: "Resuming" for a suspended one)
     RUNS_RESUME = "runs.resume"
+    #: {id} -> PauseInfo: what a paused or suspended run waits for (its input's schema)
+    RUNS_PAUSE = "runs.pause"
     #: {name?: glob, resource?: glob, since?: float, limit?: int} -> list[EventInfo]
     EVENTS_LIST = "events.list"
     #: {event, resource: dict (with "orc.resource.id"), payload?: dict, related?: list[dict],
@@ -205,6 +207,15 @@ class LogInfo(Wire):
     message: str
     #: set when the stored row does not fit this shape: what is wrong, with the raw value
     malformed: str | None = None
+
+
+class PauseInfo(Wire):
+    """What a paused run waits for: the pause's key, its input's JSON schema, its deadline."""
+
+    key: str
+    input_schema: dict[str, Any] | None = None
+    expires: float | None = None
+    suspended: bool = False
 
 
 class RunDetail(Wire):
@@ -583,6 +594,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.RUNS_CANCEL: RunIdParams,
     Method.RUNS_RETRY: RunIdParams,
     Method.RUNS_RESUME: RunsResumeParams,
+    Method.RUNS_PAUSE: RunIdParams,
     Method.EVENTS_LIST: EventsListParams,
     Method.EVENTS_EMIT: EventsEmitParams,
     Method.AUTOMATIONS_LIST: NoParams,
