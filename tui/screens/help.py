@@ -28,7 +28,10 @@ KEYS: list[tuple[str, str]] = [
     ("R", "run it with parameters (a form, checked before sending)"),
     ("c", "cancel the selected run (asks first)"),
     ("x", "retry the selected run"),
-    ("p", "pause or resume the selected deployment or automation"),
+    (
+        "p",
+        "pause or resume the selected deployment or automation; resume a paused run with its input (a form)",
+    ),
     ("f", "in the graph: the next failed task (or the group that holds one)"),
     ("f, v, w", "in Logs: follow new lines on/off, step the level filter, wrap long lines"),
     ("← → (h l), home", "in Logs without wrap: scroll sideways, back to the first column"),
