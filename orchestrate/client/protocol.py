@@ -331,6 +331,8 @@ LATEST = 253402300799.0
 
 Epoch = Annotated[float, Field(ge=EARLIEST, le=LATEST, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=1024)]
+#: A record's flow run id; "" for a task run called outside any flow (Prefect records those too).
+FlowRunOf = Annotated[str, Field(max_length=1024)]
 Limit = Annotated[int, Field(ge=1)]  # past a table's size means all of it
 
 
@@ -516,7 +518,7 @@ class FlowRunFields(Params):
 
 class TaskRunFields(Params):
     id: Name
-    flow_run_id: Name
+    flow_run_id: FlowRunOf
     name: Text
     task_key: Text
     dynamic_key: Int32
@@ -533,20 +535,20 @@ class TaskRunFields(Params):
 
 class StateRecordFields(Params):
     run_id: Name
-    flow_run_id: Name
+    flow_run_id: FlowRunOf
     is_task: bool
     state: StateFields
 
 
 class EdgeFields(Params):
-    flow_run_id: Name
+    flow_run_id: FlowRunOf
     task_run_id: Name
     upstream_id: Name
     kind: Name  # "data", "wait_for" or "parent"; a newer orc may add kinds
 
 
 class LogFields(Params):
-    flow_run_id: Name
+    flow_run_id: FlowRunOf
     task_run_id: Name | None = None
     ts: Epoch
     level: Int32
