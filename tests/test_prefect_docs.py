@@ -95,3 +95,73 @@ def test_every_public_name_of_a_module_is_listed(module: str) -> None:
 def test_listed_options_are_exactly_the_decorators_keywords(label: str, options: type) -> None:
     listed = [name for labels in SECTIONS.values() for name in labels.get(label, [])]
     assert sorted(listed) == sorted(f.name for f in fields(options))
+
+
+ROOT = DOC.parent.parent
+_MARKERS = re.compile(
+    r"unlike prefect|differences from prefect|deliberate difference|prefect fails|prefect opens",
+    re.IGNORECASE,
+)
+
+#: Each difference another page states, as it words it there, and as the one list words it.
+ELSEWHERE: list[tuple[str, str, str]] = [
+    (
+        "README.md",
+        "a cache key computed by a policy",
+        "A cache key from a policy belongs to its task",
+    ),
+    ("README.md", "Prefect fails an async generator", "Where Prefect fails an async generator"),
+    (
+        "README.md",
+        "a timeout counts from the run's start",
+        "a timeout cuts only the generator's own code",
+    ),
+    ("README.md", "`s3://…` is refused", "a URL such as `s3://…` is refused"),
+    (
+        "docs/operating.md",
+        "Differences from Prefect: only a flow run a deployment started",
+        "Only a flow run a deployment started under `orc up` can pause",
+    ),
+    ("docs/operating.md", "subflows do not pause", "subflows do not pause"),
+    (
+        "docs/operating.md",
+        "`suspend_flow_run(flow_run_id=...)` of another run is refused",
+        "`suspend_flow_run(flow_run_id=...)` of another run is refused",
+    ),
+    (
+        "docs/operating.md",
+        "A *paused* run's worker stops with the daemon",
+        "A paused run's worker stops with `orc up`",
+    ),
+    ("docs/dask.md", "Prefect opens a plain `Client` there", "Prefect opens a plain `Client`"),
+    (
+        "docs/dask.md",
+        "unlike Prefect, a synchronous cluster",
+        "a synchronous cluster object is accepted",
+    ),
+]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _differences() -> str:
+    return _flat(DOC.read_text().split("## Deliberate differences, and why", 1)[1])
+
+
+@pytest.mark.parametrize(("page", "there", "here"), ELSEWHERE, ids=[e[1] for e in ELSEWHERE])
+def test_a_difference_stated_elsewhere_is_in_the_one_list(page: str, there: str, here: str) -> None:
+    assert there in _flat((ROOT / page).read_text()), f"{page} no longer says {there!r}: update"
+    assert here in _differences(), f"docs/prefect.md's differences lack what {page} says: {there!r}"
+
+
+def test_every_page_that_states_a_difference_is_followed() -> None:
+    """A page that says orc differs from Prefect has its wording above, so the list cannot miss it."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    stating = {
+        str(p.relative_to(ROOT))
+        for p in pages
+        if p != DOC and _MARKERS.search(_flat(p.read_text()))
+    }
+    assert stating <= {page for page, _, _ in ELSEWHERE}

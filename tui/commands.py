@@ -21,7 +21,7 @@ COMMANDS = {
     "deploy": "deploy NAME: select a deployment",
     "cancel": "cancel the selected run",
     "retry": "retry the selected run",
-    "pause": "pause or resume the selected deployment or automation",
+    "pause": "pause or resume the selected deployment or automation, or resume a paused run",
     "logs": "show the selected run's logs",
     "help": "every key",
     "quit": "leave orc tui",

@@ -23,6 +23,7 @@ from orchestrate.client.protocol import (
     Hello,
     LogInfo,
     Method,
+    PauseInfo,
     RunDetail,
     SqlResult,
     SqlSpooled,
@@ -150,6 +151,11 @@ def retry_run(id: str) -> Call[FlowRunInfo]:
 def resume_run(id: str, run_input: dict[str, Any] | None = None) -> Call[FlowRunInfo]:
     """Resume a paused or suspended flow run, with the input it waits for."""
     return Call(Method.RUNS_RESUME, given(id=id, run_input=run_input), FlowRunInfo.model_validate)
+
+
+def run_pause(id: str) -> Call[PauseInfo]:
+    """What a paused or suspended flow run waits for: the schema its resume input must fit."""
+    return Call(Method.RUNS_PAUSE, {"id": id}, PauseInfo.model_validate)
 
 
 def events(
@@ -286,6 +292,7 @@ class Calls:
     shutdown = Rpc(shutdown)
     retry_run = Rpc(retry_run)
     resume_run = Rpc(resume_run)
+    run_pause = Rpc(run_pause)
     events = Rpc(events)
     emit_event = Rpc(emit_event)
     automations = Rpc(automations)

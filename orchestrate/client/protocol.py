@@ -74,6 +74,8 @@ class Method(StrEnum):
     #: {id, run_input?: dict} -> FlowRunInfo (a paused run resumed; Running, or Scheduled
     #: "Resuming" for a suspended one)
     RUNS_RESUME = "runs.resume"
+    #: {id} -> PauseInfo: what a paused or suspended run waits for (its input's schema)
+    RUNS_PAUSE = "runs.pause"
     #: {name?: glob, resource?: glob, since?: float, limit?: int} -> list[EventInfo]
     EVENTS_LIST = "events.list"
     #: {event, resource: dict (with "orc.resource.id"), payload?: dict, related?: list[dict],
@@ -206,6 +208,15 @@ class LogInfo(Wire):
     malformed: str | None = None
 
 
+class PauseInfo(Wire):
+    """What a paused run waits for: the pause's key, its input's JSON schema, its deadline."""
+
+    key: str
+    input_schema: dict[str, Any] | None = None
+    expires: float | None = None
+    suspended: bool = False
+
+
 class RunDetail(Wire):
     run: FlowRunInfo
     task_runs: list[TaskRunInfo] = Field(default_factory=list)
@@ -334,6 +345,8 @@ LATEST = 253402300799.0
 
 Epoch = Annotated[float, Field(ge=EARLIEST, le=LATEST, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=1024)]
+#: A record's flow run id; "" for a task run called outside any flow (Prefect records those too).
+FlowRunOf = Annotated[str, Field(max_length=1024)]
 Limit = Annotated[int, Field(ge=1)]  # past a table's size means all of it
 
 
@@ -519,7 +532,7 @@ class FlowRunFields(Params):
 
 class TaskRunFields(Params):
     id: Name
-    flow_run_id: Name
+    flow_run_id: FlowRunOf
     name: Text
     task_key: Text
     dynamic_key: Int32
@@ -536,20 +549,20 @@ class TaskRunFields(Params):
 
 class StateRecordFields(Params):
     run_id: Name
-    flow_run_id: Name
+    flow_run_id: FlowRunOf
     is_task: bool
     state: StateFields
 
 
 class EdgeFields(Params):
-    flow_run_id: Name
+    flow_run_id: FlowRunOf
     task_run_id: Name
     upstream_id: Name
     kind: Name  # "data", "wait_for" or "parent"; a newer orc may add kinds
 
 
 class LogFields(Params):
-    flow_run_id: Name
+    flow_run_id: FlowRunOf
     task_run_id: Name | None = None
     ts: Epoch
     level: Int32
@@ -597,6 +610,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.RUNS_CANCEL: RunIdParams,
     Method.RUNS_RETRY: RunIdParams,
     Method.RUNS_RESUME: RunsResumeParams,
+    Method.RUNS_PAUSE: RunIdParams,
     Method.EVENTS_LIST: EventsListParams,
     Method.EVENTS_EMIT: EventsEmitParams,
     Method.AUTOMATIONS_LIST: NoParams,

@@ -68,6 +68,7 @@ class Handlers:
             Method.RUNS_CANCEL: self.cancel_run,
             Method.RUNS_RETRY: self.retry_run,
             Method.RUNS_RESUME: self.resume_run,
+            Method.RUNS_PAUSE: self.run_pause,
             Method.EVENTS_LIST: self.events,
             Method.EVENTS_EMIT: self.emit,
             Method.RECORDS: self.records,
@@ -291,6 +292,11 @@ class Handlers:
         run_id = await self._resolve(str(params.get("id", "")))
         run = self.daemon.pauses.resume(run_id, params.get("run_input"))
         return views.flow_run_info(run)
+
+    async def run_pause(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        """What a paused run waits for, so a form can ask for its input (see `daemon.pauses`)."""
+        run_id = await self._resolve(str(params.get("id", "")))
+        return self.daemon.pauses.waiting_for(run_id)
 
     # -- events and records --------------------------------------------------------
 

@@ -130,6 +130,22 @@ class Pauses:
         if pauses is not None and pauses.current is None and pauses.resumed:
             self._run_again(run)
 
+    def waiting_for(self, run_id: str) -> dict[str, Any]:
+        """What the paused run `run_id` waits for (a `PauseInfo`), or refuse: it is not paused."""
+        from orchestrate.client import protocol
+
+        run = self.daemon.book.get(run_id)
+        pause = self.runs.get(run_id, RunPauses()).current
+        if run is None or run.state.type is not StateType.PAUSED or pause is None:
+            raise _not_paused(run_id, run)
+        info = protocol.PauseInfo(
+            key=pause.key,
+            input_schema=pause.input_schema,
+            expires=pause.expires,
+            suspended=pause.reschedule,
+        )
+        return info.model_dump()
+
     def resume(self, run_id: str, run_input: dict[str, Any] | None) -> FlowRunRecord:
         """Resume the paused run `run_id` with `run_input`, or refuse with why (an `RpcError`)."""
         from orchestrate.client import protocol
@@ -137,12 +153,7 @@ class Pauses:
         run = self.daemon.book.get(run_id)
         pause = self.runs.get(run_id, RunPauses()).current
         if run is None or run.state.type is not StateType.PAUSED or pause is None:
-            state = "finished" if run is None else f"in state {run.state.name}"
-            raise RpcError(
-                protocol.CONFLICT,
-                f"Flow run {run_id} is {state}, not paused; only a paused run can be resumed.",
-                {"reason": "not-paused"},
-            )
+            raise _not_paused(run_id, run)
         if self._expire_if_due(run, pause):
             raise RpcError(
                 protocol.CONFLICT,
@@ -233,6 +244,17 @@ class Pauses:
             retries.fail_for_good(self.daemon, run, message)
         self.runs.pop(run.id, None)
         return True
+
+
+def _not_paused(run_id: str, run: FlowRunRecord | None) -> RpcError:
+    from orchestrate.client import protocol
+
+    state = "finished" if run is None else f"in state {run.state.name}"
+    return RpcError(
+        protocol.CONFLICT,
+        f"Flow run {run_id} is {state}, not paused; only a paused run can be resumed.",
+        {"reason": "not-paused"},
+    )
 
 
 def _word(pause: Pause) -> str:

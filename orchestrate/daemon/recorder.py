@@ -39,6 +39,8 @@ def record_batch(daemon: Daemon, records: list[Record]) -> None:
     for record in records:
         kind = type(record)
         daemon.writer.put(replace(record) if kind in _SNAPSHOTS else record)
+        if getattr(record, "flow_run_id", None) == "":
+            continue  # a task run outside any flow: stored, with no flow run to follow or tell of
         if kind is LogRecord:
             daemon.publish("log", views.log_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
         elif kind is TaskRunRecord:

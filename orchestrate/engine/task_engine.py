@@ -72,7 +72,7 @@ from orchestrate.engine.transactions import (
     settle_task_transaction,
     task_transaction,
 )
-from orchestrate.recording import NullSink
+from orchestrate.recording import get_sink
 
 if TYPE_CHECKING:
     from orchestrate.engine.definitions import TaskDefinition
@@ -114,7 +114,8 @@ class TaskRunJob:
         self.parameters = parameters
         self.wait_for = list(wait_for) if wait_for else None
         self.flow_ctx = flow_ctx
-        self.sink: RecordSink = flow_ctx.sink if flow_ctx else NullSink()
+        # Outside a flow Prefect still records the task run (with no flow run): so does orc.
+        self.sink: RecordSink = flow_ctx.sink if flow_ctx else get_sink()
         self.is_async = task.is_async
         self.pending: list[PrefectFuture[Any]] = []
         self.context: TaskRunContext | None = None
@@ -129,7 +130,7 @@ class TaskRunJob:
         self.run = TaskRunRecord(
             id=new_id(),
             flow_run_id=flow_ctx.run.id if flow_ctx else "",
-            name=task.run_name(parameters, dynamic_key),
+            name=_run_name(task, parameters, dynamic_key, standalone=flow_ctx is None),
             task_key=task.task_key,
             dynamic_key=dynamic_key,
             state=Pending(),
@@ -212,6 +213,15 @@ class TaskRunJob:
             if printing is not None:
                 print_target.reset(printing)
             task_run_context.reset(token)
+
+
+def _run_name(
+    task: TaskDefinition, parameters: dict[str, Any], dynamic_key: int, standalone: bool
+) -> str:
+    """The run's name; outside a flow Prefect names it after the task, with no dynamic key."""
+    if standalone and task.options.task_run_name is None:
+        return task.options.name
+    return task.run_name(parameters, dynamic_key)
 
 
 def task_steps(job: TaskRunJob) -> Steps:

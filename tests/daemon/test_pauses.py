@@ -15,6 +15,7 @@ from uuid import UUID
 
 import pytest
 
+from orchestrate.core.errors import ClientError
 from orchestrate.exceptions import NotPausedError
 from orchestrate.flow_runs import resume_flow_run
 from tests.daemon.conftest import Project, wait_for
@@ -323,3 +324,22 @@ def test_an_async_paused_run_goes_on_when_resumed_and_cancels_at_once(project: P
     assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
     assert _state(project, second)[1] == "Cancelled"
     assert _marks(project) == ["went-on"]
+
+
+def test_a_paused_run_tells_what_it_waits_for_and_a_running_one_refuses(
+    project: Project,
+) -> None:
+    """`runs.pause`: the input's schema a form asks for; Prefect keeps it as the run's input."""
+    _deploy(project)
+    project.up()
+    run_id = _start(project, "approve")
+    _in_state(project, run_id, "Paused")
+    with project.client() as client:
+        pause = client.run_pause(run_id[:8])
+        assert pause.input_schema is not None and pause.input_schema["title"] == "Approval"
+        assert pause.input_schema["required"] == ["approved"]
+        assert not pause.suspended and pause.expires is not None
+        client.resume_run(run_id, {"approved": True})
+    _in_state(project, run_id, "Completed")
+    with project.client() as client, pytest.raises(ClientError, match="not paused"):
+        client.run_pause(run_id)

@@ -294,9 +294,28 @@ def test_submit_outside_a_flow_says_how_to_fix_it() -> None:
         add.submit(1, 2)
 
 
-def test_a_task_called_outside_a_flow_just_runs() -> None:
+def test_a_task_called_outside_a_flow_just_runs(recorded) -> None:
     assert add(2, 3) == 5
     assert add.fn(2, 3) == 5
+
+
+def test_a_task_called_outside_a_flow_is_recorded_as_prefect_records_it(recorded) -> None:
+    """Prefect 3 creates a task run with no flow run, named after the task (no dynamic key)."""
+
+    @task(task_run_name="double-{x}")
+    def double(x: int) -> int:
+        return x * 2
+
+    assert add(2, 3) == 5
+    assert double(4) == 8
+    assert boom(return_state=True).is_failed()
+    plain, named, failed = recorded.task_runs()
+    assert (plain.name, named.name, failed.name) == ("add", "double-4", "boom")
+    assert {r.flow_run_id for r in (plain, named, failed)} == {""}
+    assert recorded.history(plain.id) == ["Pending", "Running", "Completed"]
+    assert recorded.history(failed.id)[-1] == "Failed"
+    assert any("Finished in state Failed" in log.message for log in recorded.logs())
+    assert recorded.flow_runs() == []
 
 
 def test_tasks_waiting_on_tasks_they_submitted_do_not_starve_the_pool(recorded) -> None:

@@ -1,4 +1,5 @@
-"""No mix of sync and async, submit and map, waiting and nesting may block forever.
+"""No mix of sync and async, submit and map, waiting and nesting, generators and
+transactions may block forever.
 
 Each combination runs in a thread of its own and must finish within a few
 seconds; one that hangs fails the test by name instead of hanging the suite.
@@ -10,13 +11,14 @@ import asyncio
 import contextvars
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
 from orchestrate import flow, task
 from orchestrate.futures import PrefectFuture, as_completed, wait
+from orchestrate.transactions import transaction
 
 PER_COMBINATION = 10.0  # seconds; each one takes milliseconds when nothing blocks
 
@@ -253,3 +255,128 @@ def test_async_task_runs_on_a_reused_thread_loop_start_clean(recorded) -> None:
     assert pipeline() == [0, 1, 2, 3, 4]
     assert not any(still_running) and all(t.cancelled() for t in abandoned)
     assert len(set(loops)) < len(loops) and all(loop.is_closed() for loop in loops)
+
+
+# --- generators and transactions -------------------------------------------------------------
+
+
+@task
+def count_up(n: int) -> Iterator[int]:
+    yield from range(1, n + 1)
+
+
+@task
+async def count_up_async(n: int) -> AsyncIterator[int]:
+    for i in range(1, n + 1):
+        await asyncio.sleep(0)
+        yield i
+
+
+@task
+def gen_waiting_on_submitted(n: int) -> Iterator[int]:
+    for i in range(n):
+        yield leaf_async.submit(i).result()  # blocks inside the generator's run
+
+
+@task
+async def agen_waiting_on_submitted(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        yield leaf_async.submit(i).result()  # blocking, on the generator's own loop
+
+
+@flow
+def gen_flow(n: int) -> Iterator[int]:
+    yield from count_up(n)
+
+
+@flow
+async def agen_flow(n: int) -> AsyncIterator[int]:
+    async for i in count_up_async(n):
+        yield i
+
+
+def _in_transaction() -> list[int]:
+    with transaction():
+        futures = [leaf_sync.submit(1), leaf_async.submit(2)]
+        return [*count_up(1), *(f.result() for f in futures)]
+
+
+@task
+def transaction_in_task() -> list[int]:
+    return _in_transaction()
+
+
+SYNC_GENERATOR_CASES: dict[str, Callable[[], Any]] = {
+    "sync generator task, streamed": lambda: list(count_up(3)),
+    "sync generator task, submitted": lambda: count_up.submit(3).result(),
+    "async generator task, submitted": lambda: count_up_async.submit(3).result(),
+    "sync generator task, mapped": lambda: count_up.map([1, 3]).result(),
+    "generator blocking on a task it submitted": lambda: list(gen_waiting_on_submitted(3)),
+    "async generator blocking on a task it submitted, submitted": (
+        lambda: agen_waiting_on_submitted.submit(3).result()
+    ),
+    "generator subflow": lambda: list(gen_flow(3)),
+    "transaction in the flow": _in_transaction,
+    "transaction in a submitted task": lambda: transaction_in_task.submit().result(),
+}
+
+
+async def _async_generator_cases(case: str) -> Any:
+    if case == "async generator task, streamed":
+        return [i async for i in count_up_async(3)]
+    if case == "async generator blocking on a task it submitted, streamed":
+        return [i async for i in agen_waiting_on_submitted(3)]
+    if case == "async generator subflow":
+        return [i async for i in agen_flow(3)]
+    if case == "sync generator task, awaited submit":
+        return await count_up.submit(3)
+    return SYNC_GENERATOR_CASES[case]()
+
+
+ASYNC_GENERATOR_CASES = (
+    *SYNC_GENERATOR_CASES,
+    "async generator task, streamed",
+    "async generator blocking on a task it submitted, streamed",
+    "async generator subflow",
+    "sync generator task, awaited submit",
+)
+GENERATOR_EXPECTED = {
+    "sync generator task, mapped": [[1], [1, 2, 3]],
+    "generator blocking on a task it submitted": [1, 2, 3],
+    "async generator blocking on a task it submitted, submitted": [1, 2, 3],
+    "async generator blocking on a task it submitted, streamed": [1, 2, 3],
+    "transaction in the flow": [1, 2, 3],
+    "transaction in a submitted task": [1, 2, 3],
+}
+
+
+@flow
+def gen_outer_sync(case: str) -> Any:
+    return SYNC_GENERATOR_CASES[case]()
+
+
+@flow
+async def gen_outer_async(case: str) -> Any:
+    return await _async_generator_cases(case)
+
+
+def test_generators_and_transactions_in_every_holder_return(recorded) -> None:
+    hung: list[str] = []
+    runs: list[tuple[str, str, Callable[[], Any]]] = [
+        ("sync", case, lambda case=case: gen_outer_sync(case)) for case in SYNC_GENERATOR_CASES
+    ]
+    runs += [
+        ("async", case, lambda case=case: asyncio.run(gen_outer_async(case)))
+        for case in ASYNC_GENERATOR_CASES
+    ]
+    for outer, case, call in runs:
+        name = f"{outer} flow / {case}"
+        try:
+            got = _run_with_deadline(call, PER_COMBINATION)
+        except pytest.fail.Exception:
+            hung.append(name)
+            if len(hung) == 3:
+                break
+            continue
+        assert got == GENERATOR_EXPECTED.get(case, [1, 2, 3]), name
+    assert not hung, f"blocked forever: {hung}"

@@ -143,7 +143,7 @@ def test_predicates_match_the_type() -> None:
     assert states.Cancelling().is_cancelling() and not states.Cancelling().is_final()
 
 
-def test_state_is_generic_in_its_result_type_as_in_prefect() -> None:
+def test_state_is_generic_in_its_result_type_as_in_prefect(recorded) -> None:
     import typing
 
     from orchestrate import flow

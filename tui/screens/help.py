@@ -34,7 +34,10 @@ KEYS: list[tuple[str, str]] = [
     ("R", "run it with parameters (a form, checked before sending)"),
     ("c", "cancel the selected run (asks first)"),
     ("x", "retry the selected run"),
-    ("p", "pause or resume the selected deployment or automation"),
+    (
+        "p",
+        "pause or resume the selected deployment or automation; resume a paused run with its input (a form)",
+    ),
     ("f", "in the graph: the next failed task run (its group opens to show it)"),
     ("l", "in the graph: the selected task's logs, full screen (esc: back)"),
     (

@@ -1,8 +1,13 @@
-"""`R`: a form of the deployment's parameters, checked before sending; the daemon's refusal shows in it too."""
+"""`R`: a form of the deployment's parameters, checked before sending; the daemon's refusal shows in it too.
+
+`p` on a paused run opens the same form for the input its pause waits for
+(the pause's JSON schema, from `runs.pause`), and resumes the run with it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -12,15 +17,48 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from orchestrate.client.protocol import DeploymentInfo, FlowRunInfo
+from orchestrate.client.protocol import DeploymentInfo, FlowRunInfo, PauseInfo
 from tui.client import CLIENT_ERRORS, describe
 from tui.schema import FormField, check_form, form_fields
 
 Submit = Callable[[dict[str, Any]], Awaitable[FlowRunInfo]]
 
 
+@dataclass(frozen=True)
+class FormSpec:
+    """What the form asks for: a title, the values' JSON schema and defaults, its verb."""
+
+    title: str
+    schema: dict[str, Any] | None
+    defaults: dict[str, Any]
+    verb: str = "Run"
+    nothing_asked: str = "This flow takes no parameters."
+
+    @classmethod
+    def for_deployment(cls, deployment: DeploymentInfo) -> FormSpec:
+        """A run of `deployment`, with its parameters."""
+        return cls(
+            f"Run {deployment.name} with parameters",
+            deployment.parameter_schema,
+            deployment.parameters,
+        )
+
+    @classmethod
+    def for_pause(cls, run: FlowRunInfo, pause: PauseInfo) -> FormSpec:
+        """Resuming the paused run `run` with the input its pause waits for."""
+        schema = pause.input_schema
+        asked = f" with {schema.get('title', 'its input')}" if schema else ""
+        return cls(
+            f"Resume {run.name} ({run.state.name}){asked}",
+            schema,
+            {},
+            verb="Resume",
+            nothing_asked="This run waits for no input.",
+        )
+
+
 class RunForm(ModalScreen[FlowRunInfo | None]):
-    """Asks for each parameter; enter or ctrl+s runs, esc closes without running."""
+    """Asks for each parameter (or input); enter or ctrl+s sends, esc closes without sending."""
 
     DEFAULT_CSS = """
     RunForm { align: center middle; }
@@ -33,22 +71,22 @@ class RunForm(ModalScreen[FlowRunInfo | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss_form", "Cancel"),
-        Binding("ctrl+s", "submit", "Run"),
+        Binding("ctrl+s", "submit", "Send"),
     ]
 
-    def __init__(self, deployment: DeploymentInfo, submit: Submit) -> None:
+    def __init__(self, spec: DeploymentInfo | FormSpec, submit: Submit) -> None:
         super().__init__()
-        self.deployment = deployment
-        self.fields: list[FormField] = form_fields(
-            deployment.parameter_schema, deployment.parameters
-        )
+        if isinstance(spec, DeploymentInfo):
+            spec = FormSpec.for_deployment(spec)
+        self.spec = spec
+        self.fields: list[FormField] = form_fields(spec.schema, spec.defaults)
         self._submit = submit
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(f"[b]Run {self.deployment.name}[/b] with parameters")
+            yield Static(f"[b]{self.spec.title}[/b]")
             if not self.fields:
-                yield Static("This flow takes no parameters.", classes="dim")
+                yield Static(self.spec.nothing_asked, classes="dim")
             for form_field in self.fields:
                 kind = form_field.kind or "any JSON value"
                 need = "required" if form_field.required else "optional"
@@ -63,7 +101,7 @@ class RunForm(ModalScreen[FlowRunInfo | None]):
                 yield Static("", classes="error", id=f"error-{form_field.name}")
             yield Static("", id="refusal")
             with Horizontal():
-                yield Button("Run", variant="primary", id="run")
+                yield Button(self.spec.verb, variant="primary", id="run")
                 yield Button("Cancel", id="cancel")
 
     def typed(self) -> dict[str, str]:
@@ -72,7 +110,7 @@ class RunForm(ModalScreen[FlowRunInfo | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#run")
     def action_submit(self) -> None:
-        result = check_form(self.fields, self.typed(), self.deployment.parameter_schema)
+        result = check_form(self.fields, self.typed(), self.spec.schema)
         for form_field in self.fields:
             self.query_one(f"#error-{form_field.name}", Static).update(
                 result.errors.get(form_field.name, "")

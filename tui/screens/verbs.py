@@ -1,20 +1,21 @@
 """The verbs on the selection (r, R, c, x, p): each asks the daemon in a worker and reports the outcome.
 
 Each has a CLI twin (`orc run`, `orc runs cancel`, `orc runs retry`, `orc
-deployments pause|resume`, `orc automations pause|resume`); here the outcome
-shows as a notification. With `--readonly` they are switched off.
+deployments pause|resume`, `orc automations pause|resume`, `orc runs resume`
+for `p` on a paused run); here the outcome shows as a notification. With
+`--readonly` they are switched off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from textual import work
 from textual.screen import Screen
 
-from orchestrate.client.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
+from orchestrate.client.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo, PauseInfo
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
 from tui.format import TERMINAL_TYPES, short_id
 from tui.messages import (
@@ -25,7 +26,7 @@ from tui.messages import (
     RunsChanged,
 )
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.run_form import RunForm
+from tui.screens.run_form import FormSpec, RunForm
 from tui.state import Dashboard
 
 VERBS = frozenset({"run_now", "run_with_parameters", "cancel_run", "retry_run", "pause_resume"})
@@ -129,9 +130,14 @@ class Verbs(Screen[None]):
         self._call(f"retry {run.name}", self.client.retry_run(run.id))
 
     def action_pause_resume(self) -> None:
+        run = self.selected_run()
+        if run is not None and run.state.type == "PAUSED":
+            self._ask_resume_input(run)
+            return
         if self.selection is None or self.selection.kind == "run":
             self.notify(
-                "Select a deployment or an automation to pause or resume it.", severity="warning"
+                "Select a deployment, an automation or a paused run to pause or resume it.",
+                severity="warning",
             )
             return
         name = self.selection.key
@@ -152,6 +158,25 @@ class Verbs(Screen[None]):
             )
             paused = not enabled
         self._call(f"{'resume' if paused else 'pause'} {name}", call)
+
+    @work(group="verbs")
+    async def _ask_resume_input(self, run: FlowRunInfo) -> None:
+        """Ask the daemon what the paused `run` waits for, then the person, in the run form."""
+        try:
+            pause = await self.client.run_pause(run.id)
+        except CLIENT_ERRORS as error:
+            self.post_message(ActionFailed(f"resume {run.name}", describe(error)))
+            return
+        self.app.push_screen(RunForm(FormSpec.for_pause(run, pause), self._resume(run, pause)))
+
+    def _resume(self, run: FlowRunInfo, pause: PauseInfo) -> Callable[..., Awaitable[FlowRunInfo]]:
+        async def submit(values: dict[str, Any]) -> FlowRunInfo:
+            resumed = await self.client.resume_run(run.id, values if pause.input_schema else None)
+            self.post_message(RunsChanged([resumed]))
+            self.post_message(ActionSucceeded(f"resume {run.name}: {resumed.state.name}"))
+            return resumed
+
+        return submit
 
     @work(group="verbs")
     async def _call(self, summary: str, call: Awaitable[Any]) -> None:

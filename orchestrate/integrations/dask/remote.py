@@ -46,6 +46,7 @@ from orchestrate.engine.logs import (
     print_target,
     task_run_logger,
 )
+from orchestrate.engine.steps import awaitable, listed
 from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.recording import set_sink
 from orchestrate.tasks import Task
@@ -242,7 +243,7 @@ def _call_capturing(
         if task.is_async:
             return asyncio.run(_call_async(task, parameters)), None
         with timeout_scope(task.options.timeout_seconds, TaskRunTimeoutError):
-            return task.call(parameters), None
+            return listed(task.call(parameters)), None  # a generator's items, as on threads
     except BaseException as exc:  # reported as the attempt's outcome, like in the flow process
         return None, exc
     finally:
@@ -255,11 +256,11 @@ def _call_capturing(
 async def _call_async(task: Task[..., Any], parameters: dict[str, Any]) -> Any:
     timeout = task.options.timeout_seconds
     if timeout is None:
-        return await task.call(parameters)
+        return await awaitable(task.call(parameters))
     scope = asyncio.timeout(timeout)
     try:
         async with scope:
-            return await task.call(parameters)
+            return await awaitable(task.call(parameters))
     except TimeoutError as exc:
         if not scope.expired():
             raise  # the body's own TimeoutError, not its timeout
