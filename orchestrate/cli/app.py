@@ -25,6 +25,7 @@ from orchestrate.cli import (
     scaffold,
     service,
     sql,
+    store_stdio,
     tui,
     version,
 )
@@ -112,6 +113,7 @@ app.command("run")(control.run)
 app.command("cancel")(control.cancel)
 app.command("retry")(control.retry)
 app.command("dial-stdio")(dial.dial_stdio)
+app.command("store-stdio")(store_stdio.store_stdio)
 app.command("tui")(tui.tui)
 app.add_typer(events.events_app, name="events")
 app.command("emit")(events.emit)

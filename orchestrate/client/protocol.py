@@ -134,6 +134,8 @@ class Hello(Wire):
     project: str
     project_root: str
     started_at: float
+    #: a read-only view of the store (`orc store-stdio`, no daemon): `started_at` is its last write
+    readonly: bool = False
 
 
 class StateInfo(Wire):

@@ -118,6 +118,8 @@ class MainScreen(RunViews):
     def __init__(self, client: DashboardClient, clock: Clock, readonly: bool = False) -> None:
         super().__init__()
         self.client, self.clock, self.readonly = client, clock, readonly
+        self.store_view = False  # reading the store through `orc store-stdio`: no daemon runs
+        self._store_times = (0.0, 0.0)  # the store's last write, and when the daemon was missed
         self.dashboard = Dashboard()
         self.selection: Selection | None = None
         self.disconnected = False
@@ -176,6 +178,8 @@ class MainScreen(RunViews):
         self.set_interval(1.0, self._tick)
         self.set_interval(HEARTBEAT_SECONDS, self._heartbeat)
         self.follow_dashboard()
+        if self.store_view:
+            self._show_store_view()
 
     # ---- workers: they call the client and post; they never touch widgets --------
 
@@ -255,6 +259,23 @@ class MainScreen(RunViews):
         self.follow_dashboard()
         if self.detail is not None:
             self.follow_run(self.detail.run.id)
+
+    def reading_the_store(self, as_of: float, down_since: float) -> None:
+        """The client is the store's read-only view: the banner says so, and since when."""
+        self.store_view = True
+        self._store_times = (as_of, down_since)
+        if self.is_mounted:  # else on_mount shows it
+            self._show_store_view()
+
+    def _show_store_view(self) -> None:
+        as_of, down_since = self._store_times
+        stamp = lambda t: self.clock.local(t).strftime("%H:%M:%S")  # noqa: E731
+        self.query_one("#banner", Banner).store_view(stamp(as_of), stamp(down_since))
+        self._refresh_header()
+
+    def left_the_store(self) -> None:
+        self.store_view = False
+        self.query_one("#banner", Banner).leave_store_view()
 
     # ---- handlers: apply to the dashboard, repaint what changed --------------------
 
@@ -405,8 +426,8 @@ class MainScreen(RunViews):
             running,
             queued,
             self.clock,
-            self.readonly,
-            self.disconnected,
+            self.readonly or self.store_view,
+            self.disconnected or self.store_view,
             ssh_host(self.client),
         )
 
