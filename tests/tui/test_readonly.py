@@ -18,6 +18,7 @@ from orchestrate.core.errors import Conflict, ConnectionLost
 from tests.tui.conftest import FROZEN
 from tests.tui.fake_daemon import FakeClient, FakeDaemon
 from tests.tui.screen import notices, screen_text, wait_for_notice, wait_for_text, wait_until
+from tests.tui.terminal import Terminal
 from tests.tui.test_live_daemon import SLOW, orc
 from tui.app import OrcApp
 from tui.client import DashboardClient, Target, daemon_connector, store_connector
@@ -117,3 +118,16 @@ async def test_the_daemon_coming_back_replaces_the_read_only_view(daemon: FakeDa
         assert isinstance(screen, MainScreen) and not screen.store_view
         assert "read-only" not in screen_text(pilot.app).splitlines()[0]
         assert store_clients[0].closed  # the store's reader ends
+
+
+async def test_orc_tui_readonly_in_a_terminal_shows_the_store_at_once(stored_project: Path) -> None:
+    """The command a user types with the daemon down: the stored run, read-only, then `q`."""
+    name = (stored_project / "run-name").read_text()
+    terminal = await Terminal.start(["orc", "tui", "--readonly", "--project", str(stored_project)])
+    try:
+        await terminal.wait_for("read-only view of the store", SLOW)
+        await terminal.wait_for(name, SLOW)
+        terminal.type("q")
+        assert await asyncio.wait_for(terminal.process.wait(), SLOW) == 0
+    finally:
+        terminal.close()

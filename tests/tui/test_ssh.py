@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.tui.screen import screen_text, wait_for_text, wait_until
-from tests.tui.ssh_server import SshServer, Terminal, start_server
+from tests.tui.ssh_server import SshServer, start_server
+from tests.tui.terminal import Terminal
 from tui.app import OrcApp
 from tui.client import Target, daemon_connector
 
