@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from orchestrate.cli.options import ProjectOption
 from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
@@ -31,9 +33,15 @@ def store_stdio(project: ProjectOption = None) -> None:
     Used by `orc tui` when no daemon runs; each request opens the store file
     and closes it again, so `orc up` can start at any time.
     """
+    from orchestrate.cli.exits import report
     from orchestrate.cli.options import project_folder
+    from orchestrate.core.errors import StoreError
 
-    serve(project_folder(project), sys.stdin.buffer, sys.stdout.buffer)
+    root = project_folder(project)
+    if not root.is_dir():
+        error = StoreError(f"no project folder at {root}: give --project the folder of flows.toml")
+        raise typer.Exit(report(error))
+    serve(root, sys.stdin.buffer, sys.stdout.buffer)
 
 
 def serve(root: Path, requests: Any, replies: Any) -> None:

@@ -131,3 +131,21 @@ async def test_orc_tui_readonly_in_a_terminal_shows_the_store_at_once(stored_pro
         assert await asyncio.wait_for(terminal.process.wait(), SLOW) == 0
     finally:
         terminal.close()
+
+
+def test_store_stdio_on_a_folder_that_is_not_there_says_so_and_exits_non_zero(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    missing = tmp_path / "nowhere"
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrate.cli", "store-stdio", "--project", str(missing)],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and result.stdout == ""
+    assert f"no project folder at {missing}" in result.stderr and "--project" in result.stderr
