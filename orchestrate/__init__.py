@@ -16,6 +16,7 @@ from orchestrate._version import __version__
 if TYPE_CHECKING:
     from orchestrate.context import tags
     from orchestrate.events import emit_event
+    from orchestrate.flow_runs import pause_flow_run, resume_flow_run, suspend_flow_run
     from orchestrate.flows import Flow, flow
     from orchestrate.futures import PrefectFuture
     from orchestrate.logging import get_run_logger
@@ -37,6 +38,9 @@ _EXPORTS = {
     "PrefectFuture": "orchestrate.futures",
     "emit_event": "orchestrate.events",
     "Transaction": "orchestrate.transactions",
+    "pause_flow_run": "orchestrate.flow_runs",
+    "suspend_flow_run": "orchestrate.flow_runs",
+    "resume_flow_run": "orchestrate.flow_runs",
 }
 
 __all__ = [
@@ -50,6 +54,9 @@ __all__ = [
     "emit_event",
     "flow",
     "get_run_logger",
+    "pause_flow_run",
+    "resume_flow_run",
+    "suspend_flow_run",
     "tags",
     "task",
     "unmapped",

@@ -11,6 +11,18 @@ import sys
 
 def main() -> None:
     """Entry point of the `orc` console script."""
+    from orchestrate.core.errors import OrcError
+
+    try:
+        from orchestrate.cli.lean import handle
+
+        code = handle(sys.argv[1:])
+    except OrcError as error:
+        from orchestrate.cli.exits import report
+
+        sys.exit(report(error))
+    if code is not None:
+        sys.exit(code)
     # Importing typer, pydantic and rich allocates a lot and frees almost nothing:
     # collecting while they load, and again over them at exit, costs a short
     # command ~45 ms of ~330. They live as long as the process, so they are frozen.
@@ -18,7 +30,6 @@ def main() -> None:
     try:
         from orchestrate.cli.app import app
         from orchestrate.cli.exits import report
-        from orchestrate.core.errors import OrcError
     finally:
         gc.freeze()
         gc.enable()

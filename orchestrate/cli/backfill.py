@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrate.cli import completion
 from orchestrate.cli.options import JsonOption, ProjectOption
 
 if TYPE_CHECKING:
@@ -22,7 +23,12 @@ _MOST_RUNS = 100_000
 
 
 def backfill(
-    deployment: Annotated[str, typer.Argument(help="The deployment whose slots to run.")],
+    deployment: Annotated[
+        str,
+        typer.Argument(
+            help="The deployment whose slots to run.", autocompletion=completion.deployments
+        ),
+    ],
     start: Annotated[str, typer.Option("--start", help="First slot time (inclusive), ISO 8601.")],
     end: Annotated[str, typer.Option("--end", help="Slots before this time, ISO 8601.")],
     dry_run: Annotated[
@@ -63,9 +69,10 @@ def backfill(
             parameters=_parameters(parameters),
         )
         if json_output:
-            from orchestrate.cli.render import print_json
+            from orchestrate.cli.render import iso_moment, print_json
 
-            print_json(answer)
+            slots = [s | {"time": iso_moment(s["time"])} for s in answer["slots"]]
+            print_json(answer | {"slots": slots})
             return
         _say(answer, deployment, dry_run)
         made = [s["created"] for s in answer["slots"] if s.get("created")]

@@ -96,42 +96,20 @@ def _refuse_if_held(root: Path, why: str) -> None:
 
 def status(project: ProjectOption = None, json_output: JsonOption = False) -> None:
     """Show the daemon: pid, uptime, running runs and the next due run."""
-    from orchestrate.cli import render
     from orchestrate.cli.reads import daemon_client
 
     root = project_folder(project)
     client = daemon_client(root)
     if client is None:
         _not_running(root, json_output)
+    from orchestrate.cli.status_view import print_status, print_status_json
+
     with client:
         info = client.status()
     if json_output:
-        from orchestrate.core.project import log_path
-
-        log = log_path(root)
-        extra = {"running": True, "log": str(log) if log.exists() else None}
-        render.print_json(info.model_dump(mode="json") | extra)
-        return
-    print(f"orc up for {info.project} ({info.project_root})")
-    print(f"  pid {info.pid}, version {info.version}, up {render.duration(info.uptime_seconds)}")
-    print(f"  {info.deployments} deployment(s), {len(info.running)} running, {info.queued} queued")
-    if info.next_due_time is not None:
-        due = render.relative(info.next_due_time - time.time())
-        print(f"  next: {info.next_due_deployment} {due}")
-    for run in info.running:
-        print(f"  running: {run.id[:8]} {run.deployment or run.flow_name} ({run.name})")
-    if info.config_error:
-        print(f"  flows.toml has errors; the last good version is in use:\n    {info.config_error}")
-    for name, reason in info.blocked_deployments.items():
-        print(f"  blocked: {name}: {reason}")
-    if info.store_degraded:
-        print(f"  STORE DEGRADED: {info.store_degraded}")
-    if info.process_scope:
-        print(f"  processes of a run: {info.process_scope}")
-    from orchestrate.core.project import log_path
-
-    if log_path(root).exists():
-        print(f"  log: {log_path(root)}")
+        print_status_json(info.model_dump(mode="json"), root)
+    else:
+        print_status(info, root)
 
 
 def _not_running(root: Path, json_output: bool) -> NoReturn:

@@ -55,7 +55,7 @@ def list_deployments(project: ProjectOption = None, json_output: JsonOption = Fa
 
     found = _found(project)
     if json_output:
-        render.print_json([d.model_dump(mode="json") for d in found])
+        render.print_json([render.wire_json(d) for d in found])
         return
     from rich.table import Table
     from rich.text import Text
@@ -86,7 +86,7 @@ def show_deployment(
 
     d = _found(project, name)
     if json_output:
-        render.print_json(d.model_dump(mode="json"))
+        render.print_json(render.wire_json(d))
         return
     tz = ZoneInfo(d.timezone)
     print(f"{d.name}  ({'paused' if d.paused else 'active'})")
@@ -139,6 +139,6 @@ def _said(info: Any, words: str, json_output: bool) -> None:
     from orchestrate.cli import render
 
     if json_output:
-        render.print_json(info.model_dump(mode="json"))
+        render.print_json(render.wire_json(info))
     else:
         print(words)

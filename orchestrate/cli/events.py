@@ -108,7 +108,9 @@ def list_events(
         with client:
             found = client.events(**filters)
     if json_output:
-        print(json.dumps([e.model_dump(exclude_none=False) for e in found], indent=2))
+        from orchestrate.cli import render
+
+        render.print_json([render.wire_json(e) for e in found])
         return
     for event in found:
         print(_line(event))
@@ -126,7 +128,13 @@ def tail_events(
     with _client(project) as client, client.subscribe(["event"], event=name) as changes:
         for change in changes:
             event = EventInfo.model_validate(change.data)
-            print(json.dumps(change.data) if json_output else _line(event), flush=True)
+            print(json.dumps(_wire(event)) if json_output else _line(event), flush=True)
+
+
+def _wire(event: EventInfo) -> Any:
+    from orchestrate.cli.render import wire_json
+
+    return wire_json(event)
 
 
 def emit(
@@ -194,7 +202,9 @@ def list_automations(project: ProjectOption = None, json_output: JsonOption = Fa
     """Automations: enabled, trigger in words, last fired, next proactive deadline."""
     found = _automations(project)
     if json_output:
-        print(json.dumps([a.model_dump() for a in found], indent=2))
+        from orchestrate.cli import render
+
+        render.print_json([render.wire_json(a) for a in found])
         return
     for a in found:
         state = "enabled" if a.enabled else "paused"
@@ -212,7 +222,9 @@ def list_automations(project: ProjectOption = None, json_output: JsonOption = Fa
 def show_automation(name: NameArgument, project: ProjectOption = None) -> None:
     """One automation in full."""
     a = _automations(project, name)
-    print(json.dumps(a.model_dump(), indent=2))
+    from orchestrate.cli import render
+
+    render.print_json(render.wire_json(a))
 
 
 @automations_app.command("pause")

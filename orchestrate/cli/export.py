@@ -10,6 +10,9 @@ import typer
 
 from orchestrate.cli.options import ProjectOption
 
+#: Seconds `orc backup` waits for the daemon to copy the store (a large store takes a while).
+BACKUP_WAIT = 600.0
+
 Format = Annotated[
     str | None,
     typer.Option(
@@ -45,7 +48,7 @@ def export(
         raise typer.BadParameter("give the file to write with -o PATH", param_hint="-o")
     sql = _what(table, query)
     chosen = _format(fmt, output)
-    with History.of(project_folder(project)) as history:
+    with History.of(project_folder(project), timeout) as history:
         rows = history.copy(sql, output, chosen, timeout)
     print(f"Wrote {rows} row(s) to {output} ({chosen}).", file=sys.stderr)
 
@@ -63,7 +66,7 @@ def backup(
     from orchestrate.core.project import store_path
 
     root = project_folder(project)
-    with History.of(root) as history:
+    with History.of(root, BACKUP_WAIT) as history:
         if not history.through_daemon and not store_path(root).exists():
             raise StoreError(f"Nothing to back up: {store_path(root)} does not exist yet.")
         size = history.backup(path)

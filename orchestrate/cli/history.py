@@ -8,7 +8,10 @@ views. Both give the same `SqlResult`, so printing has one code path.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -19,6 +22,19 @@ if TYPE_CHECKING:
     from orchestrate.client import Client
 
 
+#: Seconds past a query's own timeout the CLI waits for the daemon's answer: the daemon
+#: first lets its writer flush (up to 5 s), and a timed-out query still has to say so.
+REPLY_MARGIN = 15.0
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Every row of a query, read as it is printed, so no answer is too large to print."""
+
+    columns: list[str]
+    rows: Iterator[list[Any]]
+
+
 class History:
     """SQL over a project's run history, through its daemon or its file; use as a context manager."""
 
@@ -27,10 +43,11 @@ class History:
         self._conn = conn
 
     @classmethod
-    def of(cls, root: Path) -> Self:
+    def of(cls, root: Path, timeout: float = 30.0) -> Self:
+        """Through the daemon if one runs, waiting for its answer as long as the work may take."""
         from orchestrate.cli.reads import daemon_client
 
-        client = daemon_client(root)
+        client = daemon_client(root, timeout + REPLY_MARGIN)
         if client is not None:
             return cls(client, None)
         from orchestrate.core.project import store_path
@@ -62,6 +79,25 @@ class History:
 
         assert self._conn is not None
         return SqlResult(**asdict(history_sql.run_query(self._conn, sql, limit, timeout)))
+
+    @contextmanager
+    def every_row(self, sql: str, timeout: float) -> Iterator[Rows]:
+        """All the rows, in bounded memory: from the daemon's spool file, or the store file."""
+        if self._client is not None:
+            spooled = self._client.sql_spool(sql, timeout=timeout)
+            path = Path(spooled.path)
+            try:
+                with path.open(encoding="utf-8") as lines:
+                    yield Rows(spooled.columns, (json.loads(line) for line in lines))
+            finally:
+                with suppress(FileNotFoundError):
+                    path.unlink()
+            return
+        from orchestrate.store import history_sql
+
+        assert self._conn is not None
+        with history_sql.streamed_query(self._conn, sql, timeout) as found:
+            yield Rows(found.columns, found.rows)
 
     def copy(self, sql: str, path: Path, fmt: str, timeout: float) -> int:
         """Write the rows to `path` (0600); the daemon writes it when one runs (same host)."""

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from orchestrate.cli import completion
 from orchestrate.cli.options import JsonOption, ProjectOption
 
 
@@ -18,7 +19,12 @@ def prune(
         typer.Option("--older-than", help='Runs that ended longer ago than this: "30d", "12h".'),
     ],
     deployment: Annotated[
-        str | None, typer.Option("--deployment", help="Only this deployment's runs.")
+        str | None,
+        typer.Option(
+            "--deployment",
+            help="Only this deployment's runs.",
+            autocompletion=completion.deployments,
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would go; remove nothing.")

@@ -13,12 +13,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.store.lenient import time_of
-from orchestrate.store.queries import Store
 from orchestrate.store.views import FlowRunView, LogLine, RunState, StateEntry, TaskRunView
 
 if TYPE_CHECKING:
     from orchestrate.client import Client
+    from orchestrate.client.plain import PlainClient
     from orchestrate.client.protocol import FlowRunInfo, LogInfo, StateInfo, TaskRunInfo
+    from orchestrate.store.queries import Store
 
 
 def daemon_client(root: Path, timeout: float = 5.0) -> Client | None:
@@ -38,6 +39,7 @@ def open_reads(root: Path) -> Store | DaemonReads:
     if client is not None:
         return DaemonReads(client)
     from orchestrate.core.project import store_path
+    from orchestrate.store.queries import Store
 
     store = Store(store_path(root))
     store.open()
@@ -113,9 +115,10 @@ def log_line(info: LogInfo, names: dict[str, str]) -> LogLine:
 
 
 class DaemonReads:
-    """The `Store` read API, answered by the daemon."""
+    """The `Store` read API, answered by the daemon (through either client: their results read
+    alike, field by field)."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client | PlainClient) -> None:
         self.client = client
         self._details: dict[str, Any] = {}
 

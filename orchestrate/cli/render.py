@@ -7,8 +7,7 @@ Rich is imported inside the functions that draw, so commands that print JSON
 from __future__ import annotations
 
 import json
-import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -61,6 +60,13 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def level_name(level: int) -> str:
+    """`INFO` for 20, `Level 25` for a level without a name (logging is loaded only here)."""
+    import logging
+
+    return logging.getLevelName(level)
+
+
 def relative(seconds: float) -> str:
     """`in 4m05s` for a time ahead, `12.0s ago` for one past."""
     return f"in {duration(seconds)}" if seconds >= 0 else f"{duration(-seconds)} ago"
@@ -108,6 +114,62 @@ def short_time(moment: datetime | None) -> str:
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+#: Fields of the daemon's replies that hold a moment as epoch seconds.
+_MOMENTS = frozenset(
+    {"created", "expected_start_time", "start_time", "end_time", "timestamp", "ts", "occurred",
+     "started_at", "next_run_time", "next_times", "next_due_time", "last_fired", "last_seen"}
+)  # fmt: skip
+
+
+def wire_json(model: Any) -> Any:
+    """A reply model as JSON with its moments in ISO 8601 with an offset, as every orc JSON time.
+
+    Only the model's own fields are read as moments: parameters and payloads
+    are users' data and stay as they are.
+    """
+    from pydantic import BaseModel
+
+    out = model.model_dump(mode="json")
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out[name] = wire_json(value)
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            out[name] = [wire_json(v) for v in value]
+        elif name in _MOMENTS:
+            out[name] = iso_moment(out[name])
+    return out
+
+
+#: Keys whose values are users' data: never read as moments.
+_USER_DATA = frozenset({"parameters", "payload", "run_input", "job_variables", "result"})
+
+
+def iso_moments(data: Any) -> Any:
+    """`wire_json` for an answer already read as plain JSON (the quick path has no models)."""
+    if isinstance(data, list):
+        return [iso_moments(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    return {
+        key: value
+        if key in _USER_DATA
+        else iso_moment(value)
+        if key in _MOMENTS
+        else iso_moments(value)
+        for key, value in data.items()
+    }
+
+
+def iso_moment(value: Any) -> Any:
+    """Epoch seconds (or a list of them) as ISO 8601 in UTC with its offset; None as None."""
+    if isinstance(value, list):
+        return [iso_moment(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    return value
 
 
 def state_json(state: RunState) -> dict[str, Any]:
@@ -175,7 +237,7 @@ def history_json(entry: StateEntry) -> dict[str, Any]:
 def log_json(line: LogLine) -> dict[str, Any]:
     return {
         "timestamp": iso(line.timestamp),
-        "level": logging.getLevelName(line.level),
+        "level": level_name(line.level),
         "levelno": line.level,
         "logger": line.logger,
         "task_run_id": line.task_run_id,
@@ -227,7 +289,7 @@ def log_lines(lines: list[LogLine]) -> None:
 
     out = console()
     for line in lines:
-        level = logging.getLevelName(line.level)
+        level = level_name(line.level)
         stamp = (
             ""
             if line.timestamp is None

@@ -1,29 +1,22 @@
-"""`orc runs ls` and `orc runs show`: what ran, how it went, and why it failed."""
+"""`orc runs ls` and `orc runs show`: what ran, how it went, and why it failed;
+`orc runs resume`: let a paused run go on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
 from orchestrate.cli import completion
 from orchestrate.cli.options import JsonOption, ProjectOption
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from orchestrate.cli.reads import DaemonReads
-    from orchestrate.client.protocol import EventInfo, StateInfo
-    from orchestrate.store.queries import Store
-    from orchestrate.store.views import EventRow, FlowRunView, RunState, StateEntry, TaskRunView
+# What `runs show` reads lives in `run_reads`, which the quick path uses without Typer.
+from orchestrate.cli.run_reads import DASHBOARD_EVENT as DASHBOARD_EVENT
+from orchestrate.cli.run_reads import RunRead as RunRead
+from orchestrate.cli.run_reads import read_run as read_run
+from orchestrate.cli.run_reads import wire_state as wire_state
 
 app = typer.Typer(help="List and inspect flow runs.", no_args_is_help=True)
-
-#: The event in which a flow run says which Dask cluster it used and where its dashboard is
-#: (`orchestrate.integrations.dask.dashboard.DASHBOARD_EVENT`, not imported: the CLI stays light).
-DASHBOARD_EVENT = "orc.dask.cluster.connected"
 
 RunArgument = Annotated[str, typer.Argument(help="A flow run id, or a unique prefix of one.")]
 #: The orders `--sort` takes (`orchestrate.store.flow_run_reads.SORTS`, less the default).
@@ -42,7 +35,12 @@ def list_runs(
     ] = None,
     flow: Annotated[str | None, typer.Option("--flow", help="Only runs of this flow.")] = None,
     deployment: Annotated[
-        str | None, typer.Option("--deployment", help="Only runs of this deployment.")
+        str | None,
+        typer.Option(
+            "--deployment",
+            help="Only runs of this deployment.",
+            autocompletion=completion.deployments,
+        ),
     ] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only runs with this tag.")] = None,
     backfill: Annotated[
@@ -129,86 +127,64 @@ def show_run(
             found.run, found.history, found.task_runs, found.subflows, found.dashboards
         )
         return
-    names = {t.id: t.name for t in found.task_runs}
-    render.print_json(
-        {
-            **render.flow_run_json(found.run),
-            "error": render.error_json(found.run.state),
-            "state_history": [render.history_json(entry) for entry in found.history],
-            "task_run_details": [render.task_run_json(t, names) for t in found.task_runs],
-            "subflow_runs": [render.flow_run_json(child) for child in found.subflows],
-            "dask_dashboards": list(found.dashboards),
-        }
-    )
+    from orchestrate.cli.run_reads import detail_json
+
+    render.print_json(detail_json(found))
 
 
-@dataclass(frozen=True)
-class RunRead:
-    """One flow run with everything `orc runs show` prints."""
-
-    run: FlowRunView
-    history: list[StateEntry]
-    task_runs: list[TaskRunView]
-    subflows: list[FlowRunView]
-    #: links to the dashboards of the Dask clusters the run used, oldest first
-    dashboards: tuple[str, ...] = ()
-
-
-def read_run(store: Store | DaemonReads, run: str) -> RunRead:
-    """The run `run` (id or prefix) with its errors and tracebacks, the same from the daemon as from the file."""
-    from orchestrate.cli.reads import DaemonReads
-
-    if isinstance(store, DaemonReads):
-        return _read_from_daemon(store, run)
-    flow_run = store.get_flow_run(run)
-    return RunRead(
-        flow_run,
-        store.state_history(flow_run.id),
-        store.task_runs(flow_run.id),
-        store.child_flow_runs(flow_run.id),
-        _dashboards(store.events(DASHBOARD_EVENT, f"orc.flow-run.{flow_run.id}", limit=20)),
-    )
+InputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        "-i",
+        "-p",
+        help="The input the run waits for: a JSON object, or key=value (repeatable; "
+        "the value is parsed as JSON if it can be).",
+    ),
+]
 
 
-def _dashboards(events: Sequence[EventRow | EventInfo]) -> tuple[str, ...]:
-    """The dashboard links in a run's cluster events (newest first), oldest first, once each."""
-    links = (event.payload.get("dashboard") for event in reversed(events))
-    return tuple(dict.fromkeys(link for link in links if isinstance(link, str)))
+@app.command("resume")
+def resume_run(
+    run: RunArgument,
+    run_input: InputOption = None,
+    project: ProjectOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Resume a flow run paused in pause_flow_run or suspend_flow_run, with its input.
+
+    A paused run goes on in its worker; a suspended one is started again and runs from
+    the top, where the suspend returns the input. The input is checked against the
+    model the flow waits for (`wait_for_input`).
+    """
+    from orchestrate.cli.control import _print_run
+    from orchestrate.cli.deployments import _client
+
+    given = parse_run_input(run_input or [])
+    with _client(project) as client:
+        info = client.resume_run(run, given)
+    if json_output:
+        _print_run(info)
+    else:
+        how = (
+            "runs again from the top" if info.state.name == "Resuming" else "goes on in its worker"
+        )
+        print(f"Resumed {info.id} ({info.name}): it {how}.", flush=True)
 
 
-def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
-    """One `runs.get` answer, keeping the full error type and traceback each state carries."""
-    from orchestrate.cli.reads import flow_run_view, task_run_view
-    from orchestrate.client import NotFound
-    from orchestrate.core.errors import RunNotFound
-    from orchestrate.store.views import StateEntry
+def parse_run_input(values: list[str]) -> dict[str, Any] | None:
+    """`--input '{"ok": true}'` and `--input ok=true` → `{"ok": True}`; None when none given."""
+    from orchestrate.cli.flow import parse_params, parse_params_json
+    from orchestrate.core.errors import ParameterError
 
-    try:
-        detail = reads.client.run(run)
-    except NotFound as exc:
-        raise RunNotFound(str(exc)) from None
-    return RunRead(
-        replace(flow_run_view(detail.run), state=wire_state(detail.run.state)),
-        [StateEntry(detail.run.id, wire_state(s)) for s in detail.state_history],
-        [replace(task_run_view(t), state=wire_state(t.state)) for t in detail.task_runs],
-        [replace(flow_run_view(r), state=wire_state(r.state)) for r in detail.subflow_runs],
-        _dashboards(
-            reads.client.events(DASHBOARD_EVENT, f"orc.flow-run.{detail.run.id}", limit=20)
-        ),
-    )
-
-
-def wire_state(info: StateInfo) -> RunState:
-    """A state from the wire with its error as the store keeps it (type, message, traceback)."""
-    from orchestrate.store.views import RunState
-
-    short_type, _, short_message = (info.error or "").partition(": ")
-    return RunState(
-        info.type,
-        info.name,
-        info.message,
-        datetime.fromtimestamp(info.timestamp, UTC),
-        info.error_type or short_type or None,
-        info.error_message or short_message or None,
-        info.traceback,
-    )
+    if not values:
+        return None
+    merged: dict[str, Any] = {}
+    for value in values:
+        try:
+            is_object = value.lstrip().startswith("{")
+            merged.update(parse_params_json(value) if is_object else parse_params([value]))
+        except ParameterError as exc:  # said of `-p`/`--params`: say it of --input
+            text = str(exc).replace("--params", "--input").replace("-p ", "--input ")
+            raise ParameterError(text) from exc
+    return merged

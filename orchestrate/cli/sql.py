@@ -46,7 +46,7 @@ def sql(
 
     if sum([json_output, csv_output, parquet is not None]) > 1:
         raise QueryError("Choose one of --json, --csv and --parquet.")
-    with History.of(project_folder(project)) as history:
+    with History.of(project_folder(project), timeout) as history:
         if show_schema:
             sql_output.schema(history.schema(), json_output)
             return
@@ -55,14 +55,13 @@ def sql(
             rows = history.copy(text, parquet, "parquet", timeout)
             print(f"Wrote {rows} row(s) to {parquet}", file=sys.stderr)
             return
-        cap = None if json_output or csv_output else limit
-        result = history.query(text, cap, timeout)
-    if json_output:
-        sql_output.as_json(result)
-    elif csv_output:
-        sql_output.as_csv(result)
-    else:
-        sql_output.as_table(result)
+        if json_output or csv_output:
+            with history.every_row(text, timeout) as found:
+                printer = sql_output.as_json if json_output else sql_output.as_csv
+                printer(found.columns, found.rows)
+            return
+        result = history.query(text, limit, timeout)
+    sql_output.as_table(result)
 
 
 def _query_text(query: str | None, file: Path | None) -> str:

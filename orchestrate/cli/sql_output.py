@@ -5,26 +5,29 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from orchestrate.client.protocol import SqlResult
 
 
-def as_json(result: SqlResult) -> None:
+def as_json(columns: list[str], rows: Iterable[list[Any]]) -> None:
     """A JSON list of objects, one line per row, so a long answer starts printing at once."""
     out = sys.stdout
     out.write("[")
-    for i, row in enumerate(result.rows):
-        out.write(",\n" if i else "\n")
-        out.write(json.dumps(dict(zip(result.columns, row, strict=True)), default=str))
-    out.write("\n]\n" if result.rows else "]\n")
+    some = False
+    for row in rows:
+        out.write(",\n" if some else "\n")
+        out.write(json.dumps(dict(zip(columns, row, strict=True)), default=str))
+        some = True
+    out.write("\n]\n" if some else "]\n")
 
 
-def as_csv(result: SqlResult) -> None:
+def as_csv(columns: list[str], rows: Iterable[list[Any]]) -> None:
     """CSV with a header; lists and objects as JSON text, NULL as an empty field."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(result.columns)
-    for row in result.rows:
+    writer.writerow(columns)
+    for row in rows:
         writer.writerow([_text(v) for v in row])
 
 

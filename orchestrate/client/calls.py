@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from orchestrate.client.codes import check_protocol
 from orchestrate.client.protocol import (
     PROTOCOL_VERSION,
     AutomationInfo,
@@ -24,11 +25,11 @@ from orchestrate.client.protocol import (
     Method,
     RunDetail,
     SqlResult,
+    SqlSpooled,
     Status,
     Stopping,
 )
 from orchestrate.client.rpc import Call, Rpc, given, many
-from orchestrate.core.errors import ProtocolMismatch
 
 
 def client_name() -> str:
@@ -40,11 +41,7 @@ def client_name() -> str:
 
 def check_hello(hello: Hello, address: object) -> Hello:
     """The daemon's hello, if it speaks our protocol (it refuses first when it does not)."""
-    if hello.protocol != PROTOCOL_VERSION:
-        raise ProtocolMismatch(
-            f"the orc daemon at {address} speaks protocol {hello.protocol} and this client "
-            f"{PROTOCOL_VERSION}; use the same orc version on both sides"
-        )
+    check_protocol(hello.protocol, address)
     return hello
 
 
@@ -152,6 +149,11 @@ def retry_run(id: str) -> Call[FlowRunInfo]:
     return Call(Method.RUNS_RETRY, {"id": id}, FlowRunInfo.model_validate)
 
 
+def resume_run(id: str, run_input: dict[str, Any] | None = None) -> Call[FlowRunInfo]:
+    """Resume a paused or suspended flow run, with the input it waits for."""
+    return Call(Method.RUNS_RESUME, given(id=id, run_input=run_input), FlowRunInfo.model_validate)
+
+
 def events(
     name: str | None = None,
     resource: str | None = None,
@@ -209,6 +211,11 @@ def sql_copy(sql: str, path: str, format: str, timeout: float = 30.0) -> Call[di
     """Write what one read-only statement returns to a file (0600) on the daemon's host."""
     params = given(sql=sql, path=path, format=format, timeout=timeout)
     return Call(Method.SQL_COPY, params, lambda raw: dict(raw))
+
+
+def sql_spool(sql: str, timeout: float = 30.0) -> Call[SqlSpooled]:
+    """Write every row of one read-only statement to a file under .orc/ for the caller to read."""
+    return Call(Method.SQL_SPOOL, given(sql=sql, timeout=timeout), SqlSpooled.model_validate)
 
 
 def sql_schema() -> Call[list[tuple[str, str, str]]]:
@@ -280,6 +287,7 @@ class Calls:
     cancel_run = Rpc(cancel_run)
     shutdown = Rpc(shutdown)
     retry_run = Rpc(retry_run)
+    resume_run = Rpc(resume_run)
     events = Rpc(events)
     emit_event = Rpc(emit_event)
     automations = Rpc(automations)
@@ -289,6 +297,7 @@ class Calls:
     sql_query = Rpc(sql_query)
     sql_copy = Rpc(sql_copy)
     sql_schema = Rpc(sql_schema)
+    sql_spool = Rpc(sql_spool)
     backup_store = Rpc(backup_store)
     prune_runs = Rpc(prune_runs)
     backfill = Rpc(backfill)

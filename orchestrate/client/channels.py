@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import select
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 
@@ -81,6 +80,8 @@ class SshChannel:
     """`ssh … orc dial-stdio`: the same lines over the subprocess's stdin and stdout."""
 
     def __init__(self, address: SshAddress) -> None:
+        import subprocess  # loaded for ssh alone: a local command has no use for it
+
         self._address = address
         argv = address.argv()
         try:
@@ -120,6 +121,8 @@ class SshChannel:
 
     def _finish(self) -> str:
         """Close ssh's stdin, let it exit (or kill it), and keep what it said on stderr."""
+        import subprocess
+
         if self._stderr is None:
             try:
                 _out, err = self._process.communicate(timeout=5)

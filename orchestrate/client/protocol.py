@@ -29,19 +29,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PROTOCOL_VERSION = 1
-
-# JSON-RPC error codes: the standard ones, then orc's (-32000 and below).
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-VERSION_MISMATCH = -32000
-NOT_FOUND = -32001  # unknown deployment, run, automation
-BAD_INPUT = -32002  # parameters that do not validate, a bad value
-CONFLICT = -32003  # e.g. cancelling a run that already finished
-NOT_HANDSHAKEN = -32004  # a request before `hello`
+# The version and error codes live in `codes` (no pydantic there); every name stays here too.
+from orchestrate.client.codes import BAD_INPUT as BAD_INPUT
+from orchestrate.client.codes import CONFLICT as CONFLICT
+from orchestrate.client.codes import INTERNAL_ERROR as INTERNAL_ERROR
+from orchestrate.client.codes import INVALID_PARAMS as INVALID_PARAMS
+from orchestrate.client.codes import INVALID_REQUEST as INVALID_REQUEST
+from orchestrate.client.codes import METHOD_NOT_FOUND as METHOD_NOT_FOUND
+from orchestrate.client.codes import NOT_FOUND as NOT_FOUND
+from orchestrate.client.codes import NOT_HANDSHAKEN as NOT_HANDSHAKEN
+from orchestrate.client.codes import PARSE_ERROR as PARSE_ERROR
+from orchestrate.client.codes import PROTOCOL_VERSION as PROTOCOL_VERSION
+from orchestrate.client.codes import VERSION_MISMATCH as VERSION_MISMATCH
 
 
 class Method(StrEnum):
@@ -72,6 +71,9 @@ class Method(StrEnum):
     RUNS_CANCEL = "runs.cancel"
     #: {id} -> FlowRunInfo (the new run)
     RUNS_RETRY = "runs.retry"
+    #: {id, run_input?: dict} -> FlowRunInfo (a paused run resumed; Running, or Scheduled
+    #: "Resuming" for a suspended one)
+    RUNS_RESUME = "runs.resume"
     #: {name?: glob, resource?: glob, since?: float, limit?: int} -> list[EventInfo]
     EVENTS_LIST = "events.list"
     #: {event, resource: dict (with "orc.resource.id"), payload?: dict, related?: list[dict],
@@ -100,6 +102,9 @@ class Method(StrEnum):
     SQL_COPY = "sql.copy"
     #: {} -> list[[view, column, type]]: the views `sql.query` offers
     SQL_SCHEMA = "sql.schema"
+    #: {sql: str, timeout?: float} -> SqlSpooled: every row in a 0600 file under .orc/, one
+    #:  JSON array a line, for a result too large for one reply (the reader deletes it)
+    SQL_SPOOL = "sql.spool"
     #: {path: str (absolute, on the daemon's host)} -> {path: str, bytes: int}: a consistent copy
     STORE_BACKUP = "store.backup"
     #: {older_than: float (s), deployment?: str, dry_run?: bool}
@@ -363,6 +368,10 @@ class RunIdParams(Params):
     id: Name
 
 
+class RunsResumeParams(RunIdParams):
+    run_input: dict[str, Any] | None = None
+
+
 class RunsLogsParams(RunIdParams):
     after: Epoch | None = None
     limit: Annotated[int, Field(ge=0)] | None = None
@@ -406,6 +415,15 @@ class SqlResult(Wire):
     types: list[str]
     rows: list[list[Any]]
     truncated: bool = False
+
+
+class SqlSpooled(Wire):
+    """Where the daemon wrote a query's rows (same host), and their columns and count."""
+
+    path: str
+    columns: list[str]
+    types: list[str]
+    rows: int
 
 
 class RunsCreateParams(Params):
@@ -570,6 +588,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.RUNS_CREATE: RunsCreateParams,
     Method.RUNS_CANCEL: RunIdParams,
     Method.RUNS_RETRY: RunIdParams,
+    Method.RUNS_RESUME: RunsResumeParams,
     Method.EVENTS_LIST: EventsListParams,
     Method.EVENTS_EMIT: EventsEmitParams,
     Method.AUTOMATIONS_LIST: NoParams,
@@ -583,6 +602,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.SQL_QUERY: SqlQueryParams,
     Method.SQL_COPY: SqlCopyParams,
     Method.SQL_SCHEMA: NoParams,
+    Method.SQL_SPOOL: SqlQueryParams,
     Method.STORE_BACKUP: PathParams,
     Method.RUNS_PRUNE: RunsPruneParams,
     Method.RUNS_BACKFILL: RunsBackfillParams,

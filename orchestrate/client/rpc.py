@@ -29,7 +29,9 @@ from typing import (
 
 from pydantic import BaseModel, ValidationError
 
-from orchestrate.core.errors import ClientError, DaemonTimeout
+from orchestrate.client.wire import given as given
+from orchestrate.client.wire import timed_out as timed_out
+from orchestrate.core.errors import ClientError
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -119,19 +121,6 @@ class Rpc(Generic[P, T]):
     def __call__(self, client: Blocking | Awaiting, /, *args: P.args, **kwargs: P.kwargs) -> Any:
         """Run the call on `client`: what the bound method does, for either kind of client."""
         return client._run(self.build(*args, **kwargs))
-
-
-def timed_out(address: object, method: str, timeout: float | None) -> DaemonTimeout:
-    """What a request that got no answer in time raises, in either client."""
-    return DaemonTimeout(
-        f"the orc daemon at {address} did not answer `{method}` within {timeout:g} s; "
-        "it may be busy or stuck (see its log), or wait longer (a larger timeout)"
-    )
-
-
-def given(**params: Any) -> dict[str, Any]:
-    """The params that were given: None means "not asked", so it is not sent."""
-    return {name: value for name, value in params.items() if value is not None}
 
 
 def many(model: type[M]) -> Callable[[Any], list[M]]:

@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestrate.client import protocol
-from orchestrate.core.errors import BadInput, Conflict, NotFound, ProtocolMismatch, RemoteError
+from orchestrate.client import codes
+from orchestrate.core.errors import (
+    BadInput,
+    Conflict,
+    DaemonTimeout,
+    NotFound,
+    ProtocolMismatch,
+    RemoteError,
+)
 
 #: Lines can be large: the detail of a run with thousands of task runs is one line.
 LINE_LIMIT = 64 * 2**20
 
 _ERRORS: dict[int, type[RemoteError]] = {
-    protocol.NOT_FOUND: NotFound,
-    protocol.BAD_INPUT: BadInput,
-    protocol.INVALID_PARAMS: BadInput,
-    protocol.CONFLICT: Conflict,
+    codes.NOT_FOUND: NotFound,
+    codes.BAD_INPUT: BadInput,
+    codes.INVALID_PARAMS: BadInput,
+    codes.CONFLICT: Conflict,
 }
 
 
@@ -51,9 +58,22 @@ def result(reply: dict[str, Any]) -> Any:
 def remote_error(error: Any) -> Exception:
     """A JSON-RPC error object as an exception: `NotFound`, `BadInput`, `Conflict`, …"""
     if not isinstance(error, dict):
-        return RemoteError(protocol.INTERNAL_ERROR, f"the daemon sent a malformed error: {error!r}")
-    code = error.get("code", protocol.INTERNAL_ERROR)
+        return RemoteError(codes.INTERNAL_ERROR, f"the daemon sent a malformed error: {error!r}")
+    code = error.get("code", codes.INTERNAL_ERROR)
     message = str(error.get("message", "the daemon gave no message"))
-    if code == protocol.VERSION_MISMATCH:
+    if code == codes.VERSION_MISMATCH:
         return ProtocolMismatch(message)
     return _ERRORS.get(code, RemoteError)(code, message, error.get("data"))
+
+
+def timed_out(address: object, method: str, timeout: float | None) -> DaemonTimeout:
+    """What a request that got no answer in time raises, in either client."""
+    return DaemonTimeout(
+        f"the orc daemon at {address} did not answer `{method}` within {timeout:g} s; "
+        "it may be busy or stuck (see its log), or wait longer (a larger timeout)"
+    )
+
+
+def given(**params: Any) -> dict[str, Any]:
+    """The params that were given: None means "not asked", so it is not sent."""
+    return {name: value for name, value in params.items() if value is not None}

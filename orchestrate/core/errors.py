@@ -35,6 +35,8 @@ id), and what to do next. The CLI renders them in one place.
         ├── CrashedRun
         ├── CancelledRun
         ├── PausedRun
+        ├── FlowPauseTimeout     (Prefect's name) a paused flow run was not resumed in time
+        ├── NotPausedError       (Prefect's name) a resume of a run that is not paused
         └── UnfinishedRun
             ├── UpstreamTaskError   a task did not run (NotReady) because an upstream one failed
             └── ResultTimeout       `future.result(timeout=)` ran out (also a TimeoutError)
@@ -155,6 +157,14 @@ class PausedRun(RunError):
     def __init__(self, *args: object, state: Any = None) -> None:
         super().__init__(*args)
         self.state = state
+
+
+class FlowPauseTimeout(RunError):
+    """A paused flow run was not resumed within its pause timeout (the run ends Failed)."""
+
+
+class NotPausedError(RunError):
+    """A resume was asked of a flow run that is not paused."""
 
 
 class UnfinishedRun(RunError):

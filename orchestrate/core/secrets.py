@@ -10,8 +10,11 @@ would mask innocent text everywhere (`orc validate` warns about it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import tomllib
+from collections.abc import Iterable, Mapping
 from json.encoder import encode_basestring_ascii
+from pathlib import Path
+from typing import Any
 
 MASK = "***"
 #: Shorter values are not masked (a 2-letter secret would blank every word holding it).
@@ -66,3 +69,33 @@ def current() -> Masker:
 def too_short(values: Iterable[str]) -> bool:
     """Whether any of `values` is a secret too short to be masked."""
     return any(0 < len(v) < MIN_LENGTH for v in values)
+
+
+def project_masker(config_file: Path, environ: Mapping[str, str]) -> Masker:
+    """The masker of a flow run called from plain Python, from `flows.toml` as written.
+
+    The daemon builds its masker from the checked config; a plain `python
+    flow.py` has no daemon and must not pay for the config models, so the
+    names come straight from the TOML: `[project] secrets` and every
+    `{ from_env = ... }` in `[defaults]` and the deployments. A file that does
+    not read gives no secrets (running the flow is not the place to report it).
+    """
+    try:
+        data = tomllib.loads(config_file.read_text())
+    except (OSError, ValueError):
+        return Masker(())
+    return Masker(environ[name] for name in sorted(_secret_names(data)) if environ.get(name))
+
+
+def _secret_names(data: dict[str, Any]) -> set[str]:
+    project, defaults = data.get("project"), data.get("defaults")
+    listed = project.get("secrets") if isinstance(project, dict) else None
+    names = {n for n in listed if isinstance(n, str)} if isinstance(listed, list) else set()
+    deployments = data.get("deployments")
+    tables = [defaults, *(deployments if isinstance(deployments, list) else [])]
+    for table in tables:
+        env = table.get("env") if isinstance(table, dict) else None
+        for value in env.values() if isinstance(env, dict) else ():
+            if isinstance(value, dict) and isinstance(value.get("from_env"), str):
+                names.add(value["from_env"])
+    return names

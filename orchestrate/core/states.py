@@ -52,6 +52,7 @@ STATE_NAMES: Mapping[str, StateType] = {
     "Late": StateType.SCHEDULED,
     "AwaitingRetry": StateType.SCHEDULED,
     "AwaitingConcurrencySlot": StateType.SCHEDULED,
+    "Resuming": StateType.SCHEDULED,
     "Pending": StateType.PENDING,
     "NotReady": StateType.PENDING,
     "Running": StateType.RUNNING,

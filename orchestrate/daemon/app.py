@@ -112,6 +112,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     daemon.reopen_store = reopen_store
     cursor = conn.cursor()
     recover(daemon, Store.over(cursor), cursor)
+    daemon.pauses.restore(Store.over(cursor))
     daemon.plan()
     if daemon.supervisor.zygotes is not None:
         for deployment in config.deployments:

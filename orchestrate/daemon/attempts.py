@@ -104,6 +104,7 @@ def _run_spec(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None
         created=run.created,
         journal=journal,
         preload=list(spec.preload),
+        resumed=daemon.pauses.resumed(run.id),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
 from orchestrate.core.errors import QueryError, StoreError
+from orchestrate.core.project import state_dir
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.store import history_sql
 
@@ -32,6 +34,8 @@ Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
 DEFAULT_TIMEOUT = 30.0
 #: Queries at once; more wait their turn rather than take the daemon's other threads.
 QUERY_THREADS = 2
+#: Seconds a spool file may outlive its reader before the next spool deletes it.
+SPOOL_KEPT = 24 * 3600.0
 
 
 class HistoryMethods:
@@ -46,6 +50,7 @@ class HistoryMethods:
             Method.SQL_QUERY: self.query,
             Method.SQL_COPY: self.copy,
             Method.SQL_SCHEMA: self.schema,
+            Method.SQL_SPOOL: self.spool,
             Method.STORE_BACKUP: self.backup,
             Method.RUNS_PRUNE: self.prune,
             Method.RUNS_BACKFILL: self.backfill,
@@ -69,6 +74,15 @@ class HistoryMethods:
         )
         rows = await self._on_cursor(lambda c: history_sql.copy_query(c, sql, path, fmt, timeout))
         return {"rows": rows, "path": str(path)}
+
+    async def spool(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        """Every row into a private file under .orc/: a reply has a size limit, a file has not."""
+        sql, timeout = params["sql"], float(params.get("timeout") or DEFAULT_TIMEOUT)
+        path = spool_path(self.handlers.daemon.root)
+        found, rows = await self._on_cursor(
+            lambda c: history_sql.spool_query(c, sql, path, timeout)
+        )
+        return {"path": str(path), "columns": found.columns, "types": found.types, "rows": rows}
 
     async def schema(self, params: dict[str, Any], conn: Any) -> list[list[str]]:
         found = await self._on_cursor(history_sql.schema)
@@ -143,6 +157,25 @@ class HistoryMethods:
             raise RpcError(protocol.BAD_INPUT, str(exc)) from None
         except StoreError as exc:
             raise RpcError(protocol.BAD_INPUT, str(exc)) from None
+
+
+def spool_path(root: Path, now: float | None = None) -> Path:
+    """A fresh file name in the project's user-only `.orc/sql/` folder.
+
+    A reader deletes its file when done; one a killed reader left behind is
+    deleted here once it is a day old.
+    """
+    import time
+    import uuid
+
+    folder = state_dir(root) / "sql"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    stale = (time.time() if now is None else now) - SPOOL_KEPT
+    for left in folder.glob("*.jsonl"):
+        with suppress(OSError):
+            if left.stat().st_mtime < stale:
+                left.unlink()
+    return folder / f"{uuid.uuid4().hex}.jsonl"
 
 
 def _absolute(path: str) -> Path:

@@ -292,13 +292,16 @@ def _end_cut_off(
     in the file yet), the replayed snapshot winning.
     """
     retryable = found is None or found.exit_code != exit_codes.NEEDS_A_FIX
-    if not run.state.is_final():
+    paused = run.state.type is StateType.PAUSED  # a pause outlives orc up (`daemon.pauses`)
+    if not run.state.is_final() and not paused:
         state = _cut_off_state(run)
         transition(run, state, daemon)
     tasks = {t.id: task_record_of(t) for t in store.task_runs(run.id)}
     tasks.update((t.id, t) for t in replayed)
     end_leftovers(tasks.values(), run.state, daemon)  # it skips the final ones
     daemon.book.put_flow_run(run)
+    if paused:
+        return
     top_level = run.parent_flow_run_id is None and run.parent_task_run_id is None
     if not (top_level and retryable and daemon.maybe_retry(run)):
         daemon.settled(run)

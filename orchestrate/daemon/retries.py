@@ -23,6 +23,9 @@ log = logging.getLogger("orc.daemon")
 
 def after_exit(daemon: Daemon, run: FlowRunRecord, retryable: bool = True) -> None:
     """A worker is gone: make sure its run is final, then retry it if its deployment allows."""
+    if run.state.type is StateType.PAUSED:  # suspended, or its worker stopped while paused
+        daemon.pauses.worker_ended(run)  # it waits for a resume, which runs it again
+        return
     if not run.state.is_final():
         transition(
             run,
@@ -56,10 +59,11 @@ def maybe_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
     spec = daemon.table.get(run.deployment or "")
     if run.state.type not in (StateType.FAILED, StateType.CRASHED):
         return False
-    if run.run_count > spec.retries:
+    attempts = run.run_count - daemon.pauses.reruns(run.id)  # a resume is not a retry
+    if attempts > spec.retries:
         return False
     delay = float(spec.retry_delay_seconds or 0)
-    message = f"Retry {run.run_count} of {spec.retries} in {delay:g}s"
+    message = f"Retry {attempts} of {spec.retries} in {delay:g}s"
     schedule_again(daemon, run, daemon.clock() + delay, message)
     daemon.wake()
     return True

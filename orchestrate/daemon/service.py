@@ -42,6 +42,7 @@ from orchestrate.daemon import (
 from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
+from orchestrate.daemon.pauses import Pauses
 from orchestrate.store.batch import RunDeletion, SlotRecord
 
 log = logging.getLogger("orc.daemon")
@@ -102,6 +103,8 @@ class Daemon:
         self.scopes: Any = None
         #: opens the store again after DuckDB invalidated it (set by `orc up`)
         self.reopen_store: Callable[[], None] | None = None
+        #: runs paused in `pause_flow_run` or `suspend_flow_run` (see `daemon.pauses`)
+        self.pauses = Pauses(self)
 
     # -- recording ---------------------------------------------------------------
 
@@ -261,6 +264,7 @@ class Daemon:
     def settled(self, run: FlowRunRecord) -> None:
         """Say the run's final state is final: no worker left, no retry coming."""
         self.slot_detail.pop(run.id, None)
+        self.pauses.forget(run.id)
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
 
@@ -302,6 +306,11 @@ class Daemon:
         """Cancel by request; answers at Cancelling while a worker stops (see `attempts.cancel`)."""
         return await attempts.cancel(self, run)
 
+    def dispatch_again(self, run: FlowRunRecord) -> None:
+        """A run Scheduled again by request (a resume): a pause of its deployment does not hold it."""
+        self._manual.add(run.id)
+        self.wake()
+
     def retry(self, run: FlowRunRecord) -> FlowRunRecord:
         """Run a finished run again now, by request: a pause does not hold it."""
         retries.schedule_again(self, run, self.clock(), "Retried by request.")
@@ -313,6 +322,10 @@ class Daemon:
         """Stop dispatching, let running runs finish for `grace`, then stop the rest."""
         self.stopping = True
         self.wake()
+        for run_id, handle in list(self.handles.items()):  # a paused run would only hold us up
+            paused = self.book.get(run_id)
+            if paused is not None and paused.state.type is StateType.PAUSED:
+                self.background(handle.abandon("orc up stopped while this run was paused."))
         if self.handles:
             log.info("waiting up to %gs for %d running run(s)", grace, len(self.handles))
             waits = [asyncio.shield(t) for t in self._tasks]

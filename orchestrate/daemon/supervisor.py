@@ -41,7 +41,7 @@ from orchestrate.daemon.worker_records import RecordedRun, note, worker_event
 from orchestrate.daemon.worker_salvage import salvage
 from orchestrate.daemon.worker_stop import WorkerStop
 from orchestrate.daemon.zygotes import Zygotes
-from orchestrate.worker.channel import RUN, notification
+from orchestrate.worker.channel import RESUME, RUN, notification
 from orchestrate.worker.spec import RunSpec
 
 log = logging.getLogger("orc.daemon.supervisor")
@@ -131,6 +131,10 @@ class WorkerHandle:
                 self._stop.begin("cancel", reason or "The flow run was cancelled.")
             )
         return await self.wait()
+
+    def resume(self, key: str, run_input: dict[str, Any] | None) -> None:
+        """Tell a worker waiting in `pause_flow_run` that pause `key` was resumed."""
+        self._pipes.send(notification(RESUME, {"key": key, "run_input": run_input}))
 
     async def abandon(self, reason: str) -> WorkerExit:
         """Stop the worker because the daemon is stopping: the flow run ends Crashed, recorded

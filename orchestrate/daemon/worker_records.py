@@ -69,8 +69,9 @@ class RecordedRun:
 
     def final_state(self) -> State | None:
         """The final state the worker recorded for its flow run, if it got that far."""
-        if self.last_state is not None and self.last_state.is_final():
-            return self.last_state
+        last = self.last_state
+        if last is not None and (last.is_final() or last.is_paused()):
+            return last  # a paused run whose worker ends waits for a resume: that is its end
         return None
 
     def end_leftovers(self, final: State) -> list[Record]:

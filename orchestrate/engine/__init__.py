@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from orchestrate.engine.logs import RunLogger, configure, flow_run_logger, task_run_logger
     from orchestrate.engine.outcomes import resolve_futures_to_results, resolve_futures_to_states
     from orchestrate.engine.params import ParameterValidator, bind_parameters
+    from orchestrate.engine.pauses import pause
     from orchestrate.engine.retries import RetryDelay, exponential_backoff
     from orchestrate.engine.runners import TaskRunner, ThreadPoolTaskRunner
     from orchestrate.engine.steps import bind_plan, call_plan
@@ -116,6 +117,7 @@ _HOMES = {
     "resolve_futures_to_states": "outcomes",
     "ParameterValidator": "params",
     "bind_parameters": "params",
+    "pause": "pauses",
     "RetryDelay": "retries",
     "exponential_backoff": "retries",
     "TaskRunner": "runners",
@@ -199,6 +201,7 @@ __all__ = [
     "get_transaction",
     "hash_objects",
     "is_generator",
+    "pause",
     "resolve_futures_to_results",
     "resolve_futures_to_states",
     "source_hash",

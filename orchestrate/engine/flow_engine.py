@@ -43,6 +43,7 @@ from orchestrate.engine.logs import (
     print_target,
 )
 from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_return, unwrap_state
+from orchestrate.engine.pauses import Suspend
 from orchestrate.engine.results import ResultStore, flow_persists, store_at
 from orchestrate.engine.retries import retry_delays
 from orchestrate.engine.steps import (
@@ -74,6 +75,7 @@ class RunPreset:
     created: float | None = None
     expected_start_time: float | None = None
     run_count: int = 1  # the attempt this process makes, from 1
+    resuming: bool = False  # a suspended run resumed: it goes on Running, not Retrying
 
 
 class FlowRunJob:
@@ -91,6 +93,7 @@ class FlowRunJob:
         self.parent = flow_run_context.get()
         self.parameters = parameters
         self.stand_in: TaskRunRecord | None = None
+        self.resuming = False
         #: Shared by the contexts of every attempt (see FlowRunContext.completed_subflows).
         self.completed_subflows: dict[str, State] = {}
         if self.parent is not None:
@@ -125,6 +128,7 @@ class FlowRunJob:
         run.created = preset.created or run.created
         run.expected_start_time = preset.expected_start_time
         run.run_count = preset.run_count - 1  # each attempt counts itself as it starts
+        self.resuming = preset.resuming
 
     def _enter_parent(self, parent: FlowRunContext, name: str | None) -> dict[str, Any]:
         """Create the stand-in task run in the parent; resolve futures passed in."""
@@ -256,7 +260,8 @@ def flow_steps(job: FlowRunJob) -> Steps:
     attempt = 0
     while True:
         run.run_count += 1
-        running = Running() if run.run_count == 1 else Retrying()
+        resumed = job.resuming and attempt == 0
+        running = Running() if run.run_count == 1 or resumed else Retrying()
         job.set_state(running)
         if options.on_running:
             yield RunHooks(options.on_running, (flow, run, running), job.logger, _log_prints(job))
@@ -265,6 +270,9 @@ def flow_steps(job: FlowRunJob) -> Steps:
         value, exc = outcome
         if isinstance(exc, RunAborted):
             return (yield from _finish(job, exc.state()))
+        if isinstance(exc, Suspend):  # the run stays paused; a resume runs it again
+            job.logger.info("Flow run %s: %s", exc.state.name.lower(), exc.state.message)
+            return exc.state
         state = state_from_return(value) if exc is None else failure_state(exc, "Flow run")
         crashed = state.type is StateType.CRASHED
         if not state.is_completed() and not crashed and attempt < options.retries:

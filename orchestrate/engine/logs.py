@@ -15,6 +15,7 @@ import sys
 from contextvars import ContextVar
 from typing import Any
 
+from orchestrate.core import secrets
 from orchestrate.core.records import LogRecord
 from orchestrate.recording import get_sink
 
@@ -62,7 +63,7 @@ class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "orc_label"):
             record.orc_label = ""
-        return super().format(record)
+        return secrets.current().text(super().format(record))
 
 
 def configure() -> None:

@@ -51,10 +51,13 @@ def set_sink(sink: RecordSink | None) -> RecordSink | None:
 def _default_sink() -> RecordSink:
     if os.environ.get("ORC_RECORD", "1") == "0":
         return NullSink()
-    from orchestrate.core.project import project_root, socket_path, store_path
+    from orchestrate.core import secrets
+    from orchestrate.core.project import CONFIG_FILE, project_root, socket_path, store_path
 
     root = project_root()
-    if socket_path(root).exists():  # `orc up` holds the store: report through it
+    masker = secrets.project_masker(root / CONFIG_FILE, os.environ)
+    secrets.use(masker)  # what orc prints on the console is masked too
+    if socket_path(root).exists():  # `orc up` holds the store: report through it (it masks)
         sink = _daemon_sink(root)
         if sink is not None:
             return sink
@@ -62,7 +65,11 @@ def _default_sink() -> RecordSink:
 
     writer = StoreWriter(store_path(root))
     atexit.register(writer.close)
-    return writer
+    if not masker:
+        return writer
+    from orchestrate.recording.masked import MaskedSink
+
+    return MaskedSink(writer, masker)
 
 
 class _ClientStream:

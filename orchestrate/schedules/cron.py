@@ -58,9 +58,24 @@ _CRON_FIELDS = (
 
 
 def cron_fields(expression: str) -> list[str]:
-    """The five fields of `expression`, with `@daily`-style macros expanded."""
+    """The five fields of `expression`, with `@daily`-style macros expanded.
+
+    A one-value range (`5-5`, `mon-mon/2`) becomes the value itself: croniter
+    reads it as `*`, which would run `0 5-5 * * *` every hour instead of at 05:00.
+    """
     text = " ".join(expression.split())
-    return MACROS.get(text.lower(), text).split(" ")
+    fields = MACROS.get(text.lower(), text).split(" ")
+    return [",".join(_one_value(item) for item in field.split(",")) for field in fields]
+
+
+_ONE_VALUE_RANGE = re.compile(r"^(\w+)-(\w+)(?:/\d+)?$")
+
+
+def _one_value(item: str) -> str:
+    match = _ONE_VALUE_RANGE.match(item)
+    if match and match[1].lower() == match[2].lower():
+        return match[1]
+    return item
 
 
 def validate_cron(expression: str, day_or: bool = True) -> str:
@@ -136,6 +151,7 @@ class CronPlan:
     hours: tuple[int, ...]
     days: frozenset[int] | None
     last_day: bool  # `L`: the last day of the month
+    nearest_weekday: frozenset[int]  # `15W`: the weekday (Mon-Fri) nearest the 15th
     months: frozenset[int] | None
     weekdays: frozenset[int] | None  # 0 is Sunday
     nth: Mapping[int, frozenset[int | str]]  # `fri#2` → {5: {2}}; `L5` → {5: {"l"}}
@@ -158,7 +174,8 @@ class CronPlan:
             day, misses = day + timedelta(days=1), misses + 1
 
     def _day_matches(self, day: date) -> bool:
-        any_date, any_weekday = self.days is None and not self.last_day, self.weekdays is None
+        any_date = self.days is None and not self.last_day and not self.nearest_weekday
+        any_weekday = self.weekdays is None
         if any_date:
             return any_weekday or self._weekday_matches(day)
         if any_weekday:
@@ -169,6 +186,8 @@ class CronPlan:
 
     def _date_matches(self, day: date) -> bool:
         if self.days is not None and day.day in self.days:
+            return True
+        if any(day.day == nearest_weekday(day, w) for w in self.nearest_weekday):
             return True
         return self.last_day and day.day == calendar.monthrange(day.year, day.month)[1]
 
@@ -183,6 +202,22 @@ class CronPlan:
         return (day.day - 1) // 7 + 1 in nth or ("l" in nth and last)
 
 
+def nearest_weekday(day: date, wanted: int) -> int:
+    """The day of `day`'s month that `W` picks for `wanted`, as croniter does.
+
+    The weekday nearest `wanted` (clamped to the month's length), never
+    crossing into another month: a Saturday the 1st gives Monday the 3rd.
+    """
+    last = calendar.monthrange(day.year, day.month)[1]
+    wanted = min(wanted, last)
+    weekday = calendar.weekday(day.year, day.month, wanted)  # Monday is 0
+    if weekday == 5:
+        return wanted - 1 if wanted > 1 else wanted + 2
+    if weekday == 6:
+        return wanted + 1 if wanted < last else wanted - 2
+    return wanted
+
+
 def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
@@ -195,8 +230,9 @@ def cron_plan(expression: str, day_or: bool = True) -> CronPlan:
     return CronPlan(
         minutes=tuple(range(60)) if minutes == ["*"] else tuple(sorted(minutes)),
         hours=tuple(range(24)) if hours == ["*"] else tuple(sorted(hours)),
-        days=_allowed(days),
+        days=_allowed([d for d in days if d not in parsed.nearest_weekday]),
         last_day="l" in days,
+        nearest_weekday=frozenset(parsed.nearest_weekday),
         months=_allowed(months),
         weekdays=_allowed(weekdays),
         nth={day: frozenset(ns) for day, ns in parsed.nth_weekday_of_month.items()},

@@ -1,7 +1,7 @@
 """Schedules in words, for people: "every day at 02:00 (Europe/Berlin)", "every 15 minutes".
 
-Good enough to read at a glance in `orc validate`, `orc deployments` and the
-dashboard; not a complete cron-to-English translator.
+Read at a glance in `orc validate`, `orc deployments` and the dashboard;
+cron's words are in `cron_words`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from datetime import time, timedelta
 
 from dateutil.rrule import rrule
 
-from orchestrate.schedules.cron import DAYS, MONTHS, cron_fields
+from orchestrate.schedules.cron import cron_fields
+from orchestrate.schedules.cron_words import clock_times, describe_cron, join, month_name, ordinal
 from orchestrate.schedules.models import (
     AnySchedule,
     CronSchedule,
@@ -22,8 +23,6 @@ from orchestrate.schedules.rrule import ParsedRule, parse_rrule
 from orchestrate.schedules.times import interval_anchor
 from orchestrate.schedules.wallclock import zone
 
-_DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-
 
 def describe(schedule: AnySchedule, default_tz: str = "UTC") -> str:
     """The schedule in words, e.g. "every day at 02:00 (Europe/Berlin)" or "every 15 minutes"."""
@@ -31,7 +30,7 @@ def describe(schedule: AnySchedule, default_tz: str = "UTC") -> str:
     if isinstance(schedule, IntervalSchedule):
         return _describe_interval(schedule, tz)
     if isinstance(schedule, CronSchedule):
-        return f"{_describe_cron(cron_fields(schedule.cron), schedule.day_or)} ({tz})"
+        return f"{describe_cron(cron_fields(schedule.cron), schedule.day_or)} ({tz})"
     return f"{_describe_rrule(parse_rrule(schedule.rrule))} ({tz})"
 
 
@@ -64,91 +63,6 @@ def _describe_interval(schedule: IntervalSchedule, tz: str) -> str:
     return text
 
 
-def _ordinal(number: int) -> str:
-    suffix = (
-        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    )
-    return f"{number}{suffix}"
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _value_word(text: str, field: int) -> str:
-    if field == 3 and text.lower() in MONTHS:
-        return text.capitalize()
-    if field == 3 and text.isdigit() and 1 <= int(text) <= 12:
-        return MONTHS[int(text) - 1].capitalize()
-    if field == 4 and text.lower() in DAYS:
-        return _DAY_NAMES[DAYS.index(text.lower())]
-    if field == 4 and text.isdigit() and int(text) <= 7:
-        return _DAY_NAMES[int(text) % 7]
-    return text
-
-
-def _field_words(field_text: str, field: int) -> str:
-    """One cron field in words: "5", "1 through 5", "every 2nd", "Monday and Friday"."""
-    words = []
-    for item in field_text.split(","):
-        base, _, step = item.partition("/")
-        span = " through ".join(_value_word(part, field) for part in base.split("-", 1))
-        if not step:
-            words.append("every" if base in ("*", "?") else span)
-        elif base in ("*", "?"):
-            words.append(f"every {_ordinal(int(step))}")
-        else:
-            words.append(f"every {_ordinal(int(step))} from {span}")
-    return _join(words)
-
-
-def _clock_times(minute: str, hour: str) -> list[str] | None:
-    """ "HH:MM" for each time of day when both fields are plain numbers (at most 4 times)."""
-    minutes, hours = minute.split(","), hour.split(",")
-    if not all(part.isdigit() for part in minutes + hours) or len(minutes) * len(hours) > 4:
-        return None
-    return [f"{int(h):02d}:{int(m):02d}" for h in hours for m in minutes]
-
-
-def _describe_time(minute: str, hour: str) -> str:
-    clock = _clock_times(minute, hour)
-    if clock is not None:
-        return "at " + _join(clock)
-    if minute == "*" and hour == "*":
-        return "every minute"
-    if minute.startswith("*/") and minute[2:].isdigit() and hour == "*":
-        return _every(timedelta(minutes=int(minute[2:])))
-    minute_words = "every minute" if minute == "*" else f"at minute {_field_words(minute, 0)}"
-    if hour == "*":
-        return f"{minute_words} past every hour"
-    hour_words = _field_words(hour, 1)
-    hours = (
-        f"every {hour_words[6:]} hour" if hour_words.startswith("every ") else f"hour {hour_words}"
-    )
-    return f"{minute_words} past {hours}"
-
-
-def _describe_days(day: str, month: str, weekday: str, day_or: bool) -> str:
-    parts = []
-    if day != "*" and day != "?":
-        parts.append(f"on day {_field_words(day, 2)} of the month")
-    if weekday != "*" and weekday != "?":
-        parts.append(f"on {_field_words(weekday, 4)}")
-    words = (" or " if day_or else " and ").join(parts)
-    if month != "*":
-        words = f"{words} in {_field_words(month, 3)}".strip()
-    return words
-
-
-def _describe_cron(fields: list[str], day_or: bool) -> str:
-    minute, hour, day, month, weekday = fields
-    time_words = _describe_time(minute, hour)
-    day_words = _describe_days(day, month, weekday, day_or)
-    if not day_words:
-        return f"every day {time_words}" if _clock_times(minute, hour) else time_words
-    return f"{time_words} {day_words}"
-
-
 _FREQ_UNITS = {
     "SECONDLY": "second",
     "MINUTELY": "minute",
@@ -178,15 +92,15 @@ def _rrule_day(text: str) -> str:
     if match[1] is None:
         return name
     number = int(match[1])
-    return f"the {'last' if number == -1 else _ordinal(abs(number))} {name}"
+    return f"the {'last' if number == -1 else ordinal(abs(number))} {name}"
 
 
 def _rrule_time(parsed: ParsedRule) -> str:
     start: time = parsed.dtstart.time()
     hours = parsed.parts.get("BYHOUR", str(start.hour))
     minutes = parsed.parts.get("BYMINUTE", str(start.minute))
-    clock = _clock_times(minutes, hours)
-    return f" at {_join(clock)}" if clock else f" at hour {hours}, minute {minutes}"
+    clock = clock_times(minutes, hours)
+    return f" at {join(clock)}" if clock else f" at hour {hours}, minute {minutes}"
 
 
 def _describe_rrule(parsed: ParsedRule) -> str:
@@ -195,12 +109,12 @@ def _describe_rrule(parsed: ParsedRule) -> str:
     interval = int(parts.get("INTERVAL", "1"))
     words = f"every {unit}" if interval == 1 else f"every {interval} {unit}s"
     if "BYDAY" in parts:
-        words += " on " + _join([_rrule_day(day) for day in parts["BYDAY"].split(",")])
+        words += " on " + join([_rrule_day(day) for day in parts["BYDAY"].split(",")])
     if "BYMONTHDAY" in parts:
-        words += f" on day {_join(parts['BYMONTHDAY'].split(','))}"
+        words += f" on day {join(parts['BYMONTHDAY'].split(','))}"
     if "BYMONTH" in parts:
-        months = [_value_word(month, 3) for month in parts["BYMONTH"].split(",")]
-        words += f" in {_join(months)}"
+        months = [month_name(month) for month in parts["BYMONTH"].split(",")]
+        words += f" in {join(months)}"
     if unit in ("day", "week", "month", "year") or "BYHOUR" in parts:
         words += _rrule_time(parsed)
     if "COUNT" in parts:

@@ -9,6 +9,7 @@ query past its timeout. Rows leave as JSON values, so both paths print alike.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -29,10 +30,13 @@ __all__ = [
     "FORMATS",
     "VIEW_NAMES",
     "QueryResult",
+    "RowStream",
     "copy_query",
     "empty_store",
     "run_query",
     "schema",
+    "spool_query",
+    "streamed_query",
 ]
 
 #: `orc export` / `--parquet` formats -> DuckDB COPY options.
@@ -45,6 +49,8 @@ FORMATS: dict[str, str] = {
 
 #: A row cap this large means no cap.
 _ALL_ROWS = 2**31
+#: Rows fetched from DuckDB at a time when every row is wanted: memory stays bounded.
+_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,55 @@ def run_query(
     truncated = limit is not None and len(raw) > limit
     rows = [[json_value(v) for v in row] for row in raw[:limit]]
     return QueryResult(columns, types, rows, truncated)
+
+
+@dataclass(frozen=True)
+class RowStream:
+    """Every row of a query, one at a time, as JSON values: for `--json`/`--csv` of any size."""
+
+    columns: list[str]
+    types: list[str]
+    rows: Iterator[list[Any]]
+
+
+@contextmanager
+def streamed_query(
+    conn: duckdb.DuckDBPyConnection, sql: str, timeout: float
+) -> Iterator[RowStream]:
+    """Run one read-only statement and hand its rows out in bounded batches, under the timeout."""
+    statement = read_only_statement(conn, sql)
+    with _guarded(conn, timeout):
+        conn.execute(statement)
+        columns = [d[0] for d in conn.description or []]
+        types = [str(d[1]) for d in conn.description or []]
+        yield RowStream(columns, types, _each_row(conn))
+
+
+def _each_row(conn: duckdb.DuckDBPyConnection) -> Iterator[list[Any]]:
+    while batch := conn.fetchmany(_BATCH):
+        for row in batch:
+            yield [json_value(v) for v in row]
+
+
+def spool_query(
+    conn: duckdb.DuckDBPyConnection, sql: str, path: Path, timeout: float
+) -> tuple[RowStream, int]:
+    """Write every row to `path` (0600), one JSON array a line; the columns and the row count.
+
+    The daemon answers a large `--json`/`--csv` this way rather than in one
+    socket reply, which has a size limit; the CLI reads the file back as it prints.
+    """
+    count = 0
+    with (
+        private_file(path) as partial,
+        streamed_query(conn, sql, timeout) as found,
+        partial.open("w", encoding="utf-8") as out,
+    ):
+        for row in found.rows:
+            out.write(json.dumps(row, separators=(",", ":")))
+            out.write("\n")
+            count += 1
+    return RowStream(found.columns, found.types, iter(())), count
 
 
 def copy_query(

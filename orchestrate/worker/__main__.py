@@ -14,11 +14,13 @@ gc.disable()
 try:
     from orchestrate.core import secrets
     from orchestrate.engine.outcomes import RunAborted
+    from orchestrate.engine.pauses import install_resume_gate
     from orchestrate.recording import set_sink
     from orchestrate.recording.journal import JournalWriter
     from orchestrate.recording.stream import StreamSink
     from orchestrate.worker import exit_codes
     from orchestrate.worker.channel import Channel, ChannelError
+    from orchestrate.worker.resume_gate import ChannelGate
     from orchestrate.worker.run import Stopper, needs_a_fix, run
     from orchestrate.worker.spec import RunSpec, SpecError
 
@@ -60,6 +62,7 @@ def main(argv: list[str]) -> int:
     sink = StreamSink(channel.writer(), journal=journal, masker=masker or None)
     set_sink(sink)
     channel.watch_for_hangup(lambda: _orphaned(sink, journal))
+    install_resume_gate(ChannelGate(channel, spec))
     code = EXIT_NOT_COMPLETED
     try:
         state = run(spec, stopper)

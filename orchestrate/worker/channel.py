@@ -6,7 +6,8 @@ newline-delimited JSON-RPC notifications:
 
 - supervisor → worker: `run` (params: the `RunSpec`), first and once; later
   perhaps `stop` (params: `state`, `message`), sent just before SIGTERM so
-  the worker knows whether it is being cancelled or timed out;
+  the worker knows whether it is being cancelled or timed out, and `resume`
+  (params: `key`, `run_input`) for a flow run paused in `pause_flow_run`;
 - worker → supervisor: `records` (see `orchestrate.recording.stream`).
 
 The supervisor never closes its end while the worker runs, so end-of-file
@@ -27,6 +28,7 @@ from typing import IO, Any
 
 RUN = "run"
 STOP = "stop"
+RESUME = "resume"
 RECORDS = "records"
 
 #: How long a worker waits for its spec before giving up.
@@ -50,6 +52,10 @@ class Channel:
         self.sock = sock
         self._pending = b""  # bytes read past the spec line
         self._reading = threading.Lock()  # the hang-up watch and `stop_reason` both read
+        self._scanned = 0  # how far `_pending` was searched for `resume` notices
+        self._resumed = threading.Condition(self._reading)
+        #: the params of each `resume` notice received, by pause key
+        self.resumes: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def from_fd(cls, fd: int) -> Channel:
@@ -102,6 +108,7 @@ class Channel:
                         return  # our own end closed: the worker is finishing
                     if chunk:
                         self._pending += chunk
+                        self._scan_resumes()
                         continue
                 on_hangup()
                 return
@@ -109,6 +116,25 @@ class Channel:
         thread = threading.Thread(target=watch, name="orc-hangup-watch", daemon=True)
         thread.start()
         return thread
+
+    def wait_for_resume(self, key: str, timeout: float | None) -> dict[str, Any] | None:
+        """The params of the `resume` notice for pause `key`, or None if none came in `timeout`."""
+        with self._resumed:
+            self._resumed.wait_for(lambda: key in self.resumes, timeout)
+            return self.resumes.get(key)
+
+    def _scan_resumes(self) -> None:
+        """Note the `resume` notices in the complete lines read so far (under the read lock)."""
+        end = self._pending.rfind(b"\n") + 1
+        if end <= self._scanned:
+            return
+        for line in self._pending[self._scanned : end].split(b"\n"):
+            message = _parse(line) if b'"resume"' in line else None
+            params = message.get("params") if message and message.get("method") == RESUME else None
+            if isinstance(params, dict):
+                self.resumes[str(params.get("key"))] = params
+        self._scanned = end
+        self._resumed.notify_all()
 
     def stop_reason(self) -> tuple[str, str | None] | None:
         """The (state name, message) of the last `stop` notice received, without waiting."""
@@ -121,6 +147,7 @@ class Channel:
                     self._pending += chunk
             except OSError:  # nothing more to read now (or the socket is gone)
                 pass
+            self._scan_resumes()
             pending = self._pending
         reason = None
         for line in pending.split(b"\n"):
@@ -153,4 +180,4 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-__all__ = ["RECORDS", "RUN", "STOP", "Channel", "ChannelError", "notification"]
+__all__ = ["RECORDS", "RESUME", "RUN", "STOP", "Channel", "ChannelError", "notification"]

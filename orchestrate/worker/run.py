@@ -79,6 +79,7 @@ def run(spec: RunSpec, stopper: Stopper) -> State:
         created=spec.created,
         expected_start_time=spec.expected_start_time,
         run_count=spec.run_count,
+        resuming=bool(spec.resumed),
     )
     job: FlowRunJob | None = None
     try:

@@ -47,6 +47,8 @@ class RunSpec:
             (set where the daemon cannot give the run a cgroup of its own).
         preload: modules the daemon's zygote imports before forking this run's worker
             (the worker itself ignores it).
+        resumed: the pauses of the run resumed before this attempt (a suspended run
+            resumed), by key, with the input each was given: they pass at once.
     """
 
     flow_run_id: str
@@ -69,6 +71,7 @@ class RunSpec:
     journal: str | None = None
     subreaper: bool = False
     preload: list[str] = field(default_factory=list)
+    resumed: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +141,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "log_level": _STR,
     "flow_name": _OPT_STR,
     "created": _NUMBER,
+    "resumed": ((dict,), "an object"),
     "journal": _OPT_STR,
     "subreaper": ((bool,), "true or false"),
     "preload": ((list,), "a list of module names"),

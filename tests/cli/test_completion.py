@@ -44,6 +44,9 @@ def test_names_states_and_run_ids_complete(tmp_path: Path, build: SimpleNamespac
     writer.put(build.flow_run("abd99999-0000", Failed(), deployment="hourly"))
     writer.close()
     assert _complete(tmp_path, "orc run night") == ["nightly-etl"]
+    assert _complete(tmp_path, "orc backfill night") == ["nightly-etl"]
+    assert _complete(tmp_path, "orc runs ls --deployment hou") == ["hourly"]
+    assert _complete(tmp_path, "orc prune --deployment hou") == ["hourly"]
     assert sorted(_complete(tmp_path, "orc deployments show ")) == ["hourly", "nightly-etl"]
     assert _complete(tmp_path, "orc automations show no") == ["notify-on-failure"]
     assert _complete(tmp_path, "orc runs ls --state Fai") == ["Failed"]

@@ -63,6 +63,7 @@ def test_five_daily_slots_run_once_each_seeing_their_slot(daily: Project) -> Non
     assert made.returncode == 0, made.stderr + daily.daemon_log()
     answer = json.loads(made.stdout)
     assert len([s for s in answer["slots"] if s["created"]]) == 5
+    assert [s["time"] for s in answer["slots"]] == [f"{day}T00:00:00+00:00" for day in DAYS]
     finished = f"""SELECT count(*) AS n FROM flow_runs
                    WHERE list_contains(tags, 'backfill:{answer["id"]}') AND state_name = 'Completed'"""
     wait_for(lambda: _sql(daily, finished) == [{"n": 5}], 120, "5 backfilled runs to complete")

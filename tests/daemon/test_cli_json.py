@@ -63,3 +63,51 @@ def test_run_cancel_retry_pause_resume_print_json(project: Project) -> None:
     paused = _json(project, "pause", "tiny")
     assert (paused["name"], paused["paused"]) == ("tiny", True)
     assert _json(project, "resume", "tiny")["paused"] is False
+
+
+#: Keys that hold a moment in orc's JSON; user data (parameters, payloads) is not walked.
+TIME_KEYS = {
+    "created", "expected_start_time", "start_time", "end_time", "timestamp", "ts", "occurred",
+    "started_at", "next_run_time", "next_times", "next_due_time", "last_fired", "last_seen",
+}  # fmt: skip
+
+
+def _times(value: Any, key: str = "") -> list[tuple[str, Any]]:
+    """Every (key, value) in `value` under a time key, lists of times one by one."""
+    if isinstance(value, dict):
+        return [t for k, v in value.items() if k not in ("parameters", "payload", "data") for t in _times(v, k)]
+    if isinstance(value, list):
+        return [t for v in value for t in _times(v, key)]
+    return [(key, value)] if key in TIME_KEYS and value is not None else []
+
+
+def test_every_time_in_json_is_iso_8601_with_an_offset(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+        schedules = [{ cron = "0 2 * * *" }]
+        [[automations]]
+        name = "again"
+        trigger = { event = "orc.flow-run.Completed", match = { deployment = "tiny" }, threshold = 1000, within = "1m" }
+        actions = [{ type = "run-deployment", deployment = "tiny" }]
+    """,
+    )
+    commands = [("deployments", "ls", "--json"), ("deployments", "show", "tiny", "--json"),
+                ("events", "ls", "--json"), ("automations", "ls", "--json"),
+                ("automations", "show", "again"), ("runs", "ls", "--json"), ("status", "--json")]  # fmt: skip
+    project.up()
+    assert _json(project, "run", "tiny", "--watch")["state_name"] == "Completed"
+    seen: list[tuple[str, Any]] = []
+    for args in [*commands, ("pause", "tiny", "--json"), ("resume", "tiny", "--json")]:
+        seen += _times(json.loads(project.orc(*args).stdout))
+    assert project.stop() == 0
+    for args in commands:
+        seen += _times(json.loads(project.orc(*args).stdout))
+    keys = {k for k, _ in seen}
+    assert {"next_run_time", "next_times", "occurred", "started_at", "created"} <= keys
+    wrong = [(k, v) for k, v in seen if not (isinstance(v, str) and ISO.match(v))]
+    assert wrong == []

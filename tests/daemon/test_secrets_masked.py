@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -141,3 +142,61 @@ def test_a_plain_python_flow_shipping_to_the_daemon_is_masked_too(leaky: Project
     run_id = next(r.id for r in leaky.runs() if r.flow_name == "plain")
     logs = leaky.orc("logs", run_id).stdout
     assert "plain sees ***" in logs, logs
+
+
+PLAIN = """
+    import os
+
+    from orchestrate import flow, get_run_logger, task
+    from orchestrate.events import emit_event
+
+
+    @task
+    def use_token() -> str:
+        get_run_logger().info("task sees %s", os.environ["API_TOKEN"])
+        return os.environ["API_TOKEN"]
+
+
+    @flow(log_prints=True)
+    def plain() -> None:
+        token = use_token()
+        print("listed:", os.environ["LISTED_SECRET"])
+        emit_event("acme.token.used", {"orc.resource.id": f"acme.{token}"}, payload={"t": token})
+        raise ValueError(f"the API refused {token}")
+
+
+    plain(return_state=True)
+"""
+
+
+def test_a_plain_python_flow_with_no_daemon_stores_and_prints_no_secret(project: Project) -> None:
+    """`python flow.py` records into the store itself; the project's secrets are masked there too."""
+    project.write("plain.py", PLAIN)
+    project.write(
+        "flows.toml",
+        """
+        [project]
+        name = "secrets"
+        secrets = ["LISTED_SECRET"]
+        [defaults]
+        env = { API_TOKEN = { from_env = "API_TOKEN" } }
+    """,
+    )
+    env = {**os.environ, "API_TOKEN": TOKEN, "LISTED_SECRET": LISTED, "ORC_HOME": str(project.root)}
+    done = subprocess.run([sys.executable, "plain.py"], cwd=project.root, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for secret in (TOKEN, LISTED):
+        assert secret not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert "task sees ***" in done.stderr
+    listed = project.orc("runs", "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    run_id = next(r["id"] for r in json.loads(listed.stdout) if r["flow_name"] == "plain")
+    logs = project.orc("logs", run_id).stdout
+    assert "task sees ***" in logs and "listed: ***" in logs, logs
+    assert "the API refused ***" in project.orc("runs", "show", run_id).stdout
+    assert "acme.***" in project.orc("events", "ls", "--name", "acme.*", "--json").stdout
+    for path in _files(project.root):
+        raw = path.read_bytes()
+        for secret in (TOKEN, LISTED):
+            assert secret.encode() not in raw, f"{secret} is in {path}"

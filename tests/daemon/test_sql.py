@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import csv
+import filecmp
 import io
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.daemon.conftest import FLOWS, Project
+from orchestrate.client.wire import LINE_LIMIT
+from tests.daemon.conftest import FLOWS, ORC, Project
 
 
 @pytest.fixture
@@ -106,3 +111,71 @@ def test_a_backup_of_a_store_being_written_restores_whole(two_runs: Project) -> 
     assert restored.returncode == 0, restored.stderr
     rows = _json(two_runs, "SELECT id FROM flow_runs ORDER BY id")
     assert [(r["id"],) for r in rows] == ids  # type: ignore[index]
+
+
+def _printed(project: Project, out: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """`orc sql ARGS` with stdout to a file: the answers here are larger than a socket reply."""
+    with out.open("wb") as sink:
+        return subprocess.run(
+            [ORC, "sql", *args, "--project", str(project.root)],
+            stdout=sink, stderr=subprocess.PIPE, timeout=300,
+        )  # fmt: skip
+
+
+def test_json_and_csv_past_the_reply_limit_print_alike_with_the_daemon_up_and_down(
+    two_runs: Project, tmp_path: Path
+) -> None:
+    rows = LINE_LIMIT // 1000 + 2000  # about 1 kB a row: the answer is larger than any one reply
+    query = (
+        "SELECT i, repeat('x', 1000) AS pad, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i) AS at,"
+        f" {{'n': i, 'tags': [i, NULL]}} AS nested, i / 3 AS ratio FROM range({rows}) t(i) ORDER BY i"
+    )
+    outputs: dict[str, Path] = {}
+    for mode in ("up", "down"):
+        if mode == "down":
+            assert two_runs.stop() == 0
+        for fmt in ("--json", "--csv"):
+            out = outputs[f"{fmt}-{mode}"] = tmp_path / f"{mode}{fmt}"
+            result = _printed(two_runs, out, fmt, query)
+            assert result.returncode == 0, result.stderr.decode() + two_runs.daemon_log()
+    assert outputs["--json-up"].stat().st_size > LINE_LIMIT
+    assert filecmp.cmp(outputs["--json-up"], outputs["--json-down"], shallow=False)
+    assert filecmp.cmp(outputs["--csv-up"], outputs["--csv-down"], shallow=False)
+    with outputs["--json-up"].open() as printed:
+        first = printed.readline() + printed.readline()
+    assert first.startswith('[\n{"i": 0, "pad": "xxx')
+    tail = outputs["--json-up"].read_bytes()[-2000:].decode()
+    assert tail.endswith('"ratio": %r}\n]\n' % ((rows - 1) / 3))
+    assert list((two_runs.root / ".orc" / "sql").iterdir()) == []  # the spool file is gone
+
+
+def test_a_delete_is_refused_as_json_too(two_runs: Project) -> None:
+    refused = two_runs.orc("sql", "--json", "DELETE FROM flow_runs")
+    assert refused.returncode == 2
+    assert "read-only" in refused.stderr
+    assert refused.stdout == ""
+    assert _json(two_runs, "SELECT count(*) AS n FROM flow_runs") == [{"n": 2}]
+
+
+def test_the_cli_waits_for_the_daemon_as_long_as_the_query_may_run(two_runs: Project) -> None:
+    """A client gives up on a reply after 5 s by default; a query may take its whole --timeout."""
+    from orchestrate.cli.history import History
+
+    with History.of(two_runs.root, 120.0) as history:
+        assert history.through_daemon
+        assert history._client is not None and history._client.timeout is not None
+        assert history._client.timeout > 120.0
+
+
+def test_a_spool_file_left_by_a_killed_reader_goes_after_a_day(tmp_path: Path) -> None:
+    from orchestrate.daemon.history_methods import SPOOL_KEPT, spool_path
+
+    first = spool_path(tmp_path)
+    first.write_text("[1]\n")
+    os.utime(first, (1_000_000.0, 1_000_000.0))
+    fresh = spool_path(tmp_path, now=1_000_000.0 + SPOOL_KEPT / 2)
+    fresh.write_text("[2]\n")
+    assert first.exists()
+    spool_path(tmp_path, now=1_000_000.0 + SPOOL_KEPT + 1)
+    assert not first.exists() and fresh.exists()
+    assert (tmp_path / ".orc" / "sql").stat().st_mode & 0o777 == 0o700

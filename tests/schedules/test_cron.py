@@ -128,6 +128,22 @@ def test_macros_names_and_extensions(cron: str, first: str) -> None:
     assert stamps(next_times(schedule(cron=cron), utc("2026-01-01 00:30"), 1)) == [first]
 
 
+@pytest.mark.parametrize(
+    ("cron", "expected"),
+    [
+        ("0 5-5 * * *", ["2026-01-01 05:00", "2026-01-02 05:00"]),
+        ("0 0 15-15 * *", ["2026-01-15 00:00", "2026-02-15 00:00"]),
+        ("0 0 * * fri-fri/2", ["2026-01-02 00:00", "2026-01-09 00:00"]),
+        ("0 5-5,7 * * *", ["2026-01-01 05:00", "2026-01-01 07:00"]),
+    ],
+)
+def test_a_range_of_one_value_means_that_value_not_every_value(
+    cron: str, expected: list[str]
+) -> None:
+    """croniter alone reads `5-5` as `*`: a daily job would run every hour."""
+    assert stamps(next_times(schedule(cron=cron), utc("2026-01-01 00:30"), 2)) == expected
+
+
 def test_naive_after_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         next_times(schedule(cron="* * * * *"), datetime(2026, 1, 1), 1)
@@ -149,6 +165,10 @@ def test_naive_after_is_refused() -> None:
         ("0 0 * jan,jul sun", True),
         ("0 0 1-31/2 * 5-1", True),
         ("@weekly", True),
+        ("0 0 15W * *", True),
+        ("0 6 1W * *", True),
+        ("0 6 31w * *", True),
+        ("0 0 W30 * *", True),
     ],
 )
 def test_the_fast_walk_names_the_same_wall_times_as_croniter(cron: str, day_or: bool) -> None:

@@ -121,9 +121,9 @@ def orc_up_available() -> bool:
         import orchestrate.daemon.app  # noqa: F401
     except ImportError:
         return False
-    from orchestrate.cli.app import app
+    from orchestrate.cli.app import COMMANDS
 
-    return any(command.name == "up" for command in app.registered_commands)
+    return "up" in COMMANDS
 
 
 @pytest.fixture

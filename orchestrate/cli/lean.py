@@ -1,0 +1,243 @@
+"""The quick path of the commands typed most, answered without loading Typer, pydantic or DuckDB.
+
+A short command is mostly interpreter start-up and imports: Typer, pydantic
+(the wire models) and Rich cost several times what `orc status` does. So
+`orc version`, `orc status`, `orc runs ls`, `orc runs show RUN`, `orc logs RUN`
+and `orc run NAME`, given only the options they are mostly given, are
+answered here through `PlainClient` (stdlib JSON) and printed by the same
+functions as the full commands. Anything else (another option, `--help`,
+completion, no daemon running, a reply this path cannot read) is left to the
+Typer app, which answers as it always did: one behaviour, two speeds.
+`ORC_LEAN_CLI=0` sends every command to the Typer app (to compare the two).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from orchestrate.client.plain import PlainClient
+
+#: Errors of reading a reply into views: a row this path cannot read goes to the full path.
+_UNREADABLE = (KeyError, TypeError, ValueError, AttributeError)
+
+
+class Shape(NamedTuple):
+    """The arguments a command takes on the quick path: positionals, flags, valued options."""
+
+    positionals: int = 0
+    flags: frozenset[str] = frozenset({"--json"})
+    options: dict[str, str] = {"--project": "project"}
+
+
+class Args:
+    """`argv` as read against a `Shape`."""
+
+    def __init__(self) -> None:
+        self.positionals: list[str] = []
+        self.flags: set[str] = set()
+        self.options: dict[str, str] = {}
+
+
+def parse(argv: list[str], shape: Shape) -> Args | None:
+    """`argv` read against `shape`, or None for anything it does not plainly fit."""
+    found = Args()
+    words = iter(argv)
+    for word in words:
+        if word in shape.flags:
+            found.flags.add(word)
+        elif word in shape.options:
+            value = next(words, None)
+            if value is None or value.startswith("-"):
+                return None
+            found.options[shape.options[word]] = value
+        elif word.startswith("-") or len(found.positionals) == shape.positionals:
+            return None
+        else:
+            found.positionals.append(word)
+    return found if len(found.positionals) == shape.positionals else None
+
+
+def _root(args: Args) -> Path:
+    """The project folder, as `--project` (or `$ORC_HOME`, or the folder's flows.toml) says."""
+    from orchestrate.core.project import project_root
+
+    given = args.options.get("project")
+    return Path(given).expanduser().resolve() if given else project_root()
+
+
+def _client(args: Args) -> PlainClient | None:
+    """A plain client of the project's daemon, or None when none listens (the full command then
+    reads the store file). Any other trouble (no answer in time, another protocol) is raised
+    as the full command raises it: asking again through Typer would only double the wait."""
+    from orchestrate.client.plain import PlainClient
+    from orchestrate.core.errors import DaemonNotRunning
+
+    root = _root(args)
+    if not (root / ".orc" / "orc.sock").exists():
+        return None
+    try:
+        return PlainClient(root)
+    except DaemonNotRunning:
+        return None
+
+
+def version(args: Args) -> int | None:
+    from orchestrate.cli.about import print_versions
+
+    print_versions("--json" in args.flags)
+    return 0
+
+
+def version_flag(args: Args) -> int | None:
+    """`orc --version`: what the Typer app's eager option prints."""
+    from orchestrate._version import __version__
+
+    print(f"orc {__version__}")
+    return 0
+
+
+def status(args: Args) -> int | None:
+    from orchestrate.cli.status_view import print_status, print_status_json
+
+    client = _client(args)
+    if client is None:
+        return None
+    with client:
+        info = client.status()
+    if "--json" in args.flags:
+        print_status_json(dict(info), _root(args))
+    else:
+        print_status(info, _root(args))
+    return 0
+
+
+def runs_ls(args: Args) -> int | None:
+    from orchestrate.cli import render
+    from orchestrate.cli.reads import flow_run_view
+
+    limit = args.options.get("limit", "50")
+    if not limit.isdigit() or int(limit) < 1:
+        return None
+    filters = {key: args.options.get(key) for key in ("flow", "deployment", "tag")}
+    client = _client(args)
+    if client is None:
+        return None
+    with client:
+        answer = client.runs(limit=int(limit), **filters)
+    try:
+        found = [flow_run_view(info) for info in answer]
+    except _UNREADABLE:
+        return None
+    if "--json" in args.flags:
+        render.print_json([render.flow_run_json(run) for run in found])
+    elif not found and any(filters.values()):
+        asked = " ".join(f"--{key} {value}" for key, value in filters.items() if value)
+        render.console().print(f"No flow runs match {asked}.")
+    else:
+        render.runs_table(found)
+    return 0
+
+
+def runs_show(args: Args) -> int | None:
+    from orchestrate.cli import render
+    from orchestrate.cli.reads import DaemonReads
+    from orchestrate.cli.run_reads import detail_json, read_run
+
+    client = _client(args)
+    if client is None:
+        return None
+    with DaemonReads(client) as reads:
+        try:
+            found = read_run(reads, args.positionals[0])
+        except _UNREADABLE:
+            return None
+    if "--json" in args.flags:
+        render.print_json(detail_json(found))
+    else:
+        render.run_detail(
+            found.run, found.history, found.task_runs, found.subflows, found.dashboards
+        )
+    return 0
+
+
+def logs(args: Args) -> int | None:
+    from orchestrate.cli import render
+    from orchestrate.cli.reads import DaemonReads
+    from orchestrate.cli.run_reads import read_run
+
+    client = _client(args)
+    if client is None:
+        return None
+    with DaemonReads(client) as reads:
+        try:
+            found = read_run(reads, args.positionals[0])
+            lines = reads.logs(found.run.id)
+        except _UNREADABLE:
+            return None
+    if "--json" in args.flags:
+        render.print_json([render.log_json(line) for line in lines])
+        return 0
+    render.log_lines(lines)
+    render.unlogged_error(found.run, lines)
+    return 0
+
+
+def run(args: Args) -> int | None:
+    """`orc run NAME`: start a run now (a run is made once, so nothing here falls back after)."""
+    client = _client(args)
+    if client is None:
+        return None
+    name = args.positionals[0]
+    with client:
+        created = client.request("runs.create", deployment=name, parameters={})
+    if "--json" in args.flags:
+        from orchestrate.cli import render
+        from orchestrate.cli.reads import flow_run_view
+
+        render.print_json(render.flow_run_json(flow_run_view(created)))
+    else:
+        print(f"Started {created.id} ({created.name}) of {name}.", flush=True)
+    return 0
+
+
+_PROJECT_JSON = {"--project": "project"}
+_RUNS_LS = {
+    **_PROJECT_JSON,
+    "--limit": "limit",
+    "-n": "limit",
+    "--flow": "flow",
+    "--deployment": "deployment",
+    "--tag": "tag",
+}
+#: The commands of the quick path: the words that name each, its arguments and its answer.
+COMMANDS: dict[tuple[str, ...], tuple[Shape, Callable[[Args], int | None]]] = {
+    ("version",): (Shape(options={}), version),
+    ("--version",): (Shape(flags=frozenset(), options={}), version_flag),
+    ("status",): (Shape(), status),
+    ("runs", "ls"): (Shape(options=_RUNS_LS), runs_ls),
+    ("runs", "show"): (Shape(positionals=1), runs_show),
+    ("logs",): (Shape(positionals=1), logs),
+    ("run",): (Shape(positionals=1), run),
+}
+
+
+def handle(argv: list[str]) -> int | None:
+    """The exit code of `argv` answered here, or None to leave the command to the Typer app.
+
+    An `OrcError` raised once the daemon answered (an unknown run, say) is raised
+    on, and reported as the full path reports it.
+    """
+    if os.environ.get("ORC_LEAN_CLI") == "0" or "_ORC_COMPLETE" in os.environ:
+        return None  # the full path asked for (to compare the two), or shell completion
+    for words, (shape, command) in COMMANDS.items():
+        if tuple(argv[: len(words)]) == words:
+            args = parse(argv[len(words) :], shape)
+            return None if args is None else command(args)
+    return None
+
+
+__all__ = ["handle"]

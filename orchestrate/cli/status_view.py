@@ -1,0 +1,47 @@
+"""What `orc status` prints about a running daemon, from its `status` answer.
+
+Apart from the command (`orchestrate.cli.daemon`) so the quick path
+(`orchestrate.cli.lean`) prints the same lines without loading Typer. `info`
+is the answer as either client reads it: the same fields, by attribute.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+
+def print_status(info: Any, root: Path) -> None:
+    """The daemon in a few lines: pid, uptime, runs, what is due, and what is wrong."""
+    from orchestrate.cli import render
+    from orchestrate.core.project import log_path
+
+    print(f"orc up for {info.project} ({info.project_root})")
+    print(f"  pid {info.pid}, version {info.version}, up {render.duration(info.uptime_seconds)}")
+    print(f"  {info.deployments} deployment(s), {len(info.running)} running, {info.queued} queued")
+    if info.next_due_time is not None:
+        due = render.relative(info.next_due_time - time.time())
+        print(f"  next: {info.next_due_deployment} {due}")
+    for run in info.running:
+        print(f"  running: {run.id[:8]} {run.deployment or run.flow_name} ({run.name})")
+    if info.config_error:
+        print(f"  flows.toml has errors; the last good version is in use:\n    {info.config_error}")
+    for name, reason in info.blocked_deployments.items():
+        print(f"  blocked: {name}: {reason}")
+    if info.store_degraded:
+        print(f"  STORE DEGRADED: {info.store_degraded}")
+    if info.process_scope:
+        print(f"  processes of a run: {info.process_scope}")
+    if log_path(root).exists():
+        print(f"  log: {log_path(root)}")
+
+
+def print_status_json(answer: dict[str, Any], root: Path) -> None:
+    """The daemon's answer as JSON, with `running` and where its log is."""
+    from orchestrate.cli import render
+    from orchestrate.core.project import log_path
+
+    log = log_path(root)
+    extra = {"running": True, "log": str(log) if log.exists() else None}
+    render.print_json(render.iso_moments(answer) | extra)

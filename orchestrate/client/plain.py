@@ -1,0 +1,103 @@
+"""`PlainClient`: a blocking client that hands results back as JSON, read with the stdlib alone.
+
+A quick read command (`orc status`, `orc runs ls`, …) is mostly interpreter
+start-up and imports; validating a few replies through pydantic models costs
+more than the command's own work. This client speaks the same lines as
+`Client` over the local socket, and returns each result as the daemon sent it,
+every object an `Attrs` (a dict whose keys read as attributes too, so code
+written against the wire models reads it unchanged). A missing key reads as
+None, the default of the models' optional fields.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from orchestrate.client import wire
+from orchestrate.client.address import LocalAddress
+from orchestrate.client.channels import SocketChannel
+from orchestrate.client.codes import PROTOCOL_VERSION, check_protocol
+from orchestrate.client.unix import local_socket
+
+
+class Attrs(dict[str, Any]):
+    """A JSON object whose keys read as attributes (a missing one as None)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self.get(name)
+
+
+class PlainClient:
+    """A connection to the project's daemon on this machine; results are `Attrs`."""
+
+    def __init__(self, root: Path, timeout: float = 5.0) -> None:
+        self.address = LocalAddress(root)
+        self.timeout = timeout
+        self._channel = SocketChannel(local_socket(self.address, timeout), self.address)
+        self._id = 0
+        try:
+            from orchestrate._version import __version__
+
+            hello = self.request("hello", protocol=PROTOCOL_VERSION, client=f"orc/{__version__}")
+            check_protocol(hello.get("protocol"), self.address)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def request(self, method: str, **params: Any) -> Any:
+        """Send one request and wait for its result (a daemon error raised as in `Client`)."""
+        self._id += 1
+        deadline = time.monotonic() + self.timeout
+        self._channel.send(wire.request(self._id, method, params))
+        while True:
+            try:
+                line = self._channel.lines.readline(deadline)
+            except TimeoutError as error:
+                raise wire.timed_out(self.address, method, self.timeout) from error
+            if line is None:
+                raise self._channel.failure()
+            reply = json.loads(line, object_hook=Attrs)
+            if isinstance(reply, dict) and reply.get("id") == self._id:
+                return wire.result(reply)
+
+    # The reads of `orchestrate.client.calls`, with the same params.
+
+    def status(self) -> Any:
+        return self.request("status")
+
+    def runs(self, limit: int = 50, **filters: Any) -> list[Any]:
+        states = filters.pop("states", None)
+        params = wire.given(limit=limit, states=list(states) if states else None, **filters)
+        return list(
+            self.request("runs.list", **{k: v for k, v in params.items() if v is not False})
+        )
+
+    def run(self, id: str) -> Any:
+        return self.request("runs.get", id=id)
+
+    def logs(self, id: str, after: float | None = None) -> list[Any]:
+        return list(self.request("runs.logs", **wire.given(id=id, after=after)))
+
+    def events(
+        self, name: str | None = None, resource: str | None = None, limit: int = 100
+    ) -> list[Any]:
+        return list(
+            self.request("events.list", **wire.given(name=name, resource=resource, limit=limit))
+        )

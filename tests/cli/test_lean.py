@@ -1,0 +1,224 @@
+"""The quick path of read commands: what it loads, and that it prints what the full commands print.
+
+A real `orc up` in `tmp_path`, real `orc` subprocesses; `ORC_LEAN_CLI=0` sends a
+command through the Typer app, so the two paths are compared on the same runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrate.cli.lean import Shape, parse
+from tests.daemon.conftest import FLOWS, Project, wait_for, with_suppress
+
+pytestmark = pytest.mark.timeout(180)
+
+#: Runs `orc ARGS…` in this interpreter and writes the modules it loaded to $MODULES_OUT at exit.
+PROBE = (
+    "import atexit, os, sys\n"
+    "atexit.register(lambda: open(os.environ['MODULES_OUT'], 'w').write('\\n'.join(sys.modules)))\n"
+    "sys.argv = ['orc', *sys.argv[1:]]\n"
+    "from orchestrate.cli import main\n"
+    "main()\n"
+)
+HEAVY = ("pydantic", "duckdb", "typer", "click", "textual")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    """A running daemon with one completed run of `tiny` (and its log lines)."""
+    p = Project(tmp_path)
+    p.write("flows.py", FLOWS)
+    p.write("flows.toml", '[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n')
+    p.up()
+    started = p.orc("run", "tiny")
+    assert started.returncode == 0, started.stderr
+    wait_for(lambda: p.completed("tiny"), 60, "the tiny run to complete")
+    yield p
+    for proc in p.processes:
+        if proc.poll() is None:
+            with_suppress(lambda proc=proc: os.killpg(proc.pid, signal.SIGKILL))
+            proc.wait(10)
+
+
+def loaded(project: Project, *args: str) -> set[str]:
+    """The top-level packages `orc ARGS… --project ROOT` loaded (it must succeed)."""
+    out = project.root / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args, "--project", str(project.root)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MODULES_OUT": str(out)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout, "the command printed nothing"
+    return {name.partition(".")[0] for name in out.read_text().split()}
+
+
+def test_reads_through_the_daemon_load_no_pydantic_duckdb_typer_or_textual(
+    project: Project,
+) -> None:
+    run_id = project.completed("tiny")[0].id
+    for args in (
+        ("status", "--json"),
+        ("status",),
+        ("runs", "ls", "--json"),
+        ("runs", "show", run_id, "--json"),
+        ("logs", run_id, "--json"),
+    ):
+        modules = loaded(project, *args)
+        assert not modules & {*HEAVY, "rich"}, (args, sorted(modules & {*HEAVY, "rich"}))
+    for args in (("runs", "ls"), ("runs", "show", run_id), ("logs", run_id)):  # tables: Rich
+        modules = loaded(project, *args)
+        assert not modules & set(HEAVY), (args, sorted(modules & set(HEAVY)))
+
+
+def test_the_quick_path_prints_what_the_full_commands_print(project: Project) -> None:
+    run_id = project.completed("tiny")[0].id
+    for args in (
+        ("runs", "ls"),
+        ("runs", "ls", "--json"),
+        ("runs", "ls", "-n", "1", "--deployment", "tiny", "--json"),
+        ("runs", "ls", "--flow", "nothing-by-this-name"),
+        ("runs", "show", run_id),
+        ("runs", "show", run_id[:8], "--json"),
+        ("logs", run_id),
+        ("logs", run_id, "--json"),
+        ("runs", "show", "no-such-run"),
+        ("logs", "no-such-run"),
+        ("run", "no-such-deployment"),
+    ):
+        quick, full = project.orc(*args), project.orc(*args, env={"ORC_LEAN_CLI": "0"})
+        assert (quick.returncode, quick.stdout, quick.stderr) == (
+            full.returncode,
+            full.stdout,
+            full.stderr,
+        ), args
+    quick, full = project.orc("status"), project.orc("status", env={"ORC_LEAN_CLI": "0"})
+    assert _without_uptime(quick.stdout) == _without_uptime(full.stdout)
+    quick_json = json.loads(project.orc("status", "--json").stdout)
+    full_json = json.loads(project.orc("status", "--json", env={"ORC_LEAN_CLI": "0"}).stdout)
+    assert list(quick_json) == list(full_json)  # every field, in the same order
+    assert {**quick_json, "uptime_seconds": 0} == {**full_json, "uptime_seconds": 0}
+
+
+def _without_uptime(text: str) -> str:
+    return "\n".join(line.partition(", up ")[0] for line in text.splitlines())
+
+
+def test_orc_run_on_the_quick_path_starts_the_run(project: Project) -> None:
+    started = project.orc("run", "tiny", "--json")
+    assert started.returncode == 0, started.stderr
+    run = json.loads(started.stdout)
+    assert (run["deployment"], run["state_name"]) == ("tiny", "Scheduled")
+    wait_for(lambda: len(project.completed("tiny")) == 2, 60, "the second run to complete")
+
+
+def test_other_options_and_no_daemon_are_answered_by_the_full_commands(
+    project: Project,
+) -> None:
+    refused = project.orc("runs", "ls", "--limit", "0")
+    assert refused.returncode == 2 and "--limit" in refused.stderr
+    filtered = project.orc("runs", "ls", "--state", "Completed", "--json")
+    assert filtered.returncode == 0 and len(json.loads(filtered.stdout)) == 1
+    project.stop()
+    down = project.orc("status")
+    assert down.returncode == 5 and "orc up is not running" in down.stdout
+    offline = project.orc("runs", "ls", "--json")  # read from the store file, as before
+    assert offline.returncode == 0 and len(json.loads(offline.stdout)) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--json", "--project", "p"], ([], {"--json"}, {"project": "p"})),
+        (["abc", "--json"], None),  # no positional here
+        (["--limit=5"], None),  # the `=` form: left to click
+        (["--project"], None),  # a value missing
+        (["--project", "--json"], None),  # an option where its value should be
+        (["--help"], None),
+    ],
+)
+def test_parse_takes_only_what_plainly_fits(
+    argv: list[str], expected: tuple[list[str], set[str], dict[str, str]] | None
+) -> None:
+    found = parse(argv, Shape())
+    got = None if found is None else (found.positionals, found.flags, found.options)
+    assert got == expected
+
+
+def test_orc_version_loads_neither_typer_nor_duckdb(tmp_path: Path) -> None:
+    out = tmp_path / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "version"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MODULES_OUT": str(out)},
+    )  # fmt: skip
+    assert result.returncode == 0 and result.stdout.startswith("orc ")
+    assert "duckdb " in result.stdout
+    modules = {name.partition(".")[0] for name in out.read_text().split()}
+    assert not modules & {*HEAVY, "rich"}
+    flag = subprocess.run(
+        [sys.executable, "-m", "orchestrate.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    full = subprocess.run(
+        [sys.executable, "-m", "orchestrate.cli", "--version"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "ORC_LEAN_CLI": "0"},
+    )  # fmt: skip
+    assert (
+        (flag.returncode, flag.stdout)
+        == (full.returncode, full.stdout)
+        == (0, result.stdout.splitlines()[0] + "\n")
+    )
+
+
+def test_a_command_loads_its_own_module_and_not_the_others(tmp_path: Path) -> None:
+    """`orc run --help` builds the run command alone: no sql, events, tui, export or backfill."""
+    out = tmp_path / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "run", "--help"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MODULES_OUT": str(out)},
+    )  # fmt: skip
+    assert result.returncode == 0 and "--watch" in result.stdout
+    modules = set(out.read_text().split())
+    assert "orchestrate.cli.control" in modules
+    others = {f"orchestrate.cli.{name}" for name in ("sql", "events", "tui", "export", "backfill")}
+    assert not modules & others, sorted(modules & others)
+
+
+def test_a_daemon_that_does_not_answer_is_asked_once(tmp_path: Path) -> None:
+    """A socket that takes connections and never replies: one wait, exit 5, the daemon named."""
+    (tmp_path / "flows.toml").write_text("")
+    (tmp_path / ".orc").mkdir()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(tmp_path / ".orc" / "orc.sock"))
+    server.listen(8)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "orchestrate.cli", "status", "--project", str(tmp_path)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "did not answer `hello`" in result.stderr
+    assert len(held) == 1
