@@ -73,10 +73,12 @@ def latency(root: Path, runs: int, cold: bool = False) -> dict[str, float]:
     try:
         with connect(root) as client:
             for i in range(runs + 2):
-                run = client.create_run("trivial", {"i": i})
-                with client.subscribe(["flow_run"], flow_run_id=run.id) as changes:
+                # subscribed before the run exists: a quick run may settle before a later
+                # subscription would start, and its end would never be seen
+                with client.subscribe(["flow_run"]) as changes:
+                    run = client.create_run("trivial", {"i": i})
                     for change in changes:
-                        if change.data.get("settled"):
+                        if change.data.get("settled") and change.data.get("id") == run.id:
                             break
                 first = client.logs(run.id)[0]
                 samples.append((first.ts - (run.expected_start_time or run.created)) * 1000)

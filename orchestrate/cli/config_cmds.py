@@ -52,6 +52,9 @@ def validate(
         config = load_config(path)
     except ConfigError as error:
         _refuse(path, error.issues, json_output)
+    problems = _interpreter_problems(config)
+    if problems:
+        _refuse(path, problems, json_output)
     if strict and config.warnings:
         _refuse(path, list(config.warnings), json_output, strict=True)
     now = _now()
@@ -62,6 +65,15 @@ def validate(
         print(line)
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _interpreter_problems(config: ProjectConfig) -> list[ConfigIssue]:
+    """Each deployment's own interpreter, started once: can it run this orc's workers?"""
+    if not any(deployment.python for deployment in config.deployments):
+        return []
+    from orchestrate.config.interpreters import probe_issues
+
+    return probe_issues(config.source, config.root)
 
 
 def schema() -> None:

@@ -119,7 +119,8 @@ def print_json(data: Any) -> None:
 #: Fields of the daemon's replies that hold a moment as epoch seconds.
 _MOMENTS = frozenset(
     {"created", "expected_start_time", "start_time", "end_time", "timestamp", "ts", "occurred",
-     "started_at", "next_run_time", "next_times", "next_due_time", "last_fired", "last_seen"}
+     "started_at", "next_run_time", "next_times", "next_due_time", "last_fired", "last_seen",
+     "up_since"}
 )  # fmt: skip
 
 

@@ -33,6 +33,8 @@ def print_status(info: Any, root: Path) -> None:
         print(f"  STORE DEGRADED: {info.store_degraded}")
     if info.process_scope:
         print(f"  processes of a run: {info.process_scope}")
+    for line in _zygote_lines(getattr(info, "zygotes", None) or []):
+        print(line)
     if log_path(root).exists():
         print(f"  log: {log_path(root)}")
 
@@ -45,3 +47,24 @@ def print_status_json(answer: dict[str, Any], root: Path) -> None:
     log = log_path(root)
     extra = {"running": True, "log": str(log) if log.exists() else None}
     render.print_json(render.iso_moments(answer) | extra)
+
+
+def _zygote_lines(zygotes: list[Any]) -> list[str]:
+    """A line per warm fork server, and why its runs last started cold if they did."""
+    from orchestrate.cli import render
+
+    lines = []
+    for zygote in zygotes:
+        since = (
+            ""
+            if zygote.up_since is None
+            else f", up {render.duration(time.time() - zygote.up_since)}"
+        )
+        pid = f" pid {zygote.pid}" if zygote.pid is not None else ""
+        preload = f" preload {', '.join(zygote.preload)}" if zygote.preload else ""
+        lines.append(
+            f"  zygote {zygote.python}{preload}: {zygote.state}{pid}{since}, {zygote.forks} fork(s)"
+        )
+        if zygote.last_cold_reason:
+            lines.append(f"    last cold start: {zygote.last_cold_reason}")
+    return lines

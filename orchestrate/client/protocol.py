@@ -281,6 +281,20 @@ class Stopping(Wire):
     grace: float
 
 
+class ZygoteInfo(Wire):
+    """One warm fork server: per interpreter, project folder and preload list."""
+
+    python: str
+    folder: str
+    preload: list[str] = Field(default_factory=list)
+    state: str  # "ready", "starting" or "down" (it failed; runs start cold until it is retried)
+    pid: int | None = None
+    up_since: float | None = None
+    forks: int = 0  # workers it has forked
+    last_cold_reason: str | None = None  # why a run of its kind last started cold instead
+    spare: bool = False  # a worker forked ahead waits for its next run
+
+
 class Status(Wire):
     pid: int
     version: str
@@ -299,6 +313,7 @@ class Status(Wire):
     process_scope: str | None = None  # how every process of a run is found and stopped
     blocked_deployments: dict[str, str] = Field(default_factory=dict)  # name -> why it cannot run
     store_degraded: str | None = None  # why the store cannot be written now, while that lasts
+    zygotes: list[ZygoteInfo] = Field(default_factory=list)  # none when workers start cold
 
 
 class AutomationInfo(Wire):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrate.config import interpreters
 from orchestrate.config.issues import ConfigIssue, SourceFile
 from orchestrate.config.locate import FieldPath
 from orchestrate.config.models import entrypoint_parts
@@ -31,6 +32,7 @@ def disk_issues(
         issues += _working_dir_issues(table, path, root, source)
         issues += _env_warnings(table, path, source, environ, _users(data, path))
         issues += _task_runner_warnings(table, path, source)
+        issues += interpreters.disk_issues(table, path, root, source)
     issues += _duplicate_names(data, source)
     issues += _short_secret_warnings(data, source, environ)
     problems: dict[tuple[str, str], str | None] = {}  # deployments often share a file

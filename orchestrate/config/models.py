@@ -267,6 +267,16 @@ class DeploymentSettings(Section):
     timezone: str | None = Field(
         None, description='IANA timezone of the schedules, e.g. "Europe/Berlin"; default UTC.'
     )
+    python: str | None = Field(
+        None,
+        description='The interpreter runs run under, e.g. "/opt/etl/.venv/bin/python" (relative '
+        "to flows.toml, ~ expanded); orc must be installed there. Default: orc's own.",
+    )
+    venv: str | None = Field(
+        None,
+        description='A virtualenv folder whose bin/python runs the runs, e.g. "~/venvs/etl" '
+        "(instead of python, not with it).",
+    )
     preload: list[Annotated[str, Field(pattern=f"^{_MODULE}$")]] = Field(
         default_factory=list,
         description="Modules imported once in the warm process runs are forked from, e.g. "

@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.config import interpreters
 from orchestrate.config.issues import (
     ConfigIssue,
     Severity,
@@ -70,6 +71,7 @@ class Deployment:
     timezone: str  # for schedules that name none
     run_retention: timedelta | None = None  # overrides [project] run_retention
     preload: tuple[str, ...] = ()  # imported by the zygote its runs are forked from
+    python: str | None = None  # the interpreter of its workers (`python` or `venv`); None: orc's
 
     @property
     def schedule_ids(self) -> tuple[str, ...]:
@@ -153,6 +155,7 @@ class Deployment:
             "task_runner": self.task_runner.model_dump() if self.task_runner else None,
             "timezone": self.timezone,
             **({"preload": list(self.preload)} if self.preload else {}),
+            **({"python": self.python} if self.python else {}),
         }
 
     def fingerprint(self) -> str:
@@ -298,6 +301,9 @@ def resolve(
 
 def _deployment(defaults: DefaultsSection, spec: DeploymentSpec, root: Path) -> Deployment:
     values = {key: getattr(defaults, key) for key in defaults.model_fields_set}
+    if spec.model_fields_set & set(interpreters.KEYS):  # one setting written two ways
+        for key in interpreters.KEYS:
+            values.pop(key, None)
     for key in spec.model_fields_set:
         value = getattr(spec, key)
         if key in MERGED_TABLES and key in values:
@@ -324,4 +330,5 @@ def _deployment(defaults: DefaultsSection, spec: DeploymentSpec, root: Path) -> 
         timezone=merged.timezone or DEFAULT_TIMEZONE,
         run_retention=spec.run_retention,
         preload=tuple(merged.preload),
+        python=interpreters.interpreter(merged.python, merged.venv, root),
     )

@@ -116,7 +116,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     daemon.plan()
     if daemon.supervisor.zygotes is not None:
         for deployment in config.deployments:
-            daemon.supervisor.zygotes.prewarm(str(root), deployment.preload)
+            daemon.supervisor.zygotes.prewarm(str(root), deployment.preload, deployment.python)
     await server.start(state_dir(root) / "orc.sock")
     parts = Supervised(stop)
     parts.start("watcher", lambda: _watch(daemon, root, config))
@@ -141,6 +141,8 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     else:
         log.info("stopping: no new runs; waiting for running ones")
     await daemon.stop(shutdown_grace)
+    if daemon.supervisor.zygotes is not None:  # and their spares, before their cgroups go
+        await daemon.supervisor.zygotes.close()
     scopes.close()
     await parts.cancel()
     pushes.close()

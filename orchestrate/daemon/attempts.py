@@ -105,6 +105,7 @@ def _run_spec(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None
         journal=journal,
         preload=list(spec.preload),
         resumed=daemon.pauses.resumed(run.id),
+        python=spec.python,
     )
 
 

@@ -39,6 +39,8 @@ class RunScopes:
     def __init__(self, project_root: Path, cgroup_root: Path | None = None) -> None:
         self.key = hashlib.sha256(str(project_root.resolve()).encode()).hexdigest()[:12]
         self.base = _make_base(cgroup_root or _own_cgroup(), f"orc-{self.key}")
+        #: Runs whose worker was a spare, waiting in a cgroup named before the run was known.
+        self._groups: dict[str, Path] = {}
 
     @property
     def mechanism(self) -> str:
@@ -54,11 +56,30 @@ class RunScopes:
     def mark(self, flow_run_id: str) -> str:
         return f"{self.key}/{flow_run_id}"
 
+    def spare(self, pid: int) -> str | None:
+        """Put a spare worker (forked before its run is known) into a cgroup of its own, whose
+        name `bind` gives to the run it will take; None without cgroups. Blocking: the move
+        waits for the kernel (up to ~20 ms), so the daemon does it in a thread, ahead of time."""
+        if self.base is None:
+            return None
+        name = f"spare-{pid}-{time.monotonic_ns()}"
+        self.adopt(name, pid)
+        return name
+
+    def bind(self, flow_run_id: str, spare: str) -> None:
+        """The run's processes are those of the spare's cgroup."""
+        if self.base is not None:
+            self._groups[flow_run_id] = self._group(spare)
+
+    def _group(self, flow_run_id: str) -> Path:
+        assert self.base is not None
+        return self._groups.get(flow_run_id) or self.base / f"run-{flow_run_id}"
+
     def adopt(self, flow_run_id: str, pid: int) -> None:
         """Put a just-started worker (still waiting for its spec) into the run's cgroup."""
         if self.base is None:
             return
-        group = self.base / f"run-{flow_run_id}"
+        group = self._group(flow_run_id)
         try:  # `parents`: the project's cgroup comes back if something removed it while empty
             group.mkdir(parents=True, exist_ok=True)
             (group / "cgroup.procs").write_text(str(pid))
@@ -75,7 +96,7 @@ class RunScopes:
         pids = self.processes(flow_run_id, worker_pid)
         if signum == signal.SIGKILL and self.base is not None:
             with contextlib.suppress(OSError):
-                (self.base / f"run-{flow_run_id}" / "cgroup.kill").write_text("1")
+                (self._group(flow_run_id) / "cgroup.kill").write_text("1")
         if worker_pid is not None:
             with contextlib.suppress(OSError):
                 os.killpg(worker_pid, signum)
@@ -102,7 +123,8 @@ class RunScopes:
         if left or self._cgroup_pids(flow_run_id):
             self.signal(flow_run_id, None, signal.SIGKILL)
         if self.base is not None:
-            self._remove(self.base / f"run-{flow_run_id}")
+            self._remove(self._group(flow_run_id))
+            self._groups.pop(flow_run_id, None)
         return len(left)
 
     @staticmethod
@@ -155,7 +177,7 @@ class RunScopes:
         if self.base is None:
             return []
         try:
-            text = (self.base / f"run-{flow_run_id}" / "cgroup.procs").read_text()
+            text = (self._group(flow_run_id) / "cgroup.procs").read_text()
         except OSError:
             return []
         return [int(p) for p in text.split()]

@@ -19,7 +19,10 @@ final state of an exit (`worker_exit`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
+import os
 import signal
 import sys
 import time
@@ -27,7 +30,8 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrate.core.records import Record
-from orchestrate.core.states import Crashed, State
+from orchestrate.core.states import Crashed, Failed, State
+from orchestrate.daemon import worker_handshake
 from orchestrate.daemon.scope import RunScopes
 from orchestrate.daemon.worker_exit import (
     ORDERLY_EXITS,
@@ -36,11 +40,12 @@ from orchestrate.daemon.worker_exit import (
     final_state_records,
 )
 from orchestrate.daemon.worker_pipes import WorkerPipes
-from orchestrate.daemon.worker_process import RunProcesses, WorkerProcess, start_worker
+from orchestrate.daemon.worker_process import RunProcesses, Spawned, WorkerProcess, start_worker
 from orchestrate.daemon.worker_records import RecordedRun, note, worker_event
 from orchestrate.daemon.worker_salvage import salvage
 from orchestrate.daemon.worker_stop import WorkerStop
 from orchestrate.daemon.zygotes import Zygotes
+from orchestrate.worker import handshake
 from orchestrate.worker.channel import RESUME, RUN, notification
 from orchestrate.worker.spec import RunSpec
 
@@ -53,7 +58,7 @@ class Supervisor:
     Args:
         on_records: called on the event loop with each batch of decoded records (run
             records, states, logs, events), including the supervisor's own; its errors are logged.
-        python: the interpreter that runs workers.
+        python: the interpreter that runs workers whose spec names none.
         kill_grace: seconds between SIGTERM and SIGKILL when stopping a worker.
         scopes: finds every process of a run (see `daemon.scope`); without it, the
             worker's process group stands for the run.
@@ -72,7 +77,7 @@ class Supervisor:
         self.python = python
         self.kill_grace = kill_grace
         self.scopes = scopes
-        self.zygotes = Zygotes(python) if warm else None
+        self.zygotes = Zygotes(python, scopes) if warm else None
         #: The workers not yet exited, by flow run id.
         self.running: dict[str, WorkerHandle] = {}
 
@@ -148,15 +153,17 @@ class WorkerHandle:
     async def _launch(self) -> None:
         self.spec, env = self._processes.prepare(self.spec)
         try:
-            spawned = await start_worker(
-                self._supervisor.python, self.spec, env, self._supervisor.zygotes
-            )
+            spawned = await start_worker(self.python, self.spec, env, self._supervisor.zygotes)
         except OSError as exc:
             self._task = asyncio.create_task(self._never_started(exc))
             return
         # Before the spec goes out: the worker runs no user code until then.
-        self._processes.adopt(spawned.proc.pid)
+        self._processes.adopt(spawned.proc.pid, spawned.scope)
         self._event("orc.worker.started", {"pid": spawned.proc.pid})
+        refused = await self._greet(spawned)
+        if refused is not None:
+            self._task = asyncio.create_task(self._refuse(spawned, refused))
+            return
         try:
             pumps = await self._pipes.open(spawned.sock, spawned.stdout, spawned.stderr)
             self._pipes.send(notification(RUN, self.spec.to_dict()))
@@ -170,8 +177,40 @@ class WorkerHandle:
             pumps = []
         self._task = asyncio.create_task(self._supervise(spawned.proc, pumps))
 
+    @property
+    def python(self) -> str:
+        """The interpreter of this run's worker: the deployment's, else the daemon's."""
+        return self.spec.python or self._supervisor.python
+
+    async def _greet(self, spawned: Spawned) -> State | None:
+        """Exchange hellos; the final state of a worker that cannot take this daemon's spec.
+        A forked worker speaks its zygote's protocol, checked when it started: ours is sent
+        with the spec, and its answer comes with its records (a round trip saved)."""
+        if spawned.agreed:
+            with contextlib.suppress(OSError):  # it died already: its exit says how
+                spawned.sock.sendall(handshake.ours().line())  # an empty socket: never blocks
+            return None
+        try:
+            theirs = await worker_handshake.exchange(spawned.sock)
+        except worker_handshake.NoHello as exc:
+            return Crashed(message=f"{exc} ({self.python}); it was stopped.")
+        if theirs is None or theirs.protocol == handshake.PROTOCOL:
+            return None  # it went away (the exit says why), or it agrees
+        return Failed(message=f"{handshake.refusal(theirs, self.python)}.")
+
+    async def _refuse(self, spawned: Spawned, state: State) -> None:
+        """Stop a worker the run cannot use, before it has seen its spec; the run ends `state`."""
+        self._processes.signal(signal.SIGKILL)
+        returncode = await spawned.proc.wait()
+        spawned.sock.close()
+        for fd in (spawned.stdout, spawned.stderr):
+            os.close(fd)
+        await self._end_scope()
+        log.warning("flow run %s: %s", self.spec.flow_run_id, state.message)
+        self._conclude(returncode, state, needs_a_fix=True)
+
     async def _never_started(self, exc: OSError) -> None:
-        message = f"The worker could not be started ({self._supervisor.python} -m orchestrate.worker): {exc}"
+        message = f"The worker could not be started ({self.python} -m orchestrate.worker): {exc}"
         self._conclude(None, Crashed(message=message))
 
     # --- watching -----------------------------------------------------------------------
@@ -209,10 +248,15 @@ class WorkerHandle:
 
     # --- ending -------------------------------------------------------------------------
 
-    def _conclude(self, returncode: int | None, state: State | None) -> None:
-        """Record the final state if the worker did not, announce the exit, release `wait()`."""
+    def _conclude(
+        self, returncode: int | None, state: State | None, *, needs_a_fix: bool = False
+    ) -> None:
+        """Record the final state if the worker did not, announce the exit, release `wait()`;
+        with `needs_a_fix`, no retry is made (another attempt would end the same)."""
         try:
             exit_ = self._exit(returncode, state)
+            if needs_a_fix:
+                exit_ = dataclasses.replace(exit_, needs_a_fix=True)
             self._record_end(exit_.final_state)
             payload = {"pid": self.pid, "returncode": returncode, "signal": exit_.signal}
             self._event("orc.worker.exited", {**payload, "state": exit_.final_state.name})

@@ -24,6 +24,7 @@ from orchestrate.core import secrets
 from orchestrate.core.record_codec import decode_records
 from orchestrate.core.records import LogRecord, Record
 from orchestrate.daemon.worker_records import note
+from orchestrate.worker import handshake
 from orchestrate.worker.channel import RECORDS
 
 #: After the worker exits, how long its pipes may stay open (a process it left behind holds them).
@@ -126,12 +127,18 @@ class WorkerPipes:
                 self.stderr_tail.extend(texts)
             self.deliver([LogRecord(flow_run_id, None, now, level, name, t) for t in texts])
 
+    def _hello(self, line: bytes) -> list[Record]:
+        problem = _hello_problem(line)
+        return [note(self.flow_run_id, logging.WARNING, problem)] if problem else []
+
     def _decode(self, line: bytes) -> list[Record]:
         """The records of one `records` line; anything else is reported (a few times) and skipped."""
         if not line.strip():
             return []
         try:
             message = json.loads(line)
+            if message.get("method") == handshake.HELLO:  # a forked worker's, not awaited
+                return self._hello(line)
             if message.get("method") != RECORDS:
                 raise ValueError(f"method {message.get('method')!r}, expected {RECORDS!r}")
             return decode_records(message["params"]["records"])
@@ -141,6 +148,13 @@ class WorkerPipes:
                 return []
             text = f"The worker sent a line that is not a records notification ({exc}); it was skipped: {line[:120]!r}"
             return [note(self.flow_run_id, logging.WARNING, text)]
+
+
+def _hello_problem(line: bytes) -> str | None:
+    theirs = handshake.parse(line)
+    if theirs is None or theirs.protocol != handshake.PROTOCOL:
+        return f"The worker said {line[:200]!r} where a hello of protocol v{handshake.PROTOCOL} was due."
+    return None
 
 
 async def _lines(

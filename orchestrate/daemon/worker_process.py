@@ -47,6 +47,10 @@ class Spawned:
     sock: socket.socket
     stdout: int
     stderr: int
+    #: The cgroup a spare already waits in (see `daemon.spares`), which becomes the run's.
+    scope: str | None = None
+    #: Forked from a zygote that said it speaks our protocol: its hello need not be awaited.
+    agreed: bool = False
 
 
 async def start_worker(
@@ -54,16 +58,26 @@ async def start_worker(
 ) -> Spawned:
     """Fork a worker for `spec` from a warm zygote if one is ready, else spawn it cold."""
     if zygotes is not None:
-        forked = await fork_worker(zygotes, spec, env)
+        forked = await fork_worker(zygotes, python, spec, env)
         if forked is not None:
             return forked
     return await spawn_worker(python, spec, env)
 
 
 async def fork_worker(
-    zygotes: Zygotes, spec: RunSpec, env: dict[str, str] | None
+    zygotes: Zygotes, python: str, spec: RunSpec, env: dict[str, str] | None
 ) -> Spawned | None:
-    """A worker forked from the zygote for `spec`, or None (start it cold; the zygote said why)."""
+    """A worker forked from `python`'s zygote for `spec`, or None (start it cold; the zygote
+    said why)."""
+    environ = dict(os.environ) if env is None else env
+    spare = await zygotes.spare(python, spec.project_root, spec.preload)
+    if spare is not None:
+        try:
+            spare.give(environ, spec.project_root)
+            return Spawned(spare.proc, spare.sock, spare.stdout, spare.stderr, spare.scope, True)
+        except OSError as exc:  # it died after all: fork one now
+            log.warning("spare worker %d cannot take its run (%s)", spare.proc.pid, exc)
+            await spare.drop(zygotes.scopes)
     ours, theirs = socket.socketpair()
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
@@ -71,14 +85,15 @@ async def fork_worker(
     proc = None
     try:
         fds = (theirs.detach(), out_write, err_write, status_write)  # closed by `fork`
-        environ = dict(os.environ) if env is None else env
-        proc = await zygotes.fork(spec.project_root, spec.preload, environ, fds, status_read)
+        proc = await zygotes.fork(
+            python, spec.project_root, spec.preload, environ, fds, status_read
+        )
     finally:
         if proc is None:
             for fd in (out_read, err_read, status_read):
                 os.close(fd)
             ours.close()
-    return None if proc is None else Spawned(proc, ours, out_read, err_read)
+    return None if proc is None else Spawned(proc, ours, out_read, err_read, agreed=True)
 
 
 async def spawn_worker(python: str, spec: RunSpec, env: dict[str, str] | None) -> Spawned:
@@ -129,10 +144,13 @@ class RunProcesses:
         env = {**os.environ, MARK: self.scopes.mark(self.flow_run_id)}
         return dataclasses.replace(spec, subreaper=not self.scopes.uses_cgroup), env
 
-    def adopt(self, pid: int) -> None:
-        """Take the started worker into the run's scope (before it runs any user code)."""
+    def adopt(self, pid: int, scope: str | None = None) -> None:
+        """Take the started worker into the run's scope (before it runs any user code); a
+        spare is in a `scope` of its own already, which becomes the run's."""
         self.pid = pid
-        if self.scopes is not None:
+        if self.scopes is not None and scope is not None:
+            self.scopes.bind(self.flow_run_id, scope)
+        elif self.scopes is not None:
             self.scopes.adopt(self.flow_run_id, pid)
 
     def signal(self, signum: int) -> None:

@@ -1,12 +1,13 @@
 """Warm zygotes: the daemon's side of `orchestrate.worker.zygote`, and their lifetime.
 
-One zygote per interpreter, project folder and `preload` list, started on the
+One zygote per interpreter (the daemon's, or a deployment's `python`/`venv`), project folder and `preload` list, started on the
 first run that could use it (that run, and any while it warms, start cold) and
 kept until the daemon stops. A zygote is not used, and is replaced, when:
 
 - it has exited, or does not answer a ping after being idle (`HEALTH_IDLE`);
 - a file of a module it preloaded has changed (its code would be stale);
-- a fork does not report its child within `FORK_TIMEOUT`.
+- a fork does not report its child within `FORK_TIMEOUT`;
+- (never used) it speaks another protocol than the daemon (another orc in that venv).
 
 Each of these is logged, and the run starts cold instead: a warm start is an
 optimisation, never a reason for a run not to start.
@@ -22,9 +23,14 @@ import os
 import socket
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+from orchestrate._version import __version__
+from orchestrate.daemon.scope import RunScopes
+from orchestrate.daemon.spares import Spare, fork_spare
+from orchestrate.worker.handshake import PROTOCOL, install_hint
 from orchestrate.worker.zygote import EXITED, MAX_MESSAGE, STARTED, STATUS
 
 log = logging.getLogger("orc.daemon.zygotes")
@@ -64,6 +70,10 @@ class ForkedProcess:
 
     async def wait(self) -> int | None:
         return await asyncio.shield(self._exited)
+
+    def done(self) -> bool:
+        """Whether it has exited."""
+        return self._exited.done()
 
     def _on_status(self) -> None:
         try:
@@ -119,6 +129,11 @@ class Zygote:
         self.control = control
         self.files = {path: _mtime(path) for path in files}
         self.last_used = time.monotonic()
+        #: When it started (seconds since the epoch), and how many workers it has forked.
+        self.started = time.time()
+        self.forks = 0
+        #: The pids of its latest children (spares included), newest last.
+        self.children: deque[int] = deque(maxlen=64)
         self._asking = asyncio.Lock()
 
     @classmethod
@@ -153,6 +168,13 @@ class Zygote:
         except BaseException:  # cancelled (the daemon is stopping): it must not outlive us
             await asyncio.shield(zygote.stop())
             raise
+        if ready.get("protocol") != PROTOCOL:
+            await zygote.stop()
+            theirs = ready.get("protocol", 0)
+            raise ZygoteError(
+                f"the zygote of {python} speaks protocol v{theirs}, the daemon v{PROTOCOL}: "
+                f"install orc {__version__} there ({install_hint(python)})"
+            )
         if ready.get("error"):
             await zygote.stop()
             raise ZygoteError(f"preloading {list(preload)} failed: {ready['error']}")
@@ -181,14 +203,21 @@ class Zygote:
             return False
 
     async def fork(
-        self, env: dict[str, str], cwd: str, fds: Sequence[int], status: int
+        self, env: dict[str, str] | None, cwd: str | None, fds: Sequence[int], status: int
     ) -> ForkedProcess:
         """A child with `fds` (worker socket, stdout, stderr, status pipe's write end), in a
         session of its own, in `cwd` with `env`; returns once the child has said, on the
         `status` read end, that it exists. `fds` are closed here once sent: then a zygote
-        that dies before forking closes the status pipe, and the run goes cold at once."""
+        that dies before forking closes the status pipe, and the run goes cold at once.
+        Without `env` and `cwd` it is a spare (see `daemon.spares`): a fifth fd is the pipe
+        they come through later."""
         self.last_used = time.monotonic()
-        message = json.dumps({"op": "fork", "env": env, "cwd": cwd}).encode()
+        request = (
+            {"op": "fork", "env": env, "cwd": cwd}
+            if env is not None
+            else {"op": "fork", "spare": True}
+        )
+        message = json.dumps(request).encode()
         try:
             socket.send_fds(self.control, [message], list(fds))
         except OSError as exc:  # a full socket (a stuck zygote) included
@@ -196,7 +225,9 @@ class Zygote:
         finally:
             for fd in fds:
                 os.close(fd)
-        return await asyncio.wait_for(_started(status), FORK_TIMEOUT)
+        child = await asyncio.wait_for(_started(status), FORK_TIMEOUT)
+        self.children.append(child.pid)
+        return child
 
     async def stop(self) -> None:
         """Close its socket (it exits on that), and kill it if it does not."""
@@ -224,64 +255,134 @@ class Zygote:
 class Zygotes:
     """The daemon's zygotes, by (interpreter, project folder, preload list)."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(
+        self, python: str = sys.executable, scopes: RunScopes | None = None, spares: bool = True
+    ) -> None:
         self.python = python
+        self.scopes = scopes
+        self.spares = spares
+        self._spares: dict[Key, Spare] = {}
+        self._refilling: dict[Key, asyncio.Task[None]] = {}
+        self._dropping: set[asyncio.Task[None]] = set()
         self._ready: dict[Key, Zygote] = {}
         self._starting: dict[Key, asyncio.Task[None]] = {}
         self._failed: dict[Key, float] = {}
+        self._fallbacks: dict[Key, str] = {}  # why a run of that kind last started cold
 
     async def fork(
         self,
+        python: str,
         cwd: str,
         preload: Sequence[str],
         env: dict[str, str],
         fds: Sequence[int],
         status: int,
     ) -> ForkedProcess | None:
-        """A warm child, or None when none can be had now (start cold; the reason is logged).
-        `fds` are closed here either way (see `Zygote.fork`)."""
-        key = (self.python, cwd, tuple(preload))
+        """A warm child of `python`'s zygote, or None when none can be had now (start cold; the
+        reason is logged). `fds` are closed here either way (see `Zygote.fork`)."""
+        key = (python, cwd, tuple(preload))
         zygote = await self._usable(key)
         if zygote is None:
             for fd in fds:
                 os.close(fd)
             return None
         try:
-            return await zygote.fork(env, cwd, fds, status)
+            forked = await zygote.fork(env, cwd, fds, status)
         except (ZygoteError, TimeoutError, OSError) as exc:
             log.warning("zygote %d failed to fork (%r); starting the run cold", zygote.pid, exc)
+            self._cold(key, f"zygote {zygote.pid} failed to fork ({exc!r})")
             await self._retire(key, zygote)
             self._warm_later(key)
             return None
+        zygote.forks += 1
+        return forked
 
-    async def warm(self, cwd: str, preload: Sequence[str] = ()) -> bool:
-        """Start the zygote for (`cwd`, `preload`) and wait for it; whether it is ready."""
-        key = (self.python, cwd, tuple(preload))
+    async def spare(self, python: str, cwd: str, preload: Sequence[str]) -> Spare | None:
+        """The waiting spare of that kind if its zygote is fit (it reaps the spare and reports
+        its exit; else None, and `fork` checks again, says why and replaces it); the next
+        spare is forked meanwhile."""
+        key = (python, cwd, tuple(preload))
+        refill = self._refilling.get(key)
+        if key not in self._spares and refill is not None:
+            # one is being forked: waiting for it is never slower than forking another
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(refill), FORK_TIMEOUT)
+        spare = self._spares.pop(key, None)
+        if spare is None:
+            return None
+        zygote = self._ready.get(key)
+        fit = zygote is spare.zygote and _unfit(spare.zygote) is None and spare.alive()
+        if fit and time.monotonic() - spare.zygote.last_used > HEALTH_IDLE:
+            fit = await spare.zygote.ping()
+        if not fit or zygote is None:
+            self._drop(spare)
+            return None
+        zygote.last_used = time.monotonic()
+        zygote.forks += 1
+        self._refill_later(key)
+        return spare
+
+    async def warm(self, cwd: str, preload: Sequence[str] = (), python: str | None = None) -> bool:
+        """Start the zygote for (`python`, `cwd`, `preload`) and wait for it; whether it is ready."""
+        key = (python or self.python, cwd, tuple(preload))
         self._failed.pop(key, None)
         if key not in self._ready:
             self._warm_later(key)
             await asyncio.shield(self._starting[key])
         return key in self._ready
 
-    def prewarm(self, cwd: str, preload: Sequence[str] = ()) -> None:
-        """Start the zygote for (`cwd`, `preload`) in the background, so a first run is warm too."""
-        self._warm_later((self.python, cwd, tuple(preload)))
+    def prewarm(self, cwd: str, preload: Sequence[str] = (), python: str | None = None) -> None:
+        """Start the zygote for (`python`, `cwd`, `preload`) in the background, so a first run
+        is warm too."""
+        self._warm_later((python or self.python, cwd, tuple(preload)))
 
-    def zygote(self, cwd: str, preload: Sequence[str] = ()) -> Zygote | None:
-        """The ready zygote for (`cwd`, `preload`), if there is one."""
-        return self._ready.get((self.python, cwd, tuple(preload)))
+    def zygote(
+        self, cwd: str, preload: Sequence[str] = (), python: str | None = None
+    ) -> Zygote | None:
+        """The ready zygote for (`python`, `cwd`, `preload`), if there is one."""
+        return self._ready.get((python or self.python, cwd, tuple(preload)))
+
+    def report(self) -> list[dict[str, Any]]:
+        """Each zygote for `orc status`: its interpreter, pid, start, forks served, and why its
+        runs last started cold (one starting or failed has no pid)."""
+        keys = sorted({*self._ready, *self._starting, *self._failed, *self._fallbacks})
+        rows = []
+        for key in keys:
+            zygote = self._ready.get(key)
+            condition = "ready" if zygote else "starting" if key in self._starting else "down"
+            rows.append(
+                {
+                    "python": key[0],
+                    "folder": key[1],
+                    "preload": list(key[2]),
+                    "state": condition,
+                    "pid": zygote.pid if zygote else None,
+                    "up_since": zygote.started if zygote else None,
+                    "forks": zygote.forks if zygote else 0,
+                    "last_cold_reason": self._fallbacks.get(key),
+                    "spare": key in self._spares,
+                }
+            )
+        return rows
 
     async def close(self) -> None:
         """Stop every zygote (the daemon is stopping); runs they forked are not touched."""
         for task in self._starting.values():
             task.cancel()
         await asyncio.gather(*self._starting.values(), return_exceptions=True)
+        # a spare being forked is let finish (a cancel could leave its cgroup behind), then dropped
+        await asyncio.gather(*self._refilling.values(), *self._dropping, return_exceptions=True)
+        self.spares = False
+        spares, self._spares = list(self._spares.values()), {}
+        await asyncio.gather(*(s.drop(self.scopes) for s in spares), return_exceptions=True)
         zygotes, self._ready = list(self._ready.values()), {}
         await asyncio.gather(*(z.stop() for z in zygotes), return_exceptions=True)
 
     async def _usable(self, key: Key) -> Zygote | None:
         zygote = self._ready.get(key)
         if zygote is None:
+            if key not in self._failed:  # else the reason it failed stands
+                self._cold(key, "its zygote was still starting")
             self._warm_later(key)
             return None
         reason = _unfit(zygote)
@@ -291,9 +392,13 @@ class Zygotes:
         if reason is None:
             return zygote
         log.warning("zygote %d is replaced: %s; this run starts cold", zygote.pid, reason)
+        self._cold(key, f"zygote {zygote.pid} was replaced: {reason}")
         await self._retire(key, zygote)
         self._warm_later(key)
         return None
+
+    def _cold(self, key: Key, reason: str) -> None:
+        self._fallbacks[key] = f"{reason} (at {time.strftime('%Y-%m-%dT%H:%M:%S%z')})"
 
     def _warm_later(self, key: Key) -> None:
         failed = self._failed.get(key)
@@ -305,11 +410,14 @@ class Zygotes:
         python, cwd, preload = key
         try:
             self._ready[key] = await Zygote.start(python, cwd, preload)
+            self._failed.pop(key, None)
+            self._refill_later(key)
             log.info(
                 "zygote %d ready for %s (preload %s)", self._ready[key].pid, cwd, list(preload)
             )
         except ZygoteError as exc:
             self._failed[key] = time.monotonic()
+            self._fallbacks[key] = f"{exc} (at {time.strftime('%Y-%m-%dT%H:%M:%S%z')})"
             log.warning("%s; runs start cold for %gs before it is tried again", exc, RETRY_AFTER)
         finally:
             self._starting.pop(key, None)
@@ -317,7 +425,38 @@ class Zygotes:
     async def _retire(self, key: Key, zygote: Zygote) -> None:
         if self._ready.get(key) is zygote:
             del self._ready[key]
+        spare = self._spares.get(key)
+        if spare is not None and spare.zygote is zygote:
+            del self._spares[key]
+            await spare.drop(self.scopes)
         await zygote.stop()
+
+    def _refill_later(self, key: Key) -> None:
+        if self.spares and key not in self._refilling and key not in self._spares:
+            self._refilling[key] = asyncio.create_task(self._refill(key))
+
+    async def _refill(self, key: Key) -> None:
+        """Fork the next spare of `key`'s zygote, in the background."""
+        zygote = self._ready.get(key)
+        try:
+            if zygote is None or not zygote.alive():
+                return
+            try:
+                spare = await fork_spare(zygote, self.scopes)
+            except (ZygoteError, TimeoutError, OSError) as exc:
+                log.warning("zygote %d failed to fork a spare (%r)", zygote.pid, exc)
+                return
+            if self._ready.get(key) is zygote and key not in self._spares:
+                self._spares[key] = spare
+            else:  # replaced meanwhile
+                await spare.drop(self.scopes)
+        finally:
+            self._refilling.pop(key, None)
+
+    def _drop(self, spare: Spare) -> None:
+        task = asyncio.create_task(spare.drop(self.scopes))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
 
 
 def _unfit(zygote: Zygote) -> str | None:

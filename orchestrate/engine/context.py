@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.records import FlowRunRecord, RecordSink, TaskRunRecord
+from orchestrate.engine.links import ResultLinks
 
 if TYPE_CHECKING:
     from orchestrate.core.states import State
@@ -36,9 +37,8 @@ class FlowRunContext:
     #: The flow run this one is a subflow of: the context current when this one was made.
     parent: FlowRunContext | None = field(default_factory=lambda: flow_run_context.get())
     _counters: dict[str, itertools.count[int]] = field(default_factory=dict)
-    #: id(result) -> (task run id, result): results linked back to the task run
-    #: that produced them, kept alive so the id is not reused while the run lasts.
-    result_links: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    #: Results linked back to the task run that produced them, while they live.
+    result_links: ResultLinks = field(default_factory=ResultLinks)
     #: Child flows that completed in an earlier attempt of this run, by stand-in name
     #: (`child-0`): a retry hands back their state instead of running them again, as Prefect does.
     completed_subflows: dict[str, State] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from orchestrate.core.errors import ResultTimeout
+from orchestrate.engine.state_future import StateFuture, completed, wait_all
 
 if TYPE_CHECKING:
     import asyncio
@@ -28,7 +29,7 @@ class PrefectFuture(Generic[R]):
 
     __slots__ = ("_future", "_run")
 
-    def __init__(self, run: TaskRunRecord, future: cf.Future[State]) -> None:
+    def __init__(self, run: TaskRunRecord, future: StateFuture | cf.Future[State]) -> None:
         self._run = run
         self._future = future
 
@@ -48,7 +49,7 @@ class PrefectFuture(Generic[R]):
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the task run is final, or `timeout` seconds pass."""
-        cf.wait([self._future], timeout=timeout)
+        wait_all([self._future], timeout)
 
     def wait_state(self) -> State:
         return self._future.result()
@@ -62,7 +63,7 @@ class PrefectFuture(Generic[R]):
         """
         try:
             state = self._future.result(timeout)
-        except cf.TimeoutError:
+        except TimeoutError:
             raise self._timed_out(timeout) from None
         return state.sync_result(raise_on_failure)
 
@@ -92,7 +93,12 @@ class PrefectFuture(Generic[R]):
         """The state as an asyncio future; cancelling it leaves the task run alone."""
         import asyncio  # only async code awaits: a sync flow never loads asyncio
 
-        return asyncio.shield(asyncio.wrap_future(self._future))
+        inner = self._future
+        if not isinstance(inner, cf.Future):
+            bridge: cf.Future[State] = cf.Future()
+            inner.add_done_callback(lambda settled: bridge.set_result(settled.result()))
+            inner = bridge
+        return asyncio.shield(asyncio.wrap_future(inner))
 
     def __repr__(self) -> str:
         return f"PrefectFuture({self._run.name!r}, {self.state!r})"
@@ -117,8 +123,8 @@ def wait(
     futures: Iterable[PrefectFuture[R]], timeout: float | None = None
 ) -> DoneAndNotDoneFutures[R]:
     """Wait for futures; returns those done and those not done when `timeout` ran out."""
-    by_inner = {f._future: f for f in futures}
-    done, not_done = cf.wait(by_inner, timeout=timeout)
+    by_inner: dict[Any, PrefectFuture[R]] = {f._future: f for f in futures}
+    done, not_done = wait_all(list(by_inner), timeout)
     return DoneAndNotDoneFutures({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
 
 
@@ -126,8 +132,8 @@ def as_completed(
     futures: Iterable[PrefectFuture[R]], timeout: float | None = None
 ) -> Iterator[PrefectFuture[R]]:
     """Yield futures as their task runs finish, first finished first."""
-    by_inner = {f._future: f for f in futures}
-    for inner in cf.as_completed(by_inner, timeout=timeout):
+    by_inner: dict[Any, PrefectFuture[R]] = {f._future: f for f in futures}
+    for inner in completed(list(by_inner), timeout):
         yield by_inner[inner]
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrate.core.errors import FlowRunTimeoutError, RunTimeout, TaskRunTimeoutError
 from orchestrate.engine.context import flow_run_context, task_run_context
 from orchestrate.engine.flow_engine import FlowRunJob, flow_steps, stand_in_name
-from orchestrate.engine.inputs import is_linkable
+from orchestrate.engine.links import is_linkable
 from orchestrate.engine.logs import print_target
 from orchestrate.engine.streams import refused, refused_async, stream_async, stream_sync
 from orchestrate.engine.task_engine import TaskRunJob, task_steps
@@ -93,7 +93,7 @@ class _TaskStream:
     def made(self, item: Any) -> None:
         flow_ctx = self.job.flow_ctx
         if flow_ctx is not None and is_linkable(item):  # as Prefect links each yielded item
-            flow_ctx.result_links[id(item)] = (self.job.run.id, item)
+            flow_ctx.result_links.add(self.job.run.id, item)
 
 
 class _FlowStream:

@@ -16,16 +16,9 @@ from orchestrate.core.errors import UpstreamTaskError
 from orchestrate.core.records import EdgeKind, EdgeRecord, RecordSink
 from orchestrate.core.states import State, StateType
 from orchestrate.engine.futures import PrefectFuture
+from orchestrate.engine.links import ResultLinks, is_linkable
 
-_NEVER_LINKED = (bool, type(None))
 _COLLECTIONS = (list, tuple, set, frozenset, dict)
-
-
-def is_linkable(value: Any) -> bool:
-    """Whether a result can be traced back to its task run by identity (not interned)."""
-    if isinstance(value, _NEVER_LINKED):
-        return False
-    return not (type(value) is int and -5 <= value <= 256)
 
 
 class SelfDependencyError(ValueError):
@@ -47,7 +40,7 @@ class InputWalker:
 
     def __init__(
         self,
-        links: dict[int, tuple[str, Any]] | None,
+        links: ResultLinks | None,
         resolve: bool,
         own: tuple[str, str] | None = None,
     ) -> None:
@@ -81,9 +74,9 @@ class InputWalker:
                 return value.value
             return self.visit(value.value, kind, allowed or isinstance(value, allow_failure))
         if self.links and is_linkable(value):
-            link = self.links.get(id(value))
-            if link is not None and link[1] is value:
-                self.edges[(link[0], kind)] = None
+            upstream = self.links.run_of(value)
+            if upstream is not None:
+                self.edges[(upstream, kind)] = None
         if isinstance(value, _COLLECTIONS):
             return self._collection(value, kind, allowed)
         return value

@@ -10,18 +10,18 @@ other machines are integrations built on them (`orchestrate.integrations`).
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextvars
 import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, Protocol
 
 from orchestrate.core.records import TaskRunRecord
 from orchestrate.core.states import Crashed, State
 from orchestrate.engine.futures import PrefectFuture
+from orchestrate.engine.state_future import StateFuture
 from orchestrate.engine.thread_pool import ThreadPool
 
 
@@ -65,22 +65,23 @@ class ThreadPoolTaskRunner(TaskRunner):
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = max_workers or sys.maxsize
         self._pool: ThreadPool | None = None
-        self._started: list[cf.Future[State]] = []  # only ever appended to while running
+        #: Task runs submitted and not yet final: a count, not their futures, so a future
+        #: (and the result it holds) lives only as long as the caller keeps it.
+        self._unfinished = 0
+        self._all_finished = threading.Condition(threading.Lock())
 
     def duplicate(self) -> ThreadPoolTaskRunner:
         return type(self)(self.max_workers)
 
     def __enter__(self) -> ThreadPoolTaskRunner:
         self._pool = ThreadPool(self.max_workers, on_exit=_close_thread_loop)
-        self._started = []
+        self._unfinished = 0
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        waited = 0
-        while waited < len(self._started):  # jobs may submit more jobs while we wait
-            upto = len(self._started)
-            cf.wait(self._started[waited:upto])
-            waited = upto
+        with self._all_finished:  # jobs may submit more jobs while we wait: they count too
+            while self._unfinished:
+                self._all_finished.wait()
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
@@ -88,8 +89,9 @@ class ThreadPoolTaskRunner(TaskRunner):
     def submit(self, job: TaskJob) -> PrefectFuture[Any]:
         if self._pool is None:
             raise RuntimeError("The task runner is not running: submit tasks inside a flow run.")
-        outcome: cf.Future[State] = cf.Future()
-        self._started.append(outcome)
+        outcome = StateFuture()
+        with self._all_finished:
+            self._unfinished += 1
         context = contextvars.copy_context()
         if not job.pending:
             self._start(job, outcome, context)
@@ -97,20 +99,38 @@ class ThreadPoolTaskRunner(TaskRunner):
             when_all_done(job.pending, lambda: self._start(job, outcome, context))
         return PrefectFuture(job.run, outcome)
 
-    def _start(self, job: TaskJob, outcome: cf.Future[State], context: contextvars.Context) -> None:
+    def _start(self, job: TaskJob, outcome: StateFuture, context: contextvars.Context) -> None:
         assert self._pool is not None
         settle = _settle_async if job.is_async else _settle
-        self._pool.submit(partial(context.run, settle, job, outcome))
+        try:
+            self._pool.submit(partial(context.run, self._settled, settle, job, outcome))
+        except BaseException as exc:  # a bug: crash this run rather than leave the flow waiting
+            outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
+            self._count_off()
+            raise
+
+    def _settled(self, settle: Settle, job: TaskJob, outcome: StateFuture) -> None:
+        """Run the job to its final state, then count it off (its downstream jobs counted already)."""
+        try:
+            settle(job, outcome)
+        finally:
+            self._count_off()
+
+    def _count_off(self) -> None:
+        with self._all_finished:
+            self._unfinished -= 1
+            if not self._unfinished:
+                self._all_finished.notify_all()
 
 
-def _settle(job: TaskJob, outcome: cf.Future[State]) -> None:
+def _settle(job: TaskJob, outcome: StateFuture) -> None:
     try:
         outcome.set_result(job.execute_sync())
     except BaseException as exc:  # the engine reports run failures as states; this is a crash
         outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
 
 
-def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
+def _settle_async(job: TaskJob, outcome: StateFuture) -> None:
     """An async task run gets an event loop to itself on a pool thread, as in Prefect.
 
     So a task that blocks on `.result()` holds up only itself: a loop shared by
@@ -122,6 +142,9 @@ def _settle_async(job: TaskJob, outcome: cf.Future[State]) -> None:
         outcome.set_result(run_alone(job.execute_async()))
     except BaseException as exc:
         outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
+
+
+Settle = Callable[[TaskJob, StateFuture], None]
 
 
 def _close_thread_loop() -> None:

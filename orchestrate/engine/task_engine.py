@@ -506,7 +506,7 @@ def _announce_rollback(sink: RecordSink, run: TaskRunRecord, _txn: Transaction) 
 
 def _link_result(job: TaskRunJob, value: Any) -> None:
     if job.flow_ctx is not None and is_linkable(value):
-        job.flow_ctx.result_links[id(value)] = (job.run.id, value)
+        job.flow_ctx.result_links.add(job.run.id, value)
 
 
 # --- how a task call becomes a task run --------------------------------------------

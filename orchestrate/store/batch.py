@@ -34,6 +34,7 @@ from orchestrate.store.columns import (
     SLOTS,
     TASK_RUNS,
     Table,
+    bound_column,
 )
 from orchestrate.store.encode import column_text
 from orchestrate.store.pruning import RunPruning
@@ -366,7 +367,11 @@ def _statement(table: Table, items: list[Any], upsert: bool) -> Statement:
         column_text(kind, column) for (_, kind), column in zip(table.columns, columns, strict=True)
     ]
     if None in texts:
-        return (table.sql if upsert else table.insert_sql), [list(c) for c in columns], None
+        bound = [
+            bound_column(kind, column)
+            for (_, kind), column in zip(table.columns, columns, strict=True)
+        ]
+        return (table.sql if upsert else table.insert_sql), bound, None
     name = f"orc_{table.name}_{'upsert' if upsert else 'insert'}"
     literals = ", ".join([f"'{text.replace(_QUOTE, _QUOTES)}'" for text in texts])  # type: ignore[union-attr]
     return f"EXECUTE {name}({literals})", None, (name, table.text_sql(upsert))

@@ -50,6 +50,7 @@ def main(argv: list[str]) -> int:
     stopper = Stopper(channel)
     stopper.install()
     try:
+        channel.greet()
         spec = RunSpec.from_dict(channel.read_spec())
     except (ChannelError, SpecError, OSError) as exc:
         print(f"orc worker: cannot start: {exc}", file=sys.stderr)

@@ -4,7 +4,9 @@ The supervisor hands the worker one end of a socket pair (its number on the
 command line); stdin, stdout and stderr stay the user's. Both ways it carries
 newline-delimited JSON-RPC notifications:
 
-- supervisor → worker: `run` (params: the `RunSpec`), first and once; later
+- both ways, first: `hello` (see `orchestrate.worker.handshake`), the
+  supervisor's before the worker's; the worker goes on only if they agree;
+- supervisor → worker: `run` (params: the `RunSpec`), once; later
   perhaps `stop` (params: `state`, `message`), sent just before SIGTERM so
   the worker knows whether it is being cancelled or timed out, and `resume`
   (params: `key`, `run_input`) for a flow run paused in `pause_flow_run`;
@@ -25,6 +27,8 @@ import socket
 import threading
 from collections.abc import Callable
 from typing import IO, Any
+
+from orchestrate.worker import handshake
 
 RUN = "run"
 STOP = "stop"
@@ -62,15 +66,27 @@ class Channel:
         os.set_inheritable(fd, False)  # the flow's own subprocesses must not hold it open
         return cls(socket.socket(fileno=fd))
 
+    def greet(self) -> None:
+        """Answer the supervisor's `hello` with ours; `ChannelError` if we speak different protocols.
+
+        Ours is sent either way, so the supervisor can say what to install where.
+        """
+        line = self._read_line_within("no hello arrived")
+        theirs = handshake.parse(line)
+        if theirs is None:
+            raise ChannelError(
+                f"expected a {handshake.HELLO!r} notification first, got {line[:200]!r}"
+            )
+        self.sock.sendall(handshake.ours().line())
+        if theirs.protocol != handshake.PROTOCOL:
+            raise ChannelError(
+                f"the daemon speaks protocol v{theirs.protocol} (orc {theirs.orc}), this worker "
+                f"v{handshake.PROTOCOL} (orc {handshake.ours().orc}, {handshake.ours().python})"
+            )
+
     def read_spec(self) -> dict[str, Any]:
-        """The params of the `run` notification the supervisor sends first."""
-        self.sock.settimeout(SPEC_TIMEOUT)
-        try:
-            line = self._read_line()
-        except TimeoutError as exc:
-            raise ChannelError(f"no run spec arrived within {SPEC_TIMEOUT:g}s") from exc
-        finally:
-            self.sock.settimeout(None)
+        """The params of the `run` notification the supervisor sends after the hellos."""
+        line = self._read_line_within("no run spec arrived")
         message = _parse(line)
         if (
             message is None
@@ -161,8 +177,17 @@ class Channel:
                 reason = (str(params.get("state") or "Cancelled"), params.get("message"))
         return reason
 
+    def _read_line_within(self, what: str) -> bytes:
+        self.sock.settimeout(SPEC_TIMEOUT)
+        try:
+            return self._read_line()
+        except TimeoutError as exc:
+            raise ChannelError(f"{what} within {SPEC_TIMEOUT:g}s") from exc
+        finally:
+            self.sock.settimeout(None)
+
     def _read_line(self) -> bytes:
-        buffer = b""
+        buffer, self._pending = self._pending, b""
         while b"\n" not in buffer:
             chunk = self.sock.recv(65536)
             if not chunk:

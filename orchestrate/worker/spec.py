@@ -49,6 +49,8 @@ class RunSpec:
             (the worker itself ignores it).
         resumed: the pauses of the run resumed before this attempt (a suspended run
             resumed), by key, with the input each was given: they pass at once.
+        python: the interpreter the worker runs under (the deployment's `python` or `venv`);
+            None for the daemon's own. The worker itself ignores it.
     """
 
     flow_run_id: str
@@ -72,6 +74,7 @@ class RunSpec:
     subreaper: bool = False
     preload: list[str] = field(default_factory=list)
     resumed: dict[str, Any] = field(default_factory=dict)
+    python: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,6 +148,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "journal": _OPT_STR,
     "subreaper": ((bool,), "true or false"),
     "preload": ((list,), "a list of module names"),
+    "python": _OPT_STR,
 }
 _REQUIRED = ("flow_run_id", "deployment", "entrypoint", "project_root")
 

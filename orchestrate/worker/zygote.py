@@ -34,8 +34,12 @@ exactly as for a cold worker.
 
 Control messages (`SOCK_SEQPACKET`, one JSON object each):
 - daemon → zygote: `{"preload": [...]}` once at start, then `{"op": "fork", "env": {...}, "cwd": "..."}` with four fds
-  (worker socket, stdout, stderr, status pipe), or `{"op": "ping"}`;
-- zygote → daemon: `{"op": "ready", "pid", "files", "error"}` once at start,
+  (worker socket, stdout, stderr, status pipe), or `{"op": "fork", "spare": true}` with a
+  fifth, a pipe the child reads its `{"env", "cwd"}` from once the daemon has a run for it
+  (a spare, forked ahead so a run need not wait for the fork and for its move into a
+  cgroup), or `{"op": "ping"}`;
+- zygote → daemon: `{"op": "ready", "pid", "files", "error", "protocol"}` once at start
+  (`protocol`: see `orchestrate.worker.handshake`; the daemon uses no zygote of another),
   `{"op": "pong"}` for a ping.
 Status pipe (per child), 8-byte records `(kind, value)`: `STARTED` with the
 pid (written by the child after `setsid`), then `EXITED` with the exit code
@@ -56,10 +60,13 @@ import sys
 import traceback
 from typing import Any
 
+from orchestrate.worker.handshake import PROTOCOL
+
 STATUS = struct.Struct("<ii")
 STARTED = 1
 EXITED = 2
-#: The fds a fork request carries: worker socket, stdout, stderr, status pipe.
+#: The fds a fork request carries: worker socket, stdout, stderr, status pipe
+#: (and for a spare, the pipe its run's env and folder come through).
 FORK_FDS = 4
 MAX_MESSAGE = 1 << 20
 #: What every worker imports before its flow: loaded once here, shared by every child.
@@ -86,7 +93,8 @@ def main(argv: list[str]) -> int:
     error = _preload(preload)
     files = _module_files(preload)
     try:
-        _send(control, {"op": "ready", "pid": os.getpid(), "files": files, "error": error})
+        ready = {"op": "ready", "pid": os.getpid(), "files": files, "error": error}
+        _send(control, {**ready, "protocol": PROTOCOL})
     except OSError:  # the daemon stopped while this one was starting
         return 0
     if error is not None:
@@ -148,7 +156,7 @@ class Server:
     def handle(self) -> bool:
         """Serve one control message; False when the daemon has closed its end."""
         try:
-            data, fds, _, _ = socket.recv_fds(self.control, MAX_MESSAGE, FORK_FDS)
+            data, fds, _, _ = socket.recv_fds(self.control, MAX_MESSAGE, FORK_FDS + 1)
         except OSError:
             return False
         if not data:
@@ -157,7 +165,7 @@ class Server:
             message = json.loads(data)
             if message.get("op") == "ping":
                 _send(self.control, {"op": "pong", "children": len(self.children)})
-            elif message.get("op") == "fork" and len(fds) == FORK_FDS:
+            elif message.get("op") == "fork" and len(fds) == FORK_FDS + bool(message.get("spare")):
                 self.fork(message, fds)
         finally:
             for fd in fds:
@@ -201,7 +209,7 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
         for fd in inherited:
             os.close(fd)
         os.setsid()
-        sock_fd, out_fd, err_fd, status_fd = fds
+        sock_fd, out_fd, err_fd, status_fd = fds[:FORK_FDS]
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
@@ -210,11 +218,15 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
         worker_fd = os.dup(sock_fd)
         for fd in (sock_fd, out_fd, err_fd):
             os.close(fd)
+        if message.get("spare"):  # exist now, and be given a run later
+            os.write(status_fd, STATUS.pack(STARTED, os.getpid()))
+            message = _run_setup(fds[FORK_FDS])
         os.environ.clear()
         os.environ.update(message["env"])
         os.chdir(message["cwd"])
         sys.path[0] = message["cwd"]  # as `python -m` started in that folder has it
-        os.write(status_fd, STATUS.pack(STARTED, os.getpid()))
+        if "spare" not in message:
+            os.write(status_fd, STATUS.pack(STARTED, os.getpid()))
         os.close(status_fd)
         from orchestrate.worker.__main__ import main as worker_main
 
@@ -226,6 +238,17 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
         code = 1
     finally:
         _exit_like_python(code)
+
+
+def _run_setup(fd: int) -> dict[str, Any]:
+    """A spare's run: `{"env", "cwd"}` read to the end of its pipe; no run (the daemon
+    dropped the spare, or went away) ends this child."""
+    with os.fdopen(fd, "rb") as pipe:
+        data = pipe.read()
+    if not data:
+        os._exit(0)
+    setup: dict[str, Any] = json.loads(data)
+    return {**setup, "spare": True}
 
 
 def _exit_like_python(code: int) -> None:

@@ -59,6 +59,12 @@ ANSWERS: dict[str, Any] = {
     Method.SQL_QUERY: {"columns": ["n"], "types": ["BIGINT"], "rows": [[2]], "truncated": False},
     Method.SQL_COPY: {"rows": 2, "path": "/tmp/runs.parquet"},
     Method.SQL_SCHEMA: [["flow_runs", "id", "VARCHAR"]],
+    Method.SQL_SPOOL: {
+        "path": "/tmp/rows.ndjson",
+        "columns": ["n"],
+        "types": ["BIGINT"],
+        "rows": 1,
+    },
     Method.STORE_BACKUP: {"path": "/tmp/orc.backup", "bytes": 1},
     Method.RUNS_PRUNE: {"flow_runs": 1, "task_runs": 2, "states": 3, "edges": 0, "logs": 4},
     Method.RUNS_BACKFILL: {
@@ -94,6 +100,7 @@ CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("shutdown", (), {}),
     ("sql_query", ("SELECT count(*) AS n FROM flow_runs",), {"limit": 10}),
     ("sql_copy", ("SELECT 1", "/tmp/runs.parquet", "parquet"), {}),
+    ("sql_spool", ("SELECT 1",), {"timeout": 5.0}),
     ("sql_schema", (), {}),
     ("backup_store", ("/tmp/orc.backup",), {}),
     ("prune_runs", (86400.0,), {"deployment": "etl", "dry_run": True}),

@@ -14,6 +14,7 @@ import pytest
 
 from orchestrate.core.records import FlowRunRecord, Record, TaskRunRecord
 from orchestrate.daemon.supervisor import Supervisor
+from orchestrate.worker.handshake import PROTOCOL
 from tests.worker.conftest import FLOW_RUN_ID, Project, Recorder
 
 SLOW = """
@@ -187,6 +188,8 @@ FAKE_WORKER = """
 import json, socket, sys
 sock = socket.socket(fileno=int(sys.argv[-1]))
 sock.recv(1 << 20)
+sock.sendall(b'{"method": "hello", "params": {"protocol": %d, "orc": "fake"}}\\n')
+sock.recv(1 << 20)
 state = {"type": "COMPLETED", "name": "Completed", "message": None, "timestamp": 1.0}
 run = {"id": %r, "name": "r", "flow_name": "f", "state": state, "created": 1.0}
 good = {"jsonrpc": "2.0", "method": "records", "params": {"records": [["flow_run", run]]}}
@@ -199,7 +202,7 @@ async def test_garbage_on_the_record_socket_is_reported_and_skipped(
     project: Project, tmp_path: Path
 ) -> None:
     script = tmp_path / "fake_worker.py"
-    script.write_text(FAKE_WORKER % FLOW_RUN_ID)
+    script.write_text(FAKE_WORKER % (PROTOCOL, FLOW_RUN_ID))
     python = tmp_path / "fake-python"
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
     python.chmod(python.stat().st_mode | stat.S_IEXEC)

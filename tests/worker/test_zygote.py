@@ -15,7 +15,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -73,21 +72,10 @@ class WarmProject(Project):
         assert zygotes is not None and await zygotes.warm(str(self.root))
         zygote = zygotes.zygote(str(self.root))
         assert zygote is not None
-        forked: list[int] = []
-        fork = zygote.fork
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            child = await fork(*args, **kwargs)
-            forked.append(child.pid)
-            return child
-
-        zygote.fork = counted  # type: ignore[method-assign]
-        try:
-            handle = await self.supervisor.start(self.spec(entrypoint, **fields))
-        finally:
-            del zygote.fork  # back to the method
-        # the zygote forked this very worker (a quick one may already be gone from /proc)
-        assert handle.pid is not None and forked == [handle.pid], "not forked"
+        handle = await self.supervisor.start(self.spec(entrypoint, **fields))
+        # the zygote forked this very worker, now or as a spare (a quick one may already be
+        # gone from /proc)
+        assert handle.pid is not None and handle.pid in zygote.children, "not forked"
         return handle
 
 
@@ -358,3 +346,67 @@ async def test_cancel_and_timeout_of_a_forked_run_take_its_detached_children(
     finally:
         await project.supervisor.shutdown()
         scopes.close()
+
+
+async def _spare_waiting(zygotes: Zygotes, root: Path) -> int:
+    """The pid of the spare waiting for the next run of `root` (waits up to 10 s for one)."""
+    async with asyncio.timeout(10):
+        while True:
+            rows = [r for r in zygotes.report() if r["folder"] == str(root) and r["spare"]]
+            if rows:
+                spare = zygotes._spares[(zygotes.python, str(root), ())]
+                return spare.proc.pid
+            await asyncio.sleep(0.01)  # polling a condition with a deadline, not a race
+
+
+async def test_a_run_given_to_a_spare_has_its_own_env_folder_context_and_sees_edits(
+    project: WarmProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("show.py", SHOW)
+    (project.root / "sub").mkdir()
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    spare = await _spare_waiting(zygotes, project.root)
+    monkeypatch.setenv("ORC_TEST_LATE", "set after the spare was forked")
+    handle = await project.start(
+        "show.py:show", working_dir="sub", env={"ORC_TEST_TOKEN": "from the deployment"}
+    )
+    assert handle.pid == spare  # the spare took it
+    exit_ = await asyncio.wait_for(handle.wait(), 30)
+    assert exit_.returncode == 0 and exit_.final_state.name == "Completed"
+    assert lines(project, "cwd") == [str(project.root / "sub")]
+    assert lines(project, "late") == ["set after the spare was forked"]
+    assert lines(project, "token") == ["from the deployment"]
+    assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
+    assert lines(project, "path0") == [str(project.root)]
+
+    project.write("show.py", SHOW.replace('"cwd"', '"edited cwd"'))
+    next_spare = await _spare_waiting(zygotes, project.root)  # forked before the edit
+    second = await project.start("show.py:show", flow_run_id="7f0c1d2e-0000-4000-8000-000000000002")
+    assert second.pid == next_spare
+    assert (await asyncio.wait_for(second.wait(), 30)).final_state.name == "Completed"
+    assert lines(project, "edited cwd") == [str(project.root)]
+
+
+async def test_a_spare_of_a_replaced_zygote_is_killed_not_used(project: WarmProject) -> None:
+    project.write("show.py", SHOW)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    spare = await _spare_waiting(zygotes, project.root)
+    zygote = zygotes.zygote(str(project.root))
+    assert zygote is not None
+    os.kill(zygote.pid, signal.SIGKILL)
+    await asyncio.wait_for(zygote.proc.wait(), 10)
+    handle = await project.supervisor.start(project.spec("show.py:show"))
+    assert handle.pid is not None and handle.pid != spare and handle.pid not in zygote.children
+    assert (await asyncio.wait_for(handle.wait(), 30)).final_state.name == "Completed"
+    async with asyncio.timeout(10):
+        while _alive(spare):
+            await asyncio.sleep(0.01)  # polling a condition with a deadline
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False

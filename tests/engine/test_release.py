@@ -1,0 +1,199 @@
+"""What orc keeps of a finished task run while its flow runs on: nothing the caller has let go of.
+
+A flow of 100,000 tasks must not hold 100,000 results, futures or records
+once they are stored. These tests record into a real store (DuckDB in
+`tmp_path`): the engine's test sink keeps every record, and so every result.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestrate import flow, task
+from orchestrate.futures import as_completed, wait
+from orchestrate.recording import get_sink, set_sink
+from orchestrate.store.writer import StoreWriter
+
+
+class Payload:
+    """A result big enough to matter, and one a weak reference can watch."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.rows = list(range(size))
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("ORC_HOME", str(tmp_path))
+    path = tmp_path / "orc.duckdb"
+    writer = StoreWriter(path)
+    previous = set_sink(writer)
+    yield path
+    set_sink(previous)
+    writer.close()
+
+
+def _stored(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows of the store once everything given to the writer is written (and the file let go)."""
+    get_sink().close()
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _released(ref: weakref.ref[Payload]) -> bool:
+    """Whether the object is gone once what the writer was given is stored."""
+    assert get_sink().flush(30)
+    gc.collect()
+    return ref() is None
+
+
+def test_a_result_the_caller_dropped_is_not_kept_by_the_flow_run(store: Path) -> None:
+    @task
+    def make() -> Payload:
+        return Payload()
+
+    @flow
+    def pipeline() -> bool:
+        ref = weakref.ref(make())
+        return _released(ref)
+
+    assert pipeline() is True
+
+
+def test_a_submitted_result_is_released_with_its_future(store: Path) -> None:
+    @task
+    def make() -> Payload:
+        return Payload()
+
+    @flow
+    def pipeline() -> tuple[bool, bool]:
+        future = make.submit()
+        ref = weakref.ref(future.result())
+        kept = not _released(ref)  # the future the caller holds still gives its result
+        del future
+        return kept, _released(ref)
+
+    assert pipeline() == (True, True)
+
+
+def test_a_result_passed_on_is_still_linked_while_the_caller_holds_it(store: Path) -> None:
+    @task
+    def make() -> Payload:
+        return Payload()
+
+    @task
+    def size(payload: Payload) -> int:
+        return len(payload.rows)
+
+    @flow
+    def pipeline() -> int:
+        payload = make()
+        gc.collect()
+        return size(payload)
+
+    assert pipeline() == 1000
+    edges = _stored(
+        store,
+        "SELECT up.name, down.name, e.kind FROM task_run_edges e "
+        "JOIN task_runs up ON up.id = e.upstream_id JOIN task_runs down ON down.id = e.task_run_id",
+    )
+    assert edges == [("make-0", "size-0", "data")]
+
+
+def test_task_runs_whose_futures_were_dropped_still_finish_before_the_flow_run(
+    store: Path,
+) -> None:
+    release = threading.Event()
+
+    @task
+    def slow() -> str:
+        assert release.wait(30)
+        return "done"
+
+    @task
+    def let_go() -> None:
+        release.set()
+
+    @flow
+    def pipeline() -> None:
+        slow.submit()  # nobody keeps the future
+        slow.submit()
+        let_go.submit()
+
+    pipeline()
+    states = _stored(store, "SELECT name, state_name FROM task_runs ORDER BY name")
+    assert states == [("let_go-0", "Completed"), ("slow-0", "Completed"), ("slow-1", "Completed")]
+
+
+def test_a_held_future_of_a_finished_task_run_costs_few_collected_objects(store: Path) -> None:
+    """Every full garbage collection walks them: 100,000 held futures must not make it slow."""
+
+    @task
+    def number(i: int) -> int:
+        return i
+
+    @flow
+    def pipeline() -> float:
+        gc.collect()
+        before = len(gc.get_objects())
+        futures = [number.submit(i) for i in range(1000)]
+        assert [f.result() for f in futures] == list(range(1000))
+        assert get_sink().flush(30)
+        gc.collect()
+        return (len(gc.get_objects()) - before) / len(futures)
+
+    # The future, what it waits on, the task run's record and its final state (four), and
+    # a little for the flow itself; with a concurrent.futures.Future it was fourteen.
+    assert pipeline() <= 5
+
+
+def test_waiting_on_futures_with_a_timeout_says_what_is_unfinished(store: Path) -> None:
+    release = threading.Event()
+
+    @task
+    def held() -> str:
+        assert release.wait(30)
+        return "late"
+
+    @task
+    def quick() -> str:
+        return "quick"
+
+    @flow
+    def pipeline() -> tuple[list[str], list[str], str, list[str]]:
+        slow, fast = held.submit(), quick.submit()
+        done, not_done = wait([slow, fast], timeout=0.2)
+        seen = []
+        try:
+            for future in as_completed([slow, fast], timeout=0.2):
+                seen.append(future.result())
+        except TimeoutError as exc:
+            message = str(exc)
+        release.set()
+        return [f.result() for f in done], [f.result() for f in not_done], message, seen
+
+    assert pipeline() == (["quick"], ["late"], "1 (of 2) futures unfinished", ["quick"])
+
+
+def test_once_stored_a_finished_task_runs_records_are_not_kept(store: Path) -> None:
+    @task
+    def number(i: int) -> int:
+        return i
+
+    @flow
+    def pipeline() -> tuple[int, int]:
+        for i in range(1000):
+            number(i)
+        assert get_sink().flush(30)
+        gc.collect()
+        alive = [type(o).__name__ for o in gc.get_objects()]
+        return alive.count("TaskRunRecord"), alive.count("StateRecord")
+
+    assert pipeline() == (0, 0)
