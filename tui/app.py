@@ -4,7 +4,9 @@ The app owns the connection. Until a daemon answers it shows the no-daemon
 screen and retries on a timer; once connected it shows the main screen. If
 the connection drops, the main screen keeps its last picture under a banner
 while the app retries, and picks up the new connection with its selection,
-filter and tab as they were.
+filter and tab as they were. When no daemon answers for `store_after` seconds
+(at once with `--readonly`), it shows the project's store through a read-only
+client (`orc store-stdio`) under a banner, and keeps trying the daemon.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from orchestrate.core.errors import SshError
 from tui import memory
 from tui.client import CLIENT_ERRORS, Connector, DashboardClient, describe
 from tui.format import Clock
-from tui.messages import DaemonConnected, DaemonLost, DaemonUnreachable
+from tui.messages import DaemonConnected, DaemonLost, DaemonUnreachable, StoreOpened
 from tui.screens.main import MainScreen
 from tui.screens.no_daemon import NoDaemonScreen
 from tui.terminal import wants_no_colour
 
 RETRY_SECONDS = 2.0
+STORE_AFTER = 5.0  # seconds without a daemon before the store's read-only view opens
 
 
 class OrcApp(App[None]):
@@ -45,6 +48,8 @@ class OrcApp(App[None]):
         readonly: switch off every verb (run, cancel, retry, pause).
         retry_seconds: how often to try again while no daemon answers.
         environ: the environment that says whether colour is wanted (`NO_COLOR`, `TERM`).
+        store: opens a read-only client of the project's store, for when no daemon runs.
+        store_after: seconds without a daemon before `store` is used.
     """
 
     TITLE = "orc"
@@ -63,6 +68,8 @@ class OrcApp(App[None]):
         readonly: bool = False,
         retry_seconds: float = RETRY_SECONDS,
         environ: Mapping[str, str] | None = None,
+        store: Connector | None = None,
+        store_after: float = STORE_AFTER,
     ) -> None:
         no_colour = wants_no_colour(os.environ if environ is None else environ)
         super().__init__(ansi_color=no_colour)
@@ -75,6 +82,10 @@ class OrcApp(App[None]):
         self.retry_seconds = retry_seconds
         self.client: DashboardClient | None = None
         self._retry: Timer | None = None
+        self.store, self.store_after = store, store_after
+        self._down_since: float | None = None  # when the daemon was first missed (clock time)
+        self._down_at = 0.0  # the same, monotonic: how long it has been
+        self._reading_store = False
 
     def get_default_screen(self) -> Screen[None]:
         return NoDaemonScreen(self.label, self.start_hint)
@@ -98,9 +109,44 @@ class OrcApp(App[None]):
     def action_reconnect(self) -> None:
         self.reconnect()
 
+    @work(exclusive=True, group="store")
+    async def open_store(self, down_since: float) -> None:
+        """The store's read-only view, for a daemon that stays down."""
+        assert self.store is not None
+        try:
+            client = await self.store()
+        except CLIENT_ERRORS as error:
+            self._reading_store = False
+            self.notify(f"Could not read the store: {describe(error)}", severity="error")
+            return
+        self.post_message(StoreOpened(client, down_since))
+
+    @on(StoreOpened)
+    def _store_opened(self, opened: StoreOpened) -> None:
+        if self.client is not None or not self._reading_store:  # the daemon came back first
+            self._close(opened.client)
+            return
+        self.client = opened.client
+        main = self._main_screen()
+        if main is None:
+            main = MainScreen(opened.client, self.clock, self.readonly)
+            self.push_screen(main)
+        else:
+            main.reconnected(opened.client)
+        server = getattr(opened.client, "server", None)
+        as_of = getattr(server, "started_at", None) or opened.down_since
+        main.reading_the_store(as_of, opened.down_since)
+
     @on(DaemonConnected)
     def _connected(self, connected: DaemonConnected) -> None:
         self._stop_retrying()
+        self._down_since = None
+        if self._reading_store:  # the daemon is back: the store's view gives way
+            self._reading_store = False
+            if self.client is not None:
+                self._close(self.client)
+            if (main := self._main_screen()) is not None:
+                main.left_the_store()
         self.client = connected.client
         main = self._main_screen()
         if main is not None:  # back after a loss: the same screen, its selection and filters
@@ -117,6 +163,15 @@ class OrcApp(App[None]):
             screen.show_reason(unreachable.reason, unreachable.over_ssh)
         if self._retry is None:
             self._retry = self.set_interval(self.retry_seconds, self.reconnect)
+        if self._down_since is None:
+            self._down_since, self._down_at = self.clock.now(), time.monotonic()
+        if (
+            self.store is not None
+            and not self._reading_store
+            and time.monotonic() - self._down_at >= self.store_after
+        ):
+            self._reading_store = True
+            self.open_store(self._down_since)
 
     @on(DaemonLost)
     def _lost(self, lost: DaemonLost) -> None:
@@ -126,6 +181,9 @@ class OrcApp(App[None]):
         client, self.client = self.client, None
         if not self.screen_stack or self._closing:
             return  # quitting
+        if self._down_since is None:
+            self._down_since, self._down_at = self.clock.now(), time.monotonic()
+        self._reading_store = False  # the store's view, too, is tried again
         if client is not None:
             self._close(client)
         main = self._main_screen()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrate.client import AsyncClient
+from orchestrate.client.aio import connect_store
 from orchestrate.core.errors import OrcError
 
 #: The daemon's API as the dashboard uses it: the one async client, whose calls are declared
@@ -37,6 +38,18 @@ def daemon_connector(target: Target, timeout: float = 5.0) -> Connector:
 
     async def connect() -> DashboardClient:
         return await AsyncClient.connect(target.project, host=target.host, timeout=timeout)
+
+    return connect
+
+
+def store_connector(project: Path) -> Connector:
+    """A connector to the project's store, read-only, through `orc store-stdio` (no daemon runs).
+
+    The dashboard speaks the same protocol to it and never opens DuckDB itself.
+    """
+
+    async def connect() -> DashboardClient:
+        return await connect_store(project)
 
     return connect
 

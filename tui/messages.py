@@ -40,6 +40,14 @@ class DaemonUnreachable(Message):
 
 
 @dataclass
+class StoreOpened(Message):
+    """No daemon answers: a read-only client of the project's store is open instead."""
+
+    client: DashboardClient
+    down_since: float
+
+
+@dataclass
 class DaemonLost(Message):
     """A connection stopped answering; `client` says which (a late report of an old one is ignored)."""
 

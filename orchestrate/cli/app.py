@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cancel": ("control", "cancel"),
     "retry": ("control", "retry"),
     "dial-stdio": ("dial", "dial_stdio"),
+    "store-stdio": ("store_stdio", "store_stdio"),
     "tui": ("tui", "tui"),
     "emit": ("events", "emit"),
     "sql": ("sql", "sql"),

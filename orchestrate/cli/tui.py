@@ -22,7 +22,12 @@ HostOption = Annotated[
     ),
 ]
 ReadonlyOption = Annotated[
-    bool, typer.Option("--readonly", help="Look only: no run, cancel, retry, pause or resume.")
+    bool,
+    typer.Option(
+        "--readonly",
+        help="Look only: no run, cancel, retry, pause or resume. With no daemon running, "
+        "show the project's store at once (read-only) instead of after a few seconds.",
+    ),
 ]
 
 
@@ -31,8 +36,8 @@ def tui(
 ) -> None:
     """Open the dashboard: deployments, live runs and their graphs, logs, automations."""
     from orchestrate.cli.options import project_folder
-    from tui.app import OrcApp
-    from tui.client import Target, daemon_connector
+    from tui.app import STORE_AFTER, OrcApp
+    from tui.client import Target, daemon_connector, store_connector
 
     if host is not None and not host.startswith("ssh://"):
         raise typer.BadParameter(
@@ -45,4 +50,11 @@ def tui(
         if host
         else f"orc up --project {root}"
     )
-    OrcApp(daemon_connector(target), target.label, start_hint=hint, readonly=readonly).run()
+    OrcApp(
+        daemon_connector(target),
+        target.label,
+        start_hint=hint,
+        readonly=readonly,
+        store=store_connector(root) if root is not None else None,
+        store_after=0.0 if readonly else STORE_AFTER,
+    ).run()

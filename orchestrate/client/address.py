@@ -59,6 +59,25 @@ class SshAddress:
         return f"ssh://{self.destination}{port}{self.project or ''}"
 
 
+@dataclass(frozen=True)
+class StoreAddress:
+    """A project's store read through `orc store-stdio` on this machine, when no daemon runs.
+
+    The command answers the daemon's read methods from the file, read-only, so a
+    client (the dashboard) shows what is stored without opening DuckDB itself.
+    """
+
+    root: Path
+
+    def argv(self) -> list[str]:
+        import sys
+
+        return [sys.executable, "-m", "orchestrate.cli", "store-stdio", "--project", str(self.root)]
+
+    def __str__(self) -> str:
+        return f"{self.root} (its store, read-only)"
+
+
 Address = LocalAddress | SshAddress
 
 
@@ -71,7 +90,7 @@ def resolve(project_root: Path | None = None, host: str | None = None) -> Addres
     return LocalAddress(project_root.expanduser().resolve())
 
 
-def handshake_timeout(address: Address, timeout: float | None) -> float | None:
+def handshake_timeout(address: Address | StoreAddress, timeout: float | None) -> float | None:
     """How long to wait for the daemon's hello: longer over ssh, which has to log in first."""
     if timeout is not None and isinstance(address, SshAddress):
         return max(timeout, SSH_HANDSHAKE_SECONDS)

@@ -17,7 +17,14 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from orchestrate.client import calls, wire
-from orchestrate.client.address import Address, SshAddress, handshake_timeout, resolve, ssh_failure
+from orchestrate.client.address import (
+    Address,
+    SshAddress,
+    StoreAddress,
+    handshake_timeout,
+    resolve,
+    ssh_failure,
+)
 from orchestrate.client.calls import Calls, check_hello, client_name
 from orchestrate.client.protocol import Hello, Notification, Topic
 from orchestrate.client.rpc import Call, timed_out
@@ -34,7 +41,7 @@ class _Stream:
 
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    address: Address
+    address: Address | StoreAddress
     process: asyncio.subprocess.Process | None = None
     stderr: str | None = None
 
@@ -42,8 +49,12 @@ class _Stream:
         """Why the connection ended: ssh's exit and stderr, or the daemon closing it."""
         if self.process is None:
             return ConnectionLost(f"the orc daemon for {self.address} closed the connection")
+        said = await self._finish()
+        if isinstance(self.address, StoreAddress):
+            return ConnectionLost(
+                f"the read-only view of {self.address.root} ended: {said.strip() or 'no message'}"
+            )  # first: ssh's exit code is known only once it has exited
         assert isinstance(self.address, SshAddress)
-        said = await self._finish()  # first: ssh's exit code is known only once it has exited
         return ssh_failure(self.address, self.process.returncode, said)
 
     async def close(self) -> None:
@@ -67,8 +78,8 @@ class _Stream:
         return self.stderr or ""
 
 
-async def _open(address: Address, timeout: float | None) -> _Stream:
-    if not isinstance(address, SshAddress):
+async def _open(address: Address | StoreAddress, timeout: float | None) -> _Stream:
+    if not isinstance(address, SshAddress | StoreAddress):
         sock = local_socket(address, timeout)
         reader, writer = await asyncio.open_unix_connection(sock=sock, limit=wire.LINE_LIMIT)
         return _Stream(reader, writer, address)
@@ -118,7 +129,12 @@ class AsyncClient(Calls):
         name: str | None = None,
     ) -> AsyncClient:
         """Connect and shake hands with the daemon of a project (arguments as `Client.connect`)."""
-        address = resolve(project_root, host)
+        return await cls._connect(resolve(project_root, host), timeout, name)
+
+    @classmethod
+    async def _connect(
+        cls, address: Address | StoreAddress, timeout: float | None, name: str | None
+    ) -> AsyncClient:
         client = cls(await _open(address, timeout), timeout)
         try:
             wait = handshake_timeout(address, timeout)
@@ -314,3 +330,11 @@ class AsyncSubscription:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+async def connect_store(project_root: Path, *, timeout: float | None = 10.0) -> AsyncClient:
+    """A read-only client of a project's store, for when no daemon runs (`orc store-stdio`).
+
+    It answers the daemon's read methods from the file; every change is refused.
+    """
+    return await AsyncClient._connect(StoreAddress(project_root), timeout, None)

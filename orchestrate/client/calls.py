@@ -100,9 +100,10 @@ def runs(
     scheduled: bool | None = None,
     sort: str | None = None,
     reverse: bool | None = None,
+    upcoming: bool | None = None,
 ) -> Call[list[FlowRunInfo]]:
     """Flow runs, newest first (or by `sort`: start, end, created, duration), filtered by states
-    (types or names), deployment, flow, tag and time."""
+    (types or names), deployment, flow, tag and time; `upcoming` adds scheduled runs not due yet."""
     params = given(
         limit=limit,
         state=state,
@@ -115,6 +116,7 @@ def runs(
         scheduled=scheduled or None,
         sort=sort,
         reverse=reverse or None,
+        upcoming=upcoming or None,
     )
     return Call(Method.RUNS_LIST, params, many(FlowRunInfo))
 

@@ -119,7 +119,10 @@ class Method(StrEnum):
     NOTIFY = "notify"
 
 
-#: What a subscription can ask for; `notify` carries the topic with its data.
+#: What a subscription can ask for; `notify` carries the topic with its data. `status` (a
+#: Status) comes after runs, deployments, the config or the store changed, a burst as one;
+#: `deployment` (a DeploymentInfo, `removed` when a flows.toml edit took it away) after a
+#: pause, a resume or a reload.
 Topic = Literal[
     "flow_run", "task_run", "edge", "log", "event", "deployment", "automation", "status"
 ]
@@ -138,6 +141,8 @@ class Hello(Wire):
     project: str
     project_root: str
     started_at: float
+    #: a read-only view of the store (`orc store-stdio`, no daemon): `started_at` is its last write
+    readonly: bool = False
 
 
 class StateInfo(Wire):
@@ -270,6 +275,8 @@ class DeploymentInfo(Wire):
     blocked: str | None = None
     #: slots skipped by `collision_strategy = "skip"` since orc up started
     skipped_slots: int = 0
+    #: pushed once when a flows.toml edit took the deployment away (only its name is then true)
+    removed: bool = False
 
 
 class DeploymentDetail(DeploymentInfo):

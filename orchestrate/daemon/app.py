@@ -58,6 +58,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     from orchestrate.daemon.server import RpcServer
     from orchestrate.daemon.service import Daemon
     from orchestrate.daemon.shutdown import shutdown_handlers
+    from orchestrate.daemon.state_push import StatePush
     from orchestrate.daemon.supervisor import Supervisor
     from orchestrate.store import connection, migrations
     from orchestrate.store.notices import report_through_logging
@@ -86,6 +87,8 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     stop = _stop_on_signals()
     server = RpcServer(handlers.table() | shutdown_handlers(stop, shutdown_grace), handlers.hello)
     daemon.publish = server.publish
+    pushes = StatePush(handlers, server)
+    daemon.event_listeners.append(pushes)
     loop = asyncio.get_running_loop()
 
     def health_changed(health: Any) -> None:  # on the writer's thread
@@ -142,6 +145,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
         await daemon.supervisor.zygotes.close()
     scopes.close()
     await parts.cancel()
+    pushes.close()
     await server.close()
     writer.close()
     conn.close()

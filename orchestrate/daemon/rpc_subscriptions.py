@@ -65,6 +65,10 @@ class Subscriptions:
             sent += subscription.connection.push(line)
         return sent
 
+    def listening(self, topic: str) -> bool:
+        """Whether any subscription wants `topic` (so a costly push is built only for someone)."""
+        return bool(self._by_topic.get(topic))
+
     async def subscribe(self, params: dict[str, Any], connection: Connection) -> dict[str, int]:
         """Params checked by `protocol.SubscribeParams` before this is called."""
         number = next(self._ids)

@@ -125,6 +125,10 @@ class RpcServer:
         """
         return self._subscriptions.publish(topic, data, flow_run_id=flow_run_id, event=event)
 
+    def listening(self, topic: str) -> bool:
+        """Whether any connection subscribes to `topic` now."""
+        return self._subscriptions.listening(topic)
+
     async def _accept(self, listener: socket.socket) -> None:
         """Serve each new connection in a task of its own, known at once so `close` can end it."""
         loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ are in `test_live_daemon.py`.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,7 @@ class FakeDaemon:
     )
     down: bool = False  # `make_app`'s connector refuses while set
     config_error: str | None = None  # what `status` says of flows.toml
+    asked: Counter[str] = field(default_factory=Counter)  # questions the dashboard asked, by name
 
     @classmethod
     def canned(cls) -> FakeDaemon:
@@ -208,6 +210,23 @@ class FakeDaemon:
     def client(self) -> FakeClient:
         return FakeClient(self)
 
+    def status(self) -> Status:
+        """What `status` answers now (and what the daemon pushes when it changes)."""
+        running = [r for r in self.runs if r.state.type == "RUNNING"]
+        return Status(
+            pid=4242,
+            version="0.1.0",
+            project="demo",
+            project_root="/srv/demo",
+            started_at=NOW - 7380,
+            uptime_seconds=7380,
+            running=running,
+            queued=1,
+            deployments=len(self.deployments),
+            automations=1,
+            config_error=self.config_error,
+        )
+
     def push(self, topic: str, data: BaseModel | dict[str, Any]) -> None:
         """Deliver a change to every subscription that asked for `topic` (and its run)."""
         payload = data.model_dump() if isinstance(data, BaseModel) else data
@@ -259,6 +278,7 @@ class FakeClient:
         self.closed = False
 
     async def hello(self) -> Hello:
+        self.daemon.asked["hello"] += 1
         return Hello(
             protocol=1,
             version="0.1.0",
@@ -269,10 +289,8 @@ class FakeClient:
         )
 
     async def status(self) -> Status:
-        running = [r for r in self.daemon.runs if r.state.type == "RUNNING"]
-        return Status(pid=4242, version="0.1.0", project="demo", project_root="/srv/demo", started_at=NOW - 7380,
-                      uptime_seconds=7380, running=running, queued=1, deployments=2, automations=1,
-                      config_error=self.daemon.config_error)  # fmt: skip
+        self.daemon.asked["status"] += 1
+        return self.daemon.status()
 
     async def deployments(self) -> list[DeploymentInfo]:
         return list(self.daemon.deployments)

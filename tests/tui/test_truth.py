@@ -1,14 +1,17 @@
 """The screen stays true: counts, pause marks, new deployments, automation firings and config errors
 show within a second of the daemon reporting them, with no key pressed.
 
-The daemon pushes run changes and events; it pushes no list of deployments
-or automations of its own, so an event that says one changed makes the
-dashboard ask for it again.
+The daemon pushes run changes, deployments (added, changed, removed), its
+status (counts, a config error) and events; an automation's firing comes as an
+event only, after which the dashboard asks for the automations again. The
+status is never polled: the heartbeat is a hello.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from orchestrate.client.protocol import DeploymentInfo, EventInfo
 from tests.tui.conftest import make_app
@@ -50,12 +53,12 @@ async def test_pausing_from_the_tui_shows_the_paused_mark(daemon: FakeDaemon) ->
 async def test_a_deployment_added_to_flows_toml_appears(daemon: FakeDaemon) -> None:
     async with make_app(daemon).run_test(size=SIZE) as pilot:
         await wait_for_text(pilot, "brave-fox")
-        daemon.deployments.append(DeploymentInfo(name="fresh-one", entrypoint="etl.py:fresh"))
-        daemon.push("event", event("orc.deployment.added", "orc.deployment.fresh-one"))
+        fresh = DeploymentInfo(name="fresh-one", entrypoint="etl.py:fresh")
+        daemon.push("deployment", fresh)
         await wait_for_text(pilot, "fresh-one", timeout=1.0)
-        daemon.deployments.pop()  # removed again, and a pause made with the CLI
-        daemon.deployments[0] = daemon.deployments[0].model_copy(update={"paused": True})
-        daemon.push("event", event("orc.config.reloaded", "orc.config.flows-toml"))
+        # removed again, and a pause made with the CLI
+        daemon.push("deployment", fresh.model_copy(update={"removed": True}))
+        daemon.push("deployment", daemon.deployments[0].model_copy(update={"paused": True}))
         await wait_until(
             pilot,
             lambda: (
@@ -85,14 +88,24 @@ async def test_an_invalid_flows_toml_shows_as_a_banner_with_the_place_and_reason
     async with make_app(daemon).run_test(size=SIZE) as pilot:
         await wait_for_text(pilot, "brave-fox")
         daemon.config_error = "flows.toml:12:5: deployments[1].schedules[0].cron: bad cron 'x'"
-        daemon.push("event", event("orc.config.invalid", "orc.config.flows-toml"))
+        daemon.push("status", daemon.status())
         await wait_for_text(pilot, "flows.toml:12:5", timeout=1.0)
         assert "bad cron" in screen_text(pilot.app)
         daemon.config_error = None
-        daemon.push("event", event("orc.config.reloaded", "orc.config.flows-toml"))
+        daemon.push("status", daemon.status())
         await wait_until(
             pilot, lambda: "flows.toml:12:5" not in screen_text(pilot.app), timeout=1.0
         )
+
+
+async def test_the_status_is_pushed_and_never_polled(
+    daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tui.screens.main.HEARTBEAT_SECONDS", 0.02)
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await wait_until(pilot, lambda: daemon.asked["hello"] >= 10, what="ten heartbeats")
+        assert daemon.asked["status"] == 1  # the first picture's, and no other
 
 
 async def test_the_header_names_the_ssh_host_the_version_and_the_time_zone(

@@ -1,7 +1,8 @@
 """The dashboard: deployments, runs and automations on the left; the selection's detail on the right.
 
-Workers load the lists once and then follow the daemon's pushed changes, at
-most one batch per frame (`tui.feed`); handlers apply each batch to
+Workers load the lists once and then follow the daemon's pushed changes
+(runs, deployments, automations, the status, events), at most one batch per
+frame (`tui.feed`); handlers apply each batch to
 `tui.state.Dashboard` in place (nothing is asked of the daemon again) and
 repaint only the rows that changed and show. A tick once a second repaints
 what the clock moves (durations, relative times) where it reads differently.
@@ -12,7 +13,6 @@ logs (`tui.screens.run_views`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Iterable
 from typing import ClassVar, TypeVar
 
@@ -26,7 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from orchestrate.client.address import SshAddress
-from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo, Status
+from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
 from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
@@ -69,11 +69,10 @@ from tui.widgets.row_list import RowList
 T = TypeVar("T")
 RUNS_LOADED = 1000
 UPCOMING_LOADED = 200  # scheduled runs not due yet (a daemon keeps about an hour of them)
-#: Events after which the deployments (or automations) are asked for again.
-DEPLOYMENT_EVENTS = ("orc.deployment.", "orc.config.reloaded")
-AUTOMATION_EVENTS = ("orc.automation.",)
-HEARTBEAT_SECONDS = 1.0  # a status request this often: a hung daemon is noticed within 2 s
-STATUS_EVERY = 5  # heartbeats: the status (queue, config error) comes with every fifth
+#: Events after which the automations are asked for again: a firing, or a flows.toml edit that
+#: may add, change or remove one, pushes no automation of its own.
+AUTOMATION_EVENTS = ("orc.automation.", "orc.config.reloaded")
+HEARTBEAT_SECONDS = 1.0  # a hello this often: a hung daemon is noticed within 2 s
 HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
 NARROW = 70  # columns below which lists and detail show one at a time
@@ -119,11 +118,12 @@ class MainScreen(RunViews):
     def __init__(self, client: DashboardClient, clock: Clock, readonly: bool = False) -> None:
         super().__init__()
         self.client, self.clock, self.readonly = client, clock, readonly
+        self.store_view = False  # reading the store through `orc store-stdio`: no daemon runs
+        self._store_times = (0.0, 0.0)  # the store's last write, and when the daemon was missed
         self.dashboard = Dashboard()
         self.selection: Selection | None = None
         self.disconnected = False
         self._beating = False
-        self._beats = 0
         self._pending_run: Timer | None = None
         self._ticks = 0
 
@@ -179,6 +179,8 @@ class MainScreen(RunViews):
         self.set_interval(1.0, self._tick)
         self.set_interval(HEARTBEAT_SECONDS, self._heartbeat)
         self.follow_dashboard()
+        if self.store_view:
+            self._show_store_view()
 
     # ---- workers: they call the client and post; they never touch widgets --------
 
@@ -209,52 +211,35 @@ class MainScreen(RunViews):
         self.post_message(DaemonLost("the daemon closed the connection", client))
 
     @work(group="heartbeat")
-    async def heartbeat(self, with_status: bool) -> None:
+    async def heartbeat(self) -> None:
         """Ping the daemon (its hello, a few bytes); no answer in time means it is gone.
 
         A daemon that dies closes its socket at once; one that hangs, or an ssh
         link that drops, says nothing, and this is how the screen finds out.
-        Now and then the status comes too (the queue, a config error): it
-        lists every running run, too much to parse every second.
+        The status is pushed when it changes, so it is never asked for here.
         """
         client, self._beating = self.client, True
         try:
-            call = client.status() if with_status else client.hello()
-            answer = await asyncio.wait_for(call, HEARTBEAT_TIMEOUT)
+            await asyncio.wait_for(client.hello(), HEARTBEAT_TIMEOUT)
         except CLIENT_ERRORS as error:  # TimeoutError among them
             reason = (
                 "the daemon did not answer" if isinstance(error, TimeoutError) else describe(error)
             )
             self.post_message(DaemonLost(reason, client))
-            return
         finally:
             self._beating = False
-        if isinstance(answer, Status):
-            self.post_message(StatusChanged(answer))
-
-    @work(exclusive=True, group="status")
-    async def refresh_status(self) -> None:
-        """The status now (an event said the config changed): the banner and header follow it."""
-        with contextlib.suppress(*CLIENT_ERRORS):  # a lost daemon is the heartbeat's to report
-            self.post_message(StatusChanged(await self.client.status()))
 
     @work(exclusive=True, group="reload")
-    async def reload_lists(self, deployments: bool, automations: bool) -> None:
-        """The daemon pushes no list of its own for these: an event says one changed, and it is asked."""
+    async def reload_automations(self) -> None:
+        """A firing pushes no automation of its own: an event says one fired, and they are asked."""
         try:
-            self.post_message(
-                ListsReloaded(
-                    await self.client.deployments() if deployments else None,
-                    await _optional(self.client.automations()) if automations else None,
-                )
-            )
+            self.post_message(ListsReloaded(None, await _optional(self.client.automations())))
         except CLIENT_ERRORS:
             return  # the heartbeat reports a lost daemon
 
     def _heartbeat(self) -> None:
         if not self.disconnected and not self._beating:  # one question at a time
-            self._beats += 1
-            self.heartbeat(with_status=self._beats % STATUS_EVERY == 0)
+            self.heartbeat()
 
     # ---- the connection, as the app reports it ------------------------------------------
 
@@ -275,6 +260,23 @@ class MainScreen(RunViews):
         self.follow_dashboard()
         if self.detail is not None:
             self.follow_run(self.detail.run.id)
+
+    def reading_the_store(self, as_of: float, down_since: float) -> None:
+        """The client is the store's read-only view: the banner says so, and since when."""
+        self.store_view = True
+        self._store_times = (as_of, down_since)
+        if self.is_mounted:  # else on_mount shows it
+            self._show_store_view()
+
+    def _show_store_view(self) -> None:
+        as_of, down_since = self._store_times
+        stamp = lambda t: self.clock.local(t).strftime("%H:%M:%S")  # noqa: E731
+        self.query_one("#banner", Banner).store_view(stamp(as_of), stamp(down_since))
+        self._refresh_header()
+
+    def left_the_store(self) -> None:
+        self.store_view = False
+        self.query_one("#banner", Banner).leave_store_view()
 
     # ---- handlers: apply to the dashboard, repaint what changed --------------------
 
@@ -319,7 +321,10 @@ class MainScreen(RunViews):
     @on(DeploymentsChanged)
     def _deployments(self, changed: DeploymentsChanged) -> None:
         for deployment in changed.deployments:
-            self.dashboard.upsert_deployment(deployment)
+            if deployment.removed:  # a flows.toml edit took it away
+                self.dashboard.deployments.pop(deployment.name, None)
+            else:
+                self.dashboard.upsert_deployment(deployment)
         self._deployment_list.rows_changed()
         self._refresh_parameters()
 
@@ -333,12 +338,11 @@ class MainScreen(RunViews):
     @on(EventsArrived)
     def _events(self, arrived: EventsArrived) -> None:
         names = [event.event for event in arrived.events]
-        deployments = any(n.startswith(DEPLOYMENT_EVENTS) for n in names)
-        automations = any(n.startswith(AUTOMATION_EVENTS) for n in names)
-        if (deployments or automations) and self.dashboard.status is not None:
-            self.reload_lists(deployments, automations)
-        if any(n.startswith("orc.config.") for n in names) and self.dashboard.status is not None:
-            self.refresh_status()  # an invalid (or fixed) flows.toml: the banner says so now
+        if (
+            any(n.startswith(AUTOMATION_EVENTS) for n in names)
+            and self.dashboard.status is not None
+        ):
+            self.reload_automations()
         self.dashboard.events.extend(arrived.events)
         self.events_about_runs(arrived.events)
         self._event_view.rows_changed()
@@ -424,8 +428,8 @@ class MainScreen(RunViews):
             running,
             queued,
             self.clock,
-            self.readonly,
-            self.disconnected,
+            self.readonly or self.store_view,
+            self.disconnected or self.store_view,
             ssh_host(self.client),
         )
 

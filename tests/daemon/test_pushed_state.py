@@ -1,0 +1,89 @@
+"""The daemon pushes `status` and `deployment` when they change, so no client has to poll them.
+
+A real `orc up`; the changes are made the way a user makes them (`orc pause`,
+editing flows.toml, `orc run`) and read from one subscription.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from orchestrate.client import Subscription
+from orchestrate.client.protocol import DeploymentInfo, Status
+from tests.daemon.conftest import FLOWS, Project
+
+WAIT = 20.0  # the watcher's debounce, a busy machine
+
+TOML = """
+[[deployments]]
+name = "one"
+entrypoint = "flows.py:tiny"
+
+[[deployments]]
+name = "nap"
+entrypoint = "flows.py:sleepy"
+parameters = { seconds = 30.0 }
+"""
+
+
+def next_matching(subscription: Subscription, topic: str, check: Any, what: str) -> Any:
+    """The first push of `topic` whose data passes `check`, within `WAIT` seconds."""
+    model = {"status": Status, "deployment": DeploymentInfo}[topic]
+    deadline = time.monotonic() + WAIT
+    while (left := deadline - time.monotonic()) > 0:
+        note = subscription.get(timeout=left)
+        if note.topic == topic and check(found := model.model_validate(note.data)):
+            return found
+    raise AssertionError(f"no {topic} push with {what} within {WAIT}s")
+
+
+def test_pause_resume_and_flows_toml_edits_are_pushed(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", TOML)
+    project.up()
+    with project.client() as client, client.subscribe(["status", "deployment"]) as pushed:
+        assert project.orc("pause", "one").returncode == 0
+        next_matching(pushed, "deployment", lambda d: d.name == "one" and d.paused, "one paused")
+        assert project.orc("resume", "one").returncode == 0
+        next_matching(pushed, "deployment", lambda d: d.name == "one" and not d.paused, "resumed")
+
+        project.write(
+            "flows.toml", TOML + '\n[[deployments]]\nname = "added"\nentrypoint = "flows.py:tiny"\n'
+        )
+        next_matching(pushed, "deployment", lambda d: d.name == "added", "the added one")
+        next_matching(pushed, "status", lambda s: s.deployments == 3, "3 deployments")
+
+        project.write("flows.toml", TOML + "\n[[deployments]]\nname = 3\n")
+        bad = next_matching(pushed, "status", lambda s: s.config_error, "the config error")
+        assert "flows.toml" in bad.config_error
+
+        project.write("flows.toml", TOML)  # "added" leaves, the error is gone
+        gone = next_matching(pushed, "deployment", lambda d: d.name == "added", "added removed")
+        assert gone.removed
+        next_matching(pushed, "status", lambda s: s.config_error is None, "no config error")
+
+
+def test_a_run_that_starts_and_ends_is_pushed_in_the_status(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", TOML)
+    project.up()
+    with project.client() as client, client.subscribe(["status"]) as pushed:
+        run = client.create_run("nap")
+        next_matching(pushed, "status", lambda s: [r.id for r in s.running] == [run.id], "running")
+        client.cancel_run(run.id)
+        next_matching(pushed, "status", lambda s: not s.running, "nothing running")
+
+
+def test_runs_can_ask_for_the_upcoming_scheduled_runs(project: Project) -> None:
+    project.write("flows.py", FLOWS)
+    project.write(
+        "flows.toml",
+        '[[deployments]]\nname = "later"\nentrypoint = "flows.py:tiny"\n'
+        'schedules = [{ interval = "1h", anchor = "2020-01-01T00:30:00" }]\ncatchup = "none"\n',
+    )
+    project.up()
+    with project.client() as client:
+        assert client.runs() == []  # not due yet: left out by default
+        upcoming = client.runs(upcoming=True)
+    assert upcoming and {r.state.name for r in upcoming} == {"Scheduled"}

@@ -1,0 +1,120 @@
+"""`orc tui --host ssh://…` over real SSH: an asyncssh server on localhost, the system `ssh`
+client, `orc dial-stdio` on the far side and a real daemon behind it.
+
+Nothing here stands in for ssh: the handshake, the key check, the remote
+command and a dropped link are all the real thing, so what the dashboard says
+when one fails is what a user would read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.tui.screen import screen_text, wait_for_text, wait_until
+from tests.tui.ssh_server import SshServer, start_server
+from tests.tui.terminal import Terminal
+from tui.app import OrcApp
+from tui.client import Target, daemon_connector
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh") is None, reason="no ssh client installed")
+
+SIZE = (120, 40)
+SLOW = 30.0  # ssh logs in, the far side starts `orc dial-stdio`: a few seconds on a busy machine
+
+
+@pytest.fixture
+async def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SshServer]:
+    server = await start_server(tmp_path_factory.mktemp("ssh"))
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+def ssh_client(ssh_server: SshServer, monkeypatch: pytest.MonkeyPatch) -> SshServer:
+    """The system `ssh`, told to use the server's key (as a user's ssh config would)."""
+    monkeypatch.setenv("ORC_SSH", ssh_server.ssh_command())
+    return ssh_server
+
+
+def app_over(url: str, retry_seconds: float = 30.0) -> OrcApp:
+    return OrcApp(daemon_connector(Target(host=url)), url, retry_seconds=retry_seconds)
+
+
+async def test_the_dashboard_reaches_a_real_daemon_over_real_ssh(
+    live_daemon: Path, ssh_client: SshServer
+) -> None:
+    url = ssh_client.url(live_daemon)
+    async with app_over(url).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "● slow ", timeout=SLOW)
+        text = screen_text(pilot.app)
+        assert "livetest" in text and "● fan " in text
+        assert "on " + ssh_client.user + "@127.0.0.1" in text  # the header names the host
+    assert ssh_client.sessions == [f"orc dial-stdio --project {live_daemon}"]
+
+
+async def test_no_daemon_on_the_far_side_names_the_host_and_how_to_start_one(
+    tmp_path: Path, ssh_client: SshServer
+) -> None:
+    (tmp_path / "flows.toml").write_text('[project]\nname = "idle"\n')
+    async with app_over(ssh_client.url(tmp_path)).run_test(size=SIZE) as pilot:
+        await wait_until(
+            pilot,
+            lambda: (
+                "127.0.0.1" in screen_text(pilot.app)
+                and "no orc daemon is running" in screen_text(pilot.app).lower()
+            ),
+            SLOW,
+            "the host and 'no orc daemon is running'",
+        )
+        assert "exit code None" not in screen_text(pilot.app)
+
+
+async def test_a_key_the_server_refuses_names_the_host_and_the_cause(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await start_server(tmp_path_factory.mktemp("ssh"), authorized=False)
+    monkeypatch.setenv("ORC_SSH", server.ssh_command())
+    try:
+        async with app_over(server.url(Path("/srv/demo"))).run_test(size=SIZE) as pilot:
+
+            def told() -> bool:
+                text = screen_text(pilot.app)
+                return "127.0.0.1" in text and "Permission denied" in text
+
+            await wait_until(pilot, told, SLOW, "the host and 'Permission denied'")
+            assert "exit code None" not in screen_text(pilot.app)
+        assert server.sessions == []  # refused before any command ran
+    finally:
+        await server.close()
+
+
+async def test_a_link_that_drops_keeps_the_picture_and_names_the_host_and_the_cause(
+    live_daemon: Path, ssh_client: SshServer
+) -> None:
+    ssh_client.cut = asyncio.Event()
+    async with app_over(ssh_client.url(live_daemon)).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "● slow ", timeout=SLOW)
+        ssh_client.cut.set()
+        await wait_for_text(pilot, "connection lost — retrying", timeout=5.0)
+        text = screen_text(pilot.app)
+        assert "● slow " in text  # the last picture stays
+        assert "127.0.0.1" in text and "closed" in text.lower(), text
+
+
+async def test_orc_tui_host_in_a_terminal_shows_the_remote_project_and_quits_on_q(
+    live_daemon: Path, ssh_client: SshServer
+) -> None:
+    """The command a user types, in a pseudo-terminal: `orc tui --host ssh://…`, then `q`."""
+    terminal = await Terminal.start(["orc", "tui", "--host", ssh_client.url(live_daemon)])
+    try:
+        await terminal.wait_for("livetest", SLOW)
+        await terminal.wait_for("slow", SLOW)
+        terminal.type("q")
+        assert await asyncio.wait_for(terminal.process.wait(), SLOW) == 0
+    finally:
+        terminal.close()
