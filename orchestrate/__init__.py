@@ -16,7 +16,14 @@ from orchestrate._version import __version__
 if TYPE_CHECKING:
     from orchestrate.context import tags
     from orchestrate.events import emit_event
-    from orchestrate.flow_runs import pause_flow_run, resume_flow_run, suspend_flow_run
+    from orchestrate.flow_runs import (
+        apause_flow_run,
+        aresume_flow_run,
+        asuspend_flow_run,
+        pause_flow_run,
+        resume_flow_run,
+        suspend_flow_run,
+    )
     from orchestrate.flows import Flow, flow
     from orchestrate.futures import PrefectFuture
     from orchestrate.logging import get_run_logger
@@ -41,6 +48,9 @@ _EXPORTS = {
     "pause_flow_run": "orchestrate.flow_runs",
     "suspend_flow_run": "orchestrate.flow_runs",
     "resume_flow_run": "orchestrate.flow_runs",
+    "apause_flow_run": "orchestrate.flow_runs",
+    "asuspend_flow_run": "orchestrate.flow_runs",
+    "aresume_flow_run": "orchestrate.flow_runs",
 }
 
 __all__ = [
@@ -51,6 +61,9 @@ __all__ = [
     "Transaction",
     "__version__",
     "allow_failure",
+    "apause_flow_run",
+    "aresume_flow_run",
+    "asuspend_flow_run",
     "emit_event",
     "flow",
     "get_run_logger",
