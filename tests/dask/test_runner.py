@@ -357,3 +357,26 @@ def test_an_async_body_past_its_timeout_raises_prefects_timeout_error(
     assert timed_out == ("TimedOut", "TaskRunTimeoutError", "Scope timed out after 0.3 second(s).")
     # as in Prefect any TimeoutError ends the run TimedOut, but the body's own keeps its type
     assert failed == ("TimedOut", "TimeoutError", "the API did not answer")
+
+
+def test_a_submitted_generator_task_results_in_the_list_of_its_items(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @task
+    def numbers(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield (i, task_run.name)
+
+    @task
+    async def repeat(x: int):  # type: ignore[no-untyped-def]
+        for _ in range(x):
+            await asyncio.sleep(0)
+            yield x
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> tuple[list[tuple[int, str]], list[list[int]]]:
+        return numbers.submit(2).result(), repeat.map([1, 2]).result()
+
+    # as on threads (Prefect: a generator is not portable, so it is listed where it ran)
+    assert pipeline() == ([(0, "numbers-0"), (1, "numbers-0")], [[1], [2, 2]])
+    assert {r.state.name for r in recorded.task_runs()} == {"Completed"}
