@@ -219,9 +219,10 @@ def pipeline() -> list[int]:
 def test_a_remote_failure_in_a_flow_file_names_each_file_line_of_its_traceback(
     recorded: MemorySink, dask_address: str, tmp_path: Path
 ) -> None:
-    flow_file = tmp_path / "numbers.py"
+    # not a stdlib name: the folder stays on sys.path, which workers the nanny restarts inherit
+    flow_file = tmp_path / "parse_rows.py"
     flow_file.write_text(FLOW_FILE)
-    pipeline = load_flow("numbers.py:pipeline", root=tmp_path)
+    pipeline = load_flow("parse_rows.py:pipeline", root=tmp_path)
     on_cluster = pipeline.with_options(task_runner=DaskTaskRunner(dask_address))
 
     with pytest.raises(ValueError, match="invalid literal"):
