@@ -381,3 +381,36 @@ def test_a_submitted_generator_task_results_in_the_list_of_its_items(
     # as on threads (Prefect: a generator is not portable, so it is listed where it ran)
     assert pipeline() == ([(0, "numbers-0"), (1, "numbers-0")], [[1], [2, 2]])
     assert {r.state.name for r in recorded.task_runs()} == {"Completed"}
+
+
+CLASS_FLOW_FILE = """
+from dataclasses import dataclass
+
+from orchestrate import flow, task
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+
+@task
+def shift(points: list[Point], by: int) -> list[Point]:
+    return [Point(p.x + by, p.y) for p in points]
+
+
+@flow
+def moved() -> list[tuple[int, int]]:
+    return [(p.x, p.y) for p in shift.submit([Point(1, 2)], 10).result()]
+"""
+
+
+def test_arguments_of_a_class_from_the_flow_file_reach_workers_that_cannot_import_it(
+    recorded: MemorySink, dask_address: str, tmp_path: Path
+) -> None:
+    """Plain arguments take the fast pickle; these must still travel by value."""
+    (tmp_path / "points_flow.py").write_text(CLASS_FLOW_FILE)
+    moved = load_flow("points_flow.py:moved", root=tmp_path)
+
+    assert moved.with_options(task_runner=DaskTaskRunner(dask_address))() == [(11, 2)]
