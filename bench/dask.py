@@ -1,4 +1,4 @@
-"""Dask task runner benchmark: 1,000 tasks of 10 ms on 2 Dask workers x 4 threads.
+"""Dask task runner benchmark: 1,000 tasks of 10 ms on 2 Dask workers x 4 threads, and 5,000 no-ops.
 
     python bench/dask.py [--repeat 3] [--tasks 1000] [--out bench/results]
 
@@ -14,6 +14,14 @@ plain Dask's, divided by the number of tasks; the flow process's CPU time per
 task is given too. Also measured: a 200-task dependency chain, log lines
 shipped back from workers, and a 20 MB result passed down a chain with and
 without keeping it on its worker. Writes `dask.json` and `dask.md`.
+
+    python bench/dask.py --only-noop [--before OLD.json --before-code main]
+
+5,000 no-op task runs against `client.map` + `gather` of 5,000 no-op calls on
+the same cluster (target: within 1.2x), rounds alternating, with the memory the
+flow process holds per task run; put into the last full report. `--before`
+shows an earlier `--only-noop` JSON (the same script run from a checkout of
+older code) beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +56,8 @@ from orchestrate.task_runners import ThreadPoolTaskRunner  # noqa: E402
 SLEEP = 0.01
 WORKERS, THREADS = 2, 4
 TARGET_OVERHEAD_MS = 1.0
+#: no-op task runs on Dask, within this factor of plain `client.map` + `gather` of as many
+NOOP_TASKS, TARGET_NOOP_RATIO = 5000, 1.2
 
 
 def sleepy(x: int) -> int:
@@ -177,6 +188,57 @@ def orc_workloads(address: str, n: int, repeat: int) -> dict[str, dict[str, floa
     }
 
 
+def noop_comparison(client: Any, address: str, n: int, repeat: int) -> dict[str, Any]:
+    """`n` no-op task runs on Dask against `client.map` + `gather` of as many no-op calls.
+
+    Rounds alternate between the two (the machine's load moves both alike). Memory is
+    what the flow process holds per task run once all have ended (tracemalloc).
+    """
+
+    def plain() -> None:
+        client.gather(client.map(echo, range(n), pure=False))
+
+    orc = fan_out(DaskTaskRunner(address), quick, n)
+    plain(), orc()  # warm up
+    walls: dict[str, list[float]] = {"plain": [], "orc": []}
+    cpus: dict[str, list[float]] = {"plain": [], "orc": []}
+    for _ in range(repeat):
+        for name, fn in (("plain", plain), ("orc", orc)):
+            cpu, wall = time.process_time(), time.perf_counter()
+            fn()
+            walls[name].append(time.perf_counter() - wall)
+            cpus[name].append(time.process_time() - cpu)
+            get_sink().flush(120)
+
+    def plain_held() -> None:
+        futures = client.map(echo, range(n), pure=False)
+        client.gather(futures)  # the futures still held, as orc's are below
+        held.append(tracemalloc.get_traced_memory()[0])
+
+    @flow(task_runner=DaskTaskRunner(address))
+    def orc_held() -> None:
+        futures = quick.map(range(n))
+        futures.wait()
+        held.append(tracemalloc.get_traced_memory()[0])
+        futures.result()
+
+    memory = {}
+    for name, fn in (("plain", plain_held), ("orc", orc_held)):
+        held: list[int] = []
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        fn()
+        tracemalloc.stop()
+        get_sink().flush(120)
+        memory[name] = (held[0] - before) / n
+    return {
+        "tasks": n,
+        "wall": {name: statistics.median(values) for name, values in walls.items()},
+        "cpu": {name: statistics.median(values) for name, values in cpus.items()},
+        "bytes_held_per_task": memory,
+    }
+
+
 @contextmanager
 def local_cluster() -> Iterator[str]:
     from orchestrate.integrations.dask.cluster import start_cluster
@@ -226,6 +288,13 @@ def run_on(cluster: Callable[[], Any], n: int, repeat: int) -> dict[str, Any]:
         results = plain_dask(client, n, repeat)
         results.update(orc_workloads(address, n, repeat))
     return {"results": results, "derived": derive(results, n)}
+
+
+def noop_on(cluster: Callable[[], Any], repeat: int) -> dict[str, Any]:
+    from distributed import Client
+
+    with cluster() as address, Client(address, set_as_default=False) as client:
+        return noop_comparison(client, address, NOOP_TASKS, repeat)
 
 
 def derive(r: dict[str, dict[str, float]], n: int) -> dict[str, float]:
@@ -309,8 +378,58 @@ def render_markdown(report: dict[str, Any]) -> str:
             *render_section(
                 "`dask scheduler` + `dask worker` processes", report["separate_processes"], n
             ),
+            *render_noops(report.get("noop")),
         ]
     )
+
+
+def render_noop(title: str, noop: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
+    wall, cpu, held = noop["wall"], noop["cpu"], noop["bytes_held_per_task"]
+    earlier = []
+    if before is not None:
+        b_wall, b_cpu, b_held = before["wall"], before["cpu"], before["bytes_held_per_task"]
+        earlier = [
+            f"| orc before ({before['code']}), `.map` | {b_wall['orc']:.2f} s "
+            f"(its plain Dask: {b_wall['plain']:.2f} s, {b_wall['orc'] / b_wall['plain']:.2f}x) | "
+            f"{b_cpu['orc']:.2f} s | {b_held['orc'] / 1024:.1f} KB |"
+        ]
+    ratio = wall["orc"] / wall["plain"]
+    verdict = "met" if ratio <= TARGET_NOOP_RATIO else "missed"
+    return [
+        f"### {title}",
+        "",
+        f"| {noop['tasks']:,} no-op tasks, rounds alternating | wall | flow-process CPU | "
+        "held per task run |",
+        "|---|---|---|---|",
+        f"| plain Dask: `client.map` + `gather` | {wall['plain']:.2f} s | {cpu['plain']:.2f} s | "
+        f"{held['plain'] / 1024:.1f} KB |",
+        f"| orc, `DaskTaskRunner`, `.map` | {wall['orc']:.2f} s | {cpu['orc']:.2f} s | "
+        f"{held['orc'] / 1024:.1f} KB |",
+        *earlier,
+        "",
+        f"orc / plain Dask: **{ratio:.2f}x** wall (target <= {TARGET_NOOP_RATIO:g}x: {verdict}), "
+        f"{cpu['orc'] / cpu['plain']:.2f}x flow-process CPU.",
+        "",
+    ]
+
+
+def render_noops(noop: dict[str, Any] | None) -> list[str]:
+    if not noop:
+        return []
+    before = noop.get("before") or {}
+    return [
+        f"## {NOOP_TASKS:,} no-op tasks against plain `client.map`",
+        "",
+        f"{noop['when']} · medians of {noop['repeat']} rounds · recording on (DuckDB); the "
+        "'before' row is the code named, measured in the same sitting.",
+        "",
+        *render_noop("LocalCluster", noop["local_cluster"], before.get("local_cluster")),
+        *render_noop(
+            "`dask scheduler` + `dask worker` processes",
+            noop["separate_processes"],
+            before.get("separate_processes"),
+        ),
+    ]
 
 
 def main() -> None:
@@ -318,7 +437,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--only-noop", action="store_true", help=f"only the {NOOP_TASKS:,} no-op comparison"
+    )
+    parser.add_argument("--before", type=Path, help="a --only-noop JSON of earlier code, to show")
+    parser.add_argument("--before-code", default="main", help="what --before measured")
     args = parser.parse_args()
+    if args.only_noop:
+        only_noop(args)
+        return
     import distributed
 
     with tempfile.TemporaryDirectory(prefix="orc-bench-") as folder:
@@ -335,9 +462,45 @@ def main() -> None:
             "separate_processes": run_on(separate_processes, args.tasks, args.repeat),
         }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "dask.json").write_text(json.dumps(report, indent=2) + "\n")
+    earlier = args.out / "dask.json"
+    if earlier.exists():  # keep the last no-op comparison
+        report["noop"] = json.loads(earlier.read_text()).get("noop")
+    write(args.out, report)
+
+
+def only_noop(args: argparse.Namespace) -> None:
+    """The no-op comparison alone, put into the last full report (`--out`)."""
+    with tempfile.TemporaryDirectory(prefix="orc-bench-") as folder:
+        os.environ["ORC_HOME"] = folder
+        os.environ["ORC_LOGGING_TO_CONSOLE"] = "0"
+        noop: dict[str, Any] = {
+            "when": time.strftime("%Y-%m-%d %H:%M"),
+            "repeat": args.repeat,
+            "local_cluster": noop_on(local_cluster, args.repeat),
+            "separate_processes": noop_on(separate_processes, args.repeat),
+        }
+    if args.before is not None:
+        before = json.loads(args.before.read_text())["noop"]
+        noop["before"] = {
+            layout: {**before[layout], "code": args.before_code}
+            for layout in ("local_cluster", "separate_processes")
+        }
+    path = args.out / "dask.json"
+    report = json.loads(path.read_text()) if path.exists() else None
+    if report is None or "local_cluster" not in report:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"noop": noop}, indent=2) + "\n")
+        print(json.dumps(noop, indent=2))
+        return
+    report["noop"] = noop
+    write(args.out, report)
+
+
+def write(out: Path, report: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "dask.json").write_text(json.dumps(report, indent=2) + "\n")
     markdown = render_markdown(report)
-    (args.out / "dask.md").write_text(markdown)
+    (out / "dask.md").write_text(markdown)
     print(markdown)
 
 

@@ -219,9 +219,10 @@ def pipeline() -> list[int]:
 def test_a_remote_failure_in_a_flow_file_names_each_file_line_of_its_traceback(
     recorded: MemorySink, dask_address: str, tmp_path: Path
 ) -> None:
-    flow_file = tmp_path / "numbers.py"
+    # not a stdlib name: the folder stays on sys.path, which workers the nanny restarts inherit
+    flow_file = tmp_path / "parse_rows.py"
     flow_file.write_text(FLOW_FILE)
-    pipeline = load_flow("numbers.py:pipeline", root=tmp_path)
+    pipeline = load_flow("parse_rows.py:pipeline", root=tmp_path)
     on_cluster = pipeline.with_options(task_runner=DaskTaskRunner(dask_address))
 
     with pytest.raises(ValueError, match="invalid literal"):
@@ -357,3 +358,59 @@ def test_an_async_body_past_its_timeout_raises_prefects_timeout_error(
     assert timed_out == ("TimedOut", "TaskRunTimeoutError", "Scope timed out after 0.3 second(s).")
     # as in Prefect any TimeoutError ends the run TimedOut, but the body's own keeps its type
     assert failed == ("TimedOut", "TimeoutError", "the API did not answer")
+
+
+def test_a_submitted_generator_task_results_in_the_list_of_its_items(
+    recorded: MemorySink, dask_address: str
+) -> None:
+    @task
+    def numbers(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield (i, task_run.name)
+
+    @task
+    async def repeat(x: int):  # type: ignore[no-untyped-def]
+        for _ in range(x):
+            await asyncio.sleep(0)
+            yield x
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> tuple[list[tuple[int, str]], list[list[int]]]:
+        return numbers.submit(2).result(), repeat.map([1, 2]).result()
+
+    # as on threads (Prefect: a generator is not portable, so it is listed where it ran)
+    assert pipeline() == ([(0, "numbers-0"), (1, "numbers-0")], [[1], [2, 2]])
+    assert {r.state.name for r in recorded.task_runs()} == {"Completed"}
+
+
+CLASS_FLOW_FILE = """
+from dataclasses import dataclass
+
+from orchestrate import flow, task
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+
+@task
+def shift(points: list[Point], by: int) -> list[Point]:
+    return [Point(p.x + by, p.y) for p in points]
+
+
+@flow
+def moved() -> list[tuple[int, int]]:
+    return [(p.x, p.y) for p in shift.submit([Point(1, 2)], 10).result()]
+"""
+
+
+def test_arguments_of_a_class_from_the_flow_file_reach_workers_that_cannot_import_it(
+    recorded: MemorySink, dask_address: str, tmp_path: Path
+) -> None:
+    """Plain arguments take the fast pickle; these must still travel by value."""
+    (tmp_path / "points_flow.py").write_text(CLASS_FLOW_FILE)
+    moved = load_flow("points_flow.py:moved", root=tmp_path)
+
+    assert moved.with_options(task_runner=DaskTaskRunner(dask_address))() == [(11, 2)]

@@ -1,7 +1,8 @@
 """What runs on a Dask worker: one attempt of a task run's body, and what it said meanwhile.
 
 The flow process keeps a task run's states, edges, retries and results; a
-worker only calls the function. Whatever the body logs or emits
+worker only calls the function (a generator's items come back as a list, as a
+submitted generator task's do on threads). Whatever the body logs or emits
 (`get_run_logger()`, `log_prints`, `emit_event`) is caught for the attempt and
 travels back with its outcome in an `Envelope`, so it lands in the run's logs
 as if the body had run in the flow process. Nothing here writes to a store.
@@ -243,7 +244,7 @@ def _call_capturing(
         if task.is_async:
             return asyncio.run(_call_async(task, parameters)), None
         with timeout_scope(task.options.timeout_seconds, TaskRunTimeoutError):
-            return listed(task.call(parameters)), None  # a generator's items, as on threads
+            return listed(task.call(parameters)), None
     except BaseException as exc:  # reported as the attempt's outcome, like in the flow process
         return None, exc
     finally:
@@ -256,11 +257,11 @@ def _call_capturing(
 async def _call_async(task: Task[..., Any], parameters: dict[str, Any]) -> Any:
     timeout = task.options.timeout_seconds
     if timeout is None:
-        return await awaitable(task.call(parameters))
+        return listed(await awaitable(task.call(parameters)))
     scope = asyncio.timeout(timeout)
     try:
         async with scope:
-            return await awaitable(task.call(parameters))
+            return listed(await awaitable(task.call(parameters)))
     except TimeoutError as exc:
         if not scope.expired():
             raise  # the body's own TimeoutError, not its timeout
