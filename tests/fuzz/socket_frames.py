@@ -36,6 +36,8 @@ VALID: dict[str, dict[str, Any]] = {
     Method.RUNS_CREATE: {"deployment": "no-such-deployment", "parameters": {"x": 1}},
     Method.RUNS_CANCEL: {"id": "no-such-run"},
     Method.RUNS_RETRY: {"id": "no-such-run"},
+    Method.RUNS_RESUME: {"id": "no-such-run", "run_input": {"approved": True}},
+    Method.RUNS_PAUSE: {"id": "no-such-run"},
     Method.EVENTS_LIST: {"name": "fuzz.*", "resource": "*", "since": 0.0, "limit": 5},
     Method.EVENTS_EMIT: {
         "event": "fuzz.event",
@@ -53,6 +55,7 @@ VALID: dict[str, dict[str, Any]] = {
     Method.SQL_QUERY: {"sql": "SELECT count(*) FROM flow_runs", "limit": 5, "timeout": 5.0},
     Method.SQL_COPY: {"sql": "SELECT 1", "path": _SCRATCH + "/one.csv", "format": "csv"},
     Method.SQL_SCHEMA: {},
+    Method.SQL_SPOOL: {"sql": "SELECT 1", "timeout": 5.0},
     Method.STORE_BACKUP: {"path": _SCRATCH + "/orc.backup"},
     Method.RUNS_PRUNE: {"older_than": 1e9, "dry_run": True},
     Method.RUNS_BACKFILL: {"deployment": "tiny", "start": 1.7e9, "end": 1.7e9 + 0.001, "dry_run": True},
