@@ -182,6 +182,21 @@ def emit_event(
     return Call(Method.EVENTS_EMIT, params, EventInfo.model_validate)
 
 
+def emit_events(events: list[dict[str, Any]]) -> Call[list[str]]:
+    """Record many events in one request, in order; returns their ids.
+
+    Each event is what `emit_event` takes, as a dict (`event`, `resource`, and
+    optionally `payload`, `related`, `id`, `occurred`). One round trip for up
+    to `protocol.MAX_EMIT_BATCH` events is what makes a feed of thousands per
+    second cheap for both ends.
+    """
+    return Call(Method.EVENTS_EMIT_MANY, {"events": events}, _ids)
+
+
+def _ids(result: Any) -> list[str]:
+    return [str(i) for i in result["ids"]]
+
+
 def automations() -> Call[list[AutomationInfo]]:
     """Every automation, with its trigger and actions in words."""
     return Call(Method.AUTOMATIONS_LIST, {}, many(AutomationInfo))
@@ -297,6 +312,7 @@ class Calls:
     run_pause = Rpc(run_pause)
     events = Rpc(events)
     emit_event = Rpc(emit_event)
+    emit_events = Rpc(emit_events)
     automations = Rpc(automations)
     automation = Rpc(automation)
     pause_automation = Rpc(pause_automation)

@@ -81,6 +81,8 @@ class Method(StrEnum):
     #: {event, resource: dict (with "orc.resource.id"), payload?: dict, related?: list[dict],
     #:  id?: str, occurred?: float} -> EventInfo
     EVENTS_EMIT = "events.emit"
+    #: {events: list[events.emit params] (1 to 10,000)} -> {ids: list[str]}, stored in order
+    EVENTS_EMIT_MANY = "events.emit_many"
     #: {} -> list[AutomationInfo]
     AUTOMATIONS_LIST = "automations.list"
     #: {name} -> AutomationInfo
@@ -597,6 +599,14 @@ RECORD_FIELDS: dict[str, type[Params]] = {
 }
 
 
+#: The most events one `events.emit_many` takes: a batch stays a bounded request.
+MAX_EMIT_BATCH = 10_000
+
+
+class EventsEmitManyParams(Params):
+    events: list[EventsEmitParams] = Field(min_length=1, max_length=MAX_EMIT_BATCH)
+
+
 class RecordsParams(Params):
     #: `[kind, fields]` pairs (`orchestrate.core.record_codec`); the fields are checked when decoded
     records: list[Annotated[tuple[str, dict[str, Any]], Field(strict=False)]]
@@ -620,6 +630,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.RUNS_PAUSE: RunIdParams,
     Method.EVENTS_LIST: EventsListParams,
     Method.EVENTS_EMIT: EventsEmitParams,
+    Method.EVENTS_EMIT_MANY: EventsEmitManyParams,
     Method.AUTOMATIONS_LIST: NoParams,
     Method.AUTOMATIONS_GET: NameParams,
     Method.AUTOMATIONS_PAUSE: NameParams,

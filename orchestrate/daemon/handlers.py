@@ -71,6 +71,7 @@ class Handlers:
             Method.RUNS_PAUSE: self.run_pause,
             Method.EVENTS_LIST: self.events,
             Method.EVENTS_EMIT: self.emit,
+            Method.EVENTS_EMIT_MANY: self.emit_many,
             Method.RECORDS: self.records,
             **HistoryMethods(self).table(),
         } | getattr(d, "extra_handlers", {})
@@ -312,23 +313,35 @@ class Handlers:
         return [_marked(views.event_info(r), r) for r in rows]
 
     async def emit(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
-        from orchestrate.core.records import EventRecord
-
-        occurred = params.get("occurred")
-        event = EventRecord(
-            id=params.get("id") or _uuid(),
-            occurred=time.time() if occurred is None else occurred,
-            event=params["event"],
-            resource=params["resource"],
-            payload=params.get("payload") or {},
-            related=params.get("related") or [],
-        )
+        event = _event_record(params, time.time())
         self.daemon.emit(event)
         return views.event_info(event)
+
+    async def emit_many(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        """A batch of events (checked by `protocol.EventsEmitManyParams`), stored in order."""
+        now = time.time()
+        events = [_event_record(vars(e), now) for e in params["events"]]
+        for event in events:
+            self.daemon.emit(event)
+        return {"ids": [event.id for event in events]}
 
     async def records(self, params: dict[str, Any], conn: Any) -> None:
         """Records shipped by a flow run in another process (plain Python while the daemon is up)."""
         take_records(params, conn, self.daemon.put_many)
+
+
+def _event_record(params: dict[str, Any], now: float) -> Any:
+    from orchestrate.core.records import EventRecord
+
+    occurred = params.get("occurred")
+    return EventRecord(
+        id=params.get("id") or _uuid(),
+        occurred=now if occurred is None else occurred,
+        event=params["event"],
+        resource=params["resource"],
+        payload=params.get("payload") or {},
+        related=params.get("related") or [],
+    )
 
 
 def _uuid() -> str:
