@@ -22,6 +22,7 @@ from orchestrate.client.protocol import (
     FlowRunInfo,
     Hello,
     LogInfo,
+    LogPage,
     Method,
     PauseInfo,
     RunDetail,
@@ -132,6 +133,13 @@ def logs(
     """The log lines of a flow run, after a timestamp and at or above a level."""
     params = given(id=id, after=after, limit=limit, level=level)
     return Call(Method.RUNS_LOGS, params, many(LogInfo))
+
+
+def log_page(id: str, after: Sequence[int] | None = None, size: int = 5000) -> Call[LogPage]:
+    """One page of a flow run's log lines, oldest first: start with no `after`, then pass the
+    page's `next` until it is None (`orc logs` prints each page as it comes)."""
+    params = given(id=id, after=list(after) if after is not None else None, size=size)
+    return Call(Method.RUNS_LOG_PAGE, params, LogPage.model_validate)
 
 
 def create_run(deployment: str, parameters: dict[str, Any] | None = None) -> Call[FlowRunInfo]:
@@ -304,6 +312,7 @@ class Calls:
     runs = Rpc(runs)
     run = Rpc(run)
     logs = Rpc(logs)
+    log_page = Rpc(log_page)
     create_run = Rpc(create_run)
     cancel_run = Rpc(cancel_run)
     shutdown = Rpc(shutdown)

@@ -64,6 +64,7 @@ class Handlers:
             Method.RUNS_LIST: self.runs,
             Method.RUNS_GET: self.run,
             Method.RUNS_LOGS: self.logs,
+            Method.RUNS_LOG_PAGE: self.log_page,
             Method.RUNS_CREATE: self.create_run,
             Method.RUNS_CANCEL: self.cancel_run,
             Method.RUNS_RETRY: self.retry_run,
@@ -239,6 +240,20 @@ class Handlers:
             lambda s: s.logs(run_id, params.get("after"), params.get("limit"), params.get("level"))
         )
         return [_marked(views.stored_log_info(line), line) for line in lines]
+
+    async def log_page(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
+        """One page of a run's log as compact rows: a long log streams page by page."""
+        run_id = await self._resolve(str(params.get("id", "")))
+        after = params.get("after")
+        size = int(params.get("size") or 5000)
+        rows, cursor = await self._read(
+            lambda s: s.log_page(run_id, tuple(after) if after else None, size)
+        )
+        lines = [
+            [t, ts, level if isinstance(level, int) else 0, str(logger), str(message)]
+            for t, ts, level, logger, message in rows
+        ]
+        return {"lines": lines, "next": cursor}
 
     async def create_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         spec = self._spec(params)
