@@ -8,6 +8,7 @@ rather than a Rich renderable each. The text is what `render.log_lines` prints.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
     from orchestrate.cli.runs import RunRead
     from orchestrate.store.queries import Store
 
-#: Lines per page: a round trip per 5,000 lines costs little, and the first page comes fast.
-PAGE = 5000
+#: Lines in the first page (small: the first line shows at once), and in each after it.
+FIRST_PAGE = 1000
+PAGE = 20_000
 
 _ANSI = {"DEBUG": "\x1b[90m", "WARNING": "\x1b[33m", "ERROR": "\x1b[31m", "CRITICAL": "\x1b[1;31m"}
 _CYAN, _RESET = "\x1b[36m", "\x1b[0m"
@@ -39,15 +41,18 @@ def print_log(
     out = out or sys.stdout
     colour = out.isatty() and "NO_COLOR" not in os.environ
     names = {t.id: t.name for t in found.task_runs}
-    levels: dict[Any, str] = {}
+    heads: dict[tuple[Any, Any], str] = {}  # (level, task run) -> "LEVEL    task": few of them
     tracebacks: list[LogLine] = []
     for rows in _pages(store, found.run.id):
         text = []
         for task_run_id, ts, level, logger, message in rows:
-            name = levels.get(level) or levels.setdefault(level, logging.getLevelName(level))
-            task = names.get(task_run_id) if task_run_id else None
-            text.append(_line(ts, name, task, message, colour))
+            head = heads.get((level, task_run_id))
+            if head is None:
+                task = names.get(task_run_id) if task_run_id else None
+                head = heads[(level, task_run_id)] = _head(level, task, colour)
+            text.append(f"{_stamp(ts)}{head} | {message}\n")
             if _TRACEBACK in message:
+                task = names.get(task_run_id) if task_run_id else None
                 tracebacks.append(
                     LogLine(found.run.id, task_run_id, task, time_of(ts), level, logger, message)
                 )
@@ -56,29 +61,50 @@ def print_log(
     return tracebacks
 
 
-def _line(ts: float, level: str, task: str | None, message: str, colour: bool) -> str:
-    try:
-        stamp = datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3] + " "
-    except (OverflowError, ValueError, OSError):
-        stamp = " "
-    padded = f"{level:<8}"
+def _head(level: Any, task: str | None, colour: bool) -> str:
+    """What follows the time on a line: the level padded, and the task run's name if any."""
+    name = logging.getLevelName(level)
+    padded = f"{name:<8}"
     if colour:
-        padded = f"{_ANSI[level]}{padded}{_RESET}" if level in _ANSI else padded
+        padded = f"{_ANSI[name]}{padded}{_RESET}" if name in _ANSI else padded
         task = f"{_CYAN}{task}{_RESET}" if task else None
-    return f"{stamp}{padded}{f' {task}' if task else ''} | {message}\n"
+    return f"{padded} {task}" if task else padded
+
+
+@functools.lru_cache(maxsize=4)
+def _clock(second: int) -> str:
+    """HH:MM:SS of a second, local time: formatted once for all the lines logged in it."""
+    return datetime.fromtimestamp(second).strftime("%H:%M:%S")
+
+
+def _stamp(ts: float) -> str:
+    """`HH:MM:SS.mmm ` as `render.log_lines` prints it (microseconds rounded, then cut)."""
+    try:
+        second, micros = divmod(round(ts * 1_000_000), 1_000_000)
+        return f"{_clock(second)}.{micros // 1000:03d} "
+    except (OverflowError, ValueError, OSError):
+        return " "
 
 
 def _pages(store: Store | DaemonReads, run_id: str) -> Iterator[list[Any]]:
-    """The run's log rows, a page at a time, from whichever side answers reads."""
+    """The run's log rows, a page at a time, from whichever side answers reads: a small first
+    page so the first line comes at once, then large ones, each asked for while the one
+    before it is printed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from orchestrate.cli.reads import DaemonReads
 
-    after: Any = None
-    while True:
+    def fetch(after: Any, size: int) -> tuple[list[Any], Any]:
         if isinstance(store, DaemonReads):
-            page = store.client.log_page(run_id, after, PAGE)
-            rows, after = page.lines, page.next
-        else:
-            rows, after = store.log_page(run_id, after, PAGE)
-        yield rows
-        if after is None:
-            return
+            page = store.client.log_page(run_id, after, size)
+            return page.lines, page.next
+        return store.log_page(run_id, after, size)
+
+    with ThreadPoolExecutor(1) as ahead:
+        rows, after = fetch(None, FIRST_PAGE)
+        while True:
+            following = ahead.submit(fetch, after, PAGE) if after is not None else None
+            yield rows
+            if following is None:
+                return
+            rows, after = following.result()
