@@ -334,8 +334,9 @@ class Handlers:
 
     async def emit_many(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         """A batch of events (checked by `protocol.EventsEmitManyParams`), stored in order."""
-        now = time.time()
-        events = [_event_record(vars(e), now) for e in params["events"]]
+        now, given = time.time(), [vars(e) for e in params["events"]]
+        ids = iter(random_ids(sum(1 for e in given if not e.get("id"))))
+        events = [_event_record(e if e.get("id") else {**e, "id": next(ids)}, now) for e in given]
         for event in events:
             self.daemon.emit(event)
         return {"ids": [event.id for event in events]}
@@ -357,6 +358,19 @@ def _event_record(params: dict[str, Any], now: float) -> Any:
         payload=params.get("payload") or {},
         related=params.get("related") or [],
     )
+
+
+def random_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUIDs from one read of the system's random source: a
+    batch of 1,000 events spent more on `uuid4()`'s read per id than on storing them."""
+    raw = os.urandom(16 * count).hex()
+    return [
+        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+        for h in (raw[i : i + 32] for i in range(0, len(raw), 32))
+    ]
+
+
+_VARIANT = "89ab"
 
 
 def _uuid() -> str:

@@ -37,9 +37,11 @@ def test_a_batch_of_emitted_events_is_all_stored_in_order(project: Project) -> N
         {"event": "acme.tick", "resource": {"orc.resource.id": "acme.clock"}, "payload": {"n": n}}
         for n in range(2500)
     ]
+    batch[7]["id"] = "acme-own-id"
     with project.client() as client:
         ids = client.emit_events(batch)
     assert len(set(ids)) == 2500
+    assert ids[7] == "acme-own-id"
     assert _stored(project, "acme.tick") == list(range(2500))
 
 
@@ -80,3 +82,14 @@ def test_a_bad_stdin_line_is_named_and_exits_non_zero(project: Project) -> None:
     assert done.returncode != 0
     assert "stdin line 3: resource: Field required" in done.stderr
     assert "nothing was emitted" in done.stderr
+
+
+def test_events_of_a_batch_get_distinct_version_4_ids_unless_they_bring_one() -> None:
+    import uuid
+
+    from orchestrate.daemon.handlers import random_ids
+
+    ids = random_ids(5000)
+    assert len(set(ids)) == 5000
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+    assert all(uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
