@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrate.daemon.recorder import MAX_LOG_MESSAGE
+from orchestrate.daemon.worker_pipes import MAX_LOG_LINE, MAX_OUTPUT_LINE
 from tests.daemon.conftest import Project, wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -58,3 +59,17 @@ def test_a_logged_5_mb_line_is_stored_cut_with_a_marker_naming_its_size(project:
     assert huge[0].startswith("y" * MAX_LOG_MESSAGE + " … [line cut by orc: 5,000,000 characters")
     assert len(huge[0]) < MAX_LOG_MESSAGE + 100
     assert "after" in messages
+
+
+def test_a_printed_3_mb_line_keeps_its_first_mb_and_a_line_naming_its_size(
+    project: Project,
+) -> None:
+    messages = _messages(project, "prints-huge", 3_000_000)
+    kept = [m for m in messages if m.startswith("z")]
+    assert "".join(kept) == "z" * MAX_OUTPUT_LINE
+    assert max(map(len, kept)) <= MAX_LOG_LINE
+    last_kept = max(i for i, m in enumerate(messages) if m.startswith("z"))
+    # stdout and the records channel are two pipes: lines of the other may come in between
+    later = messages[last_kept + 1 :]
+    assert f"[line cut by orc: 3,000,000 bytes, the first {MAX_OUTPUT_LINE:,} kept]" in later
+    assert "after" in later
