@@ -21,7 +21,7 @@ from orchestrate.store.views import LogLine
 
 if TYPE_CHECKING:
     from orchestrate.cli.reads import DaemonReads
-    from orchestrate.cli.runs import RunRead
+    from orchestrate.cli.run_reads import RunRead
     from orchestrate.store.queries import Store
 
 #: Lines in the first page (small: the first line shows at once), and in each after it.
