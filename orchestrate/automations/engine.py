@@ -350,5 +350,15 @@ def _load(automation: _Automation, part: Mapping[str, Any], now: float) -> bool:
 
 def _automations_named_by(event: EventRecord) -> set[str]:
     """The `orc.automation.<name>` ids among the event's resource and related resources (usually none)."""
-    ids = [event.resource.get(RESOURCE_ID, ""), *(r.get(RESOURCE_ID, "") for r in event.related)]
-    return {i for i in ids if i.startswith("orc.automation.")}
+    named = set()
+    own = event.resource.get(RESOURCE_ID, "")
+    if own.startswith(_AUTOMATION_PREFIX):
+        named.add(own)
+    for related in event.related:
+        related_id = related.get(RESOURCE_ID, "")
+        if related_id.startswith(_AUTOMATION_PREFIX):
+            named.add(related_id)
+    return named
+
+
+_AUTOMATION_PREFIX = "orc.automation."

@@ -82,7 +82,7 @@ class _EventEvaluator(Evaluator):
         if kind is None:
             kind = self._kind_of(event.event)
         opens, expected = kind
-        if (opens or expected) and not self.labels.accepts(event):
+        if (opens or expected) and self.labels and not self.labels.accepts(event):
             return False, False
         return kind
 

@@ -138,20 +138,51 @@ def _wire(event: EventInfo) -> Any:
 
 
 def emit(
-    event: Annotated[str, typer.Argument(help="The event name, e.g. 'acme.file.arrived'.")],
-    resource: Annotated[
-        str, typer.Option("--resource", help="The resource id, e.g. 'acme.bucket.raw'.")
+    event: Annotated[
+        str,
+        typer.Argument(
+            help="The event name, e.g. 'acme.file.arrived'; '-' reads events from stdin, "
+            "one JSON object a line."
+        ),
     ],
+    resource: Annotated[
+        str | None, typer.Option("--resource", help="The resource id, e.g. 'acme.bucket.raw'.")
+    ] = None,
     payload: Annotated[str | None, typer.Option("--payload", help="A JSON object.")] = None,
     project: ProjectOption = None,
 ) -> None:
-    """Emit an event to the daemon (automations react to it)."""
+    """Emit an event to the daemon (automations react to it), or many from stdin with '-'."""
+    if event == "-":
+        _emit_stdin(project, resource, payload)
+        return
+    if resource is None:
+        from orchestrate.core.errors import ParameterError
+
+        raise ParameterError(
+            "--resource is missing; give the event's resource id, e.g. --resource acme.bucket.raw."
+        )
     data = _payload(payload)
     _check_name("the event name", event, "acme.file.arrived")
     _check_name("--resource", resource, "acme.bucket.raw")
     with _client(project) as client:
         sent = client.emit_event(event, {"orc.resource.id": resource}, payload=data)
     print(sent.id)
+
+
+def _emit_stdin(project: ProjectOption, resource: str | None, payload: str | None) -> None:
+    """Events from stdin as JSON Lines, sent in batches; prints how many were emitted."""
+    import sys
+
+    from orchestrate.cli.emit_stream import emit_lines
+    from orchestrate.core.errors import ParameterError
+
+    if resource is not None or payload is not None:
+        raise ParameterError(
+            "--resource and --payload are for one event; with '-' each stdin line holds its own."
+        )
+    with _client(project) as client:
+        sent = emit_lines(client, sys.stdin)
+    print(f"{sent} events emitted")
 
 
 def _payload(text: str | None) -> dict[str, Any]:

@@ -26,17 +26,17 @@ def logs(
 ) -> None:
     """Show the log lines of a flow run (time, level, task run, message)."""
     from orchestrate.cli import render
+    from orchestrate.cli.log_print import print_log
     from orchestrate.cli.options import project_folder
     from orchestrate.cli.reads import open_reads
     from orchestrate.cli.runs import read_run
 
     with open_reads(project_folder(project)) as store:
         found = read_run(store, run)
-        lines = store.logs(found.run.id)
-    if json_output and not follow:
-        render.print_json([render.log_json(line) for line in lines])
-        return
-    render.log_lines(lines)
+        if json_output and not follow:
+            render.print_json([render.log_json(line) for line in store.logs(found.run.id)])
+            return
+        lines = print_log(store, found)  # streamed: a long log starts printing at once
     render.unlogged_error(found.run, lines)
     if follow:
         _follow(project_folder(project), run)

@@ -95,6 +95,10 @@ class PlainClient:
     def logs(self, id: str, after: float | None = None) -> list[Any]:
         return list(self.request("runs.logs", **wire.given(id=id, after=after)))
 
+    def log_page(self, id: str, after: Any = None, size: int = 5000) -> Any:
+        after = list(after) if after is not None else None
+        return self.request("runs.log_page", **wire.given(id=id, after=after, size=size))
+
     def events(
         self, name: str | None = None, resource: str | None = None, limit: int = 100
     ) -> list[Any]:

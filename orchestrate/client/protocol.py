@@ -65,6 +65,8 @@ class Method(StrEnum):
     RUNS_GET = "runs.get"
     #: {id, after?: float (ts), limit?: int, level?: int} -> list[LogInfo]
     RUNS_LOGS = "runs.logs"
+    #: {id, after?: [ts_us, row], size?: int} -> LogPage: one page of a run's log, oldest first
+    RUNS_LOG_PAGE = "runs.log_page"
     #: {deployment, parameters?: dict} -> FlowRunInfo (state Scheduled, due now)
     RUNS_CREATE = "runs.create"
     #: {id} -> FlowRunInfo
@@ -81,6 +83,8 @@ class Method(StrEnum):
     #: {event, resource: dict (with "orc.resource.id"), payload?: dict, related?: list[dict],
     #:  id?: str, occurred?: float} -> EventInfo
     EVENTS_EMIT = "events.emit"
+    #: {events: list[events.emit params] (1 to 10,000)} -> {ids: list[str]}, stored in order
+    EVENTS_EMIT_MANY = "events.emit_many"
     #: {} -> list[AutomationInfo]
     AUTOMATIONS_LIST = "automations.list"
     #: {name} -> AutomationInfo
@@ -406,6 +410,23 @@ class RunsLogsParams(RunIdParams):
     level: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
+#: The most log lines one `runs.log_page` answers with.
+MAX_LOG_PAGE = 20_000
+
+
+class RunsLogPageParams(RunIdParams):
+    after: Annotated[tuple[int, int], Field(strict=False)] | None = None
+    size: Annotated[int, Field(ge=1, le=MAX_LOG_PAGE)] = 5000
+
+
+class LogPage(Wire):
+    """One page of a run's log: rows of [task_run_id, ts, level, logger, message], and the
+    cursor to ask for the next page with (None when this page is the last)."""
+
+    lines: list[tuple[str | None, float, int, str, str]]
+    next: tuple[int, int] | None = None
+
+
 class SqlQueryParams(Params):
     sql: Annotated[str, Field(min_length=1)]
     limit: Annotated[int, Field(ge=0)] | None = None
@@ -597,6 +618,14 @@ RECORD_FIELDS: dict[str, type[Params]] = {
 }
 
 
+#: The most events one `events.emit_many` takes: a batch stays a bounded request.
+MAX_EMIT_BATCH = 10_000
+
+
+class EventsEmitManyParams(Params):
+    events: list[EventsEmitParams] = Field(min_length=1, max_length=MAX_EMIT_BATCH)
+
+
 class RecordsParams(Params):
     #: `[kind, fields]` pairs (`orchestrate.core.record_codec`); the fields are checked when decoded
     records: list[Annotated[tuple[str, dict[str, Any]], Field(strict=False)]]
@@ -613,6 +642,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.RUNS_LIST: RunsListParams,
     Method.RUNS_GET: RunIdParams,
     Method.RUNS_LOGS: RunsLogsParams,
+    Method.RUNS_LOG_PAGE: RunsLogPageParams,
     Method.RUNS_CREATE: RunsCreateParams,
     Method.RUNS_CANCEL: RunIdParams,
     Method.RUNS_RETRY: RunIdParams,
@@ -620,6 +650,7 @@ PARAMS: dict[str, type[Params]] = {
     Method.RUNS_PAUSE: RunIdParams,
     Method.EVENTS_LIST: EventsListParams,
     Method.EVENTS_EMIT: EventsEmitParams,
+    Method.EVENTS_EMIT_MANY: EventsEmitManyParams,
     Method.AUTOMATIONS_LIST: NoParams,
     Method.AUTOMATIONS_GET: NameParams,
     Method.AUTOMATIONS_PAUSE: NameParams,

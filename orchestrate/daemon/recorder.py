@@ -27,6 +27,20 @@ if TYPE_CHECKING:
 
 _SNAPSHOTS = (FlowRunRecord, TaskRunRecord)
 
+#: The longest log message stored (characters); a longer one keeps its start and a marker.
+#: A run that prints one 50 MB line must not make the store, the run book and every
+#: subscriber hold 50 MB, nor leave the daemon's memory that much larger for good.
+MAX_LOG_MESSAGE = 64 * 1024
+
+
+def capped(record: LogRecord) -> LogRecord:
+    """`record` with its message cut to `MAX_LOG_MESSAGE` characters and a marker naming the cut."""
+    size = len(record.message)
+    if size <= MAX_LOG_MESSAGE:
+        return record
+    marker = f" … [line cut by orc: {size:,} characters, the first {MAX_LOG_MESSAGE:,} kept]"
+    return replace(record, message=record.message[:MAX_LOG_MESSAGE] + marker)
+
 
 def record_batch(daemon: Daemon, records: list[Record]) -> None:
     """Store, remember and publish a batch of records (a worker's, or the daemon's own).
@@ -38,6 +52,8 @@ def record_batch(daemon: Daemon, records: list[Record]) -> None:
     states: list[StateRecord] = []
     for record in records:
         kind = type(record)
+        if kind is LogRecord and len(record.message) > MAX_LOG_MESSAGE:  # type: ignore[union-attr]
+            record = capped(record)  # type: ignore[arg-type]
         daemon.writer.put(replace(record) if kind in _SNAPSHOTS else record)
         if getattr(record, "flow_run_id", None) == "":
             continue  # a task run outside any flow: stored, with no flow run to follow or tell of

@@ -31,6 +31,9 @@ from orchestrate.worker.channel import RECORDS
 IO_GRACE = 2.0
 #: A stdout or stderr line longer than this is cut into several log lines.
 MAX_LOG_LINE = 64 * 1024
+#: Of one stdout or stderr line, this much is kept (as MAX_LOG_LINE pieces); the rest is
+#: dropped and a line saying so follows: a run that prints 50 MB at once stores 1 MB of it.
+MAX_OUTPUT_LINE = 1024 * 1024
 #: A records line longer than this is not a worker's: it is dropped as garbage.
 MAX_RECORDS_LINE = 256 * 1024 * 1024
 #: How many stderr lines a Crashed state quotes.
@@ -119,7 +122,7 @@ class WorkerPipes:
 
     async def _pump_output(self, reader: asyncio.StreamReader, name: str, level: int) -> None:
         flow_run_id = self.flow_run_id
-        async for lines in _lines(reader, MAX_LOG_LINE, chunk=MAX_LOG_LINE):
+        async for lines in _capped_lines(reader, MAX_LOG_LINE, MAX_OUTPUT_LINE):
             now = time.time()
             masker = secrets.current()
             texts = [masker.text(line.decode(errors="replace").rstrip("\r")) for line in lines]
@@ -183,4 +186,68 @@ async def _lines(
         yield lines
 
 
-__all__ = ["GARBAGE_REPORTS", "IO_GRACE", "MAX_LOG_LINE", "MAX_RECORDS_LINE", "WorkerPipes"]
+async def _capped_lines(
+    reader: asyncio.StreamReader, piece: int, keep: int
+) -> AsyncIterator[list[bytes]]:
+    """The lines of each read, a long one in `piece`-sized parts and only its first `keep` bytes,
+    then a line naming its full size: what is held stays bounded however long a line is."""
+    cap = _LineCap(piece, keep)
+    while True:
+        data = await reader.read(piece)
+        if not data:
+            if rest := cap.close():
+                yield rest
+            return
+        if lines := cap.feed(data):
+            yield lines
+
+
+class _LineCap:
+    """Splits a byte stream into lines, cutting and capping long ones (see `_capped_lines`)."""
+
+    def __init__(self, piece: int, keep: int) -> None:
+        self.piece, self.keep = piece, keep
+        self.pending = bytearray()  # kept bytes of the current line not yet given out
+        self.size = 0  # bytes of the current line so far, kept or not
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        *ended, tail = data.split(b"\n")
+        for part in ended:
+            self._add(part, out)
+            self._end(out)
+        self._add(tail, out)
+        return out
+
+    def close(self) -> list[bytes]:
+        out: list[bytes] = []
+        if self.pending or self.size:
+            self._end(out)
+        return out
+
+    def _add(self, part: bytes, out: list[bytes]) -> None:
+        room = self.keep - self.size
+        if room > 0:
+            self.pending += part[:room]
+            while len(self.pending) >= self.piece:
+                out.append(bytes(self.pending[: self.piece]))
+                del self.pending[: self.piece]
+        self.size += len(part)
+
+    def _end(self, out: list[bytes]) -> None:
+        if self.pending or self.size == 0:
+            out.append(bytes(self.pending))
+        if self.size > self.keep:
+            cut = f"[line cut by orc: {self.size:,} bytes, the first {self.keep:,} kept]"
+            out.append(cut.encode())
+        self.pending, self.size = bytearray(), 0
+
+
+__all__ = [
+    "GARBAGE_REPORTS",
+    "IO_GRACE",
+    "MAX_LOG_LINE",
+    "MAX_OUTPUT_LINE",
+    "MAX_RECORDS_LINE",
+    "WorkerPipes",
+]

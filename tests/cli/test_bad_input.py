@@ -119,6 +119,14 @@ BAD_PARAMS = {
     "parameters a list": ("runs.create", {"deployment": "tiny", "parameters": [1]}, "parameters"),
     "automation name a number": ("automations.pause", {"name": 5}, "name"),
     "subscription a string": ("unsubscribe", {"subscription": "x"}, "subscription"),
+    "emit batch empty": ("events.emit_many", {"events": []}, "events"),
+    "emit batch event without resource": (
+        "events.emit_many",
+        {"events": [EMIT, {"event": "bad.socket"}]},
+        "events.1.resource",
+    ),
+    "log page of size 0": ("runs.log_page", {"id": "x", "size": 0}, "size"),
+    "log page cursor a string": ("runs.log_page", {"id": "x", "after": "later"}, "after"),
 }
 
 
@@ -243,3 +251,12 @@ def test_a_limit_past_any_table_size_lists_everything(
     assert result.returncode == 0, result.stderr
     if command == ["runs", "ls"]:
         assert [run["id"] for run in json.loads(result.stdout)] == [old_run]
+
+
+def test_emit_without_a_resource_or_with_one_for_stdin_says_what_to_give(live: Project) -> None:
+    missing = live.orc("emit", "acme.x")
+    assert missing.returncode == 2
+    assert "--resource is missing; give the event's resource id" in missing.stderr
+    both = live.orc("emit", "-", "--resource", "r")
+    assert both.returncode == 2
+    assert "with '-' each stdin line holds its own" in both.stderr

@@ -1,0 +1,265 @@
+"""Daemon rates: events in over the socket, `orc logs` of a long run, RSS after a huge line, runs/s.
+
+    python bench/daemon_rates.py [--events 200000] [--lines 200000] [--soak 150] [--only emit,logs,rss,runs]
+                                 [--out bench/results]
+
+Every figure comes from a real `orc up` in a temporary project, real worker
+subprocesses and the real socket:
+
+- events/s from 4 client processes at once, one `emit_event` per event and
+  `emit_events` batches of 1,000 (every event counted in the store after);
+- wall time of `orc logs RUN` for a run that logged `--lines` lines, and the
+  time its first line reached the terminal (a pipe);
+- the daemon's RSS after a run printed one 50 MB line (and what was stored);
+- runs/s the daemon sustains for one-task flows over `--soak` seconds.
+
+Writes `daemon_rates.json` and `daemon_rates.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import daemon as bench_daemon
+from daemon import ORC, start_daemon, stop
+
+FLOWS = '''
+from orchestrate import flow, task, get_run_logger
+
+
+@flow
+def trivial(i: int = 0) -> int:
+    get_run_logger().info("start")
+    return i
+
+
+@task
+def one(i: int) -> int:
+    return i
+
+
+@flow
+def one_task(i: int = 0) -> int:
+    return one(i)
+
+
+@flow
+def chatty(lines: int = 200000) -> None:
+    logger = get_run_logger()
+    for n in range(lines):
+        logger.info("line %d of the run, with a little text to make it look real", n)
+
+
+@flow
+def huge_line(mb: int = 50) -> None:
+    get_run_logger().info("x" * (mb * 1024 * 1024))
+'''
+
+DEPLOYMENTS = "".join(
+    f'[[deployments]]\nname = "{name}"\nentrypoint = "flows.py:{name}"\n'
+    for name in ("trivial", "one_task", "chatty", "huge_line")
+)
+
+
+def daemon(root: Path, max_runs: int = 4) -> subprocess.Popen[bytes]:
+    bench_daemon.FLOW = FLOWS  # start_daemon writes it as flows.py
+    return start_daemon(root, DEPLOYMENTS, max_runs=max_runs)
+
+
+def wait_settled(root: Path, deployment: str, parameters: dict[str, Any], timeout: float = 600) -> str:
+    from orchestrate.client import connect
+
+    with connect(root, timeout=timeout) as client:
+        run = client.create_run(deployment, parameters)
+        with client.subscribe(["flow_run"], flow_run_id=run.id) as changes:
+            for change in changes:
+                if change.data.get("settled"):
+                    return run.id
+    raise RuntimeError("no settled run")
+
+
+def _emitter(root: str, count: int, batch: int, client_no: int) -> None:
+    from orchestrate.client import connect
+
+    with connect(Path(root), timeout=120) as client:
+        resource = {"orc.resource.id": f"bench.client.{client_no}"}
+        if batch <= 1:
+            for n in range(count):
+                client.emit_event("bench.tick", resource, payload={"n": n})
+            return
+        for start in range(0, count, batch):
+            events = [{"event": "bench.tick", "resource": resource, "payload": {"n": n}}
+                      for n in range(start, min(count, start + batch))]  # fmt: skip
+            client.emit_events(events)
+
+
+def emit_rate(root: Path, events: int, batch: int, clients: int = 4) -> dict[str, float]:
+    """`events` events from `clients` processes at once; counted in the store after."""
+    from orchestrate.client import connect
+
+    proc = daemon(root)
+    try:
+        per = events // clients
+        ctx = multiprocessing.get_context("spawn")
+        workers = [ctx.Process(target=_emitter, args=(str(root), per, batch, c)) for c in range(clients)]
+        started = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+            assert w.exitcode == 0, w.exitcode
+        elapsed = time.perf_counter() - started
+        with connect(root, timeout=60) as client:
+            stored = client.sql_query("SELECT count(*) FROM events WHERE event = 'bench.tick'").rows[0][0]
+    finally:
+        stop(proc)
+    return {"events": per * clients, "batch": batch, "clients": clients, "seconds": elapsed,
+            "events_per_s": per * clients / elapsed, "stored": stored}  # fmt: skip
+
+
+def logs_time(root: Path, lines: int) -> dict[str, float]:
+    """`orc logs RUN` of a run with `lines` lines: wall time, and time to its first line."""
+    proc = daemon(root)
+    try:
+        run_id = wait_settled(root, "chatty", {"lines": lines})
+        samples, firsts, counted = [], [], 0
+        for _ in range(3):
+            began = time.perf_counter()
+            cli = subprocess.Popen([ORC, "logs", run_id, "--project", str(root)], stdout=subprocess.PIPE)
+            assert cli.stdout is not None
+            first = cli.stdout.readline()
+            firsts.append(time.perf_counter() - began)
+            counted = 1 + sum(1 for _ in cli.stdout) if first else 0
+            cli.wait()
+            samples.append(time.perf_counter() - began)
+    finally:
+        stop(proc)
+    return {"lines": lines, "printed": counted, "seconds": statistics.median(samples),
+            "first_line_s": statistics.median(firsts)}  # fmt: skip
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def huge_line_rss(root: Path) -> dict[str, float]:
+    """The daemon's RSS before and after a run printed one 50 MB line, and the longest line stored."""
+    from orchestrate.client import connect
+
+    proc = daemon(root)
+    try:
+        wait_settled(root, "trivial", {})
+        before = _rss_mb(proc.pid)
+        run_id = wait_settled(root, "huge_line", {"mb": 50})
+        with connect(root, timeout=60) as client:
+            longest = client.sql_query(
+                f"SELECT coalesce(max(length(message)), 0) FROM logs WHERE flow_run_id = '{run_id}'"
+            ).rows[0][0]
+        after = _rss_mb(proc.pid)
+    finally:
+        stop(proc)
+    return {"rss_before_mb": before, "rss_after_mb": after, "longest_stored_chars": longest}
+
+
+def runs_rate(root: Path, seconds: float) -> dict[str, float]:
+    """One-task flow runs created as fast as they settle (8 in flight) for `seconds`."""
+    from orchestrate.client import connect
+
+    proc = daemon(root, max_runs=8)
+    try:
+        with connect(root, timeout=60) as client, client.subscribe(["flow_run"]) as changes:
+            in_flight, settled, created = 0, 0, 0
+            began = time.perf_counter()
+            while in_flight < 16:
+                client.create_run("one_task", {"i": created})
+                in_flight, created = in_flight + 1, created + 1
+            for change in changes:
+                if not change.data.get("settled"):
+                    continue
+                settled += 1
+                in_flight -= 1
+                if time.perf_counter() - began < seconds:
+                    client.create_run("one_task", {"i": created})
+                    in_flight, created = in_flight + 1, created + 1
+                elif in_flight == 0:
+                    break
+            elapsed = time.perf_counter() - began
+            rss = _rss_mb(proc.pid)
+    finally:
+        stop(proc)
+    return {"runs": settled, "seconds": elapsed, "runs_per_s": settled / elapsed, "rss_after_mb": rss}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--soak", type=float, default=150.0)
+    parser.add_argument("--only", default="emit,logs,rss,runs")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_at_start": os.getloadavg()[0],
+    }
+    sections = {
+        "emit_single": ("emit", lambda r: emit_rate(r, min(args.events, 20_000), 1)),
+        "emit_batched": ("emit", lambda r: emit_rate(r, args.events, 1000)),
+        "logs": ("logs", lambda r: logs_time(r, args.lines)),
+        "huge_line": ("rss", huge_line_rss),
+        "runs": ("runs", lambda r: runs_rate(r, args.soak)),
+    }
+    for name, (group, fn) in sections.items():
+        if group not in only:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            results[name] = fn(Path(tmp))
+        print(name, json.dumps(results[name]), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "daemon_rates.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "daemon_rates.md").write_text(render(results))
+    print(render(results))
+
+
+def render(r: dict[str, Any]) -> str:
+    rows = []
+    if "emit_single" in r:
+        rows.append(f"| events/s into the daemon, 4 clients, one call per event | {r['emit_single']['events_per_s']:,.0f}/s "
+                    f"({r['emit_single']['stored']:,} of {r['emit_single']['events']:,} stored) | |")  # fmt: skip
+    if "emit_batched" in r:
+        rows.append(f"| events/s into the daemon, 4 clients, `emit_events` batches of 1,000 | {r['emit_batched']['events_per_s']:,.0f}/s "
+                    f"({r['emit_batched']['stored']:,} of {r['emit_batched']['events']:,} stored) | ≥ 50,000/s |")  # fmt: skip
+    if "logs" in r:
+        rows.append(f"| `orc logs` of a run with {r['logs']['lines']:,} lines (first line after) | {r['logs']['seconds']:.2f} s "
+                    f"({r['logs']['first_line_s']:.2f} s) | ≤ 2 s, streamed |")  # fmt: skip
+    if "huge_line" in r:
+        h = r["huge_line"]
+        rows.append(f"| daemon RSS before / after a run printed one 50 MB line | {h['rss_before_mb']:.0f} / {h['rss_after_mb']:.0f} MB "
+                    f"(longest line stored {h['longest_stored_chars']:,} chars) | ≤ 150 MB |")  # fmt: skip
+    if "runs" in r:
+        rows.append(f"| one-task flow runs/s sustained over {r['runs']['seconds']:.0f} s | {r['runs']['runs_per_s']:.1f}/s "
+                    f"(RSS after {r['runs']['rss_after_mb']:.0f} MB) | ≥ 200/s |")  # fmt: skip
+    head = ["# orc daemon rates", "", f"Machine: {r['machine']} (load {r['load_at_start']:.1f} at start)", "",
+            "| figure | value | target |", "|---|---|---|"]  # fmt: skip
+    return "\n".join(head + rows) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""`orc logs` printing: a run's log read page by page, each page on the terminal as it arrives.
+
+A 200,000-line log must start printing at once and end in seconds: lines are
+read in pages (from the daemon or the store file) rather than whole, and
+formatted with plain string operations (colour codes only on a terminal)
+rather than a Rich renderable each. The text is what `render.log_lines` prints.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+from orchestrate.store.lenient import time_of
+from orchestrate.store.views import LogLine
+
+if TYPE_CHECKING:
+    from orchestrate.cli.reads import DaemonReads
+    from orchestrate.cli.run_reads import RunRead
+    from orchestrate.store.queries import Store
+
+#: Lines in the first page (small: the first line shows at once), and in each after it.
+FIRST_PAGE = 1000
+PAGE = 20_000
+
+_ANSI = {"DEBUG": "\x1b[90m", "WARNING": "\x1b[33m", "ERROR": "\x1b[31m", "CRITICAL": "\x1b[1;31m"}
+_CYAN, _RESET = "\x1b[36m", "\x1b[0m"
+_TRACEBACK = "Traceback (most recent call last)"
+
+
+def print_log(
+    store: Store | DaemonReads, found: RunRead, out: TextIO | None = None
+) -> list[LogLine]:
+    """Print the run's log, oldest first; returns its lines that hold a traceback
+    (what `render.unlogged_error` looks at)."""
+    out = out or sys.stdout
+    colour = out.isatty() and "NO_COLOR" not in os.environ
+    names = {t.id: t.name for t in found.task_runs}
+    heads: dict[tuple[Any, Any], str] = {}  # (level, task run) -> "LEVEL    task": few of them
+    tracebacks: list[LogLine] = []
+    for rows in _pages(store, found.run.id):
+        text = []
+        for task_run_id, ts, level, logger, message in rows:
+            head = heads.get((level, task_run_id))
+            if head is None:
+                task = names.get(task_run_id) if task_run_id else None
+                head = heads[(level, task_run_id)] = _head(level, task, colour)
+            text.append(f"{_stamp(ts)}{head} | {message}\n")
+            if _TRACEBACK in message:
+                task = names.get(task_run_id) if task_run_id else None
+                tracebacks.append(
+                    LogLine(found.run.id, task_run_id, task, time_of(ts), level, logger, message)
+                )
+        out.write("".join(text))
+        out.flush()
+    return tracebacks
+
+
+def _head(level: Any, task: str | None, colour: bool) -> str:
+    """What follows the time on a line: the level padded, and the task run's name if any."""
+    name = logging.getLevelName(level)
+    padded = f"{name:<8}"
+    if colour:
+        padded = f"{_ANSI[name]}{padded}{_RESET}" if name in _ANSI else padded
+        task = f"{_CYAN}{task}{_RESET}" if task else None
+    return f"{padded} {task}" if task else padded
+
+
+@functools.lru_cache(maxsize=4)
+def _clock(second: int) -> str:
+    """HH:MM:SS of a second, local time: formatted once for all the lines logged in it."""
+    return datetime.fromtimestamp(second).strftime("%H:%M:%S")
+
+
+def _stamp(ts: float) -> str:
+    """`HH:MM:SS.mmm ` as `render.log_lines` prints it (microseconds rounded, then cut)."""
+    try:
+        second, micros = divmod(round(ts * 1_000_000), 1_000_000)
+        return f"{_clock(second)}.{micros // 1000:03d} "
+    except (OverflowError, ValueError, OSError):
+        return " "
+
+
+def _pages(store: Store | DaemonReads, run_id: str) -> Iterator[list[Any]]:
+    """The run's log rows, a page at a time, from whichever side answers reads: a small first
+    page so the first line comes at once, then large ones, each asked for while the one
+    before it is printed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orchestrate.cli.reads import DaemonReads
+
+    def fetch(after: Any, size: int) -> tuple[list[Any], Any]:
+        if isinstance(store, DaemonReads):
+            page = store.client.log_page(run_id, after, size)
+            return page.lines, page.next
+        return store.log_page(run_id, after, size)
+
+    with ThreadPoolExecutor(1) as ahead:
+        rows, after = fetch(None, FIRST_PAGE)
+        while True:
+            following = ahead.submit(fetch, after, PAGE) if after is not None else None
+            yield rows
+            if following is None:
+                return
+            rows, after = following.result()
