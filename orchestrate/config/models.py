@@ -328,15 +328,19 @@ class DeploymentSpec(DeploymentSettings):
         return value
 
 
-def _retention_value(value: Any) -> timedelta:
+def _kept_for(value: Any, what: str, kept: str, examples: str) -> timedelta:
+    """A retention: a duration longer than zero, or an error saying what it would keep."""
     delta = value if isinstance(value, timedelta) else parse_duration(value)
     if delta <= timedelta(0):
         shown = json.dumps(value) if isinstance(value, str) else repr(value)
         raise ValueError(
-            f"{shown} would keep no events; give how long events are kept, "
-            'e.g. "30d", "12h" or "P7D"'
+            f"{shown} would keep no {what}; give how long {kept} are kept, e.g. {examples}"
         )
     return delta
+
+
+def _retention_value(value: Any) -> timedelta:
+    return _kept_for(value, "events", "events", '"30d", "12h" or "P7D"')
 
 
 #: How long events are kept: a duration longer than zero.
@@ -358,14 +362,7 @@ Retention = Annotated[
 
 
 def _run_retention_value(value: Any) -> timedelta:
-    delta = value if isinstance(value, timedelta) else parse_duration(value)
-    if delta <= timedelta(0):
-        shown = json.dumps(value) if isinstance(value, str) else repr(value)
-        raise ValueError(
-            f"{shown} would keep no runs; give how long finished runs are kept, "
-            'e.g. "90d", "12h" or "P30D"'
-        )
-    return delta
+    return _kept_for(value, "runs", "finished runs", '"90d", "12h" or "P30D"')
 
 
 #: How long finished flow runs are kept: a duration longer than zero.
