@@ -33,6 +33,7 @@ VALID: dict[str, dict[str, Any]] = {
     Method.RUNS_LIST: {"limit": 5, "state": "Failed"},
     Method.RUNS_GET: {"id": "no-such-run"},
     Method.RUNS_LOGS: {"id": "no-such-run", "after": 0.0, "limit": 5, "level": 20},
+    Method.RUNS_LOG_PAGE: {"id": "no-such-run", "size": 5},
     Method.RUNS_CREATE: {"deployment": "no-such-deployment", "parameters": {"x": 1}},
     Method.RUNS_CANCEL: {"id": "no-such-run"},
     Method.RUNS_RETRY: {"id": "no-such-run"},
@@ -44,6 +45,9 @@ VALID: dict[str, dict[str, Any]] = {
         "resource": {"orc.resource.id": "fuzz"},
         "payload": {"n": 1},
         "related": [{"orc.resource.id": "other"}],
+    },
+    Method.EVENTS_EMIT_MANY: {
+        "events": [{"event": "fuzz.batch", "resource": {"orc.resource.id": "fuzz"}}]
     },
     Method.AUTOMATIONS_LIST: {},
     Method.AUTOMATIONS_GET: {"name": "watch"},
