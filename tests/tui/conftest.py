@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 
@@ -120,35 +121,30 @@ def outer(gate: str = "gate.flag") -> int:
 """
 
 
-def orc_up_available() -> bool:
+@contextmanager
+def orc_up(root: Path, flows_toml: str, flows_py: str) -> Iterator[Path]:
+    """A real `orc up` on a project in `root` with these two files, stopped on leaving."""
+    (root / "flows.toml").write_text(flows_toml)
+    (root / "flows.py").write_text(flows_py)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ORC_HOME": str(root)}
+    log = (root / "daemon.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrate.cli", "up", "--project", str(root)],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
     try:
-        import orchestrate.daemon.app  # noqa: F401
-    except ImportError:
-        return False
-    from orchestrate.cli.app import COMMANDS
-
-    return "up" in COMMANDS
+        _wait_for_daemon(root, process, timeout=20.0)
+        yield root
+    finally:
+        _stop(process)
+        log.close()
 
 
 @pytest.fixture
 def live_daemon(tmp_path: Path) -> Iterator[Path]:
     """A real `orc up` on a project in `tmp_path` (deployments `fan`, `slow`, `nested`); yields its root."""
-    if not orc_up_available():
-        pytest.skip("orc up is not available yet")
-    (tmp_path / "flows.toml").write_text(FLOWS_TOML)
-    (tmp_path / "flows.py").write_text(FLOWS_PY)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ORC_HOME": str(tmp_path)}
-    log = (tmp_path / "daemon.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrate.cli", "up", "--project", str(tmp_path)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        _wait_for_daemon(tmp_path, process, timeout=20.0)
-        yield tmp_path
-    finally:
-        _stop(process)
-        log.close()
+    with orc_up(tmp_path, FLOWS_TOML, FLOWS_PY) as root:
+        yield root
 
 
 def _wait_for_daemon(root: Path, process: subprocess.Popen[bytes], timeout: float) -> None:

@@ -8,9 +8,6 @@ goes on with what was sent.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from tests.tui.conftest import ROOT, _stop, _wait_for_daemon, orc_up_available
+from tests.tui.conftest import orc_up
 from tests.tui.screen import wait_for_notice, wait_for_text, wait_until
 from tests.tui.test_live_daemon import SIZE, SLOW, app_for, main_screen, orc
 from tui.screens.run_form import RunForm
@@ -57,22 +54,8 @@ def approve() -> str:
 @pytest.fixture
 def paused_project(tmp_path: Path) -> Iterator[Path]:
     """A real `orc up` on a project whose one flow pauses for an `Approval`."""
-    if not orc_up_available():
-        pytest.skip("orc up is not available yet")
-    (tmp_path / "flows.toml").write_text(FLOWS_TOML)
-    (tmp_path / "flows.py").write_text(FLOWS_PY)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ORC_HOME": str(tmp_path)}
-    log = (tmp_path / "daemon.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrate.cli", "up", "--project", str(tmp_path)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        _wait_for_daemon(tmp_path, process, timeout=20.0)
-        yield tmp_path
-    finally:
-        _stop(process)
-        log.close()
+    with orc_up(tmp_path, FLOWS_TOML, FLOWS_PY) as root:
+        yield root
 
 
 def _field(pilot: Any, name: str) -> Input:
