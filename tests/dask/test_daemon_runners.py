@@ -109,6 +109,13 @@ def test_a_killed_scheduler_ends_the_deployments_run_crashed(
     assert started.returncode == 0, started.stdout + started.stderr
     running = [marks / f"started-{i}-attempt-1" for i in range(3)]
     wait_for(lambda: all(p.exists() for p in running), 60, "every step to start")
+
+    def quick_step_done() -> bool:  # its result reached the flow before the scheduler goes
+        [run] = project.runs()
+        with project.client() as client:
+            return "Completed" in {t.state.name for t in client.run(run.id).task_runs}
+
+    wait_for(quick_step_done, 60, "the quick step to be recorded Completed")
     external_cluster.kill_scheduler()
 
     [run] = wait_for(
