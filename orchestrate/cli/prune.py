@@ -32,7 +32,10 @@ def prune(
     json_output: JsonOption = False,
     project: ProjectOption = None,
 ) -> None:
-    """Remove finished flow runs (never one that may still change) with their task runs, states, edges and logs."""
+    """Remove finished flow runs (never one that may still change) with their task runs, states, edges and logs.
+
+    Without --deployment, task runs called outside any flow go too.
+    """
     from orchestrate.cli.options import project_folder
     from orchestrate.cli.reads import daemon_client
     from orchestrate.core.durations import parse_duration
@@ -73,8 +76,8 @@ def _say(counts: dict[str, int], older_than: str, dry_run: bool, json_output: bo
 
         print_json(counts | {"dry_run": dry_run})
         return
-    if not counts["flow_runs"]:
-        print(f"No finished flow runs ended more than {older_than} ago; nothing removed.")
+    if not counts["flow_runs"] and not counts["task_runs"]:
+        print(f"No finished runs ended more than {older_than} ago; nothing removed.")
         return
     verb = "Would remove" if dry_run else "Removed"
     parts = ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in counts.items())

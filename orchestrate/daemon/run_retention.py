@@ -46,32 +46,55 @@ class Cutoff:
 def prune(
     daemon: Daemon, connection: Any, cutoffs: Sequence[Cutoff], dry_run: bool = False
 ) -> PruneCounts:
-    """Remove (or, in a dry run, count) the runs past each cutoff and their results; blocking."""
+    """Remove (or, in a dry run, count) the runs past each cutoff and their results; blocking.
+
+    The project's cutoff (no `deployment`) also takes task runs called outside any flow.
+    """
+    total = PruneCounts()
+    for cutoff in cutoffs:
+
+        def flow_runs(cursor: Any, limit: int | None, cutoff: Cutoff = cutoff) -> Chosen:
+            ids = pruning.prunable(cursor, cutoff.before, limit, cutoff.deployment, cutoff.exclude)
+            return ids, []
+
+        def task_runs(cursor: Any, limit: int | None, cutoff: Cutoff = cutoff) -> Chosen:
+            return [], pruning.prunable_task_runs(cursor, cutoff.before, limit)
+
+        total += _prune_batches(daemon, connection, flow_runs, dry_run)
+        if cutoff.deployment is None:
+            total += _prune_batches(daemon, connection, task_runs, dry_run)
+    return total
+
+
+#: (flow run ids, task run ids of no flow run) a prune batch removes.
+Chosen = tuple[list[str], list[str]]
+
+
+def _prune_batches(
+    daemon: Daemon, connection: Any, chosen: Callable[[Any, int | None], Chosen], dry_run: bool
+) -> PruneCounts:
+    """Remove what `chosen` names through the writer, a waited-for batch at a time."""
     total = PruneCounts()
     results = results_dir(daemon.root)
-    for cutoff in cutoffs:
-        while True:
-            cursor = connection.cursor()
-            try:
-                limit = None if dry_run else BATCH
-                ids = pruning.prunable(
-                    cursor, cutoff.before, limit, cutoff.deployment, cutoff.exclude
-                )
-                total += pruning.count(cursor, ids)
-                files = result_files.existing(results, result_files.result_keys(cursor, ids))
-            finally:
-                cursor.close()
-            if dry_run:
-                total += PruneCounts(results=len(files))
-            if dry_run or not ids:
-                break
-            daemon.writer.put(RunPruning(tuple(ids)))
-            flushed = daemon.writer.flush(_FLUSH_TIMEOUT)
-            if flushed:  # the rows are gone: nothing points at the files any more
-                total += PruneCounts(results=result_files.remove(files))
-            if not flushed or len(ids) < BATCH:
-                break
-    return total
+    while True:
+        cursor = connection.cursor()
+        try:
+            ids, task_ids = chosen(cursor, None if dry_run else BATCH)
+            total += pruning.count(cursor, ids, task_ids)
+            keys = result_files.result_keys(cursor, ids, task_ids)
+            files = result_files.existing(results, keys)
+        finally:
+            cursor.close()
+        if dry_run:
+            return total + PruneCounts(results=len(files))
+        if not ids and not task_ids:
+            return total
+        daemon.writer.put(RunPruning(tuple(ids), tuple(task_ids)))
+        flushed = daemon.writer.flush(_FLUSH_TIMEOUT)
+        if flushed:  # the rows are gone: nothing points at the files any more
+            total += PruneCounts(results=result_files.remove(files))
+        if not flushed or len(ids) + len(task_ids) < BATCH:
+            return total
 
 
 def configured_cutoffs(daemon: Daemon, now: float) -> list[Cutoff]:
@@ -105,7 +128,7 @@ class RunRetention:
         if not cutoffs:
             return PruneCounts()
         removed = await asyncio.to_thread(prune, self.daemon, self.connection(), cutoffs)
-        if removed.flow_runs:
+        if removed.flow_runs or removed.task_runs:
             log.info("run retention removed %s", describe(removed))
         return removed
 

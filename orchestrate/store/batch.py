@@ -119,6 +119,7 @@ class Batch:
     deletions: set[str] = field(default_factory=set)
     #: Finished runs retention removes, after this batch's own rows (late ones for them go too).
     pruned: set[str] = field(default_factory=set)
+    pruned_tasks: set[str] = field(default_factory=set)
     prune_events_before: float | None = None
     #: Records `add_all` could not sort into a table; the writer sets them aside, loudly.
     unreadable: list[Any] = field(default_factory=list)
@@ -142,6 +143,7 @@ class Batch:
             self._delete(record.flow_run_ids)
         elif isinstance(record, RunPruning):
             self.pruned.update(record.flow_run_ids)
+            self.pruned_tasks.update(record.task_run_ids)
         elif isinstance(record, EventPruning):
             self.prune_events_before = max(self.prune_events_before or 0.0, record.before)
 
@@ -260,6 +262,7 @@ class Batch:
             self.slots,
             self.deletions,
             self.pruned,
+            self.pruned_tasks,
         ]
 
     def write(
@@ -302,7 +305,10 @@ class Batch:
         if self.prune_events_before is not None:
             prune = "DELETE FROM events WHERE occurred < to_timestamp($1)"
             statements.append((prune, [self.prune_events_before], None))
-        statements += [(sql, params, None) for sql, params in pruning.statements(self.pruned)]
+        statements += [
+            (sql, params, None)
+            for sql, params in pruning.statements(self.pruned, self.pruned_tasks)
+        ]
         return statements
 
     def _deletion_statements(self) -> list[Statement]:

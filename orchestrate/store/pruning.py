@@ -6,11 +6,15 @@ Cancelled): a run that may still change is never touched. Deletes come in
 bounded batches, each one short, so the writer that runs them is not held up
 for long. Schedule slots stay: they are what keeps a past slot from being
 planned again.
+
+A task run called outside any flow (stored with the flow run id `""`) belongs
+to no deployment: the project's retention takes it with its states, logs and
+results, as it takes a flow run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +38,22 @@ _TABLES = (
     ("flow_runs", "id"),
 )
 _COUNTED = ("logs", "edges", "states", "task_runs", "flow_runs")
+#: What a task run of no flow run left, children first: (table, the column naming it).
+_STANDALONE_TABLES = (("logs", "task_run_id"), ("state_history", "run_id"), ("task_runs", "id"))
+_STANDALONE_COUNTED = ("logs", "states", "task_runs")
+#: The flow run id a task run called outside any flow is stored with.
+STANDALONE = ""
 
 
 @dataclass(slots=True, frozen=True)
 class RunPruning:
-    """Finished flow runs that leave the store with their task runs, states, edges and logs."""
+    """Finished flow runs that leave the store with their task runs, states, edges and logs.
+
+    `task_run_ids` are finished task runs of no flow run, which leave with their states and logs.
+    """
 
     flow_run_ids: tuple[str, ...]
+    task_run_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,34 +103,66 @@ def prunable(
     return [str(row[0]) for row in conn.execute(sql, params).fetchall()]
 
 
-def count(conn: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> PruneCounts:
-    """The rows that deleting `ids` removes."""
-    if not ids:
-        return PruneCounts()
-    parts = ", ".join(
-        f"(SELECT count(*) FROM {table} WHERE list_contains($1::VARCHAR[], {column}))"
-        for table, column in _TABLES
-    )
-    row = conn.execute(f"SELECT {parts}", [list(ids)]).fetchone() or ()
-    return PruneCounts(**dict(zip(_COUNTED, (int(n) for n in row), strict=True)))
-
-
-def statements(ids: Collection[str]) -> list[tuple[str, list[Any]]]:
-    """The deletes that remove flow runs `ids` and every row they left, children first."""
-    if not ids:
+def prunable_task_runs(
+    conn: duckdb.DuckDBPyConnection, before: float, limit: int | None = BATCH
+) -> list[str]:
+    """Final task runs of no flow run (called outside any flow) that ended before `before`."""
+    if before <= 0:
         return []
-    listed = [sorted(ids)]
-    return [
-        (f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})", listed)
-        for table, column in _TABLES
-    ]
+    sql = (
+        "SELECT id FROM task_runs WHERE flow_run_id = $1 AND list_contains($2::VARCHAR[], "
+        "state_type) AND coalesce(end_time, state_ts, created) < to_timestamp($3) "
+        "ORDER BY coalesce(end_time, state_ts, created)"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    params = [STANDALONE, list(FINAL_TYPES), before]
+    return [str(row[0]) for row in conn.execute(sql, params).fetchall()]
 
 
-def delete(conn: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> None:
-    """Delete `ids` and what they left in one transaction (the file's own writer, no daemon)."""
+def count(
+    conn: duckdb.DuckDBPyConnection, ids: Sequence[str], task_ids: Sequence[str] = ()
+) -> PruneCounts:
+    """The rows that deleting flow runs `ids` and task runs of no flow run `task_ids` removes."""
+    total = PruneCounts()
+    for listed, tables, kinds in (
+        (ids, _TABLES, _COUNTED),
+        (task_ids, _STANDALONE_TABLES, _STANDALONE_COUNTED),
+    ):
+        if not listed:
+            continue
+        parts = ", ".join(
+            f"(SELECT count(*) FROM {table} WHERE list_contains($1::VARCHAR[], {column}))"
+            for table, column in tables
+        )
+        row = conn.execute(f"SELECT {parts}", [list(listed)]).fetchone() or ()
+        total += PruneCounts(**dict(zip(kinds, (int(n) for n in row), strict=True)))
+    return total
+
+
+def statements(ids: Collection[str], task_ids: Collection[str] = ()) -> list[tuple[str, list[Any]]]:
+    """The deletes that remove flow runs `ids`, task runs of no flow run `task_ids`, and every
+    row they left, children first."""
+    found = []
+    for listed, tables in ((ids, _TABLES), (task_ids, _STANDALONE_TABLES)):
+        if listed:
+            found += [
+                (
+                    f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})",
+                    [sorted(listed)],
+                )
+                for table, column in tables
+            ]
+    return found
+
+
+def delete(
+    conn: duckdb.DuckDBPyConnection, ids: Sequence[str], task_ids: Sequence[str] = ()
+) -> None:
+    """Delete `ids` (and `task_ids`) and what they left in one transaction (no daemon)."""
     conn.execute("BEGIN TRANSACTION")
     try:
-        for sql, params in statements(ids):
+        for sql, params in statements(ids, task_ids):
             conn.execute(sql, params)
         conn.execute("COMMIT")
     except BaseException:
@@ -134,18 +179,37 @@ def prune_file(
 ) -> PruneCounts:
     """Remove (or count) final runs that ended before `before`, a batch per transaction.
 
-    Their result files in the folder `results` go once their rows are gone.
+    Without a `deployment`, task runs of no flow run go too. Their result files
+    in the folder `results` go once their rows are gone.
     """
+    total = _prune_batches(
+        conn, lambda limit: (prunable(conn, before, limit, deployment), []), dry_run, results
+    )
+    if deployment is None:
+        total += _prune_batches(
+            conn, lambda limit: ([], prunable_task_runs(conn, before, limit)), dry_run, results
+        )
+    return total
+
+
+def _prune_batches(
+    conn: duckdb.DuckDBPyConnection,
+    chosen: Callable[[int | None], tuple[list[str], list[str]]],
+    dry_run: bool,
+    results: Path | None,
+) -> PruneCounts:
+    """Delete what `chosen(limit)` names, (flow run ids, task run ids), until it names nothing."""
     total = PruneCounts()
     while True:
-        ids = prunable(conn, before, None if dry_run else BATCH, deployment)
-        files = result_files.existing(results, result_files.result_keys(conn, ids))
-        total += count(conn, ids)
+        ids, task_ids = chosen(None if dry_run else BATCH)
+        keys = result_files.result_keys(conn, ids, task_ids)
+        files = result_files.existing(results, keys)
+        total += count(conn, ids, task_ids)
         if dry_run:
             return total + PruneCounts(results=len(files))
-        if not ids:
+        if not ids and not task_ids:
             return total
-        delete(conn, ids)
+        delete(conn, ids, task_ids)
         total += PruneCounts(results=result_files.remove(files))
-        if len(ids) < BATCH:
+        if len(ids) + len(task_ids) < BATCH:
             return total

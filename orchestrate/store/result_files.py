@@ -27,27 +27,34 @@ def result_filename(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def result_keys(conn: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> list[str]:
-    """Keys runs `ids` may have stored results under; read them before the runs are deleted."""
-    if not ids:
+def result_keys(
+    conn: duckdb.DuckDBPyConnection, ids: Sequence[str], task_ids: Sequence[str] = ()
+) -> list[str]:
+    """Keys flow runs `ids` and task runs `task_ids` may have stored results under.
+
+    Read them before the runs are deleted. A cache key another task run still
+    uses is not among them.
+    """
+    if not ids and not task_ids:
         return []
-    listed = ", ".join("?" * len(ids))
     rows = conn.execute(
-        f"SELECT id, cache_key FROM task_runs WHERE flow_run_id IN ({listed})", list(ids)
+        "SELECT id, cache_key FROM task_runs "
+        "WHERE list_contains($1::VARCHAR[], flow_run_id) OR list_contains($2::VARCHAR[], id)",
+        [list(ids), list(task_ids)],
     ).fetchall()
+    removed = [str(task_id) for task_id, _ in rows]
     cache_keys = sorted({str(key) for _, key in rows if key})
     kept: set[str] = set()
     if cache_keys:
-        keyed = ", ".join("?" * len(cache_keys))
         kept = {
             str(key)
             for (key,) in conn.execute(
-                f"SELECT DISTINCT cache_key FROM task_runs WHERE cache_key IN ({keyed}) "
-                f"AND flow_run_id NOT IN ({listed})",
-                [*cache_keys, *ids],
+                "SELECT DISTINCT cache_key FROM task_runs WHERE list_contains($1::VARCHAR[], "
+                "cache_key) AND NOT list_contains($2::VARCHAR[], id)",
+                [cache_keys, removed],
             ).fetchall()
         }
-    return [*ids, *(str(task_id) for task_id, _ in rows), *(k for k in cache_keys if k not in kept)]
+    return [*ids, *removed, *(k for k in cache_keys if k not in kept)]
 
 
 def existing(folder: Path | None, keys: Iterable[str]) -> list[Path]:

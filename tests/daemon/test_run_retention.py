@@ -80,3 +80,33 @@ def test_orc_prune_through_the_daemon_removes_persisted_results(
     assert "2 results" in said.stdout
     left = {k for k in ("old-etl", "old-etl-t", "new-etl", "new-etl-t") if results.read(k)}
     assert left == {"new-etl", "new-etl-t"}
+
+
+def test_orc_prune_through_the_daemon_removes_old_task_runs_of_no_flow_run(
+    project: Project, build: SimpleNamespace
+) -> None:
+    """A script's task calls (stored with no flow run) go with the project's retention."""
+    import time
+
+    from orchestrate.core.project import store_path
+    from orchestrate.core.records import LogRecord, StateRecord
+    from orchestrate.store import StoreWriter
+
+    project.write("flows.toml", '[project]\nname = "kept"\n')
+    writer = StoreWriter(store_path(project.root))
+    for task_id, age in (("old-call", 40), ("new-call", 1)):
+        ended = time.time() - age * 86400
+        writer.put(build.task_run(task_id, "", Completed(), created=ended - 1, end_time=ended))
+        writer.put(StateRecord(task_id, "", True, Completed()))
+        writer.put(LogRecord("", task_id, ended, 20, "orc.task_runs", "a line"))
+    writer.close()
+    project.up()
+    dry = project.orc("prune", "--older-than", "30d", "--dry-run")
+    assert "1 task runs" in dry.stdout, dry.stdout + dry.stderr
+    said = project.orc("prune", "--older-than", "30d")
+    assert said.stdout.startswith("Removed 0 flow runs, 1 task runs"), said.stdout + said.stderr
+    rows = _sql(project, "SELECT id FROM task_runs WHERE flow_run_id = ''")
+    assert rows == [{"id": "new-call"}]
+    assert _sql(project, "SELECT count(*) AS n FROM logs WHERE task_run_id = 'old-call'") == [
+        {"n": 0}
+    ]
