@@ -136,7 +136,7 @@ def runs_ls(args: Args) -> int | None:
         render.print_json([render.flow_run_json(run) for run in found])
     elif not found and any(filters.values()):
         asked = " ".join(f"--{key} {value}" for key, value in filters.items() if value)
-        render.console().print(f"No flow runs match {asked}.")
+        render.say(f"No flow runs match {asked}.")
     else:
         render.runs_table(found)
     return 0

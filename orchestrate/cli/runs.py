@@ -94,7 +94,7 @@ def list_runs(
     if json_output:
         render.print_json([render.flow_run_json(run) for run in found])
     elif not found and (asked := _asked(states, flow, deployment, tag, since, until, scheduled)):
-        render.console().print(f"No flow runs match {asked}.")
+        render.say(f"No flow runs match {asked}.")
     else:
         render.runs_table(found)
 
