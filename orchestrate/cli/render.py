@@ -63,11 +63,13 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def level_name(level: int) -> str:
-    """`INFO` for 20, `Level 25` for a level without a name (logging is loaded only here)."""
-    import logging
+#: The standard levels' names (`logging.getLevelName`, without loading `logging`).
+_LEVEL_NAMES = {50: "CRITICAL", 40: "ERROR", 30: "WARNING", 20: "INFO", 10: "DEBUG", 0: "NOTSET"}
 
-    return logging.getLevelName(level)
+
+def level_name(level: int) -> str:
+    """`INFO` for 20, `Level 25` for a level without a name, as `logging.getLevelName` says."""
+    return _LEVEL_NAMES.get(level, f"Level {level}")
 
 
 def relative(seconds: float) -> str:
