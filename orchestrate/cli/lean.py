@@ -182,7 +182,7 @@ def logs(args: Args) -> int | None:
         return None
     with DaemonReads(client) as reads:
         try:
-            found = read_run(reads, args.positionals[0])
+            found = read_run(reads, args.positionals[0], dashboards=False)
             if "--json" in args.flags:
                 render.print_json([render.log_json(line) for line in reads.logs(found.run.id)])
                 return 0

@@ -82,6 +82,12 @@ def test_reads_through_the_daemon_load_no_pydantic_duckdb_typer_textual_or_rich(
         assert not modules & {*HEAVY, "rich"}, (args, sorted(modules & {*HEAVY, "rich"}))
 
 
+def test_orc_logs_loads_neither_logging_nor_a_thread_pool(project: Project) -> None:
+    """Level names and the page read ahead need neither: their imports came before the first line."""
+    modules = loaded(project, "logs", project.completed("tiny")[0].id)
+    assert not modules & {"logging", "concurrent", "rich"}, sorted(modules)
+
+
 def test_the_quick_path_prints_what_the_full_commands_print(project: Project) -> None:
     run_id = project.completed("tiny")[0].id
     for args in (
