@@ -78,8 +78,9 @@ def terminal(stream: TextIO | None = None) -> Terminal:
 
 
 def colour_wanted(stream: TextIO) -> bool:
-    """Colours for `stream`: a terminal that is not dumb, and `$NO_COLOR` not set."""
-    if os.environ.get("NO_COLOR", "") != "":
+    """Colours for `stream`: a terminal that is not dumb, and `$NO_COLOR` not set (to anything,
+    as `orc tui` reads it)."""
+    if "NO_COLOR" in os.environ:
         return False
     if os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
         return False

@@ -84,7 +84,10 @@ def test_width_comes_from_columns_and_colour_only_on_a_terminal(
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
     assert table.terminal(Tty()).colour
-    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("NO_COLOR", "")  # set to anything, as `orc tui` reads it
+    assert not table.terminal(Tty()).colour
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
     assert not table.terminal(Tty()).colour
 
 
