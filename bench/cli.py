@@ -147,8 +147,9 @@ def run_to_body(
     return {name: values[1:] for name, values in samples.items()}
 
 
-def measure(root: Path, repeat: int, baseline: Path | None) -> dict[str, Samples]:
-    """Every figure of the table, as samples in milliseconds per environment."""
+def measure(root: Path, repeat: int, baseline: Path | None, reads: Reads) -> dict[str, Samples]:
+    """Every figure of the table, as samples in milliseconds per environment (and the
+    reads' own times into `reads`)."""
     envs = variants(baseline)
     samples: dict[str, Samples] = {
         "python -c pass": wall([sys.executable, "-c", "pass"], repeat, root, {"now": envs["now"]}),
@@ -173,10 +174,77 @@ def measure(root: Path, repeat: int, baseline: Path | None) -> dict[str, Samples
         }
         for label, args in commands.items():
             samples[label] = wall([ORC, *args], repeat, root, envs)
+        reads["socket"] = socket_reads(root, run_id, repeat)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+    reads["store"] = store_reads(root, run_id, repeat)
     return samples
+
+
+#: Per read, then per side ("socket", "store"): milliseconds per call.
+Reads = dict[str, dict[str, list[float]]]
+
+
+def _timed(calls: dict[str, Any], repeat: int) -> dict[str, list[float]]:
+    """Milliseconds of each call, `repeat` times each, in turns."""
+    times: dict[str, list[float]] = {label: [] for label in calls}
+    for _ in range(repeat):
+        for label, call in calls.items():
+            started = time.perf_counter()
+            call()
+            times[label].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def socket_reads(root: Path, run_id: str, repeat: int) -> dict[str, list[float]]:
+    """Each read of a quick command as the daemon answers it: request to reply, one connection."""
+    from orchestrate.client.plain import PlainClient
+
+    with PlainClient(root) as client:
+        return _timed(
+            {
+                "status": client.status,
+                "runs.list (50)": client.runs,
+                "runs.get (full id)": lambda: client.run(run_id),
+                "runs.get (8-char prefix)": lambda: client.run(run_id[:8]),
+                "runs.log_page (first page)": lambda: client.log_page(run_id, None, 1000),
+            },
+            repeat,
+        )
+
+
+def store_reads(root: Path, run_id: str, repeat: int) -> dict[str, list[float]]:
+    """The same reads as the daemon's handlers query the store for them, on the file alone
+    (after `orc down`): what of a reply is DuckDB's time, and what the daemon's and the socket's."""
+    from orchestrate.core.project import store_path
+    from orchestrate.store.queries import Store
+
+    store = Store(store_path(root))
+    store.open()
+
+    def detail(run: str) -> None:
+        found = store.get_flow_run(run)  # the handler resolves the id first, then reads it
+        store.get_flow_run(found.id)
+        store.task_runs(found.id)
+        store.state_history(found.id)
+        store.child_flow_runs(found.id)
+
+    try:
+        return _timed(
+            {
+                "status": lambda: None,  # answered from memory
+                "runs.list (50)": lambda: store.list_flow_runs(limit=50),
+                "runs.get (full id)": lambda: detail(run_id),
+                "runs.get (8-char prefix)": lambda: detail(run_id[:8]),
+                "runs.log_page (first page)": lambda: store.log_page(
+                    store.get_flow_run(run_id).id, None, 1000
+                ),
+            },
+            repeat,
+        )
+    finally:
+        store.close()
 
 
 def figure(samples: list[tuple[float, float]]) -> dict[str, float]:
@@ -213,8 +281,31 @@ def write(results: dict[str, Any], out: Path) -> None:
     ]
     for label, variant in results["figures"].items():
         lines.append("| " + " | ".join(_row(label, variant, base, bool(before))) + " |")
+    lines += _reads_table(results.get("reads") or {})
     (out / "cli.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _reads_table(reads: dict[str, dict[str, float]]) -> list[str]:
+    """Each read through the socket beside the same queries on the store file alone."""
+    if not reads:
+        return []
+    lines = [
+        "",
+        "## Reads: the daemon's answer vs the store's queries",
+        "",
+        "Medians in ms. `socket`: request to reply through `PlainClient`, the daemon up"
+        " (its handler, its flush wait, the store queries, JSON both ways); `store`: the"
+        " queries the handler makes, on the file alone after `orc down`.",
+        "",
+        "| read | socket | store |",
+        "|---|---|---|",
+    ]
+    for label, socket_ms in reads.get("socket", {}).items():
+        store_ms = reads.get("store", {}).get(label)
+        store_cell = "" if store_ms is None else f"{store_ms:.1f}"
+        lines.append(f"| `{label}` | {socket_ms:.1f} | {store_cell} |")
+    return lines
 
 
 def _row(label: str, variant: dict[str, Any], base: dict[str, float], before: bool) -> list[str]:
@@ -262,7 +353,8 @@ def main() -> None:
         compile_sources([here, *([args.baseline.resolve()] if args.baseline else [])])
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        samples = measure(Path(tmp), args.repeat, args.baseline)
+        reads: Reads = {}
+        samples = measure(Path(tmp), args.repeat, args.baseline, reads)
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -273,6 +365,10 @@ def main() -> None:
         "figures": {
             label: {name: figure(values) for name, values in variant.items()}
             for label, variant in samples.items()
+        },
+        "reads": {
+            side: {label: statistics.median(values) for label, values in times.items()}
+            for side, times in reads.items()
         },
     }
     write(results, args.out)
