@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -171,7 +172,8 @@ def test_orc_version_loads_neither_typer_nor_duckdb(tmp_path: Path) -> None:
     assert result.returncode == 0 and result.stdout.startswith("orc ")
     assert "duckdb " in result.stdout
     modules = {name.partition(".")[0] for name in out.read_text().split()}
-    assert not modules & {*HEAVY, "rich"}
+    assert not modules & {*HEAVY, "rich", "platform"}
+    assert f"python {platform.python_version()}" in result.stdout
     flag = subprocess.run(
         [sys.executable, "-m", "orchestrate.cli", "--version"],
         capture_output=True,
