@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import signal
 import statistics
 import subprocess
@@ -28,7 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-Samples = dict[str, list[float]]
+#: Per environment: (wall ms, CPU ms of the process and its children) per run.
+Samples = dict[str, list[tuple[float, float]]]
 FINAL = ("COMPLETED", "FAILED", "CRASHED")
 
 ORC = str(Path(sys.executable).parent / "orc")
@@ -75,6 +77,19 @@ def start_daemon(root: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError("orc up did not start")
 
 
+def compile_sources(trees: list[Path]) -> None:
+    """Write the bytecode of each tree's `orchestrate` and `tui`, as `pip install` does.
+
+    An editable install under `PYTHONDONTWRITEBYTECODE=1` has none, so every command
+    would compile its modules from source first: that is not what a user's `orc` does.
+    """
+    for tree in trees:
+        for package in ("orchestrate", "tui"):
+            subprocess.run(
+                [sys.executable, "-m", "compileall", "-q", str(tree / package)], check=True
+            )
+
+
 def variants(baseline: Path | None) -> dict[str, dict[str, str]]:
     """The environments each command runs in: this tree, and the baseline source tree if given."""
     now = {**os.environ}
@@ -84,31 +99,43 @@ def variants(baseline: Path | None) -> dict[str, dict[str, str]]:
     return {"now": now, "before": {**now, "PYTHONPATH": str(baseline.resolve())}}
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the waited-for children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wall(argv: list[str], repeat: int, cwd: Path, envs: dict[str, dict[str, str]]) -> Samples:
-    """Milliseconds from spawn to exit of `argv` in each environment, taking turns, `repeat`
-    times each (after one round not counted), so a busy moment hits both alike."""
+    """Milliseconds from spawn to exit of `argv` in each environment, and the CPU it used, taking
+    turns, `repeat` times each (after one round not counted), so a busy moment hits both alike.
+    CPU time is what a busy machine inflates least: wall time swings several-fold with load."""
     samples: Samples = {name: [] for name in envs}
     for _ in range(repeat + 1):
         for name, env in envs.items():
-            started = time.perf_counter()
+            cpu, started = children_cpu(), time.perf_counter()
             subprocess.run(argv, check=True, capture_output=True, cwd=cwd, env=env)
-            samples[name].append((time.perf_counter() - started) * 1000)
+            elapsed = (time.perf_counter() - started) * 1000
+            samples[name].append((elapsed, (children_cpu() - cpu) * 1000))
     return {name: values[1:] for name, values in samples.items()}
 
 
-def run_to_body(root: Path, repeat: int, envs: dict[str, dict[str, str]]) -> Samples:
-    """Milliseconds from spawning `orc run hello` to the flow body's first stored log line."""
+def run_to_body(
+    root: Path, repeat: int, envs: dict[str, dict[str, str]], extra: tuple[str, ...] = ()
+) -> Samples:
+    """Milliseconds from spawning `orc run hello` to the flow body's first stored log line
+    (and the CPU of the `orc run` process alone)."""
     from orchestrate.client import connect
 
     samples: Samples = {name: [] for name in envs}
     with connect(root) as client:
         for _ in range(repeat + 1):
             for name, env in envs.items():
-                started = time.time()
+                cpu, started = children_cpu(), time.time()
                 out = subprocess.run(
-                    [ORC, "run", "hello", "--json"], check=True, capture_output=True, cwd=root,
-                    env=env,
+                    [ORC, "run", "hello", *extra, "--json"], check=True, capture_output=True,
+                    cwd=root, env=env,
                 ).stdout  # fmt: skip
+                used = (children_cpu() - cpu) * 1000
                 run_id = json.loads(out)["id"]
                 with client.subscribe(["flow_run"], flow_run_id=run_id) as changes:
                     if client.run(run_id).run.state.type not in FINAL:
@@ -116,12 +143,13 @@ def run_to_body(root: Path, repeat: int, envs: dict[str, dict[str, str]]) -> Sam
                             if change.data.get("settled"):
                                 break
                 first = next(line for line in client.logs(run_id) if line.message == "body")
-                samples[name].append((first.ts - started) * 1000)
+                samples[name].append(((first.ts - started) * 1000, used))
     return {name: values[1:] for name, values in samples.items()}
 
 
-def measure(root: Path, repeat: int, baseline: Path | None) -> dict[str, Samples]:
-    """Every figure of the table, as samples in milliseconds per environment."""
+def measure(root: Path, repeat: int, baseline: Path | None, reads: Reads) -> dict[str, Samples]:
+    """Every figure of the table, as samples in milliseconds per environment (and the
+    reads' own times into `reads`)."""
     envs = variants(baseline)
     samples: dict[str, Samples] = {
         "python -c pass": wall([sys.executable, "-c", "pass"], repeat, root, {"now": envs["now"]}),
@@ -130,6 +158,7 @@ def measure(root: Path, repeat: int, baseline: Path | None) -> dict[str, Samples
     proc = start_daemon(root)
     try:
         samples["orc run hello → flow body"] = run_to_body(root, repeat, envs)
+        samples["orc run hello -p n=2 → flow body"] = run_to_body(root, repeat, envs, ("-p", "n=2"))
         run_id = json.loads(
             subprocess.run(
                 [ORC, "runs", "ls", "--json"], check=True, capture_output=True, cwd=root
@@ -145,26 +174,95 @@ def measure(root: Path, repeat: int, baseline: Path | None) -> dict[str, Samples
         }
         for label, args in commands.items():
             samples[label] = wall([ORC, *args], repeat, root, envs)
+        reads["socket"] = socket_reads(root, run_id, repeat)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+    reads["store"] = store_reads(root, run_id, repeat)
     return samples
 
 
-def figure(values: list[float]) -> dict[str, float]:
+#: Per read, then per side ("socket", "store"): milliseconds per call.
+Reads = dict[str, dict[str, list[float]]]
+
+
+def _timed(calls: dict[str, Any], repeat: int) -> dict[str, list[float]]:
+    """Milliseconds of each call, `repeat` times each, in turns."""
+    times: dict[str, list[float]] = {label: [] for label in calls}
+    for _ in range(repeat):
+        for label, call in calls.items():
+            started = time.perf_counter()
+            call()
+            times[label].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def socket_reads(root: Path, run_id: str, repeat: int) -> dict[str, list[float]]:
+    """Each read of a quick command as the daemon answers it: request to reply, one connection."""
+    from orchestrate.client.plain import PlainClient
+
+    with PlainClient(root) as client:
+        return _timed(
+            {
+                "status": client.status,
+                "runs.list (50)": client.runs,
+                "runs.get (full id)": lambda: client.run(run_id),
+                "runs.get (8-char prefix)": lambda: client.run(run_id[:8]),
+                "runs.log_page (first page)": lambda: client.log_page(run_id, None, 1000),
+            },
+            repeat,
+        )
+
+
+def store_reads(root: Path, run_id: str, repeat: int) -> dict[str, list[float]]:
+    """The same reads as the daemon's handlers query the store for them, on the file alone
+    (after `orc down`): what of a reply is DuckDB's time, and what the daemon's and the socket's."""
+    from orchestrate.core.project import store_path
+    from orchestrate.store.queries import Store
+
+    store = Store(store_path(root))
+    store.open()
+
+    def detail(run: str) -> None:
+        found = store.get_flow_run(run)  # the handler resolves the id first, then reads it
+        store.get_flow_run(found.id)
+        store.task_runs(found.id)
+        store.state_history(found.id)
+        store.child_flow_runs(found.id)
+
+    try:
+        return _timed(
+            {
+                "status": lambda: None,  # answered from memory
+                "runs.list (50)": lambda: store.list_flow_runs(limit=50),
+                "runs.get (full id)": lambda: detail(run_id),
+                "runs.get (8-char prefix)": lambda: detail(run_id[:8]),
+                "runs.log_page (first page)": lambda: store.log_page(
+                    store.get_flow_run(run_id).id, None, 1000
+                ),
+            },
+            repeat,
+        )
+    finally:
+        store.close()
+
+
+def figure(samples: list[tuple[float, float]]) -> dict[str, float]:
+    values = [wall_ms for wall_ms, _ in samples]
     return {
         "median_ms": statistics.median(values),
         "p90_ms": sorted(values)[round(0.9 * (len(values) - 1))],
         "min_ms": min(values),
+        "cpu_median_ms": statistics.median(cpu for _, cpu in samples),
     }
 
 
 def write(results: dict[str, Any], out: Path) -> None:
-    """`cli.json` and `cli.md`: medians, p90, the ratio to a cold `python -c pass`, and the
-    baseline's median beside each when one was measured."""
+    """`cli.json` and `cli.md`: wall medians and p90, CPU medians, the ratios to a cold
+    `python -c pass`, and the baseline's medians beside each when one was measured."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "cli.json").write_text(json.dumps(results, indent=2) + "\n")
-    base = results["figures"]["python -c pass"]["now"]["median_ms"]
+    base = results["figures"]["python -c pass"]["now"]
     before = results.get("baseline")
     lines = [
         "# orc CLI wall time",
@@ -172,34 +270,69 @@ def write(results: dict[str, Any], out: Path) -> None:
         f"{results['date']}; {results['machine']}; {results['repeat']} runs each, "
         "a fresh process each, against a real `orc up`"
         + (f"; before = {before}, run in turns with now" if before else "")
-        + ". The machine was shared with other work: compare within a row.",
+        + f"; load average {results['load']}; bytecode {results['bytecode']}."
+        " The machine was shared with other work: compare within a row, and CPU time"
+        " (user + system of the `orc` process) over wall time.",
         "",
-        "| command | median | p90 | x `python -c pass` |"
-        + (" before (median) | before / now |" if before else "")
+        "| command | median | p90 | CPU | x `python -c pass` (wall, CPU) |"
+        + (" before: median, CPU | before / now (wall, CPU) |" if before else "")
         + " target |",
-        "|---|---|---|---|" + ("---|---|" if before else "") + "---|",
+        "|---|---|---|---|---|" + ("---|---|" if before else "") + "---|",
     ]
     for label, variant in results["figures"].items():
-        now = variant["now"]
-        target = "" if label == "python -c pass" else "≤ 100 ms"
-        if label.startswith("orc") and label not in ("orc version", "orc run hello → flow body"):
-            target += ", ≤ 3x"
-        cells = [
-            f"`{label}`",
-            f"{now['median_ms']:.0f} ms",
-            f"{now['p90_ms']:.0f} ms",
-            f"{now['median_ms'] / base:.1f}x",
-        ]
-        if before:
-            old = variant.get("before")
-            cells += (
-                [f"{old['median_ms']:.0f} ms", f"{old['median_ms'] / now['median_ms']:.1f}x"]
-                if old
-                else ["", ""]
-            )
-        lines.append("| " + " | ".join([*cells, target]) + " |")
+        lines.append("| " + " | ".join(_row(label, variant, base, bool(before))) + " |")
+    lines += _reads_table(results.get("reads") or {})
     (out / "cli.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _reads_table(reads: dict[str, dict[str, float]]) -> list[str]:
+    """Each read through the socket beside the same queries on the store file alone."""
+    if not reads:
+        return []
+    lines = [
+        "",
+        "## Reads: the daemon's answer vs the store's queries",
+        "",
+        "Medians in ms. `socket`: request to reply through `PlainClient`, the daemon up"
+        " (its handler, its flush wait, the store queries, JSON both ways); `store`: the"
+        " queries the handler makes, on the file alone after `orc down`.",
+        "",
+        "| read | socket | store |",
+        "|---|---|---|",
+    ]
+    for label, socket_ms in reads.get("socket", {}).items():
+        store_ms = reads.get("store", {}).get(label)
+        store_cell = "" if store_ms is None else f"{store_ms:.1f}"
+        lines.append(f"| `{label}` | {socket_ms:.1f} | {store_cell} |")
+    return lines
+
+
+def _row(label: str, variant: dict[str, Any], base: dict[str, float], before: bool) -> list[str]:
+    now = variant["now"]
+    target = "" if label == "python -c pass" else "≤ 100 ms"
+    if label.startswith(("orc status", "orc runs", "orc logs")):
+        target += ", ≤ 3x"
+    cells = [
+        f"`{label}`",
+        f"{now['median_ms']:.0f} ms",
+        f"{now['p90_ms']:.0f} ms",
+        f"{now['cpu_median_ms']:.0f} ms",
+        f"{now['median_ms'] / base['median_ms']:.1f}x, "
+        f"{now['cpu_median_ms'] / base['cpu_median_ms']:.1f}x",
+    ]
+    if before:
+        old = variant.get("before")
+        cells += (
+            [
+                f"{old['median_ms']:.0f} ms, {old['cpu_median_ms']:.0f} ms",
+                f"{old['median_ms'] / now['median_ms']:.1f}x, "
+                f"{old['cpu_median_ms'] / now['cpu_median_ms']:.1f}x",
+            ]
+            if old
+            else ["", ""]
+        )
+    return [*cells, target]
 
 
 def main() -> None:
@@ -211,17 +344,31 @@ def main() -> None:
         help="another orc source tree (e.g. a worktree of main) to time in turns with this one",
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--no-compile", action="store_true", help="time without writing the bytecode first"
+    )
     args = parser.parse_args()
+    if not args.no_compile:
+        here = Path(__file__).resolve().parent.parent
+        compile_sources([here, *([args.baseline.resolve()] if args.baseline else [])])
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        samples = measure(Path(tmp), args.repeat, args.baseline)
+        reads: Reads = {}
+        samples = measure(Path(tmp), args.repeat, args.baseline, reads)
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "repeat": args.repeat,
+        "bytecode": "not written first" if args.no_compile else "written first (compileall)",
+        "load": f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
         "baseline": _describe(args.baseline),
         "figures": {
             label: {name: figure(values) for name, values in variant.items()}
             for label, variant in samples.items()
+        },
+        "reads": {
+            side: {label: statistics.median(values) for label, values in times.items()}
+            for side, times in reads.items()
         },
     }
     write(results, args.out)

@@ -7,11 +7,14 @@ import os
 
 def versions() -> dict[str, str]:
     """orc, Python and DuckDB versions, read without importing DuckDB."""
-    import platform
+    import sys
 
     from orchestrate._version import __version__
 
-    return {"orc": __version__, "python": platform.python_version(), "duckdb": _duckdb_version()}
+    # `platform.python_version()` reads the same word of `sys.version`; importing
+    # `platform` cost `orc version` a tenth of its time
+    python = sys.version.split()[0]
+    return {"orc": __version__, "python": python, "duckdb": _duckdb_version()}
 
 
 def _duckdb_version() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrate.cli.options import ProjectOption
+from orchestrate.cli.params import run_parameters
 from orchestrate.core.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def run_flow(
     project: ProjectOption = None,
 ) -> None:
     """Run a flow once in this process and record it in the project's store."""
-    parameters = {**parse_params_json(params_json), **parse_params(param or [])}
+    parameters = run_parameters(param or [], params_json)
     home = os.environ.get("ORC_HOME")
     if project is not None:  # where the run records; put back after, for callers in-process
         os.environ["ORC_HOME"] = str(project.expanduser().resolve())
@@ -54,46 +54,6 @@ def run_flow(
         raise state.exception
     print(_summary(state, watch.top_run, getattr(flow_obj, "name", entrypoint), started))
     raise typer.Exit(0 if state.is_completed() else 1)
-
-
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """`["n=3", "name=Ford"]` → `{"n": 3, "name": "Ford"}`: JSON if it parses, else the text."""
-    parsed: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError(
-                f"-p {pair!r} is not of the form key=value; write it like -p days=3 "
-                "or -p name=Ford (values are read as JSON when they parse, else as text)."
-            )
-        try:
-            parsed[key.strip()] = json.loads(raw)
-        except RecursionError as exc:
-            raise ParameterError(
-                f"-p {key.strip()}: the value is nested too deeply to read as JSON."
-            ) from exc
-        except ValueError:
-            parsed[key.strip()] = raw
-    return parsed
-
-
-def parse_params_json(text: str | None) -> dict[str, Any]:
-    if text is None:
-        return {}
-    try:
-        value = json.loads(text)
-    except RecursionError as exc:
-        raise ParameterError("--params is nested too deeply to read as JSON.") from exc
-    except ValueError as exc:
-        raise ParameterError(
-            f"--params is not valid JSON ({exc}); give an object like --params '{{\"days\": 3}}'."
-        ) from exc
-    if not isinstance(value, dict):
-        raise ParameterError(
-            f"--params must be a JSON object, not {type(value).__name__}; "
-            "give an object like --params '{\"days\": 3}'."
-        )
-    return value
 
 
 def _load(entrypoint: str) -> Any:

@@ -3,7 +3,8 @@
 A short command is mostly interpreter start-up and imports: Typer, pydantic
 (the wire models) and Rich cost several times what `orc status` does. So
 `orc version`, `orc status`, `orc runs ls`, `orc runs show RUN`, `orc logs RUN`
-and `orc run NAME`, given only the options they are mostly given, are
+and `orc run NAME` (with `-p`, `--params`, `--watch`, `--json`), given only
+the options they are mostly given, are
 answered here through `PlainClient` (stdlib JSON) and printed by the same
 functions as the full commands. Anything else (another option, `--help`,
 completion, no daemon running, a reply this path cannot read) is left to the
@@ -31,6 +32,8 @@ class Shape(NamedTuple):
     positionals: int = 0
     flags: frozenset[str] = frozenset({"--json"})
     options: dict[str, str] = {"--project": "project"}
+    #: options given any number of times (`-p a=1 -p b=2`), by the name their values go under
+    repeated: dict[str, str] = {}
 
 
 class Args:
@@ -40,6 +43,7 @@ class Args:
         self.positionals: list[str] = []
         self.flags: set[str] = set()
         self.options: dict[str, str] = {}
+        self.lists: dict[str, list[str]] = {}
 
 
 def parse(argv: list[str], shape: Shape) -> Args | None:
@@ -49,11 +53,14 @@ def parse(argv: list[str], shape: Shape) -> Args | None:
     for word in words:
         if word in shape.flags:
             found.flags.add(word)
-        elif word in shape.options:
+        elif word in shape.options or word in shape.repeated:
             value = next(words, None)
             if value is None or value.startswith("-"):
                 return None
-            found.options[shape.options[word]] = value
+            if word in shape.repeated:
+                found.lists.setdefault(shape.repeated[word], []).append(value)
+            else:
+                found.options[shape.options[word]] = value
         elif word.startswith("-") or len(found.positionals) == shape.positionals:
             return None
         else:
@@ -136,7 +143,7 @@ def runs_ls(args: Args) -> int | None:
         render.print_json([render.flow_run_json(run) for run in found])
     elif not found and any(filters.values()):
         asked = " ".join(f"--{key} {value}" for key, value in filters.items() if value)
-        render.console().print(f"No flow runs match {asked}.")
+        render.say(f"No flow runs match {asked}.")
     else:
         render.runs_table(found)
     return 0
@@ -175,7 +182,7 @@ def logs(args: Args) -> int | None:
         return None
     with DaemonReads(client) as reads:
         try:
-            found = read_run(reads, args.positionals[0])
+            found = read_run(reads, args.positionals[0], dashboards=False)
             if "--json" in args.flags:
                 render.print_json([render.log_json(line) for line in reads.logs(found.run.id)])
                 return 0
@@ -187,21 +194,21 @@ def logs(args: Args) -> int | None:
 
 
 def run(args: Args) -> int | None:
-    """`orc run NAME`: start a run now (a run is made once, so nothing here falls back after)."""
+    """`orc run NAME`: start a run now (a run is made once, so nothing here falls back after).
+
+    Parameters are read first, as the full command reads them: a bad `-p` is
+    refused (exit 2) whether or not a daemon runs.
+    """
+    from orchestrate.cli.params import run_parameters
+    from orchestrate.cli.run_now import run_now
+
+    parameters = run_parameters(args.lists.get("param", []), args.options.get("params"))
     client = _client(args)
     if client is None:
         return None
-    name = args.positionals[0]
     with client:
-        created = client.request("runs.create", deployment=name, parameters={})
-    if "--json" in args.flags:
-        from orchestrate.cli import render
-        from orchestrate.cli.reads import flow_run_view
-
-        render.print_json(render.flow_run_json(flow_run_view(created)))
-    else:
-        print(f"Started {created.id} ({created.name}) of {name}.", flush=True)
-    return 0
+        watch = bool(args.flags & {"--watch", "-w"})
+        return run_now(client, args.positionals[0], parameters, watch, "--json" in args.flags)
 
 
 _PROJECT_JSON = {"--project": "project"}
@@ -221,7 +228,15 @@ COMMANDS: dict[tuple[str, ...], tuple[Shape, Callable[[Args], int | None]]] = {
     ("runs", "ls"): (Shape(options=_RUNS_LS), runs_ls),
     ("runs", "show"): (Shape(positionals=1), runs_show),
     ("logs",): (Shape(positionals=1), logs),
-    ("run",): (Shape(positionals=1), run),
+    ("run",): (
+        Shape(
+            positionals=1,
+            flags=frozenset({"--json", "--watch", "-w"}),
+            options={**_PROJECT_JSON, "--params": "params"},
+            repeated={"-p": "param", "--param": "param"},
+        ),
+        run,
+    ),
 }
 
 

@@ -9,9 +9,8 @@ rather than a Rich renderable each. The text is what `render.log_lines` prints.
 from __future__ import annotations
 
 import functools
-import logging
-import os
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -38,8 +37,10 @@ def print_log(
 ) -> list[LogLine]:
     """Print the run's log, oldest first; returns its lines that hold a traceback
     (what `render.unlogged_error` looks at)."""
+    from orchestrate.cli.table import colour_wanted
+
     out = out or sys.stdout
-    colour = out.isatty() and "NO_COLOR" not in os.environ
+    colour = colour_wanted(out)
     names = {t.id: t.name for t in found.task_runs}
     heads: dict[tuple[Any, Any], str] = {}  # (level, task run) -> "LEVEL    task": few of them
     tracebacks: list[LogLine] = []
@@ -63,7 +64,9 @@ def print_log(
 
 def _head(level: Any, task: str | None, colour: bool) -> str:
     """What follows the time on a line: the level padded, and the task run's name if any."""
-    name = logging.getLevelName(level)
+    from orchestrate.cli.render import level_name
+
+    name = level_name(level)
     padded = f"{name:<8}"
     if colour:
         padded = f"{_ANSI[name]}{padded}{_RESET}" if name in _ANSI else padded
@@ -90,8 +93,6 @@ def _pages(store: Store | DaemonReads, run_id: str) -> Iterator[list[Any]]:
     """The run's log rows, a page at a time, from whichever side answers reads: a small first
     page so the first line comes at once, then large ones, each asked for while the one
     before it is printed."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from orchestrate.cli.reads import DaemonReads
 
     def fetch(after: Any, size: int) -> tuple[list[Any], Any]:
@@ -100,11 +101,32 @@ def _pages(store: Store | DaemonReads, run_id: str) -> Iterator[list[Any]]:
             return page.lines, page.next
         return store.log_page(run_id, after, size)
 
-    with ThreadPoolExecutor(1) as ahead:
-        rows, after = fetch(None, FIRST_PAGE)
-        while True:
-            following = ahead.submit(fetch, after, PAGE) if after is not None else None
-            yield rows
-            if following is None:
-                return
-            rows, after = following.result()
+    rows, after = fetch(None, FIRST_PAGE)
+    while True:
+        following = _Ahead(fetch, after, PAGE) if after is not None else None
+        yield rows
+        if following is None:
+            return
+        rows, after = following.result()
+
+
+class _Ahead:
+    """One call run on a thread of its own, its result (or error) taken when wanted."""
+
+    def __init__(self, call: Any, *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Any, args: tuple[Any, ...]) -> None:
+        try:
+            self._value = call(*args)
+        except BaseException as error:  # handed to the caller in `result`
+            self._error = error
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value

@@ -32,7 +32,7 @@ def logs(
     from orchestrate.cli.runs import read_run
 
     with open_reads(project_folder(project)) as store:
-        found = read_run(store, run)
+        found = read_run(store, run, dashboards=False)
         if json_output and not follow:
             render.print_json([render.log_json(line) for line in store.logs(found.run.id)])
             return

@@ -1,7 +1,8 @@
-"""How runs, task runs and logs look: rich tables for people, JSON for scripts.
+"""How runs, task runs and logs look: tables for people, JSON for scripts.
 
-Rich is imported inside the functions that draw, so commands that print JSON
-(or fail early) never pay for it.
+Tables and coloured text are drawn by `orchestrate.cli.table` (the stdlib
+alone), so the quick path of a command and its Typer command print the same
+bytes through the same functions, and neither loads Rich.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.cli import table
+from orchestrate.cli.table import Cell, Column, Styled, Terminal, styled
+
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
 
     from orchestrate.store.views import FlowRunView, LogLine, RunState, StateEntry, TaskRunView
 
@@ -60,11 +63,13 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def level_name(level: int) -> str:
-    """`INFO` for 20, `Level 25` for a level without a name (logging is loaded only here)."""
-    import logging
+#: The standard levels' names (`logging.getLevelName`, without loading `logging`).
+_LEVEL_NAMES = {50: "CRITICAL", 40: "ERROR", 30: "WARNING", 20: "INFO", 10: "DEBUG", 0: "NOTSET"}
 
-    return logging.getLevelName(level)
+
+def level_name(level: int) -> str:
+    """`INFO` for 20, `Level 25` for a level without a name, as `logging.getLevelName` says."""
+    return _LEVEL_NAMES.get(level, f"Level {level}")
 
 
 def relative(seconds: float) -> str:
@@ -81,22 +86,20 @@ _GLYPHS = (
 )
 
 
-def counts_glyphs(counts: dict[str, int]) -> Text:
+def counts_glyphs(counts: dict[str, int]) -> Styled:
     """Task-run counts by outcome (anything not listed, such as Pending or NotReady, as ◌)."""
-    from rich.text import Text
-
-    text = Text()
+    parts: list[Styled] = []
     seen: set[str] = set()
     for glyph, style, names in _GLYPHS:
         n = sum(counts.get(name, 0) for name in names)
         seen |= names
         if n:
-            text.append(f"{n}{glyph} ", style=style)
+            parts.append(styled(f"{n}{glyph} ", style))
     waiting = sum(n for name, n in counts.items() if name not in seen)
     if waiting:
-        text.append(f"{waiting}◌", style="dim")
-    text.rstrip()
-    return text
+        parts.append(styled(f"{waiting}◌", "dim"))
+    text = table.joined(parts)
+    return Styled(text.text.rstrip(), text.spans)
 
 
 def short_time(moment: datetime | None) -> str:
@@ -251,29 +254,33 @@ def log_json(line: LogLine) -> dict[str, Any]:
 
 
 def console() -> Console:
+    """A Rich console, for the few tables still drawn with Rich (`orc deployments ls`, `orc sql`)."""
     from rich.console import Console
 
     return Console(highlight=False)
 
 
-def state_text(state: RunState) -> Text:
-    from rich.text import Text
+def say(text: str | Styled, end: str = "\n") -> None:
+    """A message for people on stdout, wrapped to the terminal's width."""
+    table.print_wrapped(text, table.terminal(), end=end)
 
-    return Text(state.name, style=STATE_STYLES.get(state.type, ""))
+
+def state_text(state: RunState) -> Styled:
+    return styled(state.name, STATE_STYLES.get(state.type, ""))
+
+
+_RUN_COLUMNS = [
+    Column(name, no_wrap=True)
+    for name in ("ID", "FLOW", "RUN", "STATE", "STARTED", "DURATION", "TASKS")
+]
 
 
 def runs_table(runs: list[FlowRunView]) -> None:
-    from rich.table import Table
-
-    out = console()
     if not runs:
-        out.print("No flow runs yet. Run one with `orc flow run PATH.py:FUNCTION`.")
+        say("No flow runs yet. Run one with `orc flow run PATH.py:FUNCTION`.")
         return
-    table = Table(box=None, header_style="bold")
-    for name in ("ID", "FLOW", "RUN", "STATE", "STARTED", "DURATION", "TASKS"):
-        table.add_column(name, no_wrap=True, overflow="ellipsis")
-    for run in runs:
-        table.add_row(
+    rows: list[list[Cell]] = [
+        [
             run.id[:SHORT_ID],
             run.flow_name,
             run.name,
@@ -281,14 +288,21 @@ def runs_table(runs: list[FlowRunView]) -> None:
             short_time(run.start_time or run.expected_start_time or run.created),
             duration(run.duration_seconds),
             counts_glyphs(run.task_run_counts),
-        )
-    out.print(table)
+        ]
+        for run in runs
+    ]
+    _write(table.table(_RUN_COLUMNS, rows, table.terminal()))
+
+
+def _write(text: str) -> None:
+    import sys
+
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def log_lines(lines: list[LogLine]) -> None:
-    from rich.text import Text
-
-    out = console()
+    out = table.terminal()
     for line in lines:
         level = level_name(line.level)
         stamp = (
@@ -296,12 +310,11 @@ def log_lines(lines: list[LogLine]) -> None:
             if line.timestamp is None
             else line.timestamp.astimezone().strftime("%H:%M:%S.%f")[:-3]
         )
-        text = Text(f"{stamp} ")
-        text.append(f"{level:<8}", style=LEVEL_STYLES.get(level, ""))
+        parts = [Styled(f"{stamp} "), styled(f"{level:<8}", LEVEL_STYLES.get(level, ""))]
         if line.task_run_name:
-            text.append(f" {line.task_run_name}", style="cyan")
-        text.append(f" | {line.message}")
-        out.print(text, soft_wrap=True)
+            parts.append(styled(f" {line.task_run_name}", "cyan"))
+        parts.append(Styled(f" | {line.message}"))
+        table.print_line(table.joined(parts), out)
 
 
 def unlogged_error(run: FlowRunView, lines: list[LogLine]) -> None:
@@ -310,15 +323,19 @@ def unlogged_error(run: FlowRunView, lines: list[LogLine]) -> None:
     A task run logs its own traceback; a flow that raised itself, or
     parameters refused before the flow started, leave none in the log.
     """
-    from rich.text import Text
-
     state = run.state
     if not state.traceback or _traceback_logged(state.traceback, lines):
         return
-    out = console()
-    out.print(Text(f"flow run {run.name} ended {state.name}: ", style="bold red"), end="")
-    out.print(Text(f"{state.error_type or 'Error'}: {state.error_message or ''}"))
-    out.print(Text(state.traceback.rstrip(), style="bright_black"), soft_wrap=True)
+    out = table.terminal()
+    _error_lines(out, f"flow run {run.name} ended {state.name}: ", state)
+
+
+def _error_lines(out: Terminal, head: str, state: RunState) -> None:
+    """`head` in bold red, the error on the same line, then its traceback dimmed."""
+    table.print_wrapped(styled(head, "bold red"), out, end="")
+    table.print_wrapped(f"{state.error_type or 'Error'}: {state.error_message or ''}", out)
+    if state.traceback:
+        table.print_line(styled(state.traceback.rstrip(), "bright_black"), out)
 
 
 def _traceback_logged(traceback: str, lines: list[LogLine]) -> bool:
@@ -338,21 +355,20 @@ def run_detail(
     dashboards: tuple[str, ...] = (),
 ) -> None:
     """Everything `orc runs show` knows about one run, top to bottom."""
-    out = console()
+    out = table.terminal()
     _run_header(out, run, dashboards)
     _history_table(out, history)
     _task_runs_table(out, task_runs)
     if subflows:
-        out.print("\n[bold]Subflow runs[/bold]")
+        say("")
+        say(styled("Subflow runs", "bold"))
         runs_table(subflows)
     _errors(out, run, task_runs)
 
 
-def _run_header(out: Console, run: FlowRunView, dashboards: tuple[str, ...] = ()) -> None:
-    from rich.text import Text
-
-    out.print(Text(f"{run.flow_name} / {run.name}", style="bold"))
-    rows: list[tuple[str, str | Text]] = [
+def _run_header(out: Terminal, run: FlowRunView, dashboards: tuple[str, ...] = ()) -> None:
+    table.print_wrapped(styled(f"{run.flow_name} / {run.name}", "bold"), out)
+    rows: list[tuple[str, str | Styled]] = [
         ("id", run.id),
         ("state", state_text(run.state)),
         ("message", run.state.message or ""),
@@ -368,59 +384,49 @@ def _run_header(out: Console, run: FlowRunView, dashboards: tuple[str, ...] = ()
         *(("dask dashboard", link) for link in dashboards),
     ]
     for label, value in rows:
-        if value:
-            out.print(Text(f"  {label:<16}"), value, sep="", soft_wrap=True)
+        text = value.text if isinstance(value, Styled) else value
+        if text:
+            value = value if isinstance(value, Styled) else Styled(value)
+            table.print_line(table.joined([Styled(f"  {label:<16}"), value]), out)
 
 
-def _history_table(out: Console, history: list[StateEntry]) -> None:
-    from rich.table import Table
-
+def _history_table(out: Terminal, history: list[StateEntry]) -> None:
     if not history:
         return
-    table = Table(box=None, header_style="bold", title="State history", title_justify="left")
-    for name in ("TIME", "STATE", "MESSAGE"):
-        table.add_column(name)
-    for entry in history:
-        table.add_row(
-            local_time(entry.state.timestamp), state_text(entry.state), entry.state.message or ""
-        )
-    out.print()
-    out.print(table)
+    rows: list[list[Cell]] = [
+        [local_time(entry.state.timestamp), state_text(entry.state), entry.state.message or ""]
+        for entry in history
+    ]
+    columns = [Column("TIME"), Column("STATE"), Column("MESSAGE")]
+    say("")
+    _write(table.table(columns, rows, out, title="State history"))
 
 
-def _task_runs_table(out: Console, task_runs: list[TaskRunView]) -> None:
-    from rich.table import Table
-
+def _task_runs_table(out: Terminal, task_runs: list[TaskRunView]) -> None:
     if not task_runs:
         return
     names = {t.id: t.name for t in task_runs}
-    table = Table(box=None, header_style="bold", title="Task runs", title_justify="left")
-    for name in ("NAME", "STATE", "DURATION", "ATTEMPTS", "UPSTREAM"):
-        table.add_column(name)
-    for task_run in task_runs:
-        upstream = ", ".join(names.get(up, up[:SHORT_ID]) for up, _ in task_run.upstream)
-        table.add_row(
+    rows: list[list[Cell]] = [
+        [
             task_run.name,
             state_text(task_run.state),
             duration(task_run.duration_seconds),
             str(task_run.run_count),
-            upstream,
-        )
-    out.print()
-    out.print(table)
+            ", ".join(names.get(up, up[:SHORT_ID]) for up, _ in task_run.upstream),
+        ]
+        for task_run in task_runs
+    ]
+    columns = [Column(name) for name in ("NAME", "STATE", "DURATION", "ATTEMPTS", "UPSTREAM")]
+    say("")
+    _write(table.table(columns, rows, out, title="Task runs"))
 
 
-def _errors(out: Console, run: FlowRunView, task_runs: list[TaskRunView]) -> None:
+def _errors(out: Terminal, run: FlowRunView, task_runs: list[TaskRunView]) -> None:
     """The flow run's error, then any failed task run's, each with its traceback."""
-    from rich.text import Text
-
     failed = [(f"flow run {run.name}", run.state)]
     failed += [(f"task run {t.name}", t.state) for t in task_runs]
     for label, state in failed:
         if not (state.error_type or state.error_message):
             continue
-        out.print()
-        out.print(Text(f"Error in {label}: ", style="bold red"), end="")
-        out.print(Text(f"{state.error_type or 'Error'}: {state.error_message or ''}"))
-        if state.traceback:
-            out.print(Text(state.traceback.rstrip(), style="bright_black"), soft_wrap=True)
+        say("")
+        _error_lines(out, f"Error in {label}: ", state)

@@ -35,19 +35,22 @@ class RunRead:
     dashboards: tuple[str, ...] = ()
 
 
-def read_run(store: Store | DaemonReads, run: str) -> RunRead:
-    """The run `run` (id or prefix) with its errors and tracebacks, the same from the daemon as from the file."""
+def read_run(store: Store | DaemonReads, run: str, dashboards: bool = True) -> RunRead:
+    """The run `run` (id or prefix) with its errors and tracebacks, the same from the daemon as
+    from the file; its Dask dashboards too unless not asked (`orc logs` prints none)."""
     from orchestrate.cli.reads import DaemonReads
 
     if isinstance(store, DaemonReads):
-        return _read_from_daemon(store, run)
+        return _read_from_daemon(store, run, dashboards)
     flow_run = store.get_flow_run(run)
     return RunRead(
         flow_run,
         store.state_history(flow_run.id),
         store.task_runs(flow_run.id),
         store.child_flow_runs(flow_run.id),
-        _dashboards(store.events(DASHBOARD_EVENT, f"orc.flow-run.{flow_run.id}", limit=20)),
+        _dashboards(store.events(DASHBOARD_EVENT, f"orc.flow-run.{flow_run.id}", limit=20))
+        if dashboards
+        else (),
     )
 
 
@@ -57,7 +60,7 @@ def _dashboards(events: Sequence[EventRow | EventInfo]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(link for link in links if isinstance(link, str)))
 
 
-def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
+def _read_from_daemon(reads: DaemonReads, run: str, dashboards: bool = True) -> RunRead:
     """One `runs.get` answer, keeping the full error type and traceback each state carries."""
     from orchestrate.cli.reads import flow_run_view, task_run_view
     from orchestrate.client import NotFound
@@ -73,9 +76,9 @@ def _read_from_daemon(reads: DaemonReads, run: str) -> RunRead:
         [StateEntry(detail.run.id, wire_state(s)) for s in detail.state_history],
         [replace(task_run_view(t), state=wire_state(t.state)) for t in detail.task_runs],
         [replace(flow_run_view(r), state=wire_state(r.state)) for r in detail.subflow_runs],
-        _dashboards(
-            reads.client.events(DASHBOARD_EVENT, f"orc.flow-run.{detail.run.id}", limit=20)
-        ),
+        _dashboards(reads.client.events(DASHBOARD_EVENT, f"orc.flow-run.{detail.run.id}", limit=20))
+        if dashboards
+        else (),
     )
 
 

@@ -94,7 +94,7 @@ def list_runs(
     if json_output:
         render.print_json([render.flow_run_json(run) for run in found])
     elif not found and (asked := _asked(states, flow, deployment, tag, since, until, scheduled)):
-        render.console().print(f"No flow runs match {asked}.")
+        render.say(f"No flow runs match {asked}.")
     else:
         render.runs_table(found)
 
@@ -157,14 +157,14 @@ def resume_run(
     the top, where the suspend returns the input. The input is checked against the
     model the flow waits for (`wait_for_input`).
     """
-    from orchestrate.cli.control import _print_run
     from orchestrate.cli.deployments import _client
+    from orchestrate.cli.run_now import print_run
 
     given = parse_run_input(run_input or [])
     with _client(project) as client:
         info = client.resume_run(run, given)
     if json_output:
-        _print_run(info)
+        print_run(info)
     else:
         how = (
             "runs again from the top" if info.state.name == "Resuming" else "goes on in its worker"
@@ -174,7 +174,7 @@ def resume_run(
 
 def parse_run_input(values: list[str]) -> dict[str, Any] | None:
     """`--input '{"ok": true}'` and `--input ok=true` → `{"ok": True}`; None when none given."""
-    from orchestrate.cli.flow import parse_params, parse_params_json
+    from orchestrate.cli.params import parse_params, parse_params_json
     from orchestrate.core.errors import ParameterError
 
     if not values:

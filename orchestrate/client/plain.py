@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -37,6 +38,7 @@ class PlainClient:
     """A connection to the project's daemon on this machine; results are `Attrs`."""
 
     def __init__(self, root: Path, timeout: float = 5.0) -> None:
+        self.root = root
         self.address = LocalAddress(root)
         self.timeout = timeout
         self._channel = SocketChannel(local_socket(self.address, timeout), self.address)
@@ -67,15 +69,33 @@ class PlainClient:
         deadline = time.monotonic() + self.timeout
         self._channel.send(wire.request(self._id, method, params))
         while True:
-            try:
-                line = self._channel.lines.readline(deadline)
-            except TimeoutError as error:
-                raise wire.timed_out(self.address, method, self.timeout) from error
-            if line is None:
-                raise self._channel.failure()
-            reply = json.loads(line, object_hook=Attrs)
+            reply = self._read(deadline, method, self.timeout)
             if isinstance(reply, dict) and reply.get("id") == self._id:
                 return wire.result(reply)
+
+    def _read(self, deadline: float | None, method: str, timeout: float | None) -> Any:
+        """The next message from the daemon, read as `Attrs`."""
+        try:
+            line = self._channel.lines.readline(deadline)
+        except TimeoutError as error:
+            raise wire.timed_out(self.address, method, timeout) from error
+        if line is None:
+            raise self._channel.failure()
+        return json.loads(line, object_hook=Attrs)
+
+    def subscribe(
+        self, topics: list[str], flow_run_id: str | None = None, event: str | None = None
+    ) -> PlainSubscription:
+        """Changes pushed by the daemon, on a connection of their own, as `Client.subscribe`."""
+        own = PlainClient(self.root, self.timeout)
+        try:
+            own.request(
+                "subscribe", **wire.given(topics=topics, flow_run_id=flow_run_id, event=event)
+            )
+        except BaseException:
+            own.close()
+            raise
+        return PlainSubscription(own)
 
     # The reads of `orchestrate.client.calls`, with the same params.
 
@@ -87,6 +107,11 @@ class PlainClient:
         params = wire.given(limit=limit, states=list(states) if states else None, **filters)
         return list(
             self.request("runs.list", **{k: v for k, v in params.items() if v is not False})
+        )
+
+    def create_run(self, deployment: str, parameters: dict[str, Any] | None = None) -> Any:
+        return self.request(
+            "runs.create", **wire.given(deployment=deployment, parameters=parameters)
         )
 
     def run(self, id: str) -> Any:
@@ -105,3 +130,27 @@ class PlainClient:
         return list(
             self.request("events.list", **wire.given(name=name, resource=resource, limit=limit))
         )
+
+
+class PlainSubscription(Iterator[Any]):
+    """The notifications of one subscription (`subscription`, `topic`, `data`), as they come."""
+
+    def __init__(self, client: PlainClient) -> None:
+        self._client = client
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __next__(self) -> Any:
+        while True:
+            message = self._client._read(None, "notify", None)
+            if isinstance(message, dict) and message.get("method") == "notify":
+                return message["params"]
+
+    def close(self) -> None:
+        self._client.close()

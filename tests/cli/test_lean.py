@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -64,7 +65,7 @@ def loaded(project: Project, *args: str) -> set[str]:
     return {name.partition(".")[0] for name in out.read_text().split()}
 
 
-def test_reads_through_the_daemon_load_no_pydantic_duckdb_typer_or_textual(
+def test_reads_through_the_daemon_load_no_pydantic_duckdb_typer_textual_or_rich(
     project: Project,
 ) -> None:
     run_id = project.completed("tiny")[0].id
@@ -72,14 +73,20 @@ def test_reads_through_the_daemon_load_no_pydantic_duckdb_typer_or_textual(
         ("status", "--json"),
         ("status",),
         ("runs", "ls", "--json"),
+        ("runs", "ls"),
         ("runs", "show", run_id, "--json"),
+        ("runs", "show", run_id),
         ("logs", run_id, "--json"),
+        ("logs", run_id),
     ):
         modules = loaded(project, *args)
         assert not modules & {*HEAVY, "rich"}, (args, sorted(modules & {*HEAVY, "rich"}))
-    for args in (("runs", "ls"), ("runs", "show", run_id), ("logs", run_id)):  # tables: Rich
-        modules = loaded(project, *args)
-        assert not modules & set(HEAVY), (args, sorted(modules & set(HEAVY)))
+
+
+def test_orc_logs_loads_neither_logging_nor_a_thread_pool(project: Project) -> None:
+    """Level names and the page read ahead need neither: their imports came before the first line."""
+    modules = loaded(project, "logs", project.completed("tiny")[0].id)
+    assert not modules & {"logging", "concurrent", "rich"}, sorted(modules)
 
 
 def test_the_quick_path_prints_what_the_full_commands_print(project: Project) -> None:
@@ -165,7 +172,8 @@ def test_orc_version_loads_neither_typer_nor_duckdb(tmp_path: Path) -> None:
     assert result.returncode == 0 and result.stdout.startswith("orc ")
     assert "duckdb " in result.stdout
     modules = {name.partition(".")[0] for name in out.read_text().split()}
-    assert not modules & {*HEAVY, "rich"}
+    assert not modules & {*HEAVY, "rich", "platform"}
+    assert f"python {platform.python_version()}" in result.stdout
     flag = subprocess.run(
         [sys.executable, "-m", "orchestrate.cli", "--version"],
         capture_output=True,
@@ -222,3 +230,76 @@ def test_a_daemon_that_does_not_answer_is_asked_once(tmp_path: Path) -> None:
     assert result.returncode == 5, result.stdout + result.stderr
     assert "did not answer `hello`" in result.stderr
     assert len(held) == 1
+
+
+def _modules_and_result(
+    project: Project, *args: str
+) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The top-level packages `orc ARGS… --project ROOT` loaded, and how it ended."""
+    out = project.root / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args, "--project", str(project.root)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MODULES_OUT": str(out)},
+    )  # fmt: skip
+    return {name.partition(".")[0] for name in out.read_text().split()}, result
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ("-p", "days"),  # no `=`
+        ("-p", "=3"),  # no key
+        ("--param", "x=1", "-p", " =2"),
+        ("--params", "[1, 2]"),  # not an object
+        ("--params", "{days: 3"),  # not JSON
+        ("-p", "x=" + "[" * 100_000),  # too deep to read
+        ("-p", "x=not-a-number"),  # refused by the daemon: `x: int`
+    ],
+)
+def test_bad_parameters_to_orc_run_get_the_full_commands_errors_without_typer(
+    project: Project, bad: tuple[str, ...]
+) -> None:
+    modules, quick = _modules_and_result(project, "run", "tiny", *bad)
+    full = project.orc("run", "tiny", *bad, env={"ORC_LEAN_CLI": "0"})
+    assert quick.returncode == 2, quick.stdout + quick.stderr
+    assert (quick.returncode, quick.stdout, quick.stderr) == (
+        full.returncode,
+        full.stdout,
+        full.stderr,
+    )
+    assert not modules & {*HEAVY, "rich"}, sorted(modules & {*HEAVY, "rich"})
+
+
+def _states(text: str) -> list[str]:
+    """The states `orc run --watch` printed, by name (their messages vary run to run)."""
+    return [line.partition("]")[0] + "]" for line in text.splitlines() if line.startswith("[")]
+
+
+def test_orc_run_with_parameters_and_watch_on_the_quick_path(project: Project) -> None:
+    args = ("run", "tiny", "-p", "x=21", "--params", '{"x": 1}', "--watch")
+    modules, quick = _modules_and_result(project, *args)
+    assert quick.returncode == 0, quick.stdout + quick.stderr
+    assert not modules & {*HEAVY, "rich"}, sorted(modules & {*HEAVY, "rich"})
+    assert "INFO     tiny got x=21\n" in quick.stdout  # -p wins over --params
+    full = project.orc(*args, env={"ORC_LEAN_CLI": "0"})
+    assert full.returncode == 0
+    for out in (quick.stdout, full.stdout):
+        assert out.startswith("Started ") and out.splitlines()[0].endswith(" of tiny.")
+        assert "INFO     tiny got x=21\n" in out  # every line, those pushed after the end too
+        assert "INFO     Finished in state Completed()\n" in out
+        assert _states(out)[0] == "[Scheduled]" and _states(out)[-1] == "[Completed]"
+
+
+def test_orc_run_watch_json_prints_the_finished_run_and_its_exit_code(project: Project) -> None:
+    project.write("flows.toml", project.root.joinpath("flows.toml").read_text() + FAILS)
+    wait_for(lambda: project.orc("run", "fails", "--json").returncode == 0, 30, "fails deployed")
+    modules, quick = _modules_and_result(project, "run", "fails", "--watch", "--json")
+    assert not modules & {*HEAVY, "rich"}, sorted(modules & {*HEAVY, "rich"})
+    full = project.orc("run", "fails", "--watch", "--json", env={"ORC_LEAN_CLI": "0"})
+    assert quick.returncode == full.returncode == 1, quick.stderr
+    quick_run, full_run = json.loads(quick.stdout), json.loads(full.stdout)
+    assert list(quick_run) == list(full_run)
+    assert quick_run["state_name"] == full_run["state_name"] == "Failed"
+
+
+FAILS = '[[deployments]]\nname = "fails"\nentrypoint = "flows.py:fails"\n'
