@@ -227,9 +227,11 @@ def runs_rate(root: Path, seconds: float) -> dict[str, float]:
                     break
             elapsed = time.perf_counter() - began
             rss = _rss_mb(proc.pid)
+            duckdb_mb = client.sql_query("SELECT sum(memory_usage_bytes) / 2^20 FROM duckdb_memory()").rows[0][0]
     finally:
         stop(proc)
-    return {"runs": settled, "seconds": elapsed, "runs_per_s": settled / elapsed, "rss_after_mb": rss}
+    return {"runs": settled, "seconds": elapsed, "runs_per_s": settled / elapsed, "rss_after_mb": rss,
+            "duckdb_mb": duckdb_mb}  # fmt: skip
 
 
 def main() -> None:
@@ -264,8 +266,16 @@ def main() -> None:
         results[name] = _median_run(runs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "daemon_rates.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "daemon_rates.md").write_text(render(results))
+    markdown = args.out / "daemon_rates.md"
+    markdown.write_text(render(results) + _notes(markdown))
     print(render(results))
+
+
+def _notes(markdown: Path) -> str:
+    """The sections written by hand below the table (from the first `## `), kept across runs."""
+    text = markdown.read_text() if markdown.exists() else ""
+    at = text.find("\n## ")
+    return "" if at < 0 else text[at:]
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -294,8 +304,9 @@ def render(r: dict[str, Any]) -> str:
         rows.append(f"| daemon RSS before / after a run printed one 50 MB line | {h['rss_before_mb']:.0f} / {h['rss_after_mb']:.0f} MB "
                     f"(longest line stored {h['longest_stored_chars']:,} chars) | ≤ 150 MB |")  # fmt: skip
     if "runs" in r:
+        duckdb = f", DuckDB's share {r['runs']['duckdb_mb']:.0f} MiB" if "duckdb_mb" in r["runs"] else ""
         rows.append(f"| one-task flow runs/s sustained over {r['runs']['seconds']:.0f} s | {r['runs']['runs_per_s']:.1f}/s "
-                    f"(RSS after {r['runs']['rss_after_mb']:.0f} MB) | ≥ 200/s |")  # fmt: skip
+                    f"({r['runs']['runs']:,} runs; RSS after {r['runs']['rss_after_mb']:.0f} MB{duckdb}) | ≥ 200/s |")  # fmt: skip
     head = ["# orc daemon rates", "", f"Machine: {r['machine']} (load {r['load_at_start']:.1f} at start)", "",
             "| figure | value | target |", "|---|---|---|"]  # fmt: skip
     return "\n".join(head + rows) + "\n"
