@@ -4,9 +4,10 @@ CPython collects its youngest generation every 700 container allocations,
 and the oldest whenever a quarter more objects have survived into it. A
 daemon taking batches of events allocates a few containers per event, and the
 events still waiting for the store's writer survive each young collection, so
-they kept starting full collections: under 4 clients sending batches of 1,000
-events, 17 full collections (~35 ms each) and ~2,000 young ones took 0.8 s of
-the loop's 2.3 s of CPU time (bench/results/daemon_rates.md). What start-up
+they kept starting full collections: under 4 clients sending 200,000 events in
+batches of 1,000, 17 full collections (~35 ms each) and ~2,000 young ones took
+0.9 s of the 4.7 s of CPU the daemon spent (bench/results/daemon_rates.md);
+with the settings below, 0.24 s and no full collection. What start-up
 loaded (modules, the config, the deployments) lives as long as the daemon, so
 it is frozen out of every collection, as `orc` itself and the zygote do.
 """
