@@ -18,7 +18,7 @@ from typing import Any
 
 from orchestrate._version import __version__
 from orchestrate.core.project import CONFIG_FILE, state_dir, store_path
-from orchestrate.daemon import sd_notify
+from orchestrate.daemon import collector, sd_notify
 from orchestrate.daemon.lock import DaemonLock
 from orchestrate.daemon.logs import configure_logging
 from orchestrate.daemon.supervised import DaemonFailed, Supervised
@@ -117,6 +117,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     if daemon.supervisor.zygotes is not None:
         for deployment in config.deployments:
             daemon.supervisor.zygotes.prewarm(str(root), deployment.preload, deployment.python)
+    collector.tune()  # once loaded and recovered, before the first client is served
     await server.start(state_dir(root) / "orc.sock")
     parts = Supervised(stop)
     parts.start("watcher", lambda: _watch(daemon, root, config))

@@ -81,6 +81,15 @@ def emit(daemon: Daemon, event: EventRecord) -> None:
     _published_event(daemon, event)
 
 
+def emit_many(daemon: Daemon, events: list[EventRecord]) -> None:
+    """Store a batch of events in its order, then tell subscribers and listeners of each."""
+    put = daemon.writer.put
+    for event in events:
+        put(event)
+    for event in events:
+        _published_event(daemon, event)
+
+
 def _flow_run(daemon: Daemon, run: FlowRunRecord) -> None:
     known = daemon.book.get(run.id)
     if known is not None and known is not run:
