@@ -22,7 +22,7 @@ _MAX_DEPTH = 20
 def to_json(value: Any) -> str:
     """JSON text for `value`; non-JSON parts become their nearest JSON form or their repr."""
     try:
-        return json.dumps(value, default=json_default, allow_nan=False)
+        return _ENCODE(value)
     except Exception:
         return json.dumps(_sanitize(value, 0), allow_nan=False)
 
@@ -77,3 +77,8 @@ def safe_str(value: Any) -> str:
         return str(value)
     except Exception:
         return safe_repr(value)
+
+
+#: One encoder for every call: `json.dumps` with a `default` builds a new one each time, and
+#: the store encodes three JSON columns per event.
+_ENCODE = json.JSONEncoder(default=json_default, allow_nan=False).encode
