@@ -44,6 +44,7 @@ from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
 from orchestrate.daemon.pauses import Pauses
 from orchestrate.store.batch import RunDeletion, SlotRecord
+from orchestrate.worker import start_trace
 
 log = logging.getLogger("orc.daemon")
 
@@ -236,6 +237,7 @@ class Daemon:
                 transition(run, State(StateType.SCHEDULED, name, message=run.state.message), self)
         for run in decision.start:
             consumed.add(run.deployment or "")
+            start_trace.mark("daemon: due run taken")
             await attempts.start(self, run)
         return consumed
 

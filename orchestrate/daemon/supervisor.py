@@ -45,7 +45,7 @@ from orchestrate.daemon.worker_records import RecordedRun, note, worker_event
 from orchestrate.daemon.worker_salvage import salvage
 from orchestrate.daemon.worker_stop import WorkerStop
 from orchestrate.daemon.zygotes import Zygotes
-from orchestrate.worker import handshake
+from orchestrate.worker import handshake, start_trace
 from orchestrate.worker.channel import RESUME, RUN, notification
 from orchestrate.worker.spec import RunSpec
 
@@ -151,9 +151,11 @@ class WorkerHandle:
     # --- starting -----------------------------------------------------------------------
 
     async def _launch(self) -> None:
+        start_trace.mark("daemon: launch")
         self.spec, env = self._processes.prepare(self.spec)
         try:
             spawned = await start_worker(self.python, self.spec, env, self._supervisor.zygotes)
+            start_trace.mark("daemon: worker started")
         except OSError as exc:
             self._task = asyncio.create_task(self._never_started(exc))
             return
@@ -167,6 +169,7 @@ class WorkerHandle:
         try:
             pumps = await self._pipes.open(spawned.sock, spawned.stdout, spawned.stderr)
             self._pipes.send(notification(RUN, self.spec.to_dict()))
+            start_trace.mark("daemon: spec sent")
         except Exception:
             log.exception(
                 "Worker %s (flow run %s) cannot be watched; killing it",

@@ -410,3 +410,26 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+async def test_a_spare_has_started_its_record_and_hangup_threads_before_its_run(
+    project: WarmProject,
+) -> None:
+    """Starting a thread waits for it to be scheduled (milliseconds on a loaded machine):
+    a spare pays that while it waits, not after its run arrives."""
+    project.write("show.py", SHOW)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    spare = await _spare_waiting(zygotes, project.root)
+    async with asyncio.timeout(10):
+        while _threads(spare) < 3:  # its main thread, the record sink's, the hang-up watch's
+            await asyncio.sleep(0.01)  # polling a condition with a deadline
+    handle = await project.start("show.py:show")
+    assert handle.pid == spare
+    exit_ = await asyncio.wait_for(handle.wait(), 30)
+    assert exit_.final_state.name == "Completed"
+    assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
