@@ -354,7 +354,7 @@ async def _spare_waiting(zygotes: Zygotes, root: Path) -> int:
         while True:
             rows = [r for r in zygotes.report() if r["folder"] == str(root) and r["spare"]]
             if rows:
-                spare = zygotes._spares[(zygotes.python, str(root), ())]
+                spare = zygotes._spares[(zygotes.python, str(root), ())][0]  # the next taken
                 return spare.proc.pid
             await asyncio.sleep(0.01)  # polling a condition with a deadline, not a race
 
@@ -433,3 +433,24 @@ async def test_a_spare_has_started_its_record_and_hangup_threads_before_its_run(
     exit_ = await asyncio.wait_for(handle.wait(), 30)
     assert exit_.final_state.name == "Completed"
     assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
+
+
+async def test_runs_started_back_to_back_each_take_a_spare_that_was_waiting(
+    project: WarmProject,
+) -> None:
+    """A burst of runs waits for no fork and no cgroup move: each takes a spare made before."""
+    project.write("show.py", SHOW)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    key = (zygotes.python, str(project.root), ())
+    async with asyncio.timeout(10):
+        while len(zygotes._spares.get(key, [])) < zygotes_module.SPARES:
+            await asyncio.sleep(0.01)  # polling a condition with a deadline
+    waiting = [spare.proc.pid for spare in zygotes._spares[key]]
+    handles = [
+        await project.start("show.py:show", flow_run_id=f"7f0c1d2e-0000-4000-8000-00000000010{i}")
+        for i in range(len(waiting))
+    ]
+    assert [handle.pid for handle in handles] == waiting
+    for handle in handles:
+        assert (await asyncio.wait_for(handle.wait(), 30)).final_state.name == "Completed"
