@@ -43,6 +43,7 @@ from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
 from orchestrate.daemon.pauses import Pauses
+from orchestrate.daemon.run_files import RunFiles
 from orchestrate.store.batch import RunDeletion, SlotRecord
 from orchestrate.worker import start_trace
 
@@ -100,6 +101,10 @@ class Daemon:
         #: each attempt's journal, from dispatch until the store has all of it
         self.journals_dir = root / ".orc" / "runs"
         self.journals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        #: those files written and removed off the loop (see `daemon.run_files`)
+        self.run_files = RunFiles(
+            self.workers_dir, self.journals_dir, lambda t: self.writer.flush(t), self.background
+        )
         #: how the processes of a run are found and stopped (see `daemon.scope`)
         self.scopes: Any = None
         #: opens the store again after DuckDB invalidated it (set by `orc up`)
