@@ -126,7 +126,8 @@ def trace_steps(path: Path, spans: list[tuple[float, float]]) -> dict[str, dict[
         by_step.setdefault("flow body's log line", []).append(((body - due) * 1000, 0.0))
     order = sorted(by_step, key=lambda s: statistics.median(t for t, _ in by_step[s]))
     return {s: {"p50_ms": statistics.median(t for t, _ in by_step[s]), "min_ms": min(t for t, _ in by_step[s]),
-                "cpu_p50_ms": statistics.median(c for _, c in by_step[s])} for s in order}  # fmt: skip
+                "cpu_p50_ms": statistics.median(c for _, c in by_step[s]), "runs": len(by_step[s])}
+            for s in order}  # fmt: skip
 
 
 def throughput(root: Path, runs: int) -> dict[str, float]:

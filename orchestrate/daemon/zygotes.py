@@ -48,6 +48,9 @@ RETRY_AFTER = 30.0
 #: now and then; when runs come quickly, each would wait for the one being forked and moved
 #: into its cgroup (~10-20 ms on a loaded machine), which capped warm starts at ~50/s.
 SPARES = 4
+#: While a zygote still has spares, the next are forked this long after one is taken: forking
+#: and moving them at once competed for the CPU with the start of the run that took it.
+REFILL_AFTER = 0.5
 
 Key = tuple[str, str, tuple[str, ...]]
 
@@ -323,7 +326,10 @@ class Zygotes:
             return None
         zygote.last_used = time.monotonic()
         zygote.forks += 1
-        self._refill_later(key)
+        if len(self._spares.get(key, ())) >= 2:  # not short: fork after this run has started
+            asyncio.get_running_loop().call_later(REFILL_AFTER, self._refill_later, key)
+        else:
+            self._refill_later(key)
         return spare
 
     async def warm(self, cwd: str, preload: Sequence[str] = (), python: str | None = None) -> bool:

@@ -99,12 +99,14 @@ def serve(ready: Ready) -> int:
     try:
         state = run(spec, stopper)
         code = _exit_code(state)
+        start_trace.mark("worker: run returned")
     finally:
         stopper.ignore()
         sink.close()
         if journal is not None:
             journal.exit(code)
             journal.close(sync=sink.broken is not None)
+        start_trace.mark("worker: records sent")
     return code
 
 

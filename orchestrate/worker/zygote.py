@@ -225,6 +225,7 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
         if message.get("spare"):  # exist now, set up what needs no run, and be given one later
             os.write(status_fd, STATUS.pack(STARTED, os.getpid()))
             ready = worker.prepare(worker_fd)
+            start_trace.mark("spare: ready")
             message = _run_setup(fds[FORK_FDS])
             start_trace.mark("spare: setup read")
         os.environ.clear()
@@ -266,6 +267,7 @@ def _exit_like_python(code: int) -> None:
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
+        start_trace.mark("worker: exiting")
     finally:
         os._exit(code)
 
