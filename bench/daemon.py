@@ -111,6 +111,32 @@ def latency(root: Path, runs: int, cold: bool = False, trace: bool = False) -> d
     return result
 
 
+def latency_scheduled(root: Path, runs: int) -> dict[str, Any]:
+    """A schedule slot's time to the flow body's line, for slots of a 1 s interval schedule
+    (after two not counted): the daemon sleeps on a timer until each slot, then starts it."""
+    from orchestrate.client import connect
+
+    proc = start_daemon(root, '[[deployments]]\nname = "every"\nentrypoint = "flows.py:trivial"\n'
+                              'schedules = [{ interval = "1s" }]\n')  # fmt: skip
+    samples: list[float] = []
+    try:
+        with connect(root) as client, client.subscribe(["flow_run"]) as changes:
+            for change in changes:
+                data = change.data
+                if not data.get("settled") or not data.get("expected_start_time"):
+                    continue
+                first = next((line for line in client.logs(data["id"]) if line.message == "start"), None)
+                if first is not None:
+                    samples.append((first.ts - data["expected_start_time"]) * 1000)
+                if len(samples) >= runs + 2:
+                    break
+    finally:
+        stop(proc)
+    samples = samples[2:]
+    return {"p50_ms": statistics.median(samples), "p99_ms": percentile(samples, 0.99),
+            "min_ms": min(samples), "runs": runs}  # fmt: skip
+
+
 def trace_steps(path: Path, spans: list[tuple[float, float]]) -> dict[str, dict[str, float]]:
     """Each traced step's time after the run's due time (p50, min) and the CPU its process had
     used by then (p50), in the order steps happen."""
@@ -190,6 +216,7 @@ def main() -> None:
     only = set(filter(None, args.only.split(",")))
     for name, fn, n in (("latency", lambda r, n: latency(r, n, trace=args.trace), args.runs),
                         ("latency_cold", lambda r, n: latency(r, n, cold=True), args.runs),
+                        ("latency_scheduled", lambda r, n: latency_scheduled(r, min(n, 20)), args.runs),
                         ("throughput", throughput, args.throughput),
                         ("cli_and_memory", lambda r, _: cli_and_memory(r), 0)):  # fmt: skip
         if only and name not in only:
