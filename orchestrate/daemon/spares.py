@@ -46,7 +46,8 @@ class Spare:
         return not self.proc.done()
 
     def give(self, env: dict[str, str], cwd: str) -> None:
-        """Hand it its run's environment and folder (it then reads the hello and its spec)."""
+        """Hand it its run's environment and folder, which wakes it: the daemon has put its
+        hello and spec in its socket first, so it reads them without waiting again."""
         try:
             data = json.dumps({"env": env, "cwd": cwd}).encode()
             view = memoryview(data)
