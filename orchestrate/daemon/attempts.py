@@ -45,7 +45,7 @@ async def start(daemon: Daemon, run: FlowRunRecord) -> None:
     if handle is None:
         return
     daemon.handles[run.id] = handle
-    (daemon.workers_dir / f"{run.id}.pid").write_text(str(handle.pid))
+    daemon.run_files.started(run.id, handle.pid)
     log.info("started %s (%s) pid %s, attempt %d", run.name, spec.name, handle.pid, run.run_count)
     daemon.background(_supervise(daemon, run.id, handle))
 
@@ -119,13 +119,12 @@ async def _supervise(daemon: Daemon, run_id: str, handle: Any) -> None:
         log.exception("supervising %s failed", run_id)
     finally:
         daemon.handles.pop(run_id, None)
-        with suppress(OSError):
-            (daemon.workers_dir / f"{run_id}.pid").unlink()
+        daemon.run_files.ended(run_id)
         run = daemon.known_run(run_id)
         if run is not None:
             retries.after_exit(daemon, run, retryable=not needs_a_fix)
         daemon.wake()
-    await retire_journals(daemon, run_id, handle.spec.run_count)
+    daemon.run_files.retire(run_id, handle.spec.run_count)
 
 
 async def retire_journals(daemon: Daemon, run_id: str, attempt: int) -> None:

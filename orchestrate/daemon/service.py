@@ -43,7 +43,9 @@ from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
 from orchestrate.daemon.pauses import Pauses
+from orchestrate.daemon.run_files import RunFiles
 from orchestrate.store.batch import RunDeletion, SlotRecord
+from orchestrate.worker import start_trace
 
 log = logging.getLogger("orc.daemon")
 
@@ -99,6 +101,10 @@ class Daemon:
         #: each attempt's journal, from dispatch until the store has all of it
         self.journals_dir = root / ".orc" / "runs"
         self.journals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        #: those files written and removed off the loop (see `daemon.run_files`)
+        self.run_files = RunFiles(
+            self.workers_dir, self.journals_dir, lambda t: self.writer.flush(t), self.background
+        )
         #: how the processes of a run are found and stopped (see `daemon.scope`)
         self.scopes: Any = None
         #: opens the store again after DuckDB invalidated it (set by `orc up`)
@@ -236,6 +242,7 @@ class Daemon:
                 transition(run, State(StateType.SCHEDULED, name, message=run.state.message), self)
         for run in decision.start:
             consumed.add(run.deployment or "")
+            start_trace.mark("daemon: due run taken")
             await attempts.start(self, run)
         return consumed
 

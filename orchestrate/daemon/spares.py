@@ -1,12 +1,14 @@
-"""Spare workers: one child per zygote, forked and put into a cgroup before its run exists.
+"""Spare workers: children of a zygote, forked and put into a cgroup before their run exists.
 
 Forking (~3 ms) and above all moving a process into a cgroup (the kernel waits
 for an RCU grace period: 0.1-20 ms, measured on the loaded 2-core machine) were
 most of a warm start. A spare has done both while the daemon was idle: it has
 its own session and scope, its channels, and waits on a pipe for its run's env
 and folder; it has imported nothing of the user's, so a source edit is still
-seen by the next run. The daemon gives it the next run of its kind and forks
-the next spare in the background; a spare of a zygote being replaced is killed.
+seen by the next run. It has started the threads a worker needs before its run
+(`orchestrate.worker.__main__.prepare`). The daemon gives it the next run of its
+kind and forks the next spares in the background, several at a time when runs
+come quickly (see `daemon.zygotes`); a spare of a zygote being replaced is killed.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class Spare:
         return not self.proc.done()
 
     def give(self, env: dict[str, str], cwd: str) -> None:
-        """Hand it its run's environment and folder (it then reads the hello and its spec)."""
+        """Hand it its run's environment and folder, which wakes it: the daemon has put its
+        hello and spec in its socket first, so it reads them without waiting again."""
         try:
             data = json.dumps({"env": env, "cwd": cwd}).encode()
             view = memoryview(data)
@@ -65,8 +68,31 @@ class Spare:
             await asyncio.to_thread(scopes.release, self.scope, None)
 
 
-async def fork_spare(zygote: Zygote, scopes: RunScopes | None) -> Spare:
-    """A new spare from `zygote`, in a cgroup of its own; `ZygoteError`/`OSError` if it fails."""
+async def fork_spares(zygote: Zygote, scopes: RunScopes | None, count: int) -> list[Spare]:
+    """Up to `count` new spares from `zygote`, forked together and moved into their cgroups in
+    one thread, one after the other: the kernel's wait before a move is shared by moves that
+    follow each other closely, and one thread hop serves them all. The ones that failed are
+    logged and left out."""
+    forked = await asyncio.gather(*(_fork(zygote) for _ in range(count)), return_exceptions=True)
+    spares = [s for s in forked if isinstance(s, Spare)]
+    for failed in (f for f in forked if not isinstance(f, Spare)):
+        if not isinstance(failed, Exception):
+            raise failed
+        log.warning("zygote %d failed to fork a spare (%r)", zygote.pid, failed)
+    if scopes is None or not spares:
+        return spares
+    try:
+        scopes_of = await asyncio.to_thread(lambda: [scopes.spare(s.proc.pid) for s in spares])
+    except BaseException:
+        await asyncio.gather(*(s.drop(scopes) for s in spares), return_exceptions=True)
+        raise
+    for spare, scope in zip(spares, scopes_of, strict=True):
+        spare.scope = scope
+    return spares
+
+
+async def _fork(zygote: Zygote) -> Spare:
+    """A spare forked from `zygote`, not yet in a cgroup."""
     ours, theirs = socket.socketpair()
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
@@ -80,14 +106,7 @@ async def fork_spare(zygote: Zygote, scopes: RunScopes | None) -> Spare:
             os.close(fd)
         ours.close()
         raise
-    spare = Spare(zygote, proc, ours, out_read, err_read, setup_write, None)
-    if scopes is not None:
-        try:
-            spare.scope = await asyncio.to_thread(scopes.spare, proc.pid)
-        except BaseException:
-            await spare.drop(scopes)
-            raise
-    return spare
+    return Spare(zygote, proc, ours, out_read, err_read, setup_write, None)
 
 
-__all__ = ["Spare", "fork_spare"]
+__all__ = ["Spare", "fork_spares"]

@@ -19,7 +19,6 @@ final state of an exit (`worker_exit`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
@@ -45,7 +44,7 @@ from orchestrate.daemon.worker_records import RecordedRun, note, worker_event
 from orchestrate.daemon.worker_salvage import salvage
 from orchestrate.daemon.worker_stop import WorkerStop
 from orchestrate.daemon.zygotes import Zygotes
-from orchestrate.worker import handshake
+from orchestrate.worker import handshake, start_trace
 from orchestrate.worker.channel import RESUME, RUN, notification
 from orchestrate.worker.spec import RunSpec
 
@@ -151,9 +150,11 @@ class WorkerHandle:
     # --- starting -----------------------------------------------------------------------
 
     async def _launch(self) -> None:
+        start_trace.mark("daemon: launch")
         self.spec, env = self._processes.prepare(self.spec)
         try:
             spawned = await start_worker(self.python, self.spec, env, self._supervisor.zygotes)
+            start_trace.mark("daemon: worker started")
         except OSError as exc:
             self._task = asyncio.create_task(self._never_started(exc))
             return
@@ -166,7 +167,9 @@ class WorkerHandle:
             return
         try:
             pumps = await self._pipes.open(spawned.sock, spawned.stdout, spawned.stderr)
-            self._pipes.send(notification(RUN, self.spec.to_dict()))
+            hello = handshake.ours().line() if spawned.agreed else b""
+            self._pipes.send(hello + notification(RUN, self.spec.to_dict()))
+            start_trace.mark("daemon: spec sent")
         except Exception:
             log.exception(
                 "Worker %s (flow run %s) cannot be watched; killing it",
@@ -175,6 +178,12 @@ class WorkerHandle:
             )
             self._processes.signal(signal.SIGKILL)
             pumps = []
+        finally:
+            if spawned.setup is not None:  # a spare: woken last, its spec already waiting
+                try:
+                    spawned.setup()
+                except OSError as exc:  # it died: its exit ends the run
+                    log.warning("spare worker %d cannot take its run (%s)", self.pid, exc)
         self._task = asyncio.create_task(self._supervise(spawned.proc, pumps))
 
     @property
@@ -185,11 +194,10 @@ class WorkerHandle:
     async def _greet(self, spawned: Spawned) -> State | None:
         """Exchange hellos; the final state of a worker that cannot take this daemon's spec.
         A forked worker speaks its zygote's protocol, checked when it started: ours is sent
-        with the spec, and its answer comes with its records (a round trip saved)."""
+        in one write with the spec (one wake-up of the worker, not two), and its answer comes
+        with its records (a round trip saved)."""
         if spawned.agreed:
-            with contextlib.suppress(OSError):  # it died already: its exit says how
-                spawned.sock.sendall(handshake.ours().line())  # an empty socket: never blocks
-            return None
+            return None  # ours goes in the spec's write (`_launch`)
         try:
             theirs = await worker_handshake.exchange(spawned.sock)
         except worker_handshake.NoHello as exc:

@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import socket
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from signal import SIGKILL
 from typing import Protocol
@@ -51,6 +53,9 @@ class Spawned:
     scope: str | None = None
     #: Forked from a zygote that said it speaks our protocol: its hello need not be awaited.
     agreed: bool = False
+    #: A spare's: hands it its run's env and folder, which wakes it. Called once its hello
+    #: and spec are in its socket, so it reads them at once instead of waking twice.
+    setup: Callable[[], None] | None = None
 
 
 async def start_worker(
@@ -72,12 +77,8 @@ async def fork_worker(
     environ = dict(os.environ) if env is None else env
     spare = await zygotes.spare(python, spec.project_root, spec.preload)
     if spare is not None:
-        try:
-            spare.give(environ, spec.project_root)
-            return Spawned(spare.proc, spare.sock, spare.stdout, spare.stderr, spare.scope, True)
-        except OSError as exc:  # it died after all: fork one now
-            log.warning("spare worker %d cannot take its run (%s)", spare.proc.pid, exc)
-            await spare.drop(zygotes.scopes)
+        setup = functools.partial(spare.give, environ, spec.project_root)
+        return Spawned(spare.proc, spare.sock, spare.stdout, spare.stderr, spare.scope, True, setup)
     ours, theirs = socket.socketpair()
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()

@@ -29,7 +29,7 @@ from typing import Any
 
 from orchestrate._version import __version__
 from orchestrate.daemon.scope import RunScopes
-from orchestrate.daemon.spares import Spare, fork_spare
+from orchestrate.daemon.spares import Spare, fork_spares
 from orchestrate.worker.handshake import PROTOCOL, install_hint
 from orchestrate.worker.zygote import EXITED, MAX_MESSAGE, STARTED, STATUS
 
@@ -44,6 +44,13 @@ HEALTH_IDLE = 10.0
 PING_TIMEOUT = 1.0
 #: After a zygote failed to start, how long runs of its kind start cold before it is tried again.
 RETRY_AFTER = 30.0
+#: How many spares (see `daemon.spares`) each zygote keeps ready. One is enough for a run
+#: now and then; when runs come quickly, each would wait for the one being forked and moved
+#: into its cgroup (~10-20 ms on a loaded machine), which capped warm starts at ~50/s.
+SPARES = 4
+#: While a zygote still has spares, the next are forked this long after one is taken: forking
+#: and moving them at once competed for the CPU with the start of the run that took it.
+REFILL_AFTER = 0.5
 
 Key = tuple[str, str, tuple[str, ...]]
 
@@ -261,7 +268,7 @@ class Zygotes:
         self.python = python
         self.scopes = scopes
         self.spares = spares
-        self._spares: dict[Key, Spare] = {}
+        self._spares: dict[Key, list[Spare]] = {}  # oldest first
         self._refilling: dict[Key, asyncio.Task[None]] = {}
         self._dropping: set[asyncio.Task[None]] = set()
         self._ready: dict[Key, Zygote] = {}
@@ -303,11 +310,11 @@ class Zygotes:
         spare is forked meanwhile."""
         key = (python, cwd, tuple(preload))
         refill = self._refilling.get(key)
-        if key not in self._spares and refill is not None:
+        if not self._spares.get(key) and refill is not None:
             # one is being forked: waiting for it is never slower than forking another
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(refill), FORK_TIMEOUT)
-        spare = self._spares.pop(key, None)
+        spare = self._take(key)
         if spare is None:
             return None
         zygote = self._ready.get(key)
@@ -319,7 +326,10 @@ class Zygotes:
             return None
         zygote.last_used = time.monotonic()
         zygote.forks += 1
-        self._refill_later(key)
+        if len(self._spares.get(key, ())) >= 2:  # not short: fork after this run has started
+            asyncio.get_running_loop().call_later(REFILL_AFTER, self._refill_later, key)
+        else:
+            self._refill_later(key)
         return spare
 
     async def warm(self, cwd: str, preload: Sequence[str] = (), python: str | None = None) -> bool:
@@ -360,7 +370,7 @@ class Zygotes:
                     "up_since": zygote.started if zygote else None,
                     "forks": zygote.forks if zygote else 0,
                     "last_cold_reason": self._fallbacks.get(key),
-                    "spare": key in self._spares,
+                    "spare": bool(self._spares.get(key)),
                 }
             )
         return rows
@@ -373,7 +383,8 @@ class Zygotes:
         # a spare being forked is let finish (a cancel could leave its cgroup behind), then dropped
         await asyncio.gather(*self._refilling.values(), *self._dropping, return_exceptions=True)
         self.spares = False
-        spares, self._spares = list(self._spares.values()), {}
+        spares = [s for pool in self._spares.values() for s in pool]
+        self._spares = {}
         await asyncio.gather(*(s.drop(self.scopes) for s in spares), return_exceptions=True)
         zygotes, self._ready = list(self._ready.values()), {}
         await asyncio.gather(*(z.stop() for z in zygotes), return_exceptions=True)
@@ -425,31 +436,48 @@ class Zygotes:
     async def _retire(self, key: Key, zygote: Zygote) -> None:
         if self._ready.get(key) is zygote:
             del self._ready[key]
-        spare = self._spares.get(key)
-        if spare is not None and spare.zygote is zygote:
-            del self._spares[key]
-            await spare.drop(self.scopes)
+        pool = self._spares.pop(key, [])
+        kept = [s for s in pool if s.zygote is not zygote]
+        if kept:
+            self._spares[key] = kept
+        await asyncio.gather(*(s.drop(self.scopes) for s in pool if s.zygote is zygote))
         await zygote.stop()
 
+    def _take(self, key: Key) -> Spare | None:
+        """The oldest spare of `key`, taken out of its pool."""
+        pool = self._spares.get(key)
+        if not pool:
+            return None
+        spare = pool.pop(0)
+        if not pool:
+            del self._spares[key]
+        return spare
+
     def _refill_later(self, key: Key) -> None:
-        if self.spares and key not in self._refilling and key not in self._spares:
+        if self.spares and key not in self._refilling and len(self._spares.get(key, ())) < SPARES:
             self._refilling[key] = asyncio.create_task(self._refill(key))
 
     async def _refill(self, key: Key) -> None:
-        """Fork the next spare of `key`'s zygote, in the background."""
+        """Fork spares of `key`'s zygote until it has `SPARES`, in the background: one alone
+        while none is ready (a run may be waiting for it), then the rest together."""
         zygote = self._ready.get(key)
         try:
-            if zygote is None or not zygote.alive():
-                return
-            try:
-                spare = await fork_spare(zygote, self.scopes)
-            except (ZygoteError, TimeoutError, OSError) as exc:
-                log.warning("zygote %d failed to fork a spare (%r)", zygote.pid, exc)
-                return
-            if self._ready.get(key) is zygote and key not in self._spares:
-                self._spares[key] = spare
-            else:  # replaced meanwhile
-                await spare.drop(self.scopes)
+            while self.spares and zygote is not None and zygote.alive():
+                missing = SPARES - len(self._spares.get(key, ()))
+                if missing <= 0:
+                    return
+                try:
+                    count = missing if self._spares.get(key) else 1
+                    spares = await fork_spares(zygote, self.scopes, count)
+                except (ZygoteError, TimeoutError, OSError) as exc:
+                    log.warning("zygote %d failed to fork a spare (%r)", zygote.pid, exc)
+                    return
+                if self._ready.get(key) is not zygote or not self.spares:  # replaced meanwhile
+                    await asyncio.gather(*(s.drop(self.scopes) for s in spares))
+                    return
+                self._spares.setdefault(key, []).extend(spares)
+                if not spares:
+                    return
         finally:
             self._refilling.pop(key, None)
 

@@ -6,6 +6,7 @@ import gc
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 # orc's own modules load with the collector off and are then frozen: they live as
@@ -18,7 +19,7 @@ try:
     from orchestrate.recording import set_sink
     from orchestrate.recording.journal import JournalWriter
     from orchestrate.recording.stream import StreamSink
-    from orchestrate.worker import exit_codes
+    from orchestrate.worker import exit_codes, start_trace
     from orchestrate.worker.channel import Channel, ChannelError
     from orchestrate.worker.resume_gate import ChannelGate
     from orchestrate.worker.run import Stopper, needs_a_fix, run
@@ -43,37 +44,69 @@ def main(argv: list[str]) -> int:
         print(USAGE, file=sys.stderr)
         return EXIT_NO_SPEC
     try:
-        channel = Channel.from_fd(int(argv[1]))
+        ready = prepare(int(argv[1]))
     except OSError as exc:
         print(f"orc worker: fd {argv[1]} is not a usable socket ({exc}).\n{USAGE}", file=sys.stderr)
         return EXIT_NO_SPEC
+    return serve(ready)
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """What a worker sets up before it knows its run: its channel, and the threads of its
+    record sink and hang-up watch, started (a spare does this while it waits)."""
+
+    channel: Channel
+    sink: StreamSink
+
+
+def prepare(fd: int) -> Ready:
+    """The worker's channel on socket `fd`, its sink and watch threads started; `OSError` if
+    `fd` is no socket."""
+    channel = Channel.from_fd(fd)
+    sink = StreamSink(channel.writer())
+    channel.start_watch()
+    return Ready(channel, sink)
+
+
+def serve(ready: Ready) -> int:
+    """Greet the supervisor, read the spec, run it; the worker's exit code."""
+    channel, sink = ready.channel, ready.sink
     stopper = Stopper(channel)
     stopper.install()
     try:
         channel.greet()
+        start_trace.mark("worker: hello")
         spec = RunSpec.from_dict(channel.read_spec())
+        start_trace.mark("worker: spec")
     except (ChannelError, SpecError, OSError) as exc:
+        sink.close()
         print(f"orc worker: cannot start: {exc}", file=sys.stderr)
         return EXIT_NO_SPEC
     except RunAborted:  # stopped before it knew its run; the supervisor records the end
+        sink.close()
         return EXIT_NOT_COMPLETED
     journal = _open_journal(spec.journal)
     masker = secrets.Masker(spec.secrets)
     secrets.use(masker)
-    sink = StreamSink(channel.writer(), journal=journal, masker=masker or None)
+    # Set before the first record is put; the sink's thread reads them only for records.
+    sink.journal, sink.masker = journal, masker or None
     set_sink(sink)
     channel.watch_for_hangup(lambda: _orphaned(sink, journal))
     install_resume_gate(ChannelGate(channel, spec))
+    start_trace.mark("worker: journal, sink, threads")
     code = EXIT_NOT_COMPLETED
     try:
         state = run(spec, stopper)
         code = _exit_code(state)
+        start_trace.mark("worker: run returned")
     finally:
         stopper.ignore()
         sink.close()
         if journal is not None:
             journal.exit(code)
             journal.close(sync=sink.broken is not None)
+        start_trace.mark("worker: records sent")
     return code
 
 

@@ -60,6 +60,9 @@ class Channel:
         self._resumed = threading.Condition(self._reading)
         #: the params of each `resume` notice received, by pause key
         self.resumes: dict[str, dict[str, Any]] = {}
+        self._watch: threading.Thread | None = None
+        self._armed = threading.Event()  # the watch reads the socket only once set
+        self._on_hangup: Callable[[], None] | None = None
 
     @classmethod
     def from_fd(cls, fd: int) -> Channel:
@@ -100,38 +103,56 @@ class Channel:
     def writer(self) -> IO[bytes]:
         return self.sock.makefile("wb")
 
+    def start_watch(self) -> None:
+        """Start the hang-up watch's thread now, idle until `watch_for_hangup` arms it.
+
+        A spare worker does this while it waits for a run: starting a thread
+        waits for it to be scheduled, which on a loaded machine took longer
+        than the rest of a warm start.
+        """
+        if self._watch is None:
+            self._watch = threading.Thread(
+                target=self._watch_run, name="orc-hangup-watch", daemon=True
+            )
+            self._watch.start()
+
     def watch_for_hangup(self, on_hangup: Callable[[], None]) -> threading.Thread:
         """Call `on_hangup` (in a daemon thread) when the supervisor's end closes.
 
         The thread waits without the read lock and reads only what is there,
         under it, so a `stop` notice is either still in the socket or already
         in `_pending` when the SIGTERM handler asks for it, never in between.
+        It reads nothing before this is called, so the hello and the spec are
+        the main thread's to read.
         """
+        self._on_hangup = on_hangup
+        self.start_watch()
+        self._armed.set()
+        assert self._watch is not None
+        return self._watch
 
-        def watch() -> None:
-            poller = select.poll()
-            poller.register(self.sock, select.POLLIN)
-            while True:
-                poller.poll()
-                with self._reading:
-                    try:
-                        chunk = self.sock.recv(65536, socket.MSG_DONTWAIT)
-                    except BlockingIOError:
-                        continue  # `stop_reason` took it first
-                    except ConnectionError:  # reset: it died with our records unread
-                        chunk = b""
-                    except OSError:
-                        return  # our own end closed: the worker is finishing
-                    if chunk:
-                        self._pending += chunk
-                        self._scan_resumes()
-                        continue
-                on_hangup()
-                return
-
-        thread = threading.Thread(target=watch, name="orc-hangup-watch", daemon=True)
-        thread.start()
-        return thread
+    def _watch_run(self) -> None:
+        self._armed.wait()
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        while True:
+            poller.poll()
+            with self._reading:
+                try:
+                    chunk = self.sock.recv(65536, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue  # `stop_reason` took it first
+                except ConnectionError:  # reset: it died with our records unread
+                    chunk = b""
+                except OSError:
+                    return  # our own end closed: the worker is finishing
+                if chunk:
+                    self._pending += chunk
+                    self._scan_resumes()
+                    continue
+            if self._on_hangup is not None:
+                self._on_hangup()
+            return
 
     def wait_for_resume(self, key: str, timeout: float | None) -> dict[str, Any] | None:
         """The params of the `resume` notice for pause `key`, or None if none came in `timeout`."""

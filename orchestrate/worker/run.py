@@ -25,6 +25,7 @@ from orchestrate.core.states import Failed, State, StateType, format_exception
 from orchestrate.engine.context import tags
 from orchestrate.engine.flow_engine import FlowRunJob, RunAborted, RunPreset
 from orchestrate.recording import get_sink
+from orchestrate.worker import start_trace
 
 if TYPE_CHECKING:
     from orchestrate.flows import Flow
@@ -64,7 +65,9 @@ def run(spec: RunSpec, stopper: Stopper) -> State:
     """Run the flow run `spec` describes, in this process; its final state."""
     try:
         prepare_process(spec)
+        start_trace.mark("worker: process prepared")
         flow, parameters = _load(spec)
+        start_trace.mark("worker: flow loaded")
     except OrcError as exc:
         if stopper.requested is not None:  # stopped while the user's module was importing
             return _end_unstarted(spec, stopper.requested.state())

@@ -354,7 +354,7 @@ async def _spare_waiting(zygotes: Zygotes, root: Path) -> int:
         while True:
             rows = [r for r in zygotes.report() if r["folder"] == str(root) and r["spare"]]
             if rows:
-                spare = zygotes._spares[(zygotes.python, str(root), ())]
+                spare = zygotes._spares[(zygotes.python, str(root), ())][0]  # the next taken
                 return spare.proc.pid
             await asyncio.sleep(0.01)  # polling a condition with a deadline, not a race
 
@@ -410,3 +410,75 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+async def test_a_spare_has_started_its_record_and_hangup_threads_before_its_run(
+    project: WarmProject,
+) -> None:
+    """Starting a thread waits for it to be scheduled (milliseconds on a loaded machine):
+    a spare pays that while it waits, not after its run arrives."""
+    project.write("show.py", SHOW)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    spare = await _spare_waiting(zygotes, project.root)
+    async with asyncio.timeout(10):
+        while _threads(spare) < 3:  # its main thread, the record sink's, the hang-up watch's
+            await asyncio.sleep(0.01)  # polling a condition with a deadline
+    handle = await project.start("show.py:show")
+    assert handle.pid == spare
+    exit_ = await asyncio.wait_for(handle.wait(), 30)
+    assert exit_.final_state.name == "Completed"
+    assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
+
+
+async def test_runs_started_back_to_back_each_take_a_spare_that_was_waiting(
+    project: WarmProject,
+) -> None:
+    """A burst of runs waits for no fork and no cgroup move: each takes a spare made before."""
+    project.write("show.py", SHOW)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    key = (zygotes.python, str(project.root), ())
+    async with asyncio.timeout(10):
+        while len(zygotes._spares.get(key, [])) < zygotes_module.SPARES:
+            await asyncio.sleep(0.01)  # polling a condition with a deadline
+    waiting = [spare.proc.pid for spare in zygotes._spares[key]]
+    handles = [
+        await project.start("show.py:show", flow_run_id=f"7f0c1d2e-0000-4000-8000-00000000010{i}")
+        for i in range(len(waiting))
+    ]
+    assert [handle.pid for handle in handles] == waiting
+    for handle in handles:
+        assert (await asyncio.wait_for(handle.wait(), 30)).final_state.name == "Completed"
+
+
+def test_a_flow_with_tasks_imports_no_orc_module_after_the_fork() -> None:
+    """What a run of a flow with tasks loads on its first task (the task engine and what it
+    imports: ~10 ms of CPU in every forked worker) is loaded once, in the zygote."""
+    code = (
+        "import sys\n"
+        "from orchestrate.worker import zygote\n"
+        "assert zygote._preload([]) is None\n"
+        "before = set(sys.modules)\n"
+        "from orchestrate import flow, task, get_run_logger\n"
+        "from orchestrate.recording import set_sink\n"
+        "class Null:\n"
+        "    def put(self, record): pass\n"
+        "set_sink(Null())\n"
+        "@task\n"
+        "def one(i): return i\n"
+        "@flow\n"
+        "def run(i: int = 1):\n"
+        "    get_run_logger().info('x')\n"
+        "    return one(i) + one.submit(i).result() + sum(f.result() for f in one.map([1, 2]))\n"
+        "assert run() == 5\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('orchestrate')))\n"
+    )
+    env = {**os.environ, "ORC_LOGGING_TO_CONSOLE": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "[]\n"

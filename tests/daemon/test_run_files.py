@@ -1,0 +1,71 @@
+"""Per-run files kept off the daemon's loop: in order, and journals only once the store has them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from orchestrate.daemon.run_files import RunFiles
+from orchestrate.recording.journal import journal_path
+
+RUN = "7f0c1d2e-0000-4000-8000-000000000001"
+
+
+def files(tmp_path: Path, stored: bool) -> tuple[RunFiles, list[asyncio.Task[Any]], list[float]]:
+    tasks: list[asyncio.Task[Any]] = []
+    flushes: list[float] = []
+
+    def flush(timeout: float) -> bool:
+        flushes.append(timeout)
+        return stored
+
+    def background(work: Coroutine[Any, Any, Any]) -> None:
+        tasks.append(asyncio.create_task(work))
+
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "runs").mkdir()
+    return RunFiles(tmp_path / "workers", tmp_path / "runs", flush, background), tasks, flushes
+
+
+async def test_a_pid_file_is_written_then_removed_in_order_within_one_batch(tmp_path: Path) -> None:
+    run_files, tasks, _ = files(tmp_path, stored=True)
+    run_files.started(RUN, 4242)
+    assert not (tmp_path / "workers" / f"{RUN}.pid").exists()  # not on the loop
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert (tmp_path / "workers" / f"{RUN}.pid").read_text() == "4242"
+    run_files.started("other", 1)
+    run_files.ended(RUN)
+    run_files.ended("other")  # queued after its write in the same batch: never left behind
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert list((tmp_path / "workers").iterdir()) == []
+    assert len(tasks) == 2  # one drain per batch, not one per file
+
+
+async def test_journals_go_after_one_flush_of_the_writer_for_the_whole_batch(
+    tmp_path: Path,
+) -> None:
+    run_files, _, flushes = files(tmp_path, stored=True)
+    paths = [journal_path(tmp_path / "runs", RUN, n) for n in (1, 2, 3)]
+    for path in paths:
+        path.write_text("{}\n")
+    other = journal_path(tmp_path / "runs", "other", 1)
+    other.write_text("{}\n")
+    run_files.retire(RUN, 2)
+    run_files.retire("other", 1)
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert [p.exists() for p in paths] == [False, False, True]  # attempt 3 is not retired
+    assert not other.exists()
+    assert len(flushes) == 1
+
+
+async def test_journals_are_kept_for_replay_when_the_store_does_not_have_them(
+    tmp_path: Path,
+) -> None:
+    run_files, _, flushes = files(tmp_path, stored=False)
+    path = journal_path(tmp_path / "runs", RUN, 1)
+    path.write_text("{}\n")
+    run_files.retire(RUN, 1)
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert path.exists() and flushes == [60.0]
