@@ -94,6 +94,8 @@ class Daemon:
         #: runs asked for by hand (CLI, TUI, automation): a pause does not hold them
         self._manual: set[str] = set()
         self._wake = asyncio.Event()
+        #: held while a tick dispatches: `stop()` waits for a start under way to have its worker
+        self._dispatching = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         #: one pid file per running worker, so the next orc up can stop what this one left
         self.workers_dir = root / ".orc" / "workers"
@@ -202,6 +204,10 @@ class Daemon:
 
     async def tick(self) -> float | None:
         """One round of dispatching; returns how long to sleep (None: until woken)."""
+        async with self._dispatching:
+            return await self._tick()
+
+    async def _tick(self) -> float | None:
         now = self.clock()
         due = [r for r in self.book.scheduled() if self._dispatchable(r, now)]
         running = [self.book.get(i) for i in self.handles]
@@ -241,6 +247,8 @@ class Daemon:
             if run.state.name != name:
                 transition(run, State(StateType.SCHEDULED, name, message=run.state.message), self)
         for run in decision.start:
+            if self.stopping:
+                break  # still Scheduled: the next orc up starts it
             consumed.add(run.deployment or "")
             start_trace.mark("daemon: due run taken")
             await attempts.start(self, run)
@@ -335,6 +343,8 @@ class Daemon:
         """Stop dispatching, let running runs finish for `grace`, then stop the rest."""
         self.stopping = True
         self.wake()
+        async with self._dispatching:  # a start under way gets its worker (and its handle) first
+            pass
         for run_id, handle in list(self.handles.items()):  # a paused run would only hold us up
             paused = self.book.get(run_id)
             if paused is not None and paused.state.type is StateType.PAUSED:
