@@ -216,9 +216,10 @@ class StoreWriter:
         last_work = time.monotonic()
         while not self._stopping:
             self._wait()
-            if self._drain():
-                last_work = time.monotonic()
+            drained = self._drain()
             self._write_pending()
+            if drained:  # idle from the end of the write: a write may take longer than IDLE_CLOSE
+                last_work = time.monotonic()
             self._file.release_if_due(last_work)
         self._finish()
 
