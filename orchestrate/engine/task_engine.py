@@ -42,7 +42,12 @@ from orchestrate.engine.context import (
 )
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
-from orchestrate.engine.inputs import InputWalker, SelfDependencyError, is_linkable
+from orchestrate.engine.inputs import (
+    InputWalker,
+    SelfDependencyError,
+    is_linkable,
+    plain_upstreams,
+)
 from orchestrate.engine.logs import (
     RunLogger,
     capture_prints,
@@ -281,6 +286,14 @@ def _resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
     if job._resolved:
         return job.parameters  # plain values, their edges recorded at submit: nothing to do
     links = job.flow_ctx.result_links if job.flow_ctx else None
+    if not job.wait_for and not job._edges_recorded:
+        upstreams = plain_upstreams(job.parameters, links)
+        if upstreams is not None:  # plain values: only their links to record
+            run = job.run
+            for upstream in upstreams:
+                if upstream != run.id:
+                    job.sink.put(EdgeRecord(run.flow_run_id, run.id, upstream, "data"))
+            return job.parameters
     walker = InputWalker(links, resolve=True, own=(job.run.id, job.task.options.name))
     parameters = walker.walk_parameters(job.parameters)
     if job.wait_for:
