@@ -149,6 +149,9 @@ class TaskRunJob:
 
     def record_upstreams(self) -> None:
         """Record edges now and note unfinished upstream futures (for `.submit()`)."""
+        if self._record_plain_upstreams():
+            self._edges_recorded = self._resolved = True
+            return
         walker = InputWalker(self.flow_ctx.result_links if self.flow_ctx else None, resolve=False)
         walker.walk_parameters(self.parameters)
         if self.wait_for:
@@ -157,6 +160,20 @@ class TaskRunJob:
         self.pending = walker.pending
         self._edges_recorded = True
         self._resolved = not walker.wrapped
+
+    def _record_plain_upstreams(self) -> bool:
+        """With plain arguments only (numbers, strings), record their links; False for the walk."""
+        if self.wait_for:
+            return False
+        links = self.flow_ctx.result_links if self.flow_ctx else None
+        upstreams = plain_upstreams(self.parameters, links)
+        if upstreams is None:
+            return False
+        run = self.run
+        for upstream in upstreams:
+            if upstream != run.id:
+                self.sink.put(EdgeRecord(run.flow_run_id, run.id, upstream, "data"))
+        return True
 
     @property
     def logger(self) -> RunLogger:
@@ -285,15 +302,9 @@ def _resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
     """The arguments with futures and states resolved; None if an upstream did not complete."""
     if job._resolved:
         return job.parameters  # plain values, their edges recorded at submit: nothing to do
+    if not job._edges_recorded and job._record_plain_upstreams():
+        return job.parameters  # plain values: nothing to resolve, their links recorded
     links = job.flow_ctx.result_links if job.flow_ctx else None
-    if not job.wait_for and not job._edges_recorded:
-        upstreams = plain_upstreams(job.parameters, links)
-        if upstreams is not None:  # plain values: only their links to record
-            run = job.run
-            for upstream in upstreams:
-                if upstream != run.id:
-                    job.sink.put(EdgeRecord(run.flow_run_id, run.id, upstream, "data"))
-            return job.parameters
     walker = InputWalker(links, resolve=True, own=(job.run.id, job.task.options.name))
     parameters = walker.walk_parameters(job.parameters)
     if job.wait_for:

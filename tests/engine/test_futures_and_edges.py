@@ -428,3 +428,22 @@ def test_plain_results_passed_on_record_one_data_edge_per_upstream(recorded) -> 
     assert recorded.edges() == {("word-0", "join-0", "data"), ("big-0", "join-0", "data")}
     edges = [e for e in recorded.records if type(e).__name__ == "EdgeRecord"]
     assert len(edges) == 2
+
+
+def test_plain_results_passed_to_submit_record_one_data_edge_per_upstream(recorded) -> None:
+    @task
+    def word() -> str:
+        return "rows-" + "x" * 20
+
+    @task
+    def join(first: str, second: str) -> str:
+        return first + second
+
+    @flow
+    def pipeline() -> str:
+        w = word()
+        return join.submit(w, w).result()
+
+    assert pipeline() == ("rows-" + "x" * 20) * 2
+    edges = [e for e in recorded.records if type(e).__name__ == "EdgeRecord"]
+    assert recorded.edges() == {("word-0", "join-0", "data")} and len(edges) == 1
