@@ -286,6 +286,7 @@ class StoreWriter:
     def _write_pending(self) -> bool:
         """Write the pending batch; False while it must wait (kept whole, in order, for the next try)."""
         if not len(self._pending):
+            self._give_back_if_due()  # a flush marker drained after the records it follows
             self._settle(ok=True)
             return True
         outcome = self._write(self._pending)
@@ -294,11 +295,18 @@ class StoreWriter:
         self._since_trim += len(self._pending)
         self._pending = Batch()
         self._health.succeeded()
-        if self._since_trim >= memory.TRIM_AFTER and not self._queue:
-            self._since_trim = 0
-            memory.give_back()  # before a flush returns, so what it stored no longer weighs
+        self._give_back_if_due()
         self._settle(ok=outcome == "stored")
         return True
+
+    def _give_back_if_due(self) -> None:
+        """After many records and with none queued, hand freed memory back (`memory`).
+
+        Before a flush's waiters are answered, so what it stored no longer weighs.
+        """
+        if self._since_trim >= memory.TRIM_AFTER and not self._queue:
+            self._since_trim = 0
+            memory.give_back()
 
     def _settle(self, ok: bool) -> None:
         markers, self._markers = self._markers, []

@@ -16,6 +16,7 @@ import pytest
 
 from orchestrate.core.records import LogRecord
 from orchestrate.store import StoreWriter, memory
+from orchestrate.store.batch import Batch
 
 
 @pytest.fixture
@@ -59,3 +60,22 @@ def test_small_writes_do_not(
 
 def test_the_real_trim_runs_here() -> None:
     assert memory.give_back() in (True, False)  # False only where the C library has no malloc_trim
+
+
+def test_a_flush_marker_drained_after_its_records_still_gives_memory_back(
+    trims: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the writer's thread meets: the marker is queued while its records are written."""
+    monkeypatch.setattr(memory, "TRIM_AFTER", 1_000)
+    writer = StoreWriter(tmp_path / "orc.duckdb")  # its thread never starts: no put
+    try:
+        writer._queue.append(object())  # stands for the flush marker, queued meanwhile
+        writer._pending = Batch.of(_lines(1_500))
+        assert writer._write_pending()
+        assert not trims  # something is still queued
+        writer._queue.clear()  # drained: the marker's own write has no records
+        assert writer._write_pending()
+        assert trims
+    finally:
+        writer._file.release()
+        writer.close()
