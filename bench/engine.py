@@ -1,6 +1,6 @@
 """Engine benchmarks: import time, empty flows, task overhead, submit/map throughput, chains, retries.
 
-    python bench/engine.py [--repeat 5] [--out bench/results] [--no-scale]
+    python bench/engine.py [--repeat 5] [--out bench/results] [--no-scale] [--before CHECKOUT]
 
 Recording is on: every run goes to a real DuckDB file in a temporary project
 through the batching writer, as it does for a user. Figures are medians over
@@ -8,7 +8,9 @@ through the batching writer, as it does for a user. Figures are medians over
 timed separately. Then flows of 1k, 10k and 100k sequential and submitted
 tasks, each in a fresh process: per-task cost must stay flat, the writer keep
 pace, the memory held per finished task run stay small, and every task run
-be stored. Writes `engine.json` and `engine.md` to the output folder.
+be stored. With `--before` another checkout's at-scale figures are taken
+beside these, in alternating order, and tabled with their ratios. Writes
+`engine.json` and `engine.md` to the output folder.
 """
 
 from __future__ import annotations
@@ -108,9 +110,17 @@ def at_scale(n: int) -> dict:
     flush = time.perf_counter() - flushed
     stored, cpu_stored = time.perf_counter() - started, time.process_time() - cpu_started
     gc.collect()
+    held = rss() - before
+    # DuckDB keeps the table data written since its last checkpoint in memory while the file
+    # is open; the writer lets go after a short idle spell (file_hold.IDLE_CLOSE), freeing it.
+    idle_by = time.monotonic() + 10
+    while getattr(sink, "holds_file", False) and time.monotonic() < idle_by:
+        time.sleep(0.01)
+    gc.collect()
     return {"per_task_us": elapsed / n * 1e6, "tasks_per_s": n / elapsed, "cpu_per_task_us": cpu / n * 1e6,
             "until_stored_per_task_us": stored / n * 1e6, "cpu_until_stored_per_task_us": cpu_stored / n * 1e6,
-            "final_flush_ms": flush * 1e3, "held_bytes_per_task": (rss() - before) / n}
+            "final_flush_ms": flush * 1e3, "held_bytes_per_task": held / n,
+            "held_idle_bytes_per_task": (rss() - before) / n}
 
 @flow
 def warm() -> None:
@@ -130,13 +140,19 @@ print(json.dumps(out))
 """
 
 
-def at_scale(project: Path, mode: str, n: int) -> dict[str, float]:
-    """One `AT_SCALE` run in a fresh process, in its own project (so its store starts empty)."""
+def at_scale(project: Path, mode: str, n: int, source: Path | None = None) -> dict[str, float]:
+    """One `AT_SCALE` run in a fresh process, in its own project (so its store starts empty).
+
+    With `source` (another checkout) its `orchestrate` is the one measured.
+    """
     folder = project / f"{mode}-{n}-{time.monotonic_ns()}"
     folder.mkdir()
     env = {**os.environ, "ORC_HOME": str(folder), "ORC_LOGGING_TO_CONSOLE": "0"}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
     out = subprocess.run(
         [sys.executable, "-c", AT_SCALE, mode, str(n)],
+        cwd=folder,  # not this checkout: `python -c` imports from the working folder first
         env=env,
         capture_output=True,
         text=True,
@@ -161,6 +177,30 @@ def scale_workloads(project: Path, repeat: int) -> dict[str, Any]:
                 key: statistics.median(r[key] for r in rounds) for key in rounds[0]
             }
     return results
+
+
+def before_and_after(project: Path, before: Path, repeat: int) -> dict[str, Any]:
+    """The at-scale flows of `before` (another checkout) and of this one, in alternating order.
+
+    Taken side by side, so both see the same load; medians of `repeat` rounds.
+    """
+    sources = {"before": before.resolve(), "after": ROOT}
+    rounds: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for round_ in range(repeat):
+        order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
+        for mode in ("sequential", "submitted"):
+            for n in SCALES:
+                for which in order:
+                    figures = at_scale(project, mode, n, sources[which])
+                    figures["load"] = os.getloadavg()[0]
+                    rounds.setdefault(f"{mode}_{n}", {}).setdefault(which, []).append(figures)
+    return {
+        workload: {
+            which: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+            for which, runs in sides.items()
+        }
+        for workload, sides in rounds.items()
+    }
 
 
 def cold_process_wall(project: Path) -> float:
@@ -303,6 +343,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{fig['tasks_per_s']:,.0f}/s",
             f"{fig['final_flush_ms']:.0f} ms",
             f"{fig['held_bytes_per_task']:,.0f} B",
+            f"{fig.get('held_idle_bytes_per_task', float('nan')):,.0f} B",
             f"{fig['stored_task_runs']:,.0f}",
         )
         for mode in ("sequential", "submitted")
@@ -332,14 +373,53 @@ def render_markdown(report: dict[str, Any]) -> str:
             " the flush left after the flow ≤ 1 s; RSS held per finished task run (futures dropped,"
             " records stored) ≤ 1 KB; every task run stored. CPU is the process's, all threads (the"
             " writer's too): on a loaded machine it is the steadier figure. 'Until stored' adds the"
-            " final flush, so the writer's share counts at every size.",
+            " final flush, so the writer's share counts at every size. RSS held is taken right after"
+            " the final flush, and again once the writer let go of the file (idle for"
+            " 0.2 s): until then DuckDB keeps the rows written since its last checkpoint in memory.",
             "",
-            "| workload | per task | CPU per task | per task until stored | CPU until stored | rate | flush after | RSS held per task | task runs stored |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| workload | per task | CPU per task | per task until stored | CPU until stored | rate | flush after | RSS held per task | once the writer let go | task runs stored |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             *[f"| {' | '.join(row)} |" for row in scale_rows],
             "",
         ]
+    lines += _compared(report)
     return "\n".join(lines)
+
+
+_COMPARED = (
+    ("cpu_per_task_us", "CPU per task", "{:.1f} µs"),
+    ("cpu_until_stored_per_task_us", "CPU per task until stored", "{:.1f} µs"),
+    ("per_task_us", "wall per task", "{:.1f} µs"),
+    ("tasks_per_s", "rate", "{:,.0f}/s"),
+    ("final_flush_ms", "flush after", "{:,.0f} ms"),
+    ("held_bytes_per_task", "RSS held per task", "{:,.0f} B"),
+)
+
+
+def _compared(report: dict[str, Any]) -> list[str]:
+    """The `--before` table: each figure before and after, and their ratio."""
+    compare = report.get("compare")
+    if not compare:
+        return []
+    lines = [
+        f"## Before and after: {report['before']} against this checkout",
+        "",
+        "The same flows, the two checkouts taken in alternating order; medians of"
+        f" {report['repeat']} rounds; load average {report['compare_load'][0]:.1f}"
+        f" to {report['compare_load'][1]:.1f} (the 1-minute average at each run).",
+        "",
+        "| workload | figure | before | after | after / before |",
+        "|---|---|---|---|---|",
+    ]
+    for workload, sides in compare.items():
+        mode, n = workload.split("_")
+        for key, label, form in _COMPARED:
+            b, a = sides["before"][key], sides["after"][key]
+            ratio = f"{a / b:.2f}x" if b else ""
+            lines.append(
+                f"| {mode} {int(n):,} | {label} | {form.format(b)} | {form.format(a)} | {ratio} |"
+            )
+    return [*lines, ""]
 
 
 def main() -> None:
@@ -348,6 +428,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument(
         "--scale", action=argparse.BooleanOptionalAction, default=True, help="1k-100k task flows"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (e.g. a git worktree of main): its at-scale figures beside these",
     )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
@@ -371,6 +456,8 @@ def main() -> None:
             **warm_workloads(args.repeat),
         }
         scale = scale_workloads(project, args.repeat) if args.scale else {}
+        compare = before_and_after(project, args.before, args.repeat) if args.before else {}
+    loads = [f["load"] for sides in compare.values() for f in sides.values()]
     report = {
         "when": time.strftime("%Y-%m-%d %H:%M"),
         "python": platform.python_version(),
@@ -383,6 +470,9 @@ def main() -> None:
         "scale": scale,
         "targets": TARGETS,
     }
+    if compare:
+        report |= {"before": str(args.before), "compare": compare}
+        report["compare_load"] = [min(loads), max(loads)]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "engine.json").write_text(json.dumps(report, indent=2) + "\n")
     markdown = render_markdown(report)

@@ -259,11 +259,20 @@ class Task(callables.MethodBinding, Generic[P, R]):
         return f"Task<{self.options.name}>"
 
 
-def _task_engine() -> Any:
-    """The engine's entry; the task engine loads on the first task call, not on `import orchestrate`."""
-    from orchestrate import engine
+_engine: Any = None
 
-    return engine
+
+def _task_engine() -> Any:
+    """The engine's entry; the task engine loads on the first task call, not on `import orchestrate`.
+
+    Kept once loaded: an import statement per task call cost a microsecond or two.
+    """
+    global _engine
+    if _engine is None:
+        from orchestrate import engine
+
+        _engine = engine
+    return _engine
 
 
 def _takes_parameters(fn: Callable[..., Any]) -> bool:

@@ -21,6 +21,30 @@ from orchestrate.engine.links import ResultLinks, is_linkable
 _COLLECTIONS = (list, tuple, set, frozenset, dict)
 
 
+#: Values a walk leaves as they are: no future, state, annotation or collection can hide in them.
+_PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
+
+
+def plain_upstreams(parameters: dict[str, Any], links: ResultLinks | None) -> list[str] | None:
+    """The task runs plain arguments (numbers, strings) came from; None if any needs the full walk.
+
+    `InputWalker`'s answer for such arguments, which most task calls pass, at a
+    fraction of its cost: nothing to resolve, only results linked by identity.
+    """
+    for value in parameters.values():
+        if type(value) not in _PLAIN:
+            return None
+    if not links:
+        return []
+    found: dict[str, None] = {}
+    for value in parameters.values():
+        if is_linkable(value):
+            upstream = links.run_of(value)
+            if upstream is not None:
+                found[upstream] = None
+    return list(found)
+
+
 class SelfDependencyError(ValueError):
     """A task run's inputs hold its own future (a list filled after submit): waiting would hang."""
 

@@ -42,7 +42,12 @@ from orchestrate.engine.context import (
 )
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
-from orchestrate.engine.inputs import InputWalker, SelfDependencyError, is_linkable
+from orchestrate.engine.inputs import (
+    InputWalker,
+    SelfDependencyError,
+    is_linkable,
+    plain_upstreams,
+)
 from orchestrate.engine.logs import (
     RunLogger,
     capture_prints,
@@ -144,6 +149,9 @@ class TaskRunJob:
 
     def record_upstreams(self) -> None:
         """Record edges now and note unfinished upstream futures (for `.submit()`)."""
+        if self._record_plain_upstreams():
+            self._edges_recorded = self._resolved = True
+            return
         walker = InputWalker(self.flow_ctx.result_links if self.flow_ctx else None, resolve=False)
         walker.walk_parameters(self.parameters)
         if self.wait_for:
@@ -152,6 +160,20 @@ class TaskRunJob:
         self.pending = walker.pending
         self._edges_recorded = True
         self._resolved = not walker.wrapped
+
+    def _record_plain_upstreams(self) -> bool:
+        """With plain arguments only (numbers, strings), record their links; False for the walk."""
+        if self.wait_for:
+            return False
+        links = self.flow_ctx.result_links if self.flow_ctx else None
+        upstreams = plain_upstreams(self.parameters, links)
+        if upstreams is None:
+            return False
+        run = self.run
+        for upstream in upstreams:
+            if upstream != run.id:
+                self.sink.put(EdgeRecord(run.flow_run_id, run.id, upstream, "data"))
+        return True
 
     @property
     def logger(self) -> RunLogger:
@@ -280,6 +302,8 @@ def _resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
     """The arguments with futures and states resolved; None if an upstream did not complete."""
     if job._resolved:
         return job.parameters  # plain values, their edges recorded at submit: nothing to do
+    if not job._edges_recorded and job._record_plain_upstreams():
+        return job.parameters  # plain values: nothing to resolve, their links recorded
     links = job.flow_ctx.result_links if job.flow_ctx else None
     walker = InputWalker(links, resolve=True, own=(job.run.id, job.task.options.name))
     parameters = walker.walk_parameters(job.parameters)

@@ -7,6 +7,7 @@ that says who holds it and what to do.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +68,7 @@ def connect(
         except duckdb.Error as exc:
             if not is_lock_error(exc):
                 raise StoreError(f"Could not open the store {path}: {exc}") from exc
+            ask_for_turn(path)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StoreError(
@@ -75,6 +77,17 @@ def connect(
                 ) from exc
             time.sleep(min(backoff, remaining))
             backoff = min(backoff * 2, _MAX_BACKOFF)
+
+
+def turn_marker(path: Path) -> Path:
+    """The file a process touches to ask the writer holding `path` for a turn (`file_hold`)."""
+    return path.with_name(path.name + ".turn")
+
+
+def ask_for_turn(path: Path) -> None:
+    """Tell the writer holding `path` that this process waits for it; at every try, so it stays fresh."""
+    with contextlib.suppress(OSError):  # the writer still lets go within UNASKED_HOLD
+        turn_marker(path).touch(mode=0o600)
 
 
 def open_for_reading(path: Path, timeout: float = LOCK_TIMEOUT) -> duckdb.DuckDBPyConnection | None:

@@ -3,7 +3,12 @@
 DuckDB admits one process per file, and `orc runs ls` in another shell must
 get its turn while a long flow runs. So the writer opens the file (migrating
 it) only for work, lets go after a short idle spell or after holding it for a
-while, and then stays off it for a reader's turn. A daemon owns the file and
+while, and then stays off it for a reader's turn. Letting go costs DuckDB a
+checkpoint and the next open (a third of what a long flow's recording cost
+when it happened every second), so a busy writer lets go after `MAX_HOLD`
+only when another process asked for a turn (orc's own opens touch
+`<store>.turn` while the file is held: `connection.ask_for_turn`), and after
+`UNASKED_HOLD` in any case, for readers that do not ask (the DuckDB CLI). A daemon owns the file and
 hands in a connection it never lets go of; the writer writes through a cursor
 of it, and a new one after the owner reopened the database.
 """
@@ -22,8 +27,10 @@ if TYPE_CHECKING:
 
 #: Close the file after this long without records, so other processes can open it.
 IDLE_CLOSE = 0.2
-#: Let go of the file after holding it this long, even while busy, for the same reason.
+#: Let go of the file after holding it this long, even while busy, when another process asked.
 MAX_HOLD = 1.0
+#: Let go after holding it this long even when nobody asked (well within a reader's lock timeout).
+UNASKED_HOLD = 5.0
 #: After letting go because of MAX_HOLD, stay off the file this long: a reader's turn.
 READER_TURN = 0.15
 
@@ -47,6 +54,7 @@ class FileHold:
         #: Statements prepared on the open connection (see `batch`); a new connection has none.
         self.prepared: set[str] = set()
         self._opened_at = 0.0
+        self._opened_wall = 0.0  # the same moment by the clock file times are taken on
         self._reopen_at = 0.0
         self._swapped = False
 
@@ -88,6 +96,7 @@ class FileHold:
             conn.close()
             raise
         self._opened_at = time.monotonic()
+        self._opened_wall = time.time()
         return conn
 
     def release_if_due(self, last_work: float) -> None:
@@ -95,11 +104,21 @@ class FileHold:
         if self.conn is None or self.shared is not None:
             return
         now = time.monotonic()
-        if now - self._opened_at >= MAX_HOLD:
+        held = now - self._opened_at
+        if held >= MAX_HOLD and (held >= UNASKED_HOLD or self._asked()):
             self.release()
             self._reopen_at = now + READER_TURN
         elif now - last_work >= IDLE_CLOSE:
             self.release()
+
+    def _asked(self) -> bool:
+        """Whether another process asked for a turn since the file was opened."""
+        from orchestrate.store.connection import turn_marker
+
+        try:
+            return turn_marker(self.path).stat().st_mtime >= self._opened_wall
+        except OSError:
+            return False
 
     def release(self) -> None:
         if self.conn is not None:

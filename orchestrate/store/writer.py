@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from orchestrate.core.records import Record
+from orchestrate.store import memory
 from orchestrate.store.batch import Batch, StoredRuns
 from orchestrate.store.file_hold import FileHold
 from orchestrate.store.health import HealthWatch, StoreHealth, backoff
@@ -90,6 +91,8 @@ class StoreWriter:
         self._stored = StoredRuns()
         self._shut = False
         self._late = False
+        #: Records stored since memory was last handed back (`memory`).
+        self._since_trim = 0
         self._health = HealthWatch(self.path, self._counts)
         #: Records DuckDB refused even in sanitised form: kept here, each logged with its run id.
         self.set_aside: list[Any] = []
@@ -101,6 +104,11 @@ class StoreWriter:
 
     def _counts(self) -> tuple[int, int]:
         return len(self._queue) + len(self._pending), len(self.set_aside)
+
+    @property
+    def holds_file(self) -> bool:
+        """Whether the writer has the store file open now (it lets go when idle, `file_hold`)."""
+        return self._file.conn is not None
 
     def on_health(self, callback: Callable[[StoreHealth], None]) -> None:
         """Call `callback(health)` whenever the store turns degraded, changes why, or recovers.
@@ -216,9 +224,10 @@ class StoreWriter:
         last_work = time.monotonic()
         while not self._stopping:
             self._wait()
-            if self._drain():
-                last_work = time.monotonic()
+            drained = self._drain()
             self._write_pending()
+            if drained:  # idle from the end of the write: a write may take longer than IDLE_CLOSE
+                last_work = time.monotonic()
             self._file.release_if_due(last_work)
         self._finish()
 
@@ -277,15 +286,27 @@ class StoreWriter:
     def _write_pending(self) -> bool:
         """Write the pending batch; False while it must wait (kept whole, in order, for the next try)."""
         if not len(self._pending):
+            self._give_back_if_due()  # a flush marker drained after the records it follows
             self._settle(ok=True)
             return True
         outcome = self._write(self._pending)
         if outcome == "wait":
             return False  # the batch and its markers stay for the next round
+        self._since_trim += len(self._pending)
         self._pending = Batch()
         self._health.succeeded()
+        self._give_back_if_due()
         self._settle(ok=outcome == "stored")
         return True
+
+    def _give_back_if_due(self) -> None:
+        """After many records and with none queued, hand freed memory back (`memory`).
+
+        Before a flush's waiters are answered, so what it stored no longer weighs.
+        """
+        if self._since_trim >= memory.TRIM_AFTER and not self._queue:
+            self._since_trim = 0
+            memory.give_back()
 
     def _settle(self, ok: bool) -> None:
         markers, self._markers = self._markers, []

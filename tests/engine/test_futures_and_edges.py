@@ -404,3 +404,46 @@ def test_wait_for_a_failed_future_leaves_the_task_not_ready_in_every_call_form(r
         return [s.name for s in states]
 
     assert pipeline() == ["NotReady"] * 5
+
+
+def test_plain_results_passed_on_record_one_data_edge_per_upstream(recorded) -> None:
+    @task
+    def word() -> str:
+        return "rows-" + "x" * 20
+
+    @task
+    def big() -> int:
+        return 10**20
+
+    @task
+    def join(first: str, second: str, n: int, flag: bool = True) -> str:
+        return f"{first}{second}{n}{flag}"
+
+    @flow
+    def pipeline() -> str:
+        w, n = word(), big()
+        return join(w, w, n)  # the same result twice: one edge
+
+    assert pipeline().endswith("100000000000000000000True")
+    assert recorded.edges() == {("word-0", "join-0", "data"), ("big-0", "join-0", "data")}
+    edges = [e for e in recorded.records if type(e).__name__ == "EdgeRecord"]
+    assert len(edges) == 2
+
+
+def test_plain_results_passed_to_submit_record_one_data_edge_per_upstream(recorded) -> None:
+    @task
+    def word() -> str:
+        return "rows-" + "x" * 20
+
+    @task
+    def join(first: str, second: str) -> str:
+        return first + second
+
+    @flow
+    def pipeline() -> str:
+        w = word()
+        return join.submit(w, w).result()
+
+    assert pipeline() == ("rows-" + "x" * 20) * 2
+    edges = [e for e in recorded.records if type(e).__name__ == "EdgeRecord"]
+    assert recorded.edges() == {("word-0", "join-0", "data")} and len(edges) == 1
