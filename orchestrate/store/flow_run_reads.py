@@ -17,6 +17,8 @@ from orchestrate.store.reader import Reader, row_limit
 from orchestrate.store.views import FLOW_RUN_COLUMNS, FlowRunView
 
 _AMBIGUITY_SHOWN = 10
+#: What names a run in an error: the first columns of every row a lookup by id reads.
+_NAMING = "id, name, flow_name"
 #: Where a flow run's creation time is in a row read with FLOW_RUN_COLUMNS.
 _CREATED = [c.strip() for c in FLOW_RUN_COLUMNS.split(",")].index("epoch(created)")
 #: What `orc runs ls --sort` orders by; "slot" (when a run was due) is the default.
@@ -119,34 +121,59 @@ class FlowRunReads(Reader):
         return [_replace_counts(r, counts.get(r.id, {})) for r in runs]
 
     def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
-        """The flow run whose id is, or uniquely starts with, `id_or_prefix`."""
-        run_id = self._resolve(id_or_prefix)
-        rows = self._rows(f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = ?", [run_id])
-        return self._with_counts([FlowRunView.from_row(rows[0])])[0]
+        """The flow run whose id is, or uniquely starts with, `id_or_prefix`.
 
-    def _resolve(self, prefix: str) -> str:
+        The row comes with the lookup: one query for a full id, two for a prefix.
+        """
+        row = self._find(id_or_prefix, FLOW_RUN_COLUMNS)
+        return self._with_counts([FlowRunView.from_row(row)])[0]
+
+    def flow_run_id(self, id_or_prefix: str) -> str:
+        """The id of the flow run `id_or_prefix` names, without reading the run itself."""
+        return str(self._find(id_or_prefix, _NAMING)[0])
+
+    def _find(self, prefix: str, columns: str) -> tuple[Any, ...]:
+        """The row (`columns`, which start with `_NAMING`) of the run whose id is `prefix`,
+        else of the one run whose id starts with it; RunNotFound names what to do otherwise.
+
+        DuckDB 2.0 serves neither `starts_with(id, ?)` nor a range on `id` from the
+        primary key's ART index (EXPLAIN shows a sequential scan for both, and for `=`
+        on small tables), so the exact lookup comes first and the scan only on a miss.
+        """
         if not prefix:
             raise RunNotFound("No run id given. Run `orc runs ls` to see run ids.")
-        exact = self._rows("SELECT id FROM flow_runs WHERE id = ?", [prefix])
+        exact = self._rows(f"SELECT {columns} FROM flow_runs WHERE id = ?", [prefix])
         if exact:
-            return str(exact[0][0])
+            return exact[0]
+        # Unordered: a unique prefix (the usual case) needs no sort; an ambiguous one is ordered below.
         matches = self._rows(
-            "SELECT id, name, flow_name FROM flow_runs WHERE starts_with(id, ?) "
-            "ORDER BY created DESC LIMIT ?",
+            f"SELECT {columns}, epoch(created) FROM flow_runs WHERE starts_with(id, ?) LIMIT ?",
             [prefix, _AMBIGUITY_SHOWN + 1],
         )
+        if len(matches) == 1:
+            return matches[0][:-1]
         if not matches:
             raise RunNotFound(
                 f"No flow run matches {raw(repr(prefix))}. Run `orc runs ls` to see run ids."
             )
-        if len(matches) > 1:
-            shown = ", ".join(f"{i} ({f}/{n})" for i, n, f in matches[:_AMBIGUITY_SHOWN])
-            more = " and more" if len(matches) > _AMBIGUITY_SHOWN else ""
-            raise RunNotFound(
-                f"{raw(repr(prefix))} matches more than one flow run: {shown}{more}. "
-                "Give more characters of the id."
+        raise RunNotFound(self._ambiguous(prefix, matches))
+
+    def _ambiguous(self, prefix: str, matches: list[tuple[Any, ...]]) -> str:
+        """What an ambiguous prefix matches: the newest runs first, as many as are shown."""
+        if len(matches) > _AMBIGUITY_SHOWN:  # more than are shown: show the newest
+            matches = self._rows(
+                f"SELECT {_NAMING}, epoch(created) FROM flow_runs WHERE starts_with(id, ?) "
+                "ORDER BY created DESC NULLS LAST, id LIMIT ?",
+                [prefix, _AMBIGUITY_SHOWN + 1],
             )
-        return str(matches[0][0])
+        else:
+            matches = sorted(matches, key=lambda m: (-(m[-1] or 0.0), m[0]))
+        shown = ", ".join(f"{m[0]} ({m[2]}/{m[1]})" for m in matches[:_AMBIGUITY_SHOWN])
+        more = " and more" if len(matches) > _AMBIGUITY_SHOWN else ""
+        return (
+            f"{raw(repr(prefix))} matches more than one flow run: {shown}{more}. "
+            "Give more characters of the id."
+        )
 
     def unfinished_flow_runs(self) -> list[FlowRunView]:
         """Flow runs not in a final state: what a starting daemon picks up again."""
