@@ -120,13 +120,14 @@ class FlowRunReads(Reader):
             counts.setdefault(run_id, {})[name] = n
         return [_replace_counts(r, counts.get(r.id, {})) for r in runs]
 
-    def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
+    def get_flow_run(self, id_or_prefix: str, counted: bool = True) -> FlowRunView:
         """The flow run whose id is, or uniquely starts with, `id_or_prefix`.
 
         The row comes with the lookup: one query for a full id, two for a prefix.
+        `counted=False` leaves its task runs uncounted, for a caller that reads them all.
         """
-        row = self._find(id_or_prefix, FLOW_RUN_COLUMNS)
-        return self._with_counts([FlowRunView.from_row(row)])[0]
+        run = FlowRunView.from_row(self._find(id_or_prefix, FLOW_RUN_COLUMNS))
+        return self._with_counts([run])[0] if counted else run
 
     def flow_run_id(self, id_or_prefix: str) -> str:
         """The id of the flow run `id_or_prefix` names, without reading the run itself."""
@@ -207,13 +208,26 @@ class FlowRunReads(Reader):
         )
         return _by_deployment(rows)
 
-    def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
-        """Subflow runs started from inside this flow run, oldest first."""
+    def child_flow_runs(
+        self, flow_run_id: str, stand_ins: Sequence[str] | None = None
+    ) -> list[FlowRunView]:
+        """Subflow runs started from inside this flow run, oldest first.
+
+        A subflow run's parent task run is its stand-in in this run (kind "subflow");
+        `stand_ins` are their ids when the caller has read the task runs already.
+        """
         # two index lookups: an OR of the two, or an IN over a subquery, scans every run
-        tasks = [
-            r[0]
-            for r in self._rows("SELECT id FROM task_runs WHERE flow_run_id = ?", [flow_run_id])
-        ]
+        tasks = (
+            list(stand_ins)
+            if stand_ins is not None
+            else [
+                r[0]
+                for r in self._rows(
+                    "SELECT id FROM task_runs WHERE flow_run_id = ? AND kind = 'subflow'",
+                    [flow_run_id],
+                )
+            ]
+        )
         rows = self._rows(
             f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE parent_flow_run_id = ?",
             [flow_run_id],
