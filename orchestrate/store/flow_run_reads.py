@@ -7,7 +7,6 @@ query for the whole page.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from orchestrate.core.errors import RunNotFound
@@ -118,7 +117,9 @@ class FlowRunReads(Reader):
             [r.id for r in runs],
         ):
             counts.setdefault(run_id, {})[name] = n
-        return [_replace_counts(r, counts.get(r.id, {})) for r in runs]
+        for run in runs:  # each view's own empty dict, made by `from_row`: filled, not replaced
+            run.task_run_counts.update(counts.get(run.id, ()))
+        return runs
 
     def get_flow_run(self, id_or_prefix: str, counted: bool = True) -> FlowRunView:
         """The flow run whose id is, or uniquely starts with, `id_or_prefix`.
@@ -253,7 +254,3 @@ def _by_deployment(rows: list[tuple[Any, ...]]) -> dict[str, list[FlowRunView]]:
 
 def _each_has(grouped: dict[str, list[FlowRunView]], deployments: set[str], count: int) -> bool:
     return all(len(grouped.get(d, ())) >= count for d in deployments)
-
-
-def _replace_counts(run: FlowRunView, counts: dict[str, int]) -> FlowRunView:
-    return replace(run, task_run_counts=counts)
