@@ -380,21 +380,19 @@ _FINAL_TYPES = frozenset(t.value for t in TERMINAL_STATES)
 
 
 def _run_detail(id_or_prefix: str, store: Store) -> dict[str, Any]:
-    """What `runs.get` answers, read through one cursor: the run is read once, its task runs
-    are counted from the task runs read, and only its subflow stand-ins are looked for as
-    parents of subflow runs."""
+    """What `runs.get` answers, read through one cursor: the run is read once, and its task
+    runs once (counted from what was read, and looked for as parents of subflow runs)."""
     run = store.get_flow_run(id_or_prefix, counted=False)
     task_runs = store.task_runs(run.id)
     counts = Counter(t.state.name for t in task_runs)
     info = views.stored_flow_run_info(replace(run, task_run_counts=dict(sorted(counts.items()))))
-    stand_ins = [t.id for t in task_runs if t.kind == "subflow"]
     return {
         "run": _marked(info, run),
         "task_runs": [_marked(views.stored_task_run_info(t), t) for t in task_runs],
         "state_history": [views.stored_state_info(e.state) for e in store.state_history(run.id)],
         "subflow_runs": [
             _marked(views.stored_flow_run_info(c), c)
-            for c in store.child_flow_runs(run.id, stand_ins)
+            for c in store.child_flow_runs(run.id, [t.id for t in task_runs])
         ],
     }
 

@@ -210,23 +210,19 @@ class FlowRunReads(Reader):
         return _by_deployment(rows)
 
     def child_flow_runs(
-        self, flow_run_id: str, stand_ins: Sequence[str] | None = None
+        self, flow_run_id: str, task_run_ids: Sequence[str] | None = None
     ) -> list[FlowRunView]:
         """Subflow runs started from inside this flow run, oldest first.
 
-        A subflow run's parent task run is its stand-in in this run (kind "subflow");
-        `stand_ins` are their ids when the caller has read the task runs already.
+        `task_run_ids` are the ids of its task runs, when the caller has read them already.
         """
         # two index lookups: an OR of the two, or an IN over a subquery, scans every run
         tasks = (
-            list(stand_ins)
-            if stand_ins is not None
+            list(task_run_ids)
+            if task_run_ids is not None
             else [
                 r[0]
-                for r in self._rows(
-                    "SELECT id FROM task_runs WHERE flow_run_id = ? AND kind = 'subflow'",
-                    [flow_run_id],
-                )
+                for r in self._rows("SELECT id FROM task_runs WHERE flow_run_id = ?", [flow_run_id])
             ]
         )
         rows = self._rows(
