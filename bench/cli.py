@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -58,15 +59,16 @@ def hello(n: int = 3) -> int:
 """
 
 
-def start_daemon(root: Path) -> subprocess.Popen[bytes]:
-    """`orc up` in `root`, once its socket answers."""
+def start_daemon(root: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`orc up` in `root` (in `env`: this tree's by default), once its socket answers."""
     from orchestrate.client import DaemonNotRunning, connect
 
     (root / "flows.toml").write_text(FLOWS_TOML)
     (root / "flows.py").write_text(FLOW)
     proc = subprocess.Popen(
-        [ORC, "up", "--project", str(root)], stderr=subprocess.DEVNULL, start_new_session=True
-    )
+        [ORC, "up", "--project", str(root)], stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+    )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -179,7 +181,55 @@ def measure(root: Path, repeat: int, baseline: Path | None, reads: Reads) -> dic
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     reads["store"] = store_reads(root, run_id, repeat)
+    if baseline is not None:
+        reads |= daemon_reads(root, run_id, repeat, envs)
     return samples
+
+
+def daemon_reads(
+    root: Path, run_id: str, repeat: int, envs: dict[str, dict[str, str]]
+) -> dict[str, dict[str, list[float]]]:
+    """The socket reads again, each tree's daemon on its own copy of the same store, both up
+    at once and asked in turns, so the daemon's own before and after share the busy moments."""
+    from orchestrate.client.plain import PlainClient
+
+    copies = {name: root.parent / f"{root.name}-{name}" for name in envs}
+    procs, clients = [], {}
+    try:
+        for name, copy in copies.items():
+            shutil.copytree(root, copy, ignore=shutil.ignore_patterns("*.sock", "*.lock", "runs"))
+            procs.append(start_daemon(copy, envs[name]))
+            clients[name] = PlainClient(copy)
+        calls = {
+            f"{label}\0{name}": call
+            for name, client in clients.items()
+            for label, call in _socket_calls(client, run_id).items()
+        }
+        times = _timed(calls, repeat)
+    finally:
+        for client in clients.values():
+            client.close()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+    return {
+        f"socket ({name}, in turns)": {
+            label.split("\0")[0]: values
+            for label, values in times.items()
+            if label.endswith(f"\0{name}")
+        }
+        for name in envs
+    }
+
+
+def _socket_calls(client: Any, run_id: str) -> dict[str, Any]:
+    return {
+        "status": client.status,
+        "runs.list (50)": client.runs,
+        "runs.get (full id)": lambda: client.run(run_id),
+        "runs.get (8-char prefix)": lambda: client.run(run_id[:8]),
+        "runs.log_page (first page)": lambda: client.log_page(run_id, None, 1000),
+    }
 
 
 #: Per read, then per side ("socket", "store"): milliseconds per call.
@@ -202,16 +252,7 @@ def socket_reads(root: Path, run_id: str, repeat: int) -> dict[str, list[float]]
     from orchestrate.client.plain import PlainClient
 
     with PlainClient(root) as client:
-        return _timed(
-            {
-                "status": client.status,
-                "runs.list (50)": client.runs,
-                "runs.get (full id)": lambda: client.run(run_id),
-                "runs.get (8-char prefix)": lambda: client.run(run_id[:8]),
-                "runs.log_page (first page)": lambda: client.log_page(run_id, None, 1000),
-            },
-            repeat,
-        )
+        return _timed(_socket_calls(client, run_id), repeat)
 
 
 def store_reads(root: Path, run_id: str, repeat: int) -> dict[str, list[float]]:
@@ -224,11 +265,10 @@ def store_reads(root: Path, run_id: str, repeat: int) -> dict[str, list[float]]:
     store.open()
 
     def detail(run: str) -> None:
-        found = store.get_flow_run(run)  # the handler resolves the id first, then reads it
-        store.get_flow_run(found.id)
-        store.task_runs(found.id)
+        found = store.get_flow_run(run, counted=False)  # as `handlers._run_detail` reads it
+        tasks = store.task_runs(found.id)
         store.state_history(found.id)
-        store.child_flow_runs(found.id)
+        store.child_flow_runs(found.id, [t.id for t in tasks])
 
     try:
         return _timed(
@@ -238,7 +278,7 @@ def store_reads(root: Path, run_id: str, repeat: int) -> dict[str, list[float]]:
                 "runs.get (full id)": lambda: detail(run_id),
                 "runs.get (8-char prefix)": lambda: detail(run_id[:8]),
                 "runs.log_page (first page)": lambda: store.log_page(
-                    store.get_flow_run(run_id).id, None, 1000
+                    store.flow_run_id(run_id), None, 1000
                 ),
             },
             repeat,
@@ -298,13 +338,14 @@ def _reads_table(reads: dict[str, dict[str, float]]) -> list[str]:
         " (its handler, its flush wait, the store queries, JSON both ways); `store`: the"
         " queries the handler makes, on the file alone after `orc down`.",
         "",
-        "| read | socket | store |",
-        "|---|---|---|",
+        "| read | " + " | ".join(reads) + " |",
+        "|---|" + "---|" * len(reads),
     ]
-    for label, socket_ms in reads.get("socket", {}).items():
-        store_ms = reads.get("store", {}).get(label)
-        store_cell = "" if store_ms is None else f"{store_ms:.1f}"
-        lines.append(f"| `{label}` | {socket_ms:.1f} | {store_cell} |")
+    for label in reads.get("socket", {}):
+        cells = [reads[side].get(label) for side in reads]
+        lines.append(
+            f"| `{label}` | " + " | ".join("" if c is None else f"{c:.1f}" for c in cells) + " |"
+        )
     return lines
 
 

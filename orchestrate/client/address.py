@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,11 +23,46 @@ SSH_HANDSHAKE_SECONDS = 30.0
 _NO_DAEMON = re.compile(r"no orc daemon is running for (.+?); start it")
 
 
-@dataclass(frozen=True)
-class LocalAddress:
+class _Value:
+    """A frozen value compared by its type and fields, as a frozen dataclass is.
+
+    Written out rather than made with `dataclasses`, which loads `inspect` (and
+    `ast`, `dis`, `tokenize`): ~5 ms of each quick `orc status` went on that.
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{self.__class__.__name__}({fields})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{self.__class__.__name__} is frozen: cannot set {name!r}")
+
+    def _init(self, **fields: object) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+
+class LocalAddress(_Value):
     """The socket of a project on this machine."""
 
+    __slots__ = ("root",)
     root: Path
+
+    def __init__(self, root: Path) -> None:
+        self._init(root=root)
 
     @property
     def socket(self) -> Path:
@@ -38,13 +72,18 @@ class LocalAddress:
         return str(self.root)
 
 
-@dataclass(frozen=True)
-class SshAddress:
+class SshAddress(_Value):
     """A project on a server, reached through `ssh … orc dial-stdio`."""
 
+    __slots__ = ("destination", "port", "project")
     destination: str  # "user@server" or "server", as ssh takes it
-    port: int | None = None
-    project: str | None = None  # the project folder there; None lets the server decide
+    port: int | None
+    project: str | None  # the project folder there; None lets the server decide
+
+    def __init__(
+        self, destination: str, port: int | None = None, project: str | None = None
+    ) -> None:
+        self._init(destination=destination, port=port, project=project)
 
     def argv(self) -> list[str]:
         """The command that opens the pipe: `$ORC_SSH` (or `ssh`), then the remote `orc`."""
@@ -59,15 +98,18 @@ class SshAddress:
         return f"ssh://{self.destination}{port}{self.project or ''}"
 
 
-@dataclass(frozen=True)
-class StoreAddress:
+class StoreAddress(_Value):
     """A project's store read through `orc store-stdio` on this machine, when no daemon runs.
 
     The command answers the daemon's read methods from the file, read-only, so a
     client (the dashboard) shows what is stored without opening DuckDB itself.
     """
 
+    __slots__ = ("root",)
     root: Path
+
+    def __init__(self, root: Path) -> None:
+        self._init(root=root)
 
     def argv(self) -> list[str]:
         import sys

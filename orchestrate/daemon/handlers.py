@@ -17,8 +17,11 @@ import asyncio
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrate.client import protocol
@@ -99,7 +102,7 @@ class Handlers:
             writer.flush(5.0 if writer.health.degraded is None else 0)
             cursor = connection.cursor()
             try:
-                return query(Store.over(cursor))
+                return query(Store.over(cursor, writer.path))
             finally:
                 cursor.close()
 
@@ -108,11 +111,18 @@ class Handlers:
     def _live(self, run_id: str) -> Any:
         return self.daemon.book.get(run_id)
 
-    async def _resolve(self, id_or_prefix: str) -> str:
+    async def _read_run(self, query: Callable[[Store], T]) -> T:
+        """`_read` of a query that looks a run up by id or prefix: no such run is NOT_FOUND.
+
+        The lookup goes inside the query, so a read by id is one trip to the store.
+        """
         try:
-            return await self._read(lambda s: s.get_flow_run(id_or_prefix).id)
+            return await self._read(query)
         except RunNotFound as exc:
             raise RpcError(protocol.NOT_FOUND, str(exc)) from None
+
+    async def _resolve(self, id_or_prefix: str) -> str:
+        return await self._read_run(lambda s: s.flow_run_id(id_or_prefix))
 
     # -- status and deployments ----------------------------------------------------
 
@@ -206,24 +216,10 @@ class Handlers:
         return info
 
     async def run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
-        run_id = await self._resolve(str(params.get("id", "")))
-
-        def query(s: Store) -> dict[str, Any]:
-            return {
-                "run": _marked(views.stored_flow_run_info(run := s.get_flow_run(run_id)), run),
-                "task_runs": [
-                    _marked(views.stored_task_run_info(t), t) for t in s.task_runs(run_id)
-                ],
-                "state_history": [
-                    views.stored_state_info(e.state) for e in s.state_history(run_id)
-                ],
-                "subflow_runs": [
-                    _marked(views.stored_flow_run_info(c), c) for c in s.child_flow_runs(run_id)
-                ],
-            }
-
-        detail = await self._read(query)
-        detail["run"]["settled"] = self._settled(run_id, detail["run"]["state"]["type"])
+        """One run with its task runs, states and subflow runs, in one read of the store."""
+        detail = await self._read_run(partial(_run_detail, str(params.get("id", ""))))
+        run = detail["run"]
+        run["settled"] = self._settled(run["id"], run["state"]["type"])
         return detail
 
     def _settled(self, run_id: str, stored_type: str) -> bool:
@@ -236,19 +232,20 @@ class Handlers:
         return state_type in _FINAL_TYPES
 
     async def logs(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
-        run_id = await self._resolve(str(params.get("id", "")))
-        lines = await self._read(
-            lambda s: s.logs(run_id, params.get("after"), params.get("limit"), params.get("level"))
+        wanted = str(params.get("id", ""))
+        lines = await self._read_run(
+            lambda s: s.logs(
+                s.flow_run_id(wanted), params.get("after"), params.get("limit"), params.get("level")
+            )
         )
         return [_marked(views.stored_log_info(line), line) for line in lines]
 
     async def log_page(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         """One page of a run's log as compact rows: a long log streams page by page."""
-        run_id = await self._resolve(str(params.get("id", "")))
-        after = params.get("after")
+        wanted, after = str(params.get("id", "")), params.get("after")
         size = int(params.get("size") or 5000)
-        rows, cursor = await self._read(
-            lambda s: s.log_page(run_id, tuple(after) if after else None, size)
+        rows, cursor = await self._read_run(
+            lambda s: s.log_page(s.flow_run_id(wanted), tuple(after) if after else None, size)
         )
         lines = [
             [t, ts, level if isinstance(level, int) else 0, str(logger), str(message)]
@@ -398,6 +395,24 @@ def _uuid() -> str:
 
 
 _FINAL_TYPES = frozenset(t.value for t in TERMINAL_STATES)
+
+
+def _run_detail(id_or_prefix: str, store: Store) -> dict[str, Any]:
+    """What `runs.get` answers, read through one cursor: the run is read once, and its task
+    runs once (counted from what was read, and looked for as parents of subflow runs)."""
+    run = store.get_flow_run(id_or_prefix, counted=False)
+    task_runs = store.task_runs(run.id)
+    counts = Counter(t.state.name for t in task_runs)
+    info = views.stored_flow_run_info(replace(run, task_run_counts=dict(sorted(counts.items()))))
+    return {
+        "run": _marked(info, run),
+        "task_runs": [_marked(views.stored_task_run_info(t), t) for t in task_runs],
+        "state_history": [views.stored_state_info(e.state) for e in store.state_history(run.id)],
+        "subflow_runs": [
+            _marked(views.stored_flow_run_info(c), c)
+            for c in store.child_flow_runs(run.id, [t.id for t in task_runs])
+        ],
+    }
 
 
 def _marked(info: dict[str, Any], view: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ query for the whole page.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from orchestrate.core.errors import RunNotFound
@@ -17,6 +16,8 @@ from orchestrate.store.reader import Reader, row_limit
 from orchestrate.store.views import FLOW_RUN_COLUMNS, FlowRunView
 
 _AMBIGUITY_SHOWN = 10
+#: What names a run in an error: the first columns of every row a lookup by id reads.
+_NAMING = "id, name, flow_name"
 #: Where a flow run's creation time is in a row read with FLOW_RUN_COLUMNS.
 _CREATED = [c.strip() for c in FLOW_RUN_COLUMNS.split(",")].index("epoch(created)")
 #: What `orc runs ls --sort` orders by; "slot" (when a run was due) is the default.
@@ -116,37 +117,65 @@ class FlowRunReads(Reader):
             [r.id for r in runs],
         ):
             counts.setdefault(run_id, {})[name] = n
-        return [_replace_counts(r, counts.get(r.id, {})) for r in runs]
+        for run in runs:  # each view's own empty dict, made by `from_row`: filled, not replaced
+            run.task_run_counts.update(counts.get(run.id, ()))
+        return runs
 
-    def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
-        """The flow run whose id is, or uniquely starts with, `id_or_prefix`."""
-        run_id = self._resolve(id_or_prefix)
-        rows = self._rows(f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = ?", [run_id])
-        return self._with_counts([FlowRunView.from_row(rows[0])])[0]
+    def get_flow_run(self, id_or_prefix: str, counted: bool = True) -> FlowRunView:
+        """The flow run whose id is, or uniquely starts with, `id_or_prefix`.
 
-    def _resolve(self, prefix: str) -> str:
+        The row comes with the lookup: one query for a full id, two for a prefix.
+        `counted=False` leaves its task runs uncounted, for a caller that reads them all.
+        """
+        run = FlowRunView.from_row(self._find(id_or_prefix, FLOW_RUN_COLUMNS))
+        return self._with_counts([run])[0] if counted else run
+
+    def flow_run_id(self, id_or_prefix: str) -> str:
+        """The id of the flow run `id_or_prefix` names, without reading the run itself."""
+        return str(self._find(id_or_prefix, _NAMING)[0])
+
+    def _find(self, prefix: str, columns: str) -> tuple[Any, ...]:
+        """The row (`columns`, which start with `_NAMING`) of the run whose id is `prefix`,
+        else of the one run whose id starts with it; RunNotFound names what to do otherwise.
+
+        DuckDB 2.0 serves neither `starts_with(id, ?)` nor a range on `id` from the
+        primary key's ART index (EXPLAIN shows a sequential scan for both, and for `=`
+        on small tables), so the exact lookup comes first and the scan only on a miss.
+        """
         if not prefix:
             raise RunNotFound("No run id given. Run `orc runs ls` to see run ids.")
-        exact = self._rows("SELECT id FROM flow_runs WHERE id = ?", [prefix])
+        exact = self._rows(f"SELECT {columns} FROM flow_runs WHERE id = ?", [prefix])
         if exact:
-            return str(exact[0][0])
+            return exact[0]
+        # Unordered: a unique prefix (the usual case) needs no sort; an ambiguous one is ordered below.
         matches = self._rows(
-            "SELECT id, name, flow_name FROM flow_runs WHERE starts_with(id, ?) "
-            "ORDER BY created DESC LIMIT ?",
+            f"SELECT {columns}, epoch(created) FROM flow_runs WHERE starts_with(id, ?) LIMIT ?",
             [prefix, _AMBIGUITY_SHOWN + 1],
         )
+        if len(matches) == 1:
+            return matches[0][:-1]
         if not matches:
             raise RunNotFound(
                 f"No flow run matches {raw(repr(prefix))}. Run `orc runs ls` to see run ids."
             )
-        if len(matches) > 1:
-            shown = ", ".join(f"{i} ({f}/{n})" for i, n, f in matches[:_AMBIGUITY_SHOWN])
-            more = " and more" if len(matches) > _AMBIGUITY_SHOWN else ""
-            raise RunNotFound(
-                f"{raw(repr(prefix))} matches more than one flow run: {shown}{more}. "
-                "Give more characters of the id."
+        raise RunNotFound(self._ambiguous(prefix, matches))
+
+    def _ambiguous(self, prefix: str, matches: list[tuple[Any, ...]]) -> str:
+        """What an ambiguous prefix matches: the newest runs first, as many as are shown."""
+        if len(matches) > _AMBIGUITY_SHOWN:  # more than are shown: show the newest
+            matches = self._rows(
+                f"SELECT {_NAMING}, epoch(created) FROM flow_runs WHERE starts_with(id, ?) "
+                "ORDER BY created DESC NULLS LAST, id LIMIT ?",
+                [prefix, _AMBIGUITY_SHOWN + 1],
             )
-        return str(matches[0][0])
+        else:
+            matches = sorted(matches, key=lambda m: (-(m[-1] or 0.0), m[0]))
+        shown = ", ".join(f"{m[0]} ({m[2]}/{m[1]})" for m in matches[:_AMBIGUITY_SHOWN])
+        more = " and more" if len(matches) > _AMBIGUITY_SHOWN else ""
+        return (
+            f"{raw(repr(prefix))} matches more than one flow run: {shown}{more}. "
+            "Give more characters of the id."
+        )
 
     def unfinished_flow_runs(self) -> list[FlowRunView]:
         """Flow runs not in a final state: what a starting daemon picks up again."""
@@ -180,13 +209,22 @@ class FlowRunReads(Reader):
         )
         return _by_deployment(rows)
 
-    def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
-        """Subflow runs started from inside this flow run, oldest first."""
+    def child_flow_runs(
+        self, flow_run_id: str, task_run_ids: Sequence[str] | None = None
+    ) -> list[FlowRunView]:
+        """Subflow runs started from inside this flow run, oldest first.
+
+        `task_run_ids` are the ids of its task runs, when the caller has read them already.
+        """
         # two index lookups: an OR of the two, or an IN over a subquery, scans every run
-        tasks = [
-            r[0]
-            for r in self._rows("SELECT id FROM task_runs WHERE flow_run_id = ?", [flow_run_id])
-        ]
+        tasks = (
+            list(task_run_ids)
+            if task_run_ids is not None
+            else [
+                r[0]
+                for r in self._rows("SELECT id FROM task_runs WHERE flow_run_id = ?", [flow_run_id])
+            ]
+        )
         rows = self._rows(
             f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE parent_flow_run_id = ?",
             [flow_run_id],
@@ -212,7 +250,3 @@ def _by_deployment(rows: list[tuple[Any, ...]]) -> dict[str, list[FlowRunView]]:
 
 def _each_has(grouped: dict[str, list[FlowRunView]], deployments: set[str], count: int) -> bool:
     return all(len(grouped.get(d, ())) >= count for d in deployments)
-
-
-def _replace_counts(run: FlowRunView, counts: dict[str, int]) -> FlowRunView:
-    return replace(run, task_run_counts=counts)

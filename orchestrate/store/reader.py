@@ -33,10 +33,15 @@ class Reader:
         self._conn: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
-    def over(cls, connection: duckdb.DuckDBPyConnection) -> Self:
-        """A store reading through an open connection (the daemon's); closing it closes that one."""
-        row = connection.execute("PRAGMA database_list").fetchone()
-        store = cls(Path((row[2] if row else None) or ""))
+    def over(cls, connection: duckdb.DuckDBPyConnection, path: Path | None = None) -> Self:
+        """A store reading through an open connection (the daemon's); closing it closes that one.
+
+        `path` (the file, for messages) spares asking DuckDB for it: a query on every read.
+        """
+        if path is None:
+            row = connection.execute("PRAGMA database_list").fetchone()
+            path = Path((row[2] if row else None) or "")
+        store = cls(path)
         store._conn = connection
         return store
 

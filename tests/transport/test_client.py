@@ -23,7 +23,7 @@ from orchestrate.client import (
     protocol,
 )
 from orchestrate.client import calls as client_calls
-from orchestrate.client.address import SshAddress, parse_ssh
+from orchestrate.client.address import LocalAddress, SshAddress, StoreAddress, parse_ssh
 from orchestrate.core.errors import ClientError
 
 from .conftest import FakeDaemon
@@ -156,6 +156,33 @@ def test_importing_the_client_loads_no_event_loop_store_or_ui() -> None:
     loaded = {name.split(".")[0] for name in json.loads(out.stdout)}
 
     assert not loaded & {"asyncio", "duckdb", "textual", "typer", "rich"}
+
+
+def test_the_plain_client_loads_no_dataclasses_or_inspect() -> None:
+    """`dataclasses` pulls in inspect, ast, dis and tokenize: ~5 ms of a quick `orc status`."""
+    code = (
+        "import sys, json\n"
+        "from orchestrate.client.plain import PlainClient\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = {name.split(".")[0] for name in json.loads(out.stdout)}
+
+    assert not loaded & {"dataclasses", "inspect", "ast", "dis", "tokenize"}
+
+
+def test_addresses_compare_hash_and_print_as_frozen_values(tmp_path: Path) -> None:
+    local = LocalAddress(tmp_path)
+    assert local == LocalAddress(tmp_path)
+    assert local != StoreAddress(tmp_path)  # same field, another kind of address
+    assert len({local, LocalAddress(tmp_path), SshAddress("ops@box")}) == 2
+    assert (
+        repr(SshAddress("ops@box", 22))
+        == "SshAddress(destination='ops@box', port=22, project=None)"
+    )
+    assert str(local) == str(tmp_path)
+    with pytest.raises(AttributeError, match="frozen"):
+        local.root = Path("/elsewhere")  # type: ignore[misc]
 
 
 def test_a_listing_item_that_does_not_fit_is_kept_and_marked_malformed(daemon: FakeDaemon) -> None:
