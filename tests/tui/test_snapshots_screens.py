@@ -103,6 +103,8 @@ def test_command_line(snap_compare: Any, size: tuple[int, int]) -> None:
 def test_automations(snap_compare: Any, size: tuple[int, int]) -> None:
     async def shown(pilot: Any) -> None:
         await wait_for_text(pilot, "cleanup-after")
+        screen = pilot.app.screen  # the first run shown stays, named in the title: wait for it
+        await wait_until(pilot, lambda: screen.detail is not None, what="the first run")
         await pilot.press("3", *["right_square_bracket"] * 3)  # the Params tab
         await wait_for_text(pilot, "run deployment cleanup")
 
