@@ -42,14 +42,15 @@ def daemon_connector(target: Target, timeout: float = 5.0) -> Connector:
     return connect
 
 
-def store_connector(project: Path) -> Connector:
+def store_connector(target: Target) -> Connector:
     """A connector to the project's store, read-only, through `orc store-stdio` (no daemon runs).
 
     The dashboard speaks the same protocol to it and never opens DuckDB itself.
+    For a host, the command runs there, over the same ssh as the daemon's pipe.
     """
 
     async def connect() -> DashboardClient:
-        return await connect_store(project)
+        return await connect_store(target.project, host=target.host)
 
     return connect
 

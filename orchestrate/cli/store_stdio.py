@@ -36,10 +36,17 @@ def store_stdio(project: ProjectOption = None) -> None:
     from orchestrate.cli.exits import report
     from orchestrate.cli.options import project_folder
     from orchestrate.core.errors import StoreError
+    from orchestrate.core.project import store_path
 
     root = project_folder(project)
     if not root.is_dir():
         error = StoreError(f"no project folder at {root}: give --project the folder of flows.toml")
+        raise typer.Exit(report(error))
+    if not store_path(root).is_file():  # said once, up front, not as a failure of every read
+        error = StoreError(
+            f"no store at {store_path(root)}: nothing has been recorded in {root} yet; "
+            f"run a flow or start the daemon there (`orc up --project {root}`)"
+        )
         raise typer.Exit(report(error))
     serve(root, sys.stdin.buffer, sys.stdout.buffer)
 

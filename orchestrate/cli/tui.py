@@ -6,11 +6,15 @@ no other `orc` command pays for them.
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from orchestrate.cli.options import ProjectOption
+
+if TYPE_CHECKING:
+    from tui.app import OrcApp
 
 HostOption = Annotated[
     str | None,
@@ -26,7 +30,8 @@ ReadonlyOption = Annotated[
     typer.Option(
         "--readonly",
         help="Look only: no run, cancel, retry, pause or resume. With no daemon running, "
-        "show the project's store at once (read-only) instead of after a few seconds.",
+        "show the project's store at once (read-only) instead of after a few seconds; "
+        "with --host, the store on that server (`orc store-stdio` there, over ssh).",
     ),
 ]
 
@@ -35,6 +40,16 @@ def tui(
     project: ProjectOption = None, host: HostOption = None, readonly: ReadonlyOption = False
 ) -> None:
     """Open the dashboard: deployments, live runs and their graphs, logs, automations."""
+    dashboard(project, host, readonly).run()
+
+
+def dashboard(project: Path | None, host: str | None, readonly: bool) -> OrcApp:
+    """The app `orc tui` runs: the daemon here or over ssh, and the store's view beside it.
+
+    Over ssh the store's read-only view is read on the far side too (`orc
+    store-stdio` through the same ssh), for `--readonly` or a daemon there
+    that stays down.
+    """
     from orchestrate.cli.options import project_folder
     from tui.app import STORE_AFTER, OrcApp
     from tui.client import Target, daemon_connector, store_connector
@@ -50,11 +65,11 @@ def tui(
         if host
         else f"orc up --project {root}"
     )
-    OrcApp(
+    return OrcApp(
         daemon_connector(target),
         target.label,
         start_hint=hint,
         readonly=readonly,
-        store=store_connector(root) if root is not None else None,
+        store=store_connector(target),
         store_after=0.0 if readonly else STORE_AFTER,
-    ).run()
+    )

@@ -85,9 +85,9 @@ class SshAddress(_Value):
     ) -> None:
         self._init(destination=destination, port=port, project=project)
 
-    def argv(self) -> list[str]:
+    def argv(self, command: str = "dial-stdio") -> list[str]:
         """The command that opens the pipe: `$ORC_SSH` (or `ssh`), then the remote `orc`."""
-        remote = ["orc", "dial-stdio", *(["--project", self.project] if self.project else [])]
+        remote = ["orc", command, *(["--project", self.project] if self.project else [])]
         port = ["-p", str(self.port)] if self.port else []
         ssh = shlex.split(os.environ.get("ORC_SSH") or "ssh")
         # ssh hands the remote command to a shell as one string, so quote it here.
@@ -103,21 +103,26 @@ class StoreAddress(_Value):
 
     The command answers the daemon's read methods from the file, read-only, so a
     client (the dashboard) shows what is stored without opening DuckDB itself.
+    With `ssh`, the command runs on that server, over ssh as `orc dial-stdio` does.
     """
 
-    __slots__ = ("root",)
-    root: Path
+    __slots__ = ("root", "ssh")
+    root: Path | None  # None over ssh: the project is the one `ssh` names (or the server's own)
+    ssh: SshAddress | None
 
-    def __init__(self, root: Path) -> None:
-        self._init(root=root)
+    def __init__(self, root: Path | None, ssh: SshAddress | None = None) -> None:
+        self._init(root=root, ssh=ssh)
 
     def argv(self) -> list[str]:
         import sys
 
+        if self.ssh is not None:
+            return self.ssh.argv("store-stdio")
+        assert self.root is not None
         return [sys.executable, "-m", "orchestrate.cli", "store-stdio", "--project", str(self.root)]
 
     def __str__(self) -> str:
-        return f"{self.root} (its store, read-only)"
+        return f"{self.ssh if self.ssh is not None else self.root} (its store, read-only)"
 
 
 Address = LocalAddress | SshAddress
@@ -134,7 +139,10 @@ def resolve(project_root: Path | None = None, host: str | None = None) -> Addres
 
 def handshake_timeout(address: Address | StoreAddress, timeout: float | None) -> float | None:
     """How long to wait for the daemon's hello: longer over ssh, which has to log in first."""
-    if timeout is not None and isinstance(address, SshAddress):
+    over_ssh = isinstance(address, SshAddress) or (
+        isinstance(address, StoreAddress) and address.ssh is not None
+    )
+    if timeout is not None and over_ssh:
         return max(timeout, SSH_HANDSHAKE_SECONDS)
     return timeout
 
@@ -155,8 +163,10 @@ def parse_ssh(host: str, project_root: Path | None = None) -> SshAddress:
     return SshAddress(destination, port, project)
 
 
-def ssh_failure(address: SshAddress, returncode: int | None, stderr: str) -> ClientError:
-    """What went wrong when `ssh … orc dial-stdio` closed before (or while) answering."""
+def ssh_failure(
+    address: SshAddress, returncode: int | None, stderr: str, command: str = "dial-stdio"
+) -> ClientError:
+    """What went wrong when `ssh … orc dial-stdio` (or `command`) closed before (or while) answering."""
     said = stderr.strip()
     server = address.destination.rpartition("@")[2]
     if found := _NO_DAEMON.search(said):
@@ -164,7 +174,7 @@ def ssh_failure(address: SshAddress, returncode: int | None, stderr: str) -> Cli
     if returncode == 127 or "command not found" in said or "orc: not found" in said:
         return SshError(
             f"orc is not installed on {server} (or not on PATH for non-interactive ssh): "
-            f"`{' '.join(address.argv()[-1:])}` failed there. Install orc on {server}, or put its "
+            f"`{' '.join(address.argv(command)[-1:])}` failed there. Install orc on {server}, or put its "
             "folder on PATH in a file non-interactive shells read (e.g. ~/.bashrc before its "
             f"interactive check, or ~/.ssh/environment). ssh said: {said or 'nothing'}"
         )
@@ -173,5 +183,5 @@ def ssh_failure(address: SshAddress, returncode: int | None, stderr: str) -> Cli
     if returncode == 255:
         return SshError(f"ssh to {address.destination} failed: {said or 'no message'}")
     return SshError(
-        f"`orc dial-stdio` on {server} stopped (exit code {returncode}): {said or 'no message'}"
+        f"`orc {command}` on {server} stopped (exit code {returncode}): {said or 'no message'}"
     )

@@ -22,6 +22,7 @@ from orchestrate.client.address import (
     SshAddress,
     StoreAddress,
     handshake_timeout,
+    parse_ssh,
     resolve,
     ssh_failure,
 )
@@ -50,6 +51,8 @@ class _Stream:
         if self.process is None:
             return ConnectionLost(f"the orc daemon for {self.address} closed the connection")
         said = await self._finish()
+        if isinstance(self.address, StoreAddress) and self.address.ssh is not None:
+            return ssh_failure(self.address.ssh, self.process.returncode, said, "store-stdio")
         if isinstance(self.address, StoreAddress):
             return ConnectionLost(
                 f"the read-only view of {self.address.root} ended: {said.strip() or 'no message'}"
@@ -332,9 +335,15 @@ class AsyncSubscription:
         await self.aclose()
 
 
-async def connect_store(project_root: Path, *, timeout: float | None = 10.0) -> AsyncClient:
+async def connect_store(
+    project_root: Path | None, *, timeout: float | None = 10.0, host: str | None = None
+) -> AsyncClient:
     """A read-only client of a project's store, for when no daemon runs (`orc store-stdio`).
 
     It answers the daemon's read methods from the file; every change is refused.
+    With `host` (`ssh://…`, as for `connect`), the command runs on that server.
     """
-    return await AsyncClient._connect(StoreAddress(project_root), timeout, None)
+    address = (
+        StoreAddress(None, parse_ssh(host, project_root)) if host else StoreAddress(project_root)
+    )
+    return await AsyncClient._connect(address, timeout, None)

@@ -36,6 +36,8 @@ class SshServer:
     cut: asyncio.Event | None = None
     sessions: list[str] = field(default_factory=list)
     _acceptor: asyncssh.SSHAcceptor | None = None
+    _open: int = 0  # sessions not yet closed
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, project: Path | None = None) -> str:
         return f"ssh://{self.user}@127.0.0.1:{self.port}{project or ''}"
@@ -59,6 +61,18 @@ class SshServer:
             "/dev/null",
         ]
         return shlex.join(["ssh", *options])
+
+    async def sessions_closed(self, timeout: float) -> None:
+        """Until every session has closed (a client that quit lets its command end), at most `timeout` s.
+
+        Closing the server with a session still ending leaves asyncssh's
+        cleanup of it to the loop's shutdown, which can wait forever.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._open:
+                    self._changed.clear()
+                    await self._changed.wait()
 
     async def close(self) -> None:
         if self._acceptor is not None:
@@ -102,12 +116,15 @@ async def start_server(folder: Path, *, authorized: bool = True) -> SshServer:
     server = SshServer(port=0, user=getpass.getuser(), client_key=key_file)
 
     async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:
+        server._open += 1
         try:
             with contextlib.suppress(asyncssh.Error, OSError):
                 await _run_command(server, process)
         finally:  # asyncssh's cleanup of the redirected pipes runs here
             with contextlib.suppress(asyncssh.Error, OSError):
                 await process.wait_closed()
+            server._open -= 1
+            server._changed.set()
 
     acceptor = await asyncssh.listen(
         "127.0.0.1",

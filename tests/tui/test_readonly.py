@@ -73,7 +73,7 @@ async def test_a_daemon_that_stays_down_gives_way_to_the_stores_read_only_view(
         daemon_connector(Target(project=stored_project)),
         str(stored_project),
         retry_seconds=0.2,
-        store=store_connector(stored_project),
+        store=store_connector(Target(project=stored_project)),
         store_after=0.5,
     )
     async with app.run_test(size=SIZE, notifications=True) as pilot:

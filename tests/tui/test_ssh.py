@@ -31,6 +31,7 @@ SLOW = 30.0  # ssh logs in, the far side starts `orc dial-stdio`: a few seconds 
 async def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SshServer]:
     server = await start_server(tmp_path_factory.mktemp("ssh"))
     yield server
+    await server.sessions_closed(SLOW)
     await server.close()
 
 

@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane
 
-from orchestrate.client.address import SshAddress
+from orchestrate.client.address import SshAddress, StoreAddress
 from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
 from orchestrate.core.errors import RemoteError
 from tui import memory
@@ -662,8 +662,10 @@ class MainScreen(RunViews):
 
 
 def ssh_host(client: DashboardClient) -> str | None:
-    """The server a client reaches over ssh (None for the local socket)."""
+    """The server a client reaches over ssh, the daemon or its store there (None for this machine)."""
     address = getattr(client, "address", None)
+    if isinstance(address, StoreAddress):
+        address = address.ssh
     return str(address.destination) if isinstance(address, SshAddress) else None
 
 

@@ -10,28 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.strip import Strip
 
 from orchestrate.client.protocol import FlowRunInfo
-from tui.format import (
-    TERMINAL_TYPES,
-    TIMES,
-    Clock,
-    counts_text,
-    duration,
-    run_duration,
-    state_colour,
-    state_glyph,
+from tui.format import TERMINAL_TYPES, Clock
+from tui.graph import GraphChanges, GraphNode, RunGraph
+from tui.widgets.graph_rows import (
+    Pieces,
+    RowGeometry,
+    lane_columns,
+    row_pieces,
+    to_strip,
+    to_text,
 )
-from tui.graph import GraphChanges, GraphNode, GraphRow, RunGraph
 from tui.widgets.row_list import RowList
 
-#: Lane colours by column, cycling (git's palette: the 16 ANSI ones that read on dark and light).
-LANE_COLOURS = ("blue", "magenta", "cyan", "yellow", "green", "bright_blue", "bright_magenta")
-MAX_LANE_CHARS = 24
 FAILED_TYPES = frozenset({"FAILED", "CRASHED"})
 
 
@@ -65,6 +62,7 @@ class GraphView(RowList):
         self.graph: RunGraph | None = None
         self.run: FlowRunInfo | None = None
         self.search = ""  # what `/` looks for in task names (highlighted, `n` for the next)
+        self._styles: dict[tuple[str, str, Style | None], Style] = {}  # final style of a piece
 
     def show(self, run: FlowRunInfo | None, graph: RunGraph | None) -> None:
         self.run, self.graph = run, graph
@@ -170,36 +168,50 @@ class GraphView(RowList):
         return super().render_line(y)
 
     def render_row(self, index: int, width: int) -> Text:
-        assert self.graph is not None
-        row = self.graph.row(index)
-        bounds = self._bounds()
-        lanes = Text() if self.timeline else self._lanes(row, width)
-        rest = width - len(lanes)
-        label_width = min(40 if self.timeline else 36, max(20, rest * 11 // 20))
-        bar_width = rest - label_width - 1
-        text = lanes + _label(row.node, label_width, self.timeline, bounds[0])
-        if bar_width >= 6:
-            text.append(" ")
-            text.append_text(_time_bar(row.node, bounds, bar_width, self.clock.now()))
+        text = to_text(self._pieces(index, width))
         if self.search:
             text.highlight_words([self.search], style="reverse", case_sensitive=False)
         return text
 
-    def _lanes(self, row: GraphRow, width: int) -> Text:
+    def row_look(self, index: int, width: int) -> object:
+        """The row's pieces (hashable, drawn straight to segments), or its Text while a search highlights."""
+        return self._row_text(index, width) if self.search else self._pieces(index, width)
+
+    def look_strip(self, look: object, width: int, cursor: Style | None) -> Strip:
+        if not isinstance(look, tuple):
+            return super().look_strip(look, width, cursor)
+        base = self._base_style()
+
+        def style_of(part: str, style: str) -> Style:
+            key = (part, style, cursor)
+            found = self._styles.get(key)
+            if found is None:
+                found = base + self._named(part) + self._named(style)
+                found = self._styles[key] = found + cursor if cursor else found
+            return found
+
+        return to_strip(look, width, style_of, base)
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()  # they hold the old background
+        super().notify_style_update()
+
+    def _pieces(self, index: int, width: int) -> Pieces:
         assert self.graph is not None
-        columns = min(self.graph.lane_width, max(1, min(MAX_LANE_CHARS, width // 4) // 2))
-        raw = row.lanes.text(columns)
-        text = Text()
-        for position, char in enumerate(raw):
-            column = position // 2
-            if column == row.lanes.column and position % 2 == 0:
-                text.append_text(_glyph(row.node))
-            else:
-                text.append(char, style=LANE_COLOURS[column % len(LANE_COLOURS)])
-        if self.graph.lane_width > columns:
-            text.append_text(_overflow(row, columns, self.graph.lane_width))
-        text.append(" ")
-        return text
+        lane_width = self.graph.lane_width
+        geometry = RowGeometry(
+            width,
+            self.timeline,
+            lane_columns(lane_width, width),
+            lane_width,
+            self._bounds(),
+            self.clock.now(),
+        )
+        return row_pieces(self.graph.row(index), geometry)
+
+    def _named(self, name: str) -> Style:
+        """A style by name, as `Text` looks it up (the console's theme)."""
+        return self.app.console.get_style(name, default=Style.null()) if name else Style.null()
 
     def _bounds(self) -> tuple[float, float]:
         """The run's span: from its start to its end (or now, while it runs)."""
@@ -211,64 +223,3 @@ class GraphView(RowList):
         else:
             end = run.end_time
         return start, max(end, start + 0.001)
-
-
-def _glyph(node: GraphNode) -> Text:
-    state = node.task_run.state
-    if node.grouped or node.header:
-        name, kind = node.summary().state
-        return Text(state_glyph(name, kind), style=state_colour(kind))
-    return Text(state_glyph(state.name, state.type), style=state_colour(state.type))
-
-
-def _overflow(row: GraphRow, columns: int, lane_width: int) -> Text:
-    """What lies right of the lanes shown: `+N` lines hidden there, and the node's mark if it is.
-
-    A fixed width on every row, so names stay aligned; the state mark is
-    never lost to a lane too far right.
-    """
-    hidden = sum(1 for cell in row.lanes.cells[columns:] if cell)
-    room = len(str(lane_width - columns)) + 1
-    text = Text(f"+{hidden}".rjust(room) if hidden else " " * room, style="dim")
-    text.append_text(_glyph(row.node) if row.lanes.column >= columns else Text(" "))
-    return text
-
-
-def _label(node: GraphNode, width: int, timeline: bool, run_start: float) -> Text:
-    marker = ("▾ " if node.expanded else "▸ ") if node.expandable else ""
-    indent = "  " * node.depth
-    text = Text(indent + marker, style="dim")
-    if timeline:
-        text.append_text(_glyph(node))
-        text.append(" ")
-    text.append(node.name, style="bold" if node.expandable else "")
-    if node.grouped or node.header:
-        text.append(f" {TIMES}{len(node.ids)}  ", style="dim")
-        if node.call:
-            text.append(f"{node.call}  ", style="italic dim")
-        text.append_text(counts_text(node.summary().counts))
-    start, end = node.span()
-    took = duration(run_duration(start, end, end or start or 0.0)) if start else ""
-    if timeline and start is not None:
-        took = f"+{duration(start - run_start)} {took}"
-    text.truncate(max(1, width - len(took) - 1), overflow="ellipsis", pad=True)
-    text.append(" " + took.rjust(max(0, min(len(took), width))), style="dim")
-    return text
-
-
-def _time_bar(node: GraphNode, bounds: tuple[float, float], width: int, now: float) -> Text:
-    """Where in the run this task ran: `   ━━━━━      ` scaled to the run's span."""
-    start, end = node.span()
-    text = Text(" " * width)
-    if start is None:
-        return text
-    run_start, run_end = bounds
-    scale = width / (run_end - run_start)
-    left = int((start - run_start) * scale)
-    right = int(((end if end is not None else now) - run_start) * scale)
-    left = max(0, min(width - 1, left))
-    right = max(left + 1, min(width, right))
-    colour = state_colour(node.summary().state[1] if node.grouped else node.task_run.state.type)
-    text.stylize(colour, left, right)
-    bar = Text("━" * (right - left), style=colour)
-    return Text(" " * left) + bar + Text(" " * (width - right))

@@ -11,17 +11,26 @@ of each line drawn), and a change in the number of rows resizes the
 scrollable area without a layout of the screen unless the scrollbar comes or
 goes. A list that is not on screen (a tab in the background) does no work
 until it shows.
+
+A row is compared and drawn by its look (`row_look`): its `Text` by default,
+or, for a list that builds rows faster than `Text` does (the run graph), a
+tuple of styled pieces. A tuple look is hashable, so the strip drawn for it is
+kept (keyed by the look itself, the width and the cursor on it, as Textual's
+`DataTable` keeps rows and `Log` lines): a page back, a cursor move or a
+repaint of rows that read the same draws nothing new, and a row whose state
+changed reads differently, so a stale strip can never show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -32,6 +41,7 @@ from tui.sorting import Sorting
 
 CURSOR = Style(reverse=True)
 CURSOR_UNFOCUSED = Style(bold=True)  # where the selection is, while another pane has the keys
+STRIPS_KEPT = 1024  # drawn rows kept by look: a few screens back and forth
 
 
 class RowList(ScrollView, can_focus=True):
@@ -77,8 +87,9 @@ class RowList(ScrollView, can_focus=True):
         self.cursor = 0
         self.selected_key: str | None = None
         self.holds_selection = True  # unfocused, the cursor shows only where the selection is
-        self._drawn: dict[int, tuple[int, Text]] = {}  # line on screen -> (row, its text there)
+        self._drawn: dict[int, tuple[int, object]] = {}  # line on screen -> (row, its look there)
         self._line_style: Style | None = None
+        self._strips: LRUCache[tuple[Hashable, int, Style | None], Strip] = LRUCache(STRIPS_KEPT)
 
     # ---- what subclasses provide -------------------------------------------
 
@@ -93,6 +104,22 @@ class RowList(ScrollView, can_focus=True):
 
     def render_row(self, index: int, width: int) -> Text:
         raise NotImplementedError
+
+    def row_look(self, index: int, width: int) -> object:
+        """What the row shows, compared with `==` to spare repaints: its `Text` unless overridden.
+
+        A subclass may return a hashable look instead (a tuple) and draw it
+        in `look_strip`; its strips are then kept and reused.
+        """
+        return self._row_text(index, width)
+
+    def look_strip(self, look: object, width: int, cursor: Style | None) -> Strip:
+        """Draw a look (a `Text` here) at `width`, with the cursor's style over it if given."""
+        assert isinstance(look, Text)
+        if cursor is not None:
+            look = look.copy()
+            look.stylize(cursor)
+        return to_strip(self, look, width, self._base_style())
 
     def empty_text(self) -> Text:
         return Text("nothing yet", style="dim")
@@ -121,13 +148,19 @@ class RowList(ScrollView, can_focus=True):
         if index >= count:
             self._drawn.pop(y, None)
             text = self.empty_text() if count == 0 and y == 0 else Text()
-        else:
-            text = self._row_text(index, width)
-            self._drawn[y] = (index, text)
-            if index == self.cursor and (self.has_focus or self.holds_selection):
-                text = text.copy()
-                text.stylize(CURSOR if self.has_focus else CURSOR_UNFOCUSED)
-        return to_strip(self, text, width, self._base_style())
+            return to_strip(self, text, width, self._base_style())
+        look = self.row_look(index, width)
+        self._drawn[y] = (index, look)
+        cursor = None
+        if index == self.cursor and (self.has_focus or self.holds_selection):
+            cursor = CURSOR if self.has_focus else CURSOR_UNFOCUSED
+        if not isinstance(look, tuple):
+            return self.look_strip(look, width, cursor)
+        key = (look, width, cursor)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self.look_strip(look, width, cursor)
+        return strip
 
     def _base_style(self) -> Style:
         """The list's own style under every line, worked out once per style change, not per line."""
@@ -137,6 +170,7 @@ class RowList(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._line_style = None
+        self._strips.clear()  # drawn on the old background
         super().notify_style_update()
 
     def rows_changed(self) -> None:
@@ -186,7 +220,7 @@ class RowList(ScrollView, can_focus=True):
             y = index - top
             if 0 <= y < height:
                 drawn = self._drawn.get(y)
-                if drawn is None or drawn[0] != index or drawn[1] != self._row_text(index, width):
+                if drawn is None or drawn[0] != index or drawn[1] != self.row_look(index, width):
                     self.refresh_line(index)
 
     def _row_text(self, index: int, width: int) -> Text:
