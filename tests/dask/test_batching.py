@@ -21,6 +21,7 @@ from tests.engine.conftest import MemorySink
 
 needs_distributed()
 
+import dask  # noqa: E402
 from distributed import Client, Event  # noqa: E402
 from distributed.diagnostics.plugin import SchedulerPlugin  # noqa: E402
 
@@ -32,9 +33,16 @@ class GraphsSeen(SchedulerPlugin):
 
     def __init__(self) -> None:
         self.graphs: list[list[str]] = []
+        self.priorities: dict[str, Any] = {}
 
-    def update_graph(self, scheduler: Any, *, tasks: list[Any], **kwargs: Any) -> None:
+    def update_graph(
+        self, scheduler: Any, *, tasks: list[Any], annotations: dict[str, Any], **kwargs: Any
+    ) -> None:
         self.graphs.append([str(key) for key in tasks])
+        self.priorities.update(annotations.get("priority", {}))
+
+    def ours(self, prefix: str) -> list[list[str]]:
+        return [keys for keys in self.graphs if any(k.startswith(prefix) for k in keys)]
 
 
 @pytest.fixture
@@ -66,9 +74,29 @@ def test_a_map_the_flow_waits_on_leaves_as_one_graph(
         return triple.map(range(300)).result()
 
     assert tripled() == [3 * i for i in range(300)]
-    ours = [keys for keys in graphs_seen.graphs if any(k.startswith("orc-triple-") for k in keys)]
-    assert [len(keys) for keys in ours] == [300]
+    assert [len(keys) for keys in graphs_seen.ours("orc-triple-")] == [300]
     assert len(recorded.task_runs()) == 300
+
+
+def test_an_annotated_map_leaves_as_one_graph_with_its_annotation(
+    recorded: MemorySink,
+    dask_address: str,
+    graphs_seen: GraphsSeen,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(attempts, "QUIET", 60.0)
+    monkeypatch.setattr(attempts, "HOLD_AT_MOST", 60.0)
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def tripled() -> list[int]:
+        with dask.annotate(priority=7):
+            futures = triple.map(range(40))
+        return futures.result()
+
+    assert tripled() == [3 * i for i in range(40)]
+    [keys] = graphs_seen.ours("orc-triple-")
+    assert len(keys) == 40
+    assert {graphs_seen.priorities[key] for key in keys} == {7}
 
 
 @task

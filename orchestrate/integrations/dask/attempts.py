@@ -192,7 +192,7 @@ class AttemptChannel:
         self._post(partial(self._deliver, outcomes))
 
     def _submit(self, outbox: list[_Outgoing]) -> list[Any]:
-        """One graph for the attempts that may run anywhere; one submit each for the others."""
+        """One graph for the attempts of each placement (anywhere, or as annotated or kept)."""
         large = [entry for entry in outbox if len(entry[1]) > SCATTER_OVER]
         if large:  # big inputs go as data, not inside the graph the scheduler keeps
             scattered = self.client.scatter([entry[1] for entry in large], hash=False)
@@ -202,28 +202,9 @@ class AttemptChannel:
                 for key, payload, worker, options in outbox
             ]
         futures: list[Any] = []
-        anywhere = [
-            (key, payload) for key, payload, worker, options in outbox if not (worker or options)
-        ]
-        if anywhere:
-            keys, payloads = zip(*anywhere, strict=True)
-            futures += self.client.map(run_attempt, payloads, key=list(keys), pure=False)
-        for key, payload, worker, options in outbox:
-            if options:  # placed by the user (`dask.annotate`)
-                futures.append(
-                    self.client.submit(run_attempt, payload, key=key, pure=False, **options)
-                )
-            elif worker is not None:  # its inputs are kept there: run it there if Dask can
-                futures.append(
-                    self.client.submit(
-                        run_attempt,
-                        payload,
-                        key=key,
-                        workers=[worker],
-                        pure=False,
-                        allow_other_workers=True,
-                    )
-                )
+        for options, entries in _by_placement(outbox):
+            keys, payloads = zip(*entries, strict=True)
+            futures += self.client.map(run_attempt, payloads, key=list(keys), pure=False, **options)
         return futures
 
     # --- results kept on workers ---------------------------------------------------
@@ -269,6 +250,31 @@ class AttemptChannel:
             _pickle_file_modules_by_value(task)
             entry = self._codes[id(task)] = (task, TaskCode.of(task))
         return entry[1]
+
+
+def _by_placement(outbox: list[_Outgoing]) -> list[tuple[SubmitOptions, list[Any]]]:
+    """The attempts grouped by their `Client.map` options: the user's `dask.annotate`, or the
+    worker keeping their inputs (run there if Dask can), or none."""
+    groups: dict[Any, tuple[SubmitOptions, list[Any]]] = {}
+    for key, payload, worker, options in outbox:
+        if not options and worker is not None:
+            options = {"workers": [worker], "allow_other_workers": True}
+        same: Any = tuple(sorted((name, _frozen(value)) for name, value in options.items()))
+        try:
+            hash(same)
+        except TypeError:  # an option Python cannot compare: the attempt goes on its own
+            same = key
+        groups.setdefault(same, (options, []))[1].append((key, payload))
+    return list(groups.values())
+
+
+def _frozen(value: Any) -> Any:
+    """An option's value as a key of a dict (resources are a dict, workers a list)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple | set):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _nothing() -> None:
