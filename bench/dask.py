@@ -413,6 +413,16 @@ def render_noop(title: str, noop: dict[str, Any], before: dict[str, Any] | None)
     ]
 
 
+def _loads(noop: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
+    """The machine's load average (1 min) at the start and end of each measurement."""
+    if not noop.get("load"):
+        return []
+    line = "Load average (1 min), start to end: {:.1f} to {:.1f}".format(*noop["load"])
+    if before and before.get("load"):
+        line += ", before: {:.1f} to {:.1f}".format(*before["load"])
+    return ["", line + " (2 CPUs shared: compare ratios and CPU, not walls across runs)."]
+
+
 def render_noops(noop: dict[str, Any] | None) -> list[str]:
     if not noop:
         return []
@@ -422,6 +432,7 @@ def render_noops(noop: dict[str, Any] | None) -> list[str]:
         "",
         f"{noop['when']} · medians of {noop['repeat']} rounds · recording on (DuckDB); the "
         "'before' row is the code named, measured in the same sitting.",
+        *_loads(noop, before.get("local_cluster")),
         "",
         *render_noop("LocalCluster", noop["local_cluster"], before.get("local_cluster")),
         *render_noop(
@@ -473,16 +484,18 @@ def only_noop(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="orc-bench-") as folder:
         os.environ["ORC_HOME"] = folder
         os.environ["ORC_LOGGING_TO_CONSOLE"] = "0"
+        load = os.getloadavg()[0]
         noop: dict[str, Any] = {
             "when": time.strftime("%Y-%m-%d %H:%M"),
             "repeat": args.repeat,
             "local_cluster": noop_on(local_cluster, args.repeat),
             "separate_processes": noop_on(separate_processes, args.repeat),
         }
+        noop["load"] = [load, os.getloadavg()[0]]  # the machine is shared: say how busy it was
     if args.before is not None:
         before = json.loads(args.before.read_text())["noop"]
         noop["before"] = {
-            layout: {**before[layout], "code": args.before_code}
+            layout: {**before[layout], "code": args.before_code, "load": before.get("load")}
             for layout in ("local_cluster", "separate_processes")
         }
     path = args.out / "dask.json"

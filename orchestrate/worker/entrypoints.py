@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import inspect
 import sys
+import sysconfig
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -54,9 +55,7 @@ def _import_file(path: Path, shown: str) -> ModuleType:
     """Import `path` under a name of its own, with its folder on `sys.path` for sibling imports."""
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     module_name = f"orc_entrypoint_{path.stem}_{digest}"
-    folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    _add_import_folder(str(path.parent))
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise EntrypointError(f"{shown}: Python cannot import this file; is it a .py file?")
@@ -79,6 +78,32 @@ def _import_file(path: Path, shown: str) -> ModuleType:
             "— fix the error (traceback above) and run again."
         ) from exc
     return module
+
+
+def _add_import_folder(folder: str) -> None:
+    """Put `folder` on `sys.path` right after the standard library's folders.
+
+    At the front it would shadow the standard library, here and in every process
+    started later with this `sys.path` (Dask's workers): a flow file named
+    `numbers.py` would stop them from starting. It still comes before site-packages.
+    """
+    if folder in sys.path:
+        return
+    stdlib = Path(sysconfig.get_path("stdlib")).resolve()
+    after = [i + 1 for i, entry in enumerate(sys.path) if _is_stdlib(entry, stdlib)]
+    sys.path.insert(max(after, default=0), folder)
+
+
+def _is_stdlib(entry: str, stdlib: Path) -> bool:
+    """Whether `entry` is the standard library's folder, its zip, or its `lib-dynload`."""
+    if not entry:
+        return False
+    path = Path(entry).resolve()
+    return (
+        path == stdlib
+        or (path.parent == stdlib and path.name == "lib-dynload")
+        or (path.suffix == ".zip" and path.parent == stdlib.parent)
+    )
 
 
 def _pick(module: ModuleType, name: str, shown: str) -> Any:

@@ -87,3 +87,19 @@ def test_a_name_that_is_not_callable(tmp_path: Path) -> None:
     _write(tmp_path, "etl.py", "nightly = 3\n")
     with pytest.raises(EntrypointError, match="not a flow or function"):
         load_flow("etl.py:nightly", tmp_path)
+
+
+def test_a_flow_file_named_like_a_stdlib_module_does_not_shadow_it(tmp_path: Path) -> None:
+    # Processes spawned later (Dask's workers) inherit sys.path: `numbers` must stay the stdlib's.
+    from importlib.machinery import PathFinder
+
+    _write(tmp_path, "flows/numbers.py", "def count() -> int:\n    return 3\n")
+    _write(tmp_path, "flows/helpers_beside_numbers.py", "def f() -> int:\n    return 1\n")
+    loaded = load_flow("flows/numbers.py:count", tmp_path)
+    assert loaded() == 3
+    spec = PathFinder.find_spec("numbers")
+    assert spec is not None and spec.origin is not None
+    assert not spec.origin.startswith(str(tmp_path)), spec.origin
+    sibling = PathFinder.find_spec("helpers_beside_numbers")  # sibling imports still work
+    assert sibling is not None
+    assert sibling.origin == str(tmp_path / "flows" / "helpers_beside_numbers.py")

@@ -6,7 +6,8 @@
 written against Prefect's paths. Where each part runs:
 
 - `runner`: the flow process side, `DaskTaskRunner` and the events that move task runs on;
-- `attempts`: packing body attempts into Dask tasks and collecting their outcomes;
+- `attempts`: packing body attempts into Dask tasks and sending them in batches (a `.map()` as one graph);
+- `collector`: collecting the attempts' outcomes as Dask settles them, the ended ones gathered together;
 - `remote`: what a Dask worker runs for one attempt (kept light: workers import only this);
 - `cluster`: connecting to a scheduler or starting a cluster, and the errors of this package;
 - `clients`: `get_dask_client()` and `get_async_dask_client()`, a client for the code of a run.

@@ -1,12 +1,10 @@
 """Attempts on the cluster: packing a body attempt for Dask, submitting in batches, collecting outcomes.
 
 Submitting one Dask task at a time costs Dask about a millisecond each in the
-flow process; attempts queued while one batch goes out leave together as one
-graph (`client.map`). Outcomes are collected on the client's event loop as
-attempts end, the finished ones gathered together, and handed back in one
-call per batch. Every attempt gets exactly one outcome — its envelope, or the
-exception that ended it (`KilledWorker`, cancelled, lost) — whatever fails on
-the way, so no task run waits forever.
+flow process, and each graph sent costs the scheduler too; attempts queued
+leave together as one graph (`client.map`) when the flow waits on one of them
+or has queued nothing new for a moment, so a `.map()` leaves as one graph.
+Outcomes come back in batches through `collector`.
 
 Large results that a worker kept (`Envelope.kept`) are remembered here by
 identity; an attempt whose inputs are all kept on one worker is sent with
@@ -15,7 +13,6 @@ markers in their place and asked to run on that worker.
 
 from __future__ import annotations
 
-import asyncio
 import copyreg
 import dataclasses
 import io
@@ -23,6 +20,7 @@ import operator
 import pickle
 import sys
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
@@ -32,6 +30,7 @@ import cloudpickle
 
 from orchestrate.core.records import TaskRunRecord
 from orchestrate.integrations.dask.cluster import DaskError, WorkerLost
+from orchestrate.integrations.dask.collector import Collector, Outcomes
 from orchestrate.integrations.dask.placement import SubmitOptions
 from orchestrate.integrations.dask.remote import (
     FILE_MODULE_PREFIX,
@@ -52,14 +51,12 @@ if TYPE_CHECKING:
 
 #: Attempts bigger than this (pickled) are scattered to the cluster rather than put in its graph.
 SCATTER_OVER = 1 << 20
-#: With more attempts than this of one batch still running, outcomes wait this long (seconds)
-#: to be gathered together: each gather is a round trip to the workers on the client's loop,
-#: which a LocalCluster's scheduler shares. A lone attempt (a chain) is gathered at once.
-WIDE = 16
-GATHER_WINDOW = 0.005
-
-#: (attempt key, envelope or the exception that ended the attempt)
-Outcomes = list[tuple[str, Any]]
+#: Attempts the flow queues leave together when it waits on one of them (a `.map()` then
+#: leaves as one graph), once no other has joined them for this long (seconds), ...
+QUIET = 0.02
+#: ... or at the latest once the first of them has waited this long (seconds). Attempts
+#: queued while runs move on (downstream runs, retries) leave once those events are handled.
+HOLD_AT_MOST = 0.25
 #: An attempt waiting to leave: key, payload, the worker keeping its inputs, Dask options.
 _Outgoing = tuple[str, Any, str | None, SubmitOptions]
 
@@ -91,12 +88,13 @@ class AttemptChannel:
         self._keep_over = keep_over
         self._lock = threading.Lock()
         self._outbox: list[_Outgoing] = []
+        self._first_queued = self._last_queued = 0.0
+        self._hurried = False  # a flush is on its way
+        self.soon = False  # an attempt queued while runs moved on: send once they have
         self._codes: dict[int, tuple[TaskDefinition, TaskCode]] = {}
         self._kept: dict[int, tuple[Any, str, str]] = {}  # id(result) -> (result, worker, key)
         self._kept_runs: set[str] = set()
-        # touched only on the client's loop: the collector of attempts in flight, and them
-        self._collector: Any = None
-        self._waiting: dict[str, Any] = {}
+        self._collector = Collector(client, self._arrived)  # touched only on the client's loop
 
     def pack(
         self,
@@ -137,18 +135,49 @@ class AttemptChannel:
             ) from exc
 
     def send(
-        self, key: str, payload: bytes, worker: str | None, options: SubmitOptions | None = None
+        self,
+        key: str,
+        payload: bytes,
+        worker: str | None,
+        options: SubmitOptions | None = None,
+        soon: bool = False,
     ) -> None:
-        """Queue an attempt; it leaves with the next batch (`options`: Dask's, from annotations)."""
+        """Queue an attempt; it leaves with the next batch (`options`: Dask's, from annotations;
+        `soon`: with the next batch the flow process's thread for moving runs on sends)."""
+        now = time.monotonic()
         with self._lock:
             self._outbox.append((key, payload, worker, options or {}))
+            self.soon = self.soon or soon
             first = len(self._outbox) == 1
-        if first:
-            self._post(self._flush)
+            if first:
+                self._first_queued = now
+            self._last_queued = now
+        if first and not soon:  # the thread that sends them may be waiting for anything else
+            self._post(_nothing)
 
-    def _flush(self) -> None:
+    def due_in(self) -> float | None:
+        """Seconds until the queued attempts should leave (0: now); None when none is queued."""
+        with self._lock:
+            if not self._outbox:
+                return None
+            now = time.monotonic()
+            return max(0.0, min(self._last_queued + QUIET, self._first_queued + HOLD_AT_MOST) - now)
+
+    def hurry(self) -> None:
+        """The flow waits on a task run: send what is queued now rather than when due."""
+        with self._lock:
+            if not self._outbox or self._hurried:
+                return
+            self._hurried = True
+        self._post(self.flush)
+
+    def flush(self) -> None:
+        """Send the queued attempts to the cluster, as one graph where they allow."""
         with self._lock:
             outbox, self._outbox = self._outbox, []
+            self._hurried = self.soon = False
+        if not outbox:
+            return
         try:
             futures = self._submit(outbox)
         except Exception as exc:  # the client is gone: every attempt of the batch ends here
@@ -156,10 +185,14 @@ class AttemptChannel:
             return
         loop = self.client.loop
         assert loop is not None
-        loop.add_callback(self._track, futures)
+        loop.add_callback(self._collector.watch, futures)
+
+    def _arrived(self, outcomes: Outcomes) -> None:
+        """On the client's loop: hand outcomes to the flow process's thread for moving runs on."""
+        self._post(partial(self._deliver, outcomes))
 
     def _submit(self, outbox: list[_Outgoing]) -> list[Any]:
-        """One graph for the attempts that may run anywhere; one submit each for the others."""
+        """One graph for the attempts of each placement (anywhere, or as annotated or kept)."""
         large = [entry for entry in outbox if len(entry[1]) > SCATTER_OVER]
         if large:  # big inputs go as data, not inside the graph the scheduler keeps
             scattered = self.client.scatter([entry[1] for entry in large], hash=False)
@@ -169,82 +202,10 @@ class AttemptChannel:
                 for key, payload, worker, options in outbox
             ]
         futures: list[Any] = []
-        anywhere = [
-            (key, payload) for key, payload, worker, options in outbox if not (worker or options)
-        ]
-        if anywhere:
-            keys, payloads = zip(*anywhere, strict=True)
-            futures += self.client.map(run_attempt, payloads, key=list(keys), pure=False)
-        for key, payload, worker, options in outbox:
-            if options:  # placed by the user (`dask.annotate`)
-                futures.append(
-                    self.client.submit(run_attempt, payload, key=key, pure=False, **options)
-                )
-            elif worker is not None:  # its inputs are kept there: run it there if Dask can
-                futures.append(
-                    self.client.submit(
-                        run_attempt,
-                        payload,
-                        key=key,
-                        workers=[worker],
-                        pure=False,
-                        allow_other_workers=True,
-                    )
-                )
+        for options, entries in _by_placement(outbox):
+            keys, payloads = zip(*entries, strict=True)
+            futures += self.client.map(run_attempt, payloads, key=list(keys), pure=False, **options)
         return futures
-
-    async def _track(self, futures: list[Any]) -> None:
-        """On the client's loop: collect attempts as they end, the finished ones in one gather.
-
-        One collector serves every batch in flight, so attempts of many batches that end
-        together are gathered together (one round trip), not one gather per batch.
-        """
-        for future in futures:
-            self._waiting[future.key] = future
-        if self._collector is not None:  # running: it takes these too
-            self._collector.update(futures)
-            return
-        from distributed import as_completed
-
-        self._collector = ended = as_completed(futures, loop=self.client.loop)
-        try:
-            async for future in ended:
-                if len(self._waiting) > WIDE:  # many still running: let a few more end, gather once
-                    await asyncio.sleep(GATHER_WINDOW)
-                batch = [future, *ended.next_batch(block=False)]
-                outcomes = await self._outcomes(batch)
-                for key, _ in outcomes:
-                    self._waiting.pop(key, None)
-                self._post(partial(self._deliver, outcomes))
-        except BaseException as exc:  # never leave an attempt without an outcome
-            waiting, self._waiting = self._waiting, {}
-            self._post(partial(self._deliver, [(key, exc) for key in waiting]))
-            if not isinstance(exc, Exception):
-                raise
-        finally:  # on the loop, with no await since the last attempt ended: none is missed
-            self._collector = None
-
-    async def _outcomes(self, batch: list[Any]) -> Outcomes:
-        finished = [future for future in batch if future.status == "finished"]
-        results: dict[str, Any] = {}
-        if finished:
-            try:
-                values = await self.client.gather(finished, asynchronous=True)
-                results = {f.key: value for f, value in zip(finished, values, strict=True)}
-            except Exception:  # one was lost on the way: settle them one by one below
-                results = {}
-        outcomes: Outcomes = []
-        for future in batch:
-            if future.key in results:
-                outcomes.append((future.key, results[future.key]))
-                continue
-            try:
-                # as distributed's own as_completed does: whatever ended the attempt
-                # (KilledWorker, cancelled, lost) is its outcome
-                outcomes.append((future.key, await future._result()))
-            except BaseException as exc:
-                outcomes.append((future.key, exc))
-        return outcomes
 
     # --- results kept on workers ---------------------------------------------------
 
@@ -289,6 +250,35 @@ class AttemptChannel:
             _pickle_file_modules_by_value(task)
             entry = self._codes[id(task)] = (task, TaskCode.of(task))
         return entry[1]
+
+
+def _by_placement(outbox: list[_Outgoing]) -> list[tuple[SubmitOptions, list[Any]]]:
+    """The attempts grouped by their `Client.map` options: the user's `dask.annotate`, or the
+    worker keeping their inputs (run there if Dask can), or none."""
+    groups: dict[Any, tuple[SubmitOptions, list[Any]]] = {}
+    for key, payload, worker, options in outbox:
+        if not options and worker is not None:
+            options = {"workers": [worker], "allow_other_workers": True}
+        same: Any = tuple(sorted((name, _frozen(value)) for name, value in options.items()))
+        try:
+            hash(same)
+        except TypeError:  # an option Python cannot compare: the attempt goes on its own
+            same = key
+        groups.setdefault(same, (options, []))[1].append((key, payload))
+    return list(groups.values())
+
+
+def _frozen(value: Any) -> Any:
+    """An option's value as a key of a dict (resources are a dict, workers a list)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple | set):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _nothing() -> None:
+    """An event that only makes the thread for moving runs on look at the queued attempts."""
 
 
 def attempt_error(job: TaskRunJob, error: BaseException) -> Exception:

@@ -36,15 +36,12 @@ from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.logs import ROOT_LOGGER
 from orchestrate.engine.outcomes import RunAborted
 from orchestrate.engine.runners import TaskJob, TaskRunner, when_all_done
+from orchestrate.engine.state_future import StateFuture
 from orchestrate.engine.steps import CallBody, Outcome, Request, Sleep, Steps, _run_hooks_sync
 from orchestrate.engine.task_engine import TaskRunJob, task_steps
-from orchestrate.integrations.dask.attempts import (
-    AttemptChannel,
-    AttemptNotSent,
-    Outcomes,
-    attempt_error,
-)
+from orchestrate.integrations.dask.attempts import AttemptChannel, AttemptNotSent, attempt_error
 from orchestrate.integrations.dask.cluster import ClusterChoice, DaskConnection, connect
+from orchestrate.integrations.dask.collector import Outcomes
 from orchestrate.integrations.dask.dashboard import announce
 from orchestrate.integrations.dask.placement import submit_options
 from orchestrate.integrations.dask.remote import Envelope
@@ -189,16 +186,43 @@ class DaskTaskRunner(TaskRunner):
         return f"DaskTaskRunner({self.address or name or 'LocalCluster'!r})"
 
 
+class _Outcome(StateFuture):
+    """A task run's final state; waiting on it first sends the attempts still queued."""
+
+    __slots__ = ("_hurry",)
+
+    def __init__(self, hurry: Callable[[], None]) -> None:
+        super().__init__()
+        self._hurry = hurry
+
+    def result(self, timeout: float | None = None) -> State:
+        if self._state is None:
+            self._hurry()
+        return super().result(timeout)
+
+    def add_done_callback(self, fn: Callable[[StateFuture], object]) -> None:
+        if self._state is None:
+            self._hurry()
+        super().add_done_callback(fn)
+
+
 class _RemoteRun:
     """One task run whose body attempts run on Dask; its steps advance in the flow process."""
 
-    __slots__ = ("context", "job", "options", "outcome", "sent", "steps")
+    __slots__ = ("context", "job", "options", "outcome", "sent", "settled", "steps")
 
-    def __init__(self, job: TaskRunJob, context: contextvars.Context) -> None:
+    def __init__(
+        self,
+        job: TaskRunJob,
+        context: contextvars.Context,
+        outcome: _Outcome,
+        settled: Callable[[], None],
+    ) -> None:
         self.job = job
         self.context = context
         self.options = submit_options(job.run.name)  # `dask.annotate(...)` around `.submit()`
-        self.outcome: cf.Future[State] = cf.Future()
+        self.outcome = outcome
+        self.settled = settled  # counts the run off once its outcome is set
         self.steps: Steps = task_steps(job)  # a generator: nothing runs before `resume`
         self.sent: dict[str, Any] = {}  # the parameters of the attempt in flight
 
@@ -210,16 +234,22 @@ class _RemoteRun:
         try:
             request = self.steps.send(reply)
         except StopIteration as stop:
-            self.outcome.set_result(stop.value)
+            self.settle(stop.value)
             return
         except BaseException as exc:  # the steps report run failures as states; this is a crash
             self.crash(exc)
             return
         then(self, request)
 
+    def settle(self, state: State) -> None:
+        try:
+            self.outcome.set_result(state)
+        finally:
+            self.settled()
+
     def crash(self, exc: BaseException) -> None:
         if not self.outcome.done():
-            self.outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
+            self.settle(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
 
 
 class _Session:
@@ -231,7 +261,10 @@ class _Session:
         self._events: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._channel = AttemptChannel(self.client, self._post, self._finished, keep_over)
         self._attempts: dict[str, _RemoteRun] = {}
-        self._started: list[cf.Future[State]] = []
+        #: Task runs started and not yet settled: a count, not their futures, so a settled
+        #: run's future (and its result) lives only as long as the flow keeps it.
+        self._unsettled = 0
+        self._all_settled = threading.Condition(threading.Lock())
         self._lock = threading.Lock()
         self._hooks: cf.ThreadPoolExecutor | None = None
         self._address = connection.scheduler
@@ -241,14 +274,21 @@ class _Session:
         self._thread.start()
 
     def submit(self, job: TaskRunJob) -> PrefectFuture[Any]:
-        run = _RemoteRun(job, contextvars.copy_context())
-        with self._lock:
-            self._started.append(run.outcome)
+        outcome = _Outcome(self._channel.hurry)
+        run = _RemoteRun(job, contextvars.copy_context(), outcome, self._count_off)
+        with self._all_settled:
+            self._unsettled += 1
         if job.pending:
             when_all_done(job.pending, lambda: self._post(partial(self._resume, run, None)))
         else:
             self._resume(run, None)
-        return PrefectFuture(job.run, run.outcome)
+        return PrefectFuture(job.run, outcome)
+
+    def _count_off(self) -> None:
+        with self._all_settled:
+            self._unsettled -= 1
+            if not self._unsettled:
+                self._all_settled.notify_all()
 
     def _resume(self, run: _RemoteRun, reply: Outcome | None) -> None:
         run.resume(reply, self._carry_out)
@@ -273,15 +313,28 @@ class _Session:
         self._events.put(event)
 
     def _move_on(self) -> None:
-        """The one thread that handles ended attempts, timers, and upstreams being done."""
+        """The one thread that handles ended attempts, timers, and upstreams being done,
+        and sends the queued attempts when they are due."""
         while True:
-            event = self._events.get()
+            try:
+                event = self._next_event()
+            except queue.Empty:  # the queued attempts are due
+                continue
             if event is None:
                 return
             try:
                 event()
             except BaseException:  # a bug here must not stop every other run
                 _log.exception("orc could not move a task run on")
+            finally:
+                del event  # it may hold outcomes (results) while the next is awaited
+
+    def _next_event(self) -> Callable[[], None] | None:
+        channel = self._channel
+        due = channel.due_in()
+        if due == 0 or (due is not None and channel.soon and self._events.empty()):
+            return channel.flush
+        return self._events.get(timeout=due)
 
     def scheduler_lost(self) -> RunAborted:
         """Ends a task run, and the flow run, Crashed: retries cannot reach a scheduler that is gone."""
@@ -308,7 +361,8 @@ class _Session:
             return
         with self._lock:
             self._attempts[key] = run
-        self._channel.send(key, payload, worker, run.options)
+        moving_on = threading.current_thread() is self._thread
+        self._channel.send(key, payload, worker, run.options, soon=moving_on)
 
     def _finished(self, outcomes: Outcomes) -> None:
         """Attempts ended: record what their bodies said, and move their runs on."""
@@ -348,12 +402,10 @@ class _Session:
     def close(self) -> None:
         """Wait for every task run started here, then let go of the cluster."""
         try:
-            while True:  # runs may start more runs while we wait
-                with self._lock:
-                    started, self._started = self._started, []
-                if not started:
-                    break
-                cf.wait(started)
+            with self._all_settled:  # runs may start more runs while we wait: they count too
+                while self._unsettled:
+                    self._channel.hurry()
+                    self._all_settled.wait()
             if not self.lost:  # else they went with the scheduler; asking would only wait
                 self._channel.drop_kept()
         finally:

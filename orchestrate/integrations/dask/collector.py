@@ -1,0 +1,145 @@
+"""Collecting attempts as Dask settles them, on the client's event loop, the ended ones gathered together.
+
+`distributed.as_completed` watches each future with a task and three
+coroutines of its own on the client's loop (which a LocalCluster's scheduler
+shares): most of the flow process's cost per attempt beyond plain `client.map`.
+Here each attempt's future state gets an event that, when Dask sets it
+(finished, erred, cancelled), puts the attempt's key on one list and wakes one
+collector; the collector gathers the finished ones of that list in one round
+trip. Every attempt gets exactly one outcome (its envelope, or the exception
+that ended it), whatever fails on the way, so no task run waits forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+#: With more attempts than this still running, outcomes wait a while to be gathered together:
+#: each gather is a round trip to the workers on the client's loop (which a LocalCluster's
+#: scheduler shares), and costs the flow process about a millisecond whatever its size. A
+#: lone attempt (a chain) is gathered at once.
+WIDE = 16
+#: The wait (seconds) per WIDE attempts still running, and the longest.
+GATHER_WINDOW = 0.005
+GATHER_WINDOW_MAX = 0.05
+
+#: (attempt key, envelope or the exception that ended the attempt)
+Outcomes = list[tuple[str, Any]]
+
+
+class _Settled(asyncio.Event):
+    """A Dask future state's event that also tells the collector when Dask sets it."""
+
+    def __init__(self, key: str, ended: Callable[[str], None]) -> None:
+        super().__init__()
+        self._key = key
+        self._ended = ended
+
+    def set(self) -> None:
+        super().set()
+        self._ended(self._key)
+
+
+class Collector:
+    """Hands the outcomes of a flow run's attempts to `deliver`, in batches, as they end.
+
+    Args:
+        client: the flow run's `distributed.Client`; everything here runs on its loop.
+        deliver: called (on the client's loop) with outcomes; it must not block.
+    """
+
+    def __init__(self, client: Any, deliver: Callable[[Outcomes], None]) -> None:
+        self.client = client
+        self._deliver = deliver
+        self._waiting: dict[str, Any] = {}  # attempt key -> its Dask future
+        self._ended: list[str] = []
+        self._wake: asyncio.Event | None = None
+        self._running = False
+        self._tasks: set[asyncio.Future[None]] = set()  # held, so the loop does not drop them
+
+    def watch(self, futures: list[Any]) -> None:
+        """Collect these attempts' outcomes (on the client's loop)."""
+        for future in futures:
+            self._waiting[future.key] = future
+            state = future._state
+            if state._event is None:
+                state._event = _Settled(future.key, self._on_ended)
+                if state.status != "pending":  # settled before we looked
+                    self._on_ended(future.key)
+            else:  # an event exists (something waits on it): ask Dask the usual way
+                self._start(self._await_one(future))
+        if not self._running:
+            self._running = True
+            self._start(self._collect())
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _await_one(self, future: Any) -> None:
+        while future.status == "pending":
+            await future._state.wait()
+        self._on_ended(future.key)
+
+    def _on_ended(self, key: str) -> None:
+        if key in self._waiting:
+            self._ended.append(key)
+            if self._wake is not None:
+                self._wake.set()
+
+    async def _collect(self) -> None:
+        """Gather what ended, until no attempt is left waiting; then stop until `watch`."""
+        self._wake = asyncio.Event()
+        try:
+            while self._waiting:
+                if not self._ended:
+                    await self._wake.wait()
+                    self._wake.clear()
+                if len(self._waiting) > WIDE:  # many still running: let more of them end
+                    await asyncio.sleep(_window(len(self._waiting)))
+                keys, self._ended = self._ended, []
+                batch = [self._waiting[key] for key in dict.fromkeys(keys) if key in self._waiting]
+                if not batch:
+                    continue
+                outcomes = await self._outcomes(batch)
+                for key, _ in outcomes:
+                    self._waiting.pop(key, None)
+                self._deliver(outcomes)
+        except BaseException as exc:  # never leave an attempt without an outcome
+            waiting, self._waiting = self._waiting, {}
+            self._deliver([(key, exc) for key in waiting])
+            if not isinstance(exc, Exception):
+                raise
+        finally:  # on the loop, with no await since the last check: no attempt is missed
+            self._running = False
+            self._wake = None
+
+    async def _outcomes(self, batch: list[Any]) -> Outcomes:
+        finished = [future for future in batch if future.status == "finished"]
+        results: dict[str, Any] = {}
+        if finished:
+            try:
+                values = await self.client.gather(finished, asynchronous=True)
+                results = {f.key: value for f, value in zip(finished, values, strict=True)}
+            except Exception:  # one was lost on the way: settle them one by one below
+                results = {}
+        outcomes: Outcomes = []
+        for future in batch:
+            if future.key in results:
+                outcomes.append((future.key, results[future.key]))
+                continue
+            try:
+                # as distributed's own as_completed does: whatever ended the attempt
+                # (KilledWorker, cancelled, lost) is its outcome
+                outcomes.append((future.key, await future._result()))
+            except BaseException as exc:
+                outcomes.append((future.key, exc))
+        return outcomes
+
+
+def _window(running: int) -> float:
+    """How long ended attempts wait for others to end, with `running` still running."""
+    return min(GATHER_WINDOW_MAX, GATHER_WINDOW * running / WIDE)
