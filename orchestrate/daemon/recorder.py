@@ -50,11 +50,12 @@ def record_batch(daemon: Daemon, records: list[Record]) -> None:
     whose history row is only in the next batch.
     """
     states: list[StateRecord] = []
+    store = daemon.writer.put if daemon.held is None else daemon.held.append
     for record in records:
         kind = type(record)
         if kind is LogRecord and len(record.message) > MAX_LOG_MESSAGE:  # type: ignore[union-attr]
             record = capped(record)  # type: ignore[arg-type]
-        daemon.writer.put(replace(record) if kind in _SNAPSHOTS else record)
+        store(replace(record) if kind in _SNAPSHOTS else record)
         if getattr(record, "flow_run_id", None) == "":
             continue  # a task run outside any flow: stored, with no flow run to follow or tell of
         if kind is LogRecord:

@@ -18,8 +18,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable
-from contextlib import suppress
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
 from orchestrate.daemon.pauses import Pauses
 from orchestrate.daemon.run_files import RunFiles
-from orchestrate.store.batch import RunDeletion, SlotRecord
+from orchestrate.store.batch import RunDeletion, SlotRecord, StoredTogether
 from orchestrate.worker import start_trace
 
 log = logging.getLogger("orc.daemon")
@@ -93,6 +93,8 @@ class Daemon:
         self._recent: dict[str, FlowRunRecord] = {}
         #: runs asked for by hand (CLI, TUI, automation): a pause does not hold them
         self._manual: set[str] = set()
+        #: records kept back by `stored_together`, for the writer as one group
+        self.held: list[Any] | None = None
         self._wake = asyncio.Event()
         #: held while a tick dispatches: `stop()` waits for a start under way to have its worker
         self._dispatching = asyncio.Lock()
@@ -168,11 +170,24 @@ class Daemon:
             entrypoint=spec.entrypoint,
             expected_start_time=slot.time.timestamp() if slot else (at or now),
         )
-        transition(run, run.state, self, initial=True)
-        if slot is not None:
-            slots.claim(self, run, slot, now)
+        with self.stored_together():  # a run stored without its slot would be made again
+            transition(run, run.state, self, initial=True)
+            if slot is not None:
+                slots.claim(self, run, slot, now)
         self.wake()
         return run
+
+    @contextmanager
+    def stored_together(self) -> Iterator[None]:
+        """The records put inside reach the writer as one group, stored in one transaction."""
+        held: list[Any] = []
+        self.held = held
+        try:
+            yield
+        finally:
+            self.held = None
+            if held:
+                self.writer.put(StoredTogether(tuple(held)))
 
     def plan(self, names: Iterable[str] | None = None) -> int:
         """Materialise each deployment's upcoming slots that do not exist yet."""

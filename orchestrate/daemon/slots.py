@@ -56,9 +56,10 @@ def skip(daemon: Daemon, run: FlowRunRecord, message: str) -> None:
     deployment = run.deployment or ""
     slot = daemon.slot_detail.pop(run.id, None)
     daemon.book.flow_runs.pop(run.id, None)
-    daemon.put(RunDeletion((run.id,)))
-    if slot is not None:
-        daemon.put(SlotRecord(slot[0], "", deployment, slot[1], slot[2]))
+    with daemon.stored_together():  # the slot stays taken, or the run stays
+        daemon.put(RunDeletion((run.id,)))
+        if slot is not None:
+            daemon.put(SlotRecord(slot[0], "", deployment, slot[1], slot[2]))
     daemon.skipped[deployment] += 1
     when = run.expected_start_time
     daemon.emit(

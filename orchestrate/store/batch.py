@@ -50,6 +50,7 @@ __all__ = [
     "RunDeletion",
     "SlotRecord",
     "StoredRuns",
+    "StoredTogether",
 ]
 
 
@@ -62,6 +63,18 @@ class SlotRecord:
     deployment: str
     schedule_id: str
     slot_time: float
+
+
+@dataclass(slots=True, frozen=True)
+class StoredTogether:
+    """Records stored in one transaction or not at all: the writer never splits them.
+
+    A scheduled run and the slot it was made for are one such group: stored
+    apart, a kill between the two writes left a run whose slot the next
+    `orc up` did not know was taken, so it made a second run for that slot.
+    """
+
+    records: tuple[Any, ...]
 
 
 @dataclass(slots=True, frozen=True)
@@ -139,13 +152,21 @@ class Batch:
             self.events.append(record)
         elif isinstance(record, SlotRecord):
             self.slots[record.key] = record
-        elif isinstance(record, RunDeletion):
+        else:
+            self._add_change(record)
+
+    def _add_change(self, record: object) -> None:
+        """The daemon's records that change what is stored: deletions, prunes, groups."""
+        if isinstance(record, RunDeletion):
             self._delete(record.flow_run_ids)
         elif isinstance(record, RunPruning):
             self.pruned.update(record.flow_run_ids)
             self.pruned_tasks.update(record.task_run_ids)
         elif isinstance(record, EventPruning):
             self.prune_events_before = max(self.prune_events_before or 0.0, record.before)
+        elif isinstance(record, StoredTogether):
+            for part in record.records:
+                self.add(part)
 
     def add_all(self, records: list[Any]) -> list[Any]:
         """`add` each record; returns those that are not records (a writer's markers), in order.
@@ -336,6 +357,7 @@ _RECORD_TYPES = (
     RunDeletion,
     EventPruning,
     RunPruning,
+    StoredTogether,
 )
 
 #: True when an exception says the data was wrong (not the disk, the file or the lock).
