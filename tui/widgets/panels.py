@@ -213,11 +213,15 @@ def automation_details(automation: AutomationInfo, clock: Clock) -> Group:
         ("automation", automation.name + ("" if automation.enabled else "  (paused)")),
         ("trigger", automation.trigger_text),
         ("actions", "\n".join(automation.actions) or "none"),
-        ("last fired", f"{fired}  ({automation.fired_count} times)"),
+        ("last fired", f"{fired}  ({_times(automation.fired_count)})"),
     ]
     if automation.next_deadline is not None:
         rows.append(("fires if nothing by", relative(automation.next_deadline, clock.now())))
     return Group(_pairs(rows), Text("\np pauses or resumes it", style="dim"))
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count:,} times"
 
 
 def task_details(node: GraphNode | None, logs: list[LogInfo], clock: Clock) -> Text | Group:
