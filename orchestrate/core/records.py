@@ -5,6 +5,11 @@ writes them to DuckDB in columnar batches, and (with a daemon up) a worker
 ships them over the socket. Run records are mutable snapshots: the engine puts
 the same object again after each change and a sink keeps the latest. Times are
 seconds since the epoch (float), cheap to take on the hot path.
+
+The other records are values, never changed once built, but by convention, not
+`frozen=True`: a frozen dataclass's `__init__` sets each field through
+`object.__setattr__`, 3.5 times the cost of a plain one, and a task run builds
+three state records. They still compare and hash by value, as frozen ones did.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ class TaskRunRecord:
     run_count: int = 0
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class StateRecord:
     """One entry in a run's state history."""
 
@@ -70,7 +75,7 @@ class StateRecord:
     state: State
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class EdgeRecord:
     """Task run `task_run_id` depends on `upstream_id` (data passed in, wait_for, or nesting)."""
 
@@ -80,7 +85,7 @@ class EdgeRecord:
     kind: EdgeKind
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class LogRecord:
     """One log line of a flow run (and of one of its task runs, if `task_run_id` is set)."""
 
@@ -92,7 +97,7 @@ class LogRecord:
     message: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class EventRecord:
     """An event in Prefect's shape: a dotted name about a resource, with related resources."""
 
