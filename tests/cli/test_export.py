@@ -28,8 +28,12 @@ def populated(tmp_path: Path, build: SimpleNamespace) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize(("suffix", "reader"), [("parquet", "read_parquet"), ("csv", "read_csv"), ("json", "read_json")])
-def test_a_view_exports_in_the_format_of_its_suffix(populated: Path, orc: Orc, suffix: str, reader: str) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "reader"), [("parquet", "read_parquet"), ("csv", "read_csv"), ("json", "read_json")]
+)
+def test_a_view_exports_in_the_format_of_its_suffix(
+    populated: Path, orc: Orc, suffix: str, reader: str
+) -> None:
     out = populated / f"runs.{suffix}"
     result = orc("export", "flow_runs", "-o", str(out))
     assert result.returncode == 0, result.stderr
@@ -41,7 +45,9 @@ def test_a_view_exports_in_the_format_of_its_suffix(populated: Path, orc: Orc, s
 
 def test_a_query_exports_with_an_explicit_format(populated: Path, orc: Orc) -> None:
     out = populated / "tasks.out"
-    result = orc("export", "--query", "SELECT flow_run_id FROM task_runs", "--format", "csv", "-o", str(out))
+    result = orc(
+        "export", "--query", "SELECT flow_run_id FROM task_runs", "--format", "csv", "-o", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_text().splitlines()[0] == "flow_run_id"
 
@@ -56,7 +62,9 @@ def test_an_unknown_view_or_a_write_is_refused(populated: Path, orc: Orc) -> Non
     assert not (populated / "x.csv").exists()
 
 
-def test_backup_then_restore_puts_the_old_history_back(populated: Path, orc: Orc, build: SimpleNamespace) -> None:
+def test_backup_then_restore_puts_the_old_history_back(
+    populated: Path, orc: Orc, build: SimpleNamespace
+) -> None:
     copy = populated / "backups" / "orc.backup"
     made = orc("backup", str(copy))
     assert made.returncode == 0, made.stderr

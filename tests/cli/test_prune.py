@@ -23,7 +23,9 @@ ORPHANS = """SELECT
   + (SELECT count(*) FROM logs WHERE flow_run_id NOT IN (SELECT id FROM flow_runs)) AS orphans"""
 
 
-def put_history(root: Path, build: SimpleNamespace, runs: dict[str, tuple[object, str, float]]) -> None:
+def put_history(
+    root: Path, build: SimpleNamespace, runs: dict[str, tuple[object, str, float]]
+) -> None:
     """Each run `id: (state, deployment, age in days)` with a task run, edge, states and a log line."""
     now = time.time()
     writer = StoreWriter(store_path(root))
@@ -55,11 +57,15 @@ def _ids(orc: Orc) -> set[str]:
 def test_a_dry_run_says_what_would_go_and_removes_nothing(history: Path, orc: Orc) -> None:
     said = orc("prune", "--older-than", "30d", "--dry-run")
     assert said.returncode == 0, said.stderr
-    assert said.stdout.startswith("Would remove 2 flow runs, 2 task runs, 2 states, 2 edges, 2 logs")
+    assert said.stdout.startswith(
+        "Would remove 2 flow runs, 2 task runs, 2 states, 2 edges, 2 logs"
+    )
     assert len(_ids(orc)) == 4
 
 
-def test_prune_removes_old_finished_runs_keeps_unfinished_and_leaves_no_orphans(history: Path, orc: Orc) -> None:
+def test_prune_removes_old_finished_runs_keeps_unfinished_and_leaves_no_orphans(
+    history: Path, orc: Orc
+) -> None:
     said = orc("prune", "--older-than", "30d")
     assert said.returncode == 0, said.stderr
     assert said.stdout.startswith("Removed 2 flow runs, 2 task runs")

@@ -47,7 +47,9 @@ def test_each_filter_narrows_the_list(runs: Path, orc: Orc) -> None:
     assert _ids(orc, "--since", "2d") == ["etl-ok", "etl-bad"]
     assert _ids(orc, "--until", "2d") == ["report-crash", "adhoc"]
     assert _ids(orc, "--scheduled") == ["etl-next"]
-    assert _ids(orc, "--deployment", "etl", "--state", "COMPLETED", "--since", "1970-01-02") == ["etl-ok"]
+    assert _ids(orc, "--deployment", "etl", "--state", "COMPLETED", "--since", "1970-01-02") == [
+        "etl-ok"
+    ]
 
 
 def test_a_filter_that_matches_nothing_says_so(runs: Path, orc: Orc) -> None:

@@ -32,7 +32,11 @@ def populated(tmp_path: Path, build: SimpleNamespace) -> Path:
 
 
 def test_counts_as_json_objects(populated: Path, orc: Orc) -> None:
-    rows = parse_json(orc("sql", "--json", "SELECT state_name, count(*) AS n FROM flow_runs GROUP BY 1 ORDER BY 1"))
+    rows = parse_json(
+        orc(
+            "sql", "--json", "SELECT state_name, count(*) AS n FROM flow_runs GROUP BY 1 ORDER BY 1"
+        )
+    )
     assert rows == [{"state_name": "Completed", "n": 3}, {"state_name": "Failed", "n": 2}]
 
 
@@ -45,7 +49,13 @@ def test_a_table_is_capped_by_limit_and_says_so(populated: Path, orc: Orc) -> No
 
 
 def test_csv_prints_every_row_past_the_table_cap(populated: Path, orc: Orc) -> None:
-    result = orc("sql", "--csv", "--limit", "1", "SELECT id, message FROM flow_runs LEFT JOIN logs ON flow_run_id = id ORDER BY id")
+    result = orc(
+        "sql",
+        "--csv",
+        "--limit",
+        "1",
+        "SELECT id, message FROM flow_runs LEFT JOIN logs ON flow_run_id = id ORDER BY id",
+    )
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["id", "message"]
@@ -76,7 +86,9 @@ def test_a_delete_is_refused_as_read_only_and_nothing_changes(populated: Path, o
     assert parse_json(orc("sql", "--json", "SELECT count(*) AS n FROM flow_runs")) == [{"n": 5}]
 
 
-def test_parquet_is_written_private_and_reads_back(populated: Path, orc: Orc, tmp_path: Path) -> None:
+def test_parquet_is_written_private_and_reads_back(
+    populated: Path, orc: Orc, tmp_path: Path
+) -> None:
     out = tmp_path / "out" / "runs.parquet"
     result = orc("sql", "--parquet", str(out), "SELECT id FROM flow_runs")
     assert result.returncode == 0, result.stderr
@@ -86,8 +98,18 @@ def test_parquet_is_written_private_and_reads_back(populated: Path, orc: Orc, tm
 
 def test_schema_lists_the_views(orc: Orc) -> None:
     views = parse_json(orc("sql", "--schema", "--json"))
-    assert list(views) == ["flow_runs", "task_runs", "states", "logs", "events", "edges", "deployments"]
-    assert {"column": "expected_start_time", "type": "TIMESTAMP WITH TIME ZONE"} in views["flow_runs"]
+    assert list(views) == [
+        "flow_runs",
+        "task_runs",
+        "states",
+        "logs",
+        "events",
+        "edges",
+        "deployments",
+    ]
+    assert {"column": "expected_start_time", "type": "TIMESTAMP WITH TIME ZONE"} in views[
+        "flow_runs"
+    ]
 
 
 def test_a_project_with_no_runs_yet_reads_as_empty(orc: Orc) -> None:
