@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from orchestrate.cli.rows import LogLineRow
 from orchestrate.store.lenient import time_of
-from orchestrate.store.views import LogLine
 
 if TYPE_CHECKING:
     from orchestrate.cli.reads import DaemonReads
@@ -34,7 +34,7 @@ _TRACEBACK = "Traceback (most recent call last)"
 
 def print_log(
     store: Store | DaemonReads, found: RunRead, out: TextIO | None = None
-) -> list[LogLine]:
+) -> list[LogLineRow]:
     """Print the run's log, oldest first; returns its lines that hold a traceback
     (what `render.unlogged_error` looks at)."""
     from orchestrate.cli.table import colour_wanted
@@ -43,7 +43,7 @@ def print_log(
     colour = colour_wanted(out)
     names = {t.id: t.name for t in found.task_runs}
     heads: dict[tuple[Any, Any], str] = {}  # (level, task run) -> "LEVEL    task": few of them
-    tracebacks: list[LogLine] = []
+    tracebacks: list[LogLineRow] = []
     for rows in _pages(store, found.run.id):
         text = []
         for task_run_id, ts, level, logger, message in rows:
@@ -55,7 +55,9 @@ def print_log(
             if _TRACEBACK in message:
                 task = names.get(task_run_id) if task_run_id else None
                 tracebacks.append(
-                    LogLine(found.run.id, task_run_id, task, time_of(ts), level, logger, message)
+                    LogLineRow(
+                        found.run.id, task_run_id, task, time_of(ts), level, logger, message, None
+                    )
                 )
         out.write("".join(text))
         out.flush()

@@ -2,7 +2,8 @@
 
 While `orc up` runs it holds the DuckDB file (DuckDB admits one process), so
 `orc runs ls` asks it over the socket; with no daemon the command opens the
-file itself. Both give the same views, so rendering has one code path.
+file itself. Both read alike (the daemon's answers as `orchestrate.cli.rows`, the file's
+as the store's views), so rendering has one code path.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.cli.rows import FlowRunRow, LogLineRow, StateEntryRow, StateRow, TaskRunRow
 from orchestrate.store.lenient import time_of
-from orchestrate.store.views import FlowRunView, LogLine, RunState, StateEntry, TaskRunView
 
 if TYPE_CHECKING:
     from orchestrate.client import Client
@@ -46,24 +47,26 @@ def open_reads(root: Path) -> Store | DaemonReads:
     return store
 
 
-def _state(info: StateInfo) -> RunState:
+def _state(info: StateInfo) -> StateRow:
     error_type, _, error_message = (info.error or "").partition(": ")
-    return RunState(
+    return StateRow(
         info.type,
         info.name,
         info.message,
         time_of(info.timestamp),
         error_type or None,
         error_message or None,
+        None,
     )
 
 
-def flow_run_view(info: FlowRunInfo) -> FlowRunView:
-    return FlowRunView(
+def flow_run_view(info: FlowRunInfo, state: StateRow | None = None) -> FlowRunRow:
+    """The run as the daemon sent it; `state` in place of its short one when given."""
+    return FlowRunRow(
         info.id,
         info.name,
         info.flow_name,
-        _state(info.state),
+        state or _state(info.state),
         info.parameters,
         info.tags,
         info.parent_flow_run_id,
@@ -80,15 +83,16 @@ def flow_run_view(info: FlowRunInfo) -> FlowRunView:
     )
 
 
-def task_run_view(info: TaskRunInfo) -> TaskRunView:
-    return TaskRunView(
+def task_run_view(info: TaskRunInfo, state: StateRow | None = None) -> TaskRunRow:
+    """The task run as the daemon sent it; `state` in place of its short one when given."""
+    return TaskRunRow(
         info.id,
         info.flow_run_id,
         info.name,
         info.task_key,
         info.dynamic_key,
         info.kind,
-        _state(info.state),
+        state or _state(info.state),
         info.tags,
         None,
         time_of(info.created),
@@ -101,8 +105,8 @@ def task_run_view(info: TaskRunInfo) -> TaskRunView:
     )
 
 
-def log_line(info: LogInfo, names: dict[str, str]) -> LogLine:
-    return LogLine(
+def log_line(info: LogInfo, names: dict[str, str]) -> LogLineRow:
+    return LogLineRow(
         info.flow_run_id,
         info.task_run_id,
         names.get(info.task_run_id or ""),
@@ -149,7 +153,7 @@ class DaemonReads:
         scheduled: bool = False,
         sort: str | None = None,
         reverse: bool = False,
-    ) -> list[FlowRunView]:
+    ) -> list[FlowRunRow]:
         runs = self.client.runs(
             limit=limit,
             state=state,
@@ -165,7 +169,7 @@ class DaemonReads:
         )
         return [flow_run_view(r) for r in runs]
 
-    def get_flow_run(self, id_or_prefix: str) -> FlowRunView:
+    def get_flow_run(self, id_or_prefix: str) -> FlowRunRow:
         from orchestrate.client import NotFound
         from orchestrate.core.errors import RunNotFound
 
@@ -176,15 +180,15 @@ class DaemonReads:
         self._details[detail.run.id] = detail
         return flow_run_view(detail.run)
 
-    def state_history(self, run_id: str) -> list[StateEntry]:
-        return [StateEntry(run_id, _state(s)) for s in self._detail(run_id).state_history]
+    def state_history(self, run_id: str) -> list[StateEntryRow]:
+        return [StateEntryRow(run_id, _state(s)) for s in self._detail(run_id).state_history]
 
-    def task_runs(self, flow_run_id: str) -> list[TaskRunView]:
+    def task_runs(self, flow_run_id: str) -> list[TaskRunRow]:
         return [task_run_view(t) for t in self._detail(flow_run_id).task_runs]
 
-    def child_flow_runs(self, flow_run_id: str) -> list[FlowRunView]:
+    def child_flow_runs(self, flow_run_id: str) -> list[FlowRunRow]:
         return [flow_run_view(r) for r in self._detail(flow_run_id).subflow_runs]
 
-    def logs(self, flow_run_id: str, after: float | None = None) -> list[LogLine]:
+    def logs(self, flow_run_id: str, after: float | None = None) -> list[LogLineRow]:
         names = {t.id: t.name for t in self._detail(flow_run_id).task_runs}
         return [log_line(line, names) for line in self.client.logs(flow_run_id, after=after)]

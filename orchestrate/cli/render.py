@@ -8,6 +8,7 @@ bytes through the same functions, and neither loads Rich.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,11 @@ from orchestrate.cli.table import Cell, Column, Styled, Terminal, styled
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from orchestrate.store.views import FlowRunView, LogLine, RunState, StateEntry, TaskRunView
+    from orchestrate.cli.rows import AnyFlowRun as FlowRunView
+    from orchestrate.cli.rows import AnyLogLine as LogLine
+    from orchestrate.cli.rows import AnyState as RunState
+    from orchestrate.cli.rows import AnyStateEntry as StateEntry
+    from orchestrate.cli.rows import AnyTaskRun as TaskRunView
 
 SHORT_ID = 8
 STATE_STYLES = {
@@ -275,7 +280,7 @@ _RUN_COLUMNS = [
 ]
 
 
-def runs_table(runs: list[FlowRunView]) -> None:
+def runs_table(runs: Sequence[FlowRunView]) -> None:
     if not runs:
         say("No flow runs yet. Run one with `orc flow run PATH.py:FUNCTION`.")
         return
@@ -301,7 +306,7 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def log_lines(lines: list[LogLine]) -> None:
+def log_lines(lines: Sequence[LogLine]) -> None:
     out = table.terminal()
     for line in lines:
         level = level_name(line.level)
@@ -317,7 +322,7 @@ def log_lines(lines: list[LogLine]) -> None:
         table.print_line(table.joined(parts), out)
 
 
-def unlogged_error(run: FlowRunView, lines: list[LogLine]) -> None:
+def unlogged_error(run: FlowRunView, lines: Sequence[LogLine]) -> None:
     """The run's traceback after its log lines when none holds it, so `orc logs` explains a failure.
 
     A task run logs its own traceback; a flow that raised itself, or
@@ -338,7 +343,7 @@ def _error_lines(out: Terminal, head: str, state: RunState) -> None:
         table.print_line(styled(state.traceback.rstrip(), "bright_black"), out)
 
 
-def _traceback_logged(traceback: str, lines: list[LogLine]) -> bool:
+def _traceback_logged(traceback: str, lines: Sequence[LogLine]) -> bool:
     """A line already holds a traceback ending in the same exception (a task run logs its own)."""
     last = traceback.strip().splitlines()[-1]
     return any(
@@ -349,9 +354,9 @@ def _traceback_logged(traceback: str, lines: list[LogLine]) -> bool:
 
 def run_detail(
     run: FlowRunView,
-    history: list[StateEntry],
-    task_runs: list[TaskRunView],
-    subflows: list[FlowRunView],
+    history: Sequence[StateEntry],
+    task_runs: Sequence[TaskRunView],
+    subflows: Sequence[FlowRunView],
     dashboards: tuple[str, ...] = (),
 ) -> None:
     """Everything `orc runs show` knows about one run, top to bottom."""
@@ -390,7 +395,7 @@ def _run_header(out: Terminal, run: FlowRunView, dashboards: tuple[str, ...] = (
             table.print_line(table.joined([Styled(f"  {label:<16}"), value]), out)
 
 
-def _history_table(out: Terminal, history: list[StateEntry]) -> None:
+def _history_table(out: Terminal, history: Sequence[StateEntry]) -> None:
     if not history:
         return
     rows: list[list[Cell]] = [
@@ -402,7 +407,7 @@ def _history_table(out: Terminal, history: list[StateEntry]) -> None:
     _write(table.table(columns, rows, out, title="State history"))
 
 
-def _task_runs_table(out: Terminal, task_runs: list[TaskRunView]) -> None:
+def _task_runs_table(out: Terminal, task_runs: Sequence[TaskRunView]) -> None:
     if not task_runs:
         return
     names = {t.id: t.name for t in task_runs}
@@ -421,7 +426,7 @@ def _task_runs_table(out: Terminal, task_runs: list[TaskRunView]) -> None:
     _write(table.table(columns, rows, out, title="Task runs"))
 
 
-def _errors(out: Terminal, run: FlowRunView, task_runs: list[TaskRunView]) -> None:
+def _errors(out: Terminal, run: FlowRunView, task_runs: Sequence[TaskRunView]) -> None:
     """The flow run's error, then any failed task run's, each with its traceback."""
     failed = [(f"flow run {run.name}", run.state)]
     failed += [(f"task run {t.name}", t.state) for t in task_runs]

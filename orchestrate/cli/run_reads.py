@@ -6,31 +6,35 @@ Apart from the commands (`orchestrate.cli.runs`) so the quick path of a read
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from orchestrate.cli.reads import DaemonReads
+    from orchestrate.cli.rows import (
+        AnyFlowRun,
+        AnyStateEntry,
+        AnyTaskRun,
+        StateRow,
+    )
     from orchestrate.client.protocol import EventInfo, StateInfo
     from orchestrate.store.queries import Store
-    from orchestrate.store.views import EventRow, FlowRunView, RunState, StateEntry, TaskRunView
+    from orchestrate.store.views import EventRow
 
 #: The event in which a flow run says which Dask cluster it used and where its dashboard is
 #: (`orchestrate.integrations.dask.dashboard.DASHBOARD_EVENT`, not imported: the CLI stays light).
 DASHBOARD_EVENT = "orc.dask.cluster.connected"
 
 
-@dataclass(frozen=True)
-class RunRead:
-    """One flow run with everything `orc runs show` prints."""
+class RunRead(NamedTuple):
+    """One flow run with everything `orc runs show` prints (a tuple: no `dataclasses` to load)."""
 
-    run: FlowRunView
-    history: list[StateEntry]
-    task_runs: list[TaskRunView]
-    subflows: list[FlowRunView]
+    run: AnyFlowRun
+    history: Sequence[AnyStateEntry]
+    task_runs: Sequence[AnyTaskRun]
+    subflows: Sequence[AnyFlowRun]
     #: links to the dashboards of the Dask clusters the run used, oldest first
     dashboards: tuple[str, ...] = ()
 
@@ -63,31 +67,31 @@ def _dashboards(events: Sequence[EventRow | EventInfo]) -> tuple[str, ...]:
 def _read_from_daemon(reads: DaemonReads, run: str, dashboards: bool = True) -> RunRead:
     """One `runs.get` answer, keeping the full error type and traceback each state carries."""
     from orchestrate.cli.reads import flow_run_view, task_run_view
+    from orchestrate.cli.rows import StateEntryRow
     from orchestrate.client import NotFound
     from orchestrate.core.errors import RunNotFound
-    from orchestrate.store.views import StateEntry
 
     try:
         detail = reads.client.run(run)
     except NotFound as exc:
         raise RunNotFound(str(exc)) from None
     return RunRead(
-        replace(flow_run_view(detail.run), state=wire_state(detail.run.state)),
-        [StateEntry(detail.run.id, wire_state(s)) for s in detail.state_history],
-        [replace(task_run_view(t), state=wire_state(t.state)) for t in detail.task_runs],
-        [replace(flow_run_view(r), state=wire_state(r.state)) for r in detail.subflow_runs],
+        flow_run_view(detail.run, wire_state(detail.run.state)),
+        [StateEntryRow(detail.run.id, wire_state(s)) for s in detail.state_history],
+        [task_run_view(t, wire_state(t.state)) for t in detail.task_runs],
+        [flow_run_view(r, wire_state(r.state)) for r in detail.subflow_runs],
         _dashboards(reads.client.events(DASHBOARD_EVENT, f"orc.flow-run.{detail.run.id}", limit=20))
         if dashboards
         else (),
     )
 
 
-def wire_state(info: StateInfo) -> RunState:
+def wire_state(info: StateInfo) -> StateRow:
     """A state from the wire with its error as the store keeps it (type, message, traceback)."""
-    from orchestrate.store.views import RunState
+    from orchestrate.cli.rows import StateRow
 
     short_type, _, short_message = (info.error or "").partition(": ")
-    return RunState(
+    return StateRow(
         info.type,
         info.name,
         info.message,
