@@ -290,28 +290,88 @@ Cell = Styled | str
 _PAD = 2  # a space each side of every cell
 
 
+class _Box(NamedTuple):
+    """Rich's `HEAVY_HEAD` box, the default of `rich.table.Table` (`orc sql` drew with it)."""
+
+    top: str = "┏━┳┓"  # left, line, divider, right
+    head: str = "┃┃┃"  # left, divider, right
+    head_rule: str = "┡━╇┩"
+    row: str = "│││"
+    bottom: str = "└─┴┘"
+
+
+_HEAVY_HEAD = _Box()
+
+
 def table(
-    columns: Sequence[Column], rows: Sequence[Sequence[Cell]], out: Terminal, title: str = ""
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Cell]],
+    out: Terminal,
+    title: str = "",
+    *,
+    box: bool = False,
+    pad_edge: bool = True,
 ) -> str:
-    """The rows under bold headers, no borders, each cell padded by a space each side;
-    columns shrink to fit the terminal as Rich's `Table(box=None)` shrinks them, and
-    what still does not fit is cropped at its edge."""
+    """The rows under bold headers, each cell padded by a space each side; columns shrink to
+    fit the terminal as Rich's `Table` shrinks them, and what still does not fit is cropped
+    at its edge. Without `box` no borders (`Table(box=None)`), else Rich's default heavy-headed
+    box; without `pad_edge` no space before the first column nor after the last."""
     grid = [[styled(c.header, "bold") for c in columns]]
     grid += [[_as_styled(cell) for cell in row] for row in rows]
-    widths = _widths(columns, grid, out.width)
-    lines = _title(title, sum(widths), out) if title else []
-    for row in grid:
+    pads = _paddings(len(columns), pad_edge)
+    borders = 2 + len(columns) - 1 if box and columns else 0
+    widths = _widths(columns, grid, out.width - borders, pads)
+    lines = _title(title, sum(widths) + borders, out) if title else []
+    if box:
+        lines.append(_rule(_HEAVY_HEAD.top, widths, out.width))
+    for index, row in enumerate(grid):
         cells = [
-            _cell_lines(cell, width, column.no_wrap, out.colour)
-            for cell, width, column in zip(row, widths, columns, strict=True)
+            _cell_lines(cell, width, column.no_wrap, out.colour, pad)
+            for cell, width, column, pad in zip(row, widths, columns, pads, strict=True)
         ]
-        for index in range(max(len(cell) for cell in cells)):
-            line = [
-                cell[index] if index < len(cell) else (" " * width,) * 2
-                for cell, width in zip(cells, widths, strict=True)
-            ]
-            lines.append(_crop(line, out.width))
+        edges = (_HEAVY_HEAD.head if index == 0 else _HEAVY_HEAD.row) if box else ""
+        lines += _row_lines(cells, widths, edges, out.width, header=index == 0)
+        if box and index == 0:
+            lines.append(_rule(_HEAVY_HEAD.head_rule, widths, out.width))
+    if box:
+        lines.append(_rule(_HEAVY_HEAD.bottom, widths, out.width))
     return "".join(line + "\n" for line in lines)
+
+
+def _paddings(count: int, pad_edge: bool) -> list[tuple[int, int]]:
+    """Spaces (left, right) of each column's cells: one each side, none at the table's edges
+    unless `pad_edge` (Rich's `_get_padding_width`)."""
+    pads = [(1, 1)] * count
+    if not pad_edge and count:
+        pads[0] = (0, pads[0][1])
+        pads[-1] = (pads[-1][0], 0)
+    return pads
+
+
+def _row_lines(
+    cells: list[list[tuple[str, str]]], widths: list[int], edges: str, width: int, header: bool
+) -> list[str]:
+    """One row's lines: its cells side by side (a header's aligned to its bottom, as Rich
+    aligns it), between the box's `edges` (left, divider, right) when there is a box."""
+    height = max(len(cell) for cell in cells)
+    lines = []
+    for index in range(height):
+        pieces: list[tuple[str, str]] = [(edges[0],) * 2] if edges else []
+        for number, (cell, cell_width) in enumerate(zip(cells, widths, strict=True)):
+            at = index - (height - len(cell)) if header else index
+            blank = (" " * cell_width,) * 2
+            pieces.append(cell[at] if 0 <= at < len(cell) else blank)
+            if edges:
+                pieces.append((edges[1 if number < len(cells) - 1 else 2],) * 2)
+        lines.append(_crop(pieces, width))
+    return lines
+
+
+def _rule(chars: str, widths: list[int], width: int) -> str:
+    """A line of the box: `chars` are its left end, its line, the divider and its right end."""
+    left, line, divider, right = chars[0], chars[1], chars[2], chars[3]
+    text = left + divider.join(line * w for w in widths) + right
+    return _crop([(text, text)], width)
 
 
 def _crop(pieces: list[tuple[str, str]], width: int) -> str:
@@ -342,9 +402,11 @@ def _title(title: str, width: int, out: Terminal) -> list[str]:
     return lines
 
 
-def _cell_lines(cell: Styled, width: int, no_wrap: bool, colour: bool) -> list[tuple[str, str]]:
+def _cell_lines(
+    cell: Styled, width: int, no_wrap: bool, colour: bool, pad: tuple[int, int] = (1, 1)
+) -> list[tuple[str, str]]:
     """A cell's lines with their padding, each exactly `width` cells: (plain, painted)."""
-    inner = width - _PAD
+    inner = width - sum(pad)
     if inner < 1:
         return [(" " * width,) * 2]
     if no_wrap:
@@ -354,14 +416,15 @@ def _cell_lines(cell: Styled, width: int, no_wrap: bool, colour: bool) -> list[t
         ]
     else:
         pieces = wrap(cell.text, inner, fold=False)
+    left, right = " " * pad[0], " " * pad[1]
     lines = []
     for start, line in pieces:
-        pad = " " * (inner - cell_len(line))
+        fill = " " * (inner - cell_len(line))
         painted = line
         if colour and cell.spans:
             body = line[:-1] if line.endswith("…") else line
             painted = paint(cell, True, start, start + len(body)) + line[len(body) :]
-        lines.append((f" {line}{pad} ", f" {painted}{pad} "))
+        lines.append((f"{left}{line}{fill}{right}", f"{left}{painted}{fill}{right}"))
     return lines
 
 
@@ -373,27 +436,38 @@ def _starts(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _widths(columns: Sequence[Column], grid: list[list[Styled]], max_width: int) -> list[int]:
+def _widths(
+    columns: Sequence[Column],
+    grid: list[list[Styled]],
+    max_width: int,
+    pads: list[tuple[int, int]],
+) -> list[int]:
     """Each column's width with its padding: its widest cell, shrunk to fit `max_width`
     (wrapping columns first, widest first, then all evenly), as Rich sizes a table."""
-    ranges = [_measure([row[i].text for row in grid], max_width) for i in range(len(columns))]
+    ranges = [
+        _measure([row[i].text for row in grid], max_width, sum(pads[i]))
+        for i in range(len(columns))
+    ]
     widths = [high or 1 for _, high in ranges]
     if sum(widths) > max_width:
         widths = _collapse(widths, [not c.no_wrap for c in columns], max_width)
         if sum(widths) > max_width:
             widths = _reduce(sum(widths) - max_width, [1] * len(widths), widths, widths)
         cells = [[row[i].text for row in grid] for i in range(len(columns))]
-        widths = [_measure(texts, width)[1] for texts, width in zip(cells, widths, strict=True)]
+        widths = [
+            _measure(texts, width, sum(pad))[1]
+            for texts, width, pad in zip(cells, widths, pads, strict=True)
+        ]
     return widths
 
 
-def _measure(texts: list[str], max_width: int) -> tuple[int, int]:
+def _measure(texts: list[str], max_width: int, pad: int = _PAD) -> tuple[int, int]:
     """The narrowest and widest a column can be with padding: its longest word, its longest line."""
     if max_width < 1:
         return 0, 0
     lows, highs = [], []
     for text in texts:
-        if max_width - _PAD < 1:
+        if max_width - pad < 1:
             low = high = max_width
         else:
             lines = text.splitlines()
@@ -404,7 +478,7 @@ def _measure(texts: list[str], max_width: int) -> tuple[int, int]:
             low, high = min(low, max_width), min(high, max_width)
             if high < 1:
                 low = high = 0
-            low, high = min(low + _PAD, max_width), min(high + _PAD, max_width)
+            low, high = min(low + pad, max_width), min(high + pad, max_width)
         lows.append(low)
         highs.append(high)
     return min(max(lows, default=1), max_width), min(max(highs, default=max_width), max_width)

@@ -25,6 +25,10 @@ from orchestrate.store.views import FlowRunView, RunState, StateEntry
 WORDS = st.sampled_from(
     ["a", "bb", "Completed", "x" * 30, "hello-world", "日本", "✔", "12:00:01", " ", "\t", "\n"]
 )
+#: Words of `orc sql` answers too: NULL (empty), JSON text, wide and combining characters.
+SQL_WORDS = WORDS | st.sampled_from(
+    ["", '{"a": [1, 2]}', "🚀", "e\u0301", "\uff57\uff49\uff44\uff45", "0.25"]
+)
 CELL = st.lists(WORDS, max_size=8).map(" ".join)
 
 
@@ -59,6 +63,58 @@ def test_a_table_is_laid_out_as_rich_lays_it_out(
     rows = [row[: len(columns)] for row in cells]
     drawn = table.table(columns, rows, Terminal(width, colour=False), title)
     assert drawn == rich_table(columns, rows, width, title)
+
+
+def rich_boxed(headers: list[str], rows: list[list[str]], width: int) -> str:
+    """`Table(*headers)` as `orc sql` drew it: Rich's default heavy-headed box."""
+    out = io.StringIO()
+    draw = Table()
+    for header in headers:
+        draw.add_column(Text(header))
+    for row in rows:
+        draw.add_row(*(Text(cell) for cell in row))
+    Console(file=out, width=width, highlight=False).print(draw)
+    return out.getvalue()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    headers=st.lists(st.lists(SQL_WORDS, min_size=1, max_size=3).map(" ".join), max_size=6),
+    cells=st.lists(st.lists(st.lists(SQL_WORDS, max_size=6).map(" ".join), min_size=6), max_size=4),
+    width=st.integers(10, 160),
+)
+def test_a_boxed_table_is_drawn_as_rich_draws_it(
+    headers: list[str], cells: list[list[str]], width: int
+) -> None:
+    if not headers:
+        headers = ["n"]
+    rows = [row[: len(headers)] for row in cells]
+    columns = [Column(header) for header in headers]
+    drawn = table.table(columns, rows, Terminal(width, colour=False), box=True)
+    assert drawn == rich_boxed(headers, rows, width)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    wraps=st.lists(st.booleans(), min_size=1, max_size=5),
+    cells=st.lists(st.lists(CELL, min_size=5, max_size=5), max_size=4),
+    width=st.integers(10, 160),
+)
+def test_a_table_without_edge_padding_is_laid_out_as_rich_lays_it_out(
+    wraps: list[bool], cells: list[list[str]], width: int
+) -> None:
+    """`orc deployments ls`: `Table(box=None, pad_edge=False)`, one wrapping column."""
+    columns = [Column(f"C{i}", no_wrap=not wrap) for i, wrap in enumerate(wraps)]
+    rows = [row[: len(columns)] for row in cells]
+    out = io.StringIO()
+    draw = Table(box=None, pad_edge=False)
+    for column in columns:
+        draw.add_column(column.header, no_wrap=column.no_wrap)
+    for row in rows:
+        draw.add_row(*(Text(cell) for cell in row))
+    Console(file=out, width=width, highlight=False).print(draw)
+    drawn = table.table(columns, rows, Terminal(width, colour=False), pad_edge=False)
+    assert drawn == out.getvalue()
 
 
 @settings(max_examples=400, deadline=None)
