@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -57,24 +56,9 @@ def list_deployments(project: ProjectOption = None, json_output: JsonOption = Fa
     if json_output:
         render.print_json([render.wire_json(d) for d in found])
         return
-    from rich.table import Table
-    from rich.text import Text
+    from orchestrate.cli.deployments_view import print_deployments
 
-    table = Table(box=None, pad_edge=False)
-    for column in ("NAME", "STATUS", "SCHEDULE", "NEXT", "RECENT"):
-        table.add_column(column, no_wrap=column != "SCHEDULE")
-    now = time.time()
-    for d in found:
-        status = Text("paused", style="yellow") if d.paused else Text("active", style="green")
-        if d.blocked:
-            status = Text("blocked", style="bold red")
-        schedule = "; ".join(s.text for s in d.schedules if s.active) or "manual only"
-        nxt = render.relative(d.next_run_time - now) if d.next_run_time else ""
-        recent = Text()
-        for brief in reversed(d.recent[:8]):
-            recent.append("■", style=render.STATE_STYLES.get(brief.state_type, ""))
-        table.add_row(d.name, status, schedule, nxt, recent)
-    render.console().print(table)
+    print_deployments(found)
 
 
 @app.command("show")

@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
-
-from orchestrate.client.protocol import SqlResult
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 if TYPE_CHECKING:
     from orchestrate.client import Client
+    from orchestrate.client.plain import PlainClient
+    from orchestrate.client.protocol import SqlResult
 
 
 #: Seconds past a query's own timeout the CLI waits for the daemon's answer: the daemon
@@ -27,8 +26,7 @@ if TYPE_CHECKING:
 REPLY_MARGIN = 15.0
 
 
-@dataclass(frozen=True)
-class Rows:
+class Rows(NamedTuple):
     """Every row of a query, read as it is printed, so no answer is too large to print."""
 
     columns: list[str]
@@ -36,9 +34,13 @@ class Rows:
 
 
 class History:
-    """SQL over a project's run history, through its daemon or its file; use as a context manager."""
+    """SQL over a project's run history, through its daemon or its file; use as a context manager.
 
-    def __init__(self, client: Client | None, conn: Any) -> None:
+    Through the daemon either client serves (`PlainClient`'s answers read as `Client`'s do),
+    so the quick path of `orc sql` loads no pydantic.
+    """
+
+    def __init__(self, client: Client | PlainClient | None, conn: Any) -> None:
         self._client = client
         self._conn = conn
 
@@ -73,8 +75,13 @@ class History:
             self._conn.close()
 
     def query(self, sql: str, limit: int | None, timeout: float) -> SqlResult:
+        """The answer (`columns`, `rows`, `truncated`); from `PlainClient`, as plain JSON."""
         if self._client is not None:
-            return self._client.sql_query(sql, limit=limit, timeout=timeout)
+            answer: SqlResult = self._client.sql_query(sql, limit=limit, timeout=timeout)
+            return answer
+        from dataclasses import asdict
+
+        from orchestrate.client.protocol import SqlResult
         from orchestrate.store import history_sql
 
         assert self._conn is not None

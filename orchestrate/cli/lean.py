@@ -2,9 +2,9 @@
 
 A short command is mostly interpreter start-up and imports: Typer, pydantic
 (the wire models) and Rich cost several times what `orc status` does. So
-`orc version`, `orc status`, `orc runs ls`, `orc runs show RUN`, `orc logs RUN`
-and `orc run NAME` (with `-p`, `--params`, `--watch`, `--json`), given only
-the options they are mostly given, are
+`orc version`, `orc status`, `orc runs ls`, `orc runs show RUN`, `orc logs RUN`,
+`orc run NAME` (with `-p`, `--params`, `--watch`, `--json`), `orc deployments ls`
+and `orc sql QUERY`, given only the options they are mostly given, are
 answered here through `PlainClient` (stdlib JSON) and printed by the same
 functions as the full commands. Anything else (another option, `--help`,
 completion, no daemon running, a reply this path cannot read) is left to the
@@ -76,7 +76,7 @@ def _root(args: Args) -> Path:
     return Path(given).expanduser().resolve() if given else project_root()
 
 
-def _client(args: Args) -> PlainClient | None:
+def _client(args: Args, timeout: float = 5.0) -> PlainClient | None:
     """A plain client of the project's daemon, or None when none listens (the full command then
     reads the store file). Any other trouble (no answer in time, another protocol) is raised
     as the full command raises it: asking again through Typer would only double the wait."""
@@ -87,7 +87,7 @@ def _client(args: Args) -> PlainClient | None:
     if not (root / ".orc" / "orc.sock").exists():
         return None
     try:
-        return PlainClient(root)
+        return PlainClient(root, timeout)
     except DaemonNotRunning:
         return None
 
@@ -211,6 +211,61 @@ def run(args: Args) -> int | None:
         return run_now(client, args.positionals[0], parameters, watch, "--json" in args.flags)
 
 
+def deployments_ls(args: Args) -> int | None:
+    """The table only: `--json` prints the models' defaults of fields the daemon leaves out
+    (`removed`), so it is the full command's."""
+    from orchestrate.cli.deployments_view import print_deployments
+
+    client = _client(args)
+    if client is None:
+        return None
+    with client:
+        found = client.deployments()
+    print_deployments(found)
+    return 0
+
+
+def sql(args: Args) -> int | None:
+    """`orc sql QUERY` with `--json`, `--csv`, `--limit`, `--timeout`; a query from a file or
+    stdin, `--schema` and `--parquet` are left to the full command."""
+    from orchestrate.cli.sql_output import TABLE_LIMIT
+
+    query, limit = args.positionals[0], args.options.get("limit", str(TABLE_LIMIT))
+    timeout = _seconds(args.options.get("timeout", "30"))
+    asked_both = {"--json", "--csv"} <= args.flags
+    if query == "-" or not query.strip() or not _digits(limit) or timeout is None or asked_both:
+        return None  # the full command reads stdin, or says what is wrong
+    from orchestrate.cli import sql_output
+    from orchestrate.cli.history import REPLY_MARGIN, History
+
+    client = _client(args, timeout + REPLY_MARGIN)
+    if client is None:
+        return None
+    with History(client, None) as history:
+        sql_output.answer(
+            history,
+            query,
+            json_output="--json" in args.flags,
+            csv_output="--csv" in args.flags,
+            limit=int(limit),
+            timeout=timeout,
+        )
+    return 0
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _seconds(text: str) -> float | None:
+    """`--timeout` as the full command takes it (at least 1 ms), or None to leave it to Typer."""
+    whole, _, part = text.partition(".")
+    if not _digits(whole) or (part and not _digits(part)):
+        return None
+    seconds = float(text)
+    return seconds if seconds >= 0.001 else None
+
+
 _PROJECT_JSON = {"--project": "project"}
 _RUNS_LS = {
     **_PROJECT_JSON,
@@ -228,6 +283,15 @@ COMMANDS: dict[tuple[str, ...], tuple[Shape, Callable[[Args], int | None]]] = {
     ("runs", "ls"): (Shape(options=_RUNS_LS), runs_ls),
     ("runs", "show"): (Shape(positionals=1), runs_show),
     ("logs",): (Shape(positionals=1), logs),
+    ("deployments", "ls"): (Shape(flags=frozenset()), deployments_ls),
+    ("sql",): (
+        Shape(
+            positionals=1,
+            flags=frozenset({"--json", "--csv"}),
+            options={**_PROJECT_JSON, "--limit": "limit", "--timeout": "timeout"},
+        ),
+        sql,
+    ),
     ("run",): (
         Shape(
             positionals=1,

@@ -259,7 +259,7 @@ def log_json(line: LogLine) -> dict[str, Any]:
 
 
 def console() -> Console:
-    """A Rich console, for the few tables still drawn with Rich (`orc deployments ls`, `orc sql`)."""
+    """A Rich console, for what is still printed with Rich (`orc backfill`'s lines)."""
     from rich.console import Console
 
     return Console(highlight=False)

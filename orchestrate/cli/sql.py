@@ -9,9 +9,7 @@ from typing import Annotated
 import typer
 
 from orchestrate.cli.options import JsonOption, ProjectOption
-
-#: Rows a table shows unless told otherwise; JSON and CSV print every row.
-TABLE_LIMIT = 1000
+from orchestrate.cli.sql_output import TABLE_LIMIT
 
 
 def sql(
@@ -55,13 +53,14 @@ def sql(
             rows = history.copy(text, parquet, "parquet", timeout)
             print(f"Wrote {rows} row(s) to {parquet}", file=sys.stderr)
             return
-        if json_output or csv_output:
-            with history.every_row(text, timeout) as found:
-                printer = sql_output.as_json if json_output else sql_output.as_csv
-                printer(found.columns, found.rows)
-            return
-        result = history.query(text, limit, timeout)
-    sql_output.as_table(result)
+        sql_output.answer(
+            history,
+            text,
+            json_output=json_output,
+            csv_output=csv_output,
+            limit=limit,
+            timeout=timeout,
+        )
 
 
 def _query_text(query: str | None, file: Path | None) -> str:

@@ -1,4 +1,10 @@
-"""Printing a query's rows: a Rich table (capped), JSON (a list of objects) or CSV, and the schema."""
+"""Printing a query's rows: a table (capped), JSON (a list of objects) or CSV, and the schema.
+
+The table is drawn by `orchestrate.cli.table` as Rich drew it (`Table(*columns)`,
+its heavy-headed box), with no Rich to load. Values print as they are: Rich
+read `[red]` in a value as markup (and `[/x]` stopped the command), `:smile:`
+as an emoji; they are the user's data.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,14 @@ import csv
 import json
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orchestrate.client.protocol import SqlResult
+if TYPE_CHECKING:
+    from orchestrate.cli.history import History
+    from orchestrate.client.protocol import SqlResult
+
+#: Rows a table shows unless told otherwise; JSON and CSV print every row.
+TABLE_LIMIT = 1000
 
 
 def as_json(columns: list[str], rows: Iterable[list[Any]]) -> None:
@@ -31,20 +42,37 @@ def as_csv(columns: list[str], rows: Iterable[list[Any]]) -> None:
         writer.writerow([_text(v) for v in row])
 
 
+def answer(
+    history: History,
+    text: str,
+    *,
+    json_output: bool,
+    csv_output: bool,
+    limit: int,
+    timeout: float,
+) -> None:
+    """Print what `text` answers: every row as JSON or CSV, else a table of the first `limit`."""
+    if json_output or csv_output:
+        with history.every_row(text, timeout) as found:
+            printer = as_json if json_output else as_csv
+            printer(found.columns, found.rows)
+        return
+    as_table(history.query(text, limit, timeout))
+
+
 def as_table(result: SqlResult) -> None:
-    from rich.table import Table
+    """The rows in a box under their columns, then how many (and how to see more when capped)."""
+    from orchestrate.cli import table
 
-    from orchestrate.cli.render import console
-
-    table = Table(*result.columns, show_lines=False)
-    for row in result.rows:
-        table.add_row(*(_text(v) for v in row))
-    out = console()
-    out.print(table)
+    out = table.terminal()
+    columns = [table.Column(name) for name in result.columns]
+    rows = [[_text(v) for v in row] for row in result.rows]
+    sys.stdout.write(table.table(columns, rows, out, box=True))
     shown = f"{len(result.rows):,} row(s)"
     if result.truncated:
         shown = f"first {shown}; --limit N shows more, --csv or --json prints them all"
-    out.print(shown, style="dim")
+    table.print_wrapped(table.styled(shown, "dim"), out)
+    sys.stdout.flush()
 
 
 def schema(columns: list[tuple[str, str, str]], json_output: bool) -> None:
@@ -55,15 +83,17 @@ def schema(columns: list[tuple[str, str, str]], json_output: bool) -> None:
             views.setdefault(view, []).append({"column": column, "type": kind})
         print(json.dumps(views, indent=2))
         return
-    from orchestrate.cli.render import console
+    from orchestrate.cli import table
 
-    out = console()
+    out = table.terminal()
     current = None
     for view, column, kind in columns:
         if view != current:
-            out.print(f"\n[bold]{view}[/bold]" if current else f"[bold]{view}[/bold]")
+            if current:
+                table.print_wrapped("", out)
+            table.print_wrapped(table.styled(view, "bold"), out)
             current = view
-        out.print(f"  {column:<28} {kind}")
+        table.print_wrapped(f"  {column:<28} {kind}", out)
 
 
 def _text(value: Any) -> str:

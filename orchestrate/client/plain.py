@@ -131,6 +131,25 @@ class PlainClient:
             self.request("events.list", **wire.given(name=name, resource=resource, limit=limit))
         )
 
+    def deployments(self) -> list[Any]:
+        return list(self.request("deployments.list"))
+
+    def sql_query(self, sql: str, limit: int | None = None, timeout: float = 30.0) -> Any:
+        return self.request("sql.query", **wire.given(sql=sql, limit=limit, timeout=timeout))
+
+    def sql_spool(self, sql: str, timeout: float = 30.0) -> Any:
+        return self.request("sql.spool", **wire.given(sql=sql, timeout=timeout))
+
+    def sql_copy(self, sql: str, path: str, format: str, timeout: float = 30.0) -> Any:
+        params = wire.given(sql=sql, path=path, format=format, timeout=timeout)
+        return self.request("sql.copy", **params)
+
+    def sql_schema(self) -> list[Any]:
+        return list(self.request("sql.schema"))
+
+    def backup_store(self, path: str) -> Any:
+        return self.request("store.backup", path=path)
+
 
 class PlainSubscription(Iterator[Any]):
     """The notifications of one subscription (`subscription`, `topic`, `data`), as they come."""

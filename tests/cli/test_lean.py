@@ -15,12 +15,15 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orchestrate.cli.lean import Shape, parse
+from tests.cli import rich_reference
 from tests.daemon.conftest import FLOWS, Project, wait_for, with_suppress
 
 pytestmark = pytest.mark.timeout(180)
@@ -319,3 +322,108 @@ def test_orc_run_watch_json_prints_the_finished_run_and_its_exit_code(project: P
 
 
 FAILS = '[[deployments]]\nname = "fails"\nentrypoint = "flows.py:fails"\n'
+
+
+MORE_DEPLOYMENTS = """
+[[deployments]]
+name = "yearly"
+entrypoint = "flows.py:tiny"
+description = "a schedule far ahead, paused"
+schedules = [{ cron = "0 0 1 1 *" }, { interval = "90m" }]
+
+[[deployments]]
+name = "needs-a-secret-and-a-name-long-enough-to-be-cut-in-a-narrow-terminal"
+entrypoint = "flows.py:tiny"
+env = { TOKEN = { from_env = "ORC_TEST_SURELY_UNSET" } }
+"""
+#: Answers with NULLs, wide and combining characters, JSON, long text; none; and a capped one.
+QUERIES = (
+    "SELECT id, name, state_name, parameters, tags, NULL AS nothing, '日本語のテキスト' AS wide, "
+    "'e\u0301 🚀' AS marks, repeat('long text ', 30) AS long FROM flow_runs",
+    "SELECT * FROM flow_runs WHERE false",
+    "SELECT 1 AS n UNION ALL SELECT 2",
+)
+
+
+@pytest.fixture
+def deployed(project: Project) -> Project:
+    """`project` with a paused deployment on two schedules and one blocked by a missing secret."""
+    project.write("flows.toml", project.root.joinpath("flows.toml").read_text() + MORE_DEPLOYMENTS)
+    wait_for(lambda: len(_deployments(project)) == 3, 30, "the new deployments")
+    assert project.orc("pause", "yearly").returncode == 0
+    return project
+
+
+def _deployments(project: Project) -> list[Any]:
+    with project.client() as client:
+        return client.deployments()
+
+
+def _drawn_deployments(project: Project, env: dict[str, str]) -> tuple[str, set[str]]:
+    """What Rich drew of the deployments just before and just after `orc deployments ls` ran
+    (NEXT is relative to now), and what the command printed."""
+    width = int(env["COLUMNS"])
+    with project.client() as client:
+        before = rich_reference.deployments(client.deployments(), time.time(), width)
+        printed = project.orc("deployments", "ls", env=env)
+        after = rich_reference.deployments(client.deployments(), time.time(), width)
+    assert printed.returncode == 0, printed.stderr
+    return printed.stdout, {before, after}
+
+
+@pytest.mark.parametrize("columns", ["24", "60", "200"])
+@pytest.mark.parametrize("no_color", [False, True])
+def test_deployments_ls_and_sql_print_what_rich_printed(
+    deployed: Project, columns: str, no_color: bool
+) -> None:
+    env = {"COLUMNS": columns, **({"NO_COLOR": "1"} if no_color else {})}
+    printed, drawn = _drawn_deployments(deployed, env)
+    assert printed in drawn
+    for query in QUERIES:
+        for limit in ("1000", "1"):
+            with deployed.client() as client:
+                answer = client.sql_query(query, limit=int(limit))
+            result = deployed.orc("sql", query, "--limit", limit, env=env)
+            assert result.returncode == 0, result.stderr
+            expected = rich_reference.sql(
+                answer.columns, answer.rows, answer.truncated, int(columns)
+            )
+            assert result.stdout == expected, (query, limit)
+
+
+def test_deployments_ls_and_sql_through_the_daemon_load_no_rich_pydantic_or_dataclasses(
+    deployed: Project,
+) -> None:
+    for args in (
+        ("deployments", "ls"),
+        ("sql", QUERIES[0]),
+        ("sql", QUERIES[0], "--json"),
+        ("sql", QUERIES[0], "--csv", "--timeout", "10"),
+    ):
+        modules = loaded(deployed, *args)
+        unwanted = modules & {*HEAVY, "rich", "dataclasses", "inspect"}
+        assert not unwanted, (args, sorted(unwanted))
+
+
+def test_deployments_ls_and_sql_on_the_quick_path_print_what_the_full_commands_print(
+    deployed: Project,
+) -> None:
+    for args in (
+        ("deployments", "ls", "--json"),
+        *(("sql", query) for query in QUERIES),
+        ("sql", QUERIES[0], "--json"),
+        ("sql", QUERIES[0], "--csv"),
+        ("sql", QUERIES[2], "--limit", "1"),
+        ("sql", QUERIES[2], "--limit", "0", "--timeout", "2.5"),
+        ("sql", "SELECT nonsense FROM nowhere"),  # the daemon's error, as the full path says it
+        ("sql", "DELETE FROM flow_runs"),
+        ("sql", "SELECT 1", "--json", "--csv"),  # refused by the full command
+        ("sql", "SELECT 1", "--timeout", "0"),
+        ("sql", " "),
+    ):
+        quick, full = deployed.orc(*args), deployed.orc(*args, env={"ORC_LEAN_CLI": "0"})
+        assert (quick.returncode, quick.stdout, quick.stderr) == (
+            full.returncode,
+            full.stdout,
+            full.stderr,
+        ), args
