@@ -8,8 +8,9 @@ command is a fresh `orc` process, as a user types it, timed from spawn to exit
 `orc run` to the first log line of the flow body, as the daemon stored it.
 With `--baseline DIR` (another orc source tree, run through PYTHONPATH with
 this venv) each command also runs from that tree, in turns with this one, so
-the before and after figures share the machine's busy moments. Writes
-`cli.json` and `cli.md` to the output folder.
+the before and after figures share the machine's busy moments. Each command's modules are counted too (`sys.modules`
+at exit, one more run in each environment). Writes `cli.json` and `cli.md` to
+the output folder.
 """
 
 from __future__ import annotations
@@ -121,6 +122,29 @@ def wall(argv: list[str], repeat: int, cwd: Path, envs: dict[str, dict[str, str]
     return {name: values[1:] for name, values in samples.items()}
 
 
+#: `orc ARGS…` in this interpreter, writing how many modules it had loaded to $MODULES_OUT at exit.
+COUNT_MODULES = (
+    "import atexit, os, sys\n"
+    "atexit.register(lambda: open(os.environ['MODULES_OUT'], 'w').write(str(len(sys.modules))))\n"
+    "sys.argv = ['orc', *sys.argv[1:]]\n"
+    "from orchestrate.cli import main\n"
+    "main()\n"
+)
+
+
+def modules_loaded(args: list[str], cwd: Path, envs: dict[str, dict[str, str]]) -> dict[str, int]:
+    """How many modules `orc ARGS…` loaded (interpreter start-up included), per environment."""
+    counts = {}
+    out = cwd / "modules.count"
+    for name, env in envs.items():
+        subprocess.run(
+            [sys.executable, "-c", COUNT_MODULES, *args], check=True, capture_output=True,
+            cwd=cwd, env={**env, "MODULES_OUT": str(out)},
+        )  # fmt: skip
+        counts[name] = int(out.read_text())
+    return counts
+
+
 def run_to_body(
     root: Path, repeat: int, envs: dict[str, dict[str, str]], extra: tuple[str, ...] = ()
 ) -> Samples:
@@ -149,14 +173,17 @@ def run_to_body(
     return {name: values[1:] for name, values in samples.items()}
 
 
-def measure(root: Path, repeat: int, baseline: Path | None, reads: Reads) -> dict[str, Samples]:
+def measure(
+    root: Path, repeat: int, baseline: Path | None, reads: Reads, modules: Modules
+) -> dict[str, Samples]:
     """Every figure of the table, as samples in milliseconds per environment (and the
-    reads' own times into `reads`)."""
+    reads' own times into `reads`, the commands' module counts into `modules`)."""
     envs = variants(baseline)
     samples: dict[str, Samples] = {
         "python -c pass": wall([sys.executable, "-c", "pass"], repeat, root, {"now": envs["now"]}),
         "orc version": wall([ORC, "version"], repeat, root, envs),
     }
+    modules["orc version"] = modules_loaded(["version"], root, envs)
     proc = start_daemon(root)
     try:
         samples["orc run hello → flow body"] = run_to_body(root, repeat, envs)
@@ -173,9 +200,12 @@ def measure(root: Path, repeat: int, baseline: Path | None, reads: Reads) -> dic
             "orc runs ls --json": ["runs", "ls", "--json"],
             "orc runs show RUN": ["runs", "show", run_id],
             "orc logs RUN": ["logs", run_id],
+            "orc deployments ls": ["deployments", "ls"],
+            "orc sql QUERY": ["sql", SQL],
         }
         for label, args in commands.items():
             samples[label] = wall([ORC, *args], repeat, root, envs)
+            modules[label] = modules_loaded(args, root, envs)
         reads["socket"] = socket_reads(root, run_id, repeat)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -234,6 +264,10 @@ def _socket_calls(client: Any, run_id: str) -> dict[str, Any]:
 
 #: Per read, then per side ("socket", "store"): milliseconds per call.
 Reads = dict[str, dict[str, list[float]]]
+#: Per command, then per environment: how many modules it loaded.
+Modules = dict[str, dict[str, int]]
+#: What `orc sql QUERY` asks: a small table of the runs.
+SQL = "SELECT id, name, state_name, parameters FROM flow_runs ORDER BY created LIMIT 20"
 
 
 def _timed(calls: dict[str, Any], repeat: int) -> dict[str, list[float]]:
@@ -314,13 +348,15 @@ def write(results: dict[str, Any], out: Path) -> None:
         " The machine was shared with other work: compare within a row, and CPU time"
         " (user + system of the `orc` process) over wall time.",
         "",
-        "| command | median | p90 | CPU | x `python -c pass` (wall, CPU) |"
-        + (" before: median, CPU | before / now (wall, CPU) |" if before else "")
+        "| command | median | p90 | CPU | x `python -c pass` (wall, CPU) | modules |"
+        + (" before: median, CPU, modules | before / now (wall, CPU) |" if before else "")
         + " target |",
-        "|---|---|---|---|---|" + ("---|---|" if before else "") + "---|",
+        "|---|---|---|---|---|---|" + ("---|---|" if before else "") + "---|",
     ]
+    counts = results.get("modules") or {}
     for label, variant in results["figures"].items():
-        lines.append("| " + " | ".join(_row(label, variant, base, bool(before))) + " |")
+        row = _row(label, variant, base, bool(before), counts.get(label, {}))
+        lines.append("| " + " | ".join(row) + " |")
     lines += _reads_table(results.get("reads") or {})
     (out / "cli.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -349,10 +385,16 @@ def _reads_table(reads: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
-def _row(label: str, variant: dict[str, Any], base: dict[str, float], before: bool) -> list[str]:
+def _row(
+    label: str,
+    variant: dict[str, Any],
+    base: dict[str, float],
+    before: bool,
+    modules: dict[str, int],
+) -> list[str]:
     now = variant["now"]
     target = "" if label == "python -c pass" else "≤ 100 ms"
-    if label.startswith(("orc status", "orc runs", "orc logs")):
+    if label.startswith(("orc status", "orc runs", "orc logs", "orc deployments", "orc sql")):
         target += ", ≤ 3x"
     cells = [
         f"`{label}`",
@@ -361,12 +403,14 @@ def _row(label: str, variant: dict[str, Any], base: dict[str, float], before: bo
         f"{now['cpu_median_ms']:.0f} ms",
         f"{now['median_ms'] / base['median_ms']:.1f}x, "
         f"{now['cpu_median_ms'] / base['cpu_median_ms']:.1f}x",
+        str(modules.get("now", "")),
     ]
     if before:
         old = variant.get("before")
         cells += (
             [
-                f"{old['median_ms']:.0f} ms, {old['cpu_median_ms']:.0f} ms",
+                f"{old['median_ms']:.0f} ms, {old['cpu_median_ms']:.0f} ms, "
+                f"{modules.get('before', '')}",
                 f"{old['median_ms'] / now['median_ms']:.1f}x, "
                 f"{old['cpu_median_ms'] / now['cpu_median_ms']:.1f}x",
             ]
@@ -395,7 +439,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         reads: Reads = {}
-        samples = measure(Path(tmp), args.repeat, args.baseline, reads)
+        modules: Modules = {}
+        samples = measure(Path(tmp), args.repeat, args.baseline, reads, modules)
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -407,6 +452,7 @@ def main() -> None:
             label: {name: figure(values) for name, values in variant.items()}
             for label, variant in samples.items()
         },
+        "modules": modules,
         "reads": {
             side: {label: statistics.median(values) for label, values in times.items()}
             for side, times in reads.items()
