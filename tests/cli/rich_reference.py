@@ -61,3 +61,16 @@ def _text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value)
     return str(value)
+
+
+def schema(columns: list[tuple[str, str, str]], width: int) -> str:
+    """What `orc sql --schema` printed before (`sql_output.schema`, but for the console)."""
+    out = io.StringIO()
+    console = Console(file=out, width=width, highlight=False)
+    current = None
+    for view, column, kind in columns:
+        if view != current:
+            console.print(f"\n[bold]{view}[/bold]" if current else f"[bold]{view}[/bold]")
+            current = view
+        console.print(f"  {column:<28} {kind}")
+    return out.getvalue()

@@ -97,3 +97,19 @@ def test_markup_and_emoji_codes_in_values_print_as_written(
     answer = SimpleNamespace(columns=["message"], rows=[["[red]x[/x] :rocket:"]], truncated=False)
     sql_output.as_table(answer)  # type: ignore[arg-type]
     assert "[red]x[/x] :rocket:" in capsys.readouterr().out
+
+
+SCHEMA = [
+    ("flow_runs", "id", "VARCHAR"),
+    ("flow_runs", "expected_start_time", "TIMESTAMP WITH TIME ZONE"),
+    ("flow_runs", "a_column_name_longer_than_its_twenty_eight_cells", "MAP(VARCHAR, VARCHAR)"),
+    ("logs", "tags", "VARCHAR[]"),
+]
+
+
+@pytest.mark.parametrize("width", [12, 40, 80, 200])
+def test_the_schema_is_printed_as_rich_printed_it(width: int) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", str(width))
+        printed = _printed(lambda: sql_output.schema(SCHEMA, json_output=False))
+    assert printed == rich_reference.schema(SCHEMA, width)
