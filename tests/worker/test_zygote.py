@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -482,3 +483,44 @@ def test_a_flow_with_tasks_imports_no_orc_module_after_the_fork() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "[]\n"
+
+
+async def test_a_spare_killed_just_before_it_takes_its_run_is_replaced_not_crashed(
+    project: WarmProject, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Killed from outside between the daemon's liveness check and the hand-over of its run
+    (~1 ms), the spare never ran anything of it: another worker takes the run."""
+    from orchestrate.daemon import spares as spares_module
+    from tests.worker.test_supervisor import process_gone
+
+    project.write("show.py", SHOW)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    spare = await _spare_waiting(zygotes, project.root)
+    give = spares_module.Spare.give
+    killed: list[int] = []
+
+    def give_to_a_dead_spare(self: spares_module.Spare, env: dict[str, str], cwd: str) -> None:
+        if not killed:  # the first hand-over only: the kill lands right before it
+            killed.append(self.proc.pid)
+            os.kill(self.proc.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while not process_gone(self.proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.005)  # waiting on a condition with a deadline (the kill to land)
+        give(self, env, cwd)
+
+    monkeypatch.setattr(spares_module.Spare, "give", give_to_a_dead_spare)
+    handle = await project.start("show.py:show")
+    exit_ = await asyncio.wait_for(handle.wait(), 30)
+    assert killed == [spare]
+    assert exit_.final_state.name == "Completed" and exit_.returncode == 0
+    assert handle.pid is not None and handle.pid != spare
+    assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
+    started = [
+        e.payload["pid"] for e in project.recorder.events() if e.event == "orc.worker.started"
+    ]
+    assert started == [handle.pid]  # the dead spare is not announced as the run's worker
+    assert any(
+        f"spare worker {spare}" in r.getMessage() and "another worker" in r.getMessage()
+        for r in caplog.records
+    )
