@@ -69,3 +69,29 @@ async def test_journals_are_kept_for_replay_when_the_store_does_not_have_them(
     run_files.retire(RUN, 1)
     await asyncio.wait_for(run_files.drained(), 10)
     assert path.exists() and flushes == [60.0]
+
+
+async def test_runs_retired_close_together_share_one_flush_of_the_writer(tmp_path: Path) -> None:
+    """A flush makes the writer store at once, cutting its batch short: one per run ended
+    (~100 a second in a busy daemon) would make it write many small batches."""
+    run_files, tasks, flushes = files(tmp_path, stored=True)
+    paths = [journal_path(tmp_path / "runs", f"run-{n}", 1) for n in range(3)]
+    for number, path in enumerate(paths):
+        path.write_text("{}\n")
+        run_files.retire(f"run-{number}", 1)
+        await asyncio.sleep(0)  # each one comes on a later turn of the loop
+        await asyncio.gather(*tasks)
+    assert flushes == [] and all(p.exists() for p in paths)  # still within the interval
+    await asyncio.wait_for(run_files.retired.wait(), 10)
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert len(flushes) == 1
+    assert not any(p.exists() for p in paths)
+
+
+async def test_drained_retires_at_once_what_waits_for_the_interval(tmp_path: Path) -> None:
+    run_files, _, flushes = files(tmp_path, stored=True)
+    path = journal_path(tmp_path / "runs", RUN, 1)
+    path.write_text("{}\n")
+    run_files.retire(RUN, 1)
+    await asyncio.wait_for(run_files.drained(), 10)  # as the daemon does when it stops
+    assert not path.exists() and len(flushes) == 1
