@@ -231,8 +231,7 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
             start_trace.mark("spare: ready")
             message = _run_setup(fds[FORK_FDS])
             start_trace.mark("spare: setup read")
-        os.environ.clear()
-        os.environ.update(message["env"])
+        _set_environ(message["env"])
         os.chdir(message["cwd"])
         sys.path[0] = message["cwd"]  # as `python -m` started in that folder has it
         if "spare" not in message:
@@ -246,6 +245,17 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
         code = 1
     finally:
         _exit_like_python(code)
+
+
+def _set_environ(env: dict[str, str]) -> None:
+    """Make `os.environ` equal `env`, touching only what differs: the run's env is mostly the
+    zygote's own, and each change is a `putenv` or `unsetenv` (clearing and refilling ~40
+    variables cost a forked worker ~0.5 ms of CPU)."""
+    for key in [key for key in os.environ if key not in env]:
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def _run_setup(fd: int) -> dict[str, Any]:
