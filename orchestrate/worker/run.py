@@ -26,6 +26,7 @@ from orchestrate.engine.context import tags
 from orchestrate.engine.flow_engine import FlowRunJob, RunAborted, RunPreset
 from orchestrate.recording import get_sink
 from orchestrate.worker import start_trace
+from orchestrate.worker.entrypoints import add_import_folder
 
 if TYPE_CHECKING:
     from orchestrate.flows import Flow
@@ -122,8 +123,9 @@ def prepare_process(spec: RunSpec) -> None:
             f"Deployment {spec.deployment!r} cannot start in {folder!r}: {exc.strerror}; "
             "fix working_dir in flows.toml (relative paths start at the project folder)."
         ) from exc
-    if spec.project_root not in sys.path:
-        sys.path.insert(0, spec.project_root)
+    # After the standard library's folders, as a flow file's folder: at the front a project
+    # file named like a standard module (`numbers.py`) would replace it in this worker.
+    add_import_folder(spec.project_root)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # each print reaches the run's logs at once
 

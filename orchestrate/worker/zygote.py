@@ -61,6 +61,7 @@ import traceback
 from typing import Any
 
 from orchestrate.worker import start_trace
+from orchestrate.worker.entrypoints import add_import_folder
 from orchestrate.worker.handshake import PROTOCOL
 
 STATUS = struct.Struct("<ii")
@@ -94,6 +95,7 @@ def main(argv: list[str]) -> int:
     os.set_inheritable(control.fileno(), False)
     hello = _receive(control)
     preload = [str(m) for m in (hello or {}).get("preload", [])]
+    add_import_folder(os.getcwd())  # the project's folder, for its preloaded modules
     error = _preload(preload)
     files = _module_files(preload)
     try:
@@ -232,8 +234,7 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
             message = _run_setup(fds[FORK_FDS])
             start_trace.mark("spare: setup read")
         _set_environ(message["env"])
-        os.chdir(message["cwd"])
-        sys.path[0] = message["cwd"]  # as `python -m` started in that folder has it
+        os.chdir(message["cwd"])  # the project folder goes on sys.path with the run's spec
         if "spare" not in message:
             os.write(status_fd, STATUS.pack(STARTED, os.getpid()))
         os.close(status_fd)

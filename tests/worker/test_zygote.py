@@ -26,6 +26,7 @@ from orchestrate.worker.spec import RunSpec
 from tests.worker.conftest import FLOW_RUN_ID, Project, Recorder
 from tests.worker.test_supervisor import (  # noqa: F401  (collected here again, forked)
     test_a_hanging_flow_is_stopped_at_its_timeout_as_timed_out,
+    test_a_project_file_named_like_a_standard_module_does_not_shadow_it,
     test_a_run_cancelled_while_its_module_imports_ends_cancelled,
     test_a_worker_killed_from_outside_crashes_the_run,
     test_a_worker_that_exits_without_a_final_state_crashes_the_run,
@@ -46,7 +47,10 @@ def show():
     print("late", os.environ.get("ORC_TEST_LATE"), flush=True)
     print("token", os.environ.get("ORC_TEST_TOKEN"), flush=True)
     print("run", flow_run.id, flow_run.name, flush=True)
-    print("path0", sys.path[0], flush=True)
+    import sysconfig
+    stdlib = os.path.realpath(sysconfig.get_path("stdlib"))
+    last_stdlib = max(i for i, p in enumerate(sys.path) if p and os.path.realpath(p).startswith(stdlib))
+    print("after stdlib", sys.path[last_stdlib + 1], flush=True)
 """
 
 
@@ -110,7 +114,7 @@ async def test_a_forked_run_has_its_own_env_folder_import_path_and_run_context(
     assert lines(project, "late") == ["set after the zygote started"]
     assert lines(project, "token") == ["from the deployment"]
     assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
-    assert lines(project, "path0") == [str(project.root)]
+    assert lines(project, "after stdlib") == [str(project.root)]
     assert "ORC_TEST_TOKEN" not in os.environ  # the daemon's own environment is untouched
 
 
@@ -379,7 +383,7 @@ async def test_a_run_given_to_a_spare_has_its_own_env_folder_context_and_sees_ed
     assert lines(project, "late") == ["set after the spare was forked"]
     assert lines(project, "token") == ["from the deployment"]
     assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
-    assert lines(project, "path0") == [str(project.root)]
+    assert lines(project, "after stdlib") == [str(project.root)]
 
     project.write("show.py", SHOW.replace('"cwd"', '"edited cwd"'))
     next_spare = await _spare_waiting(zygotes, project.root)  # forked before the edit
