@@ -495,8 +495,6 @@ async def test_a_spare_killed_just_before_it_takes_its_run_is_replaced_not_crash
     """Killed from outside between the daemon's liveness check and the hand-over of its run
     (~1 ms), the spare never ran anything of it: another worker takes the run."""
     from orchestrate.daemon import spares as spares_module
-    from tests.worker.test_supervisor import process_gone
-
     project.write("show.py", SHOW)
     zygotes = project.supervisor.zygotes
     assert zygotes is not None and await zygotes.warm(str(project.root))
@@ -508,16 +506,19 @@ async def test_a_spare_killed_just_before_it_takes_its_run_is_replaced_not_crash
         if not killed:  # the first hand-over only: the kill lands right before it
             killed.append(self.proc.pid)
             os.kill(self.proc.pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while not process_gone(self.proc.pid) and time.monotonic() < deadline:
-                time.sleep(0.005)  # waiting on a condition with a deadline (the kill to land)
+            deadline = time.monotonic() + 10  # until the zygote has reaped it: its threads,
+            while os.path.exists(f"/proc/{self.proc.pid}") and time.monotonic() < deadline:
+                time.sleep(0.005)  # and so its ends of its pipes, are gone (polled, with a deadline)
         give(self, env, cwd)
 
     monkeypatch.setattr(spares_module.Spare, "give", give_to_a_dead_spare)
     handle = await project.start("show.py:show")
     exit_ = await asyncio.wait_for(handle.wait(), 30)
     assert killed == [spare]
-    assert exit_.final_state.name == "Completed" and exit_.returncode == 0
+    assert exit_.final_state.name == "Completed" and exit_.returncode == 0, (
+        exit_.final_state.message,
+        project.recorder.messages("stderr"),
+    )
     assert handle.pid is not None and handle.pid != spare
     assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
     started = [
