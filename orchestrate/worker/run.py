@@ -84,6 +84,7 @@ def run(spec: RunSpec, stopper: Stopper) -> State:
         expected_start_time=spec.expected_start_time,
         run_count=spec.run_count,
         resuming=bool(spec.resumed),
+        pending_recorded=spec.pending_recorded,
     )
     job: FlowRunJob | None = None
     try:
@@ -208,7 +209,10 @@ def _end_unstarted(spec: RunSpec, state: State) -> State:
     """Record a run whose flow never started, with why, as the engine would have."""
     sink = get_sink()
     record = spec.flow_run_record()
-    transition(record, record.state, sink, initial=True)
+    if spec.pending_recorded:
+        record.state.run_id = record.id  # the daemon's dispatch recorded this Pending
+    else:
+        transition(record, record.state, sink, initial=True)
     # A stop's state was made when the signal came, before this Pending: it must come after it.
     state.ts = max(state.ts, record.state.ts + 1e-6)
     transition(record, state, sink)
