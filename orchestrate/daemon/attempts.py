@@ -106,6 +106,7 @@ def _run_spec(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None
         preload=list(spec.preload),
         resumed=daemon.pauses.resumed(run.id),
         python=spec.python,
+        pending_recorded=True,  # `start` made this attempt Pending
     )
 
 

@@ -67,7 +67,7 @@ def record_batch(daemon: Daemon, records: list[Record]) -> None:
         elif kind is StateRecord:
             states.append(record)  # type: ignore[arg-type]
         elif kind is FlowRunRecord:
-            _flow_run(daemon, record)  # type: ignore[arg-type]
+            states = _flow_run_after(daemon, record, states)  # type: ignore[arg-type]
         elif kind is EdgeRecord:
             daemon.publish("edge", views.edge_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
         elif kind is EventRecord:
@@ -89,6 +89,22 @@ def emit_many(daemon: Daemon, events: list[EventRecord]) -> None:
         put(event)
     for event in events:
         _published_event(daemon, event)
+
+
+def _flow_run_after(
+    daemon: Daemon, run: FlowRunRecord, states: list[StateRecord]
+) -> list[StateRecord]:
+    """Take `run` after the batch's `states` so far; the states still to turn into events.
+
+    A final snapshot takes the run's task runs out of the book, so the states before it
+    (its task runs' last ones, in the batch that ends the run) become events first.
+    """
+    if states and run.state.is_final():
+        for state in states:
+            _state_event(daemon, state)
+        states = []
+    _flow_run(daemon, run)
+    return states
 
 
 def _flow_run(daemon: Daemon, run: FlowRunRecord) -> None:

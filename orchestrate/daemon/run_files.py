@@ -7,7 +7,11 @@ journals go). Here they are queued and done in one thread, in order, a batch
 at a time: a pid file is never written after its run's removal of it, and a
 batch that retires journals flushes the writer once, first, so a journal still
 goes only once the store holds all it says (an unflushed batch keeps them for
-the next `orc up` to replay).
+the next `orc up` to replay). A batch gathers for `BATCH_DELAY` first, so runs
+starting or ending together share one hop to the thread; journals are retired
+every `RETIRE_EVERY` rather than as each run ends: a flush makes the writer
+store at once, so one per run cut its batches short (at ~60 runs/s, ~3 writes
+where one would do).
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ log = logging.getLogger("orc.daemon")
 
 #: How long a batch waits for the writer before it keeps its journals for the next orc up.
 FLUSH_TIMEOUT = 60.0
+#: How long an ended run's journals wait, so that the runs ending meanwhile share one flush.
+RETIRE_EVERY = 0.5
+#: How long a pid file's write or removal waits, so the runs starting or ending meanwhile share
+#: one hop to the thread (the next orc up also finds a run's processes by its cgroup and mark).
+BATCH_DELAY = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,10 @@ class RunFiles:
         self._draining = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._retiring: list[_Chore] = []
+        self._retire_timer: asyncio.TimerHandle | None = None
+        #: Set each time the journals waiting for the interval are queued.
+        self.retired = asyncio.Event()
 
     def started(self, run_id: str, pid: int) -> None:
         """Note the worker's pid, so the next `orc up` can stop it if this daemon dies."""
@@ -70,12 +83,26 @@ class RunFiles:
         self._add(_Chore("unpid", run_id, 0))
 
     def retire(self, run_id: str, attempt: int) -> None:
-        """Remove the run's journals up to `attempt` once the store holds all they say."""
-        self._add(_Chore("retire", run_id, attempt))
+        """Remove the run's journals up to `attempt` once the store holds all they say,
+        with the other runs that end within `RETIRE_EVERY`."""
+        self._retiring.append(_Chore("retire", run_id, attempt))
+        if self._retire_timer is None:
+            loop = asyncio.get_running_loop()
+            self._retire_timer = loop.call_later(RETIRE_EVERY, self._retire_now)
 
     async def drained(self) -> None:
-        """Wait until every chore queued so far is done."""
+        """Wait until every chore queued so far is done (journals waiting to retire included)."""
+        self._retire_now()
         await self._idle.wait()
+
+    def _retire_now(self) -> None:
+        if self._retire_timer is not None:
+            self._retire_timer.cancel()
+            self._retire_timer = None
+        chores, self._retiring = self._retiring, []
+        for chore in chores:
+            self._add(chore)
+        self.retired.set()
 
     def _add(self, chore: _Chore) -> None:
         self._queue.append(chore)
@@ -86,6 +113,7 @@ class RunFiles:
 
     async def _drain(self) -> None:
         try:
+            await asyncio.sleep(BATCH_DELAY)
             while self._queue:
                 batch, self._queue = self._queue, []
                 await asyncio.to_thread(self._do, batch)

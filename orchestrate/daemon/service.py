@@ -373,6 +373,7 @@ class Daemon:
         await asyncio.gather(*(h.abandon(reason) for h in list(self.handles.values())))
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.run_files.drained()  # the journals of the last runs wait for no interval
         if self.automations is not None:
             await self.automations.close()
 

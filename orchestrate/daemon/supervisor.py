@@ -48,6 +48,9 @@ from orchestrate.worker import handshake, start_trace
 from orchestrate.worker.channel import RESUME, RUN, notification
 from orchestrate.worker.spec import RunSpec
 
+#: How many spares a run may find dead before it is handed over (then it starts cold).
+SPARE_TRIES = 3
+
 log = logging.getLogger("orc.daemon.supervisor")
 
 
@@ -152,19 +155,31 @@ class WorkerHandle:
     async def _launch(self) -> None:
         start_trace.mark("daemon: launch")
         self.spec, env = self._processes.prepare(self.spec)
-        try:
-            spawned = await start_worker(self.python, self.spec, env, self._supervisor.zygotes)
-            start_trace.mark("daemon: worker started")
-        except OSError as exc:
-            self._task = asyncio.create_task(self._never_started(exc))
-            return
+        for tries_left in range(SPARE_TRIES, -1, -1):
+            zygotes = self._supervisor.zygotes if tries_left else None  # the last one cold
+            try:
+                spawned = await start_worker(self.python, self.spec, env, zygotes)
+                start_trace.mark("daemon: worker started")
+            except OSError as exc:
+                self._task = asyncio.create_task(self._never_started(exc))
+                return
+            if await self._hand_over(spawned):
+                return
+
+    async def _hand_over(self, spawned: Spawned) -> bool:
+        """Give the started worker its run and watch it; False if it was a spare that died
+        before the run reached it (killed from outside): nothing of the run ran, and what
+        was set up for it is undone, so another worker can take it."""
         # Before the spec goes out: the worker runs no user code until then.
         self._processes.adopt(spawned.proc.pid, spawned.scope)
-        self._event("orc.worker.started", {"pid": spawned.proc.pid})
+        if spawned.setup is None:
+            self._event("orc.worker.started", {"pid": spawned.proc.pid})
         refused = await self._greet(spawned)
         if refused is not None:
             self._task = asyncio.create_task(self._refuse(spawned, refused))
-            return
+            return True
+        pumps: list[asyncio.Task[None]] = []
+        gone: OSError | None = None
         try:
             pumps = await self._pipes.open(spawned.sock, spawned.stdout, spawned.stderr)
             hello = handshake.ours().line() if spawned.agreed else b""
@@ -177,14 +192,23 @@ class WorkerHandle:
                 self.spec.flow_run_id,
             )
             self._processes.signal(signal.SIGKILL)
-            pumps = []
         finally:
             if spawned.setup is not None:  # a spare: woken last, its spec already waiting
-                try:
-                    spawned.setup()
-                except OSError as exc:  # it died: its exit ends the run
-                    log.warning("spare worker %d cannot take its run (%s)", self.pid, exc)
+                gone = _wake(spawned.setup)
+        if gone is not None and pumps:
+            log.warning(
+                "spare worker %d died before it took flow run %s (%s); another worker takes it",
+                spawned.proc.pid,
+                self.spec.flow_run_id,
+                gone,
+            )
+            await self._pipes.finish(pumps)
+            await self._processes.release()
+            return False
+        if spawned.setup is not None:
+            self._event("orc.worker.started", {"pid": spawned.proc.pid})
         self._task = asyncio.create_task(self._supervise(spawned.proc, pumps))
+        return True
 
     @property
     def python(self) -> str:
@@ -302,6 +326,15 @@ class WorkerHandle:
         spec = self.spec
         event = worker_event(spec.flow_run_id, spec.deployment, self.pid, name, payload)
         self._supervisor.deliver([event])
+
+
+def _wake(setup: Callable[[], None]) -> OSError | None:
+    """Hand a spare its run; the error if it has died meanwhile."""
+    try:
+        setup()
+    except OSError as exc:
+        return exc
+    return None
 
 
 __all__ = ["Supervisor", "WorkerHandle"]

@@ -105,6 +105,7 @@ async def spawn_worker(python: str, spec: RunSpec, env: dict[str, str] | None) -
     try:
         proc = await asyncio.create_subprocess_exec(
             python,
+            "-P",  # no folder of the project before the standard library (see worker.run)
             "-m",
             "orchestrate.worker",
             "--fd",

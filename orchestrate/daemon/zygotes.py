@@ -150,6 +150,7 @@ class Zygote:
         try:
             proc = await asyncio.create_subprocess_exec(
                 python,
+                "-P",  # no folder of the project before the standard library (see worker.run)
                 "-m",
                 "orchestrate.worker.zygote",
                 "--fd",

@@ -77,6 +77,7 @@ class RunPreset:
     expected_start_time: float | None = None
     run_count: int = 1  # the attempt this process makes, from 1
     resuming: bool = False  # a suspended run resumed: it goes on Running, not Retrying
+    pending_recorded: bool = False  # its Pending is on record already (the daemon's dispatch)
 
 
 class FlowRunJob:
@@ -114,7 +115,10 @@ class FlowRunJob:
         )
         if preset is not None:
             self._apply(preset)
-        transition(self.run, self.run.state, self.sink, initial=True)
+        if preset is not None and preset.pending_recorded:
+            self.run.state.run_id = self.run.id  # one Pending per attempt, the dispatcher's
+        else:
+            transition(self.run, self.run.state, self.sink, initial=True)
         self.context: FlowRunContext | None = None
         self._logger: RunLogger | None = None
         #: Set (with the body cancelled) to stop an async run: it ends in this state.

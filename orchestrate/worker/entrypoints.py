@@ -55,7 +55,7 @@ def _import_file(path: Path, shown: str) -> ModuleType:
     """Import `path` under a name of its own, with its folder on `sys.path` for sibling imports."""
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     module_name = f"orc_entrypoint_{path.stem}_{digest}"
-    _add_import_folder(str(path.parent))
+    add_import_folder(str(path.parent))
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise EntrypointError(f"{shown}: Python cannot import this file; is it a .py file?")
@@ -80,7 +80,7 @@ def _import_file(path: Path, shown: str) -> ModuleType:
     return module
 
 
-def _add_import_folder(folder: str) -> None:
+def add_import_folder(folder: str) -> None:
     """Put `folder` on `sys.path` right after the standard library's folders.
 
     At the front it would shadow the standard library, here and in every process

@@ -26,6 +26,7 @@ from orchestrate.engine.context import tags
 from orchestrate.engine.flow_engine import FlowRunJob, RunAborted, RunPreset
 from orchestrate.recording import get_sink
 from orchestrate.worker import start_trace
+from orchestrate.worker.entrypoints import add_import_folder
 
 if TYPE_CHECKING:
     from orchestrate.flows import Flow
@@ -83,6 +84,7 @@ def run(spec: RunSpec, stopper: Stopper) -> State:
         expected_start_time=spec.expected_start_time,
         run_count=spec.run_count,
         resuming=bool(spec.resumed),
+        pending_recorded=spec.pending_recorded,
     )
     job: FlowRunJob | None = None
     try:
@@ -122,8 +124,9 @@ def prepare_process(spec: RunSpec) -> None:
             f"Deployment {spec.deployment!r} cannot start in {folder!r}: {exc.strerror}; "
             "fix working_dir in flows.toml (relative paths start at the project folder)."
         ) from exc
-    if spec.project_root not in sys.path:
-        sys.path.insert(0, spec.project_root)
+    # After the standard library's folders, as a flow file's folder: at the front a project
+    # file named like a standard module (`numbers.py`) would replace it in this worker.
+    add_import_folder(spec.project_root)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # each print reaches the run's logs at once
 
@@ -206,7 +209,10 @@ def _end_unstarted(spec: RunSpec, state: State) -> State:
     """Record a run whose flow never started, with why, as the engine would have."""
     sink = get_sink()
     record = spec.flow_run_record()
-    transition(record, record.state, sink, initial=True)
+    if spec.pending_recorded:
+        record.state.run_id = record.id  # the daemon's dispatch recorded this Pending
+    else:
+        transition(record, record.state, sink, initial=True)
     # A stop's state was made when the signal came, before this Pending: it must come after it.
     state.ts = max(state.ts, record.state.ts + 1e-6)
     transition(record, state, sink)

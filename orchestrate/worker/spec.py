@@ -51,6 +51,8 @@ class RunSpec:
             resumed), by key, with the input each was given: they pass at once.
         python: the interpreter the worker runs under (the deployment's `python` or `venv`);
             None for the daemon's own. The worker itself ignores it.
+        pending_recorded: the daemon recorded this attempt's Pending as it dispatched it, so
+            the worker goes on from there (an older worker ignores it and records it again).
     """
 
     flow_run_id: str
@@ -75,6 +77,7 @@ class RunSpec:
     preload: list[str] = field(default_factory=list)
     resumed: dict[str, Any] = field(default_factory=dict)
     python: str | None = None
+    pending_recorded: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +152,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "subreaper": ((bool,), "true or false"),
     "preload": ((list,), "a list of module names"),
     "python": _OPT_STR,
+    "pending_recorded": ((bool,), "true or false"),
 }
 _REQUIRED = ("flow_run_id", "deployment", "entrypoint", "project_root")
 

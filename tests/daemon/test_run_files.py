@@ -69,3 +69,47 @@ async def test_journals_are_kept_for_replay_when_the_store_does_not_have_them(
     run_files.retire(RUN, 1)
     await asyncio.wait_for(run_files.drained(), 10)
     assert path.exists() and flushes == [60.0]
+
+
+async def test_runs_retired_close_together_share_one_flush_of_the_writer(tmp_path: Path) -> None:
+    """A flush makes the writer store at once, cutting its batch short: one per run ended
+    (~100 a second in a busy daemon) would make it write many small batches."""
+    run_files, tasks, flushes = files(tmp_path, stored=True)
+    paths = [journal_path(tmp_path / "runs", f"run-{n}", 1) for n in range(3)]
+    for number, path in enumerate(paths):
+        path.write_text("{}\n")
+        run_files.retire(f"run-{number}", 1)
+        await asyncio.sleep(0)  # each one comes on a later turn of the loop
+        await asyncio.gather(*tasks)
+    assert flushes == [] and all(p.exists() for p in paths)  # still within the interval
+    await asyncio.wait_for(run_files.retired.wait(), 10)
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert len(flushes) == 1
+    assert not any(p.exists() for p in paths)
+
+
+async def test_drained_retires_at_once_what_waits_for_the_interval(tmp_path: Path) -> None:
+    run_files, _, flushes = files(tmp_path, stored=True)
+    path = journal_path(tmp_path / "runs", RUN, 1)
+    path.write_text("{}\n")
+    run_files.retire(RUN, 1)
+    await asyncio.wait_for(run_files.drained(), 10)  # as the daemon does when it stops
+    assert not path.exists() and len(flushes) == 1
+
+
+async def test_pid_files_of_runs_started_close_together_share_one_thread_hop(
+    tmp_path: Path,
+) -> None:
+    """Each batch costs a hop to a thread and back (~0.1 ms of the loop's CPU, more on a
+    loaded machine): runs that start or end on later turns of the loop still share one."""
+    run_files, _, _ = files(tmp_path, stored=True)
+    batches: list[int] = []
+    do = run_files._do
+    run_files._do = lambda batch: (batches.append(len(batch)), do(batch))  # type: ignore[method-assign]
+    for number in range(3):
+        run_files.started(f"run-{number}", 100 + number)
+        await asyncio.sleep(0.001)  # each one on a later turn of the loop, as runs start
+    run_files.ended("run-0")
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert batches == [4]
+    assert sorted(p.name for p in (tmp_path / "workers").iterdir()) == ["run-1.pid", "run-2.pid"]

@@ -344,3 +344,36 @@ async def test_task_runs_and_subflows_left_open_by_a_dead_worker_end_with_it(
     assert all(r.state.is_final() and r.end_time is not None for r in runs.values())
     sleepers = [r for r in runs.values() if r.name.startswith("sleepy")]
     assert len(sleepers) == 2 and all(project.recorder.history(r.id)[-1] == ending for r in sleepers)
+
+
+SHADOWED = """
+import colorsys, numbers, sys
+import helper
+from orchestrate import flow
+
+@flow
+def shadowed():
+    print("colorsys", colorsys.rgb_to_hsv(1.0, 0.0, 0.0), flush=True)
+    print("helper", helper.VALUE, flush=True)
+    print("numbers", sys.modules["numbers"].__name__, hasattr(sys.modules["numbers"], "Number"), flush=True)
+"""
+
+
+async def test_a_project_file_named_like_a_standard_module_does_not_shadow_it(
+    project: Project,
+) -> None:
+    """The project folder is on `sys.path` after the standard library's folders (as a flow
+    file's folder is), so `colorsys.py` or `numbers.py` there do not replace the standard
+    modules in the worker; a sibling module still imports."""
+    project.write("colorsys.py", "raise RuntimeError('the project shadowed colorsys')\n")
+    project.write("numbers.py", "raise RuntimeError('the project shadowed numbers')\n")
+    project.write("helper.py", "VALUE = 'from the project'\n")
+    (project.root / "flows").mkdir()
+    project.write("flows/shadowed.py", SHADOWED)
+    exit_ = await project.run("flows/shadowed.py:shadowed")
+    assert exit_.final_state.name == "Completed", exit_.final_state.message
+    assert project.recorder.messages("stdout") == [
+        "colorsys (0.0, 1.0, 1.0)",
+        "helper from the project",
+        "numbers numbers True",
+    ]

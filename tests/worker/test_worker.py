@@ -163,6 +163,17 @@ async def test_an_async_flow_runs_too(project: Project) -> None:
     assert project.recorder.task_runs()["nap-0"].state.name == "Completed"
 
 
+async def test_a_run_the_daemon_made_pending_is_not_made_pending_again(project: Project) -> None:
+    """The daemon records Pending as it dispatches an attempt (`pending_recorded`): the
+    worker goes on from there, so the run has one Pending per attempt, as under Prefect's
+    workers, and each run one state row, event and push fewer."""
+    project.write("etl.py", ETL)
+    exit_ = await project.run("etl.py:etl", env={"API_TOKEN": "abc"}, pending_recorded=True)
+    assert exit_.returncode == 0 and project.recorder.history() == ["Running", "Completed"]
+    run = project.recorder.flow_run()
+    assert (run.name, run.flow_name, run.state.name) == ("test-run", "etl", "Completed")
+
+
 async def test_a_later_attempt_counts_itself_and_runs_as_retrying(project: Project) -> None:
     project.write("etl.py", ETL)
     await project.run("etl.py:etl", env={"API_TOKEN": "abc"}, run_count=2)

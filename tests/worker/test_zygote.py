@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from orchestrate.worker.spec import RunSpec
 from tests.worker.conftest import FLOW_RUN_ID, Project, Recorder
 from tests.worker.test_supervisor import (  # noqa: F401  (collected here again, forked)
     test_a_hanging_flow_is_stopped_at_its_timeout_as_timed_out,
+    test_a_project_file_named_like_a_standard_module_does_not_shadow_it,
     test_a_run_cancelled_while_its_module_imports_ends_cancelled,
     test_a_worker_killed_from_outside_crashes_the_run,
     test_a_worker_that_exits_without_a_final_state_crashes_the_run,
@@ -45,7 +47,10 @@ def show():
     print("late", os.environ.get("ORC_TEST_LATE"), flush=True)
     print("token", os.environ.get("ORC_TEST_TOKEN"), flush=True)
     print("run", flow_run.id, flow_run.name, flush=True)
-    print("path0", sys.path[0], flush=True)
+    import sysconfig
+    stdlib = os.path.realpath(sysconfig.get_path("stdlib"))
+    last_stdlib = max(i for i, p in enumerate(sys.path) if p and os.path.realpath(p).startswith(stdlib))
+    print("after stdlib", sys.path[last_stdlib + 1], flush=True)
 """
 
 
@@ -109,7 +114,7 @@ async def test_a_forked_run_has_its_own_env_folder_import_path_and_run_context(
     assert lines(project, "late") == ["set after the zygote started"]
     assert lines(project, "token") == ["from the deployment"]
     assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
-    assert lines(project, "path0") == [str(project.root)]
+    assert lines(project, "after stdlib") == [str(project.root)]
     assert "ORC_TEST_TOKEN" not in os.environ  # the daemon's own environment is untouched
 
 
@@ -378,7 +383,7 @@ async def test_a_run_given_to_a_spare_has_its_own_env_folder_context_and_sees_ed
     assert lines(project, "late") == ["set after the spare was forked"]
     assert lines(project, "token") == ["from the deployment"]
     assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
-    assert lines(project, "path0") == [str(project.root)]
+    assert lines(project, "after stdlib") == [str(project.root)]
 
     project.write("show.py", SHOW.replace('"cwd"', '"edited cwd"'))
     next_spare = await _spare_waiting(zygotes, project.root)  # forked before the edit
@@ -482,3 +487,45 @@ def test_a_flow_with_tasks_imports_no_orc_module_after_the_fork() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "[]\n"
+
+
+async def test_a_spare_killed_just_before_it_takes_its_run_is_replaced_not_crashed(
+    project: WarmProject, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Killed from outside between the daemon's liveness check and the hand-over of its run
+    (~1 ms), the spare never ran anything of it: another worker takes the run."""
+    from orchestrate.daemon import spares as spares_module
+    project.write("show.py", SHOW)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    spare = await _spare_waiting(zygotes, project.root)
+    give = spares_module.Spare.give
+    killed: list[int] = []
+
+    def give_to_a_dead_spare(self: spares_module.Spare, env: dict[str, str], cwd: str) -> None:
+        if not killed:  # the first hand-over only: the kill lands right before it
+            killed.append(self.proc.pid)
+            os.kill(self.proc.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10  # until the zygote has reaped it: its threads,
+            while os.path.exists(f"/proc/{self.proc.pid}") and time.monotonic() < deadline:
+                time.sleep(0.005)  # and so its ends of its pipes, are gone (polled, with a deadline)
+        give(self, env, cwd)
+
+    monkeypatch.setattr(spares_module.Spare, "give", give_to_a_dead_spare)
+    handle = await project.start("show.py:show")
+    exit_ = await asyncio.wait_for(handle.wait(), 30)
+    assert killed == [spare]
+    assert exit_.final_state.name == "Completed" and exit_.returncode == 0, (
+        exit_.final_state.message,
+        project.recorder.messages("stderr"),
+    )
+    assert handle.pid is not None and handle.pid != spare
+    assert lines(project, "run") == [f"{FLOW_RUN_ID} test-run"]
+    started = [
+        e.payload["pid"] for e in project.recorder.events() if e.event == "orc.worker.started"
+    ]
+    assert started == [handle.pid]  # the dead spare is not announced as the run's worker
+    assert any(
+        f"spare worker {spare}" in r.getMessage() and "another worker" in r.getMessage()
+        for r in caplog.records
+    )

@@ -1,0 +1,75 @@
+"""A worker's last batch holds its task runs' states and its flow run's end: every task-run
+state still becomes its event.
+
+A real `Daemon` with no worker started; the batch is built with the engine's own
+`transition`, in the order a worker sends it (the flow's end after its tasks').
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from orchestrate.core.records import EventRecord, FlowRunRecord, Record, TaskRunRecord
+from orchestrate.core.runs import transition
+from orchestrate.core.states import State, StateType
+from orchestrate.daemon.recorder import record_batch
+from orchestrate.daemon.service import Daemon
+from tests.daemon.test_memory_per_run import _daemon
+
+
+class KeepingWriter:
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+
+    def put(self, record: Any) -> None:
+        self.records.append(record)
+
+
+def test_task_run_states_in_the_batch_that_ends_the_flow_run_become_events(
+    tmp_path: Path,
+) -> None:
+    daemon: Daemon = _daemon(tmp_path)
+    writer = KeepingWriter()
+    daemon.writer = writer  # type: ignore[assignment]
+    run = daemon.create_manual("tiny", {})
+    transition(run, State(StateType.PENDING, "Pending"), daemon)  # the dispatch
+    batch: list[Record] = []
+    sink = type("Sink", (), {"put": lambda self, record: batch.append(record)})()
+    worker_run = daemon.book.get(run.id)
+    assert worker_run is not None
+    flow = replace(worker_run)  # the worker's own copy of the run
+    transition(flow, State(StateType.RUNNING, "Running"), sink)
+    record_batch(daemon, _as_sent(batch))  # the first record goes at once, alone
+    batch.clear()
+    task = TaskRunRecord(
+        id="task-1", flow_run_id=run.id, name="one-0", task_key="one", dynamic_key=0,
+        state=State(StateType.PENDING, "Pending"), created=time.time(),
+    )  # fmt: skip
+    transition(task, task.state, sink, initial=True)
+    for kind, name in ((StateType.RUNNING, "Running"), (StateType.COMPLETED, "Completed")):
+        transition(task, State(kind, name), sink)
+    transition(flow, State(StateType.COMPLETED, "Completed"), sink)
+    record_batch(daemon, _as_sent(batch))
+    events = [r.event for r in writer.records if isinstance(r, EventRecord)]
+    assert events == [
+        "orc.flow-run.Pending",
+        "orc.flow-run.Running",
+        "orc.task-run.Pending",
+        "orc.task-run.Running",
+        "orc.task-run.Completed",
+        "orc.flow-run.Completed",
+    ]
+
+
+def _as_sent(batch: list[Record]) -> list[Record]:
+    """As a worker's sink sends a batch: each run's snapshot once, at its last place, as it is
+    then (`recording.stream`), decoded by the daemon into objects of their own."""
+    last = {id(r): n for n, r in enumerate(batch) if isinstance(r, FlowRunRecord | TaskRunRecord)}
+    return [
+        replace(r) if isinstance(r, FlowRunRecord | TaskRunRecord) else r
+        for n, r in enumerate(batch)
+        if not isinstance(r, FlowRunRecord | TaskRunRecord) or last[id(r)] == n
+    ]
