@@ -114,7 +114,7 @@ class StoredRuns:
     def update(
         self, runs: Iterable[FlowRunRecord | TaskRunRecord], shape: Shape | None = None
     ) -> None:
-        finished: set[str] = set()
+        left, finished = self._finished, set()
         for run in runs:
             if run.state.is_final():
                 self._open.discard(run.id)
@@ -123,15 +123,22 @@ class StoredRuns:
                 self._open.add(run.id)
         self._finished = finished
         if shape is not None:
-            self._derive(shape)
+            self._derive(shape, left)
 
-    def _derive(self, shape: Shape) -> None:
+    def _derive(self, shape: Shape, left: set[str]) -> None:
+        """Note what the rows just written stand for; forget runs that left and rows that are whole."""
         derived = self.derived
         for run_id in shape.broken:
             derived.pop(run_id, None)
-        derived.update(shape.counts)
+        for run_id, count in shape.counts.items():
+            if count < 3:
+                derived[run_id] = count
+            else:
+                derived.pop(run_id, None)
         if derived:
-            self.derived = {k: n for k, n in derived.items() if n < 3 and k in self}
+            for run_id in left:
+                if run_id not in self:
+                    derived.pop(run_id, None)
 
     def forget(self, run_ids: Iterable[str]) -> None:
         """Runs whose states were stored as rows by a write that did not shape them."""
