@@ -28,26 +28,23 @@ def history_sql(task_runs: str = "task_runs", rows: str = ROWS_TABLE, runs: str 
     """The state history: stored rows and the rows task runs stand for, with a `rowid` to order by.
 
     `runs` (a condition on `{run}`, e.g. `{run} = $1`) filters both parts on the
-    run id, so a lookup of one run reads one run from each table by its index.
+    run id first, so a lookup of one run reads one row of each table by its index.
     """
     stored_filter = f"WHERE {runs.format(run='run_id')}" if runs else ""
-    derived_filter = f"AND {runs.format(run='t.id')}" if runs else ""
+    source = f"(SELECT * FROM {task_runs} WHERE {runs.format(run='id')})" if runs else task_runs
+    kinds, names = ([f"'{p[i]}'" for p in PLAIN] for i in (0, 1))
     return f"""
         SELECT {_COLUMNS}, rowid AS rowid FROM {rows} {stored_filter}
         UNION ALL
-        SELECT t.id AS run_id, t.flow_run_id, true AS is_task, d.state_type, d.state_name,
-               NULL::VARCHAR AS message,
-               CASE d.n WHEN 1 THEN t.pending_ts WHEN 2 THEN t.start_time ELSE t.end_time END AS ts,
-               NULL::VARCHAR AS error_type, NULL::VARCHAR AS error_message,
-               NULL::VARCHAR AS traceback, d.n - 4 AS rowid
-        FROM {task_runs} AS t
-        JOIN (VALUES {_plain_values()}) AS d(n, state_type, state_name)
-          ON d.n <= t.history_derived
-        WHERE t.history_derived > 0 {derived_filter}"""
-
-
-def _plain_values() -> str:
-    return ", ".join(f"({n}, '{kind}', '{name}')" for n, (kind, name) in enumerate(PLAIN, start=1))
+        SELECT run_id, flow_run_id, true AS is_task, [{", ".join(kinds)}][n] AS state_type,
+               [{", ".join(names)}][n] AS state_name, NULL::VARCHAR AS message,
+               [pending_ts, start_time, end_time][n] AS ts, NULL::VARCHAR AS error_type,
+               NULL::VARCHAR AS error_message, NULL::VARCHAR AS traceback, n - 4 AS rowid
+        FROM (
+            SELECT id AS run_id, flow_run_id, pending_ts, start_time, end_time,
+                   unnest(range(1, history_derived + 1)) AS n
+            FROM {source} WHERE history_derived > 0
+        )"""
 
 
 def view_ddl() -> str:
