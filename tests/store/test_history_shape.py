@@ -4,11 +4,13 @@ The reference model is the list of states given to the writer: `state_history`
 (the view), a run's history read by the store, and the `states` view of
 `orc sql` must return exactly the rows the table held before the history was
 made compact (each state's columns as `encode.state_columns` stores them), in
-the order the states were given, however the records fall into batches.
+the order the states were given, however the records fall into batches. The
+short form runs in the normal suite; `ORC_PROPERTY_LONG=1` runs many more examples.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +27,8 @@ from orchestrate.store import Store, StoreWriter, history_views, pruning
 from orchestrate.store.encode import state_columns
 from orchestrate.store.migrations import MIGRATIONS, migrate
 
+LONG = os.environ.get("ORC_PROPERTY_LONG") == "1"
+EXAMPLES = 1_000 if LONG else 60
 BASE = 1_700_000_000.0
 P, R, S, C, F, X = (
     StateType.PENDING,
@@ -119,7 +123,7 @@ def _stored(path: Path) -> list[tuple[Any, ...]]:
         return conn.execute(f"SELECT {COLUMNS} FROM state_history ORDER BY ts, rowid").fetchall()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     histories=st.lists(st.sampled_from(sorted(HISTORIES)), min_size=1, max_size=8),
     interleave=st.booleans(),
@@ -223,3 +227,25 @@ def test_pruning_takes_a_compact_history_with_its_task_run(tmp_path: Path) -> No
         assert (counts.flow_runs, counts.task_runs, counts.states) == (1, 2, 8)
         assert conn.execute("SELECT count(*) FROM state_history").fetchall() == [(0,)]
         assert conn.execute("SELECT count(*) FROM task_runs").fetchall() == [(0,)]
+
+
+def test_a_writer_that_does_not_know_the_run_keeps_its_history(tmp_path: Path) -> None:
+    """A daemon after a restart ends a task run the last one left Running: its plain start stays."""
+    path = tmp_path / "orc.duckdb"
+    first = StoreWriter(path)
+    run = TaskRunRecord("t1", "f1", "task", "key", 0, State(P, timestamp=BASE), BASE)
+    transition(run, run.state, first, initial=True)
+    transition(run, State(R, timestamp=BASE + 1), first)
+    first.close()
+    with Store(path) as store:  # rebuilt from the store, as recovery does
+        view = store.task_runs("f1")[0]
+    again = replace(run, state=State(R, timestamp=BASE + 1), start_time=view.start_time.timestamp())
+    second = StoreWriter(path)
+    transition(again, State(X, message="Its flow run's worker ended", timestamp=BASE + 2), second)
+    second.close()
+    with Store(path) as store:
+        assert [e.state.name for e in store.state_history("t1")] == [
+            "Pending",
+            "Running",
+            "Crashed",
+        ]
