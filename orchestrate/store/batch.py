@@ -24,7 +24,7 @@ from orchestrate.core.records import (
     StateRecord,
     TaskRunRecord,
 )
-from orchestrate.store import pruning
+from orchestrate.store import plain_states, pruning
 from orchestrate.store.columns import (
     EDGES,
     EVENTS,
@@ -37,6 +37,7 @@ from orchestrate.store.columns import (
     bound_column,
 )
 from orchestrate.store.encode import column_text
+from orchestrate.store.plain_states import Shape
 from orchestrate.store.pruning import RunPruning
 
 if TYPE_CHECKING:
@@ -96,19 +97,24 @@ class StoredRuns:
 
     A finished run leaves after one more write: the put that recorded its final
     state may reach the queue just after the write that already read that state.
+    `derived` says, for task runs still here, how many plain states their stored
+    row stands for (`plain_states`).
     """
 
-    __slots__ = ("_finished", "_open")
+    __slots__ = ("_finished", "_open", "derived")
 
     def __init__(self) -> None:
         self._open: set[str] = set()
         self._finished: set[str] = set()
+        self.derived: dict[str, int] = {}
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self._open or run_id in self._finished
 
-    def update(self, runs: Iterable[FlowRunRecord | TaskRunRecord]) -> None:
-        finished: set[str] = set()
+    def update(
+        self, runs: Iterable[FlowRunRecord | TaskRunRecord], shape: Shape | None = None
+    ) -> None:
+        left, finished = self._finished, set()
         for run in runs:
             if run.state.is_final():
                 self._open.discard(run.id)
@@ -116,6 +122,28 @@ class StoredRuns:
             else:
                 self._open.add(run.id)
         self._finished = finished
+        if shape is not None:
+            self._derive(shape, left)
+
+    def _derive(self, shape: Shape, left: set[str]) -> None:
+        """Note what the rows just written stand for; forget runs that left and rows that are whole."""
+        derived = self.derived
+        for run_id in shape.broken:
+            derived.pop(run_id, None)
+        for run_id, count in shape.counts.items():
+            if count < 3:
+                derived[run_id] = count
+            else:
+                derived.pop(run_id, None)
+        if derived:
+            for run_id in left:
+                if run_id not in self:
+                    derived.pop(run_id, None)
+
+    def forget(self, run_ids: Iterable[str]) -> None:
+        """Runs whose states were stored as rows by a write that did not shape them."""
+        for run_id in run_ids:
+            self.derived.pop(run_id, None)
 
 
 @dataclass
@@ -301,22 +329,24 @@ class Batch:
         statements prepared on `conn` already (kept by a writer across flushes).
         With `commit` False the transaction is rolled back: a trial write.
         """
-        runs: list[tuple[Table, list[Any]]] = [
-            (FLOW_RUNS, list(self.flow_runs.values())),
-            (TASK_RUNS, list(self.task_runs.values())),
-        ]
+        flow_runs, task_runs = list(self.flow_runs.values()), list(self.task_runs.values())
+        shaped = (
+            plain_states.no_shape(self.states)
+            if stored is None
+            else plain_states.shape(self.states, self.task_runs, stored, stored.derived)
+        )
         statements = self._deletion_statements()
-        for table, items in runs:
-            statements += _run_statements(table, items, stored)
-        statements += self._append_statements()
+        statements += _run_statements(FLOW_RUNS, flow_runs, stored)
+        statements += _run_statements(TASK_RUNS, task_runs, stored, shaped.computed)
+        statements += self._append_statements(shaped.kept)
         _execute_all(conn, statements, set() if prepared is None else prepared, commit)
         if stored is not None and commit:
-            stored.update(r for _, items in runs for r in items)
+            stored.update([*flow_runs, *task_runs], shaped)
 
-    def _append_statements(self) -> list[Statement]:
+    def _append_statements(self, states: list[StateRecord]) -> list[Statement]:
         """The tables only ever added to, then the event pruning (old events in this batch go too)."""
         appends: list[tuple[Table, list[Any]]] = [
-            (HISTORY, self.states),
+            (HISTORY, states),
             (EDGES, self.edges),
             (LOGS, self.logs),
             (EVENTS, self.events),
@@ -340,7 +370,7 @@ class Batch:
             (f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})", ids, None)
             for table, column in (
                 ("flow_runs", "id"),
-                ("state_history", "run_id"),
+                (HISTORY.name, "run_id"),
                 ("schedule_slots", "flow_run_id"),
             )
         ]
@@ -367,7 +397,13 @@ ErrorTest = Callable[[BaseException], bool]
 Statement = tuple[str, list[Any] | None, tuple[str, str] | None]
 
 
-def _run_statements(table: Table, items: list[Any], stored: StoredRuns | None) -> list[Statement]:
+#: The computed columns of a table's rows (`Table.computed`), from its records in order.
+Computed = Callable[[list[Any]], list[list[Any]]]
+
+
+def _run_statements(
+    table: Table, items: list[Any], stored: StoredRuns | None, computed: Computed | None = None
+) -> list[Statement]:
     """A run table's rows: plain INSERTs for runs known to be new, upserts for the rest."""
     if stored is None:  # nothing is known to be new: upsert everything
         new, known = [], items
@@ -375,14 +411,16 @@ def _run_statements(table: Table, items: list[Any], stored: StoredRuns | None) -
         new = [r for r in items if r.id not in stored]
         known = [r for r in items if r.id in stored]
     statements = []
-    if new:
-        statements.append(_statement(table, new, upsert=False))
-    if known:
-        statements.append(_statement(table, known, upsert=table.upsert))
+    for runs, upsert in ((new, False), (known, table.upsert)):
+        if runs:
+            extra = computed(runs) if computed is not None else []
+            statements.append(_statement(table, runs, upsert, extra))
     return statements
 
 
-def _statement(table: Table, items: list[Any], upsert: bool) -> Statement:
+def _statement(
+    table: Table, items: list[Any], upsert: bool, computed: list[list[Any]] | None = None
+) -> Statement:
     """One table's rows: each column as one string, or as lists if a column won't go as text.
 
     Text goes to a prepared statement, its strings given as literals: planning
@@ -390,16 +428,12 @@ def _statement(table: Table, items: list[Any], upsert: bool) -> Statement:
     this way instead of once per flush, and DuckDB takes no parameters for
     EXECUTE from Python.
     """
-    columns = table.columns_of(items)
-    texts = [
-        column_text(kind, column) for (_, kind), column in zip(table.columns, columns, strict=True)
-    ]
+    columns = table.columns_of(items) + (computed or [])
+    kinds = [kind for _, kind in table.all_columns]
+    texts = [column_text(kind, column) for kind, column in zip(kinds, columns, strict=True)]
     if None in texts:
-        bound = [
-            bound_column(kind, column)
-            for (_, kind), column in zip(table.columns, columns, strict=True)
-        ]
-        return (table.sql if upsert else table.insert_sql), bound, None
+        bound = [bound_column(kind, column) for kind, column in zip(kinds, columns, strict=True)]
+        return table.bound_sql(upsert), bound, None
     name = f"orc_{table.name}_{'upsert' if upsert else 'insert'}"
     literals = ", ".join([f"'{text.replace(_QUOTE, _QUOTES)}'" for text in texts])  # type: ignore[union-attr]
     return f"EXECUTE {name}({literals})", None, (name, table.text_sql(upsert))

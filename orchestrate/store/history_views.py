@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from orchestrate.store.history_shape import ROWS_TABLE, history_sql
+
 if TYPE_CHECKING:
     import duckdb
 
 _STATE = "state_type, state_name, state_message, error_type, error_message"
 _DURATION = "epoch(end_time) - epoch(start_time) AS duration_seconds"
+#: The store's `state_history` view, reading its tables by their full names: the view
+#: itself would read this connection's `task_runs` view (a temporary view shadows a table).
+_HISTORY = history_sql("{db}.main.task_runs", "{db}.main." + ROWS_TABLE)
 
 #: view name -> its SELECT, with `{db}` for the store's catalog.
 VIEWS: dict[str, str] = {
@@ -29,10 +34,10 @@ VIEWS: dict[str, str] = {
                parent_task_run_id, cache_key, created, start_time, end_time, run_count,
                {_DURATION}
         FROM {{db}}.main.task_runs""",
-    "states": """
+    "states": f"""
         SELECT run_id, flow_run_id, is_task, state_type, state_name, message, ts,
                error_type, error_message, traceback
-        FROM {db}.main.state_history""",
+        FROM ({_HISTORY})""",
     "logs": """
         SELECT flow_run_id, task_run_id, ts, level, logger, message
         FROM {db}.main.logs""",
@@ -54,10 +59,13 @@ VIEW_NAMES: tuple[str, ...] = tuple(VIEWS)
 
 
 def install(conn: duckdb.DuckDBPyConnection) -> None:
-    """Make the user views on `conn` (temporary: they live as long as the connection)."""
+    """Make the user views on `conn` (temporary: they live as long as the connection).
+
+    The store's own `state_history` view gets a stand-in too, for the same reason as `states`.
+    """
     row = conn.execute("SELECT current_database()").fetchone()
     db = _quoted(str(row[0])) if row else "main"
-    for name, body in VIEWS.items():
+    for name, body in (*VIEWS.items(), ("state_history", _HISTORY)):
         conn.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {body.format(db=db)}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from orchestrate.core.errors import StoreError
+from orchestrate.store import history_shape
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -116,8 +117,23 @@ CREATE INDEX flow_runs_by_parent_flow_run ON flow_runs (parent_flow_run_id);
 CREATE INDEX flow_runs_by_parent_task_run ON flow_runs (parent_task_run_id);
 """
 
+# A task run's plain Pending -> Running -> Completed states live in its row (`history_shape`):
+# the stored states move to a table of their own, in their order, and `state_history`
+# becomes the view that gives the same rows. Copied, not renamed: DuckDB 2.0 cannot
+# replay a write-ahead log holding the rename of a table (the file would not open again
+# after a crash before the next checkpoint).
+_V4 = f"""
+ALTER TABLE task_runs ADD COLUMN pending_ts TIMESTAMPTZ;
+ALTER TABLE task_runs ADD COLUMN history_derived UTINYINT DEFAULT 0;
+CREATE TABLE {history_shape.ROWS_TABLE} AS SELECT * FROM state_history ORDER BY rowid;
+DROP INDEX history_by_run;
+DROP TABLE state_history;
+CREATE INDEX history_rows_by_run ON {history_shape.ROWS_TABLE} (run_id);
+{history_shape.view_ddl()};
+"""
+
 #: (version, SQL) in the order they apply. The version after all of them is the file's.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 

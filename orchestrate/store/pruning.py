@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.store import result_files
+from orchestrate.store.history_shape import ROWS_TABLE
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,6 +42,8 @@ _COUNTED = ("logs", "edges", "states", "task_runs", "flow_runs")
 #: What a task run of no flow run left, children first: (table, the column naming it).
 _STANDALONE_TABLES = (("logs", "task_run_id"), ("state_history", "run_id"), ("task_runs", "id"))
 _STANDALONE_COUNTED = ("logs", "states", "task_runs")
+#: Deletes go to the table under a view: a task run's plain states leave with its row.
+_STORED = {"state_history": ROWS_TABLE}
 #: The flow run id a task run called outside any flow is stored with.
 STANDALONE = ""
 
@@ -148,7 +151,8 @@ def statements(ids: Collection[str], task_ids: Collection[str] = ()) -> list[tup
         if listed:
             found += [
                 (
-                    f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})",
+                    f"DELETE FROM {_STORED.get(table, table)} "
+                    f"WHERE list_contains($1::VARCHAR[], {column})",
                     [sorted(listed)],
                 )
                 for table, column in tables

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrate.store.history_shape import history_sql
 from orchestrate.store.reader import Reader, row_limit
 from orchestrate.store.views import (
     TASK_RUN_COLUMNS,
@@ -18,17 +19,19 @@ from orchestrate.store.views import (
     TaskRunView,
 )
 
+#: One run's history, oldest first: through both its tables' indexes, not the whole view.
+_ONE_RUN_HISTORY = (
+    "SELECT run_id, state_type, state_name, message, epoch(ts), error_type, error_message, "
+    f"traceback FROM ({history_sql(runs='{run} = $1')}) ORDER BY ts, rowid"
+)
+
 
 class RecordReads(Reader):
     """Reads of `task_runs`, `task_run_edges`, `state_history`, `logs`, `events`, `schedule_slots`."""
 
     def state_history(self, run_id: str) -> list[StateEntry]:
         """Every state a flow or task run went through, oldest first."""
-        rows = self._rows(
-            "SELECT run_id, state_type, state_name, message, epoch(ts), error_type, "
-            "error_message, traceback FROM state_history WHERE run_id = ? ORDER BY ts, rowid",
-            [run_id],
-        )
+        rows = self._rows(_ONE_RUN_HISTORY, [run_id])
         return [StateEntry(r[0], RunState.from_row(r[1:])) for r in rows]
 
     def task_runs(self, flow_run_id: str) -> list[TaskRunView]:

@@ -49,6 +49,9 @@ def write_batch(
                 raise
             else:
                 continue
+        finally:
+            if known is None:  # these runs' states went as rows: their rows stand for no more
+                stored.forget(state.run_id for state in batch.states)
         return aside
     return 0  # not reached: the last attempt returns or raises
 

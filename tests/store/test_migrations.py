@@ -10,7 +10,7 @@ import pytest
 from orchestrate.core.errors import StoreError
 from orchestrate.store import Store, migrations
 
-TABLES = {"flow_runs", "task_runs", "task_run_edges", "state_history", "logs", "events"}
+TABLES = {"flow_runs", "task_runs", "task_run_edges", "state_history_rows", "logs", "events"}
 
 
 def _tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
