@@ -9,6 +9,7 @@ widget: the stutter a user sees).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC
 from typing import Any
@@ -19,8 +20,10 @@ from tests.tui.screen import screen_text, wait_for_text, wait_until
 from tests.tui.test_app import open_run
 from tui.app import OrcApp
 from tui.client import DashboardClient
+from tui.feed import DASHBOARD_FRAME_SECONDS
 from tui.format import TIMES, Clock
 from tui.graph import RunGraph
+from tui.messages import RunsChanged
 from tui.screens.main import MainScreen
 from tui.widgets.row_list import RowList
 
@@ -226,3 +229,29 @@ async def test_each_second_only_rows_whose_time_moved_are_redrawn(daemon: FakeDa
         running = screen.dashboard.runs.position("run-0003")  # 47.0s
         due = screen.dashboard.runs.position("run-0004")  # due 10s ago
         assert set(drawn.lines) == {running, due}  # finished runs read the same
+
+
+async def test_a_busy_daemon_is_applied_five_times_a_second_and_its_last_state_shows_within_a_second(
+    daemon: FakeDaemon,
+) -> None:
+    """20 state changes a second reach the lists as at most one batch per 0.2 s, none lost."""
+    batches: list[float] = []
+
+    def seen(message: object) -> None:
+        if isinstance(message, RunsChanged):
+            batches.append(time.monotonic())
+
+    states = [("Running", "RUNNING"), ("Failed", "FAILED"), ("Completed", "COMPLETED")]
+    async with make_app(daemon).run_test(size=SIZE, message_hook=seen) as pilot:
+        await wait_for_text(pilot, "calm-owl")
+        calm_owl = daemon.runs[1]
+        started = time.monotonic()
+        for i in range(30):  # a daemon pushing 20 a second, for 1.5 s
+            name, kind = states[i % 3]
+            daemon.push("flow_run", calm_owl.model_copy(update={"state": state(name, kind, NOW)}))
+            await asyncio.sleep(0.05)  # the daemon's pace, not a wait for the app
+        cancelled = state("Cancelled", "CANCELLED", NOW)
+        daemon.push("flow_run", calm_owl.model_copy(update={"state": cancelled}))
+        elapsed = time.monotonic() - started
+        await wait_for_text(pilot, "⊘ calm-owl", timeout=1.0)  # pushed within a frame of the last
+        assert 2 <= len(batches) <= elapsed / DASHBOARD_FRAME_SECONDS + 2

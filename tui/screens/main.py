@@ -31,7 +31,7 @@ from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
 from tui.commands import NAMED, Command, CommandSuggester, parse
-from tui.feed import DASHBOARD_TOPICS, pump
+from tui.feed import DASHBOARD_FRAME_SECONDS, DASHBOARD_TOPICS, pump
 from tui.format import Clock
 from tui.messages import (
     ActionFailed,
@@ -204,7 +204,7 @@ class MainScreen(RunViews):
             events = await _optional(self.client.events(limit=200))
             self.post_message(DashboardLoaded(status, deployments, runs, automations))
             self.post_message(EventsArrived(sorted(events, key=lambda e: e.occurred)))
-            await pump(subscription, self.post_message)
+            await pump(subscription, self.post_message, DASHBOARD_FRAME_SECONDS)
         except CLIENT_ERRORS as error:
             self.post_message(DaemonLost(describe(error), client))
             return
