@@ -14,6 +14,8 @@ import time
 from datetime import UTC
 from typing import Any
 
+from textual.geometry import Region
+
 from tests.tui.conftest import make_app
 from tests.tui.fake_daemon import NOW, FakeDaemon, flow_run, state, task
 from tests.tui.screen import screen_text, wait_for_text, wait_until
@@ -255,3 +257,31 @@ async def test_a_busy_daemon_is_applied_five_times_a_second_and_its_last_state_s
         elapsed = time.monotonic() - started
         await wait_for_text(pilot, "⊘ calm-owl", timeout=1.0)  # pushed within a frame of the last
         assert 2 <= len(batches) <= elapsed / DASHBOARD_FRAME_SECONDS + 2
+
+
+async def test_the_header_and_a_changed_row_are_repainted_in_frames_of_their_own(
+    daemon: FakeDaemon,
+) -> None:
+    """One frame repaints the box around all it changed: the top line and a row would be the whole screen."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "1 running")  # eager-yak
+        screen = main_screen(pilot)
+        await pilot.pause()
+        frames: list[list[Region]] = []
+        compositor = screen._compositor
+        render_update = compositor.render_update
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            frames.append(list(compositor._dirty_regions))
+            return render_update(*args, **kwargs)
+
+        compositor.render_update = recorded  # type: ignore[method-assign]
+        calm_owl = daemon.runs[1]
+        running = state("Running", "RUNNING", NOW)
+        daemon.push("flow_run", calm_owl.model_copy(update={"state": running, "end_time": None}))
+        await wait_for_text(pilot, "2 running", timeout=1.0)
+        assert "⟳ calm-owl" in screen_text(pilot.app)
+        header = [f for f in frames if any(region.y == 0 for region in f)]
+        rows = [f for f in frames if any(region.y > 0 for region in f)]
+        assert header and rows
+        assert not [f for f in header if f in rows]

@@ -74,6 +74,7 @@ UPCOMING_LOADED = 200  # scheduled runs not due yet (a daemon keeps about an hou
 AUTOMATION_EVENTS = ("orc.automation.", "orc.config.reloaded")
 HEARTBEAT_SECONDS = 1.0  # a hello this often: a hung daemon is noticed within 2 s
 HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
+HEADER_AFTER_ROWS = 0.05  # seconds: the rows' frame (Textual draws up to 60 a second) comes first
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
 NARROW = 70  # columns below which lists and detail show one at a time
 TABS = ("graph", "timeline", "logs", "parameters", "events")
@@ -126,6 +127,7 @@ class MainScreen(RunViews):
         self._beating = False
         self._pending_run: Timer | None = None
         self._ticks = 0
+        self._header_due = False  # a repaint of the header waits for the rows' frame to pass
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -311,7 +313,7 @@ class MainScreen(RunViews):
             self._run_list.rows_changed()
         elif redraw:  # states or times changed: repaint those rows, if they show
             self._run_list.runs_updated(redraw)
-        self._refresh_header()  # the running count is the runs' own
+        self._refresh_header_after_rows()  # the running count is the runs' own
         self.subflow_runs_changed(changed.runs)
         if self.detail is not None:
             mine = [run for run in changed.runs if run.id == self.detail.run.id]
@@ -432,6 +434,29 @@ class MainScreen(RunViews):
             self.disconnected or self.store_view,
             ssh_host(self.client),
         )
+
+    def _refresh_header_after_rows(self) -> None:
+        """The header, repainted a frame after the rows just changed, not with them.
+
+        Textual repaints the box around everything changed in a frame: the
+        top line with a row lower down makes that box the screen's whole width
+        over both lists and the detail pane, twice what the two cost apart.
+        A loop timer, not `call_after_refresh`: that can run before the rows'
+        repaint reaches the screen, and a Textual timer starts a task.
+        """
+        if not self._header_due:
+            self._header_due = True
+            asyncio.get_running_loop().call_later(HEADER_AFTER_ROWS, self._header_after_rows)
+
+    def _header_after_rows(self, waited: int = 1) -> None:
+        if not self.is_attached:
+            return
+        if self._dirty_widgets and waited < 10:  # a busy loop has not drawn the rows yet
+            loop = asyncio.get_running_loop()
+            loop.call_later(HEADER_AFTER_ROWS, self._header_after_rows, waited + 1)
+            return
+        self._header_due = False
+        self._refresh_header()
 
     def _refresh_parameters(self) -> None:
         """The Parameters tab, drawn only while it shows (an update sizes it: a layout)."""
