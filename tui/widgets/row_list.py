@@ -31,7 +31,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -90,6 +90,7 @@ class RowList(ScrollView, can_focus=True):
         self._drawn: dict[int, tuple[int, object]] = {}  # line on screen -> (row, its look there)
         self._line_style: Style | None = None
         self._strips: LRUCache[tuple[Hashable, int, Style | None], Strip] = LRUCache(STRIPS_KEPT)
+        self._frame: tuple[int, int] | None = None  # (first row shown, width) while lines are drawn
 
     # ---- what subclasses provide -------------------------------------------
 
@@ -141,9 +142,17 @@ class RowList(ScrollView, can_focus=True):
 
     # ---- drawing -----------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual asks line by line; where the list is scrolled to and how wide it is, once a frame."""
+        self._frame = (self.scroll_offset.y, self._width())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
-        width = self._width()
+        top, width = self._frame or (self.scroll_offset.y, self._width())
+        index = top + y
         count = self.row_count()
         if index >= count:
             self._drawn.pop(y, None)
