@@ -285,3 +285,27 @@ async def test_the_header_and_a_changed_row_are_repainted_in_frames_of_their_own
         rows = [f for f in frames if any(region.y > 0 for region in f)]
         assert header and rows
         assert not [f for f in header if f in rows]
+
+
+async def test_while_the_daemon_is_busy_durations_still_move_every_second(
+    daemon: FakeDaemon,
+) -> None:
+    """The clock's repaint rides on the batches of a busy daemon; it must not wait for a quiet spell."""
+    now = [NOW]
+
+    async def connect() -> DashboardClient:
+        return daemon.client()
+
+    app = OrcApp(connect, "/srv/demo", clock=Clock(now=lambda: now[0], zone=UTC))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "42.0s")  # eager-yak has run for 42 s
+        calm_owl = daemon.runs[1]
+        now[0] += 5
+        seen_at = None
+        started = time.monotonic()
+        for i in range(60):  # 3 s of 20 changes a second that change no row
+            daemon.push("flow_run", calm_owl.model_copy(update={"run_count": i}))
+            await asyncio.sleep(0.05)  # the daemon's pace, not a wait for the app
+            if seen_at is None and "47.0s" in screen_text(app):
+                seen_at = time.monotonic() - started
+        assert seen_at is not None and seen_at < 1.5

@@ -13,6 +13,7 @@ logs (`tui.screens.run_views`).
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Iterable
 from typing import ClassVar, TypeVar
 
@@ -128,6 +129,8 @@ class MainScreen(RunViews):
         self._pending_run: Timer | None = None
         self._ticks = 0
         self._header_due = False  # a repaint of the header waits for the rows' frame to pass
+        self._batch_at = -math.inf  # loop time the last batch of pushed runs was applied
+        self._tick_due = False  # the clock's repaint waits for the next batch
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -178,7 +181,7 @@ class MainScreen(RunViews):
         self._header.show(None, 0, 0, self.clock, self.readonly)
         self._run_list.focus()
         self.set_class(self.size.width < NARROW, "-narrow")
-        self.set_interval(1.0, self._tick)
+        self.set_interval(1.0, self._second)
         self.set_interval(HEARTBEAT_SECONDS, self._heartbeat)
         self.follow_dashboard()
         if self.store_view:
@@ -314,6 +317,9 @@ class MainScreen(RunViews):
         elif redraw:  # states or times changed: repaint those rows, if they show
             self._run_list.runs_updated(redraw)
         self._refresh_header_after_rows()  # the running count is the runs' own
+        self._batch_at = asyncio.get_running_loop().time()
+        if self._tick_due:
+            self._tick()
         self.subflow_runs_changed(changed.runs)
         if self.detail is not None:
             mine = [run for run in changed.runs if run.id == self.detail.run.id]
@@ -481,8 +487,27 @@ class MainScreen(RunViews):
         else:
             target.update("Select a deployment, a run or an automation.")
 
+    def _second(self) -> None:
+        """Once a second the clock moves the screen (`_tick`): with the daemon busy, in a batch's frame.
+
+        A batch of pushed changes comes every `DASHBOARD_FRAME_SECONDS` then;
+        the tick goes with the next one rather than a frame of its own, or on
+        its own two frames later if none comes.
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._batch_at > 2 * DASHBOARD_FRAME_SECONDS:
+            self._tick()
+            return
+        self._tick_due = True
+        loop.call_later(2 * DASHBOARD_FRAME_SECONDS, self._tick_if_due)
+
+    def _tick_if_due(self) -> None:
+        if self._tick_due and self.is_attached:
+            self._tick()
+
     def _tick(self) -> None:
-        """Once a second: durations, time bars and relative times move; repaint rows that now differ."""
+        """Durations, time bars and relative times move; repaint rows that now differ."""
+        self._tick_due = False
         self._ticks += 1
         every_row = self._ticks % 60 == 0  # a finished run's row changes only as the day does
         for row_list in (self._deployment_list, self._run_list, self._automation_list):
@@ -490,7 +515,7 @@ class MainScreen(RunViews):
         if self.detail is not None and self.detail.run.state.type == "RUNNING":
             for view in self._run_views:
                 view.repaint_changed()
-        self._refresh_header()
+        self._refresh_header_after_rows()
         self.query_one("#banner", Banner).tick(self.clock.now())
 
     @on(TabbedContent.TabActivated, "#detail")
