@@ -281,10 +281,12 @@ async def test_the_header_and_a_changed_row_are_repainted_in_frames_of_their_own
         daemon.push("flow_run", calm_owl.model_copy(update={"state": running, "end_time": None}))
         await wait_for_text(pilot, "2 running", timeout=1.0)
         assert "⟳ calm-owl" in screen_text(pilot.app)
-        header = [f for f in frames if any(region.y == 0 for region in f)]
-        rows = [f for f in frames if any(region.y > 0 for region in f)]
-        assert header and rows
-        assert not [f for f in header if f in rows]
+
+        def painted(top: bool) -> list[list[Region]]:
+            return [f for f in frames if any((region.y == 0) == top for region in f)]
+
+        await wait_until(pilot, lambda: bool(painted(True) and painted(False)), what="both painted")
+        assert not [f for f in painted(True) if f in painted(False)]
 
 
 async def test_while_the_daemon_is_busy_durations_still_move_every_second(

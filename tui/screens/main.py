@@ -457,7 +457,8 @@ class MainScreen(RunViews):
     def _header_after_rows(self, waited: int = 1) -> None:
         if not self.is_attached:
             return
-        if self._dirty_widgets and waited < 10:  # a busy loop has not drawn the rows yet
+        rows_waiting = self._dirty_widgets or self._run_list.repaint_pending
+        if rows_waiting and waited < 10:  # a busy loop has not drawn the rows yet
             loop = asyncio.get_running_loop()
             loop.call_later(HEADER_AFTER_ROWS, self._header_after_rows, waited + 1)
             return

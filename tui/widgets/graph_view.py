@@ -171,11 +171,10 @@ class GraphView(RowList):
         """
         if self.graph is not None:
             self.graph.lay_out_through(self.scroll_offset.y + self.size.height)
-        self._geometry = None
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._geometry = None
+        return super().render_lines(crop)
+
+    def rows_read(self) -> None:
+        self._geometry = None  # worked out afresh for these rows: the time has moved
 
     def render_line(self, y: int) -> Strip:
         if self.graph is not None and self._frame is None:  # asked for a line alone
@@ -224,7 +223,7 @@ class GraphView(RowList):
                 self._bounds(),
                 self.clock.now(),
             )
-            if self._frame is not None:  # kept for the frame's other lines
+            if self._frame is not None:  # kept for the other rows read with it
                 self._geometry = geometry
         return row_pieces(self.graph.row(index), geometry)
 
