@@ -1,6 +1,7 @@
 """Dashboard benchmarks: time to interactive with 10,000 runs, key latency, live and big graphs, idle CPU.
 
-    python bench/tui.py [--repeat 3] [--out bench/results] [--compare before.json] [--only-big-graphs]
+    python bench/tui.py [--repeat 3] [--out bench/results] [--compare before.json]
+                        [--only-big-graphs | --only-cpu]
 
 The app runs headless (Textual's test driver: every frame is composed and
 every line rendered as for a terminal; only the final write of escape codes
@@ -8,8 +9,10 @@ is skipped) over the canned client of `tests/tui/fake_daemon.py`, which
 stands in for the daemon so the figures measure the dashboard alone, with
 the store's 10,000 runs served from memory. Every figure is the median over
 `--repeat` rounds. Writes `tui.json` and `tui.md` (`tui_graphs.*` with
-`--only-big-graphs`, the 500 / 5,000 task figures alone); with `--compare`, the
-figures of an earlier `tui.json` are shown next to the new ones.
+`--only-big-graphs`, the 500 / 5,000 task figures alone; `tui_cpu.*` with
+`--only-cpu`, the three CPU figures alone); with `--compare`, the figures of
+an earlier `tui.json` are shown next to the new ones. The machine's load
+average is recorded beside the figures.
 
 The live graph is timed two ways per batch of 50 task runs: how long Pilot's
 `pause()` takes until the app is idle again (it sleeps in 20 ms steps, so
@@ -27,6 +30,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import platform
 import statistics
 import sys
@@ -360,9 +364,19 @@ async def measure_big_graphs() -> dict[str, Any]:
     }
 
 
-async def measure(only_big_graphs: bool = False) -> dict[str, Any]:
-    if only_big_graphs:
+async def measure_cpu() -> dict[str, Any]:
+    return {
+        "idle_cpu_percent_quiet": round(await idle_cpu(5.0), 2),
+        "idle_cpu_percent_busy_daemon": round(await idle_cpu(5.0, busy="run_count"), 2),
+        "idle_cpu_percent_busy_daemon_states": round(await idle_cpu(5.0, busy="states"), 2),
+    }
+
+
+async def measure(only: str = "") -> dict[str, Any]:
+    if only == "big_graphs":
         return await measure_big_graphs()
+    if only == "cpu":
+        return await measure_cpu()
     interactive = await time_to_interactive(10_000, 1000)
     interactive_all = await time_to_interactive(10_000, 10_000)
     keys = await key_latency()
@@ -378,9 +392,7 @@ async def measure(only_big_graphs: bool = False) -> dict[str, Any]:
         "graph_2000_distinct_tasks_live": await live_graph(2000, mapped=False),
         "graph_2000_mapped_tasks_live": await live_graph(2000, mapped=True),
         "graph_layout_2000": layout_only(),
-        "idle_cpu_percent_quiet": round(await idle_cpu(5.0), 2),
-        "idle_cpu_percent_busy_daemon": round(await idle_cpu(5.0, busy="run_count"), 2),
-        "idle_cpu_percent_busy_daemon_states": round(await idle_cpu(5.0, busy="states"), 2),
+        **await measure_cpu(),
         **await measure_big_graphs(),
     }
 
@@ -435,12 +447,22 @@ def _big_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _cpu_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    states = results.get("idle_cpu_percent_busy_daemon_states")
+    return [
+        ("CPU, idle dashboard", f"{results['idle_cpu_percent_quiet']} %", "≤ 2 %"),
+        ("CPU, daemon pushing 20 run changes/s (attempt counts: rows read the same)",
+         f"{results['idle_cpu_percent_busy_daemon']} %", "≤ 2 %"),
+        ("CPU, daemon pushing 20 run state changes/s (rows change)",
+         "n/a" if states is None else f"{states} %", "≤ 2 %"),
+    ]  # fmt: skip
+
+
 def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(what, measured, target) for each figure; a figure an older run lacks reads `n/a`."""
-    if "graph_layout_2000" not in results:  # a run of the big graphs alone
-        return _big_rows(results)
+    if "graph_layout_2000" not in results:  # a run of the big graphs or the CPU figures alone
+        return _big_rows(results) if "graph_500_tasks_open" in results else _cpu_rows(results)
     layout = results["graph_layout_2000"]
-    states = results.get("idle_cpu_percent_busy_daemon_states")
     return [
         *_big_rows(results),
         ("time to interactive, 10,000 runs (newest 1,000 loaded)",
@@ -457,12 +479,12 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
          _live(results["graph_2000_mapped_tasks_live"]), "no stutter (UI held ≤ 16 ms median, ≤ 50 ms max)"),
         ("graph layout alone: append / full rebuild of 2,000",
          f"{layout['append_us']} µs / {layout['rebuild_ms']} ms", ""),
-        ("CPU, idle dashboard", f"{results['idle_cpu_percent_quiet']} %", "≤ 2 %"),
-        ("CPU, daemon pushing 20 run changes/s (attempt counts: rows read the same)",
-         f"{results['idle_cpu_percent_busy_daemon']} %", "≤ 2 %"),
-        ("CPU, daemon pushing 20 run state changes/s (rows change)",
-         "n/a" if states is None else f"{states} %", "≤ 2 %"),
+        *_cpu_rows(results),
     ]  # fmt: skip
+
+
+def _load(results: dict[str, Any]) -> str:
+    return f"; load average {results['load']} (1 min, at start / end)" if "load" in results else ""
 
 
 def markdown(results: dict[str, Any], before: dict[str, Any] | None = None) -> str:
@@ -479,7 +501,7 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None = None) -> s
         "# orc tui benchmarks",
         "",
         f"{platform.platform()}, Python {platform.python_version()}; headless Textual driver at "
-        f"{SIZE[0]}x{SIZE[1]}; medians of {results.get('rounds', 1)} rounds.",
+        f"{SIZE[0]}x{SIZE[1]}; medians of {results.get('rounds', 1)} rounds{_load(results)}.",
         "",
         *head,
         *rows,
@@ -493,20 +515,27 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is their median")
     parser.add_argument("--compare", type=Path, help="an earlier tui.json, shown as `before`")
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--only-big-graphs", action="store_true", help="just the 500 / 5,000 task graph figures"
     )
+    only.add_argument("--only-cpu", action="store_true", help="just the three CPU figures")
     args = parser.parse_args()
+    part = "big_graphs" if args.only_big_graphs else "cpu" if args.only_cpu else ""
+    load = os.getloadavg()[0]
+    rounds = [asyncio.run(measure(part)) for _ in range(args.repeat)]
     results = {
-        **medians([asyncio.run(measure(args.only_big_graphs)) for _ in range(args.repeat)]),
+        **medians(rounds),
         "rounds": args.repeat,
+        "load": f"{load:.1f} / {os.getloadavg()[0]:.1f}",
     }
     before = json.loads(args.compare.read_text()) if args.compare else None
     document: dict[str, Any] = {"targets": TARGETS, **results}
     if before is not None:
         document["before"] = {k: v for k, v in before.items() if k not in ("targets", "before")}
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "tui_graphs" if args.only_big_graphs else "tui"  # a part never overwrites the whole
+    # a part never overwrites the whole
+    stem = {"big_graphs": "tui_graphs", "cpu": "tui_cpu"}.get(part, "tui")
     (args.out / f"{stem}.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / f"{stem}.md").write_text(markdown(results, before))
     print(markdown(results, before))

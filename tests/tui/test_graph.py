@@ -8,6 +8,7 @@ import time
 from orchestrate.client.protocol import EdgeInfo, StateInfo, TaskRunInfo
 from tui.graph import RunGraph
 from tui.lanes import LaneLayout
+from tui.widgets.graph_rows import LANE_COLOURS, RowGeometry, lane_columns, row_pieces
 
 _clock = itertools.count(1)
 
@@ -275,3 +276,18 @@ def test_rows_read_from_the_top_place_only_the_lanes_that_reach_them() -> None:
     ] == top  # and drawn as the whole layout draws them
     sink = laid_out(*task_runs[:50], tr("z", "t0"))  # a last row fed by the first
     assert sink.row(0).lanes == sink.rows()[0].lanes and len(sink._layout.rows) == 51
+
+
+def test_each_lane_column_is_one_piece_in_its_colour() -> None:
+    """`✔─╮`: the glyph, then `─╮ ` in the next lane's colour as one piece (one segment drawn), not three."""
+    graph = laid_out(tr("a"), tr("b", "a"), tr("c", "a"), tr("d", "b", "c"))
+    first = graph.rows()[0]
+    geometry = RowGeometry(
+        60, False, lane_columns(graph.lane_width, 60), graph.lane_width, (0, 1), 1
+    )
+    pieces = row_pieces(first, geometry)
+    assert [(text, style) for text, style, _ in pieces[:3]] == [
+        ("✔", "green"),  # a-0, completed
+        ("─", LANE_COLOURS[0]),
+        ("╮ ", LANE_COLOURS[1]),
+    ]

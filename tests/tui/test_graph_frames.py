@@ -127,3 +127,27 @@ def _reversed(view: GraphView, y: int) -> bool:
     return any(
         segment.style is not None and segment.style.reverse for segment in view.render_line(y)
     )
+
+
+async def test_a_page_down_works_out_what_its_rows_share_once_not_per_row(
+    daemon: FakeDaemon,
+) -> None:
+    """The run's span, the time and the width are the same for every row of a frame."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        view = await graph_of(pilot, daemon)
+        spans: list[object] = []
+        bounds = view._bounds
+
+        def counted() -> Any:
+            spans.append(None)
+            return bounds()
+
+        view._bounds = counted  # type: ignore[method-assign]
+        drawn = StripsBuilt(view)
+        await pilot.press(
+            "pagedown", "pagedown"
+        )  # the cursor to the foot of the page, then a page on
+        await wait_for_text(pilot, "step60-0")
+        await pilot.pause()
+        assert drawn.count >= 30  # a page of rows drawn afresh
+        assert 1 <= len(spans) <= 8  # once a frame, not once a row

@@ -9,9 +9,12 @@ widget: the stutter a user sees).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC
 from typing import Any
+
+from textual.geometry import Region
 
 from tests.tui.conftest import make_app
 from tests.tui.fake_daemon import NOW, FakeDaemon, flow_run, state, task
@@ -19,8 +22,10 @@ from tests.tui.screen import screen_text, wait_for_text, wait_until
 from tests.tui.test_app import open_run
 from tui.app import OrcApp
 from tui.client import DashboardClient
+from tui.feed import DASHBOARD_FRAME_SECONDS
 from tui.format import TIMES, Clock
 from tui.graph import RunGraph
+from tui.messages import RunsChanged
 from tui.screens.main import MainScreen
 from tui.widgets.row_list import RowList
 
@@ -226,3 +231,83 @@ async def test_each_second_only_rows_whose_time_moved_are_redrawn(daemon: FakeDa
         running = screen.dashboard.runs.position("run-0003")  # 47.0s
         due = screen.dashboard.runs.position("run-0004")  # due 10s ago
         assert set(drawn.lines) == {running, due}  # finished runs read the same
+
+
+async def test_a_busy_daemon_is_applied_five_times_a_second_and_its_last_state_shows_within_a_second(
+    daemon: FakeDaemon,
+) -> None:
+    """20 state changes a second reach the lists as at most one batch per 0.2 s, none lost."""
+    batches: list[float] = []
+
+    def seen(message: object) -> None:
+        if isinstance(message, RunsChanged):
+            batches.append(time.monotonic())
+
+    states = [("Running", "RUNNING"), ("Failed", "FAILED"), ("Completed", "COMPLETED")]
+    async with make_app(daemon).run_test(size=SIZE, message_hook=seen) as pilot:
+        await wait_for_text(pilot, "calm-owl")
+        calm_owl = daemon.runs[1]
+        started = time.monotonic()
+        for i in range(30):  # a daemon pushing 20 a second, for 1.5 s
+            name, kind = states[i % 3]
+            daemon.push("flow_run", calm_owl.model_copy(update={"state": state(name, kind, NOW)}))
+            await asyncio.sleep(0.05)  # the daemon's pace, not a wait for the app
+        cancelled = state("Cancelled", "CANCELLED", NOW)
+        daemon.push("flow_run", calm_owl.model_copy(update={"state": cancelled}))
+        elapsed = time.monotonic() - started
+        await wait_for_text(pilot, "⊘ calm-owl", timeout=1.0)  # pushed within a frame of the last
+        assert 2 <= len(batches) <= elapsed / DASHBOARD_FRAME_SECONDS + 2
+
+
+async def test_the_header_and_a_changed_row_are_repainted_in_frames_of_their_own(
+    daemon: FakeDaemon,
+) -> None:
+    """One frame repaints the box around all it changed: the top line and a row would be the whole screen."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "1 running")  # eager-yak
+        screen = main_screen(pilot)
+        await pilot.pause()
+        frames: list[list[Region]] = []
+        compositor = screen._compositor
+        render_update = compositor.render_update
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            frames.append(list(compositor._dirty_regions))
+            return render_update(*args, **kwargs)
+
+        compositor.render_update = recorded  # type: ignore[method-assign]
+        calm_owl = daemon.runs[1]
+        running = state("Running", "RUNNING", NOW)
+        daemon.push("flow_run", calm_owl.model_copy(update={"state": running, "end_time": None}))
+        await wait_for_text(pilot, "2 running", timeout=1.0)
+        assert "⟳ calm-owl" in screen_text(pilot.app)
+
+        def painted(top: bool) -> list[list[Region]]:
+            return [f for f in frames if any((region.y == 0) == top for region in f)]
+
+        await wait_until(pilot, lambda: bool(painted(True) and painted(False)), what="both painted")
+        assert not [f for f in painted(True) if f in painted(False)]
+
+
+async def test_while_the_daemon_is_busy_durations_still_move_every_second(
+    daemon: FakeDaemon,
+) -> None:
+    """The clock's repaint rides on the batches of a busy daemon; it must not wait for a quiet spell."""
+    now = [NOW]
+
+    async def connect() -> DashboardClient:
+        return daemon.client()
+
+    app = OrcApp(connect, "/srv/demo", clock=Clock(now=lambda: now[0], zone=UTC))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "42.0s")  # eager-yak has run for 42 s
+        calm_owl = daemon.runs[1]
+        now[0] += 5
+        seen_at = None
+        started = time.monotonic()
+        for i in range(60):  # 3 s of 20 changes a second that change no row
+            daemon.push("flow_run", calm_owl.model_copy(update={"run_count": i}))
+            await asyncio.sleep(0.05)  # the daemon's pace, not a wait for the app
+            if seen_at is None and "47.0s" in screen_text(app):
+                seen_at = time.monotonic() - started
+        assert seen_at is not None and seen_at < 1.5

@@ -13,6 +13,7 @@ logs (`tui.screens.run_views`).
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Iterable
 from typing import ClassVar, TypeVar
 
@@ -31,7 +32,7 @@ from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
 from tui.commands import NAMED, Command, CommandSuggester, parse
-from tui.feed import DASHBOARD_TOPICS, pump
+from tui.feed import DASHBOARD_FRAME_SECONDS, DASHBOARD_TOPICS, pump
 from tui.format import Clock
 from tui.messages import (
     ActionFailed,
@@ -74,6 +75,7 @@ UPCOMING_LOADED = 200  # scheduled runs not due yet (a daemon keeps about an hou
 AUTOMATION_EVENTS = ("orc.automation.", "orc.config.reloaded")
 HEARTBEAT_SECONDS = 1.0  # a hello this often: a hung daemon is noticed within 2 s
 HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
+HEADER_AFTER_ROWS = 0.05  # seconds: the rows' frame (Textual draws up to 60 a second) comes first
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
 NARROW = 70  # columns below which lists and detail show one at a time
 TABS = ("graph", "timeline", "logs", "parameters", "events")
@@ -126,6 +128,9 @@ class MainScreen(RunViews):
         self._beating = False
         self._pending_run: Timer | None = None
         self._ticks = 0
+        self._header_due = False  # a repaint of the header waits for the rows' frame to pass
+        self._batch_at = -math.inf  # loop time the last batch of pushed runs was applied
+        self._tick_due = False  # the clock's repaint waits for the next batch
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -176,7 +181,7 @@ class MainScreen(RunViews):
         self._header.show(None, 0, 0, self.clock, self.readonly)
         self._run_list.focus()
         self.set_class(self.size.width < NARROW, "-narrow")
-        self.set_interval(1.0, self._tick)
+        self.set_interval(1.0, self._second)
         self.set_interval(HEARTBEAT_SECONDS, self._heartbeat)
         self.follow_dashboard()
         if self.store_view:
@@ -204,7 +209,7 @@ class MainScreen(RunViews):
             events = await _optional(self.client.events(limit=200))
             self.post_message(DashboardLoaded(status, deployments, runs, automations))
             self.post_message(EventsArrived(sorted(events, key=lambda e: e.occurred)))
-            await pump(subscription, self.post_message)
+            await pump(subscription, self.post_message, DASHBOARD_FRAME_SECONDS)
         except CLIENT_ERRORS as error:
             self.post_message(DaemonLost(describe(error), client))
             return
@@ -311,7 +316,10 @@ class MainScreen(RunViews):
             self._run_list.rows_changed()
         elif redraw:  # states or times changed: repaint those rows, if they show
             self._run_list.runs_updated(redraw)
-        self._refresh_header()  # the running count is the runs' own
+        self._refresh_header_after_rows()  # the running count is the runs' own
+        self._batch_at = asyncio.get_running_loop().time()
+        if self._tick_due:
+            self._tick()
         self.subflow_runs_changed(changed.runs)
         if self.detail is not None:
             mine = [run for run in changed.runs if run.id == self.detail.run.id]
@@ -433,6 +441,30 @@ class MainScreen(RunViews):
             ssh_host(self.client),
         )
 
+    def _refresh_header_after_rows(self) -> None:
+        """The header, repainted a frame after the rows just changed, not with them.
+
+        Textual repaints the box around everything changed in a frame: the
+        top line with a row lower down makes that box the screen's whole width
+        over both lists and the detail pane, twice what the two cost apart.
+        A loop timer, not `call_after_refresh`: that can run before the rows'
+        repaint reaches the screen, and a Textual timer starts a task.
+        """
+        if not self._header_due:
+            self._header_due = True
+            asyncio.get_running_loop().call_later(HEADER_AFTER_ROWS, self._header_after_rows)
+
+    def _header_after_rows(self, waited: int = 1) -> None:
+        if not self.is_attached:
+            return
+        rows_waiting = self._dirty_widgets or self._run_list.repaint_pending
+        if rows_waiting and waited < 10:  # a busy loop has not drawn the rows yet
+            loop = asyncio.get_running_loop()
+            loop.call_later(HEADER_AFTER_ROWS, self._header_after_rows, waited + 1)
+            return
+        self._header_due = False
+        self._refresh_header()
+
     def _refresh_parameters(self) -> None:
         """The Parameters tab, drawn only while it shows (an update sizes it: a layout)."""
         if self._tabs.active != "parameters":
@@ -456,8 +488,27 @@ class MainScreen(RunViews):
         else:
             target.update("Select a deployment, a run or an automation.")
 
+    def _second(self) -> None:
+        """Once a second the clock moves the screen (`_tick`): with the daemon busy, in a batch's frame.
+
+        A batch of pushed changes comes every `DASHBOARD_FRAME_SECONDS` then;
+        the tick goes with the next one rather than a frame of its own, or on
+        its own two frames later if none comes.
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._batch_at > 2 * DASHBOARD_FRAME_SECONDS:
+            self._tick()
+            return
+        self._tick_due = True
+        loop.call_later(2 * DASHBOARD_FRAME_SECONDS, self._tick_if_due)
+
+    def _tick_if_due(self) -> None:
+        if self._tick_due and self.is_attached:
+            self._tick()
+
     def _tick(self) -> None:
-        """Once a second: durations, time bars and relative times move; repaint rows that now differ."""
+        """Durations, time bars and relative times move; repaint rows that now differ."""
+        self._tick_due = False
         self._ticks += 1
         every_row = self._ticks % 60 == 0  # a finished run's row changes only as the day does
         for row_list in (self._deployment_list, self._run_list, self._automation_list):
@@ -465,7 +516,7 @@ class MainScreen(RunViews):
         if self.detail is not None and self.detail.run.state.type == "RUNNING":
             for view in self._run_views:
                 view.repaint_changed()
-        self._refresh_header()
+        self._refresh_header_after_rows()
         self.query_one("#banner", Banner).tick(self.clock.now())
 
     @on(TabbedContent.TabActivated, "#detail")

@@ -34,13 +34,15 @@ Pieces = tuple[Piece, ...]
 
 @dataclass
 class RowPieces:
-    """A row being built, left to right."""
+    """A row being built, left to right, and how many cells it fills so far."""
 
     items: list[Piece] = field(default_factory=list)
+    width: int = 0
 
     def add(self, text: str, style: str = "", part: str = "") -> None:
         if text:
             self.items.append((text, style, part))
+            self.width += len(text) if text.isascii() else cell_len(text)
 
     def add_text(self, text: Text, part: str = "") -> None:
         """A `Text` with spans that do not overlap (`counts_text`), piece by piece."""
@@ -52,7 +54,7 @@ class RowPieces:
         self.add(plain[at:], str(text.style or ""), part)
 
     def cells(self) -> int:
-        return sum(cell_len(text) for text, _, _ in self.items)
+        return self.width
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,22 @@ def row_pieces(row: GraphRow, geometry: RowGeometry) -> Pieces:
 
 
 def _lanes(out: RowPieces, row: GraphRow, geometry: RowGeometry) -> None:
+    """Each lane column's two characters in its colour, as one piece (one segment on screen)."""
     columns = geometry.lane_columns
+    run, colour = "", ""
     for position, char in enumerate(row.lanes.text(columns)):
         column = position // 2
         if column == row.lanes.column and position % 2 == 0:
+            out.add(run, colour)
+            run, colour = "", ""
             out.add(*_glyph(row.node))
-        else:
-            out.add(char, LANE_COLOURS[column % len(LANE_COLOURS)])
+            continue
+        lane = LANE_COLOURS[column % len(LANE_COLOURS)]
+        if lane != colour:
+            out.add(run, colour)
+            run, colour = "", lane
+        run += char
+    out.add(run, colour)
     if geometry.lane_width > columns:
         _overflow(out, row, columns, geometry.lane_width)
     out.add(" ")
@@ -142,7 +153,9 @@ def _label(out: RowPieces, node: GraphNode, width: int, timeline: bool, run_star
     took = duration(run_duration(start, end, end or start or 0.0)) if start else ""
     if timeline and start is not None:
         took = f"+{duration(start - run_start)} {took}"
-    out.items.extend(_truncated(label, max(1, width - len(took) - 1)))
+    label_cells = max(1, width - len(took) - 1)
+    out.items.extend(_truncated(label, label_cells))
+    out.width += label_cells  # cut or padded to exactly that
     out.add(" " + took.rjust(max(0, min(len(took), width))), "dim", "dim")
 
 
@@ -232,7 +245,7 @@ def to_strip(
         if not style and index < last and not pieces[index + 1][1] and pieces[index + 1][2] == part:
             continue
         segments.append(Segment(joined, style_of(part, style)))
-        cells += cell_len(joined)
+        cells += len(joined) if joined.isascii() else cell_len(joined)
         joined = ""
     if cells < width:
         segments.append(Segment(" " * (width - cells), pad))

@@ -13,6 +13,7 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 
@@ -63,6 +64,7 @@ class GraphView(RowList):
         self.run: FlowRunInfo | None = None
         self.search = ""  # what `/` looks for in task names (highlighted, `n` for the next)
         self._styles: dict[tuple[str, str, Style | None], Style] = {}  # final style of a piece
+        self._geometry: RowGeometry | None = None  # what the rows of the frame being drawn share
 
     def show(self, run: FlowRunInfo | None, graph: RunGraph | None) -> None:
         self.run, self.graph = run, graph
@@ -161,9 +163,21 @@ class GraphView(RowList):
         if self.search:
             self.find(self.search, self.cursor + 1)
 
-    def render_line(self, y: int) -> Strip:
-        """A line of the graph, once every row on screen is placed: they all share one lane width."""
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The graph's lines, once every row on screen is placed: they all share one lane width.
+
+        What every row of the frame shares (lanes shown, the run's span, the
+        time) is worked out once, not per line.
+        """
         if self.graph is not None:
+            self.graph.lay_out_through(self.scroll_offset.y + self.size.height)
+        return super().render_lines(crop)
+
+    def rows_read(self) -> None:
+        self._geometry = None  # worked out afresh for these rows: the time has moved
+
+    def render_line(self, y: int) -> Strip:
+        if self.graph is not None and self._frame is None:  # asked for a line alone
             self.graph.lay_out_through(self.scroll_offset.y + self.size.height)
         return super().render_line(y)
 
@@ -199,14 +213,18 @@ class GraphView(RowList):
     def _pieces(self, index: int, width: int) -> Pieces:
         assert self.graph is not None
         lane_width = self.graph.lane_width
-        geometry = RowGeometry(
-            width,
-            self.timeline,
-            lane_columns(lane_width, width),
-            lane_width,
-            self._bounds(),
-            self.clock.now(),
-        )
+        geometry = self._geometry
+        if geometry is None or geometry.width != width or geometry.lane_width != lane_width:
+            geometry = RowGeometry(
+                width,
+                self.timeline,
+                lane_columns(lane_width, width),
+                lane_width,
+                self._bounds(),
+                self.clock.now(),
+            )
+            if self._frame is not None:  # kept for the other rows read with it
+                self._geometry = geometry
         return row_pieces(self.graph.row(index), geometry)
 
     def _named(self, name: str) -> Style:

@@ -6,7 +6,9 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 
 from orchestrate.client.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
 from tui.columns import Column, fit, row
@@ -162,15 +164,35 @@ class RunList(SortableList):
         return Text("no runs yet: r runs the selected deployment", style="dim")
 
     def render_row(self, index: int, width: int) -> Text:
+        look = self.row_look(index, width)
+        if isinstance(look, RunLook):
+            return run_row_text(look)
+        assert isinstance(look, Text)
+        return look
+
+    def row_look(self, index: int, width: int) -> object:
+        """A run's row as a `RunLook` (compared and its strip kept without building `Text`)."""
         runs = self.dashboard.runs
         key = runs.view()[index]
         if key == UPCOMING:
-            return Text(f"upcoming · {runs.upcoming_count()}", style="bold yellow")
+            return self._row_text_of(
+                Text(f"upcoming · {runs.upcoming_count()}", style="bold yellow")
+            )
         if key == RECENT:
-            return Text("recent", style="bold")
+            return self._row_text_of(Text("recent", style="bold"))
         run = runs.get(key)
         assert run is not None
-        return run_row(run, self.clock, width, runs.widths, runs.flow_name(run))
+        return run_look(run, self.clock, width, runs.widths, runs.flow_name(run))
+
+    def look_strip(self, look: object, width: int, cursor: Style | None) -> Strip:
+        if isinstance(look, RunLook):
+            look = self._row_text_of(run_row_text(look))
+        return super().look_strip(look, width, cursor)
+
+    @staticmethod
+    def _row_text_of(text: Text) -> Text:
+        text.no_wrap, text.overflow = True, "crop"
+        return text
 
     def moves_with_clock(self, index: int) -> bool:
         """A finished run's row reads the same from one second to the next."""
@@ -214,9 +236,19 @@ def run_columns(
     return columns, fit(columns, width)
 
 
-def run_row(
+class RunLook(tuple[tuple[int, int, int, int], tuple[tuple[str, tuple[str, str]], ...]]):
+    """What a run's row shows: the column widths, then each column's (text, style).
+
+    A tuple, so the list compares rows and keeps their strips by it; the
+    `Text` is built only when a row that reads differently is drawn.
+    """
+
+    __slots__ = ()
+
+
+def run_look(
     run: FlowRunInfo, clock: Clock, width: int, widths: ColumnWidths, flow_name: str
-) -> Text:
+) -> RunLook:
     colour = state_colour(run.state.type)
     if run.state.type == "SCHEDULED":
         start = relative(run.expected_start_time or run.created, clock.now())
@@ -224,19 +256,22 @@ def run_row(
     else:
         start = clock_time(run.start_time or run.expected_start_time or run.created, clock)
         took = duration(run_duration(run.start_time, run.end_time, clock.now()))
-    columns, fitted = run_columns(widths.name, widths.deployment, widths.flow, width)
-    return row(
-        columns,
-        fitted,
-        {
-            "glyph": (state_glyph(run.state.name, run.state.type), colour),
-            "name": (run.name, ""),
-            "deployment": (run.deployment or "", "dim"),
-            "flow": (flow_name, "dim"),
-            "start": (start, "dim"),
-            "took": (took, colour),
-        },
+    values = (
+        ("glyph", (state_glyph(run.state.name, run.state.type), colour)),
+        ("name", (run.name, "")),
+        ("deployment", (run.deployment or "", "dim")),
+        ("flow", (flow_name, "dim")),
+        ("start", (start, "dim")),
+        ("took", (took, colour)),
     )
+    return RunLook(((widths.name, widths.deployment, widths.flow, width), values))
+
+
+def run_row_text(look: RunLook) -> Text:
+    """The row a `RunLook` describes."""
+    (name, deployment, flow, width), values = look
+    columns, fitted = run_columns(name, deployment, flow, width)
+    return row(columns, fitted, dict(values))
 
 
 class AutomationList(NamedRowList):

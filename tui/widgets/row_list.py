@@ -23,7 +23,8 @@ changed reads differently, so a stale strip can never show.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,7 +32,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -90,6 +91,8 @@ class RowList(ScrollView, can_focus=True):
         self._drawn: dict[int, tuple[int, object]] = {}  # line on screen -> (row, its look there)
         self._line_style: Style | None = None
         self._strips: LRUCache[tuple[Hashable, int, Style | None], Strip] = LRUCache(STRIPS_KEPT)
+        self._frame: tuple[int, int] | None = None  # (first row shown, width) while lines are drawn
+        self.repaint_pending = False  # rows that read differently, not drawn yet
 
     # ---- what subclasses provide -------------------------------------------
 
@@ -141,9 +144,28 @@ class RowList(ScrollView, can_focus=True):
 
     # ---- drawing -----------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual asks line by line; where the list is scrolled to and how wide it is, once a frame."""
+        self.repaint_pending = False
+        with self._reading_rows(self.scroll_offset.y, self._width()):
+            return super().render_lines(crop)
+
+    @contextmanager
+    def _reading_rows(self, top: int, width: int) -> Iterator[None]:
+        """While the rows on screen are read (drawn, or compared with what is drawn)."""
+        outer, self._frame = self._frame, (top, width)
+        self.rows_read()
+        try:
+            yield
+        finally:
+            self._frame = outer
+
+    def rows_read(self) -> None:
+        """The rows on screen are about to be read: what they share may be worked out once."""
+
     def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
-        width = self._width()
+        top, width = self._frame or (self.scroll_offset.y, self._width())
+        index = top + y
         count = self.row_count()
         if index >= count:
             self._drawn.pop(y, None)
@@ -216,12 +238,18 @@ class RowList(ScrollView, can_focus=True):
 
     def _repaint_changed(self, indexes: Iterable[int]) -> None:
         top, height, width = self._window()
-        for index in set(indexes):
-            y = index - top
-            if 0 <= y < height:
-                drawn = self._drawn.get(y)
-                if drawn is None or drawn[0] != index or drawn[1] != self.row_look(index, width):
-                    self.refresh_line(index)
+        with self._reading_rows(top, width):
+            for index in set(indexes):
+                y = index - top
+                if 0 <= y < height:
+                    drawn = self._drawn.get(y)
+                    if (
+                        drawn is None
+                        or drawn[0] != index
+                        or drawn[1] != self.row_look(index, width)
+                    ):
+                        self.refresh_line(index)
+                        self.repaint_pending = True
 
     def _row_text(self, index: int, width: int) -> Text:
         text = self.render_row(index, width)
