@@ -78,6 +78,27 @@ def test_a_map_the_flow_waits_on_leaves_as_one_graph(
     assert len(recorded.task_runs()) == 300
 
 
+def test_a_map_leaves_at_once_as_one_graph_though_the_flow_waits_on_none_of_it(
+    recorded: MemorySink,
+    dask_address: str,
+    graphs_seen: GraphsSeen,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(attempts, "QUIET", 60.0)  # no timer sends them within the test
+    monkeypatch.setattr(attempts, "HOLD_AT_MOST", 60.0)
+    name = f"orc-test-{uuid.uuid4()}"
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def fired() -> bool:
+        set_event.map([name] * 200)  # none of its futures is waited on
+        with Client(dask_address, set_as_default=False) as client:
+            return bool(Event(name, client=client).wait(timeout=30))
+
+    assert fired() is True
+    assert [len(keys) for keys in graphs_seen.ours("orc-set_event-")] == [200]
+    assert len(recorded.task_runs()) == 200
+
+
 def test_an_annotated_map_leaves_as_one_graph_with_its_annotation(
     recorded: MemorySink,
     dask_address: str,

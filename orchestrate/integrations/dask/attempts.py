@@ -21,8 +21,8 @@ import pickle
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +90,7 @@ class AttemptChannel:
         self._outbox: list[_Outgoing] = []
         self._first_queued = self._last_queued = 0.0
         self._hurried = False  # a flush is on its way
+        self._together = 0  # batches being queued (`together`): nothing leaves meanwhile
         self.soon = False  # an attempt queued while runs moved on: send once they have
         self._codes: dict[int, tuple[TaskDefinition, TaskCode]] = {}
         self._kept: dict[int, tuple[Any, str, str]] = {}  # id(result) -> (result, worker, key)
@@ -155,10 +156,23 @@ class AttemptChannel:
         if first and not soon:  # the thread that sends them may be waiting for anything else
             self._post(_nothing)
 
-    def due_in(self) -> float | None:
-        """Seconds until the queued attempts should leave (0: now); None when none is queued."""
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Attempts queued inside leave together, as soon as the block ends (a `.map()`)."""
         with self._lock:
-            if not self._outbox:
+            self._together += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._together -= 1
+            self.hurry()
+
+    def due_in(self) -> float | None:
+        """Seconds until the queued attempts should leave (0: now); None when none is queued
+        or while a batch is being queued (its end sends it)."""
+        with self._lock:
+            if not self._outbox or self._together:
                 return None
             now = time.monotonic()
             return max(0.0, min(self._last_queued + QUIET, self._first_queued + HOLD_AT_MOST) - now)
@@ -174,8 +188,11 @@ class AttemptChannel:
     def flush(self) -> None:
         """Send the queued attempts to the cluster, as one graph where they allow."""
         with self._lock:
+            self._hurried = False
+            if self._together:  # the end of the batch sends it all
+                return
             outbox, self._outbox = self._outbox, []
-            self._hurried = self.soon = False
+            self.soon = False
         if not outbox:
             return
         try:
