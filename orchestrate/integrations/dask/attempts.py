@@ -30,7 +30,7 @@ import cloudpickle
 
 from orchestrate.core.records import TaskRunRecord
 from orchestrate.integrations.dask.cluster import DaskError, WorkerLost
-from orchestrate.integrations.dask.collector import Collector, Outcomes
+from orchestrate.integrations.dask.collector import Collector, Outcomes, gathers_direct
 from orchestrate.integrations.dask.placement import SubmitOptions
 from orchestrate.integrations.dask.remote import (
     FILE_MODULE_PREFIX,
@@ -95,7 +95,9 @@ class AttemptChannel:
         self._codes: dict[int, tuple[TaskDefinition, TaskCode]] = {}
         self._kept: dict[int, tuple[Any, str, str]] = {}  # id(result) -> (result, worker, key)
         self._kept_runs: set[str] = set()
-        self._collector = Collector(client, self._arrived)  # touched only on the client's loop
+        address = str(getattr(client.scheduler, "address", None) or "")
+        direct = gathers_direct(address, client.direct_to_workers)
+        self._collector = Collector(client, self._arrived, direct)  # only on the client's loop
 
     def pack(
         self,
