@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from orchestrate import flow, task
@@ -176,3 +177,25 @@ def test_a_settled_result_is_released_with_its_future(store: Path, dask_address:
         return held, sum(ref() is not None for ref in refs)
 
     assert pipeline() == (20, 0)
+
+
+def test_every_task_run_of_maps_is_stored_with_all_its_states_and_edges(
+    store: Path, dask_address: str
+) -> None:
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> list[int]:
+        firsts = triple.map(range(200))
+        return triple.map(firsts).result()  # each waits on its upstream: an edge per run
+
+    assert pipeline() == [9 * i for i in range(200)]
+    get_sink().close()  # everything it was given is written, and the file let go
+    with duckdb.connect(str(store / "orc.duckdb"), read_only=True) as conn:
+        runs = conn.execute("SELECT state_type, count(*) FROM task_runs GROUP BY 1").fetchall()
+        states = conn.execute(
+            "SELECT state_type, count(DISTINCT run_id), count(*) FROM state_history "
+            "WHERE is_task GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        edges = conn.execute("SELECT kind, count(*) FROM task_run_edges GROUP BY 1").fetchall()
+    assert runs == [("COMPLETED", 400)]
+    assert states == [("COMPLETED", 400, 400), ("PENDING", 400, 400), ("RUNNING", 400, 400)]
+    assert edges == [("data", 200)]
