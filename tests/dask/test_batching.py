@@ -100,6 +100,24 @@ def test_a_map_leaves_at_once_as_one_graph_though_the_flow_waits_on_none_of_it(
     assert len(recorded.task_runs()) == 200
 
 
+def test_a_large_map_leaves_in_graphs_while_the_rest_is_packed(
+    recorded: MemorySink,
+    dask_address: str,
+    graphs_seen: GraphsSeen,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(attempts, "QUIET", 60.0)
+    monkeypatch.setattr(attempts, "HOLD_AT_MOST", 60.0)
+    monkeypatch.setattr(attempts, "MAP_GRAPH", 100)
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def tripled() -> list[int]:
+        return triple.map(range(250)).result()
+
+    assert tripled() == [3 * i for i in range(250)]
+    assert [len(keys) for keys in graphs_seen.ours("orc-triple-")] == [100, 100, 50]
+
+
 def test_an_annotated_map_leaves_as_one_graph_with_its_annotation(
     recorded: MemorySink,
     dask_address: str,

@@ -57,6 +57,9 @@ QUIET = 0.02
 #: ... or at the latest once the first of them has waited this long (seconds). Attempts
 #: queued while runs move on (downstream runs, retries) leave once those events are handled.
 HOLD_AT_MOST = 0.25
+#: A `.map()` leaves in graphs of this many attempts while the rest are still being packed, so
+#: workers start on the first while the flow process packs the others.
+MAP_GRAPH = 500
 #: An attempt waiting to leave: key, payload, the worker keeping its inputs, Dask options.
 _Outgoing = tuple[str, Any, str | None, SubmitOptions]
 
@@ -155,12 +158,16 @@ class AttemptChannel:
             if first:
                 self._first_queued = now
             self._last_queued = now
-        if first and not soon:  # the thread that sends them may be waiting for anything else
+            full = self._together and len(self._outbox) >= MAP_GRAPH
+        if full:  # in this thread, which would otherwise go on packing the map's next attempts
+            self.flush()
+        elif first and not soon:  # the thread that sends them may be waiting for anything else
             self._post(_nothing)
 
     @contextmanager
     def together(self) -> Iterator[None]:
-        """Attempts queued inside leave together, as soon as the block ends (a `.map()`)."""
+        """Attempts queued inside leave together, in graphs of `MAP_GRAPH`, the last as soon
+        as the block ends (a `.map()`); no timer sends part of them meanwhile."""
         with self._lock:
             self._together += 1
         try:
@@ -190,11 +197,8 @@ class AttemptChannel:
     def flush(self) -> None:
         """Send the queued attempts to the cluster, as one graph where they allow."""
         with self._lock:
-            self._hurried = False
-            if self._together:  # the end of the batch sends it all
-                return
             outbox, self._outbox = self._outbox, []
-            self.soon = False
+            self._hurried = self.soon = False
         if not outbox:
             return
         try:
