@@ -104,9 +104,8 @@ class Task(callables.MethodBinding, Generic[P, R]):
         """
         wait_for = kwargs.pop("wait_for", None)
         return_state = kwargs.pop("return_state", False)
-        submit_task = _task_engine().submit_task
         calls = self._map_calls(self._bind_given(args, kwargs))
-        futures = PrefectFutureList(submit_task(self, parameters, wait_for) for parameters in calls)
+        futures = PrefectFutureList(_task_engine().submit_tasks(self, calls, wait_for))
         return [f.wait_state() for f in futures] if return_state else futures  # type: ignore[return-value]
 
     def call(self, parameters: dict[str, Any]) -> Any:

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from orchestrate.engine.retries import RetryDelay, exponential_backoff
     from orchestrate.engine.runners import TaskRunner, ThreadPoolTaskRunner
     from orchestrate.engine.steps import bind_plan, call_plan
-    from orchestrate.engine.task_engine import call_task, submit_task
+    from orchestrate.engine.task_engine import call_task, submit_task, submit_tasks
     from orchestrate.engine.transactions import (
         AsyncTransaction,
         CommitMode,
@@ -129,6 +129,7 @@ _HOMES = {
     "stream_flow": "generator_runs",
     "stream_task": "generator_runs",
     "submit_task": "task_engine",
+    "submit_tasks": "task_engine",
     "AsyncTransaction": "transactions",
     "atransaction": "transactions",
     "CommitMode": "transactions",
@@ -208,6 +209,7 @@ __all__ = [
     "stream_flow",
     "stream_task",
     "submit_task",
+    "submit_tasks",
     "tags",
     "task_run_context",
     "task_run_logger",

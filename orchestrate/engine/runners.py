@@ -14,7 +14,7 @@ import contextvars
 import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -52,6 +52,10 @@ class TaskRunner(ABC):
 
     @abstractmethod
     def submit(self, job: TaskJob) -> PrefectFuture[Any]: ...
+
+    def submit_many(self, jobs: Sequence[TaskJob]) -> list[PrefectFuture[Any]]:
+        """Submit the runs of one `.map()`; a runner that can send them as one batch overrides it."""
+        return [self.submit(job) for job in jobs]
 
 
 class ThreadPoolTaskRunner(TaskRunner):

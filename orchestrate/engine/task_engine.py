@@ -576,3 +576,26 @@ def submit_task(
     job = TaskRunJob(task, parameters, wait_for, flow_ctx)
     job.record_upstreams()
     return flow_ctx.task_runner.submit(job)
+
+
+def submit_tasks(
+    task: TaskDefinition, calls: Iterable[dict[str, Any]], wait_for: Iterable[Any] | None
+) -> list[PrefectFuture[Any]]:
+    """`.map()`: one task run per call, recorded in call order, handed to the runner together.
+
+    A runner that sends work elsewhere (Dask) then sends the map as one batch at once,
+    rather than guessing when the calls have stopped coming.
+    """
+    flow_ctx = flow_run_context.get()
+    if flow_ctx is None:
+        raise RuntimeError(
+            f"Task {task.options.name!r} was submitted outside of a flow run. "
+            "Call .submit() and .map() inside a @flow, or call the task directly."
+        )
+    waits = list(wait_for) if wait_for else None
+    jobs = []
+    for parameters in calls:
+        job = TaskRunJob(task, parameters, waits, flow_ctx)
+        job.record_upstreams()
+        jobs.append(job)
+    return flow_ctx.task_runner.submit_many(jobs)

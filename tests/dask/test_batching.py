@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from orchestrate import flow, task
@@ -76,6 +77,45 @@ def test_a_map_the_flow_waits_on_leaves_as_one_graph(
     assert tripled() == [3 * i for i in range(300)]
     assert [len(keys) for keys in graphs_seen.ours("orc-triple-")] == [300]
     assert len(recorded.task_runs()) == 300
+
+
+def test_a_map_leaves_at_once_as_one_graph_though_the_flow_waits_on_none_of_it(
+    recorded: MemorySink,
+    dask_address: str,
+    graphs_seen: GraphsSeen,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(attempts, "QUIET", 60.0)  # no timer sends them within the test
+    monkeypatch.setattr(attempts, "HOLD_AT_MOST", 60.0)
+    name = f"orc-test-{uuid.uuid4()}"
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def fired() -> bool:
+        set_event.map([name] * 200)  # none of its futures is waited on
+        with Client(dask_address, set_as_default=False) as client:
+            return bool(Event(name, client=client).wait(timeout=30))
+
+    assert fired() is True
+    assert [len(keys) for keys in graphs_seen.ours("orc-set_event-")] == [200]
+    assert len(recorded.task_runs()) == 200
+
+
+def test_a_large_map_leaves_in_graphs_while_the_rest_is_packed(
+    recorded: MemorySink,
+    dask_address: str,
+    graphs_seen: GraphsSeen,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(attempts, "QUIET", 60.0)
+    monkeypatch.setattr(attempts, "HOLD_AT_MOST", 60.0)
+    monkeypatch.setattr(attempts, "MAP_GRAPH", 100)
+
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def tripled() -> list[int]:
+        return triple.map(range(250)).result()
+
+    assert tripled() == [3 * i for i in range(250)]
+    assert [len(keys) for keys in graphs_seen.ours("orc-triple-")] == [100, 100, 50]
 
 
 def test_an_annotated_map_leaves_as_one_graph_with_its_annotation(
@@ -155,3 +195,25 @@ def test_a_settled_result_is_released_with_its_future(store: Path, dask_address:
         return held, sum(ref() is not None for ref in refs)
 
     assert pipeline() == (20, 0)
+
+
+def test_every_task_run_of_maps_is_stored_with_all_its_states_and_edges(
+    store: Path, dask_address: str
+) -> None:
+    @flow(task_runner=DaskTaskRunner(dask_address))
+    def pipeline() -> list[int]:
+        firsts = triple.map(range(200))
+        return triple.map(firsts).result()  # each waits on its upstream: an edge per run
+
+    assert pipeline() == [9 * i for i in range(200)]
+    get_sink().close()  # everything it was given is written, and the file let go
+    with duckdb.connect(str(store / "orc.duckdb"), read_only=True) as conn:
+        runs = conn.execute("SELECT state_type, count(*) FROM task_runs GROUP BY 1").fetchall()
+        states = conn.execute(
+            "SELECT state_type, count(DISTINCT run_id), count(*) FROM state_history "
+            "WHERE is_task GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        edges = conn.execute("SELECT kind, count(*) FROM task_run_edges GROUP BY 1").fetchall()
+    assert runs == [("COMPLETED", 400)]
+    assert states == [("COMPLETED", 400, 400), ("PENDING", 400, 400), ("RUNNING", 400, 400)]
+    assert edges == [("data", 200)]

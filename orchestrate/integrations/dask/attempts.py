@@ -21,8 +21,8 @@ import pickle
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ import cloudpickle
 
 from orchestrate.core.records import TaskRunRecord
 from orchestrate.integrations.dask.cluster import DaskError, WorkerLost
-from orchestrate.integrations.dask.collector import Collector, Outcomes
+from orchestrate.integrations.dask.collector import Collector, Outcomes, gathers_direct
 from orchestrate.integrations.dask.placement import SubmitOptions
 from orchestrate.integrations.dask.remote import (
     FILE_MODULE_PREFIX,
@@ -57,6 +57,9 @@ QUIET = 0.02
 #: ... or at the latest once the first of them has waited this long (seconds). Attempts
 #: queued while runs move on (downstream runs, retries) leave once those events are handled.
 HOLD_AT_MOST = 0.25
+#: A `.map()` leaves in graphs of this many attempts while the rest are still being packed, so
+#: workers start on the first while the flow process packs the others.
+MAP_GRAPH = 500
 #: An attempt waiting to leave: key, payload, the worker keeping its inputs, Dask options.
 _Outgoing = tuple[str, Any, str | None, SubmitOptions]
 
@@ -90,11 +93,14 @@ class AttemptChannel:
         self._outbox: list[_Outgoing] = []
         self._first_queued = self._last_queued = 0.0
         self._hurried = False  # a flush is on its way
+        self._together = 0  # batches being queued (`together`): nothing leaves meanwhile
         self.soon = False  # an attempt queued while runs moved on: send once they have
         self._codes: dict[int, tuple[TaskDefinition, TaskCode]] = {}
         self._kept: dict[int, tuple[Any, str, str]] = {}  # id(result) -> (result, worker, key)
         self._kept_runs: set[str] = set()
-        self._collector = Collector(client, self._arrived)  # touched only on the client's loop
+        address = str(getattr(client.scheduler, "address", None) or "")
+        direct = gathers_direct(address, client.direct_to_workers)
+        self._collector = Collector(client, self._arrived, direct)  # only on the client's loop
 
     def pack(
         self,
@@ -152,13 +158,30 @@ class AttemptChannel:
             if first:
                 self._first_queued = now
             self._last_queued = now
-        if first and not soon:  # the thread that sends them may be waiting for anything else
+            full = self._together and len(self._outbox) >= MAP_GRAPH
+        if full:  # in this thread, which would otherwise go on packing the map's next attempts
+            self.flush()
+        elif first and not soon:  # the thread that sends them may be waiting for anything else
             self._post(_nothing)
 
-    def due_in(self) -> float | None:
-        """Seconds until the queued attempts should leave (0: now); None when none is queued."""
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Attempts queued inside leave together, in graphs of `MAP_GRAPH`, the last as soon
+        as the block ends (a `.map()`); no timer sends part of them meanwhile."""
         with self._lock:
-            if not self._outbox:
+            self._together += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._together -= 1
+            self.hurry()
+
+    def due_in(self) -> float | None:
+        """Seconds until the queued attempts should leave (0: now); None when none is queued
+        or while a batch is being queued (its end sends it)."""
+        with self._lock:
+            if not self._outbox or self._together:
                 return None
             now = time.monotonic()
             return max(0.0, min(self._last_queued + QUIET, self._first_queued + HOLD_AT_MOST) - now)

@@ -25,7 +25,7 @@ import contextvars
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -180,6 +180,13 @@ class DaskTaskRunner(TaskRunner):
         assert isinstance(job, TaskRunJob), "DaskTaskRunner runs the engine's task runs"
         return self._session.submit(job)
 
+    def submit_many(self, jobs: Sequence[TaskJob]) -> list[PrefectFuture[Any]]:
+        """A `.map()`: its attempts ready now leave at once, as one graph."""
+        if self._session is None:
+            raise RuntimeError("The task runner is not running: submit tasks inside a flow run.")
+        assert all(isinstance(job, TaskRunJob) for job in jobs), "the engine's task runs only"
+        return self._session.submit_many(jobs)  # type: ignore[arg-type]
+
     def __repr__(self) -> str:
         cluster = self.cluster_class
         name = cluster if isinstance(cluster, str) else getattr(cluster, "__name__", None)
@@ -274,15 +281,32 @@ class _Session:
         self._thread.start()
 
     def submit(self, job: TaskRunJob) -> PrefectFuture[Any]:
-        outcome = _Outcome(self._channel.hurry)
-        run = _RemoteRun(job, contextvars.copy_context(), outcome, self._count_off)
+        return self.submit_many([job], send_now=False)[0]
+
+    def submit_many(
+        self, jobs: Sequence[TaskRunJob], send_now: bool = True
+    ) -> list[PrefectFuture[Any]]:
+        """Start these task runs; with `send_now`, the attempts of those ready leave at once."""
         with self._all_settled:
-            self._unsettled += 1
-        if job.pending:
-            when_all_done(job.pending, lambda: self._post(partial(self._resume, run, None)))
-        else:
-            self._resume(run, None)
-        return PrefectFuture(job.run, outcome)
+            self._unsettled += len(jobs)
+        futures: list[PrefectFuture[Any]] = []
+        ready: list[_RemoteRun] = []
+        for job in jobs:
+            outcome = _Outcome(self._channel.hurry)
+            run = _RemoteRun(job, contextvars.copy_context(), outcome, self._count_off)
+            if job.pending:
+                when_all_done(job.pending, partial(self._post, partial(self._resume, run, None)))
+            else:
+                ready.append(run)
+            futures.append(PrefectFuture(job.run, outcome))
+        if not send_now:
+            for run in ready:
+                self._resume(run, None)
+            return futures
+        with self._channel.together():
+            for run in ready:
+                self._resume(run, None)
+        return futures
 
     def _count_off(self) -> None:
         with self._all_settled:
