@@ -583,7 +583,7 @@ def submit_tasks(
 ) -> list[PrefectFuture[Any]]:
     """`.map()`: one task run per call, recorded in call order, handed to the runner together.
 
-    A runner that sends work elsewhere (Dask) then sends the map as one batch at once,
+    A runner that sends work to a cluster then sends the map as one batch at once,
     rather than guessing when the calls have stopped coming.
     """
     flow_ctx = flow_run_context.get()

@@ -56,12 +56,14 @@ def show():
 
 @pytest.fixture(autouse=True)
 def zygote_log_in_caplog(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """The daemon's zygote log reaches caplog even after a flow run in this process has set
-    orc's loggers not to propagate (as it does for every run)."""
-    logger = logging.getLogger("orc.daemon.zygotes")
-    logger.addHandler(caplog.handler)
+    """The daemon's zygote and supervisor logs reach caplog even after a flow run in this process
+    has set orc's loggers not to propagate (as it does for every run)."""
+    loggers = [logging.getLogger(f"orc.daemon.{name}") for name in ("zygotes", "supervisor")]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
     yield
-    logger.removeHandler(caplog.handler)
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)
 
 
 def parent_of(pid: int) -> int:
