@@ -33,7 +33,7 @@ from typing import Any
 
 ORC = str(Path(sys.executable).parent / "orc")
 
-FLOW = '''
+FLOW = """
 from orchestrate import flow, get_run_logger
 
 try:
@@ -47,19 +47,27 @@ def trivial(i: int = 0) -> int:
     mark("flow body")
     get_run_logger().info("start")
     return i
-'''
+"""
 
 
-def start_daemon(root: Path, deployments: str, max_runs: int = 4, cold: bool = False,
-                 trace: Path | None = None) -> subprocess.Popen[bytes]:
+def start_daemon(
+    root: Path, deployments: str, max_runs: int = 4, cold: bool = False, trace: Path | None = None
+) -> subprocess.Popen[bytes]:
     from orchestrate.client import DaemonNotRunning, connect
 
     (root / "flows.py").write_text(FLOW)
-    (root / "flows.toml").write_text(f"[project]\nname = 'bench'\nmax_concurrent_runs = {max_runs}\n" + deployments)
+    (root / "flows.toml").write_text(
+        f"[project]\nname = 'bench'\nmax_concurrent_runs = {max_runs}\n" + deployments
+    )
     env = {**os.environ, "ORC_COLD_WORKERS": "1" if cold else "0"}
     if trace is not None:
         env["ORC_START_TRACE"] = str(trace)
-    proc = subprocess.Popen([ORC, "up", "--project", str(root)], stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    proc = subprocess.Popen(
+        [ORC, "up", "--project", str(root)],
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -132,7 +140,9 @@ def latency_scheduled(root: Path, runs: int) -> dict[str, Any]:
                 data = change.data
                 if not data.get("settled") or not data.get("expected_start_time"):
                     continue
-                first = next((line for line in client.logs(data["id"]) if line.message == "start"), None)
+                first = next(
+                    (line for line in client.logs(data["id"]) if line.message == "start"), None
+                )
                 if first is not None:
                     samples.append((first.ts - data["expected_start_time"]) * 1000)
                 if len(samples) >= runs + 2:
@@ -167,7 +177,9 @@ def throughput(root: Path, runs: int) -> dict[str, float]:
     """`runs` trivial runs through the daemon with max_concurrent_runs = 4."""
     from orchestrate.client import connect
 
-    proc = start_daemon(root, '[[deployments]]\nname = "trivial"\nentrypoint = "flows.py:trivial"\n')
+    proc = start_daemon(
+        root, '[[deployments]]\nname = "trivial"\nentrypoint = "flows.py:trivial"\n'
+    )
     try:
         with connect(root) as client, client.subscribe(["flow_run"]) as changes:
             started = time.perf_counter()
@@ -194,11 +206,14 @@ def cli_and_memory(root: Path) -> dict[str, float]:
     )
     proc = start_daemon(root, deployments)
     try:
+
         def wall(*args: str) -> float:
             samples = []
             for _ in range(7):
                 t = time.perf_counter()
-                subprocess.run([ORC, *args, "--project", str(root)], check=True, capture_output=True)
+                subprocess.run(
+                    [ORC, *args, "--project", str(root)], check=True, capture_output=True
+                )
                 samples.append((time.perf_counter() - t) * 1000)
             return statistics.median(samples)
 
@@ -216,7 +231,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--throughput", type=int, default=500)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("--only", default="", help="comma-separated sections; prints, writes nothing")
+    parser.add_argument(
+        "--only", default="", help="comma-separated sections; prints, writes nothing"
+    )
     parser.add_argument("--trace", action="store_true", help="time each step of a warm start")
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",

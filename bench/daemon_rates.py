@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import daemon as bench_daemon
 from daemon import ORC, start_daemon, stop
 
-FLOWS = '''
+FLOWS = """
 from orchestrate import flow, task, get_run_logger
 
 
@@ -77,7 +77,7 @@ def chatty(lines: int = 200000) -> None:
 @flow
 def huge_line(mb: int = 50) -> None:
     get_run_logger().info("x" * (mb * 1024 * 1024))
-'''
+"""
 
 DEPLOYMENTS = "".join(
     f'[[deployments]]\nname = "{name}"\nentrypoint = "flows.py:{name}"\n'
@@ -90,7 +90,9 @@ def daemon(root: Path, max_runs: int = 4) -> subprocess.Popen[bytes]:
     return start_daemon(root, DEPLOYMENTS, max_runs=max_runs)
 
 
-def wait_settled(root: Path, deployment: str, parameters: dict[str, Any], timeout: float = 600) -> str:
+def wait_settled(
+    root: Path, deployment: str, parameters: dict[str, Any], timeout: float = 600
+) -> str:
     from orchestrate.client import connect
 
     with connect(root, timeout=timeout) as client:
@@ -128,7 +130,10 @@ def emit_rate(root: Path, events: int, batch: int, clients: int = 4) -> dict[str
         per = events // clients
         ctx = multiprocessing.get_context("spawn")
         ready = ctx.Barrier(clients + 1)
-        workers = [ctx.Process(target=_emitter, args=(str(root), per, batch, c, ready)) for c in range(clients)]
+        workers = [
+            ctx.Process(target=_emitter, args=(str(root), per, batch, c, ready))
+            for c in range(clients)
+        ]
         daemon_cpu, clients_cpu = _cpu_s(proc.pid), _children_cpu_s()
         started = time.perf_counter()
         for w in workers:
@@ -141,7 +146,9 @@ def emit_rate(root: Path, events: int, batch: int, clients: int = 4) -> dict[str
         ended = time.perf_counter()
         elapsed = ended - started
         with connect(root, timeout=60) as client:  # the count waits for the writer to catch up
-            stored = client.sql_query("SELECT count(*) FROM events WHERE event = 'bench.tick'").rows[0][0]
+            stored = client.sql_query(
+                "SELECT count(*) FROM events WHERE event = 'bench.tick'"
+            ).rows[0][0]
         daemon_cpu, clients_cpu = _cpu_s(proc.pid) - daemon_cpu, _children_cpu_s() - clients_cpu
     finally:
         stop(proc)
@@ -174,7 +181,9 @@ def logs_time(root: Path, lines: int) -> dict[str, float]:
         samples, firsts, counted = [], [], 0
         for _ in range(3):
             began = time.perf_counter()
-            cli = subprocess.Popen([ORC, "logs", run_id, "--project", str(root)], stdout=subprocess.PIPE)
+            cli = subprocess.Popen(
+                [ORC, "logs", run_id, "--project", str(root)], stdout=subprocess.PIPE
+            )
             assert cli.stdout is not None
             first = cli.stdout.readline()
             firsts.append(time.perf_counter() - began)
@@ -244,10 +253,15 @@ def runs_rate(root: Path, seconds: float) -> dict[str, float]:
             elapsed = time.perf_counter() - began
             ended = _cpu_by_kind(proc.pid)
             rss = _rss_mb(proc.pid)
-            duckdb_mb = client.sql_query("SELECT sum(memory_usage_bytes) / 2^20 FROM duckdb_memory()").rows[0][0]
+            duckdb_mb = client.sql_query(
+                "SELECT sum(memory_usage_bytes) / 2^20 FROM duckdb_memory()"
+            ).rows[0][0]
     finally:
         stop(proc)
-    per_run = {f"{kind}_cpu_ms_per_run": (ended[kind] - cpu.get(kind, 0.0)) / settled * 1000 for kind in ended}
+    per_run = {
+        f"{kind}_cpu_ms_per_run": (ended[kind] - cpu.get(kind, 0.0)) / settled * 1000
+        for kind in ended
+    }
     return {"runs": settled, "seconds": elapsed, "runs_per_s": settled / elapsed, "rss_after_mb": rss,
             "duckdb_mb": duckdb_mb, **per_run,
             "all_cpu_ms_per_run": sum(per_run.values()), "load": os.getloadavg()[0]}  # fmt: skip
@@ -256,8 +270,15 @@ def runs_rate(root: Path, seconds: float) -> dict[str, float]:
 def _cpu_by_kind(daemon_pid: int) -> dict[str, float]:
     """CPU seconds so far of the daemon, its zygotes, their reaped workers, and this process."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    kinds = {"daemon": _cpu_s(daemon_pid), "zygote": 0.0, "worker": 0.0, "client": own.ru_utime + own.ru_stime}
-    children = [pid for task in Path(f"/proc/{daemon_pid}/task").iterdir() for pid in _children(task)]
+    kinds = {
+        "daemon": _cpu_s(daemon_pid),
+        "zygote": 0.0,
+        "worker": 0.0,
+        "client": own.ru_utime + own.ru_stime,
+    }
+    children = [
+        pid for task in Path(f"/proc/{daemon_pid}/task").iterdir() for pid in _children(task)
+    ]
     for child in children:
         try:
             if b"orchestrate.worker.zygote" not in Path(f"/proc/{child}/cmdline").read_bytes():
@@ -323,7 +344,9 @@ def _notes(markdown: Path) -> str:
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run of median rate (or time), with how many runs it was chosen from."""
-    key = next((k for k in ("events_per_s", "runs_per_s", "seconds", "rss_after_mb") if k in runs[0]), None)
+    key = next(
+        (k for k in ("events_per_s", "runs_per_s", "seconds", "rss_after_mb") if k in runs[0]), None
+    )
     ordered = sorted(runs, key=lambda run: run[key]) if key else runs
     return {**ordered[(len(ordered) - 1) // 2], "of_runs": len(runs)}
 
@@ -363,7 +386,9 @@ def render(r: dict[str, Any]) -> str:
         rows.append(f"| daemon RSS before / after a run printed one 50 MB line | {h['rss_before_mb']:.0f} / {h['rss_after_mb']:.0f} MB "
                     f"(longest line stored {h['longest_stored_chars']:,} chars) | ≤ 150 MB |")  # fmt: skip
     if "runs" in r:
-        duckdb = f", DuckDB's share {r['runs']['duckdb_mb']:.0f} MiB" if "duckdb_mb" in r["runs"] else ""
+        duckdb = (
+            f", DuckDB's share {r['runs']['duckdb_mb']:.0f} MiB" if "duckdb_mb" in r["runs"] else ""
+        )
         rows.append(f"| one-task flow runs/s sustained over {r['runs']['seconds']:.0f} s | {r['runs']['runs_per_s']:.1f}/s "
                     f"({r['runs']['runs']:,} runs; RSS after {r['runs']['rss_after_mb']:.0f} MB{duckdb}; daemon CPU "
                     f"{r['runs'].get('daemon_cpu_ms_per_run', 0):.1f} ms a run{_worker_cpu(r['runs'])}) | ≥ 200/s |")  # fmt: skip

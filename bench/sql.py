@@ -59,7 +59,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
-    results: dict[str, Any] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"}
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         proc = _up(root)
@@ -74,7 +76,10 @@ def main() -> None:
     (args.out / "sql.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = ["# `orc sql --json` benchmarks", "", f"Machine: {results['machine']}", "",
              "| rows | daemon up | daemon down |", "|---:|---:|---:|"]  # fmt: skip
-    lines += [f"| {n:,} | {results['up_ms'][str(n)]:.0f} ms | {results['down_ms'][str(n)]:.0f} ms |" for n in SIZES]
+    lines += [
+        f"| {n:,} | {results['up_ms'][str(n)]:.0f} ms | {results['down_ms'][str(n)]:.0f} ms |"
+        for n in SIZES
+    ]
     (args.out / "sql.md").write_text("\n".join(lines) + "\n")
 
 

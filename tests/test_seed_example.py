@@ -24,7 +24,9 @@ def orc(*args: str, project: Path) -> subprocess.CompletedProcess[str]:
     return run([sys.executable, "-m", "orchestrate.cli", *args], project)
 
 
-def test_the_seed_example_prints_three_hellos_and_records_one_run_with_three_tasks(tmp_path: Path) -> None:
+def test_the_seed_example_prints_three_hellos_and_records_one_run_with_three_tasks(
+    tmp_path: Path,
+) -> None:
     source = (EXAMPLES / "hello.py").read_text()
     assert "from orchestrate import flow, task" in source
     (tmp_path / "my_flow.py").write_text(source)
@@ -43,10 +45,16 @@ def test_the_seed_example_prints_three_hellos_and_records_one_run_with_three_tas
     shown = orc("runs", "show", flow_run["id"][:6], "--json", project=tmp_path)
     assert shown.returncode == 0, shown.stderr
     detail = json.loads(shown.stdout)
-    assert sorted(t["name"] for t in detail["task_run_details"]) == ["hello-0", "hello-1", "hello-2"]
+    assert sorted(t["name"] for t in detail["task_run_details"]) == [
+        "hello-0",
+        "hello-1",
+        "hello-2",
+    ]
 
 
-def test_a_failing_task_out_of_retries_is_shown_with_type_message_and_traceback(tmp_path: Path) -> None:
+def test_a_failing_task_out_of_retries_is_shown_with_type_message_and_traceback(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "flaky.py").write_text(
         "from orchestrate import flow, task\n"
         "attempts = []\n"
@@ -66,7 +74,7 @@ def test_a_failing_task_out_of_retries_is_shown_with_type_message_and_traceback(
     shown = orc("runs", "show", listed[0]["id"], project=tmp_path)
     assert shown.returncode == 0
     assert "ConnectionError" in shown.stdout and "attempt 2 refused" in shown.stdout
-    assert 'line 7, in flaky' in shown.stdout  # the traceback points into the user's file
+    assert "line 7, in flaky" in shown.stdout  # the traceback points into the user's file
     detail = json.loads(orc("runs", "show", listed[0]["id"], "--json", project=tmp_path).stdout)
     (task_run,) = detail["task_run_details"]
     assert task_run["run_count"] == 2 and task_run["state_name"] == "Failed"

@@ -75,7 +75,12 @@ TIME_KEYS = {
 def _times(value: Any, key: str = "") -> list[tuple[str, Any]]:
     """Every (key, value) in `value` under a time key, lists of times one by one."""
     if isinstance(value, dict):
-        return [t for k, v in value.items() if k not in ("parameters", "payload", "data") for t in _times(v, k)]
+        return [
+            t
+            for k, v in value.items()
+            if k not in ("parameters", "payload", "data")
+            for t in _times(v, k)
+        ]
     if isinstance(value, list):
         return [t for v in value for t in _times(v, key)]
     return [(key, value)] if key in TIME_KEYS and value is not None else []

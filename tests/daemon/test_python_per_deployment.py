@@ -128,5 +128,8 @@ def test_validate_names_the_line_of_an_interpreter_without_a_fitting_orc(
     done = project.orc("validate")
     assert done.returncode == 2
     assert "flows.toml:3:" in done.stderr and "defaults.python" in done.stderr
-    assert f"has orc 0.0.1 (worker protocol v0), this orc {__version__} speaks v{PROTOCOL}" in done.stderr
+    assert (
+        f"has orc 0.0.1 (worker protocol v0), this orc {__version__} speaks v{PROTOCOL}"
+        in done.stderr
+    )
     assert "install -e" in done.stderr or f"install orc=={__version__}" in done.stderr

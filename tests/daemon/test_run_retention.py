@@ -39,9 +39,15 @@ def test_orc_prune_through_the_daemon(project: Project, build: SimpleNamespace) 
     assert _sql(project, ORPHANS) == [{"orphans": 0}]
 
 
-def test_run_retention_on_start_with_a_per_deployment_override(project: Project, build: SimpleNamespace) -> None:
-    project.write("flows.py", "from orchestrate import flow\n\n@flow\ndef tiny() -> None:\n    pass\n")
-    project.write("flows.toml", """
+def test_run_retention_on_start_with_a_per_deployment_override(
+    project: Project, build: SimpleNamespace
+) -> None:
+    project.write(
+        "flows.py", "from orchestrate import flow\n\n@flow\ndef tiny() -> None:\n    pass\n"
+    )
+    project.write(
+        "flows.toml",
+        """
         [project]
         run_retention = "30d"
 
@@ -49,7 +55,8 @@ def test_run_retention_on_start_with_a_per_deployment_override(project: Project,
         name = "short"
         entrypoint = "flows.py:tiny"
         run_retention = "5d"
-    """)
+    """,
+    )
     put_history(project.root, build, {
         "old-plain": (Completed(), "gone-deployment", 40), "week-plain": (Failed(), "gone-deployment", 7),
         "week-short": (Completed(), "short", 7), "new-short": (Completed(), "short", 1),

@@ -9,7 +9,9 @@ from tests.daemon.conftest import FLOWS, Project
 
 def test_filters_through_the_daemon(project: Project) -> None:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "tiny"
         entrypoint = "flows.py:tiny"
@@ -19,7 +21,8 @@ def test_filters_through_the_daemon(project: Project) -> None:
         name = "fails"
         entrypoint = "flows.py:fails"
         retries = 0
-    """)
+    """,
+    )
     project.up()
     assert project.orc("run", "tiny", "--watch").returncode == 0
     assert project.orc("run", "fails", "--watch").returncode == 1

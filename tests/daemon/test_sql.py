@@ -20,11 +20,14 @@ from tests.daemon.conftest import FLOWS, ORC, Project
 @pytest.fixture
 def two_runs(project: Project) -> Project:
     project.write("flows.py", FLOWS)
-    project.write("flows.toml", """
+    project.write(
+        "flows.toml",
+        """
         [[deployments]]
         name = "tiny"
         entrypoint = "flows.py:tiny"
-    """)
+    """,
+    )
     project.up()
     for x in ("1", "2"):
         result = project.orc("run", "tiny", "-p", f"x={x}", "--watch")
@@ -39,11 +42,14 @@ def _json(project: Project, *args: str) -> object:
 
 
 def test_sql_counts_runs_and_task_runs_through_the_daemon(two_runs: Project) -> None:
-    counted = _json(two_runs, """
+    counted = _json(
+        two_runs,
+        """
         SELECT f.deployment, f.state_name, count(DISTINCT f.id) AS runs, count(t.id) AS task_runs
         FROM flow_runs f LEFT JOIN task_runs t ON t.flow_run_id = f.id
         GROUP BY ALL
-    """)
+    """,
+    )
     assert counted == [{"deployment": "tiny", "state_name": "Completed", "runs": 2, "task_runs": 2}]
     logged = _json(two_runs, "SELECT message FROM logs WHERE message LIKE 'tiny got%' ORDER BY ts")
     assert logged == [{"message": "tiny got x=1"}, {"message": "tiny got x=2"}]
@@ -59,15 +65,20 @@ def test_a_delete_is_refused_and_the_daemon_goes_on(two_runs: Project) -> None:
 
 
 def test_csv_streams_every_row_past_the_table_cap(two_runs: Project) -> None:
-    result = two_runs.orc("sql", "--csv", "--limit", "1", "SELECT run_id, state_name FROM states ORDER BY ts")
+    result = two_runs.orc(
+        "sql", "--csv", "--limit", "1", "SELECT run_id, state_name FROM states ORDER BY ts"
+    )
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["run_id", "state_name"]
-    assert len(rows) - 1 >= 8  # two flow runs and two task runs, each Pending/Running/Completed or more
+    # Two flow runs and two task runs, each Pending/Running/Completed or more.
+    assert len(rows) - 1 >= 8
 
 
 def test_a_slow_query_is_stopped_at_its_timeout(two_runs: Project) -> None:
-    slow = two_runs.orc("sql", "--timeout", "0.3", "SELECT count(*) FROM range(10000000000) a, range(1000) b")
+    slow = two_runs.orc(
+        "sql", "--timeout", "0.3", "SELECT count(*) FROM range(10000000000) a, range(1000) b"
+    )
     assert slow.returncode == 2
     assert "timeout of 0.3 s" in slow.stderr
     assert _json(two_runs, "SELECT count(*) AS n FROM flow_runs") == [{"n": 2}]

@@ -62,7 +62,12 @@ VALID: dict[str, dict[str, Any]] = {
     Method.SQL_SPOOL: {"sql": "SELECT 1", "timeout": 5.0},
     Method.STORE_BACKUP: {"path": _SCRATCH + "/orc.backup"},
     Method.RUNS_PRUNE: {"older_than": 1e9, "dry_run": True},
-    Method.RUNS_BACKFILL: {"deployment": "tiny", "start": 1.7e9, "end": 1.7e9 + 0.001, "dry_run": True},
+    Method.RUNS_BACKFILL: {
+        "deployment": "tiny",
+        "start": 1.7e9,
+        "end": 1.7e9 + 0.001,
+        "dry_run": True,
+    },
 }
 #: `shutdown` is left out: it would end the daemon under fuzz (tests/daemon/test_down_detach.py).
 NOT_FUZZED = {Method.NOTIFY, Method.SHUTDOWN}

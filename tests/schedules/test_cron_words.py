@@ -81,7 +81,9 @@ def _field(field: int) -> st.SearchStrategy[str]:
         extra = extra | st.just("L") | st.integers(1, 31).map(lambda n: f"{n}W")
         listed = listed | st.lists(_item(2), max_size=2).map(lambda items: ",".join([*items, "L"]))
     if field == 4:
-        extra = extra | st.tuples(st.integers(0, 6), st.integers(1, 5)).map(lambda p: f"{p[0]}#{p[1]}")
+        extra = extra | st.tuples(st.integers(0, 6), st.integers(1, 5)).map(
+            lambda p: f"{p[0]}#{p[1]}"
+        )
         extra = extra | st.integers(0, 6).map(lambda n: f"L{n}")
     return listed | extra
 
@@ -120,5 +122,7 @@ def test_words_name_what_the_planner_runs(cron: str) -> None:
     found = re.search(r"on day ([\d ,a-z]+?) of the month", words)
     if found and "the " not in found[1]:  # `L` and `W` days depend on the month
         assert _named(found[1], None, 0) == (plan.days or set(range(1, 32))), words
-    if not plan.nth and (found := re.search(r" on ((?:[A-Z][a-z]+day(?:, | and | through )?)+)", words)):
+    if not plan.nth and (
+        found := re.search(r" on ((?:[A-Z][a-z]+day(?:, | and | through )?)+)", words)
+    ):
         assert _named(found[1], _DAY_NAMES, 0) == (plan.weekdays or set(range(7))), words

@@ -38,7 +38,9 @@ def store(tmp_path: Path, build: SimpleNamespace) -> Path:
     return path
 
 
-def _run(path: Path, query: str, limit: int | None = None, timeout: float = 30.0) -> sql.QueryResult:
+def _run(
+    path: Path, query: str, limit: int | None = None, timeout: float = 30.0
+) -> sql.QueryResult:
     conn = open_for_reading(path)
     assert conn is not None
     try:
@@ -127,7 +129,9 @@ def test_a_project_without_a_store_reads_as_empty_views(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "json"])
-def test_copy_writes_a_private_file_duckdb_reads_back(store: Path, tmp_path: Path, fmt: str) -> None:
+def test_copy_writes_a_private_file_duckdb_reads_back(
+    store: Path, tmp_path: Path, fmt: str
+) -> None:
     out = tmp_path / f"runs.{fmt}"
     conn = open_for_reading(store)
     assert conn is not None

@@ -31,7 +31,11 @@ def store(tmp_path: Path, build: SimpleNamespace) -> Path:
     writer = StoreWriter(path)
     writer.put(build.flow_run("late-run", Completed(), deployment="etl", start_time=now - 50,
                               end_time=now - 40, expected_start_time=now - 100))  # fmt: skip
-    writer.put(build.flow_run("bad-run", Failed(), deployment="etl", start_time=now - 30, end_time=now - 29))
+    writer.put(
+        build.flow_run(
+            "bad-run", Failed(), deployment="etl", start_time=now - 30, end_time=now - 29
+        )
+    )
     writer.put(StateRecord("late-run", "late-run", False, _at(Late(), now - 90)))
     writer.put(StateRecord("late-run", "late-run", False, _at(Running(), now - 50)))
     for i, seconds in enumerate([1.0, 2.0, 3.0]):

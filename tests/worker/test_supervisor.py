@@ -335,6 +335,7 @@ async def test_task_runs_and_subflows_left_open_by_a_dead_worker_end_with_it(
     ending = "Crashed" if how == "kill -9" else "Cancelled"
     assert exit_.final_state.name == ending
     runs = latest_runs(project.recorder)
+
     def key(r: TaskRunRecord | FlowRunRecord) -> str:
         return r.flow_name if isinstance(r, FlowRunRecord) else r.name.split("-")[0] + " task"
 
@@ -343,7 +344,9 @@ async def test_task_runs_and_subflows_left_open_by_a_dead_worker_end_with_it(
                       ("inner", ending)}  # fmt: skip
     assert all(r.state.is_final() and r.end_time is not None for r in runs.values())
     sleepers = [r for r in runs.values() if r.name.startswith("sleepy")]
-    assert len(sleepers) == 2 and all(project.recorder.history(r.id)[-1] == ending for r in sleepers)
+    assert len(sleepers) == 2 and all(
+        project.recorder.history(r.id)[-1] == ending for r in sleepers
+    )
 
 
 SHADOWED = """

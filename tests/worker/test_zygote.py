@@ -497,6 +497,7 @@ async def test_a_spare_killed_just_before_it_takes_its_run_is_replaced_not_crash
     """Killed from outside between the daemon's liveness check and the hand-over of its run
     (~1 ms), the spare never ran anything of it: another worker takes the run."""
     from orchestrate.daemon import spares as spares_module
+
     project.write("show.py", SHOW)
     zygotes = project.supervisor.zygotes
     assert zygotes is not None and await zygotes.warm(str(project.root))
@@ -508,9 +509,11 @@ async def test_a_spare_killed_just_before_it_takes_its_run_is_replaced_not_crash
         if not killed:  # the first hand-over only: the kill lands right before it
             killed.append(self.proc.pid)
             os.kill(self.proc.pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10  # until the zygote has reaped it: its threads,
+            # Until the zygote has reaped it: its threads, and so its ends of its pipes, are
+            # gone (polled, with a deadline).
+            deadline = time.monotonic() + 10
             while os.path.exists(f"/proc/{self.proc.pid}") and time.monotonic() < deadline:
-                time.sleep(0.005)  # and so its ends of its pipes, are gone (polled, with a deadline)
+                time.sleep(0.005)
         give(self, env, cwd)
 
     monkeypatch.setattr(spares_module.Spare, "give", give_to_a_dead_spare)
