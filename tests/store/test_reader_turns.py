@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from orchestrate.core.records import LogRecord
 from orchestrate.store import StoreWriter, file_hold
 from orchestrate.store.file_hold import FileHold
+from tests.store.busy_writer import logging_without_pause
 
 
 @pytest.fixture
@@ -51,21 +51,8 @@ def busy(path: Path, build: SimpleNamespace) -> Iterator[StoreWriter]:
     writer = StoreWriter(path)
     writer.put(build.flow_run("busy"))
     assert writer.flush(10)
-    stop = threading.Event()
-
-    def keep_logging() -> None:
-        i = 0
-        while not stop.is_set():
-            for _ in range(50):
-                writer.put(LogRecord("busy", None, 1_700_000_000 + i, 20, "orc", f"line {i}"))
-                i += 1
-            stop.wait(0.005)
-
-    producer = threading.Thread(target=keep_logging)
-    producer.start()
-    yield writer
-    stop.set()
-    producer.join(10)
+    with logging_without_pause(writer, per_round=50, pause=0.005):
+        yield writer
     writer.close()
 
 

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +23,7 @@ from orchestrate.states import Completed, Failed, Pending, Running
 from orchestrate.store import Store, StoreWriter
 from orchestrate.store.batch import FLOW_RUNS, Batch, EventPruning
 from orchestrate.store.migrations import migrate
+from tests.store.busy_writer import logging_without_pause
 
 
 @pytest.fixture
@@ -340,25 +340,13 @@ def test_another_process_can_read_while_this_one_keeps_writing(
     writer = StoreWriter(path)
     writer.put(build.flow_run("busy"))
     assert writer.flush(10)
-    stop = threading.Event()
-
-    def keep_logging() -> None:
-        i = 0
-        while not stop.is_set():
-            for _ in range(200):
-                writer.put(LogRecord("busy", None, 1_700_000_000 + i, 20, "orc", f"line {i}"))
-                i += 1
-            stop.wait(0.002)  # pace like a chatty flow, not a tight loop
-
-    producer = threading.Thread(target=keep_logging)
-    producer.start()
     try:
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        result = subprocess.run([sys.executable, "-c", READER, str(path)], env=env,
-                                capture_output=True, text=True, timeout=30)  # fmt: skip
+        # Paced like a chatty flow, not a tight loop.
+        with logging_without_pause(writer, per_round=200, pause=0.002):
+            env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+            result = subprocess.run([sys.executable, "-c", READER, str(path)], env=env,
+                                    capture_output=True, text=True, timeout=30)  # fmt: skip
     finally:
-        stop.set()
-        producer.join(10)
         writer.close()
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
