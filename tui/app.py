@@ -11,6 +11,7 @@ client (`orc store-stdio`) under a banner, and keeps trying the daemon.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
@@ -35,6 +36,7 @@ from tui.terminal import wants_no_colour
 
 RETRY_SECONDS = 2.0
 STORE_AFTER = 5.0  # seconds without a daemon before the store's read-only view opens
+WIND_UP_SECONDS = 6.0  # a closing ssh is given 5 s to exit before it is killed (client/aio.py)
 
 
 class OrcApp(App[None]):
@@ -213,6 +215,19 @@ class OrcApp(App[None]):
         if client is not None:
             with contextlib.suppress(*CLIENT_ERRORS):  # it may be gone already
                 await client.close()
+        await self._workers_wound_up()
+
+    async def _workers_wound_up(self) -> None:
+        """Let the workers cancelled as the app stopped finish their own cleanup, a while at most.
+
+        Textual cancels workers without waiting; a connection attempt over ssh
+        then still closes and reaps its `ssh`. Left to the loop's end, that
+        child would outlive the dashboard unreaped.
+        """
+        waiting = [worker.wait() for worker in self.workers]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(WIND_UP_SECONDS):
+                await asyncio.gather(*waiting, return_exceptions=True)
 
     # ---- the command palette ----------------------------------------------------------
 

@@ -9,6 +9,7 @@ when one fails is what a user would read.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -119,3 +120,34 @@ async def test_orc_tui_host_in_a_terminal_shows_the_remote_project_and_quits_on_
         assert await asyncio.wait_for(terminal.process.wait(), SLOW) == 0
     finally:
         terminal.close()
+
+
+def _ssh_children() -> list[int]:
+    """This process's `ssh` children not yet reaped (running or exited but not waited for)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue  # gone meanwhile
+        name = fields[0].split("(", 1)[1]
+        if name == "ssh" and int(fields[1].split()[1]) == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def test_quitting_while_a_connection_is_tried_leaves_no_ssh_behind(
+    tmp_path: Path, ssh_client: SshServer
+) -> None:
+    """The dashboard retries a far side with no daemon; quit mid-try: every ssh is waited for."""
+    (tmp_path / "flows.toml").write_text('[project]\nname = "idle"\n')
+    app = app_over(ssh_client.url(tmp_path), retry_seconds=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(
+            pilot,
+            lambda: "no orc daemon is running" in screen_text(pilot.app).lower(),
+            SLOW,
+            "'no orc daemon is running'",
+        )
+        await wait_until(pilot, lambda: bool(_ssh_children()), SLOW, "an ssh being tried again")
+    assert _ssh_children() == []
