@@ -11,11 +11,13 @@ import importlib.util
 import inspect
 import sys
 import sysconfig
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from orchestrate.core.errors import EntrypointError
+from orchestrate.worker import code_cache
 
 
 def load_flow(entrypoint: str, root: Path | None = None) -> Any:
@@ -56,7 +58,9 @@ def _import_file(path: Path, shown: str) -> ModuleType:
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     module_name = f"orc_entrypoint_{path.stem}_{digest}"
     add_import_folder(str(path.parent))
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    spec = importlib.util.spec_from_file_location(
+        module_name, path, loader=_WarmLoader(module_name, str(path))
+    )
     if spec is None or spec.loader is None:
         raise EntrypointError(f"{shown}: Python cannot import this file; is it a .py file?")
     module = importlib.util.module_from_spec(spec)
@@ -78,6 +82,15 @@ def _import_file(path: Path, shown: str) -> ModuleType:
             "— fix the error (traceback above) and run again."
         ) from exc
     return module
+
+
+class _WarmLoader(SourceFileLoader):
+    """Python's loader for a source file, but with the code the zygote compiled before the
+    fork when the file is still the one it compiled (`code_cache`)."""
+
+    def get_code(self, fullname: str) -> Any:
+        code = code_cache.cached(self.path)
+        return code if code is not None else super().get_code(fullname)
 
 
 def add_import_folder(folder: str) -> None:
