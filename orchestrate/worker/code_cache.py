@@ -34,7 +34,7 @@ def warm(paths: Iterable[str]) -> None:
     for path in paths:
         try:
             stamp = _stamp(os.stat(path))
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the path
             _code.pop(path, None)
             continue
         known = _code.get(path)
@@ -54,7 +54,7 @@ def cached(path: str) -> CodeType | None:
         return None
     try:
         stamp = _stamp(os.stat(path))
-    except OSError:
+    except (OSError, ValueError):
         return None
     return known[1] if known[0] == stamp else None
 
@@ -68,12 +68,12 @@ def _compile(path: str) -> tuple[Stamp, CodeType] | None:
             source = file.read()
             if _stamp(os.fstat(file.fileno())) != before:
                 return None
-    except OSError:
+    except (OSError, ValueError):
         return None
     try:
         # as `SourceFileLoader.source_to_code` compiles a module
         return before, compile(source, path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
+    except Exception:  # SyntaxError, a NUL byte, too deep to compile: the run will say so
         return None
 
 

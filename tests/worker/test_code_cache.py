@@ -77,3 +77,10 @@ def test_the_cache_keeps_at_most_max_files(tmp_path: Path) -> None:
     code_cache.warm(paths)
     assert len(code_cache._code) == code_cache.MAX_FILES
     assert code_cache.cached(paths[-1]) is None  # compiled by its run instead
+
+
+def test_a_file_too_deep_to_compile_does_not_stop_the_zygote(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.py"
+    deep.write_text("x = " + "(" * 300 + ")" * 300 + "\n")  # the parser refuses it
+    code_cache.warm([str(deep), str(tmp_path / "nul\0.py")])
+    assert code_cache.cached(str(deep)) is None
