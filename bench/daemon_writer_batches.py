@@ -96,7 +96,7 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(size: int, runs: int) -> dict[str, Any]:
+def measure(size: int, runs: int, threads: int | None = None) -> dict[str, Any]:
     """CPU per run of storing `runs` one-task runs in batches of `size` runs, in a fresh store."""
     halves = [[run_records(b * size + i) for i in range(size)] for b in range(runs // size + 1)]
     batches = [  # the runs starting now, and the ends of those that started a batch before
@@ -106,7 +106,15 @@ def measure(size: int, runs: int) -> dict[str, Any]:
     ]
     rows = sum(len(batch) for batch in batches)
     with tempfile.TemporaryDirectory() as tmp:
-        writer = StoreWriter(Path(tmp) / "orc.duckdb")
+        path = Path(tmp) / "orc.duckdb"
+        conn = None
+        if threads is not None:  # the daemon's way: one connection, held; DuckDB's pool sized
+            from orchestrate.store import connection, migrations
+
+            conn = connection.connect(path)
+            migrations.migrate(conn, path)
+            conn.execute(f"SET threads = {threads}")
+        writer = StoreWriter(path, connection=conn)
         for record in (r for half in run_records(-1) for r in half):
             writer.put(record)
         writer.flush()
@@ -120,6 +128,7 @@ def measure(size: int, runs: int) -> dict[str, Any]:
     stored = runs // size * size  # and the heads of one batch more
     return {
         "runs_per_batch": size,
+        "duckdb_threads": threads,
         "runs": stored,
         "records_per_run": rows / (stored + size),
         "cpu_ms_per_run": cpu / stored * 1000,
@@ -161,6 +170,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--statements", action="store_true", help="CPU by statement kind")
+    parser.add_argument("--threads", type=int, help="DuckDB's threads (its default: the cores)")
     args = parser.parse_args()
     if args.statements:
         time_statements()
@@ -168,7 +178,7 @@ def main() -> None:
     results = []
     for _ in range(args.repeat):
         for size in (int(s) for s in args.sizes.split(",")):
-            result = measure(size, args.runs)
+            result = measure(size, args.runs, args.threads)
             print(json.dumps(result), flush=True)
             results.append(result)
     table = [
