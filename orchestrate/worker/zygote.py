@@ -50,6 +50,7 @@ pid (written by the child after `setsid`), then `EXITED` with the exit code
 from __future__ import annotations
 
 import gc
+import hashlib
 import importlib
 import json
 import os
@@ -115,6 +116,7 @@ def _preload(preload: list[str]) -> str | None:
     try:
         for name in (*WARM_MODULES, *preload):
             importlib.import_module(name)
+        hashlib.sha1(b"").digest()  # OpenSSL's first use sets up what every worker's would
     except BaseException as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
