@@ -261,10 +261,18 @@ def runs_rate(root: Path, seconds: float) -> dict[str, float]:
     per_run = {
         f"{kind}_cpu_ms_per_run": (ended[kind] - cpu.get(kind, 0.0)) / settled * 1000
         for kind in ended
+        if kind not in _WORKER_DETAIL
     }
+    detail = {f"{kind}_per_run": (ended[kind] - cpu[kind]) / settled for kind in _WORKER_DETAIL}
+    detail["worker_system_ms_per_run"] *= 1000
     return {"runs": settled, "seconds": elapsed, "runs_per_s": settled / elapsed, "rss_after_mb": rss,
-            "duckdb_mb": duckdb_mb, **per_run,
+            "duckdb_mb": duckdb_mb, **per_run, **detail,
             "all_cpu_ms_per_run": sum(per_run.values()), "load": os.getloadavg()[0]}  # fmt: skip
+
+
+#: Also counted for the workers, apart from their CPU: the kernel's share of it (fork,
+#: copy-on-write faults, exit) and their minor page faults.
+_WORKER_DETAIL = ("worker_system_ms", "worker_faults")
 
 
 def _cpu_by_kind(daemon_pid: int) -> dict[str, float]:
@@ -275,6 +283,8 @@ def _cpu_by_kind(daemon_pid: int) -> dict[str, float]:
         "zygote": 0.0,
         "worker": 0.0,
         "client": own.ru_utime + own.ru_stime,
+        "worker_system_ms": 0.0,
+        "worker_faults": 0.0,
     }
     children = [
         pid for task in Path(f"/proc/{daemon_pid}/task").iterdir() for pid in _children(task)
@@ -289,6 +299,8 @@ def _cpu_by_kind(daemon_pid: int) -> dict[str, float]:
         tick = os.sysconf("SC_CLK_TCK")
         kinds["zygote"] += (int(fields[11]) + int(fields[12])) / tick
         kinds["worker"] += (int(fields[13]) + int(fields[14])) / tick
+        kinds["worker_system_ms"] += int(fields[14]) / tick
+        kinds["worker_faults"] += int(fields[8])  # cminflt: the reaped children's minor faults
     return kinds
 
 
@@ -361,7 +373,9 @@ def _children(task: Path) -> list[str]:
 def _worker_cpu(runs: dict[str, Any]) -> str:
     if "worker_cpu_ms_per_run" not in runs:
         return ""
-    return (f", zygote {runs['zygote_cpu_ms_per_run']:.1f}, workers {runs['worker_cpu_ms_per_run']:.1f}, "
+    kernel = (f" ({runs['worker_system_ms_per_run']:.1f} in the kernel, {runs['worker_faults_per_run']:,.0f} page faults each)"
+              if "worker_faults_per_run" in runs else "")  # fmt: skip
+    return (f", zygote {runs['zygote_cpu_ms_per_run']:.1f}, workers {runs['worker_cpu_ms_per_run']:.1f}{kernel}, "
             f"all with the client {runs['all_cpu_ms_per_run']:.1f} ms a run")  # fmt: skip
 
 

@@ -75,7 +75,8 @@ async def fork_worker(
     """A worker forked from `python`'s zygote for `spec`, or None (start it cold; the zygote
     said why)."""
     environ = dict(os.environ) if env is None else env
-    spare = await zygotes.spare(python, spec.project_root, spec.preload)
+    source = entrypoint_file(spec.project_root, spec.entrypoint)
+    spare = await zygotes.spare(python, spec.project_root, spec.preload, source)
     if spare is not None:
         setup = functools.partial(spare.give, environ, spec.project_root)
         return Spawned(spare.proc, spare.sock, spare.stdout, spare.stderr, spare.scope, True, setup)
@@ -87,7 +88,7 @@ async def fork_worker(
     try:
         fds = (theirs.detach(), out_write, err_write, status_write)  # closed by `fork`
         proc = await zygotes.fork(
-            python, spec.project_root, spec.preload, environ, fds, status_read
+            python, spec.project_root, spec.preload, environ, fds, status_read, source
         )
     finally:
         if proc is None:
@@ -95,6 +96,14 @@ async def fork_worker(
                 os.close(fd)
             ours.close()
     return None if proc is None else Spawned(proc, ours, out_read, err_read, agreed=True)
+
+
+@functools.lru_cache(maxsize=256)
+def entrypoint_file(root: str, entrypoint: str) -> str | None:
+    """The real path of the entrypoint's file, as a worker resolves it (None if the entrypoint
+    is malformed: its worker says so). Remembered: a stale answer only costs a compile."""
+    file_part = entrypoint.rpartition(":")[0]
+    return os.path.realpath(os.path.join(root, file_part)) if file_part else None
 
 
 async def spawn_worker(python: str, spec: RunSpec, env: dict[str, str] | None) -> Spawned:

@@ -30,6 +30,7 @@ from typing import Any
 from orchestrate._version import __version__
 from orchestrate.daemon.scope import RunScopes
 from orchestrate.daemon.spares import Spare, fork_spares
+from orchestrate.worker.code_cache import MAX_FILES
 from orchestrate.worker.handshake import PROTOCOL, install_hint
 from orchestrate.worker.zygote import EXITED, MAX_MESSAGE, STARTED, STATUS
 
@@ -141,6 +142,8 @@ class Zygote:
         self.forks = 0
         #: The pids of its latest children (spares included), newest last.
         self.children: deque[int] = deque(maxlen=64)
+        #: Its runs' entrypoint files, compiled by it before each fork (`worker.code_cache`).
+        self.sources: dict[str, None] = {}
         self._asking = asyncio.Lock()
 
     @classmethod
@@ -196,6 +199,11 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.returncode is None
 
+    def compile_ahead(self, source: str | None) -> None:
+        """Have it compile `source` (a run's entrypoint file) before its next forks."""
+        if source is not None and source not in self.sources and len(self.sources) < MAX_FILES:
+            self.sources[source] = None
+
     def changed(self) -> list[str]:
         """The preloaded files that changed since it started."""
         return [path for path, mtime in self.files.items() if _mtime(path) != mtime]
@@ -220,11 +228,13 @@ class Zygote:
         Without `env` and `cwd` it is a spare (see `daemon.spares`): a fifth fd is the pipe
         they come through later."""
         self.last_used = time.monotonic()
-        request = (
+        request: dict[str, Any] = (
             {"op": "fork", "env": env, "cwd": cwd}
             if env is not None
             else {"op": "fork", "spare": True}
         )
+        if self.sources:
+            request["sources"] = list(self.sources)
         message = json.dumps(request).encode()
         try:
             socket.send_fds(self.control, [message], list(fds))
@@ -285,15 +295,18 @@ class Zygotes:
         env: dict[str, str],
         fds: Sequence[int],
         status: int,
+        source: str | None = None,
     ) -> ForkedProcess | None:
         """A warm child of `python`'s zygote, or None when none can be had now (start cold; the
-        reason is logged). `fds` are closed here either way (see `Zygote.fork`)."""
+        reason is logged). `fds` are closed here either way (see `Zygote.fork`). `source`, the
+        run's entrypoint file, is compiled by the zygote from now on."""
         key = (python, cwd, tuple(preload))
         zygote = await self._usable(key)
         if zygote is None:
             for fd in fds:
                 os.close(fd)
             return None
+        zygote.compile_ahead(source)
         try:
             forked = await zygote.fork(env, cwd, fds, status)
         except (ZygoteError, TimeoutError, OSError) as exc:
@@ -305,10 +318,12 @@ class Zygotes:
         zygote.forks += 1
         return forked
 
-    async def spare(self, python: str, cwd: str, preload: Sequence[str]) -> Spare | None:
+    async def spare(
+        self, python: str, cwd: str, preload: Sequence[str], source: str | None = None
+    ) -> Spare | None:
         """The waiting spare of that kind if its zygote is fit (it reaps the spare and reports
         its exit; else None, and `fork` checks again, says why and replaces it); the next
-        spare is forked meanwhile."""
+        spare is forked meanwhile, with `source` (the run's entrypoint file) compiled."""
         key = (python, cwd, tuple(preload))
         refill = self._refilling.get(key)
         if not self._spares.get(key) and refill is not None:
@@ -327,6 +342,7 @@ class Zygotes:
             return None
         zygote.last_used = time.monotonic()
         zygote.forks += 1
+        zygote.compile_ahead(source)
         if len(self._spares.get(key, ())) >= 2:  # not short: fork after this run has started
             asyncio.get_running_loop().call_later(REFILL_AFTER, self._refill_later, key)
         else:

@@ -9,7 +9,7 @@ reads it before anything else, and its start time counts.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from orchestrate.core.records import FlowRunRecord
@@ -80,7 +80,9 @@ class RunSpec:
     pending_recorded: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields by name, for JSON: their values are shared, not copied (`asdict` copied
+        every nested dict and list: ~25 µs a run on the daemon's loop)."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def from_dict(cls, data: Any) -> RunSpec:
@@ -125,6 +127,8 @@ class RunSpec:
             run_count=self.run_count,
         )
 
+
+_FIELD_NAMES = tuple(f.name for f in fields(RunSpec))
 
 _STR = ((str,), "a string")
 _OPT_STR = ((str, type(None)), "a string or null")

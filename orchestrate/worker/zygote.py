@@ -37,7 +37,8 @@ Control messages (`SOCK_SEQPACKET`, one JSON object each):
   (worker socket, stdout, stderr, status pipe), or `{"op": "fork", "spare": true}` with a
   fifth, a pipe the child reads its `{"env", "cwd"}` from once the daemon has a run for it
   (a spare, forked ahead so a run need not wait for the fork and for its move into a
-  cgroup), or `{"op": "ping"}`;
+  cgroup), or `{"op": "ping"}`; a fork may name `"sources"`, its runs' entrypoint files,
+  which the server compiles before it forks (`orchestrate.worker.code_cache`);
 - zygote → daemon: `{"op": "ready", "pid", "files", "error", "protocol"}` once at start
   (`protocol`: see `orchestrate.worker.handshake`; the daemon uses no zygote of another),
   `{"op": "pong"}` for a ping.
@@ -49,6 +50,7 @@ pid (written by the child after `setsid`), then `EXITED` with the exit code
 from __future__ import annotations
 
 import gc
+import hashlib
 import importlib
 import json
 import os
@@ -60,7 +62,7 @@ import sys
 import traceback
 from typing import Any
 
-from orchestrate.worker import start_trace
+from orchestrate.worker import code_cache, start_trace
 from orchestrate.worker.entrypoints import add_import_folder
 from orchestrate.worker.handshake import PROTOCOL
 
@@ -114,6 +116,7 @@ def _preload(preload: list[str]) -> str | None:
     try:
         for name in (*WARM_MODULES, *preload):
             importlib.import_module(name)
+        hashlib.sha1(b"").digest()  # OpenSSL's first use sets up what every worker's would
     except BaseException as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
@@ -179,6 +182,7 @@ class Server:
         return True
 
     def fork(self, message: dict[str, Any], fds: list[int]) -> None:
+        code_cache.warm(p for p in message.get("sources") or () if isinstance(p, str))
         status_w = os.dup(fds[3])
         pid = os.fork()
         if pid == 0:

@@ -534,3 +534,43 @@ async def test_a_spare_killed_just_before_it_takes_its_run_is_replaced_not_crash
         f"spare worker {spare}" in r.getMessage() and "another worker" in r.getMessage()
         for r in caplog.records
     )
+
+
+COMPILED = """
+from orchestrate import flow
+from orchestrate.worker import code_cache
+
+@flow
+def v():
+    code = code_cache.cached(__file__)
+    ours = code is not None and any(c is v.fn.__code__ for c in code.co_consts)
+    print("version {}", "compiled by the zygote" if ours else "compiled here", flush=True)
+"""
+
+
+async def test_a_forked_run_execs_its_flow_file_as_the_zygote_compiled_it_until_edited(
+    project: WarmProject,
+) -> None:
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None
+    zygotes.spares = False  # each run forked on request, with its file named in the request
+    project.write("compiled.py", COMPILED.format(1))
+    await project.run("compiled.py:v")
+    project.write("compiled.py", COMPILED.format(2) + "# longer\n")
+    await project.run("compiled.py:v", flow_run_id="7f0c1d2e-0000-4000-8000-000000000002")
+    assert project.recorder.messages("stdout") == [
+        "version 1 compiled by the zygote",
+        "version 2 compiled by the zygote",  # compiled again by the zygote before the fork
+    ]
+
+
+async def test_spares_forked_after_a_run_exec_its_flow_file_as_the_zygote_compiled_it(
+    project: WarmProject,
+) -> None:
+    project.write("compiled.py", COMPILED.format(1))
+    for n in range(6):
+        await project.run("compiled.py:v", flow_run_id=f"7f0c1d2e-0000-4000-8000-00000000001{n}")
+    said = project.recorder.messages("stdout")
+    # the spares forked before the first run compile the file themselves; later ones do not
+    assert said[0] == "version 1 compiled here"
+    assert said[-1] == "version 1 compiled by the zygote"
