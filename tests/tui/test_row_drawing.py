@@ -1,0 +1,51 @@
+"""How a run's row is drawn: straight to segments, the same as through Rich's `Text`.
+
+A running run's row is drawn again every second as its duration ticks;
+building a `Text` and rendering it was most of that cost, so the row is
+built as segments directly. These tests hold the direct path to exactly
+what the `Text` path draws (segments and styles), whatever the width,
+state or cursor, so screens and snapshots cannot drift.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import pytest
+from rich.console import Console
+from rich.style import Style
+
+from orchestrate.client.protocol import FlowRunInfo
+from tests.tui.fake_daemon import NOW, FakeDaemon, flow_run
+from tui.format import Clock
+from tui.state import ColumnWidths
+from tui.widgets.lists import run_look, run_row_segments, run_row_text
+from tui.widgets.row_list import CURSOR, CURSOR_UNFOCUSED
+
+CLOCK = Clock(now=lambda: NOW, zone=UTC)
+CONSOLE = Console(color_system="truecolor", width=200)
+
+
+def runs() -> list[FlowRunInfo]:
+    odd = [
+        flow_run("run-x1", "a-name-far-longer-than-its-column-allows", "Crashed", "CRASHED",
+                 NOW - 90_000, 7),
+        flow_run("run-x2", "tab\tand\x1bescape", "Custom", "UNKNOWN", NOW - 5, None),
+        flow_run("run-x3", "wide-名前", "Late", "SCHEDULED", NOW + 300, None),
+        flow_run("run-x4", "no-deployment", "Running", "RUNNING", NOW - 3, None, deployment=None),
+    ]  # fmt: skip
+    return [*FakeDaemon.canned().runs, *odd]
+
+
+@pytest.mark.parametrize("width", [12, 30, 47, 60, 118])
+@pytest.mark.parametrize("cursor", [None, CURSOR, CURSOR_UNFOCUSED])
+def test_a_run_row_draws_the_same_segments_as_its_text(width: int, cursor: Style | None) -> None:
+    widths = ColumnWidths()
+    for run in runs():
+        widths.grow(run, run.flow_name or "")
+    for run in runs():
+        look = run_look(run, CLOCK, width, widths, run.flow_name or "")
+        text = run_row_text(look)
+        if cursor is not None:
+            text.stylize(cursor)
+        assert run_row_segments(look, CONSOLE, cursor) == list(text.render(CONSOLE))
