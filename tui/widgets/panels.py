@@ -48,6 +48,7 @@ class HeaderLine(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._text = Text("orc", style="bold")
+        self._reads: tuple[object, ...] = ()  # what the text was built from
 
     def render(self) -> Text:
         return self._text
@@ -67,6 +68,12 @@ class HeaderLine(Widget):
         lost: bool = False,
         host: str | None = None,
     ) -> None:
+        now = clock.now()
+        up = None if status is None or lost else duration(now - status.started_at)
+        reads = (status, running, queued, readonly, lost, host, up, clock.local(now).tzname())
+        if reads == self._reads:
+            return  # shown every second and on every change: the same words build no new text
+        self._reads = reads
         text = Text("orc ", style="bold")
         if status is None:
             self.update(text + Text("connecting…", style="dim"))
@@ -80,7 +87,7 @@ class HeaderLine(Widget):
             text.append("✘ disconnected  ", style="bold red")
         else:
             text.append("● ", style="green")
-            text.append(f"up {duration(clock.now() - status.started_at)}  ")
+            text.append(f"up {up}  ")
         text.append(f"{running} running", style="cyan" if running else "dim")
         text.append(" · ")
         text.append(f"{queued} queued", style="yellow" if queued else "dim")
@@ -89,7 +96,7 @@ class HeaderLine(Widget):
         if readonly:
             text.append("  read-only", style="magenta")
         text.append(f"  {status.project_root}", style="dim")
-        text.append(f"  times in {clock.local(clock.now()).tzname()}", style="dim")
+        text.append(f"  times in {reads[-1]}", style="dim")
         self.update(text)
 
 
