@@ -311,3 +311,44 @@ async def test_while_the_daemon_is_busy_durations_still_move_every_second(
             if seen_at is None and "47.0s" in screen_text(app):
                 seen_at = time.monotonic() - started
         assert seen_at is not None and seen_at < 1.5
+
+
+async def test_each_second_a_deployment_or_automation_that_reads_the_same_is_not_built_again(
+    daemon: FakeDaemon,
+) -> None:
+    """`in 3h` and `58m ago` read so for minutes: the tick must not build those rows to find that out."""
+    now = [NOW]
+
+    async def connect() -> DashboardClient:
+        return daemon.client()
+
+    app = OrcApp(connect, "/srv/demo", clock=Clock(now=lambda: now[0], zone=UTC))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "42.0s")  # eager-yak has run for 42 s
+        screen = main_screen(pilot)
+        await pilot.pause()
+        built: list[str | None] = []
+        for row_list in (screen.query_one("#deployments"), screen.query_one("#automations")):
+            assert isinstance(row_list, RowList)
+            build = row_list.render_row
+
+            def counted(
+                index: int, width: int, row_list: RowList = row_list, build: Any = build
+            ) -> Any:
+                built.append(row_list.id)
+                return build(index, width)
+
+            row_list.render_row = counted  # type: ignore[method-assign]
+        now[0] += 5
+        await wait_for_text(pilot, "in 3h")  # nightly-etl's next run, 3h59m55s away
+        await wait_for_text(pilot, "47.0s")
+        await pilot.pause()
+        built.clear()
+        now[0] += 5
+        await wait_for_text(pilot, "52.0s")  # the next tick: `in 3h` and `58m ago` still
+        await pilot.pause()
+        assert built == []
+        now[0] += 3600
+        await wait_for_text(pilot, "in 2h")
+        await wait_until(pilot, lambda: "automations" in built, what="the automation rebuilt")
+        assert "deployments" in built

@@ -14,13 +14,15 @@ from datetime import UTC
 import pytest
 from rich.console import Console
 from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
 
 from orchestrate.client.protocol import FlowRunInfo
 from tests.tui.fake_daemon import NOW, FakeDaemon, flow_run
 from tui.format import Clock
 from tui.state import ColumnWidths
 from tui.widgets.lists import run_look, run_row_segments, run_row_text
-from tui.widgets.row_list import CURSOR, CURSOR_UNFOCUSED
+from tui.widgets.row_list import CURSOR, CURSOR_UNFOCUSED, fitted_strip
 
 CLOCK = Clock(now=lambda: NOW, zone=UTC)
 CONSOLE = Console(color_system="truecolor", width=200)
@@ -49,3 +51,17 @@ def test_a_run_row_draws_the_same_segments_as_its_text(width: int, cursor: Style
         if cursor is not None:
             text.stylize(cursor)
         assert run_row_segments(look, CONSOLE, cursor) == list(text.render(CONSOLE))
+
+
+@pytest.mark.parametrize("width", [0, 5, 30, 60])
+@pytest.mark.parametrize("base", [Style(bgcolor="#1e1e1e"), Style(color="red", bold=True), Style()])
+def test_a_line_is_put_on_its_background_as_textual_cuts_and_pads_it(
+    width: int, base: Style
+) -> None:
+    for text in (Text("✔ brave-fox", style="green"), Text("wide 名前名前名前 row"), Text("")):
+        text.stylize("bold", 2, 5)
+        segments = list(text.render(CONSOLE))
+        expected = Strip(segments).crop_extend(0, width, None).apply_style(base)
+        fitted = fitted_strip(segments, width, base)
+        assert list(fitted) == list(expected)
+        assert fitted.cell_length == expected.cell_length == width

@@ -29,7 +29,7 @@ from tui.format import (
 )
 from tui.sorting import Sorting, SortKey, missing_last
 from tui.state import NAME_CAP, RECENT, SECTIONS, UPCOMING, ColumnWidths, Dashboard
-from tui.widgets.row_list import SortableList
+from tui.widgets.row_list import SortableList, fitted_strip
 
 
 class NamedRowList(SortableList):
@@ -44,6 +44,22 @@ class NamedRowList(SortableList):
         self.sorting = Sorting(self.sort_keys)
         self._names: list[str] = []
         self.name_width = 0
+        self._clock_read: dict[
+            str, str
+        ] = {}  # per item, its words that move with the clock, last built
+
+    def clock_words(self, item: Any) -> str:
+        """The words of an item's row that the clock moves (`in 4m`, `5m ago`)."""
+        return ""
+
+    def moves_with_clock(self, index: int) -> bool:
+        """Whether the clock changed the row's words since it was built: `in 4m` reads so for a minute."""
+        name = self._names[index]
+        item = self.items().get(name)
+        return item is not None and self.clock_words(item) != self._clock_read.get(name)
+
+    def _built(self, item: Any) -> None:
+        self._clock_read[item.name] = self.clock_words(item)
 
     def items(self) -> Mapping[str, Any]:
         raise NotImplementedError
@@ -86,7 +102,11 @@ class DeploymentList(NamedRowList):
 
     def render_row(self, index: int, width: int) -> Text:
         deployment = self.dashboard.deployments[self._names[index]]
+        self._built(deployment)
         return deployment_row(deployment, self.clock, width, self.name_width)
+
+    def clock_words(self, item: Any) -> str:
+        return "" if item.paused else relative(item.next_run_time, self.clock.now())
 
 
 def deployment_row(deployment: DeploymentInfo, clock: Clock, width: int, name_width: int) -> Text:
@@ -191,7 +211,7 @@ class RunList(SortableList):
         """A run's row straight to segments: no `Text` for a row repainted as its duration ticks."""
         if isinstance(look, RunLook):
             segments = run_row_segments(look, self.app.console, cursor)
-            return Strip(segments).crop_extend(0, width, None).apply_style(self._base_style())
+            return fitted_strip(segments, width, self._base_style())
         return super().look_strip(look, width, cursor)
 
     @staticmethod
@@ -334,7 +354,11 @@ class AutomationList(NamedRowList):
 
     def render_row(self, index: int, width: int) -> Text:
         automation = self.dashboard.automations[self._names[index]]
+        self._built(automation)
         return automation_row(automation, self.clock, width, self.name_width)
+
+    def clock_words(self, item: Any) -> str:
+        return relative(item.last_fired, self.clock.now()) if item.last_fired else ""
 
 
 def automation_row(automation: AutomationInfo, clock: Clock, width: int, name_width: int) -> Text:
