@@ -125,7 +125,6 @@ class MainScreen(RunViews):
         self.dashboard = Dashboard()
         self.selection: Selection | None = None
         self.disconnected = False
-        self._beating = False
         self._pending_run: Timer | None = None
         self._ticks = 0
         self._header_due = False  # a repaint of the header waits for the rows' frame to pass
@@ -182,7 +181,7 @@ class MainScreen(RunViews):
         self._run_list.focus()
         self.set_class(self.size.width < NARROW, "-narrow")
         self.set_interval(1.0, self._second)
-        self.set_interval(HEARTBEAT_SECONDS, self._heartbeat)
+        self.heartbeat()
         self.follow_dashboard()
         if self.store_view:
             self._show_store_view()
@@ -215,24 +214,30 @@ class MainScreen(RunViews):
             return
         self.post_message(DaemonLost("the daemon closed the connection", client))
 
-    @work(group="heartbeat")
+    @work(exclusive=True, group="heartbeat")
     async def heartbeat(self) -> None:
-        """Ping the daemon (its hello, a few bytes); no answer in time means it is gone.
+        """Ping the daemon (its hello, a few bytes) every second; no answer in time means it is gone.
 
         A daemon that dies closes its socket at once; one that hangs, or an ssh
         link that drops, says nothing, and this is how the screen finds out.
         The status is pushed when it changes, so it is never asked for here.
+        One worker for the connection, not one per beat: a worker's start and
+        end are messages to the screen, a tenth of an idle dashboard's CPU.
         """
-        client, self._beating = self.client, True
-        try:
-            await asyncio.wait_for(client.hello(), HEARTBEAT_TIMEOUT)
-        except CLIENT_ERRORS as error:  # TimeoutError among them
-            reason = (
-                "the daemon did not answer" if isinstance(error, TimeoutError) else describe(error)
-            )
-            self.post_message(DaemonLost(reason, client))
-        finally:
-            self._beating = False
+        client = self.client
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                async with asyncio.timeout(HEARTBEAT_TIMEOUT):
+                    await client.hello()
+            except CLIENT_ERRORS as error:  # TimeoutError among them
+                reason = (
+                    "the daemon did not answer"
+                    if isinstance(error, TimeoutError)
+                    else describe(error)
+                )
+                self.post_message(DaemonLost(reason, client))
+                return
 
     @work(exclusive=True, group="reload")
     async def reload_automations(self) -> None:
@@ -241,10 +246,6 @@ class MainScreen(RunViews):
             self.post_message(ListsReloaded(None, await _optional(self.client.automations())))
         except CLIENT_ERRORS:
             return  # the heartbeat reports a lost daemon
-
-    def _heartbeat(self) -> None:
-        if not self.disconnected and not self._beating:  # one question at a time
-            self.heartbeat()
 
     # ---- the connection, as the app reports it ------------------------------------------
 
@@ -263,6 +264,7 @@ class MainScreen(RunViews):
         self._refresh_header()
         self.dashboard.events.clear()
         self.follow_dashboard()
+        self.heartbeat()
         if self.detail is not None:
             self.follow_run(self.detail.run.id)
 
