@@ -259,34 +259,74 @@ async def test_a_busy_daemon_is_applied_five_times_a_second_and_its_last_state_s
         assert 2 <= len(batches) <= elapsed / DASHBOARD_FRAME_SECONDS + 2
 
 
-async def test_the_header_and_a_changed_row_are_repainted_in_frames_of_their_own(
-    daemon: FakeDaemon,
-) -> None:
-    """One frame repaints the box around all it changed: the top line and a row would be the whole screen."""
-    async with make_app(daemon).run_test(size=SIZE) as pilot:
-        await wait_for_text(pilot, "1 running")  # eager-yak
-        screen = main_screen(pilot)
-        await pilot.pause()
-        frames: list[list[Region]] = []
+class Frames:
+    """The regions each frame of a screen repainted, from now on."""
+
+    def __init__(self, screen: MainScreen) -> None:
+        self.frames: list[list[Region]] = []
         compositor = screen._compositor
         render_update = compositor.render_update
 
         def recorded(*args: Any, **kwargs: Any) -> Any:
-            frames.append(list(compositor._dirty_regions))
+            self.frames.append(list(compositor._dirty_regions))
             return render_update(*args, **kwargs)
 
         compositor.render_update = recorded  # type: ignore[method-assign]
+
+    def painted(self, top: bool) -> list[list[Region]]:
+        """Frames that repainted the header (`top`), or something below it."""
+        return [f for f in self.frames if any((region.y == 0) == top for region in f)]
+
+    def both(self) -> list[list[Region]]:
+        return [f for f in self.painted(True) if f in self.painted(False)]
+
+
+async def test_a_header_count_and_the_row_that_changed_it_share_one_frame_over_the_lists(
+    daemon: FakeDaemon,
+) -> None:
+    """The running count sits over the lists: with the row, one frame whose box stays over them.
+
+    Textual repaints the box around all that changed in a frame, so the
+    header repaints only its changed cells; a box reaching the detail pane
+    would repaint every widget there too.
+    """
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "1 running")  # eager-yak
+        screen = main_screen(pilot)
+        await pilot.pause()
+        frames = Frames(screen)
         calm_owl = daemon.runs[1]
         running = state("Running", "RUNNING", NOW)
         daemon.push("flow_run", calm_owl.model_copy(update={"state": running, "end_time": None}))
         await wait_for_text(pilot, "2 running", timeout=1.0)
         assert "⟳ calm-owl" in screen_text(pilot.app)
+        await wait_until(pilot, lambda: bool(frames.both()), what="one frame for both")
+        lists_edge = screen.query_one("#left").region.right
+        assert all(Region.from_union(f).right <= lists_edge for f in frames.both())
 
-        def painted(top: bool) -> list[list[Region]]:
-            return [f for f in frames if any((region.y == 0) == top for region in f)]
 
-        await wait_until(pilot, lambda: bool(painted(True) and painted(False)), what="both painted")
-        assert not [f for f in painted(True) if f in painted(False)]
+async def test_a_header_change_right_of_the_lists_waits_a_frame_after_the_rows(
+    daemon: FakeDaemon,
+) -> None:
+    """With a long project name the counts sit over the detail pane: they get a frame of their own."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "1 running")
+        screen = main_screen(pilot)
+        daemon.push("status", daemon.status().model_copy(update={"project": "p" * 60}))
+        await wait_for_text(pilot, "p" * 60)
+        await pilot.pause()
+        frames = Frames(screen)
+        calm_owl = daemon.runs[1]
+        running = state("Running", "RUNNING", NOW)
+        daemon.push("flow_run", calm_owl.model_copy(update={"state": running, "end_time": None}))
+        await wait_for_text(pilot, "2 running", timeout=1.0)
+        assert "⟳ calm-owl" in screen_text(pilot.app)
+        await wait_until(
+            pilot,
+            lambda: bool(frames.painted(True) and frames.painted(False)),
+            what="both painted",
+        )
+        assert not frames.both()
 
 
 async def test_while_the_daemon_is_busy_durations_still_move_every_second(

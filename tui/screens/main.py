@@ -166,6 +166,7 @@ class MainScreen(RunViews):
     def on_mount(self) -> None:
         self.bind_run_views()
         self._header = self.query_one("#header", HeaderLine)
+        self._left = self.query_one("#left", Vertical)
         self._deployment_list = self.query_one("#deployments", DeploymentList)
         self._run_list = self.query_one("#runs", RunList)
         self._automation_list = self.query_one("#automations", AutomationList)
@@ -431,7 +432,7 @@ class MainScreen(RunViews):
 
     # ---- repainting ------------------------------------------------------------------
 
-    def _refresh_header(self) -> None:
+    def _refresh_header(self, repaint: bool = True) -> None:
         running, queued = self.dashboard.running_and_queued()
         self._header.show(
             self.dashboard.status,
@@ -441,18 +442,28 @@ class MainScreen(RunViews):
             self.readonly or self.store_view,
             self.disconnected or self.store_view,
             ssh_host(self.client),
+            repaint,
         )
 
     def _refresh_header_after_rows(self) -> None:
-        """The header, repainted a frame after the rows just changed, not with them.
+        """The header, in the rows' frame when what changed in it lies over the lists, else a frame after.
 
-        Textual repaints the box around everything changed in a frame: the
-        top line with a row lower down makes that box the screen's whole width
-        over both lists and the detail pane, twice what the two cost apart.
-        A loop timer, not `call_after_refresh`: that can run before the rows'
-        repaint reaches the screen, and a Textual timer starts a task.
+        Textual repaints the box around everything changed in a frame. The
+        counts and the uptime sit over the lists, so with the rows they cost
+        that frame a few cells; a change further right (the detail pane's
+        side) with a row lower down would make the box the screen's whole
+        width over both lists and the detail pane, twice what the two cost
+        apart: that waits a frame. A loop timer, not `call_after_refresh`:
+        that can run before the rows' repaint reaches the screen, and a
+        Textual timer starts a task.
         """
-        if not self._header_due:
+        self._refresh_header(repaint=False)
+        edge = self._header.held_right_edge()
+        if edge is None:
+            return
+        if edge <= self._left.region.right:
+            self._header.repaint()
+        elif not self._header_due:
             self._header_due = True
             asyncio.get_running_loop().call_later(HEADER_AFTER_ROWS, self._header_after_rows)
 
@@ -465,7 +476,7 @@ class MainScreen(RunViews):
             loop.call_later(HEADER_AFTER_ROWS, self._header_after_rows, waited + 1)
             return
         self._header_due = False
-        self._refresh_header()
+        self._header.repaint()
 
     def _refresh_parameters(self) -> None:
         """The Parameters tab, drawn only while it shows (an update sizes it: a layout)."""
