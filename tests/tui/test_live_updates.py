@@ -233,10 +233,10 @@ async def test_each_second_only_rows_whose_time_moved_are_redrawn(daemon: FakeDa
         assert set(drawn.lines) == {running, due}  # finished runs read the same
 
 
-async def test_a_busy_daemon_is_applied_five_times_a_second_and_its_last_state_shows_within_a_second(
+async def test_a_busy_daemon_is_applied_four_times_a_second_and_its_last_state_shows_within_a_second(
     daemon: FakeDaemon,
 ) -> None:
-    """20 state changes a second reach the lists as at most one batch per 0.2 s, none lost."""
+    """20 state changes a second reach the lists as at most one batch per 0.25 s, none lost."""
     batches: list[float] = []
 
     def seen(message: object) -> None:
