@@ -48,10 +48,11 @@ DASHBOARD_TOPICS: list[Topic] = ["flow_run", "deployment", "automation", "status
 RUN_TOPICS: list[Topic] = ["task_run", "edge", "log"]
 BATCH_LIMIT = 5000  # notifications in one batch at most, however fast they come
 FRAME_SECONDS = 0.1
-#: The dashboard's lists apply pushed changes at most this often: each apply costs a repaint of
-#: the screen's width between the header and the lowest changed row, and a run's new state still
-#: shows well within a second (a held change waits two frames at most).
-DASHBOARD_FRAME_SECONDS = 0.2
+#: The dashboard's lists apply pushed changes at most this often (four a second): each apply
+#: costs a frame of Textual's (about ten widgets drawn again from their caches) and the handler's
+#: work, three quarters of a busy daemon's cost to the dashboard; the first change after a quiet
+#: spell still shows at once, and a held one within two frames (0.5 s).
+DASHBOARD_FRAME_SECONDS = 0.25
 
 
 #: Per topic: the model its data is, and the field that identifies one (None: keep every item).

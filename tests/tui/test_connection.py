@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from textual.widgets import Input
+from textual.worker import Worker
 
 from orchestrate.core.errors import ConnectionLost
-from tests.tui.conftest import FROZEN
+from tests.tui.conftest import FROZEN, make_app
 from tests.tui.fake_daemon import FakeClient, FakeDaemon
 from tests.tui.screen import screen_text, wait_for_text, wait_until
 from tui.app import OrcApp
@@ -121,3 +122,21 @@ async def test_a_refused_ssh_connection_names_the_host_and_the_cause(
 
         await wait_until(pilot, told, 15, "the host and the cause on screen")
         assert "No orc daemon is running" not in seen[-1]
+
+
+async def test_the_heartbeat_is_one_worker_for_the_connection_not_one_per_beat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker's start and end are messages to the screen: once a second, a tenth of an idle dashboard."""
+    monkeypatch.setattr("tui.screens.main.HEARTBEAT_SECONDS", 0.02)
+    daemon = FakeDaemon.canned()
+    started: list[Worker[Any]] = []
+
+    def seen(message: object) -> None:
+        if isinstance(message, Worker.StateChanged) and message.worker.group == "heartbeat":
+            started.append(message.worker)
+
+    async with make_app(daemon).run_test(size=SIZE, message_hook=seen) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await wait_until(pilot, lambda: daemon.asked["hello"] >= 10, what="ten heartbeats")
+        assert len(set(started)) == 1

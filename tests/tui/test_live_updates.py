@@ -233,10 +233,10 @@ async def test_each_second_only_rows_whose_time_moved_are_redrawn(daemon: FakeDa
         assert set(drawn.lines) == {running, due}  # finished runs read the same
 
 
-async def test_a_busy_daemon_is_applied_five_times_a_second_and_its_last_state_shows_within_a_second(
+async def test_a_busy_daemon_is_applied_four_times_a_second_and_its_last_state_shows_within_a_second(
     daemon: FakeDaemon,
 ) -> None:
-    """20 state changes a second reach the lists as at most one batch per 0.2 s, none lost."""
+    """20 state changes a second reach the lists as at most one batch per 0.25 s, none lost."""
     batches: list[float] = []
 
     def seen(message: object) -> None:
@@ -259,34 +259,74 @@ async def test_a_busy_daemon_is_applied_five_times_a_second_and_its_last_state_s
         assert 2 <= len(batches) <= elapsed / DASHBOARD_FRAME_SECONDS + 2
 
 
-async def test_the_header_and_a_changed_row_are_repainted_in_frames_of_their_own(
-    daemon: FakeDaemon,
-) -> None:
-    """One frame repaints the box around all it changed: the top line and a row would be the whole screen."""
-    async with make_app(daemon).run_test(size=SIZE) as pilot:
-        await wait_for_text(pilot, "1 running")  # eager-yak
-        screen = main_screen(pilot)
-        await pilot.pause()
-        frames: list[list[Region]] = []
+class Frames:
+    """The regions each frame of a screen repainted, from now on."""
+
+    def __init__(self, screen: MainScreen) -> None:
+        self.frames: list[list[Region]] = []
         compositor = screen._compositor
         render_update = compositor.render_update
 
         def recorded(*args: Any, **kwargs: Any) -> Any:
-            frames.append(list(compositor._dirty_regions))
+            self.frames.append(list(compositor._dirty_regions))
             return render_update(*args, **kwargs)
 
         compositor.render_update = recorded  # type: ignore[method-assign]
+
+    def painted(self, top: bool) -> list[list[Region]]:
+        """Frames that repainted the header (`top`), or something below it."""
+        return [f for f in self.frames if any((region.y == 0) == top for region in f)]
+
+    def both(self) -> list[list[Region]]:
+        return [f for f in self.painted(True) if f in self.painted(False)]
+
+
+async def test_a_header_count_and_the_row_that_changed_it_share_one_frame_over_the_lists(
+    daemon: FakeDaemon,
+) -> None:
+    """The running count sits over the lists: with the row, one frame whose box stays over them.
+
+    Textual repaints the box around all that changed in a frame, so the
+    header repaints only its changed cells; a box reaching the detail pane
+    would repaint every widget there too.
+    """
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "1 running")  # eager-yak
+        screen = main_screen(pilot)
+        await pilot.pause()
+        frames = Frames(screen)
         calm_owl = daemon.runs[1]
         running = state("Running", "RUNNING", NOW)
         daemon.push("flow_run", calm_owl.model_copy(update={"state": running, "end_time": None}))
         await wait_for_text(pilot, "2 running", timeout=1.0)
         assert "⟳ calm-owl" in screen_text(pilot.app)
+        await wait_until(pilot, lambda: bool(frames.both()), what="one frame for both")
+        lists_edge = screen.query_one("#left").region.right
+        assert all(Region.from_union(f).right <= lists_edge for f in frames.both())
 
-        def painted(top: bool) -> list[list[Region]]:
-            return [f for f in frames if any((region.y == 0) == top for region in f)]
 
-        await wait_until(pilot, lambda: bool(painted(True) and painted(False)), what="both painted")
-        assert not [f for f in painted(True) if f in painted(False)]
+async def test_a_header_change_right_of_the_lists_waits_a_frame_after_the_rows(
+    daemon: FakeDaemon,
+) -> None:
+    """With a long project name the counts sit over the detail pane: they get a frame of their own."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "1 running")
+        screen = main_screen(pilot)
+        daemon.push("status", daemon.status().model_copy(update={"project": "p" * 60}))
+        await wait_for_text(pilot, "p" * 60)
+        await pilot.pause()
+        frames = Frames(screen)
+        calm_owl = daemon.runs[1]
+        running = state("Running", "RUNNING", NOW)
+        daemon.push("flow_run", calm_owl.model_copy(update={"state": running, "end_time": None}))
+        await wait_for_text(pilot, "2 running", timeout=1.0)
+        assert "⟳ calm-owl" in screen_text(pilot.app)
+        await wait_until(
+            pilot,
+            lambda: bool(frames.painted(True) and frames.painted(False)),
+            what="both painted",
+        )
+        assert not frames.both()
 
 
 async def test_while_the_daemon_is_busy_durations_still_move_every_second(
@@ -311,3 +351,44 @@ async def test_while_the_daemon_is_busy_durations_still_move_every_second(
             if seen_at is None and "47.0s" in screen_text(app):
                 seen_at = time.monotonic() - started
         assert seen_at is not None and seen_at < 1.5
+
+
+async def test_each_second_a_deployment_or_automation_that_reads_the_same_is_not_built_again(
+    daemon: FakeDaemon,
+) -> None:
+    """`in 3h` and `58m ago` read so for minutes: the tick must not build those rows to find that out."""
+    now = [NOW]
+
+    async def connect() -> DashboardClient:
+        return daemon.client()
+
+    app = OrcApp(connect, "/srv/demo", clock=Clock(now=lambda: now[0], zone=UTC))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "42.0s")  # eager-yak has run for 42 s
+        screen = main_screen(pilot)
+        await pilot.pause()
+        built: list[str | None] = []
+        for row_list in (screen.query_one("#deployments"), screen.query_one("#automations")):
+            assert isinstance(row_list, RowList)
+            build = row_list.render_row
+
+            def counted(
+                index: int, width: int, row_list: RowList = row_list, build: Any = build
+            ) -> Any:
+                built.append(row_list.id)
+                return build(index, width)
+
+            row_list.render_row = counted  # type: ignore[method-assign]
+        now[0] += 5
+        await wait_for_text(pilot, "in 3h")  # nightly-etl's next run, 3h59m55s away
+        await wait_for_text(pilot, "47.0s")
+        await pilot.pause()
+        built.clear()
+        now[0] += 5
+        await wait_for_text(pilot, "52.0s")  # the next tick: `in 3h` and `58m ago` still
+        await pilot.pause()
+        assert built == []
+        now[0] += 3600
+        await wait_for_text(pilot, "in 2h")
+        await wait_until(pilot, lambda: "automations" in built, what="the automation rebuilt")
+        assert "deployments" in built

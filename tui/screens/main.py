@@ -125,7 +125,6 @@ class MainScreen(RunViews):
         self.dashboard = Dashboard()
         self.selection: Selection | None = None
         self.disconnected = False
-        self._beating = False
         self._pending_run: Timer | None = None
         self._ticks = 0
         self._header_due = False  # a repaint of the header waits for the rows' frame to pass
@@ -167,6 +166,7 @@ class MainScreen(RunViews):
     def on_mount(self) -> None:
         self.bind_run_views()
         self._header = self.query_one("#header", HeaderLine)
+        self._left = self.query_one("#left", Vertical)
         self._deployment_list = self.query_one("#deployments", DeploymentList)
         self._run_list = self.query_one("#runs", RunList)
         self._automation_list = self.query_one("#automations", AutomationList)
@@ -182,7 +182,7 @@ class MainScreen(RunViews):
         self._run_list.focus()
         self.set_class(self.size.width < NARROW, "-narrow")
         self.set_interval(1.0, self._second)
-        self.set_interval(HEARTBEAT_SECONDS, self._heartbeat)
+        self.heartbeat()
         self.follow_dashboard()
         if self.store_view:
             self._show_store_view()
@@ -215,24 +215,30 @@ class MainScreen(RunViews):
             return
         self.post_message(DaemonLost("the daemon closed the connection", client))
 
-    @work(group="heartbeat")
+    @work(exclusive=True, group="heartbeat")
     async def heartbeat(self) -> None:
-        """Ping the daemon (its hello, a few bytes); no answer in time means it is gone.
+        """Ping the daemon (its hello, a few bytes) every second; no answer in time means it is gone.
 
         A daemon that dies closes its socket at once; one that hangs, or an ssh
         link that drops, says nothing, and this is how the screen finds out.
         The status is pushed when it changes, so it is never asked for here.
+        One worker for the connection, not one per beat: a worker's start and
+        end are messages to the screen, a tenth of an idle dashboard's CPU.
         """
-        client, self._beating = self.client, True
-        try:
-            await asyncio.wait_for(client.hello(), HEARTBEAT_TIMEOUT)
-        except CLIENT_ERRORS as error:  # TimeoutError among them
-            reason = (
-                "the daemon did not answer" if isinstance(error, TimeoutError) else describe(error)
-            )
-            self.post_message(DaemonLost(reason, client))
-        finally:
-            self._beating = False
+        client = self.client
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                async with asyncio.timeout(HEARTBEAT_TIMEOUT):
+                    await client.hello()
+            except CLIENT_ERRORS as error:  # TimeoutError among them
+                reason = (
+                    "the daemon did not answer"
+                    if isinstance(error, TimeoutError)
+                    else describe(error)
+                )
+                self.post_message(DaemonLost(reason, client))
+                return
 
     @work(exclusive=True, group="reload")
     async def reload_automations(self) -> None:
@@ -241,10 +247,6 @@ class MainScreen(RunViews):
             self.post_message(ListsReloaded(None, await _optional(self.client.automations())))
         except CLIENT_ERRORS:
             return  # the heartbeat reports a lost daemon
-
-    def _heartbeat(self) -> None:
-        if not self.disconnected and not self._beating:  # one question at a time
-            self.heartbeat()
 
     # ---- the connection, as the app reports it ------------------------------------------
 
@@ -263,6 +265,7 @@ class MainScreen(RunViews):
         self._refresh_header()
         self.dashboard.events.clear()
         self.follow_dashboard()
+        self.heartbeat()
         if self.detail is not None:
             self.follow_run(self.detail.run.id)
 
@@ -429,7 +432,7 @@ class MainScreen(RunViews):
 
     # ---- repainting ------------------------------------------------------------------
 
-    def _refresh_header(self) -> None:
+    def _refresh_header(self, repaint: bool = True) -> None:
         running, queued = self.dashboard.running_and_queued()
         self._header.show(
             self.dashboard.status,
@@ -439,18 +442,28 @@ class MainScreen(RunViews):
             self.readonly or self.store_view,
             self.disconnected or self.store_view,
             ssh_host(self.client),
+            repaint,
         )
 
     def _refresh_header_after_rows(self) -> None:
-        """The header, repainted a frame after the rows just changed, not with them.
+        """The header, in the rows' frame when what changed in it lies over the lists, else a frame after.
 
-        Textual repaints the box around everything changed in a frame: the
-        top line with a row lower down makes that box the screen's whole width
-        over both lists and the detail pane, twice what the two cost apart.
-        A loop timer, not `call_after_refresh`: that can run before the rows'
-        repaint reaches the screen, and a Textual timer starts a task.
+        Textual repaints the box around everything changed in a frame. The
+        counts and the uptime sit over the lists, so with the rows they cost
+        that frame a few cells; a change further right (the detail pane's
+        side) with a row lower down would make the box the screen's whole
+        width over both lists and the detail pane, twice what the two cost
+        apart: that waits a frame. A loop timer, not `call_after_refresh`:
+        that can run before the rows' repaint reaches the screen, and a
+        Textual timer starts a task.
         """
-        if not self._header_due:
+        self._refresh_header(repaint=False)
+        edge = self._header.held_right_edge()
+        if edge is None:
+            return
+        if edge <= self._left.region.right:
+            self._header.repaint()
+        elif not self._header_due:
             self._header_due = True
             asyncio.get_running_loop().call_later(HEADER_AFTER_ROWS, self._header_after_rows)
 
@@ -463,7 +476,7 @@ class MainScreen(RunViews):
             loop.call_later(HEADER_AFTER_ROWS, self._header_after_rows, waited + 1)
             return
         self._header_due = False
-        self._refresh_header()
+        self._header.repaint()
 
     def _refresh_parameters(self) -> None:
         """The Parameters tab, drawn only while it shows (an update sizes it: a layout)."""

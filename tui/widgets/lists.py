@@ -6,12 +6,15 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from rich.console import Console
+from rich.control import strip_control_codes
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
 from orchestrate.client.protocol import AutomationInfo, DeploymentInfo, FlowRunInfo
-from tui.columns import Column, fit, row
+from tui.columns import Column, cell, fit, row
 from tui.format import (
     TERMINAL_TYPES,
     TIMES,
@@ -26,7 +29,7 @@ from tui.format import (
 )
 from tui.sorting import Sorting, SortKey, missing_last
 from tui.state import NAME_CAP, RECENT, SECTIONS, UPCOMING, ColumnWidths, Dashboard
-from tui.widgets.row_list import SortableList
+from tui.widgets.row_list import SortableList, fitted_strip
 
 
 class NamedRowList(SortableList):
@@ -41,6 +44,22 @@ class NamedRowList(SortableList):
         self.sorting = Sorting(self.sort_keys)
         self._names: list[str] = []
         self.name_width = 0
+        self._clock_read: dict[
+            str, str
+        ] = {}  # per item, its words that move with the clock, last built
+
+    def clock_words(self, item: Any) -> str:
+        """The words of an item's row that the clock moves (`in 4m`, `5m ago`)."""
+        return ""
+
+    def moves_with_clock(self, index: int) -> bool:
+        """Whether the clock changed the row's words since it was built: `in 4m` reads so for a minute."""
+        name = self._names[index]
+        item = self.items().get(name)
+        return item is not None and self.clock_words(item) != self._clock_read.get(name)
+
+    def _built(self, item: Any) -> None:
+        self._clock_read[item.name] = self.clock_words(item)
 
     def items(self) -> Mapping[str, Any]:
         raise NotImplementedError
@@ -83,7 +102,11 @@ class DeploymentList(NamedRowList):
 
     def render_row(self, index: int, width: int) -> Text:
         deployment = self.dashboard.deployments[self._names[index]]
+        self._built(deployment)
         return deployment_row(deployment, self.clock, width, self.name_width)
+
+    def clock_words(self, item: Any) -> str:
+        return "" if item.paused else relative(item.next_run_time, self.clock.now())
 
 
 def deployment_row(deployment: DeploymentInfo, clock: Clock, width: int, name_width: int) -> Text:
@@ -185,8 +208,10 @@ class RunList(SortableList):
         return run_look(run, self.clock, width, runs.widths, runs.flow_name(run))
 
     def look_strip(self, look: object, width: int, cursor: Style | None) -> Strip:
+        """A run's row straight to segments: no `Text` for a row repainted as its duration ticks."""
         if isinstance(look, RunLook):
-            look = self._row_text_of(run_row_text(look))
+            segments = run_row_segments(look, self.app.console, cursor)
+            return fitted_strip(segments, width, self._base_style())
         return super().look_strip(look, width, cursor)
 
     @staticmethod
@@ -274,6 +299,46 @@ def run_row_text(look: RunLook) -> Text:
     return row(columns, fitted, dict(values))
 
 
+def run_row_segments(look: RunLook, console: Console, cursor: Style | None) -> list[Segment]:
+    """The segments `run_row_text(look)` renders to (with `cursor` over it), built without `Text`.
+
+    Rich splits a text at every span's edges and leaves unstyled stretches
+    whole; so here: one segment per styled cell, the unstyled cells and the
+    spaces between joined. Tests hold the two paths to the same segments.
+    """
+    (name, deployment, flow, width), values = look
+    columns, fitted = run_columns(name, deployment, flow, width)
+    cells = dict(values)
+    plain_style = cursor or Style.null()
+    segments: list[Segment] = []
+    plain, length = "", 0
+    for column in columns:
+        if column.name not in fitted:
+            continue
+        if length:
+            plain, length = plain + " ", length + 1
+        value, style = cells.get(column.name, ("", ""))
+        text = strip_control_codes(cell(value, fitted[column.name], column.right))
+        length += len(text)
+        if not style:
+            plain += text
+        elif text:
+            if plain:
+                segments.append(Segment(plain, plain_style))
+                plain = ""
+            styled = _style(console, style)
+            segments.append(Segment(text, styled + cursor if cursor else styled))
+    if plain:
+        segments.append(Segment(plain, plain_style))
+    return segments
+
+
+@functools.lru_cache(maxsize=64)
+def _style(console: Console, name: str) -> Style:
+    """A style name as Rich's console reads it, looked up once."""
+    return console.get_style(name, default=Style.null())
+
+
 class AutomationList(NamedRowList):
     """`● cleanup-after-failure  when orc.flow-run.Failed …  fired 2h ago`."""
 
@@ -289,7 +354,11 @@ class AutomationList(NamedRowList):
 
     def render_row(self, index: int, width: int) -> Text:
         automation = self.dashboard.automations[self._names[index]]
+        self._built(automation)
         return automation_row(automation, self.clock, width, self.name_width)
+
+    def clock_words(self, item: Any) -> str:
+        return relative(item.last_fired, self.clock.now()) if item.last_fired else ""
 
 
 def automation_row(automation: AutomationInfo, clock: Clock, width: int, name_width: int) -> Text:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -48,14 +51,42 @@ class HeaderLine(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._text = Text("orc", style="bold")
+        self._reads: tuple[object, ...] = ()  # what the text was built from
+        self._held: tuple[int, int] | None = None  # cells changed and not repainted yet
 
     def render(self) -> Text:
         return self._text
 
-    def update(self, text: Text) -> None:
+    def update(self, text: Text, repaint: bool = True) -> None:
+        """Show `text`; with `repaint` False the changed cells wait for `repaint()`."""
         if text != self._text:
+            span = changed_cells(self._text, text, self.app.console)
             self._text = text
-            self.refresh()
+            if span is not None:
+                held = self._held
+                self._held = (
+                    span if held is None else (min(held[0], span[0]), max(held[1], span[1]))
+                )
+        if repaint:
+            self.repaint()
+
+    def repaint(self) -> None:
+        """Repaint the cells changed since the last repaint, and only those.
+
+        Textual repaints the box around all that changed in a frame; a
+        header change that is only the counts over the lists keeps that box
+        over the lists when it shares a frame with their rows.
+        """
+        if self._held is not None:
+            start, end = self._held
+            self._held = None
+            self.refresh(Region(start, 0, end - start, 1))
+
+    def held_right_edge(self) -> int | None:
+        """The screen column just right of the cells waiting for `repaint()`, if any wait."""
+        if self._held is None:
+            return None
+        return self.content_region.x + self._held[1]
 
     def show(
         self,
@@ -66,10 +97,17 @@ class HeaderLine(Widget):
         readonly: bool,
         lost: bool = False,
         host: str | None = None,
+        repaint: bool = True,
     ) -> None:
+        now = clock.now()
+        up = None if status is None or lost else duration(now - status.started_at)
+        reads = (status, running, queued, readonly, lost, host, up, clock.local(now).tzname())
+        if reads == self._reads:
+            return  # shown every second and on every change: the same words build no new text
+        self._reads = reads
         text = Text("orc ", style="bold")
         if status is None:
-            self.update(text + Text("connecting…", style="dim"))
+            self.update(text + Text("connecting…", style="dim"), repaint)
             return
         text.append(status.project + " ", style="bold")
         if host:  # over ssh: which server this is, always in sight
@@ -80,7 +118,7 @@ class HeaderLine(Widget):
             text.append("✘ disconnected  ", style="bold red")
         else:
             text.append("● ", style="green")
-            text.append(f"up {duration(clock.now() - status.started_at)}  ")
+            text.append(f"up {up}  ")
         text.append(f"{running} running", style="cyan" if running else "dim")
         text.append(" · ")
         text.append(f"{queued} queued", style="yellow" if queued else "dim")
@@ -89,8 +127,29 @@ class HeaderLine(Widget):
         if readonly:
             text.append("  read-only", style="magenta")
         text.append(f"  {status.project_root}", style="dim")
-        text.append(f"  times in {clock.local(clock.now()).tzname()}", style="dim")
-        self.update(text)
+        text.append(f"  times in {reads[-1]}", style="dim")
+        self.update(text, repaint)
+
+
+def changed_cells(before: Text, after: Text, console: Console) -> tuple[int, int] | None:
+    """The columns [start, end) where `after` draws differently from `before` (None: nowhere)."""
+    old, new = _cells(before, console), _cells(after, console)
+    width = max(len(old), len(new))
+    old += [None] * (width - len(old))
+    new += [None] * (width - len(new))
+    differ = [x for x in range(width) if old[x] != new[x]]
+    return (differ[0], differ[-1] + 1) if differ else None
+
+
+def _cells(text: Text, console: Console) -> list[tuple[str, Style | None] | None]:
+    """Each screen column of a one-line text: its character and style (a wide one takes two)."""
+    cells: list[tuple[str, Style | None] | None] = []
+    for segment in text.render(console):
+        for char in segment.text:
+            cells.append((char, segment.style))
+            if cell_len(char) == 2:
+                cells.append(("", segment.style))
+    return cells
 
 
 class TaskDetail(Static):

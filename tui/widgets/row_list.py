@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -238,6 +240,7 @@ class RowList(ScrollView, can_focus=True):
 
     def _repaint_changed(self, indexes: Iterable[int]) -> None:
         top, height, width = self._window()
+        lines: list[Region] = []
         with self._reading_rows(top, width):
             for index in set(indexes):
                 y = index - top
@@ -248,8 +251,10 @@ class RowList(ScrollView, can_focus=True):
                         or drawn[0] != index
                         or drawn[1] != self.row_look(index, width)
                     ):
-                        self.refresh_line(index)
-                        self.repaint_pending = True
+                        lines.append(Region(0, y, max(self.virtual_size.width, self.size.width), 1))
+        if lines:  # one refresh for them all: each costs Textual a pass over the widget's caches
+            self.refresh(*lines)
+            self.repaint_pending = True
 
     def _row_text(self, index: int, width: int) -> Text:
         text = self.render_row(index, width)
@@ -339,7 +344,23 @@ class RowList(ScrollView, can_focus=True):
 def to_strip(widget: ScrollView, text: Text, width: int, style: Style | None = None) -> Strip:
     """One line of `text`, cut or padded to `width`, on the widget's own background (or `style`)."""
     segments = list(text.render(widget.app.console))
-    return Strip(segments).crop_extend(0, width, None).apply_style(style or widget.rich_style)
+    return fitted_strip(segments, width, style or widget.rich_style)
+
+
+def fitted_strip(segments: list[Segment], width: int, base: Style) -> Strip:
+    """`Strip(segments).crop_extend(0, width, None).apply_style(base)`, in one pass when the line fits.
+
+    A line narrower than the list (nearly every row) needs no cut: its
+    segments are put on `base` and padded, without the three strips between.
+    """
+    length = sum(cell_len(segment.text) for segment in segments)
+    if length > width or not base:  # cut, or no background (Rich leaves the styles as they are)
+        return Strip(segments).crop_extend(0, width, None).apply_style(base)
+    on_base = base.__add__
+    line = [Segment(text, on_base(style)) for text, style, _ in segments]
+    if length < width:
+        line.append(Segment(" " * (width - length), base))
+    return Strip(line, width)
 
 
 class SortableList(RowList):
