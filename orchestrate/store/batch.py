@@ -135,6 +135,8 @@ class StoredRuns:
     def _derive(self, shape: Shape, left: set[str]) -> None:
         """Note what the rows just written stand for; forget runs that left and rows that are whole."""
         derived = self.derived
+        if not derived and all(map(_WHOLE.__eq__, shape.counts.values())):
+            return  # the usual flush: every row it wrote stands for a whole plain history
         for run_id in shape.broken:
             derived.pop(run_id, None)
         for run_id, count in shape.counts.items():
@@ -385,6 +387,8 @@ class Batch:
 
 
 _ID_AND_STATE = attrgetter("id", "state")
+#: The plain states a task run's row stands for when it stands for all of them.
+_WHOLE = 3
 
 _RECORD_TYPES = (
     StateRecord,
