@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.records import (
@@ -24,6 +25,7 @@ from orchestrate.core.records import (
     StateRecord,
     TaskRunRecord,
 )
+from orchestrate.core.states import TERMINAL_STATES
 from orchestrate.store import plain_states, pruning
 from orchestrate.store.columns import (
     EDGES,
@@ -111,16 +113,21 @@ class StoredRuns:
     def __contains__(self, run_id: str) -> bool:
         return run_id in self._open or run_id in self._finished
 
+    def among(self, run_ids: Iterable[str]) -> set[str]:
+        """Which of `run_ids` this writer stored: two set intersections, no call per id."""
+        ids = run_ids if isinstance(run_ids, set) else set(run_ids)
+        return (ids & self._open) | (ids & self._finished)
+
     def update(
         self, runs: Iterable[FlowRunRecord | TaskRunRecord], shape: Shape | None = None
     ) -> None:
         left, finished = self._finished, set()
-        for run in runs:
-            if run.state.is_final():
-                self._open.discard(run.id)
-                finished.add(run.id)
+        for run_id, state in map(_ID_AND_STATE, runs):
+            if state.type in TERMINAL_STATES:
+                finished.add(run_id)
             else:
-                self._open.add(run.id)
+                self._open.add(run_id)
+        self._open -= finished
         self._finished = finished
         if shape is not None:
             self._derive(shape, left)
@@ -128,6 +135,8 @@ class StoredRuns:
     def _derive(self, shape: Shape, left: set[str]) -> None:
         """Note what the rows just written stand for; forget runs that left and rows that are whole."""
         derived = self.derived
+        if not derived and all(map(_WHOLE.__eq__, shape.counts.values())):
+            return  # the usual flush: every row it wrote stands for a whole plain history
         for run_id in shape.broken:
             derived.pop(run_id, None)
         for run_id, count in shape.counts.items():
@@ -330,14 +339,15 @@ class Batch:
         With `commit` False the transaction is rolled back: a trial write.
         """
         flow_runs, task_runs = list(self.flow_runs.values()), list(self.task_runs.values())
+        known = None if stored is None else stored.among(self.task_runs.keys() | self.flow_runs)
         shaped = (
             plain_states.no_shape(self.states)
-            if stored is None
-            else plain_states.shape(self.states, self.task_runs, stored, stored.derived)
+            if stored is None or known is None
+            else plain_states.shape(self.states, self.task_runs, known, stored.derived)
         )
         statements = self._deletion_statements()
-        statements += _run_statements(FLOW_RUNS, flow_runs, stored)
-        statements += _run_statements(TASK_RUNS, task_runs, stored, shaped.computed)
+        statements += _run_statements(FLOW_RUNS, flow_runs, known)
+        statements += _run_statements(TASK_RUNS, task_runs, known, shaped.computed)
         statements += self._append_statements(shaped.kept)
         _execute_all(conn, statements, set() if prepared is None else prepared, commit)
         if stored is not None and commit:
@@ -376,6 +386,10 @@ class Batch:
         ]
 
 
+_ID_AND_STATE = attrgetter("id", "state")
+#: The plain states a task run's row stands for when it stands for all of them.
+_WHOLE = 3
+
 _RECORD_TYPES = (
     StateRecord,
     TaskRunRecord,
@@ -402,11 +416,17 @@ Computed = Callable[[list[Any]], list[list[Any]]]
 
 
 def _run_statements(
-    table: Table, items: list[Any], stored: StoredRuns | None, computed: Computed | None = None
+    table: Table, items: list[Any], stored: set[str] | None, computed: Computed | None = None
 ) -> list[Statement]:
-    """A run table's rows: plain INSERTs for runs known to be new, upserts for the rest."""
+    """A run table's rows: plain INSERTs for runs known to be new, upserts for the rest.
+
+    `stored` holds those of the batch's runs the writer stored before (None: it
+    knows nothing, so every run is upserted).
+    """
     if stored is None:  # nothing is known to be new: upsert everything
         new, known = [], items
+    elif not stored:  # the usual flush: every run in it is new
+        new, known = items, []
     else:
         new = [r for r in items if r.id not in stored]
         known = [r for r in items if r.id in stored]

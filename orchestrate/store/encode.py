@@ -99,6 +99,8 @@ def column_text(kind: str, values: Sequence[Any]) -> str | None:
         if kind == "bool":
             return SEPARATOR.join(map(_BOOL_TEXT.__getitem__, values))
         if kind == "tags":
+            if not any(values):  # no run in the flush has tags: the common case, at C speed
+                return SEPARATOR.join(["[]"] * len(values))
             return SEPARATOR.join(["[]" if not tags else json.dumps(tags) for tags in values])
     except (TypeError, KeyError, ValueError, OverflowError):
         return None
@@ -107,6 +109,8 @@ def column_text(kind: str, values: Sequence[Any]) -> str | None:
 
 def _strings(values: Sequence[Any]) -> str | None:
     nulls = values.count(None)
+    if nulls == len(values):  # a column no row fills (a message, an error, a cache key)
+        return SEPARATOR.join([NULL] * nulls)
     if nulls:
         values = [NULL if value is None else value for value in values]
     text = SEPARATOR.join(values)  # a TypeError for anything but str
@@ -120,6 +124,8 @@ def _numbers(values: Sequence[Any], kind: str) -> str | None:
     if not types <= (_TIME_TYPES if kind == "time" else _INT_TYPES):
         return None  # a bool, or anything else: as a list
     if kind == "int":
+        if _NONE_TYPE not in types:
+            return SEPARATOR.join(map(repr, values))
         texts = [NULL if value is None else repr(value) for value in values]
     elif _NONE_TYPE in types:
         texts = [NULL if value is None else str(round(value * 1e6)) for value in values]

@@ -13,20 +13,16 @@ view can put them first.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrate.core.records import StateRecord, TaskRunRecord
 from orchestrate.core.states import StateType
 
-#: The plain sequence, as `history_shape.PLAIN`, with the state types.
-_PLAIN = (
-    (StateType.PENDING, "Pending"),
-    (StateType.RUNNING, "Running"),
-    (StateType.COMPLETED, "Completed"),
-)
+#: The plain sequence, as `history_shape.PLAIN`: its state types and names, by position.
+_TYPES = (StateType.PENDING, StateType.RUNNING, StateType.COMPLETED)
+_NAMES = ("Pending", "Running", "Completed")
 
 
 @dataclass
@@ -55,51 +51,49 @@ def no_shape(states: list[StateRecord]) -> Shape:
 def shape(
     states: list[StateRecord],
     task_runs: Mapping[str, TaskRunRecord],
-    known: set[str] | Any,
+    known: Container[str],
     derived: Mapping[str, int],
 ) -> Shape:
     """Split `states` (in the order given) into rows to store and states the rows stand for.
 
     `known` holds the runs this writer stored before (a run new to it may start
     standing for its history); `derived` how many plain states the stored row of
-    each of them stands for already.
+    each of them stands for already. One loop, the test of each state written
+    out: it runs in the writer thread for every state, holding the GIL the flow's
+    task runs need, and a call per state was a third of its cost.
     """
     found = Shape([])
-    kept, counts, broken = found.kept, found.counts, found.broken
+    kept, counts, broken, pending = found.kept, found.counts, found.broken, found.pending
+    run_of, counted, derived_of = task_runs.get, counts.get, derived.get
     for record in states:
         run_id = record.run_id
-        run = task_runs.get(run_id) if record.is_task else None
-        if run is not None and run_id not in broken:
-            count = counts.get(run_id)
+        if record.is_task and run_id not in broken and (run := run_of(run_id)) is not None:
+            count = counted(run_id)
             if count is None:
-                count = derived.get(run_id, 0 if run_id not in known else None)
-            if count is not None and count < 3 and _is_next(record, run, count):
+                count = derived_of(run_id, 0 if run_id not in known else 3)
+            state = record.state
+            if (
+                count < 3
+                and state.type is _TYPES[count]
+                and state.name == _NAMES[count]
+                and state.message is None
+                and state.traceback is None
+                and record.flow_run_id == run.flow_run_id
+                and not isinstance(state.data, BaseException)
+                # The Pending time in the row's range (NaN and infinities fail), the others the row's own.
+                and (
+                    type(state.ts) is float and -1e11 < state.ts < 1e11
+                    if count == 0
+                    else state.ts == (run.start_time if count == 1 else run.end_time)
+                )
+            ):
                 counts[run_id] = count + 1
                 if count == 0:
-                    found.pending[run_id] = record.state.ts
+                    pending[run_id] = state.ts
                 continue
         kept.append(record)
         broken.add(run_id)
     return found
-
-
-def _is_next(record: StateRecord, run: TaskRunRecord, count: int) -> bool:
-    """Whether `record` is state `count` of the plain sequence, all of it in `run`'s row."""
-    state = record.state
-    kind, name = _PLAIN[count]
-    if (
-        state.type is not kind
-        or state.name != name
-        or state.message is not None
-        or state.traceback is not None
-        or isinstance(state.data, BaseException)
-        or record.flow_run_id != run.flow_run_id
-    ):
-        return False
-    ts = state.ts
-    if count == 0:
-        return type(ts) is float and math.isfinite(ts) and abs(ts) < 1e11
-    return ts == (run.start_time if count == 1 else run.end_time)
 
 
 __all__ = ["Shape", "no_shape", "shape"]
