@@ -142,7 +142,9 @@ class MainScreen(RunViews):
                 )
                 yield RunList(self.dashboard, self.clock, id="runs")
                 yield AutomationList(self.dashboard, self.clock, id="automations")
-            with TabbedContent(id="detail", initial="graph"):
+            # Graph first, so the first tab is the one shown; `initial=` would make Textual's
+            # tabs fail to mount when the app quits while they mount.
+            with TabbedContent(id="detail"):
                 with TabPane("Graph", id="graph"):
                     yield Prompt(placeholder="find a task by name (n: next)", id="graph-search")
                     yield GraphView(self.clock, id="graph-view")
@@ -164,6 +166,8 @@ class MainScreen(RunViews):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        if not self.is_attached:  # the app quit before its panes mounted: nothing to bind
+            return
         self.bind_run_views()
         self._header = self.query_one("#header", HeaderLine)
         self._left = self.query_one("#left", Vertical)
