@@ -12,7 +12,7 @@ from tests.tui.conftest import make_app
 from tests.tui.fake_daemon import NOW, FakeDaemon, task
 from tests.tui.screen import screen_text, wait_for_text, wait_until
 from tests.tui.test_app import open_run
-from tests.tui.test_live_updates import LIVE_RUN, graph_line, main_screen
+from tests.tui.test_live_updates import LIVE_RUN, Frames, graph_line, main_screen
 from tui.widgets.graph_view import GraphView
 
 SIZE = (120, 40)
@@ -151,3 +151,49 @@ async def test_a_page_down_works_out_what_its_rows_share_once_not_per_row(
         await pilot.pause()
         assert drawn.count >= 30  # a page of rows drawn afresh
         assert 1 <= len(spans) <= 8  # once a frame, not once a row
+
+
+async def test_a_page_down_repaints_the_task_detail_in_the_graphs_frame(
+    daemon: FakeDaemon,
+) -> None:
+    """The detail under the graph follows the cursor: with the rows, not in a frame after them.
+
+    Each frame repaints every widget that overlaps the box around what
+    changed; a second frame for the detail alone was half the cost of a press.
+    """
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        view = await graph_of(pilot, daemon)
+        screen = main_screen(pilot)
+        detail = screen.query_one("#task-detail").region
+        await pilot.pause()
+        frames = Frames(screen)
+        await pilot.press("pagedown", "pagedown")
+        await wait_until(pilot, lambda: view.cursor > 40, what="two pages down")
+        await wait_until(pilot, lambda: _detail_names(pilot, view), what="the detail following")
+        await pilot.pause()
+        graph_frames = [f for f in frames.frames if any(r.overlaps(view.region) for r in f)]
+        detail_frames = [f for f in frames.frames if any(r.overlaps(detail) for r in f)]
+        assert graph_frames and detail_frames
+        assert all(f in graph_frames for f in detail_frames)  # no frame for the detail alone
+
+
+async def test_after_a_page_down_the_detail_names_the_task_under_the_cursor(
+    daemon: FakeDaemon,
+) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        view = await graph_of(pilot, daemon)
+        for _ in range(3):
+            await pilot.press("pagedown")
+            await wait_until(pilot, lambda: _detail_names(pilot, view), what="the detail following")
+        await pilot.press("pageup")
+        await wait_until(pilot, lambda: _detail_names(pilot, view), what="the detail following")
+        assert view.cursor > 0
+
+
+def _detail_names(pilot: Any, view: GraphView) -> bool:
+    """The detail pane's heading names the task run under the graph's cursor."""
+    node = view.selected_node()
+    assert node is not None
+    detail = main_screen(pilot).query_one("#task-detail").region
+    lines = screen_text(pilot.app).splitlines()[detail.y : detail.bottom]
+    return any(f" {node.task_run.name}  " in line for line in lines)

@@ -23,7 +23,7 @@ changed reads differently, so a stale strip can never show.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -95,6 +95,9 @@ class RowList(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple[Hashable, int, Style | None], Strip] = LRUCache(STRIPS_KEPT)
         self._frame: tuple[int, int] | None = None  # (first row shown, width) while lines are drawn
         self.repaint_pending = False  # rows that read differently, not drawn yet
+        #: Called as soon as the cursor reaches another row, before `Highlighted` is posted:
+        #: a pane that follows the cursor repaints in the list's own frame, not a frame later.
+        self.follower: Callable[[str | None], None] | None = None
 
     # ---- what subclasses provide -------------------------------------------
 
@@ -338,6 +341,8 @@ class RowList(ScrollView, can_focus=True):
         key = self.key_at(self.cursor) if self.row_count() else None
         if key != self.selected_key:
             self.selected_key = key
+            if self.follower is not None:
+                self.follower(key)
             self.post_message(self.Highlighted(self, key))
 
 
