@@ -21,6 +21,7 @@ from orchestrate.engine import (
     CacheKeyError,
     CachePolicy,
     Hook,
+    Plainness,
     PrefectFuture,
     PrefectFutureList,
     RetryDelay,
@@ -29,6 +30,7 @@ from orchestrate.engine import (
     call_plan,
     exponential_backoff,
     hash_objects,
+    plainness,
     source_hash,
 )
 from orchestrate.utilities import callables
@@ -65,6 +67,16 @@ class Task(callables.MethodBinding, Generic[P, R]):
         self._call = call_plan(self.signature)
         self._bind = bind_plan(self.signature)
         self._method: Task[P, R] | None = None
+        self._plain = (self.options, plainness(self.options))
+
+    @property
+    def plain(self) -> Plainness:
+        """How plain this task's options are (see `plainness`); again after a hook is added."""
+        options, plain = self._plain
+        if options is not self.options:
+            plain = plainness(self.options)
+            self._plain = (self.options, plain)
+        return plain
 
     def _resign(self) -> None:
         self._call = call_plan(self.signature)

@@ -24,6 +24,7 @@ from orchestrate.core.states import (
     Retrying,
     Running,
     State,
+    StateType,
     StoredResult,
 )
 from orchestrate.engine.caching import (
@@ -40,6 +41,7 @@ from orchestrate.engine.context import (
     flow_run_context,
     task_run_context,
 )
+from orchestrate.engine.definitions import Plainness
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import (
@@ -84,6 +86,8 @@ if TYPE_CHECKING:
     from orchestrate.engine.transactions import Transaction
 
 _standalone_results = ResultStore()
+#: Read once: an enum member looked up on its class costs ~150 ns, on every task call.
+_ALWAYS, _FLOW_DECIDES = Plainness.ALWAYS, Plainness.FLOW_DECIDES
 
 
 class TaskRunJob:
@@ -364,13 +368,19 @@ def _safe_cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool)
         return None
 
 
-def _finish(job: TaskRunJob, state: State) -> Steps:
+def _settle(job: TaskRunJob, state: State) -> State:
+    """Record the final state, and log it when the run failed."""
     transition(job.run, state, job.sink)
-    options = job.task.options
     if state.is_failed() or state.is_crashed():
         retried = f" after {job.run.run_count} attempts" if job.run.run_count > 1 else ""
         detail = f"\n{(state.traceback or '').rstrip()}" if _shows_traceback(state) else ""
         job.logger.error("Finished in state %s%s: %s%s", state.name, retried, state.message, detail)
+    return state
+
+
+def _finish(job: TaskRunJob, state: State) -> Steps:
+    _settle(job, state)
+    options = job.task.options
     hooks = (
         options.on_completion
         if state.is_completed()
@@ -553,10 +563,43 @@ def call_task(
     return_state: bool,
 ) -> Any:
     """A direct call: the task runs inline and returns its value (or state)."""
-    job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
+    flow_ctx = flow_run_context.get()
+    job = TaskRunJob(task, parameters, wait_for, flow_ctx)
     if task.is_async:
         return _call_async(job, return_state)
+    if _runs_plain(task, flow_ctx) and job.txn_parent is None:
+        return unwrap_state(run_plain(job), return_state)
     return unwrap_state(job.execute_sync(), return_state)
+
+
+def _runs_plain(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bool:
+    plain = task.plain
+    if plain is _ALWAYS:
+        return True
+    return plain is _FLOW_DECIDES and (flow_ctx is None or flow_ctx.plain_tasks)
+
+
+def run_plain(job: TaskRunJob) -> State:
+    """`task_steps` for a plain task (see `Plainness`) called directly, with no generator.
+
+    What the steps would do with no retries, caching, results to keep, prints to
+    capture, hooks or transaction: the same states, records and result links.
+    """
+    try:
+        parameters = _resolve_inputs(job)
+    except SelfDependencyError as refused:
+        return _settle(job, failure_state(refused))
+    if parameters is None:
+        return job.run.state
+    run = job.run
+    job.context = TaskRunContext(job.task, run, parameters, False)
+    run.run_count += 1
+    transition(run, Running(), job.sink)
+    value, exc = job._call_sync(parameters)
+    state = state_from_return(value) if exc is None else failure_state(exc)
+    if state.type is StateType.COMPLETED:
+        _link_result(job, state.data)
+    return _settle(job, state)
 
 
 async def _call_async(job: TaskRunJob, return_state: bool) -> Any:
