@@ -95,8 +95,10 @@ class Task(callables.MethodBinding, Generic[P, R]):
     # --- calling -------------------------------------------------------------------
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        return_state = bool(kwargs.pop("return_state", False))
-        wait_for = kwargs.pop("wait_for", None)
+        return_state, wait_for = False, None
+        if kwargs:  # most task calls pass none: two pops saved per call
+            return_state = bool(kwargs.pop("return_state", False))
+            wait_for = kwargs.pop("wait_for", None)
         if self.is_generator:
             return _task_engine().stream_task(self, self.bind(args, kwargs), wait_for, return_state)
         return _task_engine().call_task(self, self.bind(args, kwargs), wait_for, return_state)

@@ -160,6 +160,8 @@ def unwrap_state(state: State, return_state: bool) -> Any:
     what the body returned; only a single returned run state raises its error.
     """
     data = state.data
+    if type(data) in _PLAIN and state.type is StateType.COMPLETED and not return_state:
+        return data  # what the rest would find, for the common case: a plain value, completed
     if isinstance(data, BaseException) and not isinstance(data, Exception):
         raise data  # an interrupt or an outer timeout goes on up
     if return_state:

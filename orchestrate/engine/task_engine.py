@@ -8,7 +8,7 @@ runner's thread, or on an event loop. `task_steps` holds the rules for all.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +119,7 @@ class TaskRunJob:
         flow_ctx: FlowRunContext | None,
     ) -> None:
         parent = task_run_context.get()
+        options = task.options
         self.task = task
         self.parameters = parameters
         self.wait_for = list(wait_for) if wait_for else None
@@ -126,7 +127,7 @@ class TaskRunJob:
         # Outside a flow Prefect still records the task run (with no flow run): so does orc.
         self.sink: RecordSink = flow_ctx.sink if flow_ctx else get_sink()
         self.is_async = task.is_async
-        self.pending: list[PrefectFuture[Any]] = []
+        self.pending: Sequence[PrefectFuture[Any]] = ()  # a list once a walk finds some
         self.context: TaskRunContext | None = None
         self._logger: RunLogger | None = None
         self._edges_recorded = False
@@ -134,18 +135,29 @@ class TaskRunJob:
         self.streams = False  # a generator streamed to its caller: nothing cached, as in Prefect
         self.txn_parent = active_transaction.get()  # the transaction the call was made in
         self.txn: Transaction | None = None  # this attempt's own, when one is needed
-        dynamic_key = flow_ctx.next_dynamic_key(task.task_key) if flow_ctx else 0
-        tags = task.options.tags | current_tags()
+        if flow_ctx is not None:
+            flow_run_id = flow_ctx.run.id
+            dynamic_key = flow_ctx.next_dynamic_key(task.task_key)
+            if options.task_run_name is None:
+                name = f"{options.name}-{dynamic_key}"  # `run_name`'s default, without the call
+            else:
+                name = task.run_name(parameters, dynamic_key)
+        else:
+            flow_run_id, dynamic_key = "", 0
+            name = _standalone_name(task, parameters)
+        tags = options.tags | current_tags()
+        # Positional, in the record's field order: keywords cost more on every task run.
         self.run = TaskRunRecord(
-            id=new_id(),
-            flow_run_id=flow_ctx.run.id if flow_ctx else "",
-            name=_run_name(task, parameters, dynamic_key, standalone=flow_ctx is None),
-            task_key=task.task_key,
-            dynamic_key=dynamic_key,
-            state=Pending(),
-            created=time.time(),
-            tags=tuple(sorted(tags)) if tags else (),
-            parent_task_run_id=parent.run.id if parent else None,
+            new_id(),
+            flow_run_id,
+            name,
+            task.task_key,
+            dynamic_key,
+            Pending(),
+            time.time(),
+            "task",
+            tuple(sorted(tags)) if tags else (),
+            parent.run.id if parent else None,
         )
         transition(self.run, self.run.state, self.sink, initial=True)
         if parent is not None:
@@ -241,13 +253,11 @@ class TaskRunJob:
             task_run_context.reset(token)
 
 
-def _run_name(
-    task: TaskDefinition, parameters: dict[str, Any], dynamic_key: int, standalone: bool
-) -> str:
-    """The run's name; outside a flow Prefect names it after the task, with no dynamic key."""
-    if standalone and task.options.task_run_name is None:
+def _standalone_name(task: TaskDefinition, parameters: dict[str, Any]) -> str:
+    """Outside a flow Prefect names a run after its task, with no dynamic key."""
+    if task.options.task_run_name is None:
         return task.options.name
-    return task.run_name(parameters, dynamic_key)
+    return task.run_name(parameters, 0)
 
 
 def task_steps(job: TaskRunJob) -> Steps:
