@@ -48,7 +48,7 @@ def resolve_futures_to_results(value: Any) -> Any:
 def state_from_return(value: Any) -> State:
     """The state a run ends in, given its body's return value."""
     if type(value) in _PLAIN:  # nothing in it to resolve: the common case, kept cheap
-        return Completed(data=value)
+        return State(StateType.COMPLETED, "Completed", None, value)  # `Completed(data=value)`
     value = resolve_futures_to_states(value)
     if isinstance(value, State) and value.run_id is None:  # built by the body: adopted as is
         state = State(value.type, value.name, value.message, value.data)

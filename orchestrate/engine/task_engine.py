@@ -20,7 +20,6 @@ from orchestrate.core.states import (
     Cached,
     Failed,
     NotReady,
-    Pending,
     Retrying,
     Running,
     State,
@@ -88,6 +87,8 @@ if TYPE_CHECKING:
 _standalone_results = ResultStore()
 #: Read once: an enum member looked up on its class costs ~150 ns, on every task call.
 _ALWAYS, _FLOW_DECIDES = Plainness.ALWAYS, Plainness.FLOW_DECIDES
+_PENDING, _RUNNING, _COMPLETED = StateType.PENDING, StateType.RUNNING, StateType.COMPLETED
+_FAILING = frozenset({StateType.FAILED, StateType.CRASHED})
 
 
 class TaskRunJob:
@@ -153,7 +154,7 @@ class TaskRunJob:
             name,
             task.task_key,
             dynamic_key,
-            Pending(),
+            State(_PENDING, "Pending"),  # as `Pending()`, without the constructor's extra call
             time.time(),
             "task",
             tuple(sorted(tags)) if tags else (),
@@ -381,7 +382,7 @@ def _safe_cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool)
 def _settle(job: TaskRunJob, state: State) -> State:
     """Record the final state, and log it when the run failed."""
     transition(job.run, state, job.sink)
-    if state.is_failed() or state.is_crashed():
+    if state.type in _FAILING:
         retried = f" after {job.run.run_count} attempts" if job.run.run_count > 1 else ""
         detail = f"\n{(state.traceback or '').rstrip()}" if _shows_traceback(state) else ""
         job.logger.error("Finished in state %s%s: %s%s", state.name, retried, state.message, detail)
@@ -604,10 +605,10 @@ def run_plain(job: TaskRunJob) -> State:
     run = job.run
     job.context = TaskRunContext(job.task, run, parameters, False)
     run.run_count += 1
-    transition(run, Running(), job.sink)
+    transition(run, State(_RUNNING, "Running"), job.sink)
     value, exc = job._call_sync(parameters)
     state = state_from_return(value) if exc is None else failure_state(exc)
-    if state.type is StateType.COMPLETED:
+    if state.type is _COMPLETED:
         _link_result(job, state.data)
     return _settle(job, state)
 
