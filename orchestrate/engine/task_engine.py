@@ -200,6 +200,8 @@ class TaskRunJob:
         return self._logger
 
     def execute_sync(self) -> State:
+        if self.txn_parent is None and _runs_plain(self.task, self.flow_ctx):
+            return run_plain(self)  # called or submitted: no step generator for a plain task
         return drive_sync(task_steps(self), self._call_sync)
 
     async def execute_async(self) -> State:
@@ -574,12 +576,9 @@ def call_task(
     return_state: bool,
 ) -> Any:
     """A direct call: the task runs inline and returns its value (or state)."""
-    flow_ctx = flow_run_context.get()
-    job = TaskRunJob(task, parameters, wait_for, flow_ctx)
+    job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
     if task.is_async:
         return _call_async(job, return_state)
-    if _runs_plain(task, flow_ctx) and job.txn_parent is None:
-        return unwrap_state(run_plain(job), return_state)
     return unwrap_state(job.execute_sync(), return_state)
 
 
@@ -591,7 +590,7 @@ def _runs_plain(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bool:
 
 
 def run_plain(job: TaskRunJob) -> State:
-    """`task_steps` for a plain task (see `Plainness`) called directly, with no generator.
+    """`task_steps` for a plain sync task (see `Plainness`), with no generator.
 
     What the steps would do with no retries, caching, results to keep, prints to
     capture, hooks or transaction: the same states, records and result links.

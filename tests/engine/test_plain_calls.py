@@ -57,39 +57,48 @@ def _scenario() -> None:
     double(failed, return_state=True)  # its upstream failed: NotReady, never run
 
 
-def _shape(sink: Any) -> list[tuple[Any, ...]]:
-    """The records in order, run ids swapped for names, times for whether they are set."""
+def _submitted() -> None:
+    first = double.submit(300)
+    second = double.submit(first)  # a future passed on: a data edge, run once it is done
+    double.map([1000, 2000, 3000])
+    failed = boom.submit(1)
+    double.submit(failed).wait()  # NotReady
+    outer.submit(5).wait()
+    second.wait()
+
+
+def _shape(sink: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Each run's records in order (runs submitted together interleave), ids swapped for names."""
     names = {r.id: r.name for r in sink.task_runs()}
     names.update({r.id: "flow" for r in sink.flow_runs()})
-    shape: list[tuple[Any, ...]] = []
+    shape: dict[str, list[tuple[Any, ...]]] = {}
     for record in sink.records:
         if isinstance(record, StateRecord):
             state = record.state
-            message = _named(state.message, names)
-            shape.append(("state", names[record.run_id], state.name, message))
+            entry: tuple[Any, ...] = ("state", state.name, _named(state.message, names))
+            who = names[record.run_id]
         elif isinstance(record, EdgeRecord):
-            shape.append(
-                ("edge", names[record.upstream_id], names[record.task_run_id], record.kind)
-            )
+            entry, who = ("edge", names[record.upstream_id], record.kind), names[record.task_run_id]
         elif isinstance(record, TaskRunRecord):
-            shape.append(("task run", record.name))
+            entry, who = ("task run",), record.name
         elif isinstance(record, LogRecord):
+            entry = ("log", record.level, _named(record.message, names))
             who = names.get(record.task_run_id or "", "flow")
-            shape.append(("log", who, record.level, _named(record.message, names)))
+        else:
+            continue
+        shape.setdefault(who, []).append(entry)
     for run in sink.task_runs():
-        shape.append(
-            (
-                "final",
-                run.name,
-                run.state.name,
-                run.run_count,
-                run.start_time is not None,
-                run.end_time is not None,
-                names.get(run.parent_task_run_id or ""),
-                run.tags,
-                run.cache_key,
-            )
+        final = (
+            "final",
+            run.state.name,
+            run.run_count,
+            run.start_time is not None,
+            run.end_time is not None,
+            names.get(run.parent_task_run_id or ""),
+            run.tags,
+            run.cache_key,
         )
+        shape[run.name].append(final)
     return shape
 
 
@@ -99,7 +108,7 @@ def _named(text: str | None, names: dict[str, str]) -> str | None:
     return text
 
 
-def _run(recorded: Any, body: Callable[[], None]) -> list[tuple[Any, ...]]:
+def _run(recorded: Any, body: Callable[[], None]) -> dict[str, list[tuple[Any, ...]]]:
     @flow(name="plain", flow_run_name="plain-run")
     def plain_flow() -> None:
         body()
@@ -109,26 +118,32 @@ def _run(recorded: Any, body: Callable[[], None]) -> list[tuple[Any, ...]]:
     return _shape(recorded)
 
 
-def test_a_plain_call_records_what_the_full_rules_record(recorded, monkeypatch) -> None:
-    short = _run(recorded, _scenario)
+def _history(shape: dict[str, list[tuple[Any, ...]]], name: str) -> list[str]:
+    return [entry[1] for entry in shape[name] if entry[0] == "state"]
+
+
+@pytest.mark.parametrize("body", [_scenario, _submitted], ids=["called", "submitted"])
+def test_a_plain_task_records_what_the_full_rules_record(
+    recorded: Any, monkeypatch: pytest.MonkeyPatch, body: Callable[[], None]
+) -> None:
+    short = _run(recorded, body)
     monkeypatch.setattr(task_engine, "_runs_plain", lambda task, flow_ctx: False)
-    full = _run(recorded, _scenario)
+    full = _run(recorded, body)
     assert short == full
-    histories = {
-        name: [s[2] for s in short if s[:2] == ("state", name)]
-        for name in ("double-0", "boom-0", "double-4", "gives_failed-0")
-    }
-    assert histories == {
-        "double-0": ["Pending", "Running", "Completed"],
-        "boom-0": ["Pending", "Running", "Failed"],
-        "double-4": ["Pending", "NotReady"],
-        "gives_failed-0": ["Pending", "Running", "Failed"],
-    }
-    assert ("edge", "double-0", "double-1", "data") in short
-    assert ("edge", "outer-0", "double-2", "parent") in short
+    assert _history(short, "double-0") == ["Pending", "Running", "Completed"]
+    assert _history(short, "boom-0") == ["Pending", "Running", "Failed"]
+    assert ("edge", "double-0", "data") in short["double-1"]
+    assert ("edge", "outer-0", "parent") in short["double-2" if body is _scenario else "double-6"]
+    not_ready = "double-4" if body is _scenario else "double-5"
+    assert _history(short, not_ready) == ["Pending", "NotReady"]
 
 
-def test_the_short_path_is_taken_for_plain_tasks_only(recorded, monkeypatch) -> None:
+def test_a_returned_failed_state_fails_the_plain_run(recorded: Any) -> None:
+    shape = _run(recorded, _scenario)
+    assert _history(shape, "gives_failed-0") == ["Pending", "Running", "Failed"]
+
+
+def test_the_short_path_is_taken_for_plain_tasks_only(recorded: Any, monkeypatch: Any) -> None:
     taken: list[str] = []
     real = task_engine.run_plain
 
@@ -142,12 +157,13 @@ def test_the_short_path_is_taken_for_plain_tasks_only(recorded, monkeypatch) -> 
     @flow
     def mixed() -> None:
         double(1)
+        double.submit(4).wait()
         retried(2)
         with transaction():
             double(3)  # inside a transaction: its run joins it, so the full rules
 
     mixed()
-    assert taken == ["double"]
+    assert taken == ["double", "double"]
 
 
 @pytest.mark.parametrize(
