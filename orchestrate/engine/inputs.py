@@ -32,7 +32,7 @@ def plain_upstreams(parameters: dict[str, Any], links: ResultLinks | None) -> li
     fraction of its cost: nothing to resolve, only results linked by identity.
     """
     found: dict[str, None] | None = None
-    linked = bool(links)
+    linked = links is not None  # an empty one answers None at once: no `len` per call
     for value in parameters.values():
         kind = type(value)
         if kind not in _PLAIN:

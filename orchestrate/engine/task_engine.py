@@ -146,7 +146,8 @@ class TaskRunJob:
         else:
             flow_run_id, dynamic_key = "", 0
             name = _standalone_name(task, parameters)
-        tags = options.tags | current_tags()
+        extra = current_tags()
+        tags = options.tags | extra if extra else options.tags  # most calls add none
         # Positional, in the record's field order: keywords cost more on every task run.
         self.run = TaskRunRecord(
             new_id(),
