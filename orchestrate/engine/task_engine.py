@@ -2,7 +2,9 @@
 
 A `TaskRunJob` is created in the caller's thread (so its Pending state and
 its edges are recorded at once, in call order), then executed inline, on a
-runner's thread, or on an event loop. `task_steps` holds the rules for all.
+runner's thread, or on an event loop. `task_steps` holds the rules for all;
+a plain sync task (`Plainness`: no retries, hooks, caching or results to
+keep) takes `run_plain`, the same rules with those parts left out.
 """
 
 from __future__ import annotations
