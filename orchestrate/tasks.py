@@ -21,6 +21,7 @@ from orchestrate.engine import (
     CacheKeyError,
     CachePolicy,
     Hook,
+    Plainness,
     PrefectFuture,
     PrefectFutureList,
     RetryDelay,
@@ -29,6 +30,7 @@ from orchestrate.engine import (
     call_plan,
     exponential_backoff,
     hash_objects,
+    plainness,
     source_hash,
 )
 from orchestrate.utilities import callables
@@ -65,6 +67,16 @@ class Task(callables.MethodBinding, Generic[P, R]):
         self._call = call_plan(self.signature)
         self._bind = bind_plan(self.signature)
         self._method: Task[P, R] | None = None
+        self._plain = (self.options, plainness(self.options))
+
+    @property
+    def plain(self) -> Plainness:
+        """How plain this task's options are (see `plainness`); again after a hook is added."""
+        options, plain = self._plain
+        if options is not self.options:
+            plain = plainness(self.options)
+            self._plain = (self.options, plain)
+        return plain
 
     def _resign(self) -> None:
         self._call = call_plan(self.signature)
@@ -83,8 +95,10 @@ class Task(callables.MethodBinding, Generic[P, R]):
     # --- calling -------------------------------------------------------------------
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        return_state = bool(kwargs.pop("return_state", False))
-        wait_for = kwargs.pop("wait_for", None)
+        return_state, wait_for = False, None
+        if kwargs:  # most task calls pass none: two pops saved per call
+            return_state = bool(kwargs.pop("return_state", False))
+            wait_for = kwargs.pop("wait_for", None)
         if self.is_generator:
             return _task_engine().stream_task(self, self.bind(args, kwargs), wait_for, return_state)
         return _task_engine().call_task(self, self.bind(args, kwargs), wait_for, return_state)

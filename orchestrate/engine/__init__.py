@@ -44,7 +44,13 @@ if TYPE_CHECKING:
         tags,
         task_run_context,
     )
-    from orchestrate.engine.definitions import FlowOptions, Hook, TaskOptions
+    from orchestrate.engine.definitions import (
+        FlowOptions,
+        Hook,
+        Plainness,
+        TaskOptions,
+        plainness,
+    )
     from orchestrate.engine.flow_engine import call_flow
     from orchestrate.engine.futures import (
         DoneAndNotDoneFutures,
@@ -103,6 +109,8 @@ _HOMES = {
     "FlowOptions": "definitions",
     "Hook": "definitions",
     "TaskOptions": "definitions",
+    "plainness": "definitions",
+    "Plainness": "definitions",
     "call_flow": "flow_engine",
     "DoneAndNotDoneFutures": "futures",
     "PrefectFuture": "futures",
@@ -173,6 +181,7 @@ __all__ = [
     "Inputs",
     "IsolationLevel",
     "ParameterValidator",
+    "Plainness",
     "PrefectFuture",
     "PrefectFutureList",
     "ResultRecord",
@@ -203,6 +212,7 @@ __all__ = [
     "hash_objects",
     "is_generator",
     "pause",
+    "plainness",
     "resolve_futures_to_results",
     "resolve_futures_to_states",
     "source_hash",

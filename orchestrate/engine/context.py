@@ -34,6 +34,8 @@ class FlowRunContext:
     task_runner: TaskRunner
     results: ResultStore
     log_prints: bool = False
+    #: Its plain tasks need no more (it neither persists results nor logs prints): `Plainness`.
+    plain_tasks: bool = False
     #: The flow run this one is a subflow of: the context current when this one was made.
     parent: FlowRunContext | None = field(default_factory=lambda: flow_run_context.get())
     _counters: dict[str, itertools.count[int]] = field(default_factory=dict)

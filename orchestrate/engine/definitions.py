@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import IntEnum
 from typing import Any, Protocol
 
 from orchestrate.engine.caching import CachePolicy
@@ -184,6 +185,43 @@ class TaskOptions:
         _check_results(owner, self)
 
 
+class Plainness(IntEnum):
+    """Whether a direct call of a task can skip the rules a plain task cannot need.
+
+    A plain task has no retries, hooks, caching, result options or `log_prints`:
+    its call is Pending, Running, then its final state, with nothing in between.
+    """
+
+    NEVER = 0
+    #: Plain unless its flow persists results or logs prints (options left to the flow).
+    FLOW_DECIDES = 1
+    ALWAYS = 2
+
+
+def plainness(options: TaskOptions) -> Plainness:
+    """How plain a task's options are; worked out once, when the task is made."""
+    if (
+        options.retries
+        or options.on_completion
+        or options.on_failure
+        or options.on_running
+        or options.on_commit
+        or options.on_rollback
+        or options.log_prints
+        or options.persist_result
+        or options.cache_key_fn is not None
+        or options.cache_policy is not None
+        or options.result_serializer is not None
+        or options.result_storage is not None
+        or options.result_storage_key is not None
+        or not options.cache_result_in_memory
+    ):
+        return Plainness.NEVER
+    if options.persist_result is None or options.log_prints is None:
+        return Plainness.FLOW_DECIDES
+    return Plainness.ALWAYS
+
+
 class FlowDefinition(Protocol):
     """A flow as the engine sees it (the public `Flow` is one)."""
 
@@ -204,9 +242,22 @@ class TaskDefinition(Protocol):
     is_async: bool
     task_key: str
 
+    @property
+    def plain(self) -> Plainness:
+        """`plainness(options)`, kept with the task so a call does not work it out again."""
+        ...
+
     def call(self, parameters: dict[str, Any]) -> Any: ...
 
     def run_name(self, parameters: dict[str, Any], dynamic_key: int) -> str: ...
 
 
-__all__ = ["FlowDefinition", "FlowOptions", "Hook", "TaskDefinition", "TaskOptions"]
+__all__ = [
+    "FlowDefinition",
+    "FlowOptions",
+    "Hook",
+    "Plainness",
+    "TaskDefinition",
+    "TaskOptions",
+    "plainness",
+]

@@ -198,6 +198,7 @@ class FlowRunJob:
             task_runner=options.task_runner.duplicate(),
             results=self._results(),
             log_prints=log_prints,
+            plain_tasks=not log_prints and not flow_persists(options),
             completed_subflows=self.completed_subflows,
         )
         return self.context

@@ -31,18 +31,22 @@ def plain_upstreams(parameters: dict[str, Any], links: ResultLinks | None) -> li
     `InputWalker`'s answer for such arguments, which most task calls pass, at a
     fraction of its cost: nothing to resolve, only results linked by identity.
     """
+    found: dict[str, None] | None = None
+    linked = links is not None  # an empty one answers None at once: no `len` per call
     for value in parameters.values():
-        if type(value) not in _PLAIN:
+        kind = type(value)
+        if kind not in _PLAIN:
             return None
-    if not links:
-        return []
-    found: dict[str, None] = {}
-    for value in parameters.values():
-        if is_linkable(value):
-            upstream = links.run_of(value)
+        # `is_linkable` written out (one loop, no call per argument): this runs per task call.
+        if linked and kind is not bool and value is not None:
+            if kind is int and -5 <= value <= 256:
+                continue
+            upstream = links.run_of(value)  # type: ignore[union-attr]  # linked: not None
             if upstream is not None:
+                if found is None:
+                    found = {}
                 found[upstream] = None
-    return list(found)
+    return list(found) if found else []
 
 
 class SelfDependencyError(ValueError):

@@ -48,7 +48,7 @@ def resolve_futures_to_results(value: Any) -> Any:
 def state_from_return(value: Any) -> State:
     """The state a run ends in, given its body's return value."""
     if type(value) in _PLAIN:  # nothing in it to resolve: the common case, kept cheap
-        return Completed(data=value)
+        return State(StateType.COMPLETED, "Completed", None, value)  # `Completed(data=value)`
     value = resolve_futures_to_states(value)
     if isinstance(value, State) and value.run_id is None:  # built by the body: adopted as is
         state = State(value.type, value.name, value.message, value.data)
@@ -160,6 +160,8 @@ def unwrap_state(state: State, return_state: bool) -> Any:
     what the body returned; only a single returned run state raises its error.
     """
     data = state.data
+    if type(data) in _PLAIN and state.type is StateType.COMPLETED and not return_state:
+        return data  # what the rest would find, for the common case: a plain value, completed
     if isinstance(data, BaseException) and not isinstance(data, Exception):
         raise data  # an interrupt or an outer timeout goes on up
     if return_state:

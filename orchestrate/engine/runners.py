@@ -29,7 +29,7 @@ class TaskJob(Protocol):
     """One task run, ready to execute wherever a runner puts it."""
 
     run: TaskRunRecord
-    pending: list[PrefectFuture[Any]]
+    pending: Sequence[PrefectFuture[Any]]
     is_async: bool
 
     def execute_sync(self) -> State: ...
@@ -157,7 +157,7 @@ def _close_thread_loop() -> None:
         loops.close_thread_loop()
 
 
-def when_all_done(futures: list[PrefectFuture[Any]], then: Any) -> None:
+def when_all_done(futures: Sequence[PrefectFuture[Any]], then: Any) -> None:
     """Call `then()` once, in the thread that finishes the last of `futures`."""
     remaining = [len(futures)]
     lock = threading.Lock()

@@ -215,9 +215,12 @@ def bind_plan(signature: inspect.Signature) -> Binder:
     names = tuple(p.name for p in parameters)
     positional = sum(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters)
     defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    every = positional if positional == len(names) else -1  # no keyword-only parameter
     missing = object()
 
     def fast(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if not kwargs and len(args) == every:
+            return dict(zip(names, args, strict=True))  # every argument by position
         if len(args) > positional:
             return full(args, kwargs)
         bound = dict(zip(names, args, strict=False))  # fewer args than names: defaults follow

@@ -2,13 +2,15 @@
 
 A `TaskRunJob` is created in the caller's thread (so its Pending state and
 its edges are recorded at once, in call order), then executed inline, on a
-runner's thread, or on an event loop. `task_steps` holds the rules for all.
+runner's thread, or on an event loop. `task_steps` holds the rules for all;
+a plain sync task (`Plainness`: no retries, hooks, caching or results to
+keep) takes `run_plain`, the same rules with those parts left out.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +22,10 @@ from orchestrate.core.states import (
     Cached,
     Failed,
     NotReady,
-    Pending,
     Retrying,
     Running,
     State,
+    StateType,
     StoredResult,
 )
 from orchestrate.engine.caching import (
@@ -40,6 +42,7 @@ from orchestrate.engine.context import (
     flow_run_context,
     task_run_context,
 )
+from orchestrate.engine.definitions import Plainness
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import (
@@ -84,6 +87,10 @@ if TYPE_CHECKING:
     from orchestrate.engine.transactions import Transaction
 
 _standalone_results = ResultStore()
+#: Read once: an enum member looked up on its class costs ~150 ns, on every task call.
+_ALWAYS, _FLOW_DECIDES = Plainness.ALWAYS, Plainness.FLOW_DECIDES
+_PENDING, _RUNNING, _COMPLETED = StateType.PENDING, StateType.RUNNING, StateType.COMPLETED
+_FAILING = frozenset({StateType.FAILED, StateType.CRASHED})
 
 
 class TaskRunJob:
@@ -115,6 +122,7 @@ class TaskRunJob:
         flow_ctx: FlowRunContext | None,
     ) -> None:
         parent = task_run_context.get()
+        options = task.options
         self.task = task
         self.parameters = parameters
         self.wait_for = list(wait_for) if wait_for else None
@@ -122,7 +130,7 @@ class TaskRunJob:
         # Outside a flow Prefect still records the task run (with no flow run): so does orc.
         self.sink: RecordSink = flow_ctx.sink if flow_ctx else get_sink()
         self.is_async = task.is_async
-        self.pending: list[PrefectFuture[Any]] = []
+        self.pending: Sequence[PrefectFuture[Any]] = ()  # a list once a walk finds some
         self.context: TaskRunContext | None = None
         self._logger: RunLogger | None = None
         self._edges_recorded = False
@@ -130,18 +138,30 @@ class TaskRunJob:
         self.streams = False  # a generator streamed to its caller: nothing cached, as in Prefect
         self.txn_parent = active_transaction.get()  # the transaction the call was made in
         self.txn: Transaction | None = None  # this attempt's own, when one is needed
-        dynamic_key = flow_ctx.next_dynamic_key(task.task_key) if flow_ctx else 0
-        tags = task.options.tags | current_tags()
+        if flow_ctx is not None:
+            flow_run_id = flow_ctx.run.id
+            dynamic_key = flow_ctx.next_dynamic_key(task.task_key)
+            if options.task_run_name is None:
+                name = f"{options.name}-{dynamic_key}"  # `run_name`'s default, without the call
+            else:
+                name = task.run_name(parameters, dynamic_key)
+        else:
+            flow_run_id, dynamic_key = "", 0
+            name = _standalone_name(task, parameters)
+        extra = current_tags()
+        tags = options.tags | extra if extra else options.tags  # most calls add none
+        # Positional, in the record's field order: keywords cost more on every task run.
         self.run = TaskRunRecord(
-            id=new_id(),
-            flow_run_id=flow_ctx.run.id if flow_ctx else "",
-            name=_run_name(task, parameters, dynamic_key, standalone=flow_ctx is None),
-            task_key=task.task_key,
-            dynamic_key=dynamic_key,
-            state=Pending(),
-            created=time.time(),
-            tags=tuple(sorted(tags)) if tags else (),
-            parent_task_run_id=parent.run.id if parent else None,
+            new_id(),
+            flow_run_id,
+            name,
+            task.task_key,
+            dynamic_key,
+            State(_PENDING, "Pending"),  # as `Pending()`, without the constructor's extra call
+            time.time(),
+            "task",
+            tuple(sorted(tags)) if tags else (),
+            parent.run.id if parent else None,
         )
         transition(self.run, self.run.state, self.sink, initial=True)
         if parent is not None:
@@ -183,6 +203,8 @@ class TaskRunJob:
         return self._logger
 
     def execute_sync(self) -> State:
+        if self.txn_parent is None and _runs_plain(self.task, self.flow_ctx):
+            return run_plain(self)  # called or submitted: no step generator for a plain task
         return drive_sync(task_steps(self), self._call_sync)
 
     async def execute_async(self) -> State:
@@ -237,13 +259,11 @@ class TaskRunJob:
             task_run_context.reset(token)
 
 
-def _run_name(
-    task: TaskDefinition, parameters: dict[str, Any], dynamic_key: int, standalone: bool
-) -> str:
-    """The run's name; outside a flow Prefect names it after the task, with no dynamic key."""
-    if standalone and task.options.task_run_name is None:
+def _standalone_name(task: TaskDefinition, parameters: dict[str, Any]) -> str:
+    """Outside a flow Prefect names a run after its task, with no dynamic key."""
+    if task.options.task_run_name is None:
         return task.options.name
-    return task.run_name(parameters, dynamic_key)
+    return task.run_name(parameters, 0)
 
 
 def task_steps(job: TaskRunJob) -> Steps:
@@ -364,13 +384,19 @@ def _safe_cache_key(job: TaskRunJob, parameters: dict[str, Any], persists: bool)
         return None
 
 
-def _finish(job: TaskRunJob, state: State) -> Steps:
+def _settle(job: TaskRunJob, state: State) -> State:
+    """Record the final state, and log it when the run failed."""
     transition(job.run, state, job.sink)
-    options = job.task.options
-    if state.is_failed() or state.is_crashed():
+    if state.type in _FAILING:
         retried = f" after {job.run.run_count} attempts" if job.run.run_count > 1 else ""
         detail = f"\n{(state.traceback or '').rstrip()}" if _shows_traceback(state) else ""
         job.logger.error("Finished in state %s%s: %s%s", state.name, retried, state.message, detail)
+    return state
+
+
+def _finish(job: TaskRunJob, state: State) -> Steps:
+    _settle(job, state)
+    options = job.task.options
     hooks = (
         options.on_completion
         if state.is_completed()
@@ -557,6 +583,36 @@ def call_task(
     if task.is_async:
         return _call_async(job, return_state)
     return unwrap_state(job.execute_sync(), return_state)
+
+
+def _runs_plain(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bool:
+    plain = task.plain
+    if plain is _ALWAYS:
+        return True
+    return plain is _FLOW_DECIDES and (flow_ctx is None or flow_ctx.plain_tasks)
+
+
+def run_plain(job: TaskRunJob) -> State:
+    """`task_steps` for a plain sync task (see `Plainness`), with no generator.
+
+    What the steps would do with no retries, caching, results to keep, prints to
+    capture, hooks or transaction: the same states, records and result links.
+    """
+    try:
+        parameters = _resolve_inputs(job)
+    except SelfDependencyError as refused:
+        return _settle(job, failure_state(refused))
+    if parameters is None:
+        return job.run.state
+    run = job.run
+    job.context = TaskRunContext(job.task, run, parameters, False)
+    run.run_count += 1
+    transition(run, State(_RUNNING, "Running"), job.sink)
+    value, exc = job._call_sync(parameters)
+    state = state_from_return(value) if exc is None else failure_state(exc)
+    if state.type is _COMPLETED:
+        _link_result(job, state.data)
+    return _settle(job, state)
 
 
 async def _call_async(job: TaskRunJob, return_state: bool) -> Any:
