@@ -69,6 +69,8 @@ class StreamSink:
         self.journal = journal
         self.masker = masker
         self.broken: BaseException | None = None  # the write error that ended shipping
+        #: Set once the flow run's final state is in the journal (see `_journal_end`).
+        self.ended = threading.Event()
         self._queue: deque[Any] = deque()
         self._wake = threading.Event()
         self._sleeping = True
@@ -174,6 +176,7 @@ class StreamSink:
             return
         line = _PREFIX + body.encode() + _SUFFIX
         self.journal.write(self.masker.line(line) if self.masker else line)  # type: ignore[union-attr]
+        self.ended.set()
 
     def _write(self, records: list[Record]) -> None:
         try:

@@ -36,6 +36,8 @@ EXIT_NOT_COMPLETED = exit_codes.NOT_COMPLETED
 EXIT_NO_SPEC = exit_codes.NO_SPEC
 EXIT_NEEDS_A_FIX = exit_codes.NEEDS_A_FIX
 EXIT_ORPHANED = exit_codes.ORPHANED
+#: How long an orphaned worker waits for its run's final state before it stops itself.
+ORPHAN_GRACE = 0.5
 USAGE = "usage: python -m orchestrate.worker --fd N  (N: a socket from the orc supervisor)"
 
 
@@ -132,6 +134,9 @@ def _orphaned(sink: StreamSink, journal: JournalWriter | None) -> None:
     The next `orc up` reads the journal, so the run's records up to here are kept.
     """
     try:
+        # A body that returned as the daemon went puts its final state a moment later; the
+        # journal stays open for it, else the next `orc up` stores a finished run Crashed.
+        sink.ended.wait(ORPHAN_GRACE)
         sink.flush(timeout=2.0)
         if journal is not None:
             journal.exit(EXIT_ORPHANED)

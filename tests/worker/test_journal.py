@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from orchestrate.core.records import FlowRunRecord, LogRecord, TaskRunRecord
 from orchestrate.recording import journal
@@ -97,3 +100,33 @@ def test_a_file_without_a_header_is_not_a_journal(tmp_path: Path) -> None:
     path = tmp_path / "f1.1.journal"
     path.write_bytes(b"garbage\n")
     assert journal.read(path) is None
+
+
+def test_a_run_ending_as_its_daemon_goes_keeps_its_final_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon dies as the flow's body returns: the worker's hang-up handler must not close
+    the journal before the run's final state, put a moment later, is in it (else the next
+    `orc up` takes a finished body for one cut off, and stores it Crashed)."""
+    from orchestrate.worker import __main__ as worker_main
+
+    kills: list[int] = []  # the handler ends the worker with SIGKILL: here, that would be pytest
+    monkeypatch.setattr(worker_main.os, "kill", lambda pid, sig: kills.append(sig))
+    monkeypatch.setattr(worker_main.os, "killpg", lambda pgid, sig: kills.append(sig))
+    path = journal.journal_path(tmp_path, "f1", 1)
+    journal.create(path, _run())
+    writer = journal.JournalWriter(str(path))
+    sink = StreamSink(BrokenStream(), journal=writer)
+    hangup = threading.Thread(target=worker_main._orphaned, args=(sink, writer))
+    hangup.start()
+    time.sleep(0.05)  # the engine finishing the run after its body returned (a delay is the point)
+    run = _run()
+    run.state = Completed()
+    sink.put(run)
+    hangup.join(5)
+    found = journal.read(path)
+    assert found is not None and found.exit_code == worker_main.EXIT_ORPHANED
+    runs = [r.state.name for r in found.records if isinstance(r, FlowRunRecord)]
+    assert runs and runs[-1] == "Completed"
+    assert kills, "the orphaned worker still stops itself"
+    sink.close()
