@@ -356,7 +356,9 @@ def test_a_worker_whose_daemon_died_stops_with_what_it_started(
         client.create_run("sleepy", {"seconds": 600, "marker": str(marker)})
     wait_for(marker.exists, 30, "the flow to start its subprocess")
     child = int(wait_for(marker.read_text, 5, "the child pid"))
-    workers = [int(p.read_text()) for p in (project.root / ".orc" / "workers").glob("*.pid")]
+    folder = project.root / ".orc" / "workers"  # pid files are written off the loop, in batches
+    numbers = lambda: [int(n) for n in (p.read_text() for p in folder.glob("*.pid")) if n]  # noqa: E731
+    workers = wait_for(numbers, 10, "the worker's pid file")
     assert len(workers) == 1 and _alive(workers[0]) and _alive(child)
     os.kill(daemon.pid, signal.SIGKILL)
     daemon.wait(10)

@@ -259,9 +259,11 @@ retries = 1
     run_id = project.orc("run", "fan").stdout.split()[1]
     wait_for(lambda: _started_line(project), 20, "the daemon to start a worker")
     wait_for(lambda: _marks(project, "start"), 20, "the flow body to begin")
+    pid_file = project.root / ".orc" / "workers" / f"{run_id}.pid"
+    # written off the loop, in batches, and not atomically: wait for its number
+    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), 10, "the pid file"))
     os.kill(daemon.pid, signal.SIGSTOP)
     try:
-        pid = int((project.root / ".orc" / "workers" / f"{run_id}.pid").read_text())
         (project.root / "go").touch()  # the body ends only now, with its daemon frozen
         wait_for(lambda: _gone(pid), 30, "the worker to finish while its daemon is frozen")
     finally:
@@ -332,7 +334,9 @@ def test_a_worker_killed_takes_its_detached_children_with_it(
     project: Project, scope_mode: str
 ) -> None:
     run_id, child = _start_stubborn(project)
-    worker = int((project.root / ".orc" / "workers" / f"{run_id}.pid").read_text())
+    pid_file = project.root / ".orc" / "workers" / f"{run_id}.pid"
+    # written off the loop, in batches, and not atomically: wait for its number
+    worker = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), 10, "the pid file"))
     os.kill(worker, signal.SIGKILL)
     wait_for(lambda: _settled(project, run_id, ("Crashed",)), 20, "the run to end Crashed")
     wait_for(lambda: _gone(child), 10, "the detached child to be stopped")
