@@ -362,7 +362,12 @@ class Batch:
             (EVENTS, self.events),
             (SLOTS, list(self.slots.values())),
         ]
-        statements = [_statement(table, items, table.upsert) for table, items in appends if items]
+        statements = [
+            statement
+            for table, items in appends
+            if items
+            for statement in _statements(table, items, table.upsert)
+        ]
         if self.prune_events_before is not None:
             prune = "DELETE FROM events WHERE occurred < to_timestamp($1)"
             statements.append((prune, [self.prune_events_before], None))
@@ -434,8 +439,32 @@ def _run_statements(
     for runs, upsert in ((new, False), (known, table.upsert)):
         if runs:
             extra = computed(runs) if computed is not None else []
-            statements.append(_statement(table, runs, upsert, extra))
+            statements += _statements(table, runs, upsert, extra)
     return statements
+
+
+def _statements(
+    table: Table, items: list[Any], upsert: bool, computed: list[list[Any]] | None = None
+) -> list[Statement]:
+    """One table's rows, as an insert or, for rows that may exist, as the table upserts them.
+
+    A replacing upsert (`Table.replaces`) deletes the rows' keys and inserts in
+    the same transaction; the batch holds each key once (coalesced by key), so
+    the insert meets no duplicate.
+    """
+    if not (upsert and table.replaces):
+        return [_statement(table, items, upsert, computed)]
+    return [_delete(table, items), _statement(table, items, False, computed)]
+
+
+def _delete(table: Table, items: list[Any]) -> Statement:
+    """The DELETE of `items`' keys: prepared, the keys as one string, or bound as a list."""
+    keys = list(map(attrgetter(table.key), items))
+    text = column_text("str", keys)
+    if text is None:
+        return table.delete_sql, [keys], None
+    name = f"orc_{table.name}_delete"
+    return f"EXECUTE {name}('{text.replace(_QUOTE, _QUOTES)}')", None, (name, table.delete_text_sql)
 
 
 def _statement(
