@@ -167,6 +167,8 @@ class Batch:
     events: list[EventRecord] = field(default_factory=list)
     slots: dict[str, SlotRecord] = field(default_factory=dict)
     deletions: set[str] = field(default_factory=set)
+    #: Slots whose put a deletion withdrew: their keys' stored rows go too (the put replaced them).
+    withdrawn_slots: set[str] = field(default_factory=set)
     #: Finished runs retention removes, after this batch's own rows (late ones for them go too).
     pruned: set[str] = field(default_factory=set)
     pruned_tasks: set[str] = field(default_factory=set)
@@ -246,6 +248,7 @@ class Batch:
         self.states[:] = [s for s in self.states if s.run_id not in gone]
         for key in [key for key, slot in self.slots.items() if slot.flow_run_id in gone]:
             del self.slots[key]
+            self.withdrawn_slots.add(key)
         self.deletions |= gone
 
     def refused(
@@ -319,6 +322,7 @@ class Batch:
             self.events,
             self.slots,
             self.deletions,
+            self.withdrawn_slots,
             self.pruned,
             self.pruned_tasks,
         ]
@@ -378,10 +382,13 @@ class Batch:
         return statements
 
     def _deletion_statements(self) -> list[Statement]:
+        statements: list[Statement] = []
+        if self.withdrawn_slots:
+            statements.append((SLOTS.delete_sql, [sorted(self.withdrawn_slots)], None))
         if not self.deletions:
-            return []
+            return statements
         ids = [sorted(self.deletions)]
-        return [
+        return statements + [
             (f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})", ids, None)
             for table, column in (
                 ("flow_runs", "id"),

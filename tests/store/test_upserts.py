@@ -25,7 +25,7 @@ import pytest
 
 from orchestrate.states import Completed, Pending, Running
 from orchestrate.store import Store, StoreWriter
-from orchestrate.store.batch import Batch, SlotRecord
+from orchestrate.store.batch import Batch, RunDeletion, SlotRecord
 from orchestrate.store.migrations import migrate
 
 
@@ -135,6 +135,23 @@ def test_rows_that_may_exist_are_deleted_then_inserted_not_replaced(
     assert "INSERT OR REPLACE" not in prepared
     assert "DELETE FROM flow_runs" in prepared
     assert "DELETE FROM schedule_slots" in prepared
+
+
+def test_a_slot_given_a_new_run_that_is_then_withdrawn_is_free_again(
+    path: Path,
+) -> None:
+    """The new slot row replaced the stored one; withdrawing its run leaves no row for the key."""
+    writer = StoreWriter(path)
+    try:
+        writer.put(_slot("k0", "f0"))
+        assert writer.flush(10)
+        writer.put(_slot("k0", "f1"))
+        writer.put(RunDeletion(("f1",)))
+        assert writer.flush(10)
+    finally:
+        writer.close()
+    with duckdb.connect(str(path)) as conn:
+        assert conn.execute("SELECT key, flow_run_id FROM schedule_slots").fetchall() == []
 
 
 def _slot(key: str, flow_run_id: str) -> SlotRecord:
