@@ -167,6 +167,8 @@ class Batch:
     events: list[EventRecord] = field(default_factory=list)
     slots: dict[str, SlotRecord] = field(default_factory=dict)
     deletions: set[str] = field(default_factory=set)
+    #: Slots whose put a deletion withdrew: their keys' stored rows go too (the put replaced them).
+    withdrawn_slots: set[str] = field(default_factory=set)
     #: Finished runs retention removes, after this batch's own rows (late ones for them go too).
     pruned: set[str] = field(default_factory=set)
     pruned_tasks: set[str] = field(default_factory=set)
@@ -246,6 +248,7 @@ class Batch:
         self.states[:] = [s for s in self.states if s.run_id not in gone]
         for key in [key for key, slot in self.slots.items() if slot.flow_run_id in gone]:
             del self.slots[key]
+            self.withdrawn_slots.add(key)
         self.deletions |= gone
 
     def refused(
@@ -319,6 +322,7 @@ class Batch:
             self.events,
             self.slots,
             self.deletions,
+            self.withdrawn_slots,
             self.pruned,
             self.pruned_tasks,
         ]
@@ -362,7 +366,12 @@ class Batch:
             (EVENTS, self.events),
             (SLOTS, list(self.slots.values())),
         ]
-        statements = [_statement(table, items, table.upsert) for table, items in appends if items]
+        statements = [
+            statement
+            for table, items in appends
+            if items
+            for statement in _statements(table, items, table.upsert)
+        ]
         if self.prune_events_before is not None:
             prune = "DELETE FROM events WHERE occurred < to_timestamp($1)"
             statements.append((prune, [self.prune_events_before], None))
@@ -373,10 +382,13 @@ class Batch:
         return statements
 
     def _deletion_statements(self) -> list[Statement]:
+        statements: list[Statement] = []
+        if self.withdrawn_slots:
+            statements.append((SLOTS.delete_sql, [sorted(self.withdrawn_slots)], None))
         if not self.deletions:
-            return []
+            return statements
         ids = [sorted(self.deletions)]
-        return [
+        return statements + [
             (f"DELETE FROM {table} WHERE list_contains($1::VARCHAR[], {column})", ids, None)
             for table, column in (
                 ("flow_runs", "id"),
@@ -434,8 +446,32 @@ def _run_statements(
     for runs, upsert in ((new, False), (known, table.upsert)):
         if runs:
             extra = computed(runs) if computed is not None else []
-            statements.append(_statement(table, runs, upsert, extra))
+            statements += _statements(table, runs, upsert, extra)
     return statements
+
+
+def _statements(
+    table: Table, items: list[Any], upsert: bool, computed: list[list[Any]] | None = None
+) -> list[Statement]:
+    """One table's rows, as an insert or, for rows that may exist, as the table upserts them.
+
+    A replacing upsert (`Table.replaces`) deletes the rows' keys and inserts in
+    the same transaction; the batch holds each key once (coalesced by key), so
+    the insert meets no duplicate.
+    """
+    if not (upsert and table.replaces):
+        return [_statement(table, items, upsert, computed)]
+    return [_delete(table, items), _statement(table, items, False, computed)]
+
+
+def _delete(table: Table, items: list[Any]) -> Statement:
+    """The DELETE of `items`' keys: prepared, the keys as one string, or bound as a list."""
+    keys = list(map(attrgetter(table.key), items))
+    text = column_text("str", keys)
+    if text is None:
+        return table.delete_sql, [keys], None
+    name = f"orc_{table.name}_delete"
+    return f"EXECUTE {name}('{text.replace(_QUOTE, _QUOTES)}')", None, (name, table.delete_text_sql)
 
 
 def _statement(
