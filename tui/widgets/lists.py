@@ -44,9 +44,8 @@ class NamedRowList(SortableList):
         self.sorting = Sorting(self.sort_keys)
         self._names: list[str] = []
         self.name_width = 0
-        self._clock_read: dict[
-            str, str
-        ] = {}  # per item, its words that move with the clock, last built
+        #: Per item, the words of its row that move with the clock, as last built.
+        self._clock_read: dict[str, str] = {}
 
     def clock_words(self, item: Any) -> str:
         """The words of an item's row that the clock moves (`in 4m`, `5m ago`)."""
