@@ -127,10 +127,18 @@ class FileHold:
             return False
 
     def release(self) -> None:
-        if self.conn is not None:
-            conn, self.conn = self.conn, None
+        """Close the file; `conn` stays set until the close (and its checkpoint) is over.
+
+        So whoever asks whether the file is held is told yes until DuckDB has
+        written back and freed what it kept of it.
+        """
+        conn = self.conn
+        if conn is None:
+            return
+        try:
+            conn.close()
+        except Exception as exc:
+            say(logging.WARNING, f"Closing {self.path} failed: {exc}")
+        finally:
+            self.conn = None
             self.prepared = set()
-            try:
-                conn.close()
-            except Exception as exc:
-                say(logging.WARNING, f"Closing {self.path} failed: {exc}")

@@ -17,6 +17,8 @@ import duckdb
 import pytest
 
 from orchestrate import flow, task
+from orchestrate.engine.context import flow_run_context
+from orchestrate.engine.links import SWEEP_AT_LEAST, ResultLinks
 from orchestrate.futures import as_completed, wait
 from orchestrate.recording import get_sink, set_sink
 from orchestrate.runtime import flow_run
@@ -46,6 +48,13 @@ def _stored(path: Path, sql: str) -> list[tuple[object, ...]]:
     get_sink().close()
     with duckdb.connect(str(path), read_only=True) as conn:
         return conn.execute(sql).fetchall()
+
+
+def flow_run_context_links() -> ResultLinks:
+    """The result links of the flow run this is called in."""
+    ctx = flow_run_context.get()
+    assert ctx is not None
+    return ctx.result_links
 
 
 def _released(ref: weakref.ref[Payload]) -> bool:
@@ -204,3 +213,95 @@ def test_once_stored_a_finished_task_runs_records_are_not_kept(store: Path) -> N
         return alive.count("TaskRunRecord"), alive.count("StateRecord")
 
     assert pipeline() == (0, 0)
+
+
+def test_numbers_and_strings_nobody_holds_are_let_go_while_the_flow_runs(store: Path) -> None:
+    """Results a weak reference cannot watch are kept for their links, then swept.
+
+    Without the sweep a flow of many tasks returning numbers kept every one of them
+    (and its link) to the end.
+    """
+    many = 3 * SWEEP_AT_LEAST
+
+    @task
+    def number(i: int) -> int:
+        return 1_000_000 + i
+
+    @task
+    def word(i: int) -> str:
+        return f"word {i}"
+
+    kept: list[int] = []
+
+    @flow
+    def pipeline() -> None:
+        for i in range(many):
+            number(i)
+            word(i)
+        assert get_sink().flush(30)
+        gc.collect()  # a full collection sweeps too
+        kept.append(len(flow_run_context_links()))
+
+    pipeline()
+    assert kept[0] < SWEEP_AT_LEAST, f"{kept[0]} links kept of {2 * many} results nobody holds"
+
+
+def test_a_kept_number_still_links_its_task_run_after_sweeps(store: Path) -> None:
+    @task
+    def number(i: int) -> int:
+        return 1_000_000 + i
+
+    @task
+    def pair(i: int) -> tuple[int, int]:
+        return (i, i)
+
+    @task
+    def total(value: int, both: tuple[int, int]) -> int:
+        return value + sum(both)
+
+    @flow
+    def pipeline() -> int:
+        first = number(0)
+        couple = pair(1)
+        for i in range(1, 3 * SWEEP_AT_LEAST):
+            number(i)
+        assert get_sink().flush(30)
+        gc.collect()
+        return total(first, couple)
+
+    assert pipeline() == 1_000_002
+    edges = _stored(
+        store,
+        "SELECT up.name, down.name FROM task_run_edges e JOIN task_runs up ON up.id = e.upstream_id "
+        "JOIN task_runs down ON down.id = e.task_run_id WHERE down.name LIKE 'total%' ORDER BY 1",
+    )
+    assert edges == [("number-0", "total-0"), ("pair-0", "total-0")]
+
+
+def test_sweeping_from_another_thread_while_links_are_added_loses_no_held_link() -> None:
+    """A full collection may start in any thread, inside `add` too: held links all survive."""
+    links = ResultLinks()
+    held = [10_000 + i for i in range(20_000)]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def sweep_all_the_time() -> None:
+        try:
+            while not stop.is_set():
+                links.sweep()
+        except BaseException as exc:  # pragma: no cover - the failure this test looks for
+            errors.append(exc)
+
+    sweeper = threading.Thread(target=sweep_all_the_time)
+    sweeper.start()
+    try:
+        for i, value in enumerate(held):
+            links.add(f"run-{i}", value)
+            links.add(f"gone-{i}", float(i))  # nobody holds these
+    finally:
+        stop.set()
+        sweeper.join(30)
+    assert not errors
+    assert all(links.run_of(value) == f"run-{i}" for i, value in enumerate(held))
+    links.sweep()
+    assert len(links) == len(held)

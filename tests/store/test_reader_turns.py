@@ -127,3 +127,24 @@ def test_a_reader_that_does_not_ask_still_gets_a_turn(
     count, waited = _read(RAW_READER, path)
     assert count == "1"
     assert waited < 15
+
+
+def test_the_file_counts_as_held_until_duckdb_has_closed_it(tmp_path: Path) -> None:
+    """Closing checkpoints and frees what DuckDB kept of the file; until it is done, it is held.
+
+    Who waits for the writer to let go (a reader, a measure of memory) must not
+    be told it did while the close is still writing back.
+    """
+    hold = FileHold(tmp_path / "orc.duckdb", lock_timeout=5, shared=None)
+    real = hold.connection()
+    seen_while_closing: list[bool] = []
+
+    class Closing:
+        def close(self) -> None:
+            seen_while_closing.append(hold.conn is not None)
+            real.close()
+
+    hold.conn = Closing()  # type: ignore[assignment]
+    hold.release()
+    assert seen_while_closing == [True]
+    assert hold.conn is None
