@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -41,6 +42,10 @@ __all__ = ["StoreWriter"]
 
 #: The most records one flush takes, so a write never waits on an endless drain.
 MAX_BATCH = 200_000
+
+#: The longest a paced `put` waits for the writer to take the queue (it never waits on a
+#: writer that is failing, but a slow write must not hold a flow up longer than this).
+PACE_WAIT = 1.0
 
 #: What became of one write: all stored, stored but for records set aside, or to be tried again.
 Outcome = Literal["stored", "set-aside", "wait"]
@@ -66,6 +71,12 @@ class StoreWriter:
         connection: an open connection to `path` to write through, held for the writer's
             life (the daemon owns the file and never lets go of it); by default the
             writer opens the file itself and lets go when idle.
+        pace_at: a `put` from the main thread that finds this many records queued
+            waits (up to `PACE_WAIT`) for the writer to take them. For a flow recording
+            in its own process: the writer's Python needs the GIL the flow's thread
+            holds, so unpaced it fell ~100k records behind in a 100k-task flow and
+            wrote them after the flow ended. None (the daemon, whose loop must never
+            wait): never.
     """
 
     def __init__(
@@ -74,6 +85,7 @@ class StoreWriter:
         flush_interval: float = 0.05,
         lock_timeout: float = 10.0,
         connection: duckdb.DuckDBPyConnection | None = None,
+        pace_at: int | None = None,
     ):
         self.path = Path(path)
         self.flush_interval = min(flush_interval, 0.05)
@@ -82,6 +94,9 @@ class StoreWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
+        #: Notified each time the writer has taken what was queued (or could take no more).
+        self._taken = threading.Condition()
+        self._pace_at = pace_at or sys.maxsize
         self._sleeping = True  # no thread yet: the first put starts it
         self._closed = False
         self._stopping = False
@@ -131,10 +146,34 @@ class StoreWriter:
         self._rouse()
 
     def put(self, record: Record) -> None:
-        """Queue one record; never blocks and never touches the file."""
-        self._queue.append(record)
+        """Queue one record; never touches the file, and waits only when paced (`pace_at`)."""
+        queue = self._queue
+        queue.append(record)
         if self._sleeping:
             self._rouse()
+        elif len(queue) >= self._pace_at:
+            self._keep_pace()
+
+    def _keep_pace(self) -> None:
+        """Wait for the writer to take the queue: while this thread waits, it has the GIL.
+
+        Only the main thread waits, where a flow run in its own process runs
+        (task runner threads that all waited would fight the writer for the GIL
+        once woken), and once, for the writer's next take. Never while the store
+        fails or its batch is full (the queue then waits in memory, as it always
+        has), nor while it closes.
+        """
+        if (
+            threading.get_ident() != threading.main_thread().ident
+            or self._health.degraded
+            or self._stopping
+            or len(self._pending) >= MAX_BATCH
+        ):
+            return
+        with self._taken:
+            if len(self._queue) >= self._pace_at:
+                self._wake.set()
+                self._taken.wait(PACE_WAIT)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every record put before this call is stored; False on timeout or failure."""
@@ -272,10 +311,12 @@ class StoreWriter:
         waits in the queue, in order, and each try writes a bounded batch.
         """
         if len(self._pending) >= MAX_BATCH:
+            self._tell_taken()  # no room: a paced put waits no longer
             return False
         count = min(len(self._queue), MAX_BATCH)  # what is queued now; later puts wait a round
         # popleft called from C, not a Python loop: six records a task run, in the GIL's time.
         others = self._pending.add_all(list(starmap(self._queue.popleft, repeat((), count))))
+        self._tell_taken()
         self._markers += [item for item in others if type(item) is _FlushMarker]
         strays = [item for item in others if type(item) is not _FlushMarker]
         if strays or self._pending.unreadable:
@@ -283,6 +324,10 @@ class StoreWriter:
             self._pending.unreadable = []
             set_aside_unreadable(unreadable, self.set_aside)
         return count > 0
+
+    def _tell_taken(self) -> None:
+        with self._taken:
+            self._taken.notify_all()
 
     def _write_pending(self) -> bool:
         """Write the pending batch; False while it must wait (kept whole, in order, for the next try)."""
