@@ -104,7 +104,8 @@ class TaskRunJob:
             name = _standalone_name(task, parameters)
         extra = current_tags()
         tags = options.tags | extra if extra else options.tags  # most calls add none
-        # Positional, in the record's field order: keywords cost more on every task run.
+        # Positional, in the record's field order: keywords cost ~0.4 us more on every task
+        # run. A field moved in `TaskRunRecord` fails tests/engine/test_records.py.
         self.run = TaskRunRecord(
             new_id(),
             flow_run_id,
