@@ -18,7 +18,8 @@ from orchestrate.engine.flow_engine import FlowRunJob, flow_steps, stand_in_name
 from orchestrate.engine.links import is_linkable
 from orchestrate.engine.logs import print_target
 from orchestrate.engine.streams import refused, refused_async, stream_async, stream_sync
-from orchestrate.engine.task_engine import TaskRunJob, task_steps
+from orchestrate.engine.task_engine import TaskRunJob
+from orchestrate.engine.task_rules import task_steps
 
 if TYPE_CHECKING:
     from orchestrate.engine.definitions import FlowDefinition, TaskDefinition

@@ -37,7 +37,9 @@ def plain_upstreams(parameters: dict[str, Any], links: ResultLinks | None) -> li
         kind = type(value)
         if kind not in _PLAIN:
             return None
-        # `is_linkable` written out (one loop, no call per argument): this runs per task call.
+        # `is_linkable` written out: a call per argument costs ~80 ns of every task run. It
+        # skips only values that rule never links; tests/engine/test_futures_and_edges.py
+        # checks that this and the walk find the same upstreams.
         if linked and kind is not bool and value is not None:
             if kind is int and -5 <= value <= 256:
                 continue

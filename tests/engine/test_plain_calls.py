@@ -1,7 +1,7 @@
 """A plain task called directly skips the rules it cannot need, and records exactly what they would.
 
 `Plainness` decides, once per task, whether a call may take the short path
-(`task_engine.run_plain`); these tests pin which options keep a task off it
+(`plain_runs.run_plain`); these tests pin which options keep a task off it
 and that, on it, the records (states, edges, task runs, logs) match those of
 the full rules (`task_steps`) record for record.
 """
