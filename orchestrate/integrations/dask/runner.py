@@ -1,6 +1,6 @@
 """`DaskTaskRunner`: task run bodies on a Dask cluster; states, edges and logs stay in the flow process.
 
-A task run's rules (`task_engine.task_steps`: inputs, cache, retries, final
+A task run's rules (`task_rules.task_steps`: inputs, cache, retries, final
 state) advance here, in the flow process, driven by events rather than by a
 thread per run. Each body attempt becomes one Dask task with its own key
 (`attempts`). When it ends, its envelope (value or error, and what the
@@ -38,7 +38,8 @@ from orchestrate.engine.outcomes import RunAborted
 from orchestrate.engine.runners import TaskJob, TaskRunner, when_all_done
 from orchestrate.engine.state_future import StateFuture
 from orchestrate.engine.steps import CallBody, Outcome, Request, Sleep, Steps, _run_hooks_sync
-from orchestrate.engine.task_engine import TaskRunJob, task_steps
+from orchestrate.engine.task_engine import TaskRunJob
+from orchestrate.engine.task_rules import task_steps
 from orchestrate.integrations.dask.attempts import AttemptChannel, AttemptNotSent, attempt_error
 from orchestrate.integrations.dask.cluster import ClusterChoice, DaskConnection, connect
 from orchestrate.integrations.dask.collector import Outcomes
