@@ -25,8 +25,11 @@ _WRITER = textwrap.dedent(
     import os, sys
     from orchestrate.core.records import FlowRunRecord, LogRecord, TaskRunRecord
     from orchestrate.states import Completed, Running
-    from orchestrate.store import StoreWriter
+    from orchestrate.store import StoreWriter, file_hold
 
+    # Hold the file throughout: letting go checkpoints, which on a loaded machine (a pause
+    # past IDLE_CLOSE between batches, or a run past UNASKED_HOLD) kept the WAL small.
+    file_hold.IDLE_CLOSE = file_hold.UNASKED_HOLD = 3600.0
     path = sys.argv[1]
     writer = StoreWriter(path)
     flow_run = FlowRunRecord(id="f", name="f", flow_name="etl", parameters={}, state=Running(),
