@@ -34,8 +34,8 @@ from orchestrate.engine.context import (
     task_run_context,
 )
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
-from orchestrate.engine.gc_pacing import fewer_collections
 from orchestrate.engine.inputs import InputWalker
+from orchestrate.engine.interpreter_pacing import paced_interpreter
 from orchestrate.engine.logs import (
     RunLogger,
     capture_prints,
@@ -215,7 +215,7 @@ class FlowRunJob:
         token = flow_run_context.set(context)
         printing = print_target.set(self.logger) if context.log_prints else print_target.set(None)
         try:
-            with fewer_collections(), context.task_runner:
+            with paced_interpreter(), context.task_runner:
                 with timeout_scope(self.flow.options.timeout_seconds, FlowRunTimeoutError):
                     value = listed(self.flow.call(parameters))
                 return value, None
@@ -233,7 +233,7 @@ class FlowRunJob:
         printing = print_target.set(self.logger) if context.log_prints else print_target.set(None)
         timeout = self.flow.options.timeout_seconds
         try:
-            with fewer_collections(), context.task_runner:
+            with paced_interpreter(), context.task_runner:
                 scope = asyncio.timeout(timeout)
                 try:
                     async with scope:
