@@ -18,6 +18,9 @@ edit. The model is `multiprocessing.forkserver`, not Gunicorn's arbiter:
   child's own pipe, since the child is the server's, not the daemon's, to reap.
   One difference: the child, not the server, writes its pid, once it has its
   own session, so a signal to its group can never miss it;
+- before its first fork it rehearses a worker's run, so that what running
+  code writes (quickened functions, the type cache) is written once, here,
+  not in every child (`orchestrate.worker.rehearsal`);
 - like Gunicorn's `preload_app`, modules named in `preload` are imported
   before forking (shared copy-on-write, after `gc.freeze`) and cannot be
   reloaded in place: a change to one of their files restarts the server (the
@@ -117,6 +120,10 @@ def _preload(preload: list[str]) -> str | None:
         for name in (*WARM_MODULES, *preload):
             importlib.import_module(name)
         hashlib.sha1(b"").digest()  # OpenSSL's first use sets up what every worker's would
+        if os.environ.get("ORC_NO_REHEARSAL") != "1":
+            from orchestrate.worker import rehearsal
+
+            rehearsal.rehearse()  # a run made here is not made again in every child
     except BaseException as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
