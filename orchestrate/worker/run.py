@@ -9,6 +9,7 @@ supervisor said so first.
 
 from __future__ import annotations
 
+import _signal
 import contextlib
 import logging
 import os
@@ -42,11 +43,14 @@ class Stopper:
         self.requested: RunAborted | None = None
 
     def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_signal)
+        # `_signal`, as the zygote's child does: `signal.signal` turns the old and new handlers
+        # into enums (a function handler through a ValueError), and a forked worker's first
+        # calls of it touched ~40 pages of its zygote, ~0.13 ms of CPU for five calls a run
+        _signal.signal(signal.SIGTERM, self._on_signal)
 
     def ignore(self) -> None:
         """From here on SIGTERM does nothing: the run has ended and its records must get out."""
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _signal.signal(signal.SIGTERM, _signal.SIG_IGN)
 
     def request(self) -> RunAborted:
         """The stop the supervisor asked for (once; later calls return the first)."""

@@ -52,6 +52,7 @@ pid (written by the child after `setsid`), then `EXITED` with the exit code
 
 from __future__ import annotations
 
+import _signal  # `signal`'s functions without its enum wrappers (see `worker.run.Stopper`)
 import gc
 import hashlib
 import importlib
@@ -220,9 +221,9 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
     code = 70
     try:
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter has
+        _signal.signal(signal.SIGCHLD, _signal.SIG_DFL)
+        _signal.signal(signal.SIGTERM, _signal.SIG_DFL)
+        _signal.signal(signal.SIGINT, _signal.default_int_handler)  # as a fresh interpreter has
         for fd in inherited:
             os.close(fd)
         os.setsid()
