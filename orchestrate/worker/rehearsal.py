@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 from orchestrate import flow, task
 from orchestrate.core.record_codec import encode_records
 from orchestrate.core.records import Record
+from orchestrate.core.runs import new_id
 
 #: Runs made: a function is quickened on its eighth call.
 TIMES = 10
@@ -117,7 +117,7 @@ def _run_once(i: int) -> None:
 
 def _spec(i: int) -> dict[str, Any]:
     return {
-        "flow_run_id": str(uuid.uuid4()),
+        "flow_run_id": new_id(),  # not `uuid`, which would load `platform` into every zygote
         "deployment": "rehearsal",
         "entrypoint": f"{os.path.basename(__file__)}:rehearsal",
         "project_root": os.path.dirname(os.path.abspath(__file__)),
