@@ -18,6 +18,9 @@ edit. The model is `multiprocessing.forkserver`, not Gunicorn's arbiter:
   child's own pipe, since the child is the server's, not the daemon's, to reap.
   One difference: the child, not the server, writes its pid, once it has its
   own session, so a signal to its group can never miss it;
+- before its first fork it rehearses a worker's run, so that what running
+  code writes (quickened functions, the type cache) is written once, here,
+  not in every child (`orchestrate.worker.rehearsal`);
 - like Gunicorn's `preload_app`, modules named in `preload` are imported
   before forking (shared copy-on-write, after `gc.freeze`) and cannot be
   reloaded in place: a change to one of their files restarts the server (the
@@ -49,6 +52,7 @@ pid (written by the child after `setsid`), then `EXITED` with the exit code
 
 from __future__ import annotations
 
+import _signal  # `signal`'s functions without its enum wrappers (see `worker.run.Stopper`)
 import gc
 import hashlib
 import importlib
@@ -117,6 +121,10 @@ def _preload(preload: list[str]) -> str | None:
         for name in (*WARM_MODULES, *preload):
             importlib.import_module(name)
         hashlib.sha1(b"").digest()  # OpenSSL's first use sets up what every worker's would
+        if os.environ.get("ORC_NO_REHEARSAL") != "1":
+            from orchestrate.worker import rehearsal
+
+            rehearsal.rehearse()  # a run made here is not made again in every child
     except BaseException as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
@@ -213,9 +221,9 @@ def _child(message: dict[str, Any], fds: list[int], inherited: list[int]) -> Non
     code = 70
     try:
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter has
+        _signal.signal(signal.SIGCHLD, _signal.SIG_DFL)
+        _signal.signal(signal.SIGTERM, _signal.SIG_DFL)
+        _signal.signal(signal.SIGINT, _signal.default_int_handler)  # as a fresh interpreter has
         for fd in inherited:
             os.close(fd)
         os.setsid()
