@@ -31,7 +31,7 @@ from orchestrate import flow, task
 from orchestrate.core.records import FlowRunRecord, Record, StateRecord, TaskRunRecord
 from orchestrate.core.states import Pending, StateType
 from orchestrate.daemon import state_events
-from orchestrate.recording import set_sink
+from orchestrate.recording import KeptSink, set_sink
 from orchestrate.store.writer import StoreWriter
 
 
@@ -45,27 +45,11 @@ def one_task(i: int = 0) -> int:
     return one(i)
 
 
-class Collect:
-    """A sink that keeps what a run records, as a worker's stream would ship it."""
-
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-
-    def put(self, record: Record) -> None:
-        self.records.append(record)
-
-    def flush(self, timeout: float | None = None) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
-
 def run_records(i: int) -> tuple[list[Record], list[Record]]:
     """What the daemon's writer is given for one one-task run: as it starts (the daemon's
     Pending, the worker's first line: the run Running) and as it ends (the rest). They reach
     the writer in different batches, so the run's row is upserted as in the daemon."""
-    sink = Collect()
+    sink = KeptSink()
     set_sink(sink)
     one_task(i)
     flow_run = next(r for r in sink.records if type(r) is FlowRunRecord)

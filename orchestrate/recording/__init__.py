@@ -7,6 +7,6 @@ worker appends each line to its attempt's journal (`journal`) before it sends
 it, so the daemon can replay what a killed worker did.
 """
 
-from orchestrate.recording.current import NullSink, get_sink, set_sink
+from orchestrate.recording.current import KeptSink, NullSink, get_sink, set_sink
 
-__all__ = ["NullSink", "get_sink", "set_sink"]
+__all__ = ["KeptSink", "NullSink", "get_sink", "set_sink"]

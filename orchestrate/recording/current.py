@@ -33,6 +33,16 @@ class NullSink:
         pass
 
 
+class KeptSink(NullSink):
+    """Keeps what is put, in order: a run's records as a worker's stream would ship them."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def put(self, record: Record) -> None:
+        self.records.append(record)
+
+
 def get_sink() -> RecordSink:
     """The sink of this process, created on first use."""
     global _sink

@@ -28,7 +28,6 @@ from typing import Any
 
 from orchestrate import flow, task
 from orchestrate.core.record_codec import encode_records
-from orchestrate.core.records import Record
 from orchestrate.core.runs import new_id
 
 #: Runs made: a function is quickened on its eighth call.
@@ -43,22 +42,6 @@ def rehearsal_step(i: int) -> int:
 @flow
 def rehearsal(i: int = 0) -> int:
     return rehearsal_step(i)
-
-
-class _KeptSink:
-    """Keeps a run's records to encode them as a worker's sink would."""
-
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-
-    def put(self, record: Record) -> None:
-        self.records.append(record)
-
-    def flush(self, timeout: float | None = None) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
 
 
 def rehearse(times: int = TIMES) -> bool:
@@ -103,12 +86,12 @@ def _left_as_found() -> Iterator[None]:
 
 
 def _run_once(i: int) -> None:
-    from orchestrate.recording import set_sink
+    from orchestrate.recording import KeptSink, set_sink
     from orchestrate.worker.run import Stopper, _load, execute
     from orchestrate.worker.spec import RunSpec
 
     spec = RunSpec.from_dict(_spec(i))
-    sink = _KeptSink()
+    sink = KeptSink()
     set_sink(sink)
     flow_obj, parameters = _load(spec)
     execute(spec, flow_obj, parameters, Stopper())
