@@ -21,6 +21,11 @@ from orchestrate.engine.interpreter_pacing import FLOW_SWITCH_INTERVAL, FLOW_THR
 
 
 @pytest.fixture(autouse=True)
+def _in_a_tmp_project(recorded: object) -> None:
+    """The flows here record into memory, in a temporary project: never into the checkout."""
+
+
+@pytest.fixture(autouse=True)
 def usual_threshold() -> Iterator[tuple[int, int, int]]:
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
