@@ -21,7 +21,7 @@ from orchestrate.core.errors import EntrypointError
 from orchestrate.worker import code_cache
 
 
-def load_flow(entrypoint: str, root: Path | None = None) -> Any:
+def load_flow(entrypoint: str, root: str | Path | None = None) -> Any:
     """The object `function` names in the file of `entrypoint`.
 
     Args:
@@ -58,9 +58,7 @@ def split_entrypoint(entrypoint: str) -> tuple[str, str]:
 
 def _import_file(path: str, shown: str) -> ModuleType:
     """Import `path` under a name of its own, with its folder on `sys.path` for sibling imports."""
-    digest = hashlib.sha1(path.encode()).hexdigest()[:12]
-    stem = os.path.splitext(os.path.basename(path))[0]
-    module_name = f"orc_entrypoint_{stem}_{digest}"
+    module_name = entrypoint_module_name(path)
     add_import_folder(os.path.dirname(path))
     spec = importlib.util.spec_from_file_location(
         module_name, path, loader=_WarmLoader(module_name, path)
@@ -86,6 +84,24 @@ def _import_file(path: str, shown: str) -> ModuleType:
             "— fix the error (traceback above) and run again."
         ) from exc
     return module
+
+
+#: Module names by file, worked out in the zygote for the files its runs use (bounded as
+#: `code_cache` is): a forked worker's first hash set up OpenSSL's state for it again,
+#: ~30 copied pages of its zygote.
+_module_names: dict[str, str] = {}
+
+
+def entrypoint_module_name(path: str) -> str:
+    """The name the flow file at real path `path` imports under: its own for each file, and
+    the same in every run (results pickled by reference name it)."""
+    name = _module_names.get(path)
+    if name is None:
+        digest = hashlib.sha1(path.encode()).hexdigest()[:12]
+        name = f"orc_entrypoint_{os.path.splitext(os.path.basename(path))[0]}_{digest}"
+        if len(_module_names) < code_cache.MAX_FILES:
+            _module_names[path] = name
+    return name
 
 
 class _WarmLoader(SourceFileLoader):

@@ -16,7 +16,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.errors import OrcError, ParameterTypeError
@@ -158,7 +157,7 @@ def _load(spec: RunSpec) -> tuple[Flow[..., Any], dict[str, Any]]:
     from orchestrate.flows import Flow, flow
     from orchestrate.worker.entrypoints import load_flow
 
-    loaded = load_flow(spec.entrypoint, Path(spec.project_root))
+    loaded = load_flow(spec.entrypoint, spec.project_root)
     flow_obj: Flow[..., Any] = loaded if isinstance(loaded, Flow) else flow(loaded)
     if spec.task_runner is not None:
         flow_obj = flow_obj.with_options(task_runner=_task_runner(spec))

@@ -67,7 +67,7 @@ import traceback
 from typing import Any
 
 from orchestrate.worker import code_cache, start_trace
-from orchestrate.worker.entrypoints import add_import_folder
+from orchestrate.worker.entrypoints import add_import_folder, entrypoint_module_name
 from orchestrate.worker.handshake import PROTOCOL
 
 STATUS = struct.Struct("<ii")
@@ -190,7 +190,10 @@ class Server:
         return True
 
     def fork(self, message: dict[str, Any], fds: list[int]) -> None:
-        code_cache.warm(p for p in message.get("sources") or () if isinstance(p, str))
+        sources = [p for p in message.get("sources") or () if isinstance(p, str)]
+        code_cache.warm(sources)
+        for path in sources:
+            entrypoint_module_name(path)
         status_w = os.dup(fds[3])
         pid = os.fork()
         if pid == 0:
