@@ -16,7 +16,7 @@ import json
 import sys
 import threading
 from collections import deque
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from orchestrate.core.record_codec import encode_records
 from orchestrate.core.records import FlowRunRecord, Record, StateRecord, TaskRunRecord
@@ -29,6 +29,16 @@ _RUNNING = StateType.RUNNING
 #: Every line starts like this; the encoded records and `]}}` follow.
 _PREFIX = b'{"jsonrpc":"2.0","method":"records","params":{"records":'
 _SUFFIX = b"}}\n"
+
+
+class Wake(Protocol):
+    """What the sink's thread waits on: `threading.Event`'s calls."""
+
+    def set(self) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class _FlushMarker:
@@ -51,6 +61,8 @@ class StreamSink:
         close_stream: close `stream` when the sink closes.
         journal: written each line before `stream`, and kept on when `stream` breaks.
         masker: masks the project's secrets in each line before the journal or `stream` sees it.
+        wake: what the thread waits on between batches, a `threading.Event` unless given (a
+            worker's serves its channel's input meanwhile: `worker.channel.InputWake`).
     """
 
     def __init__(
@@ -61,6 +73,7 @@ class StreamSink:
         close_stream: bool = True,
         journal: JournalWriter | None = None,
         masker: Masker | None = None,
+        wake: Wake | None = None,
     ):
         self.stream = stream
         self.interval = interval
@@ -72,7 +85,7 @@ class StreamSink:
         #: Set once the flow run's final state is in the journal (see `_journal_end`).
         self.ended = threading.Event()
         self._queue: deque[Any] = deque()
-        self._wake = threading.Event()
+        self._wake: Wake = wake if wake is not None else threading.Event()
         self._sleeping = True
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="orc-record-sink", daemon=True)
@@ -102,6 +115,9 @@ class StreamSink:
         """Wait until every record put so far is written; False on timeout or a broken stream."""
         if not self._thread.is_alive():
             return not self._queue and self.broken is None
+        if threading.current_thread() is self._thread:  # called by what its wake served
+            self._ship()
+            return self.broken is None
         marker = _FlushMarker()
         self._queue.append(marker)
         self._wake.set()
@@ -215,4 +231,4 @@ class StreamSink:
                 self.stream.close()
 
 
-__all__ = ["StreamSink"]
+__all__ = ["StreamSink", "Wake"]

@@ -55,20 +55,18 @@ def main(argv: list[str]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Ready:
-    """What a worker sets up before it knows its run: its channel, and the threads of its
-    record sink and hang-up watch, started (a spare does this while it waits)."""
+    """What a worker sets up before it knows its run: its channel, and its record sink with
+    its thread started (a spare does this while it waits)."""
 
     channel: Channel
     sink: StreamSink
 
 
 def prepare(fd: int) -> Ready:
-    """The worker's channel on socket `fd`, its sink and watch threads started; `OSError` if
-    `fd` is no socket."""
+    """The worker's channel on socket `fd` and its sink, whose thread also watches the channel
+    once the run is known; `OSError` if `fd` is no socket."""
     channel = Channel.from_fd(fd)
-    sink = StreamSink(channel.writer())
-    channel.start_watch()
-    return Ready(channel, sink)
+    return Ready(channel, StreamSink(channel.writer(), wake=channel.wake))
 
 
 def serve(ready: Ready) -> int:
@@ -96,7 +94,7 @@ def serve(ready: Ready) -> int:
     set_sink(sink)
     channel.watch_for_hangup(lambda: _orphaned(sink, journal))
     install_resume_gate(ChannelGate(channel, spec))
-    start_trace.mark("worker: journal, sink, threads")
+    start_trace.mark("worker: journal, sink, watch")
     code = EXIT_NOT_COMPLETED
     try:
         state = run(spec, stopper)

@@ -3,12 +3,14 @@ whether it arrives alone, in pieces, or after a `stop` notice was looked for."""
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 
+from orchestrate.recording.stream import StreamSink
 from orchestrate.worker.channel import RESUME, STOP, Channel, notification
 
 
@@ -16,10 +18,14 @@ from orchestrate.worker.channel import RESUME, STOP, Channel, notification
 def pair() -> Iterator[tuple[Channel, socket.socket]]:
     worker_end, daemon_end = socket.socketpair()
     channel = Channel(worker_end)
+    sink = StreamSink(
+        io.BytesIO(), wake=channel.wake
+    )  # its thread reads the channel, as a worker's
     channel.watch_for_hangup(lambda: None)
     yield channel, daemon_end
+    sink.close()
     daemon_end.close()
-    worker_end.close()
+    channel.close()
 
 
 def test_a_resume_notice_wakes_the_pause_with_its_input(
