@@ -97,21 +97,30 @@ async def test_a_forked_run_logs_at_its_own_level_and_the_rehearsal_prints_nothi
 
 def test_the_rehearsal_leaves_the_zygote_as_it_found_it(tmp_path: Path) -> None:
     code = (
-        "import logging, os, sys, threading\n"
-        "from orchestrate.engine import logs\n"
+        "import logging, os, signal, sys, threading\n"
+        "from orchestrate.core import secrets\n"
+        "from orchestrate.engine import logs, pauses\n"
         "from orchestrate.recording import current\n"
         "from orchestrate.worker import zygote\n"
-        "path, environ = list(sys.path), dict(os.environ)\n"
+        "path, environ, fds = list(sys.path), dict(os.environ), os.listdir('/proc/self/fd')\n"
+        "masker, buffering = secrets.current(), sys.stdout.line_buffering\n"
         "assert zygote._preload([]) is None\n"
         "assert 'orchestrate.worker.rehearsal' in sys.modules\n"
         "print(threading.active_count(), logging.getLogger('orc').handlers, logs._configured,\n"
         "      current._sink, sys.path == path, dict(os.environ) == environ,\n"
-        "      [m for m in sys.modules if m.startswith('orc_entrypoint_')], os.listdir('.'))\n"
+        "      [m for m in sys.modules if m.startswith('orc_entrypoint_')], os.listdir('.'),\n"
+        "      os.getcwd() == sys.argv[1], os.listdir('/proc/self/fd') == fds,\n"
+        "      signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, pauses._gate,\n"
+        "      secrets.current() is masker, sys.stdout.line_buffering == buffering)\n"
     )
     env = {**os.environ, "ORC_NO_REHEARSAL": "0"}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout == "1 [] False None True True [] []\n"
+    assert out.stdout == "1 [] False None True True [] [] True True True None True True\n"
     assert out.stderr == ""
