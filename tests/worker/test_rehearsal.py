@@ -74,8 +74,9 @@ async def test_a_run_forked_from_a_rehearsed_zygote_copies_fewer_of_its_pages(
 ) -> None:
     plain = await _faults_per_run(tmp_path / "plain", monkeypatch, rehearse=False)
     rehearsed = await _faults_per_run(tmp_path / "rehearsed", monkeypatch, rehearse=True)
-    # measured: ~95 fewer of ~1,390 in the daemon's soak (bench/daemon_rates.py)
-    assert rehearsed < plain - 40, (plain, rehearsed)
+    # measured here: ~145 fewer of ~1,390 since the rehearsal serves its run through the
+    # worker's own path (~105 when it ran only the flow); ~100 fewer in the daemon's soak
+    assert rehearsed < plain - 100, (plain, rehearsed)
 
 
 async def test_a_forked_run_logs_at_its_own_level_and_the_rehearsal_prints_nothing(
