@@ -12,6 +12,12 @@ starting or ending together share one hop to the thread; journals are retired
 every `RETIRE_EVERY` rather than as each run ends: a flush makes the writer
 store at once, so one per run cut its batches short (at ~60 runs/s, ~3 writes
 where one would do).
+
+A worker that ends before its pid file was written never gets one: the write
+and the removal are both dropped. Most runs of a busy daemon are that short
+when pid files wait `BATCH_DELAY`, and a file made and removed costs ext4 an
+inode each time. A pid file matters only for a worker that outlives a kill of
+its daemon, and the next `orc up` finds those by their scope too.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ FLUSH_TIMEOUT = 60.0
 #: How long an ended run's journals wait, so that the runs ending meanwhile share one flush.
 RETIRE_EVERY = 0.5
 #: How long a pid file's write or removal waits, so the runs starting or ending meanwhile share
-#: one hop to the thread (the next orc up also finds a run's processes by its cgroup and mark).
-BATCH_DELAY = 0.02
+#: one hop to the thread, and a worker that ends meanwhile has none (the next orc up also finds
+#: a run's processes by its cgroup and mark).
+BATCH_DELAY = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +86,12 @@ class RunFiles:
         self._add(_Chore("pid", run_id, pid))
 
     def ended(self, run_id: str) -> None:
-        """The worker has exited: its pid file goes."""
-        self._add(_Chore("unpid", run_id, 0))
+        """The worker has exited: its pid file goes, or is never written if it waits still."""
+        waiting = next((c for c in self._queue if c.kind == "pid" and c.run_id == run_id), None)
+        if waiting is not None:
+            self._queue.remove(waiting)  # never written, so nothing to remove
+        else:
+            self._add(_Chore("unpid", run_id, 0))
 
     def retire(self, run_id: str, attempt: int) -> None:
         """Remove the run's journals up to `attempt` once the store holds all they say,
