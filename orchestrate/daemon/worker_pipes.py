@@ -93,11 +93,15 @@ class WorkerPipes:
 
     async def finish(self, pumps: list[asyncio.Future[None]]) -> None:
         """Read what the worker left in its pipes; give up after `IO_GRACE` if someone holds them open."""
-        if pumps:
-            _, late = await asyncio.wait(pumps, timeout=IO_GRACE)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+        open_ = [pump for pump in pumps if not pump.done()]  # often none by the worker's exit
+        if open_:
+            _, late = await asyncio.wait(open_, timeout=IO_GRACE)
+            for pump in late:
+                pump.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        for pump in pumps:
+            if not pump.cancelled():
+                pump.exception()  # retrieved and dropped: a broken channel ends its pump quietly
         if self._writer is not None:
             self._writer.close()
         for output in self._outputs:
