@@ -23,13 +23,13 @@ its daemon, and the next `orc up` finds those by their scope too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrate.daemon.journal_files import JournalFiles
 from orchestrate.recording.journal import journal_path
 
 log = logging.getLogger("orc.daemon")
@@ -70,6 +70,8 @@ class RunFiles:
     ) -> None:
         self.workers_dir = workers_dir
         self.journals_dir = journals_dir
+        #: Creates the attempts' journals, in files of retired ones where it can.
+        self.journals = JournalFiles(journals_dir)
         self.flush = flush
         self.background = background
         self._queue: list[_Chore] = []
@@ -102,9 +104,11 @@ class RunFiles:
             self._retire_timer = loop.call_later(RETIRE_EVERY, self._retire_now)
 
     async def drained(self) -> None:
-        """Wait until every chore queued so far is done (journals waiting to retire included)."""
+        """Wait until every chore queued so far is done (journals waiting to retire included),
+        and remove the retired journals' files kept for later attempts."""
         self._retire_now()
         await self._idle.wait()
+        self.journals.close()
 
     def _retire_now(self) -> None:
         if self._retire_timer is not None:
@@ -153,8 +157,7 @@ class RunFiles:
 
     def _unlink_journals(self, run_id: str, attempt: int) -> None:
         for number in range(attempt, 0, -1):
-            with contextlib.suppress(FileNotFoundError):
-                journal_path(self.journals_dir, run_id, number).unlink()
+            self.journals.retire(journal_path(self.journals_dir, run_id, number))
 
 
 __all__ = ["RunFiles"]
