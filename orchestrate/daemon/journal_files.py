@@ -18,14 +18,17 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import resource
 from collections import deque
 from pathlib import Path
 
 from orchestrate.core.records import FlowRunRecord
 from orchestrate.recording.journal import create, header_line
 
-#: How many emptied journal files are kept for the next attempts.
-KEEP = 64
+#: How many emptied journal files are kept for the next attempts (each an open descriptor):
+#: enough for the runs dispatched while retired ones wait (`run_files.RETIRE_EVERY`), at
+#: most a quarter of the descriptors the daemon may open.
+KEEP = 256
 UNUSED = ".unused"
 
 
@@ -36,6 +39,7 @@ class JournalFiles:
         self.folder = folder
         self._unused: deque[tuple[str, int]] = deque()  # (path, open fd): loop pops, thread adds
         self._names = itertools.count(1)
+        self.keep = min(KEEP, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4)
         for left in folder.glob(f"*{UNUSED}"):  # a killed daemon's
             with contextlib.suppress(OSError):
                 left.unlink()
@@ -61,7 +65,7 @@ class JournalFiles:
 
     def retire(self, path: Path) -> None:
         """`path`'s attempt is stored: keep its file, emptied, for a later one (in a thread)."""
-        if len(self._unused) >= KEEP:
+        if len(self._unused) >= self.keep:
             path.unlink(missing_ok=True)
             return
         unused = str(self.folder / f"{next(self._names)}{UNUSED}")

@@ -11,7 +11,7 @@ the next `orc up` to replay). A batch gathers for `BATCH_DELAY` first, so runs
 starting or ending together share one hop to the thread; journals are retired
 every `RETIRE_EVERY` rather than as each run ends: a flush makes the writer
 store at once, so one per run cut its batches short (at ~60 runs/s, ~3 writes
-where one would do).
+where one would do), and even one every 0.5 s added a tenth to its writes.
 
 A worker that ends before its pid file was written never gets one: the write
 and the removal are both dropped. Most runs of a busy daemon are that short
@@ -37,7 +37,7 @@ log = logging.getLogger("orc.daemon")
 #: How long a batch waits for the writer before it keeps its journals for the next orc up.
 FLUSH_TIMEOUT = 60.0
 #: How long an ended run's journals wait, so that the runs ending meanwhile share one flush.
-RETIRE_EVERY = 0.5
+RETIRE_EVERY = 2.0
 #: How long a pid file's write or removal waits, so the runs starting or ending meanwhile share
 #: one hop to the thread, and a worker that ends meanwhile has none (the next orc up also finds
 #: a run's processes by its cgroup and mark).

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrate.core.records import FlowRunRecord
-from orchestrate.daemon.journal_files import KEEP, JournalFiles
+from orchestrate.daemon.journal_files import JournalFiles
 from orchestrate.recording import journal
 from orchestrate.states import Pending
 
@@ -55,14 +55,14 @@ def test_an_existing_journal_is_never_overwritten(tmp_path: Path) -> None:
 
 def test_few_are_kept_and_none_outlive_the_daemon(tmp_path: Path) -> None:
     files = JournalFiles(tmp_path)
-    for n in range(KEEP + 5):
+    for n in range(files.keep + 5):
         files.retire(_dispatch(files, tmp_path, f"run-{n}"))  # one kept at a time
-    paths = [journal.journal_path(tmp_path, f"x-{n}", 1) for n in range(KEEP + 5)]
+    paths = [journal.journal_path(tmp_path, f"x-{n}", 1) for n in range(files.keep + 5)]
     for path in paths:
         journal.create(path, _run(path.name))
     for path in paths:
         files.retire(path)
-    assert len(list(tmp_path.glob("*.unused"))) == KEEP
+    assert len(list(tmp_path.glob("*.unused"))) == files.keep
     files.close()
     assert list(tmp_path.iterdir()) == []
     (tmp_path / "7.unused").write_bytes(b"left by a killed daemon")
