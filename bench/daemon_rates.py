@@ -261,18 +261,26 @@ def runs_rate(root: Path, seconds: float) -> dict[str, float]:
     per_run = {
         f"{kind}_cpu_ms_per_run": (ended[kind] - cpu.get(kind, 0.0)) / settled * 1000
         for kind in ended
-        if kind not in _WORKER_DETAIL
+        if kind not in _WORKER_DETAIL + _DAEMON_PARTS
     }
+    parts = {
+        f"{kind}_cpu_ms_per_run": (ended[kind] - cpu[kind]) / settled * 1000
+        for kind in _DAEMON_PARTS
+    }
+    parts["daemon_rest_cpu_ms_per_run"] = per_run["daemon_cpu_ms_per_run"] - sum(parts.values())
     detail = {f"{kind}_per_run": (ended[kind] - cpu[kind]) / settled for kind in _WORKER_DETAIL}
     detail["worker_system_ms_per_run"] *= 1000
     return {"runs": settled, "seconds": elapsed, "runs_per_s": settled / elapsed, "rss_after_mb": rss,
-            "duckdb_mb": duckdb_mb, **per_run, **detail,
+            "duckdb_mb": duckdb_mb, **per_run, **parts, **detail,
             "all_cpu_ms_per_run": sum(per_run.values()), "load": os.getloadavg()[0]}  # fmt: skip
 
 
 #: Also counted for the workers, apart from their CPU: the kernel's share of it (fork,
 #: copy-on-write faults, exit) and their minor page faults.
 _WORKER_DETAIL = ("worker_system_ms", "worker_faults")
+#: The daemon's CPU by thread, within `daemon_cpu_ms_per_run`: its loop, its store writer
+#: (`daemon_rest_cpu_ms_per_run` is the rest: DuckDB's threads, executors').
+_DAEMON_PARTS = ("daemon_loop", "daemon_writer")
 
 
 def _cpu_by_kind(daemon_pid: int) -> dict[str, float]:
@@ -280,6 +288,7 @@ def _cpu_by_kind(daemon_pid: int) -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kinds = {
         "daemon": _cpu_s(daemon_pid),
+        **_daemon_threads_cpu_s(daemon_pid),
         "zygote": 0.0,
         "worker": 0.0,
         "client": own.ru_utime + own.ru_stime,
@@ -301,6 +310,26 @@ def _cpu_by_kind(daemon_pid: int) -> dict[str, float]:
         kinds["worker"] += (int(fields[13]) + int(fields[14])) / tick
         kinds["worker_system_ms"] += int(fields[14]) / tick
         kinds["worker_faults"] += int(fields[8])  # cminflt: the reaped children's minor faults
+    return kinds
+
+
+#: The daemon's threads by name (`orchestrate.daemon.thread_names`); what is in none of them
+#: (DuckDB's threads, executors', threads that ended) is `daemon_rest`.
+_DAEMON_THREADS = {"orc-store-write": "daemon_writer"}
+
+
+def _daemon_threads_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the daemon's loop (its main thread) and its store writer's thread."""
+    kinds = {"daemon_loop": 0.0, "daemon_writer": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            comm = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended since listed
+        kind = "daemon_loop" if task.name == str(pid) else _DAEMON_THREADS.get(comm)
+        if kind is not None:
+            kinds[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return kinds
 
 
@@ -370,6 +399,13 @@ def _children(task: Path) -> list[str]:
         return []  # the thread ended
 
 
+def _daemon_threads(runs: dict[str, Any]) -> str:
+    if "daemon_loop_cpu_ms_per_run" not in runs:
+        return ""
+    return (f" (its loop {runs['daemon_loop_cpu_ms_per_run']:.1f}, store writer {runs['daemon_writer_cpu_ms_per_run']:.1f}, "
+            f"other threads {runs['daemon_rest_cpu_ms_per_run']:.1f})")  # fmt: skip
+
+
 def _worker_cpu(runs: dict[str, Any]) -> str:
     if "worker_cpu_ms_per_run" not in runs:
         return ""
@@ -405,7 +441,7 @@ def render(r: dict[str, Any]) -> str:
         )
         rows.append(f"| one-task flow runs/s sustained over {r['runs']['seconds']:.0f} s | {r['runs']['runs_per_s']:.1f}/s "
                     f"({r['runs']['runs']:,} runs; RSS after {r['runs']['rss_after_mb']:.0f} MB{duckdb}; daemon CPU "
-                    f"{r['runs'].get('daemon_cpu_ms_per_run', 0):.1f} ms a run{_worker_cpu(r['runs'])}) | ≥ 200/s |")  # fmt: skip
+                    f"{r['runs'].get('daemon_cpu_ms_per_run', 0):.1f} ms a run{_daemon_threads(r['runs'])}{_worker_cpu(r['runs'])}) | ≥ 200/s |")  # fmt: skip
     head = ["# orc daemon rates", "", f"Machine: {r['machine']} (load {r['load_at_start']:.1f} at start)", "",
             "| figure | value | target |", "|---|---|---|"]  # fmt: skip
     return "\n".join(head + rows) + "\n"

@@ -22,6 +22,7 @@ from orchestrate.daemon import collector, sd_notify
 from orchestrate.daemon.lock import DaemonLock
 from orchestrate.daemon.logs import configure_logging
 from orchestrate.daemon.supervised import DaemonFailed, Supervised
+from orchestrate.daemon.thread_names import name_threads
 
 log = logging.getLogger("orc.daemon")
 
@@ -66,6 +67,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     from orchestrate.store.writer import StoreWriter
 
     started = time.monotonic()
+    name_threads()
     path = store_path(root)
     state_dir(root)
     conn = connection.connect(path, read_only=False)

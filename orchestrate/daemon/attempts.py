@@ -18,7 +18,6 @@ from orchestrate.core.runs import transition
 from orchestrate.core.states import State, StateType
 from orchestrate.daemon import retries
 from orchestrate.recording.journal import SUFFIX as JOURNAL_SUFFIX
-from orchestrate.recording.journal import create as create_journal
 from orchestrate.recording.journal import journal_path
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def _journal(daemon: Daemon, run: FlowRunRecord) -> str | None:
     path = journal_path(daemon.journals_dir, run.id, run.run_count)
     slot = daemon.slot_detail.get(run.id)  # the schedule slot it was made for, if one
     try:
-        create_journal(path, run, slot)
+        daemon.run_files.journals.create(path, run, slot)
     except OSError as exc:
         log.error(
             "run %s: cannot write its journal %s (%s); a kill of orc up now can "

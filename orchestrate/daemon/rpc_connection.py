@@ -1,9 +1,13 @@
 """One client on the daemon's socket: its outgoing lines, its requests in flight, its end.
 
 The server owns the socket and the dispatch; this is the per-client side of
-it. What a connection is sent is written once per loop turn, a subscriber that
-falls too far behind is dropped, and a connection runs at most
-`IN_FLIGHT_LIMIT` requests at once so a client cannot flood the daemon.
+it. A reply is written at the end of its loop turn; pushed lines wait up to
+`PUSH_EVERY` for others to share their write (a run's changes come a few
+turns apart: one write each woke the client, and cost the daemon a syscall
+and a callback, several times a run). Lines go out in the order they were
+queued. A subscriber that falls too far behind is dropped, and a connection
+runs at most `IN_FLIGHT_LIMIT` requests at once so a client cannot flood the
+daemon.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ log = logging.getLogger("orc.daemon.server")
 
 #: Requests one connection may have running at once; past it, its reading waits.
 IN_FLIGHT_LIMIT = 64
+#: Seconds a pushed line waits for more to go out with it (a reply takes them at once).
+PUSH_EVERY = 0.005
 
 
 class Connection:
@@ -42,6 +48,7 @@ class Connection:
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._flush_handle: asyncio.Handle | None = None
+        self._flush_soon = False  # whether `_flush_handle` runs this turn, not `PUSH_EVERY` later
         self._tasks: set[asyncio.Task[None]] = set()
         self._close_callbacks: list[Callable[[Connection], None]] = []
 
@@ -64,17 +71,27 @@ class Connection:
         if self.backlog + len(line) > self._backlog_limit:
             self.abort(f"it has {self.backlog} bytes unread (limit {self._backlog_limit})")
             return False
-        self.send(line)
+        self._queue(line, soon=False)
         return True
 
     def send(self, line: bytes) -> None:
-        """Queue a line; all lines queued in one loop turn go out in one write."""
-        if self.closed:
-            return
+        """Queue a reply: it goes out at the end of this loop turn, with every line queued."""
+        if not self.closed:
+            self._queue(line, soon=True)
+
+    def _queue(self, line: bytes, soon: bool) -> None:
         self._pending.append(line)
         self._pending_bytes += len(line)
-        if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+        if self._flush_handle is not None and (self._flush_soon or not soon):
+            return
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()  # a push waiting: it goes with this reply
+        loop = asyncio.get_running_loop()
+        if soon:
+            self._flush_handle = loop.call_soon(self._flush)
+        else:
+            self._flush_handle = loop.call_later(PUSH_EVERY, self._flush)
+        self._flush_soon = soon
 
     def _flush(self) -> None:
         self._flush_handle = None

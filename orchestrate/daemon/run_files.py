@@ -11,19 +11,25 @@ the next `orc up` to replay). A batch gathers for `BATCH_DELAY` first, so runs
 starting or ending together share one hop to the thread; journals are retired
 every `RETIRE_EVERY` rather than as each run ends: a flush makes the writer
 store at once, so one per run cut its batches short (at ~60 runs/s, ~3 writes
-where one would do).
+where one would do), and even one every 0.5 s added a tenth to its writes.
+
+A worker that ends before its pid file was written never gets one: the write
+and the removal are both dropped. Most runs of a busy daemon are that short
+when pid files wait `BATCH_DELAY`, and a file made and removed costs ext4 an
+inode each time. A pid file matters only for a worker that outlives a kill of
+its daemon, and the next `orc up` finds those by their scope too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrate.daemon.journal_files import JournalFiles
 from orchestrate.recording.journal import journal_path
 
 log = logging.getLogger("orc.daemon")
@@ -31,10 +37,11 @@ log = logging.getLogger("orc.daemon")
 #: How long a batch waits for the writer before it keeps its journals for the next orc up.
 FLUSH_TIMEOUT = 60.0
 #: How long an ended run's journals wait, so that the runs ending meanwhile share one flush.
-RETIRE_EVERY = 0.5
+RETIRE_EVERY = 2.0
 #: How long a pid file's write or removal waits, so the runs starting or ending meanwhile share
-#: one hop to the thread (the next orc up also finds a run's processes by its cgroup and mark).
-BATCH_DELAY = 0.02
+#: one hop to the thread, and a worker that ends meanwhile has none (the next orc up also finds
+#: a run's processes by its cgroup and mark).
+BATCH_DELAY = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,8 @@ class RunFiles:
     ) -> None:
         self.workers_dir = workers_dir
         self.journals_dir = journals_dir
+        #: Creates the attempts' journals, in files of retired ones where it can.
+        self.journals = JournalFiles(journals_dir)
         self.flush = flush
         self.background = background
         self._queue: list[_Chore] = []
@@ -79,8 +88,12 @@ class RunFiles:
         self._add(_Chore("pid", run_id, pid))
 
     def ended(self, run_id: str) -> None:
-        """The worker has exited: its pid file goes."""
-        self._add(_Chore("unpid", run_id, 0))
+        """The worker has exited: its pid file goes, or is never written if it waits still."""
+        waiting = next((c for c in self._queue if c.kind == "pid" and c.run_id == run_id), None)
+        if waiting is not None:
+            self._queue.remove(waiting)  # never written, so nothing to remove
+        else:
+            self._add(_Chore("unpid", run_id, 0))
 
     def retire(self, run_id: str, attempt: int) -> None:
         """Remove the run's journals up to `attempt` once the store holds all they say,
@@ -91,9 +104,11 @@ class RunFiles:
             self._retire_timer = loop.call_later(RETIRE_EVERY, self._retire_now)
 
     async def drained(self) -> None:
-        """Wait until every chore queued so far is done (journals waiting to retire included)."""
+        """Wait until every chore queued so far is done (journals waiting to retire included),
+        and remove the retired journals' files kept for later attempts."""
         self._retire_now()
         await self._idle.wait()
+        self.journals.close()
 
     def _retire_now(self) -> None:
         if self._retire_timer is not None:
@@ -142,8 +157,7 @@ class RunFiles:
 
     def _unlink_journals(self, run_id: str, attempt: int) -> None:
         for number in range(attempt, 0, -1):
-            with contextlib.suppress(FileNotFoundError):
-                journal_path(self.journals_dir, run_id, number).unlink()
+            self.journals.retire(journal_path(self.journals_dir, run_id, number))
 
 
 __all__ = ["RunFiles"]

@@ -178,7 +178,7 @@ class WorkerHandle:
         if refused is not None:
             self._task = asyncio.create_task(self._refuse(spawned, refused))
             return True
-        pumps: list[asyncio.Task[None]] = []
+        pumps: list[asyncio.Future[None]] = []
         gone: OSError | None = None
         try:
             pumps = await self._pipes.open(spawned.sock, spawned.stdout, spawned.stderr)
@@ -247,7 +247,7 @@ class WorkerHandle:
 
     # --- watching -----------------------------------------------------------------------
 
-    async def _supervise(self, proc: WorkerProcess, pumps: list[asyncio.Task[None]]) -> None:
+    async def _supervise(self, proc: WorkerProcess, pumps: list[asyncio.Future[None]]) -> None:
         returncode: int | None = None
         try:
             returncode = await self._stop.wait_exit(proc, self.spec.timeout_seconds)

@@ -6,6 +6,10 @@ daemon: a line past its limit is cut, a line that is not a records
 notification is reported (a few times) and skipped, and after the worker
 exits its pipes are read for at most `IO_GRACE` seconds, since a process it
 left behind may hold them open.
+
+The output pipes are read by a reader callback of the loop, not a stream and
+a task each: most workers write nothing there, and a stream's transport,
+protocol and task cost ~15 callbacks of the loop a run for the two of them.
 """
 
 from __future__ import annotations
@@ -64,18 +68,16 @@ class WorkerPipes:
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._garbage = 0
         self._writer: asyncio.StreamWriter | None = None
-        self._transports: list[asyncio.BaseTransport] = []
+        self._outputs: list[_Output] = []
 
-    async def open(self, sock: socket.socket, out: int, err: int) -> list[asyncio.Task[None]]:
-        """Start reading the socket and both pipes; the tasks end when their ends close."""
+    async def open(self, sock: socket.socket, out: int, err: int) -> list[asyncio.Future[None]]:
+        """Start reading the socket and both pipes; the futures end when their ends close."""
         reader, self._writer = await asyncio.open_connection(sock=sock)
-        stdout = await self._pipe_reader(out)
-        stderr = await self._pipe_reader(err)
-        return [
-            asyncio.create_task(self._pump_records(reader)),
-            asyncio.create_task(self._pump_output(stdout, "stdout", logging.INFO)),
-            asyncio.create_task(self._pump_output(stderr, "stderr", logging.WARNING)),
+        self._outputs = [
+            _Output(out, lambda lines: self._output(lines, "stdout", logging.INFO)),
+            _Output(err, lambda lines: self._output(lines, "stderr", logging.WARNING)),
         ]
+        return [asyncio.create_task(self._pump_records(reader))] + [o.done for o in self._outputs]
 
     def send(self, line: bytes) -> None:
         """Write `line` to the worker's socket, if it is still open."""
@@ -89,27 +91,21 @@ class WorkerPipes:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._writer.drain(), 1.0)
 
-    async def finish(self, pumps: list[asyncio.Task[None]]) -> None:
+    async def finish(self, pumps: list[asyncio.Future[None]]) -> None:
         """Read what the worker left in its pipes; give up after `IO_GRACE` if someone holds them open."""
-        if pumps:
-            _, late = await asyncio.wait(pumps, timeout=IO_GRACE)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+        open_ = [pump for pump in pumps if not pump.done()]  # often none by the worker's exit
+        if open_:
+            _, late = await asyncio.wait(open_, timeout=IO_GRACE)
+            for pump in late:
+                pump.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        for pump in pumps:
+            if not pump.cancelled():
+                pump.exception()  # retrieved and dropped: a broken channel ends its pump quietly
         if self._writer is not None:
             self._writer.close()
-        for transport in self._transports:
-            transport.close()
-
-    async def _pipe_reader(self, fd: int) -> asyncio.StreamReader:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        pipe = os.fdopen(fd, "rb", buffering=0)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
-        self._transports.append(transport)
-        return reader
+        for output in self._outputs:
+            output.close()
 
     async def _pump_records(self, reader: asyncio.StreamReader) -> None:
         async for lines in _lines(reader, MAX_RECORDS_LINE, chunk=1024 * 1024):
@@ -120,15 +116,15 @@ class WorkerPipes:
             if records:
                 self.on_records(records)
 
-    async def _pump_output(self, reader: asyncio.StreamReader, name: str, level: int) -> None:
+    def _output(self, lines: list[bytes], name: str, level: int) -> None:
+        """Lines the worker wrote to stdout or stderr, as the run's logs."""
         flow_run_id = self.flow_run_id
-        async for lines in _capped_lines(reader, MAX_LOG_LINE, MAX_OUTPUT_LINE):
-            now = time.time()
-            masker = secrets.current()
-            texts = [masker.text(line.decode(errors="replace").rstrip("\r")) for line in lines]
-            if name == "stderr":
-                self.stderr_tail.extend(texts)
-            self.deliver([LogRecord(flow_run_id, None, now, level, name, t) for t in texts])
+        now = time.time()
+        masker = secrets.current()
+        texts = [masker.text(line.decode(errors="replace").rstrip("\r")) for line in lines]
+        if name == "stderr":
+            self.stderr_tail.extend(texts)
+        self.deliver([LogRecord(flow_run_id, None, now, level, name, t) for t in texts])
 
     def _hello(self, line: bytes) -> list[Record]:
         problem = _hello_problem(line)
@@ -186,24 +182,51 @@ async def _lines(
         yield lines
 
 
-async def _capped_lines(
-    reader: asyncio.StreamReader, piece: int, keep: int
-) -> AsyncIterator[list[bytes]]:
-    """The lines of each read, a long one in `piece`-sized parts and only its first `keep` bytes,
-    then a line naming its full size: what is held stays bounded however long a line is."""
-    cap = _LineCap(piece, keep)
-    while True:
-        data = await reader.read(piece)
-        if not data:
-            if rest := cap.close():
-                yield rest
+class _Output:
+    """One output pipe, read whenever it is readable; `done` once it is closed at the far end.
+
+    Each read gives the lines it completes, a long one in `MAX_LOG_LINE` parts and only its
+    first `MAX_OUTPUT_LINE` bytes, then a line naming its full size: what is held stays
+    bounded however long a line is.
+    """
+
+    def __init__(self, fd: int, on_lines: Callable[[list[bytes]], None]) -> None:
+        self.fd: int | None = fd
+        self.on_lines = on_lines
+        self.cap = _LineCap(MAX_LOG_LINE, MAX_OUTPUT_LINE)
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        os.set_blocking(fd, False)
+        self.loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        assert self.fd is not None
+        try:
+            data = os.read(self.fd, MAX_LOG_LINE)
+        except (BlockingIOError, InterruptedError):
             return
-        if lines := cap.feed(data):
-            yield lines
+        except OSError:
+            data = b""  # the pipe broke: as good as closed
+        lines = self.cap.feed(data) if data else self.cap.close()
+        try:
+            if lines:
+                self.on_lines(lines)
+        finally:
+            if not data:
+                self.close()
+
+    def close(self) -> None:
+        """Stop reading and close our end (at its end, or given up on after `IO_GRACE`)."""
+        if self.fd is not None:
+            self.loop.remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = None
+        if not self.done.done():
+            self.done.set_result(None)
 
 
 class _LineCap:
-    """Splits a byte stream into lines, cutting and capping long ones (see `_capped_lines`)."""
+    """Splits a byte stream into lines, cutting and capping long ones (see `_Output`)."""
 
     def __init__(self, piece: int, keep: int) -> None:
         self.piece, self.keep = piece, keep

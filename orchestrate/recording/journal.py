@@ -74,6 +74,15 @@ def create(path: Path, run: FlowRunRecord, slot: tuple[str, str, float] | None =
     is busy) make it survive a crash of the machine too. An fsync here would cost
     every dispatch ~4 ms on the daemon's loop.
     """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, header_line(run, slot))
+    finally:
+        os.close(fd)
+
+
+def header_line(run: FlowRunRecord, slot: tuple[str, str, float] | None = None) -> bytes:
+    """The first line of a new attempt's journal (see `create`)."""
     header = {
         HEADER: 1,
         "flow_run_id": run.id,
@@ -82,11 +91,7 @@ def create(path: Path, run: FlowRunRecord, slot: tuple[str, str, float] | None =
         "run": encode_records([run])[0],
         "slot": list(slot) if slot else None,
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-    try:
-        os.write(fd, json.dumps(header, default=str).encode() + b"\n")
-    finally:
-        os.close(fd)
+    return json.dumps(header, default=str).encode() + b"\n"
 
 
 class JournalWriter:

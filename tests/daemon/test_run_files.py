@@ -109,7 +109,24 @@ async def test_pid_files_of_runs_started_close_together_share_one_thread_hop(
     for number in range(3):
         run_files.started(f"run-{number}", 100 + number)
         await asyncio.sleep(0.001)  # each one on a later turn of the loop, as runs start
-    run_files.ended("run-0")
+    run_files.ended("run-0")  # before its file was written: neither is done
     await asyncio.wait_for(run_files.drained(), 10)
-    assert batches == [4]
+    assert batches == [2]
     assert sorted(p.name for p in (tmp_path / "workers").iterdir()) == ["run-1.pid", "run-2.pid"]
+
+
+async def test_a_worker_that_ends_before_its_pid_file_is_written_never_gets_one(
+    tmp_path: Path,
+) -> None:
+    """Most runs of a busy daemon end within the batch's wait: their pid files would be an
+    inode made and freed each, for nothing."""
+    run_files, _, _ = files(tmp_path, stored=True)
+    workers = tmp_path / "workers"
+    before = workers.stat().st_mtime_ns
+    run_files.started(RUN, 4242)
+    run_files.ended(RUN)
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert workers.stat().st_mtime_ns == before  # the folder never had the file
+    run_files.started(RUN, 4243)  # a later attempt's worker, still running: its file is written
+    await asyncio.wait_for(run_files.drained(), 10)
+    assert (workers / f"{RUN}.pid").read_text() == "4243"
