@@ -430,24 +430,28 @@ Computed = Callable[[list[Any]], list[list[Any]]]
 def _run_statements(
     table: Table, items: list[Any], stored: set[str] | None, computed: Computed | None = None
 ) -> list[Statement]:
-    """A run table's rows: plain INSERTs for runs known to be new, upserts for the rest.
+    """A run table's rows in one statement: a plain INSERT when every run is known to be new.
 
     `stored` holds those of the batch's runs the writer stored before (None: it
-    knows nothing, so every run is upserted).
+    knows nothing, so every run is upserted). Runs that may exist make the
+    table's upsert of all the batch's runs (for a replacing table, the DELETE
+    of just those runs' keys, then one INSERT of all): the new runs take no
+    statement of their own, which cost DuckDB ~1 ms a batch whatever it held.
     """
+    if not items:
+        return []
     if stored is None:  # nothing is known to be new: upsert everything
-        new, known = [], items
+        known = items
     elif not stored:  # the usual flush: every run in it is new
-        new, known = items, []
+        known = []
     else:
-        new = [r for r in items if r.id not in stored]
         known = [r for r in items if r.id in stored]
-    statements = []
-    for runs, upsert in ((new, False), (known, table.upsert)):
-        if runs:
-            extra = computed(runs) if computed is not None else []
-            statements += _statements(table, runs, upsert, extra)
-    return statements
+    extra = computed(items) if computed is not None else []
+    if not known:
+        return [_statement(table, items, False, extra)]
+    if not table.replaces:
+        return [_statement(table, items, table.upsert, extra)]
+    return [_delete(table, known), _statement(table, items, False, extra)]
 
 
 def _statements(

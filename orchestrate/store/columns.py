@@ -127,6 +127,14 @@ class Table:
 
     def text_sql(self, upsert: bool) -> str:
         """The statement for columns sent as text (`encode.column_text`), one string per column."""
+        return self._text_sqls[upsert]
+
+    @cached_property
+    def _text_sqls(self) -> tuple[str, str]:
+        """`text_sql` (insert, upsert), built once: a flush asks for it for every table it writes."""
+        return self._text_sql(upsert=False), self._text_sql(upsert=True)
+
+    def _text_sql(self, upsert: bool) -> str:
         columns = self.all_columns
         inner = ", ".join(
             f"unnest(string_split(${i}, chr({ord(SEPARATOR)}))) AS c{i}"
