@@ -505,16 +505,39 @@ _QUOTE, _QUOTES = "'", "''"
 def _execute_all(
     conn: duckdb.DuckDBPyConnection, statements: list[Statement], prepared: set[str], commit: bool
 ) -> None:
-    conn.execute("BEGIN TRANSACTION")
+    """The transaction: its statements sent as text go to DuckDB together, in one call each run.
+
+    Each `execute` call costs ~0.1 ms of DuckDB's and the binding's own work
+    (a result made and fetched, the GIL let go and taken back) beside the
+    statement's: a batch makes ten. Bound statements take a call of their own.
+    """
     try:
-        for sql, parameters, prepare in statements:
-            if prepare is not None and prepare[0] not in prepared:
-                conn.execute(f"PREPARE {prepare[0]} AS {prepare[1]}")
-                prepared.add(prepare[0])
+        for sql, parameters in _calls(statements, prepared, commit):
             conn.execute(sql, parameters)
-        conn.execute("COMMIT" if commit else "ROLLBACK")
     except BaseException:
         prepared.clear()  # prepare again next time rather than trust what a failure left
         with contextlib.suppress(Exception):
             conn.execute("ROLLBACK")
         raise
+
+
+def _calls(
+    statements: list[Statement], prepared: set[str], commit: bool
+) -> list[tuple[str, list[Any] | None]]:
+    """`statements` between BEGIN and the end, each run of them without parameters joined in one."""
+    calls: list[tuple[str, list[Any] | None]] = []
+    texts = ["BEGIN TRANSACTION"]
+    for sql, parameters, prepare in statements:
+        if prepare is not None and prepare[0] not in prepared:
+            texts.append(f"PREPARE {prepare[0]} AS {prepare[1]}")
+            prepared.add(prepare[0])
+        if parameters is None:
+            texts.append(sql)
+            continue
+        if texts:
+            calls.append((";\n".join(texts), None))
+            texts = []
+        calls.append((sql, parameters))
+    texts.append("COMMIT" if commit else "ROLLBACK")
+    calls.append((";\n".join(texts), None))
+    return calls
