@@ -234,8 +234,8 @@ class _Sent:
         return self.conn.execute(sql, parameters)
 
     def statements(self, name: str) -> int:
-        """How many times the writes executed the prepared statement `name`."""
-        return sum(call.count(f"EXECUTE {name}(") for call in self.calls)
+        """How many times the writes executed a prepared statement named `name` or `name_…`."""
+        return sum(call.count(f"EXECUTE {name}") for call in self.calls)
 
 
 def test_a_batch_of_new_and_known_runs_inserts_each_run_table_in_one_statement(
