@@ -430,28 +430,32 @@ Computed = Callable[[list[Any]], list[list[Any]]]
 def _run_statements(
     table: Table, items: list[Any], stored: set[str] | None, computed: Computed | None = None
 ) -> list[Statement]:
-    """A run table's rows in one statement: a plain INSERT when every run is known to be new.
+    """A run table's rows: plain INSERTs for runs known to be new, the table's upsert for the rest.
 
     `stored` holds those of the batch's runs the writer stored before (None: it
-    knows nothing, so every run is upserted). Runs that may exist make the
-    table's upsert of all the batch's runs (for a replacing table, the DELETE
-    of just those runs' keys, then one INSERT of all): the new runs take no
-    statement of their own, which cost DuckDB ~1 ms a batch whatever it held.
+    knows nothing, so every run is upserted). A replacing table (`Table.replaces`)
+    deletes the known runs' keys, then inserts new and known runs in one INSERT:
+    a statement of their own cost the new runs ~1 ms a batch whatever it held.
+    A table that upserts with ON CONFLICT keeps its new runs apart: that upsert
+    costs DuckDB more per row than an INSERT, and a flow recording in its own
+    process writes thousands of new task runs a batch beside a few known ones.
     """
-    if not items:
-        return []
     if stored is None:  # nothing is known to be new: upsert everything
-        known = items
+        new, known = [], items
     elif not stored:  # the usual flush: every run in it is new
-        known = []
+        new, known = items, []
     else:
+        new = [r for r in items if r.id not in stored]
         known = [r for r in items if r.id in stored]
-    extra = computed(items) if computed is not None else []
-    if not known:
-        return [_statement(table, items, False, extra)]
-    if not table.replaces:
-        return [_statement(table, items, table.upsert, extra)]
-    return [_delete(table, known), _statement(table, items, False, extra)]
+    if known and table.replaces:
+        extra = computed(items) if computed is not None else []
+        return [_delete(table, known), _statement(table, items, False, extra)]
+    statements = []
+    for runs, upsert in ((new, False), (known, table.upsert)):
+        if runs:
+            extra = computed(runs) if computed is not None else []
+            statements += _statements(table, runs, upsert, extra)
+    return statements
 
 
 def _statements(
