@@ -382,32 +382,44 @@ class _Waits(threading.Event):
         return super().wait(timeout)
 
 
-def test_a_writer_given_records_without_pause_writes_every_two_intervals_and_a_flush_at_once(
+def test_a_daemons_writer_given_records_without_pause_writes_every_two_intervals(
     path: Path, build: SimpleNamespace
 ) -> None:
     """Each write costs ~7 ms of CPU whatever it holds: while records keep coming it gathers longer.
 
-    Once a round finds no records it is back to one interval (or to sleep until a put), and a flush never
+    Once a round finds no records it is back to one interval, and a flush never
     waits for the gather: it wakes the writer and returns once its records are stored.
+    A flow recording in its own process (no connection given) keeps one interval.
     """
-    writer = StoreWriter(path)
+    path.parent.mkdir()
+    with duckdb.connect(str(path)) as conn:
+        migrate(conn, path)
+        writer = StoreWriter(path, connection=conn)
+        counts = [_waits_while_busy(writer, build), _waits_while_busy(StoreWriter(path), build)]
+        stored = conn.execute("SELECT count(*) FROM flow_runs").fetchone()
+    (daemon, daemon_runs), (own_process, own_runs) = counts
+    assert writer.flush_interval * 2 in daemon
+    assert daemon[-1] == writer.flush_interval  # quiet again
+    assert writer.flush_interval * 2 not in own_process
+    assert stored == (daemon_runs + own_runs,)
+
+
+def _waits_while_busy(
+    writer: StoreWriter, build: SimpleNamespace
+) -> tuple[list[float | None], int]:
+    """Put a run every few ms for 0.5 s, flush, then let a quiet round pass: the writer's sleeps."""
     waits = writer._wake = _Waits()
-    busy = writer.flush_interval * 2
     try:
-        deadline = time.monotonic() + 30
-        i = 0
-        while busy not in waits.timeouts and time.monotonic() < deadline:
-            writer.put(build.flow_run(f"f{i}", Running()))
-            i += 1
+        runs, began = 0, time.monotonic()
+        while time.monotonic() - began < 0.5:
+            writer.put(build.flow_run(f"{id(writer)}-{runs}", Running()))
+            runs += 1
             threading.Event().wait(0.002)  # a run's records every few ms, as the daemon's
-        assert busy in waits.timeouts
-        writer.put(build.flow_run("last", Completed()))
         assert writer.flush(10)
-        with_pause = len(waits.timeouts)
-        while len(waits.timeouts) < with_pause + 2 and time.monotonic() < deadline:
-            threading.Event().wait(0.01)  # a round that finds nothing
-        assert waits.timeouts[-1] in (writer.flush_interval, None)  # None: idle until a put
+        quiet = len(waits.timeouts) + 2
+        deadline = time.monotonic() + 10
+        while len(waits.timeouts) < quiet and time.monotonic() < deadline:
+            threading.Event().wait(0.01)  # rounds that find nothing
     finally:
         writer.close()
-    with duckdb.connect(str(path)) as conn:
-        assert conn.execute("SELECT count(*) FROM flow_runs").fetchone() == (i + 1,)
+    return [t for t in waits.timeouts if t is not None], runs
