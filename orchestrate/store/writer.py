@@ -177,15 +177,22 @@ class StoreWriter:
                 self._wake.set()
                 self._taken.wait(PACE_WAIT)
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every record put before this call is stored; False on timeout or failure."""
+    def flush(self, timeout: float | None = None, hurry: bool = True) -> bool:
+        """Wait until every record put before this call is stored; False on timeout or failure.
+
+        A flush starts a write at once. With `hurry` False it waits for the
+        writer's next round instead (up to two intervals), adding no write of its
+        own (~7 ms of CPU each): for a caller that only needs to know when its
+        records are stored, such as the daemon retiring run journals.
+        """
         if self._thread is None and not self._queue:
             return True
         if self._closed:
             return not self._queue and not len(self._pending)
         marker = _FlushMarker()
         self._queue.append(marker)
-        self._rouse()
+        if hurry or self._sleeping:  # a sleeping writer has no next round until roused
+            self._rouse()
         return marker.done.wait(timeout) and marker.ok
 
     def close(self, timeout: float = 15.0) -> None:

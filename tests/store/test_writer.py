@@ -376,10 +376,13 @@ class _Waits(threading.Event):
     def __init__(self) -> None:
         super().__init__()
         self.timeouts: list[float | None] = []
+        self.woken: list[bool] = []  # False: the sleep lasted its whole timeout
 
     def wait(self, timeout: float | None = None) -> bool:
         self.timeouts.append(timeout)
-        return super().wait(timeout)
+        woken = super().wait(timeout)
+        self.woken.append(woken)
+        return woken
 
 
 def test_a_daemons_writer_given_records_without_pause_writes_every_two_intervals(
@@ -423,3 +426,39 @@ def _waits_while_busy(
     finally:
         writer.close()
     return [t for t in waits.timeouts if t is not None], runs
+
+
+def test_a_flush_that_need_not_hurry_is_answered_by_the_next_round_and_wakes_a_sleeping_writer(
+    path: Path, build: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon retiring journals only needs to know its runs are stored: no write of its own."""
+    path.parent.mkdir()
+    with duckdb.connect(str(path)) as conn:
+        migrate(conn, path)
+        writer = StoreWriter(path, connection=conn)
+        waits = writer._wake = _Waits()
+        try:
+            writer.put(build.flow_run("f1", Running()))
+            assert writer.flush(10)
+            rounds = len(waits.woken)
+            writer.put(build.flow_run("f2", Running()))
+            assert writer.flush(10, hurry=False)
+            assert conn.execute("SELECT count(*) FROM flow_runs").fetchone() == (2,)
+            assert not any(waits.woken[rounds:])  # every sleep ran its course
+        finally:
+            writer.close()
+    monkeypatch.setattr("orchestrate.store.file_hold.IDLE_CLOSE", 0.0)
+    own = StoreWriter(path)  # lets go of the file when idle, then sleeps until a put
+    try:
+        own.put(build.flow_run("f3", Running()))
+        assert own.flush(10)
+        deadline = time.monotonic() + 10
+        while not own._sleeping and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert own._sleeping
+        own._queue.append(build.flow_run("f4", Running()))  # queued without the put's wake-up
+        assert own.flush(10, hurry=False)
+    finally:
+        own.close()
+    with duckdb.connect(str(path)) as conn:
+        assert conn.execute("SELECT count(*) FROM flow_runs").fetchone() == (4,)
