@@ -126,24 +126,29 @@ _by_statement: dict[str, list[float]] = {}
 
 
 def time_statements() -> None:
-    """Wrap the store's statement loop to add each statement's CPU to `_by_statement`."""
+    """Replace the store's statement loop with one that sends each statement alone and adds
+    its CPU to `_by_statement` (the store sends those without parameters together)."""
     from orchestrate.store import batch
 
     def timed(conn: Any, statements: list[Any], prepared: set[str], commit: bool) -> None:
-        class Timed:
-            def execute(self, sql: str, parameters: Any = None) -> Any:
-                kind = sql.split("(")[0][:40] if sql.startswith("EXECUTE") else sql[:40]
-                began = _cpu()
-                try:
-                    return conn.execute(sql, parameters)
-                finally:
-                    spent = _by_statement.setdefault(kind, [0.0, 0])
-                    spent[0] += _cpu() - began
-                    spent[1] += 1
+        def execute(sql: str, parameters: Any = None) -> Any:
+            kind = sql.split("(")[0][:40] if sql.startswith("EXECUTE") else sql[:40]
+            began = _cpu()
+            try:
+                return conn.execute(sql, parameters)
+            finally:
+                spent = _by_statement.setdefault(kind, [0.0, 0])
+                spent[0] += _cpu() - began
+                spent[1] += 1
 
-        original(Timed(), statements, prepared, commit)
+        execute("BEGIN TRANSACTION")
+        for sql, parameters, prepare in statements:
+            if prepare is not None and prepare[0] not in prepared:
+                execute(f"PREPARE {prepare[0]} AS {prepare[1]}")
+                prepared.add(prepare[0])
+            execute(sql, parameters)
+        execute("COMMIT" if commit else "ROLLBACK")
 
-    original = batch._execute_all
     batch._execute_all = timed  # type: ignore[assignment]
 
 

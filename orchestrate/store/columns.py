@@ -18,7 +18,14 @@ from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
-from orchestrate.store.encode import NULL, SEPARATOR, TYPE_TEXT, state_columns, to_json
+from orchestrate.store.encode import (
+    NULL,
+    ROW_SEPARATOR,
+    SEPARATOR,
+    TYPE_TEXT,
+    state_columns,
+    to_json,
+)
 from orchestrate.store.history_shape import ROWS_TABLE
 
 # Column kinds: how a Python list binds, and how text or a bound value becomes the stored type.
@@ -125,18 +132,38 @@ class Table:
         )
         return self._insert(upsert, outer, inner)
 
-    def text_sql(self, upsert: bool) -> str:
-        """The statement for columns sent as text (`encode.column_text`), one string per column."""
+    def text_sql(self, upsert: bool, by_rows: bool = False) -> str:
+        """The statement for columns sent as text (`encode.column_text`), one string per column,
+        or `by_rows`, for rows sent as one string (`encode.rows_text`)."""
+        return self._text_sqls[upsert, by_rows]
+
+    @cached_property
+    def _text_sqls(self) -> dict[tuple[bool, bool], str]:
+        """`text_sql` of each form, built once: a flush asks for one for every table it writes."""
+        return {
+            (upsert, by_rows): self._insert(upsert, *self._text_select(by_rows))
+            for upsert in (False, True)
+            for by_rows in (False, True)
+        }
+
+    def _text_select(self, by_rows: bool) -> tuple[str, str]:
+        """The outer select's columns, and the inner one's."""
         columns = self.all_columns
-        inner = ", ".join(
-            f"unnest(string_split(${i}, chr({ord(SEPARATOR)}))) AS c{i}"
-            for i in range(1, len(columns) + 1)
-        )
+        if by_rows:
+            rows = f"unnest(string_split($1, chr({ord(ROW_SEPARATOR)})))"
+            values = [f"r[{i}]" for i in range(1, len(columns) + 1)]
+            inner = f"string_split({rows}, chr({ord(SEPARATOR)})) AS r"
+        else:
+            values = [f"c{i}" for i in range(1, len(columns) + 1)]
+            inner = ", ".join(
+                f"unnest(string_split(${i}, chr({ord(SEPARATOR)}))) AS c{i}"
+                for i in range(1, len(columns) + 1)
+            )
         outer = ", ".join(
-            _FROM_TEXT[kind].format(f"nullif(c{i}, chr({ord(NULL)}))")
-            for i, (_, kind) in enumerate(columns, 1)
+            _FROM_TEXT[kind].format(f"nullif({value}, chr({ord(NULL)}))")
+            for value, (_, kind) in zip(values, columns, strict=True)
         )
-        return self._insert(upsert, outer, inner)
+        return outer, inner
 
     @property
     def replaces(self) -> bool:

@@ -18,9 +18,11 @@ from orchestrate.core.states import State, StateType, format_exception
 
 __all__ = [
     "NULL",
+    "ROW_SEPARATOR",
     "SEPARATOR",
     "TYPE_TEXT",
     "column_text",
+    "rows_text",
     "safe_repr",
     "safe_str",
     "sanitised",
@@ -78,11 +80,14 @@ def _traceback_of(exc: BaseException) -> str | None:
 # values joined by a separator and split again by DuckDB (GIL released), costs a
 # join here and a vectorised split there.
 
-#: Between two values of a column.
+#: Between two values of a column, or of a row (`rows_text`).
 SEPARATOR = "\x1f"
+#: Between two rows (`rows_text`).
+ROW_SEPARATOR = "\x1e"
 #: A NULL value.
 NULL = "\x15"
 _BOOL_TEXT = {True: "t", False: "f"}
+_FAILED_TEXT = (TypeError, KeyError, ValueError, OverflowError)
 
 
 def column_text(kind: str, values: Sequence[Any]) -> str | None:
@@ -92,48 +97,83 @@ def column_text(kind: str, values: Sequence[Any]) -> str | None:
     column's type: the column then goes to DuckDB as a list, as it always could.
     """
     try:
-        if kind in ("str", "json"):
-            return _strings(values)
-        if kind in ("time", "int"):
-            return _numbers(values, kind)
-        if kind == "bool":
-            return SEPARATOR.join(map(_BOOL_TEXT.__getitem__, values))
-        if kind == "tags":
-            if not any(values):  # no run in the flush has tags: the common case, at C speed
-                return SEPARATOR.join(["[]"] * len(values))
-            return SEPARATOR.join(["[]" if not tags else json.dumps(tags) for tags in values])
-    except (TypeError, KeyError, ValueError, OverflowError):
+        texts = _texts(kind, values)
+        text = None if texts is None else SEPARATOR.join(texts)  # a TypeError for a non-str
+    except _FAILED_TEXT:
         return None
-    return None
-
-
-def _strings(values: Sequence[Any]) -> str | None:
-    nulls = values.count(None)
-    if nulls == len(values):  # a column no row fills (a message, an error, a cache key)
-        return SEPARATOR.join([NULL] * nulls)
-    if nulls:
-        values = [NULL if value is None else value for value in values]
-    text = SEPARATOR.join(values)  # a TypeError for anything but str
-    if text.count(SEPARATOR) != len(values) - 1 or text.count(NULL) != nulls or "\x00" in text:
-        return None  # a value holds a separator, a NULL mark, or a NUL that SQL text can't
+    if text is None or not _whole(text, len(values) - 1, 0, _nulls(kind, values)):
+        return None
     return text
 
 
-def _numbers(values: Sequence[Any], kind: str) -> str | None:
+def rows_text(kinds: Sequence[str], columns: Sequence[Sequence[Any]]) -> str | None:
+    """A table's columns (of `kinds`) as one string, row by row; None if text won't do.
+
+    Rows go apart by `ROW_SEPARATOR`, a row's values by `SEPARATOR`. DuckDB
+    splits one string into rows and each row into its values for less than it
+    splits and unnests one string per column (five flow runs' 25 columns: 0.58
+    against 0.82 ms), and a flush sends one such statement per table.
+    """
+    try:
+        texts = [_texts(kind, column) for kind, column in zip(kinds, columns, strict=True)]
+        if None in texts:
+            return None
+        text = ROW_SEPARATOR.join(map(SEPARATOR.join, zip(*texts, strict=True)))
+    except _FAILED_TEXT:
+        return None
+    count = len(columns[0])
+    nulls = sum(_nulls(kind, column) for kind, column in zip(kinds, columns, strict=True))
+    return text if _whole(text, count * (len(kinds) - 1), count - 1, nulls) else None
+
+
+def _whole(text: str, separators: int, row_separators: int, nulls: int) -> bool:
+    """No value holds a separator, a NULL mark, or a NUL that SQL text can't."""
+    return (
+        text.count(SEPARATOR) == separators
+        and text.count(ROW_SEPARATOR) == row_separators
+        and text.count(NULL) == nulls
+        and "\x00" not in text
+    )
+
+
+def _nulls(kind: str, values: Sequence[Any]) -> int:
+    """The NULL marks `_texts` put in (tags have none: no tags are `[]`)."""
+    return 0 if kind == "tags" else values.count(None)
+
+
+def _texts(kind: str, values: Sequence[Any]) -> Sequence[Any] | None:
+    """Each value's text (NULL for None); None, or an error, when a value's type won't go as text.
+
+    Strings are checked as they are joined (a TypeError for anything but str).
+    """
+    if kind in ("str", "json"):
+        if not values.count(None):
+            return values
+        return [NULL if value is None else value for value in values]
+    if kind in ("time", "int"):
+        return _numbers(values, kind)
+    if kind == "bool":
+        return list(map(_BOOL_TEXT.__getitem__, values))
+    if kind == "tags":
+        if not any(values):  # no run in the flush has tags: the common case, at C speed
+            return ["[]"] * len(values)
+        return ["[]" if not tags else json.dumps(tags) for tags in values]
+    return None
+
+
+def _numbers(values: Sequence[Any], kind: str) -> list[str] | None:
     types = set(map(type, values))
     if not types <= (_TIME_TYPES if kind == "time" else _INT_TYPES):
         return None  # a bool, or anything else: as a list
     if kind == "int":
         if _NONE_TYPE not in types:
-            return SEPARATOR.join(map(repr, values))
-        texts = [NULL if value is None else repr(value) for value in values]
-    elif _NONE_TYPE in types:
-        texts = [NULL if value is None else str(round(value * 1e6)) for value in values]
-    else:
-        # Whole microseconds, rounded as DuckDB's to_timestamp rounds the float: three
-        # times cheaper than the float's repr, which a flush would take for every state.
-        texts = [str(round(value * 1e6)) for value in values]
-    return SEPARATOR.join(texts)
+            return list(map(repr, values))
+        return [NULL if value is None else repr(value) for value in values]
+    if _NONE_TYPE in types:
+        return [NULL if value is None else str(round(value * 1e6)) for value in values]
+    # Whole microseconds, rounded as DuckDB's to_timestamp rounds the float: three
+    # times cheaper than the float's repr, which a flush would take for every state.
+    return [str(round(value * 1e6)) for value in values]
 
 
 _NONE_TYPE = type(None)

@@ -40,16 +40,16 @@ class _FaultyCursor:
 
     def execute(self, sql: str, parameters: Any = None) -> Any:
         faults = self.faults
-        if sql.startswith("BEGIN"):
+        if sql.startswith("BEGIN"):  # a write's first call: BEGIN and the statements sent with it
             faults.tries.append(time.monotonic())
             if faults.fail_writes > 0:
                 faults.fail_writes -= 1
                 self.doomed = True
-        elif sql != "ROLLBACK" and (self.doomed or faults.full):
+        if sql not in ("BEGIN TRANSACTION", "ROLLBACK") and (self.doomed or faults.full):
             self.doomed = False
             raise duckdb.IOException(ENOSPC)
         result = self.real.execute(sql, parameters)
-        if sql == "COMMIT" and faults.fatal_after_commit:
+        if sql.endswith("COMMIT") and faults.fatal_after_commit:
             faults.fatal_after_commit = False
             raise duckdb.FatalException(DURABLE)
         return result

@@ -15,7 +15,7 @@ from orchestrate.core.records import EdgeRecord, EventRecord, LogRecord, Record,
 from orchestrate.states import Completed, Failed, Pending, Running, State
 from orchestrate.store import StoreWriter
 from orchestrate.store.batch import Batch, SlotRecord, StoredRuns
-from orchestrate.store.encode import NULL, SEPARATOR, column_text
+from orchestrate.store.encode import NULL, ROW_SEPARATOR, SEPARATOR, column_text
 from orchestrate.store.migrations import migrate
 
 TABLES = (
@@ -69,6 +69,7 @@ def _stored(
     records: list[Record], tmp_path: Path, as_text: bool, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, list[str]]:
     if not as_text:
+        monkeypatch.setattr("orchestrate.store.batch.rows_text", lambda kinds, columns: None)
         monkeypatch.setattr("orchestrate.store.batch.column_text", lambda kind, values: None)
     path = tmp_path / ("text.duckdb" if as_text else "lists.duckdb")
     with duckdb.connect(str(path)) as conn:
@@ -98,15 +99,19 @@ def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         'it\'s "quoted" -- ; DROP TABLE logs; é 🎉\nsecond line\t\\',
         f"holds the separator {SEPARATOR} mid-value",
         f"holds the NULL mark {NULL}",
+        f"holds the row separator {ROW_SEPARATOR} mid-value",
         "holds a NUL \x00 char",
         "",
     ],
-    ids=["plain", "quotes-unicode", "separator", "null-mark", "nul", "empty"],
+    ids=["plain", "quotes-unicode", "separator", "null-mark", "row-separator", "nul", "empty"],
 )
+@pytest.mark.parametrize("by_rows", [64, 0], ids=["one-string", "string-per-column"])
 def test_text_and_lists_store_the_same_rows(
-    text: str, build: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    text: str, by_rows: int, build: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A flush's few rows go as one string, many as a string per column: both store the same."""
     records = _records(build, text)
+    monkeypatch.setattr("orchestrate.store.batch.BY_ROWS", by_rows)
     as_text = _stored(records, tmp_path, True, monkeypatch)
     as_lists = _stored(records, tmp_path, False, monkeypatch)
     assert as_text == as_lists
@@ -201,3 +206,20 @@ def test_the_columns_most_flushes_hold_take_the_short_way_to_the_same_text(
 ) -> None:
     """Empty messages and errors, no tags, counts: each column in one C-speed join, text as before."""
     assert column_text(kind, values) == text
+
+
+def test_a_few_rows_go_as_one_string_and_many_as_a_string_per_column(
+    build: SimpleNamespace,
+) -> None:
+    """The daemon's flushes hold a few runs; a flow recording in its own process, thousands."""
+    from orchestrate.store.batch import BY_ROWS, FLOW_RUNS, _statement
+
+    few = [build.flow_run(f"f{i}", Running()) for i in range(3)]
+    many = [build.flow_run(f"f{i}", Running()) for i in range(BY_ROWS + 1)]
+    sql, parameters, _ = _statement(FLOW_RUNS, few, upsert=False)
+    assert sql.startswith("EXECUTE orc_flow_runs_insert_rows(") and parameters is None
+    sql, parameters, _ = _statement(FLOW_RUNS, many, upsert=False)
+    assert sql.startswith("EXECUTE orc_flow_runs_insert(") and parameters is None
+    awkward = [*few, build.flow_run("odd", Running(), name=f"a{ROW_SEPARATOR}b")]
+    sql, parameters, _ = _statement(FLOW_RUNS, awkward, upsert=False)
+    assert parameters is not None  # as lists: the text would split the name

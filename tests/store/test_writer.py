@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -366,3 +368,97 @@ def test_event_pruning_drops_only_events_older_than_the_cutoff(
     writer.close()
     with Store(path) as store:
         assert [e.id for e in store.events()] == ["e2"]
+
+
+class _Waits(threading.Event):
+    """The writer's wake-up event, keeping how long each of its sleeps was allowed to last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+        self.woken: list[bool] = []  # False: the sleep lasted its whole timeout
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.timeouts.append(timeout)
+        woken = super().wait(timeout)
+        self.woken.append(woken)
+        return woken
+
+
+def test_a_daemons_writer_given_records_without_pause_writes_every_two_intervals(
+    path: Path, build: SimpleNamespace
+) -> None:
+    """Each write costs ~7 ms of CPU whatever it holds: while records keep coming it gathers longer.
+
+    Once a round finds no records it is back to one interval, and a flush never
+    waits for the gather: it wakes the writer and returns once its records are stored.
+    A flow recording in its own process (no connection given) keeps one interval.
+    """
+    path.parent.mkdir()
+    with duckdb.connect(str(path)) as conn:
+        migrate(conn, path)
+        writer = StoreWriter(path, connection=conn)
+        counts = [_waits_while_busy(writer, build), _waits_while_busy(StoreWriter(path), build)]
+        stored = conn.execute("SELECT count(*) FROM flow_runs").fetchone()
+    (daemon, daemon_runs), (own_process, own_runs) = counts
+    assert writer.flush_interval * 2 in daemon
+    assert daemon[-1] == writer.flush_interval  # quiet again
+    assert writer.flush_interval * 2 not in own_process
+    assert stored == (daemon_runs + own_runs,)
+
+
+def _waits_while_busy(
+    writer: StoreWriter, build: SimpleNamespace
+) -> tuple[list[float | None], int]:
+    """Put a run every few ms for 0.5 s, flush, then let a quiet round pass: the writer's sleeps."""
+    waits = writer._wake = _Waits()
+    try:
+        runs, began = 0, time.monotonic()
+        while time.monotonic() - began < 0.5:
+            writer.put(build.flow_run(f"{id(writer)}-{runs}", Running()))
+            runs += 1
+            threading.Event().wait(0.002)  # a run's records every few ms, as the daemon's
+        assert writer.flush(10)
+        quiet = len(waits.timeouts) + 2
+        deadline = time.monotonic() + 10
+        while len(waits.timeouts) < quiet and time.monotonic() < deadline:
+            threading.Event().wait(0.01)  # rounds that find nothing
+    finally:
+        writer.close()
+    return [t for t in waits.timeouts if t is not None], runs
+
+
+def test_a_flush_that_need_not_hurry_is_answered_by_the_next_round_and_wakes_a_sleeping_writer(
+    path: Path, build: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon retiring journals only needs to know its runs are stored: no write of its own."""
+    path.parent.mkdir()
+    with duckdb.connect(str(path)) as conn:
+        migrate(conn, path)
+        writer = StoreWriter(path, connection=conn)
+        waits = writer._wake = _Waits()
+        try:
+            writer.put(build.flow_run("f1", Running()))
+            assert writer.flush(10)
+            rounds = len(waits.woken)
+            writer.put(build.flow_run("f2", Running()))
+            assert writer.flush(10, hurry=False)
+            assert conn.execute("SELECT count(*) FROM flow_runs").fetchone() == (2,)
+            assert not any(waits.woken[rounds:])  # every sleep ran its course
+        finally:
+            writer.close()
+    monkeypatch.setattr("orchestrate.store.file_hold.IDLE_CLOSE", 0.0)
+    own = StoreWriter(path)  # lets go of the file when idle, then sleeps until a put
+    try:
+        own.put(build.flow_run("f3", Running()))
+        assert own.flush(10)
+        deadline = time.monotonic() + 10
+        while not own._sleeping and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert own._sleeping
+        own._queue.append(build.flow_run("f4", Running()))  # queued without the put's wake-up
+        assert own.flush(10, hurry=False)
+    finally:
+        own.close()
+    with duckdb.connect(str(path)) as conn:
+        assert conn.execute("SELECT count(*) FROM flow_runs").fetchone() == (4,)
