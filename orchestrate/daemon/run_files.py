@@ -9,9 +9,10 @@ batch that retires journals flushes the writer once, first, so a journal still
 goes only once the store holds all it says (an unflushed batch keeps them for
 the next `orc up` to replay). A batch gathers for `BATCH_DELAY` first, so runs
 starting or ending together share one hop to the thread; journals are retired
-every `RETIRE_EVERY` rather than as each run ends: a flush makes the writer
-store at once, so one per run cut its batches short (at ~60 runs/s, ~3 writes
-where one would do), and even one every 0.5 s added a tenth to its writes.
+every `RETIRE_EVERY` rather than as each run ends: a flush that made the writer
+store at once cut its batches short (one per run: at ~60 runs/s, ~3 writes
+where one would do; one every 0.5 s: a tenth more writes), so the flush given
+here waits for the writer's next round (`StoreWriter.flush(hurry=False)`).
 
 A worker that ends before its pid file was written never gets one: the write
 and the removal are both dropped. Most runs of a busy daemon are that short

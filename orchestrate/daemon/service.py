@@ -107,7 +107,10 @@ class Daemon:
         self.journals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         #: those files written and removed off the loop (see `daemon.run_files`)
         self.run_files = RunFiles(
-            self.workers_dir, self.journals_dir, lambda t: self.writer.flush(t), self.background
+            self.workers_dir,
+            self.journals_dir,
+            lambda t: self.writer.flush(t, hurry=False),
+            self.background,
         )
         #: how the processes of a run are found and stopped (see `daemon.scope`)
         self.scopes: Any = None
