@@ -82,7 +82,7 @@ class Channel:
             raise ChannelError(
                 f"expected a {handshake.HELLO!r} notification first, got {line[:200]!r}"
             )
-        self.sock.sendall(handshake.ours().line())
+        self.sock.sendall(handshake.our_line())
         if theirs.protocol != handshake.PROTOCOL:
             raise ChannelError(
                 f"the daemon speaks protocol v{theirs.protocol} (orc {theirs.orc}), this worker "

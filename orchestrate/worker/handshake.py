@@ -43,7 +43,17 @@ class Hello:
 
 def ours() -> Hello:
     """This process's hello."""
-    return Hello(PROTOCOL, __version__, sys.executable)
+    return _OURS
+
+
+def our_line() -> bytes:
+    """This process's hello as the line it says it in, made once at import (a zygote's
+    workers share it; building it cost each run ~6 µs)."""
+    return _OUR_LINE
+
+
+_OURS = Hello(PROTOCOL, __version__, sys.executable)
+_OUR_LINE = _OURS.line()
 
 
 def parse(line: bytes) -> Hello | None:
@@ -82,4 +92,14 @@ def install_hint(python: str) -> str:
     return f"{installer} install orc=={__version__}"
 
 
-__all__ = ["HELLO", "PROTOCOL", "Hello", "environment", "install_hint", "ours", "parse", "refusal"]
+__all__ = [
+    "HELLO",
+    "PROTOCOL",
+    "Hello",
+    "environment",
+    "install_hint",
+    "our_line",
+    "ours",
+    "parse",
+    "refusal",
+]

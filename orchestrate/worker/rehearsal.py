@@ -111,7 +111,7 @@ def _serve_once(i: int) -> None:
     supervisor, ours = socket.socketpair()
     try:
         spec = {**_spec(i), "journal": None if journal is None else f"/proc/self/fd/{journal}"}
-        supervisor.sendall(handshake.ours().line() + notification(RUN, spec))
+        supervisor.sendall(handshake.our_line() + notification(RUN, spec))
         ready = worker.prepare(os.dup(ours.fileno()))
         try:
             code = worker.serve(ready)

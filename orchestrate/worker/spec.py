@@ -89,8 +89,7 @@ class RunSpec:
         """A spec from its JSON form; `SpecError` names the first field that does not fit."""
         if not isinstance(data, dict):
             raise SpecError(f"A run spec must be a JSON object, not {type(data).__name__}.")
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in _KNOWN}
         missing = [name for name in _REQUIRED if name not in values]
         if missing:
             raise SpecError(f"The run spec lacks {', '.join(missing)}.")
@@ -129,6 +128,8 @@ class RunSpec:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(RunSpec))
+#: Made once: `fields()` on every spec was half of `from_dict`'s time (~8 µs a run).
+_KNOWN = frozenset(_FIELD_NAMES)
 
 _STR = ((str,), "a string")
 _OPT_STR = ((str, type(None)), "a string or null")
