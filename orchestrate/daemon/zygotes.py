@@ -243,7 +243,8 @@ class Zygote:
         finally:
             for fd in fds:
                 os.close(fd)
-        child = await asyncio.wait_for(_started(status), FORK_TIMEOUT)
+        async with asyncio.timeout(FORK_TIMEOUT):  # not wait_for: no task of its own a fork
+            child = await _started(status)
         self.children.append(child.pid)
         return child
 
@@ -329,7 +330,8 @@ class Zygotes:
         if not self._spares.get(key) and refill is not None:
             # one is being forked: waiting for it is never slower than forking another
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(refill), FORK_TIMEOUT)
+                async with asyncio.timeout(FORK_TIMEOUT):
+                    await asyncio.shield(refill)
         spare = self._take(key)
         if spare is None:
             return None

@@ -1,0 +1,35 @@
+"""What forking a worker from a zygote costs the daemon's event loop, in callbacks.
+
+As `tests/worker/test_loop_work.py` for a whole cold run: each callback costs
+the loop ~10-20 µs however little it does. A busy daemon forks a spare worker
+for every run it starts, so the count is pinned so a change that adds to it is seen.
+"""
+
+from __future__ import annotations
+
+from orchestrate.daemon.spares import fork_spares
+from tests.worker.test_loop_work import QUIET, callbacks
+from tests.worker.test_zygote import WarmProject, project
+
+__all__ = ["callbacks", "project"]  # fixtures, used here
+
+#: The callbacks forking 4 spares may cost the loop: 24 when written (42 while the wait
+#: for each child's start ran in a task of its own, with a callback to end it).
+BUDGET = 28
+
+
+async def test_forking_spares_costs_the_loop_few_callbacks(
+    project: WarmProject, callbacks: list[int]
+) -> None:
+    project.write("quiet.py", QUIET)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    zygote = zygotes.zygote(str(project.root))
+    assert zygote is not None
+    before = callbacks[0]
+    spares = await fork_spares(zygote, None, 4)
+    used = callbacks[0] - before
+    assert len(spares) == 4 and all(spare.alive() for spare in spares)
+    for spare in spares:
+        await spare.drop(None)
+    assert used <= BUDGET, f"{used} callbacks of the loop to fork 4 spares"
