@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrate._version import __version__
+from orchestrate.daemon.outcome import Outcome
 from orchestrate.daemon.scope import RunScopes
 from orchestrate.daemon.spares import Spare, fork_spares
 from orchestrate.worker.code_cache import MAX_FILES
@@ -73,11 +74,11 @@ class ForkedProcess:
         self.returncode: int | None = None
         self._status_fd = status_fd
         self._buffer = b""
-        self._exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._exited: Outcome[int | None] = Outcome()
         asyncio.get_running_loop().add_reader(status_fd, self._on_status)
 
     async def wait(self) -> int | None:
-        return await asyncio.shield(self._exited)
+        return await self._exited.wait()
 
     def done(self) -> bool:
         """Whether it has exited."""
@@ -123,8 +124,7 @@ class ForkedProcess:
 
     def _finish(self, code: int | None) -> None:
         self.returncode = code
-        if not self._exited.done():
-            self._exited.set_result(code)
+        self._exited.set(code)
 
 
 class Zygote:
