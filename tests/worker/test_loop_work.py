@@ -26,10 +26,10 @@ def quiet(i: int = 0) -> int:
     return one(i)
 """
 
-#: The callbacks a quiet one-task run of a cold worker may cost the loop: 30 when written
+#: The callbacks a quiet one-task run of a cold worker may cost the loop: 19 when written
 #: (54 while each output pipe had a stream, a transport and a task of its own, and the
-#: pipes' end waited on every pump again though all had ended).
-BUDGET = 36
+#: pipes' end waited on every pump again though all had ended; 30 while the socket had too).
+BUDGET = 23
 
 
 @pytest.fixture
