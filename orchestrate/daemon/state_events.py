@@ -77,9 +77,7 @@ def task_run_event(
         "state": _state(state),
         "task_key": run.task_key,
     }
-    return EventRecord(
-        new_id(), state.ts, f"orc.task-run.{state.name}", resource, payload, related
-    )
+    return EventRecord(new_id(), state.ts, f"orc.task-run.{state.name}", resource, payload, related)
 
 
 def daemon_event(
