@@ -58,9 +58,12 @@ class Automations:
     # -- events in, firings out ----------------------------------------------------
 
     def on_event(self, event: EventRecord) -> None:
+        revision = self.engine.revision
         for firing in self.engine.on_event(event):
             self._fire(firing)
-        self._wake.set()  # a new event may have opened a proactive window
+        if self.engine.revision == revision:
+            return  # no automation looks at it: no window opened, nothing new to save
+        self._wake.set()  # it may have opened a proactive window
         if self.state is not None:
             self.state.changed()
 

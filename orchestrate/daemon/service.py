@@ -218,7 +218,8 @@ class Daemon:
             timeout = await self.tick()
             self._wake.clear()
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: no task of its own a wake-up
+                    await self._wake.wait()
 
     async def tick(self) -> float | None:
         """One round of dispatching; returns how long to sleep (None: until woken)."""

@@ -7,10 +7,10 @@ flow and tags are related resources with a role, so automations can match
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from orchestrate.core.records import EventRecord, FlowRunRecord, TaskRunRecord
+from orchestrate.core.runs import new_id
 from orchestrate.core.states import State
 
 
@@ -54,7 +54,7 @@ def flow_run_event(run: FlowRunRecord, state: State, previous: State | None) -> 
         "run_count": run.run_count,
     }
     return EventRecord(
-        str(uuid.uuid4()), state.ts, f"orc.flow-run.{state.name}", resource, payload, _related(run)
+        new_id(), state.ts, f"orc.flow-run.{state.name}", resource, payload, _related(run)
     )
 
 
@@ -77,9 +77,7 @@ def task_run_event(
         "state": _state(state),
         "task_key": run.task_key,
     }
-    return EventRecord(
-        str(uuid.uuid4()), state.ts, f"orc.task-run.{state.name}", resource, payload, related
-    )
+    return EventRecord(new_id(), state.ts, f"orc.task-run.{state.name}", resource, payload, related)
 
 
 def daemon_event(
@@ -92,4 +90,4 @@ def daemon_event(
     import time
 
     resource = {"orc.resource.id": resource_id, **(labels or {})}
-    return EventRecord(str(uuid.uuid4()), time.time(), name, resource, payload or {})
+    return EventRecord(new_id(), time.time(), name, resource, payload or {})

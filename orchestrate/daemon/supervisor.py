@@ -31,6 +31,7 @@ from typing import Any
 from orchestrate.core.records import Record
 from orchestrate.core.states import Crashed, Failed, State
 from orchestrate.daemon import worker_handshake
+from orchestrate.daemon.outcome import Outcome
 from orchestrate.daemon.scope import RunScopes
 from orchestrate.daemon.worker_exit import (
     ORDERLY_EXITS,
@@ -114,7 +115,7 @@ class WorkerHandle:
         self._processes = RunProcesses(spec.flow_run_id, supervisor.scopes)
         self._pipes = WorkerPipes(spec.flow_run_id, self._take, supervisor.deliver)
         self._stop = WorkerStop(self._processes, self._pipes, supervisor.kill_grace)
-        self._done: asyncio.Future[WorkerExit] = asyncio.get_running_loop().create_future()
+        self._done: Outcome[WorkerExit] = Outcome()
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -129,7 +130,7 @@ class WorkerHandle:
 
     async def wait(self) -> WorkerExit:
         """Wait for the worker to end; always returns, whatever happened to it."""
-        return await asyncio.shield(self._done)
+        return await self._done.wait()
 
     async def cancel(self, reason: str = "") -> WorkerExit:
         """Stop the worker (and everything it started): the flow run ends Cancelled."""
@@ -299,8 +300,7 @@ class WorkerHandle:
             )
         finally:
             self._supervisor.running.pop(self.spec.flow_run_id, None)
-        if not self._done.done():
-            self._done.set_result(exit_)
+        self._done.set(exit_)
 
     def _exit(self, returncode: int | None, state: State | None) -> WorkerExit:
         """How it ended; `state` is a final state decided already (a worker that never started)."""

@@ -7,9 +7,10 @@ notification is reported (a few times) and skipped, and after the worker
 exits its pipes are read for at most `IO_GRACE` seconds, since a process it
 left behind may hold them open.
 
-The output pipes are read by a reader callback of the loop, not a stream and
-a task each: most workers write nothing there, and a stream's transport,
-protocol and task cost ~15 callbacks of the loop a run for the two of them.
+The socket and the output pipes are read by reader callbacks of the loop, not
+a stream and a task each: most workers write nothing to their pipes, and a
+stream's transport, protocol and task cost ~15 callbacks of the loop a run for
+the two of them; for the socket, 8 of the 18 a forked run costs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from orchestrate.core import secrets
 from orchestrate.core.record_codec import decode_records
@@ -40,6 +41,8 @@ MAX_LOG_LINE = 64 * 1024
 MAX_OUTPUT_LINE = 1024 * 1024
 #: A records line longer than this is not a worker's: it is dropped as garbage.
 MAX_RECORDS_LINE = 256 * 1024 * 1024
+#: The most one read of the worker's socket takes (as asyncio's streams).
+READ_CHUNK = 256 * 1024
 #: How many stderr lines a Crashed state quotes.
 STDERR_TAIL = 10
 #: How many garbage lines are reported in the run's logs (the rest are only counted).
@@ -67,29 +70,30 @@ class WorkerPipes:
         #: The last lines the worker wrote to stderr, for a Crashed state to quote.
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._garbage = 0
-        self._writer: asyncio.StreamWriter | None = None
+        self._channel: _Channel | None = None
         self._outputs: list[_Output] = []
 
     async def open(self, sock: socket.socket, out: int, err: int) -> list[asyncio.Future[None]]:
         """Start reading the socket and both pipes; the futures end when their ends close."""
-        reader, self._writer = await asyncio.open_connection(sock=sock)
+        self._channel = _Channel(sock, self._records)
         self._outputs = [
             _Output(out, lambda lines: self._output(lines, "stdout", logging.INFO)),
             _Output(err, lambda lines: self._output(lines, "stderr", logging.WARNING)),
         ]
-        return [asyncio.create_task(self._pump_records(reader))] + [o.done for o in self._outputs]
+        return [self._channel.done] + [o.done for o in self._outputs]
 
     def send(self, line: bytes) -> None:
         """Write `line` to the worker's socket, if it is still open."""
-        if self._writer is not None and not self._writer.is_closing():
-            self._writer.write(line)
+        if self._channel is not None:
+            self._channel.send(line)
 
     async def tell(self, line: bytes) -> None:
         """Send `line` and give it up to a second to leave, as before a signal."""
         self.send(line)
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._writer.drain(), 1.0)
+        if self._channel is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._channel.drained()
 
     async def finish(self, pumps: list[asyncio.Future[None]]) -> None:
         """Read what the worker left in its pipes; give up after `IO_GRACE` if someone holds them open."""
@@ -102,19 +106,18 @@ class WorkerPipes:
         for pump in pumps:
             if not pump.cancelled():
                 pump.exception()  # retrieved and dropped: a broken channel ends its pump quietly
-        if self._writer is not None:
-            self._writer.close()
+        if self._channel is not None:
+            self._channel.close()
         for output in self._outputs:
             output.close()
 
-    async def _pump_records(self, reader: asyncio.StreamReader) -> None:
-        async for lines in _lines(reader, MAX_RECORDS_LINE, chunk=1024 * 1024):
-            records: list[Record] = []
-            masker = secrets.current()  # a worker masks its lines; an older one may not have
-            for line in lines:
-                records.extend(self._decode(masker.line(line) if masker else line))
-            if records:
-                self.on_records(records)
+    def _records(self, lines: list[bytes]) -> None:
+        records: list[Record] = []
+        masker = secrets.current()  # a worker masks its lines; an older one may not have
+        for line in lines:
+            records.extend(self._decode(masker.line(line) if masker else line))
+        if records:
+            self.on_records(records)
 
     def _output(self, lines: list[bytes], name: str, level: int) -> None:
         """Lines the worker wrote to stdout or stderr, as the run's logs."""
@@ -156,30 +159,124 @@ def _hello_problem(line: bytes) -> str | None:
     return None
 
 
-async def _lines(
-    reader: asyncio.StreamReader, limit: int, chunk: int
-) -> AsyncIterator[list[bytes]]:
-    """The complete lines of each read, without their newline; a line past `limit` is cut there."""
-    pieces: list[bytes] = []
-    size = 0
-    while True:
-        data = await reader.read(chunk)
-        if not data:
-            if pieces:
-                yield [b"".join(pieces)]
+class _Channel:
+    """The worker's socket: read whenever it is readable, its records in lines; written
+    without waiting, what the socket does not take at once kept and written when it can.
+    `done` once the worker's end has closed (or taking its lines failed: that error)."""
+
+    def __init__(self, sock: socket.socket, on_lines: Callable[[list[bytes]], None]) -> None:
+        self.sock: socket.socket | None = sock
+        self.on_lines = on_lines
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.fd = sock.fileno()
+        self._pieces: list[bytes] = []  # the start of a line not yet complete
+        self._size = 0
+        self._out = bytearray()  # written when the socket takes it
+        self._drained: list[asyncio.Future[None]] = []
+        sock.setblocking(False)
+        self.loop.add_reader(self.fd, self._readable)
+
+    def _readable(self) -> None:
+        assert self.sock is not None
+        try:
+            data = self.sock.recv(READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
             return
+        except OSError:
+            data = b""  # the connection broke: as good as closed
+        try:
+            lines = self._lines(data)
+            if lines:
+                self.on_lines(lines)
+        except Exception as exc:  # a broken reader ends, as a stream's pump did
+            self._stop_reading(exc)
+            return
+        if not data:
+            self._stop_reading(None)
+
+    def _lines(self, data: bytes) -> list[bytes]:
+        """The lines `data` completes, without their newline; a line past `MAX_RECORDS_LINE`
+        is cut there, and what is left at the end is a last line."""
+        if not data:
+            return [b"".join(self._pieces)] if self._pieces else []
         if b"\n" not in data:
-            pieces.append(data)
-            size += len(data)
-            if size >= limit:
-                yield [b"".join(pieces)]
-                pieces, size = [], 0
-            continue
+            self._pieces.append(data)
+            self._size += len(data)
+            if self._size < MAX_RECORDS_LINE:
+                return []
+            line, self._pieces, self._size = b"".join(self._pieces), [], 0
+            return [line]
         first, *rest = data.split(b"\n")
-        lines = [b"".join([*pieces, first]), *rest[:-1]]
-        pieces = [rest[-1]] if rest[-1] else []
-        size = len(rest[-1])
-        yield lines
+        lines = [b"".join([*self._pieces, first]) if self._pieces else first, *rest[:-1]]
+        self._pieces = [rest[-1]] if rest[-1] else []
+        self._size = len(rest[-1])
+        return lines
+
+    def _stop_reading(self, error: Exception | None) -> None:
+        if self.done.done():
+            return
+        if self.sock is not None:
+            self.loop.remove_reader(self.fd)
+        if error is None:
+            self.done.set_result(None)
+        else:
+            self.done.set_exception(error)
+
+    def send(self, data: bytes) -> None:
+        """Write `data` now, or as soon as the socket takes it; dropped once it is closed."""
+        if self.sock is None:
+            return
+        if not self._out:
+            try:
+                sent = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                return  # the worker is gone: its exit says how the run ended
+            if sent == len(data):
+                return
+            data = data[sent:]
+            self.loop.add_writer(self.fd, self._writable)
+        self._out += data
+
+    def _writable(self) -> None:
+        assert self.sock is not None
+        try:
+            sent = self.sock.send(self._out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            sent = len(self._out)  # the worker is gone: what it did not take is dropped
+        del self._out[:sent]
+        if not self._out:
+            self.loop.remove_writer(self.fd)
+            self._wake_drained()
+
+    async def drained(self) -> None:
+        """Return once everything sent has been written to the socket (or it closed)."""
+        if self._out and self.sock is not None:
+            waiter = self.loop.create_future()
+            self._drained.append(waiter)
+            await waiter
+
+    def _wake_drained(self) -> None:
+        for waiter in self._drained:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._drained.clear()
+
+    def close(self) -> None:
+        """Stop reading and writing, and close the socket."""
+        if self.sock is None:
+            return
+        self._stop_reading(None)  # as at the worker's end: what was read is all there is
+        if self._out:
+            self.loop.remove_writer(self.fd)
+            self._out.clear()
+        self._wake_drained()
+        self.sock.close()
+        self.sock = None
 
 
 class _Output:

@@ -74,7 +74,7 @@ async def fork_worker(
 ) -> Spawned | None:
     """A worker forked from `python`'s zygote for `spec`, or None (start it cold; the zygote
     said why)."""
-    environ = dict(os.environ) if env is None else env
+    environ = environment() if env is None else env
     source = entrypoint_file(spec.project_root, spec.entrypoint)
     spare = await zygotes.spare(python, spec.project_root, spec.preload, source)
     if spare is not None:
@@ -96,6 +96,21 @@ async def fork_worker(
                 os.close(fd)
             ours.close()
     return None if proc is None else Spawned(proc, ours, out_read, err_read, agreed=True)
+
+
+def environment() -> dict[str, str]:
+    """A copy of the daemon's environment for a worker. Copying `os.environ` decodes every
+    variable (~16 µs a run for 35 of them), so the decoded copy is kept and made again only
+    when the raw environment differs from the one it was made of (a comparison: ~0.3 µs)."""
+    global _environment
+    raw: dict[bytes, bytes] = os.environ._data  # type: ignore[attr-defined]
+    if _environment is None or _environment[0] != raw:
+        _environment = (dict(raw), dict(os.environ))
+    return dict(_environment[1])
+
+
+#: The raw environment the kept copy was decoded from, and that copy.
+_environment: tuple[dict[bytes, bytes], dict[str, str]] | None = None
 
 
 @functools.lru_cache(maxsize=256)
@@ -152,7 +167,7 @@ class RunProcesses:
         """The spec and environment to start the worker with, so that it lands in the scope."""
         if self.scopes is None:
             return spec, None
-        env = {**os.environ, MARK: self.scopes.mark(self.flow_run_id)}
+        env = {**environment(), MARK: self.scopes.mark(self.flow_run_id)}
         return dataclasses.replace(spec, subreaper=not self.scopes.uses_cgroup), env
 
     def adopt(self, pid: int, scope: str | None = None) -> None:

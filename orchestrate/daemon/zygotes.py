@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrate._version import __version__
+from orchestrate.daemon.outcome import Outcome
 from orchestrate.daemon.scope import RunScopes
 from orchestrate.daemon.spares import Spare, fork_spares
 from orchestrate.worker.code_cache import MAX_FILES
@@ -73,11 +74,11 @@ class ForkedProcess:
         self.returncode: int | None = None
         self._status_fd = status_fd
         self._buffer = b""
-        self._exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._exited: Outcome[int | None] = Outcome()
         asyncio.get_running_loop().add_reader(status_fd, self._on_status)
 
     async def wait(self) -> int | None:
-        return await asyncio.shield(self._exited)
+        return await self._exited.wait()
 
     def done(self) -> bool:
         """Whether it has exited."""
@@ -123,8 +124,7 @@ class ForkedProcess:
 
     def _finish(self, code: int | None) -> None:
         self.returncode = code
-        if not self._exited.done():
-            self._exited.set_result(code)
+        self._exited.set(code)
 
 
 class Zygote:
@@ -243,7 +243,8 @@ class Zygote:
         finally:
             for fd in fds:
                 os.close(fd)
-        child = await asyncio.wait_for(_started(status), FORK_TIMEOUT)
+        async with asyncio.timeout(FORK_TIMEOUT):  # not wait_for: no task of its own a fork
+            child = await _started(status)
         self.children.append(child.pid)
         return child
 
@@ -329,7 +330,8 @@ class Zygotes:
         if not self._spares.get(key) and refill is not None:
             # one is being forked: waiting for it is never slower than forking another
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(refill), FORK_TIMEOUT)
+                async with asyncio.timeout(FORK_TIMEOUT):
+                    await asyncio.shield(refill)
         spare = self._take(key)
         if spare is None:
             return None
