@@ -333,6 +333,7 @@ class Batch:
         stored: StoredRuns | None = None,
         prepared: set[str] | None = None,
         commit: bool = True,
+        rows_up_to: int = 0,
     ) -> None:
         """Every table's rows in one transaction: all of this batch is stored, or none of it.
 
@@ -341,6 +342,8 @@ class Batch:
         successful write. Without it, every run is upserted. `prepared` names the
         statements prepared on `conn` already (kept by a writer across flushes).
         With `commit` False the transaction is rolled back: a trial write.
+        A table's rows go as one string of rows up to `rows_up_to` of them
+        (`_statement`; 0: never).
         """
         flow_runs, task_runs = list(self.flow_runs.values()), list(self.task_runs.values())
         known = None if stored is None else stored.among(self.task_runs.keys() | self.flow_runs)
@@ -350,14 +353,14 @@ class Batch:
             else plain_states.shape(self.states, self.task_runs, known, stored.derived)
         )
         statements = self._deletion_statements()
-        statements += _run_statements(FLOW_RUNS, flow_runs, known)
-        statements += _run_statements(TASK_RUNS, task_runs, known, shaped.computed)
-        statements += self._append_statements(shaped.kept)
+        statements += _run_statements(FLOW_RUNS, flow_runs, known, rows_up_to)
+        statements += _run_statements(TASK_RUNS, task_runs, known, rows_up_to, shaped.computed)
+        statements += self._append_statements(shaped.kept, rows_up_to)
         _execute_all(conn, statements, set() if prepared is None else prepared, commit)
         if stored is not None and commit:
             stored.update([*flow_runs, *task_runs], shaped)
 
-    def _append_statements(self, states: list[StateRecord]) -> list[Statement]:
+    def _append_statements(self, states: list[StateRecord], rows_up_to: int) -> list[Statement]:
         """The tables only ever added to, then the event pruning (old events in this batch go too)."""
         appends: list[tuple[Table, list[Any]]] = [
             (HISTORY, states),
@@ -370,7 +373,7 @@ class Batch:
             statement
             for table, items in appends
             if items
-            for statement in _statements(table, items, table.upsert)
+            for statement in _statements(table, items, table.upsert, rows_up_to)
         ]
         if self.prune_events_before is not None:
             prune = "DELETE FROM events WHERE occurred < to_timestamp($1)"
@@ -428,7 +431,11 @@ Computed = Callable[[list[Any]], list[list[Any]]]
 
 
 def _run_statements(
-    table: Table, items: list[Any], stored: set[str] | None, computed: Computed | None = None
+    table: Table,
+    items: list[Any],
+    stored: set[str] | None,
+    rows_up_to: int,
+    computed: Computed | None = None,
 ) -> list[Statement]:
     """A run table's rows: plain INSERTs for runs known to be new, the table's upsert for the rest.
 
@@ -449,17 +456,21 @@ def _run_statements(
         known = [r for r in items if r.id in stored]
     if known and table.replaces:
         extra = computed(items) if computed is not None else []
-        return [_delete(table, known), _statement(table, items, False, extra)]
+        return [_delete(table, known), _statement(table, items, False, rows_up_to, extra)]
     statements = []
     for runs, upsert in ((new, False), (known, table.upsert)):
         if runs:
             extra = computed(runs) if computed is not None else []
-            statements += _statements(table, runs, upsert, extra)
+            statements += _statements(table, runs, upsert, rows_up_to, extra)
     return statements
 
 
 def _statements(
-    table: Table, items: list[Any], upsert: bool, computed: list[list[Any]] | None = None
+    table: Table,
+    items: list[Any],
+    upsert: bool,
+    rows_up_to: int,
+    computed: list[list[Any]] | None = None,
 ) -> list[Statement]:
     """One table's rows, as an insert or, for rows that may exist, as the table upserts them.
 
@@ -468,8 +479,8 @@ def _statements(
     the insert meets no duplicate.
     """
     if not (upsert and table.replaces):
-        return [_statement(table, items, upsert, computed)]
-    return [_delete(table, items), _statement(table, items, False, computed)]
+        return [_statement(table, items, upsert, rows_up_to, computed)]
+    return [_delete(table, items), _statement(table, items, False, rows_up_to, computed)]
 
 
 def _delete(table: Table, items: list[Any]) -> Statement:
@@ -483,22 +494,29 @@ def _delete(table: Table, items: list[Any]) -> Statement:
 
 
 def _statement(
-    table: Table, items: list[Any], upsert: bool, computed: list[list[Any]] | None = None
+    table: Table,
+    items: list[Any],
+    upsert: bool,
+    rows_up_to: int = 0,
+    computed: list[list[Any]] | None = None,
 ) -> Statement:
     """One table's rows as text, or each column as a list if a value won't go as text.
 
-    Up to `BY_ROWS` rows go as one string of rows (`encode.rows_text`), more as
-    one string per column (`encode.column_text`): DuckDB splits and unnests a
+    Up to `rows_up_to` rows go as one string of rows (`encode.rows_text`), more
+    as one string per column (`encode.column_text`): DuckDB splits and unnests a
     string per column for a fixed ~0.3 ms more (25 of them for flow runs), but
     for fewer per row, and Python joins a column in one call where rows take
-    one each. Text goes to a prepared statement, its strings given as literals:
+    one each. Only the daemon's writer, whose batches are a few runs each, sends
+    rows (`BY_ROWS`): a flow recording in its own process writes a few rows
+    first and thousands later, and preparing both forms of a table cost its
+    1,000-task flow ~5 µs a task. Text goes to a prepared statement, its strings given as literals:
     planning these wide statements costs DuckDB milliseconds, paid once per
     connection this way instead of once per flush, and DuckDB takes no
     parameters for EXECUTE from Python.
     """
     columns = table.columns_of(items) + (computed or [])
     kinds = [kind for _, kind in table.all_columns]
-    by_rows = len(items) <= BY_ROWS
+    by_rows = len(items) <= rows_up_to
     texts: list[str | None] = (
         [rows_text(kinds, columns)]
         if by_rows
@@ -512,7 +530,7 @@ def _statement(
     return f"EXECUTE {name}({literals})", None, (name, table.text_sql(upsert, by_rows))
 
 
-#: The most rows a statement sends as one string of rows (`_statement`).
+#: The most rows a statement of the daemon's writer sends as one string of rows (`_statement`).
 BY_ROWS = 64
 _QUOTE, _QUOTES = "'", "''"
 

@@ -29,6 +29,7 @@ def write_batch(
     prepared: set[str],
     set_aside: list[Any],
     invalidated: Callable[[Exception], None],
+    rows_up_to: int = 0,
 ) -> int:
     """Store `batch` in one transaction; returns how many of its records had to be set aside.
 
@@ -41,7 +42,7 @@ def write_batch(
     for known, clean in ((stored, False), (None, False), (None, True)):
         aside = _clean(conn, batch, prepared, set_aside) if clean else 0
         try:
-            batch.write(conn, known, prepared)
+            batch.write(conn, known, prepared, rows_up_to=rows_up_to)
         except Exception as exc:
             if _committed(exc):
                 invalidated(exc)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from orchestrate.core.records import Record
 from orchestrate.store import memory
-from orchestrate.store.batch import Batch, StoredRuns
+from orchestrate.store.batch import BY_ROWS, Batch, StoredRuns
 from orchestrate.store.file_hold import FileHold
 from orchestrate.store.health import HealthWatch, StoreHealth, backoff
 from orchestrate.store.notices import say
@@ -91,6 +91,9 @@ class StoreWriter:
     ):
         self.path = Path(path)
         self.flush_interval = min(flush_interval, 0.05)
+        #: The daemon's batches (it gives its held connection) are a few runs each: their tables'
+        #: rows go as one string of rows (`batch.BY_ROWS`); a flow's in its own process never do.
+        self._rows_up_to = BY_ROWS if connection is not None else 0
         self.lock_timeout = lock_timeout
         self._queue: deque[Any] = deque()
         self._thread: threading.Thread | None = None
@@ -378,7 +381,13 @@ class StoreWriter:
         try:
             conn = self._file.connection()
             aside = write_batch(
-                conn, batch, self._stored, self._file.prepared, self.set_aside, self._invalidated
+                conn,
+                batch,
+                self._stored,
+                self._file.prepared,
+                self.set_aside,
+                self._invalidated,
+                self._rows_up_to,
             )
         except Exception as exc:
             self._file.release()

@@ -66,7 +66,11 @@ def _records(build: SimpleNamespace, text: str) -> list[Record]:
 
 
 def _stored(
-    records: list[Record], tmp_path: Path, as_text: bool, monkeypatch: pytest.MonkeyPatch
+    records: list[Record],
+    tmp_path: Path,
+    as_text: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    rows_up_to: int = 0,
 ) -> dict[str, list[str]]:
     if not as_text:
         monkeypatch.setattr("orchestrate.store.batch.rows_text", lambda kinds, columns: None)
@@ -77,7 +81,7 @@ def _stored(
         batch = Batch()
         for record in records:
             batch.add(record)
-        batch.write(conn, StoredRuns())
+        batch.write(conn, StoredRuns(), rows_up_to=rows_up_to)
         monkeypatch.undo()
         return {table: _rows(conn, table) for table in TABLES}
 
@@ -111,9 +115,8 @@ def test_text_and_lists_store_the_same_rows(
 ) -> None:
     """A flush's few rows go as one string, many as a string per column: both store the same."""
     records = _records(build, text)
-    monkeypatch.setattr("orchestrate.store.batch.BY_ROWS", by_rows)
-    as_text = _stored(records, tmp_path, True, monkeypatch)
-    as_lists = _stored(records, tmp_path, False, monkeypatch)
+    as_text = _stored(records, tmp_path, True, monkeypatch, by_rows)
+    as_lists = _stored(records, tmp_path, False, monkeypatch, by_rows)
     assert as_text == as_lists
     assert all(as_text[table] for table in TABLES)
 
@@ -216,10 +219,37 @@ def test_a_few_rows_go_as_one_string_and_many_as_a_string_per_column(
 
     few = [build.flow_run(f"f{i}", Running()) for i in range(3)]
     many = [build.flow_run(f"f{i}", Running()) for i in range(BY_ROWS + 1)]
-    sql, parameters, _ = _statement(FLOW_RUNS, few, upsert=False)
+    sql, parameters, _ = _statement(FLOW_RUNS, few, upsert=False, rows_up_to=BY_ROWS)
     assert sql.startswith("EXECUTE orc_flow_runs_insert_rows(") and parameters is None
-    sql, parameters, _ = _statement(FLOW_RUNS, many, upsert=False)
+    sql, parameters, _ = _statement(FLOW_RUNS, many, upsert=False, rows_up_to=BY_ROWS)
+    assert sql.startswith("EXECUTE orc_flow_runs_insert(") and parameters is None
+    sql, parameters, _ = _statement(FLOW_RUNS, few, upsert=False)  # a flow's own writer
     assert sql.startswith("EXECUTE orc_flow_runs_insert(") and parameters is None
     awkward = [*few, build.flow_run("odd", Running(), name=f"a{ROW_SEPARATOR}b")]
-    sql, parameters, _ = _statement(FLOW_RUNS, awkward, upsert=False)
+    sql, parameters, _ = _statement(FLOW_RUNS, awkward, upsert=False, rows_up_to=BY_ROWS)
     assert parameters is not None  # as lists: the text would split the name
+
+
+def test_only_the_daemons_writer_sends_rows_so_a_flows_own_prepares_one_form_a_table(
+    build: SimpleNamespace, tmp_path: Path
+) -> None:
+    """A flow in its own process writes a few rows first and thousands later: preparing both
+    forms of a table cost its 1,000-task flow ~5 µs a task. The daemon's batches are a few
+    runs each, and go as rows."""
+    from orchestrate.store.writer import StoreWriter
+
+    path = tmp_path / "orc.duckdb"
+    own = StoreWriter(path)
+    own.put(build.flow_run("own", Running()))
+    assert own.flush(10)
+    own_forms = set(own._file.prepared)
+    own.close()
+    with duckdb.connect(str(path)) as conn:
+        daemons = StoreWriter(path, connection=conn)
+        daemons.put(build.flow_run("daemon", Running()))
+        assert daemons.flush(10)
+        daemon_forms = set(daemons._file.prepared)
+        daemons.close()
+        assert conn.execute("SELECT count(*) FROM flow_runs").fetchone() == (2,)
+    assert own_forms and not any(name.endswith("_rows") for name in own_forms)
+    assert any(name.endswith("_rows") for name in daemon_forms)
