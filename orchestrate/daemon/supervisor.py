@@ -183,7 +183,7 @@ class WorkerHandle:
         gone: OSError | None = None
         try:
             pumps = await self._pipes.open(spawned.sock, spawned.stdout, spawned.stderr)
-            hello = handshake.ours().line() if spawned.agreed else b""
+            hello = handshake.our_line() if spawned.agreed else b""
             self._pipes.send(hello + notification(RUN, self.spec.to_dict()))
             start_trace.mark("daemon: spec sent")
         except Exception:

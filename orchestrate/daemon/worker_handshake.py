@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from orchestrate.worker.handshake import Hello, ours, parse
+from orchestrate.worker.handshake import Hello, our_line, parse
 
 #: How long a worker may take to say hello: a cold one imports orc first, on a loaded machine.
 HELLO_TIMEOUT = 60.0
@@ -27,7 +27,7 @@ async def exchange(sock: socket.socket, timeout: float = HELLO_TIMEOUT) -> Hello
     sock.setblocking(False)
     try:
         async with asyncio.timeout(timeout):
-            await loop.sock_sendall(sock, ours().line())
+            await loop.sock_sendall(sock, our_line())
             line = await _first_line(sock)
     except TimeoutError as exc:
         raise NoHello(f"the worker did not say hello within {timeout:g}s") from exc
