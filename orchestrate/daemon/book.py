@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from orchestrate.core.records import FlowRunRecord, StateRecord, TaskRunRecord
 from orchestrate.core.states import StateType
 
+#: How many finished runs' task counts wait for their runs to settle, at most.
+KEEP_FINISHED_COUNTS = 1024
+
 
 @dataclass
 class RunBook:
@@ -21,6 +24,9 @@ class RunBook:
     task_runs: dict[str, dict[str, TaskRunRecord]] = field(default_factory=dict)
     #: state records whose task run snapshot has not arrived yet
     orphan_states: dict[str, list[StateRecord]] = field(default_factory=dict)
+    #: finished runs' task run counts, for the pushes that follow their final state
+    #: (dropped when the run settles; the oldest go past `KEEP_FINISHED_COUNTS`)
+    finished_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def get(self, run_id: str) -> FlowRunRecord | None:
         return self.flow_runs.get(run_id)
@@ -29,7 +35,11 @@ class RunBook:
         """Keep the newest snapshot; a finished run leaves the book (with its task runs)."""
         if run.state.is_final():
             self.flow_runs.pop(run.id, None)
-            self.task_runs.pop(run.id, None)
+            task_runs = self.task_runs.pop(run.id, None)
+            if task_runs:
+                self.finished_counts[run.id] = _counts(task_runs)
+                if len(self.finished_counts) > KEEP_FINISHED_COUNTS:
+                    del self.finished_counts[next(iter(self.finished_counts))]
         else:
             self.flow_runs[run.id] = run
         return run
@@ -47,8 +57,15 @@ class RunBook:
         self.orphan_states.setdefault(record.run_id, []).append(record)
 
     def task_counts(self, flow_run_id: str) -> dict[str, int]:
-        runs = self.task_runs.get(flow_run_id, {})
-        return dict(Counter(r.state.name for r in runs.values()))
+        """The run's task runs by state name; a finished run's as they ended."""
+        runs = self.task_runs.get(flow_run_id)
+        if runs is None:
+            return dict(self.finished_counts.get(flow_run_id, {}))
+        return _counts(runs)
+
+    def settled(self, flow_run_id: str) -> None:
+        """The run's worker is gone and its last push made: forget its counts."""
+        self.finished_counts.pop(flow_run_id, None)
 
     def scheduled(self) -> list[FlowRunRecord]:
         return [r for r in self.flow_runs.values() if r.state.type is StateType.SCHEDULED]
@@ -62,3 +79,7 @@ class RunBook:
             and r.state.name in ("Scheduled", "Late")
             and (r.expected_start_time or 0.0) > after
         ]
+
+
+def _counts(runs: dict[str, TaskRunRecord]) -> dict[str, int]:
+    return dict(Counter(r.state.name for r in runs.values()))

@@ -307,6 +307,7 @@ class Daemon:
         self.pauses.forget(run.id)
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
+        self.book.settled(run.id)
 
     def maybe_retry(self, run: FlowRunRecord) -> bool:
         """Schedule the run's next attempt if its deployment's `retries` allow one."""

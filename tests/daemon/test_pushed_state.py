@@ -87,3 +87,26 @@ def test_runs_can_ask_for_the_upcoming_scheduled_runs(project: Project) -> None:
         assert client.runs() == []  # not due yet: left out by default
         upcoming = client.runs(upcoming=True)
     assert upcoming and {r.state.name for r in upcoming} == {"Scheduled"}
+
+
+def test_a_finished_runs_pushes_count_its_task_runs(project: Project) -> None:
+    """A script following `flow_run` pushes sees how the run's tasks ended, in its final
+    snapshot and in the push that says the run has settled."""
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", TOML)
+    project.up()
+    with project.client() as client, client.subscribe(["flow_run"]) as pushed:
+        run = client.create_run("one")
+        final, settled = None, None
+        deadline = time.monotonic() + WAIT
+        while settled is None and (left := deadline - time.monotonic()) > 0:
+            note = pushed.get(timeout=left)
+            if note.data.get("id") != run.id:
+                continue
+            if note.data.get("settled"):
+                settled = note.data
+            elif note.data["state"]["type"] == "COMPLETED":
+                final = note.data
+    assert final is not None and settled is not None, "no final and settled pushes"
+    assert final["task_counts"] == {"Completed": 1}
+    assert settled["task_counts"] == {"Completed": 1}
