@@ -214,10 +214,12 @@ class _Channel:
         return lines
 
     def _stop_reading(self, error: Exception | None) -> None:
-        if self.done.done():
-            return
+        # Even once `done` is settled (or cancelled, given up on after `IO_GRACE`): a reader
+        # left on a closed fd would hold its number, and the next socket on it go unread.
         if self.sock is not None:
             self.loop.remove_reader(self.fd)
+        if self.done.done():
+            return
         if error is None:
             self.done.set_result(None)
         else:
