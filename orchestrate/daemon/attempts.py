@@ -17,6 +17,7 @@ from orchestrate.core.records import FlowRunRecord
 from orchestrate.core.runs import transition
 from orchestrate.core.states import State, StateType
 from orchestrate.daemon import retries
+from orchestrate.daemon.outcome import Outcome
 from orchestrate.recording.journal import SUFFIX as JOURNAL_SUFFIX
 from orchestrate.recording.journal import journal_path
 
@@ -40,7 +41,14 @@ async def start(daemon: Daemon, run: FlowRunRecord) -> None:
         State(StateType.PENDING, "Pending", message=f"starting a worker (attempt {run.run_count})"),
         daemon,
     )
-    handle = await _spawn(daemon, run, spec, journal)
+    starting: Outcome[Any] = Outcome()
+    daemon.starting[run.id] = starting
+    handle = None
+    try:
+        handle = await _spawn(daemon, run, spec, journal)
+    finally:
+        del daemon.starting[run.id]
+        starting.set(handle)  # a cancel that came meanwhile stops this worker now
     if handle is None:
         return
     daemon.handles[run.id] = handle
@@ -127,6 +135,13 @@ async def _supervise(daemon: Daemon, run_id: str, handle: Any) -> None:
     daemon.run_files.retire(run_id, handle.spec.run_count)
 
 
+async def _cancel_once_started(starting: Outcome[Any]) -> None:
+    """Stop the worker of a run cancelled while it was being started, once it exists."""
+    handle = await starting.wait()
+    if handle is not None:  # else it never started, and the run ended as that says
+        await handle.cancel("cancelled by request")
+
+
 async def retire_journals(daemon: Daemon, run_id: str, attempt: int) -> None:
     """Remove a run's journals up to `attempt` once the store holds all they say."""
     stored = await asyncio.to_thread(daemon.writer.flush, 60.0)
@@ -142,6 +157,13 @@ async def retire_journals(daemon: Daemon, run_id: str, attempt: int) -> None:
 async def cancel(daemon: Daemon, run: FlowRunRecord) -> FlowRunRecord:
     """Cancel by request: at once if no worker runs it, else Cancelling while its worker stops."""
     handle = daemon.handles.get(run.id)
+    starting = daemon.starting.get(run.id)
+    if handle is None and starting is not None:
+        # Its worker is being started: ending the run now would let that worker run the flow.
+        if run.state.type is not StateType.CANCELLING:
+            transition(run, State(StateType.CANCELLING, message="Cancelling by request."), daemon)
+        daemon.background(_cancel_once_started(starting))
+        return run
     if handle is None:
         transition(run, State(StateType.CANCELLED, message="Cancelled by request."), daemon)
         daemon.settled(run)

@@ -42,6 +42,7 @@ from orchestrate.daemon import (
 from orchestrate.daemon.book import RunBook
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
+from orchestrate.daemon.outcome import Outcome
 from orchestrate.daemon.pauses import Pauses
 from orchestrate.daemon.run_files import RunFiles
 from orchestrate.store.batch import RunDeletion, SlotRecord, StoredTogether
@@ -73,6 +74,8 @@ class Daemon:
         self.publish = publish or (lambda *a, **k: None)
         self.book = RunBook()
         self.handles: dict[str, Any] = {}
+        #: runs whose worker is being started: their handle, or None if none started, to come
+        self.starting: dict[str, Outcome[Any]] = {}
         self.slot_keys: set[str] = set()
         self.last_slot: dict[tuple[str, str], float] = {}
         #: the schedule each slot-made run came from (run id -> schedule id)
@@ -215,8 +218,8 @@ class Daemon:
     async def serve(self) -> None:
         """Run until `stop()`: dispatch what is due, then sleep until the next due time."""
         while not self.stopping:
+            self._wake.clear()  # before the round: a wake that comes during it is kept
             timeout = await self.tick()
-            self._wake.clear()
             with suppress(TimeoutError):
                 async with asyncio.timeout(timeout):  # not wait_for: no task of its own a wake-up
                     await self._wake.wait()

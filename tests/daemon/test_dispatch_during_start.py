@@ -1,0 +1,222 @@
+"""What happens to other runs, and to a cancel, while one run's worker is being started.
+
+A start can take long: a cold spawn, a zygote that is still importing a
+deployment's `preload`, a loaded machine. Holding a start at that point needs a
+supervisor that waits on the test, so the supervisor here is a stand-in; the
+daemon, its deployment table, its dispatcher and its loop are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrate.config.loader import load_config
+from orchestrate.core.runs import transition
+from orchestrate.core.states import State, StateType
+from orchestrate.daemon.deployments import DeploymentTable
+from orchestrate.daemon.service import Daemon
+from tests.daemon.conftest import Project, wait_for
+
+
+class DroppingWriter:
+    def put(self, record: Any) -> None:
+        pass
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
+
+
+@dataclass
+class Exit:
+    final_state: State
+    needs_a_fix: bool = False
+
+
+@dataclass
+class FirstStartHeld:
+    """A supervisor whose first start waits for `go`; the others start at once. Its
+    workers run until cancelled or abandoned."""
+
+    daemon: Daemon | None = None
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+    started: list[str] = field(default_factory=list)
+    another: asyncio.Event = field(default_factory=asyncio.Event)
+    workers: dict[str, Worker] = field(default_factory=dict)
+    made: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self, spec: Any) -> Worker:
+        if not self.held.is_set():
+            self.held.set()
+            await self.go.wait()
+        else:
+            self.another.set()
+        self.started.append(spec.flow_run_id)
+        worker = self.workers[spec.flow_run_id] = Worker(self, spec)
+        self.made.set()
+        return worker
+
+
+@dataclass
+class Worker:
+    supervisor: FirstStartHeld
+    spec: Any
+    pid: int = 4242
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    cancelled: list[str] = field(default_factory=list)
+
+    async def wait(self) -> Exit:
+        await self.ended.wait()
+        run = self._run()
+        return Exit(run.state)
+
+    async def cancel(self, reason: str = "") -> Exit:
+        self.cancelled.append(reason)
+        return self._end(StateType.CANCELLED, reason)
+
+    async def abandon(self, reason: str) -> Exit:
+        return self._end(StateType.CRASHED, reason)
+
+    def _end(self, state: StateType, reason: str) -> Exit:
+        run = self._run()
+        if not run.state.is_final():
+            transition(run, State(state, message=reason), self.supervisor.daemon)
+        self.ended.set()
+        return Exit(run.state)
+
+    def _run(self) -> Any:
+        daemon = self.supervisor.daemon
+        assert daemon is not None
+        run = daemon.known_run(self.spec.flow_run_id)
+        assert run is not None
+        return run
+
+
+def _daemon(root: Path, supervisor: FirstStartHeld, clock: Any = None) -> Daemon:
+    (root / "flows.py").write_text("def tiny() -> None:\n    pass\n")
+    (root / "flows.toml").write_text(
+        '[project]\nname = "p"\n\n[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n'
+    )
+    (root / ".orc").mkdir()
+    table = DeploymentTable(load_config(root / "flows.toml"), root / ".orc")
+    kwargs = {} if clock is None else {"clock": clock}
+    daemon = Daemon(root, table, DroppingWriter(), lambda on_records: supervisor, **kwargs)
+    supervisor.daemon = daemon
+    return daemon
+
+
+async def test_a_run_asked_for_while_another_starts_is_started_without_another_wake(
+    tmp_path: Path,
+) -> None:
+    """The wake a new run gives while the dispatcher is busy starting another must not be
+    lost: the first run's worker goes on for good here, so nothing else would wake it. The
+    clock stands still, so the second run is due at the very time the busy round began (on
+    a real clock: a run due by then, such as a retry whose delay ran out meanwhile)."""
+    supervisor = FirstStartHeld()
+    daemon = _daemon(tmp_path, supervisor, clock=lambda: 1_800_000_000.0)
+    first = daemon.create_manual("tiny", {})
+    serving = asyncio.create_task(daemon.serve())
+    try:
+        await asyncio.wait_for(supervisor.held.wait(), 10)
+        second = daemon.create_manual("tiny", {})  # wakes the dispatcher, which is busy
+        supervisor.go.set()
+        await asyncio.wait_for(supervisor.another.wait(), 5)
+        assert supervisor.started == [first.id, second.id]
+    finally:
+        await daemon.stop(grace=0.1)
+        await asyncio.wait_for(serving, 10)
+
+
+async def test_a_cancel_while_the_worker_starts_stops_that_worker_once_it_exists(
+    tmp_path: Path,
+) -> None:
+    """Cancelled before its worker existed, the run used to end Cancelled at once while its
+    worker went on to start and run the flow; now it is Cancelling until that worker is
+    stopped."""
+    supervisor = FirstStartHeld()
+    daemon = _daemon(tmp_path, supervisor)
+    run = daemon.create_manual("tiny", {})
+    serving = asyncio.create_task(daemon.serve())
+    try:
+        await asyncio.wait_for(supervisor.held.wait(), 10)
+        answer = await asyncio.wait_for(daemon.cancel(run), 5)
+        assert answer.state.type is StateType.CANCELLING, answer.state
+        supervisor.go.set()
+        await asyncio.wait_for(supervisor.made.wait(), 5)
+        worker = supervisor.workers[run.id]
+        await asyncio.wait_for(worker.ended.wait(), 5)
+        assert worker.cancelled == ["cancelled by request"]
+        assert run.state.type is StateType.CANCELLED, run.state
+    finally:
+        await daemon.stop(grace=0.1)
+        await asyncio.wait_for(serving, 10)
+
+
+SLOW_FLOWS = """
+    import pathlib
+    import time
+
+    from orchestrate import flow
+
+
+    @flow
+    def slow() -> None:
+        pathlib.Path("began").touch()
+        time.sleep(60)
+        pathlib.Path("finished").touch()
+"""
+
+
+def test_a_run_cancelled_before_its_worker_answered_ends_cancelled_with_no_worker_left(
+    project: Project,
+) -> None:
+    """A real `orc up` whose deployment's interpreter takes 3 s to start: `orc cancel` comes
+    while the daemon waits for that worker. The worker used to run the flow for its whole
+    60 s under a run already shown Cancelled; now it is stopped as soon as it answers."""
+    slow_python = project.write(
+        "slow-python", f'#!/bin/sh\nsleep 3\nexec "{sys.executable}" "$@"\n'
+    )
+    slow_python.chmod(0o755)
+    project.write("flows.py", SLOW_FLOWS)
+    project.write(
+        "flows.toml",
+        f"""
+        [project]
+        name = "p"
+
+        [[deployments]]
+        name = "slow"
+        entrypoint = "flows.py:slow"
+        python = "{slow_python}"
+        """,
+    )
+    project.up()
+    run_id = project.orc("run", "slow").stdout.split()[1]
+    answer = project.orc("cancel", run_id)
+    assert answer.returncode == 0 and "Cancelling" in answer.stdout, answer.stdout + answer.stderr
+    waited = project.orc("cancel", run_id, "--wait", timeout=30)
+    assert waited.returncode == 0 and "Cancelled" in waited.stdout, waited.stdout + waited.stderr
+    assert not (project.root / "finished").exists()
+    wait_for(lambda: not _processes_of(run_id), 10, "no process of the run left")
+
+
+def _processes_of(run_id: str) -> list[int]:
+    """Processes whose environment marks them as the run's (`ORC_RUN_SCOPE`), as `orc up`
+    marks every process of a run, forked or cold."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as file:
+                environ = file.read()
+        except OSError:
+            continue
+        if f"/{run_id}".encode() in environ and b"ORC_RUN_SCOPE=" in environ:
+            found.append(int(entry))
+    return found
