@@ -282,6 +282,8 @@ class Zygotes:
         self.spares = spares
         self._spares: dict[Key, list[Spare]] = {}  # oldest first
         self._refilling: dict[Key, asyncio.Task[None]] = {}
+        #: what runs waiting for a spare of that kind wait on: the next round's arrival
+        self._arrivals: dict[Key, Outcome[None]] = {}
         self._dropping: set[asyncio.Task[None]] = set()
         self._ready: dict[Key, Zygote] = {}
         self._starting: dict[Key, asyncio.Task[None]] = {}
@@ -326,12 +328,12 @@ class Zygotes:
         its exit; else None, and `fork` checks again, says why and replaces it); the next
         spare is forked meanwhile, with `source` (the run's entrypoint file) compiled."""
         key = (python, cwd, tuple(preload))
-        refill = self._refilling.get(key)
-        if not self._spares.get(key) and refill is not None:
+        if not self._spares.get(key) and key in self._refilling:
             # one is being forked: waiting for it is never slower than forking another
-            with contextlib.suppress(Exception):
+            arrival = self._arrivals.setdefault(key, Outcome())
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(FORK_TIMEOUT):
-                    await asyncio.shield(refill)
+                    await arrival.wait()
         spare = self._take(key)
         if spare is None:
             return None
@@ -495,10 +497,18 @@ class Zygotes:
                     await asyncio.gather(*(s.drop(self.scopes) for s in spares))
                     return
                 self._spares.setdefault(key, []).extend(spares)
+                self._arrived(key)  # a run waiting takes this round's, not the next round's
                 if not spares:
                     return
         finally:
             self._refilling.pop(key, None)
+            self._arrived(key)
+
+    def _arrived(self, key: Key) -> None:
+        """Wake the runs waiting for a spare of `key` (to one, or to none if refilling ended)."""
+        arrival = self._arrivals.pop(key, None)
+        if arrival is not None:
+            arrival.set(None)
 
     def _drop(self, spare: Spare) -> None:
         task = asyncio.create_task(spare.drop(self.scopes))

@@ -596,3 +596,29 @@ async def test_spares_forked_after_a_run_exec_its_flow_file_as_the_zygote_compil
     # the spares forked before the first run compile the file themselves; later ones do not
     assert said[0] == "version 1 compiled here"
     assert said[-1] == "version 1 compiled by the zygote"
+
+
+async def test_a_run_waiting_for_a_spare_takes_the_first_one_made_not_the_whole_refill(
+    project: WarmProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no spare ready, a run waits for the one being forked, alone. The refill then
+    forks the rest together; the run used to wait for those too (a second fork, cgroup
+    moves: ~20-50 ms on a loaded machine, every time runs came faster than spares)."""
+    first_round, later_rounds = asyncio.Event(), asyncio.Event()
+    real_fork_spares = zygotes_module.fork_spares
+
+    async def fork_spares(zygote: object, scopes: object, count: int) -> object:
+        await (first_round if count == 1 else later_rounds).wait()
+        return await real_fork_spares(zygote, scopes, count)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zygotes_module, "fork_spares", fork_spares)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    waiting = asyncio.create_task(zygotes.spare(zygotes.python, str(project.root), ()))
+    first_round.set()
+    try:
+        spare = await asyncio.wait_for(waiting, 3.0)  # the refill's rest waits until released
+        assert spare is not None
+        await spare.drop(zygotes.scopes)
+    finally:
+        later_rounds.set()
