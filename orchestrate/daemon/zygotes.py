@@ -281,7 +281,9 @@ class Zygotes:
         self.scopes = scopes
         self.spares = spares
         self._spares: dict[Key, list[Spare]] = {}  # oldest first
-        self._refilling: dict[Key, asyncio.Task[None]] = {}
+        self._refilling: set[asyncio.Task[None]] = set()
+        #: spares being forked, by kind (`_refill_later` counts them as on their way)
+        self._forking: dict[Key, int] = {}
         #: what runs waiting for a spare of that kind wait on: the next round's arrival
         self._arrivals: dict[Key, Outcome[None]] = {}
         self._dropping: set[asyncio.Task[None]] = set()
@@ -328,7 +330,7 @@ class Zygotes:
         its exit; else None, and `fork` checks again, says why and replaces it); the next
         spare is forked meanwhile, with `source` (the run's entrypoint file) compiled."""
         key = (python, cwd, tuple(preload))
-        if not self._spares.get(key) and key in self._refilling:
+        if not self._spares.get(key) and self._forking.get(key):
             # one is being forked: waiting for it is never slower than forking another
             arrival = self._arrivals.setdefault(key, Outcome())
             with contextlib.suppress(TimeoutError):
@@ -401,9 +403,10 @@ class Zygotes:
         for task in self._starting.values():
             task.cancel()
         await asyncio.gather(*self._starting.values(), return_exceptions=True)
-        # a spare being forked is let finish (a cancel could leave its cgroup behind), then dropped
-        await asyncio.gather(*self._refilling.values(), *self._dropping, return_exceptions=True)
+        # a spare being forked is let finish (a cancel could leave its cgroup behind), then
+        # dropped by its round, which starts no other
         self.spares = False
+        await asyncio.gather(*self._refilling, *self._dropping, return_exceptions=True)
         spares = [s for pool in self._spares.values() for s in pool]
         self._spares = {}
         await asyncio.gather(*(s.drop(self.scopes) for s in spares), return_exceptions=True)
@@ -475,34 +478,45 @@ class Zygotes:
         return spare
 
     def _refill_later(self, key: Key) -> None:
-        if self.spares and key not in self._refilling and len(self._spares.get(key, ())) < SPARES:
-            self._refilling[key] = asyncio.create_task(self._refill(key))
+        """Fork what `key`'s pool lacks, counting the spares being forked already: one alone
+        while none is ready or coming (a run may be waiting for it), else the rest together.
+        A round does not wait for the one before it: when runs take spares faster than one
+        round makes them, the next round is under way as soon as a spare is taken."""
+        coming = self._forking.get(key, 0)
+        missing = SPARES - len(self._spares.get(key, ())) - coming
+        if not self.spares or missing <= 0 or key not in self._ready:
+            return
+        count = missing if self._spares.get(key) or coming else 1
+        self._forking[key] = coming + count
+        task = asyncio.create_task(self._refill(key, count))
+        self._refilling.add(task)
+        task.add_done_callback(self._refilling.discard)
 
-    async def _refill(self, key: Key) -> None:
-        """Fork spares of `key`'s zygote until it has `SPARES`, in the background: one alone
-        while none is ready (a run may be waiting for it), then the rest together."""
+    async def _refill(self, key: Key, count: int) -> None:
+        """Fork `count` spares of `key`'s zygote, in the background; then the next round if
+        the pool still lacks some."""
         zygote = self._ready.get(key)
+        spares: list[Spare] = []
         try:
-            while self.spares and zygote is not None and zygote.alive():
-                missing = SPARES - len(self._spares.get(key, ()))
-                if missing <= 0:
-                    return
-                try:
-                    count = missing if self._spares.get(key) else 1
-                    spares = await fork_spares(zygote, self.scopes, count)
-                except (ZygoteError, TimeoutError, OSError) as exc:
-                    log.warning("zygote %d failed to fork a spare (%r)", zygote.pid, exc)
-                    return
-                if self._ready.get(key) is not zygote or not self.spares:  # replaced meanwhile
-                    await asyncio.gather(*(s.drop(self.scopes) for s in spares))
-                    return
-                self._spares.setdefault(key, []).extend(spares)
-                self._arrived(key)  # a run waiting takes this round's, not the next round's
-                if not spares:
-                    return
+            if zygote is None or not zygote.alive():
+                return
+            try:
+                spares = await fork_spares(zygote, self.scopes, count)
+            except (ZygoteError, TimeoutError, OSError) as exc:
+                log.warning("zygote %d failed to fork a spare (%r)", zygote.pid, exc)
+                return
+            if self._ready.get(key) is not zygote or not self.spares:  # replaced meanwhile
+                await asyncio.gather(*(s.drop(self.scopes) for s in spares))
+                spares = []
+                return
+            self._spares.setdefault(key, []).extend(spares)
         finally:
-            self._refilling.pop(key, None)
-            self._arrived(key)
+            self._forking[key] -= count
+            if not self._forking[key]:
+                del self._forking[key]
+            self._arrived(key)  # a run waiting takes this round's, not a later round's
+        if spares:
+            self._refill_later(key)
 
     def _arrived(self, key: Key) -> None:
         """Wake the runs waiting for a spare of `key` (to one, or to none if refilling ended)."""
