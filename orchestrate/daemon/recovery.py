@@ -22,7 +22,7 @@ from orchestrate.core.records import (
 )
 from orchestrate.core.runs import transition
 from orchestrate.core.states import State, StateType
-from orchestrate.daemon import planner
+from orchestrate.daemon import planner, slots
 from orchestrate.daemon.leftovers import end_leftovers
 from orchestrate.daemon.scope import kill_orphan
 from orchestrate.recording import journal
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from orchestrate.store.replay import Connection
 
 log = logging.getLogger("orc.daemon")
-#: How far back slot keys are loaded: a slot older than this cannot be planned again.
-KEY_MEMORY = 2 * 86400.0
 
 
 def _state(s: RunState) -> State:
@@ -104,7 +102,7 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
     """
     _stop_leftovers(daemon)
     now = daemon.clock()
-    keys, daemon.last_slot, daemon.slot_of = store.schedule_slots(since=now - KEY_MEMORY)
+    keys, daemon.last_slot, daemon.slot_of = store.schedule_slots(since=now - slots.KEY_MEMORY)
     daemon.slot_keys = set(keys)
     journals = _journals(daemon)
     last_attempt = {found.flow_run_id: found.attempt for found in journals}  # sorted: last wins

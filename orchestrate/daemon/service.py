@@ -77,6 +77,8 @@ class Daemon:
         #: runs whose worker is being started: their handle, or None if none started, to come
         self.starting: dict[str, Outcome[Any]] = {}
         self.slot_keys: set[str] = set()
+        #: when `slots.forget_old` last let old keys go
+        self.keys_forgotten_at = 0.0
         self.last_slot: dict[tuple[str, str], float] = {}
         #: the schedule each slot-made run came from (run id -> schedule id)
         self.slot_of: dict[str, str] = {}
@@ -197,6 +199,7 @@ class Daemon:
 
     def plan(self, names: Iterable[str] | None = None) -> int:
         """Materialise each deployment's upcoming slots that do not exist yet."""
+        slots.forget_old(self, self.clock())
         now = datetime.fromtimestamp(self.clock(), UTC)
         made = 0
         for spec in self.table.active(names):

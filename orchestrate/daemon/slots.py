@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
 
 log = logging.getLogger("orc.daemon")
+#: How long a claimed slot's key is kept in memory (and how far back a restart loads them):
+#: planning looks only at slots after the last one made, so an older key is never asked for.
+KEY_MEMORY = 2 * 86400.0
+#: How often keys older than that are let go.
+FORGET_EVERY = 3600.0
 
 
 def claim(daemon: Daemon, run: FlowRunRecord, slot: planner.Slot, now: float) -> None:
@@ -33,6 +38,25 @@ def claim(daemon: Daemon, run: FlowRunRecord, slot: planner.Slot, now: float) ->
     daemon.put(
         SlotRecord(slot.key, run.id, deployment, slot.schedule_id, run.expected_start_time or now)
     )
+
+
+def forget_old(daemon: Daemon, now: float) -> None:
+    """Let go of the keys of slots older than `KEY_MEMORY`, at most once per `FORGET_EVERY`:
+    a daemon up for months with a schedule every minute would otherwise hold 1,440 more
+    keys a day for good."""
+    if now - daemon.keys_forgotten_at < FORGET_EVERY:
+        return
+    daemon.keys_forgotten_at = now
+    oldest = now - KEY_MEMORY
+    daemon.slot_keys = {key for key in daemon.slot_keys if _epoch(key) >= oldest}
+
+
+def _epoch(key: str) -> float:
+    """The slot time a key names (`planner.slot_key`); a key not of that shape is kept."""
+    try:
+        return float(key.rpartition("/")[2])
+    except ValueError:
+        return float("inf")
 
 
 def withdraw(daemon: Daemon, deployment: str) -> int:

@@ -65,3 +65,34 @@ def test_a_finished_run_leaves_nothing_behind_once_the_recent_cache_is_full(
     finally:
         tracemalloc.stop()
     assert held_per_run < 20, f"{held_per_run:.0f} bytes held per finished run"
+
+
+def test_slot_keys_of_a_schedule_do_not_pile_up_over_days(tmp_path: Path) -> None:
+    """A daemon up for months with a schedule every minute claims 1,440 slots a day. Their
+    keys are what stops a slot being planned twice; one older than the daemon's key memory
+    (two days, as a restart loads them) is never looked at again, so it is let go."""
+    clock = [1_800_000_000.0]
+    (tmp_path / "flows.py").write_text("def tiny() -> None:\n    pass\n")
+    (tmp_path / "flows.toml").write_text(
+        '[project]\nname = "p"\n\n[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n'
+        "schedules = [{ interval = '60s' }]\n"
+    )
+    (tmp_path / ".orc").mkdir()
+    table = DeploymentTable(load_config(tmp_path / "flows.toml"), tmp_path / ".orc")
+    daemon = Daemon(
+        tmp_path, table, DroppingWriter(), lambda on_records: None, clock=lambda: clock[0]
+    )
+    sizes = []
+    for _day in range(5):
+        for _hour in range(24):
+            clock[0] += 3600
+            daemon.plan()
+            for run in [
+                r for r in daemon.book.scheduled() if (r.expected_start_time or 0) <= clock[0]
+            ]:
+                for kind, name in ((StateType.PENDING, "Pending"), (StateType.RUNNING, "Running")):
+                    transition(run, State(kind, name), daemon)
+                transition(run, State(StateType.COMPLETED, "Completed"), daemon)
+                daemon.settled(run)
+        sizes.append(len(daemon.slot_keys))
+    assert sizes[-1] <= sizes[2] + 100, f"slot keys held at the end of each day: {sizes}"
