@@ -164,6 +164,10 @@ class Automations:
         if run is None:
             raise AutomationError(f"flow run {flow_run_id} is not running or scheduled")
         transition(run, State(STATE_NAMES[name], name, message=message), self.daemon)
+        daemon = self.daemon
+        if run.state.is_final() and run.id not in daemon.handles and run.id not in daemon.starting:
+            daemon.remember(run)
+            daemon.settled(run)  # no worker will: the run is done with
 
     async def pause_automation(self, name: str) -> None:
         self.engine.pause(name)

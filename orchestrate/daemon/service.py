@@ -307,13 +307,18 @@ class Daemon:
         What the daemon noted of the run goes with it: a daemon up for months
         must not hold ~90 bytes for every run it ever settled.
         """
-        self.slot_detail.pop(run.id, None)
-        self.slot_of.pop(run.id, None)
-        self._manual.discard(run.id)
-        self.pauses.forget(run.id)
+        self.forget(run.id)
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
         self.book.settled(run.id)
+
+    def forget(self, run_id: str) -> None:
+        """Let go of what the daemon noted of a run it is done with: settled, or a scheduled
+        run that left (a skipped or withdrawn slot)."""
+        self.slot_detail.pop(run_id, None)
+        self.slot_of.pop(run_id, None)
+        self._manual.discard(run_id)
+        self.pauses.forget(run_id)
 
     def maybe_retry(self, run: FlowRunRecord) -> bool:
         """Schedule the run's next attempt if its deployment's `retries` allow one."""

@@ -64,6 +64,7 @@ def withdraw(daemon: Daemon, deployment: str) -> int:
     runs = daemon.book.future_slots(deployment, after=daemon.clock())
     for run in runs:
         daemon.book.flow_runs.pop(run.id, None)
+        daemon.forget(run.id)
     if runs:
         daemon.put(RunDeletion(tuple(r.id for r in runs)))
         daemon.slot_keys = {k for k in daemon.slot_keys if not k.startswith(f"{deployment}/")}
@@ -78,8 +79,9 @@ def skip(daemon: Daemon, run: FlowRunRecord, message: str) -> None:
     The slot's key stays stored, so the slot is never planned again.
     """
     deployment = run.deployment or ""
-    slot = daemon.slot_detail.pop(run.id, None)
+    slot = daemon.slot_detail.get(run.id)
     daemon.book.flow_runs.pop(run.id, None)
+    daemon.forget(run.id)
     with daemon.stored_together():  # the slot stays taken, or the run stays
         daemon.put(RunDeletion((run.id,)))
         if slot is not None:

@@ -132,6 +132,11 @@ class StoredRuns:
         if shape is not None:
             self._derive(shape, left)
 
+    def deleted(self, run_ids: set[str]) -> None:
+        """Runs deleted from the store (withdrawn or skipped slots): none comes again."""
+        self._open -= run_ids
+        self._finished -= run_ids
+
     def _derive(self, shape: Shape, left: set[str]) -> None:
         """Note what the rows just written stand for; forget runs that left and rows that are whole."""
         derived = self.derived
@@ -359,6 +364,8 @@ class Batch:
         _execute_all(conn, statements, set() if prepared is None else prepared, commit)
         if stored is not None and commit:
             stored.update([*flow_runs, *task_runs], shaped)
+            if self.deletions:
+                stored.deleted(self.deletions)
 
     def _append_statements(self, states: list[StateRecord], rows_up_to: int) -> list[Statement]:
         """The tables only ever added to, then the event pruning (old events in this batch go too)."""

@@ -18,6 +18,7 @@ from typing import Any
 from orchestrate.config.loader import load_config
 from orchestrate.core.runs import transition
 from orchestrate.core.states import State, StateType
+from orchestrate.daemon.automations import Automations
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.service import Daemon
 
@@ -96,3 +97,84 @@ def test_slot_keys_of_a_schedule_do_not_pile_up_over_days(tmp_path: Path) -> Non
                 daemon.settled(run)
         sizes.append(len(daemon.slot_keys))
     assert sizes[-1] <= sizes[2] + 100, f"slot keys held at the end of each day: {sizes}"
+
+
+def _scheduled_daemon(root: Path, clock: list[float], extra: str = "") -> Daemon:
+    (root / "flows.py").write_text("def tiny() -> None:\n    pass\n")
+    (root / "flows.toml").write_text(_every("60s", extra))
+    (root / ".orc").mkdir()
+    table = DeploymentTable(load_config(root / "flows.toml"), root / ".orc")
+    return Daemon(root, table, DroppingWriter(), lambda on_records: None, clock=lambda: clock[0])
+
+
+def _every(interval: str, extra: str = "") -> str:
+    return (
+        '[project]\nname = "p"\n\n[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n'
+        f"schedules = [{{ interval = '{interval}' }}]\n{extra}"
+    )
+
+
+def _noted(daemon: Daemon) -> int:
+    """What the daemon notes per run besides its book: the slot each came from, hand-made ones."""
+    return len(daemon.slot_of) + len(daemon.slot_detail) + len(daemon._manual)
+
+
+async def test_skipped_slots_leave_nothing_behind(tmp_path: Path) -> None:
+    """`collision_strategy = "skip"` with a run that holds the deployment's only slot for days:
+    each minute's slot is skipped (1,440 a day), and each used to leave its slot noted."""
+    clock = [1_800_000_000.0]
+    extra = "concurrency_limit = 1\ncollision_strategy = 'skip'\n"
+    daemon = _scheduled_daemon(tmp_path, clock, extra)
+    holder = daemon.create_manual("tiny", {})
+    for kind, name in ((StateType.PENDING, "Pending"), (StateType.RUNNING, "Running")):
+        transition(holder, State(kind, name), daemon)
+    daemon.handles[holder.id] = object()  # its worker runs on: every slot collides with it
+    daemon.plan()
+    noted = []
+    for _day in range(3):
+        for _minute in range(24 * 60):
+            clock[0] += 60
+            await daemon.tick()
+        noted.append(_noted(daemon))
+    assert daemon.skipped["tiny"] > 3 * 1_400
+    assert noted[-1] <= noted[0] + 10, f"slots noted at the end of each day: {noted}"
+
+
+def test_a_reload_that_withdraws_scheduled_runs_leaves_nothing_of_them(tmp_path: Path) -> None:
+    """Each edit of a schedule withdraws the runs planned for its old slots."""
+    clock = [1_800_000_000.0]
+    daemon = _scheduled_daemon(tmp_path, clock)
+    daemon.plan()
+    noted = []
+    for edit in range(40):
+        (tmp_path / "flows.toml").write_text(_every("60s" if edit % 2 else "90s"))
+        daemon.reload(load_config(tmp_path / "flows.toml"))
+        noted.append(_noted(daemon))
+    assert noted[-1] <= max(noted[:2]) + 10, f"runs noted after each reload: {noted}"
+
+
+async def test_a_run_an_automation_ends_with_no_worker_on_it_is_settled(tmp_path: Path) -> None:
+    """An automation's `change-flow-run-state` to a final state on a run no worker holds: no
+    worker exit will settle it, so the action does. It used to stay noted for good, and a
+    client following the run (`orc run --watch`) never heard it was settled."""
+    pushes: list[dict[str, Any]] = []
+    (tmp_path / "flows.py").write_text("def tiny() -> None:\n    pass\n")
+    (tmp_path / "flows.toml").write_text(_every("60s"))
+    (tmp_path / ".orc").mkdir()
+    table = DeploymentTable(load_config(tmp_path / "flows.toml"), tmp_path / ".orc")
+    daemon = Daemon(
+        tmp_path,
+        table,
+        DroppingWriter(),
+        lambda on_records: None,
+        publish=lambda topic, data, **kw: pushes.append(data),
+    )
+    automations = Automations(daemon, [])
+    daemon.plan()
+    daemon.create_manual("tiny", {})
+    runs = list(daemon.book.scheduled())  # the one asked for by hand and the planned ones
+    for run in runs:
+        await automations.set_flow_run_state(run.id, "Cancelled", "by an automation")
+    settled = {push["id"] for push in pushes if push.get("settled")}
+    assert settled == {run.id for run in runs}
+    assert _noted(daemon) == 0

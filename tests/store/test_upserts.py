@@ -289,3 +289,16 @@ def test_a_batch_goes_to_duckdb_in_one_call_and_a_failed_one_leaves_nothing(
     assert _flow_runs(conn) == [("a", "Completed", None), ("b", "Running", None)]
     Batch.of(refused[:1]).write(conn, stored, prepared)
     assert _flow_runs(conn) == [("a", "Completed", None), ("b", "Completed", None)]
+
+
+def test_a_writer_forgets_the_scheduled_runs_it_deleted(
+    conn: duckdb.DuckDBPyConnection, build: SimpleNamespace
+) -> None:
+    """A scheduled run withdrawn or skipped never comes again: the daemon's writer, up for
+    months, must not keep its id among the runs it may see again."""
+    stored, prepared = StoredRuns(), set[str]()
+    Batch.of([build.flow_run(f"s{i}", Pending()) for i in range(50)]).write(conn, stored, prepared)
+    assert len(stored.among(f"s{i}" for i in range(50))) == 50
+    Batch.of([RunDeletion(tuple(f"s{i}" for i in range(50)))]).write(conn, stored, prepared)
+    assert stored.among(f"s{i}" for i in range(50)) == set()
+    assert _flow_runs(conn) == []
