@@ -83,6 +83,14 @@ def _env_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) else value
 
 
+def _check_env_text(value: str) -> str:
+    """A process cannot be given a NUL in its environment: say so here, not as a crash of
+    every run of the deployment."""
+    if "\0" in value:
+        raise ValueError("a NUL character cannot be in an environment variable; remove it")
+    return value
+
+
 def _env_tag(value: Any) -> str | None:
     if isinstance(value, str | int | float):
         return "<text>"
@@ -90,7 +98,7 @@ def _env_tag(value: Any) -> str | None:
 
 
 EnvValue = Annotated[
-    Annotated[str, BeforeValidator(_env_text), Tag("<text>")]
+    Annotated[str, BeforeValidator(_env_text), AfterValidator(_check_env_text), Tag("<text>")]
     | Annotated[FromEnv, Tag("<from_env>")],
     Discriminator(
         _env_tag,

@@ -88,7 +88,11 @@ class Supervisor:
         """Start a worker for `spec`; never raises for the process itself (see `WorkerHandle.wait`)."""
         handle = WorkerHandle(spec, self)
         self.running[spec.flow_run_id] = handle
-        await handle._launch()
+        try:
+            await handle._launch()
+        except BaseException:  # a bug, not the process: the caller says why; nothing is kept
+            self.running.pop(spec.flow_run_id, None)
+            raise
         return handle
 
     async def shutdown(self, reason: str = "The orc daemon stopped.") -> None:

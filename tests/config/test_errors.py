@@ -136,6 +136,10 @@ def test_toml_syntax_errors_have_a_line_and_column(
             'deployments[0].env.MY-VAR: "MY-VAR" is not an environment variable name',
         ),
         (
+            'env = { TOKEN = "a\\u0000b" }',
+            "deployments[0].env.TOKEN: a NUL character cannot be in an environment variable",
+        ),
+        (
             'env = { T = { from = "X" } }',
             'deployments[0].env.T.from: unknown key "from" (did you mean "from_env"?)',
         ),

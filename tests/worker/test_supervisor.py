@@ -380,3 +380,20 @@ async def test_a_project_file_named_like_a_standard_module_does_not_shadow_it(
         "helper from the project",
         "numbers numbers True",
     ]
+
+
+async def test_a_start_that_raises_keeps_no_handle(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start that fails in orc's own code (injected here: nothing real raises at that point
+    now) is the caller's to report, and leaves no handle behind: each retry used to add one."""
+    from orchestrate.daemon import supervisor as supervisor_module
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug while starting the worker")
+
+    monkeypatch.setattr(supervisor_module, "start_worker", broken)
+    for attempt in range(3):
+        with pytest.raises(ValueError):
+            await project.start("flows.py:tiny", flow_run_id=f"{FLOW_RUN_ID[:-1]}{attempt}")
+    assert project.supervisor.running == {}
