@@ -222,8 +222,9 @@ def huge_line_rss(root: Path) -> dict[str, float]:
     return {"rss_before_mb": before, "rss_after_mb": after, "longest_stored_chars": longest}
 
 
-def runs_rate(root: Path, seconds: float) -> dict[str, float]:
-    """One-task flow runs created as fast as they settle (16 in flight, 8 slots) for `seconds`.
+def runs_rate(root: Path, seconds: float, in_flight_max: int = 16) -> dict[str, float]:
+    """One-task flow runs created as fast as they settle (`in_flight_max` in flight, 8 slots)
+    for `seconds`.
 
     CPU per run is split by process kind: the daemon (all its threads), its
     zygotes (the fork servers themselves) and the workers (the zygotes' reaped
@@ -237,7 +238,7 @@ def runs_rate(root: Path, seconds: float) -> dict[str, float]:
         with connect(root, timeout=60) as client, client.subscribe(["flow_run"]) as changes:
             in_flight, settled, created = 0, 0, 0
             began, cpu = time.perf_counter(), _cpu_by_kind(proc.pid)
-            while in_flight < 16:
+            while in_flight < in_flight_max:
                 client.create_run("one_task", {"i": created})
                 in_flight, created = in_flight + 1, created + 1
             for change in changes:
@@ -344,6 +345,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--soak", type=float, default=150.0)
+    parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--only", default="emit,logs,rss,runs")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
@@ -358,7 +360,7 @@ def main() -> None:
         "emit_batched": ("emit", lambda r: emit_rate(r, args.events, 1000)),
         "logs": ("logs", lambda r: logs_time(r, args.lines)),
         "huge_line": ("rss", huge_line_rss),
-        "runs": ("runs", lambda r: runs_rate(r, args.soak)),
+        "runs": ("runs", lambda r: runs_rate(r, args.soak, args.in_flight)),
     }
     for name, (group, fn) in sections.items():
         if group not in only and name not in only:
