@@ -35,6 +35,7 @@ from orchestrate.daemon.deployments import UnknownDeployment
 from orchestrate.daemon.history_methods import HistoryMethods
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.daemon.shipped_records import take_records
+from orchestrate.daemon.shipped_runs import ShippedRuns
 from orchestrate.daemon.signature import validate_parameters
 from orchestrate.schedules import next_times
 from orchestrate.store.queries import Store
@@ -56,6 +57,7 @@ class Handlers:
         self.connection = connection
         self.version = version
         self._schemas = ParameterSchemas(daemon.root)
+        self._shipped = ShippedRuns(daemon)
 
     def table(self) -> dict[str, Handler]:
         d = self.daemon
@@ -338,7 +340,7 @@ class Handlers:
 
     async def records(self, params: dict[str, Any], conn: Any) -> None:
         """Records shipped by a flow run in another process (plain Python while the daemon is up)."""
-        take_records(params, conn, self.daemon.put_many)
+        self._shipped.note(conn, take_records(params, conn, self.daemon.put_many))
 
 
 def _event_record(params: dict[str, Any], now: float) -> Any:

@@ -28,8 +28,8 @@ log = logging.getLogger("orc.daemon")
 
 def take_records(
     params: dict[str, Any], connection: Any, put_many: Callable[[list[Record]], object]
-) -> None:
-    """Decode the records that fit and hand them to `put_many` (the daemon's)."""
+) -> list[Record]:
+    """Decode the records that fit and hand them to `put_many` (the daemon's); returns them."""
     from orchestrate.core.record_codec import decode_records
 
     fitting = [
@@ -43,6 +43,7 @@ def take_records(
     except ValueError as exc:  # a record that fits its model but not its decoder
         raise RpcError(protocol.INVALID_PARAMS, str(exc)) from None
     put_many(records)
+    return records
 
 
 def _fits(position: int, item: Any, connection: Any) -> bool:

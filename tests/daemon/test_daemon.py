@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -364,3 +365,62 @@ def test_a_worker_whose_daemon_died_stops_with_what_it_started(
     daemon.wait(10)
     wait_for(lambda: not _alive(workers[0]), 5, "the orphaned worker to stop")
     wait_for(lambda: not _alive(child), 5, "the flow's subprocess to stop with it")
+
+
+KILLED_MID_TASK = """
+    import pathlib
+    import time
+
+    from orchestrate import flow, task
+
+
+    @task
+    def wait_here() -> None:
+        pathlib.Path("in-task").touch()
+        time.sleep(120)
+
+
+    @flow
+    def killed() -> None:
+        wait_here()
+
+
+    if __name__ == "__main__":
+        killed()
+"""
+
+
+def test_a_plain_python_flow_killed_mid_run_ends_crashed_with_its_task_runs(
+    project: Project,
+) -> None:
+    """`python my_flow.py` shipping to the running daemon, then killed with SIGKILL: its
+    connection ends without a final state. The run used to stay Running (in `orc status`,
+    the TUI and the store) until the next `orc up`; now it ends Crashed at once, saying
+    why, and its open task run with it."""
+    import subprocess
+    import sys
+
+    project.write("killed.py", KILLED_MID_TASK)
+    project.write("flows.toml", "")
+    project.up()
+    proc = subprocess.Popen([sys.executable, "killed.py"], cwd=project.root,
+                            env={**os.environ, "ORC_HOME": str(project.root)})  # fmt: skip
+    try:
+        wait_for(lambda: (project.root / "in-task").exists(), 30, "the flow to be in its task")
+
+        def running() -> list[Any]:
+            return [r for r in project.runs() if r.flow_name == "killed"]
+
+        run = wait_for(running, 20, "the run to reach the daemon")[0]
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+    def crashed() -> Any:
+        with project.client() as client:
+            detail = client.run(run.id)
+        return detail if detail.run.state.type == "CRASHED" else None
+
+    detail = wait_for(crashed, 20, "the killed run to end Crashed")
+    assert str(proc.pid) in (detail.run.state.message or ""), detail.run.state.message
+    assert [t.state.type for t in detail.task_runs] == ["CRASHED"]
