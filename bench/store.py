@@ -55,7 +55,10 @@ def build_store(path: Path, runs: int) -> str:
         [start, start, start, start, start, runs],
     )
     conn.execute(
-        "INSERT INTO task_runs SELECT printf('%08x-task-%d', i // ?, i % ?), "
+        "INSERT INTO task_runs (id, flow_run_id, name, task_key, dynamic_key, kind, state_type, "
+        "state_name, state_message, state_ts, error_type, error_message, traceback, tags, "
+        "parent_task_run_id, cache_key, created, start_time, end_time, run_count) "
+        "SELECT printf('%08x-task-%d', i // ?, i % ?), "
         "printf('%08x-run', i // ?), 'step-' || (i % ?), 'flows.step', 0, 'task', "
         "'COMPLETED', 'Completed', NULL, to_timestamp(? + i * 6), NULL, NULL, NULL, [], NULL, "
         "NULL, to_timestamp(? + i * 6), to_timestamp(? + i * 6), to_timestamp(? + i * 6 + 1), 1 "
