@@ -55,6 +55,10 @@ def reload(daemon: Daemon, config: Any) -> None:
             daemon.emit(_deployment_event(verb, name))
     daemon.emit(state_events.daemon_event("orc.config.reloaded", "orc.config.flows-toml", summary))
     log.info("flows.toml reloaded: %s", _summary(summary))
+    zygotes = getattr(daemon.supervisor, "zygotes", None)
+    if zygotes is not None:
+        root = str(daemon.root)
+        zygotes.keep_only((spec.python, root, spec.preload) for spec in daemon.table)
     daemon.wake()
 
 

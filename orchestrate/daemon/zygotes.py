@@ -24,7 +24,7 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from orchestrate._version import __version__
@@ -354,6 +354,21 @@ class Zygotes:
         else:
             self._refill_later(key)
         return spare
+
+    def keep_only(self, kinds: Iterable[tuple[str | None, str, Sequence[str]]]) -> None:
+        """Stop, in the background, the zygotes (and their spares) of kinds no deployment uses
+        any more: each edit of a `preload`, `python` or `venv` would otherwise leave one more
+        set of processes until orc up stops. Runs they forked are not touched."""
+        keep = {(python or self.python, cwd, tuple(preload)) for python, cwd, preload in kinds}
+        for key in [key for key in self._ready if key not in keep]:
+            log.info("zygote %d is stopped: no deployment uses it now", self._ready[key].pid)
+            task = asyncio.create_task(self._retire(key, self._ready[key]))
+            self._dropping.add(task)
+            task.add_done_callback(self._dropping.discard)
+        for key in [key for key in self._fallbacks if key not in keep]:
+            del self._fallbacks[key]
+        for key in [key for key in self._failed if key not in keep]:
+            del self._failed[key]
 
     async def warm(self, cwd: str, preload: Sequence[str] = (), python: str | None = None) -> bool:
         """Start the zygote for (`python`, `cwd`, `preload`) and wait for it; whether it is ready."""

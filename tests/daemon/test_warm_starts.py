@@ -90,3 +90,43 @@ def test_orc_cold_workers_keeps_every_run_cold(
     daemon = project.up()
     assert _run(project) == ["False", "first", str(daemon.pid)]
     assert "zygote" not in project.daemon_log()
+
+
+def test_a_zygote_no_deployment_uses_after_an_edit_is_stopped_with_its_spares(
+    project: Project,
+) -> None:
+    """Editing a deployment's `preload` gives its runs a zygote of the new kind. The old
+    zygote and its spare workers used to live on until orc up stopped: another set of
+    processes for every such edit."""
+    project.write("flows.py", FLOWS)
+    project.write("helper.py", "VALUE = 'first'\n")
+    project.write("other.py", "VALUE = 'other'\n")
+    project.write("flows.toml", CONFIG)
+    project.up()
+    wait_for(lambda: _zygotes_ready(project, 1), 30, "the zygote to be ready")
+    parent = int(_run(project)[2])
+    spares = wait_for(lambda: _children(parent), 10, "the zygote's spares")
+
+    project.write("flows.toml", CONFIG.replace('["helper"]', '["helper", "other"]'))
+    wait_for(lambda: "flows.toml reloaded" in project.daemon_log(), 10, "the reload")
+    gone = [parent, *spares]
+    wait_for(
+        lambda: not any(_alive(pid) for pid in gone), 10, "the old zygote and its spares to end"
+    )
+    assert _run(project)[1] == "first"  # the deployment's runs go on, from the new kind
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
