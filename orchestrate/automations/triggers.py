@@ -15,14 +15,20 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TypeVar
 
 from orchestrate.automations.matching import Grouping, LabelFilter, Pattern
 from orchestrate.automations.models import CompoundTrigger, EventTrigger, SequenceTrigger, Trigger
 from orchestrate.core.records import EventRecord
 
 Group = tuple[str, ...]
+_V = TypeVar("_V")
 
 _NAME_CACHE_LIMIT = 4096
+#: The most `for_each` groups one trigger follows at once. A trigger grouped by run, with no
+#: `within` to let groups go, would otherwise keep one for every run the daemon ever saw (and
+#: save them all in the state file); past this, the group heard from longest ago goes.
+MAX_GROUPS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,9 @@ class ReactiveEvaluator(_EventEvaluator):
             return []
         group = self.grouping.key(event)
         if opens:
+            self.opened.pop(group, None)  # re-inserted last: the oldest go first when too many
             self.opened[group] = event.occurred
+            _bound(self.opened)
             return []
         if self.after is not None and not self._is_open(group, event.occurred):
             return []
@@ -129,6 +137,7 @@ class ReactiveEvaluator(_EventEvaluator):
         window = self.windows.get(group)
         if window is None:
             window = self.windows[group] = deque()
+            _bound(self.windows)
         window.append(event)
         if self.within is not None:
             horizon = event.occurred - self.within
@@ -149,6 +158,12 @@ class ReactiveEvaluator(_EventEvaluator):
             del self.windows[group]
         for group in [g for g, at in self.opened.items() if at < horizon]:
             del self.opened[group]
+
+
+def _bound(groups: dict[Group, _V]) -> None:
+    """Drop the groups first put in `groups` beyond `MAX_GROUPS` (dicts keep insertion order)."""
+    while len(groups) > MAX_GROUPS:
+        del groups[next(iter(groups))]
 
 
 @dataclass(slots=True)
@@ -181,7 +196,9 @@ class ProactiveEvaluator(_EventEvaluator):
             self._watch((), now, None)
 
     def _watch(self, group: Group, start: float, opener: EventRecord | None) -> Watch:
+        self.watches.pop(group, None)  # re-inserted last: the oldest go first when too many
         watch = self.watches[group] = Watch(start + self.window, 0, opener)
+        _bound(self.watches)
         heapq.heappush(self.heap, (watch.deadline, group))
         if len(self.heap) > 2 * len(self.watches) + 64:
             self.heap = [(w.deadline, g) for g, w in self.watches.items()]

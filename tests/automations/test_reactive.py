@@ -223,3 +223,30 @@ def test_event_name_lists_and_a_missing_event_key_match_any_listed_or_any_event(
         "everything-for-order-7"
     ]
     assert fired(engine, plain_event(clock, "shop.order.paidx")) == []
+
+
+def test_a_trigger_grouped_without_a_window_keeps_a_bounded_number_of_groups(
+    clock: Clock,
+) -> None:
+    """Two failures of the same resource, with no `within`: every resource that failed once
+    (a flow run, say) used to keep its group for good, and in the state file: one per run
+    the daemon ever saw. Past `MAX_GROUPS`, the group heard from longest ago goes."""
+    from orchestrate.automations import triggers
+
+    engine = engine_from_toml(
+        """
+        [[automations]]
+        name = "twice"
+        trigger = { event = "shop.failed", threshold = 2, for_each = ["orc.resource.id"] }
+        actions = [{ type = "run-deployment", deployment = "cleanup" }]
+        """,
+        clock,
+    )
+    evaluator = engine._automations["twice"].evaluator
+    groups = triggers.MAX_GROUPS + 500
+    for n in range(groups):
+        assert fired(engine, plain_event(clock, "shop.failed", f"shop.order.{n}")) == []
+    assert len(evaluator.windows) == triggers.MAX_GROUPS  # type: ignore[attr-defined]
+    last, first = f"shop.order.{groups - 1}", "shop.order.0"
+    assert fired(engine, plain_event(clock, "shop.failed", last)) == ["twice"]  # counted on
+    assert fired(engine, plain_event(clock, "shop.failed", first)) == []  # let go: counts afresh
