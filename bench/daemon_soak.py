@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from daemon import stop
-from daemon_rates import _rss_mb, daemon
+from daemon_rates import _notes, _rss_mb, daemon
 
 
 def soak(root: Path, minutes: float, rate: float, every: float) -> dict[str, Any]:
@@ -146,7 +146,8 @@ def main() -> None:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "daemon_soak.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "daemon_soak.md").write_text(render(result))
+    markdown = args.out / "daemon_soak.md"
+    markdown.write_text(render(result) + _notes(markdown))  # the notes by hand are kept
     print(render(result))
 
 
