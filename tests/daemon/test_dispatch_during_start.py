@@ -21,20 +21,7 @@ from orchestrate.core.states import State, StateType
 from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.service import Daemon
 from tests.daemon.conftest import Project, wait_for
-
-
-class DroppingWriter:
-    def put(self, record: Any) -> None:
-        pass
-
-    def flush(self, timeout: float | None = None) -> bool:
-        return True
-
-
-@dataclass
-class Exit:
-    final_state: State
-    needs_a_fix: bool = False
+from tests.daemon.test_stop_during_start import DroppingWriter, Exit
 
 
 @dataclass

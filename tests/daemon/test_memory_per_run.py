@@ -41,11 +41,16 @@ def _daemon(root: Path) -> Daemon:
 def _finish_runs(daemon: Daemon, count: int) -> None:
     """`count` runs asked for by hand, each Completed and settled as after its worker's exit."""
     for _ in range(count):
-        run = daemon.create_manual("tiny", {})
-        for kind, name in ((StateType.PENDING, "Pending"), (StateType.RUNNING, "Running")):
-            transition(run, State(kind, name), daemon)
-        transition(run, State(StateType.COMPLETED, "Completed"), daemon)
-        daemon.settled(run)
+        _finish(daemon, daemon.create_manual("tiny", {}))
+
+
+def _finish(daemon: Daemon, run: Any) -> None:
+    """Move `run` through Pending and Running to Completed, then settle it, as its worker
+    and the supervisor would."""
+    for kind, name in ((StateType.PENDING, "Pending"), (StateType.RUNNING, "Running")):
+        transition(run, State(kind, name), daemon)
+    transition(run, State(StateType.COMPLETED, "Completed"), daemon)
+    daemon.settled(run)
 
 
 def _traced() -> int:
@@ -73,38 +78,30 @@ def test_slot_keys_of_a_schedule_do_not_pile_up_over_days(tmp_path: Path) -> Non
     keys are what stops a slot being planned twice; one older than the daemon's key memory
     (two days, as a restart loads them) is never looked at again, so it is let go."""
     clock = [1_800_000_000.0]
-    (tmp_path / "flows.py").write_text("def tiny() -> None:\n    pass\n")
-    (tmp_path / "flows.toml").write_text(
-        '[project]\nname = "p"\n\n[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n'
-        "schedules = [{ interval = '60s' }]\n"
-    )
-    (tmp_path / ".orc").mkdir()
-    table = DeploymentTable(load_config(tmp_path / "flows.toml"), tmp_path / ".orc")
-    daemon = Daemon(
-        tmp_path, table, DroppingWriter(), lambda on_records: None, clock=lambda: clock[0]
-    )
+    daemon = _scheduled_daemon(tmp_path, clock)
     sizes = []
     for _day in range(5):
         for _hour in range(24):
             clock[0] += 3600
             daemon.plan()
-            for run in [
-                r for r in daemon.book.scheduled() if (r.expected_start_time or 0) <= clock[0]
-            ]:
-                for kind, name in ((StateType.PENDING, "Pending"), (StateType.RUNNING, "Running")):
-                    transition(run, State(kind, name), daemon)
-                transition(run, State(StateType.COMPLETED, "Completed"), daemon)
-                daemon.settled(run)
+            for run in [r for r in daemon.book.scheduled() if r.expected_start_time <= clock[0]]:
+                _finish(daemon, run)
         sizes.append(len(daemon.slot_keys))
     assert sizes[-1] <= sizes[2] + 100, f"slot keys held at the end of each day: {sizes}"
 
 
-def _scheduled_daemon(root: Path, clock: list[float], extra: str = "") -> Daemon:
+def _scheduled_daemon(
+    root: Path, clock: list[float], extra: str = "", publish: Any = None
+) -> Daemon:
+    """A daemon whose one deployment runs every minute, on a clock the test moves."""
     (root / "flows.py").write_text("def tiny() -> None:\n    pass\n")
     (root / "flows.toml").write_text(_every("60s", extra))
     (root / ".orc").mkdir()
     table = DeploymentTable(load_config(root / "flows.toml"), root / ".orc")
-    return Daemon(root, table, DroppingWriter(), lambda on_records: None, clock=lambda: clock[0])
+    return Daemon(
+        root, table, DroppingWriter(), lambda on_records: None, clock=lambda: clock[0],
+        publish=publish,
+    )  # fmt: skip
 
 
 def _every(interval: str, extra: str = "") -> str:
@@ -158,17 +155,8 @@ async def test_a_run_an_automation_ends_with_no_worker_on_it_is_settled(tmp_path
     worker exit will settle it, so the action does. It used to stay noted for good, and a
     client following the run (`orc run --watch`) never heard it was settled."""
     pushes: list[dict[str, Any]] = []
-    (tmp_path / "flows.py").write_text("def tiny() -> None:\n    pass\n")
-    (tmp_path / "flows.toml").write_text(_every("60s"))
-    (tmp_path / ".orc").mkdir()
-    table = DeploymentTable(load_config(tmp_path / "flows.toml"), tmp_path / ".orc")
-    daemon = Daemon(
-        tmp_path,
-        table,
-        DroppingWriter(),
-        lambda on_records: None,
-        publish=lambda topic, data, **kw: pushes.append(data),
-    )
+    publish = lambda topic, data, **kw: pushes.append(data)  # noqa: E731
+    daemon = _scheduled_daemon(tmp_path, [1_800_000_000.0], publish=publish)
     automations = Automations(daemon, [])
     daemon.plan()
     daemon.create_manual("tiny", {})
