@@ -511,7 +511,7 @@ class Zygotes:
         """Fork `count` spares of `key`'s zygote, in the background; then the next round if
         the pool still lacks some."""
         zygote = self._ready.get(key)
-        spares: list[Spare] = []
+        forked = False  # then the next round, if one is lacking; never after a failed fork
         try:
             if zygote is None or not zygote.alive():
                 return
@@ -520,18 +520,18 @@ class Zygotes:
             except (ZygoteError, TimeoutError, OSError) as exc:
                 log.warning("zygote %d failed to fork a spare (%r)", zygote.pid, exc)
                 return
+            forked = bool(spares)
             if self._ready.get(key) is not zygote or not self.spares:  # replaced meanwhile
                 await asyncio.gather(*(s.drop(self.scopes) for s in spares))
-                spares = []
-                return
-            self._spares.setdefault(key, []).extend(spares)
+            else:
+                self._spares.setdefault(key, []).extend(spares)
         finally:
             self._forking[key] -= count
             if not self._forking[key]:
                 del self._forking[key]
             self._arrived(key)  # a run waiting takes this round's, not a later round's
-        if spares:
-            self._refill_later(key)
+        if forked:
+            self._refill_later(key)  # a replacing zygote's pool counted this round as coming
 
     def _arrived(self, key: Key) -> None:
         """Wake the runs waiting for a spare of `key` (to one, or to none if refilling ended)."""

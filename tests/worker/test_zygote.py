@@ -622,3 +622,39 @@ async def test_a_run_waiting_for_a_spare_takes_the_first_one_made_not_the_whole_
         await spare.drop(zygotes.scopes)
     finally:
         later_rounds.set()
+
+
+async def test_a_zygote_replaced_while_a_round_was_forking_still_gets_a_full_pool(
+    project: WarmProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round of the old zygote still under way when the new one starts is counted as
+    coming; when it ends (its spares dropped), the new zygote's pool is filled the rest of
+    the way, with no run needed to set that off."""
+    held, rounds = asyncio.Event(), []
+    real_fork_spares = zygotes_module.fork_spares
+
+    async def fork_spares(zygote: object, scopes: object, count: int) -> object:
+        rounds.append(zygote)
+        spares = await real_fork_spares(zygote, scopes, count)  # type: ignore[arg-type]
+        if len(rounds) == 1:
+            await held.wait()  # forked, and not back yet when the zygote is replaced
+        return spares
+
+    monkeypatch.setattr(zygotes_module, "fork_spares", fork_spares)
+    zygotes = project.supervisor.zygotes
+    assert zygotes is not None and await zygotes.warm(str(project.root))
+    key = (zygotes.python, str(project.root), ())
+    async with asyncio.timeout(10):
+        while not rounds:
+            await asyncio.sleep(0.01)  # polling a condition with a deadline
+    await zygotes._retire(key, zygotes._ready[key])
+    assert await zygotes.warm(str(project.root))
+    async with asyncio.timeout(10):  # the new zygote's own rounds are over; the old one's is not
+        while len(zygotes._spares.get(key, [])) < zygotes_module.SPARES - 1:
+            await asyncio.sleep(0.01)  # polling a condition with a deadline
+    assert zygotes._forking.get(key) == 1
+    held.set()
+    async with asyncio.timeout(10):
+        while len(zygotes._spares.get(key, [])) < zygotes_module.SPARES:
+            await asyncio.sleep(0.01)  # polling a condition with a deadline
+    assert all(spare.zygote is zygotes._ready[key] for spare in zygotes._spares[key])
