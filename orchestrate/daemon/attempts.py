@@ -63,9 +63,14 @@ async def _spawn(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | N
         return await daemon.supervisor.start(_run_spec(daemon, run, spec, journal))
     except Exception as exc:
         log.exception("could not start a worker for %s", run.id)
-        transition(
-            run, State(StateType.CRASHED, message=f"Could not start a worker: {exc}"), daemon
-        )
+        if run.state.type is StateType.CANCELLING:  # cancelled meanwhile: never retried
+            ended = State(
+                StateType.CANCELLED,
+                message=f"Cancelled by request before its worker started (it could not start: {exc}).",
+            )
+        else:
+            ended = State(StateType.CRASHED, message=f"Could not start a worker: {exc}")
+        transition(run, ended, daemon)
         retries.after_exit(daemon, run)
         return None
 

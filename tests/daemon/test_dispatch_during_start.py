@@ -36,11 +36,15 @@ class FirstStartHeld:
     another: asyncio.Event = field(default_factory=asyncio.Event)
     workers: dict[str, Worker] = field(default_factory=dict)
     made: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The held start fails with this once let go (as a start fails on an error in orc).
+    failure: Exception | None = None
 
     async def start(self, spec: Any) -> Worker:
         if not self.held.is_set():
             self.held.set()
             await self.go.wait()
+            if self.failure is not None:
+                raise self.failure
         else:
             self.another.set()
         self.started.append(spec.flow_run_id)
@@ -84,10 +88,11 @@ class Worker:
         return run
 
 
-def _daemon(root: Path, supervisor: FirstStartHeld, clock: Any = None) -> Daemon:
+def _daemon(root: Path, supervisor: FirstStartHeld, clock: Any = None, retries: int = 0) -> Daemon:
     (root / "flows.py").write_text("def tiny() -> None:\n    pass\n")
     (root / "flows.toml").write_text(
         '[project]\nname = "p"\n\n[[deployments]]\nname = "tiny"\nentrypoint = "flows.py:tiny"\n'
+        f"retries = {retries}\n"
     )
     (root / ".orc").mkdir()
     table = DeploymentTable(load_config(root / "flows.toml"), root / ".orc")
@@ -142,6 +147,33 @@ async def test_a_cancel_while_the_worker_starts_stops_that_worker_once_it_exists
     finally:
         await daemon.stop(grace=0.1)
         await asyncio.wait_for(serving, 10)
+
+
+async def test_a_run_cancelled_while_its_start_fails_ends_cancelled_and_is_not_retried(
+    tmp_path: Path,
+) -> None:
+    """A cancel, then the start fails outright (an error in orc, not in the flow): the run
+    used to end Crashed and, with retries left, be started again, though it was cancelled."""
+    supervisor = FirstStartHeld(failure=RuntimeError("the fork server went away"))
+    daemon = _daemon(tmp_path, supervisor, retries=3)
+    run = daemon.create_manual("tiny", {})
+    serving = asyncio.create_task(daemon.serve())
+    try:
+        await asyncio.wait_for(supervisor.held.wait(), 10)
+        await asyncio.wait_for(daemon.cancel(run), 5)
+        supervisor.go.set()
+        await asyncio.wait_for(_until(lambda: run.id not in daemon.starting), 5)
+        assert run.state.type is StateType.CANCELLED, run.state
+        assert "the fork server went away" in (run.state.message or "")
+        assert run.run_count == 1 and not supervisor.another.is_set()
+    finally:
+        await daemon.stop(grace=0.1)
+        await asyncio.wait_for(serving, 10)
+
+
+async def _until(condition: Any) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
 
 
 SLOW_FLOWS = """
