@@ -108,7 +108,7 @@ async def test_pid_files_of_runs_started_close_together_share_one_thread_hop(
     run_files._do = lambda batch: (batches.append(len(batch)), do(batch))  # type: ignore[method-assign]
     for number in range(3):
         run_files.started(f"run-{number}", 100 + number)
-        await asyncio.sleep(0.001)  # each one on a later turn of the loop, as runs start
+        await asyncio.sleep(0)  # each one on a later turn of the loop, as runs start
     run_files.ended("run-0")  # before its file was written: neither is done
     await asyncio.wait_for(run_files.drained(), 10)
     assert batches == [2]
