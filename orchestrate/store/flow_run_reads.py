@@ -54,8 +54,8 @@ class FlowRunReads(Reader):
         `sort` orders by another of `SORTS` (latest or largest first, `reverse`
         for the other way; runs without that time come last either way).
 
-        Scheduled runs not due yet are left out unless `upcoming` (or a state filter)
-        asks for them: a daemon keeps an hour of them, and they would hide what ran.
+        Scheduled runs not due yet that never ran are left out unless `upcoming` (or a state
+        filter) asks for them: a daemon keeps an hour of them, and they would hide what ran.
         `scheduled` lists only those. `since` and `until` bound when a run was created.
         """
         wanted = [s.lower() for s in (*states, *([state] if state else []))]
@@ -84,9 +84,10 @@ class FlowRunReads(Reader):
             where.append(
                 "state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE)"
             )
-        elif not upcoming and not wanted:
+        elif not upcoming and not wanted:  # a run awaiting its retry has run: it is listed
             where.append(
-                "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE))"
+                "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE)"
+                " AND coalesce(run_count, 0) = 0)"
             )
         if sort is not None and sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")

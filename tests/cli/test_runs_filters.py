@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from orchestrate.core.project import store_path
-from orchestrate.states import Completed, Crashed, Failed, Scheduled
+from orchestrate.states import AwaitingRetry, Completed, Crashed, Failed, Scheduled
 from orchestrate.store import StoreWriter
 from tests.cli.conftest import Orc, parse_json
 
@@ -29,7 +29,7 @@ def runs(tmp_path: Path, build: SimpleNamespace) -> Path:
         created = now - age * HOUR
         writer.put(build.flow_run(run_id, state, deployment=deployment, flow_name=flow, tags=tags,
                                   created=created, expected_start_time=created))  # fmt: skip
-    writer.put(build.flow_run("etl-next", Scheduled(), deployment="etl", flow_name="nightly",
+    writer.put(build.flow_run("etl-next", Scheduled(), deployment="etl", flow_name="nightly", run_count=0,
                               created=now, expected_start_time=now + HOUR, start_time=None, end_time=None))  # fmt: skip
     writer.close()
     return tmp_path
@@ -50,6 +50,23 @@ def test_each_filter_narrows_the_list(runs: Path, orc: Orc) -> None:
     assert _ids(orc, "--deployment", "etl", "--state", "COMPLETED", "--since", "1970-01-02") == [
         "etl-ok"
     ]
+
+
+def test_a_run_awaiting_its_retry_is_listed_though_its_next_attempt_is_ahead(
+    tmp_path: Path, orc: Orc, build: SimpleNamespace
+) -> None:
+    """`orc run` of a flow that fails with retries left: the run has run and failed, and waits
+    for its next attempt. It used to be hidden with the upcoming schedule ("No flow runs
+    yet"), as if it had never run; a slot made ahead and never run still is."""
+    now = time.time()
+    writer = StoreWriter(store_path(tmp_path))
+    writer.put(build.flow_run("failed-once", AwaitingRetry(), deployment="etl", run_count=1,
+                              created=now - 5, start_time=now - 5, expected_start_time=now + 30))  # fmt: skip
+    writer.put(build.flow_run("slot-ahead", Scheduled(), deployment="etl", run_count=0,
+                              created=now, expected_start_time=now + HOUR, start_time=None, end_time=None))  # fmt: skip
+    writer.close()
+    assert _ids(orc) == ["failed-once"]
+    assert sorted(_ids(orc, "--scheduled")) == ["failed-once", "slot-ahead"]
 
 
 def test_a_filter_that_matches_nothing_says_so(runs: Path, orc: Orc) -> None:

@@ -63,7 +63,13 @@ def test_a_run_sorts_by_its_slot_not_by_when_it_was_created(
 def test_upcoming_runs_far_ahead_are_still_found(tmp_path: Path, build: SimpleNamespace) -> None:
     path = tmp_path / "orc.duckdb"
     ahead = build.flow_run(
-        "ahead", Scheduled(), created=NOW, expected_start_time=4e9, start_time=None, end_time=None
+        "ahead",
+        Scheduled(),
+        created=NOW,
+        expected_start_time=4e9,
+        start_time=None,
+        end_time=None,
+        run_count=0,
     )
     _write(path, [*_spread(build, "busy", 3, 60), ahead])
     with Store(path) as store:
