@@ -1,7 +1,8 @@
 """Changes to the deployments while orc up runs: a pause or resume, a new flows.toml, a broken one.
 
 Each is applied as a diff: running runs are never touched; future slots of a
-deployment that left or was rescheduled are withdrawn, and one that came back
+deployment that left or was rescheduled are withdrawn (and the other runs of one
+that left which never started end Cancelled, saying why), and one that came back
 (added, rescheduled or resumed) catches up and is planned again. Every change
 is said as an `orc.deployment.*` or `orc.config.*` event and a log line.
 """
@@ -12,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.records import EventRecord
-from orchestrate.daemon import state_events
+from orchestrate.daemon import slots, state_events
 
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
@@ -44,8 +45,10 @@ def reload(daemon: Daemon, config: Any) -> None:
     daemon.config_error = None
     if daemon.automations is not None:
         daemon.automations.reload(config.automations)
-    for name in diff.removed + diff.rescheduled:
+    for name in diff.rescheduled:
         daemon.withdraw(name)
+    for name in diff.removed:
+        slots.abandon(daemon, name)
     if diff.added or diff.rescheduled:
         catch_up(daemon, daemon.clock(), diff.added)
         daemon.plan(diff.added + diff.rescheduled)

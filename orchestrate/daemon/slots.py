@@ -11,6 +11,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from orchestrate.core.records import FlowRunRecord
+from orchestrate.core.runs import transition
+from orchestrate.core.states import State, StateType
 from orchestrate.daemon import planner, state_events
 from orchestrate.store.batch import RunDeletion, SlotRecord
 
@@ -71,6 +73,28 @@ def withdraw(daemon: Daemon, deployment: str) -> int:
         for key in [k for k in daemon.last_slot if k[0] == deployment]:
             del daemon.last_slot[key]
     return len(runs)
+
+
+def abandon(daemon: Daemon, deployment: str) -> list[FlowRunRecord]:
+    """A deployment left flows.toml: its future slots are withdrawn, and its other runs that
+    have not started (a retry due later, a run asked for by hand and queued) end Cancelled,
+    saying why, since none of them could ever start. A running run is never touched."""
+    withdraw(daemon, deployment)
+    message = f"Not run: deployment {deployment!r} is no longer in flows.toml."
+    left = [run for run in daemon.book.scheduled() if run.deployment == deployment]
+    for run in left:
+        transition(run, State(StateType.CANCELLED, message=message), daemon)
+        daemon.settled(run)
+    if left:
+        names = ", ".join(run.name for run in left)
+        log.info(
+            "%s: %d run(s) not started were cancelled (%s): %s",
+            deployment,
+            len(left),
+            names,
+            message,
+        )
+    return left
 
 
 def skip(daemon: Daemon, run: FlowRunRecord, message: str) -> None:
