@@ -78,7 +78,9 @@ def _loaded(path: Path, environ: Mapping[str, str] | None, display: str) -> Proj
 
 
 def _checked(source: SourceFile, path: Path, environ: Mapping[str, str]) -> ProjectConfig:
-    root = path.resolve().parent
+    # The folder the file is in, not a link's target's: a flows.toml linked from a file kept
+    # elsewhere still names the project's own files, as the project's folder sees them.
+    root = path.absolute().parent.resolve()
     data = parse_toml(source)
     issues = disk_issues(data, root, source, environ)
     spec: FlowsFile | None = None
@@ -95,7 +97,7 @@ def _checked(source: SourceFile, path: Path, environ: Mapping[str, str]) -> Proj
     if errors or spec is None:
         raise ConfigError(errors)
     warnings = sorted(issues, key=_place)
-    config = resolve(spec, root, path.resolve(), source, warnings)
+    config = resolve(spec, root, root / path.name, source, warnings)
     return dataclasses.replace(config, automations=tuple(automations))
 
 

@@ -35,20 +35,22 @@ def run_daemon(
 ) -> None:
     """Run `orc up` for the project at `root` until SIGINT/SIGTERM or `orc down`."""
     from orchestrate.config import load_config
+    from orchestrate.daemon.watch import signature
 
     configure_logging(log_format, log_file=log_file)
     lock = DaemonLock(root)
     lock.acquire()
     try:
+        loaded = signature(root / CONFIG_FILE)  # before the read: a save meanwhile is seen
         config = load_config(root / CONFIG_FILE)
         use_secrets(config)
         log_warnings(config)
-        asyncio.run(_main(root, config, shutdown_grace))
+        asyncio.run(_main(root, config, shutdown_grace, loaded))
     finally:
         lock.release()
 
 
-async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
+async def _main(root: Path, config: Any, shutdown_grace: float, loaded: Any = None) -> None:
     from orchestrate.daemon.automations import Automations
     from orchestrate.daemon.deployments import DeploymentTable
     from orchestrate.daemon.handlers import Handlers
@@ -122,7 +124,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float) -> None:
     collector.tune()  # once loaded and recovered, before the first client is served
     await server.start(state_dir(root) / "orc.sock")
     parts = Supervised(stop)
-    parts.start("watcher", lambda: _watch(daemon, root, config))
+    parts.start("watcher", lambda: _watch(daemon, root, config, loaded))
     parts.start("scheduler", daemon.serve)
     parts.start("automation deadlines", daemon.automations.watch_deadlines)
     parts.start("retention", retention.run)
@@ -193,7 +195,7 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _watch(daemon: Any, root: Path, config: Any) -> None:
+async def _watch(daemon: Any, root: Path, config: Any, loaded: Any = None) -> None:
     from orchestrate.config import ConfigError, load_config
     from orchestrate.core.errors import OrcError
     from orchestrate.daemon.watch import watch
@@ -201,6 +203,9 @@ async def _watch(daemon: Any, root: Path, config: Any) -> None:
     config_path = root / CONFIG_FILE
 
     async def reload() -> None:
+        if (len(daemon.table) or len(daemon.automations)) and _empty(config_path):
+            daemon.config_invalid(OrcError(_EMPTY_SAVE.format(path=config_path)))
+            return
         try:
             new = load_config(config_path)
         except ConfigError as exc:
@@ -223,4 +228,20 @@ async def _watch(daemon: Any, root: Path, config: Any) -> None:
             )
 
     folders = [root / f for f in (getattr(config.project, "watch", None) or [])]
-    await watch(root, config_path, folders, reload, lambda: daemon.stopping)
+    await watch(root, config_path, folders, reload, lambda: daemon.stopping, loaded)
+
+
+_EMPTY_SAVE = (
+    "{path}: the file is empty, as a save still being written leaves it; keeping the last "
+    "good config. To remove every deployment and automation, keep the [project] table."
+)
+
+
+def _empty(path: Path) -> bool:
+    """Whether the file holds no TOML table or key at all: blank lines and comments only
+    (not parsed here: the loader says what is wrong with a file that is not TOML)."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return False
+    return all(not line.strip() or line.lstrip().startswith("#") for line in lines)

@@ -4,6 +4,12 @@ A config edit is reloaded as a diff (see `Daemon.reload`); a source edit needs
 nothing more than a log line, because every run starts a fresh worker that
 imports the code as it is now.
 
+The config file is also looked at every `CONFIG_POLL` seconds (its size, times
+and inode, through a link): a save no watch event tells of still applies. That
+is a flows.toml linked from a file kept elsewhere, edited where it is kept, and
+a save made while `orc up` was starting, after it read the file and before its
+watch began.
+
 The project's root is watched on its own, not recursively, and each of its
 folders recursively, except the state folder `.orc/`, version control,
 caches and virtual environments. The store, the journals and the pid files
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -34,7 +41,21 @@ SKIPPED = frozenset(
 DEBOUNCE_MS = 200
 STEP_MS = 50
 
+#: How often the config file is looked at for a save no watch event told of (seconds).
+CONFIG_POLL = 2.0
+
 Changes = set[tuple[Any, str]]
+#: What tells one save of a file from another: its mtime, size, inode and device.
+Signature = tuple[int, int, int, int]
+
+
+def signature(path: Path) -> Signature | None:
+    """`path`'s signature (through a link, the file it points to); None if it cannot be read."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_mtime_ns, found.st_size, found.st_ino, found.st_dev)
 
 
 def _interesting(root: Path) -> Callable[[object, str], bool]:
@@ -81,9 +102,11 @@ async def watch(
     folders: list[Path],
     on_config: Callable[[], Awaitable[None]],
     stop: Callable[[], bool],
+    loaded: Signature | None = None,
 ) -> None:
-    """Call `on_config` after each edit of the config file; log source edits."""
-    await _Watch(root, config_path, folders, on_config, stop).run()
+    """Call `on_config` after each edit of the config file; log source edits. `loaded` is the
+    signature of the config file as it was read last (taken before it was read)."""
+    await _Watch(root, config_path, folders, on_config, stop, loaded).run()
 
 
 class _Watch:
@@ -96,12 +119,14 @@ class _Watch:
         folders: list[Path],
         on_config: Callable[[], Awaitable[None]],
         stop: Callable[[], bool],
+        loaded: Signature | None = None,
     ) -> None:
         self.root = root
         self.config_path = config_path
         self.folders = folders
         self.on_config = on_config
         self.stop = stop
+        self.loaded = loaded
         self.keep = _interesting(root)
         self.watched: list[Path] = []
         self.regrow = asyncio.Event()  # set when a folder comes or goes at the root
@@ -110,6 +135,18 @@ class _Watch:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._top())
             group.create_task(self._deep())
+            group.create_task(self._poll())
+
+    async def _poll(self) -> None:
+        while not self.stop():
+            await asyncio.sleep(CONFIG_POLL)
+            if signature(self.config_path) != self.loaded and not self.stop():
+                log.info("%s changed with no watch event; reloading it", self.config_path.name)
+                await self._reload()
+
+    async def _reload(self) -> None:
+        self.loaded = signature(self.config_path)  # before the read: a save meanwhile is new
+        await self.on_config()
 
     async def _top(self) -> None:
         tops = sorted({self.root, self.config_path.parent})
@@ -133,7 +170,7 @@ class _Watch:
         if not paths or self.stop():
             return
         if self.config_path in paths:
-            await self.on_config()
+            await self._reload()
         root = self.root
         sources = sorted(
             str(p.relative_to(root)) for p in paths if p.suffix == ".py" and p.is_relative_to(root)
