@@ -53,8 +53,12 @@ def fail_for_good(daemon: Daemon, run: FlowRunRecord, message: str) -> None:
 
 
 def maybe_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
-    """Schedule the run's next attempt if it failed or crashed and its `retries` allow one."""
-    if daemon.stopping or run.deployment not in daemon.table:
+    """Schedule the run's next attempt if it failed or crashed and its `retries` allow one.
+
+    While orc up stops, the retry is stored Scheduled and the next start runs it: a run
+    cut off by the stop is retried like one cut off by a kill of orc up.
+    """
+    if run.deployment not in daemon.table:
         return False
     spec = daemon.table.get(run.deployment or "")
     if run.state.type not in (StateType.FAILED, StateType.CRASHED):

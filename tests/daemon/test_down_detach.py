@@ -55,6 +55,28 @@ def test_down_records_what_outlives_the_grace_and_is_idempotent(project: Project
     assert "not running" in again.stdout
 
 
+def test_a_run_stopped_with_orc_up_is_retried_by_the_next_start_within_its_retries(
+    project: Project,
+) -> None:
+    """What outlives the grace is Crashed, and retried on the next start where its `retries`
+    allow, as docs/operating.md says: it used to stay Crashed for good after a clean stop
+    (only a kill -9 of orc up was followed by a retry)."""
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", CONFIG + "    retries = 1\n")
+    project.up("--grace", "0.5")
+    run_id = _running(project, 600)
+    assert project.orc("down", "--timeout", "60").returncode == 0
+    shown = json.loads(project.orc("runs", "show", run_id, "--json").stdout)
+    assert shown["state_name"] == "AwaitingRetry", shown
+    names = [s["name"] for s in shown["state_history"]]
+    assert "Crashed" in names, names
+    project.up()
+    again = wait_for(
+        lambda: [r for r in project.runs(state="RUNNING") if r.id == run_id], 30, "the retry"
+    )
+    assert again[0].run_count == 2
+
+
 def test_up_detach_returns_once_ready_and_logs_to_orc_log(project: Project) -> None:
     project.write("flows.py", FLOWS)
     project.write("flows.toml", CONFIG)
