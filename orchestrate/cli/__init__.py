@@ -11,6 +11,23 @@ import sys
 
 def main() -> None:
     """Entry point of the `orc` console script."""
+    try:
+        _main()
+    except BrokenPipeError:
+        _reader_gone()
+
+
+def _reader_gone() -> None:
+    """What reads orc's output went away (`orc status | head -1`): stop without a traceback,
+    exit 1, as click does for the commands it runs."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+    sys.exit(1)
+
+
+def _main() -> None:
     from orchestrate.core.errors import OrcError
 
     try:
