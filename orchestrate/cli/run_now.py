@@ -10,6 +10,7 @@ and its exit code says how it ended: 0 Completed, 1 Failed or Crashed,
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 EXIT_BY_TYPE = {"COMPLETED": 0, "FAILED": 1, "CRASHED": 1, "CANCELLED": 2}
+#: The exit code of a watch stopped with Ctrl-C, as a shell gives a command SIGINT ended.
+INTERRUPTED = 130
 
 
 def run_now(
@@ -31,7 +34,15 @@ def run_now(
     created = client.create_run(name, parameters)
     if not json_output:
         print(f"Started {created.id} ({created.name}) of {name}.", flush=True)
-    code = follow(client, created, quiet=json_output) if watch else 0
+    try:
+        code = follow(client, created, quiet=json_output) if watch else 0
+    except KeyboardInterrupt:  # Ctrl-C stops the watching, not the run
+        print(
+            f"\nStopped watching; run {created.id} goes on (`orc runs show {created.id[:8]}`, "
+            f"`orc cancel {created.id[:8]}`).",
+            file=sys.stderr,
+        )
+        return INTERRUPTED
     if json_output:
         print_run(client.run(created.id).run if watch else created)
     return code

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.daemon.conftest import FLOWS, Project, wait_for
+from tests.daemon.conftest import FLOWS, ORC, Project, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -52,6 +53,29 @@ def test_run_with_watch_streams_logs_and_exits_0(project: Project) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "tiny got x=3" in result.stdout
     assert "[Completed]" in result.stdout
+
+
+@pytest.mark.parametrize("lean", ["1", "0"], ids=["quick path", "full path"])
+def test_ctrl_c_stops_watching_a_run_with_no_traceback_and_the_run_goes_on(
+    project: Project, lean: str
+) -> None:
+    project.write("flows.py", FLOWS)
+    project.write(
+        "flows.toml", '[[deployments]]\nname = "sleepy"\nentrypoint = "flows.py:sleepy"\n'
+    )
+    project.up()
+    watching = subprocess.Popen(
+        [ORC, "run", "sleepy", "-p", "seconds=60", "--watch", "--project", str(project.root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "ORC_LEAN_CLI": lean},
+    )  # fmt: skip
+    [running] = wait_for(lambda: project.runs(state="RUNNING"), 30, "the run Running")
+    watching.send_signal(signal.SIGINT)
+    out, err = watching.communicate(timeout=30)
+    assert watching.returncode == 130, out + err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert f"run {running.id} goes on" in err, err
+    assert [r.id for r in project.runs(state="RUNNING")] == [running.id]
 
 
 def test_run_watch_exits_1_on_failure_after_retries(project: Project) -> None:
