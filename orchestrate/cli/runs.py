@@ -53,7 +53,7 @@ def list_runs(
         str | None, typer.Option("--until", help="Created before: 2h, 7d, or a date/time.")
     ] = None,
     scheduled: Annotated[
-        bool, typer.Option("--scheduled", help="Only upcoming scheduled runs.")
+        bool, typer.Option("--scheduled", help="Only upcoming scheduled runs, the next due first.")
     ] = False,
     sort: Annotated[
         str | None,

@@ -56,7 +56,8 @@ class FlowRunReads(Reader):
 
         Scheduled runs not due yet that never ran are left out unless `upcoming` (or a state
         filter) asks for them: a daemon keeps an hour of them, and they would hide what ran.
-        `scheduled` lists only those. `since` and `until` bound when a run was created.
+        `scheduled` lists only those, the next due first. `since` and `until` bound when a run
+        was created.
         """
         wanted = [s.lower() for s in (*states, *([state] if state else []))]
         where: list[str] = ["TRUE"]
@@ -93,8 +94,9 @@ class FlowRunReads(Reader):
             raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
         wanted_rows = row_limit(limit)
         query = f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)}"
-        order = f" ORDER BY {SORTS[sort or 'slot']} {'ASC' if reverse else 'DESC'} NULLS LAST, id"
-        if sort is not None or reverse:  # an order a time window cannot bound: read it all
+        ascending = reverse != (scheduled and sort is None)  # upcoming: the next due first
+        order = f" ORDER BY {SORTS[sort or 'slot']} {'ASC' if ascending else 'DESC'} NULLS LAST, id"
+        if sort is not None or ascending:  # an order a time window cannot bound: read it all
             rows = self._rows(f"{query}{order} LIMIT ?", [*params, wanted_rows])
         else:
             rows = windows.newest(

@@ -69,6 +69,21 @@ def test_a_run_awaiting_its_retry_is_listed_though_its_next_attempt_is_ahead(
     assert sorted(_ids(orc, "--scheduled")) == ["failed-once", "slot-ahead"]
 
 
+def test_upcoming_runs_list_the_soonest_first(
+    tmp_path: Path, orc: Orc, build: SimpleNamespace
+) -> None:
+    """`--scheduled` with more upcoming runs than `-n`: the next ones due, not the furthest."""
+    now = time.time()
+    writer = StoreWriter(store_path(tmp_path))
+    for hours in (3, 1, 2):
+        writer.put(build.flow_run(f"in-{hours}h", Scheduled(), deployment="etl", run_count=0,
+                                  created=now, expected_start_time=now + hours * HOUR,
+                                  start_time=None, end_time=None))  # fmt: skip
+    writer.close()
+    assert _ids(orc, "--scheduled", "-n", "2") == ["in-1h", "in-2h"]
+    assert _ids(orc, "--scheduled", "--reverse") == ["in-3h", "in-2h", "in-1h"]
+
+
 def test_a_filter_that_matches_nothing_says_so(runs: Path, orc: Orc) -> None:
     result = orc("runs", "ls", "--deployment", "etl", "--state", "Cancelled")
     assert result.returncode == 0, result.stderr
