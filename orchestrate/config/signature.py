@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -57,6 +58,8 @@ class FlowSignature:
 
     schema: dict[str, Any]
     written: dict[str, str] = field(default_factory=dict)  # "days" -> "days: int = 1"
+    #: The `name=` its `@flow(...)` decorator gives, when that is a literal string.
+    given_name: str | None = None
 
     @property
     def required(self) -> list[str]:
@@ -113,10 +116,28 @@ def _read_signatures(path: Path) -> dict[str, FlowSignature]:
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     return {
-        node.name: _signature_of(node.args)
+        node.name: dataclasses.replace(_signature_of(node.args), given_name=_given_name(node))
         for node in tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     }
+
+
+def flow_name(path: Path, function: str) -> str:
+    """The name a run of top-level `function` in `path` records, read from the source as
+    `@flow` gives it: its `name=`, else the function's name with `-` for `_`."""
+    signature = flow_signature(path, function)
+    given = signature.given_name if signature else None
+    return given or function.replace("_", "-")
+
+
+def _given_name(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Call) and _name(decorator.func) == "flow":
+            for keyword in decorator.keywords:
+                value = keyword.value
+                if keyword.arg == "name" and isinstance(value, ast.Constant):
+                    return value.value if isinstance(value.value, str) and value.value else None
+    return None
 
 
 def _signature_of(args: ast.arguments) -> FlowSignature:

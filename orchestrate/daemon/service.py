@@ -45,6 +45,7 @@ from orchestrate.daemon.dispatch import Decision, decide
 from orchestrate.daemon.outcome import Outcome
 from orchestrate.daemon.pauses import Pauses
 from orchestrate.daemon.run_files import RunFiles
+from orchestrate.daemon.signature import flow_name
 from orchestrate.store.batch import RunDeletion, SlotRecord, StoredTogether
 from orchestrate.worker import start_trace
 
@@ -165,7 +166,7 @@ class Daemon:
         run = FlowRunRecord(
             id=new_id(),
             name=random_name(),
-            flow_name=spec.entrypoint.rpartition(":")[2],
+            flow_name=_flow_name(self.root, spec.entrypoint),
             parameters={
                 **spec.parameters,
                 **(slot.parameters if slot else {}),
@@ -392,6 +393,13 @@ class Daemon:
         await self.run_files.drained()  # the journals of the last runs wait for no interval
         if self.automations is not None:
             await self.automations.close()
+
+
+def _flow_name(root: Path, entrypoint: str) -> str:
+    """The name the flow's runs record (`@flow`'s `name=`, or its function's with `-` for
+    `_`), read from its source as it is now, without importing it."""
+    file, _, function = entrypoint.rpartition(":")
+    return flow_name(root / file, function)
 
 
 __all__ = ["Daemon", "DaemonError"]
