@@ -15,7 +15,6 @@ from typing import Any
 def print_status(info: Any, root: Path) -> None:
     """The daemon in a few lines: pid, uptime, runs, what is due, and what is wrong."""
     from orchestrate.cli import render
-    from orchestrate.core.project import log_path
 
     print(f"orc up for {info.project} ({info.project_root})")
     print(f"  pid {info.pid}, version {info.version}, up {render.duration(info.uptime_seconds)}")
@@ -35,18 +34,26 @@ def print_status(info: Any, root: Path) -> None:
         print(f"  processes of a run: {info.process_scope}")
     for line in _zygote_lines(getattr(info, "zygotes", None) or []):
         print(line)
-    if log_path(root).exists():
-        print(f"  log: {log_path(root)}")
+    log_file = getattr(info, "log_file", None)
+    print(
+        f"  log: {log_file}"
+        if log_file
+        else "  log: the stderr of orc up (journalctl, for a service)"
+    )
 
 
 def print_status_json(answer: dict[str, Any], root: Path) -> None:
-    """The daemon's answer as JSON, with `running` and where its log is."""
+    """The daemon's answer as JSON: `running` says the daemon is up (as it says false when it
+    is down), `running_runs` lists its running runs, `log` is where it writes its log."""
     from orchestrate.cli import render
-    from orchestrate.core.project import log_path
 
-    log = log_path(root)
-    extra = {"running": True, "log": str(log) if log.exists() else None}
-    render.print_json(render.iso_moments(answer) | extra)
+    shown = render.iso_moments(answer)
+    extra = {
+        "running": True,
+        "running_runs": shown.get("running") or [],
+        "log": answer.get("log_file"),
+    }
+    render.print_json(shown | extra)
 
 
 def _zygote_lines(zygotes: list[Any]) -> list[str]:

@@ -329,6 +329,7 @@ class Status(Wire):
     blocked_deployments: dict[str, str] = Field(default_factory=dict)  # name -> why it cannot run
     store_degraded: str | None = None  # why the store cannot be written now, while that lasts
     zygotes: list[ZygoteInfo] = Field(default_factory=list)  # none when workers start cold
+    log_file: str | None = None  # where this daemon writes its log; None: its stderr only
 
 
 class AutomationInfo(Wire):

@@ -45,12 +45,18 @@ def run_daemon(
         config = load_config(root / CONFIG_FILE)
         use_secrets(config)
         log_warnings(config)
-        asyncio.run(_main(root, config, shutdown_grace, loaded))
+        asyncio.run(_main(root, config, shutdown_grace, loaded, log_file))
     finally:
         lock.release()
 
 
-async def _main(root: Path, config: Any, shutdown_grace: float, loaded: Any = None) -> None:
+async def _main(
+    root: Path,
+    config: Any,
+    shutdown_grace: float,
+    loaded: Any = None,
+    log_file: Path | None = None,
+) -> None:
     from orchestrate.daemon.automations import Automations
     from orchestrate.daemon.deployments import DeploymentTable
     from orchestrate.daemon.handlers import Handlers
@@ -84,6 +90,7 @@ async def _main(root: Path, config: Any, shutdown_grace: float, loaded: Any = No
         lambda on_records: Supervisor(on_records, scopes=scopes, warm=_warm_starts()),
     )
     daemon.scopes = scopes
+    daemon.log_file = log_file
     automations_state = state_dir(root) / "automations.json"
     daemon.automations = Automations(daemon, config.automations, automations_state)
     retention = Retention(daemon)

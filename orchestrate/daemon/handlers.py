@@ -153,6 +153,7 @@ class Handlers:
             "deployments": len(d.table),
             "automations": len(d.automations) if d.automations is not None else 0,
             "config_error": d.config_error,
+            "log_file": str(d.log_file) if d.log_file is not None else None,
             **d.health(),
         }
         return protocol.Status.model_validate(answer).model_dump(mode="json")

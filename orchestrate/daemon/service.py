@@ -91,6 +91,8 @@ class Daemon:
         self.started_at = clock()
         self.stopping = False
         self.config_error: str | None = None
+        #: The file this daemon logs to (`orc up --detach`), None when it logs to stderr only.
+        self.log_file: Path | None = None
         self.event_listeners: list[Callable[[EventRecord], None]] = []
         #: socket methods added by parts plugged in later (automations)
         self.extra_handlers: dict[str, Any] = {}

@@ -95,6 +95,27 @@ def test_up_detach_returns_once_ready_and_logs_to_orc_log(project: Project) -> N
     assert "not running" in project.orc("status").stdout
 
 
+@pytest.mark.parametrize("lean", ["1", "0"], ids=["quick path", "full path"])
+def test_status_names_the_log_this_daemon_writes_and_lists_its_running_runs_in_json(
+    project: Project, lean: str
+) -> None:
+    """A foreground `orc up` logs to its stderr: a `.orc/orc.log` left by an earlier detached
+    one used to be named as its log. And `--json` said `"running": true` (the daemon is up)
+    with no list of the running runs the text shows."""
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", CONFIG)
+    stale = project.write(".orc/orc.log", "an older daemon's log\n")
+    project.up()
+    run_id = _running(project, 600)
+    env = {"ORC_LEAN_CLI": lean}
+    text = project.orc("status", env=env).stdout
+    assert f"running: {run_id[:8]}" in text and str(stale) not in text, text
+    answer = json.loads(project.orc("status", "--json", env=env).stdout)
+    assert answer["running"] is True and answer["log"] is None, answer
+    assert [r["id"] for r in answer["running_runs"]] == [run_id]
+    assert project.orc("cancel", run_id).returncode == 0
+
+
 def test_down_names_a_daemon_that_holds_the_project_but_does_not_answer(project: Project) -> None:
     project.write("flows.py", FLOWS)
     project.write("flows.toml", CONFIG)
