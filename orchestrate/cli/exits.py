@@ -10,6 +10,7 @@ from orchestrate.core.errors import (
     Conflict,
     DaemonError,
     EntrypointError,
+    NoSuchProject,
     NotFound,
     OrcError,
     ParameterError,
@@ -37,7 +38,7 @@ EPILOG = (
 )
 
 
-_BAD_INPUT = (EntrypointError, ParameterError, BadInput, QueryError)
+_BAD_INPUT = (EntrypointError, ParameterError, BadInput, QueryError, NoSuchProject)
 
 
 def exit_code_for(error: OrcError) -> int:

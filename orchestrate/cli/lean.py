@@ -70,10 +70,10 @@ def parse(argv: list[str], shape: Shape) -> Args | None:
 
 def _root(args: Args) -> Path:
     """The project folder, as `--project` (or `$ORC_HOME`, or the folder's flows.toml) says."""
-    from orchestrate.core.project import project_root
+    from orchestrate.core.project import given_project, project_root
 
     given = args.options.get("project")
-    return Path(given).expanduser().resolve() if given else project_root()
+    return given_project(given) if given else project_root()
 
 
 def _client(args: Args, timeout: float = 5.0) -> PlainClient | None:

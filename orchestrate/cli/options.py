@@ -22,9 +22,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def project_folder(project: Path | None) -> Path:
-    from orchestrate.core.project import project_root
+    from orchestrate.core.project import given_project, project_root
 
-    return project.expanduser().resolve() if project else project_root()
+    return given_project(project) if project else project_root()
 
 
 def open_store(project: Path | None) -> Store:

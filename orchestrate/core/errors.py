@@ -115,6 +115,10 @@ class RunNotFound(OrcError):
     """No run, or more than one run, matches the id or prefix given."""
 
 
+class NoSuchProject(OrcError):
+    """`--project` (or `ORC_HOME`) names a folder that does not exist, or a file."""
+
+
 class StoreError(OrcError):
     """The embedded store could not be opened, migrated or written."""
 

@@ -25,6 +25,22 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def given_project(given: str | Path) -> Path:
+    """The folder `--project` names, resolved; `NoSuchProject` if it is missing or a file (a
+    mistyped path must not read as a project with no runs, nor get a `.orc/` made in it)."""
+    from orchestrate.core.errors import NoSuchProject
+
+    folder = Path(given).expanduser().resolve()
+    if folder.is_dir():
+        return folder
+    if folder.exists():
+        raise NoSuchProject(
+            f"--project {given}: that is a file, not a folder; give the folder that holds "
+            f"{CONFIG_FILE} (--project {folder.parent})."
+        )
+    raise NoSuchProject(f"--project {given}: no such folder.")
+
+
 def state_dir(root: Path, create: bool = True) -> Path:
     """The project's `.orc/` folder, user-only (0700)."""
     path = root / STATE_DIR

@@ -1,0 +1,29 @@
+"""`--project` naming no folder is a mistake said as one, not a project with no runs yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Orc
+
+
+@pytest.mark.parametrize(
+    "command", [["runs", "ls"], ["status"], ["sql", "SELECT 1"], ["up"], ["validate"]]
+)
+def test_a_missing_project_folder_exits_2_and_makes_nothing(
+    tmp_path: Path, orc: Orc, command: list[str]
+) -> None:
+    missing = tmp_path / "projcet"
+    result = orc(*command, "--project", str(missing))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"--project {missing}: no such folder." in result.stderr
+    assert not missing.exists()
+
+
+def test_a_file_given_as_the_project_names_its_folder(tmp_path: Path, orc: Orc) -> None:
+    (tmp_path / "flows.toml").write_text("[project]\nname = 'p'\n")
+    result = orc("status", "--project", str(tmp_path / "flows.toml"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"give the folder that holds flows.toml (--project {tmp_path})" in result.stderr
