@@ -43,12 +43,13 @@ def run(
     ] = False,
 ) -> None:
     """Run a deployment now (parameters override its defaults)."""
-    from orchestrate.cli.params import run_parameters
+    from orchestrate.cli.params import param_texts, run_parameters
     from orchestrate.cli.run_now import run_now
 
     parameters = run_parameters(param or [], params_json)
+    texts = param_texts(param or [])
     with _client(project) as client:
-        raise typer.Exit(run_now(client, name, parameters, watch, json_output))
+        raise typer.Exit(run_now(client, name, parameters, watch, json_output, texts))
 
 
 def cancel(

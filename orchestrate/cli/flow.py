@@ -33,7 +33,7 @@ def run_flow(
     project: ProjectOption = None,
 ) -> None:
     """Run a flow once in this process and record it in the project's store."""
-    parameters = run_parameters(param or [], params_json)
+    parameters = _as_typed(entrypoint, run_parameters(param or [], params_json), param or [])
     home = os.environ.get("ORC_HOME")
     if project is not None:  # where the run records; put back after, for callers in-process
         os.environ["ORC_HOME"] = str(project.expanduser().resolve())
@@ -54,6 +54,19 @@ def run_flow(
         raise state.exception
     print(_summary(state, watch.top_run, getattr(flow_obj, "name", entrypoint), started))
     raise typer.Exit(0 if state.is_completed() else 1)
+
+
+def _as_typed(entrypoint: str, parameters: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
+    """`parameters` with the `-p` values the flow takes as strings given as typed
+    (`-p day=20261201` for `day: str`), read from the flow's source."""
+    from orchestrate.cli.params import param_texts
+    from orchestrate.config.signature import parameter_schema, strings_as_typed
+
+    texts = param_texts(pairs)
+    if not texts:
+        return parameters
+    path, _, function = entrypoint.rpartition(":")
+    return strings_as_typed(parameter_schema(Path(path), function), parameters, texts)
 
 
 def _load(entrypoint: str) -> Any:

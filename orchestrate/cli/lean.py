@@ -199,16 +199,20 @@ def run(args: Args) -> int | None:
     Parameters are read first, as the full command reads them: a bad `-p` is
     refused (exit 2) whether or not a daemon runs.
     """
-    from orchestrate.cli.params import run_parameters
+    from orchestrate.cli.params import param_texts, run_parameters
     from orchestrate.cli.run_now import run_now
 
-    parameters = run_parameters(args.lists.get("param", []), args.options.get("params"))
+    pairs = args.lists.get("param", [])
+    parameters = run_parameters(pairs, args.options.get("params"))
     client = _client(args)
     if client is None:
         return None
     with client:
         watch = bool(args.flags & {"--watch", "-w"})
-        return run_now(client, args.positionals[0], parameters, watch, "--json" in args.flags)
+        json_output = "--json" in args.flags
+        return run_now(
+            client, args.positionals[0], parameters, watch, json_output, param_texts(pairs)
+        )
 
 
 def deployments_ls(args: Args) -> int | None:

@@ -33,6 +33,21 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return parsed
 
 
+def param_texts(pairs: list[str]) -> dict[str, str]:
+    """The `-p` values that read as JSON but not as a JSON string, as typed: `day=20261201`
+    gives `{"day": "20261201"}`. Where the flow takes a string, the text is what is meant."""
+    texts: dict[str, str] = {}
+    for pair in pairs:
+        key, _, raw = pair.partition("=")
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(value, str) and not isinstance(value, dict | list):
+            texts[key.strip()] = raw
+    return texts
+
+
 def parse_params_json(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}

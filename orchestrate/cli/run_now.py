@@ -29,9 +29,11 @@ def run_now(
     parameters: dict[str, Any],
     watch: bool = False,
     json_output: bool = False,
+    texts: dict[str, str] | None = None,
 ) -> int:
-    """Start a run of `name` now and print it (followed to its end with `watch`); the exit code."""
-    created = client.create_run(name, parameters)
+    """Start a run of `name` now and print it (followed to its end with `watch`); the exit code.
+    `texts` are the `-p` values as typed (see `params.param_texts`)."""
+    created = client.create_run(name, parameters, texts)
     if not json_output:
         print(f"Started {created.id} ({created.name}) of {name}.", flush=True)
     try:

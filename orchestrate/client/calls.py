@@ -142,9 +142,14 @@ def log_page(id: str, after: Sequence[int] | None = None, size: int = 5000) -> C
     return Call(Method.RUNS_LOG_PAGE, params, LogPage.model_validate)
 
 
-def create_run(deployment: str, parameters: dict[str, Any] | None = None) -> Call[FlowRunInfo]:
-    """Start a run of a deployment now (it is Scheduled, due at once)."""
-    params = given(deployment=deployment, parameters=parameters)
+def create_run(
+    deployment: str,
+    parameters: dict[str, Any] | None = None,
+    texts: dict[str, str] | None = None,
+) -> Call[FlowRunInfo]:
+    """Start a run of a deployment now (it is Scheduled, due at once); `texts` are `-p` values
+    as typed, used where the flow takes a string."""
+    params = given(deployment=deployment, parameters=parameters, texts=texts or None)
     return Call(Method.RUNS_CREATE, params, FlowRunInfo.model_validate)
 
 

@@ -109,9 +109,15 @@ class PlainClient:
             self.request("runs.list", **{k: v for k, v in params.items() if v is not False})
         )
 
-    def create_run(self, deployment: str, parameters: dict[str, Any] | None = None) -> Any:
+    def create_run(
+        self,
+        deployment: str,
+        parameters: dict[str, Any] | None = None,
+        texts: dict[str, str] | None = None,
+    ) -> Any:
         return self.request(
-            "runs.create", **wire.given(deployment=deployment, parameters=parameters)
+            "runs.create",
+            **wire.given(deployment=deployment, parameters=parameters, texts=texts or None),
         )
 
     def run(self, id: str) -> Any:

@@ -479,6 +479,8 @@ class SqlSpooled(Wire):
 class RunsCreateParams(Params):
     deployment: Name
     parameters: dict[str, Any] = Field(default_factory=dict)
+    #: `-p` values as typed, used where the flow takes a string (`day=20261201`)
+    texts: dict[str, str] = Field(default_factory=dict)
 
 
 class EventsListParams(Params):

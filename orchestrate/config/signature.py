@@ -210,6 +210,23 @@ def _name(node: ast.expr) -> str:
     return ""
 
 
+def strings_as_typed(
+    schema: dict[str, Any] | None, values: dict[str, Any], texts: dict[str, str]
+) -> dict[str, Any]:
+    """`values` with each parameter the flow takes as a string (`day: str`) given as typed on
+    the command line when `texts` has it: `-p day=20261201` reads as JSON 20261201, which a
+    string parameter would refuse."""
+    properties = (schema or {}).get("properties", {})
+    typed = {
+        name: text
+        for name, text in texts.items()
+        if name in values
+        and not isinstance(values[name], str)
+        and properties.get(name, {}).get("type") == "string"
+    }
+    return {**values, **typed}
+
+
 def validate_parameters(schema: dict[str, Any] | None, values: dict[str, Any]) -> list[str]:
     """Problems with `values` against `schema`, one sentence each (empty when fine)."""
     if not schema:

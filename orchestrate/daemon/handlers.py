@@ -36,7 +36,7 @@ from orchestrate.daemon.history_methods import HistoryMethods
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.daemon.shipped_records import take_records
 from orchestrate.daemon.shipped_runs import ShippedRuns
-from orchestrate.daemon.signature import validate_parameters
+from orchestrate.daemon.signature import strings_as_typed, validate_parameters
 from orchestrate.schedules import next_times
 from orchestrate.store.queries import Store
 
@@ -259,6 +259,8 @@ class Handlers:
     async def create_run(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         spec = self._spec(params)
         parameters = params.get("parameters") or {}
+        if texts := params.get("texts"):
+            parameters = strings_as_typed(self._schemas.of(spec), parameters, texts)
         self.check_runnable(spec, parameters)
         run = self.daemon.create_manual(spec.name, parameters)
         return views.flow_run_info(run)

@@ -95,6 +95,13 @@ def test_a_parameter_of_the_wrong_type_exits_2(project: Path, orc: Orc) -> None:
     assert "'n'" in result.stderr
 
 
+def test_a_number_typed_for_a_string_parameter_is_taken_as_typed(project: Path, orc: Orc) -> None:
+    """`-p label=20261201` reads as JSON 20261201; `label: str` used to refuse it (exit 2)."""
+    result = orc("flow", "run", "etl.py:nightly", "-p", "label=20261201", "-p", "n=2")
+    assert result.returncode == 0, result.stderr
+    assert _only_run(orc)["parameters"] == {"label": "20261201", "n": 2}
+
+
 def test_an_unknown_parameter_exits_2(project: Path, orc: Orc) -> None:
     result = orc("flow", "run", "etl.py:nightly", "-p", "bogus=1")
     assert result.returncode == 2

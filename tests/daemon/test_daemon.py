@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -76,6 +77,26 @@ def test_ctrl_c_stops_watching_a_run_with_no_traceback_and_the_run_goes_on(
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert f"run {running.id} goes on" in err, err
     assert [r.id for r in project.runs(state="RUNNING")] == [running.id]
+
+
+def test_a_number_typed_for_a_string_parameter_is_taken_as_typed(project: Project) -> None:
+    """`orc run NAME -p day=20261201` for `day: str`: refused as a number before (exit 2), so
+    a date or an id written as digits needed JSON quoting."""
+    project.write(
+        "flows.py",
+        "from orchestrate import flow\n\n\n@flow\ndef report(day: str, n: int = 1) -> str:\n    return day * n\n",
+    )
+    project.write(
+        "flows.toml", '[[deployments]]\nname = "report"\nentrypoint = "flows.py:report"\n'
+    )
+    project.up()
+    for lean in ("1", "0"):
+        result = project.orc(
+            "run", "report", "-p", "day=20261201", "-p", "n=2", "--watch", "--json",
+            env={"ORC_LEAN_CLI": lean},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert json.loads(result.stdout)["parameters"] == {"day": "20261201", "n": 2}
 
 
 def test_run_watch_exits_1_on_failure_after_retries(project: Project) -> None:
