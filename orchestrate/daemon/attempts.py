@@ -160,7 +160,9 @@ async def retire_journals(daemon: Daemon, run_id: str, attempt: int) -> None:
 
 
 async def cancel(daemon: Daemon, run: FlowRunRecord) -> FlowRunRecord:
-    """Cancel by request: at once if no worker runs it, else Cancelling while its worker stops."""
+    """Cancel by request: at once if no worker runs it, else Cancelling while its worker stops.
+    A run whose worker then ends otherwise (it could not start, or failed) is not retried."""
+    daemon.cancel_asked.add(run.id)
     handle = daemon.handles.get(run.id)
     starting = daemon.starting.get(run.id)
     if handle is None and starting is not None:

@@ -33,7 +33,10 @@ def after_exit(daemon: Daemon, run: FlowRunRecord, retryable: bool = True) -> No
             daemon,
         )
     daemon.remember(run)
-    if not retryable:
+    if run.id in daemon.cancel_asked and retryable:
+        retryable = False
+        log.info("%s %s: not retried: its cancel was asked for", run.deployment, run.name)
+    elif not retryable:
         log.warning(
             "%s %s: not retried, no retry can fix this: %s",
             run.deployment,

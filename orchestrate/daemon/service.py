@@ -77,6 +77,8 @@ class Daemon:
         self.handles: dict[str, Any] = {}
         #: runs whose worker is being started: their handle, or None if none started, to come
         self.starting: dict[str, Outcome[Any]] = {}
+        #: Runs whose cancel was asked for: however their worker ends, they are not retried.
+        self.cancel_asked: set[str] = set()
         self.slot_keys: set[str] = set()
         #: when `slots.forget_old` last let old keys go
         self.keys_forgotten_at = 0.0
@@ -321,6 +323,7 @@ class Daemon:
         self.slot_detail.pop(run_id, None)
         self.slot_of.pop(run_id, None)
         self._manual.discard(run_id)
+        self.cancel_asked.discard(run_id)
         self.pauses.forget(run_id)
 
     def maybe_retry(self, run: FlowRunRecord) -> bool:

@@ -38,6 +38,9 @@ class FirstStartHeld:
     made: asyncio.Event = field(default_factory=asyncio.Event)
     #: The held start fails with this once let go (as a start fails on an error in orc).
     failure: Exception | None = None
+    #: The held start gives a worker that never started (its spawn failed: a bad `python`,
+    #: no file descriptors left), which ends its run Crashed at once, as the supervisor does.
+    never_started: bool = False
 
     async def start(self, spec: Any) -> Worker:
         if not self.held.is_set():
@@ -50,6 +53,8 @@ class FirstStartHeld:
         self.started.append(spec.flow_run_id)
         worker = self.workers[spec.flow_run_id] = Worker(self, spec)
         self.made.set()
+        if self.never_started and len(self.started) == 1:
+            worker.abandon_soon("The worker could not be started: [Errno 2] No such file")
         return worker
 
 
@@ -72,6 +77,9 @@ class Worker:
 
     async def abandon(self, reason: str) -> Exit:
         return self._end(StateType.CRASHED, reason)
+
+    def abandon_soon(self, reason: str) -> None:
+        asyncio.get_running_loop().call_soon(self._end, StateType.CRASHED, reason)
 
     def _end(self, state: StateType, reason: str) -> Exit:
         run = self._run()
@@ -166,6 +174,33 @@ async def test_a_run_cancelled_while_its_start_fails_ends_cancelled_and_is_not_r
         assert run.state.type is StateType.CANCELLED, run.state
         assert "the fork server went away" in (run.state.message or "")
         assert run.run_count == 1 and not supervisor.another.is_set()
+    finally:
+        await daemon.stop(grace=0.1)
+        await asyncio.wait_for(serving, 10)
+
+
+async def test_a_run_cancelled_while_its_worker_never_started_is_not_retried(
+    tmp_path: Path,
+) -> None:
+    """The usual way a start fails: the worker cannot be spawned, and its run ends Crashed.
+    A cancel that came meanwhile was lost there, and the run, with retries left, was started
+    again."""
+    supervisor = FirstStartHeld(never_started=True)
+    daemon = _daemon(tmp_path, supervisor, retries=3)
+    run = daemon.create_manual("tiny", {})
+    serving = asyncio.create_task(daemon.serve())
+    try:
+        await asyncio.wait_for(supervisor.held.wait(), 10)
+        await asyncio.wait_for(daemon.cancel(run), 5)
+        supervisor.go.set()
+
+        def over() -> bool:  # ended for good, or started again
+            idle = run.id not in daemon.handles and run.id not in daemon.starting
+            return len(supervisor.started) > 1 or (idle and run.state.is_final())
+
+        await asyncio.wait_for(_until(over), 5)
+        assert supervisor.started == [run.id], "the cancelled run was started again"
+        assert run.state.type is StateType.CRASHED and run.run_count == 1, run.state
     finally:
         await daemon.stop(grace=0.1)
         await asyncio.wait_for(serving, 10)
