@@ -279,6 +279,8 @@ class Daemon:
         for run in decision.start:
             if self.stopping:
                 break  # still Scheduled: the next orc up starts it
+            if run.state.type is not StateType.SCHEDULED or run.deployment not in self.table:
+                continue  # cancelled, or its deployment left, while an earlier one started
             consumed.add(run.deployment or "")
             start_trace.mark("daemon: due run taken")
             await attempts.start(self, run)

@@ -206,6 +206,31 @@ async def test_a_run_cancelled_while_its_worker_never_started_is_not_retried(
         await asyncio.wait_for(serving, 10)
 
 
+async def test_a_due_run_cancelled_while_an_earlier_one_starts_is_not_started(
+    tmp_path: Path,
+) -> None:
+    """Both runs were taken in one round; the second was cancelled while the first's start
+    was awaited, and the round went on to start it anyway."""
+    supervisor = FirstStartHeld()
+    daemon = _daemon(tmp_path, supervisor, clock=lambda: 1_800_000_000.0)
+    first = daemon.create_manual("tiny", {})
+    second = daemon.create_manual("tiny", {})
+    serving = asyncio.create_task(daemon.serve())
+    try:
+        await asyncio.wait_for(supervisor.held.wait(), 10)
+        await asyncio.wait_for(daemon.cancel(second), 5)
+        assert second.state.type is StateType.CANCELLED
+        supervisor.go.set()
+        await asyncio.wait_for(_until(lambda: first.id in daemon.handles), 5)
+        await asyncio.wait_for(_until(lambda: not daemon.starting), 5)
+        assert supervisor.started == [first.id]
+        assert second.state.type is StateType.CANCELLED and second.run_count == 0
+        assert not serving.done()
+    finally:
+        await daemon.stop(grace=0.1)
+        await asyncio.wait_for(serving, 10)
+
+
 async def _until(condition: Any) -> None:
     while not condition():
         await asyncio.sleep(0.01)
