@@ -125,7 +125,13 @@ def _not_running(root: Path, json_output: bool) -> NoReturn:
 
         stamp = None if seen is None else datetime.fromtimestamp(seen, UTC).isoformat()
         render.print_json(
-            {"running": False, "project_root": str(root), "last_seen": stamp, "log": str(log)}
+            {
+                "running": False,
+                "running_runs": [],
+                "project_root": str(root),
+                "last_seen": stamp,
+                "log": str(log),
+            }
         )
     else:
         when = "never" if seen is None else render.relative(seen - time.time())

@@ -12,6 +12,7 @@ import typer
 from orchestrate.cli.options import ProjectOption
 from orchestrate.cli.params import run_parameters
 from orchestrate.core.errors import ParameterError
+from orchestrate.core.project import given_project
 
 if TYPE_CHECKING:
     from orchestrate.core.records import FlowRunRecord, Record, RecordSink
@@ -36,7 +37,7 @@ def run_flow(
     parameters = _as_typed(entrypoint, run_parameters(param or [], params_json), param or [])
     home = os.environ.get("ORC_HOME")
     if project is not None:  # where the run records; put back after, for callers in-process
-        os.environ["ORC_HOME"] = str(project.expanduser().resolve())
+        os.environ["ORC_HOME"] = str(given_project(project))
     try:
         flow_obj = _load(entrypoint)
         watch = _watch_runs()

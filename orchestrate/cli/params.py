@@ -37,13 +37,14 @@ def param_texts(pairs: list[str]) -> dict[str, str]:
     """The `-p` values that read as JSON but not as a JSON string, as typed: `day=20261201`
     gives `{"day": "20261201"}`. Where the flow takes a string, the text is what is meant."""
     texts: dict[str, str] = {}
-    for pair in pairs:
+    for pair in pairs:  # the last `-p` of a name wins, as in `parse_params`
         key, _, raw = pair.partition("=")
+        texts.pop(key.strip(), None)
         try:
             value = json.loads(raw)
         except (ValueError, RecursionError):
             continue
-        if not isinstance(value, str) and not isinstance(value, dict | list):
+        if not isinstance(value, str | dict | list):
             texts[key.strip()] = raw
     return texts
 

@@ -14,6 +14,7 @@ import codecs
 import re
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from orchestrate.config.issues import ConfigError, ConfigIssue, SourceFile
@@ -138,3 +139,14 @@ def _offset_position(text: str, offset: int) -> Position:
 
 def _error(display: str, line: int, column: int, message: str) -> ConfigError:
     return ConfigError([ConfigIssue(display, line, column, "", message)])
+
+
+def is_blank(path: Path) -> bool:
+    """Whether the file holds no TOML table or key at all: blank lines and comments only, as a
+    save caught half-way (emptied, not yet written) leaves it. Not parsed here: the loader
+    says what is wrong with a file that is not TOML. False if it cannot be read."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return False
+    return all(not line.strip() or line.lstrip().startswith("#") for line in lines)

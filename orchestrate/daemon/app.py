@@ -91,6 +91,7 @@ async def _main(
     )
     daemon.scopes = scopes
     daemon.log_file = log_file
+    daemon.config_seen = loaded
     automations_state = state_dir(root) / "automations.json"
     daemon.automations = Automations(daemon, config.automations, automations_state)
     retention = Retention(daemon)
@@ -131,7 +132,7 @@ async def _main(
     collector.tune()  # once loaded and recovered, before the first client is served
     await server.start(state_dir(root) / "orc.sock")
     parts = Supervised(stop)
-    parts.start("watcher", lambda: _watch(daemon, root, config, loaded))
+    parts.start("watcher", lambda: _watch(daemon, root, config))
     parts.start("scheduler", daemon.serve)
     parts.start("automation deadlines", daemon.automations.watch_deadlines)
     parts.start("retention", retention.run)
@@ -202,15 +203,20 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _watch(daemon: Any, root: Path, config: Any, loaded: Any = None) -> None:
+async def _watch(daemon: Any, root: Path, config: Any) -> None:
     from orchestrate.config import ConfigError, load_config
+    from orchestrate.config.reading import is_blank
     from orchestrate.core.errors import OrcError
-    from orchestrate.daemon.watch import watch
+    from orchestrate.daemon.watch import signature, watch
 
     config_path = root / CONFIG_FILE
 
+    def seen() -> Any:
+        return daemon.config_seen
+
     async def reload() -> None:
-        if (len(daemon.table) or len(daemon.automations)) and _empty(config_path):
+        daemon.config_seen = signature(config_path)  # before the read: a save meanwhile is new
+        if (len(daemon.table) or len(daemon.automations)) and is_blank(config_path):
             daemon.config_invalid(OrcError(_EMPTY_SAVE.format(path=config_path)))
             return
         try:
@@ -224,9 +230,9 @@ async def _watch(daemon: Any, root: Path, config: Any, loaded: Any = None) -> No
                 OrcError(f"{config_path}: cannot be read ({type(exc).__name__}: {exc})")
             )
             return
-        use_secrets(new)
-        log_warnings(new)
         try:
+            use_secrets(new)
+            log_warnings(new)
             daemon.reload(new)
         except Exception as exc:
             log.exception("applying %s failed; keeping the last good config", config_path)
@@ -235,20 +241,10 @@ async def _watch(daemon: Any, root: Path, config: Any, loaded: Any = None) -> No
             )
 
     folders = [root / f for f in (getattr(config.project, "watch", None) or [])]
-    await watch(root, config_path, folders, reload, lambda: daemon.stopping, loaded)
+    await watch(root, config_path, folders, reload, lambda: daemon.stopping, seen)
 
 
 _EMPTY_SAVE = (
     "{path}: the file is empty, as a save still being written leaves it; keeping the last "
     "good config. To remove every deployment and automation, keep the [project] table."
 )
-
-
-def _empty(path: Path) -> bool:
-    """Whether the file holds no TOML table or key at all: blank lines and comments only
-    (not parsed here: the loader says what is wrong with a file that is not TOML)."""
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return False
-    return all(not line.strip() or line.lstrip().startswith("#") for line in lines)

@@ -47,8 +47,7 @@ def reload(daemon: Daemon, config: Any) -> None:
         daemon.automations.reload(config.automations)
     for name in diff.rescheduled:
         daemon.withdraw(name)
-    for name in diff.removed:
-        slots.abandon(daemon, name)
+    slots.abandon_gone(daemon)  # the removed deployments, and any flows.toml left out before
     if diff.added or diff.rescheduled:
         catch_up(daemon, daemon.clock(), diff.added)
         daemon.plan(diff.added + diff.rescheduled)

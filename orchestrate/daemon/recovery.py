@@ -123,9 +123,7 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
     if cut_off:
         log.info("recovered %d run(s) the last orc up left in progress", len(cut_off))
     catch_up(daemon, now)
-    gone = {r.deployment for r in daemon.book.scheduled() if r.deployment not in daemon.table}
-    for name in sorted(filter(None, gone)):  # taken out of flows.toml while orc up was down
-        slots.abandon(daemon, name)
+    slots.abandon_gone(daemon)  # taken out of flows.toml while orc up was down
 
 
 def _stop_leftovers(daemon: Daemon) -> None:

@@ -95,6 +95,9 @@ class Daemon:
         self.config_error: str | None = None
         #: The file this daemon logs to (`orc up --detach`), None when it logs to stderr only.
         self.log_file: Path | None = None
+        #: The signature of flows.toml as last read (`watch.signature`), kept across restarts
+        #: of the watcher so that one does not read an unchanged file again.
+        self.config_seen: Any = None
         self.event_listeners: list[Callable[[EventRecord], None]] = []
         #: socket methods added by parts plugged in later (automations)
         self.extra_handlers: dict[str, Any] = {}

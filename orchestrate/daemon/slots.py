@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from orchestrate.config.reading import is_blank
+from orchestrate.core.project import CONFIG_FILE
 from orchestrate.core.records import FlowRunRecord
 from orchestrate.core.runs import transition
 from orchestrate.core.states import State, StateType
@@ -95,6 +97,22 @@ def abandon(daemon: Daemon, deployment: str) -> list[FlowRunRecord]:
             message,
         )
     return left
+
+
+def abandon_gone(daemon: Daemon) -> None:
+    """`abandon` each deployment that waiting runs name and flows.toml no longer does, unless
+    the file is blank: that is more likely a save caught half-way than every deployment
+    removed, so their runs wait for its next save."""
+    gone = {run.deployment for run in daemon.book.scheduled() if run.deployment not in daemon.table}
+    names = sorted(name for name in gone if name)
+    if names and is_blank(daemon.root / CONFIG_FILE):
+        log.warning(
+            "flows.toml is blank; the runs waiting for %s wait until it names them again",
+            ", ".join(names),
+        )
+        return
+    for name in names:
+        abandon(daemon, name)
 
 
 def skip(daemon: Daemon, run: FlowRunRecord, message: str) -> None:

@@ -5,10 +5,10 @@ nothing more than a log line, because every run starts a fresh worker that
 imports the code as it is now.
 
 The config file is also looked at every `CONFIG_POLL` seconds (its size, times
-and inode, through a link): a save no watch event tells of still applies. That
-is a flows.toml linked from a file kept elsewhere, edited where it is kept, and
-a save made while `orc up` was starting, after it read the file and before its
-watch began.
+and inode, through a link): a save no watch event tells of still applies, once
+the file has held still for one look. That is a flows.toml linked from a file
+kept elsewhere, edited where it is kept, and a save made while `orc up` was
+starting, after it read the file and before its watch began.
 
 The project's root is watched on its own, not recursively, and each of its
 folders recursively, except the state folder `.orc/`, version control,
@@ -102,11 +102,11 @@ async def watch(
     folders: list[Path],
     on_config: Callable[[], Awaitable[None]],
     stop: Callable[[], bool],
-    loaded: Signature | None = None,
+    seen: Callable[[], Signature | None],
 ) -> None:
-    """Call `on_config` after each edit of the config file; log source edits. `loaded` is the
-    signature of the config file as it was read last (taken before it was read)."""
-    await _Watch(root, config_path, folders, on_config, stop, loaded).run()
+    """Call `on_config` after each edit of the config file; log source edits. `seen` gives the
+    signature of the config file as it was last read (`on_config` takes it before it reads)."""
+    await _Watch(root, config_path, folders, on_config, stop, seen).run()
 
 
 class _Watch:
@@ -119,14 +119,14 @@ class _Watch:
         folders: list[Path],
         on_config: Callable[[], Awaitable[None]],
         stop: Callable[[], bool],
-        loaded: Signature | None = None,
+        seen: Callable[[], Signature | None],
     ) -> None:
         self.root = root
         self.config_path = config_path
         self.folders = folders
         self.on_config = on_config
         self.stop = stop
-        self.loaded = loaded
+        self.seen = seen
         self.keep = _interesting(root)
         self.watched: list[Path] = []
         self.regrow = asyncio.Event()  # set when a folder comes or goes at the root
@@ -138,15 +138,19 @@ class _Watch:
             group.create_task(self._poll())
 
     async def _poll(self) -> None:
+        """Reload a config file that changed with no event, once it has held still for a poll
+        (a file still being written is not read half-way)."""
+        pending: Signature | None = None
         while not self.stop():
             await asyncio.sleep(CONFIG_POLL)
-            if signature(self.config_path) != self.loaded and not self.stop():
+            now = signature(self.config_path)
+            if now == self.seen() or self.stop():
+                pending = None
+            elif now != pending:
+                pending = now
+            else:
                 log.info("%s changed with no watch event; reloading it", self.config_path.name)
-                await self._reload()
-
-    async def _reload(self) -> None:
-        self.loaded = signature(self.config_path)  # before the read: a save meanwhile is new
-        await self.on_config()
+                await self.on_config()
 
     async def _top(self) -> None:
         tops = sorted({self.root, self.config_path.parent})
@@ -170,7 +174,7 @@ class _Watch:
         if not paths or self.stop():
             return
         if self.config_path in paths:
-            await self._reload()
+            await self.on_config()
         root = self.root
         sources = sorted(
             str(p.relative_to(root)) for p in paths if p.suffix == ".py" and p.is_relative_to(root)

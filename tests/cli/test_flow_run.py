@@ -102,6 +102,12 @@ def test_a_number_typed_for_a_string_parameter_is_taken_as_typed(project: Path, 
     assert _only_run(orc)["parameters"] == {"label": "20261201", "n": 2}
 
 
+def test_the_last_p_of_a_name_wins_and_a_list_stays_a_list(project: Path, orc: Orc) -> None:
+    result = orc("flow", "run", "etl.py:nightly", "-p", "label=1", "-p", "label=[1]")
+    assert result.returncode == 2, result.stderr  # [1] is no string: refused, not sent as "1"
+    assert "'label'" in result.stderr
+
+
 def test_an_unknown_parameter_exits_2(project: Path, orc: Orc) -> None:
     result = orc("flow", "run", "etl.py:nightly", "-p", "bogus=1")
     assert result.returncode == 2

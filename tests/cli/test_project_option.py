@@ -27,3 +27,11 @@ def test_a_file_given_as_the_project_names_its_folder(tmp_path: Path, orc: Orc) 
     result = orc("status", "--project", str(tmp_path / "flows.toml"))
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"give the folder that holds flows.toml (--project {tmp_path})" in result.stderr
+
+
+def test_orc_flow_run_with_a_missing_project_records_nowhere(tmp_path: Path, orc: Orc) -> None:
+    (tmp_path / "f.py").write_text("def hello() -> int:\n    return 1\n")
+    missing = tmp_path / "projcet"
+    result = orc("flow", "run", "f.py:hello", "--project", str(missing))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert not missing.exists()

@@ -109,3 +109,27 @@ def test_a_deployment_removed_while_orc_up_was_down_has_its_retry_cancelled_at_t
     wait_for(lambda: _state(project, failed)[0] == "CANCELLED", 30, "the retry cancelled")
     assert GONE in (_run(project, failed).state.message or "")
     assert "0 queued" in project.orc("status").stdout
+
+
+def test_a_blank_flows_toml_at_the_start_keeps_the_runs_waiting_for_its_next_save(
+    project: Project,
+) -> None:
+    """A service restarted while flows.toml was caught half-way through a save (emptied, not
+    yet written) must not cancel every run waiting: they wait for the next save, and end
+    only if it no longer names their deployment."""
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", BOTH)
+    project.up()
+    failed = _started(project, "boom")
+    wait_for(lambda: _state(project, failed)[1] == "AwaitingRetry", 30, "boom awaiting its retry")
+    assert project.stop() == 0
+    project.write("flows.toml", "# being saved\n")
+    project.up()
+    assert "flows.toml is blank" in wait_for(
+        lambda: "flows.toml is blank" in project.daemon_log() and project.daemon_log(),
+        15,
+        "the log",
+    )
+    assert _state(project, failed) == ("SCHEDULED", "AwaitingRetry")
+    project.write("flows.toml", NONE_LEFT)
+    wait_for(lambda: _state(project, failed)[0] == "CANCELLED", 30, "the retry cancelled")
