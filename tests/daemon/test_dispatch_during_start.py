@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,16 +122,11 @@ async def test_a_run_asked_for_while_another_starts_is_started_without_another_w
     supervisor = FirstStartHeld()
     daemon = _daemon(tmp_path, supervisor, clock=lambda: 1_800_000_000.0)
     first = daemon.create_manual("tiny", {})
-    serving = asyncio.create_task(daemon.serve())
-    try:
-        await asyncio.wait_for(supervisor.held.wait(), 10)
+    async with _first_start_held(daemon, supervisor):
         second = daemon.create_manual("tiny", {})  # wakes the dispatcher, which is busy
         supervisor.go.set()
         await asyncio.wait_for(supervisor.another.wait(), 5)
         assert supervisor.started == [first.id, second.id]
-    finally:
-        await daemon.stop(grace=0.1)
-        await asyncio.wait_for(serving, 10)
 
 
 async def test_a_cancel_while_the_worker_starts_stops_that_worker_once_it_exists(
@@ -141,9 +138,7 @@ async def test_a_cancel_while_the_worker_starts_stops_that_worker_once_it_exists
     supervisor = FirstStartHeld()
     daemon = _daemon(tmp_path, supervisor)
     run = daemon.create_manual("tiny", {})
-    serving = asyncio.create_task(daemon.serve())
-    try:
-        await asyncio.wait_for(supervisor.held.wait(), 10)
+    async with _first_start_held(daemon, supervisor):
         answer = await asyncio.wait_for(daemon.cancel(run), 5)
         assert answer.state.type is StateType.CANCELLING, answer.state
         supervisor.go.set()
@@ -152,9 +147,6 @@ async def test_a_cancel_while_the_worker_starts_stops_that_worker_once_it_exists
         await asyncio.wait_for(worker.ended.wait(), 5)
         assert worker.cancelled == ["cancelled by request"]
         assert run.state.type is StateType.CANCELLED, run.state
-    finally:
-        await daemon.stop(grace=0.1)
-        await asyncio.wait_for(serving, 10)
 
 
 async def test_a_run_cancelled_while_its_start_fails_ends_cancelled_and_is_not_retried(
@@ -165,18 +157,13 @@ async def test_a_run_cancelled_while_its_start_fails_ends_cancelled_and_is_not_r
     supervisor = FirstStartHeld(failure=RuntimeError("the fork server went away"))
     daemon = _daemon(tmp_path, supervisor, retries=3)
     run = daemon.create_manual("tiny", {})
-    serving = asyncio.create_task(daemon.serve())
-    try:
-        await asyncio.wait_for(supervisor.held.wait(), 10)
+    async with _first_start_held(daemon, supervisor):
         await asyncio.wait_for(daemon.cancel(run), 5)
         supervisor.go.set()
         await asyncio.wait_for(_until(lambda: run.id not in daemon.starting), 5)
         assert run.state.type is StateType.CANCELLED, run.state
         assert "the fork server went away" in (run.state.message or "")
         assert run.run_count == 1 and not supervisor.another.is_set()
-    finally:
-        await daemon.stop(grace=0.1)
-        await asyncio.wait_for(serving, 10)
 
 
 async def test_a_run_cancelled_while_its_worker_never_started_is_not_retried(
@@ -188,9 +175,7 @@ async def test_a_run_cancelled_while_its_worker_never_started_is_not_retried(
     supervisor = FirstStartHeld(never_started=True)
     daemon = _daemon(tmp_path, supervisor, retries=3)
     run = daemon.create_manual("tiny", {})
-    serving = asyncio.create_task(daemon.serve())
-    try:
-        await asyncio.wait_for(supervisor.held.wait(), 10)
+    async with _first_start_held(daemon, supervisor):
         await asyncio.wait_for(daemon.cancel(run), 5)
         supervisor.go.set()
 
@@ -201,9 +186,6 @@ async def test_a_run_cancelled_while_its_worker_never_started_is_not_retried(
         await asyncio.wait_for(_until(over), 5)
         assert supervisor.started == [run.id], "the cancelled run was started again"
         assert run.state.type is StateType.CRASHED and run.run_count == 1, run.state
-    finally:
-        await daemon.stop(grace=0.1)
-        await asyncio.wait_for(serving, 10)
 
 
 async def test_a_due_run_cancelled_while_an_earlier_one_starts_is_not_started(
@@ -215,9 +197,7 @@ async def test_a_due_run_cancelled_while_an_earlier_one_starts_is_not_started(
     daemon = _daemon(tmp_path, supervisor, clock=lambda: 1_800_000_000.0)
     first = daemon.create_manual("tiny", {})
     second = daemon.create_manual("tiny", {})
-    serving = asyncio.create_task(daemon.serve())
-    try:
-        await asyncio.wait_for(supervisor.held.wait(), 10)
+    async with _first_start_held(daemon, supervisor) as serving:
         await asyncio.wait_for(daemon.cancel(second), 5)
         assert second.state.type is StateType.CANCELLED
         supervisor.go.set()
@@ -226,6 +206,17 @@ async def test_a_due_run_cancelled_while_an_earlier_one_starts_is_not_started(
         assert supervisor.started == [first.id]
         assert second.state.type is StateType.CANCELLED and second.run_count == 0
         assert not serving.done()
+
+
+@asynccontextmanager
+async def _first_start_held(
+    daemon: Daemon, supervisor: FirstStartHeld
+) -> AsyncIterator[asyncio.Task[None]]:
+    """The daemon serving, once its first start is held (until `supervisor.go`); stopped after."""
+    serving = asyncio.create_task(daemon.serve())
+    try:
+        await asyncio.wait_for(supervisor.held.wait(), 10)
+        yield serving
     finally:
         await daemon.stop(grace=0.1)
         await asyncio.wait_for(serving, 10)

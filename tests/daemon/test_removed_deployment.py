@@ -71,17 +71,23 @@ def _started(project: Project, *args: str) -> str:
     return answer.stdout.split()[1]
 
 
-def test_removing_a_deployment_cancels_its_retry_and_queued_runs_and_leaves_a_running_one(
-    project: Project,
-) -> None:
+def _awaiting_retry(project: Project) -> str:
+    """`orc up` on both deployments, and a run of `boom` that failed and awaits its retry."""
     project.write("flows.py", FLOWS)
     project.write("flows.toml", BOTH)
     project.up()
     failed = _started(project, "boom")
+    wait_for(lambda: _state(project, failed)[1] == "AwaitingRetry", 30, "boom awaiting its retry")
+    return failed
+
+
+def test_removing_a_deployment_cancels_its_retry_and_queued_runs_and_leaves_a_running_one(
+    project: Project,
+) -> None:
+    failed = _awaiting_retry(project)
     running = _started(project, "nap")
     wait_for(lambda: _state(project, running)[0] == "RUNNING", 30, "the nap running")
     queued = _started(project, "nap")
-    wait_for(lambda: _state(project, failed)[1] == "AwaitingRetry", 30, "boom awaiting its retry")
     wait_for(lambda: _state(project, queued)[1] == "AwaitingConcurrencySlot", 30, "a queued nap")
 
     project.write("flows.toml", NONE_LEFT)
@@ -98,11 +104,7 @@ def test_removing_a_deployment_cancels_its_retry_and_queued_runs_and_leaves_a_ru
 def test_a_deployment_removed_while_orc_up_was_down_has_its_retry_cancelled_at_the_start(
     project: Project,
 ) -> None:
-    project.write("flows.py", FLOWS)
-    project.write("flows.toml", BOTH)
-    project.up()
-    failed = _started(project, "boom")
-    wait_for(lambda: _state(project, failed)[1] == "AwaitingRetry", 30, "boom awaiting its retry")
+    failed = _awaiting_retry(project)
     assert project.stop() == 0
     project.write("flows.toml", NONE_LEFT)
     project.up()
@@ -117,11 +119,7 @@ def test_a_blank_flows_toml_at_the_start_keeps_the_runs_waiting_for_its_next_sav
     """A service restarted while flows.toml was caught half-way through a save (emptied, not
     yet written) must not cancel every run waiting: they wait for the next save, and end
     only if it no longer names their deployment."""
-    project.write("flows.py", FLOWS)
-    project.write("flows.toml", BOTH)
-    project.up()
-    failed = _started(project, "boom")
-    wait_for(lambda: _state(project, failed)[1] == "AwaitingRetry", 30, "boom awaiting its retry")
+    failed = _awaiting_retry(project)
     assert project.stop() == 0
     project.write("flows.toml", "# being saved\n")
     project.up()
