@@ -77,7 +77,7 @@ def withdraw(daemon: Daemon, deployment: str) -> int:
     return len(runs)
 
 
-def abandon(daemon: Daemon, deployment: str) -> list[FlowRunRecord]:
+def abandon(daemon: Daemon, deployment: str) -> None:
     """A deployment left flows.toml: its future slots are withdrawn, and its other runs that
     have not started (a retry due later, a run asked for by hand and queued) end Cancelled,
     saying why, since none of them could ever start. A running run is never touched."""
@@ -96,7 +96,6 @@ def abandon(daemon: Daemon, deployment: str) -> list[FlowRunRecord]:
             names,
             message,
         )
-    return left
 
 
 def abandon_gone(daemon: Daemon) -> None:
