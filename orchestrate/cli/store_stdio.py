@@ -34,11 +34,11 @@ def store_stdio(project: ProjectOption = None) -> None:
     and closes it again, so `orc up` can start at any time.
     """
     from orchestrate.cli.exits import report
-    from orchestrate.cli.options import project_folder
     from orchestrate.core.errors import StoreError
-    from orchestrate.core.project import store_path
+    from orchestrate.core.project import project_root, store_path
 
-    root = project_folder(project)
+    # not `project_folder`: the dashboard shows this command's own words for a missing folder
+    root = project.expanduser().resolve() if project else project_root()
     if not root.is_dir():
         error = StoreError(f"no project folder at {root}: give --project the folder of flows.toml")
         raise typer.Exit(report(error))
