@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.events import DescendantFocus
 from textual.timer import Timer
 from textual.widget import Widget
@@ -168,6 +169,14 @@ class MainScreen(RunViews):
     def on_mount(self) -> None:
         if not self.is_attached:  # the app quit before its panes mounted: nothing to bind
             return
+        try:
+            self._bind_panes()
+        except NoMatches:
+            if self.app.is_running:
+                raise
+            # the app began to shut down as this screen mounted: its panes are going already
+
+    def _bind_panes(self) -> None:
         self.bind_run_views()
         self._header = self.query_one("#header", HeaderLine)
         self._left = self.query_one("#left", Vertical)
