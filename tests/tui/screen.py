@@ -54,3 +54,12 @@ async def wait_for_notice(pilot: Pilot[object], text: str, timeout: float = 10.0
         timeout,
         f"a notification {text!r}",
     )
+
+
+def steady_cursors(pilot: Pilot[object]) -> None:
+    """Every text cursor on the screen shown steadily, so a picture never catches one blinked off
+    (a loaded machine can take longer than a blink between the last key and the picture)."""
+    from textual.widgets import Input
+
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False

@@ -15,7 +15,7 @@ import pytest
 
 from tests.tui.conftest import make_app
 from tests.tui.fake_daemon import FakeDaemon
-from tests.tui.screen import wait_for_text, wait_until
+from tests.tui.screen import steady_cursors, wait_for_text, wait_until
 from tests.tui.test_snapshots import SIZES, on_brave_fox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.events import EventsScreen
@@ -57,6 +57,7 @@ def test_run_form(snap_compare: Any, size: tuple[int, int]) -> None:
         await pilot.press("1", "end", "R")  # nightly-etl, last by name
         await on_screen(pilot, RunForm)
         await wait_for_text(pilot, "days")
+        steady_cursors(pilot)
 
     assert snap_compare(make_app(FakeDaemon.canned()), terminal_size=size, run_before=shown)
 
@@ -95,6 +96,7 @@ def test_command_line(snap_compare: Any, size: tuple[int, int]) -> None:
         await wait_for_text(pilot, "brave-fox")
         await pilot.press("colon", *"run nig")
         await wait_for_text(pilot, "run nig")
+        steady_cursors(pilot)
 
     assert snap_compare(make_app(FakeDaemon.canned()), terminal_size=size, run_before=shown)
 
