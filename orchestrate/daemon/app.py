@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrate._version import __version__
 from orchestrate.core.project import CONFIG_FILE, state_dir, store_path
@@ -23,6 +23,9 @@ from orchestrate.daemon.lock import DaemonLock
 from orchestrate.daemon.logs import configure_logging
 from orchestrate.daemon.supervised import DaemonFailed, Supervised
 from orchestrate.daemon.thread_names import name_threads
+
+if TYPE_CHECKING:
+    from orchestrate.daemon.watch import Signature
 
 log = logging.getLogger("orc.daemon")
 
@@ -54,7 +57,7 @@ async def _main(
     root: Path,
     config: Any,
     shutdown_grace: float,
-    loaded: Any = None,
+    loaded: Signature | None = None,
     log_file: Path | None = None,
 ) -> None:
     from orchestrate.daemon.automations import Automations
@@ -211,7 +214,7 @@ async def _watch(daemon: Any, root: Path, config: Any) -> None:
 
     config_path = root / CONFIG_FILE
 
-    def seen() -> Any:
+    def seen() -> Signature | None:
         return daemon.config_seen
 
     async def reload() -> None:

@@ -46,6 +46,7 @@ from orchestrate.daemon.outcome import Outcome
 from orchestrate.daemon.pauses import Pauses
 from orchestrate.daemon.run_files import RunFiles
 from orchestrate.daemon.signature import flow_name
+from orchestrate.daemon.watch import Signature
 from orchestrate.store.batch import RunDeletion, SlotRecord, StoredTogether
 from orchestrate.worker import start_trace
 
@@ -97,7 +98,7 @@ class Daemon:
         self.log_file: Path | None = None
         #: The signature of flows.toml as last read (`watch.signature`), kept across restarts
         #: of the watcher so that one does not read an unchanged file again.
-        self.config_seen: Any = None
+        self.config_seen: Signature | None = None
         self.event_listeners: list[Callable[[EventRecord], None]] = []
         #: socket methods added by parts plugged in later (automations)
         self.extra_handlers: dict[str, Any] = {}
