@@ -20,12 +20,15 @@ from orchestrate.core.records import (
     StateRecord,
     TaskRunRecord,
 )
-from orchestrate.daemon import state_events, views
+from orchestrate.core.states import StateType
+from orchestrate.daemon import retries, state_events, views
 
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
 
 _SNAPSHOTS = (FlowRunRecord, TaskRunRecord)
+#: The end states of an attempt the daemon may retry: their event waits for its decision.
+_RETRIED = (StateType.FAILED, StateType.CRASHED)
 
 #: The longest log message stored (characters); a longer one keeps its start and a marker.
 #: A run that prints one 50 MB line must not make the store, the run book and every
@@ -134,6 +137,9 @@ def _state_event(daemon: Daemon, record: StateRecord) -> None:
         if flow_run is None:
             return
         event = state_events.flow_run_event(flow_run, record.state, None)
+        if record.state.type in _RETRIED and retries.may_retry(daemon, flow_run):
+            daemon.held_failures[flow_run.id] = event  # told once the daemon decides
+            return
     emit(daemon, event)
 
 

@@ -4,6 +4,12 @@ A retry is the same flow run Scheduled again as `AwaitingRetry` (Prefect's
 word), so it keeps its id and its attempts count on; a pause does not hold it.
 A reason no retry can fix (a blocked deployment, a worker that says its run
 needs a fix) ends the run without one.
+
+As in Prefect, `orc.flow-run.Failed` (or `Crashed`) tells of a run that ended for
+good: an attempt that will be retried tells of itself as `orc.flow-run.AwaitingRetry`,
+whose message says why. The failure's event waits in `Daemon.held_failures` until
+the daemon decides (`may_retry` says when it must wait), so an automation on
+`Failed` never fires while a retry is still coming.
 """
 
 from __future__ import annotations
@@ -55,6 +61,22 @@ def fail_for_good(daemon: Daemon, run: FlowRunRecord, message: str) -> None:
     daemon.settled(run)
 
 
+def may_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
+    """Whether a failed or crashed attempt of `run` may still be retried by the daemon.
+
+    Only a top-level run of a deployment, with an attempt left and no cancel asked for.
+    """
+    if run.parent_flow_run_id or run.parent_task_run_id or run.id in daemon.cancel_asked:
+        return False
+    if run.deployment not in daemon.table:
+        return False
+    return _attempts(daemon, run) <= daemon.table.get(run.deployment or "").retries
+
+
+def _attempts(daemon: Daemon, run: FlowRunRecord) -> int:
+    return run.run_count - daemon.pauses.reruns(run.id)  # a resume is not a retry
+
+
 def maybe_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
     """Schedule the run's next attempt if it failed or crashed and its `retries` allow one.
 
@@ -66,11 +88,11 @@ def maybe_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
     spec = daemon.table.get(run.deployment or "")
     if run.state.type not in (StateType.FAILED, StateType.CRASHED):
         return False
-    attempts = run.run_count - daemon.pauses.reruns(run.id)  # a resume is not a retry
+    attempts = _attempts(daemon, run)
     if attempts > spec.retries:
         return False
     delay = float(spec.retry_delay_seconds or 0)
-    message = f"Retry {attempts} of {spec.retries} in {delay:g}s"
+    message = f"Retry {attempts} of {spec.retries} in {delay:g}s after: {run.state.message}"
     schedule_again(daemon, run, daemon.clock() + delay, message)
     daemon.wake()
     return True
@@ -79,6 +101,7 @@ def maybe_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
 def schedule_again(daemon: Daemon, run: FlowRunRecord, at: float, message: str) -> None:
     """The same run Scheduled again at `at` as AwaitingRetry, for its next attempt."""
     retry = State(StateType.SCHEDULED, "AwaitingRetry", message=message)
+    daemon.held_failures.pop(run.id, None)  # the attempt's failure is told as AwaitingRetry
     run.expected_start_time = at
     run.end_time = None
     transition(run, retry, daemon)

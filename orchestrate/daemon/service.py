@@ -80,6 +80,9 @@ class Daemon:
         self.starting: dict[str, Outcome[Any]] = {}
         #: Runs whose cancel was asked for: however their worker ends, they are not retried.
         self.cancel_asked: set[str] = set()
+        #: The `Failed`/`Crashed` event of an attempt that may yet be retried, by run id:
+        #: emitted when the run settles, dropped when it is retried (see `daemon.retries`).
+        self.held_failures: dict[str, EventRecord] = {}
         self.slot_keys: set[str] = set()
         #: when `slots.forget_old` last let old keys go
         self.keys_forgotten_at = 0.0
@@ -319,6 +322,9 @@ class Daemon:
         must not hold ~90 bytes for every run it ever settled.
         """
         self.forget(run.id)
+        failure = self.held_failures.pop(run.id, None)
+        if failure is not None:
+            self.emit(failure)
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
         self.book.settled(run.id)
@@ -402,6 +408,8 @@ class Daemon:
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.run_files.drained()  # the journals of the last runs wait for no interval
+        for run_id in list(self.held_failures):  # undecided at the stop: the event is kept
+            self.emit(self.held_failures.pop(run_id))
         if self.automations is not None:
             await self.automations.close()
 

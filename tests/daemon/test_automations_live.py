@@ -49,6 +49,45 @@ def test_a_failing_deployment_starts_cleanup_with_the_failed_run_id(project: Pro
     assert failed.id in json.dumps([e.model_dump() for e in triggered]) or triggered
 
 
+def test_failed_is_told_once_the_retries_are_spent_and_each_retry_says_why(
+    project: Project,
+) -> None:
+    """As in Prefect, a retried attempt is `AwaitingRetry`, not `Failed`: an automation
+    on `Failed` fires once, for the last attempt, not while a retry is still coming."""
+    project.write("flows.py", FLOWS)
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "fails"
+        entrypoint = "flows.py:fails"
+        retries = 2
+
+        [[deployments]]
+        name = "cleanup"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "cleanup-after-failure"
+        trigger = { event = "orc.flow-run.Failed", match = { deployment = "fails" } }
+        actions = [{ type = "run-deployment", deployment = "cleanup", parameters = { x = "{{ event.payload.run_count }}" } }]
+    """,
+    )
+    project.up()
+    with project.client() as client:
+        failed = client.create_run("fails")
+    cleanup = wait_for(lambda: project.completed("cleanup"), 60, "the cleanup run to complete")
+    assert [run.parameters for run in cleanup] == [{"x": 3}]  # after the third attempt only
+    (run,) = [r for r in project.runs() if r.id == failed.id]
+    assert run.state.type == "FAILED" and run.run_count == 3
+    mine = f"orc.flow-run.{failed.id}"
+    told = [e for e in events(project, "orc.flow-run.*") if e.resource["orc.resource.id"] == mine]
+    assert [e.event for e in told].count("orc.flow-run.Failed") == 1
+    retried = [e for e in told if e.event == "orc.flow-run.AwaitingRetry"]
+    assert len(retried) == 2
+    assert all("this flow always fails" in e.payload["state"]["message"] for e in retried)
+
+
 def test_a_deployment_trigger_chains_b_after_a_with_a_templated_parameter(project: Project) -> None:
     project.write(
         "flows.py",
