@@ -144,7 +144,9 @@ class FlowRunReads(Reader):
         DuckDB 2.0 serves neither `starts_with(id, ?)` nor a range on `id` from the
         primary key's ART index (EXPLAIN shows a sequential scan for both, and for `=`
         on small tables), so the exact lookup comes first and the scan only on a miss.
+        Ids are lowercase hex: a prefix copied in capitals, or with blanks around it, matches.
         """
+        prefix = prefix.strip()
         if not prefix:
             raise RunNotFound("No run id given. Run `orc runs ls` to see run ids.")
         exact = self._rows(f"SELECT {columns} FROM flow_runs WHERE id = ?", [prefix])
@@ -153,7 +155,7 @@ class FlowRunReads(Reader):
         # Unordered: a unique prefix (the usual case) needs no sort; an ambiguous one is ordered below.
         matches = self._rows(
             f"SELECT {columns}, epoch(created) FROM flow_runs WHERE starts_with(id, ?) LIMIT ?",
-            [prefix, _AMBIGUITY_SHOWN + 1],
+            [prefix.lower(), _AMBIGUITY_SHOWN + 1],
         )
         if len(matches) == 1:
             return matches[0][:-1]

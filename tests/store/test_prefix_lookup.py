@@ -111,3 +111,14 @@ def test_a_full_id_that_prefixes_another_is_that_run(
         RunNotFound, match=r"'ab' matches more than one flow run: abce \(etl/run-2\), abcd"
     ):
         store.flow_run_id("ab")
+
+
+def test_a_prefix_in_capitals_or_with_blanks_around_it_names_its_run(
+    connection: duckdb.DuckDBPyConnection,
+) -> None:
+    """Ids are lowercase hex; one read off a screen or pasted with a blank still finds its run."""
+    store = _store_with(connection, ["3b96d34b-e985", "77aa01"])
+    assert store.flow_run_id("3B96D3") == "3b96d34b-e985"
+    assert store.get_flow_run(" 77aa ").id == "77aa01"
+    with pytest.raises(RunNotFound, match="No run id given"):
+        store.flow_run_id("  ")
