@@ -15,6 +15,11 @@ def main() -> None:
         _main()
     except BrokenPipeError:
         _reader_gone()
+    except KeyboardInterrupt:  # Ctrl-C while waiting on the daemon: no traceback, as click
+        from orchestrate.cli.exits import INTERRUPTED
+
+        print(file=sys.stderr)
+        sys.exit(INTERRUPTED)
 
 
 def _reader_gone() -> None:

@@ -26,6 +26,8 @@ BAD_INPUT = 2
 NOT_FOUND = 3
 STORE_ERROR = 4
 NO_DAEMON = 5
+#: A command stopped with Ctrl-C, as a shell gives one that SIGINT ended.
+INTERRUPTED = 130
 
 EPILOG = (
     "Exit codes: 0 success; 1 the flow run ended in a state other than Completed; "
@@ -34,7 +36,7 @@ EPILOG = (
     "not allow, such as retrying a Completed run); 3 not found (unknown run id); "
     "4 store error (the .orc/orc.duckdb file cannot be read or written); "
     "5 daemon trouble (no `orc up` running, one already running, or it cannot be reached). "
-    "`orc run --watch` exits 0 Completed, 1 Failed/Crashed, 2 Cancelled."
+    "`orc run --watch` exits 0 Completed, 1 Failed/Crashed, 2 Cancelled; Ctrl-C exits 130."
 )
 
 

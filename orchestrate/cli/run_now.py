@@ -13,14 +13,14 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.cli.exits import INTERRUPTED
+
 if TYPE_CHECKING:
     from orchestrate.client import Client
     from orchestrate.client.plain import PlainClient
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 EXIT_BY_TYPE = {"COMPLETED": 0, "FAILED": 1, "CRASHED": 1, "CANCELLED": 2}
-#: The exit code of a watch stopped with Ctrl-C, as a shell gives a command SIGINT ended.
-INTERRUPTED = 130
 
 
 def run_now(
