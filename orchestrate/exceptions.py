@@ -9,9 +9,11 @@ from orchestrate.core.errors import (
     InvalidStateTransition,
     MappingLengthMismatch,
     MappingMissingIterable,
+    MissingContextError,
     MissingResult,
     NotPausedError,
     OrcError,
+    ParameterBindError,
     ParameterTypeError,
     PausedRun,
     ResultTimeout,
@@ -20,10 +22,8 @@ from orchestrate.core.errors import (
     UnfinishedRun,
     UpstreamTaskError,
 )
-from orchestrate.logging import MissingContextError
 
 PrefectException = OrcError
-ParameterBindError = ParameterTypeError
 
 __all__ = [
     "CancelledRun",

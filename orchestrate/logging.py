@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestrate.core.errors import MissingContextError
 from orchestrate.engine import (
     RunLogger,
     configure,
@@ -10,10 +11,6 @@ from orchestrate.engine import (
     task_run_context,
     task_run_logger,
 )
-
-
-class MissingContextError(RuntimeError):
-    """`get_run_logger()` was called outside of any flow or task run."""
 
 
 def get_run_logger() -> RunLogger:

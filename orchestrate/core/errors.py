@@ -76,6 +76,10 @@ class ParameterTypeError(ParameterError):
         bad = [f"{'.'.join(str(i) for i in err['loc'])}: {err['msg']}" for err in exc.errors()]
         return cls("Flow run received invalid parameters:\n - " + "\n - ".join(bad))
 
+
+class ParameterBindError(ParameterTypeError, TypeError):
+    """Arguments that do not fit the flow's signature: a `TypeError`, as in Prefect."""
+
     @classmethod
     def from_bind_failure(
         cls,
@@ -93,6 +97,10 @@ class ParameterTypeError(ParameterError):
             f"Function '{fn.__name__}' has signature '{signature}' but received "
             f"args: {call_args} and kwargs: {list(call_kwargs.keys())}."
         )
+
+
+class MissingContextError(OrcError, RuntimeError):
+    """Asked for the run in progress (its logger, its context) outside of any flow or task run."""
 
 
 class MappingError(ParameterError, ValueError):

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.core.errors import MissingContextError
 from orchestrate.core.records import FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.engine.links import ResultLinks
 
@@ -117,5 +118,5 @@ def get_run_context() -> TaskRunContext | FlowRunContext:
         task_run_context.get() or flow_run_context.get()
     )
     if context is None:
-        raise RuntimeError("No run is in progress: call this inside a @flow or @task.")
+        raise MissingContextError("No run is in progress: call this inside a @flow or @task.")
     return context

@@ -16,7 +16,7 @@ from orchestrate.core.errors import FlowRunTimeoutError, RunTimeout, TaskRunTime
 from orchestrate.engine.context import flow_run_context, task_run_context
 from orchestrate.engine.flow_engine import FlowRunJob, flow_steps, stand_in_name
 from orchestrate.engine.links import is_linkable
-from orchestrate.engine.logs import print_target
+from orchestrate.engine.logs import print_target, prints_to
 from orchestrate.engine.streams import refused, refused_async, stream_async, stream_sync
 from orchestrate.engine.task_engine import TaskRunJob
 from orchestrate.engine.task_rules import task_steps
@@ -80,7 +80,7 @@ class _TaskStream:
         context = self.job.context
         assert context is not None  # set by the steps before they ask for the body
         token = task_run_context.set(context)
-        printing = print_target.set(self.job.logger) if context.log_prints else None
+        printing = prints_to(self.job.logger, context.log_prints)
         try:
             yield
         finally:

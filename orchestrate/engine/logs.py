@@ -12,7 +12,7 @@ import builtins
 import logging
 import os
 import sys
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from orchestrate.core import secrets
@@ -125,10 +125,19 @@ def _print(
     *args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False
 ) -> None:
     logger = print_target.get()
-    if logger is None or (file is not None and file is not sys.stdout):
+    if logger is None or (file is not None and file is not sys.stdout and file is not sys.stderr):
         _original_print(*args, sep=sep, end=end, file=file, flush=flush)
         return
     logger.info((sep if sep is not None else " ").join(map(str, args)))
+
+
+def prints_to(logger: RunLogger, log_prints: bool) -> Token[RunLogger | None] | None:
+    """Point `print` at a run's `logger` if the run logs its prints, else away from any
+    enclosing run's (a task with `log_prints=False` in a flow that logs them prints as
+    usual); the token to reset, or None where nothing changed."""
+    if log_prints:
+        return print_target.set(logger)
+    return print_target.set(None) if print_target.get() is not None else None
 
 
 def capture_prints() -> None:

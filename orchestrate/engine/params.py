@@ -16,7 +16,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, Union
 
-from orchestrate.core.errors import ParameterTypeError
+from orchestrate.core.errors import ParameterBindError, ParameterTypeError
 
 _EMPTY = inspect.Parameter.empty
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -32,7 +32,7 @@ def bind_parameters(
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as exc:
-        raise ParameterTypeError(
+        raise ParameterBindError(
             f"Flow {fn.__name__!r} was called with arguments that do not fit its signature "
             f"{fn.__name__}{signature}: {exc}."
         ) from exc

@@ -18,6 +18,7 @@ from typing import Any
 
 from orchestrate.core.states import State
 from orchestrate.engine.logs import RunLogger, hook_name, log_hook_failure, print_target
+from orchestrate.engine.thread_loops import await_from_sync
 
 
 @dataclass(slots=True, frozen=True)
@@ -122,10 +123,8 @@ def _run_hooks_sync(request: RunHooks) -> None:
     for hook in request.hooks:
         with _hook_scope(request, hook):
             result = hook(*request.arguments)
-            if inspect.isawaitable(result):
-                import asyncio  # an async hook of a sync run: the only time a sync run needs it
-
-                asyncio.run(_await(result))
+            if inspect.isawaitable(result):  # an async hook of a sync run
+                await_from_sync(result)
 
 
 @contextmanager
@@ -144,10 +143,6 @@ def _hook_scope(request: RunHooks, hook: Callable[..., Any]) -> Iterator[None]:
     finally:
         if printing is not None:
             print_target.reset(printing)
-
-
-async def _await(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
 
 
 def listed(value: Any) -> Any:
@@ -173,13 +168,21 @@ def call_plan(signature: inspect.Signature) -> Callable[[Callable[..., Any], dic
     ):
         return lambda fn, parameters: fn(**parameters)
 
+    # Before a `*args`, a positional-or-keyword parameter must be passed by position, or
+    # `f(a, *args)` called as `f(*rest, a=1)` would get `a` twice.
+    before_varargs = any(kind is inspect.Parameter.VAR_POSITIONAL for _, kind in kinds)
+
     def call(fn: Callable[..., Any], parameters: dict[str, Any]) -> Any:
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
+        positional = before_varargs
         for name, kind in kinds:
             if name not in parameters:
+                positional = False  # a gap: what follows can only go by name
                 continue
-            if kind is inspect.Parameter.POSITIONAL_ONLY:
+            if kind is inspect.Parameter.POSITIONAL_ONLY or (
+                positional and kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+            ):
                 args.append(parameters[name])
             elif kind is inspect.Parameter.VAR_POSITIONAL:
                 args.extend(parameters[name])

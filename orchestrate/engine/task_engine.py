@@ -29,7 +29,7 @@ from orchestrate.engine.definitions import Plainness
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import InputWalker, plain_upstreams
-from orchestrate.engine.logs import RunLogger, configure, print_target, task_run_logger
+from orchestrate.engine.logs import RunLogger, configure, print_target, prints_to, task_run_logger
 from orchestrate.engine.outcomes import unwrap_state
 from orchestrate.engine.plain_runs import run_plain
 from orchestrate.engine.steps import Outcome, awaitable, drive_async, drive_sync, listed
@@ -168,7 +168,7 @@ class TaskRunJob:
     def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
         assert self.context is not None
         token = task_run_context.set(self.context)
-        printing = print_target.set(self.logger) if self.context.log_prints else None
+        printing = prints_to(self.logger, self.context.log_prints)
         txn = active_transaction.set(self.txn) if self.txn is not None else None
         try:
             timeout = self.task.options.timeout_seconds
@@ -188,7 +188,7 @@ class TaskRunJob:
     async def _call_async(self, parameters: dict[str, Any]) -> Outcome:
         assert self.context is not None
         token = task_run_context.set(self.context)
-        printing = print_target.set(self.logger) if self.context.log_prints else None
+        printing = prints_to(self.logger, self.context.log_prints)
         txn = active_transaction.set(self.txn) if self.txn is not None else None
         timeout = self.task.options.timeout_seconds
         try:

@@ -51,3 +51,33 @@ async def _alone(coroutine: Coroutine[Any, Any, T]) -> T:
             task.cancel()
         if left:
             await asyncio.gather(*left, return_exceptions=True)
+
+
+def await_from_sync(awaitable: Any) -> Any:
+    """Run `awaitable` to its end from sync code (an async hook of a sync run), even when this
+    thread runs an event loop already (a sync task or subflow inside an async flow), where
+    `asyncio.run` would refuse: then on a thread of its own, in this thread's context."""
+    import asyncio
+
+    async def wait() -> Any:
+        return await awaitable
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(wait())
+    outcome: list[Any] = []
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            outcome.append(context.run(asyncio.run, wait()))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="orc-async-hook")
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]

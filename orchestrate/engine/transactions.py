@@ -19,7 +19,6 @@ import enum
 import hashlib
 import inspect
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -32,6 +31,7 @@ from orchestrate.core.runs import new_id
 from orchestrate.engine.context import flow_run_context, task_run_context
 from orchestrate.engine.logs import hook_name
 from orchestrate.engine.results import ResultStore
+from orchestrate.engine.thread_loops import await_from_sync
 
 if TYPE_CHECKING:
     from orchestrate.engine.definitions import TaskOptions
@@ -296,7 +296,7 @@ class Transaction:
         try:
             result = hook(self)
             if inspect.isawaitable(result):
-                _await_in_thread(result)
+                await_from_sync(result)
         except Exception:
             if logs:
                 self._logger().error(
@@ -551,33 +551,6 @@ class _KeyLock:
 
         fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
         self._file.close()
-
-
-def _await_in_thread(awaitable: Any) -> Any:
-    """Run an async hook to its end from sync code, even when this thread runs an event loop."""
-    import asyncio
-
-    async def wait() -> Any:
-        return await awaitable
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(wait())
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(asyncio.run(wait()))
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run, name="orc-transaction-hook")
-    thread.start()
-    thread.join()
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0]
 
 
 __all__ = [

@@ -1,0 +1,94 @@
+"""Prefect code that behaved differently under orc, each case as Prefect's docs or source have it.
+
+Each test is a snippet a user moving from Prefect would write, with only the import changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+
+from orchestrate import flow, task
+from orchestrate.context import get_run_context
+from orchestrate.exceptions import MissingContextError, ParameterBindError, PrefectException
+
+
+def test_a_flow_and_a_task_with_a_parameter_before_star_args_get_each_argument_once(
+    recorded,
+) -> None:
+    @task
+    def pack(a: int, *rest: int) -> tuple[int, tuple[int, ...]]:
+        return a, rest
+
+    @flow
+    def outer(a: int, *rest: int) -> tuple[object, object]:
+        return (a, rest), pack(1, 2, 3)
+
+    assert outer(7, 8, 9) == ((7, (8, 9)), (1, (2, 3)))
+
+
+def test_a_task_that_opts_out_of_log_prints_prints_as_usual_in_a_flow_that_logs_them(
+    recorded, capsys
+) -> None:
+    @task(log_prints=False)
+    def quiet() -> None:
+        print("task print opted out")
+
+    @flow(log_prints=True)
+    def loud() -> None:
+        print("flow print")
+        quiet()
+
+    loud()
+    messages = [r.message for r in recorded.logs()]
+    assert "flow print" in messages and "task print opted out" not in messages
+    assert "task print opted out" in capsys.readouterr().out
+
+
+def test_log_prints_captures_prints_to_stderr_as_prefect_does(recorded, capsys) -> None:
+    @flow(log_prints=True)
+    def warns() -> None:
+        print("to stderr", file=sys.stderr)
+
+    warns()
+    assert "to stderr" in [r.message for r in recorded.logs()]
+    assert "to stderr" not in capsys.readouterr().err
+
+
+def test_an_async_hook_of_a_sync_task_inside_an_async_flow_runs(recorded) -> None:
+    seen: list[str] = []
+
+    async def noted(task_, task_run, state) -> None:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0)
+        seen.append(f"{task_run.name} {state.name}")
+
+    @task(on_completion=[noted])
+    def one() -> int:
+        return 1
+
+    @flow
+    async def outer() -> int:
+        return one()
+
+    assert asyncio.run(outer()) == 1
+    assert seen == ["one-0 Completed"]
+    assert not [r for r in recorded.logs() if "error was encountered" in r.message]
+
+
+def test_arguments_that_do_not_fit_a_flow_raise_a_type_error_as_in_prefect(recorded) -> None:
+    @flow
+    def needs(x: int) -> int:
+        return x
+
+    with pytest.raises(TypeError) as caught:
+        needs()  # type: ignore[call-arg]
+    assert isinstance(caught.value, ParameterBindError | PrefectException)
+    assert "missing a required argument: 'x'" in str(caught.value)
+
+
+def test_the_run_context_outside_a_run_is_a_missing_context_error() -> None:
+    with pytest.raises(MissingContextError) as caught:
+        get_run_context()
+    assert isinstance(caught.value, PrefectException) and isinstance(caught.value, RuntimeError)
