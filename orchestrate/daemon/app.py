@@ -199,11 +199,24 @@ def _pid() -> int:
 
 
 def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT, SIGTERM or SIGHUP, each a clean stop that says which it was.
+
+    SIGHUP is what a foreground `orc up` gets when its terminal or SSH session closes:
+    by default it would end the daemon at once, with nothing in its log and its runs
+    cut off. There is nothing to reload on it: flows.toml is read on every save.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, _stop_for, sig, stop)
     return stop
+
+
+def _stop_for(sig: signal.Signals, stop: asyncio.Event) -> None:
+    if not stop.is_set():
+        why = " (its terminal or session closed)" if sig is signal.SIGHUP else ""
+        log.info("stopping on %s%s", sig.name, why)
+    stop.set()
 
 
 async def _watch(daemon: Any, root: Path, config: Any) -> None:

@@ -77,6 +77,18 @@ def test_a_run_stopped_with_orc_up_is_retried_by_the_next_start_within_its_retri
     assert again[0].run_count == 2
 
 
+def test_sighup_stops_orc_up_cleanly_and_says_why(project: Project) -> None:
+    """A foreground orc up whose terminal or SSH session closes gets SIGHUP: it used to die
+    at once with nothing in its log, its run cut off with no retry stored."""
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", CONFIG + "    retries = 1\n")
+    daemon = project.up("--grace", "0.5")
+    run_id = _running(project, 600)
+    assert project.stop(daemon, signal.SIGHUP) == 0
+    assert "stopping on SIGHUP (its terminal or session closed)" in project.daemon_log()
+    assert _state(project, run_id) == "AwaitingRetry"
+
+
 def test_up_detach_returns_once_ready_and_logs_to_orc_log(project: Project) -> None:
     project.write("flows.py", FLOWS)
     project.write("flows.toml", CONFIG)
