@@ -148,9 +148,16 @@ def failure_state(exc: BaseException, noun: str = "Task run") -> State:
     elif isinstance(exc, Exception):
         state = Failed(message=message, data=exc)
     else:
-        state = Crashed(message=f"Interrupted by {type(exc).__name__}", data=exc)
+        state = Crashed(message=_interrupted(exc), data=exc)
     state.traceback = format_exception(exc)
     return state
+
+
+def _interrupted(exc: BaseException) -> str:
+    """Why a run was interrupted; a `sys.exit` says with what, so `exit(0)` and `exit(3)` differ."""
+    if isinstance(exc, SystemExit):
+        return f"Interrupted by SystemExit: the code called sys.exit({exc.code!r})"
+    return f"Interrupted by {type(exc).__name__}"
 
 
 def unwrap_state(state: State, return_state: bool) -> Any:

@@ -92,3 +92,16 @@ def test_the_run_context_outside_a_run_is_a_missing_context_error() -> None:
     with pytest.raises(MissingContextError) as caught:
         get_run_context()
     assert isinstance(caught.value, PrefectException) and isinstance(caught.value, RuntimeError)
+
+
+@pytest.mark.parametrize("code", [0, 3, "no config"])
+def test_a_flow_that_calls_sys_exit_is_crashed_and_says_with_what(recorded, code) -> None:
+    @flow
+    def leaves() -> None:
+        sys.exit(code)
+
+    with pytest.raises(SystemExit):  # as in Prefect, the interrupt goes on after the record
+        leaves()
+    (run,) = recorded.flow_runs()
+    assert run.state.type.value == "CRASHED"
+    assert run.state.message == f"Interrupted by SystemExit: the code called sys.exit({code!r})"
