@@ -28,6 +28,7 @@ _FIXED_STEP_SECONDS = {
 #: The longest period an INTERVAL may make, in seconds (about 100 years, like any duration).
 _LONGEST_PERIOD = 36525 * 86400
 _PERIOD_SECONDS = {**_FIXED_STEP_SECONDS, "MONTHLY": 31 * 86400, "YEARLY": 366 * 86400}
+_UNTIL_UTC = re.compile(r"UNTIL=\d{8}(?:T\d{6})?Z", re.IGNORECASE)
 _DTSTART = re.compile(
     r"DTSTART(?:;TZID=(?P<tz>[^:;\n]+))?:(?P<stamp>\d{8}(?:T\d{6})?)(?P<utc>Z)?", re.IGNORECASE
 )
@@ -73,6 +74,8 @@ def parse_rrule(text: str) -> ParsedRule:
         raise ValueError("it has no FREQ; write it like FREQ=WEEKLY;BYDAY=MO;BYHOUR=9")
     _check_interval(parts)
     match = _DTSTART.search(text)
+    if match is None:
+        _check_without_dtstart(text)
     tz_name = (match["tz"] or ("UTC" if match["utc"] else None)) if match else None
     try:
         rule = rrulestr(text, dtstart=DEFAULT_ANCHOR, tzids=zone, cache=False)
@@ -81,6 +84,17 @@ def parse_rrule(text: str) -> ParsedRule:
     except (TypeError, KeyError, IndexError, OverflowError) as exc:
         raise ValueError(f"{type(exc).__name__}: {exc}") from None
     return ParsedRule(rule, _dtstart_of(match, tz_name), tz_name, parts)
+
+
+def _check_without_dtstart(text: str) -> None:
+    """A rule with no DTSTART runs on the schedule's wall clock, where a UTC `UNTIL` means
+    nothing: dateutil's own words for it ("must be specified in UTC") say the opposite."""
+    if _UNTIL_UTC.search(text):
+        raise ValueError(
+            "its UNTIL ends in Z (a UTC time), but with no DTSTART the rule runs on the "
+            "schedule's clock; give a DTSTART (DTSTART;TZID=Europe/Berlin:20270101T090000, or "
+            "one ending in Z), or write UNTIL without the Z to read it on the schedule's clock"
+        )
 
 
 def _check_interval(parts: dict[str, str]) -> None:

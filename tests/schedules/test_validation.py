@@ -135,6 +135,7 @@ def test_a_timezone_name_too_long_for_a_path_is_an_unknown_timezone() -> None:
             "DTSTART;TZID=Mars/Base:20260101T000000\nRRULE:FREQ=DAILY",
             'unknown timezone "Mars/Base"',
         ),
+        ("FREQ=DAILY;UNTIL=20270101T000000Z", "its UNTIL ends in Z (a UTC time), but with no"),
     ],
 )
 def test_a_bad_rrule_is_refused(rule: str, reason: str) -> None:
