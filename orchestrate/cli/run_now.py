@@ -18,6 +18,7 @@ from orchestrate.cli.exits import INTERRUPTED
 if TYPE_CHECKING:
     from orchestrate.client import Client
     from orchestrate.client.plain import PlainClient
+    from orchestrate.client.protocol import Topic
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 EXIT_BY_TYPE = {"COMPLETED": 0, "FAILED": 1, "CRASHED": 1, "CANCELLED": 2}
@@ -71,11 +72,36 @@ def follow(client: Client | PlainClient, created: Any, quiet: bool = False) -> i
     may skip states, and a warm run can be over before the subscription starts); what
     was printed already is skipped.
     """
+    from orchestrate.core.errors import ConnectionLost
+
     seen: set[tuple[float, str]] = _Everything() if quiet else set()
-    with client.subscribe(["flow_run", "log"], flow_run_id=created.id) as changes:
-        found = client.run(created.id)  # before the logs: once settled, all its lines are stored
+    try:
+        return _follow(client, created.id, seen, logs=True)
+    except ConnectionLost:
+        # The daemon drops a subscriber that falls far behind (a run printing faster than
+        # this terminal takes it): the run goes on, and so does the watch, on its states.
+        print(
+            f"orc: this watch fell behind the run's output and was dropped; following its "
+            f"states only (every line: `orc logs {created.id[:8]}`).",
+            file=sys.stderr,
+            flush=True,
+        )
+        return _follow(client, created.id, seen, logs=False)
+
+
+def _follow(
+    client: Client | PlainClient,
+    run_id: str,
+    seen: set[tuple[float, str]],
+    logs: bool,
+) -> int:
+    """`follow` over one subscription: the run's states, and with `logs` its log lines."""
+    topics: list[Topic] = ["flow_run", "log"] if logs else ["flow_run"]
+    with client.subscribe(topics, flow_run_id=run_id) as changes:
+        found = client.run(run_id)  # before the logs: once settled, all its lines are stored
         past = [(s.timestamp, {"state": plain(s)}) for s in found.state_history]
-        past += [(line.ts, plain(line)) for line in client.logs(created.id)]
+        if logs:
+            past += [(line.ts, plain(line)) for line in client.logs(run_id)]
         for _, data in sorted(past, key=lambda item: item[0]):
             _show(data, seen)
         detail = plain(found.run)
@@ -86,13 +112,13 @@ def follow(client: Client | PlainClient, created: Any, quiet: bool = False) -> i
             if change.topic == "log":
                 _show(change.data, seen)
                 continue
-            found = client.run(created.id)
+            found = client.run(run_id)
             detail = dict(plain(found.run))
             detail["settled"] = bool(change.data.get("settled") or detail.get("settled"))
             now = [(s.timestamp, {"state": plain(s)}) for s in found.state_history]
-            if detail["state"]["type"] in FINAL and not _may_retry(detail):
+            if logs and detail["state"]["type"] in FINAL and not _may_retry(detail):
                 # settled: every line is stored, though its push may come after this one
-                now += [(line.ts, plain(line)) for line in client.logs(created.id)]
+                now += [(line.ts, plain(line)) for line in client.logs(run_id)]
             for _, data in sorted(now, key=lambda item: item[0]):
                 _show(data, seen)
         return EXIT_BY_TYPE[detail["state"]["type"]]

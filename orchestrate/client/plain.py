@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -84,7 +84,7 @@ class PlainClient:
         return json.loads(line, object_hook=Attrs)
 
     def subscribe(
-        self, topics: list[str], flow_run_id: str | None = None, event: str | None = None
+        self, topics: Sequence[str], flow_run_id: str | None = None, event: str | None = None
     ) -> PlainSubscription:
         """Changes pushed by the daemon, on a connection of their own, as `Client.subscribe`."""
         own = PlainClient(self.root, self.timeout)
