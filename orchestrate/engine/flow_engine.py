@@ -78,6 +78,7 @@ class RunPreset:
     run_count: int = 1  # the attempt this process makes, from 1
     resuming: bool = False  # a suspended run resumed: it goes on Running, not Retrying
     pending_recorded: bool = False  # its Pending is on record already (the daemon's dispatch)
+    retried_on_failure: bool = False  # a failure is retried by the daemon: on_failure waits
 
 
 class FlowRunJob:
@@ -96,6 +97,8 @@ class FlowRunJob:
         self.parameters = parameters
         self.stand_in: TaskRunRecord | None = None
         self.resuming = False
+        #: A failure of this attempt is retried by the daemon: its `on_failure` hooks wait.
+        self.retried_on_failure = False
         #: Shared by the contexts of every attempt (see FlowRunContext.completed_subflows).
         self.completed_subflows: dict[str, State] = {}
         if self.parent is not None:
@@ -134,6 +137,7 @@ class FlowRunJob:
         run.expected_start_time = preset.expected_start_time
         run.run_count = preset.run_count - 1  # each attempt counts itself as it starts
         self.resuming = preset.resuming
+        self.retried_on_failure = preset.retried_on_failure
 
     def _enter_parent(self, parent: FlowRunContext, name: str | None) -> dict[str, Any]:
         """Create the stand-in task run in the parent; resolve futures passed in."""
@@ -311,6 +315,9 @@ def _finish(job: FlowRunJob, state: State) -> Steps:
         StateType.CANCELLING: options.on_cancellation,  # as Prefect: a returned Cancelling too
         StateType.CANCELLED: options.on_cancellation,
     }.get(state.type, ())
+    if hooks and state.type is StateType.FAILED and job.retried_on_failure:
+        job.logger.info("on_failure hooks wait for the last attempt: orc up retries this run")
+        hooks = ()
     if hooks:
         yield RunHooks(hooks, (job.flow, job.run, state), job.logger, _log_prints(job))
     return state
