@@ -25,13 +25,29 @@ TABLE_LIMIT = 1000
 def as_json(columns: list[str], rows: Iterable[list[Any]]) -> None:
     """A JSON list of objects, one line per row, so a long answer starts printing at once."""
     out = sys.stdout
+    keys = distinct_names(columns)
     out.write("[")
     some = False
     for row in rows:
         out.write(",\n" if some else "\n")
-        out.write(json.dumps(dict(zip(columns, row, strict=True)), default=str))
+        out.write(json.dumps(dict(zip(keys, row, strict=True)), default=str))
         some = True
     out.write("\n]\n" if some else "]\n")
+
+
+def distinct_names(columns: list[str]) -> list[str]:
+    """Column names made unique as DuckDB's own writers make them (`id`, `id_1`, …): an
+    object keeps each value where a join's second `id` overwrote the first."""
+    seen: set[str] = set()
+    names = []
+    for name in columns:
+        unique, n = name, 0
+        while unique in seen:
+            n += 1
+            unique = f"{name}_{n}"
+        seen.add(unique)
+        names.append(unique)
+    return names
 
 
 def as_csv(columns: list[str], rows: Iterable[list[Any]]) -> None:

@@ -182,12 +182,24 @@ def read_only_statement(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
     return statement.query.strip().rstrip(";")
 
 
+#: Set on each query's connection: times come out in UTC whichever process runs the query
+#: (the daemon's zone and the shell's differed, and so did day buckets); and a query never
+#: fetches or loads a DuckDB extension (`sqlite_attach(…)` would download one).
+_QUERY_SETTINGS = (
+    "SET SESSION TimeZone = 'UTC'",
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+)
+
+
 @contextmanager
 def _guarded(conn: duckdb.DuckDBPyConnection, timeout: float) -> Iterator[None]:
     """Views made, a transaction rolled back afterwards, a timer that interrupts, errors as ours."""
     import duckdb
 
     history_views.install(conn)
+    for setting in _QUERY_SETTINGS:
+        conn.execute(setting)
     timer = threading.Timer(timeout, conn.interrupt)
     conn.execute("BEGIN TRANSACTION")
     timer.start()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -120,3 +122,29 @@ def test_a_bad_query_exits_2_with_duckdbs_reason(populated: Path, orc: Orc) -> N
     result = orc("sql", "SELECT nope FROM flow_runs")
     assert result.returncode == 2
     assert "nope" in result.stderr
+
+
+def test_json_keeps_every_column_of_a_join_whose_names_repeat(populated: Path, orc: Orc) -> None:
+    """`--json` gave `{"a": 2}` for `SELECT 1 a, 2 a`: a join's task run columns were lost."""
+    rows = parse_json(orc("sql", "--json", "SELECT 1 AS a, 2 AS a, 3 AS a_1"))
+    assert rows == [{"a": 1, "a_1": 2, "a_1_1": 3}]
+
+
+def test_times_are_in_utc_whatever_the_shells_zone(populated: Path, tmp_path: Path) -> None:
+    """With the daemon up a query ran in its zone, with it down in the shell's: day buckets
+    moved with `TZ`. Both now run in UTC."""
+    query = "SELECT current_setting('TimeZone') AS zone, date_trunc('day', to_timestamp(0)) AS day"
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrate.cli", "sql", "--json", query],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "ORC_HOME": str(tmp_path), "TZ": "Asia/Tokyo"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert parse_json(done) == [{"zone": "UTC", "day": "1970-01-01T00:00:00+00:00"}]
+
+
+def test_a_query_never_installs_or_loads_an_extension(populated: Path, orc: Orc) -> None:
+    result = orc("sql", f"SELECT * FROM sqlite_attach('{populated / 'x.db'}')")
+    assert result.returncode == 2
+    assert "automatically install" not in result.stderr
+    assert "sqlite_scanner" in result.stderr
