@@ -47,10 +47,16 @@ def list_runs(
         str | None, typer.Option("--backfill", help="Only runs of this backfill (its id).")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Created since: 2h, 7d, or a date/time.")
+        str | None,
+        typer.Option(
+            "--since", help="Active since (ended, running or due since): 2h, 7d, or a date/time."
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Created before: 2h, 7d, or a date/time.")
+        str | None,
+        typer.Option(
+            "--until", help="Active before (started or due before): 2h, 7d, or a date/time."
+        ),
     ] = None,
     scheduled: Annotated[
         bool, typer.Option("--scheduled", help="Only upcoming scheduled runs, the next due first.")

@@ -29,6 +29,14 @@ SORTS = {
     "duration": "end_time - start_time",
 }
 
+#: When a run was last active: its end, now while it runs, else when it is (was) due.
+_ACTIVE_UNTIL = (
+    "coalesce(end_time, CASE WHEN start_time IS NOT NULL THEN now() END, "
+    "expected_start_time, created)"
+)
+#: When a run became active: its start, else when it is (was) due.
+_ACTIVE_FROM = "coalesce(start_time, expected_start_time, created)"
+
 
 class FlowRunReads(Reader):
     """Reads of the `flow_runs` table."""
@@ -56,8 +64,10 @@ class FlowRunReads(Reader):
 
         Scheduled runs not due yet that never ran are left out unless `upcoming` (or a state
         filter) asks for them: a daemon keeps an hour of them, and they would hide what ran.
-        `scheduled` lists only those, the next due first. `since` and `until` bound when a run
-        was created.
+        `scheduled` lists only those, the next due first. `since` and `until` keep the runs
+        active in that window: ended, running, or due at or after `since`; started (or due)
+        before `until`. A daemon creates scheduled runs an hour ahead, so their creation
+        says nothing of when they ran.
         """
         wanted = [s.lower() for s in (*states, *([state] if state else []))]
         where: list[str] = ["TRUE"]
@@ -74,10 +84,8 @@ class FlowRunReads(Reader):
         if tag:
             where.append("list_contains(tags, ?)")
             params.append(tag)
-        for clause, moment in (
-            ("created >= to_timestamp(?)", since),
-            ("created < to_timestamp(?)", until),
-        ):
+        for clause, moment in ((f"{_ACTIVE_UNTIL} >= to_timestamp(?)", since),
+                               (f"{_ACTIVE_FROM} < to_timestamp(?)", until)):  # fmt: skip
             if moment is not None:
                 where.append(clause)
                 params.append(moment)

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from orchestrate.core.project import store_path
-from orchestrate.states import AwaitingRetry, Completed, Crashed, Failed, Scheduled
+from orchestrate.states import AwaitingRetry, Completed, Crashed, Failed, Running, Scheduled
 from orchestrate.store import StoreWriter
 from tests.cli.conftest import Orc, parse_json
 
@@ -28,7 +28,8 @@ def runs(tmp_path: Path, build: SimpleNamespace) -> Path:
     ]:
         created = now - age * HOUR
         writer.put(build.flow_run(run_id, state, deployment=deployment, flow_name=flow, tags=tags,
-                                  created=created, expected_start_time=created))  # fmt: skip
+                                  created=created, expected_start_time=created,
+                                  start_time=created, end_time=created + 60))  # fmt: skip
     writer.put(build.flow_run("etl-next", Scheduled(), deployment="etl", flow_name="nightly", run_count=0,
                               created=now, expected_start_time=now + HOUR, start_time=None, end_time=None))  # fmt: skip
     writer.close()
@@ -50,6 +51,27 @@ def test_each_filter_narrows_the_list(runs: Path, orc: Orc) -> None:
     assert _ids(orc, "--deployment", "etl", "--state", "COMPLETED", "--since", "1970-01-02") == [
         "etl-ok"
     ]
+
+
+def test_since_and_until_keep_the_runs_active_in_the_window_whenever_they_were_planned(
+    tmp_path: Path, orc: Orc, build: SimpleNamespace
+) -> None:
+    """A daemon creates scheduled runs an hour ahead: `--since 1h` filtered on creation and
+    missed a run planned two hours ago that ran ten minutes ago, so an alert on
+    `--since 1h --state Failed` stayed silent."""
+    now = time.time()
+    writer = StoreWriter(store_path(tmp_path))
+    for run_id, state, planned, started, ended in [
+        ("ran-lately", Failed(), now - 2 * HOUR, now - 600, now - 590),
+        ("still-running", Running(), now - 5 * HOUR, now - 3 * HOUR, None),
+        ("long-ago", Completed(), now - 5 * HOUR, now - 4 * HOUR, now - 4 * HOUR + 60),
+    ]:
+        writer.put(build.flow_run(run_id, state, created=planned, expected_start_time=started,
+                                  start_time=started, end_time=ended))  # fmt: skip
+    writer.close()
+    assert _ids(orc, "--since", "1h", "--state", "Failed") == ["ran-lately"]
+    assert sorted(_ids(orc, "--since", "1h")) == ["ran-lately", "still-running"]
+    assert sorted(_ids(orc, "--until", "2h")) == ["long-ago", "still-running"]
 
 
 def test_a_run_awaiting_its_retry_is_listed_though_its_next_attempt_is_ahead(
