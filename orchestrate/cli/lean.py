@@ -70,10 +70,9 @@ def parse(argv: list[str], shape: Shape) -> Args | None:
 
 def _root(args: Args) -> Path:
     """The project folder, as `--project` (or `$ORC_HOME`, or the folder's flows.toml) says."""
-    from orchestrate.core.project import given_project, project_root
+    from orchestrate.core.project import command_project
 
-    given = args.options.get("project")
-    return given_project(given) if given else project_root()
+    return command_project(args.options.get("project"))
 
 
 def _client(args: Args, timeout: float = 5.0) -> PlainClient | None:

@@ -22,9 +22,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def project_folder(project: Path | None) -> Path:
-    from orchestrate.core.project import given_project, project_root
+    from orchestrate.core.project import command_project
 
-    return given_project(project) if project else project_root()
+    return command_project(project)
 
 
 def open_store(project: Path | None) -> Store:

@@ -25,9 +25,10 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
-def given_project(given: str | Path) -> Path:
-    """The folder `--project` names, resolved; `NoSuchProject` if it is missing or a file (a
-    mistyped path must not read as a project with no runs, nor get a `.orc/` made in it)."""
+def given_project(given: str | Path, named_by: str = "--project ") -> Path:
+    """The folder `--project` (or `named_by`, such as `ORC_HOME=`) names, resolved;
+    `NoSuchProject` if it is missing or a file (a mistyped path must not read as a project
+    with no runs, nor get a `.orc/` made in it)."""
     from orchestrate.core.errors import NoSuchProject
 
     folder = Path(given).expanduser().resolve()
@@ -35,10 +36,21 @@ def given_project(given: str | Path) -> Path:
         return folder
     if folder.exists():
         raise NoSuchProject(
-            f"--project {given}: that is a file, not a folder; give the folder that holds "
-            f"{CONFIG_FILE} (--project {folder.parent})."
+            f"{named_by}{given}: that is a file, not a folder; give the folder that holds "
+            f"{CONFIG_FILE} ({named_by}{folder.parent})."
         )
-    raise NoSuchProject(f"--project {given}: no such folder.")
+    raise NoSuchProject(f"{named_by}{given}: no such folder.")
+
+
+def command_project(given: str | Path | None) -> Path:
+    """The project a command works on: `--project`, else `$ORC_HOME` (checked alike), else
+    the nearest folder with a flows.toml. A plain-Python run still makes `$ORC_HOME`."""
+    if given:
+        return given_project(given)
+    home = os.environ.get("ORC_HOME")
+    if home:
+        return given_project(home, "ORC_HOME=")
+    return project_root()
 
 
 def state_dir(root: Path, create: bool = True) -> Path:

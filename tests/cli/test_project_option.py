@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,4 +37,17 @@ def test_orc_flow_run_with_a_missing_project_records_nowhere(tmp_path: Path, orc
     missing = tmp_path / "projcet"
     result = orc("flow", "run", "f.py:hello", "--project", str(missing))
     assert result.returncode == 2, result.stdout + result.stderr
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("command", [["runs", "ls", "--json"], ["status"], ["sql", "SELECT 1"]])
+def test_an_orc_home_naming_no_folder_is_said_as_such(tmp_path: Path, command: list[str]) -> None:
+    """A cron job with a mistyped `ORC_HOME` read "No flow runs yet" or `[]`, exit 0."""
+    missing = tmp_path / "projcet"
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrate.cli", *command], cwd=tmp_path,
+        env={**os.environ, "ORC_HOME": str(missing)}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"ORC_HOME={missing}: no such folder." in done.stderr
     assert not missing.exists()
