@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.core.records import FlowRunRecord
 from orchestrate.daemon import planner
 from orchestrate.schedules import next_times
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 #: The most slots one backfill makes; more is almost always a mistaken range.
 MAX_SLOTS = 10_000
+#: The tag every run of a backfill carries, before the backfill's id.
+TAG = "backfill:"
 
 
 class TooManySlots(ValueError):
@@ -76,9 +79,14 @@ def backfill(
         if dry_run or (existing and not rerun):
             done.append(PlannedSlot(slot.time.timestamp(), slot.key, existing))
             continue
-        run = daemon.new_run(spec.name, parameters, slot=slot, tags=(f"backfill:{backfill_id}",))
+        run = daemon.new_run(spec.name, parameters, slot=slot, tags=(f"{TAG}{backfill_id}",))
         done.append(PlannedSlot(slot.time.timestamp(), slot.key, existing, run.id))
     return backfill_id, done
+
+
+def is_backfill(run: FlowRunRecord) -> bool:
+    """Was the run made by `orc backfill`? Its stored tag says so, across restarts too."""
+    return any(tag.startswith(TAG) for tag in run.tags)
 
 
 def _known(daemon: Daemon, key: str) -> str | None:

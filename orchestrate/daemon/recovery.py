@@ -318,7 +318,7 @@ def _cut_off_state(run: FlowRunRecord) -> State:
 
 
 _FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
-#: Scheduled runs not started yet, whatever they waited for: the catch-up policy applies to all.
+#: Slots not started yet, whatever they waited for: the catch-up policy applies to all.
 _WAITING = ("Scheduled", "Late", "AwaitingConcurrencySlot")
 
 
@@ -341,7 +341,7 @@ def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None
             if r.deployment == spec.name
             and r.state.name in _WAITING
             and (r.expected_start_time or now) < now
-            and r.id not in daemon._manual
+            and daemon.from_schedule(r)
         ]
         overdue = [
             planner.Overdue(
