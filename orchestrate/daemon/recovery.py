@@ -104,6 +104,7 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
     now = daemon.clock()
     keys, daemon.last_slot, daemon.slot_of = store.schedule_slots(since=now - slots.KEY_MEMORY)
     daemon.slot_keys = set(keys)
+    keys = _read_legacy_ids(daemon, keys)
     journals = _journals(daemon)
     last_attempt = {found.flow_run_id: found.attempt for found in journals}  # sorted: last wins
     cut_off: list[tuple[FlowRunRecord, Journal | None, list[TaskRunRecord]]] = []
@@ -122,8 +123,34 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
         _end_cut_off(daemon, store, run, found_or_none, open_tasks)
     if cut_off:
         log.info("recovered %d run(s) the last orc up left in progress", len(cut_off))
+    slots.reconcile(daemon)  # flows.toml may have been edited while orc up was down
     catch_up(daemon, now)
     slots.abandon_gone(daemon)  # taken out of flows.toml while orc up was down
+
+
+def _read_legacy_ids(daemon: Daemon, keys: dict[str, str]) -> dict[str, str]:
+    """Slots stored before schedules were named by when they fire (`planner.schedule_id`) name
+    one by its place in the list: read each as the schedule at that place now, and claim its
+    key under the new id too, so none is planned twice. Returns `keys` with the new ids."""
+    legacy = {spec.name: planner.legacy_ids(spec) for spec in daemon.table}
+    for (deployment, old), when in list(daemon.last_slot.items()):
+        new = legacy.get(deployment, {}).get(old)
+        if new is not None:
+            del daemon.last_slot[(deployment, old)]
+            daemon.last_slot[(deployment, new)] = max(
+                when, daemon.last_slot.get((deployment, new), 0.0)
+            )
+    read: dict[str, str] = {}
+    for key, run_id in keys.items():
+        deployment, old, epoch = ["", "", "", *key.rsplit("/", 2)][-3:]
+        new = legacy.get(deployment, {}).get(old)
+        if new is not None:
+            key = f"{deployment}/{new}/{epoch}"  # `planner.slot_key`'s shape
+            daemon.slot_keys.add(key)
+            if run_id:
+                daemon.slot_of[run_id] = new
+        read[key] = run_id
+    return read
 
 
 def _stop_leftovers(daemon: Daemon) -> None:

@@ -220,10 +220,6 @@ class Daemon:
                     made += 1
         return made
 
-    def withdraw(self, deployment: str) -> int:
-        """Withdraw a deployment's future scheduled runs (see `slots.withdraw`)."""
-        return slots.withdraw(self, deployment)
-
     # -- the loop ----------------------------------------------------------------
 
     def wake(self) -> None:

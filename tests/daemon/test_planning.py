@@ -43,7 +43,7 @@ def test_the_horizon_stops_at_100_runs() -> None:
 
 def test_missed_slots_follow_the_catchup_policy() -> None:
     hourly = IntervalSchedule(interval="1h", anchor="2026-03-28T00:00:00")
-    last = {"0": NOW - timedelta(hours=5)}
+    last = {planner.schedule_id(hourly, None): NOW - timedelta(hours=5)}
     missed = planner.missed(deployment(hourly), last, NOW)
     assert len(missed) == 5
     overdue = [planner.Overdue(s.schedule_id, s.time, slot=s) for s in missed]
