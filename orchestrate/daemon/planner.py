@@ -11,15 +11,17 @@ the list, so removing or reordering schedules leaves the others' slots as
 they are.
 
 Catch-up decides what happens to slots that fell due while the daemon was down
-(or the deployment paused): `none` drops them, `latest` runs only the most
-recent per schedule, `all` runs every one of them.
+(or the deployment paused): `none` drops them, `latest` runs only the last one
+due per schedule, `all` runs every one of them that was planned, and of those
+never planned the latest `MAX_RUNS` per schedule; what is dropped is counted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -30,6 +32,8 @@ MIN_RUNS = 3
 MIN_SPAN = timedelta(hours=1)
 MAX_RUNS = 100
 MAX_SPAN = timedelta(days=100)
+#: The most missed slots counted one by one (`Missed.more` says when there were more).
+COUNT_LIMIT = 100_000
 
 
 class DeploymentLike(Protocol):
@@ -115,21 +119,62 @@ def upcoming(deployment: DeploymentLike, now: datetime) -> list[Slot]:
     return slots
 
 
-def missed(deployment: DeploymentLike, last: Mapping[str, datetime], now: datetime) -> list[Slot]:
-    """Slots after each schedule's last materialised one, up to `now`, that were never made."""
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """The latest missed slots of a deployment, and how many earlier ones they leave out."""
+
+    slots: list[Slot]
+    left_out: int = 0
+    #: more were left out than `COUNT_LIMIT`, the most counted one by one
+    more: bool = False
+
+
+def missed(
+    deployment: DeploymentLike, last: Mapping[str, datetime], now: datetime, keep: int = MAX_RUNS
+) -> Missed:
+    """The latest `keep` slots of each schedule after its last materialised one, up to `now`,
+    that were never made; the earlier ones are only counted (a 1-second schedule down for a
+    month has 2.6 million)."""
     tz = deployment.timezone or "UTC"
     slots: list[Slot] = []
+    left_out, more = 0, False
     for schedule_id, schedule in _active(deployment):
         since = last.get(schedule_id)
         if since is None or since >= now:
             continue
-        times = next_times(schedule, since, MAX_RUNS, until=now, default_tz=tz)
-        slots += [
-            Slot(deployment.name, schedule_id, t, dict(schedule.parameters))
-            for t in times
-            if t <= now
-        ]
-    return slots
+        times = _latest(schedule, since, now, keep, tz)
+        slots += [Slot(deployment.name, schedule_id, t, dict(schedule.parameters)) for t in times]
+        before = times[0] - timedelta(microseconds=1) if times else now
+        count = sum(1 for _ in _times(schedule, since, before, tz, COUNT_LIMIT + 1))
+        left_out, more = left_out + min(count, COUNT_LIMIT), more or count > COUNT_LIMIT
+    return Missed(sorted(slots, key=lambda s: s.time), left_out, more)
+
+
+def _latest(
+    schedule: AnySchedule, since: datetime, now: datetime, keep: int, tz: str
+) -> list[datetime]:
+    """The last `keep` times in (since, now]: found in a window back from `now` that doubles
+    until it holds them, so a long outage costs about as much as a short one."""
+    window = timedelta(minutes=1)
+    while True:
+        start = max(since, now - window)
+        found = deque(_times(schedule, start, now, tz, COUNT_LIMIT), maxlen=keep)
+        if len(found) >= keep or start == since:
+            return list(found)
+        window *= 2
+
+
+def _times(
+    schedule: AnySchedule, after: datetime, until: datetime, tz: str, limit: int
+) -> Iterator[datetime]:
+    """The times in (after, until], in order, at most `limit`, a chunk at a time."""
+    while limit > 0:
+        chunk = next_times(schedule, after, min(limit, 1000), until=until, default_tz=tz)
+        yield from chunk
+        if len(chunk) < min(limit, 1000):
+            return
+        limit -= len(chunk)
+        after = chunk[-1]
 
 
 @dataclass(frozen=True, slots=True)

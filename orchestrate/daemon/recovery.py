@@ -358,32 +358,31 @@ def _missed(daemon: Daemon, run: FlowRunRecord, policy: str) -> None:
     daemon.settled(run)
 
 
+#: How many missed slots never planned catch-up looks at per schedule, by policy.
+_KEEP = {"none": 0, "latest": 1, "all": planner.MAX_RUNS}
+
+
 def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None:
     """Apply each deployment's catch-up policy to slots that fell due while nobody ran them."""
     now_dt = planner.utc(now)
     for spec in daemon.table.active(names):
-        stored = [
-            r
+        overdue = [
+            planner.Overdue(
+                daemon.slot_of[r.id], planner.utc(r.expected_start_time or now), run_id=r.id
+            )
             for r in daemon.book.scheduled()
             if r.deployment == spec.name
             and r.state.name in _WAITING
             and (r.expected_start_time or now) < now
             and daemon.from_schedule(r)
         ]
-        overdue = [
-            planner.Overdue(
-                daemon.slot_of.get(r.id, "0"),
-                planner.utc(r.expected_start_time or now),
-                run_id=r.id,
-            )
-            for r in stored
-        ]
         last = {
             sid: planner.utc(t) for (dep, sid), t in daemon.last_slot.items() if dep == spec.name
         }
+        found = planner.missed(spec, last, now_dt, keep=_KEEP.get(spec.catchup, 1))
         overdue += [
             planner.Overdue(s.schedule_id, s.time, slot=s)
-            for s in planner.missed(spec, last, now_dt)
+            for s in found.slots
             if s.key not in daemon.slot_keys
         ]
         keep, drop = planner.catch_up(spec.catchup, overdue)
@@ -394,7 +393,23 @@ def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None
             run = daemon.book.get(item.run_id) if item.run_id else None
             if run is not None:  # it was listed already: it ends, with why, rather than vanish
                 _missed(daemon, run, spec.catchup)
-        if drop:
-            log.info(
-                "%s: %d missed slot(s) dropped (catchup = %s)", spec.name, len(drop), spec.catchup
-            )
+        _say_dropped(spec.name, spec.catchup, len(drop) + found.left_out, found.more)
+
+
+def _say_dropped(deployment: str, policy: str, count: int, more: bool) -> None:
+    """One log line for the missed slots that will not run: how many, and why."""
+    if not count:
+        return
+    cap = (
+        f"; it runs at most the {planner.MAX_RUNS} latest missed slots of a schedule"
+        if policy == "all"
+        else ""
+    )
+    log.info(
+        "%s: %s%d missed slot(s) not run (catchup = %r%s); `orc backfill` runs past slots",
+        deployment,
+        "more than " if more else "",
+        count,
+        policy,
+        cap,
+    )
