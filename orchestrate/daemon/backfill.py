@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.core.records import FlowRunRecord
 from orchestrate.daemon import planner
 from orchestrate.schedules import next_times
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 #: The most slots one backfill makes; more is almost always a mistaken range.
 MAX_SLOTS = 10_000
+#: The tag every run of a backfill carries, before the backfill's id.
+TAG = "backfill:"
 
 
 class TooManySlots(ValueError):
@@ -43,19 +46,29 @@ class PlannedSlot:
 def slots_between(spec: Any, start: datetime, end: datetime) -> list[planner.Slot]:
     """Every slot of the deployment's active schedules in `[start, end)`, in time order."""
     found: list[planner.Slot] = []
-    for index, schedule in enumerate(spec.schedules):
-        if not schedule.active:
-            continue
+    for schedule_id, schedule in planner.active_schedules(spec).items():
         after = start - timedelta(microseconds=1)  # next_times is strictly after
         times = next_times(schedule, after, MAX_SLOTS + 1, until=end, default_tz=spec.timezone)
         params = dict(getattr(schedule, "parameters", None) or {})
-        found += [planner.Slot(spec.name, str(index), t, params) for t in times if t < end]
+        found += [planner.Slot(spec.name, schedule_id, t, params) for t in times if t < end]
     if len(found) > MAX_SLOTS:
         raise TooManySlots(
             f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} holds more than {MAX_SLOTS:,} "
             f"slots of {spec.name!r}; backfill a shorter range at a time."
         )
     return sorted(found, key=lambda s: (s.time, s.schedule_id))
+
+
+def lookup_keys(spec: Any, slots: list[planner.Slot]) -> dict[str, str]:
+    """Each key a slot's run may be stored under -> the slot's key: its own, and the one a
+    store written before `planner.schedule_id` holds (the schedule's place in the list)."""
+    place = {new: old for old, new in planner.legacy_ids(spec).items()}
+    keys = {slot.key: slot.key for slot in slots}
+    for slot in slots:
+        if slot.schedule_id in place:
+            old = planner.slot_key(slot.deployment, place[slot.schedule_id], slot.time.timestamp())
+            keys[old] = slot.key
+    return keys
 
 
 def backfill(
@@ -76,9 +89,14 @@ def backfill(
         if dry_run or (existing and not rerun):
             done.append(PlannedSlot(slot.time.timestamp(), slot.key, existing))
             continue
-        run = daemon.new_run(spec.name, parameters, slot=slot, tags=(f"backfill:{backfill_id}",))
+        run = daemon.new_run(spec.name, parameters, slot=slot, tags=(f"{TAG}{backfill_id}",))
         done.append(PlannedSlot(slot.time.timestamp(), slot.key, existing, run.id))
     return backfill_id, done
+
+
+def is_backfill(run: FlowRunRecord) -> bool:
+    """Was the run made by `orc backfill`? Its stored tag says so, across restarts too."""
+    return any(tag.startswith(TAG) for tag in run.tags)
 
 
 def _known(daemon: Daemon, key: str) -> str | None:

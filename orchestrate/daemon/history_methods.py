@@ -127,8 +127,9 @@ class HistoryMethods:
             slots = bf.slots_between(spec, start, end)
         except bf.TooManySlots as exc:
             raise RpcError(protocol.BAD_INPUT, str(exc)) from None
-        keys = [s.key for s in slots]
-        stored = await self._on_cursor(lambda c: runs_of_slots(c, keys))
+        keys = bf.lookup_keys(spec, slots)
+        found = await self._on_cursor(lambda c: runs_of_slots(c, list(keys)))
+        stored = {keys[key]: run_id for key, run_id in found.items()}
         backfill_id, done = bf.backfill(
             daemon,
             spec,

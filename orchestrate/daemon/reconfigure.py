@@ -1,9 +1,11 @@
 """Changes to the deployments while orc up runs: a pause or resume, a new flows.toml, a broken one.
 
 Each is applied as a diff: running runs are never touched; future slots of a
-deployment that left or was rescheduled are withdrawn (and the other runs of one
-that left which never started end Cancelled, saying why), and one that came back
-(added, rescheduled or resumed) catches up and is planned again. Every change
+deployment that left, or of a schedule that changed or left, are withdrawn (and
+the other runs of a deployment that left which never started end Cancelled,
+saying why), planned runs take changed parameters (`slots.reconcile`), and a
+deployment that came back (added, rescheduled or resumed) catches up and is
+planned again. Every change
 is said as an `orc.deployment.*` or `orc.config.*` event and a log line.
 """
 
@@ -45,8 +47,7 @@ def reload(daemon: Daemon, config: Any) -> None:
     daemon.config_error = None
     if daemon.automations is not None:
         daemon.automations.reload(config.automations)
-    for name in diff.rescheduled:
-        daemon.withdraw(name)
+    slots.reconcile(daemon, diff.rescheduled)
     slots.abandon_gone(daemon)  # the removed deployments, and any flows.toml left out before
     if diff.added or diff.rescheduled:
         catch_up(daemon, daemon.clock(), diff.added)

@@ -104,6 +104,7 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
     now = daemon.clock()
     keys, daemon.last_slot, daemon.slot_of = store.schedule_slots(since=now - slots.KEY_MEMORY)
     daemon.slot_keys = set(keys)
+    keys = _read_legacy_ids(daemon, keys)
     journals = _journals(daemon)
     last_attempt = {found.flow_run_id: found.attempt for found in journals}  # sorted: last wins
     cut_off: list[tuple[FlowRunRecord, Journal | None, list[TaskRunRecord]]] = []
@@ -122,8 +123,34 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
         _end_cut_off(daemon, store, run, found_or_none, open_tasks)
     if cut_off:
         log.info("recovered %d run(s) the last orc up left in progress", len(cut_off))
+    slots.reconcile(daemon)  # flows.toml may have been edited while orc up was down
     catch_up(daemon, now)
     slots.abandon_gone(daemon)  # taken out of flows.toml while orc up was down
+
+
+def _read_legacy_ids(daemon: Daemon, keys: dict[str, str]) -> dict[str, str]:
+    """Slots stored before schedules were named by when they fire (`planner.schedule_id`) name
+    one by its place in the list: read each as the schedule at that place now, and claim its
+    key under the new id too, so none is planned twice. Returns `keys` with the new ids."""
+    legacy = {spec.name: planner.legacy_ids(spec) for spec in daemon.table}
+    for (deployment, old), when in list(daemon.last_slot.items()):
+        new = legacy.get(deployment, {}).get(old)
+        if new is not None:
+            del daemon.last_slot[(deployment, old)]
+            daemon.last_slot[(deployment, new)] = max(
+                when, daemon.last_slot.get((deployment, new), 0.0)
+            )
+    read: dict[str, str] = {}
+    for key, run_id in keys.items():
+        deployment, old, epoch = ["", "", "", *key.rsplit("/", 2)][-3:]
+        new = legacy.get(deployment, {}).get(old)
+        if new is not None:
+            key = f"{deployment}/{new}/{epoch}"  # `planner.slot_key`'s shape
+            daemon.slot_keys.add(key)
+            if run_id:
+                daemon.slot_of[run_id] = new
+        read[key] = run_id
+    return read
 
 
 def _stop_leftovers(daemon: Daemon) -> None:
@@ -318,7 +345,7 @@ def _cut_off_state(run: FlowRunRecord) -> State:
 
 
 _FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
-#: Scheduled runs not started yet, whatever they waited for: the catch-up policy applies to all.
+#: Slots not started yet, whatever they waited for: the catch-up policy applies to all.
 _WAITING = ("Scheduled", "Late", "AwaitingConcurrencySlot")
 
 
@@ -331,32 +358,31 @@ def _missed(daemon: Daemon, run: FlowRunRecord, policy: str) -> None:
     daemon.settled(run)
 
 
+#: How many missed slots never planned catch-up looks at per schedule, by policy.
+_KEEP = {"none": 0, "latest": 1, "all": planner.MAX_RUNS}
+
+
 def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None:
     """Apply each deployment's catch-up policy to slots that fell due while nobody ran them."""
     now_dt = planner.utc(now)
     for spec in daemon.table.active(names):
-        stored = [
-            r
+        overdue = [
+            planner.Overdue(
+                daemon.slot_of[r.id], planner.utc(r.expected_start_time or now), run_id=r.id
+            )
             for r in daemon.book.scheduled()
             if r.deployment == spec.name
             and r.state.name in _WAITING
             and (r.expected_start_time or now) < now
-            and r.id not in daemon._manual
-        ]
-        overdue = [
-            planner.Overdue(
-                daemon.slot_of.get(r.id, "0"),
-                planner.utc(r.expected_start_time or now),
-                run_id=r.id,
-            )
-            for r in stored
+            and daemon.from_schedule(r)
         ]
         last = {
             sid: planner.utc(t) for (dep, sid), t in daemon.last_slot.items() if dep == spec.name
         }
+        found = planner.missed(spec, last, now_dt, keep=_KEEP.get(spec.catchup, 1))
         overdue += [
             planner.Overdue(s.schedule_id, s.time, slot=s)
-            for s in planner.missed(spec, last, now_dt)
+            for s in found.slots
             if s.key not in daemon.slot_keys
         ]
         keep, drop = planner.catch_up(spec.catchup, overdue)
@@ -367,7 +393,23 @@ def catch_up(daemon: Daemon, now: float, names: list[str] | None = None) -> None
             run = daemon.book.get(item.run_id) if item.run_id else None
             if run is not None:  # it was listed already: it ends, with why, rather than vanish
                 _missed(daemon, run, spec.catchup)
-        if drop:
-            log.info(
-                "%s: %d missed slot(s) dropped (catchup = %s)", spec.name, len(drop), spec.catchup
-            )
+        _say_dropped(spec.name, spec.catchup, len(drop) + found.left_out, found.more)
+
+
+def _say_dropped(deployment: str, policy: str, count: int, more: bool) -> None:
+    """One log line for the missed slots that will not run: how many, and why."""
+    if not count:
+        return
+    cap = (
+        f"; it runs at most the {planner.MAX_RUNS} latest missed slots of a schedule"
+        if policy == "all"
+        else ""
+    )
+    log.info(
+        "%s: %s%d missed slot(s) not run (catchup = %r%s); `orc backfill` runs past slots",
+        deployment,
+        "more than " if more else "",
+        count,
+        policy,
+        cap,
+    )

@@ -31,6 +31,7 @@ from orchestrate.core.runs import new_id, transition
 from orchestrate.core.states import State, StateType
 from orchestrate.daemon import (
     attempts,
+    backfill,
     planner,
     reconfigure,
     recorder,
@@ -108,8 +109,6 @@ class Daemon:
         self.automations: Any = None
         #: runs that just finished, so their final state still gets its event and retry
         self._recent: dict[str, FlowRunRecord] = {}
-        #: runs asked for by hand (CLI, TUI, automation): a pause does not hold them
-        self._manual: set[str] = set()
         #: records kept back by `stored_together`, for the writer as one group
         self.held: list[Any] | None = None
         self._wake = asyncio.Event()
@@ -221,10 +220,6 @@ class Daemon:
                     made += 1
         return made
 
-    def withdraw(self, deployment: str) -> int:
-        """Withdraw a deployment's future scheduled runs (see `slots.withdraw`)."""
-        return slots.withdraw(self, deployment)
-
     # -- the loop ----------------------------------------------------------------
 
     def wake(self) -> None:
@@ -261,19 +256,24 @@ class Daemon:
         """Would the run start once due? A pause holds scheduled runs, not retries or manual ones."""
         if run.id in self.handles or run.deployment not in self.table:
             return False
-        return not (
-            self.table.is_paused(run.deployment or "")
-            and run.state.name != "AwaitingRetry"
-            and self._from_schedule(run)
-        )
+        return not (self.table.is_paused(run.deployment or "") and self.from_schedule(run))
 
-    def _from_schedule(self, run: FlowRunRecord) -> bool:
-        return run.id not in self._manual
+    def from_schedule(self, run: FlowRunRecord) -> bool:
+        """Is the run a slot the schedule made, not started yet? Only such a run is held by a
+        pause, withdrawn by a schedule edit or dropped by catch-up; a run asked for by hand
+        (CLI, TUI, automation, backfill), a retry or a resumed run always runs. Told from
+        what is stored (the run's slot, its tags, its attempts), so a restart keeps it."""
+        return (
+            run.id in self.slot_of
+            and run.run_count == 0
+            and run.state.name != "AwaitingRetry"
+            and not backfill.is_backfill(run)
+        )
 
     async def _apply(self, decision: Decision) -> set[str]:
         consumed: set[str] = set()
         for run, strategy, message in decision.refuse:
-            if strategy == "skip" and self._from_schedule(run):
+            if strategy == "skip" and self.from_schedule(run):
                 slots.skip(self, run, message)
             else:
                 transition(run, State(StateType.CANCELLED, message=message), self)
@@ -334,7 +334,6 @@ class Daemon:
         run that left (a skipped or withdrawn slot)."""
         self.slot_detail.pop(run_id, None)
         self.slot_of.pop(run_id, None)
-        self._manual.discard(run_id)
         self.cancel_asked.discard(run_id)
         self.pauses.forget(run_id)
 
@@ -368,9 +367,7 @@ class Daemon:
 
     def create_manual(self, deployment: str, parameters: dict[str, Any] | None) -> FlowRunRecord:
         """A run asked for by hand (CLI, TUI, automation): a pause does not hold it."""
-        run = self.new_run(deployment, parameters)
-        self._manual.add(run.id)
-        return run
+        return self.new_run(deployment, parameters)
 
     async def cancel(self, run: FlowRunRecord) -> FlowRunRecord:
         """Cancel by request; answers at Cancelling while a worker stops (see `attempts.cancel`)."""
@@ -378,13 +375,11 @@ class Daemon:
 
     def dispatch_again(self, run: FlowRunRecord) -> None:
         """A run Scheduled again by request (a resume): a pause of its deployment does not hold it."""
-        self._manual.add(run.id)
         self.wake()
 
     def retry(self, run: FlowRunRecord) -> FlowRunRecord:
         """Run a finished run again now, by request: a pause does not hold it."""
         retries.schedule_again(self, run, self.clock(), "Retried by request.")
-        self._manual.add(run.id)
         self.wake()
         return run
 

@@ -8,6 +8,7 @@ strategy keeps its key, so it is never planned again either.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from orchestrate.config.reading import is_blank
@@ -64,17 +65,81 @@ def _epoch(key: str) -> float:
 
 
 def withdraw(daemon: Daemon, deployment: str) -> int:
-    """Withdraw the future scheduled runs of a deployment (its schedule changed or it left)."""
+    """Withdraw the future scheduled runs of a deployment that left flows.toml."""
     runs = daemon.book.future_slots(deployment, after=daemon.clock())
-    for run in runs:
-        daemon.book.flow_runs.pop(run.id, None)
-        daemon.forget(run.id)
+    _withdraw_runs(daemon, runs)
     if runs:
-        daemon.put(RunDeletion(tuple(r.id for r in runs)))
         daemon.slot_keys = {k for k in daemon.slot_keys if not k.startswith(f"{deployment}/")}
         for key in [k for k in daemon.last_slot if k[0] == deployment]:
             del daemon.last_slot[key]
     return len(runs)
+
+
+def _withdraw_runs(daemon: Daemon, runs: list[FlowRunRecord]) -> None:
+    """Take planned runs back: out of the book and the store, their slots free again."""
+    for run in runs:
+        detail = daemon.slot_detail.get(run.id)
+        if detail is not None:
+            daemon.slot_keys.discard(detail[0])
+        daemon.book.flow_runs.pop(run.id, None)
+        daemon.forget(run.id)
+    if runs:
+        daemon.put(RunDeletion(tuple(r.id for r in runs)))
+
+
+def reconcile(daemon: Daemon, names: Iterable[str] | None = None) -> None:
+    """Bring the planned runs of deployments in line with flows.toml as it is now.
+
+    What a live edit and a start after an edit made while orc up was down both
+    need. Only slots the schedule made that never started are looked at: one
+    whose schedule is gone, inactive or fires at other times is withdrawn if
+    it is still to come, and ends Cancelled, saying why, if it was due (it
+    keeps its record); one whose parameters changed takes the new ones. `plan`
+    then makes the slots still missing. Runs asked for by hand, backfills,
+    retries and runs that started are left as they are.
+    """
+    chosen = list(daemon.table) if names is None else [daemon.table.get(n) for n in names]
+    now = daemon.clock()
+    for spec in chosen:
+        schedules = planner.active_schedules(spec)
+        gone: list[FlowRunRecord] = []
+        for run in _planned(daemon, spec.name):
+            schedule = schedules.get(daemon.slot_of[run.id])
+            if schedule is None:
+                gone.append(run)
+                continue
+            parameters = {**spec.parameters, **schedule.parameters}
+            if run.parameters != parameters:
+                run.parameters = parameters
+                daemon.put(run)
+        _withdraw_runs(daemon, [r for r in gone if (r.expected_start_time or 0.0) > now])
+        _end_unplanned(daemon, [r for r in gone if (r.expected_start_time or 0.0) <= now])
+        if gone:
+            log.info(
+                "%s: %d planned run(s) of a schedule changed or removed in flows.toml withdrawn",
+                spec.name,
+                len(gone),
+            )
+
+
+def _planned(daemon: Daemon, deployment: str) -> list[FlowRunRecord]:
+    """The deployment's slots the schedule made that never started and none is starting."""
+    return [
+        run
+        for run in daemon.book.scheduled()
+        if run.deployment == deployment
+        and run.state.name in ("Scheduled", "Late")
+        and daemon.from_schedule(run)
+        and run.id not in daemon.handles
+        and run.id not in daemon.starting
+    ]
+
+
+def _end_unplanned(daemon: Daemon, runs: list[FlowRunRecord]) -> None:
+    message = "Not run: its schedule was changed or removed in flows.toml before it started."
+    for run in runs:
+        transition(run, State(StateType.CANCELLED, message=message), daemon)
+        daemon.settled(run)
 
 
 def abandon(daemon: Daemon, deployment: str) -> None:

@@ -131,11 +131,13 @@ class RecordReads(Reader):
     def schedule_slots(
         self, since: float
     ) -> tuple[dict[str, str], dict[tuple[str, str], float], dict[str, str]]:
-        """Slots from `since` on (key -> run id), the latest slot time per (deployment,
-        schedule), and the schedule id of each of those runs."""
+        """Slots from `since` on and those of every unfinished run, however old (key -> run
+        id), the latest slot time per (deployment, schedule), and the schedule id of each of
+        those runs: a run still waiting is told from one made by hand by its slot."""
         rows = self._rows(
             "SELECT key, flow_run_id, schedule_id FROM schedule_slots "
-            "WHERE slot_time >= to_timestamp(?)",
+            "WHERE slot_time >= to_timestamp(?) OR flow_run_id IN (SELECT id FROM flow_runs "
+            "WHERE state_type NOT IN ('COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'))",
             [since],
         )
         keys = {r[0]: r[1] for r in rows}

@@ -112,8 +112,8 @@ def _every(interval: str, extra: str = "") -> str:
 
 
 def _noted(daemon: Daemon) -> int:
-    """What the daemon notes per run besides its book: the slot each came from, hand-made ones."""
-    return len(daemon.slot_of) + len(daemon.slot_detail) + len(daemon._manual)
+    """What the daemon notes per run besides its book: the slot each came from."""
+    return len(daemon.slot_of) + len(daemon.slot_detail)
 
 
 async def test_skipped_slots_leave_nothing_behind(tmp_path: Path) -> None:

@@ -43,8 +43,8 @@ def test_the_horizon_stops_at_100_runs() -> None:
 
 def test_missed_slots_follow_the_catchup_policy() -> None:
     hourly = IntervalSchedule(interval="1h", anchor="2026-03-28T00:00:00")
-    last = {"0": NOW - timedelta(hours=5)}
-    missed = planner.missed(deployment(hourly), last, NOW)
+    last = {planner.schedule_id(hourly, None): NOW - timedelta(hours=5)}
+    missed = planner.missed(deployment(hourly), last, NOW).slots
     assert len(missed) == 5
     overdue = [planner.Overdue(s.schedule_id, s.time, slot=s) for s in missed]
     keep, drop = planner.catch_up("latest", overdue)
@@ -90,3 +90,28 @@ def test_collision_strategies_refuse_instead_of_waiting() -> None:
 def test_a_run_waiting_too_long_becomes_late() -> None:
     decision = decide([_run("n", "a", 0)], [], Limits(0), now=LATE_AFTER + 1)
     assert decision.wait[0][1] == "Late"
+
+
+def test_latest_is_the_last_slot_due_however_long_orc_up_was_down() -> None:
+    every_second = deployment(IntervalSchedule(interval="1s"))
+    since = {planner.schedule_id(every_second.schedules[0], None): NOW - timedelta(seconds=300)}
+    found = planner.missed(every_second, since, NOW, keep=1)
+    assert [s.time for s in found.slots] == [NOW]
+    assert (found.left_out, found.more) == (299, False)
+
+
+def test_all_runs_the_latest_missed_slots_up_to_its_cap_and_counts_the_rest() -> None:
+    every_second = deployment(IntervalSchedule(interval="1s"))
+    since = {planner.schedule_id(every_second.schedules[0], None): NOW - timedelta(seconds=300)}
+    found = planner.missed(every_second, since, NOW, keep=planner.MAX_RUNS)
+    times = [s.time for s in found.slots]
+    assert times == [NOW - timedelta(seconds=99 - i) for i in range(planner.MAX_RUNS)]
+    assert (found.left_out, found.more) == (200, False)
+
+
+def test_missed_slots_past_the_counting_limit_are_said_to_be_more() -> None:
+    every_second = deployment(IntervalSchedule(interval="1s"))
+    since = {planner.schedule_id(every_second.schedules[0], None): NOW - timedelta(days=3)}
+    found = planner.missed(every_second, since, NOW, keep=1)
+    assert [s.time for s in found.slots] == [NOW]
+    assert (found.left_out, found.more) == (planner.COUNT_LIMIT, True)
