@@ -12,7 +12,12 @@ import pytest
 
 from orchestrate import flow, task
 from orchestrate.context import get_run_context
-from orchestrate.exceptions import MissingContextError, ParameterBindError, PrefectException
+from orchestrate.exceptions import (
+    FailedRun,
+    MissingContextError,
+    ParameterBindError,
+    PrefectException,
+)
 
 
 def test_a_flow_and_a_task_with_a_parameter_before_star_args_get_each_argument_once(
@@ -92,3 +97,30 @@ def test_the_run_context_outside_a_run_is_a_missing_context_error() -> None:
     with pytest.raises(MissingContextError) as caught:
         get_run_context()
     assert isinstance(caught.value, PrefectException) and isinstance(caught.value, RuntimeError)
+
+
+# --- a failed flow's result without raising ------------------------------------------------
+
+
+def test_result_without_raising_gives_a_failed_flows_data_as_prefects_test_does(
+    recorded,
+) -> None:
+    @task
+    def fails() -> None:
+        raise ValueError("Fail task!")
+
+    @task
+    def bar(y: object) -> None:
+        pass
+
+    @flow
+    def test_flow() -> object:
+        f = fails.submit()
+        return bar.submit(f)
+
+    flow_state = test_flow(return_state=True)
+    assert flow_state.is_failed()
+    task_state = flow_state.result(raise_on_failure=False)
+    assert task_state.is_pending() and task_state.name == "NotReady"
+    with pytest.raises(FailedRun):  # raising stays as it was
+        flow_state.result()
