@@ -30,7 +30,7 @@ from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import InputWalker, plain_upstreams
 from orchestrate.engine.logs import RunLogger, configure, print_target, prints_to, task_run_logger
-from orchestrate.engine.outcomes import unwrap_state
+from orchestrate.engine.outcomes import unwrap_task_state
 from orchestrate.engine.plain_runs import run_plain
 from orchestrate.engine.steps import Outcome, awaitable, drive_async, drive_sync, listed
 from orchestrate.engine.task_rules import task_steps
@@ -242,11 +242,11 @@ def call_task(
     job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
     if task.is_async:
         return _call_async(job, return_state)
-    return unwrap_state(job.execute_sync(), return_state)
+    return unwrap_task_state(job.execute_sync(), return_state)
 
 
 async def _call_async(job: TaskRunJob, return_state: bool) -> Any:
-    return unwrap_state(await job.execute_async(), return_state)
+    return unwrap_task_state(await job.execute_async(), return_state)
 
 
 def submit_task(

@@ -99,6 +99,37 @@ def test_the_run_context_outside_a_run_is_a_missing_context_error() -> None:
     assert isinstance(caught.value, PrefectException) and isinstance(caught.value, RuntimeError)
 
 
+# --- states a task returns ----------------------------------------------------------------
+
+
+def test_a_task_called_directly_returns_the_state_it_returned_as_in_prefects_docs(
+    recorded,
+) -> None:
+    from orchestrate.states import Completed, Failed, State
+
+    @task
+    def toggle_task(fail: bool) -> State:
+        if fail:
+            return Failed(message="I was instructed to fail.")
+        return Completed(message="I was instructed to succeed.")
+
+    seen: list[State] = []
+
+    @flow
+    def example() -> tuple[State, State]:
+        state_one = toggle_task(fail=True)  # this run is Failed; the call does not raise
+        state_two = toggle_task(fail=False)
+        seen.extend([state_one, state_two])
+        return state_one, state_two  # the flow run fails: one of its states did
+
+    final = example(return_state=True)
+    assert final.is_failed()
+    state_one, state_two = seen
+    assert state_one.is_failed() and state_one.message == "I was instructed to fail."
+    assert state_two.is_completed() and state_two.message == "I was instructed to succeed."
+    assert [r.state.name for r in recorded.task_runs()] == ["Failed", "Completed"]
+
+
 # --- a failed flow's result without raising ------------------------------------------------
 
 
