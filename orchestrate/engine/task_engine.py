@@ -95,13 +95,11 @@ class TaskRunJob:
         if flow_ctx is not None:
             flow_run_id = flow_ctx.run.id
             dynamic_key = flow_ctx.next_dynamic_key(task.task_key)
-            if options.task_run_name is None:
-                name = f"{options.name}-{dynamic_key}"  # `run_name`'s default, without the call
-            else:
-                name = task.run_name(parameters, dynamic_key)
+            # A `task_run_name` renames the run once it runs (`task_rules`), as Prefect's does.
+            name = f"{options.name}-{dynamic_key}"
         else:
-            flow_run_id, dynamic_key = "", 0
-            name = _standalone_name(task, parameters)
+            # Outside a flow Prefect names a run after its task, with no dynamic key.
+            flow_run_id, dynamic_key, name = "", 0, options.name
         extra = current_tags()
         tags = options.tags | extra if extra else options.tags  # most calls add none
         # Positional, in the record's field order: keywords cost ~0.4 us more on every task
@@ -212,13 +210,6 @@ class TaskRunJob:
             if printing is not None:
                 print_target.reset(printing)
             task_run_context.reset(token)
-
-
-def _standalone_name(task: TaskDefinition, parameters: dict[str, Any]) -> str:
-    """Outside a flow Prefect names a run after its task, with no dynamic key."""
-    if task.options.task_run_name is None:
-        return task.options.name
-    return task.run_name(parameters, 0)
 
 
 def _runs_plain(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bool:

@@ -6,6 +6,7 @@ Each test is a snippet a user moving from Prefect would write, with only the imp
 from __future__ import annotations
 
 import asyncio
+import datetime
 import sys
 
 import pytest
@@ -97,6 +98,71 @@ def test_the_run_context_outside_a_run_is_a_missing_context_error() -> None:
     with pytest.raises(MissingContextError) as caught:
         get_run_context()
     assert isinstance(caught.value, PrefectException) and isinstance(caught.value, RuntimeError)
+
+
+# --- run names: worked out inside the run, from validated and resolved parameters ------------
+
+
+def test_a_flow_run_name_callable_reads_the_runs_parameters_as_in_prefects_docs(
+    recorded,
+) -> None:
+    from orchestrate.runtime import flow_run
+
+    def generate_flow_run_name() -> str:
+        flow_name = flow_run.flow_name
+        parameters = flow_run.parameters
+        return f"{flow_name}-with-{parameters['name']}-and-{parameters['limit']}"
+
+    @flow(flow_run_name=generate_flow_run_name)
+    def my_flow(name: str, limit: int = 100) -> str:
+        return flow_run.name
+
+    assert my_flow(name="marvin") == "my-flow-with-marvin-and-100"
+    assert [r.name for r in recorded.flow_runs()] == ["my-flow-with-marvin-and-100"]
+
+
+def test_a_flow_run_name_template_formats_the_validated_parameters(recorded) -> None:
+    @flow(flow_run_name="hello-{name}-on-{date:%A}")
+    def greet(name: str, date: datetime.datetime) -> None:
+        pass
+
+    greet(name="marvin", date="2024-01-01T00:00:00")  # type: ignore[arg-type]
+    assert [r.name for r in recorded.flow_runs()] == ["hello-marvin-on-Monday"]
+
+
+def test_a_task_run_name_callable_reads_the_task_runs_parameters(recorded) -> None:
+    from orchestrate.runtime import task_run
+
+    def generate_task_name() -> str:
+        return f"{task_run.task_name}-with-{task_run.parameters['name']}"
+
+    @task(task_run_name=generate_task_name)
+    def my_task(name: str) -> str:
+        return task_run.name
+
+    @flow
+    def my_flow() -> str:
+        return my_task(name="marvin")
+
+    assert my_flow() == "my_task-with-marvin"
+    assert [r.name for r in recorded.task_runs()] == ["my_task-with-marvin"]
+
+
+def test_a_task_run_name_template_formats_the_resolved_arguments(recorded) -> None:
+    @task
+    def one() -> int:
+        return 1
+
+    @task(task_run_name="double-{x}")
+    def double(x: int) -> int:
+        return 2 * x
+
+    @flow
+    def my_flow() -> int:
+        return double.submit(one.submit()).result()
+
+    assert my_flow() == 2
+    assert sorted(r.name for r in recorded.task_runs()) == ["double-1", "one-0"]
 
 
 # --- states a task returns ----------------------------------------------------------------
