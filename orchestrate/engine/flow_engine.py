@@ -47,6 +47,7 @@ from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_re
 from orchestrate.engine.pauses import Suspend
 from orchestrate.engine.results import ResultStore, flow_persists, store_at
 from orchestrate.engine.retries import retry_delays
+from orchestrate.engine.sigterm import sigterm_crashes
 from orchestrate.engine.steps import (
     CallBody,
     Outcome,
@@ -381,7 +382,10 @@ def call_flow(flow: FlowDefinition, parameters: dict[str, Any], return_state: bo
     job = FlowRunJob(flow, parameters, stand_in_name=name)
     if flow.is_async:
         return _call_async(job, return_state, name)
-    return _remember(job, job.execute_sync(), name, return_state)
+    if parent is not None:
+        return _remember(job, job.execute_sync(), name, return_state)
+    with sigterm_crashes(job):
+        return _remember(job, job.execute_sync(), name, return_state)
 
 
 def stand_in_name(parent: FlowRunContext, flow: FlowDefinition) -> str:

@@ -8,10 +8,11 @@ them is) that keeps what was returned as its data.
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from typing import Any
 
-from orchestrate.core.errors import RunTimeout
+from orchestrate.core.errors import RunTimeout, TerminationSignal
 from orchestrate.core.states import (
     STATE_NAMES,
     Completed,
@@ -158,6 +159,11 @@ def failure_state(exc: BaseException, noun: str = "Task run") -> State:
         state = TimedOut(message=message, data=exc)
     elif isinstance(exc, Exception):
         state = Failed(message=message, data=exc)
+    elif isinstance(exc, TerminationSignal):  # Prefect's message, and which signal it was
+        name = signal.Signals(exc.signal).name
+        state = Crashed(
+            message=f"Execution was aborted by a termination signal ({name}).", data=exc
+        )
     else:
         state = Crashed(message=f"Interrupted by {type(exc).__name__}", data=exc)
     state.traceback = format_exception(exc)
