@@ -19,6 +19,7 @@ from orchestrate.core.errors import (
     ResultTimeout,
     RunTimeout,
     TaskRunTimeoutError,
+    TerminationSignal,
     UnfinishedRun,
     UpstreamTaskError,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "ResultTimeout",
     "RunTimeout",
     "TaskRunTimeoutError",
+    "TerminationSignal",
     "UnfinishedRun",
     "UpstreamTaskError",
 ]

@@ -134,8 +134,8 @@ class Task(callables.MethodBinding, Generic[P, R]):
                 f"Task {self.name!r} was called with arguments that do not fit {self.fn.__name__}{self.signature}: {exc}"
             ) from None
 
-    def run_name(self, parameters: dict[str, Any], dynamic_key: int) -> str:
-        default = f"{self.options.name}-{dynamic_key}"
+    def run_name(self, parameters: dict[str, Any], default: str) -> str:
+        """The run's name from `task_run_name`, called in the run; `default` without one."""
         template = self.options.task_run_name
         if template is None:
             return default

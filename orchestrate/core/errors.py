@@ -47,6 +47,11 @@ Timeouts of a run's body are `TimeoutError`s as in Prefect, outside the tree:
     └── RunTimeout               a body ran past its `timeout_seconds` (orc's name)
         ├── TaskRunTimeoutError  (Prefect's name, `prefect.task_engine`)
         └── FlowRunTimeoutError  (Prefect's name, `prefect.flow_engine`)
+
+A signal from outside is a `BaseException`, so a body's `except Exception` lets it pass:
+
+    BaseException
+    └── TerminationSignal        (Prefect's name) SIGTERM reached a flow run called from plain Python
 """
 
 from __future__ import annotations
@@ -205,6 +210,17 @@ class RunTimeout(TimeoutError):
 
     def __reduce__(self) -> tuple[Any, ...]:  # keeps `seconds` when it travels (Dask)
         return (type(self), (str(self), self.seconds))
+
+
+class TerminationSignal(BaseException):
+    """SIGTERM reached a flow run called from plain Python: the run ends Crashed (Prefect's name)."""
+
+    def __init__(self, signal: int) -> None:
+        super().__init__(f"signal {signal}")
+        self.signal = signal
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.signal,))
 
 
 class TaskRunTimeoutError(RunTimeout):

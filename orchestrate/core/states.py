@@ -223,14 +223,19 @@ class State(Generic[R]):
             if isinstance(self.data, UnfinishedRun):
                 raise self.data  # NotReady: why the task did not run
             raise UnfinishedRun(f"Run is in {self.type.value} state, its result is not available.")
-        error = (
+        if raise_on_failure:
+            raise self._error()
+        # As Prefect's `_get_state_result`: the data, whatever it is (the exception, or the
+        # states a flow returned); the run's error only when there is no data.
+        return self._error() if self.data is None else self.data
+
+    def _error(self) -> BaseException:
+        """The exception a run that did not complete raises from `result()`."""
+        return (
             self.exception
             or _first_failure(self.data)
             or _RUN_ERRORS[self.type](self.message or self.name)
         )
-        if raise_on_failure:
-            raise error
-        return error
 
     def copy(self, **changes: Any) -> State:
         """A new state like this one, with some fields changed and a fresh timestamp."""
@@ -250,8 +255,7 @@ def _first_failure(data: Any) -> BaseException | None:
     if isinstance(data, list | tuple | set):
         for state in data:
             if isinstance(state, State) and state.is_final() and not state.is_completed():
-                error = state.sync_result(raise_on_failure=False)
-                return error if isinstance(error, BaseException) else None
+                return state._error()
     return None
 
 

@@ -188,8 +188,9 @@ class TaskOptions:
 class Plainness(IntEnum):
     """Whether a direct call of a task can skip the rules a plain task cannot need.
 
-    A plain task has no retries, hooks, caching, result options or `log_prints`:
-    its call is Pending, Running, then its final state, with nothing in between.
+    A plain task has no retries, hooks, caching, result options, `log_prints` or
+    `task_run_name`: its call is Pending, Running, then its final state, with
+    nothing in between (a run name is worked out in between, inside the run).
     """
 
     NEVER = 0
@@ -208,6 +209,7 @@ def plainness(options: TaskOptions) -> Plainness:
         or options.on_commit
         or options.on_rollback
         or options.log_prints
+        or options.task_run_name is not None
         or options.persist_result
         or options.cache_key_fn is not None
         or options.cache_policy is not None
@@ -249,7 +251,9 @@ class TaskDefinition(Protocol):
 
     def call(self, parameters: dict[str, Any]) -> Any: ...
 
-    def run_name(self, parameters: dict[str, Any], dynamic_key: int) -> str: ...
+    def run_name(self, parameters: dict[str, Any], default: str) -> str:
+        """The run's name from `task_run_name` (inside its run), or `default` if there is none."""
+        ...
 
 
 __all__ = [

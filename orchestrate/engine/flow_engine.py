@@ -47,6 +47,7 @@ from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_re
 from orchestrate.engine.pauses import Suspend
 from orchestrate.engine.results import ResultStore, flow_persists, store_at
 from orchestrate.engine.retries import retry_delays
+from orchestrate.engine.sigterm import sigterm_crashes
 from orchestrate.engine.steps import (
     CallBody,
     Outcome,
@@ -99,6 +100,7 @@ class FlowRunJob:
         self.resuming = False
         #: A failure of this attempt is retried by the daemon: its `on_failure` hooks wait.
         self.retried_on_failure = False
+        self.named = False  # `flow_run_name` was rendered (once a run, as Prefect's engine does)
         #: Shared by the contexts of every attempt (see FlowRunContext.completed_subflows).
         self.completed_subflows: dict[str, State] = {}
         if self.parent is not None:
@@ -106,7 +108,7 @@ class FlowRunJob:
         options = flow.options
         self.run = FlowRunRecord(
             id=new_id(),
-            name=render_name(options.flow_run_name, self.parameters, random_name()),
+            name=random_name(),  # a `flow_run_name` renames it as it starts (`name_run`)
             flow_name=options.name,
             parameters=self.parameters,
             state=Pending(),
@@ -138,6 +140,8 @@ class FlowRunJob:
         run.run_count = preset.run_count - 1  # each attempt counts itself as it starts
         self.resuming = preset.resuming
         self.retried_on_failure = preset.retried_on_failure
+        # The first attempt names the run; a retry or a resume keeps the name it was given.
+        self.named = preset.run_count > 1 or preset.resuming
 
     def _enter_parent(self, parent: FlowRunContext, name: str | None) -> dict[str, Any]:
         """Create the stand-in task run in the parent; resolve futures passed in."""
@@ -168,6 +172,31 @@ class FlowRunJob:
             configure()
             self._logger = flow_run_logger(self.run.id, self.run.name)
         return self._logger
+
+    def name_run(self) -> None:
+        """Render `flow_run_name` from the validated parameters, in a context of this run.
+
+        As Prefect's engine does just before Running: a callable reads
+        `flow_run.parameters`, a template formats `datetime` values and models.
+        A deployment run is renamed too; a template that fails keeps the name.
+        """
+        template = self.flow.options.flow_run_name
+        if template is None or self.named:
+            return
+        context = FlowRunContext(
+            flow=self.flow,
+            run=self.run,
+            sink=self.sink,
+            task_runner=self.flow.options.task_runner,
+            results=self._results(),
+            parent=self.parent,
+        )
+        token = flow_run_context.set(context)
+        try:
+            self.run.name = render_name(template, self.run.parameters, self.run.name)
+        finally:
+            flow_run_context.reset(token)
+        self.named = True
 
     def set_state(self, state: State) -> None:
         transition(self.run, state, self.sink)
@@ -266,6 +295,7 @@ def flow_steps(job: FlowRunJob) -> Steps:
     except ParameterTypeError as refused:
         return (yield from _finish(job, Failed(message=str(refused), data=refused)))
     run.parameters = parameters
+    job.name_run()
     job.logger.info("Beginning flow run %r for flow %r", run.name, options.name)
     attempt = 0
     while True:
@@ -359,7 +389,10 @@ def call_flow(flow: FlowDefinition, parameters: dict[str, Any], return_state: bo
     job = FlowRunJob(flow, parameters, stand_in_name=name)
     if flow.is_async:
         return _call_async(job, return_state, name)
-    return _remember(job, job.execute_sync(), name, return_state)
+    if parent is not None:
+        return _remember(job, job.execute_sync(), name, return_state)
+    with sigterm_crashes(job):
+        return _remember(job, job.execute_sync(), name, return_state)
 
 
 def stand_in_name(parent: FlowRunContext, flow: FlowDefinition) -> str:

@@ -8,10 +8,11 @@ them is) that keeps what was returned as its data.
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from typing import Any
 
-from orchestrate.core.errors import RunTimeout
+from orchestrate.core.errors import RunTimeout, TerminationSignal
 from orchestrate.core.states import (
     STATE_NAMES,
     Completed,
@@ -51,12 +52,22 @@ def state_from_return(value: Any) -> State:
         return State(StateType.COMPLETED, "Completed", None, value)  # `Completed(data=value)`
     value = resolve_futures_to_states(value)
     if isinstance(value, State) and value.run_id is None:  # built by the body: adopted as is
-        state = State(value.type, value.name, value.message, value.data)
+        state = ReturnedState(value.type, value.name, value.message, value.data)
         state.traceback = value.traceback
         return state
     if isinstance(value, State) or is_state_collection(value):
         return aggregate_state(value)
     return Completed(data=value)
+
+
+class ReturnedState(State):
+    """A state the body built and returned, become its run's state.
+
+    Marked so a direct task call can hand it back as the call's value, as Prefect's
+    task engine does (it returns what the body returned, states included).
+    """
+
+    __slots__ = ()
 
 
 def is_state_collection(value: Any) -> bool:
@@ -98,6 +109,7 @@ def aggregate_state(value: State | list[State] | tuple[State, ...] | set[State])
 
 
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None)})
+_COMPLETED = StateType.COMPLETED  # read once: the lookup on the class costs, on every call
 
 
 def states_to_results(value: Any) -> Any:
@@ -147,6 +159,11 @@ def failure_state(exc: BaseException, noun: str = "Task run") -> State:
         state = TimedOut(message=message, data=exc)
     elif isinstance(exc, Exception):
         state = Failed(message=message, data=exc)
+    elif isinstance(exc, TerminationSignal):  # Prefect's message, and which signal it was
+        name = signal.Signals(exc.signal).name
+        state = Crashed(
+            message=f"Execution was aborted by a termination signal ({name}).", data=exc
+        )
     else:
         state = Crashed(message=_interrupted(exc), data=exc)
     state.traceback = format_exception(exc)
@@ -176,3 +193,23 @@ def unwrap_state(state: State, return_state: bool) -> Any:
     if is_state_collection(data):
         return data
     return state.sync_result()
+
+
+def unwrap_task_state(state: State, return_state: bool) -> Any:
+    """What a direct task call returns: `unwrap_state`, but a state the body returned comes back.
+
+    Prefect's task engine returns the body's return value as it is, so a task that
+    returns `Failed(...)` gives its caller that state (its run is Failed; nothing is
+    raised). A flow call does not: it raises, as Prefect's flow engine does.
+    """
+    data = state.data
+    if (
+        type(data) in _PLAIN
+        and type(state) is State
+        and state.type is _COMPLETED
+        and not return_state
+    ):
+        return data  # the common case, as in `unwrap_state`
+    if type(state) is ReturnedState:
+        return state
+    return unwrap_state(state, return_state)

@@ -30,7 +30,7 @@ from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import InputWalker, plain_upstreams
 from orchestrate.engine.logs import RunLogger, configure, print_target, prints_to, task_run_logger
-from orchestrate.engine.outcomes import unwrap_state
+from orchestrate.engine.outcomes import unwrap_task_state
 from orchestrate.engine.plain_runs import run_plain
 from orchestrate.engine.steps import Outcome, awaitable, drive_async, drive_sync, listed
 from orchestrate.engine.task_rules import task_steps
@@ -95,13 +95,11 @@ class TaskRunJob:
         if flow_ctx is not None:
             flow_run_id = flow_ctx.run.id
             dynamic_key = flow_ctx.next_dynamic_key(task.task_key)
-            if options.task_run_name is None:
-                name = f"{options.name}-{dynamic_key}"  # `run_name`'s default, without the call
-            else:
-                name = task.run_name(parameters, dynamic_key)
+            # A `task_run_name` renames the run once it runs (`task_rules`), as Prefect's does.
+            name = f"{options.name}-{dynamic_key}"
         else:
-            flow_run_id, dynamic_key = "", 0
-            name = _standalone_name(task, parameters)
+            # Outside a flow Prefect names a run after its task, with no dynamic key.
+            flow_run_id, dynamic_key, name = "", 0, options.name
         extra = current_tags()
         tags = options.tags | extra if extra else options.tags  # most calls add none
         # Positional, in the record's field order: keywords cost ~0.4 us more on every task
@@ -214,13 +212,6 @@ class TaskRunJob:
             task_run_context.reset(token)
 
 
-def _standalone_name(task: TaskDefinition, parameters: dict[str, Any]) -> str:
-    """Outside a flow Prefect names a run after its task, with no dynamic key."""
-    if task.options.task_run_name is None:
-        return task.options.name
-    return task.run_name(parameters, 0)
-
-
 def _runs_plain(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bool:
     """Whether a call of `task` takes `run_plain` (see `Plainness`)."""
     plain = task.plain
@@ -242,11 +233,11 @@ def call_task(
     job = TaskRunJob(task, parameters, wait_for, flow_run_context.get())
     if task.is_async:
         return _call_async(job, return_state)
-    return unwrap_state(job.execute_sync(), return_state)
+    return unwrap_task_state(job.execute_sync(), return_state)
 
 
 async def _call_async(job: TaskRunJob, return_state: bool) -> Any:
-    return unwrap_state(await job.execute_async(), return_state)
+    return unwrap_task_state(await job.execute_async(), return_state)
 
 
 def submit_task(

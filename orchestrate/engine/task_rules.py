@@ -22,7 +22,7 @@ from orchestrate.core.states import (
     State,
     StateType,
 )
-from orchestrate.engine.context import TaskRunContext
+from orchestrate.engine.context import TaskRunContext, task_run_context
 from orchestrate.engine.inputs import InputWalker, SelfDependencyError
 from orchestrate.engine.logs import capture_prints
 from orchestrate.engine.outcomes import failure_state, state_from_return
@@ -55,14 +55,7 @@ def task_steps(job: TaskRunJob) -> Steps:
     if parameters is None:
         return job.run.state
     options = job.task.options
-    log_prints = (
-        options.log_prints
-        if options.log_prints is not None
-        else bool(job.flow_ctx and job.flow_ctx.log_prints)
-    )
-    if log_prints:
-        capture_prints()
-    job.context = TaskRunContext(job.task, job.run, parameters, log_prints)
+    log_prints = _enter(job, parameters)
     persists = not job.streams and persists_result(job.task, job.flow_ctx)
     try:
         cache_key, write_key = result_keys(job, parameters, persists)
@@ -96,6 +89,36 @@ def task_steps(job: TaskRunJob) -> Steps:
             return (yield from _finish(job, state))
         yield from _await_retry(job, attempt, error)
         attempt += 1
+
+
+def _enter(job: TaskRunJob, parameters: dict[str, Any]) -> bool:
+    """Give the run its context, and its name worked out in it; whether it logs prints."""
+    options = job.task.options
+    log_prints = (
+        options.log_prints
+        if options.log_prints is not None
+        else bool(job.flow_ctx and job.flow_ctx.log_prints)
+    )
+    if log_prints:
+        capture_prints()
+    job.context = TaskRunContext(job.task, job.run, parameters, log_prints)
+    if options.task_run_name is not None:
+        _name_run(job)
+    return log_prints
+
+
+def _name_run(job: TaskRunJob) -> None:
+    """Prefect's `_set_custom_task_run_name`: the name from the resolved arguments, in the run's context.
+
+    So a callable reads `task_run.parameters` and `task_run.task_name`, and a
+    template formats the values futures resolved to, not the futures.
+    """
+    assert job.context is not None
+    token = task_run_context.set(job.context)
+    try:
+        job.run.name = job.task.run_name(job.context.parameters, job.run.name)
+    finally:
+        task_run_context.reset(token)
 
 
 def resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from orchestrate import flow, tags, task
 from orchestrate.core.errors import ParameterTypeError
 from orchestrate.runtime import flow_run, task_run
-from orchestrate.states import Completed, Failed
+from orchestrate.states import Completed, Failed, State
 
 
 class Window(BaseModel):
@@ -152,10 +152,11 @@ def test_a_task_returning_a_failed_state_fails_and_is_retried(recorded) -> None:
         )
 
     @flow
-    def pipeline() -> int:
+    def pipeline() -> State:
         return checks()
 
-    assert pipeline() == 5 and len(calls) == 3
+    returned = pipeline()  # as in Prefect, the call gives back the state the task returned
+    assert returned.result() == 5 and returned.message == "fine" and len(calls) == 3
     assert recorded.task_run("checks-0").state.message == "fine"
 
 

@@ -171,7 +171,8 @@ def test_the_short_path_is_taken_for_plain_tasks_only(recorded: Any, monkeypatch
     [
         ({}, Plainness.FLOW_DECIDES),
         ({"persist_result": False, "log_prints": False}, Plainness.ALWAYS),
-        ({"timeout_seconds": 5, "tags": ["a"], "task_run_name": "x"}, Plainness.FLOW_DECIDES),
+        ({"timeout_seconds": 5, "tags": ["a"]}, Plainness.FLOW_DECIDES),
+        ({"task_run_name": "x"}, Plainness.NEVER),  # named inside its run, by the full rules
         ({"retries": 2}, Plainness.NEVER),
         ({"persist_result": True}, Plainness.NEVER),
         ({"log_prints": True}, Plainness.NEVER),

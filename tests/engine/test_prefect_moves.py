@@ -6,13 +6,19 @@ Each test is a snippet a user moving from Prefect would write, with only the imp
 from __future__ import annotations
 
 import asyncio
+import datetime
 import sys
 
 import pytest
 
 from orchestrate import flow, task
 from orchestrate.context import get_run_context
-from orchestrate.exceptions import MissingContextError, ParameterBindError, PrefectException
+from orchestrate.exceptions import (
+    FailedRun,
+    MissingContextError,
+    ParameterBindError,
+    PrefectException,
+)
 
 
 def test_a_flow_and_a_task_with_a_parameter_before_star_args_get_each_argument_once(
@@ -105,3 +111,126 @@ def test_a_flow_that_calls_sys_exit_is_crashed_and_says_with_what(recorded, code
     (run,) = recorded.flow_runs()
     assert run.state.type.value == "CRASHED"
     assert run.state.message == f"Interrupted by SystemExit: the code called sys.exit({code!r})"
+
+
+# --- run names: worked out inside the run, from validated and resolved parameters ------------
+
+
+def test_a_flow_run_name_callable_reads_the_runs_parameters_as_in_prefects_docs(
+    recorded,
+) -> None:
+    from orchestrate.runtime import flow_run
+
+    def generate_flow_run_name() -> str:
+        flow_name = flow_run.flow_name
+        parameters = flow_run.parameters
+        return f"{flow_name}-with-{parameters['name']}-and-{parameters['limit']}"
+
+    @flow(flow_run_name=generate_flow_run_name)
+    def my_flow(name: str, limit: int = 100) -> str:
+        return flow_run.name
+
+    assert my_flow(name="marvin") == "my-flow-with-marvin-and-100"
+    assert [r.name for r in recorded.flow_runs()] == ["my-flow-with-marvin-and-100"]
+
+
+def test_a_flow_run_name_template_formats_the_validated_parameters(recorded) -> None:
+    @flow(flow_run_name="hello-{name}-on-{date:%A}")
+    def greet(name: str, date: datetime.datetime) -> None:
+        pass
+
+    greet(name="marvin", date="2024-01-01T00:00:00")  # type: ignore[arg-type]
+    assert [r.name for r in recorded.flow_runs()] == ["hello-marvin-on-Monday"]
+
+
+def test_a_task_run_name_callable_reads_the_task_runs_parameters(recorded) -> None:
+    from orchestrate.runtime import task_run
+
+    def generate_task_name() -> str:
+        return f"{task_run.task_name}-with-{task_run.parameters['name']}"
+
+    @task(task_run_name=generate_task_name)
+    def my_task(name: str) -> str:
+        return task_run.name
+
+    @flow
+    def my_flow() -> str:
+        return my_task(name="marvin")
+
+    assert my_flow() == "my_task-with-marvin"
+    assert [r.name for r in recorded.task_runs()] == ["my_task-with-marvin"]
+
+
+def test_a_task_run_name_template_formats_the_resolved_arguments(recorded) -> None:
+    @task
+    def one() -> int:
+        return 1
+
+    @task(task_run_name="double-{x}")
+    def double(x: int) -> int:
+        return 2 * x
+
+    @flow
+    def my_flow() -> int:
+        return double.submit(one.submit()).result()
+
+    assert my_flow() == 2
+    assert sorted(r.name for r in recorded.task_runs()) == ["double-1", "one-0"]
+
+
+# --- states a task returns ----------------------------------------------------------------
+
+
+def test_a_task_called_directly_returns_the_state_it_returned_as_in_prefects_docs(
+    recorded,
+) -> None:
+    from orchestrate.states import Completed, Failed, State
+
+    @task
+    def toggle_task(fail: bool) -> State:
+        if fail:
+            return Failed(message="I was instructed to fail.")
+        return Completed(message="I was instructed to succeed.")
+
+    seen: list[State] = []
+
+    @flow
+    def example() -> tuple[State, State]:
+        state_one = toggle_task(fail=True)  # this run is Failed; the call does not raise
+        state_two = toggle_task(fail=False)
+        seen.extend([state_one, state_two])
+        return state_one, state_two  # the flow run fails: one of its states did
+
+    final = example(return_state=True)
+    assert final.is_failed()
+    state_one, state_two = seen
+    assert state_one.is_failed() and state_one.message == "I was instructed to fail."
+    assert state_two.is_completed() and state_two.message == "I was instructed to succeed."
+    assert [r.state.name for r in recorded.task_runs()] == ["Failed", "Completed"]
+
+
+# --- a failed flow's result without raising ------------------------------------------------
+
+
+def test_result_without_raising_gives_a_failed_flows_data_as_prefects_test_does(
+    recorded,
+) -> None:
+    @task
+    def fails() -> None:
+        raise ValueError("Fail task!")
+
+    @task
+    def bar(y: object) -> None:
+        pass
+
+    @flow
+    def test_flow() -> object:
+        f = fails.submit()
+        return bar.submit(f)
+
+    flow_state = test_flow(return_state=True)
+    assert flow_state.is_failed()
+    task_state = flow_state.result(raise_on_failure=False)
+    assert task_state.is_pending() and task_state.name == "NotReady"
+    with pytest.raises(FailedRun):  # raising stays as it was
+        flow_state.result()

@@ -1,0 +1,108 @@
+"""SIGTERM to `python flow.py`: the run ends Crashed in the store, as Prefect's `capture_sigterm` has it.
+
+A real process records into a real store in a temporary project, is sent SIGTERM
+once its run is Running, and the store is read back with `orc runs ls`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from orchestrate import flow
+
+ORC = str(Path(sys.executable).parent / "orc")
+
+LONG_FLOW = textwrap.dedent(
+    """
+    import pathlib
+    import signal
+    import sys
+    import time
+
+    from orchestrate import flow, task
+
+    if sys.argv[1:2] == ["own-handler"]:
+        signal.signal(signal.SIGTERM, lambda *_: pathlib.Path("handled").write_text("yes"))
+
+
+    @task
+    def step(i: int) -> int:
+        pathlib.Path("running").touch()
+        time.sleep(0.5)
+        return i
+
+
+    @flow
+    def long_flow(steps: int) -> None:
+        for i in range(steps):
+            step(i)
+
+
+    long_flow(int(sys.argv[2]) if len(sys.argv) > 2 else 20)
+    """
+)
+
+
+def _start(project: Path, *args: str) -> subprocess.Popen[str]:
+    (project / "long.py").write_text(LONG_FLOW)
+    env = {**os.environ, "ORC_HOME": str(project), "ORC_LOGGING_TO_CONSOLE": "0"}
+    env.pop("ORC_RECORD", None)  # recording on, into the project's store
+    return subprocess.Popen(
+        [sys.executable, "long.py", *args], cwd=project, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _terminate_once_running(process: subprocess.Popen[str], project: Path) -> int:
+    deadline = time.monotonic() + 30
+    while not (project / "running").exists():
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "the flow run never started"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    return process.returncode
+
+
+def _stored_runs(project: Path) -> list[dict[str, object]]:
+    listed = subprocess.run(
+        [ORC, "runs", "ls", "--json", "--project", str(project)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    runs: list[dict[str, object]] = json.loads(listed.stdout)
+    return runs
+
+
+def test_sigterm_ends_a_plain_python_run_crashed_in_the_store(tmp_path: Path) -> None:
+    returncode = _terminate_once_running(_start(tmp_path), tmp_path)
+    assert returncode == -signal.SIGTERM  # the process still ends as killed, as Prefect's does
+    (run,) = _stored_runs(tmp_path)
+    assert run["state_name"] == "Crashed"
+    assert "SIGTERM" in str(run["state_message"])
+
+
+def test_a_handler_the_user_installed_is_left_alone(tmp_path: Path) -> None:
+    returncode = _terminate_once_running(_start(tmp_path, "own-handler", "3"), tmp_path)
+    assert returncode == 0 and (tmp_path / "handled").read_text() == "yes"
+    (run,) = _stored_runs(tmp_path)
+    assert run["state_name"] == "Completed"
+
+
+def test_the_default_handler_is_back_after_a_run(recorded) -> None:
+    seen = []
+
+    @flow
+    def notes_the_handler() -> None:
+        seen.append(signal.getsignal(signal.SIGTERM))
+
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    notes_the_handler()
+    assert seen[0] is not signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
