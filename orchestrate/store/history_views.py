@@ -48,11 +48,16 @@ VIEWS: dict[str, str] = {
         SELECT flow_run_id, task_run_id, upstream_id, kind
         FROM {db}.main.task_run_edges""",
     "deployments": """
-        SELECT deployment AS name, count(*) AS flow_run_count,
+        SELECT deployment AS name,
+               count(*) FILTER (WHERE NOT planned) AS flow_run_count,
                min(expected_start_time) AS first_expected_start_time,
                max(start_time) AS last_start_time,
-               arg_max(state_name, created) AS last_state_name
-        FROM {db}.main.flow_runs WHERE deployment IS NOT NULL GROUP BY deployment""",
+               arg_max(state_name, start_time) FILTER (WHERE start_time IS NOT NULL)
+                   AS last_state_name
+        FROM (
+            SELECT *, state_type = 'SCHEDULED' AND coalesce(run_count, 0) = 0 AS planned
+            FROM {db}.main.flow_runs
+        ) WHERE deployment IS NOT NULL GROUP BY deployment""",
 }
 
 VIEW_NAMES: tuple[str, ...] = tuple(VIEWS)

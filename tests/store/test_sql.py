@@ -11,7 +11,7 @@ import pytest
 
 from orchestrate.core.errors import QueryError
 from orchestrate.core.records import EdgeRecord, LogRecord, Record, StateRecord
-from orchestrate.states import Completed, Failed, Running
+from orchestrate.states import Completed, Failed, Running, Scheduled
 from orchestrate.store import StoreWriter
 from orchestrate.store import history_sql as sql
 from orchestrate.store.connection import open_for_reading
@@ -61,6 +61,20 @@ def test_the_user_views_answer_with_todays_column_names(store: Path) -> None:
         ["etl", 2],
         ["report", 1],
     ]
+
+
+def test_the_deployments_view_tells_of_runs_that_ran_not_of_those_planned(
+    store: Path, build: SimpleNamespace
+) -> None:
+    """A daemon plans an hour of runs ahead: they were counted, and the newest planned one
+    made every deployment's last state `Scheduled`."""
+    writer = StoreWriter(store)
+    writer.put(build.flow_run("planned", Scheduled(), deployment="report", created=BASE + 3,
+                              run_count=0, expected_start_time=BASE + 3600, start_time=None,
+                              end_time=None))  # fmt: skip
+    writer.close()
+    rows = _run(store, "SELECT name, flow_run_count, last_state_name FROM deployments ORDER BY 1")
+    assert rows.rows == [["etl", 2, "Failed"], ["report", 1, "Running"]]
 
 
 def test_times_come_back_as_iso_text_and_durations_in_seconds(store: Path) -> None:
