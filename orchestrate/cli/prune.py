@@ -44,6 +44,11 @@ def prune(
         seconds = parse_duration(older_than).total_seconds()
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--older-than") from None
+    if seconds <= 0:  # the daemon refuses it; so does the file, rather than emptying history
+        raise typer.BadParameter(
+            f"{older_than!r} is no time at all; give how old a run must be, like 30d or 12h",
+            param_hint="--older-than",
+        )
     root = project_folder(project)
     client = daemon_client(root)
     if client is not None:

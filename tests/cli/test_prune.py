@@ -85,3 +85,13 @@ def test_a_bad_duration_is_a_usage_error(history: Path, orc: Orc) -> None:
     refused = orc("prune", "--older-than", "soon")
     assert refused.returncode == 2
     assert "--older-than" in refused.stderr
+
+
+@pytest.mark.parametrize("none", ["0", "0s"])
+def test_an_age_of_nothing_is_refused_as_the_daemon_refuses_it(
+    history: Path, orc: Orc, none: str
+) -> None:
+    """With orc up down, `--older-than 0` went ahead and would prune every finished run."""
+    refused = orc("prune", "--older-than", none, "--dry-run")
+    assert refused.returncode == 2
+    assert "no time at all" in refused.stderr
