@@ -172,7 +172,7 @@ def runs_show(args: Args) -> int | None:
 
 def logs(args: Args) -> int | None:
     from orchestrate.cli import render
-    from orchestrate.cli.log_print import print_log
+    from orchestrate.cli.log_print import print_log, print_log_json
     from orchestrate.cli.reads import DaemonReads
     from orchestrate.cli.run_reads import read_run
 
@@ -182,11 +182,11 @@ def logs(args: Args) -> int | None:
     with DaemonReads(client) as reads:
         try:
             found = read_run(reads, args.positionals[0], dashboards=False)
-            if "--json" in args.flags:
-                render.print_json([render.log_json(line) for line in reads.logs(found.run.id)])
-                return 0
         except _UNREADABLE:
             return None
+        if "--json" in args.flags:
+            print_log_json(reads, found)  # paged, as the full command prints it
+            return 0
         lines = print_log(reads, found)  # streamed, as the full command prints it
     render.unlogged_error(found.run, lines)
     return 0

@@ -64,6 +64,36 @@ def print_log(
     return tracebacks
 
 
+def print_log_json(store: Store | DaemonReads, found: RunRead, out: TextIO | None = None) -> None:
+    """The run's log as a JSON list (`render.log_json`'s objects), a page at a time: one
+    answer for a long log went past the daemon's reply time and its line limit."""
+    import json
+
+    from orchestrate.cli.render import iso, level_name
+
+    out = out or sys.stdout
+    names = {t.id: t.name for t in found.task_runs}
+    out.write("[")
+    some = False
+    for rows in _pages(store, found.run.id):
+        text = []
+        for task_run_id, ts, level, logger, message in rows:
+            line = {
+                "timestamp": iso(time_of(ts)),
+                "level": level_name(level),
+                "levelno": level,
+                "logger": logger,
+                "task_run_id": task_run_id,
+                "task_run_name": names.get(task_run_id) if task_run_id else None,
+                "message": message,
+            }
+            text.append((",\n" if some else "\n") + json.dumps(line))
+            some = True
+        out.write("".join(text))
+        out.flush()
+    out.write("\n]\n" if some else "]\n")
+
+
 def _head(level: Any, task: str | None, colour: bool) -> str:
     """What follows the time on a line: the level padded, and the task run's name if any."""
     from orchestrate.cli.render import level_name

@@ -26,7 +26,7 @@ def logs(
 ) -> None:
     """Show the log lines of a flow run (time, level, task run, message)."""
     from orchestrate.cli import render
-    from orchestrate.cli.log_print import print_log
+    from orchestrate.cli.log_print import print_log, print_log_json
     from orchestrate.cli.options import project_folder
     from orchestrate.cli.reads import open_reads
     from orchestrate.cli.runs import read_run
@@ -34,7 +34,7 @@ def logs(
     with open_reads(project_folder(project)) as store:
         found = read_run(store, run, dashboards=False)
         if json_output and not follow:
-            render.print_json([render.log_json(line) for line in store.logs(found.run.id)])
+            print_log_json(store, found)  # paged: a long log neither waits nor fills memory
             return
         lines = print_log(store, found)  # streamed: a long log starts printing at once
     render.unlogged_error(found.run, lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -85,3 +86,19 @@ def test_orc_logs_prints_its_first_page_before_the_last_is_read(project: Project
         reader.join(60)
         assert cli.wait(60) == 0
     assert sum(" | line " in line for line in printed) == LINES
+
+
+@pytest.mark.parametrize("lean", ["1", "0"], ids=["quick path", "full path"])
+def test_orc_logs_json_gives_every_line_of_a_long_run_page_by_page(
+    project: Project, lean: str
+) -> None:
+    """`--json` asked for the whole log in one answer: a run with 70,000 long lines went past
+    the reply's 5 s and the client's 64 MiB line limit (exit 5). It is read a page at a time."""
+    run_id = _chatty_run(project)
+    done = project.orc("logs", run_id, "--json", env={"ORC_LEAN_CLI": lean})
+    assert done.returncode == 0, done.stderr
+    lines = json.loads(done.stdout)
+    numbered = [line["message"] for line in lines if line["message"].startswith("line ")]
+    assert numbered == [f"line {n}" for n in range(LINES)]
+    (warning,) = [line for line in lines if line["level"] == "WARNING"]
+    assert warning["task_run_name"] == "noisy-0" and warning["timestamp"].endswith("+00:00")
