@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -62,3 +63,11 @@ def _no_cgroups_left_behind() -> Iterator[None]:
             base.rmdir()
         except OSError:
             continue  # still in use, or not ours to remove
+
+
+@pytest.fixture(autouse=True)
+def _orc_logs_reach_caplog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flow run in this test process sets up orc's run logging, which stops the `orc`
+    logger tree propagating to the root, where pytest's `caplog` listens: the tests that
+    check what orc logged would then depend on which tests ran before them."""
+    monkeypatch.setattr(logging.getLogger("orc"), "propagate", True)

@@ -10,6 +10,7 @@ what was recorded before it was sent.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -142,18 +143,34 @@ class HistoryMethods:
         return {"id": backfill_id, "slots": [asdict(d) for d in done]}
 
     async def _on_cursor(self, work: Callable[[Any], T]) -> T:
+        """`work` on a cursor of its own, in a query thread. A request given up (its client
+        gone, the daemon stopping) interrupts its query: a killed `orc sql` held one of
+        the two query threads for its whole timeout, and two of them blocked every query."""
         writer, connection = self.handlers.daemon.writer, self.handlers.connection
+        given_up = threading.Event()
+        cursors: list[Any] = []
 
         def run() -> T:
             writer.flush(5.0 if writer.health.degraded is None else 0)
+            if given_up.is_set():
+                raise asyncio.CancelledError
             cursor = connection.cursor()
+            cursors.append(cursor)
             try:
+                if given_up.is_set():
+                    raise asyncio.CancelledError
                 return work(cursor)
             finally:
                 cursor.close()
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._threads, run)
+        except asyncio.CancelledError:
+            given_up.set()
+            for cursor in list(cursors):
+                with suppress(Exception):  # closed meanwhile: its query is over anyway
+                    cursor.interrupt()
+            raise
         except QueryError as exc:
             raise RpcError(protocol.BAD_INPUT, str(exc)) from None
         except StoreError as exc:

@@ -30,6 +30,8 @@ log = logging.getLogger("orc.daemon.server")
 IN_FLIGHT_LIMIT = 64
 #: Seconds a pushed line waits for more to go out with it (a reply takes them at once).
 PUSH_EVERY = 0.005
+#: Seconds between looks at whether a client that stopped sending still lives.
+PEER_CHECK_EVERY = 0.5
 
 
 class Connection:
@@ -125,9 +127,16 @@ class Connection:
         task.add_done_callback(self._tasks.discard)
 
     async def settle(self) -> None:
-        """Let the requests in flight finish and their replies go out."""
+        """Let the requests in flight finish and their replies go out, unless the client's
+        process is gone: then its requests are given up (a killed `orc sql` held a query
+        thread for its whole timeout). A client that only closed its sending end waits."""
         while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.wait(set(self._tasks), timeout=PEER_CHECK_EVERY)
+            if self._tasks and self.peer_pid is not None and not _alive(self.peer_pid):
+                log.info("%r: its process is gone; its requests in flight are given up", self)
+                for task in self._tasks:
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
         """Cancel what still runs, send what is queued, close, and tell the callbacks."""
@@ -146,3 +155,14 @@ class Connection:
                 callback(self)
             except Exception:
                 log.exception("a close callback of %r failed", self)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    except OSError:
+        return True  # cannot tell: keep serving it

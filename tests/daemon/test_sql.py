@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from orchestrate.client.wire import LINE_LIMIT
-from tests.daemon.conftest import FLOWS, ORC, Project
+from tests.daemon.conftest import FLOWS, ORC, Project, wait_for
 
 
 @pytest.fixture
@@ -190,3 +190,33 @@ def test_a_spool_file_left_by_a_killed_reader_goes_after_a_day(tmp_path: Path) -
     spool_path(tmp_path, now=1_000_000.0 + SPOOL_KEPT + 1)
     assert not first.exists() and fresh.exists()
     assert (tmp_path / ".orc" / "sql").stat().st_mode & 0o777 == 0o700
+
+
+def _query_threads(pid: int) -> int:
+    """How many of the daemon's query threads exist (each made for a query handed to it)."""
+    names = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            names.append((task / "comm").read_text().strip())
+        except OSError:
+            continue  # ended while listed
+    return sum(name.startswith("orc-sql") for name in names)
+
+
+def test_a_query_whose_client_was_killed_stops_and_frees_its_thread(two_runs: Project) -> None:
+    """Two `orc sql` killed by a cron `timeout` held both query threads for their whole
+    --timeout: every other query then waited, and `orc sql "SELECT 1"` gave up (exit 5)."""
+    slow = "SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3"
+    command = [ORC, "sql", "--timeout", "600", slow, "--project", str(two_runs.root)]
+    clients = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    daemon = two_runs.processes[-1].pid
+    wait_for(lambda: _query_threads(daemon) >= 2, 30, "both queries handed to query threads")
+    for client in clients:
+        client.kill()
+        client.wait()
+    quick = two_runs.orc("sql", "--json", "SELECT 42 AS answer", timeout=30)
+    assert quick.returncode == 0, quick.stderr + two_runs.daemon_log()
+    assert json.loads(quick.stdout) == [{"answer": 42}]

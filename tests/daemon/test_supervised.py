@@ -17,8 +17,6 @@ async def test_a_part_that_fails_once_is_logged_and_started_again(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(supervised, "FIRST_DELAY", 0.01)
-    # A flow run earlier in this process set orc's loggers not to propagate; caplog listens at the root.
-    monkeypatch.setattr(logging.getLogger("orc"), "propagate", True)
     stop = asyncio.Event()
     calls: list[int] = []
     second_start = asyncio.Event()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import socket
 import threading
@@ -254,10 +253,3 @@ def raw(daemon: FakeDaemon) -> Iterator[Callable[[], RawClient]]:
     yield open_one
     for client in opened:
         client.close()
-
-
-@pytest.fixture(autouse=True)
-def _daemon_logs_reach_caplog(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server logs under `orc.daemon`; a flow run earlier in this test process may have
-    set up orc's run logging, which stops the `orc` tree propagating to pytest's handler."""
-    monkeypatch.setattr(logging.getLogger("orc"), "propagate", True)
