@@ -349,7 +349,8 @@ def _finish(job: FlowRunJob, state: State) -> Steps:
         job.logger.info("on_failure hooks wait for the last attempt: orc up retries this run")
         hooks = ()
     if hooks:
-        yield RunHooks(hooks, (job.flow, job.run, state), job.logger, _log_prints(job))
+        contexts = ((flow_run_context, job.context),) if job.context is not None else ()
+        yield RunHooks(hooks, (job.flow, job.run, state), job.logger, _log_prints(job), contexts)
     return state
 
 

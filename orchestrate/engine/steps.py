@@ -12,6 +12,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import AsyncGeneratorType, GeneratorType
 from typing import Any
@@ -45,6 +46,9 @@ class RunHooks:
     arguments: tuple[Any, ...]
     logger: RunLogger
     log_prints: bool = False
+    #: The run's context variables, set while the hooks run: as in Prefect, a hook of a
+    #: finished run may call `get_run_logger()` or read `orchestrate.runtime`.
+    contexts: tuple[tuple[ContextVar[Any], Any], ...] = ()
 
 
 Request = CallBody | Sleep | RunHooks
@@ -134,6 +138,7 @@ def _hook_scope(request: RunHooks, hook: Callable[..., Any]) -> Iterator[None]:
     state: State = request.arguments[-1]
     request.logger.info("Running hook %r in response to entering state %r", name, state.name)
     printing = print_target.set(request.logger) if request.log_prints else None
+    entered = [(variable, variable.set(value)) for variable, value in request.contexts]
     try:
         yield
     except Exception as exc:
@@ -141,6 +146,8 @@ def _hook_scope(request: RunHooks, hook: Callable[..., Any]) -> Iterator[None]:
     else:
         request.logger.info("Hook %r finished running successfully", name)
     finally:
+        for variable, token in reversed(entered):
+            variable.reset(token)
         if printing is not None:
             print_target.reset(printing)
 

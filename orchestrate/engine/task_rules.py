@@ -177,7 +177,8 @@ def _finish(job: TaskRunJob, state: State) -> Steps:
     )
     if hooks:
         log_prints = job.context is not None and job.context.log_prints
-        yield RunHooks(hooks, (job.task, job.run, state), job.logger, log_prints)
+        contexts = ((task_run_context, job.context),) if job.context is not None else ()
+        yield RunHooks(hooks, (job.task, job.run, state), job.logger, log_prints, contexts)
     return state
 
 

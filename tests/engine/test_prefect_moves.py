@@ -234,3 +234,29 @@ def test_result_without_raising_gives_a_failed_flows_data_as_prefects_test_does(
     assert task_state.is_pending() and task_state.name == "NotReady"
     with pytest.raises(FailedRun):  # raising stays as it was
         flow_state.result()
+
+
+def test_a_finished_runs_hooks_run_in_its_context_as_in_prefect(recorded) -> None:
+    """`get_run_logger()` in an `on_completion` or `on_failure` hook raised MissingContextError:
+    orc ran hooks after leaving the run's context, where Prefect runs them inside it."""
+    from orchestrate import get_run_logger
+    from orchestrate.runtime import flow_run, task_run
+
+    def flow_hook(flow_, run, state) -> None:  # type: ignore[no-untyped-def]
+        get_run_logger().info("flow hook sees %s", flow_run.parameters)
+
+    def task_hook(task_, run, state) -> None:  # type: ignore[no-untyped-def]
+        get_run_logger().info("task hook sees %s", task_run.name)
+
+    @task(on_completion=[task_hook])
+    def one() -> int:
+        return 1
+
+    @flow(on_completion=[flow_hook])
+    def outer(x: int = 1) -> int:
+        return one()
+
+    assert outer(3) == 1
+    messages = [r.message for r in recorded.logs()]
+    assert "flow hook sees {'x': 3}" in messages and "task hook sees one-0" in messages
+    assert not [m for m in messages if "error was encountered" in m]
