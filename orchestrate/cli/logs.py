@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,12 @@ def logs(
     project: ProjectOption = None,
     json_output: JsonOption = False,
     follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new lines until the run ends.")
+        bool,
+        typer.Option(
+            "--follow",
+            "-f",
+            help="Keep printing new lines until the run ends (with --json, one object a line).",
+        ),
     ] = False,
 ) -> None:
     """Show the log lines of a flow run (time, level, task run, message)."""
@@ -33,16 +39,25 @@ def logs(
 
     with open_reads(project_folder(project)) as store:
         found = read_run(store, run, dashboards=False)
+        follow = follow and found.run.state.type not in _FINAL  # an ended run has no more
         if json_output and not follow:
             print_log_json(store, found)  # paged: a long log neither waits nor fills memory
             return
-        lines = print_log(store, found)  # streamed: a long log starts printing at once
+        if json_output:  # followed: one object a line, as new lines cannot join a list
+            for line in store.logs(found.run.id):
+                print(json.dumps(render.log_json(line)), flush=True)
+            lines = []
+        else:
+            lines = print_log(store, found)  # streamed: a long log starts printing at once
     render.unlogged_error(found.run, lines)
     if follow:
-        _follow(project_folder(project), run)
+        _follow(project_folder(project), run, json_output)
 
 
-def _follow(root: Path, run: str) -> None:
+_FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+def _follow(root: Path, run: str, json_output: bool) -> None:
     """Stream new lines by subscription until the run has settled (needs `orc up`)."""
     from orchestrate.cli import render
     from orchestrate.cli.reads import daemon_client, log_line
@@ -54,12 +69,19 @@ def _follow(root: Path, run: str) -> None:
         raise DaemonNotRunning(root)
     with client:
         detail = client.run(run)
-        if detail.run.state.type in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+        if detail.run.state.type in _FINAL:
             return
         names = {t.id: t.name for t in detail.task_runs}
         with client.subscribe(["log", "flow_run"], flow_run_id=detail.run.id) as changes:
             for change in changes:
                 if change.topic == "log":
-                    render.log_lines([log_line(LogInfo.model_validate(change.data), names)])
+                    info = LogInfo.model_validate(change.data)
+                    if info.task_run_id and info.task_run_id not in names:  # began since
+                        names.update((t.id, t.name) for t in client.run(run).task_runs)
+                    line = log_line(info, names)
+                    if json_output:
+                        print(json.dumps(render.log_json(line)), flush=True)
+                    else:
+                        render.log_lines([line])
                 elif change.data.get("settled"):
                     return

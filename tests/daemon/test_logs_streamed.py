@@ -102,3 +102,56 @@ def test_orc_logs_json_gives_every_line_of_a_long_run_page_by_page(
     assert numbered == [f"line {n}" for n in range(LINES)]
     (warning,) = [line for line in lines if line["level"] == "WARNING"]
     assert warning["task_run_name"] == "noisy-0" and warning["timestamp"].endswith("+00:00")
+
+
+WAITS = """
+    import time
+    from pathlib import Path
+
+    from orchestrate import flow, get_run_logger, task
+
+
+    @task
+    def late() -> None:
+        get_run_logger().info("from the late task")
+
+
+    @flow
+    def waits(marker: str) -> None:
+        get_run_logger().info("started")
+        while not Path(marker).exists():  # the test says when to go on
+            time.sleep(0.02)
+        late()
+"""
+
+
+def test_orc_logs_follow_json_prints_an_object_a_line_with_late_task_names(
+    project: Project,
+) -> None:
+    """`-f --json` printed text (json.tool failed on it), a task run that began after the
+    follow started had no name, and `-f` of an ended run with orc up down exited 5."""
+    project.write("flows.py", WAITS)
+    project.write("flows.toml", '[[deployments]]\nname = "waits"\nentrypoint = "flows.py:waits"\n')
+    project.up()
+    marker = project.root / "go"
+    with project.client() as client:
+        run_id = client.create_run("waits", {"marker": str(marker)}).id
+    wait_for(lambda: [r for r in project.runs(state="RUNNING") if r.id == run_id], 30, "Running")
+    follower = subprocess.Popen(
+        [ORC, "logs", run_id, "-f", "--json", "--project", str(project.root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert follower.stdout is not None
+    first = [json.loads(follower.stdout.readline())]
+    while first[-1]["message"] != "started":
+        first.append(json.loads(follower.stdout.readline()))
+    marker.write_text("go")
+    rest, err = follower.communicate(timeout=60)
+    assert follower.returncode == 0, err
+    lines = first + [json.loads(text) for text in rest.splitlines()]
+    (late,) = [line for line in lines if line["message"] == "from the late task"]
+    assert late["task_run_name"] == "late-0"
+    assert project.orc("down").returncode == 0
+    ended = project.orc("logs", run_id, "-f")
+    assert ended.returncode == 0, ended.stderr
+    assert "from the late task" in ended.stdout
