@@ -313,8 +313,16 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.
 
 
 def _constructor(type: StateType, name: str) -> Any:
-    def make(message: str | None = None, data: Any = None, name: str = name, **_: Any) -> State:
-        return State(type, name=name, message=message, data=data)
+    def make(
+        message: str | None = None,
+        data: Any = None,
+        name: str = name,
+        timestamp: float | datetime | None = None,
+        **_: Any,
+    ) -> State:
+        if isinstance(timestamp, datetime):  # Prefect's states take a datetime
+            timestamp = timestamp.timestamp()
+        return State(type, name=name, message=message, data=data, timestamp=timestamp)
 
     make.__name__ = name
     make.__doc__ = f"A `{name}` state (type {type.value})."

@@ -23,10 +23,13 @@ log = logging.getLogger("orc.daemon")
 
 def leftover_state(flow_state: State) -> State:
     """The final state of a run left open when its flow run ended in `flow_state`."""
-    if flow_state.is_cancelled():
-        return Cancelled(message=f"Its flow run was cancelled: {flow_state.message}")
+    if flow_state.is_cancelled():  # at the flow run's end: not when it was noticed
+        return Cancelled(
+            message=f"Its flow run was cancelled: {flow_state.message}", timestamp=flow_state.ts
+        )
     return Crashed(
-        message=f"Its flow run's worker ended (flow run {flow_state.name}) before this run finished."
+        message=f"Its flow run's worker ended (flow run {flow_state.name}) before this run finished.",
+        timestamp=flow_state.ts,
     )
 
 

@@ -320,7 +320,7 @@ def _end_cut_off(
     retryable = found is None or found.exit_code != exit_codes.NEEDS_A_FIX
     paused = run.state.type is StateType.PAUSED  # a pause outlives orc up (`daemon.pauses`)
     if not run.state.is_final() and not paused:
-        state = _cut_off_state(run)
+        state = _cut_off_state(run, found, _last_heard(run, found, daemon.clock()))
         transition(run, state, daemon)
     tasks = {t.id: task_record_of(t) for t in store.task_runs(run.id)}
     tasks.update((t.id, t) for t in replayed)
@@ -333,15 +333,36 @@ def _end_cut_off(
         daemon.settled(run)
 
 
-def _cut_off_state(run: FlowRunRecord) -> State:
+def _cut_off_state(run: FlowRunRecord, found: Journal | None, heard: float) -> State:
+    """How a run cut off ends: at the last moment anything was heard of it, not at this
+    start (a run killed with orc up and found an hour later did not run for an hour)."""
     if run.state.type is StateType.CANCELLING:
         return State(
             StateType.CANCELLED,
             message="Cancelled: orc up stopped while the run was being cancelled.",
+            timestamp=heard,
         )
     attempt = f" (attempt {run.run_count})" if run.run_count else ""
-    message = f"orc up stopped while this run was in progress{attempt}; its worker is gone."
-    return State(StateType.CRASHED, message=message)
+    if found is None and run.deployment is None:  # a flow run from plain Python, no worker
+        message = (
+            f"The process that ran this flow run{attempt} ended before it finished; "
+            "orc up found it unfinished as it started."
+        )
+    else:
+        message = f"orc up stopped while this run was in progress{attempt}; its worker is gone."
+    return State(StateType.CRASHED, message=message, timestamp=heard)
+
+
+def _last_heard(run: FlowRunRecord, found: Journal | None, now: float) -> float:
+    """The latest time in the run's records: its journal's (its dispatch, if it holds none),
+    and its own state's and start."""
+    times = [run.state.ts, run.start_time or 0.0]
+    for record in found.records if found else ():
+        state = getattr(record, "state", None)
+        times.append(getattr(record, "ts", None) or (state.ts if state is not None else 0.0))
+    if found is not None and not found.records:
+        times.append(found.dispatched)
+    return min(max(times), now)
 
 
 _FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")

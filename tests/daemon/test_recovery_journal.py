@@ -146,3 +146,51 @@ def test_an_older_attempts_journal_is_replayed_too_and_only_the_last_attempt_is_
         project, "SELECT count(*) FROM state_history WHERE run_id = 'f1' AND state_name = 'Crashed'"
     )
     assert crashed == [(1,)]
+
+
+def test_a_run_cut_off_ends_when_it_was_last_heard_of_not_when_orc_up_came_back(
+    project: Project,
+) -> None:
+    """A run killed with orc up and recovered an hour later was recorded as running for that
+    hour: its end, and its open task runs' ends, were the restart's time."""
+    folder = _project(project, retries=0)
+    then = time.time() - 3600
+    run = _run()
+    path = journal.journal_path(folder, run.id, 1)
+    journal.create(path, run)
+    writer = journal.JournalWriter(str(path))
+    run.state, run.start_time = Running(timestamp=then), then
+    writer.write(_line(StateRecord(run.id, run.id, False, run.state), run))
+    task = TaskRunRecord(id="t0", flow_run_id=run.id, name="step-0", task_key="step",
+                         dynamic_key=0, state=Running(timestamp=then + 1), created=then + 1,
+                         start_time=then + 1, run_count=1)  # fmt: skip
+    writer.write(journal.started_line(task))
+    writer.write(_line(LogRecord(run.id, None, then + 5, 20, "orc.flow_runs", "working")))
+    writer.close()
+
+    project.up()
+    project.stop()
+    ((state, ended),) = _rows(project, "SELECT state_name, epoch(end_time) FROM flow_runs")
+    assert state == "Crashed" and abs(float(ended) - (then + 5)) < 0.01  # type: ignore[arg-type]
+    ((task_ended,),) = _rows(project, "SELECT epoch(end_time) FROM task_runs")
+    assert abs(float(task_ended) - (then + 5)) < 0.01  # type: ignore[arg-type]
+
+
+def test_a_plain_python_run_left_running_is_not_blamed_on_orc_up(project: Project) -> None:
+    """A flow run from `python flow.py` killed while orc up was down was recorded as
+    "orc up stopped while this run was in progress", though orc up never ran it."""
+    from orchestrate.core.project import store_path
+    from orchestrate.store import StoreWriter
+
+    _project(project)
+    plain = FlowRunRecord(id="p1", name="lone-wolf", flow_name="f", parameters={},
+                          state=Running(), created=time.time(), run_count=1)  # fmt: skip
+    writer = StoreWriter(store_path(project.root))
+    writer.put(plain)
+    writer.close()
+
+    project.up()
+    project.stop()
+    ((state, message),) = _rows(project, "SELECT state_name, state_message FROM flow_runs")
+    assert state == "Crashed"
+    assert str(message).startswith("The process that ran this flow run (attempt 1) ended")
