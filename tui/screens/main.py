@@ -214,8 +214,8 @@ class MainScreen(RunViews):
             status = await self.client.status()
             deployments = await self.client.deployments()
             runs = await self.client.runs(limit=RUNS_LOADED)
-            # runs.list leaves out scheduled runs not due yet unless a state is asked for
-            upcoming = await self.client.runs(limit=UPCOMING_LOADED, state="SCHEDULED")
+            # runs.list leaves out scheduled runs not due yet; `scheduled` lists the next due first
+            upcoming = await self.client.runs(limit=UPCOMING_LOADED, scheduled=True)
             known = {run.id for run in runs}
             runs += [run for run in upcoming if run.id not in known]
             automations = await _optional(self.client.automations())
