@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.tui.conftest import orc_up
-from tests.tui.screen import wait_until
-from tests.tui.test_live_daemon import SLOW, app_for, main_screen
+from tests.tui.screen import screen_text, wait_until
+from tests.tui.test_live_daemon import SLOW, app_for, main_screen, select_deployment
 from tui.screens.main import UPCOMING_LOADED
 from tui.state import SECTIONS
 
@@ -64,6 +64,51 @@ def crowded(tmp_path: Path) -> Iterator[Path]:
 
 def deployment_line(text: str, name: str) -> str:
     return next((line for line in text.splitlines() if f" {name} " in line), "")
+
+
+async def test_a_deployments_row_and_detail_follow_its_runs_with_no_key_pressed(
+    ticking: Path,
+) -> None:
+    async with app_for(ticking).run_test(size=SIZE) as pilot:
+        screen = main_screen(pilot)
+        await select_deployment(pilot, "tick")
+        first_next = screen.dashboard.deployments["tick"].next_run_time
+        assert first_next is not None
+
+        def running_run() -> str | None:
+            runs = (screen.dashboard.runs.get(i) for i in screen.dashboard.runs.view())
+            return next((r.id for r in runs if r and r.state.type == "RUNNING"), None)
+
+        await wait_until(pilot, lambda: running_run() is not None, SLOW, "a run of tick running")
+        await wait_until(
+            pilot,
+            lambda: "⟳ tick" in deployment_line(screen_text(pilot.app), "tick"),
+            SLOW,
+            "tick marked running",
+        )
+        run_id = running_run()
+        await wait_until(
+            pilot,
+            lambda: screen.detail is not None and screen.detail.run.id == run_id,
+            SLOW,
+            "the deployment's detail showing its newest run",
+        )
+
+        def next_moved() -> bool:
+            info = screen.dashboard.deployments["tick"]
+            return info.next_run_time is not None and info.next_run_time > first_next
+
+        await wait_until(pilot, next_moved, SLOW, "tick's next run moved on")
+        await wait_until(
+            pilot,
+            lambda: (
+                bool(screen.dashboard.deployments["tick"].recent)
+                and screen.dashboard.deployments["tick"].recent[0].state_name == "Completed"
+            ),
+            SLOW,
+            "tick's last outcome Completed",
+        )
+        assert "ago" not in deployment_line(screen_text(pilot.app), "tick")
 
 
 async def test_the_upcoming_runs_loaded_are_the_next_due_not_the_furthest(

@@ -351,6 +351,16 @@ class MainScreen(RunViews):
                 self.dashboard.upsert_deployment(deployment)
         self._deployment_list.rows_changed()
         self._refresh_parameters()
+        self._follow_selected_deployment()
+
+    def _follow_selected_deployment(self) -> None:
+        """A selected deployment shows its newest run: a run that started since takes the detail."""
+        selection = self.selection
+        if selection is None or selection.kind != "deployment":
+            return
+        run_id = self._run_of(selection)
+        if run_id is not None and (self.detail is None or self.detail.run.id != run_id):
+            self.follow_run(run_id)
 
     @on(AutomationsChanged)
     def _automations(self, changed: AutomationsChanged) -> None:
