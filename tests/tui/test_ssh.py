@@ -188,3 +188,49 @@ async def test_ssh_never_prompts_and_its_own_reason_names_the_host(
 
         await wait_until(pilot, told, SLOW, "the host and 'Host key verification failed'")
     assert not asked.exists(), f"ssh asked: {asked.read_text()}"
+
+
+#: Stands in for a host that never answers: ssh connects through a proxy that takes what ssh
+#: sends and never says a word back, so ssh waits for the server's greeting as it does for a
+#: host whose packets are dropped. A real unroutable host is not used: whether one drops, refuses
+#: or fails at once depends on the network the tests run on.
+SILENT_PROXY = "ProxyCommand=sh -c 'cat >/dev/null'"
+
+
+def _ssh_processes(marker: str) -> list[int]:
+    """Every `ssh` process naming `marker` on its command line, whoever its parent is now."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if argv and Path(argv[0].decode()).name == "ssh" and marker.encode() in b" ".join(argv):
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+async def test_attempts_given_up_on_a_silent_host_kill_their_ssh_and_quitting_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each retry gives up the attempt still waiting for the host: its ssh is killed then, not
+    left waiting out a close that the next retry cuts short."""
+    marker = f"never-answers-{os.getpid()}-{tmp_path.name}"
+    monkeypatch.setenv("ORC_SSH", shlex.join(["ssh", "-F", "/dev/null", "-o", SILENT_PROXY]))
+    monkeypatch.setattr("orchestrate.client.address.SSH_HANDSHAKE_SECONDS", 1.0)
+    url = f"ssh://nobody@{marker}/srv/x"
+    app = OrcApp(daemon_connector(Target(host=url), timeout=1.0), url, retry_seconds=0.2)
+    seen: set[int] = set()
+    most = 0
+    async with app.run_test(size=SIZE) as pilot:
+
+        def counted() -> bool:
+            nonlocal most
+            alive = _ssh_processes(marker)
+            seen.update(alive)
+            most = max(most, len(alive))
+            return len(seen) >= 8
+
+        await wait_until(pilot, counted, SLOW, "eight attempts")
+    assert most <= 2, f"{most} ssh processes at once"
+    assert _ssh_processes(marker) == []
