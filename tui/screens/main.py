@@ -604,6 +604,8 @@ class MainScreen(RunViews):
 
     def on_descendant_focus(self, focused: DescendantFocus) -> None:
         """On a narrow terminal the side the focus is on fills the screen."""
+        if not hasattr(self, "_tabs"):
+            return  # focus came as the screen mounts, before its panes are bound
         self.set_class(self._in_detail(focused.widget), "-zoom-detail")
 
     def action_zoom(self) -> None:
