@@ -74,8 +74,12 @@ UPCOMING_LOADED = 200  # scheduled runs not due yet (a daemon keeps about an hou
 #: Events after which the automations are asked for again: a firing, or a flows.toml edit that
 #: may add, change or remove one, pushes no automation of its own.
 AUTOMATION_EVENTS = ("orc.automation.", "orc.config.reloaded")
-HEARTBEAT_SECONDS = 1.0  # a hello this often: a hung daemon is noticed within 2 s
-HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
+HEARTBEAT_SECONDS = 1.0  # a hello this often: a hung daemon is noticed within 6 s
+#: How long a hello may take. A busy daemon answers late, not never: a worker's batch of
+#: thousands of task records holds its loop (a burst of 5,000 held it 2.3 s), and the answer
+#: comes behind the pushes already queued on the connection, read by this busy loop. A daemon
+#: that stops closes its socket and is noticed at once; this bounds a hung one or a dead link.
+HEARTBEAT_TIMEOUT = 5.0
 HEADER_AFTER_ROWS = 0.05  # seconds: the rows' frame (Textual draws up to 60 a second) comes first
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
 NARROW = 70  # columns below which lists and detail show one at a time
