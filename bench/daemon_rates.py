@@ -222,9 +222,12 @@ def huge_line_rss(root: Path) -> dict[str, float]:
     return {"rss_before_mb": before, "rss_after_mb": after, "longest_stored_chars": longest}
 
 
-def runs_rate(root: Path, seconds: float, in_flight_max: int = 16) -> dict[str, float]:
+def runs_rate(
+    root: Path, seconds: float, in_flight_max: int = 16, dashboard: bool = False
+) -> dict[str, float]:
     """One-task flow runs created as fast as they settle (`in_flight_max` in flight, 8 slots)
-    for `seconds`.
+    for `seconds`; with `dashboard`, the client also takes what a dashboard is pushed (the
+    deployments and the status).
 
     CPU per run is split by process kind: the daemon (all its threads), its
     zygotes (the fork servers themselves) and the workers (the zygotes' reaped
@@ -233,9 +236,10 @@ def runs_rate(root: Path, seconds: float, in_flight_max: int = 16) -> dict[str, 
     """
     from orchestrate.client import connect
 
+    topics: list[Any] = ["flow_run", *(["deployment", "status"] if dashboard else [])]
     proc = daemon(root, max_runs=8)
     try:
-        with connect(root, timeout=60) as client, client.subscribe(["flow_run"]) as changes:
+        with connect(root, timeout=60) as client, client.subscribe(topics) as changes:
             in_flight, settled, created = 0, 0, 0
             began, cpu = time.perf_counter(), _cpu_by_kind(proc.pid)
             while in_flight < in_flight_max:
@@ -346,6 +350,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--soak", type=float, default=150.0)
     parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--dashboard", action="store_true", help="runs: subscribe as a dashboard")
     parser.add_argument("--only", default="emit,logs,rss,runs")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
@@ -360,7 +365,7 @@ def main() -> None:
         "emit_batched": ("emit", lambda r: emit_rate(r, args.events, 1000)),
         "logs": ("logs", lambda r: logs_time(r, args.lines)),
         "huge_line": ("rss", huge_line_rss),
-        "runs": ("runs", lambda r: runs_rate(r, args.soak, args.in_flight)),
+        "runs": ("runs", lambda r: runs_rate(r, args.soak, args.in_flight, args.dashboard)),
     }
     for name, (group, fn) in sections.items():
         if group not in only and name not in only:

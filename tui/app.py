@@ -88,6 +88,7 @@ class OrcApp(App[None]):
         self._down_since: float | None = None  # when the daemon was first missed (clock time)
         self._down_at = 0.0  # the same, monotonic: how long it has been
         self._reading_store = False
+        self._store_notice: str | None = None  # why the store could not be read, as last said
 
     def get_default_screen(self) -> Screen[None]:
         return NoDaemonScreen(self.label, self.start_hint)
@@ -118,8 +119,11 @@ class OrcApp(App[None]):
         try:
             client = await self.store()
         except CLIENT_ERRORS as error:
-            self._reading_store = False
-            self.notify(f"Could not read the store: {describe(error)}", severity="error")
+            self._reading_store = False  # tried again with the next retry, said only if it changed
+            notice = f"Could not read the store: {describe(error)}"
+            if notice != self._store_notice:
+                self._store_notice = notice
+                self.notify(notice, severity="error")
             return
         self.post_message(StoreOpened(client, down_since))
 
@@ -143,6 +147,9 @@ class OrcApp(App[None]):
     def _connected(self, connected: DaemonConnected) -> None:
         self._stop_retrying()
         self._down_since = None
+        if self._store_notice is not None:  # the daemon answers: the store's trouble is moot
+            self._store_notice = None
+            self.clear_notifications()
         if self._reading_store:  # the daemon is back: the store's view gives way
             self._reading_store = False
             if self.client is not None:

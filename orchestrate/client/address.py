@@ -90,8 +90,12 @@ class SshAddress(_Value):
         remote = ["orc", command, *(["--project", self.project] if self.project else [])]
         port = ["-p", str(self.port)] if self.port else []
         ssh = shlex.split(os.environ.get("ORC_SSH") or "ssh")
+        # No prompt: a password or host-key question would draw over a dashboard and then
+        # time out; with BatchMode ssh fails at once and says why. Options in ORC_SSH come
+        # first, and ssh keeps an option's first value, so they can still say otherwise.
+        batch = ["-o", "BatchMode=yes"]
         # ssh hands the remote command to a shell as one string, so quote it here.
-        return [*ssh, "-T", *port, "--", self.destination, shlex.join(remote)]
+        return [*ssh, "-T", *batch, *port, "--", self.destination, shlex.join(remote)]
 
     def __str__(self) -> str:
         port = f":{self.port}" if self.port else ""

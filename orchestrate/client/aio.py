@@ -69,16 +69,29 @@ class _Stream:
             await self.writer.wait_closed()
 
     async def _finish(self) -> str:
-        """Close ssh's stdin, let it exit (or kill it), and keep what it said on stderr."""
+        """Close ssh's stdin, let it exit (or kill it), and keep what it said on stderr.
+
+        Cancelled while it waits, ssh is killed first: a wait cut short must not
+        leave an ssh behind that nothing will kill.
+        """
         if self.stderr is None and self.process is not None:
             self.writer.close()  # asyncio's communicate() leaves stdin open
             try:
                 _out, err = await asyncio.wait_for(self.process.communicate(), 5)
             except TimeoutError:
-                self.process.kill()
+                self.kill()
                 _out, err = await self.process.communicate()
+            except asyncio.CancelledError:
+                self.kill()
+                raise
             self.stderr = err.decode(errors="replace")
         return self.stderr or ""
+
+    def kill(self) -> None:
+        """Kill ssh now, if it still runs (its exit is reaped by asyncio's child watcher)."""
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
 
 
 async def _open(address: Address | StoreAddress, timeout: float | None) -> _Stream:
@@ -144,6 +157,9 @@ class AsyncClient(Calls):
             hello = await client._run(calls.handshake(name or client_name()), timeout=wait)
             client.server = check_hello(hello, address)
         except BaseException:
+            # An attempt given up (cancelled, or no hello in time) may have an ssh still
+            # logging in: it is killed, not waited for, and never outlives the attempt.
+            client._stream.kill()
             await client.close()
             raise
         return client

@@ -164,6 +164,14 @@ class Handlers:
             self._deployment_info(spec, recent.get(spec.name, [])) for spec in self.daemon.table
         ]
 
+    async def deployments_named(self, names: set[str]) -> list[dict[str, Any]]:
+        """What `deployments` says of these deployments alone (a name no longer known is left out)."""
+        specs = [spec for spec in self.daemon.table if spec.name in names]
+        if not specs:
+            return []
+        recent = await self._read(lambda s: s.recent_by_deployment(10))
+        return [self._deployment_info(spec, recent.get(spec.name, [])) for spec in specs]
+
     def _deployment_info(self, spec: Any, recent: list[Any]) -> dict[str, Any]:
         return deployment_info(self.daemon, spec, recent, self._schemas.of(spec))
 

@@ -110,3 +110,39 @@ def test_a_finished_runs_pushes_count_its_task_runs(project: Project) -> None:
     assert final is not None and settled is not None, "no final and settled pushes"
     assert final["task_counts"] == {"Completed": 1}
     assert settled["task_counts"] == {"Completed": 1}
+
+
+def test_a_deployments_runs_starting_and_ending_push_it_a_burst_as_one(project: Project) -> None:
+    """A dashboard's deployment row follows its runs (running count, last outcomes); twenty runs
+    asked for at once are pushed as a few deployment pushes, not one per state change."""
+    project.write("flows.py", FLOWS)
+    project.write("flows.toml", TOML)
+    project.up()
+    with project.client() as client, client.subscribe(["deployment"]) as pushed:
+        run = client.create_run("nap")
+        next_matching(pushed, "deployment", lambda d: d.name == "nap" and d.running == 1, "nap ⟳")
+        client.cancel_run(run.id)
+        cancelled = next_matching(
+            pushed,
+            "deployment",
+            lambda d: d.name == "nap" and not d.running and d.recent[0].state_type == "CANCELLED",
+            "nap's cancelled run, newest first",
+        )
+        assert cancelled.recent[0].id == run.id
+
+        runs = [client.create_run("one").id for _ in range(20)]  # 80 state changes
+        pushes, deadline = [], time.monotonic() + WAIT
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                pushes.append(DeploymentInfo.model_validate(pushed.get(timeout=left).data))
+            except TimeoutError:
+                continue
+            last = pushes[-1]
+            newest = [r.id for r in last.recent] == runs[::-1][:10]
+            done = all(r.state_type == "COMPLETED" for r in last.recent) and not last.running
+            if last.name == "one" and newest and done:
+                break
+        else:
+            seen = [(p.name, [(r.id, r.state_name) for r in p.recent], p.running) for p in pushes]
+            raise AssertionError(f"no push of one's last ten runs Completed within {WAIT}s: {seen}")
+    assert len(pushes) < 20, f"{len(pushes)} pushes for 20 runs: not coalesced"

@@ -135,7 +135,7 @@ def test_the_ssh_command_quotes_the_remote_project(monkeypatch: pytest.MonkeyPat
     argv = SshAddress("ops@box", 2222, "/srv/my etl").argv()
 
     assert argv == [
-        "ssh", "-F", "/etc/orc-ssh.conf", "-T", "-p", "2222", "--", "ops@box",
+        "ssh", "-F", "/etc/orc-ssh.conf", "-T", "-o", "BatchMode=yes", "-p", "2222", "--", "ops@box",
         "orc dial-stdio --project '/srv/my etl'",
     ]  # fmt: skip
 

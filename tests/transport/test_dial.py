@@ -115,7 +115,9 @@ def test_a_client_reaches_the_daemon_over_ssh(serve: object, project: Path, fake
     assert status.project_root == str(project)
     assert pushed.data == {"id": "r1"}
     first_call = fake_ssh.read_text().splitlines()[0]
-    assert first_call == f"-T -p 2222 -- ops@box orc dial-stdio --project '{project}'"
+    assert (
+        first_call == f"-T -o BatchMode=yes -p 2222 -- ops@box orc dial-stdio --project '{project}'"
+    )
 
 
 async def test_the_async_client_reaches_the_daemon_over_ssh(

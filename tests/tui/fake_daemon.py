@@ -311,8 +311,13 @@ class FakeClient:
         state: str | None = None,
         deployment: str | None = None,
         since: float | None = None,
+        *,
+        scheduled: bool | None = None,
     ) -> list[FlowRunInfo]:
         runs = self.daemon.runs
+        if scheduled:  # only scheduled runs not due yet, the next due first, as the daemon's
+            due = sorted((r for r in runs if _not_due(r)), key=lambda r: r.expected_start_time or 0)
+            return due[:limit]
         if state is not None:  # a state filter brings runs not due yet too, as the daemon's does
             runs = [
                 r for r in runs if state.lower() in (r.state.name.lower(), r.state.type.lower())

@@ -1,7 +1,7 @@
 """Losing the daemon: the last picture stays under a banner, and comes back as the user left it.
 
 A daemon that stops closes its socket; one that hangs (or an ssh link that
-drops) just goes quiet, and the heartbeat notices within 2 s. On reconnect
+drops) just goes quiet, and the heartbeat notices within 6 s. On reconnect
 the same selection, filter and tab show, loaded afresh.
 """
 
@@ -60,7 +60,29 @@ async def test_a_daemon_that_stops_leaves_the_last_picture_under_a_banner(
         assert text.count("closed the connection") == 1  # said once
 
 
-async def test_a_daemon_that_hangs_is_noticed_within_2_seconds(daemon: FakeDaemon) -> None:
+async def test_a_busy_daemon_that_answers_in_3_seconds_is_not_taken_for_lost(
+    daemon: FakeDaemon,
+) -> None:
+    """A burst of 5,000 tasks held a real daemon's hello 2.3 s; it is busy, not gone."""
+    switch = Switch(daemon)
+    async with app_with(switch).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        client = switch.clients[-1]
+        answer = client.hello
+        answered: list[float] = []
+
+        async def slow_hello(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(3.0)  # the daemon's loop, busy for 3 s
+            answered.append(time.monotonic())
+            return await answer(*args, **kwargs)
+
+        client.hello = slow_hello  # type: ignore[method-assign]
+        await wait_until(pilot, lambda: len(answered) >= 2, 12.0, "two slow answers")
+        assert BANNER not in screen_text(pilot.app)
+        assert len(switch.clients) == 1  # no reconnection, no reload
+
+
+async def test_a_daemon_that_hangs_is_noticed_within_6_seconds(daemon: FakeDaemon) -> None:
     switch = Switch(daemon)
     async with app_with(switch).run_test(size=SIZE) as pilot:
         await wait_for_text(pilot, "brave-fox")
@@ -73,8 +95,8 @@ async def test_a_daemon_that_hangs_is_noticed_within_2_seconds(daemon: FakeDaemo
         switch.clients[-1].status = never  # type: ignore[method-assign]
         switch.clients[-1].hello = never  # type: ignore[method-assign]
         started = time.monotonic()
-        await wait_for_text(pilot, BANNER, timeout=3.0)
-        assert time.monotonic() - started < 2.5
+        await wait_for_text(pilot, BANNER, timeout=8.0)
+        assert time.monotonic() - started < 6.5
         assert "did not answer" in screen_text(pilot.app)
 
 

@@ -149,3 +149,34 @@ def test_store_stdio_on_a_folder_that_is_not_there_says_so_and_exits_non_zero(
     )
     assert result.returncode != 0 and result.stdout == ""
     assert f"no project folder at {missing}" in result.stderr and "--project" in result.stderr
+
+
+async def test_a_store_that_cannot_be_read_is_said_once_and_goes_when_the_daemon_comes(
+    daemon: FakeDaemon,
+) -> None:
+    tried: list[int] = []
+
+    async def connect() -> DashboardClient:
+        if daemon.down:
+            raise ConnectionLost("no orc daemon is running for /srv/demo; start it")
+        return daemon.client()  # type: ignore[return-value]
+
+    async def no_store() -> DashboardClient:
+        tried.append(1)
+        raise ConnectionLost("no store at /srv/demo/.orc/orc.duckdb")
+
+    daemon.down = True
+    app = OrcApp(
+        connect, "/srv/demo", clock=FROZEN, retry_seconds=0.05, store=no_store, store_after=0.1
+    )
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_until(pilot, lambda: len(tried) >= 5, what="the store tried five times")
+        said = [n for n in notices(pilot.app) if "Could not read the store" in n]
+        assert len(said) == 1, said
+        daemon.down = False
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, MainScreen), what="daemon")
+        await wait_until(
+            pilot,
+            lambda: not any("Could not read the store" in n for n in notices(pilot.app)),
+            what="the notice gone",
+        )

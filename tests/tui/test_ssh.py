@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -151,3 +152,85 @@ async def test_quitting_while_a_connection_is_tried_leaves_no_ssh_behind(
         )
         await wait_until(pilot, lambda: bool(_ssh_children()), SLOW, "an ssh being tried again")
     assert _ssh_children() == []
+
+
+ASKPASS = """#!/bin/sh
+# Stands in for a password or host-key prompt: notes that ssh asked, and answers no.
+echo "$*" >> "{asked}"
+echo no
+"""
+
+
+async def test_ssh_never_prompts_and_its_own_reason_names_the_host(
+    tmp_path: Path, ssh_server: SshServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host key ssh does not know yet would be asked about (over the dashboard, on a terminal;
+    here through an askpass program forced on it); the dashboard never lets ssh ask, and shows
+    ssh's own reason with the host named."""
+    asked = tmp_path / "asked"
+    askpass = tmp_path / "askpass"
+    askpass.write_text(ASKPASS.format(asked=asked))
+    askpass.chmod(0o755)
+    (tmp_path / "known_hosts").write_text("")
+    monkeypatch.setenv("SSH_ASKPASS", str(askpass))
+    monkeypatch.setenv("SSH_ASKPASS_REQUIRE", "force")
+    monkeypatch.setenv("DISPLAY", ":0")
+    ssh = shlex.split(ssh_server.ssh_command())
+    kept = [o for o in ssh if not o.startswith(("BatchMode", "StrictHostKeyChecking"))]
+    no_batch = [o for i, o in enumerate(kept) if not (o == "-o" and kept[i + 1 : i + 2] == ["-o"])]
+    no_batch += ["-o", f"UserKnownHostsFile={tmp_path / 'known_hosts'}"]
+    monkeypatch.setenv("ORC_SSH", shlex.join(no_batch))
+    async with app_over(ssh_server.url(tmp_path)).run_test(size=SIZE) as pilot:
+
+        def told() -> bool:
+            text = screen_text(pilot.app)
+            return "127.0.0.1" in text and "Host key verification failed" in text
+
+        await wait_until(pilot, told, SLOW, "the host and 'Host key verification failed'")
+    assert not asked.exists(), f"ssh asked: {asked.read_text()}"
+
+
+#: Stands in for a host that never answers: ssh connects through a proxy that takes what ssh
+#: sends and never says a word back, so ssh waits for the server's greeting as it does for a
+#: host whose packets are dropped. A real unroutable host is not used: whether one drops, refuses
+#: or fails at once depends on the network the tests run on.
+SILENT_PROXY = "ProxyCommand=sh -c 'cat >/dev/null'"
+
+
+def _ssh_processes(marker: str) -> list[int]:
+    """Every `ssh` process naming `marker` on its command line, whoever its parent is now."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if argv and Path(argv[0].decode()).name == "ssh" and marker.encode() in b" ".join(argv):
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+async def test_attempts_given_up_on_a_silent_host_kill_their_ssh_and_quitting_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each retry gives up the attempt still waiting for the host: its ssh is killed then, not
+    left waiting out a close that the next retry cuts short."""
+    marker = f"never-answers-{os.getpid()}-{tmp_path.name}"
+    monkeypatch.setenv("ORC_SSH", shlex.join(["ssh", "-F", "/dev/null", "-o", SILENT_PROXY]))
+    monkeypatch.setattr("orchestrate.client.address.SSH_HANDSHAKE_SECONDS", 1.0)
+    url = f"ssh://nobody@{marker}/srv/x"
+    app = OrcApp(daemon_connector(Target(host=url), timeout=1.0), url, retry_seconds=0.2)
+    seen: set[int] = set()
+    most = 0
+    async with app.run_test(size=SIZE) as pilot:
+
+        def counted() -> bool:
+            nonlocal most
+            alive = _ssh_processes(marker)
+            seen.update(alive)
+            most = max(most, len(alive))
+            return len(seen) >= 8
+
+        await wait_until(pilot, counted, SLOW, "eight attempts")
+    assert most <= 2, f"{most} ssh processes at once"
+    assert _ssh_processes(marker) == []

@@ -74,8 +74,12 @@ UPCOMING_LOADED = 200  # scheduled runs not due yet (a daemon keeps about an hou
 #: Events after which the automations are asked for again: a firing, or a flows.toml edit that
 #: may add, change or remove one, pushes no automation of its own.
 AUTOMATION_EVENTS = ("orc.automation.", "orc.config.reloaded")
-HEARTBEAT_SECONDS = 1.0  # a hello this often: a hung daemon is noticed within 2 s
-HEARTBEAT_TIMEOUT = 0.9  # with the interval: a silent daemon is noticed within 2 s
+HEARTBEAT_SECONDS = 1.0  # a hello this often: a hung daemon is noticed within 6 s
+#: How long a hello may take. A busy daemon answers late, not never: a worker's batch of
+#: thousands of task records holds its loop (a burst of 5,000 held it 2.3 s), and the answer
+#: comes behind the pushes already queued on the connection, read by this busy loop. A daemon
+#: that stops closes its socket and is noticed at once; this bounds a hung one or a dead link.
+HEARTBEAT_TIMEOUT = 5.0
 HEADER_AFTER_ROWS = 0.05  # seconds: the rows' frame (Textual draws up to 60 a second) comes first
 SELECT_DELAY = 0.12  # seconds the cursor rests on a run before its detail loads
 NARROW = 70  # columns below which lists and detail show one at a time
@@ -214,8 +218,8 @@ class MainScreen(RunViews):
             status = await self.client.status()
             deployments = await self.client.deployments()
             runs = await self.client.runs(limit=RUNS_LOADED)
-            # runs.list leaves out scheduled runs not due yet unless a state is asked for
-            upcoming = await self.client.runs(limit=UPCOMING_LOADED, state="SCHEDULED")
+            # runs.list leaves out scheduled runs not due yet; `scheduled` lists the next due first
+            upcoming = await self.client.runs(limit=UPCOMING_LOADED, scheduled=True)
             known = {run.id for run in runs}
             runs += [run for run in upcoming if run.id not in known]
             automations = await _optional(self.client.automations())
@@ -351,6 +355,16 @@ class MainScreen(RunViews):
                 self.dashboard.upsert_deployment(deployment)
         self._deployment_list.rows_changed()
         self._refresh_parameters()
+        self._follow_selected_deployment()
+
+    def _follow_selected_deployment(self) -> None:
+        """A selected deployment shows its newest run: a run that started since takes the detail."""
+        selection = self.selection
+        if selection is None or selection.kind != "deployment":
+            return
+        run_id = self._run_of(selection)
+        if run_id is not None and (self.detail is None or self.detail.run.id != run_id):
+            self.follow_run(run_id)
 
     @on(AutomationsChanged)
     def _automations(self, changed: AutomationsChanged) -> None:
@@ -594,6 +608,8 @@ class MainScreen(RunViews):
 
     def on_descendant_focus(self, focused: DescendantFocus) -> None:
         """On a narrow terminal the side the focus is on fills the screen."""
+        if not hasattr(self, "_tabs"):
+            return  # focus came as the screen mounts, before its panes are bound
         self.set_class(self._in_detail(focused.widget), "-zoom-detail")
 
     def action_zoom(self) -> None:

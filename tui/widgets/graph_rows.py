@@ -82,7 +82,7 @@ def row_pieces(row: GraphRow, geometry: RowGeometry) -> Pieces:
     rest = geometry.width - out.cells()
     label_width = min(40 if geometry.timeline else 36, max(20, rest * 11 // 20))
     bar_width = rest - label_width - 1
-    _label(out, row.node, label_width, geometry.timeline, geometry.bounds[0])
+    _label(out, row.node, label_width, geometry.timeline, geometry.bounds[0], geometry.now)
     if bar_width >= 6:
         out.add(" ")
         _time_bar(out, row.node, geometry.bounds, bar_width, geometry.now)
@@ -135,7 +135,9 @@ def _overflow(out: RowPieces, row: GraphRow, columns: int, lane_width: int) -> N
         out.add(" ", "", "dim")
 
 
-def _label(out: RowPieces, node: GraphNode, width: int, timeline: bool, run_start: float) -> None:
+def _label(
+    out: RowPieces, node: GraphNode, width: int, timeline: bool, run_start: float, now: float
+) -> None:
     marker = ("▾ " if node.expanded else "▸ ") if node.expandable else ""
     label = RowPieces()
     label.add("  " * node.depth + marker, "", "dim")
@@ -150,7 +152,7 @@ def _label(out: RowPieces, node: GraphNode, width: int, timeline: bool, run_star
             label.add(f"{node.call}  ", "italic dim", "dim")
         label.add_text(counts_text(node.summary().counts), "dim")
     start, end = node.span()
-    took = duration(run_duration(start, end, end or start or 0.0)) if start else ""
+    took = duration(run_duration(start, end, now)) if start else ""  # still running: until now
     if timeline and start is not None:
         took = f"+{duration(start - run_start)} {took}"
     label_cells = max(1, width - len(took) - 1)
