@@ -10,6 +10,7 @@ objects and untyped fields.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,9 +94,12 @@ def coerce(kind: str, raw: str) -> Any:
             raise ValueError(f"{raw!r} is not a whole number") from None
     if kind == "number":
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError:
             raise ValueError(f"{raw!r} is not a number") from None
+        if not math.isfinite(number):  # JSON has no nan or inf: the run would refuse it
+            raise ValueError(f"{raw!r} is not a finite number")
+        return number
     if kind == "boolean":
         return _boolean(raw)
     return _json_or_text(kind, raw)

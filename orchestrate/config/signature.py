@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -305,15 +306,18 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
+    """A number JSON can carry: a run's parameters travel as JSON, which has no nan or inf
+    (such a run failed at its start, spending an attempt)."""
     if isinstance(value, bool):
         return False
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         return True
-    try:
-        float(value)
-    except (TypeError, ValueError):
+    if not isinstance(value, float | str):
         return False
-    return isinstance(value, str)
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 _CHECKS = {

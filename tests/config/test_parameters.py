@@ -195,3 +195,15 @@ def test_run_parameters_given_later_are_checked_in_the_same_words(report: Projec
         'parameter "day" has no value (flow examples/report.py:report takes day: str, with no '
         "default); give it for this run or in the deployment's parameters in flows.toml",
     ]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", float("nan"), float("-inf"), "1e999"])
+def test_a_number_parameter_refuses_what_json_cannot_carry(value: object) -> None:
+    """`orc run slow -p seconds=nan` was taken, and each attempt failed at its start."""
+    from orchestrate.config.signature import validate_parameters
+
+    schema = {"type": "object", "properties": {"seconds": {"type": "number"}}}
+    assert validate_parameters(schema, {"seconds": value}) == [
+        f"parameter 'seconds' must be a number, got {value!r}"
+    ]
+    assert validate_parameters(schema, {"seconds": "2.5"}) == []

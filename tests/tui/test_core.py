@@ -124,3 +124,14 @@ def test_a_failed_run_shows_its_whole_traceback_in_the_run_detail() -> None:
     console.print(run_details(RunDetail(run=run), Clock()))
     shown = console.export_text()
     assert 'File "/srv/etl/flows.py", line 30, in parse' in shown and "return int(row)" in shown
+
+
+def test_a_number_field_refuses_what_json_cannot_carry() -> None:
+    """`nan` was sent, and the run failed at its start twice, spending its retry."""
+    schema = {"type": "object", "properties": {"seconds": {"type": "number"}}}
+    fields = form_fields(schema, {})
+    for raw in ("nan", "inf", "-inf", "1e999"):
+        assert check_form(fields, {"seconds": raw}, schema).errors == {
+            "seconds": f"{raw!r} is not a finite number"
+        }
+    assert check_form(fields, {"seconds": "2.5"}, schema).values == {"seconds": 2.5}
