@@ -362,3 +362,27 @@ async def test_a_run_created_elsewhere_is_listed_live(daemon: FakeDaemon) -> Non
         daemon.push("flow_run", new)
         await wait_for_text(pilot, "swift-cat")
         assert any(isinstance(m, RunsChanged) and m.runs[0].id == "run-0099" for m in seen)
+
+
+async def test_the_run_form_takes_typing_at_once_and_enter_sends_one_with_no_fields(
+    daemon: FakeDaemon,
+) -> None:
+    """The form opened with nothing focused: typing went nowhere until Tab, and on a form
+    with no fields enter did nothing (only ctrl+s sent it)."""
+    async with make_app(daemon).run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await pilot.press("1", "down", "R")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunForm), what="the run form")
+        await pilot.press("end", "2", "enter")
+        await wait_until(
+            pilot, lambda: not isinstance(pilot.app.screen, RunForm), what="the form to close"
+        )
+        assert ("create_run", ("nightly-etl", {"days": 12})) in daemon.calls
+
+        await pilot.press("1", "home", "R")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RunForm), what="a bare form")
+        await pilot.press("enter")
+        await wait_until(
+            pilot, lambda: not isinstance(pilot.app.screen, RunForm), what="the form to close"
+        )
+        assert [c for c in daemon.calls if c[0] == "create_run"][-1][1][0] == "cleanup"

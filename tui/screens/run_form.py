@@ -104,6 +104,13 @@ class RunForm(ModalScreen[FlowRunInfo | None]):
                 yield Button(self.spec.verb, variant="primary", id="run")
                 yield Button("Cancel", id="cancel")
 
+    def on_mount(self) -> None:
+        """Typing goes to the first field at once; with none, enter sends (the button has focus)."""
+        if self.fields:
+            self.query_one(f"#field-{self.fields[0].name}", Input).focus()
+        else:
+            self.query_one("#run", Button).focus()
+
     def typed(self) -> dict[str, str]:
         return {f.name: self.query_one(f"#field-{f.name}", Input).value for f in self.fields}
 
