@@ -6,6 +6,7 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -29,8 +30,22 @@ def backfill(
             help="The deployment whose slots to run.", autocompletion=completion.deployments
         ),
     ],
-    start: Annotated[str, typer.Option("--start", help="First slot time (inclusive), ISO 8601.")],
-    end: Annotated[str, typer.Option("--end", help="Slots before this time, ISO 8601.")],
+    start: Annotated[
+        str,
+        typer.Option(
+            "--start",
+            help="First slot time (inclusive), ISO 8601; in the deployment's timezone "
+            "unless it names one.",
+        ),
+    ],
+    end: Annotated[
+        str,
+        typer.Option(
+            "--end",
+            help="Slots before this time, ISO 8601; in the deployment's timezone "
+            "unless it names one.",
+        ),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the slots; make no runs.")
     ] = False,
@@ -60,10 +75,14 @@ def backfill(
     if client is None:
         raise DaemonNotRunning(root)
     with client:
+        first, last = _moment(start, "--start"), _moment(end, "--end")
+        if first.tzinfo is None or last.tzinfo is None:  # read as the schedule's clock reads
+            zone = ZoneInfo(client.deployment(deployment).timezone)
+            first, last = (m if m.tzinfo else m.replace(tzinfo=zone) for m in (first, last))
         answer = client.backfill(
             deployment,
-            _epoch(start, "--start"),
-            _epoch(end, "--end"),
+            first.timestamp(),
+            last.timestamp(),
             dry_run=dry_run,
             rerun=rerun,
             parameters=_parameters(parameters),
@@ -80,16 +99,15 @@ def backfill(
             follow_progress(client, answer["id"], made)
 
 
-def _epoch(value: str, option: str) -> float:
-    """An ISO date or time; UTC unless it names a zone (slots are compared in UTC)."""
+def _moment(value: str, option: str) -> datetime:
+    """An ISO date or time, with its zone if it names one."""
     try:
-        moment = datetime.fromisoformat(value)
+        return datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date or time like 2026-01-01 or 2026-01-01T02:00",
             param_hint=option,
         ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _parameters(text: str | None) -> dict[str, Any] | None:

@@ -172,3 +172,29 @@ def test_parameters_that_do_not_fit_are_refused_before_any_run_is_made(project: 
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "rows" in refused.stderr
     assert _sql(project, PAST) == [{"n": 0}]
+
+
+def test_dates_without_a_zone_are_read_in_the_deployments_timezone(project: Project) -> None:
+    """`--start 2026-12-01 --end 2026-12-03` for a Berlin schedule at 00:30 meant UTC
+    midnights: it left out Berlin's 1 December and took in its 3 December."""
+    project.write("flows.py", SLOT_FLOW)
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "berlin"
+        entrypoint = "flows.py:daily"
+        timezone = "Europe/Berlin"
+        schedules = [{ cron = "30 0 * * *" }]
+    """,
+    )
+    project.up()
+    listed = project.orc(
+        "backfill", "berlin", "--start", "2026-12-01", "--end", "2026-12-03", "--dry-run", "--json"
+    )
+    assert listed.returncode == 0, listed.stderr
+    times = [slot["time"] for slot in json.loads(listed.stdout)["slots"]]
+    assert times == ["2026-11-30T23:30:00+00:00", "2026-12-01T23:30:00+00:00"]
+    zoned = project.orc("backfill", "berlin", "--start", "2026-12-01T00:00:00+00:00",
+                        "--end", "2026-12-02T00:00:00+00:00", "--dry-run", "--json")  # fmt: skip
+    assert [s["time"] for s in json.loads(zoned.stdout)["slots"]] == ["2026-12-01T23:30:00+00:00"]
