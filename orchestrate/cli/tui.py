@@ -60,11 +60,7 @@ def dashboard(project: Path | None, host: str | None, readonly: bool) -> OrcApp:
         )
     root = None if host else project_folder(project)
     target = Target(project=root, host=host)
-    hint = (
-        f"ssh {host.removeprefix('ssh://').split('/')[0]} orc up"
-        if host
-        else f"orc up --project {root}"
-    )
+    hint = start_hint(host) if host else f"orc up --project {root}"
     return OrcApp(
         daemon_connector(target),
         target.label,
@@ -73,3 +69,16 @@ def dashboard(project: Path | None, host: str | None, readonly: bool) -> OrcApp:
         store=store_connector(target),
         store_after=0.0 if readonly else STORE_AFTER,
     )
+
+
+def start_hint(host: str) -> str:
+    """The command that starts the daemon a `--host` dashboard asks for: one ssh understands
+    (a port as `-p`, not `host:port`), for that project, detached so it outlives the ssh."""
+    import shlex
+
+    from orchestrate.client.address import parse_ssh
+
+    address = parse_ssh(host)
+    remote = ["orc", "up", "--detach", *(["--project", address.project] if address.project else [])]
+    port = ["-p", str(address.port)] if address.port else []
+    return shlex.join(["ssh", *port, address.destination, shlex.join(remote)])

@@ -43,3 +43,14 @@ def test_a_host_that_is_not_ssh_is_refused_with_the_form_to_use() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "ssh://user@server" in result.stderr
+
+
+def test_the_hint_to_start_a_remote_daemon_is_a_command_ssh_takes() -> None:
+    """It said `ssh root@localhost:2222 orc up`: no ssh takes host:port, the project was
+    dropped, and a foreground orc up dies with the ssh session that started it."""
+    from orchestrate.cli.tui import start_hint
+
+    assert start_hint("ssh://root@localhost:2222/tmp/qa-tui") == (
+        "ssh -p 2222 root@localhost 'orc up --detach --project /tmp/qa-tui'"
+    )
+    assert start_hint("ssh://srv") == "ssh srv 'orc up --detach'"
