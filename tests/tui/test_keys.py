@@ -143,3 +143,24 @@ async def test_the_event_stream_filter_takes_keys_only_after_slash(daemon: FakeD
         assert focused_id(pilot) == "event-stream"
         await pilot.press("escape", "escape")  # clear the filter, then back
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, MainScreen), what="back")
+
+
+async def test_a_filter_that_moves_the_cursor_moves_the_detail_with_it(daemon: FakeDaemon) -> None:
+    """Filtering the runs left the detail on a run the filter hid, under a cursor on another
+    one, until the cursor was moved."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        await pilot.press("2", "slash", *"quiet")
+        runs = screen._run_list
+        await wait_until(
+            pilot, lambda: runs.selected_key is not None and runs.selected_key != "run-0001",
+            what="the cursor on a run the filter keeps",
+        )  # fmt: skip
+        kept = screen.dashboard.runs.get(runs.selected_key)
+        assert kept is not None and "quiet" in kept.name
+        await wait_until(
+            pilot, lambda: screen.detail is not None and screen.detail.run.id == kept.id,
+            what="the detail to show the run under the cursor",
+        )  # fmt: skip

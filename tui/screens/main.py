@@ -411,7 +411,11 @@ class MainScreen(RunViews):
     @on(RowList.Highlighted, "#deployments, #runs, #automations")
     def _highlighted(self, highlighted: RowList.Highlighted) -> None:
         row_list = highlighted.row_list
-        if highlighted.key is None or not (row_list.has_focus or self.selection is None):
+        # The list that shows the selection follows its cursor even without the focus: a
+        # filter typed in its prompt moves the cursor, and the detail must show that run.
+        if highlighted.key is None or not (
+            row_list.has_focus or row_list.holds_selection or self.selection is None
+        ):
             return
         kind = {"deployments": "deployment", "runs": "run", "automations": "automation"}[
             row_list.id or ""
