@@ -22,7 +22,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,12 +40,13 @@ from orchestrate.automations.action_models import (
     RunDeployment,
 )
 from orchestrate.automations.command import event_environment, run_command
-from orchestrate.automations.engine import Firing
-from orchestrate.automations.matching import RESOURCE_ID, RESOURCE_ROLE, id_suffix, related_names
+from orchestrate.automations.engine import Firing, causal_chain
+from orchestrate.automations.matching import RESOURCE_ID, id_suffix, related_names
 from orchestrate.automations.models import AutomationSpec, EventTrigger
 from orchestrate.automations.outcomes import (
     action_event,
     automation_resource,
+    chain_related,
     event_as_dict,
     firing_as_dict,
 )
@@ -60,8 +61,11 @@ log = logging.getLogger("orc.automations")
 class ActionContext(Protocol):
     """What actions need from the daemon. Each method raises an exception to report failure."""
 
-    async def run_deployment(self, name: str, parameters: dict[str, Any]) -> str:
-        """Creates a run of deployment `name` due now; returns the new flow run's id."""
+    async def run_deployment(
+        self, name: str, parameters: dict[str, Any], caused_by: Sequence[str] = ()
+    ) -> str:
+        """Creates a run of deployment `name` due now; returns the new flow run's id. Its
+        events name the automations `caused_by` (see `engine.causal_chain`)."""
         ...
 
     async def pause_deployment(self, name: str) -> None: ...
@@ -94,6 +98,11 @@ class _Run:
     environ: Mapping[str, str]
     clock: Callable[[], float]
     webhooks: Webhooks
+
+    @property
+    def chain(self) -> list[str]:
+        """The automations what this firing does is caused by (see `engine.causal_chain`)."""
+        return causal_chain(self.firing, self.spec.resource_id)
 
     def deployment(self, given: str | None, action: str) -> str:
         """The deployment named on the action, else the one the event (or for_each group) is about."""
@@ -184,7 +193,7 @@ def _group_deployment(firing: Firing, spec: AutomationSpec) -> str | None:
 async def _run_deployment(action: RunDeployment, run: _Run) -> dict[str, Any]:
     name = run.deployment(action.deployment, action.type)
     parameters = render_value(action.compiled("parameters"), run.scope)
-    flow_run_id = await run.ctx.run_deployment(name, parameters)
+    flow_run_id = await run.ctx.run_deployment(name, parameters, run.chain)
     return {"deployment": name, "parameters": parameters, "flow_run_id": flow_run_id}
 
 
@@ -234,9 +243,10 @@ async def _emit_event(action: EmitEvent, run: _Run) -> dict[str, Any]:
     )
     if RESOURCE_ID not in resource:
         raise ActionFailed('emit-event: the resource needs an "orc.resource.id" label')
-    # Naming this automation as related keeps it from reacting to the events it emits.
+    # Naming this automation (and the ones whose events made it fire) as related keeps each
+    # of them from reacting to what it emits (see `causal_chain`).
     related = [{k: as_text(v) for k, v in r.items()} for r in rendered["related"]]
-    related.append({RESOURCE_ID: run.spec.resource_id, RESOURCE_ROLE: "automation"})
+    related += chain_related(run.chain)
     event = EventRecord(
         str(uuid.uuid4()),
         run.clock(),

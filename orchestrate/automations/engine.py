@@ -348,6 +348,21 @@ def _load(automation: _Automation, part: Mapping[str, Any], now: float) -> bool:
     return True
 
 
+def causal_chain(firing: Firing, automation_id: str) -> list[str]:
+    """The automations a firing's actions come from: those named by the events that made it
+    fire (their own chains), and the firing automation itself.
+
+    Everything the actions cause (outcome events, emitted events, the runs made and their
+    state events) names each of these as related, and an automation never reacts to an
+    event that names it: a chain of automations, however long, cannot come back round to
+    one already in it (`A` runs `d`, `d` completes, `A` again; or `A` → `B` → `C` → `A`).
+    """
+    named = {automation_id}
+    for event in firing.events:
+        named |= _automations_named_by(event)
+    return sorted(named)
+
+
 def _automations_named_by(event: EventRecord) -> set[str]:
     """The `orc.automation.<name>` ids among the event's resource and related resources (usually none)."""
     named = set()

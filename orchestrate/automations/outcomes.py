@@ -9,10 +9,11 @@ automation react to these events of its own, which rules out loops.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from orchestrate.automations.action_models import ActionSpec
-from orchestrate.automations.engine import Firing
+from orchestrate.automations.engine import Firing, causal_chain
 from orchestrate.automations.matching import RESOURCE_ID, RESOURCE_NAME, RESOURCE_ROLE
 from orchestrate.automations.models import AutomationSpec
 from orchestrate.automations.words import action_text, trigger_text
@@ -50,7 +51,7 @@ def automation_resource(spec: AutomationSpec) -> dict[str, str]:
     return {RESOURCE_ID: spec.resource_id, RESOURCE_NAME: spec.name}
 
 
-def _related(firing: Firing) -> list[dict[str, str]]:
+def _related(firing: Firing, spec: AutomationSpec) -> list[dict[str, str]]:
     related = [
         {
             RESOURCE_ID: f"orc.event.{e.id}",
@@ -63,7 +64,12 @@ def _related(firing: Firing) -> list[dict[str, str]]:
         related.append(
             {RESOURCE_ID: firing.event.resource[RESOURCE_ID], RESOURCE_ROLE: "triggering-resource"}
         )
-    return related
+    return related + chain_related(causal_chain(firing, spec.resource_id))
+
+
+def chain_related(chain: Iterable[str]) -> list[dict[str, str]]:
+    """Related resources naming each automation of a causal chain (see `causal_chain`)."""
+    return [{RESOURCE_ID: automation, RESOURCE_ROLE: "automation"} for automation in chain]
 
 
 def triggered_event(firing: Firing, spec: AutomationSpec) -> EventRecord:
@@ -80,7 +86,7 @@ def triggered_event(firing: Firing, spec: AutomationSpec) -> EventRecord:
         TRIGGERED,
         automation_resource(spec),
         payload,
-        _related(firing),
+        _related(firing, spec),
     )
 
 
@@ -107,5 +113,5 @@ def action_event(
         EXECUTED if ok else FAILED,
         automation_resource(spec),
         {**payload, **details},
-        _related(firing),
+        _related(firing, spec),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,9 @@ class Automations:
 
     # -- ActionContext: what actions may do ----------------------------------------
 
-    async def run_deployment(self, name: str, parameters: dict[str, Any]) -> str:
+    async def run_deployment(
+        self, name: str, parameters: dict[str, Any], caused_by: Sequence[str] = ()
+    ) -> str:
         """A run of `name`, unless the rendered parameters do not fit its flow (then no run)."""
         spec = self.daemon.table.get(name)
         problems = validate_parameters(
@@ -131,7 +134,7 @@ class Automations:
                 "or the values the event carries",
                 {"deployment": name, "parameters": parameters},
             )
-        return self.daemon.create_manual(name, parameters).id
+        return self.daemon.create_manual(name, parameters, caused_by).id
 
     def _schema(self, entrypoint: str) -> dict[str, Any] | None:
         """The flow's parameter schema read from its source (`ast`, never imported); cached by mtime."""

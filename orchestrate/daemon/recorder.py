@@ -130,13 +130,19 @@ def _state_event(daemon: Daemon, record: StateRecord) -> None:
                 daemon.book.park(record)
             return
         event = state_events.task_run_event(
-            task_run, record.state, None, daemon.book.get(record.flow_run_id)
+            task_run,
+            record.state,
+            None,
+            daemon.book.get(record.flow_run_id),
+            daemon.caused_by.get(record.flow_run_id, ()),
         )
     else:
         flow_run = daemon.known_run(record.run_id)
         if flow_run is None:
             return
-        event = state_events.flow_run_event(flow_run, record.state, None)
+        event = state_events.flow_run_event(
+            flow_run, record.state, None, daemon.caused_by.get(flow_run.id, ())
+        )
         if record.state.type in _RETRIED and retries.may_retry(daemon, flow_run):
             daemon.held_failures[flow_run.id] = event  # told once the daemon decides
             return

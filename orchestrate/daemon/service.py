@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +81,9 @@ class Daemon:
         self.starting: dict[str, Outcome[Any]] = {}
         #: Runs whose cancel was asked for: however their worker ends, they are not retried.
         self.cancel_asked: set[str] = set()
+        #: The automations whose actions made a run, by run id: its events name them, and an
+        #: automation never reacts to an event naming it (`automations.engine.causal_chain`).
+        self.caused_by: dict[str, tuple[str, ...]] = {}
         #: The `Failed`/`Crashed` event of an attempt that may yet be retried, by run id:
         #: emitted when the run settles, dropped when it is retried (see `daemon.retries`).
         self.held_failures: dict[str, EventRecord] = {}
@@ -169,8 +172,10 @@ class Daemon:
         at: float | None = None,
         slot: planner.Slot | None = None,
         tags: tuple[str, ...] = (),
+        caused_by: tuple[str, ...] = (),
     ) -> FlowRunRecord:
-        """A Scheduled flow run of `deployment`, due at `at` (now by default)."""
+        """A Scheduled flow run of `deployment`, due at `at` (now by default); `caused_by`
+        names the automations that made it (`create_manual`)."""
         spec = self.table.get(deployment)
         now = self.clock()
         run = FlowRunRecord(
@@ -189,6 +194,8 @@ class Daemon:
             entrypoint=spec.entrypoint,
             expected_start_time=slot.time.timestamp() if slot else (at or now),
         )
+        if caused_by:
+            self.caused_by[run.id] = caused_by  # before its first event, which names them
         with self.stored_together():  # a run stored without its slot would be made again
             transition(run, run.state, self, initial=True)
             if slot is not None:
@@ -321,10 +328,10 @@ class Daemon:
         What the daemon noted of the run goes with it: a daemon up for months
         must not hold ~90 bytes for every run it ever settled.
         """
-        self.forget(run.id)
         failure = self.held_failures.pop(run.id, None)
         if failure is not None:
             self.emit(failure)
+        self.forget(run.id)
         info = views.flow_run_info(run, self.book.task_counts(run.id)) | {"settled": True}
         self.publish("flow_run", info, flow_run_id=run.id)
         self.book.settled(run.id)
@@ -335,6 +342,7 @@ class Daemon:
         self.slot_detail.pop(run_id, None)
         self.slot_of.pop(run_id, None)
         self.cancel_asked.discard(run_id)
+        self.caused_by.pop(run_id, None)
         self.pauses.forget(run_id)
 
     def maybe_retry(self, run: FlowRunRecord) -> bool:
@@ -365,9 +373,13 @@ class Daemon:
         """Keep the last good config; say what is wrong, where."""
         reconfigure.config_invalid(self, error)
 
-    def create_manual(self, deployment: str, parameters: dict[str, Any] | None) -> FlowRunRecord:
-        """A run asked for by hand (CLI, TUI, automation): a pause does not hold it."""
-        return self.new_run(deployment, parameters)
+    def create_manual(
+        self, deployment: str, parameters: dict[str, Any] | None, caused_by: Sequence[str] = ()
+    ) -> FlowRunRecord:
+        """A run asked for by hand (CLI, TUI, automation): a pause does not hold it. One an
+        automation made names it (and its chain) in every event it causes, so that the
+        automation never reacts to it (see `automations.engine.causal_chain`)."""
+        return self.new_run(deployment, parameters, caused_by=tuple(caused_by))
 
     async def cancel(self, run: FlowRunRecord) -> FlowRunRecord:
         """Cancel by request; answers at Cancelling while a worker stops (see `attempts.cancel`)."""

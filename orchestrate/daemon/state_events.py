@@ -14,10 +14,13 @@ from orchestrate.core.runs import new_id
 from orchestrate.core.states import State
 
 
-def _related(flow_run: FlowRunRecord | None) -> list[dict[str, str]]:
+def _related(
+    flow_run: FlowRunRecord | None, caused_by: tuple[str, ...] = ()
+) -> list[dict[str, str]]:
     if flow_run is None:
         return []
-    related = []
+    # The automations that made the run: none of them reacts to its events (no loop).
+    related = [{"orc.resource.id": a, "orc.resource.role": "automation"} for a in caused_by]
     if flow_run.deployment:
         related.append(_resource("deployment", flow_run.deployment))
     related.append(_resource("flow", flow_run.flow_name))
@@ -39,8 +42,11 @@ def _state(state: State) -> dict[str, Any]:
     return {"type": state.type.value, "name": state.name, "message": state.message}
 
 
-def flow_run_event(run: FlowRunRecord, state: State, previous: State | None) -> EventRecord:
-    """`orc.flow-run.<State name>` for `run` entering `state`."""
+def flow_run_event(
+    run: FlowRunRecord, state: State, previous: State | None, caused_by: tuple[str, ...] = ()
+) -> EventRecord:
+    """`orc.flow-run.<State name>` for `run` entering `state`; `caused_by` names the
+    automations that made the run."""
     resource = {
         "orc.resource.id": f"orc.flow-run.{run.id}",
         "orc.resource.name": run.name,
@@ -54,12 +60,21 @@ def flow_run_event(run: FlowRunRecord, state: State, previous: State | None) -> 
         "run_count": run.run_count,
     }
     return EventRecord(
-        new_id(), state.ts, f"orc.flow-run.{state.name}", resource, payload, _related(run)
+        new_id(),
+        state.ts,
+        f"orc.flow-run.{state.name}",
+        resource,
+        payload,
+        _related(run, caused_by),
     )
 
 
 def task_run_event(
-    run: TaskRunRecord, state: State, previous: State | None, flow_run: FlowRunRecord | None
+    run: TaskRunRecord,
+    state: State,
+    previous: State | None,
+    flow_run: FlowRunRecord | None,
+    caused_by: tuple[str, ...] = (),
 ) -> EventRecord:
     """`orc.task-run.<State name>`, related to its flow run as well."""
     resource = {
@@ -70,7 +85,7 @@ def task_run_event(
     }
     related = [
         {"orc.resource.id": f"orc.flow-run.{run.flow_run_id}", "orc.resource.role": "flow-run"},
-        *_related(flow_run),
+        *_related(flow_run, caused_by),
     ]
     payload = {
         "intended": {"from": previous.type.value if previous else None, "to": state.type.value},

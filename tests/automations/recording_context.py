@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from orchestrate.core.records import EventRecord
@@ -14,14 +15,19 @@ class RecordingContext:
         self.calls: list[tuple[Any, ...]] = []
         self.emitted: list[EventRecord] = []
         self.fail_on = fail_on or set()
+        #: the automations each run asked for names (`automations.engine.causal_chain`)
+        self.caused_by: list[list[str]] = []
 
     def _call(self, name: str, *args: Any) -> None:
         if name in self.fail_on:
             raise LookupError(f"{name} refused {args}")
         self.calls.append((name, *args))
 
-    async def run_deployment(self, name: str, parameters: dict[str, Any]) -> str:
+    async def run_deployment(
+        self, name: str, parameters: dict[str, Any], caused_by: Sequence[str] = ()
+    ) -> str:
         self._call("run_deployment", name, parameters)
+        self.caused_by.append(list(caused_by))
         return f"new-run-of-{name}"
 
     async def pause_deployment(self, name: str) -> None:

@@ -165,3 +165,20 @@ async def test_a_deployment_trigger_runs_b_after_a_completes(clock: Clock) -> No
     [outcome] = await execute(firing, engine.spec(firing.automation), context, clock=clock)
     assert context.calls == [("run_deployment", "report", {"upstream": "a1", "rows": 5})]
     assert outcome.payload["flow_run_id"] == "new-run-of-report"
+
+
+def test_what_a_firing_causes_names_its_automation_and_every_one_before_it() -> None:
+    """The chain is what keeps an automation from reacting to what it caused, however many
+    automations lie between (A runs a deployment whose completion fires B, which emits …)."""
+    from orchestrate.automations.engine import Firing, causal_chain
+    from orchestrate.core.records import EventRecord
+
+    caused = EventRecord(
+        "e1", 1.0, "orc.flow-run.Completed", {"orc.resource.id": "orc.flow-run.r1"}, {},
+        [{"orc.resource.id": "orc.automation.a", "orc.resource.role": "automation"}],
+    )  # fmt: skip
+    plain = EventRecord("e2", 2.0, "acme.done", {"orc.resource.id": "acme"}, {}, [])
+    firing = Firing("f1", "b", (caused, plain), (), 3.0)
+    assert causal_chain(firing, "orc.automation.b") == ["orc.automation.a", "orc.automation.b"]
+    alone = Firing("f2", "b", (plain,), (), 3.0)
+    assert causal_chain(alone, "orc.automation.b") == ["orc.automation.b"]

@@ -422,3 +422,66 @@ def test_run_deployment_parameters_that_do_not_fit_the_flow_are_a_failed_action_
     [good] = wait_for(lambda: project.completed("tiny"), 30, "the run with a fitting parameter")
     assert good.parameters == {"x": 4}
     assert len(project.runs(deployment="tiny")) == 1  # the bad firing created none
+
+
+def test_a_run_deployment_on_its_own_deployments_completion_runs_once_not_for_ever(
+    project: Project,
+) -> None:
+    """`again` ran `quick` each time `quick` completed: 943 runs in 17 s, stopped only by
+    orc down. The run an automation makes names it, and it does not react to that run."""
+    project.write("flows.py", FLOWS)
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "quick"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "again"
+        trigger = { event = "orc.flow-run.Completed", match = { deployment = "quick" } }
+        actions = [{ type = "run-deployment", deployment = "quick", parameters = { x = 2 } }]
+    """,
+    )
+    project.up()
+    with project.client() as client:
+        client.create_run("quick")
+    made = wait_for(lambda: [r for r in project.completed("quick") if r.parameters == {"x": 2}],
+                    30, "the automation's run to complete")  # fmt: skip
+    (made_run,) = made
+    done = [
+        e for e in events(project, "orc.flow-run.Completed")
+        if e.resource["orc.resource.id"] == f"orc.flow-run.{made_run.id}"
+    ]  # fmt: skip
+    assert (
+        done
+        and {"orc.resource.id": "orc.automation.again", "orc.resource.role": "automation"}
+        in done[0].related
+    )
+    # An event's firings are recorded as it is handled, so once it is stored, none came of it.
+    assert len(events(project, "orc.automation.triggered")) == 1
+
+
+def test_a_ring_of_three_automations_goes_round_once(project: Project) -> None:
+    """A on x.a emits x.b, B on x.b emits x.c, C on x.c emits x.a: 7,725 of each event in
+    5 s. What an automation causes names every automation before it in the chain."""
+    ring = [("a", "x.a", "x.b"), ("b", "x.b", "x.c"), ("c", "x.c", "x.a")]
+    project.write(
+        "flows.toml",
+        "\n".join(
+            f"""
+        [[automations]]
+        name = "{name}"
+        trigger = {{ event = "{on}" }}
+        actions = [{{ type = "emit-event", event = "{emits}", resource = {{ "orc.resource.id" = "x.thing" }} }}]
+        """
+            for name, on, emits in ring
+        ),
+    )
+    project.up()
+    assert project.orc("emit", "x.a", "--resource", "x.thing").returncode == 0
+    # C's x.a closes the ring: stored, it has been handled, and A did not react to it.
+    wait_for(lambda: len(events(project, "x.a")) == 2, 30, "the x.a that C emits")
+    counts = {name: len(events(project, name)) for name in ("x.a", "x.b", "x.c")}
+    assert counts == {"x.a": 2, "x.b": 1, "x.c": 1}
+    assert len(events(project, "orc.automation.triggered")) == 3
