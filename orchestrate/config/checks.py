@@ -156,9 +156,7 @@ def _task_runner_warnings(
     kind = runner.get("type") if isinstance(runner, dict) else runner
     if kind != "dask" or importlib.util.find_spec("distributed") is not None:
         return []
-    message = (
-        'task_runner "dask" needs the distributed package; install it with pip install "orc[dask]"'
-    )
+    message = 'task_runner "dask" needs the distributed package; install it with pip install distributed (or orc\'s dask extra)'
     return [source.issue((*path, "task_runner"), message, severity="warning")]
 
 

@@ -154,7 +154,7 @@ def check_not_newer(version: int, path: Path | str) -> None:
     if version > LATEST_VERSION:
         raise StoreError(
             f"{path} has store schema version {version}, but this orc knows only up to "
-            f"{LATEST_VERSION}. Upgrade orc (pip install -U orc) to read it."
+            f"{LATEST_VERSION}. Upgrade orc (pip install -U from its checkout or wheel) to read it."
         )
 
 

@@ -18,7 +18,7 @@ from tests.daemon.conftest import project  # noqa: F401 (a fixture, for daemon t
 from tests.dask.external import ExternalCluster
 from tests.engine.conftest import MemorySink
 
-SKIP_REASON = "the Dask task runner needs `distributed` (pip install 'orc[dask]')"
+SKIP_REASON = "the Dask task runner needs `distributed` (pip install -e '.[dask]')"
 
 
 def needs_distributed() -> None:

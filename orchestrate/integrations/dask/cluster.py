@@ -112,7 +112,7 @@ def connect(choice: ClusterChoice, warn: Callable[[str], None] = _log.warning) -
     except ImportError as exc:
         raise DaskNotInstalled(
             "DaskTaskRunner needs the `distributed` package, which is not installed here: "
-            "pip install 'orc[dask]' (or pip install distributed), then run the flow again."
+            "pip install distributed (or orc's dask extra: pip install '/path/to/orc[dask]'), then run the flow again."
         ) from exc
     options = {"set_as_default": False, **choice.client_kwargs}
     if choice.address is not None:
