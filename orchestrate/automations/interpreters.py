@@ -228,13 +228,117 @@ def _short_code_flag(arg: str, flags: str) -> tuple[str, str] | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Wrapper:
+    """A program that runs another one named in its argv (`env X=1 prog`, `timeout 5 prog`).
+
+    `takes_value` are its options that consume the next argument; `leading` how many
+    operands come before the program (the duration of `timeout`); `assignments` whether
+    `NAME=value` items may come first (`env`).
+    """
+
+    takes_value: frozenset[str] = frozenset()
+    leading: int = 0
+    assignments: bool = False
+
+
+_WRAPPERS: Mapping[str, Wrapper] = {
+    "env": Wrapper(
+        frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}), assignments=True
+    ),
+    "timeout": Wrapper(frozenset({"-s", "--signal", "-k", "--kill-after"}), leading=1),
+    "nice": Wrapper(frozenset({"-n", "--adjustment"})),
+    "ionice": Wrapper(frozenset({"-c", "--class", "-n", "--classdata", "-p", "-P", "-u"})),
+    "chrt": Wrapper(leading=1),
+    "taskset": Wrapper(leading=1),
+    "stdbuf": Wrapper(frozenset({"-i", "-o", "-e"})),
+    "sudo": Wrapper(frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"})),
+    "doas": Wrapper(frozenset({"-u", "-C"})),
+    "xargs": Wrapper(
+        frozenset({"-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", "--arg-file", "--delimiter"})
+    ),
+    "chroot": Wrapper(leading=1),
+    **dict.fromkeys(("nohup", "setsid", "time", "exec", "command", "builtin"), Wrapper()),
+}
+#: `find … -exec PROG …`: the argument after one of these is a program.
+_FIND_EXEC = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
+#: Interpreters whose first operand (outside `-c`) is a script file they run.
+_SCRIPT_RUNNERS = frozenset(
+    {*(n for n, f in _FAMILIES.items() if f in (_SHELL, _PYTHON, _PERL, _RUBY, _NODE)), "php"}
+)
+
+
+def program_positions(argv: Sequence[str]) -> Iterator[int]:
+    """Every argv index that names a program or script to run: the first item, what a
+    wrapper there runs (`env`, `timeout`, `sudo`, `xargs`, `find -exec`, …), the script or
+    module an interpreter there is given (`sh SCRIPT`, `python3 -m MODULE`), and so on
+    down (`sudo env X=1 timeout 5 PROG`). Arguments of the program are not programs:
+    `["sh", "-c", 'notify "$1"', "sh", "{{ … }}"]` passes the event text as data."""
+    pending = [0] if argv else []
+    while pending:
+        index = pending.pop()
+        yield index
+        name = PurePosixPath(argv[index]).name
+        wrapper = _WRAPPERS.get(name)
+        if wrapper is not None:
+            pending += _wrapped(wrapper, argv, index + 1)
+        elif name == "find":
+            pending += [i + 1 for i in range(index + 1, len(argv) - 1) if argv[i] in _FIND_EXEC]
+        elif _VERSION_SUFFIX.sub("", name.removesuffix(".exe")) in _SCRIPT_RUNNERS:
+            family = _family(argv[index])
+            pending += _script_of(argv, index + 1, family.flags if family else "")
+
+
+def _wrapped(wrapper: Wrapper, argv: Sequence[str], i: int) -> Iterator[int]:
+    leading = wrapper.leading
+    while i < len(argv):
+        arg = argv[i]
+        if arg in wrapper.takes_value:
+            i += 2
+        elif _an_option(arg) or (wrapper.assignments and "=" in arg and arg[0] != "="):
+            i += 1
+        elif leading:
+            leading -= 1
+            i += 1
+        else:
+            yield i
+            return
+
+
+def _an_option(arg: str) -> bool:
+    return arg.startswith("-") and arg != "-" and not _templated(arg)
+
+
+def _script_of(argv: Sequence[str], i: int, code_flags: str) -> Iterator[int]:
+    """The script file (or `-m` module) an interpreter runs, unless it runs inline code
+    (`sh -c`, `perl -ne`: `code_positions` sees to those)."""
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-m", "--"):
+            yield i + 1
+            return
+        if arg.startswith("-") and arg != "-":
+            if arg.startswith("--eval") or _short_code_flag(arg, code_flags) is not None:
+                return
+            i += 1
+            continue
+        yield i
+        return
+
+
 def argv_problems(argv: Sequence[str]) -> list[tuple[int, str]]:
     """(index, reason) for each templated argv item that a program would run as code."""
     problems: list[tuple[int, str]] = []
-    if argv and _templated(argv[0]):
-        problems.append(
-            (0, "the program to run cannot be a template: event text would choose what runs")
-        )
+    for index in sorted(set(program_positions(argv))):
+        if index < len(argv) and _templated(argv[index]):
+            where = "" if index == 0 else " here (the program before it runs it)"
+            problems.append(
+                (
+                    index,
+                    f"the program to run{where} cannot be a template: event text would choose "
+                    "what runs; name the program, and pass event data as its arguments",
+                )
+            )
     for index, program in code_positions(argv):
         if _templated(argv[index]) and all(i != index for i, _ in problems):
             problems.append(

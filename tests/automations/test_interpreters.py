@@ -37,6 +37,19 @@ REFUSED = [
     (["ssh", "-p", "22", "backup-host", f"rm {T}"], 4),
     (["su", "backup", "-c", T], 3),
     ([T, "--help"], 0),
+    # What a wrapper runs is a program too: event text there chose it (`env`, `timeout`, …).
+    (["env", T, "hello"], 1),
+    (["env", "A=1", T], 2),
+    (["timeout", "5", T, "arg"], 2),
+    (["timeout", "-s", "KILL", "5", T], 4),
+    (["sudo", "-u", "etl", T], 3),
+    (["nice", "-n", "5", T], 3),
+    (["nohup", T], 1),
+    (["xargs", "-n", "1", T], 3),
+    (["find", "/srv", "-maxdepth", "0", "-exec", T, "{}", ";"], 5),
+    (["sh", T], 1),
+    (["python3", "-m", T], 2),
+    (["sudo", "env", "X=1", "timeout", "5", T], 5),
 ]
 
 ALLOWED = [
@@ -50,6 +63,10 @@ ALLOWED = [
     ["sed", "-e", "s/a/b/", T],
     ["grep", "-c", "ERROR", T],
     ["echo", T],
+    ["timeout", "5", "./notify.sh", T],
+    ["env", "A=1", "./notify.sh", T],
+    ["sudo", "-u", "etl", "./notify.sh", T],
+    ["find", "/srv", "-name", T, "-exec", "./notify.sh", "{}", ";"],
 ]
 
 
