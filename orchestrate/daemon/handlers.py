@@ -32,6 +32,7 @@ from orchestrate.core.states import TERMINAL_STATES
 from orchestrate.daemon import planner, recorder, views
 from orchestrate.daemon.deployment_info import ParameterSchemas, deployment_info
 from orchestrate.daemon.deployments import UnknownDeployment
+from orchestrate.daemon.event_ids import GivenIds
 from orchestrate.daemon.history_methods import HistoryMethods
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.daemon.shipped_records import take_records
@@ -58,6 +59,7 @@ class Handlers:
         self.version = version
         self._schemas = ParameterSchemas(daemon.root)
         self._shipped = ShippedRuns(daemon)
+        self._given_ids = GivenIds()
 
     def table(self) -> dict[str, Handler]:
         d = self.daemon
@@ -340,13 +342,21 @@ class Handlers:
 
     async def emit(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
         event = _event_record(params, time.time())
-        self.daemon.emit(event)
+        if not params.get("id") or self._given_ids.first_time(event.id):
+            self.daemon.emit(event)  # an id given again is the same event, sent again
         return views.event_info(event)
 
     async def emit_many(self, params: dict[str, Any], conn: Any) -> dict[str, Any]:
-        """A batch of events (dicts checked by `rpc_emit_batch`), stored in order."""
-        events = event_records(params["events"], time.time())
-        recorder.emit_many(self.daemon, events)
+        """A batch of events (dicts checked by `rpc_emit_batch`), stored in order; one whose
+        given id came lately (in this batch or before) is the same event sent again."""
+        given = params["events"]
+        events = event_records(given, time.time())
+        fresh = [
+            event
+            for event, sent in zip(events, given, strict=True)
+            if not sent.get("id") or self._given_ids.first_time(event.id)
+        ]
+        recorder.emit_many(self.daemon, fresh)
         return {"ids": [event.id for event in events]}
 
     async def records(self, params: dict[str, Any], conn: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.daemon.conftest import FLOWS, Project, wait_for
+from tests.daemon.conftest import FLOWS, ORC, Project, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -485,3 +486,26 @@ def test_a_ring_of_three_automations_goes_round_once(project: Project) -> None:
     counts = {name: len(events(project, name)) for name in ("x.a", "x.b", "x.c")}
     assert counts == {"x.a": 2, "x.b": 1, "x.c": 1}
     assert len(events(project, "orc.automation.triggered")) == 3
+
+
+def test_an_event_sent_again_with_its_id_is_stored_and_acted_on_once(project: Project) -> None:
+    """A producer that sends again after a timeout, with the same id, means the same event:
+    sent four times it was stored four times and ran its automation's command four times."""
+    project.write(
+        "flows.toml",
+        """
+        [[automations]]
+        name = "note"
+        trigger = { event = "acme.done" }
+        actions = [{ type = "emit-event", event = "acme.noted", resource = { "orc.resource.id" = "acme" } }]
+    """,
+    )
+    project.up()
+    line = json.dumps({"event": "acme.done", "resource": "acme.job", "id": "fixed-id-1"})
+    for batch in (line, line, f"{line}\n{line}"):
+        sent = subprocess.run([ORC, "emit", "-", "--project", str(project.root)], input=batch,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+    wait_for(lambda: events(project, "acme.noted"), 30, "the automation's event")
+    assert [e.id for e in events(project, "acme.done")] == ["fixed-id-1"]
+    assert len(events(project, "orc.automation.triggered")) == 1
