@@ -24,10 +24,13 @@ from pydantic import BaseModel
 from textual.message import Message
 
 from orchestrate.client.protocol import (
+    BASE_TOPICS,
     AutomationInfo,
     DeploymentInfo,
     EventInfo,
     FlowRunInfo,
+    FlowRunsRemoved,
+    Hello,
     LogInfo,
     Notification,
     Status,
@@ -40,11 +43,14 @@ from tui.messages import (
     EventsArrived,
     LogsArrived,
     RunsChanged,
+    RunsRemoved,
     StatusChanged,
     TaskRunsChanged,
 )
 
 DASHBOARD_TOPICS: list[Topic] = ["flow_run", "deployment", "automation", "status", "event"]
+#: Followed where the daemon announces it (see `dashboard_topics`).
+REMOVALS: Topic = "flow_runs_removed"
 RUN_TOPICS: list[Topic] = ["task_run", "edge", "log"]
 BATCH_LIMIT = 5000  # notifications in one batch at most, however fast they come
 FRAME_SECONDS = 0.1
@@ -65,7 +71,18 @@ _TOPICS: dict[str, tuple[type[BaseModel] | None, str | None]] = {
     "edge": (None, None),
     "log": (LogInfo, None),
     "event": (EventInfo, None),
+    REMOVALS: (FlowRunsRemoved, None),
 }
+
+
+def dashboard_topics(hello: Hello | None) -> list[Topic]:
+    """What the dashboard follows on this daemon: the removals too where it announces them.
+
+    A daemon refuses a whole subscription that names a topic it does not know, and
+    one older than the announcement knows only `BASE_TOPICS`.
+    """
+    announced = hello.topics if hello is not None and hello.topics else BASE_TOPICS
+    return [*DASHBOARD_TOPICS, REMOVALS] if REMOVALS in announced else list(DASHBOARD_TOPICS)
 
 
 class Batch:
@@ -111,6 +128,8 @@ def _messages(items: dict[str, list[Any]]) -> list[Message]:
         made.append(AutomationsChanged(items["automation"]))
     if items["flow_run"]:
         made.append(RunsChanged(items["flow_run"]))
+    if items[REMOVALS]:  # after the changes: a run changed, then removed, stays removed
+        made.append(RunsRemoved({i: r.reason for r in items[REMOVALS] for i in r.ids}))
     if items["task_run"] or items["edge"]:
         made.append(TaskRunsChanged(items["task_run"], items["edge"]))
     if items["log"]:

@@ -76,6 +76,13 @@ class RunsChanged(Message, bubble=False):
 
 
 @dataclass
+class RunsRemoved(Message, bubble=False):
+    """Runs the daemon deleted from its store: id -> why ("withdrawn", "pruned")."""
+
+    removed: dict[str, str]
+
+
+@dataclass
 class DeploymentsChanged(Message, bubble=False):
     deployments: list[DeploymentInfo]
 

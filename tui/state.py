@@ -150,6 +150,19 @@ class RunIndex:
             self._view = self._positions = None
         return new or moved
 
+    def remove(self, run_ids: Iterable[str]) -> bool:
+        """Drop runs the daemon deleted; True if any was here."""
+        gone = {run_id for run_id in run_ids if self._runs.pop(run_id, None) is not None}
+        if not gone:
+            return False
+        for run_id in gone:
+            del self._keys[run_id]
+        self._order = [entry for entry in self._order if entry[2] not in gone]
+        self._running -= gone
+        self._waiting -= gone
+        self._view = self._positions = None
+        return True
+
     def replace_all(self, runs: Iterable[FlowRunInfo]) -> None:
         self._runs = {run.id: run for run in runs}
         self._running, self._waiting = set(), set()
@@ -307,6 +320,14 @@ class Dashboard:
             self.automations[automation.name] = automation
         else:
             self.set_automations([*self.automations.values(), automation])
+
+    def remove_runs(self, run_ids: set[str]) -> bool:
+        """Runs the daemon deleted leave the runs and the deployments' latest; True if any was listed."""
+        for name, deployment in self.deployments.items():
+            if any(brief.id in run_ids for brief in deployment.recent):
+                recent = [brief for brief in deployment.recent if brief.id not in run_ids]
+                self.deployments[name] = deployment.model_copy(update={"recent": recent})
+        return self.runs.remove(run_ids)
 
     def running_and_queued(self) -> tuple[int, int]:
         """Counts for the header: running from the runs the stream keeps (a status is up to a

@@ -25,7 +25,7 @@ A stored row that no longer fits its result model is sent repaired, with
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -126,10 +126,25 @@ class Method(StrEnum):
 #: What a subscription can ask for; `notify` carries the topic with its data. `status` (a
 #: Status) comes after runs, deployments, the config or the store changed, a burst as one;
 #: `deployment` (a DeploymentInfo, `removed` when a flows.toml edit took it away) after a
-#: pause, a resume or a reload.
+#: pause, a resume or a reload; `flow_runs_removed` (a FlowRunsRemoved) once the store no
+#: longer has runs the daemon deleted. A daemon names the topics it knows in its `Hello`
+#: (`topics`): a subscription naming one it does not know is refused as a whole, so a client
+#: asks for a topic added after protocol 1 only where it is announced.
 Topic = Literal[
-    "flow_run", "task_run", "edge", "log", "event", "deployment", "automation", "status"
+    "flow_run",
+    "task_run",
+    "edge",
+    "log",
+    "event",
+    "deployment",
+    "automation",
+    "status",
+    "flow_runs_removed",
 ]
+#: Every topic, as a daemon announces them in its `Hello`.
+TOPICS: tuple[str, ...] = get_args(Topic)
+#: The topics every daemon of protocol 1 knows, whether it announces them or not.
+BASE_TOPICS: tuple[str, ...] = TOPICS[:8]
 
 
 class Wire(BaseModel):
@@ -147,6 +162,9 @@ class Hello(Wire):
     started_at: float
     #: a read-only view of the store (`orc store-stdio`, no daemon): `started_at` is its last write
     readonly: bool = False
+    #: the topics a subscription may name here; empty from a daemon older than this field,
+    #: which knows the first eight (`BASE_TOPICS`)
+    topics: list[str] = Field(default_factory=list)
 
 
 class StateInfo(Wire):
@@ -341,6 +359,18 @@ class AutomationInfo(Wire):
     last_fired: float | None = None
     fired_count: int = 0
     next_deadline: float | None = None  # proactive triggers: when absence would fire
+
+
+class FlowRunsRemoved(Wire):
+    """Flow runs the store no longer has: a push of `flow_runs_removed`, sent once they are gone.
+
+    `reason` is "withdrawn" (planned runs of a schedule changed or removed in
+    flows.toml, or a slot skipped) or "pruned" (`orc prune`, run retention); a
+    newer daemon may add reasons. Many runs go as one push, or a few.
+    """
+
+    ids: list[str]
+    reason: str
 
 
 class Notification(Wire):

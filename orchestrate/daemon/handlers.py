@@ -94,6 +94,7 @@ class Handlers:
             project=d.table.project_name,
             project_root=str(d.root),
             started_at=d.started_at,
+            topics=list(protocol.TOPICS),
         )
 
     # -- reading the store ---------------------------------------------------------

@@ -22,6 +22,7 @@ from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
 from orchestrate.core.errors import QueryError, StoreError
 from orchestrate.core.project import state_dir
+from orchestrate.daemon.removals import PRUNED
 from orchestrate.daemon.rpc_wire import RpcError
 from orchestrate.store import history_sql
 
@@ -103,9 +104,10 @@ class HistoryMethods:
         before = daemon.clock() - float(params["older_than"])
         deployment, dry_run = params.get("deployment"), bool(params.get("dry_run"))
         cutoff = run_retention.Cutoff(before, deployment)
+        told = daemon.removals.teller(PRUNED)
         counts = await asyncio.get_running_loop().run_in_executor(
             self._threads,
-            lambda: run_retention.prune(daemon, self.handlers.connection, [cutoff], dry_run),
+            lambda: run_retention.prune(daemon, self.handlers.connection, [cutoff], dry_run, told),
         )
         return counts.as_dict()
 

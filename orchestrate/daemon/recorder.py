@@ -22,6 +22,7 @@ from orchestrate.core.records import (
 )
 from orchestrate.core.states import StateType
 from orchestrate.daemon import retries, state_events, views
+from orchestrate.store.batch import RunDeletion
 
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
@@ -75,6 +76,8 @@ def record_batch(daemon: Daemon, records: list[Record]) -> None:
             daemon.publish("edge", views.edge_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
         elif kind is EventRecord:
             _published_event(daemon, record)  # type: ignore[arg-type]
+        elif kind is RunDeletion:  # told to subscribers once the write has removed them
+            daemon.removals.withdrawn(record.flow_run_ids)  # type: ignore[union-attr]
     for state in states:
         _state_event(daemon, state)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.project import results_dir
 from orchestrate.core.records import EventRecord
+from orchestrate.daemon.removals import PRUNED
 from orchestrate.store import pruning, result_files
 from orchestrate.store.pruning import BATCH, PruneCounts, RunPruning
 
@@ -43,12 +44,21 @@ class Cutoff:
     exclude: tuple[str, ...] = ()
 
 
+#: Called, on the pruning thread, with the ids of flow runs a flushed batch removed.
+Removed = Callable[[Sequence[str]], None]
+
+
 def prune(
-    daemon: Daemon, connection: Any, cutoffs: Sequence[Cutoff], dry_run: bool = False
+    daemon: Daemon,
+    connection: Any,
+    cutoffs: Sequence[Cutoff],
+    dry_run: bool = False,
+    removed: Removed | None = None,
 ) -> PruneCounts:
     """Remove (or, in a dry run, count) the runs past each cutoff and their results; blocking.
 
     The project's cutoff (no `deployment`) also takes task runs called outside any flow.
+    `removed` hears each batch's flow run ids once the store no longer has them.
     """
     total = PruneCounts()
     for cutoff in cutoffs:
@@ -60,7 +70,7 @@ def prune(
         def task_runs(cursor: Any, limit: int | None, cutoff: Cutoff = cutoff) -> Chosen:
             return [], pruning.prunable_task_runs(cursor, cutoff.before, limit)
 
-        total += _prune_batches(daemon, connection, flow_runs, dry_run)
+        total += _prune_batches(daemon, connection, flow_runs, dry_run, removed)
         if cutoff.deployment is None:
             total += _prune_batches(daemon, connection, task_runs, dry_run)
     return total
@@ -71,7 +81,11 @@ Chosen = tuple[list[str], list[str]]
 
 
 def _prune_batches(
-    daemon: Daemon, connection: Any, chosen: Callable[[Any, int | None], Chosen], dry_run: bool
+    daemon: Daemon,
+    connection: Any,
+    chosen: Callable[[Any, int | None], Chosen],
+    dry_run: bool,
+    removed: Removed | None = None,
 ) -> PruneCounts:
     """Remove what `chosen` names through the writer, a waited-for batch at a time."""
     total = PruneCounts()
@@ -93,6 +107,8 @@ def _prune_batches(
         flushed = daemon.writer.flush(_FLUSH_TIMEOUT)
         if flushed:  # the rows are gone: nothing points at the files any more
             total += PruneCounts(results=result_files.remove(files))
+            if removed is not None and ids:
+                removed(ids)
         if not flushed or len(ids) + len(task_ids) < BATCH:
             return total
 
@@ -127,7 +143,10 @@ class RunRetention:
         cutoffs = configured_cutoffs(self.daemon, self.daemon.clock())
         if not cutoffs:
             return PruneCounts()
-        removed = await asyncio.to_thread(prune, self.daemon, self.connection(), cutoffs)
+        told = self.daemon.removals.teller(PRUNED)
+        removed = await asyncio.to_thread(
+            prune, self.daemon, self.connection(), cutoffs, False, told
+        )
         if removed.flow_runs or removed.task_runs:
             log.info("run retention removed %s", describe(removed))
         return removed

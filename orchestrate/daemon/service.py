@@ -45,6 +45,7 @@ from orchestrate.daemon.deployments import DeploymentTable
 from orchestrate.daemon.dispatch import Decision, decide
 from orchestrate.daemon.outcome import Outcome
 from orchestrate.daemon.pauses import Pauses
+from orchestrate.daemon.removals import Removals
 from orchestrate.daemon.run_files import RunFiles
 from orchestrate.daemon.signature import flow_name
 from orchestrate.daemon.watch import Signature
@@ -137,6 +138,8 @@ class Daemon:
         self.reopen_store: Callable[[], None] | None = None
         #: runs paused in `pause_flow_run` or `suspend_flow_run` (see `daemon.pauses`)
         self.pauses = Pauses(self)
+        #: runs deleted from the store, pushed to subscribers once written (see `daemon.removals`)
+        self.removals = Removals(self)
 
     # -- recording ---------------------------------------------------------------
 

@@ -52,13 +52,17 @@ Outcome = Literal["stored", "set-aside", "wait"]
 
 
 class _FlushMarker:
-    """Queued by `flush()`: set once every record queued before it has been written."""
+    """Queued by `flush()`: set once every record queued before it has been written.
 
-    __slots__ = ("done", "ok")
+    `then` (from `when_stored`) is called on the writer's thread once they are.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("done", "ok", "then")
+
+    def __init__(self, then: Callable[[], None] | None = None) -> None:
         self.done = threading.Event()
         self.ok = True
+        self.then = then
 
 
 class StoreWriter:
@@ -198,6 +202,19 @@ class StoreWriter:
             self._rouse()
         return marker.done.wait(timeout) and marker.ok
 
+    def when_stored(self, then: Callable[[], None]) -> None:
+        """Call `then()` on the writer's thread once every record put before this is written.
+
+        It never waits: for the daemon's loop, which hands `then` back to itself with
+        `loop.call_soon_threadsafe`. Nothing is called if the writer closes first
+        without writing them. An exception in `then` is logged and ignored.
+        """
+        if self._closed:
+            return
+        self._queue.append(_FlushMarker(then))
+        if self._sleeping:
+            self._rouse()
+
     def close(self, timeout: float = 15.0) -> None:
         """Store what is queued, release the file and stop the thread; safe to call twice."""
         if self._closed:
@@ -296,7 +313,7 @@ class StoreWriter:
 
     def _settle_all(self) -> None:
         """Answer every flush still waiting: its records were not all stored."""
-        self._settle(ok=False)
+        self._settle(ok=False, written=False)
         for item in list(self._queue):
             if type(item) is _FlushMarker:
                 item.ok = False
@@ -366,11 +383,14 @@ class StoreWriter:
             self._since_trim = 0
             memory.give_back()
 
-    def _settle(self, ok: bool) -> None:
+    def _settle(self, ok: bool, written: bool = True) -> None:
+        """Answer the markers drained so far: their records were `written` (all `ok`), or not."""
         markers, self._markers = self._markers, []
         for marker in markers:
             marker.ok = ok
             marker.done.set()
+            if written and marker.then is not None:
+                _call(marker.then)
 
     def _write(self, batch: Batch) -> Outcome:
         """Write one batch, or keep it ("wait") when its turn has not come or the store fails."""
@@ -400,3 +420,11 @@ class StoreWriter:
         self._file.release()
         if self._file.shared is not None:  # only its owner can reopen the database
             self._health.invalidated(exc)
+
+
+def _call(then: Callable[[], None]) -> None:
+    """Run a `when_stored` callback; its failure is logged, and the writer goes on."""
+    try:
+        then()
+    except Exception:
+        logging.getLogger("orc.store").exception("a callback after a write failed")

@@ -33,7 +33,7 @@ from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
 from tui.commands import NAMED, Command, CommandSuggester, parse
-from tui.feed import DASHBOARD_FRAME_SECONDS, DASHBOARD_TOPICS, pump
+from tui.feed import DASHBOARD_FRAME_SECONDS, dashboard_topics, pump
 from tui.format import Clock
 from tui.messages import (
     ActionFailed,
@@ -45,6 +45,7 @@ from tui.messages import (
     EventsArrived,
     ListsReloaded,
     RunsChanged,
+    RunsRemoved,
     StatusChanged,
 )
 from tui.screens.events import EventsScreen
@@ -211,7 +212,9 @@ class MainScreen(RunViews):
         """Subscribe first (so nothing is missed), load the lists, then follow the changes."""
         client = self.client
         try:
-            subscription = self.client.subscribe(DASHBOARD_TOPICS)
+            subscription = self.client.subscribe(
+                dashboard_topics(getattr(self.client, "server", None))
+            )
             start = getattr(subscription, "start", None)
             if start is not None:
                 await start()
@@ -345,6 +348,23 @@ class MainScreen(RunViews):
             mine = [run for run in changed.runs if run.id == self.detail.run.id]
             if mine:
                 self.run_changed(mine[-1])
+
+    @on(RunsRemoved)
+    def _runs_removed(self, removed: RunsRemoved) -> None:
+        """Runs the daemon deleted leave every list; a shown one leaves the detail, calmly."""
+        gone = set(removed.removed)
+        if self.dashboard.remove_runs(gone):
+            self._run_list.rows_changed()
+            self._deployment_list.rows_changed()
+            self._refresh_header_after_rows()
+        selected = self.selection.key if self.selection is not None else None
+        if self._pending_run is not None and selected in gone:
+            self._pending_run.stop()  # a run the cursor rested on went before it loaded
+            self._pending_run = None
+        if self.detail is not None and self.detail.run.id in gone:
+            run = self.detail.run
+            self.clear_run()
+            self.notify(removal_words(run.name, removed.removed[run.id]), timeout=6)
 
     @on(DeploymentsChanged)
     def _deployments(self, changed: DeploymentsChanged) -> None:
@@ -774,3 +794,12 @@ async def _optional(call: Awaitable[list[T]]) -> list[T]:
         if error.code != METHOD_NOT_FOUND:
             raise
         return []
+
+
+def removal_words(name: str, reason: str) -> str:
+    """What the detail pane says of its run the daemon deleted: a fact, not an error."""
+    if reason == "withdrawn":
+        return f"Run {name} was withdrawn: its schedule changed or its deployment left flows.toml."
+    if reason == "pruned":
+        return f"Run {name} was pruned from the history (orc prune or run retention)."
+    return f"Run {name} is no longer in the daemon's store."

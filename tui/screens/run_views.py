@@ -15,6 +15,7 @@ from textual import on, work
 from textual.widgets import Input
 
 from orchestrate.client.protocol import EventInfo, FlowRunInfo, RunDetail
+from orchestrate.core.errors import NotFound
 from tui.client import CLIENT_ERRORS, describe
 from tui.dask_links import DASHBOARD_EVENT, dashboard_links, resource_of
 from tui.feed import RUN_TOPICS, pump
@@ -71,6 +72,8 @@ class RunViews(Verbs):
             events = await self.client.events(DASHBOARD_EVENT, resource_of(run_id), limit=20)
             self.post_message(RunDetailLoaded(detail, logs, dashboard_links(events, run_id)))
             await pump(subscription, self.post_message)
+        except NotFound:  # deleted before it loaded (its removal may still be on its way)
+            self.notify(f"Run {run_id[:8]} is no longer in the daemon's store.", timeout=6)
         except CLIENT_ERRORS as error:
             self.notify(f"Could not follow run {run_id[:8]}: {describe(error)}", severity="error")
 
