@@ -29,7 +29,10 @@ def export(
         ),
     ] = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The file to write (mode 0600).")
+        Path,
+        typer.Option(
+            "--output", "-o", help="The file to write (mode 0600); required.", show_default=False
+        ),
     ] = Path(),
     query: Annotated[
         str | None, typer.Option("--query", help="A SELECT to export instead of a view.")
@@ -89,7 +92,7 @@ def restore(
     if client is not None:
         client.close()
         raise DaemonError(
-            f"orc up is running for {root}; stop it (Ctrl-C, or kill its pid) before "
+            f"orc up is running for {root}; stop it (`orc down`) before "
             "restoring, then start it again on the restored store."
         )
     aside = put_back(path, store_path(root))

@@ -174,9 +174,11 @@ def read_only_statement(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
         )
     statement = statements[0]
     if statement.type != duckdb.StatementType.SELECT:
-        kind = statement.type.name
+        # Its first word: DuckDB files INSTALL under LOAD, which would name the wrong one.
+        words = statement.query.split(None, 1)
+        kind = words[0].upper() if words else statement.type.name
         raise QueryError(
-            f"orc sql is read-only: a {kind} statement is refused. Only SELECT (with WITH, "
+            f"orc sql is read-only: {kind} statements are refused. Only SELECT (with WITH, "
             "FROM, DESCRIBE, SUMMARIZE) runs; use `orc export` to write a file."
         )
     return statement.query.strip().rstrip(";")

@@ -109,6 +109,14 @@ def test_statements_that_write_or_reach_out_are_refused_as_read_only(
     assert _run(store, "SELECT count(*) FROM flow_runs").rows == [[3]]
 
 
+def test_a_refused_statement_is_named_as_written(store: Path) -> None:
+    """DuckDB files INSTALL under LOAD: the refusal said "a LOAD statement is refused"."""
+    with pytest.raises(QueryError, match="INSTALL statements are refused"):
+        _run(store, "INSTALL httpfs")
+    with pytest.raises(QueryError, match="DELETE statements are refused"):
+        _run(store, "delete from flow_runs")
+
+
 def test_a_bad_query_says_what_duckdb_said(store: Path) -> None:
     with pytest.raises(QueryError, match="no_such_column"):
         _run(store, "SELECT no_such_column FROM flow_runs")
