@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -44,10 +45,8 @@ async def run_command(
             cwd=action.cwd,
             start_new_session=True,
         )
-    except OSError as e:
-        raise ActionFailed(
-            f"run-command could not start {argv[0]!r}: {e.strerror}; check the path and that it is executable"
-        ) from e
+    except (OSError, ValueError) as e:
+        raise ActionFailed(_why_not_started(argv, action.cwd, env, e)) from e
     assert process.stdout is not None
     reader = asyncio.create_task(_tail(process.stdout))
     timed_out = not await _wait(process, action.timeout.total_seconds())
@@ -116,3 +115,22 @@ def event_environment(
     }
     env.update({k: v for k, v in extra.items() if v})
     return env
+
+
+def _why_not_started(
+    argv: list[str], cwd: str | None, env: Mapping[str, str], error: OSError | ValueError
+) -> str:
+    """Why a command could not start, naming what to fix: its folder, an argument, the event's
+    size, or the program (the OS's own words blame the program for each of them)."""
+    start = f"run-command could not start {argv[0]!r}"
+    if isinstance(error, ValueError):  # a NUL byte: no argument or variable can hold one
+        return f"{start}: an argument or variable holds a NUL byte (from the event?): {error}"
+    if cwd is not None and not os.path.isdir(cwd):
+        return f"{start}: its cwd {cwd!r} is not a folder here; fix the action's cwd"
+    if error.errno == errno.E2BIG:
+        size = len(env.get("ORC_EVENT_JSON", ""))
+        return (
+            f"{start}: its arguments and environment are too large for the system (the event "
+            f"in ORC_EVENT_JSON is {size:,} characters; one variable may hold 128 KiB)"
+        )
+    return f"{start}: {error.strerror}; check the path and that it is executable"

@@ -126,3 +126,19 @@ async def test_a_missing_program_fails_with_what_to_check(clock: Clock) -> None:
     outcome = await run(automation(["./no-such-notifier.sh"]), clock, run_event(clock))
     assert outcome.event == "orc.automation.action.failed"
     assert "could not start './no-such-notifier.sh'" in outcome.payload["error"]
+
+
+async def test_a_missing_cwd_is_named_not_blamed_on_the_program(clock: Clock) -> None:
+    """It said the program had "No such file or directory; check the path"."""
+    text = automation([sys.executable, "-c", "pass"], cwd='"/nonexistent/dir"')
+    outcome = await run(text, clock, run_event(clock))
+    assert "its cwd '/nonexistent/dir' is not a folder here" in outcome.payload["error"]
+
+
+async def test_an_event_too_large_for_the_environment_says_so(clock: Clock) -> None:
+    """It said "Argument list too long; check the path and that it is executable"."""
+    event = run_event(clock)
+    event.payload["blob"] = "x" * 140_000
+    outcome = await run(automation([sys.executable, "-c", "pass"]), clock, event)
+    assert "the event in ORC_EVENT_JSON is" in outcome.payload["error"]
+    assert "one variable may hold 128 KiB" in outcome.payload["error"]
