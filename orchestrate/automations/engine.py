@@ -207,12 +207,21 @@ class AutomationEngine:
                     f"two automations are named {spec.name!r}; give each a unique name"
                 )
             current = old.get(spec.name)
-            if current is not None and current.spec == spec:
-                new[spec.name] = current
+            if current is not None and _same_but_words(current.spec, spec):
+                current.spec, current.fingerprint = spec, spec_fingerprint(spec)
+                new[spec.name] = current  # a new description changes nothing it counts
                 kept.append(spec.name)
+            elif current is None:
+                new[spec.name] = _start(spec, now)
+                added.append(spec.name)
             else:
                 new[spec.name] = _start(spec, now)
-                (added if current is None else changed).append(spec.name)
+                # A pause made with `orc automations pause` is the operator's: an edit of
+                # the automation starts its counting afresh, but does not undo the pause.
+                new[spec.name].active = spec.enabled and (
+                    current.active or not current.spec.enabled
+                )
+                changed.append(spec.name)
         removed = tuple(name for name in old if name not in new)
         self._automations, self._routes = new, {}
         self.revision += 1
@@ -268,6 +277,8 @@ class AutomationEngine:
                 continue
             if part.get("spec") != automation.fingerprint:
                 changed.append(name)
+                if part.get("active") is False:  # paused by hand: that outlives an edit
+                    automation.active = False
             elif _load(automation, part, now):
                 restored.append(name)
             else:
@@ -310,6 +321,11 @@ class AutomationEngine:
                 f"no automation is named {name!r} (known: {known}); see `orc automations ls`"
             )
         return automation
+
+
+def _same_but_words(old: AutomationSpec, new: AutomationSpec) -> bool:
+    """Whether two specs differ at most in their description."""
+    return old == new or old.model_copy(update={"description": new.description}) == new
 
 
 def _start(spec: AutomationSpec, now: float) -> _Automation:

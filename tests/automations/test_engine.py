@@ -56,6 +56,35 @@ def test_reload_keeps_a_pause_of_an_unchanged_automation(clock: Clock) -> None:
     assert engine.next_deadline() is None
 
 
+def test_a_pause_outlives_an_edit_and_a_new_description_changes_nothing(clock: Clock) -> None:
+    """Any edit of a paused automation, a description too, resumed it and reset its counts:
+    an operator's pause was undone by a cosmetic save."""
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    assert fired(engine, run_event(clock), run_event(clock)) == []
+    described = COUNTING.replace(
+        'name = "three-failures"', 'name = "three-failures"\ndescription = "page on three"'
+    )
+    result = engine.reload(specs_from_toml(described))
+    assert "three-failures" in result.kept
+    assert fired(engine, run_event(clock)) == ["three-failures"]  # its two counted still count
+    engine.pause("silence")
+    edited = described.replace('within = "1h"', 'within = "2h"')
+    assert engine.reload(specs_from_toml(edited)).changed == ("silence",)
+    assert engine.describe("silence").enabled is False
+    assert engine.next_deadline() is None
+
+
+def test_a_pause_outlives_an_edit_made_while_orc_up_was_down(clock: Clock) -> None:
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    engine.pause("silence")
+    saved = engine.snapshot()
+    later = AutomationEngine(
+        specs_from_toml(COUNTING.replace('within = "1h"', 'within = "2h"')), clock=clock
+    )
+    assert later.restore(saved).changed == ("silence",)
+    assert later.describe("silence").enabled is False
+
+
 def test_a_paused_automation_ignores_events_and_resume_watches_afresh(clock: Clock) -> None:
     engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
     fired(engine, run_event(clock), run_event(clock))
