@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orchestrate.automations.matching import RESOURCE_ID, Pattern
@@ -138,6 +138,7 @@ class AutomationEngine:
             return []
         self.revision += 1
         firings: list[Firing] = []
+        event = self._as_heard(event)
         mentioned = _automations_named_by(event)
         for automation in routes:
             # An automation never reacts to events about itself or from itself (its outcomes, what it emits).
@@ -146,6 +147,15 @@ class AutomationEngine:
                 if hits:
                     firings += self._fire(automation, hits, self._clock())
         return firings
+
+    def _as_heard(self, event: EventRecord) -> EventRecord:
+        """`event`, timed when it arrived if its own time is far off (`SKEW`): windows and
+        deadlines count from the events' times, and an `occurred` a year ahead (or an hour
+        behind, from a producer's skewed clock) muted a proactive alarm (or set one off)."""
+        now = self._clock()
+        if now - SKEW <= event.occurred <= now + SKEW:
+            return event
+        return replace(event, occurred=now)
 
     def due(self, now: float | None = None) -> list[Firing]:
         """The proactive firings whose deadline has passed by `now` (default: the clock)."""
@@ -393,3 +403,6 @@ def _automations_named_by(event: EventRecord) -> set[str]:
 
 
 _AUTOMATION_PREFIX = "orc.automation."
+#: Seconds an event's own time may differ from when the engine hears of it before it is
+#: timed on arrival instead (a held `Failed` of a run whose hooks took long is within it).
+SKEW = 300.0

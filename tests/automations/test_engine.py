@@ -163,3 +163,19 @@ def test_routing_follows_reload(clock: Clock) -> None:
     assert fired(engine, run_event(clock)) == []
     engine.reload(specs_from_toml(COUNTING.replace("threshold = 3", "threshold = 1")))
     assert fired(engine, run_event(clock)) == ["three-failures"]
+
+
+@pytest.mark.parametrize("off_by", [365 * 86400.0, -3600.0], ids=["a year ahead", "an hour behind"])
+def test_an_event_whose_own_time_is_far_off_counts_from_when_it_arrived(
+    clock: Clock, off_by: float
+) -> None:
+    """A heartbeat stamped a year ahead pushed the "no heartbeat in 1h" alarm a year away;
+    one stamped an hour behind set it off at once, though it had just arrived."""
+    from dataclasses import replace
+
+    engine = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    clock.advance(1800)
+    skewed = replace(run_event(clock, "Completed"), occurred=clock() + off_by)
+    assert fired(engine, skewed) == []
+    assert engine.next_deadline() == clock() + 3600
+    assert engine.due() == []
