@@ -82,20 +82,30 @@ def schedule_id(schedule: AnySchedule, default_tz: str | None) -> str:
     return "s" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def schedule_ids(deployment: DeploymentLike) -> list[str]:
+    """Each schedule's id, in list order. A timing listed again (with other parameters, say)
+    is a schedule of its own, `id.2`, `id.3`, … by its place among its twins: one id for
+    both made one of them plan nothing, and two schedules on one instant make a run each."""
+    seen: dict[str, int] = {}
+    ids = []
+    for schedule in deployment.schedules:
+        base = schedule_id(schedule, deployment.timezone)
+        seen[base] = seen.get(base, 0) + 1
+        ids.append(base if seen[base] == 1 else f"{base}.{seen[base]}")
+    return ids
+
+
 def legacy_ids(deployment: DeploymentLike) -> dict[str, str]:
     """Schedule ids a store written before `schedule_id` holds (the index in the list) ->
     the id of the schedule at that place now: the best reading of those rows there is."""
-    return {
-        str(index): schedule_id(schedule, deployment.timezone)
-        for index, schedule in enumerate(deployment.schedules)
-    }
+    return {str(index): sid for index, sid in enumerate(schedule_ids(deployment))}
 
 
 def active_schedules(deployment: DeploymentLike) -> dict[str, AnySchedule]:
-    """The deployment's active schedules by id (a schedule listed twice is one)."""
+    """The deployment's active schedules by id."""
     return {
-        schedule_id(schedule, deployment.timezone): schedule
-        for schedule in deployment.schedules
+        sid: schedule
+        for sid, schedule in zip(schedule_ids(deployment), deployment.schedules, strict=True)
         if schedule.active
     }
 

@@ -115,3 +115,18 @@ def test_missed_slots_past_the_counting_limit_are_said_to_be_more() -> None:
     found = planner.missed(every_second, since, NOW, keep=1)
     assert [s.time for s in found.slots] == [NOW]
     assert (found.left_out, found.more) == (planner.COUNT_LIMIT, True)
+
+
+def test_one_timing_listed_twice_with_other_parameters_plans_both() -> None:
+    """`cron = "0 2 * * *"` for region eu and again for region us: one id for both kept only
+    the last, so the eu run was never made, and nothing said so."""
+    twins = deployment(
+        CronSchedule(cron="0 2 * * *", parameters={"region": "eu"}),
+        CronSchedule(cron="0 2 * * *", parameters={"region": "us"}),
+    )
+    slots = planner.upcoming(twins, NOW)
+    first_night = min(s.time for s in slots)
+    tonight = [s for s in slots if s.time == first_night]
+    assert sorted(s.parameters["region"] for s in tonight) == ["eu", "us"]
+    assert len({s.key for s in tonight}) == 2
+    assert [s.key for s in planner.upcoming(twins, NOW)] == [s.key for s in slots]  # stable
