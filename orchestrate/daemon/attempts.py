@@ -119,7 +119,7 @@ def _run_spec(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None
         resumed=daemon.pauses.resumed(run.id),
         python=spec.python,
         pending_recorded=True,  # `start` made this attempt Pending
-        retried_on_failure=retries.may_retry(daemon, run),
+        retried_until=retries.retried_until(daemon, run),
     )
 
 

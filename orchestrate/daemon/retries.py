@@ -66,11 +66,17 @@ def may_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
 
     Only a top-level run of a deployment, with an attempt left and no cancel asked for.
     """
+    return run.run_count <= retried_until(daemon, run)
+
+
+def retried_until(daemon: Daemon, run: FlowRunRecord) -> int:
+    """The last attempt number whose failure the daemon would retry (0: none), as its
+    worker learns it: counted as `maybe_retry` counts, a resume not being a retry."""
     if run.parent_flow_run_id or run.parent_task_run_id or run.id in daemon.cancel_asked:
-        return False
+        return 0
     if run.deployment not in daemon.table:
-        return False
-    return _attempts(daemon, run) <= daemon.table.get(run.deployment or "").retries
+        return 0
+    return daemon.table.get(run.deployment or "").retries + daemon.pauses.reruns(run.id)
 
 
 def _attempts(daemon: Daemon, run: FlowRunRecord) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.core.errors import FlowRunTimeoutError, ParameterTypeError
+from orchestrate.core.errors import FlowRunTimeoutError, OrcError, ParameterTypeError
 from orchestrate.core.names import random_name, render_name
 from orchestrate.core.records import EdgeRecord, FlowRunRecord, RecordSink, TaskRunRecord
 from orchestrate.core.runs import new_id, transition
@@ -79,7 +79,7 @@ class RunPreset:
     run_count: int = 1  # the attempt this process makes, from 1
     resuming: bool = False  # a suspended run resumed: it goes on Running, not Retrying
     pending_recorded: bool = False  # its Pending is on record already (the daemon's dispatch)
-    retried_on_failure: bool = False  # a failure is retried by the daemon: on_failure waits
+    retried_until: int = 0  # the daemon retries a failed attempt numbered up to this
 
 
 class FlowRunJob:
@@ -98,8 +98,8 @@ class FlowRunJob:
         self.parameters = parameters
         self.stand_in: TaskRunRecord | None = None
         self.resuming = False
-        #: A failure of this attempt is retried by the daemon: its `on_failure` hooks wait.
-        self.retried_on_failure = False
+        #: The daemon retries a failed attempt numbered up to this: `on_failure` waits for it.
+        self.retried_until = 0
         self.named = False  # `flow_run_name` was rendered (once a run, as Prefect's engine does)
         #: Shared by the contexts of every attempt (see FlowRunContext.completed_subflows).
         self.completed_subflows: dict[str, State] = {}
@@ -139,7 +139,7 @@ class FlowRunJob:
         run.expected_start_time = preset.expected_start_time
         run.run_count = preset.run_count - 1  # each attempt counts itself as it starts
         self.resuming = preset.resuming
-        self.retried_on_failure = preset.retried_on_failure
+        self.retried_until = preset.retried_until
         # The first attempt names the run; a retry or a resume keeps the name it was given.
         self.named = preset.run_count > 1 or preset.resuming
 
@@ -345,13 +345,24 @@ def _finish(job: FlowRunJob, state: State) -> Steps:
         StateType.CANCELLING: options.on_cancellation,  # as Prefect: a returned Cancelling too
         StateType.CANCELLED: options.on_cancellation,
     }.get(state.type, ())
-    if hooks and state.type is StateType.FAILED and job.retried_on_failure:
+    if hooks and _retried(job, state):
         job.logger.info("on_failure hooks wait for the last attempt: orc up retries this run")
         hooks = ()
     if hooks:
         contexts = ((flow_run_context, job.context),) if job.context is not None else ()
         yield RunHooks(hooks, (job.flow, job.run, state), job.logger, _log_prints(job), contexts)
     return state
+
+
+def _retried(job: FlowRunJob, state: State) -> bool:
+    """Whether the daemon will run a failed run again: then its `on_failure` hooks wait. Not
+    a failure no retry can fix (an `OrcError`: parameters, the flow not loading), and not
+    past the daemon's count (in-process retries count attempts too)."""
+    return (
+        state.type is StateType.FAILED
+        and job.run.run_count <= job.retried_until
+        and not isinstance(state.data, OrcError)
+    )
 
 
 def _log_prints(job: FlowRunJob) -> bool:

@@ -96,7 +96,7 @@ def execute(
         run_count=spec.run_count,
         resuming=bool(spec.resumed),
         pending_recorded=spec.pending_recorded,
-        retried_on_failure=spec.retried_on_failure,
+        retried_until=spec.retried_until,
     )
     job: FlowRunJob | None = None
     try:

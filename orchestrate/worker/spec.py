@@ -53,8 +53,8 @@ class RunSpec:
             None for the daemon's own. The worker itself ignores it.
         pending_recorded: the daemon recorded this attempt's Pending as it dispatched it, so
             the worker goes on from there (an older worker ignores it and records it again).
-        retried_on_failure: the daemon retries the run if this attempt fails (its `retries`
-            allow one more): `on_failure` hooks wait for the last attempt, as in Prefect.
+        retried_until: the daemon retries a failure of an attempt numbered up to this (its
+            `retries`; 0: none): `on_failure` hooks wait for the last attempt, as in Prefect.
     """
 
     flow_run_id: str
@@ -80,7 +80,7 @@ class RunSpec:
     resumed: dict[str, Any] = field(default_factory=dict)
     python: str | None = None
     pending_recorded: bool = False
-    retried_on_failure: bool = False
+    retried_until: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The fields by name, for JSON: their values are shared, not copied (`asdict` copied
@@ -161,7 +161,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "preload": ((list,), "a list of module names"),
     "python": _OPT_STR,
     "pending_recorded": ((bool,), "true or false"),
-    "retried_on_failure": ((bool,), "true or false"),
+    "retried_until": ((int,), "an integer"),
 }
 _REQUIRED = ("flow_run_id", "deployment", "entrypoint", "project_root")
 

@@ -47,3 +47,25 @@ def test_on_failure_runs_once_after_the_last_attempt(project: Project) -> None:
 
     wait_for(settled, 60, "the run to fail its third attempt")
     assert (project.root / "hooks.txt").read_text().splitlines() == ["Failed attempt 3"]
+
+
+def test_on_failure_runs_when_in_process_retries_spent_the_daemons_count(project: Project) -> None:
+    """`@flow(retries=1)` under `retries = 1`: the worker's two tries spend the run's one
+    retry, so the daemon does not try again, and the hooks must run then; they were skipped
+    because the daemon had said at dispatch that a failure would be retried."""
+    project.write("flows.py", HOOKED.replace("@flow(on_failure", "@flow(retries=1, on_failure"))
+    project.write(
+        "flows.toml",
+        '[[deployments]]\nname = "fails"\nentrypoint = "flows.py:fails"\nretries = 1\n',
+    )
+    project.up()
+    with project.client() as client:
+        run_id = client.create_run("fails").id
+
+    def settled() -> dict[str, object] | None:
+        shown = json.loads(project.orc("runs", "show", run_id, "--json").stdout)
+        return shown if shown["state_name"] == "Failed" else None
+
+    wait_for(settled, 60, "the run to fail")
+    wait_for(lambda: (project.root / "hooks.txt").exists(), 30, "the on_failure hook")
+    assert (project.root / "hooks.txt").read_text().splitlines() == ["Failed attempt 2"]
