@@ -287,7 +287,7 @@ class AutomationEngine:
                 continue
             if part.get("spec") != automation.fingerprint:
                 changed.append(name)
-                if part.get("active") is False:  # paused by hand: that outlives an edit
+                if part.get("paused") is True:  # paused by hand: that outlives an edit
                     automation.active = False
             elif _load(automation, part, now):
                 restored.append(name)
@@ -349,6 +349,8 @@ def _dump(automation: _Automation) -> dict[str, Any]:
     return {
         "spec": automation.fingerprint,
         "active": automation.active,
+        # Not active though its config enables it: `orc automations pause`, not `enabled = false`.
+        "paused": not automation.active and automation.spec.enabled,
         "last_fired": automation.last_fired,
         "fired_count": automation.fired_count,
         "cooling": [[list(group), end] for group, end in automation.cooling.items()],

@@ -179,3 +179,15 @@ def test_an_event_whose_own_time_is_far_off_counts_from_when_it_arrived(
     assert fired(engine, skewed) == []
     assert engine.next_deadline() == clock() + 3600
     assert engine.due() == []
+
+
+def test_an_automation_enabled_in_flows_toml_while_orc_up_was_down_comes_on(
+    clock: Clock,
+) -> None:
+    """Only a pause by hand outlives an edit: `enabled = false` turned to true must not be
+    taken for one."""
+    disabled = COUNTING.replace('name = "silence"', 'name = "silence"\nenabled = false')
+    saved = AutomationEngine(specs_from_toml(disabled), clock=clock).snapshot()
+    later = AutomationEngine(specs_from_toml(COUNTING), clock=clock)
+    later.restore(saved)
+    assert later.describe("silence").enabled is True
