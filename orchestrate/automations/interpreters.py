@@ -247,15 +247,60 @@ _WRAPPERS: Mapping[str, Wrapper] = {
         frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}), assignments=True
     ),
     "timeout": Wrapper(frozenset({"-s", "--signal", "-k", "--kill-after"}), leading=1),
+    "nsenter": Wrapper(frozenset({"-t", "--target", "-S", "--setuid", "-G", "--setgid"})),
     "nice": Wrapper(frozenset({"-n", "--adjustment"})),
     "ionice": Wrapper(frozenset({"-c", "--class", "-n", "--classdata", "-p", "-P", "-u"})),
     "chrt": Wrapper(leading=1),
     "taskset": Wrapper(leading=1),
     "stdbuf": Wrapper(frozenset({"-i", "-o", "-e"})),
-    "sudo": Wrapper(frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"})),
+    "sudo": Wrapper(
+        frozenset(
+            {
+                "-u",
+                "-g",
+                "-C",
+                "-D",
+                "-h",
+                "-p",
+                "-r",
+                "-t",
+                "-U",
+                "-T",
+                "--user",
+                "--group",
+                "--close-from",
+                "--chdir",
+                "--host",
+                "--prompt",
+                "--role",
+                "--type",
+                "--other-user",
+                "--command-timeout",
+            }
+        )
+    ),
     "doas": Wrapper(frozenset({"-u", "-C"})),
     "xargs": Wrapper(
-        frozenset({"-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", "--arg-file", "--delimiter"})
+        frozenset(
+            {
+                "-a",
+                "-d",
+                "-E",
+                "-I",
+                "-L",
+                "-n",
+                "-P",
+                "-s",
+                "--arg-file",
+                "--delimiter",
+                "--max-args",
+                "--max-procs",
+                "--max-lines",
+                "--max-chars",
+                "--replace",
+                "--eof",
+            }
+        )
     ),
     "chroot": Wrapper(leading=1),
     **dict.fromkeys(("nohup", "setsid", "time", "exec", "command", "builtin"), Wrapper()),
@@ -286,7 +331,8 @@ def program_positions(argv: Sequence[str]) -> Iterator[int]:
             pending += [i + 1 for i in range(index + 1, len(argv) - 1) if argv[i] in _FIND_EXEC]
         elif _VERSION_SUFFIX.sub("", name.removesuffix(".exe")) in _SCRIPT_RUNNERS:
             family = _family(argv[index])
-            pending += _script_of(argv, index + 1, family.flags if family else "")
+            if family is not None:
+                pending += _script_of(argv, index + 1, family)
 
 
 def _wrapped(wrapper: Wrapper, argv: Sequence[str], i: int) -> Iterator[int]:
@@ -309,18 +355,18 @@ def _an_option(arg: str) -> bool:
     return arg.startswith("-") and arg != "-" and not _templated(arg)
 
 
-def _script_of(argv: Sequence[str], i: int, code_flags: str) -> Iterator[int]:
+def _script_of(argv: Sequence[str], i: int, family: Interpreter) -> Iterator[int]:
     """The script file (or `-m` module) an interpreter runs, unless it runs inline code
-    (`sh -c`, `perl -ne`: `code_positions` sees to those)."""
+    (`sh -c`, `perl -ne`: `code_positions` sees to those); an option's value is skipped."""
     while i < len(argv):
         arg = argv[i]
         if arg in ("-m", "--"):
             yield i + 1
             return
         if arg.startswith("-") and arg != "-":
-            if arg.startswith("--eval") or _short_code_flag(arg, code_flags) is not None:
+            if arg.startswith("--eval") or _short_code_flag(arg, family.flags) is not None:
                 return
-            i += 1
+            i += 2 if arg in family.takes_value else 1
             continue
         yield i
         return

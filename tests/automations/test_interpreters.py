@@ -50,6 +50,12 @@ REFUSED = [
     (["sh", T], 1),
     (["python3", "-m", T], 2),
     (["sudo", "env", "X=1", "timeout", "5", T], 5),
+    # An option's value is not the program: `-W ignore`, `-o pipefail`, `--user root`.
+    (["python3", "-W", "ignore", T], 3),
+    (["bash", "-o", "pipefail", T], 3),
+    (["perl", "-I", "lib", T], 3),
+    (["sudo", "--user", "root", T], 3),
+    (["xargs", "--max-args", "1", T], 3),
 ]
 
 ALLOWED = [
