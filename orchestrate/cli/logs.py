@@ -72,11 +72,14 @@ def _follow(root: Path, run: str, json_output: bool) -> None:
         if detail.run.state.type in _FINAL:
             return
         names = {t.id: t.name for t in detail.task_runs}
+        asked: set[str] = set()  # looked up once each: a line of a task still unknown asks not
         with client.subscribe(["log", "flow_run"], flow_run_id=detail.run.id) as changes:
             for change in changes:
                 if change.topic == "log":
                     info = LogInfo.model_validate(change.data)
-                    if info.task_run_id and info.task_run_id not in names:  # began since
+                    task = info.task_run_id
+                    if task and task not in names and task not in asked:  # began since
+                        asked.add(task)
                         names.update((t.id, t.name) for t in client.run(run).task_runs)
                     line = log_line(info, names)
                     if json_output:

@@ -80,13 +80,12 @@ def follow(client: Client | PlainClient, created: Any, quiet: bool = False) -> i
     except ConnectionLost:
         # The daemon drops a subscriber that falls far behind (a run printing faster than
         # this terminal takes it): the run goes on, and so does the watch, on its states.
-        print(
+        # If the daemon itself went away, subscribing again fails and says so instead.
+        note = (
             f"orc: this watch fell behind the run's output and was dropped; following its "
-            f"states only (every line: `orc logs {created.id[:8]}`).",
-            file=sys.stderr,
-            flush=True,
+            f"states only (every line: `orc logs {created.id[:8]}`)."
         )
-        return _follow(client, created.id, seen, logs=False)
+        return _follow(client, created.id, seen, logs=False, note=note)
 
 
 def _follow(
@@ -94,10 +93,14 @@ def _follow(
     run_id: str,
     seen: set[tuple[float, str]],
     logs: bool,
+    note: str | None = None,
 ) -> int:
-    """`follow` over one subscription: the run's states, and with `logs` its log lines."""
+    """`follow` over one subscription: the run's states, and with `logs` its log lines;
+    `note` is said on stderr once the subscription holds."""
     topics: list[Topic] = ["flow_run", "log"] if logs else ["flow_run"]
     with client.subscribe(topics, flow_run_id=run_id) as changes:
+        if note is not None:
+            print(note, file=sys.stderr, flush=True)
         found = client.run(run_id)  # before the logs: once settled, all its lines are stored
         past = [(s.timestamp, {"state": plain(s)}) for s in found.state_history]
         if logs:

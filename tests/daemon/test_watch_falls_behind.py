@@ -45,3 +45,25 @@ def test_a_watch_that_falls_behind_follows_the_run_to_its_end_and_exits_by_its_s
     assert watch.returncode == 0, err[-2000:]
     assert "this watch fell behind the run's output and was dropped" in err
     assert "[Completed]" in out.splitlines()[-1]
+
+
+def test_a_watch_whose_daemon_is_gone_says_so_not_that_it_fell_behind(project: Project) -> None:
+    """Any closed connection was taken for a drop for falling behind."""
+    import signal
+
+    from tests.daemon.conftest import FLOWS
+
+    project.write("flows.py", FLOWS)
+    project.write(
+        "flows.toml", '[[deployments]]\nname = "sleepy"\nentrypoint = "flows.py:sleepy"\n'
+    )
+    daemon = project.up()
+    watch = subprocess.Popen(
+        [ORC, "run", "sleepy", "--watch", "--project", str(project.root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    wait_for(lambda: project.runs(state="RUNNING"), 30, "the run to be Running")
+    daemon.send_signal(signal.SIGKILL)
+    _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 5, err
+    assert "fell behind" not in err
