@@ -39,7 +39,10 @@ class LineReader:
                 raise ConnectionLost(f"the daemon sent a line over {LINE_LIMIT} bytes")
             if not self._wait(deadline):
                 raise TimeoutError
-            chunk = self._read(_CHUNK)
+            try:
+                chunk = self._read(_CHUNK)
+            except ConnectionResetError:  # the daemon died mid-answer: its end of the stream
+                return None
             if not chunk:
                 return None
             self._buffer += chunk

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.tui.conftest import orc_up
 from tests.tui.screen import screen_text, wait_until
 from tests.tui.test_live_daemon import SLOW, app_for, main_screen, select_deployment
-from tui.screens.main import UPCOMING_LOADED
+from tui.screens.main import UPCOMING_LOADED, MainScreen
 from tui.state import SECTIONS
 
 SIZE = (120, 40)
@@ -70,7 +71,7 @@ async def test_a_deployments_row_and_detail_follow_its_runs_with_no_key_pressed(
     ticking: Path,
 ) -> None:
     async with app_for(ticking).run_test(size=SIZE) as pilot:
-        screen = main_screen(pilot)
+        screen = await _connected(pilot)
         await select_deployment(pilot, "tick")
         first_next = screen.dashboard.deployments["tick"].next_run_time
         assert first_next is not None
@@ -115,7 +116,7 @@ async def test_the_upcoming_runs_loaded_are_the_next_due_not_the_furthest(
     crowded: Path,
 ) -> None:
     async with app_for(crowded).run_test(size=SIZE) as pilot:
-        screen = main_screen(pilot)
+        screen = await _connected(pilot)
         await wait_until(pilot, lambda: len(screen.dashboard.deployments) == 3, SLOW, "3 listed")
         await wait_until(
             pilot, lambda: len(screen.dashboard.runs) >= UPCOMING_LOADED, SLOW, "runs loaded"
@@ -131,3 +132,11 @@ async def test_the_upcoming_runs_loaded_are_the_next_due_not_the_furthest(
         ids = [i for i in screen.dashboard.runs.view() if i not in SECTIONS]
         first = screen.dashboard.runs.get(ids[0])
         assert first is not None and first.expected_start_time == min(soonest.values())  # type: ignore[type-var]
+
+
+async def _connected(pilot: Any) -> MainScreen:
+    """The main screen, once the daemon answered (a loaded machine shows "no daemon" first)."""
+    await wait_until(
+        pilot, lambda: isinstance(pilot.app.screen, MainScreen), SLOW, "the daemon's answer"
+    )
+    return main_screen(pilot)
