@@ -71,7 +71,7 @@ async def test_a_deployments_row_and_detail_follow_its_runs_with_no_key_pressed(
     ticking: Path,
 ) -> None:
     async with app_for(ticking).run_test(size=SIZE) as pilot:
-        screen = await _connected(pilot)
+        screen = await connected(pilot)
         await select_deployment(pilot, "tick")
         first_next = screen.dashboard.deployments["tick"].next_run_time
         assert first_next is not None
@@ -116,7 +116,7 @@ async def test_the_upcoming_runs_loaded_are_the_next_due_not_the_furthest(
     crowded: Path,
 ) -> None:
     async with app_for(crowded).run_test(size=SIZE) as pilot:
-        screen = await _connected(pilot)
+        screen = await connected(pilot)
         await wait_until(pilot, lambda: len(screen.dashboard.deployments) == 3, SLOW, "3 listed")
         await wait_until(
             pilot, lambda: len(screen.dashboard.runs) >= UPCOMING_LOADED, SLOW, "runs loaded"
@@ -134,7 +134,7 @@ async def test_the_upcoming_runs_loaded_are_the_next_due_not_the_furthest(
         assert first is not None and first.expected_start_time == min(soonest.values())  # type: ignore[type-var]
 
 
-async def _connected(pilot: Any) -> MainScreen:
+async def connected(pilot: Any) -> MainScreen:
     """The main screen, once the daemon answered (a loaded machine shows "no daemon" first)."""
     await wait_until(
         pilot, lambda: isinstance(pilot.app.screen, MainScreen), SLOW, "the daemon's answer"

@@ -16,7 +16,8 @@ import pytest
 
 from tests.tui.conftest import orc_up
 from tests.tui.screen import notices, wait_for_notice, wait_until
-from tests.tui.test_live_daemon import SLOW, app_for, first_run_id, main_screen, orc
+from tests.tui.test_live_daemon import SLOW, app_for, first_run_id, orc
+from tests.tui.test_live_deployments import connected
 from tui.screens.main import MainScreen
 
 SIZE = (120, 40)
@@ -86,7 +87,7 @@ def runs_of(screen: MainScreen, deployment: str, state_type: str | None = None) 
 
 async def test_a_removed_deployments_upcoming_runs_leave_the_list(planned: Path) -> None:
     async with app_for(planned).run_test(size=SIZE, notifications=True) as pilot:
-        screen = main_screen(pilot)
+        screen = await connected(pilot)
         await wait_until(
             pilot, lambda: len(runs_of(screen, "often", "SCHEDULED")) > 3, SLOW, "often planned"
         )
@@ -111,7 +112,7 @@ async def test_a_removed_deployments_upcoming_runs_leave_the_list(planned: Path)
 
 async def test_runs_orc_prune_removes_leave_the_list(kept: Path) -> None:
     async with app_for(kept).run_test(size=SIZE, notifications=True) as pilot:
-        screen = main_screen(pilot)
+        screen = await connected(pilot)
         await wait_until(pilot, lambda: "one" in screen.dashboard.deployments, SLOW, "one listed")
         for _ in range(2):
             await orc(kept, "run", "one")
