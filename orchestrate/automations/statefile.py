@@ -2,8 +2,8 @@
 
 `StateKeeper` writes `engine.snapshot()` to `.orc/automations.json` some time
 after a change (debounced: at 10,000 events a second the file is written about
-once a second, not per event), right away after a pause or resume, and on
-shutdown; it restores the file on start. Writes are atomic (a 0600 temp file,
+once a second, not per event), right away after a pause or resume, before a
+firing's actions run, and on shutdown; it restores the file on start. Writes are atomic (a 0600 temp file,
 then `os.replace`), so a crash mid-write leaves the previous snapshot. A
 missing file means a first start; an unreadable one is reported and the
 automations start fresh, never stopping the daemon.
@@ -125,6 +125,24 @@ class StateKeeper:
             self._timer.cancel()
         delay = 0.0 if soon else self._delay
         self._timer = asyncio.get_running_loop().call_later(delay, self._start_save)
+
+    async def saved(self) -> None:
+        """Return once what the engine remembers now is on disk (or a write failed, as logged).
+
+        A firing's actions wait on this: a kill of `orc up` right after an action must not
+        leave a file from before the firing, which would count its events towards another.
+        """
+        target = self.engine.revision
+        while not self._closed and self._saved < target:
+            if self._saving is None:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                self._start_save()
+            assert self._saving is not None
+            await asyncio.shield(self._saving)
+            if self._failing:
+                return  # the action must not wait on a full disk; the failure is logged
 
     def _start_save(self) -> None:
         self._timer = None

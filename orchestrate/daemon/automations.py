@@ -81,6 +81,8 @@ class Automations:
         task.add_done_callback(self._tasks.discard)
 
     async def _act(self, firing: Firing, spec: Any) -> None:
+        if self.state is not None:
+            await self.state.saved()  # a kill after the action must not undo the firing
         try:
             outcomes = await execute(
                 firing, spec, self, clock=self.daemon.clock, webhooks=self._webhooks

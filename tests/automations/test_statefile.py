@@ -127,3 +127,36 @@ async def test_a_failed_write_is_reported_once_and_does_not_raise(
         keeper.changed(soon=True)
         await keeper.close()
     assert caplog.text.count("could not save") == 1
+
+
+async def test_saved_writes_now_what_would_have_waited_for_the_delay(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / "automations.json"
+    engine = engine_from_toml(TEXT, clock)
+    keeper = StateKeeper(engine, path, delay=60.0)
+    for _ in range(3):
+        engine.on_event(run_event(clock, "Failed"))
+        keeper.changed()
+    async with asyncio.timeout(5):
+        await keeper.saved()
+    assert json.loads(path.read_text())["automations"]["three-strikes"]["fired_count"] == 1
+    assert keeper.saves == 1
+    async with asyncio.timeout(5):
+        await keeper.saved()  # nothing new: nothing written
+    assert keeper.saves == 1
+
+
+async def test_saved_returns_when_the_write_fails(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A firing's actions wait on the save: a full disk must not hold them for ever."""
+    path = tmp_path / "missing" / "automations.json"
+    engine = engine_from_toml(TEXT, clock)
+    keeper = StateKeeper(engine, path, delay=60.0, log=logging.getLogger("test.statefile"))
+    engine.on_event(run_event(clock, "Failed"))
+    keeper.changed()
+    with caplog.at_level(logging.WARNING, "test.statefile"):
+        async with asyncio.timeout(5):
+            await keeper.saved()
+    assert "could not save their state" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from typing import Any
 
@@ -105,3 +106,43 @@ def test_a_corrupt_state_file_is_reported_and_the_daemon_starts(project: Project
     assert project.stop() == 0
     saved = json.loads((project.root / ".orc" / "automations.json").read_text())
     assert saved["automations"]["alarm"]["active"] is True
+
+
+def test_a_firing_is_saved_before_its_action_so_a_kill_does_not_fire_it_again(
+    project: Project,
+) -> None:
+    """Two arrivals within a minute fire once. Killed right after the action, `orc up` must
+    not come back remembering one arrival, which would fire again at the next."""
+    project.write(
+        "flows.toml",
+        """
+        [[automations]]
+        name = "twice"
+        trigger = { event = "acme.file.arrived", threshold = 2, within = "1m" }
+        actions = [{ type = "emit-event", event = "acme.alarm" }]
+
+        [[automations]]
+        name = "marker"
+        trigger = { event = "acme.marker" }
+        actions = [{ type = "emit-event", event = "acme.marker.seen" }]
+    """,
+    )
+    state_file = project.root / ".orc" / "automations.json"
+    project.up()
+    emit(project, "acme.file.arrived", "acme.bucket.raw")
+
+    def saved_with_one_arrival() -> str | None:
+        text = state_file.read_text() if state_file.exists() else ""
+        return text if "acme.file.arrived" in text else None
+
+    first_save = wait_for(saved_with_one_arrival, 30, "the first arrival saved")
+    emit(project, "acme.file.arrived", "acme.bucket.raw")
+    wait_for(lambda: events(project, "acme.alarm"), 30, "the alarm")
+    assert project.stop(sig=signal.SIGKILL) == -signal.SIGKILL
+    assert state_file.read_text() != first_save  # the firing reached the file before the alarm
+
+    project.up()
+    emit(project, "acme.file.arrived", "acme.bucket.raw")
+    emit(project, "acme.marker", "acme.bucket.raw")  # heard after the third arrival
+    wait_for(lambda: events(project, "acme.marker.seen"), 30, "the marker")
+    assert len(events(project, "acme.alarm")) == 1
