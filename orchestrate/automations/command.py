@@ -26,6 +26,10 @@ from orchestrate.core.errors import ActionFailed
 OUTPUT_TAIL = 4000
 
 
+#: How long output may still arrive once the program exited, from what it left running.
+OUTPUT_GRACE = 1.0
+
+
 async def run_command(
     action: RunCommand,
     scope: Mapping[str, Any],
@@ -35,8 +39,10 @@ async def run_command(
     """Runs the program to its end or its timeout; returns the exit code and the tail of its output."""
     argv = [as_text(arg) for arg in render_value(action.compiled("command"), scope)]
     env = {**environ, **event_env, **_extra_env(action, scope, environ)}
+    loop = asyncio.get_running_loop()
     try:
-        process = await asyncio.create_subprocess_exec(
+        transport, program = await loop.subprocess_exec(
+            lambda: _Program(loop),
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -47,23 +53,57 @@ async def run_command(
         )
     except (OSError, ValueError) as e:
         raise ActionFailed(_why_not_started(argv, action.cwd, env, e)) from e
-    assert process.stdout is not None
-    reader = asyncio.create_task(_tail(process.stdout))
-    timed_out = not await _wait(process, action.timeout.total_seconds())
-    output = await reader
+    try:
+        timed_out = not await _wait(program, transport.get_pid(), action.timeout.total_seconds())
+        # A child it left running (`server &`) may hold the output open for ever: what it
+        # writes within the grace is kept, and the pipe is then let go.
+        await asyncio.wait([program.closed], timeout=OUTPUT_GRACE)
+        returncode = transport.get_returncode()
+    finally:
+        transport.close()
     details: dict[str, object] = {
         "command": argv,
-        "exit_code": process.returncode,
-        "output": output,
+        "exit_code": returncode,
+        "output": program.output(),
     }
     if timed_out:
         raise ActionFailed(
             f"{argv[0]} was killed after running {action.timeout.total_seconds():g}s (its timeout)",
             details,
         )
-    if process.returncode != 0:
-        raise ActionFailed(f"{argv[0]} exited with code {process.returncode}", details)
+    if returncode != 0:
+        raise ActionFailed(f"{argv[0]} exited with code {returncode}", details)
     return details
+
+
+class _Program(asyncio.SubprocessProtocol):
+    """The program's exit and the tail of its output, told apart.
+
+    `asyncio.subprocess.Process.wait()` returns only once the output pipe is closed too,
+    which a child the program left running keeps open: the program's own exit is
+    `exited` here, and the pipe's end is `closed`.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self._kept = bytearray()
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        self._kept += data if isinstance(data, bytes) else data.encode()
+        if len(self._kept) > 2 * OUTPUT_TAIL:
+            del self._kept[: len(self._kept) - OUTPUT_TAIL]
+
+    def process_exited(self) -> None:
+        self.exited.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def output(self) -> str:
+        """The last OUTPUT_TAIL characters' worth of what it wrote."""
+        return bytes(self._kept[-OUTPUT_TAIL:]).decode("utf-8", errors="replace")
 
 
 def _extra_env(
@@ -76,26 +116,16 @@ def _extra_env(
     }
 
 
-async def _wait(process: asyncio.subprocess.Process, timeout: float) -> bool:
+async def _wait(program: _Program, pid: int, timeout: float) -> bool:
     """Waits for the program; on timeout kills its whole process group. False if it was killed."""
     try:
-        await asyncio.wait_for(process.wait(), timeout)
+        await asyncio.wait_for(asyncio.shield(program.exited), timeout)
         return True
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
+            os.killpg(pid, signal.SIGKILL)
+        await program.exited
         return False
-
-
-async def _tail(stream: asyncio.StreamReader) -> str:
-    """Reads the stream to its end, keeping only the last OUTPUT_TAIL characters' worth of bytes."""
-    kept = bytearray()
-    while chunk := await stream.read(65536):
-        kept += chunk
-        if len(kept) > 2 * OUTPUT_TAIL:
-            del kept[: len(kept) - OUTPUT_TAIL]
-    return bytes(kept[-OUTPUT_TAIL:]).decode("utf-8", errors="replace")
 
 
 def event_environment(

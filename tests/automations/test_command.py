@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -120,6 +122,24 @@ async def test_the_timeout_kills_the_program_and_what_it_started(clock: Clock) -
     while alive(grandchild) and time.monotonic() < deadline:
         await asyncio.sleep(0.01)  # waiting for init to reap it, on a condition with a deadline
     assert not alive(grandchild)
+
+
+async def test_a_program_that_leaves_a_child_running_ends_when_it_exits(clock: Clock) -> None:
+    """`sh -c 'server & echo started'`: the child keeps the output pipe open. The action ends
+    with the program, as it said; it is not a timeout, and the child is not killed."""
+    script = "sleep 30 & echo started $!"
+    started = time.monotonic()
+    outcome = await run(automation(["sh", "-c", script], timeout="20"), clock, run_event(clock))
+    assert time.monotonic() - started < 10
+    assert outcome.event == "orc.automation.action.executed", outcome.payload
+    assert outcome.payload["exit_code"] == 0
+    words = outcome.payload["output"].split()
+    assert words[0] == "started"
+    child = int(words[1])
+    try:
+        assert alive(child)
+    finally:
+        os.kill(child, signal.SIGKILL)
 
 
 async def test_a_missing_program_fails_with_what_to_check(clock: Clock) -> None:
