@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -157,7 +158,30 @@ def _headers(
     for name, value in render_value(action.compiled("headers"), scope).items():
         revealed = reveal(value, environ, f"call-webhook header {name}")
         headers[name] = revealed if isinstance(revealed, str) else json.dumps(revealed)
+        _check_header(name, headers[name])
     return headers
+
+
+#: A header name: an HTTP token (RFC 9110, 5.6.2).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _check_header(name: str, value: str) -> None:
+    """Refuse, before any attempt, a header HTTP cannot carry; its value is never quoted (it
+    may be a secret). Sent, it failed every retry as 'could not connect'."""
+    where = f"call-webhook header {name!r}"
+    if not _TOKEN.fullmatch(name):
+        raise ActionFailed(f"{where} is not a valid header name (letters, digits and -, no blanks)")
+    if any(c in value for c in "\r\n\0"):
+        raise ActionFailed(
+            f"{where}: its value holds a line break or NUL (from the event or the environment?), "
+            "which a header cannot carry; put such text in the payload instead"
+        )
+    if not value.isascii():
+        raise ActionFailed(
+            f"{where}: its value holds a character HTTP headers cannot carry (only ASCII is "
+            "sent); put such text in the payload instead"
+        )
 
 
 def _failure(method: str, shown: str, answer: _Answer, attempts: int) -> ActionFailed:

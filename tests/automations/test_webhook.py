@@ -190,3 +190,24 @@ async def test_a_missing_secret_fails_with_what_to_set(hook: Hook, clock: Clock)
     outcome = await fire(text, clock, run_event(clock))
     assert hook.requests == []
     assert "NOT_SET_ANYWHERE, which is not set" in outcome.payload["error"]
+
+
+@pytest.mark.parametrize(
+    ("header", "environ", "why"),
+    [
+        ('{ X-Note = "{{ event.payload.note }}" }', {}, "a line break"),
+        ('{ X-Note = "naïve" }', {}, "a character HTTP headers cannot carry"),
+        ('{ "X Note" = "a" }', {}, "is not a valid header name"),
+        ('{ Authorization = { from_env = "TOKEN" } }', {"TOKEN": "s3cret\n"}, "a line break"),
+    ],
+)
+async def test_a_header_http_cannot_carry_is_named_not_sent_nor_retried(
+    hook: Hook, clock: Clock, header: str, environ: dict[str, str], why: str
+) -> None:
+    event = run_event(clock, payload={"note": "one\ntwo"})
+    outcome = await fire(automation(hook.url, headers=header), clock, event, environ=environ)
+    assert hook.requests == []
+    assert outcome.event == "orc.automation.action.failed"
+    error = outcome.payload["error"]
+    assert why in error and "header" in error and "could not connect" not in error, error
+    assert "s3cret" not in json.dumps(outcome.payload)
