@@ -17,6 +17,7 @@ String settings marked *templated* may hold `{{ … }}` placeholders (see
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -118,6 +119,10 @@ class EmitEvent(ActionSpec):
     templated: ClassVar[tuple[str, ...]] = ("event", "resource", "payload", "related")
 
 
+#: A header name: an HTTP token (RFC 9110, 5.6.2).
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
 class CallWebhook(ActionSpec):
     """Send an HTTP request to `url`, by default a POST of the triggering event as JSON.
 
@@ -142,6 +147,16 @@ class CallWebhook(ActionSpec):
     def _http_url(cls, value: str | FromEnv) -> str | FromEnv:
         if isinstance(value, str) and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, value: dict[str, str | FromEnv]) -> dict[str, str | FromEnv]:
+        for name in value:
+            if not HEADER_NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a valid header name (letters, digits and -, no blanks)"
+                )
         return value
 
 

@@ -213,3 +213,13 @@ def test_deployment_trigger_problems_lead_into_the_triggers_list() -> None:
     ]
     with pytest.raises(ValidationError, match=r"1\.thershold"):
         automations_from_deployment_triggers("report", triggers)
+
+
+def test_a_header_name_with_a_blank_is_refused_where_it_is_written() -> None:
+    text = DESIGN_EXAMPLE.replace(
+        'url = "http://127.0.0.1:9000/hook"',
+        'url = "http://127.0.0.1:9000/hook", headers = { "X Note" = "a", X-Ok = "b" }',
+    )
+    [(path, message)] = problems(text)
+    assert path[-1] == "headers"
+    assert "'X Note' is not a valid header name" in message

@@ -197,7 +197,6 @@ async def test_a_missing_secret_fails_with_what_to_set(hook: Hook, clock: Clock)
     [
         ('{ X-Note = "{{ event.payload.note }}" }', {}, "a line break"),
         ('{ X-Note = "naïve" }', {}, "a character HTTP headers cannot carry"),
-        ('{ "X Note" = "a" }', {}, "is not a valid header name"),
         ('{ Authorization = { from_env = "TOKEN" } }', {"TOKEN": "s3cret\n"}, "a line break"),
     ],
 )
