@@ -17,7 +17,7 @@ and carries out each firing through its own `ActionContext`:
 
 from __future__ import annotations
 
-from orchestrate.automations.actions import ActionContext, execute
+from orchestrate.automations.actions import ActionContext, carry_out, cut_short, execute
 from orchestrate.automations.engine import AutomationEngine, Firing, ReloadResult, RestoreResult
 from orchestrate.automations.models import AutomationSpec
 from orchestrate.automations.outcomes import triggered_event
@@ -37,6 +37,8 @@ __all__ = [
     "ReloadResult",
     "RestoreResult",
     "automations_from_deployment_triggers",
+    "carry_out",
+    "cut_short",
     "execute",
     "triggered_event",
     "validate_automations",

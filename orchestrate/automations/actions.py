@@ -22,7 +22,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -159,10 +159,44 @@ async def execute(
     if webhooks is None:
         async with Webhooks() as own:
             return await execute(firing, spec, ctx, environ=environ, clock=clock, webhooks=own)
+    actions = carry_out(firing, spec, ctx, environ=environ, clock=clock, webhooks=webhooks)
+    return [outcome async for outcome in actions]
+
+
+async def carry_out(
+    firing: Firing,
+    spec: AutomationSpec,
+    ctx: ActionContext,
+    *,
+    webhooks: Webhooks,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AsyncIterator[EventRecord]:
+    """`execute`, giving each action's outcome as soon as that action is done."""
     scope = scope_of(firing.event, spec.name, _group_deployment(firing, spec))
     environ = os.environ if environ is None else environ
     run = _Run(firing, spec, ctx, scope, environ, clock, webhooks)
-    return [await _carry_out(run, index, action) for index, action in enumerate(spec.actions)]
+    for index, action in enumerate(spec.actions):
+        yield await _carry_out(run, index, action)
+
+
+def cut_short(
+    firing: Firing, spec: AutomationSpec, done: int, *, begun: bool, at: float
+) -> list[EventRecord]:
+    """The outcomes of the actions a stop of `orc up` left without one: action `done` was
+    under way if `begun` (a command is killed with what it started), the rest never ran."""
+    outcomes = []
+    for index in range(done, len(spec.actions)):
+        under_way = begun and index == done
+        why = (
+            "orc up stopped before this action finished; it was ended (a command with "
+            "everything it started)"
+            if under_way
+            else "orc up stopped before this action started; it was not run"
+        )
+        action = spec.actions[index]
+        outcomes.append(action_event(firing, spec, index, action, {"error": why}, ok=False, at=at))
+    return outcomes
 
 
 async def _carry_out(run: _Run, index: int, action: ActionSpec) -> EventRecord:

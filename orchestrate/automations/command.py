@@ -117,7 +117,8 @@ def _extra_env(
 
 
 async def _wait(program: _Program, pid: int, timeout: float) -> bool:
-    """Waits for the program; on timeout kills its whole process group. False if it was killed."""
+    """Waits for the program; on timeout (or cancellation) kills its whole process group.
+    False if it was killed."""
     try:
         await asyncio.wait_for(asyncio.shield(program.exited), timeout)
         return True
@@ -126,6 +127,10 @@ async def _wait(program: _Program, pid: int, timeout: float) -> bool:
             os.killpg(pid, signal.SIGKILL)
         await program.exited
         return False
+    except asyncio.CancelledError:  # orc up is stopping: nothing it started outlives it
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        raise
 
 
 def event_environment(

@@ -18,7 +18,10 @@ def up(
         str, typer.Option("--log-format", help="human (default) or json lines on stderr.")
     ] = "human",
     grace: Annotated[
-        float, typer.Option("--grace", help="Seconds running runs get to finish on stop.")
+        float,
+        typer.Option(
+            "--grace", help="Seconds running runs and automation actions get to finish on stop."
+        ),
     ] = 10.0,
     detach: Annotated[
         bool,

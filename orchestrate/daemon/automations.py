@@ -18,7 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrate.automations import AutomationEngine, Firing, execute, triggered_event
+from orchestrate.automations import AutomationEngine, Firing, carry_out, cut_short, triggered_event
 from orchestrate.automations.statefile import StateKeeper
 from orchestrate.automations.webhook import Webhooks
 from orchestrate.client import protocol
@@ -81,17 +81,24 @@ class Automations:
         task.add_done_callback(self._tasks.discard)
 
     async def _act(self, firing: Firing, spec: Any) -> None:
-        if self.state is not None:
-            await self.state.saved()  # a kill after the action must not undo the firing
+        done, begun = 0, False
         try:
-            outcomes = await execute(
+            if self.state is not None:
+                await self.state.saved()  # a kill after the action must not undo the firing
+            begun = True
+            actions = carry_out(
                 firing, spec, self, clock=self.daemon.clock, webhooks=self._webhooks
             )
+            async for outcome in actions:  # a failed action was logged where it failed
+                self.daemon.emit(outcome)
+                done += 1
+        except asyncio.CancelledError:  # a stop outlasted its grace: say what was cut short
+            for outcome in cut_short(firing, spec, done, begun=begun, at=self.daemon.clock()):
+                self.daemon.emit(outcome)
+            log.warning("automation %s: orc up stopped before its actions ended", firing.automation)
+            raise
         except Exception:
             log.exception("automation %s: actions failed unexpectedly", firing.automation)
-            return
-        for outcome in outcomes:  # a failed action was logged where it failed
-            self.daemon.emit(outcome)
 
     async def watch_deadlines(self) -> None:
         """Fire proactive triggers when their deadline passes: a timer, never a poll."""
@@ -111,10 +118,15 @@ class Automations:
         self._changed(soon=True)
         log.info("automations reloaded: %s", result.words())
 
-    async def close(self) -> None:
-        """Let running actions finish, then save what the engine remembers."""
+    async def close(self, grace: float | None = None) -> None:
+        """Let running actions finish (within `grace` seconds, then they are ended and their
+        outcomes say so), then save what the engine remembers."""
         if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            running = list(self._tasks)
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
         await self._webhooks.close()
         if self.state is not None:
             await self.state.close()

@@ -399,7 +399,8 @@ class Daemon:
         return run
 
     async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
-        """Stop dispatching, let running runs finish for `grace`, then stop the rest."""
+        """Stop dispatching, let running runs and actions finish for `grace`, then stop the rest."""
+        ends = time.monotonic() + grace
         self.stopping = True
         self.wake()
         async with self._dispatching:  # a start under way gets its worker (and its handle) first
@@ -421,7 +422,7 @@ class Daemon:
         for run_id in list(self.held_failures):  # undecided at the stop: the event is kept
             self.emit(self.held_failures.pop(run_id))
         if self.automations is not None:
-            await self.automations.close()
+            await self.automations.close(max(0.0, ends - time.monotonic()))
 
 
 def _flow_name(root: Path, entrypoint: str) -> str:

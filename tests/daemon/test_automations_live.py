@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.server
 import json
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,14 @@ import pytest
 from tests.daemon.conftest import FLOWS, ORC, Project, wait_for
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
 
 
 def events(project: Project, name: str) -> list[Any]:
@@ -509,3 +519,45 @@ def test_an_event_sent_again_with_its_id_is_stored_and_acted_on_once(project: Pr
     wait_for(lambda: events(project, "acme.noted"), 30, "the automation's event")
     assert [e.id for e in events(project, "acme.done")] == ["fixed-id-1"]
     assert len(events(project, "orc.automation.triggered")) == 1
+
+
+def test_a_stop_gives_a_running_action_the_grace_then_ends_it_on_record(
+    project: Project, tmp_path: Path
+) -> None:
+    """`orc down` must not wait out a minute-long command, and what it cut short says so."""
+    started = tmp_path / "started"
+    project.write(
+        "slow.py",
+        f"""
+        import os, pathlib, time
+        pathlib.Path({str(started)!r}).write_text(str(os.getpid()))
+        time.sleep(120)
+        """,
+    )
+    project.write(
+        "flows.toml",
+        f"""
+        [[automations]]
+        name = "slow"
+        trigger = {{ event = "acme.file.arrived" }}
+        actions = [
+          {{ type = "run-command", command = [{json.dumps(sys.executable)}, "slow.py"], cwd = {json.dumps(str(project.root))}, timeout = "5m" }},
+          {{ type = "emit-event", event = "acme.after" }},
+        ]
+        """,
+    )
+    daemon = project.up("--grace", "1")
+    assert project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw").returncode == 0
+    pid = int(wait_for(lambda: started.exists() and started.read_text(), 30, "the command"))
+    stopping = time.monotonic()
+    down = project.orc("down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert daemon.wait(30) == 0
+    assert time.monotonic() - stopping < 20  # the grace, not the command's five minutes
+    assert not alive(pid)
+
+    listed = project.orc("events", "ls", "--name", "orc.automation.action.*", "--json")
+    outcomes = sorted(json.loads(listed.stdout), key=lambda e: e["payload"]["action_index"])
+    assert [e["event"] for e in outcomes] == ["orc.automation.action.failed"] * 2
+    assert "orc up stopped" in outcomes[0]["payload"]["error"]
+    assert "not run" in outcomes[1]["payload"]["error"]
