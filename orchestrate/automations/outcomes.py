@@ -79,6 +79,7 @@ def triggered_event(firing: Firing, spec: AutomationSpec) -> EventRecord:
         "trigger": trigger_text(spec.trigger),
         "group": list(firing.group),
         "triggering_events": [e.id for e in firing.events],
+        "actions": [action.type for action in spec.actions],
     }
     return EventRecord(
         str(uuid.uuid4()),
@@ -114,4 +115,21 @@ def action_event(
         automation_resource(spec),
         {**payload, **details},
         _related(firing, spec),
+    )
+
+
+def cut_off_outcome(triggered: EventRecord, index: int, at: float) -> EventRecord:
+    """`.failed` for action `index` of a firing a kill of `orc up` left without its outcome
+    (`triggered` is the firing's own event, as stored)."""
+    payload = {
+        "firing_id": triggered.payload["firing_id"],
+        "action_index": index,
+        "action": triggered.payload["actions"][index],
+        "error": (
+            "orc up was killed before this action reported back: it may have begun (a command "
+            "it started may still run), and it was not run again"
+        ),
+    }
+    return EventRecord(
+        str(uuid.uuid4()), at, FAILED, triggered.resource, payload, triggered.related
     )

@@ -12,6 +12,7 @@ a restart: restored on start, saved after changes and on shutdown.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Sequence
 from contextlib import suppress
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.automations import AutomationEngine, Firing, carry_out, cut_short, triggered_event
+from orchestrate.automations.outcomes import EXECUTED, FAILED, TRIGGERED, cut_off_outcome
 from orchestrate.automations.statefile import StateKeeper
 from orchestrate.automations.webhook import Webhooks
 from orchestrate.client import protocol
@@ -34,6 +36,26 @@ if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
 
 log = logging.getLogger("orc.daemon")
+
+#: How many of the latest firings a start looks at for actions a kill cut off.
+TRIGGERED_LOOK_BACK = 1000
+
+_CUT_OFF = """
+WITH fired AS (
+    SELECT id, occurred, resource, related, payload FROM events
+    WHERE event = $1 ORDER BY occurred DESC LIMIT $2
+), told AS (
+    SELECT payload->>'firing_id' AS firing_id,
+           list(CAST(payload->>'action_index' AS INTEGER)) AS indexes
+    FROM events
+    WHERE event IN ($3, $4) AND occurred >= (SELECT min(occurred) FROM fired)
+    GROUP BY ALL
+)
+SELECT f.id, epoch(f.occurred), f.resource, f.related, f.payload, coalesce(t.indexes, [])
+FROM fired f LEFT JOIN told t ON t.firing_id = f.payload->>'firing_id'
+WHERE json_array_length(f.payload->'actions') > len(coalesce(t.indexes, []))
+ORDER BY f.occurred
+"""
 
 
 class Automations:
@@ -83,8 +105,11 @@ class Automations:
     async def _act(self, firing: Firing, spec: Any) -> None:
         done, begun = 0, False
         try:
+            # A kill after an action began must neither undo the firing (its counts) nor
+            # lose it: the next start tells each action it cut off from the stored firing.
             if self.state is not None:
-                await self.state.saved()  # a kill after the action must not undo the firing
+                await self.state.saved()
+            await self._stored()
             begun = True
             actions = carry_out(
                 firing, spec, self, clock=self.daemon.clock, webhooks=self._webhooks
@@ -99,6 +124,44 @@ class Automations:
             raise
         except Exception:
             log.exception("automation %s: actions failed unexpectedly", firing.automation)
+
+    def account_for_cut_off(self, cursor: Any) -> None:
+        """On start: each action a kill of `orc up` cut off gets an outcome saying so.
+
+        A firing's event is stored before its actions begin, and each action's outcome when
+        it ends, so a firing with fewer outcomes than actions was cut off. Only the latest
+        firings are looked at: every start accounts for those before it.
+        """
+        rows = cursor.execute(
+            _CUT_OFF, [TRIGGERED, TRIGGERED_LOOK_BACK, EXECUTED, FAILED]
+        ).fetchall()
+        for event_id, occurred, resource, related, payload, told in rows:
+            triggered = EventRecord(
+                event_id, occurred, TRIGGERED, json.loads(resource), json.loads(payload),
+                json.loads(related),
+            )  # fmt: skip
+            missing = [i for i in range(len(triggered.payload["actions"])) if i not in told]
+            log.warning(
+                "automation %s: a kill of orc up cut off %d action(s) of its firing %s; "
+                "recorded as failed, not run again",
+                triggered.resource.get("orc.resource.name", "?"),
+                len(missing),
+                triggered.payload["firing_id"],
+            )
+            for index in missing:
+                self.daemon.emit(cut_off_outcome(triggered, index, self.daemon.clock()))
+
+    async def _stored(self) -> None:
+        """Return once the store has every record put before (the firing's own event)."""
+        loop = asyncio.get_running_loop()
+        stored: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            if not stored.done():
+                stored.set_result(None)
+
+        self.daemon.writer.when_stored(lambda: loop.call_soon_threadsafe(settle))
+        await stored
 
     async def watch_deadlines(self) -> None:
         """Fire proactive triggers when their deadline passes: a timer, never a poll."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -561,3 +563,73 @@ def test_a_stop_gives_a_running_action_the_grace_then_ends_it_on_record(
     assert [e["event"] for e in outcomes] == ["orc.automation.action.failed"] * 2
     assert "orc up stopped" in outcomes[0]["payload"]["error"]
     assert "not run" in outcomes[1]["payload"]["error"]
+
+
+def test_actions_a_kill_cut_off_are_recorded_at_the_next_start_and_not_run_again(
+    project: Project, tmp_path: Path
+) -> None:
+    """A `kill -9` of `orc up` mid-action leaves the firing with no outcome: the next start
+    says so for each action, once, and runs none of them again."""
+    started = tmp_path / "started"
+    project.write(
+        "slow.py",
+        f"""
+        import os, pathlib, time
+        with open({str(started)!r}, "a") as f:
+            f.write(f"{{os.getpid()}}\\n")
+        time.sleep(120)
+        """,
+    )
+    project.write(
+        "flows.toml",
+        f"""
+        [[automations]]
+        name = "slow"
+        trigger = {{ event = "acme.file.arrived" }}
+        actions = [
+          {{ type = "run-command", command = [{json.dumps(sys.executable)}, "slow.py"], cwd = {json.dumps(str(project.root))}, timeout = "5m" }},
+          {{ type = "emit-event", event = "acme.after" }},
+        ]
+
+        [[automations]]
+        name = "marker"
+        trigger = {{ event = "acme.marker" }}
+        actions = [{{ type = "emit-event", event = "acme.marker.seen" }}]
+        """,
+    )
+    project.up()
+    emitted = project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw")
+    assert emitted.returncode == 0, emitted.stderr
+    pid = int(wait_for(lambda: started.exists() and started.read_text(), 30, "the command"))
+    os.kill(pid, signal.SIGKILL)  # it outlives orc up in its own session; not needed here
+    assert project.stop(sig=signal.SIGKILL) == -signal.SIGKILL
+    [triggered] = events_offline(project, "orc.automation.triggered")
+
+    project.up()
+    outcomes = wait_for(
+        lambda: len(found := events(project, "orc.automation.action.*")) == 2 and found,
+        30,
+        "the cut-off actions' outcomes",
+    )
+    assert {e.payload["firing_id"] for e in outcomes} == {triggered["payload"]["firing_id"]}
+    assert sorted((e.payload["action_index"], e.payload["action"]) for e in outcomes) == [
+        (0, "run-command"),
+        (1, "emit-event"),
+    ]
+    assert all(e.event == "orc.automation.action.failed" for e in outcomes)
+    assert all("killed" in e.payload["error"] for e in outcomes), outcomes[0].payload
+    assert events(project, "acme.after") == []
+
+    assert project.stop() == 0
+    project.up()
+    emitted = project.orc("emit", "acme.marker", "--resource", "acme.bucket.raw")
+    assert emitted.returncode == 0, emitted.stderr
+    wait_for(lambda: events(project, "acme.marker.seen"), 30, "the marker")
+    assert len(events(project, "orc.automation.action.*")) == 3  # the marker's, nothing again
+    assert started.read_text().count("\n") == 1
+
+
+def events_offline(project: Project, name: str) -> list[dict[str, Any]]:
+    listed = project.orc("events", "ls", "--name", name, "--json")
+    assert listed.returncode == 0, listed.stderr
+    return list(json.loads(listed.stdout))

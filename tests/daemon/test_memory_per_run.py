@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ from orchestrate.daemon.service import Daemon
 class DroppingWriter:
     def put(self, record: Any) -> None:
         pass
+
+    def when_stored(self, then: Callable[[], None]) -> None:
+        then()  # nothing is kept: what was put is as stored as it will be
 
 
 def _daemon(root: Path) -> Daemon:
