@@ -2,7 +2,8 @@
 
 Scheduled runs come back into the run book; runs that were Pending or Running
 have no worker any more (a worker left over is stopped), so they become
-Crashed and are retried where their deployment allows; slots missed while
+Crashed and are retried where their deployment allows, as is a run that had
+failed but whose worker's exit was not handled yet; slots missed while
 nobody ran follow each deployment's catch-up policy. No slot ever runs twice:
 its key is stored once, and a run is only ever dispatched from the book.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from orchestrate.core.errors import RunNotFound
 from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
@@ -22,7 +24,7 @@ from orchestrate.core.records import (
 )
 from orchestrate.core.runs import transition
 from orchestrate.core.states import State, StateType
-from orchestrate.daemon import planner, slots
+from orchestrate.daemon import planner, slots, state_events
 from orchestrate.daemon.leftovers import end_leftovers
 from orchestrate.daemon.scope import kill_orphan
 from orchestrate.recording import journal
@@ -117,6 +119,8 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
     for found in journals:  # each run's attempts in order: only its last can be cut off
         latest = found.attempt == last_attempt[found.flow_run_id]
         replayed, open_tasks = _replay(daemon, conn, found, latest)
+        if replayed is None and latest:
+            replayed = _undecided_failure(daemon, store, found)
         if replayed is not None:
             cut_off.append((replayed, found, open_tasks))
     for run, found_or_none, open_tasks in cut_off:
@@ -305,6 +309,33 @@ def _latest_run(found: Journal, known: FlowRunRecord | None, current: bool) -> F
     return run
 
 
+def _undecided_failure(daemon: Daemon, store: Store, found: Journal) -> FlowRunRecord | None:
+    """The run, if its attempt `found` is stored Failed or Crashed but the last daemon was
+    killed before it handled the worker's exit (the journal is retired only after that).
+
+    The event telling of that end waited for the daemon's decision (see `daemon.retries`)
+    and was lost with it. It is held again here, so `_end_cut_off` decides the run as the
+    exit would have: retried within `retries`, else settled and its failure told. An exit
+    handled already left the run Scheduled again, or that event in the store: nothing to do.
+    """
+    try:
+        run = record_of(store.get_flow_run(found.flow_run_id, counted=False))
+    except RunNotFound:
+        return None
+    if run.state.type not in _RETRIED or run.run_count != found.attempt:
+        return None
+    told = store.events(
+        f"orc.flow-run.{run.state.name}",
+        f"orc.flow-run.{run.id}",
+        since=found.dispatched - 1.0,  # the state came after the dispatch; a second's slack
+    )
+    if any(event.payload.get("run_count") == found.attempt for event in told):
+        return None
+    event = state_events.flow_run_event(run, run.state, None, daemon.caused_by.get(run.id, ()))
+    daemon.held_failures[run.id] = event
+    return run
+
+
 def _end_cut_off(
     daemon: Daemon,
     store: Store,
@@ -366,6 +397,8 @@ def _last_heard(run: FlowRunRecord, found: Journal | None, now: float) -> float:
 
 
 _FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+#: The end states of an attempt whose event waits for the daemon's decision to retry.
+_RETRIED = (StateType.FAILED, StateType.CRASHED)
 #: Slots not started yet, whatever they waited for: the catch-up policy applies to all.
 _WAITING = ("Scheduled", "Late", "AwaitingConcurrencySlot")
 

@@ -9,7 +9,9 @@ As in Prefect, `orc.flow-run.Failed` (or `Crashed`) tells of a run that ended fo
 good: an attempt that will be retried tells of itself as `orc.flow-run.AwaitingRetry`,
 whose message says why. The failure's event waits in `Daemon.held_failures` until
 the daemon decides (`may_retry` says when it must wait), so an automation on
-`Failed` never fires while a retry is still coming.
+`Failed` never fires while a retry is still coming. A kill of orc up before the
+decision loses the held event with it; the next start decides the run then
+(`recovery`), by the same rules.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A round is one fresh project: `orc up`, a sequence of faults (each one a
 trial: the daemon killed with SIGKILL right after a dispatch, mid-run, in a
-burst of writes, during a flows.toml reload or during shutdown; a worker
+burst of writes, during a flows.toml reload, during shutdown or right after a
+flow failed, before its worker exited; a worker
 killed with SIGKILL; the daemon stopped with SIGSTOP for a few seconds),
 a restart after each daemon kill, then a settle (deployments paused, every
 run allowed to end), a clean stop and the invariant checks. Everything
@@ -28,7 +29,7 @@ from tests.fault.disk import MountRefused, full_then_freed, small_tmpfs
 from tests.fault.invariants import INVARIANTS, Violations, check, gather
 from tests.fault.project import DEPLOYMENTS, FaultProject, pid_alive, wait_for
 
-DAEMON_KILLS = ("dispatch", "run", "write", "reload", "shutdown")
+DAEMON_KILLS = ("dispatch", "run", "write", "reload", "shutdown", "failure")
 #: state filters of `orc runs ls` that a settled project shows nothing for
 UNSETTLED = ("PENDING", "RUNNING", "CANCELLING", "AwaitingRetry")
 
@@ -132,6 +133,7 @@ class Runner:
             "write": self.kill_in_writes,
             "reload": self.kill_in_reload,
             "shutdown": self.kill_in_shutdown,
+            "failure": self.kill_after_failure,
             "worker": self.kill_worker,
             "sigstop": self.stop_and_continue,
             "disk-full": self.disk_full,
@@ -168,8 +170,22 @@ class Runner:
         self._kill_daemon("write", f"{delay * 1000:.0f} ms after a task started")
 
     def _task_starts(self) -> int:
+        return self._markers(b'"kind": "task", "phase": "start"')
+
+    def kill_after_failure(self) -> None:
+        """SIGKILL 100-400 ms after a flow body raised: its Failed state is stored by then,
+        and its worker still lingers in an exit hook, so the daemon has not handled its exit
+        (nor decided on a retry) yet."""
+        seen = self._markers(b'"phase": "raise"')
+        wait_for(lambda: self._markers(b'"phase": "raise"') > seen, 20, "a flow body to raise")
+        delay = self.rng.uniform(0.1, 0.4)
+        time.sleep(delay)  # the fault: kill between the stored failure and the worker's exit
+        self._kill_daemon("failure", f"{delay * 1000:.0f} ms after a flow raised")
+
+    def _markers(self, text: bytes) -> int:
+        """How many marker lines hold `text`."""
         try:
-            return self.project.markers.read_bytes().count(b'"kind": "task", "phase": "start"')
+            return self.project.markers.read_bytes().count(text)
         except OSError:
             return 0
 

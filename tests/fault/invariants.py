@@ -25,6 +25,8 @@ INVARIANTS = {
     "recorded": "every flow and task execution has its row",
     "history": "every run has its state history, ending in its current state",
     "not_stuck": "no run left Pending, Running or Cancelling",
+    "retried": "a run that failed or crashed was retried while its retries allowed",
+    "told_once": "a run that ended failed or crashed has the event telling so, once",
     "slot_once": "no schedule slot made or run twice",
     "no_leftover": "no process of a run alive after the daemon stopped",
     "answers": "orc status answers while the store's disk is full",
@@ -32,6 +34,8 @@ INVARIANTS = {
 }
 
 ACTIVE = ("PENDING", "RUNNING", "CANCELLING")
+#: the state names a failed or crashed flow run ends in, each told by its own event
+FAILED_NAMES = ("Failed", "TimedOut", "Crashed")
 FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 #: the most details kept per invariant and round; counts stay exact
 DETAILS = 10
@@ -72,6 +76,8 @@ class Evidence:
     task_runs: dict[str, dict[str, Any]]
     history: dict[str, list[str]]
     slots: list[dict[str, Any]]
+    #: per flow run, (state name, attempt) of each stored event telling it ended failed
+    told: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 def read_markers(path: Path) -> list[dict[str, Any]]:
@@ -105,6 +111,27 @@ def read_store(
     return {r["id"]: r for r in flow_runs}, {r["id"]: r for r in task_runs}, history, slot_rows
 
 
+def read_told(path: Path) -> dict[str, list[tuple[str, int]]]:
+    """Per flow run, (state name, attempt) of each stored `orc.flow-run.<failed state>` event."""
+    names = [f"orc.flow-run.{name}" for name in FAILED_NAMES]
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = conn.execute(
+            "SELECT json_extract_string(resource, '$.\"orc.resource.id\"'), event, "
+            "json_extract(payload, '$.run_count')::INTEGER FROM events "
+            "WHERE list_contains($1::VARCHAR[], event)",
+            [names],
+        ).fetchall()
+    finally:
+        conn.close()
+    told: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for resource, event, attempt in rows:
+        told[resource.removeprefix("orc.flow-run.")].append(
+            (event.removeprefix("orc.flow-run."), attempt)
+        )
+    return told
+
+
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     cursor = conn.execute(sql)
     columns = [d[0] for d in cursor.description]
@@ -112,8 +139,10 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
 
 
 def gather(root: Path) -> Evidence:
-    flow_runs, task_runs, history, slots = read_store(root / ".orc" / "orc.duckdb")
-    return Evidence(read_markers(root / "markers.log"), flow_runs, task_runs, history, slots)
+    store = root / ".orc" / "orc.duckdb"
+    flow_runs, task_runs, history, slots = read_store(store)
+    markers = read_markers(root / "markers.log")
+    return Evidence(markers, flow_runs, task_runs, history, slots, read_told(store))
 
 
 def check(evidence: Evidence, root: Path, seen: list[tuple[str, str]] | None = None) -> Violations:
@@ -130,6 +159,7 @@ def check(evidence: Evidence, root: Path, seen: list[tuple[str, str]] | None = N
     check_recorded(evidence, found)
     check_history(evidence, found)
     check_not_stuck(evidence, found)
+    check_failures(evidence, found)
     check_slot_once(evidence, found)
     check_no_leftover(root, found)
     return found
@@ -252,6 +282,28 @@ def check_not_stuck(evidence: Evidence, found: Violations) -> None:
                 "not_stuck",
                 f"task run {task['id']} left {task['state_name']} "
                 f"in {parent['state_name']} run {parent['id']}",
+            )
+
+
+def check_failures(evidence: Evidence, found: Violations) -> None:
+    """A run that ended failed or crashed spent every attempt its retries allow (nothing here
+    stops a retry: no cancel, no failure that needs a fix), and its end was told exactly once."""
+    for run in evidence.flow_runs.values():
+        if run["state_type"] not in ("FAILED", "CRASHED"):
+            continue
+        allowed = DEPLOYMENTS[run["deployment"]][2] + 1
+        if (run["run_count"] or 0) < allowed:
+            found.add(
+                "retried",
+                f"run {run['id']} ({run['deployment']}) ended {run['state_name']} after "
+                f"{run['run_count']} attempt(s); retries allow {allowed}",
+            )
+        told = evidence.told.get(run["id"], []).count((run["state_name"], run["run_count"]))
+        if told != 1:
+            found.add(
+                "told_once",
+                f"run {run['id']} ({run['deployment']}) ended {run['state_name']} "
+                f"(attempt {run['run_count']}): told {told} time(s)",
             )
 
 

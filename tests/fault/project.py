@@ -37,6 +37,7 @@ DEPLOYMENTS: dict[str, tuple[str, str, int, float]] = {
 FLOWS = '''\
 """Flows for orc's fault-injection suite: each body appends what it did to markers.log."""
 
+import atexit
 import json
 import os
 import random
@@ -83,6 +84,9 @@ def slow() -> None:
 def always_fails() -> None:
     mark("flow", "start")
     mark("flow", "raise")
+    # The worker lingers after its failure is recorded (as one flushing its own buffers
+    # would), so a kill of orc up can land before the daemon has handled its exit.
+    atexit.register(time.sleep, 0.5)
     raise RuntimeError("this flow always fails")
 
 

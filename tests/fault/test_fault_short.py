@@ -16,10 +16,10 @@ import pytest
 from tests.fault.faults import Round, default_seed, run_round, write_results
 from tests.fault.invariants import INVARIANTS, Evidence, Violations, check
 
-#: six daemon kills over every kind, three worker kills and one SIGSTOP, in two rounds
+#: seven daemon kills over every kind, three worker kills and one SIGSTOP, in two rounds
 ROUNDS = [
     ["dispatch", "reload", "shutdown", "worker", "worker", "sigstop"],
-    ["run", "write", "dispatch", "worker"],
+    ["run", "write", "dispatch", "failure", "worker"],
 ]
 
 
@@ -126,6 +126,23 @@ def test_the_checks_pass_a_consistent_run(tmp_path: Path) -> None:
     assert _found(_evidence(), tmp_path) == {}
 
 
+def _ended_failed(evidence: Evidence, deployment: str, told: int, attempt: int = 1) -> None:
+    """The run of `deployment` ended Failed at `attempt`, its end told `told` times."""
+    run = evidence.flow_runs["run-1"]
+    run.update(deployment=deployment, state_type="FAILED", state_name="Failed", run_count=attempt)
+    evidence.told["run-1"] = [("Failed", attempt)] * told
+
+
+def test_the_checks_pass_a_run_that_failed_for_good_and_said_so(tmp_path: Path) -> None:
+    evidence = _evidence()
+    for marker in evidence.markers:
+        marker["deployment"] = "fails"
+    evidence.markers[-1]["phase"] = "raise"
+    _ended_failed(evidence, "fails", told=1, attempt=3)
+    evidence.history["run-1"][-1] = "Failed"
+    assert _found(evidence, tmp_path) == {}
+
+
 @pytest.mark.parametrize(
     ("name", "broken"),
     [
@@ -139,6 +156,9 @@ def test_the_checks_pass_a_consistent_run(tmp_path: Path) -> None:
             lambda e: e.flow_runs["run-1"].update(state_type="RUNNING", state_name="Running"),
         ),
         ("slot_once", lambda e: e.slots.append(dict(e.slots[0], key="k2", flow_run_id="run-2"))),
+        ("retried", lambda e: _ended_failed(e, "fails", told=1)),
+        ("told_once", lambda e: _ended_failed(e, "quick", told=0)),
+        ("told_once", lambda e: _ended_failed(e, "quick", told=2)),
     ],
 )
 def test_each_check_catches_its_violation(tmp_path: Path, name: str, broken: object) -> None:
