@@ -71,7 +71,7 @@ def record_batch(daemon: Daemon, records: list[Record]) -> None:
         elif kind is StateRecord:
             states.append(record)  # type: ignore[arg-type]
         elif kind is FlowRunRecord:
-            states = _flow_run_after(daemon, record, states)  # type: ignore[arg-type]
+            states = _flow_run_after(daemon, record, states, records)  # type: ignore[arg-type]
         elif kind is EdgeRecord:
             daemon.publish("edge", views.edge_info(record), flow_run_id=record.flow_run_id)  # type: ignore[arg-type, union-attr]
         elif kind is EventRecord:
@@ -98,7 +98,7 @@ def emit_many(daemon: Daemon, events: list[EventRecord]) -> None:
 
 
 def _flow_run_after(
-    daemon: Daemon, run: FlowRunRecord, states: list[StateRecord]
+    daemon: Daemon, run: FlowRunRecord, states: list[StateRecord], batch: list[Record]
 ) -> list[StateRecord]:
     """Take `run` after the batch's `states` so far; the states still to turn into events.
 
@@ -106,11 +106,27 @@ def _flow_run_after(
     (its task runs' last ones, in the batch that ends the run) become events first.
     """
     if states and run.state.is_final():
+        if daemon.known_run(run.id) is None:
+            _begun_in(daemon, batch)
         for state in states:
             _state_event(daemon, state)
         states = []
     _flow_run(daemon, run)
     return states
+
+
+def _begun_in(daemon: Daemon, batch: list[Record]) -> None:
+    """The book takes the flow runs the batch begins, and their task runs, before their states
+    become events: a subflow run begun and ended in one batch has one snapshot, its last, after
+    its states and its task runs' (a sink sends a run once, at its last place)."""
+    book, begun = daemon.book, set[str]()
+    for record in batch:
+        if type(record) is FlowRunRecord and daemon.known_run(record.id) is None:
+            book.flow_runs[record.id] = record  # its own snapshot, later in the batch, ends it
+            begun.add(record.id)
+    for record in batch:
+        if type(record) is TaskRunRecord and record.flow_run_id in begun:
+            book.put_task_run(record)
 
 
 def _flow_run(daemon: Daemon, run: FlowRunRecord) -> None:
