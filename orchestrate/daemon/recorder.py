@@ -153,19 +153,35 @@ def _state_event(daemon: Daemon, record: StateRecord) -> None:
             record.state,
             None,
             daemon.book.get(record.flow_run_id),
-            daemon.caused_by.get(record.flow_run_id, ()),
+            chain_of(daemon, record.flow_run_id),
         )
     else:
         flow_run = daemon.known_run(record.run_id)
         if flow_run is None:
             return
         event = state_events.flow_run_event(
-            flow_run, record.state, None, daemon.caused_by.get(flow_run.id, ())
+            flow_run, record.state, None, chain_of(daemon, flow_run.id)
         )
         if record.state.type in _RETRIED and retries.may_retry(daemon, flow_run):
             daemon.held_failures[flow_run.id] = event  # told once the daemon decides
             return
     emit(daemon, event)
+
+
+def chain_of(daemon: Daemon, flow_run_id: str) -> tuple[str, ...]:
+    """The automations that made the run, or the run it is a subflow of (however deep):
+    its events name them, so none of them reacts to it (`automations.engine.causal_chain`)."""
+    caused_by = daemon.caused_by
+    if not caused_by:
+        return ()  # no run an automation made is live: one check on the hot path
+    seen: set[str] = set()  # a worker's parent links are not trusted to end
+    while flow_run_id not in caused_by:
+        run = daemon.known_run(flow_run_id)
+        if run is None or run.parent_flow_run_id is None or flow_run_id in seen:
+            return ()
+        seen.add(flow_run_id)
+        flow_run_id = run.parent_flow_run_id
+    return caused_by[flow_run_id]
 
 
 def _published_event(daemon: Daemon, event: EventRecord) -> None:

@@ -85,6 +85,36 @@ def test_a_subflow_run_begun_and_ended_in_one_batch_has_its_events(tmp_path: Pat
     assert daemon.known_run("outer") is not None and daemon.book.get("outer") is None
 
 
+def test_a_subflow_runs_events_name_the_automations_that_made_the_run_it_is_part_of(
+    tmp_path: Path,
+) -> None:
+    """However deep: its task runs' events too. Else an automation that runs a deployment
+    on its subflow's `Completed` runs it again on the subflow of the run it made."""
+    daemon: Daemon = _daemon(tmp_path)
+    writer = KeepingWriter()
+    daemon.writer = writer  # type: ignore[assignment]
+    run = daemon.create_manual("tiny", {}, caused_by=["orc.automation.again"])
+    _nested_subflows_in_one_batch(daemon, run)
+    told = _told(writer, "outer", "inner", "one-0")
+    assert len(told) == 8 and all(named for _, _, named in told)
+
+
+def test_a_subflow_run_that_names_itself_its_parent_is_no_loop_in_the_daemon(
+    tmp_path: Path,
+) -> None:
+    """A worker's records are not trusted: a parent link that comes back round ends the
+    search for the run's chain rather than the daemon."""
+    daemon: Daemon = _daemon(tmp_path)
+    writer = KeepingWriter()
+    daemon.writer = writer  # type: ignore[assignment]
+    daemon.create_manual("tiny", {}, caused_by=["orc.automation.again"])
+    batch: list[Record] = []
+    sink = type("Sink", (), {"put": lambda self, record: batch.append(record)})()
+    _subflow("odd", "odd", sink)
+    record_batch(daemon, _as_sent(batch))
+    assert _told(writer, "odd") == [("odd", "Pending", False), ("odd", "Running", False)]
+
+
 def _nested_subflows_in_one_batch(daemon: Daemon, run: FlowRunRecord) -> None:
     """`run` starts; then, in one batch, subflow `outer` runs subflow `inner`, which runs a task."""
     transition(run, State(StateType.PENDING, "Pending"), daemon)  # the dispatch
