@@ -2,12 +2,14 @@
 
 A worker's batch and the daemon's own transitions take this one path, so the
 socket, the store and the run book never disagree; state records become
-`orc.flow-run.*` and `orc.task-run.*` events here. It is the hot path of a
+`orc.flow-run.*` and `orc.task-run.*` events here, and the events a run emits
+name the automations that made it. It is the hot path of a
 busy daemon: one pass per batch, dispatching on the exact record type.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 _SNAPSHOTS = (FlowRunRecord, TaskRunRecord)
 #: The end states of an attempt the daemon may retry: their event waits for its decision.
 _RETRIED = (StateType.FAILED, StateType.CRASHED)
+_RESOURCE_ID = "orc.resource.id"
+_FLOW_RUN = "orc.flow-run."
 
 #: The longest log message stored (characters); a longer one keeps its start and a marker.
 #: A run that prints one 50 MB line must not make the store, the run book and every
@@ -55,10 +59,14 @@ def record_batch(daemon: Daemon, records: list[Record]) -> None:
     """
     states: list[StateRecord] = []
     store = daemon.writer.put if daemon.held is None else daemon.held.append
+    begun = False  # whether the book took the flow runs the batch begins (see `_begun_in`)
     for record in records:
         kind = type(record)
         if kind is LogRecord and len(record.message) > MAX_LOG_MESSAGE:  # type: ignore[union-attr]
             record = capped(record)  # type: ignore[arg-type]
+        elif kind is EventRecord and daemon.caused_by:  # a run's: it names what made the run
+            begun = begun or _begun_for(daemon, record, records)  # type: ignore[arg-type]
+            record = _chained(daemon, record)  # type: ignore[arg-type]
         store(replace(record) if kind in _SNAPSHOTS else record)
         if getattr(record, "flow_run_id", None) == "":
             continue  # a task run outside any flow: stored, with no flow run to follow or tell of
@@ -78,8 +86,7 @@ def record_batch(daemon: Daemon, records: list[Record]) -> None:
             _published_event(daemon, record)  # type: ignore[arg-type]
         elif kind is RunDeletion:  # told to subscribers once the write has removed them
             daemon.removals.withdrawn(record.flow_run_ids)  # type: ignore[union-attr]
-    for state in states:
-        _state_event(daemon, state)
+    _state_events(daemon, states)
 
 
 def emit(daemon: Daemon, event: EventRecord) -> None:
@@ -108,8 +115,7 @@ def _flow_run_after(
     if states and run.state.is_final():
         if daemon.known_run(run.id) is None:
             _begun_in(daemon, batch)
-        for state in states:
-            _state_event(daemon, state)
+        _state_events(daemon, states)
         states = []
     _flow_run(daemon, run)
     return states
@@ -129,6 +135,36 @@ def _begun_in(daemon: Daemon, batch: list[Record]) -> None:
             book.put_task_run(record)
 
 
+def _begun_for(daemon: Daemon, event: EventRecord, batch: list[Record]) -> bool:
+    """Whether the book took the flow runs the batch begins: it does for an event naming a
+    flow run it does not know yet, such as a subflow run whose snapshot comes later."""
+    if all(daemon.known_run(run_id) is not None for run_id in _flow_runs_named(event)):
+        return False
+    _begun_in(daemon, batch)
+    return True
+
+
+def _chained(daemon: Daemon, event: EventRecord) -> EventRecord:
+    """An event from a run, naming the automations that made the flow runs it names: what a
+    run an automation made emits (`emit_event`), it caused. The daemon looks the chain up
+    from the runs; nothing the run says of automations is needed (see `chain_of`)."""
+    chain = set[str]()
+    for run_id in _flow_runs_named(event):
+        chain.update(chain_of(daemon, run_id))
+    chain.difference_update(labels.get(_RESOURCE_ID) for labels in event.related)
+    if not chain:
+        return event
+    return replace(event, related=event.related + state_events.automations(sorted(chain)))
+
+
+def _flow_runs_named(event: EventRecord) -> Iterator[str]:
+    """The ids of the flow runs an event names: as its resource, or as related resources."""
+    for labels in (event.resource, *event.related):
+        resource_id = labels.get(_RESOURCE_ID, "")
+        if resource_id.startswith(_FLOW_RUN):
+            yield resource_id[len(_FLOW_RUN) :]
+
+
 def _flow_run(daemon: Daemon, run: FlowRunRecord) -> None:
     known = daemon.book.get(run.id)
     if known is not None and known is not run:
@@ -139,6 +175,11 @@ def _flow_run(daemon: Daemon, run: FlowRunRecord) -> None:
         daemon.remember(run)
     info = views.flow_run_info(run, daemon.book.task_counts(run.id))
     daemon.publish("flow_run", info, flow_run_id=run.id)
+
+
+def _state_events(daemon: Daemon, states: list[StateRecord]) -> None:
+    for state in states:
+        _state_event(daemon, state)
 
 
 def _state_event(daemon: Daemon, record: StateRecord) -> None:

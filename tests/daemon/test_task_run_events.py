@@ -99,6 +99,23 @@ def test_a_subflow_runs_events_name_the_automations_that_made_the_run_it_is_part
     assert len(told) == 8 and all(named for _, _, named in told)
 
 
+def test_an_event_a_subflow_run_emits_names_the_automations_that_made_the_run_it_is_part_of(
+    tmp_path: Path,
+) -> None:
+    """Even one begun in the batch that holds the event, whose snapshot comes after it:
+    else an automation on that event makes a run whose subflow emits it again."""
+    daemon: Daemon = _daemon(tmp_path)
+    writer = KeepingWriter()
+    daemon.writer = writer  # type: ignore[assignment]
+    run = daemon.create_manual("tiny", {}, caused_by=["orc.automation.again"])
+    _nested_subflows_in_one_batch(daemon, run)
+    (event,) = [r for r in writer.records if isinstance(r, EventRecord) and r.id == "e-1"]
+    assert event.related == [
+        {"orc.resource.id": "orc.flow-run.inner", "orc.resource.role": "flow-run"},
+        {"orc.resource.id": "orc.automation.again", "orc.resource.role": "automation"},
+    ]
+
+
 def test_a_subflow_run_that_names_itself_its_parent_is_no_loop_in_the_daemon(
     tmp_path: Path,
 ) -> None:
@@ -116,7 +133,8 @@ def test_a_subflow_run_that_names_itself_its_parent_is_no_loop_in_the_daemon(
 
 
 def _nested_subflows_in_one_batch(daemon: Daemon, run: FlowRunRecord) -> None:
-    """`run` starts; then, in one batch, subflow `outer` runs subflow `inner`, which runs a task."""
+    """`run` starts; then, in one batch, subflow `outer` runs subflow `inner`, which runs a
+    task and emits `acme.thing.done` (`emit_event`)."""
     transition(run, State(StateType.PENDING, "Pending"), daemon)  # the dispatch
     batch: list[Record] = []
     sink = type("Sink", (), {"put": lambda self, record: batch.append(record)})()
@@ -132,6 +150,8 @@ def _nested_subflows_in_one_batch(daemon: Daemon, run: FlowRunRecord) -> None:
     )  # fmt: skip
     transition(task, task.state, sink, initial=True)
     transition(task, State(StateType.COMPLETED, "Completed"), sink)
+    sink.put(EventRecord("e-1", time.time(), "acme.thing.done", {"orc.resource.id": "acme.thing"},
+                         related=[{"orc.resource.id": "orc.flow-run.inner", "orc.resource.role": "flow-run"}]))  # fmt: skip
     transition(inner, State(StateType.COMPLETED, "Completed"), sink)
     transition(outer, State(StateType.COMPLETED, "Completed"), sink)
     record_batch(daemon, _as_sent(batch))
