@@ -2,7 +2,8 @@
 
 An event names what happened (`shop.order.shipped`), the resource it happened
 to (labels; `orc.resource.id` is required), related resources with a role,
-and a payload. Inside a run, the flow run is added as a related resource.
+and a payload. Inside a run, the flow run is added as a related resource; the
+daemon adds the automations that made the run, so none of them reacts to it.
 """
 
 from __future__ import annotations

@@ -475,6 +475,113 @@ def test_a_run_deployment_on_its_own_deployments_completion_runs_once_not_for_ev
     assert len(events(project, "orc.automation.triggered")) == 1
 
 
+AGAIN = {"orc.resource.id": "orc.automation.again", "orc.resource.role": "automation"}
+
+
+def completed_event(project: Project, run_id: str) -> list[Any]:
+    """The run's stored `Completed` event: every event the daemon heard before it is
+    stored too, and handled (an event's firings are recorded as it is handled)."""
+    mine = f"orc.flow-run.{run_id}"
+    done = events(project, "orc.flow-run.Completed")
+    return [e for e in done if e.resource["orc.resource.id"] == mine]
+
+
+def test_a_run_deployment_on_a_subflows_completion_runs_its_parent_once_not_for_ever(
+    project: Project,
+) -> None:
+    """`again` ran `parent` each time its `child` subflow completed, and each new parent run
+    had a child: the subflow run of the run `again` made did not name it. A subflow run's
+    events name what made the run it is part of."""
+    project.write(
+        "flows.py",
+        FLOWS
+        + """
+
+    @flow
+    def child(x: int) -> int:
+        return double(x)
+
+
+    @flow
+    def parent(x: int = 1) -> int:
+        return child(x)
+""",
+    )
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "parent"
+        entrypoint = "flows.py:parent"
+
+        [[automations]]
+        name = "again"
+        trigger = { event = "orc.flow-run.Completed", match = { flow = "child" } }
+        actions = [{ type = "run-deployment", deployment = "parent", parameters = { x = 2 } }]
+    """,
+    )
+    project.up()
+    with project.client() as client:
+        client.create_run("parent")
+    made = wait_for(lambda: [r for r in project.completed("parent") if r.parameters == {"x": 2}],
+                    30, "the automation's run to complete")  # fmt: skip
+    # Its child's Completed came before its own: handled, and nothing came of it.
+    wait_for(lambda: completed_event(project, made[0].id), 30, "its Completed event")
+    assert len(events(project, "orc.automation.triggered")) == 1
+    assert len(project.runs(deployment="parent")) == 2
+    children = [
+        e for e in events(project, "orc.flow-run.Completed")
+        if any(r["orc.resource.id"] == "orc.flow.child" for r in e.related)
+    ]  # fmt: skip
+    named = sorted((e.payload["parameters"]["x"], AGAIN in e.related) for e in children)
+    assert named == [(1, False), (2, True)]
+
+
+def test_an_event_a_run_emits_does_not_start_the_automation_that_made_the_run(
+    project: Project,
+) -> None:
+    """`again` ran `announce` on `acme.thing.done`, which `announce` emits: each run made
+    the next. An event a run emits names the automations that made the run (or the run
+    whose subflow it is), checked by the daemon, not taken from the run."""
+    project.write(
+        "flows.py",
+        FLOWS
+        + """
+
+    from orchestrate import emit_event
+
+
+    @flow
+    def announce(x: int = 1) -> None:
+        emit_event("acme.thing.done", resource={"orc.resource.id": "acme.thing.1"}, payload={"x": x})
+""",
+    )
+    project.write(
+        "flows.toml",
+        """
+        [[deployments]]
+        name = "announce"
+        entrypoint = "flows.py:announce"
+
+        [[automations]]
+        name = "again"
+        trigger = { event = "acme.thing.done" }
+        actions = [{ type = "run-deployment", deployment = "announce", parameters = { x = 2 } }]
+    """,
+    )
+    project.up()
+    with project.client() as client:
+        client.create_run("announce")
+    made = wait_for(lambda: [r for r in project.completed("announce") if r.parameters == {"x": 2}],
+                    30, "the automation's run to complete")  # fmt: skip
+    # The event it emitted came before its Completed: handled, and nothing came of it.
+    wait_for(lambda: completed_event(project, made[0].id), 30, "its Completed event")
+    assert len(events(project, "orc.automation.triggered")) == 1
+    assert len(project.runs(deployment="announce")) == 2
+    named = sorted((e.payload["x"], AGAIN in e.related) for e in events(project, "acme.thing.done"))
+    assert named == [(1, False), (2, True)]
+
+
 def test_a_ring_of_three_automations_goes_round_once(project: Project) -> None:
     """A on x.a emits x.b, B on x.b emits x.c, C on x.c emits x.a: 7,725 of each event in
     5 s. What an automation causes names every automation before it in the chain."""
