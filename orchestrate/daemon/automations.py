@@ -107,9 +107,8 @@ class Automations:
         try:
             # A kill after an action began must neither undo the firing (its counts) nor
             # lose it: the next start tells each action it cut off from the stored firing.
-            if self.state is not None:
-                await self.state.saved()
-            await self._stored()
+            saves = [self._stored()] + ([self.state.saved()] if self.state is not None else [])
+            await asyncio.gather(*saves)
             begun = True
             actions = carry_out(
                 firing, spec, self, clock=self.daemon.clock, webhooks=self._webhooks
@@ -160,7 +159,7 @@ class Automations:
             if not stored.done():
                 stored.set_result(None)
 
-        self.daemon.writer.when_stored(lambda: loop.call_soon_threadsafe(settle))
+        self.daemon.writer.when_stored(lambda: loop.call_soon_threadsafe(settle), hurry=True)
         await stored
 
     async def watch_deadlines(self) -> None:

@@ -202,17 +202,18 @@ class StoreWriter:
             self._rouse()
         return marker.done.wait(timeout) and marker.ok
 
-    def when_stored(self, then: Callable[[], None]) -> None:
+    def when_stored(self, then: Callable[[], None], *, hurry: bool = False) -> None:
         """Call `then()` on the writer's thread once every record put before this is written.
 
         It never waits: for the daemon's loop, which hands `then` back to itself with
-        `loop.call_soon_threadsafe`. Nothing is called if the writer closes first
-        without writing them. An exception in `then` is logged and ignored.
+        `loop.call_soon_threadsafe`. `hurry` writes now rather than at the next interval,
+        for what waits on it. Nothing is called if the writer closes first without
+        writing them. An exception in `then` is logged and ignored.
         """
         if self._closed:
             return
         self._queue.append(_FlushMarker(then))
-        if self._sleeping:
+        if hurry or self._sleeping:
             self._rouse()
 
     def close(self, timeout: float = 15.0) -> None:

@@ -28,7 +28,7 @@ class DroppingWriter:
     def put(self, record: Any) -> None:
         pass
 
-    def when_stored(self, then: Callable[[], None]) -> None:
+    def when_stored(self, then: Callable[[], None], *, hurry: bool = False) -> None:
         then()  # nothing is kept: what was put is as stored as it will be
 
 
