@@ -75,9 +75,8 @@ def test_a_proactive_window_opened_before_a_restart_fires_at_its_deadline(projec
     wait_for(lambda: time.time() >= started.occurred + 3, 10, "orc up down for 3 s")
     down_until = time.time()
     project.up()
-    restarted = time.time()
-    if restarted < deadline - 0.5:  # the restart was quick enough to see the deadline pending
-        pending = automations(project)["stuck-job"]["next_deadline"]
+    pending = automations(project)["stuck-job"]["next_deadline"]
+    if time.time() < deadline:  # answered before the deadline: it must be pending still
         assert pending == pytest.approx(deadline, abs=1e-3)
     [stuck] = wait_for(lambda: events(project, "acme.job.stuck"), 30, "the stuck-job alarm")
     assert stuck.resource["orc.resource.id"] == "acme.job.1"
