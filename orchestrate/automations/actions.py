@@ -46,12 +46,12 @@ from orchestrate.automations.models import AutomationSpec, EventTrigger
 from orchestrate.automations.outcomes import (
     action_event,
     automation_resource,
-    chain_related,
     event_as_dict,
     firing_as_dict,
 )
 from orchestrate.automations.templating import as_text, render_value, scope_of
 from orchestrate.automations.webhook import Webhooks, call_webhook
+from orchestrate.core.causes import CAUSED_BY_ENV, chain_in_env, chain_related
 from orchestrate.core.errors import ActionFailed
 from orchestrate.core.records import EventRecord
 
@@ -305,6 +305,7 @@ async def _run_command(action: RunCommand, run: _Run) -> dict[str, Any]:
         "ORC_FLOW_RUN_ID": id_suffix(event, "flow-run") if event else None,
         "ORC_DEPLOYMENT": run.scope["deployment"]["name"],
         "ORC_FLOW": next(iter(related_names(event, "flow")), None) if event else None,
+        CAUSED_BY_ENV: chain_in_env(run.chain),  # what `orc run` and `orc emit` send on
     }
     env = event_environment(
         event_as_dict(event) if event else None, run.spec.name, run.firing.id, extra

@@ -9,7 +9,6 @@ automation react to these events of its own, which rules out loops.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from orchestrate.automations.action_models import ActionSpec
@@ -17,6 +16,7 @@ from orchestrate.automations.engine import Firing, causal_chain
 from orchestrate.automations.matching import RESOURCE_ID, RESOURCE_NAME, RESOURCE_ROLE
 from orchestrate.automations.models import AutomationSpec
 from orchestrate.automations.words import action_text, trigger_text
+from orchestrate.core.causes import chain_related
 from orchestrate.core.records import EventRecord
 
 TRIGGERED = "orc.automation.triggered"
@@ -65,11 +65,6 @@ def _related(firing: Firing, spec: AutomationSpec) -> list[dict[str, str]]:
             {RESOURCE_ID: firing.event.resource[RESOURCE_ID], RESOURCE_ROLE: "triggering-resource"}
         )
     return related + chain_related(causal_chain(firing, spec.resource_id))
-
-
-def chain_related(chain: Iterable[str]) -> list[dict[str, str]]:
-    """Related resources naming each automation of a causal chain (see `causal_chain`)."""
-    return [{RESOURCE_ID: automation, RESOURCE_ROLE: "automation"} for automation in chain]
 
 
 def triggered_event(firing: Firing, spec: AutomationSpec) -> EventRecord:

@@ -32,6 +32,7 @@ from orchestrate.client.protocol import (
     Stopping,
 )
 from orchestrate.client.rpc import Call, Rpc, given, many
+from orchestrate.core.causes import chain_from_env, chain_related
 
 
 def client_name() -> str:
@@ -149,7 +150,12 @@ def create_run(
 ) -> Call[FlowRunInfo]:
     """Start a run of a deployment now (it is Scheduled, due at once); `texts` are `-p` values
     as typed, used where the flow takes a string."""
-    params = given(deployment=deployment, parameters=parameters, texts=texts or None)
+    params = given(
+        deployment=deployment,
+        parameters=parameters,
+        texts=texts or None,
+        caused_by=list(chain_from_env()) or None,  # started by an automation's command
+    )
     return Call(Method.RUNS_CREATE, params, FlowRunInfo.model_validate)
 
 
@@ -191,6 +197,7 @@ def emit_event(
     related: list[dict[str, str]] | None = None,
 ) -> Call[EventInfo]:
     """Record an event (automations see it like any other)."""
+    related = (related or []) + chain_related(chain_from_env()) or None
     params = given(event=event, resource=resource, payload=payload, related=related)
     return Call(Method.EVENTS_EMIT, params, EventInfo.model_validate)
 
@@ -203,6 +210,8 @@ def emit_events(events: list[dict[str, Any]]) -> Call[list[str]]:
     to `protocol.MAX_EMIT_BATCH` events is what makes a feed of thousands per
     second cheap for both ends.
     """
+    if chain := chain_related(chain_from_env()):  # started by an automation's command
+        events = [{**e, "related": [*(e.get("related") or []), *chain]} for e in events]
     return Call(Method.EVENTS_EMIT_MANY, {"events": events}, _ids)
 
 

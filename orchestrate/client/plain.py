@@ -23,6 +23,7 @@ from orchestrate.client.address import LocalAddress
 from orchestrate.client.channels import SocketChannel
 from orchestrate.client.codes import PROTOCOL_VERSION, check_protocol
 from orchestrate.client.unix import local_socket
+from orchestrate.core.causes import chain_from_env
 
 
 class Attrs(dict[str, Any]):
@@ -117,7 +118,12 @@ class PlainClient:
     ) -> Any:
         return self.request(
             "runs.create",
-            **wire.given(deployment=deployment, parameters=parameters, texts=texts or None),
+            **wire.given(
+                deployment=deployment,
+                parameters=parameters,
+                texts=texts or None,
+                caused_by=list(chain_from_env()) or None,  # started by an automation's command
+            ),
         )
 
     def run(self, id: str) -> Any:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrate.client import protocol
 from orchestrate.client.protocol import Method
+from orchestrate.core.causes import automations_only
 from orchestrate.core.errors import RunNotFound
 from orchestrate.core.records import EventRecord
 from orchestrate.core.states import TERMINAL_STATES
@@ -273,7 +274,8 @@ class Handlers:
         if texts := params.get("texts"):
             parameters = strings_as_typed(self._schemas.of(spec), parameters, texts)
         self.check_runnable(spec, parameters)
-        run = self.daemon.create_manual(spec.name, parameters)
+        caused_by = automations_only(params.get("caused_by"))  # `orc run` in an action's command
+        run = self.daemon.create_manual(spec.name, parameters, caused_by)
         return views.flow_run_info(run)
 
     def check_runnable(self, spec: Any, parameters: dict[str, Any]) -> None:

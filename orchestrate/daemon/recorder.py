@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from orchestrate.core.causes import chain_related
 from orchestrate.core.records import (
     EdgeRecord,
     EventRecord,
@@ -154,7 +155,7 @@ def _chained(daemon: Daemon, event: EventRecord) -> EventRecord:
     chain.difference_update(labels.get(_RESOURCE_ID) for labels in event.related)
     if not chain:
         return event
-    return replace(event, related=event.related + state_events.automations(sorted(chain)))
+    return replace(event, related=event.related + chain_related(sorted(chain)))
 
 
 def _flow_runs_named(event: EventRecord) -> Iterator[str]:

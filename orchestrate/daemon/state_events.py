@@ -7,9 +7,9 @@ flow and tags are related resources with a role, so automations can match
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
+from orchestrate.core.causes import chain_related
 from orchestrate.core.records import EventRecord, FlowRunRecord, TaskRunRecord
 from orchestrate.core.runs import new_id
 from orchestrate.core.states import State
@@ -21,7 +21,7 @@ def _related(
     if flow_run is None:
         return []
     # The automations that made the run: none of them reacts to its events (no loop).
-    related = automations(caused_by)
+    related = chain_related(caused_by)
     if flow_run.deployment:
         related.append(_resource("deployment", flow_run.deployment))
     related.append(_resource("flow", flow_run.flow_name))
@@ -29,11 +29,6 @@ def _related(
         {"orc.resource.id": f"orc.tag.{tag}", "orc.resource.role": "tag"} for tag in flow_run.tags
     ]
     return related
-
-
-def automations(chain: Iterable[str]) -> list[dict[str, str]]:
-    """Related resources naming the automations of a causal chain (see `recorder.chain_of`)."""
-    return [{"orc.resource.id": a, "orc.resource.role": "automation"} for a in chain]
 
 
 def _resource(role: str, name: str) -> dict[str, str]:

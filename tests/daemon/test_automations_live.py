@@ -740,3 +740,56 @@ def events_offline(project: Project, name: str) -> list[dict[str, Any]]:
     listed = project.orc("events", "ls", "--name", name, "--json")
     assert listed.returncode == 0, listed.stderr
     return list(json.loads(listed.stdout))
+
+
+def test_orc_run_and_orc_emit_in_an_actions_command_carry_its_chain_and_do_not_loop(
+    project: Project,
+) -> None:
+    """`orc run` (or `orc emit`) in a run-command is run-deployment (or emit-event) by hand:
+    what it makes names the automation, which therefore does not react to it."""
+    project.write("flows.py", FLOWS)
+    root = json.dumps(str(project.root))
+    project.write(
+        "flows.toml",
+        f"""
+        [[deployments]]
+        name = "tiny"
+        entrypoint = "flows.py:tiny"
+
+        [[automations]]
+        name = "again"
+        trigger = {{ event = "orc.flow-run.Completed", match = {{ deployment = "tiny" }} }}
+        actions = [{{ type = "run-command", command = [{json.dumps(ORC)}, "run", "tiny", "--project", {root}] }}]
+
+        [[automations]]
+        name = "echo"
+        trigger = {{ event = "acme.ping" }}
+        actions = [{{ type = "run-command", command = [{json.dumps(ORC)}, "emit", "acme.ping", "--resource", "acme.echo", "--project", {root}] }}]
+
+        [[automations]]
+        name = "marker"
+        trigger = {{ event = "acme.marker" }}
+        actions = [{{ type = "emit-event", event = "acme.marker.seen" }}]
+        """,
+    )
+    project.up()
+    assert project.orc("run", "tiny").returncode == 0
+    assert project.orc("emit", "acme.ping", "--resource", "acme.test").returncode == 0
+    wait_for(lambda: len(project.completed("tiny")) == 2, 60, "the run the command made")
+    wait_for(lambda: len(events(project, "acme.ping")) == 2, 60, "the event the command emitted")
+    wait_for(
+        lambda: len(events(project, "orc.automation.action.executed")) == 2, 60, "both actions"
+    )
+    assert project.orc("emit", "acme.marker", "--resource", "acme.test").returncode == 0
+    wait_for(lambda: events(project, "acme.marker.seen"), 30, "the marker")
+
+    fired = [e.resource["orc.resource.name"] for e in events(project, "orc.automation.triggered")]
+    assert sorted(fired) == ["again", "echo", "marker"]
+    assert len(project.runs(deployment="tiny")) == 2
+    [echoed] = [
+        e for e in events(project, "acme.ping") if e.resource["orc.resource.id"] == "acme.echo"
+    ]
+    assert {
+        "orc.resource.id": "orc.automation.echo",
+        "orc.resource.role": "automation",
+    } in echoed.related
