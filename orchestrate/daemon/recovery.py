@@ -237,8 +237,12 @@ def _is_current(stored: StoredRun | None, attempt: int) -> bool:
     """Does the journal's attempt hold the run's latest word (rather than the store)?"""
     if stored is None:
         return True  # the run's rows never reached the store
-    if stored.run_count > attempt or stored.state_type in _FINAL:
+    if stored.run_count > attempt:
         return False
+    if stored.state_type in _FINAL:
+        # An earlier attempt's end is older than this one's dispatch: with no retry delay the
+        # next attempt can be journalled before the store has its AwaitingRetry.
+        return stored.run_count < attempt
     # Scheduled again after this attempt (AwaitingRetry) is newer; Scheduled before it is not.
     return not (stored.state_type == "SCHEDULED" and stored.run_count >= attempt)
 
