@@ -5,7 +5,9 @@ have no worker any more (a worker left over is stopped), so they become
 Crashed and are retried where their deployment allows, as is a run that had
 failed but whose worker's exit was not handled yet; slots missed while
 nobody ran follow each deployment's catch-up policy. No slot ever runs twice:
-its key is stored once, and a run is only ever dispatched from the book.
+its key is stored once, and a run is only ever dispatched from the book. A run
+an automation made still names it (read back from the run's stored events),
+so the automation does not react to it after the restart either.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
         if run.id not in last_attempt and run.state.type is not StateType.SCHEDULED:
             cut_off.append((run, None, []))
     _remember_slots(daemon, keys)
+    chains = _restore_chains(daemon, store, journals)  # before any event of theirs is told
     for found in journals:  # each run's attempts in order: only its last can be cut off
         latest = found.attempt == last_attempt[found.flow_run_id]
         replayed, open_tasks = _replay(daemon, conn, found, latest)
@@ -125,6 +128,9 @@ def recover(daemon: Daemon, store: Store, conn: Connection) -> None:
             cut_off.append((replayed, found, open_tasks))
     for run, found_or_none, open_tasks in cut_off:
         _end_cut_off(daemon, store, run, found_or_none, open_tasks)
+    for run_id in chains:  # not live after all: its journal was of an attempt already over
+        if daemon.book.get(run_id) is None:
+            daemon.caused_by.pop(run_id, None)
     if cut_off:
         log.info("recovered %d run(s) the last orc up left in progress", len(cut_off))
     slots.reconcile(daemon)  # flows.toml may have been edited while orc up was down
@@ -175,6 +181,33 @@ def _remember_slots(daemon: Daemon, keys: dict[str, str]) -> None:
             schedule_id = daemon.slot_of.get(waiting.id, "")
             detail = (by_run[waiting.id], schedule_id, waiting.expected_start_time or 0.0)
             daemon.slot_detail[waiting.id] = detail
+
+
+def _restore_chains(daemon: Daemon, store: Store, journals: list[Journal]) -> list[str]:
+    """The automations that made each run picked up again, as its stored state events name
+    them (`Daemon.caused_by` died with the last orc up): its events name them still, so none
+    of them reacts to it. Only runs asked for by hand can have been made by one: a top-level
+    run of a deployment, not from a schedule slot. Returns the runs found made."""
+    created: dict[str, float] = {}  # its events are no older than the run
+    for run in daemon.book.flow_runs.values():
+        top_level = run.parent_flow_run_id is None and run.parent_task_run_id is None
+        if run.deployment and top_level and run.id not in daemon.slot_of:
+            created[run.id] = run.created
+    for found in journals:  # a run the store lacks, or holds finished at an earlier attempt
+        if found.run is not None and found.slot is None and found.run.id not in daemon.slot_of:
+            created.setdefault(found.run.id, found.run.created)
+    if not created:
+        return []
+    prefix = "orc.flow-run."
+    named = store.related_by_role(
+        [prefix + run_id for run_id in created],
+        "automation",
+        name=f"{prefix}*",
+        since=min(created.values()) - 1.0,  # a second's slack for the timestamps' rounding
+    )
+    chains = {resource_id.removeprefix(prefix): chain for resource_id, chain in named.items()}
+    daemon.caused_by.update(chains)
+    return list(chains)
 
 
 def _journals(daemon: Daemon) -> list[Journal]:
@@ -237,8 +270,12 @@ def _is_current(stored: StoredRun | None, attempt: int) -> bool:
     """Does the journal's attempt hold the run's latest word (rather than the store)?"""
     if stored is None:
         return True  # the run's rows never reached the store
-    if stored.run_count > attempt or stored.state_type in _FINAL:
+    if stored.run_count > attempt:
         return False
+    if stored.state_type in _FINAL:
+        # An earlier attempt's end is older than this one's dispatch: with no retry delay the
+        # next attempt can be journalled before the store has its AwaitingRetry.
+        return stored.run_count < attempt
     # Scheduled again after this attempt (AwaitingRetry) is newer; Scheduled before it is not.
     return not (stored.state_type == "SCHEDULED" and stored.run_count >= attempt)
 

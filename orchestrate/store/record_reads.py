@@ -128,6 +128,29 @@ class RecordReads(Reader):
         )
         return [EventRow.from_row(r) for r in rows]
 
+    def related_by_role(
+        self, resource_ids: list[str], role: str, name: str, since: float
+    ) -> dict[str, tuple[str, ...]]:
+        """The related resources with `role` that the `name` events (a glob) of each of
+        `resource_ids` name, from `since` on: one scan of that time's events, one row per
+        resource and related id. Resources whose events name none are left out."""
+        if not resource_ids:
+            return {}
+        rows = self._rows(
+            "SELECT DISTINCT resource_id, related ->> '$.\"orc.resource.id\"' FROM ("
+            "SELECT resource ->> '$.\"orc.resource.id\"' AS resource_id, "
+            "unnest(json_extract(events.related, '$[*]')) AS related FROM events "
+            "WHERE occurred >= to_timestamp(?) AND event GLOB ? "
+            "AND list_contains(?::VARCHAR[], resource ->> '$.\"orc.resource.id\"')) "
+            "WHERE related ->> '$.\"orc.resource.role\"' = ? "
+            "AND related ->> '$.\"orc.resource.id\"' IS NOT NULL ORDER BY ALL",
+            [since, name, resource_ids, role],
+        )
+        found: dict[str, tuple[str, ...]] = {}
+        for resource_id, related_id in rows:
+            found[resource_id] = (*found.get(resource_id, ()), related_id)
+        return found
+
     def schedule_slots(
         self, since: float
     ) -> tuple[dict[str, str], dict[tuple[str, str], float], dict[str, str]]:

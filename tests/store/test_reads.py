@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from orchestrate.core.errors import RunNotFound
-from orchestrate.core.records import EdgeRecord, LogRecord, Record, StateRecord
+from orchestrate.core.records import EdgeRecord, EventRecord, LogRecord, Record, StateRecord
 from orchestrate.states import Completed, Failed, Pending, Running, State
 from orchestrate.store import Store, StoreWriter
 
@@ -111,6 +111,33 @@ def test_state_history_and_subflows(store_file: Path) -> None:
             "Failed",
         ]
         assert [r.id for r in store.child_flow_runs("abc1")] == ["child"]
+
+
+def test_related_by_role_reads_each_resources_related_ids_of_that_role(tmp_path: Path) -> None:
+    path = tmp_path / ".orc" / "orc.duckdb"
+
+    def event(n: int, name: str, resource: str, *related: tuple[str, str]) -> EventRecord:
+        named = [{"orc.resource.id": rid, "orc.resource.role": role} for rid, role in related]
+        return EventRecord(f"e{n}", 1_000.0 + n, name, {"orc.resource.id": resource}, {}, named)
+
+    b, a, flow = ("auto.b", "automation"), ("auto.a", "automation"), ("orc.flow.f", "flow")
+    _write(path, [
+        event(0, "run.Scheduled", "r1", b, a, flow),
+        event(1, "run.Running", "r1", a, flow),
+        event(2, "run.Running", "r2", flow),  # names none of that role
+        event(3, "other.thing", "r3", a),  # not a `run.*` event
+        event(4, "run.Running", "r4", a),  # not asked for
+        EventRecord("e5", 1_005.0, "run.Running", {"orc.resource.id": "r5"}, {},
+                    [{"orc.resource.role": "automation"}]),  # no id to name
+        event(6, "run.Scheduled", "r6", b),  # before `since`
+    ])  # fmt: skip
+    asked = ["r1", "r2", "r3", "r5", "r6", "r7"]
+    with Store(path) as store:
+        found = store.related_by_role(asked, "automation", name="run.*", since=1_000.0)
+        assert found == {"r1": ("auto.a", "auto.b"), "r6": ("auto.b",)}
+        late = store.related_by_role(asked, "automation", name="run.*", since=1_005.5)
+        assert late == {"r6": ("auto.b",)}
+        assert store.related_by_role([], "automation", name="run.*", since=0.0) == {}
 
 
 def test_a_missing_file_reads_as_empty_and_is_not_created(tmp_path: Path) -> None:
