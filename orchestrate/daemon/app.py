@@ -128,7 +128,7 @@ async def _main(
     cursor = conn.cursor()
     recover(daemon, Store.over(cursor), cursor)
     daemon.pauses.restore(Store.over(cursor))
-    daemon.automations.account_for_cut_off(cursor)
+    daemon.automations.account_for_cut_off(Store.over(cursor))
     daemon.plan()
     if daemon.supervisor.zygotes is not None:
         for deployment in config.deployments:

@@ -12,7 +12,6 @@ a restart: restored on start, saved after changes and on shutdown.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Sequence
 from contextlib import suppress
@@ -34,28 +33,12 @@ from orchestrate.daemon.signature import parameter_schema, validate_parameters
 
 if TYPE_CHECKING:
     from orchestrate.daemon.service import Daemon
+    from orchestrate.store.queries import Store
 
 log = logging.getLogger("orc.daemon")
 
 #: How many of the latest firings a start looks at for actions a kill cut off.
 TRIGGERED_LOOK_BACK = 1000
-
-_CUT_OFF = """
-WITH fired AS (
-    SELECT id, occurred, resource, related, payload FROM events
-    WHERE event = $1 ORDER BY occurred DESC LIMIT $2
-), told AS (
-    SELECT payload->>'firing_id' AS firing_id,
-           list(CAST(payload->>'action_index' AS INTEGER)) AS indexes
-    FROM events
-    WHERE event IN ($3, $4) AND occurred >= (SELECT min(occurred) FROM fired)
-    GROUP BY ALL
-)
-SELECT f.id, epoch(f.occurred), f.resource, f.related, f.payload, coalesce(t.indexes, [])
-FROM fired f LEFT JOIN told t ON t.firing_id = f.payload->>'firing_id'
-WHERE json_array_length(f.payload->'actions') > len(coalesce(t.indexes, []))
-ORDER BY f.occurred
-"""
 
 
 class Automations:
@@ -124,21 +107,20 @@ class Automations:
         except Exception:
             log.exception("automation %s: actions failed unexpectedly", firing.automation)
 
-    def account_for_cut_off(self, cursor: Any) -> None:
+    def account_for_cut_off(self, store: Store) -> None:
         """On start: each action a kill of `orc up` cut off gets an outcome saying so.
 
         A firing's event is stored before its actions begin, and each action's outcome when
         it ends, so a firing with fewer outcomes than actions was cut off. Only the latest
         firings are looked at: every start accounts for those before it.
         """
-        rows = cursor.execute(
-            _CUT_OFF, [TRIGGERED, TRIGGERED_LOOK_BACK, EXECUTED, FAILED]
-        ).fetchall()
-        for event_id, occurred, resource, related, payload, told in rows:
+        found = store.unanswered(
+            TRIGGERED, (EXECUTED, FAILED), "firing_id", "actions", TRIGGERED_LOOK_BACK
+        )
+        for row, told in found:
             triggered = EventRecord(
-                event_id, occurred, TRIGGERED, json.loads(resource), json.loads(payload),
-                json.loads(related),
-            )  # fmt: skip
+                row.id, row.occurred, row.event, row.resource, row.payload, row.related
+            )
             missing = [i for i in range(len(triggered.payload["actions"])) if i not in told]
             log.warning(
                 "automation %s: a kill of orc up cut off %d action(s) of its firing %s; "

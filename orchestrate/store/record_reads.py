@@ -128,6 +128,35 @@ class RecordReads(Reader):
         )
         return [EventRow.from_row(r) for r in rows]
 
+    def unanswered(
+        self, asked: str, answers: tuple[str, ...], key: str, count: str, look_back: int
+    ) -> list[tuple[EventRow, list[int]]]:
+        """Of the latest `look_back` `asked` events, those with fewer `answers` events than
+        their payload's `count` list has items, matched by the payload's `key`; each with the
+        `action_index` of the answers it has (a firing and its actions' outcomes)."""
+        rows = self._rows(
+            f"""
+            WITH asked AS (
+                SELECT rowid AS at, id, occurred, event, resource, related, payload FROM events
+                WHERE event = $1 ORDER BY occurred DESC LIMIT $2
+            ), told AS (
+                SELECT payload->>'{key}' AS key,
+                       list(TRY_CAST(payload->>'action_index' AS INTEGER)) AS indexes
+                FROM events
+                WHERE list_contains($3::VARCHAR[], event)
+                  AND occurred >= (SELECT min(occurred) FROM asked)
+                GROUP BY ALL
+            )
+            SELECT a.id, epoch(a.occurred), a.event, a.resource, a.related, a.payload,
+                   coalesce(t.indexes, [])
+            FROM asked a LEFT JOIN told t ON t.key = a.payload->>'{key}'
+            WHERE json_array_length(a.payload->'{count}') > len(coalesce(t.indexes, []))
+            ORDER BY a.occurred, a.at
+            """,
+            [asked, look_back, list(answers)],
+        )
+        return [(EventRow.from_row(r[:6]), list(r[6])) for r in rows]
+
     def related_by_role(
         self, resource_ids: list[str], role: str, name: str, since: float
     ) -> dict[str, tuple[str, ...]]:

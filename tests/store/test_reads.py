@@ -149,3 +149,34 @@ def test_a_missing_file_reads_as_empty_and_is_not_created(tmp_path: Path) -> Non
             store.get_flow_run("x")
     assert not path.exists()
     assert not path.parent.exists()
+
+
+def test_unanswered_finds_the_latest_firings_with_fewer_outcomes_than_actions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / ".orc" / "orc.duckdb"
+
+    def fired(n: int, actions: int) -> EventRecord:
+        payload = {"firing_id": f"f{n}", "actions": ["emit-event"] * actions}
+        return EventRecord(f"t{n}", 1_000.0 + n, "fired", {"orc.resource.id": "a"}, payload)
+
+    def outcome(n: int, firing: int, index: int, name: str = "done") -> EventRecord:
+        payload = {"firing_id": f"f{firing}", "action_index": index}
+        return EventRecord(f"o{n}", 1_000.5 + firing, name, {"orc.resource.id": "a"}, payload)
+
+    _write(path, [
+        fired(0, 2), outcome(0, 0, 0), outcome(1, 0, 1),  # answered in full
+        fired(1, 3), outcome(2, 1, 0),  # one of three
+        fired(2, 1),  # none
+        fired(3, 1), outcome(3, 3, 0, "failed"),  # answered, by the other name
+        EventRecord("t4", 1_004.0, "fired", {"orc.resource.id": "a"}, {"firing_id": "f4"}),
+    ])  # fmt: skip
+    with Store(path) as store:
+        found = store.unanswered("fired", ("done", "failed"), "firing_id", "actions", 10)
+        assert [(row.id, told) for row, told in found] == [("t1", [0]), ("t2", [])]
+        assert found[0][0].payload["actions"] == ["emit-event"] * 3
+        latest = store.unanswered("fired", ("done", "failed"), "firing_id", "actions", 2)
+        assert [row.id for row, _ in latest] == []  # only t3 and t4 looked at
+        assert [
+            row.id for row, _ in store.unanswered("fired", ("done",), "firing_id", "actions", 3)
+        ] == ["t2", "t3"]
