@@ -74,7 +74,7 @@ def follow(client: Client | PlainClient, created: Any, quiet: bool = False) -> i
     """
     from orchestrate.core.errors import ConnectionLost
 
-    seen: set[tuple[float, str]] = _Everything() if quiet else set()
+    seen: set[tuple[int, str]] = _Everything() if quiet else set()
     try:
         return _follow(client, created.id, seen, logs=True)
     except ConnectionLost:
@@ -91,7 +91,7 @@ def follow(client: Client | PlainClient, created: Any, quiet: bool = False) -> i
 def _follow(
     client: Client | PlainClient,
     run_id: str,
-    seen: set[tuple[float, str]],
+    seen: set[tuple[int, str]],
     logs: bool,
     note: str | None = None,
 ) -> int:
@@ -127,20 +127,27 @@ def _follow(
         return EXIT_BY_TYPE[detail["state"]["type"]]
 
 
-class _Everything(set[tuple[float, str]]):
+class _Everything(set[tuple[int, str]]):
     """A `seen` set that has seen every state and log line: a quiet watch prints none."""
 
     def __contains__(self, item: object) -> bool:
         return True
 
 
-def _show(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
-    """Print a state or a log line once (the store keeps times to the microsecond)."""
+def _key(ts: float, text: str) -> tuple[int, str]:
+    """What tells a state or a log line from the others: its time in whole microseconds,
+    rounded as the store rounds it, so a line pushed as it happened and read back from the
+    store later is one line."""
+    return round(float(ts) * 1e6), text
+
+
+def _show(data: dict[str, Any], seen: set[tuple[int, str]]) -> None:
+    """Print a state or a log line once."""
     if "state" not in data:
         _print_log(data, seen)
         return
     state = data["state"]
-    key = (round(float(state["timestamp"]), 5), str(state["name"]))
+    key = _key(state["timestamp"], str(state["name"]))
     if key not in seen:
         seen.add(key)
         extra = f": {state['message']}" if state.get("message") else ""
@@ -151,8 +158,8 @@ def _may_retry(data: dict[str, Any]) -> bool:
     return not data.get("settled", True)
 
 
-def _print_log(data: dict[str, Any], seen: set[tuple[float, str]]) -> None:
-    key = (round(float(data["ts"]), 5), str(data["message"]))
+def _print_log(data: dict[str, Any], seen: set[tuple[int, str]]) -> None:
+    key = _key(data["ts"], str(data["message"]))
     if key in seen:
         return
     seen.add(key)

@@ -29,7 +29,7 @@ from orchestrate.client.protocol import Method
 from orchestrate.core.causes import automations_only
 from orchestrate.core.errors import RunNotFound
 from orchestrate.core.records import EventRecord
-from orchestrate.core.states import TERMINAL_STATES
+from orchestrate.core.states import TERMINAL_STATES, State
 from orchestrate.daemon import planner, recorder, views
 from orchestrate.daemon.deployment_info import ParameterSchemas, deployment_info
 from orchestrate.daemon.deployments import UnknownDeployment
@@ -234,17 +234,20 @@ class Handlers:
         """One run with its task runs, states and subflow runs, in one read of the store."""
         detail = await self._read_run(partial(_run_detail, str(params.get("id", ""))))
         run = detail["run"]
-        run["settled"] = self._settled(run["id"], run["state"]["type"])
+        run["settled"] = self._settled(run["id"], run["state"])
         return detail
 
-    def _settled(self, run_id: str, stored_type: str) -> bool:
-        """Whether the run's state is its last: no worker on it and no retry coming. The live
-        run is asked first: the store can still show a failed attempt the daemon has retried."""
+    def _settled(self, run_id: str, stored: dict[str, Any]) -> bool:
+        """Whether the state read from the store is the run's last: no worker on it, no retry
+        coming, and nothing after it. The live run is asked, once the read is back: the store
+        was read in a thread while the run went on, so what it showed may be an attempt the
+        daemon has retried since, even one whose retry has ended too."""
         if run_id in self.daemon.handles:
             return False
         live = self.daemon.known_run(run_id)
-        state_type = live.state.type.value if live is not None else stored_type
-        return state_type in _FINAL_TYPES
+        if live is None:  # settled long ago: the store has it all
+            return stored["type"] in _FINAL_TYPES
+        return live.state.is_final() and _is_stored(live.state, stored)
 
     async def logs(self, params: dict[str, Any], conn: Any) -> list[dict[str, Any]]:
         wanted = str(params.get("id", ""))
@@ -421,6 +424,13 @@ def _uuid() -> str:
 
 
 _FINAL_TYPES = frozenset(t.value for t in TERMINAL_STATES)
+#: seconds: two times this close are one (the store keeps times to the microsecond)
+_SAME_TIME = 1e-5
+
+
+def _is_stored(state: State, stored: dict[str, Any]) -> bool:
+    """Whether `stored` (a state as read from the store) is `state`."""
+    return state.name == stored["name"] and abs(state.ts - stored["timestamp"]) < _SAME_TIME
 
 
 def _run_detail(id_or_prefix: str, store: Store) -> dict[str, Any]:
