@@ -36,6 +36,9 @@ async def start(daemon: Daemon, run: FlowRunRecord) -> None:
         retries.fail_for_good(daemon, run, blocked)
         return
     journal = _journal(daemon, run)
+    if journal is None:  # it stays Scheduled, its attempt unspent, until the disk takes it
+        run.run_count -= 1
+        return
     transition(
         run,
         State(StateType.PENDING, "Pending", message=f"starting a worker (attempt {run.run_count})"),
@@ -76,21 +79,29 @@ async def _spawn(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | N
 
 
 def _journal(daemon: Daemon, run: FlowRunRecord) -> str | None:
-    """Create this attempt's journal (see `worker.journal`); None if the disk refuses."""
+    """Create this attempt's journal (see `worker.journal`); None if the disk refuses.
+
+    Then no run starts for `JOURNAL_RETRY` seconds (`Daemon.hold_starts`): a run started
+    without its journal could, after a kill of orc up, run again or be recorded as never
+    run, since only the journal tells recovery that the attempt began.
+    """
     path = journal_path(daemon.journals_dir, run.id, run.run_count)
     slot = daemon.slot_detail.get(run.id)  # the schedule slot it was made for, if one
     try:
         daemon.run_files.journals.create(path, run, slot)
     except OSError as exc:
-        log.error(
-            "run %s: cannot write its journal %s (%s); a kill of orc up now can "
-            "lose what this attempt records",
-            run.id[:8],
-            path,
-            exc,
+        daemon.hold_starts(
+            f"cannot write run journals in {daemon.journals_dir} ({exc.strerror or exc}); "
+            f"no run starts until it can (free space or fix the folder), "
+            f"trying again every {JOURNAL_RETRY:g}s"
         )
         return None
+    daemon.release_starts()
     return str(path)
+
+
+#: Seconds between tries to write a journal the disk refused.
+JOURNAL_RETRY = 5.0
 
 
 def _run_spec(daemon: Daemon, run: FlowRunRecord, spec: Any, journal: str | None) -> Any:

@@ -124,6 +124,9 @@ class Daemon:
         self.workers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         #: each attempt's journal, from dispatch until the store has all of it
         self.journals_dir = root / ".orc" / "runs"
+        #: no run starts before this (a journal the disk refused), and why
+        self.starts_held_until = 0.0
+        self.starts_held_because: str | None = None
         self.journals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         #: those files written and removed off the loop (see `daemon.run_files`)
         self.run_files = RunFiles(
@@ -249,8 +252,23 @@ class Daemon:
         async with self._dispatching:
             return await self._tick()
 
+    def hold_starts(self, reason: str) -> None:
+        """Start no run for `attempts.JOURNAL_RETRY` seconds, saying why once per spell."""
+        if self.starts_held_because is None:
+            log.error("%s", reason)
+        self.starts_held_because = reason
+        self.starts_held_until = self.clock() + attempts.JOURNAL_RETRY
+
+    def release_starts(self) -> None:
+        """A journal was written: runs start again (said once, after a hold)."""
+        if self.starts_held_because is not None:
+            log.warning("run journals can be written again; runs start again")
+            self.starts_held_because = None
+
     async def _tick(self) -> float | None:
         now = self.clock()
+        if now < self.starts_held_until:  # the disk refused a journal (see `hold_starts`)
+            return self.starts_held_until - now
         due = [r for r in self.book.scheduled() if self._dispatchable(r, now)]
         running = [self.book.get(i) for i in self.handles]
         decision = decide(due, [r for r in running if r], self.table.limits(), now)
@@ -310,7 +328,8 @@ class Daemon:
             for r in self.book.scheduled()
             if r.state.name == "AwaitingConcurrencySlot"
         ]
-        future = [t for t in (*times, *waiting_late) if t > now]
+        held = [self.starts_held_until]  # a due run the disk held back is tried again then
+        future = [t for t in (*times, *waiting_late, *held) if t > now]
         return max(0.0, min(future) - self.clock()) if future else None
 
     # -- attempts and their ends ---------------------------------------------------

@@ -15,6 +15,7 @@ reads both. A line cut short by a kill is the last one and is skipped.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import time
@@ -74,11 +75,17 @@ def create(path: Path, run: FlowRunRecord, slot: tuple[str, str, float] | None =
     is busy) make it survive a crash of the machine too. An fsync here would cost
     every dispatch ~4 ms on the daemon's loop.
     """
+    header = header_line(run, slot)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
     try:
-        os.write(fd, header_line(run, slot))
-    finally:
+        if os.write(fd, header) < len(header):  # a full disk may take part of it
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    except OSError:
         os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # no half journal: this attempt never began
+        raise
+    os.close(fd)
 
 
 def header_line(run: FlowRunRecord, slot: tuple[str, str, float] | None = None) -> bytes:

@@ -45,6 +45,22 @@ def test_the_header_names_the_run_the_attempt_and_the_slot(tmp_path: Path) -> No
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+def test_a_header_the_disk_took_only_part_of_leaves_no_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk may write part of the header and say so only by the count (a short
+    write, faked here: a real one needs a disk filled to the byte)."""
+    path = journal.journal_path(tmp_path, "f1", 1)
+    real_write = journal.os.write
+    monkeypatch.setattr(journal.os, "write", lambda fd, data: real_write(fd, data[:10]))
+    with pytest.raises(OSError, match="No space left"):
+        journal.create(path, _run())
+    monkeypatch.undo()
+    assert not path.exists()  # nothing that reads as an attempt begun
+    journal.create(path, _run())  # and the next try can create it
+    assert journal.read(path) is not None
+
+
 def test_a_task_start_is_on_disk_before_the_sink_thread_sends_anything(tmp_path: Path) -> None:
     path = journal.journal_path(tmp_path, "f1", 1)
     journal.create(path, _run())
