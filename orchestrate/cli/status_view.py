@@ -30,6 +30,8 @@ def print_status(info: Any, root: Path) -> None:
         print(f"  blocked: {name}: {reason}")
     if info.store_degraded:
         print(f"  STORE DEGRADED: {info.store_degraded}")
+    if starts_held := getattr(info, "starts_held", None):
+        print(f"  RUNS HELD: {starts_held}")
     if info.process_scope:
         print(f"  processes of a run: {info.process_scope}")
     for line in _zygote_lines(getattr(info, "zygotes", None) or []):

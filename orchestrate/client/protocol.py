@@ -346,6 +346,7 @@ class Status(Wire):
     process_scope: str | None = None  # how every process of a run is found and stopped
     blocked_deployments: dict[str, str] = Field(default_factory=dict)  # name -> why it cannot run
     store_degraded: str | None = None  # why the store cannot be written now, while that lasts
+    starts_held: str | None = None  # why no run starts now (a run journal the disk refused)
     zygotes: list[ZygoteInfo] = Field(default_factory=list)  # none when workers start cold
     log_file: str | None = None  # where this daemon writes its log; None: its stderr only
 

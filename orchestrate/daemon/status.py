@@ -35,6 +35,7 @@ def report(daemon: Daemon) -> dict[str, Any]:
         "process_scope": daemon.scopes.mechanism if daemon.scopes is not None else "process group",
         "blocked_deployments": blocked,
         "store_degraded": degraded,
+        "starts_held": daemon.starts_held_because,
         "zygotes": zygotes.report() if (zygotes := daemon.supervisor.zygotes) else [],
     }
 

@@ -35,8 +35,11 @@ def test_a_run_waits_while_its_journal_cannot_be_written_then_starts(project: Pr
     [run] = project.runs(deployment="tiny")
     assert (run.state.name, run.run_count) == ("Scheduled", 0)  # waiting, no attempt spent
     assert "started" not in project.daemon_log().split("cannot write", 1)[1]
+    status = project.orc("status")
+    assert "RUNS HELD: cannot write run journals" in status.stdout, status.stdout
 
     journals.unlink()
     journals.mkdir()
     [done] = wait_for(lambda: project.completed("tiny"), 60, "the run, once journals are written")
     assert done.run_count == 1
+    assert "RUNS HELD" not in project.orc("status").stdout
