@@ -132,7 +132,7 @@ class Daemon:
         self.run_files = RunFiles(
             self.workers_dir,
             self.journals_dir,
-            lambda t: self.writer.flush(t, hurry=False),
+            self._stored_for_journals,
             self.background,
         )
         #: how the processes of a run are found and stopped (see `daemon.scope`)
@@ -251,6 +251,15 @@ class Daemon:
         """One round of dispatching; returns how long to sleep (None: until woken)."""
         async with self._dispatching:
             return await self._tick()
+
+    def _stored_for_journals(self, timeout: float) -> bool:
+        """Whether the store holds all records given so far, so journals may go. A degraded
+        store is not waited for: they stay for the next orc up to replay, and a stop on a
+        full disk does not wait a minute for each batch of them."""
+        health = getattr(self.writer, "health", None)
+        if health is not None and health.degraded is not None:
+            return False
+        return bool(self.writer.flush(timeout, hurry=False))
 
     def hold_starts(self, reason: str) -> None:
         """Start no run for `attempts.JOURNAL_RETRY` seconds, saying why once per spell."""
