@@ -9,6 +9,7 @@ what `orc status` shows is decided in one place.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -93,7 +94,8 @@ class HealthWatch:
         self.reopen = True
         self.degrade(f"the store must be reopened: {exc}", exc)
 
-    def succeeded(self) -> None:
+    def succeeded(self, waited: int = 0) -> None:
+        """A write went through; `waited`: records waiting when it began (said on recovery)."""
         self._failures = 0
         self.retry_at = 0.0
         if self.degraded is None or self.reopen:
@@ -103,7 +105,7 @@ class HealthWatch:
             f"Writing to {self.path} works again; what was kept meanwhile is written in order.",
         )
         self.degraded = self.since = None
-        self._notify()
+        self._notify(waited)
 
     def degrade(self, reason: str, exc: BaseException) -> None:
         """Note why writes fail; say it (with the traceback for a failure of our own) once per reason."""
@@ -120,8 +122,10 @@ class HealthWatch:
         say(logging.WARNING if first else logging.ERROR, message, exc if ours else None)
         self._notify()
 
-    def _notify(self) -> None:
+    def _notify(self, waited: int | None = None) -> None:
         health = self.now()
+        if waited is not None:  # recovered: what had waited, not what waits after the write
+            health = dataclasses.replace(health, waiting=waited)
         for callback in list(self._listeners):
             try:
                 callback(health)

@@ -359,18 +359,24 @@ class StoreWriter:
         with self._taken:
             self._taken.notify_all()
 
+    def _records_waiting(self) -> int:
+        """Records given and not stored yet (flush markers left out)."""
+        queued = sum(type(item) is not _FlushMarker for item in list(self._queue))
+        return len(self._pending) + queued
+
     def _write_pending(self) -> bool:
         """Write the pending batch; False while it must wait (kept whole, in order, for the next try)."""
         if not len(self._pending):
             self._give_back_if_due()  # a flush marker drained after the records it follows
             self._settle(ok=True)
             return True
+        waited = self._records_waiting() if self._health.degraded else 0
         outcome = self._write(self._pending)
         if outcome == "wait":
             return False  # the batch and its markers stay for the next round
         self._since_trim += len(self._pending)
         self._pending = Batch()
-        self._health.succeeded()
+        self._health.succeeded(waited)
         self._give_back_if_due()
         self._settle(ok=outcome == "stored")
         return True
