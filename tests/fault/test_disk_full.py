@@ -51,9 +51,11 @@ def test_orc_down_on_a_full_disk_stops_in_its_grace_and_loses_no_run(tmp_path: P
             assert started.returncode == 0, started.stderr
             [run] = wait_for(lambda: project.runs(state="RUNNING"), 30, "the run to start")
             filler = fill(folder)
-            project.orc("emit", "acme.write", "--resource", "acme.disk")  # a write that fails
 
             def degraded() -> str | None:
+                # A write that needs a new page (a small one can still fit the WAL's last page)
+                big = '{"note": "' + "x" * 100_000 + '"}'
+                project.orc("emit", "acme.write", "--resource", "acme.disk", "--payload", big)
                 said = project.orc("status").stdout
                 return said if "STORE DEGRADED" in said else None
 
