@@ -51,12 +51,17 @@ class CallSites:
 
         return sorted(buckets, key=first)
 
+    def count(self, flow_run_id: str, task_key: str) -> int:
+        """How many calls of the task the run holds (with a second, each call is labelled)."""
+        buckets = self._buckets.get(flow_run_id, {})
+        return sum(
+            1 for key in self._keys.get((flow_run_id, task_key), {}).values() if key in buckets
+        )
+
     def label(self, flow_run_id: str, call_key: str, task_runs: Mapping[str, TaskRunInfo]) -> str:
         """How a call differs from the task's other calls (`chained`, `after extract`), or ""."""
         ids = self._buckets[flow_run_id][call_key]
-        task_key = task_runs[ids[0]].task_key
-        calls = self._keys.get((flow_run_id, task_key), {})
-        if sum(1 for key in calls.values() if key in self._buckets[flow_run_id]) < 2:
+        if self.count(flow_run_id, task_runs[ids[0]].task_key) < 2:
             return ""
         pattern = self._pattern[ids[0]]
         if pattern == CHAIN:

@@ -11,13 +11,19 @@ laid out by `tui.lanes` in the order tasks were created, which is an order
 where every upstream comes first. A task run that arrives while the run
 executes appends a row (cheap); anything that would change earlier rows (an
 edge added to a placed row, a member of an expanded group, a task of an
-expanded subflow) marks the layout stale, and it is rebuilt once on the next
-read, however many changes came. `take_changes` tells the views which rows
-to repaint since they last asked.
+expanded subflow, a run pushed after a later one, a task's second call that
+labels its first, an expanded subflow called again) marks the layout stale,
+and it is rebuilt once on the next read, however many changes came: the rows
+are always those a fresh load of the same task runs lays out. An expanded
+subflow called again turns its row into the calls' group, opened so the
+subflow stays in view. `take_changes` tells the views which rows to repaint
+since they last asked.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +33,7 @@ from tui.calls import CallSites
 from tui.lanes import LaneLayout, LaneRow
 
 _STRENGTH = {"wait_for": 1, "parent": 2, "data": 3}
+_FIRST = (-math.inf, 0)
 _NUMBERED = re.compile(r"-\d+$")
 
 
@@ -158,6 +165,7 @@ class RunGraph:
         self._shown_runs: set[str] = set()  # flow runs whose rows show (the run, expanded subflows)
         self._changes = GraphChanges(everything=True)
         self._width_drawn = 0
+        self._newest_call = _FIRST  # (created, dynamic key) of the run's newest call's first run
 
     # ---- reading ---------------------------------------------------------
 
@@ -225,7 +233,7 @@ class RunGraph:
 
     def load(self, task_runs: list[TaskRunInfo]) -> None:
         """Take a run's task runs (as `runs.get` returns them) and lay everything out afresh."""
-        for task_run in sorted(task_runs, key=lambda t: (t.created, t.dynamic_key)):
+        for task_run in sorted(task_runs, key=_order):
             self._remember(task_run)
         self._stale = True
 
@@ -294,7 +302,7 @@ class RunGraph:
         """The child flow run behind a subflow stand-in, with its task runs, for nesting."""
         self._children[stand_in_id] = child_flow_run_id
         self._calls.add_run(child_flow_run_id)
-        for task_run in sorted(task_runs, key=lambda t: (t.created, t.dynamic_key)):
+        for task_run in sorted(task_runs, key=_order):
             if task_run.id not in self._task_runs:
                 self._remember(task_run)
         self._stale = True
@@ -327,9 +335,15 @@ class RunGraph:
         self._task_runs[task_run.id] = task_run
 
     def _append(self, task_run: TaskRunInfo) -> None:
+        """A new call's row, last; a rebuild if it goes before the newest call or labels another."""
+        order = _order(task_run)
+        if order < self._newest_call or self._calls.count(self.flow_run_id, task_run.task_key) > 1:
+            self._stale = True
+            return
         node = self._group_node(task_run.flow_run_id, self._calls.key_of(task_run.id), 0, None)
         self._key_of[task_run.id] = node.key
         self._pending.append(node)
+        self._newest_call = order
 
     def _join_group(self, task_run: TaskRunInfo) -> None:
         key = _group_key(task_run.flow_run_id, self._calls.key_of(task_run.id))
@@ -339,10 +353,14 @@ class RunGraph:
             if row is not None
             else next((n for n in self._pending if n.key == key), None)
         )
-        if node is None or node.header:
+        if node is None or node.header or _order(task_run) < _order(node.task_run):
             self._stale = True
             return
-        node.ids.append(task_run.id)
+        if node.expanded:  # an open subflow called again: the calls' group opens, the rows
+            self.expanded.add(key)  # under it stay in view (rows move: a rebuild)
+            self._stale = True
+            return
+        bisect.insort(node.ids, task_run.id, key=lambda i: _order(self._task_runs[i]))
         node.changed()
         node.grouped = node.expandable = True
         self._key_of[task_run.id] = key
@@ -377,6 +395,9 @@ class RunGraph:
         self._pending = []
         self._shown_runs = {self.flow_run_id}
         self._nodes = list(self._walk(self.flow_run_id, 0, None))
+        self._newest_call = max(
+            (_order(node.task_run) for node in self._nodes if node.depth == 0), default=_FIRST
+        )
         self._row_of = {node.key: index for index, node in enumerate(self._nodes)}
         self._key_of = {i: n.key for n in self._nodes if not n.header for i in n.ids}
         self._reach = []
@@ -470,10 +491,7 @@ class RunGraph:
         self, flow_run_id: str, call_key: str, depth: int, parent: str | None
     ) -> GraphNode:
         runs = self._task_runs
-        ids = sorted(
-            self._calls.ids(flow_run_id, call_key),
-            key=lambda i: (runs[i].created, runs[i].dynamic_key),
-        )
+        ids = sorted(self._calls.ids(flow_run_id, call_key), key=lambda i: _order(runs[i]))
         node = GraphNode(
             _group_key(flow_run_id, call_key),
             flow_run_id,
@@ -490,3 +508,8 @@ class RunGraph:
 
 def _group_key(flow_run_id: str, call_key: str) -> str:
     return f"{flow_run_id}:{call_key}"
+
+
+def _order(task_run: TaskRunInfo) -> tuple[float, int]:
+    """Where a task run goes among its call's (and a call among the run's): by creation."""
+    return task_run.created, task_run.dynamic_key

@@ -184,8 +184,48 @@ def ssh_failure(
         )
     if returncode == 0:
         return ConnectionLost(f"the orc daemon at {address} closed the connection")
+    if not said:
+        return SshError(_silent_failure(address, returncode, command))
     if returncode == 255:
-        return SshError(f"ssh to {address.destination} failed: {said or 'no message'}")
-    return SshError(
-        f"`orc {command}` on {server} stopped (exit code {returncode}): {said or 'no message'}"
+        return SshError(f"ssh to {address.destination} failed: {said}")
+    if returncode is not None and returncode < 0:
+        return SshError(f"ssh to {address.destination} {_ended(returncode)}: {said}")
+    return SshError(f"`orc {command}` on {server} stopped (exit code {returncode}): {said}")
+
+
+def _silent_failure(address: SshAddress, returncode: int | None, command: str) -> str:
+    """ssh ended and said nothing: how it ended, the command it was, and what to check."""
+    server = address.destination.rpartition("@")[2]
+    port = f"port {address.port}" if address.port else "ssh's default port"
+    if returncode is not None and returncode < 0:
+        why = (
+            "Something outside orc stopped it (the out-of-memory killer, a session or container "
+            "ending, a wrapper's time limit)."
+        )
+    elif returncode == 255:
+        why = (
+            f"Status 255 is ssh's own: it could not connect or log in. Check that {server} "
+            f"resolves and takes ssh on {port}, and that a key for it is loaded (ssh runs with "
+            "BatchMode=yes, so it cannot ask for a password or to trust a new host key)."
+        )
+    else:
+        why = f"Status {returncode} is that of `orc {command}` on {server}."
+    return (
+        f"ssh to {address.destination} on {port} {_ended(returncode)} and said nothing on "
+        f"stderr. It ran: {shlex.join(address.argv(command))}. {why} Run that command in a "
+        "terminal, with -v after ssh, to see why."
     )
+
+
+def _ended(returncode: int | None) -> str:
+    """How a process ended, in words: its exit status, or the signal that killed it."""
+    if returncode is None:
+        return "stopped"
+    if returncode >= 0:
+        return f"exited with status {returncode}"
+    import signal  # only when ssh was killed: a quick `orc status` never needs it
+
+    try:
+        return f"was killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"was killed by signal {-returncode}"

@@ -170,6 +170,25 @@ async def test_ssh_failing_gives_its_own_message(
         await AsyncClient.connect(host="ssh://ops@box")  # not "exit code None": ssh has exited
 
 
+async def test_ssh_failing_without_a_word_says_how_it_ended_and_what_it_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet = executable(tmp_path / "quiet-ssh", "#!/bin/sh\nexit 255\n")  # as with LogLevel QUIET
+    monkeypatch.setenv("ORC_SSH", str(quiet))
+    told = (
+        f"ssh to ops@box on ssh's default port exited with status 255 and said nothing on "
+        f"stderr. It ran: {quiet} -T -o BatchMode=yes -- ops@box 'orc dial-stdio'. "
+    )
+
+    with pytest.raises(SshError) as raised:
+        connect(host="ssh://ops@box")
+    assert str(raised.value).startswith(told)
+    with pytest.raises(SshError) as raised:
+        await AsyncClient.connect(host="ssh://ops@box")
+    assert str(raised.value).startswith(told)
+    assert "BatchMode=yes, so it cannot ask for a password" in str(raised.value)
+
+
 def test_a_missing_ssh_executable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORC_SSH", "/nonexistent/ssh")
 

@@ -8,7 +8,9 @@ the same selection, filter and tab show, loaded afresh.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,6 +146,37 @@ async def test_a_refused_ssh_connection_names_the_host_and_the_cause(
 
         await wait_until(pilot, told, 15, "the host and the cause on screen")
         assert "No orc daemon is running" not in seen[-1]
+
+
+#: Stand-ins for `ssh` first on PATH, as when a user's ssh fails and prints nothing: one exits
+#: with ssh's own error status (as a config with `LogLevel QUIET` does), one is killed.
+SILENT_SSH = {
+    "exits 255": ("#!/bin/sh\nexit 255\n", "exited with status 255"),
+    "killed": ("#!/bin/sh\nkill -KILL $$\n", "was killed by SIGKILL"),
+}
+
+
+@pytest.mark.parametrize("how", SILENT_SSH)
+async def test_an_ssh_that_fails_without_a_word_is_named_with_its_command_and_what_to_check(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script, ended = SILENT_SSH[how]
+    (tmp_path / "ssh").write_text(script)
+    (tmp_path / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("ORC_SSH", raising=False)
+    target = Target(host="ssh://ops@box.example:2222/srv/etl")
+    app = OrcApp(daemon_connector(target), target.label, retry_seconds=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "Could not reach" in screen_text(app), 15, "the reason")
+        said = " ".join(screen_text(app).replace("│", " ").split())  # the lines, unwrapped
+        assert f"ssh to ops@box.example on port 2222 {ended}" in said, said
+        assert "said nothing" in said and "no message" not in said
+        assert (
+            "ssh -T -o BatchMode=yes -p 2222 -- ops@box.example 'orc dial-stdio --project /srv/etl'"
+            in said
+        )
+        assert "-v" in said  # how to see ssh's own reason
 
 
 async def test_the_heartbeat_is_one_worker_for_the_connection_not_one_per_beat(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.widgets import Input
 
 from tests.tui.conftest import make_app
@@ -164,3 +165,58 @@ async def test_a_filter_that_moves_the_cursor_moves_the_detail_with_it(daemon: F
             pilot, lambda: screen.detail is not None and screen.detail.run.id == kept.id,
             what="the detail to show the run under the cursor",
         )  # fmt: skip
+
+
+async def typed_at_once(pilot: Any, keys: str) -> None:
+    """`keys` as a terminal delivers fast typing: every key queued before the first is handled.
+
+    `pilot.press` waits for the app to settle after each key, which a person
+    typing `/fail` does not: the driver queues the whole burst at once.
+    """
+    for char in keys:
+        pilot.app.post_message(events.Key(KEY_NAMES.get(char, char), char))
+    await pilot.pause()
+
+
+KEY_NAMES = {"/": "slash", ":": "colon", " ": "space"}
+
+
+async def test_keys_typed_right_after_slash_all_reach_the_filter(daemon: FakeDaemon) -> None:
+    """`/failed` typed fast filtered by what came after the first keys, and `e` opened Events."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        await pilot.press("2")
+        await typed_at_once(pilot, "/failed")
+        run_filter = screen.query_one("#run-filter", Input)
+        await wait_until(pilot, lambda: run_filter.value == "failed", 5, "'failed' in the filter")
+        assert pilot.app.screen is screen and focused_id(pilot) == "run-filter"
+        await typed_at_once(pilot, " state:failed")  # `/` and `:` inside the filter are typed
+        await wait_until(pilot, lambda: run_filter.value == "failed state:failed", 5, "the rest")
+
+
+async def test_keys_typed_right_after_a_colon_or_a_slash_in_the_graph_reach_their_input(
+    daemon: FakeDaemon,
+) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await open_run(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        await pilot.press("enter")  # into the graph, where `f` jumps to a failed task
+        await typed_at_once(pilot, "/fold")
+        search = screen.query_one("#graph-search", Input)
+        await wait_until(pilot, lambda: search.value == "fold", 5, "'fold' in the graph search")
+        await pilot.press("escape")
+        await typed_at_once(pilot, ":retry")  # `r` would run the deployment, `x` retry the run
+        command = screen.query_one("#command", Input)
+        await wait_until(pilot, lambda: command.value == "retry", 5, "'retry' on the command line")
+
+
+async def test_keys_typed_right_after_slash_reach_the_event_filter(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        await pilot.press("e")
+        await wait_for_text(pilot, "orc.flow-run.Failed")
+        event_filter = pilot.app.screen.query_one("#event-filter", Input)
+        await typed_at_once(pilot, "/quiet")  # `q` would quit
+        await wait_until(pilot, lambda: event_filter.value == "quiet", 5, "'quiet' in the filter")

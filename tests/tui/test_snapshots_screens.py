@@ -94,6 +94,8 @@ def test_task_run_logs(snap_compare: Any, size: tuple[int, int]) -> None:
 def test_command_line(snap_compare: Any, size: tuple[int, int]) -> None:
     async def shown(pilot: Any) -> None:
         await wait_for_text(pilot, "brave-fox")
+        screen = pilot.app.screen  # the top run's detail first: `:` takes the focus at once
+        await wait_until(pilot, lambda: screen.detail is not None, what="the first run")
         await pilot.press("colon", *"run nig")
         await wait_for_text(pilot, "run nig")
         steady_cursors(pilot)

@@ -16,7 +16,7 @@ from tui.format import Clock
 from tui.screens.help import HelpScreen
 from tui.widgets.event_view import EventView
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.prompt import Prompt
+from tui.widgets.prompt import Prompt, opening_key, typing_into
 
 
 class EventsScreen(Screen[None]):
@@ -29,7 +29,7 @@ class EventsScreen(Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("slash", "filter", "Filter"),
+        opening_key("slash", "filter", "Filter"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -74,6 +74,7 @@ class EventsScreen(Screen[None]):
         self.query_one("#event-filter", Prompt).close(clear=False)
 
     def action_filter(self) -> None:
+        typing_into(self.focused)
         self.query_one("#event-filter", Prompt).open(self.stream)
 
     def action_help(self) -> None:

@@ -66,7 +66,7 @@ from tui.widgets.panels import (
     deployment_details,
     run_details,
 )
-from tui.widgets.prompt import Prompt
+from tui.widgets.prompt import Prompt, opening_key, typing_into
 from tui.widgets.row_list import RowList
 
 T = TypeVar("T")
@@ -107,8 +107,8 @@ class MainScreen(RunViews):
         Binding("c", "cancel_run", "Cancel"),
         Binding("x", "retry_run", "Retry"),
         Binding("p", "pause_resume", "Pause/resume"),
-        Binding("slash", "filter", "Filter"),
-        Binding("colon", "command", "Command"),
+        opening_key("slash", "filter", "Filter"),
+        opening_key("colon", "command", "Command"),
         Binding("e", "events", "Events"),
         Binding("z", "zoom", "Zoom"),
         Binding("question_mark", "help", "Help"),
@@ -662,6 +662,7 @@ class MainScreen(RunViews):
 
     def action_filter(self) -> None:
         """`/`: search the logs or the graph from their tab, else filter the runs."""
+        typing_into(self.focused)
         focused = self.focused
         if self._tabs.active == "logs" and self._in_detail(focused):
             self.query_one("#log-search", Prompt).open(self._log_view)
@@ -697,6 +698,7 @@ class MainScreen(RunViews):
 
     def action_command(self) -> None:
         """`:`: the command line, beside the palette."""
+        typing_into(self.focused)
         self.query_one("#command", Prompt).open(self.focused)
 
     @on(Input.Submitted, "#command")

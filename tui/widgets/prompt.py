@@ -2,13 +2,34 @@
 
 Closed, it cannot be focused (Tab, Enter and clicks pass it by), so a key
 meant for a list is never typed into it: the modal model of lazygit and k9s.
+
+Textual hands each key to the widget focused when the app takes it off its
+queue, and a binding's action runs later, once the key has reached the
+widget and bubbled up: the rest of a burst (`/fail` typed fast) is handed to
+the list behind before the input opens. A key that opens a prompt is bound
+with `opening_key`, a priority binding: its action runs as the app takes the
+key, the prompt takes the focus then (`open`), and every later key reaches
+it. Typed into an input, the key is the input's (`typing_into`).
 """
 
 from __future__ import annotations
 
+from textual.actions import SkipAction
+from textual.binding import Binding
 from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input
+
+
+def opening_key(key: str, action: str, description: str) -> Binding:
+    """The binding of a key that opens a prompt: handled before the keys typed after it."""
+    return Binding(key, action, description, priority=True)
+
+
+def typing_into(focused: Widget | None) -> None:
+    """In an opening key's action: let an input that has the keys have this one (`/` in a filter)."""
+    if isinstance(focused, Input):
+        raise SkipAction
 
 
 class Prompt(Input):
@@ -22,11 +43,16 @@ class Prompt(Input):
         self.opener: Widget | None = None
 
     def open(self, opener: Widget | None) -> None:
-        """Show it and give it the keys; `opener` gets them back when it closes."""
+        """Show it and give it the keys; `opener` gets them back when it closes.
+
+        Focused here and now: `focus()` only asks for it after the messages
+        already queued, and the keys typed right after the one that opened it
+        would go to the widget behind (see `opening_key`).
+        """
         self.opener = opener
         self.can_focus = True
         self.add_class("open")
-        self.focus()
+        self.screen.set_focus(self)
 
     def complete(self) -> None:
         """Tab: take the suggestion shown, if any (Tab never leaves an open input)."""
