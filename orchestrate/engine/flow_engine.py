@@ -47,7 +47,7 @@ from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_re
 from orchestrate.engine.pauses import Suspend
 from orchestrate.engine.results import ResultStore, flow_persists, store_at
 from orchestrate.engine.retries import retry_delays
-from orchestrate.engine.sigterm import sigterm_crashes
+from orchestrate.engine.sigterm import received, sigterm_crashes, sigterm_crashes_async
 from orchestrate.engine.steps import (
     CallBody,
     Outcome,
@@ -277,8 +277,10 @@ class FlowRunJob:
                     raise FlowRunTimeoutError.after(timeout) from exc
                 return value, None
         except BaseException as exc:
-            if self.aborted is not None and isinstance(exc, asyncio.CancelledError):
-                return None, self.aborted  # cancelled from outside to stop the run
+            if isinstance(exc, asyncio.CancelledError):  # cancelled from outside to stop the run
+                stop = self.aborted or received()
+                if stop is not None:
+                    return None, stop
             return None, exc
         finally:
             print_target.reset(printing)
@@ -419,7 +421,10 @@ def _remember(job: FlowRunJob, state: State, name: str | None, return_state: boo
 
 
 async def _call_async(job: FlowRunJob, return_state: bool, name: str | None = None) -> Any:
-    return _remember(job, await job.execute_async(), name, return_state)
+    if job.parent is not None:
+        return _remember(job, await job.execute_async(), name, return_state)
+    with sigterm_crashes_async(job):
+        return _remember(job, await job.execute_async(), name, return_state)
 
 
 async def _earlier_async(state: State, return_state: bool) -> Any:

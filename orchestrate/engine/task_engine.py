@@ -32,6 +32,7 @@ from orchestrate.engine.inputs import InputWalker, plain_upstreams
 from orchestrate.engine.logs import RunLogger, configure, print_target, prints_to, task_run_logger
 from orchestrate.engine.outcomes import unwrap_task_state
 from orchestrate.engine.plain_runs import run_plain
+from orchestrate.engine.sigterm import received
 from orchestrate.engine.steps import Outcome, awaitable, drive_async, drive_sync, listed
 from orchestrate.engine.task_rules import task_steps
 from orchestrate.engine.timeouts import timeout_scope
@@ -203,13 +204,23 @@ class TaskRunJob:
                     raise  # the body's own TimeoutError, not its timeout
                 raise TaskRunTimeoutError.after(timeout) from exc
         except BaseException as exc:
-            return None, exc
+            return None, _cause(exc)
         finally:
             if txn is not None:
                 active_transaction.reset(txn)
             if printing is not None:
                 print_target.reset(printing)
             task_run_context.reset(token)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """Why an async body stopped: a cancel that came of SIGTERM stands for the signal (`sigterm`)."""
+    stop = received()
+    if stop is None:
+        return exc
+    import asyncio  # loaded already: an async body ran
+
+    return stop if isinstance(exc, asyncio.CancelledError) else exc
 
 
 def _runs_plain(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bool:
