@@ -212,10 +212,28 @@ class FlowRunJob:
             transition(stand_in, mirror, self.parent.sink)
 
     def execute_sync(self) -> State:
-        return drive_sync(flow_steps(self), self._call_sync)
+        try:
+            return drive_sync(flow_steps(self), self._call_sync)
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
 
     async def execute_async(self) -> State:
-        return await drive_async(flow_steps(self), self._call_async)
+        import asyncio
+
+        try:
+            return await drive_async(flow_steps(self), self._call_async)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                exc = self.aborted or received() or exc
+            self._interrupted(exc)
+            raise
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """Interrupted outside its body (between attempts, in a hook): the run ends Crashed, as
+        Prefect's flow engine crashes a run on a `BaseException` that is not an error."""
+        if not isinstance(exc, Exception | GeneratorExit) and not self.run.state.is_final():
+            self.set_state(failure_state(exc, "Flow run"))
 
     def _new_context(self) -> FlowRunContext:
         options = self.flow.options

@@ -134,7 +134,7 @@ def _end_process(job: FlowRunJob, stop: TerminationSignal) -> None:
 
 
 def _crash(job: FlowRunJob, exc: TerminationSignal) -> None:
-    """The run Crashed, if the signal came outside its body (between attempts, in a hook)."""
+    """The run Crashed, if nothing ended it yet (the signal came as its call returned)."""
     if job.run.state.is_final():
         return
     try:

@@ -30,11 +30,11 @@ from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import InputWalker, plain_upstreams
 from orchestrate.engine.logs import RunLogger, configure, print_target, prints_to, task_run_logger
-from orchestrate.engine.outcomes import unwrap_task_state
+from orchestrate.engine.outcomes import failure_state, unwrap_task_state
 from orchestrate.engine.plain_runs import run_plain
 from orchestrate.engine.sigterm import received
 from orchestrate.engine.steps import Outcome, awaitable, drive_async, drive_sync, listed
-from orchestrate.engine.task_rules import task_steps
+from orchestrate.engine.task_rules import settle, task_steps
 from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.engine.transactions import active_transaction
 from orchestrate.recording import get_sink
@@ -157,12 +157,26 @@ class TaskRunJob:
         return self._logger
 
     def execute_sync(self) -> State:
-        if self.txn_parent is None and _runs_plain(self.task, self.flow_ctx):
-            return run_plain(self)  # called or submitted: no step generator for a plain task
-        return drive_sync(task_steps(self), self._call_sync)
+        try:
+            if self.txn_parent is None and _runs_plain(self.task, self.flow_ctx):
+                return run_plain(self)  # called or submitted: no step generator for a plain task
+            return drive_sync(task_steps(self), self._call_sync)
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
 
     async def execute_async(self) -> State:
-        return await drive_async(task_steps(self), self._call_async)
+        try:
+            return await drive_async(task_steps(self), self._call_async)
+        except BaseException as exc:
+            self._interrupted(_cause(exc))
+            raise
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """Interrupted outside its body (waiting for an upstream, between attempts): the run ends
+        Crashed, as Prefect's task engine crashes a run on a `BaseException` that is not an error."""
+        if not isinstance(exc, Exception | GeneratorExit) and not self.run.state.is_final():
+            settle(self, failure_state(exc))
 
     def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
         assert self.context is not None
