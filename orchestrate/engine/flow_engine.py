@@ -31,6 +31,7 @@ from orchestrate.engine.context import (
     FlowRunContext,
     current_tags,
     flow_run_context,
+    runner_gate,
     task_run_context,
 )
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
@@ -94,6 +95,8 @@ class FlowRunJob:
     ) -> None:
         self.flow = flow
         self.sink: RecordSink = get_sink()
+        #: On a task runner's thread a subflow changes state through the runner's gate.
+        self.gate = runner_gate.get()
         self.parent = flow_run_context.get()
         self.parameters = parameters
         self.stand_in: TaskRunRecord | None = None
@@ -123,7 +126,7 @@ class FlowRunJob:
         if preset is not None and preset.pending_recorded:
             self.run.state.run_id = self.run.id  # one Pending per attempt, the dispatcher's
         else:
-            transition(self.run, self.run.state, self.sink, initial=True)
+            self._change(self.run, self.run.state, self.sink, initial=True)
         self.context: FlowRunContext | None = None
         self._logger: RunLogger | None = None
         #: Set (with the body cancelled) to stop an async run: it ends in this state.
@@ -157,7 +160,7 @@ class FlowRunJob:
             kind="subflow",
             parent_task_run_id=enclosing.run.id if enclosing else None,
         )
-        transition(stand_in, stand_in.state, parent.sink, initial=True)
+        self._change(stand_in, stand_in.state, parent.sink, initial=True)
         if enclosing is not None:
             parent.sink.put(EdgeRecord(parent.run.id, stand_in.id, enclosing.run.id, "parent"))
         walker = InputWalker(parent.result_links, resolve=True)
@@ -199,7 +202,7 @@ class FlowRunJob:
         self.named = True
 
     def set_state(self, state: State) -> None:
-        transition(self.run, state, self.sink)
+        self._change(self.run, state, self.sink)
         stand_in = self.stand_in
         if stand_in is None or stand_in.state.is_final():
             return
@@ -209,7 +212,20 @@ class FlowRunJob:
             mirror = State(state.type, state.name, state.message, state.data)
             mirror.traceback = state.traceback
             assert self.parent is not None
-            transition(stand_in, mirror, self.parent.sink)
+            self._change(stand_in, mirror, self.parent.sink)
+
+    def _change(
+        self,
+        run: FlowRunRecord | TaskRunRecord,
+        state: State,
+        sink: RecordSink,
+        initial: bool = False,
+    ) -> None:
+        """`transition`, or through the runner's gate on a task runner's thread (`record_gate`)."""
+        if self.gate is None:
+            transition(run, state, sink, initial)
+        else:
+            self.gate.record(run, state, sink, initial)
 
     def execute_sync(self) -> State:
         try:

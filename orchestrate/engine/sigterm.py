@@ -14,8 +14,12 @@ An async run differs from Prefect's in one way: the signal is raised in the
 run's body only while the body holds the event loop (busy in sync code);
 otherwise the run's asyncio task is cancelled from the loop, since raising
 into the loop's own machinery would unwind `asyncio.run` around the run
-instead of the run. Either way the run ends Crashed with the same reason
-(`received` turns the cancel back into the signal).
+instead of the run. Either way the run ends Crashed with the same reason.
+
+Once SIGTERM came (`received`), nothing waits for the runner's threads, which
+cannot be stopped: their unfinished task runs are recorded Crashed and their
+later state changes and log lines are refused (`runners.ThreadPoolTaskRunner.
+cancel_all`, `record_gate`), and the process ends once the records are written.
 """
 
 from __future__ import annotations
@@ -40,11 +44,17 @@ if TYPE_CHECKING:
 FLUSH_SECONDS = 10.0
 
 _received: TerminationSignal | None = None
+_handlers: list[Any] = []  # orc's, while installed
 
 
 def received() -> TerminationSignal | None:
     """The SIGTERM this process ends for, once orc's handler took it: from then on nothing waits."""
     return _received
+
+
+def handling() -> bool:
+    """Whether orc's handler is installed: a flow run of this process would end for SIGTERM."""
+    return bool(_handlers)
 
 
 def _take(signum: int) -> TerminationSignal:
@@ -85,7 +95,7 @@ def sigterm_crashes(job: FlowRunJob) -> Iterator[None]:
     if not _handles_sigterm():
         yield
         return
-    signal.signal(signal.SIGTERM, _terminate)
+    _install(_terminate)
     try:
         yield
     except TerminationSignal as exc:
@@ -106,7 +116,7 @@ def sigterm_crashes_async(job: FlowRunJob) -> Iterator[None]:
     run = asyncio.current_task()
     assert run is not None  # a coroutine the loop runs is always in a task
     handler = partial(_interrupt, asyncio.get_running_loop(), run)
-    signal.signal(signal.SIGTERM, handler)
+    _install(handler)
     try:
         yield
     except (TerminationSignal, asyncio.CancelledError):
@@ -119,7 +129,13 @@ def sigterm_crashes_async(job: FlowRunJob) -> Iterator[None]:
         _restore(handler)
 
 
+def _install(handler: Any) -> None:
+    signal.signal(signal.SIGTERM, handler)
+    _handlers.append(handler)
+
+
 def _restore(handler: Any) -> None:
+    _handlers.remove(handler)
     if signal.getsignal(signal.SIGTERM) is handler:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

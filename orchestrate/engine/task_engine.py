@@ -23,6 +23,7 @@ from orchestrate.engine.context import (
     TaskRunContext,
     current_tags,
     flow_run_context,
+    runner_gate,
     task_run_context,
 )
 from orchestrate.engine.definitions import Plainness
@@ -57,6 +58,7 @@ class TaskRunJob:
         "_resolved",
         "context",
         "flow_ctx",
+        "gate",
         "is_async",
         "parameters",
         "pending",
@@ -84,6 +86,7 @@ class TaskRunJob:
         self.flow_ctx = flow_ctx
         # Outside a flow Prefect still records the task run (with no flow run): so does orc.
         self.sink: RecordSink = flow_ctx.sink if flow_ctx else get_sink()
+        self.gate = runner_gate.get()  # made on a task runner's thread: its changes go through it
         self.is_async = task.is_async
         self.pending: Sequence[PrefectFuture[Any]] = ()  # a list once a walk finds some
         self.context: TaskRunContext | None = None
@@ -117,7 +120,10 @@ class TaskRunJob:
             tuple(sorted(tags)) if tags else (),
             parent.run.id if parent else None,
         )
-        transition(self.run, self.run.state, self.sink, initial=True)
+        if self.gate is None:
+            transition(self.run, self.run.state, self.sink, initial=True)
+        else:
+            self.gate.record(self.run, self.run.state, self.sink, initial=True)
         if parent is not None:
             self.sink.put(EdgeRecord(self.run.flow_run_id, self.run.id, parent.run.id, "parent"))
 
@@ -155,6 +161,13 @@ class TaskRunJob:
             configure()
             self._logger = task_run_logger(self.run.flow_run_id, self.run.id, self.run.name)
         return self._logger
+
+    def record(self, state: State) -> bool:
+        """Move the run to `state`, on record; False if its runner's gate refused (see `record_gate`)."""
+        if self.gate is None:
+            transition(self.run, state, self.sink)
+            return True
+        return self.gate.record(self.run, state, self.sink)
 
     def execute_sync(self) -> State:
         try:

@@ -1,8 +1,9 @@
 """SIGTERM to `python flow.py`: the run ends Crashed in the store, as Prefect's `capture_sigterm` has it.
 
 A real process records into a real store in a temporary project, is sent SIGTERM
-once its run is Running, and the store is read back with `orc runs ls` and `orc sql`,
-for sync and async flows alike.
+once its run is Running, and the store is read back with `orc runs ls` and `orc sql`.
+Sync and async flows alike; the task runs it submitted that had not finished end
+Crashed with it, and nothing their threads do after that reaches the store.
 """
 
 from __future__ import annotations
@@ -215,3 +216,91 @@ def test_an_event_loop_handler_the_user_installed_is_left_alone(tmp_path: Path) 
     assert _terminate_once_running(process, tmp_path) == 0
     (run,) = _stored_runs(tmp_path)
     assert run["state_name"] == "Completed"
+
+
+POOL_FLOW = textwrap.dedent(
+    """
+    import asyncio
+    import pathlib
+    import sys
+    import threading
+
+    from orchestrate import flow, get_run_logger, task
+    from orchestrate.task_runners import ThreadPoolTaskRunner
+
+    flow_crashed = threading.Event()
+    stuck_returned = threading.Event()
+
+
+    @task
+    def quick() -> int:
+        return 1
+
+
+    @task(on_completion=[lambda *_: stuck_returned.set()])
+    def stuck(name: str) -> str:
+        pathlib.Path(name).touch()
+        # Threads cannot be stopped: this one goes on until the flow run is on record as
+        # Crashed, then logs and returns, while the process records its last records.
+        flow_crashed.wait(5)
+        get_run_logger().info("%s went on after the crash", name)
+        return "late"
+
+
+    @task
+    def downstream(value: str) -> str:
+        return value
+
+
+    def wait_for_the_stuck_task(*_: object) -> None:
+        flow_crashed.set()
+        stuck_returned.wait(5)  # its Completed has been given to the sink by now
+
+
+    def submit_all() -> object:
+        quick.submit().result()
+        first = stuck.submit("running")  # takes the one thread
+        stuck.submit("queued")  # waits in the pool's queue
+        downstream.submit(first)  # waits for its upstream
+        return first
+
+
+    @flow(on_crashed=[wait_for_the_stuck_task], task_runner=ThreadPoolTaskRunner(max_workers=1))
+    def pool_flow() -> None:
+        downstream(submit_all())  # called here: it waits for its upstream in this thread
+
+
+    @flow(on_crashed=[wait_for_the_stuck_task], task_runner=ThreadPoolTaskRunner(max_workers=1))
+    async def async_pool_flow() -> None:
+        submit_all()
+        await asyncio.sleep(60)
+
+
+    if sys.argv[1] == "async":
+        asyncio.run(async_pool_flow())
+    else:
+        pool_flow()
+    """
+)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_submitted_task_runs_end_crashed_with_the_flow_run_and_nothing_comes_after(
+    tmp_path: Path, kind: str
+) -> None:
+    process = _start(tmp_path, kind, script=POOL_FLOW)
+    assert _terminate_once_running(process, tmp_path) == -signal.SIGTERM
+    (run,) = _stored_runs(tmp_path)
+    assert run["state_name"] == "Crashed"
+    reason = run["state_message"]
+    runs = _task_runs(tmp_path)
+    assert runs["quick-0"]["state_name"] == "Completed"  # finished before: left as it was
+    waiting = ["downstream-0", "downstream-1"] if kind == "sync" else ["downstream-0"]
+    for name in ["stuck-0", "stuck-1", *waiting]:  # running, queued, waiting for upstream
+        assert runs[name]["state_name"] == "Crashed", (name, runs[name])
+        assert runs[name]["state_message"] == reason
+        history = runs[name]["history"]
+        assert isinstance(history, list) and history[-1] == "Crashed", (name, history)
+        assert "Completed" not in history  # the stuck one's late Completed never reached the store
+    late = _query(tmp_path, "SELECT message FROM logs WHERE message LIKE '%after the crash%'")
+    assert late == []
