@@ -21,6 +21,7 @@ from orchestrate.engine.links import ResultLinks
 if TYPE_CHECKING:
     from orchestrate.core.states import State
     from orchestrate.engine.definitions import FlowDefinition, TaskDefinition
+    from orchestrate.engine.record_gate import RecordGate
     from orchestrate.engine.results import ResultStore
     from orchestrate.engine.runners import TaskRunner
 
@@ -90,6 +91,8 @@ class TaskRunContext:
 
 flow_run_context: ContextVar[FlowRunContext | None] = ContextVar("orc_flow_run", default=None)
 task_run_context: ContextVar[TaskRunContext | None] = ContextVar("orc_task_run", default=None)
+#: On a task runner's threads, the gate their runs change state through (`record_gate`).
+runner_gate: ContextVar[RecordGate | None] = ContextVar("orc_runner_gate", default=None)
 _tags: ContextVar[frozenset[str]] = ContextVar("orc_tags", default=frozenset())
 
 

@@ -31,6 +31,7 @@ from orchestrate.engine.context import (
     FlowRunContext,
     current_tags,
     flow_run_context,
+    runner_gate,
     task_run_context,
 )
 from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State.result() its probe
@@ -47,7 +48,7 @@ from orchestrate.engine.outcomes import RunAborted, failure_state, state_from_re
 from orchestrate.engine.pauses import Suspend
 from orchestrate.engine.results import ResultStore, flow_persists, store_at
 from orchestrate.engine.retries import retry_delays
-from orchestrate.engine.sigterm import sigterm_crashes
+from orchestrate.engine.sigterm import received, sigterm_crashes, sigterm_crashes_async
 from orchestrate.engine.steps import (
     CallBody,
     Outcome,
@@ -94,6 +95,8 @@ class FlowRunJob:
     ) -> None:
         self.flow = flow
         self.sink: RecordSink = get_sink()
+        #: On a task runner's thread a subflow changes state through the runner's gate.
+        self.gate = runner_gate.get()
         self.parent = flow_run_context.get()
         self.parameters = parameters
         self.stand_in: TaskRunRecord | None = None
@@ -123,7 +126,7 @@ class FlowRunJob:
         if preset is not None and preset.pending_recorded:
             self.run.state.run_id = self.run.id  # one Pending per attempt, the dispatcher's
         else:
-            transition(self.run, self.run.state, self.sink, initial=True)
+            self._change(self.run, self.run.state, self.sink, initial=True)
         self.context: FlowRunContext | None = None
         self._logger: RunLogger | None = None
         #: Set (with the body cancelled) to stop an async run: it ends in this state.
@@ -157,7 +160,7 @@ class FlowRunJob:
             kind="subflow",
             parent_task_run_id=enclosing.run.id if enclosing else None,
         )
-        transition(stand_in, stand_in.state, parent.sink, initial=True)
+        self._change(stand_in, stand_in.state, parent.sink, initial=True)
         if enclosing is not None:
             parent.sink.put(EdgeRecord(parent.run.id, stand_in.id, enclosing.run.id, "parent"))
         walker = InputWalker(parent.result_links, resolve=True)
@@ -199,7 +202,7 @@ class FlowRunJob:
         self.named = True
 
     def set_state(self, state: State) -> None:
-        transition(self.run, state, self.sink)
+        self._change(self.run, state, self.sink)
         stand_in = self.stand_in
         if stand_in is None or stand_in.state.is_final():
             return
@@ -209,13 +212,44 @@ class FlowRunJob:
             mirror = State(state.type, state.name, state.message, state.data)
             mirror.traceback = state.traceback
             assert self.parent is not None
-            transition(stand_in, mirror, self.parent.sink)
+            self._change(stand_in, mirror, self.parent.sink)
+
+    def _change(
+        self,
+        run: FlowRunRecord | TaskRunRecord,
+        state: State,
+        sink: RecordSink,
+        initial: bool = False,
+    ) -> None:
+        """`transition`, or through the runner's gate on a task runner's thread (`record_gate`)."""
+        if self.gate is None:
+            transition(run, state, sink, initial)
+        else:
+            self.gate.record(run, state, sink, initial)
 
     def execute_sync(self) -> State:
-        return drive_sync(flow_steps(self), self._call_sync)
+        try:
+            return drive_sync(flow_steps(self), self._call_sync)
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
 
     async def execute_async(self) -> State:
-        return await drive_async(flow_steps(self), self._call_async)
+        import asyncio
+
+        try:
+            return await drive_async(flow_steps(self), self._call_async)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                exc = self.aborted or received() or exc
+            self._interrupted(exc)
+            raise
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """Interrupted outside its body (between attempts, in a hook): the run ends Crashed, as
+        Prefect's flow engine crashes a run on a `BaseException` that is not an error."""
+        if not isinstance(exc, Exception | GeneratorExit) and not self.run.state.is_final():
+            self.set_state(failure_state(exc, "Flow run"))
 
     def _new_context(self) -> FlowRunContext:
         options = self.flow.options
@@ -277,8 +311,10 @@ class FlowRunJob:
                     raise FlowRunTimeoutError.after(timeout) from exc
                 return value, None
         except BaseException as exc:
-            if self.aborted is not None and isinstance(exc, asyncio.CancelledError):
-                return None, self.aborted  # cancelled from outside to stop the run
+            if isinstance(exc, asyncio.CancelledError):  # cancelled from outside to stop the run
+                stop = self.aborted or received()
+                if stop is not None:
+                    return None, stop
             return None, exc
         finally:
             print_target.reset(printing)
@@ -419,7 +455,10 @@ def _remember(job: FlowRunJob, state: State, name: str | None, return_state: boo
 
 
 async def _call_async(job: FlowRunJob, return_state: bool, name: str | None = None) -> Any:
-    return _remember(job, await job.execute_async(), name, return_state)
+    if job.parent is not None:
+        return _remember(job, await job.execute_async(), name, return_state)
+    with sigterm_crashes_async(job):
+        return _remember(job, await job.execute_async(), name, return_state)
 
 
 async def _earlier_async(state: State, return_state: bool) -> Any:

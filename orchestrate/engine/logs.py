@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrate.core import secrets
 from orchestrate.core.records import LogRecord
+from orchestrate.engine.context import runner_gate
 from orchestrate.recording import get_sink
 
 ROOT_LOGGER = "orc"
@@ -38,6 +39,9 @@ class RunRecordHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         flow_run_id = getattr(record, "orc_flow_run_id", None)
         if flow_run_id is None:
+            return
+        gate = runner_gate.get()
+        if gate is not None and gate.shut:  # a thread its flow run gave up on (`record_gate`)
             return
         message = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestrate.core.runs import transition
 from orchestrate.core.states import State, StateType
 from orchestrate.engine.context import TaskRunContext
 from orchestrate.engine.inputs import SelfDependencyError
@@ -40,7 +39,8 @@ def run_plain(job: TaskRunJob) -> State:
     run = job.run
     job.context = TaskRunContext(job.task, run, parameters, False)
     run.run_count += 1
-    transition(run, State(_RUNNING, "Running"), job.sink)
+    if not job.record(State(_RUNNING, "Running")):  # its flow run gave up on it (`record_gate`)
+        return run.state
     value, exc = job._call_sync(parameters)
     state = state_from_return(value) if exc is None else failure_state(exc)
     if state.type is _COMPLETED:

@@ -2,7 +2,9 @@
 
 A runner is entered once per flow run. `submit` starts a job once the futures
 it depends on are done — threads never sit blocked on upstream work — and
-leaving the runner waits for everything it started.
+leaving the runner waits for everything it started, unless SIGTERM is ending
+the process (`sigterm`): then the thread pool's unfinished task runs end
+Crashed (`cancel_all`) and nothing waits for threads that cannot be stopped.
 
 The engine knows runners only through `TaskRunner` and `TaskJob`; runners on
 other machines are integrations built on them (`orchestrate.integrations`).
@@ -18,9 +20,12 @@ from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any, Protocol
 
-from orchestrate.core.records import TaskRunRecord
+from orchestrate.core.records import RecordSink, TaskRunRecord
 from orchestrate.core.states import Crashed, State
+from orchestrate.engine.context import runner_gate
 from orchestrate.engine.futures import PrefectFuture
+from orchestrate.engine.record_gate import RecordGate
+from orchestrate.engine.sigterm import handling, received
 from orchestrate.engine.state_future import StateFuture
 from orchestrate.engine.thread_pool import ThreadPool
 
@@ -31,6 +36,9 @@ class TaskJob(Protocol):
     run: TaskRunRecord
     pending: Sequence[PrefectFuture[Any]]
     is_async: bool
+    sink: RecordSink
+    #: What its state changes go through on a runner's threads (`record_gate`).
+    gate: RecordGate | None
 
     def execute_sync(self) -> State: ...
 
@@ -69,6 +77,9 @@ class ThreadPoolTaskRunner(TaskRunner):
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = max_workers or sys.maxsize
         self._pool: ThreadPool | None = None
+        #: The state changes of runs on the pool's threads go through it, where SIGTERM may
+        #: end the flow run with the pool's work unfinished (`record_gate`).
+        self._gate: RecordGate | None = None
         #: Task runs submitted and not yet final: a count, not their futures, so a future
         #: (and the result it holds) lives only as long as the caller keeps it.
         self._unfinished = 0
@@ -79,15 +90,41 @@ class ThreadPoolTaskRunner(TaskRunner):
 
     def __enter__(self) -> ThreadPoolTaskRunner:
         self._pool = ThreadPool(self.max_workers, on_exit=_close_thread_loop)
+        self._gate = _gate()
         self._unfinished = 0
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._pool is not None and received() is None:
+                self._wait_for_all()
+        finally:
+            stop = received()  # it came before, or while we waited
+            if stop is not None:
+                self.cancel_all(stop)
+            elif self._pool is not None:
+                self._pool.shutdown()
+            self._pool = None
+
+    def _wait_for_all(self) -> None:
         with self._all_finished:  # jobs may submit more jobs while we wait: they count too
             while self._unfinished:
                 self._all_finished.wait()
+
+    def cancel_all(self, reason: BaseException) -> None:
+        """End every task run submitted here and not finished, now: Crashed, for `reason`.
+
+        Prefect's flow engine calls its runner's `cancel_all` on SIGTERM: queued
+        runs never start, and the executor's shutdown waits for those running.
+        Here they are not waited for: a thread cannot be stopped, and the process
+        is ending. Their runs are recorded Crashed, and what their threads go on
+        to record is kept out of the store (`record_gate`); the threads end with
+        the process.
+        """
+        if self._gate is not None:
+            self._gate.cut_off(reason)
         if self._pool is not None:
-            self._pool.shutdown()
+            self._pool.abandon()
             self._pool = None
 
     def submit(self, job: TaskJob) -> PrefectFuture[Any]:
@@ -96,6 +133,9 @@ class ThreadPoolTaskRunner(TaskRunner):
         outcome = StateFuture()
         with self._all_finished:
             self._unfinished += 1
+        if self._gate is not None:
+            self._gate.admit(job.run, job.sink)
+            job.gate = self._gate
         context = contextvars.copy_context()
         if not job.pending:
             self._start(job, outcome, context)
@@ -104,10 +144,12 @@ class ThreadPoolTaskRunner(TaskRunner):
         return PrefectFuture(job.run, outcome)
 
     def _start(self, job: TaskJob, outcome: StateFuture, context: contextvars.Context) -> None:
-        assert self._pool is not None
+        pool = self._pool
+        if pool is None:  # `cancel_all` recorded the run Crashed already
+            return
         settle = _settle_async if job.is_async else _settle
         try:
-            self._pool.submit(partial(context.run, self._settled, settle, job, outcome))
+            pool.submit(partial(context.run, self._settled, settle, job, outcome))
         except BaseException as exc:  # a bug: crash this run rather than leave the flow waiting
             outcome.set_result(Crashed(message=f"{type(exc).__name__}: {exc}", data=exc))
             self._count_off()
@@ -115,6 +157,7 @@ class ThreadPoolTaskRunner(TaskRunner):
 
     def _settled(self, settle: Settle, job: TaskJob, outcome: StateFuture) -> None:
         """Run the job to its final state, then count it off (its downstream jobs counted already)."""
+        runner_gate.set(self._gate)  # in the job's own context: the runs it starts use it too
         try:
             settle(job, outcome)
         finally:
@@ -125,6 +168,14 @@ class ThreadPoolTaskRunner(TaskRunner):
             self._unfinished -= 1
             if not self._unfinished:
                 self._all_finished.notify_all()
+
+
+def _gate() -> RecordGate | None:
+    """A gate for a runner's threads where orc ends the flow run on SIGTERM; inside the gate of
+    the runner whose thread enters it (a subflow's runner). A worker of `orc up`, which stops
+    its run by its own SIGTERM handling, needs none and pays nothing for one."""
+    outer = runner_gate.get()
+    return RecordGate(outer) if outer is not None or handling() else None
 
 
 def _settle(job: TaskJob, outcome: StateFuture) -> None:

@@ -23,6 +23,7 @@ from orchestrate.engine.context import (
     TaskRunContext,
     current_tags,
     flow_run_context,
+    runner_gate,
     task_run_context,
 )
 from orchestrate.engine.definitions import Plainness
@@ -30,10 +31,11 @@ from orchestrate.engine.dispatch import run_is_async  # noqa: F401 - hands State
 from orchestrate.engine.futures import PrefectFuture
 from orchestrate.engine.inputs import InputWalker, plain_upstreams
 from orchestrate.engine.logs import RunLogger, configure, print_target, prints_to, task_run_logger
-from orchestrate.engine.outcomes import unwrap_task_state
+from orchestrate.engine.outcomes import failure_state, unwrap_task_state
 from orchestrate.engine.plain_runs import run_plain
+from orchestrate.engine.sigterm import received
 from orchestrate.engine.steps import Outcome, awaitable, drive_async, drive_sync, listed
-from orchestrate.engine.task_rules import task_steps
+from orchestrate.engine.task_rules import settle, task_steps
 from orchestrate.engine.timeouts import timeout_scope
 from orchestrate.engine.transactions import active_transaction
 from orchestrate.recording import get_sink
@@ -56,6 +58,7 @@ class TaskRunJob:
         "_resolved",
         "context",
         "flow_ctx",
+        "gate",
         "is_async",
         "parameters",
         "pending",
@@ -83,6 +86,7 @@ class TaskRunJob:
         self.flow_ctx = flow_ctx
         # Outside a flow Prefect still records the task run (with no flow run): so does orc.
         self.sink: RecordSink = flow_ctx.sink if flow_ctx else get_sink()
+        self.gate = runner_gate.get()  # made on a task runner's thread: its changes go through it
         self.is_async = task.is_async
         self.pending: Sequence[PrefectFuture[Any]] = ()  # a list once a walk finds some
         self.context: TaskRunContext | None = None
@@ -116,7 +120,10 @@ class TaskRunJob:
             tuple(sorted(tags)) if tags else (),
             parent.run.id if parent else None,
         )
-        transition(self.run, self.run.state, self.sink, initial=True)
+        if self.gate is None:
+            transition(self.run, self.run.state, self.sink, initial=True)
+        else:
+            self.gate.record(self.run, self.run.state, self.sink, initial=True)
         if parent is not None:
             self.sink.put(EdgeRecord(self.run.flow_run_id, self.run.id, parent.run.id, "parent"))
 
@@ -155,13 +162,34 @@ class TaskRunJob:
             self._logger = task_run_logger(self.run.flow_run_id, self.run.id, self.run.name)
         return self._logger
 
+    def record(self, state: State) -> bool:
+        """Move the run to `state`, on record; False if its runner's gate refused (see `record_gate`)."""
+        if self.gate is None:
+            transition(self.run, state, self.sink)
+            return True
+        return self.gate.record(self.run, state, self.sink)
+
     def execute_sync(self) -> State:
-        if self.txn_parent is None and _runs_plain(self.task, self.flow_ctx):
-            return run_plain(self)  # called or submitted: no step generator for a plain task
-        return drive_sync(task_steps(self), self._call_sync)
+        try:
+            if self.txn_parent is None and _runs_plain(self.task, self.flow_ctx):
+                return run_plain(self)  # called or submitted: no step generator for a plain task
+            return drive_sync(task_steps(self), self._call_sync)
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
 
     async def execute_async(self) -> State:
-        return await drive_async(task_steps(self), self._call_async)
+        try:
+            return await drive_async(task_steps(self), self._call_async)
+        except BaseException as exc:
+            self._interrupted(_cause(exc))
+            raise
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """Interrupted outside its body (waiting for an upstream, between attempts): the run ends
+        Crashed, as Prefect's task engine crashes a run on a `BaseException` that is not an error."""
+        if not isinstance(exc, Exception | GeneratorExit) and not self.run.state.is_final():
+            settle(self, failure_state(exc))
 
     def _call_sync(self, parameters: dict[str, Any]) -> Outcome:
         assert self.context is not None
@@ -203,13 +231,23 @@ class TaskRunJob:
                     raise  # the body's own TimeoutError, not its timeout
                 raise TaskRunTimeoutError.after(timeout) from exc
         except BaseException as exc:
-            return None, exc
+            return None, _cause(exc)
         finally:
             if txn is not None:
                 active_transaction.reset(txn)
             if printing is not None:
                 print_target.reset(printing)
             task_run_context.reset(token)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """Why an async body stopped: a cancel that came of SIGTERM stands for the signal (`sigterm`)."""
+    stop = received()
+    if stop is None:
+        return exc
+    import asyncio  # loaded already: an async body ran
+
+    return stop if isinstance(exc, asyncio.CancelledError) else exc
 
 
 def _runs_plain(task: TaskDefinition, flow_ctx: FlowRunContext | None) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.core.errors import FailedRun, UpstreamTaskError
-from orchestrate.core.runs import transition
 from orchestrate.core.states import (
     AwaitingRetry,
     Cached,
@@ -71,7 +70,8 @@ def task_steps(job: TaskRunJob) -> Steps:
     while True:
         job.run.run_count += 1
         running = Running() if attempt == 0 else Retrying()
-        transition(job.run, running, job.sink)
+        if not job.record(running):  # its flow run gave up on it (`record_gate`)
+            return job.run.state
         if options.on_running:
             yield RunHooks(options.on_running, (job.task, job.run, running), job.logger, log_prints)
         if job.txn_parent is not None or options.on_commit or options.on_rollback:
@@ -137,18 +137,14 @@ def resolve_inputs(job: TaskRunJob) -> dict[str, Any] | None:
     if walker.failure is None:
         return parameters
     # As in Prefect: the run stays NotReady (never ran, not final) and no hook fires.
-    transition(
-        job.run, NotReady(message=walker.failure, data=UpstreamTaskError(walker.failure)), job.sink
-    )
+    job.record(NotReady(message=walker.failure, data=UpstreamTaskError(walker.failure)))
     return None
 
 
 def _await_retry(job: TaskRunJob, attempt: int, error: Exception) -> Steps:
     delay = _retry_delay(job, attempt)
     message = f"Retry {attempt + 1}/{job.task.options.retries} in {delay:.3g}s"
-    transition(
-        job.run, AwaitingRetry(message=f"{message} after {type(error).__name__}: {error}"), job.sink
-    )
+    job.record(AwaitingRetry(message=f"{message} after {type(error).__name__}: {error}"))
     job.logger.warning("Task run failed with %s: %s - %s", type(error).__name__, error, message)
     if delay > 0:
         yield Sleep(delay)
@@ -157,7 +153,8 @@ def _await_retry(job: TaskRunJob, attempt: int, error: Exception) -> Steps:
 
 def settle(job: TaskRunJob, state: State) -> State:
     """Record the final state, and log it when the run failed."""
-    transition(job.run, state, job.sink)
+    if not job.record(state):
+        return state  # its flow run gave up on it: nothing more of it is recorded
     if state.type in _FAILING:
         retried = f" after {job.run.run_count} attempts" if job.run.run_count > 1 else ""
         detail = f"\n{(state.traceback or '').rstrip()}" if _shows_traceback(state) else ""

@@ -38,10 +38,13 @@ class ThreadPool:
         self._idle = 0  # waiting for a job
         self._coming = 0  # started or woken, not yet at the queue
         self._closing = False
+        self._abandoned = False
 
     def submit(self, job: Job) -> None:
         """Queue `job`; it starts on a free thread, or a new one if none is free."""
         with self._lock:
+            if self._abandoned:
+                return  # the process is ending: nothing new starts, and nobody needs telling
             if self._closing:
                 raise RuntimeError("The thread pool is shut down.")
             self._jobs.append(job)
@@ -58,6 +61,18 @@ class ThreadPool:
             self._wakeup.notify_all()
         for thread in self._threads:
             thread.join()
+
+    def abandon(self) -> None:
+        """Drop the queued jobs and let idle threads go, without waiting for the busy ones.
+
+        Their threads cannot be stopped: they end with the process, which is ending.
+        """
+        with self._lock:
+            self._closing = self._abandoned = True
+            self._jobs.clear()
+            self._coming += self._idle
+            self._idle = 0
+            self._wakeup.notify_all()
 
     def _send_for_a_thread(self) -> bool:
         """Wake an idle thread (lock held); True if a new one must be started instead."""

@@ -367,3 +367,38 @@ def test_keyboard_interrupt_crashes_the_run_and_propagates(recorded) -> None:
     with pytest.raises(KeyboardInterrupt):
         pipeline()
     assert recorded.flow_runs()[0].state.name == "Crashed"
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # an interrupt outside the body, as SIGTERM between attempts is
+
+
+def test_a_subflow_interrupted_outside_its_body_ends_crashed_with_its_stand_in(recorded) -> None:
+    @flow(on_running=[_interrupt])
+    def child() -> None:
+        pass
+
+    @flow
+    def parent() -> None:
+        child()
+
+    with pytest.raises(KeyboardInterrupt):
+        parent()
+    child_run = next(r for r in recorded.flow_runs() if r.flow_name == "child")
+    assert child_run.state.name == "Crashed"
+    assert recorded.task_run("child-0").state.name == "Crashed"  # the parent's task run for it
+
+
+def test_a_task_run_interrupted_outside_its_body_ends_crashed(recorded) -> None:
+    @task(on_running=[_interrupt])
+    def interrupted() -> None:
+        pass
+
+    @flow
+    def calls() -> None:
+        interrupted()
+
+    with pytest.raises(KeyboardInterrupt):
+        calls()
+    run = recorded.task_run("interrupted-0")
+    assert (run.state.name, run.state.message) == ("Crashed", "Interrupted by KeyboardInterrupt")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 
-from orchestrate import flow, task
+from orchestrate import flow, get_run_logger, task
+from orchestrate.context import FlowRunContext
 from orchestrate.engine.thread_pool import ThreadPool
+from orchestrate.exceptions import TerminationSignal
 from orchestrate.task_runners import ThreadPoolTaskRunner
 
 WAIT = 30  # seconds: every wait below ends on a condition long before this
@@ -108,3 +111,40 @@ def test_a_job_that_raises_keeps_its_thread_for_the_next(monkeypatch) -> None:
     finally:
         pool.shutdown()
     assert [type(e) for e in errors] == [ZeroDivisionError]
+
+
+def test_cancel_all_ends_unfinished_task_runs_crashed_and_keeps_their_later_records_out(
+    recorded,
+) -> None:
+    started, release, returned = threading.Event(), threading.Event(), threading.Event()
+
+    @task
+    def inner() -> None:
+        started.set()
+        release.wait(WAIT)
+
+    @task(on_completion=[lambda *_: returned.set()])
+    def blocked() -> int:
+        inner()  # a task run of the same flow run, on the pool's thread
+        get_run_logger().info("went on after the crash")
+        return 1
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    def abandons() -> None:
+        first = blocked.submit()
+        thread_of.submit(0)  # queued behind it
+        thread_of.submit(1, wait_for=[first])  # waiting for it
+        assert started.wait(WAIT)
+        runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
+        runner.cancel_all(TerminationSignal(signal.SIGTERM))  # type: ignore[attr-defined]
+        release.set()
+        assert returned.wait(WAIT)  # blocked has returned and settled Completed, unrecorded
+
+    abandons()
+    reason = "Execution was aborted by a termination signal (SIGTERM)."
+    for name in ["blocked-0", "inner-0", "thread_of-0", "thread_of-1"]:
+        run = recorded.task_run(name)
+        assert (run.state.name, run.state.message) == ("Crashed", reason), name
+        assert recorded.history(run.id)[-1] == "Crashed", name
+        assert "Completed" not in recorded.history(run.id), name
+    assert not [r for r in recorded.logs() if "after the crash" in r.message]
