@@ -10,7 +10,7 @@ with a small threshold so that a few megabytes of records cross it many times.
 
 from __future__ import annotations
 
-import os
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,7 +20,9 @@ import pytest
 
 from orchestrate.core.records import LogRecord
 from orchestrate.states import Completed, Running
-from orchestrate.store import StoreWriter, connection
+from orchestrate.store import StoreWriter, checkpoints, connection
+from orchestrate.store.checkpoints import wal_size
+from orchestrate.store.notices import report_through_logging
 
 _MB = 2**20
 _LINE = "x" * 400  # a run's writes stay under `auto_checkpoint_skip_wal_threshold`, as the daemon's
@@ -40,18 +42,20 @@ def path(tmp_path: Path, build: SimpleNamespace) -> Path:
 
 
 @pytest.fixture
+def daemon_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's troubles go to the log, as in `orc up`."""
+    from orchestrate.store import notices
+
+    monkeypatch.setattr(notices, "_THROUGH_LOGGING", False)
+    report_through_logging()
+
+
+@pytest.fixture
 def owned(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The daemon's connection to the store, as `orc up` opens it."""
     conn = connection.open_owned(path)
     yield conn
     conn.close()
-
-
-def wal_size(path: Path) -> int:
-    try:
-        return os.stat(path.with_name(path.name + ".wal")).st_size
-    except OSError:
-        return 0
 
 
 def _threshold(conn: duckdb.DuckDBPyConnection, size: str) -> None:
@@ -93,3 +97,83 @@ def test_the_wal_stays_near_the_threshold_on_a_store_that_already_holds_data(
         f"the WAL reached {max(sizes) / _MB:.1f} MB past a 0.25 MB threshold: DuckDB never "
         f"checkpointed ({[round(s / _MB, 2) for s in sizes]})"
     )
+
+
+def test_the_writer_checkpoints_itself_when_duckdb_does_not(
+    path: Path,
+    owned: duckdb.DuckDBPyConnection,
+    build: SimpleNamespace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DuckDB skips its own checkpoints without a word; past `WAL_BOUND` the writer runs one."""
+    _threshold(owned, "1TB")  # DuckDB's own never come
+    monkeypatch.setattr(checkpoints, "WAL_BOUND", _THRESHOLD)
+    monkeypatch.setattr(checkpoints, "RETRY", 0.0)
+    writer = StoreWriter(path, connection=owned)
+    try:
+        sizes = _write(writer, build, 40)
+    finally:
+        writer.close()
+    assert max(sizes) < 3 * _THRESHOLD, [round(s / _MB, 2) for s in sizes]
+
+
+def test_a_checkpoint_that_fails_is_said_once_with_what_to_do_and_its_recovery_too(
+    path: Path,
+    owned: duckdb.DuckDBPyConnection,
+    build: SimpleNamespace,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    daemon_log: None,
+) -> None:
+    _threshold(owned, "1TB")
+    monkeypatch.setattr(checkpoints, "WAL_BOUND", _THRESHOLD)
+    monkeypatch.setattr(checkpoints, "RETRY", 0.0)
+    reader = owned.cursor()
+    # Unfetched, its transaction stays open, and it reads the store as before the writes.
+    reader.execute("SELECT count(*) FROM logs").fetchone()
+    writer = StoreWriter(path, connection=owned)
+    try:
+        with caplog.at_level(logging.INFO, logger="orc.store"):
+            _write(writer, build, 20)
+            said = [r.getMessage() for r in caplog.records if "checkpoint" in r.getMessage()]
+            assert len(said) == 1, said
+            assert "Could not checkpoint" in said[0] and "orc down" in said[0]
+            assert wal_size(path) > 3 * _THRESHOLD
+            reader.close()
+            _write(writer, build, 1, "later")
+        assert "checkpointed again" in caplog.records[-1].getMessage()
+        assert wal_size(path) < _THRESHOLD
+    finally:
+        writer.close()
+
+
+def test_closing_the_daemons_writer_leaves_a_checkpointed_store(
+    path: Path, owned: duckdb.DuckDBPyConnection, build: SimpleNamespace
+) -> None:
+    """The connection outlives the writer; DuckDB's own checkpoint at its close says nothing
+    when it fails, so the writer's close is the one that counts."""
+    _threshold(owned, "1TB")
+    writer = StoreWriter(path, connection=owned)
+    _write(writer, build, 10)
+    assert wal_size(path) > _THRESHOLD
+    writer.close()
+    assert wal_size(path) == 0
+
+
+def test_a_close_that_cannot_checkpoint_says_why_and_what_to_do(
+    path: Path,
+    owned: duckdb.DuckDBPyConnection,
+    build: SimpleNamespace,
+    caplog: pytest.LogCaptureFixture,
+    daemon_log: None,
+) -> None:
+    _threshold(owned, "1TB")
+    reader = owned.cursor()
+    reader.execute("SELECT count(*) FROM logs").fetchone()  # from before the writes
+    writer = StoreWriter(path, connection=owned)
+    _write(writer, build, 2)
+    with caplog.at_level(logging.WARNING, logger="orc.store"):
+        writer.close()
+    reader.close()
+    [said] = [r.getMessage() for r in caplog.records]
+    assert "Could not checkpoint" in said and "replays" in said and "orc.duckdb.wal" in said
