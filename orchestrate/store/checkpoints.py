@@ -64,7 +64,7 @@ class Checkpoints:
         self.path = path
         self._invalidated = invalidated
         self._next_try = 0.0
-        #: The reason last said for a failed checkpoint; None once one succeeded.
+        #: Why the first checkpoint since the last success failed (said once); None after a success.
         self._failing: str | None = None
 
     def after_write(self, conn: duckdb.DuckDBPyConnection) -> None:
@@ -90,7 +90,7 @@ class Checkpoints:
         try:
             conn.execute("CHECKPOINT").fetchall()
         except duckdb.Error as exc:
-            if "invalidated" in str(exc):
+            if "invalidated" in str(exc) and not closing:  # reopened by a daemon that goes on
                 self._invalidated(exc)
             self._say_failed(exc, size, closing)
             return
@@ -99,9 +99,9 @@ class Checkpoints:
             say(logging.INFO, f"{self.path} checkpointed again; its WAL is folded into the file.")
 
     def _say_failed(self, exc: Exception, size: int, closing: bool) -> None:
+        if self._failing is not None and not closing:
+            return  # said at the first failure since the last success
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        if not closing and reason == self._failing:
-            return
         self._failing = reason
         megabytes = size / 2**20
         if closing:
