@@ -72,7 +72,7 @@ async def _main(
     from orchestrate.daemon.shutdown import shutdown_handlers
     from orchestrate.daemon.state_push import StatePush
     from orchestrate.daemon.supervisor import Supervisor
-    from orchestrate.store import connection, migrations
+    from orchestrate.store import connection
     from orchestrate.store.notices import report_through_logging
     from orchestrate.store.queries import Store
     from orchestrate.store.writer import StoreWriter
@@ -81,8 +81,7 @@ async def _main(
     name_threads()
     path = store_path(root)
     state_dir(root)
-    conn = connection.connect(path, read_only=False)
-    migrations.migrate(conn, path)
+    conn = connection.open_owned(path)
     report_through_logging()
     writer = StoreWriter(path, connection=conn)
     scopes = RunScopes(root)
@@ -114,8 +113,7 @@ async def _main(
     def reopen_store() -> None:
         """DuckDB invalidated the database (a full disk in a checkpoint): open it again."""
         try:
-            fresh = connection.connect(path, read_only=False)
-            migrations.migrate(fresh, path)
+            fresh = connection.open_owned(path)
         except Exception:
             log.exception("opening the store again failed; trying again in 5 s")
             loop.call_later(5.0, reopen_store)
@@ -126,9 +124,12 @@ async def _main(
 
     daemon.reopen_store = reopen_store
     cursor = conn.cursor()
-    recover(daemon, Store.over(cursor), cursor)
-    daemon.pauses.restore(Store.over(cursor))
-    daemon.automations.account_for_cut_off(Store.over(cursor))
+    try:
+        recover(daemon, Store.over(cursor, path), cursor)
+        daemon.pauses.restore(Store.over(cursor, path))
+        daemon.automations.account_for_cut_off(Store.over(cursor, path))
+    finally:
+        cursor.close()  # a cursor's last result holds a transaction, which holds off checkpoints
     daemon.plan()
     if daemon.supervisor.zygotes is not None:
         for deployment in config.deployments:

@@ -79,6 +79,22 @@ def connect(
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
 
+def open_owned(path: Path) -> duckdb.DuckDBPyConnection:
+    """The daemon's connection to `path`: read-write, at the latest schema, and no transaction open.
+
+    The daemon holds it for its life and reads and writes through cursors of it.
+    """
+    from orchestrate.store import migrations
+
+    conn = connect(path, read_only=False)
+    try:
+        migrations.migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def turn_marker(path: Path) -> Path:
     """The file a process touches to ask the writer holding `path` for a turn (`file_hold`)."""
     return path.with_name(path.name + ".turn")

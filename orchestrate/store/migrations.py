@@ -139,14 +139,21 @@ LATEST_VERSION = MIGRATIONS[-1][0]
 
 
 def current_version(conn: duckdb.DuckDBPyConnection) -> int:
-    """The schema version a file is at; 0 for a file orc has not set up yet."""
+    """The schema version a file is at; 0 for a file orc has not set up yet.
+
+    The result is fetched to its end: one fetched with `fetchone` keeps its query's
+    transaction open until the connection runs another statement, and the daemon's
+    connection runs none after this. DuckDB skips every automatic checkpoint while
+    another transaction is open (the writer's upserts are updates), so its WAL grew
+    without bound on a store that was already at this version.
+    """
     import duckdb
 
     try:
-        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        rows = conn.execute("SELECT max(version) FROM schema_version").fetchall()
     except duckdb.CatalogException:
         return 0  # (asking the catalog first costs ~10 ms; this costs ~1 ms)
-    return int(row[0]) if row and row[0] is not None else 0
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
 def check_not_newer(version: int, path: Path | str) -> None:

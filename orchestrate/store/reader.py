@@ -39,8 +39,8 @@ class Reader:
         `path` (the file, for messages) spares asking DuckDB for it: a query on every read.
         """
         if path is None:
-            row = connection.execute("PRAGMA database_list").fetchone()
-            path = Path((row[2] if row else None) or "")
+            rows = connection.execute("PRAGMA database_list").fetchall()  # to its end: `migrations`
+            path = Path((rows[0][2] if rows else None) or "")
         store = cls(path)
         store._conn = connection
         return store

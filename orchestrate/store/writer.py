@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from orchestrate.core.records import Record
 from orchestrate.store import memory
 from orchestrate.store.batch import BY_ROWS, Batch, StoredRuns
+from orchestrate.store.checkpoints import Checkpoints
 from orchestrate.store.file_hold import FileHold
 from orchestrate.store.health import HealthWatch, StoreHealth, backoff
 from orchestrate.store.notices import say
@@ -119,6 +120,11 @@ class StoreWriter:
         #: Records stored since memory was last handed back (`memory`).
         self._since_trim = 0
         self._health = HealthWatch(self.path, self._counts)
+        #: The daemon's writer checkpoints itself when DuckDB did not (`checkpoints`); a writer
+        #: holding its own file checkpoints each time it lets go of it.
+        self._checkpoints = (
+            Checkpoints(self.path, self._invalidated) if connection is not None else None
+        )
         #: Records DuckDB refused even in sanitised form: kept here, each logged with its run id.
         self.set_aside: list[Any] = []
 
@@ -309,8 +315,20 @@ class StoreWriter:
             self._drain()
             if not self._write_pending():
                 break  # the one more try failed: `close` reports what is left
+        self._checkpoint_at_close()
         self._file.release()
         self._settle_all()
+
+    def _checkpoint_at_close(self) -> None:
+        """The daemon's writer leaves a checkpointed file, or says why it could not."""
+        if self._checkpoints is None or self._health.reopen:
+            return
+        try:
+            conn = self._file.connection()
+        except Exception as exc:
+            say(logging.WARNING, f"Could not checkpoint {self.path} on closing: {exc}")
+            return
+        self._checkpoints.at_close(conn)
 
     def _settle_all(self) -> None:
         """Answer every flush still waiting: its records were not all stored."""
@@ -379,6 +397,8 @@ class StoreWriter:
         self._health.succeeded(waited)
         self._give_back_if_due()
         self._settle(ok=outcome == "stored")
+        if self._checkpoints is not None and self._file.conn is not None:
+            self._checkpoints.after_write(self._file.conn)  # once the waiters have their answer
         return True
 
     def _give_back_if_due(self) -> None:
