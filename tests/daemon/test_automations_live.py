@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -630,31 +631,48 @@ def test_an_event_sent_again_with_its_id_is_stored_and_acted_on_once(project: Pr
     assert len(events(project, "orc.automation.triggered")) == 1
 
 
+MARKER_AUTOMATION = """
+[[automations]]
+name = "marker"
+trigger = { event = "acme.marker" }
+actions = [{ type = "emit-event", event = "acme.marker.seen" }]
+"""
+
+
+def slow_action(project: Project, started: Path, extra: str = "") -> None:
+    """An automation whose first action is a command that runs two minutes (each start adds
+    its pid to `started`) and whose second emits `acme.after`; `extra` goes in flows.toml too."""
+    project.write(
+        "slow.py",
+        f"""
+        import os, time
+        with open({str(started)!r}, "a") as f:
+            f.write(f"{{os.getpid()}}\\n")
+        time.sleep(120)
+        """,
+    )
+    command = json.dumps([sys.executable, "slow.py"])
+    project.write(
+        "flows.toml",
+        textwrap.dedent(f"""
+        [[automations]]
+        name = "slow"
+        trigger = {{ event = "acme.file.arrived" }}
+        actions = [
+          {{ type = "run-command", command = {command}, cwd = {json.dumps(str(project.root))}, timeout = "5m" }},
+          {{ type = "emit-event", event = "acme.after" }},
+        ]
+        """)
+        + extra,
+    )
+
+
 def test_a_stop_gives_a_running_action_the_grace_then_ends_it_on_record(
     project: Project, tmp_path: Path
 ) -> None:
     """`orc down` must not wait out a minute-long command, and what it cut short says so."""
     started = tmp_path / "started"
-    project.write(
-        "slow.py",
-        f"""
-        import os, pathlib, time
-        pathlib.Path({str(started)!r}).write_text(str(os.getpid()))
-        time.sleep(120)
-        """,
-    )
-    project.write(
-        "flows.toml",
-        f"""
-        [[automations]]
-        name = "slow"
-        trigger = {{ event = "acme.file.arrived" }}
-        actions = [
-          {{ type = "run-command", command = [{json.dumps(sys.executable)}, "slow.py"], cwd = {json.dumps(str(project.root))}, timeout = "5m" }},
-          {{ type = "emit-event", event = "acme.after" }},
-        ]
-        """,
-    )
+    slow_action(project, started)
     daemon = project.up("--grace", "1")
     assert project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw").returncode == 0
     pid = int(wait_for(lambda: started.exists() and started.read_text(), 30, "the command"))
@@ -678,32 +696,7 @@ def test_actions_a_kill_cut_off_are_recorded_at_the_next_start_and_not_run_again
     """A `kill -9` of `orc up` mid-action leaves the firing with no outcome: the next start
     says so for each action, once, and runs none of them again."""
     started = tmp_path / "started"
-    project.write(
-        "slow.py",
-        f"""
-        import os, pathlib, time
-        with open({str(started)!r}, "a") as f:
-            f.write(f"{{os.getpid()}}\\n")
-        time.sleep(120)
-        """,
-    )
-    project.write(
-        "flows.toml",
-        f"""
-        [[automations]]
-        name = "slow"
-        trigger = {{ event = "acme.file.arrived" }}
-        actions = [
-          {{ type = "run-command", command = [{json.dumps(sys.executable)}, "slow.py"], cwd = {json.dumps(str(project.root))}, timeout = "5m" }},
-          {{ type = "emit-event", event = "acme.after" }},
-        ]
-
-        [[automations]]
-        name = "marker"
-        trigger = {{ event = "acme.marker" }}
-        actions = [{{ type = "emit-event", event = "acme.marker.seen" }}]
-        """,
-    )
+    slow_action(project, started, MARKER_AUTOMATION)
     project.up()
     emitted = project.orc("emit", "acme.file.arrived", "--resource", "acme.bucket.raw")
     assert emitted.returncode == 0, emitted.stderr
