@@ -118,9 +118,7 @@ class Automations:
             TRIGGERED, (EXECUTED, FAILED), "firing_id", "actions", TRIGGERED_LOOK_BACK
         )
         for row, told in found:
-            triggered = EventRecord(
-                row.id, row.occurred, row.event, row.resource, row.payload, row.related
-            )
+            triggered = row.record()
             missing = [i for i in range(len(triggered.payload["actions"])) if i not in told]
             log.warning(
                 "automation %s: a kill of orc up cut off %d action(s) of its firing %s; "

@@ -115,7 +115,7 @@ class Pauses:
                 continue
             rows = store.events("orc.flow-run.*-requested", f"orc.flow-run.{run.id}", limit=10_000)
             for row in sorted(rows, key=lambda r: r.occurred):
-                self.heard(EventRecord(row.id, row.occurred, row.event, row.resource, row.payload))
+                self.heard(row.record())
             if self.runs.get(run.id, RunPauses()).current is None:
                 retries.fail_for_good(
                     self.daemon, run, "This run was paused, but what it waits for was not kept."

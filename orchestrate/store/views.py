@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestrate.core.records import EventRecord
 from orchestrate.store.lenient import (
     fitting,
     is_label_list,
@@ -226,6 +227,12 @@ class EventRow:
     related: list[dict[str, str]]
     payload: dict[str, Any]
     malformed: str | None = None  # what in the stored row did not fit, with its raw value
+
+    def record(self) -> EventRecord:
+        """The event as the daemon handles it (to be heard again, or answered)."""
+        return EventRecord(
+            self.id, self.occurred, self.event, self.resource, self.payload, self.related
+        )
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> EventRow:

@@ -234,9 +234,9 @@ class StoreWriter:
         self._rouse()
         if self._thread is not None:
             self._thread.join(timeout)
-        queued = sum(type(item) is not _FlushMarker for item in list(self._queue))
-        if queued or len(self._pending) or self.set_aside:
-            self._say_lost(queued + len(self._pending), timeout)
+        waiting = self._records_waiting()
+        if waiting or self.set_aside:
+            self._say_lost(waiting, timeout)
         self._seal()
 
     def _seal(self) -> None:
