@@ -28,7 +28,7 @@ from orchestrate.store.encode import state_columns
 from orchestrate.store.migrations import MIGRATIONS, migrate
 
 LONG = os.environ.get("ORC_PROPERTY_LONG") == "1"
-EXAMPLES = 1_000 if LONG else 60
+EXAMPLES = 1_000 if LONG else 25
 BASE = 1_700_000_000.0
 P, R, S, C, F, X = (
     StateType.PENDING,

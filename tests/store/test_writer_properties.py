@@ -40,7 +40,7 @@ from orchestrate.store.writer import StoreWriter
 from tests.store.faulty import Faults
 
 LONG = os.environ.get("ORC_PROPERTY_LONG") == "1"
-EXAMPLES = 1_000 if LONG else 50
+EXAMPLES = 1_000 if LONG else 30
 BASE = 1_700_000_000.0
 
 FLOW_IDS = ["f0", "f1", "f2", "f3"]
