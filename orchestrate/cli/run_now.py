@@ -11,6 +11,7 @@ and its exit code says how it ended: 0 Completed, 1 Failed or Crashed,
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from orchestrate.cli.exits import INTERRUPTED
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
     from orchestrate.client import Client
     from orchestrate.client.plain import PlainClient
     from orchestrate.client.protocol import Topic
+
+#: A burst of pushes ends after this long with none (seconds) ...
+BURST_QUIET = 0.02
+#: ... or after this long, or this many changes, so a chatty run's lines still flow.
+BURST_MAX = 0.25
+BURST_LINES = 500
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 EXIT_BY_TYPE = {"COMPLETED": 0, "FAILED": 1, "CRASHED": 1, "CANCELLED": 2}
@@ -101,30 +108,76 @@ def _follow(
     with client.subscribe(topics, flow_run_id=run_id) as changes:
         if note is not None:
             print(note, file=sys.stderr, flush=True)
-        found = client.run(run_id)  # before the logs: once settled, all its lines are stored
+        found, lines = _past(client, run_id, logs)
         past = [(s.timestamp, {"state": plain(s)}) for s in found.state_history]
-        if logs:
-            past += [(line.ts, plain(line)) for line in client.logs(run_id)]
-        for _, data in sorted(past, key=lambda item: item[0]):
+        past += [(line.ts, plain(line)) for line in lines]
+        for _, data in sorted(past, key=lambda item: float(item[0])):
             _show(data, seen)
         detail = plain(found.run)
-        while not (detail["state"]["type"] in FINAL and not _may_retry(detail)):
-            change = next(changes, None)
-            if change is None:
+        while not _settled(detail):
+            burst = _burst(changes)
+            if not burst:
                 return 1
-            if change.topic == "log":
-                _show(change.data, seen)
+            pushed = [(c.data["ts"], plain(c.data)) for c in burst if c.topic == "log"]
+            if len(pushed) == len(burst):
+                for _, data in pushed:
+                    _show(data, seen)
                 continue
             found = client.run(run_id)
             detail = dict(plain(found.run))
-            detail["settled"] = bool(change.data.get("settled") or detail.get("settled"))
-            now = [(s.timestamp, {"state": plain(s)}) for s in found.state_history]
-            if logs and detail["state"]["type"] in FINAL and not _may_retry(detail):
+            settled = any(c.data.get("settled") for c in burst if c.topic != "log")
+            detail["settled"] = bool(settled or detail.get("settled"))
+            now = [(s.timestamp, {"state": plain(s)}) for s in found.state_history] + pushed
+            if logs and _settled(detail):
                 # settled: every line is stored, though its push may come after this one
                 now += [(line.ts, plain(line)) for line in client.logs(run_id)]
-            for _, data in sorted(now, key=lambda item: item[0]):
+            for _, data in sorted(now, key=lambda item: float(item[0])):
                 _show(data, seen)
         return EXIT_BY_TYPE[detail["state"]["type"]]
+
+
+def _past(client: Client | PlainClient, run_id: str, logs: bool) -> tuple[Any, list[Any]]:
+    """The run and its lines so far, read so that its states sort rightly among the lines.
+
+    The run is read first: once it is settled, all its lines are stored. A line newer
+    than its newest state may have been logged after that read, under a state it missed,
+    so then the run is read again (and, if it settled meanwhile, its lines too).
+    """
+    found = client.run(run_id)
+    if not logs:
+        return found, []
+    lines = list(client.logs(run_id))
+    newest = max((float(s.timestamp) for s in found.state_history), default=0.0)
+    if _settled(plain(found.run)) or not any(float(line.ts) > newest for line in lines):
+        return found, lines
+    found = client.run(run_id)
+    return found, list(client.logs(run_id)) if _settled(plain(found.run)) else lines
+
+
+def _settled(detail: dict[str, Any]) -> bool:
+    """Whether the run is over: final, and no retry will follow."""
+    return detail["state"]["type"] in FINAL and not _may_retry(detail)
+
+
+def _burst(changes: Any) -> list[Any]:
+    """The next change and those pushed right after it (empty once the pushes end).
+
+    The daemon pushes a worker's batch in its order, and a run's snapshot comes at the
+    batch's end, after the lines logged since its new state; taken together and sorted by
+    time, a retry's `[Running]` comes before the lines that attempt logged.
+    """
+    from orchestrate.core.errors import DaemonTimeout
+
+    first = next(changes, None)
+    if first is None:
+        return []
+    burst, until = [first], time.monotonic() + BURST_MAX
+    while len(burst) < BURST_LINES and time.monotonic() < until:
+        try:
+            burst.append(changes.get(BURST_QUIET))
+        except DaemonTimeout:
+            break
+    return burst
 
 
 class _Everything(set[tuple[int, str]]):

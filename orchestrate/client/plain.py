@@ -178,8 +178,13 @@ class PlainSubscription(Iterator[Any]):
         self.close()
 
     def __next__(self) -> Any:
+        return self.get()
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The next notification; `DaemonTimeout` if none comes within `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            message = self._client._read(None, "notify", None)
+            message = self._client._read(deadline, "notify", timeout)
             if isinstance(message, dict) and message.get("method") == "notify":
                 return message["params"]
 

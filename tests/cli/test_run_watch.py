@@ -17,6 +17,7 @@ import pytest
 
 from orchestrate.cli.run_now import follow
 from orchestrate.client.protocol import LogInfo, Notification, RunDetail
+from orchestrate.core.errors import DaemonTimeout
 
 RUN = "3af53c34-4e00-4bb7-ab59-0685fa2205d2"
 START = 1767225600.0
@@ -46,16 +47,44 @@ def pushed(topic: str, data: dict[str, Any]) -> Notification:
     return Notification(subscription=1, topic=topic, data=data)
 
 
+class Pushes:
+    """The pushes, in bursts: the pushes of one burst come together, the next after a pause."""
+
+    def __init__(self, bursts: list[list[Notification]]) -> None:
+        self.bursts = [list(burst) for burst in bursts]
+
+    def __iter__(self) -> Pushes:
+        return self
+
+    def __next__(self) -> Notification:
+        while self.bursts and not self.bursts[0]:
+            self.bursts.pop(0)
+        if not self.bursts:
+            raise StopIteration
+        return self.bursts[0].pop(0)
+
+    def get(self, timeout: float | None = None) -> Notification:
+        if not self.bursts or not self.bursts[0]:
+            raise DaemonTimeout("no push within the pause")
+        return self.bursts[0].pop(0)
+
+
 class AnsweringClient:
-    """Pushes and replies in the order given: each read takes the next reply."""
+    """Pushes and replies in the order given: each read takes the next reply. Each push
+    comes alone, unless `bursts` groups them."""
 
     def __init__(
-        self, pushes: list[Notification], runs: list[RunDetail], logs: list[list[LogInfo]]
+        self,
+        pushes: list[Notification],
+        runs: list[RunDetail],
+        logs: list[list[LogInfo]],
+        bursts: list[list[Notification]] | None = None,
     ) -> None:
-        self.pushes, self.runs, self.logs_read = pushes, runs, logs
+        self.pushes = Pushes(bursts if bursts is not None else [[push] for push in pushes])
+        self.runs, self.logs_read = runs, logs
 
     def subscribe(self, topics: list[str], flow_run_id: str) -> Any:
-        return contextlib.nullcontext(iter(self.pushes))
+        return contextlib.nullcontext(self.pushes)
 
     def run(self, run_id: str) -> RunDetail:
         return self.runs.pop(0)
@@ -114,3 +143,51 @@ def test_every_state_of_both_attempts_once_in_order_across_overlapping_reads(
     code, out = watched(client, capsys)
     assert code == 1
     assert [text.split("]")[0] + "]" for text in out] == [f"[{s['name']}]" for s in everything]
+
+
+def test_a_line_pushed_before_its_run_s_new_state_prints_after_that_state(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A worker's batch is pushed in its order, the run's snapshot last: a retry's line comes
+    before the push of the Retrying state it was logged under, in the same burst."""
+    everything = FIRST + RETRY
+    client = AnsweringClient(
+        pushes=[],
+        bursts=[
+            [
+                pushed("log", line(START + 6.5, "attempt 2 begins").model_dump()),
+                pushed("flow_run", {}),
+            ],
+            [pushed("flow_run", {"settled": True})],
+        ],
+        runs=[
+            detail(FIRST, settled=False),
+            detail(everything[:7], settled=False),
+            detail(everything, settled=True),
+        ],
+        logs=[[], [line(START + 6.5, "attempt 2 begins")]],
+    )
+    code, out = watched(client, capsys)
+    assert code == 1
+    assert (
+        out.index("[Retrying]") < out.index("INFO     attempt 2 begins") < out.index("[Failed]", 4)
+    )
+
+
+def test_lines_logged_after_the_first_read_of_the_run_print_after_the_states_they_follow(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The watch reads the run, then its lines: a line newer than every state read was
+    logged under a state that first read missed, so the run is read again."""
+    client = AnsweringClient(
+        pushes=[pushed("flow_run", {"settled": True})],
+        runs=[
+            detail(FIRST[:2], settled=False),
+            detail(FIRST[:3], settled=False),
+            detail(FIRST, settled=True),
+        ],
+        logs=[[line(START + 2.5, "working")], [line(START + 2.5, "working")]],
+    )
+    code, out = watched(client, capsys)
+    assert code == 1
+    assert out == ["[Scheduled]", "[Pending]", "[Running]", "INFO     working", "[Failed]"]
