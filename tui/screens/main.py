@@ -681,14 +681,10 @@ class MainScreen(RunViews):
         self.query_one("#run-filter", Prompt).open(self._run_list)
 
     def action_back(self) -> None:
-        """Esc: leave and clear an open input, clear the runs filter, or return to the lists."""
+        """Esc: clear the runs filter, or return to the lists (an open input closes itself)."""
         focused = self.focused
         run_filter = self.query_one("#run-filter", Prompt)
-        if isinstance(focused, Prompt):
-            focused.close(clear=True)
-            if focused is run_filter:
-                self._run_list.focus()
-        elif run_filter.value and isinstance(focused, RunList):
+        if run_filter.value and isinstance(focused, RunList):
             run_filter.close(clear=True)
         elif self.selection is not None:
             self.action_focus_list(self.selection.kind + "s")
