@@ -328,6 +328,15 @@ class ZygoteInfo(Wire):
     spare: bool = False  # a worker forked ahead waits for its next run
 
 
+class StoreHealthInfo(Wire):
+    """Why the daemon cannot write its store now, and what waits for it (kept in memory, retried)."""
+
+    reason: str
+    waiting: int = 0  # records given to the writer and not stored yet
+    since: float | None = None  # when this spell of failed writes began
+    set_aside: int = 0  # records the store refused even sanitised
+
+
 class Status(Wire):
     pid: int
     version: str
@@ -346,6 +355,7 @@ class Status(Wire):
     process_scope: str | None = None  # how every process of a run is found and stopped
     blocked_deployments: dict[str, str] = Field(default_factory=dict)  # name -> why it cannot run
     store_degraded: str | None = None  # why the store cannot be written now, while that lasts
+    store_health: StoreHealthInfo | None = None  # the same, as fields (None while writes succeed)
     starts_held: str | None = None  # why no run starts now (a run journal the disk refused)
     zygotes: list[ZygoteInfo] = Field(default_factory=list)  # none when workers start cold
     log_file: str | None = None  # where this daemon writes its log; None: its stderr only

@@ -139,6 +139,8 @@ class Daemon:
         self.scopes: Any = None
         #: opens the store again after DuckDB invalidated it (set by `orc up`)
         self.reopen_store: Callable[[], None] | None = None
+        #: pushes the status to subscribers after a change no event announces (set by `orc up`)
+        self.status_moved: Callable[[], None] | None = None
         #: runs paused in `pause_flow_run` or `suspend_flow_run` (see `daemon.pauses`)
         self.pauses = Pauses(self)
         #: runs deleted from the store, pushed to subscribers once written (see `daemon.removals`)
@@ -263,16 +265,25 @@ class Daemon:
 
     def hold_starts(self, reason: str) -> None:
         """Start no run for `attempts.JOURNAL_RETRY` seconds, saying why once per spell."""
-        if self.starts_held_because is None:
+        first = self.starts_held_because is None
+        if first:
             log.error("%s", reason)
         self.starts_held_because = reason
         self.starts_held_until = self.clock() + attempts.JOURNAL_RETRY
+        if first:
+            self._status_moved()
 
     def release_starts(self) -> None:
         """A journal was written: runs start again (said once, after a hold)."""
         if self.starts_held_because is not None:
             log.warning("run journals can be written again; runs start again")
             self.starts_held_because = None
+            self._status_moved()
+
+    def _status_moved(self) -> None:
+        """Runs held or let go raise no event, so the dashboard hears of it through the status."""
+        if self.status_moved is not None:
+            self.status_moved()
 
     async def _tick(self) -> float | None:
         now = self.clock()

@@ -4,10 +4,12 @@ It listens to the daemon's own events: a flow run that changes state moves
 the status (running, queued, next due) and its deployment (running count,
 next run, last outcomes); a pause, a resume or a flows.toml edit moves the
 deployments and the status; a store that degrades or recovers moves the
-status. Changes within `DELAY` of the first are pushed together, and nothing
-is built while nobody subscribes to the topic. The deployments a burst of
-runs moved wait `RUN_DELAY`, so a daemon running a hundred runs a second
-reads their recent runs from the store a few times a second, not a hundred.
+status, and so do runs held for a journal the disk refused, or let go,
+though no event says so (`status_changed`). Changes within `DELAY` of the
+first are pushed together, and nothing is built while nobody subscribes to
+the topic. The deployments a burst of runs moved wait `RUN_DELAY`, so a
+daemon running a hundred runs a second reads their recent runs from the
+store a few times a second, not a hundred.
 """
 
 from __future__ import annotations
@@ -62,6 +64,14 @@ class StatePush:
             self._run_changed(event)
         elif name.startswith(_DEPLOYMENT_PREFIX) or name == "orc.config.reloaded":
             self._deployments_changed(event)
+        self._push_if_due()
+
+    def status_changed(self) -> None:
+        """The daemon's condition moved without an event (runs held for a journal): push the status."""
+        self._status_due = self._status_due or self._server.listening("status")
+        self._push_if_due()
+
+    def _push_if_due(self) -> None:
         if (self._status_due or self._deployments or self._removed) and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._push_soon())
 

@@ -23,8 +23,9 @@ def report(daemon: Daemon) -> dict[str, Any]:
     table = daemon.table
     blocked = {d.name: reason for d in table if (reason := table.blocked(d.name))}
     health = getattr(daemon.writer, "health", None)
-    degraded = None
+    degraded = store = None
     if health is not None and health.degraded is not None:
+        store = _health_fields(health)
         since = planner.utc(health.since or 0.0).isoformat(timespec="seconds")
         degraded = (
             f"{health.degraded} ({health.waiting} record(s) waiting since "
@@ -35,6 +36,7 @@ def report(daemon: Daemon) -> dict[str, Any]:
         "process_scope": daemon.scopes.mechanism if daemon.scopes is not None else "process group",
         "blocked_deployments": blocked,
         "store_degraded": degraded,
+        "store_health": store,
         "starts_held": daemon.starts_held_because,
         "zygotes": zygotes.report() if (zygotes := daemon.supervisor.zygotes) else [],
     }
@@ -42,12 +44,7 @@ def report(daemon: Daemon) -> dict[str, Any]:
 
 def store_health_changed(daemon: Daemon, health: Any) -> None:
     """The writer's word on the store (on the loop): say it, as a log line and an event."""
-    payload = {
-        "reason": health.degraded,
-        "waiting": health.waiting,
-        "since": health.since,
-        "set_aside": health.set_aside,
-    }
+    payload = _health_fields(health)
     if health.degraded is None:
         log.warning("the store is written again; %d record(s) were waiting", health.waiting)
         daemon.emit(state_events.daemon_event("orc.store.recovered", "orc.store", payload))
@@ -60,3 +57,13 @@ def store_health_changed(daemon: Daemon, health: Any) -> None:
         daemon.emit(state_events.daemon_event("orc.store.degraded", "orc.store", payload))
     if health.reopen and daemon.reopen_store is not None:
         daemon.reopen_store()
+
+
+def _health_fields(health: Any) -> dict[str, Any]:
+    """The writer's health as the `orc.store.*` events and the status's `store_health` carry it."""
+    return {
+        "reason": health.degraded,
+        "waiting": health.waiting,
+        "since": health.since,
+        "set_aside": health.set_aside,
+    }

@@ -167,18 +167,25 @@ async def test_a_filter_that_moves_the_cursor_moves_the_detail_with_it(daemon: F
         )  # fmt: skip
 
 
-async def typed_at_once(pilot: Any, keys: str) -> None:
+async def typed_at_once(pilot: Any, *keys: str) -> None:
     """`keys` as a terminal delivers fast typing: every key queued before the first is handled.
 
+    Each of `keys` is characters typed, or a key's name (`enter`, `escape`).
     `pilot.press` waits for the app to settle after each key, which a person
     typing `/fail` does not: the driver queues the whole burst at once.
     """
-    for char in keys:
-        pilot.app.post_message(events.Key(KEY_NAMES.get(char, char), char))
+    for key in keys:
+        for name, char in [(key, NAMED_KEYS[key])] if key in NAMED_KEYS else _chars(key):
+            pilot.app.post_message(events.Key(name, char))
     await pilot.pause()
 
 
+def _chars(typed: str) -> list[tuple[str, str]]:
+    return [(KEY_NAMES.get(char, char), char) for char in typed]
+
+
 KEY_NAMES = {"/": "slash", ":": "colon", " ": "space"}
+NAMED_KEYS = {"enter": "\r", "escape": "\x1b"}
 
 
 async def test_keys_typed_right_after_slash_all_reach_the_filter(daemon: FakeDaemon) -> None:
@@ -220,3 +227,46 @@ async def test_keys_typed_right_after_slash_reach_the_event_filter(daemon: FakeD
         event_filter = pilot.app.screen.query_one("#event-filter", Input)
         await typed_at_once(pilot, "/quiet")  # `q` would quit
         await wait_until(pilot, lambda: event_filter.value == "quiet", 5, "'quiet' in the filter")
+
+
+async def test_keys_typed_right_after_enter_in_the_filter_move_the_list(daemon: FakeDaemon) -> None:
+    """`/nightly<Enter>j` typed fast: the `j` went into the filter as it closed, not to the list."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        await pilot.press("2", "home")
+        await typed_at_once(pilot, "/nightly", "enter", "j")
+        run_filter = screen.query_one("#run-filter", Input)
+        runs = screen._run_list
+        await wait_until(pilot, lambda: runs.selected_key == "run-0002", 5, "calm-owl selected")
+        assert run_filter.value == "nightly" and focused_id(pilot) == "runs"
+        assert screen.dashboard.runs.view() == ["run-0001", "run-0002"]
+
+
+async def test_keys_typed_right_after_esc_in_the_filter_move_the_list(daemon: FakeDaemon) -> None:
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        await pilot.press("2", "home")
+        first = screen._run_list.selected_key
+        await typed_at_once(pilot, "/owl", "escape", "j")
+        runs = screen._run_list
+        await wait_until(pilot, lambda: runs.selected_key != first, 5, "the cursor moved")
+        assert screen.query_one("#run-filter", Input).value == ""
+        assert focused_id(pilot) == "runs"
+
+
+async def test_keys_typed_right_after_enter_on_the_command_line_reach_the_screen(
+    daemon: FakeDaemon,
+) -> None:
+    """`:deploy cleanup<Enter>j`: the command ran, and `j` moved the deployments list on."""
+    async with make_app(daemon).run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "brave-fox")
+        screen = main_screen(pilot)
+        await typed_at_once(pilot, ":deploy cleanup", "enter", "j")
+        deployments = screen._deployment_list
+        await wait_until(
+            pilot, lambda: deployments.selected_key == "nightly-etl", 5, "nightly-etl, then j"
+        )
+        assert screen.query_one("#command", Input).value == ""
+        assert focused_id(pilot) == "deployments"

@@ -81,9 +81,9 @@ class EventsScreen(Screen[None]):
         self.app.push_screen(HelpScreen(readonly=False))
 
     def action_back(self) -> None:
-        """Esc: leave the filter (clearing it) if it has the keys or a text, else go back."""
+        """Esc: clear the filter if it has a text, else go back (an open filter closes itself)."""
         prompt = self.query_one("#event-filter", Prompt)
-        if self.focused is prompt or prompt.value:
+        if prompt.value:
             prompt.close(clear=True)
             self.stream.focus()
             return

@@ -28,7 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from orchestrate.client.address import SshAddress, StoreAddress
-from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo
+from orchestrate.client.protocol import METHOD_NOT_FOUND, EventInfo, Status
 from orchestrate.core.errors import RemoteError
 from tui import memory
 from tui.client import CLIENT_ERRORS, DashboardClient, describe
@@ -53,7 +53,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.run_views import RunViews
 from tui.screens.verbs import Selection
 from tui.state import Dashboard, LogFilter, RunFilter
-from tui.widgets.banner import Banner
+from tui.widgets.banner import Banner, store_words
 from tui.widgets.event_view import EventView, event_matches
 from tui.widgets.graph_view import GraphView
 from tui.widgets.key_footer import KeyFooter
@@ -298,9 +298,11 @@ class MainScreen(RunViews):
 
     def _show_store_view(self) -> None:
         as_of, down_since = self._store_times
-        stamp = lambda t: self.clock.local(t).strftime("%H:%M:%S")  # noqa: E731
-        self.query_one("#banner", Banner).store_view(stamp(as_of), stamp(down_since))
+        self.query_one("#banner", Banner).store_view(self._stamp(as_of), self._stamp(down_since))
         self._refresh_header()
+
+    def _stamp(self, moment: float) -> str:
+        return self.clock.local(moment).strftime("%H:%M:%S")
 
     def left_the_store(self) -> None:
         self.store_view = False
@@ -314,7 +316,7 @@ class MainScreen(RunViews):
         self.dashboard.set_deployments(loaded.deployments)
         self.dashboard.set_automations(loaded.automations)
         self.dashboard.runs.replace_all(loaded.runs)
-        self.query_one("#banner", Banner).config_error(loaded.status.config_error)
+        self._show_daemon_trouble(loaded.status)
         for row_list in (self._deployment_list, self._run_list, self._automation_list):
             row_list.rows_changed()
         self._refresh_header()
@@ -324,7 +326,13 @@ class MainScreen(RunViews):
     def _status(self, changed: StatusChanged) -> None:
         self.dashboard.status = changed.status
         self._refresh_header()
-        self.query_one("#banner", Banner).config_error(changed.status.config_error)
+        self._show_daemon_trouble(changed.status)
+
+    def _show_daemon_trouble(self, status: Status) -> None:
+        """The status is pushed whenever the store degrades or recovers, so the banner follows it."""
+        banner = self.query_one("#banner", Banner)
+        banner.config_error(status.config_error)
+        banner.store_trouble(store_words(status, self._stamp))
 
     @on(RunsChanged)
     def _runs(self, changed: RunsChanged) -> None:
@@ -673,14 +681,10 @@ class MainScreen(RunViews):
         self.query_one("#run-filter", Prompt).open(self._run_list)
 
     def action_back(self) -> None:
-        """Esc: leave and clear an open input, clear the runs filter, or return to the lists."""
+        """Esc: clear the runs filter, or return to the lists (an open input closes itself)."""
         focused = self.focused
         run_filter = self.query_one("#run-filter", Prompt)
-        if isinstance(focused, Prompt):
-            focused.close(clear=True)
-            if focused is run_filter:
-                self._run_list.focus()
-        elif run_filter.value and isinstance(focused, RunList):
+        if run_filter.value and isinstance(focused, RunList):
             run_filter.close(clear=True)
         elif self.selection is not None:
             self.action_focus_list(self.selection.kind + "s")

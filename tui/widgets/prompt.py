@@ -10,10 +10,18 @@ the list behind before the input opens. A key that opens a prompt is bound
 with `opening_key`, a priority binding: its action runs as the app takes the
 key, the prompt takes the focus then (`open`), and every later key reaches
 it. Typed into an input, the key is the input's (`typing_into`).
+
+Closing has the same race the other way: Enter and Esc are the input's own
+keys, and by the time a binding acted on them the keys typed after them
+(`/fail<Enter>j`) were handed to the input too. So the prompt closes on them
+as it reads them, in the order typed, and a key that reaches it once closed
+goes back to the app, after what the prompt had still to say (its last
+`Changed` and `Submitted`), and on to whoever has the focus now.
 """
 
 from __future__ import annotations
 
+from textual import events
 from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.suggester import Suggester
@@ -68,6 +76,20 @@ class Prompt(Input):
             self.remove_class("open")
         opener, self.opener = self.opener, None
         if opener is not None and opener.is_attached:
-            opener.focus()
+            self.screen.set_focus(opener)  # now: the next key the app takes is the opener's
         else:
             self.blur()
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Enter and Esc close it as they come; keys after them go where the focus went."""
+        if self.can_focus and event.key not in ("enter", "escape"):
+            return  # typed into it (`Input` inserts it)
+        event.stop()
+        event.prevent_default()
+        if not self.can_focus:
+            self.call_later(self.app.post_message, events.Key(event.key, event.character))
+        elif event.key == "enter":
+            self.close(clear=False)  # its owner's handler may still clear it
+            await self.action_submit()
+        else:
+            self.close(clear=True)
