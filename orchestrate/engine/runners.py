@@ -2,9 +2,10 @@
 
 A runner is entered once per flow run. `submit` starts a job once the futures
 it depends on are done — threads never sit blocked on upstream work — and
-leaving the runner waits for everything it started, unless SIGTERM is ending
-the process (`sigterm`): then the thread pool's unfinished task runs end
-Crashed (`cancel_all`) and nothing waits for threads that cannot be stopped.
+leaving the runner waits for everything it started, unless the process is
+being stopped (`sigterm`: SIGTERM, or a worker's cancel or timeout): then the
+thread pool's unfinished task runs are ended (`cancel_all`) and nothing waits
+for threads that cannot be stopped.
 
 The engine knows runners only through `TaskRunner` and `TaskJob`; runners on
 other machines are integrations built on them (`orchestrate.integrations`).

@@ -20,6 +20,10 @@ Once SIGTERM came (`received`), nothing waits for the runner's threads, which
 cannot be stopped: their unfinished task runs are recorded Crashed and their
 later state changes and log lines are refused (`runners.ThreadPoolTaskRunner.
 cancel_all`, `record_gate`), and the process ends once the records are written.
+A worker stopped by its supervisor (a cancel, a timeout) waits for them no
+more either (`stopping`): it ends its flow run in the stop's state and exits,
+and the daemon ends the task runs it left open, instead of the worker sitting
+out the kill grace with threads it cannot stop.
 """
 
 from __future__ import annotations
@@ -43,13 +47,25 @@ if TYPE_CHECKING:
 #: How long the records of a run ended by SIGTERM may take to reach the store before the process ends.
 FLUSH_SECONDS = 10.0
 
-_received: TerminationSignal | None = None
+_received: BaseException | None = None
 _handlers: list[Any] = []  # orc's, while installed
 
 
-def received() -> TerminationSignal | None:
-    """The SIGTERM this process ends for, once orc's handler took it: from then on nothing waits."""
+def received() -> BaseException | None:
+    """The stop this process ends for, once taken: from then on nothing waits.
+
+    A `TerminationSignal` when orc's handler took SIGTERM; in a worker of `orc up`,
+    the `RunAborted` its supervisor's stop became (`stopping`).
+    """
     return _received
+
+
+def stopping(stop: BaseException) -> None:
+    """A worker's run is being stopped (a cancel, a timeout): as after SIGTERM, nothing
+    waits for its task runs' threads, and their unfinished runs end in `stop`'s state."""
+    global _received
+    if _received is None:
+        _received = stop
 
 
 def handling() -> bool:
@@ -121,7 +137,7 @@ def sigterm_crashes_async(job: FlowRunJob) -> Iterator[None]:
         yield
     except (TerminationSignal, asyncio.CancelledError):
         stop = received()
-        if stop is None:  # a cancel of the caller's own
+        if not isinstance(stop, TerminationSignal):  # a cancel of the caller's own
             raise
         _end_process(job, stop)
         raise

@@ -22,6 +22,7 @@ from orchestrate.core.errors import OrcError, ParameterTypeError
 from orchestrate.core.records import LogRecord
 from orchestrate.core.runs import transition
 from orchestrate.core.states import Failed, State, StateType, format_exception
+from orchestrate.engine import sigterm
 from orchestrate.engine.context import tags
 from orchestrate.engine.flow_engine import FlowRunJob, RunAborted, RunPreset
 from orchestrate.recording import get_sink
@@ -63,7 +64,13 @@ class Stopper:
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.requested is None:
-            raise self.request()
+            raise self.stop()
+
+    def stop(self) -> RunAborted:
+        """The stop asked for, taken for the whole process: nothing waits for task threads."""
+        stop = self.request()
+        sigterm.stopping(stop)
+        return stop
 
 
 def run(spec: RunSpec, stopper: Stopper) -> State:
@@ -189,7 +196,7 @@ async def _execute_async(job: FlowRunJob, stopper: Stopper) -> State:
 
     def on_sigterm() -> None:
         if job.aborted is None:
-            job.aborted = stopper.request()
+            job.aborted = stopper.stop()
             main.cancel()
 
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
