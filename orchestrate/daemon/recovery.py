@@ -54,13 +54,17 @@ def _state(s: RunState) -> State:
 
 
 def record_of(view: FlowRunView) -> FlowRunRecord:
-    """A stored flow run back as the live record the daemon works on."""
+    """A stored flow run back as the live record the daemon works on (a retry's state
+    with the time it is due: its run's expected start time is when it was first due)."""
+    state = _state(view.state)
+    if view.next_scheduled_start_time is not None and state.type is StateType.SCHEDULED:
+        state.scheduled_time = view.next_scheduled_start_time.timestamp()
     return FlowRunRecord(
         id=view.id,
         name=view.name,
         flow_name=view.flow_name,
         parameters=view.parameters,
-        state=_state(view.state),
+        state=state,
         created=view.created.timestamp() if view.created else 0.0,
         tags=tuple(view.tags),
         parent_flow_run_id=view.parent_flow_run_id,
