@@ -318,7 +318,7 @@ class Handlers:
                 protocol.CONFLICT,
                 f"Flow run {run_id} completed; start a new one with `orc run {view.deployment}`.",
             )
-        from orchestrate.daemon.recovery import record_of
+        from orchestrate.daemon.stored_runs import record_of
 
         return views.flow_run_info(self.daemon.retry(record_of(view)))
 
