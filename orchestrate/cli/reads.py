@@ -80,6 +80,7 @@ def flow_run_view(info: FlowRunInfo, state: StateRow | None = None) -> FlowRunRo
         info.task_counts,
         time_of(info.expected_start_time),
         info.malformed,
+        time_of(info.next_scheduled_start_time),
     )
 
 

@@ -126,9 +126,9 @@ def print_json(data: Any) -> None:
 
 #: Fields of the daemon's replies that hold a moment as epoch seconds.
 _MOMENTS = frozenset(
-    {"created", "expected_start_time", "start_time", "end_time", "timestamp", "ts", "occurred",
-     "started_at", "next_run_time", "next_times", "next_due_time", "last_fired", "last_seen",
-     "up_since"}
+    {"created", "expected_start_time", "next_scheduled_start_time", "start_time", "end_time",
+     "timestamp", "ts", "occurred", "started_at", "next_run_time", "next_times", "next_due_time",
+     "last_fired", "last_seen", "up_since"}
 )  # fmt: skip
 
 
@@ -209,6 +209,7 @@ def flow_run_json(run: FlowRunView) -> dict[str, Any]:
         "end_time": iso(run.end_time),
         "created": iso(run.created),
         "expected_start_time": iso(run.expected_start_time),
+        "next_scheduled_start_time": iso(run.next_scheduled_start_time),
         "duration_seconds": run.duration_seconds,
         "parameters": run.parameters,
         "tags": run.tags,
@@ -371,6 +372,13 @@ def run_detail(
     _errors(out, run, task_runs)
 
 
+def _next_start(run: FlowRunView) -> list[tuple[str, str | Styled]]:
+    """When a run waiting again (a retry) is due: its expected start stays when it was first due."""
+    if run.state.type != "SCHEDULED" or run.next_scheduled_start_time is None:
+        return []
+    return [("next start", local_time(run.next_scheduled_start_time))]
+
+
 def _run_header(out: Terminal, run: FlowRunView, dashboards: tuple[str, ...] = ()) -> None:
     table.print_wrapped(styled(f"{run.flow_name} / {run.name}", "bold"), out)
     rows: list[tuple[str, str | Styled]] = [
@@ -378,6 +386,7 @@ def _run_header(out: Terminal, run: FlowRunView, dashboards: tuple[str, ...] = (
         ("state", state_text(run.state)),
         ("message", run.state.message or ""),
         ("expected start", local_time(run.expected_start_time)),
+        *_next_start(run),
         ("started", local_time(run.start_time)),
         ("ended", local_time(run.end_time)),
         ("duration", duration(run.duration_seconds)),

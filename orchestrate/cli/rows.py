@@ -87,6 +87,7 @@ class FlowRunRow(_Row):
         "task_run_counts",
         "expected_start_time",
         "malformed",
+        "next_scheduled_start_time",
     )
     __slots__ = _fields
     id: str
@@ -106,6 +107,7 @@ class FlowRunRow(_Row):
     task_run_counts: dict[str, int]
     expected_start_time: datetime | None
     malformed: str | None
+    next_scheduled_start_time: datetime | None
 
     @property
     def duration_seconds(self) -> float | None:

@@ -188,6 +188,9 @@ class FlowRunInfo(Wire):
     tags: list[str] = Field(default_factory=list)
     created: float
     expected_start_time: float | None = None
+    #: when a Scheduled run is due, if its state says (an AwaitingRetry's time); the
+    #: expected start time stays when the run was first due
+    next_scheduled_start_time: float | None = None
     start_time: float | None = None
     end_time: float | None = None
     run_count: int = 0
@@ -578,6 +581,7 @@ class StateFields(Params):
     name: Name
     message: Text | None = None
     timestamp: Epoch
+    scheduled_time: Epoch | None = None
     error_type: Text | None = None
     error_message: Text | None = None
     traceback: Text | None = None

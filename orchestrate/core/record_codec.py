@@ -3,11 +3,11 @@
 Each record becomes `[kind, fields]`, kind one of `flow_run`, `task_run`,
 `state`, `edge`, `log`, `event`, fields a dict named like the record's
 attributes (so adding a field stays compatible). A state carries its type,
-name, message and timestamp, and for a failure the error's type, message and
-traceback text: what the store keeps. Never a result or a pickled exception;
-those stay in the worker. A decoded failure holds a `RecordedError` that reads
-like the original (`error_type` and `str()`), so the store writes the same
-columns for it as for the exception itself.
+name, message and timestamp (a Scheduled one its due time too), and for a
+failure the error's type, message and traceback text: what the store keeps.
+Never a result or a pickled exception; those stay in the worker. A decoded
+failure holds a `RecordedError` that reads like the original (`error_type` and
+`str()`), so the store writes the same columns for it as for the exception itself.
 
 This runs for every record a run produces, so it is plain dict building with
 one function per kind; parameters and event payloads, the only user values,
@@ -51,6 +51,8 @@ def encode_state(state: State) -> dict[str, Any]:
         "message": state.message,
         "timestamp": state.ts,
     }
+    if state.scheduled_time is not None:
+        fields["scheduled_time"] = state.scheduled_time
     exc = state.exception
     if exc is not None:
         fields["error_type"] = error_type_of(exc)
@@ -68,6 +70,7 @@ def decode_state(fields: dict[str, Any]) -> State:
         fields.get("message"),
         None,
         fields["timestamp"],
+        fields.get("scheduled_time"),
     )
     error_type = fields.get("error_type")
     if error_type is not None:

@@ -44,6 +44,17 @@ class FlowRunRecord:
     end_time: float | None = None
     run_count: int = 0
 
+    @property
+    def next_scheduled_start_time(self) -> float | None:
+        """When its Scheduled state is due, if that state says (Prefect's field of this name):
+        a retry keeps its run's `expected_start_time` and is due at its AwaitingRetry's time."""
+        return self.state.scheduled_time
+
+    def due_time(self) -> float | None:
+        """When a Scheduled run may start: its state's time, else its expected start time."""
+        due = self.state.scheduled_time
+        return self.expected_start_time if due is None else due
+
 
 @dataclass(slots=True, eq=False)
 class TaskRunRecord:

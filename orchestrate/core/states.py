@@ -122,9 +122,11 @@ class State(Generic[R]):
         message: a human sentence about why the run is in this state.
         data: the run's result (Completed) or the exception (Failed, Crashed).
         timestamp: when the state began, seconds since the epoch; now by default.
+        scheduled_time: for a Scheduled state, when the run is due (Prefect's
+            `state_details.scheduled_time`); None: at the run's expected start time.
     """
 
-    __slots__ = ("data", "message", "name", "run_id", "traceback", "ts", "type")
+    __slots__ = ("data", "message", "name", "run_id", "scheduled_time", "traceback", "ts", "type")
 
     def __init__(
         self,
@@ -133,12 +135,14 @@ class State(Generic[R]):
         message: str | None = None,
         data: Any = None,
         timestamp: float | None = None,
+        scheduled_time: float | None = None,
     ) -> None:
         self.type = type
         self.name = name or _DEFAULT_NAMES[type]
         self.message = message
         self.data = data
         self.ts = time.time() if timestamp is None else timestamp
+        self.scheduled_time = scheduled_time
         self.traceback: str | None = None
         self.run_id: str | None = None  # the run this state belongs to, once set
 
@@ -240,6 +244,7 @@ class State(Generic[R]):
     def copy(self, **changes: Any) -> State:
         """A new state like this one, with some fields changed and a fresh timestamp."""
         fields = {"type": self.type, "name": self.name, "message": self.message, "data": self.data}
+        fields["scheduled_time"] = self.scheduled_time
         fields.update(changes)
         return State(**fields)
 
@@ -312,17 +317,28 @@ def format_exception(exc: BaseException) -> str:
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
+def _epoch(moment: float | datetime | None) -> float | None:
+    """Seconds since the epoch: Prefect's states take a datetime."""
+    return moment.timestamp() if isinstance(moment, datetime) else moment
+
+
 def _constructor(type: StateType, name: str) -> Any:
     def make(
         message: str | None = None,
         data: Any = None,
         name: str = name,
         timestamp: float | datetime | None = None,
+        scheduled_time: float | datetime | None = None,
         **_: Any,
     ) -> State:
-        if isinstance(timestamp, datetime):  # Prefect's states take a datetime
-            timestamp = timestamp.timestamp()
-        return State(type, name=name, message=message, data=data, timestamp=timestamp)
+        return State(
+            type,
+            name=name,
+            message=message,
+            data=data,
+            timestamp=_epoch(timestamp),
+            scheduled_time=_epoch(scheduled_time),
+        )
 
     make.__name__ = name
     make.__doc__ = f"A `{name}` state (type {type.value})."

@@ -63,9 +63,9 @@ def deployment_info(
 
 def _next_run_time(daemon: Daemon, spec: Any) -> float | None:
     upcoming = [
-        r.expected_start_time
+        due
         for r in daemon.book.scheduled()
-        if r.deployment == spec.name and r.expected_start_time is not None
+        if r.deployment == spec.name and (due := r.due_time()) is not None
     ]
     return None if daemon.table.is_paused(spec.name) or not upcoming else min(upcoming)
 

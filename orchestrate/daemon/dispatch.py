@@ -43,7 +43,7 @@ class Decision:
 
 
 def is_due(run: FlowRunRecord, now: float) -> bool:
-    return run.state.type is StateType.SCHEDULED and (run.expected_start_time or 0.0) <= now
+    return run.state.type is StateType.SCHEDULED and (run.due_time() or 0.0) <= now
 
 
 def decide(
@@ -57,7 +57,7 @@ def decide(
     by_tag = Counter(t for r in running for t in r.tags)
     total = sum(by_deployment.values())
     decision = Decision()
-    for run in sorted(due, key=lambda r: (r.expected_start_time or 0.0, r.created)):
+    for run in sorted(due, key=lambda r: (r.due_time() or 0.0, r.created)):
         limit = limits.deployments.get(run.deployment or "", DeploymentLimit(None))
         if limit.limit is not None and by_deployment[run.deployment] >= limit.limit:
             if limit.strategy != "enqueue" and run.state.name != "AwaitingRetry":
@@ -79,8 +79,8 @@ def decide(
 def _waiting_name(run: FlowRunRecord, now: float) -> str:
     if run.state.name == "AwaitingRetry":
         return "AwaitingRetry"
-    due = now if run.expected_start_time is None else run.expected_start_time
-    if now - due >= LATE_AFTER:
+    due = run.due_time()
+    if now - (now if due is None else due) >= LATE_AFTER:
         return "Late"
     return "AwaitingConcurrencySlot"
 

@@ -136,9 +136,9 @@ class Handlers:
         d = self.daemon
         now = d.clock()
         running = [d.book.get(i) for i in d.handles]
-        scheduled = sorted(d.book.scheduled(), key=lambda r: r.expected_start_time or 0.0)
-        queued = [r for r in scheduled if (r.expected_start_time or 0.0) <= now]
-        upcoming = [r for r in scheduled if (r.expected_start_time or 0.0) > now]
+        scheduled = sorted(d.book.scheduled(), key=lambda r: r.due_time() or 0.0)
+        queued = [r for r in scheduled if (r.due_time() or 0.0) <= now]
+        upcoming = [r for r in scheduled if (r.due_time() or 0.0) > now]
         nxt = upcoming[0] if upcoming else None
         # Sent as the model writes it (every field, in order), so a client that reads plain
         # JSON (`orc status --json` on its quick path) prints what a validating one prints.
@@ -153,7 +153,7 @@ class Handlers:
             "queued": len(queued),
             "next_due": _brief(nxt) if nxt else None,
             "next_due_deployment": nxt.deployment if nxt else None,
-            "next_due_time": nxt.expected_start_time if nxt else None,
+            "next_due_time": nxt.due_time() if nxt else None,
             "deployments": len(d.table),
             "automations": len(d.automations) if d.automations is not None else 0,
             "config_error": d.config_error,
@@ -318,7 +318,7 @@ class Handlers:
                 protocol.CONFLICT,
                 f"Flow run {run_id} completed; start a new one with `orc run {view.deployment}`.",
             )
-        from orchestrate.daemon.recovery import record_of
+        from orchestrate.daemon.stored_runs import record_of
 
         return views.flow_run_info(self.daemon.retry(record_of(view)))
 

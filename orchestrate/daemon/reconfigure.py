@@ -32,7 +32,7 @@ def set_paused(daemon: Daemon, name: str, paused: bool) -> None:
     daemon.emit(_deployment_event(verb, name))
     log.info("deployment %s %s", name, verb)
     if not paused:
-        from orchestrate.daemon.recovery import catch_up
+        from orchestrate.daemon.catchup import catch_up
 
         catch_up(daemon, daemon.clock(), [name])
         daemon.plan([name])
@@ -41,7 +41,7 @@ def set_paused(daemon: Daemon, name: str, paused: bool) -> None:
 
 def reload(daemon: Daemon, config: Any) -> None:
     """Apply a new, valid config as a diff; running runs are never touched."""
-    from orchestrate.daemon.recovery import catch_up
+    from orchestrate.daemon.catchup import catch_up
 
     diff = daemon.table.replace(config)
     daemon.config_error = None

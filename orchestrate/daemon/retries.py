@@ -107,9 +107,12 @@ def maybe_retry(daemon: Daemon, run: FlowRunRecord) -> bool:
 
 
 def schedule_again(daemon: Daemon, run: FlowRunRecord, at: float, message: str) -> None:
-    """The same run Scheduled again at `at` as AwaitingRetry, for its next attempt."""
-    retry = State(StateType.SCHEDULED, "AwaitingRetry", message=message)
+    """The same run Scheduled again at `at` as AwaitingRetry, for its next attempt.
+
+    As in Prefect, `at` is the state's `scheduled_time`: the run's expected start
+    time stays when it was first due, and the flow's `scheduled_start_time` with it.
+    """
+    retry = State(StateType.SCHEDULED, "AwaitingRetry", message=message, scheduled_time=at)
     daemon.held_failures.pop(run.id, None)  # the attempt's failure is told as AwaitingRetry
-    run.expected_start_time = at
     run.end_time = None
     transition(run, retry, daemon)

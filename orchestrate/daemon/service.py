@@ -298,7 +298,7 @@ class Daemon:
         return self._sleep_for(now)
 
     def _dispatchable(self, run: FlowRunRecord, now: float) -> bool:
-        return (run.expected_start_time or 0.0) <= now and self._may_start(run)
+        return (run.due_time() or 0.0) <= now and self._may_start(run)
 
     def _may_start(self, run: FlowRunRecord) -> bool:
         """Would the run start once due? A pause holds scheduled runs, not retries or manual ones."""
@@ -330,7 +330,13 @@ class Daemon:
             consumed.add(run.deployment or "")
         for run, name in decision.wait:
             if run.state.name != name:
-                transition(run, State(StateType.SCHEDULED, name, message=run.state.message), self)
+                waiting = State(
+                    StateType.SCHEDULED,
+                    name,
+                    message=run.state.message,
+                    scheduled_time=run.state.scheduled_time,  # still due when it was
+                )
+                transition(run, waiting, self)
         for run in decision.start:
             if self.stopping:
                 break  # still Scheduled: the next orc up starts it
@@ -342,9 +348,9 @@ class Daemon:
         return consumed
 
     def _sleep_for(self, now: float) -> float | None:
-        times = [r.expected_start_time or now for r in self.book.scheduled() if self._may_start(r)]
+        times = [r.due_time() or now for r in self.book.scheduled() if self._may_start(r)]
         waiting_late = [
-            (r.expected_start_time or now) + 15.0
+            (r.due_time() or now) + 15.0
             for r in self.book.scheduled()
             if r.state.name == "AwaitingConcurrencySlot"
         ]

@@ -267,6 +267,7 @@ FLOW_RUNS = Table(
         ("start_time", "time"),
         ("end_time", "time"),
         ("run_count", "int"),
+        ("next_scheduled_start_time", "time"),
     ],
     upsert=True,
 )

@@ -29,6 +29,11 @@ SORTS = {
     "duration": "end_time - start_time",
 }
 
+#: When a Scheduled run is due: its state's time (a retry's), else when it was first due.
+_DUE = "coalesce(next_scheduled_start_time, expected_start_time, created)"
+#: A Scheduled run not due yet.
+_NOT_DUE = f"state_type = 'SCHEDULED' AND coalesce({_DUE} > now(), FALSE)"
+
 #: When a run was last active: its end, now while it runs, else when it is (was) due.
 _ACTIVE_UNTIL = (
     "coalesce(end_time, CASE WHEN start_time IS NOT NULL THEN now() END, "
@@ -90,20 +95,17 @@ class FlowRunReads(Reader):
                 where.append(clause)
                 params.append(moment)
         if scheduled:
-            where.append(
-                "state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE)"
-            )
+            where.append(_NOT_DUE)
         elif not upcoming and not wanted:  # a run awaiting its retry has run: it is listed
-            where.append(
-                "NOT (state_type = 'SCHEDULED' AND coalesce(expected_start_time > now(), FALSE)"
-                " AND coalesce(run_count, 0) = 0)"
-            )
+            where.append(f"NOT ({_NOT_DUE} AND coalesce(run_count, 0) = 0)")
         if sort is not None and sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
         wanted_rows = row_limit(limit)
         query = f"SELECT {FLOW_RUN_COLUMNS} FROM flow_runs WHERE {' AND '.join(where)}"
-        ascending = reverse != (scheduled and sort is None)  # upcoming: the next due first
-        order = f" ORDER BY {SORTS[sort or 'slot']} {'ASC' if ascending else 'DESC'} NULLS LAST, id"
+        upcoming_first = scheduled and sort is None  # the next due first
+        ascending = reverse != upcoming_first
+        by = _DUE if upcoming_first else SORTS[sort or "slot"]
+        order = f" ORDER BY {by} {'ASC' if ascending else 'DESC'} NULLS LAST, id"
         if sort is not None or ascending:  # an order a time window cannot bound: read it all
             rows = self._rows(f"{query}{order} LIMIT ?", [*params, wanted_rows])
         else:

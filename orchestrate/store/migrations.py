@@ -132,8 +132,12 @@ CREATE INDEX history_rows_by_run ON {history_shape.ROWS_TABLE} (run_id);
 {history_shape.view_ddl()};
 """
 
+# When a Scheduled flow run is due, if its state says (an AwaitingRetry's time): a retry
+# keeps the run's `expected_start_time`, and a restart must still know when it is due.
+_V5 = "ALTER TABLE flow_runs ADD COLUMN next_scheduled_start_time TIMESTAMPTZ;"
+
 #: (version, SQL) in the order they apply. The version after all of them is the file's.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5)]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 

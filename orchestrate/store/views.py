@@ -29,7 +29,7 @@ _STATE_COLUMNS = (
 FLOW_RUN_COLUMNS = (
     f"id, name, flow_name, {_STATE_COLUMNS}, parameters, tags, parent_flow_run_id, "
     "parent_task_run_id, deployment, entrypoint, epoch(created), epoch(start_time), "
-    "epoch(end_time), run_count, epoch(expected_start_time)"
+    "epoch(end_time), run_count, epoch(expected_start_time), epoch(next_scheduled_start_time)"
 )
 #: What `TaskRunView.from_row` reads, in its order.
 TASK_RUN_COLUMNS = (
@@ -86,6 +86,8 @@ class FlowRunView:
     task_run_counts: dict[str, int] = field(default_factory=dict)
     expected_start_time: datetime | None = None
     malformed: str | None = None  # what in the stored row did not fit, with its raw value
+    #: when a Scheduled run is due, if its state says (an AwaitingRetry's time)
+    next_scheduled_start_time: datetime | None = None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -117,6 +119,7 @@ class FlowRunView:
             {},
             time_of(row[20]),
             noted(notes),
+            time_of(row[21]),
         )
 
 

@@ -106,6 +106,27 @@ def test_upcoming_runs_list_the_soonest_first(
     assert _ids(orc, "--scheduled", "--reverse") == ["in-3h", "in-2h", "in-1h"]
 
 
+def test_a_retry_is_upcoming_until_its_scheduled_time_not_its_first_due_time(
+    tmp_path: Path, orc: Orc, build: SimpleNamespace
+) -> None:
+    """A retry keeps its run's expected start time (when it was first due): `--scheduled`
+    lists it, in its place, by when the retry is due (its AwaitingRetry's `scheduled_time`)."""
+    now = time.time()
+    writer = StoreWriter(store_path(tmp_path))
+    writer.put(build.flow_run("retry-in-2h", AwaitingRetry(scheduled_time=now + 2 * HOUR),
+                              deployment="etl", run_count=1, created=now - HOUR,
+                              start_time=now - HOUR, expected_start_time=now - HOUR))  # fmt: skip
+    for hours in (1, 3):
+        writer.put(build.flow_run(f"in-{hours}h", Scheduled(), deployment="etl", run_count=0,
+                                  created=now, expected_start_time=now + hours * HOUR,
+                                  start_time=None, end_time=None))  # fmt: skip
+    writer.close()
+    assert _ids(orc, "--scheduled") == ["in-1h", "retry-in-2h", "in-3h"]
+    retry = parse_json(orc("runs", "ls", "--json"))[0]
+    assert retry["id"] == "retry-in-2h"
+    assert retry["next_scheduled_start_time"] > retry["expected_start_time"]  # ISO, one offset
+
+
 def test_a_filter_that_matches_nothing_says_so(runs: Path, orc: Orc) -> None:
     result = orc("runs", "ls", "--deployment", "etl", "--state", "Cancelled")
     assert result.returncode == 0, result.stderr

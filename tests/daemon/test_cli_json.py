@@ -67,8 +67,9 @@ def test_run_cancel_retry_pause_resume_print_json(project: Project) -> None:
 
 #: Keys that hold a moment in orc's JSON; user data (parameters, payloads) is not walked.
 TIME_KEYS = {
-    "created", "expected_start_time", "start_time", "end_time", "timestamp", "ts", "occurred",
-    "started_at", "next_run_time", "next_times", "next_due_time", "last_fired", "last_seen",
+    "created", "expected_start_time", "next_scheduled_start_time", "start_time", "end_time",
+    "timestamp", "ts", "occurred", "started_at", "next_run_time", "next_times", "next_due_time",
+    "last_fired", "last_seen",
 }  # fmt: skip
 
 
