@@ -187,8 +187,8 @@ def logs(args: Args) -> int | None:
         if "--json" in args.flags:
             print_log_json(reads, found)  # paged, as the full command prints it
             return 0
-        lines = print_log(reads, found)  # streamed, as the full command prints it
-    render.unlogged_error(found.run, lines)
+        printed = print_log(reads, found)  # streamed, as the full command prints it
+    render.unlogged_error(found.run, printed.tracebacks)
     return 0
 
 

@@ -32,18 +32,29 @@ _CYAN, _RESET = "\x1b[36m", "\x1b[0m"
 _TRACEBACK = "Traceback (most recent call last)"
 
 
-def print_log(
-    store: Store | DaemonReads, found: RunRead, out: TextIO | None = None
-) -> list[LogLineRow]:
-    """Print the run's log, oldest first; returns its lines that hold a traceback
-    (what `render.unlogged_error` looks at)."""
+class Printed:
+    """What `print_log` printed: its lines that hold a traceback (what
+    `render.unlogged_error` looks at), and the time of its last line (where a follow
+    goes on from), in seconds since the epoch. A plain class: the quick path of a read
+    loads no `dataclasses`."""
+
+    __slots__ = ("last", "tracebacks")
+
+    def __init__(self) -> None:
+        self.tracebacks: list[LogLineRow] = []
+        self.last: float | None = None
+
+
+def print_log(store: Store | DaemonReads, found: RunRead, out: TextIO | None = None) -> Printed:
+    """Print the run's log, oldest first."""
     from orchestrate.cli.table import colour_wanted
 
     out = out or sys.stdout
     colour = colour_wanted(out)
     names = {t.id: t.name for t in found.task_runs}
     heads: dict[tuple[Any, Any], str] = {}  # (level, task run) -> "LEVEL    task": few of them
-    tracebacks: list[LogLineRow] = []
+    printed = Printed()
+    tracebacks = printed.tracebacks
     for rows in _pages(store, found.run.id):
         text = []
         for task_run_id, ts, level, logger, message in rows:
@@ -61,7 +72,9 @@ def print_log(
                 )
         out.write("".join(text))
         out.flush()
-    return tracebacks
+        if rows:
+            printed.last = rows[-1][1]
+    return printed
 
 
 def print_log_json(store: Store | DaemonReads, found: RunRead, out: TextIO | None = None) -> None:

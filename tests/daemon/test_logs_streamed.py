@@ -155,3 +155,29 @@ def test_orc_logs_follow_json_prints_an_object_a_line_with_late_task_names(
     ended = project.orc("logs", run_id, "-f")
     assert ended.returncode == 0, ended.stderr
     assert "from the late task" in ended.stdout
+
+
+def test_a_follow_that_starts_after_the_run_ended_prints_the_lines_since_it_last_printed(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`orc logs -f` prints what the store holds, then subscribes: a run that logged and
+    ended in between left the follow with nothing more to print. The follow is called
+    here as the command calls it, once the run ended, with the time of the line the first
+    read printed last."""
+    from orchestrate.cli.logs import _follow
+
+    project.write("flows.py", WAITS)
+    project.write("flows.toml", '[[deployments]]\nname = "waits"\nentrypoint = "flows.py:waits"\n')
+    project.up()
+    marker = project.root / "go"
+    marker.write_text("go")
+    with project.client() as client:
+        run_id = client.create_run("waits", {"marker": str(marker)}).id
+        wait_for(lambda: client.run(run_id).run.settled, 30, "the run settled")
+        lines = client.logs(run_id)
+    started = next(line.ts for line in lines if line.message == "started")
+    _follow(project.root, run_id, json_output=True, since=started)
+    printed = [json.loads(text)["message"] for text in capsys.readouterr().out.splitlines()]
+    after = [line.message for line in lines if line.ts > started]
+    assert "from the late task" in after
+    assert printed == after
