@@ -23,11 +23,11 @@ from typing import Protocol
 
 log = logging.getLogger("orc.daemon")
 
-#: Records waiting for a degraded store past which workers are no longer read. A short log
-#: line waits as ~250 bytes (the record, its message, its place in the queue), so this is
-#: ~25 MB: far above what a working store ever has waiting (it writes every 50 ms, at
-#: ~300,000 rows/s), and half a batch (`writer.MAX_BATCH`), so the first write after the
-#: store recovers takes them all.
+#: Records waiting for a degraded store past which workers are no longer read. 100,000 short
+#: log lines hold ~30 MB of Python objects; with DuckDB's buffers for its tries at writing
+#: them a daemon grew 50-125 MB in all (one that kept reading: ~1 GB in 30 s). Far above
+#: what a working store has waiting (it writes every 50 ms, at ~300,000 rows/s), and half a
+#: batch (`writer.MAX_BATCH`), so the first write after the store recovers takes them all.
 PAUSE_AT = 100_000
 #: Bytes read from workers while the store is degraded past which they are no longer read:
 #: a count alone would let 100,000 long lines (up to 64 KB each) hold gigabytes.
