@@ -32,6 +32,8 @@ def print_status(info: Any, root: Path) -> None:
         print(f"  STORE DEGRADED: {info.store_degraded}")
     if starts_held := getattr(info, "starts_held", None):
         print(f"  RUNS HELD: {starts_held}")
+    if runs_paused := getattr(info, "runs_paused", None):
+        print(f"  RUNS PAUSED: {runs_paused}")
     if info.process_scope:
         print(f"  processes of a run: {info.process_scope}")
     for line in _zygote_lines(getattr(info, "zygotes", None) or []):

@@ -360,6 +360,7 @@ class Status(Wire):
     store_degraded: str | None = None  # why the store cannot be written now, while that lasts
     store_health: StoreHealthInfo | None = None  # the same, as fields (None while writes succeed)
     starts_held: str | None = None  # why no run starts now (a run journal the disk refused)
+    runs_paused: str | None = None  # running workers not read while the store is degraded
     zygotes: list[ZygoteInfo] = Field(default_factory=list)  # none when workers start cold
     log_file: str | None = None  # where this daemon writes its log; None: its stderr only
 

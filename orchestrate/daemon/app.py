@@ -63,6 +63,7 @@ async def _main(
     from orchestrate.daemon.automations import Automations
     from orchestrate.daemon.deployments import DeploymentTable
     from orchestrate.daemon.handlers import Handlers
+    from orchestrate.daemon.read_pause import ReadPause
     from orchestrate.daemon.recovery import recover
     from orchestrate.daemon.retention import Retention
     from orchestrate.daemon.run_retention import RunRetention
@@ -85,11 +86,14 @@ async def _main(
     report_through_logging()
     writer = StoreWriter(path, connection=conn)
     scopes = RunScopes(root)
+    pause = ReadPause(lambda: writer.health.waiting)
     daemon = Daemon(
         root,
         DeploymentTable(config, state_dir(root)),
         writer,
-        lambda on_records: Supervisor(on_records, scopes=scopes, warm=_warm_starts()),
+        lambda on_records: Supervisor(
+            on_records, scopes=scopes, warm=_warm_starts(), read_pause=pause
+        ),
     )
     daemon.scopes = scopes
     daemon.log_file = log_file

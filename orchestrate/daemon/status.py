@@ -2,7 +2,8 @@
 
 When the writer cannot write (disk full, a broken file) nothing is dropped:
 records wait in memory and are retried. This is where that is said, as a
-status line, a log line and an `orc.store.*` event.
+status line, a log line and an `orc.store.*` event, and where the workers'
+reading is told of it (`read_pause`: past a bound, their flows wait instead).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrate.daemon import planner, state_events
 
 if TYPE_CHECKING:
+    from orchestrate.daemon.read_pause import ReadPause
     from orchestrate.daemon.service import Daemon
 
 log = logging.getLogger("orc.daemon")
@@ -38,6 +40,7 @@ def report(daemon: Daemon) -> dict[str, Any]:
         "store_degraded": degraded,
         "store_health": store,
         "starts_held": daemon.starts_held_because,
+        "runs_paused": pause.report() if (pause := _read_pause(daemon)) else None,
         "zygotes": zygotes.report() if (zygotes := daemon.supervisor.zygotes) else [],
     }
 
@@ -55,6 +58,8 @@ def store_health_changed(daemon: Daemon, health: Any) -> None:
             health.waiting,
         )
         daemon.emit(state_events.daemon_event("orc.store.degraded", "orc.store", payload))
+    if (pause := _read_pause(daemon)) is not None:
+        pause.store_changed(health.degraded is not None)
     if health.reopen and daemon.reopen_store is not None:
         daemon.reopen_store()
 
@@ -67,3 +72,8 @@ def _health_fields(health: Any) -> dict[str, Any]:
         "since": health.since,
         "set_aside": health.set_aside,
     }
+
+
+def _read_pause(daemon: Daemon) -> ReadPause | None:
+    """The supervisor's hold on its workers' reading (a test's stand-in supervisor has none)."""
+    return getattr(daemon.supervisor, "read_pause", None)

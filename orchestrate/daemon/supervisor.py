@@ -32,6 +32,7 @@ from orchestrate.core.records import Record
 from orchestrate.core.states import Crashed, Failed, State
 from orchestrate.daemon import worker_handshake
 from orchestrate.daemon.outcome import Outcome
+from orchestrate.daemon.read_pause import ReadPause
 from orchestrate.daemon.scope import RunScopes
 from orchestrate.daemon.worker_exit import (
     ORDERLY_EXITS,
@@ -65,6 +66,8 @@ class Supervisor:
         kill_grace: seconds between SIGTERM and SIGKILL when stopping a worker.
         scopes: finds every process of a run (see `daemon.scope`); without it, the
             worker's process group stands for the run.
+        read_pause: holds the reading of every worker while the store cannot take more
+            records (see `daemon.read_pause`); by default workers are always read.
     """
 
     def __init__(
@@ -75,8 +78,10 @@ class Supervisor:
         kill_grace: float = 5.0,
         scopes: RunScopes | None = None,
         warm: bool = False,
+        read_pause: ReadPause | None = None,
     ) -> None:
         self.on_records = on_records
+        self.read_pause = read_pause or ReadPause()
         self.python = python
         self.kill_grace = kill_grace
         self.scopes = scopes
@@ -117,7 +122,9 @@ class WorkerHandle:
         self._supervisor = supervisor
         self._run = RecordedRun(spec.flow_run_id)
         self._processes = RunProcesses(spec.flow_run_id, supervisor.scopes)
-        self._pipes = WorkerPipes(spec.flow_run_id, self._take, supervisor.deliver)
+        self._pipes = WorkerPipes(
+            spec.flow_run_id, self._take, supervisor.deliver, supervisor.read_pause
+        )
         self._stop = WorkerStop(self._processes, self._pipes, supervisor.kill_grace)
         self._done: Outcome[WorkerExit] = Outcome()
         self._task: asyncio.Task[None] | None = None

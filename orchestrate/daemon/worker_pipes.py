@@ -1,11 +1,16 @@
 """The daemon's ends of one worker's channels: its records in, a stop out, its output as logs.
 
 A worker sends its records as `records` notifications over its socket; its
-stdout and stderr become the run's logs, line by line. Neither may hurt the
-daemon: a line past its limit is cut, a line that is not a records
-notification is reported (a few times) and skipped, and after the worker
-exits its pipes are read for at most `IO_GRACE` seconds, since a process it
-left behind may hold them open.
+stdout and stderr become the run's logs, line by line (`worker_output`).
+Neither may hurt the daemon: a line past its limit is cut, a line that is not
+a records notification is reported (a few times) and skipped, and after the
+worker exits its pipes are read for at most `IO_GRACE` seconds, since a
+process it left behind may hold them open.
+
+While the store cannot be written, reading may be held (`read_pause`): the
+worker's writes then block and its flow waits. A worker being stopped or that
+has exited is read to its end regardless, so its final state is never left
+unread.
 
 The socket and the output pipes are read by reader callbacks of the loop, not
 a stream and a task each: most workers write nothing to their pipes, and a
@@ -19,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import socket
 import time
 from collections import deque
@@ -28,17 +32,14 @@ from collections.abc import Callable
 from orchestrate.core import secrets
 from orchestrate.core.record_codec import decode_records
 from orchestrate.core.records import LogRecord, Record
+from orchestrate.daemon.read_pause import ReadPause
+from orchestrate.daemon.worker_output import MAX_LOG_LINE, MAX_OUTPUT_LINE, OutputPipe
 from orchestrate.daemon.worker_records import note
 from orchestrate.worker import handshake
 from orchestrate.worker.channel import RECORDS
 
 #: After the worker exits, how long its pipes may stay open (a process it left behind holds them).
 IO_GRACE = 2.0
-#: A stdout or stderr line longer than this is cut into several log lines.
-MAX_LOG_LINE = 64 * 1024
-#: Of one stdout or stderr line, this much is kept (as MAX_LOG_LINE pieces); the rest is
-#: dropped and a line saying so follows: a run that prints 50 MB at once stores 1 MB of it.
-MAX_OUTPUT_LINE = 1024 * 1024
 #: A records line longer than this is not a worker's: it is dropped as garbage.
 MAX_RECORDS_LINE = 256 * 1024 * 1024
 #: The most one read of the worker's socket takes (as asyncio's streams).
@@ -56,6 +57,7 @@ class WorkerPipes:
         flow_run_id: the run whose logs the output lines become.
         on_records: called with each batch of records the worker sent.
         deliver: called with each batch of log lines (the worker's output, garbage reports).
+        pause: holds the reading of every worker while the store cannot take more records.
     """
 
     def __init__(
@@ -63,24 +65,47 @@ class WorkerPipes:
         flow_run_id: str,
         on_records: Callable[[list[Record]], None],
         deliver: Callable[[list[Record]], None],
+        pause: ReadPause | None = None,
     ) -> None:
         self.flow_run_id = flow_run_id
         self.on_records = on_records
         self.deliver = deliver
+        self.pause = pause or ReadPause()
+        self._to_the_end = False  # stopping or exited: never held again
         #: The last lines the worker wrote to stderr, for a Crashed state to quote.
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._garbage = 0
         self._channel: _Channel | None = None
-        self._outputs: list[_Output] = []
+        self._outputs: list[OutputPipe] = []
 
     async def open(self, sock: socket.socket, out: int, err: int) -> list[asyncio.Future[None]]:
         """Start reading the socket and both pipes; the futures end when their ends close."""
         self._channel = _Channel(sock, self._records)
         self._outputs = [
-            _Output(out, lambda lines: self._output(lines, "stdout", logging.INFO)),
-            _Output(err, lambda lines: self._output(lines, "stderr", logging.WARNING)),
+            OutputPipe(out, lambda lines: self._output(lines, "stdout", logging.INFO)),
+            OutputPipe(err, lambda lines: self._output(lines, "stderr", logging.WARNING)),
         ]
+        if not self._to_the_end:
+            self.pause.join(self)
         return [self._channel.done] + [o.done for o in self._outputs]
+
+    def hold(self) -> None:
+        """Stop reading the socket and the pipes (the store cannot take more records)."""
+        for reader in self._readers():
+            reader.hold()
+
+    def release(self) -> None:
+        """Read the socket and the pipes again, as far as they are still open."""
+        for reader in self._readers():
+            reader.release()
+
+    def read_to_the_end(self) -> None:
+        """Read this worker whatever the store does from now on: it is stopping or has exited."""
+        self._to_the_end = True
+        self.pause.leave(self)
+
+    def _readers(self) -> list[_Channel | OutputPipe]:
+        return [*([self._channel] if self._channel is not None else []), *self._outputs]
 
     def send(self, line: bytes) -> None:
         """Write `line` to the worker's socket, if it is still open."""
@@ -97,6 +122,7 @@ class WorkerPipes:
 
     async def finish(self, pumps: list[asyncio.Future[None]]) -> None:
         """Read what the worker left in its pipes; give up after `IO_GRACE` if someone holds them open."""
+        self.read_to_the_end()
         open_ = [pump for pump in pumps if not pump.done()]  # often none by the worker's exit
         if open_:
             _, late = await asyncio.wait(open_, timeout=IO_GRACE)
@@ -118,6 +144,8 @@ class WorkerPipes:
             records.extend(self._decode(masker.line(line) if masker else line))
         if records:
             self.on_records(records)
+        if self.pause.degraded:
+            self.pause.took(sum(map(len, lines)))
 
     def _output(self, lines: list[bytes], name: str, level: int) -> None:
         """Lines the worker wrote to stdout or stderr, as the run's logs."""
@@ -128,6 +156,8 @@ class WorkerPipes:
         if name == "stderr":
             self.stderr_tail.extend(texts)
         self.deliver([LogRecord(flow_run_id, None, now, level, name, t) for t in texts])
+        if self.pause.degraded:
+            self.pause.took(sum(map(len, lines)))
 
     def _hello(self, line: bytes) -> list[Record]:
         problem = _hello_problem(line)
@@ -176,6 +206,19 @@ class _Channel:
         self._drained: list[asyncio.Future[None]] = []
         sock.setblocking(False)
         self.loop.add_reader(self.fd, self._readable)
+        self._reading = True
+
+    def hold(self) -> None:
+        """Stop reading for now: the worker's writes block once the socket's buffer is full."""
+        if self._reading:
+            self.loop.remove_reader(self.fd)
+            self._reading = False
+
+    def release(self) -> None:
+        """Read again, unless the worker's end has closed meanwhile."""
+        if not self._reading and self.sock is not None and not self.done.done():
+            self.loop.add_reader(self.fd, self._readable)
+            self._reading = True
 
     def _readable(self) -> None:
         assert self.sock is not None
@@ -218,6 +261,7 @@ class _Channel:
         # left on a closed fd would hold its number, and the next socket on it go unread.
         if self.sock is not None:
             self.loop.remove_reader(self.fd)
+        self._reading = False
         if self.done.done():
             return
         if error is None:
@@ -279,90 +323,6 @@ class _Channel:
         self._wake_drained()
         self.sock.close()
         self.sock = None
-
-
-class _Output:
-    """One output pipe, read whenever it is readable; `done` once it is closed at the far end.
-
-    Each read gives the lines it completes, a long one in `MAX_LOG_LINE` parts and only its
-    first `MAX_OUTPUT_LINE` bytes, then a line naming its full size: what is held stays
-    bounded however long a line is.
-    """
-
-    def __init__(self, fd: int, on_lines: Callable[[list[bytes]], None]) -> None:
-        self.fd: int | None = fd
-        self.on_lines = on_lines
-        self.cap = _LineCap(MAX_LOG_LINE, MAX_OUTPUT_LINE)
-        self.loop = asyncio.get_running_loop()
-        self.done: asyncio.Future[None] = self.loop.create_future()
-        os.set_blocking(fd, False)
-        self.loop.add_reader(fd, self._readable)
-
-    def _readable(self) -> None:
-        assert self.fd is not None
-        try:
-            data = os.read(self.fd, MAX_LOG_LINE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""  # the pipe broke: as good as closed
-        lines = self.cap.feed(data) if data else self.cap.close()
-        try:
-            if lines:
-                self.on_lines(lines)
-        finally:
-            if not data:
-                self.close()
-
-    def close(self) -> None:
-        """Stop reading and close our end (at its end, or given up on after `IO_GRACE`)."""
-        if self.fd is not None:
-            self.loop.remove_reader(self.fd)
-            os.close(self.fd)
-            self.fd = None
-        if not self.done.done():
-            self.done.set_result(None)
-
-
-class _LineCap:
-    """Splits a byte stream into lines, cutting and capping long ones (see `_Output`)."""
-
-    def __init__(self, piece: int, keep: int) -> None:
-        self.piece, self.keep = piece, keep
-        self.pending = bytearray()  # kept bytes of the current line not yet given out
-        self.size = 0  # bytes of the current line so far, kept or not
-
-    def feed(self, data: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        *ended, tail = data.split(b"\n")
-        for part in ended:
-            self._add(part, out)
-            self._end(out)
-        self._add(tail, out)
-        return out
-
-    def close(self) -> list[bytes]:
-        out: list[bytes] = []
-        if self.pending or self.size:
-            self._end(out)
-        return out
-
-    def _add(self, part: bytes, out: list[bytes]) -> None:
-        room = self.keep - self.size
-        if room > 0:
-            self.pending += part[:room]
-            while len(self.pending) >= self.piece:
-                out.append(bytes(self.pending[: self.piece]))
-                del self.pending[: self.piece]
-        self.size += len(part)
-
-    def _end(self, out: list[bytes]) -> None:
-        if self.pending or self.size == 0:
-            out.append(bytes(self.pending))
-        if self.size > self.keep:
-            cut = f"[line cut by orc: {self.size:,} bytes, the first {self.keep:,} kept]"
-            out.append(cut.encode())
-        self.pending, self.size = bytearray(), 0
 
 
 __all__ = [

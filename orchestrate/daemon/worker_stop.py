@@ -4,7 +4,9 @@ A stop is asked for once; the first reason stands (a cancel that lands while
 a timeout is stopping the worker does not make the run Cancelled). The worker
 is first told which state to record (a `stop` notification), then gets
 SIGTERM, and `kill_grace` seconds later the whole run gets SIGKILL, so what
-the flow started dies too even if the worker has already left.
+the flow started dies too even if the worker has already left. From the stop
+on the worker is read even while the store holds the others back
+(`read_pause`): it records its end, and the grace bounds what it sends.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class WorkerStop:
         if self.exited.is_set():
             return
         state = _STOP_STATES.get(kind, "Cancelled")
+        self.pipes.read_to_the_end()  # its last records, its final state among them, get in
         await self.pipes.tell(notification(STOP, {"state": state, "message": message}))
         self.processes.signal(signal.SIGTERM)
         with contextlib.suppress(TimeoutError):

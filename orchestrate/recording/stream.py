@@ -1,9 +1,11 @@
 """A sink that ships records as JSON-RPC `records` notifications over a byte stream.
 
 `put` is the engine's hot path, so it only appends to a deque (and wakes the
-thread after an idle spell). A daemon thread sends what has queued: the first
-record after a quiet spell at once, then a batch every `interval` while the
-run is busy, one JSON line per batch. Run snapshots put several times within
+thread after an idle spell, or waits for it past `PACE_AT` records queued: a
+daemon that stops reading, while its store cannot be written, stalls the flow
+here rather than grow the worker's memory). A daemon thread sends what has
+queued: the first record after a quiet spell at once, then a batch every
+`interval` while the run is busy, one JSON line per batch. Run snapshots put several times within
 one batch are sent once, at their last place, since they are the same object.
 Any binary stream will do: a worker's inherited socket, or a connection to
 the daemon's socket from a plain-Python flow run.
@@ -25,6 +27,15 @@ from orchestrate.core.states import TERMINAL_STATES, StateType
 from orchestrate.recording.journal import JournalWriter, started_line
 
 _RUNNING = StateType.RUNNING
+
+#: A `put` that finds this many records queued waits for the thread to ship some (~5 MB of
+#: short log lines, ten full lines of `max_batch`): a working daemon reads a worker far
+#: faster than a flow records, so only one that stopped reading (its store cannot be
+#: written, `daemon.read_pause`) lets the queue grow this long.
+PACE_AT = 20_000
+#: The longest one paced `put` waits for the thread's next take; a socket that stays blocked
+#: lets the queue grow by one record a wait, per thread, for as long as it stays so.
+PACE_WAIT = 1.0
 
 #: Every line starts like this; the encoded records and `]}}` follow.
 _PREFIX = b'{"jsonrpc":"2.0","method":"records","params":{"records":'
@@ -63,6 +74,8 @@ class StreamSink:
         masker: masks the project's secrets in each line before the journal or `stream` sees it.
         wake: what the thread waits on between batches, a `threading.Event` unless given (a
             worker's serves its channel's input meanwhile: `worker.channel.InputWake`).
+        pace_at: a `put` that finds this many records queued waits (up to `PACE_WAIT`) for
+            the thread to take some.
     """
 
     def __init__(
@@ -74,6 +87,7 @@ class StreamSink:
         journal: JournalWriter | None = None,
         masker: Masker | None = None,
         wake: Wake | None = None,
+        pace_at: int = PACE_AT,
     ):
         self.stream = stream
         self.interval = interval
@@ -85,6 +99,9 @@ class StreamSink:
         #: Set once the flow run's final state is in the journal (see `_journal_end`).
         self.ended = threading.Event()
         self._queue: deque[Any] = deque()
+        self._pace_at = pace_at
+        #: Notified each time the thread has taken a batch off the queue (a paced `put` waits).
+        self._taken = threading.Condition()
         self._wake: Wake = wake if wake is not None else threading.Event()
         self._sleeping = True
         self._stopping = False
@@ -92,7 +109,7 @@ class StreamSink:
         self._thread.start()
 
     def put(self, record: Record) -> None:
-        """Queue one record; never blocks on the network.
+        """Queue one record; never blocks on the network, and waits only when paced (`pace_at`).
 
         A task run that starts its body now (Running or Retrying) is journalled
         at once, in this thread, in a short line (~1 µs): if the worker is killed
@@ -106,10 +123,25 @@ class StreamSink:
                 self.journal.write(self.masker.line(line) if self.masker else line, sync=False)
             elif kind is FlowRunRecord and record.state.type in TERMINAL_STATES:  # type: ignore[union-attr]
                 self._journal_end(record)  # type: ignore[arg-type]
-        self._queue.append(record)
+        queue = self._queue
+        queue.append(record)
         if self._sleeping:
             self._sleeping = False
             self._wake.set()
+        elif len(queue) >= self._pace_at:
+            self._keep_pace()
+
+    def _keep_pace(self) -> None:
+        """Wait (up to `PACE_WAIT`) for the thread to take a batch: while the daemon does not
+        read, the flow stalls here. Not the thread itself (it would wait on its own take),
+        nor once it has ended."""
+        thread = self._thread
+        if threading.current_thread() is thread or not thread.is_alive():
+            return
+        with self._taken:
+            if len(self._queue) >= self._pace_at:
+                self._wake.set()
+                self._taken.wait(PACE_WAIT)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every record put so far is written; False on timeout or a broken stream."""
@@ -180,6 +212,8 @@ class StreamSink:
                 markers.append(item)
                 continue
             items.append(item)
+        with self._taken:
+            self._taken.notify_all()
         return [r for r in items if r is not None], markers
 
     def _journal_end(self, run: FlowRunRecord) -> None:

@@ -102,7 +102,10 @@ def serve(ready: Ready) -> int:
         start_trace.mark("worker: run returned")
     finally:
         stopper.ignore()
-        sink.close()
+        # However long it takes: a daemon that stopped reading while its store cannot be
+        # written reads again once it can (or once it stops this run), and a worker that left
+        # with records unsent, on an orderly exit, would lose them (its final state among them).
+        sink.close(timeout=None)
         if journal is not None:
             journal.exit(code)
             journal.close(sync=sink.broken is not None)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import sys
 import threading
+import time
+import traceback
 from typing import Any
 
 from orchestrate.core.record_codec import decode_records
@@ -94,3 +98,55 @@ def test_a_closed_reader_never_hangs_the_run() -> None:
     sink.put(log(2))
     sink.close(timeout=5)
     assert isinstance(sink.broken, BrokenPipeError)
+
+
+class Unread:
+    """A socket whose far end is read only once `read_from_now` is called, into `lines`."""
+
+    def __init__(self) -> None:
+        self.ours, self.far = socket.socketpair()
+        self.lines: list[bytes] = []
+        self._go = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def read_from_now(self) -> None:
+        self._go.set()
+
+    def _read(self) -> None:
+        self._go.wait()
+        with self.far.makefile("rb") as stream:
+            self.lines.extend(stream)
+
+    def records(self) -> list[Any]:
+        self._reader.join(30)
+        return [
+            r for line in self.lines for r in decode_records(json.loads(line)["params"]["records"])
+        ]
+
+
+def _stack_of(thread: threading.Thread) -> list[str]:
+    frame = sys._current_frames().get(thread.ident or 0)
+    return [f.f_code.co_name for f, _ in traceback.walk_stack(frame)] if frame else []
+
+
+def test_a_sink_whose_socket_is_not_read_stalls_its_flow_instead_of_queueing_without_bound() -> (
+    None
+):
+    """While its daemon does not read (its store cannot be written), a worker's flow waits in
+    `put`: the queue stays near `PACE_AT` however much the flow would record."""
+    unread = Unread()
+    sink = StreamSink(unread.ours.makefile("wb"), pace_at=2_000)
+    count = 100_000
+    flow = threading.Thread(target=lambda: [sink.put(log(i)) for i in range(count)])
+    flow.start()
+    deadline = time.monotonic() + 30
+    while "_keep_pace" not in _stack_of(flow):  # a condition: the flow waits in a paced put
+        assert flow.is_alive(), "the flow put everything: nothing held it back"
+        assert time.monotonic() < deadline, "the flow never waited in a paced put"
+        time.sleep(0.01)
+    assert len(sink._queue) < 2_000 + 10
+    unread.read_from_now()
+    flow.join(60)
+    sink.close()
+    assert [r.message for r in unread.records()] == [f"line {i}" for i in range(count)]
