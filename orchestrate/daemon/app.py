@@ -107,7 +107,7 @@ async def _main(
     daemon.publish = server.publish
     pushes = StatePush(handlers, server)
     daemon.event_listeners.append(pushes)
-    daemon.status_moved = pushes.status_changed
+    daemon.status_moved = pause.on_change = pushes.status_changed
     loop = asyncio.get_running_loop()
 
     def health_changed(health: Any) -> None:  # on the writer's thread

@@ -82,6 +82,9 @@ class ReadPause:
         self._read = 0
         self._paused_with: int | None = None
         self._members: list[Readable] = []
+        #: Called when a pause begins or ends, which no event announces (set by `orc up`
+        #: to push the status to the dashboard).
+        self.on_change: Callable[[], None] | None = None
 
     @property
     def paused(self) -> bool:
@@ -141,6 +144,7 @@ class ReadPause:
         )
         for worker in self._members:
             worker.hold()
+        self._tell()
 
     def _resume(self) -> None:
         self._paused_with = None
@@ -148,6 +152,11 @@ class ReadPause:
         log.warning("the store takes records again: %d worker(s) read again", len(self._members))
         for worker in self._members:
             worker.release()
+        self._tell()
+
+    def _tell(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
 
 __all__ = ["PAUSE_AT", "PAUSE_BYTES", "Pressure", "ReadPause", "Readable", "should_pause"]

@@ -196,3 +196,15 @@ async def test_a_worker_that_exits_while_paused_is_read_to_its_end(
     messages = [r.message for r in got if isinstance(r, LogRecord)]
     assert messages.count("the last line") == 1 and messages.count("the last print") == 1
     assert pause.paused  # the others stay held
+
+
+def test_a_pause_and_its_end_are_told_to_whoever_shows_the_status() -> None:
+    """Nothing else announces them (no event): the dashboard hears through a status push."""
+    waiting, told = [PAUSE_AT], list[bool]()
+    pause = _pause(waiting)
+    pause.on_change = lambda: told.append(pause.paused)
+    pause.join(Worker())
+    pause.store_changed(degraded=True)
+    pause.took(1)  # already past the bound: paused once, told once
+    pause.store_changed(degraded=False)
+    assert told == [True, False]

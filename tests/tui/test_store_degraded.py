@@ -145,3 +145,20 @@ async def test_runs_held_for_their_journals_show_in_the_banner_and_go_when_they_
             )
         finally:
             await client.close()
+
+
+def test_the_banner_says_when_running_flows_wait_for_the_store() -> None:
+    """`RUNS PAUSED` in `orc status`: the flows that ran on are stalled, which the banner says."""
+    from orchestrate.client.protocol import Status, StoreHealthInfo
+    from tui.widgets.banner import store_words
+
+    status = Status.model_construct(
+        store_degraded="disk full",
+        store_health=StoreHealthInfo(reason="disk full", waiting=100_000, since=None),
+        starts_held=None,
+        runs_paused="2 worker(s) waiting for the store",
+    )
+    words = store_words(status, str)
+    assert words is not None
+    assert "store degraded: disk full — 100000 records waiting" in words.plain
+    assert "; running flows wait for it" in words.plain

@@ -37,6 +37,8 @@ def store_words(status: Status, stamp: Callable[[float], str]) -> Text | None:
         text.append(f"{health.reason} — {health.waiting} records waiting{since}")
     if held:
         text.append("; runs held", style="bold")
+    if status.runs_paused:  # their reading stopped: the flows that ran on wait too
+        text.append("; running flows wait for it", style="bold")
     text.append("  kept in memory and retried; lists may be stale until it is written again")
     return text
 
