@@ -115,11 +115,14 @@ class Unread:
 
     def _read(self) -> None:
         self._go.wait()
-        with self.far.makefile("rb") as stream:
+        with self.far, self.far.makefile("rb") as stream:
             self.lines.extend(stream)
 
     def records(self) -> list[Any]:
+        """What the far end read, once the sink is closed: our end closes, so its read ends."""
+        self.ours.close()
         self._reader.join(30)
+        assert not self._reader.is_alive(), "the far end never read to its end"
         return [
             r for line in self.lines for r in decode_records(json.loads(line)["params"]["records"])
         ]
