@@ -11,14 +11,12 @@ end Completed.
 from __future__ import annotations
 
 import json
-import os
-import signal
 from pathlib import Path
 
 import pytest
 
 from tests.daemon.conftest import Project, wait_for
-from tests.fault.disk import MountRefused, fill, small_tmpfs
+from tests.fault.disk import MountRefused, fill, kill_left, small_tmpfs
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -143,7 +141,4 @@ def test_a_chatty_flow_on_a_full_disk_stalls_instead_of_growing_the_daemon_and_l
     except MountRefused as refused:
         pytest.skip(f"a full disk needs a small tmpfs: {refused}")
     finally:
-        for proc in project.processes:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)  # with its workers: a failed test leaves none
-                proc.wait(10)
+        kill_left(project.processes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,14 @@ def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
     finally:
         if subprocess.run(["umount", str(path)], capture_output=True, check=False).returncode:
             subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+
+
+def kill_left(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Kill each `orc up` a failed test left running, with its workers, before the disk goes."""
+    for proc in processes:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
 
 def fill(folder: Path) -> Path:

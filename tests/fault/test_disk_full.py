@@ -7,15 +7,13 @@ Skipped, with the reason, where mounting is not permitted.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.daemon.conftest import FLOWS, Project, wait_for
-from tests.fault.disk import MountRefused, fill, small_tmpfs
+from tests.fault.disk import MountRefused, fill, kill_left, small_tmpfs
 from tests.fault.faults import default_seed, run_round
 
 
@@ -75,7 +73,4 @@ def test_orc_down_on_a_full_disk_stops_in_its_grace_and_loses_no_run(tmp_path: P
     except MountRefused as refused:
         pytest.skip(f"a full disk needs a small tmpfs: {refused}")
     finally:
-        for proc in project.processes:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)  # with its workers: a failed test leaves none
-                proc.wait(10)
+        kill_left(project.processes)
