@@ -72,10 +72,16 @@ def _field_matches(run: FlowRunInfo, flow_name: str, field_name: str, wanted: st
     return wanted in haystack
 
 
+def due_time(run: FlowRunInfo) -> float:
+    """When a scheduled run is due: a retry's own time (its expected start stays when the run
+    was first due, as in Prefect), else its expected start."""
+    return run.next_scheduled_start_time or run.expected_start_time or run.created
+
+
 def sort_key(run: FlowRunInfo) -> tuple[int, float]:
-    """Upcoming runs first, soonest first; then the others by (expected) start, newest first."""
+    """Upcoming runs first, soonest due first; then the others by (expected) start, newest first."""
     if run.state.type == "SCHEDULED":
-        return (0, run.expected_start_time or run.created)
+        return (0, due_time(run))
     return (1, -(run.start_time or run.expected_start_time or run.created))
 
 

@@ -65,3 +65,17 @@ def test_a_line_is_put_on_its_background_as_textual_cuts_and_pads_it(
         fitted = fitted_strip(segments, width, base)
         assert list(fitted) == list(expected)
         assert fitted.cell_length == expected.cell_length == width
+
+
+def test_a_run_waiting_for_its_retry_shows_and_sorts_by_when_it_is_due() -> None:
+    """A retry keeps its run's expected start (when it was first due, long past); the row says
+    when the retry is due, and the upcoming runs come soonest first by that time."""
+    from tui.state import sort_key
+
+    retry = flow_run("run-r1", "retried", "AwaitingRetry", "SCHEDULED", NOW - 600, None)
+    retry = retry.model_copy(update={"next_scheduled_start_time": NOW + 120})
+    soon = flow_run("run-r2", "soon", "Scheduled", "SCHEDULED", NOW + 30, None)
+    widths = ColumnWidths()
+    look = run_look(retry, CLOCK, 118, widths, "flow")
+    assert "in 2m" in run_row_text(look).plain
+    assert sorted([retry, soon], key=sort_key) == [soon, retry]

@@ -28,7 +28,7 @@ from tui.format import (
     state_glyph,
 )
 from tui.sorting import Sorting, SortKey, missing_last
-from tui.state import NAME_CAP, RECENT, SECTIONS, UPCOMING, ColumnWidths, Dashboard
+from tui.state import NAME_CAP, RECENT, SECTIONS, UPCOMING, ColumnWidths, Dashboard, due_time
 from tui.widgets.row_list import SortableList, fitted_strip
 
 
@@ -236,6 +236,7 @@ def run_row_reads(run: FlowRunInfo) -> tuple[object, ...]:
         run.flow_name,
         run.created,
         run.expected_start_time,
+        run.next_scheduled_start_time,
         run.start_time,
         run.end_time,
     )
@@ -275,7 +276,7 @@ def run_look(
 ) -> RunLook:
     colour = state_colour(run.state.type)
     if run.state.type == "SCHEDULED":
-        start = relative(run.expected_start_time or run.created, clock.now())
+        start = relative(due_time(run), clock.now())
         took = ""
     else:
         start = clock_time(run.start_time or run.expected_start_time or run.created, clock)
