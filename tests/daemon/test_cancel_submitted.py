@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from orchestrate.client.protocol import RunDetail
+from orchestrate.client import Client
+from orchestrate.client.protocol import FlowRunInfo, RunDetail
 from tests.daemon.conftest import Project, wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -59,17 +60,26 @@ def _over(found: RunDetail) -> RunDetail | None:
     return found if all(r.state.type in FINAL for r in runs) else None
 
 
-def _started(project: Project) -> bool:
-    return len(list(project.root.glob("started-*"))) == 3
-
-
-def test_a_cancel_ends_a_run_and_its_running_task_runs_at_once(project: Project) -> None:
+@pytest.fixture
+def fans(project: Project) -> Project:
+    """`orc up` with both deployments of three 60 s task runs."""
     project.write("flows.py", FLOWS)
     project.write("flows.toml", TOML)
     project.up()
-    with project.client() as client:
-        run = client.create_run("fan")
-        wait_for(lambda: _started(project), 30, "three task runs started")
+    return project
+
+
+def _busy_run(project: Project, client: Client, deployment: str) -> FlowRunInfo:
+    """A run of `deployment` once its three task runs are running."""
+    run = client.create_run(deployment)
+    started = lambda: len(list(project.root.glob("started-*"))) == 3  # noqa: E731
+    wait_for(started, 30, "three task runs started")
+    return run
+
+
+def test_a_cancel_ends_a_run_and_its_running_task_runs_at_once(fans: Project) -> None:
+    with fans.client() as client:
+        run = _busy_run(fans, client, "fan")
         asked = time.monotonic()
         client.cancel_run(run.id)
         wait_for(lambda: client.run(run.id).run.state.type == "CANCELLED", 30, "the run Cancelled")
@@ -79,13 +89,9 @@ def test_a_cancel_ends_a_run_and_its_running_task_runs_at_once(project: Project)
     assert [t.state.name for t in ended.task_runs] == ["Cancelled"] * 3
 
 
-def test_a_timed_out_run_ends_at_its_timeout_with_its_task_runs(project: Project) -> None:
-    project.write("flows.py", FLOWS)
-    project.write("flows.toml", TOML)
-    project.up()
-    with project.client() as client:
-        run = client.create_run("fan-timed")
-        wait_for(lambda: _started(project), 30, "three task runs started")
+def test_a_timed_out_run_ends_at_its_timeout_with_its_task_runs(fans: Project) -> None:
+    with fans.client() as client:
+        run = _busy_run(fans, client, "fan-timed")
         ended = wait_for(lambda: _over(client.run(run.id)), 30, "the run and its task runs over")
     assert ended.run.state.name == "TimedOut", ended.run.state
     assert ended.run.end_time is not None and ended.run.start_time is not None
